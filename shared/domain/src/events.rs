@@ -1,0 +1,132 @@
+//! What travels on the queues between the functions. Each payload is JSON; each consumer is idempotent.
+
+use crate::ids::*;
+use crate::model::rfc3339;
+use crate::phone::Phone;
+use crate::status::MessageStatus;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// inbound-webhook -> router. FIFO group: channel + customer phone; dedupe id: the provider's id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum InboundEvent {
+    Message(InboundMessage),
+    Receipt(DeliveryReceipt),
+}
+
+impl InboundEvent {
+    pub fn channel_id(&self) -> &ChannelId {
+        match self {
+            InboundEvent::Message(m) => &m.channel_id,
+            InboundEvent::Receipt(r) => &r.channel_id,
+        }
+    }
+
+    /// The FIFO group: one customer's texts on one channel stay in order.
+    pub fn group(&self) -> String {
+        match self {
+            InboundEvent::Message(m) => format!("{}:{}", m.channel_id, m.from.digits()),
+            InboundEvent::Receipt(r) => format!("{}:dlr:{}", r.channel_id, r.provider_message_id),
+        }
+    }
+
+    /// The deduplication key: a replayed webhook has the same one.
+    pub fn dedupe_key(&self) -> String {
+        match self {
+            InboundEvent::Message(m) => format!("{}:mo:{}", m.channel_id, m.provider_message_id),
+            InboundEvent::Receipt(r) => {
+                format!("{}:dlr:{}:{}", r.channel_id, r.provider_message_id, r.provider_status_code)
+            }
+        }
+    }
+}
+
+/// A text from a customer, normalized from any provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    pub channel_id: ChannelId,
+    pub provider_message_id: String,
+    /// The customer.
+    pub from: Phone,
+    /// Our number.
+    pub to: Phone,
+    pub text: String,
+    #[serde(with = "rfc3339")]
+    pub received_at: OffsetDateTime,
+}
+
+/// A provider's delivery report for one of our outbound messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryReceipt {
+    pub channel_id: ChannelId,
+    /// The provider's id of the outbound message (TeleSign `reference_id`).
+    pub provider_message_id: String,
+    /// Our message id, when the provider echoes it (TeleSign `external_id`).
+    pub external_id: Option<String>,
+    pub status: MessageStatus,
+    /// The provider's own status code, kept for the transcript and for dedupe.
+    pub provider_status_code: String,
+    pub description: Option<String>,
+    #[serde(with = "rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// agent-api / router -> outbound-send. FIFO group: the conversation (or, for proactive sends, the
+/// recipient); dedupe id: the message id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundJob {
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+}
+
+impl OutboundJob {
+    pub fn group(&self) -> String {
+        self.conversation_id.to_string()
+    }
+
+    pub fn dedupe_key(&self) -> String {
+        self.message_id.to_string()
+    }
+}
+
+/// router / agent-api -> crm-upsert (standard queue).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum CrmJob {
+    /// Find or create the customer's contact and link the conversation; write `conversation_started`.
+    LinkConversation { conversation_id: ConversationId },
+    /// Write a timeline event on the conversation's contact (transfer, close, ...).
+    Timeline {
+        conversation_id: ConversationId,
+        event_id: String,
+        kind: String,
+        detail: serde_json::Value,
+        #[serde(with = "rfc3339")]
+        at: OffsetDateTime,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn inbound_event_round_trips_as_json() {
+        let ev = InboundEvent::Message(InboundMessage {
+            channel_id: ChannelId::new("ch_1"),
+            provider_message_id: "ABC".into(),
+            from: Phone::parse("+15555550100").unwrap(),
+            to: Phone::parse("+15555550199").unwrap(),
+            text: "hello".into(),
+            received_at: datetime!(2026-11-23 10:00 UTC),
+        });
+        let json = serde_json::to_string(&ev).unwrap();
+        assert!(json.contains("\"kind\":\"message\""));
+        let back: InboundEvent = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ev);
+        assert_eq!(ev.group(), "ch_1:15555550100");
+        assert_eq!(ev.dedupe_key(), "ch_1:mo:ABC");
+    }
+}

@@ -1,0 +1,21 @@
+//! The domain of smsdesk: types that can only hold valid values, and the decisions of the product
+//! (routing, assignment, consent, segmentation, status ordering, retries, CRM matching).
+//! No AWS, no HTTP and no I/O live here; everything is tested by plain unit tests.
+
+pub mod assign;
+pub mod consent;
+pub mod crm;
+pub mod events;
+pub mod ids;
+pub mod model;
+pub mod phone;
+pub mod retry;
+pub mod segment;
+pub mod status;
+pub mod text;
+
+pub use ids::*;
+pub use model::*;
+pub use phone::{Phone, PhoneError};
+pub use status::MessageStatus;
+pub use text::{MessageText, TextError, MAX_MESSAGE_CHARS};

@@ -1,0 +1,212 @@
+//! The store: one trait per capability. AWS: DynamoDB; embedded: SQLite.
+
+use async_trait::async_trait;
+use smsdesk_domain::*;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+use crate::PortResult;
+
+#[async_trait]
+pub trait ChannelStore: Send + Sync {
+    async fn put_channel(&self, channel: &Channel) -> PortResult<()>;
+    async fn get_channel(&self, id: &ChannelId) -> PortResult<Option<Channel>>;
+    async fn list_channels(&self) -> PortResult<Vec<Channel>>;
+}
+
+#[async_trait]
+pub trait WorkQueueStore: Send + Sync {
+    async fn put_queue(&self, queue: &WorkQueue) -> PortResult<()>;
+    async fn get_queue(&self, id: &QueueId) -> PortResult<Option<WorkQueue>>;
+    async fn list_queues(&self) -> PortResult<Vec<WorkQueue>>;
+}
+
+#[async_trait]
+pub trait AgentStore: Send + Sync {
+    /// Stores a new agent with the SHA-256 hex of its API token (the token itself is never stored).
+    async fn put_agent(&self, agent: &Agent, token_sha256: &str) -> PortResult<()>;
+    async fn get_agent(&self, id: &AgentId) -> PortResult<Option<Agent>>;
+    async fn agent_by_token(&self, token_sha256: &str) -> PortResult<Option<Agent>>;
+    /// Returns the updated agent, or None when there is no such agent.
+    async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>>;
+    /// Every agent that serves `queue`, with its current `active` count.
+    async fn agents_for_queue(&self, queue: &QueueId) -> PortResult<Vec<Agent>>;
+    async fn list_agents(&self) -> PortResult<Vec<Agent>>;
+}
+
+/// Outcome of creating a conversation when only one may be open per (channel, our number, customer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpenOutcome {
+    Created(Conversation),
+    /// Another writer opened one first; this is it.
+    Existing(Conversation),
+}
+
+impl OpenOutcome {
+    pub fn conversation(&self) -> &Conversation {
+        match self {
+            OpenOutcome::Created(c) | OpenOutcome::Existing(c) => c,
+        }
+    }
+}
+
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// The customer's conversation on `number` of `channel` that is not closed, if any.
+    async fn open_conversation(
+        &self,
+        channel: &ChannelId,
+        number: &Phone,
+        customer: &Phone,
+    ) -> PortResult<Option<Conversation>>;
+    /// Stores `conversation` (state `waiting`) unless one is already open for its channel, number and
+    /// customer; atomically.
+    async fn create_conversation(&self, conversation: &Conversation) -> PortResult<OpenOutcome>;
+    async fn get_conversation(&self, id: &ConversationId) -> PortResult<Option<Conversation>>;
+    /// The agent's conversations that are not closed, most recent activity first.
+    async fn work_items(&self, agent: &AgentId) -> PortResult<Vec<Conversation>>;
+    /// Every conversation that is not closed (supervisors, admins), most recent activity first.
+    async fn open_conversations(&self) -> PortResult<Vec<Conversation>>;
+    /// Conversations waiting in `queue`, oldest `queued_at` first.
+    async fn waiting_in_queue(&self, queue: &QueueId, limit: usize) -> PortResult<Vec<Conversation>>;
+    /// Atomically: if the conversation is `waiting` and the agent is `available` with `active < capacity`,
+    /// the conversation becomes `assigned` to it and the agent's `active` grows by one (and its
+    /// `last_assigned_at` becomes `at`). Returns the updated conversation, or None when any condition failed.
+    async fn assign(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is not closed it becomes `closed` (with `closed_at` and the reason),
+    /// and its agent, if any, gets one `active` back. Returns the closed conversation, or None when it was
+    /// already closed or does not exist.
+    async fn close(
+        &self,
+        conversation: &ConversationId,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is not closed, its agent (if any) gets one `active` back and it goes
+    /// back to `waiting` in `queue` with `queued_at = at`. Returns the updated conversation.
+    async fn requeue(
+        &self,
+        conversation: &ConversationId,
+        queue: &QueueId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
+    /// Moves `last_message_at` forward (never back).
+    async fn touch(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<()>;
+    async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()>;
+    /// Open conversations whose last message is older than `cutoff` (for auto-close).
+    async fn idle_since(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<Conversation>>;
+}
+
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Stores the message unless one with its id exists. Returns whether it was stored.
+    async fn insert_message(&self, message: &Message) -> PortResult<bool>;
+    async fn get_message(&self, id: &MessageId) -> PortResult<Option<Message>>;
+    /// The transcript, oldest first.
+    async fn list_messages(&self, conversation: &ConversationId) -> PortResult<Vec<Message>>;
+    /// The outbound message the provider knows by `provider_message_id` on `channel`.
+    async fn message_by_provider_id(
+        &self,
+        channel: &ChannelId,
+        provider_message_id: &str,
+    ) -> PortResult<Option<Message>>;
+    /// Atomically moves the message's status forward ([`MessageStatus::can_advance_to`]), setting the
+    /// provider id (when given and not yet set) and the error (when given). Returns the updated message,
+    /// or None when the move was not forward (nothing changed).
+    async fn advance_status(&self, id: &MessageId, update: &StatusUpdate) -> PortResult<Option<Message>>;
+    /// Claims the right to call the provider for a `queued` message: succeeds when no live claim exists
+    /// (none, or one older than `lease`). Counts the attempt. Returns the message with its new attempt count,
+    /// or None when the message is not `queued` or another sender holds a live claim.
+    async fn claim_send(&self, id: &MessageId, at: OffsetDateTime, lease: Duration) -> PortResult<Option<Message>>;
+    /// Drops a claim after a transient failure, keeping the error for the transcript.
+    async fn release_send(&self, id: &MessageId, error: &str, at: OffsetDateTime) -> PortResult<()>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub status: MessageStatus,
+    pub provider_message_id: Option<String>,
+    pub error: Option<String>,
+    pub at: OffsetDateTime,
+}
+
+/// Outcome of creating a contact for a phone when none may exist yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContactCreate {
+    Created(Contact),
+    /// Contacts with this phone already exist (someone created one first).
+    Existing(Vec<Contact>),
+}
+
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    async fn contacts_by_phone(&self, phone: &Phone) -> PortResult<Vec<Contact>>;
+    async fn get_contact(&self, id: &ContactId) -> PortResult<Option<Contact>>;
+    /// Stores a contact unconditionally (CRM import, admin).
+    async fn put_contact(&self, contact: &Contact) -> PortResult<()>;
+    /// Atomically stores `contact` only if no contact has its phone yet.
+    async fn create_contact_if_none(&self, contact: &Contact) -> PortResult<ContactCreate>;
+    /// Appends an event unless one with its id exists.
+    async fn append_timeline(&self, event: &TimelineEvent) -> PortResult<()>;
+    /// Oldest first.
+    async fn timeline(&self, contact: &ContactId) -> PortResult<Vec<TimelineEvent>>;
+}
+
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// Records the customer's latest choice on a channel.
+    async fn set_opted_out(
+        &self,
+        channel: &ChannelId,
+        customer: &Phone,
+        opted_out: bool,
+        at: OffsetDateTime,
+    ) -> PortResult<()>;
+    async fn is_opted_out(&self, channel: &ChannelId, customer: &Phone) -> PortResult<bool>;
+}
+
+#[async_trait]
+pub trait DedupeStore: Send + Sync {
+    /// Records `key` for `ttl`. Returns false when it was already recorded and has not expired.
+    async fn remember(&self, key: &str, at: OffsetDateTime, ttl: Duration) -> PortResult<bool>;
+    async fn seen(&self, key: &str, at: OffsetDateTime) -> PortResult<bool>;
+}
+
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    async fn record_outbox(&self, entry: &OutboxEntry) -> PortResult<()>;
+    /// Oldest first.
+    async fn list_outbox(&self) -> PortResult<Vec<OutboxEntry>>;
+}
+
+/// Every store capability; what handlers are given.
+pub trait Store:
+    ChannelStore
+    + WorkQueueStore
+    + AgentStore
+    + ConversationStore
+    + MessageStore
+    + ContactStore
+    + ConsentStore
+    + DedupeStore
+    + OutboxStore
+{
+}
+
+impl<T> Store for T where
+    T: ChannelStore
+        + WorkQueueStore
+        + AgentStore
+        + ConversationStore
+        + MessageStore
+        + ContactStore
+        + ConsentStore
+        + DedupeStore
+        + OutboxStore
+{
+}
