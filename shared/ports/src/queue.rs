@@ -78,3 +78,23 @@ pub trait MessageQueue: Send + Sync {
     /// Messages waiting or in flight (approximate in SQS).
     async fn depth(&self, queue: QueueKind) -> PortResult<u64>;
 }
+
+/// What a consumer made of one delivery; the runtime (the embedded poller, or the Lambda SQS glue) carries
+/// it out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Handled (or a harmless duplicate): delete it.
+    Done,
+    /// A transient failure: deliver it again after this delay (SQS ChangeMessageVisibility; in Lambda the
+    /// message is also reported as a batch item failure).
+    RetryAfter(Duration),
+    /// Failed: leave it to the visibility timeout; after `max_receives` it goes to the dead-letter queue.
+    Failed(String),
+}
+
+/// A queue consumer: router, outbound-send, crm-upsert. Must be idempotent: a redelivered message changes
+/// nothing the second time.
+#[async_trait]
+pub trait Consumer: Send + Sync {
+    async fn consume(&self, message: &Received) -> Outcome;
+}
