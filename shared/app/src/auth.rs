@@ -1,0 +1,85 @@
+//! Who is calling. Locally: `Authorization: Bearer <token>`, the admin token or an agent's token (stored as
+//! its SHA-256). Behind API Gateway: the JWT authorizer has verified the token and the Lambda glue puts the
+//! claims into the request as a [`Principal`].
+
+use crate::App;
+use crate::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use smsdesk_domain::AgentId;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+#[derive(Clone, Debug)]
+pub enum AuthMode {
+    /// Bearer tokens checked here (`smsdesk dev`).
+    Tokens { admin_token: SecretString },
+    /// API Gateway verified a JWT; trust the [`Principal`] the Lambda glue inserted.
+    GatewayClaims,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    Admin,
+    Agent(AgentId),
+}
+
+impl Principal {
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Principal::Admin)
+    }
+
+    pub fn agent_id(&self) -> Option<&AgentId> {
+        match self {
+            Principal::Agent(id) => Some(id),
+            Principal::Admin => None,
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin() { Ok(()) } else { Err(ApiError::forbidden("this needs an admin token")) }
+    }
+}
+
+/// SHA-256 hex of an agent token: what the store keeps.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl FromRequestParts<Arc<App>> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        if let AuthMode::GatewayClaims = app.config.auth {
+            return parts
+                .extensions
+                .get::<Principal>()
+                .cloned()
+                .ok_or_else(|| ApiError::unauthorized("no verified identity on the request"));
+        }
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthorized("Authorization: Bearer <token> is required"))?;
+        let value =
+            header.to_str().map_err(|_| ApiError::unauthorized("Authorization header is not text"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("Authorization must be 'Bearer <token>'"))?;
+        if let Some(admin) = app.admin_token() {
+            if bool::from(token.as_bytes().ct_eq(admin.expose_secret().as_bytes())) {
+                return Ok(Principal::Admin);
+            }
+        }
+        match app.store.agent_by_token(&token_hash(token)).await? {
+            Some(agent) => Ok(Principal::Agent(agent.id)),
+            None => Err(ApiError::unauthorized("unknown token")),
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Admin API: queues, agents and presence, channels and their validation, contacts.
+
+use crate::App;
+use crate::auth::{Principal, token_hash};
+use crate::error::{ApiError, ApiResult};
+use crate::http::Body;
+use crate::services::{assignment, channels};
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use smsdesk_domain::*;
+use std::sync::Arc;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/queues", post(create_queue).get(list_queues))
+        .route("/v1/agents", post(create_agent).get(list_agents))
+        .route("/v1/agents/{id}", get(get_agent))
+        .route("/v1/agents/{id}/presence", post(set_presence))
+        .route("/v1/channels", post(create_channel).get(list_channels))
+        .route("/v1/channels/{id}", get(get_channel))
+        .route("/v1/contacts", post(create_contact))
+        .merge(validate_routes())
+}
+
+pub fn validate_routes() -> Router<Arc<App>> {
+    Router::new().route("/v1/channels/{id}/validate", post(validate_channel))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewQueue {
+    name: String,
+}
+
+async fn create_queue(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Body(body): Body<NewQueue>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    who.require_admin()?;
+    let name = body.name.trim();
+    if name.is_empty() {
+        return Err(ApiError::field("name", "must not be empty"));
+    }
+    let queue = WorkQueue {
+        id: QueueId::new(app.ids.new_id(QueueId::PREFIX)),
+        name: name.to_string(),
+        created_at: app.clock.now(),
+    };
+    app.store.put_queue(&queue).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": queue.id, "name": queue.name}))))
+}
+
+async fn list_queues(State(app): State<Arc<App>>, _who: Principal) -> ApiResult<Json<Value>> {
+    let queues = app.store.list_queues().await?;
+    let mut items = Vec::with_capacity(queues.len());
+    for q in queues {
+        let waiting = app.store.waiting_in_queue(&q.id, 1000).await?.len();
+        items.push(json!({"id": q.id, "name": q.name, "waiting": waiting}));
+    }
+    Ok(Json(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAgent {
+    name: String,
+    queues: Vec<String>,
+    capacity: u32,
+}
+
+fn agent_view(a: &Agent) -> Value {
+    json!({"id": a.id, "name": a.name, "queues": a.queues, "capacity": a.capacity, "presence": a.presence.as_str(), "active": a.active})
+}
+
+async fn create_agent(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Body(body): Body<NewAgent>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    who.require_admin()?;
+    let name = body.name.trim();
+    if name.is_empty() {
+        return Err(ApiError::field("name", "must not be empty"));
+    }
+    if !(1..=100).contains(&body.capacity) {
+        return Err(ApiError::field("capacity", "must be between 1 and 100"));
+    }
+    let mut queues = Vec::with_capacity(body.queues.len());
+    for (i, q) in body.queues.iter().enumerate() {
+        let id = QueueId::new(q.clone());
+        if app.store.get_queue(&id).await?.is_none() {
+            return Err(ApiError::field(format!("queues[{i}]"), format!("no queue '{q}'")));
+        }
+        queues.push(id);
+    }
+    let agent = Agent {
+        id: AgentId::new(app.ids.new_id(AgentId::PREFIX)),
+        name: name.to_string(),
+        queues,
+        capacity: body.capacity,
+        presence: Presence::Offline,
+        active: 0,
+        last_assigned_at: None,
+        created_at: app.clock.now(),
+    };
+    let token = new_token();
+    app.store.put_agent(&agent, &token_hash(&token)).await?;
+    let mut view = agent_view(&agent);
+    view["token"] = json!(token);
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// A fresh agent token: 244 random bits (two UUIDv4s from the OS's randomness), URL-safe base64.
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    bytes[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    format!("sdk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+async fn list_agents(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
+    let agents = app.store.list_agents().await?;
+    Ok(Json(json!({"items": agents.iter().map(agent_view).collect::<Vec<_>>()})))
+}
+
+async fn get_agent(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = AgentId::new(id);
+    if !who.is_admin() && who.agent_id() != Some(&id) {
+        return Err(ApiError::not_found(format!("no agent '{id}'")));
+    }
+    let agent =
+        app.store.get_agent(&id).await?.ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
+    Ok(Json(agent_view(&agent)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresenceBody {
+    status: String,
+}
+
+async fn set_presence(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<PresenceBody>,
+) -> ApiResult<Json<Value>> {
+    let id = AgentId::new(id);
+    if !who.is_admin() && who.agent_id() != Some(&id) {
+        return Err(ApiError::forbidden("an agent may set only its own presence"));
+    }
+    let presence = Presence::parse(&body.status).ok_or_else(|| {
+        ApiError::field("status", format!("'{}' is not one of available, busy, away, offline", body.status))
+    })?;
+    let agent = app
+        .store
+        .set_presence(&id, presence)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
+    if presence == Presence::Available {
+        assignment::dispatch_for_agent(&app, &id).await?;
+    }
+    let agent = app.store.get_agent(&id).await?.unwrap_or(agent);
+    Ok(Json(agent_view(&agent)))
+}
+
+async fn create_channel(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Body(body): Body<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    who.require_admin()?;
+    Ok((StatusCode::CREATED, Json(channels::create(&app, &body).await?)))
+}
+
+async fn list_channels(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
+    let mut items = Vec::new();
+    for c in app.store.list_channels().await? {
+        if let Some(creds) = app.secrets.get_credentials(&c.id).await? {
+            items.push(channels::view(&app, &c, &creds));
+        }
+    }
+    Ok(Json(json!({"items": items})))
+}
+
+async fn get_channel(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
+    let (channel, credentials) = channels::get(&app, &id).await?;
+    Ok(Json(channels::view(&app, &channel, &credentials)))
+}
+
+async fn validate_channel(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
+    Ok(Json(channels::validate(&app, &id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewContact {
+    name: String,
+    phone: String,
+}
+
+async fn create_contact(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Body(body): Body<NewContact>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    who.require_admin()?;
+    let phone = Phone::parse(&body.phone).map_err(|e| ApiError::field("phone", e))?;
+    let name = body.name.trim();
+    if name.is_empty() {
+        return Err(ApiError::field("name", "must not be empty"));
+    }
+    let contact = Contact {
+        id: ContactId::new(app.ids.new_id(ContactId::PREFIX)),
+        name: name.to_string(),
+        phone,
+        created_at: app.clock.now(),
+    };
+    app.store.put_contact(&contact).await?;
+    Ok((StatusCode::CREATED, Json(json!(contact))))
+}

@@ -1,0 +1,293 @@
+//! Agent API: work items, conversations and transcripts, replies, close, transfer, contact pick, proactive
+//! messages, segment preview, contacts.
+
+use crate::App;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::http::Body;
+use crate::services::conversations::{self, TransferTarget};
+use crate::services::{assignment, outbound};
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use smsdesk_domain::segment::analyze;
+use smsdesk_domain::*;
+use smsdesk_ports::OpenOutcome;
+use std::sync::Arc;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/work-items", get(work_items))
+        .route("/v1/conversations/{id}", get(conversation))
+        .route("/v1/conversations/{id}/messages", post(reply))
+        .route("/v1/conversations/{id}/close", post(close))
+        .route("/v1/conversations/{id}/transfer", post(transfer))
+        .route("/v1/conversations/{id}/contact", post(pick_contact))
+        .route("/v1/messages", post(proactive))
+        .route("/v1/messages/preview", post(preview))
+        .route("/v1/contacts", get(contacts))
+        .route("/v1/contacts/{id}", get(contact))
+}
+
+fn ts(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn contact_view(link: &ContactLink) -> (Value, Value) {
+    match link {
+        ContactLink::Pending => (Value::Null, json!("pending")),
+        ContactLink::Linked { contact_id } => (json!(contact_id), json!("linked")),
+        ContactLink::NeedsPick { .. } => (Value::Null, json!("needs_pick")),
+    }
+}
+
+fn work_item(c: &Conversation) -> Value {
+    let (contact_id, contact_state) = contact_view(&c.contact);
+    json!({
+        "conversation_id": c.id, "state": c.state.as_str(), "channel_id": c.channel_id, "queue_id": c.queue_id,
+        "agent_id": c.agent_id, "customer": c.customer, "number": c.channel_number,
+        "contact_id": contact_id, "contact_state": contact_state, "last_message_at": ts(c.last_message_at),
+    })
+}
+
+async fn work_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+    let items = match who.agent_id() {
+        Some(agent) => app.store.work_items(agent).await?,
+        None => app.store.open_conversations().await?,
+    };
+    Ok(Json(json!({"items": items.iter().map(work_item).collect::<Vec<_>>()})))
+}
+
+fn message_view(m: &Message) -> Value {
+    json!({
+        "id": m.id, "direction": m.direction, "author": m.author, "agent_id": m.agent_id, "text": m.text,
+        "status": m.status, "encoding": m.encoding.as_str(), "segments": m.segments,
+        "provider_message_id": m.provider_message_id, "error": m.error, "attempts": m.attempts,
+        "created_at": ts(m.created_at), "updated_at": ts(m.updated_at),
+    })
+}
+
+async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<Value> {
+    let messages = app.store.list_messages(&c.id).await?;
+    let (contact_id, contact_state) = contact_view(&c.contact);
+    let candidates = match &c.contact {
+        ContactLink::NeedsPick { candidates } => json!(candidates),
+        _ => json!([]),
+    };
+    Ok(json!({
+        "id": c.id, "state": c.state.as_str(), "channel_id": c.channel_id, "queue_id": c.queue_id,
+        "agent_id": c.agent_id, "contact_id": contact_id, "contact_state": contact_state,
+        "contact_candidates": candidates, "customer": c.customer, "number": c.channel_number,
+        "language": c.language, "created_at": ts(c.created_at), "last_message_at": ts(c.last_message_at),
+        "closed_at": c.closed_at.map(ts), "close_reason": c.close_reason,
+        "messages": messages.iter().map(message_view).collect::<Vec<_>>(),
+    }))
+}
+
+async fn conversation(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let c = conversations::visible(&app, &who, &id).await?;
+    Ok(Json(conversation_view(&app, &c).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyBody {
+    text: String,
+}
+
+async fn reply(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<ReplyBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let m = conversations::reply(&app, &who, &id, &body.text).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({"id": m.id, "status": m.status, "encoding": m.encoding.as_str(), "segments": m.segments}),
+        ),
+    ))
+}
+
+async fn close(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let c = conversations::close(&app, &who, &id).await?;
+    Ok(Json(
+        json!({"id": c.id, "state": c.state.as_str(), "closed_at": c.closed_at.map(ts), "close_reason": c.close_reason}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    agent_id: Option<String>,
+    queue_id: Option<String>,
+}
+
+async fn transfer(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<TransferBody>,
+) -> ApiResult<Json<Value>> {
+    let target = match (body.agent_id, body.queue_id) {
+        (Some(a), None) => TransferTarget::Agent(AgentId::new(a)),
+        (None, Some(q)) => TransferTarget::Queue(QueueId::new(q)),
+        _ => return Err(ApiError::field("agent_id", "give exactly one of agent_id or queue_id")),
+    };
+    let c = conversations::transfer(&app, &who, &id, target).await?;
+    Ok(Json(work_item(&c)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PickBody {
+    contact_id: String,
+}
+
+async fn pick_contact(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<PickBody>,
+) -> ApiResult<Json<Value>> {
+    let c = conversations::pick_contact(&app, &who, &id, &body.contact_id).await?;
+    Ok(Json(work_item(&c)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProactiveBody {
+    channel_id: String,
+    from: String,
+    to: String,
+    text: String,
+    #[serde(default)]
+    session: bool,
+}
+
+/// Proactive outbound: the agent texts a customer first. With `session`, the conversation stays open with the
+/// agent for the answer; without, it is a one-off notice recorded in a closed conversation.
+async fn proactive(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Body(body): Body<ProactiveBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let channel = app
+        .store
+        .get_channel(&ChannelId::new(body.channel_id.clone()))
+        .await?
+        .ok_or_else(|| ApiError::field("channel_id", format!("no channel '{}'", body.channel_id)))?;
+    let from = Phone::parse(&body.from).map_err(|e| ApiError::field("from", e))?;
+    let number = channel
+        .number(&from)
+        .cloned()
+        .ok_or_else(|| ApiError::field("from", format!("{from} is not a number of this channel")))?;
+    let to = Phone::parse(&body.to).map_err(|e| ApiError::field("to", e))?;
+    let text = MessageText::parse(body.text)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}")))?;
+    let now = app.clock.now();
+    let conversation = match app.store.open_conversation(&channel.id, &number.number, &to).await? {
+        Some(c) => c,
+        None => {
+            let fresh = Conversation {
+                id: ConversationId::new(app.ids.new_id(ConversationId::PREFIX)),
+                channel_id: channel.id.clone(),
+                channel_number: number.number.clone(),
+                customer: to.clone(),
+                queue_id: number.queue.clone(),
+                agent_id: None,
+                state: ConversationState::Waiting,
+                contact: ContactLink::Pending,
+                language: channel.language.clone(),
+                created_at: now,
+                last_message_at: now,
+                queued_at: now,
+                closed_at: None,
+                close_reason: None,
+            };
+            match app.store.create_conversation(&fresh).await? {
+                OpenOutcome::Created(c) => {
+                    crate::services::crm::request_link(&app, &c.id).await?;
+                    c
+                }
+                OpenOutcome::Existing(c) => c,
+            }
+        }
+    };
+    if body.session {
+        if let (Some(agent), ConversationState::Waiting) = (who.agent_id(), conversation.state) {
+            app.store.assign(&conversation.id, agent, now).await?;
+        }
+    }
+    let message = outbound::queue_reply(&app, &conversation, text, Author::Agent, who.agent_id()).await?;
+    if !body.session && conversation.state == ConversationState::Waiting {
+        conversations::close_and_free(&app, &conversation.id, "proactive message without a session").await?;
+    } else if conversation.state == ConversationState::Waiting {
+        assignment::dispatch_queue(&app, &conversation.queue_id).await?;
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"id": message.id, "status": message.status, "conversation_id": conversation.id})),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewBody {
+    #[serde(default)]
+    channel_id: Option<String>,
+    text: String,
+}
+
+async fn preview(_who: Principal, Body(body): Body<PreviewBody>) -> ApiResult<Json<Value>> {
+    let _ = body.channel_id;
+    let info = analyze(&body.text);
+    Ok(Json(json!({
+        "encoding": info.encoding.as_str(), "segments": info.segments, "characters": info.characters,
+        "units": info.units, "ucs2_characters": info.ucs2_characters,
+        "max_characters": MAX_MESSAGE_CHARS, "over_limit": info.characters as usize > MAX_MESSAGE_CHARS,
+    })))
+}
+
+#[derive(Deserialize)]
+struct ContactQuery {
+    phone: Option<String>,
+}
+
+async fn contacts(
+    State(app): State<Arc<App>>,
+    _who: Principal,
+    Query(q): Query<ContactQuery>,
+) -> ApiResult<Json<Value>> {
+    let raw = q.phone.ok_or_else(|| ApiError::field("phone", "is required (?phone=+15551234567)"))?;
+    let phone = Phone::parse(&raw).map_err(|e| ApiError::field("phone", e))?;
+    let items = app.store.contacts_by_phone(&phone).await?;
+    Ok(Json(json!({"items": items})))
+}
+
+async fn contact(
+    State(app): State<Arc<App>>,
+    _who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = ContactId::new(id);
+    let contact =
+        app.store.get_contact(&id).await?.ok_or_else(|| ApiError::not_found(format!("no contact '{id}'")))?;
+    let timeline = app.store.timeline(&id).await?;
+    let mut view = json!(contact);
+    view["timeline"] = json!(timeline);
+    Ok(Json(view))
+}

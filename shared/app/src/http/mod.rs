@@ -1,0 +1,92 @@
+//! The HTTP API and webhooks as one axum `Router`: `smsdesk dev` serves it on a socket; in AWS, lambda_http
+//! serves the same routes behind API Gateway (each function mounts the part it owns).
+
+pub mod admin;
+pub mod agent;
+pub mod sandbox;
+pub mod webhooks;
+
+use crate::App;
+use crate::error::ApiError;
+use axum::Router;
+use axum::extract::{FromRequest, Request};
+use axum::routing::get;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// Every route: what `smsdesk dev` serves.
+pub fn router(app: Arc<App>) -> Router {
+    let mut r = Router::new()
+        .route("/healthz", get(healthz))
+        .merge(webhooks::routes(&app))
+        .merge(admin::routes())
+        .merge(agent::routes());
+    if app.config.sandbox {
+        r = r.merge(sandbox::routes());
+    }
+    r.fallback(not_found).with_state(app)
+}
+
+/// The webhook routes only (the inbound-webhook function).
+pub fn webhook_router(app: Arc<App>) -> Router {
+    webhooks::routes(&app).fallback(not_found).with_state(app)
+}
+
+/// The channel validation route only (the validate-credentials function).
+pub fn validate_router(app: Arc<App>) -> Router {
+    admin::validate_routes().fallback(not_found).with_state(app)
+}
+
+/// The admin and agent API (the agent-api function).
+pub fn api_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(admin::routes())
+        .merge(agent::routes())
+        .fallback(not_found)
+        .with_state(app)
+}
+
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+/// A JSON body whose rejections are API errors (`{"error": ...}`) that say what is wrong.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::field("body", format!("could not be read: {e}")))?;
+        if bytes.is_empty() {
+            return Err(ApiError::field("body", "a JSON object is required"));
+        }
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error(&mut de).map(Body)
+    }
+}
+
+fn serde_path_to_error<T: DeserializeOwned>(
+    de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
+) -> Result<T, ApiError> {
+    T::deserialize(&mut *de).map_err(|e| {
+        let msg = e.to_string();
+        // serde says "missing field `text` at line 1 column 2": lead with the field name.
+        if let Some(rest) = msg.strip_prefix("missing field `") {
+            let field = rest.split('`').next().unwrap_or("body");
+            return ApiError::field(field, "is required");
+        }
+        if let Some(rest) = msg.strip_prefix("unknown field `") {
+            let field = rest.split('`').next().unwrap_or("body");
+            return ApiError::field(field, "is not a known field");
+        }
+        ApiError::field("body", format!("is not valid: {msg}"))
+    })
+}

@@ -1,0 +1,67 @@
+//! The sandbox provider's routes (embedded shape only): play the customer with curl, read what was "sent".
+
+use crate::App;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::http::Body;
+use crate::services::intake;
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use smsdesk_domain::events::{InboundEvent, InboundMessage};
+use smsdesk_domain::*;
+use std::sync::Arc;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new().route("/v1/sandbox/inbound", post(inbound)).route("/v1/sandbox/outbox", get(outbox))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InboundBody {
+    channel_id: String,
+    from: String,
+    to: String,
+    text: String,
+}
+
+/// A customer's text, as if the provider had called the webhook.
+async fn inbound(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Body(body): Body<InboundBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    who.require_admin()?;
+    let channel = app
+        .store
+        .get_channel(&ChannelId::new(body.channel_id.clone()))
+        .await?
+        .ok_or_else(|| ApiError::field("channel_id", format!("no channel '{}'", body.channel_id)))?;
+    let from = Phone::parse(&body.from).map_err(|e| ApiError::field("from", e))?;
+    let to = Phone::parse(&body.to).map_err(|e| ApiError::field("to", e))?;
+    if channel.number(&to).is_none() {
+        return Err(ApiError::field("to", format!("{to} is not a number of channel '{}'", channel.id)));
+    }
+    if body.text.is_empty() {
+        return Err(ApiError::field("text", "must not be empty"));
+    }
+    let event = InboundEvent::Message(InboundMessage {
+        channel_id: channel.id.clone(),
+        provider_message_id: app.ids.new_id("sbx_in_"),
+        from,
+        to,
+        text: body.text,
+        received_at: app.clock.now(),
+    });
+    let summary = intake::enqueue_events(&app, std::slice::from_ref(&event)).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"status": "accepted", "queued": summary.queued}))))
+}
+
+async fn outbox(State(app): State<Arc<App>>, _who: Principal) -> ApiResult<Json<Value>> {
+    let items = app.store.list_outbox().await?;
+    Ok(Json(json!({"items": items})))
+}

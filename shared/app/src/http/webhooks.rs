@@ -1,0 +1,52 @@
+//! `POST /webhooks/{provider}/{channel_id}`: authenticated by the provider's signature, never by our tokens.
+//! 2xx once durably queued; 401 bad signature; 400 malformed; 404 unknown channel; 413 oversize.
+
+use crate::App;
+use crate::error::ApiError;
+use crate::services::intake;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use smsdesk_providers::WebhookRequest;
+use std::sync::Arc;
+
+pub fn routes(app: &App) -> Router<Arc<App>> {
+    Router::new()
+        .route("/webhooks/{provider}/{channel_id}", post(receive))
+        .layer(DefaultBodyLimit::max(app.config.max_webhook_bytes))
+}
+
+async fn receive(
+    State(app): State<Arc<App>>,
+    Path((provider, channel_id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("webhook bodies are limited to {} bytes", app.config.max_webhook_bytes),
+            )
+            .into_response();
+        }
+        Err(e) => return ApiError::field("body", format!("could not be read: {e}")).into_response(),
+    };
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_string())))
+        .collect();
+    let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or_else(|| uri.path());
+    let url = format!("{}{}", app.config.public_base_url, path_and_query);
+    let request = WebhookRequest { method: method.as_str(), url: &url, headers: &headers, body: &body };
+    match intake::receive_webhook(&app, &provider, &channel_id, &request).await {
+        Ok(summary) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "accepted", "queued": summary.queued, "duplicates": summary.duplicates}))).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

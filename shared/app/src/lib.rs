@@ -1,0 +1,90 @@
+//! smsdesk's handlers, over the ports only: the HTTP API and webhooks (an axum `Router` that `smsdesk dev`
+//! serves on a socket and the Lambda functions serve through lambda_http), and the queue consumers (router,
+//! outbound-send, crm-upsert) that the embedded poller or the Lambda SQS glue drives.
+//!
+//! Follow one text: [`http::webhooks`] -> [`services::intake`] -> inbound queue -> [`services::routing`]
+//! (conversation, [`services::assignment`]) -> agent reads it via [`http::agent`] -> reply ->
+//! [`services::outbound::queue_reply`] -> outbound queue -> [`services::outbound::OutboundConsumer`] ->
+//! provider; [`services::crm`] keeps the contact.
+
+pub mod auth;
+pub mod error;
+pub mod http;
+pub mod services;
+pub mod worker;
+
+use secrecy::SecretString;
+use smsdesk_domain::retry::RetryPolicy;
+use smsdesk_ports::{Clock, IdGen, MessageQueue, SecretStore, Store};
+use smsdesk_providers::Providers;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use auth::{AuthMode, Principal};
+pub use error::ApiError;
+
+/// Settings of the handlers (the same in `smsdesk dev` and in Lambda, read by each shape's wiring).
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where providers reach our webhooks, e.g. `http://127.0.0.1:9000` or the API Gateway URL.
+    pub public_base_url: String,
+    pub auth: AuthMode,
+    pub retry: RetryPolicy,
+    /// How long a send claim holds before another delivery may try again (crash recovery).
+    pub send_lease: Duration,
+    /// How long webhook dedupe keys are kept.
+    pub dedupe_ttl: Duration,
+    /// Close conversations with no message for this long (timers).
+    pub auto_close_after: Option<Duration>,
+    /// Serve the sandbox provider's routes (embedded shape only).
+    pub sandbox: bool,
+    /// Largest webhook body accepted (HTTP 413 beyond).
+    pub max_webhook_bytes: usize,
+}
+
+impl Config {
+    pub fn new(public_base_url: impl Into<String>, auth: AuthMode) -> Self {
+        Self {
+            public_base_url: public_base_url.into().trim_end_matches('/').to_string(),
+            auth,
+            retry: RetryPolicy::default(),
+            send_lease: Duration::from_secs(300),
+            dedupe_ttl: Duration::from_secs(7 * 24 * 3600),
+            auto_close_after: Some(Duration::from_secs(24 * 3600)),
+            sandbox: false,
+            max_webhook_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Everything a handler needs, built once per process (or per Lambda cold start).
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn MessageQueue>,
+    pub secrets: Arc<dyn SecretStore>,
+    pub providers: Providers,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    pub config: Config,
+}
+
+impl App {
+    pub fn new(
+        store: Arc<dyn Store>,
+        queue: Arc<dyn MessageQueue>,
+        secrets: Arc<dyn SecretStore>,
+        providers: Providers,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+        config: Config,
+    ) -> Arc<Self> {
+        Arc::new(Self { store, queue, secrets, providers, clock, ids, config })
+    }
+
+    pub(crate) fn admin_token(&self) -> Option<&SecretString> {
+        match &self.config.auth {
+            AuthMode::Tokens { admin_token } => Some(admin_token),
+            AuthMode::GatewayClaims => None,
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! crm-upsert: the customer's contact is found by phone. None: create it. One: link the conversation.
+//! Several: link none and let the agent pick. Timeline events go to the linked contact. Idempotent.
+
+use crate::App;
+use crate::services::outcome_for;
+use async_trait::async_trait;
+use smsdesk_domain::crm::{ContactDecision, decide, default_contact_name};
+use smsdesk_domain::events::CrmJob;
+use smsdesk_domain::*;
+use smsdesk_ports::{Consumer, ContactCreate, Outcome, PortResult, QueueKind, QueueMessage, Received};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Asks crm-upsert to find or create the conversation's contact.
+pub async fn request_link(app: &App, conversation: &ConversationId) -> PortResult<()> {
+    send(app, &CrmJob::LinkConversation { conversation_id: conversation.clone() }).await
+}
+
+/// Asks crm-upsert to write an event on the conversation's contact timeline.
+pub async fn timeline(
+    app: &App,
+    conversation: &ConversationId,
+    kind: &str,
+    detail: serde_json::Value,
+) -> PortResult<()> {
+    let at = app.clock.now();
+    let event_id = format!("{conversation}:{kind}:{}", at.unix_timestamp_nanos());
+    send(
+        app,
+        &CrmJob::Timeline {
+            conversation_id: conversation.clone(),
+            event_id,
+            kind: kind.to_string(),
+            detail,
+            at,
+        },
+    )
+    .await
+}
+
+async fn send(app: &App, job: &CrmJob) -> PortResult<()> {
+    let body = serde_json::to_string(job).map_err(|e| smsdesk_ports::PortError::Backend(e.to_string()))?;
+    app.queue.send(QueueKind::Crm, QueueMessage { body, group: None, dedupe_id: None }).await
+}
+
+pub struct CrmConsumer {
+    app: Arc<App>,
+}
+
+impl CrmConsumer {
+    pub fn new(app: Arc<App>) -> Self {
+        Self { app }
+    }
+}
+
+#[async_trait]
+impl Consumer for CrmConsumer {
+    async fn consume(&self, message: &Received) -> Outcome {
+        let job: CrmJob = match serde_json::from_str(&message.body) {
+            Ok(j) => j,
+            Err(e) => return Outcome::Failed(format!("crm job is not valid JSON: {e}")),
+        };
+        let result = match &job {
+            CrmJob::LinkConversation { conversation_id } => {
+                link_conversation(&self.app, conversation_id).await
+            }
+            CrmJob::Timeline { conversation_id, event_id, kind, detail, at } => {
+                write_timeline(&self.app, conversation_id, event_id, kind, detail, *at).await
+            }
+        };
+        match result {
+            Ok(Step::Done) => Outcome::Done,
+            Ok(Step::Later) => Outcome::RetryAfter(Duration::from_secs(2)),
+            Err(e) => outcome_for(&e),
+        }
+    }
+}
+
+enum Step {
+    Done,
+    /// The contact is not linked yet (its link job has not run): come back shortly.
+    Later,
+}
+
+async fn link_conversation(app: &App, id: &ConversationId) -> PortResult<Step> {
+    let Some(conversation) = app.store.get_conversation(id).await? else { return Ok(Step::Done) };
+    if conversation.contact != ContactLink::Pending {
+        return Ok(Step::Done);
+    }
+    let contacts = app.store.contacts_by_phone(&conversation.customer).await?;
+    let link = match decide(&contacts) {
+        ContactDecision::Create => {
+            let contact = Contact {
+                id: ContactId::new(app.ids.new_id(ContactId::PREFIX)),
+                name: default_contact_name(&conversation.customer),
+                phone: conversation.customer.clone(),
+                created_at: app.clock.now(),
+            };
+            match app.store.create_contact_if_none(&contact).await? {
+                ContactCreate::Created(c) => {
+                    tracing::info!(contact = %c.id, "contact created");
+                    ContactLink::Linked { contact_id: c.id }
+                }
+                ContactCreate::Existing(existing) => decide(&existing).link(None),
+            }
+        }
+        decision => decision.link(None),
+    };
+    app.store.set_contact_link(&conversation.id, &link).await?;
+    if let ContactLink::Linked { contact_id } = &link {
+        started_event(app, &conversation, contact_id).await?;
+    }
+    Ok(Step::Done)
+}
+
+/// The `conversation_started` entry, written once a contact is linked (by crm-upsert, or the agent's pick).
+pub async fn started_event(app: &App, conversation: &Conversation, contact: &ContactId) -> PortResult<()> {
+    let event = TimelineEvent {
+        id: format!("{}:conversation_started", conversation.id),
+        contact_id: contact.clone(),
+        conversation_id: conversation.id.clone(),
+        kind: "conversation_started".into(),
+        detail: serde_json::json!({
+            "channel_id": conversation.channel_id,
+            "number": conversation.channel_number,
+            "queue_id": conversation.queue_id,
+            "language": conversation.language,
+        }),
+        at: conversation.created_at,
+    };
+    app.store.append_timeline(&event).await
+}
+
+async fn write_timeline(
+    app: &App,
+    id: &ConversationId,
+    event_id: &str,
+    kind: &str,
+    detail: &serde_json::Value,
+    at: time::OffsetDateTime,
+) -> PortResult<Step> {
+    let Some(conversation) = app.store.get_conversation(id).await? else { return Ok(Step::Done) };
+    match &conversation.contact {
+        ContactLink::Linked { contact_id } => {
+            let event = TimelineEvent {
+                id: event_id.to_string(),
+                contact_id: contact_id.clone(),
+                conversation_id: conversation.id.clone(),
+                kind: kind.to_string(),
+                detail: detail.clone(),
+                at,
+            };
+            app.store.append_timeline(&event).await?;
+            Ok(Step::Done)
+        }
+        ContactLink::Pending => Ok(Step::Later),
+        // The agent has not picked a contact; the event cannot be placed. Kept in the log.
+        ContactLink::NeedsPick { .. } => {
+            tracing::info!(conversation = %id, kind, "timeline event skipped: contact not picked yet");
+            Ok(Step::Done)
+        }
+    }
+}

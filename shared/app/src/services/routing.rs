@@ -1,0 +1,175 @@
+//! router: an inbound text joins the customer's open conversation on that number, or opens a new one (a
+//! closed conversation is never reopened); the receiving number picks the queue; then assignment. Delivery
+//! receipts move outbound messages forward. Idempotent: a redelivered event changes nothing the second time.
+
+use crate::App;
+use crate::services::{assignment, crm, outcome_for};
+use async_trait::async_trait;
+use smsdesk_domain::consent::{self, Keyword};
+use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
+use smsdesk_domain::segment::analyze;
+use smsdesk_domain::*;
+use smsdesk_ports::{Consumer, OpenOutcome, Outcome, PortResult, Received, StatusUpdate};
+use std::sync::Arc;
+
+pub struct RouterConsumer {
+    app: Arc<App>,
+}
+
+impl RouterConsumer {
+    pub fn new(app: Arc<App>) -> Self {
+        Self { app }
+    }
+}
+
+#[async_trait]
+impl Consumer for RouterConsumer {
+    async fn consume(&self, message: &Received) -> Outcome {
+        let event: InboundEvent = match serde_json::from_str(&message.body) {
+            Ok(e) => e,
+            Err(e) => return Outcome::Failed(format!("inbound event is not valid JSON: {e}")),
+        };
+        let result = match &event {
+            InboundEvent::Message(m) => route_message(&self.app, m).await.map(|_| ()),
+            InboundEvent::Receipt(r) => apply_receipt(&self.app, r).await,
+        };
+        match result {
+            Ok(()) => Outcome::Done,
+            Err(e) => {
+                tracing::warn!(error = %e, "router failed; will retry");
+                outcome_for(&e)
+            }
+        }
+    }
+}
+
+/// Files an inbound text into a conversation and returns that conversation's id (None when the channel or
+/// number is gone).
+pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<ConversationId>> {
+    let Some(channel) = app.store.get_channel(&m.channel_id).await? else {
+        tracing::warn!(channel = %m.channel_id, "text for a channel that no longer exists; dropped");
+        return Ok(None);
+    };
+    let Some(number) = channel.number(&m.to).cloned() else {
+        tracing::warn!(channel = %channel.id, to = %m.to, "text to a number no longer on its channel; dropped");
+        return Ok(None);
+    };
+    let message_id = MessageId::for_inbound(&channel.id, &m.provider_message_id);
+
+    // A redelivery after the message was filed: continue with the conversation it went to.
+    let conversation = match app.store.get_message(&message_id).await? {
+        Some(existing) => match app.store.get_conversation(&existing.conversation_id).await? {
+            Some(c) => c,
+            None => return Ok(None),
+        },
+        None => {
+            let conversation = find_or_open(app, &channel, &number, &m.from).await?;
+            let now = app.clock.now();
+            let info = analyze(&m.text);
+            let message = Message {
+                id: message_id.clone(),
+                conversation_id: conversation.id.clone(),
+                channel_id: channel.id.clone(),
+                direction: Direction::Inbound,
+                author: Author::Customer,
+                agent_id: None,
+                text: m.text.clone(),
+                status: MessageStatus::Received,
+                encoding: info.encoding,
+                segments: info.segments,
+                provider_message_id: Some(m.provider_message_id.clone()),
+                error: None,
+                attempts: 0,
+                created_at: m.received_at,
+                updated_at: now,
+            };
+            app.store.insert_message(&message).await?;
+            conversation
+        }
+    };
+    app.store.touch(&conversation.id, m.received_at).await?;
+
+    match consent::classify(&m.text) {
+        Some(Keyword::OptOut) => app.store.set_opted_out(&channel.id, &m.from, true, m.received_at).await?,
+        Some(Keyword::OptIn) => app.store.set_opted_out(&channel.id, &m.from, false, m.received_at).await?,
+        Some(Keyword::Help) | None => {}
+    }
+
+    if conversation.contact == ContactLink::Pending {
+        crm::request_link(app, &conversation.id).await?;
+    }
+    if conversation.state == ConversationState::Waiting {
+        assignment::dispatch_queue(app, &conversation.queue_id).await?;
+    }
+    Ok(Some(conversation.id))
+}
+
+async fn find_or_open(
+    app: &App,
+    channel: &Channel,
+    number: &ChannelNumber,
+    customer: &Phone,
+) -> PortResult<Conversation> {
+    if let Some(open) = app.store.open_conversation(&channel.id, &number.number, customer).await? {
+        return Ok(open);
+    }
+    let now = app.clock.now();
+    let conversation = Conversation {
+        id: ConversationId::new(app.ids.new_id(ConversationId::PREFIX)),
+        channel_id: channel.id.clone(),
+        channel_number: number.number.clone(),
+        customer: customer.clone(),
+        queue_id: number.queue.clone(),
+        agent_id: None,
+        state: ConversationState::Waiting,
+        contact: ContactLink::Pending,
+        language: channel.language.clone(),
+        created_at: now,
+        last_message_at: now,
+        queued_at: now,
+        closed_at: None,
+        close_reason: None,
+    };
+    Ok(match app.store.create_conversation(&conversation).await? {
+        OpenOutcome::Created(c) => {
+            tracing::info!(conversation = %c.id, queue = %c.queue_id, "conversation opened");
+            c
+        }
+        OpenOutcome::Existing(c) => c,
+    })
+}
+
+/// Moves an outbound message forward on a provider's delivery report (never backward).
+pub async fn apply_receipt(app: &App, r: &DeliveryReceipt) -> PortResult<()> {
+    let by_external = match &r.external_id {
+        Some(id) if id.starts_with(MessageId::PREFIX) => {
+            app.store.get_message(&MessageId::new(id.clone())).await?
+        }
+        _ => None,
+    };
+    let message = match by_external.filter(|m| m.channel_id == r.channel_id) {
+        Some(m) => Some(m),
+        None => app.store.message_by_provider_id(&r.channel_id, &r.provider_message_id).await?,
+    };
+    let Some(message) = message else {
+        tracing::warn!(channel = %r.channel_id, reference = %r.provider_message_id, "receipt for an unknown message");
+        return Ok(());
+    };
+    let error = match r.status {
+        MessageStatus::Failed | MessageStatus::Undelivered => Some(match &r.description {
+            Some(d) => format!("{} ({})", d, r.provider_status_code),
+            None => format!("provider status {}", r.provider_status_code),
+        }),
+        _ => None,
+    };
+    let update = StatusUpdate {
+        status: r.status,
+        provider_message_id: Some(r.provider_message_id.clone()),
+        error,
+        at: r.at,
+    };
+    if app.store.advance_status(&message.id, &update).await?.is_none() {
+        tracing::info!(message = %message.id, status = %r.status, current = %message.status, "receipt ignored: not forward");
+    }
+    Ok(())
+}

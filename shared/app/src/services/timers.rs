@@ -1,0 +1,31 @@
+//! timers: what must happen with nobody asking. Every sweep serves every queue (so a conversation left
+//! waiting by a race is assigned as soon as an agent is free) and closes conversations idle past the
+//! configured inactivity window.
+
+use crate::App;
+use crate::services::{assignment, conversations};
+use smsdesk_ports::PortResult;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub assigned: usize,
+    pub auto_closed: usize,
+}
+
+pub async fn sweep(app: &App) -> PortResult<SweepReport> {
+    let mut report = SweepReport::default();
+    if let Some(after) = app.config.auto_close_after {
+        let cutoff = app.clock.now() - after;
+        for conversation in app.store.idle_since(cutoff, 100).await? {
+            match conversations::close_and_free(app, &conversation.id, "closed after inactivity").await {
+                Ok(true) => report.auto_closed += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(conversation = %conversation.id, error = %e, "auto-close failed"),
+            }
+        }
+    }
+    for queue in app.store.list_queues().await? {
+        report.assigned += assignment::dispatch_queue(app, &queue.id).await?;
+    }
+    Ok(report)
+}
