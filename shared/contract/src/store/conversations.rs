@@ -1,0 +1,446 @@
+//! Conversations: one open per (channel, number, customer), and assignment that keeps agents' `active`
+//! counts exact under races.
+
+use smsdesk_domain::*;
+use smsdesk_ports::{OpenOutcome, Store};
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+use super::{join_all, ok};
+use crate::fixtures;
+
+/// Creating, finding, touching, linking, closing, waiting order and idleness of conversations.
+pub async fn conversations_contract(store: Arc<dyn Store>) {
+    one_open_per_customer(&store).await;
+    create_races_yield_one(&store).await;
+    touch_and_contact_link(&store).await;
+    close_is_final(&store).await;
+    waiting_oldest_first(&store).await;
+    idle_since_finds_old_open_ones(&store).await;
+}
+
+/// Assignment, capacity, close and requeue, alone and under races.
+pub async fn assignment_contract(store: Arc<dyn Store>) {
+    assign_checks_every_condition(&store).await;
+    close_returns_capacity_once(&store).await;
+    requeue_frees_the_agent(&store).await;
+    work_items_by_recent_activity(&store).await;
+    assign_race_has_one_winner(&store).await;
+    close_race_has_one_winner(&store).await;
+}
+
+async fn create(store: &Arc<dyn Store>, c: &Conversation) -> OpenOutcome {
+    ok(store.create_conversation(c).await, "create_conversation")
+}
+
+async fn get(store: &Arc<dyn Store>, id: &ConversationId) -> Conversation {
+    match ok(store.get_conversation(id).await, "get_conversation") {
+        Some(c) => c,
+        None => panic!("store contract: conversation {id} vanished"),
+    }
+}
+
+async fn agent(store: &Arc<dyn Store>, id: &AgentId) -> Agent {
+    match ok(store.get_agent(id).await, "get_agent") {
+        Some(a) => a,
+        None => panic!("store contract: agent {id} vanished"),
+    }
+}
+
+/// Stores an agent serving `queue` and returns it.
+async fn new_agent(store: &Arc<dyn Store>, queue: &QueueId, capacity: u32, presence: Presence) -> Agent {
+    let a = fixtures::agent(std::slice::from_ref(queue), capacity, presence);
+    ok(store.put_agent(&a, &fixtures::id("sha_")).await, "put_agent");
+    a
+}
+
+/// Stores a fresh waiting conversation in `queue` and returns it.
+async fn new_conversation(store: &Arc<dyn Store>, queue: &QueueId) -> Conversation {
+    let c = fixtures::fresh_conversation(queue);
+    assert_eq!(create(store, &c).await, OpenOutcome::Created(c.clone()), "a fresh conversation is Created");
+    c
+}
+
+async fn one_open_per_customer(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let c = fixtures::fresh_conversation(&q);
+    assert_eq!(create(store, &c).await, OpenOutcome::Created(c.clone()), "first create is Created");
+    assert_eq!(get(store, &c.id).await, c, "get_conversation returns it as stored");
+
+    let found = ok(store.open_conversation(&c.channel_id, &c.channel_number, &c.customer).await, "open");
+    assert_eq!(found, Some(c.clone()), "open_conversation finds it");
+    let other =
+        ok(store.open_conversation(&c.channel_id, &c.channel_number, &fixtures::phone()).await, "open");
+    assert_eq!(other, None, "another customer has no open conversation");
+    let other = ok(store.open_conversation(&c.channel_id, &fixtures::phone(), &c.customer).await, "open");
+    assert_eq!(other, None, "the same customer on another number has none");
+
+    let second = Conversation { id: ConversationId::new(fixtures::id("cv_")), ..c.clone() };
+    assert_eq!(create(store, &second).await, OpenOutcome::Existing(c.clone()), "second create is Existing");
+    let lost = ok(store.get_conversation(&second.id).await, "get_conversation");
+    assert_eq!(lost, None, "the refused conversation must not be stored");
+
+    let missing = ok(store.get_conversation(&ConversationId::new(fixtures::id("cv_"))).await, "get");
+    assert_eq!(missing, None, "an unknown conversation is None");
+}
+
+async fn create_races_yield_one(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let base = fixtures::fresh_conversation(&q);
+    let handles = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            let c = Conversation { id: ConversationId::new(fixtures::id("cv_")), ..base.clone() };
+            tokio::spawn(async move { ok(store.create_conversation(&c).await, "create_conversation (race)") })
+        })
+        .collect();
+    let outcomes = join_all(handles).await;
+    let created: Vec<_> = outcomes.iter().filter(|o| matches!(o, OpenOutcome::Created(_))).collect();
+    assert_eq!(created.len(), 1, "racing creates for one customer: exactly one Created, got {outcomes:?}");
+    let winner = created[0].conversation().id.clone();
+    assert!(
+        outcomes.iter().all(|o| o.conversation().id == winner),
+        "every racer must get the winner's conversation: {outcomes:?}"
+    );
+    let open =
+        ok(store.open_conversation(&base.channel_id, &base.channel_number, &base.customer).await, "open");
+    assert_eq!(open.map(|c| c.id), Some(winner), "the open conversation is the winner");
+}
+
+async fn touch_and_contact_link(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let c = new_conversation(store, &q).await;
+    let later = c.last_message_at + Duration::seconds(10);
+    ok(store.touch(&c.id, later).await, "touch");
+    assert_eq!(get(store, &c.id).await.last_message_at, later, "touch moves last_message_at forward");
+    ok(store.touch(&c.id, later - Duration::seconds(5)).await, "touch (back)");
+    assert_eq!(get(store, &c.id).await.last_message_at, later, "touch never moves last_message_at back");
+
+    let linked = ContactLink::Linked { contact_id: ContactId::new(fixtures::id("ct_")) };
+    ok(store.set_contact_link(&c.id, &linked).await, "set_contact_link");
+    assert_eq!(get(store, &c.id).await.contact, linked, "set_contact_link stores the link");
+    let pick = ContactLink::NeedsPick {
+        candidates: vec![ContactId::new(fixtures::id("ct_")), ContactId::new(fixtures::id("ct_"))],
+    };
+    ok(store.set_contact_link(&c.id, &pick).await, "set_contact_link");
+    let got = get(store, &c.id).await;
+    assert_eq!(got.contact, pick, "set_contact_link replaces the link");
+    assert_eq!(got.state, ConversationState::Waiting, "linking does not change the state");
+}
+
+async fn close_is_final(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let c = new_conversation(store, &q).await;
+    let open = ok(store.open_conversations().await, "open_conversations");
+    assert!(open.iter().any(|o| o.id == c.id), "open_conversations includes a waiting conversation");
+
+    let at = fixtures::now() + Duration::seconds(1);
+    let closed = ok(store.close(&c.id, at, "resolved").await, "close");
+    let expected = Conversation {
+        state: ConversationState::Closed,
+        closed_at: Some(at),
+        close_reason: Some("resolved".into()),
+        ..c.clone()
+    };
+    assert_eq!(closed.as_ref(), Some(&expected), "close returns the closed conversation");
+    assert_eq!(get(store, &c.id).await, expected, "close is stored");
+    assert_eq!(ok(store.close(&c.id, at, "again").await, "close"), None, "closing twice is None");
+    assert_eq!(
+        get(store, &c.id).await.close_reason.as_deref(),
+        Some("resolved"),
+        "second close changes nothing"
+    );
+    let none = ok(store.close(&ConversationId::new(fixtures::id("cv_")), at, "x").await, "close (unknown)");
+    assert_eq!(none, None, "closing an unknown conversation is None");
+
+    let open = ok(store.open_conversation(&c.channel_id, &c.channel_number, &c.customer).await, "open");
+    assert_eq!(open, None, "a closed conversation is not open");
+    let open = ok(store.open_conversations().await, "open_conversations");
+    assert!(!open.iter().any(|o| o.id == c.id), "open_conversations excludes closed ones");
+    let requeued = ok(store.requeue(&c.id, &q, at).await, "requeue");
+    assert_eq!(requeued, None, "a closed conversation cannot be requeued");
+
+    let next = Conversation { id: ConversationId::new(fixtures::id("cv_")), ..c.clone() };
+    assert_eq!(
+        create(store, &next).await,
+        OpenOutcome::Created(next.clone()),
+        "after close, the customer's next text opens a new conversation"
+    );
+}
+
+async fn waiting_oldest_first(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let t = fixtures::now();
+    let mut made = Vec::new();
+    for offset in [2, 0, 3, 1] {
+        let mut c = fixtures::fresh_conversation(&q);
+        c.queued_at = t + Duration::seconds(offset);
+        c.created_at = c.queued_at;
+        c.last_message_at = c.queued_at;
+        create(store, &c).await;
+        made.push(c);
+    }
+    // made[2] (offset 3) closes: it must leave the queue.
+    ok(store.close(&made[2].id, t, "spam").await, "close");
+    let ids = |v: Vec<Conversation>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    let waiting = ids(ok(store.waiting_in_queue(&q, 10).await, "waiting_in_queue"));
+    let want = vec![made[1].id.clone(), made[3].id.clone(), made[0].id.clone()];
+    assert_eq!(waiting, want, "waiting_in_queue: oldest queued_at first, closed ones excluded");
+    let two = ids(ok(store.waiting_in_queue(&q, 2).await, "waiting_in_queue"));
+    assert_eq!(two, want[..2].to_vec(), "waiting_in_queue keeps to the limit, oldest first");
+    let none = ok(store.waiting_in_queue(&QueueId::new(fixtures::id("q_")), 10).await, "waiting_in_queue");
+    assert!(none.is_empty(), "an empty queue has nobody waiting");
+}
+
+async fn idle_since_finds_old_open_ones(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let t0 = fixtures::ancient();
+    let at = |offset: i64| t0 + Duration::hours(offset);
+    let old = with_times(fixtures::fresh_conversation(&q), at(0));
+    let recent = with_times(fixtures::fresh_conversation(&q), at(2));
+    let old_closed = with_times(fixtures::fresh_conversation(&q), at(0));
+    for c in [&old, &recent, &old_closed] {
+        create(store, c).await;
+    }
+    ok(store.close(&old_closed.id, at(0), "done").await, "close");
+
+    let idle = ok(store.idle_since(at(1), 10_000).await, "idle_since");
+    assert!(idle.iter().any(|c| c.id == old.id), "idle_since finds an open conversation idle before cutoff");
+    assert!(!idle.iter().any(|c| c.id == recent.id), "idle_since skips one active after the cutoff");
+    assert!(!idle.iter().any(|c| c.id == old_closed.id), "idle_since skips closed conversations");
+    assert!(idle.iter().all(|c| c.state != ConversationState::Closed), "idle_since returns open ones only");
+    assert!(idle.iter().all(|c| c.last_message_at < at(1)), "idle_since returns only idle ones");
+    assert!(ok(store.idle_since(at(1), 1).await, "idle_since").len() <= 1, "idle_since keeps to the limit");
+
+    ok(store.touch(&old.id, at(3)).await, "touch");
+    let idle = ok(store.idle_since(at(1), 10_000).await, "idle_since");
+    assert!(!idle.iter().any(|c| c.id == old.id), "a touched conversation is no longer idle");
+    // Leave nothing open in the past for later runs sharing the tables.
+    for c in [&old, &recent] {
+        ok(store.close(&c.id, at(4), "contract cleanup").await, "close");
+    }
+}
+
+fn with_times(mut c: Conversation, at: OffsetDateTime) -> Conversation {
+    c.created_at = at;
+    c.queued_at = at;
+    c.last_message_at = at;
+    c
+}
+
+async fn assign_checks_every_condition(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let a = new_agent(store, &q, 1, Presence::Available).await;
+    let x = new_conversation(store, &q).await;
+    let y = new_conversation(store, &q).await;
+    let at = fixtures::now();
+
+    let assigned = ok(store.assign(&x.id, &a.id, at).await, "assign");
+    let expected =
+        Conversation { state: ConversationState::Assigned, agent_id: Some(a.id.clone()), ..x.clone() };
+    let got = assigned.unwrap_or_else(|| panic!("assign to an available agent with room must succeed"));
+    assert_eq!((got.state, &got.agent_id, &got.id), (expected.state, &expected.agent_id, &x.id), "assign");
+    let stored = get(store, &x.id).await;
+    assert_eq!(
+        (stored.state, &stored.agent_id),
+        (ConversationState::Assigned, &Some(a.id.clone())),
+        "stored"
+    );
+    let after = agent(store, &a.id).await;
+    assert_eq!((after.active, after.last_assigned_at), (1, Some(at)), "assign counts active and stamps time");
+
+    assert_eq!(ok(store.assign(&y.id, &a.id, at).await, "assign"), None, "a full agent is refused");
+    assert_eq!(get(store, &y.id).await.state, ConversationState::Waiting, "refused conversation still waits");
+    assert_eq!(agent(store, &a.id).await.active, 1, "a refused assign changes no count");
+
+    let b = new_agent(store, &q, 2, Presence::Available).await;
+    assert_eq!(
+        ok(store.assign(&x.id, &b.id, at).await, "assign"),
+        None,
+        "an assigned conversation is refused"
+    );
+    assert_eq!(agent(store, &b.id).await.active, 0, "refused assign leaves b's count");
+    assert_eq!(get(store, &x.id).await.agent_id, Some(a.id.clone()), "x stays with a");
+
+    for presence in [Presence::Away, Presence::Busy, Presence::Offline] {
+        let c = new_agent(store, &q, 2, presence).await;
+        let refused = ok(store.assign(&y.id, &c.id, at).await, "assign");
+        assert_eq!(refused, None, "an agent who is {} is refused", presence.as_str());
+        assert_eq!(agent(store, &c.id).await.active, 0, "refused assign leaves the count");
+    }
+    let unknown_agent = AgentId::new(fixtures::id("ag_"));
+    assert_eq!(ok(store.assign(&y.id, &unknown_agent, at).await, "assign"), None, "unknown agent: None");
+    let unknown_conv = ConversationId::new(fixtures::id("cv_"));
+    assert_eq!(
+        ok(store.assign(&unknown_conv, &b.id, at).await, "assign"),
+        None,
+        "unknown conversation: None"
+    );
+    assert_eq!(agent(store, &b.id).await.active, 0, "refused assigns leave the count");
+
+    let closed = new_conversation(store, &q).await;
+    ok(store.close(&closed.id, at, "spam").await, "close");
+    assert_eq!(
+        ok(store.assign(&closed.id, &b.id, at).await, "assign"),
+        None,
+        "a closed conversation is refused"
+    );
+
+    let items = ok(store.work_items(&a.id).await, "work_items");
+    assert_eq!(items, vec![stored], "work_items lists the agent's conversation");
+    assert!(ok(store.work_items(&b.id).await, "work_items").is_empty(), "b has no work items");
+}
+
+async fn close_returns_capacity_once(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let a = new_agent(store, &q, 2, Presence::Available).await;
+    let x = new_conversation(store, &q).await;
+    let y = new_conversation(store, &q).await;
+    let at = fixtures::now();
+    assert!(ok(store.assign(&x.id, &a.id, at).await, "assign").is_some(), "assign x");
+    assert!(ok(store.assign(&y.id, &a.id, at).await, "assign").is_some(), "assign y");
+    assert_eq!(agent(store, &a.id).await.active, 2, "two assigned");
+
+    let closed = ok(store.close(&x.id, at, "resolved").await, "close");
+    let closed = closed.unwrap_or_else(|| panic!("closing an assigned conversation must succeed"));
+    assert_eq!(closed.agent_id, Some(a.id.clone()), "a closed conversation keeps its agent");
+    assert_eq!(agent(store, &a.id).await.active, 1, "close gives one active back");
+    assert_eq!(ok(store.close(&x.id, at, "resolved").await, "close"), None, "second close is None");
+    assert_eq!(agent(store, &a.id).await.active, 1, "closing twice frees only one");
+
+    let items = ok(store.work_items(&a.id).await, "work_items");
+    assert_eq!(items.iter().map(|c| &c.id).collect::<Vec<_>>(), vec![&y.id], "work_items skips closed ones");
+
+    ok(store.close(&y.id, at, "resolved").await, "close");
+    assert_eq!(agent(store, &a.id).await.active, 0, "both closed: no active left");
+    assert!(ok(store.work_items(&a.id).await, "work_items").is_empty(), "no work items left");
+    let z = new_conversation(store, &q).await;
+    assert!(ok(store.assign(&z.id, &a.id, at).await, "assign").is_some(), "freed capacity can be used");
+}
+
+async fn requeue_frees_the_agent(store: &Arc<dyn Store>) {
+    let q1 = QueueId::new(fixtures::id("q_"));
+    let q2 = QueueId::new(fixtures::id("q_"));
+    let a = new_agent(store, &q1, 1, Presence::Available).await;
+    let x = new_conversation(store, &q1).await;
+    let at = fixtures::now();
+    assert!(ok(store.assign(&x.id, &a.id, at).await, "assign").is_some(), "assign");
+
+    let later = at + Duration::seconds(30);
+    let requeued = ok(store.requeue(&x.id, &q2, later).await, "requeue");
+    let r = requeued.unwrap_or_else(|| panic!("requeue of an assigned conversation must succeed"));
+    assert_eq!(r.state, ConversationState::Waiting, "requeue makes it waiting");
+    assert_eq!(r.agent_id, None, "requeue takes it from the agent");
+    assert_eq!((&r.queue_id, r.queued_at), (&q2, later), "requeue moves it to the queue at `at`");
+    assert_eq!(get(store, &x.id).await, r, "requeue is stored");
+    assert_eq!(agent(store, &a.id).await.active, 0, "requeue gives the agent's active back");
+    assert!(ok(store.work_items(&a.id).await, "work_items").is_empty(), "requeued: no longer a work item");
+    let waiting = ok(store.waiting_in_queue(&q2, 10).await, "waiting_in_queue");
+    assert_eq!(waiting.iter().map(|c| &c.id).collect::<Vec<_>>(), vec![&x.id], "waits in the new queue");
+    assert!(ok(store.waiting_in_queue(&q1, 10).await, "waiting").is_empty(), "left the old queue");
+
+    // A waiting conversation can be requeued too (transfer to a queue before anyone took it).
+    let again = ok(store.requeue(&x.id, &q1, later).await, "requeue waiting");
+    assert_eq!(
+        again.map(|c| (c.state, c.queue_id)),
+        Some((ConversationState::Waiting, q1.clone())),
+        "requeue"
+    );
+    assert_eq!(agent(store, &a.id).await.active, 0, "requeueing a waiting one frees nothing");
+    let none = ok(store.requeue(&ConversationId::new(fixtures::id("cv_")), &q1, later).await, "requeue");
+    assert_eq!(none, None, "requeue of an unknown conversation is None");
+}
+
+async fn work_items_by_recent_activity(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let a = new_agent(store, &q, 3, Presence::Available).await;
+    let x = new_conversation(store, &q).await;
+    let y = new_conversation(store, &q).await;
+    let at = fixtures::now();
+    for c in [&x, &y] {
+        assert!(ok(store.assign(&c.id, &a.id, at).await, "assign").is_some(), "assign");
+    }
+    let ids = |v: Vec<Conversation>| v.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    ok(store.touch(&x.id, at + Duration::seconds(5)).await, "touch");
+    let items = ids(ok(store.work_items(&a.id).await, "work_items"));
+    assert_eq!(items, vec![x.id.clone(), y.id.clone()], "work_items: most recent activity first");
+    ok(store.touch(&y.id, at + Duration::seconds(9)).await, "touch");
+    let items = ids(ok(store.work_items(&a.id).await, "work_items"));
+    assert_eq!(items, vec![y.id.clone(), x.id.clone()], "work_items follows the latest activity");
+
+    let open = ids(ok(store.open_conversations().await, "open_conversations"));
+    let (px, py) = (open.iter().position(|i| i == &x.id), open.iter().position(|i| i == &y.id));
+    match (px, py) {
+        (Some(px), Some(py)) => assert!(py < px, "open_conversations: most recent activity first"),
+        _ => panic!("open_conversations must include assigned conversations"),
+    }
+}
+
+async fn assign_race_has_one_winner(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let a = new_agent(store, &q, 1, Presence::Available).await;
+    let mut convs = Vec::new();
+    for _ in 0..8 {
+        convs.push(new_conversation(store, &q).await);
+    }
+    let at = fixtures::now();
+    let handles = convs
+        .iter()
+        .map(|c| {
+            let (store, cid, aid) = (store.clone(), c.id.clone(), a.id.clone());
+            tokio::spawn(async move { ok(store.assign(&cid, &aid, at).await, "assign (race)") })
+        })
+        .collect();
+    let results = join_all(handles).await;
+    let winners = results.iter().flatten().count();
+    assert_eq!(winners, 1, "8 racing assigns to an agent with capacity 1: exactly one wins");
+    assert_eq!(agent(store, &a.id).await.active, 1, "after the race the agent has exactly one active");
+    let mut assigned = 0;
+    for c in &convs {
+        if get(store, &c.id).await.state == ConversationState::Assigned {
+            assigned += 1;
+        }
+    }
+    assert_eq!(assigned, 1, "exactly one conversation is assigned after the race");
+
+    // The same conversation offered to several agents at once goes to one of them.
+    let c = new_conversation(store, &q).await;
+    let mut agents = Vec::new();
+    for _ in 0..4 {
+        agents.push(new_agent(store, &q, 2, Presence::Available).await);
+    }
+    let handles = agents
+        .iter()
+        .map(|ag| {
+            let (store, cid, aid) = (store.clone(), c.id.clone(), ag.id.clone());
+            tokio::spawn(async move { ok(store.assign(&cid, &aid, at).await, "assign (race)") })
+        })
+        .collect();
+    let won = join_all(handles).await.into_iter().flatten().count();
+    assert_eq!(won, 1, "one conversation offered to 4 agents at once: exactly one gets it");
+    let mut total = 0;
+    for ag in &agents {
+        total += agent(store, &ag.id).await.active;
+    }
+    assert_eq!(total, 1, "exactly one agent's active grew");
+}
+
+async fn close_race_has_one_winner(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let a = new_agent(store, &q, 2, Presence::Available).await;
+    let x = new_conversation(store, &q).await;
+    let y = new_conversation(store, &q).await;
+    let at = fixtures::now();
+    for c in [&x, &y] {
+        assert!(ok(store.assign(&c.id, &a.id, at).await, "assign").is_some(), "assign");
+    }
+    let handles = (0..4)
+        .map(|_| {
+            let (store, cid) = (store.clone(), x.id.clone());
+            tokio::spawn(async move { ok(store.close(&cid, at, "race").await, "close (race)") })
+        })
+        .collect();
+    let closed = join_all(handles).await.into_iter().flatten().count();
+    assert_eq!(closed, 1, "4 racing closes: exactly one closes");
+    assert_eq!(agent(store, &a.id).await.active, 1, "racing closes free exactly one");
+}

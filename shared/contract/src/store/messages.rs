@@ -1,0 +1,206 @@
+//! Messages: idempotent insert, transcript order, forward-only status, and a send claimed once.
+
+use smsdesk_domain::*;
+use smsdesk_ports::{StatusUpdate, Store};
+use std::sync::Arc;
+use time::Duration;
+
+use super::{join_all, ok};
+use crate::fixtures;
+
+/// Insert (idempotent by id), get, transcript order, lookup by the provider's id.
+pub async fn messages_contract(store: Arc<dyn Store>) {
+    let conv = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    let t = fixtures::now();
+    let first = fixtures::inbound_message(&conv, &fixtures::id("prov_"), t);
+    let second = fixtures::outbound_message(&conv, MessageStatus::Queued, t + Duration::seconds(1));
+    let third = fixtures::inbound_message(&conv, &fixtures::id("prov_"), t + Duration::seconds(2));
+    for m in [&third, &first, &second] {
+        assert!(ok(store.insert_message(m).await, "insert_message"), "a new message is stored");
+    }
+    let changed = Message { text: "a replayed webhook with other text".into(), ..first.clone() };
+    assert!(!ok(store.insert_message(&changed).await, "insert_message"), "a known id is not stored twice");
+    assert_eq!(
+        ok(store.get_message(&first.id).await, "get_message"),
+        Some(first.clone()),
+        "first write wins"
+    );
+    let missing = ok(store.get_message(&MessageId::new(fixtures::id("msg_"))).await, "get_message");
+    assert_eq!(missing, None, "an unknown message is None");
+
+    let transcript = ok(store.list_messages(&conv.id).await, "list_messages");
+    assert_eq!(
+        transcript,
+        vec![first.clone(), second.clone(), third.clone()],
+        "transcript: oldest first, once each"
+    );
+    let other = ok(store.list_messages(&ConversationId::new(fixtures::id("cv_"))).await, "list_messages");
+    assert!(other.is_empty(), "another conversation's transcript is empty");
+
+    // Found by the provider's id once the provider accepted it...
+    let provider_id = fixtures::id("ref_");
+    let update = StatusUpdate {
+        status: MessageStatus::Sent,
+        provider_message_id: Some(provider_id.clone()),
+        error: None,
+        at: t + Duration::seconds(3),
+    };
+    let sent = ok(store.advance_status(&second.id, &update).await, "advance_status");
+    assert!(sent.is_some(), "queued -> sent must succeed");
+    let found =
+        ok(store.message_by_provider_id(&conv.channel_id, &provider_id).await, "message_by_provider_id");
+    assert_eq!(found, sent, "message_by_provider_id finds the message the provider accepted");
+    let elsewhere = ChannelId::new(fixtures::id("ch_"));
+    let none = ok(store.message_by_provider_id(&elsewhere, &provider_id).await, "message_by_provider_id");
+    assert_eq!(none, None, "provider ids are scoped by channel");
+    let none =
+        ok(store.message_by_provider_id(&conv.channel_id, &fixtures::id("ref_")).await, "by provider id");
+    assert_eq!(none, None, "an unknown provider id finds nothing");
+
+    // ...and when it was stored with one already.
+    let mut preset = fixtures::outbound_message(&conv, MessageStatus::Sent, t + Duration::seconds(4));
+    preset.provider_message_id = Some(fixtures::id("ref_"));
+    ok(store.insert_message(&preset).await, "insert_message");
+    let pid = preset.provider_message_id.clone().unwrap_or_default();
+    let found = ok(store.message_by_provider_id(&conv.channel_id, &pid).await, "message_by_provider_id");
+    assert_eq!(found, Some(preset), "message_by_provider_id finds a message stored with its provider id");
+}
+
+fn update(
+    status: MessageStatus,
+    provider_id: Option<&str>,
+    error: Option<&str>,
+    at: time::OffsetDateTime,
+) -> StatusUpdate {
+    StatusUpdate {
+        status,
+        provider_message_id: provider_id.map(str::to_string),
+        error: error.map(str::to_string),
+        at,
+    }
+}
+
+/// Statuses move forward only; the provider id is set once; the error is kept.
+pub async fn status_contract(store: Arc<dyn Store>) {
+    let conv = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    let t = fixtures::now();
+    let m = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
+    ok(store.insert_message(&m).await, "insert_message");
+
+    let t1 = t + Duration::seconds(1);
+    let sent = ok(
+        store.advance_status(&m.id, &update(MessageStatus::Sent, Some("ref-1"), None, t1)).await,
+        "advance",
+    );
+    let expected = Message {
+        status: MessageStatus::Sent,
+        provider_message_id: Some("ref-1".into()),
+        updated_at: t1,
+        ..m.clone()
+    };
+    assert_eq!(sent, Some(expected.clone()), "queued -> sent sets the status, provider id and updated_at");
+
+    let t2 = t + Duration::seconds(2);
+    let again =
+        ok(store.advance_status(&m.id, &update(MessageStatus::Sent, None, None, t2)).await, "advance");
+    assert_eq!(again, None, "sent -> sent is not forward");
+    let delivered = ok(
+        store.advance_status(&m.id, &update(MessageStatus::Delivered, Some("ref-2"), None, t2)).await,
+        "advance",
+    );
+    let delivered = delivered.unwrap_or_else(|| panic!("sent -> delivered must succeed"));
+    assert_eq!(delivered.status, MessageStatus::Delivered, "sent -> delivered");
+    assert_eq!(
+        delivered.provider_message_id.as_deref(),
+        Some("ref-1"),
+        "a set provider id is never replaced"
+    );
+
+    let t3 = t + Duration::seconds(3);
+    for late in [MessageStatus::Sent, MessageStatus::Queued, MessageStatus::Failed] {
+        let back = ok(store.advance_status(&m.id, &update(late, None, Some("late"), t3)).await, "advance");
+        assert_eq!(back, None, "delivered -> {late} must be refused");
+    }
+    let stored = ok(store.get_message(&m.id).await, "get_message");
+    assert_eq!(stored, Some(delivered), "refused moves change nothing");
+
+    let f = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
+    ok(store.insert_message(&f).await, "insert_message");
+    let failed = ok(
+        store.advance_status(&f.id, &update(MessageStatus::Failed, None, Some("invalid number"), t1)).await,
+        "advance",
+    );
+    let failed = failed.unwrap_or_else(|| panic!("queued -> failed must succeed"));
+    assert_eq!(
+        (failed.status, failed.error.as_deref()),
+        (MessageStatus::Failed, Some("invalid number")),
+        "failed"
+    );
+    assert_eq!(failed.provider_message_id, None, "no provider id was given");
+    for late in [MessageStatus::Delivered, MessageStatus::Sent, MessageStatus::Undelivered] {
+        let back = ok(store.advance_status(&f.id, &update(late, Some("ref-x"), None, t3)).await, "advance");
+        assert_eq!(back, None, "failed is terminal: failed -> {late} must be refused");
+    }
+    assert_eq!(ok(store.get_message(&f.id).await, "get_message"), Some(failed), "failed stays failed");
+
+    let unknown = MessageId::new(fixtures::id("msg_"));
+    let none =
+        ok(store.advance_status(&unknown, &update(MessageStatus::Sent, None, None, t1)).await, "advance");
+    assert_eq!(none, None, "advancing an unknown message is None");
+}
+
+/// `claim_send`: one live claim at a time, reclaimable after the lease, only for queued messages;
+/// `release_send` drops the claim and keeps the error.
+pub async fn send_claims_contract(store: Arc<dyn Store>) {
+    let conv = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    let t = fixtures::now();
+    let lease = std::time::Duration::from_secs(30);
+    let m = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
+    ok(store.insert_message(&m).await, "insert_message");
+
+    let claimed = ok(store.claim_send(&m.id, t, lease).await, "claim_send");
+    let claimed = claimed.unwrap_or_else(|| panic!("claiming a queued message with no claim must succeed"));
+    assert_eq!((claimed.id.clone(), claimed.attempts), (m.id.clone(), 1), "a claim counts the attempt");
+    let live = ok(store.claim_send(&m.id, t + Duration::seconds(29), lease).await, "claim_send");
+    assert_eq!(live, None, "a live claim refuses a second claimer");
+    let expired = ok(store.claim_send(&m.id, t + Duration::seconds(31), lease).await, "claim_send");
+    assert_eq!(expired.map(|x| x.attempts), Some(2), "a claim older than the lease can be taken over");
+
+    let t_rel = t + Duration::seconds(32);
+    ok(store.release_send(&m.id, "provider timeout", t_rel).await, "release_send");
+    let after = ok(store.get_message(&m.id).await, "get_message");
+    let after = after.unwrap_or_else(|| panic!("message vanished after release_send"));
+    assert_eq!(after.status, MessageStatus::Queued, "release_send keeps the message queued");
+    assert_eq!(after.error.as_deref(), Some("provider timeout"), "release_send keeps the error");
+    assert_eq!(after.attempts, 2, "release_send does not count an attempt");
+    let retaken = ok(store.claim_send(&m.id, t_rel + Duration::seconds(1), lease).await, "claim_send");
+    assert_eq!(retaken.map(|x| x.attempts), Some(3), "after release_send the message can be claimed at once");
+
+    let sent = update(MessageStatus::Sent, Some(&fixtures::id("ref_")), None, t_rel + Duration::seconds(2));
+    assert!(ok(store.advance_status(&m.id, &sent).await, "advance_status").is_some(), "queued -> sent");
+    let refused = ok(store.claim_send(&m.id, t + Duration::seconds(300), lease).await, "claim_send");
+    assert_eq!(refused, None, "a message that is not queued cannot be claimed");
+    let inbound = fixtures::inbound_message(&conv, &fixtures::id("prov_"), t);
+    ok(store.insert_message(&inbound).await, "insert_message");
+    assert_eq!(
+        ok(store.claim_send(&inbound.id, t, lease).await, "claim_send"),
+        None,
+        "inbound is not queued"
+    );
+    let unknown = MessageId::new(fixtures::id("msg_"));
+    assert_eq!(ok(store.claim_send(&unknown, t, lease).await, "claim_send"), None, "unknown message: None");
+
+    let raced = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
+    ok(store.insert_message(&raced).await, "insert_message");
+    let handles = (0..8)
+        .map(|_| {
+            let (store, id) = (store.clone(), raced.id.clone());
+            tokio::spawn(async move { ok(store.claim_send(&id, t, lease).await, "claim_send (race)") })
+        })
+        .collect();
+    let winners: Vec<Message> = join_all(handles).await.into_iter().flatten().collect();
+    assert_eq!(winners.len(), 1, "8 racing claims: exactly one wins");
+    assert_eq!(winners[0].attempts, 1, "the winner's claim is the first attempt");
+    let stored = ok(store.get_message(&raced.id).await, "get_message").map(|x| x.attempts);
+    assert_eq!(stored, Some(1), "losing claims count no attempt");
+}

@@ -1,0 +1,50 @@
+//! The store contract, one suite per capability. [`store_contract`] runs them all.
+
+mod conversations;
+mod directory;
+mod messages;
+mod records;
+
+pub use conversations::{assignment_contract, conversations_contract};
+pub use directory::{agents_contract, channels_contract, work_queues_contract};
+pub use messages::{messages_contract, send_claims_contract, status_contract};
+pub use records::{consent_contract, contacts_contract, dedupe_contract, outbox_contract};
+
+use smsdesk_ports::{PortResult, Store};
+use std::sync::Arc;
+
+/// Runs every store suite against `store`.
+pub async fn store_contract(store: Arc<dyn Store>) {
+    channels_contract(store.clone()).await;
+    work_queues_contract(store.clone()).await;
+    agents_contract(store.clone()).await;
+    conversations_contract(store.clone()).await;
+    assignment_contract(store.clone()).await;
+    messages_contract(store.clone()).await;
+    status_contract(store.clone()).await;
+    send_claims_contract(store.clone()).await;
+    contacts_contract(store.clone()).await;
+    consent_contract(store.clone()).await;
+    dedupe_contract(store.clone()).await;
+    outbox_contract(store).await;
+}
+
+/// Unwraps a port result, panicking with what was being done.
+pub(crate) fn ok<T>(result: PortResult<T>, what: &str) -> T {
+    match result {
+        Ok(v) => v,
+        Err(e) => panic!("store contract: {what} failed: {e}"),
+    }
+}
+
+/// Waits for every spawned task, panicking if one panicked.
+pub(crate) async fn join_all<T: Send + 'static>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        match h.await {
+            Ok(v) => out.push(v),
+            Err(e) => panic!("contract: a concurrent call panicked: {e}"),
+        }
+    }
+    out
+}

@@ -1,0 +1,170 @@
+//! Contacts and their timeline, consent, dedupe keys and the sandbox outbox.
+
+use smsdesk_domain::*;
+use smsdesk_ports::{ContactCreate, Store};
+use std::sync::Arc;
+use time::Duration;
+
+use super::{join_all, ok};
+use crate::fixtures;
+
+fn sorted(mut v: Vec<Contact>) -> Vec<Contact> {
+    v.sort_by(|a, b| a.id.cmp(&b.id));
+    v
+}
+
+/// Contacts by phone and id, creation only when none has the phone (also under a race), timeline.
+pub async fn contacts_contract(store: Arc<dyn Store>) {
+    let phone = fixtures::phone();
+    let a = fixtures::contact(&phone);
+    let b = fixtures::contact(&phone);
+    ok(store.put_contact(&a).await, "put_contact");
+    ok(store.put_contact(&b).await, "put_contact");
+    assert_eq!(ok(store.get_contact(&a.id).await, "get_contact"), Some(a.clone()), "get_contact");
+    let missing = ok(store.get_contact(&ContactId::new(fixtures::id("ct_"))).await, "get_contact");
+    assert_eq!(missing, None, "an unknown contact is None");
+    let both = sorted(ok(store.contacts_by_phone(&phone).await, "contacts_by_phone"));
+    assert_eq!(both, sorted(vec![a.clone(), b.clone()]), "contacts_by_phone returns every contact with it");
+    let none = ok(store.contacts_by_phone(&fixtures::phone()).await, "contacts_by_phone");
+    assert!(none.is_empty(), "a new phone has no contacts");
+
+    let renamed = Contact { name: "Ada King".into(), ..a.clone() };
+    ok(store.put_contact(&renamed).await, "put_contact (replace)");
+    assert_eq!(
+        ok(store.get_contact(&a.id).await, "get_contact"),
+        Some(renamed.clone()),
+        "put_contact replaces"
+    );
+    let both = sorted(ok(store.contacts_by_phone(&phone).await, "contacts_by_phone"));
+    assert_eq!(both, sorted(vec![renamed, b.clone()]), "replacing keeps one contact per id");
+
+    let existing =
+        ok(store.create_contact_if_none(&fixtures::contact(&phone)).await, "create_contact_if_none");
+    match existing {
+        ContactCreate::Existing(v) => assert_eq!(v.len(), 2, "Existing lists the phone's contacts"),
+        ContactCreate::Created(c) => {
+            panic!("create_contact_if_none created {c:?} though the phone has contacts")
+        }
+    }
+
+    let fresh_phone = fixtures::phone();
+    let fresh = fixtures::contact(&fresh_phone);
+    let made = ok(store.create_contact_if_none(&fresh).await, "create_contact_if_none");
+    assert_eq!(made, ContactCreate::Created(fresh.clone()), "a phone with no contact gets one");
+    let dup =
+        ok(store.create_contact_if_none(&fixtures::contact(&fresh_phone)).await, "create_contact_if_none");
+    assert_eq!(dup, ContactCreate::Existing(vec![fresh.clone()]), "a second create finds the first");
+
+    create_race_has_one_winner(&store).await;
+    timeline_is_idempotent(&store).await;
+}
+
+async fn create_race_has_one_winner(store: &Arc<dyn Store>) {
+    let phone = fixtures::phone();
+    let handles = (0..6)
+        .map(|_| {
+            let (store, c) = (store.clone(), fixtures::contact(&phone));
+            tokio::spawn(async move {
+                ok(store.create_contact_if_none(&c).await, "create_contact_if_none (race)")
+            })
+        })
+        .collect();
+    let outcomes = join_all(handles).await;
+    let created: Vec<&Contact> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            ContactCreate::Created(c) => Some(c),
+            ContactCreate::Existing(_) => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 1, "6 racing creates for one phone: exactly one Created, got {outcomes:?}");
+    let winner = created[0].clone();
+    for o in &outcomes {
+        if let ContactCreate::Existing(v) = o {
+            assert_eq!(v, &vec![winner.clone()], "a losing create gets Existing with the winner");
+        }
+    }
+    let stored = ok(store.contacts_by_phone(&phone).await, "contacts_by_phone");
+    assert_eq!(stored, vec![winner], "after the race the phone has exactly one contact");
+}
+
+async fn timeline_is_idempotent(store: &Arc<dyn Store>) {
+    let contact = ContactId::new(fixtures::id("ct_"));
+    let t = fixtures::now();
+    let late = fixtures::timeline_event(&contact, "conversation_closed", t + Duration::seconds(5));
+    let early = fixtures::timeline_event(&contact, "conversation_started", t);
+    ok(store.append_timeline(&late).await, "append_timeline");
+    ok(store.append_timeline(&early).await, "append_timeline");
+    let replay = TimelineEvent { kind: "changed".into(), ..late.clone() };
+    ok(store.append_timeline(&replay).await, "append_timeline (replay)");
+    let got = ok(store.timeline(&contact).await, "timeline");
+    assert_eq!(got, vec![early, late], "timeline: oldest first, an event id written twice is one entry");
+    let none = ok(store.timeline(&ContactId::new(fixtures::id("ct_"))).await, "timeline");
+    assert!(none.is_empty(), "a contact with no events has an empty timeline");
+}
+
+/// The latest choice per (channel, customer) wins; other channels and customers are unaffected.
+pub async fn consent_contract(store: Arc<dyn Store>) {
+    let channel = ChannelId::new(fixtures::id("ch_"));
+    let other_channel = ChannelId::new(fixtures::id("ch_"));
+    let customer = fixtures::phone();
+    let t = fixtures::now();
+    assert!(
+        !ok(store.is_opted_out(&channel, &customer).await, "is_opted_out"),
+        "nobody is opted out by default"
+    );
+    ok(store.set_opted_out(&channel, &customer, true, t).await, "set_opted_out");
+    assert!(ok(store.is_opted_out(&channel, &customer).await, "is_opted_out"), "STOP opts out");
+    let other = ok(store.is_opted_out(&other_channel, &customer).await, "is_opted_out");
+    assert!(!other, "opting out on one channel leaves another");
+    assert!(
+        !ok(store.is_opted_out(&channel, &fixtures::phone()).await, "is_opted_out"),
+        "other customers unaffected"
+    );
+    ok(store.set_opted_out(&channel, &customer, false, t + Duration::seconds(1)).await, "set_opted_out");
+    assert!(!ok(store.is_opted_out(&channel, &customer).await, "is_opted_out"), "START opts back in");
+}
+
+/// `remember` is true once per key until its ttl passes; `seen` tells whether it is recorded and live.
+pub async fn dedupe_contract(store: Arc<dyn Store>) {
+    let key = format!("contract:{}", fixtures::run_tag());
+    let t = fixtures::now();
+    let ttl = std::time::Duration::from_secs(60);
+    assert!(!ok(store.seen(&key, t).await, "seen"), "an unknown key is not seen");
+    assert!(ok(store.remember(&key, t, ttl).await, "remember"), "first remember is true");
+    assert!(
+        !ok(store.remember(&key, t + Duration::seconds(1), ttl).await, "remember"),
+        "second remember is false"
+    );
+    assert!(ok(store.seen(&key, t + Duration::seconds(59)).await, "seen"), "seen within the ttl");
+    assert!(!ok(store.seen(&key, t + Duration::seconds(61)).await, "seen"), "not seen after the ttl");
+    let later = t + Duration::seconds(61);
+    assert!(ok(store.remember(&key, later, ttl).await, "remember"), "an expired key can be remembered again");
+    assert!(
+        ok(store.seen(&key, later + Duration::seconds(30)).await, "seen"),
+        "the new ttl counts from then"
+    );
+
+    let raced = format!("contract:race:{}", fixtures::run_tag());
+    let handles = (0..8)
+        .map(|_| {
+            let (store, key) = (store.clone(), raced.clone());
+            tokio::spawn(async move { ok(store.remember(&key, t, ttl).await, "remember (race)") })
+        })
+        .collect();
+    let firsts = join_all(handles).await.into_iter().filter(|first| *first).count();
+    assert_eq!(firsts, 1, "8 racing remembers of one key: exactly one is first");
+}
+
+/// Entries come back oldest first.
+pub async fn outbox_contract(store: Arc<dyn Store>) {
+    let channel = ChannelId::new(fixtures::id("ch_"));
+    let t = fixtures::now();
+    let second = fixtures::outbox_entry(&channel, t + Duration::milliseconds(5));
+    let first = fixtures::outbox_entry(&channel, t);
+    ok(store.record_outbox(&second).await, "record_outbox");
+    ok(store.record_outbox(&first).await, "record_outbox");
+    let all = ok(store.list_outbox().await, "list_outbox");
+    let ours: Vec<&OutboxEntry> = all.iter().filter(|e| e.channel_id == channel).collect();
+    assert_eq!(ours, vec![&first, &second], "list_outbox: every entry, oldest first");
+}
