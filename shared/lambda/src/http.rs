@@ -1,0 +1,256 @@
+//! HTTP functions behind an API Gateway HTTP API (payload format 2.0), and the caller's identity.
+//!
+//! API Gateway's JWT authorizer verifies the bearer token (issuer, audience, signature, expiry) before the
+//! function runs and passes the token's claims in the request context. [`run_http`] turns them into a plain
+//! [`Claims`] in the request's extensions; [`with_principal`] lets the application derive its own identity
+//! type from them, so handlers never see Lambda types.
+//!
+//! Claim names read (API Gateway passes every claim as a string; arrays arrive as `[a b c]`):
+//! - `sub`: the subject (required; without it there are no claims).
+//! - scopes: the authorizer's `scopes` list, plus the `scope` / `scp` claims (space-separated).
+//! - groups: `cognito:groups`, then `groups`.
+//! - agent id: `smsdesk:agent_id`, then `custom:agent_id`, then `agent_id`.
+//! - admin: a group named `smsdesk-admin`, or a scope `smsdesk-admin` (also as `<resource-server>/smsdesk-admin`).
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use lambda_http::request::RequestContext;
+use std::collections::HashMap;
+use tower::util::MapRequestLayer;
+
+/// Group or scope that makes the caller an administrator.
+pub const ADMIN_ROLE: &str = "smsdesk-admin";
+/// Claims that carry the agent id, in the order they are tried.
+pub const AGENT_ID_CLAIMS: [&str; 3] = ["smsdesk:agent_id", "custom:agent_id", "agent_id"];
+/// Claims that carry group names, in the order they are tried.
+pub const GROUP_CLAIMS: [&str; 2] = ["cognito:groups", "groups"];
+
+/// The verified caller, as the JWT authorizer saw it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Claims {
+    pub sub: String,
+    pub scopes: Vec<String>,
+    pub groups: Vec<String>,
+    pub agent_id: Option<String>,
+    pub admin: bool,
+}
+
+/// Serves `router` to API Gateway HTTP API events until the Lambda environment shuts down; every request
+/// carries [`Claims`] in its extensions when the route has the JWT authorizer.
+pub async fn run_http(router: Router) -> Result<(), lambda_http::Error> {
+    lambda_http::run(with_claims(router)).await
+}
+
+/// Adds the layer that inserts [`Claims`] (outermost, so layers added before it can read them).
+pub fn with_claims(router: Router) -> Router {
+    router.layer(MapRequestLayer::new(insert_claims))
+}
+
+/// Inserts into each request the application's identity derived from its [`Claims`] (when `derive`
+/// returns one). Apply before [`run_http`], which adds the claims themselves outside this layer.
+pub fn with_principal<P, F>(router: Router, derive: F) -> Router
+where
+    P: Clone + Send + Sync + 'static,
+    F: Fn(&Claims) -> Option<P> + Clone + Send + Sync + 'static,
+{
+    let layer = MapRequestLayer::new(move |mut request: Request<Body>| {
+        let principal = request.extensions().get::<Claims>().and_then(&derive);
+        if let Some(principal) = principal {
+            request.extensions_mut().insert(principal);
+        }
+        request
+    });
+    router.layer(layer)
+}
+
+fn insert_claims(mut request: Request<Body>) -> Request<Body> {
+    let claims = request.extensions().get::<RequestContext>().and_then(claims_from_context);
+    match claims {
+        Some(claims) => {
+            request.extensions_mut().insert(claims);
+        }
+        None => {
+            // A forged Claims can only come from inside the process, but never keep one we did not read.
+            request.extensions_mut().remove::<Claims>();
+        }
+    }
+    request
+}
+
+/// The claims of a request that API Gateway's JWT authorizer let through; `None` for other requests.
+pub fn claims_from_context(context: &RequestContext) -> Option<Claims> {
+    let RequestContext::ApiGatewayV2(context) = context else { return None };
+    let jwt = context.authorizer.as_ref()?.jwt.as_ref()?;
+    claims_from_jwt(&jwt.claims, jwt.scopes.as_deref().unwrap_or_default())
+}
+
+fn claims_from_jwt(claims: &HashMap<String, String>, authorizer_scopes: &[String]) -> Option<Claims> {
+    let sub = claims.get("sub").filter(|s| !s.is_empty())?.clone();
+    let mut scopes: Vec<String> = authorizer_scopes.to_vec();
+    for name in ["scope", "scp"] {
+        for scope in claims.get(name).map(|v| string_list(v)).unwrap_or_default() {
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
+        }
+    }
+    let groups =
+        GROUP_CLAIMS.iter().find_map(|name| claims.get(*name)).map(|v| string_list(v)).unwrap_or_default();
+    let agent_id =
+        AGENT_ID_CLAIMS.iter().find_map(|name| claims.get(*name)).filter(|id| !id.is_empty()).cloned();
+    let admin = groups.iter().any(|g| g == ADMIN_ROLE) || scopes.iter().any(|s| is_admin_scope(s));
+    Some(Claims { sub, scopes, groups, agent_id, admin })
+}
+
+fn is_admin_scope(scope: &str) -> bool {
+    scope == ADMIN_ROLE || scope.rsplit_once('/').is_some_and(|(_, name)| name == ADMIN_ROLE)
+}
+
+/// A list claim as API Gateway stringifies it: `[a b]`, `a b`, `a,b` or a JSON array.
+fn string_list(value: &str) -> Vec<String> {
+    if let Ok(list) = serde_json::from_str::<Vec<String>>(value) {
+        return list;
+    }
+    let inner = value.trim().trim_start_matches('[').trim_end_matches(']');
+    inner
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .map(|item| item.trim_matches('"'))
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Extension;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    fn event(claims: serde_json::Value, scopes: serde_json::Value) -> String {
+        serde_json::json!({
+            "version": "2.0",
+            "routeKey": "GET /v1/work-items",
+            "rawPath": "/v1/work-items",
+            "rawQueryString": "",
+            "headers": {"host": "abc.execute-api.eu-west-1.amazonaws.com", "authorization": "Bearer x"},
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "abc",
+                "authorizer": {"jwt": {"claims": claims, "scopes": scopes}},
+                "domainName": "abc.execute-api.eu-west-1.amazonaws.com",
+                "domainPrefix": "abc",
+                "http": {"method": "GET", "path": "/v1/work-items", "protocol": "HTTP/1.1",
+                         "sourceIp": "192.0.2.1", "userAgent": "test"},
+                "requestId": "id",
+                "routeKey": "GET /v1/work-items",
+                "stage": "$default",
+                "time": "12/Mar/2026:19:03:58 +0000",
+                "timeEpoch": 1773342238000u64
+            },
+            "isBase64Encoded": false
+        })
+        .to_string()
+    }
+
+    fn context(event: &str) -> RequestContext {
+        let request = lambda_http::request::from_str(event).unwrap();
+        request.extensions().get::<RequestContext>().unwrap().clone()
+    }
+
+    #[test]
+    fn an_agent_token_gives_its_agent_id() {
+        let ctx = context(&event(
+            serde_json::json!({"sub": "u-1", "smsdesk:agent_id": "ag_1", "cognito:groups": "[agents support]"}),
+            serde_json::Value::Null,
+        ));
+        let claims = claims_from_context(&ctx).unwrap();
+        assert_eq!(claims.sub, "u-1");
+        assert_eq!(claims.agent_id.as_deref(), Some("ag_1"));
+        assert_eq!(claims.groups, ["agents", "support"]);
+        assert!(!claims.admin);
+    }
+
+    #[test]
+    fn the_admin_group_or_scope_makes_an_admin() {
+        let by_group = claims_from_jwt(
+            &HashMap::from([("sub".into(), "a".into()), ("groups".into(), "[smsdesk-admin]".into())]),
+            &[],
+        )
+        .unwrap();
+        assert!(by_group.admin);
+        let by_scope = claims_from_jwt(
+            &HashMap::from([
+                ("sub".into(), "a".into()),
+                ("scope".into(), "openid smsdesk/smsdesk-admin".into()),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert!(by_scope.admin);
+        assert_eq!(by_scope.scopes, ["openid", "smsdesk/smsdesk-admin"]);
+        let by_authorizer =
+            claims_from_jwt(&HashMap::from([("sub".into(), "a".into())]), &["smsdesk-admin".to_owned()])
+                .unwrap();
+        assert!(by_authorizer.admin);
+        let lookalike = claims_from_jwt(
+            &HashMap::from([
+                ("sub".into(), "a".into()),
+                ("groups".into(), "[smsdesk-administrators]".into()),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert!(!lookalike.admin);
+    }
+
+    #[test]
+    fn claims_need_a_subject() {
+        assert_eq!(claims_from_jwt(&HashMap::from([("agent_id".into(), "ag_1".into())]), &[]), None);
+    }
+
+    #[test]
+    fn list_claims_in_every_shape() {
+        assert_eq!(string_list("[a b]"), ["a", "b"]);
+        assert_eq!(string_list(r#"["a","b"]"#), ["a", "b"]);
+        assert_eq!(string_list("a, b"), ["a", "b"]);
+        assert!(string_list("[]").is_empty());
+    }
+
+    async fn whoami(claims: Option<Extension<Claims>>, principal: Option<Extension<String>>) -> String {
+        let sub = claims.map(|Extension(c)| c.sub).unwrap_or_else(|| "-".into());
+        let principal = principal.map(|Extension(p)| p).unwrap_or_else(|| "-".into());
+        format!("{sub} {principal}")
+    }
+
+    async fn call(router: Router, request: Request<Body>) -> String {
+        let response = router.oneshot(request).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    fn app() -> Router {
+        let router = Router::new().route("/v1/work-items", get(whoami));
+        let router = with_principal(router, |c: &Claims| c.agent_id.clone().map(|a| format!("agent:{a}")));
+        with_claims(router)
+    }
+
+    #[tokio::test]
+    async fn the_router_sees_claims_and_the_derived_principal() {
+        let request = lambda_http::request::from_str(&event(
+            serde_json::json!({"sub": "u-9", "agent_id": "ag_9"}),
+            serde_json::Value::Null,
+        ))
+        .unwrap();
+        let request = request.map(Body::new);
+        assert_eq!(call(app(), request).await, "u-9 agent:ag_9");
+    }
+
+    #[tokio::test]
+    async fn a_request_without_an_authorizer_has_no_claims_even_if_one_was_planted() {
+        let mut request = Request::get("/v1/work-items").body(Body::empty()).unwrap();
+        request.extensions_mut().insert(Claims { sub: "forged".into(), admin: true, ..Claims::default() });
+        assert_eq!(call(app(), request).await, "- -");
+    }
+}

@@ -1,0 +1,20 @@
+//! The glue between AWS Lambda and smsdesk's portable handlers. A function's `main.rs` builds its
+//! dependencies once per cold start and hands them to one of:
+//! - [`run_sqs`]: a queue consumer (router, outbound-send, crm-upsert) fed SQS batches, answering with
+//!   partial batch failures;
+//! - [`run_http`]: an axum `Router` (agent-api, inbound-webhook, validate-credentials) behind an API Gateway
+//!   HTTP API (payload v2), with the JWT authorizer's claims put into each request as [`Claims`].
+//!
+//! Everything that decides lives in the handlers; this crate only translates shapes, so `smsdesk dev` and
+//! Lambda run the same code.
+
+pub mod http;
+pub mod logs;
+pub mod sqs;
+
+pub use http::{Claims, claims_from_context, run_http, with_claims, with_principal};
+pub use logs::init_tracing;
+pub use sqs::{process_batch, received_from, run_sqs};
+
+/// The error type the Lambda runtime reports (re-exported so `main.rs` needs no direct dependency).
+pub use lambda_runtime::Error;

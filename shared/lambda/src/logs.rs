@@ -1,0 +1,50 @@
+//! Logs for CloudWatch: one JSON object per line, no ANSI colours, filtered by `RUST_LOG` (or by Lambda's
+//! own `AWS_LAMBDA_LOG_LEVEL` when the function's advanced logging controls set it), `info` otherwise.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber. Call it first in every function's `main`; a second call is harmless
+/// (the first subscriber stays), so tests and benchmarks may call it freely.
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(lambda_log_level().unwrap_or_else(|| "info".to_owned())))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let _already_set = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_target(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .flatten_event(true)
+        .try_init();
+}
+
+/// Lambda's advanced logging level (`TRACE`..`FATAL`), mapped onto tracing's names.
+fn lambda_log_level() -> Option<String> {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok()?;
+    Some(map_lambda_level(&level).to_owned())
+}
+
+fn map_lambda_level(level: &str) -> &'static str {
+    match level.to_ascii_uppercase().as_str() {
+        "TRACE" => "trace",
+        "DEBUG" => "debug",
+        "WARN" => "warn",
+        "ERROR" | "FATAL" => "error",
+        _ => "info",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_levels_map_onto_tracing_levels() {
+        assert_eq!(map_lambda_level("FATAL"), "error");
+        assert_eq!(map_lambda_level("debug"), "debug");
+        assert_eq!(map_lambda_level("WARN"), "warn");
+        assert_eq!(map_lambda_level("nonsense"), "info");
+    }
+}
