@@ -1,0 +1,565 @@
+//! TeleSign: send through `POST /v1/messaging`, check credentials with a signed read of a fake reference id,
+//! and verify and parse the JSON callbacks (inbound texts and delivery reports) that TeleSign posts to us.
+//!
+//! Requests are signed with TeleSign's HMAC-SHA256 "TSA" scheme rather than Basic auth, so the API key never
+//! travels on the wire. Callbacks are verified on the raw body bytes, in constant time, before any parsing.
+
+use crate::{SendError, SendReceipt, SendRequest, SmsProvider, Validation, WebhookError, WebhookRequest};
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use sha2::Sha256;
+use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
+use smsdesk_domain::{Channel, MessageStatus, Phone};
+use smsdesk_ports::TelesignCredentials;
+use std::time::{Duration, SystemTime};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The self-service host the official SDKs default to; enterprise accounts set `rest-ww` as the base URL.
+pub const DEFAULT_BASE_URL: &str = "https://rest-api.telesign.com";
+/// TeleSign's messaging resource: sending, and reading one message's status.
+pub const MESSAGING_PATH: &str = "/v1/messaging";
+/// A reference id no message has: reading it costs nothing and sends nothing, yet proves the credentials.
+pub const VALIDATION_PATH: &str = "/v1/messaging/00000000000000000000000000000000";
+/// Bounds each call so a hung TeleSign cannot hold an outbound Lambda until its own timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+const AUTH_METHOD: &str = "HMAC-SHA256";
+/// Alerts, reminders and notifications: the message type TeleSign asks customer service traffic to use.
+const MESSAGE_TYPE: &str = "ARN";
+
+/// Errors of the signing itself (not of TeleSign's answers). Never carries key material.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TelesignError {
+    #[error("the TeleSign API key is empty")]
+    EmptyApiKey,
+    #[error("the TeleSign API key is not valid base64")]
+    ApiKeyNotBase64,
+}
+
+/// Decodes the API key as TeleSign's SDKs do: characters outside the standard base64 alphabet are dropped
+/// (the SDK test key carries `----`) and missing padding is tolerated.
+fn decode_api_key(api_key: &SecretString) -> Result<Vec<u8>, TelesignError> {
+    let cleaned: String = api_key
+        .expose_secret()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '+' || *c == '/')
+        .collect();
+    let lenient = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let key = lenient.decode(cleaned.as_bytes()).map_err(|_| TelesignError::ApiKeyNotBase64)?;
+    if key.is_empty() {
+        return Err(TelesignError::EmptyApiKey);
+    }
+    Ok(key)
+}
+
+/// `b64(HMAC-SHA256(b64decode(api_key), message))`: the one primitive both request signing and callback
+/// verification use.
+fn hmac_b64(api_key: &SecretString, message: &[u8]) -> Result<String, TelesignError> {
+    let key = decode_api_key(api_key)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| TelesignError::EmptyApiKey)?;
+    mac.update(message);
+    Ok(base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// The string TeleSign signs, line by line as its SDKs build it. The body line is left out when the content
+/// type or the body is empty (GET, DELETE).
+pub fn string_to_sign(
+    method: &str,
+    content_type: &str,
+    date: &str,
+    nonce: &str,
+    body: &str,
+    resource: &str,
+) -> String {
+    let mut lines = vec![
+        method.to_ascii_uppercase(),
+        content_type.to_string(),
+        date.to_string(),
+        format!("x-ts-auth-method:{AUTH_METHOD}"),
+        format!("x-ts-nonce:{nonce}"),
+    ];
+    if !content_type.is_empty() && !body.is_empty() {
+        lines.push(body.to_string());
+    }
+    lines.push(resource.to_string());
+    lines.join("\n")
+}
+
+/// The `Authorization` header value for one request: `TSA {customer_id}:{signature}`. Pure, so the SDK test
+/// vectors pin it down; the arguments are the lines of the string to sign, one for one.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_request(
+    customer_id: &str,
+    api_key: &SecretString,
+    method: &str,
+    content_type: &str,
+    date: &str,
+    nonce: &str,
+    body: &str,
+    resource: &str,
+) -> Result<String, TelesignError> {
+    let sts = string_to_sign(method, content_type, date, nonce, body, resource);
+    Ok(format!("TSA {customer_id}:{}", hmac_b64(api_key, sts.as_bytes())?))
+}
+
+/// The signature TeleSign puts on a callback: over the raw body only.
+pub fn callback_signature(api_key: &SecretString, body: &[u8]) -> Result<String, TelesignError> {
+    hmac_b64(api_key, body)
+}
+
+/// TeleSign's REST API for one account.
+#[derive(Clone)]
+pub struct TelesignClient {
+    http: reqwest::Client,
+    base_url: String,
+    creds: TelesignCredentials,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for TelesignClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelesignClient")
+            .field("base_url", &self.base_url)
+            .field("customer_id", &self.creds.customer_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a call produced no HTTP answer.
+enum CallError {
+    Signing(TelesignError),
+    Http(reqwest::Error),
+}
+
+/// An HTTP answer, read whole.
+struct Answer {
+    status: u16,
+    body: String,
+}
+
+impl TelesignClient {
+    /// `base_url` overrides the host (enterprise `rest-ww`, fake TeleSign in tests); a trailing slash is fine.
+    pub fn new(http: reqwest::Client, base_url: Option<&str>, creds: TelesignCredentials) -> Self {
+        let base_url = base_url.map(|u| u.trim().trim_end_matches('/')).filter(|u| !u.is_empty());
+        Self {
+            http,
+            base_url: base_url.unwrap_or(DEFAULT_BASE_URL).to_string(),
+            creds,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Replaces the per-request timeout ([`DEFAULT_TIMEOUT`]).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Sends one signed request. A 401 for a reused nonce (10002) or a Date out of range (10004) is signed
+    /// afresh and tried once more, as TeleSign advises: the message was not accepted, so no double send.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        resource: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Result<Answer, CallError> {
+        let mut answer = self.call_once(method.clone(), resource, content_type, body).await?;
+        if answer.status == 401 && error_codes(&answer.body).iter().any(|c| matches!(c, 10002 | 10004)) {
+            tracing::info!(status = answer.status, "TeleSign refused the nonce or date; signing again");
+            answer = self.call_once(method, resource, content_type, body).await?;
+        }
+        Ok(answer)
+    }
+
+    async fn call_once(
+        &self,
+        method: reqwest::Method,
+        resource: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Result<Answer, CallError> {
+        let date = httpdate::fmt_http_date(SystemTime::now());
+        let nonce = uuid::Uuid::new_v4().to_string();
+        let authorization = sign_request(
+            &self.creds.customer_id,
+            &self.creds.api_key,
+            method.as_str(),
+            content_type,
+            &date,
+            &nonce,
+            body,
+            resource,
+        )
+        .map_err(CallError::Signing)?;
+        let mut request = self
+            .http
+            .request(method, format!("{}{resource}", self.base_url))
+            .timeout(self.timeout)
+            .header("Authorization", authorization)
+            .header("Date", date)
+            .header("x-ts-auth-method", AUTH_METHOD)
+            .header("x-ts-nonce", nonce)
+            .header("Accept", "application/json");
+        if !content_type.is_empty() {
+            request = request.header("Content-Type", content_type).body(body.to_string());
+        }
+        let response = request.send().await.map_err(CallError::Http)?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(CallError::Http)?;
+        Ok(Answer { status, body })
+    }
+}
+
+#[async_trait]
+impl SmsProvider for TelesignClient {
+    async fn send(&self, request: &SendRequest) -> Result<SendReceipt, SendError> {
+        let form = send_form(request)?;
+        match self.call(reqwest::Method::POST, MESSAGING_PATH, FORM_CONTENT_TYPE, &form).await {
+            Ok(answer) => classify_send(answer.status, &answer.body),
+            Err(CallError::Signing(e)) => Err(SendError::Permanent { reason: e.to_string() }),
+            Err(CallError::Http(e)) => Err(classify_transport_for_send(&e)),
+        }
+    }
+
+    async fn validate(&self) -> Validation {
+        match self.call(reqwest::Method::GET, VALIDATION_PATH, "", "").await {
+            Ok(answer) => classify_validation(answer.status, &answer.body),
+            Err(CallError::Signing(e)) => Validation::Invalid { reason: e.to_string() },
+            Err(CallError::Http(e)) if e.is_builder() => Validation::Invalid {
+                reason: format!("the credentials cannot be put in a request: {}", chain(&e)),
+            },
+            Err(CallError::Http(e)) => {
+                Validation::Unreachable { reason: format!("could not reach TeleSign: {}", chain(&e)) }
+            }
+        }
+    }
+}
+
+/// The url-encoded body of a send, exactly the bytes that are signed and sent.
+fn send_form(request: &SendRequest) -> Result<String, SendError> {
+    serde_urlencoded::to_string([
+        ("phone_number", request.to.digits()),
+        ("message", request.text.as_str()),
+        ("message_type", MESSAGE_TYPE),
+        ("sender_id", request.from.digits()),
+        ("external_id", request.external_id.as_str()),
+    ])
+    .map_err(|e| SendError::Permanent { reason: format!("cannot encode the request: {e}") })
+}
+
+/// Decides what a send answer means. Throttling (10019) and server errors are worth retrying; every other
+/// refusal is permanent and carries TeleSign's own code and words so the agent sees why.
+fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
+    if (200..300).contains(&status) {
+        let reference_id = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("reference_id").and_then(Value::as_str).map(str::to_string))
+            .filter(|id| !id.is_empty());
+        // Without a reference id we cannot match receipts; retrying could send the text twice.
+        return reference_id.map(|provider_message_id| SendReceipt { provider_message_id }).ok_or_else(
+            || SendError::Permanent {
+                reason: format!(
+                    "TeleSign accepted the request but returned no reference_id ({})",
+                    describe(status, body)
+                ),
+            },
+        );
+    }
+    let codes = error_codes(body);
+    let reason = describe(status, body);
+    match status {
+        429 if codes.contains(&10020) => Err(SendError::Permanent { reason }),
+        429 | 500..=599 => Err(SendError::Transient { reason }),
+        _ => Err(SendError::Permanent { reason }),
+    }
+}
+
+/// No answer at all: timeouts and connection failures pass; a request we could not even build will not.
+fn classify_transport_for_send(error: &reqwest::Error) -> SendError {
+    let reason = format!("TeleSign: {}", chain(error));
+    if error.is_builder() { SendError::Permanent { reason } } else { SendError::Transient { reason } }
+}
+
+/// Reads the answer to the fake-reference read: only a 401 (or 403) is a verdict against the credentials;
+/// 404 and 400 mean TeleSign authenticated us and then found no such message.
+fn classify_validation(status: u16, body: &str) -> Validation {
+    match status {
+        200..=299 | 400 | 404 => Validation::Valid,
+        401 | 403 => Validation::Invalid { reason: describe(status, body) },
+        _ => Validation::Unreachable {
+            reason: format!("could not reach TeleSign: {}", describe(status, body)),
+        },
+    }
+}
+
+/// Every numeric code in a TeleSign answer: `status.code` and each `errors[].code`.
+fn error_codes(body: &str) -> Vec<i64> {
+    let Ok(v) = serde_json::from_str::<Value>(body) else { return Vec::new() };
+    let status = v.get("status").and_then(|s| s.get("code")).and_then(code_value);
+    let errors = v.get("errors").and_then(Value::as_array).into_iter().flatten();
+    status.into_iter().chain(errors.filter_map(|e| e.get("code").and_then(code_value))).collect()
+}
+
+/// TeleSign sends codes as numbers; tolerate numeric strings too.
+fn code_value(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// `TeleSign HTTP 400: 11000 Invalid value for parameter phone_number.`: TeleSign's codes and words, which
+/// say far more than the HTTP status.
+fn describe(status: u16, body: &str) -> String {
+    let parts = match serde_json::from_str::<Value>(body) {
+        Ok(v) => described_codes(&v),
+        Err(_) if body.trim().is_empty() => Vec::new(),
+        Err(_) => vec![truncate(body.trim(), 200)],
+    };
+    if parts.is_empty() {
+        format!("TeleSign HTTP {status}")
+    } else {
+        format!("TeleSign HTTP {status}: {}", parts.join("; "))
+    }
+}
+
+fn described_codes(v: &Value) -> Vec<String> {
+    let one = |entry: &Value| -> Option<String> {
+        let code = entry.get("code").and_then(code_value);
+        let description = entry.get("description").and_then(Value::as_str).map(str::trim);
+        match (code, description) {
+            (Some(c), Some(d)) if !d.is_empty() => Some(format!("{c} {d}")),
+            (Some(c), _) => Some(c.to_string()),
+            (None, Some(d)) if !d.is_empty() => Some(d.to_string()),
+            _ => None,
+        }
+    };
+    let mut parts: Vec<String> = v.get("status").and_then(one).into_iter().collect();
+    for entry in v.get("errors").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(part) = one(entry).filter(|p| !parts.contains(p)) {
+            parts.push(part);
+        }
+    }
+    parts
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
+/// An error and its causes on one line (reqwest's top-level message alone says little).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Callbacks
+// ---------------------------------------------------------------------------------------------------------
+
+/// Verifies a TeleSign callback and turns it into events: an inbound text (`mo_sms`) or a delivery report.
+/// An inbound MMS is acknowledged and ignored (attachments are not supported on TeleSign yet).
+pub fn parse_webhook(
+    channel: &Channel,
+    creds: &TelesignCredentials,
+    request: &WebhookRequest<'_>,
+    now: OffsetDateTime,
+) -> Result<Vec<InboundEvent>, WebhookError> {
+    verify_callback(creds, request)?;
+    let body: Value = serde_json::from_slice(request.body)
+        .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
+    if !body.is_object() {
+        return Err(WebhookError::Malformed("body is not a JSON object".into()));
+    }
+    let sub_resource = body.get("sub_resource").and_then(Value::as_str);
+    if sub_resource == Some("mo_mms") {
+        tracing::info!(channel = %channel.id, "ignoring a TeleSign inbound MMS: attachments are not supported");
+        return Ok(Vec::new());
+    }
+    if body.get("user_response").is_some_and(|u| !u.is_null()) || sub_resource == Some("mo_sms") {
+        return parse_inbound(channel, &body, now).map(|m| vec![InboundEvent::Message(m)]);
+    }
+    if body.get("status").and_then(|s| s.get("code")).is_some_and(|c| !c.is_null()) {
+        return parse_receipt(channel, &body, now).map(|r| vec![InboundEvent::Receipt(r)]);
+    }
+    Err(WebhookError::Malformed(
+        "neither user_response (inbound text) nor status.code (delivery report)".into(),
+    ))
+}
+
+/// `Authorization: TSA {customer_id}:{b64(HMAC-SHA256(key, raw body))}`, checked before anything is parsed.
+fn verify_callback(creds: &TelesignCredentials, request: &WebhookRequest<'_>) -> Result<(), WebhookError> {
+    let unauthorized = |reason: &str| WebhookError::Unauthorized(reason.to_string());
+    let header =
+        request.header("authorization").ok_or_else(|| unauthorized("missing Authorization header"))?;
+    let (scheme, credentials) = header
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| unauthorized("Authorization header is not 'TSA customer_id:signature'"))?;
+    if !scheme.eq_ignore_ascii_case("TSA") {
+        return Err(unauthorized("Authorization scheme is not TSA"));
+    }
+    let (customer_id, signature) = credentials
+        .trim()
+        .rsplit_once(':')
+        .ok_or_else(|| unauthorized("Authorization header is not 'TSA customer_id:signature'"))?;
+    if !customer_id.eq_ignore_ascii_case(creds.customer_id.trim()) {
+        return Err(unauthorized("customer id does not match"));
+    }
+    let expected = callback_signature(&creds.api_key, request.body)
+        .map_err(|e| WebhookError::Unauthorized(format!("cannot verify: {e}")))?;
+    if bool::from(expected.as_bytes().ct_eq(signature.trim().as_bytes())) {
+        Ok(())
+    } else {
+        Err(unauthorized("signature does not match"))
+    }
+}
+
+fn malformed(reason: impl Into<String>) -> WebhookError {
+    WebhookError::Malformed(reason.into())
+}
+
+/// A required, non-empty string field; the error names it by its JSON path.
+fn required_str<'a>(v: &'a Value, path: &str) -> Result<&'a str, WebhookError> {
+    let field = path.rsplit('.').next().unwrap_or(path);
+    match v.get(field) {
+        None | Some(Value::Null) => Err(malformed(format!("missing {path}"))),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
+        Some(Value::String(_)) => Err(malformed(format!("{path} is empty"))),
+        Some(_) => Err(malformed(format!("{path} is not a string"))),
+    }
+}
+
+fn phone_field(v: &Value, path: &str) -> Result<Phone, WebhookError> {
+    let raw = required_str(v, path)?;
+    Phone::parse(raw).map_err(|e| malformed(format!("{path} {e}")))
+}
+
+/// ISO 8601 timestamps as TeleSign sends them; anything unreadable falls back to the time of receipt.
+fn timestamp(v: &Value, field: &str) -> Option<OffsetDateTime> {
+    v.get(field).and_then(Value::as_str).and_then(|s| OffsetDateTime::parse(s.trim(), &Rfc3339).ok())
+}
+
+fn parse_inbound(
+    channel: &Channel,
+    body: &Value,
+    now: OffsetDateTime,
+) -> Result<InboundMessage, WebhookError> {
+    let provider_message_id = required_str(body, "reference_id")?;
+    let user = body
+        .get("user_response")
+        .filter(|u| u.is_object())
+        .ok_or_else(|| malformed("missing user_response"))?;
+    let from = phone_field(user, "user_response.phone_number")?;
+    let to = phone_field(user, "user_response.sender_id")?;
+    if channel.number(&to).is_none() {
+        return Err(malformed(format!("number {} is not on this channel", to.digits())));
+    }
+    let text = match user.get("mo_message") {
+        Some(Value::String(s)) => s.clone(),
+        None | Some(Value::Null) => return Err(malformed("missing user_response.mo_message")),
+        Some(_) => return Err(malformed("user_response.mo_message is not a string")),
+    };
+    Ok(InboundMessage {
+        channel_id: channel.id.clone(),
+        provider_message_id: provider_message_id.to_string(),
+        from,
+        to,
+        text,
+        received_at: timestamp(body, "submit_timestamp").unwrap_or(now),
+    })
+}
+
+fn parse_receipt(
+    channel: &Channel,
+    body: &Value,
+    now: OffsetDateTime,
+) -> Result<DeliveryReceipt, WebhookError> {
+    let provider_message_id = required_str(body, "reference_id")?;
+    let status = body.get("status").filter(|s| s.is_object()).ok_or_else(|| malformed("missing status"))?;
+    let code =
+        status.get("code").and_then(code_value).ok_or_else(|| malformed("status.code is not a number"))?;
+    let external_id = match body.get("external_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(malformed("external_id is not a string")),
+    };
+    let description = status
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string);
+    Ok(DeliveryReceipt {
+        channel_id: channel.id.clone(),
+        provider_message_id: provider_message_id.to_string(),
+        external_id,
+        status: delivery_status(code),
+        provider_status_code: code.to_string(),
+        description,
+        at: timestamp(status, "updated_on").or_else(|| timestamp(body, "submit_timestamp")).unwrap_or(now),
+    })
+}
+
+/// TeleSign delivery codes to our statuses.
+///
+/// - 200 delivered to handset, 201 completed (suspicious activity flagged): `Delivered`.
+/// - 290 in progress (what a send returns), 292 queued by the gateway, 203 delivered to the gateway,
+///   295 status delayed: `Sent`, since the carrier has it and the outcome is still open.
+/// - Final failures (207, 210, 211, 220-222, 229-231, 233, 237, 238, 286, 500-513, 515, 517-521):
+///   `Undelivered`; the description travels with the receipt.
+/// - Final unknown (250, 251 no handset report within 12 h, 599): `Undelivered` as well. TeleSign has given
+///   up, so the message must not stay open, and nothing confirmed delivery, so it must not read `Delivered`.
+/// - Any other code makes no claim and maps to `Sent`: statuses only move forward, so this cannot undo a
+///   known outcome.
+pub fn delivery_status(code: i64) -> MessageStatus {
+    match code {
+        200 | 201 => MessageStatus::Delivered,
+        203 | 290 | 292 | 295 => MessageStatus::Sent,
+        207
+        | 210
+        | 211
+        | 220
+        | 221
+        | 222
+        | 229
+        | 230
+        | 231
+        | 233
+        | 237
+        | 238
+        | 286
+        | 500..=513
+        | 515
+        | 517..=521 => MessageStatus::Undelivered,
+        250 | 251 | 599 => MessageStatus::Undelivered,
+        _ => MessageStatus::Sent,
+    }
+}
+
+#[cfg(test)]
+mod tests;
