@@ -45,9 +45,13 @@ pub enum SendError {
 pub enum Validation {
     Valid,
     /// The provider answered and rejected the credentials.
-    Invalid { reason: String },
+    Invalid {
+        reason: String,
+    },
     /// No verdict: the provider could not be reached, timed out or answered 5xx/429.
-    Unreachable { reason: String },
+    Unreachable {
+        reason: String,
+    },
 }
 
 #[async_trait]
@@ -94,7 +98,9 @@ pub fn parse_webhook(
     now: OffsetDateTime,
 ) -> Result<Vec<InboundEvent>, WebhookError> {
     match (channel.provider, credentials) {
-        (ProviderKind::Telesign, Credentials::Telesign(creds)) => telesign::parse_webhook(channel, creds, request, now),
+        (ProviderKind::Telesign, Credentials::Telesign(creds)) => {
+            telesign::parse_webhook(channel, creds, request, now)
+        }
         (ProviderKind::Sandbox, Credentials::Sandbox) => sandbox::parse_webhook(channel, request, now),
         (kind, _) => Err(WebhookError::Malformed(format!("provider {kind} is not supported yet"))),
     }
@@ -106,6 +112,8 @@ pub struct Providers {
     http: reqwest::Client,
     outbox: Arc<dyn OutboxStore>,
     clock: Arc<dyn Clock>,
+    /// Lets a `[sandbox:flaky]` retry see the first failure, as a provider is built per send.
+    sandbox_flaky: sandbox::FlakyMemory,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +122,7 @@ pub struct UnsupportedProvider(pub ProviderKind);
 
 impl Providers {
     pub fn new(http: reqwest::Client, outbox: Arc<dyn OutboxStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { http, outbox, clock }
+        Self { http, outbox, clock, sandbox_flaky: sandbox::FlakyMemory::default() }
     }
 
     pub fn for_channel(
@@ -123,15 +131,14 @@ impl Providers {
         credentials: &Credentials,
     ) -> Result<Box<dyn SmsProvider>, UnsupportedProvider> {
         match (channel.provider, credentials) {
-            (ProviderKind::Telesign, Credentials::Telesign(creds)) => Ok(Box::new(telesign::TelesignClient::new(
-                self.http.clone(),
-                channel.base_url.as_deref(),
-                creds.clone(),
-            ))),
-            (ProviderKind::Sandbox, _) => Ok(Box::new(sandbox::SandboxProvider::new(
+            (ProviderKind::Telesign, Credentials::Telesign(creds)) => Ok(Box::new(
+                telesign::TelesignClient::new(self.http.clone(), channel.base_url.as_deref(), creds.clone()),
+            )),
+            (ProviderKind::Sandbox, _) => Ok(Box::new(sandbox::SandboxProvider::with_memory(
                 channel.id.clone(),
                 self.outbox.clone(),
                 self.clock.clone(),
+                self.sandbox_flaky.clone(),
             ))),
             (kind, _) => Err(UnsupportedProvider(kind)),
         }

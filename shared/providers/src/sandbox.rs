@@ -1,0 +1,142 @@
+//! The sandbox provider of the embedded shape: sends land in an outbox that demos and tests read back, and
+//! "inbound texts" are plain JSON posted to its webhook. Markers in a text make it fail on purpose, so a demo
+//! can show a permanent failure (`[sandbox:fail]`) or a retried one (`[sandbox:flaky]`).
+
+use crate::{SendError, SendReceipt, SendRequest, SmsProvider, Validation, WebhookError, WebhookRequest};
+use async_trait::async_trait;
+use serde::Deserialize;
+use smsdesk_domain::events::{InboundEvent, InboundMessage};
+use smsdesk_domain::{Channel, ChannelId, OutboxEntry, Phone};
+use smsdesk_ports::{Clock, OutboxStore};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+
+/// A text containing this fails for good.
+pub const FAIL_MARKER: &str = "[sandbox:fail]";
+/// A text containing this fails once (per message id), then goes through.
+pub const FLAKY_MARKER: &str = "[sandbox:flaky]";
+/// The reason a `[sandbox:fail]` send is refused with.
+pub const FAIL_REASON: &str = "sandbox: rejected by request";
+/// The prefix of the sandbox's provider message ids (and outbox entry ids).
+pub const ID_PREFIX: &str = "sbx_";
+
+/// Past this many remembered flaky sends the memory starts over; it only has to outlive a retry or two.
+const FLAKY_MEMORY_LIMIT: usize = 4096;
+
+/// Which `[sandbox:flaky]` messages already failed once. Shared by every [`SandboxProvider`] built from the
+/// same [`crate::Providers`], since a provider is built per send and the retry must see the first failure.
+#[derive(Clone, Debug, Default)]
+pub struct FlakyMemory(Arc<Mutex<HashSet<String>>>);
+
+impl FlakyMemory {
+    /// True the first time an id is seen (that send fails), false afterwards.
+    fn first_attempt(&self, external_id: &str) -> bool {
+        // A poisoned lock only means another send panicked mid-insert; the set itself is still usable.
+        let mut seen = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if seen.contains(external_id) {
+            return false;
+        }
+        if seen.len() >= FLAKY_MEMORY_LIMIT {
+            seen.clear();
+        }
+        seen.insert(external_id.to_string())
+    }
+}
+
+pub struct SandboxProvider {
+    channel_id: ChannelId,
+    outbox: Arc<dyn OutboxStore>,
+    clock: Arc<dyn Clock>,
+    flaky: FlakyMemory,
+}
+
+impl SandboxProvider {
+    /// A sandbox with its own memory of flaky sends.
+    pub fn new(channel_id: ChannelId, outbox: Arc<dyn OutboxStore>, clock: Arc<dyn Clock>) -> Self {
+        Self::with_memory(channel_id, outbox, clock, FlakyMemory::default())
+    }
+
+    /// A sandbox sharing its memory of flaky sends with others (see [`FlakyMemory`]).
+    pub fn with_memory(
+        channel_id: ChannelId,
+        outbox: Arc<dyn OutboxStore>,
+        clock: Arc<dyn Clock>,
+        flaky: FlakyMemory,
+    ) -> Self {
+        Self { channel_id, outbox, clock, flaky }
+    }
+}
+
+#[async_trait]
+impl SmsProvider for SandboxProvider {
+    async fn send(&self, request: &SendRequest) -> Result<SendReceipt, SendError> {
+        if request.text.contains(FAIL_MARKER) {
+            return Err(SendError::Permanent { reason: FAIL_REASON.into() });
+        }
+        if request.text.contains(FLAKY_MARKER) && self.flaky.first_attempt(request.external_id.as_str()) {
+            return Err(SendError::Transient { reason: "sandbox: temporary failure by request".into() });
+        }
+        let id = format!("{ID_PREFIX}{}", uuid::Uuid::new_v4().simple());
+        let entry = OutboxEntry {
+            id: id.clone(),
+            channel_id: self.channel_id.clone(),
+            from: request.from.clone(),
+            to: request.to.clone(),
+            text: request.text.clone(),
+            external_id: Some(request.external_id.to_string()),
+            at: self.clock.now(),
+        };
+        self.outbox
+            .record_outbox(&entry)
+            .await
+            .map_err(|e| SendError::Transient { reason: format!("sandbox: cannot record the send: {e}") })?;
+        Ok(SendReceipt { provider_message_id: id })
+    }
+
+    async fn validate(&self) -> Validation {
+        Validation::Valid
+    }
+}
+
+/// What the sandbox webhook takes: a customer's text, as a demo or a test posts it.
+/// Unknown fields are ignored, so the agent API can forward its own request body (`channel_id` included).
+#[derive(Deserialize)]
+struct SandboxInbound {
+    id: Option<String>,
+    from: String,
+    to: String,
+    text: String,
+}
+
+/// Turns a sandbox webhook (`{"id"?, "from", "to", "text"}`) into an inbound text. Authentication is the
+/// HTTP layer's job (the admin token), as the sandbox has no secret to sign with.
+pub fn parse_webhook(
+    channel: &Channel,
+    request: &WebhookRequest<'_>,
+    now: OffsetDateTime,
+) -> Result<Vec<InboundEvent>, WebhookError> {
+    let body: SandboxInbound = serde_json::from_slice(request.body).map_err(|e| {
+        WebhookError::Malformed(format!("body must be {{\"id\"?, \"from\", \"to\", \"text\"}}: {e}"))
+    })?;
+    let from = Phone::parse(&body.from).map_err(|e| WebhookError::Malformed(format!("from {e}")))?;
+    let to = Phone::parse(&body.to).map_err(|e| WebhookError::Malformed(format!("to {e}")))?;
+    if channel.number(&to).is_none() {
+        return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
+    }
+    let provider_message_id = match body.id.map(|id| id.trim().to_string()) {
+        Some(id) if !id.is_empty() => id,
+        _ => uuid::Uuid::new_v4().to_string(),
+    };
+    Ok(vec![InboundEvent::Message(InboundMessage {
+        channel_id: channel.id.clone(),
+        provider_message_id,
+        from,
+        to,
+        text: body.text,
+        received_at: now,
+    })])
+}
+
+#[cfg(test)]
+mod tests;
