@@ -1,0 +1,445 @@
+//! Conversations: one open per (channel, number, customer) through a pointer item written in the same
+//! transaction; assignment, close and requeue as transactions that keep the agent's `active` count exact.
+//!
+//! The agent's share of a conversation is a `WORK#<agent>` / `CONV#<id>` membership item: assignment
+//! creates it together with `active + 1`, close and requeue delete it together with `active - 1`, and the
+//! delete is conditional on its existence, so capacity goes back exactly once however many racers try.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use smsdesk_domain::*;
+use smsdesk_ports::{ConversationStore, OpenOutcome, PortResult};
+use time::OffsetDateTime;
+
+use super::{Cond, DynamoStore, Query, Tx, attempts, contention, keys};
+use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s, sortable, to_attr};
+
+/// Index sort key: time first (fixed width), then the id so that equal times stay distinct.
+fn order_key(at: OffsetDateTime, id: &ConversationId) -> String {
+    format!("{}#{id}", sortable(at))
+}
+
+/// The full item of a conversation: its fields, keys, and the index attributes its state calls for.
+fn conversation_item(c: &Conversation) -> PortResult<Item> {
+    let mut item = record_item(c)?;
+    item.extend(keys::conversation(&c.id));
+    item.insert("entity".into(), s("conversation"));
+    item.insert("activity".into(), s(order_key(c.last_message_at, &c.id)));
+    if c.state != ConversationState::Closed {
+        item.insert("open_flag".into(), s(keys::OPEN_FLAG));
+    }
+    if c.state == ConversationState::Waiting {
+        item.insert("wait_queue".into(), s(c.queue_id.as_str()));
+        item.insert("wait_order".into(), s(order_key(c.queued_at, &c.id)));
+    }
+    Ok(item)
+}
+
+/// `attribute_not_exists(pk)`: the item is new.
+pub(crate) fn absent() -> Cond {
+    let mut expr = Expr::new();
+    Cond { expression: format!("attribute_not_exists({})", expr.name("pk")), expr }
+}
+
+/// `attribute_exists(pk)`: the item is there.
+pub(crate) fn present() -> Cond {
+    let mut expr = Expr::new();
+    Cond { expression: format!("attribute_exists({})", expr.name("pk")), expr }
+}
+
+/// The condition that the conversation is still in the state and with the agent it was read with.
+fn unchanged(expr: &mut Expr, current: &Conversation) -> String {
+    let state = expr.eq("state", s(current.state.as_str()));
+    let agent = match &current.agent_id {
+        Some(a) => expr.eq("agent_id", s(a.as_str())),
+        None => {
+            let name = expr.name("agent_id");
+            format!("(attribute_not_exists({name}) OR attribute_type({name}, {}))", expr.value(s("NULL")))
+        }
+    };
+    format!("{state} AND {agent}")
+}
+
+/// What close and requeue do to a conversation.
+enum Leave<'a> {
+    Close { at: OffsetDateTime, reason: &'a str },
+    Requeue { queue: &'a QueueId, at: OffsetDateTime },
+}
+
+impl Leave<'_> {
+    fn apply(&self, current: &Conversation) -> Conversation {
+        match self {
+            Leave::Close { at, reason } => Conversation {
+                state: ConversationState::Closed,
+                closed_at: Some(*at),
+                close_reason: Some(reason.to_string()),
+                ..current.clone()
+            },
+            Leave::Requeue { queue, at } => Conversation {
+                state: ConversationState::Waiting,
+                agent_id: None,
+                queue_id: (*queue).clone(),
+                queued_at: *at,
+                ..current.clone()
+            },
+        }
+    }
+
+    /// The update expression that turns `current` into `self.apply(current)`.
+    fn update(&self, expr: &mut Expr, current: &Conversation) -> PortResult<String> {
+        Ok(match self {
+            Leave::Close { at, reason } => format!(
+                "SET {}, {}, {} REMOVE {}, {}",
+                expr.eq("state", s(ConversationState::Closed.as_str())),
+                expr.eq("closed_at", s(rfc3339(*at)?)),
+                expr.eq("close_reason", s(*reason)),
+                expr.name("wait_queue"),
+                expr.name("open_flag"),
+            ),
+            Leave::Requeue { queue, at } => format!(
+                "SET {}, {}, {}, {}, {}, {}",
+                expr.eq("state", s(ConversationState::Waiting.as_str())),
+                expr.eq("agent_id", to_attr(&serde_json::Value::Null)),
+                expr.eq("queue_id", s(queue.as_str())),
+                expr.eq("queued_at", s(rfc3339(*at)?)),
+                expr.eq("wait_queue", s(queue.as_str())),
+                expr.eq("wait_order", s(order_key(*at, &current.id))),
+            ),
+        })
+    }
+}
+
+/// Which optional parts a close or requeue transaction carries; a part whose condition failed is left out
+/// on the next round (the membership already gone means the capacity was already given back).
+#[derive(Default)]
+struct Parts {
+    skip_pointer: bool,
+    skip_membership: bool,
+    skip_decrement: bool,
+}
+
+impl DynamoStore {
+    /// Close and requeue: one transaction moves the conversation and gives the agent's capacity back.
+    async fn leave(&self, id: &ConversationId, change: Leave<'_>) -> PortResult<Option<Conversation>> {
+        let mut parts = Parts::default();
+        for _ in attempts() {
+            let Some(current) = self.get_conversation(id).await? else { return Ok(None) };
+            if current.state == ConversationState::Closed {
+                return Ok(None);
+            }
+            let mut expr = Expr::new();
+            let update = change.update(&mut expr, &current)?;
+            let condition = unchanged(&mut expr, &current);
+            let mut tx = vec![self.update_item(keys::conversation(id), update, Some(condition), expr)?];
+            let pointer_at = if matches!(change, Leave::Close { .. }) && !parts.skip_pointer {
+                tx.push(self.delete_open_pointer(&current)?);
+                Some(tx.len() - 1)
+            } else {
+                None
+            };
+            let (membership_at, decrement_at) = self.give_back(&mut tx, &current, &parts)?;
+            match self.transact(tx).await? {
+                Tx::Committed => return Ok(Some(change.apply(&current))),
+                outcome => {
+                    let failed = |i: Option<usize>| i.is_some_and(|i| outcome.failed_at(i));
+                    parts.skip_pointer |= failed(pointer_at);
+                    parts.skip_membership |= failed(membership_at);
+                    parts.skip_decrement |= failed(decrement_at);
+                }
+            }
+        }
+        Err(contention("close/requeue"))
+    }
+
+    /// Deletes the open pointer if it still names this conversation.
+    fn delete_open_pointer(&self, c: &Conversation) -> PortResult<TransactWriteItem> {
+        let mut expr = Expr::new();
+        let expression =
+            format!("attribute_not_exists({}) OR {}", expr.name("pk"), expr.eq("target", s(c.id.as_str())));
+        let key = keys::open_pointer(&c.channel_id, &c.channel_number, &c.customer);
+        self.delete_item(key, Some(Cond { expression, expr }))
+    }
+
+    /// Adds "delete the agent's membership, active - 1" to `tx`; returns the positions of both parts.
+    fn give_back(
+        &self,
+        tx: &mut Vec<TransactWriteItem>,
+        current: &Conversation,
+        parts: &Parts,
+    ) -> PortResult<(Option<usize>, Option<usize>)> {
+        let Some(agent) = current.agent_id.as_ref().filter(|_| !parts.skip_membership) else {
+            return Ok((None, None));
+        };
+        tx.push(self.delete_item(keys::work(agent, &current.id), Some(present()))?);
+        let membership_at = Some(tx.len() - 1);
+        if parts.skip_decrement {
+            return Ok((membership_at, None));
+        }
+        let mut expr = Expr::new();
+        let active = expr.name("active");
+        let update = format!("SET {active} = {active} - {}", expr.value(n(1)));
+        let condition = format!("{active} > {}", expr.value(n(0)));
+        tx.push(self.update_item(keys::agent(agent), update, Some(condition), expr)?);
+        Ok((membership_at, Some(tx.len() - 1)))
+    }
+
+    /// Conversations from index or membership items, re-read whole where needed.
+    fn conversations(items: &[Item]) -> PortResult<Vec<Conversation>> {
+        items.iter().map(from_item).collect()
+    }
+
+    /// A query on the open-conversations index.
+    fn open_query(forward: bool, before: Option<OffsetDateTime>, max: Option<usize>) -> Query {
+        let mut expr = Expr::new();
+        let mut key_condition = expr.eq("open_flag", s(keys::OPEN_FLAG));
+        if let Some(cutoff) = before {
+            key_condition = format!(
+                "{key_condition} AND {} < {}",
+                expr.name("activity"),
+                expr.value(s(sortable(cutoff)))
+            );
+        }
+        Query { index: Some(keys::OPEN_INDEX), key_condition, filter: None, expr, forward, max }
+    }
+}
+
+#[async_trait]
+impl ConversationStore for DynamoStore {
+    async fn open_conversation(
+        &self,
+        channel: &ChannelId,
+        number: &Phone,
+        customer: &Phone,
+    ) -> PortResult<Option<Conversation>> {
+        let Some(pointer) = self.get(keys::open_pointer(channel, number, customer)).await? else {
+            return Ok(None);
+        };
+        let Some(target) = get_s(&pointer, "target") else { return Ok(None) };
+        let found = self.get_conversation(&ConversationId::new(target)).await?;
+        Ok(found.filter(|c| c.state != ConversationState::Closed))
+    }
+
+    async fn create_conversation(&self, conversation: &Conversation) -> PortResult<OpenOutcome> {
+        let c = conversation;
+        for _ in attempts() {
+            let mut tx = Vec::new();
+            if c.state != ConversationState::Closed {
+                let pointer = keys::item_with(
+                    keys::open_pointer(&c.channel_id, &c.channel_number, &c.customer),
+                    [("target", s(c.id.as_str())), ("entity", s("open_pointer"))],
+                );
+                tx.push(self.put_item(pointer, Some(absent()))?);
+            }
+            tx.push(self.put_item(conversation_item(c)?, Some(absent()))?);
+            if let Tx::Committed = self.transact(tx).await? {
+                return Ok(OpenOutcome::Created(c.clone()));
+            }
+            if let Some(open) = self.open_conversation(&c.channel_id, &c.channel_number, &c.customer).await? {
+                return Ok(OpenOutcome::Existing(open));
+            }
+            // The id itself was taken (a retried create whose conversation has closed since).
+            if let Some(same) = self.get_conversation(&c.id).await? {
+                return Ok(OpenOutcome::Existing(same));
+            }
+            // The open one closed between our write and our read: try again.
+        }
+        Err(contention("create_conversation"))
+    }
+
+    async fn get_conversation(&self, id: &ConversationId) -> PortResult<Option<Conversation>> {
+        self.get(keys::conversation(id)).await?.map(|i| from_item(&i)).transpose()
+    }
+
+    async fn work_items(&self, agent: &AgentId) -> PortResult<Vec<Conversation>> {
+        let members = self.query(Query::prefix(&keys::work_partition(agent), "CONV#")).await?;
+        let wanted = members
+            .iter()
+            .filter_map(|m| get_s(m, "target"))
+            .map(|id| keys::conversation(&ConversationId::new(id)));
+        let items = self.batch_get(wanted.collect()).await?;
+        let mut list: Vec<Conversation> = Self::conversations(&items)?
+            .into_iter()
+            .filter(|c| c.state != ConversationState::Closed && c.agent_id.as_ref() == Some(agent))
+            .collect();
+        list.sort_by(|a, b| (b.last_message_at, &b.id).cmp(&(a.last_message_at, &a.id)));
+        Ok(list)
+    }
+
+    async fn open_conversations(&self) -> PortResult<Vec<Conversation>> {
+        let items = self.query(Self::open_query(false, None, None)).await?;
+        let list = Self::conversations(&items)?;
+        Ok(list.into_iter().filter(|c| c.state != ConversationState::Closed).collect())
+    }
+
+    async fn waiting_in_queue(&self, queue: &QueueId, limit: usize) -> PortResult<Vec<Conversation>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut expr = Expr::new();
+        let key_condition = expr.eq("wait_queue", s(queue.as_str()));
+        let q = Query {
+            index: Some(keys::WAITING_INDEX),
+            key_condition,
+            filter: None,
+            expr,
+            forward: true,
+            max: Some(limit),
+        };
+        let list = Self::conversations(&self.query(q).await?)?;
+        Ok(list
+            .into_iter()
+            .filter(|c| c.state == ConversationState::Waiting && &c.queue_id == queue)
+            .collect())
+    }
+
+    async fn assign(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let mut conv = Expr::new();
+        let update = format!(
+            "SET {}, {} REMOVE {}",
+            conv.eq("state", s(ConversationState::Assigned.as_str())),
+            conv.eq("agent_id", s(agent.as_str())),
+            conv.name("wait_queue"),
+        );
+        let condition = conv.eq("state", s(ConversationState::Waiting.as_str()));
+        let conv_update =
+            self.update_item(keys::conversation(conversation), update, Some(condition), conv)?;
+
+        let mut ag = Expr::new();
+        let active = ag.name("active");
+        let update = format!(
+            "SET {active} = {active} + {}, {}",
+            ag.value(n(1)),
+            ag.eq("last_assigned_at", s(rfc3339(at)?))
+        );
+        let condition = format!(
+            "{} AND {active} < {}",
+            ag.eq("presence", s(Presence::Available.as_str())),
+            ag.name("capacity")
+        );
+        let agent_update = self.update_item(keys::agent(agent), update, Some(condition), ag)?;
+
+        let membership = keys::item_with(
+            keys::work(agent, conversation),
+            [("target", s(conversation.as_str())), ("entity", s("work"))],
+        );
+        let tx = vec![conv_update, agent_update, self.put_item(membership, None)?];
+        match self.transact(tx).await? {
+            Tx::Committed => self.get_conversation(conversation).await,
+            Tx::Cancelled(_) => Ok(None),
+        }
+    }
+
+    async fn close(
+        &self,
+        conversation: &ConversationId,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>> {
+        self.leave(conversation, Leave::Close { at, reason }).await
+    }
+
+    async fn requeue(
+        &self,
+        conversation: &ConversationId,
+        queue: &QueueId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        self.leave(conversation, Leave::Requeue { queue, at }).await
+    }
+
+    async fn touch(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<()> {
+        let mut expr = Expr::new();
+        let activity = order_key(at, conversation);
+        let update = format!(
+            "SET {}, {}",
+            expr.eq("last_message_at", s(rfc3339(at)?)),
+            expr.eq("activity", s(activity.clone()))
+        );
+        let condition = format!(
+            "attribute_exists({}) AND {} < {}",
+            expr.name("pk"),
+            expr.name("activity"),
+            expr.value(s(activity))
+        );
+        self.update(keys::conversation(conversation), update, Some(condition), expr).await.map(|_| ())
+    }
+
+    async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()> {
+        let value = serde_json::to_value(link).map_err(|e| {
+            smsdesk_ports::PortError::Backend(format!("contact link does not serialize: {e}"))
+        })?;
+        let mut expr = Expr::new();
+        let update = format!("SET {}", expr.eq("contact", to_attr(&value)));
+        let condition = format!("attribute_exists({})", expr.name("pk"));
+        self.update(keys::conversation(conversation), update, Some(condition), expr).await.map(|_| ())
+    }
+
+    async fn idle_since(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<Conversation>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let items = self.query(Self::open_query(true, Some(cutoff), Some(limit))).await?;
+        let list = Self::conversations(&items)?;
+        Ok(list
+            .into_iter()
+            .filter(|c| c.state != ConversationState::Closed && c.last_message_at < cutoff)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(state: ConversationState) -> Conversation {
+        let at = time::macros::datetime!(2026-03-01 10:00 UTC);
+        let phone = |d: &str| Phone::parse_digits(d).unwrap();
+        Conversation {
+            id: ConversationId::new("cv_1"),
+            channel_id: ChannelId::new("ch_1"),
+            channel_number: phone("15551230000"),
+            customer: phone("447700900123"),
+            queue_id: QueueId::new("q_1"),
+            agent_id: None,
+            state,
+            contact: ContactLink::Pending,
+            language: None,
+            created_at: at,
+            last_message_at: at,
+            queued_at: at,
+            closed_at: None,
+            close_reason: None,
+        }
+    }
+
+    #[test]
+    fn index_attributes_follow_the_state() {
+        let waiting = conversation_item(&conv(ConversationState::Waiting)).unwrap();
+        assert!(waiting.contains_key("wait_queue") && waiting.contains_key("open_flag"));
+        let assigned = conversation_item(&conv(ConversationState::Assigned)).unwrap();
+        assert!(!assigned.contains_key("wait_queue") && assigned.contains_key("open_flag"));
+        let closed = conversation_item(&conv(ConversationState::Closed)).unwrap();
+        assert!(!closed.contains_key("wait_queue") && !closed.contains_key("open_flag"));
+        assert_eq!(from_item::<Conversation>(&closed).unwrap(), conv(ConversationState::Closed));
+    }
+
+    #[test]
+    fn close_keeps_the_agent_requeue_drops_it() {
+        let mut c = conv(ConversationState::Assigned);
+        c.agent_id = Some(AgentId::new("ag_1"));
+        let at = c.created_at + time::Duration::minutes(5);
+        let closed = Leave::Close { at, reason: "done" }.apply(&c);
+        assert_eq!((closed.state, closed.agent_id.clone()), (ConversationState::Closed, c.agent_id.clone()));
+        let q2 = QueueId::new("q_2");
+        let requeued = Leave::Requeue { queue: &q2, at }.apply(&c);
+        assert_eq!(
+            (requeued.state, requeued.agent_id, requeued.queued_at),
+            (ConversationState::Waiting, None, at)
+        );
+    }
+}

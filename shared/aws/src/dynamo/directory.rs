@@ -1,0 +1,118 @@
+//! Channels, work queues and agents. Each kind lives in one partition (there are few of them), so that a
+//! listing is one strongly consistent query.
+
+use async_trait::async_trait;
+use smsdesk_domain::*;
+use smsdesk_ports::{AgentStore, ChannelStore, PortResult, WorkQueueStore};
+
+use super::{DynamoStore, Query, keys};
+use crate::attr::{Expr, Item, from_item, get_s, record_item, s};
+
+/// The agent item keeps the SHA-256 of its current token, so that a pointer left by an older token of
+/// a re-stored agent no longer finds it.
+const TOKEN_ATTRIBUTE: &str = "token_sha256";
+
+impl DynamoStore {
+    async fn put_record<T: serde::Serialize>(&self, key: Item, entity: &str, record: &T) -> PortResult<()> {
+        let mut item = record_item(record)?;
+        item.extend(key);
+        item.insert("entity".into(), s(entity));
+        self.put(item, None).await.map(|_| ())
+    }
+
+    async fn get_record<T: serde::de::DeserializeOwned>(&self, key: Item) -> PortResult<Option<T>> {
+        self.get(key).await?.map(|item| from_item(&item)).transpose()
+    }
+
+    async fn list_records<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        prefix: &str,
+    ) -> PortResult<Vec<T>> {
+        self.query(Query::prefix(pk, prefix)).await?.iter().map(from_item).collect()
+    }
+}
+
+#[async_trait]
+impl ChannelStore for DynamoStore {
+    async fn put_channel(&self, channel: &Channel) -> PortResult<()> {
+        self.put_record(keys::channel(&channel.id), "channel", channel).await
+    }
+
+    async fn get_channel(&self, id: &ChannelId) -> PortResult<Option<Channel>> {
+        self.get_record(keys::channel(id)).await
+    }
+
+    async fn list_channels(&self) -> PortResult<Vec<Channel>> {
+        self.list_records(keys::CHANNELS, "CHANNEL#").await
+    }
+}
+
+#[async_trait]
+impl WorkQueueStore for DynamoStore {
+    async fn put_queue(&self, queue: &WorkQueue) -> PortResult<()> {
+        self.put_record(keys::queue(&queue.id), "queue", queue).await
+    }
+
+    async fn get_queue(&self, id: &QueueId) -> PortResult<Option<WorkQueue>> {
+        self.get_record(keys::queue(id)).await
+    }
+
+    async fn list_queues(&self) -> PortResult<Vec<WorkQueue>> {
+        self.list_records(keys::QUEUES, "QUEUE#").await
+    }
+}
+
+#[async_trait]
+impl AgentStore for DynamoStore {
+    async fn put_agent(&self, agent: &Agent, token_sha256: &str) -> PortResult<()> {
+        let mut item = record_item(agent)?;
+        item.extend(keys::agent(&agent.id));
+        item.insert("entity".into(), s("agent"));
+        item.insert(TOKEN_ATTRIBUTE.into(), s(token_sha256));
+        let pointer = keys::item_with(
+            keys::token(token_sha256),
+            [("target", s(agent.id.as_str())), ("entity", s("token"))],
+        );
+        let tx = vec![self.put_item(item, None)?, self.put_item(pointer, None)?];
+        match self.transact(tx).await? {
+            super::Tx::Committed => Ok(()),
+            super::Tx::Cancelled(codes) => Err(smsdesk_ports::PortError::Backend(format!(
+                "put_agent: unconditional write refused: {codes:?}"
+            ))),
+        }
+    }
+
+    async fn get_agent(&self, id: &AgentId) -> PortResult<Option<Agent>> {
+        self.get_record(keys::agent(id)).await
+    }
+
+    async fn agent_by_token(&self, token_sha256: &str) -> PortResult<Option<Agent>> {
+        let Some(pointer) = self.get(keys::token(token_sha256)).await? else { return Ok(None) };
+        let Some(agent_id) = get_s(&pointer, "target") else { return Ok(None) };
+        let Some(item) = self.get(keys::agent(&AgentId::new(agent_id))).await? else { return Ok(None) };
+        if get_s(&item, TOKEN_ATTRIBUTE) != Some(token_sha256) {
+            return Ok(None);
+        }
+        from_item(&item).map(Some)
+    }
+
+    async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>> {
+        let mut expr = Expr::new();
+        let update = format!("SET {}", expr.eq("presence", s(presence.as_str())));
+        let condition = format!("attribute_exists({})", expr.name("pk"));
+        let item = self.update(keys::agent(id), update, Some(condition), expr).await?;
+        item.map(|i| from_item(&i)).transpose()
+    }
+
+    async fn agents_for_queue(&self, queue: &QueueId) -> PortResult<Vec<Agent>> {
+        let mut q = Query::prefix(keys::AGENTS, "AGENT#");
+        let filter = format!("contains({}, {})", q.expr.name("queues"), q.expr.value(s(queue.as_str())));
+        q.filter = Some(filter);
+        self.query(q).await?.iter().map(from_item).collect()
+    }
+
+    async fn list_agents(&self) -> PortResult<Vec<Agent>> {
+        self.list_records(keys::AGENTS, "AGENT#").await
+    }
+}

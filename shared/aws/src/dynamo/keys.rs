@@ -1,0 +1,114 @@
+//! Key layout of the table (`pk`, `sk`, both strings). `infra/TABLES.md` lists the same shapes; keep both
+//! in step.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use smsdesk_domain::*;
+
+use crate::attr::{Item, s, sortable};
+use time::OffsetDateTime;
+
+/// Global secondary index of waiting conversations: `wait_queue` (queue id) / `wait_order`.
+pub(crate) const WAITING_INDEX: &str = "waiting";
+/// Global secondary index of open conversations: `open_flag` (always [`OPEN_FLAG`]) / `activity`.
+pub(crate) const OPEN_INDEX: &str = "open";
+pub(crate) const OPEN_FLAG: &str = "OPEN";
+
+/// Partitions that hold a whole (small) collection, so it can be listed with one consistent query.
+pub(crate) const CHANNELS: &str = "CHANNELS";
+pub(crate) const QUEUES: &str = "QUEUES";
+pub(crate) const AGENTS: &str = "AGENTS";
+pub(crate) const OUTBOX: &str = "OUTBOX";
+
+pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+/// `key` plus further attributes: a whole pointer or marker item.
+pub(crate) fn item_with(key: Item, attrs: impl IntoIterator<Item = (&'static str, AttributeValue)>) -> Item {
+    let mut item = key;
+    item.extend(attrs.into_iter().map(|(k, v)| (k.to_string(), v)));
+    item
+}
+
+pub(crate) fn channel(id: &ChannelId) -> Item {
+    key(CHANNELS, format!("CHANNEL#{id}"))
+}
+
+pub(crate) fn queue(id: &QueueId) -> Item {
+    key(QUEUES, format!("QUEUE#{id}"))
+}
+
+pub(crate) fn agent(id: &AgentId) -> Item {
+    key(AGENTS, format!("AGENT#{id}"))
+}
+
+/// Pointer from an API token's SHA-256 to its agent.
+pub(crate) fn token(sha256: &str) -> Item {
+    key(format!("TOKEN#{sha256}"), "TOKEN")
+}
+
+pub(crate) fn conversation(id: &ConversationId) -> Item {
+    key(format!("CONV#{id}"), "CONV")
+}
+
+/// The one open conversation of a customer on one of our numbers; exists only while it is open.
+pub(crate) fn open_pointer(channel: &ChannelId, number: &Phone, customer: &Phone) -> Item {
+    key(format!("OPEN#{channel}#{}#{}", number.e164(), customer.e164()), "OPEN")
+}
+
+/// Membership of a conversation in an agent's work: exists while the agent holds one `active` for it.
+pub(crate) fn work(agent: &AgentId, conversation: &ConversationId) -> Item {
+    key(work_partition(agent), format!("CONV#{conversation}"))
+}
+
+pub(crate) fn work_partition(agent: &AgentId) -> String {
+    format!("WORK#{agent}")
+}
+
+pub(crate) fn message(id: &MessageId) -> Item {
+    key(format!("MSG#{id}"), "MSG")
+}
+
+/// A transcript entry: in the conversation's partition, sorted by creation time.
+pub(crate) fn transcript(conversation: &ConversationId, created_at: OffsetDateTime, id: &MessageId) -> Item {
+    key(format!("CONV#{conversation}"), format!("MSG#{}#{id}", sortable(created_at)))
+}
+
+/// Pointer from the provider's id of an outbound message to the message.
+pub(crate) fn provider_ref(channel: &ChannelId, provider_message_id: &str) -> Item {
+    key(format!("PROVREF#{channel}#{provider_message_id}"), "PROVREF")
+}
+
+pub(crate) fn contact(id: &ContactId) -> Item {
+    key(format!("CONTACT#{id}"), "CONTACT")
+}
+
+pub(crate) fn timeline(contact: &ContactId, event_id: &str) -> Item {
+    key(format!("CONTACT#{contact}"), format!("TL#{event_id}"))
+}
+
+pub(crate) fn phone_partition(phone: &Phone) -> String {
+    format!("PHONE#{}", phone.e164())
+}
+
+/// Exists once any contact has had this phone: what `create_contact_if_none` conditions on.
+pub(crate) fn phone_claim(phone: &Phone) -> Item {
+    key(phone_partition(phone), "CLAIM")
+}
+
+/// A contact listed under its phone.
+pub(crate) fn phone_contact(phone: &Phone, contact: &ContactId) -> Item {
+    key(phone_partition(phone), format!("CONTACT#{contact}"))
+}
+
+pub(crate) fn consent(channel: &ChannelId, customer: &Phone) -> Item {
+    key(format!("CONSENT#{channel}#{}", customer.e164()), "CONSENT")
+}
+
+pub(crate) fn dedupe(dedupe_key: &str) -> Item {
+    key(format!("DEDUPE#{dedupe_key}"), "DEDUPE")
+}
+
+pub(crate) fn outbox(at: OffsetDateTime, id: &str) -> Item {
+    key(OUTBOX, format!("ENTRY#{}#{id}", sortable(at)))
+}

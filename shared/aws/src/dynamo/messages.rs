@@ -1,0 +1,258 @@
+//! Messages. The message item (`MSG#<id>`) is the one that changes; the transcript is a list of small
+//! entries in the conversation's partition, sorted by creation time, so that it reads back consistently;
+//! a `PROVREF#<channel>#<provider id>` pointer finds an outbound message from a delivery receipt.
+//!
+//! Status moves are conditional on the stored `status_rank` (and on the status not being terminal), so a
+//! late or duplicate receipt can never move a message back; a send is claimed with a condition on
+//! `claim_until`, so only one sender holds a live claim.
+
+use async_trait::async_trait;
+use smsdesk_domain::*;
+use smsdesk_ports::{MessageStore, PortResult, StatusUpdate};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+use super::conversations::absent;
+use super::{DynamoStore, Query, Tx, attempts, contention, keys};
+use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s};
+
+const ALL_STATUSES: [MessageStatus; 6] = [
+    MessageStatus::Received,
+    MessageStatus::Queued,
+    MessageStatus::Sent,
+    MessageStatus::Delivered,
+    MessageStatus::Failed,
+    MessageStatus::Undelivered,
+];
+
+fn message_item(m: &Message) -> PortResult<Item> {
+    let mut item = record_item(m)?;
+    item.extend(keys::message(&m.id));
+    item.insert("entity".into(), s("message"));
+    item.insert("status_rank".into(), n(m.status.rank()));
+    Ok(item)
+}
+
+fn provider_ref_item(channel: &ChannelId, provider_message_id: &str, message: &MessageId) -> Item {
+    keys::item_with(
+        keys::provider_ref(channel, provider_message_id),
+        [("target", s(message.as_str())), ("entity", s("provider_ref"))],
+    )
+}
+
+/// Nanoseconds since the epoch, the unit of `claim_until`.
+fn nanos(at: OffsetDateTime) -> i128 {
+    at.unix_timestamp_nanos()
+}
+
+/// The SET clauses and condition of a forward status move from `current`.
+fn status_move(current: &Message, update: &StatusUpdate) -> PortResult<(String, String, Expr, bool)> {
+    let mut expr = Expr::new();
+    let mut sets = vec![
+        expr.eq("status", s(update.status.as_str())),
+        expr.eq("status_rank", n(update.status.rank())),
+        expr.eq("updated_at", s(rfc3339(update.at)?)),
+    ];
+    let sets_provider_id = current.provider_message_id.is_none() && update.provider_message_id.is_some();
+    if let Some(pid) = update.provider_message_id.as_ref().filter(|_| sets_provider_id) {
+        sets.push(expr.eq("provider_message_id", s(pid.as_str())));
+    }
+    if let Some(error) = &update.error {
+        sets.push(expr.eq("error", s(error.as_str())));
+    }
+    let open: Vec<String> =
+        ALL_STATUSES.iter().filter(|st| !st.is_terminal()).map(|st| expr.value(s(st.as_str()))).collect();
+    let rank = expr.name("status_rank");
+    let mut condition = format!(
+        "{rank} < {} AND {} IN ({})",
+        expr.value(n(update.status.rank())),
+        expr.name("status"),
+        open.join(", ")
+    );
+    if sets_provider_id {
+        let pid = expr.name("provider_message_id");
+        condition = format!(
+            "{condition} AND (attribute_not_exists({pid}) OR attribute_type({pid}, {}))",
+            expr.value(s("NULL"))
+        );
+    }
+    Ok((format!("SET {}", sets.join(", ")), condition, expr, sets_provider_id))
+}
+
+#[async_trait]
+impl MessageStore for DynamoStore {
+    async fn insert_message(&self, message: &Message) -> PortResult<bool> {
+        let m = message;
+        let entry = keys::item_with(
+            keys::transcript(&m.conversation_id, m.created_at, &m.id),
+            [("target", s(m.id.as_str())), ("entity", s("transcript"))],
+        );
+        let mut tx = vec![self.put_item(message_item(m)?, Some(absent()))?, self.put_item(entry, None)?];
+        if let (Direction::Outbound, Some(pid)) = (m.direction, &m.provider_message_id) {
+            tx.push(self.put_item(provider_ref_item(&m.channel_id, pid, &m.id), None)?);
+        }
+        Ok(matches!(self.transact(tx).await?, Tx::Committed))
+    }
+
+    async fn get_message(&self, id: &MessageId) -> PortResult<Option<Message>> {
+        self.get(keys::message(id)).await?.map(|i| from_item(&i)).transpose()
+    }
+
+    async fn list_messages(&self, conversation: &ConversationId) -> PortResult<Vec<Message>> {
+        let entries = self.query(Query::prefix(&format!("CONV#{conversation}"), "MSG#")).await?;
+        let ids: Vec<MessageId> =
+            entries.iter().filter_map(|e| get_s(e, "target")).map(MessageId::new).collect();
+        let items = self.batch_get(ids.iter().map(keys::message).collect()).await?;
+        let mut by_id = std::collections::HashMap::new();
+        for item in &items {
+            let m: Message = from_item(item)?;
+            by_id.insert(m.id.clone(), m);
+        }
+        // Transcript order is the entries' (creation time, then id); each message once.
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
+    async fn message_by_provider_id(
+        &self,
+        channel: &ChannelId,
+        provider_message_id: &str,
+    ) -> PortResult<Option<Message>> {
+        let Some(pointer) = self.get(keys::provider_ref(channel, provider_message_id)).await? else {
+            return Ok(None);
+        };
+        let Some(target) = get_s(&pointer, "target") else { return Ok(None) };
+        let found = self.get_message(&MessageId::new(target)).await?;
+        Ok(found.filter(|m| {
+            m.direction == Direction::Outbound
+                && &m.channel_id == channel
+                && m.provider_message_id.as_deref() == Some(provider_message_id)
+        }))
+    }
+
+    async fn advance_status(&self, id: &MessageId, update: &StatusUpdate) -> PortResult<Option<Message>> {
+        for _ in attempts() {
+            let Some(current) = self.get_message(id).await? else { return Ok(None) };
+            if !current.status.can_advance_to(update.status) {
+                return Ok(None);
+            }
+            let (set, condition, expr, sets_provider_id) = status_move(&current, update)?;
+            let pointer = update
+                .provider_message_id
+                .as_ref()
+                .filter(|_| sets_provider_id && current.direction == Direction::Outbound);
+            match pointer {
+                None => {
+                    if let Some(item) = self.update(keys::message(id), set, Some(condition), expr).await? {
+                        return from_item(&item).map(Some);
+                    }
+                }
+                Some(pid) => {
+                    let tx = vec![
+                        self.update_item(keys::message(id), set, Some(condition), expr)?,
+                        self.put_item(provider_ref_item(&current.channel_id, pid, id), None)?,
+                    ];
+                    if let Tx::Committed = self.transact(tx).await? {
+                        return self.get_message(id).await;
+                    }
+                }
+            }
+            // Another writer moved it between our read and our write: decide again on what it is now.
+        }
+        Err(contention("advance_status"))
+    }
+
+    async fn claim_send(
+        &self,
+        id: &MessageId,
+        at: OffsetDateTime,
+        lease: Duration,
+    ) -> PortResult<Option<Message>> {
+        let lease_nanos = i128::try_from(lease.as_nanos()).unwrap_or(i128::MAX / 2);
+        let mut expr = Expr::new();
+        let attempts_name = expr.name("attempts");
+        let claim = expr.name("claim_until");
+        let update = format!(
+            "SET {claim} = {}, {attempts_name} = {attempts_name} + {}",
+            expr.value(n(nanos(at).saturating_add(lease_nanos))),
+            expr.value(n(1))
+        );
+        let condition = format!(
+            "{} AND (attribute_not_exists({claim}) OR {claim} <= {})",
+            expr.eq("status", s(MessageStatus::Queued.as_str())),
+            expr.value(n(nanos(at)))
+        );
+        let item = self.update(keys::message(id), update, Some(condition), expr).await?;
+        item.map(|i| from_item(&i)).transpose()
+    }
+
+    async fn release_send(&self, id: &MessageId, error: &str, at: OffsetDateTime) -> PortResult<()> {
+        let mut expr = Expr::new();
+        let update = format!(
+            "SET {}, {} REMOVE {}",
+            expr.eq("error", s(error)),
+            expr.eq("updated_at", s(rfc3339(at)?)),
+            expr.name("claim_until")
+        );
+        // Only a queued message has a claim to drop; a late release must not stamp an error on a sent one.
+        let condition = format!(
+            "attribute_exists({}) AND {}",
+            expr.name("pk"),
+            expr.eq("status", s(MessageStatus::Queued.as_str()))
+        );
+        self.update(keys::message(id), update, Some(condition), expr).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(status: MessageStatus, pid: Option<&str>) -> Message {
+        let at = time::macros::datetime!(2026-03-01 10:00 UTC);
+        Message {
+            id: MessageId::new("msg_1"),
+            conversation_id: ConversationId::new("cv_1"),
+            channel_id: ChannelId::new("ch_1"),
+            direction: Direction::Outbound,
+            author: Author::Agent,
+            agent_id: None,
+            text: "hi".into(),
+            status,
+            encoding: Encoding::Gsm7,
+            segments: 1,
+            provider_message_id: pid.map(str::to_string),
+            error: None,
+            attempts: 0,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn a_move_sets_the_provider_id_only_once() {
+        let at = time::macros::datetime!(2026-03-01 10:01 UTC);
+        let update = StatusUpdate {
+            status: MessageStatus::Sent,
+            provider_message_id: Some("r".into()),
+            error: None,
+            at,
+        };
+        let (set, condition, _, sets) = status_move(&message(MessageStatus::Queued, None), &update).unwrap();
+        assert!(sets && set.contains("#provider_message_id") && condition.contains("attribute_type"));
+        let (set, _, _, sets) = status_move(&message(MessageStatus::Queued, Some("old")), &update).unwrap();
+        assert!(!sets && !set.contains("#provider_message_id"));
+    }
+
+    #[test]
+    fn the_condition_lists_only_open_statuses() {
+        let at = time::macros::datetime!(2026-03-01 10:01 UTC);
+        let update =
+            StatusUpdate { status: MessageStatus::Delivered, provider_message_id: None, error: None, at };
+        let (_, condition, expr, _) = status_move(&message(MessageStatus::Sent, None), &update).unwrap();
+        let values = expr.values().unwrap();
+        let listed: Vec<_> = values.values().filter_map(|v| v.as_s().ok()).cloned().collect();
+        assert!(listed.contains(&"queued".to_string()) && listed.contains(&"sent".to_string()));
+        assert!(!listed.contains(&"delivered".to_string()) && !listed.contains(&"received".to_string()));
+        assert!(condition.starts_with("#status_rank <"));
+    }
+}

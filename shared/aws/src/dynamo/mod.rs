@@ -1,0 +1,418 @@
+//! The DynamoDB store: every store port on one table (see `infra/TABLES.md` for the design).
+//!
+//! Reads that decide something (get, list of a partition) are strongly consistent. Only three listings
+//! read a global secondary index, which is eventually consistent: a queue's waiting conversations, every
+//! open conversation, and idle ones; each result is re-checked before it is returned, and the writes that
+//! follow them (assignment, close) are conditional, so a stale index entry cannot cause a wrong write.
+
+mod contacts;
+mod conversations;
+mod directory;
+mod keys;
+mod messages;
+mod records;
+mod schema;
+
+pub use schema::{TTL_ATTRIBUTE, create_table};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+};
+use smsdesk_ports::{PortError, PortResult};
+use std::time::Duration;
+
+use crate::attr::{Expr, Item};
+use crate::error::{build_error, is_retryable_code, port_error};
+
+/// How often a transaction that lost a race on an item (TransactionConflict) is tried again before the
+/// caller gets `Unavailable`. Racing assignments to one agent all touch its item, so a few losers per
+/// round are normal; the backoff spreads them out.
+const TRANSACTION_ATTEMPTS: u32 = 12;
+/// How often a read-decide-write loop re-reads after its condition failed because another writer moved
+/// the item between the read and the write.
+const OPTIMISTIC_ATTEMPTS: u32 = 8;
+/// BatchGetItem takes at most 100 keys per call.
+const BATCH_GET_MAX: usize = 100;
+
+/// The DynamoDB adapter of every store port (`smsdesk_ports::Store`).
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table`, which must have the schema of [`create_table`] (which creates it
+    /// in tests and development; SAM declares it in AWS).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// What a transaction came to.
+#[derive(Debug)]
+pub(crate) enum Tx {
+    Committed,
+    /// A condition failed. One code per item, in order (`None` for items that were fine,
+    /// `ConditionalCheckFailed` for those whose condition failed).
+    Cancelled(Vec<String>),
+}
+
+impl Tx {
+    /// Whether the condition of item `index` failed.
+    pub(crate) fn failed_at(&self, index: usize) -> bool {
+        match self {
+            Tx::Committed => false,
+            Tx::Cancelled(codes) => codes.get(index).is_some_and(|c| c == CONDITION_FAILED),
+        }
+    }
+}
+
+const CONDITION_FAILED: &str = "ConditionalCheckFailed";
+
+/// A condition expression with its placeholders.
+pub(crate) struct Cond {
+    pub(crate) expression: String,
+    pub(crate) expr: Expr,
+}
+
+impl DynamoStore {
+    pub(crate) async fn get(&self, key: Item) -> PortResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// PutItem; returns false when `condition` failed.
+    pub(crate) async fn put(&self, item: Item, condition: Option<Cond>) -> PortResult<bool> {
+        let (expression, expr) = split(condition);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(expression)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(e) => Err(port_error("PutItem", e)),
+        }
+    }
+
+    /// UpdateItem returning the new item; None when the condition failed.
+    pub(crate) async fn update(
+        &self,
+        key: Item,
+        update_expression: String,
+        condition: Option<String>,
+        expr: Expr,
+    ) -> PortResult<Option<Item>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update_expression)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Ok(None)
+            }
+            Err(e) => Err(port_error("UpdateItem", e)),
+        }
+    }
+
+    /// Every item of a query, following pages, up to `max` items when given.
+    pub(crate) async fn query(&self, q: Query) -> PortResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(q.index.map(str::to_string))
+                .key_condition_expression(&q.key_condition)
+                .set_filter_expression(q.filter.clone())
+                .set_expression_attribute_names(q.expr.names())
+                .set_expression_attribute_values(q.expr.values())
+                .scan_index_forward(q.forward)
+                // A global secondary index cannot be read consistently.
+                .consistent_read(q.index.is_none())
+                .set_exclusive_start_key(start.take())
+                // Without a filter, `Limit` is exactly how many items we still want.
+                .set_limit(q.max.filter(|_| q.filter.is_none()).map(|m| i32::try_from(m).unwrap_or(i32::MAX)))
+                .send()
+                .await
+                .map_err(|e| port_error("Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            if q.max.is_some_and(|m| items.len() >= m) {
+                items.truncate(q.max.unwrap_or(items.len()));
+                return Ok(items);
+            }
+            match out.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Strongly consistent reads of many items by key; missing ones are left out, order is not kept.
+    pub(crate) async fn batch_get(&self, mut keys: Vec<Item>) -> PortResult<Vec<Item>> {
+        keys.sort_by_key(key_text);
+        keys.dedup_by(|a, b| key_text(a) == key_text(b));
+        let mut items = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_GET_MAX) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| build_error("BatchGetItem keys", e))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| port_error("BatchGetItem", e))?;
+                if let Some(mut responses) = out.responses {
+                    items.extend(responses.remove(&self.table).unwrap_or_default());
+                }
+                if let Some(mut unprocessed) = out.unprocessed_keys {
+                    pending = unprocessed.remove(&self.table).map(|k| k.keys).unwrap_or_default();
+                }
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt > TRANSACTION_ATTEMPTS {
+                        return Err(PortError::Unavailable("BatchGetItem: keys left unprocessed".into()));
+                    }
+                    backoff(attempt).await;
+                }
+            }
+        }
+        Ok(items)
+    }
+
+    /// TransactWriteItems. Conflicts with other transactions on the same items are retried here with
+    /// backoff, so that the caller only ever sees the real outcome: committed, or a condition failed.
+    pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> PortResult<Tx> {
+        for attempt in 1..=TRANSACTION_ATTEMPTS {
+            let result =
+                self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let err = match result {
+                Ok(_) => return Ok(Tx::Committed),
+                Err(err) => err,
+            };
+            match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let codes = cancellation_codes(
+                        cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")),
+                        cancelled.message(),
+                    );
+                    if codes.iter().any(|c| c == CONDITION_FAILED) {
+                        return Ok(Tx::Cancelled(codes));
+                    }
+                    if !codes.iter().any(|c| is_transient_cancellation(c)) {
+                        return Err(PortError::Backend(format!("TransactWriteItems cancelled: {codes:?}")));
+                    }
+                }
+                Some(other) if other.code().is_some_and(is_retryable_code) => {}
+                _ => return Err(port_error("TransactWriteItems", err)),
+            }
+            backoff(attempt).await;
+        }
+        Err(PortError::Unavailable(format!(
+            "TransactWriteItems: still conflicting after {TRANSACTION_ATTEMPTS} attempts"
+        )))
+    }
+
+    pub(crate) fn put_item(&self, item: Item, condition: Option<Cond>) -> PortResult<TransactWriteItem> {
+        let (expression, expr) = split(condition);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(expression)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .build()
+            .map_err(|e| build_error("Put", e))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    pub(crate) fn update_item(
+        &self,
+        key: Item,
+        update_expression: String,
+        condition: Option<String>,
+        expr: Expr,
+    ) -> PortResult<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update_expression)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .build()
+            .map_err(|e| build_error("Update", e))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    pub(crate) fn delete_item(&self, key: Item, condition: Option<Cond>) -> PortResult<TransactWriteItem> {
+        let (expression, expr) = split(condition);
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .set_condition_expression(expression)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .build()
+            .map_err(|e| build_error("Delete", e))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+}
+
+/// A query: partition (and optional sort) condition, on the table or one of its indexes.
+pub(crate) struct Query {
+    pub(crate) index: Option<&'static str>,
+    pub(crate) key_condition: String,
+    pub(crate) filter: Option<String>,
+    pub(crate) expr: Expr,
+    pub(crate) forward: bool,
+    pub(crate) max: Option<usize>,
+}
+
+impl Query {
+    /// Every item of partition `pk` whose sort key starts with `prefix`, in sort key order.
+    pub(crate) fn prefix(pk: &str, prefix: &str) -> Self {
+        let mut expr = Expr::new();
+        let key_condition = format!(
+            "{} = {} AND begins_with({}, {})",
+            expr.name("pk"),
+            expr.value(AttributeValue::S(pk.into())),
+            expr.name("sk"),
+            expr.value(AttributeValue::S(prefix.into()))
+        );
+        Query { index: None, key_condition, filter: None, expr, forward: true, max: None }
+    }
+}
+
+fn split(condition: Option<Cond>) -> (Option<String>, Expr) {
+    match condition {
+        Some(c) => (Some(c.expression), c.expr),
+        None => (None, Expr::new()),
+    }
+}
+
+fn key_text(key: &Item) -> String {
+    let part = |n: &str| key.get(n).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    format!("{}\u{0}{}", part("pk"), part("sk"))
+}
+
+/// Cancellation codes from the structured reasons or, when an emulator leaves them out, from the message
+/// (`... reasons [ConditionalCheckFailed, None]`).
+fn cancellation_codes<'a>(structured: impl Iterator<Item = &'a str>, message: Option<&str>) -> Vec<String> {
+    let codes: Vec<String> = structured.map(str::to_string).collect();
+    if !codes.is_empty() {
+        return codes;
+    }
+    let Some(message) = message else { return codes };
+    match (message.rfind('['), message.rfind(']')) {
+        (Some(open), Some(close)) if open < close => {
+            message[open + 1..close].split(',').map(|c| c.trim().to_string()).collect()
+        }
+        _ => codes,
+    }
+}
+
+/// Cancellation reasons that go away when the transaction is tried again.
+fn is_transient_cancellation(code: &str) -> bool {
+    matches!(code, "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded")
+        || is_retryable_code(code)
+}
+
+/// Exponential backoff with jitter: 10 ms doubling up to 640 ms, times a factor in [0.5, 1.5).
+async fn backoff(attempt: u32) {
+    let base = 10u64 << attempt.min(6);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let jitter = u64::from(nanos % 1000);
+    tokio::time::sleep(Duration::from_millis(base / 2 + base * jitter / 1000)).await;
+}
+
+/// One step of a read-decide-write loop; `None` asks for another round.
+pub(crate) fn attempts() -> std::ops::RangeInclusive<u32> {
+    1..=OPTIMISTIC_ATTEMPTS
+}
+
+/// The error when a read-decide-write loop kept losing races.
+pub(crate) fn contention(what: &str) -> PortError {
+    PortError::Unavailable(format!("{what}: the item kept changing under {OPTIMISTIC_ATTEMPTS} attempts"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_come_from_reasons_or_message() {
+        let structured = cancellation_codes(["None", "ConditionalCheckFailed"].into_iter(), None);
+        assert_eq!(structured, vec!["None", "ConditionalCheckFailed"]);
+        let parsed = cancellation_codes(
+            std::iter::empty(),
+            Some(
+                "Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]",
+            ),
+        );
+        assert_eq!(parsed, vec!["None", "TransactionConflict"]);
+        assert!(cancellation_codes(std::iter::empty(), Some("no list")).is_empty());
+    }
+
+    #[test]
+    fn conflicts_are_transient_conditions_are_not() {
+        assert!(is_transient_cancellation("TransactionConflict"));
+        assert!(!is_transient_cancellation("ConditionalCheckFailed"));
+        assert!(!is_transient_cancellation("ValidationError"));
+    }
+
+    #[test]
+    fn failed_at_names_the_item() {
+        let tx = Tx::Cancelled(vec!["None".into(), CONDITION_FAILED.into()]);
+        assert!(!tx.failed_at(0));
+        assert!(tx.failed_at(1));
+        assert!(!Tx::Committed.failed_at(0));
+    }
+}

@@ -1,0 +1,116 @@
+//! Consent, dedupe keys and the sandbox outbox.
+//!
+//! Dedupe items carry `expires_at` (epoch seconds), the table's TTL attribute, so DynamoDB deletes them
+//! eventually; TTL deletion can lag by days, so every read and conditional write also compares the exact
+//! `expires_ns` with the caller's clock.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use smsdesk_domain::*;
+use smsdesk_ports::{ConsentStore, DedupeStore, OutboxStore, PortResult};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+use super::{Cond, DynamoStore, Query, keys};
+use crate::attr::{Expr, Item, from_item, n, record_item, rfc3339, s};
+
+fn get_nanos(item: &Item, name: &str) -> Option<i128> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+/// `attribute_not_exists(pk) OR <attribute> <= at`: the item is absent or older than `at`.
+fn absent_or_not_after(attribute: &str, at: i128) -> Cond {
+    let mut expr = Expr::new();
+    let expression = format!(
+        "attribute_not_exists({}) OR {} <= {}",
+        expr.name("pk"),
+        expr.name(attribute),
+        expr.value(n(at))
+    );
+    Cond { expression, expr }
+}
+
+/// Epoch seconds for the TTL attribute, rounded up so the item never expires before `expires`.
+fn ttl_seconds(expires_nanos: i128) -> i128 {
+    (expires_nanos + 999_999_999).div_euclid(1_000_000_000)
+}
+
+#[async_trait]
+impl ConsentStore for DynamoStore {
+    async fn set_opted_out(
+        &self,
+        channel: &ChannelId,
+        customer: &Phone,
+        opted_out: bool,
+        at: OffsetDateTime,
+    ) -> PortResult<()> {
+        let item = keys::item_with(
+            keys::consent(channel, customer),
+            [
+                ("entity", s("consent")),
+                ("channel_id", s(channel.as_str())),
+                ("customer", s(customer.e164())),
+                ("opted_out", AttributeValue::Bool(opted_out)),
+                ("at", s(rfc3339(at)?)),
+                ("at_ns", n(at.unix_timestamp_nanos())),
+            ],
+        );
+        // The latest choice wins, even when an older one is written after it.
+        self.put(item, Some(absent_or_not_after("at_ns", at.unix_timestamp_nanos()))).await.map(|_| ())
+    }
+
+    async fn is_opted_out(&self, channel: &ChannelId, customer: &Phone) -> PortResult<bool> {
+        let item = self.get(keys::consent(channel, customer)).await?;
+        Ok(item.and_then(|i| i.get("opted_out").and_then(|v| v.as_bool().ok()).copied()).unwrap_or(false))
+    }
+}
+
+#[async_trait]
+impl DedupeStore for DynamoStore {
+    async fn remember(&self, key: &str, at: OffsetDateTime, ttl: Duration) -> PortResult<bool> {
+        let now = at.unix_timestamp_nanos();
+        let expires = now.saturating_add(i128::try_from(ttl.as_nanos()).unwrap_or(i128::MAX / 2));
+        let item = keys::item_with(
+            keys::dedupe(key),
+            [
+                ("entity", s("dedupe")),
+                ("dedupe_key", s(key)),
+                ("expires_ns", n(expires)),
+                ("expires_at", n(ttl_seconds(expires))),
+            ],
+        );
+        self.put(item, Some(absent_or_not_after("expires_ns", now))).await
+    }
+
+    async fn seen(&self, key: &str, at: OffsetDateTime) -> PortResult<bool> {
+        let item = self.get(keys::dedupe(key)).await?;
+        let expires = item.and_then(|i| get_nanos(&i, "expires_ns"));
+        Ok(expires.is_some_and(|e| e > at.unix_timestamp_nanos()))
+    }
+}
+
+#[async_trait]
+impl OutboxStore for DynamoStore {
+    async fn record_outbox(&self, entry: &OutboxEntry) -> PortResult<()> {
+        let mut item = record_item(entry)?;
+        item.extend(keys::outbox(entry.at, &entry.id));
+        item.insert("entity".into(), s("outbox"));
+        self.put(item, None).await.map(|_| ())
+    }
+
+    async fn list_outbox(&self) -> PortResult<Vec<OutboxEntry>> {
+        self.query(Query::prefix(keys::OUTBOX, "ENTRY#")).await?.iter().map(from_item).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_rounds_up_to_whole_seconds() {
+        assert_eq!(ttl_seconds(1_000_000_000), 1);
+        assert_eq!(ttl_seconds(1_000_000_001), 2);
+        assert_eq!(ttl_seconds(0), 0);
+    }
+}

@@ -1,0 +1,299 @@
+//! The SQS adapter of [`MessageQueue`]: inbound and outbound are FIFO queues, crm is standard; each has a
+//! dead-letter queue that SQS itself fills after `maxReceiveCount` (3) receives (the redrive policy that
+//! [`create_queues`] and the SAM template set).
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use sha2::{Digest, Sha256};
+use smsdesk_ports::{MessageQueue, PortError, PortResult, QueueKind, QueueMessage, Received};
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::config::QueueUrls;
+use crate::error::port_error;
+
+/// SQS's largest visibility timeout (12 hours).
+const MAX_VISIBILITY_SECONDS: u64 = 43_200;
+/// SQS returns at most 10 messages per receive.
+const MAX_PER_RECEIVE: usize = 10;
+/// Receives `dead_letters` makes at most while it still finds new messages.
+const DEAD_LETTER_SWEEPS: usize = 10;
+
+/// The SQS adapter of every queue port.
+#[derive(Clone, Debug)]
+pub struct SqsQueue {
+    client: Client,
+    urls: QueueUrls,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, urls: QueueUrls) -> Self {
+        Self { client, urls }
+    }
+
+    pub fn urls(&self) -> &QueueUrls {
+        &self.urls
+    }
+
+    fn url(&self, queue: QueueKind) -> PortResult<&str> {
+        self.urls.url(queue).ok_or_else(|| not_configured(queue, false))
+    }
+
+    fn dlq_url(&self, queue: QueueKind) -> PortResult<&str> {
+        self.urls.dlq_url(queue).ok_or_else(|| not_configured(queue, true))
+    }
+
+    async fn receive_from(
+        &self,
+        url: &str,
+        queue: QueueKind,
+        max: usize,
+        visibility: Duration,
+    ) -> PortResult<Vec<Received>> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(max.clamp(1, MAX_PER_RECEIVE) as i32)
+            .visibility_timeout(seconds(visibility))
+            .wait_time_seconds(0)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+            .send()
+            .await
+            .map_err(|e| port_error("ReceiveMessage", e))?;
+        out.messages().iter().map(|m| received(queue, m)).collect()
+    }
+}
+
+fn not_configured(queue: QueueKind, dead_letter: bool) -> PortError {
+    let var = env_var(queue, dead_letter);
+    PortError::Backend(format!("the {} queue is not configured: set {var}", queue.name()))
+}
+
+/// The environment variable that holds a queue's URL (see [`crate::AwsConfig::from_env`]).
+pub fn env_var(queue: QueueKind, dead_letter: bool) -> &'static str {
+    match (queue, dead_letter) {
+        (QueueKind::Inbound, false) => "SMSDESK_INBOUND_QUEUE_URL",
+        (QueueKind::Inbound, true) => "SMSDESK_INBOUND_DLQ_URL",
+        (QueueKind::Outbound, false) => "SMSDESK_OUTBOUND_QUEUE_URL",
+        (QueueKind::Outbound, true) => "SMSDESK_OUTBOUND_DLQ_URL",
+        (QueueKind::Crm, false) => "SMSDESK_CRM_QUEUE_URL",
+        (QueueKind::Crm, true) => "SMSDESK_CRM_DLQ_URL",
+    }
+}
+
+/// Whole seconds, rounded up (a visibility is never shorter than asked), within SQS's range.
+fn seconds(d: Duration) -> i32 {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    secs.min(MAX_VISIBILITY_SECONDS) as i32
+}
+
+/// A FIFO group or deduplication id as SQS accepts it (1-128 printable ASCII characters); anything else
+/// is replaced by its SHA-256, which keeps equal inputs equal.
+fn fifo_token(value: &str) -> String {
+    let valid = !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        return value.to_string();
+    }
+    let digest = Sha256::digest(value.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256-{hex}")
+}
+
+fn received(queue: QueueKind, m: &aws_sdk_sqs::types::Message) -> PortResult<Received> {
+    let attr = |name: MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&name)).cloned();
+    let receive_count = match attr(MessageSystemAttributeName::ApproximateReceiveCount) {
+        Some(n) => n.parse().map_err(|_| PortError::Corrupt(format!("ApproximateReceiveCount {n:?}")))?,
+        None => 1,
+    };
+    let missing = |what: &str| PortError::Corrupt(format!("SQS message without {what}"));
+    Ok(Received {
+        message_id: m.message_id().ok_or_else(|| missing("MessageId"))?.to_string(),
+        receipt: m.receipt_handle().ok_or_else(|| missing("ReceiptHandle"))?.to_string(),
+        body: m.body().unwrap_or_default().to_string(),
+        // Standard queues have no groups, whatever a sender put there.
+        group: if queue.is_fifo() { attr(MessageSystemAttributeName::MessageGroupId) } else { None },
+        receive_count,
+    })
+}
+
+#[async_trait]
+impl MessageQueue for SqsQueue {
+    async fn send(&self, queue: QueueKind, message: QueueMessage) -> PortResult<()> {
+        let mut request = self.client.send_message().queue_url(self.url(queue)?).message_body(message.body);
+        if queue.is_fifo() {
+            let group = message.group.ok_or_else(|| {
+                PortError::Backend(format!("a message for the FIFO {} queue needs a group", queue.name()))
+            })?;
+            // No dedupe id means "never drop it": a fresh id, since the queues do not dedupe by content.
+            let dedupe = message.dedupe_id.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+            request =
+                request.message_group_id(fifo_token(&group)).message_deduplication_id(fifo_token(&dedupe));
+        }
+        request.send().await.map_err(|e| port_error("SendMessage", e))?;
+        Ok(())
+    }
+
+    async fn receive(&self, queue: QueueKind, max: usize, visibility: Duration) -> PortResult<Vec<Received>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        self.receive_from(self.url(queue)?, queue, max, visibility).await
+    }
+
+    async fn ack(&self, queue: QueueKind, receipt: &str) -> PortResult<()> {
+        let request = self.client.delete_message().queue_url(self.url(queue)?).receipt_handle(receipt);
+        request.send().await.map_err(|e| port_error("DeleteMessage", e))?;
+        Ok(())
+    }
+
+    async fn retry_after(&self, queue: QueueKind, receipt: &str, delay: Duration) -> PortResult<()> {
+        let request = self
+            .client
+            .change_message_visibility()
+            .queue_url(self.url(queue)?)
+            .receipt_handle(receipt)
+            .visibility_timeout(seconds(delay));
+        request.send().await.map_err(|e| port_error("ChangeMessageVisibility", e))?;
+        Ok(())
+    }
+
+    /// Reads the dead-letter queue without taking anything out: visibility 0, so every message stays
+    /// there for operators (and SQS's own retention).
+    async fn dead_letters(&self, queue: QueueKind) -> PortResult<Vec<String>> {
+        let url = self.dlq_url(queue)?;
+        let mut seen = HashSet::new();
+        let mut bodies = Vec::new();
+        for _ in 0..DEAD_LETTER_SWEEPS {
+            let batch = self.receive_from(url, queue, MAX_PER_RECEIVE, Duration::ZERO).await?;
+            let before = seen.len();
+            for r in batch {
+                if seen.insert(r.message_id.clone()) {
+                    bodies.push(r.body);
+                }
+            }
+            if seen.len() == before {
+                break;
+            }
+        }
+        Ok(bodies)
+    }
+
+    async fn depth(&self, queue: QueueKind) -> PortResult<u64> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(self.url(queue)?)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|e| port_error("GetQueueAttributes", e))?;
+        let count = |name: QueueAttributeName| -> PortResult<u64> {
+            match out.attributes().and_then(|a| a.get(&name)) {
+                Some(v) => v.parse().map_err(|_| PortError::Corrupt(format!("{name:?} {v:?}"))),
+                None => Ok(0),
+            }
+        };
+        Ok(count(QueueAttributeName::ApproximateNumberOfMessages)?
+            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?)
+    }
+}
+
+/// Creates the six queues named `<prefix>-inbound.fifo`, `<prefix>-inbound-dlq.fifo`,
+/// `<prefix>-outbound.fifo`, `<prefix>-outbound-dlq.fifo`, `<prefix>-crm`, `<prefix>-crm-dlq`, with the
+/// attributes the SAM template declares, and returns their URLs. Creating existing queues with the same
+/// attributes is a no-op in SQS, so this is safe to repeat.
+pub async fn create_queues(client: &Client, prefix: &str) -> PortResult<QueueUrls> {
+    let mut urls = QueueUrls::default();
+    for kind in QueueKind::ALL {
+        let dlq = create_queue(client, &queue_name(prefix, kind, true), kind, None).await?;
+        let arn = queue_arn(client, &dlq).await?;
+        let main = create_queue(client, &queue_name(prefix, kind, false), kind, Some(&arn)).await?;
+        urls.set(kind, main, dlq);
+    }
+    Ok(urls)
+}
+
+/// `<prefix>-<kind>[-dlq][.fifo]`: FIFO queue names must end in `.fifo`.
+pub fn queue_name(prefix: &str, queue: QueueKind, dead_letter: bool) -> String {
+    let dlq = if dead_letter { "-dlq" } else { "" };
+    let fifo = if queue.is_fifo() { ".fifo" } else { "" };
+    format!("{prefix}-{}{dlq}{fifo}", queue.name())
+}
+
+/// The redrive policy: dead letter after [`QueueKind::max_receives`] receives.
+fn redrive_policy(dead_letter_arn: &str, queue: QueueKind) -> String {
+    serde_json::json!({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": queue.max_receives()})
+        .to_string()
+}
+
+async fn create_queue(
+    client: &Client,
+    name: &str,
+    kind: QueueKind,
+    dead_letter_arn: Option<&str>,
+) -> PortResult<String> {
+    let mut request = client.create_queue().queue_name(name);
+    if kind.is_fifo() {
+        request = request
+            .attributes(QueueAttributeName::FifoQueue, "true")
+            .attributes(QueueAttributeName::ContentBasedDeduplication, "false");
+    }
+    if let Some(arn) = dead_letter_arn {
+        request = request.attributes(QueueAttributeName::RedrivePolicy, redrive_policy(arn, kind));
+    }
+    let out = request.send().await.map_err(|e| port_error("CreateQueue", e))?;
+    out.queue_url()
+        .map(str::to_string)
+        .ok_or_else(|| PortError::Backend(format!("CreateQueue {name}: no URL")))
+}
+
+async fn queue_arn(client: &Client, url: &str) -> PortResult<String> {
+    let out = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| port_error("GetQueueAttributes", e))?;
+    out.attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| PortError::Backend(format!("queue {url} has no ARN")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visibility_rounds_up_to_whole_seconds() {
+        assert_eq!(seconds(Duration::ZERO), 0);
+        assert_eq!(seconds(Duration::from_millis(1)), 1);
+        assert_eq!(seconds(Duration::from_secs(30)), 30);
+        assert_eq!(seconds(Duration::from_secs(100_000)), 43_200);
+    }
+
+    #[test]
+    fn fifo_tokens_keep_valid_ids_and_hash_the_rest() {
+        assert_eq!(fifo_token("ch_1:+447700900123"), "ch_1:+447700900123");
+        let long = "x".repeat(200);
+        assert_eq!(fifo_token(&long), fifo_token(&long));
+        assert!(fifo_token(&long).len() <= 128);
+        assert!(fifo_token("has space").starts_with("sha256-"));
+        assert!(fifo_token("").starts_with("sha256-"));
+    }
+
+    #[test]
+    fn names_follow_the_template() {
+        assert_eq!(queue_name("smsdesk", QueueKind::Inbound, false), "smsdesk-inbound.fifo");
+        assert_eq!(queue_name("smsdesk", QueueKind::Outbound, true), "smsdesk-outbound-dlq.fifo");
+        assert_eq!(queue_name("smsdesk", QueueKind::Crm, true), "smsdesk-crm-dlq");
+        let policy: serde_json::Value =
+            serde_json::from_str(&redrive_policy("arn:x", QueueKind::Crm)).unwrap();
+        assert_eq!(policy["maxReceiveCount"], 3);
+    }
+}
