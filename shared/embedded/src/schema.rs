@@ -1,0 +1,140 @@
+//! The schema and its migrations, numbered by `PRAGMA user_version`. Records live in a JSON `body`
+//! column; the fields the store queries or changes atomically are columns beside it.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::db::EmbeddedError;
+
+/// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
+const MIGRATIONS: &[&str] = &[V1];
+
+const V1: &str = "
+CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE work_queues (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+
+CREATE TABLE agents (id TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX agents_token ON agents (token_sha256);
+CREATE TABLE agent_queues (
+    queue_id TEXT NOT NULL, agent_id TEXT NOT NULL, PRIMARY KEY (queue_id, agent_id)
+) WITHOUT ROWID;
+
+CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    channel_id TEXT NOT NULL,
+    channel_number TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    queue_id TEXT NOT NULL,
+    agent_id TEXT,
+    state TEXT NOT NULL,
+    last_message_at INTEGER NOT NULL,
+    queued_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+-- One open conversation per customer and number: the database itself refuses a second.
+CREATE UNIQUE INDEX conversations_open ON conversations (channel_id, channel_number, customer)
+    WHERE state <> 'closed';
+CREATE INDEX conversations_waiting ON conversations (queue_id, state, queued_at);
+CREATE INDEX conversations_agent ON conversations (agent_id, state);
+CREATE INDEX conversations_activity ON conversations (state, last_message_at);
+
+CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    provider_message_id TEXT,
+    created_at INTEGER NOT NULL,
+    claimed_at INTEGER,
+    body TEXT NOT NULL
+);
+CREATE INDEX messages_transcript ON messages (conversation_id, created_at);
+CREATE INDEX messages_provider ON messages (channel_id, provider_message_id);
+
+CREATE TABLE contacts (id TEXT PRIMARY KEY, phone TEXT NOT NULL, body TEXT NOT NULL);
+CREATE INDEX contacts_phone ON contacts (phone);
+CREATE TABLE timeline (
+    id TEXT PRIMARY KEY, contact_id TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX timeline_contact ON timeline (contact_id, at);
+
+CREATE TABLE consent (
+    channel_id TEXT NOT NULL, customer TEXT NOT NULL, opted_out INTEGER NOT NULL, at INTEGER NOT NULL,
+    PRIMARY KEY (channel_id, customer)
+) WITHOUT ROWID;
+CREATE TABLE dedupe (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX dedupe_expiry ON dedupe (expires_at);
+CREATE TABLE outbox (id TEXT PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX outbox_order ON outbox (at);
+
+-- Provider credentials: read only by the secret store port, never by any listing.
+CREATE TABLE credentials (channel_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+
+-- Queues with SQS semantics. Times are milliseconds since the epoch (wall clock).
+CREATE TABLE queue_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE,
+    grp TEXT,
+    body TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    visible_at INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt TEXT UNIQUE
+);
+CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_at);
+CREATE INDEX queue_messages_order ON queue_messages (queue, seq);
+CREATE TABLE queue_dedupe (
+    queue TEXT NOT NULL, dedupe_id TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (queue, dedupe_id)
+) WITHOUT ROWID;
+CREATE INDEX queue_dedupe_expiry ON queue_dedupe (expires_at);
+CREATE TABLE dead_letters (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    grp TEXT,
+    body TEXT NOT NULL,
+    receive_count INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX dead_letters_queue ON dead_letters (queue, seq);
+";
+
+/// The schema version this build writes.
+pub(crate) fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Applies every migration the file has not seen yet, each in its own transaction with its version bump.
+/// The version is read inside the transaction, so two processes opening a new file do not both migrate.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), EmbeddedError> {
+    let known = current_version();
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > known {
+            return Err(EmbeddedError::NewerSchema { found, known });
+        }
+        let Some(sql) = usize::try_from(found).ok().and_then(|i| MIGRATIONS.get(i)) else {
+            return Ok(());
+        };
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", found + 1)?;
+        tx.commit()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer_files() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v, current_version());
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(EmbeddedError::NewerSchema { found: 99, .. })));
+    }
+}

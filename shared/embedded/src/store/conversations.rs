@@ -1,0 +1,244 @@
+//! Conversations, with assignment, close and requeue changing the conversation and the agent's count in
+//! one transaction.
+
+use async_trait::async_trait;
+use rusqlite::{Transaction, params};
+use smsdesk_domain::*;
+use smsdesk_ports::{ConversationStore, OpenOutcome, PortError, PortResult};
+use time::OffsetDateTime;
+
+use super::EmbeddedStore;
+use super::directory::{load_agent, save_agent};
+use crate::db::{sql, to_json, ts};
+use crate::rows::{all, one};
+
+const OPEN: &str = "SELECT body FROM conversations \
+    WHERE channel_id = ?1 AND channel_number = ?2 AND customer = ?3 AND state <> 'closed'";
+
+fn load(tx: &Transaction<'_>, id: &str) -> PortResult<Option<Conversation>> {
+    one(tx, "SELECT body FROM conversations WHERE id = ?1", [id])
+}
+
+/// Inserts or rewrites a conversation row: the queried fields as columns, the whole record as JSON.
+fn save(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
+    tx.execute(
+        "INSERT INTO conversations (id, channel_id, channel_number, customer, queue_id, agent_id, state, \
+         last_message_at, queued_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+         ON CONFLICT (id) DO UPDATE SET queue_id = excluded.queue_id, agent_id = excluded.agent_id, \
+         state = excluded.state, last_message_at = excluded.last_message_at, queued_at = excluded.queued_at, \
+         body = excluded.body",
+        params![
+            c.id.as_str(),
+            c.channel_id.as_str(),
+            c.channel_number.e164(),
+            c.customer.e164(),
+            c.queue_id.as_str(),
+            c.agent_id.as_ref().map(|a| a.as_str()),
+            c.state.as_str(),
+            ts(c.last_message_at),
+            ts(c.queued_at),
+            to_json(c)?,
+        ],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// Gives the conversation's agent, if any, one `active` back (never below zero).
+fn release_agent(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
+    let Some(agent_id) = &c.agent_id else { return Ok(()) };
+    if let Some(mut agent) = load_agent(tx, agent_id.as_str())? {
+        agent.active = agent.active.saturating_sub(1);
+        save_agent(tx, &agent)?;
+    }
+    Ok(())
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl ConversationStore for EmbeddedStore {
+    async fn open_conversation(
+        &self,
+        channel: &ChannelId,
+        number: &Phone,
+        customer: &Phone,
+    ) -> PortResult<Option<Conversation>> {
+        let key = (channel.to_string(), number.e164().to_string(), customer.e164().to_string());
+        self.db.tx(move |tx| one(tx, OPEN, params![key.0, key.1, key.2])).await
+    }
+
+    async fn create_conversation(&self, conversation: &Conversation) -> PortResult<OpenOutcome> {
+        let c = conversation.clone();
+        self.db
+            .tx(move |tx| {
+                let key = params![c.channel_id.as_str(), c.channel_number.e164(), c.customer.e164()];
+                if let Some(existing) = one(tx, OPEN, key)? {
+                    return Ok(OpenOutcome::Existing(existing));
+                }
+                if load(tx, c.id.as_str())?.is_some() {
+                    return Err(PortError::Backend(format!("conversation id {} is taken", c.id)));
+                }
+                save(tx, &c)?;
+                Ok(OpenOutcome::Created(c))
+            })
+            .await
+    }
+
+    async fn get_conversation(&self, id: &ConversationId) -> PortResult<Option<Conversation>> {
+        let id = id.to_string();
+        self.db.tx(move |tx| load(tx, &id)).await
+    }
+
+    async fn work_items(&self, agent: &AgentId) -> PortResult<Vec<Conversation>> {
+        let agent = agent.to_string();
+        self.db
+            .tx(move |tx| {
+                all(
+                    tx,
+                    "SELECT body FROM conversations WHERE agent_id = ?1 AND state <> 'closed' \
+                     ORDER BY last_message_at DESC, id DESC",
+                    [agent],
+                )
+            })
+            .await
+    }
+
+    async fn open_conversations(&self) -> PortResult<Vec<Conversation>> {
+        self.db
+            .tx(|tx| {
+                all(
+                    tx,
+                    "SELECT body FROM conversations WHERE state <> 'closed' ORDER BY last_message_at DESC, id DESC",
+                    [],
+                )
+            })
+            .await
+    }
+
+    async fn waiting_in_queue(&self, queue: &QueueId, max: usize) -> PortResult<Vec<Conversation>> {
+        let queue = queue.to_string();
+        self.db
+            .tx(move |tx| {
+                all(
+                    tx,
+                    "SELECT body FROM conversations WHERE queue_id = ?1 AND state = 'waiting' \
+                     ORDER BY queued_at, id LIMIT ?2",
+                    params![queue, limit(max)],
+                )
+            })
+            .await
+    }
+
+    async fn assign(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, aid) = (conversation.to_string(), agent.to_string());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                let Some(mut a) = load_agent(tx, &aid)? else { return Ok(None) };
+                if c.state != ConversationState::Waiting || !a.has_free_capacity() {
+                    return Ok(None);
+                }
+                c.state = ConversationState::Assigned;
+                c.agent_id = Some(a.id.clone());
+                a.active += 1;
+                a.last_assigned_at = Some(at);
+                save(tx, &c)?;
+                save_agent(tx, &a)?;
+                Ok(Some(c))
+            })
+            .await
+    }
+
+    async fn close(
+        &self,
+        conversation: &ConversationId,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, reason) = (conversation.to_string(), reason.to_string());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if c.state == ConversationState::Closed {
+                    return Ok(None);
+                }
+                release_agent(tx, &c)?;
+                c.state = ConversationState::Closed;
+                c.closed_at = Some(at);
+                c.close_reason = Some(reason);
+                save(tx, &c)?;
+                Ok(Some(c))
+            })
+            .await
+    }
+
+    async fn requeue(
+        &self,
+        conversation: &ConversationId,
+        queue: &QueueId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, queue) = (conversation.to_string(), queue.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if c.state == ConversationState::Closed {
+                    return Ok(None);
+                }
+                release_agent(tx, &c)?;
+                c.state = ConversationState::Waiting;
+                c.agent_id = None;
+                c.queue_id = queue;
+                c.queued_at = at;
+                save(tx, &c)?;
+                Ok(Some(c))
+            })
+            .await
+    }
+
+    async fn touch(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<()> {
+        let cid = conversation.to_string();
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(()) };
+                if at > c.last_message_at {
+                    c.last_message_at = at;
+                    save(tx, &c)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()> {
+        let (cid, link) = (conversation.to_string(), link.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(()) };
+                c.contact = link;
+                save(tx, &c)
+            })
+            .await
+    }
+
+    async fn idle_since(&self, cutoff: OffsetDateTime, max: usize) -> PortResult<Vec<Conversation>> {
+        self.db
+            .tx(move |tx| {
+                all(
+                    tx,
+                    "SELECT body FROM conversations WHERE state <> 'closed' AND last_message_at < ?1 \
+                     ORDER BY last_message_at, id LIMIT ?2",
+                    params![ts(cutoff), limit(max)],
+                )
+            })
+            .await
+    }
+}

@@ -1,0 +1,137 @@
+//! Channels, work queues and agents.
+
+use async_trait::async_trait;
+use rusqlite::params;
+use smsdesk_domain::*;
+use smsdesk_ports::{AgentStore, ChannelStore, PortResult, WorkQueueStore};
+
+use super::EmbeddedStore;
+use crate::db::{sql, to_json};
+use crate::rows::{all, one};
+
+#[async_trait]
+impl ChannelStore for EmbeddedStore {
+    async fn put_channel(&self, channel: &Channel) -> PortResult<()> {
+        let (id, body) = (channel.id.to_string(), to_json(channel)?);
+        self.db
+            .tx(move |tx| {
+                tx.execute("INSERT OR REPLACE INTO channels (id, body) VALUES (?1, ?2)", params![id, body])
+                    .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_channel(&self, id: &ChannelId) -> PortResult<Option<Channel>> {
+        let id = id.to_string();
+        self.db.tx(move |tx| one(tx, "SELECT body FROM channels WHERE id = ?1", [id])).await
+    }
+
+    async fn list_channels(&self) -> PortResult<Vec<Channel>> {
+        self.db.tx(|tx| all(tx, "SELECT body FROM channels ORDER BY id", [])).await
+    }
+}
+
+#[async_trait]
+impl WorkQueueStore for EmbeddedStore {
+    async fn put_queue(&self, queue: &WorkQueue) -> PortResult<()> {
+        let (id, body) = (queue.id.to_string(), to_json(queue)?);
+        self.db
+            .tx(move |tx| {
+                tx.execute(
+                    "INSERT OR REPLACE INTO work_queues (id, body) VALUES (?1, ?2)",
+                    params![id, body],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_queue(&self, id: &QueueId) -> PortResult<Option<WorkQueue>> {
+        let id = id.to_string();
+        self.db.tx(move |tx| one(tx, "SELECT body FROM work_queues WHERE id = ?1", [id])).await
+    }
+
+    async fn list_queues(&self) -> PortResult<Vec<WorkQueue>> {
+        self.db.tx(|tx| all(tx, "SELECT body FROM work_queues ORDER BY id", [])).await
+    }
+}
+
+/// Reads an agent inside a transaction (assignment and close change it together with a conversation).
+pub(crate) fn load_agent(tx: &rusqlite::Transaction<'_>, id: &str) -> PortResult<Option<Agent>> {
+    one(tx, "SELECT body FROM agents WHERE id = ?1", [id])
+}
+
+/// Writes an agent's record back (its token and queues are unchanged).
+pub(crate) fn save_agent(tx: &rusqlite::Transaction<'_>, agent: &Agent) -> PortResult<()> {
+    tx.execute("UPDATE agents SET body = ?2 WHERE id = ?1", params![agent.id.as_str(), to_json(agent)?])
+        .map_err(sql)?;
+    Ok(())
+}
+
+#[async_trait]
+impl AgentStore for EmbeddedStore {
+    async fn put_agent(&self, agent: &Agent, token_sha256: &str) -> PortResult<()> {
+        let (agent, token, body) = (agent.clone(), token_sha256.to_string(), to_json(agent)?);
+        self.db
+            .tx(move |tx| {
+                let id = agent.id.as_str();
+                tx.execute(
+                    "INSERT OR REPLACE INTO agents (id, token_sha256, body) VALUES (?1, ?2, ?3)",
+                    params![id, token, body],
+                )
+                .map_err(sql)?;
+                tx.execute("DELETE FROM agent_queues WHERE agent_id = ?1", [id]).map_err(sql)?;
+                for q in &agent.queues {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO agent_queues (queue_id, agent_id) VALUES (?1, ?2)",
+                        params![q.as_str(), id],
+                    )
+                    .map_err(sql)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_agent(&self, id: &AgentId) -> PortResult<Option<Agent>> {
+        let id = id.to_string();
+        self.db.tx(move |tx| load_agent(tx, &id)).await
+    }
+
+    async fn agent_by_token(&self, token_sha256: &str) -> PortResult<Option<Agent>> {
+        let token = token_sha256.to_string();
+        self.db.tx(move |tx| one(tx, "SELECT body FROM agents WHERE token_sha256 = ?1", [token])).await
+    }
+
+    async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>> {
+        let id = id.to_string();
+        self.db
+            .tx(move |tx| {
+                let Some(mut agent) = load_agent(tx, &id)? else { return Ok(None) };
+                agent.presence = presence;
+                save_agent(tx, &agent)?;
+                Ok(Some(agent))
+            })
+            .await
+    }
+
+    async fn agents_for_queue(&self, queue: &QueueId) -> PortResult<Vec<Agent>> {
+        let queue = queue.to_string();
+        self.db
+            .tx(move |tx| {
+                all(
+                    tx,
+                    "SELECT a.body FROM agent_queues q JOIN agents a ON a.id = q.agent_id \
+                     WHERE q.queue_id = ?1 ORDER BY a.id",
+                    [queue],
+                )
+            })
+            .await
+    }
+
+    async fn list_agents(&self) -> PortResult<Vec<Agent>> {
+        self.db.tx(|tx| all(tx, "SELECT body FROM agents ORDER BY id", [])).await
+    }
+}

@@ -1,0 +1,187 @@
+//! Contacts and their timeline, consent, dedupe keys and the sandbox outbox.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+use smsdesk_domain::*;
+use smsdesk_ports::{ConsentStore, ContactCreate, ContactStore, DedupeStore, OutboxStore, PortResult};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+use super::EmbeddedStore;
+use crate::db::{nanos, sql, to_json, ts};
+use crate::rows::{all, one};
+
+const BY_PHONE: &str = "SELECT body FROM contacts WHERE phone = ?1 ORDER BY rowid";
+
+#[async_trait]
+impl ContactStore for EmbeddedStore {
+    async fn contacts_by_phone(&self, phone: &Phone) -> PortResult<Vec<Contact>> {
+        let phone = phone.e164().to_string();
+        self.db.tx(move |tx| all(tx, BY_PHONE, [phone])).await
+    }
+
+    async fn get_contact(&self, id: &ContactId) -> PortResult<Option<Contact>> {
+        let id = id.to_string();
+        self.db.tx(move |tx| one(tx, "SELECT body FROM contacts WHERE id = ?1", [id])).await
+    }
+
+    async fn put_contact(&self, contact: &Contact) -> PortResult<()> {
+        let (id, phone, body) = (contact.id.to_string(), contact.phone.e164().to_string(), to_json(contact)?);
+        self.db
+            .tx(move |tx| {
+                tx.execute(
+                    "INSERT INTO contacts (id, phone, body) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, body = excluded.body",
+                    params![id, phone, body],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn create_contact_if_none(&self, contact: &Contact) -> PortResult<ContactCreate> {
+        let (c, body) = (contact.clone(), to_json(contact)?);
+        self.db
+            .tx(move |tx| {
+                let existing: Vec<Contact> = all(tx, BY_PHONE, [c.phone.e164()])?;
+                if !existing.is_empty() {
+                    return Ok(ContactCreate::Existing(existing));
+                }
+                tx.execute(
+                    "INSERT INTO contacts (id, phone, body) VALUES (?1, ?2, ?3)",
+                    params![c.id.as_str(), c.phone.e164(), body],
+                )
+                .map_err(sql)?;
+                Ok(ContactCreate::Created(c))
+            })
+            .await
+    }
+
+    async fn append_timeline(&self, event: &TimelineEvent) -> PortResult<()> {
+        let (id, contact, at, body) =
+            (event.id.clone(), event.contact_id.to_string(), ts(event.at), to_json(event)?);
+        self.db
+            .tx(move |tx| {
+                tx.execute(
+                    "INSERT OR IGNORE INTO timeline (id, contact_id, at, body) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, contact, at, body],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn timeline(&self, contact: &ContactId) -> PortResult<Vec<TimelineEvent>> {
+        let contact = contact.to_string();
+        self.db
+            .tx(move |tx| {
+                all(tx, "SELECT body FROM timeline WHERE contact_id = ?1 ORDER BY at, rowid", [contact])
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl ConsentStore for EmbeddedStore {
+    async fn set_opted_out(
+        &self,
+        channel: &ChannelId,
+        customer: &Phone,
+        opted_out: bool,
+        at: OffsetDateTime,
+    ) -> PortResult<()> {
+        let (channel, customer) = (channel.to_string(), customer.e164().to_string());
+        self.db
+            .tx(move |tx| {
+                // The latest choice wins, even when an older one is recorded after it.
+                tx.execute(
+                    "INSERT INTO consent (channel_id, customer, opted_out, at) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (channel_id, customer) DO UPDATE SET opted_out = excluded.opted_out, \
+                     at = excluded.at WHERE excluded.at >= consent.at",
+                    params![channel, customer, opted_out, ts(at)],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn is_opted_out(&self, channel: &ChannelId, customer: &Phone) -> PortResult<bool> {
+        let (channel, customer) = (channel.to_string(), customer.e164().to_string());
+        self.db
+            .tx(move |tx| {
+                let v: Option<bool> = tx
+                    .query_row(
+                        "SELECT opted_out FROM consent WHERE channel_id = ?1 AND customer = ?2",
+                        params![channel, customer],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                Ok(v.unwrap_or(false))
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl DedupeStore for EmbeddedStore {
+    async fn remember(&self, key: &str, at: OffsetDateTime, ttl: Duration) -> PortResult<bool> {
+        let (key, now) = (key.to_string(), ts(at));
+        let expires = now.saturating_add(nanos(ttl));
+        self.db
+            .tx(move |tx| {
+                // Insert, or take over a key whose ttl has passed; a live key changes nothing.
+                let changed = tx
+                    .execute(
+                        "INSERT INTO dedupe (key, expires_at) VALUES (?1, ?2) \
+                         ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at \
+                         WHERE dedupe.expires_at <= ?3",
+                        params![key, expires, now],
+                    )
+                    .map_err(sql)?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn seen(&self, key: &str, at: OffsetDateTime) -> PortResult<bool> {
+        let (key, now) = (key.to_string(), ts(at));
+        self.db
+            .tx(move |tx| {
+                let live: Option<i64> = tx
+                    .query_row(
+                        "SELECT 1 FROM dedupe WHERE key = ?1 AND expires_at > ?2",
+                        params![key, now],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                Ok(live.is_some())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for EmbeddedStore {
+    async fn record_outbox(&self, entry: &OutboxEntry) -> PortResult<()> {
+        let (id, at, body) = (entry.id.clone(), ts(entry.at), to_json(entry)?);
+        self.db
+            .tx(move |tx| {
+                tx.execute(
+                    "INSERT OR REPLACE INTO outbox (id, at, body) VALUES (?1, ?2, ?3)",
+                    params![id, at, body],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn list_outbox(&self) -> PortResult<Vec<OutboxEntry>> {
+        self.db.tx(|tx| all(tx, "SELECT body FROM outbox ORDER BY at, rowid", [])).await
+    }
+}
