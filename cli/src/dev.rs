@@ -1,0 +1,240 @@
+//! `smsdesk dev`: every function in one process. HTTP (API, webhooks, sandbox) on one socket; one poller per
+//! queue (router, outbound-send, crm-upsert); a timers loop. State lives in one SQLite file, so a restart
+//! loses no acknowledged message and no queued send.
+
+use secrecy::SecretString;
+use smsdesk_app::services::{crm::CrmConsumer, outbound::OutboundConsumer, routing::RouterConsumer, timers};
+use smsdesk_app::worker::{PollerConfig, run_poller};
+use smsdesk_app::{App, AuthMode, Config};
+use smsdesk_ports::{Consumer, QueueKind, SystemClock, UuidIds};
+use smsdesk_providers::Providers;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    #[error("could not open the embedded database {path}: {reason}")]
+    Database { path: PathBuf, reason: String },
+    #[error("could not listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("could not build the HTTP client: {0}")]
+    Http(String),
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+#[derive(Clone, Debug)]
+pub struct DevOptions {
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    pub public_url: Option<String>,
+    /// The admin token; generated when None.
+    pub admin_token: Option<String>,
+    pub retry_base: Duration,
+    pub send_attempts: u32,
+    pub sweep_every: Duration,
+    /// How long a received message stays hidden from other consumers.
+    pub visibility: Duration,
+    /// How long a send claim holds.
+    pub send_lease: Duration,
+    /// Run the queue consumers and the timers (false: HTTP only; queued work waits for a process that runs them).
+    pub workers: bool,
+}
+
+impl DevOptions {
+    /// Defaults for a server on `addr` with its database at `data`.
+    pub fn new(addr: SocketAddr, data: PathBuf) -> Self {
+        Self {
+            addr,
+            data,
+            public_url: None,
+            admin_token: None,
+            retry_base: Duration::from_secs(5),
+            send_attempts: 3,
+            sweep_every: Duration::from_secs(5),
+            visibility: Duration::from_secs(60),
+            send_lease: Duration::from_secs(120),
+            workers: true,
+        }
+    }
+}
+
+/// A running `smsdesk dev`.
+pub struct DevServer {
+    pub addr: SocketAddr,
+    pub admin_token: String,
+    pub token_generated: bool,
+    pub data: PathBuf,
+    pub app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<Result<(), DevError>>,
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hyper=warn,reqwest=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+fn http_client() -> Result<reqwest::Client, DevError> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| DevError::Http(e.to_string()))
+}
+
+/// Opens the database, binds the socket and starts HTTP, the pollers and the timers.
+pub async fn start(options: DevOptions) -> Result<DevServer, DevError> {
+    if let Some(dir) = options.data.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DevError::Database { path: options.data.clone(), reason: e.to_string() })?;
+    }
+    let db = smsdesk_embedded::EmbeddedDb::open(&options.data)
+        .map_err(|e| DevError::Database { path: options.data.clone(), reason: e.to_string() })?;
+    let store = Arc::new(db.store());
+    let queue = Arc::new(db.queue());
+
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|source| DevError::Listen { addr: options.addr, source })?;
+    let addr = listener.local_addr().map_err(|source| DevError::Listen { addr: options.addr, source })?;
+
+    let (admin_token, token_generated) = match options.admin_token.clone() {
+        Some(t) => (t, false),
+        None => (format!("sdk_admin_{}", uuid::Uuid::new_v4().simple()), true),
+    };
+    let public_url = options.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let mut config =
+        Config::new(public_url, AuthMode::Tokens { admin_token: SecretString::from(admin_token.clone()) });
+    config.sandbox = true;
+    config.retry.base_delay = options.retry_base;
+    config.retry.max_attempts = options.send_attempts.max(1);
+    config.send_lease = options.send_lease;
+
+    let clock = Arc::new(SystemClock);
+    let providers = Providers::new(http_client()?, store.clone(), clock.clone());
+    let app =
+        App::new(store.clone(), queue.clone(), store.clone(), providers, clock, Arc::new(UuidIds), config);
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+
+    let router = smsdesk_app::http::router(app.clone());
+    let mut rx = shutdown_rx.clone();
+    tasks.spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            })
+            .await
+            .map_err(DevError::Serve)
+    });
+
+    if options.workers {
+        spawn_workers(&mut tasks, &app, shutdown_rx, options.sweep_every, options.visibility);
+    }
+
+    Ok(DevServer { addr, admin_token, token_generated, data: options.data, app, shutdown, tasks })
+}
+
+/// One poller per queue (router, outbound-send, crm-upsert) and the timers loop.
+fn spawn_workers(
+    tasks: &mut JoinSet<Result<(), DevError>>,
+    app: &Arc<App>,
+    shutdown_rx: watch::Receiver<bool>,
+    every: Duration,
+    visibility: Duration,
+) {
+    let consumers: [(QueueKind, Arc<dyn Consumer>); 3] = [
+        (QueueKind::Inbound, Arc::new(RouterConsumer::new(app.clone()))),
+        (QueueKind::Outbound, Arc::new(OutboundConsumer::new(app.clone()))),
+        (QueueKind::Crm, Arc::new(CrmConsumer::new(app.clone()))),
+    ];
+    for (kind, consumer) in consumers {
+        let queue = app.queue.clone();
+        let rx = shutdown_rx.clone();
+        let cfg = PollerConfig { idle: Duration::from_millis(50), visibility, ..PollerConfig::default() };
+        tasks.spawn(async move {
+            run_poller(queue, kind, consumer, cfg, rx).await;
+            Ok(())
+        });
+    }
+
+    let timers_app = app.clone();
+    let mut rx = shutdown_rx;
+    tasks.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = rx.wait_for(|stop| *stop) => return Ok(()),
+            }
+            if let Err(e) = timers::sweep(&timers_app).await {
+                tracing::warn!(error = %e, "timer sweep failed");
+            }
+        }
+    });
+}
+
+impl DevServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn print_banner(&self) {
+        println!("smsdesk dev is serving on {}", self.url());
+        println!("  data:        {}", self.data.display());
+        if self.token_generated {
+            println!(
+                "  admin token: {}   (generated; set SMSDESK_ADMIN_TOKEN to choose one)",
+                self.admin_token
+            );
+        } else {
+            println!("  admin token: from SMSDESK_ADMIN_TOKEN");
+        }
+        println!("  try:         curl {}/healthz", self.url());
+    }
+
+    /// Stops HTTP, the pollers and the timers, letting in-flight work finish.
+    pub async fn shutdown(mut self) -> Result<(), DevError> {
+        let _ = self.shutdown.send(true);
+        let mut result = Ok(());
+        while let Some(joined) = self.tasks.join_next().await {
+            if let Ok(Err(e)) = joined {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    /// Runs until Ctrl-C or SIGTERM, then shuts down cleanly.
+    pub async fn run_until_signal(mut self) -> Result<(), DevError> {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term => {}
+            Some(joined) = self.tasks.join_next() => {
+                if let Ok(Err(e)) = joined {
+                    return Err(e);
+                }
+            }
+        }
+        println!("smsdesk dev: shutting down");
+        self.shutdown().await
+    }
+}

@@ -1,0 +1,6 @@
+//! The `smsdesk` command. `smsdesk dev` runs the whole product in one process: the same handlers as the
+//! Lambda functions (HTTP API and webhooks, router, outbound-send, crm-upsert, timers) on the embedded
+//! store and its durable queues, with the sandbox provider.
+
+pub mod cli;
+pub mod dev;

@@ -1,0 +1,331 @@
+//! The TeleSign conversation: a text reaches an agent, the agent answers, the answer goes out signed.
+
+use crate::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn text_reaches_the_least_loaded_agent_and_the_reply_goes_out_through_telesign() {
+    let s = Setup::new().await;
+    let (busy_agent, busy_token) = s.agent("Ada", 2).await;
+    let (free_agent, free_token) = s.agent("Brook", 2).await;
+
+    // Ada takes the first customer (tie on load goes by id/idle time), so the second goes to the less loaded.
+    s.text("A1000000000000000000000000000001", "15555550111", "first customer").await;
+    let first = eventually(10, "first customer assigned", || async {
+        for token in [&busy_token, &free_token] {
+            if let Some(w) = s.api().work_items(token).await.into_iter().next() {
+                return Some((token.clone(), w));
+            }
+        }
+        None
+    })
+    .await;
+    let (loaded_token, other_token, other_agent) = if first.0 == busy_token {
+        (busy_token, free_token, free_agent)
+    } else {
+        (free_token, busy_token, busy_agent)
+    };
+
+    s.text("A1000000000000000000000000000002", "15555550123", "Hi, my order is late").await;
+    let conversation = s.work_item_for(&other_token, "+15555550123").await;
+    assert!(s.api().work_items(&loaded_token).await.iter().all(|w| w["customer"] != "+15555550123"));
+
+    let c = s.api().conversation(&other_token, &conversation).await;
+    assert_eq!(c["state"], "assigned");
+    assert_eq!(c["agent_id"], other_agent.as_str());
+    assert_eq!(c["channel_id"], s.channel.as_str());
+    assert_eq!(c["queue_id"], s.queue.as_str());
+    assert_eq!(c["customer"], "+15555550123");
+    let inbound = &c["messages"][0];
+    assert_eq!(inbound["direction"], "inbound");
+    assert_eq!(inbound["author"], "customer");
+    assert_eq!(inbound["text"], "Hi, my order is late");
+    assert_eq!(inbound["status"], "received");
+    assert_eq!(inbound["provider_message_id"], "A1000000000000000000000000000002");
+
+    // The agent answers.
+    let reply = s
+        .api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &other_token,
+            Some(json!({"text": "Sorry! It ships today."})),
+            202,
+        )
+        .await;
+    assert_eq!(reply["status"], "queued");
+    let reply_id = reply["id"].as_str().expect("reply id").to_string();
+
+    let sent = s
+        .message_where(&other_token, &conversation, "the reply is sent", |m| {
+            m["id"] == reply_id.as_str() && m["status"] == "sent"
+        })
+        .await;
+    assert_eq!(sent["direction"], "outbound");
+    assert_eq!(sent["author"], "agent");
+    assert_eq!(sent["encoding"], "GSM-7");
+    assert_eq!(sent["segments"], 1);
+
+    // What TeleSign received: one signed form POST from our number, with our id as external id.
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 1, "exactly one send: {sends:?}");
+    let send = &sends[0];
+    assert!(send.signature_ok, "TSA signature must verify: {:?}", send.signature_problem);
+    assert!(!send.uses_basic_auth);
+    assert_eq!(send.header("x-ts-auth-method"), Some("HMAC-SHA256"));
+    assert!(send.header("x-ts-nonce").is_some_and(|n| !n.is_empty()));
+    assert!(send.header("content-type").is_some_and(|c| c.starts_with("application/x-www-form-urlencoded")));
+    assert_eq!(send.field("phone_number"), Some("15555550123"));
+    assert_eq!(send.field("sender_id"), Some(OUR_NUMBER));
+    assert_eq!(send.field("message"), Some("Sorry! It ships today."));
+    assert_eq!(send.field("message_type"), Some("ARN"));
+    assert_eq!(send.field("external_id"), Some(reply_id.as_str()));
+    let reference = s.fake.accepted()[0].clone();
+    assert_eq!(sent["provider_message_id"], reference.as_str());
+
+    // Delivery reports move the status forward only.
+    s.receipt(&reference, &reply_id, 200, "Delivered to handset").await;
+    s.message_where(&other_token, &conversation, "delivered", |m| {
+        m["id"] == reply_id.as_str() && m["status"] == "delivered"
+    })
+    .await;
+    s.receipt(&reference, &reply_id, 203, "Delivered to gateway").await;
+    s.receipt(&reference, &reply_id, 290, "Message in progress").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let after = s.api().conversation(&other_token, &conversation).await;
+    let m = after["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["id"] == reply_id.as_str())
+        .cloned()
+        .expect("reply");
+    assert_eq!(m["status"], "delivered", "a late intermediate report must not move the status back");
+}
+
+#[tokio::test]
+async fn texts_join_the_open_conversation_and_a_closed_one_is_never_reopened() {
+    let s = Setup::new().await;
+    let (_agent, token) = s.agent("Ada", 3).await;
+    s.text("B1000000000000000000000000000001", "15555550123", "hello").await;
+    let first = s.work_item_for(&token, "+15555550123").await;
+    s.text("B1000000000000000000000000000002", "15555550123", "are you there?").await;
+    let c = s.message_where(&token, &first, "second text joins", |m| m["text"] == "are you there?").await;
+    assert_eq!(c["direction"], "inbound");
+    assert_eq!(s.api().work_items(&token).await.len(), 1, "still one conversation");
+
+    let closed = s.api().ok("POST", &format!("/v1/conversations/{first}/close"), &token, None, 200).await;
+    assert_eq!(closed["state"], "closed");
+    assert!(s.api().work_items(&token).await.is_empty(), "closed conversations leave the work items");
+
+    s.text("B1000000000000000000000000000003", "15555550123", "one more thing").await;
+    let second = s.work_item_for(&token, "+15555550123").await;
+    assert_ne!(second, first, "a new text after close starts a new conversation");
+    let old = s.api().ok("GET", &format!("/v1/conversations/{first}"), ADMIN_TOKEN, None, 200).await;
+    assert_eq!(old["state"], "closed");
+    assert_eq!(old["messages"].as_array().map(Vec::len), Some(2));
+    let new = s.api().conversation(&token, &second).await;
+    assert_eq!(new["messages"].as_array().map(Vec::len), Some(1));
+
+    // Replies to a closed conversation are refused.
+    let (status, body) = s
+        .api()
+        .call(
+            "POST",
+            &format!("/v1/conversations/{first}/messages"),
+            Some(&token),
+            Some(json!({"text": "hi"})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "conversation_closed");
+}
+
+#[tokio::test]
+async fn with_nobody_free_the_conversation_waits_and_is_assigned_when_capacity_frees_up() {
+    let s = Setup::new().await;
+    let (agent, token) = s.api().create_agent("Ada", &[&s.queue], 1).await;
+    // Offline: the first text waits.
+    s.text("C1000000000000000000000000000001", "15555550131", "first").await;
+    let waiting = eventually(10, "a waiting conversation", || async {
+        s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["state"] == "waiting")
+    })
+    .await;
+    assert_eq!(waiting["customer"], "+15555550131");
+    assert!(s.api().work_items(&token).await.is_empty());
+
+    // Coming online assigns it.
+    s.api().presence(&agent, &token, "available").await;
+    let first = s.work_item_for(&token, "+15555550131").await;
+
+    // Full (capacity 1): the second customer waits.
+    s.text("C1000000000000000000000000000002", "15555550132", "second").await;
+    eventually(10, "second customer waits", || async {
+        s.api()
+            .work_items(ADMIN_TOKEN)
+            .await
+            .into_iter()
+            .find(|w| w["customer"] == "+15555550132" && w["state"] == "waiting")
+    })
+    .await;
+    assert_eq!(s.api().work_items(&token).await.len(), 1);
+
+    // Closing frees capacity: the waiting one is assigned.
+    s.api().ok("POST", &format!("/v1/conversations/{first}/close"), &token, None, 200).await;
+    s.work_item_for(&token, "+15555550132").await;
+}
+
+#[tokio::test]
+async fn agents_see_only_their_own_conversations() {
+    let s = Setup::new().await;
+    let (_a, token_a) = s.agent("Ada", 1).await;
+    s.text("D1000000000000000000000000000001", "15555550141", "hello").await;
+    let conversation = s.work_item_for(&token_a, "+15555550141").await;
+    let (_b, token_b) = s.agent("Brook", 1).await;
+    assert!(s.api().work_items(&token_b).await.is_empty());
+    let (status, body) =
+        s.api().call("GET", &format!("/v1/conversations/{conversation}"), Some(&token_b), None).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "not_found");
+    let (status, _) = s
+        .api()
+        .call(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            Some(&token_b),
+            Some(json!({"text": "x"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) =
+        s.api().call("POST", &format!("/v1/conversations/{conversation}/close"), Some(&token_b), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = s.api().call("GET", "/v1/work-items", Some("not-a-token"), None).await;
+    assert_eq!(status, 401);
+    let (status, _) = s.api().call("GET", "/v1/work-items", None, None).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn bad_or_missing_signatures_are_401_and_change_nothing() {
+    let s = Setup::new().await;
+    let raw = telesign_mo("E1000000000000000000000000000001", "15555550151", OUR_NUMBER, "hello");
+    let path = s.webhook_path();
+
+    let (status, body) = s.api().webhook(&path, &raw, None).await;
+    assert_eq!(status, 401, "{body}");
+    let forged = FakeTelesign::start().await; // another account's key
+    let (status, body) = s
+        .api()
+        .webhook(
+            &path,
+            &raw,
+            Some(&format!(
+                "TSA {}:{}",
+                s.fake.customer_id,
+                smsdesk_tests::fake_telesign::callback_signature(&forged.api_key, &raw)
+            )),
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("signature")), "{body}");
+    let (status, _) = s.api().webhook(&path, &raw, Some(&forged.sign_callback(&raw))).await;
+    assert_eq!(status, 401, "another customer id");
+    let mut tampered = raw.clone();
+    let sig = s.fake.sign_callback(&raw);
+    tampered.extend_from_slice(b" ");
+    let (status, _) = s.api().webhook(&path, &tampered, Some(&sig)).await;
+    assert_eq!(status, 401, "a body changed after signing");
+
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(s.api().work_items(ADMIN_TOKEN).await.is_empty(), "nothing was queued");
+}
+
+#[tokio::test]
+async fn a_replayed_webhook_is_acknowledged_and_makes_one_transcript_entry() {
+    let s = Setup::new().await;
+    let (_agent, token) = s.agent("Ada", 1).await;
+    for _ in 0..3 {
+        s.text("F1000000000000000000000000000001", "15555550161", "only once").await;
+    }
+    let conversation = s.work_item_for(&token, "+15555550161").await;
+    s.text("F1000000000000000000000000000002", "15555550161", "marker").await;
+    s.message_where(&token, &conversation, "marker arrives", |m| m["text"] == "marker").await;
+    let c = s.api().conversation(&token, &conversation).await;
+    let texts: Vec<&str> =
+        c["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, vec!["only once", "marker"]);
+}
+
+#[tokio::test]
+async fn malformed_unknown_and_oversize_webhooks_get_clear_errors() {
+    let s = Setup::new().await;
+    let path = s.webhook_path();
+    let raw = b"{not json".to_vec();
+    let (status, body) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "malformed_webhook");
+
+    let raw = serde_json::to_vec(&json!({"reference_id": "X", "user_response": {"phone_number": "15555550171", "sender_id": OUR_NUMBER}})).expect("json");
+    let (status, body) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.contains("mo_message")),
+        "names the field: {body}"
+    );
+
+    let raw = telesign_mo("G1", "15555550171", "15555559999", "to a number not on the channel");
+    let (status, body) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 400, "{body}");
+
+    let raw = telesign_mo("G2", "15555550171", OUR_NUMBER, "x");
+    let (status, _) =
+        s.api().webhook("/webhooks/telesign/ch_nope", &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 404);
+    let (status, _) = s
+        .api()
+        .webhook(&format!("/webhooks/twilio/{}", s.channel), &raw, Some(&s.fake.sign_callback(&raw)))
+        .await;
+    assert_eq!(status, 404, "the channel is not a Twilio channel");
+
+    let big = telesign_mo("G3", "15555550171", OUR_NUMBER, &"x".repeat(100_000));
+    let (status, body) = s.api().webhook(&path, &big, Some(&s.fake.sign_callback(&big))).await;
+    assert_eq!(status, 413, "{body}");
+}
+
+#[tokio::test]
+async fn an_over_long_reply_is_422_and_nothing_is_sent() {
+    let s = Setup::new().await;
+    let (_agent, token) = s.agent("Ada", 1).await;
+    s.text("H1000000000000000000000000000001", "15555550181", "hello").await;
+    let conversation = s.work_item_for(&token, "+15555550181").await;
+    let (status, body) = s
+        .api()
+        .call(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            Some(&token),
+            Some(json!({"text": "a".repeat(1601)})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.contains("text") && m.contains("1600")),
+        "{body}"
+    );
+    // 1600 is fine.
+    s.api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "b".repeat(1600)})),
+            202,
+        )
+        .await;
+    s.message_where(&token, &conversation, "the 1600-char reply is sent", |m| m["status"] == "sent").await;
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].field("message").map(|m| m.chars().count()), Some(1600));
+}

@@ -1,0 +1,162 @@
+//! CRM: the customer's contact by phone: none -> created, one -> linked, several -> the agent picks.
+
+use crate::*;
+use serde_json::{Value, json};
+
+async fn linked_contact(s: &Setup, token: &str, conversation: &str, state: &str) -> Value {
+    let api = s.api().clone();
+    let (token, conversation, state) = (token.to_string(), conversation.to_string(), state.to_string());
+    eventually(10, "the CRM job runs", || {
+        let (api, token, conversation, state) =
+            (api.clone(), token.clone(), conversation.clone(), state.clone());
+        async move {
+            let c = api.conversation(&token, &conversation).await;
+            (c["contact_state"] == state.as_str()).then_some(c)
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn no_contact_creates_one_and_links_it() {
+    let s = Setup::new().await;
+    let (_a, token) = s.agent("Ada", 2).await;
+    s.text("M1000000000000000000000000000001", "15555550201", "hi").await;
+    let conversation = s.work_item_for(&token, "+15555550201").await;
+    let c = linked_contact(&s, &token, &conversation, "linked").await;
+    let contacts = s.api().ok("GET", "/v1/contacts?phone=%2B15555550201", &token, None, 200).await;
+    let items = contacts["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["phone"], "+15555550201");
+    assert_eq!(c["contact_id"], items[0]["id"]);
+    // The timeline records the conversation.
+    let id = items[0]["id"].as_str().expect("id");
+    let contact = s.api().ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
+    assert!(
+        contact["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .any(|e| e["kind"] == "conversation_started" && e["conversation_id"] == conversation.as_str())
+    );
+
+    // A second conversation from the same phone links the same contact; no duplicate is created.
+    s.api().ok("POST", &format!("/v1/conversations/{conversation}/close"), &token, None, 200).await;
+    s.text("M1000000000000000000000000000002", "15555550201", "again").await;
+    let second = eventually(10, "second conversation", || async {
+        s.api()
+            .work_items(&token)
+            .await
+            .into_iter()
+            .find(|w| w["conversation_id"] != conversation.as_str())
+            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+    })
+    .await;
+    let c2 = linked_contact(&s, &token, &second, "linked").await;
+    assert_eq!(c2["contact_id"], items[0]["id"]);
+    let contacts = s.api().ok("GET", "/v1/contacts?phone=15555550201", &token, None, 200).await;
+    assert_eq!(contacts["items"].as_array().map(Vec::len), Some(1));
+    let contact = s.api().ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
+    assert!(
+        contact["timeline"].as_array().expect("timeline").iter().any(|e| e["kind"] == "conversation_closed")
+    );
+}
+
+#[tokio::test]
+async fn exactly_one_contact_is_linked() {
+    let s = Setup::new().await;
+    let existing = s
+        .api()
+        .ok(
+            "POST",
+            "/v1/contacts",
+            ADMIN_TOKEN,
+            Some(json!({"name": "Grace Hopper", "phone": "+15555550202"})),
+            201,
+        )
+        .await;
+    let (_a, token) = s.agent("Ada", 2).await;
+    s.text("N1000000000000000000000000000001", "15555550202", "hi").await;
+    let conversation = s.work_item_for(&token, "+15555550202").await;
+    let c = linked_contact(&s, &token, &conversation, "linked").await;
+    assert_eq!(c["contact_id"], existing["id"]);
+    let contacts = s.api().ok("GET", "/v1/contacts?phone=%2B15555550202", &token, None, 200).await;
+    assert_eq!(contacts["items"].as_array().map(Vec::len), Some(1), "no contact was created");
+}
+
+#[tokio::test]
+async fn several_contacts_link_none_until_the_agent_picks() {
+    let s = Setup::new().await;
+    let a = s
+        .api()
+        .ok(
+            "POST",
+            "/v1/contacts",
+            ADMIN_TOKEN,
+            Some(json!({"name": "Pat (home)", "phone": "+15555550203"})),
+            201,
+        )
+        .await;
+    let b = s
+        .api()
+        .ok(
+            "POST",
+            "/v1/contacts",
+            ADMIN_TOKEN,
+            Some(json!({"name": "Pat (work)", "phone": "+15555550203"})),
+            201,
+        )
+        .await;
+    let (_agent, token) = s.agent("Ada", 2).await;
+    s.text("O1000000000000000000000000000001", "15555550203", "hi").await;
+    let conversation = s.work_item_for(&token, "+15555550203").await;
+    let c = linked_contact(&s, &token, &conversation, "needs_pick").await;
+    assert_eq!(c["contact_id"], Value::Null);
+    let candidates = c["contact_candidates"].as_array().expect("candidates");
+    assert_eq!(candidates.len(), 2);
+    let contacts = s.api().ok("GET", "/v1/contacts?phone=%2B15555550203", &token, None, 200).await;
+    assert_eq!(contacts["items"].as_array().map(Vec::len), Some(2), "none was created");
+
+    // A contact with another phone cannot be picked.
+    let other = s
+        .api()
+        .ok(
+            "POST",
+            "/v1/contacts",
+            ADMIN_TOKEN,
+            Some(json!({"name": "Someone", "phone": "+15555550299"})),
+            201,
+        )
+        .await;
+    let (status, body) = s
+        .api()
+        .call(
+            "POST",
+            &format!("/v1/conversations/{conversation}/contact"),
+            Some(&token),
+            Some(json!({"contact_id": other["id"]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    s.api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/contact"),
+            &token,
+            Some(json!({"contact_id": b["id"]})),
+            200,
+        )
+        .await;
+    let c = s.api().conversation(&token, &conversation).await;
+    assert_eq!(c["contact_state"], "linked");
+    assert_eq!(c["contact_id"], b["id"]);
+    let picked = s
+        .api()
+        .ok("GET", &format!("/v1/contacts/{}", b["id"].as_str().expect("id")), &token, None, 200)
+        .await;
+    assert!(
+        picked["timeline"].as_array().expect("timeline").iter().any(|e| e["kind"] == "conversation_started")
+    );
+    let _ = a;
+}

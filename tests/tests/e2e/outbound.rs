@@ -1,0 +1,159 @@
+//! Sending through TeleSign: transient failures retry and send once; permanent ones fail with TeleSign's reason.
+
+use crate::*;
+use serde_json::json;
+
+async fn conversation_with_agent(s: &Setup, reference: &str, customer: &str) -> (String, String) {
+    let (_agent, token) = s.agent("Ada", 5).await;
+    s.text(reference, customer, "hello").await;
+    let conversation = s.work_item_for(&token, &format!("+{customer}")).await;
+    (token, conversation)
+}
+
+#[tokio::test]
+async fn a_provider_500_then_success_sends_exactly_once() {
+    let s = Setup::new().await;
+    let (token, conversation) =
+        conversation_with_agent(&s, "I1000000000000000000000000000001", "15555550191").await;
+    s.fake.script([Scripted::Error {
+        http: 500,
+        code: 10000,
+        description: "System unavailable, please try again later.".into(),
+    }]);
+    let reply = s
+        .api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "retry me"})),
+            202,
+        )
+        .await;
+    let id = reply["id"].as_str().expect("id").to_string();
+    let sent = s
+        .message_where(&token, &conversation, "sent after a retry", |m| {
+            m["id"] == id.as_str() && m["status"] == "sent"
+        })
+        .await;
+    assert_eq!(sent["attempts"], 2);
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 2, "one failed attempt, one success");
+    assert!(sends.iter().all(|r| r.signature_ok));
+    assert_eq!(s.fake.accepted().len(), 1, "the customer gets it once");
+    // Nothing more is sent later.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(s.fake.sends().len(), 2);
+}
+
+#[tokio::test]
+async fn throttling_retries_and_giving_up_keeps_the_reason() {
+    let s = Setup::new().await;
+    let (token, conversation) =
+        conversation_with_agent(&s, "I2000000000000000000000000000001", "15555550192").await;
+    let busy = || Scripted::Error { http: 429, code: 10019, description: "Rate limit exceeded".into() };
+    s.fake.script([busy(), busy(), busy()]);
+    let reply = s
+        .api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "never"})),
+            202,
+        )
+        .await;
+    let id = reply["id"].as_str().expect("id").to_string();
+    let failed = s
+        .message_where(&token, &conversation, "gives up after 3 attempts", |m| {
+            m["id"] == id.as_str() && m["status"] == "failed"
+        })
+        .await;
+    let error = failed["error"].as_str().expect("error kept");
+    assert!(error.contains("3 attempts") && error.contains("10019"), "{error}");
+    assert_eq!(s.fake.sends().len(), 3);
+}
+
+#[tokio::test]
+async fn a_permanent_failure_fails_the_message_with_telesigns_reason() {
+    let s = Setup::new().await;
+    let (token, conversation) =
+        conversation_with_agent(&s, "J1000000000000000000000000000001", "15555550193").await;
+    s.fake.script([Scripted::Error {
+        http: 400,
+        code: 11000,
+        description: "Invalid value for parameter phone_number.".into(),
+    }]);
+    let reply = s
+        .api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "doomed"})),
+            202,
+        )
+        .await;
+    let id = reply["id"].as_str().expect("id").to_string();
+    let failed = s
+        .message_where(&token, &conversation, "failed", |m| m["id"] == id.as_str() && m["status"] == "failed")
+        .await;
+    let error = failed["error"].as_str().expect("reason in the transcript");
+    assert!(error.contains("11000") && error.contains("phone_number"), "{error}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(s.fake.sends().len(), 1, "a permanent failure is not retried");
+}
+
+#[tokio::test]
+async fn an_undelivered_report_is_shown_with_its_reason() {
+    let s = Setup::new().await;
+    let (token, conversation) =
+        conversation_with_agent(&s, "K1000000000000000000000000000001", "15555550194").await;
+    let reply = s
+        .api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "hi"})),
+            202,
+        )
+        .await;
+    let id = reply["id"].as_str().expect("id").to_string();
+    s.message_where(&token, &conversation, "sent", |m| m["id"] == id.as_str() && m["status"] == "sent").await;
+    let reference = s.fake.accepted()[0].clone();
+    s.receipt(&reference, &id, 237, "Message blocked by carrier").await;
+    let m = s
+        .message_where(&token, &conversation, "undelivered", |m| {
+            m["id"] == id.as_str() && m["status"] == "undelivered"
+        })
+        .await;
+    assert!(m["error"].as_str().is_some_and(|e| e.contains("blocked") && e.contains("237")), "{m}");
+}
+
+#[tokio::test]
+async fn a_customer_who_texted_stop_is_not_sent_to() {
+    let s = Setup::new().await;
+    let (token, conversation) =
+        conversation_with_agent(&s, "L1000000000000000000000000000001", "15555550195").await;
+    s.text("L1000000000000000000000000000002", "15555550195", "STOP").await;
+    s.message_where(&token, &conversation, "STOP arrives", |m| m["text"] == "STOP").await;
+    let reply = s
+        .api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "wait!"})),
+            202,
+        )
+        .await;
+    let id = reply["id"].as_str().expect("id").to_string();
+    let m = s
+        .message_where(&token, &conversation, "refused", |m| {
+            m["id"] == id.as_str() && m["status"] == "failed"
+        })
+        .await;
+    assert!(m["error"].as_str().is_some_and(|e| e.contains("opted out")), "{m}");
+    assert!(s.fake.sends().is_empty());
+}
