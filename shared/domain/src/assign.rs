@@ -7,10 +7,8 @@ use crate::model::Agent;
 
 /// The agents able to take a conversation of `queue`, best first.
 pub fn rank_candidates<'a>(queue: &QueueId, agents: &'a [Agent]) -> Vec<&'a Agent> {
-    let mut eligible: Vec<&Agent> = agents
-        .iter()
-        .filter(|a| a.has_free_capacity() && a.queues.contains(queue))
-        .collect();
+    let mut eligible: Vec<&Agent> =
+        agents.iter().filter(|a| a.has_free_capacity() && a.queues.contains(queue)).collect();
     eligible.sort_by(|a, b| {
         a.active
             .cmp(&b.active)

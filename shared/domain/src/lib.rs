@@ -18,4 +18,4 @@ pub use ids::*;
 pub use model::*;
 pub use phone::{Phone, PhoneError};
 pub use status::MessageStatus;
-pub use text::{MessageText, TextError, MAX_MESSAGE_CHARS};
+pub use text::{MAX_MESSAGE_CHARS, MessageText, TextError};

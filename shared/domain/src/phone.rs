@@ -1,5 +1,5 @@
 //! Phone numbers. Every number that enters smsdesk is parsed once into [`Phone`], which can only hold an
-//! E.164 number; nothing else in the codebase handles raw phone strings.
+//! E.164 number or a short code; nothing else in the codebase handles raw phone strings.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -12,13 +12,17 @@ pub enum PhoneError {
     NotDigitsOnly,
     #[error("is not a phone number in international format: {0}")]
     Invalid(String),
-    #[error("must have 8 to 15 digits including the country code")]
+    #[error("must have 8 to 15 digits including the country code (or be a short code of 3 to 6 digits)")]
     Length,
 }
 
-/// A phone number in E.164 form (`+` then 8 to 15 digits, with a valid country code).
+/// A phone number in E.164 form (`+` then 8 to 15 digits, with a valid country code), or a short code (3 to
+/// 6 digits, national, with no E.164 form: support lines such as `12345`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Phone(String);
+
+const SHORT_CODE_MIN: usize = 3;
+const SHORT_CODE_MAX: usize = 6;
 
 impl Phone {
     /// Parses a number in international form: `+15551234567`, `15551234567` (as TeleSign and Vonage send it),
@@ -27,6 +31,11 @@ impl Phone {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(PhoneError::Empty);
+        }
+        if (SHORT_CODE_MIN..=SHORT_CODE_MAX).contains(&trimmed.len())
+            && trimmed.chars().all(|c| c.is_ascii_digit())
+        {
+            return Ok(Self(trimmed.to_string()));
         }
         let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
         let allowed = |c: char| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.');
@@ -53,14 +62,18 @@ impl Phone {
         Self::parse(input)
     }
 
-    /// `+15551234567`
+    /// `+15551234567` (a short code has no E.164 form: its digits).
     pub fn e164(&self) -> &str {
         &self.0
     }
 
     /// `15551234567`: the form TeleSign's and Vonage's APIs take.
     pub fn digits(&self) -> &str {
-        &self.0[1..]
+        self.0.trim_start_matches('+')
+    }
+
+    pub fn is_short_code(&self) -> bool {
+        !self.0.starts_with('+')
     }
 }
 
@@ -106,10 +119,23 @@ mod tests {
     #[test]
     fn rejects_garbage() {
         assert_eq!(Phone::parse(""), Err(PhoneError::Empty));
-        assert_eq!(Phone::parse("123"), Err(PhoneError::Length));
+        assert_eq!(Phone::parse("12"), Err(PhoneError::Length));
+        assert_eq!(Phone::parse("1234567"), Err(PhoneError::Length));
         assert!(matches!(Phone::parse("+1555abc0100"), Err(PhoneError::Invalid(_))));
         assert!(matches!(Phone::parse("1+5555550100"), Err(PhoneError::Invalid(_))));
         assert_eq!(Phone::parse("1234567890123456"), Err(PhoneError::Length));
+    }
+
+    #[test]
+    fn short_codes_are_digits_without_e164_form() {
+        let p = Phone::parse("12345").unwrap();
+        assert!(p.is_short_code());
+        assert_eq!(p.digits(), "12345");
+        assert_eq!(p.e164(), "12345");
+        assert!(!Phone::parse("+15555550100").unwrap().is_short_code());
+        assert!(matches!(Phone::parse("+12345"), Err(PhoneError::Length)));
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<Phone>(&json).unwrap(), p);
     }
 
     #[test]

@@ -41,7 +41,11 @@ mod tests {
 
     #[test]
     fn doubles_then_gives_up() {
-        let p = RetryPolicy { max_attempts: 4, base_delay: Duration::from_secs(2), max_delay: Duration::from_secs(5) };
+        let p = RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(5),
+        };
         assert_eq!(p.after_failure(1), RetryDecision::RetryAfter(Duration::from_secs(2)));
         assert_eq!(p.after_failure(2), RetryDecision::RetryAfter(Duration::from_secs(4)));
         assert_eq!(p.after_failure(3), RetryDecision::RetryAfter(Duration::from_secs(5)));

@@ -52,9 +52,7 @@ pub fn analyze(text: &str) -> SegmentInfo {
         (Encoding::Ucs2, sizes, 70, 67)
     };
     let units: u32 = sizes.iter().sum();
-    let segments = if units == 0 {
-        1
-    } else if units <= single {
+    let segments = if units <= single {
         1
     } else {
         let mut segments = 1;

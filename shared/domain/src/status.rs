@@ -36,7 +36,10 @@ impl MessageStatus {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            MessageStatus::Received | MessageStatus::Delivered | MessageStatus::Failed | MessageStatus::Undelivered
+            MessageStatus::Received
+                | MessageStatus::Delivered
+                | MessageStatus::Failed
+                | MessageStatus::Undelivered
         )
     }
 

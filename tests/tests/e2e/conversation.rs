@@ -329,3 +329,62 @@ async fn an_over_long_reply_is_422_and_nothing_is_sent() {
     assert_eq!(sends.len(), 1);
     assert_eq!(sends[0].field("message").map(|m| m.chars().count()), Some(1600));
 }
+
+#[tokio::test]
+async fn a_short_code_number_receives_and_replies_from_the_short_code() {
+    let app = TestApp::spawn().await;
+    let fake = FakeTelesign::start().await;
+    let queue = app.api.create_queue("Short code").await;
+    let body = json!({
+        "name": "TeleSign short code", "provider": "telesign",
+        "credentials": {"customer_id": fake.customer_id, "api_key": fake.api_key},
+        "base_url": fake.base_url(),
+        "numbers": [{"number": "12345", "type": "short_code", "description": "promo replies", "queue": queue}],
+    });
+    let channel = app.api.ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
+    assert_eq!(channel["numbers"][0]["number"], "12345");
+    let channel = channel["id"].as_str().expect("id").to_string();
+    let (agent, token) = app.api.create_agent("Ada", &[&queue], 1).await;
+    app.api.presence(&agent, &token, "available").await;
+    let raw = telesign_mo("S1000000000000000000000000000001", "15555550211", "12345", "HELLO");
+    let (status, body) = app
+        .api
+        .webhook(&format!("/webhooks/telesign/{channel}"), &raw, Some(&fake.sign_callback(&raw)))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let conversation = eventually(10, "assigned", || async {
+        app.api
+            .work_items(&token)
+            .await
+            .first()
+            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+    })
+    .await;
+    app.api
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "Thanks!"})),
+            202,
+        )
+        .await;
+    eventually(10, "sent", || async { fake.sends().first().cloned() }).await;
+    assert_eq!(fake.sends()[0].field("sender_id"), Some("12345"));
+    assert_eq!(fake.sends()[0].field("phone_number"), Some("15555550211"));
+
+    // A short_code must be short, and a geo number must carry its country code.
+    for (number, kind) in [("15555550100", "short_code"), ("12345", "geo")] {
+        let body = json!({
+            "name": "x", "provider": "telesign",
+            "credentials": {"customer_id": fake.customer_id, "api_key": fake.api_key},
+            "numbers": [{"number": number, "type": kind, "queue": queue}],
+        });
+        let (status, answer) = app.api.admin("POST", "/v1/channels", Some(body)).await;
+        assert_eq!(status, 400, "{answer}");
+        assert!(
+            answer["error"]["message"].as_str().is_some_and(|m| m.starts_with("numbers[0].number")),
+            "{answer}"
+        );
+    }
+}

@@ -76,6 +76,15 @@ async fn parse_number(app: &App, index: usize, value: &Value) -> ApiResult<Chann
             format!("'{type_raw}' is not one of geo, short_code, toll_free"),
         )
     })?;
+    match (number_type, number.is_short_code()) {
+        (NumberType::ShortCode, false) => {
+            return Err(ApiError::field(format!("{path}number"), "a short_code has 3 to 6 digits"));
+        }
+        (NumberType::Geo | NumberType::TollFree, true) => {
+            return Err(ApiError::field(format!("{path}number"), "needs the country code (8 to 15 digits)"));
+        }
+        _ => {}
+    }
     let description = opt_str(obj, &path, "description")?.unwrap_or_default().to_string();
     let queue = QueueId::new(str_field(obj, &path, "queue")?);
     if app.store.get_queue(&queue).await?.is_none() {
