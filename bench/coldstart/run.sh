@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Cold-start benchmark: builds the yardstick (hello), the two SDK probes and every function under
+# functions/ (release, native: this machine's arch, not Lambda's arm64), then measures each bootstrap's init
+# against a fake Runtime API and writes a markdown table to bench/coldstart/results.md.
+#
+#   bench/coldstart/run.sh                      # 21 runs each
+#   RUNS=51 bench/coldstart/run.sh
+#   DYNAMODB_ENDPOINT=http://127.0.0.1:8000 SQS_ENDPOINT=http://127.0.0.1:5000 bench/coldstart/run.sh
+#       (also measures the first invocation, one SQS event, against the emulators)
+#   COLDSTART_FUNCTIONS=0 bench/coldstart/run.sh   # probes only
+#
+# Each package is built alone (-p) so no binary carries another one's crate features.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+runs="${RUNS:-21}"
+out="${OUT:-$here/results.md}"
+
+log() { printf 'coldstart: %s\n' "$*" >&2; }
+
+cd "$here"
+for p in coldstart hello sdk-naive sdk-tuned; do
+  log "building $p (release, native)"
+  cargo build --quiet --release -p "$p"
+done
+bin="$here/target/release"
+
+targets=("hello=$bin/hello" "sdk-naive=$bin/sdk-naive" "sdk-naive+SSL_CERT_FILE=$bin/sdk-naive"
+  "sdk-tuned(chain,platform)=$bin/sdk-tuned" "sdk-tuned(env-creds,platform)=$bin/sdk-tuned"
+  "sdk-tuned=$bin/sdk-tuned")
+bundle=""
+for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
+  [[ -f "$f" ]] && { bundle="$f"; break; }
+done
+args=(--runs "$runs" --markdown "$out"
+  --env-for "sdk-tuned(chain,platform)" PROBE_CREDENTIALS=chain
+  --env-for "sdk-tuned(chain,platform)" PROBE_TLS=platform
+  --env-for "sdk-tuned(env-creds,platform)" PROBE_TLS=platform)
+[[ -n "$bundle" ]] && args+=(--env-for "sdk-naive+SSL_CERT_FILE" "SSL_CERT_FILE=$bundle")
+
+# The functions, when they exist; each built alone in the product's workspace.
+if [[ "${COLDSTART_FUNCTIONS:-1}" != 0 ]]; then
+  for dir in "$repo"/functions/*/; do
+    [[ -f "$dir/Cargo.toml" ]] || continue
+    f="$(basename "$dir")"
+    log "building $f (release, native)"
+    (cd "$repo" && cargo build --quiet --release -p "$f")
+    targets+=("$f=$repo/target/release/$f")
+  done
+fi
+
+# What the functions read at start (shared/aws/src/config.rs); dummy values unless emulators are given.
+queue_base="${SQS_ENDPOINT:-http://127.0.0.1:9}/000000000000"
+args+=(--env SMSDESK_TABLE=smsdesk-bench --env SMSDESK_SECRET_PREFIX=smsdesk/channels/
+  --env "SMSDESK_INBOUND_QUEUE_URL=$queue_base/inbound.fifo" --env "SMSDESK_INBOUND_DLQ_URL=$queue_base/inbound-dlq.fifo"
+  --env "SMSDESK_OUTBOUND_QUEUE_URL=$queue_base/outbound.fifo" --env "SMSDESK_OUTBOUND_DLQ_URL=$queue_base/outbound-dlq.fifo"
+  --env "SMSDESK_CRM_QUEUE_URL=$queue_base/crm" --env "SMSDESK_CRM_DLQ_URL=$queue_base/crm-dlq"
+  --env SMSDESK_PUBLIC_URL=https://bench.invalid)
+if [[ -n "${DYNAMODB_ENDPOINT:-}" && -n "${SQS_ENDPOINT:-}" ]]; then
+  args+=(--invoke sqs
+    --env "SMSDESK_DYNAMODB_ENDPOINT=$DYNAMODB_ENDPOINT" --env "AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT"
+    --env "SMSDESK_SQS_ENDPOINT=$SQS_ENDPOINT" --env "AWS_ENDPOINT_URL_SQS=$SQS_ENDPOINT")
+fi
+
+log "measuring ${#targets[@]} bootstraps, $runs runs each"
+"$bin/coldstart" "${args[@]}" "${targets[@]}"
+log "table written to $out"
