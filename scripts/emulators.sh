@@ -46,6 +46,7 @@ with_install_lock() {
     flock 9
     "$@"
     flock -u 9
+    exec 9>&-
 }
 
 # The directory inside the installed npm package that holds DynamoDBLocal.jar and DynamoDBLocal_lib.
@@ -145,8 +146,14 @@ start() {
     moto_port="$(free_port)"
     while [ "$moto_port" = "$ddb_port" ]; do moto_port="$(free_port)"; done
 
-    setsid java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
-        -inMemory -port "$ddb_port" >"$STATE/dynamodb.log" 2>&1 </dev/null &
+    # From the state directory: DynamoDB Local writes a metadata file into its working directory.
+    # -disableTelemetry: it would otherwise report to AWS. -sharedDb: one database whatever the
+    # (dummy) credentials and region of a client, so tests, tools and `cargo lambda watch` see the same tables.
+    (
+        cd "$STATE"
+        exec setsid java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
+            -inMemory -sharedDb -disableTelemetry -port "$ddb_port"
+    ) >"$STATE/dynamodb.log" 2>&1 </dev/null &
     ddb_pid=$!
     echo "$ddb_pid" >"$STATE/dynamodb.pid"
     setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$STATE/moto.log" 2>&1 </dev/null &

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use smsdesk_ports::{PortError, PortResult};
 use std::time::Duration;
@@ -41,17 +41,38 @@ pub async fn create_table(client: &Client, table: &str) -> PortResult<()> {
         Err(e) => return Err(port_error("CreateTable", e)),
     }
     wait_active(client, table).await?;
+    enable_ttl(client, table).await
+}
+
+/// Turns TTL on for [`TTL_ATTRIBUTE`] unless it is on already (UpdateTimeToLive refuses a repeat).
+async fn enable_ttl(client: &Client, table: &str) -> PortResult<()> {
+    let current = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| port_error("DescribeTimeToLive", e))?;
+    let description = current.time_to_live_description();
+    let on = matches!(
+        description.and_then(|d| d.time_to_live_status()),
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    );
+    if on && description.and_then(|d| d.attribute_name()) == Some(TTL_ATTRIBUTE) {
+        return Ok(());
+    }
     let ttl = TimeToLiveSpecification::builder()
         .enabled(true)
         .attribute_name(TTL_ATTRIBUTE)
         .build()
         .map_err(|e| build_error("TimeToLiveSpecification", e))?;
-    match client.update_time_to_live().table_name(table).time_to_live_specification(ttl).send().await {
-        Ok(_) => Ok(()),
-        // Already enabled (a second run on the same table).
-        Err(e) if e.as_service_error().is_some_and(|s| s.to_string().contains("already enabled")) => Ok(()),
-        Err(e) => Err(port_error("UpdateTimeToLive", e)),
-    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+        .map_err(|e| port_error("UpdateTimeToLive", e))?;
+    Ok(())
 }
 
 fn string_attribute(name: &str) -> PortResult<AttributeDefinition> {

@@ -1,0 +1,172 @@
+//! The port contract suites (`smsdesk-contract`) against the AWS adapters, on DynamoDB Local (store) and
+//! moto's server (SQS, Secrets Manager), started on loopback by `scripts/emulators.sh start`:
+//!
+//! ```sh
+//! eval "$(scripts/emulators.sh start)"; cargo test -p smsdesk-aws --test contract; scripts/emulators.sh stop
+//! ```
+//!
+//! Without `SMSDESK_DYNAMODB_ENDPOINT` and `SMSDESK_SQS_ENDPOINT` every test fails and says so, unless
+//! `SMSDESK_SKIP_AWS_TESTS=1` asks to skip them (then each prints that it was skipped). Each test makes its
+//! own uniquely named table, queues or secret prefix.
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use smsdesk_aws::aws_config::{self, BehaviorVersion, SdkConfig};
+use smsdesk_aws::{AwsAdapters, AwsConfig, DEFAULT_SECRET_PREFIX, DynamoStore, create_queues, create_tables};
+use smsdesk_aws::{dynamodb_client, sqs_client};
+use smsdesk_ports::{DedupeStore, MessageQueue, SecretStore, Store};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the emulators listen, or None when the tests are skipped on purpose.
+struct Endpoints {
+    dynamodb: String,
+    sqs: String,
+}
+
+fn endpoints(test: &str) -> Option<Endpoints> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match (var("SMSDESK_DYNAMODB_ENDPOINT"), var("SMSDESK_SQS_ENDPOINT")) {
+        (Some(dynamodb), Some(sqs)) => {
+            for url in [&dynamodb, &sqs] {
+                assert!(
+                    url.starts_with("http://127.0.0.1:") || url.starts_with("http://localhost:"),
+                    "emulator endpoints must be on loopback, got {url}"
+                );
+            }
+            Some(Endpoints { dynamodb, sqs })
+        }
+        _ if var("SMSDESK_SKIP_AWS_TESTS").as_deref() == Some("1") => {
+            eprintln!("SKIPPED {test}: SMSDESK_SKIP_AWS_TESTS=1 (the AWS adapters were not tested)");
+            None
+        }
+        _ => panic!(
+            "{test}: SMSDESK_DYNAMODB_ENDPOINT and SMSDESK_SQS_ENDPOINT are not set. Run the AWS adapter tests \
+             through the test script, which starts DynamoDB Local and moto on loopback \
+             (eval \"$(scripts/emulators.sh start)\"; cargo test -p smsdesk-aws), or set \
+             SMSDESK_SKIP_AWS_TESTS=1 to skip them knowingly."
+        ),
+    }
+}
+
+/// A name no other test or run uses.
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Dummy credentials and region: the emulators accept anything, and nothing reaches AWS.
+async fn sdk() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "smsdesk-contract-tests"))
+        .load()
+        .await
+}
+
+fn config(e: &Endpoints, table: String) -> AwsConfig {
+    AwsConfig {
+        table,
+        queues: Default::default(),
+        secret_prefix: DEFAULT_SECRET_PREFIX.to_string(),
+        dynamodb_endpoint: Some(e.dynamodb.clone()),
+        sqs_endpoint: Some(e.sqs.clone()),
+        secrets_endpoint: Some(e.sqs.clone()),
+    }
+}
+
+/// A store on a fresh table.
+async fn store(e: &Endpoints) -> (DynamoStore, AwsConfig) {
+    let sdk = sdk().await;
+    let cfg = config(e, unique("smsdesk-contract"));
+    let client = dynamodb_client(&sdk, &cfg);
+    if let Err(err) = create_tables(&client, &cfg).await {
+        panic!("creating table {} on {}: {err}", cfg.table, e.dynamodb);
+    }
+    (AwsAdapters::new(&sdk, &cfg).store, cfg)
+}
+
+macro_rules! store_suite {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() {
+            let Some(e) = endpoints(stringify!($name)) else { return };
+            let (store, _) = store(&e).await;
+            let store: Arc<dyn Store> = Arc::new(store);
+            smsdesk_contract::store::$name(store).await;
+        }
+    )*};
+}
+
+store_suite!(
+    channels_contract,
+    work_queues_contract,
+    agents_contract,
+    conversations_contract,
+    assignment_contract,
+    messages_contract,
+    status_contract,
+    send_claims_contract,
+    contacts_contract,
+    consent_contract,
+    dedupe_contract,
+    outbox_contract,
+);
+
+/// The whole store suite again, on one table, as `store_contract` runs it for every adapter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn whole_store_contract_on_one_table() {
+    let Some(e) = endpoints("whole_store_contract_on_one_table") else { return };
+    let (store, _) = store(&e).await;
+    smsdesk_contract::store_contract(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqs_queue_contract() {
+    let Some(e) = endpoints("sqs_queue_contract") else { return };
+    let sdk = sdk().await;
+    let mut cfg = config(&e, "unused".into());
+    let urls = match create_queues(&sqs_client(&sdk, &cfg), &unique("smsdesk-contract")).await {
+        Ok(urls) => urls,
+        Err(err) => panic!("creating queues on {}: {err}", e.sqs),
+    };
+    cfg.queues = urls;
+    let queue: Arc<dyn MessageQueue> = Arc::new(AwsAdapters::new(&sdk, &cfg).queue);
+    // SQS visibility timeouts are whole seconds.
+    smsdesk_contract::queue_contract(queue, Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_manager_contract() {
+    let Some(e) = endpoints("secrets_manager_contract") else { return };
+    let sdk = sdk().await;
+    let mut cfg = config(&e, "unused".into());
+    cfg.secret_prefix = format!("{}/channels/", unique("smsdesk-contract"));
+    let secrets: Arc<dyn SecretStore> = Arc::new(AwsAdapters::new(&sdk, &cfg).secrets);
+    smsdesk_contract::secrets_contract(secrets).await;
+}
+
+/// Creating the table twice is harmless, and TTL is on `expires_at`, the attribute dedupe items carry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_creation_is_idempotent_and_dedupe_items_expire_by_ttl() {
+    let Some(e) = endpoints("table_creation_is_idempotent_and_dedupe_items_expire_by_ttl") else { return };
+    let (store, cfg) = store(&e).await;
+    let client = store.client().clone();
+    create_tables(&client, &cfg).await.unwrap_or_else(|err| panic!("second create_tables: {err}"));
+    let ttl = client.describe_time_to_live().table_name(&cfg.table).send().await.unwrap();
+    let spec = ttl.time_to_live_description().unwrap();
+    assert_eq!(spec.attribute_name(), Some(smsdesk_aws::TTL_ATTRIBUTE));
+
+    let at = time::OffsetDateTime::now_utc();
+    let key = unique("ttl-check");
+    assert!(store.remember(&key, at, Duration::from_secs(90)).await.unwrap());
+    let item = client
+        .get_item()
+        .table_name(&cfg.table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("DEDUPE#{key}")))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S("DEDUPE".into()))
+        .send()
+        .await
+        .unwrap();
+    let expires_at: i64 = item.item().unwrap()["expires_at"].as_n().unwrap().parse().unwrap();
+    let expected = at.unix_timestamp() + 90;
+    assert!((expected..=expected + 1).contains(&expires_at), "expires_at {expires_at} vs {expected}");
+}
