@@ -17,15 +17,24 @@ pub struct TelesignCredentials {
 #[derive(Clone, Debug)]
 pub enum Credentials {
     Telesign(TelesignCredentials),
-    Twilio { account_sid: String, auth_token: SecretString },
-    Acs { endpoint: String, access_key: SecretString },
+    Twilio {
+        account_sid: String,
+        auth_token: SecretString,
+    },
+    Acs {
+        endpoint: String,
+        access_key: SecretString,
+    },
     Vonage {
         api_key: String,
         api_secret: SecretString,
         signature_secret: Option<SecretString>,
         signature_method: Option<String>,
     },
-    Aws { region: String, origination_identity: String },
+    Aws {
+        region: String,
+        origination_identity: String,
+    },
     /// The sandbox provider needs no secret; webhooks to it are authenticated by the admin token.
     Sandbox,
 }
@@ -66,14 +75,19 @@ impl Credentials {
                 account_sid: s("account_sid")?,
                 auth_token: SecretString::from(s("auth_token")?),
             },
-            "acs" => Credentials::Acs { endpoint: s("endpoint")?, access_key: SecretString::from(s("access_key")?) },
+            "acs" => Credentials::Acs {
+                endpoint: s("endpoint")?,
+                access_key: SecretString::from(s("access_key")?),
+            },
             "vonage" => Credentials::Vonage {
                 api_key: s("api_key")?,
                 api_secret: SecretString::from(s("api_secret")?),
                 signature_secret: opt("signature_secret").map(SecretString::from),
                 signature_method: opt("signature_method"),
             },
-            "aws" => Credentials::Aws { region: s("region")?, origination_identity: s("origination_identity")? },
+            "aws" => {
+                Credentials::Aws { region: s("region")?, origination_identity: s("origination_identity")? }
+            }
             "sandbox" => Credentials::Sandbox,
             other => return Err(format!("unknown provider {other}")),
         })

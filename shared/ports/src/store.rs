@@ -122,7 +122,12 @@ pub trait MessageStore: Send + Sync {
     /// Claims the right to call the provider for a `queued` message: succeeds when no live claim exists
     /// (none, or one older than `lease`). Counts the attempt. Returns the message with its new attempt count,
     /// or None when the message is not `queued` or another sender holds a live claim.
-    async fn claim_send(&self, id: &MessageId, at: OffsetDateTime, lease: Duration) -> PortResult<Option<Message>>;
+    async fn claim_send(
+        &self,
+        id: &MessageId,
+        at: OffsetDateTime,
+        lease: Duration,
+    ) -> PortResult<Option<Message>>;
     /// Drops a claim after a transient failure, keeping the error for the transcript.
     async fn release_send(&self, id: &MessageId, error: &str, at: OffsetDateTime) -> PortResult<()>;
 }
