@@ -174,6 +174,8 @@ pub fn telesign_dlr(reference: &str, external_id: Option<&str>, code: i64, descr
 pub struct TestApp {
     pub api: Api,
     pub server: Option<DevServer>,
+    /// The AWS shape, when the app runs on DynamoDB Local and moto instead of the embedded store.
+    pub aws: Option<crate::aws_shape::AwsShape>,
     pub dir: tempfile::TempDir,
 }
 
@@ -188,7 +190,16 @@ impl TestApp {
         options.visibility = Duration::from_secs(5);
         let server = start(options).await.expect("smsdesk dev starts");
         let api = Api::new(server.url());
-        Self { api, server: Some(server), dir }
+        Self { api, server: Some(server), aws: None, dir }
+    }
+
+    /// The same handlers on the AWS adapters (DynamoDB Local, moto's SQS and Secrets Manager), queue consumers
+    /// fed real SQS events. None when the AWS tests are skipped knowingly (SMSDESK_SKIP_AWS_TESTS=1).
+    pub async fn spawn_aws() -> Option<Self> {
+        let (dynamodb, sqs) = crate::aws_shape::endpoints()?;
+        let shape = crate::aws_shape::AwsShape::start(ADMIN_TOKEN, dynamodb, sqs).await;
+        let api = Api::new(format!("http://{}", shape.addr));
+        Some(Self { api, server: None, aws: Some(shape), dir: tempfile::tempdir().expect("tempdir") })
     }
 
     pub fn db_path(&self) -> PathBuf {

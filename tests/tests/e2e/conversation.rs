@@ -5,7 +5,7 @@ use serde_json::json;
 
 #[tokio::test]
 async fn text_reaches_the_least_loaded_agent_and_the_reply_goes_out_through_telesign() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let (busy_agent, busy_token) = s.agent("Ada", 2).await;
     let (free_agent, free_token) = s.agent("Brook", 2).await;
 
@@ -106,7 +106,7 @@ async fn text_reaches_the_least_loaded_agent_and_the_reply_goes_out_through_tele
 
 #[tokio::test]
 async fn texts_join_the_open_conversation_and_a_closed_one_is_never_reopened() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let (_agent, token) = s.agent("Ada", 3).await;
     s.text("B1000000000000000000000000000001", "15555550123", "hello").await;
     let first = s.work_item_for(&token, "+15555550123").await;
@@ -144,7 +144,7 @@ async fn texts_join_the_open_conversation_and_a_closed_one_is_never_reopened() {
 
 #[tokio::test]
 async fn with_nobody_free_the_conversation_waits_and_is_assigned_when_capacity_frees_up() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let (agent, token) = s.api().create_agent("Ada", &[&s.queue], 1).await;
     // Offline: the first text waits.
     s.text("C1000000000000000000000000000001", "15555550131", "first").await;
@@ -178,7 +178,7 @@ async fn with_nobody_free_the_conversation_waits_and_is_assigned_when_capacity_f
 
 #[tokio::test]
 async fn agents_see_only_their_own_conversations() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let (_a, token_a) = s.agent("Ada", 1).await;
     s.text("D1000000000000000000000000000001", "15555550141", "hello").await;
     let conversation = s.work_item_for(&token_a, "+15555550141").await;
@@ -209,7 +209,7 @@ async fn agents_see_only_their_own_conversations() {
 
 #[tokio::test]
 async fn bad_or_missing_signatures_are_401_and_change_nothing() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let raw = telesign_mo("E1000000000000000000000000000001", "15555550151", OUR_NUMBER, "hello");
     let path = s.webhook_path();
 
@@ -244,7 +244,7 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing() {
 
 #[tokio::test]
 async fn a_replayed_webhook_is_acknowledged_and_makes_one_transcript_entry() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let (_agent, token) = s.agent("Ada", 1).await;
     for _ in 0..3 {
         s.text("F1000000000000000000000000000001", "15555550161", "only once").await;
@@ -260,7 +260,7 @@ async fn a_replayed_webhook_is_acknowledged_and_makes_one_transcript_entry() {
 
 #[tokio::test]
 async fn malformed_unknown_and_oversize_webhooks_get_clear_errors() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let path = s.webhook_path();
     let raw = b"{not json".to_vec();
     let (status, body) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
@@ -296,7 +296,7 @@ async fn malformed_unknown_and_oversize_webhooks_get_clear_errors() {
 
 #[tokio::test]
 async fn an_over_long_reply_is_422_and_nothing_is_sent() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let (_agent, token) = s.agent("Ada", 1).await;
     s.text("H1000000000000000000000000000001", "15555550181", "hello").await;
     let conversation = s.work_item_for(&token, "+15555550181").await;
@@ -332,7 +332,7 @@ async fn an_over_long_reply_is_422_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn a_short_code_number_receives_and_replies_from_the_short_code() {
-    let app = TestApp::spawn().await;
+    let Some(app) = crate::spawn_app().await else { return };
     let fake = FakeTelesign::start().await;
     let queue = app.api.create_queue("Short code").await;
     let body = json!({

@@ -12,7 +12,7 @@ async fn conversation_with_agent(s: &Setup, reference: &str, customer: &str) -> 
 
 #[tokio::test]
 async fn a_provider_500_then_success_sends_exactly_once() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let (token, conversation) =
         conversation_with_agent(&s, "I1000000000000000000000000000001", "15555550191").await;
     s.fake.script([Scripted::Error {
@@ -48,7 +48,7 @@ async fn a_provider_500_then_success_sends_exactly_once() {
 
 #[tokio::test]
 async fn throttling_retries_and_giving_up_keeps_the_reason() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let (token, conversation) =
         conversation_with_agent(&s, "I2000000000000000000000000000001", "15555550192").await;
     let busy = || Scripted::Error { http: 429, code: 10019, description: "Rate limit exceeded".into() };
@@ -76,7 +76,7 @@ async fn throttling_retries_and_giving_up_keeps_the_reason() {
 
 #[tokio::test]
 async fn a_permanent_failure_fails_the_message_with_telesigns_reason() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let (token, conversation) =
         conversation_with_agent(&s, "J1000000000000000000000000000001", "15555550193").await;
     s.fake.script([Scripted::Error {
@@ -106,7 +106,7 @@ async fn a_permanent_failure_fails_the_message_with_telesigns_reason() {
 
 #[tokio::test]
 async fn an_undelivered_report_is_shown_with_its_reason() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let (token, conversation) =
         conversation_with_agent(&s, "K1000000000000000000000000000001", "15555550194").await;
     let reply = s
@@ -133,7 +133,7 @@ async fn an_undelivered_report_is_shown_with_its_reason() {
 
 #[tokio::test]
 async fn a_customer_who_texted_stop_is_not_sent_to() {
-    let s = Setup::new().await;
+    let Some(s) = Setup::new().await else { return };
     let (token, conversation) =
         conversation_with_agent(&s, "L1000000000000000000000000000001", "15555550195").await;
     s.text("L1000000000000000000000000000002", "15555550195", "STOP").await;

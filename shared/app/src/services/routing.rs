@@ -80,7 +80,9 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
                 provider_message_id: Some(m.provider_message_id.clone()),
                 error: None,
                 attempts: 0,
-                created_at: m.received_at,
+                // Filed time, not the provider's: the transcript keeps the order texts reached us (FIFO per
+                // customer), even when the provider's timestamps tie or arrive late.
+                created_at: now,
                 updated_at: now,
             };
             app.store.insert_message(&message).await?;

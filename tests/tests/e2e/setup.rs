@@ -1,0 +1,99 @@
+//! What every end-to-end test starts from: the app (in the binary's shape), a fake TeleSign, a queue and a
+//! TeleSign channel.
+
+use serde_json::Value;
+use smsdesk_tests::*;
+
+pub const OUR_NUMBER: &str = "15555550100";
+pub const OUR_NUMBER_E164: &str = "+15555550100";
+
+/// A TeleSign setup: app, fake TeleSign, one queue, one channel on OUR_NUMBER.
+pub struct Setup {
+    pub app: TestApp,
+    pub fake: FakeTelesign,
+    pub queue: String,
+    pub channel: String,
+}
+
+impl Setup {
+    /// None when this shape's tests are skipped knowingly.
+    pub async fn new() -> Option<Self> {
+        let app = crate::spawn_app().await?;
+        let fake = FakeTelesign::start().await;
+        let queue = app.api.create_queue("Support").await;
+        let channel = app.api.telesign_channel(&fake, &[OUR_NUMBER], &queue).await;
+        let channel = channel["id"].as_str().expect("channel id").to_string();
+        Some(Self { app, fake, queue, channel })
+    }
+
+    pub fn api(&self) -> &Api {
+        &self.app.api
+    }
+
+    pub fn webhook_path(&self) -> String {
+        format!("/webhooks/telesign/{}", self.channel)
+    }
+
+    /// An available agent on the queue; returns (id, token).
+    pub async fn agent(&self, name: &str, capacity: u32) -> (String, String) {
+        let (id, token) = self.api().create_agent(name, &[&self.queue], capacity).await;
+        self.api().presence(&id, &token, "available").await;
+        (id, token)
+    }
+
+    /// A customer's text, signed as TeleSign signs callbacks; asserts it was accepted.
+    pub async fn text(&self, reference: &str, from: &str, body: &str) {
+        let raw = telesign_mo(reference, from, OUR_NUMBER, body);
+        let (status, answer) =
+            self.api().webhook(&self.webhook_path(), &raw, Some(&self.fake.sign_callback(&raw))).await;
+        assert_eq!(status, 200, "webhook answered {status}: {answer}");
+    }
+
+    /// A delivery report from TeleSign.
+    pub async fn receipt(&self, reference: &str, external_id: &str, code: i64, description: &str) {
+        let raw = telesign_dlr(reference, Some(external_id), code, description);
+        let (status, answer) =
+            self.api().webhook(&self.webhook_path(), &raw, Some(&self.fake.sign_callback(&raw))).await;
+        assert_eq!(status, 200, "receipt answered {status}: {answer}");
+    }
+
+    /// Waits for the customer's open conversation to show in `token`'s work items; returns its id.
+    pub async fn work_item_for(&self, token: &str, customer: &str) -> String {
+        let api = self.api().clone();
+        let token = token.to_string();
+        let customer = customer.to_string();
+        eventually(10, "the conversation reaches the agent", || {
+            let (api, token, customer) = (api.clone(), token.clone(), customer.clone());
+            async move {
+                api.work_items(&token)
+                    .await
+                    .into_iter()
+                    .find(|w| w["customer"] == customer.as_str())
+                    .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+            }
+        })
+        .await
+    }
+
+    /// Waits until a message of the conversation satisfies `pred`; returns that message.
+    pub async fn message_where(
+        &self,
+        token: &str,
+        conversation: &str,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let api = self.api().clone();
+        let token = token.to_string();
+        let conversation = conversation.to_string();
+        let pred = &pred;
+        eventually(15, what, || {
+            let (api, token, conversation) = (api.clone(), token.clone(), conversation.clone());
+            async move {
+                let c = api.conversation(&token, &conversation).await;
+                c["messages"].as_array().and_then(|ms| ms.iter().find(|m| pred(m)).cloned())
+            }
+        })
+        .await
+    }
+}
