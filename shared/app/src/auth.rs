@@ -72,10 +72,10 @@ impl FromRequestParts<Arc<App>> for Principal {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("Authorization must be 'Bearer <token>'"))?;
-        if let Some(admin) = app.admin_token() {
-            if bool::from(token.as_bytes().ct_eq(admin.expose_secret().as_bytes())) {
-                return Ok(Principal::Admin);
-            }
+        if let Some(admin) = app.admin_token()
+            && bool::from(token.as_bytes().ct_eq(admin.expose_secret().as_bytes()))
+        {
+            return Ok(Principal::Admin);
         }
         match app.store.agent_by_token(&token_hash(token)).await? {
             Some(agent) => Ok(Principal::Agent(agent.id)),

@@ -78,6 +78,20 @@ pub fn principal(claims: &Claims) -> Option<Principal> {
     claims.agent_id.as_ref().map(|id| Principal::Agent(AgentId::new(id.clone())))
 }
 
+/// Serves the timers schedule (an EventBridge event every minute): one sweep per invocation.
+pub async fn run_timers(app: Arc<App>) -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{LambdaEvent, service_fn};
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
+        let app = Arc::clone(&app);
+        async move {
+            let report = smsdesk_app::services::timers::sweep(&app).await?;
+            tracing::info!(assigned = report.assigned, auto_closed = report.auto_closed, "timers sweep");
+            Ok::<_, lambda_runtime::Error>(serde_json::json!(report))
+        }
+    }))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,18 +105,4 @@ mod tests {
         assert_eq!(principal(&agent), Some(Principal::Agent(AgentId::new("ag_1"))));
         assert_eq!(principal(&Claims { sub: "u".into(), ..Claims::default() }), None);
     }
-}
-
-/// Serves the timers schedule (an EventBridge event every minute): one sweep per invocation.
-pub async fn run_timers(app: Arc<App>) -> Result<(), lambda_runtime::Error> {
-    use lambda_runtime::{LambdaEvent, service_fn};
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
-        let app = Arc::clone(&app);
-        async move {
-            let report = smsdesk_app::services::timers::sweep(&app).await?;
-            tracing::info!(assigned = report.assigned, auto_closed = report.auto_closed, "timers sweep");
-            Ok::<_, lambda_runtime::Error>(serde_json::json!(report))
-        }
-    }))
-    .await
 }

@@ -5,6 +5,7 @@
 //!   2. measures how long until every text is in a conversation assigned to an agent;
 //!   3. has the agents reply to every conversation and measures how long until every reply is `sent`
 //!      through the fake TeleSign (signed REST calls).
+//!
 //! Prints medians and percentiles of one run. Bounded in count and time; stops by itself.
 //!
 //!   cargo run --release -p smsdesk-tests --bin smsdesk-load -- [texts] [concurrency]

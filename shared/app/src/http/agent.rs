@@ -227,10 +227,10 @@ async fn proactive(
             }
         }
     };
-    if body.session {
-        if let (Some(agent), ConversationState::Waiting) = (who.agent_id(), conversation.state) {
-            app.store.assign(&conversation.id, agent, now).await?;
-        }
+    if let (true, Some(agent), ConversationState::Waiting) =
+        (body.session, who.agent_id(), conversation.state)
+    {
+        app.store.assign(&conversation.id, agent, now).await?;
     }
     let message = outbound::queue_reply(&app, &conversation, text, Author::Agent, who.agent_id()).await?;
     if !body.session && conversation.state == ConversationState::Waiting {

@@ -42,10 +42,10 @@ pub async fn dispatch_queue(app: &App, queue: &QueueId) -> PortResult<usize> {
                 break;
             }
             // Lost a race (the agent filled up, or someone else took the conversation): re-read the agent.
-            if let Some(fresh) = app.store.get_agent(&candidate).await? {
-                if let Some(a) = agents.iter_mut().find(|a| a.id == candidate) {
-                    *a = fresh;
-                }
+            if let Some(fresh) = app.store.get_agent(&candidate).await?
+                && let Some(a) = agents.iter_mut().find(|a| a.id == candidate)
+            {
+                *a = fresh;
             }
             if app.store.get_conversation(&conversation.id).await?.is_none_or(|c| c.agent_id.is_some()) {
                 break;
