@@ -5,8 +5,9 @@
 #
 #   bench/coldstart/run.sh                      # 21 runs each
 #   RUNS=51 bench/coldstart/run.sh
-#   DYNAMODB_ENDPOINT=http://127.0.0.1:8000 SQS_ENDPOINT=http://127.0.0.1:5000 bench/coldstart/run.sh
-#       (also measures the first invocation, one SQS event, against the emulators)
+#   EMULATORS=1 bench/coldstart/run.sh          # also the first invocation (one SQS event) against
+#       DynamoDB Local and moto, started by scripts/emulators.sh on free loopback ports and stopped after;
+#       or give running ones: SMSDESK_DYNAMODB_ENDPOINT=http://127.0.0.1:N SMSDESK_SQS_ENDPOINT=http://...
 #   COLDSTART_FUNCTIONS=0 bench/coldstart/run.sh   # probes only
 #
 # Each package is built alone (-p) so no binary carries another one's crate features.
@@ -26,17 +27,18 @@ for p in coldstart hello sdk-naive sdk-tuned; do
 done
 bin="$here/target/release"
 
+# The tuned probe is one binary; PROBE_* variables switch its steps off, to measure each step alone.
+t1="tuned-1:features-off"; t2="tuned-2:+env-credentials"; t3="tuned-3:+compiled-in-roots"; t4="tuned-4:+lazy-sdk-tls"
 targets=("hello=$bin/hello" "sdk-naive=$bin/sdk-naive" "sdk-naive+SSL_CERT_FILE=$bin/sdk-naive"
-  "sdk-tuned(chain,platform)=$bin/sdk-tuned" "sdk-tuned(env-creds,platform)=$bin/sdk-tuned"
-  "sdk-tuned=$bin/sdk-tuned")
+  "$t1=$bin/sdk-tuned" "$t2=$bin/sdk-tuned" "$t3=$bin/sdk-tuned" "$t4=$bin/sdk-tuned")
 bundle=""
 for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
   [[ -f "$f" ]] && { bundle="$f"; break; }
 done
 args=(--runs "$runs" --markdown "$out"
-  --env-for "sdk-tuned(chain,platform)" PROBE_CREDENTIALS=chain
-  --env-for "sdk-tuned(chain,platform)" PROBE_TLS=platform
-  --env-for "sdk-tuned(env-creds,platform)" PROBE_TLS=platform)
+  --env-for "$t1" PROBE_CREDENTIALS=chain --env-for "$t1" PROBE_TLS=platform --env-for "$t1" PROBE_SDK_TLS=eager
+  --env-for "$t2" PROBE_TLS=platform --env-for "$t2" PROBE_SDK_TLS=eager
+  --env-for "$t3" PROBE_SDK_TLS=eager)
 [[ -n "$bundle" ]] && args+=(--env-for "sdk-naive+SSL_CERT_FILE" "SSL_CERT_FILE=$bundle")
 
 # The functions, when they exist; each built alone in the product's workspace.
@@ -49,6 +51,14 @@ if [[ "${COLDSTART_FUNCTIONS:-1}" != 0 ]]; then
     targets+=("$f=$repo/target/release/$f")
   done
 fi
+
+if [[ "${EMULATORS:-0}" == 1 ]]; then
+  export SMSDESK_EMULATORS_STATE="${SMSDESK_EMULATORS_STATE:-$(mktemp -d)}"
+  eval "$("$repo/scripts/emulators.sh" start)"
+  trap '"$repo/scripts/emulators.sh" stop >/dev/null 2>&1 || true' EXIT
+fi
+DYNAMODB_ENDPOINT="${SMSDESK_DYNAMODB_ENDPOINT:-}"
+SQS_ENDPOINT="${SMSDESK_SQS_ENDPOINT:-}"
 
 # What the functions read at start (shared/aws/src/config.rs); dummy values unless emulators are given.
 queue_base="${SQS_ENDPOINT:-http://127.0.0.1:9}/000000000000"

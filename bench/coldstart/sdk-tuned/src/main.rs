@@ -4,34 +4,49 @@
 //! - reqwest gets a rustls configuration whose roots are compiled in (webpki-roots): nothing to load or
 //!   parse at start. The SDK's own connector is built lazily, on the first call.
 //!
-//! To measure each step alone, `PROBE_CREDENTIALS=chain` uses the default credential chain instead, and
+//! - the SDK's HTTPS client is wrapped so that building a client does not build a TLS connector: the
+//!   SDK's own client loads the CA store while the DynamoDB/SQS client is constructed (to move that cost
+//!   into init on purpose); wrapped, it happens on the first call instead.
+//!
+//! To measure each step alone, `PROBE_SDK_TLS=eager` keeps the SDK's own client, `PROBE_CREDENTIALS=chain` uses the default credential chain instead, and
 //! `PROBE_TLS=platform` gives reqwest its default (platform verifier) roots instead.
 
 use aws_config::BehaviorVersion;
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::shared::IntoShared;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = if std::env::var("PROBE_CREDENTIALS").as_deref() == Ok("chain") {
-        aws_config::load_defaults(BehaviorVersion::latest()).await
-    } else {
-        aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if std::env::var("PROBE_CREDENTIALS").as_deref() != Ok("chain") {
+        loader = loader
             .credentials_provider(EnvironmentVariableCredentialsProvider::new())
-            .region(EnvironmentVariableRegionProvider::new())
-            .load()
-            .await
-    };
+            .region(EnvironmentVariableRegionProvider::new());
+    }
+    if std::env::var("PROBE_SDK_TLS").as_deref() != Ok("eager") {
+        loader = loader.http_client(LazyTls::new());
+    }
+    let config = loader.load().await;
+    trace_step("config loaded");
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    trace_step("dynamodb client built");
     let sqs = aws_sdk_sqs::Client::new(&config);
+    trace_step("sqs client built");
     let http = if std::env::var("PROBE_TLS").as_deref() == Ok("platform") {
         reqwest::Client::builder().build()?
     } else {
         reqwest::Client::builder().tls_backend_preconfigured(tls_config()).build()?
     };
+    trace_step("http client built");
     let (dynamodb, sqs, http) = (&dynamodb, &sqs, &http);
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
         let tables = dynamodb.list_tables().send().await?;
@@ -61,4 +76,42 @@ fn tls_config() -> rustls::ClientConfig {
 
 fn webpki_roots_store() -> rustls::RootCertStore {
     rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }
+}
+
+/// With `PROBE_TRACE=1`, marks each step on stderr (for `strace -e write` timelines).
+fn trace_step(step: &str) {
+    if std::env::var_os("PROBE_TRACE").is_some() {
+        eprintln!("step: {step}");
+    }
+}
+
+/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc), minus the eager TLS connector that its
+/// `validate_base_client_config` builds while a service client is constructed. Connectors are still built
+/// (and cached) by the wrapped client, on the first request.
+#[derive(Debug)]
+struct LazyTls(SharedHttpClient);
+
+impl LazyTls {
+    fn new() -> SharedHttpClient {
+        let inner = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .build_https();
+        LazyTls(inner).into_shared()
+    }
+}
+
+impl HttpClient for LazyTls {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
