@@ -63,14 +63,15 @@ struct Inner {
 pub struct FakeTelesign {
     pub addr: SocketAddr,
     pub customer_id: String,
-    /// Base64 API key, as TeleSign issues it.
+    /// Base64 API key, as TeleSign issues it (the first one; see `rotate_key`).
     pub api_key: String,
     inner: Arc<Mutex<Inner>>,
+    shared: Arc<Shared>,
 }
 
 struct Shared {
     customer_id: String,
-    key: Vec<u8>,
+    key: Mutex<Vec<u8>>,
     inner: Arc<Mutex<Inner>>,
 }
 
@@ -96,14 +97,31 @@ impl FakeTelesign {
     async fn serve(addr: &str, customer_id: String, key: Vec<u8>) -> Self {
         let api_key = STANDARD.encode(&key);
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let shared = Arc::new(Shared { customer_id: customer_id.clone(), key, inner: inner.clone() });
+        let shared =
+            Arc::new(Shared { customer_id: customer_id.clone(), key: Mutex::new(key), inner: inner.clone() });
+        let control = shared.clone();
         let app = Router::new().fallback(handle).with_state(shared);
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind fake telesign");
         let addr = listener.local_addr().expect("fake telesign addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { addr, customer_id, api_key, inner }
+        Self { addr, customer_id, api_key, inner, shared: control }
+    }
+
+    /// The account gets a new API key (as in TeleSign's portal); requests signed with the old one now fail.
+    /// Returns the new key; `api_key` keeps the first one.
+    pub fn rotate_key(&self) -> String {
+        let key: Vec<u8> =
+            uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect();
+        let encoded = STANDARD.encode(&key);
+        *self.shared.key.lock().expect("lock") = key;
+        encoded
+    }
+
+    /// The `Authorization` header of a callback signed with a given key.
+    pub fn sign_callback_with(&self, api_key_b64: &str, body: &[u8]) -> String {
+        format!("TSA {}:{}", self.customer_id, callback_signature(api_key_b64, body))
     }
 
     pub fn base_url(&self) -> String {
@@ -181,7 +199,8 @@ fn check_signature(
     }
     sts.push('\n');
     sts.push_str(path);
-    let mut mac = Hmac::<Sha256>::new_from_slice(&shared.key).map_err(|e| e.to_string())?;
+    let key = shared.key.lock().map_err(|e| e.to_string())?.clone();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
     mac.update(sts.as_bytes());
     let expected = STANDARD.encode(mac.finalize().into_bytes());
     if expected != signature {

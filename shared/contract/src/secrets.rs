@@ -2,7 +2,7 @@
 
 use secrecy::SecretString;
 use smsdesk_domain::ChannelId;
-use smsdesk_ports::{Credentials, PortResult, SecretStore, TelesignCredentials};
+use smsdesk_ports::{Credentials, PortResult, RetiredKey, SecretStore, TelesignCredentials};
 use std::sync::Arc;
 
 use crate::fixtures;
@@ -18,9 +18,17 @@ fn ok<T>(result: PortResult<T>, what: &str) -> T {
 pub fn every_variant() -> Vec<Credentials> {
     let secret = |name: &str| SecretString::from(format!("{name}-{}", fixtures::run_tag()));
     vec![
+        Credentials::Telesign(TelesignCredentials::new(
+            "F1C2D3E4-0000-4000-8000-000000000001",
+            secret("dGVsZXNpZ24ta2V5"),
+        )),
         Credentials::Telesign(TelesignCredentials {
-            customer_id: "F1C2D3E4-0000-4000-8000-000000000001".into(),
-            api_key: secret("dGVsZXNpZ24ta2V5"),
+            customer_id: "F1C2D3E4-0000-4000-8000-000000000002".into(),
+            api_key: secret("bmV3LWtleQ"),
+            previous: Some(RetiredKey {
+                api_key: secret("b2xkLWtleQ"),
+                until: time::OffsetDateTime::from_unix_timestamp(1_900_000_000).expect("a valid time"),
+            }),
         }),
         Credentials::Twilio {
             account_sid: "AC0123456789abcdef0123456789abcdef".into(),

@@ -11,6 +11,22 @@ pub struct TelesignCredentials {
     pub customer_id: String,
     /// Base64 as TeleSign issues it; decoded only to sign.
     pub api_key: SecretString,
+    /// After a key rotation, the key it replaced: callbacks signed with it are still accepted until
+    /// `until`, so texts in flight during the change-over are not refused. Never used to send.
+    pub previous: Option<RetiredKey>,
+}
+
+impl TelesignCredentials {
+    pub fn new(customer_id: impl Into<String>, api_key: SecretString) -> Self {
+        Self { customer_id: customer_id.into(), api_key, previous: None }
+    }
+}
+
+/// A key that was rotated out, still trusted to verify webhooks for a while.
+#[derive(Clone, Debug)]
+pub struct RetiredKey {
+    pub api_key: SecretString,
+    pub until: time::OffsetDateTime,
 }
 
 /// One channel's credentials, by provider.
@@ -45,7 +61,9 @@ impl Credentials {
         use serde_json::json;
         match self {
             Credentials::Telesign(c) => json!({"provider": "telesign", "customer_id": c.customer_id,
-                "api_key": c.api_key.expose_secret()}),
+                "api_key": c.api_key.expose_secret(),
+                "previous_api_key": c.previous.as_ref().map(|p| p.api_key.expose_secret().to_string()),
+                "previous_valid_until": c.previous.as_ref().map(|p| p.until.unix_timestamp())}),
             Credentials::Twilio { account_sid, auth_token } => json!({"provider": "twilio",
                 "account_sid": account_sid, "auth_token": auth_token.expose_secret()}),
             Credentials::Acs { endpoint, access_key } => json!({"provider": "acs", "endpoint": endpoint,
@@ -70,6 +88,17 @@ impl Credentials {
             "telesign" => Credentials::Telesign(TelesignCredentials {
                 customer_id: s("customer_id")?,
                 api_key: SecretString::from(s("api_key")?),
+                previous: match (
+                    opt("previous_api_key"),
+                    v.get("previous_valid_until").and_then(|x| x.as_i64()),
+                ) {
+                    (Some(key), Some(until)) => Some(RetiredKey {
+                        api_key: SecretString::from(key),
+                        until: time::OffsetDateTime::from_unix_timestamp(until)
+                            .map_err(|e| format!("previous_valid_until: {e}"))?,
+                    }),
+                    _ => None,
+                },
             }),
             "twilio" => Credentials::Twilio {
                 account_sid: s("account_sid")?,

@@ -388,7 +388,7 @@ pub fn parse_webhook(
     request: &WebhookRequest<'_>,
     now: OffsetDateTime,
 ) -> Result<Vec<InboundEvent>, WebhookError> {
-    verify_callback(creds, request)?;
+    verify_callback(creds, request, now)?;
     let body: Value = serde_json::from_slice(request.body)
         .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
     if !body.is_object() {
@@ -411,7 +411,12 @@ pub fn parse_webhook(
 }
 
 /// `Authorization: TSA {customer_id}:{b64(HMAC-SHA256(key, raw body))}`, checked before anything is parsed.
-fn verify_callback(creds: &TelesignCredentials, request: &WebhookRequest<'_>) -> Result<(), WebhookError> {
+/// After a key rotation, the retired key is tried too until it expires.
+fn verify_callback(
+    creds: &TelesignCredentials,
+    request: &WebhookRequest<'_>,
+    now: OffsetDateTime,
+) -> Result<(), WebhookError> {
     let unauthorized = |reason: &str| WebhookError::Unauthorized(reason.to_string());
     let header =
         request.header("authorization").ok_or_else(|| unauthorized("missing Authorization header"))?;
@@ -429,13 +434,24 @@ fn verify_callback(creds: &TelesignCredentials, request: &WebhookRequest<'_>) ->
     if !customer_id.eq_ignore_ascii_case(creds.customer_id.trim()) {
         return Err(unauthorized("customer id does not match"));
     }
-    let expected = callback_signature(&creds.api_key, request.body)
-        .map_err(|e| WebhookError::Unauthorized(format!("cannot verify: {e}")))?;
-    if bool::from(expected.as_bytes().ct_eq(signature.trim().as_bytes())) {
-        Ok(())
-    } else {
-        Err(unauthorized("signature does not match"))
+    let matches = |key: &SecretString| -> Result<bool, WebhookError> {
+        let expected = callback_signature(key, request.body)
+            .map_err(|e| WebhookError::Unauthorized(format!("cannot verify: {e}")))?;
+        Ok(bool::from(expected.as_bytes().ct_eq(signature.trim().as_bytes())))
+    };
+    if matches(&creds.api_key)? {
+        return Ok(());
     }
+    if let Some(previous) = creds.previous.as_ref().filter(|p| now < p.until)
+        && matches(&previous.api_key)?
+    {
+        tracing::info!(
+            "TeleSign callback verified with the key rotated out; it expires at {}",
+            previous.until
+        );
+        return Ok(());
+    }
+    Err(unauthorized("signature does not match"))
 }
 
 fn malformed(reason: impl Into<String>) -> WebhookError {

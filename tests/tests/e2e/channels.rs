@@ -133,3 +133,59 @@ async fn validate_makes_a_real_signed_call_and_tells_bad_credentials_from_an_unr
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "provider_unreachable");
 }
+
+#[tokio::test]
+async fn rotating_the_key_sends_with_the_new_one_and_still_accepts_callbacks_signed_with_the_old() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 2).await;
+    let old_key = s.fake.api_key.clone();
+    let new_key = s.fake.rotate_key();
+
+    let (status, body) = s
+        .api()
+        .admin(
+            "PUT",
+            &format!("/v1/channels/{}/credentials", s.channel),
+            Some(json!({"customer_id": s.fake.customer_id, "api_key": new_key})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body.to_string().contains(&new_key) && !body.to_string().contains(&old_key),
+        "keys are never returned"
+    );
+    assert!(body["credentials"]["previous_key_valid_until"].is_string(), "{body}");
+    let verdict =
+        s.api().ok("POST", &format!("/v1/channels/{}/validate", s.channel), ADMIN_TOKEN, None, 200).await;
+    assert_eq!(verdict["valid"], true, "validation signs with the new key");
+
+    // A text TeleSign signed with the old key during the change-over is still accepted...
+    let raw =
+        telesign_mo("P1000000000000000000000000000001", "15555550221", OUR_NUMBER, "sent during rotation");
+    let (status, body) =
+        s.api().webhook(&s.webhook_path(), &raw, Some(&s.fake.sign_callback_with(&old_key, &raw))).await;
+    assert_eq!(status, 200, "{body}");
+    // ... as is one signed with the new key; a made-up key is not.
+    let raw = telesign_mo("P1000000000000000000000000000002", "15555550221", OUR_NUMBER, "after rotation");
+    let (status, _) =
+        s.api().webhook(&s.webhook_path(), &raw, Some(&s.fake.sign_callback_with(&new_key, &raw))).await;
+    assert_eq!(status, 200);
+    let stranger = FakeTelesign::start().await.api_key;
+    let (status, _) =
+        s.api().webhook(&s.webhook_path(), &raw, Some(&s.fake.sign_callback_with(&stranger, &raw))).await;
+    assert_eq!(status, 401);
+
+    // Replies go out signed with the new key.
+    let conversation = s.work_item_for(&token, "+15555550221").await;
+    s.api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "hello"})),
+            202,
+        )
+        .await;
+    s.message_where(&token, &conversation, "sent with the new key", |m| m["status"] == "sent").await;
+    assert!(s.fake.sends().iter().all(|r| r.signature_ok));
+}

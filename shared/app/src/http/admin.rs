@@ -24,6 +24,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1/agents/{id}/presence", post(set_presence))
         .route("/v1/channels", post(create_channel).get(list_channels))
         .route("/v1/channels/{id}", get(get_channel))
+        .route("/v1/channels/{id}/credentials", axum::routing::put(rotate_credentials))
         .route("/v1/contacts", post(create_contact))
         .merge(validate_routes())
 }
@@ -204,6 +205,19 @@ async fn get_channel(
     who.require_admin()?;
     let (channel, credentials) = channels::get(&app, &id).await?;
     Ok(Json(channels::view(&app, &channel, &credentials)))
+}
+
+/// How long a rotated-out TeleSign key still verifies callbacks.
+const ROTATION_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+async fn rotate_credentials(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
+    Ok(Json(channels::rotate(&app, &id, &body, ROTATION_GRACE).await?))
 }
 
 async fn validate_channel(

@@ -3,10 +3,11 @@
 
 use crate::App;
 use crate::error::{ApiError, ApiResult};
+use secrecy::ExposeSecret;
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 use smsdesk_domain::*;
-use smsdesk_ports::{Credentials, TelesignCredentials};
+use smsdesk_ports::{Credentials, RetiredKey, TelesignCredentials};
 use smsdesk_providers::Validation;
 
 fn str_field<'a>(obj: &'a Map<String, Value>, path: &str, key: &str) -> ApiResult<&'a str> {
@@ -39,10 +40,7 @@ fn parse_credentials(provider: ProviderKind, value: Option<&Value>) -> ApiResult
         ProviderKind::Telesign => {
             let customer_id = str_field(obj, p, "customer_id")?.trim().to_string();
             let api_key = str_field(obj, p, "api_key")?.trim().to_string();
-            Ok(Credentials::Telesign(TelesignCredentials {
-                customer_id,
-                api_key: SecretString::from(api_key),
-            }))
+            Ok(Credentials::Telesign(TelesignCredentials::new(customer_id, SecretString::from(api_key))))
         }
         ProviderKind::Sandbox => Ok(Credentials::Sandbox),
         other => Err(ApiError::field(
@@ -188,6 +186,27 @@ pub async fn get(app: &App, id: &str) -> ApiResult<(Channel, Credentials)> {
         ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "channel has no credentials")
     })?;
     Ok((channel, credentials))
+}
+
+/// Replaces a channel's credentials (key rotation). Sends use the new key at once; for TeleSign the replaced key
+/// keeps verifying callbacks for `grace`, so texts signed during the change-over are not refused.
+pub async fn rotate(app: &App, id: &str, body: &Value, grace: std::time::Duration) -> ApiResult<Value> {
+    let (channel, old) = get(app, id).await?;
+    let mut fresh = parse_credentials(channel.provider, Some(body))?;
+    if let (Credentials::Telesign(new), Credentials::Telesign(old)) = (&mut fresh, &old)
+        && new.customer_id.eq_ignore_ascii_case(&old.customer_id)
+        && new.api_key.expose_secret() != old.api_key.expose_secret()
+    {
+        new.previous = Some(RetiredKey { api_key: old.api_key.clone(), until: app.clock.now() + grace });
+    }
+    app.secrets.put_credentials(&channel.id, &fresh).await?;
+    tracing::info!(channel = %channel.id, "channel credentials rotated");
+    let mut view = view(app, &channel, &fresh);
+    if let Credentials::Telesign(TelesignCredentials { previous: Some(p), .. }) = &fresh {
+        view["credentials"]["previous_key_valid_until"] =
+            json!(p.until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default());
+    }
+    Ok(view)
 }
 
 /// Proves the channel's credentials with the provider's cheapest read-only call.

@@ -17,7 +17,7 @@ fn key(k: &str) -> SecretString {
 }
 
 fn creds() -> TelesignCredentials {
-    TelesignCredentials { customer_id: CUSTOMER_ID.into(), api_key: key(KEY_P) }
+    TelesignCredentials::new(CUSTOMER_ID, key(KEY_P))
 }
 
 #[test]
@@ -521,6 +521,26 @@ fn a_body_changed_after_signing_fails() {
     assert!(matches!(parse_webhook(&channel(), &creds(), &request, NOW), Err(WebhookError::Unauthorized(_))));
 }
 
+#[test]
+fn a_rotated_out_key_verifies_callbacks_until_it_expires() {
+    let new_key = key("VGVzdCBLZXk=");
+    let sig_old = callback_signature(&key(KEY_P), MO.as_bytes()).unwrap();
+    let headers = vec![("authorization".to_string(), format!("TSA {CUSTOMER_ID}:{sig_old}"))];
+    let request = WebhookRequest { method: "POST", url: "", headers: &headers, body: MO.as_bytes() };
+    let rotated = |until| TelesignCredentials {
+        previous: Some(smsdesk_ports::RetiredKey { api_key: key(KEY_P), until }),
+        ..TelesignCredentials::new(CUSTOMER_ID, new_key.clone())
+    };
+    let later = NOW + time::Duration::hours(1);
+    assert!(parse_webhook(&channel(), &rotated(later), &request, NOW).is_ok(), "old key, inside the grace");
+    assert_eq!(
+        parse_webhook(&channel(), &rotated(NOW), &request, NOW),
+        Err(WebhookError::Unauthorized("signature does not match".into())),
+        "old key, grace over"
+    );
+    assert!(parse_webhook(&channel(), &TelesignCredentials::new(CUSTOMER_ID, new_key), &request, NOW).is_err());
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The client against a fake TeleSign on loopback.
 // ---------------------------------------------------------------------------------------------------------
@@ -702,7 +722,7 @@ async fn send_timeout_and_refused_connection_are_transient() {
 #[tokio::test]
 async fn send_with_an_undecodable_key_is_permanent_and_sends_nothing() {
     let fake = fake::start(vec![(200, ACCEPTED, NO_DELAY)]).await;
-    let bad = TelesignCredentials { customer_id: CUSTOMER_ID.into(), api_key: key("VGVzd") };
+    let bad = TelesignCredentials::new(CUSTOMER_ID, key("VGVzd"));
     let c = TelesignClient::new(reqwest::Client::new(), Some(&fake.url), bad);
     assert_eq!(
         c.send(&send_request()).await,
