@@ -1,7 +1,7 @@
 //! The handlers wired to the AWS adapters, once per cold start: what every function's `main.rs` calls.
 
 use smsdesk_app::{App, AuthMode, Config, Principal};
-use smsdesk_aws::{AwsAdapters, AwsConfig, ConfigError, aws_config};
+use smsdesk_aws::{AwsAdapters, AwsConfig, ConfigError};
 use smsdesk_domain::AgentId;
 use smsdesk_ports::{SystemClock, UuidIds};
 use smsdesk_providers::Providers;
@@ -48,9 +48,10 @@ pub fn config_from_env() -> Result<Config, WireError> {
 
 /// Builds the SDK configuration, the adapters and the handlers. No network call happens here.
 pub async fn aws_app() -> Result<Arc<App>, WireError> {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    // Tuned for cold start: see crate::clients and bench/coldstart/README.md.
+    let sdk = crate::clients::sdk_config().await;
     let adapters = AwsAdapters::new(&sdk, &AwsConfig::from_env()?);
-    let http = reqwest::Client::builder()
+    let http = crate::clients::http_client_builder()
         .timeout(Duration::from_secs(15))
         .connect_timeout(Duration::from_secs(5))
         .build()
