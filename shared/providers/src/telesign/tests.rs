@@ -538,7 +538,9 @@ fn a_rotated_out_key_verifies_callbacks_until_it_expires() {
         Err(WebhookError::Unauthorized("signature does not match".into())),
         "old key, grace over"
     );
-    assert!(parse_webhook(&channel(), &TelesignCredentials::new(CUSTOMER_ID, new_key), &request, NOW).is_err());
+    assert!(
+        parse_webhook(&channel(), &TelesignCredentials::new(CUSTOMER_ID, new_key), &request, NOW).is_err()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------

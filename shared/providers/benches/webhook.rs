@@ -1,0 +1,75 @@
+//! The CPU cost of the hot pure paths: verifying and parsing a TeleSign callback (on every inbound text and
+//! delivery report, before the acknowledgement), signing a send, and segmenting a reply.
+//!
+//!   cargo bench -p smsdesk-providers --bench webhook
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use secrecy::SecretString;
+use smsdesk_domain::*;
+use smsdesk_ports::TelesignCredentials;
+use smsdesk_providers::WebhookRequest;
+use smsdesk_providers::telesign::{callback_signature, parse_webhook, sign_request};
+use std::hint::black_box;
+use time::macros::datetime;
+
+const KEY: &str = "EXAMPLE8sTgg45yusumoN6BYsBVkh+yRJ5czgsnCehZaOYldPJdmFh6NeX8kunZ2zU1YWaUw/0wV6xfw==";
+const CUSTOMER: &str = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890";
+const MO: &str = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDEF","sub_resource":"mo_sms","submit_timestamp":"2026-11-23T10:15:30Z","errors":[],"status":{"code":1500,"description":"Delivered","updated_on":"2026-11-23T10:15:30Z"},"user_response":{"phone_number":"15555550123","mo_message":"Hi, my order has not arrived yet. Can you check?","sender_id":"15555550100","iso_country_code":"US"}}"#;
+
+fn channel() -> Channel {
+    Channel {
+        id: ChannelId::new("ch_bench"),
+        name: "bench".into(),
+        provider: ProviderKind::Telesign,
+        base_url: None,
+        numbers: vec![ChannelNumber {
+            number: Phone::parse_digits("15555550100").expect("number"),
+            number_type: NumberType::Geo,
+            description: String::new(),
+            queue: QueueId::new("q_bench"),
+        }],
+        language: None,
+        attachments: AttachmentPolicy::default(),
+        created_at: datetime!(2026-11-23 0:00 UTC),
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let key = SecretString::from(KEY.to_string());
+    let creds = TelesignCredentials::new(CUSTOMER, key.clone());
+    let channel = channel();
+    let signature = callback_signature(&key, MO.as_bytes()).expect("signature");
+    let headers = vec![("authorization".to_string(), format!("TSA {CUSTOMER}:{signature}"))];
+    let now = datetime!(2026-11-23 10:16 UTC);
+    c.bench_function("telesign callback: verify + parse an inbound text", |b| {
+        b.iter(|| {
+            let request = WebhookRequest { method: "POST", url: "", headers: &headers, body: MO.as_bytes() };
+            black_box(parse_webhook(&channel, &creds, &request, now).expect("valid"))
+        })
+    });
+    let body = "phone_number=15555550123&message=It+ships+today&message_type=ARN&sender_id=15555550100&external_id=msg_1";
+    c.bench_function("telesign send: TSA request signature", |b| {
+        b.iter(|| {
+            black_box(
+                sign_request(
+                    CUSTOMER,
+                    &key,
+                    "POST",
+                    "application/x-www-form-urlencoded",
+                    "Wed, 14 Dec 2016 18:20:12 GMT",
+                    "A1592C6F-E384-4CDB-BC42-C3AB970369E9",
+                    body,
+                    "/v1/messaging",
+                )
+                .expect("signed"),
+            )
+        })
+    });
+    let reply = "Thanks for waiting! Your order #12345 left our warehouse today and should arrive by Friday. €5 credit added. 😀".repeat(10);
+    c.bench_function("segment a 1,110-character UCS-2 reply", |b| {
+        b.iter(|| black_box(smsdesk_domain::segment::analyze(black_box(&reply))))
+    });
+}
+
+criterion_group!(group, benches);
+criterion_main!(group);
