@@ -157,3 +157,43 @@ async fn a_customer_who_texted_stop_is_not_sent_to() {
     assert!(m["error"].as_str().is_some_and(|e| e.contains("opted out")), "{m}");
     assert!(s.fake.sends().is_empty());
 }
+
+#[tokio::test]
+async fn an_agent_texts_a_customer_first_and_the_answer_comes_back_to_them() {
+    let Some(s) = Setup::new().await else { return };
+    let (agent, token) = s.agent("Ada", 2).await;
+    let body = json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": "+15555550231", "text": "Your appointment is tomorrow at 10. Reply to reschedule.", "session": true});
+    let sent = s.api().ok("POST", "/v1/messages", &token, Some(body), 202).await;
+    let conversation = sent["conversation_id"].as_str().expect("conversation").to_string();
+    let c = s.api().conversation(&token, &conversation).await;
+    assert_eq!(c["agent_id"], agent.as_str(), "the session stays with the agent who wrote");
+    s.message_where(&token, &conversation, "sent", |m| m["status"] == "sent").await;
+    assert_eq!(s.fake.sends()[0].field("phone_number"), Some("15555550231"));
+    s.text("Q1000000000000000000000000000001", "15555550231", "Can we do 11?").await;
+    s.message_where(&token, &conversation, "the answer joins the session", |m| m["text"] == "Can we do 11?")
+        .await;
+
+    let preview = s
+        .api()
+        .ok(
+            "POST",
+            "/v1/messages/preview",
+            &token,
+            Some(json!({"channel_id": s.channel, "text": "It’s here"})),
+            200,
+        )
+        .await;
+    assert_eq!(preview["encoding"], "UCS-2");
+    assert_eq!(preview["segments"], 1);
+    assert_eq!(preview["ucs2_characters"], json!(["’"]));
+    let (status, _) = s
+        .api()
+        .call(
+            "POST",
+            "/v1/messages",
+            Some(&token),
+            Some(json!({"channel_id": s.channel, "from": "+15555559999", "to": "+15555550231", "text": "x"})),
+        )
+        .await;
+    assert_eq!(status, 400, "from must be one of the channel's numbers");
+}

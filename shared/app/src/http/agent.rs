@@ -6,7 +6,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::services::conversations::{self, TransferTarget};
-use crate::services::{assignment, outbound};
+use crate::services::{assignment, outbound, routing};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
-use smsdesk_ports::OpenOutcome;
 use std::sync::Arc;
 
 pub fn routes() -> Router<Arc<App>> {
@@ -199,34 +198,10 @@ async fn proactive(
     let text = MessageText::parse(body.text)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}")))?;
     let now = app.clock.now();
-    let conversation = match app.store.open_conversation(&channel.id, &number.number, &to).await? {
-        Some(c) => c,
-        None => {
-            let fresh = Conversation {
-                id: ConversationId::new(app.ids.new_id(ConversationId::PREFIX)),
-                channel_id: channel.id.clone(),
-                channel_number: number.number.clone(),
-                customer: to.clone(),
-                queue_id: number.queue.clone(),
-                agent_id: None,
-                state: ConversationState::Waiting,
-                contact: ContactLink::Pending,
-                language: channel.language.clone(),
-                created_at: now,
-                last_message_at: now,
-                queued_at: now,
-                closed_at: None,
-                close_reason: None,
-            };
-            match app.store.create_conversation(&fresh).await? {
-                OpenOutcome::Created(c) => {
-                    crate::services::crm::request_link(&app, &c.id).await?;
-                    c
-                }
-                OpenOutcome::Existing(c) => c,
-            }
-        }
-    };
+    let (conversation, created) = routing::find_or_open(&app, &channel, &number, &to).await?;
+    if created {
+        crate::services::crm::request_link(&app, &conversation.id).await?;
+    }
     if let (true, Some(agent), ConversationState::Waiting) =
         (body.session, who.agent_id(), conversation.state)
     {

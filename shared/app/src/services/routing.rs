@@ -63,7 +63,7 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
             None => return Ok(None),
         },
         None => {
-            let conversation = find_or_open(app, &channel, &number, &m.from).await?;
+            let (conversation, _) = find_or_open(app, &channel, &number, &m.from).await?;
             let now = app.clock.now();
             let info = analyze(&m.text);
             let message = Message {
@@ -106,14 +106,16 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     Ok(Some(conversation.id))
 }
 
-async fn find_or_open(
+/// The customer's open conversation on `number`, or a new one waiting in the number's queue (never a closed
+/// one). Returns it, and whether this call created it.
+pub async fn find_or_open(
     app: &App,
     channel: &Channel,
     number: &ChannelNumber,
     customer: &Phone,
-) -> PortResult<Conversation> {
+) -> PortResult<(Conversation, bool)> {
     if let Some(open) = app.store.open_conversation(&channel.id, &number.number, customer).await? {
-        return Ok(open);
+        return Ok((open, false));
     }
     let now = app.clock.now();
     let conversation = Conversation {
@@ -135,9 +137,9 @@ async fn find_or_open(
     Ok(match app.store.create_conversation(&conversation).await? {
         OpenOutcome::Created(c) => {
             tracing::info!(conversation = %c.id, queue = %c.queue_id, "conversation opened");
-            c
+            (c, true)
         }
-        OpenOutcome::Existing(c) => c,
+        OpenOutcome::Existing(c) => (c, false),
     })
 }
 
