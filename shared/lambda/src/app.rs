@@ -31,11 +31,18 @@ fn number(name: &'static str, default: u64) -> Result<u64, WireError> {
 }
 
 /// The handlers' settings in AWS, from the environment the SAM template sets:
-/// `SMSDESK_PUBLIC_URL` (the API's base URL, for callback URLs), `SMSDESK_SEND_ATTEMPTS` (3),
+/// `SMSDESK_PUBLIC_URL` (the API's base URL, for callback URLs), `SMSDESK_ADMIN_TOKEN` (local only: check
+/// bearer tokens here instead of trusting the JWT authorizer's claims), `SMSDESK_SEND_ATTEMPTS` (3),
 /// `SMSDESK_RETRY_BASE_MS` (5000), `SMSDESK_SEND_LEASE_SECS` (120), `SMSDESK_AUTO_CLOSE_HOURS` (24; 0 = never).
 pub fn config_from_env() -> Result<Config, WireError> {
     let public_url = std::env::var("SMSDESK_PUBLIC_URL").unwrap_or_default();
-    let mut config = Config::new(public_url, AuthMode::GatewayClaims);
+    // Behind API Gateway the JWT authorizer identifies callers. Without one (`cargo lambda watch` on a laptop),
+    // SMSDESK_ADMIN_TOKEN switches the function to checking bearer tokens itself, as `smsdesk dev` does.
+    let auth = match std::env::var("SMSDESK_ADMIN_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => AuthMode::Tokens { admin_token: token.into() },
+        _ => AuthMode::GatewayClaims,
+    };
+    let mut config = Config::new(public_url, auth);
     config.retry.max_attempts = number("SMSDESK_SEND_ATTEMPTS", 3)?.clamp(1, 20) as u32;
     config.retry.base_delay = Duration::from_millis(number("SMSDESK_RETRY_BASE_MS", 5000)?);
     config.send_lease = Duration::from_secs(number("SMSDESK_SEND_LEASE_SECS", 120)?.max(1));
