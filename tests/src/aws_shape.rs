@@ -7,7 +7,6 @@
 use secrecy::SecretString;
 use smsdesk_app::services::{crm::CrmConsumer, outbound::OutboundConsumer, routing::RouterConsumer, timers};
 use smsdesk_app::{App, AuthMode, Config};
-use smsdesk_aws::aws_config::{self, BehaviorVersion};
 use smsdesk_aws::aws_sdk_dynamodb::config::{Credentials, Region};
 use smsdesk_aws::aws_sdk_sqs::types::MessageSystemAttributeName;
 use smsdesk_aws::{AwsAdapters, AwsConfig, create_queues, create_tables, dynamodb_client, sqs_client};
@@ -51,11 +50,9 @@ impl Drop for AwsShape {
 
 impl AwsShape {
     pub async fn start(admin_token: &str, dynamodb: String, sqs: String) -> Self {
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "smsdesk-e2e"))
-            .load()
-            .await;
+        // Built as the functions build it (no aws-config).
+        let credentials = Credentials::new("test", "test", None, None, "smsdesk-e2e");
+        let sdk = smsdesk_aws::sdk_config(Region::new("us-east-1"), credentials, None);
         let tag = uuid::Uuid::new_v4().simple().to_string();
         let table = format!("smsdesk-e2e-{tag}");
         let mut cfg = AwsConfig::from_lookup(|name| match name {

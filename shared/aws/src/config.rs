@@ -1,10 +1,8 @@
 //! Configuration of the AWS adapters, read from environment variables (set by the SAM template in AWS,
 //! by the emulator script locally), and the SDK clients built from it.
 
-use aws_config::SdkConfig;
+use aws_types::SdkConfig;
 use smsdesk_ports::QueueKind;
-
-use crate::sqs::env_var;
 
 /// The table name.
 pub const TABLE_VAR: &str = "SMSDESK_TABLE";
@@ -16,6 +14,18 @@ pub const SQS_ENDPOINT_VAR: &str = "SMSDESK_SQS_ENDPOINT";
 /// Defaults to `SMSDESK_SQS_ENDPOINT`: moto serves SQS and Secrets Manager on one port.
 pub const SECRETS_ENDPOINT_VAR: &str = "SMSDESK_SECRETS_ENDPOINT";
 pub const DEFAULT_SECRET_PREFIX: &str = "smsdesk/channels/";
+
+/// The environment variable that holds a queue's URL (see [`crate::AwsConfig::from_env`]).
+pub fn env_var(queue: QueueKind, dead_letter: bool) -> &'static str {
+    match (queue, dead_letter) {
+        (QueueKind::Inbound, false) => "SMSDESK_INBOUND_QUEUE_URL",
+        (QueueKind::Inbound, true) => "SMSDESK_INBOUND_DLQ_URL",
+        (QueueKind::Outbound, false) => "SMSDESK_OUTBOUND_QUEUE_URL",
+        (QueueKind::Outbound, true) => "SMSDESK_OUTBOUND_DLQ_URL",
+        (QueueKind::Crm, false) => "SMSDESK_CRM_QUEUE_URL",
+        (QueueKind::Crm, true) => "SMSDESK_CRM_DLQ_URL",
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -128,6 +138,7 @@ pub fn dynamodb_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_dynamodb::Cl
     aws_sdk_dynamodb::Client::from_conf(builder.build())
 }
 
+#[cfg(feature = "sqs")]
 pub fn sqs_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_sqs::Client {
     let mut builder = aws_sdk_sqs::config::Builder::from(sdk);
     if let Some(url) = &cfg.sqs_endpoint {
@@ -136,6 +147,7 @@ pub fn sqs_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(builder.build())
 }
 
+#[cfg(feature = "secretsmanager")]
 pub fn secrets_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_secretsmanager::Client {
     let mut builder = aws_sdk_secretsmanager::config::Builder::from(sdk);
     if let Some(url) = &cfg.secrets_endpoint {

@@ -1,14 +1,16 @@
 //! smsdesk's AWS adapters: [`DynamoStore`] (every store port on one DynamoDB table), [`SqsQueue`] (the
 //! inbound, outbound and crm queues) and [`SecretsManagerStore`] (channel credentials).
 //!
-//! Wiring, once per cold start:
+//! Wiring, once per cold start (region and credentials from Lambda's variables, no aws-config):
 //! ```no_run
-//! # async fn wire() -> Result<(), smsdesk_aws::ConfigError> {
-//! let sdk = smsdesk_aws::aws_config::load_defaults(smsdesk_aws::aws_config::BehaviorVersion::latest()).await;
+//! # fn wire() -> Result<(), smsdesk_aws::ConfigError> {
+//! let sdk = smsdesk_aws::sdk_config_from_env(None)?;
 //! let cfg = smsdesk_aws::AwsConfig::from_env()?;
 //! let adapters = smsdesk_aws::AwsAdapters::new(&sdk, &cfg);
 //! # let _ = adapters; Ok(()) }
 //! ```
+//! Cargo features `sqs` and `secretsmanager` (both on by default) bring [`SqsQueue`] and
+//! [`SecretsManagerStore`] with their SDK clients; a function that never uses one leaves it out.
 //! The table design is written down in `infra/TABLES.md`; [`create_tables`] and [`create_queues`] make the
 //! same resources as the SAM template, for tests and development against DynamoDB Local and moto.
 
@@ -16,36 +18,58 @@ mod attr;
 mod config;
 mod dynamo;
 mod error;
+mod sdk;
+#[cfg(feature = "secretsmanager")]
 mod secrets;
+#[cfg(feature = "sqs")]
 mod sqs;
 
+#[cfg(feature = "secretsmanager")]
+pub use config::secrets_client;
+#[cfg(feature = "sqs")]
+pub use config::sqs_client;
 pub use config::{
     AwsConfig, ConfigError, DEFAULT_SECRET_PREFIX, DYNAMODB_ENDPOINT_VAR, QueueUrls, SECRET_PREFIX_VAR,
-    SECRETS_ENDPOINT_VAR, SQS_ENDPOINT_VAR, TABLE_VAR, dynamodb_client, secrets_client, sqs_client,
+    SECRETS_ENDPOINT_VAR, SQS_ENDPOINT_VAR, TABLE_VAR, dynamodb_client, env_var as queue_env_var,
 };
 pub use dynamo::{DynamoStore, TTL_ATTRIBUTE, create_table};
+pub use sdk::{
+    ACCESS_KEY_VAR, DEFAULT_REGION_VAR, REGION_VAR, SECRET_KEY_VAR, SESSION_TOKEN_VAR, env_credentials,
+    env_region, sdk_config, sdk_config_from_env, sdk_config_from_lookup,
+};
+#[cfg(feature = "secretsmanager")]
 pub use secrets::SecretsManagerStore;
-pub use sqs::{SqsQueue, create_queues, env_var as queue_env_var, queue_name};
+#[cfg(feature = "sqs")]
+pub use sqs::{SqsQueue, create_queues, queue_name};
 
+#[cfg(feature = "secretsmanager")]
+pub use aws_sdk_secretsmanager;
+#[cfg(feature = "sqs")]
+pub use aws_sdk_sqs;
 /// The SDK crates, re-exported so that callers build clients with the same versions and features.
-pub use {aws_config, aws_sdk_dynamodb, aws_sdk_secretsmanager, aws_sdk_sqs};
+pub use {aws_credential_types, aws_sdk_dynamodb, aws_types};
 
 use smsdesk_ports::PortResult;
 
-/// The three adapters, built from one SDK configuration.
+/// The adapters this build has (the store always; the queue and secrets with their features), built from
+/// one SDK configuration.
 #[derive(Clone, Debug)]
 pub struct AwsAdapters {
     pub store: DynamoStore,
+    #[cfg(feature = "sqs")]
     pub queue: SqsQueue,
+    #[cfg(feature = "secretsmanager")]
     pub secrets: SecretsManagerStore,
 }
 
 impl AwsAdapters {
     /// Builds the clients (no network call happens here) and the adapters on them.
-    pub fn new(sdk: &aws_config::SdkConfig, cfg: &AwsConfig) -> Self {
+    pub fn new(sdk: &aws_types::SdkConfig, cfg: &AwsConfig) -> Self {
         Self {
             store: DynamoStore::new(dynamodb_client(sdk, cfg), cfg.table.clone()),
+            #[cfg(feature = "sqs")]
             queue: SqsQueue::new(sqs_client(sdk, cfg), cfg.queues.clone()),
+            #[cfg(feature = "secretsmanager")]
             secrets: SecretsManagerStore::new(secrets_client(sdk, cfg), cfg.secret_prefix.clone()),
         }
     }

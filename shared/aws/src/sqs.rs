@@ -10,7 +10,7 @@ use smsdesk_ports::{MessageQueue, PortError, PortResult, QueueKind, QueueMessage
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::config::QueueUrls;
+use crate::config::{QueueUrls, env_var};
 use crate::error::port_error;
 
 /// SQS's largest visibility timeout (12 hours).
@@ -70,18 +70,6 @@ impl SqsQueue {
 fn not_configured(queue: QueueKind, dead_letter: bool) -> PortError {
     let var = env_var(queue, dead_letter);
     PortError::Backend(format!("the {} queue is not configured: set {var}", queue.name()))
-}
-
-/// The environment variable that holds a queue's URL (see [`crate::AwsConfig::from_env`]).
-pub fn env_var(queue: QueueKind, dead_letter: bool) -> &'static str {
-    match (queue, dead_letter) {
-        (QueueKind::Inbound, false) => "SMSDESK_INBOUND_QUEUE_URL",
-        (QueueKind::Inbound, true) => "SMSDESK_INBOUND_DLQ_URL",
-        (QueueKind::Outbound, false) => "SMSDESK_OUTBOUND_QUEUE_URL",
-        (QueueKind::Outbound, true) => "SMSDESK_OUTBOUND_DLQ_URL",
-        (QueueKind::Crm, false) => "SMSDESK_CRM_QUEUE_URL",
-        (QueueKind::Crm, true) => "SMSDESK_CRM_DLQ_URL",
-    }
 }
 
 /// Whole seconds, rounded up (a visibility is never shorter than asked), within SQS's range.

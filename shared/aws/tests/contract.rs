@@ -10,7 +10,7 @@
 //! own uniquely named table, queues or secret prefix.
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
-use smsdesk_aws::aws_config::{self, BehaviorVersion, SdkConfig};
+use smsdesk_aws::aws_types::SdkConfig;
 use smsdesk_aws::{AwsAdapters, AwsConfig, DEFAULT_SECRET_PREFIX, DynamoStore, create_queues, create_tables};
 use smsdesk_aws::{dynamodb_client, sqs_client};
 use smsdesk_ports::{DedupeStore, MessageQueue, SecretStore, Store};
@@ -54,12 +54,10 @@ fn unique(prefix: &str) -> String {
 }
 
 /// Dummy credentials and region: the emulators accept anything, and nothing reaches AWS.
+/// Built the way the functions build theirs (no aws-config).
 async fn sdk() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "smsdesk-contract-tests"))
-        .load()
-        .await
+    let credentials = Credentials::new("test", "test", None, None, "smsdesk-contract-tests");
+    smsdesk_aws::sdk_config(Region::new("us-east-1"), credentials, None)
 }
 
 fn config(e: &Endpoints, table: String) -> AwsConfig {

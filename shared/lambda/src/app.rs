@@ -1,5 +1,7 @@
 //! The handlers wired to the AWS adapters, once per cold start: what every function's `main.rs` calls.
 
+#[cfg(not(all(feature = "queue", feature = "secrets")))]
+use crate::unwired::Unwired;
 use smsdesk_app::{App, AuthMode, Config, Principal};
 use smsdesk_aws::{AwsAdapters, AwsConfig, ConfigError};
 use smsdesk_domain::AgentId;
@@ -53,28 +55,30 @@ pub fn config_from_env() -> Result<Config, WireError> {
     Ok(config)
 }
 
-/// Builds the SDK configuration, the adapters and the handlers. No network call happens here.
+/// Builds the SDK configuration, the adapters and the handlers. No network call happens here. The queue and
+/// the secret store are the AWS ones when this crate's `queue` / `secrets` features are on, and
+/// [`Unwired`](crate::Unwired) refusals otherwise (see crate::unwired).
 pub async fn aws_app() -> Result<Arc<App>, WireError> {
     // Tuned for cold start: see crate::clients and bench/coldstart/README.md.
-    let sdk = crate::clients::sdk_config().await;
+    let sdk = crate::clients::sdk_config()?;
     let adapters = AwsAdapters::new(&sdk, &AwsConfig::from_env()?);
     let http = crate::clients::http_client_builder()
         .timeout(Duration::from_secs(15))
         .connect_timeout(Duration::from_secs(5))
         .build()
         .map_err(|e| WireError::Http(e.to_string()))?;
+    #[cfg(feature = "queue")]
+    let queue = Arc::new(adapters.queue);
+    #[cfg(not(feature = "queue"))]
+    let queue = Arc::new(Unwired::QUEUE);
+    #[cfg(feature = "secrets")]
+    let secrets = Arc::new(adapters.secrets);
+    #[cfg(not(feature = "secrets"))]
+    let secrets = Arc::new(Unwired::SECRETS);
     let store = Arc::new(adapters.store);
     let clock = Arc::new(SystemClock);
     let providers = Providers::new(http, store.clone(), clock.clone());
-    Ok(App::new(
-        store,
-        Arc::new(adapters.queue),
-        Arc::new(adapters.secrets),
-        providers,
-        clock,
-        Arc::new(UuidIds),
-        config_from_env()?,
-    ))
+    Ok(App::new(store, queue, secrets, providers, clock, Arc::new(UuidIds), config_from_env()?))
 }
 
 /// The application's caller from the JWT authorizer's claims: the `smsdesk-admin` group or scope makes an

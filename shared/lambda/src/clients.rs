@@ -1,18 +1,17 @@
 //! The AWS SDK configuration and the HTTPS client, built once per cold start and tuned for init time
 //! (measured in bench/coldstart/README.md):
-//! - credentials and region come from the variables Lambda sets, so the default credential chain is not
-//!   built: its web-identity provider carries an STS client whose TLS connector loads and parses the
-//!   machine's whole CA store during init;
+//! - no aws-config: region and credentials come from the variables Lambda sets and the SDK configuration
+//!   is built directly (`smsdesk_aws::sdk_config_from_env`), so neither aws-config's provider chains nor
+//!   the STS/SSO clients they carry are linked or run;
 //! - the SDK's HTTPS client is wrapped in [`LazyTls`]: the SDK's own client builds a TLS connector (loading
 //!   and parsing the CA store) while each service client is constructed; wrapped, that happens on the first
 //!   AWS call instead;
 //! - reqwest's roots are compiled in (webpki-roots), so building it reads and parses nothing.
 //!
-//! Outside Lambda (tests, `cargo lambda watch` without variables), the default chain is used instead.
+//! Outside Lambda (`cargo lambda watch`), export `AWS_REGION`, `AWS_ACCESS_KEY_ID` and
+//! `AWS_SECRET_ACCESS_KEY` (dummy values for DynamoDB Local), e.g.
+//! `eval "$(aws configure export-credentials --format env)"` for real credentials.
 
-use aws_config::BehaviorVersion;
-use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
-use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
@@ -20,40 +19,14 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared;
+use smsdesk_aws::ConfigError;
+use smsdesk_aws::aws_types::SdkConfig;
 use std::sync::Arc;
 
-/// The SDK configuration every client of a function shares.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    sdk_config_from(|name| std::env::var(name).ok()).await
-}
-
-async fn sdk_config_from(lookup: impl Fn(&str) -> Option<String>) -> aws_config::SdkConfig {
-    let choice = Choice::from(lookup);
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(LazyTls::shared());
-    if choice.env_credentials {
-        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
-    }
-    if choice.env_region {
-        loader = loader.region(EnvironmentVariableRegionProvider::new());
-    }
-    loader.load().await
-}
-
-/// Which providers the environment lets us pin (the rest come from the default chains).
-#[derive(Debug, PartialEq, Eq)]
-struct Choice {
-    env_credentials: bool,
-    env_region: bool,
-}
-
-impl Choice {
-    fn from(lookup: impl Fn(&str) -> Option<String>) -> Choice {
-        let set = |name: &str| lookup(name).is_some_and(|v| !v.is_empty());
-        Choice {
-            env_credentials: set("AWS_ACCESS_KEY_ID") && set("AWS_SECRET_ACCESS_KEY"),
-            env_region: set("AWS_REGION") || set("AWS_DEFAULT_REGION"),
-        }
-    }
+/// The SDK configuration every client of a function shares: region and credentials from Lambda's
+/// variables, the lazily connecting HTTPS client.
+pub fn sdk_config() -> Result<SdkConfig, ConfigError> {
+    smsdesk_aws::sdk_config_from_env(Some(LazyTls::shared()))
 }
 
 /// The SDK's default HTTPS client (hyper 1, rustls with aws-lc, the system's CA store) without the TLS
@@ -109,18 +82,5 @@ mod tests {
     fn reqwest_accepts_the_preconfigured_tls() {
         // reqwest refuses a preconfigured TLS value of a type it does not know (a rustls version skew).
         assert!(http_client_builder().build().is_ok());
-    }
-
-    #[test]
-    fn lambda_variables_pin_credentials_and_region() {
-        let lambda = |name: &str| match name {
-            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "AWS_REGION" => Some("x".to_owned()),
-            _ => None,
-        };
-        assert_eq!(Choice::from(lambda), Choice { env_credentials: true, env_region: true });
-        let half = |name: &str| (name == "AWS_ACCESS_KEY_ID").then(|| "x".to_owned());
-        assert_eq!(Choice::from(half), Choice { env_credentials: false, env_region: false });
-        let empty = |name: &str| (name == "AWS_DEFAULT_REGION").then(String::new);
-        assert_eq!(Choice::from(empty), Choice { env_credentials: false, env_region: false });
     }
 }
