@@ -1,6 +1,6 @@
 //! Command-line arguments.
 
-use crate::dev::{DevError, DevOptions};
+use crate::dev::DevOptions;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,10 +44,42 @@ pub enum Command {
         #[arg(long, env = "SMSDESK_WORKERS", default_value_t = true, action = clap::ArgAction::Set)]
         workers: bool,
     },
+    /// Create the AWS shape's table and queues on DynamoDB Local and moto (see scripts/emulators.sh) and write
+    /// the environment file for `cargo lambda watch --env-file`.
+    AwsLocal {
+        /// Names the table (`<prefix>-smsdesk`), the queues and the secrets.
+        #[arg(long, default_value = "local")]
+        prefix: String,
+        #[arg(long, default_value = ".smsdesk/lambda.env")]
+        env_file: PathBuf,
+        /// Where `cargo lambda watch` serves the inbound-webhook function (callback URLs start with it).
+        #[arg(long, default_value = "http://127.0.0.1:9000/lambda-url/inbound-webhook")]
+        public_url: String,
+        /// Instead of creating resources: play the SQS event source mappings against `cargo lambda watch` at
+        /// this URL (e.g. http://127.0.0.1:9000), invoking router, outbound-send and crm-upsert.
+        #[arg(long, value_name = "INVOKE_URL")]
+        map_queues: Option<String>,
+    },
 }
 
-pub async fn run(cli: Cli) -> Result<(), DevError> {
+pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
+        Command::AwsLocal { map_queues: Some(invoke_url), env_file, .. } => {
+            Ok(crate::aws_local::map_queues(&env_file, &invoke_url).await?)
+        }
+        Command::AwsLocal { prefix, env_file, map_queues: None, public_url } => {
+            let token = std::env::var("SMSDESK_ADMIN_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| format!("sdk_admin_{}", uuid::Uuid::new_v4().simple()));
+            let lines = crate::aws_local::run(&prefix, &env_file, &token, &public_url).await?;
+            eprintln!("created the table and queues on the emulators; wrote {}:", env_file.display());
+            for line in lines {
+                println!("{line}");
+            }
+            eprintln!("next: cargo lambda watch --env-file {}", env_file.display());
+            Ok(())
+        }
         Command::Dev {
             addr,
             data,
@@ -75,7 +107,7 @@ pub async fn run(cli: Cli) -> Result<(), DevError> {
             };
             let server = crate::dev::start(options).await?;
             server.print_banner();
-            server.run_until_signal().await
+            Ok(server.run_until_signal().await?)
         }
     }
 }

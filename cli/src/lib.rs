@@ -2,5 +2,6 @@
 //! Lambda functions (HTTP API and webhooks, router, outbound-send, crm-upsert, timers) on the embedded
 //! store and its durable queues, with the sandbox provider.
 
+pub mod aws_local;
 pub mod cli;
 pub mod dev;

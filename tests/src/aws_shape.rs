@@ -166,25 +166,9 @@ async fn event_source_mapping(
             }
             continue;
         }
-        let records: Vec<serde_json::Value> = messages
-            .iter()
-            .map(|m| {
-                let attributes: serde_json::Map<String, serde_json::Value> = m
-                    .attributes
-                    .clone()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k.as_str().to_string(), serde_json::Value::String(v)))
-                    .collect();
-                serde_json::json!({
-                    "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
-                    "attributes": attributes, "messageAttributes": {}, "md5OfBody": m.md5_of_body,
-                    "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1",
-                })
-            })
-            .collect();
         let event: aws_lambda_events::event::sqs::SqsEvent =
-            serde_json::from_value(serde_json::json!({"Records": records})).expect("a real SQS event shape");
+            serde_json::from_value(smsdesk::aws_local::sqs_event(&messages, &arn))
+                .expect("a real SQS event shape");
         let response = smsdesk_lambda::process_batch(consumer.as_ref(), queue.as_ref(), kind, event).await;
         let failed: Vec<String> =
             response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();

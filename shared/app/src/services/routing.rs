@@ -89,7 +89,7 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
             conversation
         }
     };
-    app.store.touch(&conversation.id, m.received_at).await?;
+    app.store.touch(&conversation.id, app.clock.now()).await?;
 
     match consent::classify(&m.text) {
         Some(Keyword::OptOut) => app.store.set_opted_out(&channel.id, &m.from, true, m.received_at).await?,
