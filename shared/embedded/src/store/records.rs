@@ -133,6 +133,14 @@ impl DedupeStore for EmbeddedStore {
         let expires = now.saturating_add(nanos(ttl));
         self.db
             .tx(move |tx| {
+                // Expired keys go as new ones come (what DynamoDB's TTL does there), a few at a time so no
+                // single write pays for a long backlog.
+                tx.execute(
+                    "DELETE FROM dedupe WHERE key IN \
+                     (SELECT key FROM dedupe WHERE expires_at <= ?1 ORDER BY expires_at LIMIT 16)",
+                    [now],
+                )
+                .map_err(sql)?;
                 // Insert, or take over a key whose ttl has passed; a live key changes nothing.
                 let changed = tx
                     .execute(
@@ -183,5 +191,30 @@ impl OutboxStore for EmbeddedStore {
 
     async fn list_outbox(&self) -> PortResult<Vec<OutboxEntry>> {
         self.db.tx(|tx| all(tx, "SELECT body FROM outbox ORDER BY at, rowid", [])).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::sql;
+
+    #[tokio::test]
+    async fn expired_dedupe_keys_are_purged_as_new_ones_arrive() {
+        let store = EmbeddedStore::open_in_memory().unwrap();
+        let t0 = time::macros::datetime!(2026-11-23 10:00 UTC);
+        for i in 0..20 {
+            assert!(store.remember(&format!("old-{i}"), t0, Duration::from_secs(1)).await.unwrap());
+        }
+        let later = t0 + time::Duration::minutes(1);
+        assert!(store.remember("new-1", later, Duration::from_secs(60)).await.unwrap());
+        assert!(store.remember("new-2", later, Duration::from_secs(60)).await.unwrap());
+        let rows: i64 = store
+            .db
+            .tx(|tx| tx.query_row("SELECT COUNT(*) FROM dedupe", [], |r| r.get(0)).map_err(sql))
+            .await
+            .unwrap();
+        assert_eq!(rows, 2, "the 20 expired keys are gone, 16 per write");
+        assert!(store.seen("new-1", later).await.unwrap());
     }
 }
