@@ -129,9 +129,11 @@ impl AwsConfig {
     }
 }
 
-/// A DynamoDB client from the shared SDK configuration, pointed at the emulator when configured.
+/// A DynamoDB client from the shared SDK configuration, pointed at the emulator when configured. Its endpoint
+/// rules load on the first request (crate::endpoint).
 pub fn dynamodb_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_dynamodb::Client {
-    let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .endpoint_resolver(crate::endpoint::LazyDynamoDbResolver::default());
     if let Some(url) = &cfg.dynamodb_endpoint {
         builder = builder.endpoint_url(url);
     }
@@ -140,7 +142,8 @@ pub fn dynamodb_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_dynamodb::Cl
 
 #[cfg(feature = "sqs")]
 pub fn sqs_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_sqs::Client {
-    let mut builder = aws_sdk_sqs::config::Builder::from(sdk);
+    let mut builder = aws_sdk_sqs::config::Builder::from(sdk)
+        .endpoint_resolver(crate::endpoint::LazySqsResolver::default());
     if let Some(url) = &cfg.sqs_endpoint {
         builder = builder.endpoint_url(url);
     }
@@ -149,7 +152,8 @@ pub fn sqs_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_sqs::Client {
 
 #[cfg(feature = "secretsmanager")]
 pub fn secrets_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_secretsmanager::Client {
-    let mut builder = aws_sdk_secretsmanager::config::Builder::from(sdk);
+    let mut builder = aws_sdk_secretsmanager::config::Builder::from(sdk)
+        .endpoint_resolver(crate::endpoint::LazySecretsManagerResolver::default());
     if let Some(url) = &cfg.secrets_endpoint {
         builder = builder.endpoint_url(url);
     }

@@ -17,6 +17,7 @@
 mod attr;
 mod config;
 mod dynamo;
+mod endpoint;
 mod error;
 mod sdk;
 #[cfg(feature = "secretsmanager")]
@@ -33,6 +34,11 @@ pub use config::{
     SECRETS_ENDPOINT_VAR, SQS_ENDPOINT_VAR, TABLE_VAR, dynamodb_client, env_var as queue_env_var,
 };
 pub use dynamo::{DynamoStore, TTL_ATTRIBUTE, create_table};
+pub use endpoint::LazyDynamoDbResolver;
+#[cfg(feature = "secretsmanager")]
+pub use endpoint::LazySecretsManagerResolver;
+#[cfg(feature = "sqs")]
+pub use endpoint::LazySqsResolver;
 pub use sdk::{
     ACCESS_KEY_VAR, DEFAULT_REGION_VAR, REGION_VAR, SECRET_KEY_VAR, SESSION_TOKEN_VAR, env_credentials,
     env_region, sdk_config, sdk_config_from_env, sdk_config_from_lookup,
