@@ -129,11 +129,9 @@ impl AwsConfig {
     }
 }
 
-/// A DynamoDB client from the shared SDK configuration, pointed at the emulator when configured. Its endpoint
-/// rules load on the first request (crate::endpoint).
+/// A DynamoDB client from the shared SDK configuration, pointed at the emulator when configured.
 pub fn dynamodb_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_dynamodb::Client {
-    let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .endpoint_resolver(crate::endpoint::LazyDynamoDbResolver::default());
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
     if let Some(url) = &cfg.dynamodb_endpoint {
         builder = builder.endpoint_url(url);
     }
@@ -142,8 +140,7 @@ pub fn dynamodb_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_dynamodb::Cl
 
 #[cfg(feature = "sqs")]
 pub fn sqs_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_sqs::Client {
-    let mut builder = aws_sdk_sqs::config::Builder::from(sdk)
-        .endpoint_resolver(crate::endpoint::LazySqsResolver::default());
+    let mut builder = aws_sdk_sqs::config::Builder::from(sdk);
     if let Some(url) = &cfg.sqs_endpoint {
         builder = builder.endpoint_url(url);
     }
@@ -152,8 +149,7 @@ pub fn sqs_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_sqs::Client {
 
 #[cfg(feature = "secretsmanager")]
 pub fn secrets_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_secretsmanager::Client {
-    let mut builder = aws_sdk_secretsmanager::config::Builder::from(sdk)
-        .endpoint_resolver(crate::endpoint::LazySecretsManagerResolver::default());
+    let mut builder = aws_sdk_secretsmanager::config::Builder::from(sdk);
     if let Some(url) = &cfg.secrets_endpoint {
         builder = builder.endpoint_url(url);
     }

@@ -17,8 +17,8 @@
 mod attr;
 mod config;
 mod dynamo;
-mod endpoint;
 mod error;
+mod lazy;
 mod sdk;
 #[cfg(feature = "secretsmanager")]
 mod secrets;
@@ -34,11 +34,7 @@ pub use config::{
     SECRETS_ENDPOINT_VAR, SQS_ENDPOINT_VAR, TABLE_VAR, dynamodb_client, env_var as queue_env_var,
 };
 pub use dynamo::{DynamoStore, TTL_ATTRIBUTE, create_table};
-pub use endpoint::LazyDynamoDbResolver;
-#[cfg(feature = "secretsmanager")]
-pub use endpoint::LazySecretsManagerResolver;
-#[cfg(feature = "sqs")]
-pub use endpoint::LazySqsResolver;
+pub use lazy::LazyClient;
 pub use sdk::{
     ACCESS_KEY_VAR, DEFAULT_REGION_VAR, REGION_VAR, SECRET_KEY_VAR, SESSION_TOKEN_VAR, env_credentials,
     env_region, sdk_config, sdk_config_from_env, sdk_config_from_lookup,
@@ -69,16 +65,30 @@ pub struct AwsAdapters {
 }
 
 impl AwsAdapters {
-    /// Builds the clients (no network call happens here) and the adapters on them.
+    /// The adapters, each building its SDK client on first use ([`LazyClient`]): nothing is built and no
+    /// network call happens here.
     pub fn new(sdk: &aws_types::SdkConfig, cfg: &AwsConfig) -> Self {
         Self {
-            store: DynamoStore::new(dynamodb_client(sdk, cfg), cfg.table.clone()),
+            store: DynamoStore::with_lazy_client(lazy(sdk, cfg, dynamodb_client), cfg.table.clone()),
             #[cfg(feature = "sqs")]
-            queue: SqsQueue::new(sqs_client(sdk, cfg), cfg.queues.clone()),
+            queue: SqsQueue::with_lazy_client(lazy(sdk, cfg, sqs_client), cfg.queues.clone()),
             #[cfg(feature = "secretsmanager")]
-            secrets: SecretsManagerStore::new(secrets_client(sdk, cfg), cfg.secret_prefix.clone()),
+            secrets: SecretsManagerStore::with_lazy_client(
+                lazy(sdk, cfg, secrets_client),
+                cfg.secret_prefix.clone(),
+            ),
         }
     }
+}
+
+/// A client that `make` builds from (copies of) `sdk` and `cfg` on first use.
+fn lazy<C: Clone + Send + Sync + 'static>(
+    sdk: &aws_types::SdkConfig,
+    cfg: &AwsConfig,
+    make: fn(&aws_types::SdkConfig, &AwsConfig) -> C,
+) -> LazyClient<C> {
+    let (sdk, cfg) = (sdk.clone(), cfg.clone());
+    LazyClient::new(move || make(&sdk, &cfg))
 }
 
 /// Creates the table named in `cfg` with the schema of `infra/TABLES.md` (idempotent).

@@ -8,17 +8,23 @@ use smsdesk_domain::ChannelId;
 use smsdesk_ports::{Credentials, PortError, PortResult, SecretStore};
 
 use crate::error::port_error;
+use crate::lazy::LazyClient;
 
 /// The Secrets Manager adapter of the secret port.
 #[derive(Clone, Debug)]
 pub struct SecretsManagerStore {
-    client: Client,
+    client: LazyClient<Client>,
     prefix: String,
 }
 
 impl SecretsManagerStore {
     /// Secrets are named `prefix` + channel id (the default prefix is `smsdesk/channels/`).
     pub fn new(client: Client, prefix: impl Into<String>) -> Self {
+        Self::with_lazy_client(LazyClient::ready(client), prefix)
+    }
+
+    /// As [`SecretsManagerStore::new`], with a client built on first use.
+    pub fn with_lazy_client(client: LazyClient<Client>, prefix: impl Into<String>) -> Self {
         Self { client, prefix: prefix.into() }
     }
 

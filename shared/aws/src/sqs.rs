@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::config::{QueueUrls, env_var};
 use crate::error::port_error;
+use crate::lazy::LazyClient;
 
 /// SQS's largest visibility timeout (12 hours).
 const MAX_VISIBILITY_SECONDS: u64 = 43_200;
@@ -23,12 +24,17 @@ const DEAD_LETTER_SWEEPS: usize = 10;
 /// The SQS adapter of every queue port.
 #[derive(Clone, Debug)]
 pub struct SqsQueue {
-    client: Client,
+    client: LazyClient<Client>,
     urls: QueueUrls,
 }
 
 impl SqsQueue {
     pub fn new(client: Client, urls: QueueUrls) -> Self {
+        Self::with_lazy_client(LazyClient::ready(client), urls)
+    }
+
+    /// As [`SqsQueue::new`], with a client built on first use.
+    pub fn with_lazy_client(client: LazyClient<Client>, urls: QueueUrls) -> Self {
         Self { client, urls }
     }
 

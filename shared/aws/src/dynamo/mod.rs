@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use crate::attr::{Expr, Item};
 use crate::error::{build_error, is_retryable_code, port_error};
+use crate::lazy::LazyClient;
 
 /// How often a transaction that lost a race on an item (TransactionConflict) is tried again before the
 /// caller gets `Unavailable`. Racing assignments to one agent all touch its item, so a few losers per
@@ -40,7 +41,7 @@ const BATCH_GET_MAX: usize = 100;
 /// The DynamoDB adapter of every store port (`smsdesk_ports::Store`).
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
-    client: Client,
+    client: LazyClient<Client>,
     table: String,
 }
 
@@ -48,6 +49,11 @@ impl DynamoStore {
     /// A store on `table`, which must have the schema of [`create_table`] (which creates it
     /// in tests and development; SAM declares it in AWS).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self::with_lazy_client(LazyClient::ready(client), table)
+    }
+
+    /// As [`DynamoStore::new`], with a client built on first use.
+    pub fn with_lazy_client(client: LazyClient<Client>, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
     }
 
