@@ -17,6 +17,15 @@ pub enum AwsLocalError {
     Write { path: String, source: std::io::Error },
 }
 
+/// The SDK configuration for the emulators: they accept any credentials, and these never reach AWS.
+fn emulator_sdk() -> smsdesk_aws::aws_types::SdkConfig {
+    smsdesk_aws::sdk_config(
+        smsdesk_aws::aws_types::region::Region::new("us-east-1"),
+        smsdesk_aws::aws_credential_types::Credentials::new("test", "test", None, None, "smsdesk-local"),
+        None,
+    )
+}
+
 /// Creates the resources and writes `env_file`; returns its lines.
 /// `public_url` is where `cargo lambda watch` serves the inbound-webhook function (for callback URLs).
 pub async fn run(
@@ -39,18 +48,7 @@ pub async fn run(
     };
     let mut cfg = AwsConfig::from_lookup(lookup)
         .map_err(|e| AwsLocalError::Create { what: "the configuration", reason: e.to_string() })?;
-    // The emulators accept any credentials; these never reach AWS.
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "smsdesk-local",
-        ))
-        .load()
-        .await;
+    let sdk = emulator_sdk();
     create_tables(&dynamodb_client(&sdk, &cfg), &cfg)
         .await
         .map_err(|e| AwsLocalError::Create { what: "the DynamoDB table", reason: e.to_string() })?;
@@ -132,17 +130,7 @@ pub async fn map_queues(env_file: &Path, invoke_url: &str) -> Result<(), AwsLoca
         .collect();
     let cfg = AwsConfig::from_lookup(|name| vars.get(name).cloned())
         .map_err(|e| AwsLocalError::Create { what: "the configuration", reason: e.to_string() })?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "smsdesk-local",
-        ))
-        .load()
-        .await;
+    let sdk = emulator_sdk();
     let sqs = sqs_client(&sdk, &cfg);
     let http = reqwest::Client::new();
     let invoke_url = invoke_url.trim_end_matches('/');
