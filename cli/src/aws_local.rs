@@ -22,7 +22,6 @@ fn emulator_sdk() -> smsdesk_aws::aws_types::SdkConfig {
     smsdesk_aws::sdk_config(
         smsdesk_aws::aws_types::region::Region::new("us-east-1"),
         smsdesk_aws::aws_credential_types::Credentials::new("test", "test", None, None, "smsdesk-local"),
-        None,
     )
 }
 
@@ -132,7 +131,8 @@ pub async fn map_queues(env_file: &Path, invoke_url: &str) -> Result<(), AwsLoca
         .map_err(|e| AwsLocalError::Create { what: "the configuration", reason: e.to_string() })?;
     let sdk = emulator_sdk();
     let sqs = sqs_client(&sdk, &cfg);
-    let http = reqwest::Client::new();
+    let http = smsdesk_providers::http::client()
+        .map_err(|e| AwsLocalError::Create { what: "the HTTP client", reason: e.to_string() })?;
     let invoke_url = invoke_url.trim_end_matches('/');
     eprintln!("mapping the local queues to {invoke_url} (Ctrl-C to stop)");
     loop {

@@ -81,7 +81,7 @@ pub fn init_tracing() {
 }
 
 fn http_client() -> Result<reqwest::Client, DevError> {
-    reqwest::Client::builder()
+    smsdesk_providers::http::client_builder()
         .timeout(Duration::from_secs(15))
         .connect_timeout(Duration::from_secs(5))
         .build()

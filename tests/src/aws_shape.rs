@@ -52,7 +52,7 @@ impl AwsShape {
     pub async fn start(admin_token: &str, dynamodb: String, sqs: String) -> Self {
         // Built as the functions build it (no aws-config).
         let credentials = Credentials::new("test", "test", None, None, "smsdesk-e2e");
-        let sdk = smsdesk_aws::sdk_config(Region::new("us-east-1"), credentials, None);
+        let sdk = smsdesk_aws::sdk_config(Region::new("us-east-1"), credentials);
         let tag = uuid::Uuid::new_v4().simple().to_string();
         let table = format!("smsdesk-e2e-{tag}");
         let mut cfg = AwsConfig::from_lookup(|name| match name {
@@ -78,7 +78,10 @@ impl AwsShape {
         config.retry.base_delay = Duration::from_millis(200);
         let store = Arc::new(adapters.store);
         let clock = Arc::new(SystemClock);
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
+        let http = smsdesk_providers::http::client_builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("http client");
         let providers = Providers::new(http, store.clone(), clock.clone());
         let app = App::new(
             store,

@@ -38,7 +38,7 @@ pub struct Api {
 
 impl Api {
     pub fn new(base: impl Into<String>) -> Self {
-        Self { base: base.into(), http: reqwest::Client::new() }
+        Self { base: base.into(), http: smsdesk_providers::http::client().expect("http client") }
     }
 
     pub async fn call(

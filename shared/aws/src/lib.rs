@@ -4,7 +4,7 @@
 //! Wiring, once per cold start (region and credentials from Lambda's variables, no aws-config):
 //! ```no_run
 //! # fn wire() -> Result<(), smsdesk_aws::ConfigError> {
-//! let sdk = smsdesk_aws::sdk_config_from_env(None)?;
+//! let sdk = smsdesk_aws::sdk_config_from_env()?;
 //! let cfg = smsdesk_aws::AwsConfig::from_env()?;
 //! let adapters = smsdesk_aws::AwsAdapters::new(&sdk, &cfg);
 //! # let _ = adapters; Ok(()) }
@@ -18,6 +18,7 @@ mod attr;
 mod config;
 mod dynamo;
 mod error;
+mod http;
 mod lazy;
 mod sdk;
 #[cfg(feature = "secretsmanager")]
@@ -34,6 +35,7 @@ pub use config::{
     SECRETS_ENDPOINT_VAR, SQS_ENDPOINT_VAR, TABLE_VAR, dynamodb_client, env_var as queue_env_var,
 };
 pub use dynamo::{DynamoStore, TTL_ATTRIBUTE, create_table};
+pub use http::LazyTls;
 pub use lazy::LazyClient;
 pub use sdk::{
     ACCESS_KEY_VAR, DEFAULT_REGION_VAR, REGION_VAR, SECRET_KEY_VAR, SESSION_TOKEN_VAR, env_credentials,

@@ -12,7 +12,6 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_async::rt::sleep::default_async_sleep;
 use aws_smithy_async::time::SystemTimeSource;
 use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::SdkConfig;
@@ -20,6 +19,7 @@ use aws_types::region::Region;
 use std::time::Duration;
 
 use crate::config::ConfigError;
+use crate::http::LazyTls;
 
 /// Lambda's variables: the region, and the execution role's temporary credentials.
 pub const REGION_VAR: &str = "AWS_REGION";
@@ -32,35 +32,30 @@ pub const SESSION_TOKEN_VAR: &str = "AWS_SESSION_TOKEN";
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
 /// An SDK configuration with this region and these credentials: standard retries (3 attempts), a 3.1 s
-/// connect timeout, Tokio's sleep, the system clock; the SDK's default HTTPS client unless `http` is given.
-pub fn sdk_config(region: Region, credentials: Credentials, http: Option<SharedHttpClient>) -> SdkConfig {
+/// connect timeout, Tokio's sleep, the system clock, and the lazily connecting HTTPS client ([`LazyTls`]).
+pub fn sdk_config(region: Region, credentials: Credentials) -> SdkConfig {
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(region)
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .retry_config(RetryConfig::standard())
         .timeout_config(TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).build())
-        .time_source(SystemTimeSource::new());
+        .time_source(SystemTimeSource::new())
+        .http_client(LazyTls::shared());
     if let Some(sleep) = default_async_sleep() {
         builder.set_sleep_impl(Some(sleep));
-    }
-    if let Some(http) = http {
-        builder = builder.http_client(http);
     }
     builder.build()
 }
 
 /// As [`sdk_config`], with region and credentials from the environment Lambda sets.
-pub fn sdk_config_from_env(http: Option<SharedHttpClient>) -> Result<SdkConfig, ConfigError> {
-    sdk_config_from_lookup(|name| std::env::var(name).ok(), http)
+pub fn sdk_config_from_env() -> Result<SdkConfig, ConfigError> {
+    sdk_config_from_lookup(|name| std::env::var(name).ok())
 }
 
 /// As [`sdk_config_from_env`], from any lookup (tests). Empty values count as unset.
-pub fn sdk_config_from_lookup(
-    lookup: impl Fn(&str) -> Option<String>,
-    http: Option<SharedHttpClient>,
-) -> Result<SdkConfig, ConfigError> {
-    Ok(sdk_config(env_region(&lookup)?, env_credentials(&lookup)?, http))
+pub fn sdk_config_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<SdkConfig, ConfigError> {
+    Ok(sdk_config(env_region(&lookup)?, env_credentials(&lookup)?))
 }
 
 /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
@@ -99,7 +94,7 @@ mod tests {
             ("AWS_SECRET_ACCESS_KEY", "secret"),
             ("AWS_SESSION_TOKEN", "token"),
         ]);
-        let sdk = sdk_config_from_lookup(lambda, None).unwrap();
+        let sdk = sdk_config_from_lookup(lambda).unwrap();
         assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-west-3"));
         let creds = sdk.credentials_provider().unwrap().provide_credentials().await.unwrap();
         assert_eq!((creds.access_key_id(), creds.secret_access_key()), ("AKID", "secret"));
@@ -111,14 +106,11 @@ mod tests {
 
     #[test]
     fn the_default_region_and_a_missing_token_are_accepted() {
-        let sdk = sdk_config_from_lookup(
-            vars(&[
-                ("AWS_DEFAULT_REGION", "us-east-1"),
-                ("AWS_ACCESS_KEY_ID", "a"),
-                ("AWS_SECRET_ACCESS_KEY", "b"),
-            ]),
-            None,
-        )
+        let sdk = sdk_config_from_lookup(vars(&[
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "b"),
+        ]))
         .unwrap();
         assert_eq!(sdk.region().map(|r| r.as_ref()), Some("us-east-1"));
     }
@@ -126,11 +118,11 @@ mod tests {
     #[test]
     fn missing_or_empty_variables_are_named() {
         let no_region = vars(&[("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")]);
-        assert_eq!(sdk_config_from_lookup(no_region, None).err(), Some(ConfigError::Missing("AWS_REGION")));
+        assert_eq!(sdk_config_from_lookup(no_region).err(), Some(ConfigError::Missing("AWS_REGION")));
         let empty_secret =
             vars(&[("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", " ")]);
         assert_eq!(
-            sdk_config_from_lookup(empty_secret, None).err(),
+            sdk_config_from_lookup(empty_secret).err(),
             Some(ConfigError::Missing("AWS_SECRET_ACCESS_KEY"))
         );
     }

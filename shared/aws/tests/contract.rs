@@ -57,7 +57,7 @@ fn unique(prefix: &str) -> String {
 /// Built the way the functions build theirs (no aws-config).
 async fn sdk() -> SdkConfig {
     let credentials = Credentials::new("test", "test", None, None, "smsdesk-contract-tests");
-    smsdesk_aws::sdk_config(Region::new("us-east-1"), credentials, None)
+    smsdesk_aws::sdk_config(Region::new("us-east-1"), credentials)
 }
 
 fn config(e: &Endpoints, table: String) -> AwsConfig {

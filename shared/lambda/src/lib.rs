@@ -16,7 +16,7 @@ pub mod sqs;
 pub mod unwired;
 
 pub use app::{WireError, aws_app, config_from_env, principal, run_timers};
-pub use clients::{LazyTls, http_client_builder, sdk_config, tls_config};
+pub use clients::{http_client_builder, sdk_config};
 pub use http::{Claims, claims_from_context, run_http, with_claims, with_principal};
 pub use logs::init_tracing;
 pub use sqs::{process_batch, received_from, run_sqs};

@@ -2,6 +2,7 @@
 //! its webhook verification (on the raw bytes, in constant time, before parsing) and its webhook parser
 //! (provider JSON/form in, [`InboundEvent`]s out), and a fixture table of real-shaped webhooks.
 
+pub mod http;
 pub mod sandbox;
 pub mod telesign;
 

@@ -100,7 +100,11 @@ async fn flaky_marker_fails_once_per_message() {
 #[tokio::test]
 async fn flaky_memory_is_shared_by_providers_built_from_one_factory() {
     let outbox = Arc::new(MemoryOutbox::default());
-    let providers = crate::Providers::new(reqwest::Client::new(), outbox.clone(), Arc::new(FixedClock));
+    let providers = crate::Providers::new(
+        crate::http::client().expect("http client"),
+        outbox.clone(),
+        Arc::new(FixedClock),
+    );
     let channel = channel();
     let build = || providers.for_channel(&channel, &smsdesk_ports::Credentials::Sandbox).unwrap();
     let flaky = request("[sandbox:flaky]", "msg_c");

@@ -616,7 +616,7 @@ const ACCEPTED: &str = r#"{"reference_id":"35C8B5C5A5A4A1B3A9B7A3F1D2E4C6B8","ex
 const NO_DELAY: Duration = Duration::ZERO;
 
 fn client(url: &str) -> TelesignClient {
-    TelesignClient::new(reqwest::Client::new(), Some(url), creds())
+    TelesignClient::new(crate::http::client().expect("http client"), Some(url), creds())
 }
 
 fn send_request() -> SendRequest {
@@ -725,7 +725,7 @@ async fn send_timeout_and_refused_connection_are_transient() {
 async fn send_with_an_undecodable_key_is_permanent_and_sends_nothing() {
     let fake = fake::start(vec![(200, ACCEPTED, NO_DELAY)]).await;
     let bad = TelesignCredentials::new(CUSTOMER_ID, key("VGVzd"));
-    let c = TelesignClient::new(reqwest::Client::new(), Some(&fake.url), bad);
+    let c = TelesignClient::new(crate::http::client().expect("http client"), Some(&fake.url), bad);
     assert_eq!(
         c.send(&send_request()).await,
         Err(SendError::Permanent { reason: "the TeleSign API key is not valid base64".into() })
@@ -770,7 +770,7 @@ async fn validate_verdicts() {
 
 #[test]
 fn base_url_defaults_and_tolerates_a_trailing_slash() {
-    let http = reqwest::Client::new();
+    let http = crate::http::client().expect("http client");
     assert_eq!(TelesignClient::new(http.clone(), None, creds()).base_url(), DEFAULT_BASE_URL);
     assert_eq!(TelesignClient::new(http.clone(), Some(""), creds()).base_url(), DEFAULT_BASE_URL);
     assert_eq!(

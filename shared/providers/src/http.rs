@@ -1,0 +1,54 @@
+//! The providers' HTTPS client: rustls with *ring* crypto and Mozilla's roots compiled in (webpki-roots).
+//!
+//! Building it reads and parses no file, so it costs nothing at a Lambda cold start, and it needs no
+//! process-wide crypto provider (reqwest is built with `rustls-no-provider`). *ring* rather than aws-lc:
+//! no C library of 1 MB in every bootstrap and no jitter-entropy warm-up on the first handshake
+//! (bench/coldstart/README.md); the trade-off is that rustls offers no post-quantum hybrid key exchange with
+//! *ring*. The roots are Mozilla's as of the build: a rebuild picks up changes.
+
+use std::sync::Arc;
+
+/// A reqwest builder with [`tls_config`]; add timeouts and build. Should the TLS configuration be refused
+/// (it is not: see the tests), the builder has none and `build()` reports that no TLS provider is set.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder();
+    match tls_config() {
+        Ok(tls) => builder.tls_backend_preconfigured(tls),
+        Err(_) => builder,
+    }
+}
+
+/// A client with [`tls_config`] and reqwest's other defaults (tools and tests).
+pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+    client_builder().build()
+}
+
+/// One TLS client configuration: *ring* crypto, TLS 1.2 and 1.3, Mozilla's roots.
+pub fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reqwest_accepts_the_preconfigured_tls() {
+        // reqwest refuses a preconfigured TLS value of a type it does not know (a rustls version skew).
+        assert!(client_builder().build().is_ok());
+    }
+
+    #[test]
+    fn tls_offers_both_default_versions() {
+        let config = tls_config().expect("ring offers TLS 1.2 and 1.3");
+        let suites = &config.crypto_provider().cipher_suites;
+        for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+            assert!(suites.iter().any(|s| s.version() == version), "no {version:?} suite");
+        }
+    }
+}
