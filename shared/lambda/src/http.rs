@@ -12,12 +12,14 @@
 //! - agent id: `smsdesk:agent_id`, then `custom:agent_id`, then `agent_id`.
 //! - admin: a group named `smsdesk-admin`, or a scope `smsdesk-admin` (also as `<resource-server>/smsdesk-admin`).
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
+use axum::response::Response;
 use lambda_http::request::RequestContext;
 use std::collections::HashMap;
-use tower::util::MapRequestLayer;
+use std::convert::Infallible;
+use tower::Service;
+use tower::util::MapRequest;
 
 /// Group or scope that makes the caller an administrator.
 pub const ADMIN_ROLE: &str = "smsdesk-admin";
@@ -36,32 +38,43 @@ pub struct Claims {
     pub admin: bool,
 }
 
-/// Serves `router` to API Gateway HTTP API events until the Lambda environment shuts down; every request
-/// carries [`Claims`] in its extensions when the route has the JWT authorizer.
-pub async fn run_http(router: Router) -> Result<(), lambda_http::Error> {
-    lambda_http::run(with_claims(router)).await
+// The wrappers below go around the whole router, once, rather than through `Router::layer`, which wraps
+// every route's handlers one by one while the function starts (bench/coldstart/README.md).
+
+/// Serves `service` (an axum `Router`, possibly wrapped by [`with_principal`]) to API Gateway HTTP API
+/// events until the Lambda environment shuts down; every request carries [`Claims`] in its extensions when
+/// the route has the JWT authorizer.
+pub async fn run_http<S>(service: S) -> Result<(), lambda_http::Error>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let service = with_claims(service);
+    lambda_http::run(MapRequest::new(service, |request: lambda_http::Request| request.map(Body::new))).await
 }
 
-/// Adds the layer that inserts [`Claims`] (outermost, so layers added before it can read them).
-pub fn with_claims(router: Router) -> Router {
-    router.layer(MapRequestLayer::new(insert_claims))
+/// Inserts [`Claims`] into each request before `service` sees it.
+pub fn with_claims<S>(service: S) -> MapRequest<S, fn(Request<Body>) -> Request<Body>> {
+    MapRequest::new(service, insert_claims)
 }
 
 /// Inserts into each request the application's identity derived from its [`Claims`] (when `derive`
-/// returns one). Apply before [`run_http`], which adds the claims themselves outside this layer.
-pub fn with_principal<P, F>(router: Router, derive: F) -> Router
+/// returns one), before `service` sees it. [`run_http`] adds the claims themselves outside this wrapper.
+pub fn with_principal<S, P, F>(
+    service: S,
+    derive: F,
+) -> MapRequest<S, impl FnMut(Request<Body>) -> Request<Body> + Clone + Send + Sync + 'static>
 where
     P: Clone + Send + Sync + 'static,
     F: Fn(&Claims) -> Option<P> + Clone + Send + Sync + 'static,
 {
-    let layer = MapRequestLayer::new(move |mut request: Request<Body>| {
+    MapRequest::new(service, move |mut request: Request<Body>| {
         let principal = request.extensions().get::<Claims>().and_then(&derive);
         if let Some(principal) = principal {
             request.extensions_mut().insert(principal);
         }
         request
-    });
-    router.layer(layer)
+    })
 }
 
 fn insert_claims(mut request: Request<Body>) -> Request<Body> {
@@ -124,8 +137,8 @@ fn string_list(value: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::Extension;
     use axum::routing::get;
+    use axum::{Extension, Router};
     use tower::ServiceExt;
 
     fn event(claims: serde_json::Value, scopes: serde_json::Value) -> String {
@@ -224,13 +237,16 @@ mod tests {
         format!("{sub} {principal}")
     }
 
-    async fn call(router: Router, request: Request<Body>) -> String {
-        let response = router.oneshot(request).await.unwrap();
+    async fn call<S>(service: S, request: Request<Body>) -> String
+    where
+        S: Service<Request<Body>, Response = Response, Error = Infallible>,
+    {
+        let response = service.oneshot(request).await.unwrap();
         let bytes = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
-    fn app() -> Router {
+    fn app() -> impl Service<Request<Body>, Response = Response, Error = Infallible> {
         let router = Router::new().route("/v1/work-items", get(whoami));
         let router = with_principal(router, |c: &Claims| c.agent_id.clone().map(|a| format!("agent:{a}")));
         with_claims(router)

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 use smsdesk_domain::*;
 use std::sync::Arc;
 
-pub fn routes() -> Router<Arc<App>> {
-    Router::new()
+/// Adds the admin routes to `router`.
+pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
+    let router = router
         .route("/v1/queues", post(create_queue).get(list_queues))
         .route("/v1/agents", post(create_agent).get(list_agents))
         .route("/v1/agents/{id}", get(get_agent))
@@ -25,12 +26,13 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/v1/channels", post(create_channel).get(list_channels))
         .route("/v1/channels/{id}", get(get_channel))
         .route("/v1/channels/{id}/credentials", axum::routing::put(rotate_credentials))
-        .route("/v1/contacts", post(create_contact))
-        .merge(validate_routes())
+        .route("/v1/contacts", post(create_contact));
+    validate_routes(router)
 }
 
-pub fn validate_routes() -> Router<Arc<App>> {
-    Router::new().route("/v1/channels/{id}/validate", post(validate_channel))
+/// Adds the channel validation route to `router`.
+pub fn validate_routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
+    router.route("/v1/channels/{id}/validate", post(validate_channel))
 }
 
 #[derive(Deserialize)]

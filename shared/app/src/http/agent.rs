@@ -18,8 +18,9 @@ use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
 use std::sync::Arc;
 
-pub fn routes() -> Router<Arc<App>> {
-    Router::new()
+/// Adds the agent routes to `router`.
+pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
+    router
         .route("/v1/work-items", get(work_items))
         .route("/v1/conversations/{id}", get(conversation))
         .route("/v1/conversations/{id}/messages", post(reply))

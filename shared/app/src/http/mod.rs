@@ -14,35 +14,33 @@ use axum::routing::get;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
+// Each module adds its routes to one `Router` rather than building its own to be merged: axum inserts
+// every route of a merged router again, and each insert copies the path tree, which made building the
+// agent-api router a third of that function's cold start (bench/coldstart/README.md).
+
 /// Every route: what `smsdesk dev` serves.
 pub fn router(app: Arc<App>) -> Router {
-    let mut r = Router::new()
-        .route("/healthz", get(healthz))
-        .merge(webhooks::routes(&app))
-        .merge(admin::routes())
-        .merge(agent::routes());
+    let mut r = webhooks::routes(Router::new().route("/healthz", get(healthz)), &app);
+    r = agent::routes(admin::routes(r));
     if app.config.sandbox {
-        r = r.merge(sandbox::routes());
+        r = sandbox::routes(r);
     }
     r.fallback(not_found).with_state(app)
 }
 
 /// The webhook routes only (the inbound-webhook function).
 pub fn webhook_router(app: Arc<App>) -> Router {
-    webhooks::routes(&app).fallback(not_found).with_state(app)
+    webhooks::routes(Router::new(), &app).fallback(not_found).with_state(app)
 }
 
 /// The channel validation route only (the validate-credentials function).
 pub fn validate_router(app: Arc<App>) -> Router {
-    admin::validate_routes().fallback(not_found).with_state(app)
+    admin::validate_routes(Router::new()).fallback(not_found).with_state(app)
 }
 
 /// The admin and agent API (the agent-api function).
 pub fn api_router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(admin::routes())
-        .merge(agent::routes())
+    agent::routes(admin::routes(Router::new().route("/healthz", get(healthz))))
         .fallback(not_found)
         .with_state(app)
 }

@@ -16,8 +16,9 @@ use smsdesk_domain::events::{InboundEvent, InboundMessage};
 use smsdesk_domain::*;
 use std::sync::Arc;
 
-pub fn routes() -> Router<Arc<App>> {
-    Router::new().route("/v1/sandbox/inbound", post(inbound)).route("/v1/sandbox/outbox", get(outbox))
+/// Adds the sandbox routes to `router`.
+pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
+    router.route("/v1/sandbox/inbound", post(inbound)).route("/v1/sandbox/outbox", get(outbox))
 }
 
 #[derive(Deserialize)]

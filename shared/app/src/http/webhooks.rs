@@ -12,10 +12,12 @@ use axum::routing::post;
 use smsdesk_providers::WebhookRequest;
 use std::sync::Arc;
 
-pub fn routes(app: &App) -> Router<Arc<App>> {
-    Router::new()
-        .route("/webhooks/{provider}/{channel_id}", post(receive))
-        .layer(DefaultBodyLimit::max(app.config.max_webhook_bytes))
+/// Adds the webhook route, with its body limit, to `router`.
+pub fn routes(router: Router<Arc<App>>, app: &App) -> Router<Arc<App>> {
+    router.route(
+        "/webhooks/{provider}/{channel_id}",
+        post(receive).layer(DefaultBodyLimit::max(app.config.max_webhook_bytes)),
+    )
 }
 
 async fn receive(
