@@ -10,7 +10,9 @@
 #       or give running ones: SMSDESK_DYNAMODB_ENDPOINT=http://127.0.0.1:N SMSDESK_SQS_ENDPOINT=http://...
 #   COLDSTART_FUNCTIONS=0 bench/coldstart/run.sh   # probes only
 #
-# Each package is built alone (-p) so no binary carries another one's crate features.
+# Each package is built alone (-p) so no binary carries another one's crate features, and every bootstrap
+# (hello included) with the rustflags .cargo/config.toml gives the Lambda target (non-PIE), through an
+# explicit --target so that build scripts and proc-macros are built as usual.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,16 +22,35 @@ out="${OUT:-$here/results.md}"
 
 log() { printf 'coldstart: %s\n' "$*" >&2; }
 
+host="$(rustc -vV | sed -n 's/^host: //p')"
+# The rustflags of [target.aarch64-unknown-linux-gnu] in .cargo/config.toml, applied to this machine's target.
+lambda_rustflags="$(sed -n '/^\[target.aarch64-unknown-linux-gnu\]/,/^\[/p' "$repo/.cargo/config.toml" 2>/dev/null |
+  sed -n 's/^rustflags *= *\[\(.*\)\]/\1/p' | tr -d '",')"
+log "bootstrap rustflags: ${lambda_rustflags:-(none)}"
+# The functions build in the product's target directory ($CARGO_TARGET_DIR if set), the probes in this one's.
+product_target="${CARGO_TARGET_DIR:-$repo/target}"
+unset CARGO_TARGET_DIR
+build() { # build DIR PACKAGE [TARGET_DIR]: release, native, as a Lambda bootstrap
+  (cd "$1" && RUSTFLAGS="$lambda_rustflags" CARGO_TARGET_DIR="${3:-$1/target}" \
+    cargo build --quiet --release --target "$host" -p "$2")
+}
+
 cd "$here"
-for p in coldstart hello sdk-naive sdk-tuned; do
+log "building the runner"
+cargo build --quiet --release -p coldstart
+for p in hello sdk-naive sdk-tuned; do
   log "building $p (release, native)"
-  cargo build --quiet --release -p "$p"
+  build "$here" "$p"
 done
-bin="$here/target/release"
+bin="$here/target/$host/release"
+# hello as cargo builds it by default (PIE), for reference: `hello` above is the yardstick.
+log "building hello (release, native, default rustflags)"
+(cd "$here" && CARGO_TARGET_DIR="$here/target/default-flags" cargo build --quiet --release -p hello)
+runner="$here/target/release/coldstart"
 
 # The tuned probe is one binary; PROBE_* variables switch its steps off, to measure each step alone.
 t1="tuned-1:features-off"; t2="tuned-2:+env-credentials"; t3="tuned-3:+compiled-in-roots"; t4="tuned-4:+lazy-sdk-tls"
-targets=("hello=$bin/hello" "sdk-naive=$bin/sdk-naive" "sdk-naive+SSL_CERT_FILE=$bin/sdk-naive"
+targets=("hello=$bin/hello" "hello-default-flags=$here/target/default-flags/release/hello" "sdk-naive=$bin/sdk-naive" "sdk-naive+SSL_CERT_FILE=$bin/sdk-naive"
   "$t1=$bin/sdk-tuned" "$t2=$bin/sdk-tuned" "$t3=$bin/sdk-tuned" "$t4=$bin/sdk-tuned")
 bundle=""
 for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
@@ -47,8 +68,8 @@ if [[ "${COLDSTART_FUNCTIONS:-1}" != 0 ]]; then
     [[ -f "$dir/Cargo.toml" ]] || continue
     f="$(basename "$dir")"
     log "building $f (release, native)"
-    (cd "$repo" && cargo build --quiet --release -p "$f")
-    targets+=("$f=$repo/target/release/$f")
+    build "$repo" "$f" "$product_target"
+    targets+=("$f=$product_target/$host/release/$f")
   done
 fi
 
@@ -74,5 +95,5 @@ if [[ -n "${DYNAMODB_ENDPOINT:-}" && -n "${SQS_ENDPOINT:-}" ]]; then
 fi
 
 log "measuring ${#targets[@]} bootstraps, $runs runs each"
-"$bin/coldstart" "${args[@]}" "${targets[@]}"
+"$runner" "${args[@]}" "${targets[@]}"
 log "table written to $out"
