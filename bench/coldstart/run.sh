@@ -5,9 +5,12 @@
 #
 #   bench/coldstart/run.sh                      # 21 runs each
 #   RUNS=51 bench/coldstart/run.sh
-#   EMULATORS=1 bench/coldstart/run.sh          # also the first invocation (one SQS event) against
-#       DynamoDB Local and moto, started by scripts/emulators.sh on free loopback ports and stopped after;
-#       or give running ones: SMSDESK_DYNAMODB_ENDPOINT=http://127.0.0.1:N SMSDESK_SQS_ENDPOINT=http://...
+#   EMULATORS=1 bench/coldstart/run.sh          # also the first invocation against DynamoDB Local and moto,
+#       started by scripts/emulators.sh on free loopback ports and stopped after (or give running ones:
+#       SMSDESK_DYNAMODB_ENDPOINT=http://127.0.0.1:N SMSDESK_SQS_ENDPOINT=http://...). `smsdesk aws-local`
+#       creates the table and queues there; each function gets its own event (events/functions/<name>.json:
+#       an SQS batch of its queue's job, an API Gateway request, a schedule), whose handling reads DynamoDB;
+#       the probes get one SQS event (ListTables + ListQueues).
 #   COLDSTART_FUNCTIONS=0 bench/coldstart/run.sh   # probes only
 #
 # Each package is built alone (-p) so no binary carries another one's crate features, and every bootstrap
@@ -92,6 +95,23 @@ if [[ -n "${DYNAMODB_ENDPOINT:-}" && -n "${SQS_ENDPOINT:-}" ]]; then
   args+=(--invoke sqs
     --env "SMSDESK_DYNAMODB_ENDPOINT=$DYNAMODB_ENDPOINT" --env "AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT"
     --env "SMSDESK_SQS_ENDPOINT=$SQS_ENDPOINT" --env "AWS_ENDPOINT_URL_SQS=$SQS_ENDPOINT")
+  if [[ "${COLDSTART_FUNCTIONS:-1}" != 0 ]]; then
+    # The table and queues the functions use, as `smsdesk aws-local` makes them (its variables replace the
+    # dummy ones above; its admin token is left out: the events carry JWT authorizer claims).
+    env_file="$(mktemp)"
+    log "creating the table and queues on the emulators (smsdesk aws-local)"
+    (cd "$repo" && CARGO_TARGET_DIR="$product_target" SMSDESK_DYNAMODB_ENDPOINT="$DYNAMODB_ENDPOINT" \
+      SMSDESK_SQS_ENDPOINT="$SQS_ENDPOINT" cargo run --quiet --bin smsdesk -- aws-local \
+      --prefix "bench-$$" --env-file "$env_file" >/dev/null)
+    while IFS= read -r line; do
+      [[ "$line" == SMSDESK_* && "$line" != SMSDESK_ADMIN_TOKEN=* ]] && args+=(--env "$line")
+    done <"$env_file"
+    rm -f "$env_file"
+    for target in "${targets[@]}"; do
+      name="${target%%=*}"
+      [[ -f "$here/events/functions/$name.json" ]] && args+=(--invoke-for "$name" "$here/events/functions/$name.json")
+    done
+  fi
 fi
 
 log "measuring ${#targets[@]} bootstraps, $runs runs each"

@@ -17,6 +17,7 @@ const REQUEST_ID: &str = "8476a536-e9f4-11e8-9739-2dfe598c3fcd";
 struct Incoming {
     method: String,
     path: String,
+    body: String,
     reply: oneshot::Sender<Reply>,
 }
 
@@ -114,6 +115,9 @@ impl FakeApi {
                 continue;
             };
             let invoke = sent.elapsed();
+            if std::env::var_os("COLDSTART_SHOW_RESPONSES").is_some() {
+                eprintln!("coldstart: {} -> {}", request.path, request.body);
+            }
             let _ =
                 request.reply.send(Reply { status: "202 Accepted", headers: Vec::new(), body: "{}".into() });
             return Ok(Run { init, invoke: Some(invoke), invoke_ok: Some(ok), peak_rss_kib });
@@ -168,9 +172,9 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 async fn serve(stream: TcpStream, sender: mpsc::UnboundedSender<Incoming>) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
-    while let Some((method, path)) = read_request(&mut reader).await {
+    while let Some((method, path, body)) = read_request(&mut reader).await {
         let (reply, answer) = oneshot::channel();
-        if sender.send(Incoming { method, path, reply }).is_err() {
+        if sender.send(Incoming { method, path, body, reply }).is_err() {
             return;
         }
         // Unanswered (the sender dropped): hold the connection until the bootstrap is killed.
@@ -192,7 +196,7 @@ async fn serve(stream: TcpStream, sender: mpsc::UnboundedSender<Incoming>) {
 }
 
 /// Reads one request (head and Content-Length body); `None` at end of stream or on garbage.
-async fn read_request<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Option<(String, String)> {
+async fn read_request<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Option<(String, String, String)> {
     let mut line = String::new();
     if reader.read_line(&mut line).await.ok()? == 0 {
         return None;
@@ -218,7 +222,7 @@ async fn read_request<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Option<(Str
     }
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body).await.ok()?;
-    Some((method, path))
+    Some((method, path, String::from_utf8_lossy(&body).into_owned()))
 }
 
 #[cfg(test)]
@@ -230,7 +234,10 @@ mod tests {
         let raw = b"POST /2018-06-01/runtime/invocation/x/response HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nhost: a\r\n\r\n";
         let mut reader = BufReader::new(&raw[..]);
         let first = read_request(&mut reader).await.unwrap();
-        assert_eq!(first, ("POST".to_owned(), "/2018-06-01/runtime/invocation/x/response".to_owned()));
+        assert_eq!(
+            first,
+            ("POST".to_owned(), "/2018-06-01/runtime/invocation/x/response".to_owned(), "{}".to_owned())
+        );
         let second = read_request(&mut reader).await.unwrap();
         assert_eq!(second.1, NEXT);
         assert_eq!(read_request(&mut reader).await, None);

@@ -7,8 +7,9 @@
 //! times, in turns (so drift hits every binary alike); the report gives medians and p90, the ratio to the
 //! binary named `hello`, the stripped size and the peak RSS at first poll.
 //!
-//! Usage: coldstart [--runs N] [--invoke sqs|http|FILE.json] [--env KEY=VALUE]...
-//!                  [--env-for NAME KEY=VALUE]... [--markdown FILE] NAME=PATH...   (one of the names must be `hello`)
+//! Usage: coldstart [--runs N] [--invoke sqs|http|FILE.json] [--invoke-for NAME sqs|http|FILE.json]...
+//!                  [--env KEY=VALUE]... [--env-for NAME KEY=VALUE]... [--markdown FILE] NAME=PATH...
+//! (one of the names must be `hello`; `--invoke-for` gives one binary its own event, over `--invoke`)
 
 mod fake_api;
 mod report;
@@ -21,6 +22,8 @@ use std::time::Duration;
 struct Args {
     runs: usize,
     invoke: Option<String>,
+    /// Events for one binary only (by name), over `invoke`.
+    invoke_for: Vec<(String, String)>,
     env: Vec<(String, String)>,
     /// Variables for one binary only (by name), on top of `env`.
     env_for: Vec<(String, String, String)>,
@@ -32,6 +35,7 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
         runs: 21,
         invoke: None,
+        invoke_for: Vec::new(),
         env: Vec::new(),
         env_for: Vec::new(),
         markdown: None,
@@ -42,6 +46,10 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, String> {
         match arg.as_str() {
             "--runs" => args.runs = value("--runs")?.parse().map_err(|_| "--runs needs a number")?,
             "--invoke" => args.invoke = Some(value("--invoke")?),
+            "--invoke-for" => {
+                let name = value("--invoke-for")?;
+                args.invoke_for.push((name, value("--invoke-for")?));
+            }
             "--markdown" => args.markdown = Some(PathBuf::from(value("--markdown")?)),
             "--env" => {
                 let pair = value("--env")?;
@@ -105,7 +113,12 @@ fn event_body(invoke: &str) -> Result<String, String> {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let event = args.invoke.as_deref().map(event_body).transpose()?;
+    let default_event = args.invoke.as_deref().map(event_body).transpose()?;
+    let mut events = Vec::new();
+    for (name, _) in &args.binaries {
+        let own = args.invoke_for.iter().find(|(n, _)| n == name).map(|(_, e)| event_body(e)).transpose()?;
+        events.push(own.or_else(|| default_event.clone()));
+    }
     let mut api = fake_api::FakeApi::start().await.map_err(|e| format!("cannot listen on loopback: {e}"))?;
     let mut samples: Vec<report::Samples> = args
         .binaries
@@ -120,13 +133,14 @@ async fn run(args: Args) -> Result<(), String> {
             );
             let env = lambda_env(name, &api.address(), &extra);
             let run = api
-                .measure(path, &env, event.as_deref(), Duration::from_secs(20))
+                .measure(path, &env, events[index].as_deref(), Duration::from_secs(20))
                 .await
                 .map_err(|e| format!("{name}: {e}"))?;
             samples[index].push(run);
         }
     }
-    let table = report::markdown(&samples, args.runs, args.invoke.as_deref());
+    let invoked = if args.invoke_for.is_empty() { args.invoke.as_deref() } else { Some("per binary") };
+    let table = report::markdown(&samples, args.runs, invoked);
     print!("{table}");
     if let Some(path) = args.markdown {
         std::fs::write(&path, &table).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -177,6 +191,10 @@ mod tests {
         assert_eq!(parsed.binaries.len(), 2);
         assert!(args(&["f=/x/f"]).is_err());
         assert!(args(&["--runs", "0", "hello=/h"]).is_err());
+        let per_binary = args(&["--invoke", "sqs", "--invoke-for", "f", "http", "hello=/h", "f=/f"]).unwrap();
+        assert_eq!(per_binary.invoke.as_deref(), Some("sqs"));
+        assert_eq!(per_binary.invoke_for, [("f".to_owned(), "http".to_owned())]);
+        assert!(args(&["--invoke-for", "f"]).is_err());
     }
 
     #[test]
