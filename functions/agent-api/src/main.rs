@@ -1,6 +1,6 @@
 //! agent-api: the admin and agent HTTP API (`/v1/...`) behind API Gateway's JWT authorizer.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), smsdesk_lambda::Error> {
     smsdesk_lambda::init_tracing();
     let app = smsdesk_lambda::aws_app().await?;

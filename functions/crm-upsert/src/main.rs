@@ -4,7 +4,7 @@ use smsdesk_app::services::crm::CrmConsumer;
 use smsdesk_ports::QueueKind;
 use std::sync::Arc;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), smsdesk_lambda::Error> {
     smsdesk_lambda::init_tracing();
     let app = smsdesk_lambda::aws_app().await?;

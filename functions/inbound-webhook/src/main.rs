@@ -1,7 +1,7 @@
 //! inbound-webhook: `POST /webhooks/{provider}/{channel_id}`. Verifies the provider's signature, parses,
 //! dedupes, and answers 2xx once the events are on the inbound queue.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), smsdesk_lambda::Error> {
     smsdesk_lambda::init_tracing();
     let app = smsdesk_lambda::aws_app().await?;

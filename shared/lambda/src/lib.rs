@@ -7,6 +7,11 @@
 //!
 //! Everything that decides lives in the handlers; this crate only translates shapes, so `smsdesk dev` and
 //! Lambda run the same code.
+//!
+//! Each function runs on Tokio's current-thread runtime (`#[tokio::main(flavor = "current_thread")]`):
+//! Lambda hands an execution environment one invocation at a time, and the work inside one (an SQS batch's
+//! FIFO groups, run concurrently as tasks) waits on the network, so worker threads would only add their
+//! start-up to every cold start (agent-api init 1.30x -> 1.13x a hello world; bench/coldstart/README.md).
 
 pub mod app;
 pub mod clients;
