@@ -84,6 +84,8 @@ async fn store(url: &str) -> DynamoStore {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "conflict-tests"))
         .endpoint_url(url)
+        // The HTTP client every smsdesk SDK configuration carries (the SDK crates bring none of their own).
+        .http_client(smsdesk_aws::LazyTls::shared())
         // Only the adapter's own retries are under test here.
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
         .build();
