@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Checks infra/template.yaml against what production engineers rely on (issue: the stack as deployed).
+
+Run by scripts/test with the cache's Python (it has cfn-lint, whose YAML loader understands !Ref and the
+other CloudFormation tags). Each check prints `ok` or `FAIL` with what is wrong; the last line is
+`N passed, N failed`, and the exit code is non-zero when anything failed.
+
+What it checks:
+- every function: its own CodeUri (built as its own package, so Cargo unifies no other function's
+  features), a log group with retention, an error alarm and a throttle alarm that notify someone, a
+  concurrency limit (reserved concurrency or its SQS trigger's MaximumConcurrency), a gradual deployment
+  rolled back by its error alarm, X-Ray tracing;
+- IAM: each function's actions are exactly those of its row in infra/TABLES.md ("IAM per function"), on
+  the table, queues and secrets that row names, and nothing else;
+- every queue has an alarm (age of the oldest message for working queues, depth for dead-letter queues);
+- every alarm notifies the alarm topic, says what it means and the first thing to check, and has a
+  section in the README's runbook;
+- the table is protected from deletion; dead-letter queues are retained; queues set their retention;
+- the API writes access logs to a log group with retention; the outputs name every URL, the topic and the
+  dashboard.
+"""
+
+import os
+import re
+import sys
+
+from cfnlint.decode import cfn_yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEMPLATE = os.path.join(ROOT, "infra", "template.yaml")
+TABLES = os.path.join(ROOT, "infra", "TABLES.md")
+README = os.path.join(ROOT, "README.md")
+
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append((name, bool(ok), detail))
+
+
+def ref(value):
+    """The logical id named by {"Ref": X} or {"Fn::GetAtt": [X, ...]} (and X.Alias), else None."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"]).split(".")[0]
+        if "Fn::GetAtt" in value:
+            att = value["Fn::GetAtt"]
+            return str(att[0] if isinstance(att, list) else att.split(".")[0])
+        if "Fn::Sub" in value:
+            sub = value["Fn::Sub"]
+            text = sub[0] if isinstance(sub, list) else sub
+            m = re.match(r"^\$\{([A-Za-z0-9]+)", str(text))
+            return m.group(1) if m else None
+    return None
+
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def alarm_targets_topic(props):
+    actions = props.get("AlarmActions")
+    if not actions:
+        return False
+    text = repr(actions)
+    return "AlarmTopic" in text
+
+
+def parse_iam_table():
+    """infra/TABLES.md, section "IAM per function": | function | service | actions | on |."""
+    text = open(TABLES, encoding="utf-8").read()
+    m = re.search(r"^### IAM per function\n(.*?)(?=^#|\Z)", text, re.S | re.M)
+    rows = {}
+    if not m:
+        return rows
+    for line in m.group(1).splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or cells[0] in ("function", "") or set(cells[0]) <= {"-", ":"}:
+            continue
+        fn, _service, actions, on = cells
+        acts = frozenset(a.strip(" `") for a in actions.split(",") if a.strip(" `"))
+        targets = frozenset(t.strip(" `") for t in on.split(",") if t.strip(" `"))
+        rows.setdefault(fn.strip("`"), set()).add((acts, targets))
+    return rows
+
+
+def statement_targets(resource):
+    """Logical names a policy statement's resources point at: Table, a queue's logical id, or `secrets`."""
+    names = set()
+    for r in as_list(resource):
+        target = ref(r)
+        text = repr(r)
+        if "secretsmanager" in text:
+            names.add("secrets")
+        elif target == "Table" or (target is None and "Table.Arn" in text):
+            names.add("Table")
+        elif target:
+            names.add(target)
+        else:
+            names.add(text)
+    return names
+
+
+def main():
+    t = cfn_yaml.load(TEMPLATE)
+    res = t["Resources"]
+    glob = t.get("Globals", {}).get("Function", {})
+    readme = open(README, encoding="utf-8").read()
+    by_type = {}
+    for lid, r in res.items():
+        by_type.setdefault(r["Type"], []).append(lid)
+    functions = by_type.get("AWS::Serverless::Function", [])
+    alarms = {lid: res[lid]["Properties"] for lid in by_type.get("AWS::CloudWatch::Alarm", [])}
+    esms = [res[lid]["Properties"] for lid in by_type.get("AWS::Lambda::EventSourceMapping", [])]
+    iam = parse_iam_table()
+    check("TABLES.md has an 'IAM per function' table", iam)
+
+    check("X-Ray tracing is active for every function", glob.get("Tracing") == "Active")
+    check("every function is invoked through an alias", glob.get("AutoPublishAlias"))
+
+    for fn in functions:
+        props = res[fn]["Properties"]
+        meta = res[fn].get("Metadata", {})
+        binary = meta.get("BuildProperties", {}).get("Binary", fn)
+        code_uri = props.get("CodeUri", glob.get("CodeUri"))
+        check(f"{fn}: built as its own package (CodeUri functions/{binary})",
+              str(code_uri).rstrip("/").endswith(f"functions/{binary}"), f"CodeUri is {code_uri!r}")
+
+        lg = ref(props.get("LoggingConfig", {}).get("LogGroup"))
+        check(f"{fn}: own log group with retention",
+              lg in res and res[lg]["Type"] == "AWS::Logs::LogGroup"
+              and "RetentionInDays" in res[lg]["Properties"], f"LogGroup {lg!r}")
+
+        def fn_alarms(metric):
+            out = []
+            for lid, a in alarms.items():
+                dims = a.get("Dimensions") or []
+                if a.get("Namespace") == "AWS/Lambda" and a.get("MetricName") == metric and any(
+                        d.get("Name") == "FunctionName" and ref(d.get("Value")) == fn for d in dims):
+                    out.append(lid)
+            return out
+
+        errors = fn_alarms("Errors")
+        check(f"{fn}: error alarm that notifies someone",
+              errors and all(alarm_targets_topic(alarms[a]) for a in errors), f"{errors}")
+        throttles = fn_alarms("Throttles")
+        check(f"{fn}: throttle alarm that notifies someone",
+              throttles and all(alarm_targets_topic(alarms[a]) for a in throttles), f"{throttles}")
+
+        reserved = "ReservedConcurrentExecutions" in props
+        esm_limited = any(ref(e.get("FunctionName")) == fn
+                          and e.get("ScalingConfig", {}).get("MaximumConcurrency") for e in esms)
+        check(f"{fn}: concurrency limit", reserved or esm_limited)
+
+        dp = props.get("DeploymentPreference", {})
+        check(f"{fn}: gradual deployment rolled back by its error alarm",
+              dp and any(ref(a) in errors for a in as_list(dp.get("Alarms", []))), repr(dp))
+
+        # IAM: the function's statements against its rows in TABLES.md.
+        name = binary
+        want = iam.get(name)
+        got = set()
+        for policy in as_list(props.get("Policies", [])):
+            if not isinstance(policy, dict) or "Statement" not in policy:
+                got.add((frozenset(["<managed or templated policy>"]), frozenset([repr(policy)])))
+                continue
+            for st in policy["Statement"]:
+                if st.get("Effect") != "Allow":
+                    continue
+                got.add((frozenset(as_list(st["Action"])), frozenset(statement_targets(st["Resource"]))))
+        # Compare per (service): the union of actions on each target.
+        def flat(pairs):
+            out = {}
+            for acts, targets in pairs:
+                for target in targets:
+                    out.setdefault(target, set()).update(acts)
+            return out
+        check(f"{fn}: IAM actions are exactly its row in TABLES.md",
+              want is not None and flat(got) == flat(want),
+              f"template {sorted((k, sorted(v)) for k, v in flat(got).items())} vs "
+              f"TABLES.md {sorted((k, sorted(v)) for k, v in flat(want or set()).items())}")
+
+    queues = by_type.get("AWS::SQS::Queue", [])
+    for q in queues:
+        props = res[q]["Properties"]
+        dlq = "RedrivePolicy" not in props
+        metric = "ApproximateNumberOfMessagesVisible" if dlq else "ApproximateAgeOfOldestMessage"
+        watching = [lid for lid, a in alarms.items() if a.get("MetricName") == metric and any(
+            ref(d.get("Value")) == q for d in a.get("Dimensions") or [])]
+        check(f"{q}: alarm on {metric} that notifies someone",
+              watching and all(alarm_targets_topic(alarms[a]) for a in watching))
+        check(f"{q}: retention set on purpose", "MessageRetentionPeriod" in props)
+        if dlq:
+            check(f"{q}: retained when the stack goes", res[q].get("DeletionPolicy") == "Retain")
+
+    for lid, a in alarms.items():
+        check(f"{lid}: notifies the alarm topic", alarm_targets_topic(a))
+        desc = str(a.get("AlarmDescription", ""))
+        check(f"{lid}: says what it means and the first thing to check", "First check:" in desc, desc[:80])
+        check(f"{lid}: has a runbook entry in the README", f"`{lid}`" in readme)
+
+    table = res["Table"]
+    check("table: deletion protection on", table["Properties"].get("DeletionProtectionEnabled") is True)
+    check("table: retained when the stack goes", table.get("DeletionPolicy") == "Retain")
+
+    stage = res.get("HttpApiStage", {}).get("Properties", {})
+    access = ref(stage.get("AccessLogSettings", {}).get("DestinationArn"))
+    check("API access logs to a log group with retention",
+          access in res and "RetentionInDays" in res[access]["Properties"], f"{access!r}")
+    check("the stack can create its own alarm topic with an email subscription",
+          "AlarmTopic" in res and any(res[s]["Type"] == "AWS::SNS::Subscription" for s in res))
+    outputs = t.get("Outputs", {})
+    for out in ("ApiUrl", "WebhookBaseUrl", "AlarmTopic", "DashboardUrl"):
+        check(f"output {out}", out in outputs)
+    check("a dashboard is declared", "AWS::CloudWatch::Dashboard" in by_type)
+
+    failed = 0
+    for name, ok, detail in results:
+        if ok:
+            print(f"ok   {name}")
+        else:
+            failed += 1
+            print(f"FAIL {name}" + (f": {detail}" if detail else ""))
+    print(f"template: {len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
