@@ -20,6 +20,7 @@ mod dynamo;
 mod error;
 mod http;
 mod lazy;
+mod metrics;
 mod sdk;
 #[cfg(feature = "secretsmanager")]
 mod secrets;
@@ -37,6 +38,7 @@ pub use config::{
 pub use dynamo::{DynamoStore, TTL_ATTRIBUTE, create_table};
 pub use http::LazyTls;
 pub use lazy::LazyClient;
+pub use metrics::{DEFAULT_METRICS_NAMESPACE, EmfMetrics, METRICS_NAMESPACE_VAR};
 pub use sdk::{
     ACCESS_KEY_VAR, DEFAULT_REGION_VAR, REGION_VAR, SECRET_KEY_VAR, SESSION_TOKEN_VAR, env_credentials,
     env_region, sdk_config, sdk_config_from_env, sdk_config_from_lookup,

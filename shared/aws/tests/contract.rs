@@ -168,3 +168,25 @@ async fn table_creation_is_idempotent_and_dedupe_items_expire_by_ttl() {
     let expected = at.unix_timestamp() + 90;
     assert!((expected..=expected + 1).contains(&expires_at), "expires_at {expires_at} vs {expected}");
 }
+
+/// The EMF adapter needs no emulator: CloudWatch reads its lines from the function's log.
+#[test]
+fn metrics_contract_on_embedded_metric_format_lines() {
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let metrics = smsdesk_aws::EmfMetrics::new("smsdesk", Box::new(captured.clone()), Box::new(|| 0));
+    smsdesk_contract::metrics_contract(&metrics, &|| {
+        let text = String::from_utf8(captured.0.lock().expect("buffer").clone()).expect("utf-8 lines");
+        smsdesk_contract::metrics::parse_emf(&text)
+    });
+}

@@ -5,14 +5,16 @@
 //! already holds data from earlier runs (the DynamoDB Local run shares its tables between tests): it makes
 //! fresh ids and phone numbers for each call, and only asserts about records it created.
 //!
-//! Entry points: [`store_contract`], [`queue_contract`], [`secrets_contract`]; the per-capability store
+//! Entry points: [`store_contract`], [`queue_contract`], [`secrets_contract`], [`metrics_contract`]; the per-capability store
 //! suites live in [`store`]; [`fixtures`] builds records for tests elsewhere.
 
 pub mod fixtures;
+pub mod metrics;
 pub mod queue;
 pub mod secrets;
 pub mod store;
 
+pub use metrics::metrics_contract;
 pub use queue::queue_contract;
 pub use secrets::secrets_contract;
 pub use store::store_contract;

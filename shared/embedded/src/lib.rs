@@ -10,6 +10,7 @@
 //! `BEGIN IMMEDIATE` transaction, which also holds against a second process on the same file.
 
 mod db;
+mod metrics;
 mod queue;
 mod rows;
 mod schema;
@@ -17,6 +18,7 @@ mod secrets;
 mod store;
 
 pub use db::EmbeddedError;
+pub use metrics::PrometheusMetrics;
 pub use queue::{DeadLetter, EmbeddedQueue};
 pub use store::EmbeddedStore;
 

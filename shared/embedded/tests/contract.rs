@@ -123,3 +123,11 @@ fn acknowledged_sends_survive_the_process_dying() {
         assert_eq!(got[0].body, "acknowledged 0");
     });
 }
+
+#[test]
+fn metrics_contract_on_the_prometheus_registry() {
+    let metrics = smsdesk_embedded::PrometheusMetrics::new();
+    smsdesk_contract::metrics_contract(&metrics, &|| {
+        smsdesk_contract::metrics::parse_prometheus(&metrics.render())
+    });
+}

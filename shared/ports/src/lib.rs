@@ -7,11 +7,13 @@
 //! method's contract, not left to callers.
 
 pub mod credentials;
+pub mod metrics;
 pub mod queue;
 pub mod store;
 pub mod system;
 
 pub use credentials::{Credentials, RetiredKey, SecretStore, TelesignCredentials};
+pub use metrics::{Metrics, NoMetrics, Sample, Unit};
 pub use queue::{Consumer, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
 pub use store::*;
 pub use system::{Clock, IdGen, SystemClock, UuidIds};

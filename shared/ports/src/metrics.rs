@@ -1,0 +1,76 @@
+//! Operational metrics: what an operator's dashboard shows of the channel's health (texts in and out,
+//! send failures by reason, time to assignment and to first reply, conversations waiting). Two adapters:
+//! CloudWatch embedded metric format lines in AWS (`smsdesk_aws::EmfMetrics`), Prometheus text at
+//! `/metrics` in `smsdesk dev` (`smsdesk_embedded::PrometheusMetrics`); one contract suite for both.
+//!
+//! Recording never fails and never waits on the network: a metric must not stop the work it measures.
+
+/// What a sample measures, which decides how samples of one series combine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Unit {
+    /// Events: samples add up.
+    Count,
+    /// Durations in milliseconds: count, sum and distribution.
+    Milliseconds,
+    /// A level at a moment (e.g. conversations waiting): the latest sample wins.
+    Gauge,
+}
+
+/// One measurement of a named series. Dimensions are few and low-cardinality (provider, queue, reason):
+/// never a phone number, a message or a conversation id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub name: &'static str,
+    pub unit: Unit,
+    pub value: f64,
+    pub dimensions: Vec<(&'static str, String)>,
+}
+
+impl Sample {
+    /// One event of `name`.
+    pub fn count(name: &'static str, dimensions: Vec<(&'static str, String)>) -> Self {
+        Self { name, unit: Unit::Count, value: 1.0, dimensions }
+    }
+
+    /// A duration of `name`, in milliseconds.
+    pub fn millis(name: &'static str, millis: f64, dimensions: Vec<(&'static str, String)>) -> Self {
+        Self { name, unit: Unit::Milliseconds, value: millis, dimensions }
+    }
+
+    /// The current level of `name`.
+    pub fn gauge(name: &'static str, value: f64, dimensions: Vec<(&'static str, String)>) -> Self {
+        Self { name, unit: Unit::Gauge, value, dimensions }
+    }
+}
+
+/// Records samples. Implementations are cheap and thread-safe; `record` must not block on I/O beyond
+/// writing one line.
+pub trait Metrics: Send + Sync {
+    fn record(&self, sample: Sample);
+}
+
+/// Records nothing (unit tests, tools).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {
+    fn record(&self, _sample: Sample) {}
+}
+
+/// The series smsdesk records; the SAM template's dashboard and alarms name the same ones.
+pub mod names {
+    /// Inbound texts accepted from a provider (dimension `Provider`).
+    pub const TEXTS_IN: &str = "TextsIn";
+    /// Texts the provider accepted from us (dimension `Provider`).
+    pub const TEXTS_OUT: &str = "TextsOut";
+    /// Provider send calls made (dimension `Provider`).
+    pub const SEND_ATTEMPTS: &str = "SendAttempts";
+    /// Provider send calls that failed (dimensions `Provider`, `Reason`: transient, permanent, unknown...).
+    pub const SEND_FAILURES: &str = "SendFailures";
+    /// From the customer's text reaching us to the conversation's assignment to an agent, ms (`Queue`).
+    pub const ASSIGNMENT_LATENCY: &str = "AssignmentLatency";
+    /// From a conversation's first customer text to the first agent reply, ms (`Queue`).
+    pub const FIRST_REPLY_LATENCY: &str = "FirstReplyLatency";
+    /// Conversations waiting for an agent (`Queue`).
+    pub const WAITING_CONVERSATIONS: &str = "WaitingConversations";
+}
