@@ -29,8 +29,9 @@ async fn a_channel_gives_its_callback_url_and_never_returns_the_key() {
     assert!(!list.to_string().contains(&s.fake.api_key));
     // Agents cannot manage channels.
     let (_a, token) = s.agent("Ada", 1).await;
-    let (status, _) = s.api().call("GET", &format!("/v1/channels/{}", s.channel), Some(&token), None).await;
-    assert_eq!(status, 403);
+    let (status, body) =
+        s.api().call("GET", &format!("/v1/channels/{}", s.channel), Some(&token), None).await;
+    assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")), "{body}");
 }
 
 #[tokio::test]
@@ -187,5 +188,7 @@ async fn rotating_the_key_sends_with_the_new_one_and_still_accepts_callbacks_sig
         )
         .await;
     s.message_where(&token, &conversation, "sent with the new key", |m| m["status"] == "sent").await;
-    assert!(s.fake.sends().iter().all(|r| r.signature_ok));
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert!(sends[0].signature_ok, "signed with the new key: {:?}", sends[0].signature_problem);
 }

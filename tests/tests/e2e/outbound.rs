@@ -41,9 +41,11 @@ async fn a_provider_500_then_success_sends_exactly_once() {
     assert_eq!(sends.len(), 2, "one failed attempt, one success");
     assert!(sends.iter().all(|r| r.signature_ok));
     assert_eq!(s.fake.accepted().len(), 1, "the customer gets it once");
-    // Nothing more is sent later.
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(sent["provider_message_id"], s.fake.accepted()[0].as_str());
+    // Nothing more is sent later: not by a stray retry, nor after a visibility timeout or a lease.
+    s.app.settled().await;
     assert_eq!(s.fake.sends().len(), 2);
+    s.app.assert_no_dead_letters().await;
 }
 
 #[tokio::test]
@@ -71,7 +73,10 @@ async fn throttling_retries_and_giving_up_keeps_the_reason() {
         .await;
     let error = failed["error"].as_str().expect("error kept");
     assert!(error.contains("3 attempts") && error.contains("10019"), "{error}");
-    assert_eq!(s.fake.sends().len(), 3);
+    assert_eq!(failed["attempts"], 3);
+    s.app.settled().await;
+    assert_eq!(s.fake.sends().len(), 3, "no attempt after giving up");
+    assert!(s.fake.accepted().is_empty());
 }
 
 #[tokio::test]
@@ -100,8 +105,10 @@ async fn a_permanent_failure_fails_the_message_with_telesigns_reason() {
         .await;
     let error = failed["error"].as_str().expect("reason in the transcript");
     assert!(error.contains("11000") && error.contains("phone_number"), "{error}");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    s.app.settled().await;
     assert_eq!(s.fake.sends().len(), 1, "a permanent failure is not retried");
+    let after = s.message_where(&token, &conversation, "still failed", |m| m["id"] == id.as_str()).await;
+    assert_eq!(after["status"], "failed");
 }
 
 #[tokio::test]
@@ -121,7 +128,9 @@ async fn an_undelivered_report_is_shown_with_its_reason() {
         .await;
     let id = reply["id"].as_str().expect("id").to_string();
     s.message_where(&token, &conversation, "sent", |m| m["id"] == id.as_str() && m["status"] == "sent").await;
-    let reference = s.fake.accepted()[0].clone();
+    let accepted = s.fake.accepted();
+    assert_eq!(accepted.len(), 1, "{accepted:?}");
+    let reference = accepted[0].clone();
     s.receipt(&reference, &id, 237, "Message blocked by carrier").await;
     let m = s
         .message_where(&token, &conversation, "undelivered", |m| {
@@ -155,7 +164,8 @@ async fn a_customer_who_texted_stop_is_not_sent_to() {
         })
         .await;
     assert!(m["error"].as_str().is_some_and(|e| e.contains("opted out")), "{m}");
-    assert!(s.fake.sends().is_empty());
+    s.app.settled().await;
+    assert!(s.fake.sends().is_empty(), "{:?}", s.fake.sends());
 }
 
 #[tokio::test]
@@ -168,7 +178,10 @@ async fn an_agent_texts_a_customer_first_and_the_answer_comes_back_to_them() {
     let c = s.api().conversation(&token, &conversation).await;
     assert_eq!(c["agent_id"], agent.as_str(), "the session stays with the agent who wrote");
     s.message_where(&token, &conversation, "sent", |m| m["status"] == "sent").await;
-    assert_eq!(s.fake.sends()[0].field("phone_number"), Some("15555550231"));
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert_eq!(sends[0].field("phone_number"), Some("15555550231"));
+    assert_eq!(sends[0].field("sender_id"), Some(OUR_NUMBER));
     s.text("Q1000000000000000000000000000001", "15555550231", "Can we do 11?").await;
     s.message_where(&token, &conversation, "the answer joins the session", |m| m["text"] == "Can we do 11?")
         .await;
@@ -186,7 +199,7 @@ async fn an_agent_texts_a_customer_first_and_the_answer_comes_back_to_them() {
     assert_eq!(preview["encoding"], "UCS-2");
     assert_eq!(preview["segments"], 1);
     assert_eq!(preview["ucs2_characters"], json!(["’"]));
-    let (status, _) = s
+    let (status, body) = s
         .api()
         .call(
             "POST",
@@ -195,5 +208,7 @@ async fn an_agent_texts_a_customer_first_and_the_answer_comes_back_to_them() {
             Some(json!({"channel_id": s.channel, "from": "+15555559999", "to": "+15555550231", "text": "x"})),
         )
         .await;
-    assert_eq!(status, 400, "from must be one of the channel's numbers");
+    assert_eq!(status, 400, "from must be one of the channel's numbers: {body}");
+    assert_eq!(body["error"]["code"], "invalid_request");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.starts_with("from")), "{body}");
 }
