@@ -192,3 +192,61 @@ async fn rotating_the_key_sends_with_the_new_one_and_still_accepts_callbacks_sig
     assert_eq!(sends.len(), 1, "{sends:?}");
     assert!(sends[0].signature_ok, "signed with the new key: {:?}", sends[0].signature_problem);
 }
+
+#[tokio::test]
+async fn rotating_to_another_customer_id_signs_as_the_new_account_and_refuses_the_old_one() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 2).await;
+    let (old_customer, old_key) = (s.fake.customer_id.clone(), s.fake.api_key.clone());
+    // The channel moves to another TeleSign account: a new customer id with its own key.
+    let (new_customer, new_key) = s.fake.switch_account();
+    let (status, body) = s
+        .api()
+        .admin(
+            "PUT",
+            &format!("/v1/channels/{}/credentials", s.channel),
+            Some(json!({"customer_id": new_customer, "api_key": new_key})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.to_string().contains(&new_key) && !body.to_string().contains(&old_key), "{body}");
+    assert_eq!(
+        body["credentials"]["previous_key_valid_until"],
+        json!(null),
+        "another account's key is no grace for this one: {body}"
+    );
+    let stored = s.api().ok("GET", &format!("/v1/channels/{}", s.channel), ADMIN_TOKEN, None, 200).await;
+    assert_eq!(stored["credentials"]["customer_id"], new_customer.as_str(), "{stored}");
+    // The fake now knows only the new account: a valid verdict proves the new pair is used.
+    let verdict =
+        s.api().ok("POST", &format!("/v1/channels/{}/validate", s.channel), ADMIN_TOKEN, None, 200).await;
+    assert_eq!(verdict["valid"], true, "{verdict}");
+
+    // Callbacks from the new account are accepted; the old account's are refused.
+    let raw = telesign_mo("AA000000000000000000000000000001", "15555550901", OUR_NUMBER, "old account");
+    let old_signed = FakeTelesign::sign_callback_as(&old_customer, &old_key, &raw);
+    let (status, body) = s.api().webhook(&s.webhook_path(), &raw, Some(&old_signed)).await;
+    assert_eq!((status, &body["error"]["code"]), (401, &json!("unauthorized")), "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("customer id")), "{body}");
+    let raw = telesign_mo("AA000000000000000000000000000002", "15555550901", OUR_NUMBER, "new account");
+    let new_signed = FakeTelesign::sign_callback_as(&new_customer, &new_key, &raw);
+    let (status, body) = s.api().webhook(&s.webhook_path(), &raw, Some(&new_signed)).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Replies go out as the new account.
+    let conversation = s.work_item_for(&token, "+15555550901").await;
+    let c = s.api().conversation(&token, &conversation).await;
+    let texts: Vec<_> =
+        c["messages"].as_array().expect("messages").iter().map(|m| m["text"].clone()).collect();
+    assert_eq!(texts, vec![json!("new account")], "the refused callback was not filed");
+    let id = s.reply(&token, &conversation, "hello from the new account").await;
+    s.message_status(&token, &conversation, &id, "sent").await;
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert!(sends[0].signature_ok, "{:?}", sends[0].signature_problem);
+    assert!(
+        sends[0].header("authorization").is_some_and(|a| a.starts_with(&format!("TSA {new_customer}:"))),
+        "{:?}",
+        sends[0].header("authorization")
+    );
+}
