@@ -106,7 +106,7 @@ async fn validate_makes_a_real_signed_call_and_tells_bad_credentials_from_an_unr
     assert!(call.signature_ok, "{:?}", call.signature_problem);
 
     // Same fake, wrong key: TeleSign answers 401.
-    let mut wrong = channel_body(&s.fake, json!({"number": "15555550100", "type": "geo", "queue": s.queue}));
+    let mut wrong = channel_body(&s.fake, json!({"number": "15555550110", "type": "geo", "queue": s.queue}));
     wrong["credentials"]["api_key"] = json!(FakeTelesign::start().await.api_key);
     let wrong = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(wrong), 201).await;
     let verdict = s
@@ -124,7 +124,7 @@ async fn validate_makes_a_real_signed_call_and_tells_bad_credentials_from_an_unr
 
     // Nobody listening: 502 provider_unreachable, not "invalid".
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
-    let mut down = channel_body(&s.fake, json!({"number": "15555550100", "type": "geo", "queue": s.queue}));
+    let mut down = channel_body(&s.fake, json!({"number": "15555550111", "type": "geo", "queue": s.queue}));
     down["base_url"] = json!(format!("http://{closed}"));
     let down = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(down), 201).await;
     let (status, body) = s
@@ -249,4 +249,39 @@ async fn rotating_to_another_customer_id_signs_as_the_new_account_and_refuses_th
         "{:?}",
         sends[0].header("authorization")
     );
+}
+
+#[tokio::test]
+async fn a_number_listed_twice_or_already_on_another_channel_is_refused() {
+    let Some(s) = Setup::new().await else { return };
+    let number = |n: &str| json!({"number": n, "type": "geo", "description": "", "queue": s.queue});
+
+    // Twice in one channel: 400 naming the second entry.
+    let mut twice = channel_body(&s.fake, number("15555550300"));
+    twice["numbers"] = json!([number("15555550300"), number("15555550300")]);
+    let (status, body) = s.api().admin("POST", "/v1/channels", Some(twice)).await;
+    assert_eq!((status, &body["error"]["code"]), (400, &json!("invalid_request")), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("numbers[1].number") && m.contains("twice")),
+        "{body}"
+    );
+
+    // Already on the setup's channel: 409 naming the number and the channel that has it.
+    let other = FakeTelesign::start().await;
+    let mut taken = channel_body(&other, number("15555550301"));
+    taken["numbers"] = json!([number("15555550301"), number(OUR_NUMBER)]);
+    let (status, body) = s.api().admin("POST", "/v1/channels", Some(taken)).await;
+    assert_eq!((status, &body["error"]["code"]), (409, &json!("number_in_use")), "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("numbers[1].number") && message.contains(&s.channel),
+        "names the field and the channel that has the number: {body}"
+    );
+
+    // Neither was created: only the setup's channel exists, and its number still routes to it.
+    let list = s.api().ok("GET", "/v1/channels", ADMIN_TOKEN, None, 200).await;
+    let ids: Vec<_> = list["items"].as_array().expect("items").iter().map(|c| c["id"].clone()).collect();
+    assert_eq!(ids, vec![json!(s.channel)], "{list}");
 }
