@@ -269,8 +269,8 @@ fn test_max_delay(options: &DevOptions) -> Duration {
 
 /// Waits until every queue of `queue` is empty (nothing waiting, nothing in flight, nothing deferred), then
 /// past `max_delay`, and again until the queues are still empty after it: only then can a test assert that
-/// something did not happen (no second send, no stray retry). Fails the test on an adapter error, or when
-/// the queues do not drain within a minute.
+/// something did not happen (no second send, no stray retry). Then checks that no dead-letter queue holds
+/// anything. Fails the test on an adapter error, or when the queues do not drain within a minute.
 pub async fn settle_queue(queue: &dyn MessageQueue, max_delay: Duration) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60) + max_delay;
     loop {
@@ -295,8 +295,14 @@ pub async fn settle_queue(queue: &dyn MessageQueue, max_delay: Duration) {
             depth += queue.depth(kind).await.unwrap_or_else(|e| panic!("{} queue depth: {e}", kind.name()));
         }
         if depth == 0 {
-            return;
+            break;
         }
+    }
+    // Nothing acknowledged was given up on either.
+    for kind in QueueKind::ALL {
+        let dead =
+            queue.dead_letters(kind).await.unwrap_or_else(|e| panic!("{} dead letters: {e}", kind.name()));
+        assert!(dead.is_empty(), "{} dead letters: {dead:?}", kind.name());
     }
 }
 

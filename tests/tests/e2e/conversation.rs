@@ -269,8 +269,13 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing() {
 async fn a_replayed_webhook_is_acknowledged_and_makes_one_transcript_entry() {
     let Some(s) = Setup::new().await else { return };
     let (_agent, token) = s.agent("Ada", 1).await;
-    for _ in 0..3 {
-        s.text("F1000000000000000000000000000001", "15555550161", "only once").await;
+    let raw = telesign_mo("F1000000000000000000000000000001", "15555550161", OUR_NUMBER, "only once");
+    for attempt in 0..3 {
+        let (status, body) =
+            s.api().webhook(&s.webhook_path(), &raw, Some(&s.fake.sign_callback(&raw))).await;
+        assert_eq!(status, 200, "{body}");
+        let (queued, duplicates) = if attempt == 0 { (1, 0) } else { (0, 1) };
+        assert_eq!((&body["queued"], &body["duplicates"]), (&json!(queued), &json!(duplicates)), "{body}");
     }
     let conversation = s.work_item_for(&token, "+15555550161").await;
     s.text("F1000000000000000000000000000002", "15555550161", "marker").await;
