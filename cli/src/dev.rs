@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use smsdesk_app::services::{crm::CrmConsumer, outbound::OutboundConsumer, routing::RouterConsumer, timers};
 use smsdesk_app::worker::{PollerConfig, run_poller};
 use smsdesk_app::{App, AuthMode, Config};
-use smsdesk_ports::{Consumer, QueueKind, SystemClock, UuidIds};
+use smsdesk_ports::{Clock, Consumer, MessageQueue, QueueKind, SystemClock, UuidIds};
 use smsdesk_providers::Providers;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -63,6 +63,16 @@ impl DevOptions {
     }
 }
 
+/// Ports that an embedding (the black-box tests) may replace: the clock (a controllable one, to test
+/// auto-close without waiting a day) and a wrapper around the real queue (a fault injector that can make
+/// sends fail). The default is what `smsdesk dev` runs with: the system clock and the queue as it is.
+#[derive(Default)]
+pub struct DevPorts {
+    pub clock: Option<Arc<dyn Clock>>,
+    #[allow(clippy::type_complexity)]
+    pub wrap_queue: Option<Box<dyn FnOnce(Arc<dyn MessageQueue>) -> Arc<dyn MessageQueue> + Send>>,
+}
+
 /// A running `smsdesk dev`.
 pub struct DevServer {
     pub addr: SocketAddr,
@@ -90,6 +100,11 @@ fn http_client() -> Result<reqwest::Client, DevError> {
 
 /// Opens the database, binds the socket and starts HTTP, the pollers and the timers.
 pub async fn start(options: DevOptions) -> Result<DevServer, DevError> {
+    start_with(options, DevPorts::default()).await
+}
+
+/// [`start`], with some ports replaced (see [`DevPorts`]).
+pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServer, DevError> {
     if let Some(dir) = options.data.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| DevError::Database { path: options.data.clone(), reason: e.to_string() })?;
@@ -97,7 +112,11 @@ pub async fn start(options: DevOptions) -> Result<DevServer, DevError> {
     let db = smsdesk_embedded::EmbeddedDb::open(&options.data)
         .map_err(|e| DevError::Database { path: options.data.clone(), reason: e.to_string() })?;
     let store = Arc::new(db.store());
-    let queue = Arc::new(db.queue());
+    let queue: Arc<dyn MessageQueue> = Arc::new(db.queue());
+    let queue = match ports.wrap_queue {
+        Some(wrap) => wrap(queue),
+        None => queue,
+    };
 
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
@@ -116,7 +135,7 @@ pub async fn start(options: DevOptions) -> Result<DevServer, DevError> {
     config.retry.max_attempts = options.send_attempts.max(1);
     config.send_lease = options.send_lease;
 
-    let clock = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = ports.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let providers = Providers::new(http_client()?, store.clone(), clock.clone());
     let app =
         App::new(store.clone(), queue.clone(), store.clone(), providers, clock, Arc::new(UuidIds), config);

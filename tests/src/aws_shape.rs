@@ -42,6 +42,19 @@ pub struct AwsShape {
     shutdown: watch::Sender<bool>,
 }
 
+/// What the tests replace in the AWS shape, as in the embedded one: the app's clock, and a wrapper around the
+/// real SQS adapter (the fault injector).
+pub struct Hooks {
+    pub clock: Arc<dyn smsdesk_ports::Clock>,
+    #[allow(clippy::type_complexity)]
+    pub wrap_queue: Box<dyn FnOnce(Arc<dyn MessageQueue>) -> Arc<dyn MessageQueue> + Send>,
+}
+
+/// The visibility timeout the test poller receives with.
+const VISIBILITY_SECS: i32 = 5;
+/// The send lease of the AWS shape under test (short, so a held claim expires within a test).
+const SEND_LEASE: Duration = Duration::from_secs(3);
+
 impl Drop for AwsShape {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
@@ -50,6 +63,28 @@ impl Drop for AwsShape {
 
 impl AwsShape {
     pub async fn start(admin_token: &str, dynamodb: String, sqs: String) -> Self {
+        let hooks = Hooks { clock: Arc::new(SystemClock), wrap_queue: Box::new(|q| q) };
+        Self::start_with(admin_token, dynamodb, sqs, hooks).await
+    }
+
+    /// The longest delay after which queued or deferred work could still act: the visibility timeout, the
+    /// send lease, the last retry delay, the CRM consumer's wait for a pending link.
+    pub fn max_delay(&self) -> Duration {
+        let retry = self.app.config.retry;
+        let last_retry =
+            retry.base_delay.saturating_mul(1u32 << retry.max_attempts.saturating_sub(2).min(20));
+        [
+            Duration::from_secs(VISIBILITY_SECS as u64),
+            self.app.config.send_lease,
+            last_retry.min(retry.max_delay),
+            smsdesk_app::services::crm::LINK_WAIT,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or_default()
+    }
+
+    pub async fn start_with(admin_token: &str, dynamodb: String, sqs: String, hooks: Hooks) -> Self {
         // Built as the functions build it (no aws-config).
         let credentials = Credentials::new("test", "test", None, None, "smsdesk-e2e");
         let sdk = smsdesk_aws::sdk_config(Region::new("us-east-1"), credentials);
@@ -76,8 +111,9 @@ impl AwsShape {
             AuthMode::Tokens { admin_token: SecretString::from(admin_token.to_string()) },
         );
         config.retry.base_delay = Duration::from_millis(200);
+        config.send_lease = SEND_LEASE;
         let store = Arc::new(adapters.store);
-        let clock = Arc::new(SystemClock);
+        let clock = hooks.clock;
         let http = smsdesk_providers::http::client_builder()
             .timeout(Duration::from_secs(10))
             .build()
@@ -85,7 +121,7 @@ impl AwsShape {
         let providers = Providers::new(http, store.clone(), clock.clone());
         let app = App::new(
             store,
-            Arc::new(adapters.queue),
+            (hooks.wrap_queue)(Arc::new(adapters.queue)),
             Arc::new(adapters.secrets),
             providers,
             clock,
@@ -153,7 +189,7 @@ async fn event_source_mapping(
             .receive_message()
             .queue_url(&url)
             .max_number_of_messages(10)
-            .visibility_timeout(5)
+            .visibility_timeout(VISIBILITY_SECS)
             .wait_time_seconds(0)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()

@@ -1,7 +1,9 @@
 //! A fake TeleSign REST API on loopback. It checks every request the way TeleSign documents it: the
 //! `Authorization: TSA <customer id>:<signature>` digest over method, content type, Date, auth method,
 //! nonce, body and resource, computed here independently of smsdesk's own signing code. It answers like
-//! TeleSign (reference ids, status codes) and can be scripted to fail.
+//! TeleSign (reference ids, status codes) and can be scripted to fail. Like TeleSign, it refuses a request
+//! whose Date is more than 15 minutes from its own clock (401, code 10004) and one whose `x-ts-nonce` it has
+//! seen before (401, code 10002): a replayed signature never passes, so a retry must be signed afresh.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -29,6 +31,8 @@ pub struct Seen {
     /// Why not, when it did not.
     pub signature_problem: Option<String>,
     pub uses_basic_auth: bool,
+    /// When the fake received it.
+    pub at: std::time::Instant,
 }
 
 impl Seen {
@@ -50,13 +54,20 @@ pub enum Scripted {
     Error { http: u16, code: i64, description: String },
     /// Never answers in time (the client must time out).
     Hang,
+    /// Waits this long, then answers with this HTTP status and TeleSign error code (a slow failure).
+    SlowError { after: std::time::Duration, http: u16, code: i64, description: String },
 }
+
+/// How far a request's Date may be from the fake's clock (TeleSign's documented window: 15 minutes).
+pub const DATE_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 #[derive(Default)]
 struct Inner {
     seen: Vec<Seen>,
     script: VecDeque<Scripted>,
     accepted: Vec<String>,
+    /// Every nonce of a correctly signed request, to refuse its reuse.
+    nonces: std::collections::HashSet<String>,
 }
 
 #[derive(Clone)]
@@ -70,7 +81,7 @@ pub struct FakeTelesign {
 }
 
 struct Shared {
-    customer_id: String,
+    customer_id: Mutex<String>,
     key: Mutex<Vec<u8>>,
     inner: Arc<Mutex<Inner>>,
 }
@@ -97,8 +108,11 @@ impl FakeTelesign {
     async fn serve(addr: &str, customer_id: String, key: Vec<u8>) -> Self {
         let api_key = STANDARD.encode(&key);
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let shared =
-            Arc::new(Shared { customer_id: customer_id.clone(), key: Mutex::new(key), inner: inner.clone() });
+        let shared = Arc::new(Shared {
+            customer_id: Mutex::new(customer_id.clone()),
+            key: Mutex::new(key),
+            inner: inner.clone(),
+        });
         let control = shared.clone();
         let app = Router::new().fallback(handle).with_state(shared);
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind fake telesign");
@@ -117,6 +131,19 @@ impl FakeTelesign {
         let encoded = STANDARD.encode(&key);
         *self.shared.key.lock().expect("lock") = key;
         encoded
+    }
+
+    /// The account moves to another customer id with another key (a new TeleSign account on the same host):
+    /// from now on only requests signed as that account pass. Returns (customer id, base64 key).
+    pub fn switch_account(&self) -> (String, String) {
+        let customer_id = format!("{}", uuid::Uuid::new_v4()).to_uppercase();
+        *self.shared.customer_id.lock().expect("lock") = customer_id.clone();
+        (customer_id, self.rotate_key())
+    }
+
+    /// The `Authorization` header of a callback from the account `customer_id` with `api_key_b64`.
+    pub fn sign_callback_as(customer_id: &str, api_key_b64: &str, body: &[u8]) -> String {
+        format!("TSA {customer_id}:{}", callback_signature(api_key_b64, body))
     }
 
     /// The `Authorization` header of a callback signed with a given key.
@@ -160,53 +187,78 @@ pub fn callback_signature(api_key_b64: &str, body: &[u8]) -> String {
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// TeleSign's request signature: base64(HMAC-SHA256(key, string to sign)), the string to sign built from
+/// method, content type, Date, auth method, nonce, body (when there is one) and resource.
+pub fn request_signature(
+    key: &[u8],
+    method: &str,
+    content_type: &str,
+    date: &str,
+    nonce: &str,
+    body: &str,
+    path: &str,
+) -> String {
+    let mut sts =
+        format!("{method}\n{content_type}\n{date}\nx-ts-auth-method:HMAC-SHA256\nx-ts-nonce:{nonce}");
+    if !content_type.is_empty() && !body.is_empty() {
+        sts.push('\n');
+        sts.push_str(body);
+    }
+    sts.push('\n');
+    sts.push_str(path);
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("hmac takes any key");
+    mac.update(sts.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Why the fake refuses a request: TeleSign's error code and words.
+type Refusal = (i64, String);
+
 fn check_signature(
     shared: &Shared,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), String> {
+) -> Result<String, Refusal> {
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let auth = h("authorization").ok_or("no Authorization header")?;
-    let rest = auth.strip_prefix("TSA ").ok_or_else(|| format!("Authorization is not TSA: {auth}"))?;
-    let (customer, signature) = rest.rsplit_once(':').ok_or("Authorization has no ':'")?;
-    if customer != shared.customer_id {
-        return Err(format!("customer id {customer} is not {}", shared.customer_id));
+    let auth = h("authorization").ok_or((10009, "no Authorization header".to_string()))?;
+    let rest =
+        auth.strip_prefix("TSA ").ok_or_else(|| (10028, format!("Authorization is not TSA: {auth}")))?;
+    let (customer, signature) =
+        rest.rsplit_once(':').ok_or((10028, "Authorization has no ':'".to_string()))?;
+    let expected_customer = shared.customer_id.lock().expect("lock").clone();
+    if customer != expected_customer {
+        return Err((10015, format!("customer id {customer} is not {expected_customer}")));
     }
-    let date = h("date").ok_or("no Date header")?;
-    httpdate::parse_http_date(&date).map_err(|_| format!("Date is not RFC 2616: {date}"))?;
-    let auth_method = h("x-ts-auth-method").ok_or("no x-ts-auth-method")?;
+    let date = h("date").ok_or((10007, "no Date header".to_string()))?;
+    let sent_at =
+        httpdate::parse_http_date(&date).map_err(|_| (10005, format!("Date is not RFC 2616: {date}")))?;
+    let now = std::time::SystemTime::now();
+    let skew = match now.duration_since(sent_at) {
+        Ok(behind) => behind,
+        Err(ahead) => ahead.duration(),
+    };
+    if skew > DATE_TOLERANCE {
+        return Err((10004, format!("Date {date} is {}s away from the server's clock", skew.as_secs())));
+    }
+    let auth_method = h("x-ts-auth-method").ok_or((10006, "no x-ts-auth-method".to_string()))?;
     if auth_method != "HMAC-SHA256" {
-        return Err(format!("x-ts-auth-method is {auth_method}"));
+        return Err((10006, format!("x-ts-auth-method is {auth_method}")));
     }
-    let nonce = h("x-ts-nonce").ok_or("no x-ts-nonce")?;
+    let nonce = h("x-ts-nonce").ok_or((10003, "no x-ts-nonce".to_string()))?;
     let content_type = if *method == Method::GET || *method == Method::DELETE {
         String::new()
     } else {
-        h("content-type").ok_or("no Content-Type")?
+        h("content-type").ok_or((10008, "no Content-Type".to_string()))?
     };
-    let mut sts = format!(
-        "{}\n{}\n{}\nx-ts-auth-method:HMAC-SHA256\nx-ts-nonce:{}",
-        method.as_str(),
-        content_type,
-        date,
-        nonce
-    );
-    if !content_type.is_empty() && !body.is_empty() {
-        sts.push('\n');
-        sts.push_str(std::str::from_utf8(body).map_err(|_| "body is not UTF-8")?);
-    }
-    sts.push('\n');
-    sts.push_str(path);
-    let key = shared.key.lock().map_err(|e| e.to_string())?.clone();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
-    mac.update(sts.as_bytes());
-    let expected = STANDARD.encode(mac.finalize().into_bytes());
+    let body = std::str::from_utf8(body).map_err(|_| (10008, "body is not UTF-8".to_string()))?;
+    let key = shared.key.lock().expect("lock").clone();
+    let expected = request_signature(&key, method.as_str(), &content_type, &date, &nonce, body, path);
     if expected != signature {
-        return Err(format!("signature {signature} is not {expected} over {sts:?}"));
+        return Err((10008, format!("signature {signature} is not {expected}")));
     }
-    Ok(())
+    Ok(nonce)
 }
 
 async fn handle(
@@ -217,7 +269,14 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
-    let verdict = check_signature(&shared, &method, &path, &headers, &body);
+    let verdict = check_signature(&shared, &method, &path, &headers, &body).and_then(|nonce| {
+        // A nonce is good once: a second request carrying it is a replay, whatever else it carries.
+        if shared.inner.lock().expect("lock").nonces.insert(nonce.clone()) {
+            Ok(())
+        } else {
+            Err((10002, format!("nonce {nonce} has been used before")))
+        }
+    });
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let uses_basic_auth =
         headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("Basic "));
@@ -230,12 +289,13 @@ async fn handle(
             .collect(),
         form,
         signature_ok: verdict.is_ok(),
-        signature_problem: verdict.as_ref().err().cloned(),
+        signature_problem: verdict.as_ref().err().map(|(code, problem)| format!("{code}: {problem}")),
         uses_basic_auth,
+        at: std::time::Instant::now(),
     };
     shared.inner.lock().expect("lock").seen.push(seen);
-    if let Err(problem) = verdict {
-        return error(401, 10008, &format!("Invalid signature: {problem}"));
+    if let Err((code, problem)) = verdict {
+        return error(401, code, &format!("Invalid request: {problem}"));
     }
     if method == Method::GET && path.starts_with("/v1/messaging/") {
         return error(404, 10017, "Transaction not found.");
@@ -257,6 +317,10 @@ async fn handle(
                     .into_response()
             }
             Scripted::Error { http, code, description } => error(http, code, &description),
+            Scripted::SlowError { after, http, code, description } => {
+                tokio::time::sleep(after).await;
+                error(http, code, &description)
+            }
             Scripted::Hang => {
                 tokio::time::sleep(std::time::Duration::from_secs(60)).await;
                 error(504, 10000, "timeout")
@@ -273,4 +337,71 @@ fn error(http: u16, code: i64, description: &str) -> Response {
         "errors": [{"code": code, "description": description}],
     });
     (status, axum::Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The fake refuses what TeleSign refuses, so that a test passing against it means something.
+
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    /// A GET of the validation resource signed as `fake`'s account, with the given Date and nonce.
+    async fn signed_get(fake: &FakeTelesign, date: SystemTime, nonce: &str) -> (u16, Value) {
+        let key = STANDARD.decode(&fake.api_key).expect("key");
+        let date = httpdate::fmt_http_date(date);
+        let path = "/v1/messaging/00000000000000000000000000000000";
+        let signature = request_signature(&key, "GET", "", &date, nonce, "", path);
+        let response = smsdesk_providers::http::client()
+            .expect("http client")
+            .get(format!("{}{path}", fake.base_url()))
+            .header("Authorization", format!("TSA {}:{signature}", fake.customer_id))
+            .header("Date", date)
+            .header("x-ts-auth-method", "HMAC-SHA256")
+            .header("x-ts-nonce", nonce)
+            .send()
+            .await
+            .expect("the fake answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json"))
+    }
+
+    fn code(answer: &Value) -> i64 {
+        answer["status"]["code"].as_i64().expect("a TeleSign code")
+    }
+
+    #[tokio::test]
+    async fn a_correctly_signed_request_passes_once_and_its_replay_is_refused() {
+        let fake = FakeTelesign::start().await;
+        let (status, answer) = signed_get(&fake, SystemTime::now(), "nonce-1").await;
+        assert_eq!((status, code(&answer)), (404, 10017), "authenticated, then no such message: {answer}");
+        let (status, answer) = signed_get(&fake, SystemTime::now(), "nonce-1").await;
+        assert_eq!((status, code(&answer)), (401, 10002), "a reused nonce is a replay: {answer}");
+        let (status, answer) = signed_get(&fake, SystemTime::now(), "nonce-2").await;
+        assert_eq!((status, code(&answer)), (404, 10017), "a fresh nonce passes again: {answer}");
+    }
+
+    #[tokio::test]
+    async fn a_date_more_than_15_minutes_away_is_refused_either_way() {
+        let fake = FakeTelesign::start().await;
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        for (date, nonce) in
+            [(SystemTime::now() - minutes(16), "old"), (SystemTime::now() + minutes(16), "future")]
+        {
+            let (status, answer) = signed_get(&fake, date, nonce).await;
+            assert_eq!((status, code(&answer)), (401, 10004), "{nonce}: {answer}");
+        }
+        let (status, answer) = signed_get(&fake, SystemTime::now() - minutes(14), "recent").await;
+        assert_eq!((status, code(&answer)), (404, 10017), "within the window: {answer}");
+    }
+
+    #[tokio::test]
+    async fn another_account_or_key_is_refused() {
+        let fake = FakeTelesign::start().await;
+        let (status, answer) = signed_get(&fake, SystemTime::now(), "a").await;
+        assert_eq!(status, 404, "{answer}");
+        fake.rotate_key();
+        let (status, answer) = signed_get(&fake, SystemTime::now(), "b").await;
+        assert_eq!((status, code(&answer)), (401, 10008), "the old key: {answer}");
+    }
 }

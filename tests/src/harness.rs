@@ -2,11 +2,15 @@
 //! ([`TestApp`]) or as the real binary in a child process ([`DevProcess`], for restarts and kills).
 
 use crate::FakeTelesign;
+use crate::{FaultyQueue, TestClock};
 use serde_json::{Value, json};
-use smsdesk::dev::{DevOptions, DevServer, start};
+use smsdesk::dev::{DevOptions, DevPorts, DevServer, start_with};
+use smsdesk_app::App;
+use smsdesk_ports::{MessageQueue, QueueKind};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
@@ -177,6 +181,13 @@ pub struct TestApp {
     /// The AWS shape, when the app runs on DynamoDB Local and moto instead of the embedded store.
     pub aws: Option<crate::aws_shape::AwsShape>,
     pub dir: tempfile::TempDir,
+    /// The app's clock (both shapes): move it forward to make time pass for the app.
+    pub clock: Arc<TestClock>,
+    /// The fault injector around the app's real queue (both shapes).
+    pub faults: Arc<FaultyQueue>,
+    /// The longest delay after which a queued or deferred piece of work could still act (visibility
+    /// timeout, send lease, retry delays): what [`TestApp::settled`] waits past.
+    pub max_delay: Duration,
 }
 
 impl TestApp {
@@ -187,23 +198,142 @@ impl TestApp {
         options.admin_token = Some(ADMIN_TOKEN.to_string());
         options.retry_base = Duration::from_millis(100);
         options.sweep_every = Duration::from_millis(500);
-        options.visibility = Duration::from_secs(5);
-        let server = start(options).await.expect("smsdesk dev starts");
+        options.visibility = Duration::from_secs(3);
+        options.send_lease = Duration::from_secs(3);
+        let max_delay = test_max_delay(&options);
+        let clock = Arc::new(TestClock::new());
+        let (wrap_queue, faults) = fault_injector();
+        let ports = DevPorts { clock: Some(clock.clone()), wrap_queue: Some(wrap_queue) };
+        let server = start_with(options, ports).await.expect("smsdesk dev starts");
+        let faults = faults.lock().expect("lock").take().expect("the queue was wrapped");
         let api = Api::new(server.url());
-        Self { api, server: Some(server), aws: None, dir }
+        Self { api, server: Some(server), aws: None, dir, clock, faults, max_delay }
     }
 
     /// The same handlers on the AWS adapters (DynamoDB Local, moto's SQS and Secrets Manager), queue consumers
     /// fed real SQS events. None when the AWS tests are skipped knowingly (SMSDESK_SKIP_AWS_TESTS=1).
     pub async fn spawn_aws() -> Option<Self> {
         let (dynamodb, sqs) = crate::aws_shape::endpoints()?;
-        let shape = crate::aws_shape::AwsShape::start(ADMIN_TOKEN, dynamodb, sqs).await;
+        let clock = Arc::new(TestClock::new());
+        let (wrap_queue, faults) = fault_injector();
+        let hooks = crate::aws_shape::Hooks { clock: clock.clone(), wrap_queue };
+        let shape = crate::aws_shape::AwsShape::start_with(ADMIN_TOKEN, dynamodb, sqs, hooks).await;
+        let faults = faults.lock().expect("lock").take().expect("the queue was wrapped");
+        let max_delay = shape.max_delay();
         let api = Api::new(format!("http://{}", shape.addr));
-        Some(Self { api, server: None, aws: Some(shape), dir: tempfile::tempdir().expect("tempdir") })
+        Some(Self {
+            api,
+            server: None,
+            aws: Some(shape),
+            dir: tempfile::tempdir().expect("tempdir"),
+            clock,
+            faults,
+            max_delay,
+        })
     }
 
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("smsdesk.db")
+    }
+}
+
+// ---- Settling, the test clock and the fault injector (issue 8, points 3 and 7) ----
+
+/// A queue wrapper for [`DevPorts::wrap_queue`] (or the AWS shape's hooks) that puts a [`FaultyQueue`]
+/// around the real adapter, and the slot where the wrapper leaves it for the test.
+#[allow(clippy::type_complexity)]
+pub(crate) fn fault_injector() -> (
+    Box<dyn FnOnce(Arc<dyn MessageQueue>) -> Arc<dyn MessageQueue> + Send>,
+    Arc<Mutex<Option<Arc<FaultyQueue>>>>,
+) {
+    let slot = Arc::new(Mutex::new(None));
+    let fill = slot.clone();
+    let wrap = Box::new(move |inner: Arc<dyn MessageQueue>| -> Arc<dyn MessageQueue> {
+        let faulty = Arc::new(FaultyQueue::new(inner));
+        *fill.lock().expect("lock") = Some(faulty.clone());
+        faulty
+    });
+    (wrap, slot)
+}
+
+/// The longest of the delays the embedded shape is configured with: visibility timeout, send lease, the
+/// last retry delay, and the CRM consumer's wait for a pending contact link.
+fn test_max_delay(options: &DevOptions) -> Duration {
+    let retries = options.send_attempts.saturating_sub(2).min(20);
+    let last_retry = options.retry_base.saturating_mul(1u32 << retries);
+    [options.visibility, options.send_lease, last_retry, smsdesk_app::services::crm::LINK_WAIT]
+        .into_iter()
+        .max()
+        .unwrap_or_default()
+}
+
+/// Waits until every queue of `queue` is empty (nothing waiting, nothing in flight, nothing deferred), then
+/// past `max_delay`, and again until the queues are still empty after it: only then can a test assert that
+/// something did not happen (no second send, no stray retry). Then checks that no dead-letter queue holds
+/// anything. Fails the test on an adapter error, or when the queues do not drain within a minute.
+pub async fn settle_queue(queue: &dyn MessageQueue, max_delay: Duration) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60) + max_delay;
+    loop {
+        loop {
+            let mut depth = 0;
+            for kind in QueueKind::ALL {
+                depth +=
+                    queue.depth(kind).await.unwrap_or_else(|e| panic!("{} queue depth: {e}", kind.name()));
+            }
+            if depth == 0 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the queues did not drain: {depth} messages left"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(max_delay + Duration::from_millis(250)).await;
+        let mut depth = 0;
+        for kind in QueueKind::ALL {
+            depth += queue.depth(kind).await.unwrap_or_else(|e| panic!("{} queue depth: {e}", kind.name()));
+        }
+        if depth == 0 {
+            break;
+        }
+    }
+    // Nothing acknowledged was given up on either.
+    for kind in QueueKind::ALL {
+        let dead =
+            queue.dead_letters(kind).await.unwrap_or_else(|e| panic!("{} dead letters: {e}", kind.name()));
+        assert!(dead.is_empty(), "{} dead letters: {dead:?}", kind.name());
+    }
+}
+
+/// [`settle_queue`] for a `smsdesk dev` process running on the database file `data`.
+pub async fn settle_database(data: &Path, max_delay: Duration) {
+    let db = smsdesk_embedded::EmbeddedDb::open(data).expect("open the dev server's database");
+    settle_queue(&db.queue(), max_delay).await;
+}
+
+impl TestApp {
+    /// The app the handlers run on (its store, queue and clock).
+    pub fn app(&self) -> &Arc<App> {
+        match (&self.server, &self.aws) {
+            (Some(server), _) => &server.app,
+            (None, Some(aws)) => &aws.app,
+            (None, None) => unreachable!("a TestApp runs one shape"),
+        }
+    }
+
+    /// Waits until the queues are drained and the longest configured delay has passed (see
+    /// [`settle_queue`]); then, and only then, may a test assert that something did not happen.
+    pub async fn settled(&self) {
+        settle_queue(self.app().queue.as_ref(), self.max_delay).await;
+    }
+
+    /// Every queue's dead-letter queue is empty: nothing the app acknowledged was given up on.
+    pub async fn assert_no_dead_letters(&self) {
+        for kind in QueueKind::ALL {
+            let dead = self.app().queue.dead_letters(kind).await.expect("dead letters");
+            assert!(dead.is_empty(), "{} dead letters: {dead:?}", kind.name());
+        }
     }
 }
 

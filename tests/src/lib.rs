@@ -2,10 +2,15 @@
 //! process), and fake providers that are real HTTP servers on 127.0.0.1 checking what we send.
 
 pub mod aws_shape;
+pub mod clock;
 pub mod fake_telesign;
+pub mod faults;
 pub mod harness;
 
+pub use clock::TestClock;
 pub use fake_telesign::{FakeTelesign, Scripted};
+pub use faults::FaultyQueue;
 pub use harness::{
-    ADMIN_TOKEN, Api, DevProcess, TestApp, eventually, smsdesk_binary, telesign_dlr, telesign_mo,
+    ADMIN_TOKEN, Api, DevProcess, TestApp, eventually, settle_database, settle_queue, smsdesk_binary,
+    telesign_dlr, telesign_mo,
 };

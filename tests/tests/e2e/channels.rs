@@ -29,8 +29,9 @@ async fn a_channel_gives_its_callback_url_and_never_returns_the_key() {
     assert!(!list.to_string().contains(&s.fake.api_key));
     // Agents cannot manage channels.
     let (_a, token) = s.agent("Ada", 1).await;
-    let (status, _) = s.api().call("GET", &format!("/v1/channels/{}", s.channel), Some(&token), None).await;
-    assert_eq!(status, 403);
+    let (status, body) =
+        s.api().call("GET", &format!("/v1/channels/{}", s.channel), Some(&token), None).await;
+    assert_eq!((status, &body["error"]["code"]), (403, &json!("forbidden")), "{body}");
 }
 
 #[tokio::test]
@@ -105,7 +106,7 @@ async fn validate_makes_a_real_signed_call_and_tells_bad_credentials_from_an_unr
     assert!(call.signature_ok, "{:?}", call.signature_problem);
 
     // Same fake, wrong key: TeleSign answers 401.
-    let mut wrong = channel_body(&s.fake, json!({"number": "15555550100", "type": "geo", "queue": s.queue}));
+    let mut wrong = channel_body(&s.fake, json!({"number": "15555550110", "type": "geo", "queue": s.queue}));
     wrong["credentials"]["api_key"] = json!(FakeTelesign::start().await.api_key);
     let wrong = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(wrong), 201).await;
     let verdict = s
@@ -123,7 +124,7 @@ async fn validate_makes_a_real_signed_call_and_tells_bad_credentials_from_an_unr
 
     // Nobody listening: 502 provider_unreachable, not "invalid".
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
-    let mut down = channel_body(&s.fake, json!({"number": "15555550100", "type": "geo", "queue": s.queue}));
+    let mut down = channel_body(&s.fake, json!({"number": "15555550111", "type": "geo", "queue": s.queue}));
     down["base_url"] = json!(format!("http://{closed}"));
     let down = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(down), 201).await;
     let (status, body) = s
@@ -187,5 +188,100 @@ async fn rotating_the_key_sends_with_the_new_one_and_still_accepts_callbacks_sig
         )
         .await;
     s.message_where(&token, &conversation, "sent with the new key", |m| m["status"] == "sent").await;
-    assert!(s.fake.sends().iter().all(|r| r.signature_ok));
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert!(sends[0].signature_ok, "signed with the new key: {:?}", sends[0].signature_problem);
+}
+
+#[tokio::test]
+async fn rotating_to_another_customer_id_signs_as_the_new_account_and_refuses_the_old_one() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 2).await;
+    let (old_customer, old_key) = (s.fake.customer_id.clone(), s.fake.api_key.clone());
+    // The channel moves to another TeleSign account: a new customer id with its own key.
+    let (new_customer, new_key) = s.fake.switch_account();
+    let (status, body) = s
+        .api()
+        .admin(
+            "PUT",
+            &format!("/v1/channels/{}/credentials", s.channel),
+            Some(json!({"customer_id": new_customer, "api_key": new_key})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.to_string().contains(&new_key) && !body.to_string().contains(&old_key), "{body}");
+    assert_eq!(
+        body["credentials"]["previous_key_valid_until"],
+        json!(null),
+        "another account's key is no grace for this one: {body}"
+    );
+    let stored = s.api().ok("GET", &format!("/v1/channels/{}", s.channel), ADMIN_TOKEN, None, 200).await;
+    assert_eq!(stored["credentials"]["customer_id"], new_customer.as_str(), "{stored}");
+    // The fake now knows only the new account: a valid verdict proves the new pair is used.
+    let verdict =
+        s.api().ok("POST", &format!("/v1/channels/{}/validate", s.channel), ADMIN_TOKEN, None, 200).await;
+    assert_eq!(verdict["valid"], true, "{verdict}");
+
+    // Callbacks from the new account are accepted; the old account's are refused.
+    let raw = telesign_mo("AA000000000000000000000000000001", "15555550901", OUR_NUMBER, "old account");
+    let old_signed = FakeTelesign::sign_callback_as(&old_customer, &old_key, &raw);
+    let (status, body) = s.api().webhook(&s.webhook_path(), &raw, Some(&old_signed)).await;
+    assert_eq!((status, &body["error"]["code"]), (401, &json!("unauthorized")), "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("customer id")), "{body}");
+    let raw = telesign_mo("AA000000000000000000000000000002", "15555550901", OUR_NUMBER, "new account");
+    let new_signed = FakeTelesign::sign_callback_as(&new_customer, &new_key, &raw);
+    let (status, body) = s.api().webhook(&s.webhook_path(), &raw, Some(&new_signed)).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Replies go out as the new account.
+    let conversation = s.work_item_for(&token, "+15555550901").await;
+    let c = s.api().conversation(&token, &conversation).await;
+    let texts: Vec<_> =
+        c["messages"].as_array().expect("messages").iter().map(|m| m["text"].clone()).collect();
+    assert_eq!(texts, vec![json!("new account")], "the refused callback was not filed");
+    let id = s.reply(&token, &conversation, "hello from the new account").await;
+    s.message_status(&token, &conversation, &id, "sent").await;
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert!(sends[0].signature_ok, "{:?}", sends[0].signature_problem);
+    assert!(
+        sends[0].header("authorization").is_some_and(|a| a.starts_with(&format!("TSA {new_customer}:"))),
+        "{:?}",
+        sends[0].header("authorization")
+    );
+}
+
+#[tokio::test]
+async fn a_number_listed_twice_or_already_on_another_channel_is_refused() {
+    let Some(s) = Setup::new().await else { return };
+    let number = |n: &str| json!({"number": n, "type": "geo", "description": "", "queue": s.queue});
+
+    // Twice in one channel: 400 naming the second entry.
+    let mut twice = channel_body(&s.fake, number("15555550300"));
+    twice["numbers"] = json!([number("15555550300"), number("15555550300")]);
+    let (status, body) = s.api().admin("POST", "/v1/channels", Some(twice)).await;
+    assert_eq!((status, &body["error"]["code"]), (400, &json!("invalid_request")), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("numbers[1].number") && m.contains("twice")),
+        "{body}"
+    );
+
+    // Already on the setup's channel: 409 naming the number and the channel that has it.
+    let other = FakeTelesign::start().await;
+    let mut taken = channel_body(&other, number("15555550301"));
+    taken["numbers"] = json!([number("15555550301"), number(OUR_NUMBER)]);
+    let (status, body) = s.api().admin("POST", "/v1/channels", Some(taken)).await;
+    assert_eq!((status, &body["error"]["code"]), (409, &json!("number_in_use")), "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("numbers[1].number") && message.contains(&s.channel),
+        "names the field and the channel that has the number: {body}"
+    );
+
+    // Neither was created: only the setup's channel exists, and its number still routes to it.
+    let list = s.api().ok("GET", "/v1/channels", ADMIN_TOKEN, None, 200).await;
+    let ids: Vec<_> = list["items"].as_array().expect("items").iter().map(|c| c["id"].clone()).collect();
+    assert_eq!(ids, vec![json!(s.channel)], "{list}");
 }

@@ -28,7 +28,10 @@ async fn text_reaches_the_least_loaded_agent_and_the_reply_goes_out_through_tele
 
     s.text("A1000000000000000000000000000002", "15555550123", "Hi, my order is late").await;
     let conversation = s.work_item_for(&other_token, "+15555550123").await;
-    assert!(s.api().work_items(&loaded_token).await.iter().all(|w| w["customer"] != "+15555550123"));
+    let loaded: Vec<_> = s.api().work_items(&loaded_token).await;
+    assert_eq!(loaded.len(), 1, "the loaded agent keeps only the first customer: {loaded:?}");
+    assert_eq!(loaded[0]["customer"], "+15555550111");
+    assert_eq!(loaded[0]["conversation_id"], first.1["conversation_id"]);
 
     let c = s.api().conversation(&other_token, &conversation).await;
     assert_eq!(c["state"], "assigned");
@@ -67,7 +70,9 @@ async fn text_reaches_the_least_loaded_agent_and_the_reply_goes_out_through_tele
     assert_eq!(sent["encoding"], "GSM-7");
     assert_eq!(sent["segments"], 1);
 
-    // What TeleSign received: one signed form POST from our number, with our id as external id.
+    // What TeleSign received, once everything has settled: one signed form POST from our number, with our
+    // id as external id.
+    s.app.settled().await;
     let sends = s.fake.sends();
     assert_eq!(sends.len(), 1, "exactly one send: {sends:?}");
     let send = &sends[0];
@@ -92,7 +97,7 @@ async fn text_reaches_the_least_loaded_agent_and_the_reply_goes_out_through_tele
     .await;
     s.receipt(&reference, &reply_id, 203, "Delivered to gateway").await;
     s.receipt(&reference, &reply_id, 290, "Message in progress").await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    s.app.settled().await;
     let after = s.api().conversation(&other_token, &conversation).await;
     let m = after["messages"]
         .as_array()
@@ -188,7 +193,7 @@ async fn agents_see_only_their_own_conversations() {
         s.api().call("GET", &format!("/v1/conversations/{conversation}"), Some(&token_b), None).await;
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["error"]["code"], "not_found");
-    let (status, _) = s
+    let (status, body) = s
         .api()
         .call(
             "POST",
@@ -197,14 +202,18 @@ async fn agents_see_only_their_own_conversations() {
             Some(json!({"text": "x"})),
         )
         .await;
-    assert_eq!(status, 404);
-    let (status, _) =
+    assert_eq!((status, &body["error"]["code"]), (404, &json!("not_found")), "{body}");
+    let (status, body) =
         s.api().call("POST", &format!("/v1/conversations/{conversation}/close"), Some(&token_b), None).await;
-    assert_eq!(status, 404);
-    let (status, _) = s.api().call("GET", "/v1/work-items", Some("not-a-token"), None).await;
-    assert_eq!(status, 401);
-    let (status, _) = s.api().call("GET", "/v1/work-items", None, None).await;
-    assert_eq!(status, 401);
+    assert_eq!((status, &body["error"]["code"]), (404, &json!("not_found")), "{body}");
+    let (status, body) = s.api().call("GET", "/v1/work-items", Some("not-a-token"), None).await;
+    assert_eq!((status, &body["error"]["code"]), (401, &json!("unauthorized")), "{body}");
+    let (status, body) = s.api().call("GET", "/v1/work-items", None, None).await;
+    assert_eq!((status, &body["error"]["code"]), (401, &json!("unauthorized")), "{body}");
+    // Brook's refused reply and close changed nothing: Ada still has it open, and no reply was stored.
+    let c = s.api().conversation(&token_a, &conversation).await;
+    assert_eq!(c["state"], "assigned");
+    assert_eq!(c["messages"].as_array().map(Vec::len), Some(1), "{c}");
 }
 
 #[tokio::test]
@@ -215,6 +224,8 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing() {
 
     let (status, body) = s.api().webhook(&path, &raw, None).await;
     assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("Authorization")), "{body}");
     let forged = FakeTelesign::start().await; // another account's key
     let (status, body) = s
         .api()
@@ -230,24 +241,41 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing() {
         .await;
     assert_eq!(status, 401, "{body}");
     assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("signature")), "{body}");
-    let (status, _) = s.api().webhook(&path, &raw, Some(&forged.sign_callback(&raw))).await;
-    assert_eq!(status, 401, "another customer id");
+    let (status, body) = s.api().webhook(&path, &raw, Some(&forged.sign_callback(&raw))).await;
+    assert_eq!(status, 401, "another customer id: {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("customer")), "{body}");
     let mut tampered = raw.clone();
     let sig = s.fake.sign_callback(&raw);
     tampered.extend_from_slice(b" ");
-    let (status, _) = s.api().webhook(&path, &tampered, Some(&sig)).await;
-    assert_eq!(status, 401, "a body changed after signing");
+    let (status, body) = s.api().webhook(&path, &tampered, Some(&sig)).await;
+    assert_eq!(status, 401, "a body changed after signing: {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("signature")), "{body}");
 
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    s.app.settled().await;
     assert!(s.api().work_items(ADMIN_TOKEN).await.is_empty(), "nothing was queued");
+    // The same text correctly signed goes through: the refusals above were about the signatures.
+    let (status, body) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 200, "{body}");
+    let items = eventually(10, "the signed text is filed", || async {
+        let items = s.api().work_items(ADMIN_TOKEN).await;
+        (!items.is_empty()).then_some(items)
+    })
+    .await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["customer"], "+15555550151");
 }
 
 #[tokio::test]
 async fn a_replayed_webhook_is_acknowledged_and_makes_one_transcript_entry() {
     let Some(s) = Setup::new().await else { return };
     let (_agent, token) = s.agent("Ada", 1).await;
-    for _ in 0..3 {
-        s.text("F1000000000000000000000000000001", "15555550161", "only once").await;
+    let raw = telesign_mo("F1000000000000000000000000000001", "15555550161", OUR_NUMBER, "only once");
+    for attempt in 0..3 {
+        let (status, body) =
+            s.api().webhook(&s.webhook_path(), &raw, Some(&s.fake.sign_callback(&raw))).await;
+        assert_eq!(status, 200, "{body}");
+        let (queued, duplicates) = if attempt == 0 { (1, 0) } else { (0, 1) };
+        assert_eq!((&body["queued"], &body["duplicates"]), (&json!(queued), &json!(duplicates)), "{body}");
     }
     let conversation = s.work_item_for(&token, "+15555550161").await;
     s.text("F1000000000000000000000000000002", "15555550161", "marker").await;
@@ -278,20 +306,33 @@ async fn malformed_unknown_and_oversize_webhooks_get_clear_errors() {
     let raw = telesign_mo("G1", "15555550171", "15555559999", "to a number not on the channel");
     let (status, body) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
     assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "malformed_webhook");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.contains("15555559999") && m.contains("not on")),
+        "{body}"
+    );
 
     let raw = telesign_mo("G2", "15555550171", OUR_NUMBER, "x");
-    let (status, _) =
+    let (status, body) =
         s.api().webhook("/webhooks/telesign/ch_nope", &raw, Some(&s.fake.sign_callback(&raw))).await;
-    assert_eq!(status, 404);
-    let (status, _) = s
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "not_found");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("ch_nope")), "{body}");
+    let (status, body) = s
         .api()
         .webhook(&format!("/webhooks/twilio/{}", s.channel), &raw, Some(&s.fake.sign_callback(&raw)))
         .await;
-    assert_eq!(status, 404, "the channel is not a Twilio channel");
+    assert_eq!(status, 404, "the channel is not a Twilio channel: {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("twilio")), "{body}");
 
     let big = telesign_mo("G3", "15555550171", OUR_NUMBER, &"x".repeat(100_000));
     let (status, body) = s.api().webhook(&path, &big, Some(&s.fake.sign_callback(&big))).await;
     assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "payload_too_large");
+
+    // None of these was filed.
+    s.app.settled().await;
+    assert_eq!(s.api().work_items(ADMIN_TOKEN).await, Vec::<serde_json::Value>::new());
 }
 
 #[tokio::test]
@@ -325,8 +366,9 @@ async fn an_over_long_reply_is_422_and_nothing_is_sent() {
         )
         .await;
     s.message_where(&token, &conversation, "the 1600-char reply is sent", |m| m["status"] == "sent").await;
+    s.app.settled().await;
     let sends = s.fake.sends();
-    assert_eq!(sends.len(), 1);
+    assert_eq!(sends.len(), 1, "only the 1600-char reply went out: {sends:?}");
     assert_eq!(sends[0].field("message").map(|m| m.chars().count()), Some(1600));
 }
 
@@ -342,8 +384,10 @@ async fn a_short_code_number_receives_and_replies_from_the_short_code() {
         "numbers": [{"number": "12345", "type": "short_code", "description": "promo replies", "queue": queue}],
     });
     let channel = app.api.ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
-    assert_eq!(channel["numbers"][0]["number"], "12345");
     let channel = channel["id"].as_str().expect("id").to_string();
+    let stored = app.api.ok("GET", &format!("/v1/channels/{channel}"), ADMIN_TOKEN, None, 200).await;
+    assert_eq!(stored["numbers"][0]["number"], "12345", "a short code is kept as it is, without a +");
+    assert_eq!(stored["numbers"][0]["type"], "short_code");
     let (agent, token) = app.api.create_agent("Ada", &[&queue], 1).await;
     app.api.presence(&agent, &token, "available").await;
     let raw = telesign_mo("S1000000000000000000000000000001", "15555550211", "12345", "HELLO");
@@ -370,6 +414,8 @@ async fn a_short_code_number_receives_and_replies_from_the_short_code() {
         )
         .await;
     eventually(10, "sent", || async { fake.sends().first().cloned() }).await;
+    app.settled().await;
+    assert_eq!(fake.sends().len(), 1);
     assert_eq!(fake.sends()[0].field("sender_id"), Some("12345"));
     assert_eq!(fake.sends()[0].field("phone_number"), Some("15555550211"));
 

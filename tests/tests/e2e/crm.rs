@@ -32,12 +32,12 @@ async fn no_contact_creates_one_and_links_it() {
     // The timeline records the conversation.
     let id = items[0]["id"].as_str().expect("id");
     let contact = s.api().ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
+    let timeline = contact["timeline"].as_array().expect("timeline");
     assert!(
-        contact["timeline"]
-            .as_array()
-            .expect("timeline")
+        timeline
             .iter()
-            .any(|e| e["kind"] == "conversation_started" && e["conversation_id"] == conversation.as_str())
+            .any(|e| e["kind"] == "conversation_started" && e["conversation_id"] == conversation.as_str()),
+        "{contact}"
     );
 
     // A second conversation from the same phone links the same contact; no duplicate is created.
@@ -55,11 +55,24 @@ async fn no_contact_creates_one_and_links_it() {
     let c2 = linked_contact(&s, &token, &second, "linked").await;
     assert_eq!(c2["contact_id"], items[0]["id"]);
     let contacts = s.api().ok("GET", "/v1/contacts?phone=15555550201", &token, None, 200).await;
-    assert_eq!(contacts["items"].as_array().map(Vec::len), Some(1));
-    let contact = s.api().ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
-    assert!(
-        contact["timeline"].as_array().expect("timeline").iter().any(|e| e["kind"] == "conversation_closed")
-    );
+    let again = contacts["items"].as_array().expect("items");
+    assert_eq!(again.len(), 1, "{contacts}");
+    assert_eq!(again[0]["id"], items[0]["id"]);
+    // The first conversation's end is on the same contact's timeline (written by crm-upsert, so waited for).
+    let api = s.api().clone();
+    let (token, id, first) = (token.clone(), id.to_string(), conversation.clone());
+    eventually(10, "conversation_closed on the timeline", || {
+        let (api, token, id, first) = (api.clone(), token.clone(), id.clone(), first.clone());
+        async move {
+            let contact = api.ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
+            contact["timeline"].as_array().and_then(|t| {
+                t.iter()
+                    .find(|e| e["kind"] == "conversation_closed" && e["conversation_id"] == first.as_str())
+                    .cloned()
+            })
+        }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -112,8 +125,16 @@ async fn several_contacts_link_none_until_the_agent_picks() {
     let conversation = s.work_item_for(&token, "+15555550203").await;
     let c = linked_contact(&s, &token, &conversation, "needs_pick").await;
     assert_eq!(c["contact_id"], Value::Null);
-    let candidates = c["contact_candidates"].as_array().expect("candidates");
-    assert_eq!(candidates.len(), 2);
+    let mut candidates: Vec<&str> = c["contact_candidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .map(|v| v.as_str().or_else(|| v["id"].as_str()).expect("a candidate id"))
+        .collect();
+    candidates.sort_unstable();
+    let mut expected = vec![a["id"].as_str().expect("id"), b["id"].as_str().expect("id")];
+    expected.sort_unstable();
+    assert_eq!(candidates, expected, "the candidates are the two contacts with the customer's phone");
     let contacts = s.api().ok("GET", "/v1/contacts?phone=%2B15555550203", &token, None, 200).await;
     assert_eq!(contacts["items"].as_array().map(Vec::len), Some(2), "none was created");
 
@@ -138,6 +159,10 @@ async fn several_contacts_link_none_until_the_agent_picks() {
         )
         .await;
     assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.starts_with("contact_id") && m.contains("phone")),
+        "{body}"
+    );
 
     s.api()
         .ok(
@@ -155,8 +180,18 @@ async fn several_contacts_link_none_until_the_agent_picks() {
         .api()
         .ok("GET", &format!("/v1/contacts/{}", b["id"].as_str().expect("id")), &token, None, 200)
         .await;
-    assert!(
-        picked["timeline"].as_array().expect("timeline").iter().any(|e| e["kind"] == "conversation_started")
-    );
-    let _ = a;
+    let started: Vec<_> = picked["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|e| e["kind"] == "conversation_started")
+        .collect();
+    assert_eq!(started.len(), 1, "{picked}");
+    assert_eq!(started[0]["conversation_id"], conversation.as_str());
+    // The contact not picked got nothing.
+    let other = s
+        .api()
+        .ok("GET", &format!("/v1/contacts/{}", a["id"].as_str().expect("id")), &token, None, 200)
+        .await;
+    assert_eq!(other["timeline"], json!([]), "{other}");
 }

@@ -4,9 +4,12 @@
 mod channels;
 mod conversation;
 mod crm;
+mod faults;
 mod outbound;
 mod restart;
 mod setup;
+mod timers;
+mod transfer;
 
 pub use setup::*;
 use smsdesk_tests::*;

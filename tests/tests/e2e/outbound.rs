@@ -41,9 +41,11 @@ async fn a_provider_500_then_success_sends_exactly_once() {
     assert_eq!(sends.len(), 2, "one failed attempt, one success");
     assert!(sends.iter().all(|r| r.signature_ok));
     assert_eq!(s.fake.accepted().len(), 1, "the customer gets it once");
-    // Nothing more is sent later.
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    assert_eq!(sent["provider_message_id"], s.fake.accepted()[0].as_str());
+    // Nothing more is sent later: not by a stray retry, nor after a visibility timeout or a lease.
+    s.app.settled().await;
     assert_eq!(s.fake.sends().len(), 2);
+    s.app.assert_no_dead_letters().await;
 }
 
 #[tokio::test]
@@ -71,7 +73,10 @@ async fn throttling_retries_and_giving_up_keeps_the_reason() {
         .await;
     let error = failed["error"].as_str().expect("error kept");
     assert!(error.contains("3 attempts") && error.contains("10019"), "{error}");
-    assert_eq!(s.fake.sends().len(), 3);
+    assert_eq!(failed["attempts"], 3);
+    s.app.settled().await;
+    assert_eq!(s.fake.sends().len(), 3, "no attempt after giving up");
+    assert!(s.fake.accepted().is_empty());
 }
 
 #[tokio::test]
@@ -100,8 +105,10 @@ async fn a_permanent_failure_fails_the_message_with_telesigns_reason() {
         .await;
     let error = failed["error"].as_str().expect("reason in the transcript");
     assert!(error.contains("11000") && error.contains("phone_number"), "{error}");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    s.app.settled().await;
     assert_eq!(s.fake.sends().len(), 1, "a permanent failure is not retried");
+    let after = s.message_where(&token, &conversation, "still failed", |m| m["id"] == id.as_str()).await;
+    assert_eq!(after["status"], "failed");
 }
 
 #[tokio::test]
@@ -121,7 +128,9 @@ async fn an_undelivered_report_is_shown_with_its_reason() {
         .await;
     let id = reply["id"].as_str().expect("id").to_string();
     s.message_where(&token, &conversation, "sent", |m| m["id"] == id.as_str() && m["status"] == "sent").await;
-    let reference = s.fake.accepted()[0].clone();
+    let accepted = s.fake.accepted();
+    assert_eq!(accepted.len(), 1, "{accepted:?}");
+    let reference = accepted[0].clone();
     s.receipt(&reference, &id, 237, "Message blocked by carrier").await;
     let m = s
         .message_where(&token, &conversation, "undelivered", |m| {
@@ -155,7 +164,8 @@ async fn a_customer_who_texted_stop_is_not_sent_to() {
         })
         .await;
     assert!(m["error"].as_str().is_some_and(|e| e.contains("opted out")), "{m}");
-    assert!(s.fake.sends().is_empty());
+    s.app.settled().await;
+    assert!(s.fake.sends().is_empty(), "{:?}", s.fake.sends());
 }
 
 #[tokio::test]
@@ -168,7 +178,10 @@ async fn an_agent_texts_a_customer_first_and_the_answer_comes_back_to_them() {
     let c = s.api().conversation(&token, &conversation).await;
     assert_eq!(c["agent_id"], agent.as_str(), "the session stays with the agent who wrote");
     s.message_where(&token, &conversation, "sent", |m| m["status"] == "sent").await;
-    assert_eq!(s.fake.sends()[0].field("phone_number"), Some("15555550231"));
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert_eq!(sends[0].field("phone_number"), Some("15555550231"));
+    assert_eq!(sends[0].field("sender_id"), Some(OUR_NUMBER));
     s.text("Q1000000000000000000000000000001", "15555550231", "Can we do 11?").await;
     s.message_where(&token, &conversation, "the answer joins the session", |m| m["text"] == "Can we do 11?")
         .await;
@@ -186,7 +199,7 @@ async fn an_agent_texts_a_customer_first_and_the_answer_comes_back_to_them() {
     assert_eq!(preview["encoding"], "UCS-2");
     assert_eq!(preview["segments"], 1);
     assert_eq!(preview["ucs2_characters"], json!(["’"]));
-    let (status, _) = s
+    let (status, body) = s
         .api()
         .call(
             "POST",
@@ -195,5 +208,113 @@ async fn an_agent_texts_a_customer_first_and_the_answer_comes_back_to_them() {
             Some(json!({"channel_id": s.channel, "from": "+15555559999", "to": "+15555550231", "text": "x"})),
         )
         .await;
-    assert_eq!(status, 400, "from must be one of the channel's numbers");
+    assert_eq!(status, 400, "from must be one of the channel's numbers: {body}");
+    assert_eq!(body["error"]["code"], "invalid_request");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.starts_with("from")), "{body}");
+}
+
+#[tokio::test]
+async fn a_receipt_from_another_channel_does_not_touch_this_channels_message() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation) =
+        conversation_with_agent(&s, "Z1000000000000000000000000000001", "15555550801").await;
+    let id = s.reply(&token, &conversation, "hi").await;
+    s.message_status(&token, &conversation, &id, "sent").await;
+    let accepted = s.fake.accepted();
+    assert_eq!(accepted.len(), 1, "{accepted:?}");
+    let reference = accepted[0].clone();
+
+    // Another channel (its own TeleSign account and number) reports on this reference and message id.
+    let other_fake = FakeTelesign::start().await;
+    let other = s.api().telesign_channel(&other_fake, &["15555550199"], &s.queue).await;
+    let other = other["id"].as_str().expect("id").to_string();
+    let raw = telesign_dlr(&reference, Some(&id), 237, "Message blocked by carrier");
+    let (status, body) = s
+        .api()
+        .webhook(&format!("/webhooks/telesign/{other}"), &raw, Some(&other_fake.sign_callback(&raw)))
+        .await;
+    assert_eq!(status, 200, "acknowledged like any receipt: {body}");
+    s.app.settled().await;
+    let m = s.message_where(&token, &conversation, "the reply", |m| m["id"] == id.as_str()).await;
+    assert_eq!(m["status"], "sent", "another channel's receipt changed nothing: {m}");
+    assert_eq!(m["error"], json!(null), "{m}");
+
+    // The channel's own report does apply.
+    s.receipt(&reference, &id, 237, "Message blocked by carrier").await;
+    let m = s.message_status(&token, &conversation, &id, "undelivered").await;
+    assert!(m["error"].as_str().is_some_and(|e| e.contains("237")), "{m}");
+}
+
+#[tokio::test]
+async fn start_after_stop_opts_the_customer_back_in() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation) =
+        conversation_with_agent(&s, "Z2000000000000000000000000000001", "15555550802").await;
+    s.text("Z2000000000000000000000000000002", "15555550802", "STOP").await;
+    s.message_where(&token, &conversation, "STOP arrives", |m| m["text"] == "STOP").await;
+    let refused = s.reply(&token, &conversation, "are you sure?").await;
+    let m = s.message_status(&token, &conversation, &refused, "failed").await;
+    assert!(m["error"].as_str().is_some_and(|e| e.contains("opted out")), "{m}");
+
+    s.text("Z2000000000000000000000000000003", "15555550802", "START").await;
+    s.message_where(&token, &conversation, "START arrives", |m| m["text"] == "START").await;
+    let welcome = s.reply(&token, &conversation, "welcome back").await;
+    s.message_status(&token, &conversation, &welcome, "sent").await;
+    s.app.settled().await;
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 1, "only the reply after START went out: {sends:?}");
+    assert_eq!(sends[0].field("message"), Some("welcome back"));
+    assert_eq!(sends[0].field("phone_number"), Some("15555550802"));
+}
+
+fn date_of(send: &smsdesk_tests::fake_telesign::Seen) -> std::time::SystemTime {
+    let date = send.header("date").expect("a Date header");
+    httpdate::parse_http_date(date).expect("an HTTP date")
+}
+
+#[tokio::test]
+async fn a_retry_after_a_telesign_5xx_is_signed_afresh_with_a_new_nonce_and_date() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation) =
+        conversation_with_agent(&s, "Z3000000000000000000000000000001", "15555550803").await;
+    // TeleSign takes over a second to fail, so a fresh Date differs from the first attempt's.
+    s.fake.script([Scripted::SlowError {
+        after: std::time::Duration::from_millis(1100),
+        http: 503,
+        code: 10000,
+        description: "System unavailable, please try again later.".into(),
+    }]);
+    let id = s.reply(&token, &conversation, "sign me again").await;
+    let sent = s.message_status(&token, &conversation, &id, "sent").await;
+    assert_eq!(sent["attempts"], 2);
+    s.app.settled().await;
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 2, "{sends:?}");
+    // The fake refuses a reused nonce and a Date 15 minutes off: the retry passed both checks.
+    assert!(sends.iter().all(|r| r.signature_ok), "{sends:?}");
+    assert_ne!(sends[0].header("x-ts-nonce"), sends[1].header("x-ts-nonce"));
+    assert_ne!(sends[0].header("authorization"), sends[1].header("authorization"));
+    assert!(date_of(&sends[1]) > date_of(&sends[0]), "the retry carries its own Date: {sends:?}");
+    assert_eq!(s.fake.accepted().len(), 1);
+}
+
+#[tokio::test]
+async fn a_telesign_401_for_the_date_is_signed_again_at_once_and_sent_once() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation) =
+        conversation_with_agent(&s, "Z4000000000000000000000000000001", "15555550804").await;
+    s.fake.script([Scripted::Error {
+        http: 401,
+        code: 10004,
+        description: "Date header value is out of the tolerated range.".into(),
+    }]);
+    let id = s.reply(&token, &conversation, "a fresh signature").await;
+    let sent = s.message_status(&token, &conversation, &id, "sent").await;
+    assert_eq!(sent["attempts"], 1, "re-signed within the same attempt: {sent}");
+    s.app.settled().await;
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 2, "{sends:?}");
+    assert!(sends.iter().all(|r| r.signature_ok), "{sends:?}");
+    assert_ne!(sends[0].header("x-ts-nonce"), sends[1].header("x-ts-nonce"));
+    assert_eq!(s.fake.accepted().len(), 1, "the customer gets it once");
 }

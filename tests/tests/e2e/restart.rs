@@ -85,7 +85,9 @@ async fn a_killed_dev_server_loses_no_acknowledged_text_and_no_queued_send() {
         .filter_map(|m| m["text"].as_str())
         .collect();
     assert_eq!(texts, vec!["before the crash", "acked one", "acked two"]);
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Nothing is sent twice: the queues drain and stay empty past the longest delay configured above
+    // (visibility and lease 3 s, the last of five retries 1.5 s x 2^3).
+    settle_database(&data, std::time::Duration::from_secs(12)).await;
     let sends = back.sends();
     assert_eq!(sends.len(), 1, "sent exactly once: {sends:?}");
     assert!(sends[0].signature_ok);

@@ -75,6 +75,29 @@ impl Setup {
         .await
     }
 
+    /// The agent replies; asserts the 202 and returns the new message's id.
+    pub async fn reply(&self, token: &str, conversation: &str, text: &str) -> String {
+        let answer = self
+            .api()
+            .ok(
+                "POST",
+                &format!("/v1/conversations/{conversation}/messages"),
+                token,
+                Some(serde_json::json!({"text": text})),
+                202,
+            )
+            .await;
+        answer["id"].as_str().expect("reply id").to_string()
+    }
+
+    /// Waits until the message `id` of the conversation has `status`; returns it.
+    pub async fn message_status(&self, token: &str, conversation: &str, id: &str, status: &str) -> Value {
+        self.message_where(token, conversation, &format!("message {id} {status}"), |m| {
+            m["id"] == id && m["status"] == status
+        })
+        .await
+    }
+
     /// Waits until a message of the conversation satisfies `pred`; returns that message.
     pub async fn message_where(
         &self,

@@ -9,10 +9,16 @@ mod channels;
 mod conversation;
 #[path = "../e2e/crm.rs"]
 mod crm;
+#[path = "../e2e/faults.rs"]
+mod faults;
 #[path = "../e2e/outbound.rs"]
 mod outbound;
 #[path = "../e2e/setup.rs"]
 mod setup;
+#[path = "../e2e/timers.rs"]
+mod timers;
+#[path = "../e2e/transfer.rs"]
+mod transfer;
 
 pub use setup::*;
 use smsdesk_tests::*;

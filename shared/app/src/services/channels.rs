@@ -132,6 +132,16 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
         }
         numbers.push(parsed);
     }
+    // A number belongs to one provider account: inbound texts and sends must not depend on which of two
+    // channels claims it.
+    for existing in app.store.list_channels().await? {
+        if let Some((i, n)) = numbers.iter().enumerate().find(|(_, n)| existing.number(&n.number).is_some()) {
+            return Err(ApiError::conflict(
+                "number_in_use",
+                format!("numbers[{i}].number: {} is already on channel '{}'", n.number, existing.id),
+            ));
+        }
+    }
     let language = opt_str(obj, "", "language")?.map(str::to_string);
     let attachments = match obj.get("attachments") {
         None | Some(Value::Null) => AttachmentPolicy::default(),

@@ -43,6 +43,10 @@ async fn send(app: &App, job: &CrmJob) -> PortResult<()> {
     app.queue.send(QueueKind::Crm, QueueMessage { body, group: None, dedupe_id: None }).await
 }
 
+/// How long a timeline event waits before it is tried again when the conversation's contact link is still
+/// pending.
+pub const LINK_WAIT: Duration = Duration::from_secs(2);
+
 pub struct CrmConsumer {
     app: Arc<App>,
 }
@@ -70,7 +74,7 @@ impl Consumer for CrmConsumer {
         };
         match result {
             Ok(Step::Done) => Outcome::Done,
-            Ok(Step::Later) => Outcome::RetryAfter(Duration::from_secs(2)),
+            Ok(Step::Later) => Outcome::RetryAfter(LINK_WAIT),
             Err(e) => outcome_for(&e),
         }
     }

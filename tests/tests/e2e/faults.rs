@@ -1,0 +1,136 @@
+//! Faults around the real queue and store: a reply that cannot be queued fails visibly (503, `failed` in the
+//! transcript); a send whose claim is held elsewhere waits for the lease and then goes once; a timeline event
+//! that arrives before the contact is linked waits for the link.
+
+use crate::*;
+use smsdesk_domain::MessageId;
+use smsdesk_ports::QueueKind;
+
+#[tokio::test]
+async fn a_reply_that_cannot_be_queued_is_failed_visibly_and_answered_503() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 1).await;
+    s.text("W1000000000000000000000000000001", "15555550601", "hello").await;
+    let conversation = s.work_item_for(&token, "+15555550601").await;
+
+    s.app.faults.fail_sends(QueueKind::Outbound);
+    let (status, body) = s
+        .api()
+        .call(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            Some(&token),
+            Some(serde_json::json!({"text": "lost on the way?"})),
+        )
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (503, &serde_json::json!("unavailable")), "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("queued")), "{body}");
+    let c = s.api().conversation(&token, &conversation).await;
+    let outbound: Vec<_> =
+        c["messages"].as_array().expect("messages").iter().filter(|m| m["direction"] == "outbound").collect();
+    assert_eq!(outbound.len(), 1, "the reply is in the transcript: {c}");
+    assert_eq!(outbound[0]["text"], "lost on the way?");
+    assert_eq!(outbound[0]["status"], "failed", "never left `queued` with nothing to send it");
+    assert!(outbound[0]["error"].as_str().is_some_and(|e| e.contains("could not be queued")), "{c}");
+
+    // The queue is back: the agent's next reply goes out, and only that one.
+    s.app.faults.heal(QueueKind::Outbound);
+    let id = s.reply(&token, &conversation, "second try").await;
+    s.message_status(&token, &conversation, &id, "sent").await;
+    s.app.settled().await;
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert_eq!(sends[0].field("message"), Some("second try"));
+}
+
+#[tokio::test]
+async fn a_send_whose_claim_is_held_elsewhere_waits_for_the_lease_then_goes_once() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 1).await;
+    s.text("X1000000000000000000000000000001", "15555550611", "hello").await;
+    let conversation = s.work_item_for(&token, "+15555550611").await;
+
+    // The job is held back on its way to the queue while another sender (this test) claims the message.
+    s.app.faults.hold(QueueKind::Outbound, |_| true);
+    let id = s.reply(&token, &conversation, "claimed elsewhere").await;
+    assert_eq!(s.app.faults.held(), 1);
+    let app = s.app.app();
+    let lease = app.config.send_lease;
+    let claimed = app
+        .store
+        .claim_send(&MessageId::new(id.clone()), app.clock.now(), lease)
+        .await
+        .expect("claim_send")
+        .expect("the test takes the claim");
+    let claimed_at = std::time::Instant::now();
+    assert_eq!(claimed.attempts, 1);
+    s.app.faults.release().await.expect("release the held job");
+
+    // outbound-send finds the claim held and defers the job, sending nothing.
+    eventually(10, "outbound-send defers the job", || async {
+        (s.app.faults.retries(QueueKind::Outbound) >= 1).then_some(())
+    })
+    .await;
+    assert!(s.fake.sends().is_empty(), "nothing is sent while the claim is held: {:?}", s.fake.sends());
+    let waiting = s.message_where(&token, &conversation, "the reply", |m| m["id"] == id.as_str()).await;
+    assert_eq!(waiting["status"], "queued");
+
+    // Once the lease has run out, the job comes back and the reply goes out, once.
+    s.message_status(&token, &conversation, &id, "sent").await;
+    s.app.settled().await;
+    let sends = s.fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert_eq!(sends[0].field("external_id"), Some(id.as_str()));
+    assert!(
+        sends[0].at.duration_since(claimed_at) >= lease,
+        "sent {:?} after the claim was taken, before its {lease:?} lease ran out",
+        sends[0].at.duration_since(claimed_at)
+    );
+    s.app.assert_no_dead_letters().await;
+}
+
+#[tokio::test]
+async fn a_timeline_event_waits_for_a_pending_contact_link() {
+    let Some(s) = Setup::new().await else { return };
+    // The contact link job is slow to arrive.
+    s.app.faults.hold(QueueKind::Crm, |m| m.body.contains("\"job\":\"link_conversation\""));
+    let (_agent, token) = s.agent("Ada", 1).await;
+    s.text("Y1000000000000000000000000000001", "15555550621", "hello").await;
+    let conversation = s.work_item_for(&token, "+15555550621").await;
+    assert_eq!(s.app.faults.held(), 1, "the link job is held");
+    let c = s.api().conversation(&token, &conversation).await;
+    assert_eq!(c["contact_state"], "pending", "{c}");
+
+    // The agent resolves it before the contact is known: crm-upsert defers the conversation_closed event.
+    s.api().ok("POST", &format!("/v1/conversations/{conversation}/close"), &token, None, 200).await;
+    eventually(10, "crm-upsert defers the event", || async {
+        (s.app.faults.retries(QueueKind::Crm) >= 1).then_some(())
+    })
+    .await;
+    let none = s.api().ok("GET", "/v1/contacts?phone=%2B15555550621", &token, None, 200).await;
+    assert_eq!(none["items"], serde_json::json!([]), "no contact yet: {none}");
+
+    // The link arrives: the contact is created and linked, and the deferred event lands on its timeline.
+    s.app.faults.release().await.expect("release the link job");
+    let api = s.api().clone();
+    let (token, conversation) = (token.clone(), conversation.clone());
+    let timeline = eventually(15, "both events on the contact's timeline", || {
+        let (api, token, conversation) = (api.clone(), token.clone(), conversation.clone());
+        async move {
+            let found = api.ok("GET", "/v1/contacts?phone=%2B15555550621", &token, None, 200).await;
+            let id = found["items"].as_array()?.first()?["id"].as_str()?.to_string();
+            let contact = api.ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
+            let kinds: Vec<String> = contact["timeline"]
+                .as_array()?
+                .iter()
+                .filter(|e| e["conversation_id"] == conversation.as_str())
+                .filter_map(|e| e["kind"].as_str().map(str::to_string))
+                .collect();
+            kinds.contains(&"conversation_closed".to_string()).then_some(kinds)
+        }
+    })
+    .await;
+    assert!(timeline.contains(&"conversation_started".to_string()), "{timeline:?}");
+    assert_eq!(timeline.iter().filter(|k| *k == "conversation_closed").count(), 1, "{timeline:?}");
+    s.app.assert_no_dead_letters().await;
+}
