@@ -140,10 +140,24 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     let app =
         App::new(store.clone(), queue.clone(), store.clone(), providers, clock, Arc::new(UuidIds), config);
 
+    let metrics = Arc::new(smsdesk_embedded::PrometheusMetrics::new());
+    app.set_metrics(metrics.clone());
+
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
-    let router = smsdesk_app::http::router(app.clone());
+    // `/metrics`: the counters in Prometheus text, for the tools people already run (no auth, like
+    // /healthz; it names queues and providers, never customers).
+    let router =
+        smsdesk_app::http::router(app.clone()).route(
+            "/metrics",
+            axum::routing::get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
+                }
+            }),
+        );
     let mut rx = shutdown_rx.clone();
     tasks.spawn(async move {
         axum::serve(listener, router)

@@ -15,9 +15,9 @@ pub mod worker;
 
 use secrecy::SecretString;
 use smsdesk_domain::retry::RetryPolicy;
-use smsdesk_ports::{Clock, IdGen, MessageQueue, SecretStore, Store};
+use smsdesk_ports::{Clock, IdGen, MessageQueue, Metrics, NoMetrics, SecretStore, Store};
 use smsdesk_providers::Providers;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use auth::{AuthMode, Principal};
@@ -66,6 +66,9 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
     pub config: Config,
+    /// Where operational metrics go (EMF lines in AWS, `/metrics` locally); nothing until the shape's
+    /// wiring sets it with [`App::set_metrics`].
+    metrics: OnceLock<Arc<dyn Metrics>>,
 }
 
 impl App {
@@ -78,7 +81,20 @@ impl App {
         ids: Arc<dyn IdGen>,
         config: Config,
     ) -> Arc<Self> {
-        Arc::new(Self { store, queue, secrets, providers, clock, ids, config })
+        Arc::new(Self { store, queue, secrets, providers, clock, ids, config, metrics: OnceLock::new() })
+    }
+
+    /// Sends operational metrics to `metrics` from now on (once; a second call is ignored).
+    pub fn set_metrics(&self, metrics: Arc<dyn Metrics>) {
+        let _first = self.metrics.set(metrics);
+    }
+
+    /// The metrics sink ([`NoMetrics`] until one is set).
+    pub fn metrics(&self) -> &dyn Metrics {
+        match self.metrics.get() {
+            Some(m) => m.as_ref(),
+            None => &NoMetrics,
+        }
     }
 
     pub(crate) fn admin_token(&self) -> Option<&SecretString> {

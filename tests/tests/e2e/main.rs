@@ -5,6 +5,7 @@ mod channels;
 mod conversation;
 mod crm;
 mod faults;
+mod metrics;
 mod outbound;
 mod restart;
 mod setup;

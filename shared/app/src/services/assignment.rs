@@ -27,6 +27,7 @@ pub async fn dispatch_queue(app: &App, queue: &QueueId) -> PortResult<usize> {
             let now = app.clock.now();
             if let Some(c) = app.store.assign(&conversation.id, &candidate, now).await? {
                 tracing::info!(conversation = %c.id, agent = %candidate, "conversation assigned");
+                crate::services::telemetry::assigned(app, &c, now);
                 if let Some(a) = agents.iter_mut().find(|a| a.id == candidate) {
                     a.active += 1;
                     a.last_assigned_at = Some(now);

@@ -14,6 +14,9 @@ use smsdesk_providers::{WebhookError, WebhookRequest, parse_webhook};
 pub struct IntakeSummary {
     pub queued: usize,
     pub duplicates: usize,
+    /// Of those queued, how many are customers' texts (the rest: delivery receipts).
+    #[serde(skip)]
+    pub texts: usize,
 }
 
 /// Verifies and parses a webhook for `channel_id`, then queues its events.
@@ -46,13 +49,15 @@ pub async fn receive_webhook(
             ApiError::new(StatusCode::BAD_REQUEST, "malformed_webhook", reason)
         }
     })?;
-    enqueue_events(app, &events).await
+    let summary = enqueue_events(app, &events).await?;
+    crate::services::telemetry::texts_in(app, kind, summary.texts);
+    Ok(summary)
 }
 
 /// Puts events on the inbound queue, skipping those already queued (replays). A dedupe key is recorded only
 /// after the queue has the event, so a failure here loses nothing: the provider retries.
 pub async fn enqueue_events(app: &App, events: &[InboundEvent]) -> Result<IntakeSummary, ApiError> {
-    let mut summary = IntakeSummary { queued: 0, duplicates: 0 };
+    let mut summary = IntakeSummary { queued: 0, duplicates: 0, texts: 0 };
     for event in events {
         let key = event.dedupe_key();
         let now = app.clock.now();
@@ -76,6 +81,7 @@ pub async fn enqueue_events(app: &App, events: &[InboundEvent]) -> Result<Intake
             .await?;
         app.store.remember(&key, now, app.config.dedupe_ttl).await?;
         summary.queued += 1;
+        summary.texts += usize::from(matches!(event, InboundEvent::Message(_)));
     }
     Ok(summary)
 }

@@ -7,6 +7,7 @@ pub mod crm;
 pub mod intake;
 pub mod outbound;
 pub mod routing;
+pub mod telemetry;
 pub mod timers;
 
 use smsdesk_ports::{Outcome, PortError};

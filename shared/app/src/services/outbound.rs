@@ -74,7 +74,19 @@ pub async fn queue_reply(
         ));
     }
     app.store.touch(&conversation.id, now).await?;
+    if author == Author::Agent && is_first_agent_reply(app, conversation, &message.id).await {
+        crate::services::telemetry::first_reply(app, conversation, now);
+    }
     Ok(message)
+}
+
+/// Whether `message` is the first agent reply of `conversation` (for the time-to-first-reply metric; a
+/// storage error only skips the metric).
+async fn is_first_agent_reply(app: &App, conversation: &Conversation, message: &MessageId) -> bool {
+    match app.store.list_messages(&conversation.id).await {
+        Ok(messages) => !messages.iter().any(|m| m.author == Author::Agent && &m.id != message),
+        Err(_) => false,
+    }
 }
 
 pub struct OutboundConsumer {
@@ -153,7 +165,18 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         text: message.text.clone(),
         external_id: message.id.clone(),
     };
-    match provider.send(&request).await {
+    crate::services::telemetry::send_attempt(app, channel.provider);
+    let sent = provider.send(&request).await;
+    match &sent {
+        Ok(_) => crate::services::telemetry::text_out(app, channel.provider),
+        Err(SendError::Permanent { .. }) => {
+            crate::services::telemetry::send_failure(app, channel.provider, "permanent")
+        }
+        Err(SendError::Transient { .. }) => {
+            crate::services::telemetry::send_failure(app, channel.provider, "transient")
+        }
+    }
+    match sent {
         Ok(receipt) => {
             let update = StatusUpdate {
                 status: MessageStatus::Sent,

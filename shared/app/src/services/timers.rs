@@ -6,6 +6,9 @@ use crate::App;
 use crate::services::{assignment, conversations};
 use smsdesk_ports::PortResult;
 
+/// The waiting count reported per queue stops here (a dashboard needs the level, not an exact census).
+const WAITING_REPORT_LIMIT: usize = 1_000;
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SweepReport {
     pub assigned: usize,
@@ -26,6 +29,8 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
     }
     for queue in app.store.list_queues().await? {
         report.assigned += assignment::dispatch_queue(app, &queue.id).await?;
+        let waiting = app.store.waiting_in_queue(&queue.id, WAITING_REPORT_LIMIT).await?.len();
+        crate::services::telemetry::waiting(app, &queue.id, waiting);
     }
     Ok(report)
 }
