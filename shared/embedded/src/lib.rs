@@ -17,7 +17,7 @@ mod secrets;
 mod store;
 
 pub use db::EmbeddedError;
-pub use queue::{DeadLetter, EmbeddedQueue};
+pub use queue::{DeadLetterEntry, EmbeddedQueue};
 pub use store::EmbeddedStore;
 
 use std::path::Path;

@@ -12,7 +12,7 @@ pub mod store;
 pub mod system;
 
 pub use credentials::{Credentials, RetiredKey, SecretStore, TelesignCredentials};
-pub use queue::{Consumer, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
+pub use queue::{Consumer, DeadLetter, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
 pub use store::*;
 pub use system::{Clock, IdGen, SystemClock, UuidIds};
 

@@ -71,7 +71,7 @@ impl Consumer for CrmConsumer {
         match result {
             Ok(Step::Done) => Outcome::Done,
             Ok(Step::Later) => Outcome::RetryAfter(Duration::from_secs(2)),
-            Err(e) => outcome_for(&e),
+            Err(e) => outcome_for(&e, message),
         }
     }
 }
