@@ -188,6 +188,7 @@ impl TestApp {
         options.retry_base = Duration::from_millis(100);
         options.sweep_every = Duration::from_millis(500);
         options.visibility = Duration::from_secs(5);
+        options.stranded = crate::STRANDED_IN_TESTS;
         let server = start(options).await.expect("smsdesk dev starts");
         let api = Api::new(server.url());
         Self { api, server: Some(server), aws: None, dir }
@@ -200,6 +201,15 @@ impl TestApp {
         let shape = crate::aws_shape::AwsShape::start(ADMIN_TOKEN, dynamodb, sqs).await;
         let api = Api::new(format!("http://{}", shape.addr));
         Some(Self { api, server: None, aws: Some(shape), dir: tempfile::tempdir().expect("tempdir") })
+    }
+
+    /// The handlers' wiring (store, queue, clock) of whichever shape runs.
+    pub fn app(&self) -> std::sync::Arc<smsdesk_app::App> {
+        match (&self.server, &self.aws) {
+            (Some(server), _) => server.app.clone(),
+            (None, Some(aws)) => aws.app.clone(),
+            (None, None) => panic!("the test app runs neither shape"),
+        }
     }
 
     pub fn db_path(&self) -> PathBuf {
