@@ -241,7 +241,7 @@ pub async fn queued_before_contract(store: Arc<dyn Store>) {
         "queued -> failed"
     );
     let found = ok(store.queued_before(t + Duration::seconds(10), 1000).await, "queued_before");
-    assert_eq!(listed(found), [b.id.clone()], "sent and failed messages leave the list");
+    assert_eq!(listed(found), std::slice::from_ref(&b.id), "sent and failed messages leave the list");
     // A released claim keeps the message queued, and listed.
     let lease = std::time::Duration::from_secs(30);
     assert!(ok(store.claim_send(&b.id, t + Duration::seconds(6), lease).await, "claim_send").is_some());
