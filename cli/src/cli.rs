@@ -1,7 +1,9 @@
 //! Command-line arguments.
 
 use crate::dev::DevOptions;
-use clap::{Parser, Subcommand};
+use crate::dlq::Target;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use smsdesk_ports::QueueKind;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -60,10 +62,99 @@ pub enum Command {
         #[arg(long, value_name = "INVOKE_URL")]
         map_queues: Option<String>,
     },
+    /// The dead-letter queues: list what died and why, and move messages back to their queue.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DlqAction {
+    /// One JSON line per dead letter: {"queue", "id", "group", "reason", "body"}.
+    List {
+        /// Only this queue's dead letters (default: all three).
+        #[arg(long, value_enum)]
+        queue: Option<QueueName>,
+        #[command(flatten)]
+        target: DlqTarget,
+    },
+    /// Moves dead letters back to the end of their queue (a FIFO message keeps its group).
+    Redrive {
+        #[arg(long, value_enum)]
+        queue: QueueName,
+        /// A dead letter's id as `dlq list` shows it (repeatable).
+        #[arg(long = "id", value_name = "ID")]
+        ids: Vec<String>,
+        /// Every dead letter of the queue.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        #[command(flatten)]
+        target: DlqTarget,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DlqTarget {
+    /// The embedded database file (`smsdesk dev --data`).
+    #[arg(long, env = "SMSDESK_DATA", default_value = ".smsdesk/smsdesk.db")]
+    data: PathBuf,
+    /// The AWS queues instead: SMSDESK_<QUEUE>_QUEUE_URL / _DLQ_URL, AWS_REGION and credentials (and
+    /// SMSDESK_SQS_ENDPOINT for moto) from the environment or from --env-file.
+    #[arg(long)]
+    aws: bool,
+    /// An env file with those variables (e.g. the one `smsdesk aws-local` writes); implies --aws.
+    #[arg(long)]
+    env_file: Option<PathBuf>,
+}
+
+impl DlqTarget {
+    fn target(self) -> Target {
+        if self.aws || self.env_file.is_some() {
+            Target::Aws(self.env_file)
+        } else {
+            Target::Embedded(self.data)
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum QueueName {
+    Inbound,
+    Outbound,
+    Crm,
+}
+
+impl From<QueueName> for QueueKind {
+    fn from(q: QueueName) -> Self {
+        match q {
+            QueueName::Inbound => QueueKind::Inbound,
+            QueueName::Outbound => QueueKind::Outbound,
+            QueueName::Crm => QueueKind::Crm,
+        }
+    }
 }
 
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
+        Command::Dlq { action: DlqAction::List { queue, target } } => {
+            let port = crate::dlq::open(&target.target())?;
+            let kinds: Vec<QueueKind> = match queue {
+                Some(q) => vec![q.into()],
+                None => QueueKind::ALL.to_vec(),
+            };
+            for line in crate::dlq::list(port.as_ref(), &kinds).await? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Dlq { action: DlqAction::Redrive { queue, ids, all, target } } => {
+            let port = crate::dlq::open(&target.target())?;
+            let kind: QueueKind = queue.into();
+            let moved = crate::dlq::redrive(port.as_ref(), kind, &ids, all).await?;
+            println!("redrove {moved} dead letter(s) to the {} queue", kind.name());
+            Ok(())
+        }
         Command::AwsLocal { map_queues: Some(invoke_url), env_file, .. } => {
             Ok(crate::aws_local::map_queues(&env_file, &invoke_url).await?)
         }
@@ -104,6 +195,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 visibility: std::time::Duration::from_secs(visibility_secs.max(1)),
                 send_lease: std::time::Duration::from_secs(send_lease_secs.max(1)),
                 workers,
+                stranded: Default::default(),
             };
             let server = crate::dev::start(options).await?;
             server.print_banner();

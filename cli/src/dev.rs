@@ -43,6 +43,8 @@ pub struct DevOptions {
     pub send_lease: Duration,
     /// Run the queue consumers and the timers (false: HTTP only; queued work waits for a process that runs them).
     pub workers: bool,
+    /// When the timers requeue or fail replies stranded `queued`.
+    pub stranded: smsdesk_domain::stranded::StrandedPolicy,
 }
 
 impl DevOptions {
@@ -59,6 +61,7 @@ impl DevOptions {
             visibility: Duration::from_secs(60),
             send_lease: Duration::from_secs(120),
             workers: true,
+            stranded: Default::default(),
         }
     }
 }
@@ -134,6 +137,7 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     config.retry.base_delay = options.retry_base;
     config.retry.max_attempts = options.send_attempts.max(1);
     config.send_lease = options.send_lease;
+    config.stranded = options.stranded;
 
     let clock: Arc<dyn Clock> = ports.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let providers = Providers::new(http_client()?, store.clone(), clock.clone());

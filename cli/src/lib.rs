@@ -5,3 +5,4 @@
 pub mod aws_local;
 pub mod cli;
 pub mod dev;
+pub mod dlq;

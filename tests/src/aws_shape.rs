@@ -112,6 +112,7 @@ impl AwsShape {
         );
         config.retry.base_delay = Duration::from_millis(200);
         config.send_lease = SEND_LEASE;
+        config.stranded = crate::STRANDED_IN_TESTS;
         let store = Arc::new(adapters.store);
         let clock = hooks.clock;
         let http = smsdesk_providers::http::client_builder()

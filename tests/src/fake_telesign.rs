@@ -68,6 +68,8 @@ struct Inner {
     accepted: Vec<String>,
     /// Every nonce of a correctly signed request, to refuse its reuse.
     nonces: std::collections::HashSet<String>,
+    /// Sends whose text contains the marker get this answer, every time (before the script).
+    refuse_texts: Vec<(String, Scripted)>,
 }
 
 #[derive(Clone)]
@@ -158,6 +160,11 @@ impl FakeTelesign {
     /// Answers the next sends with these, in order; then accepts.
     pub fn script(&self, answers: impl IntoIterator<Item = Scripted>) {
         self.inner.lock().expect("lock").script.extend(answers);
+    }
+
+    /// Answers every send whose text contains `marker` with `answer`, for as long as the fake runs.
+    pub fn answer_texts_containing(&self, marker: &str, answer: Scripted) {
+        self.inner.lock().expect("lock").refuse_texts.push((marker.to_string(), answer));
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -301,7 +308,16 @@ async fn handle(
         return error(404, 10017, "Transaction not found.");
     }
     if method == Method::POST && path == "/v1/messaging" {
-        let next = shared.inner.lock().expect("lock").script.pop_front().unwrap_or(Scripted::Accept);
+        let text = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+            .ok()
+            .and_then(|f| f.into_iter().find(|(k, _)| k == "message").map(|(_, v)| v))
+            .unwrap_or_default();
+        let next = {
+            let mut inner = shared.inner.lock().expect("lock");
+            let fixed =
+                inner.refuse_texts.iter().find(|(m, _)| text.contains(m.as_str())).map(|(_, a)| a.clone());
+            fixed.unwrap_or_else(|| inner.script.pop_front().unwrap_or(Scripted::Accept))
+        };
         return match next {
             Scripted::Accept => {
                 let reference = uuid::Uuid::new_v4().simple().to_string().to_uppercase();

@@ -4,7 +4,7 @@
 //! and counts what the consumers asked of the queue so a test can see that something was deferred.
 
 use async_trait::async_trait;
-use smsdesk_ports::{MessageQueue, PortError, PortResult, QueueKind, QueueMessage, Received};
+use smsdesk_ports::{DeadLetter, MessageQueue, PortError, PortResult, QueueKind, QueueMessage, Received};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -105,8 +105,16 @@ impl MessageQueue for FaultyQueue {
         self.inner.retry_after(queue, receipt, delay).await
     }
 
-    async fn dead_letters(&self, queue: QueueKind) -> PortResult<Vec<String>> {
+    async fn dead_letter(&self, queue: QueueKind, message: &Received, reason: &str) -> PortResult<()> {
+        self.inner.dead_letter(queue, message, reason).await
+    }
+
+    async fn dead_letters(&self, queue: QueueKind) -> PortResult<Vec<DeadLetter>> {
         self.inner.dead_letters(queue).await
+    }
+
+    async fn redrive(&self, queue: QueueKind, ids: Option<&[String]>) -> PortResult<usize> {
+        self.inner.redrive(queue, ids).await
     }
 
     /// The real queue's depth plus the messages held back.

@@ -200,6 +200,7 @@ impl TestApp {
         options.sweep_every = Duration::from_millis(500);
         options.visibility = Duration::from_secs(3);
         options.send_lease = Duration::from_secs(3);
+        options.stranded = crate::STRANDED_IN_TESTS;
         let max_delay = test_max_delay(&options);
         let clock = Arc::new(TestClock::new());
         let (wrap_queue, faults) = fault_injector();

@@ -14,3 +14,11 @@ pub use harness::{
     ADMIN_TOKEN, Api, DevProcess, TestApp, eventually, settle_database, settle_queue, smsdesk_binary,
     telesign_dlr, telesign_mo,
 };
+
+/// The stranded-reply windows both shapes run with in tests: a reply untouched for 2 s is queued again (the
+/// sweep runs every 500 ms); one still queued an hour after it was written is failed.
+pub const STRANDED_IN_TESTS: smsdesk_domain::stranded::StrandedPolicy =
+    smsdesk_domain::stranded::StrandedPolicy {
+        requeue_after: std::time::Duration::from_secs(2),
+        fail_after: std::time::Duration::from_secs(3600),
+    };

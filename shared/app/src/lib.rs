@@ -8,6 +8,7 @@
 //! provider; [`services::crm`] keeps the contact.
 
 pub mod auth;
+pub mod batch;
 pub mod error;
 pub mod http;
 pub mod services;
@@ -15,6 +16,7 @@ pub mod worker;
 
 use secrecy::SecretString;
 use smsdesk_domain::retry::RetryPolicy;
+use smsdesk_domain::stranded::StrandedPolicy;
 use smsdesk_ports::{Clock, IdGen, MessageQueue, Metrics, NoMetrics, SecretStore, Store};
 use smsdesk_providers::Providers;
 use std::sync::{Arc, OnceLock};
@@ -36,6 +38,8 @@ pub struct Config {
     pub dedupe_ttl: Duration,
     /// Close conversations with no message for this long (timers).
     pub auto_close_after: Option<Duration>,
+    /// When the timers requeue or fail replies stranded `queued`.
+    pub stranded: StrandedPolicy,
     /// Serve the sandbox provider's routes (embedded shape only).
     pub sandbox: bool,
     /// Largest webhook body accepted (HTTP 413 beyond).
@@ -51,6 +55,7 @@ impl Config {
             send_lease: Duration::from_secs(300),
             dedupe_ttl: Duration::from_secs(7 * 24 * 3600),
             auto_close_after: Some(Duration::from_secs(24 * 3600)),
+            stranded: StrandedPolicy::default(),
             sandbox: false,
             max_webhook_bytes: 64 * 1024,
         }

@@ -1,12 +1,14 @@
 //! The SQS adapter of [`MessageQueue`]: inbound and outbound are FIFO queues, crm is standard; each has a
-//! dead-letter queue that SQS itself fills after `maxReceiveCount` (3) receives (the redrive policy that
-//! [`create_queues`] and the SAM template set).
+//! dead-letter queue. Consumers that give up move a message there themselves ([`MessageQueue::dead_letter`]:
+//! SendMessage to the dead-letter queue with the reason as a message attribute, then DeleteMessage); SQS
+//! fills it too after `maxReceiveCount` receives ([`QueueKind::max_receives`], the backstop; the redrive
+//! policy that [`create_queues`] and the SAM template set).
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
 use sha2::{Digest, Sha256};
-use smsdesk_ports::{MessageQueue, PortError, PortResult, QueueKind, QueueMessage, Received};
+use smsdesk_ports::{DeadLetter, MessageQueue, PortError, PortResult, QueueKind, QueueMessage, Received};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -18,8 +20,12 @@ use crate::lazy::LazyClient;
 const MAX_VISIBILITY_SECONDS: u64 = 43_200;
 /// SQS returns at most 10 messages per receive.
 const MAX_PER_RECEIVE: usize = 10;
-/// Receives `dead_letters` makes at most while it still finds new messages.
+/// Receives `dead_letters` and `redrive` make at most while they still find new messages.
 const DEAD_LETTER_SWEEPS: usize = 10;
+/// The message attribute that carries why a consumer gave up on a message.
+const REASON_ATTRIBUTE: &str = "smsdesk_reason";
+/// How long `redrive` hides a dead letter while it copies it back (then deletes it).
+const REDRIVE_VISIBILITY: Duration = Duration::from_secs(30);
 
 /// The SQS adapter of every queue port.
 #[derive(Clone, Debug)]
@@ -57,6 +63,15 @@ impl SqsQueue {
         max: usize,
         visibility: Duration,
     ) -> PortResult<Vec<Received>> {
+        self.receive_raw(url, max, visibility).await?.iter().map(|m| received(queue, m)).collect()
+    }
+
+    async fn receive_raw(
+        &self,
+        url: &str,
+        max: usize,
+        visibility: Duration,
+    ) -> PortResult<Vec<aws_sdk_sqs::types::Message>> {
         let out = self
             .client
             .receive_message()
@@ -66,11 +81,64 @@ impl SqsQueue {
             .wait_time_seconds(0)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+            .message_attribute_names(REASON_ATTRIBUTE)
             .send()
             .await
             .map_err(|e| port_error("ReceiveMessage", e))?;
-        out.messages().iter().map(|m| received(queue, m)).collect()
+        Ok(out.messages.unwrap_or_default())
     }
+
+    /// Puts `body` on `url` (a queue of `queue`'s kind), in `group` with `dedupe` on FIFO queues.
+    async fn put(
+        &self,
+        url: &str,
+        queue: QueueKind,
+        body: &str,
+        group: Option<&str>,
+        dedupe: &str,
+        reason: Option<&str>,
+    ) -> PortResult<()> {
+        let mut request = self.client.send_message().queue_url(url).message_body(body);
+        if queue.is_fifo() {
+            let group = group.ok_or_else(|| {
+                PortError::Backend(format!("a message for the FIFO {} queue needs a group", queue.name()))
+            })?;
+            request =
+                request.message_group_id(fifo_token(group)).message_deduplication_id(fifo_token(dedupe));
+        }
+        if let Some(reason) = reason {
+            let value = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(if reason.is_empty() { "(no reason)" } else { reason })
+                .build()
+                .map_err(|e| PortError::Backend(format!("message attribute: {e}")))?;
+            request = request.message_attributes(REASON_ATTRIBUTE, value);
+        }
+        request.send().await.map_err(|e| port_error("SendMessage", e))?;
+        Ok(())
+    }
+}
+
+/// A dead letter as the port shows it; one that SQS moved itself has no reason attribute.
+fn dead_letter_of(queue: QueueKind, m: &aws_sdk_sqs::types::Message) -> Option<DeadLetter> {
+    let attr = |name: MessageSystemAttributeName| m.attributes().and_then(|a| a.get(&name)).cloned();
+    let reason = m
+        .message_attributes()
+        .and_then(|a| a.get(REASON_ATTRIBUTE))
+        .and_then(|v| v.string_value())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            format!(
+                "received {} times without being acknowledged (the queue's receive limit)",
+                queue.max_receives()
+            )
+        });
+    Some(DeadLetter {
+        message_id: m.message_id()?.to_string(),
+        body: m.body().unwrap_or_default().to_string(),
+        group: if queue.is_fifo() { attr(MessageSystemAttributeName::MessageGroupId) } else { None },
+        reason,
+    })
 }
 
 fn not_configured(queue: QueueKind, dead_letter: bool) -> PortError {
@@ -154,25 +222,71 @@ impl MessageQueue for SqsQueue {
         Ok(())
     }
 
+    /// SendMessage to the dead-letter queue (same group; the source message id as dedupe id, so a retried
+    /// move does not copy it twice), then DeleteMessage from the queue.
+    async fn dead_letter(&self, queue: QueueKind, message: &Received, reason: &str) -> PortResult<()> {
+        let dlq = self.dlq_url(queue)?;
+        let dedupe = format!("dl-{}", message.message_id);
+        self.put(dlq, queue, &message.body, message.group.as_deref(), &dedupe, Some(reason)).await?;
+        self.ack(queue, &message.receipt).await
+    }
+
     /// Reads the dead-letter queue without taking anything out: visibility 0, so every message stays
     /// there for operators (and SQS's own retention).
-    async fn dead_letters(&self, queue: QueueKind) -> PortResult<Vec<String>> {
+    async fn dead_letters(&self, queue: QueueKind) -> PortResult<Vec<DeadLetter>> {
         let url = self.dlq_url(queue)?;
         let mut seen = HashSet::new();
-        let mut bodies = Vec::new();
+        let mut out = Vec::new();
         for _ in 0..DEAD_LETTER_SWEEPS {
-            let batch = self.receive_from(url, queue, MAX_PER_RECEIVE, Duration::ZERO).await?;
+            let batch = self.receive_raw(url, MAX_PER_RECEIVE, Duration::ZERO).await?;
             let before = seen.len();
-            for r in batch {
-                if seen.insert(r.message_id.clone()) {
-                    bodies.push(r.body);
+            for d in batch.iter().filter_map(|m| dead_letter_of(queue, m)) {
+                if seen.insert(d.message_id.clone()) {
+                    out.push(d);
                 }
             }
             if seen.len() == before {
                 break;
             }
         }
-        Ok(bodies)
+        Ok(out)
+    }
+
+    /// Receives dead letters (hidden for a while), copies the chosen ones to the end of the queue, deletes
+    /// them from the dead-letter queue, and makes the others visible again.
+    async fn redrive(&self, queue: QueueKind, ids: Option<&[String]>) -> PortResult<usize> {
+        let (url, dlq) = (self.url(queue)?, self.dlq_url(queue)?);
+        let mut moved = 0;
+        let mut passed_over = Vec::new();
+        for _ in 0..DEAD_LETTER_SWEEPS {
+            let batch = self.receive_raw(dlq, MAX_PER_RECEIVE, REDRIVE_VISIBILITY).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for m in &batch {
+                let (Some(d), Some(receipt)) = (dead_letter_of(queue, m), m.receipt_handle()) else {
+                    continue;
+                };
+                if ids.is_some_and(|ids| !ids.contains(&d.message_id)) {
+                    passed_over.push(receipt.to_string());
+                    continue;
+                }
+                let dedupe = format!("rd-{}", d.message_id);
+                self.put(url, queue, &d.body, d.group.as_deref(), &dedupe, None).await?;
+                let delete = self.client.delete_message().queue_url(dlq).receipt_handle(receipt);
+                delete.send().await.map_err(|e| port_error("DeleteMessage", e))?;
+                moved += 1;
+            }
+        }
+        for receipt in passed_over {
+            let request = self.client.change_message_visibility().queue_url(dlq).receipt_handle(receipt);
+            request
+                .visibility_timeout(0)
+                .send()
+                .await
+                .map_err(|e| port_error("ChangeMessageVisibility", e))?;
+        }
+        Ok(moved)
     }
 
     async fn depth(&self, queue: QueueKind) -> PortResult<u64> {
@@ -288,6 +402,6 @@ mod tests {
         assert_eq!(queue_name("smsdesk", QueueKind::Crm, true), "smsdesk-crm-dlq");
         let policy: serde_json::Value =
             serde_json::from_str(&redrive_policy("arn:x", QueueKind::Crm)).unwrap();
-        assert_eq!(policy["maxReceiveCount"], 3);
+        assert_eq!(policy["maxReceiveCount"], QueueKind::Crm.max_receives());
     }
 }

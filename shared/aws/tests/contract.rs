@@ -103,6 +103,7 @@ store_suite!(
     messages_contract,
     status_contract,
     send_claims_contract,
+    queued_before_contract,
     contacts_contract,
     consent_contract,
     dedupe_contract,

@@ -5,7 +5,7 @@
 //! (`retry_after(0)`) and otherwise ignored. Run at most one queue suite at a time against one set of
 //! queues: the suite's receives would otherwise count against the other run's messages.
 
-use smsdesk_ports::{MessageQueue, PortResult, QueueKind, QueueMessage, Received};
+use smsdesk_ports::{DeadLetter, MessageQueue, PortResult, QueueKind, QueueMessage, Received};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
@@ -25,7 +25,9 @@ pub async fn queue_contract(queue: Arc<dyn MessageQueue>, fast_visibility: Durat
     run.redelivery(QueueKind::Crm).await;
     run.redelivery(QueueKind::Inbound).await;
     run.dead_letter(QueueKind::Crm).await;
-    run.dead_letter(QueueKind::Outbound).await;
+    run.given_up(QueueKind::Crm).await;
+    run.given_up(QueueKind::Outbound).await;
+    run.given_up(QueueKind::Inbound).await;
     run.retry_after(QueueKind::Crm).await;
     run.retry_after(QueueKind::Outbound).await;
     run.fifo_order(QueueKind::Inbound).await;
@@ -199,15 +201,73 @@ impl Run {
             kind.name(),
             kind.max_receives()
         );
+        let dead = self.dead_letter_of(kind, &body, "dead_letters must list the poison message").await;
+        assert!(
+            dead.reason.contains("receive"),
+            "{}: the backstop names the receive limit: {}",
+            kind.name(),
+            dead.reason
+        );
+    }
+
+    /// Waits until the dead-letter queue lists `body`; returns its entry.
+    async fn dead_letter_of(&self, kind: QueueKind, body: &str, what: &str) -> DeadLetter {
         let deadline = self.deadline();
         loop {
             let dead = ok(self.queue.dead_letters(kind).await, "dead_letters");
-            if dead.contains(&body) {
-                break;
+            if let Some(d) = dead.into_iter().find(|d| d.body == body) {
+                return d;
             }
-            assert!(Instant::now() < deadline, "{}: dead_letters must list the poison message", kind.name());
+            assert!(Instant::now() < deadline, "{}: {what}", kind.name());
             sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// A consumer gives up: `dead_letter` moves the message to the dead-letter queue at once, with its
+    /// reason and group, whatever its receive count; a FIFO group goes on with its next message; `redrive`
+    /// brings it back to the end of the queue as a fresh message of the same group, and off the list.
+    async fn given_up(&self, kind: QueueKind) {
+        let (doomed, next) = (self.body("given-up"), self.body("behind"));
+        let message = self.message(kind, &doomed, "given-up");
+        self.send(kind, message.clone()).await;
+        let r = self.receive_one(kind, &doomed, LONG, "a sent message must be received").await;
+        assert_eq!(r.receive_count, 1, "{}: first delivery", kind.name());
+        // Sent while the first is in flight: on a FIFO queue it waits behind it.
+        self.send(kind, self.message(kind, &next, "given-up")).await;
+        let reason = format!("gave up after 3 attempts: provider said no ({})", self.tag);
+        ok(self.queue.dead_letter(kind, &r, &reason).await, "dead_letter");
+
+        let behind = self.receive_one(kind, &next, LONG, "the group goes on after a dead letter").await;
+        self.ack(kind, &behind).await;
+        let dead = self.dead_letter_of(kind, &doomed, "dead_letters must list a given-up message").await;
+        assert_eq!(dead.reason, reason, "{}: the consumer's reason is kept", kind.name());
+        assert_eq!(dead.group, message.group, "{}: the group is kept", kind.name());
+        let again = self.quiet(kind, self.past_fast(), LONG).await;
+        assert!(again.iter().all(|r| r.body != doomed), "{}: a dead letter is not delivered", kind.name());
+        for r in &again {
+            self.ack(kind, r).await;
+        }
+
+        let moved =
+            ok(self.queue.redrive(kind, Some(std::slice::from_ref(&dead.message_id))).await, "redrive");
+        assert_eq!(moved, 1, "{}: redrive moves the named dead letter", kind.name());
+        let back = self.receive_one(kind, &doomed, LONG, "a redriven message is delivered again").await;
+        assert_eq!(
+            back.receive_count,
+            1,
+            "{}: a redriven message starts its receive count afresh",
+            kind.name()
+        );
+        assert_eq!(back.group, message.group, "{}: a redriven message keeps its group", kind.name());
+        let listed = ok(self.queue.dead_letters(kind).await, "dead_letters");
+        assert!(
+            listed.iter().all(|d| d.body != doomed),
+            "{}: a redriven message leaves the list",
+            kind.name()
+        );
+        self.ack(kind, &back).await;
+        let none = ok(self.queue.redrive(kind, Some(&[format!("no-such-{}", self.tag)])).await, "redrive");
+        assert_eq!(none, 0, "{}: redriving an unknown id moves nothing", kind.name());
     }
 
     async fn retry_after(&self, kind: QueueKind) {

@@ -12,6 +12,7 @@ pub mod phone;
 pub mod retry;
 pub mod segment;
 pub mod status;
+pub mod stranded;
 pub mod text;
 
 pub use ids::*;

@@ -19,7 +19,7 @@ mod store;
 
 pub use db::EmbeddedError;
 pub use metrics::PrometheusMetrics;
-pub use queue::{DeadLetter, EmbeddedQueue};
+pub use queue::{DeadLetterEntry, EmbeddedQueue};
 pub use store::EmbeddedStore;
 
 use std::path::Path;

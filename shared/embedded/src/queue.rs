@@ -1,11 +1,12 @@
 //! [`EmbeddedQueue`]: the three queues as durable tables with SQS semantics: at-least-once delivery, a
-//! visibility timeout, a receive count, a dead-letter table after `max_receives`, and for FIFO queues order
+//! visibility timeout, a receive count, a dead-letter table (filled by consumers that give up, with their
+//! reason, and by the `max_receives` backstop), redrive back to the queue, and for FIFO queues order
 //! within a group (no message of a group is delivered while one of it is in flight) and five-minute
 //! deduplication ids. Times are the wall clock in milliseconds.
 
 use async_trait::async_trait;
-use rusqlite::{Transaction, params};
-use smsdesk_ports::{MessageQueue, PortError, PortResult, QueueKind, QueueMessage, Received};
+use rusqlite::{OptionalExtension, Transaction, params};
+use smsdesk_ports::{DeadLetter, MessageQueue, PortError, PortResult, QueueKind, QueueMessage, Received};
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,9 +18,9 @@ use crate::{EmbeddedDb, EmbeddedError};
 /// How long a FIFO deduplication id drops repeated sends (as in SQS).
 pub const DEDUPE_WINDOW: Duration = Duration::from_secs(5 * 60);
 
-/// A message that was received `max_receives` times without being acked, kept for operators.
+/// A dead letter with what the embedded table keeps beside the port's view.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeadLetter {
+pub struct DeadLetterEntry {
     pub message_id: String,
     pub body: String,
     pub group: Option<String>,
@@ -68,7 +69,7 @@ impl EmbeddedQueue {
     }
 
     /// The queue's dead letters with why they died, oldest first.
-    pub async fn dead_letter_entries(&self, queue: QueueKind) -> PortResult<Vec<DeadLetter>> {
+    pub async fn dead_letter_entries(&self, queue: QueueKind) -> PortResult<Vec<DeadLetterEntry>> {
         self.db
             .tx(move |tx| {
                 let mut stmt = tx
@@ -87,7 +88,7 @@ impl EmbeddedQueue {
                     let (message_id, body, group, receive_count, reason, at) = row.map_err(sql)?;
                     let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
                         .map_err(|e| PortError::Corrupt(format!("dead letter time: {e}")))?;
-                    out.push(DeadLetter { message_id, body, group, receive_count, reason, at });
+                    out.push(DeadLetterEntry { message_id, body, group, receive_count, reason, at });
                 }
                 Ok(out)
             })
@@ -143,7 +144,13 @@ fn candidates(tx: &Transaction<'_>, queue: QueueKind, now: i64, max: usize) -> P
 }
 
 fn dead_letter(tx: &Transaction<'_>, queue: QueueKind, c: &Candidate, now: i64) -> PortResult<()> {
-    let reason = format!("received {} times without being acknowledged", c.receive_count);
+    let reason =
+        format!("received {} times without being acknowledged (the queue's receive limit)", c.receive_count);
+    bury(tx, queue, c, &reason, now)
+}
+
+/// Moves a row to the dead-letter table with `reason`.
+fn bury(tx: &Transaction<'_>, queue: QueueKind, c: &Candidate, reason: &str, now: i64) -> PortResult<()> {
     tx.execute(
         "INSERT INTO dead_letters (queue, message_id, grp, body, receive_count, reason, at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -152,6 +159,24 @@ fn dead_letter(tx: &Transaction<'_>, queue: QueueKind, c: &Candidate, now: i64) 
     .map_err(sql)?;
     tx.execute("DELETE FROM queue_messages WHERE seq = ?1", [c.seq]).map_err(sql)?;
     tracing::warn!(queue = queue.name(), message_id = %c.message_id, %reason, "message moved to dead letters");
+    Ok(())
+}
+
+/// Puts a message at the end of its queue, visible now, never received.
+fn enqueue(
+    tx: &Transaction<'_>,
+    queue: QueueKind,
+    group: Option<&str>,
+    body: &str,
+    now: i64,
+) -> PortResult<()> {
+    let message_id = uuid::Uuid::now_v7().to_string();
+    tx.execute(
+        "INSERT INTO queue_messages (queue, message_id, grp, body, sent_at, visible_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![queue.name(), message_id, group, body, now],
+    )
+    .map_err(sql)?;
     Ok(())
 }
 
@@ -201,14 +226,7 @@ impl MessageQueue for EmbeddedQueue {
                         return Ok(());
                     }
                 }
-                let message_id = uuid::Uuid::now_v7().to_string();
-                tx.execute(
-                    "INSERT INTO queue_messages (queue, message_id, grp, body, sent_at, visible_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    params![queue.name(), message_id, group, body, now],
-                )
-                .map_err(sql)?;
-                Ok(())
+                enqueue(tx, queue, group.as_deref(), &body, now)
             })
             .await
     }
@@ -264,8 +282,80 @@ impl MessageQueue for EmbeddedQueue {
             .await
     }
 
-    async fn dead_letters(&self, queue: QueueKind) -> PortResult<Vec<String>> {
-        Ok(self.dead_letter_entries(queue).await?.into_iter().map(|d| d.body).collect())
+    async fn dead_letter(&self, queue: QueueKind, message: &Received, reason: &str) -> PortResult<()> {
+        let (receipt, reason) = (message.receipt.clone(), reason.to_string());
+        self.db
+            .tx(move |tx| {
+                let row = tx
+                    .query_row(
+                        "SELECT seq, message_id, grp, body, receive_count FROM queue_messages \
+                         WHERE queue = ?1 AND receipt = ?2",
+                        params![queue.name(), receipt],
+                        |r| {
+                            Ok(Candidate {
+                                seq: r.get(0)?,
+                                message_id: r.get(1)?,
+                                group: r.get(2)?,
+                                body: r.get(3)?,
+                                receive_count: r.get(4)?,
+                            })
+                        },
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                // A receipt from an earlier delivery no longer matches: the message stays (at least once).
+                match row {
+                    Some(c) => bury(tx, queue, &c, &reason, now_ms()),
+                    None => Ok(()),
+                }
+            })
+            .await
+    }
+
+    async fn dead_letters(&self, queue: QueueKind) -> PortResult<Vec<DeadLetter>> {
+        Ok(self
+            .dead_letter_entries(queue)
+            .await?
+            .into_iter()
+            .map(|d| DeadLetter { message_id: d.message_id, body: d.body, group: d.group, reason: d.reason })
+            .collect())
+    }
+
+    async fn redrive(&self, queue: QueueKind, ids: Option<&[String]>) -> PortResult<usize> {
+        let ids: Option<HashSet<String>> = ids.map(|ids| ids.iter().cloned().collect());
+        self.db
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT seq, message_id, grp, body FROM dead_letters WHERE queue = ?1 ORDER BY seq",
+                    )
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map([queue.name()], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    })
+                    .map_err(sql)?;
+                let mut chosen = Vec::new();
+                for row in rows {
+                    let row = row.map_err(sql)?;
+                    if ids.as_ref().is_none_or(|ids| ids.contains(&row.1)) {
+                        chosen.push(row);
+                    }
+                }
+                drop(stmt);
+                let now = now_ms();
+                for (seq, _, group, body) in &chosen {
+                    enqueue(tx, queue, group.as_deref(), body, now)?;
+                    tx.execute("DELETE FROM dead_letters WHERE seq = ?1", [seq]).map_err(sql)?;
+                }
+                Ok(chosen.len())
+            })
+            .await
     }
 
     async fn depth(&self, queue: QueueKind) -> PortResult<u64> {
@@ -327,8 +417,9 @@ mod tests {
         assert!(q.receive(QueueKind::Crm, 10, Duration::ZERO).await.unwrap().is_empty());
         let dead = q.dead_letter_entries(QueueKind::Crm).await.unwrap();
         assert_eq!(dead.len(), 1);
-        assert_eq!((dead[0].body.as_str(), dead[0].receive_count), ("poison", 3));
-        assert!(dead[0].reason.contains("3 times"), "{}", dead[0].reason);
+        let max = QueueKind::Crm.max_receives();
+        assert_eq!((dead[0].body.as_str(), dead[0].receive_count), ("poison", max));
+        assert!(dead[0].reason.contains(&format!("{max} times")), "{}", dead[0].reason);
         assert_eq!(q.depth(QueueKind::Crm).await.unwrap(), 0);
     }
 

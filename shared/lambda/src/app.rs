@@ -55,6 +55,10 @@ pub fn config_from_env() -> Result<Config, WireError> {
     Ok(config)
 }
 
+/// The longest a provider call may take (the HTTP client's timeout). A queue function starts no message
+/// later than this before its invocation's deadline ([`crate::run_sqs`]).
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Builds the SDK configuration, the adapters and the handlers. No network call happens here. The queue and
 /// the secret store are the AWS ones when this crate's `queue` / `secrets` features are on, and
 /// [`Unwired`](crate::Unwired) refusals otherwise (see crate::unwired).
@@ -63,7 +67,7 @@ pub async fn aws_app() -> Result<Arc<App>, WireError> {
     let sdk = crate::clients::sdk_config()?;
     let adapters = AwsAdapters::new(&sdk, &AwsConfig::from_env()?);
     let http = crate::clients::http_client_builder()
-        .timeout(Duration::from_secs(15))
+        .timeout(PROVIDER_TIMEOUT)
         .connect_timeout(Duration::from_secs(5))
         .build()
         .map_err(|e| WireError::Http(e.to_string()))?;

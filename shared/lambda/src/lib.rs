@@ -24,7 +24,7 @@ pub use app::{WireError, aws_app, config_from_env, principal, run_timers};
 pub use clients::{http_client_builder, sdk_config};
 pub use http::{Claims, claims_from_context, run_http, with_claims, with_principal};
 pub use logs::init_tracing;
-pub use sqs::{process_batch, received_from, run_sqs};
+pub use sqs::{last_start, process_batch, process_batch_until, received_from, run_sqs};
 pub use unwired::Unwired;
 
 /// The error type the Lambda runtime reports (re-exported so `main.rs` needs no direct dependency).

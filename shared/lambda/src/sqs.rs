@@ -1,20 +1,20 @@
 //! SQS batches into [`Consumer`] calls, and [`Outcome`]s back into a partial batch response.
 //!
 //! The event source mapping must enable `ReportBatchItemFailures` (infra/template.yaml does): Lambda then
-//! deletes every message not named in `batchItemFailures` and leaves the named ones to come back.
-//! - Standard queue: messages run concurrently, each in its own span; only the failed ids are reported.
-//! - FIFO queue: messages run in order; the first failure in a message group is reported together with
-//!   every later message of that group, unprocessed, so the group's order survives the retry. Other groups
-//!   go on.
+//! deletes every message not named in `batchItemFailures` and leaves the named ones to come back. What runs
+//! and in which order is the batch core's ([`smsdesk_app::batch`], shared with the embedded poller): FIFO
+//! groups concurrently, each in order and cut at its first retry (the rest of the group reported and
+//! delayed alike); given-up messages moved to the dead-letter queue with their reason; standard-queue
+//! messages all concurrently. No message starts later than the provider timeout before the invocation's
+//! deadline: the untaken rest is reported (and made visible again) without counting as a failure.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use futures::future::join_all;
 use lambda_runtime::{LambdaEvent, service_fn};
-use smsdesk_ports::{Consumer, MessageQueue, Outcome, QueueKind, Received};
-use std::collections::HashMap;
+use smsdesk_app::batch::{BatchOptions, run_batch};
+use smsdesk_ports::{Consumer, MessageQueue, QueueKind, Received};
 use std::sync::Arc;
-use std::time::Duration;
-use tracing::Instrument;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
 
 /// Serves SQS batches for `kind` until the Lambda environment shuts down.
 pub async fn run_sqs(
@@ -26,29 +26,54 @@ pub async fn run_sqs(
         let consumer = Arc::clone(&consumer);
         let queue = Arc::clone(&queue);
         async move {
-            let response = process_batch(consumer.as_ref(), queue.as_ref(), kind, event.payload).await;
+            let deadline = last_start(event.context.deadline, crate::app::PROVIDER_TIMEOUT);
+            let response =
+                process_batch_until(consumer.as_ref(), queue.as_ref(), kind, event.payload, Some(deadline))
+                    .await;
             Ok::<_, lambda_runtime::Error>(response)
         }
     }))
     .await
 }
 
+/// The last moment a message may start: the invocation's deadline (milliseconds since the epoch, from the
+/// Lambda context) less `margin` (the provider timeout), as a monotonic instant.
+pub fn last_start(deadline_epoch_ms: u64, margin: Duration) -> Instant {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    let left = Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms));
+    Instant::now() + left.saturating_sub(margin)
+}
+
 /// Runs one batch through `consumer` and says which messages must come back. Pure apart from the two
-/// ports, so it is tested without Lambda.
+/// ports, so it is tested without Lambda. No deadline: see [`process_batch_until`].
 pub async fn process_batch(
     consumer: &dyn Consumer,
     queue: &dyn MessageQueue,
     kind: QueueKind,
     event: SqsEvent,
 ) -> SqsBatchResponse {
+    process_batch_until(consumer, queue, kind, event, None).await
+}
+
+/// As [`process_batch`], starting no message after `deadline`; the untaken ones are reported.
+pub async fn process_batch_until(
+    consumer: &dyn Consumer,
+    queue: &dyn MessageQueue,
+    kind: QueueKind,
+    event: SqsEvent,
+    deadline: Option<Instant>,
+) -> SqsBatchResponse {
     let messages: Vec<Received> = event.records.into_iter().filter_map(received_or_log).collect();
-    let failed = if kind.is_fifo() {
-        fifo(consumer, queue, kind, messages).await
-    } else {
-        standard(consumer, queue, kind, messages).await
-    };
+    // Lambda deletes what the response does not name: handled messages are not acked one by one.
+    let options = BatchOptions { ack_done: false, deadline };
+    let fates = run_batch(consumer, queue, kind, &messages, options).await;
     let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failed.into_iter().map(failure).collect();
+    response.batch_item_failures = messages
+        .into_iter()
+        .zip(fates)
+        .filter(|(_, fate)| fate.must_return())
+        .map(|(m, _)| failure(m.message_id))
+        .collect();
     response
 }
 
@@ -82,112 +107,11 @@ fn failure(message_id: String) -> BatchItemFailure {
     failure
 }
 
-async fn standard(
-    consumer: &dyn Consumer,
-    queue: &dyn MessageQueue,
-    kind: QueueKind,
-    messages: Vec<Received>,
-) -> Vec<String> {
-    let runs = messages.iter().map(|message| handle(consumer, queue, kind, message));
-    let outcomes = join_all(runs).await;
-    messages.iter().zip(outcomes).filter(|(_, ok)| !*ok).map(|(m, _)| m.message_id.clone()).collect()
-}
-
-/// What cut a FIFO group short: later messages of the group are failed the same way.
-enum Cut {
-    Failed,
-    Retry(Duration),
-}
-
-async fn fifo(
-    consumer: &dyn Consumer,
-    queue: &dyn MessageQueue,
-    kind: QueueKind,
-    messages: Vec<Received>,
-) -> Vec<String> {
-    let mut cut: HashMap<Option<String>, Cut> = HashMap::new();
-    let mut failed = Vec::new();
-    for message in &messages {
-        if let Some(reason) = cut.get(&message.group) {
-            skip(queue, kind, message, reason).await;
-            failed.push(message.message_id.clone());
-            continue;
-        }
-        let span = message_span(kind, message);
-        let outcome = consumer.consume(message).instrument(span.clone()).await;
-        let reason = match &outcome {
-            Outcome::Done => continue,
-            Outcome::RetryAfter(delay) => Cut::Retry(*delay),
-            Outcome::Failed(_) => Cut::Failed,
-        };
-        apply(queue, kind, message, outcome).instrument(span).await;
-        cut.insert(message.group.clone(), reason);
-        failed.push(message.message_id.clone());
-    }
-    failed
-}
-
-/// A later message of a cut group: not processed; when the cut was a delayed retry, it is delayed the same
-/// so that the whole group becomes visible together.
-async fn skip(queue: &dyn MessageQueue, kind: QueueKind, message: &Received, reason: &Cut) {
-    let span = message_span(kind, message);
-    span.in_scope(|| tracing::info!("not processed: an earlier message of its group failed"));
-    if let Cut::Retry(delay) = reason {
-        delay_or_log(queue, kind, message, *delay).instrument(span).await;
-    }
-}
-
-/// Consumes one message and carries out its outcome; true when it is done.
-async fn handle(
-    consumer: &dyn Consumer,
-    queue: &dyn MessageQueue,
-    kind: QueueKind,
-    message: &Received,
-) -> bool {
-    let span = message_span(kind, message);
-    async {
-        let outcome = consumer.consume(message).await;
-        let done = outcome == Outcome::Done;
-        apply(queue, kind, message, outcome).await;
-        done
-    }
-    .instrument(span)
-    .await
-}
-
-async fn apply(queue: &dyn MessageQueue, kind: QueueKind, message: &Received, outcome: Outcome) {
-    match outcome {
-        Outcome::Done => tracing::debug!("done"),
-        Outcome::RetryAfter(delay) => {
-            tracing::warn!(delay_secs = delay.as_secs(), "transient failure, retrying later");
-            delay_or_log(queue, kind, message, delay).await;
-        }
-        Outcome::Failed(reason) => tracing::warn!(%reason, "failed; left to the visibility timeout"),
-    }
-}
-
-/// The failure is reported either way; a failed delay only means the visibility timeout decides instead.
-async fn delay_or_log(queue: &dyn MessageQueue, kind: QueueKind, message: &Received, delay: Duration) {
-    if let Err(error) = queue.retry_after(kind, &message.receipt, delay).await {
-        tracing::warn!(%error, "could not delay the retry; the visibility timeout will bring it back");
-    }
-}
-
-fn message_span(kind: QueueKind, message: &Received) -> tracing::Span {
-    tracing::info_span!(
-        "sqs_message",
-        queue = kind.name(),
-        message_id = %message.message_id,
-        group = message.group.as_deref().unwrap_or(""),
-        receive_count = message.receive_count,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use async_trait::async_trait;
-    use smsdesk_ports::{PortError, PortResult, QueueMessage};
+    use smsdesk_ports::{DeadLetter, Outcome, PortError, PortResult, QueueMessage};
     use std::sync::Mutex;
 
     /// Consumes by body: "ok" -> Done, "fail" -> Failed, "retry" -> RetryAfter(30 s); records the order.
@@ -208,10 +132,11 @@ mod tests {
         }
     }
 
-    /// Records retry_after calls; fails them when `broken`.
+    /// Records retry_after and dead_letter calls; fails them when `broken`.
     #[derive(Default)]
     struct Delays {
         calls: Mutex<Vec<(QueueKind, String, Duration)>>,
+        buried: Mutex<Vec<(String, String)>>,
         broken: bool,
     }
 
@@ -230,7 +155,17 @@ mod tests {
             self.calls.lock().unwrap().push((queue, receipt.to_owned(), delay));
             if self.broken { Err(PortError::Unavailable("down".into())) } else { Ok(()) }
         }
-        async fn dead_letters(&self, _: QueueKind) -> PortResult<Vec<String>> {
+        async fn dead_letter(&self, _: QueueKind, message: &Received, reason: &str) -> PortResult<()> {
+            if self.broken {
+                return Err(PortError::Unavailable("down".into()));
+            }
+            self.buried.lock().unwrap().push((message.message_id.clone(), reason.to_owned()));
+            Ok(())
+        }
+        async fn dead_letters(&self, _: QueueKind) -> PortResult<Vec<DeadLetter>> {
+            Err(PortError::Backend("not used".into()))
+        }
+        async fn redrive(&self, _: QueueKind, _: Option<&[String]>) -> PortResult<usize> {
             Err(PortError::Backend("not used".into()))
         }
         async fn depth(&self, _: QueueKind) -> PortResult<u64> {
@@ -297,15 +232,24 @@ mod tests {
         assert_eq!(received.body, r#"{"k":1}"#);
     }
 
+    fn seen_in(consumer: &ByBody, ids: &[&str]) -> Vec<String> {
+        consumer.seen.lock().unwrap().iter().filter(|id| ids.contains(&id.as_str())).cloned().collect()
+    }
+
     #[tokio::test]
-    async fn standard_queue_reports_only_the_failed_ids() {
+    async fn standard_queue_reports_retries_and_dead_letters_what_failed() {
         let consumer = ByBody::default();
         let queue = Delays::default();
-        let batch = event(vec![record("a", None, "ok"), record("b", None, "fail"), record("c", None, "ok")]);
+        let batch =
+            event(vec![record("a", None, "ok"), record("b", None, "fail"), record("c", None, "retry")]);
         let response = process_batch(&consumer, &queue, QueueKind::Crm, batch).await;
-        assert_eq!(failed_ids(&response), ["b"]);
+        assert_eq!(failed_ids(&response), ["c"], "a dead-lettered message is out of the queue: not reported");
         assert_eq!(consumer.seen.lock().unwrap().len(), 3);
-        assert!(queue.calls.lock().unwrap().is_empty());
+        assert_eq!(*queue.buried.lock().unwrap(), [("b".to_owned(), "body fail".to_owned())]);
+        assert_eq!(
+            *queue.calls.lock().unwrap(),
+            [(QueueKind::Crm, "rh-c".to_owned(), Duration::from_secs(30))]
+        );
     }
 
     #[tokio::test]
@@ -318,19 +262,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn retry_after_delays_the_message_and_reports_it() {
-        let consumer = ByBody::default();
-        let queue = Delays::default();
-        let batch = event(vec![record("a", None, "retry"), record("b", None, "ok")]);
-        let response = process_batch(&consumer, &queue, QueueKind::Crm, batch).await;
-        assert_eq!(failed_ids(&response), ["a"]);
-        assert_eq!(
-            *queue.calls.lock().unwrap(),
-            [(QueueKind::Crm, "rh-a".to_owned(), Duration::from_secs(30))]
-        );
-    }
-
-    #[tokio::test]
     async fn a_failed_delay_still_reports_the_message() {
         let consumer = ByBody::default();
         let queue = Delays { broken: true, ..Delays::default() };
@@ -340,37 +271,75 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn fifo_cuts_the_failed_group_and_lets_other_groups_go_on() {
+    async fn fifo_cuts_a_retried_group_and_lets_other_groups_go_on() {
         let consumer = ByBody::default();
         let queue = Delays::default();
         let batch = event(vec![
             record("g1-1", Some("g1"), "ok"),
-            record("g1-2", Some("g1"), "fail"),
+            record("g1-2", Some("g1"), "retry"),
             record("g2-1", Some("g2"), "ok"),
             record("g1-3", Some("g1"), "ok"),
             record("g2-2", Some("g2"), "ok"),
         ]);
         let response = process_batch(&consumer, &queue, QueueKind::Inbound, batch).await;
         assert_eq!(failed_ids(&response), ["g1-2", "g1-3"]);
-        // g1-3 was never handed to the consumer; everything else was, in order.
-        assert_eq!(*consumer.seen.lock().unwrap(), ["g1-1", "g1-2", "g2-1", "g2-2"]);
-        assert!(queue.calls.lock().unwrap().is_empty());
+        // g1-3 was never handed to the consumer; each group ran in order.
+        assert_eq!(seen_in(&consumer, &["g1-1", "g1-2", "g1-3"]), ["g1-1", "g1-2"]);
+        assert_eq!(seen_in(&consumer, &["g2-1", "g2-2"]), ["g2-1", "g2-2"]);
+        let delayed: Vec<String> = queue.calls.lock().unwrap().iter().map(|(_, r, _)| r.clone()).collect();
+        assert_eq!(delayed, ["rh-g1-2", "rh-g1-3"], "the rest of the group comes back with it");
     }
 
     #[tokio::test]
-    async fn fifo_retry_delays_the_rest_of_the_group_alike() {
+    async fn a_given_up_message_is_dead_lettered_and_its_group_goes_on() {
         let consumer = ByBody::default();
         let queue = Delays::default();
         let batch = event(vec![
-            record("a", Some("conv-1"), "retry"),
+            record("a", Some("conv-1"), "fail"),
             record("b", Some("conv-1"), "ok"),
-            record("c", Some("conv-2"), "fail"),
+            record("c", Some("conv-1"), "ok"),
         ]);
         let response = process_batch(&consumer, &queue, QueueKind::Outbound, batch).await;
-        assert_eq!(failed_ids(&response), ["a", "b", "c"]);
-        assert_eq!(*consumer.seen.lock().unwrap(), ["a", "c"]);
-        let delayed: Vec<String> = queue.calls.lock().unwrap().iter().map(|(_, r, _)| r.clone()).collect();
-        assert_eq!(delayed, ["rh-a", "rh-b"]);
+        assert!(response.batch_item_failures.is_empty(), "{:?}", failed_ids(&response));
+        assert_eq!(*consumer.seen.lock().unwrap(), ["a", "b", "c"]);
+        assert_eq!(queue.buried.lock().unwrap().len(), 1);
+        assert!(queue.calls.lock().unwrap().is_empty(), "nothing skipped, nothing delayed");
+    }
+
+    #[tokio::test]
+    async fn a_dead_letter_the_queue_refuses_cuts_the_group() {
+        let consumer = ByBody::default();
+        let queue = Delays { broken: true, ..Delays::default() };
+        let batch = event(vec![record("a", Some("g"), "fail"), record("b", Some("g"), "ok")]);
+        let response = process_batch(&consumer, &queue, QueueKind::Outbound, batch).await;
+        assert_eq!(failed_ids(&response), ["a", "b"]);
+        assert_eq!(*consumer.seen.lock().unwrap(), ["a"]);
+    }
+
+    #[tokio::test]
+    async fn past_the_deadline_nothing_starts_and_everything_is_handed_back_uncounted() {
+        let consumer = ByBody::default();
+        let queue = Delays::default();
+        let batch = event(vec![record("a", Some("g"), "ok"), record("b", Some("h"), "fail")]);
+        let deadline = Some(Instant::now());
+        let response = process_batch_until(&consumer, &queue, QueueKind::Outbound, batch, deadline).await;
+        assert_eq!(failed_ids(&response), ["a", "b"]);
+        assert!(consumer.seen.lock().unwrap().is_empty());
+        assert!(queue.buried.lock().unwrap().is_empty(), "an untaken message is no failure");
+        let released: Vec<Duration> = queue.calls.lock().unwrap().iter().map(|(_, _, d)| *d).collect();
+        assert_eq!(released, [Duration::ZERO, Duration::ZERO], "visible again at once");
+    }
+
+    #[test]
+    fn the_last_start_leaves_the_provider_timeout_before_the_deadline() {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let start = Instant::now();
+        let last = last_start(now_ms + 60_000, Duration::from_secs(15));
+        let left = last.duration_since(start);
+        // Epoch milliseconds are whole: allow for the one lost in the test's own reading of the clock.
+        let (low, high) = (Duration::from_secs(44), Duration::from_secs(45) + Duration::from_millis(2));
+        assert!(left > low && left <= high, "{left:?}");
+        assert!(last_start(now_ms + 5_000, Duration::from_secs(15)) <= Instant::now());
     }
 
     #[tokio::test]
@@ -378,7 +347,7 @@ mod tests {
         let consumer = ByBody::default();
         let queue = Delays::default();
         let response =
-            process_batch(&consumer, &queue, QueueKind::Crm, event(vec![record("x", None, "fail")])).await;
+            process_batch(&consumer, &queue, QueueKind::Crm, event(vec![record("x", None, "retry")])).await;
         let json = serde_json::to_value(&response).unwrap();
         assert_eq!(json, serde_json::json!({"batchItemFailures": [{"itemIdentifier": "x"}]}));
     }

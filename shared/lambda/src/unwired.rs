@@ -11,7 +11,8 @@
 use async_trait::async_trait;
 use smsdesk_domain::ChannelId;
 use smsdesk_ports::{
-    Credentials, MessageQueue, PortError, PortResult, QueueKind, QueueMessage, Received, SecretStore,
+    Credentials, DeadLetter, MessageQueue, PortError, PortResult, QueueKind, QueueMessage, Received,
+    SecretStore,
 };
 use std::time::Duration;
 
@@ -55,7 +56,13 @@ impl MessageQueue for Unwired {
     async fn retry_after(&self, _queue: QueueKind, _receipt: &str, _delay: Duration) -> PortResult<()> {
         Err(self.error())
     }
-    async fn dead_letters(&self, _queue: QueueKind) -> PortResult<Vec<String>> {
+    async fn dead_letter(&self, _queue: QueueKind, _message: &Received, _reason: &str) -> PortResult<()> {
+        Err(self.error())
+    }
+    async fn dead_letters(&self, _queue: QueueKind) -> PortResult<Vec<DeadLetter>> {
+        Err(self.error())
+    }
+    async fn redrive(&self, _queue: QueueKind, _ids: Option<&[String]>) -> PortResult<usize> {
         Err(self.error())
     }
     async fn depth(&self, _queue: QueueKind) -> PortResult<u64> {

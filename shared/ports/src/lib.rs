@@ -14,7 +14,7 @@ pub mod system;
 
 pub use credentials::{Credentials, RetiredKey, SecretStore, TelesignCredentials};
 pub use metrics::{Metrics, NoMetrics, Sample, Unit};
-pub use queue::{Consumer, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
+pub use queue::{Consumer, DeadLetter, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
 pub use store::*;
 pub use system::{Clock, IdGen, SystemClock, UuidIds};
 

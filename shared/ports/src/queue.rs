@@ -1,7 +1,14 @@
 //! Durable queues between the functions, with SQS semantics in both adapters: at-least-once delivery,
-//! a visibility timeout, a receive count, dead letter after `max_receives`; FIFO queues keep order within
-//! a group (no message of a group is delivered while an earlier one is in flight) and drop a message whose
-//! dedupe id was seen in the last five minutes.
+//! a visibility timeout, a receive count; FIFO queues keep order within a group (no message of a group is
+//! delivered while an earlier one is in flight) and drop a message whose dedupe id was seen in the last five
+//! minutes.
+//!
+//! Dead letters: a message goes to its queue's dead-letter queue when its consumer gives up on it
+//! ([`Outcome::Failed`], after the retry policy gave up, with the reason kept: [`MessageQueue::dead_letter`]).
+//! The queue's own receive limit ([`QueueKind::max_receives`]) is only a backstop against crash loops, far
+//! above what the retry policies spend, because receives are also spent by deliveries that were no failure
+//! of the message (a FIFO message skipped behind a failing one, a batch cut at the Lambda deadline, a send
+//! claim held elsewhere).
 
 use async_trait::async_trait;
 use std::time::Duration;
@@ -33,10 +40,28 @@ impl QueueKind {
         !matches!(self, QueueKind::Crm)
     }
 
-    /// Receives after which a message goes to the dead-letter queue.
-    pub fn max_receives(self) -> u32 {
-        3
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
     }
+
+    /// Receives after which the queue itself moves a message to the dead-letter queue (SQS's
+    /// `maxReceiveCount`): a backstop for messages that crash their consumer, not the retry policy. It is
+    /// far above the receives a retry policy spends, so that receives spent on skips, deadline cuts and held
+    /// claims never dead-letter a message that was not given up on.
+    pub fn max_receives(self) -> u32 {
+        20
+    }
+}
+
+/// A message in a dead-letter queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// Its id in the dead-letter queue (what [`MessageQueue::redrive`] names).
+    pub message_id: String,
+    pub body: String,
+    pub group: Option<String>,
+    /// Why it died: the consumer's reason, or the receive limit (the backstop).
+    pub reason: String,
 }
 
 /// A message to put on a queue.
@@ -73,8 +98,14 @@ pub trait MessageQueue: Send + Sync {
     async fn ack(&self, queue: QueueKind, receipt: &str) -> PortResult<()>;
     /// Makes a delivered message visible again after `delay` (SQS ChangeMessageVisibility).
     async fn retry_after(&self, queue: QueueKind, receipt: &str, delay: Duration) -> PortResult<()>;
-    /// Bodies in the queue's dead-letter queue (for operators and tests).
-    async fn dead_letters(&self, queue: QueueKind) -> PortResult<Vec<String>>;
+    /// Moves a delivered message to the queue's dead-letter queue with `reason`, and deletes it from the
+    /// queue (a FIFO group goes on with its next message). A stale receipt moves nothing.
+    async fn dead_letter(&self, queue: QueueKind, message: &Received, reason: &str) -> PortResult<()>;
+    /// The queue's dead letters with why they died, oldest first (for operators and tests).
+    async fn dead_letters(&self, queue: QueueKind) -> PortResult<Vec<DeadLetter>>;
+    /// Moves dead letters back to the end of their queue (the ones named, or all of them when `ids` is
+    /// None), as new messages with a fresh receive count and their FIFO group; returns how many moved.
+    async fn redrive(&self, queue: QueueKind, ids: Option<&[String]>) -> PortResult<usize>;
     /// Messages waiting or in flight (approximate in SQS).
     async fn depth(&self, queue: QueueKind) -> PortResult<u64>;
 }
@@ -85,10 +116,13 @@ pub trait MessageQueue: Send + Sync {
 pub enum Outcome {
     /// Handled (or a harmless duplicate): delete it.
     Done,
-    /// A transient failure: deliver it again after this delay (SQS ChangeMessageVisibility; in Lambda the
-    /// message is also reported as a batch item failure).
+    /// Not handled yet: deliver it again after this delay (SQS ChangeMessageVisibility; in Lambda the
+    /// message is also reported as a batch item failure). Never a step towards the dead-letter queue: a
+    /// consumer that retries a failure counts its attempts itself (e.g. a reply's send attempts in the store)
+    /// and answers `Failed` when its retry policy gives up.
     RetryAfter(Duration),
-    /// Failed: leave it to the visibility timeout; after `max_receives` it goes to the dead-letter queue.
+    /// Given up (the retry policy gave up, or it can never succeed): the runtime moves it to the dead-letter
+    /// queue at once, with this reason.
     Failed(String),
 }
 

@@ -130,6 +130,9 @@ pub trait MessageStore: Send + Sync {
     ) -> PortResult<Option<Message>>;
     /// Drops a claim after a transient failure, keeping the error for the transcript.
     async fn release_send(&self, id: &MessageId, error: &str, at: OffsetDateTime) -> PortResult<()>;
+    /// Outbound messages still `queued` that were created before `cutoff`, oldest first, at most `limit`
+    /// (the timers' sweep of replies stranded on the way to the provider).
+    async fn queued_before(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<Message>>;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

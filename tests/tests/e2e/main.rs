@@ -4,6 +4,7 @@
 mod channels;
 mod conversation;
 mod crm;
+mod dlq;
 mod faults;
 mod metrics;
 mod outbound;

@@ -1,7 +1,9 @@
 //! Sending through TeleSign: transient failures retry and send once; permanent ones fail with TeleSign's reason.
 
 use crate::*;
-use serde_json::json;
+use serde_json::{Value, json};
+use smsdesk_domain::{Author, ConversationId, Direction, Message, MessageId, MessageStatus};
+use smsdesk_ports::QueueKind;
 
 async fn conversation_with_agent(s: &Setup, reference: &str, customer: &str) -> (String, String) {
     let (_agent, token) = s.agent("Ada", 5).await;
@@ -317,4 +319,122 @@ async fn a_telesign_401_for_the_date_is_signed_again_at_once_and_sent_once() {
     assert!(sends.iter().all(|r| r.signature_ok), "{sends:?}");
     assert_ne!(sends[0].header("x-ts-nonce"), sends[1].header("x-ts-nonce"));
     assert_eq!(s.fake.accepted().len(), 1, "the customer gets it once");
+}
+
+async fn reply(s: &Setup, token: &str, conversation: &str, text: &str) -> String {
+    let answer = s
+        .api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            token,
+            Some(json!({"text": text})),
+            202,
+        )
+        .await;
+    answer["id"].as_str().expect("id").to_string()
+}
+
+/// Waits (up to `secs`) until the message `id` has `status`; returns it.
+async fn status_of(s: &Setup, token: &str, conversation: &str, id: &str, status: &str, secs: u64) -> Value {
+    let api = s.api().clone();
+    let what = format!("message {id} becomes {status}");
+    eventually(secs, &what, || {
+        let api = api.clone();
+        async move {
+            let c = api.conversation(token, conversation).await;
+            c["messages"]
+                .as_array()
+                .and_then(|ms| ms.iter().find(|m| m["id"] == id && m["status"] == status).cloned())
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_failing_reply_does_not_dead_letter_the_replies_behind_it() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation) =
+        conversation_with_agent(&s, "M1000000000000000000000000000001", "15555550196").await;
+    // TeleSign throttles every send of the two first replies, for ever.
+    let throttled = Scripted::Error { http: 429, code: 10019, description: "Rate limit exceeded".into() };
+    s.fake.answer_texts_containing("[throttled]", throttled);
+    let first = reply(&s, &token, &conversation, "[throttled] first").await;
+    let second = reply(&s, &token, &conversation, "[throttled] second").await;
+    let third = reply(&s, &token, &conversation, "third").await;
+    let fourth = reply(&s, &token, &conversation, "fourth").await;
+
+    // Each failing reply gets its own three attempts, then fails with its reason...
+    for id in [&first, &second] {
+        let failed = status_of(&s, &token, &conversation, id, "failed", 60).await;
+        let error = failed["error"].as_str().expect("the reason is in the transcript");
+        assert!(error.contains("3 attempts") && error.contains("10019"), "{error}");
+        assert_eq!(failed["attempts"], 3, "three real attempts, not fewer");
+    }
+    // ...and the replies behind them in the conversation are still sent, once each.
+    for id in [&third, &fourth] {
+        status_of(&s, &token, &conversation, id, "sent", 60).await;
+    }
+    let sends = s.fake.sends();
+    for text in ["third", "fourth"] {
+        assert_eq!(sends.iter().filter(|r| r.field("message") == Some(text)).count(), 1, "{text} sent once");
+    }
+    assert_eq!(
+        sends.iter().filter(|r| r.field("message").is_some_and(|t| t.contains("[throttled]"))).count(),
+        6
+    );
+    assert_eq!(s.fake.accepted().len(), 2);
+    // Nothing went to the dead-letter queue: the replies were given up on (or sent) by the retry policy, not
+    // by receives spent while they waited behind a failing one (the timers would requeue such strays, but
+    // only minutes later in production).
+    let dead = s.app.app().queue.dead_letters(QueueKind::Outbound).await.expect("dead letters");
+    assert!(dead.is_empty(), "dead-lettered: {:?}", dead.iter().map(|d| &d.reason).collect::<Vec<_>>());
+}
+
+/// A reply stored `queued` whose queue message never made it (lost): only the timers can find it.
+async fn stranded_reply(s: &Setup, conversation: &str, text: &str, age: std::time::Duration) -> String {
+    let app = s.app.app();
+    let transcript = app.store.list_messages(&ConversationId::new(conversation)).await.expect("transcript");
+    let like = transcript.into_iter().next().expect("the customer's first text");
+    let at = app.clock.now() - age;
+    let stranded = Message {
+        id: MessageId::new(format!("msg_stranded_{}", uuid::Uuid::new_v4().simple())),
+        direction: Direction::Outbound,
+        author: Author::Agent,
+        text: text.to_string(),
+        status: MessageStatus::Queued,
+        provider_message_id: None,
+        error: None,
+        attempts: 0,
+        created_at: at,
+        updated_at: at,
+        ..like
+    };
+    assert!(app.store.insert_message(&stranded).await.expect("insert"), "stored");
+    stranded.id.to_string()
+}
+
+#[tokio::test]
+async fn a_reply_stranded_queued_is_sent_by_the_timers() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation) =
+        conversation_with_agent(&s, "N1000000000000000000000000000001", "15555550197").await;
+    let id = stranded_reply(&s, &conversation, "lost on the way", std::time::Duration::ZERO).await;
+    let sent = status_of(&s, &token, &conversation, &id, "sent", 30).await;
+    assert_eq!(sent["attempts"], 1);
+    let sends = s.fake.sends();
+    assert_eq!(sends.iter().filter(|r| r.field("external_id") == Some(id.as_str())).count(), 1, "sent once");
+}
+
+#[tokio::test]
+async fn a_reply_stranded_for_too_long_fails_with_a_reason_the_agent_sees() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation) =
+        conversation_with_agent(&s, "O1000000000000000000000000000001", "15555550198").await;
+    let two_hours = std::time::Duration::from_secs(2 * 3600);
+    let id = stranded_reply(&s, &conversation, "far too late", two_hours).await;
+    let failed = status_of(&s, &token, &conversation, &id, "failed", 30).await;
+    let error = failed["error"].as_str().expect("reason in the transcript");
+    assert!(error.contains("not sent") && error.contains("120 minutes"), "{error}");
+    assert!(s.fake.sends().is_empty(), "nothing that old is sent");
 }

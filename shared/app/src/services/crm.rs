@@ -75,7 +75,7 @@ impl Consumer for CrmConsumer {
         match result {
             Ok(Step::Done) => Outcome::Done,
             Ok(Step::Later) => Outcome::RetryAfter(LINK_WAIT),
-            Err(e) => outcome_for(&e),
+            Err(e) => outcome_for(&e, message),
         }
     }
 }

@@ -7,18 +7,39 @@ pub mod crm;
 pub mod intake;
 pub mod outbound;
 pub mod routing;
+pub mod stranded;
 pub mod telemetry;
 pub mod timers;
 
-use smsdesk_ports::{Outcome, PortError};
+use smsdesk_ports::{Outcome, PortError, Received};
 use std::time::Duration;
 
-/// How a consumer turns a storage error into a queue outcome: transient errors come back soon; others go
-/// through the visibility timeout and, if they persist, to the dead-letter queue.
-pub(crate) fn outcome_for(error: &PortError) -> Outcome {
+/// How a consumer turns a storage error into a queue outcome. A transient one comes back after a delay that
+/// grows with the deliveries (5 s, doubling, at most 5 minutes), without ever being given up on: an outage of
+/// the store is no fault of the message (only the queue's receive backstop, hours away, ends it). Any other
+/// storage error cannot succeed by retrying: the message is given up on, with the error as its reason.
+pub(crate) fn outcome_for(error: &PortError, message: &Received) -> Outcome {
     if error.is_retryable() {
-        Outcome::RetryAfter(Duration::from_secs(5))
+        Outcome::RetryAfter(storage_retry_delay(message.receive_count))
     } else {
         Outcome::Failed(error.to_string())
+    }
+}
+
+fn storage_retry_delay(receive_count: u32) -> Duration {
+    let doublings = receive_count.saturating_sub(1).min(6);
+    Duration::from_secs(5u64 << doublings).min(Duration::from_secs(300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_retries_back_off_to_five_minutes() {
+        assert_eq!(storage_retry_delay(1), Duration::from_secs(5));
+        assert_eq!(storage_retry_delay(2), Duration::from_secs(10));
+        assert_eq!(storage_retry_delay(7), Duration::from_secs(300));
+        assert_eq!(storage_retry_delay(50), Duration::from_secs(300));
     }
 }

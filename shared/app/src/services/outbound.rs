@@ -110,7 +110,7 @@ impl Consumer for OutboundConsumer {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(message = %job.message_id, error = %e, "outbound send failed on storage");
-                outcome_for(&e)
+                outcome_for(&e, message)
             }
         }
     }

@@ -37,7 +37,7 @@ impl Consumer for RouterConsumer {
             Ok(()) => Outcome::Done,
             Err(e) => {
                 tracing::warn!(error = %e, "router failed; will retry");
-                outcome_for(&e)
+                outcome_for(&e, message)
             }
         }
     }

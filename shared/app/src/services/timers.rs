@@ -1,9 +1,9 @@
 //! timers: what must happen with nobody asking. Every sweep serves every queue (so a conversation left
 //! waiting by a race is assigned as soon as an agent is free) and closes conversations idle past the
-//! configured inactivity window.
+//! configured inactivity window, and requeues or fails replies stranded `queued` ([`stranded`]).
 
 use crate::App;
-use crate::services::{assignment, conversations};
+use crate::services::{assignment, conversations, stranded};
 use smsdesk_ports::PortResult;
 
 /// The waiting count reported per queue stops here (a dashboard needs the level, not an exact census).
@@ -13,6 +13,10 @@ const WAITING_REPORT_LIMIT: usize = 1_000;
 pub struct SweepReport {
     pub assigned: usize,
     pub auto_closed: usize,
+    /// Stranded replies put on the outbound queue again.
+    pub requeued: usize,
+    /// Stranded replies failed (the reason is in the transcript).
+    pub stranded_failed: usize,
 }
 
 pub async fn sweep(app: &App) -> PortResult<SweepReport> {
@@ -26,6 +30,10 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
                 Err(e) => tracing::warn!(conversation = %conversation.id, error = %e, "auto-close failed"),
             }
         }
+    }
+    match stranded::sweep(app).await {
+        Ok(swept) => (report.requeued, report.stranded_failed) = (swept.requeued, swept.failed),
+        Err(e) => tracing::warn!(error = %e, "stranded replies sweep failed"),
     }
     for queue in app.store.list_queues().await? {
         report.assigned += assignment::dispatch_queue(app, &queue.id).await?;

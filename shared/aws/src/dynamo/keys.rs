@@ -18,6 +18,8 @@ pub(crate) const CHANNELS: &str = "CHANNELS";
 pub(crate) const QUEUES: &str = "QUEUES";
 pub(crate) const AGENTS: &str = "AGENTS";
 pub(crate) const OUTBOX: &str = "OUTBOX";
+/// Outbound messages still `queued`, by creation time (the timers' sweep of stranded replies).
+pub(crate) const QUEUED: &str = "QUEUED";
 
 pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
@@ -72,6 +74,11 @@ pub(crate) fn message(id: &MessageId) -> Item {
 /// A transcript entry: in the conversation's partition, sorted by creation time.
 pub(crate) fn transcript(conversation: &ConversationId, created_at: OffsetDateTime, id: &MessageId) -> Item {
     key(format!("CONV#{conversation}"), format!("MSG#{}#{id}", sortable(created_at)))
+}
+
+/// A `queued` outbound message listed in [`QUEUED`], sorted by creation time.
+pub(crate) fn queued(created_at: OffsetDateTime, id: &MessageId) -> Item {
+    key(QUEUED, format!("MSG#{}#{id}", sortable(created_at)))
 }
 
 /// Pointer from the provider's id of an outbound message to the message.

@@ -91,6 +91,13 @@ impl MessageStore for DynamoStore {
         if let (Direction::Outbound, Some(pid)) = (m.direction, &m.provider_message_id) {
             tx.push(self.put_item(provider_ref_item(&m.channel_id, pid, &m.id), None)?);
         }
+        if m.direction == Direction::Outbound && m.status == MessageStatus::Queued {
+            let entry = keys::item_with(
+                keys::queued(m.created_at, &m.id),
+                [("target", s(m.id.as_str())), ("entity", s("queued"))],
+            );
+            tx.push(self.put_item(entry, None)?);
+        }
         Ok(matches!(self.transact(tx).await?, Tx::Committed))
     }
 
@@ -159,6 +166,56 @@ impl MessageStore for DynamoStore {
             // Another writer moved it between our read and our write: decide again on what it is now.
         }
         Err(contention("advance_status"))
+    }
+
+    /// Reads the `QUEUED` entries oldest first; entries of messages that moved on (their status move does
+    /// not touch the list) are deleted here, so the list stays as short as the replies in flight.
+    async fn queued_before(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<Message>> {
+        let mut out = Vec::new();
+        let mut after = "MSG#".to_string();
+        let bound = format!("MSG#{}", crate::attr::sortable(cutoff));
+        while out.len() < limit {
+            let mut expr = Expr::new();
+            let key_condition = format!(
+                "{} = {} AND {} BETWEEN {} AND {}",
+                expr.name("pk"),
+                expr.value(s(keys::QUEUED)),
+                expr.name("sk"),
+                expr.value(s(after.as_str())),
+                expr.value(s(bound.as_str())),
+            );
+            let page =
+                Query { index: None, key_condition, filter: None, expr, forward: true, max: Some(100) };
+            let entries = self.query(page).await?;
+            let Some(last) = entries.last().and_then(|e| get_s(e, "sk")) else { break };
+            // The next page starts just after this one's last sort key.
+            after = format!("{last}\u{0}");
+            let listed: Vec<(String, MessageId)> = entries
+                .iter()
+                .filter_map(|e| Some((get_s(e, "sk")?.to_string(), MessageId::new(get_s(e, "target")?))))
+                .collect();
+            let ids: Vec<MessageId> = listed.iter().map(|(_, id)| id.clone()).collect();
+            let items = self.batch_get(ids.iter().map(keys::message).collect()).await?;
+            let mut by_id = std::collections::HashMap::new();
+            for item in &items {
+                let m: Message = from_item(item)?;
+                by_id.insert(m.id.clone(), m);
+            }
+            for (sk, id) in listed {
+                match by_id.remove(&id) {
+                    Some(m) if m.status == MessageStatus::Queued => {
+                        if m.created_at < cutoff && out.len() < limit {
+                            out.push(m);
+                        }
+                    }
+                    _ => self.delete(keys::key(keys::QUEUED, sk)).await?,
+                }
+            }
+            if entries.len() < 100 {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     async fn claim_send(

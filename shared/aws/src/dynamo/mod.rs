@@ -107,6 +107,13 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// DeleteItem, unconditional.
+    pub(crate) async fn delete(&self, key: Item) -> PortResult<()> {
+        let request = self.client.delete_item().table_name(&self.table).set_key(Some(key));
+        request.send().await.map_err(|e| port_error("DeleteItem", e))?;
+        Ok(())
+    }
+
     /// PutItem; returns false when `condition` failed.
     pub(crate) async fn put(&self, item: Item, condition: Option<Cond>) -> PortResult<bool> {
         let (expression, expr) = split(condition);

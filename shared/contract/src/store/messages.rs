@@ -204,3 +204,50 @@ pub async fn send_claims_contract(store: Arc<dyn Store>) {
     let stored = ok(store.get_message(&raced.id).await, "get_message").map(|x| x.attempts);
     assert_eq!(stored, Some(1), "losing claims count no attempt");
 }
+
+/// `queued_before`: outbound messages still `queued`, created before the cutoff, oldest first; a message
+/// that moved on (sent, failed) leaves the list; inbound messages are never on it.
+pub async fn queued_before_contract(store: Arc<dyn Store>) {
+    let conv = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    let t = fixtures::ancient();
+    let a = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
+    let b = fixtures::outbound_message(&conv, MessageStatus::Queued, t + Duration::seconds(1));
+    let late = fixtures::outbound_message(&conv, MessageStatus::Queued, t + Duration::seconds(3));
+    let sent = fixtures::outbound_message(&conv, MessageStatus::Sent, t + Duration::milliseconds(500));
+    let inbound = fixtures::inbound_message(&conv, &fixtures::id("prov_"), t + Duration::milliseconds(200));
+    // Inserted out of order: the list is by creation time, not by insertion.
+    for m in [&b, &late, &sent, &inbound, &a] {
+        ok(store.insert_message(m).await, "insert_message");
+    }
+    let ours = [a.id.clone(), b.id.clone(), late.id.clone(), sent.id.clone(), inbound.id.clone()];
+    let listed = |found: Vec<Message>| -> Vec<MessageId> {
+        found.into_iter().map(|m| m.id).filter(|id| ours.contains(id)).collect()
+    };
+    let cutoff = t + Duration::seconds(2);
+    let found = ok(store.queued_before(cutoff, 1000).await, "queued_before");
+    assert!(found.iter().all(|m| m.status == MessageStatus::Queued && m.created_at < cutoff));
+    assert_eq!(
+        listed(found),
+        [a.id.clone(), b.id.clone()],
+        "queued outbound messages before the cutoff, oldest first"
+    );
+    assert!(ok(store.queued_before(cutoff, 1).await, "queued_before").len() <= 1, "the limit holds");
+
+    let moved = update(MessageStatus::Sent, Some(&fixtures::id("ref_")), None, t + Duration::seconds(5));
+    assert!(ok(store.advance_status(&a.id, &moved).await, "advance_status").is_some(), "queued -> sent");
+    let failed = update(MessageStatus::Failed, None, Some("gave up"), t + Duration::seconds(5));
+    assert!(
+        ok(store.advance_status(&late.id, &failed).await, "advance_status").is_some(),
+        "queued -> failed"
+    );
+    let found = ok(store.queued_before(t + Duration::seconds(10), 1000).await, "queued_before");
+    assert_eq!(listed(found), std::slice::from_ref(&b.id), "sent and failed messages leave the list");
+    // A released claim keeps the message queued, and listed.
+    let lease = std::time::Duration::from_secs(30);
+    assert!(ok(store.claim_send(&b.id, t + Duration::seconds(6), lease).await, "claim_send").is_some());
+    ok(store.release_send(&b.id, "timeout", t + Duration::seconds(7)).await, "release_send");
+    let found = ok(store.queued_before(t + Duration::seconds(10), 1000).await, "queued_before");
+    let b_now: Vec<Message> = found.into_iter().filter(|m| m.id == b.id).collect();
+    assert_eq!(b_now.len(), 1, "a queued message with a released claim is still listed");
+    assert_eq!(b_now[0].updated_at, t + Duration::seconds(7), "with its last change");
+}

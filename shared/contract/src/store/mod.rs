@@ -7,7 +7,7 @@ mod records;
 
 pub use conversations::{assignment_contract, conversations_contract};
 pub use directory::{agents_contract, channels_contract, work_queues_contract};
-pub use messages::{messages_contract, send_claims_contract, status_contract};
+pub use messages::{messages_contract, queued_before_contract, send_claims_contract, status_contract};
 pub use records::{consent_contract, contacts_contract, dedupe_contract, outbox_contract};
 
 use smsdesk_ports::{PortResult, Store};
@@ -23,6 +23,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     messages_contract(store.clone()).await;
     status_contract(store.clone()).await;
     send_claims_contract(store.clone()).await;
+    queued_before_contract(store.clone()).await;
     contacts_contract(store.clone()).await;
     consent_contract(store.clone()).await;
     dedupe_contract(store.clone()).await;

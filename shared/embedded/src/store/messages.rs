@@ -153,4 +153,19 @@ impl MessageStore for EmbeddedStore {
             })
             .await
     }
+
+    async fn queued_before(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<Message>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .tx(move |tx| {
+                let found: Vec<Message> = all(
+                    tx,
+                    "SELECT body FROM messages WHERE json_extract(body, '$.status') = 'queued' \
+                     AND created_at < ?1 ORDER BY created_at, rowid LIMIT ?2",
+                    params![ts(cutoff), limit],
+                )?;
+                Ok(found.into_iter().filter(|m| m.direction == Direction::Outbound).collect())
+            })
+            .await
+    }
 }
