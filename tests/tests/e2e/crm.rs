@@ -30,15 +30,19 @@ async fn no_contact_creates_one_and_links_it() {
     assert_eq!(items[0]["phone"], "+15555550201");
     assert_eq!(c["contact_id"], items[0]["id"]);
     // The timeline records the conversation.
+    // crm-upsert writes conversation_started just after it links the contact: wait for it.
     let id = items[0]["id"].as_str().expect("id");
-    let contact = s.api().ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
-    let timeline = contact["timeline"].as_array().expect("timeline");
-    assert!(
-        timeline
-            .iter()
-            .any(|e| e["kind"] == "conversation_started" && e["conversation_id"] == conversation.as_str()),
-        "{contact}"
-    );
+    eventually(10, "conversation_started on the timeline", || async {
+        let contact = s.api().ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
+        contact["timeline"].as_array().and_then(|t| {
+            t.iter()
+                .find(|e| {
+                    e["kind"] == "conversation_started" && e["conversation_id"] == conversation.as_str()
+                })
+                .cloned()
+        })
+    })
+    .await;
 
     // A second conversation from the same phone links the same contact; no duplicate is created.
     s.api().ok("POST", &format!("/v1/conversations/{conversation}/close"), &token, None, 200).await;
