@@ -4,8 +4,9 @@
 pub mod aws_shape;
 pub mod fake_telesign;
 pub mod harness;
+pub mod template;
 
 pub use fake_telesign::{FakeTelesign, Scripted};
 pub use harness::{
-    ADMIN_TOKEN, Api, DevProcess, TestApp, eventually, smsdesk_binary, telesign_dlr, telesign_mo,
+    ADMIN_TOKEN, Api, ClosedPort, DevProcess, TestApp, eventually, smsdesk_binary, telesign_dlr, telesign_mo,
 };

@@ -98,6 +98,7 @@ store_suite!(
     channels_contract,
     work_queues_contract,
     agents_contract,
+    agent_subjects_contract,
     conversations_contract,
     assignment_contract,
     messages_contract,

@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -97,6 +97,12 @@ CREATE TABLE dead_letters (
     at INTEGER NOT NULL
 );
 CREATE INDEX dead_letters_queue ON dead_letters (queue, seq);
+";
+
+/// Agents' identity provider user ids (`subject`), unique when set.
+const V2: &str = "
+ALTER TABLE agents ADD COLUMN subject TEXT;
+CREATE UNIQUE INDEX agents_subject ON agents (subject) WHERE subject IS NOT NULL;
 ";
 
 /// The schema version this build writes.
