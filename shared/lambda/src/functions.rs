@@ -91,6 +91,9 @@ impl Handler {
     }
 }
 
+/// Sees each message's outcome (see [`QueueHandler::observed`]).
+pub type Observer = Arc<dyn Fn(&Received, &Outcome) + Send + Sync>;
+
 /// A queue consumer fed SQS batches.
 #[derive(Clone)]
 pub struct QueueHandler {
@@ -107,7 +110,7 @@ impl QueueHandler {
 
     /// The same handler, calling `observe` with each message's outcome as the consumer gives it (the
     /// AWS-shape tests fail on a consumer's errors with this, instead of waiting for a time-out).
-    pub fn observed(mut self, observe: Arc<dyn Fn(&Received, &Outcome) + Send + Sync>) -> Self {
+    pub fn observed(mut self, observe: Observer) -> Self {
         self.consumer = Arc::new(Observed { inner: self.consumer, observe });
         self
     }
@@ -124,7 +127,7 @@ impl QueueHandler {
 
 struct Observed {
     inner: Arc<dyn Consumer>,
-    observe: Arc<dyn Fn(&Received, &Outcome) + Send + Sync>,
+    observe: Observer,
 }
 
 #[async_trait::async_trait]

@@ -105,8 +105,11 @@ where
     serde_json::to_value(&response).map_err(|e| format!("the response does not serialize: {e}"))
 }
 
+/// `service` behind [`with_claims`].
+pub type WithClaims<S> = MapRequest<S, fn(Request<Body>) -> Request<Body>>;
+
 /// Inserts [`Claims`] into each request before `service` sees it.
-pub fn with_claims<S>(service: S) -> MapRequest<S, fn(Request<Body>) -> Request<Body>> {
+pub fn with_claims<S>(service: S) -> WithClaims<S> {
     MapRequest::new(service, insert_claims)
 }
 

@@ -100,7 +100,7 @@ pub async fn agent_subjects_contract(store: Arc<dyn Store>) {
     let subject = fixtures::id("sub-");
     let a = Agent {
         subject: Some(subject.clone()),
-        ..fixtures::agent(&[queue.id.clone()], 2, Presence::Offline)
+        ..fixtures::agent(std::slice::from_ref(&queue.id), 2, Presence::Offline)
     };
     let stored = ok(store.put_agent(&a, &fixtures::id("sha_")).await, "put_agent with a subject");
     assert_eq!(stored, AgentWrite::Stored, "a new subject is stored");
@@ -113,7 +113,7 @@ pub async fn agent_subjects_contract(store: Arc<dyn Store>) {
 
     let b = Agent {
         subject: Some(subject.clone()),
-        ..fixtures::agent(&[queue.id.clone()], 1, Presence::Offline)
+        ..fixtures::agent(std::slice::from_ref(&queue.id), 1, Presence::Offline)
     };
     let token_b = fixtures::id("sha_");
     let taken = ok(store.put_agent(&b, &token_b).await, "put_agent with a taken subject");
@@ -125,8 +125,10 @@ pub async fn agent_subjects_contract(store: Arc<dyn Store>) {
 
     let again = ok(store.put_agent(&a, &fixtures::id("sha_")).await, "put_agent again");
     assert_eq!(again, AgentWrite::Stored, "an agent stored again keeps its own subject");
-    let without = Agent { subject: None, ..fixtures::agent(&[queue.id.clone()], 1, Presence::Offline) };
-    let other = Agent { subject: None, ..fixtures::agent(&[queue.id.clone()], 1, Presence::Offline) };
+    let without =
+        Agent { subject: None, ..fixtures::agent(std::slice::from_ref(&queue.id), 1, Presence::Offline) };
+    let other =
+        Agent { subject: None, ..fixtures::agent(std::slice::from_ref(&queue.id), 1, Presence::Offline) };
     assert_eq!(ok(store.put_agent(&without, &fixtures::id("sha_")).await, "put_agent"), AgentWrite::Stored);
     assert_eq!(
         ok(store.put_agent(&other, &fixtures::id("sha_")).await, "put_agent"),
