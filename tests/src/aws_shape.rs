@@ -392,20 +392,21 @@ async fn gateway(State(front): State<Arc<Front>>, request: Request) -> Response 
     // An agent created without a subject gets one, as the identity provider's user id its admin would set.
     let mut body = body.to_vec();
     let mut new_subject = None;
-    if method == "POST" && path == "/v1/agents" {
-        if let Ok(Value::Object(mut fields)) = serde_json::from_slice::<Value>(&body) {
-            let subject = match fields.get("subject") {
-                Some(Value::String(s)) => s.clone(),
-                Some(_) => String::new(),
-                None => {
-                    let s = format!("e2e-user-{}", uuid::Uuid::new_v4());
-                    fields.insert("subject".into(), json!(s));
-                    body = serde_json::to_vec(&fields).expect("json");
-                    s
-                }
-            };
-            new_subject = Some(subject);
-        }
+    if method == "POST"
+        && path == "/v1/agents"
+        && let Ok(Value::Object(mut fields)) = serde_json::from_slice::<Value>(&body)
+    {
+        let subject = match fields.get("subject") {
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => String::new(),
+            None => {
+                let s = format!("e2e-user-{}", uuid::Uuid::new_v4());
+                fields.insert("subject".into(), json!(s));
+                body = serde_json::to_vec(&fields).expect("json");
+                s
+            }
+        };
+        new_subject = Some(subject);
     }
 
     let event = event(&front.host, &route, &params, &parts, &body, claims);
@@ -424,13 +425,12 @@ async fn gateway(State(front): State<Arc<Front>>, request: Request) -> Response 
             return gateway_answer(500, "Internal Server Error");
         }
     };
-    if let (Some(subject), 201) = (new_subject, response.0) {
-        if let Some(token) = serde_json::from_slice::<Value>(&response.2)
+    if let (Some(subject), 201) = (new_subject, response.0)
+        && let Some(token) = serde_json::from_slice::<Value>(&response.2)
             .ok()
             .and_then(|v| v["token"].as_str().map(str::to_string))
-        {
-            front.identities.register(&token, &subject);
-        }
+    {
+        front.identities.register(&token, &subject);
     }
     let (status, headers, body) = response;
     let mut builder = Response::builder().status(status);
@@ -526,8 +526,11 @@ fn event(
     event
 }
 
+/// Status, headers and body of an HTTP response.
+type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// The function's answer (payload 2.0 response) as the HTTP response API Gateway gives the caller.
-fn response(answer: &Value) -> Result<(u16, Vec<(String, String)>, Vec<u8>), String> {
+fn response(answer: &Value) -> Result<Answer, String> {
     let status = answer["statusCode"].as_u64().ok_or("no statusCode")? as u16;
     let mut headers = Vec::new();
     for (name, value) in answer["headers"].as_object().into_iter().flatten() {

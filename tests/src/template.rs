@@ -189,8 +189,12 @@ impl Template {
     }
 }
 
+/// Literal segments, variable segments, and whether the route has no greedy variable: larger is more
+/// specific.
+type Specificity = (usize, usize, bool);
+
 /// Path parameters and a specificity score (literal segments count most, then variables; greedy least).
-fn matches(pattern: &str, segments: &[&str]) -> Option<(BTreeMap<String, String>, (usize, usize, bool))> {
+fn matches(pattern: &str, segments: &[&str]) -> Option<(BTreeMap<String, String>, Specificity)> {
     let parts: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
     let mut params = BTreeMap::new();
     let (mut literal, mut variable) = (0, 0);
