@@ -59,7 +59,7 @@ impl Api {
         }
         let resp = req.send().await.expect("request reaches the app");
         let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
+        let text = resp.text().await.expect("the answer's body reads");
         crate::aws_shape::check_faults();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
@@ -134,7 +134,7 @@ impl Api {
         let resp = req.send().await.expect("webhook reaches the app");
         crate::aws_shape::check_faults();
         let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
+        let text = resp.text().await.expect("the answer's body reads");
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
@@ -144,7 +144,7 @@ impl Api {
 
     pub async fn work_items(&self, token: &str) -> Vec<Value> {
         let v = self.ok("GET", "/v1/work-items", token, None, 200).await;
-        v["items"].as_array().cloned().unwrap_or_default()
+        v["items"].as_array().cloned().unwrap_or_else(|| panic!("work items without an items list: {v}"))
     }
 }
 
