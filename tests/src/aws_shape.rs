@@ -327,12 +327,16 @@ impl AwsShape {
         });
         let app = axum::Router::new().fallback(gateway).with_state(front);
         let mut stopped = stop;
+        let serving = faults.clone();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
+            let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stopped.wait_for(|s| *s).await;
                 })
                 .await;
+            if let Err(e) = served {
+                serving.report(format!("the API Gateway front stopped: {e}"));
+            }
         });
         Self { addr, identities, faults, shutdown }
     }
