@@ -1,24 +1,53 @@
-//! The same handlers wired to the AWS adapters, against DynamoDB Local and moto's SQS on loopback (started
-//! by `scripts/emulators.sh`, endpoints in SMSDESK_DYNAMODB_ENDPOINT / SMSDESK_SQS_ENDPOINT): the HTTP routes
-//! served on port 0, and a test poller per queue that plays Lambda's event source mapping: it receives from
-//! SQS, hands the consumer a real `SqsEvent` (the JSON Lambda sends, deserialized into aws_lambda_events'
-//! type), and deletes what the partial batch response does not name.
+//! The AWS shape as `infra/template.yaml` deploys it, against DynamoDB Local and moto on loopback (started by
+//! `scripts/emulators.sh`, endpoints in SMSDESK_DYNAMODB_ENDPOINT / SMSDESK_SQS_ENDPOINT):
+//! - each function of the template is built as its `main.rs` builds it: [`smsdesk_lambda::Function`]'s
+//!   handler on an app assembled by [`smsdesk_lambda::assemble`] with the adapters that the function's
+//!   `functions/<name>/Cargo.toml` turns on (its `smsdesk-lambda` features, read from the file: one test
+//!   binary cannot build the crate once per feature set, so the harness hands each function exactly the
+//!   adapters its features name, and an [`Unwired`](smsdesk_lambda::Unwired) refusal for the others, as its
+//!   own build would);
+//! - a loopback front server plays API Gateway: it picks the route by the template's route keys, answers
+//!   401 for a JWT route without a token it knows, builds the HTTP API payload 2.0 event (the authorizer's
+//!   claims in `requestContext.authorizer.jwt.claims`, stringified as API Gateway passes them) and invokes
+//!   the function that owns the route through lambda_http's conversion ([`smsdesk_lambda::invoke_json`]);
+//! - a poller per event source mapping of the template plays Lambda's SQS trigger: it receives from the
+//!   queue, hands the function the `SqsEvent` Lambda would send, and deletes what the partial batch response
+//!   does not name; the timers function is invoked every half second, as its schedule would.
+//!
+//! Identities: the harness is the identity provider. The admin token's claims carry the `smsdesk-admin`
+//! group; `POST /v1/agents` without a `subject` gets one (as an admin would set the user's `sub`), and the
+//! agent's token then stands for a JWT with that `sub`.
+//!
+//! Nothing is swallowed: an error of the pollers, of the timers, of a function invocation, or a consumer's
+//! `Failed` outcome is a fault; [`check_faults`] (called by `eventually` and by every API call) fails the
+//! test with it at once, and so does dropping the shape.
 
-use secrecy::SecretString;
-use smsdesk_app::services::{crm::CrmConsumer, outbound::OutboundConsumer, routing::RouterConsumer, timers};
+use crate::template::{Route, Template, template_path};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
 use smsdesk_app::{App, AuthMode, Config};
 use smsdesk_aws::aws_sdk_dynamodb::config::{Credentials, Region};
+use smsdesk_aws::aws_sdk_sqs::error::DisplayErrorContext;
 use smsdesk_aws::aws_sdk_sqs::types::MessageSystemAttributeName;
 use smsdesk_aws::{AwsAdapters, AwsConfig, create_queues, create_tables, dynamodb_client, sqs_client};
-use smsdesk_ports::{Consumer, MessageQueue, QueueKind, SystemClock, UuidIds};
-use smsdesk_providers::Providers;
-use std::sync::Arc;
+use smsdesk_lambda::{Function, Handler, QueueHandler, ScheduleHandler, Wiring};
+use smsdesk_ports::{MessageQueue, Outcome, SystemClock};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// The emulator endpoints, or a panic that says how to get them. `None` only when the AWS tests are skipped
-/// knowingly (SMSDESK_SKIP_AWS_TESTS=1).
-pub fn endpoints() -> Option<(String, String)> {
+/// The emulator endpoints, or a panic that says how to get them. (When they are missing outside CI, the
+/// e2e_aws binary is built without its tests and reports them ignored: see tests/build.rs.)
+pub fn endpoints() -> (String, String) {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     match (var("SMSDESK_DYNAMODB_ENDPOINT"), var("SMSDESK_SQS_ENDPOINT")) {
         (Some(d), Some(s)) => {
@@ -26,19 +55,117 @@ pub fn endpoints() -> Option<(String, String)> {
                 d.starts_with("http://127.0.0.1:") && s.starts_with("http://127.0.0.1:"),
                 "emulators must be on loopback"
             );
-            Some((d, s))
+            (d, s)
         }
-        _ if var("SMSDESK_SKIP_AWS_TESTS").as_deref() == Some("1") => None,
         _ => panic!(
             "SMSDESK_DYNAMODB_ENDPOINT and SMSDESK_SQS_ENDPOINT are not set: run the tests through scripts/test, \
-             which starts DynamoDB Local and moto on loopback, or set SMSDESK_SKIP_AWS_TESTS=1 to skip them knowingly"
+             or start the emulators with `eval \"$(scripts/emulators.sh start)\"` in the same shell"
         ),
     }
 }
 
+// ------------------------------------------------------------------------------------------------ faults
+
+/// What went wrong inside the shape, outside any request the test made.
+#[derive(Clone, Default)]
+pub struct Faults {
+    list: Arc<Mutex<Vec<String>>>,
+    tolerate_consumer_failures: Arc<AtomicBool>,
+}
+
+impl Faults {
+    fn report(&self, fault: String) {
+        eprintln!("AWS shape fault: {fault}");
+        self.list.lock().expect("faults").push(fault);
+    }
+
+    pub fn first(&self) -> Option<String> {
+        self.list.lock().expect("faults").first().cloned()
+    }
+}
+
+thread_local! {
+    /// The shapes started on this thread (a test's thread: `eventually` and the API calls run there).
+    static WATCHED: RefCell<Vec<Weak<Mutex<Vec<String>>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Panics with the first fault of a shape started on this thread.
+pub fn check_faults() {
+    let fault = WATCHED.with(|watched| {
+        let mut watched = watched.borrow_mut();
+        watched.retain(|w| w.strong_count() > 0);
+        watched.iter().filter_map(Weak::upgrade).find_map(|list| list.lock().ok()?.first().cloned())
+    });
+    if let Some(fault) = fault {
+        panic!("the AWS shape failed: {fault}");
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ identities
+
+/// The identity provider: which bearer tokens API Gateway's JWT authorizer accepts, and their claims.
+pub struct Identities {
+    admin_token: String,
+    /// Bearer token -> the claims of its JWT beyond the standard ones (`sub` at least).
+    tokens: Mutex<HashMap<String, Value>>,
+}
+
+/// The group that makes an admin (shared/lambda/src/http.rs).
+pub const ADMIN_GROUP: &str = "smsdesk-admin";
+
+impl Identities {
+    /// A bearer token that the authorizer verifies as a JWT whose `sub` is `subject`.
+    pub fn token_for_subject(&self, subject: &str) -> String {
+        self.token_with_claims(subject, json!({}))
+    }
+
+    /// A bearer token whose verified JWT has `sub` and these further claims (strings, as API Gateway
+    /// passes them), e.g. a custom attribute the user could have set on themselves.
+    pub fn token_with_claims(&self, subject: &str, claims: Value) -> String {
+        let token = format!("jwt-{}", uuid::Uuid::new_v4().simple());
+        let mut claims = claims;
+        claims["sub"] = json!(subject);
+        self.tokens.lock().expect("identities").insert(token.clone(), claims);
+        token
+    }
+
+    fn register(&self, token: &str, subject: &str) {
+        self.tokens.lock().expect("identities").insert(token.to_string(), json!({"sub": subject}));
+    }
+
+    /// The claims as API Gateway passes them to the function (every value a string, lists as `[a b]`).
+    fn claims(&self, token: &str) -> Option<Value> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let common = |sub: &str| {
+            json!({
+                "sub": sub, "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_e2e",
+                "client_id": "e2e-client", "token_use": "access", "scope": "openid",
+                "auth_time": now.to_string(), "iat": now.to_string(), "exp": (now + 3600).to_string(),
+                "jti": uuid::Uuid::new_v4().to_string(), "username": sub,
+            })
+        };
+        if token == self.admin_token {
+            let mut claims = common("e2e-admin-user");
+            claims["cognito:groups"] = json!(format!("[{ADMIN_GROUP}]"));
+            return Some(claims);
+        }
+        let extra = self.tokens.lock().expect("identities").get(token).cloned()?;
+        let mut claims = common(extra["sub"].as_str()?);
+        for (name, value) in extra.as_object()? {
+            claims[name] = value.clone();
+        }
+        Some(claims)
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ the shape
+
 pub struct AwsShape {
+    /// The tests' own view of the shape's adapters (every port; the functions' hooks), not served.
     pub app: Arc<App>,
-    pub addr: std::net::SocketAddr,
+    pub addr: SocketAddr,
+    pub identities: Arc<Identities>,
+    pub faults: Faults,
     shutdown: watch::Sender<bool>,
 }
 
@@ -58,7 +185,31 @@ const SEND_LEASE: Duration = Duration::from_secs(3);
 impl Drop for AwsShape {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        if !std::thread::panicking()
+            && let Some(fault) = self.faults.first()
+        {
+            panic!("the AWS shape failed: {fault}");
+        }
     }
+}
+
+/// The `smsdesk-lambda` adapters a function's Cargo.toml turns on.
+pub fn function_wiring(function: &str) -> Wiring {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../functions/{function}/Cargo.toml"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let manifest: toml::Table = text.parse().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let dependency = manifest
+        .get("dependencies")
+        .and_then(|d| d.get("smsdesk-lambda"))
+        .unwrap_or_else(|| panic!("{} does not depend on smsdesk-lambda", path.display()));
+    let default_features = dependency.get("default-features").and_then(toml::Value::as_bool).unwrap_or(true);
+    let features: Vec<&str> = dependency
+        .get("features")
+        .and_then(toml::Value::as_array)
+        .map(|list| list.iter().filter_map(toml::Value::as_str).collect())
+        .unwrap_or_default();
+    Wiring::from_features(features, default_features)
+        .unwrap_or_else(|e| panic!("{}: smsdesk-lambda features: {e}", path.display()))
 }
 
 impl AwsShape {
@@ -85,6 +236,7 @@ impl AwsShape {
     }
 
     pub async fn start_with(admin_token: &str, dynamodb: String, sqs: String, hooks: Hooks) -> Self {
+        let template = Template::load(&template_path()).expect("infra/template.yaml");
         // Built as the functions build it (no aws-config).
         let credentials = Credentials::new("test", "test", None, None, "smsdesk-e2e");
         let sdk = smsdesk_aws::sdk_config(Region::new("us-east-1"), credentials);
@@ -102,86 +254,393 @@ impl AwsShape {
         let sqs_client = sqs_client(&sdk, &cfg);
         cfg.queues =
             create_queues(&sqs_client, &format!("e2e-{}", &tag[..12])).await.expect("queues on moto");
-        let adapters = AwsAdapters::new(&sdk, &cfg);
 
+        // The API's URL is known before any function is built (SMSDESK_PUBLIC_URL in the template).
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let mut config = Config::new(
-            format!("http://{addr}"),
-            AuthMode::Tokens { admin_token: SecretString::from(admin_token.to_string()) },
-        );
+        let mut config = Config::new(format!("http://{addr}"), AuthMode::GatewayClaims);
         config.retry.base_delay = Duration::from_millis(200);
         config.send_lease = SEND_LEASE;
         config.stranded = crate::STRANDED_IN_TESTS;
-        let store = Arc::new(adapters.store);
-        let clock = hooks.clock;
-        let http = smsdesk_providers::http::client_builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("http client");
-        let providers = Providers::new(http, store.clone(), clock.clone());
-        let app = App::new(
-            store,
-            (hooks.wrap_queue)(Arc::new(adapters.queue)),
-            Arc::new(adapters.secrets),
-            providers,
-            clock,
-            Arc::new(UuidIds),
-            config,
-        );
 
-        let (shutdown, rx) = watch::channel(false);
-        let router = smsdesk_app::http::router(app.clone());
-        let mut stop = rx.clone();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
-        });
-        let consumers: [(QueueKind, Arc<dyn Consumer>); 3] = [
-            (QueueKind::Inbound, Arc::new(RouterConsumer::new(app.clone()))),
-            (QueueKind::Outbound, Arc::new(OutboundConsumer::new(app.clone()))),
-            (QueueKind::Crm, Arc::new(CrmConsumer::new(app.clone()))),
-        ];
-        for (kind, consumer) in consumers {
-            let url = cfg.queues.url(kind).expect("queue url").to_string();
+        let faults = Faults::default();
+        WATCHED.with(|w| w.borrow_mut().push(Arc::downgrade(&faults.list)));
+        let (shutdown, stop) = watch::channel(false);
+
+        // The tests' hooks: one clock, and one fault injector around the SQS adapter, for every function
+        // that links the queue (the adapter holds no state of its own, so sharing it changes nothing).
+        let wrap_once = Mutex::new((Some(hooks.wrap_queue), None::<Arc<dyn MessageQueue>>));
+        let shared_queue = move |inner: Arc<dyn MessageQueue>| -> Arc<dyn MessageQueue> {
+            let mut slot = wrap_once.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(queue) = &slot.1 {
+                return queue.clone();
+            }
+            let wrap = slot.0.take().expect("the queue is wrapped once");
+            let queue = wrap(inner);
+            slot.1 = Some(queue.clone());
+            queue
+        };
+        // What the tests read and write directly (store, queue, clock): every adapter, the same hooks.
+        let tests_app = smsdesk_lambda::assemble_with(
+            AwsAdapters::new(&sdk, &cfg),
+            Wiring { queue: true, secrets: true },
+            smsdesk_lambda::provider_http().expect("provider http client"),
+            config.clone(),
+            hooks.clock.clone(),
+            &shared_queue,
+        )
+        .expect("the tests' app");
+
+        // Every function of the template, each on its own app.
+        let mut http = HashMap::new();
+        let mut queues: HashMap<String, QueueHandler> = HashMap::new();
+        let mut schedules: HashMap<String, ScheduleHandler> = HashMap::new();
+        for name in &template.functions {
+            let function = Function::from_name(name).unwrap_or_else(|| {
+                panic!("the template deploys {name}, which is no smsdesk_lambda::Function")
+            });
+            let app = smsdesk_lambda::assemble_with(
+                AwsAdapters::new(&sdk, &cfg),
+                function_wiring(name),
+                smsdesk_lambda::provider_http().expect("provider http client"),
+                config.clone(),
+                hooks.clock.clone(),
+                &shared_queue,
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            match function.handler(app) {
+                Handler::Http(router) => {
+                    http.insert(name.clone(), router);
+                }
+                Handler::Queue(handler) => {
+                    queues.insert(name.clone(), handler);
+                }
+                Handler::Schedule(handler) => {
+                    schedules.insert(name.clone(), handler);
+                }
+            }
+        }
+
+        // Routes go to HTTP functions only.
+        for route in &template.routes {
+            assert!(
+                http.contains_key(&route.function),
+                "the template routes {} to {}, which serves no HTTP API",
+                route.route_key,
+                route.function
+            );
+        }
+        // Each trigger feeds its consumer the queue it consumes; each consumer has its trigger.
+        for trigger in &template.triggers {
+            let handler = queues.get(&trigger.function).unwrap_or_else(|| {
+                panic!(
+                    "the template feeds the {} queue to {}, which is no queue consumer",
+                    trigger.queue.name(),
+                    trigger.function
+                )
+            });
+            assert_eq!(
+                handler.kind(),
+                trigger.queue,
+                "the template feeds the {} queue to {}, which consumes the {} queue",
+                trigger.queue.name(),
+                trigger.function,
+                handler.kind().name()
+            );
+            let observed = {
+                let (faults, function) = (faults.clone(), trigger.function.clone());
+                handler.clone().observed(Arc::new(move |message, outcome| {
+                    if let Outcome::Failed(reason) = outcome
+                        && !faults.tolerate_consumer_failures.load(Ordering::SeqCst)
+                    {
+                        faults.report(format!("{function} failed message {}: {reason}", message.message_id));
+                    }
+                }))
+            };
+            let url = cfg.queues.url(trigger.queue).expect("queue url").to_string();
             tokio::spawn(event_source_mapping(
                 sqs_client.clone(),
                 url,
-                kind,
-                consumer,
-                app.queue.clone(),
-                rx.clone(),
+                trigger.clone(),
+                observed,
+                faults.clone(),
+                stop.clone(),
             ));
         }
-        let timers_app = app.clone();
-        let mut stop = rx;
+        for name in queues.keys() {
+            assert!(
+                template.triggers.iter().any(|t| &t.function == name),
+                "{name} consumes a queue but the template gives it no event source mapping"
+            );
+        }
+        for (name, handler) in schedules {
+            assert!(
+                template.scheduled.contains(&name),
+                "{name} runs on a schedule the template does not set"
+            );
+            tokio::spawn(schedule(name, handler, faults.clone(), stop.clone()));
+        }
+
+        let identities =
+            Arc::new(Identities { admin_token: admin_token.to_string(), tokens: Mutex::new(HashMap::new()) });
+        let front = Arc::new(Front {
+            template,
+            http,
+            identities: identities.clone(),
+            faults: faults.clone(),
+            host: addr.to_string(),
+        });
+        let app = axum::Router::new().fallback(gateway).with_state(front);
+        let mut stopped = stop;
+        let serving = faults.clone();
         tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    _ = stop.wait_for(|s| *s) => return,
-                }
-                let _ = timers::sweep(&timers_app).await;
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = served {
+                serving.report(format!("the API Gateway front stopped: {e}"));
             }
         });
-        Self { app, addr, shutdown }
+        Self { app: tests_app, addr, identities, faults, shutdown }
+    }
+
+    /// A test that makes consumers fail on purpose (a poison message) says so; other consumer failures
+    /// fail the test.
+    pub fn tolerate_consumer_failures(&self) {
+        self.faults.tolerate_consumer_failures.store(true, Ordering::SeqCst);
     }
 }
 
-/// Lambda's SQS event source mapping, in miniature: receive, invoke with the event Lambda would send,
-/// delete every message the partial batch response does not report.
+// ------------------------------------------------------------------------------------------------ API Gateway
+
+struct Front {
+    template: Template,
+    http: HashMap<String, axum::Router>,
+    identities: Arc<Identities>,
+    faults: Faults,
+    host: String,
+}
+
+/// API Gateway's own answers (not the function's).
+fn gateway_answer(status: u16, message: &str) -> Response {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"message": message}).to_string()))
+        .expect("response")
+}
+
+async fn gateway(State(front): State<Arc<Front>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 10 * 1024 * 1024).await else {
+        return gateway_answer(413, "Request Entity Too Large");
+    };
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let Some((route, params)) = front.template.route(&method, &path) else {
+        return gateway_answer(404, "Not Found");
+    };
+    let route: Route = route.clone();
+    let claims = if route.jwt {
+        let token = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim);
+        match token.and_then(|t| front.identities.claims(t)) {
+            Some(claims) => Some(claims),
+            None => return gateway_answer(401, "Unauthorized"),
+        }
+    } else {
+        None
+    };
+
+    // An agent created without a subject gets one, as the identity provider's user id its admin would set.
+    let mut body = body.to_vec();
+    let mut new_subject = None;
+    if method == "POST"
+        && path == "/v1/agents"
+        && let Ok(Value::Object(mut fields)) = serde_json::from_slice::<Value>(&body)
+    {
+        let subject = match fields.get("subject") {
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => String::new(),
+            None => {
+                let s = format!("e2e-user-{}", uuid::Uuid::new_v4());
+                fields.insert("subject".into(), json!(s));
+                body = serde_json::to_vec(&fields).expect("json");
+                s
+            }
+        };
+        new_subject = Some(subject);
+    }
+
+    let event = event(&front.host, &route, &params, &parts, &body, claims);
+    let router = front.http[&route.function].clone();
+    let answer = match smsdesk_lambda::invoke_json(router, event).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            front.faults.report(format!("{} invoked for {method} {path}: {e}", route.function));
+            return gateway_answer(500, "Internal Server Error");
+        }
+    };
+    let response = match response(&answer) {
+        Ok(response) => response,
+        Err(e) => {
+            front.faults.report(format!("{} answered {method} {path} with {answer}: {e}", route.function));
+            return gateway_answer(500, "Internal Server Error");
+        }
+    };
+    if let (Some(subject), 201) = (new_subject, response.0)
+        && let Some(token) = serde_json::from_slice::<Value>(&response.2)
+            .ok()
+            .and_then(|v| v["token"].as_str().map(str::to_string))
+    {
+        front.identities.register(&token, &subject);
+    }
+    let (status, headers, body) = response;
+    let mut builder = Response::builder().status(status);
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    builder.body(Body::from(body)).expect("response")
+}
+
+/// The HTTP API payload 2.0 event API Gateway sends for this request.
+fn event(
+    host: &str,
+    route: &Route,
+    params: &BTreeMap<String, String>,
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+    claims: Option<Value>,
+) -> Value {
+    let mut headers = serde_json::Map::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(joined)) => {
+                joined.push(',');
+                joined.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_string(), Value::String(value));
+            }
+        }
+    }
+    let query = parts.uri.query().unwrap_or("");
+    let mut query_parameters = serde_json::Map::new();
+    for (name, value) in serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default() {
+        match query_parameters.get_mut(&name) {
+            Some(Value::String(joined)) => {
+                joined.push(',');
+                joined.push_str(&value);
+            }
+            _ => {
+                query_parameters.insert(name, Value::String(value));
+            }
+        }
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let format =
+        time::macros::format_description!("[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000");
+    let mut context = json!({
+        "accountId": "000000000000",
+        "apiId": "e2e",
+        "domainName": host,
+        "domainPrefix": "e2e",
+        "http": {
+            "method": parts.method.as_str(),
+            "path": parts.uri.path(),
+            "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1",
+            "userAgent": headers.get("user-agent").cloned().unwrap_or(Value::String(String::new())),
+        },
+        "requestId": uuid::Uuid::new_v4().to_string(),
+        "routeKey": route.route_key,
+        "stage": "$default",
+        "time": now.format(&format).unwrap_or_default(),
+        "timeEpoch": (now.unix_timestamp_nanos() / 1_000_000) as i64,
+    });
+    if let Some(claims) = claims {
+        context["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+    }
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route.route_key,
+        "rawPath": parts.uri.path(),
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": context,
+        "isBase64Encoded": false,
+    });
+    if !query_parameters.is_empty() {
+        event["queryStringParameters"] = Value::Object(query_parameters);
+    }
+    if !params.is_empty() {
+        event["pathParameters"] = json!(params);
+    }
+    if !body.is_empty() {
+        match std::str::from_utf8(body) {
+            Ok(text) => event["body"] = json!(text),
+            Err(_) => {
+                event["body"] = json!(STANDARD.encode(body));
+                event["isBase64Encoded"] = json!(true);
+            }
+        }
+    }
+    event
+}
+
+/// Status, headers and body of an HTTP response.
+type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// The function's answer (payload 2.0 response) as the HTTP response API Gateway gives the caller.
+fn response(answer: &Value) -> Result<Answer, String> {
+    let status = answer["statusCode"].as_u64().ok_or("no statusCode")? as u16;
+    let mut headers = Vec::new();
+    for (name, value) in answer["headers"].as_object().into_iter().flatten() {
+        headers.push((name.clone(), value.as_str().ok_or("a header is not a string")?.to_string()));
+    }
+    for (name, values) in answer["multiValueHeaders"].as_object().into_iter().flatten() {
+        if headers.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        for value in values.as_array().into_iter().flatten() {
+            headers.push((name.clone(), value.as_str().ok_or("a header is not a string")?.to_string()));
+        }
+    }
+    for cookie in answer["cookies"].as_array().into_iter().flatten() {
+        headers.push(("set-cookie".into(), cookie.as_str().ok_or("a cookie is not a string")?.to_string()));
+    }
+    let body = match answer.get("body") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(text)) if answer["isBase64Encoded"] == true => {
+            STANDARD.decode(text).map_err(|e| format!("body is not base64: {e}"))?
+        }
+        Some(Value::String(text)) => text.as_bytes().to_vec(),
+        Some(other) => return Err(format!("body is not a string: {other}")),
+    };
+    Ok((status, headers, body))
+}
+
+// ------------------------------------------------------------------------------------------------ triggers
+
+/// Lambda's SQS event source mapping, in miniature: receive, invoke with the event Lambda would send, delete
+/// every message the partial batch response does not report. Any error of its own is a fault.
 async fn event_source_mapping(
     sqs: smsdesk_aws::aws_sdk_sqs::Client,
     url: String,
-    kind: QueueKind,
-    consumer: Arc<dyn Consumer>,
-    queue: Arc<dyn MessageQueue>,
+    trigger: crate::template::Trigger,
+    handler: QueueHandler,
+    faults: Faults,
     mut stop: watch::Receiver<bool>,
 ) {
     let arn = format!("arn:aws:sqs:us-east-1:000000000000:{}", url.rsplit('/').next().unwrap_or("queue"));
+    let function = trigger.function.as_str();
     loop {
         if *stop.borrow() {
             return;
@@ -189,7 +648,7 @@ async fn event_source_mapping(
         let received = sqs
             .receive_message()
             .queue_url(&url)
-            .max_number_of_messages(10)
+            .max_number_of_messages(trigger.batch_size.clamp(1, 10))
             .visibility_timeout(VISIBILITY_SECS)
             .wait_time_seconds(0)
             .message_system_attribute_names(MessageSystemAttributeName::All)
@@ -197,7 +656,13 @@ async fn event_source_mapping(
             .await;
         let messages = match received {
             Ok(r) => r.messages.unwrap_or_default(),
-            Err(_) => Vec::new(),
+            Err(e) => {
+                if !*stop.borrow() {
+                    faults
+                        .report(format!("{function}'s trigger: ReceiveMessage: {}", DisplayErrorContext(e)));
+                }
+                return;
+            }
         };
         if messages.is_empty() {
             tokio::select! {
@@ -206,20 +671,47 @@ async fn event_source_mapping(
             }
             continue;
         }
-        let event: aws_lambda_events::event::sqs::SqsEvent =
-            serde_json::from_value(smsdesk::aws_local::sqs_event(&messages, &arn))
-                .expect("a real SQS event shape");
-        let response = smsdesk_lambda::process_batch(consumer.as_ref(), queue.as_ref(), kind, event).await;
-        let failed: Vec<String> =
-            response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+        let event = match serde_json::from_value(smsdesk::aws_local::sqs_event(&messages, &arn)) {
+            Ok(event) => event,
+            Err(e) => {
+                faults.report(format!("{function}'s trigger: not an SQS event: {e}"));
+                return;
+            }
+        };
+        let response = handler.handle(event).await;
+        let failed: Vec<&str> =
+            response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         for m in &messages {
-            let id = m.message_id.clone().unwrap_or_default();
-            if failed.contains(&id) {
+            if failed.contains(&m.message_id.as_deref().unwrap_or_default()) {
                 continue;
             }
-            if let Some(receipt) = &m.receipt_handle {
-                let _ = sqs.delete_message().queue_url(&url).receipt_handle(receipt).send().await;
+            let Some(receipt) = &m.receipt_handle else {
+                faults.report(format!("{function}'s trigger: a message without a receipt handle"));
+                return;
+            };
+            if let Err(e) = sqs.delete_message().queue_url(&url).receipt_handle(receipt).send().await {
+                faults.report(format!("{function}'s trigger: DeleteMessage: {}", DisplayErrorContext(e)));
+                return;
             }
+        }
+    }
+}
+
+/// The schedule (EventBridge every minute in AWS; every half second here): one sweep per invocation.
+async fn schedule(
+    function: String,
+    handler: ScheduleHandler,
+    faults: Faults,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = handler.handle().await {
+            faults.report(format!("{function}: {e}"));
+            return;
         }
     }
 }

@@ -101,13 +101,19 @@ impl FakeTelesign {
         Self::serve(addr, customer_id, key).await
     }
 
-    /// The same account (customer id and key) served again on `addr`: a provider that was down comes back.
-    pub async fn restart_on(&self, addr: &str) -> Self {
+    /// The same account (customer id and key) served again on `port`, which was refusing connections until
+    /// now: a provider that was down comes back (see [`crate::ClosedPort`]).
+    pub async fn restart_on(&self, port: crate::ClosedPort) -> Self {
         let key = STANDARD.decode(&self.api_key).expect("own key is base64");
-        Self::serve(addr, self.customer_id.clone(), key).await
+        Self::serve_on(port.listen(), self.customer_id.clone(), key)
     }
 
     async fn serve(addr: &str, customer_id: String, key: Vec<u8>) -> Self {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind fake telesign");
+        Self::serve_on(listener, customer_id, key)
+    }
+
+    fn serve_on(listener: tokio::net::TcpListener, customer_id: String, key: Vec<u8>) -> Self {
         let api_key = STANDARD.encode(&key);
         let inner = Arc::new(Mutex::new(Inner::default()));
         let shared = Arc::new(Shared {
@@ -117,7 +123,6 @@ impl FakeTelesign {
         });
         let control = shared.clone();
         let app = Router::new().fallback(handle).with_state(shared);
-        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind fake telesign");
         let addr = listener.local_addr().expect("fake telesign addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

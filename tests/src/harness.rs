@@ -23,6 +23,7 @@ where
 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
+        crate::aws_shape::check_faults();
         if let Some(v) = check().await {
             return v;
         }
@@ -62,7 +63,8 @@ impl Api {
         }
         let resp = req.send().await.expect("request reaches the app");
         let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
+        let text = resp.text().await.expect("the answer's body reads");
+        crate::aws_shape::check_faults();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
@@ -134,8 +136,9 @@ impl Api {
             req = req.header("authorization", a).header("x-ts-authorization", a);
         }
         let resp = req.send().await.expect("webhook reaches the app");
+        crate::aws_shape::check_faults();
         let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
+        let text = resp.text().await.expect("the answer's body reads");
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
@@ -145,7 +148,7 @@ impl Api {
 
     pub async fn work_items(&self, token: &str) -> Vec<Value> {
         let v = self.ok("GET", "/v1/work-items", token, None, 200).await;
-        v["items"].as_array().cloned().unwrap_or_default()
+        v["items"].as_array().cloned().unwrap_or_else(|| panic!("work items without an items list: {v}"))
     }
 }
 
@@ -211,10 +214,11 @@ impl TestApp {
         Self { api, server: Some(server), aws: None, dir, clock, faults, max_delay }
     }
 
-    /// The same handlers on the AWS adapters (DynamoDB Local, moto's SQS and Secrets Manager), queue consumers
-    /// fed real SQS events. None when the AWS tests are skipped knowingly (SMSDESK_SKIP_AWS_TESTS=1).
+    /// The functions as infra/template.yaml deploys them, on DynamoDB Local and moto (see crate::aws_shape),
+    /// behind a loopback API Gateway that dispatches by the template's routes. Always Some (the Option is
+    /// kept for the callers written when a skip returned None); without the emulators it panics.
     pub async fn spawn_aws() -> Option<Self> {
-        let (dynamodb, sqs) = crate::aws_shape::endpoints()?;
+        let (dynamodb, sqs) = crate::aws_shape::endpoints();
         let clock = Arc::new(TestClock::new());
         let (wrap_queue, faults) = fault_injector();
         let hooks = crate::aws_shape::Hooks { clock: clock.clone(), wrap_queue };
@@ -358,25 +362,69 @@ pub fn smsdesk_binary() -> PathBuf {
     target.join("debug").join("smsdesk")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+/// A loopback port that is bound but not listening: connections to it are refused (a provider that is
+/// down) until [`ClosedPort::listen`] hands the same socket over to a server. Nobody else can take the
+/// port in between, unlike a port found by binding and dropping a listener.
+pub struct ClosedPort {
+    socket: tokio::net::TcpSocket,
+    pub addr: SocketAddr,
+}
+
+impl ClosedPort {
+    pub fn new() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind("127.0.0.1:0".parse().expect("addr")).expect("bind 127.0.0.1:0");
+        let addr = socket.local_addr().expect("addr");
+        Self { socket, addr }
+    }
+
+    /// The port starts listening: the listener for a server that now comes up on it.
+    pub fn listen(self) -> tokio::net::TcpListener {
+        self.socket.listen(1024).expect("listen")
+    }
+}
+
+impl Default for ClosedPort {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl DevProcess {
+    /// `smsdesk dev --addr 127.0.0.1:0`: the child binds a free port itself and reports it on its first
+    /// line of output ("smsdesk dev is serving on http://127.0.0.1:N").
     pub async fn spawn(binary: &Path, data: &Path, extra_env: &[(&str, &str)]) -> Self {
-        let port = free_port();
         let mut cmd = Command::new(binary);
-        cmd.args(["dev", "--addr", &format!("127.0.0.1:{port}"), "--data"])
+        cmd.args(["dev", "--addr", "127.0.0.1:0", "--data"])
             .arg(data)
             .env("SMSDESK_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("smsdesk starts");
-        let api = Api::new(format!("http://127.0.0.1:{port}"));
+        let mut child = cmd.spawn().expect("smsdesk starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Reads the banner, then keeps draining the output so that the child never blocks on a full pipe.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let first = lines.next().and_then(Result::ok).unwrap_or_default();
+            let _ = tx.send(first);
+            for _ in lines.map_while(Result::ok) {}
+        });
+        let first = tokio::time::timeout(Duration::from_secs(30), rx)
+            .await
+            .expect("smsdesk dev reports its address within 30 s")
+            .unwrap_or_default();
+        let url = first
+            .strip_prefix("smsdesk dev is serving on ")
+            .unwrap_or_else(|| panic!("smsdesk dev's first line is not its address: {first:?}"))
+            .trim()
+            .to_string();
+        let api = Api::new(url);
         let probe = api.clone();
         eventually(30, "smsdesk dev answers /healthz", || {
             let probe = probe.clone();

@@ -6,13 +6,14 @@ pub mod clock;
 pub mod fake_telesign;
 pub mod faults;
 pub mod harness;
+pub mod template;
 
 pub use clock::TestClock;
 pub use fake_telesign::{FakeTelesign, Scripted};
 pub use faults::FaultyQueue;
 pub use harness::{
-    ADMIN_TOKEN, Api, DevProcess, TestApp, eventually, settle_database, settle_queue, smsdesk_binary,
-    telesign_dlr, telesign_mo,
+    ADMIN_TOKEN, Api, ClosedPort, DevProcess, TestApp, eventually, settle_database, settle_queue,
+    smsdesk_binary, telesign_dlr, telesign_mo,
 };
 
 /// The stranded-reply windows both shapes run with in tests: a reply untouched for 2 s is queued again (the

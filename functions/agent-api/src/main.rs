@@ -2,9 +2,7 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), smsdesk_lambda::Error> {
-    smsdesk_lambda::init_tracing();
-    let app = smsdesk_lambda::aws_app().await?;
-    let router =
-        smsdesk_lambda::with_principal(smsdesk_app::http::api_router(app), smsdesk_lambda::principal);
-    smsdesk_lambda::run_http(router).await
+    // What this function serves and on which adapters: smsdesk_lambda::Function (shared/lambda/src/
+    // functions.rs), by package name; the adapters are the smsdesk-lambda features of Cargo.toml.
+    smsdesk_lambda::run_function(env!("CARGO_PKG_NAME")).await
 }

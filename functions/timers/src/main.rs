@@ -2,7 +2,7 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), smsdesk_lambda::Error> {
-    smsdesk_lambda::init_tracing();
-    let app = smsdesk_lambda::aws_app().await?;
-    smsdesk_lambda::run_timers(app).await
+    // What this function serves and on which adapters: smsdesk_lambda::Function (shared/lambda/src/
+    // functions.rs), by package name; the adapters are the smsdesk-lambda features of Cargo.toml.
+    smsdesk_lambda::run_function(env!("CARGO_PKG_NAME")).await
 }

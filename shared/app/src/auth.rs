@@ -1,6 +1,7 @@
 //! Who is calling. Locally: `Authorization: Bearer <token>`, the admin token or an agent's token (stored as
-//! its SHA-256). Behind API Gateway: the JWT authorizer has verified the token and the Lambda glue puts the
-//! claims into the request as a [`Principal`].
+//! its SHA-256). Behind API Gateway: the JWT authorizer has verified the token and the Lambda glue puts what
+//! it says into the request as a [`GatewayIdentity`]; an admin by group or scope, otherwise the agent whose
+//! `subject` is the token's `sub` (no such agent: 401).
 
 use crate::App;
 use crate::error::ApiError;
@@ -16,8 +17,16 @@ use subtle::ConstantTimeEq;
 pub enum AuthMode {
     /// Bearer tokens checked here (`smsdesk dev`).
     Tokens { admin_token: SecretString },
-    /// API Gateway verified a JWT; trust the [`Principal`] the Lambda glue inserted.
+    /// API Gateway verified a JWT; the Lambda glue inserted a [`GatewayIdentity`].
     GatewayClaims,
+}
+
+/// The caller as API Gateway's JWT authorizer verified it (inserted by the Lambda glue, never read from a
+/// header): the token's `sub`, and whether its groups or scopes name the admin role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GatewayIdentity {
+    pub subject: String,
+    pub admin: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,11 +63,17 @@ impl FromRequestParts<Arc<App>> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
         if let AuthMode::GatewayClaims = app.config.auth {
-            return parts
+            let identity = parts
                 .extensions
-                .get::<Principal>()
-                .cloned()
-                .ok_or_else(|| ApiError::unauthorized("no verified identity on the request"));
+                .get::<GatewayIdentity>()
+                .ok_or_else(|| ApiError::unauthorized("no verified identity on the request"))?;
+            if identity.admin {
+                return Ok(Principal::Admin);
+            }
+            return match app.store.agent_by_subject(&identity.subject).await? {
+                Some(agent) => Ok(Principal::Agent(agent.id)),
+                None => Err(ApiError::unauthorized("the token's subject is no agent's")),
+            };
         }
         let header = parts
             .headers

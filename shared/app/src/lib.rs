@@ -22,7 +22,7 @@ use smsdesk_providers::Providers;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-pub use auth::{AuthMode, Principal};
+pub use auth::{AuthMode, GatewayIdentity, Principal};
 pub use error::ApiError;
 
 /// Settings of the handlers (the same in `smsdesk dev` and in Lambda, read by each shape's wiring).

@@ -102,6 +102,7 @@ fn agent() -> Agent {
         active: 0,
         last_assigned_at: None,
         created_at: time::macros::datetime!(2026-01-01 00:00 UTC),
+        subject: None,
     }
 }
 
@@ -153,9 +154,10 @@ async fn a_server_error_is_retryable() {
 
 #[tokio::test]
 async fn nothing_listening_is_retryable() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    // Bound but not listening: connections are refused, and nobody else can take the port meanwhile.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let url = format!("http://{}", socket.local_addr().unwrap());
     let err = store(&url).await.get_agent(&AgentId::new("ag_1")).await.unwrap_err();
     assert!(err.is_retryable(), "a refused connection must be retryable: {err}");
 }

@@ -5,9 +5,11 @@
 //! eval "$(scripts/emulators.sh start)"; cargo test -p smsdesk-aws --test contract; scripts/emulators.sh stop
 //! ```
 //!
-//! Without `SMSDESK_DYNAMODB_ENDPOINT` and `SMSDESK_SQS_ENDPOINT` every test fails and says so, unless
-//! `SMSDESK_SKIP_AWS_TESTS=1` asks to skip them (then each prints that it was skipped). Each test makes its
-//! own uniquely named table, queues or secret prefix.
+//! Without `SMSDESK_DYNAMODB_ENDPOINT` and `SMSDESK_SQS_ENDPOINT` when they are built, these tests are left
+//! out and `tests/emulators.rs` reports one ignored test that says why (build.rs), except under CI
+//! (`CI=true`), where every test runs and fails saying what is missing. Each test makes its own uniquely
+//! named table, queues or secret prefix.
+#![cfg(not(smsdesk_aws_emulators_missing))]
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use smsdesk_aws::aws_types::SdkConfig;
@@ -17,7 +19,7 @@ use smsdesk_ports::{DedupeStore, MessageQueue, SecretStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Where the emulators listen, or None when the tests are skipped on purpose.
+/// Where the emulators listen (always Some: a test without them fails).
 struct Endpoints {
     dynamodb: String,
     sqs: String,
@@ -35,15 +37,10 @@ fn endpoints(test: &str) -> Option<Endpoints> {
             }
             Some(Endpoints { dynamodb, sqs })
         }
-        _ if var("SMSDESK_SKIP_AWS_TESTS").as_deref() == Some("1") => {
-            eprintln!("SKIPPED {test}: SMSDESK_SKIP_AWS_TESTS=1 (the AWS adapters were not tested)");
-            None
-        }
         _ => panic!(
             "{test}: SMSDESK_DYNAMODB_ENDPOINT and SMSDESK_SQS_ENDPOINT are not set. Run the AWS adapter tests \
              through the test script, which starts DynamoDB Local and moto on loopback \
-             (eval \"$(scripts/emulators.sh start)\"; cargo test -p smsdesk-aws), or set \
-             SMSDESK_SKIP_AWS_TESTS=1 to skip them knowingly."
+             (eval \"$(scripts/emulators.sh start)\"; cargo test -p smsdesk-aws)."
         ),
     }
 }
@@ -98,6 +95,7 @@ store_suite!(
     channels_contract,
     work_queues_contract,
     agents_contract,
+    agent_subjects_contract,
     conversations_contract,
     assignment_contract,
     messages_contract,

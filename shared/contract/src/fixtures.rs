@@ -77,6 +77,7 @@ pub fn agent(queues: &[QueueId], capacity: u32, presence: Presence) -> Agent {
         active: 0,
         last_assigned_at: None,
         created_at: now(),
+        subject: None,
     }
 }
 

@@ -39,6 +39,7 @@ mod tests {
             active,
             last_assigned_at: None,
             created_at: datetime!(2026-01-01 0:00 UTC),
+            subject: None,
         }
     }
 

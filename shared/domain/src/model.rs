@@ -167,6 +167,10 @@ pub struct Agent {
     pub last_assigned_at: Option<OffsetDateTime>,
     #[serde(with = "rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The identity provider's user id (a JWT's `sub`) that signs in as this agent behind API Gateway; set
+    /// by an admin, unique among agents. None: the agent signs in with its API token only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 impl Agent {

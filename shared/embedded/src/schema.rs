@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -103,6 +103,12 @@ CREATE INDEX dead_letters_queue ON dead_letters (queue, seq);
 /// (`queued_before`). Partial, so it holds only the few messages on their way to the provider.
 const V2: &str = "
 CREATE INDEX messages_queued ON messages (created_at) WHERE json_extract(body, '$.status') = 'queued';
+";
+
+/// Agents' identity provider user ids (`subject`), unique when set.
+const V3: &str = "
+ALTER TABLE agents ADD COLUMN subject TEXT;
+CREATE UNIQUE INDEX agents_subject ON agents (subject) WHERE subject IS NOT NULL;
 ";
 
 /// The schema version this build writes.

@@ -1,11 +1,9 @@
 //! The handlers wired to the AWS adapters, once per cold start: what every function's `main.rs` calls.
 
-#[cfg(not(all(feature = "queue", feature = "secrets")))]
 use crate::unwired::Unwired;
-use smsdesk_app::{App, AuthMode, Config, Principal};
+use smsdesk_app::{App, AuthMode, Config, GatewayIdentity};
 use smsdesk_aws::{AwsAdapters, AwsConfig, ConfigError};
-use smsdesk_domain::AgentId;
-use smsdesk_ports::{SystemClock, UuidIds};
+use smsdesk_ports::{Clock, MessageQueue, SecretStore, SystemClock, UuidIds};
 use smsdesk_providers::Providers;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +18,10 @@ pub enum WireError {
     Invalid { name: &'static str, reason: String },
     #[error("could not build the HTTP client: {0}")]
     Http(String),
+    #[error("smsdesk-lambda has no feature `{0}`")]
+    UnknownFeature(String),
+    #[error("this build does not link the {0} adapter (enable the smsdesk-lambda feature `{0}`)")]
+    NotLinked(&'static str),
 }
 
 fn number(name: &'static str, default: u64) -> Result<u64, WireError> {
@@ -59,53 +61,101 @@ pub fn config_from_env() -> Result<Config, WireError> {
 /// later than this before its invocation's deadline ([`crate::run_sqs`]).
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Builds the SDK configuration, the adapters and the handlers. No network call happens here. The queue and
-/// the secret store are the AWS ones when this crate's `queue` / `secrets` features are on, and
-/// [`Unwired`](crate::Unwired) refusals otherwise (see crate::unwired).
+/// Which AWS adapters a function's app gets; the others are [`Unwired`] refusals (see crate::unwired).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wiring {
+    /// The SQS queue (feature `queue`).
+    pub queue: bool,
+    /// Secrets Manager (feature `secrets`).
+    pub secrets: bool,
+}
+
+impl Wiring {
+    /// What this build links: the `smsdesk-lambda` features the function's Cargo.toml turns on.
+    pub const LINKED: Wiring = Wiring { queue: cfg!(feature = "queue"), secrets: cfg!(feature = "secrets") };
+
+    /// The wiring that `features` (this crate's feature names, as a function's Cargo.toml lists them, with
+    /// or without `default`) give.
+    pub fn from_features<'a>(
+        features: impl IntoIterator<Item = &'a str>,
+        default_features: bool,
+    ) -> Result<Wiring, WireError> {
+        let mut wiring = Wiring { queue: default_features, secrets: default_features };
+        for feature in features {
+            match feature {
+                "queue" => wiring.queue = true,
+                "secrets" => wiring.secrets = true,
+                "default" => (wiring.queue, wiring.secrets) = (true, true),
+                other => return Err(WireError::UnknownFeature(other.to_string())),
+            }
+        }
+        Ok(wiring)
+    }
+}
+
+/// The providers' HTTPS client as the functions build it.
+pub fn provider_http() -> Result<reqwest::Client, WireError> {
+    crate::clients::http_client_builder()
+        .timeout(PROVIDER_TIMEOUT)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| WireError::Http(e.to_string()))
+}
+
+/// The handlers on `adapters`, with the queue and the secret store only where `wiring` says so (an
+/// [`Unwired`] refusal in place of the others). Fails when `wiring` asks for an adapter this build does
+/// not link.
+pub fn assemble(
+    adapters: AwsAdapters,
+    wiring: Wiring,
+    http: reqwest::Client,
+    config: Config,
+) -> Result<Arc<App>, WireError> {
+    assemble_with(adapters, wiring, http, config, Arc::new(SystemClock), &|queue| queue)
+}
+
+/// [`assemble`] with the clock given and the SQS adapter passed through `wrap_queue` (tests: a test clock
+/// and a fault injector around the real adapter).
+pub fn assemble_with(
+    adapters: AwsAdapters,
+    wiring: Wiring,
+    http: reqwest::Client,
+    config: Config,
+    clock: Arc<dyn Clock>,
+    wrap_queue: &dyn Fn(Arc<dyn MessageQueue>) -> Arc<dyn MessageQueue>,
+) -> Result<Arc<App>, WireError> {
+    let queue: Arc<dyn MessageQueue> = match wiring.queue {
+        #[cfg(feature = "queue")]
+        true => wrap_queue(Arc::new(adapters.queue)),
+        #[cfg(not(feature = "queue"))]
+        true => return Err(WireError::NotLinked("queue")),
+        false => Arc::new(Unwired::QUEUE),
+    };
+    let secrets: Arc<dyn SecretStore> = match wiring.secrets {
+        #[cfg(feature = "secrets")]
+        true => Arc::new(adapters.secrets),
+        #[cfg(not(feature = "secrets"))]
+        true => return Err(WireError::NotLinked("secrets")),
+        false => Arc::new(Unwired::SECRETS),
+    };
+    let store = Arc::new(adapters.store);
+    let providers = Providers::new(http, store.clone(), clock.clone());
+    Ok(App::new(store, queue, secrets, providers, clock, Arc::new(UuidIds), config))
+}
+
+/// Builds the SDK configuration, the adapters and the handlers, with the adapters this build links
+/// ([`Wiring::LINKED`]). No network call happens here.
 pub async fn aws_app() -> Result<Arc<App>, WireError> {
     // Tuned for cold start: see crate::clients and bench/coldstart/README.md.
     let sdk = crate::clients::sdk_config()?;
     let adapters = AwsAdapters::new(&sdk, &AwsConfig::from_env()?);
-    let http = crate::clients::http_client_builder()
-        .timeout(PROVIDER_TIMEOUT)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| WireError::Http(e.to_string()))?;
-    #[cfg(feature = "queue")]
-    let queue = Arc::new(adapters.queue);
-    #[cfg(not(feature = "queue"))]
-    let queue = Arc::new(Unwired::QUEUE);
-    #[cfg(feature = "secrets")]
-    let secrets = Arc::new(adapters.secrets);
-    #[cfg(not(feature = "secrets"))]
-    let secrets = Arc::new(Unwired::SECRETS);
-    let store = Arc::new(adapters.store);
-    let clock = Arc::new(SystemClock);
-    let providers = Providers::new(http, store.clone(), clock.clone());
-    Ok(App::new(store, queue, secrets, providers, clock, Arc::new(UuidIds), config_from_env()?))
+    assemble(adapters, Wiring::LINKED, provider_http()?, config_from_env()?)
 }
 
-/// The application's caller from the JWT authorizer's claims: the `smsdesk-admin` group or scope makes an
-/// admin; otherwise the agent-id claim names the agent. Neither: no identity (401).
-pub fn principal(claims: &Claims) -> Option<Principal> {
-    if claims.admin {
-        return Some(Principal::Admin);
-    }
-    claims.agent_id.as_ref().map(|id| Principal::Agent(AgentId::new(id.clone())))
-}
-
-/// Serves the timers schedule (an EventBridge event every minute): one sweep per invocation.
-pub async fn run_timers(app: Arc<App>) -> Result<(), lambda_runtime::Error> {
-    use lambda_runtime::{LambdaEvent, service_fn};
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
-        let app = Arc::clone(&app);
-        async move {
-            let report = smsdesk_app::services::timers::sweep(&app).await?;
-            tracing::info!(assigned = report.assigned, auto_closed = report.auto_closed, "timers sweep");
-            Ok::<_, lambda_runtime::Error>(serde_json::json!(report))
-        }
-    }))
-    .await
+/// The verified caller from the JWT authorizer's claims: its `sub`, and admin when the `smsdesk-admin`
+/// group or scope is there. The application maps the `sub` to an agent (crate::http has the claim names).
+pub fn identity(claims: &Claims) -> Option<GatewayIdentity> {
+    Some(GatewayIdentity { subject: claims.sub.clone(), admin: claims.admin })
 }
 
 #[cfg(test)]
@@ -113,12 +163,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn admin_claims_win_and_agents_need_an_id() {
-        let admin =
-            Claims { sub: "u".into(), admin: true, agent_id: Some("ag_1".into()), ..Claims::default() };
-        assert_eq!(principal(&admin), Some(Principal::Admin));
-        let agent = Claims { sub: "u".into(), agent_id: Some("ag_1".into()), ..Claims::default() };
-        assert_eq!(principal(&agent), Some(Principal::Agent(AgentId::new("ag_1"))));
-        assert_eq!(principal(&Claims { sub: "u".into(), ..Claims::default() }), None);
+    fn the_identity_is_the_subject_and_the_admin_role() {
+        let admin = Claims { sub: "u".into(), admin: true, ..Claims::default() };
+        assert_eq!(identity(&admin), Some(GatewayIdentity { subject: "u".into(), admin: true }));
+        let agent = Claims { sub: "u-2".into(), groups: vec!["agents".into()], ..Claims::default() };
+        assert_eq!(identity(&agent), Some(GatewayIdentity { subject: "u-2".into(), admin: false }));
+    }
+
+    #[test]
+    fn wiring_from_a_functions_features() {
+        let none = Wiring::from_features([], false).unwrap();
+        assert_eq!(none, Wiring { queue: false, secrets: false });
+        assert_eq!(Wiring::from_features(["queue"], false).unwrap(), Wiring { queue: true, secrets: false });
+        assert_eq!(Wiring::from_features([], true).unwrap(), Wiring { queue: true, secrets: true });
+        assert!(
+            matches!(Wiring::from_features(["sqs"], false), Err(WireError::UnknownFeature(f)) if f == "sqs")
+        );
     }
 }

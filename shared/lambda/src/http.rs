@@ -2,20 +2,25 @@
 //!
 //! API Gateway's JWT authorizer verifies the bearer token (issuer, audience, signature, expiry) before the
 //! function runs and passes the token's claims in the request context. [`run_http`] turns them into a plain
-//! [`Claims`] in the request's extensions; [`with_principal`] lets the application derive its own identity
-//! type from them, so handlers never see Lambda types.
+//! [`Claims`] in the request's extensions, and into the application's
+//! [`GatewayIdentity`](smsdesk_app::GatewayIdentity) (see [`crate::identity`]), so handlers never see Lambda
+//! types.
 //!
 //! Claim names read (API Gateway passes every claim as a string; arrays arrive as `[a b c]`):
-//! - `sub`: the subject (required; without it there are no claims).
+//! - `sub`: the subject (required; without it there are no claims). An agent is the one whose `subject` an
+//!   admin set to this value (`POST /v1/agents`); users cannot change their own `sub`.
 //! - scopes: the authorizer's `scopes` list, plus the `scope` / `scp` claims (space-separated).
 //! - groups: `cognito:groups`, then `groups`.
-//! - agent id: `smsdesk:agent_id`, then `custom:agent_id`, then `agent_id`.
 //! - admin: a group named `smsdesk-admin`, or a scope `smsdesk-admin` (also as `<resource-server>/smsdesk-admin`).
+//!
+//! No other claim names an agent: attributes such as `custom:agent_id` may be writable by the user
+//! themselves, so they are not read.
 
 use axum::body::Body;
 use axum::http::Request;
 use axum::response::Response;
-use lambda_http::request::RequestContext;
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_runtime::LambdaEvent;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use tower::Service;
@@ -23,8 +28,6 @@ use tower::util::MapRequest;
 
 /// Group or scope that makes the caller an administrator.
 pub const ADMIN_ROLE: &str = "smsdesk-admin";
-/// Claims that carry the agent id, in the order they are tried.
-pub const AGENT_ID_CLAIMS: [&str; 3] = ["smsdesk:agent_id", "custom:agent_id", "agent_id"];
 /// Claims that carry group names, in the order they are tried.
 pub const GROUP_CLAIMS: [&str; 2] = ["cognito:groups", "groups"];
 
@@ -34,27 +37,79 @@ pub struct Claims {
     pub sub: String,
     pub scopes: Vec<String>,
     pub groups: Vec<String>,
-    pub agent_id: Option<String>,
     pub admin: bool,
 }
 
 // The wrappers below go around the whole router, once, rather than through `Router::layer`, which wraps
 // every route's handlers one by one while the function starts (bench/coldstart/README.md).
 
-/// Serves `service` (an axum `Router`, possibly wrapped by [`with_principal`]) to API Gateway HTTP API
-/// events until the Lambda environment shuts down; every request carries [`Claims`] in its extensions when
-/// the route has the JWT authorizer.
+/// Serves `service` (an axum `Router`) to API Gateway HTTP API events until the Lambda environment shuts
+/// down: [`lambda_service`] run by the Lambda runtime.
 pub async fn run_http<S>(service: S) -> Result<(), lambda_http::Error>
 where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Send + 'static,
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
-    let service = with_claims(service);
-    lambda_http::run(MapRequest::new(service, |request: lambda_http::Request| request.map(Body::new))).await
+    lambda_runtime::run(lambda_service(service)).await
 }
 
+/// `service` as Lambda invokes it: an API Gateway HTTP API event (payload 2.0) in, through lambda_http's
+/// conversion, with [`Claims`] and the application's identity in the request's extensions when the route
+/// has the JWT authorizer; lambda_http's response (serialized by the runtime) out.
+pub fn lambda_service<S>(
+    service: S,
+) -> impl Service<LambdaEvent<LambdaRequest>, Response = impl serde::Serialize, Error = Infallible> + Clone
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let service = with_claims(with_principal(service, crate::identity));
+    let to_axum: fn(lambda_http::Request) -> Request<Body> = |request| request.map(Body::new);
+    lambda_http::Adapter::from(MapRequest::new(service, to_axum))
+}
+
+/// Starts one call of [`lambda_service`]. The adapter is not Send (it names the response type by
+/// reference), so it lives only here; an axum Router is always ready, and the call's future is Send.
+fn call<S>(
+    service: S,
+    event: LambdaEvent<LambdaRequest>,
+) -> Result<impl Future<Output = Result<impl serde::Serialize, Infallible>> + Send, String>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    use std::task::{Context, Poll, Waker};
+    let service = with_claims(with_principal(service, crate::identity));
+    let to_axum: fn(lambda_http::Request) -> Request<Body> = |request| request.map(Body::new);
+    let mut adapter = lambda_http::Adapter::from(MapRequest::new(service, to_axum));
+    if adapter.poll_ready(&mut Context::from_waker(Waker::noop())) != Poll::Ready(Ok(())) {
+        return Err("the function's service was not ready".into());
+    }
+    Ok(adapter.call(event))
+}
+
+/// One invocation of [`lambda_service`] with the event as JSON, answering the JSON that the Lambda runtime
+/// hands back to API Gateway: what the AWS-shape tests do for each HTTP request.
+pub async fn invoke_json<S>(service: S, event: serde_json::Value) -> Result<serde_json::Value, String>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    let request: LambdaRequest =
+        serde_json::from_value(event).map_err(|e| format!("not an event lambda_http accepts: {e}"))?;
+    let event = LambdaEvent::new(request, lambda_runtime::Context::default());
+    let response = match call(service, event)?.await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    serde_json::to_value(&response).map_err(|e| format!("the response does not serialize: {e}"))
+}
+
+/// `service` behind [`with_claims`].
+pub type WithClaims<S> = MapRequest<S, fn(Request<Body>) -> Request<Body>>;
+
 /// Inserts [`Claims`] into each request before `service` sees it.
-pub fn with_claims<S>(service: S) -> MapRequest<S, fn(Request<Body>) -> Request<Body>> {
+pub fn with_claims<S>(service: S) -> WithClaims<S> {
     MapRequest::new(service, insert_claims)
 }
 
@@ -110,10 +165,8 @@ fn claims_from_jwt(claims: &HashMap<String, String>, authorizer_scopes: &[String
     }
     let groups =
         GROUP_CLAIMS.iter().find_map(|name| claims.get(*name)).map(|v| string_list(v)).unwrap_or_default();
-    let agent_id =
-        AGENT_ID_CLAIMS.iter().find_map(|name| claims.get(*name)).filter(|id| !id.is_empty()).cloned();
     let admin = groups.iter().any(|g| g == ADMIN_ROLE) || scopes.iter().any(|s| is_admin_scope(s));
-    Some(Claims { sub, scopes, groups, agent_id, admin })
+    Some(Claims { sub, scopes, groups, admin })
 }
 
 fn is_admin_scope(scope: &str) -> bool {
@@ -173,16 +226,22 @@ mod tests {
     }
 
     #[test]
-    fn an_agent_token_gives_its_agent_id() {
+    fn an_agent_token_gives_its_subject_and_no_self_set_agent_id() {
         let ctx = context(&event(
-            serde_json::json!({"sub": "u-1", "smsdesk:agent_id": "ag_1", "cognito:groups": "[agents support]"}),
+            serde_json::json!({"sub": "u-1", "smsdesk:agent_id": "ag_1", "custom:agent_id": "ag_2",
+                               "cognito:groups": "[agents support]"}),
             serde_json::Value::Null,
         ));
         let claims = claims_from_context(&ctx).unwrap();
-        assert_eq!(claims.sub, "u-1");
-        assert_eq!(claims.agent_id.as_deref(), Some("ag_1"));
-        assert_eq!(claims.groups, ["agents", "support"]);
-        assert!(!claims.admin);
+        assert_eq!(
+            claims,
+            Claims {
+                sub: "u-1".into(),
+                scopes: vec![],
+                groups: vec!["agents".into(), "support".into()],
+                admin: false
+            }
+        );
     }
 
     #[test]
@@ -220,7 +279,7 @@ mod tests {
 
     #[test]
     fn claims_need_a_subject() {
-        assert_eq!(claims_from_jwt(&HashMap::from([("agent_id".into(), "ag_1".into())]), &[]), None);
+        assert_eq!(claims_from_jwt(&HashMap::from([("groups".into(), "[smsdesk-admin]".into())]), &[]), None);
     }
 
     #[test]
@@ -248,19 +307,19 @@ mod tests {
 
     fn app() -> impl Service<Request<Body>, Response = Response, Error = Infallible> {
         let router = Router::new().route("/v1/work-items", get(whoami));
-        let router = with_principal(router, |c: &Claims| c.agent_id.clone().map(|a| format!("agent:{a}")));
+        let router = with_principal(router, |c: &Claims| (!c.admin).then(|| format!("agent:{}", c.sub)));
         with_claims(router)
     }
 
     #[tokio::test]
     async fn the_router_sees_claims_and_the_derived_principal() {
         let request = lambda_http::request::from_str(&event(
-            serde_json::json!({"sub": "u-9", "agent_id": "ag_9"}),
+            serde_json::json!({"sub": "u-9"}),
             serde_json::Value::Null,
         ))
         .unwrap();
         let request = request.map(Body::new);
-        assert_eq!(call(app(), request).await, "u-9 agent:ag_9");
+        assert_eq!(call(app(), request).await, "u-9 agent:u-9");
     }
 
     #[tokio::test]

@@ -3,7 +3,11 @@
 //! - [`run_sqs`]: a queue consumer (router, outbound-send, crm-upsert) fed SQS batches, answering with
 //!   partial batch failures;
 //! - [`run_http`]: an axum `Router` (agent-api, inbound-webhook, validate-credentials) behind an API Gateway
-//!   HTTP API (payload v2), with the JWT authorizer's claims put into each request as [`Claims`].
+//!   HTTP API (payload v2), with the JWT authorizer's claims put into each request as [`Claims`];
+//! - a schedule (timers).
+//!
+//! Which of them, on which adapters, is [`Function`]'s business: each `main.rs` is one call to
+//! [`run_function`] with its package name.
 //!
 //! Everything that decides lives in the handlers; this crate only translates shapes, so `smsdesk dev` and
 //! Lambda run the same code.
@@ -15,14 +19,22 @@
 
 pub mod app;
 pub mod clients;
+pub mod functions;
 pub mod http;
 pub mod logs;
 pub mod sqs;
 pub mod unwired;
 
-pub use app::{WireError, aws_app, config_from_env, principal, run_timers};
+pub use app::{
+    PROVIDER_TIMEOUT, WireError, Wiring, assemble, assemble_with, aws_app, config_from_env, identity,
+    provider_http,
+};
+pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 pub use clients::{http_client_builder, sdk_config};
-pub use http::{Claims, claims_from_context, run_http, with_claims, with_principal};
+pub use functions::{Function, Handler, QueueHandler, ScheduleHandler, run_function};
+pub use http::{
+    Claims, claims_from_context, invoke_json, lambda_service, run_http, with_claims, with_principal,
+};
 pub use logs::init_tracing;
 pub use sqs::{last_start, process_batch, process_batch_until, received_from, run_sqs};
 pub use unwired::Unwired;

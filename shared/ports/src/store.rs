@@ -21,12 +21,23 @@ pub trait WorkQueueStore: Send + Sync {
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>>;
 }
 
+/// Outcome of storing an agent: its `subject` (identity provider user id) is unique among agents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentWrite {
+    Stored,
+    /// Another agent has this agent's subject; nothing was written.
+    SubjectTaken,
+}
+
 #[async_trait]
 pub trait AgentStore: Send + Sync {
-    /// Stores a new agent with the SHA-256 hex of its API token (the token itself is never stored).
-    async fn put_agent(&self, agent: &Agent, token_sha256: &str) -> PortResult<()>;
+    /// Stores an agent with the SHA-256 hex of its API token (the token itself is never stored), unless
+    /// another agent already has its `subject`.
+    async fn put_agent(&self, agent: &Agent, token_sha256: &str) -> PortResult<AgentWrite>;
     async fn get_agent(&self, id: &AgentId) -> PortResult<Option<Agent>>;
     async fn agent_by_token(&self, token_sha256: &str) -> PortResult<Option<Agent>>;
+    /// The agent whose `subject` is this identity provider user id (a JWT's `sub`), if any.
+    async fn agent_by_subject(&self, subject: &str) -> PortResult<Option<Agent>>;
     /// Returns the updated agent, or None when there is no such agent.
     async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>>;
     /// Every agent that serves `queue`, with its current `active` count.

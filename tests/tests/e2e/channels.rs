@@ -123,7 +123,8 @@ async fn validate_makes_a_real_signed_call_and_tells_bad_credentials_from_an_unr
     assert!(verdict["reason"].as_str().is_some_and(|r| !r.is_empty()), "{verdict}");
 
     // Nobody listening: 502 provider_unreachable, not "invalid".
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let port = ClosedPort::new();
+    let closed = port.addr;
     let mut down = channel_body(&s.fake, json!({"number": "15555550111", "type": "geo", "queue": s.queue}));
     down["base_url"] = json!(format!("http://{closed}"));
     let down = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(down), 201).await;

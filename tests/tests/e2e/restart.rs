@@ -9,9 +9,10 @@ async fn a_killed_dev_server_loses_no_acknowledged_text_and_no_queued_send() {
     let binary = smsdesk_binary();
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("smsdesk.db");
-    // TeleSign is down at first: its port is reserved but nothing listens.
+    // TeleSign is down at first: its port is bound but not listening (connections are refused).
     let fake = FakeTelesign::start().await;
-    let down = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let port = ClosedPort::new();
+    let down = port.addr;
     let fast = [
         ("SMSDESK_RETRY_BASE_MS", "1500"),
         ("SMSDESK_SEND_ATTEMPTS", "5"),
@@ -62,7 +63,7 @@ async fn a_killed_dev_server_loses_no_acknowledged_text_and_no_queued_send() {
     second.kill();
 
     // 3. TeleSign is back on its port; the server restarts with workers on.
-    let back = fake.restart_on(&down.to_string()).await;
+    let back = fake.restart_on(port).await;
     let third = DevProcess::spawn(&binary, &data, &fast).await;
     let api = third.api.clone();
     let c = eventually(30, "every acknowledged text is in the transcript and the reply is sent", || async {

@@ -14,6 +14,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use smsdesk_domain::*;
+use smsdesk_ports::AgentWrite;
 use std::sync::Arc;
 
 /// Adds the admin routes to `router`.
@@ -76,10 +77,13 @@ struct NewAgent {
     name: String,
     queues: Vec<String>,
     capacity: u32,
+    /// The identity provider's user id (JWT `sub`) that signs in as this agent behind API Gateway.
+    #[serde(default)]
+    subject: Option<String>,
 }
 
 fn agent_view(a: &Agent) -> Value {
-    json!({"id": a.id, "name": a.name, "queues": a.queues, "capacity": a.capacity, "presence": a.presence.as_str(), "active": a.active})
+    json!({"id": a.id, "name": a.name, "queues": a.queues, "capacity": a.capacity, "presence": a.presence.as_str(), "active": a.active, "subject": a.subject})
 }
 
 async fn create_agent(
@@ -103,6 +107,13 @@ async fn create_agent(
         }
         queues.push(id);
     }
+    let subject = match body.subject.as_deref().map(str::trim) {
+        None => None,
+        Some(s) if s.is_empty() || s.len() > 256 || s.chars().any(char::is_control) => {
+            return Err(ApiError::field("subject", "must be 1 to 256 printable characters"));
+        }
+        Some(s) => Some(s.to_string()),
+    };
     let agent = Agent {
         id: AgentId::new(app.ids.new_id(AgentId::PREFIX)),
         name: name.to_string(),
@@ -112,9 +123,12 @@ async fn create_agent(
         active: 0,
         last_assigned_at: None,
         created_at: app.clock.now(),
+        subject,
     };
     let token = new_token();
-    app.store.put_agent(&agent, &token_hash(&token)).await?;
+    if app.store.put_agent(&agent, &token_hash(&token)).await? == AgentWrite::SubjectTaken {
+        return Err(ApiError::conflict("conflict", "subject: another agent has this subject"));
+    }
     let mut view = agent_view(&agent);
     view["token"] = json!(token);
     Ok((StatusCode::CREATED, Json(view)))

@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentStore, ChannelStore, PortResult, WorkQueueStore};
+use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, PortResult, WorkQueueStore};
 
-use super::{DynamoStore, Query, keys};
+use super::{Cond, DynamoStore, Query, keys};
 use crate::attr::{Expr, Item, from_item, get_s, record_item, s};
 
 /// The agent item keeps the SHA-256 of its current token, so that a pointer left by an older token of
@@ -65,7 +65,7 @@ impl WorkQueueStore for DynamoStore {
 
 #[async_trait]
 impl AgentStore for DynamoStore {
-    async fn put_agent(&self, agent: &Agent, token_sha256: &str) -> PortResult<()> {
+    async fn put_agent(&self, agent: &Agent, token_sha256: &str) -> PortResult<AgentWrite> {
         let mut item = record_item(agent)?;
         item.extend(keys::agent(&agent.id));
         item.insert("entity".into(), s("agent"));
@@ -74,9 +74,24 @@ impl AgentStore for DynamoStore {
             keys::token(token_sha256),
             [("target", s(agent.id.as_str())), ("entity", s("token"))],
         );
-        let tx = vec![self.put_item(item, None)?, self.put_item(pointer, None)?];
+        let mut tx = vec![self.put_item(item, None)?, self.put_item(pointer, None)?];
+        if let Some(subject) = &agent.subject {
+            // The subject's pointer is new, or already this agent's: another agent's subject is refused.
+            let mut expr = Expr::new();
+            let expression = format!(
+                "attribute_not_exists({}) OR {}",
+                expr.name("pk"),
+                expr.eq("target", s(agent.id.as_str()))
+            );
+            let pointer = keys::item_with(
+                keys::subject(subject),
+                [("target", s(agent.id.as_str())), ("entity", s("subject"))],
+            );
+            tx.push(self.put_item(pointer, Some(Cond { expression, expr }))?);
+        }
         match self.transact(tx).await? {
-            super::Tx::Committed => Ok(()),
+            super::Tx::Committed => Ok(AgentWrite::Stored),
+            cancelled if cancelled.failed_at(2) => Ok(AgentWrite::SubjectTaken),
             super::Tx::Cancelled(codes) => Err(smsdesk_ports::PortError::Backend(format!(
                 "put_agent: unconditional write refused: {codes:?}"
             ))),
@@ -95,6 +110,16 @@ impl AgentStore for DynamoStore {
             return Ok(None);
         }
         from_item(&item).map(Some)
+    }
+
+    async fn agent_by_subject(&self, subject: &str) -> PortResult<Option<Agent>> {
+        let Some(pointer) = self.get(keys::subject(subject)).await? else { return Ok(None) };
+        let Some(agent_id) = get_s(&pointer, "target") else { return Ok(None) };
+        let Some(agent) = self.get_record::<Agent>(keys::agent(&AgentId::new(agent_id))).await? else {
+            return Ok(None);
+        };
+        // A pointer left by an agent re-stored with another subject no longer finds it.
+        Ok(agent.subject.as_deref().is_some_and(|s| s == subject).then_some(agent))
     }
 
     async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>> {

@@ -49,6 +49,11 @@ pub(crate) fn token(sha256: &str) -> Item {
     key(format!("TOKEN#{sha256}"), "TOKEN")
 }
 
+/// Pointer from an identity provider user id (a JWT's `sub`) to its agent; one agent per subject.
+pub(crate) fn subject(sub: &str) -> Item {
+    key(format!("SUBJECT#{sub}"), "SUBJECT")
+}
+
 pub(crate) fn conversation(id: &ConversationId) -> Item {
     key(format!("CONV#{id}"), "CONV")
 }

@@ -1,7 +1,7 @@
 //! Channels, work queues and agents: plain records, overwritten by `put`.
 
 use smsdesk_domain::*;
-use smsdesk_ports::Store;
+use smsdesk_ports::{AgentWrite, Store};
 use std::sync::Arc;
 
 use super::ok;
@@ -91,4 +91,48 @@ pub async fn agents_contract(store: Arc<dyn Store>) {
 
     let all = ok(store.list_agents().await, "list_agents");
     assert!(all.contains(&expected) && all.contains(&b), "list_agents includes both agents");
+}
+
+/// Agents by identity provider subject (a JWT's `sub`): found by it, unique among agents, and an agent
+/// stored again keeps it.
+pub async fn agent_subjects_contract(store: Arc<dyn Store>) {
+    let queue = fixtures::work_queue();
+    let subject = fixtures::id("sub-");
+    let a = Agent {
+        subject: Some(subject.clone()),
+        ..fixtures::agent(std::slice::from_ref(&queue.id), 2, Presence::Offline)
+    };
+    let stored = ok(store.put_agent(&a, &fixtures::id("sha_")).await, "put_agent with a subject");
+    assert_eq!(stored, AgentWrite::Stored, "a new subject is stored");
+    let found = ok(store.agent_by_subject(&subject).await, "agent_by_subject");
+    assert_eq!(found, Some(a.clone()), "agent_by_subject finds the agent, subject included");
+    assert_eq!(ok(store.get_agent(&a.id).await, "get_agent"), Some(a.clone()), "get_agent shows the subject");
+
+    let unknown = ok(store.agent_by_subject(&fixtures::id("sub-")).await, "agent_by_subject (unknown)");
+    assert_eq!(unknown, None, "an unknown subject finds no agent");
+
+    let b = Agent {
+        subject: Some(subject.clone()),
+        ..fixtures::agent(std::slice::from_ref(&queue.id), 1, Presence::Offline)
+    };
+    let token_b = fixtures::id("sha_");
+    let taken = ok(store.put_agent(&b, &token_b).await, "put_agent with a taken subject");
+    assert_eq!(taken, AgentWrite::SubjectTaken, "another agent's subject is refused");
+    assert_eq!(ok(store.get_agent(&b.id).await, "get_agent (refused)"), None, "nothing of b was stored");
+    assert_eq!(ok(store.agent_by_token(&token_b).await, "agent_by_token (refused)"), None, "nor its token");
+    let still = ok(store.agent_by_subject(&subject).await, "agent_by_subject after the refusal");
+    assert_eq!(still.map(|x| x.id), Some(a.id.clone()), "the subject still names the first agent");
+
+    let again = ok(store.put_agent(&a, &fixtures::id("sha_")).await, "put_agent again");
+    assert_eq!(again, AgentWrite::Stored, "an agent stored again keeps its own subject");
+    let without =
+        Agent { subject: None, ..fixtures::agent(std::slice::from_ref(&queue.id), 1, Presence::Offline) };
+    let other =
+        Agent { subject: None, ..fixtures::agent(std::slice::from_ref(&queue.id), 1, Presence::Offline) };
+    assert_eq!(ok(store.put_agent(&without, &fixtures::id("sha_")).await, "put_agent"), AgentWrite::Stored);
+    assert_eq!(
+        ok(store.put_agent(&other, &fixtures::id("sha_")).await, "put_agent"),
+        AgentWrite::Stored,
+        "any number of agents have no subject"
+    );
 }

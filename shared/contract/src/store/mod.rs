@@ -6,7 +6,7 @@ mod messages;
 mod records;
 
 pub use conversations::{assignment_contract, conversations_contract};
-pub use directory::{agents_contract, channels_contract, work_queues_contract};
+pub use directory::{agent_subjects_contract, agents_contract, channels_contract, work_queues_contract};
 pub use messages::{messages_contract, queued_before_contract, send_claims_contract, status_contract};
 pub use records::{consent_contract, contacts_contract, dedupe_contract, outbox_contract};
 
@@ -18,6 +18,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     channels_contract(store.clone()).await;
     work_queues_contract(store.clone()).await;
     agents_contract(store.clone()).await;
+    agent_subjects_contract(store.clone()).await;
     conversations_contract(store.clone()).await;
     assignment_contract(store.clone()).await;
     messages_contract(store.clone()).await;

@@ -1,9 +1,9 @@
 //! Channels, work queues and agents.
 
 use async_trait::async_trait;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentStore, ChannelStore, PortResult, WorkQueueStore};
+use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, PortResult, WorkQueueStore};
 
 use super::EmbeddedStore;
 use crate::db::{sql, to_json};
@@ -72,14 +72,27 @@ pub(crate) fn save_agent(tx: &rusqlite::Transaction<'_>, agent: &Agent) -> PortR
 
 #[async_trait]
 impl AgentStore for EmbeddedStore {
-    async fn put_agent(&self, agent: &Agent, token_sha256: &str) -> PortResult<()> {
+    async fn put_agent(&self, agent: &Agent, token_sha256: &str) -> PortResult<AgentWrite> {
         let (agent, token, body) = (agent.clone(), token_sha256.to_string(), to_json(agent)?);
         self.db
             .tx(move |tx| {
                 let id = agent.id.as_str();
+                if let Some(subject) = &agent.subject {
+                    let holder: Option<String> = tx
+                        .query_row(
+                            "SELECT id FROM agents WHERE subject = ?1 AND id <> ?2",
+                            params![subject, id],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(sql)?;
+                    if holder.is_some() {
+                        return Ok(AgentWrite::SubjectTaken);
+                    }
+                }
                 tx.execute(
-                    "INSERT OR REPLACE INTO agents (id, token_sha256, body) VALUES (?1, ?2, ?3)",
-                    params![id, token, body],
+                    "INSERT OR REPLACE INTO agents (id, token_sha256, body, subject) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, token, body, agent.subject],
                 )
                 .map_err(sql)?;
                 tx.execute("DELETE FROM agent_queues WHERE agent_id = ?1", [id]).map_err(sql)?;
@@ -90,7 +103,7 @@ impl AgentStore for EmbeddedStore {
                     )
                     .map_err(sql)?;
                 }
-                Ok(())
+                Ok(AgentWrite::Stored)
             })
             .await
     }
@@ -103,6 +116,11 @@ impl AgentStore for EmbeddedStore {
     async fn agent_by_token(&self, token_sha256: &str) -> PortResult<Option<Agent>> {
         let token = token_sha256.to_string();
         self.db.tx(move |tx| one(tx, "SELECT body FROM agents WHERE token_sha256 = ?1", [token])).await
+    }
+
+    async fn agent_by_subject(&self, subject: &str) -> PortResult<Option<Agent>> {
+        let subject = subject.to_string();
+        self.db.tx(move |tx| one(tx, "SELECT body FROM agents WHERE subject = ?1", [subject])).await
     }
 
     async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>> {

@@ -614,12 +614,13 @@ mod fake {
         FakeTelesign { url: format!("http://{addr}/"), seen }
     }
 
-    /// A loopback address nothing listens on.
-    pub async fn closed_port_url() -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(listener);
-        format!("http://{addr}")
+    /// A loopback port that refuses connections: bound (so nobody else takes it) but not listening, for as
+    /// long as the returned socket lives.
+    pub fn closed_port() -> (tokio::net::TcpSocket, String) {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = socket.local_addr().unwrap();
+        (socket, format!("http://{addr}"))
     }
 }
 
@@ -729,7 +730,8 @@ async fn send_timeout_and_refused_connection_are_transient() {
     let slow = client(&fake.url).with_timeout(Duration::from_millis(200));
     assert!(matches!(slow.send(&send_request()).await, Err(SendError::Transient { .. })));
 
-    let closed = client(&fake::closed_port_url().await);
+    let (_bound, url) = fake::closed_port();
+    let closed = client(&url);
     assert!(matches!(closed.send(&send_request()).await, Err(SendError::Transient { .. })));
 }
 
@@ -774,7 +776,8 @@ async fn validate_verdicts() {
     assert_eq!(c.validate().await, Validation::Valid);
     assert!(matches!(c.validate().await, Validation::Unreachable { .. }));
     assert!(matches!(c.validate().await, Validation::Unreachable { .. }));
-    let closed = client(&fake::closed_port_url().await);
+    let (_bound, url) = fake::closed_port();
+    let closed = client(&url);
     assert!(
         matches!(closed.validate().await, Validation::Unreachable { ref reason } if reason.contains("could not reach"))
     );

@@ -1,0 +1,186 @@
+//! The seven functions of infra/template.yaml, each as a value: its name (package = binary = the template's
+//! `BuildProperties.Binary`) and what it serves, built from its app. A function's `main.rs` is
+//! [`run_function`]`(env!("CARGO_PKG_NAME"))`, and the AWS-shape tests (tests/src/aws_shape.rs) build every
+//! function through [`Function::handler`] too, so what they exercise is what each function deploys: its own
+//! router, consumer or schedule, on an app that has only the adapters its Cargo.toml features link.
+
+use crate::{SqsBatchResponse, SqsEvent};
+use smsdesk_app::App;
+use smsdesk_app::services::crm::CrmConsumer;
+use smsdesk_app::services::outbound::OutboundConsumer;
+use smsdesk_app::services::routing::RouterConsumer;
+use smsdesk_app::services::timers::{self, SweepReport};
+use smsdesk_ports::{Consumer, MessageQueue, Outcome, PortResult, QueueKind, Received};
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Function {
+    InboundWebhook,
+    Router,
+    OutboundSend,
+    ValidateCredentials,
+    CrmUpsert,
+    AgentApi,
+    Timers,
+}
+
+impl Function {
+    pub const ALL: [Function; 7] = [
+        Function::InboundWebhook,
+        Function::Router,
+        Function::OutboundSend,
+        Function::ValidateCredentials,
+        Function::CrmUpsert,
+        Function::AgentApi,
+        Function::Timers,
+    ];
+
+    /// The package, binary and directory name (`functions/<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::InboundWebhook => "inbound-webhook",
+            Function::Router => "router",
+            Function::OutboundSend => "outbound-send",
+            Function::ValidateCredentials => "validate-credentials",
+            Function::CrmUpsert => "crm-upsert",
+            Function::AgentApi => "agent-api",
+            Function::Timers => "timers",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Function> {
+        Function::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// What the function serves, on `app`.
+    pub fn handler(self, app: Arc<App>) -> Handler {
+        use smsdesk_app::http;
+        let queue = |consumer: Arc<dyn Consumer>, kind| {
+            Handler::Queue(QueueHandler { consumer, queue: app.queue.clone(), kind })
+        };
+        match self {
+            Function::InboundWebhook => Handler::Http(http::webhook_router(app)),
+            Function::ValidateCredentials => Handler::Http(http::validate_router(app)),
+            Function::AgentApi => Handler::Http(http::api_router(app)),
+            Function::Router => queue(Arc::new(RouterConsumer::new(app.clone())), QueueKind::Inbound),
+            Function::OutboundSend => {
+                queue(Arc::new(OutboundConsumer::new(app.clone())), QueueKind::Outbound)
+            }
+            Function::CrmUpsert => queue(Arc::new(CrmConsumer::new(app.clone())), QueueKind::Crm),
+            Function::Timers => Handler::Schedule(ScheduleHandler { app }),
+        }
+    }
+}
+
+/// A function's handler: an HTTP API integration, an SQS event source mapping's target, or a schedule's.
+pub enum Handler {
+    /// Served behind API Gateway (payload 2.0) by [`crate::run_http`].
+    Http(axum::Router),
+    Queue(QueueHandler),
+    Schedule(ScheduleHandler),
+}
+
+impl Handler {
+    /// Serves Lambda's invocations until the environment shuts down.
+    pub async fn run(self) -> Result<(), lambda_runtime::Error> {
+        match self {
+            Handler::Http(router) => crate::run_http(router).await,
+            Handler::Queue(handler) => handler.run().await,
+            Handler::Schedule(handler) => handler.run().await,
+        }
+    }
+}
+
+/// Sees each message's outcome (see [`QueueHandler::observed`]).
+pub type Observer = Arc<dyn Fn(&Received, &Outcome) + Send + Sync>;
+
+/// A queue consumer fed SQS batches.
+#[derive(Clone)]
+pub struct QueueHandler {
+    consumer: Arc<dyn Consumer>,
+    queue: Arc<dyn MessageQueue>,
+    kind: QueueKind,
+}
+
+impl QueueHandler {
+    /// The queue this consumer is written for.
+    pub fn kind(&self) -> QueueKind {
+        self.kind
+    }
+
+    /// The same handler, calling `observe` with each message's outcome as the consumer gives it (the
+    /// AWS-shape tests fail on a consumer's errors with this, instead of waiting for a time-out).
+    pub fn observed(mut self, observe: Observer) -> Self {
+        self.consumer = Arc::new(Observed { inner: self.consumer, observe });
+        self
+    }
+
+    /// One invocation: a batch in, the partial batch response out.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        crate::process_batch(self.consumer.as_ref(), self.queue.as_ref(), self.kind, event).await
+    }
+
+    pub async fn run(self) -> Result<(), lambda_runtime::Error> {
+        crate::run_sqs(self.consumer, self.queue, self.kind).await
+    }
+}
+
+struct Observed {
+    inner: Arc<dyn Consumer>,
+    observe: Observer,
+}
+
+#[async_trait::async_trait]
+impl Consumer for Observed {
+    async fn consume(&self, message: &Received) -> Outcome {
+        let outcome = self.inner.consume(message).await;
+        (self.observe)(message, &outcome);
+        outcome
+    }
+}
+
+/// The timers sweep, invoked by the schedule.
+#[derive(Clone)]
+pub struct ScheduleHandler {
+    app: Arc<App>,
+}
+
+impl ScheduleHandler {
+    /// One invocation: one sweep.
+    pub async fn handle(&self) -> PortResult<SweepReport> {
+        let report = timers::sweep(&self.app).await?;
+        tracing::info!(assigned = report.assigned, auto_closed = report.auto_closed, "timers sweep");
+        Ok(report)
+    }
+
+    pub async fn run(self) -> Result<(), lambda_runtime::Error> {
+        use lambda_runtime::{LambdaEvent, service_fn};
+        lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
+            let handler = self.clone();
+            async move { Ok::<_, lambda_runtime::Error>(serde_json::json!(handler.handle().await?)) }
+        }))
+        .await
+    }
+}
+
+/// A function's whole `main`: tracing, its app on the adapters its build links, and its handler, chosen
+/// by the package name (`env!("CARGO_PKG_NAME")`).
+pub async fn run_function(name: &str) -> Result<(), lambda_runtime::Error> {
+    crate::init_tracing();
+    let function = Function::from_name(name).ok_or_else(|| format!("no smsdesk function is named {name}"))?;
+    let app = crate::aws_app().await?;
+    function.handler(app).run().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_has_a_directory_name() {
+        for f in Function::ALL {
+            assert_eq!(Function::from_name(f.name()), Some(f));
+        }
+        assert_eq!(Function::from_name("hello"), None);
+    }
+}

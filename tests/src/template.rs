@@ -1,0 +1,280 @@
+//! What `infra/template.yaml` deploys, read from the template itself: which function serves each HTTP API
+//! route (and whether the route has the JWT authorizer), which function consumes each SQS queue, which runs
+//! on a schedule. The AWS-shape tests dispatch by this, so a route or a trigger moved in the template and
+//! not in the code (or the other way round) fails them.
+//!
+//! The SAM template uses CloudFormation's short tags (`!Ref`, `!GetAtt`, `!Sub`); serde_norway keeps them
+//! as tagged values. The long forms (`Ref:`, `Fn::GetAtt:`, `Fn::Sub:`) are read too.
+
+use serde_norway::Value;
+use smsdesk_ports::QueueKind;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One `AWS::ApiGatewayV2::Route`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// `GET`, `POST`, ... or `ANY`.
+    pub method: String,
+    /// The route key's path, e.g. `/webhooks/{provider}/{channel_id}` or `/v1/{proxy+}`.
+    pub path: String,
+    /// The route key as API Gateway puts it in events (`POST /v1/{proxy+}`).
+    pub route_key: String,
+    /// `AuthorizationType: JWT`.
+    pub jwt: bool,
+    /// The binary (`functions/<name>`) of the function its integration invokes.
+    pub function: String,
+}
+
+/// One `AWS::Lambda::EventSourceMapping` on an SQS queue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trigger {
+    pub queue: QueueKind,
+    pub function: String,
+    pub batch_size: i32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Template {
+    /// Every `AWS::Serverless::Function`'s binary name.
+    pub functions: Vec<String>,
+    pub routes: Vec<Route>,
+    pub triggers: Vec<Trigger>,
+    /// Binaries of the functions with a `Schedule` event.
+    pub scheduled: Vec<String>,
+}
+
+/// The repository's `infra/template.yaml`.
+pub fn template_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml")
+}
+
+impl Template {
+    /// Reads and interprets the template; any shape it does not understand is an error.
+    pub fn load(path: &Path) -> Result<Template, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Template::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Template, String> {
+        let doc: Value = serde_norway::from_str(text).map_err(|e| format!("template.yaml: {e}"))?;
+        let resources = doc.get("Resources").and_then(Value::as_mapping).ok_or("no Resources")?;
+        let mut by_id: BTreeMap<String, &Value> = BTreeMap::new();
+        for (id, resource) in resources {
+            by_id.insert(id.as_str().ok_or("a resource id is not a string")?.to_string(), resource);
+        }
+        let kind = |id: &str| by_id.get(id).and_then(|r| r.get("Type")).and_then(Value::as_str);
+
+        let mut functions = Vec::new();
+        let mut binaries = BTreeMap::new();
+        let mut scheduled = Vec::new();
+        for (id, resource) in &by_id {
+            if kind(id) != Some("AWS::Serverless::Function") {
+                continue;
+            }
+            let binary = resource
+                .get("Metadata")
+                .and_then(|m| m.get("BuildProperties"))
+                .and_then(|b| b.get("Binary"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("function {id} has no Metadata.BuildProperties.Binary"))?;
+            functions.push(binary.to_string());
+            binaries.insert(id.clone(), binary.to_string());
+            let events = resource.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
+            for (_, event) in events.into_iter().flatten() {
+                match event.get("Type").and_then(Value::as_str) {
+                    Some("Schedule") | Some("ScheduleV2") => scheduled.push(binary.to_string()),
+                    other => {
+                        return Err(format!("function {id}: event type {other:?} is not understood here"));
+                    }
+                }
+            }
+        }
+        let function_of = |reference: &str| -> Result<String, String> {
+            binaries
+                .get(reference)
+                .cloned()
+                .ok_or_else(|| format!("{reference} is not a function of the template"))
+        };
+
+        // Which queue resource each SMSDESK_*_QUEUE_URL variable names: QueueKind from the variable.
+        let variables = doc
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Environment"))
+            .and_then(|e| e.get("Variables"))
+            .ok_or("no Globals.Function.Environment.Variables")?;
+        let mut queue_kinds = BTreeMap::new();
+        for kind in QueueKind::ALL {
+            let var = smsdesk_aws::queue_env_var(kind, false);
+            let value = variables.get(var).ok_or_else(|| format!("Globals set no {var}"))?;
+            let queue = reference(value, "Ref").ok_or_else(|| format!("{var} is not a !Ref to a queue"))?;
+            queue_kinds.insert(queue, kind);
+        }
+
+        let mut routes = Vec::new();
+        let mut triggers = Vec::new();
+        for (id, resource) in &by_id {
+            let props = resource.get("Properties");
+            let prop = |name: &str| props.and_then(|p| p.get(name));
+            match kind(id) {
+                Some("AWS::ApiGatewayV2::Route") => {
+                    let route_key = prop("RouteKey")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| format!("{id}: no RouteKey"))?;
+                    let (method, path) =
+                        route_key.split_once(' ').ok_or_else(|| format!("{id}: route key {route_key:?}"))?;
+                    let target = prop("Target")
+                        .and_then(|t| reference(t, "Sub"))
+                        .ok_or_else(|| format!("{id}: Target is not a !Sub"))?;
+                    let integration = target
+                        .strip_prefix("integrations/${")
+                        .and_then(|t| t.strip_suffix('}'))
+                        .ok_or_else(|| format!("{id}: Target {target:?} is not integrations/${{...}}"))?;
+                    if kind(integration) != Some("AWS::ApiGatewayV2::Integration") {
+                        return Err(format!("{id}: {integration} is not an integration"));
+                    }
+                    let uri = by_id[integration]
+                        .get("Properties")
+                        .and_then(|p| p.get("IntegrationUri"))
+                        .and_then(|u| reference(u, "GetAtt"))
+                        .ok_or_else(|| format!("{integration}: IntegrationUri is not a !GetAtt"))?;
+                    let function = uri.strip_suffix(".Arn").ok_or_else(|| {
+                        format!("{integration}: IntegrationUri {uri:?} is not a function's Arn")
+                    })?;
+                    let jwt = match prop("AuthorizationType").and_then(Value::as_str) {
+                        Some("JWT") => true,
+                        Some("NONE") | None => false,
+                        Some(other) => {
+                            return Err(format!("{id}: AuthorizationType {other} is not understood"));
+                        }
+                    };
+                    routes.push(Route {
+                        method: method.to_string(),
+                        path: path.to_string(),
+                        route_key: route_key.to_string(),
+                        jwt,
+                        function: function_of(function)?,
+                    });
+                }
+                Some("AWS::Lambda::EventSourceMapping") => {
+                    let source = prop("EventSourceArn")
+                        .and_then(|s| reference(s, "GetAtt"))
+                        .and_then(|s| s.strip_suffix(".Arn").map(str::to_string))
+                        .ok_or_else(|| format!("{id}: EventSourceArn is not a queue's !GetAtt Arn"))?;
+                    let queue =
+                        *queue_kinds.get(&source).ok_or_else(|| format!("{id}: {source} is no queue"))?;
+                    let function = prop("FunctionName")
+                        .and_then(|f| reference(f, "Ref"))
+                        .ok_or_else(|| format!("{id}: FunctionName is not a !Ref"))?;
+                    let batch_size = prop("BatchSize").and_then(Value::as_i64).unwrap_or(10) as i32;
+                    triggers.push(Trigger { queue, function: function_of(&function)?, batch_size });
+                }
+                _ => {}
+            }
+        }
+        Ok(Template { functions, routes, triggers, scheduled })
+    }
+
+    /// The route API Gateway picks for `method` and `path`: exact paths before path variables before the
+    /// greedy `{proxy+}`, and a route of the method before `ANY`. Returns it and the path parameters.
+    pub fn route(&self, method: &str, path: &str) -> Option<(&Route, BTreeMap<String, String>)> {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        self.routes
+            .iter()
+            .filter(|r| r.method == "ANY" || r.method.eq_ignore_ascii_case(method))
+            .filter_map(|r| matches(&r.path, &segments).map(|(params, score)| (r, params, score)))
+            .max_by_key(|(r, _, score)| (*score, r.method != "ANY"))
+            .map(|(r, params, _)| (r, params))
+    }
+}
+
+/// Literal segments, variable segments, and whether the route has no greedy variable: larger is more
+/// specific.
+type Specificity = (usize, usize, bool);
+
+/// Path parameters and a specificity score (literal segments count most, then variables; greedy least).
+fn matches(pattern: &str, segments: &[&str]) -> Option<(BTreeMap<String, String>, Specificity)> {
+    let parts: Vec<&str> = pattern.trim_start_matches('/').split('/').collect();
+    let mut params = BTreeMap::new();
+    let (mut literal, mut variable) = (0, 0);
+    for (i, part) in parts.iter().enumerate() {
+        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix("+}")) {
+            let rest = segments.get(i..).filter(|r| !r.is_empty() && !r[0].is_empty())?;
+            params.insert(name.to_string(), rest.join("/"));
+            return Some((params, (literal, variable, false)));
+        }
+        let segment = *segments.get(i)?;
+        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            if segment.is_empty() {
+                return None;
+            }
+            params.insert(name.to_string(), segment.to_string());
+            variable += 1;
+        } else if *part == segment {
+            literal += 1;
+        } else {
+            return None;
+        }
+    }
+    (parts.len() == segments.len()).then_some((params, (literal, variable, true)))
+}
+
+/// The string inside `!Tag x` or `{Fn::Tag: x}` / `{Ref: x}`; `!GetAtt [A, Arn]` reads as `A.Arn`.
+fn reference(value: &Value, tag: &str) -> Option<String> {
+    let inner = match value {
+        Value::Tagged(tagged) if tagged.tag == tag => &tagged.value,
+        Value::Mapping(map) if map.len() == 1 => {
+            let long = if tag == "Ref" { "Ref".to_string() } else { format!("Fn::{tag}") };
+            map.get(long.as_str())?
+        }
+        _ => return None,
+    };
+    match inner {
+        Value::String(s) => Some(s.clone()),
+        Value::Sequence(parts) if tag == "GetAtt" && parts.len() == 2 => {
+            Some(format!("{}.{}", parts[0].as_str()?, parts[1].as_str()?))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_repositorys_template_reads_as_the_functions_it_deploys() {
+        let t = Template::load(&template_path()).expect("infra/template.yaml reads");
+        let mut functions = t.functions.clone();
+        functions.sort();
+        let mut all: Vec<&str> = smsdesk_lambda::Function::ALL.iter().map(|f| f.name()).collect();
+        all.sort();
+        assert_eq!(functions, all, "the template deploys exactly the functions of functions/");
+        let (webhook, params) = t.route("POST", "/webhooks/telesign/ch_1").expect("webhook route");
+        assert_eq!((webhook.function.as_str(), webhook.jwt), ("inbound-webhook", false));
+        assert_eq!(params["channel_id"], "ch_1");
+        let (validate, _) = t.route("POST", "/v1/channels/ch_1/validate").expect("validate route");
+        assert_eq!((validate.function.as_str(), validate.jwt), ("validate-credentials", true));
+        let (api, _) = t.route("POST", "/v1/channels/ch_1").expect("api route");
+        assert_eq!((api.function.as_str(), api.route_key.as_str()), ("agent-api", "ANY /v1/{proxy+}"));
+        assert!(t.route("GET", "/webhooks/telesign/ch_1").is_none(), "webhooks are POST only");
+        assert!(t.route("GET", "/").is_none());
+        let inbound = t.triggers.iter().find(|tr| tr.queue == QueueKind::Inbound).expect("inbound trigger");
+        assert_eq!(inbound.function, "router");
+        assert_eq!(t.scheduled, ["timers"]);
+    }
+
+    #[test]
+    fn a_route_moved_to_another_integration_is_read_as_moved() {
+        let text = std::fs::read_to_string(template_path()).expect("template");
+        let moved = text.replacen(
+            "RouteKey: POST /v1/channels/{id}/validate\n      AuthorizationType: JWT\n      AuthorizerId: !Ref JwtAuthorizer\n      Target: !Sub \"integrations/${ValidateIntegration}\"",
+            "RouteKey: POST /v1/channels/{id}/validate\n      AuthorizationType: JWT\n      AuthorizerId: !Ref JwtAuthorizer\n      Target: !Sub \"integrations/${WebhookIntegration}\"",
+            1,
+        );
+        assert_ne!(moved, text, "the test's edit applies to the template");
+        let t = Template::parse(&moved).expect("parses");
+        assert_eq!(t.route("POST", "/v1/channels/c/validate").expect("route").0.function, "inbound-webhook");
+    }
+}
