@@ -134,14 +134,19 @@ impl Template {
                     if kind(integration) != Some("AWS::ApiGatewayV2::Integration") {
                         return Err(format!("{id}: {integration} is not an integration"));
                     }
-                    let uri = by_id[integration]
-                        .get("Properties")
-                        .and_then(|p| p.get("IntegrationUri"))
+                    // A function's ARN (`!GetAtt F.Arn`) or its alias (`!Ref F.Alias`, SAM's AutoPublishAlias).
+                    let uri = by_id[integration].get("Properties").and_then(|p| p.get("IntegrationUri"));
+                    let function = uri
                         .and_then(|u| reference(u, "GetAtt"))
-                        .ok_or_else(|| format!("{integration}: IntegrationUri is not a !GetAtt"))?;
-                    let function = uri.strip_suffix(".Arn").ok_or_else(|| {
-                        format!("{integration}: IntegrationUri {uri:?} is not a function's Arn")
-                    })?;
+                        .and_then(|u| u.strip_suffix(".Arn").map(str::to_string))
+                        .or_else(|| {
+                            uri.and_then(|u| reference(u, "Ref"))
+                                .and_then(|u| u.strip_suffix(".Alias").map(str::to_string))
+                        })
+                        .ok_or_else(|| {
+                            format!("{integration}: IntegrationUri is neither a function's Arn nor its alias")
+                        })?;
+                    let function = function.as_str();
                     let jwt = match prop("AuthorizationType").and_then(Value::as_str) {
                         Some("JWT") => true,
                         Some("NONE") | None => false,
@@ -166,6 +171,7 @@ impl Template {
                         *queue_kinds.get(&source).ok_or_else(|| format!("{id}: {source} is no queue"))?;
                     let function = prop("FunctionName")
                         .and_then(|f| reference(f, "Ref"))
+                        .map(|f| f.strip_suffix(".Alias").map(str::to_string).unwrap_or(f))
                         .ok_or_else(|| format!("{id}: FunctionName is not a !Ref"))?;
                     let batch_size = prop("BatchSize").and_then(Value::as_i64).unwrap_or(10) as i32;
                     triggers.push(Trigger { queue, function: function_of(&function)?, batch_size });
