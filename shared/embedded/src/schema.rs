@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2_IDEMPOTENCY];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -97,6 +97,15 @@ CREATE TABLE dead_letters (
     at INTEGER NOT NULL
 );
 CREATE INDEX dead_letters_queue ON dead_letters (queue, seq);
+";
+
+/// `Idempotency-Key`s of API requests: what each first created, kept until `expires_at` (nanoseconds).
+const V2_IDEMPOTENCY: &str = "
+CREATE TABLE idempotency (
+    key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, message_id TEXT NOT NULL, at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idempotency_expiry ON idempotency (expires_at);
 ";
 
 /// The schema version this build writes.

@@ -1,10 +1,12 @@
 //! Black-box tests: smsdesk on port 0, talked to over HTTP, with a fake TeleSign on loopback that checks
 //! every request we send. One test binary, so linking happens once.
 
+mod at_most_once;
 mod channels;
 mod conversation;
 mod crm;
 mod outbound;
+mod races;
 mod restart;
 mod setup;
 

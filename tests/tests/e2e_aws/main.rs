@@ -3,6 +3,8 @@
 //! smsdesk-lambda's batch handling, as Lambda's event source mapping would. Same test code as `e2e`; only
 //! the shape differs (the restart test, which kills the `smsdesk dev` process, is embedded-only).
 
+#[path = "../e2e/at_most_once.rs"]
+mod at_most_once;
 #[path = "../e2e/channels.rs"]
 mod channels;
 #[path = "../e2e/conversation.rs"]
@@ -11,6 +13,8 @@ mod conversation;
 mod crm;
 #[path = "../e2e/outbound.rs"]
 mod outbound;
+#[path = "../e2e/races.rs"]
+mod races;
 #[path = "../e2e/setup.rs"]
 mod setup;
 
