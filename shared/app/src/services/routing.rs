@@ -62,9 +62,9 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
             Some(c) => c,
             None => return Ok(None),
         },
+        // Filing the text moves the conversation's activity with it, in one conditional write.
         None => file_text(app, &channel, &number, m, &message_id).await?,
     };
-    app.store.touch(&conversation.id, app.clock.now()).await?;
 
     match consent::classify(&m.text) {
         Some(Keyword::OptOut) => app.store.set_opted_out(&channel.id, &m.from, true, m.received_at).await?,

@@ -79,7 +79,8 @@ impl Leave<'_> {
         match self {
             Leave::Close { at, reason, .. } => Conversation {
                 state: ConversationState::Closed,
-                closed_at: Some(*at),
+                // Never before its last message: a text filed just before the close was there first.
+                closed_at: Some((*at).max(current.last_message_at)),
                 close_reason: Some(reason.to_string()),
                 ..current.clone()
             },
@@ -99,7 +100,7 @@ impl Leave<'_> {
             Leave::Close { at, reason, .. } => format!(
                 "SET {}, {}, {} REMOVE {}, {}",
                 expr.eq("state", s(ConversationState::Closed.as_str())),
-                expr.eq("closed_at", s(rfc3339(*at)?)),
+                expr.eq("closed_at", s(rfc3339((*at).max(current.last_message_at))?)),
                 expr.eq("close_reason", s(*reason)),
                 expr.name("wait_queue"),
                 expr.name("open_flag"),
@@ -145,6 +146,11 @@ impl DynamoStore {
             let mut expr = Expr::new();
             let update = change.update(&mut expr, &current)?;
             let mut condition = unchanged(&mut expr, &current);
+            if let Leave::Close { .. } = change {
+                // `closed_at` is computed from the last message read: no message may land in between.
+                let read = order_key(current.last_message_at, &current.id);
+                condition = format!("{condition} AND {}", expr.eq("activity", s(read)));
+            }
             if let Some(cutoff) = idle_before {
                 // `activity` is the last message time (fixed width) then `#id`: below the bare cut-off time
                 // exactly when the last message is older than the cut-off.

@@ -300,6 +300,18 @@ pub async fn append_contract(store: Arc<dyn Store>) {
         "a conversation that does not exist takes no text"
     );
 
+    // A close never dates itself before the conversation's last message.
+    let busy = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    ok(store.create_conversation(&busy).await, "create_conversation");
+    let recent = fixtures::inbound_message(&busy, &fixtures::id("prov_"), t + Duration::seconds(20));
+    assert_eq!(ok(store.append_message(&recent).await, "append_message"), Append::Appended);
+    let closed = ok(store.close(&busy.id, t + Duration::seconds(19), "resolved").await, "close");
+    assert_eq!(
+        closed.and_then(|c| c.closed_at),
+        Some(recent.created_at),
+        "closed_at is never before the last message filed"
+    );
+
     // Close racing appends: every text either landed while the conversation was open, or was refused.
     for round in 0..4 {
         let conv = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
@@ -322,10 +334,15 @@ pub async fn append_contract(store: Arc<dyn Store>) {
             .collect();
         let outcomes = join_all(appends).await;
         assert!(join_all(vec![closer]).await[0].is_some(), "round {round}: the close went through");
+        let closed_at =
+            ok(store.get_conversation(&conv.id).await, "get_conversation").and_then(|c| c.closed_at);
         for (m, outcome) in texts.iter().zip(&outcomes) {
             let stored = ok(store.get_message(&m.id).await, "get_message");
             match outcome {
-                Append::Appended => assert!(stored.is_some(), "round {round}: appended means stored"),
+                Append::Appended => {
+                    assert!(stored.is_some(), "round {round}: appended means stored");
+                    assert!(closed_at >= Some(m.created_at), "round {round}: filed before the close");
+                }
                 Append::ConversationClosed => {
                     assert_eq!(stored, None, "round {round}: refused means not stored")
                 }

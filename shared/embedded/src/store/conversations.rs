@@ -79,7 +79,8 @@ impl EmbeddedStore {
                 }
                 release_agent(tx, &c)?;
                 c.state = ConversationState::Closed;
-                c.closed_at = Some(at);
+                // Never before its last message: a text filed just before the close commits was there first.
+                c.closed_at = Some(at.max(c.last_message_at));
                 c.close_reason = Some(reason);
                 save(tx, &c)?;
                 Ok(Some(c))
