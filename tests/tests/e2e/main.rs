@@ -4,6 +4,7 @@
 mod at_most_once;
 mod channels;
 mod conversation;
+mod crash_send;
 mod crm;
 mod outbound;
 mod races;
