@@ -56,6 +56,9 @@ pub enum Scripted {
     Hang,
     /// Waits this long, then answers with this HTTP status and TeleSign error code (a slow failure).
     SlowError { after: std::time::Duration, http: u16, code: i64, description: String },
+    /// Takes the message (it counts in `accepted`: the customer gets it) and then holds the answer for this
+    /// long, past the client's timeout: the sender cannot know that it went out.
+    AcceptThenDelay(std::time::Duration),
 }
 
 /// How far a request's Date may be from the fake's clock (TeleSign's documented window: 15 minutes).
@@ -324,18 +327,11 @@ async fn handle(
             fixed.unwrap_or_else(|| inner.script.pop_front().unwrap_or(Scripted::Accept))
         };
         return match next {
-            Scripted::Accept => {
-                let reference = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-                shared.inner.lock().expect("lock").accepted.push(reference.clone());
-                let external = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
-                    .ok()
-                    .and_then(|f| f.into_iter().find(|(k, _)| k == "external_id").map(|(_, v)| v));
-                (StatusCode::OK, axum::Json(json!({
-                    "reference_id": reference,
-                    "external_id": external,
-                    "status": {"code": 290, "description": "Message in progress", "updated_on": "2026-11-23T10:00:00Z"},
-                })))
-                    .into_response()
+            Scripted::Accept => accept(&shared, &body),
+            Scripted::AcceptThenDelay(delay) => {
+                let answer = accept(&shared, &body);
+                tokio::time::sleep(delay).await;
+                answer
             }
             Scripted::Error { http, code, description } => error(http, code, &description),
             Scripted::SlowError { after, http, code, description } => {
@@ -349,6 +345,21 @@ async fn handle(
         };
     }
     error(404, 10001, "no such resource on the fake")
+}
+
+/// Takes a send: records a fresh reference id as accepted and answers as TeleSign does.
+fn accept(shared: &Shared, body: &[u8]) -> Response {
+    let reference = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+    shared.inner.lock().expect("lock").accepted.push(reference.clone());
+    let external = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()
+        .and_then(|f| f.into_iter().find(|(k, _)| k == "external_id").map(|(_, v)| v));
+    (StatusCode::OK, axum::Json(json!({
+        "reference_id": reference,
+        "external_id": external,
+        "status": {"code": 290, "description": "Message in progress", "updated_on": "2026-11-23T10:00:00Z"},
+    })))
+        .into_response()
 }
 
 fn error(http: u16, code: i64, description: &str) -> Response {

@@ -14,8 +14,11 @@ use tokio::net::TcpListener;
 /// One scripted answer: HTTP status and JSON body.
 type Answer = (u16, String);
 
-/// Serves the scripted answers in order (then `{}` with 200) and records each request's `X-Amz-Target`.
-async fn fake_dynamodb(script: Vec<Answer>) -> (String, Arc<Mutex<Vec<String>>>) {
+/// What the fake saw of one request: its `X-Amz-Target` and, if any, its `ClientRequestToken`.
+type Seen = (String, Option<String>);
+
+/// Serves the scripted answers in order (then `{}` with 200) and records each request.
+async fn fake_dynamodb(script: Vec<Answer>) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let script = Arc::new(Mutex::new(script.into_iter()));
@@ -28,8 +31,11 @@ async fn fake_dynamodb(script: Vec<Answer>) -> (String, Arc<Mutex<Vec<String>>>)
                 let mut buf = Vec::new();
                 loop {
                     let Some((target, consumed)) = read_request(&mut conn, &mut buf).await else { return };
-                    buf.drain(..consumed);
-                    seen.lock().unwrap().push(target);
+                    let body: serde_json::Value =
+                        serde_json::from_slice(&buf[consumed.1..consumed.0]).unwrap_or_default();
+                    buf.drain(..consumed.0);
+                    let token = body["ClientRequestToken"].as_str().map(str::to_string);
+                    seen.lock().unwrap().push((target, token));
                     let (status, body) = script.lock().unwrap().next().unwrap_or((200, "{}".into()));
                     let reply = format!(
                         "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
@@ -45,8 +51,11 @@ async fn fake_dynamodb(script: Vec<Answer>) -> (String, Arc<Mutex<Vec<String>>>)
     (url, seen)
 }
 
-/// Reads one HTTP/1.1 request; returns its `X-Amz-Target` and how many bytes it took.
-async fn read_request(conn: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<(String, usize)> {
+/// Reads one HTTP/1.1 request; returns its `X-Amz-Target`, how many bytes it took and where its body starts.
+async fn read_request(
+    conn: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> Option<(String, (usize, usize))> {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).to_string();
@@ -57,7 +66,7 @@ async fn read_request(conn: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Op
             };
             let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
             if buf.len() >= end + 4 + length {
-                return Some((header("x-amz-target").unwrap_or_default(), end + 4 + length));
+                return Some((header("x-amz-target").unwrap_or_default(), (end + 4 + length, end + 4)));
             }
         }
         let mut chunk = [0u8; 4096];
@@ -106,8 +115,17 @@ fn agent() -> Agent {
     }
 }
 
-fn transactions(seen: &Mutex<Vec<String>>) -> usize {
-    seen.lock().unwrap().iter().filter(|t| t.ends_with("TransactWriteItems")).count()
+fn transaction_tokens(seen: &Mutex<Vec<Seen>>) -> Vec<Option<String>> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .filter(|(t, _)| t.ends_with("TransactWriteItems"))
+        .map(|(_, k)| k.clone())
+        .collect()
+}
+
+fn transactions(seen: &Mutex<Vec<Seen>>) -> usize {
+    transaction_tokens(seen).len()
 }
 
 #[tokio::test]
@@ -116,6 +134,24 @@ async fn a_conflicting_transaction_is_tried_again_until_it_commits() {
     let (url, seen) = fake_dynamodb(vec![conflict.clone(), conflict]).await;
     store(&url).await.put_agent(&agent(), "sha").await.unwrap();
     assert_eq!(transactions(&seen), 3, "two conflicts, then the commit");
+}
+
+#[tokio::test]
+async fn every_attempt_of_a_transaction_carries_one_client_request_token() {
+    // A commit whose answer was lost comes back as success, not as a failed condition, only when the retry
+    // carries the first attempt's token; another operation carries another token.
+    let conflict = cancelled(&["None", "TransactionConflict"]);
+    let (url, seen) = fake_dynamodb(vec![conflict.clone(), conflict]).await;
+    let store = store(&url).await;
+    store.put_agent(&agent(), "sha").await.unwrap();
+    let tokens = transaction_tokens(&seen);
+    assert_eq!(tokens.len(), 3, "two conflicts, then the commit");
+    let first = tokens[0].clone().expect("a client request token");
+    assert!(!first.is_empty() && first.len() <= 36, "DynamoDB takes 1 to 36 characters: {first}");
+    assert!(tokens.iter().all(|t| t.as_deref() == Some(first.as_str())), "retries reuse it: {tokens:?}");
+    store.put_agent(&agent(), "sha").await.unwrap();
+    let next = transaction_tokens(&seen).last().cloned().flatten();
+    assert_ne!(next.as_deref(), Some(first.as_str()), "a new call is a new operation");
 }
 
 #[tokio::test]

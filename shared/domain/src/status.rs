@@ -1,5 +1,11 @@
 //! Message statuses and the rule that they only move forward:
-//! `received` (inbound) and `queued < sent < delivered` (outbound); `failed` and `undelivered` are terminal.
+//! `received` (inbound) and `queued < unknown < sent < delivered` (outbound); `failed` and `undelivered` are
+//! terminal.
+//!
+//! `unknown` is where a send lands when the provider may have accepted it but we do not know (the request went
+//! out and no answer came back, or the sender stopped before recording the answer). It is never sent again
+//! automatically; a delivery report can still move it forward (`sent`, `delivered`, `failed`,
+//! `undelivered`), and the agent may choose to resend it as a new message.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -11,6 +17,9 @@ pub enum MessageStatus {
     Received,
     /// An outbound message waiting for the outbound function.
     Queued,
+    /// The provider may have accepted it (no answer came back after the request went out); not resent
+    /// automatically. A delivery report settles it; the agent may resend it.
+    Unknown,
     /// Accepted by the provider.
     Sent,
     /// The handset confirmed it.
@@ -27,9 +36,10 @@ impl MessageStatus {
     pub fn rank(self) -> u8 {
         match self {
             MessageStatus::Queued => 0,
-            MessageStatus::Sent => 1,
-            MessageStatus::Received | MessageStatus::Delivered => 2,
-            MessageStatus::Failed | MessageStatus::Undelivered => 3,
+            MessageStatus::Unknown => 1,
+            MessageStatus::Sent => 2,
+            MessageStatus::Received | MessageStatus::Delivered => 3,
+            MessageStatus::Failed | MessageStatus::Undelivered => 4,
         }
     }
 
@@ -53,6 +63,7 @@ impl MessageStatus {
         match self {
             MessageStatus::Received => "received",
             MessageStatus::Queued => "queued",
+            MessageStatus::Unknown => "unknown",
             MessageStatus::Sent => "sent",
             MessageStatus::Delivered => "delivered",
             MessageStatus::Failed => "failed",
@@ -64,6 +75,7 @@ impl MessageStatus {
         Some(match s {
             "received" => MessageStatus::Received,
             "queued" => MessageStatus::Queued,
+            "unknown" => MessageStatus::Unknown,
             "sent" => MessageStatus::Sent,
             "delivered" => MessageStatus::Delivered,
             "failed" => MessageStatus::Failed,
@@ -100,8 +112,25 @@ mod tests {
     }
 
     #[test]
+    fn unknown_sits_between_queued_and_sent() {
+        // A send whose outcome is unknown never goes back to `queued` (that would send it again) ...
+        assert!(Queued.can_advance_to(Unknown));
+        assert!(!Unknown.can_advance_to(Queued));
+        assert!(!Unknown.can_advance_to(Unknown));
+        // ... and a delivery report (or the provider's late answer) still settles it.
+        for settled in [Sent, Delivered, Failed, Undelivered] {
+            assert!(Unknown.can_advance_to(settled), "unknown -> {settled}");
+        }
+        // Once the provider's answer is known, it is never unknown again.
+        for known in [Sent, Delivered, Failed, Undelivered, Received] {
+            assert!(!known.can_advance_to(Unknown), "{known} -> unknown");
+        }
+        assert!(!Unknown.is_terminal());
+    }
+
+    #[test]
     fn names_round_trip() {
-        for s in [Received, Queued, Sent, Delivered, Failed, Undelivered] {
+        for s in [Received, Queued, Unknown, Sent, Delivered, Failed, Undelivered] {
             assert_eq!(super::MessageStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(super::MessageStatus::parse("nope"), None);

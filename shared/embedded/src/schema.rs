@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -109,6 +109,15 @@ CREATE INDEX messages_queued ON messages (created_at) WHERE json_extract(body, '
 const V3: &str = "
 ALTER TABLE agents ADD COLUMN subject TEXT;
 CREATE UNIQUE INDEX agents_subject ON agents (subject) WHERE subject IS NOT NULL;
+";
+
+/// `Idempotency-Key`s of API requests: what each first created, kept until `expires_at` (nanoseconds).
+const V4: &str = "
+CREATE TABLE idempotency (
+    key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, message_id TEXT NOT NULL, at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idempotency_expiry ON idempotency (expires_at);
 ";
 
 /// The schema version this build writes.

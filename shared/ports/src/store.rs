@@ -109,14 +109,55 @@ pub trait ConversationStore: Send + Sync {
     /// Moves `last_message_at` forward (never back).
     async fn touch(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<()>;
     async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()>;
-    /// Open conversations whose last message is older than `cutoff` (for auto-close).
+    /// Open conversations whose last message is older than `cutoff` (for auto-close). The listing may be
+    /// stale (an eventually consistent index in AWS): close them with [`ConversationStore::close_idle`].
     async fn idle_since(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<Conversation>>;
+    /// As [`ConversationStore::close`], and only if the conversation's last message is still older than
+    /// `cutoff` (no activity since the cut-off): atomically, so a text filed meanwhile keeps it open. Returns
+    /// the closed conversation, or None when it was closed already, is gone, or saw activity.
+    async fn close_idle(
+        &self,
+        conversation: &ConversationId,
+        cutoff: OffsetDateTime,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>>;
+}
+
+/// Outcome of [`MessageStore::append_message`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Append {
+    /// Stored, and the conversation's `last_message_at` moved to the message's `created_at`.
+    Appended,
+    /// A message with this id exists already; nothing changed.
+    Duplicate,
+    /// The conversation is closed (or gone): nothing was stored. File the message into an open one.
+    ConversationClosed,
+}
+
+/// Outcome of [`MessageStore::claim_send`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendClaim {
+    /// The caller holds the claim and may call the provider once; the message carries its new attempt count.
+    Claimed(Message),
+    /// Another sender holds a live claim.
+    Held,
+    /// An earlier claim was neither released nor settled before its lease ran out: that sender may have
+    /// reached the provider (then crashed, or could not record the answer). The message is unchanged and
+    /// must not be sent again blindly.
+    Abandoned(Message),
+    /// No such message, not outbound, or not `queued` (sent, failed, unknown, ...).
+    NotQueued,
 }
 
 #[async_trait]
 pub trait MessageStore: Send + Sync {
     /// Stores the message unless one with its id exists. Returns whether it was stored.
     async fn insert_message(&self, message: &Message) -> PortResult<bool>;
+    /// Atomically: if the message's conversation exists and is not closed and no message has its id, stores
+    /// the message and moves the conversation's `last_message_at` forward to the message's `created_at`. A
+    /// text is never filed into a conversation that closed underneath the caller.
+    async fn append_message(&self, message: &Message) -> PortResult<Append>;
     async fn get_message(&self, id: &MessageId) -> PortResult<Option<Message>>;
     /// The transcript, oldest first.
     async fn list_messages(&self, conversation: &ConversationId) -> PortResult<Vec<Message>>;
@@ -130,16 +171,12 @@ pub trait MessageStore: Send + Sync {
     /// provider id (when given and not yet set) and the error (when given). Returns the updated message,
     /// or None when the move was not forward (nothing changed).
     async fn advance_status(&self, id: &MessageId, update: &StatusUpdate) -> PortResult<Option<Message>>;
-    /// Claims the right to call the provider for a `queued` message: succeeds when no live claim exists
-    /// (none, or one older than `lease`). Counts the attempt. Returns the message with its new attempt count,
-    /// or None when the message is not `queued` or another sender holds a live claim.
-    async fn claim_send(
-        &self,
-        id: &MessageId,
-        at: OffsetDateTime,
-        lease: Duration,
-    ) -> PortResult<Option<Message>>;
-    /// Drops a claim after a transient failure, keeping the error for the transcript.
+    /// Claims the right to call the provider for a `queued` message: succeeds only when it holds no claim
+    /// (never claimed, or released by [`MessageStore::release_send`]); counts the attempt. A claim younger
+    /// than `lease` is [`SendClaim::Held`]; an older one that was never released is
+    /// [`SendClaim::Abandoned`] and is not taken over (its send may have reached the provider).
+    async fn claim_send(&self, id: &MessageId, at: OffsetDateTime, lease: Duration) -> PortResult<SendClaim>;
+    /// Drops a claim after a failure that certainly sent nothing, keeping the error for the transcript.
     async fn release_send(&self, id: &MessageId, error: &str, at: OffsetDateTime) -> PortResult<()>;
     /// Outbound messages still `queued` that were created before `cutoff`, oldest first, at most `limit`
     /// (the timers' sweep of replies stranded on the way to the provider).
@@ -196,6 +233,29 @@ pub trait DedupeStore: Send + Sync {
     async fn seen(&self, key: &str, at: OffsetDateTime) -> PortResult<bool>;
 }
 
+/// What an `Idempotency-Key` was first used for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// The caller's scope and key (e.g. `agent:<id>:<key>`): two callers' keys never meet.
+    pub key: String,
+    /// What the first request asked (route and body, hashed): the same key with another request is refused.
+    pub fingerprint: String,
+    /// The message the first request created (or is creating).
+    pub message_id: MessageId,
+    pub at: OffsetDateTime,
+}
+
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Records `record` for `ttl` unless its key is recorded and has not expired. Returns the record that
+    /// holds the key: `record` itself when this call stored it, otherwise the earlier one (unchanged).
+    async fn remember_request(
+        &self,
+        record: &IdempotencyRecord,
+        ttl: Duration,
+    ) -> PortResult<IdempotencyRecord>;
+}
+
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     async fn record_outbox(&self, entry: &OutboxEntry) -> PortResult<()>;
@@ -213,6 +273,7 @@ pub trait Store:
     + ContactStore
     + ConsentStore
     + DedupeStore
+    + IdempotencyStore
     + OutboxStore
 {
 }
@@ -226,6 +287,7 @@ impl<T> Store for T where
         + ContactStore
         + ConsentStore
         + DedupeStore
+        + IdempotencyStore
         + OutboxStore
 {
 }

@@ -33,9 +33,15 @@ pub struct SendReceipt {
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
-    /// 5xx, throttling, timeouts, connection errors: worth another try later.
+    /// The provider did not take the message (5xx or throttling answers, a connection that never opened):
+    /// worth another try later.
     #[error("temporary provider error: {reason}")]
     Transient { reason: String },
+    /// The request went out but no answer came back (a read timeout, a connection dropped mid-request): the
+    /// provider may have accepted it. Sending again could reach the customer twice, so the caller does not,
+    /// unless the provider de-duplicates ([`SmsProvider::deduplicates_resends`]).
+    #[error("no answer from the provider; it may have accepted the message: {reason}")]
+    Unknown { reason: String },
     /// The provider refused the message for good (bad number, bad credentials, blocked, ...).
     #[error("provider refused the message: {reason}")]
     Permanent { reason: String },
@@ -58,6 +64,12 @@ pub enum Validation {
 #[async_trait]
 pub trait SmsProvider: Send + Sync {
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, SendError>;
+    /// Whether sending the same [`SendRequest`] again (same `external_id`) after [`SendError::Unknown`] is
+    /// safe because the provider de-duplicates it (an idempotency key on its API). False unless a provider
+    /// documents it: TeleSign has no such key.
+    fn deduplicates_resends(&self) -> bool {
+        false
+    }
     /// The cheapest read-only call proving the credentials.
     async fn validate(&self) -> Validation;
 }

@@ -141,6 +141,8 @@ impl std::fmt::Debug for TelesignClient {
 enum CallError {
     Signing(TelesignError),
     Http(reqwest::Error),
+    /// A 2xx status whose body could not be read.
+    Answered(u16, reqwest::Error),
 }
 
 /// An HTTP answer, read whole.
@@ -222,7 +224,12 @@ impl TelesignClient {
         }
         let response = request.send().await.map_err(CallError::Http)?;
         let status = response.status().as_u16();
-        let body = response.text().await.map_err(CallError::Http)?;
+        let body = match response.text().await {
+            Ok(body) => body,
+            // TeleSign answered but the body did not arrive whole: an accepted send must not look unsent.
+            Err(e) if (200..300).contains(&status) => return Err(CallError::Answered(status, e)),
+            Err(_) => String::new(),
+        };
         Ok(Answer { status, body })
     }
 }
@@ -235,6 +242,9 @@ impl SmsProvider for TelesignClient {
             Ok(answer) => classify_send(answer.status, &answer.body),
             Err(CallError::Signing(e)) => Err(SendError::Permanent { reason: e.to_string() }),
             Err(CallError::Http(e)) => Err(classify_transport_for_send(&e)),
+            Err(CallError::Answered(status, e)) => Err(SendError::Unknown {
+                reason: format!("TeleSign answered {status} but its answer could not be read: {}", chain(&e)),
+            }),
         }
     }
 
@@ -245,7 +255,7 @@ impl SmsProvider for TelesignClient {
             Err(CallError::Http(e)) if e.is_builder() => Validation::Invalid {
                 reason: format!("the credentials cannot be put in a request: {}", chain(&e)),
             },
-            Err(CallError::Http(e)) => {
+            Err(CallError::Http(e)) | Err(CallError::Answered(_, e)) => {
                 Validation::Unreachable { reason: format!("could not reach TeleSign: {}", chain(&e)) }
             }
         }
@@ -291,10 +301,19 @@ fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
     }
 }
 
-/// No answer at all: timeouts and connection failures pass; a request we could not even build will not.
+/// No answer at all. A request we could not even build is permanent; a connection that never opened
+/// (refused, DNS, TLS handshake, connect timeout) sent nothing, so another try is safe; anything else (a
+/// timeout or a dropped connection once the request may have been written) leaves TeleSign's verdict
+/// unknown: it may have accepted the message, and TeleSign offers no idempotency key to retry safely.
 fn classify_transport_for_send(error: &reqwest::Error) -> SendError {
     let reason = format!("TeleSign: {}", chain(error));
-    if error.is_builder() { SendError::Permanent { reason } } else { SendError::Transient { reason } }
+    if error.is_builder() {
+        SendError::Permanent { reason }
+    } else if error.is_connect() {
+        SendError::Transient { reason }
+    } else {
+        SendError::Unknown { reason }
+    }
 }
 
 /// Reads the answer to the fake-reference read: only a 401 (or 403) is a verdict against the credentials;

@@ -2,13 +2,16 @@
 //! every request we send. One test binary, so linking happens once.
 
 mod agents;
+mod at_most_once;
 mod channels;
 mod conversation;
+mod crash_send;
 mod crm;
 mod dlq;
 mod faults;
 mod metrics;
 mod outbound;
+mod races;
 mod restart;
 mod setup;
 mod timers;

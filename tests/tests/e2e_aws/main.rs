@@ -11,6 +11,9 @@
 #[path = "../e2e/agents.rs"]
 mod agents;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/at_most_once.rs"]
+mod at_most_once;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/channels.rs"]
 mod channels;
 #[cfg(not(smsdesk_aws_emulators_missing))]
@@ -27,6 +30,9 @@ mod gateway;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/outbound.rs"]
 mod outbound;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/races.rs"]
+mod races;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/setup.rs"]
 mod setup;

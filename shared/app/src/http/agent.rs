@@ -6,11 +6,12 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::services::conversations::{self, TransferTarget};
+use crate::services::idempotency::{self, IdempotencyKey, Replay};
 use crate::services::{assignment, outbound, routing};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,6 +25,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/work-items", get(work_items))
         .route("/v1/conversations/{id}", get(conversation))
         .route("/v1/conversations/{id}/messages", post(reply))
+        .route("/v1/conversations/{id}/messages/{message_id}/resend", post(resend))
         .route("/v1/conversations/{id}/close", post(close))
         .route("/v1/conversations/{id}/transfer", post(transfer))
         .route("/v1/conversations/{id}/contact", post(pick_contact))
@@ -103,19 +105,43 @@ struct ReplyBody {
     text: String,
 }
 
+/// The `Idempotency-Key` header, if the client sent one.
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<IdempotencyKey>> {
+    headers
+        .get(idempotency::HEADER)
+        .map(|v| {
+            let raw = v.to_str().map_err(|_| ApiError::field("Idempotency-Key", "must be ASCII text"))?;
+            IdempotencyKey::parse(raw)
+        })
+        .transpose()
+}
+
+fn accepted(m: &Message) -> Json<Value> {
+    Json(json!({"id": m.id, "status": m.status, "encoding": m.encoding.as_str(), "segments": m.segments}))
+}
+
 async fn reply(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Body(body): Body<ReplyBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let m = conversations::reply(&app, &who, &id, &body.text).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(
-            json!({"id": m.id, "status": m.status, "encoding": m.encoding.as_str(), "segments": m.segments}),
-        ),
-    ))
+    let key = idempotency_key(&headers)?;
+    let m = conversations::reply(&app, &who, &id, &body.text, key.as_ref()).await?;
+    Ok((StatusCode::ACCEPTED, accepted(&m)))
+}
+
+/// The agent sends an `unknown` or `failed` message again, as a new message (202 with its id).
+async fn resend(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path((id, message_id)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let m = conversations::resend(&app, &who, &id, &message_id).await?;
+    let mut answer = accepted(&m);
+    answer["resend_of"] = json!(message_id);
+    Ok((StatusCode::ACCEPTED, answer))
 }
 
 async fn close(
@@ -183,8 +209,10 @@ struct ProactiveBody {
 async fn proactive(
     State(app): State<Arc<App>>,
     who: Principal,
+    headers: HeaderMap,
     Body(body): Body<ProactiveBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let key = idempotency_key(&headers)?;
     let channel = app
         .store
         .get_channel(&ChannelId::new(body.channel_id.clone()))
@@ -198,6 +226,17 @@ async fn proactive(
     let to = Phone::parse(&body.to).map_err(|e| ApiError::field("to", e))?;
     let text = MessageText::parse(body.text)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}")))?;
+    // With an Idempotency-Key, a retry answers with what the first request created, and does nothing else.
+    let session = if body.session { "session" } else { "one-off" };
+    let print = ["proactive", channel.id.as_str(), from.e164(), to.e164(), text.as_str(), session];
+    let message_id = match idempotency::replay(&app, &who, key.as_ref(), &print).await? {
+        Replay::Answered(first) => {
+            let answer =
+                json!({"id": first.id, "status": first.status, "conversation_id": first.conversation_id});
+            return Ok((StatusCode::ACCEPTED, Json(answer)));
+        }
+        Replay::Proceed(id) => id,
+    };
     let now = app.clock.now();
     let (conversation, created) = routing::find_or_open(&app, &channel, &number, &to).await?;
     if created {
@@ -208,7 +247,12 @@ async fn proactive(
     {
         app.store.assign(&conversation.id, agent, now).await?;
     }
-    let message = outbound::queue_reply(&app, &conversation, text, Author::Agent, who.agent_id()).await?;
+    let message = match message_id {
+        Some(id) => {
+            outbound::queue_reply_as(&app, id, &conversation, text, Author::Agent, who.agent_id()).await?
+        }
+        None => outbound::queue_reply(&app, &conversation, text, Author::Agent, who.agent_id()).await?,
+    };
     if !body.session && conversation.state == ConversationState::Waiting {
         conversations::close_and_free(&app, &conversation.id, "proactive message without a session").await?;
     } else if conversation.state == ConversationState::Waiting {

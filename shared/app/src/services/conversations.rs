@@ -3,6 +3,7 @@
 use crate::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::services::idempotency::{self, IdempotencyKey};
 use crate::services::{assignment, crm, outbound};
 use smsdesk_domain::*;
 
@@ -17,7 +18,14 @@ pub async fn visible(app: &App, who: &Principal, id: &str) -> ApiResult<Conversa
     }
 }
 
-pub async fn reply(app: &App, who: &Principal, id: &str, text: &str) -> ApiResult<Message> {
+/// The agent's reply. With an `Idempotency-Key`, a retry of the same request answers with the same message.
+pub async fn reply(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    text: &str,
+    key: Option<&IdempotencyKey>,
+) -> ApiResult<Message> {
     let conversation = visible(app, who, id).await?;
     let text = MessageText::parse(text).map_err(|e| {
         ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}"))
@@ -28,8 +36,57 @@ pub async fn reply(app: &App, who: &Principal, id: &str, text: &str) -> ApiResul
             format!("conversation '{}' is closed", conversation.id),
         ));
     }
-    outbound::queue_reply(app, &conversation, text, Author::Agent, who.agent_id()).await
+    let Some(key) = key else {
+        return outbound::queue_reply(app, &conversation, text, Author::Agent, who.agent_id()).await;
+    };
+    let print = idempotency::fingerprint(&["reply", conversation.id.as_str(), text.as_str()]);
+    let claimed = idempotency::claim(app, who, key, print).await?;
+    outbound::queue_reply_as(app, claimed.message_id, &conversation, text, Author::Agent, who.agent_id())
+        .await
 }
+
+/// The agent chooses to send again a message whose send is `unknown` (the provider may have it) or
+/// `failed`. It goes out as a new message (the first one keeps its status and reason in the transcript),
+/// under an id derived from the first, so resending twice creates one new message.
+pub async fn resend(app: &App, who: &Principal, id: &str, message_id: &str) -> ApiResult<Message> {
+    let conversation = visible(app, who, id).await?;
+    let original = app
+        .store
+        .get_message(&MessageId::new(message_id))
+        .await?
+        .filter(|m| m.conversation_id == conversation.id && m.direction == Direction::Outbound)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no outbound message '{message_id}' in conversation '{}'",
+                conversation.id
+            ))
+        })?;
+    if !matches!(original.status, MessageStatus::Unknown | MessageStatus::Failed) {
+        return Err(ApiError::conflict(
+            "not_resendable",
+            format!(
+                "message '{}' is {}: only unknown or failed messages can be resent",
+                original.id, original.status
+            ),
+        ));
+    }
+    if conversation.state == ConversationState::Closed {
+        return Err(ApiError::conflict(
+            "conversation_closed",
+            format!("conversation '{}' is closed", conversation.id),
+        ));
+    }
+    let text = MessageText::parse(original.text.clone()).map_err(|e| {
+        ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}"))
+    })?;
+    let agent = who.agent_id().or(original.agent_id.as_ref());
+    let id = MessageId::new(format!("{}{RESEND_SUFFIX}", original.id));
+    tracing::info!(message = %original.id, resend = %id, "resent by the agent");
+    outbound::queue_reply_as(app, id, &conversation, text, original.author, agent).await
+}
+
+/// What a resend's id adds to the id of the message it resends.
+pub const RESEND_SUFFIX: &str = "_resend";
 
 pub async fn close(app: &App, who: &Principal, id: &str) -> ApiResult<Conversation> {
     let conversation = visible(app, who, id).await?;
@@ -40,7 +97,24 @@ pub async fn close(app: &App, who: &Principal, id: &str) -> ApiResult<Conversati
 
 /// Closes a conversation, gives its agent the capacity back and serves that agent's queues.
 pub async fn close_and_free(app: &App, id: &ConversationId, reason: &str) -> ApiResult<bool> {
-    let Some(closed) = app.store.close(id, app.clock.now(), reason).await? else { return Ok(false) };
+    let closed = app.store.close(id, app.clock.now(), reason).await?;
+    after_close(app, closed, reason).await
+}
+
+/// As [`close_and_free`], only if no message came since `cutoff` (auto-close: the idle listing may be
+/// stale, and a text may be filed while it runs).
+pub async fn close_idle_and_free(
+    app: &App,
+    id: &ConversationId,
+    cutoff: time::OffsetDateTime,
+    reason: &str,
+) -> ApiResult<bool> {
+    let closed = app.store.close_idle(id, cutoff, app.clock.now(), reason).await?;
+    after_close(app, closed, reason).await
+}
+
+async fn after_close(app: &App, closed: Option<Conversation>, reason: &str) -> ApiResult<bool> {
+    let Some(closed) = closed else { return Ok(false) };
     tracing::info!(conversation = %closed.id, reason, "conversation closed");
     crm::timeline(
         app,

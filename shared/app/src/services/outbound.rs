@@ -13,7 +13,7 @@ use smsdesk_domain::retry::RetryDecision;
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
 use smsdesk_ports::{
-    Consumer, Outcome, PortError, PortResult, QueueKind, QueueMessage, Received, StatusUpdate,
+    Consumer, Outcome, PortError, PortResult, QueueKind, QueueMessage, Received, SendClaim, StatusUpdate,
 };
 use smsdesk_providers::{SendError, SendRequest};
 use std::sync::Arc;
@@ -26,10 +26,28 @@ pub async fn queue_reply(
     author: Author,
     agent: Option<&AgentId>,
 ) -> Result<Message, ApiError> {
+    let id = MessageId::new(app.ids.new_id(MessageId::PREFIX));
+    queue_reply_as(app, id, conversation, text, author, agent).await
+}
+
+/// As [`queue_reply`], under a given id (an `Idempotency-Key`'s, a resend's). When a message with that id
+/// exists already (a retried request), that message is the answer; if it is still `queued`, its job is put
+/// on the queue again, which sends nothing twice (the queue de-duplicates by message id, the sender claims).
+pub async fn queue_reply_as(
+    app: &App,
+    id: MessageId,
+    conversation: &Conversation,
+    text: MessageText,
+    author: Author,
+    agent: Option<&AgentId>,
+) -> Result<Message, ApiError> {
+    if let Some(existing) = app.store.get_message(&id).await? {
+        return resume(app, existing).await;
+    }
     let now = app.clock.now();
     let info = analyze(text.as_str());
     let message = Message {
-        id: MessageId::new(app.ids.new_id(MessageId::PREFIX)),
+        id,
         conversation_id: conversation.id.clone(),
         channel_id: conversation.channel_id.clone(),
         direction: Direction::Outbound,
@@ -45,20 +63,12 @@ pub async fn queue_reply(
         created_at: now,
         updated_at: now,
     };
-    app.store.insert_message(&message).await?;
-    let job = OutboundJob { message_id: message.id.clone(), conversation_id: conversation.id.clone() };
-    let queued = match serde_json::to_string(&job) {
-        Ok(body) => {
-            app.queue
-                .send(
-                    QueueKind::Outbound,
-                    QueueMessage { body, group: Some(job.group()), dedupe_id: Some(job.dedupe_key()) },
-                )
-                .await
-        }
-        Err(e) => Err(PortError::Backend(e.to_string())),
-    };
-    if let Err(e) = queued {
+    if !app.store.insert_message(&message).await? {
+        // A concurrent retry of the same request stored it first.
+        let existing = app.store.get_message(&message.id).await?;
+        return resume(app, existing.unwrap_or(message)).await;
+    }
+    if let Err(e) = enqueue(app, &message).await {
         // Never leave a `queued` message that nothing will send: fail it visibly, and tell the caller.
         let update = StatusUpdate {
             status: MessageStatus::Failed,
@@ -89,6 +99,23 @@ async fn is_first_agent_reply(app: &App, conversation: &Conversation, message: &
     }
 }
 
+/// Puts a message's send job on the outbound queue.
+async fn enqueue(app: &App, message: &Message) -> PortResult<()> {
+    let job =
+        OutboundJob { message_id: message.id.clone(), conversation_id: message.conversation_id.clone() };
+    let body = serde_json::to_string(&job).map_err(|e| PortError::Backend(e.to_string()))?;
+    let queued = QueueMessage { body, group: Some(job.group()), dedupe_id: Some(job.dedupe_key()) };
+    app.queue.send(QueueKind::Outbound, queued).await
+}
+
+/// The answer to a retried request: the message it created, queued again while it is still `queued`.
+pub async fn resume(app: &App, existing: Message) -> Result<Message, ApiError> {
+    if existing.status == MessageStatus::Queued && existing.direction == Direction::Outbound {
+        enqueue(app, &existing).await?;
+    }
+    Ok(existing)
+}
+
 pub struct OutboundConsumer {
     app: Arc<App>,
 }
@@ -116,6 +143,27 @@ impl Consumer for OutboundConsumer {
     }
 }
 
+/// How often a write that records a send's outcome is tried in place before the caller gives up (the
+/// provider has answered; losing that answer would leave the message `queued` under an expired claim).
+const RECORD_ATTEMPTS: u32 = 4;
+
+/// Records a send's outcome, trying again a few times at once on a storage error (100, 200, 400 ms apart).
+async fn record(app: &App, id: &MessageId, update: &StatusUpdate) -> PortResult<()> {
+    let mut delay = std::time::Duration::from_millis(100);
+    for attempt in 1..=RECORD_ATTEMPTS {
+        match app.store.advance_status(id, update).await {
+            Ok(_) => return Ok(()),
+            Err(e) if attempt < RECORD_ATTEMPTS && e.is_retryable() => {
+                tracing::warn!(message = %id, status = %update.status, error = %e, "recording the send failed; trying again");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 async fn fail(app: &App, id: &MessageId, reason: String) -> PortResult<Outcome> {
     tracing::warn!(message = %id, %reason, "message failed");
     let update = StatusUpdate {
@@ -124,24 +172,37 @@ async fn fail(app: &App, id: &MessageId, reason: String) -> PortResult<Outcome> 
         error: Some(reason),
         at: app.clock.now(),
     };
-    app.store.advance_status(id, &update).await?;
+    record(app, id, &update).await?;
     Ok(Outcome::Done)
 }
 
-/// Sends one queued message, at most once per claim.
+/// The agent sees this on a message whose send may have reached the provider; it is not sent again unless
+/// the agent resends it.
+pub const UNKNOWN_OUTCOME: &str = "the provider may have accepted this; not resent automatically";
+
+/// Marks a message `unknown`: the provider may have accepted it, so it is never sent again on its own.
+pub(crate) async fn unknown(app: &App, id: &MessageId, why: &str) -> PortResult<Outcome> {
+    tracing::warn!(message = %id, why, "send outcome unknown; not resent");
+    let update = StatusUpdate {
+        status: MessageStatus::Unknown,
+        provider_message_id: None,
+        error: Some(format!("{UNKNOWN_OUTCOME} ({why})")),
+        at: app.clock.now(),
+    };
+    record(app, id, &update).await?;
+    Ok(Outcome::Done)
+}
+
+/// Sends one queued message, at most once: a send that may have reached the provider is never made again
+/// (the message becomes `unknown`), unless the provider de-duplicates resends of the same message.
 pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     let Some(message) = app.store.get_message(&job.message_id).await? else {
         tracing::warn!(message = %job.message_id, "outbound job for an unknown message; dropped");
         return Ok(Outcome::Done);
     };
     if message.status != MessageStatus::Queued {
-        return Ok(Outcome::Done); // already sent or failed: a redelivery changes nothing
+        return Ok(Outcome::Done); // already sent, failed or unknown: a redelivery changes nothing
     }
-    let Some(message) = app.store.claim_send(&message.id, app.clock.now(), app.config.send_lease).await?
-    else {
-        // Another sender holds a live claim; if it crashed, the claim expires and this delivery tries again.
-        return Ok(Outcome::RetryAfter(app.config.send_lease));
-    };
     let Some(conversation) = app.store.get_conversation(&message.conversation_id).await? else {
         return fail(app, &message.id, "conversation no longer exists".into()).await;
     };
@@ -159,6 +220,18 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         Ok(p) => p,
         Err(e) => return fail(app, &message.id, e.to_string()).await,
     };
+    // The claim comes last, right before the call: a claim that is never released nor settled means the
+    // call may have gone out.
+    let message = match app.store.claim_send(&message.id, app.clock.now(), app.config.send_lease).await? {
+        SendClaim::Claimed(m) => m,
+        SendClaim::NotQueued => return Ok(Outcome::Done),
+        // Another sender is at it; if it crashed, its claim is abandoned when this delivery comes back.
+        SendClaim::Held => return Ok(Outcome::RetryAfter(app.config.send_lease)),
+        SendClaim::Abandoned(m) => {
+            return unknown(app, &m.id, "an earlier attempt stopped after the request may have gone out")
+                .await;
+        }
+    };
     let request = SendRequest {
         from: conversation.channel_number.clone(),
         to: conversation.customer.clone(),
@@ -167,16 +240,8 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     };
     crate::services::telemetry::send_attempt(app, channel.provider);
     let sent = provider.send(&request).await;
-    match &sent {
-        Ok(_) => crate::services::telemetry::text_out(app, channel.provider),
-        Err(SendError::Permanent { .. }) => {
-            crate::services::telemetry::send_failure(app, channel.provider, "permanent")
-        }
-        Err(SendError::Transient { .. }) => {
-            crate::services::telemetry::send_failure(app, channel.provider, "transient")
-        }
-    }
-    match sent {
+    crate::services::telemetry::send_outcome(app, channel.provider, &sent);
+    let (reason, safe_to_retry) = match sent {
         Ok(receipt) => {
             let update = StatusUpdate {
                 status: MessageStatus::Sent,
@@ -184,20 +249,47 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
                 error: None,
                 at: app.clock.now(),
             };
-            app.store.advance_status(&message.id, &update).await?;
+            if let Err(e) = record(app, &message.id, &update).await {
+                // The customer has the text; the claim stays, so a redelivery marks it `unknown` rather than
+                // sending it again, and TeleSign's delivery report (by our external id) can still settle it.
+                tracing::error!(message = %message.id, reference = %receipt.provider_message_id, error = %e, "sent, but recording it failed");
+                return Err(e);
+            }
             tracing::info!(message = %message.id, reference = %receipt.provider_message_id, "sent");
-            Ok(Outcome::Done)
+            return Ok(Outcome::Done);
         }
-        Err(SendError::Permanent { reason }) => fail(app, &message.id, reason).await,
-        Err(SendError::Transient { reason }) => match app.config.retry.after_failure(message.attempts) {
-            RetryDecision::RetryAfter(delay) => {
-                tracing::info!(message = %message.id, attempt = message.attempts, %reason, ?delay, "transient send error; will retry");
-                app.store.release_send(&message.id, &reason, app.clock.now()).await?;
-                Ok(Outcome::RetryAfter(delay))
-            }
-            RetryDecision::GiveUp => {
-                fail(app, &message.id, format!("gave up after {} attempts: {reason}", message.attempts)).await
-            }
-        },
+        Err(SendError::Permanent { reason }) => return fail(app, &message.id, reason).await,
+        Err(SendError::Transient { reason }) => (reason, true),
+        Err(SendError::Unknown { reason }) => (reason, provider.deduplicates_resends()),
+    };
+    if !safe_to_retry {
+        return unknown(app, &message.id, &reason).await;
     }
+    match app.config.retry.after_failure(message.attempts) {
+        RetryDecision::RetryAfter(delay) => {
+            tracing::info!(message = %message.id, attempt = message.attempts, %reason, ?delay, "transient send error; will retry");
+            release(app, &message.id, &reason).await?;
+            Ok(Outcome::RetryAfter(delay))
+        }
+        RetryDecision::GiveUp => {
+            fail(app, &message.id, format!("gave up after {} attempts: {reason}", message.attempts)).await
+        }
+    }
+}
+
+/// Drops the claim after a failure that sent nothing, trying again in place on a storage error (a claim
+/// left behind would make the next delivery take the message for `unknown`).
+async fn release(app: &App, id: &MessageId, reason: &str) -> PortResult<()> {
+    let mut delay = std::time::Duration::from_millis(100);
+    for attempt in 1..=RECORD_ATTEMPTS {
+        match app.store.release_send(id, reason, app.clock.now()).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < RECORD_ATTEMPTS && e.is_retryable() => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

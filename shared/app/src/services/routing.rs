@@ -9,7 +9,7 @@ use smsdesk_domain::consent::{self, Keyword};
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
-use smsdesk_ports::{Consumer, OpenOutcome, Outcome, PortResult, Received, StatusUpdate};
+use smsdesk_ports::{Append, Consumer, OpenOutcome, Outcome, PortError, PortResult, Received, StatusUpdate};
 use std::sync::Arc;
 
 pub struct RouterConsumer {
@@ -62,34 +62,9 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
             Some(c) => c,
             None => return Ok(None),
         },
-        None => {
-            let (conversation, _) = find_or_open(app, &channel, &number, &m.from).await?;
-            let now = app.clock.now();
-            let info = analyze(&m.text);
-            let message = Message {
-                id: message_id.clone(),
-                conversation_id: conversation.id.clone(),
-                channel_id: channel.id.clone(),
-                direction: Direction::Inbound,
-                author: Author::Customer,
-                agent_id: None,
-                text: m.text.clone(),
-                status: MessageStatus::Received,
-                encoding: info.encoding,
-                segments: info.segments,
-                provider_message_id: Some(m.provider_message_id.clone()),
-                error: None,
-                attempts: 0,
-                // Filed time, not the provider's: the transcript keeps the order texts reached us (FIFO per
-                // customer), even when the provider's timestamps tie or arrive late.
-                created_at: now,
-                updated_at: now,
-            };
-            app.store.insert_message(&message).await?;
-            conversation
-        }
+        // Filing the text moves the conversation's activity with it, in one conditional write.
+        None => file_text(app, &channel, &number, m, &message_id).await?,
     };
-    app.store.touch(&conversation.id, app.clock.now()).await?;
 
     match consent::classify(&m.text) {
         Some(Keyword::OptOut) => app.store.set_opted_out(&channel.id, &m.from, true, m.received_at).await?,
@@ -104,6 +79,63 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
     }
     Ok(Some(conversation.id))
+}
+
+/// How often a text is filed again into a fresh conversation when the one found closed underneath it.
+const FILE_ATTEMPTS: u32 = 4;
+
+/// Files a new inbound text into the customer's open conversation, or a new one. The append is conditional
+/// on the conversation being open: when an agent or auto-close closed it after we found it, the text goes
+/// to a new conversation (never into a closed one that nobody sees).
+async fn file_text(
+    app: &App,
+    channel: &Channel,
+    number: &ChannelNumber,
+    m: &InboundMessage,
+    message_id: &MessageId,
+) -> PortResult<Conversation> {
+    for _ in 0..FILE_ATTEMPTS {
+        let (conversation, _) = find_or_open(app, channel, number, &m.from).await?;
+        let now = app.clock.now();
+        let info = analyze(&m.text);
+        let message = Message {
+            id: message_id.clone(),
+            conversation_id: conversation.id.clone(),
+            channel_id: channel.id.clone(),
+            direction: Direction::Inbound,
+            author: Author::Customer,
+            agent_id: None,
+            text: m.text.clone(),
+            status: MessageStatus::Received,
+            encoding: info.encoding,
+            segments: info.segments,
+            provider_message_id: Some(m.provider_message_id.clone()),
+            error: None,
+            attempts: 0,
+            // Filed time, not the provider's: the transcript keeps the order texts reached us (FIFO per
+            // customer), even when the provider's timestamps tie or arrive late.
+            created_at: now,
+            updated_at: now,
+        };
+        match app.store.append_message(&message).await? {
+            Append::Appended => return Ok(conversation),
+            // Filed by a concurrent delivery of the same text: continue with where it went.
+            Append::Duplicate => {
+                let filed = app.store.get_message(message_id).await?;
+                let found = match filed {
+                    Some(f) => app.store.get_conversation(&f.conversation_id).await?,
+                    None => None,
+                };
+                return Ok(found.unwrap_or(conversation));
+            }
+            Append::ConversationClosed => {
+                tracing::info!(conversation = %conversation.id, "conversation closed while a text was filed; opening a new one");
+            }
+        }
+    }
+    Err(PortError::Unavailable(format!(
+        "the customer's conversation kept closing under {FILE_ATTEMPTS} attempts to file a text"
+    )))
 }
 
 /// The customer's open conversation on `number`, or a new one waiting in the number's queue (never a closed

@@ -7,7 +7,7 @@ use crate::App;
 use smsdesk_domain::events::OutboundJob;
 use smsdesk_domain::stranded::StrandedAction;
 use smsdesk_domain::*;
-use smsdesk_ports::{PortError, PortResult, QueueKind, QueueMessage, StatusUpdate};
+use smsdesk_ports::{PortError, PortResult, QueueKind, QueueMessage, SendClaim, StatusUpdate};
 
 /// Replies looked at per sweep.
 const BATCH: usize = 100;
@@ -60,8 +60,15 @@ async fn requeue(app: &App, message: &Message) -> PortResult<()> {
 /// contradicted (the next sweep looks again). True when it was failed here.
 async fn fail(app: &App, message: &Message, reason: String) -> PortResult<bool> {
     let now = app.clock.now();
-    if app.store.claim_send(&message.id, now, app.config.send_lease).await?.is_none() {
-        return Ok(false);
+    match app.store.claim_send(&message.id, now, app.config.send_lease).await? {
+        SendClaim::Claimed(_) => {}
+        // An earlier sender took the claim and never settled it: it may have reached the provider, so the
+        // reply becomes `unknown` (the agent decides whether to resend), never `failed`.
+        SendClaim::Abandoned(_) => {
+            crate::services::outbound::unknown(app, &message.id, "its sender stopped mid-send").await?;
+            return Ok(true);
+        }
+        SendClaim::Held | SendClaim::NotQueued => return Ok(false),
     }
     tracing::warn!(message = %message.id, %reason, "reply stranded queued: failed");
     let update = StatusUpdate {

@@ -5,6 +5,7 @@ use crate::App;
 use smsdesk_domain::{Conversation, ProviderKind, QueueId};
 use smsdesk_ports::metrics::names;
 use smsdesk_ports::{Sample, Unit};
+use smsdesk_providers::SendError;
 use time::OffsetDateTime;
 
 fn provider(kind: ProviderKind) -> Vec<(&'static str, String)> {
@@ -35,6 +36,17 @@ pub fn send_attempt(app: &App, kind: ProviderKind) {
 /// The provider took a text.
 pub fn text_out(app: &App, kind: ProviderKind) {
     app.metrics().record(Sample::count(names::TEXTS_OUT, provider(kind)));
+}
+
+/// What the provider call gave: a text out, or a failure by its class (never the provider's own words).
+pub fn send_outcome<T>(app: &App, kind: ProviderKind, sent: &Result<T, SendError>) {
+    let class = match sent {
+        Ok(_) => return text_out(app, kind),
+        Err(SendError::Permanent { .. }) => "permanent",
+        Err(SendError::Transient { .. }) => "transient",
+        Err(SendError::Unknown { .. }) => "unknown",
+    };
+    send_failure(app, kind, class);
 }
 
 /// A send call failed; `reason` is a short class (`transient`, `permanent`, ...), never the provider's text.

@@ -24,7 +24,11 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
     if let Some(after) = app.config.auto_close_after {
         let cutoff = app.clock.now() - after;
         for conversation in app.store.idle_since(cutoff, 100).await? {
-            match conversations::close_and_free(app, &conversation.id, "closed after inactivity").await {
+            // Conditional on no activity since the cut-off: the listing may be stale (an eventually
+            // consistent index in AWS) and a text may be filed meanwhile; such a conversation stays open.
+            let closing =
+                conversations::close_idle_and_free(app, &conversation.id, cutoff, "closed after inactivity");
+            match closing.await {
                 Ok(true) => report.auto_closed += 1,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(conversation = %conversation.id, error = %e, "auto-close failed"),

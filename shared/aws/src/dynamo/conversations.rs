@@ -15,7 +15,7 @@ use super::{Cond, DynamoStore, Query, Tx, attempts, contention, keys};
 use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s, sortable, to_attr};
 
 /// Index sort key: time first (fixed width), then the id so that equal times stay distinct.
-fn order_key(at: OffsetDateTime, id: &ConversationId) -> String {
+pub(crate) fn order_key(at: OffsetDateTime, id: &ConversationId) -> String {
     format!("{}#{id}", sortable(at))
 }
 
@@ -62,16 +62,25 @@ fn unchanged(expr: &mut Expr, current: &Conversation) -> String {
 
 /// What close and requeue do to a conversation.
 enum Leave<'a> {
-    Close { at: OffsetDateTime, reason: &'a str },
-    Requeue { queue: &'a QueueId, at: OffsetDateTime },
+    /// With `idle_before`, only while the last message is older than it (auto-close).
+    Close {
+        at: OffsetDateTime,
+        reason: &'a str,
+        idle_before: Option<OffsetDateTime>,
+    },
+    Requeue {
+        queue: &'a QueueId,
+        at: OffsetDateTime,
+    },
 }
 
 impl Leave<'_> {
     fn apply(&self, current: &Conversation) -> Conversation {
         match self {
-            Leave::Close { at, reason } => Conversation {
+            Leave::Close { at, reason, .. } => Conversation {
                 state: ConversationState::Closed,
-                closed_at: Some(*at),
+                // Never before its last message: a text filed just before the close was there first.
+                closed_at: Some((*at).max(current.last_message_at)),
                 close_reason: Some(reason.to_string()),
                 ..current.clone()
             },
@@ -88,10 +97,10 @@ impl Leave<'_> {
     /// The update expression that turns `current` into `self.apply(current)`.
     fn update(&self, expr: &mut Expr, current: &Conversation) -> PortResult<String> {
         Ok(match self {
-            Leave::Close { at, reason } => format!(
+            Leave::Close { at, reason, .. } => format!(
                 "SET {}, {}, {} REMOVE {}, {}",
                 expr.eq("state", s(ConversationState::Closed.as_str())),
-                expr.eq("closed_at", s(rfc3339(*at)?)),
+                expr.eq("closed_at", s(rfc3339((*at).max(current.last_message_at))?)),
                 expr.eq("close_reason", s(*reason)),
                 expr.name("wait_queue"),
                 expr.name("open_flag"),
@@ -127,9 +136,30 @@ impl DynamoStore {
             if current.state == ConversationState::Closed {
                 return Ok(None);
             }
+            let idle_before = match &change {
+                Leave::Close { idle_before, .. } => *idle_before,
+                Leave::Requeue { .. } => None,
+            };
+            if idle_before.is_some_and(|cutoff| current.last_message_at >= cutoff) {
+                return Ok(None); // a message came after the cut-off: not idle any more
+            }
             let mut expr = Expr::new();
             let update = change.update(&mut expr, &current)?;
-            let condition = unchanged(&mut expr, &current);
+            let mut condition = unchanged(&mut expr, &current);
+            if let Leave::Close { .. } = change {
+                // `closed_at` is computed from the last message read: no message may land in between.
+                let read = order_key(current.last_message_at, &current.id);
+                condition = format!("{condition} AND {}", expr.eq("activity", s(read)));
+            }
+            if let Some(cutoff) = idle_before {
+                // `activity` is the last message time (fixed width) then `#id`: below the bare cut-off time
+                // exactly when the last message is older than the cut-off.
+                condition = format!(
+                    "{condition} AND {} < {}",
+                    expr.name("activity"),
+                    expr.value(s(sortable(cutoff)))
+                );
+            }
             let mut tx = vec![self.update_item(keys::conversation(id), update, Some(condition), expr)?];
             let pointer_at = if matches!(change, Leave::Close { .. }) && !parts.skip_pointer {
                 tx.push(self.delete_open_pointer(&current)?);
@@ -340,7 +370,17 @@ impl ConversationStore for DynamoStore {
         at: OffsetDateTime,
         reason: &str,
     ) -> PortResult<Option<Conversation>> {
-        self.leave(conversation, Leave::Close { at, reason }).await
+        self.leave(conversation, Leave::Close { at, reason, idle_before: None }).await
+    }
+
+    async fn close_idle(
+        &self,
+        conversation: &ConversationId,
+        cutoff: OffsetDateTime,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>> {
+        self.leave(conversation, Leave::Close { at, reason, idle_before: Some(cutoff) }).await
     }
 
     async fn requeue(
@@ -433,7 +473,7 @@ mod tests {
         let mut c = conv(ConversationState::Assigned);
         c.agent_id = Some(AgentId::new("ag_1"));
         let at = c.created_at + time::Duration::minutes(5);
-        let closed = Leave::Close { at, reason: "done" }.apply(&c);
+        let closed = Leave::Close { at, reason: "done", idle_before: None }.apply(&c);
         assert_eq!((closed.state, closed.agent_id.clone()), (ConversationState::Closed, c.agent_id.clone()));
         let q2 = QueueId::new("q_2");
         let requeued = Leave::Requeue { queue: &q2, at }.apply(&c);

@@ -121,6 +121,11 @@ pub(crate) fn dedupe(dedupe_key: &str) -> Item {
     key(format!("DEDUPE#{dedupe_key}"), "DEDUPE")
 }
 
+/// An API request's `Idempotency-Key` (scoped to its caller) and what it created.
+pub(crate) fn idempotency(scoped_key: &str) -> Item {
+    key(format!("IDEM#{scoped_key}"), "IDEM")
+}
+
 pub(crate) fn outbox(at: OffsetDateTime, id: &str) -> Item {
     key(OUTBOX, format!("ENTRY#{}#{id}", sortable(at)))
 }

@@ -8,17 +8,18 @@
 
 use async_trait::async_trait;
 use smsdesk_domain::*;
-use smsdesk_ports::{MessageStore, PortResult, StatusUpdate};
+use smsdesk_ports::{Append, ConversationStore, MessageStore, PortResult, SendClaim, StatusUpdate};
 use std::time::Duration;
 use time::OffsetDateTime;
 
-use super::conversations::absent;
-use super::{DynamoStore, Query, Tx, attempts, contention, keys};
+use super::conversations::{absent, order_key};
+use super::{Cond, DynamoStore, Query, Tx, attempts, contention, keys};
 use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s};
 
-const ALL_STATUSES: [MessageStatus; 6] = [
+const ALL_STATUSES: [MessageStatus; 7] = [
     MessageStatus::Received,
     MessageStatus::Queued,
+    MessageStatus::Unknown,
     MessageStatus::Sent,
     MessageStatus::Delivered,
     MessageStatus::Failed,
@@ -99,6 +100,55 @@ impl MessageStore for DynamoStore {
             tx.push(self.put_item(entry, None)?);
         }
         Ok(matches!(self.transact(tx).await?, Tx::Committed))
+    }
+
+    async fn append_message(&self, message: &Message) -> PortResult<Append> {
+        let m = message;
+        for _ in attempts() {
+            let conversation = self.get_conversation(&m.conversation_id).await?;
+            let Some(c) = conversation.filter(|c| c.state != ConversationState::Closed) else {
+                return Ok(Append::ConversationClosed);
+            };
+            // The conversation part: still open and as read; moved forward when the message is newer.
+            let activity = order_key(m.created_at, &c.id);
+            let mut expr = Expr::new();
+            let open = format!(
+                "attribute_exists({}) AND {} <> {}",
+                expr.name("pk"),
+                expr.name("state"),
+                expr.value(s(ConversationState::Closed.as_str()))
+            );
+            let conversation_part = if m.created_at > c.last_message_at {
+                let update = format!(
+                    "SET {}, {}",
+                    expr.eq("last_message_at", s(rfc3339(m.created_at)?)),
+                    expr.eq("activity", s(activity.clone()))
+                );
+                let condition = format!("{open} AND {} < {}", expr.name("activity"), expr.value(s(activity)));
+                self.update_item(keys::conversation(&c.id), update, Some(condition), expr)?
+            } else {
+                self.condition_check(keys::conversation(&c.id), Cond { expression: open, expr })?
+            };
+            let entry = keys::item_with(
+                keys::transcript(&m.conversation_id, m.created_at, &m.id),
+                [("target", s(m.id.as_str())), ("entity", s("transcript"))],
+            );
+            let mut tx = vec![
+                conversation_part,
+                self.put_item(message_item(m)?, Some(absent()))?,
+                self.put_item(entry, None)?,
+            ];
+            if let (Direction::Outbound, Some(pid)) = (m.direction, &m.provider_message_id) {
+                tx.push(self.put_item(provider_ref_item(&m.channel_id, pid, &m.id), None)?);
+            }
+            match self.transact(tx).await? {
+                Tx::Committed => return Ok(Append::Appended),
+                outcome if outcome.failed_at(1) => return Ok(Append::Duplicate),
+                // The conversation closed or moved on between our read and our write: decide again.
+                Tx::Cancelled(_) => {}
+            }
+        }
+        Err(contention("append_message"))
     }
 
     async fn get_message(&self, id: &MessageId) -> PortResult<Option<Message>> {
@@ -218,28 +268,39 @@ impl MessageStore for DynamoStore {
         Ok(out)
     }
 
-    async fn claim_send(
-        &self,
-        id: &MessageId,
-        at: OffsetDateTime,
-        lease: Duration,
-    ) -> PortResult<Option<Message>> {
+    async fn claim_send(&self, id: &MessageId, at: OffsetDateTime, lease: Duration) -> PortResult<SendClaim> {
         let lease_nanos = i128::try_from(lease.as_nanos()).unwrap_or(i128::MAX / 2);
-        let mut expr = Expr::new();
-        let attempts_name = expr.name("attempts");
-        let claim = expr.name("claim_until");
-        let update = format!(
-            "SET {claim} = {}, {attempts_name} = {attempts_name} + {}",
-            expr.value(n(nanos(at).saturating_add(lease_nanos))),
-            expr.value(n(1))
-        );
-        let condition = format!(
-            "{} AND (attribute_not_exists({claim}) OR {claim} <= {})",
-            expr.eq("status", s(MessageStatus::Queued.as_str())),
-            expr.value(n(nanos(at)))
-        );
-        let item = self.update(keys::message(id), update, Some(condition), expr).await?;
-        item.map(|i| from_item(&i)).transpose()
+        for _ in attempts() {
+            let mut expr = Expr::new();
+            let attempts_name = expr.name("attempts");
+            let claim = expr.name("claim_until");
+            let update = format!(
+                "SET {claim} = {}, {attempts_name} = {attempts_name} + {}",
+                expr.value(n(nanos(at).saturating_add(lease_nanos))),
+                expr.value(n(1))
+            );
+            // Only a message holding no claim: an expired one that was never released may have been sent.
+            let condition = format!(
+                "{} AND attribute_not_exists({claim})",
+                expr.eq("status", s(MessageStatus::Queued.as_str()))
+            );
+            if let Some(item) = self.update(keys::message(id), update, Some(condition), expr).await? {
+                return from_item(&item).map(SendClaim::Claimed);
+            }
+            let Some(item) = self.get(keys::message(id)).await? else { return Ok(SendClaim::NotQueued) };
+            let message: Message = from_item(&item)?;
+            if message.status != MessageStatus::Queued {
+                return Ok(SendClaim::NotQueued);
+            }
+            let until =
+                item.get("claim_until").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i128>().ok());
+            match until {
+                Some(until) if until > nanos(at) => return Ok(SendClaim::Held),
+                Some(_) => return Ok(SendClaim::Abandoned(message)),
+                None => {} // released between our write and our read: try again
+            }
+        }
+        Err(contention("claim_send"))
     }
 
     async fn release_send(&self, id: &MessageId, error: &str, at: OffsetDateTime) -> PortResult<()> {
@@ -309,7 +370,7 @@ mod tests {
         let values = expr.values().unwrap();
         let listed = &condition[condition.find("IN (").unwrap() + 4..condition.find(')').unwrap()];
         let listed: Vec<&str> = listed.split(", ").map(|p| values[p].as_s().unwrap().as_str()).collect();
-        assert_eq!(listed, vec!["queued", "sent"], "only open statuses may move");
+        assert_eq!(listed, vec!["queued", "unknown", "sent"], "only open statuses may move");
         assert!(condition.starts_with("#status_rank <"));
     }
 }

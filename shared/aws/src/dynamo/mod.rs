@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
 };
 use smsdesk_ports::{PortError, PortResult};
 use std::time::Duration;
@@ -241,10 +241,23 @@ impl DynamoStore {
 
     /// TransactWriteItems. Conflicts with other transactions on the same items are retried here with
     /// backoff, so that the caller only ever sees the real outcome: committed, or a condition failed.
+    ///
+    /// Every attempt of one call carries the same client request token (the SDK's own retries resend it
+    /// too): when a commit went through but its answer was lost, DynamoDB answers the retry with success
+    /// instead of cancelling it on the conditions the first commit already changed, which the caller would
+    /// take for a lost race. The token is drawn once per call, not derived from the items: two callers
+    /// racing with identical items (the same close at the same instant) are two operations, and a shared
+    /// token would tell both that they won.
     pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> PortResult<Tx> {
+        let token = uuid::Uuid::new_v4().to_string();
         for attempt in 1..=TRANSACTION_ATTEMPTS {
-            let result =
-                self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
+                .send()
+                .await;
             let err = match result {
                 Ok(_) => return Ok(Tx::Committed),
                 Err(err) => err,
@@ -302,6 +315,19 @@ impl DynamoStore {
             .build()
             .map_err(|e| build_error("Update", e))?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// A transaction part that only checks a condition on an item.
+    pub(crate) fn condition_check(&self, key: Item, condition: Cond) -> PortResult<TransactWriteItem> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(condition.expr.names())
+            .set_expression_attribute_values(condition.expr.values())
+            .build()
+            .map_err(|e| build_error("ConditionCheck", e))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     pub(crate) fn delete_item(&self, key: Item, condition: Option<Cond>) -> PortResult<TransactWriteItem> {

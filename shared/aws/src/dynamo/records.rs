@@ -7,12 +7,14 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use smsdesk_domain::*;
-use smsdesk_ports::{ConsentStore, DedupeStore, OutboxStore, PortResult};
+use smsdesk_ports::{
+    ConsentStore, DedupeStore, IdempotencyRecord, IdempotencyStore, OutboxStore, PortError, PortResult,
+};
 use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{Cond, DynamoStore, Query, keys};
-use crate::attr::{Expr, Item, from_item, n, record_item, rfc3339, s};
+use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s};
 
 fn get_nanos(item: &Item, name: &str) -> Option<i128> {
     item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
@@ -86,6 +88,47 @@ impl DedupeStore for DynamoStore {
         let item = self.get(keys::dedupe(key)).await?;
         let expires = item.and_then(|i| get_nanos(&i, "expires_ns"));
         Ok(expires.is_some_and(|e| e > at.unix_timestamp_nanos()))
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoStore {
+    async fn remember_request(
+        &self,
+        record: &IdempotencyRecord,
+        ttl: Duration,
+    ) -> PortResult<IdempotencyRecord> {
+        let now = record.at.unix_timestamp_nanos();
+        let expires = now.saturating_add(i128::try_from(ttl.as_nanos()).unwrap_or(i128::MAX / 2));
+        let item = keys::item_with(
+            keys::idempotency(&record.key),
+            [
+                ("entity", s("idempotency")),
+                ("fingerprint", s(record.fingerprint.as_str())),
+                ("message_id", s(record.message_id.as_str())),
+                ("at_ns", n(now)),
+                ("expires_ns", n(expires)),
+                ("expires_at", n(ttl_seconds(expires))),
+            ],
+        );
+        if self.put(item, Some(absent_or_not_after("expires_ns", now))).await? {
+            return Ok(record.clone());
+        }
+        let Some(held) = self.get(keys::idempotency(&record.key)).await? else {
+            return Err(PortError::Unavailable("idempotency key vanished while read".into()));
+        };
+        let field = |name: &str| {
+            get_s(&held, name).ok_or_else(|| PortError::Corrupt(format!("idempotency item without {name}")))
+        };
+        let at = get_nanos(&held, "at_ns")
+            .and_then(|ns| OffsetDateTime::from_unix_timestamp_nanos(ns).ok())
+            .ok_or_else(|| PortError::Corrupt("idempotency item without at_ns".into()))?;
+        Ok(IdempotencyRecord {
+            key: record.key.clone(),
+            fingerprint: field("fingerprint")?.to_string(),
+            message_id: MessageId::new(field("message_id")?),
+            at,
+        })
     }
 }
 

@@ -17,6 +17,7 @@ pub async fn conversations_contract(store: Arc<dyn Store>) {
     close_is_final(&store).await;
     waiting_oldest_first(&store).await;
     idle_since_finds_old_open_ones(&store).await;
+    close_idle_needs_no_activity_since_the_cutoff(&store).await;
 }
 
 /// Assignment, capacity, close and requeue, alone and under races.
@@ -218,6 +219,56 @@ async fn idle_since_finds_old_open_ones(store: &Arc<dyn Store>) {
     // Leave nothing open in the past for later runs sharing the tables.
     for c in [&old, &recent] {
         ok(store.close(&c.id, at(4), "contract cleanup").await, "close");
+    }
+}
+
+/// Auto-close on a fixed clock: a conversation listed idle, then touched by a text after the cut-off, is not
+/// closed by `close_idle`; an idle one is, once, with its agent's capacity back.
+async fn close_idle_needs_no_activity_since_the_cutoff(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let t0 = fixtures::ancient();
+    let at = |offset: i64| t0 + Duration::hours(offset);
+    let cutoff = at(24);
+    let busy = with_times(fixtures::fresh_conversation(&q), at(0));
+    let quiet = with_times(fixtures::fresh_conversation(&q), at(0));
+    for c in [&busy, &quiet] {
+        create(store, c).await;
+    }
+    let agent = fixtures::agent(std::slice::from_ref(&q), 2, Presence::Available);
+    ok(store.put_agent(&agent, &fixtures::id("tok_")).await, "put_agent");
+    ok(store.assign(&quiet.id, &agent.id, at(0)).await, "assign");
+
+    let listed = ok(store.idle_since(cutoff, 10_000).await, "idle_since");
+    assert!(listed.iter().any(|c| c.id == busy.id) && listed.iter().any(|c| c.id == quiet.id), "both idle");
+    // A text is filed after the listing, past the cut-off: the listing is now stale for `busy`.
+    let text = fixtures::inbound_message(&busy, &fixtures::id("prov_"), at(30));
+    assert_eq!(ok(store.append_message(&text).await, "append_message"), smsdesk_ports::Append::Appended);
+
+    let refused = ok(store.close_idle(&busy.id, cutoff, at(31), "idle").await, "close_idle");
+    assert_eq!(refused, None, "activity after the cut-off keeps the conversation open");
+    assert_eq!(get(store, &busy.id).await.state, ConversationState::Waiting, "still waiting, text visible");
+    // A touch exactly at the cut-off is activity too (idle means strictly older).
+    let edge = with_times(fixtures::fresh_conversation(&q), at(0));
+    create(store, &edge).await;
+    ok(store.touch(&edge.id, cutoff).await, "touch");
+    assert_eq!(
+        ok(store.close_idle(&edge.id, cutoff, at(31), "idle").await, "close_idle"),
+        None,
+        "at the cut-off"
+    );
+
+    let closed = ok(store.close_idle(&quiet.id, cutoff, at(31), "idle").await, "close_idle");
+    let closed = closed.unwrap_or_else(|| panic!("an idle conversation must close"));
+    assert_eq!(
+        (closed.state, closed.closed_at, closed.close_reason.as_deref()),
+        (ConversationState::Closed, Some(at(31)), Some("idle")),
+        "close_idle closes like close"
+    );
+    let freed = ok(store.get_agent(&agent.id).await, "get_agent").map(|a| a.active);
+    assert_eq!(freed, Some(0), "close_idle gives the agent's capacity back");
+    assert_eq!(ok(store.close_idle(&quiet.id, cutoff, at(32), "idle").await, "close_idle"), None, "once");
+    for c in [&busy, &edge] {
+        ok(store.close(&c.id, at(40), "contract cleanup").await, "close");
     }
 }
 

@@ -1,7 +1,7 @@
 //! Messages: idempotent insert, transcript order, forward-only status, and a send claimed once.
 
 use smsdesk_domain::*;
-use smsdesk_ports::{StatusUpdate, Store};
+use smsdesk_ports::{Append, SendClaim, StatusUpdate, Store};
 use std::sync::Arc;
 use time::Duration;
 
@@ -147,10 +147,34 @@ pub async fn status_contract(store: Arc<dyn Store>) {
     let none =
         ok(store.advance_status(&unknown, &update(MessageStatus::Sent, None, None, t1)).await, "advance");
     assert_eq!(none, None, "advancing an unknown message is None");
+
+    // `unknown` (the provider may have it): never back to queued, settled by a later report.
+    let u = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
+    ok(store.insert_message(&u).await, "insert_message");
+    let marked = ok(
+        store.advance_status(&u.id, &update(MessageStatus::Unknown, None, Some("no answer"), t1)).await,
+        "advance",
+    );
+    assert_eq!(marked.map(|m| m.status), Some(MessageStatus::Unknown), "queued -> unknown");
+    for back in [MessageStatus::Queued, MessageStatus::Unknown] {
+        let refused = ok(store.advance_status(&u.id, &update(back, None, None, t2)).await, "advance");
+        assert_eq!(refused, None, "unknown -> {back} must be refused");
+    }
+    let settled = ok(
+        store.advance_status(&u.id, &update(MessageStatus::Delivered, Some("ref-u"), None, t3)).await,
+        "advance",
+    );
+    let settled = settled.unwrap_or_else(|| panic!("unknown -> delivered (a late report) must succeed"));
+    assert_eq!(
+        (settled.status, settled.provider_message_id.as_deref()),
+        (MessageStatus::Delivered, Some("ref-u")),
+        "a report settles an unknown message"
+    );
 }
 
-/// `claim_send`: one live claim at a time, reclaimable after the lease, only for queued messages;
-/// `release_send` drops the claim and keeps the error.
+/// `claim_send`: one live claim at a time; a claim never released is not taken over after its lease (its
+/// send may have reached the provider) but reported abandoned; `release_send` drops the claim and keeps the
+/// error, and only then may the message be claimed again.
 pub async fn send_claims_contract(store: Arc<dyn Store>) {
     let conv = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
     let t = fixtures::now();
@@ -158,37 +182,61 @@ pub async fn send_claims_contract(store: Arc<dyn Store>) {
     let m = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
     ok(store.insert_message(&m).await, "insert_message");
 
-    let claimed = ok(store.claim_send(&m.id, t, lease).await, "claim_send");
-    let claimed = claimed.unwrap_or_else(|| panic!("claiming a queued message with no claim must succeed"));
+    let claimed = match ok(store.claim_send(&m.id, t, lease).await, "claim_send") {
+        SendClaim::Claimed(c) => c,
+        other => panic!("claiming a queued message with no claim must succeed, got {other:?}"),
+    };
     assert_eq!((claimed.id.clone(), claimed.attempts), (m.id.clone(), 1), "a claim counts the attempt");
     let live = ok(store.claim_send(&m.id, t + Duration::seconds(29), lease).await, "claim_send");
-    assert_eq!(live, None, "a live claim refuses a second claimer");
+    assert_eq!(live, SendClaim::Held, "a live claim refuses a second claimer");
     let expired = ok(store.claim_send(&m.id, t + Duration::seconds(31), lease).await, "claim_send");
-    assert_eq!(expired.map(|x| x.attempts), Some(2), "a claim older than the lease can be taken over");
+    match expired {
+        SendClaim::Abandoned(a) => {
+            assert_eq!((a.status, a.attempts), (MessageStatus::Queued, 1), "abandoned: unchanged, no attempt")
+        }
+        other => panic!("a claim past its lease that was never released is abandoned, got {other:?}"),
+    }
+    let again = ok(store.claim_send(&m.id, t + Duration::seconds(300), lease).await, "claim_send");
+    assert!(matches!(again, SendClaim::Abandoned(_)), "an abandoned claim is never taken over: {again:?}");
 
-    let t_rel = t + Duration::seconds(32);
-    ok(store.release_send(&m.id, "provider timeout", t_rel).await, "release_send");
-    let after = ok(store.get_message(&m.id).await, "get_message");
+    // A released claim (the provider certainly did not take it) can be claimed again at once.
+    let r = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
+    ok(store.insert_message(&r).await, "insert_message");
+    assert!(matches!(ok(store.claim_send(&r.id, t, lease).await, "claim_send"), SendClaim::Claimed(_)));
+    let t_rel = t + Duration::seconds(2);
+    ok(store.release_send(&r.id, "connection refused", t_rel).await, "release_send");
+    let after = ok(store.get_message(&r.id).await, "get_message");
     let after = after.unwrap_or_else(|| panic!("message vanished after release_send"));
     assert_eq!(after.status, MessageStatus::Queued, "release_send keeps the message queued");
-    assert_eq!(after.error.as_deref(), Some("provider timeout"), "release_send keeps the error");
-    assert_eq!(after.attempts, 2, "release_send does not count an attempt");
-    let retaken = ok(store.claim_send(&m.id, t_rel + Duration::seconds(1), lease).await, "claim_send");
-    assert_eq!(retaken.map(|x| x.attempts), Some(3), "after release_send the message can be claimed at once");
+    assert_eq!(after.error.as_deref(), Some("connection refused"), "release_send keeps the error");
+    assert_eq!(after.attempts, 1, "release_send does not count an attempt");
+    let retaken = ok(store.claim_send(&r.id, t_rel + Duration::seconds(1), lease).await, "claim_send");
+    match retaken {
+        SendClaim::Claimed(c) => assert_eq!(c.attempts, 2, "after release_send the claim counts attempt 2"),
+        other => panic!("after release_send the message can be claimed at once, got {other:?}"),
+    }
 
     let sent = update(MessageStatus::Sent, Some(&fixtures::id("ref_")), None, t_rel + Duration::seconds(2));
-    assert!(ok(store.advance_status(&m.id, &sent).await, "advance_status").is_some(), "queued -> sent");
-    let refused = ok(store.claim_send(&m.id, t + Duration::seconds(300), lease).await, "claim_send");
-    assert_eq!(refused, None, "a message that is not queued cannot be claimed");
+    assert!(ok(store.advance_status(&r.id, &sent).await, "advance_status").is_some(), "queued -> sent");
+    let refused = ok(store.claim_send(&r.id, t + Duration::seconds(300), lease).await, "claim_send");
+    assert_eq!(refused, SendClaim::NotQueued, "a message that is not queued cannot be claimed");
+    let marked = update(MessageStatus::Unknown, None, Some("may have been sent"), t_rel);
+    assert!(ok(store.advance_status(&m.id, &marked).await, "advance_status").is_some(), "queued -> unknown");
+    let refused = ok(store.claim_send(&m.id, t + Duration::seconds(400), lease).await, "claim_send");
+    assert_eq!(refused, SendClaim::NotQueued, "an unknown message is never claimed again");
     let inbound = fixtures::inbound_message(&conv, &fixtures::id("prov_"), t);
     ok(store.insert_message(&inbound).await, "insert_message");
     assert_eq!(
         ok(store.claim_send(&inbound.id, t, lease).await, "claim_send"),
-        None,
+        SendClaim::NotQueued,
         "inbound is not queued"
     );
     let unknown = MessageId::new(fixtures::id("msg_"));
-    assert_eq!(ok(store.claim_send(&unknown, t, lease).await, "claim_send"), None, "unknown message: None");
+    assert_eq!(
+        ok(store.claim_send(&unknown, t, lease).await, "claim_send"),
+        SendClaim::NotQueued,
+        "unknown message: NotQueued"
+    );
 
     let raced = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
     ok(store.insert_message(&raced).await, "insert_message");
@@ -198,8 +246,19 @@ pub async fn send_claims_contract(store: Arc<dyn Store>) {
             tokio::spawn(async move { ok(store.claim_send(&id, t, lease).await, "claim_send (race)") })
         })
         .collect();
-    let winners: Vec<Message> = join_all(handles).await.into_iter().flatten().collect();
+    let outcomes = join_all(handles).await;
+    let winners: Vec<Message> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            SendClaim::Claimed(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(winners.len(), 1, "8 racing claims: exactly one wins");
+    assert!(
+        outcomes.iter().all(|o| matches!(o, SendClaim::Claimed(_) | SendClaim::Held)),
+        "the losers see a held claim: {outcomes:?}"
+    );
     assert_eq!(winners[0].attempts, 1, "the winner's claim is the first attempt");
     let stored = ok(store.get_message(&raced.id).await, "get_message").map(|x| x.attempts);
     assert_eq!(stored, Some(1), "losing claims count no attempt");
@@ -244,10 +303,101 @@ pub async fn queued_before_contract(store: Arc<dyn Store>) {
     assert_eq!(listed(found), std::slice::from_ref(&b.id), "sent and failed messages leave the list");
     // A released claim keeps the message queued, and listed.
     let lease = std::time::Duration::from_secs(30);
-    assert!(ok(store.claim_send(&b.id, t + Duration::seconds(6), lease).await, "claim_send").is_some());
+    assert!(matches!(
+        ok(store.claim_send(&b.id, t + Duration::seconds(6), lease).await, "claim_send"),
+        SendClaim::Claimed(_)
+    ));
     ok(store.release_send(&b.id, "timeout", t + Duration::seconds(7)).await, "release_send");
     let found = ok(store.queued_before(t + Duration::seconds(10), 1000).await, "queued_before");
     let b_now: Vec<Message> = found.into_iter().filter(|m| m.id == b.id).collect();
     assert_eq!(b_now.len(), 1, "a queued message with a released claim is still listed");
     assert_eq!(b_now[0].updated_at, t + Duration::seconds(7), "with its last change");
+}
+
+/// `append_message`: a text goes into an open conversation together with its activity, once, and never into
+/// a closed one; racing a close, it is either in the transcript of a conversation that was open when it was
+/// filed, or nowhere (for the caller to file into a new conversation).
+pub async fn append_contract(store: Arc<dyn Store>) {
+    let t = fixtures::now();
+    let conv = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    ok(store.create_conversation(&conv).await, "create_conversation");
+    let first = fixtures::inbound_message(&conv, &fixtures::id("prov_"), t + Duration::seconds(5));
+    assert_eq!(ok(store.append_message(&first).await, "append_message"), Append::Appended, "open: appended");
+    let stored = ok(store.get_conversation(&conv.id).await, "get_conversation").map(|c| c.last_message_at);
+    assert_eq!(stored, Some(first.created_at), "append moves last_message_at to the message's time");
+    assert_eq!(ok(store.append_message(&first).await, "append_message"), Append::Duplicate, "same id twice");
+    let older = fixtures::inbound_message(&conv, &fixtures::id("prov_"), t + Duration::seconds(1));
+    assert_eq!(ok(store.append_message(&older).await, "append_message"), Append::Appended, "older text");
+    let stored = ok(store.get_conversation(&conv.id).await, "get_conversation").map(|c| c.last_message_at);
+    assert_eq!(stored, Some(first.created_at), "an older message never moves last_message_at back");
+    let transcript = ok(store.list_messages(&conv.id).await, "list_messages");
+    assert_eq!(transcript, vec![older.clone(), first.clone()], "both are in the transcript, once each");
+
+    ok(store.close(&conv.id, t + Duration::seconds(6), "resolved").await, "close");
+    let late = fixtures::inbound_message(&conv, &fixtures::id("prov_"), t + Duration::seconds(7));
+    assert_eq!(
+        ok(store.append_message(&late).await, "append_message"),
+        Append::ConversationClosed,
+        "a closed conversation takes no text"
+    );
+    assert_eq!(ok(store.get_message(&late.id).await, "get_message"), None, "refused: nothing stored");
+    assert_eq!(ok(store.list_messages(&conv.id).await, "list_messages").len(), 2, "transcript unchanged");
+    let nowhere = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    let orphan = fixtures::inbound_message(&nowhere, &fixtures::id("prov_"), t);
+    assert_eq!(
+        ok(store.append_message(&orphan).await, "append_message"),
+        Append::ConversationClosed,
+        "a conversation that does not exist takes no text"
+    );
+
+    // A close never dates itself before the conversation's last message.
+    let busy = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    ok(store.create_conversation(&busy).await, "create_conversation");
+    let recent = fixtures::inbound_message(&busy, &fixtures::id("prov_"), t + Duration::seconds(20));
+    assert_eq!(ok(store.append_message(&recent).await, "append_message"), Append::Appended);
+    let closed = ok(store.close(&busy.id, t + Duration::seconds(19), "resolved").await, "close");
+    assert_eq!(
+        closed.and_then(|c| c.closed_at),
+        Some(recent.created_at),
+        "closed_at is never before the last message filed"
+    );
+
+    // Close racing appends: every text either landed while the conversation was open, or was refused.
+    for round in 0..4 {
+        let conv = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+        ok(store.create_conversation(&conv).await, "create_conversation");
+        let texts: Vec<Message> = (0..4)
+            .map(|i| fixtures::inbound_message(&conv, &fixtures::id("prov_"), t + Duration::seconds(10 + i)))
+            .collect();
+        let closer = {
+            let (store, id) = (store.clone(), conv.id.clone());
+            tokio::spawn(
+                async move { ok(store.close(&id, t + Duration::seconds(12), "race").await, "close") },
+            )
+        };
+        let appends: Vec<_> = texts
+            .iter()
+            .map(|m| {
+                let (store, m) = (store.clone(), m.clone());
+                tokio::spawn(async move { ok(store.append_message(&m).await, "append_message (race)") })
+            })
+            .collect();
+        let outcomes = join_all(appends).await;
+        assert!(join_all(vec![closer]).await[0].is_some(), "round {round}: the close went through");
+        let closed_at =
+            ok(store.get_conversation(&conv.id).await, "get_conversation").and_then(|c| c.closed_at);
+        for (m, outcome) in texts.iter().zip(&outcomes) {
+            let stored = ok(store.get_message(&m.id).await, "get_message");
+            match outcome {
+                Append::Appended => {
+                    assert!(stored.is_some(), "round {round}: appended means stored");
+                    assert!(closed_at >= Some(m.created_at), "round {round}: filed before the close");
+                }
+                Append::ConversationClosed => {
+                    assert_eq!(stored, None, "round {round}: refused means not stored")
+                }
+                Append::Duplicate => panic!("round {round}: fresh ids are never duplicates"),
+            }
+        }
+    }
 }

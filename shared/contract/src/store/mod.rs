@@ -7,8 +7,12 @@ mod records;
 
 pub use conversations::{assignment_contract, conversations_contract};
 pub use directory::{agent_subjects_contract, agents_contract, channels_contract, work_queues_contract};
-pub use messages::{messages_contract, queued_before_contract, send_claims_contract, status_contract};
-pub use records::{consent_contract, contacts_contract, dedupe_contract, outbox_contract};
+pub use messages::{
+    append_contract, messages_contract, queued_before_contract, send_claims_contract, status_contract,
+};
+pub use records::{
+    consent_contract, contacts_contract, dedupe_contract, idempotency_contract, outbox_contract,
+};
 
 use smsdesk_ports::{PortResult, Store};
 use std::sync::Arc;
@@ -25,9 +29,11 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     status_contract(store.clone()).await;
     send_claims_contract(store.clone()).await;
     queued_before_contract(store.clone()).await;
+    append_contract(store.clone()).await;
     contacts_contract(store.clone()).await;
     consent_contract(store.clone()).await;
     dedupe_contract(store.clone()).await;
+    idempotency_contract(store.clone()).await;
     outbox_contract(store).await;
 }
 

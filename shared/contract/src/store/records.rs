@@ -1,7 +1,7 @@
 //! Contacts and their timeline, consent, dedupe keys and the sandbox outbox.
 
 use smsdesk_domain::*;
-use smsdesk_ports::{ContactCreate, Store};
+use smsdesk_ports::{ContactCreate, IdempotencyRecord, Store};
 use std::sync::Arc;
 use time::Duration;
 
@@ -173,4 +173,54 @@ pub async fn outbox_contract(store: Arc<dyn Store>) {
     let all = ok(store.list_outbox().await, "list_outbox");
     let ours: Vec<&OutboxEntry> = all.iter().filter(|e| e.channel_id == channel).collect();
     assert_eq!(ours, vec![&first, &second], "list_outbox: every entry, oldest first");
+}
+
+/// `remember_request`: the first request with a key holds it (fingerprint and message id) until its ttl
+/// ends, whoever asks again, however many race; keys are independent; an expired key is taken anew.
+pub async fn idempotency_contract(store: Arc<dyn Store>) {
+    let t = fixtures::now();
+    let ttl = std::time::Duration::from_secs(3600);
+    let record = |key: &str, fingerprint: &str, at| IdempotencyRecord {
+        key: key.to_string(),
+        fingerprint: fingerprint.to_string(),
+        message_id: MessageId::new(fixtures::id("msg_")),
+        at,
+    };
+    let key = fixtures::id("agent:ag_1:key-");
+    let first = record(&key, "print-a", t);
+    assert_eq!(ok(store.remember_request(&first, ttl).await, "remember_request"), first, "a new key is held");
+    let retry = record(&key, "print-a", t + Duration::seconds(5));
+    assert_eq!(
+        ok(store.remember_request(&retry, ttl).await, "remember_request"),
+        first,
+        "a retry with the key gets the first request's record"
+    );
+    let other = record(&key, "print-b", t + Duration::seconds(6));
+    assert_eq!(
+        ok(store.remember_request(&other, ttl).await, "remember_request"),
+        first,
+        "another request with the key gets the first record too (the caller compares fingerprints)"
+    );
+    let elsewhere = record(&fixtures::id("agent:ag_2:key-"), "print-a", t);
+    assert_eq!(
+        ok(store.remember_request(&elsewhere, ttl).await, "remember_request"),
+        elsewhere,
+        "keys are independent"
+    );
+    let later = record(&key, "print-c", t + Duration::seconds(3601));
+    assert_eq!(
+        ok(store.remember_request(&later, ttl).await, "remember_request"),
+        later,
+        "after its ttl a key is taken anew"
+    );
+
+    let raced = fixtures::id("agent:ag_3:key-");
+    let handles = (0..8)
+        .map(|_| {
+            let (store, r) = (store.clone(), record(&raced, "print-r", t));
+            tokio::spawn(async move { ok(store.remember_request(&r, ttl).await, "remember_request (race)") })
+        })
+        .collect();
+    let held = join_all(handles).await;
+    assert!(held.windows(2).all(|w| w[0] == w[1]), "8 racing first requests: all get one record: {held:?}");
 }

@@ -15,12 +15,12 @@ use crate::rows::{all, one};
 const OPEN: &str = "SELECT body FROM conversations \
     WHERE channel_id = ?1 AND channel_number = ?2 AND customer = ?3 AND state <> 'closed'";
 
-fn load(tx: &Transaction<'_>, id: &str) -> PortResult<Option<Conversation>> {
+pub(super) fn load(tx: &Transaction<'_>, id: &str) -> PortResult<Option<Conversation>> {
     one(tx, "SELECT body FROM conversations WHERE id = ?1", [id])
 }
 
 /// Inserts or rewrites a conversation row: the queried fields as columns, the whole record as JSON.
-fn save(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
+pub(super) fn save(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
     tx.execute(
         "INSERT INTO conversations (id, channel_id, channel_number, customer, queue_id, agent_id, state, \
          last_message_at, queued_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
@@ -56,6 +56,37 @@ fn release_agent(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl EmbeddedStore {
+    /// Close, and with `idle_before` only while the last message is older than it; in one transaction.
+    async fn close_unless(
+        &self,
+        conversation: &ConversationId,
+        idle_before: Option<OffsetDateTime>,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, reason) = (conversation.to_string(), reason.to_string());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if c.state == ConversationState::Closed {
+                    return Ok(None);
+                }
+                if idle_before.is_some_and(|cutoff| c.last_message_at >= cutoff) {
+                    return Ok(None);
+                }
+                release_agent(tx, &c)?;
+                c.state = ConversationState::Closed;
+                // Never before its last message: a text filed just before the close commits was there first.
+                c.closed_at = Some(at.max(c.last_message_at));
+                c.close_reason = Some(reason);
+                save(tx, &c)?;
+                Ok(Some(c))
+            })
+            .await
+    }
 }
 
 #[async_trait]
@@ -163,21 +194,17 @@ impl ConversationStore for EmbeddedStore {
         at: OffsetDateTime,
         reason: &str,
     ) -> PortResult<Option<Conversation>> {
-        let (cid, reason) = (conversation.to_string(), reason.to_string());
-        self.db
-            .tx(move |tx| {
-                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
-                if c.state == ConversationState::Closed {
-                    return Ok(None);
-                }
-                release_agent(tx, &c)?;
-                c.state = ConversationState::Closed;
-                c.closed_at = Some(at);
-                c.close_reason = Some(reason);
-                save(tx, &c)?;
-                Ok(Some(c))
-            })
-            .await
+        self.close_unless(conversation, None, at, reason).await
+    }
+
+    async fn close_idle(
+        &self,
+        conversation: &ConversationId,
+        cutoff: OffsetDateTime,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>> {
+        self.close_unless(conversation, Some(cutoff), at, reason).await
     }
 
     async fn requeue(

@@ -3,11 +3,12 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 use smsdesk_domain::*;
-use smsdesk_ports::{MessageStore, PortResult, StatusUpdate};
+use smsdesk_ports::{Append, MessageStore, PortResult, SendClaim, StatusUpdate};
 use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::EmbeddedStore;
+use super::conversations;
 use crate::db::{from_json, nanos, sql, to_json, ts};
 use crate::rows::{all, one};
 
@@ -32,27 +33,48 @@ fn save(tx: &Transaction<'_>, m: &Message, claimed_at: Option<i64>) -> PortResul
     Ok(())
 }
 
+/// Stores a message unless its id exists; returns whether it was stored.
+fn insert(tx: &Transaction<'_>, m: &Message, body: &str) -> PortResult<bool> {
+    let stored = tx
+        .execute(
+            "INSERT OR IGNORE INTO messages (id, conversation_id, channel_id, provider_message_id, \
+             created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                m.id.as_str(),
+                m.conversation_id.as_str(),
+                m.channel_id.as_str(),
+                m.provider_message_id,
+                ts(m.created_at),
+                body
+            ],
+        )
+        .map_err(sql)?;
+    Ok(stored == 1)
+}
+
 #[async_trait]
 impl MessageStore for EmbeddedStore {
     async fn insert_message(&self, message: &Message) -> PortResult<bool> {
         let (m, body) = (message.clone(), to_json(message)?);
+        self.db.tx(move |tx| insert(tx, &m, &body)).await
+    }
+
+    async fn append_message(&self, message: &Message) -> PortResult<Append> {
+        let (m, body) = (message.clone(), to_json(message)?);
         self.db
             .tx(move |tx| {
-                let stored = tx
-                    .execute(
-                        "INSERT OR IGNORE INTO messages (id, conversation_id, channel_id, provider_message_id, \
-                         created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                        params![
-                            m.id.as_str(),
-                            m.conversation_id.as_str(),
-                            m.channel_id.as_str(),
-                            m.provider_message_id,
-                            ts(m.created_at),
-                            body
-                        ],
-                    )
-                    .map_err(sql)?;
-                Ok(stored == 1)
+                let conversation = conversations::load(tx, m.conversation_id.as_str())?;
+                let Some(mut c) = conversation.filter(|c| c.state != ConversationState::Closed) else {
+                    return Ok(Append::ConversationClosed);
+                };
+                if !insert(tx, &m, &body)? {
+                    return Ok(Append::Duplicate);
+                }
+                if m.created_at > c.last_message_at {
+                    c.last_message_at = m.created_at;
+                    conversations::save(tx, &c)?;
+                }
+                Ok(Append::Appended)
             })
             .await
     }
@@ -115,26 +137,24 @@ impl MessageStore for EmbeddedStore {
             .await
     }
 
-    async fn claim_send(
-        &self,
-        id: &MessageId,
-        at: OffsetDateTime,
-        lease: Duration,
-    ) -> PortResult<Option<Message>> {
+    async fn claim_send(&self, id: &MessageId, at: OffsetDateTime, lease: Duration) -> PortResult<SendClaim> {
         let id = id.to_string();
         self.db
             .tx(move |tx| {
-                let Some((mut m, claimed)) = load(tx, &id)? else { return Ok(None) };
+                let Some((mut m, claimed)) = load(tx, &id)? else { return Ok(SendClaim::NotQueued) };
                 if m.status != MessageStatus::Queued {
-                    return Ok(None);
+                    return Ok(SendClaim::NotQueued);
                 }
                 let now = ts(at);
-                if claimed.is_some_and(|c| now.saturating_sub(c) < nanos(lease)) {
-                    return Ok(None);
+                match claimed {
+                    Some(c) if now.saturating_sub(c) < nanos(lease) => Ok(SendClaim::Held),
+                    Some(_) => Ok(SendClaim::Abandoned(m)),
+                    None => {
+                        m.attempts += 1;
+                        save(tx, &m, Some(now))?;
+                        Ok(SendClaim::Claimed(m))
+                    }
                 }
-                m.attempts += 1;
-                save(tx, &m, Some(now))?;
-                Ok(Some(m))
             })
             .await
     }

@@ -3,7 +3,10 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use smsdesk_domain::*;
-use smsdesk_ports::{ConsentStore, ContactCreate, ContactStore, DedupeStore, OutboxStore, PortResult};
+use smsdesk_ports::{
+    ConsentStore, ContactCreate, ContactStore, DedupeStore, IdempotencyRecord, IdempotencyStore, OutboxStore,
+    PortError, PortResult,
+};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -168,6 +171,54 @@ impl DedupeStore for EmbeddedStore {
                     .optional()
                     .map_err(sql)?;
                 Ok(live.is_some())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for EmbeddedStore {
+    async fn remember_request(
+        &self,
+        record: &IdempotencyRecord,
+        ttl: Duration,
+    ) -> PortResult<IdempotencyRecord> {
+        let record = record.clone();
+        let now = ts(record.at);
+        let expires = now.saturating_add(nanos(ttl));
+        self.db
+            .tx(move |tx| {
+                tx.execute(
+                    "DELETE FROM idempotency WHERE key IN \
+                     (SELECT key FROM idempotency WHERE expires_at <= ?1 ORDER BY expires_at LIMIT 16)",
+                    [now],
+                )
+                .map_err(sql)?;
+                // Insert, or take over a key whose ttl has passed; a live key keeps its first request.
+                tx.execute(
+                    "INSERT INTO idempotency (key, fingerprint, message_id, at, expires_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, \
+                     message_id = excluded.message_id, at = excluded.at, expires_at = excluded.expires_at \
+                     WHERE idempotency.expires_at <= ?4",
+                    params![record.key, record.fingerprint, record.message_id.as_str(), now, expires],
+                )
+                .map_err(sql)?;
+                let (fingerprint, message_id, at): (String, String, i64) = tx
+                    .query_row(
+                        "SELECT fingerprint, message_id, at FROM idempotency WHERE key = ?1",
+                        [&record.key],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .map_err(sql)?;
+                let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at))
+                    .map_err(|e| PortError::Backend(format!("idempotency time out of range: {e}")))?;
+                Ok(IdempotencyRecord {
+                    key: record.key,
+                    fingerprint,
+                    message_id: MessageId::new(message_id),
+                    at,
+                })
             })
             .await
     }

@@ -725,11 +725,19 @@ async fn bad_signature_is_not_retried() {
 }
 
 #[tokio::test]
-async fn send_timeout_and_refused_connection_are_transient() {
+async fn a_timeout_after_the_request_went_out_is_unknown_not_transient() {
+    // TeleSign got the request (and may have accepted it) but answered too late: sending again could
+    // reach the customer twice.
     let fake = fake::start(vec![(200, ACCEPTED, Duration::from_secs(5))]).await;
     let slow = client(&fake.url).with_timeout(Duration::from_millis(200));
-    assert!(matches!(slow.send(&send_request()).await, Err(SendError::Transient { .. })));
+    let err = slow.send(&send_request()).await.unwrap_err();
+    assert!(matches!(err, SendError::Unknown { .. }), "{err:?}");
+    assert_eq!(fake.seen.lock().unwrap().len(), 1, "the request reached TeleSign");
+}
 
+#[tokio::test]
+async fn a_refused_connection_is_transient() {
+    // Nothing was sent: another try is safe.
     let (_bound, url) = fake::closed_port();
     let closed = client(&url);
     assert!(matches!(closed.send(&send_request()).await, Err(SendError::Transient { .. })));
