@@ -76,6 +76,7 @@ impl AwsShape {
             AuthMode::Tokens { admin_token: SecretString::from(admin_token.to_string()) },
         );
         config.retry.base_delay = Duration::from_millis(200);
+        config.allow_loopback_http = true; // the fake TeleSign listens on http://127.0.0.1
         let store = Arc::new(adapters.store);
         let clock = Arc::new(SystemClock);
         let http = smsdesk_providers::http::client_builder()

@@ -222,7 +222,9 @@ impl TelesignClient {
         }
         let response = request.send().await.map_err(CallError::Http)?;
         let status = response.status().as_u16();
-        let body = response.text().await.map_err(CallError::Http)?;
+        let body = crate::http::read_capped(response, crate::http::MAX_ANSWER_BYTES)
+            .await
+            .map_err(CallError::Http)?;
         Ok(Answer { status, body })
     }
 }

@@ -9,6 +9,7 @@ use crate::services::outcome_for;
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use smsdesk_domain::events::OutboundJob;
+use smsdesk_domain::redact::scrub;
 use smsdesk_domain::retry::RetryDecision;
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
@@ -97,7 +98,7 @@ impl Consumer for OutboundConsumer {
         match send_one(&self.app, &job).await {
             Ok(outcome) => outcome,
             Err(e) => {
-                tracing::warn!(message = %job.message_id, error = %e, "outbound send failed on storage");
+                tracing::warn!(message_id = %job.message_id, error = %e, "outbound send failed on storage");
                 outcome_for(&e)
             }
         }
@@ -105,7 +106,7 @@ impl Consumer for OutboundConsumer {
 }
 
 async fn fail(app: &App, id: &MessageId, reason: String) -> PortResult<Outcome> {
-    tracing::warn!(message = %id, %reason, "message failed");
+    tracing::warn!(message_id = %id, reason = %scrub(&reason), "message failed");
     let update = StatusUpdate {
         status: MessageStatus::Failed,
         provider_message_id: None,
@@ -119,7 +120,7 @@ async fn fail(app: &App, id: &MessageId, reason: String) -> PortResult<Outcome> 
 /// Sends one queued message, at most once per claim.
 pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     let Some(message) = app.store.get_message(&job.message_id).await? else {
-        tracing::warn!(message = %job.message_id, "outbound job for an unknown message; dropped");
+        tracing::warn!(message_id = %job.message_id, "outbound job for an unknown message; dropped");
         return Ok(Outcome::Done);
     };
     if message.status != MessageStatus::Queued {
@@ -162,13 +163,13 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
                 at: app.clock.now(),
             };
             app.store.advance_status(&message.id, &update).await?;
-            tracing::info!(message = %message.id, reference = %receipt.provider_message_id, "sent");
+            tracing::info!(message_id = %message.id, reference = %receipt.provider_message_id, "sent");
             Ok(Outcome::Done)
         }
         Err(SendError::Permanent { reason }) => fail(app, &message.id, reason).await,
         Err(SendError::Transient { reason }) => match app.config.retry.after_failure(message.attempts) {
             RetryDecision::RetryAfter(delay) => {
-                tracing::info!(message = %message.id, attempt = message.attempts, %reason, ?delay, "transient send error; will retry");
+                tracing::info!(message_id = %message.id, attempt = message.attempts, reason = %scrub(&reason), ?delay, "transient send error; will retry");
                 app.store.release_send(&message.id, &reason, app.clock.now()).await?;
                 Ok(Outcome::RetryAfter(delay))
             }
