@@ -233,6 +233,16 @@ fn free_port() -> u16 {
 
 impl DevProcess {
     pub async fn spawn(binary: &Path, data: &Path, extra_env: &[(&str, &str)]) -> Self {
+        Self::spawn_logging_to(binary, data, extra_env, Stdio::inherit()).await
+    }
+
+    /// As [`DevProcess::spawn`], with the process's stderr (its log) going to `stderr`, e.g. a file.
+    pub async fn spawn_logging_to(
+        binary: &Path,
+        data: &Path,
+        extra_env: &[(&str, &str)],
+        stderr: impl Into<Stdio>,
+    ) -> Self {
         let port = free_port();
         let mut cmd = Command::new(binary);
         cmd.args(["dev", "--addr", &format!("127.0.0.1:{port}"), "--data"])
@@ -240,7 +250,7 @@ impl DevProcess {
             .env("SMSDESK_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }

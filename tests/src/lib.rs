@@ -4,6 +4,7 @@
 pub mod aws_shape;
 pub mod fake_telesign;
 pub mod harness;
+pub mod logs;
 
 pub use fake_telesign::{FakeTelesign, Scripted};
 pub use harness::{

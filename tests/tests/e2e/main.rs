@@ -1,11 +1,14 @@
 //! Black-box tests: smsdesk on port 0, talked to over HTTP, with a fake TeleSign on loopback that checks
 //! every request we send. One test binary, so linking happens once.
 
+mod authorization;
 mod channels;
 mod conversation;
 mod crm;
+mod logs;
 mod outbound;
 mod restart;
+mod sandbox;
 mod setup;
 
 pub use setup::*;

@@ -3,12 +3,16 @@
 //! smsdesk-lambda's batch handling, as Lambda's event source mapping would. Same test code as `e2e`; only
 //! the shape differs (the restart test, which kills the `smsdesk dev` process, is embedded-only).
 
+#[path = "../e2e/authorization.rs"]
+mod authorization;
 #[path = "../e2e/channels.rs"]
 mod channels;
 #[path = "../e2e/conversation.rs"]
 mod conversation;
 #[path = "../e2e/crm.rs"]
 mod crm;
+#[path = "../e2e/logs.rs"]
+mod logs;
 #[path = "../e2e/outbound.rs"]
 mod outbound;
 #[path = "../e2e/setup.rs"]
