@@ -119,7 +119,10 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> PortResult<String> {
 
 /// Reads a record back from its JSON column.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> PortResult<T> {
-    serde_json::from_str(text).map_err(|e| PortError::Corrupt(format!("stored record does not decode: {e}")))
+    // serde may quote the offending value, which may be a customer's number: masked in the message.
+    serde_json::from_str(text).map_err(|e| {
+        PortError::Corrupt(smsdesk_domain::redact::scrub(&format!("stored record does not decode: {e}")))
+    })
 }
 
 /// A timestamp as the integer column SQLite compares and sorts: nanoseconds since the epoch (i64 covers
