@@ -181,6 +181,7 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        crate::logs::install();
         let dir = tempfile::tempdir().expect("tempdir");
         let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
         let mut options = DevOptions::new(addr, dir.path().join("smsdesk.db"));
@@ -196,6 +197,7 @@ impl TestApp {
     /// The same handlers on the AWS adapters (DynamoDB Local, moto's SQS and Secrets Manager), queue consumers
     /// fed real SQS events. None when the AWS tests are skipped knowingly (SMSDESK_SKIP_AWS_TESTS=1).
     pub async fn spawn_aws() -> Option<Self> {
+        crate::logs::install();
         let (dynamodb, sqs) = crate::aws_shape::endpoints()?;
         let shape = crate::aws_shape::AwsShape::start(ADMIN_TOKEN, dynamodb, sqs).await;
         let api = Api::new(format!("http://{}", shape.addr));

@@ -41,12 +41,69 @@ impl<'a> MakeWriter<'a> for LogBuffer {
     }
 }
 
-/// Starts capturing this thread's logs (a `#[tokio::test]` runs the app's tasks on its one thread) until
-/// the guard drops.
-pub fn capture() -> (LogBuffer, tracing::subscriber::DefaultGuard) {
+thread_local! {
+    /// Where this thread's logs go while a test captures them.
+    static CAPTURE: std::cell::RefCell<Option<LogBuffer>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The global subscriber's writer: the capturing thread's buffer, or nowhere.
+struct ThreadRouted;
+
+enum RoutedWriter {
+    Buffer(LogBuffer),
+    Sink,
+}
+
+impl std::io::Write for RoutedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            RoutedWriter::Buffer(b) => b.write(buf),
+            RoutedWriter::Sink => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for ThreadRouted {
+    type Writer = RoutedWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        CAPTURE.with(|c| c.borrow().clone()).map_or(RoutedWriter::Sink, RoutedWriter::Buffer)
+    }
+}
+
+/// Installs, once per test process and before any app of a test starts ([`crate::TestApp`] calls it), a global
+/// subscriber in the functions' JSON format that writes the logs of a capturing thread to its buffer and drops
+/// the rest. Global, not a thread's scoped default: tracing caches per call site whether anyone listens, and a
+/// scoped subscriber set while other tests' threads register the same call sites can be cached out.
+pub fn install() {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let subscriber = smsdesk_lambda::logs::json_subscriber(EnvFilter::new(FILTER), ThreadRouted);
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("nothing else in the test process installs a global subscriber");
+    });
+}
+
+/// Stops capturing when dropped.
+pub struct Capturing;
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        CAPTURE.with(|c| c.borrow_mut().take());
+    }
+}
+
+/// Captures this thread's logs (a `#[tokio::test]` runs the app's tasks on its one thread) until the guard
+/// drops.
+pub fn capture() -> (LogBuffer, Capturing) {
+    install();
     let buffer = LogBuffer::default();
-    let subscriber = smsdesk_lambda::logs::json_subscriber(EnvFilter::new(FILTER), buffer.clone());
-    (buffer, tracing::subscriber::set_default(subscriber))
+    CAPTURE.with(|c| *c.borrow_mut() = Some(buffer.clone()));
+    (buffer, Capturing)
 }
 
 /// Ok when `line` is a JSON object in which no object has a key twice.
