@@ -87,10 +87,17 @@ pub struct DevServer {
     tasks: JoinSet<Result<(), DevError>>,
 }
 
+/// Logs to stderr, colored only when stderr is a terminal (a redirected log gets no ANSI codes).
 pub fn init_tracing() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hyper=warn,reqwest=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 fn http_client() -> Result<reqwest::Client, DevError> {
@@ -134,6 +141,7 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     let mut config =
         Config::new(public_url, AuthMode::Tokens { admin_token: SecretString::from(admin_token.clone()) });
     config.sandbox = true;
+    config.allow_loopback_http = true;
     config.retry.base_delay = options.retry_base;
     config.retry.max_attempts = options.send_attempts.max(1);
     config.send_lease = options.send_lease;

@@ -262,6 +262,7 @@ impl AwsShape {
         config.retry.base_delay = Duration::from_millis(200);
         config.send_lease = SEND_LEASE;
         config.stranded = crate::STRANDED_IN_TESTS;
+        config.allow_loopback_http = true; // the fake TeleSign listens on http://127.0.0.1
 
         let faults = Faults::default();
         WATCHED.with(|w| w.borrow_mut().push(Arc::downgrade(&faults.list)));

@@ -210,6 +210,7 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        crate::logs::install();
         let dir = tempfile::tempdir().expect("tempdir");
         let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
         let mut options = DevOptions::new(addr, dir.path().join("smsdesk.db"));
@@ -233,6 +234,7 @@ impl TestApp {
     /// behind a loopback API Gateway that dispatches by the template's routes. Always Some (the Option is
     /// kept for the callers written when a skip returned None); without the emulators it panics.
     pub async fn spawn_aws() -> Option<Self> {
+        crate::logs::install();
         let (dynamodb, sqs) = crate::aws_shape::endpoints();
         let clock = Arc::new(TestClock::new());
         let (wrap_queue, faults) = fault_injector();
@@ -409,13 +411,23 @@ impl DevProcess {
     /// `smsdesk dev --addr 127.0.0.1:0`: the child binds a free port itself and reports it on its first
     /// line of output ("smsdesk dev is serving on http://127.0.0.1:N").
     pub async fn spawn(binary: &Path, data: &Path, extra_env: &[(&str, &str)]) -> Self {
+        Self::spawn_logging_to(binary, data, extra_env, Stdio::inherit()).await
+    }
+
+    /// As [`DevProcess::spawn`], with the process's stderr (its log) going to `stderr`, e.g. a file.
+    pub async fn spawn_logging_to(
+        binary: &Path,
+        data: &Path,
+        extra_env: &[(&str, &str)],
+        stderr: impl Into<Stdio>,
+    ) -> Self {
         let mut cmd = Command::new(binary);
         cmd.args(["dev", "--addr", "127.0.0.1:0", "--data"])
             .arg(data)
             .env("SMSDESK_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod fake_telesign;
 pub mod faults;
 pub mod harness;
+pub mod logs;
 pub mod template;
 
 pub use clock::TestClock;

@@ -198,7 +198,8 @@ fn message_span(kind: QueueKind, message: &Received) -> tracing::Span {
         "queue_message",
         queue = kind.name(),
         message_id = %message.message_id,
-        group = message.group.as_deref().unwrap_or(""),
+        // A FIFO group id holds the customer's number (channel + phone): logged as a hash only.
+        group = message.group.as_deref().map(smsdesk_domain::redact::log_hash).unwrap_or_default(),
         receive_count = message.receive_count,
     )
 }

@@ -44,6 +44,9 @@ pub struct Config {
     pub sandbox: bool,
     /// Largest webhook body accepted (HTTP 413 beyond).
     pub max_webhook_bytes: usize,
+    /// Let an admin point a channel's `base_url` at plain `http://` on a loopback host (fake providers):
+    /// `smsdesk dev` and the tests set it; the Lambda functions never do (only `https://` hosts there).
+    pub allow_loopback_http: bool,
 }
 
 impl Config {
@@ -58,6 +61,7 @@ impl Config {
             stranded: StrandedPolicy::default(),
             sandbox: false,
             max_webhook_bytes: 64 * 1024,
+            allow_loopback_http: false,
         }
     }
 }

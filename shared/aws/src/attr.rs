@@ -91,7 +91,9 @@ pub(crate) fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, PortError
         }
     }
     let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-    serde_json::from_value(Value::Object(map)).map_err(|e| corrupt(format!("item {pk}: {e}")))
+    // Keys and values may hold a customer's number (PHONE#..., OPEN#...): the error names it masked.
+    serde_json::from_value(Value::Object(map))
+        .map_err(|e| corrupt(smsdesk_domain::redact::scrub(&format!("item {pk}: {e}"))))
 }
 
 /// A string attribute of an item.

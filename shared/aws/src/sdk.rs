@@ -31,15 +31,28 @@ pub const SESSION_TOKEN_VAR: &str = "AWS_SESSION_TOKEN";
 /// The SDK's connect timeout for its current behavior version (what aws-config would set).
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
+/// Longest one attempt of an SDK call may take (a hung connection is given up and retried).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+/// Longest an SDK call may take with its retries: below the shortest function timeout (10 s, the webhook),
+/// so a stuck AWS call ends as an error the handler reports, not as a Lambda timeout.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(9);
+
 /// An SDK configuration with this region and these credentials: standard retries (3 attempts), a 3.1 s
-/// connect timeout, Tokio's sleep, the system clock, and the lazily connecting HTTPS client ([`LazyTls`]).
+/// connect timeout, a 4 s attempt and 9 s operation timeout on every call, Tokio's sleep, the system
+/// clock, and the lazily connecting HTTPS client ([`LazyTls`]).
 pub fn sdk_config(region: Region, credentials: Credentials) -> SdkConfig {
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(region)
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .retry_config(RetryConfig::standard())
-        .timeout_config(TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).build())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
         .time_source(SystemTimeSource::new())
         .http_client(LazyTls::shared());
     if let Some(sleep) = default_async_sleep() {
@@ -101,6 +114,8 @@ mod tests {
         assert_eq!(creds.session_token(), Some("token"));
         assert_eq!(sdk.retry_config().map(|r| r.max_attempts()), Some(3));
         assert_eq!(sdk.timeout_config().and_then(|t| t.connect_timeout()), Some(CONNECT_TIMEOUT));
+        assert_eq!(sdk.timeout_config().and_then(|t| t.operation_timeout()), Some(OPERATION_TIMEOUT));
+        assert_eq!(sdk.timeout_config().and_then(|t| t.operation_attempt_timeout()), Some(ATTEMPT_TIMEOUT));
         assert!(sdk.sleep_impl().is_some(), "retries need a sleep implementation");
     }
 

@@ -2,6 +2,7 @@
 //! (routing, assignment, consent, segmentation, status ordering, retries, CRM matching).
 //! No AWS, no HTTP and no I/O live here; everything is tested by plain unit tests.
 
+pub mod access;
 pub mod assign;
 pub mod consent;
 pub mod crm;
@@ -9,6 +10,7 @@ pub mod events;
 pub mod ids;
 pub mod model;
 pub mod phone;
+pub mod redact;
 pub mod retry;
 pub mod segment;
 pub mod status;
@@ -17,6 +19,6 @@ pub mod text;
 
 pub use ids::*;
 pub use model::*;
-pub use phone::{Phone, PhoneError};
+pub use phone::{Phone, PhoneError, mask};
 pub use status::MessageStatus;
 pub use text::{MAX_MESSAGE_CHARS, MessageText, TextError};

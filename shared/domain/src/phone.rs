@@ -10,7 +10,9 @@ pub enum PhoneError {
     Empty,
     #[error("must contain digits only (no '+', spaces or punctuation)")]
     NotDigitsOnly,
-    #[error("is not a phone number in international format: {0}")]
+    /// Carries the input masked to its last four digits ([`mask`]): a customer's number never lands in an
+    /// error message or a log line whole.
+    #[error("is not a phone number in international format ({0})")]
     Invalid(String),
     #[error("must have 8 to 15 digits including the country code (or be a short code of 3 to 6 digits)")]
     Length,
@@ -40,13 +42,13 @@ impl Phone {
         let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
         let allowed = |c: char| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.');
         if !trimmed.chars().all(allowed) || trimmed[1..].contains('+') {
-            return Err(PhoneError::Invalid(trimmed.to_string()));
+            return Err(PhoneError::Invalid(mask(trimmed)));
         }
         if !(8..=15).contains(&digits.len()) {
             return Err(PhoneError::Length);
         }
         let e164 = format!("+{digits}");
-        phonenumber::parse(None, &e164).map_err(|e| PhoneError::Invalid(e.to_string()))?;
+        phonenumber::parse(None, &e164).map_err(|e| PhoneError::Invalid(format!("{}: {e}", mask(&e164))))?;
         Ok(Self(e164))
     }
 
@@ -75,6 +77,22 @@ impl Phone {
     pub fn is_short_code(&self) -> bool {
         !self.0.starts_with('+')
     }
+
+    /// The number as logs and error messages show it: its last four digits only (`…0123`).
+    pub fn masked(&self) -> String {
+        mask(&self.0)
+    }
+}
+
+/// Masks anything that may be a phone number to its last four digits (`…0123`; `…` alone when it has
+/// fewer than four). For logs, span fields and error messages.
+pub fn mask(raw: &str) -> String {
+    let digits: Vec<char> = raw.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 4 {
+        return "…".to_string();
+    }
+    let last: String = digits[digits.len() - 4..].iter().collect();
+    format!("…{last}")
 }
 
 impl fmt::Display for Phone {
@@ -83,9 +101,10 @@ impl fmt::Display for Phone {
     }
 }
 
+/// Masked, so that a `{:?}` of anything holding a number (an event, a conversation) logs no number whole.
 impl fmt::Debug for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Phone({})", self.0)
+        write!(f, "Phone({})", self.masked())
     }
 }
 
@@ -144,6 +163,23 @@ mod tests {
         assert_eq!(Phone::parse_digits("+15555550100"), Err(PhoneError::NotDigitsOnly));
         assert_eq!(Phone::parse_digits("1 555 555 0100"), Err(PhoneError::NotDigitsOnly));
         assert_eq!(Phone::parse_digits(""), Err(PhoneError::Empty));
+    }
+
+    #[test]
+    fn masking_keeps_the_last_four_digits_only() {
+        let p = Phone::parse("+15555550123").unwrap();
+        assert_eq!(p.masked(), "…0123");
+        assert_eq!(format!("{p:?}"), "Phone(…0123)");
+        assert_eq!(mask("1 (555) 555-0123"), "…0123");
+        assert_eq!(mask("123"), "…");
+        assert_eq!(mask(""), "…");
+        assert_eq!(Phone::parse("12345").unwrap().masked(), "…2345");
+        // An invalid input is not echoed whole in the error either.
+        let err = Phone::parse("+1555555abc0123").unwrap_err().to_string();
+        assert!(!err.contains("555555"), "{err}");
+        assert!(err.contains("…0123"), "{err}");
+        let err = Phone::parse("+999555550123").unwrap_err().to_string();
+        assert!(!err.contains("999555550123"), "{err}");
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub enum EmbeddedError {
     /// The file was written by a newer smsdesk; opening it could lose data.
     #[error("database schema version {found} is newer than this build knows ({known})")]
     NewerSchema { found: i64, known: i64 },
+    /// The file could not be created or made private to its owner.
+    #[error("{path}: {source}")]
+    File { path: String, source: std::io::Error },
 }
 
 /// How long a writer waits for another process holding the file's lock before giving up as `Unavailable`.
@@ -31,11 +34,22 @@ pub(crate) struct Db {
 
 impl Db {
     pub(crate) fn open(path: &Path) -> Result<Self, EmbeddedError> {
+        private_file(path)?;
         let conn = Connection::open(path)?;
         // WAL lets readers and the writer overlap; FULL syncs the WAL on every commit, so whatever a port
         // method acknowledged survives a kill -9 or a power cut.
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        Self::init(conn)
+        let db = Self::init(conn)?;
+        // SQLite creates the -wal and -shm files with the database file's mode; older files are tightened.
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = std::path::PathBuf::from(side);
+            if side.exists() {
+                private_file(&side)?;
+            }
+        }
+        Ok(db)
     }
 
     pub(crate) fn open_in_memory() -> Result<Self, EmbeddedError> {
@@ -73,6 +87,23 @@ impl Db {
     }
 }
 
+/// Creates `path` readable and writable by its owner only (mode 0600), or makes an existing file so: the
+/// database holds customers' numbers, transcripts and channel credentials.
+fn private_file(path: &Path) -> Result<(), EmbeddedError> {
+    let err = |source| EmbeddedError::File { path: path.display().to_string(), source };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(err)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(err)?;
+    }
+    Ok(())
+}
+
 /// Maps SQLite errors: a busy or locked database is worth retrying, anything else is not.
 pub(crate) fn sql(e: rusqlite::Error) -> PortError {
     match e.sqlite_error_code() {
@@ -88,7 +119,10 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> PortResult<String> {
 
 /// Reads a record back from its JSON column.
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> PortResult<T> {
-    serde_json::from_str(text).map_err(|e| PortError::Corrupt(format!("stored record does not decode: {e}")))
+    // serde may quote the offending value, which may be a customer's number: masked in the message.
+    serde_json::from_str(text).map_err(|e| {
+        PortError::Corrupt(smsdesk_domain::redact::scrub(&format!("stored record does not decode: {e}")))
+    })
 }
 
 /// A timestamp as the integer column SQLite compares and sorts: nanoseconds since the epoch (i64 covers
@@ -121,6 +155,30 @@ mod tests {
         let a = time::macros::datetime!(2026-01-01 00:00 UTC);
         assert!(ts(a) < ts(a + time::Duration::nanoseconds(1)));
         assert!(ts(time::macros::datetime!(1960-01-01 00:00 UTC)) < 0);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_and_its_wal_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        {
+            let db = Db::open(&path).unwrap();
+            db.tx(|tx| tx.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").map_err(sql))
+                .await
+                .unwrap();
+            for name in ["t.db", "t.db-wal", "t.db-shm"] {
+                let p = dir.path().join(name);
+                assert!(p.exists(), "{name} exists while the database is open");
+                assert_eq!(mode(&p), 0o600, "{name}");
+            }
+        }
+        // A file left world-readable by an older version is tightened on open.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _db = Db::open(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[tokio::test]

@@ -23,6 +23,26 @@ pub fn client() -> Result<reqwest::Client, reqwest::Error> {
     client_builder().build()
 }
 
+/// The most of a provider's answer smsdesk reads: their answers are a few hundred bytes; a broken or hostile
+/// endpoint must not make a function buffer megabytes.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Reads a provider's answer body, at most `limit` bytes (the rest is never read; a cut multi-byte character
+/// becomes U+FFFD).
+pub async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<String, reqwest::Error> {
+    let hint = response.content_length().and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+    let mut body = Vec::with_capacity(hint.min(limit));
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - body.len();
+        if chunk.len() >= room {
+            body.extend_from_slice(&chunk[..room]);
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 /// One TLS client configuration: *ring* crypto, TLS 1.2 and 1.3, Mozilla's roots.
 pub fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
@@ -41,6 +61,22 @@ mod tests {
     fn reqwest_accepts_the_preconfigured_tls() {
         // reqwest refuses a preconfigured TLS value of a type it does not know (a rustls version skew).
         assert!(client_builder().build().is_ok());
+    }
+
+    #[tokio::test]
+    async fn answers_are_read_up_to_the_cap_only() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let huge = "x".repeat(4 * MAX_ANSWER_BYTES);
+        let app = axum::Router::new()
+            .route("/huge", axum::routing::get(move || async move { huge }))
+            .route("/small", axum::routing::get(|| async { "{\"ok\":true}" }));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let http = client().unwrap();
+        let response = http.get(format!("http://{addr}/huge")).send().await.unwrap();
+        assert_eq!(read_capped(response, MAX_ANSWER_BYTES).await.unwrap().len(), MAX_ANSWER_BYTES);
+        let response = http.get(format!("http://{addr}/small")).send().await.unwrap();
+        assert_eq!(read_capped(response, MAX_ANSWER_BYTES).await.unwrap(), "{\"ok\":true}");
     }
 
     #[test]

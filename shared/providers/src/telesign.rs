@@ -224,7 +224,7 @@ impl TelesignClient {
         }
         let response = request.send().await.map_err(CallError::Http)?;
         let status = response.status().as_u16();
-        let body = match response.text().await {
+        let body = match crate::http::read_capped(response, crate::http::MAX_ANSWER_BYTES).await {
             Ok(body) => body,
             // TeleSign answered but the body did not arrive whole: an accepted send must not look unsent.
             Err(e) if (200..300).contains(&status) => return Err(CallError::Answered(status, e)),

@@ -3,16 +3,19 @@
 
 mod agents;
 mod at_most_once;
+mod authorization;
 mod channels;
 mod conversation;
 mod crash_send;
 mod crm;
 mod dlq;
 mod faults;
+mod logs;
 mod metrics;
 mod outbound;
 mod races;
 mod restart;
+mod sandbox;
 mod setup;
 mod timers;
 mod transfer;

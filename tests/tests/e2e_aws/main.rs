@@ -14,6 +14,9 @@ mod agents;
 #[path = "../e2e/at_most_once.rs"]
 mod at_most_once;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/authorization.rs"]
+mod authorization;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/channels.rs"]
 mod channels;
 #[cfg(not(smsdesk_aws_emulators_missing))]
@@ -27,6 +30,9 @@ mod crm;
 mod faults;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod gateway;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/logs.rs"]
+mod logs;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/outbound.rs"]
 mod outbound;

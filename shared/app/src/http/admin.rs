@@ -61,7 +61,8 @@ async fn create_queue(
     Ok((StatusCode::CREATED, Json(json!({"id": queue.id, "name": queue.name}))))
 }
 
-async fn list_queues(State(app): State<Arc<App>>, _who: Principal) -> ApiResult<Json<Value>> {
+async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
     let queues = app.store.list_queues().await?;
     let mut items = Vec::with_capacity(queues.len());
     for q in queues {

@@ -7,7 +7,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::services::conversations::{self, TransferTarget};
 use crate::services::idempotency::{self, IdempotencyKey, Replay};
-use crate::services::{assignment, outbound, routing};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -204,8 +203,9 @@ struct ProactiveBody {
     session: bool,
 }
 
-/// Proactive outbound: the agent texts a customer first. With `session`, the conversation stays open with the
-/// agent for the answer; without, it is a one-off notice recorded in a closed conversation.
+/// Proactive outbound: the agent texts a customer first, from a number whose queue it serves. With `session`,
+/// the conversation stays open with the agent for the answer; without, it is a one-off notice recorded in a
+/// conversation closed at once (when the send opened it). See [`conversations::proactive`].
 async fn proactive(
     State(app): State<Arc<App>>,
     who: Principal,
@@ -237,27 +237,8 @@ async fn proactive(
         }
         Replay::Proceed(id) => id,
     };
-    let now = app.clock.now();
-    let (conversation, created) = routing::find_or_open(&app, &channel, &number, &to).await?;
-    if created {
-        crate::services::crm::request_link(&app, &conversation.id).await?;
-    }
-    if let (true, Some(agent), ConversationState::Waiting) =
-        (body.session, who.agent_id(), conversation.state)
-    {
-        app.store.assign(&conversation.id, agent, now).await?;
-    }
-    let message = match message_id {
-        Some(id) => {
-            outbound::queue_reply_as(&app, id, &conversation, text, Author::Agent, who.agent_id()).await?
-        }
-        None => outbound::queue_reply(&app, &conversation, text, Author::Agent, who.agent_id()).await?,
-    };
-    if !body.session && conversation.state == ConversationState::Waiting {
-        conversations::close_and_free(&app, &conversation.id, "proactive message without a session").await?;
-    } else if conversation.state == ConversationState::Waiting {
-        assignment::dispatch_queue(&app, &conversation.queue_id).await?;
-    }
+    let send = conversations::Proactive { channel, number, to, text, session: body.session, message_id };
+    let (conversation, message) = conversations::proactive(&app, &who, send).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"id": message.id, "status": message.status, "conversation_id": conversation.id})),
@@ -287,25 +268,37 @@ struct ContactQuery {
     phone: Option<String>,
 }
 
+/// Contacts by phone: an admin sees all; an agent only those linked to its conversations.
 async fn contacts(
     State(app): State<Arc<App>>,
-    _who: Principal,
+    who: Principal,
     Query(q): Query<ContactQuery>,
 ) -> ApiResult<Json<Value>> {
     let raw = q.phone.ok_or_else(|| ApiError::field("phone", "is required (?phone=+15551234567)"))?;
     let phone = Phone::parse(&raw).map_err(|e| ApiError::field("phone", e))?;
-    let items = app.store.contacts_by_phone(&phone).await?;
+    let scope = conversations::ContactScope::of(&app, &who).await?;
+    let mut items = Vec::new();
+    for contact in app.store.contacts_by_phone(&phone).await? {
+        if scope.may_read(&app, &contact.id).await? {
+            items.push(contact);
+        }
+    }
     Ok(Json(json!({"items": items})))
 }
 
+/// One contact and its timeline: an admin reads any; an agent only one linked to its conversations (404
+/// otherwise, so contact ids are not confirmed).
 async fn contact(
     State(app): State<Arc<App>>,
-    _who: Principal,
+    who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let id = ContactId::new(id);
-    let contact =
-        app.store.get_contact(&id).await?.ok_or_else(|| ApiError::not_found(format!("no contact '{id}'")))?;
+    let not_found = || ApiError::not_found(format!("no contact '{id}'"));
+    if !conversations::ContactScope::of(&app, &who).await?.may_read(&app, &id).await? {
+        return Err(not_found());
+    }
+    let contact = app.store.get_contact(&id).await?.ok_or_else(not_found)?;
     let timeline = app.store.timeline(&id).await?;
     let mut view = json!(contact);
     view["timeline"] = json!(timeline);

@@ -62,7 +62,8 @@ async fn inbound(
     Ok((StatusCode::ACCEPTED, Json(json!({"status": "accepted", "queued": summary.queued}))))
 }
 
-async fn outbox(State(app): State<Arc<App>>, _who: Principal) -> ApiResult<Json<Value>> {
+async fn outbox(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
     let items = app.store.list_outbox().await?;
     Ok(Json(json!({"items": items})))
 }

@@ -91,15 +91,36 @@ async fn parse_number(app: &App, index: usize, value: &Value) -> ApiResult<Chann
     Ok(ChannelNumber { number, number_type, description, queue })
 }
 
-fn parse_base_url(value: Option<&str>) -> ApiResult<Option<String>> {
-    let Some(url) = value.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or_else(|| {
-        ApiError::field("base_url", "must start with https:// (or http:// for local tests)")
-    })?;
-    if rest.is_empty() || rest.contains(char::is_whitespace) {
-        return Err(ApiError::field("base_url", "must be a URL with a host"));
+/// An admin-set `base_url` (the provider's API host): `https://` and a host (and port), nothing else: no
+/// path, query, fragment or user info, so a channel cannot point credentials at an odd place. Plain `http://`
+/// only to a loopback host, and only where [`crate::Config::allow_loopback_http`] says so (`smsdesk dev` and
+/// tests, for fake providers); never in the Lambda functions. Returns it normalized (`https://host[:port]`).
+pub fn parse_base_url(value: Option<&str>, allow_loopback_http: bool) -> ApiResult<Option<String>> {
+    let Some(raw) = value.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    let rule = |why: &str| ApiError::field("base_url", why.to_string());
+    let url = reqwest::Url::parse(raw).map_err(|e| rule(&format!("is not a URL ({e})")))?;
+    if !raw.to_ascii_lowercase().starts_with(&format!("{}://", url.scheme())) {
+        return Err(rule("must start with https://"));
     }
-    Ok(Some(url.trim_end_matches('/').to_string()))
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| rule("must name a host"))?;
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_loopback_http && loopback => {}
+        "http" if allow_loopback_http => {
+            return Err(rule("must start with https:// (http:// only to a loopback host, for local tests)"));
+        }
+        _ => return Err(rule("must start with https://")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(rule("must not carry user info (user:password@)"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(rule("must be a host only, with no path, query or fragment"));
+    }
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    Ok(Some(format!("{}://{host}{port}", url.scheme())))
 }
 
 /// Creates a channel from the admin API's JSON body.
@@ -117,7 +138,7 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
         return Err(ApiError::field("provider", "the sandbox provider exists only in `smsdesk dev`"));
     }
     let credentials = parse_credentials(provider, obj.get("credentials"))?;
-    let base_url = parse_base_url(opt_str(obj, "", "base_url")?)?;
+    let base_url = parse_base_url(opt_str(obj, "", "base_url")?, app.config.allow_loopback_http)?;
     let numbers_raw = match obj.get("numbers") {
         Some(Value::Array(a)) if !a.is_empty() => a,
         Some(Value::Array(_)) => return Err(ApiError::field("numbers", "must list at least one number")),
@@ -234,5 +255,61 @@ pub async fn validate(app: &App, id: &str) -> ApiResult<Value> {
             "provider_unreachable",
             format!("{} could not be reached: {reason}", channel.provider),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_base_url;
+
+    fn ok(url: &str, loopback: bool) -> String {
+        match parse_base_url(Some(url), loopback) {
+            Ok(Some(u)) => u,
+            other => panic!("{url}: {other:?}"),
+        }
+    }
+
+    fn refused(url: &str, loopback: bool) -> String {
+        match parse_base_url(Some(url), loopback) {
+            Err(e) => e.message,
+            Ok(v) => panic!("{url} should be refused, got {v:?}"),
+        }
+    }
+
+    #[test]
+    fn https_hosts_are_accepted_and_normalized() {
+        assert_eq!(ok("https://rest-ww.telesign.com", false), "https://rest-ww.telesign.com");
+        assert_eq!(ok(" https://rest-api.telesign.com/ ", false), "https://rest-api.telesign.com");
+        assert_eq!(ok("https://api.example.com:8443", false), "https://api.example.com:8443");
+        assert_eq!(parse_base_url(None, false), Ok(None));
+        assert_eq!(parse_base_url(Some("  "), false), Ok(None));
+    }
+
+    #[test]
+    fn paths_queries_user_info_and_other_schemes_are_refused() {
+        for url in [
+            "https://rest-api.telesign.com/v1",
+            "https://rest-api.telesign.com/?x=1",
+            "https://rest-api.telesign.com#frag",
+            "https://user:pw@rest-api.telesign.com",
+            "https://evil@rest-api.telesign.com",
+            "ftp://rest-api.telesign.com",
+            "rest-api.telesign.com",
+            "https:rest-api.telesign.com",
+            "https://",
+        ] {
+            let message = refused(url, true);
+            assert!(message.starts_with("base_url: "), "{url}: {message}");
+        }
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_and_only_when_allowed() {
+        assert_eq!(ok("http://127.0.0.1:4010", true), "http://127.0.0.1:4010");
+        assert_eq!(ok("http://localhost:4010/", true), "http://localhost:4010");
+        assert_eq!(ok("http://[::1]:4010", true), "http://[::1]:4010");
+        assert!(refused("http://127.0.0.1:4010", false).contains("https://"));
+        assert!(refused("http://rest-api.telesign.com", true).contains("loopback"));
+        assert!(refused("http://10.0.0.1", true).contains("loopback"));
     }
 }

@@ -4,17 +4,110 @@ use crate::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::services::idempotency::{self, IdempotencyKey};
-use crate::services::{assignment, crm, outbound};
+use crate::services::{assignment, crm, outbound, routing};
+use smsdesk_domain::access::{
+    Access, Actor, ProactivePlan, ProactiveRefusal, access, contacts_of, plan_proactive,
+};
 use smsdesk_domain::*;
+use std::collections::BTreeSet;
 
-/// The conversation if the caller may see it: its agent, or an admin. Anyone else gets a 404, so ids of other
-/// agents' conversations are not confirmed.
-pub async fn visible(app: &App, who: &Principal, id: &str) -> ApiResult<Conversation> {
+/// What a route needs to do with a conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    Read,
+    Act,
+}
+
+/// The agent behind a principal, as the rule needs it (None for an admin). An agent that no longer exists
+/// is refused like an unknown token.
+pub async fn caller(app: &App, who: &Principal) -> ApiResult<Option<Agent>> {
+    match who.agent_id() {
+        None => Ok(None),
+        Some(id) => match app.store.get_agent(id).await? {
+            Some(agent) => Ok(Some(agent)),
+            None => Err(ApiError::unauthorized("the token's agent no longer exists")),
+        },
+    }
+}
+
+/// The actor of [`smsdesk_domain::access`] for a caller loaded by [`caller`].
+pub fn actor(agent: &Option<Agent>) -> Actor<'_> {
+    match agent {
+        Some(a) => Actor::Agent(a),
+        None => Actor::Admin,
+    }
+}
+
+/// The one place every conversation route asks whether the caller may read or act on a conversation
+/// ([`smsdesk_domain::access::access`]: its agent or an admin acts; an agent reads what waits in its queues).
+/// No access is a 404, so ids of other agents' conversations are not confirmed; reading but needing to act
+/// is a 409 `not_assigned` (the conversation becomes the agent's only through assignment).
+pub async fn authorize(app: &App, who: &Principal, id: &str, need: Need) -> ApiResult<Conversation> {
     let id = ConversationId::new(id);
-    let conversation = app.store.get_conversation(&id).await?;
-    match conversation {
-        Some(c) if who.is_admin() || who.agent_id().is_some_and(|a| c.agent_id.as_ref() == Some(a)) => Ok(c),
-        _ => Err(ApiError::not_found(format!("no conversation '{id}'"))),
+    let agent = caller(app, who).await?;
+    let Some(conversation) = app.store.get_conversation(&id).await? else {
+        return Err(ApiError::not_found(format!("no conversation '{id}'")));
+    };
+    match (access(actor(&agent), &conversation), need) {
+        (Access::Act, _) | (Access::Read, Need::Read) => Ok(conversation),
+        (Access::Read, Need::Act) => Err(ApiError::conflict(
+            "not_assigned",
+            format!(
+                "conversation '{id}' is waiting in queue '{}': it becomes yours only through assignment",
+                conversation.queue_id
+            ),
+        )),
+        (Access::None, _) => Err(ApiError::not_found(format!("no conversation '{id}'"))),
+    }
+}
+
+/// The conversation if the caller may read it.
+pub async fn visible(app: &App, who: &Principal, id: &str) -> ApiResult<Conversation> {
+    authorize(app, who, id, Need::Read).await
+}
+
+/// Which contacts a caller may read: an admin all; an agent those linked to (or offered for picking by)
+/// its conversations, the ones it may act on ([`Access::Act`]): its open ones, and its closed ones (found
+/// through the contact's timeline, which names every conversation written to it).
+pub struct ContactScope {
+    agent: Option<Agent>,
+    open: BTreeSet<ContactId>,
+}
+
+/// How many of a contact's timeline conversations are checked before a read is refused.
+const TIMELINE_CONVERSATIONS_CHECKED: usize = 50;
+
+impl ContactScope {
+    pub async fn of(app: &App, who: &Principal) -> ApiResult<Self> {
+        let Some(agent) = caller(app, who).await? else {
+            return Ok(Self { agent: None, open: BTreeSet::new() });
+        };
+        let mine = app.store.work_items(&agent.id).await?;
+        let open = contacts_of(mine.iter().filter(|c| access(Actor::Agent(&agent), c) == Access::Act));
+        Ok(Self { agent: Some(agent), open })
+    }
+
+    pub async fn may_read(&self, app: &App, contact: &ContactId) -> ApiResult<bool> {
+        let Some(agent) = &self.agent else { return Ok(true) };
+        if self.open.contains(contact) {
+            return Ok(true);
+        }
+        let mut checked = BTreeSet::new();
+        for event in app.store.timeline(contact).await? {
+            if checked.len() >= TIMELINE_CONVERSATIONS_CHECKED {
+                break;
+            }
+            if !checked.insert(event.conversation_id.clone()) {
+                continue;
+            }
+            if let Some(c) = app.store.get_conversation(&event.conversation_id).await?
+                && access(Actor::Agent(agent), &c) == Access::Act
+                && contacts_of([&c]).contains(contact)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -26,7 +119,7 @@ pub async fn reply(
     text: &str,
     key: Option<&IdempotencyKey>,
 ) -> ApiResult<Message> {
-    let conversation = visible(app, who, id).await?;
+    let conversation = authorize(app, who, id, Need::Act).await?;
     let text = MessageText::parse(text).map_err(|e| {
         ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}"))
     })?;
@@ -81,7 +174,7 @@ pub async fn resend(app: &App, who: &Principal, id: &str, message_id: &str) -> A
     })?;
     let agent = who.agent_id().or(original.agent_id.as_ref());
     let id = MessageId::new(format!("{}{RESEND_SUFFIX}", original.id));
-    tracing::info!(message = %original.id, resend = %id, "resent by the agent");
+    tracing::info!(message_id = %original.id, resend = %id, "resent by the agent");
     outbound::queue_reply_as(app, id, &conversation, text, original.author, agent).await
 }
 
@@ -89,7 +182,7 @@ pub async fn resend(app: &App, who: &Principal, id: &str, message_id: &str) -> A
 pub const RESEND_SUFFIX: &str = "_resend";
 
 pub async fn close(app: &App, who: &Principal, id: &str) -> ApiResult<Conversation> {
-    let conversation = visible(app, who, id).await?;
+    let conversation = authorize(app, who, id, Need::Act).await?;
     let reason = if who.is_admin() { "closed by an admin" } else { "resolved by the agent" };
     close_and_free(app, &conversation.id, reason).await?;
     Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation))
@@ -140,7 +233,7 @@ pub async fn transfer(
     id: &str,
     target: TransferTarget,
 ) -> ApiResult<Conversation> {
-    let conversation = visible(app, who, id).await?;
+    let conversation = authorize(app, who, id, Need::Act).await?;
     if conversation.state == ConversationState::Closed {
         return Err(ApiError::conflict(
             "conversation_closed",
@@ -196,7 +289,7 @@ pub async fn transfer(
 
 /// The agent picks which of several contacts sharing the customer's phone this conversation belongs to.
 pub async fn pick_contact(app: &App, who: &Principal, id: &str, contact_id: &str) -> ApiResult<Conversation> {
-    let conversation = visible(app, who, id).await?;
+    let conversation = authorize(app, who, id, Need::Act).await?;
     let contact_id = ContactId::new(contact_id);
     let contact = app
         .store
@@ -208,7 +301,8 @@ pub async fn pick_contact(app: &App, who: &Principal, id: &str, contact_id: &str
             "contact_id",
             format!(
                 "contact '{contact_id}' has phone {}, not the customer's {}",
-                contact.phone, conversation.customer
+                contact.phone.masked(),
+                conversation.customer.masked()
             ),
         ));
     }
@@ -216,4 +310,85 @@ pub async fn pick_contact(app: &App, who: &Principal, id: &str, contact_id: &str
     app.store.set_contact_link(&conversation.id, &link).await?;
     crm::started_event(app, &conversation, &contact.id).await?;
     Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation))
+}
+
+/// A proactive text (`POST /v1/messages`), as checked by the route.
+pub struct Proactive {
+    pub channel: Channel,
+    pub number: ChannelNumber,
+    pub to: Phone,
+    pub text: MessageText,
+    pub session: bool,
+    /// The id the text takes (a request with an `Idempotency-Key`); None: a fresh one.
+    pub message_id: Option<MessageId>,
+}
+
+/// The agent (or an admin) texts a customer first, from a number whose queue the sender serves
+/// ([`plan_proactive`]). No open conversation: the send opens one; with `session` it stays with the sender
+/// (through assignment), without it is closed once the text is queued. An open conversation is written into
+/// only when it is the sender's (or the sender is an admin), or when it waits in the sender's queue and the
+/// sender takes it through assignment (`session`); it is never closed by a send that did not open it.
+pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult<(Conversation, Message)> {
+    let agent = caller(app, who).await?;
+    let actor = actor(&agent);
+    let refuse = |refusal: ProactiveRefusal| match refusal {
+        ProactiveRefusal::NotYourQueue => ApiError::forbidden(format!(
+            "from: you do not serve queue '{}' of number {}",
+            send.number.queue, send.number.number
+        )),
+        other => ApiError::conflict(
+            match other {
+                ProactiveRefusal::AssignedToAnother => "conversation_assigned",
+                _ => "conversation_waiting",
+            },
+            format!("to: {other}"),
+        ),
+    };
+    // Refused before anything is written when the sender does not serve the number's queue.
+    plan_proactive(actor, &send.number.queue, None, send.session).map_err(refuse)?;
+    let (mut conversation, created) =
+        routing::find_or_open(app, &send.channel, &send.number, &send.to).await?;
+    let plan = if created {
+        ProactivePlan::Opened
+    } else {
+        plan_proactive(actor, &send.number.queue, Some(&conversation), send.session).map_err(refuse)?
+    };
+    let now = app.clock.now();
+    match (plan, &agent) {
+        (ProactivePlan::Opened, _) => crm::request_link(app, &conversation.id).await?,
+        (ProactivePlan::Take, Some(agent)) => match app.store.assign(&conversation.id, &agent.id, now).await?
+        {
+            Some(c) => conversation = c,
+            None => {
+                return Err(ApiError::conflict(
+                    "agent_unavailable",
+                    format!(
+                        "to: the customer's conversation waits in your queue, but you cannot take it now \
+                         ({} with {}/{} conversations)",
+                        agent.presence.as_str(),
+                        agent.active,
+                        agent.capacity
+                    ),
+                ));
+            }
+        },
+        _ => {}
+    }
+    if let (ProactivePlan::Opened, true, Some(agent)) = (plan, send.session, &agent)
+        && let Some(c) = app.store.assign(&conversation.id, &agent.id, now).await?
+    {
+        conversation = c;
+    }
+    let message = match send.message_id {
+        Some(id) => {
+            outbound::queue_reply_as(app, id, &conversation, send.text, Author::Agent, who.agent_id()).await?
+        }
+        None => outbound::queue_reply(app, &conversation, send.text, Author::Agent, who.agent_id()).await?,
+    };
+    if plan == ProactivePlan::Opened && !send.session {
+        close_and_free(app, &conversation.id, "proactive message without a session").await?;
+    } else if conversation.state == ConversationState::Waiting {
+        assignment::dispatch_queue(app, &conversation.queue_id).await?;
+    }
+    Ok((conversation, message))
 }

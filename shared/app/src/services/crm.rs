@@ -72,10 +72,24 @@ impl Consumer for CrmConsumer {
                 write_timeline(&self.app, conversation_id, event_id, kind, detail, *at).await
             }
         };
+        let (job_kind, conversation) = match &job {
+            CrmJob::LinkConversation { conversation_id } => ("link_conversation", conversation_id),
+            CrmJob::Timeline { conversation_id, .. } => ("timeline", conversation_id),
+        };
         match result {
             Ok(Step::Done) => Outcome::Done,
-            Ok(Step::Later) => Outcome::RetryAfter(LINK_WAIT),
-            Err(e) => outcome_for(&e, message),
+            Ok(Step::Later) => {
+                tracing::info!(
+                    job = job_kind, conversation = %conversation,
+                    reason = "the conversation's contact is not linked yet (its link job has not run)",
+                    "crm job will retry"
+                );
+                Outcome::RetryAfter(LINK_WAIT)
+            }
+            Err(e) => {
+                tracing::warn!(job = job_kind, conversation = %conversation, error = %e, "crm job failed on storage");
+                outcome_for(&e, message)
+            }
         }
     }
 }

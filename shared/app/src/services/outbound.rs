@@ -9,6 +9,7 @@ use crate::services::outcome_for;
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use smsdesk_domain::events::OutboundJob;
+use smsdesk_domain::redact::scrub;
 use smsdesk_domain::retry::RetryDecision;
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
@@ -136,7 +137,7 @@ impl Consumer for OutboundConsumer {
         match send_one(&self.app, &job).await {
             Ok(outcome) => outcome,
             Err(e) => {
-                tracing::warn!(message = %job.message_id, error = %e, "outbound send failed on storage");
+                tracing::warn!(message_id = %job.message_id, error = %e, "outbound send failed on storage");
                 outcome_for(&e, message)
             }
         }
@@ -154,7 +155,7 @@ async fn record(app: &App, id: &MessageId, update: &StatusUpdate) -> PortResult<
         match app.store.advance_status(id, update).await {
             Ok(_) => return Ok(()),
             Err(e) if attempt < RECORD_ATTEMPTS && e.is_retryable() => {
-                tracing::warn!(message = %id, status = %update.status, error = %e, "recording the send failed; trying again");
+                tracing::warn!(message_id = %id, status = %update.status, error = %e, "recording the send failed; trying again");
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
@@ -165,7 +166,7 @@ async fn record(app: &App, id: &MessageId, update: &StatusUpdate) -> PortResult<
 }
 
 async fn fail(app: &App, id: &MessageId, reason: String) -> PortResult<Outcome> {
-    tracing::warn!(message = %id, %reason, "message failed");
+    tracing::warn!(message_id = %id, reason = %scrub(&reason), "message failed");
     let update = StatusUpdate {
         status: MessageStatus::Failed,
         provider_message_id: None,
@@ -182,7 +183,7 @@ pub const UNKNOWN_OUTCOME: &str = "the provider may have accepted this; not rese
 
 /// Marks a message `unknown`: the provider may have accepted it, so it is never sent again on its own.
 pub(crate) async fn unknown(app: &App, id: &MessageId, why: &str) -> PortResult<Outcome> {
-    tracing::warn!(message = %id, why, "send outcome unknown; not resent");
+    tracing::warn!(message_id = %id, why = %scrub(why), "send outcome unknown; not resent");
     let update = StatusUpdate {
         status: MessageStatus::Unknown,
         provider_message_id: None,
@@ -197,7 +198,7 @@ pub(crate) async fn unknown(app: &App, id: &MessageId, why: &str) -> PortResult<
 /// (the message becomes `unknown`), unless the provider de-duplicates resends of the same message.
 pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     let Some(message) = app.store.get_message(&job.message_id).await? else {
-        tracing::warn!(message = %job.message_id, "outbound job for an unknown message; dropped");
+        tracing::warn!(message_id = %job.message_id, "outbound job for an unknown message; dropped");
         return Ok(Outcome::Done);
     };
     if message.status != MessageStatus::Queued {
@@ -252,10 +253,10 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
             if let Err(e) = record(app, &message.id, &update).await {
                 // The customer has the text; the claim stays, so a redelivery marks it `unknown` rather than
                 // sending it again, and TeleSign's delivery report (by our external id) can still settle it.
-                tracing::error!(message = %message.id, reference = %receipt.provider_message_id, error = %e, "sent, but recording it failed");
+                tracing::error!(message_id = %message.id, reference = %receipt.provider_message_id, error = %e, "sent, but recording it failed");
                 return Err(e);
             }
-            tracing::info!(message = %message.id, reference = %receipt.provider_message_id, "sent");
+            tracing::info!(message_id = %message.id, reference = %receipt.provider_message_id, "sent");
             return Ok(Outcome::Done);
         }
         Err(SendError::Permanent { reason }) => return fail(app, &message.id, reason).await,
@@ -267,7 +268,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     }
     match app.config.retry.after_failure(message.attempts) {
         RetryDecision::RetryAfter(delay) => {
-            tracing::info!(message = %message.id, attempt = message.attempts, %reason, ?delay, "transient send error; will retry");
+            tracing::info!(message_id = %message.id, attempt = message.attempts, reason = %scrub(&reason), ?delay, "transient send error; will retry");
             release(app, &message.id, &reason).await?;
             Ok(Outcome::RetryAfter(delay))
         }

@@ -205,7 +205,7 @@ pub async fn apply_receipt(app: &App, r: &DeliveryReceipt) -> PortResult<()> {
         at: r.at,
     };
     if app.store.advance_status(&message.id, &update).await?.is_none() {
-        tracing::info!(message = %message.id, status = %r.status, current = %message.status, "receipt ignored: not forward");
+        tracing::info!(message_id = %message.id, status = %r.status, current = %message.status, "receipt ignored: not forward");
     }
     Ok(())
 }

@@ -47,7 +47,7 @@ async fn requeue(app: &App, message: &Message) -> PortResult<()> {
     let window = app.config.stranded.requeue_after.as_millis().max(1);
     let slot = u128::try_from(app.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0) / window;
     let dedupe_id = format!("{}:sweep:{slot}", job.dedupe_key());
-    tracing::warn!(message = %message.id, "reply stranded queued: queued again");
+    tracing::warn!(message_id = %message.id, "reply stranded queued: queued again");
     app.queue
         .send(
             QueueKind::Outbound,
@@ -70,7 +70,7 @@ async fn fail(app: &App, message: &Message, reason: String) -> PortResult<bool> 
         }
         SendClaim::Held | SendClaim::NotQueued => return Ok(false),
     }
-    tracing::warn!(message = %message.id, %reason, "reply stranded queued: failed");
+    tracing::warn!(message_id = %message.id, %reason, "reply stranded queued: failed");
     let update = StatusUpdate {
         status: MessageStatus::Failed,
         provider_message_id: None,

@@ -1,0 +1,216 @@
+//! Who may see and act on a conversation: one rule for every route. An agent may read or act on a
+//! conversation only when it is assigned to them, or read it while it waits in one of their queues (and take
+//! it only through assignment, never by a side door); an admin may do everything.
+
+use crate::model::{Agent, ContactLink, Conversation, ConversationState};
+use crate::{ContactId, QueueId};
+use std::collections::BTreeSet;
+
+/// The caller, as the rule sees it.
+#[derive(Clone, Copy, Debug)]
+pub enum Actor<'a> {
+    Admin,
+    Agent(&'a Agent),
+}
+
+/// What an actor may do with one conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Nothing; the conversation's existence is not even confirmed.
+    None,
+    /// Read it (it waits in one of the agent's queues): it becomes theirs only through assignment.
+    Read,
+    /// Read it and act on it: reply, close, transfer, pick the contact.
+    Act,
+}
+
+/// The one rule.
+pub fn access(actor: Actor<'_>, conversation: &Conversation) -> Access {
+    match actor {
+        Actor::Admin => Access::Act,
+        Actor::Agent(agent) if conversation.agent_id.as_ref() == Some(&agent.id) => Access::Act,
+        Actor::Agent(agent)
+            if conversation.state == ConversationState::Waiting
+                && agent.queues.contains(&conversation.queue_id) =>
+        {
+            Access::Read
+        }
+        Actor::Agent(_) => Access::None,
+    }
+}
+
+/// Whether `actor` serves `queue` (an admin serves every queue).
+pub fn serves(actor: Actor<'_>, queue: &QueueId) -> bool {
+    match actor {
+        Actor::Admin => true,
+        Actor::Agent(agent) => agent.queues.contains(queue),
+    }
+}
+
+/// The contacts an agent may read: those linked to (or offered for picking by) the given conversations,
+/// the ones the agent may act on.
+pub fn contacts_of<'a>(conversations: impl IntoIterator<Item = &'a Conversation>) -> BTreeSet<ContactId> {
+    let mut ids = BTreeSet::new();
+    for c in conversations {
+        match &c.contact {
+            ContactLink::Linked { contact_id } => {
+                ids.insert(contact_id.clone());
+            }
+            ContactLink::NeedsPick { candidates } => ids.extend(candidates.iter().cloned()),
+            ContactLink::Pending => {}
+        }
+    }
+    ids
+}
+
+/// How a proactive text (`POST /v1/messages`) goes into the customer's conversation on that number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProactivePlan {
+    /// The sender opened the conversation just now: with a session it stays with them (through assignment),
+    /// without one it is closed once the text is queued.
+    Opened,
+    /// Write into the open conversation as it is (it is the sender's, or the sender is an admin).
+    Join,
+    /// The conversation waits in one of the sender's queues and the sender asked for a session: take it
+    /// through assignment first, then write.
+    Take,
+}
+
+/// Why a proactive text is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProactiveRefusal {
+    /// The sender does not serve the queue of the number it would send from (HTTP 403).
+    #[error("you do not serve the queue of this number")]
+    NotYourQueue,
+    /// The customer's open conversation on this number is another agent's (HTTP 409).
+    #[error("the customer's open conversation on this number is assigned to another agent")]
+    AssignedToAnother,
+    /// The customer's open conversation waits in a queue the sender does not serve (HTTP 409).
+    #[error("the customer's open conversation on this number waits in a queue you do not serve")]
+    WaitingElsewhere,
+    /// The customer's open conversation waits in the sender's queue; writing into it without taking it
+    /// would act on it by a side door (HTTP 409: send with `session: true` to take it).
+    #[error(
+        "the customer's open conversation on this number is waiting in your queue: send with \"session\": true to take it"
+    )]
+    WaitingNeedsSession,
+}
+
+/// Decides a proactive text. `number_queue` is the queue of the number it is sent from; `existing` is the
+/// customer's open conversation on that number, or None when this send has just opened one.
+pub fn plan_proactive(
+    actor: Actor<'_>,
+    number_queue: &QueueId,
+    existing: Option<&Conversation>,
+    session: bool,
+) -> Result<ProactivePlan, ProactiveRefusal> {
+    if !serves(actor, number_queue) {
+        return Err(ProactiveRefusal::NotYourQueue);
+    }
+    let Some(conversation) = existing else { return Ok(ProactivePlan::Opened) };
+    let Actor::Agent(agent) = actor else { return Ok(ProactivePlan::Join) };
+    match (&conversation.agent_id, conversation.state) {
+        (Some(owner), _) if owner == &agent.id => Ok(ProactivePlan::Join),
+        (Some(_), _) => Err(ProactiveRefusal::AssignedToAnother),
+        (None, _) if !agent.queues.contains(&conversation.queue_id) => {
+            Err(ProactiveRefusal::WaitingElsewhere)
+        }
+        (None, _) if session => Ok(ProactivePlan::Take),
+        (None, _) => Err(ProactiveRefusal::WaitingNeedsSession),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Presence;
+    use crate::{AgentId, ChannelId, ConversationId, Phone};
+    use time::OffsetDateTime;
+
+    fn agent(id: &str, queues: &[&str]) -> Agent {
+        Agent {
+            id: AgentId::new(id),
+            name: id.into(),
+            queues: queues.iter().map(|q| QueueId::new(*q)).collect(),
+            capacity: 2,
+            presence: Presence::Available,
+            active: 0,
+            last_assigned_at: None,
+            subject: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn conversation(queue: &str, agent: Option<&str>, state: ConversationState) -> Conversation {
+        Conversation {
+            id: ConversationId::new("cv_1"),
+            channel_id: ChannelId::new("ch_1"),
+            channel_number: Phone::parse("+15555550100").unwrap(),
+            customer: Phone::parse("+15555550123").unwrap(),
+            queue_id: QueueId::new(queue),
+            agent_id: agent.map(AgentId::new),
+            state,
+            contact: ContactLink::Pending,
+            language: None,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            last_message_at: OffsetDateTime::UNIX_EPOCH,
+            queued_at: OffsetDateTime::UNIX_EPOCH,
+            closed_at: None,
+            close_reason: None,
+        }
+    }
+
+    #[test]
+    fn an_agent_acts_on_its_own_reads_its_queues_waiting_and_nothing_else() {
+        use ConversationState::*;
+        let ada = agent("ag_ada", &["q_a"]);
+        let me = Actor::Agent(&ada);
+        assert_eq!(access(me, &conversation("q_a", Some("ag_ada"), Assigned)), Access::Act);
+        assert_eq!(
+            access(me, &conversation("q_b", Some("ag_ada"), Closed)),
+            Access::Act,
+            "its own, any queue"
+        );
+        assert_eq!(access(me, &conversation("q_a", None, Waiting)), Access::Read);
+        assert_eq!(access(me, &conversation("q_b", None, Waiting)), Access::None, "another queue's waiting");
+        assert_eq!(access(me, &conversation("q_a", Some("ag_bo"), Assigned)), Access::None, "another's");
+        assert_eq!(access(me, &conversation("q_a", None, Closed)), Access::None, "closed, never its own");
+        assert_eq!(access(Actor::Admin, &conversation("q_b", Some("ag_bo"), Assigned)), Access::Act);
+    }
+
+    #[test]
+    fn proactive_texts_need_the_numbers_queue_and_never_take_a_side_door() {
+        use ConversationState::*;
+        use ProactivePlan::*;
+        use ProactiveRefusal::*;
+        let ada = agent("ag_ada", &["q_a"]);
+        let me = Actor::Agent(&ada);
+        let qa = QueueId::new("q_a");
+        let qb = QueueId::new("q_b");
+        assert_eq!(plan_proactive(me, &qb, None, true), Err(NotYourQueue));
+        assert_eq!(plan_proactive(me, &qa, None, false), Ok(Opened));
+        let mine = conversation("q_a", Some("ag_ada"), Assigned);
+        assert_eq!(plan_proactive(me, &qa, Some(&mine), false), Ok(Join));
+        let theirs = conversation("q_a", Some("ag_bo"), Assigned);
+        assert_eq!(plan_proactive(me, &qa, Some(&theirs), true), Err(AssignedToAnother));
+        let waiting_here = conversation("q_a", None, Waiting);
+        assert_eq!(plan_proactive(me, &qa, Some(&waiting_here), true), Ok(Take));
+        assert_eq!(plan_proactive(me, &qa, Some(&waiting_here), false), Err(WaitingNeedsSession));
+        let waiting_elsewhere = conversation("q_b", None, Waiting);
+        assert_eq!(plan_proactive(me, &qa, Some(&waiting_elsewhere), true), Err(WaitingElsewhere));
+        assert_eq!(plan_proactive(Actor::Admin, &qb, Some(&theirs), false), Ok(Join));
+        assert_eq!(plan_proactive(Actor::Admin, &qb, None, false), Ok(Opened));
+    }
+
+    #[test]
+    fn contacts_of_conversations_are_the_linked_and_the_candidates() {
+        let mut a = conversation("q_a", Some("ag_ada"), ConversationState::Assigned);
+        a.contact = ContactLink::Linked { contact_id: ContactId::new("ct_1") };
+        let mut b = conversation("q_a", Some("ag_ada"), ConversationState::Assigned);
+        b.contact =
+            ContactLink::NeedsPick { candidates: vec![ContactId::new("ct_2"), ContactId::new("ct_3")] };
+        let c = conversation("q_a", Some("ag_ada"), ConversationState::Assigned);
+        let ids = contacts_of([&a, &b, &c]);
+        assert_eq!(ids.into_iter().map(|i| i.to_string()).collect::<Vec<_>>(), ["ct_1", "ct_2", "ct_3"]);
+    }
+}

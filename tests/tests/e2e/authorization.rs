@@ -1,0 +1,225 @@
+//! One rule on every route: an agent reads or acts on a conversation only when it is assigned to them, or
+//! reads it while it waits in one of their queues (and takes it only through assignment); an admin may do
+//! everything. Proactive texts go out only from numbers of the sender's queues, never into another agent's
+//! conversation, never closing or moving one they did not open. Contacts, the queue list and webhooks follow.
+
+use crate::*;
+use serde_json::{Value, json};
+
+/// A second number, feeding a second queue, on its own channel.
+const B_NUMBER: &str = "15555550199";
+const B_NUMBER_E164: &str = "+15555550199";
+
+struct TwoQueues {
+    s: Setup,
+    queue_b: String,
+    channel_b: String,
+}
+
+impl TwoQueues {
+    async fn new() -> Option<Self> {
+        let s = Setup::new().await?;
+        let queue_b = s.api().create_queue("Billing").await;
+        let channel_b = s.api().telesign_channel(&s.fake, &[B_NUMBER], &queue_b).await;
+        let channel_b = channel_b["id"].as_str().expect("channel id").to_string();
+        Some(Self { s, queue_b, channel_b })
+    }
+
+    /// A customer's text to the B number.
+    async fn text_b(&self, reference: &str, from: &str, body: &str) {
+        let raw = telesign_mo(reference, from, B_NUMBER, body);
+        let path = format!("/webhooks/telesign/{}", self.channel_b);
+        let (status, answer) =
+            self.s.api().webhook(&path, &raw, Some(&self.s.fake.sign_callback(&raw))).await;
+        assert_eq!(status, 200, "webhook answered {status}: {answer}");
+    }
+}
+
+/// Every conversation route, as (method, path, body).
+fn conversation_routes(id: &str, queue: &str) -> Vec<(&'static str, String, Option<Value>)> {
+    vec![
+        ("GET", format!("/v1/conversations/{id}"), None),
+        ("POST", format!("/v1/conversations/{id}/messages"), Some(json!({"text": "side door"}))),
+        ("POST", format!("/v1/conversations/{id}/close"), None),
+        ("POST", format!("/v1/conversations/{id}/transfer"), Some(json!({"queue_id": queue}))),
+        ("POST", format!("/v1/conversations/{id}/contact"), Some(json!({"contact_id": "ct_whatever"}))),
+    ]
+}
+
+#[tokio::test]
+async fn an_agent_of_queue_a_is_refused_on_every_route_for_conversations_of_queue_b() {
+    let Some(t) = TwoQueues::new().await else { return };
+    let s = &t.s;
+    let (_ada, ada) = s.agent("Ada", 2).await; // queue A only
+    let (bo_id, bo) = s.api().create_agent("Bo", &[&t.queue_b], 1).await;
+    s.api().presence(&bo_id, &bo, "available").await;
+
+    // Bo takes one customer of queue B; a second one waits in queue B (Bo is full).
+    t.text_b("AU000000000000000000000000000001", "15555550401", "billing question").await;
+    let assigned = s.work_item_for(&bo, "+15555550401").await;
+    t.text_b("AU000000000000000000000000000002", "15555550402", "me too").await;
+    let waiting = eventually(10, "the second customer waits in queue B", || async {
+        s.api()
+            .work_items(ADMIN_TOKEN)
+            .await
+            .into_iter()
+            .find(|w| w["customer"] == "+15555550402" && w["state"] == "waiting")
+            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+    })
+    .await;
+    let contact = eventually(10, "Bo's customer gets a contact", || async {
+        let c = s.api().conversation(&bo, &assigned).await;
+        c["contact_id"].as_str().map(str::to_string)
+    })
+    .await;
+
+    for conversation in [&assigned, &waiting] {
+        for (method, path, body) in conversation_routes(conversation, &s.queue) {
+            let (status, answer) = s.api().call(method, &path, Some(&ada), body).await;
+            assert_eq!(status, 404, "{method} {path} by an agent of another queue: {answer}");
+            assert_eq!(answer["error"]["code"], "not_found", "{answer}");
+        }
+    }
+    // Proactive texts from B's number (into B's conversations or to anyone): Ada does not serve queue B.
+    for (to, session) in [("+15555550401", true), ("+15555550402", false), ("+15555550403", true)] {
+        let body = json!({"channel_id": t.channel_b, "from": B_NUMBER_E164, "to": to, "text": "hi", "session": session});
+        let (status, answer) = s.api().call("POST", "/v1/messages", Some(&ada), Some(body)).await;
+        assert_eq!(status, 403, "proactive from a number of queue B: {answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains(&t.queue_b)), "{answer}");
+    }
+    // Contacts of queue B's conversations are not Ada's to read.
+    let listed = s.api().ok("GET", "/v1/contacts?phone=%2B15555550401", &ada, None, 200).await;
+    assert_eq!(listed["items"], json!([]), "{listed}");
+    let (status, _) = s.api().call("GET", &format!("/v1/contacts/{contact}"), Some(&ada), None).await;
+    assert_eq!(status, 404);
+    // Bo and an admin do read it.
+    let listed = s.api().ok("GET", "/v1/contacts?phone=%2B15555550401", &bo, None, 200).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1), "{listed}");
+    s.api().ok("GET", &format!("/v1/contacts/{contact}"), &bo, None, 200).await;
+    s.api().ok("GET", &format!("/v1/contacts/{contact}"), ADMIN_TOKEN, None, 200).await;
+
+    // Nothing changed: Bo's conversation is still Bo's, the other still waits in B, nothing was sent.
+    let a = s.api().conversation(ADMIN_TOKEN, &assigned).await;
+    assert_eq!((a["state"].as_str(), a["agent_id"].as_str()), (Some("assigned"), Some(bo_id.as_str())));
+    assert_eq!(a["messages"].as_array().map(Vec::len), Some(1), "{a}");
+    let w = s.api().conversation(ADMIN_TOKEN, &waiting).await;
+    assert_eq!((w["state"].as_str(), w["queue_id"].as_str()), (Some("waiting"), Some(t.queue_b.as_str())));
+    assert_eq!(w["messages"].as_array().map(Vec::len), Some(1), "{w}");
+    assert!(s.fake.sends().is_empty(), "nothing was sent: {:?}", s.fake.sends());
+}
+
+#[tokio::test]
+async fn a_waiting_conversation_of_the_agents_queue_is_readable_but_taken_only_through_assignment() {
+    let Some(s) = Setup::new().await else { return };
+    let (ada_id, ada) = s.api().create_agent("Ada", &[&s.queue], 1).await; // offline: texts wait
+    s.text("AU000000000000000000000000000011", "15555550411", "anyone there?").await;
+    let waiting = eventually(10, "the text waits in queue A", || async {
+        s.api()
+            .work_items(ADMIN_TOKEN)
+            .await
+            .into_iter()
+            .find(|w| w["customer"] == "+15555550411")
+            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+    })
+    .await;
+    let seen = s.api().conversation(&ada, &waiting).await;
+    assert_eq!(seen["state"], "waiting");
+    for (method, path, body) in conversation_routes(&waiting, &s.queue).into_iter().skip(1) {
+        let (status, answer) = s.api().call(method, &path, Some(&ada), body).await;
+        assert_eq!(status, 409, "{method} {path} on a waiting conversation: {answer}");
+        assert_eq!(answer["error"]["code"], "not_assigned", "{answer}");
+    }
+    // A sessionless proactive text neither writes into it nor closes it.
+    let to = json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": "+15555550411", "text": "Hello", "session": false});
+    let (status, answer) = s.api().call("POST", "/v1/messages", Some(&ada), Some(to.clone())).await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["code"], "conversation_waiting");
+    // With a session, an agent who cannot take it now (offline) is told so.
+    let mut with_session = to.clone();
+    with_session["session"] = json!(true);
+    let (status, answer) = s.api().call("POST", "/v1/messages", Some(&ada), Some(with_session.clone())).await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["code"], "agent_unavailable");
+    let c = s.api().conversation(ADMIN_TOKEN, &waiting).await;
+    assert_eq!(c["state"], "waiting", "still waiting in its queue: {c}");
+    assert_eq!(c["messages"].as_array().map(Vec::len), Some(1), "{c}");
+
+    // Online, the conversation becomes Ada's through assignment, and then she acts on it.
+    s.api().presence(&ada_id, &ada, "available").await;
+    s.work_item_for(&ada, "+15555550411").await;
+    let sent = s.api().ok("POST", "/v1/messages", &ada, Some(json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": "+15555550411", "text": "Here now", "session": false})), 202).await;
+    assert_eq!(sent["conversation_id"], waiting.as_str(), "written into her own conversation");
+    let c = s.api().conversation(&ada, &waiting).await;
+    assert_eq!(c["state"], "assigned", "a sessionless text never closes a conversation it did not open: {c}");
+}
+
+#[tokio::test]
+async fn a_proactive_text_never_enters_another_agents_conversation() {
+    let Some(s) = Setup::new().await else { return };
+    let (ada_id, ada) = s.agent("Ada", 1).await;
+    s.text("AU000000000000000000000000000021", "15555550421", "hello").await;
+    s.work_item_for(&ada, "+15555550421").await;
+    let (_bo_id, bo) = s.agent("Bo", 1).await; // same queue
+    for session in [true, false] {
+        let body = json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": "+15555550421", "text": "mine now", "session": session});
+        let (status, answer) = s.api().call("POST", "/v1/messages", Some(&bo), Some(body)).await;
+        assert_eq!(status, 409, "{answer}");
+        assert_eq!(answer["error"]["code"], "conversation_assigned", "{answer}");
+    }
+    let items = s.api().work_items(&ada).await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["agent_id"], ada_id.as_str());
+    let c = s.api().conversation(&ada, items[0]["conversation_id"].as_str().expect("id")).await;
+    assert_eq!(c["messages"].as_array().map(Vec::len), Some(1), "nothing was written: {c}");
+    assert!(s.fake.sends().is_empty());
+
+    // A sessionless notice to a new customer opens a conversation and closes it again.
+    let sent = s
+        .api()
+        .ok(
+            "POST",
+            "/v1/messages",
+            &bo,
+            Some(json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": "+15555550422", "text": "Your parcel is here"})),
+            202,
+        )
+        .await;
+    let notice = s.api().conversation(ADMIN_TOKEN, sent["conversation_id"].as_str().expect("id")).await;
+    assert_eq!(notice["state"], "closed", "{notice}");
+}
+
+#[tokio::test]
+async fn the_queue_list_is_for_admins() {
+    let Some(s) = Setup::new().await else { return };
+    let (_a, ada) = s.agent("Ada", 1).await;
+    let (status, answer) = s.api().call("GET", "/v1/queues", Some(&ada), None).await;
+    assert_eq!(status, 403, "{answer}");
+    let listed = s.api().ok("GET", "/v1/queues", ADMIN_TOKEN, None, 200).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1), "{listed}");
+}
+
+#[tokio::test]
+async fn every_webhook_refused_before_its_signature_check_gets_the_same_401() {
+    let Some(s) = Setup::new().await else { return };
+    let raw = telesign_mo("AU000000000000000000000000000031", "15555550431", OUR_NUMBER, "hello");
+    let good = s.fake.sign_callback(&raw);
+    let forged = FakeTelesign::start().await.sign_callback(&raw);
+    let answers = [
+        ("bad signature", s.api().webhook(&s.webhook_path(), &raw, Some(&forged)).await),
+        ("no signature", s.api().webhook(&s.webhook_path(), &raw, None).await),
+        ("unknown channel", s.api().webhook("/webhooks/telesign/ch_nope", &raw, Some(&good)).await),
+        (
+            "another provider's path",
+            s.api().webhook(&format!("/webhooks/twilio/{}", s.channel), &raw, Some(&good)).await,
+        ),
+        (
+            "unknown provider",
+            s.api().webhook(&format!("/webhooks/nope/{}", s.channel), &raw, Some(&good)).await,
+        ),
+    ];
+    let (_, first) = &answers[0];
+    assert_eq!(first.0, 401, "{first:?}");
+    for (what, answer) in &answers {
+        assert_eq!(answer, first, "{what} must answer exactly like a bad signature");
+    }
+}
