@@ -11,7 +11,7 @@ pub mod queue;
 pub mod store;
 pub mod system;
 
-pub use credentials::{Credentials, RetiredKey, SecretStore, TelesignCredentials};
+pub use credentials::{Credentials, SecretStore};
 pub use queue::{Consumer, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
 pub use store::*;
 pub use system::{Clock, IdGen, SystemClock, UuidIds};

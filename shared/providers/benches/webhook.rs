@@ -6,9 +6,8 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use secrecy::SecretString;
 use smsdesk_domain::*;
-use smsdesk_ports::TelesignCredentials;
 use smsdesk_providers::WebhookRequest;
-use smsdesk_providers::telesign::{callback_signature, parse_webhook, sign_request};
+use smsdesk_providers::telesign::{TelesignCredentials, callback_signature, parse_webhook, sign_request};
 use std::hint::black_box;
 use time::macros::datetime;
 

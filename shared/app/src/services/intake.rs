@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use smsdesk_domain::events::InboundEvent;
 use smsdesk_domain::{ChannelId, ProviderKind};
 use smsdesk_ports::{QueueKind, QueueMessage};
-use smsdesk_providers::{WebhookError, WebhookRequest, parse_webhook};
+use smsdesk_providers::{WebhookError, WebhookReply, WebhookRequest};
 
 /// What the webhook answer reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -16,13 +16,14 @@ pub struct IntakeSummary {
     pub duplicates: usize,
 }
 
-/// Verifies and parses a webhook for `channel_id`, then queues its events.
+/// Verifies and parses a webhook for `channel_id`, then queues its events. Answers with what was queued
+/// and the reply the provider expects (`None`: the standard JSON acknowledgement).
 pub async fn receive_webhook(
     app: &App,
     provider: &str,
     channel_id: &str,
     request: &WebhookRequest<'_>,
-) -> Result<IntakeSummary, ApiError> {
+) -> Result<(IntakeSummary, Option<WebhookReply>), ApiError> {
     let kind = ProviderKind::parse(provider)
         .ok_or_else(|| ApiError::not_found(format!("no provider named '{provider}'")))?;
     let channel_id = ChannelId::new(channel_id);
@@ -36,7 +37,7 @@ pub async fn receive_webhook(
         tracing::error!(channel = %channel.id, "channel has no stored credentials");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "channel has no credentials")
     })?;
-    let events = parse_webhook(&channel, &credentials, request, app.clock.now()).map_err(|e| match e {
+    let outcome = app.providers.receive_webhook(&channel, &credentials, request, app.clock.now()).map_err(|e| match e {
         WebhookError::Unauthorized(reason) => {
             tracing::warn!(channel = %channel.id, provider = %kind, %reason, "webhook rejected: bad signature");
             ApiError::unauthorized(format!("signature check failed: {reason}"))
@@ -45,8 +46,13 @@ pub async fn receive_webhook(
             tracing::warn!(channel = %channel.id, provider = %kind, %reason, "webhook rejected: malformed");
             ApiError::new(StatusCode::BAD_REQUEST, "malformed_webhook", reason)
         }
+        WebhookError::MethodNotAllowed(method) => ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{kind} does not call its webhook with {method}"),
+        ),
     })?;
-    enqueue_events(app, &events).await
+    Ok((enqueue_events(app, &outcome.events).await?, outcome.reply))
 }
 
 /// Puts events on the inbound queue, skipping those already queued (replays). A dedupe key is recorded only

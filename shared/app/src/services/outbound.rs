@@ -17,6 +17,7 @@ use smsdesk_ports::{
 };
 use smsdesk_providers::{SendError, SendRequest};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Stores an outbound message as `queued` and queues it for sending.
 pub async fn queue_reply(
@@ -152,6 +153,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         to: conversation.customer.clone(),
         text: message.text.clone(),
         external_id: message.id.clone(),
+        status_callback: Some(crate::services::channels::callback_url(app, &channel)),
     };
     match provider.send(&request).await {
         Ok(receipt) => {
@@ -166,15 +168,37 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
             Ok(Outcome::Done)
         }
         Err(SendError::Permanent { reason }) => fail(app, &message.id, reason).await,
-        Err(SendError::Transient { reason }) => match app.config.retry.after_failure(message.attempts) {
-            RetryDecision::RetryAfter(delay) => {
-                tracing::info!(message = %message.id, attempt = message.attempts, %reason, ?delay, "transient send error; will retry");
-                app.store.release_send(&message.id, &reason, app.clock.now()).await?;
-                Ok(Outcome::RetryAfter(delay))
-            }
-            RetryDecision::GiveUp => {
-                fail(app, &message.id, format!("gave up after {} attempts: {reason}", message.attempts)).await
-            }
-        },
+        Err(SendError::OptedOut { reason }) => {
+            // The provider knows the customer opted out (e.g. a STOP we never saw): record it, so consent
+            // refuses the next send before it reaches the provider, and fail this one for good.
+            app.store.set_opted_out(&channel.id, &conversation.customer, true, app.clock.now()).await?;
+            fail(app, &message.id, format!("not sent: the customer opted out at the provider ({reason})"))
+                .await
+        }
+        Err(SendError::Throttled { reason, retry_after }) => {
+            retry_later(app, &message, reason, retry_after.unwrap_or_default()).await
+        }
+        Err(SendError::Transient { reason }) => retry_later(app, &message, reason, Duration::ZERO).await,
+    }
+}
+
+/// A send that may succeed later: released for another try after the policy's delay (and no sooner than
+/// the provider asked), or failed once the attempts run out.
+async fn retry_later(
+    app: &App,
+    message: &Message,
+    reason: String,
+    at_least: Duration,
+) -> PortResult<Outcome> {
+    match app.config.retry.after_failure(message.attempts) {
+        RetryDecision::RetryAfter(delay) => {
+            let delay = delay.max(at_least);
+            tracing::info!(message = %message.id, attempt = message.attempts, %reason, ?delay, "transient send error; will retry");
+            app.store.release_send(&message.id, &reason, app.clock.now()).await?;
+            Ok(Outcome::RetryAfter(delay))
+        }
+        RetryDecision::GiveUp => {
+            fail(app, &message.id, format!("gave up after {} attempts: {reason}", message.attempts)).await
+        }
     }
 }
