@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod http;
 pub mod sandbox;
 pub mod telesign;
+pub mod twilio;
 
 #[cfg(test)]
 pub(crate) mod fake_http;
@@ -258,7 +259,8 @@ impl Providers {
     /// Every provider smsdesk has.
     pub fn new(http: reqwest::Client, outbox: Arc<dyn OutboxStore>, clock: Arc<dyn Clock>) -> Self {
         Self::with(vec![
-            Arc::new(telesign::Telesign::new(http)),
+            Arc::new(telesign::Telesign::new(http.clone())),
+            Arc::new(twilio::Twilio::new(http)),
             Arc::new(sandbox::Sandbox::new(outbox, clock)),
         ])
     }
