@@ -16,6 +16,7 @@ pub mod http;
 pub mod sandbox;
 pub mod telesign;
 pub mod twilio;
+pub mod vonage;
 
 #[cfg(test)]
 pub(crate) mod fake_http;
@@ -260,7 +261,8 @@ impl Providers {
     pub fn new(http: reqwest::Client, outbox: Arc<dyn OutboxStore>, clock: Arc<dyn Clock>) -> Self {
         Self::with(vec![
             Arc::new(telesign::Telesign::new(http.clone())),
-            Arc::new(twilio::Twilio::new(http)),
+            Arc::new(twilio::Twilio::new(http.clone())),
+            Arc::new(vonage::Vonage::new(http)),
             Arc::new(sandbox::Sandbox::new(outbox, clock)),
         ])
     }

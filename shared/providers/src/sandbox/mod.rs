@@ -201,6 +201,7 @@ pub fn parse_webhook(
         to,
         text: body.text,
         received_at: now,
+        part: None,
     })])
 }
 

@@ -173,6 +173,7 @@ fn webhook_fixtures() {
             to: phone("+15555550199"),
             text: "Where is my order?".into(),
             received_at: NOW,
+            part: None,
         })
     };
     let post = |name: &str, body: &str, expect: Expect| Case::post(name, WEBHOOK_URL, body).expect(expect);

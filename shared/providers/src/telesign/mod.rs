@@ -565,6 +565,7 @@ fn parse_inbound(
         to,
         text,
         received_at: timestamp(body, "submit_timestamp").unwrap_or(now),
+        part: None,
     })
 }
 

@@ -269,6 +269,7 @@ fn message(id: &str, text: &str, at: OffsetDateTime) -> InboundEvent {
         to: phone(OUR_NUMBER),
         text: text.into(),
         received_at: at,
+        part: None,
     })
 }
 

@@ -224,6 +224,7 @@ fn message(sid: &str, text: &str) -> InboundEvent {
         to: phone(OUR_NUMBER),
         text: text.into(),
         received_at: NOW,
+        part: None,
     })
 }
 

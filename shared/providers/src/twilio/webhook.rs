@@ -141,6 +141,7 @@ fn parse_inbound(
         to,
         text: text.to_string(),
         received_at: now,
+        part: None,
     }))
 }
 
