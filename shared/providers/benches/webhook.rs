@@ -10,6 +10,7 @@ use smsdesk_domain::*;
 use smsdesk_providers::WebhookRequest;
 use smsdesk_providers::telesign::{TelesignCredentials, callback_signature, parse_webhook, sign_request};
 use smsdesk_providers::twilio::{self, TwilioCredentials};
+use smsdesk_providers::vonage::{self, SignatureMethod, VonageCredentials};
 use std::hint::black_box;
 use time::macros::datetime;
 
@@ -19,6 +20,8 @@ const MO: &str = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDEF","sub_reso
 
 const TWILIO_ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
 const TWILIO_MO: &str = "ToCountry=US&ToState=CA&SmsMessageSid=SM0123456789abcdef0123456789abcdef&NumMedia=0&ToCity=&FromZip=94105&SmsSid=SM0123456789abcdef0123456789abcdef&FromState=CA&SmsStatus=received&FromCity=SAN+FRANCISCO&Body=Hi%2C+my+order+has+not+arrived+yet.+Can+you+check%3F&FromCountry=US&To=%2B15555550100&ToZip=&NumSegments=1&MessageSid=SM0123456789abcdef0123456789abcdef&AccountSid=AC0123456789abcdef0123456789abcdef&From=%2B15555550123&ApiVersion=2010-04-01";
+
+const VONAGE_MO: &str = "msisdn=15555550123&to=15555550100&messageId=0A0000000123ABCD1&text=Hi%2C+my+order+has+not+arrived+yet.+Can+you+check%3F&type=text&keyword=HI&api-key=abcd1234&message-timestamp=2026-11-23+10%3A15%3A30";
 
 fn channel() -> Channel {
     Channel {
@@ -75,6 +78,37 @@ fn benches(c: &mut Criterion) {
             signed.push_str(url);
             signed.push_str(black_box(TWILIO_MO));
             black_box(twilio::signature::sign(&token, &signed))
+        })
+    });
+
+    let vonage_secret = SecretString::from("sig-secret-for-the-bench".to_string());
+    let vonage_creds = VonageCredentials::new("abcd1234", SecretString::from("s".to_string()))
+        .signed(vonage_secret.clone(), SignatureMethod::Sha256);
+    let vonage_channel = Channel { provider: ProviderKind::Vonage, ..channel.clone() };
+    let mut vonage_params: Vec<(String, String)> = serde_urlencoded::from_str(VONAGE_MO).expect("form");
+    vonage_params.push(("timestamp".into(), now.unix_timestamp().to_string()));
+    let vonage_sig = vonage::signature::signature(SignatureMethod::Sha256, &vonage_secret, &vonage_params);
+    vonage_params.push(("sig".into(), vonage_sig));
+    let vonage_body = serde_urlencoded::to_string(&vonage_params).expect("form");
+    let vonage_headers = vec![("content-type".to_string(), "application/x-www-form-urlencoded".to_string())];
+    c.bench_function("vonage webhook: verify (sha256) + parse an inbound text", |b| {
+        b.iter(|| {
+            let request = WebhookRequest {
+                method: "POST",
+                url: "https://smsdesk.example.com/webhooks/vonage/ch_bench",
+                headers: &vonage_headers,
+                body: vonage_body.as_bytes(),
+            };
+            black_box(vonage::parse_webhook(&vonage_channel, &vonage_creds, &request, now).expect("valid"))
+        })
+    });
+    c.bench_function("vonage baseline: one HMAC-SHA256 over the signed string", |b| {
+        b.iter(|| {
+            black_box(vonage::signature::signature(
+                SignatureMethod::Sha256,
+                &vonage_secret,
+                black_box(&vonage_params[..vonage_params.len() - 1]),
+            ))
         })
     });
 
