@@ -4,6 +4,7 @@
 mod channels;
 mod conversation;
 mod crm;
+mod optout;
 mod outbound;
 mod restart;
 mod setup;

@@ -1,6 +1,7 @@
 //! The sandbox provider of the embedded shape: sends land in an outbox that demos and tests read back, and
 //! "inbound texts" are plain JSON posted to its webhook. Markers in a text make it fail on purpose, so a demo
-//! can show a permanent failure (`[sandbox:fail]`) or a retried one (`[sandbox:flaky]`).
+//! can show a permanent failure (`[sandbox:fail]`), a retried one (`[sandbox:flaky]`) or an opt-out known
+//! only to the provider (`[sandbox:optout]`).
 
 use crate::credentials::CredentialsError;
 use crate::{
@@ -19,6 +20,8 @@ use time::OffsetDateTime;
 
 /// A text containing this fails for good.
 pub const FAIL_MARKER: &str = "[sandbox:fail]";
+/// A text containing this is refused as if the customer had opted out at the provider.
+pub const OPTOUT_MARKER: &str = "[sandbox:optout]";
 /// A text containing this fails once (per message id), then goes through.
 pub const FLAKY_MARKER: &str = "[sandbox:flaky]";
 /// The reason a `[sandbox:fail]` send is refused with.
@@ -139,6 +142,9 @@ impl SmsProvider for SandboxProvider {
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, SendError> {
         if request.text.contains(FAIL_MARKER) {
             return Err(SendError::Permanent { reason: FAIL_REASON.into() });
+        }
+        if request.text.contains(OPTOUT_MARKER) {
+            return Err(SendError::OptedOut { reason: "sandbox: the customer opted out, by request".into() });
         }
         if request.text.contains(FLAKY_MARKER) && self.flaky.first_attempt(request.external_id.as_str()) {
             return Err(SendError::Transient { reason: "sandbox: temporary failure by request".into() });

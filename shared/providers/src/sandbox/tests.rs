@@ -86,6 +86,14 @@ async fn fail_marker_is_refused_for_good_and_records_nothing() {
 }
 
 #[tokio::test]
+async fn optout_marker_is_an_opt_out_and_records_nothing() {
+    let outbox = Arc::new(MemoryOutbox::default());
+    let err = sandbox(outbox.clone()).send(&request("hi [sandbox:optout]", "msg_o")).await.unwrap_err();
+    assert!(matches!(err, SendError::OptedOut { .. }), "{err:?}");
+    assert!(outbox.list_outbox().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn flaky_marker_fails_once_per_message() {
     let outbox = Arc::new(MemoryOutbox::default());
     let provider = sandbox(outbox.clone());
