@@ -1,8 +1,8 @@
 //! The secret store contract: every credentials variant reads back as written; a later put replaces.
 
-use secrecy::SecretString;
+use serde_json::json;
 use smsdesk_domain::ChannelId;
-use smsdesk_ports::{Credentials, PortResult, RetiredKey, SecretStore, TelesignCredentials};
+use smsdesk_ports::{Credentials, PortResult, SecretStore};
 use std::sync::Arc;
 
 use crate::fixtures;
@@ -14,45 +14,31 @@ fn ok<T>(result: PortResult<T>, what: &str) -> T {
     }
 }
 
-/// One value of every [`Credentials`] variant, with secrets unique to this call.
+/// Credentials of every provider, in the stored shapes their modules write, with secrets unique to this
+/// call.
 pub fn every_variant() -> Vec<Credentials> {
-    let secret = |name: &str| SecretString::from(format!("{name}-{}", fixtures::run_tag()));
-    vec![
-        Credentials::Telesign(TelesignCredentials::new(
-            "F1C2D3E4-0000-4000-8000-000000000001",
-            secret("dGVsZXNpZ24ta2V5"),
-        )),
-        Credentials::Telesign(TelesignCredentials {
-            customer_id: "F1C2D3E4-0000-4000-8000-000000000002".into(),
-            api_key: secret("bmV3LWtleQ"),
-            previous: Some(RetiredKey {
-                api_key: secret("b2xkLWtleQ"),
-                until: time::OffsetDateTime::from_unix_timestamp(1_900_000_000).expect("a valid time"),
-            }),
-        }),
-        Credentials::Twilio {
-            account_sid: "AC0123456789abcdef0123456789abcdef".into(),
-            auth_token: secret("tok"),
-        },
-        Credentials::Acs {
-            endpoint: "https://contoso.communication.azure.com".into(),
-            access_key: secret("acs"),
-        },
-        Credentials::Vonage {
-            api_key: "abcd1234".into(),
-            api_secret: secret("vonage"),
-            signature_secret: Some(secret("sig")),
-            signature_method: Some("sha256".into()),
-        },
-        Credentials::Vonage {
-            api_key: "abcd1234".into(),
-            api_secret: secret("vonage"),
-            signature_secret: None,
-            signature_method: None,
-        },
-        Credentials::Aws { region: "eu-west-1".into(), origination_identity: "+447700900123".into() },
-        Credentials::Sandbox,
-    ]
+    let secret = |name: &str| format!("{name}-{}", fixtures::run_tag());
+    let stored = [
+        json!({"provider": "telesign", "customer_id": "F1C2D3E4-0000-4000-8000-000000000001",
+            "api_key": secret("dGVsZXNpZ24ta2V5"), "previous_api_key": null, "previous_valid_until": null}),
+        json!({"provider": "telesign", "customer_id": "F1C2D3E4-0000-4000-8000-000000000002",
+            "api_key": secret("bmV3LWtleQ"), "previous_api_key": secret("b2xkLWtleQ"),
+            "previous_valid_until": 1_900_000_000}),
+        json!({"provider": "twilio", "account_sid": "AC0123456789abcdef0123456789abcdef",
+            "auth_token": secret("tok")}),
+        json!({"provider": "acs", "endpoint": "https://contoso.communication.azure.com",
+            "access_key": secret("acs")}),
+        json!({"provider": "vonage", "api_key": "abcd1234", "api_secret": secret("vonage"),
+            "signature_secret": secret("sig"), "signature_method": "sha256"}),
+        json!({"provider": "vonage", "api_key": "abcd1234", "api_secret": secret("vonage"),
+            "signature_secret": null, "signature_method": null}),
+        json!({"provider": "aws", "region": "eu-west-1", "origination_identity": "+447700900123"}),
+        json!({"provider": "sandbox"}),
+    ];
+    stored
+        .iter()
+        .map(|v| Credentials::from_stored_json(v).unwrap_or_else(|e| panic!("fixture {v}: {e}")))
+        .collect()
 }
 
 /// Round trip of every variant, replacement, and an unknown channel.

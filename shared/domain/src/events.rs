@@ -54,6 +54,19 @@ pub struct InboundMessage {
     pub text: String,
     #[serde(with = "rfc3339")]
     pub received_at: OffsetDateTime,
+    /// When the provider delivers a long text as separate parts (Vonage `concat-*`): which part this is.
+    /// `None` for a whole text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<MessagePart>,
+}
+
+/// One part of a multipart text, as the provider numbered it: parts sharing `reference` (from the same
+/// customer to the same number) make one text, in `number` order, 1 to `total`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePart {
+    pub reference: String,
+    pub number: u32,
+    pub total: u32,
 }
 
 /// A provider's delivery report for one of our outbound messages.
@@ -121,6 +134,7 @@ mod tests {
             to: Phone::parse("+15555550199").unwrap(),
             text: "hello".into(),
             received_at: datetime!(2026-11-23 10:00 UTC),
+            part: None,
         });
         let json = serde_json::to_string(&ev).unwrap();
         assert!(json.contains("\"kind\":\"message\""));

@@ -67,7 +67,10 @@ async fn data_and_queued_messages_survive_a_reopen() {
         let db = EmbeddedDb::open(&path).unwrap();
         let (store, queue) = (db.store(), db.queue());
         store.put_channel(&channel).await.unwrap();
-        store.put_credentials(&channel.id, &Credentials::Sandbox).await.unwrap();
+        store
+            .put_credentials(&channel.id, &Credentials::empty(smsdesk_domain::ProviderKind::Sandbox))
+            .await
+            .unwrap();
         queue.send(QueueKind::Crm, crm("waiting")).await.unwrap();
         queue.send(QueueKind::Crm, crm("in flight")).await.unwrap();
         let got = queue.receive(QueueKind::Crm, 1, Duration::from_secs(3600)).await.unwrap();
@@ -77,7 +80,7 @@ async fn data_and_queued_messages_survive_a_reopen() {
     let queue = store.queue();
     assert_eq!(store.get_channel(&channel.id).await.unwrap(), Some(channel.clone()));
     let creds = store.get_credentials(&channel.id).await.unwrap().map(|c| c.to_stored_json());
-    assert_eq!(creds, Some(Credentials::Sandbox.to_stored_json()));
+    assert_eq!(creds, Some(Credentials::empty(smsdesk_domain::ProviderKind::Sandbox).to_stored_json()));
     assert_eq!(queue.depth(QueueKind::Crm).await.unwrap(), 2, "both messages are still queued");
     let got = queue.receive(QueueKind::Crm, 10, Duration::from_secs(30)).await.unwrap();
     let bodies: Vec<_> = got.iter().map(|r| r.body.as_str()).collect();

@@ -111,6 +111,9 @@ mod tests {
         let s = Unwired::SECRETS;
         let channel = ChannelId::new("ch_1");
         assert_names_the_feature(s.get_credentials(&channel).await, "secrets");
-        assert_names_the_feature(s.put_credentials(&channel, &Credentials::Sandbox).await, "secrets");
+        assert_names_the_feature(
+            s.put_credentials(&channel, &Credentials::empty(smsdesk_domain::ProviderKind::Sandbox)).await,
+            "secrets",
+        );
     }
 }

@@ -12,7 +12,7 @@ pub mod queue;
 pub mod store;
 pub mod system;
 
-pub use credentials::{Credentials, RetiredKey, SecretStore, TelesignCredentials};
+pub use credentials::{Credentials, SecretStore};
 pub use metrics::{Metrics, NoMetrics, Sample, Unit};
 pub use queue::{Consumer, DeadLetter, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
 pub use store::*;

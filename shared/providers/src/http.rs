@@ -43,6 +43,33 @@ pub async fn read_capped(mut response: reqwest::Response, limit: usize) -> Resul
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
+/// An error and its causes on one line (reqwest's top-level message alone says little).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A send that got no answer. A request that could not even be built is permanent; a connection that never
+/// opened (refused, DNS, TLS handshake, connect timeout) sent nothing, so another try is safe; anything else
+/// (a timeout or a dropped connection once the request may have been written, an answer that could not be
+/// read) leaves the provider's verdict unknown: it may have taken the text, so it is not sent again blindly.
+pub fn send_transport_error(provider: &str, error: &reqwest::Error) -> crate::SendError {
+    let reason = format!("{provider}: {}", chain(error));
+    if error.is_builder() {
+        crate::SendError::Permanent { reason }
+    } else if error.is_connect() {
+        crate::SendError::Transient { reason }
+    } else {
+        crate::SendError::Unknown { reason }
+    }
+}
+
 /// One TLS client configuration: *ring* crypto, TLS 1.2 and 1.3, Mozilla's roots.
 pub fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
     let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };

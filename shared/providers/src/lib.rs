@@ -1,17 +1,37 @@
-//! SMS providers behind one trait. Each provider is one module with: its REST client (send, validate),
-//! its webhook verification (on the raw bytes, in constant time, before parsing) and its webhook parser
-//! (provider JSON/form in, [`InboundEvent`]s out), and a fixture table of real-shaped webhooks.
+//! SMS providers as plug-ins. Each provider is one folder module that owns everything about it (as in
+//! nyaruka/courier's `handlers/<provider>/`):
+//! - its credentials: parsing the admin API's JSON (errors name the field), the stored form, redaction for
+//!   reads, key rotation and its grace period ([`Provider::parse_credentials`], [`Provider::redact`],
+//!   [`Provider::rotate`]);
+//! - its REST client: send and the cheapest read-only credential check ([`SmsProvider`]);
+//! - its webhooks: the HTTP methods it calls with, verification on the raw request (in constant time,
+//!   before parsing), parsing into [`InboundEvent`]s, and the reply it expects ([`WebhookOutcome`]);
+//! - a fixture table run by the one shared runner (`fixtures.rs`).
+//!
+//! [`Providers`] is the registry, keyed by the provider's name: nothing outside a provider's module names
+//! a provider.
 
+pub mod credentials;
 pub mod http;
 pub mod sandbox;
 pub mod telesign;
+pub mod twilio;
+pub mod vonage;
+
+#[cfg(test)]
+pub(crate) mod fake_http;
+#[cfg(test)]
+pub(crate) mod fixtures;
 
 use async_trait::async_trait;
 use smsdesk_domain::events::InboundEvent;
 use smsdesk_domain::{Channel, MessageId, Phone, ProviderKind};
 use smsdesk_ports::{Clock, Credentials, OutboxStore};
 use std::sync::Arc;
+use std::time::Duration;
 use time::OffsetDateTime;
+
+pub use credentials::CredentialsError;
 
 /// What the outbound function asks a provider to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,13 +42,32 @@ pub struct SendRequest {
     pub text: String,
     /// Our message id, passed as the provider's external / client reference so receipts can be matched.
     pub external_id: MessageId,
+    /// Where the provider should post delivery receipts for this message (the channel's webhook URL), for
+    /// providers that take it per message (Twilio `StatusCallback`, Vonage `callback`).
+    pub status_callback: Option<String>,
 }
 
 /// The provider accepted the message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendReceipt {
-    /// TeleSign `reference_id`, Twilio SID, ...
+    /// TeleSign `reference_id`, Twilio SID, the first part's Vonage `message-id`, ...
     pub provider_message_id: String,
+    /// The ids of the further parts when the provider split a long text and gave each part its own id
+    /// (Vonage); receipts may arrive for any of them.
+    pub more_provider_message_ids: Vec<String>,
+}
+
+impl SendReceipt {
+    /// A receipt with one provider id.
+    pub fn one(provider_message_id: impl Into<String>) -> Self {
+        Self { provider_message_id: provider_message_id.into(), more_provider_message_ids: Vec::new() }
+    }
+
+    /// Every provider id of the message, the first one first.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.provider_message_id.as_str())
+            .chain(self.more_provider_message_ids.iter().map(String::as_str))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +84,12 @@ pub enum SendError {
     /// The provider refused the message for good (bad number, bad credentials, blocked, ...).
     #[error("provider refused the message: {reason}")]
     Permanent { reason: String },
+    /// The provider asked us to slow down; try again, not before `retry_after` when it said so.
+    #[error("provider throttled the send: {reason}")]
+    Throttled { reason: String, retry_after: Option<Duration> },
+    /// The customer opted out at the provider (Twilio 21610, ...): never retry, record the opt-out.
+    #[error("the customer opted out at the provider: {reason}")]
+    OptedOut { reason: String },
 }
 
 /// Result of a read-only credential check.
@@ -61,6 +106,7 @@ pub enum Validation {
     },
 }
 
+/// One provider account's REST client.
 #[async_trait]
 pub trait SmsProvider: Send + Sync {
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, SendError>;
@@ -78,7 +124,7 @@ pub trait SmsProvider: Send + Sync {
 #[derive(Clone, Debug)]
 pub struct WebhookRequest<'a> {
     pub method: &'a str,
-    /// The full public URL the provider called (Twilio and Vonage sign over it).
+    /// The full public URL the provider called, query string included (Twilio and Vonage sign over it).
     pub url: &'a str,
     /// Header names lower-cased.
     pub headers: &'a [(String, String)],
@@ -88,6 +134,12 @@ pub struct WebhookRequest<'a> {
 impl WebhookRequest<'_> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The URL's query string (after `?`, before any `#`), empty when there is none.
+    pub fn query(&self) -> &str {
+        let without_fragment = self.url.split('#').next().unwrap_or_default();
+        without_fragment.split_once('?').map(|(_, q)| q).unwrap_or_default()
     }
 }
 
@@ -99,61 +151,170 @@ pub enum WebhookError {
     /// The body is not what the provider sends: HTTP 400 with the reason.
     #[error("malformed webhook: {0}")]
     Malformed(String),
+    /// The provider never calls with this HTTP method: HTTP 405.
+    #[error("method {0} is not allowed on this webhook")]
+    MethodNotAllowed(String),
 }
 
-/// Verifies a webhook against the channel's credentials and turns it into events (an inbound text, a
-/// delivery receipt). An empty list is a webhook we acknowledge and ignore (e.g. an MMS-only event with no
-/// text when attachments are off).
-pub fn parse_webhook(
+/// The HTTP answer a provider expects from its webhook (Twilio: an empty TwiML `<Response/>`; Event Grid:
+/// the validation handshake; SNS: an empty 200 after the subscription is confirmed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookReply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// What a verified webhook amounts to: the events to queue, and the answer the provider expects once they
+/// are durably queued. `reply: None` is the app's standard JSON acknowledgement.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct WebhookOutcome {
+    pub events: Vec<InboundEvent>,
+    pub reply: Option<WebhookReply>,
+}
+
+impl WebhookOutcome {
+    /// Events acknowledged with the app's standard answer.
+    pub fn events(events: Vec<InboundEvent>) -> Self {
+        Self { events, reply: None }
+    }
+}
+
+/// One SMS provider, plugged in. Implemented once per provider module; the app reaches it through
+/// [`Providers`] by the provider's name.
+pub trait Provider: Send + Sync {
+    fn kind(&self) -> ProviderKind;
+
+    /// The name in URLs and in the API (`/webhooks/{name}/...`, `"provider": name`).
+    fn name(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// True for a provider that exists only in the embedded shape (the sandbox).
+    fn embedded_only(&self) -> bool {
+        false
+    }
+
+    /// The admin API's `credentials` object (absent when the request has none) into stored credentials.
+    /// Errors name the field (`credentials.api_key`) and the rule it broke.
+    fn parse_credentials(&self, input: Option<&serde_json::Value>) -> Result<Credentials, CredentialsError>;
+
+    /// The credentials as reads show them: identifiers kept, secrets replaced by [`credentials::REDACTED`].
+    fn redact(&self, credentials: &Credentials) -> serde_json::Value;
+
+    /// Key rotation: `fresh` replaces `old`. A provider that signs its webhooks with the key keeps the old
+    /// one verifying webhooks for its grace period, so texts in flight during the change are not refused.
+    fn rotate(&self, old: &Credentials, fresh: Credentials, now: OffsetDateTime) -> Credentials {
+        let _ = (old, now);
+        fresh
+    }
+
+    /// The HTTP methods the provider calls its webhook with.
+    fn webhook_methods(&self) -> &'static [&'static str] {
+        &["POST"]
+    }
+
+    /// Verifies a webhook on the raw request (before parsing) and turns it into events and the reply.
+    /// The method was checked against [`Provider::webhook_methods`] already.
+    fn receive_webhook(
+        &self,
+        channel: &Channel,
+        credentials: &Credentials,
+        request: &WebhookRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<WebhookOutcome, WebhookError>;
+
+    /// The REST client for one channel.
+    fn client(
+        &self,
+        channel: &Channel,
+        credentials: &Credentials,
+    ) -> Result<Box<dyn SmsProvider>, CredentialsError>;
+}
+
+/// A webhook through a provider: the method check, then the provider's own verification and parsing.
+pub fn handle_webhook(
+    provider: &dyn Provider,
     channel: &Channel,
     credentials: &Credentials,
     request: &WebhookRequest<'_>,
     now: OffsetDateTime,
-) -> Result<Vec<InboundEvent>, WebhookError> {
-    match (channel.provider, credentials) {
-        (ProviderKind::Telesign, Credentials::Telesign(creds)) => {
-            telesign::parse_webhook(channel, creds, request, now)
-        }
-        (ProviderKind::Sandbox, Credentials::Sandbox) => sandbox::parse_webhook(channel, request, now),
-        (kind, _) => Err(WebhookError::Malformed(format!("provider {kind} is not supported yet"))),
+) -> Result<WebhookOutcome, WebhookError> {
+    if !provider.webhook_methods().iter().any(|m| m.eq_ignore_ascii_case(request.method)) {
+        return Err(WebhookError::MethodNotAllowed(request.method.to_string()));
     }
+    if credentials.provider() != provider.kind() {
+        return Err(WebhookError::Unauthorized(format!(
+            "the channel's credentials are for {}, not {}",
+            credentials.provider(),
+            provider.name()
+        )));
+    }
+    provider.receive_webhook(channel, credentials, request, now)
 }
 
-/// Builds what the outbound and validate functions talk to. One HTTP client is shared by every provider.
+/// Why no client could be built for a channel.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("provider {0} is not supported yet")]
+    Unsupported(ProviderKind),
+    #[error("the channel's credentials are unusable: {0}")]
+    Credentials(#[from] CredentialsError),
+}
+
+/// The registry of providers, keyed by name. One HTTP client is shared by every provider.
 #[derive(Clone)]
 pub struct Providers {
-    http: reqwest::Client,
-    outbox: Arc<dyn OutboxStore>,
-    clock: Arc<dyn Clock>,
-    /// Lets a `[sandbox:flaky]` retry see the first failure, as a provider is built per send.
-    sandbox_flaky: sandbox::FlakyMemory,
+    registry: Arc<Vec<Arc<dyn Provider>>>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("provider {0} is not supported yet")]
-pub struct UnsupportedProvider(pub ProviderKind);
-
 impl Providers {
+    /// Every provider smsdesk has.
     pub fn new(http: reqwest::Client, outbox: Arc<dyn OutboxStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { http, outbox, clock, sandbox_flaky: sandbox::FlakyMemory::default() }
+        Self::with(vec![
+            Arc::new(telesign::Telesign::new(http.clone())),
+            Arc::new(twilio::Twilio::new(http.clone())),
+            Arc::new(vonage::Vonage::new(http)),
+            Arc::new(sandbox::Sandbox::new(outbox, clock)),
+        ])
+    }
+
+    /// A registry of exactly these providers.
+    pub fn with(providers: Vec<Arc<dyn Provider>>) -> Self {
+        Self { registry: Arc::new(providers) }
+    }
+
+    /// The provider with this name (`"twilio"`), if smsdesk has it.
+    pub fn get(&self, name: &str) -> Option<&dyn Provider> {
+        self.registry.iter().find(|p| p.name() == name).map(|p| p.as_ref())
+    }
+
+    /// The names of the providers smsdesk has, in registration order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.registry.iter().map(|p| p.name()).collect()
     }
 
     pub fn for_channel(
         &self,
         channel: &Channel,
         credentials: &Credentials,
-    ) -> Result<Box<dyn SmsProvider>, UnsupportedProvider> {
-        match (channel.provider, credentials) {
-            (ProviderKind::Telesign, Credentials::Telesign(creds)) => Ok(Box::new(
-                telesign::TelesignClient::new(self.http.clone(), channel.base_url.as_deref(), creds.clone()),
-            )),
-            (ProviderKind::Sandbox, _) => Ok(Box::new(sandbox::SandboxProvider::with_memory(
-                channel.id.clone(),
-                self.outbox.clone(),
-                self.clock.clone(),
-                self.sandbox_flaky.clone(),
-            ))),
-            (kind, _) => Err(UnsupportedProvider(kind)),
-        }
+    ) -> Result<Box<dyn SmsProvider>, ClientError> {
+        let provider =
+            self.get(channel.provider.as_str()).ok_or(ClientError::Unsupported(channel.provider))?;
+        Ok(provider.client(channel, credentials)?)
+    }
+
+    /// Verifies and parses a webhook to `channel` through its provider.
+    pub fn receive_webhook(
+        &self,
+        channel: &Channel,
+        credentials: &Credentials,
+        request: &WebhookRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<WebhookOutcome, WebhookError> {
+        let provider = self.get(channel.provider.as_str()).ok_or_else(|| {
+            WebhookError::Malformed(format!("provider {} is not supported yet", channel.provider))
+        })?;
+        handle_webhook(provider, channel, credentials, request, now)
     }
 }

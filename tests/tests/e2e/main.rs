@@ -12,6 +12,7 @@ mod dlq;
 mod faults;
 mod logs;
 mod metrics;
+mod optout;
 mod outbound;
 mod races;
 mod restart;

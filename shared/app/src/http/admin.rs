@@ -224,9 +224,6 @@ async fn get_channel(
     Ok(Json(channels::view(&app, &channel, &credentials)))
 }
 
-/// How long a rotated-out TeleSign key still verifies callbacks.
-const ROTATION_GRACE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-
 async fn rotate_credentials(
     State(app): State<Arc<App>>,
     who: Principal,
@@ -234,7 +231,7 @@ async fn rotate_credentials(
     Body(body): Body<Value>,
 ) -> ApiResult<Json<Value>> {
     who.require_admin()?;
-    Ok(Json(channels::rotate(&app, &id, &body, ROTATION_GRACE).await?))
+    Ok(Json(channels::rotate(&app, &id, &body).await?))
 }
 
 async fn validate_channel(

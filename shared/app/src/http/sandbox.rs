@@ -57,6 +57,7 @@ async fn inbound(
         to,
         text: body.text,
         received_at: app.clock.now(),
+        part: None,
     });
     let summary = intake::enqueue_events(&app, std::slice::from_ref(&event)).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"status": "accepted", "queued": summary.queued}))))

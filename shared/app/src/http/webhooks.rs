@@ -11,15 +11,16 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::any;
 use smsdesk_providers::WebhookRequest;
 use std::sync::Arc;
 
-/// Adds the webhook route, with its body limit, to `router`.
+/// Adds the webhook route, with its body limit, to `router`. Every method reaches the handler: the
+/// provider decides which ones it calls with (405 for the others).
 pub fn routes(router: Router<Arc<App>>, app: &App) -> Router<Arc<App>> {
     router.route(
         "/webhooks/{provider}/{channel_id}",
-        post(receive).layer(DefaultBodyLimit::max(app.config.max_webhook_bytes)),
+        any(receive).layer(DefaultBodyLimit::max(app.config.max_webhook_bytes)),
     )
 }
 
@@ -51,7 +52,13 @@ async fn receive(
     let url = format!("{}{}", app.config.public_base_url, path_and_query);
     let request = WebhookRequest { method: method.as_str(), url: &url, headers: &headers, body: &body };
     match intake::receive_webhook(&app, &provider, &channel_id, &request).await {
-        Ok(summary) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "accepted", "queued": summary.queued, "duplicates": summary.duplicates}))).into_response(),
+        Ok((_, Some(reply))) => (
+            StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
+            [(axum::http::header::CONTENT_TYPE, reply.content_type)],
+            reply.body,
+        )
+            .into_response(),
+        Ok((summary, None)) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "accepted", "queued": summary.queued, "duplicates": summary.duplicates}))).into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -3,12 +3,10 @@
 
 use crate::App;
 use crate::error::{ApiError, ApiResult};
-use secrecy::ExposeSecret;
-use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 use smsdesk_domain::*;
-use smsdesk_ports::{Credentials, RetiredKey, TelesignCredentials};
-use smsdesk_providers::Validation;
+use smsdesk_ports::Credentials;
+use smsdesk_providers::{CredentialsError, Provider, Validation};
 
 fn str_field<'a>(obj: &'a Map<String, Value>, path: &str, key: &str) -> ApiResult<&'a str> {
     match obj.get(key) {
@@ -27,34 +25,27 @@ fn opt_str<'a>(obj: &'a Map<String, Value>, path: &str, key: &str) -> ApiResult<
     }
 }
 
-fn parse_credentials(provider: ProviderKind, value: Option<&Value>) -> ApiResult<Credentials> {
-    let empty = Map::new();
-    let obj = match value {
-        Some(Value::Object(o)) => o,
-        None | Some(Value::Null) if provider == ProviderKind::Sandbox => &empty,
-        None | Some(Value::Null) => return Err(ApiError::field("credentials", "is required")),
-        Some(_) => return Err(ApiError::field("credentials", "must be an object")),
-    };
-    let p = "credentials.";
-    match provider {
-        ProviderKind::Telesign => {
-            let customer_id = str_field(obj, p, "customer_id")?.trim().to_string();
-            let api_key = str_field(obj, p, "api_key")?.trim().to_string();
-            Ok(Credentials::Telesign(TelesignCredentials::new(customer_id, SecretString::from(api_key))))
-        }
-        ProviderKind::Sandbox => Ok(Credentials::Sandbox),
-        other => Err(ApiError::field(
+/// The provider named in a channel request: one smsdesk has, and (for an embedded-only one) in the shape
+/// that has it.
+fn provider_for(app: &App, kind: ProviderKind) -> ApiResult<&dyn Provider> {
+    let provider = app.providers.get(kind.as_str()).ok_or_else(|| {
+        ApiError::field(
             "provider",
-            format!("'{other}' is not supported yet (supported: telesign, sandbox)"),
-        )),
+            format!("'{kind}' is not supported yet (supported: {})", app.providers.names().join(", ")),
+        )
+    })?;
+    if provider.embedded_only() && !app.config.sandbox {
+        return Err(ApiError::field("provider", format!("the {kind} provider exists only in `smsdesk dev`")));
     }
+    Ok(provider)
 }
 
-fn redacted(credentials: &Credentials) -> Value {
-    match credentials {
-        Credentials::Telesign(c) => json!({"customer_id": c.customer_id, "api_key": "********"}),
-        _ => json!({}),
-    }
+fn credentials_error(e: CredentialsError) -> ApiError {
+    ApiError::field(e.field, e.rule)
+}
+
+fn redacted(app: &App, credentials: &Credentials) -> Value {
+    app.providers.get(credentials.provider().as_str()).map_or_else(|| json!({}), |p| p.redact(credentials))
 }
 
 async fn parse_number(app: &App, index: usize, value: &Value) -> ApiResult<ChannelNumber> {
@@ -131,13 +122,11 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
     let provider = ProviderKind::parse(provider_raw).ok_or_else(|| {
         ApiError::field(
             "provider",
-            format!("'{provider_raw}' is not one of telesign, twilio, acs, vonage, aws, sandbox"),
+            format!("'{provider_raw}' is not one of {}", app.providers.names().join(", ")),
         )
     })?;
-    if provider == ProviderKind::Sandbox && !app.config.sandbox {
-        return Err(ApiError::field("provider", "the sandbox provider exists only in `smsdesk dev`"));
-    }
-    let credentials = parse_credentials(provider, obj.get("credentials"))?;
+    let credentials =
+        provider_for(app, provider)?.parse_credentials(obj.get("credentials")).map_err(credentials_error)?;
     let base_url = parse_base_url(opt_str(obj, "", "base_url")?, app.config.allow_loopback_http)?;
     let numbers_raw = match obj.get("numbers") {
         Some(Value::Array(a)) if !a.is_empty() => a,
@@ -204,7 +193,7 @@ pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> Value {
         })).collect::<Vec<_>>(),
         "language": channel.language,
         "attachments": channel.attachments,
-        "credentials": redacted(credentials),
+        "credentials": redacted(app, credentials),
         "created_at": channel.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
     })
 }
@@ -219,25 +208,17 @@ pub async fn get(app: &App, id: &str) -> ApiResult<(Channel, Credentials)> {
     Ok((channel, credentials))
 }
 
-/// Replaces a channel's credentials (key rotation). Sends use the new key at once; for TeleSign the replaced key
-/// keeps verifying callbacks for `grace`, so texts signed during the change-over are not refused.
-pub async fn rotate(app: &App, id: &str, body: &Value, grace: std::time::Duration) -> ApiResult<Value> {
+/// Replaces a channel's credentials (key rotation). Sends use the new key at once; a provider that signs
+/// its webhooks with the key keeps the replaced one verifying them for its grace period, so texts signed
+/// during the change-over are not refused (the answer then shows `previous_key_valid_until`).
+pub async fn rotate(app: &App, id: &str, body: &Value) -> ApiResult<Value> {
     let (channel, old) = get(app, id).await?;
-    let mut fresh = parse_credentials(channel.provider, Some(body))?;
-    if let (Credentials::Telesign(new), Credentials::Telesign(old)) = (&mut fresh, &old)
-        && new.customer_id.eq_ignore_ascii_case(&old.customer_id)
-        && new.api_key.expose_secret() != old.api_key.expose_secret()
-    {
-        new.previous = Some(RetiredKey { api_key: old.api_key.clone(), until: app.clock.now() + grace });
-    }
+    let provider = provider_for(app, channel.provider)?;
+    let fresh = provider.parse_credentials(Some(body)).map_err(credentials_error)?;
+    let fresh = provider.rotate(&old, fresh, app.clock.now());
     app.secrets.put_credentials(&channel.id, &fresh).await?;
     tracing::info!(channel = %channel.id, "channel credentials rotated");
-    let mut view = view(app, &channel, &fresh);
-    if let Credentials::Telesign(TelesignCredentials { previous: Some(p), .. }) = &fresh {
-        view["credentials"]["previous_key_valid_until"] =
-            json!(p.until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default());
-    }
-    Ok(view)
+    Ok(view(app, &channel, &fresh))
 }
 
 /// Proves the channel's credentials with the provider's cheapest read-only call.

@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use smsdesk_domain::events::InboundEvent;
 use smsdesk_domain::{ChannelId, ProviderKind};
 use smsdesk_ports::{QueueKind, QueueMessage};
-use smsdesk_providers::{WebhookError, WebhookRequest, parse_webhook};
+use smsdesk_providers::{WebhookError, WebhookReply, WebhookRequest};
 use subtle::ConstantTimeEq;
 
 /// What the webhook answer reports.
@@ -50,13 +50,14 @@ fn sandbox_token_ok(app: &App, request: &WebhookRequest<'_>) -> Result<(), &'sta
     }
 }
 
-/// Verifies and parses a webhook for `channel_id`, then queues its events.
+/// Verifies and parses a webhook for `channel_id`, then queues its events. Answers with what was queued
+/// and the reply the provider expects (`None`: the standard JSON acknowledgement).
 pub async fn receive_webhook(
     app: &App,
     provider: &str,
     channel_id: &str,
     request: &WebhookRequest<'_>,
-) -> Result<IntakeSummary, ApiError> {
+) -> Result<(IntakeSummary, Option<WebhookReply>), ApiError> {
     let kind =
         ProviderKind::parse(provider).ok_or_else(|| refused(provider, channel_id, "unknown provider"))?;
     let channel = match app.store.get_channel(&ChannelId::new(channel_id)).await? {
@@ -70,10 +71,12 @@ pub async fn receive_webhook(
         tracing::error!(channel = %channel.id, "channel has no stored credentials");
         return Err(refused(provider, channel_id, "the channel has no stored credentials"));
     };
-    if kind == ProviderKind::Sandbox {
+    // A provider that exists only in `smsdesk dev` (the sandbox) has no secret to sign with: its webhook
+    // takes the admin token instead.
+    if app.providers.get(kind.as_str()).is_none_or(|p| p.embedded_only()) {
         sandbox_token_ok(app, request).map_err(|reason| refused(provider, channel_id, reason))?;
     }
-    let events = parse_webhook(&channel, &credentials, request, app.clock.now()).map_err(|e| match e {
+    let outcome = app.providers.receive_webhook(&channel, &credentials, request, app.clock.now()).map_err(|e| match e {
         WebhookError::Unauthorized(reason) => {
             refused(provider, channel_id, &format!("bad signature: {reason}"))
         }
@@ -81,10 +84,15 @@ pub async fn receive_webhook(
             tracing::warn!(channel = %channel.id, provider = %kind, %reason, "webhook rejected: malformed");
             ApiError::new(StatusCode::BAD_REQUEST, "malformed_webhook", reason)
         }
+        WebhookError::MethodNotAllowed(method) => ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{kind} does not call its webhook with {method}"),
+        ),
     })?;
-    let summary = enqueue_events(app, &events).await?;
+    let summary = enqueue_events(app, &outcome.events).await?;
     crate::services::telemetry::texts_in(app, kind, summary.texts);
-    Ok(summary)
+    Ok((summary, outcome.reply))
 }
 
 /// Puts events on the inbound queue, skipping those already queued (replays). A dedupe key is recorded only

@@ -18,6 +18,7 @@ use smsdesk_ports::{
 };
 use smsdesk_providers::{SendError, SendRequest};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Stores an outbound message as `queued` and queues it for sending.
 pub async fn queue_reply(
@@ -238,11 +239,12 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         to: conversation.customer.clone(),
         text: message.text.clone(),
         external_id: message.id.clone(),
+        status_callback: Some(crate::services::channels::callback_url(app, &channel)),
     };
     crate::services::telemetry::send_attempt(app, channel.provider);
     let sent = provider.send(&request).await;
     crate::services::telemetry::send_outcome(app, channel.provider, &sent);
-    let (reason, safe_to_retry) = match sent {
+    let (reason, safe_to_retry, at_least) = match sent {
         Ok(receipt) => {
             let update = StatusUpdate {
                 status: MessageStatus::Sent,
@@ -252,7 +254,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
             };
             if let Err(e) = record(app, &message.id, &update).await {
                 // The customer has the text; the claim stays, so a redelivery marks it `unknown` rather than
-                // sending it again, and TeleSign's delivery report (by our external id) can still settle it.
+                // sending it again, and the provider's delivery report (by our id) can still settle it.
                 tracing::error!(message_id = %message.id, reference = %receipt.provider_message_id, error = %e, "sent, but recording it failed");
                 return Err(e);
             }
@@ -260,14 +262,24 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
             return Ok(Outcome::Done);
         }
         Err(SendError::Permanent { reason }) => return fail(app, &message.id, reason).await,
-        Err(SendError::Transient { reason }) => (reason, true),
-        Err(SendError::Unknown { reason }) => (reason, provider.deduplicates_resends()),
+        Err(SendError::OptedOut { reason }) => {
+            // The provider knows the customer opted out (e.g. a STOP we never saw): record it, so consent
+            // refuses the next send before it reaches the provider, and fail this one for good.
+            app.store.set_opted_out(&channel.id, &conversation.customer, true, app.clock.now()).await?;
+            let why = format!("not sent: the customer opted out at the provider ({reason})");
+            return fail(app, &message.id, why).await;
+        }
+        Err(SendError::Throttled { reason, retry_after }) => (reason, true, retry_after.unwrap_or_default()),
+        Err(SendError::Transient { reason }) => (reason, true, Duration::ZERO),
+        Err(SendError::Unknown { reason }) => (reason, provider.deduplicates_resends(), Duration::ZERO),
     };
     if !safe_to_retry {
         return unknown(app, &message.id, &reason).await;
     }
     match app.config.retry.after_failure(message.attempts) {
         RetryDecision::RetryAfter(delay) => {
+            // No sooner than the provider asked (Retry-After).
+            let delay = delay.max(at_least);
             tracing::info!(message_id = %message.id, attempt = message.attempts, reason = %scrub(&reason), ?delay, "transient send error; will retry");
             release(app, &message.id, &reason).await?;
             Ok(Outcome::RetryAfter(delay))

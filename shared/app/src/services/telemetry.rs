@@ -45,6 +45,8 @@ pub fn send_outcome<T>(app: &App, kind: ProviderKind, sent: &Result<T, SendError
         Err(SendError::Permanent { .. }) => "permanent",
         Err(SendError::Transient { .. }) => "transient",
         Err(SendError::Unknown { .. }) => "unknown",
+        Err(SendError::Throttled { .. }) => "throttled",
+        Err(SendError::OptedOut { .. }) => "opted_out",
     };
     send_failure(app, kind, class);
 }

@@ -48,6 +48,7 @@ fn request(text: &str, id: &str) -> SendRequest {
         to: phone("+15555550100"),
         text: text.into(),
         external_id: MessageId::new(id),
+        status_callback: None,
     }
 }
 
@@ -85,6 +86,14 @@ async fn fail_marker_is_refused_for_good_and_records_nothing() {
 }
 
 #[tokio::test]
+async fn optout_marker_is_an_opt_out_and_records_nothing() {
+    let outbox = Arc::new(MemoryOutbox::default());
+    let err = sandbox(outbox.clone()).send(&request("hi [sandbox:optout]", "msg_o")).await.unwrap_err();
+    assert!(matches!(err, SendError::OptedOut { .. }), "{err:?}");
+    assert!(outbox.list_outbox().await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn flaky_marker_fails_once_per_message() {
     let outbox = Arc::new(MemoryOutbox::default());
     let provider = sandbox(outbox.clone());
@@ -106,7 +115,8 @@ async fn flaky_memory_is_shared_by_providers_built_from_one_factory() {
         Arc::new(FixedClock),
     );
     let channel = channel();
-    let build = || providers.for_channel(&channel, &smsdesk_ports::Credentials::Sandbox).unwrap();
+    let creds = Credentials::empty(ProviderKind::Sandbox);
+    let build = || providers.for_channel(&channel, &creds).unwrap();
     let flaky = request("[sandbox:flaky]", "msg_c");
     assert!(matches!(build().send(&flaky).await, Err(SendError::Transient { .. })));
     assert!(build().send(&flaky).await.is_ok());
@@ -158,8 +168,11 @@ fn parse(body: &str) -> Result<Vec<InboundEvent>, WebhookError> {
     parse_webhook(&channel(), &request, NOW)
 }
 
+const WEBHOOK_URL: &str = "http://127.0.0.1:9000/webhooks/sandbox/ch_sbx";
+
 #[test]
 fn webhook_fixtures() {
+    use crate::fixtures::{Case, Expect, run};
     let message = |id: &str| {
         InboundEvent::Message(InboundMessage {
             channel_id: ChannelId::new("ch_sbx"),
@@ -168,31 +181,46 @@ fn webhook_fixtures() {
             to: phone("+15555550199"),
             text: "Where is my order?".into(),
             received_at: NOW,
+            part: None,
         })
     };
-    assert_eq!(
-        parse(r#"{"id":"demo-1","from":"+15555550100","to":"15555550199","text":"Where is my order?"}"#),
-        Ok(vec![message("demo-1")])
-    );
-    // The agent API may forward its whole request, channel_id included.
-    assert_eq!(
-        parse(
-            r#"{"channel_id":"ch_sbx","id":"d2","from":"15555550100","to":"+15555550199","text":"Where is my order?"}"#
+    let post = |name: &str, body: &str, expect: Expect| Case::post(name, WEBHOOK_URL, body).expect(expect);
+    let table = [
+        post(
+            "a text",
+            r#"{"id":"demo-1","from":"+15555550100","to":"15555550199","text":"Where is my order?"}"#,
+            Expect::Events(vec![message("demo-1")]),
         ),
-        Ok(vec![message("d2")])
-    );
+        // The agent API may forward its whole request, channel_id included.
+        post(
+            "a forwarded request, channel_id included",
+            r#"{"channel_id":"ch_sbx","id":"d2","from":"15555550100","to":"+15555550199","text":"Where is my order?"}"#,
+            Expect::Events(vec![message("d2")]),
+        ),
+        post("not JSON", "nope", Expect::Malformed("body must be")),
+        post("no text", r#"{"from":"+15555550100","to":"+15555550199"}"#, Expect::Malformed("text")),
+        post("bad from", r#"{"from":"abc","to":"+15555550199","text":"x"}"#, Expect::Malformed("from ")),
+        post(
+            "number not on the channel",
+            r#"{"from":"+15555550100","to":"+15555550142","text":"x"}"#,
+            Expect::Malformed("number 15555550142 is not on this channel"),
+        ),
+        Case::new("GET", "GET", WEBHOOK_URL, "").expect(Expect::MethodNotAllowed),
+    ];
+    let sandbox = Sandbox::new(Arc::new(MemoryOutbox::default()), Arc::new(FixedClock));
+    run(&sandbox, &channel(), &Credentials::empty(ProviderKind::Sandbox), NOW, &table);
+}
 
-    let malformed = |body: &str, needle: &str| match parse(body) {
-        Err(WebhookError::Malformed(reason)) => assert!(reason.contains(needle), "{body}: {reason}"),
-        other => panic!("{body}: expected malformed, got {other:?}"),
-    };
-    malformed("nope", "body must be");
-    malformed(r#"{"from":"+15555550100","to":"+15555550199"}"#, "text");
-    malformed(r#"{"from":"abc","to":"+15555550199","text":"x"}"#, "from ");
-    malformed(
-        r#"{"from":"+15555550100","to":"+15555550142","text":"x"}"#,
-        "number 15555550142 is not on this channel",
-    );
+#[test]
+fn credentials_are_optional_and_never_shown() {
+    let sandbox = Sandbox::new(Arc::new(MemoryOutbox::default()), Arc::new(FixedClock));
+    assert!(sandbox.embedded_only());
+    for input in [None, Some(serde_json::Value::Null), Some(serde_json::json!({"anything": 1}))] {
+        let creds = sandbox.parse_credentials(input.as_ref()).unwrap();
+        assert_eq!(creds.provider(), ProviderKind::Sandbox);
+        assert_eq!(sandbox.redact(&creds), serde_json::json!({}));
+    }
+    assert!(sandbox.parse_credentials(Some(&serde_json::json!("x"))).is_err());
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::fixtures::{self, Expect};
 use smsdesk_domain::{
     AttachmentPolicy, ChannelId, ChannelNumber, MessageId, NumberType, ProviderKind, QueueId,
 };
@@ -101,10 +102,7 @@ fn signing_errors_do_not_reveal_the_key() {
 fn send_answers_are_classified() {
     let ok = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDEF","external_id":"msg_1",
         "status":{"code":290,"description":"Message in progress","updated_on":"2026-11-23T10:00:00Z"}}"#;
-    assert_eq!(
-        classify_send(200, ok),
-        Ok(SendReceipt { provider_message_id: "0123456789ABCDEF0123456789ABCDEF".into() })
-    );
+    assert_eq!(classify_send(200, ok), Ok(SendReceipt::one("0123456789ABCDEF0123456789ABCDEF")));
 
     let permanent = |status: u16, body: &str, needle: &str| match classify_send(status, body) {
         Err(SendError::Permanent { reason }) => assert!(reason.contains(needle), "{status}: {reason}"),
@@ -250,12 +248,8 @@ enum Auth {
     OtherCustomer,
 }
 
-enum Expect {
-    Events(Vec<InboundEvent>),
-    Unauthorized(&'static str),
-    Malformed(&'static str),
-}
-
+/// One row of TeleSign's table: a body and how its Authorization header is made; [`fixture`] turns it into
+/// the shared raw-request shape.
 struct Case {
     name: &'static str,
     body: &'static str,
@@ -275,6 +269,7 @@ fn message(id: &str, text: &str, at: OffsetDateTime) -> InboundEvent {
         to: phone(OUR_NUMBER),
         text: text.into(),
         received_at: at,
+        part: None,
     })
 }
 
@@ -474,31 +469,60 @@ fn authorization(auth: &Auth, body: &str) -> Option<String> {
     }
 }
 
+const WEBHOOK_URL: &str = "https://hooks.example.test/webhooks/telesign/ch_ts";
+
+fn fixture(case: Case) -> fixtures::Case {
+    let mut raw = fixtures::Case::post(case.name, WEBHOOK_URL, case.body).expect(case.expect);
+    if let Some(h) = authorization(&case.auth, case.body) {
+        raw = raw.header("authorization", h).header("content-type", "application/json");
+    }
+    raw
+}
+
 #[test]
 fn callback_fixtures() {
-    let channel = channel();
-    for case in cases() {
-        let headers: Vec<(String, String)> = authorization(&case.auth, case.body)
-            .map(|h| {
-                vec![("authorization".to_string(), h), ("content-type".into(), "application/json".into())]
-            })
-            .unwrap_or_default();
-        let request = WebhookRequest {
-            method: "POST",
-            url: "https://hooks.example.test/webhooks/telesign/ch_ts",
-            headers: &headers,
-            body: case.body.as_bytes(),
-        };
-        let got = parse_webhook(&channel, &creds(), &request, NOW);
-        match (&case.expect, got) {
-            (Expect::Events(want), Ok(events)) => assert_eq!(&events, want, "{}", case.name),
-            (Expect::Unauthorized(needle), Err(WebhookError::Unauthorized(reason)))
-            | (Expect::Malformed(needle), Err(WebhookError::Malformed(reason))) => {
-                assert!(reason.contains(needle), "{}: {reason:?} lacks {needle:?}", case.name)
-            }
-            (_, got) => panic!("{}: unexpected {got:?}", case.name),
-        }
-    }
+    let mut table: Vec<fixtures::Case> = cases().into_iter().map(fixture).collect();
+    table.push(
+        fixtures::Case::new("GET is not a TeleSign callback", "GET", WEBHOOK_URL, "")
+            .expect(Expect::MethodNotAllowed),
+    );
+    fixtures::run(&plugin(), &channel(), &creds().to_stored(), NOW, &table);
+}
+
+fn plugin() -> Telesign {
+    Telesign::new(crate::http::client().expect("http client"))
+}
+
+#[test]
+fn credentials_parse_redact_and_rotate() {
+    let p = plugin();
+    let input = serde_json::json!({"customer_id": " C1 ", "api_key": "VGVzdCBLZXk="});
+    let stored = p.parse_credentials(Some(&input)).unwrap();
+    let view = p.redact(&stored);
+    assert_eq!(view, serde_json::json!({"customer_id": "C1", "api_key": "********"}));
+    let missing = serde_json::json!({"customer_id": "C1"});
+    assert_eq!(
+        p.parse_credentials(Some(&missing)).unwrap_err().to_string(),
+        "credentials.api_key: is required"
+    );
+    assert_eq!(p.parse_credentials(None).unwrap_err().to_string(), "credentials: is required");
+
+    let fresh =
+        p.parse_credentials(Some(&serde_json::json!({"customer_id": "c1", "api_key": "bmV3"}))).unwrap();
+    let rotated = TelesignCredentials::from_stored(&p.rotate(&stored, fresh.clone(), NOW)).unwrap();
+    let previous = rotated.previous.expect("the old key is kept");
+    assert_eq!(previous.key.expose_secret(), "VGVzdCBLZXk=");
+    assert_eq!(previous.until, NOW + crate::credentials::ROTATION_GRACE);
+    assert!(p.redact(&TelesignCredentials { previous: Some(previous), ..rotated }.to_stored())
+        ["previous_key_valid_until"]
+        .is_string());
+    // The same key again, or another account: nothing to keep.
+    let same = TelesignCredentials::from_stored(&p.rotate(&stored, stored.clone(), NOW)).unwrap();
+    assert!(same.previous.is_none());
+    let other =
+        p.parse_credentials(Some(&serde_json::json!({"customer_id": "C2", "api_key": "bmV3"}))).unwrap();
+    assert!(TelesignCredentials::from_stored(&p.rotate(&stored, other, NOW)).unwrap().previous.is_none());
+    assert!(!format!("{stored:?}").contains("VGVzdCBLZXk="));
 }
 
 #[test]
@@ -531,7 +555,7 @@ fn a_rotated_out_key_verifies_callbacks_until_it_expires() {
     let headers = vec![("authorization".to_string(), format!("TSA {CUSTOMER_ID}:{sig_old}"))];
     let request = WebhookRequest { method: "POST", url: "", headers: &headers, body: MO.as_bytes() };
     let rotated = |until| TelesignCredentials {
-        previous: Some(smsdesk_ports::RetiredKey { api_key: key(KEY_P), until }),
+        previous: Some(crate::credentials::RetiredKey { key: key(KEY_P), until }),
         ..TelesignCredentials::new(CUSTOMER_ID, new_key.clone())
     };
     let later = NOW + time::Duration::hours(1);
@@ -558,71 +582,7 @@ fn a_rotated_out_key_verifies_callbacks_until_it_expires() {
 // The client against a fake TeleSign on loopback.
 // ---------------------------------------------------------------------------------------------------------
 
-mod fake {
-    use axum::body::Bytes;
-    use axum::http::{HeaderMap, Method, StatusCode, Uri};
-    use std::collections::VecDeque;
-    use std::net::SocketAddr;
-    use std::sync::{Arc, Mutex};
-    use std::time::Duration;
-
-    /// One request as the fake TeleSign saw it.
-    #[derive(Clone, Debug)]
-    pub struct Seen {
-        pub method: String,
-        pub path: String,
-        pub headers: HeaderMap,
-        pub body: String,
-    }
-
-    impl Seen {
-        pub fn header(&self, name: &str) -> &str {
-            self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
-        }
-    }
-
-    /// Answers with the queued (status, body, delay) replies in order and records every request.
-    pub struct FakeTelesign {
-        pub url: String,
-        pub seen: Arc<Mutex<Vec<Seen>>>,
-    }
-
-    pub async fn start(replies: Vec<(u16, &'static str, Duration)>) -> FakeTelesign {
-        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let replies = Arc::new(Mutex::new(VecDeque::from(replies)));
-        let log = seen.clone();
-        let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-            let log = log.clone();
-            let replies = replies.clone();
-            async move {
-                log.lock().unwrap().push(Seen {
-                    method: method.to_string(),
-                    path: uri.path().to_string(),
-                    headers,
-                    body: String::from_utf8(body.to_vec()).unwrap(),
-                });
-                let (status, body, delay) =
-                    replies.lock().unwrap().pop_front().unwrap_or((599, "", Duration::ZERO));
-                tokio::time::sleep(delay).await;
-                (StatusCode::from_u16(status).unwrap(), body)
-            }
-        };
-        let app = axum::Router::new().fallback(handler);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        FakeTelesign { url: format!("http://{addr}/"), seen }
-    }
-
-    /// A loopback port that refuses connections: bound (so nobody else takes it) but not listening, for as
-    /// long as the returned socket lives.
-    pub fn closed_port() -> (tokio::net::TcpSocket, String) {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let addr = socket.local_addr().unwrap();
-        (socket, format!("http://{addr}"))
-    }
-}
+use crate::fake_http as fake;
 
 const ACCEPTED: &str = r#"{"reference_id":"35C8B5C5A5A4A1B3A9B7A3F1D2E4C6B8","external_id":"msg_out_9","status":{"code":290,"description":"Message in progress","updated_on":"2026-11-23T10:00:00Z"}}"#;
 const NO_DELAY: Duration = Duration::ZERO;
@@ -637,6 +597,7 @@ fn send_request() -> SendRequest {
         to: phone(CUSTOMER),
         text: "Hello & welcome, 100% sure?".into(),
         external_id: MessageId::new("msg_out_9"),
+        status_callback: None,
     }
 }
 

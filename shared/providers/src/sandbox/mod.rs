@@ -1,19 +1,27 @@
 //! The sandbox provider of the embedded shape: sends land in an outbox that demos and tests read back, and
 //! "inbound texts" are plain JSON posted to its webhook. Markers in a text make it fail on purpose, so a demo
-//! can show a permanent failure (`[sandbox:fail]`) or a retried one (`[sandbox:flaky]`).
+//! can show a permanent failure (`[sandbox:fail]`), a retried one (`[sandbox:flaky]`) or an opt-out known
+//! only to the provider (`[sandbox:optout]`).
 
-use crate::{SendError, SendReceipt, SendRequest, SmsProvider, Validation, WebhookError, WebhookRequest};
+use crate::credentials::CredentialsError;
+use crate::{
+    Provider, SendError, SendReceipt, SendRequest, SmsProvider, Validation, WebhookError, WebhookOutcome,
+    WebhookRequest,
+};
 use async_trait::async_trait;
 use serde::Deserialize;
+use serde_json::Value;
 use smsdesk_domain::events::{InboundEvent, InboundMessage};
-use smsdesk_domain::{Channel, ChannelId, OutboxEntry, Phone};
-use smsdesk_ports::{Clock, OutboxStore};
+use smsdesk_domain::{Channel, ChannelId, OutboxEntry, Phone, ProviderKind};
+use smsdesk_ports::{Clock, Credentials, OutboxStore};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 /// A text containing this fails for good.
 pub const FAIL_MARKER: &str = "[sandbox:fail]";
+/// A text containing this is refused as if the customer had opted out at the provider.
+pub const OPTOUT_MARKER: &str = "[sandbox:optout]";
 /// A text containing this fails once (per message id), then goes through.
 pub const FLAKY_MARKER: &str = "[sandbox:flaky]";
 /// The reason a `[sandbox:fail]` send is refused with.
@@ -24,8 +32,69 @@ pub const ID_PREFIX: &str = "sbx_";
 /// Past this many remembered flaky sends the memory starts over; it only has to outlive a retry or two.
 const FLAKY_MEMORY_LIMIT: usize = 4096;
 
+/// The sandbox plug-in (embedded shape only): no credentials, JSON texts on its webhook, sends to the outbox.
+pub struct Sandbox {
+    outbox: Arc<dyn OutboxStore>,
+    clock: Arc<dyn Clock>,
+    /// Lets a `[sandbox:flaky]` retry see the first failure, as a client is built per send.
+    flaky: FlakyMemory,
+}
+
+impl Sandbox {
+    pub fn new(outbox: Arc<dyn OutboxStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { outbox, clock, flaky: FlakyMemory::default() }
+    }
+}
+
+impl Provider for Sandbox {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Sandbox
+    }
+
+    fn embedded_only(&self) -> bool {
+        true
+    }
+
+    /// The sandbox has no secret: no credentials, or any object, is fine.
+    fn parse_credentials(&self, input: Option<&Value>) -> Result<Credentials, CredentialsError> {
+        match input {
+            None | Some(Value::Null) | Some(Value::Object(_)) => {
+                Ok(Credentials::empty(ProviderKind::Sandbox))
+            }
+            Some(_) => Err(CredentialsError::new("credentials", "must be an object")),
+        }
+    }
+
+    fn redact(&self, _credentials: &Credentials) -> Value {
+        Value::Object(Default::default())
+    }
+
+    fn receive_webhook(
+        &self,
+        channel: &Channel,
+        _credentials: &Credentials,
+        request: &WebhookRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<WebhookOutcome, WebhookError> {
+        parse_webhook(channel, request, now).map(WebhookOutcome::events)
+    }
+
+    fn client(
+        &self,
+        channel: &Channel,
+        _credentials: &Credentials,
+    ) -> Result<Box<dyn SmsProvider>, CredentialsError> {
+        Ok(Box::new(SandboxProvider::with_memory(
+            channel.id.clone(),
+            self.outbox.clone(),
+            self.clock.clone(),
+            self.flaky.clone(),
+        )))
+    }
+}
+
 /// Which `[sandbox:flaky]` messages already failed once. Shared by every [`SandboxProvider`] built from the
-/// same [`crate::Providers`], since a provider is built per send and the retry must see the first failure.
+/// same [`Sandbox`] plug-in, since a provider is built per send and the retry must see the first failure.
 #[derive(Clone, Debug, Default)]
 pub struct FlakyMemory(Arc<Mutex<HashSet<String>>>);
 
@@ -74,6 +143,9 @@ impl SmsProvider for SandboxProvider {
         if request.text.contains(FAIL_MARKER) {
             return Err(SendError::Permanent { reason: FAIL_REASON.into() });
         }
+        if request.text.contains(OPTOUT_MARKER) {
+            return Err(SendError::OptedOut { reason: "sandbox: the customer opted out, by request".into() });
+        }
         if request.text.contains(FLAKY_MARKER) && self.flaky.first_attempt(request.external_id.as_str()) {
             return Err(SendError::Transient { reason: "sandbox: temporary failure by request".into() });
         }
@@ -91,7 +163,7 @@ impl SmsProvider for SandboxProvider {
             .record_outbox(&entry)
             .await
             .map_err(|e| SendError::Transient { reason: format!("sandbox: cannot record the send: {e}") })?;
-        Ok(SendReceipt { provider_message_id: id })
+        Ok(SendReceipt::one(id))
     }
 
     async fn validate(&self) -> Validation {
@@ -135,6 +207,7 @@ pub fn parse_webhook(
         to,
         text: body.text,
         received_at: now,
+        part: None,
     })])
 }
 

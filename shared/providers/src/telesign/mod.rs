@@ -4,7 +4,15 @@
 //! Requests are signed with TeleSign's HMAC-SHA256 "TSA" scheme rather than Basic auth, so the API key never
 //! travels on the wire. Callbacks are verified on the raw body bytes, in constant time, before any parsing.
 
-use crate::{SendError, SendReceipt, SendRequest, SmsProvider, Validation, WebhookError, WebhookRequest};
+mod credentials;
+
+pub use credentials::TelesignCredentials;
+
+use crate::credentials::CredentialsError;
+use crate::{
+    Provider, SendError, SendReceipt, SendRequest, SmsProvider, Validation, WebhookError, WebhookOutcome,
+    WebhookRequest,
+};
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -13,8 +21,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use sha2::Sha256;
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
-use smsdesk_domain::{Channel, MessageStatus, Phone};
-use smsdesk_ports::TelesignCredentials;
+use smsdesk_domain::{Channel, MessageStatus, Phone, ProviderKind};
+use smsdesk_ports::Credentials;
 use std::time::{Duration, SystemTime};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
@@ -28,6 +36,59 @@ pub const MESSAGING_PATH: &str = "/v1/messaging";
 pub const VALIDATION_PATH: &str = "/v1/messaging/00000000000000000000000000000000";
 /// Bounds each call so a hung TeleSign cannot hold an outbound Lambda until its own timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The TeleSign plug-in: TSA-signed JSON callbacks on POST, answered with the app's standard acknowledgement.
+pub struct Telesign {
+    http: reqwest::Client,
+}
+
+impl Telesign {
+    pub fn new(http: reqwest::Client) -> Self {
+        Self { http }
+    }
+}
+
+impl Provider for Telesign {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Telesign
+    }
+
+    fn parse_credentials(&self, input: Option<&Value>) -> Result<Credentials, CredentialsError> {
+        Ok(TelesignCredentials::from_input(input)?.to_stored())
+    }
+
+    fn redact(&self, credentials: &Credentials) -> Value {
+        TelesignCredentials::from_stored(credentials).map(|c| c.redacted()).unwrap_or_else(|_| Value::Null)
+    }
+
+    fn rotate(&self, old: &Credentials, fresh: Credentials, now: OffsetDateTime) -> Credentials {
+        match (TelesignCredentials::from_stored(&fresh), TelesignCredentials::from_stored(old)) {
+            (Ok(new), Ok(old)) => new.rotated_from(&old, now).to_stored(),
+            _ => fresh,
+        }
+    }
+
+    fn receive_webhook(
+        &self,
+        channel: &Channel,
+        credentials: &Credentials,
+        request: &WebhookRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<WebhookOutcome, WebhookError> {
+        let creds = TelesignCredentials::from_stored(credentials)
+            .map_err(|e| WebhookError::Unauthorized(format!("cannot verify: {e}")))?;
+        parse_webhook(channel, &creds, request, now).map(WebhookOutcome::events)
+    }
+
+    fn client(
+        &self,
+        channel: &Channel,
+        credentials: &Credentials,
+    ) -> Result<Box<dyn SmsProvider>, CredentialsError> {
+        let creds = TelesignCredentials::from_stored(credentials)?;
+        Ok(Box::new(TelesignClient::new(self.http.clone(), channel.base_url.as_deref(), creds)))
+    }
+}
 
 const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 const AUTH_METHOD: &str = "HMAC-SHA256";
@@ -283,14 +344,12 @@ fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
             .and_then(|v| v.get("reference_id").and_then(Value::as_str).map(str::to_string))
             .filter(|id| !id.is_empty());
         // Without a reference id we cannot match receipts; retrying could send the text twice.
-        return reference_id.map(|provider_message_id| SendReceipt { provider_message_id }).ok_or_else(
-            || SendError::Permanent {
-                reason: format!(
-                    "TeleSign accepted the request but returned no reference_id ({})",
-                    describe(status, body)
-                ),
-            },
-        );
+        return reference_id.map(SendReceipt::one).ok_or_else(|| SendError::Permanent {
+            reason: format!(
+                "TeleSign accepted the request but returned no reference_id ({})",
+                describe(status, body)
+            ),
+        });
     }
     let codes = error_codes(body);
     let reason = describe(status, body);
@@ -306,14 +365,7 @@ fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
 /// timeout or a dropped connection once the request may have been written) leaves TeleSign's verdict
 /// unknown: it may have accepted the message, and TeleSign offers no idempotency key to retry safely.
 fn classify_transport_for_send(error: &reqwest::Error) -> SendError {
-    let reason = format!("TeleSign: {}", chain(error));
-    if error.is_builder() {
-        SendError::Permanent { reason }
-    } else if error.is_connect() {
-        SendError::Transient { reason }
-    } else {
-        SendError::Unknown { reason }
-    }
+    crate::http::send_transport_error("TeleSign", error)
 }
 
 /// Reads the answer to the fake-reference read: only a 401 (or 403) is a verdict against the credentials;
@@ -383,17 +435,7 @@ fn truncate(s: &str, max_chars: usize) -> String {
     }
 }
 
-/// An error and its causes on one line (reqwest's top-level message alone says little).
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+use crate::http::chain;
 
 // ---------------------------------------------------------------------------------------------------------
 // Callbacks
@@ -461,8 +503,8 @@ fn verify_callback(
     if matches(&creds.api_key)? {
         return Ok(());
     }
-    if let Some(previous) = creds.previous.as_ref().filter(|p| now < p.until)
-        && matches(&previous.api_key)?
+    if let Some(previous) = creds.previous.as_ref().filter(|p| p.active(now))
+        && matches(&previous.key)?
     {
         tracing::info!(
             "TeleSign callback verified with the key rotated out; it expires at {}",
@@ -525,6 +567,7 @@ fn parse_inbound(
         to,
         text,
         received_at: timestamp(body, "submit_timestamp").unwrap_or(now),
+        part: None,
     })
 }
 
