@@ -164,9 +164,32 @@ pub struct AwsShape {
     /// The tests' own view of the shape's adapters (every port; the functions' hooks), not served.
     pub app: Arc<App>,
     pub addr: SocketAddr,
+    /// What the functions printed as CloudWatch embedded-metric-format lines.
+    pub emf_lines: EmfLines,
     pub identities: Arc<Identities>,
     pub faults: Faults,
     shutdown: watch::Sender<bool>,
+}
+
+/// Standard output of the functions' metrics, kept for the tests (CloudWatch Logs in AWS).
+#[derive(Clone, Default)]
+pub struct EmfLines(Arc<Mutex<Vec<u8>>>);
+
+impl EmfLines {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
+impl std::io::Write for EmfLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What the tests replace in the AWS shape, as in the embedded one: the app's clock, and a wrapper around the
@@ -292,6 +315,14 @@ impl AwsShape {
         )
         .expect("the tests' app");
 
+        // Every function's embedded-metric-format lines, as CloudWatch Logs would collect them.
+        let emf_lines = EmfLines::default();
+        let emf = Arc::new(smsdesk_aws::EmfMetrics::new(
+            "smsdesk",
+            Box::new(emf_lines.clone()),
+            Box::new(|| time::OffsetDateTime::now_utc().unix_timestamp() * 1000),
+        ));
+
         // Every function of the template, each on its own app.
         let mut http = HashMap::new();
         let mut queues: HashMap<String, QueueHandler> = HashMap::new();
@@ -309,6 +340,8 @@ impl AwsShape {
                 &shared_queue,
             )
             .unwrap_or_else(|e| panic!("{name}: {e}"));
+            // As `aws_app` does, minus standard output: the lines go where the tests can read them.
+            app.set_metrics(emf.clone());
             match function.handler(app) {
                 Handler::Http(router) => {
                     http.insert(name.clone(), router);
@@ -404,7 +437,7 @@ impl AwsShape {
                 serving.report(format!("the API Gateway front stopped: {e}"));
             }
         });
-        Self { app: tests_app, addr, identities, faults, shutdown }
+        Self { app: tests_app, addr, identities, faults, emf_lines, shutdown }
     }
 
     /// A test that makes consumers fail on purpose (a poison message) says so; other consumer failures

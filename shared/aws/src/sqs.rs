@@ -6,7 +6,10 @@
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    MessageAttributeValue, MessageSystemAttributeName, MessageSystemAttributeNameForSends,
+    MessageSystemAttributeValue, QueueAttributeName,
+};
 use sha2::{Digest, Sha256};
 use smsdesk_ports::{DeadLetter, MessageQueue, PortError, PortResult, QueueKind, QueueMessage, Received};
 use std::collections::HashSet;
@@ -181,6 +184,12 @@ fn received(queue: QueueKind, m: &aws_sdk_sqs::types::Message) -> PortResult<Rec
     })
 }
 
+/// The X-Ray trace header of the invocation in progress (Lambda's runtime sets `_X_AMZN_TRACE_ID` for each
+/// one when tracing is active), if any.
+fn trace_header() -> Option<String> {
+    std::env::var("_X_AMZN_TRACE_ID").ok().filter(|t| !t.trim().is_empty())
+}
+
 #[async_trait]
 impl MessageQueue for SqsQueue {
     async fn send(&self, queue: QueueKind, message: QueueMessage) -> PortResult<()> {
@@ -193,6 +202,15 @@ impl MessageQueue for SqsQueue {
             let dedupe = message.dedupe_id.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
             request =
                 request.message_group_id(fifo_token(&group)).message_deduplication_id(fifo_token(&dedupe));
+        }
+        // X-Ray: the message carries the sending invocation's trace, so Lambda links the consumer's segment to
+        // it and one text is followed from the webhook through the queues to the provider call.
+        if let Some(trace) = trace_header()
+            && let Ok(value) =
+                MessageSystemAttributeValue::builder().data_type("String").string_value(trace).build()
+        {
+            request =
+                request.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, value);
         }
         request.send().await.map_err(|e| port_error("SendMessage", e))?;
         Ok(())

@@ -149,7 +149,11 @@ pub async fn aws_app() -> Result<Arc<App>, WireError> {
     // Tuned for cold start: see crate::clients and bench/coldstart/README.md.
     let sdk = crate::clients::sdk_config()?;
     let adapters = AwsAdapters::new(&sdk, &AwsConfig::from_env()?);
-    assemble(adapters, Wiring::LINKED, provider_http()?, config_from_env()?)
+    let app = assemble(adapters, Wiring::LINKED, provider_http()?, config_from_env()?)?;
+    // Metrics as CloudWatch embedded-metric-format lines on standard output (the stack's dashboard and
+    // alarms read them); no network call.
+    app.set_metrics(Arc::new(smsdesk_aws::EmfMetrics::stdout_from_env()));
+    Ok(app)
 }
 
 /// The verified caller from the JWT authorizer's claims: its `sub`, and admin when the `smsdesk-admin`
