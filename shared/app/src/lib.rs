@@ -78,6 +78,8 @@ pub struct App {
     /// Where operational metrics go (EMF lines in AWS, `/metrics` locally); nothing until the shape's
     /// wiring sets it with [`App::set_metrics`].
     metrics: OnceLock<Arc<dyn Metrics>>,
+    /// The webhook path's short-lived copy of channel credentials (services::webhook_keys).
+    pub webhook_keys: services::webhook_keys::WebhookKeys,
 }
 
 impl App {
@@ -90,7 +92,17 @@ impl App {
         ids: Arc<dyn IdGen>,
         config: Config,
     ) -> Arc<Self> {
-        Arc::new(Self { store, queue, secrets, providers, clock, ids, config, metrics: OnceLock::new() })
+        Arc::new(Self {
+            store,
+            queue,
+            secrets,
+            providers,
+            clock,
+            ids,
+            config,
+            metrics: OnceLock::new(),
+            webhook_keys: Default::default(),
+        })
     }
 
     /// Sends operational metrics to `metrics` from now on (once; a second call is ignored).

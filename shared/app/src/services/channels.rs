@@ -217,6 +217,7 @@ pub async fn rotate(app: &App, id: &str, body: &Value) -> ApiResult<Value> {
     let fresh = provider.parse_credentials(Some(body)).map_err(credentials_error)?;
     let fresh = provider.rotate(&old, fresh, app.clock.now());
     app.secrets.put_credentials(&channel.id, &fresh).await?;
+    app.webhook_keys.forget(&channel.id);
     tracing::info!(channel = %channel.id, "channel credentials rotated");
     Ok(view(app, &channel, &fresh))
 }

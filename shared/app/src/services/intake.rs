@@ -67,7 +67,8 @@ pub async fn receive_webhook(
         }
         None => return Err(refused(provider, channel_id, "no such channel")),
     };
-    let Some(credentials) = app.secrets.get_credentials(&channel.id).await? else {
+    let now = app.clock.now();
+    let Some(credentials) = app.webhook_keys.get(app.secrets.as_ref(), &channel.id, now).await? else {
         tracing::error!(channel = %channel.id, "channel has no stored credentials");
         return Err(refused(provider, channel_id, "the channel has no stored credentials"));
     };
@@ -76,7 +77,15 @@ pub async fn receive_webhook(
     if app.providers.get(kind.as_str()).is_none_or(|p| p.embedded_only()) {
         sandbox_token_ok(app, request).map_err(|reason| refused(provider, channel_id, reason))?;
     }
-    let outcome = app.providers.receive_webhook(&channel, &credentials, request, app.clock.now()).map_err(|e| match e {
+    let mut verified = app.providers.receive_webhook(&channel, &credentials, request, now);
+    if matches!(verified, Err(WebhookError::Unauthorized(_)))
+        && let Some(Some(fresh)) =
+            app.webhook_keys.reread_if_stale(app.secrets.as_ref(), &channel.id, now).await?
+    {
+        // The copy in memory may predate a key rotation: check once more with the stored credentials.
+        verified = app.providers.receive_webhook(&channel, &fresh, request, now);
+    }
+    let outcome = verified.map_err(|e| match e {
         WebhookError::Unauthorized(reason) => {
             refused(provider, channel_id, &format!("bad signature: {reason}"))
         }

@@ -11,6 +11,7 @@ pub mod routing;
 pub mod stranded;
 pub mod telemetry;
 pub mod timers;
+pub mod webhook_keys;
 
 use smsdesk_ports::{Outcome, PortError, Received};
 use std::time::Duration;
