@@ -225,7 +225,7 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing() {
     let (status, body) = s.api().webhook(&path, &raw, None).await;
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"]["code"], "unauthorized", "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("Authorization")), "{body}");
+    assert_eq!(body["error"]["message"], "webhook signature check failed", "the one 401: {body}");
     let forged = FakeTelesign::start().await; // another account's key
     let (status, body) = s
         .api()
@@ -240,16 +240,16 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing() {
         )
         .await;
     assert_eq!(status, 401, "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("signature")), "{body}");
+    assert_eq!(body["error"]["message"], "webhook signature check failed", "the one 401: {body}");
     let (status, body) = s.api().webhook(&path, &raw, Some(&forged.sign_callback(&raw))).await;
     assert_eq!(status, 401, "another customer id: {body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("customer")), "{body}");
+    assert_eq!(body["error"]["message"], "webhook signature check failed", "the one 401: {body}");
     let mut tampered = raw.clone();
     let sig = s.fake.sign_callback(&raw);
     tampered.extend_from_slice(b" ");
     let (status, body) = s.api().webhook(&path, &tampered, Some(&sig)).await;
     assert_eq!(status, 401, "a body changed after signing: {body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("signature")), "{body}");
+    assert_eq!(body["error"]["message"], "webhook signature check failed", "the one 401: {body}");
 
     s.app.settled().await;
     assert!(s.api().work_items(ADMIN_TOKEN).await.is_empty(), "nothing was queued");

@@ -192,10 +192,10 @@ async fn several_contacts_link_none_until_the_agent_picks() {
         .collect();
     assert_eq!(started.len(), 1, "{picked}");
     assert_eq!(started[0]["conversation_id"], conversation.as_str());
-    // The contact not picked got nothing.
-    let other = s
-        .api()
-        .ok("GET", &format!("/v1/contacts/{}", a["id"].as_str().expect("id")), &token, None, 200)
-        .await;
+    // The contact not picked got nothing, and is no longer the agent's to read (admin reads it).
+    let not_picked = format!("/v1/contacts/{}", a["id"].as_str().expect("id"));
+    let (status, _) = s.api().call("GET", &not_picked, Some(&token), None).await;
+    assert_eq!(status, 404, "a contact no conversation of the agent's links or offers is not theirs");
+    let other = s.api().ok("GET", &not_picked, ADMIN_TOKEN, None, 200).await;
     assert_eq!(other["timeline"], json!([]), "{other}");
 }
