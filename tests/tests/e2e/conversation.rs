@@ -206,10 +206,14 @@ async fn agents_see_only_their_own_conversations() {
     let (status, body) =
         s.api().call("POST", &format!("/v1/conversations/{conversation}/close"), Some(&token_b), None).await;
     assert_eq!((status, &body["error"]["code"]), (404, &json!("not_found")), "{body}");
+    // An unknown or missing token: our 401 locally; behind API Gateway its JWT authorizer answers first.
+    let refused = |body: &serde_json::Value| {
+        body["error"]["code"] == "unauthorized" || body["message"] == "Unauthorized"
+    };
     let (status, body) = s.api().call("GET", "/v1/work-items", Some("not-a-token"), None).await;
-    assert_eq!((status, &body["error"]["code"]), (401, &json!("unauthorized")), "{body}");
+    assert!(status == 401 && refused(&body), "{status} {body}");
     let (status, body) = s.api().call("GET", "/v1/work-items", None, None).await;
-    assert_eq!((status, &body["error"]["code"]), (401, &json!("unauthorized")), "{body}");
+    assert!(status == 401 && refused(&body), "{status} {body}");
     // Brook's refused reply and close changed nothing: Ada still has it open, and no reply was stored.
     let c = s.api().conversation(&token_a, &conversation).await;
     assert_eq!(c["state"], "assigned");
