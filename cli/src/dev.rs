@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use smsdesk_app::services::{crm::CrmConsumer, outbound::OutboundConsumer, routing::RouterConsumer, timers};
 use smsdesk_app::worker::{PollerConfig, run_poller};
 use smsdesk_app::{App, AuthMode, Config};
-use smsdesk_ports::{Clock, Consumer, MessageQueue, QueueKind, SystemClock, UuidIds};
+use smsdesk_ports::{Clock, Consumer, MessageQueue, Metrics, QueueKind, Sample, SystemClock, UuidIds};
 use smsdesk_providers::Providers;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -159,17 +159,27 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     let mut tasks = JoinSet::new();
 
     // `/metrics`: the counters in Prometheus text, for the tools people already run (no auth, like
-    // /healthz; it names queues and providers, never customers).
-    let router =
-        smsdesk_app::http::router(app.clone()).route(
-            "/metrics",
-            axum::routing::get(move || {
-                let metrics = metrics.clone();
-                async move {
-                    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
+    // /healthz; it names queues and providers, never customers), with a health summary of the pipes:
+    // messages waiting or in flight, and dead letters, per queue.
+    let health = app.clone();
+    let router = smsdesk_app::http::router(app.clone()).route(
+        "/metrics",
+        axum::routing::get(move || {
+            let (metrics, app) = (metrics.clone(), health.clone());
+            async move {
+                for kind in QueueKind::ALL {
+                    let stage = vec![("Stage", kind.name().to_owned())];
+                    if let Ok(depth) = app.queue.depth(kind).await {
+                        metrics.record(Sample::gauge("QueueDepth", depth as f64, stage.clone()));
+                    }
+                    if let Ok(dead) = app.queue.dead_letters(kind).await {
+                        metrics.record(Sample::gauge("DeadLetters", dead.len() as f64, stage));
+                    }
                 }
-            }),
-        );
+                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
+            }
+        }),
+    );
     let mut rx = shutdown_rx.clone();
     tasks.spawn(async move {
         axum::serve(listener, router)

@@ -55,4 +55,9 @@ async fn metrics_show_a_conversation_in_the_prometheus_text_format() {
         matches!(get("FirstReplyLatency", &queue), Some(Observed::Millis { count: 1, .. })),
         "one first reply timed: {text}"
     );
+    // The health summary: everything settled, nothing dead-lettered.
+    for stage in ["inbound", "outbound", "crm"] {
+        assert_eq!(get("QueueDepth", &[("Stage", stage)]), Some(Observed::Gauge(0.0)), "{text}");
+        assert_eq!(get("DeadLetters", &[("Stage", stage)]), Some(Observed::Gauge(0.0)), "{text}");
+    }
 }

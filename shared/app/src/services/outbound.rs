@@ -19,6 +19,7 @@ use smsdesk_ports::{
 use smsdesk_providers::{SendError, SendRequest};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Stores an outbound message as `queued` and queues it for sending.
 pub async fn queue_reply(
@@ -135,7 +136,10 @@ impl Consumer for OutboundConsumer {
             Ok(j) => j,
             Err(e) => return Outcome::Failed(format!("outbound job is not valid JSON: {e}")),
         };
-        match send_one(&self.app, &job).await {
+        // Every log line of the send names its conversation and message (X-Ray and log searches follow it).
+        let span =
+            tracing::info_span!("send", conversation_id = %job.conversation_id, message_id = %job.message_id);
+        match send_one(&self.app, &job).instrument(span).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(message_id = %job.message_id, error = %e, "outbound send failed on storage");

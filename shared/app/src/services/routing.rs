@@ -11,6 +11,7 @@ use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
 use smsdesk_ports::{Append, Consumer, OpenOutcome, Outcome, PortError, PortResult, Received, StatusUpdate};
 use std::sync::Arc;
+use tracing::Instrument;
 
 pub struct RouterConsumer {
     app: Arc<App>,
@@ -29,9 +30,17 @@ impl Consumer for RouterConsumer {
             Ok(e) => e,
             Err(e) => return Outcome::Failed(format!("inbound event is not valid JSON: {e}")),
         };
+        // The conversation's id goes on the span once the text is filed, so every later line carries it.
+        let span = tracing::info_span!("route", conversation_id = tracing::field::Empty);
         let result = match &event {
-            InboundEvent::Message(m) => route_message(&self.app, m).await.map(|_| ()),
-            InboundEvent::Receipt(r) => apply_receipt(&self.app, r).await,
+            InboundEvent::Message(m) => {
+                route_message(&self.app, m).instrument(span.clone()).await.map(|filed| {
+                    if let Some(id) = filed {
+                        span.record("conversation_id", tracing::field::display(&id));
+                    }
+                })
+            }
+            InboundEvent::Receipt(r) => apply_receipt(&self.app, r).instrument(span).await,
         };
         match result {
             Ok(()) => Outcome::Done,
