@@ -124,6 +124,9 @@ pub fn assemble_with(
     clock: Arc<dyn Clock>,
     wrap_queue: &dyn Fn(Arc<dyn MessageQueue>) -> Arc<dyn MessageQueue>,
 ) -> Result<Arc<App>, WireError> {
+    // A build without the SQS adapter has nothing to wrap.
+    #[cfg(not(feature = "queue"))]
+    let _ = wrap_queue;
     let queue: Arc<dyn MessageQueue> = match wiring.queue {
         #[cfg(feature = "queue")]
         true => wrap_queue(Arc::new(adapters.queue)),
