@@ -59,9 +59,9 @@ impl Metrics for NoMetrics {
 
 /// The series smsdesk records; the SAM template's dashboard and alarms name the same ones.
 pub mod names {
-    /// Inbound texts accepted from a provider (dimension `Provider`).
+    /// Inbound texts accepted from a provider (dimensions `Channel`, `Provider`).
     pub const TEXTS_IN: &str = "TextsIn";
-    /// Texts the provider accepted from us (dimension `Provider`).
+    /// Texts the provider accepted from us (dimensions `Channel`, `Provider`).
     pub const TEXTS_OUT: &str = "TextsOut";
     /// Provider send calls made (dimension `Provider`).
     pub const SEND_ATTEMPTS: &str = "SendAttempts";

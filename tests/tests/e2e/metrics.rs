@@ -42,9 +42,10 @@ async fn metrics_show_a_conversation_in_the_prometheus_text_format() {
         series.get(&(name.to_owned(), d)).cloned()
     };
     let telesign = [("Provider", "telesign")];
-    assert_eq!(get("TextsIn", &telesign), Some(Observed::Count(1.0)), "{text}");
+    let channel_telesign = [("Channel", s.channel.as_str()), ("Provider", "telesign")];
+    assert_eq!(get("TextsIn", &channel_telesign), Some(Observed::Count(1.0)), "{text}");
     assert_eq!(get("SendAttempts", &telesign), Some(Observed::Count(1.0)), "{text}");
-    assert_eq!(get("TextsOut", &telesign), Some(Observed::Count(1.0)), "{text}");
+    assert_eq!(get("TextsOut", &channel_telesign), Some(Observed::Count(1.0)), "{text}");
     assert_eq!(get("SendFailures", &[("Provider", "telesign"), ("Reason", "transient")]), None, "{text}");
     let queue = [("Queue", s.queue.as_str())];
     assert!(

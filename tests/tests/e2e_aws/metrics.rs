@@ -39,9 +39,10 @@ async fn the_functions_print_the_conversations_metrics_as_emf() {
         series.get(&(name.to_owned(), d)).cloned()
     };
     let telesign = [("Provider", "telesign")];
-    assert_eq!(get("TextsIn", &telesign), Some(Observed::Count(1.0)), "{text}");
+    let channel_telesign = [("Channel", s.channel.as_str()), ("Provider", "telesign")];
+    assert_eq!(get("TextsIn", &channel_telesign), Some(Observed::Count(1.0)), "{text}");
     assert_eq!(get("SendAttempts", &telesign), Some(Observed::Count(1.0)), "{text}");
-    assert_eq!(get("TextsOut", &telesign), Some(Observed::Count(1.0)), "{text}");
+    assert_eq!(get("TextsOut", &channel_telesign), Some(Observed::Count(1.0)), "{text}");
     let queue = [("Queue", s.queue.as_str())];
     assert!(
         matches!(get("AssignmentLatency", &queue), Some(Observed::Millis { count: 1, .. })),

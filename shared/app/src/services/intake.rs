@@ -100,7 +100,7 @@ pub async fn receive_webhook(
         ),
     })?;
     let summary = enqueue_events(app, &outcome.events).await?;
-    crate::services::telemetry::texts_in(app, kind, summary.texts);
+    crate::services::telemetry::texts_in(app, &channel.id, kind, summary.texts);
     Ok((summary, outcome.reply))
 }
 

@@ -247,7 +247,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     };
     crate::services::telemetry::send_attempt(app, channel.provider);
     let sent = provider.send(&request).await;
-    crate::services::telemetry::send_outcome(app, channel.provider, &sent);
+    crate::services::telemetry::send_outcome(app, &channel.id, channel.provider, &sent);
     let (reason, safe_to_retry, at_least) = match sent {
         Ok(receipt) => {
             let update = StatusUpdate {

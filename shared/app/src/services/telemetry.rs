@@ -2,7 +2,7 @@
 //! the stack's dashboard and alarms read in AWS, and `/metrics` shows in `smsdesk dev`.
 
 use crate::App;
-use smsdesk_domain::{Conversation, ProviderKind, QueueId};
+use smsdesk_domain::{ChannelId, Conversation, ProviderKind, QueueId};
 use smsdesk_ports::metrics::names;
 use smsdesk_ports::{Sample, Unit};
 use smsdesk_providers::SendError;
@@ -12,18 +12,22 @@ fn provider(kind: ProviderKind) -> Vec<(&'static str, String)> {
     vec![("Provider", kind.as_str().to_owned())]
 }
 
+fn channel_and_provider(channel: &ChannelId, kind: ProviderKind) -> Vec<(&'static str, String)> {
+    vec![("Channel", channel.to_string()), ("Provider", kind.as_str().to_owned())]
+}
+
 fn millis_between(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
     ((to - from).whole_milliseconds().max(0)) as f64
 }
 
-/// `texts` inbound texts from `kind` were queued for routing.
-pub fn texts_in(app: &App, kind: ProviderKind, texts: usize) {
+/// `texts` inbound texts from `kind` were queued for routing on `channel`.
+pub fn texts_in(app: &App, channel: &ChannelId, kind: ProviderKind, texts: usize) {
     if texts > 0 {
         app.metrics().record(Sample {
             name: names::TEXTS_IN,
             unit: Unit::Count,
             value: texts as f64,
-            dimensions: provider(kind),
+            dimensions: channel_and_provider(channel, kind),
         });
     }
 }
@@ -33,15 +37,15 @@ pub fn send_attempt(app: &App, kind: ProviderKind) {
     app.metrics().record(Sample::count(names::SEND_ATTEMPTS, provider(kind)));
 }
 
-/// The provider took a text.
-pub fn text_out(app: &App, kind: ProviderKind) {
-    app.metrics().record(Sample::count(names::TEXTS_OUT, provider(kind)));
+/// The provider took a text sent from `channel`.
+pub fn text_out(app: &App, channel: &ChannelId, kind: ProviderKind) {
+    app.metrics().record(Sample::count(names::TEXTS_OUT, channel_and_provider(channel, kind)));
 }
 
 /// What the provider call gave: a text out, or a failure by its class (never the provider's own words).
-pub fn send_outcome<T>(app: &App, kind: ProviderKind, sent: &Result<T, SendError>) {
+pub fn send_outcome<T>(app: &App, channel: &ChannelId, kind: ProviderKind, sent: &Result<T, SendError>) {
     let class = match sent {
-        Ok(_) => return text_out(app, kind),
+        Ok(_) => return text_out(app, channel, kind),
         Err(SendError::Permanent { .. }) => "permanent",
         Err(SendError::Transient { .. }) => "transient",
         Err(SendError::Unknown { .. }) => "unknown",
