@@ -10,6 +10,7 @@ use smsdesk_domain::*;
 use smsdesk_ports::{Consumer, ContactCreate, Outcome, PortResult, QueueKind, QueueMessage, Received};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Asks crm-upsert to find or create the conversation's contact.
 pub async fn request_link(app: &App, conversation: &ConversationId) -> PortResult<()> {
@@ -64,17 +65,19 @@ impl Consumer for CrmConsumer {
             Ok(j) => j,
             Err(e) => return Outcome::Failed(format!("crm job is not valid JSON: {e}")),
         };
-        let result = match &job {
-            CrmJob::LinkConversation { conversation_id } => {
-                link_conversation(&self.app, conversation_id).await
-            }
-            CrmJob::Timeline { conversation_id, event_id, kind, detail, at } => {
-                write_timeline(&self.app, conversation_id, event_id, kind, detail, *at).await
-            }
-        };
         let (job_kind, conversation) = match &job {
             CrmJob::LinkConversation { conversation_id } => ("link_conversation", conversation_id),
             CrmJob::Timeline { conversation_id, .. } => ("timeline", conversation_id),
+        };
+        // Every line of the job names its conversation, as routing and sending do.
+        let span = tracing::info_span!("crm", job = job_kind, conversation_id = %conversation);
+        let result = match &job {
+            CrmJob::LinkConversation { conversation_id } => {
+                link_conversation(&self.app, conversation_id).instrument(span).await
+            }
+            CrmJob::Timeline { conversation_id, event_id, kind, detail, at } => {
+                write_timeline(&self.app, conversation_id, event_id, kind, detail, *at).instrument(span).await
+            }
         };
         match result {
             Ok(Step::Done) => Outcome::Done,
