@@ -21,6 +21,14 @@ pub enum Observed {
 
 pub type Readback = BTreeMap<SeriesKey, Observed>;
 
+/// The series `name` with exactly `dimensions` (in any order), as read back.
+pub fn series(readback: &Readback, name: &str, dimensions: &[(&str, &str)]) -> Option<Observed> {
+    let mut d: Vec<(String, String)> =
+        dimensions.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    d.sort();
+    readback.get(&(name.to_owned(), d)).cloned()
+}
+
 /// Records a fixed set of samples (some from several threads at once) and checks `read()` against them.
 pub fn metrics_contract(metrics: &(dyn Metrics + Sync), read: &dyn Fn() -> Readback) {
     let provider = |p: &str| vec![("Provider", p.to_owned())];

@@ -2,6 +2,7 @@
 //! TeleSign channel.
 
 use serde_json::Value;
+use smsdesk_contract::metrics::{Observed, Readback, series};
 use smsdesk_tests::*;
 
 pub const OUR_NUMBER: &str = "15555550100";
@@ -118,5 +119,36 @@ impl Setup {
             }
         })
         .await
+    }
+
+    /// The conversation the metrics tests measure: `from` texts, an agent answers, the reply is sent, and
+    /// everything settles.
+    pub async fn answered_conversation(&self, reference: &str, from: &str) {
+        let (_agent, token) = self.agent("Ada", 2).await;
+        self.text(reference, from, "Where is my parcel?").await;
+        let conversation = self.work_item_for(&token, &format!("+{from}")).await;
+        let id = self.reply(&token, &conversation, "On its way.").await;
+        self.message_status(&token, &conversation, &id, "sent").await;
+        self.app.settled().await;
+    }
+
+    /// What both shapes' metrics show of [`Setup::answered_conversation`]: one text in and out on this
+    /// channel, one send attempt, one assignment and one first reply timed on this queue. `text` is the raw
+    /// output, for the failure message.
+    pub fn assert_answered_conversation_metrics(&self, read: &Readback, text: &str) {
+        let telesign = [("Provider", "telesign")];
+        let channel_telesign = [("Channel", self.channel.as_str()), ("Provider", "telesign")];
+        assert_eq!(series(read, "TextsIn", &channel_telesign), Some(Observed::Count(1.0)), "{text}");
+        assert_eq!(series(read, "SendAttempts", &telesign), Some(Observed::Count(1.0)), "{text}");
+        assert_eq!(series(read, "TextsOut", &channel_telesign), Some(Observed::Count(1.0)), "{text}");
+        let failures = [("Provider", "telesign"), ("Reason", "transient")];
+        assert_eq!(series(read, "SendFailures", &failures), None, "{text}");
+        let queue = [("Queue", self.queue.as_str())];
+        for timed in ["AssignmentLatency", "FirstReplyLatency"] {
+            assert!(
+                matches!(series(read, timed, &queue), Some(Observed::Millis { count: 1, .. })),
+                "one {timed} sample: {text}"
+            );
+        }
     }
 }
