@@ -96,7 +96,7 @@ pub fn conversation(
         customer: customer.clone(),
         queue_id: queue.clone(),
         agent_id: None,
-        state: ConversationState::Waiting,
+        state: ConversationState::Open,
         contact: ContactLink::Pending,
         language: None,
         created_at: at,

@@ -30,7 +30,7 @@ pub fn access(actor: Actor<'_>, conversation: &Conversation) -> Access {
         Actor::Admin => Access::Act,
         Actor::Agent(agent) if conversation.agent_id.as_ref() == Some(&agent.id) => Access::Act,
         Actor::Agent(agent)
-            if conversation.state == ConversationState::Waiting
+            if conversation.state == ConversationState::Open
                 && agent.queues.contains(&conversation.queue_id) =>
         {
             Access::Read
@@ -165,17 +165,17 @@ mod tests {
         use ConversationState::*;
         let ada = agent("ag_ada", &["q_a"]);
         let me = Actor::Agent(&ada);
-        assert_eq!(access(me, &conversation("q_a", Some("ag_ada"), Assigned)), Access::Act);
+        assert_eq!(access(me, &conversation("q_a", Some("ag_ada"), Active)), Access::Act);
         assert_eq!(
             access(me, &conversation("q_b", Some("ag_ada"), Closed)),
             Access::Act,
             "its own, any queue"
         );
-        assert_eq!(access(me, &conversation("q_a", None, Waiting)), Access::Read);
-        assert_eq!(access(me, &conversation("q_b", None, Waiting)), Access::None, "another queue's waiting");
-        assert_eq!(access(me, &conversation("q_a", Some("ag_bo"), Assigned)), Access::None, "another's");
+        assert_eq!(access(me, &conversation("q_a", None, Open)), Access::Read);
+        assert_eq!(access(me, &conversation("q_b", None, Open)), Access::None, "another queue's waiting");
+        assert_eq!(access(me, &conversation("q_a", Some("ag_bo"), Active)), Access::None, "another's");
         assert_eq!(access(me, &conversation("q_a", None, Closed)), Access::None, "closed, never its own");
-        assert_eq!(access(Actor::Admin, &conversation("q_b", Some("ag_bo"), Assigned)), Access::Act);
+        assert_eq!(access(Actor::Admin, &conversation("q_b", Some("ag_bo"), Active)), Access::Act);
     }
 
     #[test]
@@ -189,14 +189,14 @@ mod tests {
         let qb = QueueId::new("q_b");
         assert_eq!(plan_proactive(me, &qb, None, true), Err(NotYourQueue));
         assert_eq!(plan_proactive(me, &qa, None, false), Ok(Opened));
-        let mine = conversation("q_a", Some("ag_ada"), Assigned);
+        let mine = conversation("q_a", Some("ag_ada"), Active);
         assert_eq!(plan_proactive(me, &qa, Some(&mine), false), Ok(Join));
-        let theirs = conversation("q_a", Some("ag_bo"), Assigned);
+        let theirs = conversation("q_a", Some("ag_bo"), Active);
         assert_eq!(plan_proactive(me, &qa, Some(&theirs), true), Err(AssignedToAnother));
-        let waiting_here = conversation("q_a", None, Waiting);
+        let waiting_here = conversation("q_a", None, Open);
         assert_eq!(plan_proactive(me, &qa, Some(&waiting_here), true), Ok(Take));
         assert_eq!(plan_proactive(me, &qa, Some(&waiting_here), false), Err(WaitingNeedsSession));
-        let waiting_elsewhere = conversation("q_b", None, Waiting);
+        let waiting_elsewhere = conversation("q_b", None, Open);
         assert_eq!(plan_proactive(me, &qa, Some(&waiting_elsewhere), true), Err(WaitingElsewhere));
         assert_eq!(plan_proactive(Actor::Admin, &qb, Some(&theirs), false), Ok(Join));
         assert_eq!(plan_proactive(Actor::Admin, &qb, None, false), Ok(Opened));
@@ -204,12 +204,12 @@ mod tests {
 
     #[test]
     fn contacts_of_conversations_are_the_linked_and_the_candidates() {
-        let mut a = conversation("q_a", Some("ag_ada"), ConversationState::Assigned);
+        let mut a = conversation("q_a", Some("ag_ada"), ConversationState::Active);
         a.contact = ContactLink::Linked { contact_id: ContactId::new("ct_1") };
-        let mut b = conversation("q_a", Some("ag_ada"), ConversationState::Assigned);
+        let mut b = conversation("q_a", Some("ag_ada"), ConversationState::Active);
         b.contact =
             ContactLink::NeedsPick { candidates: vec![ContactId::new("ct_2"), ContactId::new("ct_3")] };
-        let c = conversation("q_a", Some("ag_ada"), ConversationState::Assigned);
+        let c = conversation("q_a", Some("ag_ada"), ConversationState::Active);
         let ids = contacts_of([&a, &b, &c]);
         assert_eq!(ids.into_iter().map(|i| i.to_string()).collect::<Vec<_>>(), ["ct_1", "ct_2", "ct_3"]);
     }

@@ -183,9 +183,9 @@ impl Agent {
 #[serde(rename_all = "snake_case")]
 pub enum ConversationState {
     /// In its queue, waiting for an agent with free capacity.
-    Waiting,
-    /// Assigned to an agent.
-    Assigned,
+    Open,
+    /// With an agent.
+    Active,
     /// Resolved; never reopened. A new text starts a new conversation.
     Closed,
 }
@@ -193,16 +193,16 @@ pub enum ConversationState {
 impl ConversationState {
     pub fn as_str(self) -> &'static str {
         match self {
-            ConversationState::Waiting => "waiting",
-            ConversationState::Assigned => "assigned",
+            ConversationState::Open => "open",
+            ConversationState::Active => "active",
             ConversationState::Closed => "closed",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
-            "waiting" => ConversationState::Waiting,
-            "assigned" => ConversationState::Assigned,
+            "open" => ConversationState::Open,
+            "active" => ConversationState::Active,
             "closed" => ConversationState::Closed,
             _ => return None,
         })

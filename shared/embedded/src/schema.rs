@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -118,6 +118,13 @@ CREATE TABLE idempotency (
     expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_expiry ON idempotency (expires_at);
+";
+
+/// Conversation states renamed as contact centers name them: `waiting` (in its queue) is `open`,
+/// `assigned` (with an agent) is `active`.
+const V5: &str = "
+UPDATE conversations SET state = 'open', body = json_set(body, '$.state', 'open') WHERE state = 'waiting';
+UPDATE conversations SET state = 'active', body = json_set(body, '$.state', 'active') WHERE state = 'assigned';
 ";
 
 /// The schema version this build writes.

@@ -63,7 +63,7 @@ async fn an_agent_of_queue_a_is_refused_on_every_route_for_conversations_of_queu
             .work_items(ADMIN_TOKEN)
             .await
             .into_iter()
-            .find(|w| w["customer"] == "+15555550402" && w["state"] == "waiting")
+            .find(|w| w["customer"] == "+15555550402" && w["state"] == "open")
             .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
     })
     .await;
@@ -100,10 +100,10 @@ async fn an_agent_of_queue_a_is_refused_on_every_route_for_conversations_of_queu
 
     // Nothing changed: Bo's conversation is still Bo's, the other still waits in B, nothing was sent.
     let a = s.api().conversation(ADMIN_TOKEN, &assigned).await;
-    assert_eq!((a["state"].as_str(), a["agent_id"].as_str()), (Some("assigned"), Some(bo_id.as_str())));
+    assert_eq!((a["state"].as_str(), a["agent_id"].as_str()), (Some("active"), Some(bo_id.as_str())));
     assert_eq!(a["messages"].as_array().map(Vec::len), Some(1), "{a}");
     let w = s.api().conversation(ADMIN_TOKEN, &waiting).await;
-    assert_eq!((w["state"].as_str(), w["queue_id"].as_str()), (Some("waiting"), Some(t.queue_b.as_str())));
+    assert_eq!((w["state"].as_str(), w["queue_id"].as_str()), (Some("open"), Some(t.queue_b.as_str())));
     assert_eq!(w["messages"].as_array().map(Vec::len), Some(1), "{w}");
     assert!(s.fake.sends().is_empty(), "nothing was sent: {:?}", s.fake.sends());
 }
@@ -123,7 +123,7 @@ async fn a_waiting_conversation_of_the_agents_queue_is_readable_but_taken_only_t
     })
     .await;
     let seen = s.api().conversation(&ada, &waiting).await;
-    assert_eq!(seen["state"], "waiting");
+    assert_eq!(seen["state"], "open");
     for (method, path, body) in conversation_routes(&waiting, &s.queue).into_iter().skip(1) {
         let (status, answer) = s.api().call(method, &path, Some(&ada), body).await;
         assert_eq!(status, 409, "{method} {path} on a waiting conversation: {answer}");
@@ -141,7 +141,7 @@ async fn a_waiting_conversation_of_the_agents_queue_is_readable_but_taken_only_t
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["error"]["code"], "agent_unavailable");
     let c = s.api().conversation(ADMIN_TOKEN, &waiting).await;
-    assert_eq!(c["state"], "waiting", "still waiting in its queue: {c}");
+    assert_eq!(c["state"], "open", "still waiting in its queue: {c}");
     assert_eq!(c["messages"].as_array().map(Vec::len), Some(1), "{c}");
 
     // Online, the conversation becomes Ada's through assignment, and then she acts on it.
@@ -150,7 +150,7 @@ async fn a_waiting_conversation_of_the_agents_queue_is_readable_but_taken_only_t
     let sent = s.api().ok("POST", "/v1/messages", &ada, Some(json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": "+15555550411", "text": "Here now", "session": false})), 202).await;
     assert_eq!(sent["conversation_id"], waiting.as_str(), "written into her own conversation");
     let c = s.api().conversation(&ada, &waiting).await;
-    assert_eq!(c["state"], "assigned", "a sessionless text never closes a conversation it did not open: {c}");
+    assert_eq!(c["state"], "active", "a sessionless text never closes a conversation it did not open: {c}");
 }
 
 #[tokio::test]

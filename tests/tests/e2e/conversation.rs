@@ -34,7 +34,7 @@ async fn text_reaches_the_least_loaded_agent_and_the_reply_goes_out_through_tele
     assert_eq!(loaded[0]["conversation_id"], first.1["conversation_id"]);
 
     let c = s.api().conversation(&other_token, &conversation).await;
-    assert_eq!(c["state"], "assigned");
+    assert_eq!(c["state"], "active");
     assert_eq!(c["agent_id"], other_agent.as_str());
     assert_eq!(c["channel_id"], s.channel.as_str());
     assert_eq!(c["queue_id"], s.queue.as_str());
@@ -154,7 +154,7 @@ async fn with_nobody_free_the_conversation_waits_and_is_assigned_when_capacity_f
     // Offline: the first text waits.
     s.text("C1000000000000000000000000000001", "15555550131", "first").await;
     let waiting = eventually(10, "a waiting conversation", || async {
-        s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["state"] == "waiting")
+        s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["state"] == "open")
     })
     .await;
     assert_eq!(waiting["customer"], "+15555550131");
@@ -171,7 +171,7 @@ async fn with_nobody_free_the_conversation_waits_and_is_assigned_when_capacity_f
             .work_items(ADMIN_TOKEN)
             .await
             .into_iter()
-            .find(|w| w["customer"] == "+15555550132" && w["state"] == "waiting")
+            .find(|w| w["customer"] == "+15555550132" && w["state"] == "open")
     })
     .await;
     assert_eq!(s.api().work_items(&token).await.len(), 1);
@@ -216,7 +216,7 @@ async fn agents_see_only_their_own_conversations() {
     assert!(status == 401 && refused(&body), "{status} {body}");
     // Brook's refused reply and close changed nothing: Ada still has it open, and no reply was stored.
     let c = s.api().conversation(&token_a, &conversation).await;
-    assert_eq!(c["state"], "assigned");
+    assert_eq!(c["state"], "active");
     assert_eq!(c["messages"].as_array().map(Vec::len), Some(1), "{c}");
 }
 
@@ -399,7 +399,7 @@ async fn a_short_code_number_receives_and_replies_from_the_short_code() {
         .webhook(&format!("/webhooks/telesign/{channel}"), &raw, Some(&fake.sign_callback(&raw)))
         .await;
     assert_eq!(status, 200, "{body}");
-    let conversation = eventually(10, "assigned", || async {
+    let conversation = eventually(10, "active", || async {
         app.api
             .work_items(&token)
             .await

@@ -21,10 +21,10 @@ async fn a_conversation_idle_for_a_day_is_closed_and_its_agent_serves_the_next_c
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550502")
     })
     .await;
-    assert_eq!(waiting["state"], "waiting", "{waiting}");
+    assert_eq!(waiting["state"], "open", "{waiting}");
     let recent = waiting["conversation_id"].as_str().expect("id").to_string();
     let before = s.api().conversation(&token, &idle).await;
-    assert_eq!(before["state"], "assigned", "23 hours idle is not yet a day: {before}");
+    assert_eq!(before["state"], "active", "23 hours idle is not yet a day: {before}");
 
     // Two hours more: the first is 25 hours idle, the second 2.
     s.app.clock.advance(2 * HOUR);
@@ -33,7 +33,7 @@ async fn a_conversation_idle_for_a_day_is_closed_and_its_agent_serves_the_next_c
     assert_eq!(closed["state"], "closed", "{closed}");
     assert_eq!(closed["close_reason"], "closed after inactivity");
     let open = s.api().conversation(&token, &recent).await;
-    assert_eq!((&open["state"], &open["agent_id"]), (&json!("assigned"), &json!(ada)), "{open}");
+    assert_eq!((&open["state"], &open["agent_id"]), (&json!("active"), &json!(ada)), "{open}");
     let items: Vec<_> =
         s.api().work_items(&token).await.into_iter().map(|w| w["conversation_id"].clone()).collect();
     assert_eq!(items, vec![json!(recent)]);

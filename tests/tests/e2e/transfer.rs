@@ -20,7 +20,7 @@ async fn a_transfer_moves_the_conversation_and_frees_the_previous_agent() {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550402")
     })
     .await;
-    assert_eq!(waiting["state"], "waiting", "{waiting}");
+    assert_eq!(waiting["state"], "open", "{waiting}");
     let second = waiting["conversation_id"].as_str().expect("id").to_string();
 
     // Ada hands the first customer to Brook.
@@ -34,7 +34,7 @@ async fn a_transfer_moves_the_conversation_and_frees_the_previous_agent() {
             200,
         )
         .await;
-    assert_eq!((&moved["state"], &moved["agent_id"]), (&json!("assigned"), &json!(brook)), "{moved}");
+    assert_eq!((&moved["state"], &moved["agent_id"]), (&json!("active"), &json!(brook)), "{moved}");
     let brooks: Vec<_> =
         s.api().work_items(&brook_token).await.into_iter().map(|w| w["conversation_id"].clone()).collect();
     assert_eq!(brooks, vec![json!(first)]);
@@ -63,7 +63,7 @@ async fn a_transfer_moves_the_conversation_and_frees_the_previous_agent() {
         "{body}"
     );
     let c = s.api().conversation(&ada_token, &second).await;
-    assert_eq!((&c["state"], &c["agent_id"]), (&json!("assigned"), &json!(ada)), "{c}");
+    assert_eq!((&c["state"], &c["agent_id"]), (&json!("active"), &json!(ada)), "{c}");
 
     // Unknown targets and ambiguous bodies are 400s naming the field.
     for (body, field) in [
@@ -90,7 +90,7 @@ async fn a_transfer_moves_the_conversation_and_frees_the_previous_agent() {
             200,
         )
         .await;
-    assert_eq!(moved["state"], "waiting", "{moved}");
+    assert_eq!(moved["state"], "open", "{moved}");
     assert_eq!(moved["queue_id"], billing.as_str());
     assert_eq!(moved["agent_id"], json!(null));
     assert_eq!(s.api().work_items(&ada_token).await, Vec::<serde_json::Value>::new());
@@ -99,7 +99,7 @@ async fn a_transfer_moves_the_conversation_and_frees_the_previous_agent() {
     s.api().ok("POST", &format!("/v1/conversations/{first}/close"), &brook_token, None, 200).await;
     s.work_item_for(&brook_token, "+15555550402").await;
     let c = s.api().conversation(&brook_token, &second).await;
-    assert_eq!((&c["state"], &c["queue_id"]), (&json!("assigned"), &json!(billing)), "{c}");
+    assert_eq!((&c["state"], &c["queue_id"]), (&json!("active"), &json!(billing)), "{c}");
 
     // A closed conversation cannot be transferred.
     let (status, body) = s

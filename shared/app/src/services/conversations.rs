@@ -387,7 +387,7 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
     };
     if plan == ProactivePlan::Opened && !send.session {
         close_and_free(app, &conversation.id, "proactive message without a session").await?;
-    } else if conversation.state == ConversationState::Waiting {
+    } else if conversation.state == ConversationState::Open {
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
     }
     Ok((conversation, message))

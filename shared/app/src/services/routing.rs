@@ -84,7 +84,7 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     if conversation.contact == ContactLink::Pending {
         crm::request_link(app, &conversation.id).await?;
     }
-    if conversation.state == ConversationState::Waiting {
+    if conversation.state == ConversationState::Open {
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
     }
     Ok(Some(conversation.id))
@@ -166,7 +166,7 @@ pub async fn find_or_open(
         customer: customer.clone(),
         queue_id: number.queue.clone(),
         agent_id: None,
-        state: ConversationState::Waiting,
+        state: ConversationState::Open,
         contact: ContactLink::Pending,
         language: channel.language.clone(),
         created_at: now,

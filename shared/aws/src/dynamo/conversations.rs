@@ -28,7 +28,7 @@ fn conversation_item(c: &Conversation) -> PortResult<Item> {
     if c.state != ConversationState::Closed {
         item.insert("open_flag".into(), s(keys::OPEN_FLAG));
     }
-    if c.state == ConversationState::Waiting {
+    if c.state == ConversationState::Open {
         item.insert("wait_queue".into(), s(c.queue_id.as_str()));
         item.insert("wait_order".into(), s(order_key(c.queued_at, &c.id)));
     }
@@ -85,7 +85,7 @@ impl Leave<'_> {
                 ..current.clone()
             },
             Leave::Requeue { queue, at } => Conversation {
-                state: ConversationState::Waiting,
+                state: ConversationState::Open,
                 agent_id: None,
                 queue_id: (*queue).clone(),
                 queued_at: *at,
@@ -107,7 +107,7 @@ impl Leave<'_> {
             ),
             Leave::Requeue { queue, at } => format!(
                 "SET {}, {}, {}, {}, {}, {}",
-                expr.eq("state", s(ConversationState::Waiting.as_str())),
+                expr.eq("state", s(ConversationState::Open.as_str())),
                 expr.eq("agent_id", to_attr(&serde_json::Value::Null)),
                 expr.eq("queue_id", s(queue.as_str())),
                 expr.eq("queued_at", s(rfc3339(*at)?)),
@@ -316,10 +316,7 @@ impl ConversationStore for DynamoStore {
             max: Some(limit),
         };
         let list = Self::conversations(&self.query(q).await?)?;
-        Ok(list
-            .into_iter()
-            .filter(|c| c.state == ConversationState::Waiting && &c.queue_id == queue)
-            .collect())
+        Ok(list.into_iter().filter(|c| c.state == ConversationState::Open && &c.queue_id == queue).collect())
     }
 
     async fn assign(
@@ -331,11 +328,11 @@ impl ConversationStore for DynamoStore {
         let mut conv = Expr::new();
         let update = format!(
             "SET {}, {} REMOVE {}",
-            conv.eq("state", s(ConversationState::Assigned.as_str())),
+            conv.eq("state", s(ConversationState::Active.as_str())),
             conv.eq("agent_id", s(agent.as_str())),
             conv.name("wait_queue"),
         );
-        let condition = conv.eq("state", s(ConversationState::Waiting.as_str()));
+        let condition = conv.eq("state", s(ConversationState::Open.as_str()));
         let conv_update =
             self.update_item(keys::conversation(conversation), update, Some(condition), conv)?;
 
@@ -459,9 +456,9 @@ mod tests {
 
     #[test]
     fn index_attributes_follow_the_state() {
-        let waiting = conversation_item(&conv(ConversationState::Waiting)).unwrap();
+        let waiting = conversation_item(&conv(ConversationState::Open)).unwrap();
         assert!(waiting.contains_key("wait_queue") && waiting.contains_key("open_flag"));
-        let assigned = conversation_item(&conv(ConversationState::Assigned)).unwrap();
+        let assigned = conversation_item(&conv(ConversationState::Active)).unwrap();
         assert!(!assigned.contains_key("wait_queue") && assigned.contains_key("open_flag"));
         let closed = conversation_item(&conv(ConversationState::Closed)).unwrap();
         assert!(!closed.contains_key("wait_queue") && !closed.contains_key("open_flag"));
@@ -470,7 +467,7 @@ mod tests {
 
     #[test]
     fn close_keeps_the_agent_requeue_drops_it() {
-        let mut c = conv(ConversationState::Assigned);
+        let mut c = conv(ConversationState::Active);
         c.agent_id = Some(AgentId::new("ag_1"));
         let at = c.created_at + time::Duration::minutes(5);
         let closed = Leave::Close { at, reason: "done", idle_before: None }.apply(&c);
@@ -479,7 +476,7 @@ mod tests {
         let requeued = Leave::Requeue { queue: &q2, at }.apply(&c);
         assert_eq!(
             (requeued.state, requeued.agent_id, requeued.queued_at),
-            (ConversationState::Waiting, None, at)
+            (ConversationState::Open, None, at)
         );
     }
 }

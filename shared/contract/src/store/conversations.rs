@@ -126,7 +126,7 @@ async fn touch_and_contact_link(store: &Arc<dyn Store>) {
     ok(store.set_contact_link(&c.id, &pick).await, "set_contact_link");
     let got = get(store, &c.id).await;
     assert_eq!(got.contact, pick, "set_contact_link replaces the link");
-    assert_eq!(got.state, ConversationState::Waiting, "linking does not change the state");
+    assert_eq!(got.state, ConversationState::Open, "linking does not change the state");
 }
 
 async fn close_is_final(store: &Arc<dyn Store>) {
@@ -246,7 +246,7 @@ async fn close_idle_needs_no_activity_since_the_cutoff(store: &Arc<dyn Store>) {
 
     let refused = ok(store.close_idle(&busy.id, cutoff, at(31), "idle").await, "close_idle");
     assert_eq!(refused, None, "activity after the cut-off keeps the conversation open");
-    assert_eq!(get(store, &busy.id).await.state, ConversationState::Waiting, "still waiting, text visible");
+    assert_eq!(get(store, &busy.id).await.state, ConversationState::Open, "still waiting, text visible");
     // A touch exactly at the cut-off is activity too (idle means strictly older).
     let edge = with_times(fixtures::fresh_conversation(&q), at(0));
     create(store, &edge).await;
@@ -288,20 +288,16 @@ async fn assign_checks_every_condition(store: &Arc<dyn Store>) {
 
     let assigned = ok(store.assign(&x.id, &a.id, at).await, "assign");
     let expected =
-        Conversation { state: ConversationState::Assigned, agent_id: Some(a.id.clone()), ..x.clone() };
+        Conversation { state: ConversationState::Active, agent_id: Some(a.id.clone()), ..x.clone() };
     let got = assigned.unwrap_or_else(|| panic!("assign to an available agent with room must succeed"));
     assert_eq!((got.state, &got.agent_id, &got.id), (expected.state, &expected.agent_id, &x.id), "assign");
     let stored = get(store, &x.id).await;
-    assert_eq!(
-        (stored.state, &stored.agent_id),
-        (ConversationState::Assigned, &Some(a.id.clone())),
-        "stored"
-    );
+    assert_eq!((stored.state, &stored.agent_id), (ConversationState::Active, &Some(a.id.clone())), "stored");
     let after = agent(store, &a.id).await;
     assert_eq!((after.active, after.last_assigned_at), (1, Some(at)), "assign counts active and stamps time");
 
     assert_eq!(ok(store.assign(&y.id, &a.id, at).await, "assign"), None, "a full agent is refused");
-    assert_eq!(get(store, &y.id).await.state, ConversationState::Waiting, "refused conversation still waits");
+    assert_eq!(get(store, &y.id).await.state, ConversationState::Open, "refused conversation still waits");
     assert_eq!(agent(store, &a.id).await.active, 1, "a refused assign changes no count");
 
     let b = new_agent(store, &q, 2, Presence::Available).await;
@@ -380,7 +376,7 @@ async fn requeue_frees_the_agent(store: &Arc<dyn Store>) {
     let later = at + Duration::seconds(30);
     let requeued = ok(store.requeue(&x.id, &q2, later).await, "requeue");
     let r = requeued.unwrap_or_else(|| panic!("requeue of an assigned conversation must succeed"));
-    assert_eq!(r.state, ConversationState::Waiting, "requeue makes it waiting");
+    assert_eq!(r.state, ConversationState::Open, "requeue makes it waiting");
     assert_eq!(r.agent_id, None, "requeue takes it from the agent");
     assert_eq!((&r.queue_id, r.queued_at), (&q2, later), "requeue moves it to the queue at `at`");
     assert_eq!(get(store, &x.id).await, r, "requeue is stored");
@@ -392,11 +388,7 @@ async fn requeue_frees_the_agent(store: &Arc<dyn Store>) {
 
     // A waiting conversation can be requeued too (transfer to a queue before anyone took it).
     let again = ok(store.requeue(&x.id, &q1, later).await, "requeue waiting");
-    assert_eq!(
-        again.map(|c| (c.state, c.queue_id)),
-        Some((ConversationState::Waiting, q1.clone())),
-        "requeue"
-    );
+    assert_eq!(again.map(|c| (c.state, c.queue_id)), Some((ConversationState::Open, q1.clone())), "requeue");
     assert_eq!(agent(store, &a.id).await.active, 0, "requeueing a waiting one frees nothing");
     let none = ok(store.requeue(&ConversationId::new(fixtures::id("cv_")), &q1, later).await, "requeue");
     assert_eq!(none, None, "requeue of an unknown conversation is None");
@@ -448,7 +440,7 @@ async fn assign_race_has_one_winner(store: &Arc<dyn Store>) {
     assert_eq!(agent(store, &a.id).await.active, 1, "after the race the agent has exactly one active");
     let mut assigned = 0;
     for c in &convs {
-        if get(store, &c.id).await.state == ConversationState::Assigned {
+        if get(store, &c.id).await.state == ConversationState::Active {
             assigned += 1;
         }
     }

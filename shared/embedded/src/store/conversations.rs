@@ -155,7 +155,7 @@ impl ConversationStore for EmbeddedStore {
             .tx(move |tx| {
                 all(
                     tx,
-                    "SELECT body FROM conversations WHERE queue_id = ?1 AND state = 'waiting' \
+                    "SELECT body FROM conversations WHERE queue_id = ?1 AND state = 'open' \
                      ORDER BY queued_at, id LIMIT ?2",
                     params![queue, limit(max)],
                 )
@@ -174,10 +174,10 @@ impl ConversationStore for EmbeddedStore {
             .tx(move |tx| {
                 let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
                 let Some(mut a) = load_agent(tx, &aid)? else { return Ok(None) };
-                if c.state != ConversationState::Waiting || !a.has_free_capacity() {
+                if c.state != ConversationState::Open || !a.has_free_capacity() {
                     return Ok(None);
                 }
-                c.state = ConversationState::Assigned;
+                c.state = ConversationState::Active;
                 c.agent_id = Some(a.id.clone());
                 a.active += 1;
                 a.last_assigned_at = Some(at);
@@ -221,7 +221,7 @@ impl ConversationStore for EmbeddedStore {
                     return Ok(None);
                 }
                 release_agent(tx, &c)?;
-                c.state = ConversationState::Waiting;
+                c.state = ConversationState::Open;
                 c.agent_id = None;
                 c.queue_id = queue;
                 c.queued_at = at;
