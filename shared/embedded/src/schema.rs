@@ -165,4 +165,30 @@ mod tests {
         conn.pragma_update(None, "user_version", 99).unwrap();
         assert!(matches!(migrate(&mut conn), Err(EmbeddedError::NewerSchema { found: 99, .. })));
     }
+
+    #[test]
+    fn v5_renames_stored_conversation_states() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        for (id, state) in [("c1", "waiting"), ("c2", "assigned"), ("c3", "closed")] {
+            conn.execute(
+                "INSERT INTO conversations VALUES (?1, 'ch', '+1', ?1, 'q', NULL, ?2, 0, 0, json_object('state', ?2))",
+                [id, state],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT state, json_extract(body, '$.state') FROM conversations ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let want = [("open", "open"), ("active", "active"), ("closed", "closed")];
+        assert_eq!(rows, want.map(|(a, b)| (a.to_string(), b.to_string())));
+    }
 }
