@@ -77,13 +77,13 @@ pub async fn receive_webhook(
     if app.providers.get(kind.as_str()).is_none_or(|p| p.embedded_only()) {
         sandbox_token_ok(app, request).map_err(|reason| refused(provider, channel_id, reason))?;
     }
-    let mut verified = app.providers.receive_webhook(&channel, &credentials, request, now);
+    let mut verified = app.providers.receive_webhook_online(&channel, &credentials, request, now).await;
     if matches!(verified, Err(WebhookError::Unauthorized(_)))
         && let Some(Some(fresh)) =
             app.webhook_keys.reread_if_stale(app.secrets.as_ref(), &channel.id, now).await?
     {
         // The copy in memory may predate a key rotation: check once more with the stored credentials.
-        verified = app.providers.receive_webhook(&channel, &fresh, request, now);
+        verified = app.providers.receive_webhook_online(&channel, &fresh, request, now).await;
     }
     let outcome = verified.map_err(|e| match e {
         WebhookError::Unauthorized(reason) => {
@@ -98,6 +98,10 @@ pub async fn receive_webhook(
             "method_not_allowed",
             format!("{kind} does not call its webhook with {method}"),
         ),
+        WebhookError::Unavailable(reason) => {
+            tracing::warn!(channel = %channel.id, provider = %kind, %reason, "webhook not handled now: the provider retries");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "webhook_unavailable", reason)
+        }
     })?;
     let summary = enqueue_events(app, &outcome.events).await?;
     crate::services::telemetry::texts_in(app, &channel.id, kind, summary.texts);
