@@ -7,7 +7,7 @@ use smsdesk_app::services::{crm::CrmConsumer, outbound::OutboundConsumer, routin
 use smsdesk_app::worker::{PollerConfig, run_poller};
 use smsdesk_app::{App, AuthMode, Config};
 use smsdesk_ports::{Clock, Consumer, MessageQueue, Metrics, QueueKind, Sample, SystemClock, UuidIds};
-use smsdesk_providers::Providers;
+use smsdesk_providers::{ProviderOptions, Providers};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -148,7 +148,8 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     config.stranded = options.stranded;
 
     let clock: Arc<dyn Clock> = ports.clock.unwrap_or_else(|| Arc::new(SystemClock));
-    let providers = Providers::new(http_client()?, store.clone(), clock.clone());
+    let provider_options = ProviderOptions { allow_loopback_http: config.allow_loopback_http };
+    let providers = Providers::configured(http_client()?, store.clone(), clock.clone(), provider_options);
     let app =
         App::new(store.clone(), queue.clone(), store.clone(), providers, clock, Arc::new(UuidIds), config);
 

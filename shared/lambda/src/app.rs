@@ -4,7 +4,7 @@ use crate::unwired::Unwired;
 use smsdesk_app::{App, AuthMode, Config, GatewayIdentity};
 use smsdesk_aws::{AwsAdapters, AwsConfig, ConfigError};
 use smsdesk_ports::{Clock, MessageQueue, SecretStore, SystemClock, UuidIds};
-use smsdesk_providers::Providers;
+use smsdesk_providers::{ProviderOptions, Providers};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -142,7 +142,8 @@ pub fn assemble_with(
         false => Arc::new(Unwired::SECRETS),
     };
     let store = Arc::new(adapters.store);
-    let providers = Providers::new(http, store.clone(), clock.clone());
+    let provider_options = ProviderOptions { allow_loopback_http: config.allow_loopback_http };
+    let providers = Providers::configured(http, store.clone(), clock.clone(), provider_options);
     Ok(App::new(store, queue, secrets, providers, clock, Arc::new(UuidIds), config))
 }
 
