@@ -374,6 +374,18 @@ impl Providers {
         ])
     }
 
+    /// The providers whose webhooks carry a signature or secret (all but the sandbox), for tools that
+    /// check captured webhooks offline (`smsdesk webhook verify`).
+    pub fn signing(http: reqwest::Client) -> Self {
+        Self::with(vec![
+            Arc::new(telesign::Telesign::new(http.clone())),
+            Arc::new(twilio::Twilio::new(http.clone())),
+            Arc::new(acs::Acs::new(http.clone())),
+            Arc::new(vonage::Vonage::new(http.clone())),
+            Arc::new(aws::Aws::new(http, ProviderOptions::default())),
+        ])
+    }
+
     /// A registry of exactly these providers.
     pub fn with(providers: Vec<Arc<dyn Provider>>) -> Self {
         Self { registry: Arc::new(providers) }

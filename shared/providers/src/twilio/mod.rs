@@ -80,6 +80,42 @@ impl Provider for Twilio {
         parse_webhook(channel, &creds, request, now)
     }
 
+    /// `X-Twilio-Signature` against each URL variant, with the strings signed.
+    fn explain_signature(&self, check: &crate::SignatureCheck<'_>) -> crate::SignatureReport {
+        let mut report = crate::SignatureReport::default();
+        let Some(token) = check.secret else {
+            report.notes.push("no --secret (the auth token) given".into());
+            return report;
+        };
+        let token = secrecy::SecretString::from(token.to_string());
+        let params: Vec<(String, String)> = if check.request.method.eq_ignore_ascii_case("POST")
+            && !check.request.query().contains(signature::BODY_HASH_PARAM)
+        {
+            serde_urlencoded::from_bytes(check.request.body).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        for url in signature::url_variants(check.request.url) {
+            let sts = signature::string_to_sign(&url, &params);
+            report.checked.push(format!(
+                "URL variant {url}: string signed {sts:?} -> {}",
+                signature::sign(&token, &sts)
+            ));
+        }
+        report.checked.push(format!(
+            "received X-Twilio-Signature {}",
+            check.request.header(signature::SIGNATURE_HEADER).unwrap_or("(none)")
+        ));
+        match signature::verify(&[&token], &check.request) {
+            Ok(v) => {
+                report.valid = true;
+                report.checked.push(format!("matched with {}", v.url));
+            }
+            Err(e) => report.checked.push(e.to_string()),
+        }
+        report
+    }
+
     fn client(
         &self,
         channel: &Channel,

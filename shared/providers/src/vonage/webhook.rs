@@ -13,7 +13,7 @@ use time::macros::format_description;
 /// Every parameter of the request, as strings: the query for a GET, the JSON object's fields or the form
 /// for a POST. Read before verification because the signature is over them; nothing else is looked at
 /// until it matches.
-fn params(request: &WebhookRequest<'_>) -> Result<Vec<(String, String)>, WebhookError> {
+pub(crate) fn params(request: &WebhookRequest<'_>) -> Result<Vec<(String, String)>, WebhookError> {
     let unreadable = |what: String| WebhookError::Unauthorized(format!("cannot verify: {what}"));
     if request.method.eq_ignore_ascii_case("GET") {
         return serde_urlencoded::from_str(request.query()).map_err(|e| unreadable(format!("query: {e}")));
