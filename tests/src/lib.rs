@@ -3,6 +3,7 @@
 
 pub mod aws_shape;
 pub mod clock;
+pub mod fake_providers;
 pub mod fake_telesign;
 pub mod faults;
 pub mod harness;

@@ -1,9 +1,11 @@
 //! Black-box tests: smsdesk on port 0, talked to over HTTP, with a fake TeleSign on loopback that checks
 //! every request we send. One test binary, so linking happens once.
 
+mod acs;
 mod agents;
 mod at_most_once;
 mod authorization;
+mod aws_sms;
 mod channels;
 mod conversation;
 mod crash_send;

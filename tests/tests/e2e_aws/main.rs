@@ -8,6 +8,9 @@
 //! Without the emulators, outside CI, this binary holds one ignored test that says so (tests/build.rs).
 
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/acs.rs"]
+mod acs;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/agents.rs"]
 mod agents;
 #[cfg(not(smsdesk_aws_emulators_missing))]
@@ -16,6 +19,9 @@ mod at_most_once;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/authorization.rs"]
 mod authorization;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/aws_sms.rs"]
+mod aws_sms;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/channels.rs"]
 mod channels;
