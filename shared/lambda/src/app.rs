@@ -86,6 +86,8 @@ impl Wiring {
                 "queue" => wiring.queue = true,
                 "secrets" => wiring.secrets = true,
                 "default" => (wiring.queue, wiring.secrets) = (true, true),
+                // A provider client (End User Messaging SMS), not an adapter: nothing to wire.
+                "aws-sms" => {}
                 other => return Err(WireError::UnknownFeature(other.to_string())),
             }
         }
@@ -183,6 +185,10 @@ mod tests {
         let none = Wiring::from_features([], false).unwrap();
         assert_eq!(none, Wiring { queue: false, secrets: false });
         assert_eq!(Wiring::from_features(["queue"], false).unwrap(), Wiring { queue: true, secrets: false });
+        assert_eq!(
+            Wiring::from_features(["secrets", "aws-sms"], false).unwrap(),
+            Wiring { queue: false, secrets: true }
+        );
         assert_eq!(Wiring::from_features([], true).unwrap(), Wiring { queue: true, secrets: true });
         assert!(
             matches!(Wiring::from_features(["sqs"], false), Err(WireError::UnknownFeature(f)) if f == "sqs")
