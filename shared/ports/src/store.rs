@@ -122,6 +122,16 @@ pub trait ConversationStore: Send + Sync {
         at: OffsetDateTime,
         reason: &str,
     ) -> PortResult<Option<Conversation>>;
+    /// A number moved to channel `to` (issue 9.9): atomically, if the conversation is not closed, it goes on
+    /// on `to` (its `channel_id` and its place as the customer's one open conversation on that number), so
+    /// the customer's next text through `to` lands in it and replies go out through `to`. Returns the moved
+    /// conversation (unchanged when it is on `to` already), or None when it is closed or gone, or the customer
+    /// already has another open conversation on that number of `to`.
+    async fn move_conversation(
+        &self,
+        conversation: &ConversationId,
+        to: &ChannelId,
+    ) -> PortResult<Option<Conversation>>;
 }
 
 /// Outcome of [`MessageStore::append_message`].

@@ -59,11 +59,19 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
         tracing::warn!(channel = %m.channel_id, "text for a channel that no longer exists; dropped");
         return Ok(None);
     };
-    let Some(number) = channel.number(&m.to).cloned() else {
-        tracing::warn!(channel = %channel.id, to = %m.to, "text to a number no longer on its channel; dropped");
-        return Ok(None);
+    // A number that moved to another channel (issue 9.9) while its old provider still delivered a text:
+    // the text goes on where the number is now.
+    let (channel, number) = match channel.number(&m.to).cloned() {
+        Some(number) => (channel, number),
+        None => match number_holder(app, &m.to).await? {
+            Some(found) => found,
+            None => {
+                tracing::warn!(channel = %channel.id, to = %m.to, "text to a number no longer on any channel; dropped");
+                return Ok(None);
+            }
+        },
     };
-    let message_id = MessageId::for_inbound(&channel.id, &m.provider_message_id);
+    let message_id = MessageId::for_inbound(&m.channel_id, &m.provider_message_id);
 
     // A redelivery after the message was filed: continue with the conversation it went to.
     let conversation = match app.store.get_message(&message_id).await? {
@@ -88,6 +96,11 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
     }
     Ok(Some(conversation.id))
+}
+
+/// The channel that has `number` now, and the number's settings there.
+async fn number_holder(app: &App, number: &Phone) -> PortResult<Option<(Channel, ChannelNumber)>> {
+    Ok(app.store.list_channels().await?.into_iter().find_map(|c| c.number(number).cloned().map(|n| (c, n))))
 }
 
 /// How often a text is filed again into a fresh conversation when the one found closed underneath it.
