@@ -273,6 +273,21 @@ pub trait OutboxStore: Send + Sync {
     async fn list_outbox(&self) -> PortResult<Vec<OutboxEntry>>;
 }
 
+/// One send schedule per number, shared by every sender of every function (issue 9.10; the decision is
+/// [`smsdesk_domain::pacing::decide`]).
+#[async_trait]
+pub trait SendRateStore: Send + Sync {
+    /// Atomically: takes `number`'s next free send slot at `now` if it is within `max_wait`, moving the
+    /// schedule one `interval` on (concurrent callers get distinct slots); otherwise reserves nothing.
+    async fn reserve_send_slot(
+        &self,
+        number: &Phone,
+        interval: Duration,
+        max_wait: Duration,
+        now: OffsetDateTime,
+    ) -> PortResult<smsdesk_domain::pacing::Slot>;
+}
+
 /// Every store capability; what handlers are given.
 pub trait Store:
     ChannelStore
@@ -285,6 +300,7 @@ pub trait Store:
     + DedupeStore
     + IdempotencyStore
     + OutboxStore
+    + SendRateStore
 {
 }
 
@@ -299,5 +315,6 @@ impl<T> Store for T where
         + DedupeStore
         + IdempotencyStore
         + OutboxStore
+        + SendRateStore
 {
 }

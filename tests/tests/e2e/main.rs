@@ -14,6 +14,7 @@ mod logs;
 mod metrics;
 mod optout;
 mod outbound;
+mod pacing;
 mod providers;
 mod races;
 mod restart;

@@ -117,6 +117,11 @@ pub(crate) fn consent(channel: &ChannelId, customer: &Phone) -> Item {
     key(format!("CONSENT#{channel}#{}", customer.e164()), "CONSENT")
 }
 
+/// A number's send schedule (issue 9.10).
+pub(crate) fn send_rate(number: &Phone) -> Item {
+    key(format!("RATE#{}", number.digits()), "RATE")
+}
+
 pub(crate) fn dedupe(dedupe_key: &str) -> Item {
     key(format!("DEDUPE#{dedupe_key}"), "DEDUPE")
 }

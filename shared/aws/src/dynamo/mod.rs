@@ -10,6 +10,7 @@ mod conversations;
 mod directory;
 mod keys;
 mod messages;
+mod pacing;
 mod records;
 mod schema;
 

@@ -3,6 +3,7 @@
 mod conversations;
 mod directory;
 mod messages;
+mod pacing;
 mod records;
 
 use std::path::Path;
