@@ -134,6 +134,46 @@ impl FakeProvider for FakeVonage {
     }
 
     fn delivered(&self, url: &str, sent: &Sent, now: OffsetDateTime) -> Webhook {
+        self.receipt(url, sent, now)
+    }
+
+    fn sends(&self) -> Vec<Sent> {
+        self.sends.lock().expect("lock").clone()
+    }
+}
+
+impl FakeVonage {
+    /// Part `number` of `total` of a long text (Vonage delivers each part on its own, `concat-*` set).
+    #[allow(clippy::too_many_arguments)]
+    pub fn inbound_part(
+        &self,
+        url: &str,
+        id: &str,
+        from: &str,
+        to: &str,
+        text: &str,
+        (reference, number, total): (&str, u32, u32),
+        now: OffsetDateTime,
+    ) -> Webhook {
+        let stamp =
+            now.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"));
+        let params = pairs(&[
+            ("msisdn", from.to_string()),
+            ("to", to.to_string()),
+            ("messageId", id.to_string()),
+            ("text", text.to_string()),
+            ("type", "text".into()),
+            ("api-key", self.api_key.clone()),
+            ("message-timestamp", stamp.expect("timestamp formats")),
+            ("concat", "true".into()),
+            ("concat-ref", reference.to_string()),
+            ("concat-part", number.to_string()),
+            ("concat-total", total.to_string()),
+        ]);
+        self.form_webhook(url, params, now)
+    }
+
+    fn receipt(&self, url: &str, sent: &Sent, now: OffsetDateTime) -> Webhook {
         let stamp =
             now.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"));
         let mut params = pairs(&[
@@ -152,10 +192,6 @@ impl FakeProvider for FakeVonage {
             params.push(("client-ref".into(), ours.clone()));
         }
         self.form_webhook(sent.callback.as_deref().unwrap_or(url), params, now)
-    }
-
-    fn sends(&self) -> Vec<Sent> {
-        self.sends.lock().expect("lock").clone()
     }
 }
 

@@ -9,6 +9,7 @@ pub mod crm;
 pub mod events;
 pub mod ids;
 pub mod model;
+pub mod multipart;
 pub mod pacing;
 pub mod phone;
 pub mod redact;

@@ -273,6 +273,39 @@ pub trait OutboxStore: Send + Sync {
     async fn list_outbox(&self) -> PortResult<Vec<OutboxEntry>>;
 }
 
+/// Outcome of [`InboundPartStore::put_part`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PartPut {
+    /// Kept (or kept already): the group's parts so far.
+    Stored(smsdesk_domain::multipart::PartsSoFar),
+    /// The group was filed lately (complete, or at its timeout). `included`: this part was in the filed
+    /// text (a replay: nothing to do); otherwise it came after the timeout and is filed on its own.
+    Filed { included: bool },
+}
+
+/// Parts of multipart inbound texts, kept until the text is complete or times out (issue 9.6).
+#[async_trait]
+pub trait InboundPartStore: Send + Sync {
+    /// Keeps `part` in `group` (once per part number; a replay changes nothing) and answers the group's
+    /// parts so far. A group filed less than `reuse_after` before `at` answers [`PartPut::Filed`]; one filed
+    /// longer ago starts afresh with this part (providers reuse their small references).
+    async fn put_part(
+        &self,
+        group: &str,
+        part: &smsdesk_domain::events::InboundMessage,
+        at: OffsetDateTime,
+        reuse_after: Duration,
+    ) -> PortResult<PartPut>;
+    /// Marks the group filed at `at`, if its parts are still those of `first_id` and it is not filed yet.
+    async fn mark_parts_filed(&self, group: &str, first_id: &str, at: OffsetDateTime) -> PortResult<()>;
+    /// Groups not filed whose first part came before `cutoff`, oldest first, at most `limit`.
+    async fn stale_part_groups(
+        &self,
+        cutoff: OffsetDateTime,
+        limit: usize,
+    ) -> PortResult<Vec<smsdesk_domain::multipart::PartsSoFar>>;
+}
+
 /// One send schedule per number, shared by every sender of every function (issue 9.10; the decision is
 /// [`smsdesk_domain::pacing::decide`]).
 #[async_trait]
@@ -301,6 +334,7 @@ pub trait Store:
     + IdempotencyStore
     + OutboxStore
     + SendRateStore
+    + InboundPartStore
 {
 }
 
@@ -316,5 +350,6 @@ impl<T> Store for T where
         + IdempotencyStore
         + OutboxStore
         + SendRateStore
+        + InboundPartStore
 {
 }

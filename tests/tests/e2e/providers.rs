@@ -247,3 +247,48 @@ async fn a_number_moved_to_another_provider_takes_its_open_conversation_along() 
     assert_eq!(items.len(), 1, "still one conversation: {items:?}");
     s.app.settled().await;
 }
+
+#[tokio::test]
+async fn a_multipart_text_is_filed_whole_whatever_order_its_parts_come_in_or_as_it_is_at_its_timeout() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 3).await;
+    let fake = FakeVonage::start().await;
+    let (number, customer) = ("15555550161", "15555550261");
+    let channel = channel_on(s.api(), &fake, &[number], &s.queue, json!({})).await;
+    let callback = channel["callback_url"].as_str().expect("callback_url").to_string();
+    let part = |id: &str, text: &str, reference: &str, n: u32| {
+        fake.inbound_part(&callback, id, customer, number, text, (reference, n, 3), s.app.app().clock.now())
+    };
+
+    // Three parts, the last first: one text, in part order, once the last missing part arrives.
+    let (p3, p1, p2) =
+        (part("A-3", "gamma", "A7", 3), part("A-1", "alpha ", "A7", 1), part("A-2", "beta ", "A7", 2));
+    deliver_ok(s.api(), &p3, "part 3").await;
+    deliver_ok(s.api(), &p1, "part 1").await;
+    deliver_ok(s.api(), &p1, "part 1 replayed").await;
+    deliver_ok(s.api(), &p2, "part 2").await;
+    let conversation = s.work_item_for(&token, &format!("+{customer}")).await;
+    s.message_where(&token, &conversation, "the whole text", |m| m["text"] == "alpha beta gamma").await;
+
+    // Two parts of three, and the middle one never comes: at the timeout they are filed as they are.
+    deliver_ok(s.api(), &part("B-3", "three", "B8", 3), "part 3 of B").await;
+    deliver_ok(s.api(), &part("B-1", "one ", "B8", 1), "part 1 of B").await;
+    s.app.settled().await;
+    s.app.clock.advance(s.app.app().config.multipart_timeout + std::time::Duration::from_secs(1));
+    s.message_where(&token, &conversation, "the parts filed at the timeout", |m| m["text"] == "one three")
+        .await;
+    // The missing part, late: filed on its own, nothing lost.
+    deliver_ok(s.api(), &part("B-2", "two ", "B8", 2), "late part 2 of B").await;
+    s.message_where(&token, &conversation, "the late part", |m| m["text"] == "two ").await;
+    s.app.settled().await;
+
+    let transcript = s.api().conversation(&token, &conversation).await;
+    let texts: Vec<&str> = transcript["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["direction"] == "inbound")
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["alpha beta gamma", "one three", "two "], "{transcript}");
+}

@@ -11,6 +11,7 @@ mod directory;
 mod keys;
 mod messages;
 mod pacing;
+mod parts;
 mod records;
 mod schema;
 

@@ -4,6 +4,7 @@ mod conversations;
 mod directory;
 mod messages;
 mod pacing;
+mod parts;
 mod records;
 
 pub use conversations::{assignment_contract, conversations_contract};
@@ -12,6 +13,7 @@ pub use messages::{
     append_contract, messages_contract, queued_before_contract, send_claims_contract, status_contract,
 };
 pub use pacing::send_rate_contract;
+pub use parts::parts_contract;
 pub use records::{
     consent_contract, contacts_contract, dedupe_contract, idempotency_contract, outbox_contract,
 };
@@ -37,6 +39,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     dedupe_contract(store.clone()).await;
     idempotency_contract(store.clone()).await;
     send_rate_contract(store.clone()).await;
+    parts_contract(store.clone()).await;
     outbox_contract(store).await;
 }
 

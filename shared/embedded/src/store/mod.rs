@@ -4,6 +4,7 @@ mod conversations;
 mod directory;
 mod messages;
 mod pacing;
+mod parts;
 mod records;
 
 use std::path::Path;
