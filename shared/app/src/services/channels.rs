@@ -247,6 +247,8 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
     app.secrets.put_credentials(&channel.id, &credentials).await?;
     app.store.put_channel(&channel).await?;
     tracing::info!(channel = %channel.id, provider = %provider, "channel created");
+    // A number taken off another channel to come here brings its open conversations (as with PUT numbers).
+    take_open_conversations(app, &channel).await?;
     Ok(view(app, &channel, &credentials))
 }
 
@@ -411,6 +413,33 @@ mod tests {
         ] {
             let message = refused(url, true);
             assert!(message.starts_with("base_url: "), "{url}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_public_url_is_https_with_a_path_and_kept_as_given() {
+        use super::parse_public_url;
+        let ok = |url: &str, loopback: bool| parse_public_url(Some(url), loopback);
+        assert_eq!(
+            ok(" https://sms.example.com/in/twilio ", false).unwrap().as_deref(),
+            Some("https://sms.example.com/in/twilio")
+        );
+        assert_eq!(
+            ok("https://sms.example.com:8443/", false).unwrap().as_deref(),
+            Some("https://sms.example.com:8443/")
+        );
+        assert_eq!(ok("http://127.0.0.1:9/edge", true).unwrap().as_deref(), Some("http://127.0.0.1:9/edge"));
+        assert_eq!(parse_public_url(None, false), Ok(None));
+        for (url, loopback) in [
+            ("http://127.0.0.1:9/edge", false),
+            ("http://sms.example.com/in", true),
+            ("https://sms.example.com/in?x=1", false),
+            ("https://sms.example.com/in#f", false),
+            ("https://u:p@sms.example.com/in", false),
+            ("sms.example.com/in", false),
+        ] {
+            let refused = ok(url, loopback).expect_err(url);
+            assert!(refused.message.starts_with("public_url: "), "{url}: {}", refused.message);
         }
     }
 
