@@ -3,15 +3,21 @@
 
 pub mod aws_shape;
 pub mod clock;
+pub mod fake_provider;
 pub mod fake_providers;
 pub mod fake_telesign;
+pub mod fake_twilio;
+pub mod fake_vonage;
 pub mod faults;
 pub mod harness;
 pub mod logs;
 pub mod template;
 
 pub use clock::TestClock;
+pub use fake_provider::{FakeProvider, Sent, Webhook};
 pub use fake_telesign::{FakeTelesign, Scripted};
+pub use fake_twilio::{FakeTwilio, TwilioScript};
+pub use fake_vonage::FakeVonage;
 pub use faults::FaultyQueue;
 pub use harness::{
     ADMIN_TOKEN, Api, ClosedPort, DevProcess, TestApp, eventually, settle_database, settle_queue,

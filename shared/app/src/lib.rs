@@ -47,6 +47,12 @@ pub struct Config {
     /// Let an admin point a channel's `base_url` at plain `http://` on a loopback host (fake providers):
     /// `smsdesk dev` and the tests set it; the Lambda functions never do (only `https://` hosts there).
     pub allow_loopback_http: bool,
+    /// How long a send waits in place for its number's next slot (send pacing, issue 9.10); a slot further
+    /// out sends the message back to its queue until it is near.
+    pub pacing_wait: Duration,
+    /// How long the parts of a multipart inbound text wait for the rest before they are filed as they are
+    /// (issue 9.6).
+    pub multipart_timeout: Duration,
 }
 
 impl Config {
@@ -62,6 +68,8 @@ impl Config {
             sandbox: false,
             max_webhook_bytes: 64 * 1024,
             allow_loopback_http: false,
+            pacing_wait: Duration::from_secs(2),
+            multipart_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -54,11 +54,13 @@ pub fn channel(queue: &QueueId) -> Channel {
         name: "contract channel".into(),
         provider: ProviderKind::Sandbox,
         base_url: Some("http://127.0.0.1:9".into()),
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: phone(),
             number_type: NumberType::Geo,
             description: "support".into(),
             queue: queue.clone(),
+            send_rate: None,
         }],
         language: Some("en".into()),
         attachments: AttachmentPolicy { customer: true, agent: false },

@@ -9,6 +9,8 @@ pub mod crm;
 pub mod events;
 pub mod ids;
 pub mod model;
+pub mod multipart;
+pub mod pacing;
 pub mod phone;
 pub mod redact;
 pub mod retry;

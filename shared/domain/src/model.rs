@@ -75,16 +75,40 @@ impl NumberType {
             _ => return None,
         })
     }
+
+    /// The send rate (messages per second) carriers allow a number of this type when the admin sets none:
+    /// a 10DLC / geographic long code 1, a toll-free number 3, a short code 100 (README, "Send rates").
+    pub fn default_send_rate(self) -> f64 {
+        match self {
+            NumberType::Geo => 1.0,
+            NumberType::TollFree => 3.0,
+            NumberType::ShortCode => 100.0,
+        }
+    }
 }
 
 /// One of our numbers on a channel, and the queue its texts go to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChannelNumber {
     pub number: Phone,
     #[serde(rename = "type")]
     pub number_type: NumberType,
     pub description: String,
     pub queue: QueueId,
+    /// Messages per second the carrier lets this number send (set by the admin; None: the default of its
+    /// type, [`NumberType::default_send_rate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_rate: Option<f64>,
+}
+
+// `send_rate` is a positive finite number (checked where it is set), so equality is reflexive.
+impl Eq for ChannelNumber {}
+
+impl ChannelNumber {
+    /// The number's send rate in messages per second: the admin's, or its type's default.
+    pub fn send_rate(&self) -> f64 {
+        self.send_rate.unwrap_or_else(|| self.number_type.default_send_rate())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -101,6 +125,11 @@ pub struct Channel {
     pub provider: ProviderKind,
     /// Overrides the provider's API host (regional hosts; fake providers in tests).
     pub base_url: Option<String>,
+    /// The exact public URL the provider calls for this channel's webhooks, when a proxy or an API Gateway
+    /// stage makes it differ from the one smsdesk rebuilds (`<public base>/webhooks/<provider>/<id>`):
+    /// signatures that cover the URL are checked against it, and `callback_url` shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     pub numbers: Vec<ChannelNumber>,
     pub language: Option<String>,
     pub attachments: AttachmentPolicy,

@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -125,6 +125,23 @@ CREATE INDEX idempotency_expiry ON idempotency (expires_at);
 const V5: &str = "
 UPDATE conversations SET state = 'open', body = json_set(body, '$.state', 'open') WHERE state = 'waiting';
 UPDATE conversations SET state = 'active', body = json_set(body, '$.state', 'active') WHERE state = 'assigned';
+";
+
+/// (helper chan, issue 9.10) Each number's send schedule: when its next send may go (nanoseconds).
+const V6: &str = "
+CREATE TABLE send_rates (number TEXT PRIMARY KEY, next_free INTEGER NOT NULL) WITHOUT ROWID;
+";
+
+/// (helper chan, issue 9.6) Parts of multipart inbound texts: each group (its generation `first_id`, when
+/// it opened and when it was filed, nanoseconds) and each part kept until the text is filed.
+const V7: &str = "
+CREATE TABLE part_groups (
+    grp TEXT PRIMARY KEY, first_id TEXT NOT NULL, first_at INTEGER NOT NULL, filed_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX part_groups_open ON part_groups (first_at) WHERE filed_at IS NULL;
+CREATE TABLE inbound_parts (
+    grp TEXT NOT NULL, number INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (grp, number)
+) WITHOUT ROWID;
 ";
 
 /// The schema version this build writes.

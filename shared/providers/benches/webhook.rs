@@ -31,11 +31,13 @@ fn channel() -> Channel {
         name: "bench".into(),
         provider: ProviderKind::Telesign,
         base_url: None,
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: Phone::parse_digits("15555550100").expect("number"),
             number_type: NumberType::Geo,
             description: String::new(),
             queue: QueueId::new("q_bench"),
+            send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),

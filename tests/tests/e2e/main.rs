@@ -16,6 +16,8 @@ mod logs;
 mod metrics;
 mod optout;
 mod outbound;
+mod pacing;
+mod providers;
 mod races;
 mod restart;
 mod sandbox;

@@ -45,6 +45,12 @@ mod metrics;
 #[path = "../e2e/outbound.rs"]
 mod outbound;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/pacing.rs"]
+mod pacing;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/providers.rs"]
+mod providers;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/races.rs"]
 mod races;
 #[cfg(not(smsdesk_aws_emulators_missing))]

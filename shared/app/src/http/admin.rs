@@ -27,6 +27,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/channels", post(create_channel).get(list_channels))
         .route("/v1/channels/{id}", get(get_channel))
         .route("/v1/channels/{id}/credentials", axum::routing::put(rotate_credentials))
+        .route("/v1/channels/{id}/numbers", axum::routing::put(set_numbers))
         .route("/v1/contacts", post(create_contact));
     validate_routes(router)
 }
@@ -232,6 +233,16 @@ async fn rotate_credentials(
 ) -> ApiResult<Json<Value>> {
     who.require_admin()?;
     Ok(Json(channels::rotate(&app, &id, &body).await?))
+}
+
+async fn set_numbers(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
+    Ok(Json(channels::set_numbers(&app, &id, &body).await?))
 }
 
 async fn validate_channel(

@@ -3,7 +3,7 @@
 //! configured inactivity window, and requeues or fails replies stranded `queued` ([`stranded`]).
 
 use crate::App;
-use crate::services::{assignment, conversations, stranded};
+use crate::services::{assignment, conversations, routing, stranded};
 use smsdesk_ports::PortResult;
 
 /// The waiting count reported per queue stops here (a dashboard needs the level, not an exact census).
@@ -17,6 +17,8 @@ pub struct SweepReport {
     pub requeued: usize,
     /// Stranded replies failed (the reason is in the transcript).
     pub stranded_failed: usize,
+    /// Multipart texts filed incomplete at their timeout.
+    pub parts_filed: usize,
 }
 
 pub async fn sweep(app: &App) -> PortResult<SweepReport> {
@@ -34,6 +36,19 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
                 Err(e) => tracing::warn!(conversation = %conversation.id, error = %e, "auto-close failed"),
             }
         }
+    }
+    // Multipart texts whose missing parts never came: filed as they are (issue 9.6).
+    let cutoff = app.clock.now() - app.config.multipart_timeout;
+    match app.store.stale_part_groups(cutoff, 100).await {
+        Ok(groups) => {
+            for group in groups {
+                match routing::file_parts(app, &group).await {
+                    Ok(_) => report.parts_filed += 1,
+                    Err(e) => tracing::warn!(error = %e, "filing a timed-out multipart text failed"),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "multipart sweep failed"),
     }
     match stranded::sweep(app).await {
         Ok(swept) => (report.requeued, report.stranded_failed) = (swept.requeued, swept.failed),

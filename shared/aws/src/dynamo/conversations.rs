@@ -427,6 +427,51 @@ impl ConversationStore for DynamoStore {
             .filter(|c| c.state != ConversationState::Closed && c.last_message_at < cutoff)
             .collect())
     }
+
+    async fn move_conversation(
+        &self,
+        conversation: &ConversationId,
+        to: &ChannelId,
+    ) -> PortResult<Option<Conversation>> {
+        for _ in attempts() {
+            let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
+            if current.state == ConversationState::Closed {
+                return Ok(None);
+            }
+            if &current.channel_id == to {
+                return Ok(Some(current));
+            }
+            if let Some(open) = self.open_conversation(to, &current.channel_number, &current.customer).await?
+                && open.id != current.id
+            {
+                return Ok(None);
+            }
+            let mut moved = current.clone();
+            moved.channel_id = to.clone();
+            // The conversation, still open and on the channel it was read on, changes channel; its open
+            // pointer moves with it, under the new channel's key, in the same transaction.
+            let mut expr = Expr::new();
+            let update = format!("SET {}", expr.eq("channel_id", s(to.as_str())));
+            let condition = format!(
+                "{} AND attribute_exists({})",
+                expr.eq("channel_id", s(current.channel_id.as_str())),
+                expr.name("open_flag"),
+            );
+            let pointer = keys::item_with(
+                keys::open_pointer(to, &current.channel_number, &current.customer),
+                [("target", s(current.id.as_str())), ("entity", s("open_pointer"))],
+            );
+            let tx = vec![
+                self.update_item(keys::conversation(conversation), update, Some(condition), expr)?,
+                self.delete_open_pointer(&current)?,
+                self.put_item(pointer, Some(absent()))?,
+            ];
+            if let Tx::Committed = self.transact(tx).await? {
+                return Ok(Some(moved));
+            }
+        }
+        Err(contention("move_conversation"))
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 mod conversations;
 mod directory;
 mod messages;
+mod pacing;
+mod parts;
 mod records;
 
 pub use conversations::{assignment_contract, conversations_contract};
@@ -10,6 +12,8 @@ pub use directory::{agent_subjects_contract, agents_contract, channels_contract,
 pub use messages::{
     append_contract, messages_contract, queued_before_contract, send_claims_contract, status_contract,
 };
+pub use pacing::send_rate_contract;
+pub use parts::parts_contract;
 pub use records::{
     consent_contract, contacts_contract, dedupe_contract, idempotency_contract, outbox_contract,
 };
@@ -34,6 +38,8 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     consent_contract(store.clone()).await;
     dedupe_contract(store.clone()).await;
     idempotency_contract(store.clone()).await;
+    send_rate_contract(store.clone()).await;
+    parts_contract(store.clone()).await;
     outbox_contract(store).await;
 }
 

@@ -268,4 +268,34 @@ impl ConversationStore for EmbeddedStore {
             })
             .await
     }
+
+    async fn move_conversation(
+        &self,
+        conversation: &ConversationId,
+        to: &ChannelId,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, to) = (conversation.to_string(), to.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if c.state == ConversationState::Closed {
+                    return Ok(None);
+                }
+                if c.channel_id == to {
+                    return Ok(Some(c));
+                }
+                let key = params![to.as_str(), c.channel_number.e164(), c.customer.e164()];
+                if one::<Conversation>(tx, OPEN, key)?.is_some() {
+                    return Ok(None);
+                }
+                c.channel_id = to;
+                tx.execute(
+                    "UPDATE conversations SET channel_id = ?1, body = ?2 WHERE id = ?3",
+                    params![c.channel_id.as_str(), to_json(&c)?, c.id.as_str()],
+                )
+                .map_err(sql)?;
+                Ok(Some(c))
+            })
+            .await
+    }
 }

@@ -3,6 +3,8 @@
 mod conversations;
 mod directory;
 mod messages;
+mod pacing;
+mod parts;
 mod records;
 
 use std::path::Path;

@@ -151,11 +151,13 @@ fn channel() -> Channel {
         name: "Sandbox".into(),
         provider: ProviderKind::Sandbox,
         base_url: None,
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: phone("+15555550199"),
             number_type: NumberType::Geo,
             description: "demo".into(),
             queue: QueueId::new("q_1"),
+            send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),

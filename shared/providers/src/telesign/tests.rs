@@ -209,11 +209,13 @@ fn channel() -> Channel {
         name: "Support".into(),
         provider: ProviderKind::Telesign,
         base_url: None,
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: Phone::parse_digits(OUR_NUMBER).unwrap(),
             number_type: NumberType::Geo,
             description: "main line".into(),
             queue: QueueId::new("q_support"),
+            send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),

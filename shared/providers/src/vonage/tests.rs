@@ -139,11 +139,13 @@ fn channel() -> Channel {
         name: "Support".into(),
         provider: ProviderKind::Vonage,
         base_url: None,
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: phone(OUR_NUMBER),
             number_type: NumberType::Geo,
             description: "main line".into(),
             queue: QueueId::new("q_support"),
+            send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),
