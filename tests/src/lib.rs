@@ -4,6 +4,7 @@
 pub mod aws_shape;
 pub mod clock;
 pub mod fake_telesign;
+pub mod fake_twilio;
 pub mod faults;
 pub mod harness;
 pub mod logs;
@@ -11,6 +12,7 @@ pub mod template;
 
 pub use clock::TestClock;
 pub use fake_telesign::{FakeTelesign, Scripted};
+pub use fake_twilio::{FakeTwilio, MediaAnswer, MediaHit};
 pub use faults::FaultyQueue;
 pub use harness::{
     ADMIN_TOKEN, Api, ClosedPort, DevProcess, TestApp, eventually, settle_database, settle_queue,

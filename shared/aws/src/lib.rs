@@ -21,12 +21,16 @@ mod error;
 mod http;
 mod lazy;
 mod metrics;
+#[cfg(feature = "s3")]
+mod s3;
 mod sdk;
 #[cfg(feature = "secretsmanager")]
 mod secrets;
 #[cfg(feature = "sqs")]
 mod sqs;
 
+#[cfg(feature = "s3")]
+pub use aws_sdk_s3;
 #[cfg(feature = "secretsmanager")]
 pub use config::secrets_client;
 #[cfg(feature = "sqs")]
@@ -39,6 +43,8 @@ pub use dynamo::{DynamoStore, TTL_ATTRIBUTE, create_table};
 pub use http::LazyTls;
 pub use lazy::LazyClient;
 pub use metrics::{DEFAULT_METRICS_NAMESPACE, EmfMetrics, METRICS_NAMESPACE_VAR};
+#[cfg(feature = "s3")]
+pub use s3::{MEDIA_BUCKET_VAR, S3_ENDPOINT_VAR, S3Media, create_media_bucket, s3_client};
 pub use sdk::{
     ACCESS_KEY_VAR, DEFAULT_REGION_VAR, REGION_VAR, SECRET_KEY_VAR, SESSION_TOKEN_VAR, env_credentials,
     env_region, sdk_config, sdk_config_from_env, sdk_config_from_lookup,

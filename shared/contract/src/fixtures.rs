@@ -61,7 +61,7 @@ pub fn channel(queue: &QueueId) -> Channel {
             queue: queue.clone(),
         }],
         language: Some("en".into()),
-        attachments: AttachmentPolicy { customer: true, agent: false },
+        attachments: AttachmentPolicy { customer: true, agent: false, ..AttachmentPolicy::default() },
         created_at: now(),
     }
 }

@@ -11,6 +11,7 @@ mod crm;
 mod dlq;
 mod faults;
 mod logs;
+mod media;
 mod metrics;
 mod optout;
 mod outbound;

@@ -270,6 +270,7 @@ fn message(id: &str, text: &str, at: OffsetDateTime) -> InboundEvent {
         text: text.into(),
         received_at: at,
         part: None,
+        media: Vec::new(),
     })
 }
 
@@ -598,6 +599,7 @@ fn send_request() -> SendRequest {
         text: "Hello & welcome, 100% sure?".into(),
         external_id: MessageId::new("msg_out_9"),
         status_callback: None,
+        media_urls: Vec::new(),
     }
 }
 

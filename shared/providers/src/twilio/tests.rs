@@ -225,7 +225,24 @@ fn message(sid: &str, text: &str) -> InboundEvent {
         text: text.into(),
         received_at: NOW,
         part: None,
+        media: Vec::new(),
     })
+}
+
+fn with_media(event: InboundEvent, media: &[(&str, Option<&str>)]) -> InboundEvent {
+    match event {
+        InboundEvent::Message(mut m) => {
+            m.media = media
+                .iter()
+                .map(|(url, t)| smsdesk_domain::media::MediaRef {
+                    url: url.to_string(),
+                    content_type: t.map(str::to_string),
+                })
+                .collect();
+            InboundEvent::Message(m)
+        }
+        other => other,
+    }
 }
 
 fn receipt(
@@ -295,9 +312,25 @@ fn webhook_fixtures() {
         Case::new("inbound text by GET", "GET", &get_url, "")
             .header("X-Twilio-Signature", signed(&get_url, "", TOKEN))
             .expect(twiml(vec![message(sid, "Hi, where is my order?")])),
-        twilio_post("text with media: the text goes through, media noted", URL, URL, &with_media)
-            .expect(twiml(vec![message(sid, "Hi, where is my order?")])),
-        twilio_post("MMS without text is acknowledged and ignored", URL, URL, &mms).expect(twiml(vec![])),
+        twilio_post("text with media: the text and the media's URL", URL, URL, &with_media).expect(twiml(
+            vec![with_media(message(sid, "Hi, where is my order?"), &[("https://api.twilio.com/m", None)])],
+        )),
+        twilio_post("MMS without text: the media, with its claimed type", URL, URL, &mms).expect(twiml(
+            vec![with_media(
+                message("MM0123456789abcdef0123456789abcdef", ""),
+                &[(
+                    "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM0/Media/ME0",
+                    Some("image/jpeg"),
+                )],
+            )],
+        )),
+        twilio_post(
+            "NumMedia without its MediaUrl is malformed",
+            URL,
+            URL,
+            &mms.replace("NumMedia=1", "NumMedia=2"),
+        )
+        .expect(Expect::Malformed("MediaUrl1 is missing")),
         Case::post("inbound JSON with bodySHA256", &json_url, json_body)
             .header("content-type", "application/json")
             .header("X-Twilio-Signature", signature(&token(TOKEN), &json_url, &[]))
@@ -434,6 +467,7 @@ fn send_request() -> SendRequest {
         text: "Hello & welcome, 100% sure?".into(),
         external_id: MessageId::new("msg_out_9"),
         status_callback: Some(URL.into()),
+        media_urls: Vec::new(),
     }
 }
 
