@@ -17,11 +17,6 @@ use time::OffsetDateTime;
 use crate::error::port_error;
 use crate::lazy::LazyClient;
 
-/// The bucket's name.
-pub const MEDIA_BUCKET_VAR: &str = "SMSDESK_MEDIA_BUCKET";
-/// Endpoint override for the emulator (moto); defaults to `SMSDESK_SQS_ENDPOINT`. Unset in AWS.
-pub const S3_ENDPOINT_VAR: &str = "SMSDESK_S3_ENDPOINT";
-
 /// The S3 adapter of the media port.
 #[derive(Clone, Debug)]
 pub struct S3Media {
@@ -43,15 +38,9 @@ impl S3Media {
         Self { client: LazyClient::ready(client), bucket: bucket.into() }
     }
 
-    /// From `SMSDESK_MEDIA_BUCKET` (None when unset: the function has no media) and the endpoint override,
-    /// with a client built on first use.
-    pub fn from_env(sdk: &aws_types::SdkConfig) -> Option<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let bucket = var(MEDIA_BUCKET_VAR)?;
-        let endpoint = var(S3_ENDPOINT_VAR).or_else(|| var(crate::SQS_ENDPOINT_VAR));
-        let sdk = sdk.clone();
-        let client = LazyClient::new(move || s3_client(&sdk, endpoint.as_deref()));
-        Some(Self { client, bucket })
+    /// As [`S3Media::new`], with a client built on first use.
+    pub fn with_lazy_client(client: LazyClient<Client>, bucket: impl Into<String>) -> Self {
+        Self { client, bucket: bucket.into() }
     }
 
     pub fn bucket(&self) -> &str {

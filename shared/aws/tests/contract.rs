@@ -65,6 +65,8 @@ fn config(e: &Endpoints, table: String) -> AwsConfig {
         dynamodb_endpoint: Some(e.dynamodb.clone()),
         sqs_endpoint: Some(e.sqs.clone()),
         secrets_endpoint: Some(e.sqs.clone()),
+        media_bucket: None,
+        s3_endpoint: Some(e.sqs.clone()),
     }
 }
 
