@@ -57,17 +57,18 @@ pub async fn fetch(
     let mut current =
         reqwest::Url::parse(url).map_err(|e| FetchError::Refused(format!("bad media URL: {e}")))?;
     let mut seen = vec![current.to_string()];
-    for hop in 0..=MAX_REDIRECTS {
+    for _hop in 0..=MAX_REDIRECTS {
         let origin = current.origin().ascii_serialization();
         let mut request = client.get(current.clone());
-        // Credentials only to the provider's own origin, never to a host a redirect names.
-        if hop == 0 || origins.iter().any(|o| o.eq_ignore_ascii_case(&origin)) {
-            if let Some(auth) = authorization {
-                request = request.header(reqwest::header::AUTHORIZATION, auth.expose_secret());
-            }
+        // Credentials only to the provider's own origin (the first hop always is), never to another host a
+        // redirect names.
+        if let Some(auth) = authorization
+            && origins.iter().any(|o| o.eq_ignore_ascii_case(&origin))
+        {
+            request = request.header(reqwest::header::AUTHORIZATION, auth.expose_secret());
         }
         let response = request.send().await.map_err(|e| {
-            FetchError::Transient(format!("media host unreachable: {}", crate::http::chain(&e)))
+            FetchError::Transient(format!("media host unreachable: {}", crate::http::chain(&e.without_url())))
         })?;
         let status = response.status();
         if status.is_redirection() {
@@ -127,7 +128,10 @@ async fn read_at_most(mut response: reqwest::Response, max_bytes: u64) -> Result
     let mut body = Vec::new();
     loop {
         let chunk = response.chunk().await.map_err(|e| {
-            FetchError::Transient(format!("media download broke off: {}", crate::http::chain(&e)))
+            FetchError::Transient(format!(
+                "media download broke off: {}",
+                crate::http::chain(&e.without_url())
+            ))
         })?;
         let Some(chunk) = chunk else { return Ok(body) };
         if (body.len() + chunk.len()) as u64 > max_bytes {

@@ -32,6 +32,9 @@ use std::time::Duration;
 pub const FETCH_ATTEMPTS: u32 = 3;
 /// The first wait between tries (then doubled).
 const FETCH_RETRY_DELAY: Duration = Duration::from_millis(250);
+/// The most time one message's media may take (well inside the router's function timeout): items not
+/// fetched by then are shown failed, with this reason, rather than holding the customer's queue.
+pub const MEDIA_BUDGET: Duration = Duration::from_secs(15);
 
 /// Fetches and keeps the media announced with an inbound text (idempotent: an item kept or failed the
 /// first time is not fetched again on a redelivery).
@@ -61,6 +64,7 @@ pub async fn receive(
         _ => None,
     };
     let limits = channel.media_limits();
+    let deadline = tokio::time::Instant::now() + MEDIA_BUDGET;
     let mut kept = Vec::new();
     for (index, r) in refs.iter().enumerate() {
         let id = MediaItem::inbound_id(message_id, index);
@@ -69,8 +73,10 @@ pub async fn receive(
         }
         let outcome = if check_count(index + 1, &limits).is_err() {
             Err(MediaRefusal::TooMany { limit: limits.max_items }.to_string())
+        } else if tokio::time::Instant::now() >= deadline {
+            Err(format!("not fetched: the message's media took over {} s", MEDIA_BUDGET.as_secs()))
         } else {
-            fetch_checked(app, &r.url, &origins, authorization.as_ref(), &limits).await
+            fetch_checked(app, &r.url, &origins, authorization.as_ref(), &limits, deadline).await
         };
         let mut item = MediaItem {
             id,
@@ -128,6 +134,7 @@ async fn fetch_checked(
     origins: &[String],
     authorization: Option<&secrecy::SecretString>,
     limits: &MediaLimits,
+    deadline: tokio::time::Instant,
 ) -> Result<(media::Inspected, Vec<u8>), String> {
     let client = app.media_http()?;
     let mut delay = FETCH_RETRY_DELAY;
@@ -136,7 +143,9 @@ async fn fetch_checked(
         match fetch(client, url, origins, authorization, limits.max_bytes).await {
             Ok(f) => break f,
             Err(FetchError::Refused(reason)) => return Err(reason),
-            Err(FetchError::Transient(reason)) if attempt >= FETCH_ATTEMPTS => {
+            Err(FetchError::Transient(reason))
+                if attempt >= FETCH_ATTEMPTS || tokio::time::Instant::now() + delay >= deadline =>
+            {
                 return Err(format!("gave up after {attempt} attempts: {reason}"));
             }
             Err(FetchError::Transient(reason)) => {
