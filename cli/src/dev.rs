@@ -155,6 +155,10 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
 
     let metrics = Arc::new(smsdesk_embedded::PrometheusMetrics::new());
     app.set_metrics(metrics.clone());
+    // MMS media in a folder beside the database (`<data>.media/`), its links served by `/v1/media/...`.
+    let media = smsdesk_embedded::FolderMedia::beside(&options.data, &app.config.public_base_url)
+        .map_err(|e| DevError::Database { path: options.data.clone(), reason: e.to_string() })?;
+    app.set_media(Arc::new(media));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();

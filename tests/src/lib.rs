@@ -7,6 +7,7 @@ pub mod fake_provider;
 pub mod fake_providers;
 pub mod fake_telesign;
 pub mod fake_twilio;
+pub mod fake_twilio_mms;
 pub mod fake_vonage;
 pub mod faults;
 pub mod harness;
@@ -17,6 +18,7 @@ pub use clock::TestClock;
 pub use fake_provider::{FakeProvider, Sent, Webhook};
 pub use fake_telesign::{FakeTelesign, Scripted};
 pub use fake_twilio::{FakeTwilio, TwilioScript};
+pub use fake_twilio_mms::{FakeTwilioMms, MediaAnswer, MediaHit};
 pub use fake_vonage::FakeVonage;
 pub use faults::FaultyQueue;
 pub use harness::{

@@ -17,7 +17,7 @@ pub mod worker;
 use secrecy::SecretString;
 use smsdesk_domain::retry::RetryPolicy;
 use smsdesk_domain::stranded::StrandedPolicy;
-use smsdesk_ports::{Clock, IdGen, MessageQueue, Metrics, NoMetrics, SecretStore, Store};
+use smsdesk_ports::{Clock, IdGen, MediaStore, MessageQueue, Metrics, NoMetrics, SecretStore, Store};
 use smsdesk_providers::Providers;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -53,6 +53,10 @@ pub struct Config {
     /// How long the parts of a multipart inbound text wait for the rest before they are filed as they are
     /// (issue 9.6).
     pub multipart_timeout: Duration,
+    /// How long a media link in a transcript or an export stays valid.
+    pub media_view_ttl: Duration,
+    /// How long the media link a provider fetches an agent's attachment by stays valid.
+    pub media_send_ttl: Duration,
 }
 
 impl Config {
@@ -70,6 +74,8 @@ impl Config {
             allow_loopback_http: false,
             pacing_wait: Duration::from_secs(2),
             multipart_timeout: Duration::from_secs(60),
+            media_view_ttl: Duration::from_secs(5 * 60),
+            media_send_ttl: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -88,6 +94,11 @@ pub struct App {
     metrics: OnceLock<Arc<dyn Metrics>>,
     /// The webhook path's short-lived copy of channel credentials (services::webhook_keys).
     pub webhook_keys: services::webhook_keys::WebhookKeys,
+    /// Where MMS media is kept (S3 or the embedded folder); none until the shape's wiring sets it with
+    /// [`App::set_media`]: without it, media is neither fetched nor accepted.
+    media: OnceLock<Arc<dyn MediaStore>>,
+    /// The HTTP client media fetches use (no automatic redirects), built on first use.
+    media_http: OnceLock<reqwest::Client>,
 }
 
 impl App {
@@ -110,6 +121,8 @@ impl App {
             config,
             metrics: OnceLock::new(),
             webhook_keys: Default::default(),
+            media: OnceLock::new(),
+            media_http: OnceLock::new(),
         })
     }
 
@@ -124,6 +137,25 @@ impl App {
             Some(m) => m.as_ref(),
             None => &NoMetrics,
         }
+    }
+
+    /// Keeps media in `media` from now on (once; a second call is ignored).
+    pub fn set_media(&self, media: Arc<dyn MediaStore>) {
+        let _first = self.media.set(media);
+    }
+
+    /// The media store, if this shape has one.
+    pub fn media(&self) -> Option<&dyn MediaStore> {
+        self.media.get().map(|m| m.as_ref())
+    }
+
+    /// The client for fetching providers' media.
+    pub(crate) fn media_http(&self) -> Result<&reqwest::Client, String> {
+        if let Some(c) = self.media_http.get() {
+            return Ok(c);
+        }
+        let client = smsdesk_providers::media::client().map_err(|e| e.to_string())?;
+        Ok(self.media_http.get_or_init(|| client))
     }
 
     pub(crate) fn admin_token(&self) -> Option<&SecretString> {

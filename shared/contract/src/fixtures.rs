@@ -63,7 +63,7 @@ pub fn channel(queue: &QueueId) -> Channel {
             send_rate: None,
         }],
         language: Some("en".into()),
-        attachments: AttachmentPolicy { customer: true, agent: false },
+        attachments: AttachmentPolicy { customer: true, agent: false, ..AttachmentPolicy::default() },
         created_at: now(),
     }
 }

@@ -9,11 +9,13 @@
 //! suites live in [`store`]; [`fixtures`] builds records for tests elsewhere.
 
 pub mod fixtures;
+pub mod media;
 pub mod metrics;
 pub mod queue;
 pub mod secrets;
 pub mod store;
 
+pub use media::media_contract;
 pub use metrics::metrics_contract;
 pub use queue::queue_contract;
 pub use secrets::secrets_contract;

@@ -111,10 +111,30 @@ impl ChannelNumber {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct AttachmentPolicy {
+    /// Customers' media (MMS) is kept and shown; off: not kept, and the customer is told once per
+    /// conversation with `refused_text`.
     pub customer: bool,
+    /// Agents may attach media to replies; off: the API refuses.
     pub agent: bool,
+    /// What a customer whose attachments are not accepted is told (default:
+    /// [`crate::media::DEFAULT_ATTACHMENTS_REFUSED_TEXT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_text: Option<String>,
+    /// Largest item in bytes, when lower than the provider's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    /// Most items per message, when lower than the provider's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u32>,
+}
+
+impl AttachmentPolicy {
+    /// What the customer is told when their attachments are not accepted.
+    pub fn refused_text(&self) -> &str {
+        self.refused_text.as_deref().unwrap_or(crate::media::DEFAULT_ATTACHMENTS_REFUSED_TEXT)
+    }
 }
 
 /// A provider account and its numbers. The credentials are kept apart, in the secret store.
@@ -138,6 +158,15 @@ pub struct Channel {
 }
 
 impl Channel {
+    /// The channel's media limits: its provider's, lowered where the channel sets lower ones.
+    pub fn media_limits(&self) -> crate::media::MediaLimits {
+        crate::media::MediaLimits::for_channel(
+            self.provider,
+            self.attachments.max_bytes,
+            self.attachments.max_items,
+        )
+    }
+
     pub fn number(&self, number: &Phone) -> Option<&ChannelNumber> {
         self.numbers.iter().find(|n| &n.number == number)
     }

@@ -45,6 +45,7 @@ impl PartsSoFar {
             text: parts.iter().map(|p| p.text.as_str()).collect(),
             received_at: parts.iter().map(|p| p.received_at).min().unwrap_or(first.received_at),
             part: None,
+            media: parts.iter().flat_map(|p| p.media.iter().cloned()).collect(),
         })
     }
 }
@@ -64,6 +65,7 @@ mod tests {
             text: text.into(),
             received_at: datetime!(2026-11-23 10:00 UTC) + time::Duration::seconds(i64::from(number)),
             part: Some(MessagePart { reference: "A1".into(), number, total }),
+            media: Vec::new(),
         }
     }
 

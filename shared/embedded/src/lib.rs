@@ -10,6 +10,7 @@
 //! `BEGIN IMMEDIATE` transaction, which also holds against a second process on the same file.
 
 mod db;
+mod media;
 mod metrics;
 mod queue;
 mod rows;
@@ -18,6 +19,7 @@ mod secrets;
 mod store;
 
 pub use db::EmbeddedError;
+pub use media::FolderMedia;
 pub use metrics::PrometheusMetrics;
 pub use queue::{DeadLetterEntry, EmbeddedQueue};
 pub use store::EmbeddedStore;

@@ -134,3 +134,25 @@ fn metrics_contract_on_the_prometheus_registry() {
         smsdesk_contract::metrics::parse_prometheus(&metrics.render())
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_contract_on_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = Arc::new(smsdesk_embedded::FolderMedia::open(dir.path(), "http://127.0.0.1:9").unwrap());
+    let opener = media.clone();
+    // The embedded shape's links are served by the HTTP router's media route, which opens them like this.
+    let open: smsdesk_contract::media::OpenLink = Box::new(move |link: String| {
+        let media = opener.clone();
+        Box::pin(async move {
+            let rest = link.strip_prefix("http://127.0.0.1:9/v1/media/")?;
+            let (key, query) = rest.split_once('?')?;
+            let params: std::collections::HashMap<&str, &str> =
+                query.split('&').filter_map(|p| p.split_once('=')).collect();
+            let exp: i64 = params.get("exp")?.parse().ok()?;
+            use smsdesk_ports::MediaStore;
+            let opened = media.open_link(key, exp, params.get("sig")?, time::OffsetDateTime::now_utc()).await;
+            opened.ok()?.map(|o| o.bytes)
+        })
+    });
+    smsdesk_contract::media_contract(media, open).await;
+}

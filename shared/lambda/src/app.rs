@@ -68,11 +68,17 @@ pub struct Wiring {
     pub queue: bool,
     /// Secrets Manager (feature `secrets`).
     pub secrets: bool,
+    /// The S3 media bucket (feature `media`); without it the function keeps and serves no media.
+    pub media: bool,
 }
 
 impl Wiring {
     /// What this build links: the `smsdesk-lambda` features the function's Cargo.toml turns on.
-    pub const LINKED: Wiring = Wiring { queue: cfg!(feature = "queue"), secrets: cfg!(feature = "secrets") };
+    pub const LINKED: Wiring = Wiring {
+        queue: cfg!(feature = "queue"),
+        secrets: cfg!(feature = "secrets"),
+        media: cfg!(feature = "media"),
+    };
 
     /// The wiring that `features` (this crate's feature names, as a function's Cargo.toml lists them, with
     /// or without `default`) give.
@@ -80,11 +86,12 @@ impl Wiring {
         features: impl IntoIterator<Item = &'a str>,
         default_features: bool,
     ) -> Result<Wiring, WireError> {
-        let mut wiring = Wiring { queue: default_features, secrets: default_features };
+        let mut wiring = Wiring { queue: default_features, secrets: default_features, media: false };
         for feature in features {
             match feature {
                 "queue" => wiring.queue = true,
                 "secrets" => wiring.secrets = true,
+                "media" => wiring.media = true,
                 "default" => (wiring.queue, wiring.secrets) = (true, true),
                 // A provider client (End User Messaging SMS), not an adapter: nothing to wire.
                 "aws-sms" => {}
@@ -143,10 +150,21 @@ pub fn assemble_with(
         true => return Err(WireError::NotLinked("secrets")),
         false => Arc::new(Unwired::SECRETS),
     };
+    #[cfg(feature = "media")]
+    let media = adapters.media.filter(|_| wiring.media);
+    #[cfg(not(feature = "media"))]
+    if wiring.media {
+        return Err(WireError::NotLinked("media"));
+    }
     let store = Arc::new(adapters.store);
     let provider_options = ProviderOptions { allow_loopback_http: config.allow_loopback_http };
     let providers = Providers::configured(http, store.clone(), clock.clone(), provider_options);
-    Ok(App::new(store, queue, secrets, providers, clock, Arc::new(UuidIds), config))
+    let app = App::new(store, queue, secrets, providers, clock, Arc::new(UuidIds), config);
+    #[cfg(feature = "media")]
+    if let Some(media) = media {
+        app.set_media(Arc::new(media));
+    }
+    Ok(app)
 }
 
 /// Builds the SDK configuration, the adapters and the handlers, with the adapters this build links
@@ -183,13 +201,23 @@ mod tests {
     #[test]
     fn wiring_from_a_functions_features() {
         let none = Wiring::from_features([], false).unwrap();
-        assert_eq!(none, Wiring { queue: false, secrets: false });
-        assert_eq!(Wiring::from_features(["queue"], false).unwrap(), Wiring { queue: true, secrets: false });
+        assert_eq!(none, Wiring { queue: false, secrets: false, media: false });
+        assert_eq!(
+            Wiring::from_features(["queue"], false).unwrap(),
+            Wiring { queue: true, secrets: false, media: false }
+        );
+        assert_eq!(
+            Wiring::from_features([], true).unwrap(),
+            Wiring { queue: true, secrets: true, media: false }
+        );
+        assert_eq!(
+            Wiring::from_features(["queue", "secrets", "media"], false).unwrap(),
+            Wiring { queue: true, secrets: true, media: true }
+        );
         assert_eq!(
             Wiring::from_features(["secrets", "aws-sms"], false).unwrap(),
-            Wiring { queue: false, secrets: true }
+            Wiring { queue: false, secrets: true, media: false }
         );
-        assert_eq!(Wiring::from_features([], true).unwrap(), Wiring { queue: true, secrets: true });
         assert!(
             matches!(Wiring::from_features(["sqs"], false), Err(WireError::UnknownFeature(f)) if f == "sqs")
         );

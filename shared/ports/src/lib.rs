@@ -7,12 +7,14 @@
 //! method's contract, not left to callers.
 
 pub mod credentials;
+pub mod media;
 pub mod metrics;
 pub mod queue;
 pub mod store;
 pub mod system;
 
 pub use credentials::{Credentials, SecretStore};
+pub use media::{MediaObject, MediaStore};
 pub use metrics::{Metrics, NoMetrics, Sample, Unit};
 pub use queue::{Consumer, DeadLetter, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
 pub use store::*;

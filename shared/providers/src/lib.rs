@@ -15,6 +15,7 @@ pub mod acs;
 pub mod aws;
 pub mod credentials;
 pub mod http;
+pub mod media;
 pub mod sandbox;
 pub mod telesign;
 pub mod twilio;
@@ -47,6 +48,9 @@ pub struct SendRequest {
     /// Where the provider should post delivery receipts for this message (the channel's webhook URL), for
     /// providers that take it per message (Twilio `StatusCallback`, Vonage `callback`).
     pub status_callback: Option<String>,
+    /// Media to send with the text (MMS): short-lived public links to our stored items, for providers that
+    /// fetch media by URL ([`Provider::sends_media`]). Empty for a plain text.
+    pub media_urls: Vec<String>,
 }
 
 /// The provider accepted the message.
@@ -266,6 +270,27 @@ pub trait Provider: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<WebhookOutcome, WebhookError> {
         self.receive_webhook(channel, credentials, request, now)
+    }
+
+    /// Whether the provider carries media on sends (MMS by public URL). A channel of a provider without
+    /// it refuses agents' attachments.
+    fn sends_media(&self) -> bool {
+        false
+    }
+
+    /// Where the provider serves inbound media for this channel: the origins (`scheme://host[:port]`) a
+    /// media URL it announces must start on. Its credentials go to these origins only; empty: the provider
+    /// announces no media.
+    fn media_origins(&self, channel: &Channel) -> Vec<String> {
+        let _ = channel;
+        Vec::new()
+    }
+
+    /// The `Authorization` header value for fetching this provider's media from [`Provider::media_origins`]
+    /// (Twilio: Basic with the account's SID and token), if it needs one. Never sent anywhere else.
+    fn media_authorization(&self, credentials: &Credentials) -> Option<secrecy::SecretString> {
+        let _ = credentials;
+        None
     }
 
     /// The REST client for one channel.

@@ -13,6 +13,7 @@ mod crm;
 mod dlq;
 mod faults;
 mod logs;
+mod media;
 mod metrics;
 mod optout;
 mod outbound;

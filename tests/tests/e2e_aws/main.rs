@@ -40,6 +40,9 @@ mod gateway;
 #[path = "../e2e/logs.rs"]
 mod logs;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/media.rs"]
+mod media;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 mod metrics;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/outbound.rs"]

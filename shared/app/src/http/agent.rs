@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 /// Adds the agent routes to `router`.
 pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
-    router
+    let router = router
         .route("/v1/work-items", get(work_items))
         .route("/v1/conversations/{id}", get(conversation))
         .route("/v1/conversations/{id}/messages", post(reply))
@@ -31,7 +31,8 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/messages", post(proactive))
         .route("/v1/messages/preview", post(preview))
         .route("/v1/contacts", get(contacts))
-        .route("/v1/contacts/{id}", get(contact))
+        .route("/v1/contacts/{id}", get(contact));
+    crate::http::media::routes(router)
 }
 
 fn ts(t: time::OffsetDateTime) -> String {
@@ -63,8 +64,9 @@ async fn work_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Js
     Ok(Json(json!({"items": items.iter().map(work_item).collect::<Vec<_>>()})))
 }
 
-fn message_view(m: &Message) -> Value {
+fn message_view(m: &Message, media: Vec<Value>) -> Value {
     json!({
+        "media": media,
         "id": m.id, "direction": m.direction, "author": m.author, "agent_id": m.agent_id, "text": m.text,
         "status": m.status, "encoding": m.encoding.as_str(), "segments": m.segments,
         "provider_message_id": m.provider_message_id, "error": m.error, "attempts": m.attempts,
@@ -72,8 +74,19 @@ fn message_view(m: &Message) -> Value {
     })
 }
 
-async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<Value> {
+/// A conversation and its transcript; each message lists its media (short-lived links to stored items,
+/// the reason for failed ones). Callers authorize first.
+pub(crate) async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<Value> {
     let messages = app.store.list_messages(&c.id).await?;
+    let mut items = crate::services::media::items(app, &c.id).await?;
+    items.sort_by_key(|i| i.position);
+    let mut media_of = std::collections::HashMap::<MessageId, Vec<Value>>::new();
+    for item in &items {
+        if let Some(message_id) = &item.message_id {
+            let view = crate::services::media::view(app, item).await?;
+            media_of.entry(message_id.clone()).or_default().push(view);
+        }
+    }
     let (contact_id, contact_state) = contact_view(&c.contact);
     let candidates = match &c.contact {
         ContactLink::NeedsPick { candidates } => json!(candidates),
@@ -85,7 +98,10 @@ async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<Value> {
         "contact_candidates": candidates, "customer": c.customer, "number": c.channel_number,
         "language": c.language, "created_at": ts(c.created_at), "last_message_at": ts(c.last_message_at),
         "closed_at": c.closed_at.map(ts), "close_reason": c.close_reason,
-        "messages": messages.iter().map(message_view).collect::<Vec<_>>(),
+        "messages": messages
+            .iter()
+            .map(|m| message_view(m, media_of.remove(&m.id).unwrap_or_default()))
+            .collect::<Vec<_>>(),
     }))
 }
 
@@ -102,6 +118,9 @@ async fn conversation(
 #[serde(deny_unknown_fields)]
 struct ReplyBody {
     text: String,
+    /// Ids of media uploaded to this conversation (`POST /v1/conversations/{id}/media`) to send with it.
+    #[serde(default)]
+    media: Vec<String>,
 }
 
 /// The `Idempotency-Key` header, if the client sent one.
@@ -127,7 +146,12 @@ async fn reply(
     Body(body): Body<ReplyBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let key = idempotency_key(&headers)?;
-    let m = conversations::reply(&app, &who, &id, &body.text, key.as_ref()).await?;
+    let m = if body.media.is_empty() {
+        conversations::reply(&app, &who, &id, &body.text, key.as_ref()).await?
+    } else {
+        crate::services::media::reply_with_media(&app, &who, &id, &body.text, &body.media, key.as_ref())
+            .await?
+    };
     Ok((StatusCode::ACCEPTED, accepted(&m)))
 }
 

@@ -248,6 +248,11 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
             return Ok(Outcome::RetryAfter(retry_after));
         }
     }
+    // Links to the message's media, made before the claim: nothing after the claim may fail but the call.
+    let media_urls = match crate::services::media::send_links(app, &channel, &message).await? {
+        Ok(links) => links,
+        Err(reason) => return fail(app, &message.id, reason).await,
+    };
     // The claim comes last, right before the call: a claim that is never released nor settled means the
     // call may have gone out.
     let message = match app.store.claim_send(&message.id, app.clock.now(), app.config.send_lease).await? {
@@ -266,6 +271,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         text: message.text.clone(),
         external_id: message.id.clone(),
         status_callback: Some(crate::services::channels::callback_url(app, &channel)),
+        media_urls,
     };
     crate::services::telemetry::send_attempt(app, channel.provider);
     let sent = provider.send(&request).await;

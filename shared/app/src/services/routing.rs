@@ -124,6 +124,9 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
         None => file_text(app, &channel, &number, m, &message_id).await?,
     };
 
+    // Media announced with the text: fetched now (providers' links expire), or refused by the channel.
+    crate::services::media::receive(app, &channel, &conversation, &message_id, &m.media).await?;
+
     match consent::classify(&m.text) {
         Some(Keyword::OptOut) => app.store.set_opted_out(&channel.id, &m.from, true, m.received_at).await?,
         Some(Keyword::OptIn) => app.store.set_opted_out(&channel.id, &m.from, false, m.received_at).await?,

@@ -28,6 +28,7 @@ fn part(
         text: format!("part {number} "),
         received_at: fixtures::now(),
         part: Some(MessagePart { reference: reference.to_string(), number, total }),
+        media: Vec::new(),
     }
 }
 

@@ -149,6 +149,7 @@ fn text_event(id: &str, text: &str) -> InboundEvent {
         text: text.into(),
         received_at: NOW,
         part: None,
+        media: Vec::new(),
     })
 }
 
@@ -251,6 +252,7 @@ fn request() -> SendRequest {
         text: "It ships today".into(),
         external_id: MessageId::new("msg_1"),
         status_callback: None,
+        media_urls: Vec::new(),
     }
 }
 

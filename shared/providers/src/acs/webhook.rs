@@ -142,6 +142,7 @@ fn inbound(
         text: message.to_string(),
         received_at: now,
         part: None,
+        media: Vec::new(),
     })
 }
 

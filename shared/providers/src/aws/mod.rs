@@ -304,6 +304,7 @@ pub fn parse_notification(
             text: m.get("messageBody").and_then(Value::as_str).unwrap_or_default().to_string(),
             received_at: now,
             part: None,
+            media: Vec::new(),
         })]);
     }
     if let Some(event_type) = get("eventType") {

@@ -310,6 +310,7 @@ async fn sns_fixtures_through_the_online_path() {
             text: "Where is my order?".into(),
             received_at: NOW,
             part: None,
+            media: Vec::new(),
         })])),
         Case::post(
             "delivery event",
@@ -503,6 +504,7 @@ mod sdk {
             text: "It ships today".into(),
             external_id: MessageId::new("msg_1"),
             status_callback: None,
+            media_urls: Vec::new(),
         }
     }
 

@@ -49,6 +49,7 @@ fn request(text: &str, id: &str) -> SendRequest {
         text: text.into(),
         external_id: MessageId::new(id),
         status_callback: None,
+        media_urls: Vec::new(),
     }
 }
 
@@ -184,6 +185,7 @@ fn webhook_fixtures() {
             text: "Where is my order?".into(),
             received_at: NOW,
             part: None,
+            media: Vec::new(),
         })
     };
     let post = |name: &str, body: &str, expect: Expect| Case::post(name, WEBHOOK_URL, body).expect(expect);

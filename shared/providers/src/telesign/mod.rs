@@ -600,6 +600,7 @@ fn parse_inbound(
         text,
         received_at: timestamp(body, "submit_timestamp").unwrap_or(now),
         part: None,
+        media: Vec::new(),
     })
 }
 

@@ -272,6 +272,7 @@ fn message(id: &str, text: &str, at: OffsetDateTime) -> InboundEvent {
         text: text.into(),
         received_at: at,
         part: None,
+        media: Vec::new(),
     })
 }
 
@@ -600,6 +601,7 @@ fn send_request() -> SendRequest {
         text: "Hello & welcome, 100% sure?".into(),
         external_id: MessageId::new("msg_out_9"),
         status_callback: None,
+        media_urls: Vec::new(),
     }
 }
 

@@ -116,6 +116,26 @@ impl Provider for Twilio {
         report
     }
 
+    fn sends_media(&self) -> bool {
+        true
+    }
+
+    /// Twilio's media URLs are on its API host (`api.twilio.com`, or the channel's regional or fake host);
+    /// they answer with a redirect to Twilio's CDN, which is followed without credentials.
+    fn media_origins(&self, channel: &Channel) -> Vec<String> {
+        let base = channel.base_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        crate::http::origin(base.unwrap_or(DEFAULT_BASE_URL)).into_iter().collect()
+    }
+
+    /// HTTP Basic with the account SID and auth token (accounts that protect their media ask for it).
+    fn media_authorization(&self, credentials: &Credentials) -> Option<secrecy::SecretString> {
+        let creds = TwilioCredentials::from_stored(credentials).ok()?;
+        let pair = format!("{}:{}", creds.account_sid, creds.auth_token.expose_secret());
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+        Some(secrecy::SecretString::from(format!("Basic {encoded}")))
+    }
+
     fn client(
         &self,
         channel: &Channel,
@@ -204,6 +224,10 @@ impl SmsProvider for TwilioClient {
         ];
         if let Some(callback) = request.status_callback.as_deref() {
             form.push(("StatusCallback", status_callback_url(callback, request.external_id.as_str())));
+        }
+        // MMS: Twilio fetches each MediaUrl (repeatable) itself, while the link is valid.
+        for url in &request.media_urls {
+            form.push(("MediaUrl", url.clone()));
         }
         let url = format!("{}{}/Messages.json", self.base_url, self.account_path());
         match self.call(self.http.post(url).form(&form)).await {

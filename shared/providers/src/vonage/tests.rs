@@ -220,6 +220,7 @@ fn message(id: &str, text: &str, part: Option<MessagePart>) -> InboundEvent {
         text: text.into(),
         received_at: datetime!(2026-11-23 11:59:58 UTC),
         part,
+        media: Vec::new(),
     })
 }
 
@@ -415,6 +416,7 @@ fn send_request(text: &str) -> SendRequest {
         text: text.into(),
         external_id: MessageId::new("msg_out_9"),
         status_callback: Some(URL.into()),
+        media_urls: Vec::new(),
     }
 }
 

@@ -123,6 +123,7 @@ fn parse_inbound(
         text: params.0.iter().find(|(k, _)| k == "text").map(|(_, v)| v.clone()).unwrap_or_default(),
         received_at: params.time("message-timestamp").unwrap_or(now),
         part,
+        media: Vec::new(),
     })
 }
 
