@@ -98,6 +98,7 @@ store_suite!(
     agent_subjects_contract,
     conversations_contract,
     assignment_contract,
+    lifecycle_contract,
     messages_contract,
     status_contract,
     send_claims_contract,

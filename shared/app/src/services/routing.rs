@@ -174,6 +174,8 @@ pub async fn find_or_open(
         queued_at: now,
         closed_at: None,
         close_reason: None,
+        state_changed_at: None,
+        wrap_up: None,
     };
     Ok(match app.store.create_conversation(&conversation).await? {
         OpenOutcome::Created(c) => {

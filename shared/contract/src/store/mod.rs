@@ -2,11 +2,13 @@
 
 mod conversations;
 mod directory;
+mod lifecycle;
 mod messages;
 mod records;
 
 pub use conversations::{assignment_contract, conversations_contract};
 pub use directory::{agent_subjects_contract, agents_contract, channels_contract, work_queues_contract};
+pub use lifecycle::lifecycle_contract;
 pub use messages::{
     append_contract, messages_contract, queued_before_contract, send_claims_contract, status_contract,
 };
@@ -25,6 +27,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     agent_subjects_contract(store.clone()).await;
     conversations_contract(store.clone()).await;
     assignment_contract(store.clone()).await;
+    lifecycle_contract(store.clone()).await;
     messages_contract(store.clone()).await;
     status_contract(store.clone()).await;
     send_claims_contract(store.clone()).await;
