@@ -31,6 +31,9 @@ mod faults;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod gateway;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/lifecycle.rs"]
+mod lifecycle;
+
 #[path = "../e2e/logs.rs"]
 mod logs;
 #[cfg(not(smsdesk_aws_emulators_missing))]

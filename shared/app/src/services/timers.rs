@@ -4,7 +4,10 @@
 
 use crate::App;
 use crate::services::{assignment, conversations, stranded};
+use smsdesk_domain::lifecycle;
+use smsdesk_domain::{ConversationState, QueueId, WorkQueue};
 use smsdesk_ports::PortResult;
+use std::collections::HashMap;
 
 /// The waiting count reported per queue stops here (a dashboard needs the level, not an exact census).
 const WAITING_REPORT_LIMIT: usize = 1_000;
@@ -17,6 +20,35 @@ pub struct SweepReport {
     pub requeued: usize,
     /// Stranded replies failed (the reason is in the transcript).
     pub stranded_failed: usize,
+    /// Conversations closed because their wrap-up ran past the queue's wrap-up limit.
+    pub wrap_ups_closed: usize,
+}
+
+/// Closes conversations whose wrap-up ran past their queue's wrap-up limit (the slot goes back).
+async fn wrap_up_sweep(app: &App) -> PortResult<usize> {
+    let now = app.clock.now();
+    let mut queues: HashMap<QueueId, Option<WorkQueue>> = HashMap::new();
+    let mut closed = 0;
+    for c in app.store.open_conversations().await? {
+        if c.state != ConversationState::WrapUp {
+            continue;
+        }
+        if !queues.contains_key(&c.queue_id) {
+            let queue = app.store.get_queue(&c.queue_id).await?;
+            queues.insert(c.queue_id.clone(), queue);
+        }
+        let queue = queues.get(&c.queue_id).and_then(Option::as_ref);
+        let since = c.state_changed_at.unwrap_or(c.last_message_at);
+        if !lifecycle::wrap_up_expired(queue, since, now) {
+            continue;
+        }
+        match conversations::close_wrap_up_and_free(app, &c.id, "wrap-up limit reached").await {
+            Ok(true) => closed += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(conversation = %c.id, error = %e, "closing an expired wrap-up failed"),
+        }
+    }
+    Ok(closed)
 }
 
 pub async fn sweep(app: &App) -> PortResult<SweepReport> {
@@ -34,6 +66,10 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
                 Err(e) => tracing::warn!(conversation = %conversation.id, error = %e, "auto-close failed"),
             }
         }
+    }
+    match wrap_up_sweep(app).await {
+        Ok(n) => report.wrap_ups_closed = n,
+        Err(e) => tracing::warn!(error = %e, "wrap-up limit sweep failed"),
     }
     match stranded::sweep(app).await {
         Ok(swept) => (report.requeued, report.stranded_failed) = (swept.requeued, swept.failed),
