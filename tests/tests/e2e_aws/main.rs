@@ -33,7 +33,7 @@ mod gateway;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/lifecycle.rs"]
 mod lifecycle;
-
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/logs.rs"]
 mod logs;
 #[cfg(not(smsdesk_aws_emulators_missing))]
