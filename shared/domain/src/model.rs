@@ -132,6 +132,17 @@ pub struct WorkQueue {
     /// How long an agent may stay in wrap-up before the conversation closes and the slot is released.
     #[serde(default = "default_wrap_up_limit_secs")]
     pub wrap_up_limit_secs: u64,
+    /// Priority of a conversation when it enters the queue (acd; higher is served first).
+    #[serde(default)]
+    pub initial_priority: u32,
+    /// Escalation: add `escalation_add` every `escalation_every_secs` of waiting, up to `max_priority`
+    /// (0 for either: no escalation). See `assign::current_priority`.
+    #[serde(default)]
+    pub escalation_add: u32,
+    #[serde(default)]
+    pub escalation_every_secs: u64,
+    #[serde(default)]
+    pub max_priority: u32,
 }
 
 /// Default wrap-up limit: two minutes.
@@ -152,6 +163,10 @@ impl WorkQueue {
             tags: Vec::new(),
             disposition_required: false,
             wrap_up_limit_secs: DEFAULT_WRAP_UP_LIMIT_SECS,
+            initial_priority: 0,
+            escalation_add: 0,
+            escalation_every_secs: 0,
+            max_priority: 0,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Black-box tests: smsdesk on port 0, talked to over HTTP, with a fake TeleSign on loopback that checks
 //! every request we send. One test binary, so linking happens once.
 
+mod acd;
 mod agents;
 mod at_most_once;
 mod authorization;

@@ -8,6 +8,9 @@
 //! Without the emulators, outside CI, this binary holds one ignored test that says so (tests/build.rs).
 
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/acd.rs"]
+mod acd;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/agents.rs"]
 mod agents;
 #[cfg(not(smsdesk_aws_emulators_missing))]

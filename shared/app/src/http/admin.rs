@@ -48,6 +48,15 @@ struct NewQueue {
     #[serde(default)]
     disposition_required: bool,
     wrap_up_limit_secs: Option<u64>,
+    /// Priority and escalation (acd).
+    #[serde(default)]
+    initial_priority: u32,
+    #[serde(default)]
+    escalation_add: u32,
+    #[serde(default)]
+    escalation_every_secs: u64,
+    #[serde(default)]
+    max_priority: u32,
 }
 
 /// A queue as the admin API shows it.
@@ -55,6 +64,8 @@ fn queue_view(q: &WorkQueue) -> Value {
     json!({
         "id": q.id, "name": q.name, "dispositions": q.dispositions, "tags": q.tags,
         "disposition_required": q.disposition_required, "wrap_up_limit_secs": q.wrap_up_limit_secs,
+        "initial_priority": q.initial_priority, "escalation_add": q.escalation_add,
+        "escalation_every_secs": q.escalation_every_secs, "max_priority": q.max_priority,
     })
 }
 
@@ -75,7 +86,10 @@ async fn create_queue(
     if let Some(limit) = body.wrap_up_limit_secs {
         queue.wrap_up_limit_secs = limit;
     }
+    (queue.initial_priority, queue.escalation_add) = (body.initial_priority, body.escalation_add);
+    (queue.escalation_every_secs, queue.max_priority) = (body.escalation_every_secs, body.max_priority);
     smsdesk_domain::lifecycle::validate_wrap_up(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
+    smsdesk_domain::assign::validate_priority(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
     app.store.put_queue(&queue).await?;
     Ok((StatusCode::CREATED, Json(queue_view(&queue))))
 }

@@ -75,8 +75,10 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
         Ok(swept) => (report.requeued, report.stranded_failed) = (swept.requeued, swept.failed),
         Err(e) => tracing::warn!(error = %e, "stranded replies sweep failed"),
     }
-    for queue in app.store.list_queues().await? {
-        report.assigned += assignment::dispatch_queue(app, &queue.id).await?;
+    let queues = app.store.list_queues().await?;
+    let ids: Vec<QueueId> = queues.iter().map(|q| q.id.clone()).collect();
+    report.assigned += assignment::dispatch_queues(app, &ids).await?;
+    for queue in queues {
         let waiting = app.store.waiting_in_queue(&queue.id, WAITING_REPORT_LIMIT).await?.len();
         crate::services::telemetry::waiting(app, &queue.id, waiting);
     }
