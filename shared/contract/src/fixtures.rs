@@ -63,6 +63,7 @@ pub fn channel(queue: &QueueId) -> Channel {
         language: Some("en".into()),
         attachments: AttachmentPolicy { customer: true, agent: false },
         created_at: now(),
+        inactivity_secs: None,
     }
 }
 

@@ -187,6 +187,29 @@ pub fn wrap_up_expired(queue: Option<&WorkQueue>, since: OffsetDateTime, now: Of
 
 /// Default inactivity period of a channel: 8 hours.
 pub const DEFAULT_INACTIVITY_SECS: u64 = 8 * 3600;
+/// The shortest inactivity period a channel may set: a minute.
+pub const MIN_INACTIVITY_SECS: u64 = 60;
+/// The longest: 30 days.
+pub const MAX_INACTIVITY_SECS: u64 = 30 * 86_400;
+
+/// A channel's inactivity period (`inactivity_secs`).
+pub fn validate_inactivity(secs: u64) -> Result<(), FieldError> {
+    if !(MIN_INACTIVITY_SECS..=MAX_INACTIVITY_SECS).contains(&secs) {
+        return Err(FieldError::new(
+            "inactivity_secs",
+            format!("between {MIN_INACTIVITY_SECS} and {MAX_INACTIVITY_SECS} seconds"),
+        ));
+    }
+    Ok(())
+}
+
+/// The inactivity period of a channel: its own, else the deployment's default.
+pub fn inactivity_period(channel_secs: Option<u64>, default: time::Duration) -> time::Duration {
+    match channel_secs {
+        Some(secs) => time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)),
+        None => default,
+    }
+}
 
 struct Listed<'a>(&'a [String]);
 
@@ -336,6 +359,16 @@ mod tests {
         q.disposition_required = true;
         assert!(!may_close_directly(Some(&q), false));
         assert!(may_close_directly(Some(&q), true), "an admin may always close");
+    }
+
+    #[test]
+    fn a_channel_has_its_own_inactivity_period_or_the_default() {
+        let default = time::Duration::hours(8);
+        assert_eq!(inactivity_period(None, default), default);
+        assert_eq!(inactivity_period(Some(600), default), time::Duration::minutes(10));
+        assert!(validate_inactivity(60).is_ok() && validate_inactivity(MAX_INACTIVITY_SECS).is_ok());
+        assert_eq!(validate_inactivity(59).unwrap_err().field, "inactivity_secs");
+        assert_eq!(validate_inactivity(MAX_INACTIVITY_SECS + 1).unwrap_err().field, "inactivity_secs");
     }
 
     #[test]

@@ -106,6 +106,10 @@ pub struct Channel {
     pub attachments: AttachmentPolicy,
     #[serde(with = "rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Seconds without activity after which an open conversation auto-closes (acd). None: the deployment's
+    /// default (`Config::auto_close_after`, 8 hours unless configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactivity_secs: Option<u64>,
 }
 
 impl Channel {
