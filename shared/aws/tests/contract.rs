@@ -99,6 +99,7 @@ store_suite!(
     conversations_contract,
     assignment_contract,
     lifecycle_contract,
+    distribution_stress_contract,
     messages_contract,
     status_contract,
     send_claims_contract,

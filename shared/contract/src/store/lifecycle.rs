@@ -2,6 +2,7 @@
 //! its slot; wrap-up data is kept only in `wrap_up`; a close bound to a state closes only from that state,
 //! and gives the slot back once.
 
+use smsdesk_domain::assign::rank_candidates;
 use smsdesk_domain::*;
 use smsdesk_ports::Store;
 use std::sync::Arc;
@@ -162,4 +163,124 @@ async fn transition_race_has_one_winner(store: &Arc<dyn Store>) {
     assert_eq!(winners.len(), 1, "racing transitions from active: exactly one wins, got {winners:?}");
     assert_eq!(get(store, &c.id).await.state, winners[0].state, "the winner's state is stored");
     assert_eq!(active_count(store, &a.id).await, 1, "transitions never touch the slot");
+}
+
+/// Distribution under load (issue 11.3): 200 conversations and 20 agents, assigned by 8 concurrent workers
+/// while agents go offline and back and conversations close. Checked over the store afterwards: no
+/// conversation was assigned twice, and every agent's `active` equals the conversations it holds, never
+/// above its capacity (also checked after every successful assignment).
+pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
+    use std::sync::Mutex;
+    const CONVERSATIONS: usize = 200;
+    const AGENTS: usize = 20;
+    const WORKERS: usize = 8;
+    let q = QueueId::new(fixtures::id("q_"));
+    let mut agents = Vec::new();
+    for i in 0..AGENTS {
+        let a = fixtures::agent(std::slice::from_ref(&q), (i % 3 + 1) as u32, Presence::Available);
+        ok(store.put_agent(&a, &fixtures::id("sha_")).await, "put_agent");
+        agents.push(a);
+    }
+    let mut conversations = Vec::new();
+    for _ in 0..CONVERSATIONS {
+        let c = fixtures::fresh_conversation(&q);
+        ok(store.create_conversation(&c).await, "create_conversation");
+        conversations.push(c.id);
+    }
+    let agents = Arc::new(agents);
+    let assigned: Arc<Mutex<Vec<(ConversationId, AgentId)>>> = Arc::default();
+    let at = fixtures::now();
+
+    let mut handles = Vec::new();
+    for w in 0..WORKERS {
+        let (store, agents, assigned, q) = (store.clone(), agents.clone(), assigned.clone(), q.clone());
+        let mine: Vec<ConversationId> = conversations.iter().skip(w).step_by(WORKERS).cloned().collect();
+        handles.push(tokio::spawn(async move {
+            for c in &mine {
+                // As dispatch does: the queue's agents as stored now, best first, racing the other workers.
+                'rounds: for _ in 0..3 {
+                    let list = ok(store.agents_for_queue(&q).await, "agents_for_queue (stress)");
+                    let candidates: Vec<AgentId> =
+                        rank_candidates(&q, &list).iter().take(3).map(|a| a.id.clone()).collect();
+                    if candidates.is_empty() {
+                        break;
+                    }
+                    for id in candidates {
+                        if let Some(done) = ok(store.assign(c, &id, at).await, "assign (stress)") {
+                            assert_eq!(done.agent_id.as_ref(), Some(&id), "assigned to the agent asked");
+                            let cap = agents.iter().find(|a| a.id == id).map_or(0, |a| a.capacity);
+                            let now = ok(store.get_agent(&id).await, "get_agent").map_or(0, |x| x.active);
+                            assert!(now <= cap, "agent {id} holds {now} > capacity {cap}");
+                            assigned.lock().unwrap_or_else(|e| e.into_inner()).push((c.clone(), id));
+                            break 'rounds;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    // Agents go offline and come back.
+    {
+        let (store, agents) = (store.clone(), agents.clone());
+        handles.push(tokio::spawn(async move {
+            for round in 0..40 {
+                let a = &agents[(round * 3) % AGENTS];
+                let presence = if round % 2 == 0 { Presence::Offline } else { Presence::Available };
+                ok(store.set_presence(&a.id, presence).await, "set_presence (stress)");
+                tokio::task::yield_now().await;
+            }
+            for a in agents.iter() {
+                ok(store.set_presence(&a.id, Presence::Available).await, "set_presence (stress)");
+            }
+        }));
+    }
+    // Conversations close while assignment goes on.
+    {
+        let (store, assigned) = (store.clone(), assigned.clone());
+        handles.push(tokio::spawn(async move {
+            let mut closed = 0;
+            for _ in 0..400 {
+                let next = assigned.lock().unwrap_or_else(|e| e.into_inner()).get(closed * 3).cloned();
+                match next {
+                    Some((c, _)) => {
+                        ok(store.close(&c, at, "stress").await, "close (stress)");
+                        closed += 1;
+                        if closed >= 30 {
+                            break;
+                        }
+                    }
+                    None => tokio::task::yield_now().await,
+                }
+            }
+        }));
+    }
+    join_all(handles).await;
+
+    let assigned = assigned.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut seen = std::collections::BTreeSet::new();
+    for (c, _) in &assigned {
+        assert!(seen.insert(c.clone()), "conversation {c} was assigned twice: {assigned:?}");
+    }
+    assert!(!assigned.is_empty(), "the stress run assigned nothing");
+    let mut stored_conversations = Vec::new();
+    for c in &conversations {
+        stored_conversations.push(get(&store, c).await);
+    }
+    for a in agents.iter() {
+        let stored = ok(store.get_agent(&a.id).await, "get_agent").map_or(0, |x| x.active);
+        let held = stored_conversations
+            .iter()
+            .filter(|c| c.agent_id.as_ref() == Some(&a.id) && c.state.holds_agent())
+            .count() as u32;
+        assert_eq!(stored, held, "agent {}: active {stored} but holds {held} conversations", a.id);
+        assert!(stored <= a.capacity, "agent {} holds {stored} > capacity {}", a.id, a.capacity);
+    }
+    for conv in &stored_conversations {
+        let c = &conv.id;
+        let wins = assigned.iter().filter(|(x, _)| x == c).count();
+        match conv.state {
+            ConversationState::Open => assert_eq!((wins, &conv.agent_id), (0, &None), "{c} waits unassigned"),
+            _ => assert_eq!(wins, 1, "{c} is {:?} after exactly one assignment", conv.state),
+        }
+    }
 }

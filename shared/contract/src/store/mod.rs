@@ -8,7 +8,7 @@ mod records;
 
 pub use conversations::{assignment_contract, conversations_contract};
 pub use directory::{agent_subjects_contract, agents_contract, channels_contract, work_queues_contract};
-pub use lifecycle::lifecycle_contract;
+pub use lifecycle::{distribution_stress_contract, lifecycle_contract};
 pub use messages::{
     append_contract, messages_contract, queued_before_contract, send_claims_contract, status_contract,
 };
