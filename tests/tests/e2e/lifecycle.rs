@@ -92,8 +92,10 @@ async fn wrap_up_needs_the_queues_disposition_keeps_it_and_releases_the_slot() {
     let ended = s.act(&token, &first, "end", None, 200).await;
     assert_eq!(ended["state"], "wrap_up", "{ended}");
     assert_eq!(s.active_of(&ada).await, 1, "wrap-up holds the slot");
-    let waiting = s.api().work_items(ADMIN_TOKEN).await;
-    let second = waiting.iter().find(|w| w["customer"] == "+15555550622").expect("the second customer");
+    let second = eventually(10, "the second customer waits", || async {
+        s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550622")
+    })
+    .await;
     assert_eq!(second["state"], "open", "still waiting while Ada wraps up: {second}");
 
     for (body, field) in [
