@@ -36,7 +36,8 @@ pub struct Config {
     pub send_lease: Duration,
     /// How long webhook dedupe keys are kept.
     pub dedupe_ttl: Duration,
-    /// Close conversations with no message for this long (timers).
+    /// Close conversations with no message for this long (timers), on channels without their own
+    /// `inactivity_secs`; 8 hours by default. None: the timers never auto-close.
     pub auto_close_after: Option<Duration>,
     /// When the timers requeue or fail replies stranded `queued`.
     pub stranded: StrandedPolicy,
@@ -67,7 +68,7 @@ impl Config {
             retry: RetryPolicy::default(),
             send_lease: Duration::from_secs(300),
             dedupe_ttl: Duration::from_secs(7 * 24 * 3600),
-            auto_close_after: Some(Duration::from_secs(24 * 3600)),
+            auto_close_after: Some(Duration::from_secs(8 * 3600)),
             stranded: StrandedPolicy::default(),
             sandbox: false,
             max_webhook_bytes: 64 * 1024,

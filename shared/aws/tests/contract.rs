@@ -100,6 +100,8 @@ store_suite!(
     agent_subjects_contract,
     conversations_contract,
     assignment_contract,
+    lifecycle_contract,
+    distribution_stress_contract,
     messages_contract,
     status_contract,
     send_claims_contract,

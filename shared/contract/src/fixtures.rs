@@ -44,7 +44,7 @@ pub fn phone() -> Phone {
 }
 
 pub fn work_queue() -> WorkQueue {
-    WorkQueue { id: QueueId::new(id("q_")), name: format!("queue {}", run_tag()), created_at: now() }
+    WorkQueue::new(QueueId::new(id("q_")), format!("queue {}", run_tag()), now())
 }
 
 /// A sandbox channel with one geo number that routes to `queue`.
@@ -65,6 +65,7 @@ pub fn channel(queue: &QueueId) -> Channel {
         language: Some("en".into()),
         attachments: AttachmentPolicy { customer: true, agent: false, ..AttachmentPolicy::default() },
         created_at: now(),
+        inactivity_secs: None,
     }
 }
 
@@ -106,6 +107,8 @@ pub fn conversation(
         queued_at: at,
         closed_at: None,
         close_reason: None,
+        state_changed_at: None,
+        wrap_up: None,
     }
 }
 

@@ -157,6 +157,8 @@ mod tests {
             queued_at: OffsetDateTime::UNIX_EPOCH,
             closed_at: None,
             close_reason: None,
+            state_changed_at: None,
+            wrap_up: None,
         }
     }
 

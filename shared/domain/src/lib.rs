@@ -8,6 +8,7 @@ pub mod consent;
 pub mod crm;
 pub mod events;
 pub mod ids;
+pub mod lifecycle;
 pub mod media;
 pub mod model;
 pub mod multipart;

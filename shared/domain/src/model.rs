@@ -155,6 +155,10 @@ pub struct Channel {
     pub attachments: AttachmentPolicy,
     #[serde(with = "rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Seconds without activity after which an open conversation auto-closes (acd). None: the deployment's
+    /// default (`Config::auto_close_after`, 8 hours unless configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactivity_secs: Option<u64>,
 }
 
 impl Channel {
@@ -178,6 +182,55 @@ pub struct WorkQueue {
     pub name: String,
     #[serde(with = "rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The dispositions an agent picks from at wrap-up (acd; validated by `lifecycle::validate_wrap_up`).
+    #[serde(default)]
+    pub dispositions: Vec<String>,
+    /// The tags an agent may add at wrap-up.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Whether wrap-up needs a disposition (then `dispositions` is not empty).
+    #[serde(default)]
+    pub disposition_required: bool,
+    /// How long an agent may stay in wrap-up before the conversation closes and the slot is released.
+    #[serde(default = "default_wrap_up_limit_secs")]
+    pub wrap_up_limit_secs: u64,
+    /// Priority of a conversation when it enters the queue (acd; higher is served first).
+    #[serde(default)]
+    pub initial_priority: u32,
+    /// Escalation: add `escalation_add` every `escalation_every_secs` of waiting, up to `max_priority`
+    /// (0 for either: no escalation). See `assign::current_priority`.
+    #[serde(default)]
+    pub escalation_add: u32,
+    #[serde(default)]
+    pub escalation_every_secs: u64,
+    #[serde(default)]
+    pub max_priority: u32,
+}
+
+/// Default wrap-up limit: two minutes.
+pub const DEFAULT_WRAP_UP_LIMIT_SECS: u64 = 120;
+
+fn default_wrap_up_limit_secs() -> u64 {
+    DEFAULT_WRAP_UP_LIMIT_SECS
+}
+
+impl WorkQueue {
+    /// A queue with every setting at its default.
+    pub fn new(id: QueueId, name: impl Into<String>, created_at: OffsetDateTime) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            created_at,
+            dispositions: Vec::new(),
+            tags: Vec::new(),
+            disposition_required: false,
+            wrap_up_limit_secs: DEFAULT_WRAP_UP_LIMIT_SECS,
+            initial_priority: 0,
+            escalation_add: 0,
+            escalation_every_secs: 0,
+            max_priority: 0,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -244,6 +297,12 @@ pub enum ConversationState {
     Open,
     /// With an agent.
     Active,
+    /// Set aside by its agent, who keeps the slot; the customer's next text brings it back to them (if
+    /// available) or to the queue.
+    Waiting,
+    /// The customer conversation ended; the agent finishes notes, disposition and tags (the slot is held
+    /// until the wrap-up is submitted or the queue's wrap-up limit passes).
+    WrapUp,
     /// Resolved; never reopened. A new text starts a new conversation.
     Closed,
 }
@@ -253,6 +312,8 @@ impl ConversationState {
         match self {
             ConversationState::Open => "open",
             ConversationState::Active => "active",
+            ConversationState::Waiting => "waiting",
+            ConversationState::WrapUp => "wrap_up",
             ConversationState::Closed => "closed",
         }
     }
@@ -261,10 +322,30 @@ impl ConversationState {
         Some(match s {
             "open" => ConversationState::Open,
             "active" => ConversationState::Active,
+            "waiting" => ConversationState::Waiting,
+            "wrap_up" => ConversationState::WrapUp,
             "closed" => ConversationState::Closed,
             _ => return None,
         })
     }
+
+    /// Whether a conversation in this state is with an agent and holds one of the agent's slots (`active`,
+    /// `waiting`, `wrap_up`).
+    pub fn holds_agent(self) -> bool {
+        matches!(self, ConversationState::Active | ConversationState::Waiting | ConversationState::WrapUp)
+    }
+}
+
+/// What the agent recorded at wrap-up; kept on the conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrapUp {
+    pub disposition: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub agent_id: Option<AgentId>,
+    #[serde(with = "rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 /// Where the conversation stands with the CRM.
@@ -301,6 +382,13 @@ pub struct Conversation {
     #[serde(with = "rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
     pub close_reason: Option<String>,
+    /// When the conversation last changed between `active`, `waiting` and `wrap_up` (the wrap-up limit
+    /// counts from here).
+    #[serde(default, with = "rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub state_changed_at: Option<OffsetDateTime>,
+    /// Disposition, tags and notes, once the agent submitted the wrap-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_up: Option<WrapUp>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -37,7 +37,7 @@ fn number(name: &'static str, default: u64) -> Result<u64, WireError> {
 /// The handlers' settings in AWS, from the environment the SAM template sets:
 /// `SMSDESK_PUBLIC_URL` (the API's base URL, for callback URLs), `SMSDESK_ADMIN_TOKEN` (local only: check
 /// bearer tokens here instead of trusting the JWT authorizer's claims), `SMSDESK_SEND_ATTEMPTS` (3),
-/// `SMSDESK_RETRY_BASE_MS` (5000), `SMSDESK_SEND_LEASE_SECS` (120), `SMSDESK_AUTO_CLOSE_HOURS` (24; 0 = never).
+/// `SMSDESK_RETRY_BASE_MS` (5000), `SMSDESK_SEND_LEASE_SECS` (120), `SMSDESK_AUTO_CLOSE_HOURS` (8, for channels without their own `inactivity_secs`; 0 = never).
 pub fn config_from_env() -> Result<Config, WireError> {
     let public_url = std::env::var("SMSDESK_PUBLIC_URL").unwrap_or_default();
     // Behind API Gateway the JWT authorizer identifies callers. Without one (`cargo lambda watch` on a laptop),
@@ -50,7 +50,7 @@ pub fn config_from_env() -> Result<Config, WireError> {
     config.retry.max_attempts = number("SMSDESK_SEND_ATTEMPTS", 3)?.clamp(1, 20) as u32;
     config.retry.base_delay = Duration::from_millis(number("SMSDESK_RETRY_BASE_MS", 5000)?);
     config.send_lease = Duration::from_secs(number("SMSDESK_SEND_LEASE_SECS", 120)?.max(1));
-    config.auto_close_after = match number("SMSDESK_AUTO_CLOSE_HOURS", 24)? {
+    config.auto_close_after = match number("SMSDESK_AUTO_CLOSE_HOURS", 8)? {
         0 => None,
         hours => Some(Duration::from_secs(hours * 3600)),
     };

@@ -106,6 +106,33 @@ pub trait ConversationStore: Send + Sync {
         queue: &QueueId,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is in `from`, it moves to `to` and `state_changed_at` becomes `at`.
+    /// Both states hold an agent ([`ConversationState::holds_agent`]: `active`, `waiting`, `wrap_up`), so the
+    /// agent and its slot stay as they are; any other pair is a `PortError::Backend`. Returns the updated
+    /// conversation, or None when it is not in `from` (or is gone).
+    async fn transition(
+        &self,
+        conversation: &ConversationId,
+        from: ConversationState,
+        to: ConversationState,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is in `wrap_up`, keeps `wrap_up` on it. Returns the updated
+    /// conversation, or None when it is not in `wrap_up` (or is gone).
+    async fn record_wrap_up(
+        &self,
+        conversation: &ConversationId,
+        wrap_up: &WrapUp,
+    ) -> PortResult<Option<Conversation>>;
+    /// As [`ConversationStore::close`], only while the conversation is in `state` (checked atomically with
+    /// the close): the wrap-up limit closes only what is still in wrap-up.
+    async fn close_in_state(
+        &self,
+        conversation: &ConversationId,
+        state: ConversationState,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>>;
     /// Moves `last_message_at` forward (never back).
     async fn touch(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<()>;
     async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()>;

@@ -42,6 +42,7 @@ fn channel() -> Channel {
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: datetime!(2026-11-23 0:00 UTC),
+        inactivity_secs: None,
     }
 }
 

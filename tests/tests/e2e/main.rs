@@ -1,6 +1,7 @@
 //! Black-box tests: smsdesk on port 0, talked to over HTTP, with a fake TeleSign on loopback that checks
 //! every request we send. One test binary, so linking happens once.
 
+mod acd;
 mod acs;
 mod agents;
 mod at_most_once;
@@ -12,6 +13,7 @@ mod crash_send;
 mod crm;
 mod dlq;
 mod faults;
+mod lifecycle;
 mod logs;
 mod media;
 mod metrics;

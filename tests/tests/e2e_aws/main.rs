@@ -8,6 +8,9 @@
 //! Without the emulators, outside CI, this binary holds one ignored test that says so (tests/build.rs).
 
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/acd.rs"]
+mod acd;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/acs.rs"]
 mod acs;
 #[cfg(not(smsdesk_aws_emulators_missing))]
@@ -36,6 +39,9 @@ mod crm;
 mod faults;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod gateway;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/lifecycle.rs"]
+mod lifecycle;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/logs.rs"]
 mod logs;

@@ -41,6 +41,33 @@ pub fn validate_routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
 #[serde(deny_unknown_fields)]
 struct NewQueue {
     name: String,
+    /// Wrap-up settings (acd); the lead wires them into `PATCH /v1/queues/{id}` too.
+    #[serde(default)]
+    dispositions: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    disposition_required: bool,
+    wrap_up_limit_secs: Option<u64>,
+    /// Priority and escalation (acd).
+    #[serde(default)]
+    initial_priority: u32,
+    #[serde(default)]
+    escalation_add: u32,
+    #[serde(default)]
+    escalation_every_secs: u64,
+    #[serde(default)]
+    max_priority: u32,
+}
+
+/// A queue as the admin API shows it.
+fn queue_view(q: &WorkQueue) -> Value {
+    json!({
+        "id": q.id, "name": q.name, "dispositions": q.dispositions, "tags": q.tags,
+        "disposition_required": q.disposition_required, "wrap_up_limit_secs": q.wrap_up_limit_secs,
+        "initial_priority": q.initial_priority, "escalation_add": q.escalation_add,
+        "escalation_every_secs": q.escalation_every_secs, "max_priority": q.max_priority,
+    })
 }
 
 async fn create_queue(
@@ -53,13 +80,19 @@ async fn create_queue(
     if name.is_empty() {
         return Err(ApiError::field("name", "must not be empty"));
     }
-    let queue = WorkQueue {
-        id: QueueId::new(app.ids.new_id(QueueId::PREFIX)),
-        name: name.to_string(),
-        created_at: app.clock.now(),
-    };
+    let mut queue = WorkQueue::new(QueueId::new(app.ids.new_id(QueueId::PREFIX)), name, app.clock.now());
+    queue.dispositions = body.dispositions;
+    queue.tags = body.tags;
+    queue.disposition_required = body.disposition_required;
+    if let Some(limit) = body.wrap_up_limit_secs {
+        queue.wrap_up_limit_secs = limit;
+    }
+    (queue.initial_priority, queue.escalation_add) = (body.initial_priority, body.escalation_add);
+    (queue.escalation_every_secs, queue.max_priority) = (body.escalation_every_secs, body.max_priority);
+    smsdesk_domain::lifecycle::validate_wrap_up(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
+    smsdesk_domain::assign::validate_priority(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
     app.store.put_queue(&queue).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": queue.id, "name": queue.name}))))
+    Ok((StatusCode::CREATED, Json(queue_view(&queue))))
 }
 
 async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
@@ -68,7 +101,9 @@ async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<J
     let mut items = Vec::with_capacity(queues.len());
     for q in queues {
         let waiting = app.store.waiting_in_queue(&q.id, 1000).await?.len();
-        items.push(json!({"id": q.id, "name": q.name, "waiting": waiting}));
+        let mut item = queue_view(&q);
+        item["waiting"] = json!(waiting);
+        items.push(item);
     }
     Ok(Json(json!({"items": items})))
 }

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use smsdesk_domain::lifecycle::WrapUpRequest;
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
 use std::sync::Arc;
@@ -26,6 +27,9 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/conversations/{id}/messages", post(reply))
         .route("/v1/conversations/{id}/messages/{message_id}/resend", post(resend))
         .route("/v1/conversations/{id}/close", post(close))
+        .route("/v1/conversations/{id}/wait", post(wait))
+        .route("/v1/conversations/{id}/end", post(end))
+        .route("/v1/conversations/{id}/wrap-up", post(wrap_up))
         .route("/v1/conversations/{id}/transfer", post(transfer))
         .route("/v1/conversations/{id}/contact", post(pick_contact))
         .route("/v1/messages", post(proactive))
@@ -98,6 +102,7 @@ pub(crate) async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<
         "contact_candidates": candidates, "customer": c.customer, "number": c.channel_number,
         "language": c.language, "created_at": ts(c.created_at), "last_message_at": ts(c.last_message_at),
         "closed_at": c.closed_at.map(ts), "close_reason": c.close_reason,
+        "state_changed_at": c.state_changed_at.map(ts), "wrap_up": c.wrap_up.as_ref().map(wrap_up_view),
         "messages": messages
             .iter()
             .map(|m| message_view(m, media_of.remove(&m.id).unwrap_or_default()))
@@ -176,6 +181,48 @@ async fn close(
     Ok(Json(
         json!({"id": c.id, "state": c.state.as_str(), "closed_at": c.closed_at.map(ts), "close_reason": c.close_reason}),
     ))
+}
+
+fn wrap_up_view(w: &WrapUp) -> Value {
+    json!({"disposition": w.disposition, "tags": w.tags, "notes": w.notes, "agent_id": w.agent_id, "at": ts(w.at)})
+}
+
+/// What `/wait`, `/end` and `/wrap-up` answer: the conversation's state after the move.
+fn lifecycle_answer(c: &Conversation) -> Json<Value> {
+    let mut answer = work_item(c);
+    answer["id"] = json!(c.id);
+    answer["state_changed_at"] = json!(c.state_changed_at.map(ts));
+    answer["closed_at"] = json!(c.closed_at.map(ts));
+    answer["close_reason"] = json!(c.close_reason);
+    answer["wrap_up"] = json!(c.wrap_up.as_ref().map(wrap_up_view));
+    Json(answer)
+}
+
+async fn wait(State(app): State<Arc<App>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(lifecycle_answer(&conversations::set_aside(&app, &who, &id).await?))
+}
+
+async fn end(State(app): State<Arc<App>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(lifecycle_answer(&conversations::end(&app, &who, &id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrapUpBody {
+    disposition: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    notes: Option<String>,
+}
+
+async fn wrap_up(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<WrapUpBody>,
+) -> ApiResult<Json<Value>> {
+    let request = WrapUpRequest { disposition: body.disposition, tags: body.tags, notes: body.notes };
+    Ok(lifecycle_answer(&conversations::wrap_up(&app, &who, &id, request).await?))
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 use crate::App;
 use crate::error::{ApiError, ApiResult};
 use serde_json::{Map, Value, json};
+use smsdesk_domain::lifecycle;
 use smsdesk_domain::*;
 use smsdesk_ports::Credentials;
 use smsdesk_providers::{CredentialsError, Provider, Validation};
@@ -227,6 +228,16 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
     let numbers = parse_numbers(app, obj).await?;
     refuse_numbers_in_use(app, &numbers, None).await?;
     let language = opt_str(obj, "", "language")?.map(str::to_string);
+    let inactivity_secs = match obj.get("inactivity_secs") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let secs = v
+                .as_u64()
+                .ok_or_else(|| ApiError::field("inactivity_secs", "must be a whole number of seconds"))?;
+            lifecycle::validate_inactivity(secs).map_err(|e| ApiError::field(e.field, e.rule))?;
+            Some(secs)
+        }
+    };
     let attachments = match obj.get("attachments") {
         None | Some(Value::Null) => AttachmentPolicy::default(),
         Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
@@ -243,6 +254,7 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
         language,
         attachments,
         created_at: app.clock.now(),
+        inactivity_secs,
     };
     app.secrets.put_credentials(&channel.id, &credentials).await?;
     app.store.put_channel(&channel).await?;
@@ -276,6 +288,7 @@ pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> Value {
             "send_rate": n.send_rate(),
         })).collect::<Vec<_>>(),
         "language": channel.language,
+        "inactivity_secs": channel.inactivity_secs,
         "attachments": channel.attachments,
         "credentials": redacted(app, credentials),
         "created_at": channel.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),

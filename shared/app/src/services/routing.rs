@@ -7,6 +7,7 @@ use crate::services::{assignment, crm, outcome_for};
 use async_trait::async_trait;
 use smsdesk_domain::consent::{self, Keyword};
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
+use smsdesk_domain::lifecycle::{self, Revival};
 use smsdesk_domain::multipart::{self, PartsSoFar};
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
@@ -139,12 +140,55 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     if conversation.state == ConversationState::Open {
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
     }
+    revive(app, &conversation).await?;
     Ok(Some(conversation.id))
 }
 
 /// The channel that has `number` now, and the number's settings there.
 async fn number_holder(app: &App, number: &Phone) -> PortResult<Option<(Channel, ChannelNumber)>> {
     Ok(app.store.list_channels().await?.into_iter().find_map(|c| c.number(number).cloned().map(|n| (c, n))))
+}
+
+/// The customer wrote into a conversation set aside (`waiting`) or in wrap-up: back to its agent when they
+/// are available (they still hold the slot), else back to its queue (the slot is released).
+async fn revive(app: &App, conversation: &Conversation) -> PortResult<()> {
+    if !matches!(conversation.state, ConversationState::Waiting | ConversationState::WrapUp) {
+        return Ok(());
+    }
+    let agent = match &conversation.agent_id {
+        Some(id) => app.store.get_agent(id).await?,
+        None => None,
+    };
+    let now = app.clock.now();
+    match lifecycle::on_customer_text(conversation.state, agent.as_ref()) {
+        Revival::Stay => {}
+        Revival::BackToAgent => {
+            let back = app
+                .store
+                .transition(&conversation.id, conversation.state, ConversationState::Active, now)
+                .await?;
+            if back.is_some() {
+                tracing::info!(conversation = %conversation.id, "the customer wrote: back with its agent");
+            }
+        }
+        Revival::ToQueue => {
+            if app.store.requeue(&conversation.id, &conversation.queue_id, now).await?.is_some() {
+                tracing::info!(conversation = %conversation.id, "the customer wrote and the agent is away: back to the queue");
+                crm::timeline(
+                    app,
+                    &conversation.id,
+                    "requeued",
+                    serde_json::json!({"from_agent_id": conversation.agent_id, "to_queue_id": conversation.queue_id}),
+                )
+                .await?;
+                assignment::dispatch_queue(app, &conversation.queue_id).await?;
+                if let Some(agent) = &conversation.agent_id {
+                    assignment::dispatch_for_agent(app, agent).await?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How often a text is filed again into a fresh conversation when the one found closed underneath it.
@@ -231,6 +275,8 @@ pub async fn find_or_open(
         queued_at: now,
         closed_at: None,
         close_reason: None,
+        state_changed_at: None,
+        wrap_up: None,
     };
     Ok(match app.store.create_conversation(&conversation).await? {
         OpenOutcome::Created(c) => {

@@ -63,10 +63,12 @@ fn unchanged(expr: &mut Expr, current: &Conversation) -> String {
 /// What close and requeue do to a conversation.
 enum Leave<'a> {
     /// With `idle_before`, only while the last message is older than it (auto-close).
+    /// With `only_in`, only while the conversation is in that state.
     Close {
         at: OffsetDateTime,
         reason: &'a str,
         idle_before: Option<OffsetDateTime>,
+        only_in: Option<ConversationState>,
     },
     Requeue {
         queue: &'a QueueId,
@@ -135,6 +137,11 @@ impl DynamoStore {
             let Some(current) = self.get_conversation(id).await? else { return Ok(None) };
             if current.state == ConversationState::Closed {
                 return Ok(None);
+            }
+            if let Leave::Close { only_in: Some(state), .. } = &change
+                && current.state != *state
+            {
+                return Ok(None); // `unchanged` below keeps this true until the transaction commits
             }
             let idle_before = match &change {
                 Leave::Close { idle_before, .. } => *idle_before,
@@ -367,7 +374,7 @@ impl ConversationStore for DynamoStore {
         at: OffsetDateTime,
         reason: &str,
     ) -> PortResult<Option<Conversation>> {
-        self.leave(conversation, Leave::Close { at, reason, idle_before: None }).await
+        self.leave(conversation, Leave::Close { at, reason, idle_before: None, only_in: None }).await
     }
 
     async fn close_idle(
@@ -377,7 +384,7 @@ impl ConversationStore for DynamoStore {
         at: OffsetDateTime,
         reason: &str,
     ) -> PortResult<Option<Conversation>> {
-        self.leave(conversation, Leave::Close { at, reason, idle_before: Some(cutoff) }).await
+        self.leave(conversation, Leave::Close { at, reason, idle_before: Some(cutoff), only_in: None }).await
     }
 
     async fn requeue(
@@ -387,6 +394,65 @@ impl ConversationStore for DynamoStore {
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
         self.leave(conversation, Leave::Requeue { queue, at }).await
+    }
+
+    async fn transition(
+        &self,
+        conversation: &ConversationId,
+        from: ConversationState,
+        to: ConversationState,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        if !from.holds_agent() || !to.holds_agent() {
+            return Err(smsdesk_ports::PortError::Backend(format!(
+                "transition {} -> {}: both states must hold an agent",
+                from.as_str(),
+                to.as_str()
+            )));
+        }
+        // Both states are open and not waiting in a queue: the index attributes stay as they are.
+        let mut expr = Expr::new();
+        let update = format!(
+            "SET {}, {}",
+            expr.eq("state", s(to.as_str())),
+            expr.eq("state_changed_at", s(rfc3339(at)?))
+        );
+        let condition =
+            format!("attribute_exists({}) AND {}", expr.name("pk"), expr.eq("state", s(from.as_str())));
+        match self.update(keys::conversation(conversation), update, Some(condition), expr).await? {
+            Some(item) => Ok(Some(from_item(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn record_wrap_up(
+        &self,
+        conversation: &ConversationId,
+        wrap_up: &WrapUp,
+    ) -> PortResult<Option<Conversation>> {
+        let value = serde_json::to_value(wrap_up)
+            .map_err(|e| smsdesk_ports::PortError::Backend(format!("wrap-up does not serialize: {e}")))?;
+        let mut expr = Expr::new();
+        let update = format!("SET {}", expr.eq("wrap_up", to_attr(&value)));
+        let condition = format!(
+            "attribute_exists({}) AND {}",
+            expr.name("pk"),
+            expr.eq("state", s(ConversationState::WrapUp.as_str()))
+        );
+        match self.update(keys::conversation(conversation), update, Some(condition), expr).await? {
+            Some(item) => Ok(Some(from_item(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn close_in_state(
+        &self,
+        conversation: &ConversationId,
+        state: ConversationState,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>> {
+        self.leave(conversation, Leave::Close { at, reason, idle_before: None, only_in: Some(state) }).await
     }
 
     async fn touch(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<()> {
@@ -496,6 +562,8 @@ mod tests {
             queued_at: at,
             closed_at: None,
             close_reason: None,
+            state_changed_at: None,
+            wrap_up: None,
         }
     }
 
@@ -515,7 +583,7 @@ mod tests {
         let mut c = conv(ConversationState::Active);
         c.agent_id = Some(AgentId::new("ag_1"));
         let at = c.created_at + time::Duration::minutes(5);
-        let closed = Leave::Close { at, reason: "done", idle_before: None }.apply(&c);
+        let closed = Leave::Close { at, reason: "done", idle_before: None, only_in: None }.apply(&c);
         assert_eq!((closed.state, closed.agent_id.clone()), (ConversationState::Closed, c.agent_id.clone()));
         let q2 = QueueId::new("q_2");
         let requeued = Leave::Requeue { queue: &q2, at }.apply(&c);

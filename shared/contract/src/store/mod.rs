@@ -2,6 +2,7 @@
 
 mod conversations;
 mod directory;
+mod lifecycle;
 mod messages;
 mod pacing;
 mod parts;
@@ -9,6 +10,7 @@ mod records;
 
 pub use conversations::{assignment_contract, conversations_contract};
 pub use directory::{agent_subjects_contract, agents_contract, channels_contract, work_queues_contract};
+pub use lifecycle::{distribution_stress_contract, lifecycle_contract};
 pub use messages::{
     append_contract, messages_contract, queued_before_contract, send_claims_contract, status_contract,
 };
@@ -29,6 +31,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     agent_subjects_contract(store.clone()).await;
     conversations_contract(store.clone()).await;
     assignment_contract(store.clone()).await;
+    lifecycle_contract(store.clone()).await;
     messages_contract(store.clone()).await;
     status_contract(store.clone()).await;
     send_claims_contract(store.clone()).await;

@@ -95,6 +95,7 @@ fn channel() -> Channel {
             queue: QueueId::new("q_support"),
             send_rate: None,
         }],
+        inactivity_secs: None,
         public_url: None,
         language: None,
         attachments: AttachmentPolicy::default(),

@@ -220,6 +220,7 @@ fn channel() -> Channel {
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
+        inactivity_secs: None,
     }
 }
 
