@@ -88,19 +88,28 @@ where
 
 impl Db {
     pub(crate) fn open(path: &Path) -> Result<Self, EmbeddedError> {
-        private_file(path)?;
+        // An existing file is only chmod-ed (see below why it is never opened outside SQLite).
+        if path.exists() {
+            owner_only(path)?
+        } else {
+            private_file(path)?
+        }
         let conn = Connection::open(path)?;
         // WAL lets readers and the writer overlap; FULL syncs the WAL on every commit, so whatever a port
         // method acknowledged survives a kill -9 or a power cut.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let db = Self::init(conn)?;
         // SQLite creates the -wal and -shm files with the database file's mode; older files are tightened.
+        // By path (chmod), never by opening them: closing any descriptor of a file drops every POSIX lock
+        // this process holds on it, and SQLite's lock on the -shm is what tells another process (`smsdesk
+        // dlq`, a reader) that the shared memory is in use. Without it, that process truncates the -shm
+        // under our mapping and this one dies of SIGBUS.
         for suffix in ["-wal", "-shm"] {
             let mut side = path.as_os_str().to_owned();
             side.push(suffix);
             let side = std::path::PathBuf::from(side);
             if side.exists() {
-                private_file(&side)?;
+                owner_only(&side)?;
             }
         }
         Ok(db)
@@ -196,6 +205,19 @@ fn run_group(conn: &mut Connection, group: &mut [Box<dyn Job>]) -> Result<(), Po
         }
     }
     tx.commit().map_err(sql)
+}
+
+/// Makes an existing `path` readable and writable by its owner only, without opening it.
+fn owner_only(path: &Path) -> Result<(), EmbeddedError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|source| EmbeddedError::File { path: path.display().to_string(), source })?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Creates `path` readable and writable by its owner only (mode 0600), or makes an existing file so: the
