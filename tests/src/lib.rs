@@ -2,6 +2,7 @@
 //! process), and fake providers that are real HTTP servers on 127.0.0.1 checking what we send.
 
 pub mod aws_shape;
+pub mod bench;
 pub mod clock;
 pub mod fake_providers;
 pub mod fake_telesign;
@@ -15,7 +16,7 @@ pub use fake_telesign::{FakeTelesign, Scripted};
 pub use faults::FaultyQueue;
 pub use harness::{
     ADMIN_TOKEN, Api, ClosedPort, DevProcess, TestApp, eventually, settle_database, settle_queue,
-    smsdesk_binary, telesign_dlr, telesign_mo,
+    smsdesk_binary, smsdesk_binary_built, telesign_dlr, telesign_mo,
 };
 
 /// The stranded-reply windows both shapes run with in tests: a reply untouched for 2 s is queued again (the
