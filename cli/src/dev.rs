@@ -202,6 +202,11 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     Ok(DevServer { addr, admin_token, token_generated, data: options.data, app, shutdown, tasks })
 }
 
+/// How many messages one poll takes. The batch's lanes (FIFO groups) run concurrently, and the embedded
+/// store commits concurrent writes together (one fsync for all that are ready), so a larger batch is fewer
+/// fsyncs per message; SQS's own limit of 10 does not apply to the embedded queue.
+const POLL_BATCH: usize = 64;
+
 /// One poller per queue (router, outbound-send, crm-upsert) and the timers loop.
 fn spawn_workers(
     tasks: &mut JoinSet<Result<(), DevError>>,
@@ -218,7 +223,7 @@ fn spawn_workers(
     for (kind, consumer) in consumers {
         let queue = app.queue.clone();
         let rx = shutdown_rx.clone();
-        let cfg = PollerConfig { idle: Duration::from_millis(50), visibility, ..PollerConfig::default() };
+        let cfg = PollerConfig { batch: POLL_BATCH, idle: Duration::from_millis(50), visibility };
         tasks.spawn(async move {
             run_poller(queue, kind, consumer, cfg, rx).await;
             Ok(())

@@ -2,6 +2,7 @@
 //! process), and fake providers that are real HTTP servers on 127.0.0.1 checking what we send.
 
 pub mod aws_shape;
+pub mod bench;
 pub mod clock;
 pub mod fake_provider;
 pub mod fake_providers;
@@ -23,7 +24,7 @@ pub use fake_vonage::FakeVonage;
 pub use faults::FaultyQueue;
 pub use harness::{
     ADMIN_TOKEN, Api, ClosedPort, DevProcess, TestApp, eventually, settle_database, settle_queue,
-    smsdesk_binary, telesign_dlr, telesign_mo,
+    smsdesk_binary, smsdesk_binary_built, telesign_dlr, telesign_mo,
 };
 
 /// The stranded-reply windows both shapes run with in tests: a reply untouched for 2 s is queued again (the

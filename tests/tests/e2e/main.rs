@@ -7,6 +7,7 @@ mod agents;
 mod at_most_once;
 mod authorization;
 mod aws_sms;
+mod bench;
 mod channels;
 mod conversation;
 mod crash_send;
