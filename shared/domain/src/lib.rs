@@ -8,6 +8,7 @@ pub mod consent;
 pub mod crm;
 pub mod events;
 pub mod ids;
+pub mod live;
 pub mod model;
 pub mod phone;
 pub mod redact;

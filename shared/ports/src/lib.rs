@@ -6,12 +6,14 @@
 //! one open conversation per customer and number, one created contact per phone) is part of each
 //! method's contract, not left to callers.
 
+pub mod changes;
 pub mod credentials;
 pub mod metrics;
 pub mod queue;
 pub mod store;
 pub mod system;
 
+pub use changes::{Change, ChangeEntity, ChangeFeed, ChangePage};
 pub use credentials::{Credentials, SecretStore};
 pub use metrics::{Metrics, NoMetrics, Sample, Unit};
 pub use queue::{Consumer, DeadLetter, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
