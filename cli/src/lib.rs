@@ -6,3 +6,4 @@ pub mod aws_local;
 pub mod cli;
 pub mod dev;
 pub mod dlq;
+pub mod events;
