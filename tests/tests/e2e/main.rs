@@ -10,6 +10,7 @@ mod crash_send;
 mod crm;
 mod dlq;
 mod faults;
+mod live;
 mod logs;
 mod metrics;
 mod optout;
