@@ -185,6 +185,11 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
             }
         }),
     );
+    // `/v1/events`: live updates for the console, tailing the change feed of the same database.
+    let router = crate::events::route(
+        router,
+        crate::events::Events { app: app.clone(), feed: store.clone(), shutdown: shutdown_rx.clone() },
+    );
     let mut rx = shutdown_rx.clone();
     tasks.spawn(async move {
         axum::serve(listener, router)

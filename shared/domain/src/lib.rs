@@ -9,6 +9,7 @@ pub mod crm;
 pub mod events;
 pub mod ids;
 pub mod lifecycle;
+pub mod live;
 pub mod media;
 pub mod model;
 pub mod multipart;

@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -144,6 +144,49 @@ CREATE TABLE inbound_parts (
 ) WITHOUT ROWID;
 ";
 
+/// The change feed behind the console's live updates (`/v1/events`): every insert or
+/// update of a conversation or a message appends a row, written by triggers in the same transaction as the
+/// write itself, so no service has to remember to emit an event and none is lost or seen before its commit.
+/// `seq` only grows (AUTOINCREMENT never reuses a number). A conversation's row carries its routing fields
+/// before and after (who may see it changes with them); a message's its status. No text, no phone number.
+/// Retention: the newest 50 000 rows; a client that resumes from before that is told to reload.
+const V8: &str = "
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity TEXT NOT NULL,
+    id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE TRIGGER changes_conversation_insert AFTER INSERT ON conversations BEGIN
+    INSERT INTO changes (entity, id, conversation_id, body, at) VALUES ('conversation', NEW.id, NEW.id,
+        json_object('state', NEW.state, 'queue_id', NEW.queue_id, 'agent_id', NEW.agent_id),
+        CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+CREATE TRIGGER changes_conversation_update AFTER UPDATE ON conversations BEGIN
+    INSERT INTO changes (entity, id, conversation_id, body, at) VALUES ('conversation', NEW.id, NEW.id,
+        json_object('state', NEW.state, 'queue_id', NEW.queue_id, 'agent_id', NEW.agent_id,
+            'before', json_object('state', OLD.state, 'queue_id', OLD.queue_id, 'agent_id', OLD.agent_id)),
+        CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+CREATE TRIGGER changes_message_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO changes (entity, id, conversation_id, body, at) VALUES ('message', NEW.id, NEW.conversation_id,
+        json_object('status', json_extract(NEW.body, '$.status'),
+            'direction', json_extract(NEW.body, '$.direction'), 'author', json_extract(NEW.body, '$.author')),
+        CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+CREATE TRIGGER changes_message_update AFTER UPDATE ON messages BEGIN
+    INSERT INTO changes (entity, id, conversation_id, body, at) VALUES ('message', NEW.id, NEW.conversation_id,
+        json_object('status', json_extract(NEW.body, '$.status'),
+            'direction', json_extract(NEW.body, '$.direction'), 'author', json_extract(NEW.body, '$.author')),
+        CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+CREATE TRIGGER changes_retention AFTER INSERT ON changes BEGIN
+    DELETE FROM changes WHERE seq <= NEW.seq - 50000;
+END;
+";
+
 /// The schema version this build writes.
 pub(crate) fn current_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -207,5 +250,26 @@ mod tests {
             .unwrap();
         let want = [("open", "open"), ("active", "active"), ("closed", "closed")];
         assert_eq!(rows, want.map(|(a, b)| (a.to_string(), b.to_string())));
+    }
+
+    #[test]
+    fn the_change_feed_keeps_the_newest_50000() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let tx = conn.transaction().unwrap();
+        for i in 0..50_010 {
+            tx.execute(
+                "INSERT INTO changes (entity, id, conversation_id, body, at) VALUES ('message', ?1, 'cv', '{}', 0)",
+                [format!("m{i}")],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        let (oldest, newest, count): (i64, i64, i64) = conn
+            .query_row("SELECT min(seq), max(seq), count(*) FROM changes", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((oldest, newest, count), (11, 50_010, 50_000));
     }
 }

@@ -6,6 +6,7 @@
 //! one open conversation per customer and number, one created contact per phone) is part of each
 //! method's contract, not left to callers.
 
+pub mod changes;
 pub mod credentials;
 pub mod media;
 pub mod metrics;
@@ -13,6 +14,7 @@ pub mod queue;
 pub mod store;
 pub mod system;
 
+pub use changes::{Change, ChangeEntity, ChangeFeed, ChangePage};
 pub use credentials::{Credentials, SecretStore};
 pub use media::{MediaObject, MediaStore};
 pub use metrics::{Metrics, NoMetrics, Sample, Unit};

@@ -15,6 +15,7 @@ mod crm;
 mod dlq;
 mod faults;
 mod lifecycle;
+mod live;
 mod logs;
 mod media;
 mod metrics;

@@ -23,6 +23,7 @@ use std::sync::Arc;
 pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     let router = router
         .route("/v1/work-items", get(work_items))
+        .route("/v1/work-items/waiting", get(waiting_items))
         .route("/v1/conversations/{id}", get(conversation))
         .route("/v1/conversations/{id}/messages", post(reply))
         .route("/v1/conversations/{id}/messages/{message_id}/resend", post(resend))
@@ -57,6 +58,7 @@ fn work_item(c: &Conversation) -> Value {
         "conversation_id": c.id, "state": c.state.as_str(), "channel_id": c.channel_id, "queue_id": c.queue_id,
         "agent_id": c.agent_id, "customer": c.customer, "number": c.channel_number,
         "contact_id": contact_id, "contact_state": contact_state, "last_message_at": ts(c.last_message_at),
+        "created_at": ts(c.created_at), "queued_at": ts(c.queued_at),
     })
 }
 
@@ -65,6 +67,27 @@ async fn work_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Js
         Some(agent) => app.store.work_items(agent).await?,
         None => app.store.open_conversations().await?,
     };
+    Ok(Json(json!({"items": items.iter().map(work_item).collect::<Vec<_>>()})))
+}
+
+/// How many waiting conversations of each queue `GET /v1/work-items/waiting` lists.
+const WAITING_PER_QUEUE: usize = 200;
+
+/// The conversations waiting in the caller's queues (an admin: in every queue), longest waiting first: the
+/// console's "waiting" tab. An agent may read them (and take them only through assignment).
+async fn waiting_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+    let queues: Vec<QueueId> = match who.agent_id() {
+        Some(id) => match app.store.get_agent(id).await? {
+            Some(agent) => agent.queues,
+            None => Vec::new(),
+        },
+        None => app.store.list_queues().await?.into_iter().map(|q| q.id).collect(),
+    };
+    let mut items = Vec::new();
+    for queue in &queues {
+        items.extend(app.store.waiting_in_queue(queue, WAITING_PER_QUEUE).await?);
+    }
+    items.sort_by(|a, b| a.queued_at.cmp(&b.queued_at).then_with(|| a.id.cmp(&b.id)));
     Ok(Json(json!({"items": items.iter().map(work_item).collect::<Vec<_>>()})))
 }
 

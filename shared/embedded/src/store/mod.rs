@@ -1,5 +1,6 @@
 //! [`EmbeddedStore`]: every store port of smsdesk on the embedded database.
 
+mod changes;
 mod conversations;
 mod directory;
 mod messages;
