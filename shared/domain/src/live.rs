@@ -34,44 +34,7 @@ pub fn receives(actor: Actor<'_>, conversation: &Conversation, before: Option<&B
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Agent, ContactLink, Presence};
-    use crate::{ChannelId, ConversationId, Phone};
-    use time::OffsetDateTime;
-
-    fn agent(id: &str, queues: &[&str]) -> Agent {
-        Agent {
-            id: AgentId::new(id),
-            name: id.into(),
-            queues: queues.iter().map(|q| QueueId::new(*q)).collect(),
-            capacity: 2,
-            presence: Presence::Available,
-            active: 0,
-            last_assigned_at: None,
-            subject: None,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-        }
-    }
-
-    fn conversation(queue: &str, agent: Option<&str>, state: ConversationState) -> Conversation {
-        Conversation {
-            id: ConversationId::new("cv_1"),
-            channel_id: ChannelId::new("ch_1"),
-            channel_number: Phone::parse("+15555550100").unwrap(),
-            customer: Phone::parse("+15555550123").unwrap(),
-            queue_id: QueueId::new(queue),
-            agent_id: agent.map(AgentId::new),
-            state,
-            contact: ContactLink::Pending,
-            language: None,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            last_message_at: OffsetDateTime::UNIX_EPOCH,
-            queued_at: OffsetDateTime::UNIX_EPOCH,
-            closed_at: None,
-            close_reason: None,
-            state_changed_at: None,
-            wrap_up: None,
-        }
-    }
+    use crate::access::tests::{agent, conversation};
 
     #[test]
     fn new_work_in_my_queue_reaches_me_and_not_an_agent_of_another_queue() {
