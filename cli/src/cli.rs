@@ -67,6 +67,8 @@ pub enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// Print the API's OpenAPI 3.1 document (what `/openapi.json` serves; committed as docs/openapi.json).
+    Openapi,
     /// Captured webhooks: check a provider's signature offline.
     Webhook {
         #[command(subcommand)]
@@ -150,6 +152,10 @@ impl From<QueueName> for QueueKind {
 
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
+        Command::Openapi => {
+            print!("{}", smsdesk_app::http::openapi::document_json());
+            Ok(())
+        }
         Command::Webhook { action: WebhookAction::Verify(args) } => {
             let report = crate::webhook::verify(&args, time::OffsetDateTime::now_utc())?;
             print!("{}", crate::webhook::render(&args.provider, &report));

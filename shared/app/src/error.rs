@@ -56,7 +56,9 @@ impl From<PortError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let body = crate::http::views::ErrorBody {
+            error: crate::http::views::ErrorDetail { code: self.code.to_string(), message: self.message },
+        };
         (self.status, axum::Json(body)).into_response()
     }
 }

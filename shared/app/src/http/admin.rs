@@ -4,6 +4,7 @@ use crate::App;
 use crate::auth::{Principal, token_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
+use crate::http::views::*;
 use crate::services::{assignment, channels};
 use axum::Json;
 use axum::Router;
@@ -12,10 +13,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use base64::Engine;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use smsdesk_domain::*;
 use smsdesk_ports::AgentWrite;
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 /// Adds the admin routes to `router`.
 pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
@@ -37,9 +39,9 @@ pub fn validate_routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     router.route("/v1/channels/{id}/validate", post(validate_channel))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewQueue {
+pub(crate) struct NewQueue {
     name: String,
     /// Wrap-up settings (acd); the lead wires them into `PATCH /v1/queues/{id}` too.
     #[serde(default)]
@@ -60,21 +62,14 @@ struct NewQueue {
     max_priority: u32,
 }
 
-/// A queue as the admin API shows it.
-fn queue_view(q: &WorkQueue) -> Value {
-    json!({
-        "id": q.id, "name": q.name, "dispositions": q.dispositions, "tags": q.tags,
-        "disposition_required": q.disposition_required, "wrap_up_limit_secs": q.wrap_up_limit_secs,
-        "initial_priority": q.initial_priority, "escalation_add": q.escalation_add,
-        "escalation_every_secs": q.escalation_every_secs, "max_priority": q.max_priority,
-    })
-}
-
-async fn create_queue(
+/// Creates a queue (admin).
+#[utoipa::path(post, path = "/v1/queues", tag = "admin", request_body = NewQueue,
+    responses((status = 201, description = "Created", body = QueueView)))]
+pub(crate) async fn create_queue(
     State(app): State<Arc<App>>,
     who: Principal,
     Body(body): Body<NewQueue>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<QueueView>)> {
     who.require_admin()?;
     let name = body.name.trim();
     if name.is_empty() {
@@ -92,25 +87,26 @@ async fn create_queue(
     smsdesk_domain::lifecycle::validate_wrap_up(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
     smsdesk_domain::assign::validate_priority(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
     app.store.put_queue(&queue).await?;
-    Ok((StatusCode::CREATED, Json(queue_view(&queue))))
+    Ok((StatusCode::CREATED, Json(QueueView::from(&queue))))
 }
 
-async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+/// Every queue with how many conversations wait in it (admin).
+#[utoipa::path(get, path = "/v1/queues", tag = "admin",
+    responses((status = 200, description = "The queues", body = QueueList)))]
+pub(crate) async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<QueueList>> {
     who.require_admin()?;
     let queues = app.store.list_queues().await?;
     let mut items = Vec::with_capacity(queues.len());
     for q in queues {
         let waiting = app.store.waiting_in_queue(&q.id, 1000).await?.len();
-        let mut item = queue_view(&q);
-        item["waiting"] = json!(waiting);
-        items.push(item);
+        items.push(QueueView { waiting: Some(waiting as u64), ..QueueView::from(&q) });
     }
-    Ok(Json(json!({"items": items})))
+    Ok(Json(QueueList { items }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewAgent {
+pub(crate) struct NewAgent {
     name: String,
     queues: Vec<String>,
     capacity: u32,
@@ -119,15 +115,14 @@ struct NewAgent {
     subject: Option<String>,
 }
 
-fn agent_view(a: &Agent) -> Value {
-    json!({"id": a.id, "name": a.name, "queues": a.queues, "capacity": a.capacity, "presence": a.presence.as_str(), "active": a.active, "subject": a.subject})
-}
-
-async fn create_agent(
+/// Creates an agent (admin); the answer carries its token, shown this once.
+#[utoipa::path(post, path = "/v1/agents", tag = "admin", request_body = NewAgent,
+    responses((status = 201, description = "Created, with the agent's token", body = AgentView)))]
+pub(crate) async fn create_agent(
     State(app): State<Arc<App>>,
     who: Principal,
     Body(body): Body<NewAgent>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<AgentView>)> {
     who.require_admin()?;
     let name = body.name.trim();
     if name.is_empty() {
@@ -166,9 +161,7 @@ async fn create_agent(
     if app.store.put_agent(&agent, &token_hash(&token)).await? == AgentWrite::SubjectTaken {
         return Err(ApiError::conflict("conflict", "subject: another agent has this subject"));
     }
-    let mut view = agent_view(&agent);
-    view["token"] = json!(token);
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((StatusCode::CREATED, Json(AgentView { token: Some(token), ..AgentView::from(&agent) })))
 }
 
 /// A fresh agent token: 244 random bits (two UUIDv4s from the OS's randomness), URL-safe base64.
@@ -179,38 +172,50 @@ fn new_token() -> String {
     format!("sdk_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-async fn list_agents(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+/// Every agent (admin).
+#[utoipa::path(get, path = "/v1/agents", tag = "admin",
+    responses((status = 200, description = "The agents", body = AgentList)))]
+pub(crate) async fn list_agents(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<AgentList>> {
     who.require_admin()?;
     let agents = app.store.list_agents().await?;
-    Ok(Json(json!({"items": agents.iter().map(agent_view).collect::<Vec<_>>()})))
+    Ok(Json(AgentList { items: agents.iter().map(AgentView::from).collect() }))
 }
 
-async fn get_agent(
+/// One agent: an admin reads any, an agent itself.
+#[utoipa::path(get, path = "/v1/agents/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, description = "The agent", body = AgentView)))]
+pub(crate) async fn get_agent(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AgentView>> {
     let id = AgentId::new(id);
     if !who.is_admin() && who.agent_id() != Some(&id) {
         return Err(ApiError::not_found(format!("no agent '{id}'")));
     }
     let agent =
         app.store.get_agent(&id).await?.ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
-    Ok(Json(agent_view(&agent)))
+    Ok(Json(AgentView::from(&agent)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PresenceBody {
+pub(crate) struct PresenceBody {
+    /// `available`, `busy`, `away` or `offline`.
+    #[schema(example = "available")]
     status: String,
 }
 
-async fn set_presence(
+/// Sets an agent's presence (the agent itself or an admin).
+#[utoipa::path(post, path = "/v1/agents/{id}/presence", tag = "admin", params(("id" = String, Path)),
+    request_body = PresenceBody,
+    responses((status = 200, description = "The agent", body = AgentView)))]
+pub(crate) async fn set_presence(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
     Body(body): Body<PresenceBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AgentView>> {
     let id = AgentId::new(id);
     if !who.is_admin() && who.agent_id() != Some(&id) {
         return Err(ApiError::forbidden("an agent may set only its own presence"));
@@ -227,19 +232,28 @@ async fn set_presence(
         assignment::dispatch_for_agent(&app, &id).await?;
     }
     let agent = app.store.get_agent(&id).await?.unwrap_or(agent);
-    Ok(Json(agent_view(&agent)))
+    Ok(Json(AgentView::from(&agent)))
 }
 
-async fn create_channel(
+/// Creates a channel (admin). The body is checked field by field (a 400 names the field and the rule).
+#[utoipa::path(post, path = "/v1/channels", tag = "admin", request_body = channels::NewChannel,
+    responses((status = 201, description = "Created", body = ChannelView)))]
+pub(crate) async fn create_channel(
     State(app): State<Arc<App>>,
     who: Principal,
     Body(body): Body<Value>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ChannelView>)> {
     who.require_admin()?;
     Ok((StatusCode::CREATED, Json(channels::create(&app, &body).await?)))
 }
 
-async fn list_channels(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+/// Every channel, credentials redacted (admin).
+#[utoipa::path(get, path = "/v1/channels", tag = "admin",
+    responses((status = 200, description = "The channels", body = ChannelList)))]
+pub(crate) async fn list_channels(
+    State(app): State<Arc<App>>,
+    who: Principal,
+) -> ApiResult<Json<ChannelList>> {
     who.require_admin()?;
     let mut items = Vec::new();
     for c in app.store.list_channels().await? {
@@ -247,60 +261,80 @@ async fn list_channels(State(app): State<Arc<App>>, who: Principal) -> ApiResult
             items.push(channels::view(&app, &c, &creds));
         }
     }
-    Ok(Json(json!({"items": items})))
+    Ok(Json(ChannelList { items }))
 }
 
-async fn get_channel(
+/// One channel, credentials redacted (admin).
+#[utoipa::path(get, path = "/v1/channels/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, description = "The channel", body = ChannelView)))]
+pub(crate) async fn get_channel(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChannelView>> {
     who.require_admin()?;
     let (channel, credentials) = channels::get(&app, &id).await?;
     Ok(Json(channels::view(&app, &channel, &credentials)))
 }
 
-async fn rotate_credentials(
+/// Replaces the channel's credentials (key rotation; admin). The body is the provider's credential fields.
+#[utoipa::path(put, path = "/v1/channels/{id}/credentials", tag = "admin", params(("id" = String, Path)),
+    request_body(content = Object, description = "The provider's credential fields (as `credentials` of a new channel)"),
+    responses((status = 200, description = "The channel", body = ChannelView)))]
+pub(crate) async fn rotate_credentials(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
     Body(body): Body<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChannelView>> {
     who.require_admin()?;
     Ok(Json(channels::rotate(&app, &id, &body).await?))
 }
 
-async fn set_numbers(
+/// Sets the channel's numbers; open conversations on them move here (admin).
+#[utoipa::path(put, path = "/v1/channels/{id}/numbers", tag = "admin", params(("id" = String, Path)),
+    request_body = channels::NumbersBody,
+    responses((status = 200, description = "The channel, with how many conversations moved", body = ChannelView)))]
+pub(crate) async fn set_numbers(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
     Body(body): Body<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChannelView>> {
     who.require_admin()?;
     Ok(Json(channels::set_numbers(&app, &id, &body).await?))
 }
 
-async fn validate_channel(
+/// Proves the channel's credentials with the provider's cheapest read-only call (admin); 502
+/// `provider_unreachable` when the provider cannot be reached.
+#[utoipa::path(post, path = "/v1/channels/{id}/validate", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, description = "Whether the provider accepted the credentials", body = ValidationView)))]
+pub(crate) async fn validate_channel(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ValidationView>> {
     who.require_admin()?;
     Ok(Json(channels::validate(&app, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewContact {
+pub(crate) struct NewContact {
     name: String,
+    /// E.164.
+    #[schema(example = "+15551234567")]
     phone: String,
 }
 
-async fn create_contact(
+/// Creates a CRM contact (admin).
+#[utoipa::path(post, path = "/v1/contacts", tag = "admin", request_body = NewContact,
+    responses((status = 201, description = "Created", body = ContactView)))]
+pub(crate) async fn create_contact(
     State(app): State<Arc<App>>,
     who: Principal,
     Body(body): Body<NewContact>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ContactView>)> {
     who.require_admin()?;
     let phone = Phone::parse(&body.phone).map_err(|e| ApiError::field("phone", e))?;
     let name = body.name.trim();
@@ -314,5 +348,5 @@ async fn create_contact(
         created_at: app.clock.now(),
     };
     app.store.put_contact(&contact).await?;
-    Ok((StatusCode::CREATED, Json(json!(contact))))
+    Ok((StatusCode::CREATED, Json(ContactView::from(&contact))))
 }

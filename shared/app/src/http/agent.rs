@@ -5,6 +5,7 @@ use crate::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
+use crate::http::views::*;
 use crate::services::conversations::{self, TransferTarget};
 use crate::services::idempotency::{self, IdempotencyKey, Replay};
 use axum::Json;
@@ -13,11 +14,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use smsdesk_domain::lifecycle::WrapUpRequest;
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 /// Adds the agent routes to `router`.
 pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
@@ -40,34 +41,15 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     crate::http::media::routes(router)
 }
 
-fn ts(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
-fn contact_view(link: &ContactLink) -> (Value, Value) {
-    match link {
-        ContactLink::Pending => (Value::Null, json!("pending")),
-        ContactLink::Linked { contact_id } => (json!(contact_id), json!("linked")),
-        ContactLink::NeedsPick { .. } => (Value::Null, json!("needs_pick")),
-    }
-}
-
-fn work_item(c: &Conversation) -> Value {
-    let (contact_id, contact_state) = contact_view(&c.contact);
-    json!({
-        "conversation_id": c.id, "state": c.state.as_str(), "channel_id": c.channel_id, "queue_id": c.queue_id,
-        "agent_id": c.agent_id, "customer": c.customer, "number": c.channel_number,
-        "contact_id": contact_id, "contact_state": contact_state, "last_message_at": ts(c.last_message_at),
-        "created_at": ts(c.created_at), "queued_at": ts(c.queued_at),
-    })
-}
-
-async fn work_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+/// The caller's conversations that are not closed (an admin: every open one).
+#[utoipa::path(get, path = "/v1/work-items", tag = "agent",
+    responses((status = 200, description = "The caller's work", body = WorkItems)))]
+pub(crate) async fn work_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<WorkItems>> {
     let items = match who.agent_id() {
         Some(agent) => app.store.work_items(agent).await?,
         None => app.store.open_conversations().await?,
     };
-    Ok(Json(json!({"items": items.iter().map(work_item).collect::<Vec<_>>()})))
+    Ok(Json(WorkItems { items: items.iter().map(WorkItem::from).collect() }))
 }
 
 /// How many waiting conversations of each queue `GET /v1/work-items/waiting` lists.
@@ -75,7 +57,9 @@ const WAITING_PER_QUEUE: usize = 200;
 
 /// The conversations waiting in the caller's queues (an admin: in every queue), longest waiting first: the
 /// console's "waiting" tab. An agent may read them (and take them only through assignment).
-async fn waiting_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/v1/work-items/waiting", tag = "agent",
+    responses((status = 200, description = "Waiting conversations, longest waiting first", body = WorkItems)))]
+pub(crate) async fn waiting_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<WorkItems>> {
     let queues: Vec<QueueId> = match who.agent_id() {
         Some(id) => match app.store.get_agent(id).await? {
             Some(agent) => agent.queues,
@@ -88,63 +72,43 @@ async fn waiting_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult
         items.extend(app.store.waiting_in_queue(queue, WAITING_PER_QUEUE).await?);
     }
     items.sort_by(|a, b| a.queued_at.cmp(&b.queued_at).then_with(|| a.id.cmp(&b.id)));
-    Ok(Json(json!({"items": items.iter().map(work_item).collect::<Vec<_>>()})))
-}
-
-fn message_view(m: &Message, media: Vec<Value>) -> Value {
-    json!({
-        "media": media,
-        "id": m.id, "direction": m.direction, "author": m.author, "agent_id": m.agent_id, "text": m.text,
-        "status": m.status, "encoding": m.encoding.as_str(), "segments": m.segments,
-        "provider_message_id": m.provider_message_id, "error": m.error, "attempts": m.attempts,
-        "created_at": ts(m.created_at), "updated_at": ts(m.updated_at),
-    })
+    Ok(Json(WorkItems { items: items.iter().map(WorkItem::from).collect() }))
 }
 
 /// A conversation and its transcript; each message lists its media (short-lived links to stored items,
 /// the reason for failed ones). Callers authorize first.
-pub(crate) async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<Value> {
+pub(crate) async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<ConversationView> {
     let messages = app.store.list_messages(&c.id).await?;
     let mut items = crate::services::media::items(app, &c.id).await?;
     items.sort_by_key(|i| i.position);
-    let mut media_of = std::collections::HashMap::<MessageId, Vec<Value>>::new();
+    let mut media_of = std::collections::HashMap::<MessageId, Vec<MediaView>>::new();
     for item in &items {
         if let Some(message_id) = &item.message_id {
             let view = crate::services::media::view(app, item).await?;
             media_of.entry(message_id.clone()).or_default().push(view);
         }
     }
-    let (contact_id, contact_state) = contact_view(&c.contact);
-    let candidates = match &c.contact {
-        ContactLink::NeedsPick { candidates } => json!(candidates),
-        _ => json!([]),
-    };
-    Ok(json!({
-        "id": c.id, "state": c.state.as_str(), "channel_id": c.channel_id, "queue_id": c.queue_id,
-        "agent_id": c.agent_id, "contact_id": contact_id, "contact_state": contact_state,
-        "contact_candidates": candidates, "customer": c.customer, "number": c.channel_number,
-        "language": c.language, "created_at": ts(c.created_at), "last_message_at": ts(c.last_message_at),
-        "closed_at": c.closed_at.map(ts), "close_reason": c.close_reason,
-        "state_changed_at": c.state_changed_at.map(ts), "wrap_up": c.wrap_up.as_ref().map(wrap_up_view),
-        "messages": messages
-            .iter()
-            .map(|m| message_view(m, media_of.remove(&m.id).unwrap_or_default()))
-            .collect::<Vec<_>>(),
-    }))
+    let messages =
+        messages.iter().map(|m| MessageView::new(m, media_of.remove(&m.id).unwrap_or_default())).collect();
+    Ok(ConversationView::new(c, messages))
 }
 
-async fn conversation(
+/// A conversation and its transcript. Another agent's conversation is a 404.
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, description = "The conversation", body = ConversationView)))]
+pub(crate) async fn conversation(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ConversationView>> {
     let c = conversations::visible(&app, &who, &id).await?;
     Ok(Json(conversation_view(&app, &c).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReplyBody {
+pub(crate) struct ReplyBody {
+    /// At most 1600 characters (422 beyond).
     text: String,
     /// Ids of media uploaded to this conversation (`POST /v1/conversations/{id}/media`) to send with it.
     #[serde(default)]
@@ -162,17 +126,17 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<IdempotencyKey>> {
         .transpose()
 }
 
-fn accepted(m: &Message) -> Json<Value> {
-    Json(json!({"id": m.id, "status": m.status, "encoding": m.encoding.as_str(), "segments": m.segments}))
-}
-
-async fn reply(
+/// The agent's reply, queued for sending. With an `Idempotency-Key`, a retry answers with the first reply.
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "agent",
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = ReplyBody,
+    responses((status = 202, description = "Queued", body = Accepted)))]
+pub(crate) async fn reply(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
     Body(body): Body<ReplyBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Accepted>)> {
     let key = idempotency_key(&headers)?;
     let m = if body.media.is_empty() {
         conversations::reply(&app, &who, &id, &body.text, key.as_ref()).await?
@@ -180,115 +144,134 @@ async fn reply(
         crate::services::media::reply_with_media(&app, &who, &id, &body.text, &body.media, key.as_ref())
             .await?
     };
-    Ok((StatusCode::ACCEPTED, accepted(&m)))
+    Ok((StatusCode::ACCEPTED, Json(Accepted::of(&m))))
 }
 
 /// The agent sends an `unknown` or `failed` message again, as a new message (202 with its id).
-async fn resend(
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages/{message_id}/resend", tag = "agent",
+    params(("id" = String, Path), ("message_id" = String, Path)),
+    responses((status = 202, description = "Queued again as a new message", body = Accepted)))]
+pub(crate) async fn resend(
     State(app): State<Arc<App>>,
     who: Principal,
     Path((id, message_id)): Path<(String, String)>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Accepted>)> {
     let m = conversations::resend(&app, &who, &id, &message_id).await?;
-    let mut answer = accepted(&m);
-    answer["resend_of"] = json!(message_id);
-    Ok((StatusCode::ACCEPTED, answer))
+    Ok((StatusCode::ACCEPTED, Json(Accepted { resend_of: Some(message_id), ..Accepted::of(&m) })))
 }
 
-async fn close(
+/// Closes the conversation.
+#[utoipa::path(post, path = "/v1/conversations/{id}/close", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, description = "Closed", body = ClosedView)))]
+pub(crate) async fn close(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ClosedView>> {
     let c = conversations::close(&app, &who, &id).await?;
-    Ok(Json(
-        json!({"id": c.id, "state": c.state.as_str(), "closed_at": c.closed_at.map(ts), "close_reason": c.close_reason}),
-    ))
+    Ok(Json(ClosedView {
+        id: c.id,
+        state: c.state,
+        closed_at: c.closed_at.map(ts),
+        close_reason: c.close_reason,
+    }))
 }
 
-fn wrap_up_view(w: &WrapUp) -> Value {
-    json!({"disposition": w.disposition, "tags": w.tags, "notes": w.notes, "agent_id": w.agent_id, "at": ts(w.at)})
+/// Sets the conversation aside (`waiting`) until the customer writes again.
+#[utoipa::path(post, path = "/v1/conversations/{id}/wait", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, description = "The conversation after the move", body = LifecycleView)))]
+pub(crate) async fn wait(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<LifecycleView>> {
+    Ok(Json(LifecycleView::from(&conversations::set_aside(&app, &who, &id).await?)))
 }
 
-/// What `/wait`, `/end` and `/wrap-up` answer: the conversation's state after the move.
-fn lifecycle_answer(c: &Conversation) -> Json<Value> {
-    let mut answer = work_item(c);
-    answer["id"] = json!(c.id);
-    answer["state_changed_at"] = json!(c.state_changed_at.map(ts));
-    answer["closed_at"] = json!(c.closed_at.map(ts));
-    answer["close_reason"] = json!(c.close_reason);
-    answer["wrap_up"] = json!(c.wrap_up.as_ref().map(wrap_up_view));
-    Json(answer)
+/// Ends the conversation with the customer: it goes to wrap-up.
+#[utoipa::path(post, path = "/v1/conversations/{id}/end", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, description = "The conversation after the move", body = LifecycleView)))]
+pub(crate) async fn end(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<LifecycleView>> {
+    Ok(Json(LifecycleView::from(&conversations::end(&app, &who, &id).await?)))
 }
 
-async fn wait(State(app): State<Arc<App>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(lifecycle_answer(&conversations::set_aside(&app, &who, &id).await?))
-}
-
-async fn end(State(app): State<Arc<App>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(lifecycle_answer(&conversations::end(&app, &who, &id).await?))
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct WrapUpBody {
+pub(crate) struct WrapUpBody {
     disposition: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
     notes: Option<String>,
 }
 
-async fn wrap_up(
+/// Records the wrap-up (disposition, tags, notes) and closes the conversation.
+#[utoipa::path(post, path = "/v1/conversations/{id}/wrap-up", tag = "agent", params(("id" = String, Path)),
+    request_body = WrapUpBody,
+    responses((status = 200, description = "The conversation after the move", body = LifecycleView)))]
+pub(crate) async fn wrap_up(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
     Body(body): Body<WrapUpBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<LifecycleView>> {
     let request = WrapUpRequest { disposition: body.disposition, tags: body.tags, notes: body.notes };
-    Ok(lifecycle_answer(&conversations::wrap_up(&app, &who, &id, request).await?))
+    Ok(Json(LifecycleView::from(&conversations::wrap_up(&app, &who, &id, request).await?)))
 }
 
-#[derive(Deserialize)]
+/// Exactly one of `agent_id` or `queue_id`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TransferBody {
+pub(crate) struct TransferBody {
     agent_id: Option<String>,
     queue_id: Option<String>,
 }
 
-async fn transfer(
+/// Transfers the conversation to an agent or a queue.
+#[utoipa::path(post, path = "/v1/conversations/{id}/transfer", tag = "agent", params(("id" = String, Path)),
+    request_body = TransferBody,
+    responses((status = 200, description = "The conversation after the transfer", body = WorkItem)))]
+pub(crate) async fn transfer(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
     Body(body): Body<TransferBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WorkItem>> {
     let target = match (body.agent_id, body.queue_id) {
         (Some(a), None) => TransferTarget::Agent(AgentId::new(a)),
         (None, Some(q)) => TransferTarget::Queue(QueueId::new(q)),
         _ => return Err(ApiError::field("agent_id", "give exactly one of agent_id or queue_id")),
     };
     let c = conversations::transfer(&app, &who, &id, target).await?;
-    Ok(Json(work_item(&c)))
+    Ok(Json(WorkItem::from(&c)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PickBody {
+pub(crate) struct PickBody {
     contact_id: String,
 }
 
-async fn pick_contact(
+/// The agent picks the conversation's contact when several share the customer's phone.
+#[utoipa::path(post, path = "/v1/conversations/{id}/contact", tag = "agent", params(("id" = String, Path)),
+    request_body = PickBody,
+    responses((status = 200, description = "The conversation with its contact", body = WorkItem)))]
+pub(crate) async fn pick_contact(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
     Body(body): Body<PickBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WorkItem>> {
     let c = conversations::pick_contact(&app, &who, &id, &body.contact_id).await?;
-    Ok(Json(work_item(&c)))
+    Ok(Json(WorkItem::from(&c)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ProactiveBody {
+pub(crate) struct ProactiveBody {
     channel_id: String,
     from: String,
     to: String,
@@ -300,12 +283,15 @@ struct ProactiveBody {
 /// Proactive outbound: the agent texts a customer first, from a number whose queue it serves. With `session`,
 /// the conversation stays open with the agent for the answer; without, it is a one-off notice recorded in a
 /// conversation closed at once (when the send opened it). See [`conversations::proactive`].
-async fn proactive(
+#[utoipa::path(post, path = "/v1/messages", tag = "agent",
+    params(("Idempotency-Key" = Option<String>, Header)), request_body = ProactiveBody,
+    responses((status = 202, description = "Queued", body = ProactiveAccepted)))]
+pub(crate) async fn proactive(
     State(app): State<Arc<App>>,
     who: Principal,
     headers: HeaderMap,
     Body(body): Body<ProactiveBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ProactiveAccepted>)> {
     let key = idempotency_key(&headers)?;
     let channel = app
         .store
@@ -325,8 +311,11 @@ async fn proactive(
     let print = ["proactive", channel.id.as_str(), from.e164(), to.e164(), text.as_str(), session];
     let message_id = match idempotency::replay(&app, &who, key.as_ref(), &print).await? {
         Replay::Answered(first) => {
-            let answer =
-                json!({"id": first.id, "status": first.status, "conversation_id": first.conversation_id});
+            let answer = ProactiveAccepted {
+                id: first.id,
+                status: first.status,
+                conversation_id: first.conversation_id,
+            };
             return Ok((StatusCode::ACCEPTED, Json(answer)));
         }
         Replay::Proceed(id) => id,
@@ -335,58 +324,61 @@ async fn proactive(
     let (conversation, message) = conversations::proactive(&app, &who, send).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"id": message.id, "status": message.status, "conversation_id": conversation.id})),
+        Json(ProactiveAccepted { id: message.id, status: message.status, conversation_id: conversation.id }),
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PreviewBody {
+pub(crate) struct PreviewBody {
     #[serde(default)]
     channel_id: Option<String>,
     text: String,
 }
 
-async fn preview(_who: Principal, Body(body): Body<PreviewBody>) -> ApiResult<Json<Value>> {
+/// How a text would go out: encoding, segments, the characters that force UCS-2, the 1600-character cap.
+#[utoipa::path(post, path = "/v1/messages/preview", tag = "agent", request_body = PreviewBody,
+    responses((status = 200, description = "The text's encoding and segments", body = Preview)))]
+pub(crate) async fn preview(_who: Principal, Body(body): Body<PreviewBody>) -> ApiResult<Json<Preview>> {
     let _ = body.channel_id;
-    let info = analyze(&body.text);
-    Ok(Json(json!({
-        "encoding": info.encoding.as_str(), "segments": info.segments, "characters": info.characters,
-        "units": info.units, "ucs2_characters": info.ucs2_characters,
-        "max_characters": MAX_MESSAGE_CHARS, "over_limit": info.characters as usize > MAX_MESSAGE_CHARS,
-    })))
+    Ok(Json(Preview::from(&analyze(&body.text))))
 }
 
-#[derive(Deserialize)]
-struct ContactQuery {
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct ContactQuery {
+    /// The customer's phone, E.164 (required).
     phone: Option<String>,
 }
 
 /// Contacts by phone: an admin sees all; an agent only those linked to its conversations.
-async fn contacts(
+#[utoipa::path(get, path = "/v1/contacts", tag = "agent", params(ContactQuery),
+    responses((status = 200, description = "The contacts with this phone the caller may read", body = ContactList)))]
+pub(crate) async fn contacts(
     State(app): State<Arc<App>>,
     who: Principal,
     Query(q): Query<ContactQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ContactList>> {
     let raw = q.phone.ok_or_else(|| ApiError::field("phone", "is required (?phone=+15551234567)"))?;
     let phone = Phone::parse(&raw).map_err(|e| ApiError::field("phone", e))?;
     let scope = conversations::ContactScope::of(&app, &who).await?;
     let mut items = Vec::new();
     for contact in app.store.contacts_by_phone(&phone).await? {
         if scope.may_read(&app, &contact.id).await? {
-            items.push(contact);
+            items.push(ContactView::from(&contact));
         }
     }
-    Ok(Json(json!({"items": items})))
+    Ok(Json(ContactList { items }))
 }
 
 /// One contact and its timeline: an admin reads any; an agent only one linked to its conversations (404
 /// otherwise, so contact ids are not confirmed).
-async fn contact(
+#[utoipa::path(get, path = "/v1/contacts/{id}", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, description = "The contact and its timeline", body = ContactWithTimeline)))]
+pub(crate) async fn contact(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ContactWithTimeline>> {
     let id = ContactId::new(id);
     let not_found = || ApiError::not_found(format!("no contact '{id}'"));
     if !conversations::ContactScope::of(&app, &who).await?.may_read(&app, &id).await? {
@@ -394,7 +386,8 @@ async fn contact(
     }
     let contact = app.store.get_contact(&id).await?.ok_or_else(not_found)?;
     let timeline = app.store.timeline(&id).await?;
-    let mut view = json!(contact);
-    view["timeline"] = json!(timeline);
-    Ok(Json(view))
+    Ok(Json(ContactWithTimeline {
+        contact: ContactView::from(&contact),
+        timeline: timeline.iter().map(TimelineView::from).collect(),
+    }))
 }

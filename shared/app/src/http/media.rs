@@ -6,6 +6,7 @@
 use crate::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::http::views::{ConversationExport, ExportView, MediaSummary, TimelineView};
 use crate::services::{conversations, media};
 use axum::Json;
 use axum::Router;
@@ -15,7 +16,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use smsdesk_domain::ContactLink;
 use smsdesk_domain::media::is_media_id;
 use std::sync::Arc;
@@ -31,37 +31,46 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/media/{conversation}/{id}", get(signed_media))
 }
 
-async fn upload(
+/// An agent's upload: the raw bytes as the body. The answer's `id` goes in a reply's `media` list.
+#[utoipa::path(post, path = "/v1/conversations/{id}/media", tag = "media", params(("id" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, description = "Stored", body = MediaSummary)))]
+pub(crate) async fn upload(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<MediaSummary>)> {
     let item = media::upload(&app, &who, &id, body.to_vec()).await?;
     Ok((StatusCode::CREATED, Json(media::summary(&item))))
 }
 
 /// The conversation as the transcript shows it, its media list, and the CRM events written for it.
-async fn export(
+#[utoipa::path(get, path = "/v1/conversations/{id}/export", tag = "media", params(("id" = String, Path)),
+    responses((status = 200, description = "The conversation, its media and CRM events", body = ExportView)))]
+pub(crate) async fn export(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ExportView>> {
     let c = conversations::visible(&app, &who, &id).await?;
-    let mut view = crate::http::agent::conversation_view(&app, &c).await?;
+    let view = crate::http::agent::conversation_view(&app, &c).await?;
     let mut list = Vec::new();
     for item in media::items(&app, &c.id).await? {
         list.push(media::view(&app, &item).await?);
     }
-    let events = match &c.contact {
-        ContactLink::Linked { contact_id } => {
-            app.store.timeline(contact_id).await?.into_iter().filter(|e| e.conversation_id == c.id).collect()
-        }
+    let crm_events = match &c.contact {
+        ContactLink::Linked { contact_id } => app
+            .store
+            .timeline(contact_id)
+            .await?
+            .iter()
+            .filter(|e| e.conversation_id == c.id)
+            .map(TimelineView::from)
+            .collect(),
         _ => Vec::new(),
     };
-    view["media"] = json!(list);
-    view["crm_events"] = json!(events);
-    Ok(Json(json!({"conversation": view})))
+    Ok(Json(ExportView { conversation: ConversationExport { conversation: view, media: list, crm_events } }))
 }
 
 #[derive(Deserialize)]

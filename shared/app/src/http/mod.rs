@@ -5,7 +5,9 @@ pub mod admin;
 pub mod agent;
 pub mod console;
 pub mod media;
+pub mod openapi;
 pub mod sandbox;
+pub mod views;
 pub mod webhooks;
 
 use crate::App;
@@ -22,7 +24,7 @@ use std::sync::Arc;
 
 /// Every route: what `smsdesk dev` serves.
 pub fn router(app: Arc<App>) -> Router {
-    let mut r = webhooks::routes(Router::new().route("/healthz", get(healthz)), &app);
+    let mut r = webhooks::routes(base(), &app);
     r = console::routes(agent::routes(admin::routes(r)));
     if app.config.sandbox {
         r = sandbox::routes(r);
@@ -42,13 +44,21 @@ pub fn validate_router(app: Arc<App>) -> Router {
 
 /// The admin and agent API (the agent-api function).
 pub fn api_router(app: Arc<App>) -> Router {
-    console::routes(agent::routes(admin::routes(Router::new().route("/healthz", get(healthz)))))
-        .fallback(not_found)
-        .with_state(app)
+    console::routes(agent::routes(admin::routes(base()))).fallback(not_found).with_state(app)
 }
 
-async fn healthz() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({"status": "ok"}))
+/// `/healthz` and `/openapi.json` (no token).
+fn base() -> Router<Arc<App>> {
+    Router::new().route("/healthz", get(healthz)).route("/openapi.json", get(openapi_json))
+}
+
+async fn healthz() -> axum::Json<views::Health> {
+    axum::Json(views::Health { status: "ok".into() })
+}
+
+/// The contract ([`openapi`]), generated from the routes' types.
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(openapi::document())
 }
 
 async fn not_found() -> ApiError {

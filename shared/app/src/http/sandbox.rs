@@ -4,6 +4,7 @@ use crate::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
+use crate::http::views::{OutboxList, OutboxView, SandboxAccepted};
 use crate::services::intake;
 use axum::Json;
 use axum::Router;
@@ -11,31 +12,33 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use smsdesk_domain::events::{InboundEvent, InboundMessage};
 use smsdesk_domain::*;
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 /// Adds the sandbox routes to `router`.
 pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     router.route("/v1/sandbox/inbound", post(inbound)).route("/v1/sandbox/outbox", get(outbox))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct InboundBody {
+pub(crate) struct InboundBody {
     channel_id: String,
     from: String,
     to: String,
     text: String,
 }
 
-/// A customer's text, as if the provider had called the webhook.
-async fn inbound(
+/// A customer's text, as if the provider had called the webhook (`smsdesk dev` only; admin).
+#[utoipa::path(post, path = "/v1/sandbox/inbound", tag = "sandbox", request_body = InboundBody,
+    responses((status = 202, description = "Queued", body = SandboxAccepted)))]
+pub(crate) async fn inbound(
     State(app): State<Arc<App>>,
     who: Principal,
     Body(body): Body<InboundBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<SandboxAccepted>)> {
     who.require_admin()?;
     let channel = app
         .store
@@ -61,11 +64,17 @@ async fn inbound(
         media: Vec::new(),
     });
     let summary = intake::enqueue_events(&app, std::slice::from_ref(&event)).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"status": "accepted", "queued": summary.queued}))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SandboxAccepted { status: "accepted".into(), queued: summary.queued as u64 }),
+    ))
 }
 
-async fn outbox(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+/// What the sandbox provider "sent" (`smsdesk dev` only; admin).
+#[utoipa::path(get, path = "/v1/sandbox/outbox", tag = "sandbox",
+    responses((status = 200, description = "The sends, oldest first", body = OutboxList)))]
+pub(crate) async fn outbox(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<OutboxList>> {
     who.require_admin()?;
     let items = app.store.list_outbox().await?;
-    Ok(Json(json!({"items": items})))
+    Ok(Json(OutboxList { items: items.iter().map(OutboxView::from).collect() }))
 }

@@ -3,11 +3,13 @@
 
 use crate::App;
 use crate::error::{ApiError, ApiResult};
+use crate::http::views::{AttachmentsView, ChannelView, NumberView, ValidationView};
 use serde_json::{Map, Value, json};
 use smsdesk_domain::lifecycle;
 use smsdesk_domain::*;
 use smsdesk_ports::Credentials;
 use smsdesk_providers::{CredentialsError, Provider, Validation};
+use utoipa::ToSchema;
 
 fn str_field<'a>(obj: &'a Map<String, Value>, path: &str, key: &str) -> ApiResult<&'a str> {
     match obj.get(key) {
@@ -24,6 +26,56 @@ fn opt_str<'a>(obj: &'a Map<String, Value>, path: &str, key: &str) -> ApiResult<
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(ApiError::field(format!("{path}{key}"), "must be a string")),
     }
+}
+
+/// The body of `POST /v1/channels`, as `/openapi.json` describes it. The handler reads the JSON field by
+/// field ([`create`]) so that a 400 names the exact field (`numbers[2].queue`) and the rule it broke.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the body [`create`] reads
+pub struct NewChannel {
+    name: String,
+    /// `telesign`, `twilio`, `acs`, `vonage`, `aws` (and `sandbox` in `smsdesk dev`).
+    #[schema(example = "twilio")]
+    provider: String,
+    /// By provider: telesign `customer_id`, `api_key`; twilio `account_sid`, `auth_token`; acs `endpoint`,
+    /// `access_key`; vonage `api_key`, `api_secret`, `signature_secret`?, `signature_method`?; aws `region`,
+    /// `origination_identity`. Never returned: reads show them redacted.
+    #[schema(value_type = Object)]
+    credentials: Value,
+    /// Overrides the provider's API host (`https://host[:port]`).
+    base_url: Option<String>,
+    /// The exact URL the provider calls for this channel's webhooks, when not the default.
+    public_url: Option<String>,
+    numbers: Vec<NewNumber>,
+    language: Option<String>,
+    /// Close a conversation after this many seconds without a message.
+    inactivity_secs: Option<u64>,
+    #[schema(value_type = Option<Object>)]
+    attachments: Option<AttachmentsView>,
+}
+
+/// A number of a channel request.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the body [`parse_number`] reads
+pub struct NewNumber {
+    /// Digits only, with the country code, no `+` (3 to 6 digits for a short code).
+    #[schema(example = "15557654321")]
+    number: String,
+    /// `geo`, `short_code` or `toll_free`.
+    #[schema(rename = "type", example = "geo")]
+    number_type: String,
+    description: Option<String>,
+    /// The queue its texts go to.
+    queue: String,
+    /// Messages per second, more than 0 and at most 1000; the type's default when absent.
+    send_rate: Option<f64>,
+}
+
+/// The body of `PUT /v1/channels/{id}/numbers`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the body [`set_numbers`] reads
+pub struct NumbersBody {
+    numbers: Vec<NewNumber>,
 }
 
 /// The provider named in a channel request: one smsdesk has, and (for an embedded-only one) in the shape
@@ -211,7 +263,7 @@ pub fn parse_base_url(value: Option<&str>, allow_loopback_http: bool) -> ApiResu
 }
 
 /// Creates a channel from the admin API's JSON body.
-pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
+pub async fn create(app: &App, body: &Value) -> ApiResult<ChannelView> {
     let obj = body.as_object().ok_or_else(|| ApiError::field("body", "must be a JSON object"))?;
     let name = str_field(obj, "", "name")?.trim().to_string();
     let provider_raw = str_field(obj, "", "provider")?;
@@ -275,24 +327,32 @@ pub fn callback_url(app: &App, channel: &Channel) -> String {
 
 /// A channel as the API shows it: numbers in E.164, credentials redacted, the callback URL to paste into the
 /// provider's portal.
-pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> Value {
-    json!({
-        "id": channel.id,
-        "name": channel.name,
-        "provider": channel.provider,
-        "base_url": channel.base_url,
-        "public_url": channel.public_url,
-        "callback_url": callback_url(app, channel),
-        "numbers": channel.numbers.iter().map(|n| json!({
-            "number": n.number, "type": n.number_type, "description": n.description, "queue": n.queue,
-            "send_rate": n.send_rate(),
-        })).collect::<Vec<_>>(),
-        "language": channel.language,
-        "inactivity_secs": channel.inactivity_secs,
-        "attachments": channel.attachments,
-        "credentials": redacted(app, credentials),
-        "created_at": channel.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-    })
+pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> ChannelView {
+    ChannelView {
+        id: channel.id.clone(),
+        name: channel.name.clone(),
+        provider: channel.provider,
+        base_url: channel.base_url.clone(),
+        public_url: channel.public_url.clone(),
+        callback_url: callback_url(app, channel),
+        numbers: channel
+            .numbers
+            .iter()
+            .map(|n| NumberView {
+                number: n.number.clone(),
+                number_type: n.number_type,
+                description: n.description.clone(),
+                queue: n.queue.clone(),
+                send_rate: n.send_rate(),
+            })
+            .collect(),
+        language: channel.language.clone(),
+        inactivity_secs: channel.inactivity_secs,
+        attachments: AttachmentsView::from(&channel.attachments),
+        credentials: redacted(app, credentials),
+        created_at: crate::http::views::ts(channel.created_at),
+        moved_conversations: None,
+    }
 }
 
 pub async fn get(app: &App, id: &str) -> ApiResult<(Channel, Credentials)> {
@@ -308,7 +368,7 @@ pub async fn get(app: &App, id: &str) -> ApiResult<(Channel, Credentials)> {
 /// Replaces a channel's credentials (key rotation). Sends use the new key at once; a provider that signs
 /// its webhooks with the key keeps the replaced one verifying them for its grace period, so texts signed
 /// during the change-over are not refused (the answer then shows `previous_key_valid_until`).
-pub async fn rotate(app: &App, id: &str, body: &Value) -> ApiResult<Value> {
+pub async fn rotate(app: &App, id: &str, body: &Value) -> ApiResult<ChannelView> {
     let (channel, old) = get(app, id).await?;
     let provider = provider_for(app, channel.provider)?;
     let fresh = provider.parse_credentials(Some(body)).map_err(credentials_error)?;
@@ -324,7 +384,7 @@ pub async fn rotate(app: &App, id: &str, body: &Value) -> ApiResult<Value> {
 /// open conversations of this channel's numbers that another channel started then go on here (issue 9.9):
 /// the customer's next text through this channel lands in them, and replies go out through this
 /// channel's provider. Repeating the request finishes a move that was cut short.
-pub async fn set_numbers(app: &App, id: &str, body: &Value) -> ApiResult<Value> {
+pub async fn set_numbers(app: &App, id: &str, body: &Value) -> ApiResult<ChannelView> {
     let (mut channel, credentials) = get(app, id).await?;
     let obj = body.as_object().ok_or_else(|| ApiError::field("body", "must be a JSON object"))?;
     if let Some(key) = obj.keys().find(|k| k.as_str() != "numbers") {
@@ -336,9 +396,7 @@ pub async fn set_numbers(app: &App, id: &str, body: &Value) -> ApiResult<Value> 
     app.store.put_channel(&channel).await?;
     tracing::info!(channel = %channel.id, numbers = channel.numbers.len(), "channel numbers set");
     let moved = take_open_conversations(app, &channel).await?;
-    let mut answer = view(app, &channel, &credentials);
-    answer["moved_conversations"] = json!(moved);
-    Ok(answer)
+    Ok(ChannelView { moved_conversations: Some(moved as u64), ..view(app, &channel, &credentials) })
 }
 
 /// Moves to `channel` every open conversation on one of its numbers that another channel holds; returns
@@ -367,15 +425,15 @@ async fn take_open_conversations(app: &App, channel: &Channel) -> ApiResult<usiz
 }
 
 /// Proves the channel's credentials with the provider's cheapest read-only call.
-pub async fn validate(app: &App, id: &str) -> ApiResult<Value> {
+pub async fn validate(app: &App, id: &str) -> ApiResult<ValidationView> {
     let (channel, credentials) = get(app, id).await?;
     let provider = app
         .providers
         .for_channel(&channel, &credentials)
         .map_err(|e| ApiError::field("provider", e.to_string()))?;
     match provider.validate().await {
-        Validation::Valid => Ok(json!({"valid": true})),
-        Validation::Invalid { reason } => Ok(json!({"valid": false, "reason": reason})),
+        Validation::Valid => Ok(ValidationView { valid: true, reason: None }),
+        Validation::Invalid { reason } => Ok(ValidationView { valid: false, reason: Some(reason) }),
         Validation::Unreachable { reason } => Err(ApiError::new(
             axum::http::StatusCode::BAD_GATEWAY,
             "provider_unreachable",

@@ -15,11 +15,12 @@
 use crate::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
+use crate::http::views::{MediaSummary, MediaView};
 use crate::services::conversations::{Need, authorize};
 use crate::services::idempotency::{self, IdempotencyKey};
 use crate::services::{crm, outbound};
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use smsdesk_domain::media::{
     MediaItem, MediaLimits, MediaRef, MediaRefusal, MediaStatus, check_count, inspect,
 };
@@ -119,12 +120,8 @@ pub async fn receive(
 }
 
 /// An item as the CRM and the export list it (no link).
-pub fn summary(item: &MediaItem) -> Value {
-    json!({
-        "id": item.id, "message_id": item.message_id, "direction": item.direction, "status": item.status,
-        "content_type": item.content_type, "kind": item.kind, "size": item.size, "width": item.width,
-        "height": item.height, "error": item.error,
-    })
+pub fn summary(item: &MediaItem) -> MediaSummary {
+    MediaSummary::from(item)
 }
 
 /// One fetch with its retries, then the checks on the bytes. Err: the reason shown in the transcript.
@@ -355,14 +352,14 @@ pub async fn send_links(
 
 /// An item as the transcript shows it: a short-lived link for a stored one (only ever built after the
 /// caller was authorized for the conversation), the reason for a failed one.
-pub async fn view(app: &App, item: &MediaItem) -> PortResult<Value> {
-    let mut v = summary(item);
+pub async fn view(app: &App, item: &MediaItem) -> PortResult<MediaView> {
+    let mut v = MediaView { summary: summary(item), url: None, url_expires_at: None };
     if let (MediaStatus::Stored, Some(store)) = (item.status, app.media()) {
         let now = app.clock.now();
         let ttl = app.config.media_view_ttl;
-        v["url"] = json!(store.link(&item.object_key(), ttl, now).await?);
+        v.url = Some(store.link(&item.object_key(), ttl, now).await?);
         let expires = now + time::Duration::seconds(i64::try_from(ttl.as_secs()).unwrap_or(0));
-        v["url_expires_at"] = json!(expires.format(&time::format_description::well_known::Rfc3339).ok());
+        v.url_expires_at = expires.format(&time::format_description::well_known::Rfc3339).ok();
     }
     Ok(v)
 }

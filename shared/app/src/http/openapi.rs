@@ -1,0 +1,201 @@
+//! `/openapi.json`: the API's contract, generated from the routes' Rust types by utoipa (OpenAPI 3.1). The
+//! committed copy (`docs/openapi.json`) is checked to equal what the code generates; `smsdesk openapi >
+//! docs/openapi.json` regenerates it.
+//!
+//! Documented here: the admin, agent, media and sandbox routes (bearer token), and `/healthz`. Not here: the
+//! providers' webhooks (each provider's own contract, authenticated by its signature), the console's static
+//! files, the signed media links and the live-updates WebSocket (`/v1/events`).
+
+use crate::http::views::{ErrorBody, Health};
+use crate::http::{admin, agent, media, sandbox};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "smsdesk",
+        description = "The SMS channel of a contact center: admin and agent API. Errors are \
+                       `{\"error\": {\"code\", \"message\"}}`, the message naming the field and the rule it broke.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        healthz,
+        admin::create_queue,
+        admin::list_queues,
+        admin::create_agent,
+        admin::list_agents,
+        admin::get_agent,
+        admin::set_presence,
+        admin::create_channel,
+        admin::list_channels,
+        admin::get_channel,
+        admin::rotate_credentials,
+        admin::set_numbers,
+        admin::validate_channel,
+        admin::create_contact,
+        agent::work_items,
+        agent::waiting_items,
+        agent::conversation,
+        agent::reply,
+        agent::resend,
+        agent::close,
+        agent::wait,
+        agent::end,
+        agent::wrap_up,
+        agent::transfer,
+        agent::pick_contact,
+        agent::proactive,
+        agent::preview,
+        agent::contacts,
+        agent::contact,
+        media::upload,
+        media::export,
+        sandbox::inbound,
+        sandbox::outbox,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&Security),
+)]
+pub struct ApiDoc;
+
+/// Liveness (no token).
+#[utoipa::path(get, path = "/healthz", tag = "health", security(()),
+    responses((status = 200, description = "The process answers", body = Health)))]
+#[allow(dead_code)] // the document's entry for `http::healthz`
+fn healthz() {}
+
+/// The document, as `/openapi.json` serves it.
+pub fn document() -> Document {
+    ApiDoc::openapi()
+}
+
+/// The document as committed in `docs/openapi.json`: pretty JSON and a final newline.
+pub fn document_json() -> String {
+    let mut json = document().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+/// The bearer token on every `/v1` route, and the error answers every route may give.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The admin token, or an agent's token (`POST /v1/agents` shows it once). In AWS, \
+                         API Gateway's JWT authorizer checks the identity provider's token.",
+                    ))
+                    .build(),
+            ),
+        );
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let secured = path.starts_with("/v1/");
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+                &mut item.options,
+                &mut item.trace,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if secured {
+                    op.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                }
+                add_errors(op, secured);
+            }
+        }
+    }
+}
+
+fn error(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+        )
+        .build()
+}
+
+/// The error answers of an operation (the ones it does not document itself).
+fn add_errors(op: &mut Operation, secured: bool) {
+    let mut errors: Vec<(&str, &str)> = Vec::new();
+    if secured {
+        errors.extend([
+            ("400", "Bad input: the message names the field and the rule"),
+            ("401", "No token, or an unknown one"),
+            ("403", "The caller's role may not do this"),
+            ("404", "No such thing, or not one the caller may see"),
+            ("409", "The state does not allow it (already closed, another agent's, taken)"),
+            ("422", "The text breaks a rule of SMS (over 1600 characters, media refused)"),
+            ("502", "The provider could not be reached (`provider_unreachable`)"),
+            ("503", "Storage is temporarily unavailable: retry"),
+        ]);
+    }
+    errors.push(("500", "Internal error"));
+    for (status, description) in errors {
+        op.responses.responses.entry(status.to_string()).or_insert_with(|| error(description).into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed contract equals what the code generates.
+    #[test]
+    fn the_committed_openapi_json_is_what_the_code_generates() {
+        let committed = include_str!("../../../../docs/openapi.json");
+        let generated = document_json();
+        if committed != generated {
+            let diff: Vec<String> = committed
+                .lines()
+                .zip(generated.lines())
+                .enumerate()
+                .filter(|(_, (a, b))| a != b)
+                .take(10)
+                .map(|(i, (a, b))| format!("line {}:\n  committed: {a}\n  generated: {b}", i + 1))
+                .collect();
+            panic!(
+                "docs/openapi.json is not what the code generates ({} vs {} lines); first differences:\n{}\n\
+                 Regenerate it with: cargo run -q -p smsdesk -- openapi > docs/openapi.json",
+                committed.lines().count(),
+                generated.lines().count(),
+                diff.join("\n")
+            );
+        }
+    }
+
+    #[test]
+    fn every_v1_operation_needs_the_bearer_token_and_documents_the_error_shape() {
+        let doc = document();
+        let json = serde_json::to_value(&doc).unwrap();
+        assert_eq!(json["openapi"], "3.1.0");
+        let paths = json["paths"].as_object().unwrap();
+        assert!(paths.len() > 25, "{} paths", paths.len());
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                let secured = op
+                    .get("security")
+                    .and_then(|s| s.as_array())
+                    .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+                assert_eq!(secured, path.starts_with("/v1/"), "{method} {path}");
+                assert!(op["responses"].get("500").is_some(), "{method} {path}");
+            }
+        }
+    }
+}

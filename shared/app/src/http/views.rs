@@ -1,0 +1,731 @@
+//! The API's answers as Rust types: what each route returns is one of these, serialized by serde and
+//! described by utoipa in `/openapi.json` ([`crate::http::openapi`]). Domain values keep their own serde
+//! form (ids and phone numbers as strings, enums in snake_case); the schema names what they look like.
+
+use serde::Serialize;
+use smsdesk_domain::segment::SegmentInfo;
+use smsdesk_domain::*;
+use utoipa::ToSchema;
+
+/// An RFC 3339 time as the API writes it.
+pub fn ts(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Every error: `{"error": {"code", "message"}}`; the message names the field and the rule it broke.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code: `invalid_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`, ...
+    #[schema(example = "invalid_request")]
+    pub code: String,
+    /// What went wrong, starting with the field and the rule it broke.
+    #[schema(example = "text: is required")]
+    pub message: String,
+}
+
+/// `GET /healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// Lists: `{"items": [...]}`.
+macro_rules! list {
+    ($($(#[$doc:meta])* $name:ident of $item:ty;)*) => {$(
+        $(#[$doc])*
+        #[derive(Serialize, ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+        }
+    )*};
+}
+
+list! {
+    /// The caller's work items.
+    WorkItems of WorkItem;
+    /// Queues.
+    QueueList of QueueView;
+    /// Agents.
+    AgentList of AgentView;
+    /// Channels.
+    ChannelList of ChannelView;
+    /// Contacts.
+    ContactList of ContactView;
+    /// What the sandbox provider "sent".
+    OutboxList of OutboxView;
+}
+
+/// Whether the conversation's CRM contact is known yet.
+#[derive(Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactState {
+    Pending,
+    Linked,
+    NeedsPick,
+}
+
+fn contact_of(link: &ContactLink) -> (Option<ContactId>, ContactState) {
+    match link {
+        ContactLink::Pending => (None, ContactState::Pending),
+        ContactLink::Linked { contact_id } => (Some(contact_id.clone()), ContactState::Linked),
+        ContactLink::NeedsPick { .. } => (None, ContactState::NeedsPick),
+    }
+}
+
+/// A conversation in a work list.
+#[derive(Serialize, ToSchema)]
+pub struct WorkItem {
+    #[schema(value_type = String)]
+    pub conversation_id: ConversationId,
+    /// `open`, `active`, `waiting`, `wrap_up` or `closed` (and the states later issues add).
+    #[schema(value_type = String, example = "active")]
+    pub state: ConversationState,
+    #[schema(value_type = String)]
+    pub channel_id: ChannelId,
+    #[schema(value_type = String)]
+    pub queue_id: QueueId,
+    #[schema(value_type = Option<String>)]
+    pub agent_id: Option<AgentId>,
+    /// The customer's number, E.164.
+    #[schema(value_type = String, example = "+15551234567")]
+    pub customer: Phone,
+    /// The channel's number the customer texted, E.164.
+    #[schema(value_type = String, example = "+15557654321")]
+    pub number: Phone,
+    #[schema(value_type = Option<String>)]
+    pub contact_id: Option<ContactId>,
+    pub contact_state: ContactState,
+    #[schema(format = DateTime)]
+    pub last_message_at: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub queued_at: String,
+}
+
+impl From<&Conversation> for WorkItem {
+    fn from(c: &Conversation) -> Self {
+        let (contact_id, contact_state) = contact_of(&c.contact);
+        Self {
+            conversation_id: c.id.clone(),
+            state: c.state,
+            channel_id: c.channel_id.clone(),
+            queue_id: c.queue_id.clone(),
+            agent_id: c.agent_id.clone(),
+            customer: c.customer.clone(),
+            number: c.channel_number.clone(),
+            contact_id,
+            contact_state,
+            last_message_at: ts(c.last_message_at),
+            created_at: ts(c.created_at),
+            queued_at: ts(c.queued_at),
+        }
+    }
+}
+
+/// The wrap-up an agent recorded.
+#[derive(Serialize, ToSchema)]
+pub struct WrapUpView {
+    pub disposition: Option<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub agent_id: Option<AgentId>,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+impl From<&WrapUp> for WrapUpView {
+    fn from(w: &WrapUp) -> Self {
+        Self {
+            disposition: w.disposition.clone(),
+            tags: w.tags.clone(),
+            notes: w.notes.clone(),
+            agent_id: w.agent_id.clone(),
+            at: ts(w.at),
+        }
+    }
+}
+
+/// A conversation after a lifecycle move (`/wait`, `/end`, `/wrap-up`): the work item and its state.
+#[derive(Serialize, ToSchema)]
+pub struct LifecycleView {
+    #[serde(flatten)]
+    pub item: WorkItem,
+    #[schema(value_type = String)]
+    pub id: ConversationId,
+    #[schema(format = DateTime)]
+    pub state_changed_at: Option<String>,
+    #[schema(format = DateTime)]
+    pub closed_at: Option<String>,
+    pub close_reason: Option<String>,
+    pub wrap_up: Option<WrapUpView>,
+}
+
+impl From<&Conversation> for LifecycleView {
+    fn from(c: &Conversation) -> Self {
+        Self {
+            item: WorkItem::from(c),
+            id: c.id.clone(),
+            state_changed_at: c.state_changed_at.map(ts),
+            closed_at: c.closed_at.map(ts),
+            close_reason: c.close_reason.clone(),
+            wrap_up: c.wrap_up.as_ref().map(WrapUpView::from),
+        }
+    }
+}
+
+/// `POST /v1/conversations/{id}/close`.
+#[derive(Serialize, ToSchema)]
+pub struct ClosedView {
+    #[schema(value_type = String)]
+    pub id: ConversationId,
+    #[schema(value_type = String, example = "closed")]
+    pub state: ConversationState,
+    #[schema(format = DateTime)]
+    pub closed_at: Option<String>,
+    pub close_reason: Option<String>,
+}
+
+/// Who wrote a message.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // the schema of `Author`'s serde form
+pub enum AuthorSchema {
+    Customer,
+    Agent,
+    System,
+}
+
+/// Which way a message went.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // the schema of `Direction`'s serde form
+pub enum DirectionSchema {
+    Inbound,
+    Outbound,
+}
+
+/// How a text is encoded on the air.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // the schema of `Encoding`'s serde form
+pub enum EncodingSchema {
+    #[serde(rename = "GSM-7")]
+    Gsm7,
+    #[serde(rename = "UCS-2")]
+    Ucs2,
+}
+
+/// A media item of a conversation (no link: as the CRM and the upload answer list it).
+#[derive(Clone, Serialize, ToSchema)]
+pub struct MediaSummary {
+    pub id: String,
+    #[schema(value_type = Option<String>)]
+    pub message_id: Option<MessageId>,
+    #[schema(value_type = DirectionSchema)]
+    pub direction: Direction,
+    /// `stored` or `failed`.
+    #[schema(value_type = String, example = "stored")]
+    pub status: media::MediaStatus,
+    pub content_type: Option<String>,
+    /// `image`, `video`, `audio` or `file`.
+    #[schema(value_type = Option<String>, example = "image")]
+    pub kind: Option<media::MediaKind>,
+    #[schema(minimum = 0)]
+    pub size: Option<u64>,
+    #[schema(minimum = 0)]
+    pub width: Option<u32>,
+    #[schema(minimum = 0)]
+    pub height: Option<u32>,
+    /// Why a failed item was not kept.
+    pub error: Option<String>,
+}
+
+impl From<&media::MediaItem> for MediaSummary {
+    fn from(item: &media::MediaItem) -> Self {
+        Self {
+            id: item.id.clone(),
+            message_id: item.message_id.clone(),
+            direction: item.direction,
+            status: item.status,
+            content_type: item.content_type.clone(),
+            kind: item.kind,
+            size: item.size,
+            width: item.width,
+            height: item.height,
+            error: item.error.clone(),
+        }
+    }
+}
+
+/// A media item as the transcript shows it: a short-lived link for a stored one.
+#[derive(Clone, Serialize, ToSchema)]
+pub struct MediaView {
+    #[serde(flatten)]
+    pub summary: MediaSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub url_expires_at: Option<String>,
+}
+
+/// A message of a transcript.
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    pub media: Vec<MediaView>,
+    #[schema(value_type = String)]
+    pub id: MessageId,
+    #[schema(value_type = DirectionSchema)]
+    pub direction: Direction,
+    #[schema(value_type = AuthorSchema)]
+    pub author: Author,
+    #[schema(value_type = Option<String>)]
+    pub agent_id: Option<AgentId>,
+    pub text: String,
+    /// `received`, `queued`, `unknown`, `sent`, `delivered`, `failed`, `undelivered`, ...
+    #[schema(value_type = String, example = "delivered")]
+    pub status: MessageStatus,
+    #[schema(value_type = EncodingSchema)]
+    pub encoding: Encoding,
+    pub segments: u32,
+    pub provider_message_id: Option<String>,
+    /// Why it failed, as the provider said.
+    pub error: Option<String>,
+    pub attempts: u32,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl MessageView {
+    pub fn new(m: &Message, media: Vec<MediaView>) -> Self {
+        Self {
+            media,
+            id: m.id.clone(),
+            direction: m.direction,
+            author: m.author,
+            agent_id: m.agent_id.clone(),
+            text: m.text.clone(),
+            status: m.status,
+            encoding: m.encoding,
+            segments: m.segments,
+            provider_message_id: m.provider_message_id.clone(),
+            error: m.error.clone(),
+            attempts: m.attempts,
+            created_at: ts(m.created_at),
+            updated_at: ts(m.updated_at),
+        }
+    }
+}
+
+/// A conversation and its transcript.
+#[derive(Serialize, ToSchema)]
+pub struct ConversationView {
+    #[schema(value_type = String)]
+    pub id: ConversationId,
+    #[schema(value_type = String, example = "active")]
+    pub state: ConversationState,
+    #[schema(value_type = String)]
+    pub channel_id: ChannelId,
+    #[schema(value_type = String)]
+    pub queue_id: QueueId,
+    #[schema(value_type = Option<String>)]
+    pub agent_id: Option<AgentId>,
+    #[schema(value_type = Option<String>)]
+    pub contact_id: Option<ContactId>,
+    pub contact_state: ContactState,
+    /// The contacts the agent may pick from when several share the customer's phone.
+    #[schema(value_type = Vec<String>)]
+    pub contact_candidates: Vec<ContactId>,
+    #[schema(value_type = String, example = "+15551234567")]
+    pub customer: Phone,
+    #[schema(value_type = String, example = "+15557654321")]
+    pub number: Phone,
+    pub language: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub last_message_at: String,
+    #[schema(format = DateTime)]
+    pub closed_at: Option<String>,
+    pub close_reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub state_changed_at: Option<String>,
+    pub wrap_up: Option<WrapUpView>,
+    pub messages: Vec<MessageView>,
+}
+
+impl ConversationView {
+    pub fn new(c: &Conversation, messages: Vec<MessageView>) -> Self {
+        let (contact_id, contact_state) = contact_of(&c.contact);
+        let contact_candidates = match &c.contact {
+            ContactLink::NeedsPick { candidates } => candidates.clone(),
+            _ => Vec::new(),
+        };
+        Self {
+            id: c.id.clone(),
+            state: c.state,
+            channel_id: c.channel_id.clone(),
+            queue_id: c.queue_id.clone(),
+            agent_id: c.agent_id.clone(),
+            contact_id,
+            contact_state,
+            contact_candidates,
+            customer: c.customer.clone(),
+            number: c.channel_number.clone(),
+            language: c.language.clone(),
+            created_at: ts(c.created_at),
+            last_message_at: ts(c.last_message_at),
+            closed_at: c.closed_at.map(ts),
+            close_reason: c.close_reason.clone(),
+            state_changed_at: c.state_changed_at.map(ts),
+            wrap_up: c.wrap_up.as_ref().map(WrapUpView::from),
+            messages,
+        }
+    }
+}
+
+/// `GET /v1/conversations/{id}/export`.
+#[derive(Serialize, ToSchema)]
+pub struct ExportView {
+    pub conversation: ConversationExport,
+}
+
+/// The transcript, every media item of the conversation, and the CRM events written for it.
+#[derive(Serialize, ToSchema)]
+pub struct ConversationExport {
+    #[serde(flatten)]
+    pub conversation: ConversationView,
+    pub media: Vec<MediaView>,
+    pub crm_events: Vec<TimelineView>,
+}
+
+/// A message accepted for sending (202).
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    #[schema(value_type = String)]
+    pub id: MessageId,
+    #[schema(value_type = String, example = "queued")]
+    pub status: MessageStatus,
+    #[schema(value_type = EncodingSchema)]
+    pub encoding: Encoding,
+    pub segments: u32,
+    /// The message this one sends again (`/resend` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resend_of: Option<String>,
+}
+
+impl Accepted {
+    pub fn of(m: &Message) -> Self {
+        Self {
+            id: m.id.clone(),
+            status: m.status,
+            encoding: m.encoding,
+            segments: m.segments,
+            resend_of: None,
+        }
+    }
+}
+
+/// A proactive text accepted for sending (202).
+#[derive(Serialize, ToSchema)]
+pub struct ProactiveAccepted {
+    #[schema(value_type = String)]
+    pub id: MessageId,
+    #[schema(value_type = String, example = "queued")]
+    pub status: MessageStatus,
+    #[schema(value_type = String)]
+    pub conversation_id: ConversationId,
+}
+
+/// How a text would go out: its encoding, segments, and the characters that force UCS-2.
+#[derive(Serialize, ToSchema)]
+pub struct Preview {
+    #[schema(value_type = EncodingSchema)]
+    pub encoding: Encoding,
+    pub segments: u32,
+    pub characters: u32,
+    /// Code units on the air (septets for GSM-7, UTF-16 units for UCS-2).
+    pub units: u32,
+    pub ucs2_characters: Vec<String>,
+    pub max_characters: u32,
+    pub over_limit: bool,
+}
+
+impl From<&SegmentInfo> for Preview {
+    fn from(info: &SegmentInfo) -> Self {
+        Self {
+            encoding: info.encoding,
+            segments: info.segments,
+            characters: info.characters,
+            units: info.units,
+            ucs2_characters: info.ucs2_characters.clone(),
+            max_characters: MAX_MESSAGE_CHARS as u32,
+            over_limit: info.characters as usize > MAX_MESSAGE_CHARS,
+        }
+    }
+}
+
+/// A CRM contact.
+#[derive(Serialize, ToSchema)]
+pub struct ContactView {
+    #[schema(value_type = String)]
+    pub id: ContactId,
+    pub name: String,
+    #[schema(value_type = String, example = "+15551234567")]
+    pub phone: Phone,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&Contact> for ContactView {
+    fn from(c: &Contact) -> Self {
+        Self { id: c.id.clone(), name: c.name.clone(), phone: c.phone.clone(), created_at: ts(c.created_at) }
+    }
+}
+
+/// An entry on a contact's timeline.
+#[derive(Serialize, ToSchema)]
+pub struct TimelineView {
+    pub id: String,
+    #[schema(value_type = String)]
+    pub contact_id: ContactId,
+    #[schema(value_type = String)]
+    pub conversation_id: ConversationId,
+    /// `conversation_started`, `transferred`, `conversation_closed`, ...
+    pub kind: String,
+    /// What the event says, by kind.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+impl From<&TimelineEvent> for TimelineView {
+    fn from(e: &TimelineEvent) -> Self {
+        Self {
+            id: e.id.clone(),
+            contact_id: e.contact_id.clone(),
+            conversation_id: e.conversation_id.clone(),
+            kind: e.kind.clone(),
+            detail: e.detail.clone(),
+            at: ts(e.at),
+        }
+    }
+}
+
+/// A contact and its timeline.
+#[derive(Serialize, ToSchema)]
+pub struct ContactWithTimeline {
+    #[serde(flatten)]
+    pub contact: ContactView,
+    pub timeline: Vec<TimelineView>,
+}
+
+/// A queue as the admin API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct QueueView {
+    #[schema(value_type = String)]
+    pub id: QueueId,
+    pub name: String,
+    pub dispositions: Vec<String>,
+    pub tags: Vec<String>,
+    pub disposition_required: bool,
+    pub wrap_up_limit_secs: u64,
+    pub initial_priority: u32,
+    pub escalation_add: u32,
+    pub escalation_every_secs: u64,
+    pub max_priority: u32,
+    /// How many conversations wait in it (the list only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<u64>,
+}
+
+impl From<&WorkQueue> for QueueView {
+    fn from(q: &WorkQueue) -> Self {
+        Self {
+            id: q.id.clone(),
+            name: q.name.clone(),
+            dispositions: q.dispositions.clone(),
+            tags: q.tags.clone(),
+            disposition_required: q.disposition_required,
+            wrap_up_limit_secs: q.wrap_up_limit_secs,
+            initial_priority: q.initial_priority,
+            escalation_add: q.escalation_add,
+            escalation_every_secs: q.escalation_every_secs,
+            max_priority: q.max_priority,
+            waiting: None,
+        }
+    }
+}
+
+/// An agent's presence.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // the schema of `Presence`'s serde form
+pub enum PresenceSchema {
+    Available,
+    Busy,
+    Away,
+    Offline,
+}
+
+/// An agent as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct AgentView {
+    #[schema(value_type = String)]
+    pub id: AgentId,
+    pub name: String,
+    #[schema(value_type = Vec<String>)]
+    pub queues: Vec<QueueId>,
+    pub capacity: u32,
+    #[schema(value_type = PresenceSchema)]
+    pub presence: Presence,
+    /// Conversations the agent holds now.
+    pub active: u32,
+    /// The identity provider's user id (JWT `sub`) that signs in as this agent behind API Gateway.
+    pub subject: Option<String>,
+    /// The agent's bearer token: shown once, in the answer that created the agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl From<&Agent> for AgentView {
+    fn from(a: &Agent) -> Self {
+        Self {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            queues: a.queues.clone(),
+            capacity: a.capacity,
+            presence: a.presence,
+            active: a.active,
+            subject: a.subject.clone(),
+            token: None,
+        }
+    }
+}
+
+/// A number of a channel, as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct NumberView {
+    #[schema(value_type = String, example = "+15557654321")]
+    pub number: Phone,
+    /// `geo`, `short_code` or `toll_free`.
+    #[serde(rename = "type")]
+    #[schema(value_type = String, example = "geo")]
+    pub number_type: NumberType,
+    pub description: String,
+    #[schema(value_type = String)]
+    pub queue: QueueId,
+    /// Messages per second this number sends at most.
+    pub send_rate: f64,
+}
+
+/// What a channel may carry as attachments.
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentsView {
+    pub customer: bool,
+    pub agent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u32>,
+}
+
+impl From<&AttachmentPolicy> for AttachmentsView {
+    fn from(a: &AttachmentPolicy) -> Self {
+        Self {
+            customer: a.customer,
+            agent: a.agent,
+            refused_text: a.refused_text.clone(),
+            max_bytes: a.max_bytes,
+            max_items: a.max_items,
+        }
+    }
+}
+
+/// A channel: numbers in E.164, credentials redacted, the callback URL to paste into the provider's portal.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelView {
+    #[schema(value_type = String)]
+    pub id: ChannelId,
+    pub name: String,
+    /// `telesign`, `twilio`, `acs`, `vonage`, `aws` or `sandbox`.
+    #[schema(value_type = String, example = "twilio")]
+    pub provider: ProviderKind,
+    pub base_url: Option<String>,
+    pub public_url: Option<String>,
+    pub callback_url: String,
+    pub numbers: Vec<NumberView>,
+    pub language: Option<String>,
+    pub inactivity_secs: Option<u64>,
+    pub attachments: AttachmentsView,
+    /// The provider's credential fields, secrets redacted.
+    #[schema(value_type = Object)]
+    pub credentials: serde_json::Value,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Open conversations moved here with their numbers (`PUT .../numbers` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_conversations: Option<u64>,
+}
+
+/// The provider's answer to the cheapest read-only call with the channel's credentials.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationView {
+    pub valid: bool,
+    /// Why the provider refused the credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A media item uploaded by an agent (201): its `id` goes in a reply's `media` list.
+pub type Uploaded = MediaSummary;
+
+/// The sandbox's inbound text, queued (202).
+#[derive(Serialize, ToSchema)]
+pub struct SandboxAccepted {
+    #[schema(example = "accepted")]
+    pub status: String,
+    pub queued: u64,
+}
+
+/// A send the sandbox provider recorded.
+#[derive(Serialize, ToSchema)]
+pub struct OutboxView {
+    pub id: String,
+    #[schema(value_type = String)]
+    pub channel_id: ChannelId,
+    #[schema(value_type = String, example = "+15557654321")]
+    pub from: Phone,
+    #[schema(value_type = String, example = "+15551234567")]
+    pub to: Phone,
+    pub text: String,
+    pub external_id: Option<String>,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+impl From<&OutboxEntry> for OutboxView {
+    fn from(e: &OutboxEntry) -> Self {
+        Self {
+            id: e.id.clone(),
+            channel_id: e.channel_id.clone(),
+            from: e.from.clone(),
+            to: e.to.clone(),
+            text: e.text.clone(),
+            external_id: e.external_id.clone(),
+            at: ts(e.at),
+        }
+    }
+}
