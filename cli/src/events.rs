@@ -6,7 +6,8 @@
 //!    `{"type": "auth", "token": "<agent or admin token>", "since": <last seq seen, or null>}`. The token is
 //!    never in the URL (URLs get logged). No valid first message within 10 s, or a bad token: an
 //!    `{"type": "error", "code", "message"}` and the socket closes with code 4401.
-//! 2. The server answers `{"type": "hello", "role": "agent"|"admin", "agent_id", "head": <newest seq>}`.
+//! 2. The server answers `{"type": "hello", "role": "agent"|"supervisor"|"admin", "agent_id", "head": <newest
+//!    seq>}`.
 //!    With `since` it then sends every change after it the caller may see; when the feed no longer keeps
 //!    them (retention) or `since` is from another database, `{"type": "reset", "seq"}` instead: reload
 //!    everything through the API and resume from `seq`. Then `{"type": "caught_up", "seq"}`.
@@ -113,7 +114,14 @@ async fn serve(mut socket: WebSocket, events: &Events) {
     };
     let (role, agent_id) = match &who {
         Principal::Admin => ("admin", None),
-        Principal::Agent(id) => ("agent", Some(id.to_string())),
+        Principal::Agent(id) => match events.app.store.get_agent(id).await {
+            Ok(Some(agent)) => (agent.role.as_str(), Some(id.to_string())),
+            Ok(None) => return refuse(socket, "unauthorized", "unknown token").await,
+            Err(e) => {
+                tracing::warn!(error = %e, "live updates: the agent could not be read");
+                return;
+            }
+        },
     };
     if !send(&mut socket, json!({"type": "hello", "role": role, "agent_id": agent_id, "head": head})).await {
         return;

@@ -81,6 +81,7 @@ pub fn agent(queues: &[QueueId], capacity: u32, presence: Presence) -> Agent {
         last_assigned_at: None,
         created_at: now(),
         subject: None,
+        role: Default::default(),
     }
 }
 

@@ -1,8 +1,9 @@
 //! Who may see and act on a conversation: one rule for every route. An agent may read or act on a
 //! conversation only when it is assigned to them, or read it while it waits in one of their queues (and take
-//! it only through assignment, never by a side door); an admin may do everything.
+//! it only through assignment, never by a side door); a supervisor may read and act on every conversation of
+//! their queues (whoever holds it); an admin may do everything.
 
-use crate::model::{Agent, ContactLink, Conversation, ConversationState};
+use crate::model::{Agent, ContactLink, Conversation, ConversationState, Role};
 use crate::{ContactId, QueueId};
 use std::collections::BTreeSet;
 
@@ -29,6 +30,11 @@ pub fn access(actor: Actor<'_>, conversation: &Conversation) -> Access {
     match actor {
         Actor::Admin => Access::Act,
         Actor::Agent(agent) if conversation.agent_id.as_ref() == Some(&agent.id) => Access::Act,
+        Actor::Agent(agent)
+            if agent.role == Role::Supervisor && agent.queues.contains(&conversation.queue_id) =>
+        {
+            Access::Act
+        }
         Actor::Agent(agent)
             if conversation.state == ConversationState::Open
                 && agent.queues.contains(&conversation.queue_id) =>
@@ -139,7 +145,13 @@ pub(crate) mod tests {
             last_assigned_at: None,
             subject: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
+            role: Role::Agent,
         }
+    }
+
+    /// A supervisor of `queues`.
+    pub(crate) fn supervisor(id: &str, queues: &[&str]) -> Agent {
+        Agent { role: Role::Supervisor, ..agent(id, queues) }
     }
 
     /// A conversation in `queue` (also the fixture of `live`'s tests).
@@ -180,6 +192,25 @@ pub(crate) mod tests {
         assert_eq!(access(me, &conversation("q_a", Some("ag_bo"), Active)), Access::None, "another's");
         assert_eq!(access(me, &conversation("q_a", None, Closed)), Access::None, "closed, never its own");
         assert_eq!(access(Actor::Admin, &conversation("q_b", Some("ag_bo"), Active)), Access::Act);
+    }
+
+    #[test]
+    fn a_supervisor_acts_on_everything_in_their_queues_and_nothing_elsewhere() {
+        use ConversationState::*;
+        let sue = supervisor("ag_sue", &["q_a"]);
+        let me = Actor::Agent(&sue);
+        assert_eq!(
+            access(me, &conversation("q_a", Some("ag_bob"), Active)),
+            Access::Act,
+            "another's, my queue"
+        );
+        assert_eq!(access(me, &conversation("q_a", None, Open)), Access::Act, "waiting in my queue");
+        assert_eq!(access(me, &conversation("q_a", Some("ag_bob"), Closed)), Access::Act, "closed, my queue");
+        assert_eq!(access(me, &conversation("q_b", Some("ag_bob"), Active)), Access::None, "another queue");
+        assert_eq!(access(me, &conversation("q_b", None, Open)), Access::None, "another queue's waiting");
+        // The same agent without the role: another agent's conversation in the queue is not theirs.
+        let plain = agent("ag_sue", &["q_a"]);
+        assert_eq!(access(Actor::Agent(&plain), &conversation("q_a", Some("ag_bob"), Active)), Access::None);
     }
 
     #[test]

@@ -100,6 +100,7 @@ mod tests {
             last_assigned_at: None,
             created_at: datetime!(2026-01-01 0:00 UTC),
             subject: None,
+            role: Default::default(),
         }
     }
 

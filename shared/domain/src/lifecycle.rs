@@ -249,6 +249,7 @@ mod tests {
             last_assigned_at: None,
             created_at: AT,
             subject: None,
+            role: Default::default(),
         }
     }
 

@@ -53,6 +53,15 @@ mod tests {
     }
 
     #[test]
+    fn a_supervisor_hears_every_conversation_of_their_queues_and_none_of_another() {
+        let sue = crate::access::tests::supervisor("sue", &["q1"]);
+        let bobs = conversation("q1", Some("bob"), ConversationState::Active);
+        assert!(receives(Actor::Agent(&sue), &bobs, None));
+        let elsewhere = conversation("q2", Some("bob"), ConversationState::Active);
+        assert!(!receives(Actor::Agent(&sue), &elsewhere, None));
+    }
+
+    #[test]
     fn a_conversation_leaving_me_is_heard_once_more() {
         let ada = agent("ada", &["q1"]);
         let moved = conversation("q2", None, ConversationState::Open);

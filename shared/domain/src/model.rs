@@ -263,6 +263,34 @@ impl Presence {
     }
 }
 
+/// What an agent's token may do beyond its own conversations (the admin is not an agent: the admin token,
+/// or an identity provider's admin group). An agent: their conversations and their queues' waiting ones. A
+/// supervisor: everything in their queues, read and act.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    #[default]
+    Agent,
+    Supervisor,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "agent" => Some(Role::Agent),
+            "supervisor" => Some(Role::Supervisor),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agent {
     pub id: AgentId,
@@ -282,6 +310,9 @@ pub struct Agent {
     /// by an admin, unique among agents. None: the agent signs in with its API token only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// Agent or supervisor (agents stored before roles existed are agents).
+    #[serde(default)]
+    pub role: Role,
 }
 
 impl Agent {

@@ -223,3 +223,82 @@ async fn every_webhook_refused_before_its_signature_check_gets_the_same_401() {
         assert_eq!(answer, first, "{what} must answer exactly like a bad signature");
     }
 }
+
+/// Roles: a supervisor reads and acts on every conversation of their queues (another agent's included) and
+/// on none of another queue; an agent of the same queue does not; `GET /v1/me` says who each token is.
+#[tokio::test]
+async fn a_supervisor_acts_on_every_conversation_of_their_queues_and_on_none_of_another() {
+    let Some(t) = TwoQueues::new().await else { return };
+    let s = &t.s;
+    let (ada_id, ada) = s.agent("Ada", 1).await; // queue A
+    let (_cy_id, cy) = s.api().create_agent("Cy", &[&s.queue], 1).await; // queue A, offline
+    let sue = s
+        .api()
+        .ok(
+            "POST",
+            "/v1/agents",
+            ADMIN_TOKEN,
+            Some(json!({"name": "Sue", "queues": [s.queue], "capacity": 1, "role": "supervisor"})),
+            201,
+        )
+        .await;
+    assert_eq!(sue["role"], "supervisor", "{sue}");
+    let (sue_id, sue) = (sue["id"].as_str().unwrap().to_string(), sue["token"].as_str().unwrap().to_string());
+    let (status, refused) = s
+        .api()
+        .call(
+            "POST",
+            "/v1/agents",
+            Some(ADMIN_TOKEN),
+            Some(json!({"name": "X", "queues": [], "capacity": 1, "role": "boss"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.starts_with("role: ")), "{refused}");
+
+    // Ada's customer in queue A; a customer waiting in queue B.
+    s.text("AU000000000000000000000000000031", "15555550431", "help please").await;
+    let adas = s.work_item_for(&ada, "+15555550431").await;
+    t.text_b("AU000000000000000000000000000032", "15555550432", "billing").await;
+    let in_b = eventually(10, "the text waits in queue B", || async {
+        s.api()
+            .work_items(ADMIN_TOKEN)
+            .await
+            .into_iter()
+            .find(|w| w["customer"] == "+15555550432")
+            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+    })
+    .await;
+
+    // Cy (an agent of queue A) may not see Ada's conversation; Sue reads it and answers in it.
+    let (status, _) = s.api().call("GET", &format!("/v1/conversations/{adas}"), Some(&cy), None).await;
+    assert_eq!(status, 404, "an agent does not see another agent's conversation");
+    let seen = s.api().ok("GET", &format!("/v1/conversations/{adas}"), &sue, None, 200).await;
+    assert_eq!(seen["agent_id"], ada_id.as_str(), "{seen}");
+    let path = format!("/v1/conversations/{adas}/messages");
+    let sent = s.api().ok("POST", &path, &sue, Some(json!({"text": "A supervisor here."})), 202).await;
+    assert_eq!(sent["status"], "queued", "{sent}");
+    // Queue B's conversation is not Sue's on any route.
+    for (method, path, body) in conversation_routes(&in_b, &s.queue) {
+        let (status, answer) = s.api().call(method, &path, Some(&sue), body).await;
+        assert_eq!(status, 404, "{method} {path} by a supervisor of another queue: {answer}");
+    }
+    // Admin routes stay the admin's.
+    let (status, _) = s.api().call("GET", "/v1/agents", Some(&sue), None).await;
+    assert_eq!(status, 403);
+
+    // Who am I.
+    let me = s.api().ok("GET", "/v1/me", &sue, None, 200).await;
+    assert_eq!(
+        (me["role"].as_str(), me["agent_id"].as_str(), me["name"].as_str()),
+        (Some("supervisor"), Some(sue_id.as_str()), Some("Sue"))
+    );
+    assert_eq!(me["queues"], json!([s.queue]), "{me}");
+    let me = s.api().ok("GET", "/v1/me", &ada, None, 200).await;
+    assert_eq!((me["role"].as_str(), me["presence"].as_str()), (Some("agent"), Some("available")), "{me}");
+    let me = s.api().ok("GET", "/v1/me", ADMIN_TOKEN, None, 200).await;
+    assert_eq!((me["role"].as_str(), me["agent_id"].as_str()), (Some("admin"), None), "{me}");
+    assert_eq!(me["queues"].as_array().map(Vec::len), Some(2), "the admin serves every queue: {me}");
+    let (status, _) = s.api().call("GET", "/v1/me", Some("not-a-token"), None).await;
+    assert_eq!(status, 401);
+}

@@ -113,6 +113,10 @@ pub(crate) struct NewAgent {
     /// The identity provider's user id (JWT `sub`) that signs in as this agent behind API Gateway.
     #[serde(default)]
     subject: Option<String>,
+    /// `agent` (the default) or `supervisor` (reads and acts on everything in their queues).
+    #[serde(default)]
+    #[schema(example = "agent")]
+    role: Option<String>,
 }
 
 /// Creates an agent (admin); the answer carries its token, shown this once.
@@ -146,7 +150,13 @@ pub(crate) async fn create_agent(
         }
         Some(s) => Some(s.to_string()),
     };
+    let role = match body.role.as_deref() {
+        None => Role::Agent,
+        Some(raw) => Role::parse(raw)
+            .ok_or_else(|| ApiError::field("role", format!("'{raw}' is not one of agent, supervisor")))?,
+    };
     let agent = Agent {
+        role,
         id: AgentId::new(app.ids.new_id(AgentId::PREFIX)),
         name: name.to_string(),
         queues,

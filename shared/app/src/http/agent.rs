@@ -23,6 +23,7 @@ use utoipa::{IntoParams, ToSchema};
 /// Adds the agent routes to `router`.
 pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     let router = router
+        .route("/v1/me", get(me))
         .route("/v1/work-items", get(work_items))
         .route("/v1/work-items/waiting", get(waiting_items))
         .route("/v1/conversations/{id}", get(conversation))
@@ -39,6 +40,40 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/contacts", get(contacts))
         .route("/v1/contacts/{id}", get(contact));
     crate::http::media::routes(router)
+}
+
+/// Who the token is: role, agent id, name, queues and presence (the console shows what the role allows).
+#[utoipa::path(get, path = "/v1/me", tag = "agent",
+    responses((status = 200, description = "The caller", body = Me)))]
+pub(crate) async fn me(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Me>> {
+    let me = match who.agent_id() {
+        None => Me {
+            role: CallerRole::Admin,
+            agent_id: None,
+            name: "admin".into(),
+            queues: app.store.list_queues().await?.into_iter().map(|q| q.id).collect(),
+            presence: None,
+        },
+        Some(id) => {
+            let agent = app
+                .store
+                .get_agent(id)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("the token's agent is gone"))?;
+            let role = match agent.role {
+                Role::Agent => CallerRole::Agent,
+                Role::Supervisor => CallerRole::Supervisor,
+            };
+            Me {
+                role,
+                agent_id: Some(agent.id),
+                name: agent.name,
+                queues: agent.queues,
+                presence: Some(agent.presence),
+            }
+        }
+    };
+    Ok(Json(me))
 }
 
 /// The caller's conversations that are not closed (an admin: every open one).

@@ -36,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         admin::set_numbers,
         admin::validate_channel,
         admin::create_contact,
+        agent::me,
         agent::work_items,
         agent::waiting_items,
         agent::conversation,
@@ -97,6 +98,9 @@ impl Modify for Security {
                     .build(),
             ),
         );
+        for (_, name, description) in ERRORS {
+            components.responses.insert(name.to_string(), error(description).into());
+        }
         for (path, item) in doc.paths.paths.iter_mut() {
             let secured = path.starts_with("/v1/");
             for op in [
@@ -121,6 +125,19 @@ impl Modify for Security {
     }
 }
 
+/// The error answers, each one entry of `components.responses` (status, name, description).
+const ERRORS: &[(&str, &str, &str)] = &[
+    ("400", "BadRequest", "Bad input: the message names the field and the rule"),
+    ("401", "Unauthorized", "No token, or an unknown one"),
+    ("403", "Forbidden", "The caller's role may not do this"),
+    ("404", "NotFound", "No such thing, or not one the caller may see"),
+    ("409", "Conflict", "The state does not allow it (already closed, another agent's, taken)"),
+    ("422", "Unprocessable", "The text breaks a rule of SMS (over 1600 characters, media refused)"),
+    ("500", "Internal", "Internal error"),
+    ("502", "ProviderUnreachable", "The provider could not be reached (`provider_unreachable`)"),
+    ("503", "Unavailable", "Storage is temporarily unavailable: retry"),
+];
+
 fn error(description: &str) -> Response {
     ResponseBuilder::new()
         .description(description)
@@ -131,24 +148,14 @@ fn error(description: &str) -> Response {
         .build()
 }
 
-/// The error answers of an operation (the ones it does not document itself).
+/// The error answers of an operation (the ones it does not document itself): every one on a `/v1` route,
+/// 500 on the others.
 fn add_errors(op: &mut Operation, secured: bool) {
-    let mut errors: Vec<(&str, &str)> = Vec::new();
-    if secured {
-        errors.extend([
-            ("400", "Bad input: the message names the field and the rule"),
-            ("401", "No token, or an unknown one"),
-            ("403", "The caller's role may not do this"),
-            ("404", "No such thing, or not one the caller may see"),
-            ("409", "The state does not allow it (already closed, another agent's, taken)"),
-            ("422", "The text breaks a rule of SMS (over 1600 characters, media refused)"),
-            ("502", "The provider could not be reached (`provider_unreachable`)"),
-            ("503", "Storage is temporarily unavailable: retry"),
-        ]);
-    }
-    errors.push(("500", "Internal error"));
-    for (status, description) in errors {
-        op.responses.responses.entry(status.to_string()).or_insert_with(|| error(description).into());
+    for (status, name, _) in ERRORS {
+        if secured || *status == "500" {
+            let reference = Ref::new(format!("#/components/responses/{name}"));
+            op.responses.responses.entry(status.to_string()).or_insert_with(|| reference.into());
+        }
     }
 }
 
@@ -194,7 +201,13 @@ mod tests {
                     .and_then(|s| s.as_array())
                     .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
                 assert_eq!(secured, path.starts_with("/v1/"), "{method} {path}");
-                assert!(op["responses"].get("500").is_some(), "{method} {path}");
+                assert_eq!(
+                    op["responses"]["500"]["$ref"], "#/components/responses/Internal",
+                    "{method} {path}"
+                );
+                if path.starts_with("/v1/") {
+                    assert_eq!(op["responses"]["401"]["$ref"], "#/components/responses/Unauthorized");
+                }
             }
         }
     }

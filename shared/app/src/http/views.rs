@@ -578,6 +578,40 @@ pub enum PresenceSchema {
     Offline,
 }
 
+/// An agent's role (`GET /v1/me` adds `admin`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // the schema of `Role`'s serde form
+pub enum RoleSchema {
+    Agent,
+    Supervisor,
+}
+
+/// The caller's role: an agent's or a supervisor's token, or the admin's.
+#[derive(Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallerRole {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+/// `GET /v1/me`: who the token is (for the console).
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub role: CallerRole,
+    /// None for the admin.
+    #[schema(value_type = Option<String>)]
+    pub agent_id: Option<AgentId>,
+    pub name: String,
+    /// The queues the caller serves (the admin: every queue).
+    #[schema(value_type = Vec<String>)]
+    pub queues: Vec<QueueId>,
+    /// None for the admin.
+    #[schema(value_type = Option<PresenceSchema>)]
+    pub presence: Option<Presence>,
+}
+
 /// An agent as the API shows it.
 #[derive(Serialize, ToSchema)]
 pub struct AgentView {
@@ -593,6 +627,8 @@ pub struct AgentView {
     pub active: u32,
     /// The identity provider's user id (JWT `sub`) that signs in as this agent behind API Gateway.
     pub subject: Option<String>,
+    #[schema(value_type = RoleSchema)]
+    pub role: Role,
     /// The agent's bearer token: shown once, in the answer that created the agent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -608,6 +644,7 @@ impl From<&Agent> for AgentView {
             presence: a.presence,
             active: a.active,
             subject: a.subject.clone(),
+            role: a.role,
             token: None,
         }
     }

@@ -95,18 +95,19 @@ pub async fn agents_contract(store: Arc<dyn Store>) {
 }
 
 /// Agents by identity provider subject (a JWT's `sub`): found by it, unique among agents, and an agent
-/// stored again keeps it.
+/// stored again keeps it. The agent's role (here a supervisor) comes back as stored.
 pub async fn agent_subjects_contract(store: Arc<dyn Store>) {
     let queue = fixtures::work_queue();
     let subject = fixtures::id("sub-");
     let a = Agent {
         subject: Some(subject.clone()),
+        role: smsdesk_domain::Role::Supervisor,
         ..fixtures::agent(std::slice::from_ref(&queue.id), 2, Presence::Offline)
     };
     let stored = ok(store.put_agent(&a, &fixtures::id("sha_")).await, "put_agent with a subject");
     assert_eq!(stored, AgentWrite::Stored, "a new subject is stored");
     let found = ok(store.agent_by_subject(&subject).await, "agent_by_subject");
-    assert_eq!(found, Some(a.clone()), "agent_by_subject finds the agent, subject included");
+    assert_eq!(found, Some(a.clone()), "agent_by_subject finds the agent, subject and role included");
     assert_eq!(ok(store.get_agent(&a.id).await, "get_agent"), Some(a.clone()), "get_agent shows the subject");
 
     let unknown = ok(store.agent_by_subject(&fixtures::id("sub-")).await, "agent_by_subject (unknown)");
