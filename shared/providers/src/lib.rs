@@ -14,6 +14,7 @@
 pub mod acs;
 pub mod aws;
 pub mod credentials;
+pub mod form;
 pub mod http;
 pub mod media;
 pub mod sandbox;
@@ -137,14 +138,15 @@ pub struct WebhookRequest<'a> {
     pub body: &'a [u8],
 }
 
-impl WebhookRequest<'_> {
+impl<'a> WebhookRequest<'a> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The URL's query string (after `?`, before any `#`), empty when there is none.
-    pub fn query(&self) -> &str {
-        let without_fragment = self.url.split('#').next().unwrap_or_default();
+    pub fn query(&self) -> &'a str {
+        let url: &'a str = self.url;
+        let without_fragment = url.split('#').next().unwrap_or_default();
         without_fragment.split_once('?').map(|(_, q)| q).unwrap_or_default()
     }
 }
