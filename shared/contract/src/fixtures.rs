@@ -66,6 +66,7 @@ pub fn channel(queue: &QueueId) -> Channel {
         attachments: AttachmentPolicy { customer: true, agent: false, ..AttachmentPolicy::default() },
         created_at: now(),
         inactivity_secs: None,
+        former_numbers: Vec::new(),
     }
 }
 

@@ -159,9 +159,51 @@ pub struct Channel {
     /// default (`Config::auto_close_after`, 8 hours unless configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inactivity_secs: Option<u64>,
+    /// Numbers that left this channel for another one (issue 9.9), kept for [`FORMER_NUMBER_GRACE`]: the
+    /// old provider's late webhooks for them (a receipt of a message sent before the move, a text already
+    /// in flight) are still taken, and their texts go on to the channel that has the number now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub former_numbers: Vec<FormerNumber>,
+}
+
+/// How long a channel still takes its provider's webhooks for a number that left it: long enough for
+/// carriers' late delivery receipts (up to 72 hours) and retried webhooks.
+pub const FORMER_NUMBER_GRACE: time::Duration = time::Duration::days(7);
+
+/// A number that left a channel, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormerNumber {
+    pub number: Phone,
+    #[serde(with = "rfc3339")]
+    pub left_at: OffsetDateTime,
 }
 
 impl Channel {
+    /// True when this channel takes its provider's webhooks addressed to `number` at `now`: one of its
+    /// numbers, or one that left it less than [`FORMER_NUMBER_GRACE`] ago.
+    pub fn takes_webhooks_for(&self, number: &Phone, now: OffsetDateTime) -> bool {
+        self.number(number).is_some()
+            || self
+                .former_numbers
+                .iter()
+                .any(|f| &f.number == number && now - f.left_at < FORMER_NUMBER_GRACE)
+    }
+
+    /// Sets the channel's numbers at `now`: the numbers that leave are remembered as former numbers (for
+    /// the grace period), the ones that come back are forgotten as former ones, expired ones are dropped.
+    pub fn set_numbers(&mut self, numbers: Vec<ChannelNumber>, now: OffsetDateTime) {
+        for old in &self.numbers {
+            if !numbers.iter().any(|n| n.number == old.number) {
+                self.former_numbers.retain(|f| f.number != old.number);
+                self.former_numbers.push(FormerNumber { number: old.number.clone(), left_at: now });
+            }
+        }
+        self.former_numbers.retain(|f| {
+            now - f.left_at < FORMER_NUMBER_GRACE && !numbers.iter().any(|n| n.number == f.number)
+        });
+        self.numbers = numbers;
+    }
+
     /// The channel's media limits: its provider's, lowered where the channel sets lower ones.
     pub fn media_limits(&self) -> crate::media::MediaLimits {
         crate::media::MediaLimits::for_channel(
@@ -482,4 +524,60 @@ pub struct OutboxEntry {
     pub external_id: Option<String>,
     #[serde(with = "rfc3339")]
     pub at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn number(digits: &str) -> ChannelNumber {
+        ChannelNumber {
+            number: Phone::parse_digits(digits).expect("number"),
+            number_type: NumberType::Geo,
+            description: String::new(),
+            queue: QueueId::new("q_1"),
+            send_rate: None,
+        }
+    }
+
+    fn channel(numbers: &[&str]) -> Channel {
+        Channel {
+            id: ChannelId::new("ch_1"),
+            name: "support".into(),
+            provider: ProviderKind::Telesign,
+            base_url: None,
+            public_url: None,
+            numbers: numbers.iter().map(|n| number(n)).collect(),
+            language: None,
+            attachments: AttachmentPolicy::default(),
+            created_at: datetime!(2026-11-01 0:00 UTC),
+            inactivity_secs: None,
+            former_numbers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_number_that_left_takes_webhooks_for_the_grace_period_only_and_never_one_that_was_not_there() {
+        let moved_at = datetime!(2026-11-29 12:00 UTC);
+        let mut c = channel(&["15555550100", "15555550101"]);
+        c.set_numbers(vec![number("15555550101")], moved_at);
+        let left = Phone::parse_digits("15555550100").expect("number");
+        let stranger = Phone::parse_digits("15555550199").expect("number");
+        assert!(c.number(&left).is_none());
+        assert!(c.takes_webhooks_for(&left, moved_at + time::Duration::hours(72)));
+        assert!(!c.takes_webhooks_for(&left, moved_at + FORMER_NUMBER_GRACE));
+        assert!(!c.takes_webhooks_for(&stranger, moved_at));
+        // Back on the channel: a number again, no longer a former one; expired former numbers are dropped.
+        c.set_numbers(vec![number("15555550100"), number("15555550101")], moved_at);
+        assert!(c.former_numbers.is_empty(), "{:?}", c.former_numbers);
+        c.set_numbers(vec![number("15555550101")], moved_at);
+        c.set_numbers(vec![number("15555550101")], moved_at + FORMER_NUMBER_GRACE);
+        assert!(c.former_numbers.is_empty(), "{:?}", c.former_numbers);
+        // A stored channel from before the field reads with none.
+        let mut json = serde_json::to_value(channel(&["15555550100"])).expect("json");
+        json.as_object_mut().expect("object").remove("former_numbers");
+        let read: Channel = serde_json::from_value(json).expect("reads");
+        assert!(read.former_numbers.is_empty());
+    }
 }

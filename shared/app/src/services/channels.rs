@@ -255,6 +255,7 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
         attachments,
         created_at: app.clock.now(),
         inactivity_secs,
+        former_numbers: Vec::new(),
     };
     app.secrets.put_credentials(&channel.id, &credentials).await?;
     app.store.put_channel(&channel).await?;
@@ -332,7 +333,7 @@ pub async fn set_numbers(app: &App, id: &str, body: &Value) -> ApiResult<Value> 
     }
     let numbers = parse_numbers(app, obj).await?;
     refuse_numbers_in_use(app, &numbers, Some(&channel.id)).await?;
-    channel.numbers = numbers;
+    channel.set_numbers(numbers, app.clock.now());
     app.store.put_channel(&channel).await?;
     tracing::info!(channel = %channel.id, numbers = channel.numbers.len(), "channel numbers set");
     let moved = take_open_conversations(app, &channel).await?;

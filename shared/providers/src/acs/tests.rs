@@ -96,6 +96,7 @@ fn channel() -> Channel {
             send_rate: None,
         }],
         inactivity_secs: None,
+        former_numbers: Vec::new(),
         public_url: None,
         language: None,
         attachments: AttachmentPolicy::default(),

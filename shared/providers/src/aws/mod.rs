@@ -293,7 +293,7 @@ pub fn parse_notification(
     };
     if get("inboundMessageId").is_some() {
         let to = phone("destinationNumber")?;
-        if channel.number(&to).is_none() {
+        if !channel.takes_webhooks_for(&to, now) {
             return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
         }
         return Ok(vec![InboundEvent::Message(InboundMessage {

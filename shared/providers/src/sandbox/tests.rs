@@ -164,6 +164,7 @@ fn channel() -> Channel {
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
         inactivity_secs: None,
+        former_numbers: Vec::new(),
     }
 }
 

@@ -584,7 +584,7 @@ fn parse_inbound(
         .ok_or_else(|| malformed("missing user_response"))?;
     let from = phone_field(user, "user_response.phone_number")?;
     let to = phone_field(user, "user_response.sender_id")?;
-    if channel.number(&to).is_none() {
+    if !channel.takes_webhooks_for(&to, now) {
         return Err(malformed(format!("number {} is not on this channel", to.digits())));
     }
     let text = match user.get("mo_message") {

@@ -119,7 +119,7 @@ fn parse_inbound(
         .ok_or_else(|| WebhookError::Malformed("missing MessageSid".into()))?;
     let from = params.phone("From")?;
     let to = params.phone("To")?;
-    if channel.number(&to).is_none() {
+    if !channel.takes_webhooks_for(&to, now) {
         return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
     }
     let text = params.get("Body").unwrap_or_default();

@@ -95,12 +95,12 @@ pub fn parse_webhook(
 
 fn parse_inbound(
     channel: &Channel,
-    params: &Params,
+    params: &Params<'_>,
     now: OffsetDateTime,
 ) -> Result<InboundMessage, WebhookError> {
     let from = params.phone("msisdn")?;
     let to = params.phone("to")?;
-    if channel.number(&to).is_none() {
+    if !channel.takes_webhooks_for(&to, now) {
         return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
     }
     let part = if params.get("concat") == Some("true") {
