@@ -291,8 +291,24 @@ pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> Value {
         "language": channel.language,
         "inactivity_secs": channel.inactivity_secs,
         "attachments": channel.attachments,
+        "media": media_view(app, channel),
         "credentials": redacted(app, credentials),
         "created_at": channel.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+    })
+}
+
+/// What media the channel carries (issue 14): its provider's support each way (with the reason where a
+/// direction is missing) and the limits an item must keep (the channel's, within its provider's).
+fn media_view(app: &App, channel: &Channel) -> Value {
+    let support = app.providers.get(channel.provider.as_str()).map(|p| p.media_support());
+    let limits = channel.media_limits();
+    json!({
+        "inbound": support.is_some_and(|s| s.inbound),
+        "outbound": support.is_some_and(|s| s.outbound),
+        "note": support.and_then(|s| s.note),
+        "max_bytes": limits.max_bytes,
+        "max_items": limits.max_items,
+        "types": smsdesk_domain::media::ALLOWED_TYPES,
     })
 }
 

@@ -143,6 +143,17 @@ fn creds_for_webhook(credentials: &Credentials) -> Result<AwsCredentials, Webhoo
 
 #[async_trait]
 impl Provider for Aws {
+    fn media_support(&self) -> crate::MediaSupport {
+        crate::MediaSupport {
+            inbound: false,
+            outbound: false,
+            note: Some(
+                "AWS End User Messaging two-way SMS delivers no inbound MMS; outbound MMS (SendMediaMessage \
+                 from an S3 bucket) is not wired in smsdesk yet",
+            ),
+        }
+    }
+
     fn kind(&self) -> ProviderKind {
         ProviderKind::Aws
     }

@@ -116,8 +116,8 @@ impl Provider for Twilio {
         report
     }
 
-    fn sends_media(&self) -> bool {
-        true
+    fn media_support(&self) -> crate::MediaSupport {
+        crate::MediaSupport::BOTH
     }
 
     /// Twilio's media URLs are on its API host (`api.twilio.com`, or the channel's regional or fake host);
