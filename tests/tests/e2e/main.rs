@@ -14,6 +14,7 @@ mod crash_send;
 mod crm;
 mod dlq;
 mod faults;
+mod hostile;
 mod lifecycle;
 mod live;
 mod logs;

@@ -40,6 +40,9 @@ mod faults;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod gateway;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/hostile.rs"]
+mod hostile;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/lifecycle.rs"]
 mod lifecycle;
 #[cfg(not(smsdesk_aws_emulators_missing))]
