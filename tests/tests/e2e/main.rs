@@ -23,6 +23,7 @@ mod metrics;
 mod optout;
 mod outbound;
 mod pacing;
+mod provider_faults;
 mod providers;
 mod races;
 mod restart;

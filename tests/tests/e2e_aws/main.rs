@@ -60,6 +60,9 @@ mod outbound;
 #[path = "../e2e/pacing.rs"]
 mod pacing;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/provider_faults.rs"]
+mod provider_faults;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/providers.rs"]
 mod providers;
 #[cfg(not(smsdesk_aws_emulators_missing))]
