@@ -10,6 +10,7 @@ mod aws_sms;
 mod bench;
 mod channels;
 mod conversation;
+mod crash_load;
 mod crash_send;
 mod crm;
 mod dlq;
