@@ -40,6 +40,9 @@ mod faults;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod gateway;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/hostile.rs"]
+mod hostile;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/lifecycle.rs"]
 mod lifecycle;
 #[cfg(not(smsdesk_aws_emulators_missing))]
@@ -56,6 +59,9 @@ mod outbound;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/pacing.rs"]
 mod pacing;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/provider_faults.rs"]
+mod provider_faults;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/providers.rs"]
 mod providers;
