@@ -90,7 +90,8 @@ pub struct BenchArgs {
     /// Exact replays posted on top, as a share of the texts (0.3: 30% more posts).
     #[arg(long, default_value_t = 0.3)]
     pub replays: f64,
-    /// Agents sharing the conversations (each with the capacity for its share).
+    /// Agents sharing the conversations (each with the capacity for its share; at least one per 99 texts,
+    /// as an agent holds at most 100).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub agents: u32,
     /// The channel's numbers the texts are spread over (each paced at 1,000 sends/s).
@@ -215,8 +216,8 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 report.texts,
                 report.webhook_posts - report.texts,
                 report.connections,
-                args.agents,
-                args.numbers,
+                report.agents,
+                report.numbers,
             );
             print!("{}", report.table());
             println!("{}", report.json());

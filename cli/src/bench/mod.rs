@@ -49,7 +49,8 @@ pub struct BenchOptions {
     pub connections: usize,
     /// Exact replays posted on top, as a share of `texts` (0.3: 30% more posts).
     pub replay_share: f64,
-    /// Agents sharing the conversations (each gets the capacity for its share).
+    /// Agents sharing the conversations (each gets the capacity for its share); more when the texts need
+    /// more than 100 per agent.
     pub agents: usize,
     /// The channel's numbers the texts are spread over (each paced at 1,000 sends/s, the most allowed).
     pub numbers: usize,
@@ -84,6 +85,8 @@ impl BenchOptions {
 pub struct BenchReport {
     pub texts: usize,
     pub connections: usize,
+    pub agents: usize,
+    pub numbers: usize,
     pub webhook_posts: usize,
     /// Distinct texts whose webhook got a 2xx.
     pub accepted: usize,
@@ -131,6 +134,8 @@ impl BenchReport {
             "shape": "embedded",
             "texts": self.texts,
             "connections": self.connections,
+            "agents": self.agents,
+            "numbers": self.numbers,
             "webhook_posts": self.webhook_posts,
             "accepted": self.accepted,
             "refused": self.refused,
@@ -374,6 +379,9 @@ async fn until(
     }
 }
 
+/// The most conversations an agent may hold (`POST /v1/agents` refuses more).
+const MAX_CAPACITY: usize = 100;
+
 /// One run; see the module's documentation.
 pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let n = opts.texts.max(1);
@@ -410,7 +418,9 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
         )
         .await?;
     let channel = channel["id"].as_str().unwrap_or_default().to_string();
-    let agents = opts.agents.max(1);
+    // An agent holds at most 100 conversations (the API's limit): enough agents for every text, each with
+    // one slot to spare.
+    let agents = opts.agents.max(n.div_ceil(MAX_CAPACITY - 1)).max(1);
     let capacity = u32::try_from(n.div_ceil(agents) + 1).unwrap_or(u32::MAX);
     let mut tokens: HashMap<String, String> = HashMap::new();
     for i in 0..agents {
@@ -623,6 +633,8 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let report = BenchReport {
         texts: n,
         connections: opts.connections,
+        agents,
+        numbers: numbers.len(),
         webhook_posts: posts.len(),
         accepted: accepted_texts.len(),
         refused: refused + fake.unauthorized(),
