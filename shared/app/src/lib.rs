@@ -100,6 +100,8 @@ pub struct App {
     media: OnceLock<Arc<dyn MediaStore>>,
     /// The HTTP client media fetches use (no automatic redirects), built on first use.
     media_http: OnceLock<reqwest::Client>,
+    /// One assignment pass per queue at a time, shared by the callers meanwhile (issue 12).
+    pub dispatch_gates: services::dispatch_gate::DispatchGates,
 }
 
 impl App {
@@ -124,6 +126,7 @@ impl App {
             webhook_keys: Default::default(),
             media: OnceLock::new(),
             media_http: OnceLock::new(),
+            dispatch_gates: Default::default(),
         })
     }
 

@@ -11,8 +11,21 @@ use smsdesk_ports::PortResult;
 const BATCH: usize = 25;
 
 /// Assigns as many waiting conversations of `queue` as its agents can take. Returns how many it assigned.
+/// Callers at the same time share passes ([`crate::services::dispatch_gate`]); a pass goes on while it
+/// assigns a full batch, so that one pass drains a burst.
 pub async fn dispatch_queue(app: &App, queue: &QueueId) -> PortResult<usize> {
-    dispatch_queues(app, std::slice::from_ref(queue)).await
+    app.dispatch_gates
+        .run(queue, || async {
+            let mut total = 0;
+            loop {
+                let assigned = dispatch_queues(app, std::slice::from_ref(queue)).await?;
+                total += assigned;
+                if assigned < BATCH {
+                    return Ok(total);
+                }
+            }
+        })
+        .await
 }
 
 /// Assigns the waiting conversations of `queues` ([`BATCH`] per queue), highest current priority first

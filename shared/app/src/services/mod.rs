@@ -4,6 +4,7 @@ pub mod assignment;
 pub mod channels;
 pub mod conversations;
 pub mod crm;
+pub mod dispatch_gate;
 pub mod idempotency;
 pub mod intake;
 pub mod live;
