@@ -20,6 +20,22 @@ pub fn rank_candidates<'a>(queue: &QueueId, agents: &'a [Agent]) -> Vec<&'a Agen
     eligible
 }
 
+/// The agents able to take a conversation of `queue` that `refused_by` declined or let an offer expire,
+/// best first: those who did not refuse it; the refusers only when no other agent of the queue is
+/// available at all (then waiting would serve the customer no better than asking again).
+pub fn rank_for<'a>(queue: &QueueId, refused_by: &[AgentId], agents: &'a [Agent]) -> Vec<&'a Agent> {
+    let ranked = rank_candidates(queue, agents);
+    let (others, refusers): (Vec<&Agent>, Vec<&Agent>) =
+        ranked.into_iter().partition(|a| !refused_by.contains(&a.id));
+    if !others.is_empty() {
+        return others;
+    }
+    let another_available = agents.iter().any(|a| {
+        a.presence == crate::model::Presence::Available && a.queues.contains(queue) && !refused_by.contains(&a.id)
+    });
+    if another_available { Vec::new() } else { refusers }
+}
+
 /// The best agent for a conversation of `queue`, if anyone is free.
 pub fn pick_agent(queue: &QueueId, agents: &[Agent]) -> Option<AgentId> {
     rank_candidates(queue, agents).first().map(|a| a.id.clone())
@@ -100,7 +116,23 @@ mod tests {
             last_assigned_at: None,
             created_at: datetime!(2026-01-01 0:00 UTC),
             subject: None,
+            missed_offers: 0,
         }
+    }
+
+    #[test]
+    fn a_refused_conversation_goes_to_another_agent_and_back_only_when_nobody_else_is_there() {
+        let q = QueueId::new("q_1");
+        let refused = vec![AgentId::new("ag_a")];
+        let ids = |v: Vec<&Agent>| v.iter().map(|a| a.id.as_str().to_string()).collect::<Vec<_>>();
+        let a = agent("ag_a", &["q_1"], 3, 0, Presence::Available);
+        let b = agent("ag_b", &["q_1"], 3, 2, Presence::Available);
+        assert_eq!(ids(rank_for(&q, &refused, &[a.clone(), b.clone()])), vec!["ag_b"], "a busier other first");
+        let full_b = agent("ag_b", &["q_1"], 2, 2, Presence::Available);
+        assert!(rank_for(&q, &refused, &[a.clone(), full_b]).is_empty(), "waits for b rather than re-ask a");
+        let away_b = agent("ag_b", &["q_1"], 3, 0, Presence::Away);
+        assert_eq!(ids(rank_for(&q, &refused, &[a.clone(), away_b])), vec!["ag_a"], "nobody else: ask a again");
+        assert_eq!(ids(rank_for(&q, &[], &[a, b])), vec!["ag_a", "ag_b"], "no refusals: least loaded first");
     }
 
     #[test]

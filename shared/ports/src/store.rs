@@ -89,6 +89,36 @@ pub trait ConversationStore: Send + Sync {
         agent: &AgentId,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
+    /// Atomically, as [`ConversationStore::assign`] but the conversation becomes `offered` to the agent with
+    /// `offer` (issue 11.4): the offer takes one of the agent's slots (`active` grows by one, and
+    /// `last_assigned_at` becomes `offer.offered_at`). Returns the offered conversation, or None when any
+    /// condition failed.
+    async fn offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        offer: &Offer,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is `offered` to `agent`, it becomes `active` with it (the slot taken by
+    /// the offer stays), its offer is dropped, `state_changed_at` becomes `at`, and the agent's
+    /// `missed_offers` goes back to 0. Returns the active conversation, or None when it is not offered to
+    /// this agent (expired and offered elsewhere, declined, closed, gone).
+    async fn accept_offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is `offered` to `agent`, it goes back to `open` in its queue (keeping
+    /// its `queued_at`, so its place in line) with no agent and no offer, `agent` joins its `refused_by`, and
+    /// the agent gets the slot back; with `missed` (the offer expired) the agent's `missed_offers` grows by
+    /// one. Returns the conversation as it now is, or None when it is not offered to this agent.
+    async fn refuse_offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        missed: bool,
+    ) -> PortResult<Option<Conversation>>;
     /// Atomically: if the conversation is not closed it becomes `closed` (with `closed_at` and the reason),
     /// and its agent, if any, gets one `active` back. Returns the closed conversation, or None when it was
     /// already closed or does not exist.

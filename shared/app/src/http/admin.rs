@@ -161,6 +161,7 @@ async fn create_agent(
         last_assigned_at: None,
         created_at: app.clock.now(),
         subject,
+        missed_offers: 0,
     };
     let token = new_token();
     if app.store.put_agent(&agent, &token_hash(&token)).await? == AgentWrite::SubjectTaken {
