@@ -31,7 +31,9 @@ pub fn rank_for<'a>(queue: &QueueId, refused_by: &[AgentId], agents: &'a [Agent]
         return others;
     }
     let another_available = agents.iter().any(|a| {
-        a.presence == crate::model::Presence::Available && a.queues.contains(queue) && !refused_by.contains(&a.id)
+        a.presence == crate::model::Presence::Available
+            && a.queues.contains(queue)
+            && !refused_by.contains(&a.id)
     });
     if another_available { Vec::new() } else { refusers }
 }
@@ -127,11 +129,19 @@ mod tests {
         let ids = |v: Vec<&Agent>| v.iter().map(|a| a.id.as_str().to_string()).collect::<Vec<_>>();
         let a = agent("ag_a", &["q_1"], 3, 0, Presence::Available);
         let b = agent("ag_b", &["q_1"], 3, 2, Presence::Available);
-        assert_eq!(ids(rank_for(&q, &refused, &[a.clone(), b.clone()])), vec!["ag_b"], "a busier other first");
+        assert_eq!(
+            ids(rank_for(&q, &refused, &[a.clone(), b.clone()])),
+            vec!["ag_b"],
+            "a busier other first"
+        );
         let full_b = agent("ag_b", &["q_1"], 2, 2, Presence::Available);
         assert!(rank_for(&q, &refused, &[a.clone(), full_b]).is_empty(), "waits for b rather than re-ask a");
         let away_b = agent("ag_b", &["q_1"], 3, 0, Presence::Away);
-        assert_eq!(ids(rank_for(&q, &refused, &[a.clone(), away_b])), vec!["ag_a"], "nobody else: ask a again");
+        assert_eq!(
+            ids(rank_for(&q, &refused, &[a.clone(), away_b])),
+            vec!["ag_a"],
+            "nobody else: ask a again"
+        );
         assert_eq!(ids(rank_for(&q, &[], &[a, b])), vec!["ag_a", "ag_b"], "no refusals: least loaded first");
     }
 

@@ -447,9 +447,10 @@ impl ConversationStore for DynamoStore {
             if !refused_by.contains(agent) {
                 refused_by.push(agent.clone());
             }
-            let refused_attr = to_attr(&serde_json::to_value(&refused_by).map_err(|e| {
-                smsdesk_ports::PortError::Backend(format!("refused_by: {e}"))
-            })?);
+            let refused_attr = to_attr(
+                &serde_json::to_value(&refused_by)
+                    .map_err(|e| smsdesk_ports::PortError::Backend(format!("refused_by: {e}")))?,
+            );
             let mut conv = Expr::new();
             let update = format!(
                 "SET {}, {}, {}, {}, {} REMOVE {}",

@@ -270,7 +270,7 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
         let stored = ok(store.get_agent(&a.id).await, "get_agent").map_or(0, |x| x.active);
         let held = stored_conversations
             .iter()
-            .filter(|c| c.agent_id.as_ref() == Some(&a.id) && c.state.holds_agent())
+            .filter(|c| c.agent_id.as_ref() == Some(&a.id) && c.state.takes_slot())
             .count() as u32;
         assert_eq!(stored, held, "agent {}: active {stored} but holds {held} conversations", a.id);
         assert!(stored <= a.capacity, "agent {} holds {stored} > capacity {}", a.id, a.capacity);
