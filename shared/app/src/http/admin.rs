@@ -58,6 +58,11 @@ struct NewQueue {
     escalation_every_secs: u64,
     #[serde(default)]
     max_priority: u32,
+    /// Offers (issue 11.4): off by default, so conversations are offered and accepted.
+    #[serde(default)]
+    auto_accept: bool,
+    refusal_timeout_secs: Option<u64>,
+    max_missed_offers: Option<u32>,
 }
 
 /// A queue as the admin API shows it.
@@ -67,6 +72,8 @@ fn queue_view(q: &WorkQueue) -> Value {
         "disposition_required": q.disposition_required, "wrap_up_limit_secs": q.wrap_up_limit_secs,
         "initial_priority": q.initial_priority, "escalation_add": q.escalation_add,
         "escalation_every_secs": q.escalation_every_secs, "max_priority": q.max_priority,
+        "auto_accept": q.auto_accept, "refusal_timeout_secs": q.refusal_timeout_secs,
+        "max_missed_offers": q.max_missed_offers,
     })
 }
 
@@ -91,6 +98,14 @@ async fn create_queue(
     (queue.escalation_every_secs, queue.max_priority) = (body.escalation_every_secs, body.max_priority);
     smsdesk_domain::lifecycle::validate_wrap_up(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
     smsdesk_domain::assign::validate_priority(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
+    queue.auto_accept = body.auto_accept;
+    if let Some(secs) = body.refusal_timeout_secs {
+        queue.refusal_timeout_secs = secs;
+    }
+    if let Some(n) = body.max_missed_offers {
+        queue.max_missed_offers = n;
+    }
+    smsdesk_domain::offer::validate(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
     app.store.put_queue(&queue).await?;
     Ok((StatusCode::CREATED, Json(queue_view(&queue))))
 }
@@ -120,7 +135,7 @@ struct NewAgent {
 }
 
 fn agent_view(a: &Agent) -> Value {
-    json!({"id": a.id, "name": a.name, "queues": a.queues, "capacity": a.capacity, "presence": a.presence.as_str(), "active": a.active, "subject": a.subject})
+    json!({"id": a.id, "name": a.name, "queues": a.queues, "capacity": a.capacity, "presence": a.presence.as_str(), "active": a.active, "subject": a.subject, "missed_offers": a.missed_offers})
 }
 
 async fn create_agent(
