@@ -29,6 +29,14 @@ pub enum AgentWrite {
     SubjectTaken,
 }
 
+/// What an admin may change on an agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentSettings {
+    pub name: String,
+    pub queues: Vec<QueueId>,
+    pub capacity: u32,
+}
+
 #[async_trait]
 pub trait AgentStore: Send + Sync {
     /// Stores an agent with the SHA-256 hex of its API token (the token itself is never stored), unless
@@ -40,6 +48,11 @@ pub trait AgentStore: Send + Sync {
     async fn agent_by_subject(&self, subject: &str) -> PortResult<Option<Agent>>;
     /// Returns the updated agent, or None when there is no such agent.
     async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>>;
+    /// Atomically changes the agent's settings (`PATCH /v1/agents/{id}`): its name, the queues it serves and
+    /// its capacity; its presence, counts and token stay as they are. Returns the updated agent, or None when
+    /// there is no such agent. A capacity below the agent's `active` count takes nothing away: the agent
+    /// just gets nothing new until it is below.
+    async fn update_agent(&self, id: &AgentId, settings: &AgentSettings) -> PortResult<Option<Agent>>;
     /// Every agent that serves `queue`, with its current `active` count.
     async fn agents_for_queue(&self, queue: &QueueId) -> PortResult<Vec<Agent>>;
     async fn list_agents(&self) -> PortResult<Vec<Agent>>;

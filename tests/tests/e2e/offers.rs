@@ -183,3 +183,78 @@ async fn offers_are_the_default_and_auto_accept_skips_them() {
         s.api().call("POST", &format!("/v1/conversations/{conversation}/decline"), Some(&token), None).await;
     assert_eq!((status, &body["error"]["code"]), (409, &json!("not_offered")), "nothing to decline: {body}");
 }
+
+#[tokio::test]
+async fn an_agent_at_capacity_gets_nothing_new_until_an_admin_raises_it() {
+    let Some(s) = Setup::new().await else { return };
+    let (ada, token) = s.agent("Ada", 1).await;
+    s.text("OF500000000000000000000000000001", "15555550841", "first").await;
+    s.work_item_for(&token, "+15555550841").await;
+    s.text("OF500000000000000000000000000002", "15555550842", "second").await;
+    let second = eventually(10, "the second customer waits", || async {
+        s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550842")
+    })
+    .await;
+    s.app.settled().await;
+    let second = s.api().conversation(ADMIN_TOKEN, second["conversation_id"].as_str().expect("id")).await;
+    assert_eq!(second["state"], "open", "Ada is full: {second}");
+    assert_eq!(s.active_of(&ada).await, 1);
+
+    for (body, field) in [
+        (json!({"capacity": 0}), "capacity"),
+        (json!({"capacity": 101}), "capacity"),
+        (json!({"queues": ["q_nope"]}), "queues[0]"),
+        (json!({"name": " "}), "name"),
+        (json!({"active": 0}), "active"),
+        (json!({"presence": "away"}), "presence"),
+        (json!({"id": "ag_other"}), "id"),
+        (json!({"shoe_size": 9}), "shoe_size"),
+    ] {
+        let (status, answer) = s.api().admin("PATCH", &format!("/v1/agents/{ada}"), Some(body)).await;
+        assert_eq!(status, 400, "{answer}");
+        let message = answer["error"]["message"].as_str().expect("message");
+        assert!(message.starts_with(&format!("{field}: ")), "names {field}: {answer}");
+    }
+    let (status, answer) =
+        s.api().call("PATCH", &format!("/v1/agents/{ada}"), Some(&token), Some(json!({"capacity": 2}))).await;
+    assert_eq!(status, 403, "only an admin changes an agent's settings: {answer}");
+
+    let patched = s
+        .api()
+        .ok(
+            "PATCH",
+            &format!("/v1/agents/{ada}"),
+            ADMIN_TOKEN,
+            Some(json!({"capacity": 2, "name": "Ada L."})),
+            200,
+        )
+        .await;
+    assert_eq!(
+        (&patched["capacity"], &patched["name"], &patched["presence"]),
+        (&json!(2), &json!("Ada L."), &json!("available")),
+        "{patched}"
+    );
+    s.work_item_for(&token, "+15555550842").await;
+    assert_eq!(s.active_of(&ada).await, 2, "the raised capacity serves the waiting customer at once");
+
+    // Another queue only: Ada's queue is no longer hers, so its next customer waits.
+    let other = s.api().create_queue("Other").await;
+    s.api()
+        .ok(
+            "PATCH",
+            &format!("/v1/agents/{ada}"),
+            ADMIN_TOKEN,
+            Some(json!({"queues": [other], "capacity": 3})),
+            200,
+        )
+        .await;
+    s.text("OF500000000000000000000000000003", "15555550843", "third").await;
+    let third = eventually(10, "the third customer waits", || async {
+        s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550843")
+    })
+    .await;
+    s.app.settled().await;
+    let third = s.api().conversation(ADMIN_TOKEN, third["conversation_id"].as_str().expect("id")).await;
+    assert_eq!(third["state"], "open", "Ada no longer serves the queue: {third}");
+    assert_eq!(s.active_of(&ada).await, 2, "with room for a third, she got nothing from a queue not hers");
+}

@@ -14,7 +14,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use smsdesk_domain::*;
-use smsdesk_ports::AgentWrite;
+use smsdesk_ports::{AgentSettings, AgentWrite};
 use std::sync::Arc;
 
 /// Adds the admin routes to `router`.
@@ -22,7 +22,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     let router = router
         .route("/v1/queues", post(create_queue).get(list_queues))
         .route("/v1/agents", post(create_agent).get(list_agents))
-        .route("/v1/agents/{id}", get(get_agent))
+        .route("/v1/agents/{id}", get(get_agent).patch(patch_agent))
         .route("/v1/agents/{id}/presence", post(set_presence))
         .route("/v1/channels", post(create_channel).get(list_channels))
         .route("/v1/channels/{id}", get(get_channel))
@@ -185,6 +185,77 @@ async fn create_agent(
     let mut view = agent_view(&agent);
     view["token"] = json!(token);
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// `PATCH /v1/agents/{id}` (admin), JSON merge-patch semantics: `name`, `queues` and `capacity` change;
+/// presence has its own route, counts are the store's, `id`, `subject` and `created_at` are immutable. Each
+/// refusal is a 400 naming the field and the rule. A capacity that grew serves the agent's queues at once.
+async fn patch_agent(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(patch): Body<Value>,
+) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
+    let id = AgentId::new(id);
+    let agent =
+        app.store.get_agent(&id).await?.ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
+    let Some(patch) = patch.as_object() else {
+        return Err(ApiError::field("body", "must be a JSON object (merge patch)"));
+    };
+    let mut settings =
+        AgentSettings { name: agent.name.clone(), queues: agent.queues.clone(), capacity: agent.capacity };
+    for (field, value) in patch {
+        match field.as_str() {
+            "name" => {
+                let name = value.as_str().map(str::trim).filter(|n| !n.is_empty());
+                let name = name.ok_or_else(|| ApiError::field("name", "must be a non-empty string"))?;
+                settings.name = name.to_string();
+            }
+            "capacity" => {
+                let capacity = value.as_u64().filter(|c| (1..=100).contains(c));
+                let capacity =
+                    capacity.ok_or_else(|| ApiError::field("capacity", "must be between 1 and 100"))?;
+                settings.capacity = u32::try_from(capacity).unwrap_or(100);
+            }
+            "queues" => {
+                let Some(list) = value.as_array() else {
+                    return Err(ApiError::field("queues", "must be a list of queue ids"));
+                };
+                let mut queues = Vec::with_capacity(list.len());
+                for (i, q) in list.iter().enumerate() {
+                    let Some(q) = q.as_str() else {
+                        return Err(ApiError::field(format!("queues[{i}]"), "must be a queue id"));
+                    };
+                    let qid = QueueId::new(q);
+                    if app.store.get_queue(&qid).await?.is_none() {
+                        return Err(ApiError::field(format!("queues[{i}]"), format!("no queue '{q}'")));
+                    }
+                    if !queues.contains(&qid) {
+                        queues.push(qid);
+                    }
+                }
+                settings.queues = queues;
+            }
+            "id" | "subject" | "created_at" => {
+                return Err(ApiError::field(field, "cannot be changed"));
+            }
+            "presence" => {
+                return Err(ApiError::field(field, "is set with POST /v1/agents/{id}/presence"));
+            }
+            "active" | "missed_offers" | "last_assigned_at" => {
+                return Err(ApiError::field(field, "is kept by smsdesk and cannot be set"));
+            }
+            other => return Err(ApiError::field(other, "is not a setting of an agent")),
+        }
+    }
+    let updated = app
+        .store
+        .update_agent(&id, &settings)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
+    crate::services::assignment::dispatch_for_agent(&app, &id).await?;
+    Ok(Json(agent_view(&updated)))
 }
 
 /// A fresh agent token: 244 random bits (two UUIDv4s from the OS's randomness), URL-safe base64.
