@@ -214,6 +214,10 @@ pub struct WorkQueue {
     /// Offers an agent may miss in a row (let expire) before being set `away`; 0: never.
     #[serde(default = "default_max_missed_offers")]
     pub max_missed_offers: u32,
+    /// Affinity (issue 11.3): a returning customer goes first to the agent who had them within this many
+    /// seconds, when that agent can take them; 0: off.
+    #[serde(default)]
+    pub affinity_secs: u64,
 }
 
 /// Default refusal timeout of an offer: a minute.
@@ -254,6 +258,7 @@ impl WorkQueue {
             auto_accept: false,
             refusal_timeout_secs: DEFAULT_REFUSAL_TIMEOUT_SECS,
             max_missed_offers: DEFAULT_MAX_MISSED_OFFERS,
+            affinity_secs: 0,
         }
     }
 }

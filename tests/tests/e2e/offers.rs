@@ -258,3 +258,40 @@ async fn an_agent_at_capacity_gets_nothing_new_until_an_admin_raises_it() {
     assert_eq!(third["state"], "open", "Ada no longer serves the queue: {third}");
     assert_eq!(s.active_of(&ada).await, 2, "with room for a third, she got nothing from a queue not hers");
 }
+
+#[tokio::test]
+async fn a_returning_customer_goes_to_the_agent_who_had_them_within_the_affinity_window() {
+    let Some(s) = Setup::with_queue(json!({"name": "Support", "affinity_secs": 3600})).await else { return };
+    let (ada, ada_token) = s.agent("Ada", 2).await;
+    let (bob, bob_token) = s.agent("Bob", 2).await;
+    let agents = [(ada.as_str(), ada_token.as_str()), (bob.as_str(), bob_token.as_str())];
+    s.text("OF600000000000000000000000000001", "15555550851", "first visit").await;
+    let (first, conversation) = held_by(&s, &agents, "+15555550851", "active").await;
+    s.act(agents[first].1, &conversation, "close", None, 200).await;
+    // The CRM timeline (written by crm-upsert) remembers who had the customer.
+    eventually(15, "the customer's timeline names the agent", || async {
+        let found = s.api().ok("GET", "/v1/contacts?phone=%2B15555550851", ADMIN_TOKEN, None, 200).await;
+        let id = found["items"].as_array()?.first()?["id"].as_str()?.to_string();
+        let contact = s.api().ok("GET", &format!("/v1/contacts/{id}"), ADMIN_TOKEN, None, 200).await;
+        contact["timeline"].as_array()?.iter().any(|e| e["kind"] == "assigned").then_some(())
+    })
+    .await;
+    s.app.settled().await;
+
+    // Both are free; the other agent has been idle longer and would get a new customer, but the returning
+    // one goes back to the agent who had them.
+    s.text("OF600000000000000000000000000002", "15555550851", "back again").await;
+    let (again, second) = held_by(&s, &agents, "+15555550851", "active").await;
+    assert_ne!(second, conversation, "a new conversation");
+    assert_eq!(again, first, "back to the agent who had the customer");
+    s.text("OF600000000000000000000000000003", "15555550852", "new customer").await;
+    let (other, _) = held_by(&s, &agents, "+15555550852", "active").await;
+    assert_eq!(other, 1 - first, "a new customer goes to the least loaded, as ever");
+    let (status, answer) =
+        s.api().admin("POST", "/v1/queues", Some(json!({"name": "Q", "affinity_secs": 2_592_001}))).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"]["message"].as_str().is_some_and(|m| m.starts_with("affinity_secs: ")),
+        "{answer}"
+    );
+}

@@ -63,6 +63,9 @@ struct NewQueue {
     auto_accept: bool,
     refusal_timeout_secs: Option<u64>,
     max_missed_offers: Option<u32>,
+    /// Affinity window in seconds (0: off).
+    #[serde(default)]
+    affinity_secs: u64,
 }
 
 /// A queue as the admin API shows it.
@@ -73,7 +76,7 @@ fn queue_view(q: &WorkQueue) -> Value {
         "initial_priority": q.initial_priority, "escalation_add": q.escalation_add,
         "escalation_every_secs": q.escalation_every_secs, "max_priority": q.max_priority,
         "auto_accept": q.auto_accept, "refusal_timeout_secs": q.refusal_timeout_secs,
-        "max_missed_offers": q.max_missed_offers,
+        "max_missed_offers": q.max_missed_offers, "affinity_secs": q.affinity_secs,
     })
 }
 
@@ -106,6 +109,8 @@ async fn create_queue(
         queue.max_missed_offers = n;
     }
     smsdesk_domain::offer::validate(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
+    queue.affinity_secs = body.affinity_secs;
+    smsdesk_domain::assign::validate_affinity(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
     app.store.put_queue(&queue).await?;
     Ok((StatusCode::CREATED, Json(queue_view(&queue))))
 }

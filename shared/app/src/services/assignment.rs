@@ -6,9 +6,9 @@
 
 use crate::App;
 use crate::services::crm;
-use smsdesk_domain::assign::{Waiting, current_priority, order_waiting, rank_for};
+use smsdesk_domain::assign::{Waiting, current_priority, last_agent, order_waiting, prefer, rank_for};
 use smsdesk_domain::{
-    Agent, AgentId, Conversation, ConversationId, ConversationState, QueueId, WorkQueue, offer,
+    Agent, AgentId, Conversation, ConversationId, ConversationState, Phone, QueueId, WorkQueue, offer,
 };
 use smsdesk_ports::PortResult;
 use std::collections::HashMap;
@@ -30,6 +30,7 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     let mut agents: Vec<Agent> = Vec::new();
     let mut settings: HashMap<QueueId, Option<WorkQueue>> = HashMap::new();
     let mut refused: HashMap<ConversationId, Vec<AgentId>> = HashMap::new();
+    let mut customers: HashMap<ConversationId, Phone> = HashMap::new();
     for queue in queues {
         let list = app.store.waiting_in_queue(queue, BATCH).await?;
         if list.is_empty() {
@@ -44,7 +45,8 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
                 priority,
                 queued_at: c.queued_at,
             });
-            refused.insert(c.id, c.refused_by);
+            refused.insert(c.id.clone(), c.refused_by);
+            customers.insert(c.id, c.customer);
         }
         settings.insert(queue.clone(), queue_settings);
         for agent in app.store.agents_for_queue(queue).await? {
@@ -57,9 +59,16 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     let mut assigned = 0;
     for conversation in waiting {
         let refused_by = refused.get(&conversation.conversation).map_or(&[][..], Vec::as_slice);
-        let candidates: Vec<AgentId> =
-            rank_for(&conversation.queue, refused_by, &agents).iter().map(|a| a.id.clone()).collect();
         let queue = settings.get(&conversation.queue).and_then(Option::as_ref);
+        let ranked = rank_for(&conversation.queue, refused_by, &agents);
+        let preferred = match (queue, customers.get(&conversation.conversation)) {
+            (Some(q), Some(customer)) if q.affinity_secs > 0 && !ranked.is_empty() => {
+                affinity(app, customer, q.affinity_secs).await?
+            }
+            _ => None,
+        };
+        let candidates: Vec<AgentId> =
+            prefer(ranked, preferred.as_ref()).iter().map(|a| a.id.clone()).collect();
         for candidate in candidates {
             let now = app.clock.now();
             let taken = if offer::auto_accept(queue) {
@@ -101,6 +110,16 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
         }
     }
     Ok(assigned)
+}
+
+/// The agent who last had `customer` within the queue's affinity window, from the customer's CRM timeline.
+async fn affinity(app: &App, customer: &Phone, window_secs: u64) -> PortResult<Option<AgentId>> {
+    let window = time::Duration::seconds(i64::try_from(window_secs).unwrap_or(i64::MAX));
+    let mut events = Vec::new();
+    for contact in app.store.contacts_by_phone(customer).await? {
+        events.extend(app.store.timeline(&contact.id).await?);
+    }
+    Ok(last_agent(&events, app.clock.now(), window))
 }
 
 /// A conversation became `active` with `agent` (assigned to a queue that auto-accepts, or an accepted
