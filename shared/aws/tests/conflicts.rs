@@ -112,6 +112,7 @@ fn agent() -> Agent {
         last_assigned_at: None,
         created_at: time::macros::datetime!(2026-01-01 00:00 UTC),
         subject: None,
+        missed_offers: 0,
     }
 }
 

@@ -100,6 +100,7 @@ store_suite!(
     agent_subjects_contract,
     conversations_contract,
     assignment_contract,
+    offers_contract,
     lifecycle_contract,
     distribution_stress_contract,
     messages_contract,

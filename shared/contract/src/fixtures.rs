@@ -82,6 +82,7 @@ pub fn agent(queues: &[QueueId], capacity: u32, presence: Presence) -> Agent {
         last_assigned_at: None,
         created_at: now(),
         subject: None,
+        missed_offers: 0,
     }
 }
 
@@ -110,6 +111,8 @@ pub fn conversation(
         close_reason: None,
         state_changed_at: None,
         wrap_up: None,
+        offer: None,
+        refused_by: Vec::new(),
     }
 }
 

@@ -138,6 +138,7 @@ pub(crate) mod tests {
             active: 0,
             last_assigned_at: None,
             subject: None,
+            missed_offers: 0,
             created_at: OffsetDateTime::UNIX_EPOCH,
         }
     }
@@ -161,6 +162,8 @@ pub(crate) mod tests {
             close_reason: None,
             state_changed_at: None,
             wrap_up: None,
+            offer: None,
+            refused_by: Vec::new(),
         }
     }
 

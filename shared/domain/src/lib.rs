@@ -13,6 +13,7 @@ pub mod live;
 pub mod media;
 pub mod model;
 pub mod multipart;
+pub mod offer;
 pub mod pacing;
 pub mod phone;
 pub mod redact;

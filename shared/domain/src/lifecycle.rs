@@ -63,7 +63,10 @@ pub fn on_customer_text(state: ConversationState, agent: Option<&Agent>) -> Revi
             Some(a) if a.presence == Presence::Available => Revival::BackToAgent,
             _ => Revival::ToQueue,
         },
-        ConversationState::Open | ConversationState::Active | ConversationState::Closed => Revival::Stay,
+        ConversationState::Open
+        | ConversationState::Offered
+        | ConversationState::Active
+        | ConversationState::Closed => Revival::Stay,
     }
 }
 
@@ -76,7 +79,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
         Self { field: field.into(), rule: rule.into() }
     }
 }
@@ -249,6 +252,7 @@ mod tests {
             last_assigned_at: None,
             created_at: AT,
             subject: None,
+            missed_offers: 0,
         }
     }
 

@@ -247,6 +247,32 @@ pub struct WorkQueue {
     pub escalation_every_secs: u64,
     #[serde(default)]
     pub max_priority: u32,
+    /// Conversations go straight to `active` with their agent instead of being offered first (issue 11.4).
+    #[serde(default)]
+    pub auto_accept: bool,
+    /// How long an agent has to accept an offer before it goes to another agent.
+    #[serde(default = "default_refusal_timeout_secs")]
+    pub refusal_timeout_secs: u64,
+    /// Offers an agent may miss in a row (let expire) before being set `away`; 0: never.
+    #[serde(default = "default_max_missed_offers")]
+    pub max_missed_offers: u32,
+    /// Affinity (issue 11.3): a returning customer goes first to the agent who had them within this many
+    /// seconds, when that agent can take them; 0: off.
+    #[serde(default)]
+    pub affinity_secs: u64,
+}
+
+/// Default refusal timeout of an offer: a minute.
+pub const DEFAULT_REFUSAL_TIMEOUT_SECS: u64 = 60;
+/// Default number of offers missed in a row that sets an agent away.
+pub const DEFAULT_MAX_MISSED_OFFERS: u32 = 3;
+
+fn default_refusal_timeout_secs() -> u64 {
+    DEFAULT_REFUSAL_TIMEOUT_SECS
+}
+
+fn default_max_missed_offers() -> u32 {
+    DEFAULT_MAX_MISSED_OFFERS
 }
 
 /// Default wrap-up limit: two minutes.
@@ -271,6 +297,10 @@ impl WorkQueue {
             escalation_add: 0,
             escalation_every_secs: 0,
             max_priority: 0,
+            auto_accept: false,
+            refusal_timeout_secs: DEFAULT_REFUSAL_TIMEOUT_SECS,
+            max_missed_offers: DEFAULT_MAX_MISSED_OFFERS,
+            affinity_secs: 0,
         }
     }
 }
@@ -324,6 +354,10 @@ pub struct Agent {
     /// by an admin, unique among agents. None: the agent signs in with its API token only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// Offers the agent let expire in a row (an accepted offer starts the count again); the store keeps it
+    /// together with the offer's outcome.
+    #[serde(default)]
+    pub missed_offers: u32,
 }
 
 impl Agent {
@@ -337,6 +371,9 @@ impl Agent {
 pub enum ConversationState {
     /// In its queue, waiting for an agent with free capacity.
     Open,
+    /// Offered to an agent (`agent_id`), whose slot it takes, until the agent accepts (`active`), declines or
+    /// lets the offer expire (back to `open` in its queue, for another agent).
+    Offered,
     /// With an agent.
     Active,
     /// Set aside by its agent, who keeps the slot; the customer's next text brings it back to them (if
@@ -353,6 +390,7 @@ impl ConversationState {
     pub fn as_str(self) -> &'static str {
         match self {
             ConversationState::Open => "open",
+            ConversationState::Offered => "offered",
             ConversationState::Active => "active",
             ConversationState::Waiting => "waiting",
             ConversationState::WrapUp => "wrap_up",
@@ -363,6 +401,7 @@ impl ConversationState {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "open" => ConversationState::Open,
+            "offered" => ConversationState::Offered,
             "active" => ConversationState::Active,
             "waiting" => ConversationState::Waiting,
             "wrap_up" => ConversationState::WrapUp,
@@ -375,6 +414,12 @@ impl ConversationState {
     /// `waiting`, `wrap_up`).
     pub fn holds_agent(self) -> bool {
         matches!(self, ConversationState::Active | ConversationState::Waiting | ConversationState::WrapUp)
+    }
+
+    /// Whether a conversation in this state takes one of its agent's slots: the states that hold the agent,
+    /// and an offer (capacity is taken by the offer).
+    pub fn takes_slot(self) -> bool {
+        self.holds_agent() || self == ConversationState::Offered
     }
 }
 
@@ -431,6 +476,23 @@ pub struct Conversation {
     /// Disposition, tags and notes, once the agent submitted the wrap-up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrap_up: Option<WrapUp>,
+    /// The pending offer, while the conversation is `offered` to its agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<Offer>,
+    /// Agents who declined it or let an offer of it expire since it entered its queue: offered to others
+    /// first ([`crate::assign::rank_for`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_by: Vec<AgentId>,
+}
+
+/// An offer of a conversation to its agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    #[serde(with = "rfc3339")]
+    pub offered_at: OffsetDateTime,
+    /// When the offer goes to another agent unless accepted.
+    #[serde(with = "rfc3339")]
+    pub expires_at: OffsetDateTime,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

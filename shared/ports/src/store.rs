@@ -29,6 +29,14 @@ pub enum AgentWrite {
     SubjectTaken,
 }
 
+/// What an admin may change on an agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentSettings {
+    pub name: String,
+    pub queues: Vec<QueueId>,
+    pub capacity: u32,
+}
+
 #[async_trait]
 pub trait AgentStore: Send + Sync {
     /// Stores an agent with the SHA-256 hex of its API token (the token itself is never stored), unless
@@ -40,6 +48,11 @@ pub trait AgentStore: Send + Sync {
     async fn agent_by_subject(&self, subject: &str) -> PortResult<Option<Agent>>;
     /// Returns the updated agent, or None when there is no such agent.
     async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>>;
+    /// Atomically changes the agent's settings (`PATCH /v1/agents/{id}`): its name, the queues it serves and
+    /// its capacity; its presence, counts and token stay as they are. Returns the updated agent, or None when
+    /// there is no such agent. A capacity below the agent's `active` count takes nothing away: the agent
+    /// just gets nothing new until it is below.
+    async fn update_agent(&self, id: &AgentId, settings: &AgentSettings) -> PortResult<Option<Agent>>;
     /// Every agent that serves `queue`, with its current `active` count.
     async fn agents_for_queue(&self, queue: &QueueId) -> PortResult<Vec<Agent>>;
     async fn list_agents(&self) -> PortResult<Vec<Agent>>;
@@ -88,6 +101,36 @@ pub trait ConversationStore: Send + Sync {
         conversation: &ConversationId,
         agent: &AgentId,
         at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically, as [`ConversationStore::assign`] but the conversation becomes `offered` to the agent with
+    /// `offer` (issue 11.4): the offer takes one of the agent's slots (`active` grows by one, and
+    /// `last_assigned_at` becomes `offer.offered_at`). Returns the offered conversation, or None when any
+    /// condition failed.
+    async fn offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        offer: &Offer,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is `offered` to `agent`, it becomes `active` with it (the slot taken by
+    /// the offer stays), its offer is dropped, `state_changed_at` becomes `at`, and the agent's
+    /// `missed_offers` goes back to 0. Returns the active conversation, or None when it is not offered to
+    /// this agent (expired and offered elsewhere, declined, closed, gone).
+    async fn accept_offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is `offered` to `agent`, it goes back to `open` in its queue (keeping
+    /// its `queued_at`, so its place in line) with no agent and no offer, `agent` joins its `refused_by`, and
+    /// the agent gets the slot back; with `missed` (the offer expired) the agent's `missed_offers` grows by
+    /// one. Returns the conversation as it now is, or None when it is not offered to this agent.
+    async fn refuse_offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        missed: bool,
     ) -> PortResult<Option<Conversation>>;
     /// Atomically: if the conversation is not closed it becomes `closed` (with `closed_at` and the reason),
     /// and its agent, if any, gets one `active` back. Returns the closed conversation, or None when it was

@@ -21,6 +21,7 @@ mod live;
 mod logs;
 mod media;
 mod metrics;
+mod offers;
 mod optout;
 mod outbound;
 mod pacing;

@@ -54,6 +54,9 @@ mod media;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod metrics;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/offers.rs"]
+mod offers;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/outbound.rs"]
 mod outbound;
 #[cfg(not(smsdesk_aws_emulators_missing))]

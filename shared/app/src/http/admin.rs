@@ -14,7 +14,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use smsdesk_domain::*;
-use smsdesk_ports::AgentWrite;
+use smsdesk_ports::{AgentSettings, AgentWrite};
 use std::sync::Arc;
 
 /// Adds the admin routes to `router`.
@@ -22,7 +22,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     let router = router
         .route("/v1/queues", post(create_queue).get(list_queues))
         .route("/v1/agents", post(create_agent).get(list_agents))
-        .route("/v1/agents/{id}", get(get_agent))
+        .route("/v1/agents/{id}", get(get_agent).patch(patch_agent))
         .route("/v1/agents/{id}/presence", post(set_presence))
         .route("/v1/channels", post(create_channel).get(list_channels))
         .route("/v1/channels/{id}", get(get_channel))
@@ -58,6 +58,14 @@ struct NewQueue {
     escalation_every_secs: u64,
     #[serde(default)]
     max_priority: u32,
+    /// Offers (issue 11.4): off by default, so conversations are offered and accepted.
+    #[serde(default)]
+    auto_accept: bool,
+    refusal_timeout_secs: Option<u64>,
+    max_missed_offers: Option<u32>,
+    /// Affinity window in seconds (0: off).
+    #[serde(default)]
+    affinity_secs: u64,
 }
 
 /// A queue as the admin API shows it.
@@ -67,6 +75,8 @@ fn queue_view(q: &WorkQueue) -> Value {
         "disposition_required": q.disposition_required, "wrap_up_limit_secs": q.wrap_up_limit_secs,
         "initial_priority": q.initial_priority, "escalation_add": q.escalation_add,
         "escalation_every_secs": q.escalation_every_secs, "max_priority": q.max_priority,
+        "auto_accept": q.auto_accept, "refusal_timeout_secs": q.refusal_timeout_secs,
+        "max_missed_offers": q.max_missed_offers, "affinity_secs": q.affinity_secs,
     })
 }
 
@@ -91,6 +101,16 @@ async fn create_queue(
     (queue.escalation_every_secs, queue.max_priority) = (body.escalation_every_secs, body.max_priority);
     smsdesk_domain::lifecycle::validate_wrap_up(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
     smsdesk_domain::assign::validate_priority(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
+    queue.auto_accept = body.auto_accept;
+    if let Some(secs) = body.refusal_timeout_secs {
+        queue.refusal_timeout_secs = secs;
+    }
+    if let Some(n) = body.max_missed_offers {
+        queue.max_missed_offers = n;
+    }
+    smsdesk_domain::offer::validate(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
+    queue.affinity_secs = body.affinity_secs;
+    smsdesk_domain::assign::validate_affinity(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
     app.store.put_queue(&queue).await?;
     Ok((StatusCode::CREATED, Json(queue_view(&queue))))
 }
@@ -120,7 +140,7 @@ struct NewAgent {
 }
 
 fn agent_view(a: &Agent) -> Value {
-    json!({"id": a.id, "name": a.name, "queues": a.queues, "capacity": a.capacity, "presence": a.presence.as_str(), "active": a.active, "subject": a.subject})
+    json!({"id": a.id, "name": a.name, "queues": a.queues, "capacity": a.capacity, "presence": a.presence.as_str(), "active": a.active, "subject": a.subject, "missed_offers": a.missed_offers})
 }
 
 async fn create_agent(
@@ -161,6 +181,7 @@ async fn create_agent(
         last_assigned_at: None,
         created_at: app.clock.now(),
         subject,
+        missed_offers: 0,
     };
     let token = new_token();
     if app.store.put_agent(&agent, &token_hash(&token)).await? == AgentWrite::SubjectTaken {
@@ -169,6 +190,77 @@ async fn create_agent(
     let mut view = agent_view(&agent);
     view["token"] = json!(token);
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// `PATCH /v1/agents/{id}` (admin), JSON merge-patch semantics: `name`, `queues` and `capacity` change;
+/// presence has its own route, counts are the store's, `id`, `subject` and `created_at` are immutable. Each
+/// refusal is a 400 naming the field and the rule. A capacity that grew serves the agent's queues at once.
+async fn patch_agent(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(patch): Body<Value>,
+) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
+    let id = AgentId::new(id);
+    let agent =
+        app.store.get_agent(&id).await?.ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
+    let Some(patch) = patch.as_object() else {
+        return Err(ApiError::field("body", "must be a JSON object (merge patch)"));
+    };
+    let mut settings =
+        AgentSettings { name: agent.name.clone(), queues: agent.queues.clone(), capacity: agent.capacity };
+    for (field, value) in patch {
+        match field.as_str() {
+            "name" => {
+                let name = value.as_str().map(str::trim).filter(|n| !n.is_empty());
+                let name = name.ok_or_else(|| ApiError::field("name", "must be a non-empty string"))?;
+                settings.name = name.to_string();
+            }
+            "capacity" => {
+                let capacity = value.as_u64().filter(|c| (1..=100).contains(c));
+                let capacity =
+                    capacity.ok_or_else(|| ApiError::field("capacity", "must be between 1 and 100"))?;
+                settings.capacity = u32::try_from(capacity).unwrap_or(100);
+            }
+            "queues" => {
+                let Some(list) = value.as_array() else {
+                    return Err(ApiError::field("queues", "must be a list of queue ids"));
+                };
+                let mut queues = Vec::with_capacity(list.len());
+                for (i, q) in list.iter().enumerate() {
+                    let Some(q) = q.as_str() else {
+                        return Err(ApiError::field(format!("queues[{i}]"), "must be a queue id"));
+                    };
+                    let qid = QueueId::new(q);
+                    if app.store.get_queue(&qid).await?.is_none() {
+                        return Err(ApiError::field(format!("queues[{i}]"), format!("no queue '{q}'")));
+                    }
+                    if !queues.contains(&qid) {
+                        queues.push(qid);
+                    }
+                }
+                settings.queues = queues;
+            }
+            "id" | "subject" | "created_at" => {
+                return Err(ApiError::field(field, "cannot be changed"));
+            }
+            "presence" => {
+                return Err(ApiError::field(field, "is set with POST /v1/agents/{id}/presence"));
+            }
+            "active" | "missed_offers" | "last_assigned_at" => {
+                return Err(ApiError::field(field, "is kept by smsdesk and cannot be set"));
+            }
+            other => return Err(ApiError::field(other, "is not a setting of an agent")),
+        }
+    }
+    let updated = app
+        .store
+        .update_agent(&id, &settings)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
+    crate::services::assignment::dispatch_for_agent(&app, &id).await?;
+    Ok(Json(agent_view(&updated)))
 }
 
 /// A fresh agent token: 244 random bits (two UUIDv4s from the OS's randomness), URL-safe base64.

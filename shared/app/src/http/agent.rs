@@ -32,6 +32,8 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/conversations/{id}/end", post(end))
         .route("/v1/conversations/{id}/wrap-up", post(wrap_up))
         .route("/v1/conversations/{id}/transfer", post(transfer))
+        .route("/v1/conversations/{id}/accept", post(accept))
+        .route("/v1/conversations/{id}/decline", post(decline))
         .route("/v1/conversations/{id}/contact", post(pick_contact))
         .route("/v1/messages", post(proactive))
         .route("/v1/messages/preview", post(preview))
@@ -59,6 +61,7 @@ fn work_item(c: &Conversation) -> Value {
         "agent_id": c.agent_id, "customer": c.customer, "number": c.channel_number,
         "contact_id": contact_id, "contact_state": contact_state, "last_message_at": ts(c.last_message_at),
         "created_at": ts(c.created_at), "queued_at": ts(c.queued_at),
+        "offer_expires_at": c.offer.as_ref().map(|o| ts(o.expires_at)),
     })
 }
 
@@ -223,6 +226,24 @@ fn lifecycle_answer(c: &Conversation) -> Json<Value> {
 
 async fn wait(State(app): State<Arc<App>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     Ok(lifecycle_answer(&conversations::set_aside(&app, &who, &id).await?))
+}
+
+/// `POST /accept`: the caller takes the conversation offered to it.
+async fn accept(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(work_item(&crate::services::offers::accept(&app, &who, &id).await?)))
+}
+
+/// `POST /decline`: the caller turns the offer down; it goes to another agent.
+async fn decline(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(work_item(&crate::services::offers::decline(&app, &who, &id).await?)))
 }
 
 async fn end(State(app): State<Arc<App>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {

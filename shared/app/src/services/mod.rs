@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod intake;
 pub mod live;
 pub mod media;
+pub mod offers;
 pub mod outbound;
 pub mod routing;
 pub mod stranded;

@@ -277,6 +277,8 @@ pub async fn find_or_open(
         close_reason: None,
         state_changed_at: None,
         wrap_up: None,
+        offer: None,
+        refused_by: Vec::new(),
     };
     Ok(match app.store.create_conversation(&conversation).await? {
         OpenOutcome::Created(c) => {

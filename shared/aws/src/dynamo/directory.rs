@@ -3,10 +3,10 @@
 
 use async_trait::async_trait;
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, PortResult, WorkQueueStore};
+use smsdesk_ports::{AgentSettings, AgentStore, AgentWrite, ChannelStore, PortResult, WorkQueueStore};
 
 use super::{Cond, DynamoStore, Query, keys};
-use crate::attr::{Expr, Item, from_item, get_s, record_item, s};
+use crate::attr::{Expr, Item, from_item, get_s, n, record_item, s};
 
 /// The agent item keeps the SHA-256 of its current token, so that a pointer left by an older token of
 /// a re-stored agent no longer finds it.
@@ -125,6 +125,21 @@ impl AgentStore for DynamoStore {
     async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>> {
         let mut expr = Expr::new();
         let update = format!("SET {}", expr.eq("presence", s(presence.as_str())));
+        let condition = format!("attribute_exists({})", expr.name("pk"));
+        let item = self.update(keys::agent(id), update, Some(condition), expr).await?;
+        item.map(|i| from_item(&i)).transpose()
+    }
+
+    async fn update_agent(&self, id: &AgentId, settings: &AgentSettings) -> PortResult<Option<Agent>> {
+        let mut expr = Expr::new();
+        let queues: Vec<serde_json::Value> =
+            settings.queues.iter().map(|q| serde_json::Value::String(q.to_string())).collect();
+        let update = format!(
+            "SET {}, {}, {}",
+            expr.eq("name", s(settings.name.as_str())),
+            expr.eq("queues", crate::attr::to_attr(&serde_json::Value::Array(queues))),
+            expr.eq("capacity", n(settings.capacity)),
+        );
         let condition = format!("attribute_exists({})", expr.name("pk"));
         let item = self.update(keys::agent(id), update, Some(condition), expr).await?;
         item.map(|i| from_item(&i)).transpose()

@@ -1,7 +1,7 @@
 //! Channels, work queues and agents: plain records, overwritten by `put`.
 
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentWrite, Store};
+use smsdesk_ports::{AgentSettings, AgentWrite, Store};
 use std::sync::Arc;
 
 use super::ok;
@@ -56,6 +56,7 @@ pub async fn work_queues_contract(store: Arc<dyn Store>) {
 
 /// Agents by id and by token hash, presence changes, and the agents of a queue.
 pub async fn agents_contract(store: Arc<dyn Store>) {
+    agent_settings_change_and_counts_stay(&store).await;
     let q1 = fixtures::work_queue();
     let q2 = fixtures::work_queue();
     let a = fixtures::agent(&[q1.id.clone(), q2.id.clone()], 3, Presence::Offline);
@@ -136,4 +137,27 @@ pub async fn agent_subjects_contract(store: Arc<dyn Store>) {
         AgentWrite::Stored,
         "any number of agents have no subject"
     );
+}
+
+/// `update_agent` changes name, queues and capacity; presence, counts and token stay; `agents_for_queue`
+/// follows the new queues.
+async fn agent_settings_change_and_counts_stay(store: &Arc<dyn Store>) {
+    let (q1, q2) = (fixtures::work_queue(), fixtures::work_queue());
+    let mut a = fixtures::agent(std::slice::from_ref(&q1.id), 2, Presence::Available);
+    a.active = 1;
+    a.missed_offers = 2;
+    let token = fixtures::id("sha_u_");
+    ok(store.put_agent(&a, &token).await, "put_agent");
+    let settings = AgentSettings { name: "renamed".into(), queues: vec![q2.id.clone()], capacity: 5 };
+    let updated = ok(store.update_agent(&a.id, &settings).await, "update_agent").expect("the agent exists");
+    let expected = Agent { name: "renamed".into(), queues: vec![q2.id.clone()], capacity: 5, ..a.clone() };
+    assert_eq!(updated, expected, "update_agent changes the settings only");
+    assert_eq!(ok(store.get_agent(&a.id).await, "get_agent"), Some(expected.clone()), "stored as returned");
+    assert_eq!(ok(store.agent_by_token(&token).await, "agent_by_token"), Some(expected), "the token stays");
+    let in_q1 = ok(store.agents_for_queue(&q1.id).await, "agents_for_queue q1");
+    assert!(!in_q1.iter().any(|x| x.id == a.id), "no longer serves q1: {in_q1:?}");
+    let in_q2 = ok(store.agents_for_queue(&q2.id).await, "agents_for_queue q2");
+    assert!(in_q2.iter().any(|x| x.id == a.id), "now serves q2: {in_q2:?}");
+    let ghost = AgentId::new(fixtures::id("ag_"));
+    assert_eq!(ok(store.update_agent(&ghost, &settings).await, "update_agent (none)"), None, "no such agent");
 }

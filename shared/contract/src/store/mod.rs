@@ -4,6 +4,7 @@ mod conversations;
 mod directory;
 mod lifecycle;
 mod messages;
+mod offers;
 mod pacing;
 mod parts;
 mod records;
@@ -14,6 +15,7 @@ pub use lifecycle::{distribution_stress_contract, lifecycle_contract};
 pub use messages::{
     append_contract, messages_contract, queued_before_contract, send_claims_contract, status_contract,
 };
+pub use offers::offers_contract;
 pub use pacing::send_rate_contract;
 pub use parts::parts_contract;
 pub use records::{
@@ -31,6 +33,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     agent_subjects_contract(store.clone()).await;
     conversations_contract(store.clone()).await;
     assignment_contract(store.clone()).await;
+    offers_contract(store.clone()).await;
     lifecycle_contract(store.clone()).await;
     messages_contract(store.clone()).await;
     status_contract(store.clone()).await;

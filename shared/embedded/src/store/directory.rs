@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, PortResult, WorkQueueStore};
+use smsdesk_ports::{AgentSettings, AgentStore, AgentWrite, ChannelStore, PortResult, WorkQueueStore};
 
 use super::EmbeddedStore;
 use crate::db::{sql, to_json};
@@ -130,6 +130,28 @@ impl AgentStore for EmbeddedStore {
                 let Some(mut agent) = load_agent(tx, &id)? else { return Ok(None) };
                 agent.presence = presence;
                 save_agent(tx, &agent)?;
+                Ok(Some(agent))
+            })
+            .await
+    }
+
+    async fn update_agent(&self, id: &AgentId, settings: &AgentSettings) -> PortResult<Option<Agent>> {
+        let (id, settings) = (id.to_string(), settings.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut agent) = load_agent(tx, &id)? else { return Ok(None) };
+                agent.name = settings.name;
+                agent.queues = settings.queues;
+                agent.capacity = settings.capacity;
+                save_agent(tx, &agent)?;
+                tx.execute("DELETE FROM agent_queues WHERE agent_id = ?1", [&id]).map_err(sql)?;
+                for queue in &agent.queues {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO agent_queues (queue_id, agent_id) VALUES (?1, ?2)",
+                        params![queue.as_str(), id],
+                    )
+                    .map_err(sql)?;
+                }
                 Ok(Some(agent))
             })
             .await
