@@ -128,6 +128,7 @@ fn channel(provider: ProviderKind, number_type: NumberType) -> Channel {
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
         inactivity_secs: None,
+        former_numbers: Vec::new(),
     }
 }
 
