@@ -94,9 +94,11 @@ macro_rules! store_suite {
 store_suite!(
     channels_contract,
     work_queues_contract,
+    menus_contract,
     agents_contract,
     agent_subjects_contract,
     conversations_contract,
+    routing_contract,
     assignment_contract,
     messages_contract,
     status_contract,

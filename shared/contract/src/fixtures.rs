@@ -44,7 +44,16 @@ pub fn phone() -> Phone {
 }
 
 pub fn work_queue() -> WorkQueue {
-    WorkQueue { id: QueueId::new(id("q_")), name: format!("queue {}", run_tag()), created_at: now() }
+    WorkQueue {
+        id: QueueId::new(id("q_")),
+        name: format!("queue {}", run_tag()),
+        created_at: now(),
+        hidden: false,
+        service_level_seconds: None,
+        expiry_seconds: None,
+        expiry_message: default_expiry_message(),
+        bot: None,
+    }
 }
 
 /// A sandbox channel with one geo number that routes to `queue`.
@@ -59,6 +68,7 @@ pub fn channel(queue: &QueueId) -> Channel {
             number_type: NumberType::Geo,
             description: "support".into(),
             queue: queue.clone(),
+            menu: None,
         }],
         language: Some("en".into()),
         attachments: AttachmentPolicy { customer: true, agent: false },
@@ -104,6 +114,7 @@ pub fn conversation(
         queued_at: at,
         closed_at: None,
         close_reason: None,
+        routing: None,
     }
 }
 

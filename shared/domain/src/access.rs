@@ -157,6 +157,7 @@ mod tests {
             queued_at: OffsetDateTime::UNIX_EPOCH,
             closed_at: None,
             close_reason: None,
+            routing: None,
         }
     }
 

@@ -4,10 +4,12 @@
 
 pub mod access;
 pub mod assign;
+pub mod bot;
 pub mod consent;
 pub mod crm;
 pub mod events;
 pub mod ids;
+pub mod menu;
 pub mod model;
 pub mod phone;
 pub mod redact;
@@ -16,8 +18,10 @@ pub mod segment;
 pub mod status;
 pub mod stranded;
 pub mod text;
+pub mod validation;
 
 pub use ids::*;
+pub use menu::{Menu, MenuOption, MenuTarget};
 pub use model::*;
 pub use phone::{Phone, PhoneError, mask};
 pub use status::MessageStatus;

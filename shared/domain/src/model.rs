@@ -84,7 +84,11 @@ pub struct ChannelNumber {
     #[serde(rename = "type")]
     pub number_type: NumberType,
     pub description: String,
+    /// The queue its texts go to; with a `menu`, the default queue (the menu's timeout lands there).
     pub queue: QueueId,
+    /// The keyword menu the customer's first text gets, when this number feeds several queues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub menu: Option<MenuId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -120,6 +124,33 @@ pub struct WorkQueue {
     pub name: String,
     #[serde(with = "rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Left out of menus' listings of queues (an option may still name it).
+    #[serde(default)]
+    pub hidden: bool,
+    /// Service-level target: a conversation should be answered within this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_level_seconds: Option<u32>,
+    /// A conversation waiting in the queue longer than this many seconds gets `expiry_message` and closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_seconds: Option<u32>,
+    /// The system message sent when a conversation expires in this queue.
+    #[serde(default = "default_expiry_message")]
+    pub expiry_message: String,
+    /// A bot that gets the customer's texts before an agent does (`crate::bot`); its secret is kept in the
+    /// secret store, never here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotEndpoint>,
+}
+
+pub fn default_expiry_message() -> String {
+    "We could not answer you in time, sorry. Please text us again.".to_string()
+}
+
+/// Where a queue's bot listens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotEndpoint {
+    /// `https://` (plain `http://` to a loopback host only in `smsdesk dev` and tests).
+    pub url: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -182,6 +213,9 @@ impl Agent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationState {
+    /// Before any queue: the customer is answering a keyword menu or talking with a queue's bot.
+    /// Distribution never picks it; only admins and supervisors see it.
+    Routing,
     /// In its queue, waiting for an agent with free capacity.
     Open,
     /// With an agent.
@@ -193,6 +227,7 @@ pub enum ConversationState {
 impl ConversationState {
     pub fn as_str(self) -> &'static str {
         match self {
+            ConversationState::Routing => "routing",
             ConversationState::Open => "open",
             ConversationState::Active => "active",
             ConversationState::Closed => "closed",
@@ -201,6 +236,7 @@ impl ConversationState {
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
+            "routing" => ConversationState::Routing,
             "open" => ConversationState::Open,
             "active" => ConversationState::Active,
             "closed" => ConversationState::Closed,
@@ -243,6 +279,31 @@ pub struct Conversation {
     #[serde(with = "rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
     pub close_reason: Option<String>,
+    /// Where the conversation stands before its queue (menu position, bot), kept after it leaves
+    /// `routing` for the hand-off context it carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
+}
+
+/// A conversation's pre-queue step: a menu (the stack of menus from the number's, BACK pops) or a bot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routing {
+    /// The menus entered, outermost first; the last is the one shown. Empty: with a bot.
+    #[serde(default)]
+    pub menus: Vec<MenuId>,
+    /// With the bot of this queue (no menu).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<QueueId>,
+    /// When this step began (the menu was shown, the bot was last asked): the menu's timeout counts from
+    /// here, and every change is conditional on it (the router and the timers never both move it).
+    #[serde(with = "rfc3339")]
+    pub since: OffsetDateTime,
+    /// The last customer text handled at this step (a redelivered text is not handled twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_input: Option<MessageId>,
+    /// What the bot said about the customer when it handed over (shown to the agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

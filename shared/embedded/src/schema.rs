@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -125,6 +125,13 @@ CREATE INDEX idempotency_expiry ON idempotency (expires_at);
 const V5: &str = "
 UPDATE conversations SET state = 'open', body = json_set(body, '$.state', 'open') WHERE state = 'waiting';
 UPDATE conversations SET state = 'active', body = json_set(body, '$.state', 'active') WHERE state = 'assigned';
+";
+
+/// (helper "menu") Keyword menus, and the secrets queues' bot requests are signed with (read only by the
+/// secret store port).
+const V6: &str = "
+CREATE TABLE menus (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE bot_secrets (queue_id TEXT PRIMARY KEY, secret TEXT NOT NULL);
 ";
 
 /// The schema version this build writes.

@@ -34,6 +34,7 @@ fn channel() -> Channel {
             number_type: NumberType::Geo,
             description: String::new(),
             queue: QueueId::new("q_bench"),
+            menu: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),

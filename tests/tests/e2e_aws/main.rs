@@ -17,6 +17,9 @@ mod at_most_once;
 #[path = "../e2e/authorization.rs"]
 mod authorization;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/bot.rs"]
+mod bot;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/channels.rs"]
 mod channels;
 #[cfg(not(smsdesk_aws_emulators_missing))]
@@ -34,10 +37,16 @@ mod gateway;
 #[path = "../e2e/logs.rs"]
 mod logs;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/menu.rs"]
+mod menu;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 mod metrics;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/outbound.rs"]
 mod outbound;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/queues.rs"]
+mod queues;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/races.rs"]
 mod races;

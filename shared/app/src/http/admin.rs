@@ -28,7 +28,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/channels/{id}", get(get_channel))
         .route("/v1/channels/{id}/credentials", axum::routing::put(rotate_credentials))
         .route("/v1/contacts", post(create_contact));
-    validate_routes(router)
+    validate_routes(crate::http::queues::routes(router))
 }
 
 /// Adds the channel validation route to `router`.
@@ -36,29 +36,16 @@ pub fn validate_routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     router.route("/v1/channels/{id}/validate", post(validate_channel))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewQueue {
-    name: String,
-}
-
+/// `{"name"}` and optionally any queue setting (`hidden`, `service_level_seconds`, `expiry_seconds`,
+/// `expiry_message`, `bot`: `{"url", "secret"}`), validated as `PATCH /v1/queues/{id}` validates them.
 async fn create_queue(
     State(app): State<Arc<App>>,
     who: Principal,
-    Body(body): Body<NewQueue>,
+    Body(body): Body<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     who.require_admin()?;
-    let name = body.name.trim();
-    if name.is_empty() {
-        return Err(ApiError::field("name", "must not be empty"));
-    }
-    let queue = WorkQueue {
-        id: QueueId::new(app.ids.new_id(QueueId::PREFIX)),
-        name: name.to_string(),
-        created_at: app.clock.now(),
-    };
-    app.store.put_queue(&queue).await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": queue.id, "name": queue.name}))))
+    let queue = crate::http::queues::create(&app, &body).await?;
+    Ok((StatusCode::CREATED, Json(crate::http::queues::view(&app, &queue).await?)))
 }
 
 async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {

@@ -85,6 +85,7 @@ async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<Value> {
         "contact_candidates": candidates, "customer": c.customer, "number": c.channel_number,
         "language": c.language, "created_at": ts(c.created_at), "last_message_at": ts(c.last_message_at),
         "closed_at": c.closed_at.map(ts), "close_reason": c.close_reason,
+        "handoff_context": c.routing.as_ref().and_then(|r| r.context.clone()),
         "messages": messages.iter().map(message_view).collect::<Vec<_>>(),
     }))
 }

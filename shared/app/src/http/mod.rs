@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod agent;
+pub mod queues;
 pub mod sandbox;
 pub mod webhooks;
 

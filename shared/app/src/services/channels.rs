@@ -79,7 +79,17 @@ async fn parse_number(app: &App, index: usize, value: &Value) -> ApiResult<Chann
     if app.store.get_queue(&queue).await?.is_none() {
         return Err(ApiError::field(format!("{path}queue"), format!("no queue '{queue}'")));
     }
-    Ok(ChannelNumber { number, number_type, description, queue })
+    let menu = match opt_str(obj, &path, "menu")? {
+        None => None,
+        Some(m) => {
+            let menu = MenuId::new(m);
+            if app.store.get_menu(&menu).await?.is_none() {
+                return Err(ApiError::field(format!("{path}menu"), format!("no menu '{menu}'")));
+            }
+            Some(menu)
+        }
+    };
+    Ok(ChannelNumber { number, number_type, description, queue, menu })
 }
 
 /// An admin-set `base_url` (the provider's API host): `https://` and a host (and port), nothing else: no
@@ -190,6 +200,7 @@ pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> Value {
         "callback_url": callback_url(app, channel),
         "numbers": channel.numbers.iter().map(|n| json!({
             "number": n.number, "type": n.number_type, "description": n.description, "queue": n.queue,
+            "menu": n.menu,
         })).collect::<Vec<_>>(),
         "language": channel.language,
         "attachments": channel.attachments,

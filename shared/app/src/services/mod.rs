@@ -7,6 +7,7 @@ pub mod crm;
 pub mod idempotency;
 pub mod intake;
 pub mod outbound;
+pub mod prequeue;
 pub mod routing;
 pub mod stranded;
 pub mod telemetry;

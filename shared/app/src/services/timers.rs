@@ -3,7 +3,7 @@
 //! configured inactivity window, and requeues or fails replies stranded `queued` ([`stranded`]).
 
 use crate::App;
-use crate::services::{assignment, conversations, stranded};
+use crate::services::{assignment, conversations, prequeue, stranded};
 use smsdesk_ports::PortResult;
 
 /// The waiting count reported per queue stops here (a dashboard needs the level, not an exact census).
@@ -17,6 +17,10 @@ pub struct SweepReport {
     pub requeued: usize,
     /// Stranded replies failed (the reason is in the transcript).
     pub stranded_failed: usize,
+    /// Conversations whose menu went unanswered past its timeout, moved to the default queue.
+    pub menu_timeouts: usize,
+    /// Conversations that waited in a queue past its expiry, told so and closed.
+    pub expired: usize,
 }
 
 pub async fn sweep(app: &App) -> PortResult<SweepReport> {
@@ -34,6 +38,14 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
                 Err(e) => tracing::warn!(conversation = %conversation.id, error = %e, "auto-close failed"),
             }
         }
+    }
+    match prequeue::sweep_menu_timeouts(app).await {
+        Ok(n) => report.menu_timeouts = n,
+        Err(e) => tracing::warn!(error = %e, "menu timeouts sweep failed"),
+    }
+    match prequeue::sweep_expired(app).await {
+        Ok(n) => report.expired = n,
+        Err(e) => tracing::warn!(error = %e, "queue expiry sweep failed"),
     }
     match stranded::sweep(app).await {
         Ok(swept) => (report.requeued, report.stranded_failed) = (swept.requeued, swept.failed),

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, PortResult, WorkQueueStore};
+use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, MenuStore, PortResult, WorkQueueStore};
 
 use super::{Cond, DynamoStore, Query, keys};
 use crate::attr::{Expr, Item, from_item, get_s, record_item, s};
@@ -22,6 +22,12 @@ impl DynamoStore {
 
     async fn get_record<T: serde::de::DeserializeOwned>(&self, key: Item) -> PortResult<Option<T>> {
         self.get(key).await?.map(|item| from_item(&item)).transpose()
+    }
+
+    /// DeleteItem; false when there was no such item.
+    async fn delete_existing(&self, key: Item) -> PortResult<bool> {
+        let condition = super::conversations::present();
+        Ok(self.delete_if(key, condition).await?)
     }
 
     async fn list_records<T: serde::de::DeserializeOwned>(
@@ -60,6 +66,29 @@ impl WorkQueueStore for DynamoStore {
 
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>> {
         self.list_records(keys::QUEUES, "QUEUE#").await
+    }
+
+    async fn delete_queue(&self, id: &QueueId) -> PortResult<bool> {
+        self.delete_existing(keys::queue(id)).await
+    }
+}
+
+#[async_trait]
+impl MenuStore for DynamoStore {
+    async fn put_menu(&self, menu: &Menu) -> PortResult<()> {
+        self.put_record(keys::menu(&menu.id), "menu", menu).await
+    }
+
+    async fn get_menu(&self, id: &MenuId) -> PortResult<Option<Menu>> {
+        self.get_record(keys::menu(id)).await
+    }
+
+    async fn list_menus(&self) -> PortResult<Vec<Menu>> {
+        self.list_records(keys::MENUS, "MENU#").await
+    }
+
+    async fn delete_menu(&self, id: &MenuId) -> PortResult<bool> {
+        self.delete_existing(keys::menu(id)).await
     }
 }
 

@@ -17,6 +17,7 @@ pub(crate) const OPEN_FLAG: &str = "OPEN";
 pub(crate) const CHANNELS: &str = "CHANNELS";
 pub(crate) const QUEUES: &str = "QUEUES";
 pub(crate) const AGENTS: &str = "AGENTS";
+pub(crate) const MENUS: &str = "MENUS";
 pub(crate) const OUTBOX: &str = "OUTBOX";
 /// Outbound messages still `queued`, by creation time (the timers' sweep of stranded replies).
 pub(crate) const QUEUED: &str = "QUEUED";
@@ -38,6 +39,10 @@ pub(crate) fn channel(id: &ChannelId) -> Item {
 
 pub(crate) fn queue(id: &QueueId) -> Item {
     key(QUEUES, format!("QUEUE#{id}"))
+}
+
+pub(crate) fn menu(id: &MenuId) -> Item {
+    key(MENUS, format!("MENU#{id}"))
 }
 
 pub(crate) fn agent(id: &AgentId) -> Item {

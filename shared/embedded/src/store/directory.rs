@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, PortResult, WorkQueueStore};
+use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, MenuStore, PortResult, WorkQueueStore};
 
 use super::EmbeddedStore;
 use crate::db::{sql, to_json};
@@ -55,6 +55,41 @@ impl WorkQueueStore for EmbeddedStore {
 
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>> {
         self.db.tx(|tx| all(tx, "SELECT body FROM work_queues ORDER BY id", [])).await
+    }
+
+    async fn delete_queue(&self, id: &QueueId) -> PortResult<bool> {
+        let id = id.to_string();
+        self.db
+            .tx(move |tx| Ok(tx.execute("DELETE FROM work_queues WHERE id = ?1", [id]).map_err(sql)? == 1))
+            .await
+    }
+}
+
+#[async_trait]
+impl MenuStore for EmbeddedStore {
+    async fn put_menu(&self, menu: &Menu) -> PortResult<()> {
+        let (id, body) = (menu.id.to_string(), to_json(menu)?);
+        self.db
+            .tx(move |tx| {
+                tx.execute("INSERT OR REPLACE INTO menus (id, body) VALUES (?1, ?2)", params![id, body])
+                    .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_menu(&self, id: &MenuId) -> PortResult<Option<Menu>> {
+        let id = id.to_string();
+        self.db.tx(move |tx| one(tx, "SELECT body FROM menus WHERE id = ?1", [id])).await
+    }
+
+    async fn list_menus(&self) -> PortResult<Vec<Menu>> {
+        self.db.tx(|tx| all(tx, "SELECT body FROM menus ORDER BY id", [])).await
+    }
+
+    async fn delete_menu(&self, id: &MenuId) -> PortResult<bool> {
+        let id = id.to_string();
+        self.db.tx(move |tx| Ok(tx.execute("DELETE FROM menus WHERE id = ?1", [id]).map_err(sql)? == 1)).await
     }
 }
 

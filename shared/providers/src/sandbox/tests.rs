@@ -156,6 +156,7 @@ fn channel() -> Channel {
             number_type: NumberType::Geo,
             description: "demo".into(),
             queue: QueueId::new("q_1"),
+            menu: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),

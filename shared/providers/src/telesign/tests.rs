@@ -214,6 +214,7 @@ fn channel() -> Channel {
             number_type: NumberType::Geo,
             description: "main line".into(),
             queue: QueueId::new("q_support"),
+            menu: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),
