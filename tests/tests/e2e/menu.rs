@@ -229,22 +229,33 @@ async fn exit_ends_the_conversation_with_a_system_message() {
 async fn an_unanswered_menu_goes_to_the_default_queue_after_its_timeout() {
     let Some(m) = MenuSetup::new().await else { return };
     let (_agent, token) = m.s.agent("Sam", 2).await;
-    let who = "+15555550604";
-    m.text("V2000000000000000000000000000401", &who[1..], "hello").await;
-    let c = after_answers(&m, who, 1).await;
-    assert_eq!(c["state"], "routing");
-    m.s.app.clock.advance(Duration::from_secs(599));
-    m.text("V2000000000000000000000000000402", &who[1..], "hmm").await; // unknown: shown again, timer restarts
-    after_answers(&m, who, 2).await;
-    m.s.app.clock.advance(Duration::from_secs(599));
-    let other = m.conversation_where(who, "still in the menu", |c| c["state"] == "routing").await;
-    assert_eq!(other["queue_id"], json!(m.s.queue));
-    m.s.app.clock.advance(Duration::from_secs(2));
-    let id = m.s.work_item_for(&token, who).await;
+    // Two customers get the menu (timeout 600 s); only the first answers, with something unknown.
+    let (first, second) = ("+15555550604", "+15555550605");
+    m.text("V2000000000000000000000000000401", &first[1..], "hello").await;
+    m.text("V2000000000000000000000000000501", &second[1..], "hello").await;
+    for who in [first, second] {
+        let c = after_answers(&m, who, 1).await;
+        assert_eq!(c["state"], "routing", "{c}");
+    }
+    m.s.app.clock.advance(Duration::from_secs(300));
+    m.text("V2000000000000000000000000000402", &first[1..], "hmm").await; // shown again: its timeout restarts
+    after_answers(&m, first, 2).await;
+
+    // 600 s after the second customer's menu: it goes to the number's queue (Support) and its agent.
+    m.s.app.clock.advance(Duration::from_secs(300));
+    let id = m.s.work_item_for(&token, second).await;
     let c = m.s.api().conversation(&token, &id).await;
     assert_eq!(
         (&c["state"], &c["queue_id"]),
         (&json!("active"), &json!(m.s.queue)),
         "the number's queue: {c}"
     );
+    // The sweep that moved it left the first, shown again 300 s ago, in its menu.
+    let c = m.conversation_where(first, "the first customer's conversation", |_| true).await;
+    assert_eq!(c["state"], "routing", "{c}");
+
+    m.s.app.clock.advance(Duration::from_secs(301));
+    let id = m.s.work_item_for(&token, first).await;
+    let c = m.s.api().conversation(&token, &id).await;
+    assert_eq!((&c["state"], &c["queue_id"]), (&json!("active"), &json!(m.s.queue)), "{c}");
 }
