@@ -81,7 +81,7 @@ pub fn answer(menu: &Menu, depth: usize, text: &str) -> MenuStep {
     let chosen = menu
         .options
         .iter()
-        .find(|o| o.keyword.eq_ignore_ascii_case(&word) || (digit.is_some() && o.digit == digit));
+        .find(|o| o.keyword.eq_ignore_ascii_case(word) || (digit.is_some() && o.digit == digit));
     match chosen.map(|o| &o.target) {
         Some(MenuTarget::Queue(q)) => MenuStep::Queue(q.clone()),
         Some(MenuTarget::Menu(m)) => MenuStep::Enter(m.clone()),
@@ -162,10 +162,8 @@ pub fn validate(menu: &Menu) -> Result<(), FieldError> {
                 return Err(FieldError::new(field, "must be unique in the menu"));
             }
         }
-        if let MenuTarget::Menu(m) = &option.target {
-            if m == &menu.id {
-                return Err(FieldError::new(format!("options[{i}].target"), "must not be the menu itself"));
-            }
+        if matches!(&option.target, MenuTarget::Menu(m) if m == &menu.id) {
+            return Err(FieldError::new(format!("options[{i}].target"), "must not be the menu itself"));
         }
     }
     if !TIMEOUT_RANGE.contains(&menu.timeout_seconds) {

@@ -48,13 +48,8 @@ pub fn validate_queue(queue: &WorkQueue) -> Result<(), FieldError> {
     for (field, value) in
         [("service_level_seconds", queue.service_level_seconds), ("expiry_seconds", queue.expiry_seconds)]
     {
-        if let Some(v) = value {
-            if !(1..=MAX_QUEUE_SECONDS).contains(&v) {
-                return Err(FieldError::new(
-                    field,
-                    format!("must be between 1 and {MAX_QUEUE_SECONDS} seconds"),
-                ));
-            }
+        if value.is_some_and(|v| !(1..=MAX_QUEUE_SECONDS).contains(&v)) {
+            return Err(FieldError::new(field, format!("must be between 1 and {MAX_QUEUE_SECONDS} seconds")));
         }
     }
     let message = queue.expiry_message.trim();
