@@ -158,7 +158,7 @@ pub async fn view(app: &App, queue: &WorkQueue) -> ApiResult<Value> {
         .map(|a| json!({"id": a.id, "name": a.name, "presence": a.presence.as_str()}))
         .collect();
     let waiting = app.store.waiting_in_queue(&queue.id, 1000).await?.len();
-    let mut v = serde_json::to_value(queue).map_err(|e| internal(e))?;
+    let mut v = serde_json::to_value(queue).map_err(internal)?;
     if let Some(bot) = v.get_mut("bot").and_then(Value::as_object_mut) {
         bot.insert("secret".into(), json!("[redacted]"));
     }
@@ -188,7 +188,7 @@ async fn patch_queue(
     let current = load_queue(&app, &id).await?;
     let mut changes = patch_object(&body, &["id", "created_at"])?.clone();
     let secret = take_bot_secret(&mut changes)?;
-    let mut merged = serde_json::to_value(&current).map_err(|e| internal(e))?;
+    let mut merged = serde_json::to_value(&current).map_err(internal)?;
     merge_patch(&mut merged, &Value::Object(changes));
     let queue: WorkQueue = from_merged(merged)?;
     store_queue(&app, &queue, current.bot.is_some(), secret).await?;
@@ -256,10 +256,10 @@ async fn check_menu(app: &App, menu: &Menu) -> ApiResult<()> {
             _ => {}
         }
     }
-    if let Some(q) = &menu.default_queue {
-        if app.store.get_queue(q).await?.is_none() {
-            return Err(ApiError::field("default_queue", format!("no queue '{q}'")));
-        }
+    if let Some(q) = &menu.default_queue
+        && app.store.get_queue(q).await?.is_none()
+    {
+        return Err(ApiError::field("default_queue", format!("no queue '{q}'")));
     }
     Ok(())
 }
@@ -308,7 +308,7 @@ async fn patch_menu(
     who.require_admin()?;
     let current = load_menu(&app, &id).await?;
     let changes = patch_object(&body, &["id", "created_at"])?;
-    let mut merged = serde_json::to_value(&current).map_err(|e| internal(e))?;
+    let mut merged = serde_json::to_value(&current).map_err(internal)?;
     merge_patch(&mut merged, &Value::Object(changes.clone()));
     let menu: Menu = from_merged(merged)?;
     check_menu(&app, &menu).await?;

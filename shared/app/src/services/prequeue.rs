@@ -263,10 +263,10 @@ async fn ask_bot(
         Err(e) if e.is_timeout() => bot::failed("timed out"),
         Err(_) => bot::failed("its answer could not be read"),
     };
-    if let BotOutcome::HandOff { context: Some(c), .. } = &outcome {
-        if c.starts_with("bot unavailable") {
-            tracing::warn!(conversation = %conversation.id, queue = %queue, status, "bot failed; handing over");
-        }
+    if let BotOutcome::HandOff { context: Some(c), .. } = &outcome
+        && c.starts_with("bot unavailable")
+    {
+        tracing::warn!(conversation = %conversation.id, queue = %queue, status, "bot failed; handing over");
     }
     Ok(outcome)
 }

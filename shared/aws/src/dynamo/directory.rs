@@ -27,7 +27,7 @@ impl DynamoStore {
     /// DeleteItem; false when there was no such item.
     async fn delete_existing(&self, key: Item) -> PortResult<bool> {
         let condition = super::conversations::present();
-        Ok(self.delete_if(key, condition).await?)
+        self.delete_if(key, condition).await
     }
 
     async fn list_records<T: serde::de::DeserializeOwned>(
