@@ -17,7 +17,7 @@ pub mod worker;
 use secrecy::SecretString;
 use smsdesk_domain::retry::RetryPolicy;
 use smsdesk_domain::stranded::StrandedPolicy;
-use smsdesk_ports::{Clock, IdGen, MessageQueue, Metrics, NoMetrics, SecretStore, Store};
+use smsdesk_ports::{Clock, IdGen, MediaStore, MessageQueue, Metrics, NoMetrics, SecretStore, Store};
 use smsdesk_providers::Providers;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -36,7 +36,8 @@ pub struct Config {
     pub send_lease: Duration,
     /// How long webhook dedupe keys are kept.
     pub dedupe_ttl: Duration,
-    /// Close conversations with no message for this long (timers).
+    /// Close conversations with no message for this long (timers), on channels without their own
+    /// `inactivity_secs`; 8 hours by default. None: the timers never auto-close.
     pub auto_close_after: Option<Duration>,
     /// When the timers requeue or fail replies stranded `queued`.
     pub stranded: StrandedPolicy,
@@ -49,6 +50,16 @@ pub struct Config {
     pub allow_loopback_http: bool,
     /// How long the router waits for a queue's bot before handing the customer over.
     pub bot_timeout: Duration,
+    /// How long a send waits in place for its number's next slot (send pacing, issue 9.10); a slot further
+    /// out sends the message back to its queue until it is near.
+    pub pacing_wait: Duration,
+    /// How long the parts of a multipart inbound text wait for the rest before they are filed as they are
+    /// (issue 9.6).
+    pub multipart_timeout: Duration,
+    /// How long a media link in a transcript or an export stays valid.
+    pub media_view_ttl: Duration,
+    /// How long the media link a provider fetches an agent's attachment by stays valid.
+    pub media_send_ttl: Duration,
 }
 
 impl Config {
@@ -59,12 +70,16 @@ impl Config {
             retry: RetryPolicy::default(),
             send_lease: Duration::from_secs(300),
             dedupe_ttl: Duration::from_secs(7 * 24 * 3600),
-            auto_close_after: Some(Duration::from_secs(24 * 3600)),
+            auto_close_after: Some(Duration::from_secs(8 * 3600)),
             stranded: StrandedPolicy::default(),
             sandbox: false,
             max_webhook_bytes: 64 * 1024,
             allow_loopback_http: false,
             bot_timeout: Duration::from_secs(3),
+            pacing_wait: Duration::from_secs(2),
+            multipart_timeout: Duration::from_secs(60),
+            media_view_ttl: Duration::from_secs(5 * 60),
+            media_send_ttl: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -85,6 +100,11 @@ pub struct App {
     pub webhook_keys: services::webhook_keys::WebhookKeys,
     /// The client that calls queues' bots (built on first use, with the bot timeout).
     bot_http: OnceLock<reqwest::Client>,
+    /// Where MMS media is kept (S3 or the embedded folder); none until the shape's wiring sets it with
+    /// [`App::set_media`]: without it, media is neither fetched nor accepted.
+    media: OnceLock<Arc<dyn MediaStore>>,
+    /// The HTTP client media fetches use (no automatic redirects), built on first use.
+    media_http: OnceLock<reqwest::Client>,
 }
 
 impl App {
@@ -108,6 +128,8 @@ impl App {
             metrics: OnceLock::new(),
             webhook_keys: Default::default(),
             bot_http: OnceLock::new(),
+            media: OnceLock::new(),
+            media_http: OnceLock::new(),
         })
     }
 
@@ -134,6 +156,25 @@ impl App {
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(self.bot_http.get_or_init(|| client))
+    }
+
+    /// Keeps media in `media` from now on (once; a second call is ignored).
+    pub fn set_media(&self, media: Arc<dyn MediaStore>) {
+        let _first = self.media.set(media);
+    }
+
+    /// The media store, if this shape has one.
+    pub fn media(&self) -> Option<&dyn MediaStore> {
+        self.media.get().map(|m| m.as_ref())
+    }
+
+    /// The client for fetching providers' media.
+    pub(crate) fn media_http(&self) -> Result<&reqwest::Client, String> {
+        if let Some(c) = self.media_http.get() {
+            return Ok(c);
+        }
+        let client = smsdesk_providers::media::client().map_err(|e| e.to_string())?;
+        Ok(self.media_http.get_or_init(|| client))
     }
 
     pub(crate) fn admin_token(&self) -> Option<&SecretString> {

@@ -44,16 +44,7 @@ pub fn phone() -> Phone {
 }
 
 pub fn work_queue() -> WorkQueue {
-    WorkQueue {
-        id: QueueId::new(id("q_")),
-        name: format!("queue {}", run_tag()),
-        created_at: now(),
-        hidden: false,
-        service_level_seconds: None,
-        expiry_seconds: None,
-        expiry_message: default_expiry_message(),
-        bot: None,
-    }
+    WorkQueue::new(QueueId::new(id("q_")), format!("queue {}", run_tag()), now())
 }
 
 /// A sandbox channel with one geo number that routes to `queue`.
@@ -63,16 +54,19 @@ pub fn channel(queue: &QueueId) -> Channel {
         name: "contract channel".into(),
         provider: ProviderKind::Sandbox,
         base_url: Some("http://127.0.0.1:9".into()),
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: phone(),
             number_type: NumberType::Geo,
             description: "support".into(),
             queue: queue.clone(),
             menu: None,
+            send_rate: None,
         }],
         language: Some("en".into()),
-        attachments: AttachmentPolicy { customer: true, agent: false },
+        attachments: AttachmentPolicy { customer: true, agent: false, ..AttachmentPolicy::default() },
         created_at: now(),
+        inactivity_secs: None,
     }
 }
 
@@ -115,6 +109,8 @@ pub fn conversation(
         closed_at: None,
         close_reason: None,
         routing: None,
+        state_changed_at: None,
+        wrap_up: None,
     }
 }
 

@@ -41,10 +41,13 @@ pub fn check_name(field: &str, name: &str) -> Result<(), FieldError> {
 /// Longest service-level target and expiry (seconds): 30 days.
 pub const MAX_QUEUE_SECONDS: u32 = 30 * 24 * 3600;
 
-/// The queue settings of issue 11 points 1 and 7 (name, service level, expiry, bot). Other areas add their
-/// own `validate_<area>` beside it; the admin API runs them all.
+/// Every queue setting: the name, service level, expiry and bot (issue 11 points 1 and 7), and through their
+/// own areas' rules the wrap-up settings (`lifecycle::validate_wrap_up`) and the priority settings
+/// (`assign::validate_priority`). The admin API runs it on create and on every PATCH.
 pub fn validate_queue(queue: &WorkQueue) -> Result<(), FieldError> {
     check_name("name", &queue.name)?;
+    crate::lifecycle::validate_wrap_up(queue)?;
+    crate::assign::validate_priority(queue)?;
     for (field, value) in
         [("service_level_seconds", queue.service_level_seconds), ("expiry_seconds", queue.expiry_seconds)]
     {
@@ -96,16 +99,7 @@ mod tests {
     use crate::ids::QueueId;
 
     fn queue(name: &str) -> WorkQueue {
-        WorkQueue {
-            id: QueueId::new("q_1"),
-            name: name.into(),
-            created_at: time::macros::datetime!(2026-11-29 10:00 UTC),
-            hidden: false,
-            service_level_seconds: None,
-            expiry_seconds: None,
-            expiry_message: crate::model::default_expiry_message(),
-            bot: None,
-        }
+        WorkQueue::new(QueueId::new("q_1"), name, time::macros::datetime!(2026-11-29 10:00 UTC))
     }
 
     #[test]
@@ -131,6 +125,22 @@ mod tests {
         q.expiry_message = " ".into();
         assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("expiry_message".into()));
         assert_eq!(validate_queue(&queue("S")).map_err(|e| e.field), Err("name".into()));
+    }
+
+    #[test]
+    fn queue_validation_runs_the_wrap_up_and_priority_rules_too() {
+        let mut q = queue("Support");
+        q.disposition_required = true;
+        assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("disposition_required".into()));
+        let mut q = queue("Support");
+        q.wrap_up_limit_secs = 0;
+        assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("wrap_up_limit_secs".into()));
+        let mut q = queue("Support");
+        q.escalation_add = 5;
+        assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("escalation_every_secs".into()));
+        let mut q = queue("Support");
+        (q.escalation_add, q.escalation_every_secs, q.initial_priority, q.max_priority) = (5, 30, 10, 10);
+        assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("max_priority".into()));
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Black-box tests: smsdesk on port 0, talked to over HTTP, with a fake TeleSign on loopback that checks
 //! every request we send. One test binary, so linking happens once.
 
+mod acd;
+mod acs;
 mod agents;
 mod at_most_once;
 mod authorization;
+mod aws_sms;
+mod bench;
 mod bot;
 mod channels;
 mod conversation;
@@ -11,11 +15,16 @@ mod crash_send;
 mod crm;
 mod dlq;
 mod faults;
+mod lifecycle;
+mod live;
 mod logs;
+mod media;
 mod menu;
 mod metrics;
 mod optout;
 mod outbound;
+mod pacing;
+mod providers;
 mod queues;
 mod races;
 mod restart;

@@ -27,6 +27,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/channels", post(create_channel).get(list_channels))
         .route("/v1/channels/{id}", get(get_channel))
         .route("/v1/channels/{id}/credentials", axum::routing::put(rotate_credentials))
+        .route("/v1/channels/{id}/numbers", axum::routing::put(set_numbers))
         .route("/v1/contacts", post(create_contact));
     validate_routes(crate::http::queues::routes(router))
 }
@@ -53,8 +54,7 @@ async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<J
     let queues = app.store.list_queues().await?;
     let mut items = Vec::with_capacity(queues.len());
     for q in queues {
-        let waiting = app.store.waiting_in_queue(&q.id, 1000).await?.len();
-        items.push(json!({"id": q.id, "name": q.name, "waiting": waiting}));
+        items.push(crate::http::queues::view(&app, &q).await?);
     }
     Ok(Json(json!({"items": items})))
 }
@@ -219,6 +219,16 @@ async fn rotate_credentials(
 ) -> ApiResult<Json<Value>> {
     who.require_admin()?;
     Ok(Json(channels::rotate(&app, &id, &body).await?))
+}
+
+async fn set_numbers(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
+    Ok(Json(channels::set_numbers(&app, &id, &body).await?))
 }
 
 async fn validate_channel(
