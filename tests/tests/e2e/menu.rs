@@ -259,3 +259,27 @@ async fn an_unanswered_menu_goes_to_the_default_queue_after_its_timeout() {
     let c = m.s.api().conversation(&token, &id).await;
     assert_eq!((&c["state"], &c["queue_id"]), (&json!("active"), &json!(m.s.queue)), "{c}");
 }
+
+#[tokio::test]
+async fn a_hidden_queue_is_not_offered_by_the_menu_until_shown_again() {
+    let Some(m) = MenuSetup::new().await else { return };
+    let (sales_agent, sales_token) = m.s.api().create_agent("Sally", &[&m.sales], 2).await;
+    m.s.api().presence(&sales_agent, &sales_token, "available").await;
+    let sales = format!("/v1/queues/{}", m.sales);
+    m.s.api().ok("PATCH", &sales, ADMIN_TOKEN, Some(json!({"hidden": true})), 200).await;
+
+    let customer = "+15555550611";
+    m.text("V2000000000000000000000000000701", &customer[1..], "hello").await;
+    after_answers(&m, customer, 1).await;
+    m.text("V2000000000000000000000000000702", &customer[1..], "SALES").await;
+    let c = after_answers(&m, customer, 2).await;
+    assert_eq!(c["state"], "routing", "a hidden queue's option is no answer: {c}");
+    assert_eq!(system_texts(&c), vec![MAIN_TEXT.to_string(), MAIN_TEXT.to_string()], "the menu again: {c}");
+    assert!(m.s.api().work_items(&sales_token).await.is_empty(), "the hidden queue got nothing");
+
+    m.s.api().ok("PATCH", &sales, ADMIN_TOKEN, Some(json!({"hidden": false})), 200).await;
+    m.text("V2000000000000000000000000000703", &customer[1..], "1").await;
+    let id = m.s.work_item_for(&sales_token, customer).await;
+    let c = m.s.api().conversation(&sales_token, &id).await;
+    assert_eq!((&c["state"], &c["queue_id"]), (&json!("active"), &json!(m.sales)), "{c}");
+}

@@ -99,9 +99,18 @@ async fn with_menu(
     let step = menu::answer(&current, routing.menus.len() - 1, text);
     match &step {
         MenuStep::Queue(queue) => {
-            if app.store.get_queue(queue).await?.is_none() {
-                tracing::warn!(queue = %queue, "a menu option names a queue that is gone; the menu is shown again");
-                return show(app, conversation, routing, routing.menus.clone(), &current, input, now).await;
+            match app.store.get_queue(queue).await? {
+                None => {
+                    tracing::warn!(queue = %queue, "a menu option names a queue that is gone; the menu is shown again");
+                    return show(app, conversation, routing, routing.menus.clone(), &current, input, now)
+                        .await;
+                }
+                // A hidden queue is not offered by menus: its option is no answer, as an unknown one.
+                Some(q) if q.hidden => {
+                    return show(app, conversation, routing, routing.menus.clone(), &current, input, now)
+                        .await;
+                }
+                Some(_) => {}
             }
             enter_queue(app, conversation, routing, queue, Some(input), now).await
         }
