@@ -97,6 +97,7 @@ store_suite!(
     channels_contract,
     work_queues_contract,
     menus_contract,
+    queue_answers_contract,
     agents_contract,
     agent_subjects_contract,
     conversations_contract,

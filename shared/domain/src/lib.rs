@@ -20,6 +20,7 @@ pub mod phone;
 pub mod redact;
 pub mod retry;
 pub mod segment;
+pub mod service_level;
 pub mod status;
 pub mod stranded;
 pub mod text;

@@ -191,11 +191,15 @@ END;
 /// that the menu's migration below is V10 in every file.
 const V9: &str = "";
 
-/// (helper "menu") Keyword menus, and the secrets queues' bot requests are signed with (read only by the
-/// secret store port).
+/// (helper "menu") Keyword menus, the secrets queues' bot requests are signed with (read only by the
+/// secret store port), and each queue's answers per UTC day (`YYYY-MM-DD`) for its service level.
 const V10: &str = "
 CREATE TABLE menus (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE bot_secrets (queue_id TEXT PRIMARY KEY, secret TEXT NOT NULL);
+CREATE TABLE queue_answers (
+    queue_id TEXT NOT NULL, day TEXT NOT NULL, answered INTEGER NOT NULL, within_target INTEGER NOT NULL,
+    PRIMARY KEY (queue_id, day)
+) WITHOUT ROWID;
 ";
 
 /// The schema version this build writes.

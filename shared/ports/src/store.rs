@@ -21,6 +21,17 @@ pub trait WorkQueueStore: Send + Sync {
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>>;
     /// Removes the queue; false when there was none. What still uses it is the caller's to check first.
     async fn delete_queue(&self, id: &QueueId) -> PortResult<bool>;
+    /// Counts one conversation answered out of `queue` on UTC `day` (atomically: concurrent answers all
+    /// count), and whether it was within the queue's service-level target (issue 11.1).
+    async fn record_answer(&self, queue: &QueueId, day: time::Date, within_target: bool) -> PortResult<()>;
+    /// The answer counts of `queue` for each day from `first` to `last` (inclusive) that has any, oldest
+    /// first.
+    async fn answer_counts(
+        &self,
+        queue: &QueueId,
+        first: time::Date,
+        last: time::Date,
+    ) -> PortResult<Vec<(time::Date, smsdesk_domain::service_level::DayCounts)>>;
 }
 
 /// Keyword menus (`smsdesk_domain::menu`).

@@ -1,5 +1,6 @@
 //! Queue settings (issue 11.1, 11.8): read, changed by JSON merge patch with validation that names the
-//! field and the rule, deleted only when nothing uses them (409 naming what does), and expiry.
+//! field and the rule, deleted only when nothing uses them (409 naming what does), expiry, and the service
+//! level reported against the queue's target.
 
 use crate::*;
 use serde_json::json;
@@ -131,4 +132,52 @@ async fn a_conversation_waiting_past_the_queue_expiry_gets_the_expiry_message_an
         waiting.iter().any(|w| w["customer"] == "+15555550702" && w["state"] == "open"),
         "the later one still waits"
     );
+}
+
+#[tokio::test]
+async fn the_service_level_is_the_share_answered_within_the_queue_target() {
+    let Some(s) = Setup::new().await else { return };
+    let path = format!("/v1/queues/{}", s.queue);
+    s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(json!({"service_level_seconds": 60})), 200).await;
+    let stats_path = format!("{path}/stats");
+    let stats = s.api().ok("GET", &stats_path, ADMIN_TOKEN, None, 200).await;
+    assert_eq!((&stats["answered"], &stats["service_level"]), (&json!(0), &json!(null)), "{stats}");
+
+    // Ada (one slot) answers the first customer at once; the second waits 120 s for her.
+    let (_ada, token) = s.agent("Ada", 1).await;
+    s.text("V3000000000000000000000000000101", "15555550711", "first").await;
+    let first = s.work_item_for(&token, "+15555550711").await;
+    s.text("V3000000000000000000000000000102", "15555550712", "second").await;
+    eventually(10, "the second customer waits", || async {
+        let all = s.api().work_items(ADMIN_TOKEN).await;
+        all.into_iter().find(|w| w["customer"] == "+15555550712" && w["state"] == "open")
+    })
+    .await;
+    s.app.clock.advance(Duration::from_secs(120));
+    let stats = s.api().ok("GET", &stats_path, ADMIN_TOKEN, None, 200).await;
+    assert_eq!((&stats["answered"], &stats["answered_within_target"]), (&json!(1), &json!(1)), "{stats}");
+    assert_eq!((&stats["service_level"], &stats["waiting"]), (&json!(1.0), &json!(1)), "{stats}");
+    assert!(stats["oldest_waiting_seconds"].as_i64() >= Some(120), "{stats}");
+
+    s.api().ok("POST", &format!("/v1/conversations/{first}/close"), &token, None, 200).await;
+    s.work_item_for(&token, "+15555550712").await;
+    let stats = eventually(10, "the second answer is counted", || async {
+        let stats = s.api().ok("GET", &stats_path, ADMIN_TOKEN, None, 200).await;
+        (stats["answered"] == 2).then_some(stats)
+    })
+    .await;
+    assert_eq!(
+        (&stats["answered_within_target"], &stats["service_level"], &stats["service_level_seconds"]),
+        (&json!(1), &json!(0.5), &json!(60)),
+        "the second waited past the 60 s target: {stats}"
+    );
+    let week = s.api().ok("GET", &format!("{stats_path}?days=7"), ADMIN_TOKEN, None, 200).await;
+    assert_eq!(week["answered"], 2, "{week}");
+
+    let (status, answer) =
+        s.api().call("GET", &format!("{stats_path}?days=0"), Some(ADMIN_TOKEN), None).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap_or_default().starts_with("days: "), "{answer}");
+    let (status, _) = s.api().call("GET", &stats_path, Some(&token), None).await;
+    assert_eq!(status, 403, "an agent does not read queue stats");
 }

@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use secrecy::SecretString;
@@ -21,6 +21,7 @@ use std::sync::Arc;
 pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     router
         .route("/v1/queues/{id}", get(get_queue).patch(patch_queue).delete(delete_queue))
+        .route("/v1/queues/{id}/stats", get(queue_stats))
         .route("/v1/menus", post(create_menu).get(list_menus))
         .route("/v1/menus/{id}", get(get_menu).patch(patch_menu).delete(delete_menu))
 }
@@ -193,6 +194,50 @@ async fn patch_queue(
     let queue: WorkQueue = from_merged(merged)?;
     store_queue(&app, &queue, current.bot.is_some(), secret).await?;
     Ok(Json(view(&app, &queue).await?))
+}
+
+#[derive(serde::Deserialize)]
+struct StatsQuery {
+    days: Option<String>,
+}
+
+/// A queue's service level over the last `days` UTC days (default 1: today), with what waits in it now:
+/// `{"queue_id", "from", "to", "service_level_seconds", "answered", "answered_within_target",
+/// "service_level" (a share from 0 to 1, or null), "days": [{"day", "answered", "within_target"}],
+/// "waiting", "oldest_waiting_seconds"}`.
+async fn queue_stats(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Query(q): Query<StatsQuery>,
+) -> ApiResult<Json<Value>> {
+    use smsdesk_domain::service_level::{self, MAX_REPORT_DAYS};
+    who.require_admin()?;
+    let queue = load_queue(&app, &id).await?;
+    let days = match q.days.as_deref() {
+        None => 1,
+        Some(raw) => {
+            raw.parse::<u32>().ok().filter(|d| (1..=MAX_REPORT_DAYS).contains(d)).ok_or_else(|| {
+                ApiError::field("days", format!("must be a whole number from 1 to {MAX_REPORT_DAYS}"))
+            })?
+        }
+    };
+    let now = app.clock.now();
+    let (first, last) = service_level::span(now, days);
+    let counts = app.store.answer_counts(&queue.id, first, last).await?;
+    let report = service_level::report(&queue, &counts.iter().map(|(_, c)| *c).collect::<Vec<_>>());
+    let waiting = app.store.waiting_in_queue(&queue.id, 1000).await?;
+    let oldest = waiting.iter().map(|c| c.queued_at).min().map(|t| (now - t).whole_seconds().max(0));
+    let per_day: Vec<Value> = counts
+        .iter()
+        .map(|(day, c)| json!({"day": day.to_string(), "answered": c.answered, "within_target": c.within_target}))
+        .collect();
+    Ok(Json(json!({
+        "queue_id": queue.id, "from": first.to_string(), "to": last.to_string(),
+        "service_level_seconds": report.service_level_seconds, "answered": report.answered,
+        "answered_within_target": report.answered_within_target, "service_level": report.service_level,
+        "days": per_day, "waiting": waiting.len(), "oldest_waiting_seconds": oldest,
+    })))
 }
 
 /// What still uses a queue: numbers, agents, conversations not closed, menus.

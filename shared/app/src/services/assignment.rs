@@ -48,6 +48,7 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
             if let Some(c) = app.store.assign(&conversation.conversation, &candidate, now).await? {
                 tracing::info!(conversation = %c.id, agent = %candidate, "conversation assigned");
                 crate::services::telemetry::assigned(app, &c, now);
+                crate::services::service_level::answered(app, &c, now).await;
                 if let Some(a) = agents.iter_mut().find(|a| a.id == candidate) {
                     a.active += 1;
                     a.last_assigned_at = Some(now);

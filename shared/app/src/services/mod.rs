@@ -11,6 +11,7 @@ pub mod media;
 pub mod outbound;
 pub mod prequeue;
 pub mod routing;
+pub mod service_level;
 pub mod stranded;
 pub mod telemetry;
 pub mod timers;

@@ -139,6 +139,16 @@ pub(crate) fn open_parts(opened: OffsetDateTime, group: &str) -> Item {
     key(OPEN_PARTS, format!("{}#{group}", sortable(opened)))
 }
 
+/// The partition of a queue's answer counts per UTC day (its service level, issue 11.1).
+pub(crate) fn answers_partition(queue: &QueueId) -> String {
+    format!("ANSWERS#{queue}")
+}
+
+/// A queue's answer counts on one UTC day (`YYYY-MM-DD`, so that key order is day order).
+pub(crate) fn answers(queue: &QueueId, day: time::Date) -> Item {
+    key(answers_partition(queue), format!("DAY#{day}"))
+}
+
 /// A number's send schedule (issue 9.10).
 pub(crate) fn send_rate(number: &Phone) -> Item {
     key(format!("RATE#{}", number.digits()), "RATE")

@@ -69,6 +69,42 @@ pub async fn work_queues_contract(store: Arc<dyn Store>) {
     assert!(!ok(store.delete_queue(&queue.id).await, "delete_queue (again)"), "deleting twice is false");
 }
 
+/// `record_answer` counts per queue and day, atomically (concurrent answers all count); `answer_counts`
+/// returns the days in the span that have any, oldest first, and nothing of other queues or days.
+pub async fn queue_answers_contract(store: Arc<dyn Store>) {
+    use smsdesk_domain::service_level::DayCounts;
+    use time::macros::date;
+    let (queue, other) = (fixtures::work_queue().id, fixtures::work_queue().id);
+    let (before, day1, day2, after) =
+        (date!(2026 - 11 - 26), date!(2026 - 11 - 27), date!(2026 - 11 - 28), date!(2026 - 11 - 29));
+    let none = ok(store.answer_counts(&queue, day1, day2).await, "answer_counts (none yet)");
+    assert!(none.is_empty(), "a queue without answers has no counts: {none:?}");
+
+    let writes = (0..10)
+        .map(|i| {
+            let (store, queue) = (store.clone(), queue.clone());
+            tokio::spawn(async move { store.record_answer(&queue, day1, i % 2 == 0).await })
+        })
+        .collect();
+    for result in super::join_all(writes).await {
+        ok(result, "record_answer (concurrent)");
+    }
+    ok(store.record_answer(&queue, day2, false).await, "record_answer");
+    ok(store.record_answer(&queue, before, true).await, "record_answer (before the span)");
+    ok(store.record_answer(&queue, after, true).await, "record_answer (after the span)");
+    ok(store.record_answer(&other, day1, true).await, "record_answer (another queue)");
+
+    let counts = ok(store.answer_counts(&queue, day1, day2).await, "answer_counts");
+    assert_eq!(
+        counts,
+        vec![
+            (day1, DayCounts { answered: 10, within_target: 5 }),
+            (day2, DayCounts { answered: 1, within_target: 0 })
+        ],
+        "every concurrent answer counts, per day, only within the span and the queue"
+    );
+}
+
 /// `put_menu` stores or replaces; `get_menu`, `list_menus` read it back; `delete_menu` removes it once.
 pub async fn menus_contract(store: Arc<dyn Store>) {
     let q = fixtures::work_queue();

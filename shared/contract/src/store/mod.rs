@@ -10,7 +10,8 @@ mod records;
 
 pub use conversations::{assignment_contract, conversations_contract, routing_contract};
 pub use directory::{
-    agent_subjects_contract, agents_contract, channels_contract, menus_contract, work_queues_contract,
+    agent_subjects_contract, agents_contract, channels_contract, menus_contract, queue_answers_contract,
+    work_queues_contract,
 };
 pub use lifecycle::{distribution_stress_contract, lifecycle_contract};
 pub use messages::{
@@ -30,6 +31,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     channels_contract(store.clone()).await;
     work_queues_contract(store.clone()).await;
     menus_contract(store.clone()).await;
+    queue_answers_contract(store.clone()).await;
     agents_contract(store.clone()).await;
     agent_subjects_contract(store.clone()).await;
     conversations_contract(store.clone()).await;

@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
+use smsdesk_domain::service_level::DayCounts;
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, MenuStore, PortResult, WorkQueueStore};
+use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, MenuStore, PortError, PortResult, WorkQueueStore};
 
 use super::EmbeddedStore;
 use crate::db::{sql, to_json};
@@ -63,7 +64,63 @@ impl WorkQueueStore for EmbeddedStore {
             .tx(move |tx| Ok(tx.execute("DELETE FROM work_queues WHERE id = ?1", [id]).map_err(sql)? == 1))
             .await
     }
+
+    async fn record_answer(&self, queue: &QueueId, day: time::Date, within_target: bool) -> PortResult<()> {
+        let (id, day, within) = (queue.to_string(), day.to_string(), i64::from(within_target));
+        self.db
+            .tx(move |tx| {
+                tx.execute(
+                    "INSERT INTO queue_answers (queue_id, day, answered, within_target) VALUES (?1, ?2, 1, ?3) \
+                     ON CONFLICT (queue_id, day) DO UPDATE SET answered = answered + 1, \
+                     within_target = within_target + excluded.within_target",
+                    params![id, day, within],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn answer_counts(
+        &self,
+        queue: &QueueId,
+        first: time::Date,
+        last: time::Date,
+    ) -> PortResult<Vec<(time::Date, DayCounts)>> {
+        let (id, first, last) = (queue.to_string(), first.to_string(), last.to_string());
+        self.db
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT day, answered, within_target FROM queue_answers \
+                         WHERE queue_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+                    )
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![id, first, last], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                    })
+                    .map_err(sql)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (day, answered, within) = row.map_err(sql)?;
+                    let day = time::Date::parse(&day, DAY_FORMAT)
+                        .map_err(|e| PortError::Corrupt(format!("queue_answers day '{day}': {e}")))?;
+                    let counts = DayCounts {
+                        answered: u64::try_from(answered).unwrap_or(0),
+                        within_target: u64::try_from(within).unwrap_or(0),
+                    };
+                    out.push((day, counts));
+                }
+                Ok(out)
+            })
+            .await
+    }
 }
+
+/// How `queue_answers.day` is written (`Date`'s `Display`: `YYYY-MM-DD`).
+const DAY_FORMAT: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
 
 #[async_trait]
 impl MenuStore for EmbeddedStore {
