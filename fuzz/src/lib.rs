@@ -123,6 +123,7 @@ fn channel(provider: ProviderKind, number_type: NumberType) -> Channel {
             description: "fuzz line".into(),
             queue: QueueId::new("q_fuzz"),
             send_rate: None,
+            menu: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),

@@ -96,9 +96,12 @@ macro_rules! store_suite {
 store_suite!(
     channels_contract,
     work_queues_contract,
+    menus_contract,
+    queue_answers_contract,
     agents_contract,
     agent_subjects_contract,
     conversations_contract,
+    routing_contract,
     assignment_contract,
     offers_contract,
     lifecycle_contract,

@@ -160,6 +160,7 @@ pub(crate) mod tests {
             queued_at: OffsetDateTime::UNIX_EPOCH,
             closed_at: None,
             close_reason: None,
+            routing: None,
             state_changed_at: None,
             wrap_up: None,
             offer: None,

@@ -94,7 +94,11 @@ pub struct ChannelNumber {
     #[serde(rename = "type")]
     pub number_type: NumberType,
     pub description: String,
+    /// The queue its texts go to; with a `menu`, the default queue (the menu's timeout lands there).
     pub queue: QueueId,
+    /// The keyword menu the customer's first text gets, when this number feeds several queues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub menu: Option<MenuId>,
     /// Messages per second the carrier lets this number send (set by the admin; None: the default of its
     /// type, [`NumberType::default_send_rate`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -260,6 +264,22 @@ pub struct WorkQueue {
     /// seconds, when that agent can take them; 0: off.
     #[serde(default)]
     pub affinity_secs: u64,
+    /// Left out of menus' listings of queues (an option may still name it).
+    #[serde(default)]
+    pub hidden: bool,
+    /// Service-level target: a conversation should be answered within this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_level_seconds: Option<u32>,
+    /// A conversation waiting in the queue longer than this many seconds gets `expiry_message` and closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_seconds: Option<u32>,
+    /// The system message sent when a conversation expires in this queue.
+    #[serde(default = "default_expiry_message")]
+    pub expiry_message: String,
+    /// A bot that gets the customer's texts before an agent does (`crate::bot`); its secret is kept in the
+    /// secret store, never here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotEndpoint>,
 }
 
 /// Default refusal timeout of an offer: a minute.
@@ -273,6 +293,17 @@ fn default_refusal_timeout_secs() -> u64 {
 
 fn default_max_missed_offers() -> u32 {
     DEFAULT_MAX_MISSED_OFFERS
+}
+
+pub fn default_expiry_message() -> String {
+    "We could not answer you in time, sorry. Please text us again.".to_string()
+}
+
+/// Where a queue's bot listens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotEndpoint {
+    /// `https://` (plain `http://` to a loopback host only in `smsdesk dev` and tests).
+    pub url: String,
 }
 
 /// Default wrap-up limit: two minutes.
@@ -301,6 +332,11 @@ impl WorkQueue {
             refusal_timeout_secs: DEFAULT_REFUSAL_TIMEOUT_SECS,
             max_missed_offers: DEFAULT_MAX_MISSED_OFFERS,
             affinity_secs: 0,
+            hidden: false,
+            service_level_seconds: None,
+            expiry_seconds: None,
+            expiry_message: default_expiry_message(),
+            bot: None,
         }
     }
 }
@@ -369,6 +405,9 @@ impl Agent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationState {
+    /// Before any queue: the customer is answering a keyword menu or talking with a queue's bot.
+    /// Distribution never picks it; only admins and supervisors see it.
+    Routing,
     /// In its queue, waiting for an agent with free capacity.
     Open,
     /// Offered to an agent (`agent_id`), whose slot it takes, until the agent accepts (`active`), declines or
@@ -389,6 +428,7 @@ pub enum ConversationState {
 impl ConversationState {
     pub fn as_str(self) -> &'static str {
         match self {
+            ConversationState::Routing => "routing",
             ConversationState::Open => "open",
             ConversationState::Offered => "offered",
             ConversationState::Active => "active",
@@ -400,6 +440,7 @@ impl ConversationState {
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
+            "routing" => ConversationState::Routing,
             "open" => ConversationState::Open,
             "offered" => ConversationState::Offered,
             "active" => ConversationState::Active,
@@ -483,6 +524,10 @@ pub struct Conversation {
     /// first ([`crate::assign::rank_for`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused_by: Vec<AgentId>,
+    /// Where the conversation stands before its queue (menu position, bot), kept after it leaves
+    /// `routing` for the hand-off context it carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
 }
 
 /// An offer of a conversation to its agent.
@@ -493,6 +538,27 @@ pub struct Offer {
     /// When the offer goes to another agent unless accepted.
     #[serde(with = "rfc3339")]
     pub expires_at: OffsetDateTime,
+}
+
+/// A conversation's pre-queue step: a menu (the stack of menus from the number's, BACK pops) or a bot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routing {
+    /// The menus entered, outermost first; the last is the one shown. Empty: with a bot.
+    #[serde(default)]
+    pub menus: Vec<MenuId>,
+    /// With the bot of this queue (no menu).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<QueueId>,
+    /// When this step began (the menu was shown, the bot was last asked): the menu's timeout counts from
+    /// here, and every change is conditional on it (the router and the timers never both move it).
+    #[serde(with = "rfc3339")]
+    pub since: OffsetDateTime,
+    /// The last customer text handled at this step (a redelivered text is not handled twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_input: Option<MessageId>,
+    /// What the bot said about the customer when it handed over (shown to the agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -600,6 +666,7 @@ mod tests {
             description: String::new(),
             queue: QueueId::new("q_1"),
             send_rate: None,
+            menu: None,
         }
     }
 

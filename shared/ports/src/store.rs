@@ -19,6 +19,30 @@ pub trait WorkQueueStore: Send + Sync {
     async fn put_queue(&self, queue: &WorkQueue) -> PortResult<()>;
     async fn get_queue(&self, id: &QueueId) -> PortResult<Option<WorkQueue>>;
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>>;
+    /// Removes the queue; false when there was none. What still uses it is the caller's to check first.
+    async fn delete_queue(&self, id: &QueueId) -> PortResult<bool>;
+    /// Counts one conversation answered out of `queue` on UTC `day` (atomically: concurrent answers all
+    /// count), and whether it was within the queue's service-level target (issue 11.1).
+    async fn record_answer(&self, queue: &QueueId, day: time::Date, within_target: bool) -> PortResult<()>;
+    /// The answer counts of `queue` for each day from `first` to `last` (inclusive) that has any, oldest
+    /// first.
+    async fn answer_counts(
+        &self,
+        queue: &QueueId,
+        first: time::Date,
+        last: time::Date,
+    ) -> PortResult<Vec<(time::Date, smsdesk_domain::service_level::DayCounts)>>;
+}
+
+/// Keyword menus (`smsdesk_domain::menu`).
+#[async_trait]
+pub trait MenuStore: Send + Sync {
+    /// Stores or replaces.
+    async fn put_menu(&self, menu: &Menu) -> PortResult<()>;
+    async fn get_menu(&self, id: &MenuId) -> PortResult<Option<Menu>>;
+    async fn list_menus(&self) -> PortResult<Vec<Menu>>;
+    /// Removes the menu; false when there was none.
+    async fn delete_menu(&self, id: &MenuId) -> PortResult<bool>;
 }
 
 /// Outcome of storing an agent: its `subject` (identity provider user id) is unique among agents.
@@ -147,6 +171,26 @@ pub trait ConversationStore: Send + Sync {
         &self,
         conversation: &ConversationId,
         queue: &QueueId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is `routing` and its routing's `since` is `expected`, its routing
+    /// becomes `routing`. Returns the updated conversation, or None when any condition failed (another
+    /// writer moved it first: read it again).
+    async fn set_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        routing: &Routing,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is `routing` and its routing's `since` is `expected`, it becomes
+    /// `open` in `queue` with `queued_at = at` (its routing is kept, with `context` when given). Returns the
+    /// updated conversation, or None when any condition failed.
+    async fn leave_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        queue: &QueueId,
+        context: Option<&str>,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
     /// Atomically: if the conversation is in `from`, it moves to `to` and `state_changed_at` becomes `at`.
@@ -395,6 +439,7 @@ pub trait SendRateStore: Send + Sync {
 pub trait Store:
     ChannelStore
     + WorkQueueStore
+    + MenuStore
     + AgentStore
     + ConversationStore
     + MessageStore
@@ -411,6 +456,7 @@ pub trait Store:
 impl<T> Store for T where
     T: ChannelStore
         + WorkQueueStore
+        + MenuStore
         + AgentStore
         + ConversationStore
         + MessageStore

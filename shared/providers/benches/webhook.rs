@@ -37,6 +37,7 @@ fn channel() -> Channel {
             number_type: NumberType::Geo,
             description: String::new(),
             queue: QueueId::new("q_bench"),
+            menu: None,
             send_rate: None,
         }],
         language: None,

@@ -26,6 +26,9 @@ mod authorization;
 #[path = "../e2e/aws_sms.rs"]
 mod aws_sms;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/bot.rs"]
+mod bot;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/channels.rs"]
 mod channels;
 #[cfg(not(smsdesk_aws_emulators_missing))]
@@ -52,6 +55,9 @@ mod logs;
 #[path = "../e2e/media.rs"]
 mod media;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/menu.rs"]
+mod menu;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 mod metrics;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/offers.rs"]
@@ -68,6 +74,9 @@ mod provider_faults;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/providers.rs"]
 mod providers;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/queues.rs"]
+mod queues;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/races.rs"]
 mod races;

@@ -29,7 +29,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/channels/{id}/credentials", axum::routing::put(rotate_credentials))
         .route("/v1/channels/{id}/numbers", axum::routing::put(set_numbers))
         .route("/v1/contacts", post(create_contact));
-    validate_routes(router)
+    validate_routes(crate::http::queues::routes(router))
 }
 
 /// Adds the channel validation route to `router`.
@@ -37,82 +37,16 @@ pub fn validate_routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     router.route("/v1/channels/{id}/validate", post(validate_channel))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewQueue {
-    name: String,
-    /// Wrap-up settings (acd); the lead wires them into `PATCH /v1/queues/{id}` too.
-    #[serde(default)]
-    dispositions: Vec<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    disposition_required: bool,
-    wrap_up_limit_secs: Option<u64>,
-    /// Priority and escalation (acd).
-    #[serde(default)]
-    initial_priority: u32,
-    #[serde(default)]
-    escalation_add: u32,
-    #[serde(default)]
-    escalation_every_secs: u64,
-    #[serde(default)]
-    max_priority: u32,
-    /// Offers (issue 11.4): off by default, so conversations are offered and accepted.
-    #[serde(default)]
-    auto_accept: bool,
-    refusal_timeout_secs: Option<u64>,
-    max_missed_offers: Option<u32>,
-    /// Affinity window in seconds (0: off).
-    #[serde(default)]
-    affinity_secs: u64,
-}
-
-/// A queue as the admin API shows it.
-fn queue_view(q: &WorkQueue) -> Value {
-    json!({
-        "id": q.id, "name": q.name, "dispositions": q.dispositions, "tags": q.tags,
-        "disposition_required": q.disposition_required, "wrap_up_limit_secs": q.wrap_up_limit_secs,
-        "initial_priority": q.initial_priority, "escalation_add": q.escalation_add,
-        "escalation_every_secs": q.escalation_every_secs, "max_priority": q.max_priority,
-        "auto_accept": q.auto_accept, "refusal_timeout_secs": q.refusal_timeout_secs,
-        "max_missed_offers": q.max_missed_offers, "affinity_secs": q.affinity_secs,
-    })
-}
-
+/// `{"name"}` and optionally any queue setting (`hidden`, `service_level_seconds`, `expiry_seconds`,
+/// `expiry_message`, `bot`: `{"url", "secret"}`), validated as `PATCH /v1/queues/{id}` validates them.
 async fn create_queue(
     State(app): State<Arc<App>>,
     who: Principal,
-    Body(body): Body<NewQueue>,
+    Body(body): Body<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     who.require_admin()?;
-    let name = body.name.trim();
-    if name.is_empty() {
-        return Err(ApiError::field("name", "must not be empty"));
-    }
-    let mut queue = WorkQueue::new(QueueId::new(app.ids.new_id(QueueId::PREFIX)), name, app.clock.now());
-    queue.dispositions = body.dispositions;
-    queue.tags = body.tags;
-    queue.disposition_required = body.disposition_required;
-    if let Some(limit) = body.wrap_up_limit_secs {
-        queue.wrap_up_limit_secs = limit;
-    }
-    (queue.initial_priority, queue.escalation_add) = (body.initial_priority, body.escalation_add);
-    (queue.escalation_every_secs, queue.max_priority) = (body.escalation_every_secs, body.max_priority);
-    smsdesk_domain::lifecycle::validate_wrap_up(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
-    smsdesk_domain::assign::validate_priority(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
-    queue.auto_accept = body.auto_accept;
-    if let Some(secs) = body.refusal_timeout_secs {
-        queue.refusal_timeout_secs = secs;
-    }
-    if let Some(n) = body.max_missed_offers {
-        queue.max_missed_offers = n;
-    }
-    smsdesk_domain::offer::validate(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
-    queue.affinity_secs = body.affinity_secs;
-    smsdesk_domain::assign::validate_affinity(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
-    app.store.put_queue(&queue).await?;
-    Ok((StatusCode::CREATED, Json(queue_view(&queue))))
+    let queue = crate::http::queues::create(&app, &body).await?;
+    Ok((StatusCode::CREATED, Json(crate::http::queues::view(&app, &queue).await?)))
 }
 
 async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
@@ -120,10 +54,7 @@ async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<J
     let queues = app.store.list_queues().await?;
     let mut items = Vec::with_capacity(queues.len());
     for q in queues {
-        let waiting = app.store.waiting_in_queue(&q.id, 1000).await?.len();
-        let mut item = queue_view(&q);
-        item["waiting"] = json!(waiting);
-        items.push(item);
+        items.push(crate::http::queues::view(&app, &q).await?);
     }
     Ok(Json(json!({"items": items})))
 }

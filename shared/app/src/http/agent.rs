@@ -128,6 +128,7 @@ pub(crate) async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<
         "contact_candidates": candidates, "customer": c.customer, "number": c.channel_number,
         "language": c.language, "created_at": ts(c.created_at), "last_message_at": ts(c.last_message_at),
         "closed_at": c.closed_at.map(ts), "close_reason": c.close_reason,
+        "handoff_context": c.routing.as_ref().and_then(|r| r.context.clone()),
         "state_changed_at": c.state_changed_at.map(ts), "wrap_up": c.wrap_up.as_ref().map(wrap_up_view),
         "messages": messages
             .iter()

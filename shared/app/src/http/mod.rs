@@ -5,6 +5,7 @@ pub mod admin;
 pub mod agent;
 pub mod console;
 pub mod media;
+pub mod queues;
 pub mod sandbox;
 pub mod webhooks;
 

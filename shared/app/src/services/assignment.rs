@@ -145,6 +145,7 @@ pub async fn became_active(
 ) -> PortResult<()> {
     tracing::info!(conversation = %c.id, agent = %agent, "conversation assigned");
     crate::services::telemetry::assigned(app, c, at);
+    crate::services::service_level::answered(app, c, at).await;
     crm::timeline(app, &c.id, "assigned", serde_json::json!({"agent_id": agent, "queue_id": c.queue_id}))
         .await
 }

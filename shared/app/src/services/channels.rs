@@ -80,8 +80,18 @@ async fn parse_number(app: &App, index: usize, value: &Value) -> ApiResult<Chann
     if app.store.get_queue(&queue).await?.is_none() {
         return Err(ApiError::field(format!("{path}queue"), format!("no queue '{queue}'")));
     }
+    let menu = match opt_str(obj, &path, "menu")? {
+        None => None,
+        Some(m) => {
+            let menu = MenuId::new(m);
+            if app.store.get_menu(&menu).await?.is_none() {
+                return Err(ApiError::field(format!("{path}menu"), format!("no menu '{menu}'")));
+            }
+            Some(menu)
+        }
+    };
     let send_rate = parse_send_rate(obj.get("send_rate"), &path)?;
-    Ok(ChannelNumber { number, number_type, description, queue, send_rate })
+    Ok(ChannelNumber { number, number_type, description, queue, menu, send_rate })
 }
 
 /// The highest send rate an admin may set (messages per second; short codes reach a few hundred).
@@ -286,6 +296,7 @@ pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> Value {
         "callback_url": callback_url(app, channel),
         "numbers": channel.numbers.iter().map(|n| json!({
             "number": n.number, "type": n.number_type, "description": n.description, "queue": n.queue,
+            "menu": n.menu,
             "send_rate": n.send_rate(),
         })).collect::<Vec<_>>(),
         "language": channel.language,

@@ -60,6 +60,17 @@ fn unchanged(expr: &mut Expr, current: &Conversation) -> String {
     format!("{state} AND {agent}")
 }
 
+/// The condition that the conversation is `routing` at the step that began at `since`.
+fn routing_at(expr: &mut Expr, since: OffsetDateTime) -> PortResult<String> {
+    let state = expr.eq("state", s(ConversationState::Routing.as_str()));
+    let path = format!("{}.{}", expr.name("routing"), expr.name("since"));
+    Ok(format!(
+        "attribute_exists({}) AND {state} AND {path} = {}",
+        expr.name("pk"),
+        expr.value(s(rfc3339(since)?))
+    ))
+}
+
 /// What close and requeue do to a conversation.
 enum Leave<'a> {
     /// With `idle_before`, only while the last message is older than it (auto-close).
@@ -520,6 +531,47 @@ impl ConversationStore for DynamoStore {
         self.leave(conversation, Leave::Requeue { queue, at }).await
     }
 
+    async fn set_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        routing: &Routing,
+    ) -> PortResult<Option<Conversation>> {
+        let mut expr = Expr::new();
+        let value = serde_json::to_value(routing)
+            .map_err(|e| smsdesk_ports::PortError::Backend(format!("routing does not serialize: {e}")))?;
+        let update = format!("SET {}", expr.eq("routing", to_attr(&value)));
+        let condition = routing_at(&mut expr, expected)?;
+        let item = self.update(keys::conversation(conversation), update, Some(condition), expr).await?;
+        item.map(|i| from_item(&i)).transpose()
+    }
+
+    async fn leave_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        queue: &QueueId,
+        context: Option<&str>,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let mut expr = Expr::new();
+        let mut update = format!(
+            "SET {}, {}, {}, {}, {}",
+            expr.eq("state", s(ConversationState::Open.as_str())),
+            expr.eq("queue_id", s(queue.as_str())),
+            expr.eq("queued_at", s(rfc3339(at)?)),
+            expr.eq("wait_queue", s(queue.as_str())),
+            expr.eq("wait_order", s(order_key(at, conversation))),
+        );
+        if let Some(context) = context {
+            let path = format!("{}.{}", expr.name("routing"), expr.name("context"));
+            update = format!("{update}, {path} = {}", expr.value(s(context)));
+        }
+        let condition = routing_at(&mut expr, expected)?;
+        let item = self.update(keys::conversation(conversation), update, Some(condition), expr).await?;
+        item.map(|i| from_item(&i)).transpose()
+    }
+
     async fn transition(
         &self,
         conversation: &ConversationId,
@@ -686,6 +738,7 @@ mod tests {
             queued_at: at,
             closed_at: None,
             close_reason: None,
+            routing: None,
             state_changed_at: None,
             wrap_up: None,
             offer: None,

@@ -54,6 +54,11 @@ fn release_agent(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
     Ok(())
 }
 
+/// Whether the conversation is `routing` at the step that began at `since`.
+fn routing_at(c: &Conversation, since: OffsetDateTime) -> bool {
+    c.state == ConversationState::Routing && c.routing.as_ref().is_some_and(|r| r.since == since)
+}
+
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -314,6 +319,53 @@ impl ConversationStore for EmbeddedStore {
                 c.queued_at = at;
                 c.offer = None;
                 c.refused_by.clear();
+                save(tx, &c)?;
+                Ok(Some(c))
+            })
+            .await
+    }
+
+    async fn set_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        routing: &Routing,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, routing) = (conversation.to_string(), routing.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if !routing_at(&c, expected) {
+                    return Ok(None);
+                }
+                c.routing = Some(routing);
+                save(tx, &c)?;
+                Ok(Some(c))
+            })
+            .await
+    }
+
+    async fn leave_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        queue: &QueueId,
+        context: Option<&str>,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, queue, context) = (conversation.to_string(), queue.clone(), context.map(str::to_string));
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if !routing_at(&c, expected) {
+                    return Ok(None);
+                }
+                if let (Some(r), Some(context)) = (c.routing.as_mut(), context) {
+                    r.context = Some(context);
+                }
+                c.state = ConversationState::Open;
+                c.queue_id = queue;
+                c.queued_at = at;
                 save(tx, &c)?;
                 Ok(Some(c))
             })

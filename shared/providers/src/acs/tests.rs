@@ -93,6 +93,7 @@ fn channel() -> Channel {
             number_type: NumberType::TollFree,
             description: "main line".into(),
             queue: QueueId::new("q_support"),
+            menu: None,
             send_rate: None,
         }],
         inactivity_secs: None,

@@ -158,6 +158,7 @@ fn channel() -> Channel {
             number_type: NumberType::Geo,
             description: "demo".into(),
             queue: QueueId::new("q_1"),
+            menu: None,
             send_rate: None,
         }],
         language: None,

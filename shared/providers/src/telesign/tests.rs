@@ -215,6 +215,7 @@ fn channel() -> Channel {
             number_type: NumberType::Geo,
             description: "main line".into(),
             queue: QueueId::new("q_support"),
+            menu: None,
             send_rate: None,
         }],
         language: None,
