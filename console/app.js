@@ -261,6 +261,10 @@ function renderConversation(c, switched) {
   $("conv-state").textContent = c.state;
   const mineToAct = state.me.role === "admin" || c.agent_id === state.me.agent_id;
   const open = c.state !== "closed";
+  // An offer (issue 11.4): the agent it is offered to accepts or declines it before answering.
+  const offeredToMe = c.state === "offered" && c.agent_id === state.me.agent_id;
+  $("accept-button").hidden = !offeredToMe;
+  $("decline-button").hidden = !offeredToMe;
   $("close-button").disabled = !(mineToAct && open);
   $("transfer-button").disabled = !(mineToAct && open);
   $("reply").disabled = !(mineToAct && open);
@@ -372,7 +376,23 @@ async function sendReply(event) {
   }
 }
 
-// ---------- close, transfer
+// ---------- offers, close, transfer
+
+async function answerOffer(action) {
+  const c = state.current;
+  if (!c || $(`${action}-button`).hidden) return;
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/${action}`, { method: "POST" });
+    if (action === "accept") await openConversation(c.id, { keepFocus: true });
+    else {
+      state.items.delete(c.id);
+      closeView();
+      renderList();
+    }
+  } catch (e) {
+    showError($("reply-error"), e);
+  }
+}
 
 async function closeConversation() {
   const c = state.current;
@@ -607,6 +627,8 @@ function wire() {
   });
   $("reply-form").addEventListener("submit", sendReply);
   $("close-button").addEventListener("click", closeConversation);
+  $("accept-button").addEventListener("click", () => answerOffer("accept"));
+  $("decline-button").addEventListener("click", () => answerOffer("decline"));
   $("transfer-button").addEventListener("click", openTransfer);
   $("transfer-form").addEventListener("submit", submitTransfer);
   $("transfer-cancel").addEventListener("click", () => $("transfer-dialog").close());

@@ -49,7 +49,7 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-# Something to find: a queue, a sandbox channel, an agent and a customer's text (a conversation).
+# Something to find: a queue, a sandbox channel, an agent, a menu and a customer's text (a conversation).
 api() {
     python3 - "$BASE" "$TOKEN" "$@" <<'PY'
 import json, sys, urllib.request
@@ -64,6 +64,7 @@ field() { python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
 QUEUE="$(api POST /v1/queues '{"name": "Support"}' | field id)"
 CHANNEL="$(api POST /v1/channels "{\"name\": \"Sandbox\", \"provider\": \"sandbox\", \"credentials\": {}, \"numbers\": [{\"number\": \"15557654321\", \"type\": \"geo\", \"queue\": \"$QUEUE\"}]}" | field id)"
 AGENT="$(api POST /v1/agents "{\"name\": \"Ada\", \"queues\": [\"$QUEUE\"], \"capacity\": 3}" | field id)"
+MENU="$(api POST /v1/menus "{\"name\": \"main\", \"text\": {\"en\": \"Reply SUPPORT.\"}, \"options\": [{\"keyword\": \"SUPPORT\", \"target\": {\"queue\": \"$QUEUE\"}}]}" | field id)"
 CONTACT="$(api POST /v1/contacts '{"name": "Grace", "phone": "+15551234567"}' | field id)"
 api POST /v1/sandbox/inbound "{\"channel_id\": \"$CHANNEL\", \"from\": \"+15551234567\", \"to\": \"+15557654321\", \"text\": \"hello\"}" >/dev/null
 CONVERSATION=""
@@ -87,6 +88,14 @@ parameters = { "path.id" = "$CHANNEL" }
 [[operations]]
 include-path-regex = "^/v1/agents/"
 parameters = { "path.id" = "$AGENT" }
+
+[[operations]]
+include-path-regex = "^/v1/queues/"
+parameters = { "path.id" = "$QUEUE" }
+
+[[operations]]
+include-path-regex = "^/v1/menus/"
+parameters = { "path.id" = "$MENU" }
 
 [[operations]]
 include-path-regex = "^/v1/contacts/"

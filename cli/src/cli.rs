@@ -62,6 +62,11 @@ pub enum Command {
         #[arg(long, value_name = "INVOKE_URL")]
         map_queues: Option<String>,
     },
+    /// The load run (issue 12): `smsdesk dev` in a child process and a fake TeleSign on loopback; signed
+    /// texts with exact replays, agents' replies, shuffled delivery receipts; then the store is checked.
+    /// Progress on stderr; a table, then one JSON object as the last line of stdout. Exits 1 when anything
+    /// was lost, duplicated, went backwards, was refused or did not settle.
+    Bench(BenchArgs),
     /// The dead-letter queues: list what died and why, and move messages back to their queue.
     Dlq {
         #[command(subcommand)]
@@ -75,6 +80,42 @@ pub enum Command {
         action: WebhookAction,
     },
 }
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Distinct inbound texts (each from another customer).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub texts: u32,
+    /// Concurrent HTTP connections posting webhooks and replies.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub connections: u32,
+    /// Exact replays posted on top, as a share of the texts (0.3: 30% more posts).
+    #[arg(long, default_value_t = 0.3)]
+    pub replays: f64,
+    /// Agents sharing the conversations (each with the capacity for its share; at least one per 99 texts,
+    /// as an agent holds at most 100).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub agents: u32,
+    /// The channel's numbers the texts are spread over (each paced at 1,000 sends/s).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub numbers: u32,
+    /// The `smsdesk` binary to run as the server (default: this one).
+    #[arg(long)]
+    pub server: Option<PathBuf>,
+    /// Where the server's log goes (default: a file beside its temporary database).
+    #[arg(long)]
+    pub server_log: Option<PathBuf>,
+    /// Longest wait for any one phase to settle, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub phase_timeout_secs: u64,
+    /// No progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the load run was not clean: {0}")]
+pub struct BenchFailed(String);
 
 #[derive(Subcommand, Debug)]
 pub enum WebhookAction {
@@ -160,6 +201,46 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let report = crate::webhook::verify(&args, time::OffsetDateTime::now_utc())?;
             print!("{}", crate::webhook::render(&args.provider, &report));
             if report.valid { Ok(()) } else { Err(crate::webhook::WebhookVerifyError::Invalid.into()) }
+        }
+        Command::Bench(args) => {
+            let binary = match args.server {
+                Some(path) => path,
+                None => std::env::current_exe()?,
+            };
+            let mut opts = crate::bench::BenchOptions::new(args.texts as usize, binary);
+            opts.connections = args.connections as usize;
+            opts.replay_share = if args.replays.is_finite() { args.replays.clamp(0.0, 10.0) } else { 0.0 };
+            opts.agents = args.agents as usize;
+            opts.numbers = args.numbers as usize;
+            opts.progress = !args.quiet;
+            opts.server_log = args.server_log;
+            opts.phase_timeout = std::time::Duration::from_secs(args.phase_timeout_secs.max(1));
+            let report = crate::bench::run(opts).await?;
+            println!(
+                "smsdesk bench: {} texts (+{} exact replays) from {} connections, {} agents, {} numbers, \
+                 embedded shape (smsdesk dev, SQLite WAL, synchronous=FULL)",
+                report.texts,
+                report.webhook_posts - report.texts,
+                report.connections,
+                report.agents,
+                report.numbers,
+            );
+            print!("{}", report.table());
+            println!("{}", report.json());
+            if report.clean() {
+                Ok(())
+            } else {
+                let figures = report.json();
+                Err(BenchFailed(format!(
+                    "lost {}, duplicated {}, downgraded {}, refused {}, not settled {}",
+                    figures["lost"],
+                    figures["duplicated"],
+                    figures["downgraded"],
+                    figures["refused"],
+                    figures["timed_out"]
+                ))
+                .into())
+            }
         }
         Command::Dlq { action: DlqAction::List { queue, target } } => {
             let port = crate::dlq::open(&target.target())?;

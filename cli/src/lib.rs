@@ -3,6 +3,7 @@
 //! store and its durable queues, with the sandbox provider.
 
 pub mod aws_local;
+pub mod bench;
 pub mod cli;
 pub mod dev;
 pub mod dlq;

@@ -105,8 +105,8 @@ export class Dev {
 
   /** Two queues, a sandbox channel with a number for each, and an available agent in each. */
   async setup() {
-    const q1 = await this.call("/v1/queues", { method: "POST", body: { name: "Support" } });
-    const q2 = await this.call("/v1/queues", { method: "POST", body: { name: "Billing" } });
+    const q1 = await this.call("/v1/queues", { method: "POST", body: { name: "Support", auto_accept: true } });
+    const q2 = await this.call("/v1/queues", { method: "POST", body: { name: "Billing", auto_accept: true } });
     const channel = await this.call("/v1/channels", {
       method: "POST",
       body: {

@@ -59,7 +59,65 @@ pub enum Scripted {
     /// Takes the message (it counts in `accepted`: the customer gets it) and then holds the answer for this
     /// long, past the client's timeout: the sender cannot know that it went out.
     AcceptThenDelay(std::time::Duration),
+    /// 429 with TeleSign's rate-limit code 10019 and a `Retry-After` of this many seconds.
+    RateLimited { retry_after_secs: u64 },
+    /// The connection is reset (TCP RST) instead of an answer, after the fake took the message
+    /// (`accepted: true`: it counts in `accepted`) or not.
+    Reset { accepted: bool },
 }
+
+/// Provider faults on a share of sends (issue 12.5), decided per send by a hash of the seed, our message id
+/// (`external_id`) and how many times that id was sent before: the same seed gives the same faults to the
+/// same messages whatever order the sends arrive in.
+#[derive(Clone, Debug)]
+pub struct FaultMix {
+    pub seed: u64,
+    /// Percent of sends that get a fault (0 to 100).
+    pub percent: u64,
+    /// The faults, picked evenly.
+    pub faults: Vec<Scripted>,
+}
+
+impl FaultMix {
+    /// Every kind of fault: 500, 503, 429 with Retry-After, an answer after `slow` (past the client's
+    /// timeout, the message taken), and connection resets with and without the message taken.
+    pub fn every_kind(seed: u64, percent: u64, slow: std::time::Duration) -> Self {
+        let error = |http: u16, code: i64, description: &str| Scripted::Error {
+            http,
+            code,
+            description: description.to_string(),
+        };
+        Self {
+            seed,
+            percent,
+            faults: vec![
+                error(500, 10000, "System unavailable, please try again later."),
+                error(503, 10000, "Service unavailable."),
+                Scripted::RateLimited { retry_after_secs: 1 },
+                Scripted::AcceptThenDelay(slow),
+                Scripted::Reset { accepted: true },
+                Scripted::Reset { accepted: false },
+            ],
+        }
+    }
+
+    fn pick(&self, external_id: &str, attempt: usize) -> Option<Scripted> {
+        let mut h = 0xcbf2_9ce4_8422_2325u64 ^ self.seed;
+        for b in external_id.bytes().chain(attempt.to_le_bytes()) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        if self.faults.is_empty() || h % 100 >= self.percent {
+            return None;
+        }
+        Some(self.faults[((h / 100) % self.faults.len() as u64) as usize].clone())
+    }
+}
+
+/// The header the handler sets to ask the connection for a reset (never sent: the connection dies).
+const RESET_MARKER: &str = "x-fake-reset";
 
 /// How far a request's Date may be from the fake's clock (TeleSign's documented window: 15 minutes).
 pub const DATE_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
@@ -73,6 +131,12 @@ struct Inner {
     nonces: std::collections::HashSet<String>,
     /// Sends whose text contains the marker get this answer, every time (before the script).
     refuse_texts: Vec<(String, Scripted)>,
+    /// Faults on a share of sends (after the texts' answers, before the script).
+    mix: Option<FaultMix>,
+    /// How many sends each `external_id` had.
+    attempts: std::collections::HashMap<String, usize>,
+    /// The `external_id` of each accepted send (None when it had none), beside `accepted`.
+    accepted_external: Vec<Option<String>>,
 }
 
 #[derive(Clone)]
@@ -127,9 +191,7 @@ impl FakeTelesign {
         let control = shared.clone();
         let app = Router::new().fallback(handle).with_state(shared);
         let addr = listener.local_addr().expect("fake telesign addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        tokio::spawn(serve_resettable(listener, app));
         Self { addr, customer_id, api_key, inner, shared: control }
     }
 
@@ -168,6 +230,22 @@ impl FakeTelesign {
     /// Answers the next sends with these, in order; then accepts.
     pub fn script(&self, answers: impl IntoIterator<Item = Scripted>) {
         self.inner.lock().expect("lock").script.extend(answers);
+    }
+
+    /// From now on a share of sends gets a fault (see [`FaultMix`]).
+    pub fn fault_mix(&self, mix: FaultMix) {
+        self.inner.lock().expect("lock").mix = Some(mix);
+    }
+
+    /// How many sends carrying `external_id` the fake took (the customer got each of them).
+    pub fn accepted_for(&self, external_id: &str) -> usize {
+        let inner = self.inner.lock().expect("lock");
+        inner.accepted_external.iter().filter(|e| e.as_deref() == Some(external_id)).count()
+    }
+
+    /// How many sends carrying `external_id` reached the fake, taken or not.
+    pub fn attempts_for(&self, external_id: &str) -> usize {
+        self.inner.lock().expect("lock").attempts.get(external_id).copied().unwrap_or(0)
     }
 
     /// Answers every send whose text contains `marker` with `answer`, for as long as the fake runs.
@@ -320,11 +398,24 @@ async fn handle(
             .ok()
             .and_then(|f| f.into_iter().find(|(k, _)| k == "message").map(|(_, v)| v))
             .unwrap_or_default();
+        let external = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+            .ok()
+            .and_then(|f| f.into_iter().find(|(k, _)| k == "external_id").map(|(_, v)| v))
+            .unwrap_or_default();
         let next = {
             let mut inner = shared.inner.lock().expect("lock");
+            let attempt = {
+                let n = inner.attempts.entry(external.clone()).or_default();
+                *n += 1;
+                *n - 1
+            };
             let fixed =
                 inner.refuse_texts.iter().find(|(m, _)| text.contains(m.as_str())).map(|(_, a)| a.clone());
-            fixed.unwrap_or_else(|| inner.script.pop_front().unwrap_or(Scripted::Accept))
+            let mixed = || inner.mix.as_ref().and_then(|m| m.pick(&external, attempt));
+            match fixed.or_else(mixed) {
+                Some(answer) => answer,
+                None => inner.script.pop_front().unwrap_or(Scripted::Accept),
+            }
         };
         return match next {
             Scripted::Accept => accept(&shared, &body),
@@ -342,6 +433,21 @@ async fn handle(
                 tokio::time::sleep(std::time::Duration::from_secs(60)).await;
                 error(504, 10000, "timeout")
             }
+            Scripted::RateLimited { retry_after_secs } => {
+                let mut answer = error(429, 10019, "Rate limit exceeded.");
+                answer
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(retry_after_secs));
+                answer
+            }
+            Scripted::Reset { accepted } => {
+                if accepted {
+                    let _ = accept(&shared, &body);
+                }
+                let mut answer = StatusCode::OK.into_response();
+                answer.headers_mut().insert(RESET_MARKER, axum::http::HeaderValue::from_static("1"));
+                answer
+            }
         };
     }
     error(404, 10001, "no such resource on the fake")
@@ -350,16 +456,54 @@ async fn handle(
 /// Takes a send: records a fresh reference id as accepted and answers as TeleSign does.
 fn accept(shared: &Shared, body: &[u8]) -> Response {
     let reference = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
-    shared.inner.lock().expect("lock").accepted.push(reference.clone());
     let external = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
         .ok()
         .and_then(|f| f.into_iter().find(|(k, _)| k == "external_id").map(|(_, v)| v));
+    {
+        let mut inner = shared.inner.lock().expect("lock");
+        inner.accepted.push(reference.clone());
+        inner.accepted_external.push(external.clone());
+    }
     (StatusCode::OK, axum::Json(json!({
         "reference_id": reference,
         "external_id": external,
         "status": {"code": 290, "description": "Message in progress", "updated_on": "2026-11-23T10:00:00Z"},
     })))
         .into_response()
+}
+
+/// Serves `app` on `listener`, one HTTP/1 connection at a time per task, so that an answer marked with
+/// [`RESET_MARKER`] can end its connection with a TCP reset (SO_LINGER 0, then close) instead of a response.
+async fn serve_resettable(listener: tokio::net::TcpListener, app: Router) {
+    use std::os::fd::AsFd;
+    use tower::ServiceExt;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        // A second handle on the same socket, to set SO_LINGER from the request's side.
+        let Ok(handle) = stream.as_fd().try_clone_to_owned() else { continue };
+        let handle = Arc::new(socket2::Socket::from(handle));
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service =
+                hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let (app, handle) = (app.clone(), handle.clone());
+                    async move {
+                        let answer = match app.oneshot(request.map(axum::body::Body::new)).await {
+                            Ok(answer) => answer,
+                            Err(never) => match never {},
+                        };
+                        if answer.headers().contains_key(RESET_MARKER) {
+                            let _ = handle.set_linger(Some(std::time::Duration::ZERO));
+                            // An error ends the connection: hyper drops the socket, which now resets.
+                            return Err(std::io::Error::other("reset by the fake"));
+                        }
+                        Ok(answer)
+                    }
+                });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+        });
+    }
 }
 
 fn error(http: u16, code: i64, description: &str) -> Response {

@@ -94,8 +94,22 @@ impl Api {
         value
     }
 
+    /// A queue that auto-accepts (conversations go straight to their agent, as the tests written before
+    /// offers expect); offers have their own tests ([`Api::create_offering_queue`]).
     pub async fn create_queue(&self, name: &str) -> String {
-        let v = self.ok("POST", "/v1/queues", ADMIN_TOKEN, Some(json!({"name": name})), 201).await;
+        let v = self
+            .ok("POST", "/v1/queues", ADMIN_TOKEN, Some(json!({"name": name, "auto_accept": true})), 201)
+            .await;
+        v["id"].as_str().expect("queue id").to_string()
+    }
+
+    /// A queue with the product's default: conversations are offered, and accepted or declined.
+    pub async fn create_offering_queue(&self, name: &str, settings: serde_json::Value) -> String {
+        let mut body = json!({"name": name});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), settings.as_object()) {
+            body.extend(extra.clone());
+        }
+        let v = self.ok("POST", "/v1/queues", ADMIN_TOKEN, Some(body), 201).await;
         v["id"].as_str().expect("queue id").to_string()
     }
 

@@ -48,6 +48,8 @@ pub struct Config {
     /// Let an admin point a channel's `base_url` at plain `http://` on a loopback host (fake providers):
     /// `smsdesk dev` and the tests set it; the Lambda functions never do (only `https://` hosts there).
     pub allow_loopback_http: bool,
+    /// How long the router waits for a queue's bot before handing the customer over.
+    pub bot_timeout: Duration,
     /// How long a send waits in place for its number's next slot (send pacing, issue 9.10); a slot further
     /// out sends the message back to its queue until it is near.
     pub pacing_wait: Duration,
@@ -73,6 +75,7 @@ impl Config {
             sandbox: false,
             max_webhook_bytes: 64 * 1024,
             allow_loopback_http: false,
+            bot_timeout: Duration::from_secs(3),
             pacing_wait: Duration::from_secs(2),
             multipart_timeout: Duration::from_secs(60),
             media_view_ttl: Duration::from_secs(5 * 60),
@@ -95,11 +98,15 @@ pub struct App {
     metrics: OnceLock<Arc<dyn Metrics>>,
     /// The webhook path's short-lived copy of channel credentials (services::webhook_keys).
     pub webhook_keys: services::webhook_keys::WebhookKeys,
+    /// The client that calls queues' bots (built on first use, with the bot timeout).
+    bot_http: OnceLock<reqwest::Client>,
     /// Where MMS media is kept (S3 or the embedded folder); none until the shape's wiring sets it with
     /// [`App::set_media`]: without it, media is neither fetched nor accepted.
     media: OnceLock<Arc<dyn MediaStore>>,
     /// The HTTP client media fetches use (no automatic redirects), built on first use.
     media_http: OnceLock<reqwest::Client>,
+    /// One assignment pass per queue at a time, shared by the callers meanwhile (issue 12).
+    pub dispatch_gates: services::dispatch_gate::DispatchGates,
 }
 
 impl App {
@@ -122,8 +129,10 @@ impl App {
             config,
             metrics: OnceLock::new(),
             webhook_keys: Default::default(),
+            bot_http: OnceLock::new(),
             media: OnceLock::new(),
             media_http: OnceLock::new(),
+            dispatch_gates: Default::default(),
         })
     }
 
@@ -138,6 +147,18 @@ impl App {
             Some(m) => m.as_ref(),
             None => &NoMetrics,
         }
+    }
+
+    /// The HTTP client for queues' bots: the bot timeout for the whole call, no redirects.
+    pub(crate) fn bot_client(&self) -> Result<&reqwest::Client, reqwest::Error> {
+        if let Some(c) = self.bot_http.get() {
+            return Ok(c);
+        }
+        let client = smsdesk_providers::http::client_builder()
+            .timeout(self.config.bot_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(self.bot_http.get_or_init(|| client))
     }
 
     /// Keeps media in `media` from now on (once; a second call is ignored).

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 use secrecy::{ExposeSecret, SecretString};
-use smsdesk_domain::ChannelId;
+use smsdesk_domain::{ChannelId, QueueId};
 use smsdesk_ports::{Credentials, PortError, PortResult, SecretStore};
 
 use crate::error::port_error;
@@ -31,6 +31,40 @@ impl SecretsManagerStore {
     /// The secret name of a channel's credentials (what IAM policies and operators refer to).
     pub fn secret_name(&self, channel: &ChannelId) -> String {
         format!("{}{channel}", self.prefix)
+    }
+
+    /// The secret name of a queue's bot secret (under the same prefix, so the same IAM grants cover it).
+    pub fn bot_secret_name(&self, queue: &QueueId) -> String {
+        format!("{}bot-{queue}", self.prefix)
+    }
+
+    /// Writes `value` as the secret `name`, creating it when it does not exist yet.
+    async fn put_value(&self, name: &str, value: &SecretString) -> PortResult<()> {
+        // Most puts are updates (key rotation) or creations; either order may race with another writer,
+        // so each falls back to the other once.
+        if self.put_version(name, value).await? || self.create(name, value).await? {
+            return Ok(());
+        }
+        if self.put_version(name, value).await? {
+            return Ok(());
+        }
+        Err(PortError::Unavailable(format!("secret {name} was created and removed while writing it")))
+    }
+
+    /// The string value of the secret `name`; None when there is no such secret.
+    async fn get_value(&self, name: &str) -> PortResult<Option<SecretString>> {
+        let result = self.client.get_secret_value().secret_id(name).send().await;
+        let out = match result {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(port_error("GetSecretValue", e)),
+        };
+        match out.secret_string() {
+            Some(text) => Ok(Some(SecretString::from(text.to_string()))),
+            None => Err(PortError::Corrupt(format!("secret {name} has no string value"))),
+        }
     }
 
     /// Writes a new version of an existing secret; false when there is no such secret yet.
@@ -89,5 +123,13 @@ impl SecretStore for SecretsManagerStore {
         Credentials::from_stored_json(&json)
             .map(Some)
             .map_err(|e| PortError::Corrupt(format!("secret {name}: {e}")))
+    }
+
+    async fn put_bot_secret(&self, queue: &QueueId, secret: &SecretString) -> PortResult<()> {
+        self.put_value(&self.bot_secret_name(queue), secret).await
+    }
+
+    async fn get_bot_secret(&self, queue: &QueueId) -> PortResult<Option<SecretString>> {
+        self.get_value(&self.bot_secret_name(queue)).await
     }
 }

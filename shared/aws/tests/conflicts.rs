@@ -113,6 +113,7 @@ fn agent() -> Agent {
         created_at: time::macros::datetime!(2026-01-01 00:00 UTC),
         subject: None,
         role: Default::default(),
+        missed_offers: 0,
     }
 }
 

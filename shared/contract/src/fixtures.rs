@@ -60,12 +60,14 @@ pub fn channel(queue: &QueueId) -> Channel {
             number_type: NumberType::Geo,
             description: "support".into(),
             queue: queue.clone(),
+            menu: None,
             send_rate: None,
         }],
         language: Some("en".into()),
         attachments: AttachmentPolicy { customer: true, agent: false, ..AttachmentPolicy::default() },
         created_at: now(),
         inactivity_secs: None,
+        former_numbers: Vec::new(),
     }
 }
 
@@ -82,6 +84,7 @@ pub fn agent(queues: &[QueueId], capacity: u32, presence: Presence) -> Agent {
         created_at: now(),
         subject: None,
         role: Default::default(),
+        missed_offers: 0,
     }
 }
 
@@ -108,8 +111,11 @@ pub fn conversation(
         queued_at: at,
         closed_at: None,
         close_reason: None,
+        routing: None,
         state_changed_at: None,
         wrap_up: None,
+        offer: None,
+        refused_by: Vec::new(),
     }
 }
 

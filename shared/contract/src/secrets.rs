@@ -1,7 +1,8 @@
 //! The secret store contract: every credentials variant reads back as written; a later put replaces.
 
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use smsdesk_domain::ChannelId;
+use smsdesk_domain::{ChannelId, QueueId};
 use smsdesk_ports::{Credentials, PortResult, SecretStore};
 use std::sync::Arc;
 
@@ -66,4 +67,19 @@ pub async fn secrets_contract(secrets: Arc<dyn SecretStore>) {
 
     let unknown = ok(secrets.get_credentials(&ChannelId::new(fixtures::id("ch_"))).await, "get_credentials");
     assert!(unknown.is_none(), "an unknown channel has no credentials");
+
+    // Bot secrets: per queue, read back as written, replaced by a later put, apart from channels'.
+    let queue = QueueId::new(fixtures::id("q_"));
+    let first = SecretString::from(format!("bot-{}", fixtures::run_tag()));
+    let second = SecretString::from(format!("bot2-{}", fixtures::run_tag()));
+    let read = |s: Option<SecretString>| s.map(|s| s.expose_secret().to_string());
+    assert_eq!(read(ok(secrets.get_bot_secret(&queue).await, "get_bot_secret")), None, "none yet");
+    ok(secrets.put_bot_secret(&queue, &first).await, "put_bot_secret");
+    let back = read(ok(secrets.get_bot_secret(&queue).await, "get_bot_secret"));
+    assert_eq!(back.as_deref(), Some(first.expose_secret()), "a bot secret reads back as written");
+    ok(secrets.put_bot_secret(&queue, &second).await, "put_bot_secret (replace)");
+    let back = read(ok(secrets.get_bot_secret(&queue).await, "get_bot_secret"));
+    assert_eq!(back.as_deref(), Some(second.expose_secret()), "a later put replaces the bot secret");
+    let other = ok(secrets.get_bot_secret(&QueueId::new(fixtures::id("q_"))).await, "get_bot_secret");
+    assert!(other.is_none(), "another queue has no bot secret");
 }

@@ -144,6 +144,7 @@ pub(crate) mod tests {
             active: 0,
             last_assigned_at: None,
             subject: None,
+            missed_offers: 0,
             created_at: OffsetDateTime::UNIX_EPOCH,
             role: Role::Agent,
         }
@@ -171,8 +172,11 @@ pub(crate) mod tests {
             queued_at: OffsetDateTime::UNIX_EPOCH,
             closed_at: None,
             close_reason: None,
+            routing: None,
             state_changed_at: None,
             wrap_up: None,
+            offer: None,
+            refused_by: Vec::new(),
         }
     }
 

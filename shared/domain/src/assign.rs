@@ -20,6 +20,64 @@ pub fn rank_candidates<'a>(queue: &QueueId, agents: &'a [Agent]) -> Vec<&'a Agen
     eligible
 }
 
+/// The agents able to take a conversation of `queue` that `refused_by` declined or let an offer expire,
+/// best first: those who did not refuse it; the refusers only when no other agent of the queue is
+/// available at all (then waiting would serve the customer no better than asking again).
+pub fn rank_for<'a>(queue: &QueueId, refused_by: &[AgentId], agents: &'a [Agent]) -> Vec<&'a Agent> {
+    let ranked = rank_candidates(queue, agents);
+    let (others, refusers): (Vec<&Agent>, Vec<&Agent>) =
+        ranked.into_iter().partition(|a| !refused_by.contains(&a.id));
+    if !others.is_empty() {
+        return others;
+    }
+    let another_available = agents.iter().any(|a| {
+        a.presence == crate::model::Presence::Available
+            && a.queues.contains(queue)
+            && !refused_by.contains(&a.id)
+    });
+    if another_available { Vec::new() } else { refusers }
+}
+
+/// The longest affinity window a queue may set: 30 days.
+pub const MAX_AFFINITY_SECS: u64 = 30 * 86_400;
+
+/// The agent who last had the customer (the latest `assigned` event of their CRM timeline naming an agent)
+/// if that was within `window` before `now`.
+pub fn last_agent(
+    events: &[crate::model::TimelineEvent],
+    now: OffsetDateTime,
+    window: time::Duration,
+) -> Option<AgentId> {
+    events
+        .iter()
+        .filter(|e| e.kind == "assigned" && e.at <= now && now - e.at <= window)
+        .max_by_key(|e| e.at)
+        .and_then(|e| e.detail.get("agent_id").and_then(|a| a.as_str()).map(AgentId::new))
+}
+
+/// Moves `preferred` (the agent with affinity to the customer) to the front of `ranked` when it is there,
+/// that is when it can take the conversation; otherwise the ranking stands.
+pub fn prefer<'a>(mut ranked: Vec<&'a Agent>, preferred: Option<&AgentId>) -> Vec<&'a Agent> {
+    if let Some(p) = preferred
+        && let Some(i) = ranked.iter().position(|a| &a.id == p)
+    {
+        let agent = ranked.remove(i);
+        ranked.insert(0, agent);
+    }
+    ranked
+}
+
+/// The queue's affinity window: a 400 naming the field and the rule.
+pub fn validate_affinity(queue: &WorkQueue) -> Result<(), FieldError> {
+    if queue.affinity_secs > MAX_AFFINITY_SECS {
+        return Err(FieldError::new(
+            "affinity_secs",
+            format!("between 0 (off) and {MAX_AFFINITY_SECS} seconds"),
+        ));
+    }
+    Ok(())
+}
+
 /// The best agent for a conversation of `queue`, if anyone is free.
 pub fn pick_agent(queue: &QueueId, agents: &[Agent]) -> Option<AgentId> {
     rank_candidates(queue, agents).first().map(|a| a.id.clone())
@@ -101,7 +159,62 @@ mod tests {
             created_at: datetime!(2026-01-01 0:00 UTC),
             subject: None,
             role: Default::default(),
+            missed_offers: 0,
         }
+    }
+
+    #[test]
+    fn affinity_prefers_the_customers_last_agent_within_the_window_when_they_can_take_it() {
+        use crate::model::TimelineEvent;
+        let at = datetime!(2026-01-01 10:00 UTC);
+        let event = |kind: &str, agent: &str, minutes_ago: i64| TimelineEvent {
+            id: format!("{kind}{minutes_ago}"),
+            contact_id: crate::ContactId::new("ct_1"),
+            conversation_id: ConversationId::new("cv_1"),
+            kind: kind.into(),
+            detail: serde_json::json!({"agent_id": agent}),
+            at: at - time::Duration::minutes(minutes_ago),
+        };
+        let events =
+            vec![event("assigned", "ag_old", 50), event("assigned", "ag_b", 20), event("closed", "ag_x", 1)];
+        let window = time::Duration::hours(1);
+        assert_eq!(last_agent(&events, at, window), Some(AgentId::new("ag_b")), "the latest assignment");
+        assert_eq!(last_agent(&events, at, time::Duration::minutes(10)), None, "outside the window");
+        let q = QueueId::new("q_1");
+        let a = agent("ag_a", &["q_1"], 3, 0, Presence::Available);
+        let b = agent("ag_b", &["q_1"], 3, 2, Presence::Available);
+        let ids = |v: Vec<&Agent>| v.iter().map(|a| a.id.as_str().to_string()).collect::<Vec<_>>();
+        let agents = [a, b];
+        let preferred = Some(AgentId::new("ag_b"));
+        assert_eq!(ids(prefer(rank_candidates(&q, &agents), preferred.as_ref())), vec!["ag_b", "ag_a"]);
+        let full_b = [agents[0].clone(), agent("ag_b", &["q_1"], 2, 2, Presence::Available)];
+        assert_eq!(ids(prefer(rank_candidates(&q, &full_b), preferred.as_ref())), vec!["ag_a"], "b is full");
+        let mut long = WorkQueue::new(q.clone(), "Q", at);
+        long.affinity_secs = MAX_AFFINITY_SECS + 1;
+        assert_eq!(validate_affinity(&long).unwrap_err().field, "affinity_secs");
+    }
+
+    #[test]
+    fn a_refused_conversation_goes_to_another_agent_and_back_only_when_nobody_else_is_there() {
+        let q = QueueId::new("q_1");
+        let refused = vec![AgentId::new("ag_a")];
+        let ids = |v: Vec<&Agent>| v.iter().map(|a| a.id.as_str().to_string()).collect::<Vec<_>>();
+        let a = agent("ag_a", &["q_1"], 3, 0, Presence::Available);
+        let b = agent("ag_b", &["q_1"], 3, 2, Presence::Available);
+        assert_eq!(
+            ids(rank_for(&q, &refused, &[a.clone(), b.clone()])),
+            vec!["ag_b"],
+            "a busier other first"
+        );
+        let full_b = agent("ag_b", &["q_1"], 2, 2, Presence::Available);
+        assert!(rank_for(&q, &refused, &[a.clone(), full_b]).is_empty(), "waits for b rather than re-ask a");
+        let away_b = agent("ag_b", &["q_1"], 3, 0, Presence::Away);
+        assert_eq!(
+            ids(rank_for(&q, &refused, &[a.clone(), away_b])),
+            vec!["ag_a"],
+            "nobody else: ask a again"
+        );
+        assert_eq!(ids(rank_for(&q, &[], &[a, b])), vec!["ag_a", "ag_b"], "no refusals: least loaded first");
     }
 
     #[test]

@@ -48,6 +48,8 @@ id_type!(/// One message of a transcript.
     MessageId, "msg_");
 id_type!(/// A CRM contact.
     ContactId, "ct_");
+id_type!(/// A keyword menu that lets the customer pick a queue (or a nested menu).
+    MenuId, "mnu_");
 
 impl MessageId {
     /// The id of an inbound message is derived from the provider's own id, so a replayed webhook or a

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod assign;
+pub mod bot;
 pub mod consent;
 pub mod crm;
 pub mod events;
@@ -11,18 +12,23 @@ pub mod ids;
 pub mod lifecycle;
 pub mod live;
 pub mod media;
+pub mod menu;
 pub mod model;
 pub mod multipart;
+pub mod offer;
 pub mod pacing;
 pub mod phone;
 pub mod redact;
 pub mod retry;
 pub mod segment;
+pub mod service_level;
 pub mod status;
 pub mod stranded;
 pub mod text;
+pub mod validation;
 
 pub use ids::*;
+pub use menu::{Menu, MenuOption, MenuTarget};
 pub use model::*;
 pub use phone::{Phone, PhoneError, mask};
 pub use status::MessageStatus;

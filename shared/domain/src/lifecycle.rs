@@ -48,7 +48,8 @@ pub fn transition(state: ConversationState, action: AgentAction) -> Result<Conve
 /// Where a customer's text takes a conversation that is set aside or in wrap-up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Revival {
-    /// Nothing changes (open: it waits in its queue; active: its agent sees the text).
+    /// Nothing changes (routing: the menu or bot answers it; open: it waits in its queue; active: its agent
+    /// sees the text).
     Stay,
     /// Back to `active` with the same agent, who still holds the slot.
     BackToAgent,
@@ -63,23 +64,17 @@ pub fn on_customer_text(state: ConversationState, agent: Option<&Agent>) -> Revi
             Some(a) if a.presence == Presence::Available => Revival::BackToAgent,
             _ => Revival::ToQueue,
         },
-        ConversationState::Open | ConversationState::Active | ConversationState::Closed => Revival::Stay,
+        ConversationState::Routing
+        | ConversationState::Open
+        | ConversationState::Offered
+        | ConversationState::Active
+        | ConversationState::Closed => Revival::Stay,
     }
 }
 
-/// A setting or a request that breaks a rule: the field and the rule, for a 400.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {rule}")]
-pub struct FieldError {
-    pub field: String,
-    pub rule: String,
-}
-
-impl FieldError {
-    fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
-        Self { field: field.into(), rule: rule.into() }
-    }
-}
+/// A setting or a request that breaks a rule: the field and the rule, for a 400 (one type for every
+/// settings rule: [`crate::validation::FieldError`]).
+pub use crate::validation::FieldError;
 
 /// The longest disposition or tag.
 pub const MAX_LABEL_CHARS: usize = 50;
@@ -250,6 +245,7 @@ mod tests {
             created_at: AT,
             subject: None,
             role: Default::default(),
+            missed_offers: 0,
         }
     }
 

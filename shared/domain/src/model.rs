@@ -94,7 +94,11 @@ pub struct ChannelNumber {
     #[serde(rename = "type")]
     pub number_type: NumberType,
     pub description: String,
+    /// The queue its texts go to; with a `menu`, the default queue (the menu's timeout lands there).
     pub queue: QueueId,
+    /// The keyword menu the customer's first text gets, when this number feeds several queues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub menu: Option<MenuId>,
     /// Messages per second the carrier lets this number send (set by the admin; None: the default of its
     /// type, [`NumberType::default_send_rate`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -159,9 +163,51 @@ pub struct Channel {
     /// default (`Config::auto_close_after`, 8 hours unless configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inactivity_secs: Option<u64>,
+    /// Numbers that left this channel for another one (issue 9.9), kept for [`FORMER_NUMBER_GRACE`]: the
+    /// old provider's late webhooks for them (a receipt of a message sent before the move, a text already
+    /// in flight) are still taken, and their texts go on to the channel that has the number now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub former_numbers: Vec<FormerNumber>,
+}
+
+/// How long a channel still takes its provider's webhooks for a number that left it: long enough for
+/// carriers' late delivery receipts (up to 72 hours) and retried webhooks.
+pub const FORMER_NUMBER_GRACE: time::Duration = time::Duration::days(7);
+
+/// A number that left a channel, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormerNumber {
+    pub number: Phone,
+    #[serde(with = "rfc3339")]
+    pub left_at: OffsetDateTime,
 }
 
 impl Channel {
+    /// True when this channel takes its provider's webhooks addressed to `number` at `now`: one of its
+    /// numbers, or one that left it less than [`FORMER_NUMBER_GRACE`] ago.
+    pub fn takes_webhooks_for(&self, number: &Phone, now: OffsetDateTime) -> bool {
+        self.number(number).is_some()
+            || self
+                .former_numbers
+                .iter()
+                .any(|f| &f.number == number && now - f.left_at < FORMER_NUMBER_GRACE)
+    }
+
+    /// Sets the channel's numbers at `now`: the numbers that leave are remembered as former numbers (for
+    /// the grace period), the ones that come back are forgotten as former ones, expired ones are dropped.
+    pub fn set_numbers(&mut self, numbers: Vec<ChannelNumber>, now: OffsetDateTime) {
+        for old in &self.numbers {
+            if !numbers.iter().any(|n| n.number == old.number) {
+                self.former_numbers.retain(|f| f.number != old.number);
+                self.former_numbers.push(FormerNumber { number: old.number.clone(), left_at: now });
+            }
+        }
+        self.former_numbers.retain(|f| {
+            now - f.left_at < FORMER_NUMBER_GRACE && !numbers.iter().any(|n| n.number == f.number)
+        });
+        self.numbers = numbers;
+    }
+
     /// The channel's media limits: its provider's, lowered where the channel sets lower ones.
     pub fn media_limits(&self) -> crate::media::MediaLimits {
         crate::media::MediaLimits::for_channel(
@@ -205,6 +251,59 @@ pub struct WorkQueue {
     pub escalation_every_secs: u64,
     #[serde(default)]
     pub max_priority: u32,
+    /// Conversations go straight to `active` with their agent instead of being offered first (issue 11.4).
+    #[serde(default)]
+    pub auto_accept: bool,
+    /// How long an agent has to accept an offer before it goes to another agent.
+    #[serde(default = "default_refusal_timeout_secs")]
+    pub refusal_timeout_secs: u64,
+    /// Offers an agent may miss in a row (let expire) before being set `away`; 0: never.
+    #[serde(default = "default_max_missed_offers")]
+    pub max_missed_offers: u32,
+    /// Affinity (issue 11.3): a returning customer goes first to the agent who had them within this many
+    /// seconds, when that agent can take them; 0: off.
+    #[serde(default)]
+    pub affinity_secs: u64,
+    /// Left out of menus' listings of queues (an option may still name it).
+    #[serde(default)]
+    pub hidden: bool,
+    /// Service-level target: a conversation should be answered within this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_level_seconds: Option<u32>,
+    /// A conversation waiting in the queue longer than this many seconds gets `expiry_message` and closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_seconds: Option<u32>,
+    /// The system message sent when a conversation expires in this queue.
+    #[serde(default = "default_expiry_message")]
+    pub expiry_message: String,
+    /// A bot that gets the customer's texts before an agent does (`crate::bot`); its secret is kept in the
+    /// secret store, never here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<BotEndpoint>,
+}
+
+/// Default refusal timeout of an offer: a minute.
+pub const DEFAULT_REFUSAL_TIMEOUT_SECS: u64 = 60;
+/// Default number of offers missed in a row that sets an agent away.
+pub const DEFAULT_MAX_MISSED_OFFERS: u32 = 3;
+
+fn default_refusal_timeout_secs() -> u64 {
+    DEFAULT_REFUSAL_TIMEOUT_SECS
+}
+
+fn default_max_missed_offers() -> u32 {
+    DEFAULT_MAX_MISSED_OFFERS
+}
+
+pub fn default_expiry_message() -> String {
+    "We could not answer you in time, sorry. Please text us again.".to_string()
+}
+
+/// Where a queue's bot listens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotEndpoint {
+    /// `https://` (plain `http://` to a loopback host only in `smsdesk dev` and tests).
+    pub url: String,
 }
 
 /// Default wrap-up limit: two minutes.
@@ -229,6 +328,15 @@ impl WorkQueue {
             escalation_add: 0,
             escalation_every_secs: 0,
             max_priority: 0,
+            auto_accept: false,
+            refusal_timeout_secs: DEFAULT_REFUSAL_TIMEOUT_SECS,
+            max_missed_offers: DEFAULT_MAX_MISSED_OFFERS,
+            affinity_secs: 0,
+            hidden: false,
+            service_level_seconds: None,
+            expiry_seconds: None,
+            expiry_message: default_expiry_message(),
+            bot: None,
         }
     }
 }
@@ -313,6 +421,10 @@ pub struct Agent {
     /// Agent or supervisor (agents stored before roles existed are agents).
     #[serde(default)]
     pub role: Role,
+    /// Offers the agent let expire in a row (an accepted offer starts the count again); the store keeps it
+    /// together with the offer's outcome.
+    #[serde(default)]
+    pub missed_offers: u32,
 }
 
 impl Agent {
@@ -324,8 +436,14 @@ impl Agent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationState {
+    /// Before any queue: the customer is answering a keyword menu or talking with a queue's bot.
+    /// Distribution never picks it; only admins and supervisors see it.
+    Routing,
     /// In its queue, waiting for an agent with free capacity.
     Open,
+    /// Offered to an agent (`agent_id`), whose slot it takes, until the agent accepts (`active`), declines or
+    /// lets the offer expire (back to `open` in its queue, for another agent).
+    Offered,
     /// With an agent.
     Active,
     /// Set aside by its agent, who keeps the slot; the customer's next text brings it back to them (if
@@ -341,7 +459,9 @@ pub enum ConversationState {
 impl ConversationState {
     pub fn as_str(self) -> &'static str {
         match self {
+            ConversationState::Routing => "routing",
             ConversationState::Open => "open",
+            ConversationState::Offered => "offered",
             ConversationState::Active => "active",
             ConversationState::Waiting => "waiting",
             ConversationState::WrapUp => "wrap_up",
@@ -351,7 +471,9 @@ impl ConversationState {
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
+            "routing" => ConversationState::Routing,
             "open" => ConversationState::Open,
+            "offered" => ConversationState::Offered,
             "active" => ConversationState::Active,
             "waiting" => ConversationState::Waiting,
             "wrap_up" => ConversationState::WrapUp,
@@ -364,6 +486,12 @@ impl ConversationState {
     /// `waiting`, `wrap_up`).
     pub fn holds_agent(self) -> bool {
         matches!(self, ConversationState::Active | ConversationState::Waiting | ConversationState::WrapUp)
+    }
+
+    /// Whether a conversation in this state takes one of its agent's slots: the states that hold the agent,
+    /// and an offer (capacity is taken by the offer).
+    pub fn takes_slot(self) -> bool {
+        self.holds_agent() || self == ConversationState::Offered
     }
 }
 
@@ -420,6 +548,48 @@ pub struct Conversation {
     /// Disposition, tags and notes, once the agent submitted the wrap-up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wrap_up: Option<WrapUp>,
+    /// The pending offer, while the conversation is `offered` to its agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<Offer>,
+    /// Agents who declined it or let an offer of it expire since it entered its queue: offered to others
+    /// first ([`crate::assign::rank_for`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_by: Vec<AgentId>,
+    /// Where the conversation stands before its queue (menu position, bot), kept after it leaves
+    /// `routing` for the hand-off context it carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
+}
+
+/// An offer of a conversation to its agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    #[serde(with = "rfc3339")]
+    pub offered_at: OffsetDateTime,
+    /// When the offer goes to another agent unless accepted.
+    #[serde(with = "rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// A conversation's pre-queue step: a menu (the stack of menus from the number's, BACK pops) or a bot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routing {
+    /// The menus entered, outermost first; the last is the one shown. Empty: with a bot.
+    #[serde(default)]
+    pub menus: Vec<MenuId>,
+    /// With the bot of this queue (no menu).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot: Option<QueueId>,
+    /// When this step began (the menu was shown, the bot was last asked): the menu's timeout counts from
+    /// here, and every change is conditional on it (the router and the timers never both move it).
+    #[serde(with = "rfc3339")]
+    pub since: OffsetDateTime,
+    /// The last customer text handled at this step (a redelivered text is not handled twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_input: Option<MessageId>,
+    /// What the bot said about the customer when it handed over (shown to the agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -513,4 +683,61 @@ pub struct OutboxEntry {
     pub external_id: Option<String>,
     #[serde(with = "rfc3339")]
     pub at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn number(digits: &str) -> ChannelNumber {
+        ChannelNumber {
+            number: Phone::parse_digits(digits).expect("number"),
+            number_type: NumberType::Geo,
+            description: String::new(),
+            queue: QueueId::new("q_1"),
+            send_rate: None,
+            menu: None,
+        }
+    }
+
+    fn channel(numbers: &[&str]) -> Channel {
+        Channel {
+            id: ChannelId::new("ch_1"),
+            name: "support".into(),
+            provider: ProviderKind::Telesign,
+            base_url: None,
+            public_url: None,
+            numbers: numbers.iter().map(|n| number(n)).collect(),
+            language: None,
+            attachments: AttachmentPolicy::default(),
+            created_at: datetime!(2026-11-01 0:00 UTC),
+            inactivity_secs: None,
+            former_numbers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_number_that_left_takes_webhooks_for_the_grace_period_only_and_never_one_that_was_not_there() {
+        let moved_at = datetime!(2026-11-29 12:00 UTC);
+        let mut c = channel(&["15555550100", "15555550101"]);
+        c.set_numbers(vec![number("15555550101")], moved_at);
+        let left = Phone::parse_digits("15555550100").expect("number");
+        let stranger = Phone::parse_digits("15555550199").expect("number");
+        assert!(c.number(&left).is_none());
+        assert!(c.takes_webhooks_for(&left, moved_at + time::Duration::hours(72)));
+        assert!(!c.takes_webhooks_for(&left, moved_at + FORMER_NUMBER_GRACE));
+        assert!(!c.takes_webhooks_for(&stranger, moved_at));
+        // Back on the channel: a number again, no longer a former one; expired former numbers are dropped.
+        c.set_numbers(vec![number("15555550100"), number("15555550101")], moved_at);
+        assert!(c.former_numbers.is_empty(), "{:?}", c.former_numbers);
+        c.set_numbers(vec![number("15555550101")], moved_at);
+        c.set_numbers(vec![number("15555550101")], moved_at + FORMER_NUMBER_GRACE);
+        assert!(c.former_numbers.is_empty(), "{:?}", c.former_numbers);
+        // A stored channel from before the field reads with none.
+        let mut json = serde_json::to_value(channel(&["15555550100"])).expect("json");
+        json.as_object_mut().expect("object").remove("former_numbers");
+        let read: Channel = serde_json::from_value(json).expect("reads");
+        assert!(read.former_numbers.is_empty());
+    }
 }

@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -185,6 +185,21 @@ END;
 CREATE TRIGGER changes_retention AFTER INSERT ON changes BEGIN
     DELETE FROM changes WHERE seq <= NEW.seq - 50000;
 END;
+";
+
+/// Reserved for consent (helper mc, landing in parallel): the lead puts consent's V9 here at merge. Empty, so
+/// that the menu's migration below is V10 in every file.
+const V9: &str = "";
+
+/// (helper "menu") Keyword menus, the secrets queues' bot requests are signed with (read only by the
+/// secret store port), and each queue's answers per UTC day (`YYYY-MM-DD`) for its service level.
+const V10: &str = "
+CREATE TABLE menus (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE bot_secrets (queue_id TEXT PRIMARY KEY, secret TEXT NOT NULL);
+CREATE TABLE queue_answers (
+    queue_id TEXT NOT NULL, day TEXT NOT NULL, answered INTEGER NOT NULL, within_target INTEGER NOT NULL,
+    PRIMARY KEY (queue_id, day)
+) WITHOUT ROWID;
 ";
 
 /// The schema version this build writes.

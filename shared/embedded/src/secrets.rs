@@ -1,8 +1,9 @@
 //! Channel credentials in their own table. Only this port reads it; no listing or record includes it.
 
 use async_trait::async_trait;
-use rusqlite::params;
-use smsdesk_domain::ChannelId;
+use rusqlite::{OptionalExtension, params};
+use secrecy::{ExposeSecret, SecretString};
+use smsdesk_domain::{ChannelId, QueueId};
 use smsdesk_ports::{Credentials, PortError, PortResult, SecretStore};
 
 use crate::EmbeddedStore;
@@ -36,6 +37,33 @@ impl SecretStore for EmbeddedStore {
                 Credentials::from_stored_json(&v).map_err(|e| PortError::Corrupt(format!("credentials: {e}")))
             })
             .transpose()
+    }
+
+    async fn put_bot_secret(&self, queue: &QueueId, secret: &SecretString) -> PortResult<()> {
+        let (queue, secret) = (queue.to_string(), secret.expose_secret().to_string());
+        self.db
+            .tx(move |tx| {
+                tx.execute(
+                    "INSERT OR REPLACE INTO bot_secrets (queue_id, secret) VALUES (?1, ?2)",
+                    params![queue, secret],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_bot_secret(&self, queue: &QueueId) -> PortResult<Option<SecretString>> {
+        let queue = queue.to_string();
+        let secret: Option<String> = self
+            .db
+            .tx(move |tx| {
+                tx.query_row("SELECT secret FROM bot_secrets WHERE queue_id = ?1", [queue], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)
+            })
+            .await?;
+        Ok(secret.map(SecretString::from))
     }
 }
 

@@ -9,7 +9,8 @@
 //! Cargo.toml is where to fix it.
 
 use async_trait::async_trait;
-use smsdesk_domain::ChannelId;
+use secrecy::SecretString;
+use smsdesk_domain::{ChannelId, QueueId};
 use smsdesk_ports::{
     Credentials, DeadLetter, MessageQueue, PortError, PortResult, QueueKind, QueueMessage, Received,
     SecretStore,
@@ -76,6 +77,12 @@ impl SecretStore for Unwired {
         Err(self.error())
     }
     async fn get_credentials(&self, _channel: &ChannelId) -> PortResult<Option<Credentials>> {
+        Err(self.error())
+    }
+    async fn put_bot_secret(&self, _queue: &QueueId, _secret: &SecretString) -> PortResult<()> {
+        Err(self.error())
+    }
+    async fn get_bot_secret(&self, _queue: &QueueId) -> PortResult<Option<SecretString>> {
         Err(self.error())
     }
 }

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
-use smsdesk_domain::{ChannelId, ProviderKind};
+use smsdesk_domain::{ChannelId, ProviderKind, QueueId};
 
 use crate::PortResult;
 
@@ -77,6 +77,9 @@ impl Credentials {
 pub trait SecretStore: Send + Sync {
     async fn put_credentials(&self, channel: &ChannelId, credentials: &Credentials) -> PortResult<()>;
     async fn get_credentials(&self, channel: &ChannelId) -> PortResult<Option<Credentials>>;
+    /// The secret a queue's bot requests are signed with (replaced when it exists).
+    async fn put_bot_secret(&self, queue: &QueueId, secret: &SecretString) -> PortResult<()>;
+    async fn get_bot_secret(&self, queue: &QueueId) -> PortResult<Option<SecretString>>;
 }
 
 #[cfg(test)]

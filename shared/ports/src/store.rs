@@ -19,6 +19,30 @@ pub trait WorkQueueStore: Send + Sync {
     async fn put_queue(&self, queue: &WorkQueue) -> PortResult<()>;
     async fn get_queue(&self, id: &QueueId) -> PortResult<Option<WorkQueue>>;
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>>;
+    /// Removes the queue; false when there was none. What still uses it is the caller's to check first.
+    async fn delete_queue(&self, id: &QueueId) -> PortResult<bool>;
+    /// Counts one conversation answered out of `queue` on UTC `day` (atomically: concurrent answers all
+    /// count), and whether it was within the queue's service-level target (issue 11.1).
+    async fn record_answer(&self, queue: &QueueId, day: time::Date, within_target: bool) -> PortResult<()>;
+    /// The answer counts of `queue` for each day from `first` to `last` (inclusive) that has any, oldest
+    /// first.
+    async fn answer_counts(
+        &self,
+        queue: &QueueId,
+        first: time::Date,
+        last: time::Date,
+    ) -> PortResult<Vec<(time::Date, smsdesk_domain::service_level::DayCounts)>>;
+}
+
+/// Keyword menus (`smsdesk_domain::menu`).
+#[async_trait]
+pub trait MenuStore: Send + Sync {
+    /// Stores or replaces.
+    async fn put_menu(&self, menu: &Menu) -> PortResult<()>;
+    async fn get_menu(&self, id: &MenuId) -> PortResult<Option<Menu>>;
+    async fn list_menus(&self) -> PortResult<Vec<Menu>>;
+    /// Removes the menu; false when there was none.
+    async fn delete_menu(&self, id: &MenuId) -> PortResult<bool>;
 }
 
 /// Outcome of storing an agent: its `subject` (identity provider user id) is unique among agents.
@@ -27,6 +51,14 @@ pub enum AgentWrite {
     Stored,
     /// Another agent has this agent's subject; nothing was written.
     SubjectTaken,
+}
+
+/// What an admin may change on an agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentSettings {
+    pub name: String,
+    pub queues: Vec<QueueId>,
+    pub capacity: u32,
 }
 
 #[async_trait]
@@ -40,6 +72,11 @@ pub trait AgentStore: Send + Sync {
     async fn agent_by_subject(&self, subject: &str) -> PortResult<Option<Agent>>;
     /// Returns the updated agent, or None when there is no such agent.
     async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>>;
+    /// Atomically changes the agent's settings (`PATCH /v1/agents/{id}`): its name, the queues it serves and
+    /// its capacity; its presence, counts and token stay as they are. Returns the updated agent, or None when
+    /// there is no such agent. A capacity below the agent's `active` count takes nothing away: the agent
+    /// just gets nothing new until it is below.
+    async fn update_agent(&self, id: &AgentId, settings: &AgentSettings) -> PortResult<Option<Agent>>;
     /// Every agent that serves `queue`, with its current `active` count.
     async fn agents_for_queue(&self, queue: &QueueId) -> PortResult<Vec<Agent>>;
     async fn list_agents(&self) -> PortResult<Vec<Agent>>;
@@ -89,6 +126,36 @@ pub trait ConversationStore: Send + Sync {
         agent: &AgentId,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
+    /// Atomically, as [`ConversationStore::assign`] but the conversation becomes `offered` to the agent with
+    /// `offer` (issue 11.4): the offer takes one of the agent's slots (`active` grows by one, and
+    /// `last_assigned_at` becomes `offer.offered_at`). Returns the offered conversation, or None when any
+    /// condition failed.
+    async fn offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        offer: &Offer,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is `offered` to `agent`, it becomes `active` with it (the slot taken by
+    /// the offer stays), its offer is dropped, `state_changed_at` becomes `at`, and the agent's
+    /// `missed_offers` goes back to 0. Returns the active conversation, or None when it is not offered to
+    /// this agent (expired and offered elsewhere, declined, closed, gone).
+    async fn accept_offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is `offered` to `agent`, it goes back to `open` in its queue (keeping
+    /// its `queued_at`, so its place in line) with no agent and no offer, `agent` joins its `refused_by`, and
+    /// the agent gets the slot back; with `missed` (the offer expired) the agent's `missed_offers` grows by
+    /// one. Returns the conversation as it now is, or None when it is not offered to this agent.
+    async fn refuse_offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        missed: bool,
+    ) -> PortResult<Option<Conversation>>;
     /// Atomically: if the conversation is not closed it becomes `closed` (with `closed_at` and the reason),
     /// and its agent, if any, gets one `active` back. Returns the closed conversation, or None when it was
     /// already closed or does not exist.
@@ -104,6 +171,26 @@ pub trait ConversationStore: Send + Sync {
         &self,
         conversation: &ConversationId,
         queue: &QueueId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is `routing` and its routing's `since` is `expected`, its routing
+    /// becomes `routing`. Returns the updated conversation, or None when any condition failed (another
+    /// writer moved it first: read it again).
+    async fn set_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        routing: &Routing,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is `routing` and its routing's `since` is `expected`, it becomes
+    /// `open` in `queue` with `queued_at = at` (its routing is kept, with `context` when given). Returns the
+    /// updated conversation, or None when any condition failed.
+    async fn leave_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        queue: &QueueId,
+        context: Option<&str>,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
     /// Atomically: if the conversation is in `from`, it moves to `to` and `state_changed_at` becomes `at`.
@@ -352,6 +439,7 @@ pub trait SendRateStore: Send + Sync {
 pub trait Store:
     ChannelStore
     + WorkQueueStore
+    + MenuStore
     + AgentStore
     + ConversationStore
     + MessageStore
@@ -368,6 +456,7 @@ pub trait Store:
 impl<T> Store for T where
     T: ChannelStore
         + WorkQueueStore
+        + MenuStore
         + AgentStore
         + ConversationStore
         + MessageStore

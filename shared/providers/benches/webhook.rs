@@ -37,12 +37,14 @@ fn channel() -> Channel {
             number_type: NumberType::Geo,
             description: String::new(),
             queue: QueueId::new("q_bench"),
+            menu: None,
             send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: datetime!(2026-11-23 0:00 UTC),
         inactivity_secs: None,
+        former_numbers: Vec::new(),
     }
 }
 

@@ -14,6 +14,7 @@
 pub mod acs;
 pub mod aws;
 pub mod credentials;
+pub mod form;
 pub mod http;
 pub mod media;
 pub mod sandbox;
@@ -126,6 +127,29 @@ pub trait SmsProvider: Send + Sync {
     async fn validate(&self) -> Validation;
 }
 
+/// What media (MMS) a provider carries on its channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MediaSupport {
+    /// Customers' media announced on its webhooks is fetched and kept.
+    pub inbound: bool,
+    /// Agents' attachments go out with replies.
+    pub outbound: bool,
+    /// What the provider does not carry, and why, in its own terms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+}
+
+impl MediaSupport {
+    pub const NONE: Self =
+        Self { inbound: false, outbound: false, note: Some("this provider carries no media (MMS)") };
+    pub const BOTH: Self = Self { inbound: true, outbound: true, note: None };
+
+    /// Why an agent's attachment cannot go out on this provider.
+    pub fn outbound_refusal(&self) -> &'static str {
+        self.note.unwrap_or("this provider sends no media (MMS)")
+    }
+}
+
 /// A webhook as it arrived, before any parsing.
 #[derive(Clone, Debug)]
 pub struct WebhookRequest<'a> {
@@ -137,14 +161,15 @@ pub struct WebhookRequest<'a> {
     pub body: &'a [u8],
 }
 
-impl WebhookRequest<'_> {
+impl<'a> WebhookRequest<'a> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The URL's query string (after `?`, before any `#`), empty when there is none.
-    pub fn query(&self) -> &str {
-        let without_fragment = self.url.split('#').next().unwrap_or_default();
+    pub fn query(&self) -> &'a str {
+        let url: &'a str = self.url;
+        let without_fragment = url.split('#').next().unwrap_or_default();
         without_fragment.split_once('?').map(|(_, q)| q).unwrap_or_default()
     }
 }
@@ -272,10 +297,16 @@ pub trait Provider: Send + Sync {
         self.receive_webhook(channel, credentials, request, now)
     }
 
+    /// What media the provider carries, each way: shown as `media` in a channel's view (the API and the
+    /// console read it) and named in the 422 that refuses an attachment the provider cannot carry.
+    fn media_support(&self) -> MediaSupport {
+        MediaSupport::NONE
+    }
+
     /// Whether the provider carries media on sends (MMS by public URL). A channel of a provider without
-    /// it refuses agents' attachments.
+    /// it refuses agents' attachments (422 with [`MediaSupport::note`]).
     fn sends_media(&self) -> bool {
-        false
+        self.media_support().outbound
     }
 
     /// Where the provider serves inbound media for this channel: the origins (`scheme://host[:port]`) a

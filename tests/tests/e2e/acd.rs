@@ -25,7 +25,7 @@ async fn two_waiting(s: &Setup, tag: &str) -> (String, String, String, String, S
             "POST",
             "/v1/queues",
             ADMIN_TOKEN,
-            Some(json!({"name": "Urgent", "escalation_add": 5, "escalation_every_secs": 60, "max_priority": 10})),
+            Some(json!({"name": "Urgent", "escalation_add": 5, "escalation_every_secs": 60, "max_priority": 10, "auto_accept": true})),
             201,
         )
         .await;

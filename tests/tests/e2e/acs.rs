@@ -36,7 +36,7 @@ async fn acs_text_in_reply_out_signed_and_delivery_report() {
     let Some(app) = crate::spawn_app().await else { return };
     let fake = FakeAcs::start().await;
     let api = &app.api;
-    let queue = api.create_queue("ACS support").await;
+    let queue = api.create_queue("ACS-support").await;
     let channel = api
         .ok(
             "POST",

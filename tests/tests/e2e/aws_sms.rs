@@ -31,7 +31,7 @@ async fn aws_text_in_reply_out_sigv4_and_delivery_event() {
     let Some(app) = crate::spawn_app().await else { return };
     let fake = FakeAws::start().await;
     let api = &app.api;
-    let queue = api.create_queue("AWS support").await;
+    let queue = api.create_queue("AWS-support").await;
     let channel = api
         .ok(
             "POST",

@@ -379,7 +379,7 @@ async fn an_over_long_reply_is_422_and_nothing_is_sent() {
 async fn a_short_code_number_receives_and_replies_from_the_short_code() {
     let Some(app) = crate::spawn_app().await else { return };
     let fake = FakeTelesign::start().await;
-    let queue = app.api.create_queue("Short code").await;
+    let queue = app.api.create_queue("Short-code").await;
     let body = json!({
         "name": "TeleSign short code", "provider": "telesign",
         "credentials": {"customer_id": fake.customer_id, "api_key": fake.api_key},

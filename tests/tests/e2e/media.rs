@@ -415,3 +415,114 @@ async fn with_attachments_off_media_is_not_kept_the_customer_is_told_once_and_ag
         .await;
     assert_eq!(status, 403, "{body}");
 }
+
+#[tokio::test]
+async fn a_telesign_mms_is_fetched_from_its_api_host_without_credentials_and_agents_get_a_422_naming_why() {
+    let Some(app) = crate::spawn_app().await else { return };
+    // TeleSign's API host (the channel's base_url) serves its MMS media; another host does not count.
+    let telesign_host = FakeTwilioMms::media_host().await;
+    let other = FakeTwilioMms::media_host().await;
+    let queue = app.api.create_queue("TeleSign pictures").await;
+    let (customer_id, api_key) =
+        ("0C1D2E3F-0000-4000-8000-00000000AA01", "c2VjcmV0LWtleS1mb3ItbW1zLXRlc3RzLTAxMjM0NQ==");
+    let number = "15555550177";
+    let body = json!({
+        "name": "TeleSign MMS", "provider": "telesign", "base_url": telesign_host.url,
+        "credentials": {"customer_id": customer_id, "api_key": api_key},
+        "numbers": [{"number": number, "type": "geo", "description": "mms", "queue": queue}],
+        "attachments": {"customer": true, "agent": true},
+    });
+    let created = app.api.ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
+    let channel = created["id"].as_str().expect("channel id").to_string();
+    assert_eq!(created["media"]["inbound"], true, "{created}");
+    assert_eq!(created["media"]["outbound"], false, "{created}");
+    assert!(created["media"]["note"].as_str().is_some_and(|n| n.contains("text only")), "{created}");
+    let (agent, token) = app.api.create_agent("Tess", &[&queue], 5).await;
+    app.api.presence(&agent, &token, "available").await;
+
+    let a = telesign_host.serve_media("/mms/a.png", png());
+    let b = telesign_host.serve_media(
+        "/mms/b",
+        MediaAnswer::Bytes { content_type: "application/octet-stream".into(), body: jpeg_2x3() },
+    );
+    let foreign = other.serve_media("/mms/c.png", png());
+    let mo = serde_json::to_vec(&json!({
+        "reference_id": "0123456789ABCDEF0123456789ABCD01", "sub_resource": "mo_mms",
+        "submit_timestamp": "2026-11-29T10:00:00Z", "phone_number": "15555550377", "sender_id": number,
+        "content": {"text_1": "the broken part", "url_image_1": a, "url_image_2": b, "url_image_3": foreign},
+    }))
+    .expect("json");
+    let signature = smsdesk_tests::fake_telesign::callback_signature(api_key, &mo);
+    let answer = app
+        .api
+        .http
+        .post(format!("{}/webhooks/telesign/{channel}", app.api.base))
+        .header("content-type", "application/json")
+        .header("authorization", format!("TSA {customer_id}:{signature}"))
+        .body(mo)
+        .send()
+        .await
+        .expect("webhook reaches the app");
+    assert_eq!(answer.status().as_u16(), 200, "{:?}", answer.text().await);
+
+    let (conversation, message) = eventually(15, "three media items on the MMS", || async {
+        let items = app.api.work_items(&token).await;
+        let id =
+            items.iter().find(|i| i["customer"] == "+15555550377")?["conversation_id"].as_str()?.to_string();
+        let c = app.api.conversation(&token, &id).await;
+        let m = c["messages"].as_array()?.iter().find(|m| m["text"] == "the broken part")?.clone();
+        (m["media"].as_array()?.len() == 3).then_some((id, m))
+    })
+    .await;
+    let media = message["media"].as_array().unwrap();
+    assert!(stored(&media[0]) && stored(&media[1]), "{message}");
+    assert_eq!(media[1]["content_type"], "image/jpeg", "the bytes decide: {message}");
+    assert!(failed_with(&media[2], "not on the provider's media host"), "{message}");
+    let hits = telesign_host.hits();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(
+        hits.iter().all(|h| h.authorization.is_none()),
+        "no credentials sent for TeleSign media: {hits:?}"
+    );
+    assert_eq!(other.hits(), Vec::<MediaHit>::new(), "the foreign host was never asked");
+
+    // TeleSign sends text only: an agent's attachment is refused, and the answer says why.
+    let (status, refused) = {
+        let r = app
+            .api
+            .http
+            .post(format!("{}/v1/conversations/{conversation}/media", app.api.base))
+            .bearer_auth(&token)
+            .header("content-type", "application/octet-stream")
+            .body(PNG_1X1.to_vec())
+            .send()
+            .await
+            .expect("upload reaches the app");
+        (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("text only")), "{refused}");
+}
+
+#[tokio::test]
+async fn a_vonage_channel_says_it_carries_no_mms() {
+    let Some(app) = crate::spawn_app().await else { return };
+    let queue = app.api.create_queue("No MMS").await;
+    let vonage = FakeVonage::start().await;
+    let mut body = FakeProvider::channel_fields(&vonage);
+    body["name"] = json!("Vonage line");
+    body["numbers"] = json!([{"number": "15555550178", "type": "geo", "description": "x", "queue": queue}]);
+    let created = app.api.ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
+    let read = app
+        .api
+        .ok("GET", &format!("/v1/channels/{}", created["id"].as_str().unwrap()), ADMIN_TOKEN, None, 200)
+        .await;
+    assert_eq!(
+        (read["media"]["inbound"].clone(), read["media"]["outbound"].clone()),
+        (json!(false), json!(false))
+    );
+    assert!(
+        read["media"]["note"].as_str().is_some_and(|n| n.contains("Vonage SMS API carries no MMS")),
+        "{read}"
+    );
+}

@@ -249,6 +249,77 @@ async fn a_number_moved_to_another_provider_takes_its_open_conversation_along() 
 }
 
 #[tokio::test]
+async fn late_webhooks_of_the_old_provider_after_a_number_moved_are_not_lost() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 3).await;
+    let (moving, staying, twilio_own) = ("15555550144", "15555550145", "15555550146");
+    let customer = "15555550244";
+    let telesign = FakeTelesign::start().await;
+    let old = channel_on(s.api(), &telesign, &[moving, staying], &s.queue, json!({})).await;
+    let twilio = FakeTwilio::start().await;
+    let new = channel_on(s.api(), &twilio, &[twilio_own], &s.queue, json!({})).await;
+    let (old_id, new_id) = (id_of(&old), id_of(&new));
+    let old_callback = old["callback_url"].as_str().expect("callback_url").to_string();
+
+    let now = s.app.app().clock.now();
+    deliver_ok(s.api(), &telesign.inbound(&old_callback, "ts-late-1", customer, moving, "Hi", now), "text")
+        .await;
+    let conversation = s.work_item_for(&token, &format!("+{customer}")).await;
+    // A reply out through TeleSign before the move; its delivery receipt comes after.
+    let before = s.reply(&token, &conversation, "Looking into it").await;
+    s.message_status(&token, &conversation, &before, "sent").await;
+    let sent = wait_sends(&telesign, 1, "the reply reaches TeleSign").await;
+
+    let numbers = |list: &[&str]| {
+        let list: Vec<Value> = list
+            .iter()
+            .map(|n| json!({"number": n, "type": "geo", "description": "support", "queue": s.queue}))
+            .collect();
+        json!({ "numbers": list })
+    };
+    s.api()
+        .ok("PUT", &format!("/v1/channels/{old_id}/numbers"), ADMIN_TOKEN, Some(numbers(&[staying])), 200)
+        .await;
+    let moved = s
+        .api()
+        .ok(
+            "PUT",
+            &format!("/v1/channels/{new_id}/numbers"),
+            ADMIN_TOKEN,
+            Some(numbers(&[twilio_own, moving])),
+            200,
+        )
+        .await;
+    assert_eq!(moved["moved_conversations"], 1, "{moved}");
+
+    // TeleSign, late: the receipt of the reply sent before the move still applies to it...
+    let now = s.app.app().clock.now();
+    deliver_ok(s.api(), &telesign.delivered(&old_callback, &sent[0], now), "late receipt").await;
+    s.message_status(&token, &conversation, &before, "delivered").await;
+    // ...and a text that was in flight to the moved number lands in the (moved) open conversation.
+    let late = telesign.inbound(&old_callback, "ts-late-2", customer, moving, "Are you there?", now);
+    deliver_ok(s.api(), &late, "late text through the old provider").await;
+    deliver_ok(s.api(), &late, "the late text replayed").await;
+    s.message_where(&token, &conversation, "the late text joins the conversation", |m| {
+        m["text"] == "Are you there?"
+    })
+    .await;
+    let items = s.api().work_items(&token).await;
+    assert_eq!(items.len(), 1, "still one conversation: {items:?}");
+    let view = s.api().conversation(&token, &conversation).await;
+    assert_eq!(view["channel_id"], new_id.as_str(), "{view}");
+    let late_copies =
+        view["messages"].as_array().into_iter().flatten().filter(|m| m["text"] == "Are you there?").count();
+    assert_eq!(late_copies, 1, "the replay changed nothing: {view}");
+
+    // A number that was never on the old channel is still refused there.
+    let stranger = telesign.inbound(&old_callback, "ts-late-3", customer, twilio_own, "Hello?", now);
+    let (status, body) = s.api().deliver(&stranger).await;
+    assert_eq!(status, 400, "{body}");
+    s.app.settled().await;
+}
+
+#[tokio::test]
 async fn a_multipart_text_is_filed_whole_whatever_order_its_parts_come_in_or_as_it_is_at_its_timeout() {
     let Some(s) = Setup::new().await else { return };
     let (_agent, token) = s.agent("Ada", 3).await;

@@ -31,6 +31,11 @@ impl Setup {
     pub async fn with_queue(queue: serde_json::Value) -> Option<Self> {
         let app = crate::spawn_app().await?;
         let fake = FakeTelesign::start().await;
+        // Auto-accept unless the test says otherwise (offers have their own tests).
+        let mut queue = queue;
+        if let Some(q) = queue.as_object_mut() {
+            q.entry("auto_accept").or_insert(serde_json::Value::Bool(true));
+        }
         let created = app.api.ok("POST", "/v1/queues", ADMIN_TOKEN, Some(queue), 201).await;
         let queue = created["id"].as_str().expect("queue id").to_string();
         let channel = app.api.telesign_channel(&fake, &[OUR_NUMBER], &queue).await;

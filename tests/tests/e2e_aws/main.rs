@@ -26,6 +26,9 @@ mod authorization;
 #[path = "../e2e/aws_sms.rs"]
 mod aws_sms;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/bot.rs"]
+mod bot;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/channels.rs"]
 mod channels;
 #[cfg(not(smsdesk_aws_emulators_missing))]
@@ -40,6 +43,9 @@ mod faults;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod gateway;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/hostile.rs"]
+mod hostile;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/lifecycle.rs"]
 mod lifecycle;
 #[cfg(not(smsdesk_aws_emulators_missing))]
@@ -49,7 +55,13 @@ mod logs;
 #[path = "../e2e/media.rs"]
 mod media;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/menu.rs"]
+mod menu;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 mod metrics;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/offers.rs"]
+mod offers;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/outbound.rs"]
 mod outbound;
@@ -57,8 +69,14 @@ mod outbound;
 #[path = "../e2e/pacing.rs"]
 mod pacing;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/provider_faults.rs"]
+mod provider_faults;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/providers.rs"]
 mod providers;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/queues.rs"]
+mod queues;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/races.rs"]
 mod races;

@@ -15,7 +15,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
 use smsdesk_domain::*;
-use smsdesk_ports::AgentWrite;
+use smsdesk_ports::{AgentSettings, AgentWrite};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -24,14 +24,14 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     let router = router
         .route("/v1/queues", post(create_queue).get(list_queues))
         .route("/v1/agents", post(create_agent).get(list_agents))
-        .route("/v1/agents/{id}", get(get_agent))
+        .route("/v1/agents/{id}", get(get_agent).patch(patch_agent))
         .route("/v1/agents/{id}/presence", post(set_presence))
         .route("/v1/channels", post(create_channel).get(list_channels))
         .route("/v1/channels/{id}", get(get_channel))
         .route("/v1/channels/{id}/credentials", axum::routing::put(rotate_credentials))
         .route("/v1/channels/{id}/numbers", axum::routing::put(set_numbers))
         .route("/v1/contacts", post(create_contact));
-    validate_routes(router)
+    validate_routes(crate::http::queues::routes(router))
 }
 
 /// Adds the channel validation route to `router`.
@@ -39,55 +39,19 @@ pub fn validate_routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     router.route("/v1/channels/{id}/validate", post(validate_channel))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewQueue {
-    name: String,
-    /// Wrap-up settings (acd); the lead wires them into `PATCH /v1/queues/{id}` too.
-    #[serde(default)]
-    dispositions: Vec<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    disposition_required: bool,
-    wrap_up_limit_secs: Option<u64>,
-    /// Priority and escalation (acd).
-    #[serde(default)]
-    initial_priority: u32,
-    #[serde(default)]
-    escalation_add: u32,
-    #[serde(default)]
-    escalation_every_secs: u64,
-    #[serde(default)]
-    max_priority: u32,
-}
-
-/// Creates a queue (admin).
-#[utoipa::path(post, path = "/v1/queues", tag = "admin", request_body = NewQueue,
+/// Creates a queue (admin): `{"name"}` and optionally any queue setting (`hidden`, `service_level_seconds`,
+/// `expiry_seconds`, `expiry_message`, `bot`: `{"url", "secret"}`, offers' and priority settings), validated as
+/// `PATCH /v1/queues/{id}` validates them.
+#[utoipa::path(post, path = "/v1/queues", tag = "admin", request_body = QueueSettings,
     responses((status = 201, description = "Created", body = QueueView)))]
 pub(crate) async fn create_queue(
     State(app): State<Arc<App>>,
     who: Principal,
-    Body(body): Body<NewQueue>,
+    Body(body): Body<Value>,
 ) -> ApiResult<(StatusCode, Json<QueueView>)> {
     who.require_admin()?;
-    let name = body.name.trim();
-    if name.is_empty() {
-        return Err(ApiError::field("name", "must not be empty"));
-    }
-    let mut queue = WorkQueue::new(QueueId::new(app.ids.new_id(QueueId::PREFIX)), name, app.clock.now());
-    queue.dispositions = body.dispositions;
-    queue.tags = body.tags;
-    queue.disposition_required = body.disposition_required;
-    if let Some(limit) = body.wrap_up_limit_secs {
-        queue.wrap_up_limit_secs = limit;
-    }
-    (queue.initial_priority, queue.escalation_add) = (body.initial_priority, body.escalation_add);
-    (queue.escalation_every_secs, queue.max_priority) = (body.escalation_every_secs, body.max_priority);
-    smsdesk_domain::lifecycle::validate_wrap_up(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
-    smsdesk_domain::assign::validate_priority(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
-    app.store.put_queue(&queue).await?;
-    Ok((StatusCode::CREATED, Json(QueueView::from(&queue))))
+    let queue = crate::http::queues::create(&app, &body).await?;
+    Ok((StatusCode::CREATED, Json(QueueView(crate::http::queues::view(&app, &queue).await?))))
 }
 
 /// Every queue with how many conversations wait in it (admin).
@@ -98,8 +62,7 @@ pub(crate) async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> 
     let queues = app.store.list_queues().await?;
     let mut items = Vec::with_capacity(queues.len());
     for q in queues {
-        let waiting = app.store.waiting_in_queue(&q.id, 1000).await?.len();
-        items.push(QueueView { waiting: Some(waiting as u64), ..QueueView::from(&q) });
+        items.push(QueueView(crate::http::queues::view(&app, &q).await?));
     }
     Ok(Json(QueueList { items }))
 }
@@ -166,12 +129,87 @@ pub(crate) async fn create_agent(
         last_assigned_at: None,
         created_at: app.clock.now(),
         subject,
+        missed_offers: 0,
     };
     let token = new_token();
     if app.store.put_agent(&agent, &token_hash(&token)).await? == AgentWrite::SubjectTaken {
         return Err(ApiError::conflict("conflict", "subject: another agent has this subject"));
     }
     Ok((StatusCode::CREATED, Json(AgentView { token: Some(token), ..AgentView::from(&agent) })))
+}
+
+/// `PATCH /v1/agents/{id}` (admin), JSON merge-patch semantics: `name`, `queues` and `capacity` change;
+/// presence has its own route, counts are the store's, `id`, `subject` and `created_at` are immutable. Each
+/// refusal is a 400 naming the field and the rule. A capacity that grew serves the agent's queues at once.
+#[utoipa::path(patch, path = "/v1/agents/{id}", tag = "admin", params(("id" = String, Path)),
+    request_body(content = AgentPatch, content_type = "application/json"),
+    responses((status = 200, description = "The agent after the change", body = AgentView)))]
+pub(crate) async fn patch_agent(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(patch): Body<Value>,
+) -> ApiResult<Json<AgentView>> {
+    who.require_admin()?;
+    let id = AgentId::new(id);
+    let agent =
+        app.store.get_agent(&id).await?.ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
+    let Some(patch) = patch.as_object() else {
+        return Err(ApiError::field("body", "must be a JSON object (merge patch)"));
+    };
+    let mut settings =
+        AgentSettings { name: agent.name.clone(), queues: agent.queues.clone(), capacity: agent.capacity };
+    for (field, value) in patch {
+        match field.as_str() {
+            "name" => {
+                let name = value.as_str().map(str::trim).filter(|n| !n.is_empty());
+                let name = name.ok_or_else(|| ApiError::field("name", "must be a non-empty string"))?;
+                settings.name = name.to_string();
+            }
+            "capacity" => {
+                let capacity = value.as_u64().filter(|c| (1..=100).contains(c));
+                let capacity =
+                    capacity.ok_or_else(|| ApiError::field("capacity", "must be between 1 and 100"))?;
+                settings.capacity = u32::try_from(capacity).unwrap_or(100);
+            }
+            "queues" => {
+                let Some(list) = value.as_array() else {
+                    return Err(ApiError::field("queues", "must be a list of queue ids"));
+                };
+                let mut queues = Vec::with_capacity(list.len());
+                for (i, q) in list.iter().enumerate() {
+                    let Some(q) = q.as_str() else {
+                        return Err(ApiError::field(format!("queues[{i}]"), "must be a queue id"));
+                    };
+                    let qid = QueueId::new(q);
+                    if app.store.get_queue(&qid).await?.is_none() {
+                        return Err(ApiError::field(format!("queues[{i}]"), format!("no queue '{q}'")));
+                    }
+                    if !queues.contains(&qid) {
+                        queues.push(qid);
+                    }
+                }
+                settings.queues = queues;
+            }
+            "id" | "subject" | "created_at" => {
+                return Err(ApiError::field(field, "cannot be changed"));
+            }
+            "presence" => {
+                return Err(ApiError::field(field, "is set with POST /v1/agents/{id}/presence"));
+            }
+            "active" | "missed_offers" | "last_assigned_at" => {
+                return Err(ApiError::field(field, "is kept by smsdesk and cannot be set"));
+            }
+            other => return Err(ApiError::field(other, "is not a setting of an agent")),
+        }
+    }
+    let updated = app
+        .store
+        .update_agent(&id, &settings)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
+    crate::services::assignment::dispatch_for_agent(&app, &id).await?;
+    Ok(Json(AgentView::from(&updated)))
 }
 
 /// A fresh agent token: 244 random bits (two UUIDv4s from the OS's randomness), URL-safe base64.

@@ -34,6 +34,8 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/conversations/{id}/end", post(end))
         .route("/v1/conversations/{id}/wrap-up", post(wrap_up))
         .route("/v1/conversations/{id}/transfer", post(transfer))
+        .route("/v1/conversations/{id}/accept", post(accept))
+        .route("/v1/conversations/{id}/decline", post(decline))
         .route("/v1/conversations/{id}/contact", post(pick_contact))
         .route("/v1/messages", post(proactive))
         .route("/v1/messages/preview", post(preview))
@@ -232,6 +234,28 @@ pub(crate) async fn end(
     Path(id): Path<String>,
 ) -> ApiResult<Json<LifecycleView>> {
     Ok(Json(LifecycleView::from(&conversations::end(&app, &who, &id).await?)))
+}
+
+/// The caller takes the conversation offered to it (`offered` → `active`).
+#[utoipa::path(post, path = "/v1/conversations/{id}/accept", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, description = "The conversation, now the caller's", body = WorkItem)))]
+pub(crate) async fn accept(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WorkItem>> {
+    Ok(Json(WorkItem::from(&crate::services::offers::accept(&app, &who, &id).await?)))
+}
+
+/// The caller turns the offer down; it goes to another agent.
+#[utoipa::path(post, path = "/v1/conversations/{id}/decline", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, description = "The conversation, back in its queue", body = WorkItem)))]
+pub(crate) async fn decline(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WorkItem>> {
+    Ok(Json(WorkItem::from(&crate::services::offers::decline(&app, &who, &id).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]

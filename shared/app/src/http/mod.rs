@@ -6,6 +6,7 @@ pub mod agent;
 pub mod console;
 pub mod media;
 pub mod openapi;
+pub mod queues;
 pub mod sandbox;
 pub mod views;
 pub mod webhooks;
@@ -29,22 +30,55 @@ pub fn router(app: Arc<App>) -> Router {
     if app.config.sandbox {
         r = sandbox::routes(r);
     }
-    r.fallback(not_found).with_state(app)
+    r.fallback(not_found).with_state(app).layer(axum::middleware::from_fn(limit_headers))
 }
 
 /// The webhook routes only (the inbound-webhook function).
 pub fn webhook_router(app: Arc<App>) -> Router {
-    webhooks::routes(Router::new(), &app).fallback(not_found).with_state(app)
+    webhooks::routes(Router::new(), &app)
+        .fallback(not_found)
+        .with_state(app)
+        .layer(axum::middleware::from_fn(limit_headers))
 }
 
 /// The channel validation route only (the validate-credentials function).
 pub fn validate_router(app: Arc<App>) -> Router {
-    admin::validate_routes(Router::new()).fallback(not_found).with_state(app)
+    admin::validate_routes(Router::new())
+        .fallback(not_found)
+        .with_state(app)
+        .layer(axum::middleware::from_fn(limit_headers))
 }
 
 /// The admin and agent API (the agent-api function).
 pub fn api_router(app: Arc<App>) -> Router {
-    console::routes(agent::routes(admin::routes(base()))).fallback(not_found).with_state(app)
+    console::routes(agent::routes(admin::routes(base())))
+        .fallback(not_found)
+        .with_state(app)
+        .layer(axum::middleware::from_fn(limit_headers))
+}
+
+/// The most a request line and its headers may take, as API Gateway's HTTP API caps them (10,240 bytes)
+/// with room to spare: `smsdesk dev` refuses the same requests the AWS shape never sees.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// 431 with a reason for a request whose request line and headers exceed [`MAX_HEADER_BYTES`] (hyper's own
+/// limit is far larger and answers without a reason).
+async fn limit_headers(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let line = req.method().as_str().len() + req.uri().to_string().len();
+    let headers: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+    let total = line + headers;
+    if total > MAX_HEADER_BYTES {
+        return ApiError::new(
+            axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!(
+                "headers: {total} bytes of request line and headers; at most {MAX_HEADER_BYTES} are read"
+            ),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// `/healthz` and `/openapi.json` (no token).
@@ -72,15 +106,45 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::field("body", format!("could not be read: {e}")))?;
+        let content_type = req.headers().get(axum::http::header::CONTENT_TYPE).cloned();
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("body: is larger than the {MAX_API_BODY_BYTES} bytes an API request may carry"),
+                )
+            } else {
+                ApiError::field("body", format!("could not be read: {e}"))
+            }
+        })?;
         if bytes.is_empty() {
             return Err(ApiError::field("body", "a JSON object is required"));
+        }
+        if !is_json(content_type.as_ref()) {
+            let given = content_type.as_ref().map_or_else(
+                || "none".to_string(),
+                |v| String::from_utf8_lossy(v.as_bytes()).chars().take(80).collect(),
+            );
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("Content-Type: must be application/json (was {given})"),
+            ));
         }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error(&mut de).map(Body)
     }
+}
+
+/// The most an API request body may carry: axum's default body limit, which every route keeps.
+pub const MAX_API_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// `application/json` or a `+json` type, with or without parameters (`; charset=utf-8`).
+fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
+    let Some(value) = content_type.and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn serde_path_to_error<T: DeserializeOwned>(

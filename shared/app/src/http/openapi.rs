@@ -7,7 +7,7 @@
 //! files, the signed media links and the live-updates WebSocket (`/v1/events`).
 
 use crate::http::views::{ErrorBody, Health};
-use crate::http::{admin, agent, media, sandbox};
+use crate::http::{admin, agent, media, queues, sandbox};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, Response, ResponseBuilder};
@@ -25,9 +25,19 @@ use utoipa::{Modify, OpenApi};
         healthz,
         admin::create_queue,
         admin::list_queues,
+        queues::get_queue,
+        queues::patch_queue,
+        queues::delete_queue,
+        queues::queue_stats,
+        queues::create_menu,
+        queues::list_menus,
+        queues::get_menu,
+        queues::patch_menu,
+        queues::delete_menu,
         admin::create_agent,
         admin::list_agents,
         admin::get_agent,
+        admin::patch_agent,
         admin::set_presence,
         admin::create_channel,
         admin::list_channels,
@@ -47,6 +57,8 @@ use utoipa::{Modify, OpenApi};
         agent::end,
         agent::wrap_up,
         agent::transfer,
+        agent::accept,
+        agent::decline,
         agent::pick_contact,
         agent::proactive,
         agent::preview,
@@ -132,7 +144,10 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("403", "Forbidden", "The caller's role may not do this"),
     ("404", "NotFound", "No such thing, or not one the caller may see"),
     ("409", "Conflict", "The state does not allow it (already closed, another agent's, taken)"),
+    ("413", "TooLarge", "The body is over the size limit"),
+    ("415", "UnsupportedMediaType", "The body is not `application/json`"),
     ("422", "Unprocessable", "The text breaks a rule of SMS (over 1600 characters, media refused)"),
+    ("431", "HeadersTooLarge", "Request line and headers over 16 KiB"),
     ("500", "Internal", "Internal error"),
     ("502", "ProviderUnreachable", "The provider could not be reached (`provider_unreachable`)"),
     ("503", "Unavailable", "Storage is temporarily unavailable: retry"),

@@ -51,6 +51,8 @@ list! {
     WorkItems of WorkItem;
     /// Queues.
     QueueList of QueueView;
+    /// Keyword menus.
+    MenuList of MenuView;
     /// Agents.
     AgentList of AgentView;
     /// Channels.
@@ -107,6 +109,9 @@ pub struct WorkItem {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub queued_at: String,
+    /// While `offered`: when the offer goes to another agent unless accepted.
+    #[schema(format = DateTime)]
+    pub offer_expires_at: Option<String>,
 }
 
 impl From<&Conversation> for WorkItem {
@@ -125,6 +130,7 @@ impl From<&Conversation> for WorkItem {
             last_message_at: ts(c.last_message_at),
             created_at: ts(c.created_at),
             queued_at: ts(c.queued_at),
+            offer_expires_at: c.offer.as_ref().map(|o| ts(o.expires_at)),
         }
     }
 }
@@ -357,6 +363,8 @@ pub struct ConversationView {
     #[schema(format = DateTime)]
     pub closed_at: Option<String>,
     pub close_reason: Option<String>,
+    /// What a queue's bot said about the customer when it handed over.
+    pub handoff_context: Option<String>,
     #[schema(format = DateTime)]
     pub state_changed_at: Option<String>,
     pub wrap_up: Option<WrapUpView>,
@@ -386,6 +394,7 @@ impl ConversationView {
             last_message_at: ts(c.last_message_at),
             closed_at: c.closed_at.map(ts),
             close_reason: c.close_reason.clone(),
+            handoff_context: c.routing.as_ref().and_then(|r| r.context.clone()),
             state_changed_at: c.state_changed_at.map(ts),
             wrap_up: c.wrap_up.as_ref().map(WrapUpView::from),
             messages,
@@ -530,41 +539,54 @@ pub struct ContactWithTimeline {
     pub timeline: Vec<TimelineView>,
 }
 
-/// A queue as the admin API shows it.
+/// A queue as the admin API shows it: its settings (`name`, `dispositions`, `tags`, `disposition_required`,
+/// `wrap_up_limit_secs`, priority and escalation, `auto_accept`, `refusal_timeout_secs`, `max_missed_offers`,
+/// `affinity_secs`, `hidden`, `service_level_seconds`, `expiry_seconds`, `expiry_message`, `bot` with its secret
+/// redacted), the `numbers` that feed it and the `agents` that serve it, and how many conversations are
+/// `waiting` in it.
 #[derive(Serialize, ToSchema)]
-pub struct QueueView {
-    #[schema(value_type = String)]
-    pub id: QueueId,
-    pub name: String,
-    pub dispositions: Vec<String>,
-    pub tags: Vec<String>,
-    pub disposition_required: bool,
-    pub wrap_up_limit_secs: u64,
-    pub initial_priority: u32,
-    pub escalation_add: u32,
-    pub escalation_every_secs: u64,
-    pub max_priority: u32,
-    /// How many conversations wait in it (the list only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub waiting: Option<u64>,
-}
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct QueueView(pub serde_json::Value);
 
-impl From<&WorkQueue> for QueueView {
-    fn from(q: &WorkQueue) -> Self {
-        Self {
-            id: q.id.clone(),
-            name: q.name.clone(),
-            dispositions: q.dispositions.clone(),
-            tags: q.tags.clone(),
-            disposition_required: q.disposition_required,
-            wrap_up_limit_secs: q.wrap_up_limit_secs,
-            initial_priority: q.initial_priority,
-            escalation_add: q.escalation_add,
-            escalation_every_secs: q.escalation_every_secs,
-            max_priority: q.max_priority,
-            waiting: None,
-        }
-    }
+/// A queue's settings (`POST /v1/queues`, `PATCH /v1/queues/{id}` as a JSON merge patch): `name` and any of
+/// the settings [`QueueView`] shows; `bot` is `{"url", "secret"}`. A refusal is a 400 naming the field.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the request body, read as JSON
+#[schema(value_type = Object)]
+pub struct QueueSettings(serde_json::Value);
+
+/// `GET /v1/queues/{id}/stats`: the service level over the last `days` UTC days (`queue_id`, `from`, `to`,
+/// `service_level_seconds`, `answered`, `answered_within_target`, `service_level` from 0 to 1 or null,
+/// `days`: `[{"day", "answered", "within_target"}]`), and `waiting`, `oldest_waiting_seconds` now.
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct QueueStats(pub serde_json::Value);
+
+/// A keyword menu: `id`, `name`, `text` (per language), `options` (`[{"keyword", "digit", "target"}]`, a
+/// target naming a queue or a menu), `timeout_seconds`, `default_queue`, `created_at`.
+#[derive(Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = Object)]
+pub struct MenuView(pub serde_json::Value);
+
+/// A menu's fields (`POST /v1/menus`, `PATCH /v1/menus/{id}` as a JSON merge patch). A refusal is a 400
+/// naming the field.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the request body, read as JSON
+#[schema(value_type = Object)]
+pub struct MenuSettings(serde_json::Value);
+
+/// `PATCH /v1/agents/{id}`, a JSON merge patch: `name`, `queues` and `capacity` (1 to 100) change; other
+/// fields are refused with a 400 naming them.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the request body, read as JSON
+pub struct AgentPatch {
+    pub name: Option<String>,
+    pub queues: Option<Vec<String>>,
+    #[schema(minimum = 1, maximum = 100)]
+    pub capacity: Option<u32>,
 }
 
 /// An agent's presence.
@@ -629,6 +651,8 @@ pub struct AgentView {
     pub subject: Option<String>,
     #[schema(value_type = RoleSchema)]
     pub role: Role,
+    /// Offers the agent let expire in a row.
+    pub missed_offers: u32,
     /// The agent's bearer token: shown once, in the answer that created the agent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -645,6 +669,7 @@ impl From<&Agent> for AgentView {
             active: a.active,
             subject: a.subject.clone(),
             role: a.role,
+            missed_offers: a.missed_offers,
             token: None,
         }
     }
@@ -662,6 +687,9 @@ pub struct NumberView {
     pub description: String,
     #[schema(value_type = String)]
     pub queue: QueueId,
+    /// The keyword menu the customer's first text gets.
+    #[schema(value_type = Option<String>)]
+    pub menu: Option<MenuId>,
     /// Messages per second this number sends at most.
     pub send_rate: f64,
 }
@@ -707,6 +735,7 @@ pub struct ChannelView {
     pub language: Option<String>,
     pub inactivity_secs: Option<u64>,
     pub attachments: AttachmentsView,
+    pub media: MediaCapability,
     /// The provider's credential fields, secrets redacted.
     #[schema(value_type = Object)]
     pub credentials: serde_json::Value,
@@ -715,6 +744,19 @@ pub struct ChannelView {
     /// Open conversations moved here with their numbers (`PUT .../numbers` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moved_conversations: Option<u64>,
+}
+
+/// What media a channel carries (issue 14): its provider's support each way (with the reason where a
+/// direction is missing) and the limits an item must keep (the channel's, within its provider's).
+#[derive(Serialize, ToSchema)]
+pub struct MediaCapability {
+    pub inbound: bool,
+    pub outbound: bool,
+    pub note: Option<String>,
+    pub max_bytes: u64,
+    pub max_items: u32,
+    /// The content types accepted.
+    pub types: Vec<String>,
 }
 
 /// The provider's answer to the cheapest read-only call with the channel's credentials.

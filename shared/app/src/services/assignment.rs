@@ -1,18 +1,37 @@
 //! Assignment: waiting conversations of a queue go, highest current priority then oldest first, to the queue's available agents with free
-//! capacity, least loaded first. Called when a conversation starts waiting, when an agent frees capacity or
-//! comes online, and by the timers sweep (which catches anything a race left behind).
+//! capacity, least loaded first (agents who refused a conversation last). Called when a conversation starts
+//! waiting, when an agent frees capacity or comes online, and by the timers sweep (which catches anything a
+//! race left behind). A conversation is offered to its agent ([`crate::services::offers`]) unless its queue
+//! auto-accepts; either way the agent's slot is taken at once.
 
 use crate::App;
 use crate::services::crm;
-use smsdesk_domain::assign::{Waiting, current_priority, order_waiting, rank_candidates};
-use smsdesk_domain::{Agent, AgentId, ConversationState, QueueId};
+use smsdesk_domain::assign::{Waiting, current_priority, last_agent, order_waiting, prefer, rank_for};
+use smsdesk_domain::{
+    Agent, AgentId, Conversation, ConversationId, ConversationState, Phone, QueueId, WorkQueue, offer,
+};
 use smsdesk_ports::PortResult;
+use std::collections::HashMap;
+use time::OffsetDateTime;
 
 const BATCH: usize = 25;
 
 /// Assigns as many waiting conversations of `queue` as its agents can take. Returns how many it assigned.
+/// Callers at the same time share passes ([`crate::services::dispatch_gate`]); a pass goes on while it
+/// assigns a full batch, so that one pass drains a burst.
 pub async fn dispatch_queue(app: &App, queue: &QueueId) -> PortResult<usize> {
-    dispatch_queues(app, std::slice::from_ref(queue)).await
+    app.dispatch_gates
+        .run(queue, || async {
+            let mut total = 0;
+            loop {
+                let assigned = dispatch_queues(app, std::slice::from_ref(queue)).await?;
+                total += assigned;
+                if assigned < BATCH {
+                    return Ok(total);
+                }
+            }
+        })
+        .await
 }
 
 /// Assigns the waiting conversations of `queues` ([`BATCH`] per queue), highest current priority first
@@ -22,16 +41,27 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     let now = app.clock.now();
     let mut waiting = Vec::new();
     let mut agents: Vec<Agent> = Vec::new();
+    let mut settings: HashMap<QueueId, Option<WorkQueue>> = HashMap::new();
+    let mut refused: HashMap<ConversationId, Vec<AgentId>> = HashMap::new();
+    let mut customers: HashMap<ConversationId, Phone> = HashMap::new();
     for queue in queues {
         let list = app.store.waiting_in_queue(queue, BATCH).await?;
         if list.is_empty() {
             continue;
         }
-        let settings = app.store.get_queue(queue).await?;
+        let queue_settings = app.store.get_queue(queue).await?;
         for c in list {
-            let priority = settings.as_ref().map_or(0, |s| current_priority(s, now - c.queued_at));
-            waiting.push(Waiting { conversation: c.id, queue: c.queue_id, priority, queued_at: c.queued_at });
+            let priority = queue_settings.as_ref().map_or(0, |s| current_priority(s, now - c.queued_at));
+            waiting.push(Waiting {
+                conversation: c.id.clone(),
+                queue: c.queue_id,
+                priority,
+                queued_at: c.queued_at,
+            });
+            refused.insert(c.id.clone(), c.refused_by);
+            customers.insert(c.id, c.customer);
         }
+        settings.insert(queue.clone(), queue_settings);
         for agent in app.store.agents_for_queue(queue).await? {
             if !agents.iter().any(|a| a.id == agent.id) {
                 agents.push(agent);
@@ -41,24 +71,38 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     order_waiting(&mut waiting);
     let mut assigned = 0;
     for conversation in waiting {
+        let refused_by = refused.get(&conversation.conversation).map_or(&[][..], Vec::as_slice);
+        let queue = settings.get(&conversation.queue).and_then(Option::as_ref);
+        let ranked = rank_for(&conversation.queue, refused_by, &agents);
+        let preferred = match (queue, customers.get(&conversation.conversation)) {
+            (Some(q), Some(customer)) if q.affinity_secs > 0 && !ranked.is_empty() => {
+                affinity(app, customer, q.affinity_secs).await?
+            }
+            _ => None,
+        };
         let candidates: Vec<AgentId> =
-            rank_candidates(&conversation.queue, &agents).iter().map(|a| a.id.clone()).collect();
+            prefer(ranked, preferred.as_ref()).iter().map(|a| a.id.clone()).collect();
         for candidate in candidates {
             let now = app.clock.now();
-            if let Some(c) = app.store.assign(&conversation.conversation, &candidate, now).await? {
-                tracing::info!(conversation = %c.id, agent = %candidate, "conversation assigned");
-                crate::services::telemetry::assigned(app, &c, now);
+            let taken = if offer::auto_accept(queue) {
+                let c = app.store.assign(&conversation.conversation, &candidate, now).await?;
+                if let Some(c) = &c {
+                    became_active(app, c, &candidate, now).await?;
+                }
+                c
+            } else {
+                let o = offer::make(queue, now);
+                let c = app.store.offer(&conversation.conversation, &candidate, &o).await?;
+                if let Some(c) = &c {
+                    tracing::info!(conversation = %c.id, agent = %candidate, expires_at = %o.expires_at, "conversation offered");
+                }
+                c
+            };
+            if taken.is_some() {
                 if let Some(a) = agents.iter_mut().find(|a| a.id == candidate) {
                     a.active += 1;
                     a.last_assigned_at = Some(now);
                 }
-                crm::timeline(
-                    app,
-                    &c.id,
-                    "assigned",
-                    serde_json::json!({"agent_id": candidate, "queue_id": c.queue_id}),
-                )
-                .await?;
                 assigned += 1;
                 break;
             }
@@ -79,6 +123,31 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
         }
     }
     Ok(assigned)
+}
+
+/// The agent who last had `customer` within the queue's affinity window, from the customer's CRM timeline.
+async fn affinity(app: &App, customer: &Phone, window_secs: u64) -> PortResult<Option<AgentId>> {
+    let window = time::Duration::seconds(i64::try_from(window_secs).unwrap_or(i64::MAX));
+    let mut events = Vec::new();
+    for contact in app.store.contacts_by_phone(customer).await? {
+        events.extend(app.store.timeline(&contact.id).await?);
+    }
+    Ok(last_agent(&events, app.clock.now(), window))
+}
+
+/// A conversation became `active` with `agent` (assigned to a queue that auto-accepts, or an accepted
+/// offer): the assignment latency and the CRM timeline.
+pub async fn became_active(
+    app: &App,
+    c: &Conversation,
+    agent: &AgentId,
+    at: OffsetDateTime,
+) -> PortResult<()> {
+    tracing::info!(conversation = %c.id, agent = %agent, "conversation assigned");
+    crate::services::telemetry::assigned(app, c, at);
+    crate::services::service_level::answered(app, c, at).await;
+    crm::timeline(app, &c.id, "assigned", serde_json::json!({"agent_id": agent, "queue_id": c.queue_id}))
+        .await
 }
 
 /// An agent freed capacity or came online: serve the queues it works.

@@ -3,7 +3,7 @@
 
 use crate::App;
 use crate::error::{ApiError, ApiResult};
-use crate::http::views::{AttachmentsView, ChannelView, NumberView, ValidationView};
+use crate::http::views::{AttachmentsView, ChannelView, MediaCapability, NumberView, ValidationView};
 use serde_json::{Map, Value, json};
 use smsdesk_domain::lifecycle;
 use smsdesk_domain::*;
@@ -132,8 +132,18 @@ async fn parse_number(app: &App, index: usize, value: &Value) -> ApiResult<Chann
     if app.store.get_queue(&queue).await?.is_none() {
         return Err(ApiError::field(format!("{path}queue"), format!("no queue '{queue}'")));
     }
+    let menu = match opt_str(obj, &path, "menu")? {
+        None => None,
+        Some(m) => {
+            let menu = MenuId::new(m);
+            if app.store.get_menu(&menu).await?.is_none() {
+                return Err(ApiError::field(format!("{path}menu"), format!("no menu '{menu}'")));
+            }
+            Some(menu)
+        }
+    };
     let send_rate = parse_send_rate(obj.get("send_rate"), &path)?;
-    Ok(ChannelNumber { number, number_type, description, queue, send_rate })
+    Ok(ChannelNumber { number, number_type, description, queue, menu, send_rate })
 }
 
 /// The highest send rate an admin may set (messages per second; short codes reach a few hundred).
@@ -307,6 +317,7 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<ChannelView> {
         attachments,
         created_at: app.clock.now(),
         inactivity_secs,
+        former_numbers: Vec::new(),
     };
     app.secrets.put_credentials(&channel.id, &credentials).await?;
     app.store.put_channel(&channel).await?;
@@ -343,15 +354,32 @@ pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> ChannelV
                 number_type: n.number_type,
                 description: n.description.clone(),
                 queue: n.queue.clone(),
+                menu: n.menu.clone(),
                 send_rate: n.send_rate(),
             })
             .collect(),
         language: channel.language.clone(),
         inactivity_secs: channel.inactivity_secs,
         attachments: AttachmentsView::from(&channel.attachments),
+        media: media_view(app, channel),
         credentials: redacted(app, credentials),
         created_at: crate::http::views::ts(channel.created_at),
         moved_conversations: None,
+    }
+}
+
+/// What media the channel carries (issue 14): its provider's support each way (with the reason where a
+/// direction is missing) and the limits an item must keep (the channel's, within its provider's).
+fn media_view(app: &App, channel: &Channel) -> MediaCapability {
+    let support = app.providers.get(channel.provider.as_str()).map(|p| p.media_support());
+    let limits = channel.media_limits();
+    MediaCapability {
+        inbound: support.is_some_and(|s| s.inbound),
+        outbound: support.is_some_and(|s| s.outbound),
+        note: support.and_then(|s| s.note).map(str::to_string),
+        max_bytes: limits.max_bytes,
+        max_items: limits.max_items,
+        types: smsdesk_domain::media::ALLOWED_TYPES.iter().map(|t| t.to_string()).collect(),
     }
 }
 
@@ -392,7 +420,7 @@ pub async fn set_numbers(app: &App, id: &str, body: &Value) -> ApiResult<Channel
     }
     let numbers = parse_numbers(app, obj).await?;
     refuse_numbers_in_use(app, &numbers, Some(&channel.id)).await?;
-    channel.numbers = numbers;
+    channel.set_numbers(numbers, app.clock.now());
     app.store.put_channel(&channel).await?;
     tracing::info!(channel = %channel.id, numbers = channel.numbers.len(), "channel numbers set");
     let moved = take_open_conversations(app, &channel).await?;

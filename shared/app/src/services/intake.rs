@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use axum::http::StatusCode;
 use secrecy::ExposeSecret;
 use smsdesk_domain::events::InboundEvent;
-use smsdesk_domain::{ChannelId, ProviderKind};
+use smsdesk_domain::{Channel, ChannelId, ProviderKind};
 use smsdesk_ports::{QueueKind, QueueMessage};
 use smsdesk_providers::{WebhookError, WebhookReply, WebhookRequest};
 use subtle::ConstantTimeEq;
@@ -108,9 +108,40 @@ pub async fn receive_webhook(
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "webhook_unavailable", reason)
         }
     })?;
-    let summary = enqueue_events(app, &outcome.events).await?;
+    let events = follow_moved_numbers(app, &channel, outcome.events).await?;
+    let summary = enqueue_events(app, &events).await?;
     crate::services::telemetry::texts_in(app, &channel.id, kind, summary.texts);
     Ok((summary, outcome.reply))
+}
+
+/// Texts the provider still delivers for a number that has left this channel (issue 9.9: a text in flight
+/// when the number moved; the provider only let it through because the number left less than the grace
+/// period ago) go on to the channel that has the number now, where the customer's open conversation went.
+/// Delivery receipts stay: they apply to messages sent through this channel.
+async fn follow_moved_numbers(
+    app: &App,
+    channel: &Channel,
+    mut events: Vec<InboundEvent>,
+) -> Result<Vec<InboundEvent>, ApiError> {
+    let mut channels: Option<Vec<Channel>> = None;
+    for event in &mut events {
+        let InboundEvent::Message(message) = event else { continue };
+        if message.channel_id != channel.id || channel.number(&message.to).is_some() {
+            continue;
+        }
+        let list = match channels {
+            Some(ref list) => list,
+            None => channels.insert(app.store.list_channels().await?),
+        };
+        let Some(holder) = list.iter().find(|c| c.number(&message.to).is_some()) else {
+            let reason = format!("number {} left this channel and is on no channel now", message.to.digits());
+            tracing::warn!(channel = %channel.id, %reason, "webhook rejected: malformed");
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_webhook", reason));
+        };
+        tracing::info!(from = %channel.id, to = %holder.id, "late text for a moved number goes on to the channel that has it");
+        message.channel_id = holder.id.clone();
+    }
+    Ok(events)
 }
 
 /// `url` (which has no query: see `channels::parse_public_url`) with the request's `query`.

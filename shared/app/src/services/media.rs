@@ -200,11 +200,13 @@ fn agent_may_attach(app: &App, channel: &Channel) -> ApiResult<()> {
             ),
         ));
     }
-    if !app.providers.get(channel.provider.as_str()).is_some_and(|p| p.sends_media()) {
+    let support = app.providers.get(channel.provider.as_str()).map(|p| p.media_support());
+    if !support.is_some_and(|s| s.outbound) {
+        let why = support.map_or("this provider carries no media (MMS)", |s| s.outbound_refusal());
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "attachments_unsupported",
-            format!("provider {} carries no media on this channel", channel.provider),
+            format!("provider {} carries no media on this channel: {why}", channel.provider),
         ));
     }
     Ok(())

@@ -3,7 +3,7 @@
 //! receipts move outbound messages forward. Idempotent: a redelivered event changes nothing the second time.
 
 use crate::App;
-use crate::services::{assignment, crm, outcome_for};
+use crate::services::{assignment, crm, outcome_for, prequeue};
 use async_trait::async_trait;
 use smsdesk_domain::consent::{self, Keyword};
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
@@ -128,11 +128,18 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     // Media announced with the text: fetched now (providers' links expire), or refused by the channel.
     crate::services::media::receive(app, &channel, &conversation, &message_id, &m.media).await?;
 
-    match consent::classify(&m.text) {
+    let keyword = consent::classify(&m.text);
+    match keyword {
         Some(Keyword::OptOut) => app.store.set_opted_out(&channel.id, &m.from, true, m.received_at).await?,
         Some(Keyword::OptIn) => app.store.set_opted_out(&channel.id, &m.from, false, m.received_at).await?,
         Some(Keyword::Help) | None => {}
     }
+    // Before its queue, the menu or the bot answers the text (a consent keyword is no answer to them).
+    let conversation = if conversation.state == ConversationState::Routing && keyword.is_none() {
+        prequeue::on_text(app, &number, conversation, &message_id, &m.text).await?
+    } else {
+        conversation
+    };
 
     if conversation.contact == ContactLink::Pending {
         crm::request_link(app, &conversation.id).await?;
@@ -205,7 +212,7 @@ async fn file_text(
     message_id: &MessageId,
 ) -> PortResult<Conversation> {
     for _ in 0..FILE_ATTEMPTS {
-        let (conversation, _) = find_or_open(app, channel, number, &m.from).await?;
+        let (conversation, _) = find_or_open_with(app, channel, number, &m.from, true).await?;
         let now = app.clock.now();
         let info = analyze(&m.text);
         let message = Message {
@@ -256,10 +263,26 @@ pub async fn find_or_open(
     number: &ChannelNumber,
     customer: &Phone,
 ) -> PortResult<(Conversation, bool)> {
+    find_or_open_with(app, channel, number, customer, false).await
+}
+
+/// As [`find_or_open`]; with `routed`, a new conversation starts before its queue when the number has a
+/// menu or its queue a bot (a customer's first text), else it waits in the number's queue.
+async fn find_or_open_with(
+    app: &App,
+    channel: &Channel,
+    number: &ChannelNumber,
+    customer: &Phone,
+    routed: bool,
+) -> PortResult<(Conversation, bool)> {
     if let Some(open) = app.store.open_conversation(&channel.id, &number.number, customer).await? {
         return Ok((open, false));
     }
     let now = app.clock.now();
+    let (state, routing) = match routed {
+        true => prequeue::initial_state(app, number, now).await?,
+        false => (ConversationState::Open, None),
+    };
     let conversation = Conversation {
         id: ConversationId::new(app.ids.new_id(ConversationId::PREFIX)),
         channel_id: channel.id.clone(),
@@ -267,7 +290,7 @@ pub async fn find_or_open(
         customer: customer.clone(),
         queue_id: number.queue.clone(),
         agent_id: None,
-        state: ConversationState::Open,
+        state,
         contact: ContactLink::Pending,
         language: channel.language.clone(),
         created_at: now,
@@ -275,8 +298,11 @@ pub async fn find_or_open(
         queued_at: now,
         closed_at: None,
         close_reason: None,
+        routing,
         state_changed_at: None,
         wrap_up: None,
+        offer: None,
+        refused_by: Vec::new(),
     };
     Ok(match app.store.create_conversation(&conversation).await? {
         OpenOutcome::Created(c) => {

@@ -3,7 +3,7 @@
 //! configured inactivity window, and requeues or fails replies stranded `queued` ([`stranded`]).
 
 use crate::App;
-use crate::services::{assignment, conversations, routing, stranded};
+use crate::services::{assignment, conversations, offers, prequeue, routing, stranded};
 use smsdesk_domain::lifecycle;
 use smsdesk_domain::{ChannelId, ConversationState, QueueId, WorkQueue};
 use smsdesk_ports::PortResult;
@@ -20,10 +20,16 @@ pub struct SweepReport {
     pub requeued: usize,
     /// Stranded replies failed (the reason is in the transcript).
     pub stranded_failed: usize,
+    /// Conversations whose menu went unanswered past its timeout, moved to the default queue.
+    pub menu_timeouts: usize,
+    /// Conversations that waited in a queue past its expiry, told so and closed.
+    pub expired: usize,
     /// Multipart texts filed incomplete at their timeout.
     pub parts_filed: usize,
     /// Conversations closed because their wrap-up ran past the queue's wrap-up limit.
     pub wrap_ups_closed: usize,
+    /// Offers that ran past their queue's refusal timeout (back in line for another agent).
+    pub offers_expired: usize,
 }
 
 /// How many idle conversations one sweep looks at.
@@ -114,6 +120,18 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
     match wrap_up_sweep(app).await {
         Ok(n) => report.wrap_ups_closed = n,
         Err(e) => tracing::warn!(error = %e, "wrap-up limit sweep failed"),
+    }
+    match offers::expire_due(app).await {
+        Ok(n) => report.offers_expired = n,
+        Err(e) => tracing::warn!(error = %e, "offer expiry sweep failed"),
+    }
+    match prequeue::sweep_menu_timeouts(app).await {
+        Ok(n) => report.menu_timeouts = n,
+        Err(e) => tracing::warn!(error = %e, "menu timeouts sweep failed"),
+    }
+    match prequeue::sweep_expired(app).await {
+        Ok(n) => report.expired = n,
+        Err(e) => tracing::warn!(error = %e, "queue expiry sweep failed"),
     }
     match stranded::sweep(app).await {
         Ok(swept) => (report.requeued, report.stranded_failed) = (swept.requeued, swept.failed),

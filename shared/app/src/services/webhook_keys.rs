@@ -84,7 +84,7 @@ impl WebhookKeys {
 mod tests {
     use super::*;
     use async_trait::async_trait;
-    use smsdesk_domain::ProviderKind;
+    use smsdesk_domain::{ProviderKind, QueueId};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Credentials in memory, counting the reads (what Secrets Manager would bill).
@@ -103,6 +103,12 @@ mod tests {
         async fn get_credentials(&self, channel: &ChannelId) -> PortResult<Option<Credentials>> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(self.stored.lock().unwrap().get(channel).cloned())
+        }
+        async fn put_bot_secret(&self, _queue: &QueueId, _secret: &secrecy::SecretString) -> PortResult<()> {
+            Ok(())
+        }
+        async fn get_bot_secret(&self, _queue: &QueueId) -> PortResult<Option<secrecy::SecretString>> {
+            Ok(None)
         }
     }
 

@@ -60,6 +60,17 @@ fn unchanged(expr: &mut Expr, current: &Conversation) -> String {
     format!("{state} AND {agent}")
 }
 
+/// The condition that the conversation is `routing` at the step that began at `since`.
+fn routing_at(expr: &mut Expr, since: OffsetDateTime) -> PortResult<String> {
+    let state = expr.eq("state", s(ConversationState::Routing.as_str()));
+    let path = format!("{}.{}", expr.name("routing"), expr.name("since"));
+    Ok(format!(
+        "attribute_exists({}) AND {state} AND {path} = {}",
+        expr.name("pk"),
+        expr.value(s(rfc3339(since)?))
+    ))
+}
+
 /// What close and requeue do to a conversation.
 enum Leave<'a> {
     /// With `idle_before`, only while the last message is older than it (auto-close).
@@ -84,6 +95,7 @@ impl Leave<'_> {
                 // Never before its last message: a text filed just before the close was there first.
                 closed_at: Some((*at).max(current.last_message_at)),
                 close_reason: Some(reason.to_string()),
+                offer: None,
                 ..current.clone()
             },
             Leave::Requeue { queue, at } => Conversation {
@@ -91,6 +103,8 @@ impl Leave<'_> {
                 agent_id: None,
                 queue_id: (*queue).clone(),
                 queued_at: *at,
+                offer: None,
+                refused_by: Vec::new(),
                 ..current.clone()
             },
         }
@@ -100,21 +114,24 @@ impl Leave<'_> {
     fn update(&self, expr: &mut Expr, current: &Conversation) -> PortResult<String> {
         Ok(match self {
             Leave::Close { at, reason, .. } => format!(
-                "SET {}, {}, {} REMOVE {}, {}",
+                "SET {}, {}, {} REMOVE {}, {}, {}",
                 expr.eq("state", s(ConversationState::Closed.as_str())),
                 expr.eq("closed_at", s(rfc3339((*at).max(current.last_message_at))?)),
                 expr.eq("close_reason", s(*reason)),
                 expr.name("wait_queue"),
                 expr.name("open_flag"),
+                expr.name("offer"),
             ),
             Leave::Requeue { queue, at } => format!(
-                "SET {}, {}, {}, {}, {}, {}",
+                "SET {}, {}, {}, {}, {}, {} REMOVE {}, {}",
                 expr.eq("state", s(ConversationState::Open.as_str())),
                 expr.eq("agent_id", to_attr(&serde_json::Value::Null)),
                 expr.eq("queue_id", s(queue.as_str())),
                 expr.eq("queued_at", s(rfc3339(*at)?)),
                 expr.eq("wait_queue", s(queue.as_str())),
                 expr.eq("wait_order", s(order_key(*at, &current.id))),
+                expr.name("offer"),
+                expr.name("refused_by"),
             ),
         })
     }
@@ -186,6 +203,58 @@ impl DynamoStore {
             }
         }
         Err(contention("close/requeue"))
+    }
+
+    /// Assignment (`offer` None: straight to `active`) or an offer (`offered`): one transaction moves the
+    /// conversation from `open` to the agent, takes one of the agent's slots while it is available with free
+    /// capacity, and writes the agent's membership item.
+    async fn take(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+        offer: Option<&Offer>,
+    ) -> PortResult<Option<Conversation>> {
+        let mut conv = Expr::new();
+        let state = if offer.is_some() { ConversationState::Offered } else { ConversationState::Active };
+        let mut set = format!(
+            "SET {}, {}",
+            conv.eq("state", s(state.as_str())),
+            conv.eq("agent_id", s(agent.as_str())),
+        );
+        if let Some(offer) = offer {
+            let value = serde_json::to_value(offer)
+                .map_err(|e| smsdesk_ports::PortError::Backend(format!("offer: {e}")))?;
+            set = format!("{set}, {}", conv.eq("offer", to_attr(&value)));
+        }
+        let update = format!("{set} REMOVE {}", conv.name("wait_queue"));
+        let condition = conv.eq("state", s(ConversationState::Open.as_str()));
+        let conv_update =
+            self.update_item(keys::conversation(conversation), update, Some(condition), conv)?;
+
+        let mut ag = Expr::new();
+        let active = ag.name("active");
+        let update = format!(
+            "SET {active} = {active} + {}, {}",
+            ag.value(n(1)),
+            ag.eq("last_assigned_at", s(rfc3339(at)?))
+        );
+        let condition = format!(
+            "{} AND {active} < {}",
+            ag.eq("presence", s(Presence::Available.as_str())),
+            ag.name("capacity")
+        );
+        let agent_update = self.update_item(keys::agent(agent), update, Some(condition), ag)?;
+
+        let membership = keys::item_with(
+            keys::work(agent, conversation),
+            [("target", s(conversation.as_str())), ("entity", s("work"))],
+        );
+        let tx = vec![conv_update, agent_update, self.put_item(membership, None)?];
+        match self.transact(tx).await? {
+            Tx::Committed => self.get_conversation(conversation).await,
+            Tx::Cancelled(_) => Ok(None),
+        }
     }
 
     /// Deletes the open pointer if it still names this conversation.
@@ -332,40 +401,106 @@ impl ConversationStore for DynamoStore {
         agent: &AgentId,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
+        self.take(conversation, agent, at, None).await
+    }
+
+    async fn offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        offer: &Offer,
+    ) -> PortResult<Option<Conversation>> {
+        self.take(conversation, agent, offer.offered_at, Some(offer)).await
+    }
+
+    async fn accept_offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
         let mut conv = Expr::new();
         let update = format!(
             "SET {}, {} REMOVE {}",
             conv.eq("state", s(ConversationState::Active.as_str())),
-            conv.eq("agent_id", s(agent.as_str())),
-            conv.name("wait_queue"),
-        );
-        let condition = conv.eq("state", s(ConversationState::Open.as_str()));
-        let conv_update =
-            self.update_item(keys::conversation(conversation), update, Some(condition), conv)?;
-
-        let mut ag = Expr::new();
-        let active = ag.name("active");
-        let update = format!(
-            "SET {active} = {active} + {}, {}",
-            ag.value(n(1)),
-            ag.eq("last_assigned_at", s(rfc3339(at)?))
+            conv.eq("state_changed_at", s(rfc3339(at)?)),
+            conv.name("offer"),
         );
         let condition = format!(
-            "{} AND {active} < {}",
-            ag.eq("presence", s(Presence::Available.as_str())),
-            ag.name("capacity")
+            "{} AND {}",
+            conv.eq("state", s(ConversationState::Offered.as_str())),
+            conv.eq("agent_id", s(agent.as_str()))
         );
-        let agent_update = self.update_item(keys::agent(agent), update, Some(condition), ag)?;
-
-        let membership = keys::item_with(
-            keys::work(agent, conversation),
-            [("target", s(conversation.as_str())), ("entity", s("work"))],
-        );
-        let tx = vec![conv_update, agent_update, self.put_item(membership, None)?];
-        match self.transact(tx).await? {
+        let conv_update =
+            self.update_item(keys::conversation(conversation), update, Some(condition), conv)?;
+        let mut ag = Expr::new();
+        let update = format!("SET {}", ag.eq("missed_offers", n(0)));
+        let agent_update = self.update_item(keys::agent(agent), update, None, ag)?;
+        match self.transact(vec![conv_update, agent_update]).await? {
             Tx::Committed => self.get_conversation(conversation).await,
             Tx::Cancelled(_) => Ok(None),
         }
+    }
+
+    async fn refuse_offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        missed: bool,
+    ) -> PortResult<Option<Conversation>> {
+        for _ in attempts() {
+            let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
+            let Some(offer) = current.offer.as_ref() else { return Ok(None) };
+            if current.state != ConversationState::Offered || current.agent_id.as_ref() != Some(agent) {
+                return Ok(None);
+            }
+            let mut refused_by = current.refused_by.clone();
+            if !refused_by.contains(agent) {
+                refused_by.push(agent.clone());
+            }
+            let refused_attr = to_attr(
+                &serde_json::to_value(&refused_by)
+                    .map_err(|e| smsdesk_ports::PortError::Backend(format!("refused_by: {e}")))?,
+            );
+            let mut conv = Expr::new();
+            let update = format!(
+                "SET {}, {}, {}, {}, {} REMOVE {}",
+                conv.eq("state", s(ConversationState::Open.as_str())),
+                conv.eq("agent_id", to_attr(&serde_json::Value::Null)),
+                conv.eq("refused_by", refused_attr),
+                conv.eq("wait_queue", s(current.queue_id.as_str())),
+                conv.eq("wait_order", s(order_key(current.queued_at, &current.id))),
+                conv.name("offer"),
+            );
+            // This very offer (the same agent may have been offered it again since the read).
+            let condition = format!(
+                "{} AND {}.{} = {}",
+                unchanged(&mut conv, &current),
+                conv.name("offer"),
+                conv.name("offered_at"),
+                conv.value(s(rfc3339(offer.offered_at)?))
+            );
+            let conv_update =
+                self.update_item(keys::conversation(conversation), update, Some(condition), conv)?;
+            let membership = self.delete_item(keys::work(agent, conversation), Some(present()))?;
+            let mut ag = Expr::new();
+            let active = ag.name("active");
+            let mut update = format!("SET {active} = {active} - {}", ag.value(n(1)));
+            if missed {
+                let missed_name = ag.name("missed_offers");
+                update = format!(
+                    "{update}, {missed_name} = if_not_exists({missed_name}, {}) + {}",
+                    ag.value(n(0)),
+                    ag.value(n(1))
+                );
+            }
+            let condition = format!("{active} > {}", ag.value(n(0)));
+            let agent_update = self.update_item(keys::agent(agent), update, Some(condition), ag)?;
+            if let Tx::Committed = self.transact(vec![conv_update, membership, agent_update]).await? {
+                return self.get_conversation(conversation).await;
+            }
+        }
+        Err(contention("refuse_offer"))
     }
 
     async fn close(
@@ -394,6 +529,47 @@ impl ConversationStore for DynamoStore {
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
         self.leave(conversation, Leave::Requeue { queue, at }).await
+    }
+
+    async fn set_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        routing: &Routing,
+    ) -> PortResult<Option<Conversation>> {
+        let mut expr = Expr::new();
+        let value = serde_json::to_value(routing)
+            .map_err(|e| smsdesk_ports::PortError::Backend(format!("routing does not serialize: {e}")))?;
+        let update = format!("SET {}", expr.eq("routing", to_attr(&value)));
+        let condition = routing_at(&mut expr, expected)?;
+        let item = self.update(keys::conversation(conversation), update, Some(condition), expr).await?;
+        item.map(|i| from_item(&i)).transpose()
+    }
+
+    async fn leave_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        queue: &QueueId,
+        context: Option<&str>,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let mut expr = Expr::new();
+        let mut update = format!(
+            "SET {}, {}, {}, {}, {}",
+            expr.eq("state", s(ConversationState::Open.as_str())),
+            expr.eq("queue_id", s(queue.as_str())),
+            expr.eq("queued_at", s(rfc3339(at)?)),
+            expr.eq("wait_queue", s(queue.as_str())),
+            expr.eq("wait_order", s(order_key(at, conversation))),
+        );
+        if let Some(context) = context {
+            let path = format!("{}.{}", expr.name("routing"), expr.name("context"));
+            update = format!("{update}, {path} = {}", expr.value(s(context)));
+        }
+        let condition = routing_at(&mut expr, expected)?;
+        let item = self.update(keys::conversation(conversation), update, Some(condition), expr).await?;
+        item.map(|i| from_item(&i)).transpose()
     }
 
     async fn transition(
@@ -562,8 +738,11 @@ mod tests {
             queued_at: at,
             closed_at: None,
             close_reason: None,
+            routing: None,
             state_changed_at: None,
             wrap_up: None,
+            offer: None,
+            refused_by: Vec::new(),
         }
     }
 

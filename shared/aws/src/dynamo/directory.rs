@@ -2,11 +2,14 @@
 //! listing is one strongly consistent query.
 
 use async_trait::async_trait;
+use smsdesk_domain::service_level::DayCounts;
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, PortResult, WorkQueueStore};
+use smsdesk_ports::{
+    AgentSettings, AgentStore, AgentWrite, ChannelStore, MenuStore, PortError, PortResult, WorkQueueStore,
+};
 
 use super::{Cond, DynamoStore, Query, keys};
-use crate::attr::{Expr, Item, from_item, get_s, record_item, s};
+use crate::attr::{Expr, Item, from_item, get_s, n, record_item, s};
 
 /// The agent item keeps the SHA-256 of its current token, so that a pointer left by an older token of
 /// a re-stored agent no longer finds it.
@@ -22,6 +25,12 @@ impl DynamoStore {
 
     async fn get_record<T: serde::de::DeserializeOwned>(&self, key: Item) -> PortResult<Option<T>> {
         self.get(key).await?.map(|item| from_item(&item)).transpose()
+    }
+
+    /// DeleteItem; false when there was no such item.
+    async fn delete_existing(&self, key: Item) -> PortResult<bool> {
+        let condition = super::conversations::present();
+        self.delete_if(key, condition).await
     }
 
     async fn list_records<T: serde::de::DeserializeOwned>(
@@ -60,6 +69,78 @@ impl WorkQueueStore for DynamoStore {
 
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>> {
         self.list_records(keys::QUEUES, "QUEUE#").await
+    }
+
+    async fn delete_queue(&self, id: &QueueId) -> PortResult<bool> {
+        self.delete_existing(keys::queue(id)).await
+    }
+
+    async fn record_answer(&self, queue: &QueueId, day: time::Date, within_target: bool) -> PortResult<()> {
+        // ADD is atomic: concurrent answers in several Lambdas all count.
+        let mut expr = Expr::new();
+        let update = format!(
+            "ADD {} {}, {} {} SET {}",
+            expr.name("answered"),
+            expr.value(n(1)),
+            expr.name("within_target"),
+            expr.value(n(u8::from(within_target))),
+            expr.eq("entity", s("queue_answers")),
+        );
+        self.update(keys::answers(queue, day), update, None, expr).await.map(|_| ())
+    }
+
+    async fn answer_counts(
+        &self,
+        queue: &QueueId,
+        first: time::Date,
+        last: time::Date,
+    ) -> PortResult<Vec<(time::Date, DayCounts)>> {
+        let mut expr = Expr::new();
+        let key_condition = format!(
+            "{} = {} AND {} BETWEEN {} AND {}",
+            expr.name("pk"),
+            expr.value(s(keys::answers_partition(queue))),
+            expr.name("sk"),
+            expr.value(s(format!("DAY#{first}"))),
+            expr.value(s(format!("DAY#{last}"))),
+        );
+        let query = Query { index: None, key_condition, filter: None, expr, forward: true, max: None };
+        let mut out = Vec::new();
+        for item in self.query(query).await? {
+            let sk = get_s(&item, "sk").unwrap_or_default();
+            let day = sk
+                .strip_prefix("DAY#")
+                .and_then(|d| time::Date::parse(d, DAY_FORMAT).ok())
+                .ok_or_else(|| PortError::Corrupt(format!("answer counts item with sort key '{sk}'")))?;
+            let count = |name: &str| {
+                item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            };
+            out.push((day, DayCounts { answered: count("answered"), within_target: count("within_target") }));
+        }
+        Ok(out)
+    }
+}
+
+/// How a day is written in an answer counts item's sort key (`Date`'s `Display`: `YYYY-MM-DD`).
+const DAY_FORMAT: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+#[async_trait]
+impl MenuStore for DynamoStore {
+    async fn put_menu(&self, menu: &Menu) -> PortResult<()> {
+        self.put_record(keys::menu(&menu.id), "menu", menu).await
+    }
+
+    async fn get_menu(&self, id: &MenuId) -> PortResult<Option<Menu>> {
+        self.get_record(keys::menu(id)).await
+    }
+
+    async fn list_menus(&self) -> PortResult<Vec<Menu>> {
+        self.list_records(keys::MENUS, "MENU#").await
+    }
+
+    async fn delete_menu(&self, id: &MenuId) -> PortResult<bool> {
+        self.delete_existing(keys::menu(id)).await
     }
 }
 
@@ -125,6 +206,21 @@ impl AgentStore for DynamoStore {
     async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>> {
         let mut expr = Expr::new();
         let update = format!("SET {}", expr.eq("presence", s(presence.as_str())));
+        let condition = format!("attribute_exists({})", expr.name("pk"));
+        let item = self.update(keys::agent(id), update, Some(condition), expr).await?;
+        item.map(|i| from_item(&i)).transpose()
+    }
+
+    async fn update_agent(&self, id: &AgentId, settings: &AgentSettings) -> PortResult<Option<Agent>> {
+        let mut expr = Expr::new();
+        let queues: Vec<serde_json::Value> =
+            settings.queues.iter().map(|q| serde_json::Value::String(q.to_string())).collect();
+        let update = format!(
+            "SET {}, {}, {}",
+            expr.eq("name", s(settings.name.as_str())),
+            expr.eq("queues", crate::attr::to_attr(&serde_json::Value::Array(queues))),
+            expr.eq("capacity", n(settings.capacity)),
+        );
         let condition = format!("attribute_exists({})", expr.name("pk"));
         let item = self.update(keys::agent(id), update, Some(condition), expr).await?;
         item.map(|i| from_item(&i)).transpose()

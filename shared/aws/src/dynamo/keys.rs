@@ -17,6 +17,7 @@ pub(crate) const OPEN_FLAG: &str = "OPEN";
 pub(crate) const CHANNELS: &str = "CHANNELS";
 pub(crate) const QUEUES: &str = "QUEUES";
 pub(crate) const AGENTS: &str = "AGENTS";
+pub(crate) const MENUS: &str = "MENUS";
 pub(crate) const OUTBOX: &str = "OUTBOX";
 /// Outbound messages still `queued`, by creation time (the timers' sweep of stranded replies).
 pub(crate) const QUEUED: &str = "QUEUED";
@@ -38,6 +39,10 @@ pub(crate) fn channel(id: &ChannelId) -> Item {
 
 pub(crate) fn queue(id: &QueueId) -> Item {
     key(QUEUES, format!("QUEUE#{id}"))
+}
+
+pub(crate) fn menu(id: &MenuId) -> Item {
+    key(MENUS, format!("MENU#{id}"))
 }
 
 pub(crate) fn agent(id: &AgentId) -> Item {
@@ -132,6 +137,16 @@ pub(crate) const OPEN_PARTS: &str = "PARTSOPEN";
 
 pub(crate) fn open_parts(opened: OffsetDateTime, group: &str) -> Item {
     key(OPEN_PARTS, format!("{}#{group}", sortable(opened)))
+}
+
+/// The partition of a queue's answer counts per UTC day (its service level, issue 11.1).
+pub(crate) fn answers_partition(queue: &QueueId) -> String {
+    format!("ANSWERS#{queue}")
+}
+
+/// A queue's answer counts on one UTC day (`YYYY-MM-DD`, so that key order is day order).
+pub(crate) fn answers(queue: &QueueId, day: time::Date) -> Item {
+    key(answers_partition(queue), format!("DAY#{day}"))
 }
 
 /// A number's send schedule (issue 9.10).

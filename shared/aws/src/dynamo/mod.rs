@@ -116,6 +116,27 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// DeleteItem under `condition`; false when the condition failed.
+    pub(crate) async fn delete_if(&self, key: Item, condition: Cond) -> PortResult<bool> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(condition.expr.names())
+            .set_expression_attribute_values(condition.expr.values())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(e) => Err(port_error("DeleteItem", e)),
+        }
+    }
+
     /// PutItem; returns false when `condition` failed.
     pub(crate) async fn put(&self, item: Item, condition: Option<Cond>) -> PortResult<bool> {
         let (expression, expr) = split(condition);

@@ -21,6 +21,89 @@ pub async fn conversations_contract(store: Arc<dyn Store>) {
     move_takes_the_open_conversation_to_the_new_channel(&store).await;
 }
 
+/// Conversations before their queue (keyword menus, bots): `routing` is never waiting, and its changes
+/// hold only at the step they were read at.
+pub async fn routing_contract(store: Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let target = QueueId::new(fixtures::id("q_"));
+    let since = fixtures::now();
+    let menu = MenuId::new(fixtures::id("mnu_"));
+    let routing = Routing { menus: vec![menu.clone()], bot: None, since, last_input: None, context: None };
+    let c = Conversation {
+        state: ConversationState::Routing,
+        routing: Some(routing.clone()),
+        ..fixtures::fresh_conversation(&q)
+    };
+    assert_eq!(
+        create(&store, &c).await,
+        OpenOutcome::Created(c.clone()),
+        "a routing conversation is Created"
+    );
+    assert_eq!(get(&store, &c.id).await, c, "it reads back with its routing");
+    let found = ok(store.open_conversation(&c.channel_id, &c.channel_number, &c.customer).await, "open");
+    assert_eq!(found, Some(c.clone()), "a routing conversation is the customer's open one");
+    let waiting = ok(store.waiting_in_queue(&q, 10).await, "waiting_in_queue");
+    assert!(waiting.iter().all(|w| w.id != c.id), "a routing conversation is not waiting in any queue");
+    let open = ok(store.open_conversations().await, "open_conversations");
+    assert!(open.iter().any(|o| o.id == c.id), "open_conversations lists a routing conversation");
+
+    // A step read at another time changes nothing.
+    let stale = since - Duration::seconds(5);
+    let next = Routing {
+        menus: vec![menu.clone(), MenuId::new(fixtures::id("mnu_"))],
+        bot: Some(QueueId::new(fixtures::id("q_"))),
+        since: since + Duration::seconds(3),
+        last_input: Some(MessageId::new(fixtures::id("msg_"))),
+        context: None,
+    };
+    assert_eq!(ok(store.set_routing(&c.id, stale, &next).await, "set_routing (stale)"), None, "stale step");
+    assert_eq!(get(&store, &c.id).await, c, "a refused set_routing changes nothing");
+    let moved = ok(store.set_routing(&c.id, since, &next).await, "set_routing");
+    let expected = Conversation { routing: Some(next.clone()), ..c.clone() };
+    assert_eq!(moved.as_ref(), Some(&expected), "set_routing returns the updated conversation");
+    assert_eq!(get(&store, &c.id).await, expected, "set_routing is stored");
+    let again = ok(store.set_routing(&c.id, since, &routing).await, "set_routing (old step)");
+    assert_eq!(again, None, "the step that was just left cannot be moved again");
+
+    // Leaving: refused at a stale step, then into the target queue, with the context; only once.
+    let at = since + Duration::seconds(10);
+    let refused = ok(store.leave_routing(&c.id, since, &target, None, at).await, "leave_routing (stale)");
+    assert_eq!(refused, None, "leave_routing at a stale step is refused");
+    let left = ok(store.leave_routing(&c.id, next.since, &target, Some("wants a refund"), at).await, "leave");
+    let expected = Conversation {
+        state: ConversationState::Open,
+        queue_id: target.clone(),
+        queued_at: at,
+        routing: Some(Routing { context: Some("wants a refund".into()), ..next.clone() }),
+        ..c.clone()
+    };
+    assert_eq!(left.as_ref(), Some(&expected), "leave_routing returns the conversation, open in its queue");
+    assert_eq!(get(&store, &c.id).await, expected, "leave_routing is stored");
+    let waiting = ok(store.waiting_in_queue(&target, 10).await, "waiting_in_queue");
+    assert!(waiting.iter().any(|w| w.id == c.id), "it now waits in the target queue");
+    let twice = ok(store.leave_routing(&c.id, next.since, &q, None, at).await, "leave_routing (twice)");
+    assert_eq!(twice, None, "an open conversation does not leave routing again");
+    let set = ok(store.set_routing(&c.id, next.since, &routing).await, "set_routing (open)");
+    assert_eq!(set, None, "set_routing on an open conversation is refused");
+
+    // Without a context, the routing is kept as it was.
+    let plain = Conversation {
+        state: ConversationState::Routing,
+        routing: Some(routing.clone()),
+        ..fixtures::fresh_conversation(&q)
+    };
+    create(&store, &plain).await;
+    let left = ok(store.leave_routing(&plain.id, since, &q, None, at).await, "leave_routing (no context)");
+    assert_eq!(
+        left.and_then(|l| l.routing),
+        Some(routing),
+        "leave_routing without context keeps the routing"
+    );
+    let unknown = ConversationId::new(fixtures::id("cv_"));
+    assert_eq!(ok(store.set_routing(&unknown, since, &next).await, "set_routing (unknown)"), None);
+    assert_eq!(ok(store.leave_routing(&unknown, since, &q, None, at).await, "leave (unknown)"), None);
+}
+
 /// Assignment, capacity, close and requeue, alone and under races.
 pub async fn assignment_contract(store: Arc<dyn Store>) {
     assign_checks_every_condition(&store).await;

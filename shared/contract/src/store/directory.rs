@@ -1,7 +1,7 @@
 //! Channels, work queues and agents: plain records, overwritten by `put`.
 
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentWrite, Store};
+use smsdesk_ports::{AgentSettings, AgentWrite, Store};
 use std::sync::Arc;
 
 use super::ok;
@@ -21,6 +21,7 @@ pub async fn channels_contract(store: Arc<dyn Store>) {
         number_type: NumberType::TollFree,
         description: "sales".into(),
         queue: queue.id.clone(),
+        menu: None,
         send_rate: None,
     });
     ok(store.put_channel(&channel).await, "put_channel (replace)");
@@ -52,10 +53,95 @@ pub async fn work_queues_contract(store: Arc<dyn Store>) {
     assert!(all.contains(&queue), "list_queues must return the current version");
     let missing = ok(store.get_queue(&QueueId::new(fixtures::id("q_"))).await, "get_queue (unknown)");
     assert_eq!(missing, None, "an unknown queue is None");
+
+    // Settings round-trip; delete removes it once.
+    queue.hidden = true;
+    queue.service_level_seconds = Some(60);
+    queue.expiry_seconds = Some(3600);
+    queue.expiry_message = "Sorry, we missed you.".into();
+    queue.bot = Some(BotEndpoint { url: "https://bot.example.com/hook".into() });
+    ok(store.put_queue(&queue).await, "put_queue (settings)");
+    assert_eq!(ok(store.get_queue(&queue.id).await, "get_queue"), Some(queue.clone()), "settings are stored");
+    assert!(ok(store.delete_queue(&queue.id).await, "delete_queue"), "delete_queue of a queue is true");
+    assert_eq!(ok(store.get_queue(&queue.id).await, "get_queue (deleted)"), None, "a deleted queue is gone");
+    let all = ok(store.list_queues().await, "list_queues");
+    assert!(all.iter().all(|q| q.id != queue.id), "list_queues no longer lists a deleted queue");
+    assert!(!ok(store.delete_queue(&queue.id).await, "delete_queue (again)"), "deleting twice is false");
+}
+
+/// `record_answer` counts per queue and day, atomically (concurrent answers all count); `answer_counts`
+/// returns the days in the span that have any, oldest first, and nothing of other queues or days.
+pub async fn queue_answers_contract(store: Arc<dyn Store>) {
+    use smsdesk_domain::service_level::DayCounts;
+    use time::macros::date;
+    let (queue, other) = (fixtures::work_queue().id, fixtures::work_queue().id);
+    let (before, day1, day2, after) =
+        (date!(2026 - 11 - 26), date!(2026 - 11 - 27), date!(2026 - 11 - 28), date!(2026 - 11 - 29));
+    let none = ok(store.answer_counts(&queue, day1, day2).await, "answer_counts (none yet)");
+    assert!(none.is_empty(), "a queue without answers has no counts: {none:?}");
+
+    let writes = (0..10)
+        .map(|i| {
+            let (store, queue) = (store.clone(), queue.clone());
+            tokio::spawn(async move { store.record_answer(&queue, day1, i % 2 == 0).await })
+        })
+        .collect();
+    for result in super::join_all(writes).await {
+        ok(result, "record_answer (concurrent)");
+    }
+    ok(store.record_answer(&queue, day2, false).await, "record_answer");
+    ok(store.record_answer(&queue, before, true).await, "record_answer (before the span)");
+    ok(store.record_answer(&queue, after, true).await, "record_answer (after the span)");
+    ok(store.record_answer(&other, day1, true).await, "record_answer (another queue)");
+
+    let counts = ok(store.answer_counts(&queue, day1, day2).await, "answer_counts");
+    assert_eq!(
+        counts,
+        vec![
+            (day1, DayCounts { answered: 10, within_target: 5 }),
+            (day2, DayCounts { answered: 1, within_target: 0 })
+        ],
+        "every concurrent answer counts, per day, only within the span and the queue"
+    );
+}
+
+/// `put_menu` stores or replaces; `get_menu`, `list_menus` read it back; `delete_menu` removes it once.
+pub async fn menus_contract(store: Arc<dyn Store>) {
+    let q = fixtures::work_queue();
+    let mut menu = Menu {
+        id: MenuId::new(fixtures::id("mnu_")),
+        name: "main".into(),
+        text: [("en".to_string(), "1 SALES".to_string()), ("es".to_string(), "1 VENTAS".to_string())].into(),
+        options: vec![MenuOption {
+            keyword: "SALES".into(),
+            digit: Some(1),
+            target: MenuTarget::Queue(q.id.clone()),
+        }],
+        timeout_seconds: 120,
+        default_queue: None,
+        created_at: fixtures::now(),
+    };
+    ok(store.put_menu(&menu).await, "put_menu");
+    assert_eq!(ok(store.get_menu(&menu.id).await, "get_menu"), Some(menu.clone()), "get_menu returns it");
+    menu.options.push(MenuOption {
+        keyword: "MORE".into(),
+        digit: None,
+        target: MenuTarget::Menu(MenuId::new(fixtures::id("mnu_"))),
+    });
+    menu.default_queue = Some(q.id.clone());
+    ok(store.put_menu(&menu).await, "put_menu (replace)");
+    assert_eq!(ok(store.get_menu(&menu.id).await, "get_menu"), Some(menu.clone()), "put_menu replaces");
+    let all = ok(store.list_menus().await, "list_menus");
+    assert_eq!(all.iter().filter(|m| m.id == menu.id).count(), 1, "list_menus lists it once");
+    assert!(all.contains(&menu), "list_menus returns the current version");
+    assert!(ok(store.delete_menu(&menu.id).await, "delete_menu"), "delete_menu of a menu is true");
+    assert_eq!(ok(store.get_menu(&menu.id).await, "get_menu (deleted)"), None, "a deleted menu is gone");
+    assert!(!ok(store.delete_menu(&menu.id).await, "delete_menu (again)"), "deleting twice is false");
 }
 
 /// Agents by id and by token hash, presence changes, and the agents of a queue.
 pub async fn agents_contract(store: Arc<dyn Store>) {
+    agent_settings_change_and_counts_stay(&store).await;
     let q1 = fixtures::work_queue();
     let q2 = fixtures::work_queue();
     let a = fixtures::agent(&[q1.id.clone(), q2.id.clone()], 3, Presence::Offline);
@@ -137,4 +223,27 @@ pub async fn agent_subjects_contract(store: Arc<dyn Store>) {
         AgentWrite::Stored,
         "any number of agents have no subject"
     );
+}
+
+/// `update_agent` changes name, queues and capacity; presence, counts and token stay; `agents_for_queue`
+/// follows the new queues.
+async fn agent_settings_change_and_counts_stay(store: &Arc<dyn Store>) {
+    let (q1, q2) = (fixtures::work_queue(), fixtures::work_queue());
+    let mut a = fixtures::agent(std::slice::from_ref(&q1.id), 2, Presence::Available);
+    a.active = 1;
+    a.missed_offers = 2;
+    let token = fixtures::id("sha_u_");
+    ok(store.put_agent(&a, &token).await, "put_agent");
+    let settings = AgentSettings { name: "renamed".into(), queues: vec![q2.id.clone()], capacity: 5 };
+    let updated = ok(store.update_agent(&a.id, &settings).await, "update_agent").expect("the agent exists");
+    let expected = Agent { name: "renamed".into(), queues: vec![q2.id.clone()], capacity: 5, ..a.clone() };
+    assert_eq!(updated, expected, "update_agent changes the settings only");
+    assert_eq!(ok(store.get_agent(&a.id).await, "get_agent"), Some(expected.clone()), "stored as returned");
+    assert_eq!(ok(store.agent_by_token(&token).await, "agent_by_token"), Some(expected), "the token stays");
+    let in_q1 = ok(store.agents_for_queue(&q1.id).await, "agents_for_queue q1");
+    assert!(!in_q1.iter().any(|x| x.id == a.id), "no longer serves q1: {in_q1:?}");
+    let in_q2 = ok(store.agents_for_queue(&q2.id).await, "agents_for_queue q2");
+    assert!(in_q2.iter().any(|x| x.id == a.id), "now serves q2: {in_q2:?}");
+    let ghost = AgentId::new(fixtures::id("ag_"));
+    assert_eq!(ok(store.update_agent(&ghost, &settings).await, "update_agent (none)"), None, "no such agent");
 }

@@ -165,8 +165,9 @@ async fn transition_race_has_one_winner(store: &Arc<dyn Store>) {
     assert_eq!(active_count(store, &a.id).await, 1, "transitions never touch the slot");
 }
 
-/// Distribution under load (issue 11.3): 200 conversations and 20 agents, assigned by 8 concurrent workers
-/// while agents go offline and back and conversations close. Checked over the store afterwards: no
+/// Distribution under load (issue 11.3): 200 conversations and 20 agents, assigned or offered (then
+/// accepted, or missed and offered again) by 8 concurrent workers while offers expire, agents go offline and
+/// back and conversations close. Checked over the store afterwards: no
 /// conversation was assigned twice, and every agent's `active` equals the conversations it holds, never
 /// above its capacity (also checked after every successful assignment).
 pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
@@ -194,11 +195,16 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
     let mut handles = Vec::new();
     for w in 0..WORKERS {
         let (store, agents, assigned, q) = (store.clone(), agents.clone(), assigned.clone(), q.clone());
-        let mine: Vec<ConversationId> = conversations.iter().skip(w).step_by(WORKERS).cloned().collect();
+        let mine: Vec<(usize, ConversationId)> =
+            conversations.iter().cloned().enumerate().skip(w).step_by(WORKERS).collect();
         handles.push(tokio::spawn(async move {
-            for c in &mine {
+            for (i, c) in &mine {
                 // As dispatch does: the queue's agents as stored now, best first, racing the other workers.
-                'rounds: for _ in 0..3 {
+                // Half the conversations are offered (issue 11.4): of those, some are accepted at once, the
+                // others missed once (back in line) and accepted when offered again; the expirer below
+                // races them. Only an assign or an accept that succeeds makes the conversation an agent's.
+                let mut refusals = 0;
+                'rounds: for _ in 0..6 {
                     let list = ok(store.agents_for_queue(&q).await, "agents_for_queue (stress)");
                     let candidates: Vec<AgentId> =
                         rank_candidates(&q, &list).iter().take(3).map(|a| a.id.clone()).collect();
@@ -206,15 +212,55 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
                         break;
                     }
                     for id in candidates {
-                        if let Some(done) = ok(store.assign(c, &id, at).await, "assign (stress)") {
-                            assert_eq!(done.agent_id.as_ref(), Some(&id), "assigned to the agent asked");
-                            let cap = agents.iter().find(|a| a.id == id).map_or(0, |a| a.capacity);
+                        let cap = agents.iter().find(|a| a.id == id).map_or(0, |a| a.capacity);
+                        let check = |store: Arc<dyn Store>, id: AgentId| async move {
                             let now = ok(store.get_agent(&id).await, "get_agent").map_or(0, |x| x.active);
                             assert!(now <= cap, "agent {id} holds {now} > capacity {cap}");
+                        };
+                        if i % 2 == 0 {
+                            if let Some(done) = ok(store.assign(c, &id, at).await, "assign (stress)") {
+                                assert_eq!(done.agent_id.as_ref(), Some(&id), "assigned to the agent asked");
+                                check(store.clone(), id.clone()).await;
+                                assigned.lock().unwrap_or_else(|e| e.into_inner()).push((c.clone(), id));
+                                break 'rounds;
+                            }
+                            continue;
+                        }
+                        let offer = Offer { offered_at: at, expires_at: at + Duration::seconds(60) };
+                        let Some(done) = ok(store.offer(c, &id, &offer).await, "offer (stress)") else {
+                            continue;
+                        };
+                        assert_eq!(done.agent_id.as_ref(), Some(&id), "offered to the agent asked");
+                        check(store.clone(), id.clone()).await;
+                        if i % 4 == 3 && refusals == 0 {
+                            refusals += 1;
+                            ok(store.refuse_offer(c, &id, true).await, "refuse_offer (stress)");
+                            continue 'rounds;
+                        }
+                        if ok(store.accept_offer(c, &id, at).await, "accept_offer (stress)").is_some() {
+                            check(store.clone(), id.clone()).await;
                             assigned.lock().unwrap_or_else(|e| e.into_inner()).push((c.clone(), id));
                             break 'rounds;
                         }
+                        continue 'rounds; // the expirer took it back: another round
                     }
+                }
+            }
+        }));
+    }
+    // Offers expire while agents accept them.
+    {
+        let (store, conversations) = (store.clone(), conversations.clone());
+        handles.push(tokio::spawn(async move {
+            for pass in 0..3 {
+                for c in conversations.iter().skip(pass).step_by(7) {
+                    if let Some(now) = ok(store.get_conversation(c).await, "get_conversation (stress)")
+                        && now.state == ConversationState::Offered
+                        && let Some(agent) = &now.agent_id
+                    {
+                        ok(store.refuse_offer(c, agent, true).await, "refuse_offer (expirer)");
+                    }
+                    tokio::task::yield_now().await;
                 }
             }
         }));
@@ -270,7 +316,7 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
         let stored = ok(store.get_agent(&a.id).await, "get_agent").map_or(0, |x| x.active);
         let held = stored_conversations
             .iter()
-            .filter(|c| c.agent_id.as_ref() == Some(&a.id) && c.state.holds_agent())
+            .filter(|c| c.agent_id.as_ref() == Some(&a.id) && c.state.takes_slot())
             .count() as u32;
         assert_eq!(stored, held, "agent {}: active {stored} but holds {held} conversations", a.id);
         assert!(stored <= a.capacity, "agent {} holds {stored} > capacity {}", a.id, a.capacity);
@@ -280,6 +326,7 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
         let wins = assigned.iter().filter(|(x, _)| x == c).count();
         match conv.state {
             ConversationState::Open => assert_eq!((wins, &conv.agent_id), (0, &None), "{c} waits unassigned"),
+            ConversationState::Offered => assert_eq!(wins, 0, "{c} is still only offered"),
             _ => assert_eq!(wins, 1, "{c} is {:?} after exactly one assignment", conv.state),
         }
     }

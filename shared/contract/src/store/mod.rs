@@ -4,16 +4,21 @@ mod conversations;
 mod directory;
 mod lifecycle;
 mod messages;
+mod offers;
 mod pacing;
 mod parts;
 mod records;
 
-pub use conversations::{assignment_contract, conversations_contract};
-pub use directory::{agent_subjects_contract, agents_contract, channels_contract, work_queues_contract};
+pub use conversations::{assignment_contract, conversations_contract, routing_contract};
+pub use directory::{
+    agent_subjects_contract, agents_contract, channels_contract, menus_contract, queue_answers_contract,
+    work_queues_contract,
+};
 pub use lifecycle::{distribution_stress_contract, lifecycle_contract};
 pub use messages::{
     append_contract, messages_contract, queued_before_contract, send_claims_contract, status_contract,
 };
+pub use offers::offers_contract;
 pub use pacing::send_rate_contract;
 pub use parts::parts_contract;
 pub use records::{
@@ -27,10 +32,14 @@ use std::sync::Arc;
 pub async fn store_contract(store: Arc<dyn Store>) {
     channels_contract(store.clone()).await;
     work_queues_contract(store.clone()).await;
+    menus_contract(store.clone()).await;
+    queue_answers_contract(store.clone()).await;
     agents_contract(store.clone()).await;
     agent_subjects_contract(store.clone()).await;
     conversations_contract(store.clone()).await;
+    routing_contract(store.clone()).await;
     assignment_contract(store.clone()).await;
+    offers_contract(store.clone()).await;
     lifecycle_contract(store.clone()).await;
     messages_contract(store.clone()).await;
     status_contract(store.clone()).await;

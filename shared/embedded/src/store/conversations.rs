@@ -54,6 +54,11 @@ fn release_agent(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
     Ok(())
 }
 
+/// Whether the conversation is `routing` at the step that began at `since`.
+fn routing_at(c: &Conversation, since: OffsetDateTime) -> bool {
+    c.state == ConversationState::Routing && c.routing.as_ref().is_some_and(|r| r.since == since)
+}
+
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -84,6 +89,7 @@ impl EmbeddedStore {
                 // Never before its last message: a text filed just before the close commits was there first.
                 c.closed_at = Some(at.max(c.last_message_at));
                 c.close_reason = Some(reason);
+                c.offer = None;
                 save(tx, &c)?;
                 Ok(Some(c))
             })
@@ -190,6 +196,90 @@ impl ConversationStore for EmbeddedStore {
             .await
     }
 
+    async fn offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        offer: &Offer,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, aid, offer) = (conversation.to_string(), agent.to_string(), offer.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                let Some(mut a) = load_agent(tx, &aid)? else { return Ok(None) };
+                if c.state != ConversationState::Open || !a.has_free_capacity() {
+                    return Ok(None);
+                }
+                c.state = ConversationState::Offered;
+                c.agent_id = Some(a.id.clone());
+                a.active += 1;
+                a.last_assigned_at = Some(offer.offered_at);
+                c.offer = Some(offer);
+                save(tx, &c)?;
+                save_agent(tx, &a)?;
+                Ok(Some(c))
+            })
+            .await
+    }
+
+    async fn accept_offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, aid) = (conversation.to_string(), agent.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if c.state != ConversationState::Offered || c.agent_id.as_ref() != Some(&aid) {
+                    return Ok(None);
+                }
+                c.state = ConversationState::Active;
+                c.offer = None;
+                c.state_changed_at = Some(at);
+                save(tx, &c)?;
+                if let Some(mut a) = load_agent(tx, aid.as_str())? {
+                    a.missed_offers = 0;
+                    save_agent(tx, &a)?;
+                }
+                Ok(Some(c))
+            })
+            .await
+    }
+
+    async fn refuse_offer(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        missed: bool,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, aid) = (conversation.to_string(), agent.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if c.state != ConversationState::Offered || c.agent_id.as_ref() != Some(&aid) {
+                    return Ok(None);
+                }
+                if let Some(mut a) = load_agent(tx, aid.as_str())? {
+                    a.active = a.active.saturating_sub(1);
+                    if missed {
+                        a.missed_offers = a.missed_offers.saturating_add(1);
+                    }
+                    save_agent(tx, &a)?;
+                }
+                c.state = ConversationState::Open;
+                c.agent_id = None;
+                c.offer = None;
+                if !c.refused_by.contains(&aid) {
+                    c.refused_by.push(aid);
+                }
+                save(tx, &c)?;
+                Ok(Some(c))
+            })
+            .await
+    }
+
     async fn close(
         &self,
         conversation: &ConversationId,
@@ -225,6 +315,55 @@ impl ConversationStore for EmbeddedStore {
                 release_agent(tx, &c)?;
                 c.state = ConversationState::Open;
                 c.agent_id = None;
+                c.queue_id = queue;
+                c.queued_at = at;
+                c.offer = None;
+                c.refused_by.clear();
+                save(tx, &c)?;
+                Ok(Some(c))
+            })
+            .await
+    }
+
+    async fn set_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        routing: &Routing,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, routing) = (conversation.to_string(), routing.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if !routing_at(&c, expected) {
+                    return Ok(None);
+                }
+                c.routing = Some(routing);
+                save(tx, &c)?;
+                Ok(Some(c))
+            })
+            .await
+    }
+
+    async fn leave_routing(
+        &self,
+        conversation: &ConversationId,
+        expected: OffsetDateTime,
+        queue: &QueueId,
+        context: Option<&str>,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, queue, context) = (conversation.to_string(), queue.clone(), context.map(str::to_string));
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if !routing_at(&c, expected) {
+                    return Ok(None);
+                }
+                if let (Some(r), Some(context)) = (c.routing.as_mut(), context) {
+                    r.context = Some(context);
+                }
+                c.state = ConversationState::Open;
                 c.queue_id = queue;
                 c.queued_at = at;
                 save(tx, &c)?;

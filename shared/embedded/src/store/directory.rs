@@ -2,8 +2,11 @@
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
+use smsdesk_domain::service_level::DayCounts;
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentStore, AgentWrite, ChannelStore, PortResult, WorkQueueStore};
+use smsdesk_ports::{
+    AgentSettings, AgentStore, AgentWrite, ChannelStore, MenuStore, PortError, PortResult, WorkQueueStore,
+};
 
 use super::EmbeddedStore;
 use crate::db::{sql, to_json};
@@ -55,6 +58,97 @@ impl WorkQueueStore for EmbeddedStore {
 
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>> {
         self.db.tx(|tx| all(tx, "SELECT body FROM work_queues ORDER BY id", [])).await
+    }
+
+    async fn delete_queue(&self, id: &QueueId) -> PortResult<bool> {
+        let id = id.to_string();
+        self.db
+            .tx(move |tx| Ok(tx.execute("DELETE FROM work_queues WHERE id = ?1", [id]).map_err(sql)? == 1))
+            .await
+    }
+
+    async fn record_answer(&self, queue: &QueueId, day: time::Date, within_target: bool) -> PortResult<()> {
+        let (id, day, within) = (queue.to_string(), day.to_string(), i64::from(within_target));
+        self.db
+            .tx(move |tx| {
+                tx.execute(
+                    "INSERT INTO queue_answers (queue_id, day, answered, within_target) VALUES (?1, ?2, 1, ?3) \
+                     ON CONFLICT (queue_id, day) DO UPDATE SET answered = answered + 1, \
+                     within_target = within_target + excluded.within_target",
+                    params![id, day, within],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn answer_counts(
+        &self,
+        queue: &QueueId,
+        first: time::Date,
+        last: time::Date,
+    ) -> PortResult<Vec<(time::Date, DayCounts)>> {
+        let (id, first, last) = (queue.to_string(), first.to_string(), last.to_string());
+        self.db
+            .tx(move |tx| {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT day, answered, within_target FROM queue_answers \
+                         WHERE queue_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
+                    )
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![id, first, last], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                    })
+                    .map_err(sql)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (day, answered, within) = row.map_err(sql)?;
+                    let day = time::Date::parse(&day, DAY_FORMAT)
+                        .map_err(|e| PortError::Corrupt(format!("queue_answers day '{day}': {e}")))?;
+                    let counts = DayCounts {
+                        answered: u64::try_from(answered).unwrap_or(0),
+                        within_target: u64::try_from(within).unwrap_or(0),
+                    };
+                    out.push((day, counts));
+                }
+                Ok(out)
+            })
+            .await
+    }
+}
+
+/// How `queue_answers.day` is written (`Date`'s `Display`: `YYYY-MM-DD`).
+const DAY_FORMAT: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+#[async_trait]
+impl MenuStore for EmbeddedStore {
+    async fn put_menu(&self, menu: &Menu) -> PortResult<()> {
+        let (id, body) = (menu.id.to_string(), to_json(menu)?);
+        self.db
+            .tx(move |tx| {
+                tx.execute("INSERT OR REPLACE INTO menus (id, body) VALUES (?1, ?2)", params![id, body])
+                    .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_menu(&self, id: &MenuId) -> PortResult<Option<Menu>> {
+        let id = id.to_string();
+        self.db.tx(move |tx| one(tx, "SELECT body FROM menus WHERE id = ?1", [id])).await
+    }
+
+    async fn list_menus(&self) -> PortResult<Vec<Menu>> {
+        self.db.tx(|tx| all(tx, "SELECT body FROM menus ORDER BY id", [])).await
+    }
+
+    async fn delete_menu(&self, id: &MenuId) -> PortResult<bool> {
+        let id = id.to_string();
+        self.db.tx(move |tx| Ok(tx.execute("DELETE FROM menus WHERE id = ?1", [id]).map_err(sql)? == 1)).await
     }
 }
 
@@ -130,6 +224,28 @@ impl AgentStore for EmbeddedStore {
                 let Some(mut agent) = load_agent(tx, &id)? else { return Ok(None) };
                 agent.presence = presence;
                 save_agent(tx, &agent)?;
+                Ok(Some(agent))
+            })
+            .await
+    }
+
+    async fn update_agent(&self, id: &AgentId, settings: &AgentSettings) -> PortResult<Option<Agent>> {
+        let (id, settings) = (id.to_string(), settings.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut agent) = load_agent(tx, &id)? else { return Ok(None) };
+                agent.name = settings.name;
+                agent.queues = settings.queues;
+                agent.capacity = settings.capacity;
+                save_agent(tx, &agent)?;
+                tx.execute("DELETE FROM agent_queues WHERE agent_id = ?1", [&id]).map_err(sql)?;
+                for queue in &agent.queues {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO agent_queues (queue_id, agent_id) VALUES (?1, ?2)",
+                        params![queue.as_str(), id],
+                    )
+                    .map_err(sql)?;
+                }
                 Ok(Some(agent))
             })
             .await

@@ -45,6 +45,16 @@ impl Acs {
 }
 
 impl Provider for Acs {
+    fn media_support(&self) -> crate::MediaSupport {
+        crate::MediaSupport {
+            inbound: false,
+            outbound: false,
+            note: Some(
+                "Azure Communication Services SMS carries no MMS (none in its generally available API)",
+            ),
+        }
+    }
+
     fn kind(&self) -> ProviderKind {
         ProviderKind::Acs
     }

@@ -129,7 +129,7 @@ fn inbound(
     let id = required(data, "MessageId", EVENT)?;
     let from = phone(data, "From", EVENT)?;
     let to = phone(data, "To", EVENT)?;
-    if channel.number(&to).is_none() {
+    if !channel.takes_webhooks_for(&to, now) {
         return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
     }
     // ACS reassembles long texts itself (SegmentCount says how many parts there were).

@@ -143,6 +143,17 @@ fn creds_for_webhook(credentials: &Credentials) -> Result<AwsCredentials, Webhoo
 
 #[async_trait]
 impl Provider for Aws {
+    fn media_support(&self) -> crate::MediaSupport {
+        crate::MediaSupport {
+            inbound: false,
+            outbound: false,
+            note: Some(
+                "AWS End User Messaging two-way SMS delivers no inbound MMS; outbound MMS (SendMediaMessage \
+                 from an S3 bucket) is not wired in smsdesk yet",
+            ),
+        }
+    }
+
     fn kind(&self) -> ProviderKind {
         ProviderKind::Aws
     }
@@ -293,7 +304,7 @@ pub fn parse_notification(
     };
     if get("inboundMessageId").is_some() {
         let to = phone("destinationNumber")?;
-        if channel.number(&to).is_none() {
+        if !channel.takes_webhooks_for(&to, now) {
             return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
         }
         return Ok(vec![InboundEvent::Message(InboundMessage {

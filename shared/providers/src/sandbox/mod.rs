@@ -193,7 +193,7 @@ pub fn parse_webhook(
     })?;
     let from = Phone::parse(&body.from).map_err(|e| WebhookError::Malformed(format!("from {e}")))?;
     let to = Phone::parse(&body.to).map_err(|e| WebhookError::Malformed(format!("to {e}")))?;
-    if channel.number(&to).is_none() {
+    if !channel.takes_webhooks_for(&to, now) {
         return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
     }
     let provider_message_id = match body.id.map(|id| id.trim().to_string()) {

@@ -158,12 +158,14 @@ fn channel() -> Channel {
             number_type: NumberType::Geo,
             description: "demo".into(),
             queue: QueueId::new("q_1"),
+            menu: None,
             send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
         inactivity_secs: None,
+        former_numbers: Vec::new(),
     }
 }
 

@@ -21,6 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use sha2::Sha256;
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
+use smsdesk_domain::media::MediaRef;
 use smsdesk_domain::{Channel, MessageStatus, Phone, ProviderKind};
 use smsdesk_ports::Credentials;
 use std::time::{Duration, SystemTime};
@@ -49,6 +50,25 @@ impl Telesign {
 }
 
 impl Provider for Telesign {
+    /// Customers' MMS (`mo_mms`) are received; TeleSign's SMS send (`/v1/messaging`) takes text only.
+    fn media_support(&self) -> crate::MediaSupport {
+        crate::MediaSupport {
+            inbound: true,
+            outbound: false,
+            note: Some(
+                "TeleSign's SMS API (/v1/messaging) sends text only: agents' attachments cannot go out on a \
+                 TeleSign channel (customers' MMS are received)",
+            ),
+        }
+    }
+
+    /// TeleSign's MMS media is fetched from its API host only (the channel's regional or fake host), with no
+    /// credentials: TeleSign documents none for its media links (UNCONFIRMED).
+    fn media_origins(&self, channel: &Channel) -> Vec<String> {
+        let base = channel.base_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        crate::http::origin(base.unwrap_or(DEFAULT_BASE_URL)).into_iter().collect()
+    }
+
     fn kind(&self) -> ProviderKind {
         ProviderKind::Telesign
     }
@@ -473,8 +493,8 @@ use crate::http::chain;
 // Callbacks
 // ---------------------------------------------------------------------------------------------------------
 
-/// Verifies a TeleSign callback and turns it into events: an inbound text (`mo_sms`) or a delivery report.
-/// An inbound MMS is acknowledged and ignored (attachments are not supported on TeleSign yet).
+/// Verifies a TeleSign callback and turns it into events: an inbound text (`mo_sms`), an inbound MMS
+/// (`mo_mms`: its media announced, fetched by the router) or a delivery report.
 pub fn parse_webhook(
     channel: &Channel,
     creds: &TelesignCredentials,
@@ -489,8 +509,8 @@ pub fn parse_webhook(
     }
     let sub_resource = body.get("sub_resource").and_then(Value::as_str);
     if sub_resource == Some("mo_mms") {
-        tracing::info!(channel = %channel.id, "ignoring a TeleSign inbound MMS: attachments are not supported");
-        return Ok(Vec::new());
+        return parse_inbound_mms(channel, &body, now)
+            .map(|m| m.map(InboundEvent::Message).into_iter().collect());
     }
     if body.get("user_response").is_some_and(|u| !u.is_null()) || sub_resource == Some("mo_sms") {
         return parse_inbound(channel, &body, now).map(|m| vec![InboundEvent::Message(m)]);
@@ -584,7 +604,7 @@ fn parse_inbound(
         .ok_or_else(|| malformed("missing user_response"))?;
     let from = phone_field(user, "user_response.phone_number")?;
     let to = phone_field(user, "user_response.sender_id")?;
-    if channel.number(&to).is_none() {
+    if !channel.takes_webhooks_for(&to, now) {
         return Err(malformed(format!("number {} is not on this channel", to.digits())));
     }
     let text = match user.get("mo_message") {
@@ -602,6 +622,84 @@ fn parse_inbound(
         part: None,
         media: Vec::new(),
     })
+}
+
+/// The most items read from one `mo_mms` (the channel's own limit applies when they are fetched).
+const MAX_ANNOUNCED_MEDIA: usize = 20;
+
+/// An inbound MMS (`sub_resource: "mo_mms"`, TeleSign's Messaging API): `phone_number` (the customer) and
+/// `content` with `text_N`, `url_image_N`, `url_video_N`, `url_audio_N` (N from 1), at the top level or
+/// inside `user_response` like a text's fields. Our number is `sender_id` when TeleSign names it; without
+/// it, the channel's only number (a channel of several numbers cannot tell which one was texted).
+/// Nothing to file (no text, no media): acknowledged, `None`.
+fn parse_inbound_mms(
+    channel: &Channel,
+    body: &Value,
+    now: OffsetDateTime,
+) -> Result<Option<InboundMessage>, WebhookError> {
+    let provider_message_id = required_str(body, "reference_id")?;
+    let user = body.get("user_response").filter(|u| u.is_object());
+    let field = |name: &str| user.and_then(|u| u.get(name)).or_else(|| body.get(name));
+    let from = match field("phone_number").and_then(Value::as_str) {
+        Some(raw) => Phone::parse(raw).map_err(|e| malformed(format!("phone_number {e}")))?,
+        None => return Err(malformed("missing phone_number")),
+    };
+    let to = match field("sender_id").and_then(Value::as_str) {
+        Some(raw) => Phone::parse(raw).map_err(|e| malformed(format!("sender_id {e}")))?,
+        None => match channel.numbers.as_slice() {
+            [only] => only.number.clone(),
+            numbers => {
+                return Err(malformed(format!(
+                    "mo_mms names no sender_id and the channel has {} numbers",
+                    numbers.len()
+                )));
+            }
+        },
+    };
+    if !channel.takes_webhooks_for(&to, now) {
+        return Err(malformed(format!("number {} is not on this channel", to.digits())));
+    }
+    let content = match field("content") {
+        Some(Value::Object(map)) => map.clone(),
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(_) => return Err(malformed("content is not an object")),
+    };
+    // `kind_N` fields in N order, whatever order the JSON object has them in.
+    let numbered = |prefix: &str| -> Vec<(u32, String)> {
+        let mut found: Vec<(u32, String)> = content
+            .iter()
+            .filter_map(|(k, v)| {
+                let n = k.strip_prefix(prefix)?.parse::<u32>().ok()?;
+                let v = v.as_str().map(str::trim).filter(|v| !v.is_empty())?;
+                Some((n, v.to_string()))
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let text = numbered("text_").into_iter().map(|(_, t)| t).collect::<Vec<_>>().join("\n");
+    let mut media = Vec::new();
+    for (prefix, kind) in [("url_image_", "image"), ("url_video_", "video"), ("url_audio_", "audio")] {
+        for (_, url) in numbered(prefix) {
+            media.push(MediaRef { url, content_type: Some(format!("{kind}/*")) });
+        }
+    }
+    if media.len() > MAX_ANNOUNCED_MEDIA {
+        return Err(malformed(format!("{} media items is over {MAX_ANNOUNCED_MEDIA}", media.len())));
+    }
+    if text.is_empty() && media.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(InboundMessage {
+        channel_id: channel.id.clone(),
+        provider_message_id: provider_message_id.to_string(),
+        from,
+        to,
+        text,
+        received_at: timestamp(body, "submit_timestamp").unwrap_or(now),
+        part: None,
+        media,
+    }))
 }
 
 fn parse_receipt(

@@ -215,12 +215,14 @@ fn channel() -> Channel {
             number_type: NumberType::Geo,
             description: "main line".into(),
             queue: QueueId::new("q_support"),
+            menu: None,
             send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
         inactivity_secs: None,
+        former_numbers: Vec::new(),
     }
 }
 
@@ -230,6 +232,10 @@ const MO_NO_TEXT: &str = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDE1","
 const MO_BAD_PHONE: &str = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDE2","sub_resource":"mo_sms","errors":[],"status":{"code":1500},"user_response":{"phone_number":"12AB","mo_message":"Hi","sender_id":"15555550199"}}"#;
 const MO_NO_TIMESTAMP: &str = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDE3","sub_resource":"mo_sms","submit_timestamp":"yesterday","errors":[],"status":{"code":1500},"user_response":{"phone_number":"+1 555 555 0100","mo_message":"","sender_id":"15555550199"}}"#;
 const MMS: &str = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDE4","sub_resource":"mo_mms","phone_number":"15555550100","content":{"url_image_1":"https://example.invalid/a.jpg"}}"#;
+const MMS_FULL: &str = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDE5","sub_resource":"mo_mms","submit_timestamp":"2026-11-23T10:15:30Z","user_response":{"phone_number":"15555550100","sender_id":"15555550199","content":{"url_video_1":"https://rest-api.telesign.com/m/v1.mp4","text_2":"and the box","url_image_2":"https://rest-api.telesign.com/m/b.png","text_1":"The broken part","url_image_1":"https://rest-api.telesign.com/m/a.jpg","url_audio_1":"https://rest-api.telesign.com/m/n.amr","subject":"order 12345"}}}"#;
+const MMS_EMPTY: &str = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDE6","sub_resource":"mo_mms","phone_number":"15555550100","content":{"subject":"nothing"}}"#;
+const MMS_OTHER_NUMBER: &str = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDE7","sub_resource":"mo_mms","phone_number":"15555550100","sender_id":"15555550142","content":{"url_image_1":"https://rest-api.telesign.com/m/a.jpg"}}"#;
+const MMS_NO_CUSTOMER: &str = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDE8","sub_resource":"mo_mms","content":{"url_image_1":"https://rest-api.telesign.com/m/a.jpg"}}"#;
 const DLR_DELIVERED: &str = r#"{"reference_id":"ABCDEF0123456789ABCDEF0123456789","status":{"code":200,"description":"Delivered to handset","updated_on":"2026-11-23T10:16:02.000000Z"},"submit_timestamp":"2026-11-23T10:15:58.000000Z","external_id":"msg_out_1","additional_info":{"mcc":"310","mnc":"260","price":0.0075,"currency":"USD","message_parts_count":1}}"#;
 const DLR_FAILED: &str = r#"{"reference_id":"ABCDEF0123456789ABCDEF0123456788","status":{"code":221,"description":"Message expired","updated_on":"2026-11-23T22:16:02Z"},"submit_timestamp":"2026-11-23T10:15:58Z","external_id":null}"#;
 const DLR_INTERMEDIATE: &str = r#"{"reference_id":"ABCDEF0123456789ABCDEF0123456787","status":{"code":203,"description":"Delivered to gateway","updated_on":"2026-11-23T10:15:59Z"},"submit_timestamp":"2026-11-23T10:15:58Z","external_id":"msg_out_2"}"#;
@@ -277,6 +283,25 @@ fn message(id: &str, text: &str, at: OffsetDateTime) -> InboundEvent {
     })
 }
 
+fn mms(id: &str, text: &str, media: &[(&str, &str)], at: OffsetDateTime) -> InboundEvent {
+    InboundEvent::Message(InboundMessage {
+        channel_id: ChannelId::new("ch_ts"),
+        provider_message_id: id.into(),
+        from: phone(CUSTOMER),
+        to: phone(OUR_NUMBER),
+        text: text.into(),
+        received_at: at,
+        part: None,
+        media: media
+            .iter()
+            .map(|(url, kind)| smsdesk_domain::media::MediaRef {
+                url: url.to_string(),
+                content_type: Some(kind.to_string()),
+            })
+            .collect(),
+    })
+}
+
 fn receipt(
     id: &str,
     external: Option<&str>,
@@ -316,10 +341,49 @@ fn cases() -> Vec<Case> {
             expect: Events(vec![message("0123456789ABCDEF0123456789ABCDE3", "", NOW)]),
         },
         Case {
-            name: "inbound MMS is acknowledged and ignored",
+            name: "inbound MMS without sender_id: the channel's only number, its image announced",
             body: MMS,
             auth: Auth::Signed,
+            expect: Events(vec![mms(
+                "0123456789ABCDEF0123456789ABCDE4",
+                "",
+                &[("https://example.invalid/a.jpg", "image/*")],
+                NOW,
+            )]),
+        },
+        Case {
+            name: "inbound MMS: texts joined in order, images then video then audio, each in N order",
+            body: MMS_FULL,
+            auth: Auth::Signed,
+            expect: Events(vec![mms(
+                "0123456789ABCDEF0123456789ABCDE5",
+                "The broken part\nand the box",
+                &[
+                    ("https://rest-api.telesign.com/m/a.jpg", "image/*"),
+                    ("https://rest-api.telesign.com/m/b.png", "image/*"),
+                    ("https://rest-api.telesign.com/m/v1.mp4", "video/*"),
+                    ("https://rest-api.telesign.com/m/n.amr", "audio/*"),
+                ],
+                datetime!(2026-11-23 10:15:30 UTC),
+            )]),
+        },
+        Case {
+            name: "inbound MMS with neither text nor media is acknowledged, nothing filed",
+            body: MMS_EMPTY,
+            auth: Auth::Signed,
             expect: Events(vec![]),
+        },
+        Case {
+            name: "inbound MMS to a number not on the channel",
+            body: MMS_OTHER_NUMBER,
+            auth: Auth::Signed,
+            expect: Malformed("number 15555550142 is not on this channel"),
+        },
+        Case {
+            name: "inbound MMS without the customer's number",
+            body: MMS_NO_CUSTOMER,
+            auth: Auth::Signed,
+            expect: Malformed("missing phone_number"),
         },
         Case {
             name: "delivery report: delivered",
@@ -772,4 +836,31 @@ fn base_url_defaults_and_tolerates_a_trailing_slash() {
 fn debug_output_hides_the_key() {
     let text = format!("{:?}", client("http://127.0.0.1:1"));
     assert!(text.contains(CUSTOMER_ID) && !text.contains("TE8sTgg45"));
+}
+
+#[test]
+fn telesign_receives_mms_from_its_api_host_only_and_says_why_it_sends_none() {
+    let telesign = Telesign::new(crate::http::client().unwrap());
+    let mut channel = channel();
+    assert_eq!(telesign.media_origins(&channel), ["https://rest-api.telesign.com"]);
+    channel.base_url = Some("http://127.0.0.1:8080/".into());
+    assert_eq!(telesign.media_origins(&channel), ["http://127.0.0.1:8080"]);
+    assert!(telesign.media_authorization(&creds().to_stored()).is_none(), "no credentials go with the fetch");
+    let support = telesign.media_support();
+    assert!(support.inbound && !support.outbound && !telesign.sends_media());
+    assert!(support.outbound_refusal().contains("text only"), "{support:?}");
+}
+
+#[test]
+fn every_provider_says_what_media_it_carries_and_why_not() {
+    let providers = crate::Providers::signing(crate::http::client().unwrap());
+    let support = |name: &str| providers.get(name).unwrap().media_support();
+    assert_eq!(support("twilio"), crate::MediaSupport::BOTH);
+    for (name, needle) in
+        [("vonage", "Vonage SMS API carries no MMS"), ("acs", "carries no MMS"), ("aws", "no inbound MMS")]
+    {
+        let s = support(name);
+        assert!(!s.inbound && !s.outbound, "{name}: {s:?}");
+        assert!(s.note.is_some_and(|n| n.contains(needle)), "{name}: {s:?}");
+    }
 }

@@ -88,10 +88,10 @@ impl Provider for Twilio {
             return report;
         };
         let token = secrecy::SecretString::from(token.to_string());
-        let params: Vec<(String, String)> = if check.request.method.eq_ignore_ascii_case("POST")
+        let params = if check.request.method.eq_ignore_ascii_case("POST")
             && !check.request.query().contains(signature::BODY_HASH_PARAM)
         {
-            serde_urlencoded::from_bytes(check.request.body).unwrap_or_default()
+            signature::decode_form(check.request.body)
         } else {
             Vec::new()
         };
@@ -116,8 +116,8 @@ impl Provider for Twilio {
         report
     }
 
-    fn sends_media(&self) -> bool {
-        true
+    fn media_support(&self) -> crate::MediaSupport {
+        crate::MediaSupport::BOTH
     }
 
     /// Twilio's media URLs are on its API host (`api.twilio.com`, or the channel's regional or fake host);

@@ -10,20 +10,35 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use subtle::ConstantTimeEq;
 
 pub const SIGNATURE_HEADER: &str = "x-twilio-signature";
 /// The query parameter Twilio adds to the URL of a JSON request.
 pub const BODY_HASH_PARAM: &str = "bodySHA256";
 
-/// The string Twilio signs: the URL, then `name + value` for each parameter, names in code-point order and
-/// each name's distinct values sorted.
-pub fn string_to_sign(url: &str, params: &[(String, String)]) -> String {
-    let mut sorted: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+pub use crate::form::FormPairs;
+
+/// Decodes a form (`application/x-www-form-urlencoded`) once, for the signature check and the parser.
+pub fn decode_form(raw: &[u8]) -> FormPairs<'_> {
+    crate::form::decode(raw)
+}
+
+/// The parameters in the order Twilio signs them: names in code-point order, each name's distinct values
+/// sorted.
+fn sorted<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> Vec<(&str, &str)> {
+    let mut sorted: Vec<(&str, &str)> = params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
     sorted.sort_unstable();
     sorted.dedup();
+    sorted
+}
+
+/// The string Twilio signs: the URL, then `name + value` for each parameter, names in code-point order and
+/// each name's distinct values sorted.
+pub fn string_to_sign<K: AsRef<str>, V: AsRef<str>>(url: &str, params: &[(K, V)]) -> String {
+    let sorted = sorted(params);
     let mut out =
-        String::with_capacity(url.len() + params.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>());
+        String::with_capacity(url.len() + sorted.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>());
     out.push_str(url);
     for (k, v) in sorted {
         out.push_str(k);
@@ -32,18 +47,34 @@ pub fn string_to_sign(url: &str, params: &[(String, String)]) -> String {
     out
 }
 
-/// `b64(HMAC-SHA1(auth_token, string))`.
-pub fn sign(auth_token: &SecretString, string_to_sign: &str) -> String {
-    let Ok(mut mac) = Hmac::<Sha1>::new_from_slice(auth_token.expose_secret().as_bytes()) else {
+/// HMAC-SHA1 keyed with the auth token, before any message byte: cloned for each URL variant.
+fn keyed(auth_token: &SecretString) -> Hmac<Sha1> {
+    let Ok(mac) = Hmac::<Sha1>::new_from_slice(auth_token.expose_secret().as_bytes()) else {
         unreachable!("HMAC takes keys of any length")
     };
-    mac.update(string_to_sign.as_bytes());
+    mac
+}
+
+/// `b64(HMAC-SHA1)` of `url + sorted params`, fed piece by piece into a clone of the keyed state (the
+/// string to sign is never built).
+fn sign_pieces(keyed: &Hmac<Sha1>, url: &str, sorted: &[(&str, &str)]) -> String {
+    let mut mac = keyed.clone();
+    mac.update(url.as_bytes());
+    for (k, v) in sorted {
+        mac.update(k.as_bytes());
+        mac.update(v.as_bytes());
+    }
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// `b64(HMAC-SHA1(auth_token, string))`.
+pub fn sign(auth_token: &SecretString, string_to_sign: &str) -> String {
+    sign_pieces(&keyed(auth_token), string_to_sign, &[])
 }
 
 /// The signature of a form request (or of a JSON request's URL, with no params).
 pub fn signature(auth_token: &SecretString, url: &str, params: &[(String, String)]) -> String {
-    sign(auth_token, &string_to_sign(url, params))
+    sign_pieces(&keyed(auth_token), url, &sorted(params))
 }
 
 /// Lowercase hex SHA-256 of a body: what Twilio puts in `bodySHA256`.
@@ -83,13 +114,16 @@ pub fn url_variants(url: &str) -> Vec<String> {
     variants
 }
 
-/// What a check looked at, for the log and for `smsdesk webhook verify`.
+/// What a check looked at, for the log and for `smsdesk webhook verify`, and the form it decoded (reused
+/// by the parser, so a request is decoded once).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verified {
+pub struct Verified<'a> {
     /// The URL variant that matched.
     pub url: String,
     /// True when the request was a JSON one (signed over the URL alone after the body hash matched).
     pub json_body: bool,
+    /// The form body's parameters of a POST form request; empty for a GET or a JSON request.
+    pub form: FormPairs<'a>,
 }
 
 /// Why a request is not Twilio's.
@@ -99,35 +133,27 @@ pub enum SignatureError {
     Missing,
     #[error("the body does not match the URL's bodySHA256")]
     BodyHashMismatch,
-    #[error("the body is not a form: {0}")]
-    NotAForm(String),
     #[error("signature does not match (tried {tried} URL variants)")]
     Mismatch { tried: usize },
 }
 
-/// The parameters a request signs: the form body's for a POST, none for a GET (they are in the URL) or for
-/// a JSON request.
-fn signed_params(request: &WebhookRequest<'_>) -> Result<Vec<(String, String)>, SignatureError> {
-    if !request.method.eq_ignore_ascii_case("POST") {
-        return Ok(Vec::new());
-    }
-    serde_urlencoded::from_bytes(request.body).map_err(|e| SignatureError::NotAForm(e.to_string()))
-}
-
 /// The `bodySHA256` query value, if the URL carries one.
-fn body_hash_param(request: &WebhookRequest<'_>) -> Option<String> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(request.query())
-        .ok()?
+fn body_hash_param<'a>(request: &WebhookRequest<'a>) -> Option<Cow<'a, str>> {
+    crate::form::decode(request.query().as_bytes())
         .into_iter()
         .find(|(k, _)| k == BODY_HASH_PARAM)
         .map(|(_, v)| v)
 }
 
 /// Checks `X-Twilio-Signature` against each key (current token first, then a retired one) and each URL
-/// variant, in constant time per comparison.
-pub fn verify(keys: &[&SecretString], request: &WebhookRequest<'_>) -> Result<Verified, SignatureError> {
+/// variant (the URL as received first: the variants are only built when it does not match), in constant
+/// time per comparison. The form is decoded once and handed back for parsing.
+pub fn verify<'a>(
+    keys: &[&SecretString],
+    request: &WebhookRequest<'a>,
+) -> Result<Verified<'a>, SignatureError> {
     let header = request.header(SIGNATURE_HEADER).map(str::trim).ok_or(SignatureError::Missing)?;
-    let (params, json_body) = match body_hash_param(request) {
+    let (form, json_body) = match body_hash_param(request) {
         Some(expected) => {
             let actual = body_sha256(request.body);
             if !bool::from(actual.as_bytes().ct_eq(expected.to_ascii_lowercase().as_bytes())) {
@@ -135,15 +161,22 @@ pub fn verify(keys: &[&SecretString], request: &WebhookRequest<'_>) -> Result<Ve
             }
             (Vec::new(), true)
         }
-        None => (signed_params(request)?, false),
+        None if request.method.eq_ignore_ascii_case("POST") => (decode_form(request.body), false),
+        // A GET signs its URL alone: the parameters are in it.
+        None => (Vec::new(), false),
     };
+    let sorted = sorted(&form);
+    let keyed: Vec<Hmac<Sha1>> = keys.iter().map(|key| keyed(key)).collect();
+    let matches = |url: &str| {
+        keyed.iter().any(|mac| bool::from(sign_pieces(mac, url, &sorted).as_bytes().ct_eq(header.as_bytes())))
+    };
+    if matches(request.url) {
+        return Ok(Verified { url: request.url.to_string(), json_body, form });
+    }
     let variants = url_variants(request.url);
-    for key in keys {
-        for url in &variants {
-            let expected = signature(key, url, &params);
-            if bool::from(expected.as_bytes().ct_eq(header.as_bytes())) {
-                return Ok(Verified { url: url.clone(), json_body });
-            }
+    for url in variants.iter().skip(1) {
+        if matches(url) {
+            return Ok(Verified { url: url.clone(), json_body, form });
         }
     }
     Err(SignatureError::Mismatch { tried: variants.len() })

@@ -170,12 +170,14 @@ fn channel() -> Channel {
             number_type: NumberType::Geo,
             description: "main line".into(),
             queue: QueueId::new("q_support"),
+            menu: None,
             send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
         inactivity_secs: None,
+        former_numbers: Vec::new(),
     }
 }
 

@@ -2,12 +2,13 @@
 //! both to the channel's one webhook URL, both answered with an empty TwiML response.
 
 use super::TwilioCredentials;
-use super::signature::{self, SignatureError};
+use super::signature::{self, FormPairs, SignatureError};
 use crate::{WebhookError, WebhookOutcome, WebhookReply, WebhookRequest};
 use serde_json::Value;
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
 use smsdesk_domain::media::MediaRef;
 use smsdesk_domain::{Channel, MessageStatus, Phone};
+use std::borrow::Cow;
 use time::OffsetDateTime;
 
 /// The TwiML that tells Twilio to send nothing back.
@@ -20,12 +21,13 @@ pub fn twiml_reply() -> WebhookReply {
     WebhookReply { status: 200, content_type: "text/xml".into(), body: EMPTY_TWIML.into() }
 }
 
-/// A request's parameters: the form body (POST), the query (GET), or a JSON object's fields (JSON body).
-struct Params(Vec<(String, String)>);
+/// A request's parameters: the form body (POST, as the signature check decoded it), the query (GET), or a
+/// JSON object's fields (JSON body).
+struct Params<'a>(FormPairs<'a>);
 
-impl Params {
-    fn read(request: &WebhookRequest<'_>, json_body: bool) -> Result<Self, WebhookError> {
-        if json_body {
+impl<'a> Params<'a> {
+    fn read(request: &WebhookRequest<'a>, verified: signature::Verified<'a>) -> Result<Self, WebhookError> {
+        if verified.json_body {
             let v: Value = serde_json::from_slice(request.body)
                 .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
             let Value::Object(map) = v else {
@@ -34,24 +36,20 @@ impl Params {
             let pairs = map
                 .into_iter()
                 .map(|(k, v)| match v {
-                    Value::String(s) => (k, s),
-                    other => (k, other.to_string()),
+                    Value::String(s) => (Cow::Owned(k), Cow::Owned(s)),
+                    other => (Cow::Owned(k), Cow::Owned(other.to_string())),
                 })
                 .collect();
             return Ok(Params(pairs));
         }
-        let raw: &[u8] = if request.method.eq_ignore_ascii_case("GET") {
-            request.query().as_bytes()
-        } else {
-            request.body
-        };
-        serde_urlencoded::from_bytes(raw)
-            .map(Params)
-            .map_err(|e| WebhookError::Malformed(format!("body is not a form: {e}")))
+        if request.method.eq_ignore_ascii_case("GET") {
+            return Ok(Params(signature::decode_form(request.query().as_bytes())));
+        }
+        Ok(Params(verified.form))
     }
 
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref())
     }
 
     fn non_empty(&self, name: &str) -> Option<&str> {
@@ -83,7 +81,7 @@ pub fn parse_webhook(
     // nothing unauthenticated is ever reported on as if it were read.
     let verified = signature::verify(&creds.webhook_keys(now), request)
         .map_err(|e: SignatureError| WebhookError::Unauthorized(e.to_string()))?;
-    let params = Params::read(request, verified.json_body)?;
+    let params = Params::read(request, verified)?;
     if let Some(account) = params.non_empty("AccountSid")
         && account != creds.account_sid
     {
@@ -111,7 +109,7 @@ pub fn parse_webhook(
 /// (`MediaUrl{N}`) is noted, not fetched: an MMS without text is acknowledged and ignored.
 fn parse_inbound(
     channel: &Channel,
-    params: &Params,
+    params: &Params<'_>,
     now: OffsetDateTime,
 ) -> Result<Option<InboundMessage>, WebhookError> {
     let sid = params
@@ -121,7 +119,7 @@ fn parse_inbound(
         .ok_or_else(|| WebhookError::Malformed("missing MessageSid".into()))?;
     let from = params.phone("From")?;
     let to = params.phone("To")?;
-    if channel.number(&to).is_none() {
+    if !channel.takes_webhooks_for(&to, now) {
         return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
     }
     let text = params.get("Body").unwrap_or_default();
@@ -169,7 +167,7 @@ fn parse_media(params: &Params) -> Result<Vec<MediaRef>, WebhookError> {
 fn parse_receipt(
     channel: &Channel,
     request: &WebhookRequest<'_>,
-    params: &Params,
+    params: &Params<'_>,
     status: &str,
     now: OffsetDateTime,
 ) -> Result<DeliveryReceipt, WebhookError> {

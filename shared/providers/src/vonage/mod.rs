@@ -39,6 +39,17 @@ impl Vonage {
 }
 
 impl Provider for Vonage {
+    fn media_support(&self) -> crate::MediaSupport {
+        crate::MediaSupport {
+            inbound: false,
+            outbound: false,
+            note: Some(
+                "the Vonage SMS API carries no MMS (Vonage sends MMS only through its Messages API, which this \
+                 channel does not use)",
+            ),
+        }
+    }
+
     fn kind(&self) -> ProviderKind {
         ProviderKind::Vonage
     }

@@ -49,44 +49,71 @@ impl SignatureMethod {
     }
 }
 
-/// The string Vonage signs.
-pub fn string_to_sign(params: &[(String, String)]) -> String {
+/// The signed parameters in Vonage's order: every one but `sig`, sorted by name (stable: a repeated name
+/// keeps its order).
+fn sorted<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> Vec<(&str, &str)> {
     let mut sorted: Vec<(&str, &str)> =
-        params.iter().filter(|(k, _)| k != "sig").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).filter(|(k, _)| *k != "sig").collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
-    let mut out = String::new();
-    for (k, v) in sorted {
-        out.push('&');
-        out.push_str(k);
-        out.push('=');
-        out.extend(v.chars().map(|c| if c == '&' || c == '=' { '_' } else { c }));
-    }
-    out
+    sorted
 }
 
-fn hmac_hex<M: Mac + hmac::digest::KeyInit>(secret: &[u8], message: &[u8]) -> String {
+/// Hands the string Vonage signs to `feed` piece by piece (the string itself is never built): `&name=value`
+/// per parameter, `&` and `=` in values replaced by `_`.
+fn feed_signed(sorted: &[(&str, &str)], mut feed: impl FnMut(&[u8])) {
+    for (k, v) in sorted {
+        feed(b"&");
+        feed(k.as_bytes());
+        feed(b"=");
+        let mut rest = v.as_bytes();
+        while let Some(at) = rest.iter().position(|b| *b == b'&' || *b == b'=') {
+            feed(&rest[..at]);
+            feed(b"_");
+            rest = &rest[at + 1..];
+        }
+        feed(rest);
+    }
+}
+
+/// The string Vonage signs.
+pub fn string_to_sign<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
+    let mut out = Vec::new();
+    feed_signed(&sorted(params), |piece| out.extend_from_slice(piece));
+    // Only whole ASCII bytes are replaced, so the pieces are still UTF-8.
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hmac_of<M: Mac + hmac::digest::KeyInit>(secret: &[u8], sorted: &[(&str, &str)]) -> Vec<u8> {
     let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(secret)
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
-    mac.update(message);
-    hex::encode(mac.finalize().into_bytes())
+    feed_signed(sorted, |piece| mac.update(piece));
+    mac.finalize().into_bytes().to_vec()
 }
 
-/// The signature of `params` with `secret` by `method`, lowercase hex.
-pub fn signature(method: SignatureMethod, secret: &SecretString, params: &[(String, String)]) -> String {
-    let string = string_to_sign(params);
+/// The raw signature bytes of the sorted parameters with `secret` by `method`.
+fn digest(method: SignatureMethod, secret: &SecretString, sorted: &[(&str, &str)]) -> Vec<u8> {
     let key = secret.expose_secret().as_bytes();
     match method {
         SignatureMethod::Md5Hash => {
             let mut hasher = Md5::new();
-            hasher.update(string.as_bytes());
+            feed_signed(sorted, |piece| hasher.update(piece));
             hasher.update(key);
-            hex::encode(hasher.finalize())
+            hasher.finalize().to_vec()
         }
-        SignatureMethod::Md5 => hmac_hex::<Hmac<Md5>>(key, string.as_bytes()),
-        SignatureMethod::Sha1 => hmac_hex::<Hmac<Sha1>>(key, string.as_bytes()),
-        SignatureMethod::Sha256 => hmac_hex::<Hmac<Sha256>>(key, string.as_bytes()),
-        SignatureMethod::Sha512 => hmac_hex::<Hmac<Sha512>>(key, string.as_bytes()),
+        SignatureMethod::Md5 => hmac_of::<Hmac<Md5>>(key, sorted),
+        SignatureMethod::Sha1 => hmac_of::<Hmac<Sha1>>(key, sorted),
+        SignatureMethod::Sha256 => hmac_of::<Hmac<Sha256>>(key, sorted),
+        SignatureMethod::Sha512 => hmac_of::<Hmac<Sha512>>(key, sorted),
     }
+}
+
+/// The signature of `params` with `secret` by `method`, lowercase hex.
+pub fn signature<K: AsRef<str>, V: AsRef<str>>(
+    method: SignatureMethod,
+    secret: &SecretString,
+    params: &[(K, V)],
+) -> String {
+    hex::encode(digest(method, secret, &sorted(params)))
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -103,30 +130,27 @@ pub enum SignatureError {
     Stale(i64),
 }
 
-/// Checks `sig` with each secret, then the `timestamp`'s freshness.
-pub fn verify(
+/// Checks `sig` with each secret, then the `timestamp`'s freshness. The received hex is decoded (either
+/// case) and compared to the digest's bytes in constant time.
+pub fn verify<K: AsRef<str>, V: AsRef<str>>(
     method: SignatureMethod,
     secrets: &[&SecretString],
-    params: &[(String, String)],
+    params: &[(K, V)],
     now: OffsetDateTime,
 ) -> Result<(), SignatureError> {
     if secrets.is_empty() {
         return Err(SignatureError::NotConfigured);
     }
-    let sig =
-        params.iter().find(|(k, _)| k == "sig").map(|(_, v)| v.trim()).ok_or(SignatureError::Missing)?;
-    let given = sig.to_ascii_lowercase();
-    let matched = secrets
-        .iter()
-        .any(|secret| bool::from(signature(method, secret, params).as_bytes().ct_eq(given.as_bytes())));
+    let find = |name: &str| params.iter().find(|(k, _)| k.as_ref() == name).map(|(_, v)| v.as_ref().trim());
+    let sig = find("sig").ok_or(SignatureError::Missing)?;
+    let given = hex::decode(sig).map_err(|_| SignatureError::Mismatch(method.name()))?;
+    let sorted = sorted(params);
+    let matched = secrets.iter().any(|secret| bool::from(digest(method, secret, &sorted).ct_eq(&given)));
     if !matched {
         return Err(SignatureError::Mismatch(method.name()));
     }
-    let timestamp = params
-        .iter()
-        .find(|(k, _)| k == "timestamp")
-        .and_then(|(_, v)| v.trim().parse::<i64>().ok())
-        .ok_or(SignatureError::NoTimestamp)?;
+    let timestamp =
+        find("timestamp").and_then(|v| v.parse::<i64>().ok()).ok_or(SignatureError::NoTimestamp)?;
     let skew = now.unix_timestamp() - timestamp;
     if skew.abs() > MAX_SKEW.whole_seconds() {
         return Err(SignatureError::Stale(skew));

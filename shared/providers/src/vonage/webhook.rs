@@ -7,16 +7,17 @@ use crate::{WebhookError, WebhookOutcome, WebhookRequest};
 use serde_json::Value;
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage, MessagePart};
 use smsdesk_domain::{Channel, MessageStatus, Phone};
+use std::borrow::Cow;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
 /// Every parameter of the request, as strings: the query for a GET, the JSON object's fields or the form
 /// for a POST. Read before verification because the signature is over them; nothing else is looked at
 /// until it matches.
-pub(crate) fn params(request: &WebhookRequest<'_>) -> Result<Vec<(String, String)>, WebhookError> {
+pub(crate) fn params<'a>(request: &WebhookRequest<'a>) -> Result<Pairs<'a>, WebhookError> {
     let unreadable = |what: String| WebhookError::Unauthorized(format!("cannot verify: {what}"));
     if request.method.eq_ignore_ascii_case("GET") {
-        return serde_urlencoded::from_str(request.query()).map_err(|e| unreadable(format!("query: {e}")));
+        return Ok(crate::form::decode(request.query().as_bytes()));
     }
     let json = request.header("content-type").is_some_and(|c| c.to_ascii_lowercase().contains("json"));
     if json {
@@ -26,17 +27,20 @@ pub(crate) fn params(request: &WebhookRequest<'_>) -> Result<Vec<(String, String
         return Ok(map
             .into_iter()
             .map(|(k, v)| match v {
-                Value::String(s) => (k, s),
-                other => (k, other.to_string()),
+                Value::String(s) => (Cow::Owned(k), Cow::Owned(s)),
+                other => (Cow::Owned(k), Cow::Owned(other.to_string())),
             })
             .collect());
     }
-    serde_urlencoded::from_bytes(request.body).map_err(|e| unreadable(format!("body is not a form: {e}")))
+    Ok(crate::form::decode(request.body))
 }
 
-struct Params(Vec<(String, String)>);
+/// Decoded parameters, borrowed from the request where nothing needed decoding.
+pub(crate) type Pairs<'a> = crate::form::FormPairs<'a>;
 
-impl Params {
+struct Params<'a>(Pairs<'a>);
+
+impl Params<'_> {
     fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
     }
@@ -91,12 +95,12 @@ pub fn parse_webhook(
 
 fn parse_inbound(
     channel: &Channel,
-    params: &Params,
+    params: &Params<'_>,
     now: OffsetDateTime,
 ) -> Result<InboundMessage, WebhookError> {
     let from = params.phone("msisdn")?;
     let to = params.phone("to")?;
-    if channel.number(&to).is_none() {
+    if !channel.takes_webhooks_for(&to, now) {
         return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
     }
     let part = if params.get("concat") == Some("true") {
@@ -120,7 +124,7 @@ fn parse_inbound(
         provider_message_id: params.required("messageId")?.to_string(),
         from,
         to,
-        text: params.0.iter().find(|(k, _)| k == "text").map(|(_, v)| v.clone()).unwrap_or_default(),
+        text: params.0.iter().find(|(k, _)| k == "text").map(|(_, v)| v.to_string()).unwrap_or_default(),
         received_at: params.time("message-timestamp").unwrap_or(now),
         part,
         media: Vec::new(),
@@ -129,7 +133,7 @@ fn parse_inbound(
 
 fn parse_receipt(
     channel: &Channel,
-    params: &Params,
+    params: &Params<'_>,
     now: OffsetDateTime,
 ) -> Result<DeliveryReceipt, WebhookError> {
     let status = params.required("status")?;

@@ -1,0 +1,455 @@
+//! Admin API for routing (issue 11 points 1, 2, 7, 8): queues' settings (`GET`/`PATCH`/`DELETE
+//! /v1/queues/{id}`) and keyword menus (`/v1/menus`). Changes are JSON merge patches (RFC 7396) over the
+//! stored record; the result is validated as a whole, and a bad value is a 400 naming the field and rule.
+
+use crate::App;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::http::Body;
+use crate::http::views::{MenuList, MenuSettings, MenuView, QueueSettings, QueueStats, QueueView};
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use secrecy::SecretString;
+use serde_json::{Map, Value, json};
+use smsdesk_domain::validation::{self, FieldError};
+use smsdesk_domain::*;
+use std::sync::Arc;
+
+/// Adds the queue settings and menu routes to `router`.
+pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
+    router
+        .route("/v1/queues/{id}", get(get_queue).patch(patch_queue).delete(delete_queue))
+        .route("/v1/queues/{id}/stats", get(queue_stats))
+        .route("/v1/menus", post(create_menu).get(list_menus))
+        .route("/v1/menus/{id}", get(get_menu).patch(patch_menu).delete(delete_menu))
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::field(e.field, e.rule)
+    }
+}
+
+/// RFC 7396: `patch` merged into `target` (null removes a member; objects merge; anything else replaces).
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(changes) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(fields) = target {
+        for (key, value) in changes {
+            if value.is_null() {
+                fields.remove(key);
+            } else {
+                merge_patch(fields.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+/// The body must be an object that leaves `immutable` alone.
+fn patch_object<'a>(body: &'a Value, immutable: &[&str]) -> ApiResult<&'a Map<String, Value>> {
+    let fields = body.as_object().ok_or_else(|| ApiError::field("body", "must be a JSON object"))?;
+    if let Some(field) = immutable.iter().find(|f| fields.contains_key(**f)) {
+        return Err(ApiError::field(field, "cannot be changed"));
+    }
+    Ok(fields)
+}
+
+/// A record read back from merged JSON; a type error names the field.
+fn from_merged<T: serde::de::DeserializeOwned>(merged: Value) -> ApiResult<T> {
+    serde_json::from_value(merged).map_err(|e| {
+        let msg = e.to_string();
+        match msg.strip_prefix("missing field `") {
+            Some(rest) => ApiError::field(rest.split('`').next().unwrap_or("body"), "is required"),
+            None => ApiError::field("body", format!("is not valid: {msg}")),
+        }
+    })
+}
+
+fn internal(e: serde_json::Error) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("a record did not serialize: {e}"))
+}
+
+// ---- Queues ----
+
+/// The bot part of a request: `{"url", "secret"}`; the secret goes to the secret store, never the record.
+fn take_bot_secret(fields: &mut Map<String, Value>) -> ApiResult<Option<SecretString>> {
+    let Some(Value::Object(bot)) = fields.get_mut("bot") else { return Ok(None) };
+    match bot.remove("secret") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if (16..=256).contains(&s.len()) => Ok(Some(SecretString::from(s))),
+        Some(_) => Err(ApiError::field("bot.secret", "must be a string of 16 to 256 characters")),
+    }
+}
+
+/// Checks a queue's settings (the queue rules of the domain, and the bot's URL for this shape).
+pub fn validate_queue(app: &App, queue: &WorkQueue) -> ApiResult<()> {
+    validation::validate_queue(queue)?;
+    if let Some(bot) = &queue.bot {
+        validation::check_bot_url("bot.url", &bot.url, app.config.allow_loopback_http)?;
+    }
+    Ok(())
+}
+
+/// Validates `queue` and stores it with its bot secret (required the first time a bot is set).
+pub async fn store_queue(
+    app: &App,
+    queue: &WorkQueue,
+    had_bot: bool,
+    secret: Option<SecretString>,
+) -> ApiResult<()> {
+    validate_queue(app, queue)?;
+    if queue.bot.is_some() && secret.is_none() && !had_bot {
+        return Err(ApiError::field("bot.secret", "is required when a bot is set"));
+    }
+    if let Some(secret) = &secret {
+        if queue.bot.is_none() {
+            return Err(ApiError::field("bot.secret", "needs bot.url"));
+        }
+        app.secrets.put_bot_secret(&queue.id, secret).await?;
+    }
+    app.store.put_queue(queue).await?;
+    Ok(())
+}
+
+/// A new queue from a create request's settings (`name` and optional settings).
+pub async fn create(app: &App, body: &Value) -> ApiResult<WorkQueue> {
+    let mut fields = patch_object(body, &["id", "created_at"])?.clone();
+    if let Some(Value::String(name)) = fields.get("name") {
+        let trimmed = name.trim().to_string();
+        fields.insert("name".into(), Value::String(trimmed));
+    }
+    let secret = take_bot_secret(&mut fields)?;
+    fields.insert("id".into(), json!(QueueId::new(app.ids.new_id(QueueId::PREFIX))));
+    fields.insert("created_at".into(), json!(rfc3339_text(app.clock.now())));
+    let queue: WorkQueue = from_merged(Value::Object(fields))?;
+    store_queue(app, &queue, false, secret).await?;
+    Ok(queue)
+}
+
+fn rfc3339_text(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+async fn load_queue(app: &App, id: &str) -> ApiResult<WorkQueue> {
+    let id = QueueId::new(id);
+    app.store.get_queue(&id).await?.ok_or_else(|| ApiError::not_found(format!("no queue '{id}'")))
+}
+
+/// A queue as the API shows it: its settings, the numbers that feed it and the agents that serve it
+/// (both derived), and how many conversations wait in it. A bot's secret is never shown.
+pub async fn view(app: &App, queue: &WorkQueue) -> ApiResult<Value> {
+    let mut numbers = Vec::new();
+    for channel in app.store.list_channels().await? {
+        for n in channel.numbers.iter().filter(|n| n.queue == queue.id) {
+            numbers.push(json!({"channel_id": channel.id, "number": n.number, "menu": n.menu}));
+        }
+    }
+    let agents: Vec<Value> = app
+        .store
+        .agents_for_queue(&queue.id)
+        .await?
+        .iter()
+        .map(|a| json!({"id": a.id, "name": a.name, "presence": a.presence.as_str()}))
+        .collect();
+    let waiting = app.store.waiting_in_queue(&queue.id, 1000).await?.len();
+    let mut v = serde_json::to_value(queue).map_err(internal)?;
+    if let Some(bot) = v.get_mut("bot").and_then(Value::as_object_mut) {
+        bot.insert("secret".into(), json!("[redacted]"));
+    }
+    v["numbers"] = json!(numbers);
+    v["agents"] = json!(agents);
+    v["waiting"] = json!(waiting);
+    Ok(v)
+}
+
+/// A queue with its settings, numbers, agents and what waits in it (admin).
+#[utoipa::path(get, path = "/v1/queues/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, description = "The queue", body = QueueView)))]
+pub(crate) async fn get_queue(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<QueueView>> {
+    who.require_admin()?;
+    let queue = load_queue(&app, &id).await?;
+    Ok(Json(QueueView(view(&app, &queue).await?)))
+}
+
+/// Changes a queue's settings (admin), JSON merge patch; `id` and `created_at` cannot change.
+#[utoipa::path(patch, path = "/v1/queues/{id}", tag = "admin", params(("id" = String, Path)),
+    request_body = QueueSettings,
+    responses((status = 200, description = "The queue after the change", body = QueueView)))]
+pub(crate) async fn patch_queue(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> ApiResult<Json<QueueView>> {
+    who.require_admin()?;
+    let current = load_queue(&app, &id).await?;
+    let mut changes = patch_object(&body, &["id", "created_at"])?.clone();
+    let secret = take_bot_secret(&mut changes)?;
+    let mut merged = serde_json::to_value(&current).map_err(internal)?;
+    merge_patch(&mut merged, &Value::Object(changes));
+    let queue: WorkQueue = from_merged(merged)?;
+    store_queue(&app, &queue, current.bot.is_some(), secret).await?;
+    Ok(Json(QueueView(view(&app, &queue).await?)))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct StatsQuery {
+    /// UTC days counted back from today, 1 (the default: today) to 90.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 90)]
+    days: Option<String>,
+}
+
+/// A queue's service level over the last `days` UTC days (default 1: today), with what waits in it now:
+/// `{"queue_id", "from", "to", "service_level_seconds", "answered", "answered_within_target",
+/// "service_level" (a share from 0 to 1, or null), "days": [{"day", "answered", "within_target"}],
+/// "waiting", "oldest_waiting_seconds"}`.
+#[utoipa::path(get, path = "/v1/queues/{id}/stats", tag = "admin", params(("id" = String, Path), StatsQuery),
+    responses((status = 200, description = "The queue's service level", body = QueueStats)))]
+pub(crate) async fn queue_stats(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Query(q): Query<StatsQuery>,
+) -> ApiResult<Json<QueueStats>> {
+    use smsdesk_domain::service_level::{self, MAX_REPORT_DAYS};
+    who.require_admin()?;
+    let queue = load_queue(&app, &id).await?;
+    let days = match q.days.as_deref() {
+        None => 1,
+        Some(raw) => {
+            raw.parse::<u32>().ok().filter(|d| (1..=MAX_REPORT_DAYS).contains(d)).ok_or_else(|| {
+                ApiError::field("days", format!("must be a whole number from 1 to {MAX_REPORT_DAYS}"))
+            })?
+        }
+    };
+    let now = app.clock.now();
+    let (first, last) = service_level::span(now, days);
+    let counts = app.store.answer_counts(&queue.id, first, last).await?;
+    let report = service_level::report(&queue, &counts.iter().map(|(_, c)| *c).collect::<Vec<_>>());
+    let waiting = app.store.waiting_in_queue(&queue.id, 1000).await?;
+    let oldest = waiting.iter().map(|c| c.queued_at).min().map(|t| (now - t).whole_seconds().max(0));
+    let per_day: Vec<Value> = counts
+        .iter()
+        .map(|(day, c)| json!({"day": day.to_string(), "answered": c.answered, "within_target": c.within_target}))
+        .collect();
+    Ok(Json(QueueStats(json!({
+        "queue_id": queue.id, "from": first.to_string(), "to": last.to_string(),
+        "service_level_seconds": report.service_level_seconds, "answered": report.answered,
+        "answered_within_target": report.answered_within_target, "service_level": report.service_level,
+        "days": per_day, "waiting": waiting.len(), "oldest_waiting_seconds": oldest,
+    }))))
+}
+
+/// What still uses a queue: numbers, agents, conversations not closed, menus.
+async fn queue_users(app: &App, id: &QueueId) -> ApiResult<Vec<String>> {
+    let mut users = Vec::new();
+    for channel in app.store.list_channels().await? {
+        for n in channel.numbers.iter().filter(|n| &n.queue == id) {
+            users.push(format!("number {} of channel {}", n.number, channel.id));
+        }
+    }
+    for agent in app.store.agents_for_queue(id).await? {
+        users.push(format!("agent {}", agent.id));
+    }
+    for c in app.store.open_conversations().await? {
+        if &c.queue_id == id || c.routing.as_ref().and_then(|r| r.bot.as_ref()) == Some(id) {
+            users.push(format!("{} conversation {}", c.state.as_str(), c.id));
+        }
+    }
+    for menu in app.store.list_menus().await? {
+        let named = menu.default_queue.as_ref() == Some(id)
+            || menu.options.iter().any(|o| o.target == MenuTarget::Queue(id.clone()));
+        if named {
+            users.push(format!("menu {}", menu.id));
+        }
+    }
+    Ok(users)
+}
+
+/// Deletes a queue nothing uses any more (admin); 409 names what still uses it.
+#[utoipa::path(delete, path = "/v1/queues/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted")))]
+pub(crate) async fn delete_queue(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    who.require_admin()?;
+    let queue = load_queue(&app, &id).await?;
+    let users = queue_users(&app, &queue.id).await?;
+    if !users.is_empty() {
+        return Err(ApiError::conflict(
+            "in_use",
+            format!("queue {} is still used by {}", queue.id, users.join(", ")),
+        ));
+    }
+    app.store.delete_queue(&queue.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- Menus ----
+
+/// Checks a menu's rules and that what it names exists.
+async fn check_menu(app: &App, menu: &Menu) -> ApiResult<()> {
+    menu::validate(menu)?;
+    for (i, option) in menu.options.iter().enumerate() {
+        let field = format!("options[{i}].target");
+        match &option.target {
+            MenuTarget::Queue(q) if app.store.get_queue(q).await?.is_none() => {
+                return Err(ApiError::field(field, format!("no queue '{q}'")));
+            }
+            MenuTarget::Menu(m) if app.store.get_menu(m).await?.is_none() => {
+                return Err(ApiError::field(field, format!("no menu '{m}'")));
+            }
+            _ => {}
+        }
+    }
+    if let Some(q) = &menu.default_queue
+        && app.store.get_queue(q).await?.is_none()
+    {
+        return Err(ApiError::field("default_queue", format!("no queue '{q}'")));
+    }
+    Ok(())
+}
+
+/// Creates a keyword menu (admin).
+#[utoipa::path(post, path = "/v1/menus", tag = "admin", request_body = MenuSettings,
+    responses((status = 201, description = "Created", body = MenuView)))]
+pub(crate) async fn create_menu(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Body(body): Body<Value>,
+) -> ApiResult<(StatusCode, Json<MenuView>)> {
+    who.require_admin()?;
+    let mut fields = patch_object(&body, &["id", "created_at"])?.clone();
+    fields.insert("id".into(), json!(MenuId::new(app.ids.new_id(MenuId::PREFIX))));
+    fields.insert("created_at".into(), json!(rfc3339_text(app.clock.now())));
+    fields.entry("timeout_seconds").or_insert(json!(300));
+    let menu: Menu = from_merged(Value::Object(fields))?;
+    check_menu(&app, &menu).await?;
+    app.store.put_menu(&menu).await?;
+    Ok((StatusCode::CREATED, Json(MenuView(json!(menu)))))
+}
+
+/// Every keyword menu (admin).
+#[utoipa::path(get, path = "/v1/menus", tag = "admin",
+    responses((status = 200, description = "The menus", body = MenuList)))]
+pub(crate) async fn list_menus(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<MenuList>> {
+    who.require_admin()?;
+    let items = app.store.list_menus().await?.iter().map(|m| MenuView(json!(m))).collect();
+    Ok(Json(MenuList { items }))
+}
+
+async fn load_menu(app: &App, id: &str) -> ApiResult<Menu> {
+    let id = MenuId::new(id);
+    app.store.get_menu(&id).await?.ok_or_else(|| ApiError::not_found(format!("no menu '{id}'")))
+}
+
+/// A keyword menu (admin).
+#[utoipa::path(get, path = "/v1/menus/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, description = "The menu", body = MenuView)))]
+pub(crate) async fn get_menu(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MenuView>> {
+    who.require_admin()?;
+    Ok(Json(MenuView(json!(load_menu(&app, &id).await?))))
+}
+
+/// Changes a keyword menu (admin), JSON merge patch; `id` and `created_at` cannot change.
+#[utoipa::path(patch, path = "/v1/menus/{id}", tag = "admin", params(("id" = String, Path)),
+    request_body = MenuSettings,
+    responses((status = 200, description = "The menu after the change", body = MenuView)))]
+pub(crate) async fn patch_menu(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> ApiResult<Json<MenuView>> {
+    who.require_admin()?;
+    let current = load_menu(&app, &id).await?;
+    let changes = patch_object(&body, &["id", "created_at"])?;
+    let mut merged = serde_json::to_value(&current).map_err(internal)?;
+    merge_patch(&mut merged, &Value::Object(changes.clone()));
+    let menu: Menu = from_merged(merged)?;
+    check_menu(&app, &menu).await?;
+    app.store.put_menu(&menu).await?;
+    Ok(Json(MenuView(json!(menu))))
+}
+
+/// Deletes a keyword menu nothing uses any more (admin); 409 names what still uses it.
+#[utoipa::path(delete, path = "/v1/menus/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 204, description = "Deleted")))]
+pub(crate) async fn delete_menu(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    who.require_admin()?;
+    let menu = load_menu(&app, &id).await?;
+    let mut users = Vec::new();
+    for channel in app.store.list_channels().await? {
+        for n in channel.numbers.iter().filter(|n| n.menu.as_ref() == Some(&menu.id)) {
+            users.push(format!("number {} of channel {}", n.number, channel.id));
+        }
+    }
+    for other in app.store.list_menus().await? {
+        if other.options.iter().any(|o| o.target == MenuTarget::Menu(menu.id.clone())) {
+            users.push(format!("menu {}", other.id));
+        }
+    }
+    for c in app.store.open_conversations().await? {
+        if c.state == ConversationState::Routing
+            && c.routing.as_ref().is_some_and(|r| r.menus.contains(&menu.id))
+        {
+            users.push(format!("routing conversation {}", c.id));
+        }
+    }
+    if !users.is_empty() {
+        return Err(ApiError::conflict(
+            "in_use",
+            format!("menu {} is still used by {}", menu.id, users.join(", ")),
+        ));
+    }
+    app.store.delete_menu(&menu.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        // RFC 7396 appendix A, a selection.
+        let cases = [
+            (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": "b"}), json!({"b": "c"}), json!({"a": "b", "b": "c"})),
+            (json!({"a": "b"}), json!({"a": null}), json!({})),
+            (json!({"a": ["b"]}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": {"b": "c"}}), json!({"a": {"b": "d", "c": null}}), json!({"a": {"b": "d"}})),
+            (json!({"a": [{"b": "c"}]}), json!({"a": [1]}), json!({"a": [1]})),
+            (json!({"e": null}), json!({"a": 1}), json!({"e": null, "a": 1})),
+            (json!([1, 2]), json!({"a": "b", "c": null}), json!({"a": "b"})),
+            (json!({}), json!({"a": {"bb": {"ccc": null}}}), json!({"a": {"bb": {}}})),
+        ];
+        for (mut target, patch, expected) in cases {
+            merge_patch(&mut target, &patch);
+            assert_eq!(target, expected, "patch {patch}");
+        }
+    }
+}

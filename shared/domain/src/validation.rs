@@ -1,0 +1,162 @@
+//! Settings' rules: every check names the field it refused and the rule it broke (the admin API turns a
+//! [`FieldError`] into a 400 with that message).
+
+use crate::model::WorkQueue;
+use std::fmt;
+
+/// A setting that broke a rule: which field, and the rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub rule: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Self { field: field.into(), rule: rule.into() }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.rule)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+/// Names of queues and menus: 2 to 30 characters, each a letter, a digit, `-`, `_`, `.` or `:`.
+pub fn check_name(field: &str, name: &str) -> Result<(), FieldError> {
+    let count = name.chars().count();
+    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+    if !(2..=30).contains(&count) || !name.chars().all(allowed) {
+        return Err(FieldError::new(
+            field,
+            "must be 2 to 30 characters, each a letter, a digit, '-', '_', '.' or ':'",
+        ));
+    }
+    Ok(())
+}
+
+/// Longest service-level target and expiry (seconds): 30 days.
+pub const MAX_QUEUE_SECONDS: u32 = 30 * 24 * 3600;
+
+/// Every queue setting: the name, service level, expiry and bot (issue 11 points 1 and 7), and through their
+/// own areas' rules the wrap-up settings (`lifecycle::validate_wrap_up`) and the priority settings
+/// (`assign::validate_priority`). The admin API runs it on create and on every PATCH.
+pub fn validate_queue(queue: &WorkQueue) -> Result<(), FieldError> {
+    check_name("name", &queue.name)?;
+    crate::lifecycle::validate_wrap_up(queue)?;
+    crate::assign::validate_priority(queue)?;
+    for (field, value) in
+        [("service_level_seconds", queue.service_level_seconds), ("expiry_seconds", queue.expiry_seconds)]
+    {
+        if value.is_some_and(|v| !(1..=MAX_QUEUE_SECONDS).contains(&v)) {
+            return Err(FieldError::new(field, format!("must be between 1 and {MAX_QUEUE_SECONDS} seconds")));
+        }
+    }
+    let message = queue.expiry_message.trim();
+    if message.is_empty() || message.chars().count() > crate::MAX_MESSAGE_CHARS {
+        return Err(FieldError::new("expiry_message", "must be 1 to 1600 characters"));
+    }
+    Ok(())
+}
+
+/// A bot's URL: `https://` and a host, no user info or fragment; plain `http://` only to a loopback host
+/// and only when `allow_loopback_http` (`smsdesk dev`, tests).
+pub fn check_bot_url(field: &str, url: &str, allow_loopback_http: bool) -> Result<(), FieldError> {
+    let (scheme, rest) =
+        url.split_once("://").ok_or_else(|| FieldError::new(field, "must be an https:// URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty()
+        || authority.contains('@')
+        || url.contains('#')
+        || url.chars().any(char::is_whitespace)
+    {
+        return Err(FieldError::new(
+            field,
+            "must be an https:// URL with a host and no user info or fragment",
+        ));
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match scheme {
+        "https" => Ok(()),
+        "http" if allow_loopback_http && loopback => Ok(()),
+        _ => Err(FieldError::new(
+            field,
+            "must be an https:// URL (http:// only to a loopback host in development)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::QueueId;
+
+    fn queue(name: &str) -> WorkQueue {
+        WorkQueue::new(QueueId::new("q_1"), name, time::macros::datetime!(2026-11-29 10:00 UTC))
+    }
+
+    #[test]
+    fn queue_names() {
+        for ok in ["ab", "Support", "sales.eu:tier-2_x", "Ñandú", &"x".repeat(30)] {
+            assert_eq!(check_name("name", ok), Ok(()), "{ok}");
+        }
+        for bad in ["a", "", "two words", "slash/", "x".repeat(31).as_str(), "tab\t", "emoji😀"] {
+            assert_eq!(check_name("name", bad).map_err(|e| e.field), Err("name".to_string()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn queue_settings_name_the_field() {
+        assert_eq!(validate_queue(&queue("Support")), Ok(()));
+        let mut q = queue("Support");
+        q.expiry_seconds = Some(0);
+        assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("expiry_seconds".into()));
+        let mut q = queue("Support");
+        q.service_level_seconds = Some(MAX_QUEUE_SECONDS + 1);
+        assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("service_level_seconds".into()));
+        let mut q = queue("Support");
+        q.expiry_message = " ".into();
+        assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("expiry_message".into()));
+        assert_eq!(validate_queue(&queue("S")).map_err(|e| e.field), Err("name".into()));
+    }
+
+    #[test]
+    fn queue_validation_runs_the_wrap_up_and_priority_rules_too() {
+        let mut q = queue("Support");
+        q.disposition_required = true;
+        assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("disposition_required".into()));
+        let mut q = queue("Support");
+        q.wrap_up_limit_secs = 0;
+        assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("wrap_up_limit_secs".into()));
+        let mut q = queue("Support");
+        q.escalation_add = 5;
+        assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("escalation_every_secs".into()));
+        let mut q = queue("Support");
+        (q.escalation_add, q.escalation_every_secs, q.initial_priority, q.max_priority) = (5, 30, 10, 10);
+        assert_eq!(validate_queue(&q).map_err(|e| e.field), Err("max_priority".into()));
+    }
+
+    #[test]
+    fn bot_urls() {
+        assert_eq!(check_bot_url("bot.url", "https://bot.example.com/hook", false), Ok(()));
+        assert_eq!(check_bot_url("bot.url", "http://127.0.0.1:8080/bot", true), Ok(()));
+        assert_eq!(check_bot_url("bot.url", "http://[::1]:8080/bot", true), Ok(()));
+        for (bad, loopback) in [
+            ("http://127.0.0.1:8080/bot", false),
+            ("http://bot.example.com/", true),
+            ("ftp://bot.example.com/", true),
+            ("https://user:pw@bot.example.com/", false),
+            ("https:///path", false),
+            ("bot.example.com", false),
+        ] {
+            assert!(check_bot_url("bot.url", bad, loopback).is_err(), "{bad}");
+        }
+    }
+}
