@@ -48,6 +48,8 @@ pub fn validate_queue(queue: &WorkQueue) -> Result<(), FieldError> {
     check_name("name", &queue.name)?;
     crate::lifecycle::validate_wrap_up(queue)?;
     crate::assign::validate_priority(queue)?;
+    crate::offer::validate(queue)?;
+    crate::assign::validate_affinity(queue)?;
     for (field, value) in
         [("service_level_seconds", queue.service_level_seconds), ("expiry_seconds", queue.expiry_seconds)]
     {

@@ -148,6 +148,7 @@ async fn hostile_api_requests_get_a_clear_4xx_and_change_nothing() {
     s.text("H3000000000000000000000000000001", "15555550702", "hello").await;
     let conversation = s.work_item_for(&token, "+15555550702").await;
     let reply_path = format!("/v1/conversations/{conversation}/messages");
+    s.app.settled().await; // the CRM link of the first text lands before the store is read
     let before = snapshot(s.api()).await;
     let transcript = s.api().conversation(&token, &conversation).await;
 

@@ -422,7 +422,7 @@ async fn a_telesign_mms_is_fetched_from_its_api_host_without_credentials_and_age
     // TeleSign's API host (the channel's base_url) serves its MMS media; another host does not count.
     let telesign_host = FakeTwilioMms::media_host().await;
     let other = FakeTwilioMms::media_host().await;
-    let queue = app.api.create_queue("TeleSign pictures").await;
+    let queue = app.api.create_queue("TeleSign-pictures").await;
     let (customer_id, api_key) =
         ("0C1D2E3F-0000-4000-8000-00000000AA01", "c2VjcmV0LWtleS1mb3ItbW1zLXRlc3RzLTAxMjM0NQ==");
     let number = "15555550177";
@@ -507,7 +507,7 @@ async fn a_telesign_mms_is_fetched_from_its_api_host_without_credentials_and_age
 #[tokio::test]
 async fn a_vonage_channel_says_it_carries_no_mms() {
     let Some(app) = crate::spawn_app().await else { return };
-    let queue = app.api.create_queue("No MMS").await;
+    let queue = app.api.create_queue("No-MMS").await;
     let vonage = FakeVonage::start().await;
     let mut body = FakeProvider::channel_fields(&vonage);
     body["name"] = json!("Vonage line");

@@ -288,7 +288,7 @@ async fn a_returning_customer_goes_to_the_agent_who_had_them_within_the_affinity
     let (other, _) = held_by(&s, &agents, "+15555550852", "active").await;
     assert_eq!(other, 1 - first, "a new customer goes to the least loaded, as ever");
     let (status, answer) =
-        s.api().admin("POST", "/v1/queues", Some(json!({"name": "Q", "affinity_secs": 2_592_001}))).await;
+        s.api().admin("POST", "/v1/queues", Some(json!({"name": "Q-far", "affinity_secs": 2_592_001}))).await;
     assert_eq!(status, 400, "{answer}");
     assert!(
         answer["error"]["message"].as_str().is_some_and(|m| m.starts_with("affinity_secs: ")),
