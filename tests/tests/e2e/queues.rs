@@ -178,6 +178,10 @@ async fn the_service_level_is_the_share_answered_within_the_queue_target() {
         s.api().call("GET", &format!("{stats_path}?days=0"), Some(ADMIN_TOKEN), None).await;
     assert_eq!(status, 400, "{answer}");
     assert!(answer["error"]["message"].as_str().unwrap_or_default().starts_with("days: "), "{answer}");
+    let (status, answer) =
+        s.api().call("GET", &format!("{stats_path}?days=1&days=2"), Some(ADMIN_TOKEN), None).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap_or_default().starts_with("days: "), "{answer}");
     let (status, _) = s.api().call("GET", &stats_path, Some(&token), None).await;
     assert_eq!(status, 403, "an agent does not read queue stats");
 }

@@ -222,10 +222,12 @@ pub(crate) async fn queue_stats(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
-    Query(q): Query<StatsQuery>,
+    q: Result<Query<StatsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<QueueStats>> {
     use smsdesk_domain::service_level::{self, MAX_REPORT_DAYS};
     who.require_admin()?;
+    // A query string serde refuses (`days` twice) is the API's 400 with a reason, not axum's plain text.
+    let Query(q) = q.map_err(|e| ApiError::field("days", e.body_text()))?;
     let queue = load_queue(&app, &id).await?;
     let days = match q.days.as_deref() {
         None => 1,
