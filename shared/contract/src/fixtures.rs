@@ -44,7 +44,12 @@ pub fn phone() -> Phone {
 }
 
 pub fn work_queue() -> WorkQueue {
-    WorkQueue { id: QueueId::new(id("q_")), name: format!("queue {}", run_tag()), created_at: now() }
+    WorkQueue {
+        id: QueueId::new(id("q_")),
+        name: format!("queue {}", run_tag()),
+        created_at: now(),
+        operating_hours: None,
+    }
 }
 
 /// A sandbox channel with one geo number that routes to `queue`.
@@ -63,6 +68,7 @@ pub fn channel(queue: &QueueId) -> Channel {
         language: Some("en".into()),
         attachments: AttachmentPolicy { customer: true, agent: false },
         created_at: now(),
+        messaging: Default::default(),
     }
 }
 
@@ -128,6 +134,8 @@ pub fn outbound_message(conversation: &Conversation, status: MessageStatus, at: 
         provider_message_id: None,
         error: None,
         attempts: 0,
+        automated: None,
+        over_limit: false,
         created_at: at,
         updated_at: at,
     }
@@ -153,6 +161,8 @@ pub fn inbound_message(
         provider_message_id: Some(provider_message_id.into()),
         error: None,
         attempts: 0,
+        automated: None,
+        over_limit: false,
         created_at: at,
         updated_at: at,
     }

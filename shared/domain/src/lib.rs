@@ -4,9 +4,11 @@
 
 pub mod access;
 pub mod assign;
+pub mod automated;
 pub mod consent;
 pub mod crm;
 pub mod events;
+pub mod hours;
 pub mod ids;
 pub mod model;
 pub mod phone;

@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -127,6 +127,28 @@ UPDATE conversations SET state = 'open', body = json_set(body, '$.state', 'open'
 UPDATE conversations SET state = 'active', body = json_set(body, '$.state', 'active') WHERE state = 'assigned';
 ";
 
+/// (helper "consent") Consent per (our number, customer) and organization-wide, as an append-only log of
+/// changes (the audit trail). The per-channel opt-outs kept before are carried over: an opted-out customer
+/// stays opted out on every number of that channel, recorded with cause `migrated`. The old table stays
+/// (unread) so nothing is lost.
+const V6: &str = "
+CREATE TABLE consent_log (id TEXT PRIMARY KEY, customer TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX consent_log_customer ON consent_log (customer, at);
+INSERT OR IGNORE INTO consent_log (id, customer, at, body)
+SELECT 'migrated:' || consent.channel_id || ':' || json_extract(n.value, '$.number') || ':' || consent.customer,
+       consent.customer, consent.at,
+       json_object(
+           'id', 'migrated:' || consent.channel_id || ':' || json_extract(n.value, '$.number') || ':' || consent.customer,
+           'customer', consent.customer,
+           'number', json_extract(n.value, '$.number'),
+           'channel_id', consent.channel_id,
+           'event', CASE WHEN consent.opted_out THEN 'opt_out' ELSE 'opt_in' END,
+           'cause', 'migrated',
+           'detail', 'per-channel consent recorded before consent was per number',
+           'at', strftime('%Y-%m-%dT%H:%M:%fZ', consent.at / 1000000000.0, 'unixepoch'))
+FROM consent JOIN channels ON channels.id = consent.channel_id, json_each(channels.body, '$.numbers') AS n;
+";
+
 /// The schema version this build writes.
 pub(crate) fn current_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -164,5 +186,43 @@ mod tests {
         assert_eq!(v, current_version());
         conn.pragma_update(None, "user_version", 99).unwrap();
         assert!(matches!(migrate(&mut conn), Err(EmbeddedError::NewerSchema { found: 99, .. })));
+    }
+
+    /// (helper "consent") A per-channel opt-out kept before V6 becomes an opt-out on each of the channel's
+    /// numbers in the consent log, cause `migrated`, at its original time.
+    #[test]
+    fn per_channel_opt_outs_carry_over_to_each_number() {
+        use smsdesk_domain::consent::{ConsentCause, ConsentChange, ConsentEvent, opted_out};
+        use smsdesk_domain::Phone;
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        let body = r#"{"id":"ch_1","numbers":[{"number":"+15555550100"},{"number":"+15555550101"}]}"#;
+        conn.execute("INSERT INTO channels (id, body) VALUES ('ch_1', ?1)", [body]).unwrap();
+        let at: i64 = 1_780_000_000_123_000_000;
+        conn.execute(
+            "INSERT INTO consent (channel_id, customer, opted_out, at) VALUES ('ch_1', '+15555550123', 1, ?1)",
+            [at],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn.prepare("SELECT body FROM consent_log ORDER BY id").unwrap();
+        let changes: Vec<ConsentChange> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|b| serde_json::from_str(&b.unwrap()).unwrap())
+            .collect();
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        for c in &changes {
+            assert_eq!((c.event, c.cause), (ConsentEvent::OptOut, ConsentCause::Migrated));
+            assert_eq!(c.customer, Phone::parse("+15555550123").unwrap());
+            assert_eq!(c.at.unix_timestamp_nanos() / 1_000_000, i128::from(at) / 1_000_000);
+        }
+        for n in ["+15555550100", "+15555550101"] {
+            assert!(opted_out(&changes, &Phone::parse(n).unwrap()), "{n}");
+        }
+        assert!(!opted_out(&changes, &Phone::parse("+15555550199").unwrap()));
     }
 }

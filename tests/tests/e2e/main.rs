@@ -5,6 +5,7 @@ mod agents;
 mod at_most_once;
 mod authorization;
 mod channels;
+mod consent;
 mod conversation;
 mod crash_send;
 mod crm;

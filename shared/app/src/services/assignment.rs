@@ -3,7 +3,7 @@
 //! comes online, and by the timers sweep (which catches anything a race left behind).
 
 use crate::App;
-use crate::services::crm;
+use crate::services::{automated, crm};
 use smsdesk_domain::assign::rank_candidates;
 use smsdesk_domain::{AgentId, QueueId};
 use smsdesk_ports::PortResult;
@@ -31,6 +31,7 @@ pub async fn dispatch_queue(app: &App, queue: &QueueId) -> PortResult<usize> {
                 if let Some(a) = agents.iter_mut().find(|a| a.id == candidate) {
                     a.active += 1;
                     a.last_assigned_at = Some(now);
+                    automated::agent_joined(app, &c, a).await?;
                 }
                 crm::timeline(
                     app,

@@ -4,7 +4,7 @@ use crate::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::services::idempotency::{self, IdempotencyKey};
-use crate::services::{assignment, crm, outbound, routing};
+use crate::services::{assignment, automated, consent, crm, outbound, routing};
 use smsdesk_domain::access::{
     Access, Actor, ProactivePlan, ProactiveRefusal, access, contacts_of, plan_proactive,
 };
@@ -184,7 +184,9 @@ pub const RESEND_SUFFIX: &str = "_resend";
 pub async fn close(app: &App, who: &Principal, id: &str) -> ApiResult<Conversation> {
     let conversation = authorize(app, who, id, Need::Act).await?;
     let reason = if who.is_admin() { "closed by an admin" } else { "resolved by the agent" };
-    close_and_free(app, &conversation.id, reason).await?;
+    if close_and_free(app, &conversation.id, reason).await? {
+        automated::conversation_ended(app, &conversation).await?;
+    }
     Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation))
 }
 
@@ -203,6 +205,9 @@ pub async fn close_idle_and_free(
     reason: &str,
 ) -> ApiResult<bool> {
     let closed = app.store.close_idle(id, cutoff, app.clock.now(), reason).await?;
+    if let Some(c) = &closed {
+        automated::conversation_ended(app, c).await?;
+    }
     after_close(app, closed, reason).await
 }
 
@@ -346,6 +351,9 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
     };
     // Refused before anything is written when the sender does not serve the number's queue.
     plan_proactive(actor, &send.number.queue, None, send.session).map_err(refuse)?;
+    if let Some(reason) = consent::refusal(app, &send.number.number, &send.to, None).await? {
+        return Err(ApiError::conflict("opted_out", format!("to: {reason}")));
+    }
     let (mut conversation, created) =
         routing::find_or_open(app, &send.channel, &send.number, &send.to).await?;
     let plan = if created {

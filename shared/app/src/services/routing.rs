@@ -4,8 +4,9 @@
 
 use crate::App;
 use crate::services::{assignment, crm, outcome_for};
+use crate::services::{automated, consent};
 use async_trait::async_trait;
-use smsdesk_domain::consent::{self, Keyword};
+use smsdesk_domain::automated::AutomatedKind;
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
@@ -75,10 +76,12 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
         None => file_text(app, &channel, &number, m, &message_id).await?,
     };
 
-    match consent::classify(&m.text) {
-        Some(Keyword::OptOut) => app.store.set_opted_out(&channel.id, &m.from, true, m.received_at).await?,
-        Some(Keyword::OptIn) => app.store.set_opted_out(&channel.id, &m.from, false, m.received_at).await?,
-        Some(Keyword::Help) | None => {}
+    // Consent keywords and the opt-in notice first (before anything else is said), then the greeting of a
+    // conversation this text opened.
+    let said = consent::on_inbound(app, &channel, &conversation, &m.text, &message_id).await?;
+    if !said.keyword && !said.opted_out {
+        greet(app, &channel, &conversation, &message_id).await?;
+        out_of_hours(app, &channel, &conversation).await?;
     }
 
     if conversation.contact == ContactLink::Pending {
@@ -88,6 +91,41 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
     }
     Ok(Some(conversation.id))
+}
+
+/// The greeting, when `message_id` is the first message of the conversation (the customer opened it; a
+/// conversation an agent opened with a proactive text is not greeted), and the customer's place in line
+/// while it waits.
+async fn greet(
+    app: &App,
+    channel: &Channel,
+    conversation: &Conversation,
+    message_id: &MessageId,
+) -> PortResult<()> {
+    if conversation.state != ConversationState::Open {
+        return Ok(());
+    }
+    let transcript = app.store.list_messages(&conversation.id).await?;
+    if transcript.iter().find(|m| m.author != Author::System).map(|m| &m.id) != Some(message_id) {
+        return Ok(());
+    }
+    automated::send(app, channel, conversation, AutomatedKind::Greeting, message_id.as_str(), &[]).await?;
+    Ok(())
+}
+
+/// Out of the queue's operating hours, a text waiting in the queue gets the out-of-hours message, once per
+/// conversation (its id derives from the conversation), and still waits in the queue.
+async fn out_of_hours(app: &App, channel: &Channel, conversation: &Conversation) -> PortResult<()> {
+    if conversation.state != ConversationState::Open {
+        return Ok(());
+    }
+    let Some(queue) = app.store.get_queue(&conversation.queue_id).await? else { return Ok(()) };
+    if smsdesk_domain::hours::is_open(queue.operating_hours.as_ref(), app.clock.now()) {
+        return Ok(());
+    }
+    let cause = format!("msg_{}", conversation.id);
+    automated::send(app, channel, conversation, AutomatedKind::OutOfHours, &cause, &[]).await?;
+    Ok(())
 }
 
 /// How often a text is filed again into a fresh conversation when the one found closed underneath it.
@@ -121,6 +159,9 @@ async fn file_text(
             provider_message_id: Some(m.provider_message_id.clone()),
             error: None,
             attempts: 0,
+            automated: None,
+            // Kept whole, never cut: the agent sees it all, flagged.
+            over_limit: info.characters as usize > MAX_MESSAGE_CHARS,
             // Filed time, not the provider's: the transcript keeps the order texts reached us (FIFO per
             // customer), even when the provider's timestamps tie or arrive late.
             created_at: now,
