@@ -57,10 +57,14 @@ async fn stop_refuses_replies_with_one_confirmation_and_start_opts_back_in() {
     let texts: Vec<String> =
         s.fake.sends().iter().filter_map(|m| m.field("message").map(str::to_string)).collect();
     assert_eq!(
-        texts,
-        vec![en(AutomatedKind::OptInNotice), en(AutomatedKind::Greeting), "Ada has joined the conversation."],
-        "the opt-in notice comes before anything else"
+        texts.first().map(String::as_str),
+        Some(en(AutomatedKind::OptInNotice)),
+        "notice first: {texts:?}"
     );
+    // The greeting is queued by the router right after the notice; "agent joined" by whichever assignment
+    // wins (the router's, or the timers' sweep in the AWS shape), so those two may come in either order.
+    until_sent(&s, en(AutomatedKind::Greeting), 1).await;
+    assert_eq!(s.fake.sends().len(), 3, "notice, greeting, agent joined: {:?}", s.fake.sends());
     assert_eq!(
         trail(&consent_of(&s, CUSTOMER).await),
         vec![t("notice_sent", "first_contact", Some(OUR_NUMBER_E164))]
@@ -131,13 +135,16 @@ async fn stop_refuses_replies_with_one_confirmation_and_start_opts_back_in() {
     for keyword in ["  stop. ", "STOP", "Help", "START"] {
         assert!(messages.iter().any(|m| m["text"] == keyword && m["author"] == "customer"), "{keyword}: {c}");
     }
-    let kinds: Vec<&str> = messages.iter().filter_map(|m| m["automated"].as_str()).collect();
+    let mut kinds: Vec<&str> = messages.iter().filter_map(|m| m["automated"].as_str()).collect();
+    if kinds.len() > 3 {
+        kinds[1..3].sort_unstable(); // greeting and agent joined: either order (above)
+    }
     assert_eq!(
         kinds,
         vec![
             "opt_in_notice",
-            "greeting",
             "agent_joined",
+            "greeting",
             "opt_out_confirmation",
             "help",
             "opt_in_confirmation"
