@@ -192,8 +192,8 @@ mod tests {
     /// numbers in the consent log, cause `migrated`, at its original time.
     #[test]
     fn per_channel_opt_outs_carry_over_to_each_number() {
-        use smsdesk_domain::consent::{ConsentCause, ConsentChange, ConsentEvent, opted_out};
         use smsdesk_domain::Phone;
+        use smsdesk_domain::consent::{ConsentCause, ConsentChange, ConsentEvent, opted_out};
         let mut conn = Connection::open_in_memory().unwrap();
         for sql in &MIGRATIONS[..5] {
             conn.execute_batch(sql).unwrap();
