@@ -92,6 +92,10 @@ def statement_targets(resource):
         text = repr(r)
         if "secretsmanager" in text:
             names.add("secrets")
+        elif "sms-voice" in text:
+            names.add("sms-voice")
+        elif r == "*":
+            names.add("*")
         elif target == "Table" or (target is None and "Table.Arn" in text):
             names.add("Table")
         elif target:

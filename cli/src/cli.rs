@@ -67,6 +67,19 @@ pub enum Command {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// Captured webhooks: check a provider's signature offline.
+    Webhook {
+        #[command(subcommand)]
+        action: WebhookAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebhookAction {
+    /// Exits 0 when the captured webhook's signature is valid and 1 when not, printing what it checked
+    /// (the string signed, the URL variants tried). Stale timestamps and expired certificates are reported
+    /// beside the verdict, never in it.
+    Verify(crate::webhook::VerifyArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -137,6 +150,11 @@ impl From<QueueName> for QueueKind {
 
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
+        Command::Webhook { action: WebhookAction::Verify(args) } => {
+            let report = crate::webhook::verify(&args, time::OffsetDateTime::now_utc())?;
+            print!("{}", crate::webhook::render(&args.provider, &report));
+            if report.valid { Ok(()) } else { Err(crate::webhook::WebhookVerifyError::Invalid.into()) }
+        }
         Command::Dlq { action: DlqAction::List { queue, target } } => {
             let port = crate::dlq::open(&target.target())?;
             let kinds: Vec<QueueKind> = match queue {

@@ -7,7 +7,7 @@ use smsdesk_app::services::{crm::CrmConsumer, outbound::OutboundConsumer, routin
 use smsdesk_app::worker::{PollerConfig, run_poller};
 use smsdesk_app::{App, AuthMode, Config};
 use smsdesk_ports::{Clock, Consumer, MessageQueue, Metrics, QueueKind, Sample, SystemClock, UuidIds};
-use smsdesk_providers::Providers;
+use smsdesk_providers::{ProviderOptions, Providers};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -148,12 +148,17 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     config.stranded = options.stranded;
 
     let clock: Arc<dyn Clock> = ports.clock.unwrap_or_else(|| Arc::new(SystemClock));
-    let providers = Providers::new(http_client()?, store.clone(), clock.clone());
+    let provider_options = ProviderOptions { allow_loopback_http: config.allow_loopback_http };
+    let providers = Providers::configured(http_client()?, store.clone(), clock.clone(), provider_options);
     let app =
         App::new(store.clone(), queue.clone(), store.clone(), providers, clock, Arc::new(UuidIds), config);
 
     let metrics = Arc::new(smsdesk_embedded::PrometheusMetrics::new());
     app.set_metrics(metrics.clone());
+    // MMS media in a folder beside the database (`<data>.media/`), its links served by `/v1/media/...`.
+    let media = smsdesk_embedded::FolderMedia::beside(&options.data, &app.config.public_base_url)
+        .map_err(|e| DevError::Database { path: options.data.clone(), reason: e.to_string() })?;
+    app.set_media(Arc::new(media));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -180,6 +185,11 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
             }
         }),
     );
+    // `/v1/events`: live updates for the console, tailing the change feed of the same database.
+    let router = crate::events::route(
+        router,
+        crate::events::Events { app: app.clone(), feed: store.clone(), shutdown: shutdown_rx.clone() },
+    );
     let mut rx = shutdown_rx.clone();
     tasks.spawn(async move {
         axum::serve(listener, router)
@@ -197,6 +207,11 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     Ok(DevServer { addr, admin_token, token_generated, data: options.data, app, shutdown, tasks })
 }
 
+/// How many messages one poll takes. The batch's lanes (FIFO groups) run concurrently, and the embedded
+/// store commits concurrent writes together (one fsync for all that are ready), so a larger batch is fewer
+/// fsyncs per message; SQS's own limit of 10 does not apply to the embedded queue.
+const POLL_BATCH: usize = 64;
+
 /// One poller per queue (router, outbound-send, crm-upsert) and the timers loop.
 fn spawn_workers(
     tasks: &mut JoinSet<Result<(), DevError>>,
@@ -213,7 +228,7 @@ fn spawn_workers(
     for (kind, consumer) in consumers {
         let queue = app.queue.clone();
         let rx = shutdown_rx.clone();
-        let cfg = PollerConfig { idle: Duration::from_millis(50), visibility, ..PollerConfig::default() };
+        let cfg = PollerConfig { batch: POLL_BATCH, idle: Duration::from_millis(50), visibility };
         tasks.spawn(async move {
             run_poller(queue, kind, consumer, cfg, rx).await;
             Ok(())

@@ -6,3 +6,5 @@ pub mod aws_local;
 pub mod cli;
 pub mod dev;
 pub mod dlq;
+pub mod events;
+pub mod webhook;

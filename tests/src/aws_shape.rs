@@ -270,6 +270,7 @@ impl AwsShape {
             "SMSDESK_DYNAMODB_ENDPOINT" => Some(dynamodb.clone()),
             "SMSDESK_SQS_ENDPOINT" => Some(sqs.clone()),
             "SMSDESK_SECRET_PREFIX" => Some(format!("smsdesk-e2e/{tag}/")),
+            "SMSDESK_MEDIA_BUCKET" => Some(format!("smsdesk-e2e-media-{tag}")),
             _ => None,
         })
         .expect("aws config");
@@ -277,6 +278,13 @@ impl AwsShape {
         let sqs_client = sqs_client(&sdk, &cfg);
         cfg.queues =
             create_queues(&sqs_client, &format!("e2e-{}", &tag[..12])).await.expect("queues on moto");
+        let media_bucket = cfg.media_bucket.clone().expect("media bucket name");
+        smsdesk_aws::create_media_bucket(
+            &smsdesk_aws::s3_client(&sdk, cfg.s3_endpoint.as_deref()),
+            &media_bucket,
+        )
+        .await
+        .expect("media bucket on moto");
 
         // The API's URL is known before any function is built (SMSDESK_PUBLIC_URL in the template).
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -307,7 +315,7 @@ impl AwsShape {
         // What the tests read and write directly (store, queue, clock): every adapter, the same hooks.
         let tests_app = smsdesk_lambda::assemble_with(
             AwsAdapters::new(&sdk, &cfg),
-            Wiring { queue: true, secrets: true },
+            Wiring { queue: true, secrets: true, media: true },
             smsdesk_lambda::provider_http().expect("provider http client"),
             config.clone(),
             hooks.clock.clone(),

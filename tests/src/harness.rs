@@ -133,7 +133,9 @@ impl Api {
     ) -> Value {
         let numbers: Vec<Value> = numbers
             .iter()
-            .map(|n| json!({"number": n, "type": "geo", "description": "support line", "queue": queue}))
+            // Fast enough that send pacing (a geo number's default is 1/s) never slows a test that is not
+            // about pacing.
+            .map(|n| json!({"number": n, "type": "geo", "description": "support line", "queue": queue, "send_rate": 50}))
             .collect();
         self.ok(
             "POST",
@@ -384,16 +386,25 @@ pub struct DevProcess {
 
 /// The `smsdesk` binary, built by cargo if needed.
 pub fn smsdesk_binary() -> PathBuf {
+    smsdesk_binary_built(false)
+}
+
+/// The `smsdesk` binary of the debug or the release profile, built by cargo if needed.
+pub fn smsdesk_binary_built(release: bool) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let mut args = vec!["build", "--quiet", "-p", "smsdesk", "--bin", "smsdesk"];
+    if release {
+        args.push("--release");
+    }
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--quiet", "-p", "smsdesk", "--bin", "smsdesk"])
+        .args(&args)
         .current_dir(&root)
         .status()
         .expect("cargo runs");
     assert!(status.success(), "cargo build -p smsdesk failed");
-    target.join("debug").join("smsdesk")
+    target.join(if release { "release" } else { "debug" }).join("smsdesk")
 }
 
 /// A loopback port that is bound but not listening: connections to it are refused (a provider that is
@@ -485,6 +496,16 @@ impl DevProcess {
         })
         .await;
         Self { api, child }
+    }
+
+    /// The child's process id (for its CPU time and peak memory in /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// How the child ended, if it has (a server that dies under a test must say so, not look hung).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// SIGKILL: no clean shutdown, as in a crash.

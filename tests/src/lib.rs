@@ -2,19 +2,29 @@
 //! process), and fake providers that are real HTTP servers on 127.0.0.1 checking what we send.
 
 pub mod aws_shape;
+pub mod bench;
 pub mod clock;
+pub mod fake_provider;
+pub mod fake_providers;
 pub mod fake_telesign;
+pub mod fake_twilio;
+pub mod fake_twilio_mms;
+pub mod fake_vonage;
 pub mod faults;
 pub mod harness;
 pub mod logs;
 pub mod template;
 
 pub use clock::TestClock;
+pub use fake_provider::{FakeProvider, Sent, Webhook};
 pub use fake_telesign::{FakeTelesign, Scripted};
+pub use fake_twilio::{FakeTwilio, TwilioScript};
+pub use fake_twilio_mms::{FakeTwilioMms, MediaAnswer, MediaHit};
+pub use fake_vonage::FakeVonage;
 pub use faults::FaultyQueue;
 pub use harness::{
     ADMIN_TOKEN, Api, ClosedPort, DevProcess, TestApp, eventually, settle_database, settle_queue,
-    smsdesk_binary, telesign_dlr, telesign_mo,
+    smsdesk_binary, smsdesk_binary_built, telesign_dlr, telesign_mo,
 };
 
 /// The stranded-reply windows both shapes run with in tests: a reply untouched for 2 s is queued again (the

@@ -267,7 +267,15 @@ mod tests {
         // Every method reaches the webhook function, which answers 405 to what its provider does not use.
         let (get, _) = t.route("GET", "/webhooks/vonage/ch_1").expect("a GET webhook (Vonage)");
         assert_eq!(get.function, "inbound-webhook");
-        assert!(t.route("GET", "/").is_none());
+        assert!(t.route("GET", "/nothing-here").is_none());
+        // The console's static files: agent-api, no authorizer.
+        let (console, _) = t.route("GET", "/").expect("the console's page");
+        assert_eq!((console.function.as_str(), console.jwt), ("agent-api", false));
+        let (files, params) = t.route("GET", "/console/app.js").expect("the console's files");
+        assert_eq!(
+            (files.function.as_str(), files.jwt, params["proxy"].as_str()),
+            ("agent-api", false, "app.js")
+        );
         let inbound = t.triggers.iter().find(|tr| tr.queue == QueueKind::Inbound).expect("inbound trigger");
         assert_eq!(inbound.function, "router");
         assert_eq!(t.scheduled, ["timers"]);

@@ -17,7 +17,7 @@ pub mod worker;
 use secrecy::SecretString;
 use smsdesk_domain::retry::RetryPolicy;
 use smsdesk_domain::stranded::StrandedPolicy;
-use smsdesk_ports::{Clock, IdGen, MessageQueue, Metrics, NoMetrics, SecretStore, Store};
+use smsdesk_ports::{Clock, IdGen, MediaStore, MessageQueue, Metrics, NoMetrics, SecretStore, Store};
 use smsdesk_providers::Providers;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -36,7 +36,8 @@ pub struct Config {
     pub send_lease: Duration,
     /// How long webhook dedupe keys are kept.
     pub dedupe_ttl: Duration,
-    /// Close conversations with no message for this long (timers).
+    /// Close conversations with no message for this long (timers), on channels without their own
+    /// `inactivity_secs`; 8 hours by default. None: the timers never auto-close.
     pub auto_close_after: Option<Duration>,
     /// When the timers requeue or fail replies stranded `queued`.
     pub stranded: StrandedPolicy,
@@ -47,6 +48,16 @@ pub struct Config {
     /// Let an admin point a channel's `base_url` at plain `http://` on a loopback host (fake providers):
     /// `smsdesk dev` and the tests set it; the Lambda functions never do (only `https://` hosts there).
     pub allow_loopback_http: bool,
+    /// How long a send waits in place for its number's next slot (send pacing, issue 9.10); a slot further
+    /// out sends the message back to its queue until it is near.
+    pub pacing_wait: Duration,
+    /// How long the parts of a multipart inbound text wait for the rest before they are filed as they are
+    /// (issue 9.6).
+    pub multipart_timeout: Duration,
+    /// How long a media link in a transcript or an export stays valid.
+    pub media_view_ttl: Duration,
+    /// How long the media link a provider fetches an agent's attachment by stays valid.
+    pub media_send_ttl: Duration,
 }
 
 impl Config {
@@ -57,11 +68,15 @@ impl Config {
             retry: RetryPolicy::default(),
             send_lease: Duration::from_secs(300),
             dedupe_ttl: Duration::from_secs(7 * 24 * 3600),
-            auto_close_after: Some(Duration::from_secs(24 * 3600)),
+            auto_close_after: Some(Duration::from_secs(8 * 3600)),
             stranded: StrandedPolicy::default(),
             sandbox: false,
             max_webhook_bytes: 64 * 1024,
             allow_loopback_http: false,
+            pacing_wait: Duration::from_secs(2),
+            multipart_timeout: Duration::from_secs(60),
+            media_view_ttl: Duration::from_secs(5 * 60),
+            media_send_ttl: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -80,6 +95,11 @@ pub struct App {
     metrics: OnceLock<Arc<dyn Metrics>>,
     /// The webhook path's short-lived copy of channel credentials (services::webhook_keys).
     pub webhook_keys: services::webhook_keys::WebhookKeys,
+    /// Where MMS media is kept (S3 or the embedded folder); none until the shape's wiring sets it with
+    /// [`App::set_media`]: without it, media is neither fetched nor accepted.
+    media: OnceLock<Arc<dyn MediaStore>>,
+    /// The HTTP client media fetches use (no automatic redirects), built on first use.
+    media_http: OnceLock<reqwest::Client>,
 }
 
 impl App {
@@ -102,6 +122,8 @@ impl App {
             config,
             metrics: OnceLock::new(),
             webhook_keys: Default::default(),
+            media: OnceLock::new(),
+            media_http: OnceLock::new(),
         })
     }
 
@@ -116,6 +138,25 @@ impl App {
             Some(m) => m.as_ref(),
             None => &NoMetrics,
         }
+    }
+
+    /// Keeps media in `media` from now on (once; a second call is ignored).
+    pub fn set_media(&self, media: Arc<dyn MediaStore>) {
+        let _first = self.media.set(media);
+    }
+
+    /// The media store, if this shape has one.
+    pub fn media(&self) -> Option<&dyn MediaStore> {
+        self.media.get().map(|m| m.as_ref())
+    }
+
+    /// The client for fetching providers' media.
+    pub(crate) fn media_http(&self) -> Result<&reqwest::Client, String> {
+        if let Some(c) = self.media_http.get() {
+            return Ok(c);
+        }
+        let client = smsdesk_providers::media::client().map_err(|e| e.to_string())?;
+        Ok(self.media_http.get_or_init(|| client))
     }
 
     pub(crate) fn admin_token(&self) -> Option<&SecretString> {

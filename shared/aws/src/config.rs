@@ -14,6 +14,10 @@ pub const SQS_ENDPOINT_VAR: &str = "SMSDESK_SQS_ENDPOINT";
 /// Defaults to `SMSDESK_SQS_ENDPOINT`: moto serves SQS and Secrets Manager on one port.
 pub const SECRETS_ENDPOINT_VAR: &str = "SMSDESK_SECRETS_ENDPOINT";
 pub const DEFAULT_SECRET_PREFIX: &str = "smsdesk/channels/";
+/// The media bucket's name (MMS media; `infra/TABLES.md`, "Media").
+pub const MEDIA_BUCKET_VAR: &str = "SMSDESK_MEDIA_BUCKET";
+/// Endpoint override for S3 (moto locally); defaults to `SMSDESK_SQS_ENDPOINT`. Unset in AWS.
+pub const S3_ENDPOINT_VAR: &str = "SMSDESK_S3_ENDPOINT";
 
 /// The environment variable that holds a queue's URL (see [`crate::AwsConfig::from_env`]).
 pub fn env_var(queue: QueueKind, dead_letter: bool) -> &'static str {
@@ -95,6 +99,10 @@ pub struct AwsConfig {
     pub dynamodb_endpoint: Option<String>,
     pub sqs_endpoint: Option<String>,
     pub secrets_endpoint: Option<String>,
+    /// The media bucket (`SMSDESK_MEDIA_BUCKET`); None: this deployment keeps no MMS media.
+    pub media_bucket: Option<String>,
+    /// Endpoint override for S3 (`SMSDESK_S3_ENDPOINT`, else `SMSDESK_SQS_ENDPOINT`: moto serves both).
+    pub s3_endpoint: Option<String>,
 }
 
 impl AwsConfig {
@@ -124,6 +132,8 @@ impl AwsConfig {
             secret_prefix: get(SECRET_PREFIX_VAR).unwrap_or_else(|| DEFAULT_SECRET_PREFIX.to_string()),
             dynamodb_endpoint: get(DYNAMODB_ENDPOINT_VAR),
             secrets_endpoint: get(SECRETS_ENDPOINT_VAR).or_else(|| sqs_endpoint.clone()),
+            media_bucket: get(MEDIA_BUCKET_VAR),
+            s3_endpoint: get(S3_ENDPOINT_VAR).or_else(|| sqs_endpoint.clone()),
             sqs_endpoint,
         })
     }

@@ -21,24 +21,31 @@ mod error;
 mod http;
 mod lazy;
 mod metrics;
+#[cfg(feature = "s3")]
+mod s3;
 mod sdk;
 #[cfg(feature = "secretsmanager")]
 mod secrets;
 #[cfg(feature = "sqs")]
 mod sqs;
 
+#[cfg(feature = "s3")]
+pub use aws_sdk_s3;
 #[cfg(feature = "secretsmanager")]
 pub use config::secrets_client;
 #[cfg(feature = "sqs")]
 pub use config::sqs_client;
 pub use config::{
-    AwsConfig, ConfigError, DEFAULT_SECRET_PREFIX, DYNAMODB_ENDPOINT_VAR, QueueUrls, SECRET_PREFIX_VAR,
-    SECRETS_ENDPOINT_VAR, SQS_ENDPOINT_VAR, TABLE_VAR, dynamodb_client, env_var as queue_env_var,
+    AwsConfig, ConfigError, DEFAULT_SECRET_PREFIX, DYNAMODB_ENDPOINT_VAR, MEDIA_BUCKET_VAR, QueueUrls,
+    S3_ENDPOINT_VAR, SECRET_PREFIX_VAR, SECRETS_ENDPOINT_VAR, SQS_ENDPOINT_VAR, TABLE_VAR, dynamodb_client,
+    env_var as queue_env_var,
 };
 pub use dynamo::{DynamoStore, TTL_ATTRIBUTE, create_table};
 pub use http::LazyTls;
 pub use lazy::LazyClient;
 pub use metrics::{DEFAULT_METRICS_NAMESPACE, EmfMetrics, METRICS_NAMESPACE_VAR};
+#[cfg(feature = "s3")]
+pub use s3::{S3Media, create_media_bucket, s3_client};
 pub use sdk::{
     ACCESS_KEY_VAR, DEFAULT_REGION_VAR, REGION_VAR, SECRET_KEY_VAR, SESSION_TOKEN_VAR, env_credentials,
     env_region, sdk_config, sdk_config_from_env, sdk_config_from_lookup,
@@ -66,6 +73,9 @@ pub struct AwsAdapters {
     pub queue: SqsQueue,
     #[cfg(feature = "secretsmanager")]
     pub secrets: SecretsManagerStore,
+    /// The media bucket's adapter, when `SMSDESK_MEDIA_BUCKET` names one.
+    #[cfg(feature = "s3")]
+    pub media: Option<S3Media>,
 }
 
 impl AwsAdapters {
@@ -81,6 +91,15 @@ impl AwsAdapters {
                 lazy(sdk, cfg, secrets_client),
                 cfg.secret_prefix.clone(),
             ),
+            #[cfg(feature = "s3")]
+            media: cfg.media_bucket.clone().map(|bucket| {
+                let endpoint = cfg.s3_endpoint.clone();
+                let sdk = sdk.clone();
+                S3Media::with_lazy_client(
+                    LazyClient::new(move || s3_client(&sdk, endpoint.as_deref())),
+                    bucket,
+                )
+            }),
         }
     }
 }

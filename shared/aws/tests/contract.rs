@@ -65,6 +65,8 @@ fn config(e: &Endpoints, table: String) -> AwsConfig {
         dynamodb_endpoint: Some(e.dynamodb.clone()),
         sqs_endpoint: Some(e.sqs.clone()),
         secrets_endpoint: Some(e.sqs.clone()),
+        media_bucket: None,
+        s3_endpoint: Some(e.sqs.clone()),
     }
 }
 
@@ -98,6 +100,8 @@ store_suite!(
     agent_subjects_contract,
     conversations_contract,
     assignment_contract,
+    lifecycle_contract,
+    distribution_stress_contract,
     messages_contract,
     status_contract,
     send_claims_contract,
@@ -188,4 +192,34 @@ fn metrics_contract_on_embedded_metric_format_lines() {
         let text = String::from_utf8(captured.0.lock().expect("buffer").clone()).expect("utf-8 lines");
         smsdesk_contract::metrics::parse_emf(&text)
     });
+}
+
+/// A plain HTTP/1.0 GET on loopback (the presigned link of moto's S3): the body on 200, else None.
+async fn http_get(url: String) -> Option<Vec<u8>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_at(rest.find('/')?);
+    let mut stream = tokio::net::TcpStream::connect(host).await.ok()?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.ok()?;
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&answer[..split]).to_string();
+    head.split_whitespace().nth(1).filter(|code| *code == "200")?;
+    Some(answer[split + 4..].to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_media_contract() {
+    let Some(e) = endpoints("s3_media_contract") else { return };
+    let sdk = sdk().await;
+    let client = smsdesk_aws::s3_client(&sdk, Some(&e.sqs));
+    let bucket = unique("smsdesk-media");
+    if let Err(err) = smsdesk_aws::create_media_bucket(&client, &bucket).await {
+        panic!("creating bucket {bucket} on {}: {err}", e.sqs);
+    }
+    let media = Arc::new(smsdesk_aws::S3Media::new(client, bucket));
+    let open: smsdesk_contract::media::OpenLink = Box::new(|link| Box::pin(http_get(link)));
+    smsdesk_contract::media_contract(media, open).await;
 }

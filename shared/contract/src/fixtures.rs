@@ -44,12 +44,7 @@ pub fn phone() -> Phone {
 }
 
 pub fn work_queue() -> WorkQueue {
-    WorkQueue {
-        id: QueueId::new(id("q_")),
-        name: format!("queue {}", run_tag()),
-        created_at: now(),
-        operating_hours: None,
-    }
+    WorkQueue::new(QueueId::new(id("q_")), format!("queue {}", run_tag()), now())
 }
 
 /// A sandbox channel with one geo number that routes to `queue`.
@@ -59,16 +54,19 @@ pub fn channel(queue: &QueueId) -> Channel {
         name: "contract channel".into(),
         provider: ProviderKind::Sandbox,
         base_url: Some("http://127.0.0.1:9".into()),
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: phone(),
             number_type: NumberType::Geo,
             description: "support".into(),
             queue: queue.clone(),
+            send_rate: None,
         }],
         language: Some("en".into()),
-        attachments: AttachmentPolicy { customer: true, agent: false },
+        attachments: AttachmentPolicy { customer: true, agent: false, ..AttachmentPolicy::default() },
         created_at: now(),
         messaging: Default::default(),
+        inactivity_secs: None,
     }
 }
 
@@ -110,6 +108,8 @@ pub fn conversation(
         queued_at: at,
         closed_at: None,
         close_reason: None,
+        state_changed_at: None,
+        wrap_up: None,
     }
 }
 

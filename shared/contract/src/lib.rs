@@ -8,12 +8,16 @@
 //! Entry points: [`store_contract`], [`queue_contract`], [`secrets_contract`], [`metrics_contract`]; the per-capability store
 //! suites live in [`store`]; [`fixtures`] builds records for tests elsewhere.
 
+pub mod changes;
 pub mod fixtures;
+pub mod media;
 pub mod metrics;
 pub mod queue;
 pub mod secrets;
 pub mod store;
 
+pub use changes::changes_contract;
+pub use media::media_contract;
 pub use metrics::metrics_contract;
 pub use queue::queue_contract;
 pub use secrets::secrets_contract;

@@ -121,13 +121,14 @@ pub fn plan_proactive(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::Presence;
     use crate::{AgentId, ChannelId, ConversationId, Phone};
     use time::OffsetDateTime;
 
-    fn agent(id: &str, queues: &[&str]) -> Agent {
+    /// An available agent serving `queues` (also the fixture of `live`'s tests).
+    pub(crate) fn agent(id: &str, queues: &[&str]) -> Agent {
         Agent {
             id: AgentId::new(id),
             name: id.into(),
@@ -141,7 +142,8 @@ mod tests {
         }
     }
 
-    fn conversation(queue: &str, agent: Option<&str>, state: ConversationState) -> Conversation {
+    /// A conversation in `queue` (also the fixture of `live`'s tests).
+    pub(crate) fn conversation(queue: &str, agent: Option<&str>, state: ConversationState) -> Conversation {
         Conversation {
             id: ConversationId::new("cv_1"),
             channel_id: ChannelId::new("ch_1"),
@@ -157,6 +159,8 @@ mod tests {
             queued_at: OffsetDateTime::UNIX_EPOCH,
             closed_at: None,
             close_reason: None,
+            state_changed_at: None,
+            wrap_up: None,
         }
     }
 

@@ -58,6 +58,9 @@ pub struct InboundMessage {
     /// `None` for a whole text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part: Option<MessagePart>,
+    /// Media the provider announced with the text (MMS), in its order; fetched by the router.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<crate::media::MediaRef>,
 }
 
 /// One part of a multipart text, as the provider numbered it: parts sharing `reference` (from the same
@@ -135,6 +138,7 @@ mod tests {
             text: "hello".into(),
             received_at: datetime!(2026-11-23 10:00 UTC),
             part: None,
+            media: Vec::new(),
         });
         let json = serde_json::to_string(&ev).unwrap();
         assert!(json.contains("\"kind\":\"message\""));

@@ -75,22 +75,66 @@ impl NumberType {
             _ => return None,
         })
     }
+
+    /// The send rate (messages per second) carriers allow a number of this type when the admin sets none:
+    /// a 10DLC / geographic long code 1, a toll-free number 3, a short code 100 (README, "Send rates").
+    pub fn default_send_rate(self) -> f64 {
+        match self {
+            NumberType::Geo => 1.0,
+            NumberType::TollFree => 3.0,
+            NumberType::ShortCode => 100.0,
+        }
+    }
 }
 
 /// One of our numbers on a channel, and the queue its texts go to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChannelNumber {
     pub number: Phone,
     #[serde(rename = "type")]
     pub number_type: NumberType,
     pub description: String,
     pub queue: QueueId,
+    /// Messages per second the carrier lets this number send (set by the admin; None: the default of its
+    /// type, [`NumberType::default_send_rate`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_rate: Option<f64>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+// `send_rate` is a positive finite number (checked where it is set), so equality is reflexive.
+impl Eq for ChannelNumber {}
+
+impl ChannelNumber {
+    /// The number's send rate in messages per second: the admin's, or its type's default.
+    pub fn send_rate(&self) -> f64 {
+        self.send_rate.unwrap_or_else(|| self.number_type.default_send_rate())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct AttachmentPolicy {
+    /// Customers' media (MMS) is kept and shown; off: not kept, and the customer is told once per
+    /// conversation with `refused_text`.
     pub customer: bool,
+    /// Agents may attach media to replies; off: the API refuses.
     pub agent: bool,
+    /// What a customer whose attachments are not accepted is told (default:
+    /// [`crate::media::DEFAULT_ATTACHMENTS_REFUSED_TEXT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_text: Option<String>,
+    /// Largest item in bytes, when lower than the provider's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    /// Most items per message, when lower than the provider's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u32>,
+}
+
+impl AttachmentPolicy {
+    /// What the customer is told when their attachments are not accepted.
+    pub fn refused_text(&self) -> &str {
+        self.refused_text.as_deref().unwrap_or(crate::media::DEFAULT_ATTACHMENTS_REFUSED_TEXT)
+    }
 }
 
 /// A provider account and its numbers. The credentials are kept apart, in the secret store.
@@ -101,11 +145,20 @@ pub struct Channel {
     pub provider: ProviderKind,
     /// Overrides the provider's API host (regional hosts; fake providers in tests).
     pub base_url: Option<String>,
+    /// The exact public URL the provider calls for this channel's webhooks, when a proxy or an API Gateway
+    /// stage makes it differ from the one smsdesk rebuilds (`<public base>/webhooks/<provider>/<id>`):
+    /// signatures that cover the URL are checked against it, and `callback_url` shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     pub numbers: Vec<ChannelNumber>,
     pub language: Option<String>,
     pub attachments: AttachmentPolicy,
     #[serde(with = "rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Seconds without activity after which an open conversation auto-closes (acd). None: the deployment's
+    /// default (`Config::auto_close_after`, 8 hours unless configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inactivity_secs: Option<u64>,
     /// Automated messages, consent keywords and text rules (flattened: `PATCH` sets them by name).
     #[serde(flatten, default)]
     pub messaging: MessagingSettings,
@@ -145,6 +198,15 @@ impl Default for MessagingSettings {
 }
 
 impl Channel {
+    /// The channel's media limits: its provider's, lowered where the channel sets lower ones.
+    pub fn media_limits(&self) -> crate::media::MediaLimits {
+        crate::media::MediaLimits::for_channel(
+            self.provider,
+            self.attachments.max_bytes,
+            self.attachments.max_items,
+        )
+    }
+
     pub fn number(&self, number: &Phone) -> Option<&ChannelNumber> {
         self.numbers.iter().find(|n| &n.number == number)
     }
@@ -159,6 +221,56 @@ pub struct WorkQueue {
     /// When the queue is staffed (its time zone, weekly spans, holidays); None: always open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operating_hours: Option<crate::hours::OperatingHours>,
+    /// The dispositions an agent picks from at wrap-up (acd; validated by `lifecycle::validate_wrap_up`).
+    #[serde(default)]
+    pub dispositions: Vec<String>,
+    /// The tags an agent may add at wrap-up.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Whether wrap-up needs a disposition (then `dispositions` is not empty).
+    #[serde(default)]
+    pub disposition_required: bool,
+    /// How long an agent may stay in wrap-up before the conversation closes and the slot is released.
+    #[serde(default = "default_wrap_up_limit_secs")]
+    pub wrap_up_limit_secs: u64,
+    /// Priority of a conversation when it enters the queue (acd; higher is served first).
+    #[serde(default)]
+    pub initial_priority: u32,
+    /// Escalation: add `escalation_add` every `escalation_every_secs` of waiting, up to `max_priority`
+    /// (0 for either: no escalation). See `assign::current_priority`.
+    #[serde(default)]
+    pub escalation_add: u32,
+    #[serde(default)]
+    pub escalation_every_secs: u64,
+    #[serde(default)]
+    pub max_priority: u32,
+}
+
+/// Default wrap-up limit: two minutes.
+pub const DEFAULT_WRAP_UP_LIMIT_SECS: u64 = 120;
+
+fn default_wrap_up_limit_secs() -> u64 {
+    DEFAULT_WRAP_UP_LIMIT_SECS
+}
+
+impl WorkQueue {
+    /// A queue with every setting at its default.
+    pub fn new(id: QueueId, name: impl Into<String>, created_at: OffsetDateTime) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            created_at,
+            operating_hours: None,
+            dispositions: Vec::new(),
+            tags: Vec::new(),
+            disposition_required: false,
+            wrap_up_limit_secs: DEFAULT_WRAP_UP_LIMIT_SECS,
+            initial_priority: 0,
+            escalation_add: 0,
+            escalation_every_secs: 0,
+            max_priority: 0,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -225,6 +337,12 @@ pub enum ConversationState {
     Open,
     /// With an agent.
     Active,
+    /// Set aside by its agent, who keeps the slot; the customer's next text brings it back to them (if
+    /// available) or to the queue.
+    Waiting,
+    /// The customer conversation ended; the agent finishes notes, disposition and tags (the slot is held
+    /// until the wrap-up is submitted or the queue's wrap-up limit passes).
+    WrapUp,
     /// Resolved; never reopened. A new text starts a new conversation.
     Closed,
 }
@@ -234,6 +352,8 @@ impl ConversationState {
         match self {
             ConversationState::Open => "open",
             ConversationState::Active => "active",
+            ConversationState::Waiting => "waiting",
+            ConversationState::WrapUp => "wrap_up",
             ConversationState::Closed => "closed",
         }
     }
@@ -242,10 +362,30 @@ impl ConversationState {
         Some(match s {
             "open" => ConversationState::Open,
             "active" => ConversationState::Active,
+            "waiting" => ConversationState::Waiting,
+            "wrap_up" => ConversationState::WrapUp,
             "closed" => ConversationState::Closed,
             _ => return None,
         })
     }
+
+    /// Whether a conversation in this state is with an agent and holds one of the agent's slots (`active`,
+    /// `waiting`, `wrap_up`).
+    pub fn holds_agent(self) -> bool {
+        matches!(self, ConversationState::Active | ConversationState::Waiting | ConversationState::WrapUp)
+    }
+}
+
+/// What the agent recorded at wrap-up; kept on the conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrapUp {
+    pub disposition: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub agent_id: Option<AgentId>,
+    #[serde(with = "rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 /// Where the conversation stands with the CRM.
@@ -282,6 +422,13 @@ pub struct Conversation {
     #[serde(with = "rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
     pub close_reason: Option<String>,
+    /// When the conversation last changed between `active`, `waiting` and `wrap_up` (the wrap-up limit
+    /// counts from here).
+    #[serde(default, with = "rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub state_changed_at: Option<OffsetDateTime>,
+    /// Disposition, tags and notes, once the agent submitted the wrap-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrap_up: Option<WrapUp>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

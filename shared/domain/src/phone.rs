@@ -18,6 +18,21 @@ pub enum PhoneError {
     Length,
 }
 
+/// The country calling codes the phone-number library knows (its metadata's `countryCode`s), sorted. ITU
+/// codes are prefix-free, so at most one prefix of a number is one of them.
+const COUNTRY_CODES: &[u16] = &[
+    1, 7, 20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57,
+    58, 60, 61, 62, 63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98, 211, 212, 213, 216, 218, 220,
+    221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241,
+    242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 260, 261, 262, 263,
+    264, 265, 266, 267, 268, 269, 290, 291, 297, 298, 299, 350, 351, 352, 353, 354, 355, 356, 357, 358, 359,
+    370, 371, 372, 373, 374, 375, 376, 377, 378, 380, 381, 382, 383, 385, 386, 387, 389, 420, 421, 423, 500,
+    501, 502, 503, 504, 505, 506, 507, 508, 509, 590, 591, 592, 593, 594, 595, 596, 597, 598, 599, 670, 672,
+    673, 674, 675, 676, 677, 678, 679, 680, 681, 682, 683, 685, 686, 687, 688, 689, 690, 691, 692, 800, 808,
+    850, 852, 853, 855, 856, 870, 878, 880, 881, 882, 883, 886, 888, 960, 961, 962, 963, 964, 965, 966, 967,
+    968, 970, 971, 972, 973, 974, 975, 976, 977, 979, 992, 993, 994, 995, 996, 998,
+];
+
 /// A phone number in E.164 form (`+` then 8 to 15 digits, with a valid country code), or a short code (3 to
 /// 6 digits, national, with no E.164 form: support lines such as `12345`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,6 +54,9 @@ impl Phone {
         {
             return Ok(Self(trimmed.to_string()));
         }
+        if let Some(phone) = Self::fast_e164(trimmed) {
+            return Ok(phone);
+        }
         let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
         let allowed = |c: char| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.');
         if !trimmed.chars().all(allowed) || trimmed[1..].contains('+') {
@@ -50,6 +68,20 @@ impl Phone {
         let e164 = format!("+{digits}");
         phonenumber::parse(None, &e164).map_err(|e| PhoneError::Invalid(format!("{}: {e}", mask(&e164))))?;
         Ok(Self(e164))
+    }
+
+    /// The fast path for what providers send: `+` and digits, or digits only (TeleSign, Vonage), 8 to 15 of
+    /// them, starting with an assigned country calling code. For such input the phone-number library's full
+    /// parse (and the metadata it loads) says no more than this: a unit test checks both agree for every
+    /// country code. Anything else (spaces, punctuation, unknown codes) takes the full parse.
+    fn fast_e164(input: &str) -> Option<Self> {
+        let digits = input.strip_prefix('+').unwrap_or(input);
+        if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let known = (1..=3)
+            .any(|n| digits[..n].parse().is_ok_and(|cc: u16| COUNTRY_CODES.binary_search(&cc).is_ok()));
+        known.then(|| Self(format!("+{digits}")))
     }
 
     /// Parses a number given as digits only, country code first, no `+` and no spaces: the form in which
@@ -123,6 +155,26 @@ impl<'de> Deserialize<'de> for Phone {
 
 #[cfg(test)]
 mod tests {
+
+    /// The fast path and the library's full parse agree on every 1- to 3-digit prefix, at the shortest and
+    /// longest lengths, with and without `+`.
+    #[test]
+    fn the_fast_path_agrees_with_the_full_parse_for_every_country_code() {
+        assert!(COUNTRY_CODES.windows(2).all(|w| w[0] < w[1]), "sorted, for the binary search");
+        for prefix in (1..=999).map(|n: u32| n.to_string()) {
+            for len in [8, 11, 15] {
+                let digits = format!("{prefix}{}", "5".repeat(len - prefix.len()));
+                let full = phonenumber::parse(None, format!("+{digits}")).is_ok();
+                for input in [format!("+{digits}"), digits.clone()] {
+                    assert_eq!(Phone::fast_e164(&input).is_some(), full, "{input}");
+                    if full {
+                        assert_eq!(Phone::parse(&input).unwrap().e164(), format!("+{digits}"));
+                    }
+                }
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -4,8 +4,10 @@
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 use smsdesk_ports::{PortError, PortResult};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
+use tokio::sync::oneshot;
 
 use crate::schema;
 
@@ -25,28 +27,89 @@ pub enum EmbeddedError {
 /// How long a writer waits for another process holding the file's lock before giving up as `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A shared handle on one connection. One connection (behind a mutex) serializes every port method in
-/// this process; `BEGIN IMMEDIATE` transactions keep them atomic against other processes on the file too.
+/// Most jobs one group commit takes; the rest wait for the next one.
+const MAX_GROUP: usize = 512;
+
+/// A shared handle on the database's one writer. One connection, owned by a writer thread, serializes every
+/// port method in this process; `BEGIN IMMEDIATE` transactions keep them atomic against other processes on
+/// the file too.
+///
+/// Group commit: the writer thread takes every job that is waiting (up to [`MAX_GROUP`]), runs them one
+/// after another in ONE transaction, each inside its own SAVEPOINT, commits once (one fsync under
+/// `synchronous=FULL`) and only then answers each caller. A job that fails is rolled back to its savepoint
+/// and answered with its own error; the others still commit. Nobody hears "done" before the commit is on
+/// disk, so what a port method acknowledged survives a kill -9 exactly as with one transaction per method.
 #[derive(Clone)]
 pub(crate) struct Db {
-    conn: Arc<Mutex<Connection>>,
+    jobs: mpsc::Sender<Box<dyn Job>>,
+    commits: Arc<AtomicU64>,
+}
+
+/// One port method's work, waiting for the writer thread.
+trait Job: Send {
+    /// Runs the work inside the group's transaction; Ok if it should be kept.
+    fn run(&mut self, tx: &Transaction<'_>) -> bool;
+    /// Answers the caller once the group's fate is known: `Ok` when the group committed.
+    fn answer(self: Box<Self>, group: Result<(), PortError>);
+}
+
+struct Pending<T, F> {
+    work: Option<F>,
+    out: Option<PortResult<T>>,
+    reply: oneshot::Sender<PortResult<T>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
+{
+    fn run(&mut self, tx: &Transaction<'_>) -> bool {
+        let Some(work) = self.work.take() else { return false };
+        // A panicking job is one failed job: its savepoint is rolled back, the writer thread goes on.
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(tx)))
+            .unwrap_or_else(|_| Err(PortError::Backend("embedded database job panicked".into())));
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn answer(self: Box<Self>, group: Result<(), PortError>) {
+        let result = match (self.out, group) {
+            (Some(Err(own)), _) => Err(own),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (Some(Ok(_)), Err(e)) | (None, Err(e)) => Err(e),
+            (None, Ok(())) => Err(PortError::Backend("embedded database job was not run".into())),
+        };
+        // The caller may have gone away (its future dropped); the work is committed either way.
+        let _ = self.reply.send(result);
+    }
 }
 
 impl Db {
     pub(crate) fn open(path: &Path) -> Result<Self, EmbeddedError> {
-        private_file(path)?;
+        // An existing file is only chmod-ed (see below why it is never opened outside SQLite).
+        if path.exists() {
+            owner_only(path)?
+        } else {
+            private_file(path)?
+        }
         let conn = Connection::open(path)?;
         // WAL lets readers and the writer overlap; FULL syncs the WAL on every commit, so whatever a port
         // method acknowledged survives a kill -9 or a power cut.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         let db = Self::init(conn)?;
         // SQLite creates the -wal and -shm files with the database file's mode; older files are tightened.
+        // By path (chmod), never by opening them: closing any descriptor of a file drops every POSIX lock
+        // this process holds on it, and SQLite's lock on the -shm is what tells another process (`smsdesk
+        // dlq`, a reader) that the shared memory is in use. Without it, that process truncates the -shm
+        // under our mapping and this one dies of SIGBUS.
         for suffix in ["-wal", "-shm"] {
             let mut side = path.as_os_str().to_owned();
             side.push(suffix);
             let side = std::path::PathBuf::from(side);
             if side.exists() {
-                private_file(&side)?;
+                owner_only(&side)?;
             }
         }
         Ok(db)
@@ -60,31 +123,101 @@ impl Db {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         schema::migrate(&mut conn)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        let commits = Arc::new(AtomicU64::new(0));
+        let counter = commits.clone();
+        // The thread ends when the last handle is dropped (the channel closes), closing the connection.
+        std::thread::Builder::new()
+            .name("smsdesk-db-writer".into())
+            .spawn(move || writer(conn, queue, &counter))
+            .map_err(|e| EmbeddedError::File { path: "writer thread".into(), source: e })?;
+        Ok(Self { jobs, commits })
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on a blocking thread, committing when it returns Ok.
+    /// Runs `f` in the writer's next group transaction (inside its own savepoint) and answers once that
+    /// transaction is committed: `f`'s own error if it failed (its changes undone), the commit's error if
+    /// the group could not be committed.
     pub(crate) async fn tx<T, F>(&self, f: F) -> PortResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        let joined = tokio::task::spawn_blocking(move || {
-            // A panic in an earlier call poisons the mutex but cannot leave a transaction open (it rolls back
-            // on drop), so the connection is still sound.
-            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let tx = guard.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
-            let out = f(&tx)?;
-            tx.commit().map_err(sql)?;
-            Ok(out)
-        })
-        .await;
-        match joined {
-            Ok(result) => result,
-            Err(e) => Err(PortError::Backend(format!("embedded database task failed: {e}"))),
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(Pending { work: Some(f), out: None, reply });
+        if self.jobs.send(job).is_err() {
+            return Err(PortError::Backend("embedded database writer has stopped".into()));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(PortError::Backend("embedded database writer has stopped".into())))
+    }
+
+    /// How many transactions the writer has committed (group commit makes this fewer than the jobs).
+    pub(crate) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+}
+
+/// The writer thread: waits for a job, takes every other job already waiting, runs the group.
+fn writer(mut conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, commits: &AtomicU64) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let result = run_group(&mut conn, &mut group);
+        if result.is_ok() {
+            commits.fetch_add(1, Ordering::Relaxed);
+        }
+        for job in group {
+            job.answer(result.as_ref().map(|_| ()).map_err(copy));
         }
     }
+}
+
+/// The group's error, for each of its callers.
+fn copy(e: &PortError) -> PortError {
+    match e {
+        PortError::Unavailable(m) => PortError::Unavailable(m.clone()),
+        PortError::Corrupt(m) => PortError::Corrupt(m.clone()),
+        PortError::Backend(m) => PortError::Backend(m.clone()),
+    }
+}
+
+/// One transaction for the whole group, a savepoint per job; the group's fate (commit or not).
+fn run_group(conn: &mut Connection, group: &mut [Box<dyn Job>]) -> Result<(), PortError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+    for job in group.iter_mut() {
+        tx.execute_batch("SAVEPOINT job").map_err(sql)?;
+        if job.run(&tx) {
+            tx.execute_batch("RELEASE job").map_err(sql)?;
+        } else if tx.is_autocommit() {
+            // SQLite itself rolled the whole transaction back (an I/O error, a full disk): every job
+            // of the group so far is undone, so none of them may hear "done".
+            return Err(PortError::Unavailable(
+                "the group transaction was rolled back by the database; nothing of it was stored".into(),
+            ));
+        } else {
+            tx.execute_batch("ROLLBACK TO job; RELEASE job").map_err(sql)?;
+        }
+    }
+    tx.commit().map_err(sql)
+}
+
+/// Makes an existing `path` readable and writable by its owner only, without opening it.
+fn owner_only(path: &Path) -> Result<(), EmbeddedError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|source| EmbeddedError::File { path: path.display().to_string(), source })?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Creates `path` readable and writable by its owner only (mode 0600), or makes an existing file so: the
@@ -179,6 +312,59 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let _db = Db::open(&path).unwrap();
         assert_eq!(mode(&path), 0o600);
+    }
+
+    /// Group commit: many concurrent callers, fewer commits than callers, every caller its own answer; a
+    /// failing or panicking job is undone alone and does not poison the rest of its group.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_writes_share_commits_and_each_caller_gets_its_own_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        db.tx(|tx| tx.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)").map_err(sql)).await.unwrap();
+        let before = db.commits();
+        let n = 400i64;
+        let mut tasks = Vec::new();
+        for i in 0..n {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                db.tx(move |tx| {
+                    tx.execute("INSERT INTO t (x) VALUES (?1)", [i]).map_err(sql)?;
+                    match i % 10 {
+                        3 => Err(PortError::Backend(format!("job {i} refuses"))),
+                        7 => panic!("job {i} panics"),
+                        // A constraint error from SQLite itself, after this job's own insert.
+                        9 => tx.execute("INSERT INTO t (x) VALUES (?1)", [i]).map(|_| i).map_err(sql),
+                        _ => Ok(i * 2),
+                    }
+                })
+                .await
+            }));
+        }
+        for (i, task) in (0..n).zip(tasks) {
+            let got = task.await.unwrap();
+            match i % 10 {
+                3 => assert!(matches!(&got, Err(PortError::Backend(m)) if *m == format!("job {i} refuses"))),
+                7 => assert!(matches!(&got, Err(PortError::Backend(m)) if m.contains("panicked")), "{got:?}"),
+                9 => assert!(matches!(&got, Err(PortError::Backend(m)) if m.contains("UNIQUE")), "{got:?}"),
+                _ => assert_eq!(got.unwrap(), i * 2, "caller {i} gets its own answer"),
+            }
+        }
+        let rows: Vec<i64> = db
+            .tx(|tx| {
+                let mut stmt = tx.prepare("SELECT x FROM t ORDER BY x").map_err(sql)?;
+                let rows = stmt.query_map([], |r| r.get(0)).map_err(sql)?;
+                rows.collect::<Result<_, _>>().map_err(sql)
+            })
+            .await
+            .unwrap();
+        let kept: Vec<i64> = (0..n).filter(|i| ![3, 7, 9].contains(&(i % 10))).collect();
+        assert_eq!(rows, kept, "every good write landed, nothing of a failed one did");
+        let commits = db.commits() - before;
+        assert!(commits < n as u64, "{commits} commits for {n} concurrent writes: grouped");
+        // And it is all on disk: a second connection on the file sees it.
+        let other = Connection::open(dir.path().join("t.db")).unwrap();
+        let count: i64 = other.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, kept.len() as i64);
     }
 
     #[tokio::test]

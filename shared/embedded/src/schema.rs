@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -127,11 +127,71 @@ UPDATE conversations SET state = 'open', body = json_set(body, '$.state', 'open'
 UPDATE conversations SET state = 'active', body = json_set(body, '$.state', 'active') WHERE state = 'assigned';
 ";
 
+/// (helper chan, issue 9.10) Each number's send schedule: when its next send may go (nanoseconds).
+const V6: &str = "
+CREATE TABLE send_rates (number TEXT PRIMARY KEY, next_free INTEGER NOT NULL) WITHOUT ROWID;
+";
+
+/// (helper chan, issue 9.6) Parts of multipart inbound texts: each group (its generation `first_id`, when
+/// it opened and when it was filed, nanoseconds) and each part kept until the text is filed.
+const V7: &str = "
+CREATE TABLE part_groups (
+    grp TEXT PRIMARY KEY, first_id TEXT NOT NULL, first_at INTEGER NOT NULL, filed_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX part_groups_open ON part_groups (first_at) WHERE filed_at IS NULL;
+CREATE TABLE inbound_parts (
+    grp TEXT NOT NULL, number INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (grp, number)
+) WITHOUT ROWID;
+";
+
+/// The change feed behind the console's live updates (`/v1/events`): every insert or
+/// update of a conversation or a message appends a row, written by triggers in the same transaction as the
+/// write itself, so no service has to remember to emit an event and none is lost or seen before its commit.
+/// `seq` only grows (AUTOINCREMENT never reuses a number). A conversation's row carries its routing fields
+/// before and after (who may see it changes with them); a message's its status. No text, no phone number.
+/// Retention: the newest 50 000 rows; a client that resumes from before that is told to reload.
+const V8: &str = "
+CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity TEXT NOT NULL,
+    id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE TRIGGER changes_conversation_insert AFTER INSERT ON conversations BEGIN
+    INSERT INTO changes (entity, id, conversation_id, body, at) VALUES ('conversation', NEW.id, NEW.id,
+        json_object('state', NEW.state, 'queue_id', NEW.queue_id, 'agent_id', NEW.agent_id),
+        CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+CREATE TRIGGER changes_conversation_update AFTER UPDATE ON conversations BEGIN
+    INSERT INTO changes (entity, id, conversation_id, body, at) VALUES ('conversation', NEW.id, NEW.id,
+        json_object('state', NEW.state, 'queue_id', NEW.queue_id, 'agent_id', NEW.agent_id,
+            'before', json_object('state', OLD.state, 'queue_id', OLD.queue_id, 'agent_id', OLD.agent_id)),
+        CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+CREATE TRIGGER changes_message_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO changes (entity, id, conversation_id, body, at) VALUES ('message', NEW.id, NEW.conversation_id,
+        json_object('status', json_extract(NEW.body, '$.status'),
+            'direction', json_extract(NEW.body, '$.direction'), 'author', json_extract(NEW.body, '$.author')),
+        CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+CREATE TRIGGER changes_message_update AFTER UPDATE ON messages BEGIN
+    INSERT INTO changes (entity, id, conversation_id, body, at) VALUES ('message', NEW.id, NEW.conversation_id,
+        json_object('status', json_extract(NEW.body, '$.status'),
+            'direction', json_extract(NEW.body, '$.direction'), 'author', json_extract(NEW.body, '$.author')),
+        CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+CREATE TRIGGER changes_retention AFTER INSERT ON changes BEGIN
+    DELETE FROM changes WHERE seq <= NEW.seq - 50000;
+END;
+";
+
 /// (helper "consent") Consent per (our number, customer) and organization-wide, as an append-only log of
 /// changes (the audit trail). The per-channel opt-outs kept before are carried over: an opted-out customer
 /// stays opted out on every number of that channel, recorded with cause `migrated`. The old table stays
 /// (unread) so nothing is lost.
-const V6: &str = "
+const V9: &str = "
 CREATE TABLE consent_log (id TEXT PRIMARY KEY, customer TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX consent_log_customer ON consent_log (customer, at);
 INSERT OR IGNORE INTO consent_log (id, customer, at, body)
@@ -188,17 +248,17 @@ mod tests {
         assert!(matches!(migrate(&mut conn), Err(EmbeddedError::NewerSchema { found: 99, .. })));
     }
 
-    /// (helper "consent") A per-channel opt-out kept before V6 becomes an opt-out on each of the channel's
+    /// (helper "consent") A per-channel opt-out kept before V9 becomes an opt-out on each of the channel's
     /// numbers in the consent log, cause `migrated`, at its original time.
     #[test]
     fn per_channel_opt_outs_carry_over_to_each_number() {
         use smsdesk_domain::Phone;
         use smsdesk_domain::consent::{ConsentCause, ConsentChange, ConsentEvent, opted_out};
         let mut conn = Connection::open_in_memory().unwrap();
-        for sql in &MIGRATIONS[..5] {
+        for sql in &MIGRATIONS[..8] {
             conn.execute_batch(sql).unwrap();
         }
-        conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.pragma_update(None, "user_version", 8).unwrap();
         let body = r#"{"id":"ch_1","numbers":[{"number":"+15555550100"},{"number":"+15555550101"}]}"#;
         conn.execute("INSERT INTO channels (id, body) VALUES ('ch_1', ?1)", [body]).unwrap();
         let at: i64 = 1_780_000_000_123_000_000;
@@ -224,5 +284,52 @@ mod tests {
             assert!(opted_out(&changes, &Phone::parse(n).unwrap()), "{n}");
         }
         assert!(!opted_out(&changes, &Phone::parse("+15555550199").unwrap()));
+    }
+
+    #[test]
+    fn v5_renames_stored_conversation_states() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        for (id, state) in [("c1", "waiting"), ("c2", "assigned"), ("c3", "closed")] {
+            conn.execute(
+                "INSERT INTO conversations VALUES (?1, 'ch', '+1', ?1, 'q', NULL, ?2, 0, 0, json_object('state', ?2))",
+                [id, state],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT state, json_extract(body, '$.state') FROM conversations ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let want = [("open", "open"), ("active", "active"), ("closed", "closed")];
+        assert_eq!(rows, want.map(|(a, b)| (a.to_string(), b.to_string())));
+    }
+
+    #[test]
+    fn the_change_feed_keeps_the_newest_50000() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let tx = conn.transaction().unwrap();
+        for i in 0..50_010 {
+            tx.execute(
+                "INSERT INTO changes (entity, id, conversation_id, body, at) VALUES ('message', ?1, 'cv', '{}', 0)",
+                [format!("m{i}")],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        let (oldest, newest, count): (i64, i64, i64) = conn
+            .query_row("SELECT min(seq), max(seq), count(*) FROM changes", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((oldest, newest, count), (11, 50_010, 50_000));
     }
 }

@@ -26,6 +26,13 @@ async fn store_contract_on_a_file() {
     smsdesk_contract::store_contract(store).await;
 }
 
+/// Distribution under 200 conversations, 20 agents and concurrent presence changes and closes, on a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn distribution_stress_on_a_file() {
+    let (_dir, db) = file_db();
+    smsdesk_contract::store::distribution_stress_contract(Arc::new(db.store())).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn store_contract_in_memory() {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_in_memory().unwrap());
@@ -133,4 +140,36 @@ fn metrics_contract_on_the_prometheus_registry() {
     smsdesk_contract::metrics_contract(&metrics, &|| {
         smsdesk_contract::metrics::parse_prometheus(&metrics.render())
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_contract_on_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = Arc::new(smsdesk_embedded::FolderMedia::open(dir.path(), "http://127.0.0.1:9").unwrap());
+    let opener = media.clone();
+    // The embedded shape's links are served by the HTTP router's media route, which opens them like this.
+    let open: smsdesk_contract::media::OpenLink = Box::new(move |link: String| {
+        let media = opener.clone();
+        Box::pin(async move {
+            let rest = link.strip_prefix("http://127.0.0.1:9/v1/media/")?;
+            let (key, query) = rest.split_once('?')?;
+            let params: std::collections::HashMap<&str, &str> =
+                query.split('&').filter_map(|p| p.split_once('=')).collect();
+            let exp: i64 = params.get("exp")?.parse().ok()?;
+            use smsdesk_ports::MediaStore;
+            let opened = media.open_link(key, exp, params.get("sig")?, time::OffsetDateTime::now_utc()).await;
+            opened.ok()?.map(|o| o.bytes)
+        })
+    });
+    smsdesk_contract::media_contract(media, open).await;
+}
+
+/// The change feed behind the console's live updates (the AWS adapter, DynamoDB Streams, is not yet built:
+/// infra/TABLES.md, "Live updates").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_contract_on_a_file() {
+    let (_dir, db) = file_db();
+    let store = Arc::new(db.store());
+    smsdesk_contract::changes_contract(store.clone()).await;
+    smsdesk_contract::changes_contract(store).await;
 }

@@ -4,7 +4,7 @@ use crate::unwired::Unwired;
 use smsdesk_app::{App, AuthMode, Config, GatewayIdentity};
 use smsdesk_aws::{AwsAdapters, AwsConfig, ConfigError};
 use smsdesk_ports::{Clock, MessageQueue, SecretStore, SystemClock, UuidIds};
-use smsdesk_providers::Providers;
+use smsdesk_providers::{ProviderOptions, Providers};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ fn number(name: &'static str, default: u64) -> Result<u64, WireError> {
 /// The handlers' settings in AWS, from the environment the SAM template sets:
 /// `SMSDESK_PUBLIC_URL` (the API's base URL, for callback URLs), `SMSDESK_ADMIN_TOKEN` (local only: check
 /// bearer tokens here instead of trusting the JWT authorizer's claims), `SMSDESK_SEND_ATTEMPTS` (3),
-/// `SMSDESK_RETRY_BASE_MS` (5000), `SMSDESK_SEND_LEASE_SECS` (120), `SMSDESK_AUTO_CLOSE_HOURS` (24; 0 = never).
+/// `SMSDESK_RETRY_BASE_MS` (5000), `SMSDESK_SEND_LEASE_SECS` (120), `SMSDESK_AUTO_CLOSE_HOURS` (8, for channels without their own `inactivity_secs`; 0 = never).
 pub fn config_from_env() -> Result<Config, WireError> {
     let public_url = std::env::var("SMSDESK_PUBLIC_URL").unwrap_or_default();
     // Behind API Gateway the JWT authorizer identifies callers. Without one (`cargo lambda watch` on a laptop),
@@ -50,7 +50,7 @@ pub fn config_from_env() -> Result<Config, WireError> {
     config.retry.max_attempts = number("SMSDESK_SEND_ATTEMPTS", 3)?.clamp(1, 20) as u32;
     config.retry.base_delay = Duration::from_millis(number("SMSDESK_RETRY_BASE_MS", 5000)?);
     config.send_lease = Duration::from_secs(number("SMSDESK_SEND_LEASE_SECS", 120)?.max(1));
-    config.auto_close_after = match number("SMSDESK_AUTO_CLOSE_HOURS", 24)? {
+    config.auto_close_after = match number("SMSDESK_AUTO_CLOSE_HOURS", 8)? {
         0 => None,
         hours => Some(Duration::from_secs(hours * 3600)),
     };
@@ -68,11 +68,17 @@ pub struct Wiring {
     pub queue: bool,
     /// Secrets Manager (feature `secrets`).
     pub secrets: bool,
+    /// The S3 media bucket (feature `media`); without it the function keeps and serves no media.
+    pub media: bool,
 }
 
 impl Wiring {
     /// What this build links: the `smsdesk-lambda` features the function's Cargo.toml turns on.
-    pub const LINKED: Wiring = Wiring { queue: cfg!(feature = "queue"), secrets: cfg!(feature = "secrets") };
+    pub const LINKED: Wiring = Wiring {
+        queue: cfg!(feature = "queue"),
+        secrets: cfg!(feature = "secrets"),
+        media: cfg!(feature = "media"),
+    };
 
     /// The wiring that `features` (this crate's feature names, as a function's Cargo.toml lists them, with
     /// or without `default`) give.
@@ -80,12 +86,15 @@ impl Wiring {
         features: impl IntoIterator<Item = &'a str>,
         default_features: bool,
     ) -> Result<Wiring, WireError> {
-        let mut wiring = Wiring { queue: default_features, secrets: default_features };
+        let mut wiring = Wiring { queue: default_features, secrets: default_features, media: false };
         for feature in features {
             match feature {
                 "queue" => wiring.queue = true,
                 "secrets" => wiring.secrets = true,
+                "media" => wiring.media = true,
                 "default" => (wiring.queue, wiring.secrets) = (true, true),
+                // A provider client (End User Messaging SMS), not an adapter: nothing to wire.
+                "aws-sms" => {}
                 other => return Err(WireError::UnknownFeature(other.to_string())),
             }
         }
@@ -141,9 +150,21 @@ pub fn assemble_with(
         true => return Err(WireError::NotLinked("secrets")),
         false => Arc::new(Unwired::SECRETS),
     };
+    #[cfg(feature = "media")]
+    let media = adapters.media.filter(|_| wiring.media);
+    #[cfg(not(feature = "media"))]
+    if wiring.media {
+        return Err(WireError::NotLinked("media"));
+    }
     let store = Arc::new(adapters.store);
-    let providers = Providers::new(http, store.clone(), clock.clone());
-    Ok(App::new(store, queue, secrets, providers, clock, Arc::new(UuidIds), config))
+    let provider_options = ProviderOptions { allow_loopback_http: config.allow_loopback_http };
+    let providers = Providers::configured(http, store.clone(), clock.clone(), provider_options);
+    let app = App::new(store, queue, secrets, providers, clock, Arc::new(UuidIds), config);
+    #[cfg(feature = "media")]
+    if let Some(media) = media {
+        app.set_media(Arc::new(media));
+    }
+    Ok(app)
 }
 
 /// Builds the SDK configuration, the adapters and the handlers, with the adapters this build links
@@ -180,9 +201,23 @@ mod tests {
     #[test]
     fn wiring_from_a_functions_features() {
         let none = Wiring::from_features([], false).unwrap();
-        assert_eq!(none, Wiring { queue: false, secrets: false });
-        assert_eq!(Wiring::from_features(["queue"], false).unwrap(), Wiring { queue: true, secrets: false });
-        assert_eq!(Wiring::from_features([], true).unwrap(), Wiring { queue: true, secrets: true });
+        assert_eq!(none, Wiring { queue: false, secrets: false, media: false });
+        assert_eq!(
+            Wiring::from_features(["queue"], false).unwrap(),
+            Wiring { queue: true, secrets: false, media: false }
+        );
+        assert_eq!(
+            Wiring::from_features([], true).unwrap(),
+            Wiring { queue: true, secrets: true, media: false }
+        );
+        assert_eq!(
+            Wiring::from_features(["queue", "secrets", "media"], false).unwrap(),
+            Wiring { queue: true, secrets: true, media: true }
+        );
+        assert_eq!(
+            Wiring::from_features(["secrets", "aws-sms"], false).unwrap(),
+            Wiring { queue: false, secrets: true, media: false }
+        );
         assert!(
             matches!(Wiring::from_features(["sqs"], false), Err(WireError::UnknownFeature(f)) if f == "sqs")
         );

@@ -6,13 +6,17 @@
 //! one open conversation per customer and number, one created contact per phone) is part of each
 //! method's contract, not left to callers.
 
+pub mod changes;
 pub mod credentials;
+pub mod media;
 pub mod metrics;
 pub mod queue;
 pub mod store;
 pub mod system;
 
+pub use changes::{Change, ChangeEntity, ChangeFeed, ChangePage};
 pub use credentials::{Credentials, SecretStore};
+pub use media::{MediaObject, MediaStore};
 pub use metrics::{Metrics, NoMetrics, Sample, Unit};
 pub use queue::{Consumer, DeadLetter, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
 pub use store::*;

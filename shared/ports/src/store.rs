@@ -106,6 +106,33 @@ pub trait ConversationStore: Send + Sync {
         queue: &QueueId,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is in `from`, it moves to `to` and `state_changed_at` becomes `at`.
+    /// Both states hold an agent ([`ConversationState::holds_agent`]: `active`, `waiting`, `wrap_up`), so the
+    /// agent and its slot stay as they are; any other pair is a `PortError::Backend`. Returns the updated
+    /// conversation, or None when it is not in `from` (or is gone).
+    async fn transition(
+        &self,
+        conversation: &ConversationId,
+        from: ConversationState,
+        to: ConversationState,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
+    /// Atomically: if the conversation is in `wrap_up`, keeps `wrap_up` on it. Returns the updated
+    /// conversation, or None when it is not in `wrap_up` (or is gone).
+    async fn record_wrap_up(
+        &self,
+        conversation: &ConversationId,
+        wrap_up: &WrapUp,
+    ) -> PortResult<Option<Conversation>>;
+    /// As [`ConversationStore::close`], only while the conversation is in `state` (checked atomically with
+    /// the close): the wrap-up limit closes only what is still in wrap-up.
+    async fn close_in_state(
+        &self,
+        conversation: &ConversationId,
+        state: ConversationState,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>>;
     /// Moves `last_message_at` forward (never back).
     async fn touch(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<()>;
     async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()>;
@@ -121,6 +148,16 @@ pub trait ConversationStore: Send + Sync {
         cutoff: OffsetDateTime,
         at: OffsetDateTime,
         reason: &str,
+    ) -> PortResult<Option<Conversation>>;
+    /// A number moved to channel `to` (issue 9.9): atomically, if the conversation is not closed, it goes on
+    /// on `to` (its `channel_id` and its place as the customer's one open conversation on that number), so
+    /// the customer's next text through `to` lands in it and replies go out through `to`. Returns the moved
+    /// conversation (unchanged when it is on `to` already), or None when it is closed or gone, or the customer
+    /// already has another open conversation on that number of `to`.
+    async fn move_conversation(
+        &self,
+        conversation: &ConversationId,
+        to: &ChannelId,
     ) -> PortResult<Option<Conversation>>;
 }
 
@@ -264,6 +301,54 @@ pub trait OutboxStore: Send + Sync {
     async fn list_outbox(&self) -> PortResult<Vec<OutboxEntry>>;
 }
 
+/// Outcome of [`InboundPartStore::put_part`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PartPut {
+    /// Kept (or kept already): the group's parts so far.
+    Stored(smsdesk_domain::multipart::PartsSoFar),
+    /// The group was filed lately (complete, or at its timeout). `included`: this part was in the filed
+    /// text (a replay: nothing to do); otherwise it came after the timeout and is filed on its own.
+    Filed { included: bool },
+}
+
+/// Parts of multipart inbound texts, kept until the text is complete or times out (issue 9.6).
+#[async_trait]
+pub trait InboundPartStore: Send + Sync {
+    /// Keeps `part` in `group` (once per part number; a replay changes nothing) and answers the group's
+    /// parts so far. A group filed less than `reuse_after` before `at` answers [`PartPut::Filed`]; one filed
+    /// longer ago starts afresh with this part (providers reuse their small references).
+    async fn put_part(
+        &self,
+        group: &str,
+        part: &smsdesk_domain::events::InboundMessage,
+        at: OffsetDateTime,
+        reuse_after: Duration,
+    ) -> PortResult<PartPut>;
+    /// Marks the group filed at `at`, if its parts are still those of `first_id` and it is not filed yet.
+    async fn mark_parts_filed(&self, group: &str, first_id: &str, at: OffsetDateTime) -> PortResult<()>;
+    /// Groups not filed whose first part came before `cutoff`, oldest first, at most `limit`.
+    async fn stale_part_groups(
+        &self,
+        cutoff: OffsetDateTime,
+        limit: usize,
+    ) -> PortResult<Vec<smsdesk_domain::multipart::PartsSoFar>>;
+}
+
+/// One send schedule per number, shared by every sender of every function (issue 9.10; the decision is
+/// [`smsdesk_domain::pacing::decide`]).
+#[async_trait]
+pub trait SendRateStore: Send + Sync {
+    /// Atomically: takes `number`'s next free send slot at `now` if it is within `max_wait`, moving the
+    /// schedule one `interval` on (concurrent callers get distinct slots); otherwise reserves nothing.
+    async fn reserve_send_slot(
+        &self,
+        number: &Phone,
+        interval: Duration,
+        max_wait: Duration,
+        now: OffsetDateTime,
+    ) -> PortResult<smsdesk_domain::pacing::Slot>;
+}
+
 /// Every store capability; what handlers are given.
 pub trait Store:
     ChannelStore
@@ -276,6 +361,8 @@ pub trait Store:
     + DedupeStore
     + IdempotencyStore
     + OutboxStore
+    + SendRateStore
+    + InboundPartStore
 {
 }
 
@@ -290,5 +377,7 @@ impl<T> Store for T where
         + DedupeStore
         + IdempotencyStore
         + OutboxStore
+        + SendRateStore
+        + InboundPartStore
 {
 }

@@ -1,16 +1,18 @@
-//! The CPU cost of the hot pure paths: verifying and parsing a TeleSign callback and a Twilio webhook (on
-//! every inbound text and delivery report, before the acknowledgement), each beside one bare HMAC over the
-//! same bytes (the target: verify + parse within 3x of it), signing a send, and segmenting a reply.
+//! The CPU cost of the hot pure paths: verifying and parsing a TeleSign callback, a Twilio, Vonage and ACS
+//! (Event Grid) webhook (on every inbound text and delivery report, before the acknowledgement), each beside
+//! one bare HMAC over the same bytes (the target: verify + parse within 3x of it), an SNS message (the RSA
+//! signature check, reported beside them), signing a send, and segmenting a reply.
 //!
 //!   cargo bench -p smsdesk-providers --bench webhook
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use secrecy::SecretString;
 use smsdesk_domain::*;
-use smsdesk_providers::WebhookRequest;
+use smsdesk_providers::aws::{Aws, AwsCredentials, Envelope, SigningCert};
 use smsdesk_providers::telesign::{TelesignCredentials, callback_signature, parse_webhook, sign_request};
 use smsdesk_providers::twilio::{self, TwilioCredentials};
 use smsdesk_providers::vonage::{self, SignatureMethod, VonageCredentials};
+use smsdesk_providers::{Provider, ProviderOptions, WebhookRequest};
 use std::hint::black_box;
 use time::macros::datetime;
 
@@ -29,16 +31,19 @@ fn channel() -> Channel {
         name: "bench".into(),
         provider: ProviderKind::Telesign,
         base_url: None,
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: Phone::parse_digits("15555550100").expect("number"),
             number_type: NumberType::Geo,
             description: String::new(),
             queue: QueueId::new("q_bench"),
+            send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: datetime!(2026-11-23 0:00 UTC),
         messaging: Default::default(),
+        inactivity_secs: None,
     }
 }
 
@@ -113,6 +118,55 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    // ACS: Event Grid signs nothing; the check is the channel secret's constant-time comparison.
+    let acs_secret = "eg-secret-for-the-bench-0123456789";
+    let acs_creds = smsdesk_providers::acs::AcsCredentials::new(
+        "https://contoso.communication.azure.com",
+        SecretString::from("c2VjcmV0"),
+        SecretString::from(acs_secret),
+    );
+    let acs_channel = Channel { provider: ProviderKind::Acs, ..channel.clone() };
+    let acs_url = format!("https://smsdesk.example.com/webhooks/acs/ch_bench?secret={acs_secret}");
+    let acs_body = serde_json::json!([{"id": "7b1c", "topic": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Communication/CommunicationServices/contoso",
+        "subject": "/phonenumber/15555550100", "eventType": "Microsoft.Communication.SMSReceived",
+        "data": {"MessageId": "Incoming_20261123_1", "From": "15555550123", "To": "15555550100", "Message": "Hi, my order has not arrived yet. Can you check?", "ReceivedTimestamp": "2026-11-23T10:15:30Z", "SegmentCount": 1},
+        "eventTime": "2026-11-23T10:15:30Z", "dataVersion": "1.0", "metadataVersion": "1"}]).to_string();
+    c.bench_function("acs event grid: authenticate + parse an inbound text", |b| {
+        b.iter(|| {
+            let request =
+                WebhookRequest { method: "POST", url: &acs_url, headers: &[], body: acs_body.as_bytes() };
+            black_box(
+                smsdesk_providers::acs::parse_webhook(&acs_channel, &acs_creds, &request, now)
+                    .expect("valid"),
+            )
+        })
+    });
+    c.bench_function("acs baseline: one HMAC-SHA256 over the event body", |b| {
+        b.iter(|| {
+            black_box(smsdesk_providers::acs::signing::hmac_b64(b"bench-key", black_box(acs_body.as_bytes())))
+        })
+    });
+
+    // SNS (AWS End User Messaging two-way SMS): RSA-SHA256 (SignatureVersion 2) with a cached certificate.
+    let aws_channel = Channel { provider: ProviderKind::Aws, ..channel.clone() };
+    let cert_url = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-bench.pem";
+    let cert = SigningCert::from_pem(include_bytes!("../src/aws/testdata/throwaway-cert.pem")).expect("cert");
+    let aws = Aws::new(smsdesk_providers::http::client().expect("http"), ProviderOptions::default())
+        .with_certificate(cert_url, cert);
+    let sns_body = sns_notification(cert_url);
+    let aws_creds = AwsCredentials::new("us-east-1").to_stored();
+    c.bench_function("sns notification: RSA-SHA256 verify + parse a two-way text", |b| {
+        b.iter(|| {
+            let request = WebhookRequest {
+                method: "POST",
+                url: "https://smsdesk.example.com/webhooks/aws/ch_bench",
+                headers: &[],
+                body: sns_body.as_bytes(),
+            };
+            black_box(aws.receive_webhook(&aws_channel, &aws_creds, &request, now).expect("valid"))
+        })
+    });
+
     let body = "phone_number=15555550123&message=It+ships+today&message_type=ARN&sender_id=15555550100&external_id=msg_1";
     c.bench_function("telesign send: TSA request signature", |b| {
         b.iter(|| {
@@ -135,6 +189,26 @@ fn benches(c: &mut Criterion) {
     c.bench_function("segment a 1,110-character UCS-2 reply", |b| {
         b.iter(|| black_box(smsdesk_domain::segment::analyze(black_box(&reply))))
     });
+}
+
+/// A Notification carrying a two-way SMS, signed (SignatureVersion 2) with the throwaway test key.
+fn sns_notification(cert_url: &str) -> String {
+    use base64::Engine as _;
+    let message = serde_json::json!({"originationNumber": "+15555550123", "destinationNumber": "+15555550100", "messageKeyword": "KEYWORD_1",
+        "messageBody": "Hi, my order has not arrived yet. Can you check?", "inboundMessageId": "in-bench-1"}).to_string();
+    let mut v = serde_json::json!({"Type": "Notification", "MessageId": "b1a2c3d4", "TopicArn": "arn:aws:sns:us-east-1:111122223333:t",
+        "Message": message, "Timestamp": "2026-11-23T10:15:30.000Z", "SignatureVersion": "2", "Signature": "x", "SigningCertURL": cert_url});
+    let sts = Envelope::parse(v.to_string().as_bytes()).expect("envelope").string_to_sign().expect("sts");
+    let pem = include_str!("../src/aws/testdata/throwaway-key.pem");
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(pem.lines().filter(|l| !l.starts_with("-----")).collect::<String>())
+        .expect("pem");
+    let key = ring::signature::RsaKeyPair::from_pkcs8(&der).expect("key");
+    let mut sig = vec![0; key.public().modulus_len()];
+    key.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), sts.as_bytes(), &mut sig)
+        .expect("sign");
+    v["Signature"] = serde_json::json!(base64::engine::general_purpose::STANDARD.encode(sig));
+    v.to_string()
 }
 
 criterion_group!(group, benches);

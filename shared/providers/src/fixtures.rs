@@ -4,7 +4,10 @@
 //! must contain. The runner goes through [`crate::handle_webhook`], so the method check is covered too, and
 //! reports every failing case at once.
 
-use crate::{Provider, WebhookError, WebhookReply, WebhookRequest, handle_webhook};
+use crate::{
+    Provider, WebhookError, WebhookOutcome, WebhookReply, WebhookRequest, handle_webhook,
+    handle_webhook_online,
+};
 use smsdesk_domain::Channel;
 use smsdesk_domain::events::InboundEvent;
 use smsdesk_ports::Credentials;
@@ -34,6 +37,8 @@ pub enum Expect {
     Malformed(&'static str),
     /// 405.
     MethodNotAllowed,
+    /// 503; the reason contains the text.
+    Unavailable(&'static str),
 }
 
 impl Case {
@@ -83,25 +88,55 @@ pub fn run(
         let request =
             WebhookRequest { method: case.method, url: &case.url, headers: &case.headers, body: &case.body };
         let got = handle_webhook(provider, channel, credentials, &request, now);
-        let verdict = match (&case.expect, got) {
-            (Expect::Events(want), Ok(outcome)) if outcome.reply.is_none() => {
-                (&outcome.events == want).then_some(()).ok_or(format!("events {:#?}", outcome.events))
-            }
-            (Expect::Reply(want, reply), Ok(outcome)) => (&outcome.events == want
-                && outcome.reply.as_ref() == Some(reply))
-            .then_some(())
-            .ok_or(format!("events {:#?}, reply {:?}", outcome.events, outcome.reply)),
-            (Expect::Unauthorized(needle), Err(WebhookError::Unauthorized(reason)))
-            | (Expect::Malformed(needle), Err(WebhookError::Malformed(reason))) => {
-                reason.contains(needle).then_some(()).ok_or(format!("reason {reason:?} lacks {needle:?}"))
-            }
-            (Expect::MethodNotAllowed, Err(WebhookError::MethodNotAllowed(_))) => Ok(()),
-            (_, got) => Err(format!("got {got:?}")),
-        };
-        if let Err(problem) = verdict {
+        if let Err(problem) = verdict(&case.expect, got) {
             failures.push(format!("- {} ({:?}): {problem}", case.name, case.expect));
         }
     }
+    report(provider, cases, failures);
+}
+
+/// As [`run`], through the provider's online path (the one the HTTP handler takes), for providers whose
+/// webhooks make network calls of their own.
+pub async fn run_online(
+    provider: &dyn Provider,
+    channel: &Channel,
+    credentials: &Credentials,
+    now: OffsetDateTime,
+    cases: &[Case],
+) {
+    assert!(!cases.is_empty(), "an empty fixture table proves nothing");
+    let mut failures = Vec::new();
+    for case in cases {
+        let request =
+            WebhookRequest { method: case.method, url: &case.url, headers: &case.headers, body: &case.body };
+        let got = handle_webhook_online(provider, channel, credentials, &request, now).await;
+        if let Err(problem) = verdict(&case.expect, got) {
+            failures.push(format!("- {} ({:?}): {problem}", case.name, case.expect));
+        }
+    }
+    report(provider, cases, failures);
+}
+
+fn verdict(expect: &Expect, got: Result<WebhookOutcome, WebhookError>) -> Result<(), String> {
+    match (expect, got) {
+        (Expect::Events(want), Ok(outcome)) if outcome.reply.is_none() => {
+            (&outcome.events == want).then_some(()).ok_or(format!("events {:#?}", outcome.events))
+        }
+        (Expect::Reply(want, reply), Ok(outcome)) => (&outcome.events == want
+            && outcome.reply.as_ref() == Some(reply))
+        .then_some(())
+        .ok_or(format!("events {:#?}, reply {:?}", outcome.events, outcome.reply)),
+        (Expect::Unauthorized(needle), Err(WebhookError::Unauthorized(reason)))
+        | (Expect::Malformed(needle), Err(WebhookError::Malformed(reason)))
+        | (Expect::Unavailable(needle), Err(WebhookError::Unavailable(reason))) => {
+            reason.contains(needle).then_some(()).ok_or(format!("reason {reason:?} lacks {needle:?}"))
+        }
+        (Expect::MethodNotAllowed, Err(WebhookError::MethodNotAllowed(_))) => Ok(()),
+        (_, got) => Err(format!("got {got:?}")),
+    }
+}
+
+fn report(provider: &dyn Provider, cases: &[Case], failures: Vec<String>) {
     assert!(
         failures.is_empty(),
         "{} of {} {} fixtures failed:\n{}",

@@ -18,6 +18,17 @@ pub fn client_builder() -> reqwest::ClientBuilder {
     }
 }
 
+/// The origin (`scheme://host[:port]`, lower-case, default ports left out) of a URL, or None when it has no
+/// host or is not http(s).
+pub fn origin(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return None;
+    }
+    let origin = parsed.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
 /// A client with [`tls_config`] and reqwest's other defaults (tools and tests).
 pub fn client() -> Result<reqwest::Client, reqwest::Error> {
     client_builder().build()

@@ -11,8 +11,11 @@
 //! [`Providers`] is the registry, keyed by the provider's name: nothing outside a provider's module names
 //! a provider.
 
+pub mod acs;
+pub mod aws;
 pub mod credentials;
 pub mod http;
+pub mod media;
 pub mod sandbox;
 pub mod telesign;
 pub mod twilio;
@@ -45,6 +48,9 @@ pub struct SendRequest {
     /// Where the provider should post delivery receipts for this message (the channel's webhook URL), for
     /// providers that take it per message (Twilio `StatusCallback`, Vonage `callback`).
     pub status_callback: Option<String>,
+    /// Media to send with the text (MMS): short-lived public links to our stored items, for providers that
+    /// fetch media by URL ([`Provider::sends_media`]). Empty for a plain text.
+    pub media_urls: Vec<String>,
 }
 
 /// The provider accepted the message.
@@ -154,6 +160,35 @@ pub enum WebhookError {
     /// The provider never calls with this HTTP method: HTTP 405.
     #[error("method {0} is not allowed on this webhook")]
     MethodNotAllowed(String),
+    /// Authentic, but a step it needs failed for now (SNS: the signing certificate or the subscription
+    /// confirmation could not be fetched): HTTP 503, so the provider delivers it again later.
+    #[error("webhook could not be handled now: {0}")]
+    Unavailable(String),
+}
+
+/// A captured webhook and what to check it with, for `smsdesk webhook verify`.
+#[derive(Clone, Debug)]
+pub struct SignatureCheck<'a> {
+    pub request: WebhookRequest<'a>,
+    /// The secret the provider signs with (auth token, API key, signature secret, Event Grid secret).
+    pub secret: Option<&'a str>,
+    /// Vonage's signature method (`md5hash`, `md5`, `sha1`, `sha256`, `sha512`).
+    pub signature_method: Option<&'a str>,
+    /// The signing certificate (PEM), given offline (SNS).
+    pub certificate: Option<&'a [u8]>,
+    /// For staleness and expiry notes only; never part of the verdict.
+    pub now: OffsetDateTime,
+}
+
+/// What a signature check looked at. `valid` is the signature's verdict alone; a stale timestamp or an
+/// expired certificate goes in `notes`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignatureReport {
+    pub valid: bool,
+    /// What was checked, in order: strings signed, URL variants tried, what matched.
+    pub checked: Vec<String>,
+    /// Beside the verdict: stale timestamps, expired certificates, missing inputs.
+    pub notes: Vec<String>,
 }
 
 /// The HTTP answer a provider expects from its webhook (Twilio: an empty TwiML `<Response/>`; Event Grid:
@@ -182,6 +217,7 @@ impl WebhookOutcome {
 
 /// One SMS provider, plugged in. Implemented once per provider module; the app reaches it through
 /// [`Providers`] by the provider's name.
+#[async_trait]
 pub trait Provider: Send + Sync {
     fn kind(&self) -> ProviderKind;
 
@@ -224,12 +260,55 @@ pub trait Provider: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<WebhookOutcome, WebhookError>;
 
+    /// As [`Provider::receive_webhook`], for the HTTP handler: a provider whose webhooks need network calls
+    /// of their own (SNS: fetching the signing certificate, confirming a subscription) overrides this.
+    async fn receive_webhook_online(
+        &self,
+        channel: &Channel,
+        credentials: &Credentials,
+        request: &WebhookRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<WebhookOutcome, WebhookError> {
+        self.receive_webhook(channel, credentials, request, now)
+    }
+
+    /// Whether the provider carries media on sends (MMS by public URL). A channel of a provider without
+    /// it refuses agents' attachments.
+    fn sends_media(&self) -> bool {
+        false
+    }
+
+    /// Where the provider serves inbound media for this channel: the origins (`scheme://host[:port]`) a
+    /// media URL it announces must start on. Its credentials go to these origins only; empty: the provider
+    /// announces no media.
+    fn media_origins(&self, channel: &Channel) -> Vec<String> {
+        let _ = channel;
+        Vec::new()
+    }
+
+    /// The `Authorization` header value for fetching this provider's media from [`Provider::media_origins`]
+    /// (Twilio: Basic with the account's SID and token), if it needs one. Never sent anywhere else.
+    fn media_authorization(&self, credentials: &Credentials) -> Option<secrecy::SecretString> {
+        let _ = credentials;
+        None
+    }
+
     /// The REST client for one channel.
     fn client(
         &self,
         channel: &Channel,
         credentials: &Credentials,
     ) -> Result<Box<dyn SmsProvider>, CredentialsError>;
+
+    /// Checks a captured webhook's signature offline and says what was checked (`smsdesk webhook verify`).
+    fn explain_signature(&self, check: &SignatureCheck<'_>) -> SignatureReport {
+        let _ = check;
+        SignatureReport {
+            valid: false,
+            checked: Vec::new(),
+            notes: vec![format!("{} webhooks carry no signature to check", self.name())],
+        }
+    }
 }
 
 /// A webhook through a provider: the method check, then the provider's own verification and parsing.
@@ -253,6 +332,35 @@ pub fn handle_webhook(
     provider.receive_webhook(channel, credentials, request, now)
 }
 
+/// As [`handle_webhook`], through the provider's online path ([`Provider::receive_webhook_online`]).
+pub async fn handle_webhook_online(
+    provider: &dyn Provider,
+    channel: &Channel,
+    credentials: &Credentials,
+    request: &WebhookRequest<'_>,
+    now: OffsetDateTime,
+) -> Result<WebhookOutcome, WebhookError> {
+    if !provider.webhook_methods().iter().any(|m| m.eq_ignore_ascii_case(request.method)) {
+        return Err(WebhookError::MethodNotAllowed(request.method.to_string()));
+    }
+    if credentials.provider() != provider.kind() {
+        return Err(WebhookError::Unauthorized(format!(
+            "the channel's credentials are for {}, not {}",
+            credentials.provider(),
+            provider.name()
+        )));
+    }
+    provider.receive_webhook_online(channel, credentials, request, now).await
+}
+
+/// Settings the providers share.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProviderOptions {
+    /// Let URLs a webhook names (SNS's certificate and subscription URLs) be plain `http://` on a loopback
+    /// host, for fake providers: `smsdesk dev` and the tests only, as for channels' `base_url`.
+    pub allow_loopback_http: bool,
+}
+
 /// Why no client could be built for a channel.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -269,13 +377,37 @@ pub struct Providers {
 }
 
 impl Providers {
-    /// Every provider smsdesk has.
+    /// Every provider smsdesk has, with default options.
     pub fn new(http: reqwest::Client, outbox: Arc<dyn OutboxStore>, clock: Arc<dyn Clock>) -> Self {
+        Self::configured(http, outbox, clock, ProviderOptions::default())
+    }
+
+    /// Every provider smsdesk has.
+    pub fn configured(
+        http: reqwest::Client,
+        outbox: Arc<dyn OutboxStore>,
+        clock: Arc<dyn Clock>,
+        options: ProviderOptions,
+    ) -> Self {
         Self::with(vec![
             Arc::new(telesign::Telesign::new(http.clone())),
             Arc::new(twilio::Twilio::new(http.clone())),
-            Arc::new(vonage::Vonage::new(http)),
+            Arc::new(acs::Acs::new(http.clone())),
+            Arc::new(vonage::Vonage::new(http.clone())),
+            Arc::new(aws::Aws::new(http, options)),
             Arc::new(sandbox::Sandbox::new(outbox, clock)),
+        ])
+    }
+
+    /// The providers whose webhooks carry a signature or secret (all but the sandbox), for tools that
+    /// check captured webhooks offline (`smsdesk webhook verify`).
+    pub fn signing(http: reqwest::Client) -> Self {
+        Self::with(vec![
+            Arc::new(telesign::Telesign::new(http.clone())),
+            Arc::new(twilio::Twilio::new(http.clone())),
+            Arc::new(acs::Acs::new(http.clone())),
+            Arc::new(vonage::Vonage::new(http.clone())),
+            Arc::new(aws::Aws::new(http, ProviderOptions::default())),
         ])
     }
 
@@ -316,5 +448,19 @@ impl Providers {
             WebhookError::Malformed(format!("provider {} is not supported yet", channel.provider))
         })?;
         handle_webhook(provider, channel, credentials, request, now)
+    }
+
+    /// As [`Providers::receive_webhook`], with the network calls a provider's webhooks may need.
+    pub async fn receive_webhook_online(
+        &self,
+        channel: &Channel,
+        credentials: &Credentials,
+        request: &WebhookRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<WebhookOutcome, WebhookError> {
+        let provider = self.get(channel.provider.as_str()).ok_or_else(|| {
+            WebhookError::Malformed(format!("provider {} is not supported yet", channel.provider))
+        })?;
+        handle_webhook_online(provider, channel, credentials, request, now).await
     }
 }

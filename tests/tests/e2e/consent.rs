@@ -286,7 +286,11 @@ async fn a_spanish_channel_speaks_spanish_and_settings_are_patched_with_rules() 
     s.text("F1000000000000000000000000000001", CUSTOMER, "Hola, ¿dónde está mi pedido?").await;
     let conversation = s.work_item_for(&token, &format!("+{CUSTOMER}")).await;
     let es = |kind| default_text("es", kind).expect("built-in Spanish text");
+    // The timers' sweep may assign (and announce the agent) before the router queues the notice and the
+    // greeting (AWS shape): wait for each.
     until_sent(&s, "Ada se ha unido a la conversación.", 1).await;
+    until_sent(&s, es(AutomatedKind::OptInNotice), 1).await;
+    until_sent(&s, es(AutomatedKind::Greeting), 1).await;
     assert_eq!(sent(&s, es(AutomatedKind::OptInNotice)), 1);
     assert_eq!(sent(&s, es(AutomatedKind::Greeting)), 1);
     // BAJA is Spanish for STOP, built in.

@@ -1,9 +1,13 @@
 //! Black-box tests: smsdesk on port 0, talked to over HTTP, with a fake TeleSign on loopback that checks
 //! every request we send. One test binary, so linking happens once.
 
+mod acd;
+mod acs;
 mod agents;
 mod at_most_once;
 mod authorization;
+mod aws_sms;
+mod bench;
 mod channels;
 mod consent;
 mod conversation;
@@ -11,10 +15,15 @@ mod crash_send;
 mod crm;
 mod dlq;
 mod faults;
+mod lifecycle;
+mod live;
 mod logs;
+mod media;
 mod metrics;
 mod optout;
 mod outbound;
+mod pacing;
+mod providers;
 mod races;
 mod restart;
 mod sandbox;

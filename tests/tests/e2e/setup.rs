@@ -39,6 +39,56 @@ impl Setup {
         Some(Self { app, fake, queue, channel })
     }
 
+    /// As [`Setup::new`] (automated messages off), with the queue created from `queue` (a `POST /v1/queues` body: name and settings).
+    pub async fn with_queue(queue: serde_json::Value) -> Option<Self> {
+        let app = crate::spawn_app().await?;
+        let fake = FakeTelesign::start().await;
+        let created = app.api.ok("POST", "/v1/queues", ADMIN_TOKEN, Some(queue), 201).await;
+        let queue = created["id"].as_str().expect("queue id").to_string();
+        let off = serde_json::json!({"automated_messages_enabled": false});
+        let channel = app.api.telesign_channel_with(&fake, &[OUR_NUMBER], &queue, off).await;
+        let channel = channel["id"].as_str().expect("channel id").to_string();
+        Some(Self { app, fake, queue, channel })
+    }
+
+    /// `POST /v1/conversations/{id}/{action}` as `token`; asserts `expect` and returns the body.
+    pub async fn act(
+        &self,
+        token: &str,
+        conversation: &str,
+        action: &str,
+        body: Option<Value>,
+        expect: u16,
+    ) -> Value {
+        let path = format!("/v1/conversations/{conversation}/{action}");
+        self.api().ok("POST", &path, token, Some(body.unwrap_or_else(|| serde_json::json!({}))), expect).await
+    }
+
+    /// Waits until the conversation (read with the admin token) satisfies `pred`; returns it.
+    pub async fn conversation_where(
+        &self,
+        conversation: &str,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let api = self.api().clone();
+        let pred = &pred;
+        eventually(15, what, || {
+            let api = api.clone();
+            async move {
+                let c = api.conversation(ADMIN_TOKEN, conversation).await;
+                pred(&c).then_some(c)
+            }
+        })
+        .await
+    }
+
+    /// The agent's `active` count as the admin API shows it.
+    pub async fn active_of(&self, agent: &str) -> u64 {
+        let a = self.api().ok("GET", &format!("/v1/agents/{agent}"), ADMIN_TOKEN, None, 200).await;
+        a["active"].as_u64().expect("active")
+    }
+
     pub fn api(&self) -> &Api {
         &self.app.api
     }

@@ -1,5 +1,6 @@
-//! Timers, on the app's clock (the test moves it forward): a conversation idle for a day is closed, which
-//! frees its agent for whoever waits; a recent one is not.
+//! Timers, on the app's clock (the test moves it forward): a conversation idle past its channel's inactivity
+//! period (8 hours by default, or the channel's own) is closed, which frees its agent for whoever waits; a
+//! recent one is not.
 
 use crate::*;
 use serde_json::json;
@@ -8,14 +9,14 @@ use std::time::Duration;
 const HOUR: Duration = Duration::from_secs(3600);
 
 #[tokio::test]
-async fn a_conversation_idle_for_a_day_is_closed_and_its_agent_serves_the_next_customer() {
+async fn a_conversation_idle_past_the_default_eight_hours_is_closed_and_its_agent_serves_the_next_customer() {
     let Some(s) = Setup::new().await else { return };
     let (ada, token) = s.agent("Ada", 1).await;
     s.text("V1000000000000000000000000000001", "15555550501", "yesterday").await;
     let idle = s.work_item_for(&token, "+15555550501").await;
 
-    // 23 hours later another customer writes; Ada is full, so they wait.
-    s.app.clock.advance(23 * HOUR);
+    // 7 hours later another customer writes; Ada is full, so they wait.
+    s.app.clock.advance(7 * HOUR);
     s.text("V1000000000000000000000000000002", "15555550502", "today").await;
     let waiting = eventually(10, "the second customer waits", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550502")
@@ -24,9 +25,9 @@ async fn a_conversation_idle_for_a_day_is_closed_and_its_agent_serves_the_next_c
     assert_eq!(waiting["state"], "open", "{waiting}");
     let recent = waiting["conversation_id"].as_str().expect("id").to_string();
     let before = s.api().conversation(&token, &idle).await;
-    assert_eq!(before["state"], "active", "23 hours idle is not yet a day: {before}");
+    assert_eq!(before["state"], "active", "7 hours idle is within the 8 hours: {before}");
 
-    // Two hours more: the first is 25 hours idle, the second 2.
+    // Two hours more: the first is 9 hours idle, the second 2.
     s.app.clock.advance(2 * HOUR);
     s.work_item_for(&token, "+15555550502").await;
     let closed = s.api().ok("GET", &format!("/v1/conversations/{idle}"), ADMIN_TOKEN, None, 200).await;
@@ -37,4 +38,51 @@ async fn a_conversation_idle_for_a_day_is_closed_and_its_agent_serves_the_next_c
     let items: Vec<_> =
         s.api().work_items(&token).await.into_iter().map(|w| w["conversation_id"].clone()).collect();
     assert_eq!(items, vec![json!(recent)]);
+}
+
+#[tokio::test]
+async fn a_channel_with_its_own_inactivity_period_closes_its_conversations_after_it() {
+    let Some(s) = Setup::new().await else { return };
+    let body = |secs: serde_json::Value| {
+        json!({
+            "name": "Short", "provider": "telesign", "inactivity_secs": secs,
+            "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
+            "base_url": s.fake.base_url(),
+            "numbers": [{"number": "15555550188", "type": "geo", "description": "short line", "queue": s.queue}],
+        })
+    };
+    let (status, answer) = s.api().admin("POST", "/v1/channels", Some(body(json!(30)))).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"]["message"].as_str().is_some_and(|m| m.starts_with("inactivity_secs: ")),
+        "{answer}"
+    );
+    let short = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body(json!(600))), 201).await;
+    assert_eq!(short["inactivity_secs"], 600, "{short}");
+    let short = short["id"].as_str().expect("channel id").to_string();
+
+    let (_ada, token) = s.agent("Ada", 2).await;
+    s.text("V2000000000000000000000000000001", "15555550511", "default channel").await;
+    let long = s.work_item_for(&token, "+15555550511").await;
+    let raw = telesign_mo("V2000000000000000000000000000002", "15555550512", "15555550188", "short channel");
+    let path = format!("/webhooks/telesign/{short}");
+    let (status, answer) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 200, "{answer}");
+    let brief = s.work_item_for(&token, "+15555550512").await;
+
+    s.app.clock.advance(Duration::from_secs(9 * 60));
+    s.app.settled().await;
+    assert_eq!(s.api().conversation(&token, &brief).await["state"], "active", "9 minutes: within 10");
+    s.app.clock.advance(Duration::from_secs(2 * 60));
+    let closed = eventually(10, "the short channel's conversation closes", || async {
+        let c = s.api().conversation(ADMIN_TOKEN, &brief).await;
+        (c["state"] == "closed").then_some(c)
+    })
+    .await;
+    assert_eq!(closed["close_reason"], "closed after inactivity", "{closed}");
+    assert_eq!(
+        s.api().conversation(&token, &long).await["state"],
+        "active",
+        "the default channel's 8 hours hold"
+    );
 }

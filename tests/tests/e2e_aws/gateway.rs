@@ -75,6 +75,13 @@ async fn api_gateway_answers_for_what_no_route_or_no_token_covers() {
         (401, Some("webhook signature check failed")),
         "the function answers, not API Gateway: {body}"
     );
-    let (status, body) = api.call("GET", "/", None, None).await;
+    let (status, body) = api.call("GET", "/nothing-here", None, None).await;
     assert_eq!((status, body["message"].as_str()), (404, Some("Not Found")), "{body}");
+    // The console's static files have no authorizer (agent-api serves them); the API behind them does.
+    let (status, body) = api.call("GET", "/", None, None).await;
+    assert!(status == 200 && body.as_str().is_some_and(|b| b.contains("smsdesk console")), "{status} {body}");
+    let (status, body) = api.call("GET", "/console/app.js", None, None).await;
+    assert!(status == 200 && body.as_str().is_some_and(|b| b.contains("/v1/work-items")), "{status}");
+    let (status, _) = api.call("GET", "/console/nope.js", None, None).await;
+    assert_eq!(status, 404);
 }

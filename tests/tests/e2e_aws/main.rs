@@ -8,6 +8,12 @@
 //! Without the emulators, outside CI, this binary holds one ignored test that says so (tests/build.rs).
 
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/acd.rs"]
+mod acd;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/acs.rs"]
+mod acs;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/agents.rs"]
 mod agents;
 #[cfg(not(smsdesk_aws_emulators_missing))]
@@ -16,6 +22,9 @@ mod at_most_once;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/authorization.rs"]
 mod authorization;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/aws_sms.rs"]
+mod aws_sms;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/channels.rs"]
 mod channels;
@@ -34,13 +43,25 @@ mod faults;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod gateway;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/lifecycle.rs"]
+mod lifecycle;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/logs.rs"]
 mod logs;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/media.rs"]
+mod media;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod metrics;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/outbound.rs"]
 mod outbound;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/pacing.rs"]
+mod pacing;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/providers.rs"]
+mod providers;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/races.rs"]
 mod races;

@@ -28,6 +28,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/channels/{id}", get(get_channel).patch(patch_channel))
         .route("/v1/consent", get(get_consent).post(change_consent))
         .route("/v1/channels/{id}/credentials", axum::routing::put(rotate_credentials))
+        .route("/v1/channels/{id}/numbers", axum::routing::put(set_numbers))
         .route("/v1/contacts", post(create_contact));
     validate_routes(router)
 }
@@ -44,6 +45,34 @@ struct NewQueue {
     /// When the queue is staffed; absent: always open.
     #[serde(default)]
     operating_hours: Option<smsdesk_domain::hours::OperatingHours>,
+    /// Wrap-up settings (acd); the lead wires them into `PATCH /v1/queues/{id}` too.
+    #[serde(default)]
+    dispositions: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    disposition_required: bool,
+    wrap_up_limit_secs: Option<u64>,
+    /// Priority and escalation (acd).
+    #[serde(default)]
+    initial_priority: u32,
+    #[serde(default)]
+    escalation_add: u32,
+    #[serde(default)]
+    escalation_every_secs: u64,
+    #[serde(default)]
+    max_priority: u32,
+}
+
+/// A queue as the admin API shows it.
+fn queue_view(q: &WorkQueue) -> Value {
+    json!({
+        "id": q.id, "name": q.name, "dispositions": q.dispositions, "tags": q.tags,
+        "disposition_required": q.disposition_required, "wrap_up_limit_secs": q.wrap_up_limit_secs,
+        "initial_priority": q.initial_priority, "escalation_add": q.escalation_add,
+        "escalation_every_secs": q.escalation_every_secs, "max_priority": q.max_priority,
+        "operating_hours": q.operating_hours,
+    })
 }
 
 async fn create_queue(
@@ -59,17 +88,20 @@ async fn create_queue(
     if let Some(hours) = &body.operating_hours {
         smsdesk_domain::hours::validate(hours).map_err(|e| ApiError::field(e.field, e.rule))?;
     }
-    let queue = WorkQueue {
-        id: QueueId::new(app.ids.new_id(QueueId::PREFIX)),
-        name: name.to_string(),
-        created_at: app.clock.now(),
-        operating_hours: body.operating_hours,
-    };
+    let mut queue = WorkQueue::new(QueueId::new(app.ids.new_id(QueueId::PREFIX)), name, app.clock.now());
+    queue.operating_hours = body.operating_hours;
+    queue.dispositions = body.dispositions;
+    queue.tags = body.tags;
+    queue.disposition_required = body.disposition_required;
+    if let Some(limit) = body.wrap_up_limit_secs {
+        queue.wrap_up_limit_secs = limit;
+    }
+    (queue.initial_priority, queue.escalation_add) = (body.initial_priority, body.escalation_add);
+    (queue.escalation_every_secs, queue.max_priority) = (body.escalation_every_secs, body.max_priority);
+    smsdesk_domain::lifecycle::validate_wrap_up(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
+    smsdesk_domain::assign::validate_priority(&queue).map_err(|e| ApiError::field(e.field, e.rule))?;
     app.store.put_queue(&queue).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"id": queue.id, "name": queue.name, "operating_hours": queue.operating_hours})),
-    ))
+    Ok((StatusCode::CREATED, Json(queue_view(&queue))))
 }
 
 async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
@@ -78,9 +110,9 @@ async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<J
     let mut items = Vec::with_capacity(queues.len());
     for q in queues {
         let waiting = app.store.waiting_in_queue(&q.id, 1000).await?.len();
-        items.push(
-            json!({"id": q.id, "name": q.name, "waiting": waiting, "operating_hours": q.operating_hours}),
-        );
+        let mut item = queue_view(&q);
+        item["waiting"] = json!(waiting);
+        items.push(item);
     }
     Ok(Json(json!({"items": items})))
 }
@@ -343,6 +375,16 @@ async fn rotate_credentials(
 ) -> ApiResult<Json<Value>> {
     who.require_admin()?;
     Ok(Json(channels::rotate(&app, &id, &body).await?))
+}
+
+async fn set_numbers(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
+    Ok(Json(channels::set_numbers(&app, &id, &body).await?))
 }
 
 async fn validate_channel(

@@ -14,24 +14,30 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use smsdesk_domain::lifecycle::WrapUpRequest;
 use smsdesk_domain::segment::{analyze, smart_encode, ucs2_positions};
 use smsdesk_domain::*;
 use std::sync::Arc;
 
 /// Adds the agent routes to `router`.
 pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
-    router
+    let router = router
         .route("/v1/work-items", get(work_items))
+        .route("/v1/work-items/waiting", get(waiting_items))
         .route("/v1/conversations/{id}", get(conversation))
         .route("/v1/conversations/{id}/messages", post(reply))
         .route("/v1/conversations/{id}/messages/{message_id}/resend", post(resend))
         .route("/v1/conversations/{id}/close", post(close))
+        .route("/v1/conversations/{id}/wait", post(wait))
+        .route("/v1/conversations/{id}/end", post(end))
+        .route("/v1/conversations/{id}/wrap-up", post(wrap_up))
         .route("/v1/conversations/{id}/transfer", post(transfer))
         .route("/v1/conversations/{id}/contact", post(pick_contact))
         .route("/v1/messages", post(proactive))
         .route("/v1/messages/preview", post(preview))
         .route("/v1/contacts", get(contacts))
-        .route("/v1/contacts/{id}", get(contact))
+        .route("/v1/contacts/{id}", get(contact));
+    crate::http::media::routes(router)
 }
 
 fn ts(t: time::OffsetDateTime) -> String {
@@ -52,6 +58,7 @@ fn work_item(c: &Conversation) -> Value {
         "conversation_id": c.id, "state": c.state.as_str(), "channel_id": c.channel_id, "queue_id": c.queue_id,
         "agent_id": c.agent_id, "customer": c.customer, "number": c.channel_number,
         "contact_id": contact_id, "contact_state": contact_state, "last_message_at": ts(c.last_message_at),
+        "created_at": ts(c.created_at), "queued_at": ts(c.queued_at),
     })
 }
 
@@ -63,8 +70,30 @@ async fn work_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Js
     Ok(Json(json!({"items": items.iter().map(work_item).collect::<Vec<_>>()})))
 }
 
-fn message_view(m: &Message) -> Value {
+/// How many waiting conversations of each queue `GET /v1/work-items/waiting` lists.
+const WAITING_PER_QUEUE: usize = 200;
+
+/// The conversations waiting in the caller's queues (an admin: in every queue), longest waiting first: the
+/// console's "waiting" tab. An agent may read them (and take them only through assignment).
+async fn waiting_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<Value>> {
+    let queues: Vec<QueueId> = match who.agent_id() {
+        Some(id) => match app.store.get_agent(id).await? {
+            Some(agent) => agent.queues,
+            None => Vec::new(),
+        },
+        None => app.store.list_queues().await?.into_iter().map(|q| q.id).collect(),
+    };
+    let mut items = Vec::new();
+    for queue in &queues {
+        items.extend(app.store.waiting_in_queue(queue, WAITING_PER_QUEUE).await?);
+    }
+    items.sort_by(|a, b| a.queued_at.cmp(&b.queued_at).then_with(|| a.id.cmp(&b.id)));
+    Ok(Json(json!({"items": items.iter().map(work_item).collect::<Vec<_>>()})))
+}
+
+fn message_view(m: &Message, media: Vec<Value>) -> Value {
     json!({
+        "media": media,
         "id": m.id, "direction": m.direction, "author": m.author, "agent_id": m.agent_id, "text": m.text,
         "status": m.status, "encoding": m.encoding.as_str(), "segments": m.segments,
         "provider_message_id": m.provider_message_id, "error": m.error, "attempts": m.attempts,
@@ -73,8 +102,19 @@ fn message_view(m: &Message) -> Value {
     })
 }
 
-async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<Value> {
+/// A conversation and its transcript; each message lists its media (short-lived links to stored items,
+/// the reason for failed ones). Callers authorize first.
+pub(crate) async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<Value> {
     let messages = app.store.list_messages(&c.id).await?;
+    let mut items = crate::services::media::items(app, &c.id).await?;
+    items.sort_by_key(|i| i.position);
+    let mut media_of = std::collections::HashMap::<MessageId, Vec<Value>>::new();
+    for item in &items {
+        if let Some(message_id) = &item.message_id {
+            let view = crate::services::media::view(app, item).await?;
+            media_of.entry(message_id.clone()).or_default().push(view);
+        }
+    }
     let (contact_id, contact_state) = contact_view(&c.contact);
     let candidates = match &c.contact {
         ContactLink::NeedsPick { candidates } => json!(candidates),
@@ -86,7 +126,11 @@ async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<Value> {
         "contact_candidates": candidates, "customer": c.customer, "number": c.channel_number,
         "language": c.language, "created_at": ts(c.created_at), "last_message_at": ts(c.last_message_at),
         "closed_at": c.closed_at.map(ts), "close_reason": c.close_reason,
-        "messages": messages.iter().map(message_view).collect::<Vec<_>>(),
+        "state_changed_at": c.state_changed_at.map(ts), "wrap_up": c.wrap_up.as_ref().map(wrap_up_view),
+        "messages": messages
+            .iter()
+            .map(|m| message_view(m, media_of.remove(&m.id).unwrap_or_default()))
+            .collect::<Vec<_>>(),
     }))
 }
 
@@ -103,6 +147,9 @@ async fn conversation(
 #[serde(deny_unknown_fields)]
 struct ReplyBody {
     text: String,
+    /// Ids of media uploaded to this conversation (`POST /v1/conversations/{id}/media`) to send with it.
+    #[serde(default)]
+    media: Vec<String>,
 }
 
 /// The `Idempotency-Key` header, if the client sent one.
@@ -128,7 +175,12 @@ async fn reply(
     Body(body): Body<ReplyBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let key = idempotency_key(&headers)?;
-    let m = conversations::reply(&app, &who, &id, &body.text, key.as_ref()).await?;
+    let m = if body.media.is_empty() {
+        conversations::reply(&app, &who, &id, &body.text, key.as_ref()).await?
+    } else {
+        crate::services::media::reply_with_media(&app, &who, &id, &body.text, &body.media, key.as_ref())
+            .await?
+    };
     Ok((StatusCode::ACCEPTED, accepted(&m)))
 }
 
@@ -153,6 +205,48 @@ async fn close(
     Ok(Json(
         json!({"id": c.id, "state": c.state.as_str(), "closed_at": c.closed_at.map(ts), "close_reason": c.close_reason}),
     ))
+}
+
+fn wrap_up_view(w: &WrapUp) -> Value {
+    json!({"disposition": w.disposition, "tags": w.tags, "notes": w.notes, "agent_id": w.agent_id, "at": ts(w.at)})
+}
+
+/// What `/wait`, `/end` and `/wrap-up` answer: the conversation's state after the move.
+fn lifecycle_answer(c: &Conversation) -> Json<Value> {
+    let mut answer = work_item(c);
+    answer["id"] = json!(c.id);
+    answer["state_changed_at"] = json!(c.state_changed_at.map(ts));
+    answer["closed_at"] = json!(c.closed_at.map(ts));
+    answer["close_reason"] = json!(c.close_reason);
+    answer["wrap_up"] = json!(c.wrap_up.as_ref().map(wrap_up_view));
+    Json(answer)
+}
+
+async fn wait(State(app): State<Arc<App>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(lifecycle_answer(&conversations::set_aside(&app, &who, &id).await?))
+}
+
+async fn end(State(app): State<Arc<App>>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(lifecycle_answer(&conversations::end(&app, &who, &id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrapUpBody {
+    disposition: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    notes: Option<String>,
+}
+
+async fn wrap_up(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<WrapUpBody>,
+) -> ApiResult<Json<Value>> {
+    let request = WrapUpRequest { disposition: body.disposition, tags: body.tags, notes: body.notes };
+    Ok(lifecycle_answer(&conversations::wrap_up(&app, &who, &id, request).await?))
 }
 
 #[derive(Deserialize)]

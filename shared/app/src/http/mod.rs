@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod agent;
+pub mod console;
+pub mod media;
 pub mod sandbox;
 pub mod webhooks;
 
@@ -21,7 +23,7 @@ use std::sync::Arc;
 /// Every route: what `smsdesk dev` serves.
 pub fn router(app: Arc<App>) -> Router {
     let mut r = webhooks::routes(Router::new().route("/healthz", get(healthz)), &app);
-    r = agent::routes(admin::routes(r));
+    r = console::routes(agent::routes(admin::routes(r)));
     if app.config.sandbox {
         r = sandbox::routes(r);
     }
@@ -40,7 +42,7 @@ pub fn validate_router(app: Arc<App>) -> Router {
 
 /// The admin and agent API (the agent-api function).
 pub fn api_router(app: Arc<App>) -> Router {
-    agent::routes(admin::routes(Router::new().route("/healthz", get(healthz))))
+    console::routes(agent::routes(admin::routes(Router::new().route("/healthz", get(healthz)))))
         .fallback(not_found)
         .with_state(app)
 }

@@ -58,6 +58,7 @@ async fn inbound(
         text: body.text,
         received_at: app.clock.now(),
         part: None,
+        media: Vec::new(),
     });
     let summary = intake::enqueue_events(&app, std::slice::from_ref(&event)).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({"status": "accepted", "queued": summary.queued}))))

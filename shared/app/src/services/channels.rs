@@ -5,6 +5,7 @@ use crate::App;
 use crate::error::{ApiError, ApiResult};
 use serde_json::{Map, Value, json};
 use smsdesk_domain::automated::{DEFAULT_LANGUAGE, effective_templates, validate_messaging};
+use smsdesk_domain::lifecycle;
 use smsdesk_domain::*;
 use smsdesk_ports::Credentials;
 use smsdesk_providers::{CredentialsError, Provider, Validation};
@@ -80,7 +81,102 @@ async fn parse_number(app: &App, index: usize, value: &Value) -> ApiResult<Chann
     if app.store.get_queue(&queue).await?.is_none() {
         return Err(ApiError::field(format!("{path}queue"), format!("no queue '{queue}'")));
     }
-    Ok(ChannelNumber { number, number_type, description, queue })
+    let send_rate = parse_send_rate(obj.get("send_rate"), &path)?;
+    Ok(ChannelNumber { number, number_type, description, queue, send_rate })
+}
+
+/// The highest send rate an admin may set (messages per second; short codes reach a few hundred).
+pub const MAX_SEND_RATE: f64 = 1000.0;
+
+/// A number's `send_rate`: absent or null for its type's default, else a number of messages per second,
+/// more than 0 and at most [`MAX_SEND_RATE`].
+fn parse_send_rate(value: Option<&Value>, path: &str) -> ApiResult<Option<f64>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(rate) if rate.is_finite() && rate > 0.0 && rate <= MAX_SEND_RATE => Ok(Some(rate)),
+            _ => Err(ApiError::field(
+                format!("{path}send_rate"),
+                format!("must be more than 0 and at most {MAX_SEND_RATE} messages per second"),
+            )),
+        },
+        Some(_) => Err(ApiError::field(format!("{path}send_rate"), "must be a number (messages per second)")),
+    }
+}
+
+/// The numbers of a request body (`numbers`: a non-empty array), each checked, none listed twice.
+async fn parse_numbers(app: &App, obj: &Map<String, Value>) -> ApiResult<Vec<ChannelNumber>> {
+    let numbers_raw = match obj.get("numbers") {
+        Some(Value::Array(a)) if !a.is_empty() => a,
+        Some(Value::Array(_)) => return Err(ApiError::field("numbers", "must list at least one number")),
+        Some(_) => return Err(ApiError::field("numbers", "must be an array")),
+        None => return Err(ApiError::field("numbers", "is required")),
+    };
+    let mut numbers: Vec<ChannelNumber> = Vec::with_capacity(numbers_raw.len());
+    for (i, n) in numbers_raw.iter().enumerate() {
+        let parsed = parse_number(app, i, n).await?;
+        if numbers.iter().any(|x| x.number == parsed.number) {
+            return Err(ApiError::field(format!("numbers[{i}].number"), "is listed twice"));
+        }
+        numbers.push(parsed);
+    }
+    Ok(numbers)
+}
+
+/// A number belongs to one provider account: inbound texts and sends must not depend on which of two
+/// channels claims it. 409 naming the channel that has one of `numbers` (other than `except`).
+async fn refuse_numbers_in_use(
+    app: &App,
+    numbers: &[ChannelNumber],
+    except: Option<&ChannelId>,
+) -> ApiResult<()> {
+    for existing in app.store.list_channels().await? {
+        if Some(&existing.id) == except {
+            continue;
+        }
+        if let Some((i, n)) = numbers.iter().enumerate().find(|(_, n)| existing.number(&n.number).is_some()) {
+            return Err(ApiError::conflict(
+                "number_in_use",
+                format!("numbers[{i}].number: {} is already on channel '{}'", n.number, existing.id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An admin-set `public_url`: the exact URL the provider calls for this channel's webhooks (behind a proxy,
+/// a custom domain or an API Gateway stage). `https://` (plain `http://` only to a loopback host where
+/// [`crate::Config::allow_loopback_http`] says so), a host and a path; no user info, query or fragment (a
+/// webhook's query string is the request's own: Twilio adds `bodySHA256`, status callbacks our message id).
+/// Returned as given (trimmed): the provider signs the URL exactly as it is configured.
+pub fn parse_public_url(value: Option<&str>, allow_loopback_http: bool) -> ApiResult<Option<String>> {
+    let Some(raw) = value.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(None) };
+    let rule = |why: &str| ApiError::field("public_url", why.to_string());
+    let url = reqwest::Url::parse(raw).map_err(|e| rule(&format!("is not a URL ({e})")))?;
+    if !raw.to_ascii_lowercase().starts_with(&format!("{}://", url.scheme())) {
+        return Err(rule("must start with https://"));
+    }
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| rule("must name a host"))?;
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_loopback_http && loopback => {}
+        "http" if allow_loopback_http => {
+            return Err(rule("must start with https:// (http:// only to a loopback host, for local tests)"));
+        }
+        _ => return Err(rule("must start with https://")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(rule("must not carry user info (user:password@)"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(rule("must not carry a query or fragment (the request's own query is added)"));
+    }
+    if raw.len() > 2048 {
+        return Err(rule("must be at most 2048 characters"));
+    }
+    Ok(Some(raw.to_string()))
 }
 
 /// An admin-set `base_url` (the provider's API host): `https://` and a host (and port), nothing else: no
@@ -129,31 +225,20 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
     let credentials =
         provider_for(app, provider)?.parse_credentials(obj.get("credentials")).map_err(credentials_error)?;
     let base_url = parse_base_url(opt_str(obj, "", "base_url")?, app.config.allow_loopback_http)?;
-    let numbers_raw = match obj.get("numbers") {
-        Some(Value::Array(a)) if !a.is_empty() => a,
-        Some(Value::Array(_)) => return Err(ApiError::field("numbers", "must list at least one number")),
-        Some(_) => return Err(ApiError::field("numbers", "must be an array")),
-        None => return Err(ApiError::field("numbers", "is required")),
-    };
-    let mut numbers: Vec<ChannelNumber> = Vec::with_capacity(numbers_raw.len());
-    for (i, n) in numbers_raw.iter().enumerate() {
-        let parsed = parse_number(app, i, n).await?;
-        if numbers.iter().any(|x| x.number == parsed.number) {
-            return Err(ApiError::field(format!("numbers[{i}].number"), "is listed twice"));
-        }
-        numbers.push(parsed);
-    }
-    // A number belongs to one provider account: inbound texts and sends must not depend on which of two
-    // channels claims it.
-    for existing in app.store.list_channels().await? {
-        if let Some((i, n)) = numbers.iter().enumerate().find(|(_, n)| existing.number(&n.number).is_some()) {
-            return Err(ApiError::conflict(
-                "number_in_use",
-                format!("numbers[{i}].number: {} is already on channel '{}'", n.number, existing.id),
-            ));
-        }
-    }
+    let public_url = parse_public_url(opt_str(obj, "", "public_url")?, app.config.allow_loopback_http)?;
+    let numbers = parse_numbers(app, obj).await?;
+    refuse_numbers_in_use(app, &numbers, None).await?;
     let language = opt_str(obj, "", "language")?.map(str::to_string);
+    let inactivity_secs = match obj.get("inactivity_secs") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let secs = v
+                .as_u64()
+                .ok_or_else(|| ApiError::field("inactivity_secs", "must be a whole number of seconds"))?;
+            lifecycle::validate_inactivity(secs).map_err(|e| ApiError::field(e.field, e.rule))?;
+            Some(secs)
+        }
+    };
     let attachments = match obj.get("attachments") {
         None | Some(Value::Null) => AttachmentPolicy::default(),
         Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
@@ -165,11 +250,13 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
         name,
         provider,
         base_url,
+        public_url,
         numbers,
         language,
         attachments,
         created_at: app.clock.now(),
         messaging: Default::default(),
+        inactivity_secs,
     };
     // The messaging settings may be given at creation too, by the same rules as a PATCH.
     let settings: Map<String, Value> = obj
@@ -181,6 +268,8 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
     app.secrets.put_credentials(&channel.id, &credentials).await?;
     app.store.put_channel(&channel).await?;
     tracing::info!(channel = %channel.id, provider = %provider, "channel created");
+    // A number taken off another channel to come here brings its open conversations (as with PUT numbers).
+    take_open_conversations(app, &channel).await?;
     Ok(view(app, &channel, &credentials))
 }
 
@@ -188,13 +277,16 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<Value> {
 const SETTINGS: &[&str] =
     &["automated_messages_enabled", "automated_messages", "consent_keywords", "smart_encoding"];
 
+/// Channel fields that are left out of the stored JSON while unset, and that a `PATCH` may set.
+const OPTIONAL: &[&str] = &["base_url", "public_url", "inactivity_secs", "language"];
+
 /// Fields a `PATCH` may not change: identity, provider, and what has its own route.
 const IMMUTABLE: &[(&str, &str)] = &[
     ("id", "is the channel's identity"),
     ("created_at", "is set when the channel is created"),
     ("provider", "cannot change: create a channel for another provider"),
     ("credentials", "are changed with PUT /v1/channels/{id}/credentials"),
-    ("numbers", "cannot be changed with PATCH"),
+    ("numbers", "are changed with PUT /v1/channels/{id}/numbers"),
     ("callback_url", "is derived from the channel's id and provider"),
 ];
 
@@ -247,7 +339,7 @@ fn apply_patch(app: &App, channel: &Channel, patch: &Value) -> ApiResult<Channel
         if let Some((_, rule)) = IMMUTABLE.iter().find(|(k, _)| k == key) {
             return Err(ApiError::field(key, rule));
         }
-        if !known.contains(key) && !SETTINGS.contains(&key.as_str()) {
+        if !known.contains(key) && !SETTINGS.contains(&key.as_str()) && !OPTIONAL.contains(&key.as_str()) {
             return Err(ApiError::field(key, "is not a channel setting"));
         }
     }
@@ -258,7 +350,10 @@ fn apply_patch(app: &App, channel: &Channel, patch: &Value) -> ApiResult<Channel
         let value = fields.get(key).cloned().unwrap_or(Value::Null);
         let checked = match key.as_str() {
             "name" => serde_json::from_value::<String>(value).map(|_| ()),
-            "language" | "base_url" => serde_json::from_value::<Option<String>>(value).map(|_| ()),
+            "language" | "base_url" | "public_url" => {
+                serde_json::from_value::<Option<String>>(value).map(|_| ())
+            }
+            "inactivity_secs" => serde_json::from_value::<Option<u64>>(value).map(|_| ()),
             "attachments" => serde_json::from_value::<AttachmentPolicy>(value).map(|_| ()),
             "automated_messages_enabled" | "smart_encoding" => {
                 serde_json::from_value::<bool>(value).map(|_| ())
@@ -284,6 +379,12 @@ fn apply_patch(app: &App, channel: &Channel, patch: &Value) -> ApiResult<Channel
     if obj.contains_key("base_url") {
         updated.base_url = parse_base_url(updated.base_url.as_deref(), app.config.allow_loopback_http)?;
     }
+    if obj.contains_key("public_url") {
+        updated.public_url = parse_public_url(updated.public_url.as_deref(), app.config.allow_loopback_http)?;
+    }
+    if let Some(secs) = updated.inactivity_secs.filter(|_| obj.contains_key("inactivity_secs")) {
+        lifecycle::validate_inactivity(secs).map_err(|e| ApiError::field(e.field, e.rule))?;
+    }
     validate_messaging(updated.language.as_deref(), &updated.messaging)
         .map_err(|e| ApiError::field(e.field, e.rule))?;
     Ok(updated)
@@ -298,8 +399,13 @@ pub async fn patch(app: &App, id: &str, body: &Value) -> ApiResult<Value> {
     Ok(view(app, &updated, &credentials))
 }
 
+/// The URL the provider calls for this channel's webhooks: the channel's `public_url` when the admin set
+/// one, else `<public base URL>/webhooks/<provider>/<channel id>`.
 pub fn callback_url(app: &App, channel: &Channel) -> String {
-    format!("{}/webhooks/{}/{}", app.config.public_base_url, channel.provider, channel.id)
+    match &channel.public_url {
+        Some(url) => url.clone(),
+        None => format!("{}/webhooks/{}/{}", app.config.public_base_url, channel.provider, channel.id),
+    }
 }
 
 /// A channel as the API shows it: numbers in E.164, credentials redacted, the callback URL to paste into the
@@ -310,11 +416,14 @@ pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> Value {
         "name": channel.name,
         "provider": channel.provider,
         "base_url": channel.base_url,
+        "public_url": channel.public_url,
         "callback_url": callback_url(app, channel),
         "numbers": channel.numbers.iter().map(|n| json!({
             "number": n.number, "type": n.number_type, "description": n.description, "queue": n.queue,
+            "send_rate": n.send_rate(),
         })).collect::<Vec<_>>(),
         "language": channel.language.as_deref().unwrap_or(DEFAULT_LANGUAGE),
+        "inactivity_secs": channel.inactivity_secs,
         "attachments": channel.attachments,
         "automated_messages_enabled": channel.messaging.automated_messages_enabled,
         "automated_messages": effective_templates(&channel.messaging.automated_messages),
@@ -347,6 +456,50 @@ pub async fn rotate(app: &App, id: &str, body: &Value) -> ApiResult<Value> {
     app.webhook_keys.forget(&channel.id);
     tracing::info!(channel = %channel.id, "channel credentials rotated");
     Ok(view(app, &channel, &fresh))
+}
+
+/// `PUT /v1/channels/{id}/numbers`: sets the channel's numbers. A number on another channel is refused
+/// (409 naming it): to move a number to another provider, take it off its channel, then put it here. The
+/// open conversations of this channel's numbers that another channel started then go on here (issue 9.9):
+/// the customer's next text through this channel lands in them, and replies go out through this
+/// channel's provider. Repeating the request finishes a move that was cut short.
+pub async fn set_numbers(app: &App, id: &str, body: &Value) -> ApiResult<Value> {
+    let (mut channel, credentials) = get(app, id).await?;
+    let obj = body.as_object().ok_or_else(|| ApiError::field("body", "must be a JSON object"))?;
+    if let Some(key) = obj.keys().find(|k| k.as_str() != "numbers") {
+        return Err(ApiError::field(key, "is not a field of this request (only numbers)"));
+    }
+    let numbers = parse_numbers(app, obj).await?;
+    refuse_numbers_in_use(app, &numbers, Some(&channel.id)).await?;
+    channel.numbers = numbers;
+    app.store.put_channel(&channel).await?;
+    tracing::info!(channel = %channel.id, numbers = channel.numbers.len(), "channel numbers set");
+    let moved = take_open_conversations(app, &channel).await?;
+    let mut answer = view(app, &channel, &credentials);
+    answer["moved_conversations"] = json!(moved);
+    Ok(answer)
+}
+
+/// Moves to `channel` every open conversation on one of its numbers that another channel holds; returns
+/// how many moved. Consent is kept per (number, customer), so a customer's opt-out on the number stays with
+/// it: the new channel refuses what the old one would have refused.
+async fn take_open_conversations(app: &App, channel: &Channel) -> ApiResult<usize> {
+    let mut moved = 0;
+    for c in app.store.open_conversations().await? {
+        if c.channel_id == channel.id || channel.number(&c.channel_number).is_none() {
+            continue;
+        }
+        match app.store.move_conversation(&c.id, &channel.id).await? {
+            Some(_) => {
+                moved += 1;
+                tracing::info!(conversation = %c.id, from = %c.channel_id, to = %channel.id, "conversation moved with its number");
+            }
+            None => {
+                tracing::warn!(conversation = %c.id, from = %c.channel_id, to = %channel.id, "conversation not moved: closed, or the customer has another open one here");
+            }
+        }
+    }
+    Ok(moved)
 }
 
 /// Proves the channel's credentials with the provider's cheapest read-only call.
@@ -409,6 +562,33 @@ mod tests {
         ] {
             let message = refused(url, true);
             assert!(message.starts_with("base_url: "), "{url}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_public_url_is_https_with_a_path_and_kept_as_given() {
+        use super::parse_public_url;
+        let ok = |url: &str, loopback: bool| parse_public_url(Some(url), loopback);
+        assert_eq!(
+            ok(" https://sms.example.com/in/twilio ", false).unwrap().as_deref(),
+            Some("https://sms.example.com/in/twilio")
+        );
+        assert_eq!(
+            ok("https://sms.example.com:8443/", false).unwrap().as_deref(),
+            Some("https://sms.example.com:8443/")
+        );
+        assert_eq!(ok("http://127.0.0.1:9/edge", true).unwrap().as_deref(), Some("http://127.0.0.1:9/edge"));
+        assert_eq!(parse_public_url(None, false), Ok(None));
+        for (url, loopback) in [
+            ("http://127.0.0.1:9/edge", false),
+            ("http://sms.example.com/in", true),
+            ("https://sms.example.com/in?x=1", false),
+            ("https://sms.example.com/in#f", false),
+            ("https://u:p@sms.example.com/in", false),
+            ("sms.example.com/in", false),
+        ] {
+            let refused = ok(url, loopback).expect_err(url);
+            assert!(refused.message.starts_with("public_url: "), "{url}: {}", refused.message);
         }
     }
 

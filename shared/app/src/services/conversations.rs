@@ -8,6 +8,7 @@ use crate::services::{assignment, automated, consent, crm, outbound, routing};
 use smsdesk_domain::access::{
     Access, Actor, ProactivePlan, ProactiveRefusal, access, contacts_of, plan_proactive,
 };
+use smsdesk_domain::lifecycle;
 use smsdesk_domain::*;
 use std::collections::BTreeSet;
 
@@ -181,8 +182,23 @@ pub async fn resend(app: &App, who: &Principal, id: &str, message_id: &str) -> A
 /// What a resend's id adds to the id of the message it resends.
 pub const RESEND_SUFFIX: &str = "_resend";
 
+/// `POST /close`: resolves the conversation directly, skipping wrap-up, unless its queue requires a
+/// disposition (then an agent ends it and submits the wrap-up; an admin may always close).
 pub async fn close(app: &App, who: &Principal, id: &str) -> ApiResult<Conversation> {
     let conversation = authorize(app, who, id, Need::Act).await?;
+    let queue = app.store.get_queue(&conversation.queue_id).await?;
+    if conversation.state != ConversationState::Closed
+        && !lifecycle::may_close_directly(queue.as_ref(), who.is_admin())
+    {
+        return Err(ApiError::conflict(
+            "wrap_up_required",
+            format!(
+                "queue '{}' requires a disposition: end the conversation (POST /end) and submit the wrap-up \
+                 (POST /wrap-up)",
+                conversation.queue_id
+            ),
+        ));
+    }
     let reason = if who.is_admin() { "closed by an admin" } else { "resolved by the agent" };
     if close_and_free(app, &conversation.id, reason).await? {
         automated::conversation_ended(app, &conversation).await?;
@@ -208,6 +224,101 @@ pub async fn close_idle_and_free(
     if let Some(c) = &closed {
         automated::conversation_ended(app, c).await?;
     }
+    after_close(app, closed, reason).await
+}
+
+/// The refusal of an action that does not fit the conversation's state: 409 `invalid_state`.
+fn not_now(e: lifecycle::NotNow) -> ApiError {
+    ApiError::conflict("invalid_state", e.to_string())
+}
+
+/// Moves the caller's conversation as `action` asks (`wait`, `end`): the agent and its slot stay.
+async fn move_by_agent(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    action: lifecycle::AgentAction,
+) -> ApiResult<Conversation> {
+    let conversation = authorize(app, who, id, Need::Act).await?;
+    let to = lifecycle::transition(conversation.state, action).map_err(not_now)?;
+    let now = app.clock.now();
+    match app.store.transition(&conversation.id, conversation.state, to, now).await? {
+        Some(moved) => Ok(moved),
+        // It moved meanwhile (a customer text, the timers): answer from where it is now.
+        None => {
+            let current = app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation);
+            let to = lifecycle::transition(current.state, action).map_err(not_now)?;
+            app.store.transition(&current.id, current.state, to, now).await?.ok_or_else(|| {
+                ApiError::conflict(
+                    "invalid_state",
+                    format!("conversation '{}' changed meanwhile", current.id),
+                )
+            })
+        }
+    }
+}
+
+/// `POST /wait`: the agent sets the conversation aside (keeping the slot) until the customer writes.
+pub async fn set_aside(app: &App, who: &Principal, id: &str) -> ApiResult<Conversation> {
+    let moved = move_by_agent(app, who, id, lifecycle::AgentAction::Wait).await?;
+    tracing::info!(conversation = %moved.id, "conversation set aside");
+    Ok(moved)
+}
+
+/// `POST /end`: the customer conversation ended; wrap-up starts (the slot is held until the wrap-up is
+/// submitted or the queue's wrap-up limit passes).
+pub async fn end(app: &App, who: &Principal, id: &str) -> ApiResult<Conversation> {
+    let moved = move_by_agent(app, who, id, lifecycle::AgentAction::End).await?;
+    tracing::info!(conversation = %moved.id, "conversation ended; wrap-up");
+    crm::timeline(app, &moved.id, "conversation_ended", serde_json::json!({"agent_id": moved.agent_id}))
+        .await?;
+    Ok(moved)
+}
+
+/// `POST /wrap-up`: disposition, tags and notes, checked against the queue's lists; the conversation closes
+/// and the slot is released. The CRM timeline gets the disposition and tags (the notes stay internal).
+pub async fn wrap_up(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    request: lifecycle::WrapUpRequest,
+) -> ApiResult<Conversation> {
+    let conversation = authorize(app, who, id, Need::Act).await?;
+    lifecycle::transition(conversation.state, lifecycle::AgentAction::SubmitWrapUp).map_err(not_now)?;
+    let queue = app.store.get_queue(&conversation.queue_id).await?.unwrap_or_else(|| {
+        WorkQueue::new(
+            conversation.queue_id.clone(),
+            conversation.queue_id.to_string(),
+            conversation.created_at,
+        )
+    });
+    let agent = who.agent_id().cloned().or_else(|| conversation.agent_id.clone());
+    let record = lifecycle::check_wrap_up(&queue, request, agent, app.clock.now())
+        .map_err(|e| ApiError::field(e.field, e.rule))?;
+    if app.store.record_wrap_up(&conversation.id, &record).await?.is_none() {
+        return Err(ApiError::conflict(
+            "invalid_state",
+            format!("conversation '{}' is no longer in wrap-up", conversation.id),
+        ));
+    }
+    crm::timeline(
+        app,
+        &conversation.id,
+        "wrap_up",
+        serde_json::json!({"disposition": record.disposition, "tags": record.tags, "agent_id": record.agent_id}),
+    )
+    .await?;
+    let closed = app
+        .store
+        .close_in_state(&conversation.id, ConversationState::WrapUp, app.clock.now(), "wrapped up")
+        .await?;
+    after_close(app, closed, "wrapped up").await?;
+    Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation))
+}
+
+/// Closes a conversation still in wrap-up (the timers, past the queue's wrap-up limit), frees the slot.
+pub async fn close_wrap_up_and_free(app: &App, id: &ConversationId, reason: &str) -> ApiResult<bool> {
+    let closed = app.store.close_in_state(id, ConversationState::WrapUp, app.clock.now(), reason).await?;
     after_close(app, closed, reason).await
 }
 

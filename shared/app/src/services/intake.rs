@@ -67,6 +67,11 @@ pub async fn receive_webhook(
         }
         None => return Err(refused(provider, channel_id, "no such channel")),
     };
+    // Signatures that cover the URL are checked against the URL the provider was given: the channel's own
+    // `public_url` when the admin set one (a proxy or an API Gateway stage in front), with the query string
+    // the request came with (Twilio adds `bodySHA256` to it).
+    let public_url = channel.public_url.as_deref().map(|url| with_query(url, request.query()));
+    let request = &WebhookRequest { url: public_url.as_deref().unwrap_or(request.url), ..request.clone() };
     let now = app.clock.now();
     let Some(credentials) = app.webhook_keys.get(app.secrets.as_ref(), &channel.id, now).await? else {
         tracing::error!(channel = %channel.id, "channel has no stored credentials");
@@ -77,13 +82,13 @@ pub async fn receive_webhook(
     if app.providers.get(kind.as_str()).is_none_or(|p| p.embedded_only()) {
         sandbox_token_ok(app, request).map_err(|reason| refused(provider, channel_id, reason))?;
     }
-    let mut verified = app.providers.receive_webhook(&channel, &credentials, request, now);
+    let mut verified = app.providers.receive_webhook_online(&channel, &credentials, request, now).await;
     if matches!(verified, Err(WebhookError::Unauthorized(_)))
         && let Some(Some(fresh)) =
             app.webhook_keys.reread_if_stale(app.secrets.as_ref(), &channel.id, now).await?
     {
         // The copy in memory may predate a key rotation: check once more with the stored credentials.
-        verified = app.providers.receive_webhook(&channel, &fresh, request, now);
+        verified = app.providers.receive_webhook_online(&channel, &fresh, request, now).await;
     }
     let outcome = verified.map_err(|e| match e {
         WebhookError::Unauthorized(reason) => {
@@ -98,10 +103,19 @@ pub async fn receive_webhook(
             "method_not_allowed",
             format!("{kind} does not call its webhook with {method}"),
         ),
+        WebhookError::Unavailable(reason) => {
+            tracing::warn!(channel = %channel.id, provider = %kind, %reason, "webhook not handled now: the provider retries");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "webhook_unavailable", reason)
+        }
     })?;
     let summary = enqueue_events(app, &outcome.events).await?;
     crate::services::telemetry::texts_in(app, &channel.id, kind, summary.texts);
     Ok((summary, outcome.reply))
+}
+
+/// `url` (which has no query: see `channels::parse_public_url`) with the request's `query`.
+fn with_query(url: &str, query: &str) -> String {
+    if query.is_empty() { url.to_string() } else { format!("{url}?{query}") }
 }
 
 /// Puts events on the inbound queue, skipping those already queued (replays). A dedupe key is recorded only

@@ -8,6 +8,8 @@ pub mod conversations;
 pub mod crm;
 pub mod idempotency;
 pub mod intake;
+pub mod live;
+pub mod media;
 pub mod outbound;
 pub mod routing;
 pub mod stranded;

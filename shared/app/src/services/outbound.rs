@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use axum::http::StatusCode;
 use smsdesk_domain::automated::AutomatedKind;
 use smsdesk_domain::events::OutboundJob;
+use smsdesk_domain::pacing::Slot;
 use smsdesk_domain::redact::scrub;
 use smsdesk_domain::retry::RetryDecision;
 use smsdesk_domain::segment::{analyze, smart_encode};
@@ -279,6 +280,32 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         Ok(p) => p,
         Err(e) => return fail(app, &message.id, e.to_string()).await,
     };
+    // Pacing (issue 9.10): the number's next send slot, shared by every sender; a slot further out than
+    // the configured wait sends the message back to its queue until it is near.
+    let rate = channel.number(&conversation.channel_number).map_or_else(
+        // A number taken off its channel keeps its conversations; pace it as the slowest type.
+        || NumberType::Geo.default_send_rate(),
+        ChannelNumber::send_rate,
+    );
+    let interval = smsdesk_domain::pacing::interval(rate);
+    let now = app.clock.now();
+    match app
+        .store
+        .reserve_send_slot(&conversation.channel_number, interval, app.config.pacing_wait, now)
+        .await?
+    {
+        Slot::Granted { wait, .. } if !wait.is_zero() => tokio::time::sleep(wait).await,
+        Slot::Granted { .. } => {}
+        Slot::Busy { retry_after } => {
+            tracing::info!(message_id = %message.id, ?retry_after, "the number's send rate is used up; sending later");
+            return Ok(Outcome::RetryAfter(retry_after));
+        }
+    }
+    // Links to the message's media, made before the claim: nothing after the claim may fail but the call.
+    let media_urls = match crate::services::media::send_links(app, &channel, &message).await? {
+        Ok(links) => links,
+        Err(reason) => return fail(app, &message.id, reason).await,
+    };
     // The claim comes last, right before the call: a claim that is never released nor settled means the
     // call may have gone out.
     let message = match app.store.claim_send(&message.id, app.clock.now(), app.config.send_lease).await? {
@@ -297,6 +324,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         text: message.text.clone(),
         external_id: message.id.clone(),
         status_callback: Some(crate::services::channels::callback_url(app, &channel)),
+        media_urls,
     };
     crate::services::telemetry::send_attempt(app, channel.provider);
     let sent = provider.send(&request).await;

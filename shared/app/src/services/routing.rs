@@ -8,9 +8,13 @@ use crate::services::{automated, consent};
 use async_trait::async_trait;
 use smsdesk_domain::automated::AutomatedKind;
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
+use smsdesk_domain::lifecycle::{self, Revival};
+use smsdesk_domain::multipart::{self, PartsSoFar};
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
-use smsdesk_ports::{Append, Consumer, OpenOutcome, Outcome, PortError, PortResult, Received, StatusUpdate};
+use smsdesk_ports::{
+    Append, Consumer, OpenOutcome, Outcome, PartPut, PortError, PortResult, Received, StatusUpdate,
+};
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -35,7 +39,7 @@ impl Consumer for RouterConsumer {
         let span = tracing::info_span!("route", conversation_id = tracing::field::Empty);
         let result = match &event {
             InboundEvent::Message(m) => {
-                route_message(&self.app, m).instrument(span.clone()).await.map(|filed| {
+                route_inbound(&self.app, m).instrument(span.clone()).await.map(|filed| {
                     if let Some(id) = filed {
                         span.record("conversation_id", tracing::field::display(&id));
                     }
@@ -53,6 +57,44 @@ impl Consumer for RouterConsumer {
     }
 }
 
+/// A filed group of parts answers late parts apart for this long; after it, its reference may be reused.
+const PARTS_REUSE_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Files an inbound text, or keeps a part of a multipart text until the text is whole (issue 9.6): the
+/// part that completes it files the whole text. Returns the conversation filed into, if any.
+pub async fn route_inbound(app: &App, m: &InboundMessage) -> PortResult<Option<ConversationId>> {
+    let Some(part) = &m.part else { return route_message(app, m).await };
+    let group = multipart::group_key(m, part);
+    match app.store.put_part(&group, m, app.clock.now(), PARTS_REUSE_AFTER).await? {
+        PartPut::Stored(so_far) if so_far.is_complete() => file_parts(app, &so_far).await,
+        PartPut::Stored(so_far) => {
+            tracing::info!(
+                parts = so_far.parts.len(),
+                total = part.total,
+                "part of a multipart text kept; waiting for the rest"
+            );
+            Ok(None)
+        }
+        PartPut::Filed { included: true } => Ok(None),
+        PartPut::Filed { included: false } => {
+            // After the timeout filed the text without it: this part is filed on its own, not lost.
+            let alone = InboundMessage { part: None, ..m.clone() };
+            route_message(app, &alone).await
+        }
+    }
+}
+
+/// Files the text the parts make (complete, or at its timeout), then marks the group filed. Filing again
+/// after a crash in between files nothing twice: the text's id derives from the group.
+pub async fn file_parts(app: &App, so_far: &PartsSoFar) -> PortResult<Option<ConversationId>> {
+    let filed = match so_far.assemble() {
+        Some(whole) => route_message(app, &whole).await?,
+        None => None,
+    };
+    app.store.mark_parts_filed(&so_far.group, &so_far.first_id, app.clock.now()).await?;
+    Ok(filed)
+}
+
 /// Files an inbound text into a conversation and returns that conversation's id (None when the channel or
 /// number is gone).
 pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<ConversationId>> {
@@ -60,11 +102,19 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
         tracing::warn!(channel = %m.channel_id, "text for a channel that no longer exists; dropped");
         return Ok(None);
     };
-    let Some(number) = channel.number(&m.to).cloned() else {
-        tracing::warn!(channel = %channel.id, to = %m.to, "text to a number no longer on its channel; dropped");
-        return Ok(None);
+    // A number that moved to another channel (issue 9.9) while its old provider still delivered a text:
+    // the text goes on where the number is now.
+    let (channel, number) = match channel.number(&m.to).cloned() {
+        Some(number) => (channel, number),
+        None => match number_holder(app, &m.to).await? {
+            Some(found) => found,
+            None => {
+                tracing::warn!(channel = %channel.id, to = %m.to, "text to a number no longer on any channel; dropped");
+                return Ok(None);
+            }
+        },
     };
-    let message_id = MessageId::for_inbound(&channel.id, &m.provider_message_id);
+    let message_id = MessageId::for_inbound(&m.channel_id, &m.provider_message_id);
 
     // A redelivery after the message was filed: continue with the conversation it went to.
     let conversation = match app.store.get_message(&message_id).await? {
@@ -75,6 +125,9 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
         // Filing the text moves the conversation's activity with it, in one conditional write.
         None => file_text(app, &channel, &number, m, &message_id).await?,
     };
+
+    // Media announced with the text: fetched now (providers' links expire), or refused by the channel.
+    crate::services::media::receive(app, &channel, &conversation, &message_id, &m.media).await?;
 
     // Consent keywords and the opt-in notice first (before anything else is said), then the greeting of a
     // conversation this text opened.
@@ -90,6 +143,7 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     if conversation.state == ConversationState::Open {
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
     }
+    revive(app, &conversation).await?;
     Ok(Some(conversation.id))
 }
 
@@ -125,6 +179,53 @@ async fn out_of_hours(app: &App, channel: &Channel, conversation: &Conversation)
     }
     let cause = format!("msg_{}", conversation.id);
     automated::send(app, channel, conversation, AutomatedKind::OutOfHours, &cause, &[]).await?;
+    Ok(())
+}
+
+/// The channel that has `number` now, and the number's settings there.
+async fn number_holder(app: &App, number: &Phone) -> PortResult<Option<(Channel, ChannelNumber)>> {
+    Ok(app.store.list_channels().await?.into_iter().find_map(|c| c.number(number).cloned().map(|n| (c, n))))
+}
+
+/// The customer wrote into a conversation set aside (`waiting`) or in wrap-up: back to its agent when they
+/// are available (they still hold the slot), else back to its queue (the slot is released).
+async fn revive(app: &App, conversation: &Conversation) -> PortResult<()> {
+    if !matches!(conversation.state, ConversationState::Waiting | ConversationState::WrapUp) {
+        return Ok(());
+    }
+    let agent = match &conversation.agent_id {
+        Some(id) => app.store.get_agent(id).await?,
+        None => None,
+    };
+    let now = app.clock.now();
+    match lifecycle::on_customer_text(conversation.state, agent.as_ref()) {
+        Revival::Stay => {}
+        Revival::BackToAgent => {
+            let back = app
+                .store
+                .transition(&conversation.id, conversation.state, ConversationState::Active, now)
+                .await?;
+            if back.is_some() {
+                tracing::info!(conversation = %conversation.id, "the customer wrote: back with its agent");
+            }
+        }
+        Revival::ToQueue => {
+            if app.store.requeue(&conversation.id, &conversation.queue_id, now).await?.is_some() {
+                tracing::info!(conversation = %conversation.id, "the customer wrote and the agent is away: back to the queue");
+                crm::timeline(
+                    app,
+                    &conversation.id,
+                    "requeued",
+                    serde_json::json!({"from_agent_id": conversation.agent_id, "to_queue_id": conversation.queue_id}),
+                )
+                .await?;
+                assignment::dispatch_queue(app, &conversation.queue_id).await?;
+                if let Some(agent) = &conversation.agent_id {
+                    assignment::dispatch_for_agent(app, agent).await?;
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -215,6 +316,8 @@ pub async fn find_or_open(
         queued_at: now,
         closed_at: None,
         close_reason: None,
+        state_changed_at: None,
+        wrap_up: None,
     };
     Ok(match app.store.create_conversation(&conversation).await? {
         OpenOutcome::Created(c) => {

@@ -3,8 +3,11 @@
 //! configured inactivity window, and requeues or fails replies stranded `queued` ([`stranded`]).
 
 use crate::App;
-use crate::services::{assignment, conversations, stranded};
+use crate::services::{assignment, conversations, routing, stranded};
+use smsdesk_domain::lifecycle;
+use smsdesk_domain::{ChannelId, ConversationState, QueueId, WorkQueue};
 use smsdesk_ports::PortResult;
+use std::collections::HashMap;
 
 /// The waiting count reported per queue stops here (a dashboard needs the level, not an exact census).
 const WAITING_REPORT_LIMIT: usize = 1_000;
@@ -17,30 +20,109 @@ pub struct SweepReport {
     pub requeued: usize,
     /// Stranded replies failed (the reason is in the transcript).
     pub stranded_failed: usize,
+    /// Multipart texts filed incomplete at their timeout.
+    pub parts_filed: usize,
+    /// Conversations closed because their wrap-up ran past the queue's wrap-up limit.
+    pub wrap_ups_closed: usize,
+}
+
+/// How many idle conversations one sweep looks at.
+const IDLE_BATCH: usize = 500;
+
+/// Closes conversations idle past their channel's inactivity period (`Channel::inactivity_secs`, else
+/// `default`). The listing starts at the shortest period of any channel; each conversation is closed only
+/// if idle past its own channel's period, conditionally (no activity since that cut-off).
+async fn auto_close(app: &App, default: std::time::Duration) -> PortResult<usize> {
+    let default = time::Duration::try_from(default).unwrap_or(time::Duration::MAX);
+    let periods: HashMap<ChannelId, time::Duration> = app
+        .store
+        .list_channels()
+        .await?
+        .into_iter()
+        .map(|c| (c.id, lifecycle::inactivity_period(c.inactivity_secs, default)))
+        .collect();
+    let shortest = periods.values().copied().chain([default]).min().unwrap_or(default);
+    let now = app.clock.now();
+    let mut closed = 0;
+    for conversation in app.store.idle_since(now - shortest, IDLE_BATCH).await? {
+        let period = periods.get(&conversation.channel_id).copied().unwrap_or(default);
+        let cutoff = now - period;
+        if conversation.last_message_at >= cutoff {
+            continue;
+        }
+        // Conditional on no activity since the cut-off: the listing may be stale (an eventually consistent
+        // index in AWS) and a text may be filed meanwhile; such a conversation stays open.
+        match conversations::close_idle_and_free(app, &conversation.id, cutoff, "closed after inactivity")
+            .await
+        {
+            Ok(true) => closed += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(conversation = %conversation.id, error = %e, "auto-close failed"),
+        }
+    }
+    Ok(closed)
+}
+
+/// Closes conversations whose wrap-up ran past their queue's wrap-up limit (the slot goes back).
+async fn wrap_up_sweep(app: &App) -> PortResult<usize> {
+    let now = app.clock.now();
+    let mut queues: HashMap<QueueId, Option<WorkQueue>> = HashMap::new();
+    let mut closed = 0;
+    for c in app.store.open_conversations().await? {
+        if c.state != ConversationState::WrapUp {
+            continue;
+        }
+        if !queues.contains_key(&c.queue_id) {
+            let queue = app.store.get_queue(&c.queue_id).await?;
+            queues.insert(c.queue_id.clone(), queue);
+        }
+        let queue = queues.get(&c.queue_id).and_then(Option::as_ref);
+        let since = c.state_changed_at.unwrap_or(c.last_message_at);
+        if !lifecycle::wrap_up_expired(queue, since, now) {
+            continue;
+        }
+        match conversations::close_wrap_up_and_free(app, &c.id, "wrap-up limit reached").await {
+            Ok(true) => closed += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(conversation = %c.id, error = %e, "closing an expired wrap-up failed"),
+        }
+    }
+    Ok(closed)
 }
 
 pub async fn sweep(app: &App) -> PortResult<SweepReport> {
     let mut report = SweepReport::default();
-    if let Some(after) = app.config.auto_close_after {
-        let cutoff = app.clock.now() - after;
-        for conversation in app.store.idle_since(cutoff, 100).await? {
-            // Conditional on no activity since the cut-off: the listing may be stale (an eventually
-            // consistent index in AWS) and a text may be filed meanwhile; such a conversation stays open.
-            let closing =
-                conversations::close_idle_and_free(app, &conversation.id, cutoff, "closed after inactivity");
-            match closing.await {
-                Ok(true) => report.auto_closed += 1,
-                Ok(false) => {}
-                Err(e) => tracing::warn!(conversation = %conversation.id, error = %e, "auto-close failed"),
+    if let Some(default) = app.config.auto_close_after {
+        match auto_close(app, default).await {
+            Ok(n) => report.auto_closed = n,
+            Err(e) => tracing::warn!(error = %e, "auto-close sweep failed"),
+        }
+    }
+    // Multipart texts whose missing parts never came: filed as they are (issue 9.6).
+    let cutoff = app.clock.now() - app.config.multipart_timeout;
+    match app.store.stale_part_groups(cutoff, 100).await {
+        Ok(groups) => {
+            for group in groups {
+                match routing::file_parts(app, &group).await {
+                    Ok(_) => report.parts_filed += 1,
+                    Err(e) => tracing::warn!(error = %e, "filing a timed-out multipart text failed"),
+                }
             }
         }
+        Err(e) => tracing::warn!(error = %e, "multipart sweep failed"),
+    }
+    match wrap_up_sweep(app).await {
+        Ok(n) => report.wrap_ups_closed = n,
+        Err(e) => tracing::warn!(error = %e, "wrap-up limit sweep failed"),
     }
     match stranded::sweep(app).await {
         Ok(swept) => (report.requeued, report.stranded_failed) = (swept.requeued, swept.failed),
         Err(e) => tracing::warn!(error = %e, "stranded replies sweep failed"),
     }
-    for queue in app.store.list_queues().await? {
-        report.assigned += assignment::dispatch_queue(app, &queue.id).await?;
+    let queues = app.store.list_queues().await?;
+    let ids: Vec<QueueId> = queues.iter().map(|q| q.id.clone()).collect();
+    report.assigned += assignment::dispatch_queues(app, &ids).await?;
+    for queue in queues {
         let waiting = app.store.waiting_in_queue(&queue.id, WAITING_REPORT_LIMIT).await?.len();
         crate::services::telemetry::waiting(app, &queue.id, waiting);
     }

@@ -63,10 +63,12 @@ fn unchanged(expr: &mut Expr, current: &Conversation) -> String {
 /// What close and requeue do to a conversation.
 enum Leave<'a> {
     /// With `idle_before`, only while the last message is older than it (auto-close).
+    /// With `only_in`, only while the conversation is in that state.
     Close {
         at: OffsetDateTime,
         reason: &'a str,
         idle_before: Option<OffsetDateTime>,
+        only_in: Option<ConversationState>,
     },
     Requeue {
         queue: &'a QueueId,
@@ -135,6 +137,11 @@ impl DynamoStore {
             let Some(current) = self.get_conversation(id).await? else { return Ok(None) };
             if current.state == ConversationState::Closed {
                 return Ok(None);
+            }
+            if let Leave::Close { only_in: Some(state), .. } = &change
+                && current.state != *state
+            {
+                return Ok(None); // `unchanged` below keeps this true until the transaction commits
             }
             let idle_before = match &change {
                 Leave::Close { idle_before, .. } => *idle_before,
@@ -367,7 +374,7 @@ impl ConversationStore for DynamoStore {
         at: OffsetDateTime,
         reason: &str,
     ) -> PortResult<Option<Conversation>> {
-        self.leave(conversation, Leave::Close { at, reason, idle_before: None }).await
+        self.leave(conversation, Leave::Close { at, reason, idle_before: None, only_in: None }).await
     }
 
     async fn close_idle(
@@ -377,7 +384,7 @@ impl ConversationStore for DynamoStore {
         at: OffsetDateTime,
         reason: &str,
     ) -> PortResult<Option<Conversation>> {
-        self.leave(conversation, Leave::Close { at, reason, idle_before: Some(cutoff) }).await
+        self.leave(conversation, Leave::Close { at, reason, idle_before: Some(cutoff), only_in: None }).await
     }
 
     async fn requeue(
@@ -387,6 +394,65 @@ impl ConversationStore for DynamoStore {
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
         self.leave(conversation, Leave::Requeue { queue, at }).await
+    }
+
+    async fn transition(
+        &self,
+        conversation: &ConversationId,
+        from: ConversationState,
+        to: ConversationState,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        if !from.holds_agent() || !to.holds_agent() {
+            return Err(smsdesk_ports::PortError::Backend(format!(
+                "transition {} -> {}: both states must hold an agent",
+                from.as_str(),
+                to.as_str()
+            )));
+        }
+        // Both states are open and not waiting in a queue: the index attributes stay as they are.
+        let mut expr = Expr::new();
+        let update = format!(
+            "SET {}, {}",
+            expr.eq("state", s(to.as_str())),
+            expr.eq("state_changed_at", s(rfc3339(at)?))
+        );
+        let condition =
+            format!("attribute_exists({}) AND {}", expr.name("pk"), expr.eq("state", s(from.as_str())));
+        match self.update(keys::conversation(conversation), update, Some(condition), expr).await? {
+            Some(item) => Ok(Some(from_item(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn record_wrap_up(
+        &self,
+        conversation: &ConversationId,
+        wrap_up: &WrapUp,
+    ) -> PortResult<Option<Conversation>> {
+        let value = serde_json::to_value(wrap_up)
+            .map_err(|e| smsdesk_ports::PortError::Backend(format!("wrap-up does not serialize: {e}")))?;
+        let mut expr = Expr::new();
+        let update = format!("SET {}", expr.eq("wrap_up", to_attr(&value)));
+        let condition = format!(
+            "attribute_exists({}) AND {}",
+            expr.name("pk"),
+            expr.eq("state", s(ConversationState::WrapUp.as_str()))
+        );
+        match self.update(keys::conversation(conversation), update, Some(condition), expr).await? {
+            Some(item) => Ok(Some(from_item(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn close_in_state(
+        &self,
+        conversation: &ConversationId,
+        state: ConversationState,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>> {
+        self.leave(conversation, Leave::Close { at, reason, idle_before: None, only_in: Some(state) }).await
     }
 
     async fn touch(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<()> {
@@ -427,6 +493,51 @@ impl ConversationStore for DynamoStore {
             .filter(|c| c.state != ConversationState::Closed && c.last_message_at < cutoff)
             .collect())
     }
+
+    async fn move_conversation(
+        &self,
+        conversation: &ConversationId,
+        to: &ChannelId,
+    ) -> PortResult<Option<Conversation>> {
+        for _ in attempts() {
+            let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
+            if current.state == ConversationState::Closed {
+                return Ok(None);
+            }
+            if &current.channel_id == to {
+                return Ok(Some(current));
+            }
+            if let Some(open) = self.open_conversation(to, &current.channel_number, &current.customer).await?
+                && open.id != current.id
+            {
+                return Ok(None);
+            }
+            let mut moved = current.clone();
+            moved.channel_id = to.clone();
+            // The conversation, still open and on the channel it was read on, changes channel; its open
+            // pointer moves with it, under the new channel's key, in the same transaction.
+            let mut expr = Expr::new();
+            let update = format!("SET {}", expr.eq("channel_id", s(to.as_str())));
+            let condition = format!(
+                "{} AND attribute_exists({})",
+                expr.eq("channel_id", s(current.channel_id.as_str())),
+                expr.name("open_flag"),
+            );
+            let pointer = keys::item_with(
+                keys::open_pointer(to, &current.channel_number, &current.customer),
+                [("target", s(current.id.as_str())), ("entity", s("open_pointer"))],
+            );
+            let tx = vec![
+                self.update_item(keys::conversation(conversation), update, Some(condition), expr)?,
+                self.delete_open_pointer(&current)?,
+                self.put_item(pointer, Some(absent()))?,
+            ];
+            if let Tx::Committed = self.transact(tx).await? {
+                return Ok(Some(moved));
+            }
+        }
+        Err(contention("move_conversation"))
+    }
 }
 
 #[cfg(test)]
@@ -451,6 +562,8 @@ mod tests {
             queued_at: at,
             closed_at: None,
             close_reason: None,
+            state_changed_at: None,
+            wrap_up: None,
         }
     }
 
@@ -470,7 +583,7 @@ mod tests {
         let mut c = conv(ConversationState::Active);
         c.agent_id = Some(AgentId::new("ag_1"));
         let at = c.created_at + time::Duration::minutes(5);
-        let closed = Leave::Close { at, reason: "done", idle_before: None }.apply(&c);
+        let closed = Leave::Close { at, reason: "done", idle_before: None, only_in: None }.apply(&c);
         assert_eq!((closed.state, closed.agent_id.clone()), (ConversationState::Closed, c.agent_id.clone()));
         let q2 = QueueId::new("q_2");
         let requeued = Leave::Requeue { queue: &q2, at }.apply(&c);

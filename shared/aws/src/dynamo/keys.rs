@@ -122,6 +122,28 @@ pub(crate) fn consent_change(customer: &Phone, id: &str) -> Item {
     key(consent_partition(customer), format!("CHANGE#{id}"))
 }
 
+/// The partition of a multipart text's group (its `GROUP` item and its `PART#...` items).
+pub(crate) fn parts_partition(group: &str) -> String {
+    format!("PARTS#{group}")
+}
+
+/// A multipart text's group item.
+pub(crate) fn part_group(group: &str) -> Item {
+    key(parts_partition(group), "GROUP")
+}
+
+/// Groups of parts not filed yet, by when they opened (the timers' sweep of texts that timed out).
+pub(crate) const OPEN_PARTS: &str = "PARTSOPEN";
+
+pub(crate) fn open_parts(opened: OffsetDateTime, group: &str) -> Item {
+    key(OPEN_PARTS, format!("{}#{group}", sortable(opened)))
+}
+
+/// A number's send schedule (issue 9.10).
+pub(crate) fn send_rate(number: &Phone) -> Item {
+    key(format!("RATE#{}", number.digits()), "RATE")
+}
+
 pub(crate) fn dedupe(dedupe_key: &str) -> Item {
     key(format!("DEDUPE#{dedupe_key}"), "DEDUPE")
 }

@@ -10,6 +10,8 @@ mod conversations;
 mod directory;
 mod keys;
 mod messages;
+mod pacing;
+mod parts;
 mod records;
 mod schema;
 

@@ -18,6 +18,7 @@ pub async fn conversations_contract(store: Arc<dyn Store>) {
     waiting_oldest_first(&store).await;
     idle_since_finds_old_open_ones(&store).await;
     close_idle_needs_no_activity_since_the_cutoff(&store).await;
+    move_takes_the_open_conversation_to_the_new_channel(&store).await;
 }
 
 /// Assignment, capacity, close and requeue, alone and under races.
@@ -486,4 +487,52 @@ async fn close_race_has_one_winner(store: &Arc<dyn Store>) {
     let closed = join_all(handles).await.into_iter().flatten().count();
     assert_eq!(closed, 1, "4 racing closes: exactly one closes");
     assert_eq!(agent(store, &a.id).await.active, 1, "racing closes free exactly one");
+}
+
+/// A number moved to another channel: its open conversation goes on there (found under the new channel,
+/// no longer under the old one), once; a closed one, or one whose customer already has an open conversation
+/// on the new channel's number, stays where it is.
+async fn move_takes_the_open_conversation_to_the_new_channel(store: &Arc<dyn Store>) {
+    let queue = QueueId::new(fixtures::id("q_"));
+    let c = new_conversation(store, &queue).await;
+    let to = ChannelId::new(fixtures::id("ch_"));
+    let moved = ok(store.move_conversation(&c.id, &to).await, "move_conversation");
+    let moved =
+        moved.unwrap_or_else(|| panic!("store contract: the open conversation {} did not move", c.id));
+    assert_eq!(moved.channel_id, to, "store contract: move_conversation answers the moved conversation");
+    assert_eq!(get(store, &c.id).await.channel_id, to, "store contract: the move is stored");
+    let found = ok(store.open_conversation(&to, &c.channel_number, &c.customer).await, "open_conversation");
+    assert_eq!(found.map(|f| f.id), Some(c.id.clone()), "store contract: found under the new channel");
+    let old =
+        ok(store.open_conversation(&c.channel_id, &c.channel_number, &c.customer).await, "open_conversation");
+    assert_eq!(old, None, "store contract: no longer open under the old channel");
+    // The old channel may open a fresh conversation for the customer (the pointer moved, not copied).
+    let fresh =
+        fixtures::conversation(&c.channel_id, &c.channel_number, &c.customer, &queue, fixtures::now());
+    assert!(
+        matches!(create(store, &fresh).await, OpenOutcome::Created(_)),
+        "store contract: old key is free"
+    );
+    // Moving again to the same channel changes nothing and answers the conversation.
+    let again = ok(store.move_conversation(&c.id, &to).await, "move_conversation again");
+    assert_eq!(again.map(|a| a.channel_id), Some(to.clone()), "store contract: a repeated move is a no-op");
+    // `fresh` cannot join `to`: the customer has an open conversation on that number there.
+    let refused = ok(store.move_conversation(&fresh.id, &to).await, "move_conversation onto a taken key");
+    assert_eq!(refused, None, "store contract: one open conversation per channel, number and customer");
+    assert_eq!(
+        get(store, &fresh.id).await.channel_id,
+        c.channel_id,
+        "store contract: refused move changes nothing"
+    );
+    // A closed conversation does not move.
+    ok(store.close(&fresh.id, fixtures::now(), "resolved").await, "close");
+    let elsewhere = ChannelId::new(fixtures::id("ch_"));
+    let closed =
+        ok(store.move_conversation(&fresh.id, &elsewhere).await, "move_conversation of a closed one");
+    assert_eq!(closed, None, "store contract: a closed conversation does not move");
+    let missing = ok(
+        store.move_conversation(&ConversationId::new(fixtures::id("cv_")), &elsewhere).await,
+        "move_conversation of an unknown one",
+    );
+    assert_eq!(missing, None, "store contract: an unknown conversation does not move");
 }

@@ -21,6 +21,7 @@ pub async fn channels_contract(store: Arc<dyn Store>) {
         number_type: NumberType::TollFree,
         description: "sales".into(),
         queue: queue.id.clone(),
+        send_rate: None,
     });
     ok(store.put_channel(&channel).await, "put_channel (replace)");
     let got = ok(store.get_channel(&channel.id).await, "get_channel after replace");

@@ -2,14 +2,20 @@
 
 mod conversations;
 mod directory;
+mod lifecycle;
 mod messages;
+mod pacing;
+mod parts;
 mod records;
 
 pub use conversations::{assignment_contract, conversations_contract};
 pub use directory::{agent_subjects_contract, agents_contract, channels_contract, work_queues_contract};
+pub use lifecycle::{distribution_stress_contract, lifecycle_contract};
 pub use messages::{
     append_contract, messages_contract, queued_before_contract, send_claims_contract, status_contract,
 };
+pub use pacing::send_rate_contract;
+pub use parts::parts_contract;
 pub use records::{
     consent_contract, contacts_contract, dedupe_contract, idempotency_contract, outbox_contract,
 };
@@ -25,6 +31,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     agent_subjects_contract(store.clone()).await;
     conversations_contract(store.clone()).await;
     assignment_contract(store.clone()).await;
+    lifecycle_contract(store.clone()).await;
     messages_contract(store.clone()).await;
     status_contract(store.clone()).await;
     send_claims_contract(store.clone()).await;
@@ -34,6 +41,8 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     consent_contract(store.clone()).await;
     dedupe_contract(store.clone()).await;
     idempotency_contract(store.clone()).await;
+    send_rate_contract(store.clone()).await;
+    parts_contract(store.clone()).await;
     outbox_contract(store).await;
 }
 

@@ -60,10 +60,12 @@ fn limit(n: usize) -> i64 {
 
 impl EmbeddedStore {
     /// Close, and with `idle_before` only while the last message is older than it; in one transaction.
+    /// With `only_in`, only while the conversation is in that state.
     async fn close_unless(
         &self,
         conversation: &ConversationId,
         idle_before: Option<OffsetDateTime>,
+        only_in: Option<ConversationState>,
         at: OffsetDateTime,
         reason: &str,
     ) -> PortResult<Option<Conversation>> {
@@ -71,7 +73,7 @@ impl EmbeddedStore {
         self.db
             .tx(move |tx| {
                 let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
-                if c.state == ConversationState::Closed {
+                if c.state == ConversationState::Closed || only_in.is_some_and(|s| s != c.state) {
                     return Ok(None);
                 }
                 if idle_before.is_some_and(|cutoff| c.last_message_at >= cutoff) {
@@ -194,7 +196,7 @@ impl ConversationStore for EmbeddedStore {
         at: OffsetDateTime,
         reason: &str,
     ) -> PortResult<Option<Conversation>> {
-        self.close_unless(conversation, None, at, reason).await
+        self.close_unless(conversation, None, None, at, reason).await
     }
 
     async fn close_idle(
@@ -204,7 +206,7 @@ impl ConversationStore for EmbeddedStore {
         at: OffsetDateTime,
         reason: &str,
     ) -> PortResult<Option<Conversation>> {
-        self.close_unless(conversation, Some(cutoff), at, reason).await
+        self.close_unless(conversation, Some(cutoff), None, at, reason).await
     }
 
     async fn requeue(
@@ -229,6 +231,64 @@ impl ConversationStore for EmbeddedStore {
                 Ok(Some(c))
             })
             .await
+    }
+
+    async fn transition(
+        &self,
+        conversation: &ConversationId,
+        from: ConversationState,
+        to: ConversationState,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        if !from.holds_agent() || !to.holds_agent() {
+            return Err(PortError::Backend(format!(
+                "transition {} -> {}: both states must hold an agent",
+                from.as_str(),
+                to.as_str()
+            )));
+        }
+        let cid = conversation.to_string();
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if c.state != from {
+                    return Ok(None);
+                }
+                c.state = to;
+                c.state_changed_at = Some(at);
+                save(tx, &c)?;
+                Ok(Some(c))
+            })
+            .await
+    }
+
+    async fn record_wrap_up(
+        &self,
+        conversation: &ConversationId,
+        wrap_up: &WrapUp,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, wrap_up) = (conversation.to_string(), wrap_up.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if c.state != ConversationState::WrapUp {
+                    return Ok(None);
+                }
+                c.wrap_up = Some(wrap_up);
+                save(tx, &c)?;
+                Ok(Some(c))
+            })
+            .await
+    }
+
+    async fn close_in_state(
+        &self,
+        conversation: &ConversationId,
+        state: ConversationState,
+        at: OffsetDateTime,
+        reason: &str,
+    ) -> PortResult<Option<Conversation>> {
+        self.close_unless(conversation, None, Some(state), at, reason).await
     }
 
     async fn touch(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<()> {
@@ -265,6 +325,36 @@ impl ConversationStore for EmbeddedStore {
                      ORDER BY last_message_at, id LIMIT ?2",
                     params![ts(cutoff), limit(max)],
                 )
+            })
+            .await
+    }
+
+    async fn move_conversation(
+        &self,
+        conversation: &ConversationId,
+        to: &ChannelId,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, to) = (conversation.to_string(), to.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
+                if c.state == ConversationState::Closed {
+                    return Ok(None);
+                }
+                if c.channel_id == to {
+                    return Ok(Some(c));
+                }
+                let key = params![to.as_str(), c.channel_number.e164(), c.customer.e164()];
+                if one::<Conversation>(tx, OPEN, key)?.is_some() {
+                    return Ok(None);
+                }
+                c.channel_id = to;
+                tx.execute(
+                    "UPDATE conversations SET channel_id = ?1, body = ?2 WHERE id = ?3",
+                    params![c.channel_id.as_str(), to_json(&c)?, c.id.as_str()],
+                )
+                .map_err(sql)?;
+                Ok(Some(c))
             })
             .await
     }

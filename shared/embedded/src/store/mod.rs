@@ -1,8 +1,11 @@
 //! [`EmbeddedStore`]: every store port of smsdesk on the embedded database.
 
+mod changes;
 mod conversations;
 mod directory;
 mod messages;
+mod pacing;
+mod parts;
 mod records;
 
 use std::path::Path;

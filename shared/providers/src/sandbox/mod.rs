@@ -208,6 +208,7 @@ pub fn parse_webhook(
         text: body.text,
         received_at: now,
         part: None,
+        media: Vec::new(),
     })])
 }
 

@@ -49,6 +49,7 @@ fn request(text: &str, id: &str) -> SendRequest {
         text: text.into(),
         external_id: MessageId::new(id),
         status_callback: None,
+        media_urls: Vec::new(),
     }
 }
 
@@ -151,16 +152,19 @@ fn channel() -> Channel {
         name: "Sandbox".into(),
         provider: ProviderKind::Sandbox,
         base_url: None,
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: phone("+15555550199"),
             number_type: NumberType::Geo,
             description: "demo".into(),
             queue: QueueId::new("q_1"),
+            send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
         messaging: Default::default(),
+        inactivity_secs: None,
     }
 }
 
@@ -183,6 +187,7 @@ fn webhook_fixtures() {
             text: "Where is my order?".into(),
             received_at: NOW,
             part: None,
+            media: Vec::new(),
         })
     };
     let post = |name: &str, body: &str, expect: Expect| Case::post(name, WEBHOOK_URL, body).expect(expect);

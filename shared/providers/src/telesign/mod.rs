@@ -80,6 +80,38 @@ impl Provider for Telesign {
         parse_webhook(channel, &creds, request, now).map(WebhookOutcome::events)
     }
 
+    /// The callback's `Authorization: TSA <customer id>:<signature>` against HMAC-SHA256 of the raw body.
+    fn explain_signature(&self, check: &crate::SignatureCheck<'_>) -> crate::SignatureReport {
+        let mut report = crate::SignatureReport::default();
+        report.checked.push(format!(
+            "string signed: the raw body, {} bytes, with the base64-decoded API key (HMAC-SHA256)",
+            check.request.body.len()
+        ));
+        let Some(key) = check.secret else {
+            report.notes.push("no --secret (the API key) given".into());
+            return report;
+        };
+        let received = check
+            .request
+            .header("authorization")
+            .and_then(|h| h.trim().split_once(' ').map(|(_, c)| c.to_string()))
+            .and_then(|c| c.rsplit_once(':').map(|(cid, sig)| (cid.to_string(), sig.trim().to_string())));
+        let Some((customer_id, signature)) = received else {
+            report.notes.push("no 'Authorization: TSA <customer id>:<signature>' header".into());
+            return report;
+        };
+        match callback_signature(&SecretString::from(key.to_string()), check.request.body) {
+            Ok(expected) => {
+                report.checked.push(format!(
+                    "expected signature {expected}, received {signature} (customer id {customer_id})"
+                ));
+                report.valid = bool::from(expected.as_bytes().ct_eq(signature.as_bytes()));
+            }
+            Err(e) => report.notes.push(format!("the API key cannot be used: {e}")),
+        }
+        report
+    }
+
     fn client(
         &self,
         channel: &Channel,
@@ -568,6 +600,7 @@ fn parse_inbound(
         text,
         received_at: timestamp(body, "submit_timestamp").unwrap_or(now),
         part: None,
+        media: Vec::new(),
     })
 }
 

@@ -209,16 +209,19 @@ fn channel() -> Channel {
         name: "Support".into(),
         provider: ProviderKind::Telesign,
         base_url: None,
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: Phone::parse_digits(OUR_NUMBER).unwrap(),
             number_type: NumberType::Geo,
             description: "main line".into(),
             queue: QueueId::new("q_support"),
+            send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
         messaging: Default::default(),
+        inactivity_secs: None,
     }
 }
 
@@ -271,6 +274,7 @@ fn message(id: &str, text: &str, at: OffsetDateTime) -> InboundEvent {
         text: text.into(),
         received_at: at,
         part: None,
+        media: Vec::new(),
     })
 }
 
@@ -599,6 +603,7 @@ fn send_request() -> SendRequest {
         text: "Hello & welcome, 100% sure?".into(),
         external_id: MessageId::new("msg_out_9"),
         status_callback: None,
+        media_urls: Vec::new(),
     }
 }
 

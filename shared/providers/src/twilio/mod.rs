@@ -80,6 +80,62 @@ impl Provider for Twilio {
         parse_webhook(channel, &creds, request, now)
     }
 
+    /// `X-Twilio-Signature` against each URL variant, with the strings signed.
+    fn explain_signature(&self, check: &crate::SignatureCheck<'_>) -> crate::SignatureReport {
+        let mut report = crate::SignatureReport::default();
+        let Some(token) = check.secret else {
+            report.notes.push("no --secret (the auth token) given".into());
+            return report;
+        };
+        let token = secrecy::SecretString::from(token.to_string());
+        let params: Vec<(String, String)> = if check.request.method.eq_ignore_ascii_case("POST")
+            && !check.request.query().contains(signature::BODY_HASH_PARAM)
+        {
+            serde_urlencoded::from_bytes(check.request.body).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        for url in signature::url_variants(check.request.url) {
+            let sts = signature::string_to_sign(&url, &params);
+            report.checked.push(format!(
+                "URL variant {url}: string signed {sts:?} -> {}",
+                signature::sign(&token, &sts)
+            ));
+        }
+        report.checked.push(format!(
+            "received X-Twilio-Signature {}",
+            check.request.header(signature::SIGNATURE_HEADER).unwrap_or("(none)")
+        ));
+        match signature::verify(&[&token], &check.request) {
+            Ok(v) => {
+                report.valid = true;
+                report.checked.push(format!("matched with {}", v.url));
+            }
+            Err(e) => report.checked.push(e.to_string()),
+        }
+        report
+    }
+
+    fn sends_media(&self) -> bool {
+        true
+    }
+
+    /// Twilio's media URLs are on its API host (`api.twilio.com`, or the channel's regional or fake host);
+    /// they answer with a redirect to Twilio's CDN, which is followed without credentials.
+    fn media_origins(&self, channel: &Channel) -> Vec<String> {
+        let base = channel.base_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        crate::http::origin(base.unwrap_or(DEFAULT_BASE_URL)).into_iter().collect()
+    }
+
+    /// HTTP Basic with the account SID and auth token (accounts that protect their media ask for it).
+    fn media_authorization(&self, credentials: &Credentials) -> Option<secrecy::SecretString> {
+        let creds = TwilioCredentials::from_stored(credentials).ok()?;
+        let pair = format!("{}:{}", creds.account_sid, creds.auth_token.expose_secret());
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+        Some(secrecy::SecretString::from(format!("Basic {encoded}")))
+    }
+
     fn client(
         &self,
         channel: &Channel,
@@ -168,6 +224,10 @@ impl SmsProvider for TwilioClient {
         ];
         if let Some(callback) = request.status_callback.as_deref() {
             form.push(("StatusCallback", status_callback_url(callback, request.external_id.as_str())));
+        }
+        // MMS: Twilio fetches each MediaUrl (repeatable) itself, while the link is valid.
+        for url in &request.media_urls {
+            form.push(("MediaUrl", url.clone()));
         }
         let url = format!("{}{}/Messages.json", self.base_url, self.account_path());
         match self.call(self.http.post(url).form(&form)).await {

@@ -164,16 +164,19 @@ fn channel() -> Channel {
         name: "Support".into(),
         provider: ProviderKind::Twilio,
         base_url: None,
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: phone(OUR_NUMBER),
             number_type: NumberType::Geo,
             description: "main line".into(),
             queue: QueueId::new("q_support"),
+            send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
         messaging: Default::default(),
+        inactivity_secs: None,
     }
 }
 
@@ -226,7 +229,24 @@ fn message(sid: &str, text: &str) -> InboundEvent {
         text: text.into(),
         received_at: NOW,
         part: None,
+        media: Vec::new(),
     })
+}
+
+fn media_of(event: InboundEvent, media: &[(&str, Option<&str>)]) -> InboundEvent {
+    match event {
+        InboundEvent::Message(mut m) => {
+            m.media = media
+                .iter()
+                .map(|(url, t)| smsdesk_domain::media::MediaRef {
+                    url: url.to_string(),
+                    content_type: t.map(str::to_string),
+                })
+                .collect();
+            InboundEvent::Message(m)
+        }
+        other => other,
+    }
 }
 
 fn receipt(
@@ -296,9 +316,25 @@ fn webhook_fixtures() {
         Case::new("inbound text by GET", "GET", &get_url, "")
             .header("X-Twilio-Signature", signed(&get_url, "", TOKEN))
             .expect(twiml(vec![message(sid, "Hi, where is my order?")])),
-        twilio_post("text with media: the text goes through, media noted", URL, URL, &with_media)
-            .expect(twiml(vec![message(sid, "Hi, where is my order?")])),
-        twilio_post("MMS without text is acknowledged and ignored", URL, URL, &mms).expect(twiml(vec![])),
+        twilio_post("text with media: the text and the media's URL", URL, URL, &with_media).expect(twiml(
+            vec![media_of(message(sid, "Hi, where is my order?"), &[("https://api.twilio.com/m", None)])],
+        )),
+        twilio_post("MMS without text: the media, with its claimed type", URL, URL, &mms).expect(twiml(
+            vec![media_of(
+                message("MM0123456789abcdef0123456789abcdef", ""),
+                &[(
+                    "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM0/Media/ME0",
+                    Some("image/jpeg"),
+                )],
+            )],
+        )),
+        twilio_post(
+            "NumMedia without its MediaUrl is malformed",
+            URL,
+            URL,
+            &mms.replace("NumMedia=1", "NumMedia=2"),
+        )
+        .expect(Expect::Malformed("MediaUrl1 is missing")),
         Case::post("inbound JSON with bodySHA256", &json_url, json_body)
             .header("content-type", "application/json")
             .header("X-Twilio-Signature", signature(&token(TOKEN), &json_url, &[]))
@@ -435,6 +471,7 @@ fn send_request() -> SendRequest {
         text: "Hello & welcome, 100% sure?".into(),
         external_id: MessageId::new("msg_out_9"),
         status_callback: Some(URL.into()),
+        media_urls: Vec::new(),
     }
 }
 
@@ -598,4 +635,33 @@ fn base_url_defaults_and_debug_hides_the_token() {
     );
     let text = format!("{:?}", client("http://127.0.0.1:1"));
     assert!(text.contains(ACCOUNT) && !text.contains(TOKEN));
+}
+
+#[tokio::test]
+async fn media_goes_out_as_one_media_url_each() {
+    let fake = fake::start(vec![(201, CREATED)]).await;
+    let request = SendRequest {
+        media_urls: vec!["https://media.example/a?sig=1&exp=2".into(), "https://media.example/b".into()],
+        ..send_request()
+    };
+    client(&fake.url).send(&request).await.unwrap();
+    let seen = fake.seen.lock().unwrap()[0].clone();
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(&seen.body).unwrap();
+    let urls: Vec<&str> = form.iter().filter(|(k, _)| k == "MediaUrl").map(|(_, v)| v.as_str()).collect();
+    assert_eq!(urls, ["https://media.example/a?sig=1&exp=2", "https://media.example/b"]);
+}
+
+#[test]
+fn media_is_fetched_from_the_api_host_with_basic_auth() {
+    let twilio = Twilio::new(crate::http::client().unwrap());
+    let mut channel = channel();
+    assert_eq!(twilio.media_origins(&channel), ["https://api.twilio.com"]);
+    channel.base_url = Some("http://127.0.0.1:8080/".into());
+    assert_eq!(twilio.media_origins(&channel), ["http://127.0.0.1:8080"]);
+    let stored = creds().to_stored();
+    let auth = twilio.media_authorization(&stored).unwrap();
+    use base64::Engine as _;
+    let expected = base64::engine::general_purpose::STANDARD.encode(format!("{ACCOUNT}:{TOKEN}"));
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&auth), format!("Basic {expected}"));
+    assert!(twilio.sends_media());
 }

@@ -6,6 +6,7 @@ use super::signature::{self, SignatureError};
 use crate::{WebhookError, WebhookOutcome, WebhookReply, WebhookRequest};
 use serde_json::Value;
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
+use smsdesk_domain::media::MediaRef;
 use smsdesk_domain::{Channel, MessageStatus, Phone};
 use time::OffsetDateTime;
 
@@ -124,16 +125,12 @@ fn parse_inbound(
         return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
     }
     let text = params.get("Body").unwrap_or_default();
-    let media = params.count("NumMedia");
-    let media_urls = params.0.iter().filter(|(k, _)| k.starts_with("MediaUrl")).count();
+    let media = parse_media(params)?;
     let segments = params.count("NumSegments");
-    if media > 0 || media_urls > 0 {
-        tracing::info!(channel = %channel.id, media, media_urls, "Twilio inbound media noted, not fetched: attachments are not supported");
-    }
-    if text.is_empty() && (media > 0 || media_urls > 0) {
+    if text.is_empty() && media.is_empty() {
         return Ok(None);
     }
-    tracing::debug!(channel = %channel.id, segments, "Twilio inbound text");
+    tracing::debug!(channel = %channel.id, segments, media = media.len(), "Twilio inbound text");
     Ok(Some(InboundMessage {
         channel_id: channel.id.clone(),
         provider_message_id: sid.to_string(),
@@ -142,7 +139,31 @@ fn parse_inbound(
         text: text.to_string(),
         received_at: now,
         part: None,
+        media,
     }))
+}
+
+/// The most items read from one webhook (Twilio sends at most 10; the channel's own limit is applied when
+/// they are fetched).
+const MAX_ANNOUNCED_MEDIA: u32 = 20;
+
+/// `NumMedia` items, each `MediaUrl{N}` with its claimed `MediaContentType{N}`, N = 0..NumMedia-1.
+fn parse_media(params: &Params) -> Result<Vec<MediaRef>, WebhookError> {
+    let count = params.count("NumMedia");
+    if count > MAX_ANNOUNCED_MEDIA {
+        return Err(WebhookError::Malformed(format!("NumMedia {count} is over {MAX_ANNOUNCED_MEDIA}")));
+    }
+    (0..count)
+        .map(|n| {
+            let url = params.non_empty(&format!("MediaUrl{n}")).ok_or_else(|| {
+                WebhookError::Malformed(format!("NumMedia is {count} but MediaUrl{n} is missing"))
+            })?;
+            Ok(MediaRef {
+                url: url.to_string(),
+                content_type: params.non_empty(&format!("MediaContentType{n}")).map(str::to_string),
+            })
+        })
+        .collect()
 }
 
 fn parse_receipt(

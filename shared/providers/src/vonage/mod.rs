@@ -75,6 +75,64 @@ impl Provider for Vonage {
         parse_webhook(channel, &creds, request, now)
     }
 
+    /// `sig` by the channel's method (`--signature-method`, md5hash by default); the timestamp's age is
+    /// reported beside the verdict.
+    fn explain_signature(&self, check: &crate::SignatureCheck<'_>) -> crate::SignatureReport {
+        let mut report = crate::SignatureReport::default();
+        let method = match check.signature_method {
+            None => SignatureMethod::Md5Hash,
+            Some(name) => match SignatureMethod::parse(name) {
+                Some(m) => m,
+                None => {
+                    report.notes.push(format!(
+                        "--signature-method '{name}' is not one of {}",
+                        SignatureMethod::NAMES.join(", ")
+                    ));
+                    return report;
+                }
+            },
+        };
+        let params = match webhook::params(&check.request) {
+            Ok(p) => p,
+            Err(e) => {
+                report.notes.push(e.to_string());
+                return report;
+            }
+        };
+        report.checked.push(format!(
+            "string signed ({}): {:?}",
+            method.name(),
+            signature::string_to_sign(&params)
+        ));
+        let received = params.iter().find(|(k, _)| k == "sig").map(|(_, v)| v.trim().to_ascii_lowercase());
+        match (check.secret, received) {
+            (None, _) => report.notes.push("no --secret (the signature secret) given".into()),
+            (_, None) => report.notes.push("the request has no sig parameter".into()),
+            (Some(secret), Some(given)) => {
+                let expected =
+                    signature::signature(method, &secrecy::SecretString::from(secret.to_string()), &params);
+                report.checked.push(format!("expected sig {expected}, received {given}"));
+                report.valid =
+                    bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), given.as_bytes()));
+            }
+        }
+        let timestamp =
+            params.iter().find(|(k, _)| k == "timestamp").and_then(|(_, v)| v.trim().parse::<i64>().ok());
+        match timestamp {
+            Some(t) => {
+                let skew = check.now.unix_timestamp() - t;
+                if skew.abs() > signature::MAX_SKEW.whole_seconds() {
+                    report.notes.push(format!(
+                        "timestamp is stale: {skew} s from now (smsdesk accepts {} s)",
+                        signature::MAX_SKEW.whole_seconds()
+                    ));
+                }
+            }
+            None => report.notes.push("no timestamp parameter (smsdesk refuses such webhooks)".into()),
+        }
+        report
+    }
+
     fn client(
         &self,
         channel: &Channel,

@@ -139,16 +139,19 @@ fn channel() -> Channel {
         name: "Support".into(),
         provider: ProviderKind::Vonage,
         base_url: None,
+        public_url: None,
         numbers: vec![ChannelNumber {
             number: phone(OUR_NUMBER),
             number_type: NumberType::Geo,
             description: "main line".into(),
             queue: QueueId::new("q_support"),
+            send_rate: None,
         }],
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
         messaging: Default::default(),
+        inactivity_secs: None,
     }
 }
 
@@ -219,6 +222,7 @@ fn message(id: &str, text: &str, part: Option<MessagePart>) -> InboundEvent {
         text: text.into(),
         received_at: datetime!(2026-11-23 11:59:58 UTC),
         part,
+        media: Vec::new(),
     })
 }
 
@@ -414,6 +418,7 @@ fn send_request(text: &str) -> SendRequest {
         text: text.into(),
         external_id: MessageId::new("msg_out_9"),
         status_callback: Some(URL.into()),
+        media_urls: Vec::new(),
     }
 }
 

@@ -13,7 +13,7 @@ use time::macros::format_description;
 /// Every parameter of the request, as strings: the query for a GET, the JSON object's fields or the form
 /// for a POST. Read before verification because the signature is over them; nothing else is looked at
 /// until it matches.
-fn params(request: &WebhookRequest<'_>) -> Result<Vec<(String, String)>, WebhookError> {
+pub(crate) fn params(request: &WebhookRequest<'_>) -> Result<Vec<(String, String)>, WebhookError> {
     let unreadable = |what: String| WebhookError::Unauthorized(format!("cannot verify: {what}"));
     if request.method.eq_ignore_ascii_case("GET") {
         return serde_urlencoded::from_str(request.query()).map_err(|e| unreadable(format!("query: {e}")));
@@ -123,6 +123,7 @@ fn parse_inbound(
         text: params.0.iter().find(|(k, _)| k == "text").map(|(_, v)| v.clone()).unwrap_or_default(),
         received_at: params.time("message-timestamp").unwrap_or(now),
         part,
+        media: Vec::new(),
     })
 }
 

@@ -1,0 +1,639 @@
+// The agent console: sign in, work list, transcript, reply, transfer, close, contact, presence, live
+// updates. Shows what the API can do and does nothing it cannot: every action is one API call, and the
+// screen is redrawn from what the API answers.
+
+import { api, ApiFailure, session } from "./api.js";
+import { Live } from "./live.js";
+import { analyze, forcesUcs2, MAX_CHARACTERS } from "./segment.js";
+import { alertHidden, askPermission } from "./sound.js";
+
+// The transfer route takes no note yet; the field appears when it does (issue 11: transfers with a note).
+const TRANSFER_NOTE = false;
+// Without live updates (the socket unavailable, e.g. in AWS until its WebSocket API is deployed), the work
+// list and the open conversation are re-read this often, and the header says so.
+const POLL_MS = 10000;
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  me: null, // { role, agent_id }
+  tab: "mine",
+  sort: "waiting",
+  items: new Map(), // conversation_id -> work item (mine and waiting)
+  closed: new Map(), // closed during this session
+  unread: new Map(), // conversation_id -> count of customer texts not yet seen
+  current: null, // the open conversation, as the API answered
+  live: null,
+  liveState: "connecting",
+  pollTimer: null,
+  messageStatus: new Map(), // message id -> last status seen (to refresh only on change)
+};
+
+// ---------- helpers
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function since(iso) {
+  if (!iso) return "";
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}
+
+function clock(iso) {
+  return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+}
+
+// An agent's work items are only their own and the waiting ones of their queues, so "mine" is every one
+// with an agent (an admin's: every conversation with an agent).
+function isMine(item) {
+  return Boolean(item.agent_id) && item.state !== "closed";
+}
+
+function showError(node, e) {
+  node.textContent = e ? (e instanceof ApiFailure ? `${e.message} (${e.code})` : String(e.message ?? e)) : "";
+}
+
+// ---------- sign in
+
+async function signIn(token) {
+  session.token = token;
+  try {
+    // The admin token may list queues; an agent's may not (403): that is how the console tells them apart.
+    const probe = await api("/v1/work-items");
+    let me = { role: "agent", agent_id: null };
+    try {
+      await api("/v1/queues");
+      me = { role: "admin", agent_id: null };
+    } catch (e) {
+      if (!(e instanceof ApiFailure) || e.status !== 403) throw e;
+    }
+    state.me = me;
+    return probe;
+  } catch (e) {
+    session.token = null;
+    throw e;
+  }
+}
+
+function showSignIn(message = "") {
+  $("app").hidden = true;
+  $("signin").hidden = false;
+  $("signin-error").textContent = message;
+  $("token").focus();
+}
+
+async function start() {
+  $("signin").hidden = true;
+  $("app").hidden = false;
+  $("who").textContent = state.me.role === "admin" ? "Admin" : "Agent";
+  $("presence").disabled = true; // until the live socket names the agent
+  await reloadAll();
+  state.live = new Live({
+    token: session.token,
+    onChange: onChange,
+    onReset: () => reloadAll(),
+    onState: setLiveState,
+    onCaughtUp: () => {},
+    onHello: (hello) => {
+      // The socket names the agent a token belongs to (the API has no "who am I" route yet).
+      state.me.agent_id = hello.agent_id ?? null;
+      $("presence").disabled = !state.me.agent_id;
+      if (state.current) renderConversation(state.current, false);
+    },
+  });
+  state.live.start();
+  window.smsdeskConsole = { live: state.live }; // for the browser tests' "cut the socket"
+}
+
+function setLiveState(s) {
+  state.liveState = s;
+  const node = $("live");
+  node.dataset.state = s;
+  node.textContent = {
+    connecting: "Connecting…",
+    live: "Live",
+    reconnecting: "Reconnecting… (changes are caught up when back)",
+    unavailable: `Live updates unavailable: refreshing every ${POLL_MS / 1000} s`,
+    unauthorized: "Signed out: the token was refused",
+  }[s] ?? s;
+  clearInterval(state.pollTimer);
+  if (s === "unavailable") state.pollTimer = setInterval(() => reloadAll(), POLL_MS);
+  if (s === "unauthorized") {
+    session.token = null;
+    showSignIn("The token was refused. Sign in again.");
+  }
+}
+
+// ---------- work list
+
+async function reloadAll() {
+  try {
+    const [mine, waiting] = await Promise.all([api("/v1/work-items"), api("/v1/work-items/waiting")]);
+    const fresh = new Map();
+    for (const item of [...mine.items, ...waiting.items]) fresh.set(item.conversation_id, item);
+    for (const [id, old] of state.items) if (!fresh.has(id)) state.closed.set(id, { ...old, state: "closed" });
+    state.items = fresh;
+    renderList();
+    if (state.current) await openConversation(state.current.id, { keepFocus: true });
+  } catch (e) {
+    if (e instanceof ApiFailure && e.status === 401) return showSignIn("The token was refused. Sign in again.");
+  }
+}
+
+function visibleItems() {
+  let items;
+  if (state.tab === "closed") items = [...state.closed.values()];
+  else if (state.tab === "waiting") items = [...state.items.values()].filter((i) => i.state === "open" && !i.agent_id);
+  else items = [...state.items.values()].filter(isMine);
+  const key = {
+    waiting: (a, b) => Date.parse(a.last_message_at) - Date.parse(b.last_message_at),
+    activity: (a, b) => Date.parse(b.last_message_at) - Date.parse(a.last_message_at),
+    created: (a, b) => Date.parse(b.created_at ?? 0) - Date.parse(a.created_at ?? 0),
+  }[state.sort];
+  return items.sort((a, b) => key(a, b) || a.conversation_id.localeCompare(b.conversation_id));
+}
+
+function renderList() {
+  const list = $("items");
+  const items = visibleItems();
+  const mine = [...state.items.values()].filter(isMine);
+  const waiting = [...state.items.values()].filter((i) => i.state === "open" && !i.agent_id);
+  const unreadMine = mine.reduce((n, i) => n + (state.unread.get(i.conversation_id) ?? 0), 0);
+  $("count-mine").textContent = mine.length ? `${mine.length}${unreadMine ? ` · ${unreadMine} new` : ""}` : "";
+  $("count-waiting").textContent = waiting.length ? String(waiting.length) : "";
+  const focused = document.activeElement?.closest?.("#items li")?.dataset.id;
+  list.replaceChildren(
+    ...items.map((item) => {
+      const unread = state.unread.get(item.conversation_id) ?? 0;
+      const selected = state.current?.id === item.conversation_id;
+      const label = `${item.customer}, ${item.state}, last message ${since(item.last_message_at)} ago${unread ? `, ${unread} unread` : ""}`;
+      return el(
+        "li",
+        { "data-id": item.conversation_id, class: selected ? "selected" : "" },
+        el(
+          "button",
+          { type: "button", "aria-label": label, "aria-current": selected ? "true" : null, onclick: () => openConversation(item.conversation_id) },
+          el("span", { class: "customer", text: item.customer }),
+          el("span", { class: "age", text: since(item.last_message_at) }),
+          unread ? el("span", { class: "badge", text: String(unread), "aria-hidden": "true" }) : null,
+          el("span", { class: "item-state", text: item.state }),
+        ),
+      );
+    }),
+  );
+  $("items-empty").hidden = items.length > 0;
+  if (focused) list.querySelector(`li[data-id="${CSS.escape(focused)}"] button`)?.focus();
+}
+
+function selectTab(tab) {
+  state.tab = tab;
+  for (const b of document.querySelectorAll("[role=tab]")) {
+    const on = b.dataset.tab === tab;
+    b.setAttribute("aria-selected", String(on));
+    b.tabIndex = on ? 0 : -1;
+  }
+  $("items-panel").setAttribute("aria-labelledby", `tab-${tab}`);
+  renderList();
+}
+
+// ---------- conversation
+
+async function openConversation(id, { keepFocus = false } = {}) {
+  let c;
+  try {
+    c = await api(`/v1/conversations/${encodeURIComponent(id)}`);
+  } catch (e) {
+    if (e instanceof ApiFailure && e.status === 404) {
+      // Not (or no longer) visible to this caller: it leaves the screen.
+      state.items.delete(id);
+      if (state.current?.id === id) closeView();
+      renderList();
+      return;
+    }
+    throw e;
+  }
+  const switched = state.current?.id !== c.id;
+  state.current = c;
+  state.unread.delete(c.id);
+  if (c.state === "closed") {
+    const item = state.items.get(c.id);
+    state.items.delete(c.id);
+    state.closed.set(c.id, { ...(item ?? { conversation_id: c.id, customer: c.customer, created_at: c.created_at }), state: "closed", last_message_at: c.last_message_at });
+  } else if (state.items.has(c.id)) {
+    state.items.set(c.id, { ...state.items.get(c.id), state: c.state, agent_id: c.agent_id, last_message_at: c.last_message_at });
+  }
+  renderConversation(c, switched);
+  renderList();
+  document.body.classList.add("viewing");
+  if (switched) {
+    $("reply").value = "";
+    updateMeter();
+    renderContact(c);
+    if (!keepFocus) $("transcript").focus();
+  }
+}
+
+function closeView() {
+  state.current = null;
+  $("conversation-body").hidden = true;
+  $("no-conversation").hidden = false;
+  document.body.classList.remove("viewing");
+  $("contact-body").replaceChildren(el("p", { class: "empty", text: "No conversation open." }));
+}
+
+function renderConversation(c, switched) {
+  $("no-conversation").hidden = true;
+  $("conversation-body").hidden = false;
+  $("conv-title").textContent = c.customer;
+  $("conv-state").textContent = c.state;
+  const mineToAct = state.me.role === "admin" || c.agent_id === state.me.agent_id;
+  const open = c.state !== "closed";
+  $("close-button").disabled = !(mineToAct && open);
+  $("transfer-button").disabled = !(mineToAct && open);
+  $("reply").disabled = !(mineToAct && open);
+  $("send").disabled = !(mineToAct && open);
+  const held = $("held");
+  if (c.agent_id && c.agent_id !== state.me.agent_id && open) {
+    held.hidden = false;
+    held.textContent = `Another agent (${c.agent_id}) holds this conversation: ${state.me.role === "admin" ? "anything you send goes out beside theirs." : "you can read it, not answer it."}`;
+  } else if (!c.agent_id && open) {
+    held.hidden = false;
+    held.textContent = "Waiting in its queue: it becomes yours through assignment.";
+  } else {
+    held.hidden = true;
+  }
+
+  const list = $("transcript");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const existing = new Map([...list.children].map((li) => [li.dataset.id, li]));
+  const keep = new Set();
+  for (const m of c.messages) {
+    keep.add(m.id);
+    const fresh = renderMessage(m);
+    const old = existing.get(m.id);
+    if (old) {
+      if (old.dataset.sig !== fresh.dataset.sig) old.replaceWith(fresh);
+    } else {
+      list.append(fresh);
+    }
+  }
+  for (const [id, li] of existing) if (!keep.has(id)) li.remove();
+  if (switched || atBottom) list.scrollTop = list.scrollHeight;
+}
+
+function renderMessage(m) {
+  const sig = `${m.status}|${m.error ?? ""}`;
+  const who = { customer: "Customer", agent: "Agent", system: "System" }[m.author] ?? m.author;
+  const status =
+    m.direction === "outbound"
+      ? el("span", { class: `status status-${m.status}`, "data-status": m.status, text: m.status })
+      : null;
+  let failure = null;
+  if (m.direction === "outbound" && (m.status === "failed" || m.status === "unknown" || m.status === "undelivered")) {
+    failure = el(
+      "div",
+      { class: "failure" },
+      el("p", { class: "reason", text: m.error ?? "The provider gave no reason." }),
+      m.status !== "undelivered" && state.current && (state.me.role === "admin" || state.current.agent_id === state.me.agent_id)
+        ? el("button", { type: "button", class: "resend", onclick: () => resend(m.id), text: "Resend" })
+        : null,
+    );
+  }
+  const li = el(
+    "li",
+    { class: `msg ${m.author} ${m.direction}`, "data-id": m.id, "data-sig": sig },
+    el("div", { class: "meta" }, el("span", { class: "author", text: who }), el("time", { datetime: m.created_at, text: clock(m.created_at) }), status),
+    el("p", { class: "text", text: m.text }),
+    failure,
+  );
+  return li;
+}
+
+async function resend(messageId) {
+  const c = state.current;
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/messages/${encodeURIComponent(messageId)}/resend`, { method: "POST" });
+    await openConversation(c.id, { keepFocus: true });
+  } catch (e) {
+    showError($("reply-error"), e);
+  }
+}
+
+// ---------- reply
+
+function updateMeter() {
+  const text = $("reply").value;
+  const info = analyze(text);
+  const meter = $("reply-meter");
+  meter.textContent = `${info.characters} / ${MAX_CHARACTERS} characters · ${info.encoding} · ${info.segments} segment${info.segments === 1 ? "" : "s"}` +
+    (info.ucs2_characters.length ? ` · UCS-2 because of: ${info.ucs2_characters.join(" ")}` : "");
+  meter.classList.toggle("over", info.over_limit);
+  const marks = $("reply-marks");
+  if (info.ucs2_characters.length) {
+    marks.replaceChildren(...[...text].map((c) => (forcesUcs2(c) ? el("mark", { text: c }) : document.createTextNode(c))));
+    marks.hidden = false;
+  } else {
+    marks.replaceChildren();
+    marks.hidden = true;
+  }
+  $("send").disabled = $("reply").disabled || info.over_limit || info.characters === 0;
+}
+
+async function sendReply(event) {
+  event?.preventDefault();
+  const c = state.current;
+  const text = $("reply").value;
+  if (!c || !text.trim()) return;
+  showError($("reply-error"), null);
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/messages`, {
+      method: "POST",
+      body: { text },
+      headers: { "Idempotency-Key": `console-${crypto.randomUUID()}` },
+    });
+    $("reply").value = "";
+    updateMeter();
+    await openConversation(c.id, { keepFocus: true });
+  } catch (e) {
+    showError($("reply-error"), e);
+  }
+}
+
+// ---------- close, transfer
+
+async function closeConversation() {
+  const c = state.current;
+  if (!c || $("close-button").disabled) return;
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/close`, { method: "POST" });
+    await openConversation(c.id, { keepFocus: true });
+    $("transcript").focus();
+  } catch (e) {
+    showError($("reply-error"), e);
+  }
+}
+
+async function openTransfer() {
+  if (!state.current || $("transfer-button").disabled) return;
+  $("transfer-error").textContent = "";
+  $("transfer-target").value = "";
+  $("transfer-note-field").hidden = !TRANSFER_NOTE;
+  const options = [];
+  // Only an admin may list queues and agents; an agent types the id.
+  for (const [path, kind] of [["/v1/queues", "queue"], ["/v1/agents", "agent"]]) {
+    try {
+      const answer = await api(path);
+      for (const x of answer.items ?? []) options.push(el("option", { value: x.id, text: `${kind}: ${x.name}` }));
+    } catch {
+      // 403 for an agent: nothing to offer.
+    }
+  }
+  $("transfer-options").replaceChildren(...options);
+  $("transfer-dialog").showModal();
+  $("transfer-target").focus();
+}
+
+async function submitTransfer(event) {
+  event.preventDefault();
+  const c = state.current;
+  const kind = new FormData($("transfer-form")).get("kind");
+  const target = $("transfer-target").value.trim();
+  if (!target) return;
+  const body = kind === "agent" ? { agent_id: target } : { queue_id: target };
+  const note = $("transfer-note").value.trim();
+  if (TRANSFER_NOTE && note) body.note = note;
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/transfer`, { method: "POST", body });
+    $("transfer-dialog").close();
+    await reloadAll();
+    $("transcript").focus();
+  } catch (e) {
+    showError($("transfer-error"), e);
+  }
+}
+
+// ---------- contact
+
+async function renderContact(c) {
+  const body = $("contact-body");
+  body.replaceChildren(el("p", { class: "empty", text: "Loading…" }));
+  try {
+    if (c.contact_state === "needs_pick") {
+      const answer = await api(`/v1/contacts?phone=${encodeURIComponent(c.customer)}`);
+      body.replaceChildren(
+        el("p", { text: "Several contacts share this phone. Which one is it?" }),
+        el(
+          "ul",
+          { class: "picks" },
+          ...answer.items
+            .filter((x) => c.contact_candidates.includes(x.id))
+            .map((x) => el("li", {}, el("button", { type: "button", onclick: () => pickContact(c, x.id), text: `${x.name ?? x.id}` }))),
+        ),
+      );
+      return;
+    }
+    if (!c.contact_id) {
+      body.replaceChildren(el("p", { class: "empty", text: "The CRM contact is being found or created." }));
+      return;
+    }
+    const contact = await api(`/v1/contacts/${encodeURIComponent(c.contact_id)}`);
+    const timeline = (contact.timeline ?? []).slice(-10).reverse();
+    body.replaceChildren(
+      el("dl", {}, el("dt", { text: "Name" }), el("dd", { text: contact.name ?? "—" }), el("dt", { text: "Phone" }), el("dd", { text: contact.phone })),
+      el("h3", { text: "Timeline" }),
+      timeline.length
+        ? el("ol", { class: "timeline" }, ...timeline.map((t) => el("li", { text: `${clock(t.at)} ${t.kind ?? t.event ?? ""} ${t.conversation_id ?? ""}`.trim() })))
+        : el("p", { class: "empty", text: "Nothing yet." }),
+    );
+  } catch (e) {
+    body.replaceChildren(el("p", { class: "error", text: e.message }));
+  }
+}
+
+async function pickContact(c, contactId) {
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/contact`, { method: "POST", body: { contact_id: contactId } });
+    const fresh = await api(`/v1/conversations/${encodeURIComponent(c.id)}`);
+    renderContact(fresh);
+  } catch (e) {
+    showError($("contact-body"), e);
+  }
+}
+
+// ---------- live changes
+
+let pending = new Set();
+const seenTexts = new Set();
+let flushTimer = null;
+
+function onChange(change) {
+  const id = change.conversation_id;
+  const known = state.items.has(id);
+  if (change.entity === "conversation") {
+    const d = change.data;
+    const mineNow = state.me.role === "admin" || d.agent_id === state.me.agent_id;
+    if (!known && d.state !== "closed" && (mineNow || d.state === "open")) {
+      alertHidden("New conversation", d.state === "open" ? "Waiting in your queue" : "Assigned to you");
+    }
+  } else if (change.data.direction === "inbound" && change.data.author === "customer" && !seenTexts.has(change.id)) {
+    seenTexts.add(change.id);
+    if (state.current?.id !== id || document.visibilityState === "hidden") {
+      if (state.current?.id !== id) state.unread.set(id, (state.unread.get(id) ?? 0) + 1);
+      alertHidden("New text", "A customer wrote");
+    }
+  }
+  pending.add(id);
+  clearTimeout(flushTimer);
+  flushTimer = setTimeout(flush, 50);
+}
+
+async function flush() {
+  const ids = [...pending];
+  pending = new Set();
+  let listChanged = false;
+  for (const id of ids) {
+    if (state.current?.id === id) {
+      await openConversation(id, { keepFocus: true });
+      continue;
+    }
+    try {
+      const c = await api(`/v1/conversations/${encodeURIComponent(id)}`);
+      const item = {
+        conversation_id: c.id, state: c.state, channel_id: c.channel_id, queue_id: c.queue_id, agent_id: c.agent_id,
+        customer: c.customer, last_message_at: c.last_message_at, created_at: c.created_at,
+      };
+      if (c.state === "closed") {
+        if (state.items.delete(id)) state.closed.set(id, item);
+      } else {
+        state.items.set(id, item);
+      }
+    } catch (e) {
+      if (e instanceof ApiFailure && e.status === 404) state.items.delete(id);
+    }
+    listChanged = true;
+  }
+  if (listChanged) renderList();
+}
+
+// ---------- keyboard
+
+function move(step) {
+  const items = visibleItems();
+  if (!items.length) return;
+  const at = items.findIndex((i) => i.conversation_id === state.current?.id);
+  const next = items[Math.min(items.length - 1, Math.max(0, at === -1 ? 0 : at + step))];
+  openConversation(next.conversation_id).then(() => {
+    $("items").querySelector(`li[data-id="${CSS.escape(next.conversation_id)}"] button`)?.focus();
+  });
+}
+
+function onKey(event) {
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+  const typing = event.target.closest?.("input, textarea, select, dialog");
+  if (typing) {
+    if (event.key === "Escape" && event.target.id === "reply") event.target.blur();
+    return;
+  }
+  if ($("app").hidden) return;
+  const actions = {
+    j: () => move(1),
+    k: () => move(-1),
+    r: () => !$("reply").disabled && $("reply").focus(),
+    e: () => closeConversation(),
+    "?": () => $("help").showModal(),
+  };
+  const act = actions[event.key];
+  if (act) {
+    event.preventDefault();
+    act();
+  }
+}
+
+// ---------- wiring
+
+function wire() {
+  $("signin-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    askPermission();
+    try {
+      await signIn($("token").value.trim());
+      $("token").value = "";
+      await start();
+    } catch (e) {
+      showSignIn(e instanceof ApiFailure && e.status === 401 ? "That token was refused." : `Could not sign in: ${e.message}`);
+    }
+  });
+  $("signout").addEventListener("click", () => {
+    state.live?.stop();
+    session.token = null;
+    location.reload();
+  });
+  for (const b of document.querySelectorAll("[role=tab]")) b.addEventListener("click", () => selectTab(b.dataset.tab));
+  $("items").closest(".worklist").querySelector(".tabs").addEventListener("keydown", (event) => {
+    const tabs = [...document.querySelectorAll("[role=tab]")];
+    const at = tabs.indexOf(document.activeElement);
+    if (at === -1 || !["ArrowLeft", "ArrowRight"].includes(event.key)) return;
+    const next = tabs[(at + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    next.focus();
+    selectTab(next.dataset.tab);
+  });
+  $("sort").addEventListener("change", () => {
+    state.sort = $("sort").value;
+    renderList();
+  });
+  $("presence").addEventListener("change", async () => {
+    try {
+      await api(`/v1/agents/${encodeURIComponent(state.me.agent_id)}/presence`, { method: "POST", body: { status: $("presence").value } });
+    } catch (e) {
+      showError($("reply-error"), e);
+    }
+  });
+  $("reply").addEventListener("input", updateMeter);
+  $("reply").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) sendReply(event);
+  });
+  $("reply-form").addEventListener("submit", sendReply);
+  $("close-button").addEventListener("click", closeConversation);
+  $("transfer-button").addEventListener("click", openTransfer);
+  $("transfer-form").addEventListener("submit", submitTransfer);
+  $("transfer-cancel").addEventListener("click", () => $("transfer-dialog").close());
+  $("help-button").addEventListener("click", () => $("help").showModal());
+  $("back").addEventListener("click", () => {
+    closeView();
+    renderList();
+    $("items").querySelector("button")?.focus();
+  });
+  document.addEventListener("keydown", onKey);
+  setInterval(() => renderListAges(), 15000);
+}
+
+function renderListAges() {
+  if (!$("app").hidden && !document.activeElement?.closest?.("#items")) renderList();
+}
+
+async function boot() {
+  wire();
+  updateMeter();
+  if (!session.token) return showSignIn();
+  try {
+    await signIn(session.token);
+    await start();
+  } catch {
+    showSignIn("Your session ended. Sign in again.");
+  }
+}
+
+boot();

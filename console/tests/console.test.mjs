@@ -1,0 +1,201 @@
+// The agent console in a real browser against a real `smsdesk dev`: the flows of issue 13 that the API
+// supports today. Run by scripts/browser-test.sh (part of scripts/test).
+
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { axeViolations, browser, Dev, signIn, waitFor } from "./harness.mjs";
+
+const shots = process.env.SMSDESK_SCREENSHOTS;
+
+describe("agent console", () => {
+  let dev, setup;
+  before(async () => {
+    dev = await Dev.start();
+    setup = await dev.setup();
+  });
+  after(async () => {
+    await dev?.close();
+  });
+
+  test("an agent sees new work arrive live, replies, sees the status arrive, a failure with its reason, resends, transfers and closes", async () => {
+    const b = await browser();
+    try {
+      const { page } = b;
+      await signIn(page, dev.base, setup.ada.token);
+      await dev.text(setup, "+15555550111", setup.support, "Hi, where is my order?");
+      const item = page.locator("#items li", { hasText: "+15555550111" });
+      await item.waitFor();
+      await item.getByRole("button").click();
+      await page.locator("#transcript .msg.customer", { hasText: "where is my order" }).waitFor();
+
+      // The reply box counts as the agent types, and marks what forces UCS-2.
+      await page.locator("#reply").fill("It’s on its way");
+      await page.locator("#reply-meter", { hasText: "UCS-2" }).waitFor();
+      assert.equal(await page.locator("#reply-marks mark").first().textContent(), "’");
+      await page.locator("#reply").fill("It ships today!");
+      await page.locator("#reply-meter", { hasText: "15 / 1600 characters · GSM-7 · 1 segment" }).waitFor();
+      await page.getByRole("button", { name: "Send" }).click();
+      const reply = page.locator("#transcript .msg.agent", { hasText: "It ships today!" });
+      await reply.locator("[data-status=sent]").waitFor();
+
+      // A send the provider refuses: its reason, and a resend that queues the text again.
+      await page.locator("#reply").fill("[sandbox:fail] a refused text");
+      await page.getByRole("button", { name: "Send" }).click();
+      const failed = page.locator("#transcript .msg.agent", { hasText: "a refused text" }).first();
+      await failed.locator("[data-status=failed]").waitFor();
+      await failed.locator(".reason", { hasText: "rejected by request" }).waitFor();
+      await failed.getByRole("button", { name: "Resend" }).click();
+      await waitFor(async () => (await page.locator("#transcript .msg.agent", { hasText: "a refused text" }).count()) === 2, "the resent message");
+      if (shots) {
+        mkdirSync(shots, { recursive: true });
+        await page.screenshot({ path: join(shots, "console-desktop.png") });
+      }
+
+      // Transfer to the billing queue: the conversation leaves Ada's list (it is no longer hers to see).
+      await page.getByRole("button", { name: "Transfer" }).click();
+      await page.getByLabel("Queue or agent id").fill(setup.q2.id);
+      await page.locator("#transfer-submit").click();
+      await waitFor(async () => (await item.count()) === 0, "the transferred conversation leaving the list");
+
+      // A second customer; Ada closes it: it moves to the closed tab.
+      await dev.text(setup, "+15555550112", setup.support, "Thanks, all good");
+      const second = page.locator("#items li", { hasText: "+15555550112" });
+      await second.getByRole("button").click();
+      await page.locator("#close-button").click();
+      await page.locator("#conv-state", { hasText: "closed" }).waitFor();
+      await page.getByRole("tab", { name: /Closed/ }).click();
+      await page.locator("#items li", { hasText: "+15555550112" }).waitFor();
+    } finally {
+      await b.close();
+    }
+  });
+
+  test("a cut connection shows reconnecting, and the page catches up on what it missed", async () => {
+    const b = await browser();
+    try {
+      const { page } = b;
+      await signIn(page, dev.base, setup.ada.token);
+      await dev.restart(async () => {
+        await page.locator("#live[data-state=reconnecting]").waitFor();
+      });
+      // The server is back; whatever happens before the page reconnects is caught up on.
+      await dev.text(setup, "+15555550113", setup.support, "Are you there?");
+      await page.locator("#items li", { hasText: "+15555550113" }).waitFor({ timeout: 30000 });
+      await page.locator("#live[data-state=live]").waitFor({ timeout: 30000 });
+      // And a cut of the socket alone (the server stays up).
+      await page.evaluate(() => window.smsdeskConsole.live.drop());
+      await page.locator("#live[data-state=reconnecting]").waitFor();
+      await dev.text(setup, "+15555550114", setup.support, "Hello again");
+      await page.locator("#items li", { hasText: "+15555550114" }).waitFor({ timeout: 30000 });
+      await page.locator("#live[data-state=live]").waitFor({ timeout: 30000 });
+    } finally {
+      await b.close();
+    }
+  });
+
+  test("an agent cannot see another queue's conversation, in the list or on the socket", async () => {
+    const b = await browser();
+    try {
+      const { page } = b;
+      await signIn(page, dev.base, setup.bob.token);
+      // Bob's socket, opened in his page, records every change it is sent.
+      await page.evaluate((token) => {
+        window.seen = [];
+        const ws = new WebSocket(location.origin.replace("http", "ws") + "/v1/events");
+        ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token, since: null }));
+        ws.onmessage = (e) => window.seen.push(JSON.parse(e.data));
+        window.ready = new Promise((r) => ws.addEventListener("message", r, { once: true }));
+      }, setup.bob.token);
+      await page.evaluate(() => window.ready);
+      await dev.text(setup, "+15555550115", setup.support, "Support question (Ada's queue)");
+      await dev.text(setup, "+15555550116", setup.billing, "Billing question (Bob's queue)");
+      // Bob's own new work arrives; the support conversation filed before it never does.
+      await page.locator("#items li", { hasText: "+15555550116" }).waitFor();
+      const adas = await waitFor(async () => (await dev.call("/v1/work-items", { token: setup.ada.token })).items.find((i) => i.customer === "+15555550115"), "Ada's conversation");
+      const bobs = (await dev.call("/v1/work-items", { token: setup.bob.token })).items.find((i) => i.customer === "+15555550116");
+      await waitFor(() => page.evaluate((id) => window.seen.some((m) => m.conversation_id === id), bobs.conversation_id), "Bob's change on his socket");
+      const leaked = await page.evaluate((id) => window.seen.filter((m) => m.conversation_id === id).length, adas.conversation_id);
+      assert.equal(leaked, 0, "no change of Ada's conversation reaches Bob's socket");
+      assert.equal(await page.locator("#items li", { hasText: "+15555550115" }).count(), 0);
+      await assert.rejects(dev.call(`/v1/conversations/${adas.conversation_id}`, { token: setup.bob.token }), (e) => e.status === 404);
+      // A socket without a valid token gets nothing and is closed with 4401.
+      const code = await page.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const ws = new WebSocket(location.origin.replace("http", "ws") + "/v1/events");
+            ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: "not-a-token", since: 0 }));
+            ws.onclose = (e) => resolve(e.code);
+          }),
+      );
+      assert.equal(code, 4401);
+    } finally {
+      await b.close();
+    }
+  });
+
+  test("keyboard only: sign in, open, reply, close, the shortcut list", async () => {
+    const b = await browser();
+    try {
+      const { page } = b;
+      await dev.text(setup, "+15555550117", setup.support, "Keyboard customer here");
+      await waitFor(async () => (await dev.call("/v1/work-items", { token: setup.ada.token })).items.some((i) => i.customer === "+15555550117"), "the assignment");
+      await page.goto(dev.base + "/");
+      await page.locator("#token").waitFor();
+      await page.keyboard.type(setup.ada.token); // the token field has focus on load
+      await page.keyboard.press("Enter");
+      await page.locator("#live[data-state=live]").waitFor();
+      await page.locator("#items li", { hasText: "+15555550117" }).waitFor();
+      await page.keyboard.press("j");
+      await page.locator("#conv-title").waitFor();
+      // j/k walk the list; walk to the keyboard customer.
+      for (let i = 0; i < 10 && !(await page.locator("#conv-title").textContent()).includes("+15555550117"); i++) {
+        await page.keyboard.press("j");
+        await page.waitForTimeout(100);
+      }
+      assert.equal(await page.locator("#conv-title").textContent(), "+15555550117");
+      await page.keyboard.press("r");
+      assert.equal(await page.evaluate(() => document.activeElement.id), "reply");
+      await page.keyboard.type("Typed without a mouse");
+      await page.keyboard.press("Control+Enter");
+      await page.locator("#transcript .msg.agent", { hasText: "Typed without a mouse" }).waitFor();
+      await page.keyboard.press("Escape");
+      await page.keyboard.press("e");
+      await page.locator("#conv-state", { hasText: "closed" }).waitFor();
+      await page.keyboard.press("?");
+      await page.locator("#help[open]").waitFor();
+      const focusVisible = await page.evaluate(() => getComputedStyle(document.activeElement, ":focus-visible").outlineStyle);
+      assert.notEqual(focusVisible, "none", "focus is visible in the dialog");
+      await page.keyboard.press("Escape");
+      await waitFor(async () => (await page.locator("#help[open]").count()) === 0, "the list closing");
+    } finally {
+      await b.close();
+    }
+  });
+
+  for (const [name, viewport] of [["desktop", { width: 1280, height: 720 }], ["phone", { width: 390, height: 844 }]]) {
+    test(`axe-core finds no serious or critical violation at ${viewport.width} px`, async () => {
+      const b = await browser(viewport);
+      try {
+        const { page } = b;
+        await page.goto(dev.base + "/");
+        await page.locator("#token").waitFor();
+        assert.deepEqual(await axeViolations(page), [], "sign-in page");
+        await dev.text(setup, `+1555555020${viewport.width % 10}`, setup.support, "Hello, is this the right number? ’");
+        await signIn(page, dev.base, setup.ada.token);
+        const item = page.locator("#items li").first();
+        await item.waitFor();
+        await item.getByRole("button").click();
+        await page.locator("#transcript .msg").first().waitFor();
+        await page.locator("#reply").fill("Yes – you’re in the right place");
+        assert.deepEqual(await axeViolations(page), [], "conversation");
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(width <= viewport.width, `no horizontal scroll at ${viewport.width} px (${width})`);
+        if (shots && name === "phone") await page.screenshot({ path: join(shots, "console-phone.png") });
+      } finally {
+        await b.close();
+      }
+    });
+  }
+});

@@ -1,0 +1,77 @@
+//! The agent console: static files of our own (`console/` at the repository's root: ES modules and CSS, no
+//! framework, no bundle), compiled into the binary and served without a token at `/` and `/console/...`
+//! by `smsdesk dev` and by the agent-api function. The page signs in with a token and talks to `/v1/...`.
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::Arc;
+
+use crate::App;
+
+/// (path under `/console/`, content type, content).
+const FILES: &[(&str, &str, &str)] = &[
+    ("index.html", "text/html; charset=utf-8", include_str!("../../../../console/index.html")),
+    ("style.css", "text/css; charset=utf-8", include_str!("../../../../console/style.css")),
+    ("app.js", "text/javascript; charset=utf-8", include_str!("../../../../console/app.js")),
+    ("api.js", "text/javascript; charset=utf-8", include_str!("../../../../console/api.js")),
+    ("live.js", "text/javascript; charset=utf-8", include_str!("../../../../console/live.js")),
+    ("segment.js", "text/javascript; charset=utf-8", include_str!("../../../../console/segment.js")),
+    ("sound.js", "text/javascript; charset=utf-8", include_str!("../../../../console/sound.js")),
+];
+
+/// What the browser may load and where it may connect: this origin only (the API and the live socket).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// Adds `GET /` and `GET /console/{*path}` to `router`.
+pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
+    router
+        .route("/", get(|| async { file("index.html") }))
+        .route("/console/{*path}", get(|Path(path): Path<String>| async move { file(&path) }))
+}
+
+fn file(path: &str) -> Response {
+    let Some((_, content_type, body)) = FILES.iter().find(|(p, _, _)| *p == path) else {
+        return crate::error::ApiError::not_found("no such console file").into_response();
+    };
+    let mut response = (StatusCode::OK, *body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_module_the_page_imports_is_served() {
+        for (name, _, body) in FILES {
+            for line in body.lines().filter(|l| l.trim_start().starts_with("import ")) {
+                let Some(from) = line.split(['"', '\'']).nth(1) else { continue };
+                let target = from.trim_start_matches("./");
+                assert!(FILES.iter().any(|(p, _, _)| *p == target), "{name} imports {from}, not served");
+            }
+            if name.ends_with(".html") {
+                for src in body.split("src=\"/console/").skip(1).chain(body.split("href=\"/console/").skip(1))
+                {
+                    let target = src.split('"').next().unwrap_or_default();
+                    assert!(FILES.iter().any(|(p, _, _)| *p == target), "{name} loads {target}, not served");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_file_is_a_404() {
+        assert_eq!(file("../Cargo.toml").status(), StatusCode::NOT_FOUND);
+        assert_eq!(file("index.html").status(), StatusCode::OK);
+    }
+}

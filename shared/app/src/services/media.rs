@@ -1,0 +1,376 @@
+//! Media (MMS), in and out.
+//!
+//! In: the router files a customer's text, then [`receive`] fetches each item the provider announced, at
+//! once (providers' URLs expire): only from the provider's own media host, with its credentials sent there
+//! only (a redirect is followed without them: `smsdesk_providers::media`); at most the channel's size and
+//! count; the type decided by the bytes and an image's pixel count read from its header. A fetch that
+//! fails is tried [`FETCH_ATTEMPTS`] times, then kept as a failed item with the reason, which the transcript
+//! shows; nothing is dropped silently. With customer attachments off, nothing is fetched or kept and the
+//! customer is told once per conversation (a system message through the normal outbound path).
+//!
+//! Out: an agent uploads an item ([`upload`], `POST /v1/conversations/{id}/media`), then names its id in a
+//! reply ([`reply_with_media`]); outbound-send gives the provider a short-lived link to each
+//! ([`send_links`]). Agent attachments off, or a provider that carries no media: refused.
+
+use crate::App;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::services::conversations::{Need, authorize};
+use crate::services::idempotency::{self, IdempotencyKey};
+use crate::services::{crm, outbound};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use smsdesk_domain::media::{
+    MediaItem, MediaLimits, MediaRef, MediaRefusal, MediaStatus, check_count, inspect,
+};
+use smsdesk_domain::*;
+use smsdesk_ports::{MediaStore, PortError, PortResult};
+use smsdesk_providers::media::{FetchError, fetch};
+use std::time::Duration;
+
+/// Tries of one fetch that fails for a reason worth retrying (unreachable host, 5xx, 429).
+pub const FETCH_ATTEMPTS: u32 = 3;
+/// The first wait between tries (then doubled).
+const FETCH_RETRY_DELAY: Duration = Duration::from_millis(250);
+/// The most time one message's media may take (well inside the router's function timeout): items not
+/// fetched by then are shown failed, with this reason, rather than holding the customer's queue.
+pub const MEDIA_BUDGET: Duration = Duration::from_secs(15);
+
+/// Fetches and keeps the media announced with an inbound text (idempotent: an item kept or failed the
+/// first time is not fetched again on a redelivery).
+pub async fn receive(
+    app: &App,
+    channel: &Channel,
+    conversation: &Conversation,
+    message_id: &MessageId,
+    refs: &[MediaRef],
+) -> PortResult<()> {
+    if refs.is_empty() {
+        return Ok(());
+    }
+    if !channel.attachments.customer {
+        tracing::info!(conversation = %conversation.id, items = refs.len(), "customer attachments are off on this channel: media not kept");
+        return tell_not_accepted(app, channel, conversation).await;
+    }
+    let Some(media) = app.media() else {
+        tracing::error!(conversation = %conversation.id, items = refs.len(), "no media store in this shape: media not kept");
+        return Ok(());
+    };
+    let provider = app.providers.get(channel.provider.as_str());
+    let origins = provider.map(|p| p.media_origins(channel)).unwrap_or_default();
+    let credentials = app.secrets.get_credentials(&channel.id).await?;
+    let authorization = match (provider, &credentials) {
+        (Some(p), Some(c)) => p.media_authorization(c),
+        _ => None,
+    };
+    let limits = channel.media_limits();
+    let deadline = tokio::time::Instant::now() + MEDIA_BUDGET;
+    let mut kept = Vec::new();
+    for (index, r) in refs.iter().enumerate() {
+        let id = MediaItem::inbound_id(message_id, index);
+        if media.get_item(&conversation.id, &id).await?.is_some() {
+            continue;
+        }
+        let outcome = if check_count(index + 1, &limits).is_err() {
+            Err(MediaRefusal::TooMany { limit: limits.max_items }.to_string())
+        } else if tokio::time::Instant::now() >= deadline {
+            Err(format!("not fetched: the message's media took over {} s", MEDIA_BUDGET.as_secs()))
+        } else {
+            fetch_checked(app, &r.url, &origins, authorization.as_ref(), &limits, deadline).await
+        };
+        let mut item = MediaItem {
+            id,
+            conversation_id: conversation.id.clone(),
+            message_id: Some(message_id.clone()),
+            direction: Direction::Inbound,
+            position: u32::try_from(index).unwrap_or(u32::MAX),
+            status: MediaStatus::Failed,
+            content_type: None,
+            kind: None,
+            size: None,
+            width: None,
+            height: None,
+            error: None,
+            created_at: app.clock.now(),
+        };
+        match outcome {
+            Ok((inspected, bytes)) => {
+                item.status = MediaStatus::Stored;
+                item.content_type = Some(inspected.content_type.to_string());
+                item.kind = Some(inspected.kind);
+                item.size = Some(bytes.len() as u64);
+                item.width = inspected.width;
+                item.height = inspected.height;
+                media.put_object(&item.object_key(), inspected.content_type, bytes).await?;
+            }
+            Err(reason) => {
+                tracing::warn!(conversation = %conversation.id, media_id = %item.id, %reason, "customer media not kept");
+                item.error = Some(reason);
+            }
+        }
+        media.put_item(&item).await?;
+        kept.push(item);
+    }
+    if !kept.is_empty() {
+        let detail = json!({"message_id": message_id, "items": kept.iter().map(summary).collect::<Vec<_>>()});
+        crm::timeline(app, &conversation.id, "media_received", detail).await?;
+    }
+    Ok(())
+}
+
+/// An item as the CRM and the export list it (no link).
+pub fn summary(item: &MediaItem) -> Value {
+    json!({
+        "id": item.id, "message_id": item.message_id, "direction": item.direction, "status": item.status,
+        "content_type": item.content_type, "kind": item.kind, "size": item.size, "width": item.width,
+        "height": item.height, "error": item.error,
+    })
+}
+
+/// One fetch with its retries, then the checks on the bytes. Err: the reason shown in the transcript.
+async fn fetch_checked(
+    app: &App,
+    url: &str,
+    origins: &[String],
+    authorization: Option<&secrecy::SecretString>,
+    limits: &MediaLimits,
+    deadline: tokio::time::Instant,
+) -> Result<(media::Inspected, Vec<u8>), String> {
+    let client = app.media_http()?;
+    let mut delay = FETCH_RETRY_DELAY;
+    let mut attempt = 1;
+    let fetched = loop {
+        match fetch(client, url, origins, authorization, limits.max_bytes).await {
+            Ok(f) => break f,
+            Err(FetchError::Refused(reason)) => return Err(reason),
+            Err(FetchError::Transient(reason))
+                if attempt >= FETCH_ATTEMPTS || tokio::time::Instant::now() + delay >= deadline =>
+            {
+                return Err(format!("gave up after {attempt} attempts: {reason}"));
+            }
+            Err(FetchError::Transient(reason)) => {
+                tracing::info!(attempt, %reason, "media fetch failed; trying again");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+        }
+    };
+    let inspected = inspect(&fetched.bytes, limits).map_err(|r| r.to_string())?;
+    if let Some(claimed) = fetched.claimed_type.as_deref()
+        && !claimed.starts_with(inspected.content_type)
+    {
+        tracing::info!(
+            claimed,
+            sniffed = inspected.content_type,
+            "media type claimed by the host differs from its bytes; the bytes decide"
+        );
+    }
+    Ok((inspected, fetched.bytes))
+}
+
+/// The id of the one "attachments are not accepted" message of a conversation: queuing it twice sends it
+/// once.
+fn not_accepted_id(conversation: &ConversationId) -> MessageId {
+    MessageId::new(format!("{}{conversation}-no-attachments", MessageId::PREFIX))
+}
+
+/// Tells the customer, once per conversation, that the channel does not take attachments.
+async fn tell_not_accepted(app: &App, channel: &Channel, conversation: &Conversation) -> PortResult<()> {
+    let id = not_accepted_id(&conversation.id);
+    if app.store.get_message(&id).await?.is_some() {
+        return Ok(());
+    }
+    let text = MessageText::parse(channel.attachments.refused_text())
+        .or_else(|_| MessageText::parse(media::DEFAULT_ATTACHMENTS_REFUSED_TEXT))
+        .map_err(|e| PortError::Backend(format!("attachments-refused text: {e}")))?;
+    outbound::queue_reply_as(app, id, conversation, text, Author::System, None)
+        .await
+        .map_err(|e| PortError::Unavailable(e.message))?;
+    Ok(())
+}
+
+/// Whether agents may attach media on this channel: 403 when the channel's toggle is off, 422 when its
+/// provider carries no media.
+fn agent_may_attach(app: &App, channel: &Channel) -> ApiResult<()> {
+    if !channel.attachments.agent {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "attachments_disabled",
+            format!(
+                "channel '{}' does not allow agents to send attachments (attachments.agent is off)",
+                channel.id
+            ),
+        ));
+    }
+    if !app.providers.get(channel.provider.as_str()).is_some_and(|p| p.sends_media()) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attachments_unsupported",
+            format!("provider {} carries no media on this channel", channel.provider),
+        ));
+    }
+    Ok(())
+}
+
+fn media_store(app: &App) -> ApiResult<&dyn MediaStore> {
+    app.media().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attachments_unsupported",
+            "no media store is configured",
+        )
+    })
+}
+
+async fn open_for_reply(app: &App, who: &Principal, id: &str) -> ApiResult<(Conversation, Channel)> {
+    let conversation = authorize(app, who, id, Need::Act).await?;
+    if conversation.state == ConversationState::Closed {
+        return Err(ApiError::conflict(
+            "conversation_closed",
+            format!("conversation '{}' is closed", conversation.id),
+        ));
+    }
+    let channel = app
+        .store
+        .get_channel(&conversation.channel_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no channel '{}'", conversation.channel_id)))?;
+    agent_may_attach(app, &channel)?;
+    Ok((conversation, channel))
+}
+
+fn refused(r: MediaRefusal) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "media_refused", format!("media: {r}"))
+}
+
+/// An agent's upload for a reply on conversation `id`: checked (size, type by the bytes, pixels) and kept,
+/// not attached to any message yet. 422 naming the limit it broke.
+pub async fn upload(app: &App, who: &Principal, id: &str, bytes: Vec<u8>) -> ApiResult<MediaItem> {
+    let (conversation, channel) = open_for_reply(app, who, id).await?;
+    let media = media_store(app)?;
+    let inspected = inspect(&bytes, &channel.media_limits()).map_err(refused)?;
+    let item = MediaItem {
+        id: format!("{}_{}", MediaItem::PREFIX, uuid::Uuid::new_v4().simple()),
+        conversation_id: conversation.id.clone(),
+        message_id: None,
+        direction: Direction::Outbound,
+        position: 0,
+        status: MediaStatus::Stored,
+        content_type: Some(inspected.content_type.to_string()),
+        kind: Some(inspected.kind),
+        size: Some(bytes.len() as u64),
+        width: inspected.width,
+        height: inspected.height,
+        error: None,
+        created_at: app.clock.now(),
+    };
+    media.put_object(&item.object_key(), inspected.content_type, bytes).await?;
+    media.put_item(&item).await?;
+    tracing::info!(conversation = %conversation.id, media_id = %item.id, size = item.size, "agent media uploaded");
+    Ok(item)
+}
+
+/// A reply carrying uploaded media (`media`: ids from [`upload`] on this conversation, not yet sent). The
+/// items are attached to the message before it is queued, so the send always sees them.
+pub async fn reply_with_media(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    text: &str,
+    media_ids: &[String],
+    key: Option<&IdempotencyKey>,
+) -> ApiResult<Message> {
+    let (conversation, channel) = open_for_reply(app, who, id).await?;
+    let text = MessageText::parse(text)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}")))?;
+    check_count(media_ids.len(), &channel.media_limits()).map_err(refused)?;
+    let store = media_store(app)?;
+    let message_id = match key {
+        Some(key) => {
+            let mut parts = vec!["reply", conversation.id.as_str(), text.as_str()];
+            parts.extend(media_ids.iter().map(String::as_str));
+            idempotency::claim(app, who, key, idempotency::fingerprint(&parts)).await?.message_id
+        }
+        None => MessageId::new(app.ids.new_id(MessageId::PREFIX)),
+    };
+    let mut items = Vec::new();
+    for (position, media_id) in media_ids.iter().enumerate() {
+        let unknown =
+            || ApiError::field("media", format!("no uploaded media '{media_id}' in this conversation"));
+        if !media::is_media_id(media_id) {
+            return Err(unknown());
+        }
+        let item = store.get_item(&conversation.id, media_id).await?.ok_or_else(unknown)?;
+        if item.direction != Direction::Outbound || item.status != MediaStatus::Stored {
+            return Err(unknown());
+        }
+        if item.message_id.as_ref().is_some_and(|m| m != &message_id) {
+            return Err(ApiError::field(
+                "media",
+                format!("media '{media_id}' was sent with another message"),
+            ));
+        }
+        items.push((position, item));
+    }
+    for (position, mut item) in items {
+        item.message_id = Some(message_id.clone());
+        item.position = u32::try_from(position).unwrap_or(u32::MAX);
+        store.put_item(&item).await?;
+    }
+    outbound::queue_reply_as(app, message_id, &conversation, text, Author::Agent, who.agent_id()).await
+}
+
+/// The links a provider fetches an outbound message's media by. Err: the reason the message cannot go out
+/// (its provider carries no media).
+pub async fn send_links(
+    app: &App,
+    channel: &Channel,
+    message: &Message,
+) -> PortResult<Result<Vec<String>, String>> {
+    let Some(store) = app.media() else { return Ok(Ok(Vec::new())) };
+    if message.direction != Direction::Outbound || message.author != Author::Agent {
+        return Ok(Ok(Vec::new()));
+    }
+    let mut items: Vec<MediaItem> = store
+        .list_items(&message.conversation_id)
+        .await?
+        .into_iter()
+        .filter(|i| i.message_id.as_ref() == Some(&message.id) && i.status == MediaStatus::Stored)
+        .collect();
+    if items.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    if !app.providers.get(channel.provider.as_str()).is_some_and(|p| p.sends_media()) {
+        return Ok(Err(format!("provider {} carries no media", channel.provider)));
+    }
+    items.sort_by_key(|i| i.position);
+    let now = app.clock.now();
+    let mut links = Vec::new();
+    for item in &items {
+        links.push(store.link(&item.object_key(), app.config.media_send_ttl, now).await?);
+    }
+    Ok(Ok(links))
+}
+
+/// An item as the transcript shows it: a short-lived link for a stored one (only ever built after the
+/// caller was authorized for the conversation), the reason for a failed one.
+pub async fn view(app: &App, item: &MediaItem) -> PortResult<Value> {
+    let mut v = summary(item);
+    if let (MediaStatus::Stored, Some(store)) = (item.status, app.media()) {
+        let now = app.clock.now();
+        let ttl = app.config.media_view_ttl;
+        v["url"] = json!(store.link(&item.object_key(), ttl, now).await?);
+        let expires = now + time::Duration::seconds(i64::try_from(ttl.as_secs()).unwrap_or(0));
+        v["url_expires_at"] = json!(expires.format(&time::format_description::well_known::Rfc3339).ok());
+    }
+    Ok(v)
+}
+
+/// A conversation's items (none without a media store).
+pub async fn items(app: &App, conversation: &ConversationId) -> PortResult<Vec<MediaItem>> {
+    match app.media() {
+        Some(store) => store.list_items(conversation).await,
+        None => Ok(Vec::new()),
+    }
+}

@@ -1,0 +1,130 @@
+//! Parts of multipart inbound texts (issue 9.6): a group row (its generation, when it opened, when it was
+//! filed) and one row per part, changed in one transaction each.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+use smsdesk_domain::events::InboundMessage;
+use smsdesk_domain::multipart::PartsSoFar;
+use smsdesk_ports::{InboundPartStore, PartPut, PortError, PortResult};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+use super::EmbeddedStore;
+use crate::db::{nanos, sql, to_json, ts};
+
+fn parts_of(tx: &rusqlite::Transaction<'_>, group: &str) -> PortResult<Vec<InboundMessage>> {
+    let mut stmt =
+        tx.prepare("SELECT body FROM inbound_parts WHERE grp = ?1 ORDER BY number").map_err(sql)?;
+    let rows = stmt.query_map([group], |r| r.get::<_, String>(0)).map_err(sql)?;
+    let mut parts = Vec::new();
+    for row in rows {
+        let body = row.map_err(sql)?;
+        parts.push(
+            serde_json::from_str(&body)
+                .map_err(|e| PortError::Backend(format!("stored part is unreadable: {e}")))?,
+        );
+    }
+    Ok(parts)
+}
+
+fn part_number(part: &InboundMessage) -> i64 {
+    part.part.as_ref().map_or(0, |p| i64::from(p.number))
+}
+
+#[async_trait]
+impl InboundPartStore for EmbeddedStore {
+    async fn put_part(
+        &self,
+        group: &str,
+        part: &InboundMessage,
+        at: OffsetDateTime,
+        reuse_after: Duration,
+    ) -> PortResult<PartPut> {
+        let (group, part, body) = (group.to_string(), part.clone(), to_json(part)?);
+        self.db
+            .tx(move |tx| {
+                let row: Option<(String, Option<i64>)> = tx
+                    .query_row("SELECT first_id, filed_at FROM part_groups WHERE grp = ?1", [&group], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
+                    .map_err(sql)?;
+                let number = part_number(&part);
+                let first_id = match row {
+                    Some((_, Some(filed_at))) if filed_at > ts(at) - nanos(reuse_after) => {
+                        let included: Option<i64> = tx
+                            .query_row(
+                                "SELECT number FROM inbound_parts WHERE grp = ?1 AND number = ?2",
+                                params![group, number],
+                                |r| r.get(0),
+                            )
+                            .optional()
+                            .map_err(sql)?;
+                        return Ok(PartPut::Filed { included: included.is_some() });
+                    }
+                    Some((first_id, None)) => first_id,
+                    // New, or filed long ago (providers reuse small references): a fresh generation.
+                    _ => {
+                        tx.execute("DELETE FROM inbound_parts WHERE grp = ?1", [&group]).map_err(sql)?;
+                        tx.execute(
+                            "INSERT INTO part_groups (grp, first_id, first_at, filed_at) VALUES (?1, ?2, ?3, NULL) \
+                             ON CONFLICT (grp) DO UPDATE SET first_id = excluded.first_id, \
+                             first_at = excluded.first_at, filed_at = NULL",
+                            params![group, part.provider_message_id, ts(at)],
+                        )
+                        .map_err(sql)?;
+                        part.provider_message_id.clone()
+                    }
+                };
+                tx.execute(
+                    "INSERT OR IGNORE INTO inbound_parts (grp, number, body) VALUES (?1, ?2, ?3)",
+                    params![group, number, body],
+                )
+                .map_err(sql)?;
+                let parts = parts_of(tx, &group)?;
+                Ok(PartPut::Stored(PartsSoFar { group, first_id, parts }))
+            })
+            .await
+    }
+
+    async fn mark_parts_filed(&self, group: &str, first_id: &str, at: OffsetDateTime) -> PortResult<()> {
+        let (group, first_id) = (group.to_string(), first_id.to_string());
+        self.db
+            .tx(move |tx| {
+                tx.execute(
+                    "UPDATE part_groups SET filed_at = ?3 WHERE grp = ?1 AND first_id = ?2 AND filed_at IS NULL",
+                    params![group, first_id, ts(at)],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn stale_part_groups(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<PartsSoFar>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .tx(move |tx| {
+                let groups: Vec<(String, String)> = {
+                    let mut stmt = tx
+                        .prepare(
+                            "SELECT grp, first_id FROM part_groups WHERE filed_at IS NULL AND first_at < ?1 \
+                             ORDER BY first_at LIMIT ?2",
+                        )
+                        .map_err(sql)?;
+                    let rows = stmt
+                        .query_map(params![ts(cutoff), limit], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .map_err(sql)?;
+                    rows.collect::<Result<_, _>>().map_err(sql)?
+                };
+                groups
+                    .into_iter()
+                    .map(|(group, first_id)| {
+                        let parts = parts_of(tx, &group)?;
+                        Ok(PartsSoFar { group, first_id, parts })
+                    })
+                    .collect()
+            })
+            .await
+    }
+}

@@ -1,0 +1,572 @@
+//! `smsdesk-bench`: the load run of issue 12, all on loopback. It starts the real `smsdesk dev` binary in a
+//! child process on a fresh database (so that the server's CPU and peak memory are its own) and a fake
+//! TeleSign, then
+//!   1. posts N signed TeleSign texts (each from another customer) plus a share of exact replays, shuffled,
+//!      from C concurrent connections, and times each acknowledgement;
+//!   2. waits until every text is in a conversation assigned to an agent (enough agents for N);
+//!   3. has the agents reply to every conversation and waits until the fake has taken every reply;
+//!   4. posts two delivery receipts per reply (an intermediate "sent" and the final "delivered") in a
+//!      shuffled order, with replays, and waits until they are applied;
+//!   5. checks the store itself (the SQLite file, read-only) and the fake's log: every acknowledged text is
+//!      stored once (lost, duplicated), every accepted reply was sent once, no status went backwards.
+//!
+//! [`run`] is shared by the `smsdesk-bench` binary and the small-size test in the e2e suite.
+
+use crate::FakeTelesign;
+use crate::harness::{Api, DevProcess, telesign_dlr, telesign_mo};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::SliceRandom;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Distinct inbound texts.
+    pub texts: usize,
+    /// Concurrent HTTP connections posting webhooks and replies.
+    pub connections: usize,
+    /// Exact replays posted on top, as a share of `texts` (0.3: 30% more posts).
+    pub replay_share: f64,
+    /// Agents sharing the conversations (each gets the capacity for its share).
+    pub agents: usize,
+    /// The `smsdesk` binary to run as the server.
+    pub binary: PathBuf,
+    /// Progress bars on stderr.
+    pub progress: bool,
+    /// Longest wait for any one phase to settle.
+    pub phase_timeout: Duration,
+    /// Where the server's log (stderr) goes; a file in the run's temporary directory by default.
+    pub server_log: Option<PathBuf>,
+}
+
+impl BenchOptions {
+    pub fn new(texts: usize, binary: PathBuf) -> Self {
+        Self {
+            texts,
+            connections: 64,
+            replay_share: 0.3,
+            agents: 10,
+            binary,
+            progress: false,
+            phase_timeout: Duration::from_secs(600),
+            server_log: None,
+        }
+    }
+}
+
+/// The figures and the checks of one run.
+#[derive(Clone, Debug, Default)]
+pub struct BenchReport {
+    pub texts: usize,
+    pub connections: usize,
+    pub webhook_posts: usize,
+    /// Distinct texts whose webhook got a 2xx.
+    pub accepted: usize,
+    /// Webhook answers other than 2xx.
+    pub refused: usize,
+    pub routed: usize,
+    pub replies_accepted: usize,
+    pub sent: usize,
+    pub delivered: usize,
+    /// Acknowledged texts missing from the store plus accepted replies the provider never got.
+    pub lost: usize,
+    /// Texts stored more than once plus replies the provider got more than once.
+    pub duplicated: usize,
+    /// Replies whose final status is below the highest one reported for them.
+    pub downgraded: usize,
+    pub webhooks_per_s: f64,
+    pub routed_per_s: f64,
+    pub sent_per_s: f64,
+    pub receipts_per_s: f64,
+    pub ack_p50_ms: f64,
+    pub ack_p95_ms: f64,
+    pub ack_p99_ms: f64,
+    pub ack_max_ms: f64,
+    pub reply_p50_ms: f64,
+    pub reply_p99_ms: f64,
+    /// The server's CPU time (user + system) over the run, and as a share of one core.
+    pub server_cpu_s: f64,
+    pub server_cpu_cores: f64,
+    pub peak_rss_mb: f64,
+    pub wall_s: f64,
+}
+
+impl BenchReport {
+    /// The last line of the command: one JSON object for scripts.
+    pub fn json(&self) -> Value {
+        let r2 = |x: f64| (x * 100.0).round() / 100.0;
+        json!({
+            "texts": self.texts,
+            "connections": self.connections,
+            "webhook_posts": self.webhook_posts,
+            "accepted": self.accepted,
+            "refused": self.refused,
+            "routed": self.routed,
+            "replies_accepted": self.replies_accepted,
+            "sent": self.sent,
+            "delivered": self.delivered,
+            "lost": self.lost,
+            "duplicated": self.duplicated,
+            "downgraded": self.downgraded,
+            "webhooks_per_s": r2(self.webhooks_per_s),
+            "routed_per_s": r2(self.routed_per_s),
+            "sent_per_s": r2(self.sent_per_s),
+            "receipts_per_s": r2(self.receipts_per_s),
+            "ack_p50_ms": r2(self.ack_p50_ms),
+            "ack_p95_ms": r2(self.ack_p95_ms),
+            "ack_p99_ms": r2(self.ack_p99_ms),
+            "ack_max_ms": r2(self.ack_max_ms),
+            "reply_p50_ms": r2(self.reply_p50_ms),
+            "reply_p99_ms": r2(self.reply_p99_ms),
+            "server_cpu_s": r2(self.server_cpu_s),
+            "server_cpu_cores": r2(self.server_cpu_cores),
+            "peak_rss_mb": r2(self.peak_rss_mb),
+            "wall_s": r2(self.wall_s),
+        })
+    }
+
+    /// A Markdown table of the figures, for humans and BENCHMARKS.md.
+    pub fn table(&self) -> String {
+        let rows = [
+            (
+                "texts (distinct) / webhook posts (with replays)",
+                format!("{} / {}", self.texts, self.webhook_posts),
+            ),
+            ("webhooks acknowledged per second", format!("{:.0}", self.webhooks_per_s)),
+            (
+                "ack latency p50 / p95 / p99 / max",
+                format!(
+                    "{:.1} / {:.1} / {:.1} / {:.1} ms",
+                    self.ack_p50_ms, self.ack_p95_ms, self.ack_p99_ms, self.ack_max_ms
+                ),
+            ),
+            (
+                "texts routed and assigned per second (from the first post)",
+                format!("{:.0}", self.routed_per_s),
+            ),
+            (
+                "reply accepted (202) p50 / p99",
+                format!("{:.1} / {:.1} ms", self.reply_p50_ms, self.reply_p99_ms),
+            ),
+            ("replies sent per second (from the first reply)", format!("{:.0}", self.sent_per_s)),
+            ("delivery receipts applied per second", format!("{:.0}", self.receipts_per_s)),
+            (
+                "accepted / routed / sent / delivered",
+                format!("{} / {} / {} / {}", self.accepted, self.routed, self.sent, self.delivered),
+            ),
+            (
+                "lost / duplicated / downgraded",
+                format!("{} / {} / {}", self.lost, self.duplicated, self.downgraded),
+            ),
+            (
+                "server CPU (user+system)",
+                format!("{:.1} s ({:.2} cores over the run)", self.server_cpu_s, self.server_cpu_cores),
+            ),
+            ("server peak RSS", format!("{:.1} MB", self.peak_rss_mb)),
+        ];
+        let mut out = String::from("| measure | value |\n|---|---|\n");
+        for (k, v) in rows {
+            out.push_str(&format!("| {k} | {v} |\n"));
+        }
+        out
+    }
+}
+
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+/// (user + system CPU seconds, peak RSS in MB) of a process, from /proc.
+fn process_usage(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; in clock ticks (100/s).
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let cpu = (ticks(11) + ticks(12)) / 100.0;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm_kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    (cpu, hwm_kb / 1024.0)
+}
+
+fn bar(show: bool, len: usize, what: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len as u64);
+    pb.set_style(
+        ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} {per_sec} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_prefix(what.to_string());
+    pb
+}
+
+/// A line on stderr about the run's progress.
+fn note(show: bool, line: String) {
+    if show || std::env::var_os("SMSDESK_BENCH_TRACE").is_some() {
+        eprintln!("smsdesk-bench: {line}");
+    }
+}
+
+/// The store, read-only beside the running server (WAL lets a reader in while the server writes).
+struct StoreView {
+    conn: rusqlite::Connection,
+}
+
+impl StoreView {
+    fn open(path: &Path) -> Self {
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .expect("the server's database opens read-only");
+        conn.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
+        Self { conn }
+    }
+
+    fn count(&self, sql: &str) -> usize {
+        let n: i64 = self.conn.query_row(sql, [], |r| r.get(0)).expect("count query");
+        usize::try_from(n).unwrap_or(0)
+    }
+
+    fn assigned(&self) -> usize {
+        self.count("SELECT COUNT(*) FROM conversations WHERE agent_id IS NOT NULL")
+    }
+
+    /// (conversation id, agent id) of every assigned conversation.
+    fn conversations(&self) -> Vec<(String, String)> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, agent_id FROM conversations WHERE agent_id IS NOT NULL ORDER BY id")
+            .expect("query");
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query");
+        rows.map(|r| r.expect("row")).collect()
+    }
+
+    /// (provider message id, status) of every message in a direction.
+    fn messages(&self, direction: &str) -> Vec<(Option<String>, String)> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT provider_message_id, json_extract(body, '$.status') FROM messages \
+                 WHERE json_extract(body, '$.direction') = ?1",
+            )
+            .expect("query");
+        let rows = stmt.query_map([direction], |r| Ok((r.get(0)?, r.get(1)?))).expect("query");
+        rows.map(|r| r.expect("row")).collect()
+    }
+
+    fn outbound_with_status(&self, status: &str) -> usize {
+        self.messages("outbound").iter().filter(|(_, s)| s == status).count()
+    }
+}
+
+/// Posts `jobs` from `connections` concurrent tasks; returns each post's latency and answer status.
+async fn post_all<J, F, Fut>(
+    jobs: Vec<J>,
+    connections: usize,
+    pb: &ProgressBar,
+    post: F,
+) -> Vec<(usize, Duration, u16)>
+where
+    J: Send + Sync + 'static,
+    F: Fn(Arc<Vec<J>>, usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = u16> + Send,
+{
+    let jobs = Arc::new(jobs);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..connections.max(1) {
+        let (jobs, next, post, pb) = (jobs.clone(), next.clone(), post.clone(), pb.clone());
+        workers.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= jobs.len() {
+                    break;
+                }
+                let t = Instant::now();
+                let status = post(jobs.clone(), i).await;
+                out.push((i, t.elapsed(), status));
+                pb.inc(1);
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.expect("poster task"));
+    }
+    all
+}
+
+/// Polls `check` every 50 ms until it returns true or `timeout` passes; returns whether it did.
+async fn until(
+    server: &mut DevProcess,
+    timeout: Duration,
+    pb: &ProgressBar,
+    mut check: impl FnMut() -> (usize, bool),
+) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = server.exited() {
+            panic!("smsdesk dev exited during the run ({status}); see its log");
+        }
+        let (pos, done) = check();
+        pb.set_position(pos as u64);
+        if done {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One run; see the module's documentation.
+pub async fn run(opts: BenchOptions) -> BenchReport {
+    let n = opts.texts.max(1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    note(opts.progress, format!("data in {}", dir.path().display()));
+    let db_path = dir.path().join("smsdesk.db");
+    note(opts.progress, "starting the fake provider and smsdesk dev".into());
+    let fake = FakeTelesign::start().await;
+    let log_path = opts.server_log.clone().unwrap_or_else(|| dir.path().join("smsdesk.log"));
+    let log = std::fs::File::create(&log_path).expect("server log file");
+    let level = std::env::var("SMSDESK_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into());
+    let mut server = DevProcess::spawn_logging_to(&opts.binary, &db_path, &[("RUST_LOG", &level)], log).await;
+    let pid = server.pid();
+    let api: Api = server.api.clone();
+
+    let queue = api.create_queue("Bench").await;
+    // The run counts what reaches the provider for the agents' replies: no automated messages.
+    let off = json!({"automated_messages_enabled": false});
+    let channel = api.telesign_channel_with(&fake, &["15555550100"], &queue, off).await;
+    let channel = channel["id"].as_str().expect("channel id").to_string();
+    let agents = opts.agents.max(1);
+    let capacity = u32::try_from(n.div_ceil(agents) + 1).unwrap_or(u32::MAX);
+    let mut tokens: HashMap<String, String> = HashMap::new();
+    for i in 0..agents {
+        let (id, token) = api.create_agent(&format!("Agent {i}"), &[&queue], capacity).await;
+        api.presence(&id, &token, "available").await;
+        tokens.insert(id, token);
+    }
+    let path = format!("/webhooks/telesign/{channel}");
+    let view = StoreView::open(&db_path);
+    note(opts.progress, "set up; posting webhooks".into());
+    let (cpu_before, _) = process_usage(pid);
+    let run_started = Instant::now();
+
+    // 1. Inbound webhooks: every text once, a share of them again (exact replays), in a shuffled order.
+    let mut rng = rand::rng();
+    let references: Vec<String> = (0..n).map(|i| format!("{:032X}", i + 1)).collect();
+    let mut posts: Vec<usize> = (0..n).collect();
+    let replays = ((n as f64) * opts.replay_share.max(0.0)).round() as usize;
+    posts.extend((0..replays).map(|i| (i * 7919) % n));
+    posts.shuffle(&mut rng);
+    let bodies: Vec<(usize, Vec<u8>, String)> = posts
+        .iter()
+        .map(|&i| {
+            let raw = telesign_mo(
+                &references[i],
+                &format!("1555{:07}", 1_000_000 + i),
+                "15555550100",
+                "Where is my order?",
+            );
+            let sig = fake.sign_callback(&raw);
+            (i, raw, sig)
+        })
+        .collect();
+    let pb = bar(opts.progress, bodies.len(), "webhooks");
+    let (api2, path2) = (api.clone(), path.clone());
+    let started = Instant::now();
+    let acks = post_all(bodies, opts.connections, &pb, move |bodies, i| {
+        let (api, path) = (api2.clone(), path2.clone());
+        async move {
+            let (_, raw, sig) = &bodies[i];
+            api.webhook(&path, raw, Some(sig)).await.0
+        }
+    })
+    .await;
+    let ack_wall = started.elapsed();
+    pb.finish();
+    let mut accepted_texts = HashSet::new();
+    let mut refused = 0;
+    let mut latencies: Vec<Duration> = Vec::with_capacity(acks.len());
+    for (i, latency, status) in &acks {
+        latencies.push(*latency);
+        if (200..300).contains(status) {
+            accepted_texts.insert(posts[*i]);
+        } else {
+            refused += 1;
+        }
+    }
+    latencies.sort();
+    note(
+        opts.progress,
+        format!("webhooks posted: {} texts accepted, {refused} refused", accepted_texts.len()),
+    );
+
+    // 2. Until every text is in a conversation with an agent.
+    let pb = bar(opts.progress, n, "routed");
+    until(&mut server, opts.phase_timeout, &pb, || {
+        let assigned = view.assigned();
+        (assigned, assigned >= accepted_texts.len())
+    })
+    .await;
+    let routed_wall = started.elapsed();
+    pb.finish();
+    let conversations = view.conversations();
+    note(opts.progress, format!("routing settled: {} conversations assigned", conversations.len()));
+
+    // 3. Every agent answers each of its conversations.
+    let pb = bar(opts.progress, conversations.len(), "replies");
+    let jobs: Vec<(String, String)> = conversations
+        .iter()
+        .map(|(conversation, agent)| (conversation.clone(), tokens.get(agent).cloned().unwrap_or_default()))
+        .collect();
+    let api3 = api.clone();
+    let replies_started = Instant::now();
+    let answers = post_all(jobs, opts.connections, &pb, move |jobs, i| {
+        let api = api3.clone();
+        async move {
+            let (conversation, token) = &jobs[i];
+            let path = format!("/v1/conversations/{conversation}/messages");
+            api.call("POST", &path, Some(token), Some(json!({"text": "It ships today."}))).await.0
+        }
+    })
+    .await;
+    pb.finish();
+    let replies_accepted = answers.iter().filter(|(_, _, s)| *s == 202).count();
+    let mut reply_latencies: Vec<Duration> = answers.iter().map(|(_, d, _)| *d).collect();
+    reply_latencies.sort();
+    let pb = bar(opts.progress, replies_accepted, "sent");
+    until(&mut server, opts.phase_timeout, &pb, || {
+        let sent = fake.accepted().len();
+        (sent, sent >= replies_accepted)
+    })
+    .await;
+    let sent_wall = replies_started.elapsed();
+    pb.finish();
+    // The sender stores each send's reference id right after the provider's answer.
+    let pb = bar(opts.progress, replies_accepted, "stored");
+    until(&mut server, opts.phase_timeout, &pb, || {
+        let stored = view.outbound_with_status("sent");
+        (stored, stored >= replies_accepted)
+    })
+    .await;
+    pb.finish();
+
+    // 4. Delivery receipts: for each reply an intermediate "sent" (203) and the final "delivered" (200),
+    // in a shuffled order (so that many finals come first), plus replays of a share of them.
+    let sent_refs: Vec<String> =
+        view.messages("outbound").into_iter().filter_map(|(reference, _)| reference).collect();
+    let mut receipts: Vec<Vec<u8>> = Vec::new();
+    for (k, reference) in sent_refs.iter().enumerate() {
+        receipts.push(telesign_dlr(reference, None, 203, "Delivered to gateway"));
+        receipts.push(telesign_dlr(reference, None, 200, "Delivered to handset"));
+        if (k as f64) < (sent_refs.len() as f64) * opts.replay_share {
+            receipts.push(telesign_dlr(reference, None, 200, "Delivered to handset"));
+        }
+    }
+    receipts.shuffle(&mut rng);
+    let signed: Vec<(Vec<u8>, String)> = receipts
+        .into_iter()
+        .map(|raw| {
+            let sig = fake.sign_callback(&raw);
+            (raw, sig)
+        })
+        .collect();
+    let pb = bar(opts.progress, signed.len(), "receipts");
+    let (api4, path4) = (api.clone(), path.clone());
+    let receipts_started = Instant::now();
+    let receipt_answers = post_all(signed, opts.connections, &pb, move |jobs, i| {
+        let (api, path) = (api4.clone(), path4.clone());
+        async move {
+            let (raw, sig) = &jobs[i];
+            api.webhook(&path, raw, Some(sig)).await.0
+        }
+    })
+    .await;
+    pb.finish();
+    refused += receipt_answers.iter().filter(|(_, _, s)| !(200..300).contains(s)).count();
+    let pb = bar(opts.progress, sent_refs.len(), "delivered");
+    until(&mut server, opts.phase_timeout, &pb, || {
+        let delivered = view.outbound_with_status("delivered");
+        (delivered, delivered >= sent_refs.len())
+    })
+    .await;
+    let receipts_wall = receipts_started.elapsed();
+    pb.finish();
+
+    // 5. The checks, on the store and on the fake's log.
+    let (cpu_after, peak_rss_mb) = process_usage(pid);
+    let wall = run_started.elapsed();
+    let inbound = view.messages("inbound");
+    let stored_refs: Vec<String> = inbound.into_iter().filter_map(|(reference, _)| reference).collect();
+    let distinct: HashSet<&str> = stored_refs.iter().map(String::as_str).collect();
+    let lost_in = accepted_texts.iter().filter(|&&i| !distinct.contains(references[i].as_str())).count();
+    let duplicated_in = stored_refs.len() - distinct.len();
+    let mut sends_by_message: HashMap<String, usize> = HashMap::new();
+    for send in fake.sends() {
+        if let Some(id) = send.field("external_id") {
+            *sends_by_message.entry(id.to_string()).or_default() += 1;
+        }
+    }
+    let accepted_at_fake = fake.accepted().len();
+    let duplicated_out = sends_by_message.values().map(|c| c.saturating_sub(1)).sum::<usize>();
+    let lost_out = replies_accepted.saturating_sub(sends_by_message.len());
+    let delivered = view.outbound_with_status("delivered");
+    // Every reply was reported delivered (the highest status); any other final status went backwards or
+    // dropped a receipt.
+    let downgraded = sent_refs.len() - delivered;
+
+    let secs = |d: Duration| d.as_secs_f64().max(1e-9);
+    let report = BenchReport {
+        texts: n,
+        connections: opts.connections,
+        webhook_posts: posts.len(),
+        accepted: accepted_texts.len(),
+        refused,
+        routed: conversations.len(),
+        replies_accepted,
+        sent: accepted_at_fake,
+        delivered,
+        lost: lost_in + lost_out,
+        duplicated: duplicated_in + duplicated_out,
+        downgraded,
+        webhooks_per_s: posts.len() as f64 / secs(ack_wall),
+        routed_per_s: conversations.len() as f64 / secs(routed_wall),
+        sent_per_s: accepted_at_fake as f64 / secs(sent_wall),
+        receipts_per_s: receipt_answers.len() as f64 / secs(receipts_wall),
+        ack_p50_ms: percentile_ms(&latencies, 0.50),
+        ack_p95_ms: percentile_ms(&latencies, 0.95),
+        ack_p99_ms: percentile_ms(&latencies, 0.99),
+        ack_max_ms: percentile_ms(&latencies, 1.0),
+        reply_p50_ms: percentile_ms(&reply_latencies, 0.50),
+        reply_p99_ms: percentile_ms(&reply_latencies, 0.99),
+        server_cpu_s: cpu_after - cpu_before,
+        server_cpu_cores: (cpu_after - cpu_before) / secs(wall),
+        peak_rss_mb,
+        wall_s: wall.as_secs_f64(),
+    };
+    drop(server);
+    report
+}

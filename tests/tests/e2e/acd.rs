@@ -1,0 +1,106 @@
+//! Distribution (issue 11.3): among the waiting conversations of an agent's queues, the highest current
+//! priority goes first, then the oldest; priority escalation (add N every M seconds of waiting, up to a
+//! maximum) reorders them as time passes (test clock).
+
+use crate::*;
+use serde_json::json;
+use std::time::Duration;
+
+const SECOND_NUMBER: &str = "15555550177";
+
+/// `from` texts `number` of `channel`, signed as TeleSign signs callbacks.
+async fn text_to(s: &Setup, channel: &str, number: &str, reference: &str, from: &str, body: &str) {
+    let raw = telesign_mo(reference, from, number, body);
+    let path = format!("/webhooks/telesign/{channel}");
+    let (status, answer) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 200, "webhook answered {status}: {answer}");
+}
+
+/// Ada serves a plain queue (priority 1) and an escalating one (0, +5 every 60 s, up to 10); she holds one
+/// conversation, so both customers wait: the returned ids are (plain, escalating, Ada's first).
+async fn two_waiting(s: &Setup, tag: &str) -> (String, String, String, String, String) {
+    let escalating = s
+        .api()
+        .ok(
+            "POST",
+            "/v1/queues",
+            ADMIN_TOKEN,
+            Some(json!({"name": "Urgent", "escalation_add": 5, "escalation_every_secs": 60, "max_priority": 10})),
+            201,
+        )
+        .await;
+    let escalating = escalating["id"].as_str().expect("queue id").to_string();
+    let second = s.api().telesign_channel(&s.fake, &[SECOND_NUMBER], &escalating).await;
+    let second = second["id"].as_str().expect("channel id").to_string();
+    let (ada, token) = s.api().create_agent("Ada", &[&s.queue, &escalating], 1).await;
+    s.api().presence(&ada, &token, "available").await;
+
+    s.text(&format!("{tag}000000000000000000000000000001"), "15555550701", "first").await;
+    let busy = s.work_item_for(&token, "+15555550701").await;
+    // The plain queue's customer writes first (older), the escalating queue's right after.
+    s.text(&format!("{tag}000000000000000000000000000002"), "15555550702", "plain").await;
+    let plain = eventually(10, "the plain customer waits", || async {
+        s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550702")
+    })
+    .await;
+    s.app.clock.advance(Duration::from_secs(1));
+    text_to(
+        s,
+        &second,
+        SECOND_NUMBER,
+        &format!("{tag}000000000000000000000000000003"),
+        "15555550703",
+        "urgent",
+    )
+    .await;
+    let urgent = eventually(10, "the urgent customer waits", || async {
+        s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550703")
+    })
+    .await;
+    assert_eq!((&plain["state"], &urgent["state"]), (&json!("open"), &json!("open")));
+    let id = |w: &serde_json::Value| w["conversation_id"].as_str().expect("id").to_string();
+    (id(&plain), id(&urgent), busy, ada, token)
+}
+
+#[tokio::test]
+async fn without_escalation_time_the_higher_initial_priority_goes_first() {
+    let Some(s) = Setup::with_queue(json!({"name": "Plain", "initial_priority": 1})).await else { return };
+    let (plain, urgent, busy, _ada, token) = two_waiting(&s, "P1").await;
+    s.api().ok("POST", &format!("/v1/conversations/{busy}/close"), &token, None, 200).await;
+    let next = s.work_item_for(&token, "+15555550702").await;
+    assert_eq!(next, plain, "priority 1 beats a fresh escalating conversation at 0");
+    assert_eq!(s.api().conversation(ADMIN_TOKEN, &urgent).await["state"], "open");
+}
+
+#[tokio::test]
+async fn priority_escalation_puts_the_longer_waiting_conversation_of_an_escalating_queue_first() {
+    let Some(s) = Setup::with_queue(json!({"name": "Plain", "initial_priority": 1})).await else { return };
+    let (plain, urgent, busy, _ada, token) = two_waiting(&s, "P2").await;
+    // Two minutes on: the escalating queue's customer is at 0 + 2 x 5 = 10, above the plain queue's 1.
+    s.app.clock.advance(Duration::from_secs(120));
+    s.api().ok("POST", &format!("/v1/conversations/{busy}/close"), &token, None, 200).await;
+    let next = s.work_item_for(&token, "+15555550703").await;
+    assert_eq!(next, urgent, "escalated to 10, it goes before the older plain one");
+    assert_eq!(s.api().conversation(ADMIN_TOKEN, &plain).await["state"], "open");
+    s.api().ok("POST", &format!("/v1/conversations/{urgent}/close"), &token, None, 200).await;
+    assert_eq!(s.work_item_for(&token, "+15555550702").await, plain, "then the plain one");
+}
+
+#[tokio::test]
+async fn queue_priority_settings_are_validated_naming_the_field() {
+    let Some(s) = Setup::new().await else { return };
+    for (body, field) in [
+        (json!({"name": "Q1", "escalation_add": 5}), "escalation_every_secs"),
+        (json!({"name": "Q2", "escalation_every_secs": 60}), "escalation_add"),
+        (
+            json!({"name": "Q3", "initial_priority": 5, "escalation_add": 1, "escalation_every_secs": 60, "max_priority": 5}),
+            "max_priority",
+        ),
+        (json!({"name": "Q4", "initial_priority": 5000}), "initial_priority"),
+    ] {
+        let (status, answer) = s.api().admin("POST", "/v1/queues", Some(body)).await;
+        assert_eq!(status, 400, "{answer}");
+        let message = answer["error"]["message"].as_str().expect("message");
+        assert!(message.starts_with(&format!("{field}: ")), "names {field}: {answer}");
+    }
+}

@@ -1,0 +1,149 @@
+//! An Azure Communication Services channel end to end: Event Grid's validation handshake answered, a
+//! customer's text in through Event Grid, the agent's reply out through a fake ACS on loopback that checks
+//! our HMAC-SHA256 signature, and ACS's delivery report moving the reply to delivered.
+
+use crate::*;
+use serde_json::{Value, json};
+use smsdesk_tests::fake_providers::FakeAcs;
+
+const ACS_NUMBER: &str = "18005550142";
+const CUSTOMER: &str = "+14255550123";
+const SECRET: &str = "eg-secret-for-the-e2e-0123456789";
+
+async fn event_grid(api: &Api, path: &str, body: Value, kind: &str) -> (u16, Value) {
+    let resp = api
+        .http
+        .post(format!("{}{path}", api.base))
+        .header("content-type", "application/json")
+        .header("aeg-event-type", kind)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("webhook reaches the app");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("answer");
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn event(kind: &str, data: Value) -> Value {
+    json!([{"id": uuid::Uuid::new_v4().to_string(), "topic": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Communication/CommunicationServices/contoso",
+            "subject": "/phonenumber/18005550142", "eventType": kind, "data": data,
+            "eventTime": "2026-11-23T12:00:00Z", "dataVersion": "1.0", "metadataVersion": "1"}])
+}
+
+#[tokio::test]
+async fn acs_text_in_reply_out_signed_and_delivery_report() {
+    let Some(app) = crate::spawn_app().await else { return };
+    let fake = FakeAcs::start().await;
+    let api = &app.api;
+    let queue = api.create_queue("ACS support").await;
+    let channel = api
+        .ok(
+            "POST",
+            "/v1/channels",
+            ADMIN_TOKEN,
+            Some(json!({
+                "name": "ACS", "provider": "acs",
+                "credentials": {"endpoint": "https://contoso.communication.azure.com", "access_key": fake.access_key, "event_grid_secret": SECRET},
+                "base_url": fake.url,
+                "numbers": [{"number": ACS_NUMBER, "type": "toll_free", "description": "support", "queue": queue}],
+                // This test counts what reaches the provider for the agent's reply: no automated messages.
+                "automated_messages_enabled": false,
+            })),
+            201,
+        )
+        .await;
+    let id = channel["id"].as_str().expect("channel id").to_string();
+    assert!(
+        channel["callback_url"].as_str().is_some_and(|u| u.ends_with(&format!("/webhooks/acs/{id}"))),
+        "{channel}"
+    );
+    assert_eq!(channel["credentials"]["access_key"], "********", "{channel}");
+    let path = format!("/webhooks/acs/{id}?secret={SECRET}");
+
+    // Event Grid's handshake is answered only with the channel's secret.
+    let handshake = event(
+        "Microsoft.EventGrid.SubscriptionValidationEvent",
+        json!({"validationCode": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6", "validationUrl": "https://eventgrid.test/validate"}),
+    );
+    let (status, answer) = event_grid(api, &path, handshake.clone(), "SubscriptionValidation").await;
+    assert_eq!(
+        (status, answer),
+        (200, json!({"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}))
+    );
+    let (status, _) = event_grid(
+        api,
+        &format!("/webhooks/acs/{id}?secret=eg-secret-for-the-e2e-0123456780"),
+        handshake,
+        "SubscriptionValidation",
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    let (agent, token) = api.create_agent("Ada", &[&queue], 2).await;
+    api.presence(&agent, &token, "available").await;
+
+    // The customer texts; the conversation reaches Ada.
+    let text = event(
+        "Microsoft.Communication.SMSReceived",
+        json!({"MessageId": "Incoming_20261123_1", "From": CUSTOMER.trim_start_matches('+'), "To": ACS_NUMBER, "Message": "Where is my order?", "ReceivedTimestamp": "2026-11-23T11:59:58Z", "SegmentCount": 1}),
+    );
+    let (status, answer) = event_grid(api, &path, text, "Notification").await;
+    assert_eq!(status, 200, "{answer}");
+    let conversation = eventually(10, "the text reaches Ada", || async {
+        api.work_items(&token)
+            .await
+            .into_iter()
+            .next()
+            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+    })
+    .await;
+    let c = api.conversation(&token, &conversation).await;
+    assert_eq!(
+        (c["customer"].as_str(), c["messages"][0]["text"].as_str()),
+        (Some(CUSTOMER), Some("Where is my order?"))
+    );
+
+    // Ada answers: ACS receives one signed send from our number, tagged with our message id.
+    let reply = api
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "It ships today!"})),
+            202,
+        )
+        .await;
+    let reply_id = reply["id"].as_str().expect("reply id").to_string();
+    let message = |status: &'static str| {
+        let (api, token, conversation, reply_id) =
+            (api.clone(), token.clone(), conversation.clone(), reply_id.clone());
+        async move {
+            let c = api.conversation(&token, &conversation).await;
+            c["messages"]
+                .as_array()?
+                .iter()
+                .find(|m| m["id"] == reply_id.as_str() && m["status"] == status)
+                .cloned()
+        }
+    };
+    let sent = eventually(10, "the reply is sent", || message("sent")).await;
+    let sends = fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert!(sends[0].auth_ok, "the HMAC signature verifies: {:?}", sends[0].auth_problem);
+    assert_eq!(sends[0].body["from"], format!("+{ACS_NUMBER}"));
+    assert_eq!(sends[0].body["smsRecipients"][0]["to"], CUSTOMER);
+    assert_eq!(sends[0].body["message"], "It ships today!");
+    assert_eq!(sends[0].body["smsSendOptions"]["tag"], reply_id.as_str());
+    assert_eq!(sent["provider_message_id"], sends[0].provider_id.as_str());
+
+    // ACS reports the delivery: the reply moves to delivered.
+    let report = event(
+        "Microsoft.Communication.SMSDeliveryReportReceived",
+        json!({"MessageId": sends[0].provider_id, "From": ACS_NUMBER, "To": CUSTOMER.trim_start_matches('+'), "DeliveryStatus": "Delivered",
+               "DeliveryStatusDetails": "No error.", "ReceivedTimestamp": "2026-11-23T12:00:05Z", "Tag": reply_id}),
+    );
+    let (status, answer) = event_grid(api, &path, report, "Notification").await;
+    assert_eq!(status, 200, "{answer}");
+    eventually(10, "the reply is delivered", || message("delivered")).await;
+}

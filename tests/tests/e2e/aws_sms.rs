@@ -1,0 +1,131 @@
+//! An AWS End User Messaging SMS channel end to end: the SNS subscription confirmed once its signature
+//! verifies, a customer's two-way text in through SNS, the agent's reply out through a fake End User
+//! Messaging API on loopback that checks our SigV4 signature with the SDK's own signer, and the delivery
+//! event moving the reply to delivered.
+
+use crate::*;
+use serde_json::{Value, json};
+use smsdesk_tests::fake_providers::{AWS_KEY_ID, AWS_REGION, AWS_SECRET, FakeAws, SNS_TOPIC};
+
+const AWS_NUMBER: &str = "18005550177";
+const CUSTOMER: &str = "+14255550124";
+
+async fn sns(api: &Api, path: &str, body: String, kind: &str) -> (u16, Value) {
+    let resp = api
+        .http
+        .post(format!("{}{path}", api.base))
+        .header("content-type", "text/plain; charset=UTF-8")
+        .header("x-amz-sns-message-type", kind)
+        .header("x-amz-sns-topic-arn", SNS_TOPIC)
+        .body(body)
+        .send()
+        .await
+        .expect("webhook reaches the app");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("answer");
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[tokio::test]
+async fn aws_text_in_reply_out_sigv4_and_delivery_event() {
+    let Some(app) = crate::spawn_app().await else { return };
+    let fake = FakeAws::start().await;
+    let api = &app.api;
+    let queue = api.create_queue("AWS support").await;
+    let channel = api
+        .ok(
+            "POST",
+            "/v1/channels",
+            ADMIN_TOKEN,
+            Some(json!({
+                "name": "AWS", "provider": "aws",
+                "credentials": {"region": AWS_REGION, "access_key_id": AWS_KEY_ID, "secret_access_key": AWS_SECRET, "topic_arn": SNS_TOPIC},
+                "base_url": fake.url,
+                "numbers": [{"number": AWS_NUMBER, "type": "toll_free", "description": "support", "queue": queue}],
+                // This test counts what reaches the provider for the agent's reply: no automated messages.
+                "automated_messages_enabled": false,
+            })),
+            201,
+        )
+        .await;
+    let id = channel["id"].as_str().expect("channel id").to_string();
+    assert_eq!(channel["credentials"]["secret_access_key"], "********", "{channel}");
+    let path = format!("/webhooks/aws/{id}");
+
+    // SNS asks to confirm the subscription: confirmed once, after its signature verified.
+    let (status, answer) = sns(api, &path, fake.confirmation(), "SubscriptionConfirmation").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(*fake.confirmations.lock().unwrap(), 1);
+    let forged = fake.confirmation().replace("You have chosen", "You have not chosen");
+    let (status, _) = sns(api, &path, forged, "SubscriptionConfirmation").await;
+    assert_eq!(status, 401);
+    assert_eq!(*fake.confirmations.lock().unwrap(), 1, "a forged confirmation is never followed");
+
+    let (agent, token) = api.create_agent("Ada", &[&queue], 2).await;
+    api.presence(&agent, &token, "available").await;
+
+    // The customer texts; the conversation reaches Ada.
+    let two_way = json!({"originationNumber": CUSTOMER, "destinationNumber": format!("+{AWS_NUMBER}"), "messageKeyword": "KEYWORD_111122223333",
+                         "messageBody": "Where is my order?", "inboundMessageId": "in-e2e-1", "previousPublishedMessageId": "none"});
+    let (status, answer) =
+        sns(api, &path, fake.notification("b1a2c3d4-0000-4000-8000-000000000001", &two_way), "Notification")
+            .await;
+    assert_eq!(status, 200, "{answer}");
+    let conversation = eventually(10, "the text reaches Ada", || async {
+        api.work_items(&token)
+            .await
+            .into_iter()
+            .next()
+            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+    })
+    .await;
+    let c = api.conversation(&token, &conversation).await;
+    assert_eq!(
+        (c["customer"].as_str(), c["messages"][0]["text"].as_str()),
+        (Some(CUSTOMER), Some("Where is my order?"))
+    );
+
+    // Ada answers: End User Messaging receives one SigV4-signed SendTextMessage from our number.
+    let reply = api
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "It ships today!"})),
+            202,
+        )
+        .await;
+    let reply_id = reply["id"].as_str().expect("reply id").to_string();
+    let message = |status: &'static str| {
+        let (api, token, conversation, reply_id) =
+            (api.clone(), token.clone(), conversation.clone(), reply_id.clone());
+        async move {
+            let c = api.conversation(&token, &conversation).await;
+            c["messages"]
+                .as_array()?
+                .iter()
+                .find(|m| m["id"] == reply_id.as_str() && m["status"] == status)
+                .cloned()
+        }
+    };
+    let sent = eventually(15, "the reply is sent", || message("sent")).await;
+    let sends = fake.sends();
+    assert_eq!(sends.len(), 1, "{sends:?}");
+    assert!(sends[0].auth_ok, "the SigV4 signature verifies: {:?}", sends[0].auth_problem);
+    assert_eq!(sends[0].body["OriginationIdentity"], format!("+{AWS_NUMBER}"));
+    assert_eq!(sends[0].body["DestinationPhoneNumber"], CUSTOMER);
+    assert_eq!(sends[0].body["MessageBody"], "It ships today!");
+    assert_eq!(sends[0].body["Context"]["smsdesk_message"], reply_id.as_str());
+    assert_eq!(sent["provider_message_id"], sends[0].provider_id.as_str());
+
+    // The configuration set's delivery event arrives through SNS: the reply moves to delivered.
+    let event = json!({"eventType": "TEXT_DELIVERED", "eventVersion": "1.0", "eventTimestamp": 1764000005000u64, "isFinal": true,
+                       "originationPhoneNumber": format!("+{AWS_NUMBER}"), "destinationPhoneNumber": CUSTOMER, "messageId": sends[0].provider_id,
+                       "messageStatus": "DELIVERED", "messageStatusDescription": "Message has been accepted by phone",
+                       "context": {"smsdesk_message": reply_id}});
+    let (status, answer) =
+        sns(api, &path, fake.notification("b1a2c3d4-0000-4000-8000-000000000002", &event), "Notification")
+            .await;
+    assert_eq!(status, 200, "{answer}");
+    eventually(10, "the reply is delivered", || message("delivered")).await;
+}

@@ -1,0 +1,179 @@
+//! Live updates (`/v1/events`, `smsdesk dev` only): the console's WebSocket. The token goes in the first
+//! message; an agent receives changes of the conversations it may see and nothing else; a client that
+//! reconnects with the last sequence it saw gets everything it missed.
+
+use crate::*;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(s: &Setup) -> Socket {
+    let url = format!("{}/v1/events", s.api().base.replacen("http", "ws", 1));
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("the socket opens");
+    socket
+}
+
+/// Opens a socket, authenticates with `token`, resumes after `since`; returns it and its hello.
+async fn subscribe(s: &Setup, token: &str, since: Option<i64>) -> (Socket, Value) {
+    let mut socket = connect(s).await;
+    let auth = json!({"type": "auth", "token": token, "since": since}).to_string();
+    socket.send(Message::Text(auth.into())).await.expect("auth sent");
+    let hello = next(&mut socket).await.expect("a hello");
+    assert_eq!(hello["type"], "hello", "{hello}");
+    (socket, hello)
+}
+
+/// The next JSON message (pings skipped); None when the socket closed.
+async fn next(socket: &mut Socket) -> Option<Value> {
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message within 10 s")?;
+        match msg.expect("a frame") {
+            Message::Text(text) => return Some(serde_json::from_str(&text).expect("JSON")),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+/// Reads until `wanted` matches a message; returns every message read, that one last.
+async fn until(socket: &mut Socket, what: &str, wanted: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let mut seen = Vec::new();
+    loop {
+        let msg = next(socket).await.unwrap_or_else(|| panic!("socket closed before {what}: {seen:?}"));
+        let done = wanted(&msg);
+        seen.push(msg);
+        if done {
+            return seen;
+        }
+    }
+}
+
+fn is_change(m: &Value, conversation: &str) -> bool {
+    m["type"] == "change" && m["conversation_id"] == conversation
+}
+
+#[tokio::test]
+async fn an_agent_hears_new_work_and_its_statuses_live_and_catches_up_after_a_drop() {
+    let Some(s) = Setup::new().await else { return };
+    let (ada, ada_token) = s.agent("Ada", 2).await;
+    let (mut socket, hello) = subscribe(&s, &ada_token, None).await;
+    assert_eq!((&hello["role"], &hello["agent_id"]), (&json!("agent"), &json!(ada)), "{hello}");
+
+    s.text("L1000000000000000000000000000001", "15555550501", "Hello?").await;
+    let conversation = s.work_item_for(&ada_token, "+15555550501").await;
+    let seen = until(&mut socket, "the assignment", |m| {
+        is_change(m, &conversation) && m["data"]["state"] == "active"
+    })
+    .await;
+    let assigned = seen.last().expect("the assignment");
+    assert_eq!(assigned["data"]["agent_id"], json!(ada), "{assigned}");
+    let body = serde_json::to_string(&seen).expect("json");
+    assert!(
+        !body.contains("5555550501") && !body.contains("Hello?"),
+        "no number or text on the socket: {body}"
+    );
+
+    let reply = s.reply(&ada_token, &conversation, "Hi! How can I help?").await;
+    until(&mut socket, "the reply sent", |m| m["id"] == reply && m["data"]["status"] == "sent").await;
+    let last = s.message_status(&ada_token, &conversation, &reply, "sent").await;
+    let reference = last["provider_message_id"].as_str().expect("TeleSign's reference").to_string();
+
+    // The socket drops; meanwhile the delivery report arrives. Resuming from the last sequence seen
+    // brings it, and nothing from before.
+    drop(socket);
+    let (_, probe) = subscribe(&s, ADMIN_TOKEN, None).await;
+    let resume_from = probe["head"].as_i64().expect("head");
+    s.receipt(&reference, &reply, 200, "Delivered to handset").await;
+    s.message_status(&ada_token, &conversation, &reply, "delivered").await;
+    let (mut socket, _) = subscribe(&s, &ada_token, Some(resume_from)).await;
+    let caught =
+        until(&mut socket, "the missed delivery", |m| m["id"] == reply && m["data"]["status"] == "delivered")
+            .await;
+    assert!(
+        caught.iter().filter(|m| m["type"] == "change").all(|m| m["seq"].as_i64() > Some(resume_from)),
+        "only what came after the resume point: {caught:?}"
+    );
+    until(&mut socket, "caught up", |m| m["type"] == "caught_up").await;
+}
+
+#[tokio::test]
+async fn an_agent_never_hears_of_another_queues_conversation() {
+    let Some(s) = Setup::new().await else { return };
+    let billing = s.api().create_queue("Billing").await;
+    let (_ada, ada_token) = s.agent("Ada", 2).await;
+    let (bob, bob_token) = s.api().create_agent("Bob", &[&billing], 2).await;
+    s.api().presence(&bob, &bob_token, "available").await;
+    let (mut bobs, _) = subscribe(&s, &bob_token, None).await;
+
+    // A conversation in Support (Ada's queue), with a reply: nothing of it reaches Bob...
+    s.text("L2000000000000000000000000000001", "15555550502", "Support question").await;
+    let conversation = s.work_item_for(&ada_token, "+15555550502").await;
+    let reply = s.reply(&ada_token, &conversation, "Let me check").await;
+    s.message_status(&ada_token, &conversation, &reply, "sent").await;
+    // ...which a marker shows: a text to Billing's own number is Bob's, and the feed is in commit order, so
+    // by the time Bob hears of it he has been offered every earlier change, the Support ones included.
+    let channel_b = s.api().telesign_channel(&s.fake, &["15555550198"], &billing).await;
+    let channel_b = channel_b["id"].as_str().expect("channel id").to_string();
+    let raw =
+        telesign_mo("L2000000000000000000000000000002", "15555550503", "15555550198", "Billing question");
+    let (status, _) = s
+        .api()
+        .webhook(&format!("/webhooks/telesign/{channel_b}"), &raw, Some(&s.fake.sign_callback(&raw)))
+        .await;
+    assert_eq!(status, 200);
+    let before = until(&mut bobs, "the Billing marker", |m| {
+        m["type"] == "change" && m["conversation_id"] != conversation
+    })
+    .await;
+    assert!(
+        before.iter().all(|m| m["conversation_id"] != conversation),
+        "Bob heard of Support's conversation: {before:?}"
+    );
+    // Ada transfers it to Billing, where Bob may see it: from then on he hears of it.
+    s.api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/transfer"),
+            &ada_token,
+            Some(json!({"queue_id": billing})),
+            200,
+        )
+        .await;
+    until(&mut bobs, "the transfer", |m| {
+        is_change(m, &conversation)
+            && m["entity"] == "conversation"
+            && m["data"]["queue_id"] == json!(billing)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_socket_without_a_valid_token_in_its_first_message_is_closed_with_4401() {
+    let Some(s) = Setup::new().await else { return };
+    // A token in the URL is not read (URLs are logged): the first message must carry it.
+    let url = format!("{}/v1/events?token={ADMIN_TOKEN}", s.api().base.replacen("http", "ws", 1));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("opens");
+    socket
+        .send(Message::Text(json!({"type": "auth", "token": "nope"}).to_string().into()))
+        .await
+        .expect("sent");
+    let error = next(&mut socket).await.expect("an error message");
+    assert_eq!((&error["type"], &error["code"]), (&json!("error"), &json!("unauthorized")), "{error}");
+    let close = loop {
+        match socket.next().await {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(close.map(|f| u16::from(f.code)), Some(4401));
+
+    let mut socket = connect(&s).await;
+    socket.send(Message::Text("not json".into())).await.expect("sent");
+    let error = next(&mut socket).await.expect("an error message");
+    assert_eq!(error["code"], "unauthorized", "{error}");
+}

@@ -1,0 +1,419 @@
+//! MMS media in and out (issue 14), against a fake Twilio that serves media on loopback and records which
+//! host got which `Authorization`, and a second loopback host (a CDN, or someone else's server).
+
+use serde_json::{Value, json};
+use smsdesk_domain::media::samples::{PNG_1X1, jpeg_2x3, png_claiming};
+use smsdesk_tests::*;
+
+const OUR_NUMBER: &str = "15555550166";
+
+struct Mms {
+    app: TestApp,
+    twilio: FakeTwilioMms,
+    channel: String,
+    callback_url: String,
+    queue: String,
+}
+
+fn png() -> MediaAnswer {
+    MediaAnswer::Bytes { content_type: "image/png".into(), body: PNG_1X1.to_vec() }
+}
+
+impl Mms {
+    /// A Twilio channel with these attachment settings, and one available agent; returns its token.
+    async fn new(attachments: Value) -> Option<(Self, String)> {
+        let app = crate::spawn_app().await?;
+        let twilio = FakeTwilioMms::start().await;
+        let queue = app.api.create_queue("Pictures").await;
+        let body = json!({
+            "name": "Twilio MMS", "provider": "twilio", "base_url": twilio.url,
+            "credentials": {"account_sid": twilio.account_sid, "auth_token": twilio.auth_token},
+            "numbers": [{"number": OUR_NUMBER, "type": "geo", "description": "mms", "queue": queue}],
+            "attachments": attachments,
+            // These tests count what reaches the provider: no automated messages.
+            "automated_messages_enabled": false,
+        });
+        let created = app.api.ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
+        let channel = created["id"].as_str().expect("channel id").to_string();
+        let callback_url = created["callback_url"].as_str().expect("callback url").to_string();
+        let (agent, token) = app.api.create_agent("Mia", &[&queue], 5).await;
+        app.api.presence(&agent, &token, "available").await;
+        Some((Self { app, twilio, channel, callback_url, queue }, token))
+    }
+
+    /// A customer's MMS as Twilio posts it (signed), with these media URLs and claimed types.
+    async fn mms(&self, sid: &str, from: &str, text: &str, media: &[(&str, &str)]) {
+        let mut params: Vec<(String, String)> = vec![
+            ("MessageSid".into(), sid.into()),
+            ("AccountSid".into(), self.twilio.account_sid.clone()),
+            ("From".into(), from.into()),
+            ("To".into(), format!("+{OUR_NUMBER}")),
+            ("Body".into(), text.into()),
+            ("NumMedia".into(), media.len().to_string()),
+            ("SmsStatus".into(), "received".into()),
+        ];
+        for (n, (url, content_type)) in media.iter().enumerate() {
+            params.push((format!("MediaUrl{n}"), url.to_string()));
+            params.push((format!("MediaContentType{n}"), content_type.to_string()));
+        }
+        let token = secrecy::SecretString::from(self.twilio.auth_token.clone());
+        let signature = smsdesk_providers::twilio::signature::signature(&token, &self.callback_url, &params);
+        let body = serde_urlencoded::to_string(&params).expect("form");
+        let answer = self
+            .app
+            .api
+            .http
+            .post(format!("{}/webhooks/twilio/{}", self.app.api.base, self.channel))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("X-Twilio-Signature", signature)
+            .body(body)
+            .send()
+            .await
+            .expect("webhook reaches the app");
+        assert_eq!(answer.status().as_u16(), 200, "{:?}", answer.text().await);
+    }
+
+    /// The customer's conversation (as the agent sees it) once its message with `text` lists `count` media
+    /// items.
+    async fn transcript_with_media(
+        &self,
+        token: &str,
+        customer: &str,
+        text: &str,
+        count: usize,
+    ) -> (String, Value) {
+        let api = &self.app.api;
+        eventually(15, &format!("{count} media items on '{text}'"), || async {
+            let items = api.work_items(token).await;
+            let item = items.iter().find(|i| i["customer"] == customer)?;
+            let id = item["conversation_id"].as_str()?.to_string();
+            let c = api.conversation(token, &id).await;
+            let m = c["messages"].as_array()?.iter().find(|m| m["text"] == text)?.clone();
+            (m["media"].as_array()?.len() == count).then_some((id, m))
+        })
+        .await
+    }
+
+    async fn get(&self, url: &str) -> (u16, Option<String>, Vec<u8>) {
+        let r = self.app.api.http.get(url).send().await.expect("link answers");
+        let status = r.status().as_u16();
+        let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+        (status, ct, r.bytes().await.map(|b| b.to_vec()).unwrap_or_default())
+    }
+
+    async fn upload(&self, token: &str, conversation: &str, bytes: Vec<u8>) -> (u16, Value) {
+        let r = self
+            .app
+            .api
+            .http
+            .post(format!("{}/v1/conversations/{conversation}/media", self.app.api.base))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload reaches the app");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn stored(item: &Value) -> bool {
+    item["status"] == "stored" && item["url"].is_string()
+}
+
+fn failed_with(item: &Value, needle: &str) -> bool {
+    item["status"] == "failed"
+        && item["url"].is_null()
+        && item["error"].as_str().is_some_and(|e| e.contains(needle))
+}
+
+#[tokio::test]
+async fn an_inbound_mms_with_two_images_is_in_the_transcript_the_crm_and_the_export() {
+    let Some((s, token)) = Mms::new(json!({"customer": true, "agent": true})).await else { return };
+    let a = s.twilio.serve_media("/media/a.png", png());
+    let jpeg = jpeg_2x3();
+    // The host says PNG; the bytes are a JPEG: the bytes decide.
+    let b = s
+        .twilio
+        .serve_media("/media/b", MediaAnswer::Bytes { content_type: "image/png".into(), body: jpeg.clone() });
+    s.mms(
+        "MM00000000000000000000000000000001",
+        "+15555550301",
+        "my receipt",
+        &[(&a, "image/png"), (&b, "image/png")],
+    )
+    .await;
+    let (conversation, message) = s.transcript_with_media(&token, "+15555550301", "my receipt", 2).await;
+    let media = message["media"].as_array().unwrap();
+    assert!(media.iter().all(stored), "{message}");
+    assert_eq!(media[0]["content_type"], "image/png");
+    assert_eq!((media[0]["width"].clone(), media[0]["kind"].clone()), (json!(1), json!("image")));
+    assert_eq!(media[1]["content_type"], "image/jpeg", "the type comes from the bytes");
+    assert_eq!((media[1]["width"].clone(), media[1]["height"].clone()), (json!(2), json!(3)));
+    // Each link serves the bytes, with no token.
+    let (status, ct, bytes) = s.get(media[0]["url"].as_str().unwrap()).await;
+    assert_eq!((status, ct.as_deref(), bytes.as_slice()), (200, Some("image/png"), PNG_1X1));
+    let (status, _, bytes) = s.get(media[1]["url"].as_str().unwrap()).await;
+    assert_eq!((status, bytes), (200, jpeg));
+    // An embedded link with another signature opens nothing.
+    let url = media[0]["url"].as_str().unwrap();
+    if url.contains("/v1/media/") {
+        let tampered = format!("{}0", url.trim_end_matches(|c: char| c.is_ascii_hexdigit()));
+        assert_eq!(s.get(&tampered).await.0, 404, "a link with a wrong signature is refused");
+    }
+    // The provider host got the account's credentials.
+    let hits = s.twilio.hits();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(
+        hits.iter().all(|h| h.authorization.as_deref() == Some(s.twilio.basic_auth().as_str())),
+        "{hits:?}"
+    );
+
+    // The CRM timeline has the media, and so has the export.
+    let c = s.app.api.conversation(&token, &conversation).await;
+    let contact = eventually(15, "the contact is linked", || async {
+        let c = s.app.api.conversation(&token, &conversation).await;
+        c["contact_id"].as_str().map(str::to_string)
+    })
+    .await;
+    let _ = c;
+    let event = eventually(15, "media_received on the timeline", || async {
+        let contact = s.app.api.ok("GET", &format!("/v1/contacts/{contact}"), &token, None, 200).await;
+        contact["timeline"].as_array()?.iter().find(|e| e["kind"] == "media_received").cloned()
+    })
+    .await;
+    assert_eq!(event["conversation_id"], conversation.as_str());
+    assert_eq!(event["detail"]["items"].as_array().map(Vec::len), Some(2), "{event}");
+    let export =
+        s.app.api.ok("GET", &format!("/v1/conversations/{conversation}/export"), &token, None, 200).await;
+    let listed = export["conversation"]["media"].as_array().expect("media list");
+    assert_eq!(listed.len(), 2, "{export}");
+    assert!(listed.iter().all(stored));
+    let events = export["conversation"]["crm_events"].as_array().expect("crm events");
+    assert!(events.iter().any(|e| e["kind"] == "media_received"), "{export}");
+    assert!(export["conversation"]["messages"].as_array().is_some_and(|m| !m.is_empty()));
+}
+
+#[tokio::test]
+async fn credentials_go_to_the_provider_host_only() {
+    let Some((s, token)) = Mms::new(json!({"customer": true, "agent": true})).await else { return };
+    let cdn = FakeTwilioMms::media_host().await;
+    let on_cdn = cdn.serve_media("/cdn/r.png", png());
+    let redirecting = s.twilio.serve_media("/media/r", MediaAnswer::Redirect(on_cdn));
+    let elsewhere = cdn.serve_media("/x.png", png());
+    s.mms(
+        "MM00000000000000000000000000000002",
+        "+15555550302",
+        "two",
+        &[(&redirecting, "image/png"), (&elsewhere, "image/png")],
+    )
+    .await;
+    let (_, message) = s.transcript_with_media(&token, "+15555550302", "two", 2).await;
+    let media = message["media"].as_array().unwrap();
+    assert!(stored(&media[0]), "the redirect to the CDN is followed: {message}");
+    assert!(failed_with(&media[1], "not on the provider's media host"), "{message}");
+    let provider_hits = s.twilio.hits();
+    assert_eq!(provider_hits.len(), 1);
+    assert_eq!(provider_hits[0].authorization.as_deref(), Some(s.twilio.basic_auth().as_str()));
+    let cdn_hits = cdn.hits();
+    assert_eq!(cdn_hits.len(), 1, "the URL on another host was never requested: {cdn_hits:?}");
+    assert_eq!(
+        (cdn_hits[0].path.as_str(), cdn_hits[0].authorization.as_deref()),
+        ("/cdn/r.png", None),
+        "no credentials after a redirect"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_provider_url_shows_as_failed_with_the_reason() {
+    let Some((s, token)) = Mms::new(json!({"customer": true, "agent": true})).await else { return };
+    let gone = s.twilio.serve_media("/media/gone", MediaAnswer::Status(404));
+    s.mms("MM00000000000000000000000000000003", "+15555550303", "late", &[(&gone, "image/jpeg")]).await;
+    let (_, message) = s.transcript_with_media(&token, "+15555550303", "late", 1).await;
+    assert!(
+        failed_with(&message["media"][0], "answered 404 (the provider's link may have expired)"),
+        "{message}"
+    );
+    // A host that keeps failing is tried again, then shown failed.
+    let broken = s.twilio.serve_media("/media/broken", MediaAnswer::Status(503));
+    s.mms("MM00000000000000000000000000000004", "+15555550303", "later", &[(&broken, "image/jpeg")]).await;
+    let (_, message) = s.transcript_with_media(&token, "+15555550303", "later", 1).await;
+    assert!(
+        failed_with(&message["media"][0], "gave up after 3 attempts: media host answered 503"),
+        "{message}"
+    );
+    assert_eq!(s.twilio.hits().iter().filter(|h| h.path == "/media/broken").count(), 3);
+}
+
+#[tokio::test]
+async fn hostile_media_is_refused_with_a_reason_and_nothing_is_stored() {
+    let Some((s, token)) = Mms::new(json!({"customer": true, "agent": true, "max_bytes": 2000})).await else {
+        return;
+    };
+    let mut huge = PNG_1X1.to_vec();
+    huge.resize(5000, 0);
+    let huge = s
+        .twilio
+        .serve_media("/huge.png", MediaAnswer::Bytes { content_type: "image/png".into(), body: huge });
+    let html = s.twilio.serve_media(
+        "/photo.jpg",
+        MediaAnswer::Bytes {
+            content_type: "image/jpeg".into(),
+            body: b"<html><body>sign in</body></html>".to_vec(),
+        },
+    );
+    let bomb = s.twilio.serve_media(
+        "/bomb.png",
+        MediaAnswer::Bytes { content_type: "image/png".into(), body: png_claiming(100_000, 100_000) },
+    );
+    let loop_a = format!("{}/loop-a", s.twilio.url);
+    let loop_b = s.twilio.serve_media("/loop-b", MediaAnswer::Redirect(loop_a.clone()));
+    s.twilio.serve_media("/loop-a", MediaAnswer::Redirect(loop_b));
+    let other = FakeTwilioMms::media_host().await;
+    let foreign = other.serve_media("/steal", png());
+    let media = [
+        (&huge, "image/png"),
+        (&html, "image/jpeg"),
+        (&bomb, "image/png"),
+        (&loop_a, "image/png"),
+        (&foreign, "image/png"),
+    ];
+    let media: Vec<(&str, &str)> = media.iter().map(|(u, t)| (u.as_str(), *t)).collect();
+    s.mms("MM00000000000000000000000000000005", "+15555550305", "hostile", &media).await;
+    let (conversation, message) = s.transcript_with_media(&token, "+15555550305", "hostile", 5).await;
+    let m = message["media"].as_array().unwrap();
+    assert!(failed_with(&m[0], "too large: over the limit of 2000 bytes"), "{message}");
+    assert!(failed_with(&m[1], "type text/html is not accepted"), "the header said image/jpeg: {message}");
+    assert!(failed_with(&m[2], "100000x100000 pixels is over the limit"), "{message}");
+    assert!(failed_with(&m[3], "redirect loop"), "{message}");
+    assert!(failed_with(&m[4], "not on the provider's media host"), "{message}");
+    assert_eq!(other.hits(), Vec::<MediaHit>::new(), "the foreign host was never asked");
+    // The store kept no bytes of any of them.
+    let app = s.app.app();
+    let store = app.media().expect("the app has a media store");
+    for item in m {
+        let key = format!("{conversation}/{}", item["id"].as_str().unwrap());
+        assert_eq!(store.get_object(&key).await.expect("media store reads"), None, "{key} kept no bytes");
+    }
+}
+
+#[tokio::test]
+async fn an_agent_sends_an_image_through_twilio_and_limits_are_422() {
+    let Some((s, token)) = Mms::new(json!({"customer": true, "agent": true, "max_bytes": 2000})).await else {
+        return;
+    };
+    s.mms("SM00000000000000000000000000000006", "+15555550306", "can you show me?", &[]).await;
+    let conversation = eventually(15, "the conversation is the agent's", || async {
+        let items = s.app.api.work_items(&token).await;
+        let item = items.iter().find(|i| i["customer"] == "+15555550306" && i["agent_id"].is_string())?;
+        item["conversation_id"].as_str().map(str::to_string)
+    })
+    .await;
+    let (status, uploaded) = s.upload(&token, &conversation, PNG_1X1.to_vec()).await;
+    assert_eq!(status, 201, "{uploaded}");
+    assert_eq!(uploaded["content_type"], "image/png");
+    let media_id = uploaded["id"].as_str().unwrap().to_string();
+    s.app
+        .api
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "like this", "media": [media_id]})),
+            202,
+        )
+        .await;
+    let send = eventually(15, "Twilio got the MMS", || async { s.twilio.sends().into_iter().next() }).await;
+    assert!(send.auth_ok);
+    assert_eq!(send.field("Body"), Some("like this"));
+    assert_eq!(send.all("MediaUrl").len(), 1, "{send:?}");
+    assert_eq!(send.fetched[0].0, 200, "Twilio could fetch the link: {send:?}");
+    assert_eq!(send.fetched[0].1.as_deref(), Some("image/png"));
+    assert_eq!(send.fetched[0].2, PNG_1X1);
+    // The transcript shows the sent message with its picture.
+    let c = s.app.api.conversation(&token, &conversation).await;
+    let sent = c["messages"].as_array().unwrap().iter().find(|m| m["text"] == "like this").unwrap().clone();
+    assert_eq!(sent["media"][0]["id"], uploaded["id"], "{sent}");
+
+    // Too large, or not a type any provider takes: 422 naming the limit.
+    let mut big = PNG_1X1.to_vec();
+    big.resize(3000, 0);
+    let (status, body) = s.upload(&token, &conversation, big).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.contains("over the limit of 2000 bytes")),
+        "{body}"
+    );
+    let (status, body) = s.upload(&token, &conversation, b"#!/bin/sh\nrm -rf /\n".to_vec()).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| m.contains("image/jpeg")),
+        "names the accepted types: {body}"
+    );
+    // A media id from elsewhere is refused, and nothing more went out.
+    let (status, body) = s
+        .app
+        .api
+        .call(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            Some(&token),
+            Some(json!({"text": "again", "media": ["md_0000"]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(s.twilio.sends().len(), 1);
+    let _ = s.queue;
+}
+
+#[tokio::test]
+async fn with_attachments_off_media_is_not_kept_the_customer_is_told_once_and_agents_are_refused() {
+    let Some((s, token)) =
+        Mms::new(json!({"customer": false, "agent": false, "refused_text": "No pictures here, sorry."}))
+            .await
+    else {
+        return;
+    };
+    let a = s.twilio.serve_media("/media/off.png", png());
+    s.mms("MM00000000000000000000000000000007", "+15555550307", "look", &[(&a, "image/png")]).await;
+    s.mms("MM00000000000000000000000000000008", "+15555550307", "look again", &[(&a, "image/png")]).await;
+    let (conversation, message) = s.transcript_with_media(&token, "+15555550307", "look again", 0).await;
+    assert_eq!(message["media"], json!([]));
+    let refusal = eventually(15, "the customer was told", || async {
+        let sends = s.twilio.sends();
+        sends.iter().find(|x| x.field("Body") == Some("No pictures here, sorry.")).cloned()
+    })
+    .await;
+    assert!(refusal.all("MediaUrl").is_empty());
+    s.app.settled().await;
+    let c = s.app.api.conversation(&token, &conversation).await;
+    let told: Vec<&Value> = c["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["text"] == "No pictures here, sorry.")
+        .collect();
+    assert_eq!(told.len(), 1, "once per conversation: {c}");
+    assert_eq!(told[0]["author"], "system");
+    assert_eq!(s.twilio.sends().len(), 1, "one refusal sent");
+    assert!(s.twilio.hits().is_empty(), "nothing was fetched");
+    let export =
+        s.app.api.ok("GET", &format!("/v1/conversations/{conversation}/export"), &token, None, 200).await;
+    assert_eq!(export["conversation"]["media"], json!([]));
+
+    let (status, body) = s.upload(&token, &conversation, PNG_1X1.to_vec()).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "attachments_disabled");
+    let (status, body) = s
+        .app
+        .api
+        .call(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            Some(&token),
+            Some(json!({"text": "here", "media": ["md_1"]})),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+}

@@ -1,0 +1,65 @@
+//! Send pacing per number (issue 9.10): a burst of replies from one number set to 2 messages per second
+//! reaches the provider paced, across several conversations (concurrent senders share the number's
+//! schedule), and none fails or goes twice.
+
+use crate::Setup;
+use serde_json::json;
+use smsdesk_tests::*;
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_burst_from_a_two_per_second_number_goes_out_paced() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 5).await;
+    let number = "15555550150";
+    let body = json!({
+        "name": "Paced", "provider": "telesign",
+        "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
+        "base_url": s.fake.base_url(),
+        "numbers": [{"number": number, "type": "geo", "description": "campaign", "queue": s.queue, "send_rate": 2}],
+        // The test counts the replies' sends: no automated messages.
+        "automated_messages_enabled": false,
+    });
+    let channel = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
+    assert_eq!(channel["numbers"][0]["send_rate"], 2.0, "{channel}");
+    let callback = channel["callback_url"].as_str().expect("callback_url").to_string();
+
+    let customers = ["15555550251", "15555550252", "15555550253"];
+    let mut conversations = Vec::new();
+    for (i, customer) in customers.iter().enumerate() {
+        let now = s.app.app().clock.now();
+        let text =
+            FakeProvider::inbound(&s.fake, &callback, &format!("pace-{i}"), customer, number, "Hi", now);
+        let (status, answer) = s.api().deliver(&text).await;
+        assert_eq!(status, 200, "{answer}");
+        conversations.push(s.work_item_for(&token, &format!("+{customer}")).await);
+    }
+    let before = FakeProvider::sends(&s.fake).len();
+    let mut replies = Vec::new();
+    for round in 0..2 {
+        for c in &conversations {
+            replies.push((c.clone(), s.reply(&token, c, &format!("Update {round}")).await));
+        }
+    }
+    for (c, id) in &replies {
+        s.message_status(&token, c, id, "sent").await;
+    }
+    s.app.settled().await;
+
+    let sends: Vec<Sent> = FakeProvider::sends(&s.fake).into_iter().skip(before).collect();
+    assert_eq!(sends.len(), replies.len(), "each reply reached the provider once: {sends:?}");
+    assert!(sends.iter().all(|x| x.auth_ok && x.from == number), "{sends:?}");
+    let mut ours: Vec<String> = sends.iter().filter_map(|x| x.external_id.clone()).collect();
+    ours.sort();
+    ours.dedup();
+    assert_eq!(ours.len(), replies.len(), "no reply went twice");
+    // Six sends at 2/s take at least 2.5 s from the first to the last (unpaced they take milliseconds);
+    // 300 ms of tolerance for the first send's own latency.
+    let span = sends.last().expect("sends").at.duration_since(sends[0].at);
+    assert!(span >= Duration::from_millis(2200), "6 sends at 2/s went out within {span:?}");
+    // And never three within one interval.
+    for w in sends.windows(3) {
+        let gap = w[2].at.duration_since(w[0].at);
+        assert!(gap >= Duration::from_millis(500), "three sends within {gap:?}");
+    }
+}
