@@ -405,7 +405,8 @@ async fn out_of_hours_in_the_queues_time_zone_answers_once_and_the_text_still_wa
         .flatten()
         .filter_map(|m| m["automated"].as_str())
         .collect();
-    assert_eq!(kinds, vec!["opt_in_notice", "greeting", "out_of_hours"], "{waiting}");
+    // Nobody is free (nobody works out of hours): the customer is told their place in line too.
+    assert_eq!(kinds, vec!["opt_in_notice", "greeting", "out_of_hours", "queue_position"], "{waiting}");
 
     // Monday 10:00 in Tokyo (01:00 UTC): open, so a new customer gets no out-of-hours message.
     app.clock.advance(std::time::Duration::from_secs(22 * 3600));
@@ -414,4 +415,37 @@ async fn out_of_hours_in_the_queues_time_zone_answers_once_and_the_text_still_wa
         .await;
     app.settled().await;
     assert_eq!(count(closed), 1, "open hours: no out-of-hours message: {:?}", fake.sends());
+}
+
+/// Issue 10.3: a text that opens a conversation no agent can take now gets the customer's place in line,
+/// once, after the greeting; a customer an agent takes at once is not told (see the test above: three sends).
+#[tokio::test]
+async fn with_nobody_free_the_customer_is_told_their_place_in_line() {
+    let Some(s) = Setup::with_defaults().await else { return };
+    let place = |n: usize| en(AutomatedKind::QueuePosition).replace("{position}", &n.to_string());
+    s.text("C1000000000000000000000000000201", "15555550811", "Hello, anyone there?").await;
+    until_sent(&s, &place(1), 1).await;
+    s.text("C1000000000000000000000000000202", "15555550812", "Hi, a question about my bill").await;
+    until_sent(&s, &place(2), 1).await;
+    // The second customer heard the notice, the greeting, then their place: nothing else, in that order.
+    let to_second: Vec<String> = s
+        .fake
+        .sends()
+        .iter()
+        .filter(|m| m.field("phone_number") == Some("15555550812"))
+        .filter_map(|m| m.field("message").map(str::to_string))
+        .collect();
+    let want = [en(AutomatedKind::OptInNotice), en(AutomatedKind::Greeting), &place(2)];
+    assert_eq!(to_second, want, "{to_second:?}");
+    // The place is in the transcript as a system message.
+    let (_agent, token) = s.agent("Ada", 2).await;
+    let conversation = s.work_item_for(&token, "+15555550811").await;
+    let c = s.api().conversation(&token, &conversation).await;
+    let said: Vec<(&str, &str)> = c["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| (m["author"].as_str().unwrap_or_default(), m["text"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(said.contains(&("system", place(1).as_str())), "{said:?}");
 }

@@ -274,7 +274,18 @@ async fn transfer(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PickBody {
-    contact_id: String,
+    /// One of the contacts that share the customer's phone.
+    #[serde(default)]
+    contact_id: Option<String>,
+    /// Or a new contact with the customer's phone, when none of them is right.
+    #[serde(default)]
+    new_contact: Option<NewContactBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewContactBody {
+    name: String,
 }
 
 async fn pick_contact(
@@ -283,7 +294,11 @@ async fn pick_contact(
     Path(id): Path<String>,
     Body(body): Body<PickBody>,
 ) -> ApiResult<Json<Value>> {
-    let c = conversations::pick_contact(&app, &who, &id, &body.contact_id).await?;
+    let c = match (body.contact_id, body.new_contact) {
+        (Some(contact), None) => conversations::pick_contact(&app, &who, &id, &contact).await?,
+        (None, Some(new)) => conversations::new_contact(&app, &who, &id, &new.name).await?,
+        _ => return Err(ApiError::field("contact_id", "give either contact_id or new_contact {\"name\"}")),
+    };
     Ok(Json(work_item(&c)))
 }
 

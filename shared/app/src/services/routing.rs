@@ -132,8 +132,9 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     // Consent keywords and the opt-in notice first (before anything else is said), then the greeting of a
     // conversation this text opened.
     let said = consent::on_inbound(app, &channel, &conversation, &m.text, &message_id).await?;
+    let mut opened = false;
     if !said.keyword && !said.opted_out {
-        greet(app, &channel, &conversation, &message_id).await?;
+        opened = greet(app, &channel, &conversation, &message_id).await?;
         out_of_hours(app, &channel, &conversation).await?;
     }
 
@@ -142,28 +143,75 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     }
     if conversation.state == ConversationState::Open {
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
+        if opened {
+            place_in_line(app, &channel, &conversation).await?;
+        }
     }
     revive(app, &conversation).await?;
     Ok(Some(conversation.id))
 }
 
 /// The greeting, when `message_id` is the first message of the conversation (the customer opened it; a
-/// conversation an agent opened with a proactive text is not greeted), and the customer's place in line
-/// while it waits.
+/// conversation an agent opened with a proactive text is not greeted). Returns whether it was.
 async fn greet(
     app: &App,
     channel: &Channel,
     conversation: &Conversation,
     message_id: &MessageId,
-) -> PortResult<()> {
+) -> PortResult<bool> {
     if conversation.state != ConversationState::Open {
-        return Ok(());
+        return Ok(false);
     }
     let transcript = app.store.list_messages(&conversation.id).await?;
     if transcript.iter().find(|m| m.author != Author::System).map(|m| &m.id) != Some(message_id) {
-        return Ok(());
+        return Ok(false);
     }
     automated::send(app, channel, conversation, AutomatedKind::Greeting, message_id.as_str(), &[]).await?;
+    Ok(true)
+}
+
+/// The customer's place in line, once per conversation, when the conversation their text opened still
+/// waits after distribution because no agent of the queue is free (someone free takes it at once).
+async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation) -> PortResult<()> {
+    let waits = app.store.get_conversation(&conversation.id).await?;
+    if waits.is_none_or(|c| c.state != ConversationState::Open) {
+        return Ok(());
+    }
+    let queue = &conversation.queue_id;
+    let agents = app.store.agents_for_queue(queue).await?;
+    if !smsdesk_domain::assign::rank_candidates(queue, &agents).is_empty() {
+        return Ok(());
+    }
+    let settings = app.store.get_queue(queue).await?;
+    let now = app.clock.now();
+    let waiting = app
+        .store
+        .waiting_in_queue(queue, 1000)
+        .await?
+        .into_iter()
+        .map(|c| smsdesk_domain::assign::Waiting {
+            priority: settings
+                .as_ref()
+                .map_or(0, |s| smsdesk_domain::assign::current_priority(s, now - c.queued_at)),
+            conversation: c.id,
+            queue: c.queue_id,
+            queued_at: c.queued_at,
+        })
+        .collect();
+    let Some(position) = smsdesk_domain::assign::position_in_line(waiting, &conversation.id) else {
+        return Ok(());
+    };
+    let cause = format!("msg_{}", conversation.id);
+    let place = position.to_string();
+    automated::send(
+        app,
+        channel,
+        conversation,
+        AutomatedKind::QueuePosition,
+        &cause,
+        &[("{position}", &place)],
+    )
+    .await?;
     Ok(())
 }
 
