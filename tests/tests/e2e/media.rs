@@ -30,6 +30,8 @@ impl Mms {
             "credentials": {"account_sid": twilio.account_sid, "auth_token": twilio.auth_token},
             "numbers": [{"number": OUR_NUMBER, "type": "geo", "description": "mms", "queue": queue}],
             "attachments": attachments,
+            // These tests count what reaches the provider: no automated messages.
+            "automated_messages_enabled": false,
         });
         let created = app.api.ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
         let channel = created["id"].as_str().expect("channel id").to_string();

@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use smsdesk_domain::lifecycle::WrapUpRequest;
-use smsdesk_domain::segment::analyze;
+use smsdesk_domain::segment::{analyze, smart_encode, ucs2_positions};
 use smsdesk_domain::*;
 use std::sync::Arc;
 
@@ -100,6 +100,7 @@ fn message_view(m: &Message, media: Vec<Value>) -> Value {
         "id": m.id, "direction": m.direction, "author": m.author, "agent_id": m.agent_id, "text": m.text,
         "status": m.status, "encoding": m.encoding.as_str(), "segments": m.segments,
         "provider_message_id": m.provider_message_id, "error": m.error, "attempts": m.attempts,
+        "automated": m.automated.map(|k| k.as_str()), "over_limit": m.over_limit,
         "created_at": ts(m.created_at), "updated_at": ts(m.updated_at),
     })
 }
@@ -295,7 +296,18 @@ async fn transfer(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PickBody {
-    contact_id: String,
+    /// One of the contacts that share the customer's phone.
+    #[serde(default)]
+    contact_id: Option<String>,
+    /// Or a new contact with the customer's phone, when none of them is right.
+    #[serde(default)]
+    new_contact: Option<NewContactBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewContactBody {
+    name: String,
 }
 
 async fn pick_contact(
@@ -304,7 +316,11 @@ async fn pick_contact(
     Path(id): Path<String>,
     Body(body): Body<PickBody>,
 ) -> ApiResult<Json<Value>> {
-    let c = conversations::pick_contact(&app, &who, &id, &body.contact_id).await?;
+    let c = match (body.contact_id, body.new_contact) {
+        (Some(contact), None) => conversations::pick_contact(&app, &who, &id, &contact).await?,
+        (None, Some(new)) => conversations::new_contact(&app, &who, &id, &new.name).await?,
+        _ => return Err(ApiError::field("contact_id", "give either contact_id or new_contact {\"name\"}")),
+    };
     Ok(Json(work_item(&c)))
 }
 
@@ -369,13 +385,41 @@ struct PreviewBody {
     text: String,
 }
 
-async fn preview(_who: Principal, Body(body): Body<PreviewBody>) -> ApiResult<Json<Value>> {
-    let _ = body.channel_id;
-    let info = analyze(&body.text);
+async fn preview(
+    State(app): State<Arc<App>>,
+    _who: Principal,
+    Body(body): Body<PreviewBody>,
+) -> ApiResult<Json<Value>> {
+    let smart_on = match &body.channel_id {
+        Some(id) => {
+            let id = ChannelId::new(id.clone());
+            let channel = app
+                .store
+                .get_channel(&id)
+                .await?
+                .ok_or_else(|| ApiError::field("channel_id", format!("no channel '{id}'")))?;
+            channel.messaging.smart_encoding
+        }
+        None => false,
+    };
+    let (smart_text, changes) = smart_encode(&body.text);
+    // What is sent: the text after smart encoding when the channel has it on.
+    let sent = if smart_on { smart_text.as_str() } else { body.text.as_str() };
+    let info = analyze(sent);
+    let smart = analyze(&smart_text);
+    let positions: Vec<Value> = ucs2_positions(sent)
+        .into_iter()
+        .map(|(p, c)| json!({"position": p, "character": c.to_string()}))
+        .collect();
     Ok(Json(json!({
         "encoding": info.encoding.as_str(), "segments": info.segments, "characters": info.characters,
-        "units": info.units, "ucs2_characters": info.ucs2_characters,
+        "units": info.units, "ucs2_characters": info.ucs2_characters, "ucs2_positions": positions,
         "max_characters": MAX_MESSAGE_CHARS, "over_limit": info.characters as usize > MAX_MESSAGE_CHARS,
+        "text": sent,
+        "smart_encoding": {
+            "enabled": smart_on, "text": smart_text, "changes": changes,
+            "encoding": smart.encoding.as_str(), "segments": smart.segments,
+        },
     })))
 }
 
