@@ -359,7 +359,7 @@ async fn out_of_hours_in_the_queues_time_zone_answers_once_and_the_text_still_wa
     let spans = json!([["09:00", "17:00"]]);
     let hours = json!({"time_zone": "Asia/Tokyo",
         "days": {"mon": spans, "tue": spans, "wed": spans, "thu": spans, "fri": spans}});
-    let body = json!({"name": "Tokyo desk", "operating_hours": hours});
+    let body = json!({"name": "Tokyo-desk", "operating_hours": hours});
     let queue = app.api.ok("POST", "/v1/queues", ADMIN_TOKEN, Some(body), 201).await;
     let queue = queue["id"].as_str().expect("queue id").to_string();
     let bad = json!({"name": "Nowhere", "operating_hours": {"time_zone": "Mars/Olympus"}});
