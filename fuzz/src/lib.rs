@@ -130,6 +130,7 @@ fn channel(provider: ProviderKind, number_type: NumberType) -> Channel {
         created_at: NOW,
         inactivity_secs: None,
         former_numbers: Vec::new(),
+        messaging: Default::default(),
     }
 }
 

@@ -134,6 +134,17 @@ impl Api {
 
     /// A TeleSign channel on the fake, with `numbers` (digits) all feeding `queue`; returns the channel JSON.
     pub async fn telesign_channel(&self, fake: &FakeTelesign, numbers: &[&str], queue: &str) -> Value {
+        self.telesign_channel_with(fake, numbers, queue, json!({})).await
+    }
+
+    /// As [`Api::telesign_channel`], with further channel settings (`settings` is merged into the body).
+    pub async fn telesign_channel_with(
+        &self,
+        fake: &FakeTelesign,
+        numbers: &[&str],
+        queue: &str,
+        settings: Value,
+    ) -> Value {
         let numbers: Vec<Value> = numbers
             .iter()
             // Fast enough that send pacing (a geo number's default is 1/s) never slows a test that is not
@@ -144,13 +155,19 @@ impl Api {
             "POST",
             "/v1/channels",
             ADMIN_TOKEN,
-            Some(json!({
-                "name": "TeleSign US",
-                "provider": "telesign",
-                "credentials": {"customer_id": fake.customer_id, "api_key": fake.api_key},
-                "base_url": fake.base_url(),
-                "numbers": numbers,
-            })),
+            Some({
+                let mut body = json!({
+                    "name": "TeleSign US",
+                    "provider": "telesign",
+                    "credentials": {"customer_id": fake.customer_id, "api_key": fake.api_key},
+                    "base_url": fake.base_url(),
+                    "numbers": numbers,
+                });
+                if let (Some(b), Some(extra)) = (body.as_object_mut(), settings.as_object()) {
+                    b.extend(extra.clone());
+                }
+                body
+            }),
             201,
         )
         .await

@@ -399,7 +399,8 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let pid = server.pid();
     let api = Client::new(server.url.clone(), admin_token, opts.connections)?;
 
-    let queue = api.admin("/v1/queues", json!({"name": "Bench"}), 201).await?;
+    // Agents take what they are given (no offer round-trip): the run measures the pipe, not agents' clicks.
+    let queue = api.admin("/v1/queues", json!({"name": "Bench", "auto_accept": true}), 201).await?;
     let queue = queue["id"].as_str().unwrap_or_default().to_string();
     let numbers: Vec<String> = (0..opts.numbers.max(1)).map(|k| format!("1555555{:04}", 100 + k)).collect();
     let channel = api
@@ -410,6 +411,8 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
                 "provider": "telesign",
                 "credentials": {"customer_id": fake.customer_id, "api_key": fake.api_key},
                 "base_url": fake.base_url(),
+                // The run counts what reaches the provider for the agents' replies: no automated messages.
+                "automated_messages_enabled": false,
                 "numbers": numbers.iter().map(|n| json!({
                     "number": n, "type": "geo", "description": "bench line", "queue": queue, "send_rate": 1000,
                 })).collect::<Vec<_>>(),

@@ -66,6 +66,7 @@ pub fn channel(queue: &QueueId) -> Channel {
         language: Some("en".into()),
         attachments: AttachmentPolicy { customer: true, agent: false, ..AttachmentPolicy::default() },
         created_at: now(),
+        messaging: Default::default(),
         inactivity_secs: None,
         former_numbers: Vec::new(),
     }
@@ -140,6 +141,8 @@ pub fn outbound_message(conversation: &Conversation, status: MessageStatus, at: 
         provider_message_id: None,
         error: None,
         attempts: 0,
+        automated: None,
+        over_limit: false,
         created_at: at,
         updated_at: at,
     }
@@ -165,6 +168,8 @@ pub fn inbound_message(
         provider_message_id: Some(provider_message_id.into()),
         error: None,
         attempts: 0,
+        automated: None,
+        over_limit: false,
         created_at: at,
         updated_at: at,
     }

@@ -141,6 +141,13 @@ pub fn order_waiting(waiting: &mut [Waiting]) {
     });
 }
 
+/// The 1-based place of `me` in line among `waiting` (its queue's waiting conversations), in the order
+/// they are distributed ([`order_waiting`]). None: `me` is not waiting.
+pub fn position_in_line(mut waiting: Vec<Waiting>, me: &ConversationId) -> Option<usize> {
+    order_waiting(&mut waiting);
+    waiting.iter().position(|w| &w.conversation == me).map(|i| i + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +255,22 @@ mod tests {
         let mut b = agent("ag_b", &["q_1"], 2, 1, Presence::Available);
         b.last_assigned_at = Some(datetime!(2026-01-01 09:00 UTC));
         assert_eq!(pick_agent(&q, &[a, b]), Some(AgentId::new("ag_b")));
+    }
+
+    #[test]
+    fn the_place_in_line_follows_the_distribution_order() {
+        let w = |id: &str, priority: u32, minute: i64| Waiting {
+            conversation: ConversationId::new(id),
+            queue: QueueId::new("q_1"),
+            priority,
+            queued_at: datetime!(2026-01-01 10:00 UTC) + time::Duration::minutes(minute),
+        };
+        let waiting = vec![w("cv_new", 0, 9), w("cv_old", 0, 1), w("cv_urgent", 5, 10)];
+        let place = |id: &str| position_in_line(waiting.clone(), &ConversationId::new(id));
+        assert_eq!(place("cv_urgent"), Some(1), "a higher priority goes first");
+        assert_eq!(place("cv_old"), Some(2));
+        assert_eq!(place("cv_new"), Some(3));
+        assert_eq!(place("cv_gone"), None, "not waiting: no place");
     }
 
     fn escalating(initial: u32, add: u32, every: u64, max: u32) -> WorkQueue {

@@ -4,10 +4,12 @@
 
 pub mod access;
 pub mod assign;
+pub mod automated;
 pub mod bot;
 pub mod consent;
 pub mod crm;
 pub mod events;
+pub mod hours;
 pub mod ids;
 pub mod lifecycle;
 pub mod live;

@@ -146,7 +146,7 @@ pub fn validate(menu: &Menu) -> Result<(), FieldError> {
         if keyword.eq_ignore_ascii_case(BACK) || keyword.eq_ignore_ascii_case(EXIT) {
             return Err(FieldError::new(field, "BACK and EXIT are reserved"));
         }
-        if crate::consent::classify(keyword).is_some() {
+        if crate::consent::classify(keyword, []).is_some() {
             return Err(FieldError::new(field, "must not be a consent keyword (STOP, START, HELP, ...)"));
         }
         let earlier = &menu.options[..i];

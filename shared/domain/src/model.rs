@@ -168,6 +168,9 @@ pub struct Channel {
     /// in flight) are still taken, and their texts go on to the channel that has the number now.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub former_numbers: Vec<FormerNumber>,
+    /// Automated messages, consent keywords and text rules (flattened: `PATCH` sets them by name).
+    #[serde(flatten, default)]
+    pub messaging: MessagingSettings,
 }
 
 /// How long a channel still takes its provider's webhooks for a number that left it: long enough for
@@ -180,6 +183,39 @@ pub struct FormerNumber {
     pub number: Phone,
     #[serde(with = "rfc3339")]
     pub left_at: OffsetDateTime,
+}
+
+/// A channel's automated messages, consent keywords and text rules. Every field has a default a new user
+/// can run with: automated messages on (English and Spanish texts built in), smart encoding off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagingSettings {
+    /// Whether smsdesk sends automated messages at all (opt-in notice, confirmations, help, greeting, ...).
+    #[serde(default = "yes")]
+    pub automated_messages_enabled: bool,
+    /// The channel's own texts, by language then kind; an empty text turns that message off.
+    #[serde(default)]
+    pub automated_messages: crate::automated::Templates,
+    /// Consent keywords the admin adds per language, besides the built-in ones.
+    #[serde(default)]
+    pub consent_keywords: std::collections::BTreeMap<String, crate::consent::KeywordLists>,
+    /// Replace look-alike characters (curly quotes, long dashes, ...) so texts stay GSM-7.
+    #[serde(default)]
+    pub smart_encoding: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for MessagingSettings {
+    fn default() -> Self {
+        Self {
+            automated_messages_enabled: true,
+            automated_messages: Default::default(),
+            consent_keywords: Default::default(),
+            smart_encoding: false,
+        }
+    }
 }
 
 impl Channel {
@@ -228,6 +264,9 @@ pub struct WorkQueue {
     pub name: String,
     #[serde(with = "rfc3339")]
     pub created_at: OffsetDateTime,
+    /// When the queue is staffed (its time zone, weekly spans, holidays); None: always open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operating_hours: Option<crate::hours::OperatingHours>,
     /// The dispositions an agent picks from at wrap-up (acd; validated by `lifecycle::validate_wrap_up`).
     #[serde(default)]
     pub dispositions: Vec<String>,
@@ -320,6 +359,7 @@ impl WorkQueue {
             id,
             name: name.into(),
             created_at,
+            operating_hours: None,
             dispositions: Vec::new(),
             tags: Vec::new(),
             disposition_required: false,
@@ -643,6 +683,12 @@ pub struct Message {
     pub error: Option<String>,
     /// Send attempts made so far (outbound).
     pub attempts: u32,
+    /// Which automated message this is (system messages smsdesk wrote itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated: Option<crate::automated::AutomatedKind>,
+    /// An inbound text longer than the 1600-character cap: kept whole, flagged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub over_limit: bool,
     #[serde(with = "rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "rfc3339")]
@@ -714,6 +760,7 @@ mod tests {
             created_at: datetime!(2026-11-01 0:00 UTC),
             inactivity_secs: None,
             former_numbers: Vec::new(),
+            messaging: Default::default(),
         }
     }
 

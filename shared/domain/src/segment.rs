@@ -69,6 +69,57 @@ pub fn analyze(text: &str) -> SegmentInfo {
     SegmentInfo { encoding, segments, characters, units, ucs2_characters }
 }
 
+/// A character smart encoding replaced: where (character index in the original text), what, with what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Replacement {
+    pub position: usize,
+    pub from: String,
+    pub to: String,
+}
+
+/// The GSM-7 look-alike of a character that has none of its own (curly quotes, long dashes, non-breaking
+/// and other spaces, ellipsis, ...), if smart encoding knows one. Zero-width characters become nothing.
+fn look_alike(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{2039}' | '\u{203A}' | '`'
+        | '\u{B4}' => "'",
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{AB}' | '\u{BB}' => "\"",
+        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}' | '\u{2212}' => "-",
+        '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => " ",
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{AD}' => "",
+        '\u{2026}' => "...",
+        '\u{2022}' | '\u{2023}' | '\u{2043}' => "-",
+        '\u{2044}' | '\u{2215}' => "/",
+        '\u{2C6}' => "^",
+        '\u{2DC}' => "~",
+        _ => return None,
+    })
+}
+
+/// Smart encoding: replaces each character that has no GSM-7 form but a look-alike that has, so a text
+/// typed with curly quotes or long dashes stays in GSM-7 (160 characters a segment instead of 70).
+/// Characters with no look-alike (emoji, most accented letters outside GSM-7) are left as they are.
+/// Returns the new text and what changed.
+pub fn smart_encode(text: &str) -> (String, Vec<Replacement>) {
+    let mut out = String::with_capacity(text.len());
+    let mut changes = Vec::new();
+    for (position, c) in text.chars().enumerate() {
+        match look_alike(c).filter(|_| gsm7_septets(c).is_none()) {
+            Some(to) => {
+                out.push_str(to);
+                changes.push(Replacement { position, from: c.to_string(), to: to.to_string() });
+            }
+            None => out.push(c),
+        }
+    }
+    (out, changes)
+}
+
+/// Each character that forces UCS-2 and its position (character index), in order.
+pub fn ucs2_positions(text: &str) -> Vec<(usize, char)> {
+    text.chars().enumerate().filter(|(_, c)| gsm7_septets(*c).is_none()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +155,66 @@ mod tests {
         let info = analyze("It’s naïve ’");
         assert_eq!(info.ucs2_characters, vec!["’".to_string(), "ï".to_string()]);
         assert_eq!(info.characters, 12);
+    }
+
+    #[test]
+    fn segments_at_every_boundary() {
+        use Encoding::*;
+        let a = |n: usize| "a".repeat(n);
+        let table: Vec<(String, Encoding, u32, u32)> = vec![
+            (a(1), Gsm7, 1, 1),
+            (a(159), Gsm7, 159, 1),
+            (a(160), Gsm7, 160, 1),
+            (a(161), Gsm7, 161, 2),
+            (a(306), Gsm7, 306, 2),
+            (a(307), Gsm7, 307, 3),
+            (a(459), Gsm7, 459, 3),
+            (a(460), Gsm7, 460, 4),
+            (a(1600), Gsm7, 1600, 11),
+            // Extension characters take two septets, and an escape pair never splits.
+            ("€".repeat(80), Gsm7, 160, 1),
+            (format!("{}€", a(159)), Gsm7, 161, 2),
+            (format!("{}{{", a(152)), Gsm7, 154, 1),
+            (format!("{}{{", a(159)), Gsm7, 161, 2),
+            (format!("{}^{}", a(152), a(152)), Gsm7, 306, 3),
+            (format!("{}^{}", a(151), a(153)), Gsm7, 306, 2),
+            ("[]{}\\~|^\u{c}".to_string(), Gsm7, 18, 1),
+            // UCS-2: 70 units in one segment, 67 per segment otherwise.
+            (format!("{}é", a(69)), Gsm7, 70, 1),
+            (format!("{}ï", a(69)), Ucs2, 70, 1),
+            (format!("{}ï", a(70)), Ucs2, 71, 2),
+            (format!("{}ï", a(133)), Ucs2, 134, 2),
+            (format!("{}ï", a(134)), Ucs2, 135, 3),
+            // Surrogate pairs count as two units and never split.
+            ("😀".repeat(35), Ucs2, 70, 1),
+            ("😀".repeat(36), Ucs2, 72, 2),
+            (format!("{}😀", a(66)), Ucs2, 68, 1),
+            (format!("{}😀{}", a(66), a(3)), Ucs2, 71, 2),
+            (format!("{}😀", a(65)), Ucs2, 67, 1),
+            (format!("{}😀{}", a(65), a(67)), Ucs2, 134, 2),
+            (format!("{}😀{}", a(66), a(67)), Ucs2, 135, 3),
+            // Mixed: one character outside GSM-7 turns the whole text UCS-2; extension chars then count one.
+            (format!("€{}’", a(68)), Ucs2, 70, 1),
+            ("\r\n".to_string(), Gsm7, 2, 1),
+        ];
+        for (text, encoding, units, segments) in table {
+            check(&text, encoding, units, segments);
+        }
+    }
+
+    #[test]
+    fn smart_encoding_keeps_look_alikes_in_gsm7() {
+        let text = "It’s “done” – see…\u{a0}now";
+        assert_eq!(analyze(text).encoding, Encoding::Ucs2);
+        let (smart, changes) = smart_encode(text);
+        assert_eq!(smart, "It's \"done\" - see... now");
+        assert_eq!(analyze(&smart).encoding, Encoding::Gsm7);
+        let positions: Vec<usize> = changes.iter().map(|c| c.position).collect();
+        assert_eq!(positions, vec![2, 5, 10, 12, 17, 18]);
+        assert_eq!(changes[4], Replacement { position: 17, from: "…".into(), to: "...".into() });
+        let (kept, none) = smart_encode("Café 😀 naïve");
+        assert_eq!(kept, "Café 😀 naïve", "no look-alike: left as it is");
+        assert!(none.is_empty());
+        assert_eq!(ucs2_positions("a😀bï"), vec![(1, '😀'), (3, 'ï')]);
     }
 }

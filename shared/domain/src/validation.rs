@@ -50,6 +50,9 @@ pub fn validate_queue(queue: &WorkQueue) -> Result<(), FieldError> {
     crate::assign::validate_priority(queue)?;
     crate::offer::validate(queue)?;
     crate::assign::validate_affinity(queue)?;
+    if let Some(hours) = &queue.operating_hours {
+        crate::hours::validate(hours)?;
+    }
     for (field, value) in
         [("service_level_seconds", queue.service_level_seconds), ("expiry_seconds", queue.expiry_seconds)]
     {

@@ -187,9 +187,27 @@ CREATE TRIGGER changes_retention AFTER INSERT ON changes BEGIN
 END;
 ";
 
-/// Reserved for consent (helper mc, landing in parallel): the lead puts consent's V9 here at merge. Empty, so
-/// that the menu's migration below is V10 in every file.
-const V9: &str = "";
+/// (helper "consent") Consent per (our number, customer) and organization-wide, as an append-only log of
+/// changes (the audit trail). The per-channel opt-outs kept before are carried over: an opted-out customer
+/// stays opted out on every number of that channel, recorded with cause `migrated`. The old table stays
+/// (unread) so nothing is lost.
+const V9: &str = "
+CREATE TABLE consent_log (id TEXT PRIMARY KEY, customer TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX consent_log_customer ON consent_log (customer, at);
+INSERT OR IGNORE INTO consent_log (id, customer, at, body)
+SELECT 'migrated:' || consent.channel_id || ':' || json_extract(n.value, '$.number') || ':' || consent.customer,
+       consent.customer, consent.at,
+       json_object(
+           'id', 'migrated:' || consent.channel_id || ':' || json_extract(n.value, '$.number') || ':' || consent.customer,
+           'customer', consent.customer,
+           'number', json_extract(n.value, '$.number'),
+           'channel_id', consent.channel_id,
+           'event', CASE WHEN consent.opted_out THEN 'opt_out' ELSE 'opt_in' END,
+           'cause', 'migrated',
+           'detail', 'per-channel consent recorded before consent was per number',
+           'at', strftime('%Y-%m-%dT%H:%M:%fZ', consent.at / 1000000000.0, 'unixepoch'))
+FROM consent JOIN channels ON channels.id = consent.channel_id, json_each(channels.body, '$.numbers') AS n;
+";
 
 /// (helper "menu") Keyword menus, the secrets queues' bot requests are signed with (read only by the
 /// secret store port), and each queue's answers per UTC day (`YYYY-MM-DD`) for its service level.
@@ -239,6 +257,44 @@ mod tests {
         assert_eq!(v, current_version());
         conn.pragma_update(None, "user_version", 99).unwrap();
         assert!(matches!(migrate(&mut conn), Err(EmbeddedError::NewerSchema { found: 99, .. })));
+    }
+
+    /// (helper "consent") A per-channel opt-out kept before V9 becomes an opt-out on each of the channel's
+    /// numbers in the consent log, cause `migrated`, at its original time.
+    #[test]
+    fn per_channel_opt_outs_carry_over_to_each_number() {
+        use smsdesk_domain::Phone;
+        use smsdesk_domain::consent::{ConsentCause, ConsentChange, ConsentEvent, opted_out};
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..8] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        let body = r#"{"id":"ch_1","numbers":[{"number":"+15555550100"},{"number":"+15555550101"}]}"#;
+        conn.execute("INSERT INTO channels (id, body) VALUES ('ch_1', ?1)", [body]).unwrap();
+        let at: i64 = 1_780_000_000_123_000_000;
+        conn.execute(
+            "INSERT INTO consent (channel_id, customer, opted_out, at) VALUES ('ch_1', '+15555550123', 1, ?1)",
+            [at],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn.prepare("SELECT body FROM consent_log ORDER BY id").unwrap();
+        let changes: Vec<ConsentChange> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|b| serde_json::from_str(&b.unwrap()).unwrap())
+            .collect();
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        for c in &changes {
+            assert_eq!((c.event, c.cause), (ConsentEvent::OptOut, ConsentCause::Migrated));
+            assert_eq!(c.customer, Phone::parse("+15555550123").unwrap());
+            assert_eq!(c.at.unix_timestamp_nanos() / 1_000_000, i128::from(at) / 1_000_000);
+        }
+        for n in ["+15555550100", "+15555550101"] {
+            assert!(opted_out(&changes, &Phone::parse(n).unwrap()), "{n}");
+        }
+        assert!(!opted_out(&changes, &Phone::parse("+15555550199").unwrap()));
     }
 
     #[test]

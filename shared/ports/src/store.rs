@@ -337,17 +337,18 @@ pub trait ContactStore: Send + Sync {
     async fn timeline(&self, contact: &ContactId) -> PortResult<Vec<TimelineEvent>>;
 }
 
+/// Consent: an append-only log of every change of a customer's consent (per our number, or for every
+/// number), from which [`smsdesk_domain::consent::opted_out`] decides. Nothing is ever updated or deleted:
+/// the log is the audit trail.
 #[async_trait]
 pub trait ConsentStore: Send + Sync {
-    /// Records the customer's latest choice on a channel.
-    async fn set_opted_out(
+    /// Appends `change` unless a change with its id exists. Returns whether it was stored.
+    async fn record_consent(&self, change: &smsdesk_domain::consent::ConsentChange) -> PortResult<bool>;
+    /// Every change recorded for `customer`, oldest `at` first (ties: in id order).
+    async fn consent_history(
         &self,
-        channel: &ChannelId,
         customer: &Phone,
-        opted_out: bool,
-        at: OffsetDateTime,
-    ) -> PortResult<()>;
-    async fn is_opted_out(&self, channel: &ChannelId, customer: &Phone) -> PortResult<bool>;
+    ) -> PortResult<Vec<smsdesk_domain::consent::ConsentChange>>;
 }
 
 #[async_trait]

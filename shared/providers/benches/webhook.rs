@@ -43,6 +43,7 @@ fn channel() -> Channel {
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: datetime!(2026-11-23 0:00 UTC),
+        messaging: Default::default(),
         inactivity_secs: None,
         former_numbers: Vec::new(),
     }

@@ -47,6 +47,8 @@ async fn acs_text_in_reply_out_signed_and_delivery_report() {
                 "credentials": {"endpoint": "https://contoso.communication.azure.com", "access_key": fake.access_key, "event_grid_secret": SECRET},
                 "base_url": fake.url,
                 "numbers": [{"number": ACS_NUMBER, "type": "toll_free", "description": "support", "queue": queue}],
+                // This test counts what reaches the provider for the agent's reply: no automated messages.
+                "automated_messages_enabled": false,
             })),
             201,
         )

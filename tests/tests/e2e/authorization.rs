@@ -20,7 +20,15 @@ impl TwoQueues {
     async fn new() -> Option<Self> {
         let s = Setup::new().await?;
         let queue_b = s.api().create_queue("Billing").await;
-        let channel_b = s.api().telesign_channel(&s.fake, &[B_NUMBER], &queue_b).await;
+        let channel_b = s
+            .api()
+            .telesign_channel_with(
+                &s.fake,
+                &[B_NUMBER],
+                &queue_b,
+                serde_json::json!({"automated_messages_enabled": false}),
+            )
+            .await;
         let channel_b = channel_b["id"].as_str().expect("channel id").to_string();
         Some(Self { s, queue_b, channel_b })
     }

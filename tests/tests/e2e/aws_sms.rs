@@ -42,6 +42,8 @@ async fn aws_text_in_reply_out_sigv4_and_delivery_event() {
                 "credentials": {"region": AWS_REGION, "access_key_id": AWS_KEY_ID, "secret_access_key": AWS_SECRET, "topic_arn": SNS_TOPIC},
                 "base_url": fake.url,
                 "numbers": [{"number": AWS_NUMBER, "type": "toll_free", "description": "support", "queue": queue}],
+                // This test counts what reaches the provider for the agent's reply: no automated messages.
+                "automated_messages_enabled": false,
             })),
             201,
         )

@@ -416,11 +416,20 @@ async fn a_short_code_number_receives_and_replies_from_the_short_code() {
             202,
         )
         .await;
-    eventually(10, "sent", || async { fake.sends().first().cloned() }).await;
+    eventually(10, "sent", || async {
+        fake.sends().into_iter().find(|s| s.field("message") == Some("Thanks!"))
+    })
+    .await;
     app.settled().await;
-    assert_eq!(fake.sends().len(), 1);
-    assert_eq!(fake.sends()[0].field("sender_id"), Some("12345"));
-    assert_eq!(fake.sends()[0].field("phone_number"), Some("15555550211"));
+    // The reply, and the channel's default automated messages (opt-in notice, greeting, agent joined):
+    // every one from the short code to the customer.
+    let sends = fake.sends();
+    assert_eq!(sends.iter().filter(|s| s.field("message") == Some("Thanks!")).count(), 1, "{sends:?}");
+    assert_eq!(sends.len(), 4, "the reply and three automated messages: {sends:?}");
+    for send in &sends {
+        assert_eq!(send.field("sender_id"), Some("12345"));
+        assert_eq!(send.field("phone_number"), Some("15555550211"));
+    }
 
     // A short_code must be short, and a geo number must carry its country code.
     for (number, kind) in [("15555550100", "short_code"), ("12345", "geo")] {

@@ -22,7 +22,14 @@ async fn a_sender_killed_after_telesign_took_the_text_does_not_send_it_again() {
     let first = DevProcess::spawn(&binary, &data, &fast).await;
     let api = first.api.clone();
     let queue = api.create_queue("Support").await;
-    let channel = api.telesign_channel(&fake, &[OUR_NUMBER], &queue).await;
+    let channel = api
+        .telesign_channel_with(
+            &fake,
+            &[OUR_NUMBER],
+            &queue,
+            serde_json::json!({"automated_messages_enabled": false}),
+        )
+        .await;
     let webhook = format!("/webhooks/telesign/{}", channel["id"].as_str().expect("id"));
     let (agent, token) = api.create_agent("Ada", &[&queue], 5).await;
     api.presence(&agent, &token, "available").await;

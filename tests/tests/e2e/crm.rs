@@ -199,3 +199,93 @@ async fn several_contacts_link_none_until_the_agent_picks() {
     let other = s.api().ok("GET", &not_picked, ADMIN_TOKEN, None, 200).await;
     assert_eq!(other["timeline"], json!([]), "{other}");
 }
+
+/// Issue 10.7: several contacts share the number and none is right: the agent creates a new one with the
+/// customer's phone; the conversation is linked to it and its timeline starts there.
+#[tokio::test]
+async fn the_agent_creates_a_new_contact_when_none_of_those_sharing_the_number_is_right() {
+    let Some(s) = Setup::new().await else { return };
+    let mut existing = Vec::new();
+    for name in ["Sam (home)", "Sam (work)"] {
+        let body = json!({"name": name, "phone": "+15555550204"});
+        let c = s.api().ok("POST", "/v1/contacts", ADMIN_TOKEN, Some(body), 201).await;
+        existing.push(c["id"].as_str().expect("id").to_string());
+    }
+    let (_agent, token) = s.agent("Ada", 2).await;
+    s.text("O1000000000000000000000000000031", "15555550204", "hello").await;
+    let conversation = s.work_item_for(&token, "+15555550204").await;
+    linked_contact(&s, &token, &conversation, "needs_pick").await;
+    let path = format!("/v1/conversations/{conversation}/contact");
+    for (bad, field) in [
+        (json!({}), "contact_id"),
+        (json!({"contact_id": existing[0], "new_contact": {"name": "Sam"}}), "contact_id"),
+        (json!({"new_contact": {"name": "  "}}), "new_contact.name"),
+    ] {
+        let (status, body) = s.api().call("POST", &path, Some(&token), Some(bad.clone())).await;
+        assert_eq!(status, 400, "{bad} -> {body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| m.starts_with(field)), "{bad} -> {body}");
+    }
+    let body = json!({"new_contact": {"name": "Sam (new)"}});
+    s.api().ok("POST", &path, &token, Some(body), 200).await;
+    let c = s.api().conversation(&token, &conversation).await;
+    assert_eq!(c["contact_state"], "linked", "{c}");
+    let created = c["contact_id"].as_str().expect("a contact is linked").to_string();
+    assert!(!existing.contains(&created), "a new contact, not one of the two: {c}");
+    let contacts = s.api().ok("GET", "/v1/contacts?phone=%2B15555550204", ADMIN_TOKEN, None, 200).await;
+    let items = contacts["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3, "{contacts}");
+    let new = items.iter().find(|i| i["id"] == created.as_str()).expect("the new contact is listed");
+    assert_eq!((&new["name"], &new["phone"]), (&json!("Sam (new)"), &json!("+15555550204")), "{new}");
+    let timeline = s.api().ok("GET", &format!("/v1/contacts/{created}"), &token, None, 200).await;
+    let started: Vec<_> = timeline["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|e| e["kind"] == "conversation_started")
+        .collect();
+    assert_eq!(started.len(), 1, "{timeline}");
+    assert_eq!(started[0]["conversation_id"], conversation.as_str());
+}
+
+/// Issue 10.7: when a conversation closes, its whole transcript, system messages included, is written on
+/// the contact's timeline.
+#[tokio::test]
+async fn the_whole_transcript_goes_on_the_contact_when_the_conversation_closes() {
+    let Some(s) = Setup::with_defaults().await else { return };
+    let (_agent, token) = s.agent("Ada", 2).await;
+    s.text("O1000000000000000000000000000041", "15555550205", "Where is my parcel?").await;
+    let conversation = s.work_item_for(&token, "+15555550205").await;
+    let c = linked_contact(&s, &token, &conversation, "linked").await;
+    let contact = c["contact_id"].as_str().expect("contact id").to_string();
+    s.reply(&token, &conversation, "It arrives tomorrow.").await;
+    s.act(&token, &conversation, "close", None, 200).await;
+    let api = s.api().clone();
+    let transcript = eventually(15, "the transcript is on the contact's timeline", || {
+        let api = api.clone();
+        let path = format!("/v1/contacts/{contact}");
+        async move {
+            let c = api.ok("GET", &path, ADMIN_TOKEN, None, 200).await;
+            c["timeline"].as_array().and_then(|t| t.iter().find(|e| e["kind"] == "transcript").cloned())
+        }
+    })
+    .await;
+    assert_eq!(transcript["conversation_id"], conversation.as_str(), "{transcript}");
+    assert_eq!((&transcript["detail"]["part"], &transcript["detail"]["parts"]), (&json!(1), &json!(1)));
+    let lines: Vec<(String, String)> = transcript["detail"]["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            (m["author"].as_str().unwrap_or_default().into(), m["text"].as_str().unwrap_or_default().into())
+        })
+        .collect();
+    let has = |author: &str, text: &str| lines.iter().any(|(a, t)| a == author && t == text);
+    use smsdesk_domain::automated::{AutomatedKind, default_text};
+    let en = |k| default_text("en", k).expect("English text");
+    assert!(has("customer", "Where is my parcel?"), "{lines:?}");
+    assert!(has("agent", "It arrives tomorrow."), "{lines:?}");
+    assert!(has("system", en(AutomatedKind::OptInNotice)), "{lines:?}");
+    assert!(has("system", en(AutomatedKind::ConversationEnded)), "the closing message too: {lines:?}");
+    let first = lines.first().map(|(a, t)| (a.as_str(), t.as_str()));
+    assert_eq!(first, Some(("customer", "Where is my parcel?")), "in transcript order: {lines:?}");
+}

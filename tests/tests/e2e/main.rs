@@ -10,6 +10,7 @@ mod aws_sms;
 mod bench;
 mod bot;
 mod channels;
+mod consent;
 mod conversation;
 mod crash_load;
 mod crash_send;

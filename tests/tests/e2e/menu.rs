@@ -109,13 +109,14 @@ impl MenuSetup {
     }
 }
 
-/// The system messages of a transcript, in order.
+/// The system messages of a transcript that menus and bots wrote, in order (the channel's automated messages,
+/// such as the opt-in notice of a first contact, left out).
 pub fn system_texts(c: &Value) -> Vec<String> {
     c["messages"]
         .as_array()
         .map(|ms| {
             ms.iter()
-                .filter(|m| m["author"] == "system")
+                .filter(|m| m["author"] == "system" && m["automated"].is_null())
                 .filter_map(|m| m["text"].as_str().map(str::to_string))
                 .collect()
         })
@@ -145,6 +146,12 @@ async fn a_menu_choice_routes_to_the_chosen_queue_and_the_exchange_is_in_the_tra
     let c = after_answers(&m, "+15555550601", 1).await;
     assert_eq!(c["state"], "routing", "in the menu, before any queue: {c}");
     assert_eq!(system_texts(&c), vec![MAIN_TEXT.to_string()]);
+    let first_said = c["messages"].as_array().and_then(|ms| ms.iter().find(|m| m["author"] == "system"));
+    assert_eq!(
+        first_said.map(|m| &m["automated"]),
+        Some(&json!("opt_in_notice")),
+        "the opt-in notice before the menu: {c}"
+    );
     assert!(m.s.api().work_items(&support_token).await.is_empty(), "no agent gets a conversation in a menu");
     let id = c["id"].as_str().expect("id").to_string();
     let (status, _) =
@@ -156,8 +163,14 @@ async fn a_menu_choice_routes_to_the_chosen_queue_and_the_exchange_is_in_the_tra
     assert_eq!(got, id);
     let c = m.s.api().conversation(&sales_token, &id).await;
     assert_eq!((&c["state"], &c["queue_id"]), (&json!("active"), &json!(m.sales)), "{c}");
-    let authors: Vec<_> =
-        c["messages"].as_array().expect("messages").iter().map(|x| x["author"].clone()).collect();
+    let authors: Vec<_> = c["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|x| x["automated"].is_null())
+        .map(|x| x["author"].clone())
+        .collect();
+    // (the channel's automated messages, opt-in notice and agent joined, aside)
     assert_eq!(authors, vec![json!("customer"), json!("system"), json!("customer")], "{c}");
     // The menu reached the customer through the provider, from the menu number.
     let sent = eventually(15, "the menu is sent", || async {

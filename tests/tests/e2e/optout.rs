@@ -62,12 +62,21 @@ async fn an_opt_out_reported_by_the_provider_fails_the_send_and_stops_the_next_o
     .await;
     assert!(failed["error"].as_str().is_some_and(|e| e.contains("opted out at the provider")), "{failed}");
 
-    let second = reply("Are you still there?").await;
+    // The next reply is refused at once (409 opted_out), and kept in the transcript, failed, with why.
+    let path = format!("/v1/conversations/{conversation}/messages");
+    let (status, answer) =
+        api.call("POST", &path, Some(&token), Some(json!({"text": "Are you still there?"}))).await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["code"], "opted_out", "{answer}");
     let refused = message_where(api, &token, &conversation, "consent refuses the second reply", |m| {
-        m["id"] == second.as_str() && m["status"] == "failed"
+        m["text"] == "Are you still there?" && m["status"] == "failed"
     })
     .await;
     assert!(refused["error"].as_str().is_some_and(|e| e.contains("opted out (STOP)")), "{refused}");
+    let trail = api.ok("GET", "/v1/consent?phone=%2B15555550123", ADMIN_TOKEN, None, 200).await;
+    let causes: Vec<&str> =
+        trail["history"].as_array().into_iter().flatten().filter_map(|c| c["cause"].as_str()).collect();
+    assert!(causes.contains(&"provider_error"), "the provider's opt-out is in the audit trail: {trail}");
     let outbox = api.ok("GET", "/v1/sandbox/outbox", ADMIN_TOKEN, None, 200).await;
     let sent: Vec<&str> =
         outbox["items"].as_array().into_iter().flatten().filter_map(|i| i["text"].as_str()).collect();

@@ -149,21 +149,12 @@ async fn a_customer_who_texted_stop_is_not_sent_to() {
         conversation_with_agent(&s, "L1000000000000000000000000000001", "15555550195").await;
     s.text("L1000000000000000000000000000002", "15555550195", "STOP").await;
     s.message_where(&token, &conversation, "STOP arrives", |m| m["text"] == "STOP").await;
-    let reply = s
-        .api()
-        .ok(
-            "POST",
-            &format!("/v1/conversations/{conversation}/messages"),
-            &token,
-            Some(json!({"text": "wait!"})),
-            202,
-        )
-        .await;
-    let id = reply["id"].as_str().expect("id").to_string();
+    // Refused at once (409 opted_out), kept in the transcript, failed, with why.
+    let path = format!("/v1/conversations/{conversation}/messages");
+    let (status, answer) = s.api().call("POST", &path, Some(&token), Some(json!({"text": "wait!"}))).await;
+    assert_eq!((status, &answer["error"]["code"]), (409, &json!("opted_out")), "{answer}");
     let m = s
-        .message_where(&token, &conversation, "refused", |m| {
-            m["id"] == id.as_str() && m["status"] == "failed"
-        })
+        .message_where(&token, &conversation, "refused", |m| m["text"] == "wait!" && m["status"] == "failed")
         .await;
     assert!(m["error"].as_str().is_some_and(|e| e.contains("opted out")), "{m}");
     s.app.settled().await;
@@ -254,8 +245,14 @@ async fn start_after_stop_opts_the_customer_back_in() {
         conversation_with_agent(&s, "Z2000000000000000000000000000001", "15555550802").await;
     s.text("Z2000000000000000000000000000002", "15555550802", "STOP").await;
     s.message_where(&token, &conversation, "STOP arrives", |m| m["text"] == "STOP").await;
-    let refused = s.reply(&token, &conversation, "are you sure?").await;
-    let m = s.message_status(&token, &conversation, &refused, "failed").await;
+    let path = format!("/v1/conversations/{conversation}/messages");
+    let (status, _) = s.api().call("POST", &path, Some(&token), Some(json!({"text": "are you sure?"}))).await;
+    assert_eq!(status, 409, "refused at once: the customer opted out");
+    let m = s
+        .message_where(&token, &conversation, "refused", |m| {
+            m["text"] == "are you sure?" && m["status"] == "failed"
+        })
+        .await;
     assert!(m["error"].as_str().is_some_and(|e| e.contains("opted out")), "{m}");
 
     s.text("Z2000000000000000000000000000003", "15555550802", "START").await;

@@ -17,6 +17,8 @@ async fn a_burst_from_a_two_per_second_number_goes_out_paced() {
         "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
         "base_url": s.fake.base_url(),
         "numbers": [{"number": number, "type": "geo", "description": "campaign", "queue": s.queue, "send_rate": 2}],
+        // The test counts the replies' sends: no automated messages.
+        "automated_messages_enabled": false,
     });
     let channel = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
     assert_eq!(channel["numbers"][0]["send_rate"], 2.0, "{channel}");

@@ -31,6 +31,8 @@ async fn channel_on(
 ) -> Value {
     let mut body = fake.channel_fields();
     body["name"] = json!(format!("{} line", fake.name()));
+    // These tests count what reaches the provider: no automated messages unless `extra` turns them on.
+    body["automated_messages_enabled"] = json!(false);
     body["numbers"] = numbers
         .iter()
         .map(|n| json!({"number": n, "type": "geo", "description": "support", "queue": queue}))
@@ -167,8 +169,16 @@ async fn an_opt_out_reported_by_twilio_is_recorded_and_stops_the_next_reply() {
     let error = failed["error"].as_str().unwrap_or_default();
     assert!(error.contains("opted out at the provider") && error.contains("21610"), "{failed}");
 
-    let second = s.reply(&token, &conversation, "Are you still there?").await;
-    let refused = s.message_status(&token, &conversation, &second, "failed").await;
+    // The next reply is refused by consent at once (409 opted_out) and kept in the transcript, failed, with why.
+    let path = format!("/v1/conversations/{conversation}/messages");
+    let (status, answer) =
+        s.api().call("POST", &path, Some(&token), Some(json!({"text": "Are you still there?"}))).await;
+    assert_eq!((status, &answer["error"]["code"]), (409, &json!("opted_out")), "{answer}");
+    let refused = s
+        .message_where(&token, &conversation, "the refused reply is in the transcript", |m| {
+            m["text"] == "Are you still there?" && m["status"] == "failed"
+        })
+        .await;
     assert!(refused["error"].as_str().is_some_and(|e| e.contains("opted out (STOP)")), "{refused}");
     s.app.settled().await;
     let sends = fake.sends();

@@ -29,6 +29,8 @@ async fn a_killed_dev_server_loses_no_acknowledged_text_and_no_queued_send() {
         "credentials": {"customer_id": fake.customer_id, "api_key": fake.api_key},
         "base_url": format!("http://{down}"),
         "numbers": [{"number": OUR_NUMBER, "type": "geo", "description": "", "queue": queue}],
+        // This test counts the sends of the agent's reply across crashes; automated messages are off.
+        "automated_messages_enabled": false,
     });
     let channel = api.ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body.take()), 201).await;
     let channel = channel["id"].as_str().expect("id").to_string();

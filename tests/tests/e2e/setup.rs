@@ -17,17 +17,29 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// None when this shape's tests are skipped knowingly.
+    /// None when this shape's tests are skipped knowingly. The channel has automated messages off: these
+    /// tests count exactly what reaches the provider for the agent's replies (sends, retries, receipts).
+    /// The automated messages, with the defaults a new channel has, are tested in `consent.rs`
+    /// ([`Setup::with_defaults`]).
     pub async fn new() -> Option<Self> {
+        Self::with_settings(serde_json::json!({"automated_messages_enabled": false})).await
+    }
+
+    /// A setup whose channel has every default a new channel has (opt-in notice, greeting, ... on).
+    pub async fn with_defaults() -> Option<Self> {
+        Self::with_settings(serde_json::json!({})).await
+    }
+
+    pub async fn with_settings(settings: Value) -> Option<Self> {
         let app = crate::spawn_app().await?;
         let fake = FakeTelesign::start().await;
         let queue = app.api.create_queue("Support").await;
-        let channel = app.api.telesign_channel(&fake, &[OUR_NUMBER], &queue).await;
+        let channel = app.api.telesign_channel_with(&fake, &[OUR_NUMBER], &queue, settings).await;
         let channel = channel["id"].as_str().expect("channel id").to_string();
         Some(Self { app, fake, queue, channel })
     }
 
-    /// As [`Setup::new`], with the queue created from `queue` (a `POST /v1/queues` body: name and settings).
+    /// As [`Setup::new`] (automated messages off), with the queue created from `queue` (a `POST /v1/queues` body: name and settings).
     pub async fn with_queue(queue: serde_json::Value) -> Option<Self> {
         let app = crate::spawn_app().await?;
         let fake = FakeTelesign::start().await;
@@ -38,7 +50,8 @@ impl Setup {
         }
         let created = app.api.ok("POST", "/v1/queues", ADMIN_TOKEN, Some(queue), 201).await;
         let queue = created["id"].as_str().expect("queue id").to_string();
-        let channel = app.api.telesign_channel(&fake, &[OUR_NUMBER], &queue).await;
+        let off = serde_json::json!({"automated_messages_enabled": false});
+        let channel = app.api.telesign_channel_with(&fake, &[OUR_NUMBER], &queue, off).await;
         let channel = channel["id"].as_str().expect("channel id").to_string();
         Some(Self { app, fake, queue, channel })
     }

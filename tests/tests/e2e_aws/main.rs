@@ -32,6 +32,9 @@ mod bot;
 #[path = "../e2e/channels.rs"]
 mod channels;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/consent.rs"]
+mod consent;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/conversation.rs"]
 mod conversation;
 #[cfg(not(smsdesk_aws_emulators_missing))]

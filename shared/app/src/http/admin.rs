@@ -27,7 +27,8 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/agents/{id}", get(get_agent).patch(patch_agent))
         .route("/v1/agents/{id}/presence", post(set_presence))
         .route("/v1/channels", post(create_channel).get(list_channels))
-        .route("/v1/channels/{id}", get(get_channel))
+        .route("/v1/channels/{id}", get(get_channel).patch(patch_channel))
+        .route("/v1/consent", get(get_consent).post(change_consent))
         .route("/v1/channels/{id}/credentials", axum::routing::put(rotate_credentials))
         .route("/v1/channels/{id}/numbers", axum::routing::put(set_numbers))
         .route("/v1/contacts", post(create_contact));
@@ -323,6 +324,116 @@ pub(crate) async fn get_channel(
     who.require_admin()?;
     let (channel, credentials) = channels::get(&app, &id).await?;
     Ok(Json(channels::view(&app, &channel, &credentials)))
+}
+
+/// `PATCH /v1/channels/{id}`: JSON merge patch of the channel's settings (see [`channels::patch`]).
+#[utoipa::path(patch, path = "/v1/channels/{id}", tag = "admin", params(("id" = String, Path)),
+    request_body(content = Object, description = "JSON merge patch of the channel's settings"),
+    responses((status = 200, description = "The channel", body = ChannelView)))]
+pub(crate) async fn patch_channel(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> ApiResult<Json<ChannelView>> {
+    who.require_admin()?;
+    Ok(Json(channels::patch(&app, &id, &body).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub(crate) struct ConsentQuery {
+    /// The customer's phone number.
+    phone: Option<String>,
+}
+
+/// A customer's consent: per number of every channel, organization-wide, and the whole history (the audit
+/// trail: every change with its time, number, cause).
+#[utoipa::path(get, path = "/v1/consent", tag = "admin", params(ConsentQuery),
+    responses((status = 200, description = "The customer's consent and its history", body = ConsentView)))]
+pub(crate) async fn get_consent(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    axum::extract::Query(q): axum::extract::Query<ConsentQuery>,
+) -> ApiResult<Json<ConsentView>> {
+    who.require_admin()?;
+    let raw = q.phone.ok_or_else(|| ApiError::field("phone", "is required (?phone=+15551234567)"))?;
+    let phone = Phone::parse(&raw).map_err(|e| ApiError::field("phone", e))?;
+    Ok(Json(consent_view(&app, &phone).await?))
+}
+
+async fn consent_view(app: &App, phone: &Phone) -> ApiResult<ConsentView> {
+    use smsdesk_domain::consent::{opted_out, opted_out_everywhere};
+    let history = app.store.consent_history(phone).await?;
+    let mut numbers = Vec::new();
+    for channel in app.store.list_channels().await? {
+        for n in &channel.numbers {
+            numbers.push(ConsentNumberView {
+                number: n.number.clone(),
+                channel_id: channel.id.clone(),
+                opted_out: opted_out(&history, &n.number),
+            });
+        }
+    }
+    Ok(ConsentView {
+        phone: phone.clone(),
+        opted_out_everywhere: opted_out_everywhere(&history),
+        numbers,
+        history: serde_json::to_value(&history).unwrap_or_default(),
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsentBody {
+    phone: String,
+    /// One of our numbers (digits, or E.164); absent: every number of the organization.
+    #[serde(default)]
+    number: Option<String>,
+    opted_out: bool,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// An admin records a consent change (cause `admin`), e.g. an opt-out received by phone or in writing.
+#[utoipa::path(post, path = "/v1/consent", tag = "admin", request_body = ConsentBody,
+    responses((status = 201, description = "The customer's consent after the change", body = ConsentView)))]
+pub(crate) async fn change_consent(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Body(body): Body<ConsentBody>,
+) -> ApiResult<(StatusCode, Json<ConsentView>)> {
+    use smsdesk_domain::consent::{ConsentCause, ConsentChange, ConsentEvent};
+    who.require_admin()?;
+    let phone = Phone::parse(&body.phone).map_err(|e| ApiError::field("phone", e))?;
+    let mut channel_id = None;
+    let number = match body.number.as_deref() {
+        None => None,
+        Some(raw) => {
+            let n = Phone::parse(raw).map_err(|e| ApiError::field("number", e))?;
+            let channel = app.store.list_channels().await?.into_iter().find(|c| c.number(&n).is_some());
+            let channel = channel
+                .ok_or_else(|| ApiError::field("number", format!("{n} is not a number of any channel")))?;
+            channel_id = Some(channel.id);
+            Some(n)
+        }
+    };
+    let note = body.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(ApiError::field("note", "must be at most 500 characters"));
+    }
+    let change = ConsentChange {
+        id: app.ids.new_id("consent_"),
+        customer: phone.clone(),
+        number,
+        channel_id,
+        event: if body.opted_out { ConsentEvent::OptOut } else { ConsentEvent::OptIn },
+        cause: ConsentCause::Admin,
+        detail: note,
+        at: app.clock.now(),
+    };
+    app.store.record_consent(&change).await?;
+    tracing::info!(customer = %phone.masked(), everywhere = change.number.is_none(), opted_out = body.opted_out, "consent changed by an admin");
+    Ok((StatusCode::CREATED, Json(consent_view(&app, &phone).await?)))
 }
 
 /// Replaces the channel's credentials (key rotation; admin). The body is the provider's credential fields.

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use smsdesk_domain::lifecycle::WrapUpRequest;
-use smsdesk_domain::segment::analyze;
+use smsdesk_domain::segment::{analyze, smart_encode, ucs2_positions};
 use smsdesk_domain::*;
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
@@ -311,7 +311,18 @@ pub(crate) async fn transfer(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PickBody {
-    contact_id: String,
+    /// One of the contacts that share the customer's phone.
+    #[serde(default)]
+    contact_id: Option<String>,
+    /// Or a new contact with the customer's phone, when none of them is right.
+    #[serde(default)]
+    new_contact: Option<NewContactBody>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewContactBody {
+    name: String,
 }
 
 /// The agent picks the conversation's contact when several share the customer's phone.
@@ -324,7 +335,11 @@ pub(crate) async fn pick_contact(
     Path(id): Path<String>,
     Body(body): Body<PickBody>,
 ) -> ApiResult<Json<WorkItem>> {
-    let c = conversations::pick_contact(&app, &who, &id, &body.contact_id).await?;
+    let c = match (body.contact_id, body.new_contact) {
+        (Some(contact), None) => conversations::pick_contact(&app, &who, &id, &contact).await?,
+        (None, Some(new)) => conversations::new_contact(&app, &who, &id, &new.name).await?,
+        _ => return Err(ApiError::field("contact_id", "give either contact_id or new_contact {\"name\"}")),
+    };
     Ok(Json(WorkItem::from(&c)))
 }
 
@@ -395,12 +410,56 @@ pub(crate) struct PreviewBody {
     text: String,
 }
 
-/// How a text would go out: encoding, segments, the characters that force UCS-2, the 1600-character cap.
+/// How a text would go out: encoding, segments, the characters that force UCS-2 and where, the 1600-character
+/// cap, and what the channel's smart encoding would change.
 #[utoipa::path(post, path = "/v1/messages/preview", tag = "agent", request_body = PreviewBody,
     responses((status = 200, description = "The text's encoding and segments", body = Preview)))]
-pub(crate) async fn preview(_who: Principal, Body(body): Body<PreviewBody>) -> ApiResult<Json<Preview>> {
-    let _ = body.channel_id;
-    Ok(Json(Preview::from(&analyze(&body.text))))
+pub(crate) async fn preview(
+    State(app): State<Arc<App>>,
+    _who: Principal,
+    Body(body): Body<PreviewBody>,
+) -> ApiResult<Json<Preview>> {
+    let smart_on = match &body.channel_id {
+        Some(id) => {
+            let id = ChannelId::new(id.clone());
+            let channel = app
+                .store
+                .get_channel(&id)
+                .await?
+                .ok_or_else(|| ApiError::field("channel_id", format!("no channel '{id}'")))?;
+            channel.messaging.smart_encoding
+        }
+        None => false,
+    };
+    let (smart_text, changes) = smart_encode(&body.text);
+    // What is sent: the text after smart encoding when the channel has it on.
+    let sent = if smart_on { smart_text.clone() } else { body.text.clone() };
+    let info = analyze(&sent);
+    let smart = analyze(&smart_text);
+    Ok(Json(Preview {
+        encoding: info.encoding,
+        segments: info.segments,
+        characters: info.characters,
+        units: info.units,
+        ucs2_characters: info.ucs2_characters.clone(),
+        ucs2_positions: ucs2_positions(&sent)
+            .into_iter()
+            .map(|(position, c)| Ucs2Position { position, character: c.to_string() })
+            .collect(),
+        max_characters: MAX_MESSAGE_CHARS as u32,
+        over_limit: info.characters as usize > MAX_MESSAGE_CHARS,
+        text: sent,
+        smart_encoding: SmartEncodingPreview {
+            enabled: smart_on,
+            text: smart_text,
+            changes: changes
+                .into_iter()
+                .map(|r| ReplacementView { position: r.position, from: r.from, to: r.to })
+                .collect(),
+            encoding: smart.encoding,
+            segments: smart.segments,
+        },
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -3,7 +3,6 @@
 //! form (ids and phone numbers as strings, enums in snake_case); the schema names what they look like.
 
 use serde::Serialize;
-use smsdesk_domain::segment::SegmentInfo;
 use smsdesk_domain::*;
 use utoipa::ToSchema;
 
@@ -305,6 +304,11 @@ pub struct MessageView {
     /// Why it failed, as the provider said.
     pub error: Option<String>,
     pub attempts: u32,
+    /// The kind of automated message (`opt_in_notice`, `greeting`, `agent_joined`, ...), for system messages
+    /// the channel sent on its own.
+    pub automated: Option<String>,
+    /// An inbound text over the 1600-character cap, kept whole and flagged.
+    pub over_limit: bool,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -325,6 +329,8 @@ impl MessageView {
             segments: m.segments,
             provider_message_id: m.provider_message_id.clone(),
             error: m.error.clone(),
+            automated: m.automated.map(|k| k.as_str().to_string()),
+            over_limit: m.over_limit,
             attempts: m.attempts,
             created_at: ts(m.created_at),
             updated_at: ts(m.updated_at),
@@ -465,22 +471,40 @@ pub struct Preview {
     /// Code units on the air (septets for GSM-7, UTF-16 units for UCS-2).
     pub units: u32,
     pub ucs2_characters: Vec<String>,
+    /// Where each character that forces UCS-2 stands (character index).
+    pub ucs2_positions: Vec<Ucs2Position>,
     pub max_characters: u32,
     pub over_limit: bool,
+    /// The text as it would be sent (after smart encoding when the channel has it on).
+    pub text: String,
+    /// What smart encoding does to the text, and whether the channel has it on.
+    pub smart_encoding: SmartEncodingPreview,
 }
 
-impl From<&SegmentInfo> for Preview {
-    fn from(info: &SegmentInfo) -> Self {
-        Self {
-            encoding: info.encoding,
-            segments: info.segments,
-            characters: info.characters,
-            units: info.units,
-            ucs2_characters: info.ucs2_characters.clone(),
-            max_characters: MAX_MESSAGE_CHARS as u32,
-            over_limit: info.characters as usize > MAX_MESSAGE_CHARS,
-        }
-    }
+/// A character that forces UCS-2, and where it stands.
+#[derive(Serialize, ToSchema)]
+pub struct Ucs2Position {
+    pub position: usize,
+    pub character: String,
+}
+
+/// The text after smart encoding, what it replaced, and the encoding and segments it would then take.
+#[derive(Serialize, ToSchema)]
+pub struct SmartEncodingPreview {
+    pub enabled: bool,
+    pub text: String,
+    pub changes: Vec<ReplacementView>,
+    #[schema(value_type = EncodingSchema)]
+    pub encoding: Encoding,
+    pub segments: u32,
+}
+
+/// One look-alike smart encoding replaced (character index in the original text).
+#[derive(Serialize, ToSchema)]
+pub struct ReplacementView {
+    pub position: usize,
+    pub from: String,
+    pub to: String,
 }
 
 /// A CRM contact.
@@ -736,6 +760,15 @@ pub struct ChannelView {
     pub inactivity_secs: Option<u64>,
     pub attachments: AttachmentsView,
     pub media: MediaCapability,
+    /// Whether the channel sends automated messages at all.
+    pub automated_messages_enabled: bool,
+    /// The automated messages in effect, by language then kind (the channel's own texts over the defaults).
+    #[schema(value_type = Object)]
+    pub automated_messages: serde_json::Value,
+    /// The consent keywords in effect, by language (built-in and the admin's).
+    #[schema(value_type = Object)]
+    pub consent_keywords: serde_json::Value,
+    pub smart_encoding: bool,
     /// The provider's credential fields, secrets redacted.
     #[schema(value_type = Object)]
     pub credentials: serde_json::Value,
@@ -807,4 +840,28 @@ impl From<&OutboxEntry> for OutboxView {
             at: ts(e.at),
         }
     }
+}
+
+/// A customer's consent (issue 10.1): per number of every channel, organization-wide, and every change with
+/// its time, number and cause (the audit trail).
+#[derive(Serialize, ToSchema)]
+pub struct ConsentView {
+    #[schema(value_type = String, example = "+15551234567")]
+    pub phone: Phone,
+    pub opted_out_everywhere: bool,
+    pub numbers: Vec<ConsentNumberView>,
+    /// Every consent change, oldest first: `event` (`opt_out`, `opt_in`), `cause` (`keyword`,
+    /// `provider_error`, `admin`, `migrated`), `number` (absent: every number), `at`.
+    #[schema(value_type = Vec<Object>)]
+    pub history: serde_json::Value,
+}
+
+/// Whether the customer is opted out of one of our numbers.
+#[derive(Serialize, ToSchema)]
+pub struct ConsentNumberView {
+    #[schema(value_type = String)]
+    pub number: Phone,
+    #[schema(value_type = String)]
+    pub channel_id: ChannelId,
+    pub opted_out: bool,
 }

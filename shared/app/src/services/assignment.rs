@@ -5,7 +5,7 @@
 //! auto-accepts; either way the agent's slot is taken at once.
 
 use crate::App;
-use crate::services::crm;
+use crate::services::{automated, crm};
 use smsdesk_domain::assign::{Waiting, current_priority, last_agent, order_waiting, prefer, rank_for};
 use smsdesk_domain::{
     Agent, AgentId, Conversation, ConversationId, ConversationState, Phone, QueueId, WorkQueue, offer,
@@ -146,6 +146,9 @@ pub async fn became_active(
     tracing::info!(conversation = %c.id, agent = %agent, "conversation assigned");
     crate::services::telemetry::assigned(app, c, at);
     crate::services::service_level::answered(app, c, at).await;
+    if let Some(a) = app.store.get_agent(agent).await? {
+        automated::agent_joined(app, c, &a).await?;
+    }
     crm::timeline(app, &c.id, "assigned", serde_json::json!({"agent_id": agent, "queue_id": c.queue_id}))
         .await
 }

@@ -5,6 +5,7 @@ use crate::App;
 use crate::error::{ApiError, ApiResult};
 use crate::http::views::{AttachmentsView, ChannelView, MediaCapability, NumberView, ValidationView};
 use serde_json::{Map, Value, json};
+use smsdesk_domain::automated::{DEFAULT_LANGUAGE, effective_templates, validate_messaging};
 use smsdesk_domain::lifecycle;
 use smsdesk_domain::*;
 use smsdesk_ports::Credentials;
@@ -316,15 +317,149 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<ChannelView> {
         language,
         attachments,
         created_at: app.clock.now(),
+        messaging: Default::default(),
         inactivity_secs,
         former_numbers: Vec::new(),
     };
+    // The messaging settings may be given at creation too, by the same rules as a PATCH.
+    let settings: Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| SETTINGS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let channel = apply_patch(app, &channel, &Value::Object(settings))?;
     app.secrets.put_credentials(&channel.id, &credentials).await?;
     app.store.put_channel(&channel).await?;
     tracing::info!(channel = %channel.id, provider = %provider, "channel created");
     // A number taken off another channel to come here brings its open conversations (as with PUT numbers).
     take_open_conversations(app, &channel).await?;
     Ok(view(app, &channel, &credentials))
+}
+
+/// The messaging settings of a channel (see [`MessagingSettings`]), set at creation or by `PATCH`.
+const SETTINGS: &[&str] =
+    &["automated_messages_enabled", "automated_messages", "consent_keywords", "smart_encoding"];
+
+/// Channel fields that are left out of the stored JSON while unset, and that a `PATCH` may set.
+const OPTIONAL: &[&str] = &["base_url", "public_url", "inactivity_secs", "language"];
+
+/// Fields a `PATCH` may not change: identity, provider, and what has its own route.
+const IMMUTABLE: &[(&str, &str)] = &[
+    ("id", "is the channel's identity"),
+    ("created_at", "is set when the channel is created"),
+    ("provider", "cannot change: create a channel for another provider"),
+    ("credentials", "are changed with PUT /v1/channels/{id}/credentials"),
+    ("numbers", "are changed with PUT /v1/channels/{id}/numbers"),
+    ("callback_url", "is derived from the channel's id and provider"),
+];
+
+/// Consent keywords as the API shows them: the built-in lists, and per language the admin's and built-in.
+fn keywords_view(channel: &Channel) -> Value {
+    use smsdesk_domain::consent::{HELP, OPT_IN, OPT_OUT};
+    let mut per_language = serde_json::Map::new();
+    for lang in ["es"] {
+        if let Some(lists) = smsdesk_domain::automated::default_keywords(lang) {
+            per_language.insert(lang.into(), json!(lists));
+        }
+    }
+    for (lang, lists) in &channel.messaging.consent_keywords {
+        let mut merged = smsdesk_domain::automated::default_keywords(lang).unwrap_or_default();
+        merged.opt_out.extend(lists.opt_out.iter().cloned());
+        merged.opt_in.extend(lists.opt_in.iter().cloned());
+        merged.help.extend(lists.help.iter().cloned());
+        per_language.insert(lang.clone(), json!(merged));
+    }
+    json!({"built_in": {"opt_out": OPT_OUT, "opt_in": OPT_IN, "help": HELP}, "languages": per_language})
+}
+
+/// RFC 7386 JSON merge patch: objects merge key by key, `null` removes, anything else replaces.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (target, Value::Object(p)) => {
+            *target = Value::Object(Map::new());
+            merge_patch(target, &Value::Object(p.clone()));
+        }
+        (target, patch) => *target = patch.clone(),
+    }
+}
+
+/// `channel` with `patch` merged in (JSON merge patch), checked field by field.
+fn apply_patch(app: &App, channel: &Channel, patch: &Value) -> ApiResult<Channel> {
+    let obj =
+        patch.as_object().ok_or_else(|| ApiError::field("body", "must be a JSON object (a merge patch)"))?;
+    let mut merged = serde_json::to_value(channel).map_err(|e| ApiError::field("body", e))?;
+    let known: Vec<String> = merged.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    for key in obj.keys() {
+        if let Some((_, rule)) = IMMUTABLE.iter().find(|(k, _)| k == key) {
+            return Err(ApiError::field(key, rule));
+        }
+        if !known.contains(key) && !SETTINGS.contains(&key.as_str()) && !OPTIONAL.contains(&key.as_str()) {
+            return Err(ApiError::field(key, "is not a channel setting"));
+        }
+    }
+    merge_patch(&mut merged, patch);
+    // Each patched field is read on its own first, so a wrong type names its field.
+    let fields = merged.as_object().cloned().unwrap_or_default();
+    for key in obj.keys() {
+        let value = fields.get(key).cloned().unwrap_or(Value::Null);
+        let checked = match key.as_str() {
+            "name" => serde_json::from_value::<String>(value).map(|_| ()),
+            "language" | "base_url" | "public_url" => {
+                serde_json::from_value::<Option<String>>(value).map(|_| ())
+            }
+            "inactivity_secs" => serde_json::from_value::<Option<u64>>(value).map(|_| ()),
+            "attachments" => serde_json::from_value::<AttachmentPolicy>(value).map(|_| ()),
+            "automated_messages_enabled" | "smart_encoding" => {
+                serde_json::from_value::<bool>(value).map(|_| ())
+            }
+            "automated_messages" => {
+                serde_json::from_value::<smsdesk_domain::automated::Templates>(value).map(|_| ())
+            }
+            "consent_keywords" => serde_json::from_value::<
+                std::collections::BTreeMap<String, smsdesk_domain::consent::KeywordLists>,
+            >(value)
+            .map(|_| ()),
+            _ => Ok(()),
+        };
+        checked.map_err(|e| ApiError::field(key, e))?;
+    }
+    let mut updated: Channel = serde_json::from_value(merged).map_err(|e| ApiError::field("body", e))?;
+    if obj.contains_key("name") {
+        updated.name = updated.name.trim().to_string();
+        if updated.name.is_empty() {
+            return Err(ApiError::field("name", "must not be empty"));
+        }
+    }
+    if obj.contains_key("base_url") {
+        updated.base_url = parse_base_url(updated.base_url.as_deref(), app.config.allow_loopback_http)?;
+    }
+    if obj.contains_key("public_url") {
+        updated.public_url = parse_public_url(updated.public_url.as_deref(), app.config.allow_loopback_http)?;
+    }
+    if let Some(secs) = updated.inactivity_secs.filter(|_| obj.contains_key("inactivity_secs")) {
+        lifecycle::validate_inactivity(secs).map_err(|e| ApiError::field(e.field, e.rule))?;
+    }
+    validate_messaging(updated.language.as_deref(), &updated.messaging)
+        .map_err(|e| ApiError::field(e.field, e.rule))?;
+    Ok(updated)
+}
+
+/// `PATCH /v1/channels/{id}`: changes settings with JSON merge patch semantics; answers the channel as GET.
+pub async fn patch(app: &App, id: &str, body: &Value) -> ApiResult<ChannelView> {
+    let (channel, credentials) = get(app, id).await?;
+    let updated = apply_patch(app, &channel, body)?;
+    app.store.put_channel(&updated).await?;
+    tracing::info!(channel = %updated.id, "channel settings changed");
+    Ok(view(app, &updated, &credentials))
 }
 
 /// The URL the provider calls for this channel's webhooks: the channel's `public_url` when the admin set
@@ -358,10 +493,15 @@ pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> ChannelV
                 send_rate: n.send_rate(),
             })
             .collect(),
-        language: channel.language.clone(),
+        language: Some(channel.language.clone().unwrap_or_else(|| DEFAULT_LANGUAGE.to_string())),
         inactivity_secs: channel.inactivity_secs,
         attachments: AttachmentsView::from(&channel.attachments),
         media: media_view(app, channel),
+        automated_messages_enabled: channel.messaging.automated_messages_enabled,
+        automated_messages: serde_json::to_value(effective_templates(&channel.messaging.automated_messages))
+            .unwrap_or_default(),
+        consent_keywords: keywords_view(channel),
+        smart_encoding: channel.messaging.smart_encoding,
         credentials: redacted(app, credentials),
         created_at: crate::http::views::ts(channel.created_at),
         moved_conversations: None,
@@ -428,16 +568,13 @@ pub async fn set_numbers(app: &App, id: &str, body: &Value) -> ApiResult<Channel
 }
 
 /// Moves to `channel` every open conversation on one of its numbers that another channel holds; returns
-/// how many moved. The customer's opt-out on the old channel goes along first, so consent never lets a
-/// moved conversation send what the old channel would have refused.
+/// how many moved. Consent is kept per (number, customer), so a customer's opt-out on the number stays with
+/// it: the new channel refuses what the old one would have refused.
 async fn take_open_conversations(app: &App, channel: &Channel) -> ApiResult<usize> {
     let mut moved = 0;
     for c in app.store.open_conversations().await? {
         if c.channel_id == channel.id || channel.number(&c.channel_number).is_none() {
             continue;
-        }
-        if app.store.is_opted_out(&c.channel_id, &c.customer).await? {
-            app.store.set_opted_out(&channel.id, &c.customer, true, app.clock.now()).await?;
         }
         match app.store.move_conversation(&c.id, &channel.id).await? {
             Some(_) => {

@@ -4,7 +4,7 @@ use crate::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::services::idempotency::{self, IdempotencyKey};
-use crate::services::{assignment, crm, outbound, routing};
+use crate::services::{assignment, automated, consent, crm, outbound, routing};
 use smsdesk_domain::access::{
     Access, Actor, ProactivePlan, ProactiveRefusal, access, contacts_of, plan_proactive,
 };
@@ -265,6 +265,7 @@ pub async fn set_aside(app: &App, who: &Principal, id: &str) -> ApiResult<Conver
 pub async fn end(app: &App, who: &Principal, id: &str) -> ApiResult<Conversation> {
     let moved = move_by_agent(app, who, id, lifecycle::AgentAction::End).await?;
     tracing::info!(conversation = %moved.id, "conversation ended; wrap-up");
+    automated::conversation_ended(app, &moved).await?;
     crm::timeline(app, &moved.id, "conversation_ended", serde_json::json!({"agent_id": moved.agent_id}))
         .await?;
     Ok(moved)
@@ -320,6 +321,10 @@ pub async fn close_wrap_up_and_free(app: &App, id: &ConversationId, reason: &str
 async fn after_close(app: &App, closed: Option<Conversation>, reason: &str) -> ApiResult<bool> {
     let Some(closed) = closed else { return Ok(false) };
     tracing::info!(conversation = %closed.id, reason, "conversation closed");
+    // The customer is told (once: `/end` may have told them already), then the whole transcript, that
+    // message included, goes on the contact.
+    automated::conversation_ended(app, &closed).await?;
+    crm::transcript(app, &closed.id).await?;
     crm::timeline(
         app,
         &closed.id,
@@ -423,6 +428,28 @@ pub async fn pick_contact(app: &App, who: &Principal, id: &str, contact_id: &str
     Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation))
 }
 
+/// The agent creates a new contact with the customer's phone (several share the number and none is right)
+/// and links the conversation to it.
+pub async fn new_contact(app: &App, who: &Principal, id: &str, name: &str) -> ApiResult<Conversation> {
+    let conversation = authorize(app, who, id, Need::Act).await?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::field("new_contact.name", "must be 1 to 200 characters"));
+    }
+    let contact = Contact {
+        id: ContactId::new(app.ids.new_id(ContactId::PREFIX)),
+        name: name.to_string(),
+        phone: conversation.customer.clone(),
+        created_at: app.clock.now(),
+    };
+    app.store.put_contact(&contact).await?;
+    tracing::info!(conversation = %conversation.id, contact = %contact.id, "contact created by the agent");
+    let link = ContactLink::Linked { contact_id: contact.id.clone() };
+    app.store.set_contact_link(&conversation.id, &link).await?;
+    crm::started_event(app, &conversation, &contact.id).await?;
+    Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation))
+}
+
 /// A proactive text (`POST /v1/messages`), as checked by the route.
 pub struct Proactive {
     pub channel: Channel,
@@ -457,6 +484,9 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
     };
     // Refused before anything is written when the sender does not serve the number's queue.
     plan_proactive(actor, &send.number.queue, None, send.session).map_err(refuse)?;
+    if let Some(reason) = consent::refusal(app, &send.number.number, &send.to, None).await? {
+        return Err(ApiError::conflict("opted_out", format!("to: {reason}")));
+    }
     let (mut conversation, created) =
         routing::find_or_open(app, &send.channel, &send.number, &send.to).await?;
     let plan = if created {

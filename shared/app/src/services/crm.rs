@@ -39,6 +39,35 @@ pub async fn timeline(
     .await
 }
 
+/// Asks crm-upsert to write an event whose id derives from what caused it (`<conversation>:<key>`), so a
+/// cause handled twice writes it once.
+pub async fn timeline_once(
+    app: &App,
+    conversation: &ConversationId,
+    key: &str,
+    kind: &str,
+    detail: serde_json::Value,
+) -> PortResult<()> {
+    let job = CrmJob::Timeline {
+        conversation_id: conversation.clone(),
+        event_id: format!("{conversation}:{key}"),
+        kind: kind.to_string(),
+        detail,
+        at: app.clock.now(),
+    };
+    send(app, &job).await
+}
+
+/// The full transcript, system messages included, on the contact when the conversation closes (in parts,
+/// [`smsdesk_domain::crm::transcript_parts`]).
+pub async fn transcript(app: &App, conversation: &ConversationId) -> PortResult<()> {
+    let messages = app.store.list_messages(conversation).await?;
+    for (i, detail) in smsdesk_domain::crm::transcript_parts(&messages).into_iter().enumerate() {
+        timeline_once(app, conversation, &format!("transcript:{}", i + 1), "transcript", detail).await?;
+    }
+    Ok(())
+}
+
 async fn send(app: &App, job: &CrmJob) -> PortResult<()> {
     let body = serde_json::to_string(job).map_err(|e| smsdesk_ports::PortError::Backend(e.to_string()))?;
     app.queue.send(QueueKind::Crm, QueueMessage { body, group: None, dedupe_id: None }).await

@@ -1,7 +1,9 @@
 //! What the handlers do, over the ports. HTTP handlers and queue consumers call these.
 
 pub mod assignment;
+pub mod automated;
 pub mod channels;
+pub mod consent;
 pub mod conversations;
 pub mod crm;
 pub mod dispatch_gate;

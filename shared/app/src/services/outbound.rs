@@ -5,14 +5,16 @@
 
 use crate::App;
 use crate::error::ApiError;
+use crate::services::consent;
 use crate::services::outcome_for;
 use async_trait::async_trait;
 use axum::http::StatusCode;
+use smsdesk_domain::automated::AutomatedKind;
 use smsdesk_domain::events::OutboundJob;
 use smsdesk_domain::pacing::Slot;
 use smsdesk_domain::redact::scrub;
 use smsdesk_domain::retry::RetryDecision;
-use smsdesk_domain::segment::analyze;
+use smsdesk_domain::segment::{analyze, smart_encode};
 use smsdesk_domain::*;
 use smsdesk_ports::{
     Consumer, Outcome, PortError, PortResult, QueueKind, QueueMessage, Received, SendClaim, StatusUpdate,
@@ -45,11 +47,54 @@ pub async fn queue_reply_as(
     author: Author,
     agent: Option<&AgentId>,
 ) -> Result<Message, ApiError> {
+    queue_message(app, id, conversation, text, author, agent, None).await
+}
+
+/// An automated message (opt-in notice, confirmation, greeting, ...): a system message under `id`.
+pub async fn queue_automated(
+    app: &App,
+    id: MessageId,
+    conversation: &Conversation,
+    text: MessageText,
+    kind: AutomatedKind,
+) -> Result<Message, ApiError> {
+    queue_message(app, id, conversation, text, Author::System, None, Some(kind)).await
+}
+
+/// The text as it is sent and recorded: with the channel's smart encoding, look-alikes replaced (unless
+/// that would take it over the cap).
+fn as_sent(channel: Option<&Channel>, text: MessageText) -> String {
+    if channel.is_some_and(|c| c.messaging.smart_encoding) {
+        let (smart, _) = smart_encode(text.as_str());
+        if let Ok(smart) = MessageText::parse(smart) {
+            return smart.into_string();
+        }
+    }
+    text.into_string()
+}
+
+async fn queue_message(
+    app: &App,
+    id: MessageId,
+    conversation: &Conversation,
+    text: MessageText,
+    author: Author,
+    agent: Option<&AgentId>,
+    automated: Option<AutomatedKind>,
+) -> Result<Message, ApiError> {
     if let Some(existing) = app.store.get_message(&id).await? {
         return resume(app, existing).await;
     }
     let now = app.clock.now();
-    let info = analyze(text.as_str());
+    let channel = app.store.get_channel(&conversation.channel_id).await?;
+    let text = as_sent(channel.as_ref(), text);
+    let info = analyze(&text);
+    // A customer who opted out is not texted: the agent's text is kept in the transcript, failed with the
+    // reason, and the caller is told (the same check outbound-send makes right before the provider).
+    let refused = match automated {
+        None => consent::refusal(app, &conversation.channel_number, &conversation.customer, None).await?,
+        Some(_) => None,
+    };
     let message = Message {
         id,
         conversation_id: conversation.id.clone(),
@@ -57,13 +102,15 @@ pub async fn queue_reply_as(
         direction: Direction::Outbound,
         author,
         agent_id: agent.cloned(),
-        text: text.into_string(),
-        status: MessageStatus::Queued,
+        text,
+        status: if refused.is_some() { MessageStatus::Failed } else { MessageStatus::Queued },
         encoding: info.encoding,
         segments: info.segments,
         provider_message_id: None,
-        error: None,
+        error: refused.clone(),
         attempts: 0,
+        automated,
+        over_limit: false,
         created_at: now,
         updated_at: now,
     };
@@ -71,6 +118,10 @@ pub async fn queue_reply_as(
         // A concurrent retry of the same request stored it first.
         let existing = app.store.get_message(&message.id).await?;
         return resume(app, existing.unwrap_or(message)).await;
+    }
+    if let Some(reason) = refused {
+        tracing::info!(message_id = %message.id, "reply refused: the customer opted out");
+        return Err(ApiError::conflict("opted_out", format!("message '{}' {reason}", message.id)));
     }
     if let Err(e) = enqueue(app, &message).await {
         // Never leave a `queued` message that nothing will send: fail it visibly, and tell the caller.
@@ -213,9 +264,11 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     let Some(conversation) = app.store.get_conversation(&message.conversation_id).await? else {
         return fail(app, &message.id, "conversation no longer exists".into()).await;
     };
-    if app.store.is_opted_out(&conversation.channel_id, &conversation.customer).await? {
-        return fail(app, &message.id, "not sent: the customer opted out (STOP) on this channel".into())
-            .await;
+    // The one consent check, right before the provider (every provider, every author).
+    if let Some(reason) =
+        consent::refusal(app, &conversation.channel_number, &conversation.customer, message.automated).await?
+    {
+        return fail(app, &message.id, reason).await;
     }
     let Some(channel) = app.store.get_channel(&conversation.channel_id).await? else {
         return fail(app, &message.id, "channel no longer exists".into()).await;
@@ -297,7 +350,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         Err(SendError::OptedOut { reason }) => {
             // The provider knows the customer opted out (e.g. a STOP we never saw): record it, so consent
             // refuses the next send before it reaches the provider, and fail this one for good.
-            app.store.set_opted_out(&channel.id, &conversation.customer, true, app.clock.now()).await?;
+            consent::provider_opt_out(app, &conversation, &message.id, &reason).await?;
             let why = format!("not sent: the customer opted out at the provider ({reason})");
             return fail(app, &message.id, why).await;
         }

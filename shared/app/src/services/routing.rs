@@ -3,9 +3,9 @@
 //! receipts move outbound messages forward. Idempotent: a redelivered event changes nothing the second time.
 
 use crate::App;
-use crate::services::{assignment, crm, outcome_for, prequeue};
+use crate::services::{assignment, automated, consent, crm, outcome_for, prequeue};
 use async_trait::async_trait;
-use smsdesk_domain::consent::{self, Keyword};
+use smsdesk_domain::automated::AutomatedKind;
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
 use smsdesk_domain::lifecycle::{self, Revival};
 use smsdesk_domain::multipart::{self, PartsSoFar};
@@ -128,14 +128,16 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     // Media announced with the text: fetched now (providers' links expire), or refused by the channel.
     crate::services::media::receive(app, &channel, &conversation, &message_id, &m.media).await?;
 
-    let keyword = consent::classify(&m.text);
-    match keyword {
-        Some(Keyword::OptOut) => app.store.set_opted_out(&channel.id, &m.from, true, m.received_at).await?,
-        Some(Keyword::OptIn) => app.store.set_opted_out(&channel.id, &m.from, false, m.received_at).await?,
-        Some(Keyword::Help) | None => {}
+    // Consent keywords and the opt-in notice first (before anything else is said), then the greeting of a
+    // conversation this text opened.
+    let said = consent::on_inbound(app, &channel, &conversation, &m.text, &message_id).await?;
+    let mut opened = false;
+    if !said.keyword && !said.opted_out {
+        opened = greet(app, &channel, &conversation, &message_id).await?;
+        out_of_hours(app, &channel, &conversation).await?;
     }
     // Before its queue, the menu or the bot answers the text (a consent keyword is no answer to them).
-    let conversation = if conversation.state == ConversationState::Routing && keyword.is_none() {
+    let conversation = if conversation.state == ConversationState::Routing && !said.keyword {
         prequeue::on_text(app, &number, conversation, &message_id, &m.text).await?
     } else {
         conversation
@@ -146,9 +148,91 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     }
     if conversation.state == ConversationState::Open {
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
+        if opened {
+            place_in_line(app, &channel, &conversation).await?;
+        }
     }
     revive(app, &conversation).await?;
     Ok(Some(conversation.id))
+}
+
+/// The greeting, when `message_id` is the first message of the conversation (the customer opened it; a
+/// conversation an agent opened with a proactive text is not greeted). Returns whether it was.
+async fn greet(
+    app: &App,
+    channel: &Channel,
+    conversation: &Conversation,
+    message_id: &MessageId,
+) -> PortResult<bool> {
+    if conversation.state != ConversationState::Open {
+        return Ok(false);
+    }
+    let transcript = app.store.list_messages(&conversation.id).await?;
+    if transcript.iter().find(|m| m.author != Author::System).map(|m| &m.id) != Some(message_id) {
+        return Ok(false);
+    }
+    automated::send(app, channel, conversation, AutomatedKind::Greeting, message_id.as_str(), &[]).await?;
+    Ok(true)
+}
+
+/// The customer's place in line, once per conversation, when the conversation their text opened still
+/// waits after distribution because no agent of the queue is free (someone free takes it at once).
+async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation) -> PortResult<()> {
+    let waits = app.store.get_conversation(&conversation.id).await?;
+    if waits.is_none_or(|c| c.state != ConversationState::Open) {
+        return Ok(());
+    }
+    let queue = &conversation.queue_id;
+    let agents = app.store.agents_for_queue(queue).await?;
+    if !smsdesk_domain::assign::rank_candidates(queue, &agents).is_empty() {
+        return Ok(());
+    }
+    let settings = app.store.get_queue(queue).await?;
+    let now = app.clock.now();
+    let waiting = app
+        .store
+        .waiting_in_queue(queue, 1000)
+        .await?
+        .into_iter()
+        .map(|c| smsdesk_domain::assign::Waiting {
+            priority: settings
+                .as_ref()
+                .map_or(0, |s| smsdesk_domain::assign::current_priority(s, now - c.queued_at)),
+            conversation: c.id,
+            queue: c.queue_id,
+            queued_at: c.queued_at,
+        })
+        .collect();
+    let Some(position) = smsdesk_domain::assign::position_in_line(waiting, &conversation.id) else {
+        return Ok(());
+    };
+    let cause = format!("msg_{}", conversation.id);
+    let place = position.to_string();
+    automated::send(
+        app,
+        channel,
+        conversation,
+        AutomatedKind::QueuePosition,
+        &cause,
+        &[("{position}", &place)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Out of the queue's operating hours, a text waiting in the queue gets the out-of-hours message, once per
+/// conversation (its id derives from the conversation), and still waits in the queue.
+async fn out_of_hours(app: &App, channel: &Channel, conversation: &Conversation) -> PortResult<()> {
+    if conversation.state != ConversationState::Open {
+        return Ok(());
+    }
+    let Some(queue) = app.store.get_queue(&conversation.queue_id).await? else { return Ok(()) };
+    if smsdesk_domain::hours::is_open(queue.operating_hours.as_ref(), app.clock.now()) {
+        return Ok(());
+    }
+    let cause = format!("msg_{}", conversation.id);
+    automated::send(app, channel, conversation, AutomatedKind::OutOfHours, &cause, &[]).await?;
+    Ok(())
 }
 
 /// The channel that has `number` now, and the number's settings there.
@@ -229,6 +313,9 @@ async fn file_text(
             provider_message_id: Some(m.provider_message_id.clone()),
             error: None,
             attempts: 0,
+            automated: None,
+            // Kept whole, never cut: the agent sees it all, flagged.
+            over_limit: info.characters as usize > MAX_MESSAGE_CHARS,
             // Filed time, not the provider's: the transcript keeps the order texts reached us (FIFO per
             // customer), even when the provider's timestamps tie or arrive late.
             created_at: now,

@@ -118,8 +118,13 @@ pub(crate) fn phone_contact(phone: &Phone, contact: &ContactId) -> Item {
     key(phone_partition(phone), format!("CONTACT#{contact}"))
 }
 
-pub(crate) fn consent(channel: &ChannelId, customer: &Phone) -> Item {
-    key(format!("CONSENT#{channel}#{}", customer.e164()), "CONSENT")
+/// A customer's consent log: one partition per customer, one item per change id.
+pub(crate) fn consent_partition(customer: &Phone) -> String {
+    format!("CONSENTLOG#{}", customer.e164())
+}
+
+pub(crate) fn consent_change(customer: &Phone, id: &str) -> Item {
+    key(consent_partition(customer), format!("CHANGE#{id}"))
 }
 
 /// The partition of a multipart text's group (its `GROUP` item and its `PART#...` items).

@@ -341,6 +341,8 @@ mod tests {
             provider_message_id: pid.map(str::to_string),
             error: None,
             attempts: 0,
+            automated: None,
+            over_limit: false,
             created_at: at,
             updated_at: at,
         }

@@ -5,7 +5,7 @@
 //! `expires_ns` with the caller's clock.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use smsdesk_domain::consent::ConsentChange;
 use smsdesk_domain::*;
 use smsdesk_ports::{
     ConsentStore, DedupeStore, IdempotencyRecord, IdempotencyStore, OutboxStore, PortError, PortResult,
@@ -14,7 +14,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{Cond, DynamoStore, Query, keys};
-use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s};
+use crate::attr::{Expr, Item, from_item, get_s, n, record_item, s};
 
 fn get_nanos(item: &Item, name: &str) -> Option<i128> {
     item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
@@ -39,31 +39,21 @@ fn ttl_seconds(expires_nanos: i128) -> i128 {
 
 #[async_trait]
 impl ConsentStore for DynamoStore {
-    async fn set_opted_out(
-        &self,
-        channel: &ChannelId,
-        customer: &Phone,
-        opted_out: bool,
-        at: OffsetDateTime,
-    ) -> PortResult<()> {
-        let item = keys::item_with(
-            keys::consent(channel, customer),
-            [
-                ("entity", s("consent")),
-                ("channel_id", s(channel.as_str())),
-                ("customer", s(customer.e164())),
-                ("opted_out", AttributeValue::Bool(opted_out)),
-                ("at", s(rfc3339(at)?)),
-                ("at_ns", n(at.unix_timestamp_nanos())),
-            ],
-        );
-        // The latest choice wins, even when an older one is written after it.
-        self.put(item, Some(absent_or_not_after("at_ns", at.unix_timestamp_nanos()))).await.map(|_| ())
+    async fn record_consent(&self, change: &ConsentChange) -> PortResult<bool> {
+        let mut item = record_item(change)?;
+        item.extend(keys::consent_change(&change.customer, &change.id));
+        item.insert("entity".into(), s("consent_change"));
+        let mut expr = Expr::new();
+        let expression = format!("attribute_not_exists({})", expr.name("pk"));
+        self.put(item, Some(Cond { expression, expr })).await
     }
 
-    async fn is_opted_out(&self, channel: &ChannelId, customer: &Phone) -> PortResult<bool> {
-        let item = self.get(keys::consent(channel, customer)).await?;
-        Ok(item.and_then(|i| i.get("opted_out").and_then(|v| v.as_bool().ok()).copied()).unwrap_or(false))
+    async fn consent_history(&self, customer: &Phone) -> PortResult<Vec<ConsentChange>> {
+        let items = self.query(Query::prefix(&keys::consent_partition(customer), "CHANGE#")).await?;
+        let mut changes: Vec<ConsentChange> = items.iter().map(from_item).collect::<PortResult<_>>()?;
+        // Keyed by id (so a change is stored once whatever its time); read back in time order.
+        changes.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        Ok(changes)
     }
 }
 

@@ -109,26 +109,57 @@ async fn timeline_is_idempotent(store: &Arc<dyn Store>) {
     assert!(none.is_empty(), "a contact with no events has an empty timeline");
 }
 
-/// The latest choice per (channel, customer) wins; other channels and customers are unaffected.
+/// Consent is an append-only log per customer: a change is stored once per id, read back oldest first,
+/// and never mixed with another customer's; the state it gives is the latest applicable choice.
 pub async fn consent_contract(store: Arc<dyn Store>) {
-    let channel = ChannelId::new(fixtures::id("ch_"));
-    let other_channel = ChannelId::new(fixtures::id("ch_"));
+    use smsdesk_domain::consent::{ConsentCause, ConsentChange, ConsentEvent, opted_out};
     let customer = fixtures::phone();
+    let number = fixtures::phone();
+    let other_number = fixtures::phone();
     let t = fixtures::now();
-    assert!(
-        !ok(store.is_opted_out(&channel, &customer).await, "is_opted_out"),
-        "nobody is opted out by default"
+    let change = |id: &str, number: Option<&Phone>, event, cause, at| ConsentChange {
+        id: format!("{id}:{}", fixtures::run_tag()),
+        customer: customer.clone(),
+        number: number.cloned(),
+        channel_id: Some(ChannelId::new("ch_contract")),
+        event,
+        cause,
+        detail: Some("STOP".into()),
+        at,
+    };
+    let none = ok(store.consent_history(&customer).await, "consent_history");
+    assert!(none.is_empty(), "a customer with no changes has an empty history");
+    assert!(!opted_out(&none, &number), "nobody is opted out by default");
+
+    let stop = change("stop", Some(&number), ConsentEvent::OptOut, ConsentCause::Keyword, t);
+    assert!(ok(store.record_consent(&stop).await, "record_consent"), "a new change is stored");
+    assert!(!ok(store.record_consent(&stop).await, "record_consent"), "the same change twice is one entry");
+    // Recorded after, but earlier in time: the history is in time order.
+    let notice = change(
+        "notice",
+        Some(&number),
+        ConsentEvent::NoticeSent,
+        ConsentCause::FirstContact,
+        t - Duration::seconds(5),
     );
-    ok(store.set_opted_out(&channel, &customer, true, t).await, "set_opted_out");
-    assert!(ok(store.is_opted_out(&channel, &customer).await, "is_opted_out"), "STOP opts out");
-    let other = ok(store.is_opted_out(&other_channel, &customer).await, "is_opted_out");
-    assert!(!other, "opting out on one channel leaves another");
-    assert!(
-        !ok(store.is_opted_out(&channel, &fixtures::phone()).await, "is_opted_out"),
-        "other customers unaffected"
+    assert!(ok(store.record_consent(&notice).await, "record_consent"));
+    let all = change("all", None, ConsentEvent::OptOut, ConsentCause::Admin, t + Duration::seconds(1));
+    assert!(ok(store.record_consent(&all).await, "record_consent"));
+    let history = ok(store.consent_history(&customer).await, "consent_history");
+    assert_eq!(history, vec![notice, stop, all], "oldest first, each change once, every field kept");
+    assert!(opted_out(&history, &number) && opted_out(&history, &other_number));
+    let start = change(
+        "start",
+        Some(&other_number),
+        ConsentEvent::OptIn,
+        ConsentCause::Keyword,
+        t + Duration::seconds(2),
     );
-    ok(store.set_opted_out(&channel, &customer, false, t + Duration::seconds(1)).await, "set_opted_out");
-    assert!(!ok(store.is_opted_out(&channel, &customer).await, "is_opted_out"), "START opts back in");
+    ok(store.record_consent(&start).await, "record_consent");
+    let history = ok(store.consent_history(&customer).await, "consent_history");
+    assert!(!opted_out(&history, &other_number) && opted_out(&history, &number));
+    let stranger = ok(store.consent_history(&fixtures::phone()).await, "consent_history");
+    assert!(stranger.is_empty(), "other customers unaffected");
 }
 
 /// `remember` is true once per key until its ttl passes; `seen` tells whether it is recorded and live.

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
+use smsdesk_domain::consent::ConsentChange;
 use smsdesk_domain::*;
 use smsdesk_ports::{
     ConsentStore, ContactCreate, ContactStore, DedupeStore, IdempotencyRecord, IdempotencyStore, OutboxStore,
@@ -88,42 +89,27 @@ impl ContactStore for EmbeddedStore {
 
 #[async_trait]
 impl ConsentStore for EmbeddedStore {
-    async fn set_opted_out(
-        &self,
-        channel: &ChannelId,
-        customer: &Phone,
-        opted_out: bool,
-        at: OffsetDateTime,
-    ) -> PortResult<()> {
-        let (channel, customer) = (channel.to_string(), customer.e164().to_string());
+    async fn record_consent(&self, change: &ConsentChange) -> PortResult<bool> {
+        let (id, customer, at, body) =
+            (change.id.clone(), change.customer.e164().to_string(), ts(change.at), to_json(change)?);
         self.db
             .tx(move |tx| {
-                // The latest choice wins, even when an older one is recorded after it.
-                tx.execute(
-                    "INSERT INTO consent (channel_id, customer, opted_out, at) VALUES (?1, ?2, ?3, ?4) \
-                     ON CONFLICT (channel_id, customer) DO UPDATE SET opted_out = excluded.opted_out, \
-                     at = excluded.at WHERE excluded.at >= consent.at",
-                    params![channel, customer, opted_out, ts(at)],
-                )
-                .map_err(sql)?;
-                Ok(())
+                let stored = tx
+                    .execute(
+                        "INSERT OR IGNORE INTO consent_log (id, customer, at, body) VALUES (?1, ?2, ?3, ?4)",
+                        params![id, customer, at, body],
+                    )
+                    .map_err(sql)?;
+                Ok(stored == 1)
             })
             .await
     }
 
-    async fn is_opted_out(&self, channel: &ChannelId, customer: &Phone) -> PortResult<bool> {
-        let (channel, customer) = (channel.to_string(), customer.e164().to_string());
+    async fn consent_history(&self, customer: &Phone) -> PortResult<Vec<ConsentChange>> {
+        let customer = customer.e164().to_string();
         self.db
             .tx(move |tx| {
-                let v: Option<bool> = tx
-                    .query_row(
-                        "SELECT opted_out FROM consent WHERE channel_id = ?1 AND customer = ?2",
-                        params![channel, customer],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(sql)?;
-                Ok(v.unwrap_or(false))
+                all(tx, "SELECT body FROM consent_log WHERE customer = ?1 ORDER BY at, id", [customer])
             })
             .await
     }

@@ -222,6 +222,7 @@ fn channel() -> Channel {
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
+        messaging: Default::default(),
     }
 }
 

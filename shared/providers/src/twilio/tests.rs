@@ -176,6 +176,7 @@ fn channel() -> Channel {
         language: None,
         attachments: AttachmentPolicy::default(),
         created_at: NOW,
+        messaging: Default::default(),
         inactivity_secs: None,
         former_numbers: Vec::new(),
     }

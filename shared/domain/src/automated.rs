@@ -1,0 +1,366 @@
+//! Automated messages: what smsdesk itself tells the customer (opt-in notice, confirmations, help,
+//! greeting, agent joined, out of hours, conversation ended), per channel and per language. Each has a
+//! default text in English and Spanish; a channel overrides any text per language and adds languages. An
+//! empty text turns that message off for that language.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutomatedKind {
+    OptInNotice,
+    OptOutConfirmation,
+    OptInConfirmation,
+    Help,
+    Greeting,
+    QueuePosition,
+    AgentJoined,
+    OutOfHours,
+    ConversationEnded,
+    LanguageChanged,
+}
+
+impl AutomatedKind {
+    pub const ALL: [AutomatedKind; 10] = [
+        AutomatedKind::OptInNotice,
+        AutomatedKind::OptOutConfirmation,
+        AutomatedKind::OptInConfirmation,
+        AutomatedKind::Help,
+        AutomatedKind::Greeting,
+        AutomatedKind::QueuePosition,
+        AutomatedKind::AgentJoined,
+        AutomatedKind::OutOfHours,
+        AutomatedKind::ConversationEnded,
+        AutomatedKind::LanguageChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutomatedKind::OptInNotice => "opt_in_notice",
+            AutomatedKind::OptOutConfirmation => "opt_out_confirmation",
+            AutomatedKind::OptInConfirmation => "opt_in_confirmation",
+            AutomatedKind::Help => "help",
+            AutomatedKind::Greeting => "greeting",
+            AutomatedKind::QueuePosition => "queue_position",
+            AutomatedKind::AgentJoined => "agent_joined",
+            AutomatedKind::OutOfHours => "out_of_hours",
+            AutomatedKind::ConversationEnded => "conversation_ended",
+            AutomatedKind::LanguageChanged => "language_changed",
+        }
+    }
+
+    /// Whether it goes out even to a customer who opted out: the one confirmation of their STOP, and the
+    /// answer to HELP (carriers require both).
+    pub fn passes_opt_out(self) -> bool {
+        matches!(self, AutomatedKind::OptOutConfirmation | AutomatedKind::Help)
+    }
+
+    /// Placeholders the text may hold.
+    pub fn placeholders(self) -> &'static [&'static str] {
+        match self {
+            AutomatedKind::QueuePosition => &["{position}"],
+            AutomatedKind::AgentJoined => &["{agent_name}"],
+            _ => &[],
+        }
+    }
+}
+
+/// The language used when neither the conversation nor the channel names one.
+pub const DEFAULT_LANGUAGE: &str = "en";
+
+/// The built-in text of `kind` in `lang` (English and Spanish), if there is one.
+pub fn default_text(lang: &str, kind: AutomatedKind) -> Option<&'static str> {
+    use AutomatedKind::*;
+    Some(match (base_language(lang), kind) {
+        ("en", OptInNotice) => {
+            "Thanks for texting us. Msg & data rates may apply. Reply HELP for help, STOP to opt out."
+        }
+        ("en", OptOutConfirmation) => {
+            "You have been unsubscribed and will receive no more messages from this number. Reply START to resubscribe."
+        }
+        ("en", OptInConfirmation) => {
+            "You have been resubscribed and will receive messages from this number again. Reply STOP to opt out."
+        }
+        ("en", Help) => {
+            "This is our customer support line: text us your question and an agent will answer. Reply STOP to opt out."
+        }
+        ("en", Greeting) => "Hi! We got your message and an agent will be with you shortly.",
+        ("en", QueuePosition) => "You are number {position} in line.",
+        ("en", AgentJoined) => "{agent_name} has joined the conversation.",
+        ("en", OutOfHours) => {
+            "We are closed right now. Your message is saved and we will answer as soon as we open."
+        }
+        ("en", ConversationEnded) => {
+            "This conversation has ended. Text us any time if you need anything else."
+        }
+        ("en", LanguageChanged) => "We will write to you in English from now on.",
+        ("es", OptInNotice) => {
+            "Gracias por escribirnos. Pueden aplicarse tarifas de mensajes y datos. Responde AYUDA para obtener ayuda o BAJA para no recibir más mensajes."
+        }
+        ("es", OptOutConfirmation) => {
+            "Has cancelado tu suscripción y no recibirás más mensajes de este número. Responde ALTA para volver a suscribirte."
+        }
+        ("es", OptInConfirmation) => {
+            "Te has vuelto a suscribir y recibirás de nuevo mensajes de este número. Responde BAJA para dejar de recibirlos."
+        }
+        ("es", Help) => {
+            "Este es nuestro servicio de atención al cliente: escríbenos tu consulta y un agente te responderá. Responde BAJA para no recibir más mensajes."
+        }
+        ("es", Greeting) => "¡Hola! Hemos recibido tu mensaje y un agente te atenderá en breve.",
+        ("es", QueuePosition) => "Eres el número {position} en la fila.",
+        ("es", AgentJoined) => "{agent_name} se ha unido a la conversación.",
+        ("es", OutOfHours) => {
+            "En este momento estamos cerrados. Tu mensaje ha quedado guardado y te responderemos en cuanto abramos."
+        }
+        ("es", ConversationEnded) => {
+            "Esta conversación ha terminado. Escríbenos cuando quieras si necesitas algo más."
+        }
+        ("es", LanguageChanged) => "A partir de ahora te escribiremos en español.",
+        _ => return None,
+    })
+}
+
+/// The built-in keywords of a language beyond the carriers' English ones (Spanish: BAJA, ALTA, AYUDA).
+pub fn default_keywords(lang: &str) -> Option<crate::consent::KeywordLists> {
+    match base_language(lang) {
+        "es" => Some(crate::consent::KeywordLists {
+            opt_out: vec!["BAJA".into(), "PARAR".into(), "CANCELAR".into()],
+            opt_in: vec!["ALTA".into(), "SI".into(), "SÍ".into()],
+            help: vec!["AYUDA".into()],
+        }),
+        _ => None,
+    }
+}
+
+/// The names a customer texts to pick a language (built in: English and Spanish).
+pub fn default_language_names() -> BTreeMap<String, Vec<String>> {
+    BTreeMap::from([
+        ("en".to_string(), vec!["ENGLISH".to_string(), "INGLES".to_string(), "INGLÉS".to_string()]),
+        ("es".to_string(), vec!["ESPAÑOL".to_string(), "ESPANOL".to_string(), "SPANISH".to_string()]),
+    ])
+}
+
+/// `es-MX` -> `es`.
+pub fn base_language(lang: &str) -> &str {
+    lang.split(['-', '_']).next().unwrap_or(lang)
+}
+
+/// Templates a channel sets: language -> kind -> text.
+pub type Templates = BTreeMap<String, BTreeMap<AutomatedKind, String>>;
+
+/// The text of `kind` for a customer in `lang`: the channel's own text for that language (or its base
+/// language), else the built-in one, else the channel's / built-in English. None: turned off (an empty
+/// text) or no text anywhere.
+pub fn text_for(templates: &Templates, lang: &str, kind: AutomatedKind) -> Option<String> {
+    let mut candidates = vec![lang, base_language(lang)];
+    if !candidates.contains(&DEFAULT_LANGUAGE) {
+        candidates.push(DEFAULT_LANGUAGE);
+    }
+    for candidate in candidates {
+        if let Some(text) = templates.get(candidate).and_then(|t| t.get(&kind)) {
+            return (!text.trim().is_empty()).then(|| text.clone());
+        }
+        // A regional tag (es-MX) takes the built-in text of its base language, after the channel's.
+        if candidate != base_language(candidate) {
+            continue;
+        }
+        if let Some(text) = default_text(candidate, kind) {
+            return Some(text.to_string());
+        }
+    }
+    None
+}
+
+/// Fills `{name}` placeholders with `values`; unknown ones stay as written.
+pub fn fill(text: &str, values: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (name, value) in values {
+        out = out.replace(name, value);
+    }
+    out
+}
+
+/// Every template of `templates` with the built-in ones filled in, for the languages built in and the ones
+/// the channel adds: what the admin API shows.
+pub fn effective_templates(templates: &Templates) -> Templates {
+    let mut langs: Vec<String> = vec!["en".into(), "es".into()];
+    langs.extend(templates.keys().cloned());
+    langs.sort();
+    langs.dedup();
+    langs
+        .into_iter()
+        .map(|lang| {
+            let texts = AutomatedKind::ALL
+                .iter()
+                .map(|k| (*k, text_for(templates, &lang, *k).unwrap_or_default()))
+                .collect();
+            (lang, texts)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_english_and_spanish_defaults() {
+        for kind in AutomatedKind::ALL {
+            for lang in ["en", "es"] {
+                let text = default_text(lang, kind).unwrap_or_else(|| panic!("{lang} {kind:?}"));
+                assert!(text.chars().count() <= 320, "{lang} {kind:?} stays short");
+                for p in kind.placeholders() {
+                    assert!(text.contains(p), "{lang} {kind:?} uses {p}");
+                }
+            }
+            assert_ne!(default_text("en", kind), default_text("es", kind));
+        }
+    }
+
+    #[test]
+    fn channel_texts_override_then_defaults_then_english() {
+        let templates: Templates = BTreeMap::from([
+            ("es".to_string(), BTreeMap::from([(AutomatedKind::Greeting, "¡Buenas!".to_string())])),
+            ("fr".to_string(), BTreeMap::from([(AutomatedKind::Greeting, "Bonjour !".to_string())])),
+            ("en".to_string(), BTreeMap::from([(AutomatedKind::Help, String::new())])),
+        ]);
+        assert_eq!(text_for(&templates, "es-MX", AutomatedKind::Greeting).as_deref(), Some("¡Buenas!"));
+        assert_eq!(
+            text_for(&templates, "es", AutomatedKind::AgentJoined).as_deref(),
+            default_text("es", AutomatedKind::AgentJoined)
+        );
+        assert_eq!(text_for(&templates, "fr", AutomatedKind::Greeting).as_deref(), Some("Bonjour !"));
+        assert_eq!(
+            text_for(&templates, "fr", AutomatedKind::AgentJoined).as_deref(),
+            default_text("en", AutomatedKind::AgentJoined),
+            "a language the admin added falls back to English where it has no text"
+        );
+        assert_eq!(text_for(&templates, "en", AutomatedKind::Help), None, "an empty text turns it off");
+        assert_eq!(fill("{agent_name} is here", &[("{agent_name}", "Ada")]), "Ada is here");
+        let shown = effective_templates(&templates);
+        assert_eq!(shown.keys().cloned().collect::<Vec<_>>(), vec!["en", "es", "fr"]);
+        assert_eq!(shown["es"][&AutomatedKind::Greeting], "¡Buenas!");
+    }
+}
+
+/// A setting that broke a rule: the field (JSON path) and the rule, for a 400 (the one settings error type).
+pub use crate::validation::FieldError;
+
+/// A language tag as channels and contacts name languages: `en`, `es`, `es-MX`, `pt-BR`.
+pub fn valid_language(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let base = parts.next().unwrap_or_default();
+    (2..=3).contains(&base.len())
+        && base.chars().all(|c| c.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// The rules of a channel's language and messaging settings (automated messages, consent keywords).
+pub fn validate_messaging(
+    language: Option<&str>,
+    settings: &crate::model::MessagingSettings,
+) -> Result<(), FieldError> {
+    if let Some(lang) = language
+        && !valid_language(lang)
+    {
+        return Err(FieldError::new("language", "must be a language tag such as en, es or es-MX"));
+    }
+    for (lang, texts) in &settings.automated_messages {
+        if !valid_language(lang) {
+            return Err(FieldError::new(
+                format!("automated_messages.{lang}"),
+                "must be keyed by a language tag such as en, es or es-MX",
+            ));
+        }
+        for (kind, text) in texts {
+            let chars = text.chars().count();
+            if chars > crate::text::MAX_MESSAGE_CHARS {
+                return Err(FieldError::new(
+                    format!("automated_messages.{lang}.{}", kind.as_str()),
+                    format!("is {chars} characters long; the limit is {}", crate::text::MAX_MESSAGE_CHARS),
+                ));
+            }
+        }
+    }
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let builtin = [
+        ("opt_out", crate::consent::OPT_OUT),
+        ("opt_in", crate::consent::OPT_IN),
+        ("help", crate::consent::HELP),
+    ];
+    for (list, words) in builtin {
+        for w in words {
+            seen.insert(w.to_string(), format!("the built-in {list} list"));
+        }
+    }
+    for (lang, lists) in &settings.consent_keywords {
+        if !valid_language(lang) {
+            return Err(FieldError::new(
+                format!("consent_keywords.{lang}"),
+                "must be keyed by a language tag such as en, es or es-MX",
+            ));
+        }
+        for (list, words) in [("opt_out", &lists.opt_out), ("opt_in", &lists.opt_in), ("help", &lists.help)] {
+            for (i, w) in words.iter().enumerate() {
+                let field = format!("consent_keywords.{lang}.{list}[{i}]");
+                let word = crate::consent::normalize(w);
+                if word.is_empty() || word.chars().count() > 30 {
+                    return Err(FieldError::new(
+                        field,
+                        "must be 1 to 30 characters besides spaces and punctuation",
+                    ));
+                }
+                let here = format!("consent_keywords.{lang}.{list}");
+                match seen.get(&word) {
+                    Some(other) if !other.ends_with(&format!("{list} list")) && other != &here => {
+                        return Err(FieldError::new(
+                            field,
+                            format!("'{word}' is already a keyword of {other}"),
+                        ));
+                    }
+                    _ => {
+                        seen.insert(word, here);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod validation_tests {
+    use super::*;
+    use crate::consent::KeywordLists;
+    use crate::model::MessagingSettings;
+
+    #[test]
+    fn settings_rules_name_the_field() {
+        let ok = MessagingSettings::default();
+        assert_eq!(validate_messaging(Some("es-MX"), &ok), Ok(()));
+        assert_eq!(validate_messaging(Some("Spanish"), &ok).unwrap_err().field, "language");
+        let mut long = MessagingSettings::default();
+        long.automated_messages
+            .insert("en".into(), BTreeMap::from([(AutomatedKind::Greeting, "a".repeat(1601))]));
+        assert_eq!(validate_messaging(None, &long).unwrap_err().field, "automated_messages.en.greeting");
+        let mut clash = MessagingSettings::default();
+        clash
+            .consent_keywords
+            .insert("es".into(), KeywordLists { help: vec!["stop".into()], ..Default::default() });
+        let e = validate_messaging(None, &clash).unwrap_err();
+        assert_eq!(e.field, "consent_keywords.es.help[0]");
+        assert!(e.rule.contains("opt_out"), "{}", e.rule);
+        let mut blank = MessagingSettings::default();
+        blank
+            .consent_keywords
+            .insert("es".into(), KeywordLists { opt_out: vec![" ! ".into()], ..Default::default() });
+        assert_eq!(validate_messaging(None, &blank).unwrap_err().field, "consent_keywords.es.opt_out[0]");
+        let mut fine = MessagingSettings::default();
+        fine.consent_keywords.insert(
+            "es".into(),
+            KeywordLists { opt_out: vec!["BAJA".into(), "stop".into()], ..Default::default() },
+        );
+        assert_eq!(validate_messaging(None, &fine), Ok(()), "repeating a built-in in its own list is fine");
+    }
+}
