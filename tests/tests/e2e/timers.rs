@@ -74,7 +74,7 @@ async fn a_channel_with_its_own_inactivity_period_closes_its_conversations_after
     s.app.settled().await;
     assert_eq!(s.api().conversation(&token, &brief).await["state"], "active", "9 minutes: within 10");
     s.app.clock.advance(Duration::from_secs(2 * 60));
-    let closed = eventually(10, "the short channel's conversation closes", || async {
+    let closed = eventually(30, "the short channel's conversation closes", || async {
         let c = s.api().conversation(ADMIN_TOKEN, &brief).await;
         (c["state"] == "closed").then_some(c)
     })
