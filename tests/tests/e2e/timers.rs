@@ -46,6 +46,9 @@ async fn a_channel_with_its_own_inactivity_period_closes_its_conversations_after
     let body = |secs: serde_json::Value| {
         json!({
             "name": "Short", "provider": "telesign", "inactivity_secs": secs,
+            // Only the customer's text is activity here: no automated messages (whose receipts may land
+            // after the clock moved).
+            "automated_messages_enabled": false,
             "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
             "base_url": s.fake.base_url(),
             "numbers": [{"number": "15555550188", "type": "geo", "description": "short line", "queue": s.queue}],
