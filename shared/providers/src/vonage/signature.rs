@@ -54,7 +54,7 @@ impl SignatureMethod {
 fn sorted<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> Vec<(&str, &str)> {
     let mut sorted: Vec<(&str, &str)> =
         params.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).filter(|(k, _)| *k != "sig").collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    sorted.sort_by(|a, b| crate::form::cmp_short(a.0, b.0));
     sorted
 }
 
