@@ -2,7 +2,8 @@
 //! independently of smsdesk's code: ACS's HMAC-SHA256 recomputed here; SigV4 recomputed with the AWS
 //! SDK's own signer (aws-sigv4) from the credentials the test gave the channel. The AWS fake also plays
 //! SNS: it serves the signing certificate and the subscription confirmation URL, and signs SNS messages
-//! (SignatureVersion 2) with a throwaway key whose certificate it serves.
+//! (SignatureVersion 2) with the key made at test time by `smsdesk_providers::test_support`, whose
+//! certificate it serves.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -11,6 +12,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use smsdesk_providers::test_support::sns_signer;
 use std::sync::{Arc, Mutex};
 
 /// One send a fake received, and whether its authentication verified.
@@ -126,8 +128,6 @@ pub const AWS_KEY_ID: &str = "AKIDSMSDESKTEST";
 pub const AWS_SECRET: &str = "smsdesk/test/secret/key/0123456789abcdef";
 pub const AWS_REGION: &str = "us-east-1";
 pub const SNS_TOPIC: &str = "arn:aws:sns:us-east-1:111122223333:smsdesk-two-way";
-const SNS_KEY: &str = include_str!("../../shared/providers/src/aws/testdata/throwaway-key.pem");
-const SNS_CERT: &str = include_str!("../../shared/providers/src/aws/testdata/throwaway-cert.pem");
 
 pub struct FakeAws {
     pub url: String,
@@ -180,7 +180,10 @@ impl FakeAws {
         };
         let app = axum::Router::new()
             .route("/", axum::routing::post(api))
-            .route("/SimpleNotificationService-test.pem", axum::routing::get(|| async { SNS_CERT }))
+            .route(
+                "/SimpleNotificationService-test.pem",
+                axum::routing::get(|| async { sns_signer().cert_pem() }),
+            )
             .route("/confirm", axum::routing::get(confirm));
         Self { url: serve(app).await, sends, confirmations }
     }
@@ -201,7 +204,7 @@ impl FakeAws {
             "Message": "You have chosen to subscribe to the topic.", "SubscribeURL": format!("{}/confirm?Token=2336412f", self.url),
             "Timestamp": "2026-11-23T11:59:59.000Z", "SigningCertURL": self.cert_url(),
         });
-        sign_sns(&mut v, &["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]);
+        sns_signer().sign_v2(&mut v);
         v.to_string()
     }
 
@@ -212,26 +215,9 @@ impl FakeAws {
             "Timestamp": "2026-11-23T11:59:59.000Z", "SigningCertURL": self.cert_url(),
             "UnsubscribeURL": format!("{}/unsubscribe", self.url),
         });
-        sign_sns(&mut v, &["Message", "MessageId", "Timestamp", "TopicArn", "Type"]);
+        sns_signer().sign_v2(&mut v);
         v.to_string()
     }
-}
-
-/// SignatureVersion 2: RSA PKCS#1 v1.5 with SHA-256 over `key\nvalue\n` for `keys`, in order.
-fn sign_sns(v: &mut Value, keys: &[&str]) {
-    let mut sts = String::new();
-    for k in keys {
-        sts.push_str(&format!("{k}\n{}\n", v[*k].as_str().expect("signed keys are strings")));
-    }
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(SNS_KEY.lines().filter(|l| !l.starts_with("-----")).collect::<String>())
-        .expect("key pem");
-    let key = ring::signature::RsaKeyPair::from_pkcs8(&der).expect("rsa key");
-    let mut sig = vec![0; key.public().modulus_len()];
-    key.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), sts.as_bytes(), &mut sig)
-        .expect("sign");
-    v["SignatureVersion"] = json!("2");
-    v["Signature"] = json!(base64::engine::general_purpose::STANDARD.encode(sig));
 }
 
 /// Recomputes the request's SigV4 signature with aws-sigv4 over the headers it says it signed; checks the

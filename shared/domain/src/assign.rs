@@ -38,6 +38,13 @@ pub fn rank_for<'a>(queue: &QueueId, refused_by: &[AgentId], agents: &'a [Agent]
     if another_available { Vec::new() } else { refusers }
 }
 
+/// Whether a conversation of `queue` that `refused_by` refused stays in line after distribution: nobody
+/// [`rank_for`] would hand it to is free. The place in line a customer is told rests on this, so that it
+/// follows the same ranking as distribution itself.
+pub fn waits_for_an_agent(queue: &QueueId, refused_by: &[AgentId], agents: &[Agent]) -> bool {
+    rank_for(queue, refused_by, agents).is_empty()
+}
+
 /// The longest affinity window a queue may set: 30 days.
 pub const MAX_AFFINITY_SECS: u64 = 30 * 86_400;
 
@@ -168,6 +175,24 @@ mod tests {
             role: Default::default(),
             missed_offers: 0,
         }
+    }
+
+    #[test]
+    fn a_conversation_waits_when_distribution_would_hand_it_to_nobody() {
+        let q = QueueId::new("q");
+        let free_a = agent("ag_a", &["q"], 2, 0, Presence::Available);
+        let full_b = agent("ag_b", &["q"], 1, 1, Presence::Available);
+        let refused = [AgentId::new("ag_a")];
+        assert!(!waits_for_an_agent(&q, &[], &[free_a.clone(), full_b.clone()]), "a is free");
+        // a is free but refused it, and b (available, full) is who distribution waits for: it stays in line,
+        // though a bare capacity check (`rank_candidates`) would count a as someone free.
+        assert!(!rank_candidates(&q, &[free_a.clone(), full_b.clone()]).is_empty());
+        assert!(waits_for_an_agent(&q, &refused, &[free_a.clone(), full_b]));
+        // a refused it but is the only one available: distribution asks a again.
+        let away_b = agent("ag_b", &["q"], 1, 0, Presence::Away);
+        assert!(!waits_for_an_agent(&q, &refused, &[free_a, away_b]));
+        let other_queue = agent("ag_c", &["other"], 5, 0, Presence::Available);
+        assert!(waits_for_an_agent(&q, &[], &[other_queue]), "nobody of the queue");
     }
 
     #[test]

@@ -206,6 +206,14 @@ pub fn inactivity_period(channel_secs: Option<u64>, default: time::Duration) -> 
     }
 }
 
+/// Whether a message by `author` is activity for the inactivity timer (it moves the conversation's
+/// `last_message_at`): the customer's texts and the agents' replies are; automated messages (greeting,
+/// place in line, "agent joined", ...) are not, since nobody wrote them, and neither are delivery receipts
+/// (the stores' `advance_status` never moves the conversation).
+pub fn counts_as_activity(author: crate::model::Author) -> bool {
+    author != crate::model::Author::System
+}
+
 struct Listed<'a>(&'a [String]);
 
 impl fmt::Display for Listed<'_> {
@@ -225,6 +233,14 @@ mod tests {
     use time::macros::datetime;
 
     const AT: OffsetDateTime = datetime!(2026-03-01 10:00 UTC);
+
+    #[test]
+    fn only_what_people_write_is_activity() {
+        use crate::model::Author;
+        assert!(counts_as_activity(Author::Customer));
+        assert!(counts_as_activity(Author::Agent));
+        assert!(!counts_as_activity(Author::System), "an automated message keeps nothing alive");
+    }
 
     fn queue() -> WorkQueue {
         let mut q = WorkQueue::new(QueueId::new("q_1"), "Support", AT);

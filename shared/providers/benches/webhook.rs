@@ -8,8 +8,9 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use secrecy::SecretString;
 use smsdesk_domain::*;
-use smsdesk_providers::aws::{Aws, AwsCredentials, Envelope, SigningCert};
+use smsdesk_providers::aws::{Aws, AwsCredentials, SigningCert};
 use smsdesk_providers::telesign::{TelesignCredentials, callback_signature, parse_webhook, sign_request};
+use smsdesk_providers::test_support::sns_signer;
 use smsdesk_providers::twilio::{self, TwilioCredentials};
 use smsdesk_providers::vonage::{self, SignatureMethod, VonageCredentials};
 use smsdesk_providers::{Provider, ProviderOptions, WebhookRequest};
@@ -152,7 +153,7 @@ fn benches(c: &mut Criterion) {
     // SNS (AWS End User Messaging two-way SMS): RSA-SHA256 (SignatureVersion 2) with a cached certificate.
     let aws_channel = Channel { provider: ProviderKind::Aws, ..channel.clone() };
     let cert_url = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-bench.pem";
-    let cert = SigningCert::from_pem(include_bytes!("../src/aws/testdata/throwaway-cert.pem")).expect("cert");
+    let cert = SigningCert::from_pem(sns_signer().cert_pem().as_bytes()).expect("cert");
     let aws = Aws::new(smsdesk_providers::http::client().expect("http"), ProviderOptions::default())
         .with_certificate(cert_url, cert);
     let sns_body = sns_notification(cert_url);
@@ -193,23 +194,13 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-/// A Notification carrying a two-way SMS, signed (SignatureVersion 2) with the throwaway test key.
+/// A Notification carrying a two-way SMS, signed (SignatureVersion 2) with the test-time key.
 fn sns_notification(cert_url: &str) -> String {
-    use base64::Engine as _;
     let message = serde_json::json!({"originationNumber": "+15555550123", "destinationNumber": "+15555550100", "messageKeyword": "KEYWORD_1",
         "messageBody": "Hi, my order has not arrived yet. Can you check?", "inboundMessageId": "in-bench-1"}).to_string();
     let mut v = serde_json::json!({"Type": "Notification", "MessageId": "b1a2c3d4", "TopicArn": "arn:aws:sns:us-east-1:111122223333:t",
-        "Message": message, "Timestamp": "2026-11-23T10:15:30.000Z", "SignatureVersion": "2", "Signature": "x", "SigningCertURL": cert_url});
-    let sts = Envelope::parse(v.to_string().as_bytes()).expect("envelope").string_to_sign().expect("sts");
-    let pem = include_str!("../src/aws/testdata/throwaway-key.pem");
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(pem.lines().filter(|l| !l.starts_with("-----")).collect::<String>())
-        .expect("pem");
-    let key = ring::signature::RsaKeyPair::from_pkcs8(&der).expect("key");
-    let mut sig = vec![0; key.public().modulus_len()];
-    key.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), sts.as_bytes(), &mut sig)
-        .expect("sign");
-    v["Signature"] = serde_json::json!(base64::engine::general_purpose::STANDARD.encode(sig));
+        "Message": message, "Timestamp": "2026-11-23T10:15:30.000Z", "SigningCertURL": cert_url});
+    sns_signer().sign_v2(&mut v);
     v.to_string()
 }
 

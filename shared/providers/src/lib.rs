@@ -19,6 +19,8 @@ pub mod http;
 pub mod media;
 pub mod sandbox;
 pub mod telesign;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod twilio;
 pub mod vonage;
 

@@ -16,8 +16,9 @@ async fn text_to(s: &Setup, channel: &str, number: &str, reference: &str, from: 
     assert_eq!(status, 200, "webhook answered {status}: {answer}");
 }
 
-/// Ada serves a plain queue (priority 1) and an escalating one (0, +5 every 60 s, up to 10); she holds one
-/// conversation, so both customers wait: the returned ids are (plain, escalating, Ada's first).
+/// Ada serves a plain queue (priority 1) and an escalating one (0, +5 every hour, up to 10); she holds one
+/// conversation, so both customers wait: the returned ids are (plain, escalating, Ada's first). The test
+/// clock flows with real time too: an hour's step keeps a slow run (minutes under load) from escalating.
 async fn two_waiting(s: &Setup, tag: &str) -> (String, String, String, String, String) {
     let escalating = s
         .api()
@@ -25,7 +26,7 @@ async fn two_waiting(s: &Setup, tag: &str) -> (String, String, String, String, S
             "POST",
             "/v1/queues",
             ADMIN_TOKEN,
-            Some(json!({"name": "Urgent", "escalation_add": 5, "escalation_every_secs": 60, "max_priority": 10, "auto_accept": true})),
+            Some(json!({"name": "Urgent", "escalation_add": 5, "escalation_every_secs": 3600, "max_priority": 10, "auto_accept": true})),
             201,
         )
         .await;
@@ -62,12 +63,24 @@ async fn two_waiting(s: &Setup, tag: &str) -> (String, String, String, String, S
     (id(&plain), id(&urgent), busy, ada, token)
 }
 
+/// Which of the `waiting` conversations reaches Ada once she has room: polls her work items until one of
+/// them is there (a generous bound: the AWS shape on a loaded machine takes its time), never a fixed wait.
+async fn next_for_ada(s: &Setup, token: &str, waiting: &[&str]) -> String {
+    eventually(60, "a waiting conversation reaches Ada", || async {
+        s.api().work_items(token).await.into_iter().find_map(|w| {
+            let id = w["conversation_id"].as_str()?;
+            waiting.contains(&id).then(|| id.to_string())
+        })
+    })
+    .await
+}
+
 #[tokio::test]
 async fn without_escalation_time_the_higher_initial_priority_goes_first() {
     let Some(s) = Setup::with_queue(json!({"name": "Plain", "initial_priority": 1})).await else { return };
     let (plain, urgent, busy, _ada, token) = two_waiting(&s, "P1").await;
     s.api().ok("POST", &format!("/v1/conversations/{busy}/close"), &token, None, 200).await;
-    let next = s.work_item_for(&token, "+15555550702").await;
+    let next = next_for_ada(&s, &token, &[&plain, &urgent]).await;
     assert_eq!(next, plain, "priority 1 beats a fresh escalating conversation at 0");
     assert_eq!(s.api().conversation(ADMIN_TOKEN, &urgent).await["state"], "open");
 }
@@ -76,14 +89,14 @@ async fn without_escalation_time_the_higher_initial_priority_goes_first() {
 async fn priority_escalation_puts_the_longer_waiting_conversation_of_an_escalating_queue_first() {
     let Some(s) = Setup::with_queue(json!({"name": "Plain", "initial_priority": 1})).await else { return };
     let (plain, urgent, busy, _ada, token) = two_waiting(&s, "P2").await;
-    // Two minutes on: the escalating queue's customer is at 0 + 2 x 5 = 10, above the plain queue's 1.
-    s.app.clock.advance(Duration::from_secs(120));
+    // Two hours on: the escalating queue's customer is at 0 + 2 x 5 = 10, above the plain queue's 1.
+    s.app.clock.advance(Duration::from_secs(2 * 3600));
     s.api().ok("POST", &format!("/v1/conversations/{busy}/close"), &token, None, 200).await;
-    let next = s.work_item_for(&token, "+15555550703").await;
+    let next = next_for_ada(&s, &token, &[&plain, &urgent]).await;
     assert_eq!(next, urgent, "escalated to 10, it goes before the older plain one");
     assert_eq!(s.api().conversation(ADMIN_TOKEN, &plain).await["state"], "open");
     s.api().ok("POST", &format!("/v1/conversations/{urgent}/close"), &token, None, 200).await;
-    assert_eq!(s.work_item_for(&token, "+15555550702").await, plain, "then the plain one");
+    assert_eq!(next_for_ada(&s, &token, &[&plain]).await, plain, "then the plain one");
 }
 
 #[tokio::test]

@@ -45,10 +45,8 @@ async fn a_channel_with_its_own_inactivity_period_closes_its_conversations_after
     let Some(s) = Setup::new().await else { return };
     let body = |secs: serde_json::Value| {
         json!({
+            // Automated messages on (the default): they are no activity, whenever they are sent.
             "name": "Short", "provider": "telesign", "inactivity_secs": secs,
-            // Only the customer's text is activity here: no automated messages (whose receipts may land
-            // after the clock moved).
-            "automated_messages_enabled": false,
             "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
             "base_url": s.fake.base_url(),
             "numbers": [{"number": "15555550188", "type": "geo", "description": "short line", "queue": s.queue}],
@@ -88,4 +86,51 @@ async fn a_channel_with_its_own_inactivity_period_closes_its_conversations_after
         "active",
         "the default channel's 8 hours hold"
     );
+}
+
+#[tokio::test]
+async fn automated_messages_keep_no_conversation_alive() {
+    let Some(s) = Setup::new().await else { return };
+    // Ten minutes of inactivity, automated messages on: greeting, place in line, "agent joined".
+    let short = json!({
+        "name": "Short", "provider": "telesign", "inactivity_secs": 600,
+        "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
+        "base_url": s.fake.base_url(),
+        "numbers": [{"number": "15555550189", "type": "geo", "description": "short line", "queue": s.queue}],
+    });
+    let short = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(short), 201).await;
+    let short = short["id"].as_str().expect("channel id").to_string();
+
+    // Nobody is free: the customer's text waits in line.
+    let raw = telesign_mo("V2000000000000000000000000000011", "15555550513", "15555550189", "anyone there?");
+    let path = format!("/webhooks/telesign/{short}");
+    let (status, answer) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 200, "{answer}");
+    eventually(10, "the customer waits", || async {
+        s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550513")
+    })
+    .await;
+
+    // Nine minutes later Ada comes online and takes it; "Ada has joined" is sent then, by nobody.
+    s.app.clock.advance(Duration::from_secs(9 * 60));
+    let (_ada, token) = s.agent("Ada", 1).await;
+    let id = s.work_item_for(&token, "+15555550513").await;
+    eventually(10, "the automated \"agent joined\" message", || async {
+        let c = s.api().conversation(ADMIN_TOKEN, &id).await;
+        let messages = c["messages"].as_array().cloned().unwrap_or_default();
+        messages
+            .into_iter()
+            .find(|m| m["author"] == "system" && m["text"].as_str().is_some_and(|t| t.contains("Ada")))
+    })
+    .await;
+    s.app.settled().await;
+
+    // Two minutes more: 11 since the customer wrote, 2 since Ada was announced. Nobody wrote for 10.
+    s.app.clock.advance(Duration::from_secs(2 * 60));
+    let closed = eventually(30, "the conversation closes after the customer's inactivity", || async {
+        let c = s.api().conversation(ADMIN_TOKEN, &id).await;
+        (c["state"] == "closed").then_some(c)
+    })
+    .await;
+    assert_eq!(closed["close_reason"], "closed after inactivity", "{closed}");
 }

@@ -80,26 +80,27 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
             }
             _ => None,
         };
-        let candidates: Vec<AgentId> =
-            prefer(ranked, preferred.as_ref()).iter().map(|a| a.id.clone()).collect();
+        // The candidates as read above: their names announce them ("agent joined") without another read.
+        let candidates: Vec<Agent> = prefer(ranked, preferred.as_ref()).into_iter().cloned().collect();
         for candidate in candidates {
+            let candidate_id = &candidate.id;
             let now = app.clock.now();
             let taken = if offer::auto_accept(queue) {
-                let c = app.store.assign(&conversation.conversation, &candidate, now).await?;
+                let c = app.store.assign(&conversation.conversation, candidate_id, now).await?;
                 if let Some(c) = &c {
                     became_active(app, c, &candidate, now).await?;
                 }
                 c
             } else {
                 let o = offer::make(queue, now);
-                let c = app.store.offer(&conversation.conversation, &candidate, &o).await?;
+                let c = app.store.offer(&conversation.conversation, candidate_id, &o).await?;
                 if let Some(c) = &c {
-                    tracing::info!(conversation = %c.id, agent = %candidate, expires_at = %o.expires_at, "conversation offered");
+                    tracing::info!(conversation = %c.id, agent = %candidate_id, expires_at = %o.expires_at, "conversation offered");
                 }
                 c
             };
             if taken.is_some() {
-                if let Some(a) = agents.iter_mut().find(|a| a.id == candidate) {
+                if let Some(a) = agents.iter_mut().find(|a| &a.id == candidate_id) {
                     a.active += 1;
                     a.last_assigned_at = Some(now);
                 }
@@ -107,8 +108,8 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
                 break;
             }
             // Lost a race (the agent filled up, or someone else took the conversation): re-read the agent.
-            if let Some(fresh) = app.store.get_agent(&candidate).await?
-                && let Some(a) = agents.iter_mut().find(|a| a.id == candidate)
+            if let Some(fresh) = app.store.get_agent(candidate_id).await?
+                && let Some(a) = agents.iter_mut().find(|a| &a.id == candidate_id)
             {
                 *a = fresh;
             }
@@ -136,20 +137,14 @@ async fn affinity(app: &App, customer: &Phone, window_secs: u64) -> PortResult<O
 }
 
 /// A conversation became `active` with `agent` (assigned to a queue that auto-accepts, or an accepted
-/// offer): the assignment latency and the CRM timeline.
-pub async fn became_active(
-    app: &App,
-    c: &Conversation,
-    agent: &AgentId,
-    at: OffsetDateTime,
-) -> PortResult<()> {
-    tracing::info!(conversation = %c.id, agent = %agent, "conversation assigned");
+/// offer): the assignment latency, "agent joined" (with the name of the agent the caller already holds)
+/// and the CRM timeline.
+pub async fn became_active(app: &App, c: &Conversation, agent: &Agent, at: OffsetDateTime) -> PortResult<()> {
+    tracing::info!(conversation = %c.id, agent = %agent.id, "conversation assigned");
     crate::services::telemetry::assigned(app, c, at);
     crate::services::service_level::answered(app, c, at).await;
-    if let Some(a) = app.store.get_agent(agent).await? {
-        automated::agent_joined(app, c, &a).await?;
-    }
-    crm::timeline(app, &c.id, "assigned", serde_json::json!({"agent_id": agent, "queue_id": c.queue_id}))
+    automated::agent_joined(app, c, agent).await?;
+    crm::timeline(app, &c.id, "assigned", serde_json::json!({"agent_id": agent.id, "queue_id": c.queue_id}))
         .await
 }
 

@@ -36,7 +36,10 @@ pub async fn accept(app: &App, who: &Principal, id: &str) -> ApiResult<Conversat
         return Err(not_offered(&conversation.id));
     };
     tracing::info!(conversation = %accepted.id, agent = %agent, "offer accepted");
-    assignment::became_active(app, &accepted, &agent, now).await?;
+    // The agent as accepting left it (its missed offers reset): its name announces it.
+    if let Some(record) = app.store.get_agent(&agent).await? {
+        assignment::became_active(app, &accepted, &record, now).await?;
+    }
     Ok(accepted)
 }
 

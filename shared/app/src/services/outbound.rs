@@ -138,7 +138,9 @@ async fn queue_message(
             "the reply could not be queued; retry",
         ));
     }
-    app.store.touch(&conversation.id, now).await?;
+    if smsdesk_domain::lifecycle::counts_as_activity(author) {
+        app.store.touch(&conversation.id, now).await?;
+    }
     if author == Author::Agent && is_first_agent_reply(app, conversation, &message.id).await {
         crate::services::telemetry::first_reply(app, conversation, now);
     }

@@ -178,13 +178,13 @@ async fn greet(
 /// The customer's place in line, once per conversation, when the conversation their text opened still
 /// waits after distribution because no agent of the queue is free (someone free takes it at once).
 async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation) -> PortResult<()> {
-    let waits = app.store.get_conversation(&conversation.id).await?;
-    if waits.is_none_or(|c| c.state != ConversationState::Open) {
+    let Some(waits) = app.store.get_conversation(&conversation.id).await? else { return Ok(()) };
+    if waits.state != ConversationState::Open {
         return Ok(());
     }
     let queue = &conversation.queue_id;
     let agents = app.store.agents_for_queue(queue).await?;
-    if !smsdesk_domain::assign::rank_candidates(queue, &agents).is_empty() {
+    if !smsdesk_domain::assign::waits_for_an_agent(queue, &waits.refused_by, &agents) {
         return Ok(());
     }
     let settings = app.store.get_queue(queue).await?;

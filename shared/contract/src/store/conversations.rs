@@ -2,7 +2,7 @@
 //! counts exact under races.
 
 use smsdesk_domain::*;
-use smsdesk_ports::{OpenOutcome, Store};
+use smsdesk_ports::{OpenOutcome, StatusUpdate, Store};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
@@ -17,6 +17,7 @@ pub async fn conversations_contract(store: Arc<dyn Store>) {
     close_is_final(&store).await;
     waiting_oldest_first(&store).await;
     idle_since_finds_old_open_ones(&store).await;
+    delivery_receipts_are_not_activity(&store).await;
     close_idle_needs_no_activity_since_the_cutoff(&store).await;
     move_takes_the_open_conversation_to_the_new_channel(&store).await;
 }
@@ -304,6 +305,34 @@ async fn idle_since_finds_old_open_ones(store: &Arc<dyn Store>) {
     for c in [&old, &recent] {
         ok(store.close(&c.id, at(4), "contract cleanup").await, "close");
     }
+}
+
+/// The activity rule's store half: an outbound message's status moves (the provider's delivery receipts,
+/// landing hours later) never move the conversation's `last_message_at`, so it stays idle for auto-close.
+/// (Which messages are activity is the domain's `lifecycle::counts_as_activity`; only those `touch`.)
+async fn delivery_receipts_are_not_activity(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let t0 = fixtures::ancient();
+    let at = |offset: i64| t0 + Duration::hours(offset);
+    let c = with_times(fixtures::fresh_conversation(&q), at(0));
+    create(store, &c).await;
+    let mut greeting = fixtures::outbound_message(&c, MessageStatus::Queued, at(0));
+    greeting.author = Author::System;
+    assert!(ok(store.insert_message(&greeting).await, "insert_message"), "the greeting is stored");
+    for (status, hours) in [(MessageStatus::Sent, 2), (MessageStatus::Delivered, 3)] {
+        let update = StatusUpdate {
+            status,
+            provider_message_id: Some(format!("pid-{}", greeting.id)),
+            error: None,
+            at: at(hours),
+        };
+        assert!(ok(store.advance_status(&greeting.id, &update).await, "advance_status").is_some(), "moved");
+    }
+    assert_eq!(get(store, &c.id).await.last_message_at, at(0), "a receipt does not move last_message_at");
+    let idle = ok(store.idle_since(at(1), 10_000).await, "idle_since");
+    assert!(idle.iter().any(|i| i.id == c.id), "a conversation with only receipts since the cut-off is idle");
+    let closed = ok(store.close_idle(&c.id, at(1), at(4), "closed after inactivity").await, "close_idle");
+    assert!(closed.is_some(), "close_idle closes it: receipts are no activity");
 }
 
 /// Auto-close on a fixed clock: a conversation listed idle, then touched by a text after the cut-off, is not

@@ -2,7 +2,6 @@ use super::sns::{check_cert_url, check_sns_url, is_sns_host};
 use super::*;
 use crate::fake_http as fake;
 use crate::fixtures::{self, Case, Expect};
-use base64::Engine as _;
 use serde_json::json;
 use smsdesk_domain::{AttachmentPolicy, ChannelId, ChannelNumber, NumberType, QueueId};
 use time::macros::datetime;
@@ -187,11 +186,9 @@ fn sns_hosts_and_urls() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Messages of smsdesk's own, signed with a throwaway key whose certificate a fake host serves on loopback.
+// Messages of smsdesk's own, signed with a key made at test time whose certificate a fake host serves on loopback.
 // ---------------------------------------------------------------------------------------------------------
 
-const KEY: &str = include_str!("testdata/throwaway-key.pem");
-const CERT: &str = include_str!("testdata/throwaway-cert.pem");
 const TOPIC: &str = "arn:aws:sns:us-east-1:111122223333:smsdesk-two-way";
 const OUR_NUMBER: &str = "+18005550199";
 const CUSTOMER: &str = "+14255550123";
@@ -232,20 +229,14 @@ fn creds() -> AwsCredentials {
     c
 }
 
-/// Signs an envelope (SignatureVersion 2) with the throwaway key.
-pub(crate) fn sign_v2(fields: &mut Value) {
-    let pem_body: String = KEY.lines().filter(|l| !l.starts_with("-----")).collect();
-    let der = base64::engine::general_purpose::STANDARD.decode(pem_body).unwrap();
-    let key = ring::signature::RsaKeyPair::from_pkcs8(&der).unwrap();
-    fields["SignatureVersion"] = json!("2");
-    let envelope =
-        Envelope::parse(fields.to_string().replace("\"Signature\":null", "\"Signature\":\"x\"").as_bytes())
-            .unwrap();
-    let sts = envelope.string_to_sign().unwrap();
-    let mut sig = vec![0; key.public().modulus_len()];
-    key.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), sts.as_bytes(), &mut sig)
-        .unwrap();
-    fields["Signature"] = json!(base64::engine::general_purpose::STANDARD.encode(sig));
+/// Signs an envelope (SignatureVersion 2) with the test-time key (`crate::test_support`).
+fn sign_v2(fields: &mut Value) {
+    crate::test_support::sns_signer().sign_v2(fields);
+}
+
+/// The test-time key's self-signed certificate, as a fake `SigningCertURL` host serves it.
+fn cert() -> &'static str {
+    crate::test_support::sns_signer().cert_pem()
 }
 
 fn notification(cert_url: &str, message: &Value) -> Value {
@@ -288,7 +279,7 @@ fn loopback_plugin() -> Aws {
 
 #[tokio::test]
 async fn sns_fixtures_through_the_online_path() {
-    let cert_host = fake::start(vec![(200, CERT)]).await;
+    let cert_host = fake::start(vec![(200, cert())]).await;
     let cert_url = format!("{}SimpleNotificationService-test.pem", cert_host.url);
     let subscribe = fake::start(vec![(200, "<ConfirmSubscriptionResponse/>")]).await;
     let subscribe_url = format!("{}?Action=ConfirmSubscription&Token=2336412f", subscribe.url);
@@ -374,7 +365,7 @@ async fn sns_fixtures_through_the_online_path() {
 #[tokio::test]
 async fn an_unreachable_certificate_or_confirmation_is_retried_later() {
     let (_socket, closed) = fake::closed_port();
-    let cert_host = fake::start(vec![(200, CERT)]).await;
+    let cert_host = fake::start(vec![(200, cert())]).await;
     let cert_url = format!("{}SimpleNotificationService-test.pem", cert_host.url);
     let table = vec![
         Case::post(
@@ -399,7 +390,7 @@ async fn an_unreachable_certificate_or_confirmation_is_retried_later() {
 
 #[tokio::test]
 async fn loopback_urls_are_refused_unless_allowed() {
-    let cert_host = fake::start(vec![(200, CERT)]).await;
+    let cert_host = fake::start(vec![(200, cert())]).await;
     let cert_url = format!("{}SimpleNotificationService-test.pem", cert_host.url);
     let plugin = Aws::new(crate::http::client().unwrap(), ProviderOptions::default());
     let table = vec![
