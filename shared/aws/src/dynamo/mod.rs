@@ -236,6 +236,11 @@ impl DynamoStore {
         }
     }
 
+    /// Several queries at once (scatter-gather over a sharded key): every item of each, in query order.
+    pub(crate) async fn query_all(&self, queries: Vec<Query>) -> PortResult<Vec<Vec<Item>>> {
+        futures_util::future::try_join_all(queries.into_iter().map(|q| self.query(q))).await
+    }
+
     /// Strongly consistent reads of many items by key; missing ones are left out, order is not kept.
     pub(crate) async fn batch_get(&self, mut keys: Vec<Item>) -> PortResult<Vec<Item>> {
         keys.sort_by_key(key_text);
