@@ -374,7 +374,11 @@ async fn create_queue(
     if kind.is_fifo() {
         request = request
             .attributes(QueueAttributeName::FifoQueue, "true")
-            .attributes(QueueAttributeName::ContentBasedDeduplication, "false");
+            .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
+            // High-throughput FIFO (issue 12.8): the throughput limit per message group, not per queue
+            // (300 calls/s per action). Deduplication per group loses nothing: a replay has its group.
+            .attributes(QueueAttributeName::DeduplicationScope, "messageGroup")
+            .attributes(QueueAttributeName::FifoThroughputLimit, "perMessageGroupId");
     }
     if let Some(arn) = dead_letter_arn {
         request = request.attributes(QueueAttributeName::RedrivePolicy, redrive_policy(arn, kind));
