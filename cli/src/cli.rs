@@ -99,7 +99,7 @@ pub struct BenchArgs {
     /// The channel's numbers the texts are spread over (each paced at 1,000 sends/s).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub numbers: u32,
-    /// The `smsdesk` binary to run as the server (default: this one).
+    /// The `smsdesk` binary to run as the server (default: this one; with --aws, `smsdesk-aws-shape` beside it).
     #[arg(long)]
     pub server: Option<PathBuf>,
     /// Where the server's log goes (default: a file beside its temporary database).
@@ -111,6 +111,11 @@ pub struct BenchArgs {
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Against the AWS shape instead: `smsdesk-aws-shape` (built by `cargo build -p smsdesk-tests --bin
+    /// smsdesk-aws-shape`; found beside this binary, or given by --server) on DynamoDB Local and moto
+    /// (`eval "$(scripts/emulators.sh start)"`), counting every AWS request per message.
+    #[arg(long)]
+    pub aws: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +210,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Bench(args) => {
             let binary = match args.server {
                 Some(path) => path,
+                None if args.aws => std::env::current_exe()?.with_file_name(crate::bench::aws::SHAPE_BINARY),
                 None => std::env::current_exe()?,
             };
             let mut opts = crate::bench::BenchOptions::new(args.texts as usize, binary);
@@ -214,11 +220,16 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             opts.numbers = args.numbers as usize;
             opts.progress = !args.quiet;
             opts.server_log = args.server_log;
+            opts.aws = args.aws;
             opts.phase_timeout = std::time::Duration::from_secs(args.phase_timeout_secs.max(1));
             let report = crate::bench::run(opts).await?;
+            let shape = if args.aws {
+                "AWS shape (smsdesk-aws-shape: the template's functions on DynamoDB Local and moto)"
+            } else {
+                "embedded shape (smsdesk dev, SQLite WAL, synchronous=FULL)"
+            };
             println!(
-                "smsdesk bench: {} texts (+{} exact replays) from {} connections, {} agents, {} numbers, \
-                 embedded shape (smsdesk dev, SQLite WAL, synchronous=FULL)",
+                "smsdesk bench: {} texts (+{} exact replays) from {} connections, {} agents, {} numbers, {shape}",
                 report.texts,
                 report.webhook_posts - report.texts,
                 report.connections,

@@ -33,7 +33,7 @@ use smsdesk_app::{App, AuthMode, Config};
 use smsdesk_aws::aws_sdk_dynamodb::config::{Credentials, Region};
 use smsdesk_aws::aws_sdk_sqs::error::DisplayErrorContext;
 use smsdesk_aws::aws_sdk_sqs::types::MessageSystemAttributeName;
-use smsdesk_aws::{AwsAdapters, AwsConfig, create_queues, create_tables, dynamodb_client, sqs_client};
+use smsdesk_aws::{AwsAdapters, AwsConfig, create_queues, create_tables, dynamodb_client, sqs_client, usage};
 use smsdesk_lambda::{Function, Handler, QueueHandler, ScheduleHandler, Wiring};
 use smsdesk_ports::{MessageQueue, Outcome, SystemClock};
 use std::cell::RefCell;
@@ -168,6 +168,8 @@ pub struct AwsShape {
     pub emf_lines: EmfLines,
     pub identities: Arc<Identities>,
     pub faults: Faults,
+    /// The DynamoDB table of this shape.
+    pub table: String,
     shutdown: watch::Sender<bool>,
 }
 
@@ -431,6 +433,7 @@ impl AwsShape {
             identities: identities.clone(),
             faults: faults.clone(),
             host: addr.to_string(),
+            table: cfg.table.clone(),
         });
         let app = axum::Router::new().fallback(gateway).with_state(front);
         let mut stopped = stop;
@@ -445,7 +448,7 @@ impl AwsShape {
                 serving.report(format!("the API Gateway front stopped: {e}"));
             }
         });
-        Self { app: tests_app, addr, identities, faults, emf_lines, shutdown }
+        Self { app: tests_app, addr, identities, faults, emf_lines, shutdown, table: cfg.table.clone() }
     }
 
     /// A test that makes consumers fail on purpose (a poison message) says so; other consumer failures
@@ -463,7 +466,13 @@ struct Front {
     identities: Arc<Identities>,
     faults: Faults,
     host: String,
+    table: String,
 }
+
+/// The harness's own route beside the template's (no API Gateway route starts with `/_shape/`): the AWS
+/// requests counted so far in this process ([`usage::snapshot`]) and the table's name, for `smsdesk bench
+/// --aws`.
+pub const USAGE_PATH: &str = "/_shape/usage";
 
 /// API Gateway's own answers (not the function's).
 fn gateway_answer(status: u16, message: &str) -> Response {
@@ -481,6 +490,14 @@ async fn gateway(State(front): State<Arc<Front>>, request: Request) -> Response 
     };
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
+    if method == "GET" && path == USAGE_PATH {
+        let answer = json!({"table": front.table, "usage": usage::snapshot()});
+        return Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(Body::from(answer.to_string()))
+            .expect("response");
+    }
     let Some((route, params)) = front.template.route(&method, &path) else {
         return gateway_answer(404, "Not Found");
     };
@@ -522,7 +539,8 @@ async fn gateway(State(front): State<Arc<Front>>, request: Request) -> Response 
 
     let event = event(&front.host, &route, &params, &parts, &body, claims);
     let router = front.http[&route.function].clone();
-    let answer = match smsdesk_lambda::invoke_json(router, event).await {
+    let invoked = smsdesk_lambda::invoke_json(router, event);
+    let answer = match usage::in_function(function_name(&route.function), counted_invocation(invoked)).await {
         Ok(answer) => answer,
         Err(e) => {
             front.faults.report(format!("{} invoked for {method} {path}: {e}", route.function));
@@ -669,6 +687,28 @@ fn response(answer: &Value) -> Result<Answer, String> {
     Ok((status, headers, body))
 }
 
+// ------------------------------------------------------------------------------------------------ usage
+
+/// A function's name for [`usage::in_function`] (each name is kept once for the process).
+fn function_name(name: &str) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(known) = names.iter().find(|n| **n == name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.push(leaked);
+    leaked
+}
+
+/// One Lambda invocation of the function whose usage scope this runs in.
+async fn counted_invocation<F: std::future::Future>(invocation: F) -> F::Output {
+    let started = std::time::Instant::now();
+    let out = invocation.await;
+    usage::timed("lambda:Invoke", started.elapsed().as_secs_f64());
+    out
+}
+
 // ------------------------------------------------------------------------------------------------ triggers
 
 /// Lambda's SQS event source mapping, in miniature: receive, invoke with the event Lambda would send, delete
@@ -682,7 +722,7 @@ async fn event_source_mapping(
     mut stop: watch::Receiver<bool>,
 ) {
     let arn = format!("arn:aws:sqs:us-east-1:000000000000:{}", url.rsplit('/').next().unwrap_or("queue"));
-    let function = trigger.function.as_str();
+    let function = function_name(&trigger.function);
     loop {
         if *stop.borrow() {
             return;
@@ -720,7 +760,13 @@ async fn event_source_mapping(
                 return;
             }
         };
-        let response = handler.handle(event).await;
+        let response = usage::in_function(function, async {
+            // Lambda's poller: one receive per batch (the empty ones of its long polls are not per message),
+            // one delete per message handled.
+            usage::count("sqs:ReceiveMessage");
+            counted_invocation(handler.handle(event)).await
+        })
+        .await;
         let failed: Vec<&str> =
             response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         for m in &messages {
@@ -731,6 +777,7 @@ async fn event_source_mapping(
                 faults.report(format!("{function}'s trigger: a message without a receipt handle"));
                 return;
             };
+            usage::in_function(function, async { usage::count("sqs:DeleteMessage") }).await;
             if let Err(e) = sqs.delete_message().queue_url(&url).receipt_handle(receipt).send().await {
                 faults.report(format!("{function}'s trigger: DeleteMessage: {}", DisplayErrorContext(e)));
                 return;
@@ -751,7 +798,9 @@ async fn schedule(
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        if let Err(e) = handler.handle().await {
+        if let Err(e) =
+            usage::in_function(function_name(&function), counted_invocation(handler.handle())).await
+        {
             faults.report(format!("{function}: {e}"));
             return;
         }

@@ -13,6 +13,7 @@
 //! [`run`] serves the `smsdesk bench` command and the small-size test in the e2e suite
 //! (`tests/tests/e2e/bench.rs`).
 
+pub mod aws;
 pub mod provider;
 pub mod server;
 
@@ -38,6 +39,8 @@ pub enum BenchError {
     Store(#[from] rusqlite::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("reading the AWS shape's table: {0}")]
+    Aws(String),
 }
 
 /// What to run.
@@ -62,6 +65,8 @@ pub struct BenchOptions {
     pub phase_timeout: Duration,
     /// Where the server's log (stderr) goes; a file in the run's temporary directory by default.
     pub server_log: Option<PathBuf>,
+    /// The AWS shape (`binary` is then `smsdesk-aws-shape`, on the emulators) instead of `smsdesk dev`.
+    pub aws: bool,
 }
 
 impl BenchOptions {
@@ -76,6 +81,7 @@ impl BenchOptions {
             progress: false,
             phase_timeout: Duration::from_secs(600),
             server_log: None,
+            aws: false,
         }
     }
 }
@@ -119,6 +125,10 @@ pub struct BenchReport {
     pub server_cpu_cores: f64,
     pub peak_rss_mb: f64,
     pub wall_s: f64,
+    /// `embedded` or `aws`.
+    pub shape: &'static str,
+    /// The AWS shape's requests per message, by phase ([`aws::per_message`]).
+    pub aws_requests: Option<Value>,
 }
 
 impl BenchReport {
@@ -130,8 +140,8 @@ impl BenchReport {
     /// The last line of the command: one JSON object for scripts.
     pub fn json(&self) -> Value {
         let r2 = |x: f64| (x * 100.0).round() / 100.0;
-        json!({
-            "shape": "embedded",
+        let mut out = json!({
+            "shape": self.shape,
             "texts": self.texts,
             "connections": self.connections,
             "agents": self.agents,
@@ -161,7 +171,11 @@ impl BenchReport {
             "server_cpu_cores": r2(self.server_cpu_cores),
             "peak_rss_mb": r2(self.peak_rss_mb),
             "wall_s": r2(self.wall_s),
-        })
+        });
+        if let Some(requests) = &self.aws_requests {
+            out["aws_requests"] = requests.clone();
+        }
+        out
     }
 
     /// A Markdown table of the figures, for humans and BENCHMARKS.md.
@@ -312,6 +326,69 @@ impl StoreView {
     }
 }
 
+/// The store under load, as the checks read it: the SQLite file, or the AWS shape's table.
+enum View {
+    Sqlite(StoreView),
+    Dynamo(aws::DynamoView),
+}
+
+impl View {
+    /// How often a phase's check polls (a scan of the table costs more than a SQLite count).
+    fn poll_every(&self) -> Duration {
+        match self {
+            View::Sqlite(_) => Duration::from_millis(20),
+            View::Dynamo(_) => Duration::from_millis(250),
+        }
+    }
+
+    async fn assigned(&self) -> Result<usize, BenchError> {
+        match self {
+            View::Sqlite(v) => v.assigned(),
+            View::Dynamo(d) => Ok(d.scan().await?.conversations.iter().filter(|(_, a)| a.is_some()).count()),
+        }
+    }
+
+    async fn conversations(&self) -> Result<Vec<(String, String)>, BenchError> {
+        match self {
+            View::Sqlite(v) => v.conversations(),
+            View::Dynamo(d) => {
+                let mut all: Vec<(String, String)> = d
+                    .scan()
+                    .await?
+                    .conversations
+                    .into_iter()
+                    .filter_map(|(id, agent)| Some((id, agent?)))
+                    .collect();
+                all.sort();
+                Ok(all)
+            }
+        }
+    }
+
+    async fn messages(&self, direction: &str) -> Result<Vec<(Option<String>, String)>, BenchError> {
+        match self {
+            View::Sqlite(v) => v.messages(direction),
+            View::Dynamo(d) => Ok(d
+                .scan()
+                .await?
+                .messages
+                .into_iter()
+                .filter(|(dir, _, _)| dir == direction)
+                .map(|(_, status, reference)| (reference, status))
+                .collect()),
+        }
+    }
+
+    async fn outbound_with_status(&self, status: &str) -> Result<usize, BenchError> {
+        match self {
+            View::Sqlite(v) => v.outbound_with_status(status),
+            View::Dynamo(_) => {
+                Ok(self.messages("outbound").await?.iter().filter(|(_, s)| s == status).count())
+            }
+        }
+    }
+}
+
 /// Posts `jobs` from `connections` concurrent tasks; returns each post's index, latency and answer status.
 async fn post_all<J, F, Fut>(
     jobs: Vec<J>,
@@ -354,20 +431,25 @@ where
     all
 }
 
-/// Polls `check` every 20 ms until it says done or `timeout` passes; whether it settled. Fails at once
+/// Polls `check` every `every` until it says done or `timeout` passes; whether it settled. Fails at once
 /// when the server has exited.
-async fn until(
+async fn until<F, Fut>(
     server: &mut DevChild,
     timeout: Duration,
+    every: Duration,
     pb: &ProgressBar,
-    mut check: impl FnMut() -> Result<(usize, bool), BenchError>,
-) -> Result<bool, BenchError> {
+    mut check: F,
+) -> Result<bool, BenchError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(usize, bool), BenchError>>,
+{
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(status) = server.exited() {
             return Err(BenchError::ServerExited(status.to_string()));
         }
-        let (pos, done) = check()?;
+        let (pos, done) = check().await?;
         pb.set_position(pos as u64);
         if done {
             return Ok(true);
@@ -375,7 +457,7 @@ async fn until(
         if Instant::now() > deadline {
             return Ok(false);
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -395,7 +477,8 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let level = std::env::var("SMSDESK_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into());
     let admin_token = format!("bench_{}", uuid::Uuid::new_v4().simple());
     note(show, format!("starting {} dev (log: {})", opts.binary.display(), log_path.display()));
-    let mut server = DevChild::spawn(&opts.binary, &db_path, &admin_token, &level, log.into()).await?;
+    let data = (!opts.aws).then_some(db_path.as_path());
+    let mut server = DevChild::spawn(&opts.binary, data, &admin_token, &level, log.into()).await?;
     let pid = server.pid();
     let api = Client::new(server.url.clone(), admin_token, opts.connections)?;
 
@@ -452,7 +535,18 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
         tokens.insert(id, token);
     }
     let path = format!("/webhooks/telesign/{channel}");
-    let view = StoreView::open(&db_path)?;
+    let view = if opts.aws {
+        View::Dynamo(aws::DynamoView::connect(&aws::usage(&api).await?.0)?)
+    } else {
+        View::Sqlite(StoreView::open(&db_path)?)
+    };
+    let every = view.poll_every();
+    let v = &view;
+    // The AWS shape's requests so far (after the setup), and per phase from here on.
+    let mut usage_marks = Vec::new();
+    if opts.aws {
+        usage_marks.push(aws::settled_usage(&api, opts.phase_timeout).await?);
+    }
     let mut timed_out = Vec::new();
     note(
         show,
@@ -513,9 +607,10 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
 
     // 2. Until every text is in a conversation with an agent.
     let pb = bar(show, n, "routed");
-    if !until(&mut server, opts.phase_timeout, &pb, || {
-        let assigned = view.assigned()?;
-        Ok((assigned, assigned >= accepted_texts.len()))
+    let want = accepted_texts.len();
+    if !until(&mut server, opts.phase_timeout, every, &pb, move || async move {
+        let assigned = v.assigned().await?;
+        Ok((assigned, assigned >= want))
     })
     .await?
     {
@@ -523,8 +618,11 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     }
     let routed_wall = started.elapsed();
     pb.finish();
-    let conversations = view.conversations()?;
+    let conversations = view.conversations().await?;
     note(show, format!("routing settled: {} conversations assigned", conversations.len()));
+    if opts.aws {
+        usage_marks.push(aws::settled_usage(&api, opts.phase_timeout).await?);
+    }
 
     // 3. Every agent answers each of its conversations.
     let pb = bar(show, conversations.len(), "replies");
@@ -548,8 +646,9 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let mut reply_latencies: Vec<Duration> = answers.iter().map(|(_, d, _)| *d).collect();
     reply_latencies.sort();
     let pb = bar(show, replies_accepted, "sent");
-    if !until(&mut server, opts.phase_timeout, &pb, || {
-        let sent = fake.accepted();
+    let f = &fake;
+    if !until(&mut server, opts.phase_timeout, every, &pb, move || async move {
+        let sent = f.accepted();
         Ok((sent, sent >= replies_accepted))
     })
     .await?
@@ -560,8 +659,8 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     pb.finish();
     // The sender stores each send's reference id right after the provider's answer.
     let pb = bar(show, replies_accepted, "stored");
-    if !until(&mut server, opts.phase_timeout, &pb, || {
-        let stored = view.outbound_with_status("sent")?;
+    if !until(&mut server, opts.phase_timeout, every, &pb, move || async move {
+        let stored = v.outbound_with_status("sent").await?;
         Ok((stored, stored >= replies_accepted))
     })
     .await?
@@ -572,8 +671,11 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
 
     // 4. Delivery receipts: for each reply an intermediate "sent" (203) and the final "delivered" (200),
     // in a shuffled order (so that many finals come first), plus replays of a share of them.
+    if opts.aws {
+        usage_marks.push(aws::settled_usage(&api, opts.phase_timeout).await?);
+    }
     let sent_refs: Vec<String> =
-        view.messages("outbound")?.into_iter().filter_map(|(reference, _)| reference).collect();
+        view.messages("outbound").await?.into_iter().filter_map(|(reference, _)| reference).collect();
     let mut receipts: Vec<Vec<u8>> = Vec::new();
     for (k, reference) in sent_refs.iter().enumerate() {
         receipts.push(telesign_dlr(reference, 203, "Delivered to gateway"));
@@ -604,9 +706,10 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     pb.finish();
     refused += receipt_answers.iter().filter(|(_, _, s)| !(200..300).contains(s)).count();
     let pb = bar(show, sent_refs.len(), "delivered");
-    if !until(&mut server, opts.phase_timeout, &pb, || {
-        let delivered = view.outbound_with_status("delivered")?;
-        Ok((delivered, delivered >= sent_refs.len()))
+    let want = sent_refs.len();
+    if !until(&mut server, opts.phase_timeout, every, &pb, move || async move {
+        let delivered = v.outbound_with_status("delivered").await?;
+        Ok((delivered, delivered >= want))
     })
     .await?
     {
@@ -615,11 +718,60 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let receipts_wall = receipts_started.elapsed();
     pb.finish();
 
+    let aws_requests = if opts.aws {
+        usage_marks.push(aws::settled_usage(&api, opts.phase_timeout).await?);
+        let phase = |k: usize| usage_marks[k + 1].since(&usage_marks[k]);
+        let all = usage_marks[3].since(&usage_marks[0]);
+        let (inbound, reply, receipt) = (
+            aws::per_message(&phase(0), n),
+            aws::per_message(&phase(1), replies_accepted),
+            aws::per_message(&phase(2), receipt_answers.len()),
+        );
+        // API Gateway requests per message: every webhook post (replays too), every reply's POST.
+        let inbound_cost = aws::cost_per_message(&inbound, posts.len() as f64 / n as f64, None);
+        let reply_cost = aws::cost_per_message(&reply, 1.0, None);
+        let receipt_cost = aws::cost_per_message(&receipt, 1.0, None);
+        // 1M inbound texts + 1M replies, each reply with two delivery receipts (as this run posts them).
+        let total = |k: &str| {
+            let v = |c: &Value| c[k].as_f64().unwrap_or(0.0);
+            ((v(&inbound_cost) + v(&reply_cost) + 2.0 * v(&receipt_cost)) * 100.0).round() / 100.0
+        };
+        let keys = [
+            "api_gateway_http",
+            "lambda_requests",
+            "lambda_gb_seconds",
+            "sqs",
+            "dynamodb_reads",
+            "dynamodb_writes",
+            "secrets_manager",
+            "cloudwatch_logs",
+            "total",
+        ];
+        let one_million_each: serde_json::Map<String, Value> =
+            keys.iter().map(|k| (k.to_string(), json!(total(k)))).collect();
+        Some(json!({
+            "per_inbound_text": inbound,
+            "per_reply": reply,
+            "per_delivery_receipt": receipt,
+            "per_timers_run": aws::per_timers_invocation(&all),
+            "inbound_posts": posts.len(),
+            "receipt_posts": receipt_answers.len(),
+            "dollars_per_million": {
+                "inbound_text": inbound_cost,
+                "reply": reply_cost,
+                "delivery_receipt": receipt_cost,
+                "1M_in_1M_out_2M_receipts": one_million_each,
+            },
+        }))
+    } else {
+        None
+    };
+
     // 5. The checks, on the store and on the fake's log.
     let (cpu_after, peak_rss_mb) = process_usage(pid);
     let wall = run_started.elapsed();
     let stored_refs: Vec<String> =
-        view.messages("inbound")?.into_iter().filter_map(|(reference, _)| reference).collect();
+        view.messages("inbound").await?.into_iter().filter_map(|(reference, _)| reference).collect();
     let distinct: HashSet<&str> = stored_refs.iter().map(String::as_str).collect();
     let lost_in = accepted_texts.iter().filter(|&&i| !distinct.contains(references[i].as_str())).count();
     let duplicated_in = stored_refs.len() - distinct.len();
@@ -627,7 +779,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let accepted_at_fake = fake.accepted();
     let duplicated_out = sends_by_message.values().map(|c| c.saturating_sub(1)).sum::<usize>();
     let lost_out = replies_accepted.saturating_sub(sends_by_message.len());
-    let delivered = view.outbound_with_status("delivered")?;
+    let delivered = view.outbound_with_status("delivered").await?;
     // Every reply was reported delivered (the highest status); any other final status went backwards or
     // dropped a receipt.
     let downgraded = sent_refs.len() - delivered.min(sent_refs.len());
@@ -663,6 +815,8 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
         server_cpu_cores: (cpu_after - cpu_before) / secs(wall),
         peak_rss_mb,
         wall_s: wall.as_secs_f64(),
+        shape: if opts.aws { "aws" } else { "embedded" },
+        aws_requests,
     };
     drop(server);
     Ok(report)

@@ -18,14 +18,17 @@ impl DevChild {
     /// `/healthz` answers.
     pub async fn spawn(
         binary: &Path,
-        data: &Path,
+        data: Option<&Path>,
         admin_token: &str,
         log_level: &str,
         stderr: Stdio,
     ) -> Result<Self, BenchError> {
-        let mut child = Command::new(binary)
-            .args(["dev", "--addr", "127.0.0.1:0", "--data"])
-            .arg(data)
+        let mut command = Command::new(binary);
+        // Without a database: the AWS shape's server (`smsdesk-aws-shape`), which takes no arguments.
+        if let Some(data) = data {
+            command.args(["dev", "--addr", "127.0.0.1:0", "--data"]).arg(data);
+        }
+        let mut child = command
             .env("SMSDESK_ADMIN_TOKEN", admin_token)
             .env("RUST_LOG", log_level)
             .stdout(Stdio::piped())
@@ -49,9 +52,10 @@ impl DevChild {
             .map_err(|_| BenchError::Setup("smsdesk dev did not report its address within 30 s".into()))?
             .unwrap_or_default();
         server.url = first
-            .strip_prefix("smsdesk dev is serving on ")
+            .split_once(" is serving on ")
+            .map(|(_, url)| url)
             .ok_or_else(|| {
-                BenchError::Setup(format!("smsdesk dev's first line is not its address: {first:?}"))
+                BenchError::Setup(format!("the server's first line is not its address: {first:?}"))
             })?
             .trim()
             .to_string();
@@ -140,6 +144,15 @@ impl Client {
     }
 
     /// POSTs a signed webhook; the answer's status (0: no answer).
+    /// A GET answering JSON, without a token (the AWS shape's usage counts); None when it failed.
+    pub async fn get_json(&self, path: &str) -> Option<Value> {
+        let resp = self.http.get(format!("{}{}", self.base, path)).send().await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        resp.json().await.ok()
+    }
+
     pub async fn webhook(&self, path: &str, body: &[u8], authorization: &str) -> u16 {
         let sent = self
             .http

@@ -28,6 +28,7 @@ mod sdk;
 mod secrets;
 #[cfg(feature = "sqs")]
 mod sqs;
+pub mod usage;
 
 #[cfg(feature = "s3")]
 pub use aws_sdk_s3;

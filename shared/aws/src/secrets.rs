@@ -53,6 +53,7 @@ impl SecretsManagerStore {
 
     /// The string value of the secret `name`; None when there is no such secret.
     async fn get_value(&self, name: &str) -> PortResult<Option<SecretString>> {
+        crate::usage::count("secretsmanager:GetSecretValue");
         let result = self.client.get_secret_value().secret_id(name).send().await;
         let out = match result {
             Ok(out) => out,
@@ -69,6 +70,7 @@ impl SecretsManagerStore {
 
     /// Writes a new version of an existing secret; false when there is no such secret yet.
     async fn put_version(&self, name: &str, value: &SecretString) -> PortResult<bool> {
+        crate::usage::count("secretsmanager:PutSecretValue");
         let result =
             self.client.put_secret_value().secret_id(name).secret_string(value.expose_secret()).send().await;
         match result {
@@ -80,6 +82,7 @@ impl SecretsManagerStore {
 
     /// Creates the secret; false when it exists already (another writer was first).
     async fn create(&self, name: &str, value: &SecretString) -> PortResult<bool> {
+        crate::usage::count("secretsmanager:CreateSecret");
         let result = self.client.create_secret().name(name).secret_string(value.expose_secret()).send().await;
         match result {
             Ok(_) => Ok(true),
@@ -107,6 +110,7 @@ impl SecretStore for SecretsManagerStore {
 
     async fn get_credentials(&self, channel: &ChannelId) -> PortResult<Option<Credentials>> {
         let name = self.secret_name(channel);
+        crate::usage::count("secretsmanager:GetSecretValue");
         let result = self.client.get_secret_value().secret_id(&name).send().await;
         let out = match result {
             Ok(out) => out,

@@ -75,6 +75,7 @@ impl SqsQueue {
         max: usize,
         visibility: Duration,
     ) -> PortResult<Vec<aws_sdk_sqs::types::Message>> {
+        crate::usage::count("sqs:ReceiveMessage");
         let out = self
             .client
             .receive_message()
@@ -117,6 +118,7 @@ impl SqsQueue {
                 .map_err(|e| PortError::Backend(format!("message attribute: {e}")))?;
             request = request.message_attributes(REASON_ATTRIBUTE, value);
         }
+        crate::usage::count("sqs:SendMessage");
         request.send().await.map_err(|e| port_error("SendMessage", e))?;
         Ok(())
     }
@@ -212,6 +214,7 @@ impl MessageQueue for SqsQueue {
             request =
                 request.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, value);
         }
+        crate::usage::count("sqs:SendMessage");
         request.send().await.map_err(|e| port_error("SendMessage", e))?;
         Ok(())
     }
@@ -225,6 +228,7 @@ impl MessageQueue for SqsQueue {
 
     async fn ack(&self, queue: QueueKind, receipt: &str) -> PortResult<()> {
         let request = self.client.delete_message().queue_url(self.url(queue)?).receipt_handle(receipt);
+        crate::usage::count("sqs:DeleteMessage");
         request.send().await.map_err(|e| port_error("DeleteMessage", e))?;
         Ok(())
     }
@@ -236,6 +240,7 @@ impl MessageQueue for SqsQueue {
             .queue_url(self.url(queue)?)
             .receipt_handle(receipt)
             .visibility_timeout(seconds(delay));
+        crate::usage::count("sqs:ChangeMessageVisibility");
         request.send().await.map_err(|e| port_error("ChangeMessageVisibility", e))?;
         Ok(())
     }
@@ -292,12 +297,14 @@ impl MessageQueue for SqsQueue {
                 let dedupe = format!("rd-{}", d.message_id);
                 self.put(url, queue, &d.body, d.group.as_deref(), &dedupe, None).await?;
                 let delete = self.client.delete_message().queue_url(dlq).receipt_handle(receipt);
+                crate::usage::count("sqs:DeleteMessage");
                 delete.send().await.map_err(|e| port_error("DeleteMessage", e))?;
                 moved += 1;
             }
         }
         for receipt in passed_over {
             let request = self.client.change_message_visibility().queue_url(dlq).receipt_handle(receipt);
+            crate::usage::count("sqs:ChangeMessageVisibility");
             request
                 .visibility_timeout(0)
                 .send()
@@ -308,6 +315,7 @@ impl MessageQueue for SqsQueue {
     }
 
     async fn depth(&self, queue: QueueKind) -> PortResult<u64> {
+        crate::usage::count("sqs:GetQueueAttributes");
         let out = self
             .client
             .get_queue_attributes()
@@ -366,7 +374,11 @@ async fn create_queue(
     if kind.is_fifo() {
         request = request
             .attributes(QueueAttributeName::FifoQueue, "true")
-            .attributes(QueueAttributeName::ContentBasedDeduplication, "false");
+            .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
+            // High-throughput FIFO (issue 12.8): the throughput limit per message group, not per queue
+            // (300 calls/s per action). Deduplication per group loses nothing: a replay has its group.
+            .attributes(QueueAttributeName::DeduplicationScope, "messageGroup")
+            .attributes(QueueAttributeName::FifoThroughputLimit, "perMessageGroupId");
     }
     if let Some(arn) = dead_letter_arn {
         request = request.attributes(QueueAttributeName::RedrivePolicy, redrive_policy(arn, kind));

@@ -435,3 +435,37 @@ async fn a_reply_stranded_for_too_long_fails_with_a_reason_the_agent_sees() {
     assert!(error.contains("not sent") && error.contains("120 minutes"), "{error}");
     assert!(s.fake.sends().is_empty(), "nothing that old is sent");
 }
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_sent_again_only_after_telesigns_delay_and_once() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation) =
+        conversation_with_agent(&s, "I3000000000000000000000000000001", "15555550196").await;
+    // TeleSign asks for 2 s; smsdesk's own first retry would come after 100 ms (the tests' retry base).
+    s.fake.script([Scripted::RateLimited { retry_after_secs: 2 }]);
+    let reply = s
+        .api()
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &token,
+            Some(json!({"text": "after the pause"})),
+            202,
+        )
+        .await;
+    let id = reply["id"].as_str().expect("id").to_string();
+    s.message_where(&token, &conversation, "sent after the rate limit", |m| {
+        m["id"] == id.as_str() && m["status"] == "sent"
+    })
+    .await;
+    s.app.settled().await;
+    let sends: Vec<_> =
+        s.fake.sends().into_iter().filter(|seen| seen.field("external_id") == Some(&id)).collect();
+    assert_eq!(sends.len(), 2, "one refused send, one taken");
+    let waited = sends[1].at.duration_since(sends[0].at);
+    assert!(
+        waited >= std::time::Duration::from_secs(2),
+        "retried after {waited:?}, before TeleSign's Retry-After"
+    );
+    assert_eq!(s.fake.accepted_for(&id), 1, "taken once on TeleSign's side");
+}

@@ -26,6 +26,8 @@ mod authorization;
 #[path = "../e2e/aws_sms.rs"]
 mod aws_sms;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+mod bench;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/bot.rs"]
 mod bot;
 #[cfg(not(smsdesk_aws_emulators_missing))]

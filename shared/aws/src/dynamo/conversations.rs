@@ -26,7 +26,7 @@ fn conversation_item(c: &Conversation) -> PortResult<Item> {
     item.insert("entity".into(), s("conversation"));
     item.insert("activity".into(), s(order_key(c.last_message_at, &c.id)));
     if c.state != ConversationState::Closed {
-        item.insert("open_flag".into(), s(keys::OPEN_FLAG));
+        item.insert("open_flag".into(), s(keys::open_flag(&c.id)));
     }
     if c.state == ConversationState::Open {
         item.insert("wait_queue".into(), s(c.queue_id.as_str()));
@@ -294,10 +294,30 @@ impl DynamoStore {
         items.iter().map(from_item).collect()
     }
 
-    /// A query on the open-conversations index.
-    fn open_query(forward: bool, before: Option<OffsetDateTime>, max: Option<usize>) -> Query {
+    /// Every shard of the open-conversations index, merged in `activity` order (ascending when `forward`),
+    /// at most `max`.
+    async fn open_items(
+        &self,
+        forward: bool,
+        before: Option<OffsetDateTime>,
+        max: Option<usize>,
+    ) -> PortResult<Vec<Item>> {
+        let queries = keys::open_flags().map(|flag| Self::open_query(flag, forward, before, max)).collect();
+        let mut items: Vec<Item> = self.query_all(queries).await?.into_iter().flatten().collect();
+        items.sort_by(|a, b| get_s(a, "activity").cmp(&get_s(b, "activity")));
+        if !forward {
+            items.reverse();
+        }
+        if let Some(max) = max {
+            items.truncate(max);
+        }
+        Ok(items)
+    }
+
+    /// A query on one shard of the open-conversations index.
+    fn open_query(flag: String, forward: bool, before: Option<OffsetDateTime>, max: Option<usize>) -> Query {
         let mut expr = Expr::new();
-        let mut key_condition = expr.eq("open_flag", s(keys::OPEN_FLAG));
+        let mut key_condition = expr.eq("open_flag", s(flag));
         if let Some(cutoff) = before {
             key_condition = format!(
                 "{key_condition} AND {} < {}",
@@ -372,7 +392,7 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn open_conversations(&self) -> PortResult<Vec<Conversation>> {
-        let items = self.query(Self::open_query(false, None, None)).await?;
+        let items = self.open_items(false, None, None).await?;
         let list = Self::conversations(&items)?;
         Ok(list.into_iter().filter(|c| c.state != ConversationState::Closed).collect())
     }
@@ -662,7 +682,7 @@ impl ConversationStore for DynamoStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let items = self.query(Self::open_query(true, Some(cutoff), Some(limit))).await?;
+        let items = self.open_items(true, Some(cutoff), Some(limit)).await?;
         let list = Self::conversations(&items)?;
         Ok(list
             .into_iter()
@@ -744,6 +764,23 @@ mod tests {
             offer: None,
             refused_by: Vec::new(),
         }
+    }
+
+    #[test]
+    fn sharded_keys_are_stable_and_spread() {
+        // The hash is part of the table's layout: an item must land where every other process looks.
+        assert_eq!(keys::shard("ag_1", 4), keys::shard("ag_1", 4));
+        assert_eq!(keys::shard("", 8), 0x811c_9dc5 % 8);
+        let flag = keys::open_flag(&ConversationId::new("cv_1"));
+        assert!(keys::open_flags().any(|f| f == flag), "{flag}");
+        let mut used = std::collections::BTreeSet::new();
+        for i in 0..64 {
+            used.insert(keys::shard(&format!("cv_{i:032x}"), keys::OPEN_SHARDS));
+            let agent = keys::agent(&AgentId::new(format!("ag_{i}")));
+            let pk = agent["pk"].as_s().unwrap().clone();
+            assert!(keys::agents_partitions().any(|p| p == pk), "{pk}");
+        }
+        assert_eq!(used.len(), keys::OPEN_SHARDS as usize, "64 ids reach every shard");
     }
 
     #[test]

@@ -33,6 +33,14 @@ impl DynamoStore {
         self.delete_if(key, condition).await
     }
 
+    /// The agents of every shard, in id order (as one partition's sort key gave them).
+    async fn agents_of(&self, queries: Vec<Query>) -> PortResult<Vec<Agent>> {
+        let mut agents: Vec<Agent> =
+            self.query_all(queries).await?.iter().flatten().map(from_item).collect::<PortResult<_>>()?;
+        agents.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        Ok(agents)
+    }
+
     async fn list_records<T: serde::de::DeserializeOwned>(
         &self,
         pk: &str,
@@ -227,13 +235,16 @@ impl AgentStore for DynamoStore {
     }
 
     async fn agents_for_queue(&self, queue: &QueueId) -> PortResult<Vec<Agent>> {
-        let mut q = Query::prefix(keys::AGENTS, "AGENT#");
-        let filter = format!("contains({}, {})", q.expr.name("queues"), q.expr.value(s(queue.as_str())));
-        q.filter = Some(filter);
-        self.query(q).await?.iter().map(from_item).collect()
+        let queries = keys::agents_partitions().map(|pk| {
+            let mut q = Query::prefix(&pk, "AGENT#");
+            let filter = format!("contains({}, {})", q.expr.name("queues"), q.expr.value(s(queue.as_str())));
+            q.filter = Some(filter);
+            q
+        });
+        self.agents_of(queries.collect()).await
     }
 
     async fn list_agents(&self) -> PortResult<Vec<Agent>> {
-        self.list_records(keys::AGENTS, "AGENT#").await
+        self.agents_of(keys::agents_partitions().map(|pk| Query::prefix(&pk, "AGENT#")).collect()).await
     }
 }

@@ -9,9 +9,49 @@ use time::OffsetDateTime;
 
 /// Global secondary index of waiting conversations: `wait_queue` (queue id) / `wait_order`.
 pub(crate) const WAITING_INDEX: &str = "waiting";
-/// Global secondary index of open conversations: `open_flag` (always [`OPEN_FLAG`]) / `activity`.
+/// Global secondary index of open conversations: `open_flag` ([`open_flag`]: `OPEN#<shard>`) / `activity`.
 pub(crate) const OPEN_INDEX: &str = "open";
 pub(crate) const OPEN_FLAG: &str = "OPEN";
+
+/// Write sharding (issue 12.8). Every assignment, close and presence change writes an agent item, and every
+/// conversation creation, close and touch writes the `open` index: with one partition key value each, both
+/// were held to one partition's ~1,000 writes/s. Each item now goes to one of N partition key values by a
+/// stable hash of its id ([`shard`]), so writes spread over N partitions; a listing reads all N and merges
+/// (scatter-gather). Which shard an item is in never changes, so every conditional write and transaction
+/// names the same key as before and stays exactly as correct.
+pub(crate) const AGENT_SHARDS: u32 = 4;
+/// Shards of the `open` index.
+pub(crate) const OPEN_SHARDS: u32 = 8;
+
+/// The shard of `id` among `shards`: FNV-1a of its bytes, the same in every process and every release.
+pub(crate) fn shard(id: &str, shards: u32) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in id.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash % shards.max(1)
+}
+
+/// The partition of the agents of one shard: `AGENTS#<shard>`.
+pub(crate) fn agents_partition(shard: u32) -> String {
+    format!("{AGENTS}#{shard}")
+}
+
+/// Every agents partition (a listing reads them all).
+pub(crate) fn agents_partitions() -> impl Iterator<Item = String> {
+    (0..AGENT_SHARDS).map(agents_partition)
+}
+
+/// The `open` index's partition key of an open conversation: `OPEN#<shard>`.
+pub(crate) fn open_flag(id: &ConversationId) -> String {
+    format!("{OPEN_FLAG}#{}", shard(id.as_str(), OPEN_SHARDS))
+}
+
+/// Every partition key value of the `open` index.
+pub(crate) fn open_flags() -> impl Iterator<Item = String> {
+    (0..OPEN_SHARDS).map(|k| format!("{OPEN_FLAG}#{k}"))
+}
 
 /// Partitions that hold a whole (small) collection, so it can be listed with one consistent query.
 pub(crate) const CHANNELS: &str = "CHANNELS";
@@ -46,7 +86,7 @@ pub(crate) fn menu(id: &MenuId) -> Item {
 }
 
 pub(crate) fn agent(id: &AgentId) -> Item {
-    key(AGENTS, format!("AGENT#{id}"))
+    key(agents_partition(shard(id.as_str(), AGENT_SHARDS)), format!("AGENT#{id}"))
 }
 
 /// Pointer from an API token's SHA-256 to its agent.

@@ -21,7 +21,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity, ReturnValue,
+    TransactWriteItem, Update,
 };
 use smsdesk_ports::{PortError, PortResult};
 use std::time::Duration;
@@ -29,6 +30,7 @@ use std::time::Duration;
 use crate::attr::{Expr, Item};
 use crate::error::{build_error, is_retryable_code, port_error};
 use crate::lazy::LazyClient;
+use crate::usage;
 
 /// How often a transaction that lost a race on an item (TransactionConflict) is tried again before the
 /// caller gets `Unavailable`. Racing assignments to one agent all touch its item, so a few losers per
@@ -103,16 +105,19 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key))
             .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
-            .await
-            .map_err(|e| port_error("GetItem", e))?;
-        Ok(out.item)
+            .await;
+        usage::dynamo("dynamodb:GetItem", out.as_ref().ok().and_then(|o| o.consumed_capacity.as_ref()));
+        Ok(out.map_err(|e| port_error("GetItem", e))?.item)
     }
 
     /// DeleteItem, unconditional.
     pub(crate) async fn delete(&self, key: Item) -> PortResult<()> {
         let request = self.client.delete_item().table_name(&self.table).set_key(Some(key));
-        request.send().await.map_err(|e| port_error("DeleteItem", e))?;
+        let out = request.return_consumed_capacity(ReturnConsumedCapacity::Total).send().await;
+        usage::dynamo("dynamodb:DeleteItem", out.as_ref().ok().and_then(|o| o.consumed_capacity.as_ref()));
+        out.map_err(|e| port_error("DeleteItem", e))?;
         Ok(())
     }
 
@@ -126,8 +131,10 @@ impl DynamoStore {
             .condition_expression(condition.expression)
             .set_expression_attribute_names(condition.expr.names())
             .set_expression_attribute_values(condition.expr.values())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
+        usage::dynamo("dynamodb:DeleteItem", result.as_ref().ok().and_then(|o| o.consumed_capacity.as_ref()));
         match result {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
@@ -148,8 +155,10 @@ impl DynamoStore {
             .set_condition_expression(expression)
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
+        usage::dynamo("dynamodb:PutItem", result.as_ref().ok().and_then(|o| o.consumed_capacity.as_ref()));
         match result {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
@@ -177,8 +186,10 @@ impl DynamoStore {
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
             .return_values(ReturnValue::AllNew)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
+        usage::dynamo("dynamodb:UpdateItem", result.as_ref().ok().and_then(|o| o.consumed_capacity.as_ref()));
         match result {
             Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
@@ -208,9 +219,11 @@ impl DynamoStore {
                 .set_exclusive_start_key(start.take())
                 // Without a filter, `Limit` is exactly how many items we still want.
                 .set_limit(q.max.filter(|_| q.filter.is_none()).map(|m| i32::try_from(m).unwrap_or(i32::MAX)))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
-                .await
-                .map_err(|e| port_error("Query", e))?;
+                .await;
+            usage::dynamo("dynamodb:Query", out.as_ref().ok().and_then(|o| o.consumed_capacity.as_ref()));
+            let out = out.map_err(|e| port_error("Query", e))?;
             items.extend(out.items.unwrap_or_default());
             if q.max.is_some_and(|m| items.len() >= m) {
                 items.truncate(q.max.unwrap_or(items.len()));
@@ -221,6 +234,11 @@ impl DynamoStore {
                 _ => return Ok(items),
             }
         }
+    }
+
+    /// Several queries at once (scatter-gather over a sharded key): every item of each, in query order.
+    pub(crate) async fn query_all(&self, queries: Vec<Query>) -> PortResult<Vec<Vec<Item>>> {
+        futures_util::future::try_join_all(queries.into_iter().map(|q| self.query(q))).await
     }
 
     /// Strongly consistent reads of many items by key; missing ones are left out, order is not kept.
@@ -241,9 +259,14 @@ impl DynamoStore {
                     .client
                     .batch_get_item()
                     .request_items(&self.table, request)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
                     .send()
-                    .await
-                    .map_err(|e| port_error("BatchGetItem", e))?;
+                    .await;
+                usage::dynamo(
+                    "dynamodb:BatchGetItem",
+                    out.as_ref().ok().into_iter().flat_map(|o| o.consumed_capacity()),
+                );
+                let out = out.map_err(|e| port_error("BatchGetItem", e))?;
                 if let Some(mut responses) = out.responses {
                     items.extend(responses.remove(&self.table).unwrap_or_default());
                 }
@@ -279,8 +302,13 @@ impl DynamoStore {
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
                 .client_request_token(&token)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
+            usage::dynamo(
+                "dynamodb:TransactWriteItems",
+                result.as_ref().ok().into_iter().flat_map(|o| o.consumed_capacity()),
+            );
             let err = match result {
                 Ok(_) => return Ok(Tx::Committed),
                 Err(err) => err,

@@ -261,6 +261,8 @@ enum CallError {
 /// An HTTP answer, read whole.
 struct Answer {
     status: u16,
+    /// `Retry-After` (seconds or an HTTP date), when TeleSign sent one.
+    retry_after: Option<Duration>,
     body: String,
 }
 
@@ -337,13 +339,18 @@ impl TelesignClient {
         }
         let response = request.send().await.map_err(CallError::Http)?;
         let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| crate::twilio::parse_retry_after(v, SystemTime::now()));
         let body = match crate::http::read_capped(response, crate::http::MAX_ANSWER_BYTES).await {
             Ok(body) => body,
             // TeleSign answered but the body did not arrive whole: an accepted send must not look unsent.
             Err(e) if (200..300).contains(&status) => return Err(CallError::Answered(status, e)),
             Err(_) => String::new(),
         };
-        Ok(Answer { status, body })
+        Ok(Answer { status, retry_after, body })
     }
 }
 
@@ -352,7 +359,7 @@ impl SmsProvider for TelesignClient {
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, SendError> {
         let form = send_form(request)?;
         match self.call(reqwest::Method::POST, MESSAGING_PATH, FORM_CONTENT_TYPE, &form).await {
-            Ok(answer) => classify_send(answer.status, &answer.body),
+            Ok(answer) => classify_send(answer.status, &answer.body, answer.retry_after),
             Err(CallError::Signing(e)) => Err(SendError::Permanent { reason: e.to_string() }),
             Err(CallError::Http(e)) => Err(classify_transport_for_send(&e)),
             Err(CallError::Answered(status, e)) => Err(SendError::Unknown {
@@ -387,9 +394,10 @@ fn send_form(request: &SendRequest) -> Result<String, SendError> {
     .map_err(|e| SendError::Permanent { reason: format!("cannot encode the request: {e}") })
 }
 
-/// Decides what a send answer means. Throttling (10019) and server errors are worth retrying; every other
-/// refusal is permanent and carries TeleSign's own code and words so the agent sees why.
-fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
+/// Decides what a send answer means. Throttling (10019) and server errors are worth retrying (a 429, or a
+/// 5xx with `Retry-After`, not before the delay TeleSign asked for); every other refusal is permanent and
+/// carries TeleSign's own code and words so the agent sees why.
+fn classify_send(status: u16, body: &str, retry_after: Option<Duration>) -> Result<SendReceipt, SendError> {
     if (200..300).contains(&status) {
         let reference_id = serde_json::from_str::<Value>(body)
             .ok()
@@ -407,7 +415,9 @@ fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
     let reason = describe(status, body);
     match status {
         429 if codes.contains(&10020) => Err(SendError::Permanent { reason }),
-        429 | 500..=599 => Err(SendError::Transient { reason }),
+        429 => Err(SendError::Throttled { reason, retry_after }),
+        500..=599 if retry_after.is_some() => Err(SendError::Throttled { reason, retry_after }),
+        500..=599 => Err(SendError::Transient { reason }),
         _ => Err(SendError::Permanent { reason }),
     }
 }

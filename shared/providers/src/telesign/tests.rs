@@ -102,13 +102,13 @@ fn signing_errors_do_not_reveal_the_key() {
 fn send_answers_are_classified() {
     let ok = r#"{"reference_id":"0123456789ABCDEF0123456789ABCDEF","external_id":"msg_1",
         "status":{"code":290,"description":"Message in progress","updated_on":"2026-11-23T10:00:00Z"}}"#;
-    assert_eq!(classify_send(200, ok), Ok(SendReceipt::one("0123456789ABCDEF0123456789ABCDEF")));
+    assert_eq!(classify_send(200, ok, None), Ok(SendReceipt::one("0123456789ABCDEF0123456789ABCDEF")));
 
-    let permanent = |status: u16, body: &str, needle: &str| match classify_send(status, body) {
+    let permanent = |status: u16, body: &str, needle: &str| match classify_send(status, body, None) {
         Err(SendError::Permanent { reason }) => assert!(reason.contains(needle), "{status}: {reason}"),
         other => panic!("{status} {body}: expected permanent, got {other:?}"),
     };
-    let transient = |status: u16, body: &str, needle: &str| match classify_send(status, body) {
+    let transient = |status: u16, body: &str, needle: &str| match classify_send(status, body, None) {
         Err(SendError::Transient { reason }) => assert!(reason.contains(needle), "{status}: {reason}"),
         other => panic!("{status} {body}: expected transient, got {other:?}"),
     };
@@ -129,8 +129,18 @@ fn send_answers_are_classified() {
         "10008 Invalid signature.",
     );
     permanent(429, r#"{"status":{"code":10020,"description":"Hard cap reached."}}"#, "10020");
-    transient(429, r#"{"status":{"code":10019,"description":"Rate limit exceeded."}}"#, "10019");
-    transient(429, "", "TeleSign HTTP 429");
+    // A 429 is throttling: retried, not before TeleSign's Retry-After when it sent one.
+    let rate_limited = r#"{"status":{"code":10019,"description":"Rate limit exceeded."}}"#;
+    let seven = Some(Duration::from_secs(7));
+    assert!(matches!(
+        classify_send(429, rate_limited, seven),
+        Err(SendError::Throttled { reason, retry_after }) if reason.contains("10019") && retry_after == seven
+    ));
+    assert!(matches!(classify_send(429, "", None), Err(SendError::Throttled { retry_after: None, .. })));
+    assert!(
+        matches!(classify_send(503, "", seven), Err(SendError::Throttled { retry_after, .. }) if retry_after == seven)
+    );
+    permanent(429, r#"{"status":{"code":10020,"description":"Hard cap reached."}}"#, "10020");
     transient(503, r#"{"status":{"code":10000,"description":"System unavailable."}}"#, "10000");
     transient(502, "<html>Bad Gateway</html>", "<html>Bad Gateway</html>");
 }
@@ -726,12 +736,27 @@ async fn send_refusal_is_permanent_with_telesign_words() {
 }
 
 #[tokio::test]
-async fn send_throttled_or_down_is_transient() {
+async fn send_throttled_keeps_retry_after_and_down_is_transient() {
     let throttled = r#"{"status":{"code":10019,"description":"Rate limit exceeded."}}"#;
-    let fake = fake::start(vec![(429, throttled, NO_DELAY), (503, "", NO_DELAY)]).await;
+    let fake = fake::start(vec![
+        fake::Reply { status: 429, body: throttled, delay: NO_DELAY, headers: vec![("retry-after", "7")] },
+        (429, throttled, NO_DELAY).into(),
+        (503, "", NO_DELAY).into(),
+        fake::Reply { status: 503, body: "", delay: NO_DELAY, headers: vec![("retry-after", "30")] },
+    ])
+    .await;
     let c = client(&fake.url);
+    // TeleSign's Retry-After is kept, so the sender waits at least that long (issue 12.5).
+    assert!(matches!(
+        c.send(&send_request()).await,
+        Err(SendError::Throttled { retry_after: Some(d), .. }) if d == Duration::from_secs(7)
+    ));
+    assert!(matches!(c.send(&send_request()).await, Err(SendError::Throttled { retry_after: None, .. })));
     assert!(matches!(c.send(&send_request()).await, Err(SendError::Transient { .. })));
-    assert!(matches!(c.send(&send_request()).await, Err(SendError::Transient { .. })));
+    assert!(matches!(
+        c.send(&send_request()).await,
+        Err(SendError::Throttled { retry_after: Some(d), .. }) if d == Duration::from_secs(30)
+    ));
 }
 
 #[tokio::test]

@@ -1,0 +1,145 @@
+//! What the adapters asked of AWS, counted in one place (issue 12): every DynamoDB call with the read and
+//! write capacity units DynamoDB reports for it (`ReturnConsumedCapacity: TOTAL` on every request), every
+//! SQS and Secrets Manager call, and (recorded by whoever invokes handlers) every Lambda invocation.
+//! `smsdesk bench --aws` reads these counts from the AWS shape to write down the AWS requests per message,
+//! from which BENCHMARKS.md works out the cost.
+//!
+//! Counts are kept per function: a call made inside [`in_function`] is counted under that function's name,
+//! any other under [`OUTSIDE`]. The counters are process-wide and cheap (one short lock per AWS call); a
+//! Lambda function keeps them too and never reads them.
+
+use aws_sdk_dynamodb::types::ConsumedCapacity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// The name calls made outside [`in_function`] are counted under.
+pub const OUTSIDE: &str = "(outside any function)";
+
+/// Calls and capacity units of one operation (e.g. `dynamodb:PutItem`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpUsage {
+    pub calls: u64,
+    /// Read capacity units DynamoDB reported (0 for other services, and for calls that failed).
+    pub read_units: f64,
+    /// Write capacity units DynamoDB reported.
+    pub write_units: f64,
+    /// Wall time of the calls, where it was recorded ([`timed`]: Lambda invocations).
+    #[serde(default)]
+    pub seconds: f64,
+}
+
+/// Every count so far: function -> operation (`service:Operation`, or `lambda:Invoke`) -> usage.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub functions: BTreeMap<String, BTreeMap<String, OpUsage>>,
+}
+
+impl Usage {
+    /// What happened between `earlier` and `self` (both snapshots of the same process).
+    pub fn since(&self, earlier: &Usage) -> Usage {
+        let mut out = Usage::default();
+        for (function, ops) in &self.functions {
+            for (op, now) in ops {
+                let before =
+                    earlier.functions.get(function).and_then(|o| o.get(op)).copied().unwrap_or_default();
+                let delta = OpUsage {
+                    calls: now.calls.saturating_sub(before.calls),
+                    read_units: now.read_units - before.read_units,
+                    write_units: now.write_units - before.write_units,
+                    seconds: now.seconds - before.seconds,
+                };
+                if delta.calls > 0 {
+                    out.functions.entry(function.clone()).or_default().insert(op.clone(), delta);
+                }
+            }
+        }
+        out
+    }
+}
+
+static COUNTS: Mutex<Usage> = Mutex::new(Usage { functions: BTreeMap::new() });
+
+tokio::task_local! {
+    static FUNCTION: &'static str;
+}
+
+/// Runs `work` with every AWS call it makes counted under `function`.
+pub async fn in_function<F: std::future::Future>(function: &'static str, work: F) -> F::Output {
+    FUNCTION.scope(function, work).await
+}
+
+fn add(op: &str, calls: u64, read_units: f64, write_units: f64) {
+    add_timed(op, calls, read_units, write_units, 0.0);
+}
+
+fn add_timed(op: &str, calls: u64, read_units: f64, write_units: f64, seconds: f64) {
+    let function = FUNCTION.try_with(|f| *f).unwrap_or(OUTSIDE);
+    let mut counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+    let entry = counts.functions.entry(function.to_string()).or_default().entry(op.to_string()).or_default();
+    entry.calls += calls;
+    entry.read_units += read_units;
+    entry.write_units += write_units;
+    entry.seconds += seconds;
+}
+
+/// One call of `op` that took `seconds` (a Lambda invocation's duration, which Lambda bills).
+pub fn timed(op: &str, seconds: f64) {
+    add_timed(op, 1, 0.0, 0.0, seconds);
+}
+
+/// One call of `op` (`sqs:SendMessage`, `secretsmanager:GetSecretValue`, `lambda:Invoke`, ...).
+pub fn count(op: &str) {
+    add(op, 1, 0.0, 0.0);
+}
+
+/// One DynamoDB call and the capacity it reported (none when it failed).
+pub(crate) fn dynamo<'a>(op: &str, consumed: impl IntoIterator<Item = &'a ConsumedCapacity>) {
+    let (mut read, mut write) = (0.0, 0.0);
+    for c in consumed {
+        match (c.read_capacity_units, c.write_capacity_units) {
+            (None, None) => {
+                // Only a total: reads are read units, anything else write units.
+                if op.ends_with("GetItem") || op.ends_with("Query") || op.ends_with("Scan") {
+                    read += c.capacity_units.unwrap_or(0.0);
+                } else {
+                    write += c.capacity_units.unwrap_or(0.0);
+                }
+            }
+            (r, w) => {
+                read += r.unwrap_or(0.0);
+                write += w.unwrap_or(0.0);
+            }
+        }
+    }
+    add(op, 1, read, write);
+}
+
+/// Every count so far.
+pub fn snapshot() -> Usage {
+    COUNTS.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn calls_are_counted_under_their_function_and_deltas_subtract() {
+        let before = snapshot();
+        in_function("usage-test-fn", async {
+            count("sqs:SendMessage");
+            let consumed = ConsumedCapacity::builder().capacity_units(1.0).write_capacity_units(1.0).build();
+            dynamo("dynamodb:PutItem", [&consumed]);
+            let total_only = ConsumedCapacity::builder().capacity_units(0.5).build();
+            dynamo("dynamodb:GetItem", [&total_only]);
+        })
+        .await;
+        let delta = snapshot().since(&before);
+        let ops = &delta.functions["usage-test-fn"];
+        assert_eq!(ops["sqs:SendMessage"].calls, 1);
+        let op = |calls, read_units, write_units| OpUsage { calls, read_units, write_units, seconds: 0.0 };
+        assert_eq!(ops["dynamodb:PutItem"], op(1, 0.0, 1.0));
+        assert_eq!(ops["dynamodb:GetItem"], op(1, 0.5, 0.0));
+    }
+}

@@ -1,0 +1,46 @@
+//! `smsdesk bench --aws` at a small size (issue 12.3): the load run against the AWS shape (the template's
+//! functions as `smsdesk-aws-shape`, on DynamoDB Local and moto) loses, duplicates and downgrades nothing,
+//! and its JSON line carries the AWS requests it counted per message: the DynamoDB capacity units that
+//! DynamoDB reported (ReturnConsumedCapacity), the SQS calls and the Lambda invocations of each phase.
+
+use serde_json::Value;
+use smsdesk_tests::smsdesk_binary;
+use std::process::Command;
+
+#[test]
+fn bench_on_the_aws_shape_counts_aws_requests_per_message_and_loses_nothing() {
+    let binary = smsdesk_binary();
+    let log = std::env::temp_dir().join(format!("smsdesk-bench-aws-test-{}.log", std::process::id()));
+    let output = Command::new(&binary)
+        .args(["bench", "--aws", "--texts", "20", "--connections", "4", "--agents", "2", "--numbers", "2"])
+        .args(["--quiet", "--phase-timeout-secs", "120", "--server", env!("CARGO_BIN_EXE_smsdesk-aws-shape")])
+        .arg("--server-log")
+        .arg(&log)
+        .output()
+        .expect("smsdesk bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "smsdesk bench --aws failed ({}):\n{stdout}\n{stderr}", output.status);
+    let last = stdout.lines().last().unwrap_or_default();
+    let figures: Value =
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}"));
+    let n = |k: &str| figures[k].as_u64().unwrap_or_else(|| panic!("{k} is not a count: {figures}"));
+    assert_eq!(figures["shape"], "aws", "{figures}");
+    assert_eq!((n("accepted"), n("routed"), n("sent"), n("delivered")), (20, 20, 20, 20), "{figures}");
+    assert_eq!((n("lost"), n("duplicated"), n("downgraded"), n("refused")), (0, 0, 0, 0), "{figures}");
+    let requests = &figures["aws_requests"];
+    let per = |phase: &str, what: &str| {
+        requests[phase][what].as_f64().unwrap_or_else(|| panic!("{phase}.{what}: {requests}"))
+    };
+    // Every inbound text: the webhook's invocation and the router's, a dedupe write, the filing, queue calls.
+    assert!(per("per_inbound_text", "lambda_invocations") >= 2.0, "{requests}");
+    assert!(per("per_inbound_text", "dynamodb_wru") > 0.0, "DynamoDB reported write units: {requests}");
+    assert!(per("per_inbound_text", "dynamodb_rru") > 0.0, "DynamoDB reported read units: {requests}");
+    assert!(per("per_inbound_text", "sqs_requests") >= 3.0, "send, receive, delete: {requests}");
+    let webhook = &requests["per_inbound_text"]["by_function"]["inbound-webhook"];
+    assert!(webhook["lambda:Invoke"]["calls"].as_f64().is_some_and(|c| c >= 1.0), "{requests}");
+    // Every reply: agent-api's invocation, outbound-send's, and its queue calls.
+    assert!(per("per_reply", "lambda_invocations") >= 2.0, "{requests}");
+    assert!(per("per_reply", "sqs_requests") >= 3.0, "{requests}");
+    assert!(per("per_delivery_receipt", "lambda_invocations") >= 1.0, "{requests}");
+}
