@@ -95,6 +95,7 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
                 let c = app.store.offer(&conversation.conversation, &candidate, &o).await?;
                 if let Some(c) = &c {
                     tracing::info!(conversation = %c.id, agent = %candidate, expires_at = %o.expires_at, "conversation offered");
+                    crate::services::offer_timers::arm(app, &c.id, &candidate, &o).await;
                 }
                 c
             };
