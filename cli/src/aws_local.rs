@@ -110,14 +110,15 @@ pub fn failed_ids(response: &serde_json::Value) -> Vec<String> {
 }
 
 /// What a queue's event source mapping invokes.
-pub const CONSUMERS: [(smsdesk_ports::QueueKind, &str); 3] = [
+pub const CONSUMERS: [(smsdesk_ports::QueueKind, &str); 4] = [
     (smsdesk_ports::QueueKind::Inbound, "router"),
     (smsdesk_ports::QueueKind::Outbound, "outbound-send"),
     (smsdesk_ports::QueueKind::Crm, "crm-upsert"),
+    (smsdesk_ports::QueueKind::Timers, "timers"),
 ];
 
 /// Plays Lambda's SQS event source mappings against `cargo lambda watch`: receives from the local queues named
-/// in `env_file` and invokes router, outbound-send and crm-upsert through the watch server's Invoke API
+/// in `env_file` and invokes router, outbound-send, crm-upsert and timers through the watch server's Invoke API
 /// (`{invoke_url}/2015-03-31/functions/<name>/invocations`) with the event Lambda would send; deletes what
 /// the partial batch response does not report. Runs until interrupted.
 pub async fn map_queues(env_file: &Path, invoke_url: &str) -> Result<(), AwsLocalError> {

@@ -3,7 +3,10 @@
 //! loses no acknowledged message and no queued send.
 
 use secrecy::SecretString;
-use smsdesk_app::services::{crm::CrmConsumer, outbound::OutboundConsumer, routing::RouterConsumer, timers};
+use smsdesk_app::services::{
+    crm::CrmConsumer, offer_timers::OfferTimerConsumer, outbound::OutboundConsumer, routing::RouterConsumer,
+    timers,
+};
 use smsdesk_app::worker::{PollerConfig, run_poller};
 use smsdesk_app::{App, AuthMode, Config};
 use smsdesk_ports::{Clock, Consumer, MessageQueue, Metrics, QueueKind, Sample, SystemClock, UuidIds};
@@ -212,7 +215,7 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
 /// fsyncs per message; SQS's own limit of 10 does not apply to the embedded queue.
 const POLL_BATCH: usize = 64;
 
-/// One poller per queue (router, outbound-send, crm-upsert) and the timers loop.
+/// One poller per queue (router, outbound-send, crm-upsert, offer timers) and the timers loop.
 fn spawn_workers(
     tasks: &mut JoinSet<Result<(), DevError>>,
     app: &Arc<App>,
@@ -220,10 +223,12 @@ fn spawn_workers(
     every: Duration,
     visibility: Duration,
 ) {
-    let consumers: [(QueueKind, Arc<dyn Consumer>); 3] = [
+    let consumers: [(QueueKind, Arc<dyn Consumer>); 4] = [
         (QueueKind::Inbound, Arc::new(RouterConsumer::new(app.clone()))),
         (QueueKind::Outbound, Arc::new(OutboundConsumer::new(app.clone()))),
         (QueueKind::Crm, Arc::new(CrmConsumer::new(app.clone()))),
+        // Offer timeouts, delivered when they run out (the sweep below is the safety net).
+        (QueueKind::Timers, Arc::new(OfferTimerConsumer::new(app.clone()))),
     ];
     for (kind, consumer) in consumers {
         let queue = app.queue.clone();

@@ -198,6 +198,9 @@ impl std::io::Write for EmfLines {
 /// real SQS adapter (the fault injector).
 pub struct Hooks {
     pub clock: Arc<dyn smsdesk_ports::Clock>,
+    /// Whether the timers' schedule runs (every half second here): off, only what the queues deliver acts
+    /// (an offer timer, not the sweep, expires an offer).
+    pub sweep: bool,
     #[allow(clippy::type_complexity)]
     pub wrap_queue: Box<dyn FnOnce(Arc<dyn MessageQueue>) -> Arc<dyn MessageQueue> + Send>,
 }
@@ -239,7 +242,7 @@ pub fn function_wiring(function: &str) -> Wiring {
 
 impl AwsShape {
     pub async fn start(admin_token: &str, dynamodb: String, sqs: String) -> Self {
-        let hooks = Hooks { clock: Arc::new(SystemClock), wrap_queue: Box::new(|q| q) };
+        let hooks = Hooks { clock: Arc::new(SystemClock), sweep: true, wrap_queue: Box::new(|q| q) };
         Self::start_with(admin_token, dynamodb, sqs, hooks).await
     }
 
@@ -262,6 +265,7 @@ impl AwsShape {
 
     pub async fn start_with(admin_token: &str, dynamodb: String, sqs: String, hooks: Hooks) -> Self {
         let template = Template::load(&template_path()).expect("infra/template.yaml");
+        let sweep = hooks.sweep;
         // Built as the functions build it (no aws-config).
         let credentials = Credentials::new("test", "test", None, None, "smsdesk-e2e");
         let sdk = smsdesk_aws::sdk_config(Region::new("us-east-1"), credentials);
@@ -360,6 +364,8 @@ impl AwsShape {
                     queues.insert(name.clone(), handler);
                 }
                 Handler::Schedule(handler) => {
+                    // The timers function also consumes the timers queue (its SQS trigger).
+                    queues.insert(name.clone(), handler.queue());
                     schedules.insert(name.clone(), handler);
                 }
             }
@@ -422,7 +428,9 @@ impl AwsShape {
                 template.scheduled.contains(&name),
                 "{name} runs on a schedule the template does not set"
             );
-            tokio::spawn(schedule(name, handler, faults.clone(), stop.clone()));
+            if sweep {
+                tokio::spawn(schedule(name, handler, faults.clone(), stop.clone()));
+            }
         }
 
         let identities =

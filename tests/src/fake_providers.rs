@@ -18,6 +18,9 @@ use std::sync::{Arc, Mutex};
 /// One send a fake received, and whether its authentication verified.
 #[derive(Clone, Debug)]
 pub struct Send {
+    /// The operation (AWS: the `X-Amz-Target` action, `SendTextMessage` or `SendMediaMessage`); empty
+    /// for a fake with one operation.
+    pub target: String,
     pub auth_ok: bool,
     pub auth_problem: Option<String>,
     pub body: Value,
@@ -58,6 +61,7 @@ impl FakeAcs {
                 let mut log = log.lock().expect("lock");
                 let provider_id = format!("Outgoing_20261123_{}", log.len() + 1);
                 log.push(Send {
+                    target: String::new(),
                     auth_ok: problem.is_none(),
                     auth_problem: problem.clone(),
                     body: serde_json::from_slice(&body).unwrap_or(Value::Null),
@@ -146,16 +150,23 @@ impl FakeAws {
             async move {
                 let problem = sigv4_problem(&method, &uri, &headers, &body);
                 let target = header(&headers, "x-amz-target").to_string();
-                if target != "PinpointSMSVoiceV2.SendTextMessage" {
+                let action = target.strip_prefix("PinpointSMSVoiceV2.").unwrap_or_default().to_string();
+                let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let invalid = match action.as_str() {
+                    "SendTextMessage" => None,
+                    "SendMediaMessage" => media_message_problem(&parsed),
+                    _ => Some(format!("unexpected {target}")),
+                };
+                if let Some(message) = invalid {
                     return (
                         StatusCode::BAD_REQUEST,
-                        json!({"__type": "ValidationException", "Message": format!("unexpected {target}")})
-                            .to_string(),
+                        json!({"__type": "ValidationException", "Message": message}).to_string(),
                     );
                 }
                 let mut log = log.lock().expect("lock");
                 let provider_id = format!("aws-msg-{}", log.len() + 1);
                 log.push(Send {
+                    target: action,
                     auth_ok: problem.is_none(),
                     auth_problem: problem.clone(),
                     body: serde_json::from_slice(&body).unwrap_or(Value::Null),
@@ -218,6 +229,42 @@ impl FakeAws {
         sns_signer().sign_v2(&mut v);
         v.to_string()
     }
+}
+
+/// What End User Messaging's `SendMediaMessage` refuses (its API reference): no destination or
+/// origination, a body over 1600 characters, more than one media file, a media URL that is not
+/// `s3://bucket/key` (`s3://([a-z0-9\.-]{3,63})/(.+)`).
+fn media_message_problem(body: &Value) -> Option<String> {
+    let text = |k: &str| body[k].as_str().filter(|s| !s.is_empty());
+    if text("DestinationPhoneNumber").is_none() || text("OriginationIdentity").is_none() {
+        return Some("DestinationPhoneNumber and OriginationIdentity are required".into());
+    }
+    if body["MessageBody"].as_str().is_some_and(|b| b.chars().count() > 1600) {
+        return Some("MessageBody is over 1600 characters".into());
+    }
+    let urls = body["MediaUrls"].as_array().cloned().unwrap_or_default();
+    if urls.len() > 1 {
+        return Some(format!("MediaUrls has {} items; at most 1", urls.len()));
+    }
+    if urls.is_empty() && text("MessageBody").is_none() {
+        return Some("a media message needs a MessageBody or MediaUrls".into());
+    }
+    for url in &urls {
+        let ok =
+            url.as_str().and_then(|u| u.strip_prefix("s3://")).and_then(|r| r.split_once('/')).is_some_and(
+                |(bucket, key)| {
+                    (3..=63).contains(&bucket.len())
+                        && bucket
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+                        && !key.is_empty()
+                },
+            );
+        if !ok {
+            return Some(format!("MediaUrls: {url} is not an s3://bucket/key URI"));
+        }
+    }
+    None
 }
 
 /// Recomputes the request's SigV4 signature with aws-sigv4 over the headers it says it signed; checks the

@@ -92,6 +92,16 @@ impl MessageQueue for FaultyQueue {
         self.inner.send(queue, message).await
     }
 
+    async fn send_delayed(&self, queue: QueueKind, message: QueueMessage, delay: Duration) -> PortResult<()> {
+        if self.state().failing.contains(&queue) {
+            return Err(PortError::Unavailable(format!(
+                "{} queue unreachable (fault injected by the test)",
+                queue.name()
+            )));
+        }
+        self.inner.send_delayed(queue, message, delay).await
+    }
+
     async fn receive(&self, queue: QueueKind, max: usize, visibility: Duration) -> PortResult<Vec<Received>> {
         self.inner.receive(queue, max, visibility).await
     }

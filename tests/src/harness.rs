@@ -243,13 +243,23 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_embedded(true).await
+    }
+
+    /// As [`TestApp::spawn`], without the timers' sweep: only what the queues deliver acts (an offer timer,
+    /// not the sweep, expires an offer).
+    pub async fn spawn_without_sweep() -> Self {
+        Self::spawn_embedded(false).await
+    }
+
+    async fn spawn_embedded(sweep: bool) -> Self {
         crate::logs::install();
         let dir = tempfile::tempdir().expect("tempdir");
         let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
         let mut options = DevOptions::new(addr, dir.path().join("smsdesk.db"));
         options.admin_token = Some(ADMIN_TOKEN.to_string());
         options.retry_base = Duration::from_millis(100);
-        options.sweep_every = Duration::from_millis(500);
+        options.sweep_every = if sweep { Duration::from_millis(500) } else { Duration::from_secs(24 * 3600) };
         options.visibility = Duration::from_secs(3);
         options.send_lease = Duration::from_secs(3);
         options.stranded = crate::STRANDED_IN_TESTS;
@@ -267,11 +277,20 @@ impl TestApp {
     /// behind a loopback API Gateway that dispatches by the template's routes. Always Some (the Option is
     /// kept for the callers written when a skip returned None); without the emulators it panics.
     pub async fn spawn_aws() -> Option<Self> {
+        Self::spawn_aws_shape(true).await
+    }
+
+    /// As [`TestApp::spawn_aws`], with the timers' schedule off (see [`TestApp::spawn_without_sweep`]).
+    pub async fn spawn_aws_without_sweep() -> Option<Self> {
+        Self::spawn_aws_shape(false).await
+    }
+
+    async fn spawn_aws_shape(sweep: bool) -> Option<Self> {
         crate::logs::install();
         let (dynamodb, sqs) = crate::aws_shape::endpoints();
         let clock = Arc::new(TestClock::new());
         let (wrap_queue, faults) = fault_injector();
-        let hooks = crate::aws_shape::Hooks { clock: clock.clone(), wrap_queue };
+        let hooks = crate::aws_shape::Hooks { clock: clock.clone(), sweep, wrap_queue };
         let shape = crate::aws_shape::AwsShape::start_with(ADMIN_TOKEN, dynamodb, sqs, hooks).await;
         let faults = faults.lock().expect("lock").take().expect("the queue was wrapped");
         let max_delay = shape.max_delay();
@@ -322,6 +341,10 @@ fn test_max_delay(options: &DevOptions) -> Duration {
         .unwrap_or_default()
 }
 
+/// The queues [`settle_queue`] waits to drain: not the timers queue, whose messages are due later by design
+/// (an offer's timer waits for its refusal timeout; it acts only on an offer still pending then).
+const SETTLED_KINDS: [QueueKind; 3] = [QueueKind::Inbound, QueueKind::Outbound, QueueKind::Crm];
+
 /// Waits until every queue of `queue` is empty (nothing waiting, nothing in flight, nothing deferred), then
 /// past `max_delay`, and again until the queues are still empty after it: only then can a test assert that
 /// something did not happen (no second send, no stray retry). Then checks that no dead-letter queue holds
@@ -331,7 +354,7 @@ pub async fn settle_queue(queue: &dyn MessageQueue, max_delay: Duration) {
     loop {
         loop {
             let mut depth = 0;
-            for kind in QueueKind::ALL {
+            for kind in SETTLED_KINDS {
                 depth +=
                     queue.depth(kind).await.unwrap_or_else(|e| panic!("{} queue depth: {e}", kind.name()));
             }
@@ -346,7 +369,7 @@ pub async fn settle_queue(queue: &dyn MessageQueue, max_delay: Duration) {
         }
         tokio::time::sleep(max_delay + Duration::from_millis(250)).await;
         let mut depth = 0;
-        for kind in QueueKind::ALL {
+        for kind in SETTLED_KINDS {
             depth += queue.depth(kind).await.unwrap_or_else(|e| panic!("{} queue depth: {e}", kind.name()));
         }
         if depth == 0 {

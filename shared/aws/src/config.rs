@@ -28,6 +28,8 @@ pub fn env_var(queue: QueueKind, dead_letter: bool) -> &'static str {
         (QueueKind::Outbound, true) => "SMSDESK_OUTBOUND_DLQ_URL",
         (QueueKind::Crm, false) => "SMSDESK_CRM_QUEUE_URL",
         (QueueKind::Crm, true) => "SMSDESK_CRM_DLQ_URL",
+        (QueueKind::Timers, false) => "SMSDESK_TIMERS_QUEUE_URL",
+        (QueueKind::Timers, true) => "SMSDESK_TIMERS_DLQ_URL",
     }
 }
 
@@ -47,6 +49,8 @@ pub struct QueueUrls {
     pub outbound_dlq: Option<String>,
     pub crm: Option<String>,
     pub crm_dlq: Option<String>,
+    pub timers: Option<String>,
+    pub timers_dlq: Option<String>,
 }
 
 impl QueueUrls {
@@ -55,6 +59,7 @@ impl QueueUrls {
             QueueKind::Inbound => self.inbound.as_deref(),
             QueueKind::Outbound => self.outbound.as_deref(),
             QueueKind::Crm => self.crm.as_deref(),
+            QueueKind::Timers => self.timers.as_deref(),
         }
     }
 
@@ -63,6 +68,7 @@ impl QueueUrls {
             QueueKind::Inbound => self.inbound_dlq.as_deref(),
             QueueKind::Outbound => self.outbound_dlq.as_deref(),
             QueueKind::Crm => self.crm_dlq.as_deref(),
+            QueueKind::Timers => self.timers_dlq.as_deref(),
         }
     }
 
@@ -71,6 +77,7 @@ impl QueueUrls {
             QueueKind::Inbound => (&mut self.inbound, &mut self.inbound_dlq),
             QueueKind::Outbound => (&mut self.outbound, &mut self.outbound_dlq),
             QueueKind::Crm => (&mut self.crm, &mut self.crm_dlq),
+            QueueKind::Timers => (&mut self.timers, &mut self.timers_dlq),
         };
         *main = Some(url);
         *dlq = Some(dlq_url);
@@ -123,6 +130,7 @@ impl AwsConfig {
                 QueueKind::Inbound => (queues.inbound, queues.inbound_dlq) = (url, dlq),
                 QueueKind::Outbound => (queues.outbound, queues.outbound_dlq) = (url, dlq),
                 QueueKind::Crm => (queues.crm, queues.crm_dlq) = (url, dlq),
+                QueueKind::Timers => (queues.timers, queues.timers_dlq) = (url, dlq),
             }
         }
         let sqs_endpoint = get(SQS_ENDPOINT_VAR);

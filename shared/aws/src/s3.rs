@@ -195,4 +195,8 @@ impl MediaStore for S3Media {
     ) -> PortResult<Option<MediaObject>> {
         Ok(None)
     }
+
+    fn s3_location(&self, key: &str) -> Option<String> {
+        Some(format!("s3://{}/{}", self.bucket, Self::object_key(key)))
+    }
 }

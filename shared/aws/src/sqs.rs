@@ -219,6 +219,33 @@ impl MessageQueue for SqsQueue {
         Ok(())
     }
 
+    async fn send_delayed(&self, queue: QueueKind, message: QueueMessage, delay: Duration) -> PortResult<()> {
+        if queue.is_fifo() {
+            return Err(PortError::Backend(format!(
+                "the FIFO {} queue takes no per-message delay",
+                queue.name()
+            )));
+        }
+        let seconds = smsdesk_ports::delay_seconds(delay).ok_or_else(|| {
+            PortError::Backend(format!("a delay of {delay:?} is over SQS's limit of 15 minutes"))
+        })?;
+        let mut request = self
+            .client
+            .send_message()
+            .queue_url(self.url(queue)?)
+            .message_body(message.body)
+            .delay_seconds(seconds);
+        if let Some(trace) = trace_header()
+            && let Ok(value) =
+                MessageSystemAttributeValue::builder().data_type("String").string_value(trace).build()
+        {
+            request =
+                request.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, value);
+        }
+        request.send().await.map_err(|e| port_error("SendMessage", e))?;
+        Ok(())
+    }
+
     async fn receive(&self, queue: QueueKind, max: usize, visibility: Duration) -> PortResult<Vec<Received>> {
         if max == 0 {
             return Ok(Vec::new());
@@ -322,6 +349,7 @@ impl MessageQueue for SqsQueue {
             .queue_url(self.url(queue)?)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
             .send()
             .await
             .map_err(|e| port_error("GetQueueAttributes", e))?;
@@ -331,8 +359,10 @@ impl MessageQueue for SqsQueue {
                 None => Ok(0),
             }
         };
+        // Delayed messages count too, as they do in the embedded queue: they are waiting.
         Ok(count(QueueAttributeName::ApproximateNumberOfMessages)?
-            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?)
+            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)?
+            + count(QueueAttributeName::ApproximateNumberOfMessagesDelayed)?)
     }
 }
 

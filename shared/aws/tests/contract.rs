@@ -223,7 +223,17 @@ async fn s3_media_contract() {
     if let Err(err) = smsdesk_aws::create_media_bucket(&client, &bucket).await {
         panic!("creating bucket {bucket} on {}: {err}", e.sqs);
     }
-    let media = Arc::new(smsdesk_aws::S3Media::new(client, bucket));
+    let media = Arc::new(smsdesk_aws::S3Media::new(client.clone(), bucket.clone()));
     let open: smsdesk_contract::media::OpenLink = Box::new(|link| Box::pin(http_get(link)));
-    smsdesk_contract::media_contract(media, open).await;
+    smsdesk_contract::media_contract(media.clone(), open).await;
+
+    // The S3 location is where the bytes are: what End User Messaging reads when it sends them.
+    use smsdesk_ports::MediaStore;
+    let key = "cv_location/md_x";
+    media.put_object(key, "image/png", vec![4, 2]).await.expect("put");
+    let location = media.s3_location(key).expect("an S3 store names its objects' locations");
+    let (in_bucket, object) = smsdesk_contract::media::s3_parts(&location).expect("s3:// URI");
+    assert_eq!(in_bucket, bucket);
+    let got = client.get_object().bucket(in_bucket).key(object).send().await.expect("GetObject");
+    assert_eq!(got.body.collect().await.expect("body").into_bytes().as_ref(), &[4u8, 2][..]);
 }

@@ -98,4 +98,27 @@ pub async fn media_contract(media: Arc<dyn MediaStore>, open: OpenLink) {
     let link = ok(media.link(&key_b, Duration::from_secs(300), OffsetDateTime::now_utc()).await, "link");
     assert!(link.starts_with("http"), "a link is a URL: {link}");
     assert_eq!(open(link).await, Some(vec![9]), "a fresh link serves the stored bytes");
+
+    // An S3 store names each object's S3 location (what AWS End User Messaging sends media from): one
+    // object per key, in a bucket named as S3 names them; another store names none.
+    if let Some(location) = media.s3_location(&key_b) {
+        let (bucket, object) = s3_parts(&location).unwrap_or_else(|| panic!("not an s3:// URI: {location}"));
+        assert!(
+            (3..=63).contains(&bucket.len())
+                && bucket
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'),
+            "bucket of {location}"
+        );
+        assert!(object.ends_with(&key_b), "{location} names the object of {key_b}");
+        let key_c = smsdesk_domain::media::object_key(&conv, "md_c");
+        assert_ne!(media.s3_location(&key_c), Some(location.clone()), "one location per object");
+    }
+}
+
+/// `s3://bucket/key` into its bucket and key.
+pub fn s3_parts(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("s3://")?;
+    let (bucket, key) = rest.split_once('/')?;
+    (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
 }

@@ -35,6 +35,8 @@ pub async fn queue_contract(queue: Arc<dyn MessageQueue>, fast_visibility: Durat
     run.fifo_dedupe(QueueKind::Inbound).await;
     run.fifo_dedupe(QueueKind::Outbound).await;
     run.depth(QueueKind::Crm).await;
+    run.delayed(QueueKind::Timers).await;
+    run.delay_refused(QueueKind::Inbound).await;
 }
 
 fn ok<T>(result: PortResult<T>, what: &str) -> T {
@@ -169,6 +171,49 @@ impl Run {
         self.ack(kind, &r).await;
         let again = self.quiet(kind, self.past_fast(), LONG).await;
         assert!(again.is_empty(), "{}: an acked message must not come back, got {again:?}", kind.name());
+    }
+
+    /// A delayed message is hidden for its delay (whole seconds, as SQS's DelaySeconds), then delivered once.
+    async fn delayed(&self, kind: QueueKind) {
+        let body = self.body("delayed");
+        let sent_at = Instant::now();
+        let delay = Duration::from_millis(1500); // rounded up: two seconds
+        ok(self.queue.send_delayed(kind, self.message(kind, &body, "delayed"), delay).await, "send_delayed");
+        assert!(
+            ok(self.queue.depth(kind).await, "depth") >= 1,
+            "{}: a delayed message counts in the depth",
+            kind.name()
+        );
+        let early = self.quiet(kind, Duration::from_millis(1200), LONG).await;
+        assert!(
+            early.iter().all(|r| r.body != body),
+            "{}: a delayed message must stay hidden for its delay, got {early:?}",
+            kind.name()
+        );
+        let r =
+            self.receive_one(kind, &body, LONG, "a delayed message must be delivered after its delay").await;
+        let waited = sent_at.elapsed();
+        assert!(
+            waited >= Duration::from_millis(1900),
+            "{}: delivered after {waited:?}, before the delay (rounded up to 2 s) ran out",
+            kind.name()
+        );
+        assert_eq!(r.receive_count, 1, "{}: a delayed message's first delivery", kind.name());
+        self.ack(kind, &r).await;
+        let over = self
+            .queue
+            .send_delayed(kind, self.message(kind, &body, "delayed"), Duration::from_secs(901))
+            .await;
+        assert!(over.is_err(), "{}: a delay over 15 minutes is refused", kind.name());
+    }
+
+    /// A FIFO queue takes no per-message delay (as SQS): refused, not sent undelayed.
+    async fn delay_refused(&self, kind: QueueKind) {
+        assert!(kind.is_fifo());
+        let body = self.body("fifo-delayed");
+        let sent =
+            self.queue.send_delayed(kind, self.message(kind, &body, "fifo"), Duration::from_secs(1)).await;
+        assert!(sent.is_err(), "{}: a FIFO queue refuses a per-message delay", kind.name());
     }
 
     async fn redelivery(&self, kind: QueueKind) {

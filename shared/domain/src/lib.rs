@@ -14,6 +14,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod live;
 pub mod media;
+pub mod media_send;
 pub mod menu;
 pub mod model;
 pub mod multipart;

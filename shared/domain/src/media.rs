@@ -129,7 +129,17 @@ pub const MAX_PIXELS: u64 = 40_000_000;
 impl MediaLimits {
     /// The provider's limits: Twilio 5 MB and 10 items per message; TeleSign, Vonage and AWS MMS carry up to
     /// about 1 MB per message reliably (carrier limits; UNCONFIRMED beyond), 10 items.
+    /// AWS End User Messaging sends one file per MMS, an image of up to 2 MB (other types up to 600 KB:
+    /// [`crate::media_send::check_send`]).
     pub fn for_provider(provider: ProviderKind) -> Self {
+        if provider == ProviderKind::Aws {
+            let aws = crate::media_send::AWS_IMAGE_MAX_BYTES;
+            return Self {
+                max_bytes: aws,
+                max_items: crate::media_send::AWS_MAX_ITEMS,
+                max_pixels: MAX_PIXELS,
+            };
+        }
         let max_bytes = match provider {
             ProviderKind::Twilio => 5 * 1024 * 1024,
             ProviderKind::Sandbox => 5 * 1024 * 1024,
@@ -175,6 +185,12 @@ pub enum MediaRefusal {
     TooManyPixels { width: u64, height: u64, limit: u64 },
     #[error("the image's header is unreadable")]
     BadImage,
+    /// The provider sends no media of this type (AWS End User Messaging's MMS types).
+    #[error("type {content_type} is not sent by {provider} (it sends: {accepted})")]
+    NotSentBy { content_type: String, provider: &'static str, accepted: String },
+    /// The provider's limit for this type is lower than the channel's (AWS: 600 KB for non-images).
+    #[error("too large for {provider}: {content_type} is over its limit of {limit} bytes")]
+    TooLargeForType { content_type: String, provider: &'static str, limit: u64 },
 }
 
 /// Checks an item's bytes against the limits: size, type by the bytes, and an image's pixel count from

@@ -246,6 +246,11 @@ impl MediaStore for FolderMedia {
         }
         self.get_object(key).await
     }
+
+    /// A folder is no S3 bucket: providers that send media only from S3 cannot send from it.
+    fn s3_location(&self, _key: &str) -> Option<String> {
+        None
+    }
 }
 
 #[cfg(test)]

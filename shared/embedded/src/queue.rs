@@ -170,11 +170,23 @@ fn enqueue(
     body: &str,
     now: i64,
 ) -> PortResult<()> {
+    enqueue_at(tx, queue, group, body, now, now)
+}
+
+/// A message first visible at `visible_at` (a delayed send).
+fn enqueue_at(
+    tx: &Transaction<'_>,
+    queue: QueueKind,
+    group: Option<&str>,
+    body: &str,
+    now: i64,
+    visible_at: i64,
+) -> PortResult<()> {
     let message_id = uuid::Uuid::now_v7().to_string();
     tx.execute(
         "INSERT INTO queue_messages (queue, message_id, grp, body, sent_at, visible_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![queue.name(), message_id, group, body, now],
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![queue.name(), message_id, group, body, now, visible_at],
     )
     .map_err(sql)?;
     Ok(())
@@ -227,6 +239,27 @@ impl MessageQueue for EmbeddedQueue {
                     }
                 }
                 enqueue(tx, queue, group.as_deref(), &body, now)
+            })
+            .await
+    }
+
+    async fn send_delayed(&self, queue: QueueKind, message: QueueMessage, delay: Duration) -> PortResult<()> {
+        if queue.is_fifo() {
+            return Err(PortError::Backend(format!(
+                "the FIFO {} queue takes no per-message delay",
+                queue.name()
+            )));
+        }
+        // As SQS: whole seconds, rounded up, at most 15 minutes.
+        let seconds = smsdesk_ports::delay_seconds(delay).ok_or_else(|| {
+            PortError::Backend(format!("a delay of {delay:?} is over the limit of 15 minutes"))
+        })?;
+        let body = message.body;
+        self.db
+            .tx(move |tx| {
+                let now = now_ms();
+                let visible_at = now.saturating_add(i64::from(seconds) * 1000);
+                enqueue_at(tx, queue, None, &body, now, visible_at)
             })
             .await
     }

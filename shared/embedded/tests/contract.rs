@@ -161,7 +161,9 @@ async fn media_contract_on_a_folder() {
             opened.ok()?.map(|o| o.bytes)
         })
     });
-    smsdesk_contract::media_contract(media, open).await;
+    smsdesk_contract::media_contract(media.clone(), open).await;
+    use smsdesk_ports::MediaStore;
+    assert_eq!(media.s3_location("cv_x/md_x"), None, "a folder is no S3 bucket");
 }
 
 /// The change feed behind the console's live updates (the AWS adapter, DynamoDB Streams, is not yet built:

@@ -7,6 +7,7 @@
 use crate::{SqsBatchResponse, SqsEvent};
 use smsdesk_app::App;
 use smsdesk_app::services::crm::CrmConsumer;
+use smsdesk_app::services::offer_timers::OfferTimerConsumer;
 use smsdesk_app::services::outbound::OutboundConsumer;
 use smsdesk_app::services::routing::RouterConsumer;
 use smsdesk_app::services::timers::{self, SweepReport};
@@ -67,7 +68,14 @@ impl Function {
                 queue(Arc::new(OutboundConsumer::new(app.clone())), QueueKind::Outbound)
             }
             Function::CrmUpsert => queue(Arc::new(CrmConsumer::new(app.clone())), QueueKind::Crm),
-            Function::Timers => Handler::Schedule(ScheduleHandler { app }),
+            Function::Timers => {
+                let timers = QueueHandler {
+                    consumer: Arc::new(OfferTimerConsumer::new(app.clone())),
+                    queue: app.queue.clone(),
+                    kind: QueueKind::Timers,
+                };
+                Handler::Schedule(ScheduleHandler { app, timers })
+            }
         }
     }
 }
@@ -139,13 +147,44 @@ impl Consumer for Observed {
     }
 }
 
-/// The timers sweep, invoked by the schedule.
+/// The timers function: the sweep, invoked by the schedule, and the timers queue's consumer (offer
+/// timeouts, delivered by SQS when they run out), invoked by its event source mapping. One function, told
+/// apart by the event: an SQS batch has `Records`.
 #[derive(Clone)]
 pub struct ScheduleHandler {
     app: Arc<App>,
+    timers: QueueHandler,
 }
 
 impl ScheduleHandler {
+    /// The timers queue's consumer, which the same function runs for SQS events.
+    pub fn queue(&self) -> QueueHandler {
+        self.timers.clone()
+    }
+
+    /// One invocation of any kind: an SQS batch of timers, or the schedule's tick.
+    pub async fn invoke(
+        &self,
+        event: serde_json::Value,
+        deadline_ms: u64,
+    ) -> Result<serde_json::Value, lambda_runtime::Error> {
+        if event.get("Records").is_some() {
+            let batch: SqsEvent = serde_json::from_value(event)?;
+            let deadline = crate::last_start(deadline_ms, crate::app::PROVIDER_TIMEOUT);
+            let t = &self.timers;
+            let response = crate::process_batch_until(
+                t.consumer.as_ref(),
+                t.queue.as_ref(),
+                t.kind,
+                batch,
+                Some(deadline),
+            )
+            .await;
+            return Ok(serde_json::to_value(response)?);
+        }
+        Ok(serde_json::json!(self.handle().await?))
+    }
+
     /// One invocation: one sweep.
     pub async fn handle(&self) -> PortResult<SweepReport> {
         let report = timers::sweep(&self.app).await?;
@@ -155,9 +194,9 @@ impl ScheduleHandler {
 
     pub async fn run(self) -> Result<(), lambda_runtime::Error> {
         use lambda_runtime::{LambdaEvent, service_fn};
-        lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
             let handler = self.clone();
-            async move { Ok::<_, lambda_runtime::Error>(serde_json::json!(handler.handle().await?)) }
+            async move { handler.invoke(event.payload, event.context.deadline).await }
         }))
         .await
     }

@@ -145,6 +145,9 @@ mod tests {
         async fn send(&self, _: QueueKind, _: QueueMessage) -> PortResult<()> {
             Err(PortError::Backend("not used".into()))
         }
+        async fn send_delayed(&self, _: QueueKind, _: QueueMessage, _: Duration) -> PortResult<()> {
+            Err(PortError::Backend("not used".into()))
+        }
         async fn receive(&self, _: QueueKind, _: usize, _: Duration) -> PortResult<Vec<Received>> {
             Err(PortError::Backend("not used".into()))
         }

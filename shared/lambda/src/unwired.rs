@@ -43,6 +43,14 @@ impl MessageQueue for Unwired {
     async fn send(&self, _queue: QueueKind, _message: QueueMessage) -> PortResult<()> {
         Err(self.error())
     }
+    async fn send_delayed(
+        &self,
+        _queue: QueueKind,
+        _message: QueueMessage,
+        _delay: Duration,
+    ) -> PortResult<()> {
+        Err(self.error())
+    }
     async fn receive(
         &self,
         _queue: QueueKind,

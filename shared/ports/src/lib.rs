@@ -18,7 +18,9 @@ pub use changes::{Change, ChangeEntity, ChangeFeed, ChangePage};
 pub use credentials::{Credentials, SecretStore};
 pub use media::{MediaObject, MediaStore};
 pub use metrics::{Metrics, NoMetrics, Sample, Unit};
-pub use queue::{Consumer, DeadLetter, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
+pub use queue::{
+    Consumer, DeadLetter, MAX_DELAY, MessageQueue, Outcome, QueueKind, QueueMessage, Received, delay_seconds,
+};
 pub use store::*;
 pub use system::{Clock, IdGen, SystemClock, UuidIds};
 

@@ -50,4 +50,9 @@ pub trait MediaStore: Send + Sync {
         signature: &str,
         now: OffsetDateTime,
     ) -> PortResult<Option<MediaObject>>;
+
+    /// Where the bytes under `key` live as an S3 object, `s3://{bucket}/{object key}`, for a provider that
+    /// sends media from the account's own bucket (AWS End User Messaging's `SendMediaMessage` takes only
+    /// such URIs); None when this store is not an S3 bucket (the embedded folder).
+    fn s3_location(&self, key: &str) -> Option<String>;
 }

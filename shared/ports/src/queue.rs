@@ -21,23 +21,28 @@ pub enum QueueKind {
     Inbound,
     /// agent-api / router -> outbound-send (FIFO, group = conversation).
     Outbound,
-    /// router / agent-api -> crm-upsert (standard).
+    /// router / agent-api / timers -> crm-upsert (standard).
     Crm,
+    /// Timers due at a set time (an offer's refusal timeout), sent with a delay -> timers (standard: FIFO
+    /// queues take no per-message delay).
+    Timers,
 }
 
 impl QueueKind {
-    pub const ALL: [QueueKind; 3] = [QueueKind::Inbound, QueueKind::Outbound, QueueKind::Crm];
+    pub const ALL: [QueueKind; 4] =
+        [QueueKind::Inbound, QueueKind::Outbound, QueueKind::Crm, QueueKind::Timers];
 
     pub fn name(self) -> &'static str {
         match self {
             QueueKind::Inbound => "inbound",
             QueueKind::Outbound => "outbound",
             QueueKind::Crm => "crm",
+            QueueKind::Timers => "timers",
         }
     }
 
     pub fn is_fifo(self) -> bool {
-        !matches!(self, QueueKind::Crm)
+        !matches!(self, QueueKind::Crm | QueueKind::Timers)
     }
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -51,6 +56,18 @@ impl QueueKind {
     pub fn max_receives(self) -> u32 {
         20
     }
+}
+
+/// The longest delay a message may be sent with ([`MessageQueue::send_delayed`]; SQS's limit, 15 minutes).
+pub const MAX_DELAY: Duration = Duration::from_secs(900);
+
+/// A delay as SQS takes it: whole seconds, rounded up; None beyond [`MAX_DELAY`].
+pub fn delay_seconds(delay: Duration) -> Option<i32> {
+    if delay > MAX_DELAY {
+        return None;
+    }
+    let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    i32::try_from(secs).ok()
 }
 
 /// A message in a dead-letter queue.
@@ -91,6 +108,10 @@ pub struct Received {
 pub trait MessageQueue: Send + Sync {
     /// Durably stores the message; when this returns Ok the message will be delivered (at least once).
     async fn send(&self, queue: QueueKind, message: QueueMessage) -> PortResult<()>;
+    /// As [`MessageQueue::send`], delivered no sooner than `delay` from now (SQS `DelaySeconds`, whole
+    /// seconds rounded up, at most [`MAX_DELAY`]; a longer delay is refused). Standard queues only: a FIFO
+    /// queue takes no per-message delay, and refuses one.
+    async fn send_delayed(&self, queue: QueueKind, message: QueueMessage, delay: Duration) -> PortResult<()>;
     /// Up to `max` visible messages, each hidden for `visibility` unless acked. Messages received more than
     /// `max_receives` times move to the queue's dead-letter queue instead of being returned.
     async fn receive(&self, queue: QueueKind, max: usize, visibility: Duration) -> PortResult<Vec<Received>>;
@@ -106,7 +127,7 @@ pub trait MessageQueue: Send + Sync {
     /// Moves dead letters back to the end of their queue (the ones named, or all of them when `ids` is
     /// None), as new messages with a fresh receive count and their FIFO group; returns how many moved.
     async fn redrive(&self, queue: QueueKind, ids: Option<&[String]>) -> PortResult<usize>;
-    /// Messages waiting or in flight (approximate in SQS).
+    /// Messages waiting (delayed ones included) or in flight (approximate in SQS).
     async fn depth(&self, queue: QueueKind) -> PortResult<u64>;
 }
 

@@ -52,7 +52,8 @@ pub struct SendRequest {
     /// providers that take it per message (Twilio `StatusCallback`, Vonage `callback`).
     pub status_callback: Option<String>,
     /// Media to send with the text (MMS): short-lived public links to our stored items, for providers that
-    /// fetch media by URL ([`Provider::sends_media`]). Empty for a plain text.
+    /// fetch media by URL ([`Provider::sends_media`]); the items' `s3://` URIs for a provider that sends
+    /// from our S3 bucket ([`Provider::media_from_s3`]). Empty for a plain text.
     pub media_urls: Vec<String>,
 }
 
@@ -309,6 +310,14 @@ pub trait Provider: Send + Sync {
     /// it refuses agents' attachments (422 with [`MediaSupport::note`]).
     fn sends_media(&self) -> bool {
         self.media_support().outbound
+    }
+
+    /// Whether the provider takes media as objects of the account's own S3 bucket (`s3://bucket/key`, AWS
+    /// End User Messaging's `SendMediaMessage`) rather than public links it fetches. Such a provider sends
+    /// media only where the media store is that bucket (the AWS shape): [`SendRequest::media_urls`] then
+    /// carries the objects' S3 URIs.
+    fn media_from_s3(&self) -> bool {
+        false
     }
 
     /// Where the provider serves inbound media for this channel: the origins (`scheme://host[:port]`) a

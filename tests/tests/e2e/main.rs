@@ -45,3 +45,8 @@ use smsdesk_tests::*;
 pub async fn spawn_app() -> Option<TestApp> {
     Some(TestApp::spawn().await)
 }
+
+/// As [`spawn_app`], without the timers' sweep.
+pub async fn spawn_app_without_sweep() -> Option<TestApp> {
+    Some(TestApp::spawn_without_sweep().await)
+}

@@ -42,6 +42,11 @@ impl Setup {
     /// As [`Setup::new`] (automated messages off), with the queue created from `queue` (a `POST /v1/queues` body: name and settings).
     pub async fn with_queue(queue: serde_json::Value) -> Option<Self> {
         let app = crate::spawn_app().await?;
+        Some(Self::with_queue_on(app, queue).await)
+    }
+
+    /// As [`Setup::with_queue`], on an app the test spawned itself.
+    pub async fn with_queue_on(app: TestApp, queue: serde_json::Value) -> Self {
         let fake = FakeTelesign::start().await;
         // Auto-accept unless the test says otherwise (offers have their own tests).
         let mut queue = queue;
@@ -53,7 +58,7 @@ impl Setup {
         let off = serde_json::json!({"automated_messages_enabled": false});
         let channel = app.api.telesign_channel_with(&fake, &[OUR_NUMBER], &queue, off).await;
         let channel = channel["id"].as_str().expect("channel id").to_string();
-        Some(Self { app, fake, queue, channel })
+        Self { app, fake, queue, channel }
     }
 
     /// `POST /v1/conversations/{id}/{action}` as `token`; asserts `expect` and returns the body.

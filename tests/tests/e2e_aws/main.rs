@@ -106,6 +106,12 @@ pub async fn spawn_app() -> Option<TestApp> {
     TestApp::spawn_aws().await
 }
 
+/// As [`spawn_app`], with the timers' schedule off.
+#[cfg(not(smsdesk_aws_emulators_missing))]
+pub async fn spawn_app_without_sweep() -> Option<TestApp> {
+    TestApp::spawn_aws_without_sweep().await
+}
+
 #[cfg(smsdesk_aws_emulators_missing)]
 #[test]
 #[ignore = "SKIPPED: DynamoDB Local and moto are not running, so no AWS-shape test was built. Run scripts/test, \

@@ -96,6 +96,7 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
                 let c = app.store.offer(&conversation.conversation, candidate_id, &o).await?;
                 if let Some(c) = &c {
                     tracing::info!(conversation = %c.id, agent = %candidate_id, expires_at = %o.expires_at, "conversation offered");
+                    crate::services::offer_timers::arm(app, &c.id, candidate_id, &o).await;
                 }
                 c
             };

@@ -24,6 +24,7 @@ use serde_json::json;
 use smsdesk_domain::media::{
     MediaItem, MediaLimits, MediaRef, MediaRefusal, MediaStatus, check_count, inspect,
 };
+use smsdesk_domain::media_send;
 use smsdesk_domain::*;
 use smsdesk_ports::{MediaStore, PortError, PortResult};
 use smsdesk_providers::media::{FetchError, fetch};
@@ -209,6 +210,20 @@ fn agent_may_attach(app: &App, channel: &Channel) -> ApiResult<()> {
             format!("provider {} carries no media on this channel: {why}", channel.provider),
         ));
     }
+    // A provider that sends media only from our S3 bucket (AWS End User Messaging) cannot send from the
+    // embedded shape's folder: refused here rather than failing at the send.
+    let from_s3 = app.providers.get(channel.provider.as_str()).is_some_and(|p| p.media_from_s3());
+    if from_s3 && app.media().is_some_and(|m| m.s3_location(&format!("{}/probe", channel.id)).is_none()) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attachments_unsupported",
+            format!(
+                "provider {} sends media only from the S3 media bucket of the AWS deployment; this \
+                 deployment keeps media in a local folder, so send the text without attachments",
+                channel.provider
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -249,6 +264,7 @@ pub async fn upload(app: &App, who: &Principal, id: &str, bytes: Vec<u8>) -> Api
     let (conversation, channel) = open_for_reply(app, who, id).await?;
     let media = media_store(app)?;
     let inspected = inspect(&bytes, &channel.media_limits()).map_err(refused)?;
+    media_send::check_send(channel.provider, inspected.content_type, bytes.len() as u64).map_err(refused)?;
     let item = MediaItem {
         id: format!("{}_{}", MediaItem::PREFIX, uuid::Uuid::new_v4().simple()),
         conversation_id: conversation.id.clone(),
@@ -340,14 +356,27 @@ pub async fn send_links(
     if items.is_empty() {
         return Ok(Ok(Vec::new()));
     }
-    if !app.providers.get(channel.provider.as_str()).is_some_and(|p| p.sends_media()) {
+    let Some(provider) = app.providers.get(channel.provider.as_str()).filter(|p| p.sends_media()) else {
         return Ok(Err(format!("provider {} carries no media", channel.provider)));
-    }
+    };
     items.sort_by_key(|i| i.position);
     let now = app.clock.now();
     let mut links = Vec::new();
     for item in &items {
-        links.push(store.link(&item.object_key(), app.config.media_send_ttl, now).await?);
+        if provider.media_from_s3() {
+            // The object's S3 URI: the provider reads it from our bucket with the sender's role.
+            match store.s3_location(&item.object_key()) {
+                Some(location) => links.push(location),
+                None => {
+                    return Ok(Err(format!(
+                        "provider {} sends media only from an S3 bucket, and this media store is none",
+                        channel.provider
+                    )));
+                }
+            }
+        } else {
+            links.push(store.link(&item.object_key(), app.config.media_send_ttl, now).await?);
+        }
     }
     Ok(Ok(links))
 }

@@ -70,6 +70,41 @@ impl AwsSmsClient {
         }
         Ok(Self { client: sms::Client::from_conf(config.build()), creds })
     }
+
+    /// An MMS: `SendMediaMessage` with the items' `s3://` URIs (End User Messaging reads them from the
+    /// bucket with the caller's role) and the text, if any.
+    async fn send_media(&self, request: &SendRequest, origination: String) -> Result<SendReceipt, SendError> {
+        if let Some(bad) = request.media_urls.iter().find(|u| !u.starts_with("s3://")) {
+            return Err(SendError::Permanent {
+                reason: format!(
+                    "AWS End User Messaging sends media only from S3, not {}",
+                    bad.split('?').next().unwrap_or_default()
+                ),
+            });
+        }
+        let mut call = self
+            .client
+            .send_media_message()
+            .destination_phone_number(request.to.e164())
+            .origination_identity(origination)
+            .set_media_urls(Some(request.media_urls.clone()))
+            .context(CONTEXT_MESSAGE_ID, request.external_id.as_str());
+        if !request.text.trim().is_empty() {
+            call = call.message_body(&request.text);
+        }
+        if let Some(set) = &self.creds.configuration_set {
+            call = call.configuration_set_name(set);
+        }
+        match call.send().await {
+            Ok(out) => match out.message_id() {
+                Some(id) if !id.is_empty() => Ok(SendReceipt::one(id)),
+                _ => Err(SendError::Permanent {
+                    reason: "AWS accepted the message but returned no MessageId".into(),
+                }),
+            },
+            Err(e) => Err(classify_media_send(&e)),
+        }
+    }
 }
 
 #[async_trait]
@@ -77,6 +112,9 @@ impl SmsProvider for AwsSmsClient {
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, SendError> {
         let origination =
             self.creds.origination_identity.clone().unwrap_or_else(|| request.from.e164().to_string());
+        if !request.media_urls.is_empty() {
+            return self.send_media(request, origination).await;
+        }
         let mut call = self
             .client
             .send_text_message()
@@ -142,26 +180,51 @@ where
     R: std::fmt::Debug + 'static,
 {
     use sms::operation::send_text_message::SendTextMessageError as E;
+    let opted_out = |e: &E| match e {
+        E::ConflictException(c) => {
+            c.reason() == Some(&sms::types::ConflictExceptionReason::DestinationPhoneNumberOptedOut)
+        }
+        _ => false,
+    };
+    classify_any(error, opted_out)
+}
+
+/// As [`classify_send`], for `SendMediaMessage`.
+fn classify_media_send<R>(
+    error: &SdkError<sms::operation::send_media_message::SendMediaMessageError, R>,
+) -> SendError
+where
+    R: std::fmt::Debug + 'static,
+{
+    use sms::operation::send_media_message::SendMediaMessageError as E;
+    let opted_out = |e: &E| match e {
+        E::ConflictException(c) => {
+            c.reason() == Some(&sms::types::ConflictExceptionReason::DestinationPhoneNumberOptedOut)
+        }
+        _ => false,
+    };
+    classify_any(error, opted_out)
+}
+
+/// A send's SDK error, whichever operation: by the error code (the operations share their exceptions).
+fn classify_any<E, R>(error: &SdkError<E, R>, opted_out: impl Fn(&E) -> bool) -> SendError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
     match error {
         SdkError::ServiceError(service) => {
             let err = service.err();
             let reason = describe(err);
-            match err {
-                E::ThrottlingException(_) => SendError::Throttled { reason, retry_after: None },
-                E::ConflictException(c)
-                    if c.reason()
-                        == Some(&sms::types::ConflictExceptionReason::DestinationPhoneNumberOptedOut) =>
-                {
-                    SendError::OptedOut { reason }
-                }
-                E::InternalServerException(_) => SendError::Transient { reason },
-                _ if err.code().is_some_and(|c| c.contains("Throttl")) => {
-                    SendError::Throttled { reason, retry_after: None }
-                }
-                _ if err.code().is_some_and(|c| c == "ServiceUnavailable" || c == "InternalFailure") => {
-                    SendError::Transient { reason }
-                }
-                _ => SendError::Permanent { reason },
+            let code = err.code().unwrap_or_default();
+            if opted_out(err) {
+                SendError::OptedOut { reason }
+            } else if code.contains("Throttl") {
+                SendError::Throttled { reason, retry_after: None }
+            } else if ["InternalServerException", "ServiceUnavailable", "InternalFailure"].contains(&code) {
+                SendError::Transient { reason }
+            } else {
+                SendError::Permanent { reason }
             }
         }
         SdkError::ConstructionFailure(_) => {

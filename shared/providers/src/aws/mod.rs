@@ -146,12 +146,17 @@ impl Provider for Aws {
     fn media_support(&self) -> crate::MediaSupport {
         crate::MediaSupport {
             inbound: false,
-            outbound: false,
+            outbound: true,
             note: Some(
-                "AWS End User Messaging two-way SMS delivers no inbound MMS; outbound MMS (SendMediaMessage \
-                 from an S3 bucket) is not wired in smsdesk yet",
+                "AWS End User Messaging two-way SMS delivers no inbound MMS; outbound MMS goes by \
+                 SendMediaMessage from the stack's S3 media bucket (the AWS shape only: one file per message, \
+                 gif/jpeg/png up to 2 MB, audio/video/PDF up to 600 KB)",
             ),
         }
+    }
+
+    fn media_from_s3(&self) -> bool {
+        true
     }
 
     fn kind(&self) -> ProviderKind {
