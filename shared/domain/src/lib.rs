@@ -17,6 +17,7 @@ pub mod media;
 pub mod menu;
 pub mod model;
 pub mod multipart;
+pub mod notes;
 pub mod offer;
 pub mod pacing;
 pub mod phone;
