@@ -6,16 +6,21 @@ import { api, ApiFailure, session } from "./api.js";
 import { Live } from "./live.js";
 import { analyze, forcesUcs2, MAX_CHARACTERS } from "./segment.js";
 import { alertHidden, askPermission } from "./sound.js";
+import { actionFor, allShortcuts, emit, shortcut } from "./hooks.js";
+import { OfferBanner } from "./offers.js";
+import { focusWrapUp, hideWrapUp, showWrapUp, submitWrapUp } from "./wrapup.js";
 
 // The transfer route takes no note yet; the field appears when it does (issue 11: transfers with a note).
 const TRANSFER_NOTE = false;
+// The longest private note (the API refuses longer ones, naming `text`).
+const MAX_NOTE = 2000;
 // Without live updates (the socket unavailable, e.g. in AWS until its WebSocket API is deployed), the work
 // list and the open conversation are re-read this often, and the header says so.
 const POLL_MS = 10000;
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  me: null, // { role, agent_id }
+  me: null, // GET /v1/me: { role, agent_id, name, queues, presence }
   tab: "mine",
   sort: "waiting",
   items: new Map(), // conversation_id -> work item (mine and waiting)
@@ -26,6 +31,7 @@ const state = {
   liveState: "connecting",
   pollTimer: null,
   messageStatus: new Map(), // message id -> last status seen (to refresh only on change)
+  offers: null, // the offer banner
 };
 
 // ---------- helpers
@@ -57,9 +63,18 @@ function clock(iso) {
 }
 
 // An agent's work items are only their own and the waiting ones of their queues, so "mine" is every one
-// with an agent (an admin's: every conversation with an agent).
+// with an agent (an admin's: every conversation with an agent), except offers (the banner shows them until
+// accepted) and wrap-ups (their own tab).
 function isMine(item) {
-  return Boolean(item.agent_id) && item.state !== "closed";
+  return Boolean(item.agent_id) && !["closed", "wrap_up"].includes(item.state) && !isOfferedToMe(item);
+}
+
+function isOfferedToMe(item) {
+  return item.state === "offered" && Boolean(item.agent_id) && item.agent_id === state.me?.agent_id;
+}
+
+function isWrapUp(item) {
+  return item.state === "wrap_up" && Boolean(item.agent_id);
 }
 
 function showError(node, e) {
@@ -71,17 +86,8 @@ function showError(node, e) {
 async function signIn(token) {
   session.token = token;
   try {
-    // The admin token may list queues; an agent's may not (403): that is how the console tells them apart.
-    const probe = await api("/v1/work-items");
-    let me = { role: "agent", agent_id: null };
-    try {
-      await api("/v1/queues");
-      me = { role: "admin", agent_id: null };
-    } catch (e) {
-      if (!(e instanceof ApiFailure) || e.status !== 403) throw e;
-    }
-    state.me = me;
-    return probe;
+    state.me = await api("/v1/me");
+    return state.me;
   } catch (e) {
     session.token = null;
     throw e;
@@ -98,8 +104,9 @@ function showSignIn(message = "") {
 async function start() {
   $("signin").hidden = true;
   $("app").hidden = false;
-  $("who").textContent = state.me.role === "admin" ? "Admin" : "Agent";
-  $("presence").disabled = true; // until the live socket names the agent
+  showMe();
+  emit("signed-in", state.me);
+  state.offers = new OfferBanner({ answer: answerOffer, expired: () => reloadAll() });
   await reloadAll();
   state.live = new Live({
     token: session.token,
@@ -107,15 +114,32 @@ async function start() {
     onReset: () => reloadAll(),
     onState: setLiveState,
     onCaughtUp: () => {},
-    onHello: (hello) => {
-      // The socket names the agent a token belongs to (the API has no "who am I" route yet).
-      state.me.agent_id = hello.agent_id ?? null;
-      $("presence").disabled = !state.me.agent_id;
-      if (state.current) renderConversation(state.current, false);
-    },
+    onHello: () => {},
   });
   state.live.start();
   window.smsdeskConsole = { live: state.live }; // for the browser tests' "cut the socket"
+}
+
+const ROLE_NAMES = { admin: "Admin", supervisor: "Supervisor", agent: "Agent" };
+
+// The signed-in identity, role and presence, as `GET /v1/me` answered.
+function showMe() {
+  const me = state.me;
+  $("who").textContent = `${me.name} · ${ROLE_NAMES[me.role] ?? me.role}`;
+  const presence = $("presence");
+  presence.closest("label").hidden = !me.agent_id; // the admin is not an agent: no presence
+  presence.disabled = !me.agent_id;
+  if (me.presence && document.activeElement !== presence) presence.value = me.presence;
+  presence.dataset.presence = me.presence ?? "";
+}
+
+async function refreshMe() {
+  try {
+    state.me = await api("/v1/me");
+    showMe();
+  } catch {
+    // The next reload tries again; a refused token shows the sign-in there.
+  }
 }
 
 function setLiveState(s) {
@@ -147,6 +171,7 @@ async function reloadAll() {
     for (const [id, old] of state.items) if (!fresh.has(id)) state.closed.set(id, { ...old, state: "closed" });
     state.items = fresh;
     renderList();
+    refreshMe(); // presence may change on its own (set away after missed offers)
     if (state.current) await openConversation(state.current.id, { keepFocus: true });
   } catch (e) {
     if (e instanceof ApiFailure && e.status === 401) return showSignIn("The token was refused. Sign in again.");
@@ -156,6 +181,7 @@ async function reloadAll() {
 function visibleItems() {
   let items;
   if (state.tab === "closed") items = [...state.closed.values()];
+  else if (state.tab === "wrap_up") items = [...state.items.values()].filter(isWrapUp);
   else if (state.tab === "waiting") items = [...state.items.values()].filter((i) => i.state === "open" && !i.agent_id);
   else items = [...state.items.values()].filter(isMine);
   const key = {
@@ -174,6 +200,9 @@ function renderList() {
   const unreadMine = mine.reduce((n, i) => n + (state.unread.get(i.conversation_id) ?? 0), 0);
   $("count-mine").textContent = mine.length ? `${mine.length}${unreadMine ? ` · ${unreadMine} new` : ""}` : "";
   $("count-waiting").textContent = waiting.length ? String(waiting.length) : "";
+  const wrapUps = [...state.items.values()].filter(isWrapUp);
+  $("count-wrap_up").textContent = wrapUps.length ? String(wrapUps.length) : "";
+  renderOffers();
   const focused = document.activeElement?.closest?.("#items li")?.dataset.id;
   list.replaceChildren(
     ...items.map((item) => {
@@ -196,6 +225,13 @@ function renderList() {
   );
   $("items-empty").hidden = items.length > 0;
   if (focused) list.querySelector(`li[data-id="${CSS.escape(focused)}"] button`)?.focus();
+}
+
+function renderOffers() {
+  if (!state.offers || !state.me) return;
+  const offers = [...state.items.values()].filter(isOfferedToMe);
+  offers.sort((a, b) => Date.parse(a.offer_expires_at ?? 0) - Date.parse(b.offer_expires_at ?? 0));
+  state.offers.show(offers);
 }
 
 function selectTab(tab) {
@@ -233,13 +269,15 @@ async function openConversation(id, { keepFocus = false } = {}) {
     state.items.delete(c.id);
     state.closed.set(c.id, { ...(item ?? { conversation_id: c.id, customer: c.customer, created_at: c.created_at }), state: "closed", last_message_at: c.last_message_at });
   } else if (state.items.has(c.id)) {
-    state.items.set(c.id, { ...state.items.get(c.id), state: c.state, agent_id: c.agent_id, last_message_at: c.last_message_at });
+    state.items.set(c.id, { ...state.items.get(c.id), state: c.state, agent_id: c.agent_id, last_message_at: c.last_message_at, offer_expires_at: c.offer_expires_at });
   }
   renderConversation(c, switched);
   renderList();
+  emit("conversation", c, { switched });
   document.body.classList.add("viewing");
   if (switched) {
     $("reply").value = "";
+    setNoteMode(false);
     updateMeter();
     renderContact(c);
     if (!keepFocus) $("transcript").focus();
@@ -252,6 +290,8 @@ function closeView() {
   $("no-conversation").hidden = false;
   document.body.classList.remove("viewing");
   $("contact-body").replaceChildren(el("p", { class: "empty", text: "No conversation open." }));
+  hideWrapUp();
+  emit("closed-view");
 }
 
 function renderConversation(c, switched) {
@@ -259,20 +299,27 @@ function renderConversation(c, switched) {
   $("conversation-body").hidden = false;
   $("conv-title").textContent = c.customer;
   $("conv-state").textContent = c.state;
-  const mineToAct = state.me.role === "admin" || c.agent_id === state.me.agent_id;
+  const mineToAct = state.me.role !== "agent" || c.agent_id === state.me.agent_id;
   const open = c.state !== "closed";
   // An offer (issue 11.4): the agent it is offered to accepts or declines it before answering.
   const offeredToMe = c.state === "offered" && c.agent_id === state.me.agent_id;
   $("accept-button").hidden = !offeredToMe;
   $("decline-button").hidden = !offeredToMe;
+  const talking = open && c.state !== "wrap_up";
   $("close-button").disabled = !(mineToAct && open);
-  $("transfer-button").disabled = !(mineToAct && open);
-  $("reply").disabled = !(mineToAct && open);
-  $("send").disabled = !(mineToAct && open);
+  $("transfer-button").disabled = !(mineToAct && talking);
+  $("end-button").disabled = !(mineToAct && (c.state === "active" || c.state === "waiting"));
+  $("wait-button").disabled = !(mineToAct && c.state === "active");
+  $("reply").disabled = !(mineToAct && talking);
+  $("send").disabled = !(mineToAct && talking);
+  $("note-mode").disabled = !(mineToAct && talking);
+  $("reply-form").hidden = c.state === "wrap_up";
+  if (c.state === "wrap_up" && mineToAct) showWrapUp(c);
+  else hideWrapUp();
   const held = $("held");
   if (c.agent_id && c.agent_id !== state.me.agent_id && open) {
     held.hidden = false;
-    held.textContent = `Another agent (${c.agent_id}) holds this conversation: ${state.me.role === "admin" ? "anything you send goes out beside theirs." : "you can read it, not answer it."}`;
+    held.textContent = `Another agent (${c.agent_id}) holds this conversation: ${state.me.role !== "agent" ? "anything you send goes out beside theirs." : "you can read it, not answer it."}`;
   } else if (!c.agent_id && open) {
     held.hidden = false;
     held.textContent = "Waiting in its queue: it becomes yours through assignment.";
@@ -284,9 +331,11 @@ function renderConversation(c, switched) {
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   const existing = new Map([...list.children].map((li) => [li.dataset.id, li]));
   const keep = new Set();
-  for (const m of c.messages) {
+  const entries = [...c.messages.map((m) => ({ m, note: false })), ...(c.notes ?? []).map((m) => ({ m, note: true }))];
+  entries.sort((a, b) => Date.parse(a.m.created_at) - Date.parse(b.m.created_at));
+  for (const { m, note } of entries) {
     keep.add(m.id);
-    const fresh = renderMessage(m);
+    const fresh = note ? renderNote(m) : renderMessage(m);
     const old = existing.get(m.id);
     if (old) {
       if (old.dataset.sig !== fresh.dataset.sig) old.replaceWith(fresh);
@@ -311,7 +360,7 @@ function renderMessage(m) {
       "div",
       { class: "failure" },
       el("p", { class: "reason", text: m.error ?? "The provider gave no reason." }),
-      m.status !== "undelivered" && state.current && (state.me.role === "admin" || state.current.agent_id === state.me.agent_id)
+      m.status !== "undelivered" && state.current && (state.me.role !== "agent" || state.current.agent_id === state.me.agent_id)
         ? el("button", { type: "button", class: "resend", onclick: () => resend(m.id), text: "Resend" })
         : null,
     );
@@ -326,6 +375,15 @@ function renderMessage(m) {
   return li;
 }
 
+function renderNote(n) {
+  return el(
+    "li",
+    { class: "msg note", "data-id": n.id, "data-sig": "note" },
+    el("div", { class: "meta" }, el("span", { class: "author", text: `Private note · ${n.author_name}` }), el("time", { datetime: n.created_at, text: clock(n.created_at) })),
+    el("p", { class: "text", text: n.text }),
+  );
+}
+
 async function resend(messageId) {
   const c = state.current;
   try {
@@ -338,8 +396,29 @@ async function resend(messageId) {
 
 // ---------- reply
 
+function noteMode() {
+  return $("note-mode").checked;
+}
+
+function setNoteMode(on) {
+  $("note-mode").checked = on;
+  $("reply-form").dataset.mode = on ? "note" : "reply";
+  $("reply-label").replaceChildren(...(on ? ["Private note (never sent to the customer) ", el("kbd", { text: "n" })] : ["Reply ", el("kbd", { text: "r" })]));
+  $("send").textContent = on ? "Add note" : "Send";
+  updateMeter();
+}
+
 function updateMeter() {
   const text = $("reply").value;
+  if (noteMode()) {
+    const meter = $("reply-meter");
+    meter.textContent = `${[...text.trim()].length} / ${MAX_NOTE} characters · private: only colleagues see it`;
+    meter.classList.toggle("over", [...text.trim()].length > MAX_NOTE);
+    $("reply-marks").replaceChildren();
+    $("reply-marks").hidden = true;
+    $("send").disabled = $("reply").disabled || !text.trim() || [...text.trim()].length > MAX_NOTE;
+    return;
+  }
   const info = analyze(text);
   const meter = $("reply-meter");
   meter.textContent = `${info.characters} / ${MAX_CHARACTERS} characters · ${info.encoding} · ${info.segments} segment${info.segments === 1 ? "" : "s"}` +
@@ -362,6 +441,17 @@ async function sendReply(event) {
   const text = $("reply").value;
   if (!c || !text.trim()) return;
   showError($("reply-error"), null);
+  if (noteMode()) {
+    try {
+      await api(`/v1/conversations/${encodeURIComponent(c.id)}/notes`, { method: "POST", body: { text } });
+      $("reply").value = "";
+      setNoteMode(false);
+      await openConversation(c.id, { keepFocus: true });
+    } catch (e) {
+      showError($("reply-error"), e);
+    }
+    return;
+  }
   try {
     await api(`/v1/conversations/${encodeURIComponent(c.id)}/messages`, {
       method: "POST",
@@ -378,17 +468,60 @@ async function sendReply(event) {
 
 // ---------- offers, close, transfer
 
-async function answerOffer(action) {
-  const c = state.current;
-  if (!c || $(`${action}-button`).hidden) return;
+// Accept (the conversation moves to "mine" and opens) or decline (it goes to another agent).
+async function answerOffer(id, action) {
   try {
-    await api(`/v1/conversations/${encodeURIComponent(c.id)}/${action}`, { method: "POST" });
-    if (action === "accept") await openConversation(c.id, { keepFocus: true });
-    else {
-      state.items.delete(c.id);
-      closeView();
+    await api(`/v1/conversations/${encodeURIComponent(id)}/${action}`, { method: "POST" });
+    if (action === "accept") {
+      if (state.tab !== "mine") selectTab("mine");
+      await openConversation(id);
+    } else {
+      state.items.delete(id);
+      if (state.current?.id === id) closeView();
       renderList();
     }
+  } catch (e) {
+    if (e instanceof ApiFailure && (e.status === 404 || e.status === 409)) {
+      // The offer went elsewhere meanwhile (timed out, or taken back): re-read.
+      await reloadAll();
+    }
+    showError($("reply-error"), e);
+  }
+}
+
+async function endConversation() {
+  const c = state.current;
+  if (!c) return;
+  if (c.state === "wrap_up") return focusWrapUp();
+  if ($("end-button").disabled) return;
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/end`, { method: "POST" });
+    await openConversation(c.id, { keepFocus: true });
+    focusWrapUp();
+  } catch (e) {
+    showError($("reply-error"), e);
+  }
+}
+
+async function finishWrapUp(event) {
+  event?.preventDefault();
+  const c = state.current;
+  if (!c || c.state !== "wrap_up") return;
+  if (await submitWrapUp(c)) {
+    hideWrapUp();
+    await openConversation(c.id, { keepFocus: true });
+    $("transcript").focus();
+  } else {
+    focusWrapUp();
+  }
+}
+
+async function setAside() {
+  const c = state.current;
+  if (!c || $("wait-button").disabled) return;
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/wait`, { method: "POST" });
+    await openConversation(c.id, { keepFocus: true });
   } catch (e) {
     showError($("reply-error"), e);
   }
@@ -504,8 +637,11 @@ function onChange(change) {
   const known = state.items.has(id);
   if (change.entity === "conversation") {
     const d = change.data;
-    const mineNow = state.me.role === "admin" || d.agent_id === state.me.agent_id;
-    if (!known && d.state !== "closed" && (mineNow || d.state === "open")) {
+    const mineNow = state.me.role !== "agent" || d.agent_id === state.me.agent_id;
+    const wasOffered = state.items.get(id)?.state === "offered";
+    if (d.state === "offered" && d.agent_id === state.me.agent_id && !(known && wasOffered)) {
+      alertHidden("New offer", "A conversation is offered to you: accept it before the time runs out");
+    } else if (!known && d.state !== "closed" && (mineNow || d.state === "open")) {
       alertHidden("New conversation", d.state === "open" ? "Waiting in your queue" : "Assigned to you");
     }
   } else if (change.data.direction === "inbound" && change.data.author === "customer" && !seenTexts.has(change.id)) {
@@ -534,6 +670,7 @@ async function flush() {
       const item = {
         conversation_id: c.id, state: c.state, channel_id: c.channel_id, queue_id: c.queue_id, agent_id: c.agent_id,
         customer: c.customer, last_message_at: c.last_message_at, created_at: c.created_at,
+        offer_expires_at: c.offer_expires_at,
       };
       if (c.state === "closed") {
         if (state.items.delete(id)) state.closed.set(id, item);
@@ -568,14 +705,7 @@ function onKey(event) {
     return;
   }
   if ($("app").hidden) return;
-  const actions = {
-    j: () => move(1),
-    k: () => move(-1),
-    r: () => !$("reply").disabled && $("reply").focus(),
-    e: () => closeConversation(),
-    "?": () => $("help").showModal(),
-  };
-  const act = actions[event.key];
+  const act = actionFor(event.key);
   if (act) {
     event.preventDefault();
     act();
@@ -584,7 +714,45 @@ function onKey(event) {
 
 // ---------- wiring
 
+function firstOffer() {
+  return [...state.items.values()].filter(isOfferedToMe)[0];
+}
+
+function registerShortcuts() {
+  shortcut({ key: "j", description: "Next conversation", action: () => move(1) });
+  shortcut({ key: "k", description: "Previous conversation", action: () => move(-1) });
+  shortcut({ key: "r", description: "Reply to the customer", action: () => {
+    if ($("reply").disabled) return;
+    if (noteMode()) setNoteMode(false);
+    $("reply").focus();
+  } });
+  shortcut({ key: "n", description: "Write a private note (never sent to the customer)", action: () => {
+    if ($("reply").disabled) return;
+    setNoteMode(true);
+    $("reply").focus();
+  } });
+  shortcut({ key: "e", description: "End the conversation (then the wrap-up form)", action: () => endConversation() });
+  shortcut({ key: "w", description: "Set the conversation aside until the customer writes", action: () => setAside() });
+  shortcut({ key: "a", description: "Accept the first offer", action: () => firstOffer() && answerOffer(firstOffer().conversation_id, "accept") });
+  shortcut({ key: "d", description: "Decline the first offer", action: () => firstOffer() && answerOffer(firstOffer().conversation_id, "decline") });
+  shortcut({ key: "Ctrl+Enter", label: "Ctrl+Enter", description: "Send the reply; finish the wrap-up", where: "text" });
+  shortcut({ key: "Escape", label: "Esc", description: "Leave the reply box, close a dialog", where: "text" });
+  shortcut({ key: "?", description: "This list", action: () => showHelp() });
+}
+
+function showHelp() {
+  const keys = $("keys");
+  keys.replaceChildren(
+    ...allShortcuts().flatMap((s) => [
+      el("dt", {}, ...s.label.split("+").flatMap((k, i) => (i ? ["+", el("kbd", { text: k })] : [el("kbd", { text: k })]))),
+      el("dd", { text: s.description }),
+    ]),
+  );
+  $("help").showModal();
+}
+
 function wire() {
+  registerShortcuts();
   $("signin-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     askPermission();
@@ -622,17 +790,24 @@ function wire() {
     }
   });
   $("reply").addEventListener("input", updateMeter);
+  $("note-mode").addEventListener("change", () => setNoteMode($("note-mode").checked));
   $("reply").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) sendReply(event);
   });
   $("reply-form").addEventListener("submit", sendReply);
   $("close-button").addEventListener("click", closeConversation);
-  $("accept-button").addEventListener("click", () => answerOffer("accept"));
-  $("decline-button").addEventListener("click", () => answerOffer("decline"));
+  $("accept-button").addEventListener("click", () => state.current && answerOffer(state.current.id, "accept"));
+  $("decline-button").addEventListener("click", () => state.current && answerOffer(state.current.id, "decline"));
+  $("end-button").addEventListener("click", endConversation);
+  $("wait-button").addEventListener("click", setAside);
+  $("wrapup-form").addEventListener("submit", finishWrapUp);
+  $("wrapup-form").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) finishWrapUp(event);
+  });
   $("transfer-button").addEventListener("click", openTransfer);
   $("transfer-form").addEventListener("submit", submitTransfer);
   $("transfer-cancel").addEventListener("click", () => $("transfer-dialog").close());
-  $("help-button").addEventListener("click", () => $("help").showModal());
+  $("help-button").addEventListener("click", showHelp);
   $("back").addEventListener("click", () => {
     closeView();
     renderList();

@@ -48,10 +48,6 @@ describe("agent console", () => {
       await failed.locator(".reason", { hasText: "rejected by request" }).waitFor();
       await failed.getByRole("button", { name: "Resend" }).click();
       await waitFor(async () => (await page.locator("#transcript .msg.agent", { hasText: "a refused text" }).count()) === 2, "the resent message");
-      if (shots) {
-        mkdirSync(shots, { recursive: true });
-        await page.screenshot({ path: join(shots, "console-desktop.png") });
-      }
 
       // Transfer to the billing queue: the conversation leaves Ada's list (it is no longer hers to see).
       await page.getByRole("button", { name: "Transfer" }).click();
@@ -67,6 +63,83 @@ describe("agent console", () => {
       await page.locator("#conv-state", { hasText: "closed" }).waitFor();
       await page.getByRole("tab", { name: /Closed/ }).click();
       await page.locator("#items li", { hasText: "+15555550112" }).waitFor();
+    } finally {
+      await b.close();
+    }
+  });
+
+  test("an agent is offered a conversation with a countdown, accepts it, replies and ends it with a disposition", async () => {
+    const b = await browser();
+    try {
+      const { page } = b;
+      await signIn(page, dev.base, setup.cleo.token);
+      // Who the token is, from /v1/me: name, role and presence.
+      await page.locator("#who", { hasText: "Cleo · Agent" }).waitFor();
+      assert.equal(await page.locator("#presence").inputValue(), "available");
+
+      // The Sales queue offers first: the banner shows the customer, Accept/Decline and the time left.
+      await dev.text(setup, "+15555550121", setup.sales, "Do you ship to Canada?");
+      const offer = page.locator("#offer-list li", { hasText: "+15555550121" });
+      await offer.waitFor();
+      const seconds = Number(await offer.locator(".countdown").getAttribute("data-seconds"));
+      assert.ok(seconds > 0 && seconds <= 60, `the countdown shows the refusal timeout (${seconds} s)`);
+      await waitFor(async () => Number(await offer.locator(".countdown").getAttribute("data-seconds")) < seconds, "the countdown ticking");
+      assert.equal(await page.locator("#items li", { hasText: "+15555550121" }).count(), 0, "an offer is not yet in 'mine'");
+
+      // Accept: the offer leaves the banner, the conversation is Cleo's, in "mine", open.
+      await offer.getByRole("button", { name: /^Accept/ }).click();
+      await page.locator("#offers").waitFor({ state: "hidden" });
+      await page.locator("#conv-state", { hasText: "active" }).waitFor();
+      const id = await page.locator("#items li", { hasText: "+15555550121" }).getAttribute("data-id");
+      assert.equal((await dev.call("/v1/work-items", { token: setup.cleo.token })).items.find((i) => i.customer === "+15555550121").state, "active");
+
+      // Replies with their statuses: one sent, one refused with the provider's reason.
+      await page.locator("#reply").fill("Yes, we do: 3 to 5 days.");
+      await page.getByRole("button", { name: "Send" }).click();
+      await page.locator("#transcript .msg.agent", { hasText: "3 to 5 days" }).locator("[data-status=sent]").waitFor();
+      await page.locator("#reply").fill("[sandbox:fail] Shipping is free over $50.");
+      await page.getByRole("button", { name: "Send" }).click();
+      await page.locator("#transcript .msg.agent", { hasText: "Shipping is free" }).locator("[data-status=failed]").waitFor();
+
+      // A private note: its own mode of the reply box, shown in the transcript as a note, never sent.
+      await page.getByRole("checkbox", { name: /Private note/ }).check();
+      await page.locator("#reply").fill("Ask about the team plan before quoting");
+      await page.getByRole("button", { name: "Add note" }).click();
+      await page.locator("#transcript .msg.note", { hasText: "Ask about the team plan" }).waitFor();
+      assert.equal(await page.locator("#send").textContent(), "Send", "back to replying after the note");
+      const withNote = await dev.call(`/v1/conversations/${id}`);
+      assert.deepEqual(withNote.notes.map((n) => [n.author_name, n.text]), [["Cleo", "Ask about the team plan before quoting"]]);
+      assert.ok(!withNote.messages.some((m) => m.text.includes("team plan")), "a note is not a message");
+
+      // A second customer is offered while Cleo works: the banner over the transcript (the README's shot).
+      await dev.text(setup, "+15555550122", setup.sales, "Hi! Any discount for teams?");
+      await page.locator("#offer-list li", { hasText: "+15555550122" }).waitFor();
+      if (shots) {
+        mkdirSync(shots, { recursive: true });
+        await page.screenshot({ path: join(shots, "console-desktop.png") });
+      }
+      await page.locator("#offer-list li", { hasText: "+15555550122" }).getByRole("button", { name: /^Decline/ }).click();
+      await page.locator("#offers").waitFor({ state: "hidden" });
+
+      // End: the wrap-up form lists the queue's dispositions and tags; the disposition is required, and
+      // the API's refusal names the field.
+      await page.getByRole("button", { name: /^End/ }).click();
+      await page.locator("#conv-state", { hasText: "wrap_up" }).waitFor();
+      const dispositions = await page.locator("#wrapup-disposition option").allTextContents();
+      assert.deepEqual(dispositions.slice(1), ["Sold", "Not interested"]);
+      assert.deepEqual(await page.locator("#wrapup-tags input").evaluateAll((n) => n.map((x) => x.value)), ["upsell", "callback"]);
+      await page.locator("#wrapup-required").waitFor();
+      await page.getByRole("button", { name: /^Finish and close/ }).click();
+      await page.locator("#wrapup-error", { hasText: "disposition" }).waitFor();
+      await page.getByLabel(/^Disposition/).selectOption("Sold");
+      await page.getByLabel("upsell").check();
+      await page.getByLabel("Wrap-up notes").fill("Wants a quote for 12 seats");
+      await page.getByRole("button", { name: /^Finish and close/ }).click();
+      await page.locator("#conv-state", { hasText: "closed" }).waitFor();
+      const c = await dev.call(`/v1/conversations/${id}`);
+      assert.equal(c.state, "closed");
+      assert.equal(c.wrap_up.disposition, "Sold");
+      assert.deepEqual(c.wrap_up.tags, ["upsell"]);
     } finally {
       await b.close();
     }
@@ -162,9 +235,19 @@ describe("agent console", () => {
       await page.locator("#transcript .msg.agent", { hasText: "Typed without a mouse" }).waitFor();
       await page.keyboard.press("Escape");
       await page.keyboard.press("e");
+      await page.locator("#conv-state", { hasText: "wrap_up" }).waitFor();
+      // The wrap-up form takes the focus; Ctrl+Enter finishes it.
+      await waitFor(async () => (await page.evaluate(() => document.activeElement.id)) === "wrapup-notes", "the focus in the wrap-up form");
+      await page.keyboard.type("Answered by keyboard");
+      await page.keyboard.press("Control+Enter");
       await page.locator("#conv-state", { hasText: "closed" }).waitFor();
       await page.keyboard.press("?");
       await page.locator("#help[open]").waitFor();
+      // The list names every shortcut the page answers to.
+      const listed = await page.locator("#keys dt").allTextContents();
+      for (const key of ["j", "k", "r", "n", "e", "w", "a", "d", "?", "Ctrl+Enter", "Esc"]) {
+        assert.ok(listed.includes(key), `the shortcut list names ${key}: ${listed.join(", ")}`);
+      }
       const focusVisible = await page.evaluate(() => getComputedStyle(document.activeElement, ":focus-visible").outlineStyle);
       assert.notEqual(focusVisible, "none", "focus is visible in the dialog");
       await page.keyboard.press("Escape");

@@ -103,10 +103,19 @@ export class Dev {
     return json;
   }
 
-  /** Two queues, a sandbox channel with a number for each, and an available agent in each. */
+  /** Three queues, a sandbox channel with a number for each, and an available agent in each. Support and
+   * Billing hand work straight to their agent; Sales offers it first (accept within a minute) and asks for a
+   * disposition at wrap-up. */
   async setup() {
     const q1 = await this.call("/v1/queues", { method: "POST", body: { name: "Support", auto_accept: true } });
     const q2 = await this.call("/v1/queues", { method: "POST", body: { name: "Billing", auto_accept: true } });
+    const q3 = await this.call("/v1/queues", {
+      method: "POST",
+      body: {
+        name: "Sales", auto_accept: false, refusal_timeout_secs: 60, dispositions: ["Sold", "Not interested"],
+        tags: ["upsell", "callback"], disposition_required: true,
+      },
+    });
     const channel = await this.call("/v1/channels", {
       method: "POST",
       body: {
@@ -115,15 +124,17 @@ export class Dev {
         numbers: [
           { number: "15555550100", type: "geo", description: "Support line", queue: q1.id },
           { number: "15555550200", type: "geo", description: "Billing line", queue: q2.id },
+          { number: "15555550300", type: "geo", description: "Sales line", queue: q3.id },
         ],
       },
     });
     const ada = await this.call("/v1/agents", { method: "POST", body: { name: "Ada", queues: [q1.id], capacity: 5 } });
     const bob = await this.call("/v1/agents", { method: "POST", body: { name: "Bob", queues: [q2.id], capacity: 5 } });
-    for (const a of [ada, bob]) {
+    const cleo = await this.call("/v1/agents", { method: "POST", body: { name: "Cleo", queues: [q3.id], capacity: 5 } });
+    for (const a of [ada, bob, cleo]) {
       await this.call(`/v1/agents/${a.id}/presence`, { method: "POST", body: { status: "available" }, token: a.token });
     }
-    return { q1, q2, channel, ada, bob, support: "+15555550100", billing: "+15555550200" };
+    return { q1, q2, q3, channel, ada, bob, cleo, support: "+15555550100", billing: "+15555550200", sales: "+15555550300" };
   }
 
   /** The customer `from` texts `to` (the sandbox plays the provider). */

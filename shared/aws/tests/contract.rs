@@ -114,6 +114,7 @@ store_suite!(
     consent_contract,
     dedupe_contract,
     outbox_contract,
+    notes_contract,
 );
 
 /// The whole store suite again, on one table, as `store_contract` runs it for every adapter.

@@ -18,6 +18,7 @@ pub mod media_send;
 pub mod menu;
 pub mod model;
 pub mod multipart;
+pub mod notes;
 pub mod offer;
 pub mod pacing;
 pub mod phone;

@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11_CONSOLE];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -218,6 +218,14 @@ CREATE TABLE queue_answers (
     queue_id TEXT NOT NULL, day TEXT NOT NULL, answered INTEGER NOT NULL, within_target INTEGER NOT NULL,
     PRIMARY KEY (queue_id, day)
 ) WITHOUT ROWID;
+";
+
+/// (helper "console") Private notes on conversations, read per conversation in time order.
+const V11_CONSOLE: &str = "
+CREATE TABLE notes (
+    id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, created_at INTEGER NOT NULL, body TEXT NOT NULL
+);
+CREATE INDEX notes_by_conversation ON notes (conversation_id, created_at, id);
 ";
 
 /// The schema version this build writes.

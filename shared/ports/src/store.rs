@@ -436,6 +436,16 @@ pub trait SendRateStore: Send + Sync {
     ) -> PortResult<smsdesk_domain::pacing::Slot>;
 }
 
+/// Private notes on conversations (`smsdesk_domain::notes`): kept beside the transcript, never sent.
+#[async_trait]
+pub trait NoteStore: Send + Sync {
+    /// Stores the note once: a second call with the same id changes nothing and answers false.
+    async fn add_note(&self, note: &smsdesk_domain::notes::Note) -> PortResult<bool>;
+    /// The conversation's notes, oldest first (ties by id).
+    async fn list_notes(&self, conversation: &ConversationId)
+    -> PortResult<Vec<smsdesk_domain::notes::Note>>;
+}
+
 /// Every store capability; what handlers are given.
 pub trait Store:
     ChannelStore
@@ -451,6 +461,7 @@ pub trait Store:
     + OutboxStore
     + SendRateStore
     + InboundPartStore
+    + NoteStore
 {
 }
 
@@ -468,5 +479,6 @@ impl<T> Store for T where
         + OutboxStore
         + SendRateStore
         + InboundPartStore
+        + NoteStore
 {
 }

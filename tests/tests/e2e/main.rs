@@ -24,6 +24,7 @@ mod logs;
 mod media;
 mod menu;
 mod metrics;
+mod notes;
 mod offers;
 mod optout;
 mod outbound;

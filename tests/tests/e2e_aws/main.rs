@@ -65,6 +65,9 @@ mod menu;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod metrics;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/notes.rs"]
+mod notes;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/offers.rs"]
 mod offers;
 #[cfg(not(smsdesk_aws_emulators_missing))]

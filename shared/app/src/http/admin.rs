@@ -52,7 +52,7 @@ pub(crate) async fn create_queue(
 ) -> ApiResult<(StatusCode, Json<QueueView>)> {
     who.require_admin()?;
     let queue = crate::http::queues::create(&app, &body).await?;
-    Ok((StatusCode::CREATED, Json(QueueView(crate::http::queues::view(&app, &queue).await?))))
+    Ok((StatusCode::CREATED, Json(crate::http::queues::view(&app, &queue).await?)))
 }
 
 /// Every queue with how many conversations wait in it (admin).
@@ -63,7 +63,7 @@ pub(crate) async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> 
     let queues = app.store.list_queues().await?;
     let mut items = Vec::with_capacity(queues.len());
     for q in queues {
-        items.push(QueueView(crate::http::queues::view(&app, &q).await?));
+        items.push(crate::http::queues::view(&app, &q).await?);
     }
     Ok(Json(QueueList { items }))
 }

@@ -41,7 +41,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/messages/preview", post(preview))
         .route("/v1/contacts", get(contacts))
         .route("/v1/contacts/{id}", get(contact));
-    crate::http::media::routes(router)
+    crate::http::notes::routes(crate::http::media::routes(router))
 }
 
 /// Who the token is: role, agent id, name, queues and presence (the console shows what the role allows).
@@ -127,7 +127,11 @@ pub(crate) async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<
     }
     let messages =
         messages.iter().map(|m| MessageView::new(m, media_of.remove(&m.id).unwrap_or_default())).collect();
-    Ok(ConversationView::new(c, messages))
+    let notes = app.store.list_notes(&c.id).await?;
+    Ok(ConversationView {
+        notes: notes.iter().map(crate::http::notes::NoteView::from).collect(),
+        ..ConversationView::new(c, messages)
+    })
 }
 
 /// A conversation and its transcript. Another agent's conversation is a 404.

@@ -20,6 +20,9 @@ const FILES: &[(&str, &str, &str)] = &[
     ("live.js", "text/javascript; charset=utf-8", include_str!("../../../../console/live.js")),
     ("segment.js", "text/javascript; charset=utf-8", include_str!("../../../../console/segment.js")),
     ("sound.js", "text/javascript; charset=utf-8", include_str!("../../../../console/sound.js")),
+    ("hooks.js", "text/javascript; charset=utf-8", include_str!("../../../../console/hooks.js")),
+    ("offers.js", "text/javascript; charset=utf-8", include_str!("../../../../console/offers.js")),
+    ("wrapup.js", "text/javascript; charset=utf-8", include_str!("../../../../console/wrapup.js")),
 ];
 
 /// What the browser may load and where it may connect: this origin only (the API and the live socket).

@@ -6,6 +6,7 @@ use crate::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
+use crate::http::queue_views::{QueueAgentView, QueueNumberView, WrapUpOptions};
 use crate::http::views::{MenuList, MenuSettings, MenuView, QueueSettings, QueueStats, QueueView};
 use axum::Json;
 use axum::Router;
@@ -23,6 +24,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     router
         .route("/v1/queues/{id}", get(get_queue).patch(patch_queue).delete(delete_queue))
         .route("/v1/queues/{id}/stats", get(queue_stats))
+        .route("/v1/conversations/{id}/wrap-up-options", get(wrap_up_options))
         .route("/v1/menus", post(create_menu).get(list_menus))
         .route("/v1/menus/{id}", get(get_menu).patch(patch_menu).delete(delete_menu))
 }
@@ -145,29 +147,30 @@ async fn load_queue(app: &App, id: &str) -> ApiResult<WorkQueue> {
 
 /// A queue as the API shows it: its settings, the numbers that feed it and the agents that serve it
 /// (both derived), and how many conversations wait in it. A bot's secret is never shown.
-pub async fn view(app: &App, queue: &WorkQueue) -> ApiResult<Value> {
+pub async fn view(app: &App, queue: &WorkQueue) -> ApiResult<QueueView> {
     let mut numbers = Vec::new();
     for channel in app.store.list_channels().await? {
         for n in channel.numbers.iter().filter(|n| n.queue == queue.id) {
-            numbers.push(json!({"channel_id": channel.id, "number": n.number, "menu": n.menu}));
+            numbers.push(QueueNumberView {
+                channel_id: channel.id.clone(),
+                number: n.number.clone(),
+                menu: n.menu.clone(),
+            });
         }
     }
-    let agents: Vec<Value> = app
+    let agents = app
         .store
         .agents_for_queue(&queue.id)
         .await?
         .iter()
-        .map(|a| json!({"id": a.id, "name": a.name, "presence": a.presence.as_str()}))
+        .map(|a| QueueAgentView {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            presence: a.presence.as_str().into(),
+        })
         .collect();
     let waiting = app.store.waiting_in_queue(&queue.id, 1000).await?.len();
-    let mut v = serde_json::to_value(queue).map_err(internal)?;
-    if let Some(bot) = v.get_mut("bot").and_then(Value::as_object_mut) {
-        bot.insert("secret".into(), json!("[redacted]"));
-    }
-    v["numbers"] = json!(numbers);
-    v["agents"] = json!(agents);
-    v["waiting"] = json!(waiting);
-    Ok(v)
+    Ok(QueueView::new(queue, numbers, agents, waiting))
 }
 
 /// A queue with its settings, numbers, agents and what waits in it (admin).
@@ -180,7 +183,7 @@ pub(crate) async fn get_queue(
 ) -> ApiResult<Json<QueueView>> {
     who.require_admin()?;
     let queue = load_queue(&app, &id).await?;
-    Ok(Json(QueueView(view(&app, &queue).await?)))
+    Ok(Json(view(&app, &queue).await?))
 }
 
 /// Changes a queue's settings (admin), JSON merge patch; `id` and `created_at` cannot change.
@@ -201,7 +204,25 @@ pub(crate) async fn patch_queue(
     merge_patch(&mut merged, &Value::Object(changes));
     let queue: WorkQueue = from_merged(merged)?;
     store_queue(&app, &queue, current.bot.is_some(), secret).await?;
-    Ok(Json(QueueView(view(&app, &queue).await?)))
+    Ok(Json(view(&app, &queue).await?))
+}
+
+/// What the wrap-up form of a conversation offers: its queue's dispositions and tags, and whether a
+/// disposition is required. Anyone who may read the conversation may read it.
+#[utoipa::path(get, path = "/v1/conversations/{id}/wrap-up-options", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, description = "The wrap-up choices of the conversation's queue", body = WrapUpOptions)))]
+pub(crate) async fn wrap_up_options(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WrapUpOptions>> {
+    let c = crate::services::conversations::visible(&app, &who, &id).await?;
+    let queue = app
+        .store
+        .get_queue(&c.queue_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no queue '{}'", c.queue_id)))?;
+    Ok(Json(WrapUpOptions::from(&queue)))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
@@ -243,16 +264,7 @@ pub(crate) async fn queue_stats(
     let report = service_level::report(&queue, &counts.iter().map(|(_, c)| *c).collect::<Vec<_>>());
     let waiting = app.store.waiting_in_queue(&queue.id, 1000).await?;
     let oldest = waiting.iter().map(|c| c.queued_at).min().map(|t| (now - t).whole_seconds().max(0));
-    let per_day: Vec<Value> = counts
-        .iter()
-        .map(|(day, c)| json!({"day": day.to_string(), "answered": c.answered, "within_target": c.within_target}))
-        .collect();
-    Ok(Json(QueueStats(json!({
-        "queue_id": queue.id, "from": first.to_string(), "to": last.to_string(),
-        "service_level_seconds": report.service_level_seconds, "answered": report.answered,
-        "answered_within_target": report.answered_within_target, "service_level": report.service_level,
-        "days": per_day, "waiting": waiting.len(), "oldest_waiting_seconds": oldest,
-    }))))
+    Ok(Json(QueueStats::new(&queue.id, (first, last), &report, &counts, waiting.len(), oldest)))
 }
 
 /// What still uses a queue: numbers, agents, conversations not closed, menus.
@@ -343,7 +355,7 @@ pub(crate) async fn create_menu(
     let menu: Menu = from_merged(Value::Object(fields))?;
     check_menu(&app, &menu).await?;
     app.store.put_menu(&menu).await?;
-    Ok((StatusCode::CREATED, Json(MenuView(json!(menu)))))
+    Ok((StatusCode::CREATED, Json(MenuView::from(&menu))))
 }
 
 /// Every keyword menu (admin).
@@ -351,7 +363,7 @@ pub(crate) async fn create_menu(
     responses((status = 200, description = "The menus", body = MenuList)))]
 pub(crate) async fn list_menus(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<MenuList>> {
     who.require_admin()?;
-    let items = app.store.list_menus().await?.iter().map(|m| MenuView(json!(m))).collect();
+    let items = app.store.list_menus().await?.iter().map(MenuView::from).collect();
     Ok(Json(MenuList { items }))
 }
 
@@ -369,7 +381,7 @@ pub(crate) async fn get_menu(
     Path(id): Path<String>,
 ) -> ApiResult<Json<MenuView>> {
     who.require_admin()?;
-    Ok(Json(MenuView(json!(load_menu(&app, &id).await?))))
+    Ok(Json(MenuView::from(&load_menu(&app, &id).await?)))
 }
 
 /// Changes a keyword menu (admin), JSON merge patch; `id` and `created_at` cannot change.
@@ -390,7 +402,7 @@ pub(crate) async fn patch_menu(
     let menu: Menu = from_merged(merged)?;
     check_menu(&app, &menu).await?;
     app.store.put_menu(&menu).await?;
-    Ok(Json(MenuView(json!(menu))))
+    Ok(Json(MenuView::from(&menu)))
 }
 
 /// Deletes a keyword menu nothing uses any more (admin); 409 names what still uses it.

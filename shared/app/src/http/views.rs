@@ -374,7 +374,12 @@ pub struct ConversationView {
     #[schema(format = DateTime)]
     pub state_changed_at: Option<String>,
     pub wrap_up: Option<WrapUpView>,
+    /// While `offered`: when the offer goes to another agent unless accepted (the console's countdown).
+    #[schema(format = DateTime)]
+    pub offer_expires_at: Option<String>,
     pub messages: Vec<MessageView>,
+    /// Private notes for colleagues, oldest first; never sent to the customer.
+    pub notes: Vec<crate::http::notes::NoteView>,
 }
 
 impl ConversationView {
@@ -403,7 +408,9 @@ impl ConversationView {
             handoff_context: c.routing.as_ref().and_then(|r| r.context.clone()),
             state_changed_at: c.state_changed_at.map(ts),
             wrap_up: c.wrap_up.as_ref().map(WrapUpView::from),
+            offer_expires_at: c.offer.as_ref().map(|o| ts(o.expires_at)),
             messages,
+            notes: Vec::new(),
         }
     }
 }
@@ -563,15 +570,7 @@ pub struct ContactWithTimeline {
     pub timeline: Vec<TimelineView>,
 }
 
-/// A queue as the admin API shows it: its settings (`name`, `dispositions`, `tags`, `disposition_required`,
-/// `wrap_up_limit_secs`, priority and escalation, `auto_accept`, `refusal_timeout_secs`, `max_missed_offers`,
-/// `affinity_secs`, `hidden`, `service_level_seconds`, `expiry_seconds`, `expiry_message`, `bot` with its secret
-/// redacted), the `numbers` that feed it and the `agents` that serve it, and how many conversations are
-/// `waiting` in it.
-#[derive(Serialize, ToSchema)]
-#[serde(transparent)]
-#[schema(value_type = Object)]
-pub struct QueueView(pub serde_json::Value);
+pub use crate::http::queue_views::{MenuView, QueueStats, QueueView};
 
 /// A queue's settings (`POST /v1/queues`, `PATCH /v1/queues/{id}` as a JSON merge patch): `name` and any of
 /// the settings [`QueueView`] shows; `bot` is `{"url", "secret"}`. A refusal is a 400 naming the field.
@@ -579,21 +578,6 @@ pub struct QueueView(pub serde_json::Value);
 #[allow(dead_code)] // the schema of the request body, read as JSON
 #[schema(value_type = Object)]
 pub struct QueueSettings(serde_json::Value);
-
-/// `GET /v1/queues/{id}/stats`: the service level over the last `days` UTC days (`queue_id`, `from`, `to`,
-/// `service_level_seconds`, `answered`, `answered_within_target`, `service_level` from 0 to 1 or null,
-/// `days`: `[{"day", "answered", "within_target"}]`), and `waiting`, `oldest_waiting_seconds` now.
-#[derive(Serialize, ToSchema)]
-#[serde(transparent)]
-#[schema(value_type = Object)]
-pub struct QueueStats(pub serde_json::Value);
-
-/// A keyword menu: `id`, `name`, `text` (per language), `options` (`[{"keyword", "digit", "target"}]`, a
-/// target naming a queue or a menu), `timeout_seconds`, `default_queue`, `created_at`.
-#[derive(Serialize, ToSchema)]
-#[serde(transparent)]
-#[schema(value_type = Object)]
-pub struct MenuView(pub serde_json::Value);
 
 /// A menu's fields (`POST /v1/menus`, `PATCH /v1/menus/{id}` as a JSON merge patch). A refusal is a 400
 /// naming the field.

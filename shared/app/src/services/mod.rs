@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod intake;
 pub mod live;
 pub mod media;
+pub mod notes;
 pub mod offer_timers;
 pub mod offers;
 pub mod outbound;

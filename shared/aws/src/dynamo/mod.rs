@@ -10,6 +10,7 @@ mod conversations;
 mod directory;
 mod keys;
 mod messages;
+mod notes;
 mod pacing;
 mod parts;
 mod records;

@@ -4,6 +4,7 @@ mod conversations;
 mod directory;
 mod lifecycle;
 mod messages;
+mod notes;
 mod offers;
 mod pacing;
 mod parts;
@@ -18,6 +19,7 @@ pub use lifecycle::{distribution_stress_contract, lifecycle_contract};
 pub use messages::{
     append_contract, messages_contract, queued_before_contract, send_claims_contract, status_contract,
 };
+pub use notes::notes_contract;
 pub use offers::offers_contract;
 pub use pacing::send_rate_contract;
 pub use parts::parts_contract;
@@ -52,6 +54,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     idempotency_contract(store.clone()).await;
     send_rate_contract(store.clone()).await;
     parts_contract(store.clone()).await;
+    notes_contract(store.clone()).await;
     outbox_contract(store).await;
 }
 

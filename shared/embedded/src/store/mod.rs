@@ -4,6 +4,7 @@ mod changes;
 mod conversations;
 mod directory;
 mod messages;
+mod notes;
 mod pacing;
 mod parts;
 mod records;
