@@ -41,6 +41,6 @@ fn bench_on_the_aws_shape_counts_aws_requests_per_message_and_loses_nothing() {
     assert!(webhook["lambda:Invoke"]["calls"].as_f64().is_some_and(|c| c >= 1.0), "{requests}");
     // Every reply: agent-api's invocation, outbound-send's, and its queue calls.
     assert!(per("per_reply", "lambda_invocations") >= 2.0, "{requests}");
-    assert!(per("per_reply", "sqs_requests") >= 3.0, "{requests}");
+    assert!(per("per_reply", "sqs_requests") >= 2.0, "send and delete, a receive per batch: {requests}");
     assert!(per("per_delivery_receipt", "lambda_invocations") >= 1.0, "{requests}");
 }
