@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod queue;
 pub mod store;
 pub mod system;
+pub mod transfers;
 
 pub use changes::{Change, ChangeEntity, ChangeFeed, ChangePage};
 pub use credentials::{Credentials, SecretStore};
@@ -21,6 +22,7 @@ pub use metrics::{Metrics, NoMetrics, Sample, Unit};
 pub use queue::{Consumer, DeadLetter, MessageQueue, Outcome, QueueKind, QueueMessage, Received};
 pub use store::*;
 pub use system::{Clock, IdGen, SystemClock, UuidIds};
+pub use transfers::TransferStore;
 
 /// Errors every adapter maps its failures into, so a handler can tell retryable from permanent.
 #[derive(Debug, thiserror::Error)]

@@ -7,6 +7,7 @@ mod messages;
 mod pacing;
 mod parts;
 mod records;
+mod transfers;
 
 use std::path::Path;
 
