@@ -7,8 +7,8 @@ import { Live } from "./live.js";
 import { analyze, forcesUcs2, MAX_CHARACTERS } from "./segment.js";
 import { alertHidden, askPermission } from "./sound.js";
 
-// The transfer route takes no note yet; the field appears when it does (issue 11: transfers with a note).
-const TRANSFER_NOTE = false;
+// A transfer carries a note for whoever takes it (issue 11.5); it is never sent to the customer.
+const TRANSFER_NOTE = true;
 // Without live updates (the socket unavailable, e.g. in AWS until its WebSocket API is deployed), the work
 // list and the open conversation are re-read this often, and the header says so.
 const POLL_MS = 10000;
@@ -301,6 +301,15 @@ function renderConversation(c, switched) {
 function renderMessage(m) {
   const sig = `${m.status}|${m.error ?? ""}`;
   const who = { customer: "Customer", agent: "Agent", system: "System" }[m.author] ?? m.author;
+  // Internal entries (a transfer and its note) are for agents only: marked, and never shown a send status.
+  if (m.internal) {
+    return el(
+      "li",
+      { class: "msg system internal", "data-id": m.id, "data-sig": sig },
+      el("div", { class: "meta" }, el("span", { class: "author", text: "Internal note" }), el("time", { datetime: m.created_at, text: clock(m.created_at) })),
+      el("p", { class: "text", text: m.text }),
+    );
+  }
   const status =
     m.direction === "outbound"
       ? el("span", { class: `status status-${m.status}`, "data-status": m.status, text: m.status })
