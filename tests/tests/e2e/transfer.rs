@@ -168,8 +168,10 @@ async fn a_declined_or_expired_transfer_comes_back_to_the_first_agent_who_is_tol
     transfer(&s, &ada_token, &conversation, json!({"agent_id": bea}), 200).await;
     s.app.clock.advance(Duration::from_secs(11));
     let back = s
-        .conversation_where(&conversation, "back with Ada after the timeout", |c| {
-            c["agent_id"] == json!(ada) && c["state"] == "active"
+        .conversation_where(&conversation, "back with Ada after the timeout, who is told", |c| {
+            c["agent_id"] == json!(ada)
+                && c["state"] == "active"
+                && internal_entries(c).iter().filter(|t| t.contains("failed")).count() == 2
         })
         .await;
     let entries = internal_entries(&back);
@@ -221,11 +223,12 @@ async fn a_transfer_to_a_busy_queue_waits_then_lands_and_one_nobody_takes_comes_
     transfer(&s, &ada_token, &three, json!({"queue_id": billing}), 200).await;
     s.app.clock.advance(Duration::from_secs(61));
     let back = s
-        .conversation_where(&three, "three comes back to Ada", |c| {
-            c["agent_id"] == json!(ada) && c["state"] == "active"
+        .conversation_where(&three, "three comes back to Ada, who is told", |c| {
+            c["agent_id"] == json!(ada)
+                && c["state"] == "active"
+                && internal_entries(c).iter().any(|t| t.contains("nobody took it in time"))
         })
         .await;
     assert_eq!((&back["queue_id"], &back["transfer"]), (&json!(s.queue), &Value::Null), "{back}");
-    assert!(internal_entries(&back).iter().any(|t| t.contains("nobody took it in time")), "{back}");
     assert_eq!(s.active_of(&ada).await, 1, "the slot Ada held is the one she has");
 }
