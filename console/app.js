@@ -10,8 +10,8 @@ import { actionFor, allShortcuts, emit, shortcut } from "./hooks.js";
 import { OfferBanner } from "./offers.js";
 import { focusWrapUp, hideWrapUp, showWrapUp, submitWrapUp } from "./wrapup.js";
 
-// The transfer route takes no note yet; the field appears when it does (issue 11: transfers with a note).
-const TRANSFER_NOTE = false;
+// A transfer carries a note for whoever takes it (issue 11.5); it is never sent to the customer.
+const TRANSFER_NOTE = true;
 // The longest private note (the API refuses longer ones, naming `text`).
 const MAX_NOTE = 2000;
 // Without live updates (the socket unavailable, e.g. in AWS until its WebSocket API is deployed), the work
@@ -350,6 +350,15 @@ function renderConversation(c, switched) {
 function renderMessage(m) {
   const sig = `${m.status}|${m.error ?? ""}`;
   const who = { customer: "Customer", agent: "Agent", system: "System" }[m.author] ?? m.author;
+  // Internal entries (a transfer and its note) are for agents only: marked, and never shown a send status.
+  if (m.internal) {
+    return el(
+      "li",
+      { class: "msg system internal", "data-id": m.id, "data-sig": sig },
+      el("div", { class: "meta" }, el("span", { class: "author", text: "Internal note" }), el("time", { datetime: m.created_at, text: clock(m.created_at) })),
+      el("p", { class: "text", text: m.text }),
+    );
+  }
   const status =
     m.direction === "outbound"
       ? el("span", { class: `status status-${m.status}`, "data-status": m.status, text: m.status })

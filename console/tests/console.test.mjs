@@ -49,11 +49,23 @@ describe("agent console", () => {
       await failed.getByRole("button", { name: "Resend" }).click();
       await waitFor(async () => (await page.locator("#transcript .msg.agent", { hasText: "a refused text" }).count()) === 2, "the resent message");
 
-      // Transfer to the billing queue: the conversation leaves Ada's list (it is no longer hers to see).
+      // Transfer to the billing queue with a note: the conversation leaves Ada's list (it is no longer hers to
+      // see) and lands with Bob (Billing auto-accepts), who reads the note in the transcript.
       await page.getByRole("button", { name: "Transfer" }).click();
       await page.getByLabel("Queue or agent id").fill(setup.q2.id);
+      await page.getByLabel("Note for whoever takes it").fill("Wants express shipping");
       await page.locator("#transfer-submit").click();
       await waitFor(async () => (await item.count()) === 0, "the transferred conversation leaving the list");
+      const bobs = await browser();
+      try {
+        await signIn(bobs.page, dev.base, setup.bob.token);
+        const taken = bobs.page.locator("#items li", { hasText: "+15555550111" });
+        await taken.waitFor();
+        await taken.getByRole("button").click();
+        await bobs.page.locator("#transcript .msg.internal", { hasText: "Wants express shipping" }).waitFor();
+      } finally {
+        await bobs.close();
+      }
 
       // A second customer; Ada closes it: it moves to the closed tab.
       await dev.text(setup, "+15555550112", setup.support, "Thanks, all good");

@@ -114,6 +114,7 @@ fn agent() -> Agent {
         subject: None,
         role: Default::default(),
         missed_offers: 0,
+        presence_changed_at: None,
     }
 }
 

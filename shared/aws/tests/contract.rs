@@ -104,6 +104,7 @@ store_suite!(
     routing_contract,
     assignment_contract,
     offers_contract,
+    transfers_contract,
     lifecycle_contract,
     distribution_stress_contract,
     messages_contract,

@@ -86,6 +86,7 @@ pub fn agent(queues: &[QueueId], capacity: u32, presence: Presence) -> Agent {
         subject: None,
         role: Default::default(),
         missed_offers: 0,
+        presence_changed_at: None,
     }
 }
 
@@ -117,6 +118,7 @@ pub fn conversation(
         wrap_up: None,
         offer: None,
         refused_by: Vec::new(),
+        transfer: None,
     }
 }
 
@@ -143,6 +145,7 @@ pub fn outbound_message(conversation: &Conversation, status: MessageStatus, at: 
         attempts: 0,
         automated: None,
         over_limit: false,
+        internal: false,
         created_at: at,
         updated_at: at,
     }
@@ -170,6 +173,7 @@ pub fn inbound_message(
         attempts: 0,
         automated: None,
         over_limit: false,
+        internal: false,
         created_at: at,
         updated_at: at,
     }

@@ -145,6 +145,7 @@ pub(crate) mod tests {
             last_assigned_at: None,
             subject: None,
             missed_offers: 0,
+            presence_changed_at: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
             role: Role::Agent,
         }
@@ -177,6 +178,7 @@ pub(crate) mod tests {
             wrap_up: None,
             offer: None,
             refused_by: Vec::new(),
+            transfer: None,
         }
     }
 

@@ -174,6 +174,7 @@ mod tests {
             subject: None,
             role: Default::default(),
             missed_offers: 0,
+            presence_changed_at: None,
         }
     }
 

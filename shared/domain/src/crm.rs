@@ -102,6 +102,7 @@ mod tests {
             attempts: 1,
             automated: None,
             over_limit: false,
+            internal: false,
             created_at: datetime!(2026-01-01 10:00 UTC) + time::Duration::seconds(i as i64),
             updated_at: datetime!(2026-01-01 10:00 UTC),
         }

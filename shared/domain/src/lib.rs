@@ -29,6 +29,7 @@ pub mod service_level;
 pub mod status;
 pub mod stranded;
 pub mod text;
+pub mod transfer;
 pub mod validation;
 
 pub use ids::*;

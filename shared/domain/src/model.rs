@@ -319,6 +319,14 @@ pub struct WorkQueue {
     /// secret store, never here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bot: Option<BotEndpoint>,
+    /// How long a conversation transferred to this queue waits for one of its agents to take it before the
+    /// transfer fails and it goes back to the agent who sent it (`crate::transfer`).
+    #[serde(default = "default_transfer_timeout_secs")]
+    pub transfer_timeout_secs: u64,
+}
+
+fn default_transfer_timeout_secs() -> u64 {
+    crate::transfer::DEFAULT_TRANSFER_TIMEOUT_SECS
 }
 
 /// Default refusal timeout of an offer: a minute.
@@ -377,6 +385,7 @@ impl WorkQueue {
             expiry_seconds: None,
             expiry_message: default_expiry_message(),
             bot: None,
+            transfer_timeout_secs: crate::transfer::DEFAULT_TRANSFER_TIMEOUT_SECS,
         }
     }
 }
@@ -465,6 +474,10 @@ pub struct Agent {
     /// together with the offer's outcome.
     #[serde(default)]
     pub missed_offers: u32,
+    /// When the presence last changed (None: not since the agent was created, or stored before this was
+    /// kept).
+    #[serde(default, with = "rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub presence_changed_at: Option<OffsetDateTime>,
 }
 
 impl Agent {
@@ -599,6 +612,9 @@ pub struct Conversation {
     /// `routing` for the hand-off context it carries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing: Option<Routing>,
+    /// A transfer under way (`crate::transfer`): the first agent holds its slot until it lands or fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<crate::transfer::Transfer>,
 }
 
 /// An offer of a conversation to its agent.
@@ -689,6 +705,9 @@ pub struct Message {
     /// An inbound text longer than the 1600-character cap: kept whole, flagged.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub over_limit: bool,
+    /// An entry for agents only (a transfer and its note): in the transcript, never sent to the customer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
     #[serde(with = "rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "rfc3339")]

@@ -50,6 +50,7 @@ pub fn validate_queue(queue: &WorkQueue) -> Result<(), FieldError> {
     crate::assign::validate_priority(queue)?;
     crate::offer::validate(queue)?;
     crate::assign::validate_affinity(queue)?;
+    crate::transfer::validate(queue)?;
     if let Some(hours) = &queue.operating_hours {
         crate::hours::validate(hours)?;
     }

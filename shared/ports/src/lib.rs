@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod queue;
 pub mod store;
 pub mod system;
+pub mod transfers;
 
 pub use changes::{Change, ChangeEntity, ChangeFeed, ChangePage};
 pub use credentials::{Credentials, SecretStore};
@@ -23,6 +24,7 @@ pub use queue::{
 };
 pub use store::*;
 pub use system::{Clock, IdGen, SystemClock, UuidIds};
+pub use transfers::TransferStore;
 
 /// Errors every adapter maps its failures into, so a handler can tell retryable from permanent.
 #[derive(Debug, thiserror::Error)]

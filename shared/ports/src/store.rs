@@ -70,8 +70,15 @@ pub trait AgentStore: Send + Sync {
     async fn agent_by_token(&self, token_sha256: &str) -> PortResult<Option<Agent>>;
     /// The agent whose `subject` is this identity provider user id (a JWT's `sub`), if any.
     async fn agent_by_subject(&self, subject: &str) -> PortResult<Option<Agent>>;
-    /// Returns the updated agent, or None when there is no such agent.
-    async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>>;
+    /// Sets the agent's presence; when it differs from the one it had, `presence_changed_at` becomes `at`
+    /// (setting the same presence again keeps the time it last changed). Returns the updated agent, or None
+    /// when there is no such agent.
+    async fn set_presence(
+        &self,
+        id: &AgentId,
+        presence: Presence,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Agent>>;
     /// Atomically changes the agent's settings (`PATCH /v1/agents/{id}`): its name, the queues it serves and
     /// its capacity; its presence, counts and token stay as they are. Returns the updated agent, or None when
     /// there is no such agent. A capacity below the agent's `active` count takes nothing away: the agent
@@ -462,6 +469,7 @@ pub trait Store:
     + SendRateStore
     + InboundPartStore
     + NoteStore
+    + crate::TransferStore
 {
 }
 
@@ -480,5 +488,6 @@ impl<T> Store for T where
         + SendRateStore
         + InboundPartStore
         + NoteStore
+        + crate::TransferStore
 {
 }

@@ -1,115 +1,234 @@
-//! Transfers: to an agent (who must have room: 409 otherwise) and to a queue; either way the previous agent
-//! gets the capacity back and serves whoever waits.
+//! Transfers (issue 11.5) on both shapes: to an agent or to a queue, with a note for agents only; the target
+//! gets it like an offer; the first agent holds the slot until it lands; a transfer nobody takes in time,
+//! or that the target declines, comes back to the first agent, who is told in the transcript.
 
 use crate::*;
-use serde_json::json;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const NOTE: &str = "VIP customer, wants the refund for order 77";
+
+async fn transfer(s: &Setup, token: &str, conversation: &str, body: Value, expect: u16) -> Value {
+    s.act(token, conversation, "transfer", Some(body), expect).await
+}
+
+fn internal_entries(c: &Value) -> Vec<String> {
+    c["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter(|m| m["internal"] == json!(true) && m["author"] == "system")
+                .filter_map(|m| m["text"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Waits until the customer's conversation is in `state` (as the admin lists open conversations); its id.
+async fn conversation_of(s: &Setup, customer: &str, what: &str, state: &str) -> String {
+    let api = s.api().clone();
+    eventually(15, what, || {
+        let api = api.clone();
+        async move {
+            let items = api.work_items(ADMIN_TOKEN).await;
+            let item = items.into_iter().find(|w| w["customer"] == customer && w["state"] == state)?;
+            item["conversation_id"].as_str().map(str::to_string)
+        }
+    })
+    .await
+}
+
+fn ids(items: &[Value]) -> Vec<Value> {
+    items.iter().map(|w| w["conversation_id"].clone()).collect()
+}
 
 #[tokio::test]
-async fn a_transfer_moves_the_conversation_and_frees_the_previous_agent() {
+async fn a_transfer_to_an_agent_is_offered_with_the_note_and_lands_when_accepted() {
     let Some(s) = Setup::new().await else { return };
-    let billing = s.api().create_queue("Billing").await;
+    let billing = s.api().create_offering_queue("Billing", json!({"refusal_timeout_secs": 30})).await;
     let (ada, ada_token) = s.agent("Ada", 1).await;
     // Brook serves Billing only, so nothing waiting in Support goes to him by itself.
     let (brook, brook_token) = s.api().create_agent("Brook", &[&billing], 1).await;
     s.api().presence(&brook, &brook_token, "available").await;
-
+    let shown = s.api().ok("GET", &format!("/v1/agents/{brook}"), ADMIN_TOKEN, None, 200).await;
+    assert!(shown["presence_changed_at"].is_string(), "presence shows when it changed: {shown}");
     s.text("T1000000000000000000000000000001", "15555550401", "first").await;
     let first = s.work_item_for(&ada_token, "+15555550401").await;
-    s.text("T1000000000000000000000000000002", "15555550402", "second").await;
-    let waiting = eventually(10, "the second customer waits (Ada is full)", || async {
-        s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550402")
-    })
-    .await;
-    assert_eq!(waiting["state"], "open", "{waiting}");
-    let second = waiting["conversation_id"].as_str().expect("id").to_string();
 
-    // Ada hands the first customer to Brook.
-    let moved = s
-        .api()
-        .ok(
-            "POST",
-            &format!("/v1/conversations/{first}/transfer"),
-            &ada_token,
-            Some(json!({"agent_id": brook})),
-            200,
-        )
-        .await;
-    assert_eq!((&moved["state"], &moved["agent_id"]), (&json!("active"), &json!(brook)), "{moved}");
-    let brooks: Vec<_> =
-        s.api().work_items(&brook_token).await.into_iter().map(|w| w["conversation_id"].clone()).collect();
-    assert_eq!(brooks, vec![json!(first)]);
-    // Ada got her capacity back: the waiting customer is hers now, and only that one.
-    s.work_item_for(&ada_token, "+15555550402").await;
-    let adas: Vec<_> =
-        s.api().work_items(&ada_token).await.into_iter().map(|w| w["conversation_id"].clone()).collect();
-    assert_eq!(adas, vec![json!(second)]);
-    let (status, body) =
-        s.api().call("GET", &format!("/v1/conversations/{first}"), Some(&ada_token), None).await;
-    assert_eq!((status, &body["error"]["code"]), (404, &json!("not_found")), "Ada no longer sees it: {body}");
-
-    // Brook is full: a transfer to him is a 409 that says so, and changes nothing.
-    let (status, body) = s
-        .api()
-        .call(
-            "POST",
-            &format!("/v1/conversations/{second}/transfer"),
-            Some(&ada_token),
-            Some(json!({"agent_id": brook})),
-        )
-        .await;
-    assert_eq!((status, &body["error"]["code"]), (409, &json!("agent_unavailable")), "{body}");
-    assert!(
-        body["error"]["message"].as_str().is_some_and(|m| m.contains(&brook) && m.contains("1/1")),
-        "{body}"
-    );
-    let c = s.api().conversation(&ada_token, &second).await;
-    assert_eq!((&c["state"], &c["agent_id"]), (&json!("active"), &json!(ada)), "{c}");
-
-    // Unknown targets and ambiguous bodies are 400s naming the field.
+    // Unknown targets, ambiguous bodies and over-long notes are 400s naming the field.
     for (body, field) in [
         (json!({"agent_id": "ag_nope"}), "agent_id"),
         (json!({"queue_id": "q_nope"}), "queue_id"),
         (json!({"agent_id": brook, "queue_id": billing}), "agent_id"),
+        (json!({"agent_id": ada}), "agent_id"),
+        (json!({"agent_id": brook, "note": "n".repeat(1001)}), "note"),
     ] {
-        let (status, answer) = s
-            .api()
-            .call("POST", &format!("/v1/conversations/{second}/transfer"), Some(&ada_token), Some(body))
-            .await;
-        assert_eq!((status, &answer["error"]["code"]), (400, &json!("invalid_request")), "{answer}");
+        let answer = transfer(&s, &ada_token, &first, body, 400).await;
         assert!(answer["error"]["message"].as_str().is_some_and(|m| m.starts_with(field)), "{answer}");
     }
 
-    // Ada sends the second customer to Billing: it waits there (Brook is full), and Ada is free.
-    let moved = s
-        .api()
+    // Support offers (the conversation's queue decides): Brook gets an offer carrying the note.
+    s.api()
         .ok(
-            "POST",
-            &format!("/v1/conversations/{second}/transfer"),
-            &ada_token,
-            Some(json!({"queue_id": billing})),
+            "PATCH",
+            &format!("/v1/queues/{}", s.queue),
+            ADMIN_TOKEN,
+            Some(json!({"auto_accept": false})),
             200,
         )
         .await;
-    assert_eq!(moved["state"], "open", "{moved}");
-    assert_eq!(moved["queue_id"], billing.as_str());
-    assert_eq!(moved["agent_id"], json!(null));
-    assert_eq!(s.api().work_items(&ada_token).await, Vec::<serde_json::Value>::new());
-
-    // Brook resolves the first customer: his capacity goes to the one waiting in Billing.
-    s.api().ok("POST", &format!("/v1/conversations/{first}/close"), &brook_token, None, 200).await;
-    s.work_item_for(&brook_token, "+15555550402").await;
-    let c = s.api().conversation(&brook_token, &second).await;
-    assert_eq!((&c["state"], &c["queue_id"]), (&json!("active"), &json!(billing)), "{c}");
-
-    // A closed conversation cannot be transferred.
+    let moved = transfer(&s, &ada_token, &first, json!({"agent_id": brook, "note": NOTE}), 200).await;
+    assert_eq!((&moved["state"], &moved["agent_id"]), (&json!("offered"), &json!(brook)), "{moved}");
+    assert_eq!(moved["transfer"]["note"], NOTE, "{moved}");
+    assert_eq!(moved["transfer"]["from_agent_id"], json!(ada), "{moved}");
+    let brooks = s.api().work_items(&brook_token).await;
+    assert_eq!(ids(&brooks), vec![json!(first)], "Brook sees the offer");
+    assert_eq!(brooks[0]["transfer"]["note"], NOTE, "with the note: {brooks:?}");
+    assert_eq!(
+        (s.active_of(&ada).await, s.active_of(&brook).await),
+        (1, 1),
+        "Ada holds her slot until it lands"
+    );
+    let seen = s.api().conversation(&brook_token, &first).await;
+    assert!(
+        internal_entries(&seen).iter().any(|t| t.contains("Ada") && t.contains("Brook") && t.contains(NOTE)),
+        "{seen}"
+    );
+    // Offered, not accepted: Brook cannot reply yet; Ada cannot act on someone else's offer.
     let (status, body) = s
         .api()
         .call(
             "POST",
-            &format!("/v1/conversations/{first}/transfer"),
+            &format!("/v1/conversations/{first}/messages"),
             Some(&brook_token),
-            Some(json!({"queue_id": s.queue})),
+            Some(json!({"text": "hi"})),
         )
         .await;
-    assert_eq!((status, &body["error"]["code"]), (409, &json!("conversation_closed")), "{body}");
+    assert_eq!((status, &body["error"]["code"]), (409, &json!("offer_not_accepted")), "{body}");
+    let (status, _) =
+        s.api().call("POST", &format!("/v1/conversations/{first}/accept"), Some(&ada_token), None).await;
+    assert_eq!(status, 404, "Ada does not accept Brook's offer");
+
+    s.act(&brook_token, &first, "accept", None, 200).await;
+    let landed = s
+        .conversation_where(&first, "the transfer lands", |c| {
+            c["state"] == "active" && c["transfer"].is_null()
+        })
+        .await;
+    assert_eq!(landed["agent_id"], json!(brook), "{landed}");
+    assert_eq!((s.active_of(&ada).await, s.active_of(&brook).await), (0, 1), "landed: Ada's slot is back");
+    assert!(s.api().work_items(&ada_token).await.is_empty());
+    let id = s.reply(&brook_token, &first, "Brook here, I can help").await;
+    s.message_status(&brook_token, &first, &id, "sent").await;
+    // The note and the transfer entries never reached the customer.
+    let texts: Vec<String> =
+        s.fake.sends().iter().filter_map(|m| m.field("message").map(str::to_string)).collect();
+    assert!(texts.iter().any(|t| t.contains("Brook here")), "{texts:?}");
+    assert!(!texts.iter().any(|t| t.contains("VIP") || t.contains("transferred")), "{texts:?}");
+
+    // Brook is full: a transfer to him is a 409 that says so, and changes nothing.
+    s.text("T1000000000000000000000000000002", "15555550402", "second").await;
+    let second =
+        conversation_of(&s, "+15555550402", "the second customer is offered to Ada", "offered").await;
+    s.act(&ada_token, &second, "accept", None, 200).await;
+    let answer = transfer(&s, &ada_token, &second, json!({"agent_id": brook}), 409).await;
+    assert_eq!(answer["error"]["code"], "agent_unavailable", "{answer}");
+    assert!(
+        answer["error"]["message"].as_str().is_some_and(|m| m.contains(&brook) && m.contains("1/1")),
+        "{answer}"
+    );
+    let c = s.api().conversation(&ada_token, &second).await;
+    assert_eq!((&c["state"], &c["agent_id"]), (&json!("active"), &json!(ada)), "{c}");
+}
+
+#[tokio::test]
+async fn a_declined_or_expired_transfer_comes_back_to_the_first_agent_who_is_told() {
+    let Some(s) =
+        Setup::with_queue(json!({"name": "Support", "auto_accept": false, "refusal_timeout_secs": 10})).await
+    else {
+        return;
+    };
+    let (ada, ada_token) = s.agent("Ada", 1).await;
+    s.text("T2000000000000000000000000000001", "15555550411", "hello").await;
+    let conversation = conversation_of(&s, "+15555550411", "offered to Ada", "offered").await;
+    s.act(&ada_token, &conversation, "accept", None, 200).await;
+    let (bea, bea_token) = s.agent("Bea", 1).await;
+
+    // Bea declines: back to Ada at once, Bea's slot back, Ada told.
+    transfer(&s, &ada_token, &conversation, json!({"agent_id": bea, "note": NOTE}), 200).await;
+    assert_eq!(s.active_of(&bea).await, 1, "the offer takes Bea's slot");
+    s.act(&bea_token, &conversation, "decline", None, 200).await;
+    let back = s.conversation_where(&conversation, "back with Ada", |c| c["agent_id"] == json!(ada)).await;
+    assert_eq!((&back["state"], &back["transfer"]), (&json!("active"), &Value::Null), "{back}");
+    assert!(internal_entries(&back).iter().any(|t| t.contains("failed") && t.contains("declined")), "{back}");
+    assert_eq!((s.active_of(&ada).await, s.active_of(&bea).await), (1, 0));
+    assert_eq!(ids(&s.api().work_items(&ada_token).await), vec![json!(conversation)], "Ada lists it again");
+
+    // Bea lets the next one expire: back to Ada after the refusal timeout.
+    transfer(&s, &ada_token, &conversation, json!({"agent_id": bea}), 200).await;
+    s.app.clock.advance(Duration::from_secs(11));
+    let back = s
+        .conversation_where(&conversation, "back with Ada after the timeout, who is told", |c| {
+            c["agent_id"] == json!(ada)
+                && c["state"] == "active"
+                && internal_entries(c).iter().filter(|t| t.contains("failed")).count() == 2
+        })
+        .await;
+    let entries = internal_entries(&back);
+    assert_eq!(entries.iter().filter(|t| t.contains("failed")).count(), 2, "Ada told twice: {entries:?}");
+    assert_eq!((s.active_of(&ada).await, s.active_of(&bea).await), (1, 0), "no slot leaked");
+    s.reply(&ada_token, &conversation, "Still with me, sorry for the wait").await;
+}
+
+#[tokio::test]
+async fn a_transfer_to_a_busy_queue_waits_then_lands_and_one_nobody_takes_comes_back() {
+    let Some(s) = Setup::new().await else { return };
+    let billing = s
+        .api()
+        .create_offering_queue("Billing", json!({"auto_accept": true, "transfer_timeout_secs": 60}))
+        .await;
+    let (ada, ada_token) = s.agent("Ada", 2).await;
+    let (brook, brook_token) = s.api().create_agent("Brook", &[&billing], 1).await;
+    s.api().presence(&brook, &brook_token, "available").await;
+    s.text("T3000000000000000000000000000001", "15555550421", "one").await;
+    let one = s.work_item_for(&ada_token, "+15555550421").await;
+    s.text("T3000000000000000000000000000002", "15555550422", "two").await;
+    let two = s.work_item_for(&ada_token, "+15555550422").await;
+    // Brook takes `one` (Billing auto-accepts): he is full.
+    transfer(&s, &ada_token, &one, json!({"queue_id": billing}), 200).await;
+    s.conversation_where(&one, "one lands with Brook", |c| {
+        c["agent_id"] == json!(brook) && c["transfer"].is_null()
+    })
+    .await;
+    assert_eq!(s.active_of(&ada).await, 1);
+
+    // `two` waits in Billing; Ada holds its slot meanwhile.
+    let waiting = transfer(&s, &ada_token, &two, json!({"queue_id": billing, "note": NOTE}), 200).await;
+    assert_eq!((&waiting["state"], &waiting["queue_id"]), (&json!("open"), &json!(billing)), "{waiting}");
+    assert_eq!(s.active_of(&ada).await, 1, "Ada holds the slot while it waits");
+    s.app.clock.advance(Duration::from_secs(30));
+    // Brook closes `one`: his slot goes to the transfer waiting in Billing.
+    s.api().ok("POST", &format!("/v1/conversations/{one}/close"), &brook_token, None, 200).await;
+    let landed = s
+        .conversation_where(&two, "two lands with Brook", |c| {
+            c["agent_id"] == json!(brook) && c["transfer"].is_null()
+        })
+        .await;
+    assert_eq!(landed["state"], "active", "{landed}");
+    assert_eq!((s.active_of(&ada).await, s.active_of(&brook).await), (0, 1));
+
+    // A transfer nobody takes within Billing's transfer timeout comes back to the first agent.
+    s.text("T3000000000000000000000000000003", "15555550423", "three").await;
+    let three = s.work_item_for(&ada_token, "+15555550423").await;
+    transfer(&s, &ada_token, &three, json!({"queue_id": billing}), 200).await;
+    s.app.clock.advance(Duration::from_secs(61));
+    let back = s
+        .conversation_where(&three, "three comes back to Ada, who is told", |c| {
+            c["agent_id"] == json!(ada)
+                && c["state"] == "active"
+                && internal_entries(c).iter().any(|t| t.contains("nobody took it in time"))
+        })
+        .await;
+    assert_eq!((&back["queue_id"], &back["transfer"]), (&json!(s.queue), &Value::Null), "{back}");
+    assert_eq!(s.active_of(&ada).await, 1, "the slot Ada held is the one she has");
 }

@@ -131,6 +131,7 @@ pub(crate) async fn create_agent(
         created_at: app.clock.now(),
         subject,
         missed_offers: 0,
+        presence_changed_at: None,
     };
     let token = new_token();
     if app.store.put_agent(&agent, &token_hash(&token)).await? == AgentWrite::SubjectTaken {
@@ -274,7 +275,7 @@ pub(crate) async fn set_presence(
     })?;
     let agent = app
         .store
-        .set_presence(&id, presence)
+        .set_presence(&id, presence, app.clock.now())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
     if presence == Presence::Available {

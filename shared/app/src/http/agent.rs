@@ -6,7 +6,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::http::views::*;
-use crate::services::conversations::{self, TransferTarget};
+use crate::services::conversations;
 use crate::services::idempotency::{self, IdempotencyKey, Replay};
 use axum::Json;
 use axum::Router;
@@ -285,30 +285,32 @@ pub(crate) async fn wrap_up(
     Ok(Json(LifecycleView::from(&conversations::wrap_up(&app, &who, &id, request).await?)))
 }
 
-/// Exactly one of `agent_id` or `queue_id`.
+/// Exactly one of `agent_id` or `queue_id`, and an optional note for whoever takes it (agents only: never
+/// sent to the customer).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TransferBody {
     agent_id: Option<String>,
     queue_id: Option<String>,
+    /// At most 1000 characters.
+    note: Option<String>,
 }
 
-/// Transfers the conversation to an agent or a queue.
+/// Starts a transfer to an agent or a queue (issue 11.5): the target gets it as an offer; the caller keeps
+/// the slot until it lands, and gets the conversation back if nobody takes it in time.
 #[utoipa::path(post, path = "/v1/conversations/{id}/transfer", tag = "agent", params(("id" = String, Path)),
     request_body = TransferBody,
-    responses((status = 200, description = "The conversation after the transfer", body = WorkItem)))]
+    responses((status = 200, description = "The conversation with its transfer under way (or landed, when \
+        the target's queue auto-accepts)", body = WorkItem)))]
 pub(crate) async fn transfer(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
     Body(body): Body<TransferBody>,
 ) -> ApiResult<Json<WorkItem>> {
-    let target = match (body.agent_id, body.queue_id) {
-        (Some(a), None) => TransferTarget::Agent(AgentId::new(a)),
-        (None, Some(q)) => TransferTarget::Queue(QueueId::new(q)),
-        _ => return Err(ApiError::field("agent_id", "give exactly one of agent_id or queue_id")),
-    };
-    let c = conversations::transfer(&app, &who, &id, target).await?;
+    let (target, note) = smsdesk_domain::transfer::check_request(body.agent_id, body.queue_id, body.note)
+        .map_err(|e| ApiError::field(e.field, e.rule))?;
+    let c = crate::services::transfers::start(&app, &who, &id, target, note).await?;
     Ok(Json(WorkItem::from(&c)))
 }
 

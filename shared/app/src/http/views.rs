@@ -111,6 +111,44 @@ pub struct WorkItem {
     /// While `offered`: when the offer goes to another agent unless accepted.
     #[schema(format = DateTime)]
     pub offer_expires_at: Option<String>,
+    /// A transfer under way (the note is for agents; the customer never sees it).
+    pub transfer: Option<TransferView>,
+}
+
+/// A transfer under way (issue 11.5).
+#[derive(Serialize, ToSchema)]
+pub struct TransferView {
+    /// The agent who asked for it, holding the slot until it lands.
+    #[schema(value_type = String)]
+    pub from_agent_id: AgentId,
+    #[schema(value_type = Option<String>)]
+    pub to_agent_id: Option<AgentId>,
+    #[schema(value_type = Option<String>)]
+    pub to_queue_id: Option<QueueId>,
+    pub note: Option<String>,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    /// When it goes back to the first agent unless someone took it.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+impl From<&smsdesk_domain::transfer::Transfer> for TransferView {
+    fn from(t: &smsdesk_domain::transfer::Transfer) -> Self {
+        use smsdesk_domain::transfer::TransferTarget;
+        let (to_agent_id, to_queue_id) = match &t.target {
+            TransferTarget::Agent(a) => (Some(a.clone()), None),
+            TransferTarget::Queue(q) => (None, Some(q.clone())),
+        };
+        Self {
+            from_agent_id: t.from_agent.clone(),
+            to_agent_id,
+            to_queue_id,
+            note: t.note.clone(),
+            started_at: ts(t.started_at),
+            expires_at: ts(t.expires_at),
+        }
+    }
 }
 
 impl From<&Conversation> for WorkItem {
@@ -130,6 +168,7 @@ impl From<&Conversation> for WorkItem {
             created_at: ts(c.created_at),
             queued_at: ts(c.queued_at),
             offer_expires_at: c.offer.as_ref().map(|o| ts(o.expires_at)),
+            transfer: c.transfer.as_ref().map(TransferView::from),
         }
     }
 }
@@ -309,6 +348,8 @@ pub struct MessageView {
     pub automated: Option<String>,
     /// An inbound text over the 1600-character cap, kept whole and flagged.
     pub over_limit: bool,
+    /// An entry for agents only (a transfer and its note): never sent to the customer.
+    pub internal: bool,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -331,6 +372,7 @@ impl MessageView {
             error: m.error.clone(),
             automated: m.automated.map(|k| k.as_str().to_string()),
             over_limit: m.over_limit,
+            internal: m.internal,
             attempts: m.attempts,
             created_at: ts(m.created_at),
             updated_at: ts(m.updated_at),
@@ -377,6 +419,8 @@ pub struct ConversationView {
     /// While `offered`: when the offer goes to another agent unless accepted (the console's countdown).
     #[schema(format = DateTime)]
     pub offer_expires_at: Option<String>,
+    /// A transfer under way.
+    pub transfer: Option<TransferView>,
     pub messages: Vec<MessageView>,
     /// Private notes for colleagues, oldest first; never sent to the customer.
     pub notes: Vec<crate::http::notes::NoteView>,
@@ -409,6 +453,7 @@ impl ConversationView {
             state_changed_at: c.state_changed_at.map(ts),
             wrap_up: c.wrap_up.as_ref().map(WrapUpView::from),
             offer_expires_at: c.offer.as_ref().map(|o| ts(o.expires_at)),
+            transfer: c.transfer.as_ref().map(TransferView::from),
             messages,
             notes: Vec::new(),
         }
@@ -661,6 +706,9 @@ pub struct AgentView {
     pub role: Role,
     /// Offers the agent let expire in a row.
     pub missed_offers: u32,
+    /// When the presence last changed (null: not since the agent was created).
+    #[schema(format = DateTime)]
+    pub presence_changed_at: Option<String>,
     /// The agent's bearer token: shown once, in the answer that created the agent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -678,6 +726,7 @@ impl From<&Agent> for AgentView {
             subject: a.subject.clone(),
             role: a.role,
             missed_offers: a.missed_offers,
+            presence_changed_at: a.presence_changed_at.map(ts),
             token: None,
         }
     }

@@ -44,6 +44,7 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     let mut settings: HashMap<QueueId, Option<WorkQueue>> = HashMap::new();
     let mut refused: HashMap<ConversationId, Vec<AgentId>> = HashMap::new();
     let mut customers: HashMap<ConversationId, Phone> = HashMap::new();
+    let mut transferring: HashMap<ConversationId, smsdesk_domain::transfer::Transfer> = HashMap::new();
     for queue in queues {
         let list = app.store.waiting_in_queue(queue, BATCH).await?;
         if list.is_empty() {
@@ -51,6 +52,13 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
         }
         let queue_settings = app.store.get_queue(queue).await?;
         for c in list {
+            // A transfer to one agent is offered to that agent only (`services::transfers`).
+            if c.transfer.as_ref().is_some_and(|t| t.target_agent().is_some()) {
+                continue;
+            }
+            if let Some(t) = &c.transfer {
+                transferring.insert(c.id.clone(), t.clone());
+            }
             let priority = queue_settings.as_ref().map_or(0, |s| current_priority(s, now - c.queued_at));
             waiting.push(Waiting {
                 conversation: c.id.clone(),
@@ -81,7 +89,12 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
             _ => None,
         };
         // The candidates as read above: their names announce them ("agent joined") without another read.
-        let candidates: Vec<Agent> = prefer(ranked, preferred.as_ref()).into_iter().cloned().collect();
+        let transfer = transferring.get(&conversation.conversation);
+        let candidates: Vec<Agent> = prefer(ranked, preferred.as_ref())
+            .into_iter()
+            .filter(|a| transfer.is_none_or(|t| t.may_go_to(&a.id)))
+            .cloned()
+            .collect();
         for candidate in candidates {
             let candidate_id = &candidate.id;
             let now = app.clock.now();
@@ -142,6 +155,9 @@ async fn affinity(app: &App, customer: &Phone, window_secs: u64) -> PortResult<O
 /// and the CRM timeline.
 pub async fn became_active(app: &App, c: &Conversation, agent: &Agent, at: OffsetDateTime) -> PortResult<()> {
     tracing::info!(conversation = %c.id, agent = %agent.id, "conversation assigned");
+    if c.transfer.is_some() {
+        crate::services::transfers::landed(app, c, &agent.id).await?;
+    }
     crate::services::telemetry::assigned(app, c, at);
     crate::services::service_level::answered(app, c, at).await;
     automated::agent_joined(app, c, agent).await?;

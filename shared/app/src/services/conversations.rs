@@ -49,7 +49,14 @@ pub async fn authorize(app: &App, who: &Principal, id: &str, need: Need) -> ApiR
     let Some(conversation) = app.store.get_conversation(&id).await? else {
         return Err(ApiError::not_found(format!("no conversation '{id}'")));
     };
+    let offered_to_caller = conversation.state == ConversationState::Offered
+        && agent.as_ref().is_some_and(|a| conversation.agent_id.as_ref() == Some(&a.id));
     match (access(actor(&agent), &conversation), need) {
+        // Offered, not accepted: the agent reads it and accepts or declines, nothing else (issue 11.4).
+        (Access::Act, Need::Act) if offered_to_caller => Err(ApiError::conflict(
+            "offer_not_accepted",
+            format!("conversation '{id}' is offered to you: accept it (POST /accept) before acting on it"),
+        )),
         (Access::Act, _) | (Access::Read, Need::Read) => Ok(conversation),
         (Access::Read, Need::Act) => Err(ApiError::conflict(
             "not_assigned",
@@ -336,71 +343,6 @@ async fn after_close(app: &App, closed: Option<Conversation>, reason: &str) -> A
         assignment::dispatch_for_agent(app, agent).await?;
     }
     Ok(true)
-}
-
-pub enum TransferTarget {
-    Agent(AgentId),
-    Queue(QueueId),
-}
-
-pub async fn transfer(
-    app: &App,
-    who: &Principal,
-    id: &str,
-    target: TransferTarget,
-) -> ApiResult<Conversation> {
-    let conversation = authorize(app, who, id, Need::Act).await?;
-    if conversation.state == ConversationState::Closed {
-        return Err(ApiError::conflict(
-            "conversation_closed",
-            format!("conversation '{}' is closed", conversation.id),
-        ));
-    }
-    let previous_agent = conversation.agent_id.clone();
-    let now = app.clock.now();
-    let updated = match &target {
-        TransferTarget::Queue(queue) => {
-            if app.store.get_queue(queue).await?.is_none() {
-                return Err(ApiError::field("queue_id", format!("no queue '{queue}'")));
-            }
-            let updated = app.store.requeue(&conversation.id, queue, now).await?;
-            assignment::dispatch_queue(app, queue).await?;
-            updated
-        }
-        TransferTarget::Agent(agent_id) => {
-            let agent = app
-                .store
-                .get_agent(agent_id)
-                .await?
-                .ok_or_else(|| ApiError::field("agent_id", format!("no agent '{agent_id}'")))?;
-            if !agent.has_free_capacity() {
-                return Err(ApiError::conflict(
-                    "agent_unavailable",
-                    format!(
-                        "agent '{agent_id}' is {} with {}/{} conversations",
-                        agent.presence.as_str(),
-                        agent.active,
-                        agent.capacity
-                    ),
-                ));
-            }
-            app.store.requeue(&conversation.id, &conversation.queue_id, now).await?;
-            if app.store.assign(&conversation.id, agent_id, now).await?.is_none() {
-                // The agent filled up in the meantime: the conversation waits in its queue like any other.
-                assignment::dispatch_queue(app, &conversation.queue_id).await?;
-            }
-            app.store.get_conversation(&conversation.id).await?
-        }
-    };
-    let detail = match &target {
-        TransferTarget::Agent(a) => serde_json::json!({"from_agent_id": previous_agent, "to_agent_id": a}),
-        TransferTarget::Queue(q) => serde_json::json!({"from_agent_id": previous_agent, "to_queue_id": q}),
-    };
-    crm::timeline(app, &conversation.id, "transferred", detail).await?;
-    if let Some(agent) = &previous_agent {
-        assignment::dispatch_for_agent(app, agent).await?;
-    }
-    Ok(updated.unwrap_or(conversation))
 }
 
 /// The agent picks which of several contacts sharing the customer's phone this conversation belongs to.

@@ -21,6 +21,7 @@ pub mod service_level;
 pub mod stranded;
 pub mod telemetry;
 pub mod timers;
+pub mod transfers;
 pub mod webhook_keys;
 
 use smsdesk_ports::{Outcome, PortError, Received};

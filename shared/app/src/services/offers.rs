@@ -46,6 +46,9 @@ pub async fn accept(app: &App, who: &Principal, id: &str) -> ApiResult<Conversat
 /// `POST /decline`: the conversation goes back in line for another agent; the slot comes back.
 pub async fn decline(app: &App, who: &Principal, id: &str) -> ApiResult<Conversation> {
     let (conversation, agent) = offered_to_caller(app, who, id).await?;
+    if crate::services::transfers::offer_refused(app, &conversation, false).await?.is_some() {
+        return Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation));
+    }
     let Some(declined) = app.store.refuse_offer(&conversation.id, &agent, false).await? else {
         return Err(not_offered(&conversation.id));
     };
@@ -57,6 +60,12 @@ pub async fn decline(app: &App, who: &Principal, id: &str) -> ApiResult<Conversa
 /// The offer of `conversation` to `agent` ran out: back in line, the agent's miss counted (and the agent set
 /// away at the queue's limit), then offered to the next agent. Returns whether this call expired it.
 pub async fn expire(app: &App, conversation: &ConversationId, agent: &AgentId) -> PortResult<bool> {
+    if let Some(c) = app.store.get_conversation(conversation).await?
+        && c.agent_id.as_ref() == Some(agent)
+        && let Some(failed) = crate::services::transfers::offer_refused(app, &c, true).await?
+    {
+        return Ok(failed);
+    }
     let Some(expired) = app.store.refuse_offer(conversation, agent, true).await? else { return Ok(false) };
     tracing::info!(conversation = %expired.id, agent = %agent, "offer expired");
     let queue = app.store.get_queue(&expired.queue_id).await?;
@@ -64,7 +73,7 @@ pub async fn expire(app: &App, conversation: &ConversationId, agent: &AgentId) -
         && a.presence == Presence::Available
         && offer::sets_away(queue.as_ref(), a.missed_offers)
     {
-        app.store.set_presence(agent, Presence::Away).await?;
+        app.store.set_presence(agent, Presence::Away, app.clock.now()).await?;
         tracing::info!(agent = %agent, missed = a.missed_offers, "agent set away after missed offers");
     }
     assignment::dispatch_queue(app, &expired.queue_id).await?;

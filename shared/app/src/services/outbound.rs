@@ -111,6 +111,7 @@ async fn queue_message(
         attempts: 0,
         automated,
         over_limit: false,
+        internal: false,
         created_at: now,
         updated_at: now,
     };

@@ -346,7 +346,11 @@ pub async fn sweep_expired(app: &App) -> PortResult<usize> {
             }
             // Read again: the listing may be stale (an index in AWS), and an agent may have taken it.
             let Some(current) = app.store.get_conversation(&c.id).await? else { continue };
-            if current.state != ConversationState::Open || current.queued_at != c.queued_at {
+            // A transfer under way has its own timeout: it goes back to its agent, never expires.
+            if current.state != ConversationState::Open
+                || current.queued_at != c.queued_at
+                || current.transfer.is_some()
+            {
                 continue;
             }
             if let Ok(text) = MessageText::parse(&queue.expiry_message) {

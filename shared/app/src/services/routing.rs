@@ -316,6 +316,7 @@ async fn file_text(
             automated: None,
             // Kept whole, never cut: the agent sees it all, flagged.
             over_limit: info.characters as usize > MAX_MESSAGE_CHARS,
+            internal: false,
             // Filed time, not the provider's: the transcript keeps the order texts reached us (FIFO per
             // customer), even when the provider's timestamps tie or arrive late.
             created_at: now,
@@ -390,6 +391,7 @@ async fn find_or_open_with(
         wrap_up: None,
         offer: None,
         refused_by: Vec::new(),
+        transfer: None,
     };
     Ok(match app.store.create_conversation(&conversation).await? {
         OpenOutcome::Created(c) => {

@@ -125,6 +125,11 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
         Ok(n) => report.offers_expired = n,
         Err(e) => tracing::warn!(error = %e, "offer expiry sweep failed"),
     }
+    match crate::services::transfers::sweep(app).await {
+        Ok(n) if n > 0 => tracing::info!(failed = n, "transfers timed out"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "transfer sweep failed"),
+    }
     match prequeue::sweep_menu_timeouts(app).await {
         Ok(n) => report.menu_timeouts = n,
         Err(e) => tracing::warn!(error = %e, "menu timeouts sweep failed"),

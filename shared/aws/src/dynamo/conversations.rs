@@ -48,7 +48,7 @@ pub(crate) fn present() -> Cond {
 }
 
 /// The condition that the conversation is still in the state and with the agent it was read with.
-fn unchanged(expr: &mut Expr, current: &Conversation) -> String {
+pub(crate) fn unchanged(expr: &mut Expr, current: &Conversation) -> String {
     let state = expr.eq("state", s(current.state.as_str()));
     let agent = match &current.agent_id {
         Some(a) => expr.eq("agent_id", s(a.as_str())),
@@ -96,6 +96,7 @@ impl Leave<'_> {
                 closed_at: Some((*at).max(current.last_message_at)),
                 close_reason: Some(reason.to_string()),
                 offer: None,
+                transfer: None,
                 ..current.clone()
             },
             Leave::Requeue { queue, at } => Conversation {
@@ -105,6 +106,7 @@ impl Leave<'_> {
                 queued_at: *at,
                 offer: None,
                 refused_by: Vec::new(),
+                transfer: None,
                 ..current.clone()
             },
         }
@@ -114,16 +116,17 @@ impl Leave<'_> {
     fn update(&self, expr: &mut Expr, current: &Conversation) -> PortResult<String> {
         Ok(match self {
             Leave::Close { at, reason, .. } => format!(
-                "SET {}, {}, {} REMOVE {}, {}, {}",
+                "SET {}, {}, {} REMOVE {}, {}, {}, {}",
                 expr.eq("state", s(ConversationState::Closed.as_str())),
                 expr.eq("closed_at", s(rfc3339((*at).max(current.last_message_at))?)),
                 expr.eq("close_reason", s(*reason)),
                 expr.name("wait_queue"),
                 expr.name("open_flag"),
                 expr.name("offer"),
+                expr.name("transfer"),
             ),
             Leave::Requeue { queue, at } => format!(
-                "SET {}, {}, {}, {}, {}, {} REMOVE {}, {}",
+                "SET {}, {}, {}, {}, {}, {} REMOVE {}, {}, {}",
                 expr.eq("state", s(ConversationState::Open.as_str())),
                 expr.eq("agent_id", to_attr(&serde_json::Value::Null)),
                 expr.eq("queue_id", s(queue.as_str())),
@@ -132,6 +135,7 @@ impl Leave<'_> {
                 expr.eq("wait_order", s(order_key(*at, &current.id))),
                 expr.name("offer"),
                 expr.name("refused_by"),
+                expr.name("transfer"),
             ),
         })
     }
@@ -144,6 +148,8 @@ struct Parts {
     skip_pointer: bool,
     skip_membership: bool,
     skip_decrement: bool,
+    /// The slot a transfer's first agent held (`transfers.rs`).
+    transferring: super::transfers::GiveBack,
 }
 
 impl DynamoStore {
@@ -192,6 +198,10 @@ impl DynamoStore {
                 None
             };
             let (membership_at, decrement_at) = self.give_back(&mut tx, &current, &parts)?;
+            let (from_membership_at, from_decrement_at) = match &current.transfer {
+                Some(t) => self.give_back_slot(&mut tx, &t.from_agent, &current.id, parts.transferring)?,
+                None => (None, None),
+            };
             match self.transact(tx).await? {
                 Tx::Committed => return Ok(Some(change.apply(&current))),
                 outcome => {
@@ -199,6 +209,8 @@ impl DynamoStore {
                     parts.skip_pointer |= failed(pointer_at);
                     parts.skip_membership |= failed(membership_at);
                     parts.skip_decrement |= failed(decrement_at);
+                    parts.transferring.skip_membership |= failed(from_membership_at);
+                    parts.transferring.skip_decrement |= failed(from_decrement_at);
                 }
             }
         }
@@ -763,6 +775,7 @@ mod tests {
             wrap_up: None,
             offer: None,
             refused_by: Vec::new(),
+            transfer: None,
         }
     }
 

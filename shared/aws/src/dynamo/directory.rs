@@ -211,12 +211,34 @@ impl AgentStore for DynamoStore {
         Ok(agent.subject.as_deref().is_some_and(|s| s == subject).then_some(agent))
     }
 
-    async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>> {
-        let mut expr = Expr::new();
-        let update = format!("SET {}", expr.eq("presence", s(presence.as_str())));
-        let condition = format!("attribute_exists({})", expr.name("pk"));
-        let item = self.update(keys::agent(id), update, Some(condition), expr).await?;
-        item.map(|i| from_item(&i)).transpose()
+    async fn set_presence(
+        &self,
+        id: &AgentId,
+        presence: Presence,
+        at: time::OffsetDateTime,
+    ) -> PortResult<Option<Agent>> {
+        for _ in super::attempts() {
+            let Some(current) = self.get_agent(id).await? else { return Ok(None) };
+            if current.presence == presence {
+                return Ok(Some(current));
+            }
+            // Only from the presence read, so the time is that of the change that really happened.
+            let mut expr = Expr::new();
+            let update = format!(
+                "SET {}, {}",
+                expr.eq("presence", s(presence.as_str())),
+                expr.eq("presence_changed_at", s(crate::attr::rfc3339(at)?))
+            );
+            let condition = format!(
+                "attribute_exists({}) AND {}",
+                expr.name("pk"),
+                expr.eq("presence", s(current.presence.as_str()))
+            );
+            if let Some(item) = self.update(keys::agent(id), update, Some(condition), expr).await? {
+                return from_item(&item).map(Some);
+            }
+        }
+        Err(super::contention("set_presence"))
     }
 
     async fn update_agent(&self, id: &AgentId, settings: &AgentSettings) -> PortResult<Option<Agent>> {

@@ -343,6 +343,7 @@ mod tests {
             attempts: 0,
             automated: None,
             over_limit: false,
+            internal: false,
             created_at: at,
             updated_at: at,
         }

@@ -15,6 +15,7 @@ mod pacing;
 mod parts;
 mod records;
 mod schema;
+mod transfers;
 
 pub use schema::{TTL_ATTRIBUTE, create_table};
 

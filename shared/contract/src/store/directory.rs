@@ -158,12 +158,20 @@ pub async fn agents_contract(store: Arc<dyn Store>) {
     let missing = ok(store.get_agent(&AgentId::new(fixtures::id("ag_"))).await, "get_agent (unknown)");
     assert_eq!(missing, None, "an unknown agent is None");
 
-    let updated = ok(store.set_presence(&a.id, Presence::Available).await, "set_presence");
-    let expected = Agent { presence: Presence::Available, ..a.clone() };
-    assert_eq!(updated, Some(expected.clone()), "set_presence returns the updated agent");
+    let changed_at = fixtures::now();
+    let updated = ok(store.set_presence(&a.id, Presence::Available, changed_at).await, "set_presence");
+    let expected =
+        Agent { presence: Presence::Available, presence_changed_at: Some(changed_at), ..a.clone() };
+    assert_eq!(updated, Some(expected.clone()), "set_presence returns the updated agent, with the time");
     assert_eq!(ok(store.get_agent(&a.id).await, "get_agent"), Some(expected.clone()), "presence is stored");
-    let none =
-        ok(store.set_presence(&AgentId::new(fixtures::id("ag_")), Presence::Busy).await, "set_presence");
+    // The same presence again is no change: the time it changed stays.
+    let later = changed_at + time::Duration::seconds(30);
+    let again = ok(store.set_presence(&a.id, Presence::Available, later).await, "set_presence (same)");
+    assert_eq!(again, Some(expected.clone()), "the same presence keeps the time it changed");
+    let none = ok(
+        store.set_presence(&AgentId::new(fixtures::id("ag_")), Presence::Busy, fixtures::now()).await,
+        "set_presence",
+    );
     assert_eq!(none, None, "set_presence on an unknown agent is None");
 
     let in_q1 = ok(store.agents_for_queue(&q1.id).await, "agents_for_queue q1");

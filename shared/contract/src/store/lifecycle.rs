@@ -272,11 +272,14 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
             for round in 0..40 {
                 let a = &agents[(round * 3) % AGENTS];
                 let presence = if round % 2 == 0 { Presence::Offline } else { Presence::Available };
-                ok(store.set_presence(&a.id, presence).await, "set_presence (stress)");
+                ok(store.set_presence(&a.id, presence, fixtures::now()).await, "set_presence (stress)");
                 tokio::task::yield_now().await;
             }
             for a in agents.iter() {
-                ok(store.set_presence(&a.id, Presence::Available).await, "set_presence (stress)");
+                ok(
+                    store.set_presence(&a.id, Presence::Available, fixtures::now()).await,
+                    "set_presence (stress)",
+                );
             }
         }));
     }

@@ -9,6 +9,7 @@ mod offers;
 mod pacing;
 mod parts;
 mod records;
+mod transfers;
 
 pub use conversations::{assignment_contract, conversations_contract, routing_contract};
 pub use directory::{
@@ -26,6 +27,7 @@ pub use parts::parts_contract;
 pub use records::{
     consent_contract, contacts_contract, dedupe_contract, idempotency_contract, outbox_contract,
 };
+pub use transfers::transfers_contract;
 
 use smsdesk_ports::{PortResult, Store};
 use std::sync::Arc;
@@ -42,6 +44,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     routing_contract(store.clone()).await;
     assignment_contract(store.clone()).await;
     offers_contract(store.clone()).await;
+    transfers_contract(store.clone()).await;
     lifecycle_contract(store.clone()).await;
     messages_contract(store.clone()).await;
     status_contract(store.clone()).await;

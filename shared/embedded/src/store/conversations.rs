@@ -85,11 +85,13 @@ impl EmbeddedStore {
                     return Ok(None);
                 }
                 release_agent(tx, &c)?;
+                super::transfers::release_transferring(tx, &c)?;
                 c.state = ConversationState::Closed;
                 // Never before its last message: a text filed just before the close commits was there first.
                 c.closed_at = Some(at.max(c.last_message_at));
                 c.close_reason = Some(reason);
                 c.offer = None;
+                c.transfer = None;
                 save(tx, &c)?;
                 Ok(Some(c))
             })
@@ -313,12 +315,14 @@ impl ConversationStore for EmbeddedStore {
                     return Ok(None);
                 }
                 release_agent(tx, &c)?;
+                super::transfers::release_transferring(tx, &c)?;
                 c.state = ConversationState::Open;
                 c.agent_id = None;
                 c.queue_id = queue;
                 c.queued_at = at;
                 c.offer = None;
                 c.refused_by.clear();
+                c.transfer = None;
                 save(tx, &c)?;
                 Ok(Some(c))
             })

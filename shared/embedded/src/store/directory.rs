@@ -217,11 +217,19 @@ impl AgentStore for EmbeddedStore {
         self.db.tx(move |tx| one(tx, "SELECT body FROM agents WHERE subject = ?1", [subject])).await
     }
 
-    async fn set_presence(&self, id: &AgentId, presence: Presence) -> PortResult<Option<Agent>> {
+    async fn set_presence(
+        &self,
+        id: &AgentId,
+        presence: Presence,
+        at: time::OffsetDateTime,
+    ) -> PortResult<Option<Agent>> {
         let id = id.to_string();
         self.db
             .tx(move |tx| {
                 let Some(mut agent) = load_agent(tx, &id)? else { return Ok(None) };
+                if agent.presence != presence {
+                    agent.presence_changed_at = Some(at);
+                }
                 agent.presence = presence;
                 save_agent(tx, &agent)?;
                 Ok(Some(agent))

@@ -8,6 +8,7 @@ mod notes;
 mod pacing;
 mod parts;
 mod records;
+mod transfers;
 
 use std::path::Path;
 

@@ -1,0 +1,272 @@
+//! Transfers (issue 11.5): an agent hands a conversation to another agent or to a queue, with a note. The
+//! target gets it like an offer (accept or decline within the refusal timeout; straight away where the queue
+//! auto-accepts); a transfer to a queue waits there until one of its agents takes it, up to the queue's
+//! `transfer_timeout_secs`. The first agent holds the slot until the transfer lands; a transfer nobody takes
+//! in time (or that the target agent declines) fails and the conversation comes back to the first agent,
+//! who is told in the transcript and, through the change of the conversation, on the live feed. The rules
+//! are in [`smsdesk_domain::transfer`]; the moves are atomic store operations ([`smsdesk_ports::TransferStore`]).
+//!
+//! The transcript gets internal system entries (the transfer with its note, its end): agents read them, the
+//! customer is never sent them. The CRM timeline gets `transfer_started`, `transfer_ended` and
+//! `transfer_failed` (without the note).
+
+use crate::App;
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::services::conversations::{self, Need};
+use crate::services::{assignment, crm};
+use smsdesk_domain::segment::analyze;
+use smsdesk_domain::transfer::{self, Transfer, TransferTarget};
+use smsdesk_domain::*;
+use smsdesk_ports::PortResult;
+
+/// `POST /v1/conversations/{id}/transfer`: starts a transfer of the caller's conversation (an admin's or a
+/// supervisor's: of its agent) to `target`.
+pub async fn start(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    target: TransferTarget,
+    note: Option<String>,
+) -> ApiResult<Conversation> {
+    let conversation = conversations::authorize(app, who, id, Need::Act).await?;
+    if conversation.state == ConversationState::Closed {
+        return Err(ApiError::conflict(
+            "conversation_closed",
+            format!("conversation '{}' is closed", conversation.id),
+        ));
+    }
+    if conversation.transfer.is_some() {
+        return Err(ApiError::conflict(
+            "transfer_pending",
+            format!("conversation '{}' is already being transferred", conversation.id),
+        ));
+    }
+    let from = match (&conversation.agent_id, conversation.state) {
+        (Some(agent), ConversationState::Active | ConversationState::Waiting) => agent.clone(),
+        _ => {
+            return Err(ApiError::conflict(
+                "invalid_state",
+                format!(
+                    "conversation '{}' is {}: only a conversation an agent holds (active or waiting) is \
+                     transferred",
+                    conversation.id,
+                    conversation.state.as_str()
+                ),
+            ));
+        }
+    };
+    let now = app.clock.now();
+    let (queue, target_name) = match &target {
+        TransferTarget::Agent(agent_id) => {
+            let agent = app
+                .store
+                .get_agent(agent_id)
+                .await?
+                .ok_or_else(|| ApiError::field("agent_id", format!("no agent '{agent_id}'")))?;
+            if agent.id == from {
+                return Err(ApiError::field(
+                    "agent_id",
+                    format!("the conversation is with '{agent_id}' already"),
+                ));
+            }
+            if !agent.has_free_capacity() {
+                return Err(unavailable(&agent));
+            }
+            (app.store.get_queue(&conversation.queue_id).await?, agent.name)
+        }
+        TransferTarget::Queue(queue_id) => {
+            let queue = app
+                .store
+                .get_queue(queue_id)
+                .await?
+                .ok_or_else(|| ApiError::field("queue_id", format!("no queue '{queue_id}'")))?;
+            let name = format!("queue {}", queue.name);
+            (Some(queue), name)
+        }
+    };
+    let transfer = Transfer {
+        from_agent: from.clone(),
+        from_queue: conversation.queue_id.clone(),
+        target: target.clone(),
+        note,
+        started_at: now,
+        expires_at: transfer::expires_at(&target, queue.as_ref(), now),
+    };
+    let Some(started) = app.store.start_transfer(&conversation.id, &transfer).await? else {
+        return Err(ApiError::conflict(
+            "invalid_state",
+            format!("conversation '{}' changed meanwhile", conversation.id),
+        ));
+    };
+    let from_name = agent_name(app, &from).await?;
+    entry(app, &started, transfer::started_entry(&from_name, &target_name, transfer.note.as_deref())).await?;
+    crm::timeline(app, &started.id, "transfer_started", detail(&transfer)).await?;
+    tracing::info!(conversation = %started.id, from = %from, "transfer started");
+    match &target {
+        TransferTarget::Agent(agent_id) => {
+            let taken = if smsdesk_domain::offer::auto_accept(queue.as_ref()) {
+                let assigned = app.store.assign(&started.id, agent_id, now).await?;
+                if let Some(c) = &assigned
+                    && let Some(agent) = app.store.get_agent(agent_id).await?
+                {
+                    assignment::became_active(app, c, &agent, now).await?;
+                }
+                assigned
+            } else {
+                let offer = smsdesk_domain::offer::make(queue.as_ref(), now);
+                app.store.offer(&started.id, agent_id, &offer).await?
+            };
+            if taken.is_none() {
+                // The agent filled up or went away since the check: the conversation comes straight back.
+                let agent = app.store.get_agent(agent_id).await?;
+                fail(app, &started, "the agent cannot take it now").await?;
+                return Err(match agent {
+                    Some(a) => unavailable(&a),
+                    None => ApiError::field("agent_id", format!("no agent '{agent_id}'")),
+                });
+            }
+        }
+        TransferTarget::Queue(queue_id) => {
+            assignment::dispatch_queue(app, queue_id).await?;
+        }
+    }
+    Ok(app.store.get_conversation(&started.id).await?.unwrap_or(started))
+}
+
+fn unavailable(agent: &Agent) -> ApiError {
+    ApiError::conflict(
+        "agent_unavailable",
+        format!(
+            "agent '{}' is {} with {}/{} conversations",
+            agent.id,
+            agent.presence.as_str(),
+            agent.active,
+            agent.capacity
+        ),
+    )
+}
+
+async fn agent_name(app: &App, id: &AgentId) -> PortResult<String> {
+    Ok(app.store.get_agent(id).await?.map_or_else(|| id.to_string(), |a| a.name))
+}
+
+async fn target_name(app: &App, target: &TransferTarget) -> PortResult<String> {
+    Ok(match target {
+        TransferTarget::Agent(a) => agent_name(app, a).await?,
+        TransferTarget::Queue(q) => {
+            format!("queue {}", app.store.get_queue(q).await?.map_or_else(|| q.to_string(), |q| q.name))
+        }
+    })
+}
+
+/// The CRM detail of a transfer (never the note: it is for agents).
+fn detail(t: &Transfer) -> serde_json::Value {
+    match &t.target {
+        TransferTarget::Agent(a) => serde_json::json!({"from_agent_id": t.from_agent, "to_agent_id": a}),
+        TransferTarget::Queue(q) => serde_json::json!({"from_agent_id": t.from_agent, "to_queue_id": q}),
+    }
+}
+
+/// An internal system entry in the transcript: for agents, never sent to the customer, and not activity
+/// (the conversation's `last_message_at` does not move).
+async fn entry(app: &App, c: &Conversation, text: String) -> PortResult<()> {
+    let now = app.clock.now();
+    let info = analyze(&text);
+    let message = Message {
+        id: MessageId::new(app.ids.new_id(MessageId::PREFIX)),
+        conversation_id: c.id.clone(),
+        channel_id: c.channel_id.clone(),
+        direction: Direction::Outbound,
+        author: Author::System,
+        agent_id: None,
+        text,
+        // Nothing is sent: it is where it is meant to be, in the agents' transcript.
+        status: MessageStatus::Delivered,
+        encoding: info.encoding,
+        segments: info.segments,
+        provider_message_id: None,
+        error: None,
+        attempts: 0,
+        automated: None,
+        over_limit: false,
+        internal: true,
+        created_at: now,
+        updated_at: now,
+    };
+    app.store.insert_message(&message).await?;
+    Ok(())
+}
+
+/// The conversation became active with `agent` while a transfer was under way (accepted, or assigned by an
+/// auto-accepting queue): the transfer ends, and the first agent gets its slot back and serves its queues.
+pub async fn landed(app: &App, c: &Conversation, agent: &AgentId) -> PortResult<()> {
+    let Some(t) = c.transfer.clone() else { return Ok(()) };
+    let Some(done) = app.store.finish_transfer(&c.id, t.started_at).await? else { return Ok(()) };
+    tracing::info!(conversation = %c.id, from = %t.from_agent, to = %agent, "transfer landed");
+    entry(app, &done, transfer::landed_entry(&agent_name(app, agent).await?)).await?;
+    let mut detail = detail(&t);
+    detail["agent_id"] = serde_json::json!(agent);
+    crm::timeline(app, &c.id, "transfer_ended", detail).await?;
+    // Boxed: assignment lands transfers, and the first agent's freed slot goes back to assignment.
+    Box::pin(assignment::dispatch_for_agent(app, &t.from_agent)).await?;
+    Ok(())
+}
+
+/// Nobody took the transfer (the target agent declined or let the offer expire; the queue's transfer
+/// timeout passed): back to the first agent, who is told. Returns whether this call failed it.
+pub async fn fail(app: &App, c: &Conversation, why: &str) -> PortResult<bool> {
+    let Some(t) = c.transfer.clone() else { return Ok(false) };
+    let offered = (c.state == ConversationState::Offered).then(|| c.agent_id.clone()).flatten();
+    let Some(back) = app.store.fail_transfer(&c.id, t.started_at, app.clock.now()).await? else {
+        return Ok(false);
+    };
+    tracing::info!(conversation = %c.id, to = %t.from_agent, why, "transfer failed");
+    entry(app, &back, transfer::failed_entry(&target_name(app, &t.target).await?, why)).await?;
+    let mut detail = detail(&t);
+    detail["reason"] = serde_json::json!(why);
+    crm::timeline(app, &c.id, "transfer_failed", detail).await?;
+    if let Some(agent) = offered {
+        assignment::dispatch_for_agent(app, &agent).await?;
+    }
+    Ok(true)
+}
+
+/// An offer made for a transfer to one agent was declined or expired: the transfer fails (a transfer to a
+/// queue goes on to the queue's next agent as any offer does). Returns None when `c` is no such offer.
+pub async fn offer_refused(app: &App, c: &Conversation, expired: bool) -> PortResult<Option<bool>> {
+    if c.state != ConversationState::Offered || c.transfer.as_ref().and_then(Transfer::target_agent).is_none()
+    {
+        return Ok(None);
+    }
+    let why = if expired { "not accepted in time" } else { "declined" };
+    fail(app, c, why).await.map(Some)
+}
+
+/// The timers' sweep: transfers past their timeout fail; transfers that landed without being settled (a
+/// crash between the accept and its bookkeeping) are settled. Returns how many failed.
+pub async fn sweep(app: &App) -> PortResult<usize> {
+    let now = app.clock.now();
+    let mut failed = 0;
+    for c in app.store.open_conversations().await? {
+        let Some(t) = &c.transfer else { continue };
+        match c.state {
+            ConversationState::Open | ConversationState::Offered if t.expired(now) => {
+                match fail(app, &c, "nobody took it in time").await {
+                    Ok(true) => failed += 1,
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(conversation = %c.id, error = %e, "failing a transfer failed"),
+                }
+            }
+            s if s.holds_agent() => {
+                if let Some(agent) = c.agent_id.clone().filter(|a| a != &t.from_agent)
+                    && let Err(e) = landed(app, &c, &agent).await
+                {
+                    tracing::warn!(conversation = %c.id, error = %e, "settling a transfer failed");
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(failed)
+}

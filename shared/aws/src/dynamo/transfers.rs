@@ -1,0 +1,193 @@
+//! Transfers (issue 11.5): each move one transaction over the conversation, the agents' membership items
+//! and their `active` counts (see `conversations.rs` for the membership scheme). While a transfer is under
+//! way the first agent keeps its `WORK#` membership item and its count; the transfer's end (landed, failed,
+//! or the conversation closed) settles it exactly once, the membership delete being conditional.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use smsdesk_domain::transfer::{Transfer, TransferTarget};
+use smsdesk_domain::*;
+use smsdesk_ports::{ConversationStore, PortError, PortResult, TransferStore};
+use time::OffsetDateTime;
+
+use super::conversations::{order_key, present, unchanged};
+use super::{DynamoStore, Tx, attempts, contention, keys};
+use crate::attr::{Expr, n, rfc3339, s, to_attr};
+
+/// Which parts of a give-back were already done (their condition failed on an earlier round).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct GiveBack {
+    pub(crate) skip_membership: bool,
+    pub(crate) skip_decrement: bool,
+}
+
+impl DynamoStore {
+    /// Adds "delete `agent`'s membership of the conversation, its `active` - 1" to `tx`; returns the
+    /// positions of both parts.
+    pub(crate) fn give_back_slot(
+        &self,
+        tx: &mut Vec<TransactWriteItem>,
+        agent: &AgentId,
+        conversation: &ConversationId,
+        done: GiveBack,
+    ) -> PortResult<(Option<usize>, Option<usize>)> {
+        if done.skip_membership {
+            return Ok((None, None));
+        }
+        tx.push(self.delete_item(keys::work(agent, conversation), Some(present()))?);
+        let membership_at = Some(tx.len() - 1);
+        if done.skip_decrement {
+            return Ok((membership_at, None));
+        }
+        let mut expr = Expr::new();
+        let active = expr.name("active");
+        let update = format!("SET {active} = {active} - {}", expr.value(n(1)));
+        let condition = format!("{active} > {}", expr.value(n(0)));
+        tx.push(self.update_item(keys::agent(agent), update, Some(condition), expr)?);
+        Ok((membership_at, Some(tx.len() - 1)))
+    }
+}
+
+/// The condition that the conversation carries the transfer that started at `started_at`.
+fn transfer_at(expr: &mut Expr, started_at: OffsetDateTime) -> PortResult<String> {
+    Ok(format!(
+        "{}.{} = {}",
+        expr.name("transfer"),
+        expr.name("started_at"),
+        expr.value(s(rfc3339(started_at)?))
+    ))
+}
+
+fn json_attr<T: serde::Serialize>(
+    what: &str,
+    value: &T,
+) -> PortResult<aws_sdk_dynamodb::types::AttributeValue> {
+    let v = serde_json::to_value(value).map_err(|e| PortError::Backend(format!("{what}: {e}")))?;
+    Ok(to_attr(&v))
+}
+
+#[async_trait]
+impl TransferStore for DynamoStore {
+    async fn start_transfer(
+        &self,
+        conversation: &ConversationId,
+        transfer: &Transfer,
+    ) -> PortResult<Option<Conversation>> {
+        for _ in attempts() {
+            let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
+            if !current.state.holds_agent()
+                || current.agent_id.as_ref() != Some(&transfer.from_agent)
+                || current.transfer.is_some()
+            {
+                return Ok(None);
+            }
+            let queue = match &transfer.target {
+                TransferTarget::Queue(q) => q.clone(),
+                TransferTarget::Agent(_) => current.queue_id.clone(),
+            };
+            let mut expr = Expr::new();
+            let update = format!(
+                "SET {}, {}, {}, {}, {}, {}, {}, {} REMOVE {}, {}",
+                expr.eq("state", s(ConversationState::Open.as_str())),
+                expr.eq("agent_id", to_attr(&serde_json::Value::Null)),
+                expr.eq("queue_id", s(queue.as_str())),
+                expr.eq("queued_at", s(rfc3339(transfer.started_at)?)),
+                expr.eq("state_changed_at", s(rfc3339(transfer.started_at)?)),
+                expr.eq("wait_queue", s(queue.as_str())),
+                expr.eq("wait_order", s(order_key(transfer.started_at, &current.id))),
+                expr.eq("transfer", json_attr("transfer", transfer)?),
+                expr.name("offer"),
+                expr.name("refused_by"),
+            );
+            let condition = format!(
+                "{} AND attribute_not_exists({})",
+                unchanged(&mut expr, &current),
+                expr.name("transfer")
+            );
+            if self.update(keys::conversation(conversation), update, Some(condition), expr).await?.is_some() {
+                return self.get_conversation(conversation).await;
+            }
+        }
+        Err(contention("start_transfer"))
+    }
+
+    async fn fail_transfer(
+        &self,
+        conversation: &ConversationId,
+        started_at: OffsetDateTime,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let mut done = GiveBack::default();
+        for _ in attempts() {
+            let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
+            let Some(t) = current.transfer.as_ref().filter(|t| t.started_at == started_at) else {
+                return Ok(None);
+            };
+            if !matches!(current.state, ConversationState::Open | ConversationState::Offered) {
+                return Ok(None);
+            }
+            let mut expr = Expr::new();
+            let update = format!(
+                "SET {}, {}, {}, {} REMOVE {}, {}, {}, {}",
+                expr.eq("state", s(ConversationState::Active.as_str())),
+                expr.eq("agent_id", s(t.from_agent.as_str())),
+                expr.eq("queue_id", s(t.from_queue.as_str())),
+                expr.eq("state_changed_at", s(rfc3339(at)?)),
+                expr.name("wait_queue"),
+                expr.name("offer"),
+                expr.name("refused_by"),
+                expr.name("transfer"),
+            );
+            let condition =
+                format!("{} AND {}", unchanged(&mut expr, &current), transfer_at(&mut expr, started_at)?);
+            let mut tx =
+                vec![self.update_item(keys::conversation(conversation), update, Some(condition), expr)?];
+            let (membership_at, decrement_at) = match (&current.state, &current.agent_id) {
+                (ConversationState::Offered, Some(offered)) => {
+                    self.give_back_slot(&mut tx, offered, conversation, done)?
+                }
+                _ => (None, None),
+            };
+            match self.transact(tx).await? {
+                Tx::Committed => return self.get_conversation(conversation).await,
+                outcome => {
+                    done.skip_membership |= membership_at.is_some_and(|i| outcome.failed_at(i));
+                    done.skip_decrement |= decrement_at.is_some_and(|i| outcome.failed_at(i));
+                }
+            }
+        }
+        Err(contention("fail_transfer"))
+    }
+
+    async fn finish_transfer(
+        &self,
+        conversation: &ConversationId,
+        started_at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let mut done = GiveBack::default();
+        for _ in attempts() {
+            let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
+            let Some(t) = current.transfer.as_ref().filter(|t| t.started_at == started_at) else {
+                return Ok(None);
+            };
+            if !current.state.holds_agent() || current.agent_id.as_ref() == Some(&t.from_agent) {
+                return Ok(None);
+            }
+            let mut expr = Expr::new();
+            let update = format!("REMOVE {}", expr.name("transfer"));
+            let condition = transfer_at(&mut expr, started_at)?;
+            let mut tx =
+                vec![self.update_item(keys::conversation(conversation), update, Some(condition), expr)?];
+            let (membership_at, decrement_at) =
+                self.give_back_slot(&mut tx, &t.from_agent, conversation, done)?;
+            match self.transact(tx).await? {
+                Tx::Committed => return self.get_conversation(conversation).await,
+                outcome => {
+                    done.skip_membership |= membership_at.is_some_and(|i| outcome.failed_at(i));
+                    done.skip_decrement |= decrement_at.is_some_and(|i| outcome.failed_at(i));
+                }
+            }
+        }
+        Err(contention("finish_transfer"))
+    }
+}
