@@ -74,7 +74,7 @@ pub struct Faults {
 }
 
 impl Faults {
-    fn report(&self, fault: String) {
+    pub(crate) fn report(&self, fault: String) {
         eprintln!("AWS shape fault: {fault}");
         self.list.lock().expect("faults").push(fault);
     }
@@ -168,6 +168,8 @@ pub struct AwsShape {
     pub emf_lines: EmfLines,
     pub identities: Arc<Identities>,
     pub faults: Faults,
+    /// The `live` function (the console's live updates: WebSocket API and the table's stream).
+    pub live: Option<crate::aws_live::LiveShape>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -335,6 +337,7 @@ impl AwsShape {
         let mut http = HashMap::new();
         let mut queues: HashMap<String, QueueHandler> = HashMap::new();
         let mut schedules: HashMap<String, ScheduleHandler> = HashMap::new();
+        let mut live_app = None;
         for name in &template.functions {
             let function = Function::from_name(name).unwrap_or_else(|| {
                 panic!("the template deploys {name}, which is no smsdesk_lambda::Function")
@@ -360,6 +363,7 @@ impl AwsShape {
                 Handler::Schedule(handler) => {
                     schedules.insert(name.clone(), handler);
                 }
+                Handler::Live(app) => live_app = Some(app),
             }
         }
 
@@ -423,6 +427,14 @@ impl AwsShape {
             tokio::spawn(schedule(name, handler, faults.clone(), stop.clone()));
         }
 
+        let live = match live_app {
+            Some(app) => Some(
+                crate::aws_live::LiveShape::start(app, &sdk, &cfg, &template, faults.clone(), stop.clone())
+                    .await,
+            ),
+            None => None,
+        };
+
         let identities =
             Arc::new(Identities { admin_token: admin_token.to_string(), tokens: Mutex::new(HashMap::new()) });
         let front = Arc::new(Front {
@@ -445,7 +457,7 @@ impl AwsShape {
                 serving.report(format!("the API Gateway front stopped: {e}"));
             }
         });
-        Self { app: tests_app, addr, identities, faults, emf_lines, shutdown }
+        Self { app: tests_app, addr, identities, faults, emf_lines, live, shutdown }
     }
 
     /// A test that makes consumers fail on purpose (a poison message) says so; other consumer failures
