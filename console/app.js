@@ -101,8 +101,11 @@ async function start() {
   $("who").textContent = state.me.role === "admin" ? "Admin" : "Agent";
   $("presence").disabled = true; // until the live socket names the agent
   await reloadAll();
+  // Where the live updates are (in AWS, the stack's WebSocket API); /v1/events of this origin otherwise.
+  const eventsUrl = (await api("/v1/me").catch(() => null))?.events_url ?? null;
   state.live = new Live({
     token: session.token,
+    url: eventsUrl,
     onChange: onChange,
     onReset: () => reloadAll(),
     onState: setLiveState,
