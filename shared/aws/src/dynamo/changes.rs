@@ -254,7 +254,7 @@ impl ChangeFeed for DynamoStore {
             expr.name("pk"),
             expr.value(AttributeValue::S(CHANGES.into())),
             expr.name("sk"),
-            expr.value(AttributeValue::S(seq_key(after.clamp(-1, i64::MAX - 1).max(0)))),
+            expr.value(AttributeValue::S(seq_key(after.max(0)))),
         );
         let q = Query { index: None, key_condition, filter: None, expr, forward: true, max: Some(limit) };
         let items = if after >= head || limit == 0 { Vec::new() } else { self.query(q).await? };
