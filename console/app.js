@@ -108,8 +108,11 @@ async function start() {
   emit("signed-in", state.me);
   state.offers = new OfferBanner({ answer: answerOffer, expired: () => reloadAll() });
   await reloadAll();
+  // Where the live updates are (in AWS, the stack's WebSocket API); /v1/events of this origin otherwise.
+  const eventsUrl = (await api("/v1/me").catch(() => null))?.events_url ?? null;
   state.live = new Live({
     token: session.token,
+    url: eventsUrl,
     onChange: onChange,
     onReset: () => reloadAll(),
     onState: setLiveState,

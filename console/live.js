@@ -3,8 +3,10 @@
 // 15 s, with jitter) and says so through onState: "connecting", "live", "reconnecting", "unavailable".
 
 export class Live {
-  constructor({ token, onChange, onReset, onState, onCaughtUp, onHello }) {
+  constructor({ token, url, onChange, onReset, onState, onCaughtUp, onHello }) {
     this.token = token;
+    // The socket's URL when it is not /v1/events of this origin (in AWS: the WebSocket API, from /v1/me).
+    this.url = url ?? null;
     this.onChange = onChange;
     this.onReset = onReset;
     this.onState = onState;
@@ -35,8 +37,8 @@ export class Live {
   connect() {
     if (this.closed) return;
     this.onState(this.attempt === 0 ? "connecting" : "reconnecting");
-    const url = new URL("/v1/events", location.href);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const url = new URL(this.url ?? "/v1/events", location.href);
+    if (!this.url) url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     let socket;
     try {
       socket = new WebSocket(url);

@@ -17,7 +17,10 @@ What it checks:
   section in the README's runbook;
 - the table is protected from deletion; dead-letter queues are retained; queues set their retention;
 - the API writes access logs to a log group with retention; the outputs name every URL, the topic and the
-  dashboard.
+  dashboard;
+- live updates: the table streams new and old images; the WebSocket API routes `$connect`, `$default` and
+  `$disconnect` to the `live` function; the stream feeds `live` with bisect on error, partial batch
+  failures, bounded retries and an on-failure destination; `execute-api:ManageConnections` names that API.
 """
 
 import os
@@ -92,6 +95,10 @@ def statement_targets(resource):
         text = repr(r)
         if "secretsmanager" in text:
             names.add("secrets")
+        elif "execute-api" in text:
+            names.add(target if target == "WebSocketApi" else "WebSocketApi" if "${WebSocketApi}" in text else text)
+        elif "StreamArn" in text:
+            names.add("TableStream")
         elif "sms-voice" in text:
             names.add("sms-voice")
         elif r == "*":
@@ -103,6 +110,54 @@ def statement_targets(resource):
         else:
             names.add(text)
     return names
+
+
+def check_live(res, by_type):
+    """The console's live updates: stream, WebSocket API, its routes, the stream's trigger, IAM."""
+    table = res["Table"]["Properties"]
+    check("table: stream of new and old images (live updates)",
+          table.get("StreamSpecification", {}).get("StreamViewType") == "NEW_AND_OLD_IMAGES")
+    live = [f for f in by_type.get("AWS::Serverless::Function", [])
+            if res[f].get("Metadata", {}).get("BuildProperties", {}).get("Binary") == "live"]
+    check("a `live` function", len(live) == 1, repr(live))
+    fn = live[0] if live else None
+    apis = [a for a in by_type.get("AWS::ApiGatewayV2::Api", [])
+            if res[a]["Properties"].get("ProtocolType") == "WEBSOCKET"]
+    check("a WebSocket API", len(apis) == 1, repr(apis))
+    api = apis[0] if apis else None
+    routes = {}
+    for lid in by_type.get("AWS::ApiGatewayV2::Route", []):
+        props = res[lid]["Properties"]
+        if ref(props.get("ApiId")) != api:
+            continue
+        m = re.search(r"integrations/\$\{([A-Za-z0-9]+)\}", repr(props.get("Target")))
+        integration = m.group(1) if m else None
+        uri = res.get(integration, {}).get("Properties", {}).get("IntegrationUri")
+        routes[props.get("RouteKey")] = fn is not None and f"'Ref': '{fn}.Alias'" in repr(uri)
+    for key in ("$connect", "$default", "$disconnect"):
+        check(f"WebSocket route {key} goes to live", routes.get(key), repr(routes))
+    streams = [res[lid]["Properties"] for lid in by_type.get("AWS::Lambda::EventSourceMapping", [])
+               if "StreamArn" in repr(res[lid]["Properties"].get("EventSourceArn"))]
+    check("the table's stream feeds live", len(streams) == 1 and ref(streams[0].get("FunctionName")) == fn)
+    for props in streams:
+        check("stream trigger: bisect on error", props.get("BisectBatchOnFunctionError") is True)
+        check("stream trigger: partial batch failures",
+              "ReportBatchItemFailures" in as_list(props.get("FunctionResponseTypes", [])))
+        check("stream trigger: bounded retries", isinstance(props.get("MaximumRetryAttempts"), int))
+        dest = ref(props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))
+        check("stream trigger: failed batches go to a dead-letter queue",
+              dest in res and res[dest]["Type"] == "AWS::SQS::Queue", repr(dest))
+    manage = []
+    for f in by_type.get("AWS::Serverless::Function", []):
+        for policy in as_list(res[f]["Properties"].get("Policies", [])):
+            for st in (policy.get("Statement", []) if isinstance(policy, dict) else []):
+                if "execute-api:ManageConnections" in as_list(st.get("Action")):
+                    manage.append((f, as_list(st.get("Resource"))))
+    check("only live manages WebSocket connections", [f for f, _ in manage] == [fn], repr(manage))
+    for _, resources in manage:
+        check("ManageConnections names the WebSocket API's connections, nothing wider",
+              resources and all("${WebSocketApi}/" in repr(r) and "@connections/" in repr(r) for r in resources),
+              repr(resources))
 
 
 def main():
@@ -214,7 +269,8 @@ def main():
     check("the stack can create its own alarm topic with an email subscription",
           "AlarmTopic" in res and any(res[s]["Type"] == "AWS::SNS::Subscription" for s in res))
     outputs = t.get("Outputs", {})
-    for out in ("ApiUrl", "WebhookBaseUrl", "AlarmTopic", "DashboardUrl"):
+    check_live(res, by_type)
+    for out in ("ApiUrl", "WebhookBaseUrl", "AlarmTopic", "DashboardUrl", "WebSocketUrl"):
         check(f"output {out}", out in outputs)
     check("a dashboard is declared", "AWS::CloudWatch::Dashboard" in by_type)
 

@@ -2,7 +2,7 @@
 # Builds every Lambda function's bootstrap for arm64 (provided.al2023) with cargo-lambda:
 #   target/lambda/<function>/bootstrap
 #
-# Usage: scripts/build-lambdas.sh [PACKAGE...]      (default: the seven functions under functions/)
+# Usage: scripts/build-lambdas.sh [PACKAGE...]      (default: every function under functions/)
 #   SMSDESK_CACHE     where tools live (default ~/.cache/smsdesk); the venv is $SMSDESK_CACHE/venv
 #   LAMBDA_MANIFEST   Cargo.toml of the workspace to build (default: the repository's)
 #   LAMBDA_TARGET     --arm64 (default) or --x86-64
@@ -18,7 +18,7 @@ cache="${SMSDESK_CACHE:-$HOME/.cache/smsdesk}"
 venv="$cache/venv"
 manifest="${LAMBDA_MANIFEST:-$repo/Cargo.toml}"
 target_flag="${LAMBDA_TARGET:---arm64}"
-functions=(inbound-webhook router outbound-send validate-credentials crm-upsert agent-api timers)
+functions=(inbound-webhook router outbound-send validate-credentials crm-upsert agent-api timers live)
 
 log() { printf 'build-lambdas: %s\n' "$*" >&2; }
 

@@ -7,7 +7,7 @@
 # bootstraps are the same bytes. This checks that without AWS and without building: for each function it
 # compares the full feature-resolved dependency tree (`cargo tree -e features`) of both invocations, and
 # checks that the AWS SDK crates the function links are exactly those its smsdesk-lambda features name
-# (DynamoDB always; SQS with `queue`; Secrets Manager with `secrets`; End User Messaging SMS with `aws-sms`; S3 with `media`). Before each function had its own
+# (DynamoDB always; SQS with `queue`; Secrets Manager with `secrets`; End User Messaging SMS with `aws-sms`; S3 with `media`; the WebSocket management API with `live`). Before each function had its own
 # CodeUri, SAM built from the root, where Cargo unifies every member's features: this check then fails.
 #
 # Usage: scripts/check-lambda-builds.sh        (prints one line per check and `N passed, N failed`)
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=aarch64-unknown-linux-gnu
-functions=(inbound-webhook router outbound-send validate-credentials crm-upsert agent-api timers)
+functions=(inbound-webhook router outbound-send validate-credentials crm-upsert agent-api timers live)
 passed=0
 failed=0
 
@@ -45,6 +45,7 @@ for f in "${functions[@]}"; do
     [[ ",$features," == *",secrets,"* ]] && want="$want aws-sdk-secretsmanager"
     [[ ",$features," == *",aws-sms,"* ]] && want="$want aws-sdk-pinpointsmsvoicev2"
     [[ ",$features," == *",media,"* ]] && want="$want aws-sdk-s3"
+    [[ ",$features," == *",live,"* ]] && want="$want aws-sdk-apigatewaymanagement"
     want=$(tr ' ' '\n' <<<"$want" | sort | tr '\n' ' ')
     got=$(grep -oE '^[│├└─ ]*aws-sdk-[a-z0-9]+' <<<"$sam_tree" | grep -oE 'aws-sdk-[a-z0-9]+' | sort -u | tr '\n' ' ')
     if [ "$got" == "$want" ]; then

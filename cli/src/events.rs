@@ -14,31 +14,24 @@
 //! 3. Live: `{"type": "change", "seq", "entity": "conversation"|"message", "id", "conversation_id",
 //!    "data"}` as they commit; the client re-reads what changed through the API (which checks access
 //!    again). A ping every 15 s keeps proxies from closing an idle socket.
+//!
+//! The messages and the catch-up live in `smsdesk_app::services::live` (shared with the AWS shape's `live`
+//! function, shared/lambda/src/live.rs); this file is the socket.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::json;
-use smsdesk_app::auth::{Principal, principal_of_token};
+use smsdesk_app::auth::principal_of_token;
+use smsdesk_app::services::live::protocol::{ClientMessage, ServerMessage, UNAUTHORIZED};
 use smsdesk_app::{App, services::live};
-use smsdesk_ports::{ChangeFeed, ChangePage};
+use smsdesk_ports::ChangeFeed;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
 /// How often an idle socket looks for new changes.
 const POLL: Duration = Duration::from_millis(100);
-const PAGE: usize = 500;
 const AUTH_WITHIN: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(15);
-/// Close code for a missing or refused token (4000-4999: the application's own).
-const UNAUTHORIZED: u16 = 4401;
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ClientMessage {
-    Auth { token: String, since: Option<i64> },
-}
 
 #[derive(Clone)]
 pub struct Events {
@@ -68,13 +61,13 @@ fn upgrade(ws: WebSocketUpgrade, events: Events) -> Response {
     })
 }
 
-async fn send(socket: &mut WebSocket, value: serde_json::Value) -> bool {
-    socket.send(Message::Text(value.to_string().into())).await.is_ok()
+async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
+    socket.send(Message::Text(message.to_text().into())).await.is_ok()
 }
 
-async fn refuse(mut socket: WebSocket, code: &str, message: &str) {
-    let _ = send(&mut socket, json!({"type": "error", "code": code, "message": message})).await;
-    let frame = CloseFrame { code: UNAUTHORIZED, reason: Utf8Bytes::from(code.to_owned()) };
+async fn refuse(mut socket: WebSocket, message: &str) {
+    let _ = send(&mut socket, &ServerMessage::unauthorized(message)).await;
+    let frame = CloseFrame { code: UNAUTHORIZED, reason: Utf8Bytes::from_static("unauthorized") };
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
@@ -83,7 +76,7 @@ async fn first_message(socket: &mut WebSocket) -> Option<ClientMessage> {
     let read = async {
         while let Some(Ok(msg)) = socket.recv().await {
             match msg {
-                Message::Text(text) => return serde_json::from_str::<ClientMessage>(&text).ok(),
+                Message::Text(text) => return ClientMessage::parse(&text),
                 Message::Close(_) => return None,
                 _ => continue,
             }
@@ -95,35 +88,31 @@ async fn first_message(socket: &mut WebSocket) -> Option<ClientMessage> {
 
 async fn serve(mut socket: WebSocket, events: &Events) {
     let Some(ClientMessage::Auth { token, since }) = first_message(&mut socket).await else {
-        return refuse(socket, "unauthorized", "the first message must be {\"type\": \"auth\", \"token\"}")
-            .await;
+        return refuse(socket, "the first message must be {\"type\": \"auth\", \"token\"}").await;
     };
     let who = match principal_of_token(&events.app, token.trim()).await {
         Ok(who) => who,
         Err(e) => {
             tracing::info!(reason = %e.message, "live updates: token refused");
-            return refuse(socket, "unauthorized", "unknown token").await;
+            return refuse(socket, "unknown token").await;
         }
     };
-    let head = match events.feed.changes_after(i64::MAX - 1, 1).await {
-        Ok(page) => page.head,
+    let head = match live::head(events.feed.as_ref()).await {
+        Ok(head) => head,
         Err(e) => {
             tracing::warn!(error = %e, "live updates: the change feed could not be read");
             return;
         }
     };
-    let (role, agent_id) = match &who {
-        Principal::Admin => ("admin", None),
-        Principal::Agent(id) => match events.app.store.get_agent(id).await {
-            Ok(Some(agent)) => (agent.role.as_str(), Some(id.to_string())),
-            Ok(None) => return refuse(socket, "unauthorized", "unknown token").await,
-            Err(e) => {
-                tracing::warn!(error = %e, "live updates: the agent could not be read");
-                return;
-            }
-        },
+    let hello = match live::hello(&events.app, &who, head).await {
+        Ok(Some(hello)) => hello,
+        Ok(None) => return refuse(socket, "unknown token").await,
+        Err(e) => {
+            tracing::warn!(error = %e, "live updates: the agent could not be read");
+            return;
+        }
     };
-    if !send(&mut socket, json!({"type": "hello", "role": role, "agent_id": agent_id, "head": head})).await {
+    if !send(&mut socket, &hello).await {
         return;
     }
     let mut after = since.unwrap_or(head);
@@ -131,30 +120,26 @@ async fn serve(mut socket: WebSocket, events: &Events) {
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
-        let page = match events.feed.changes_after(after, PAGE).await {
-            Ok(page) => page,
+        let step = match live::step(&events.app, events.feed.as_ref(), &who, after).await {
+            Ok(step) => step,
             Err(e) => {
                 tracing::warn!(error = %e, "live updates: the change feed could not be read");
                 tokio::time::sleep(POLL * 10).await;
                 continue;
             }
         };
-        if page.gap_after(after) {
-            after = page.head;
-            if !send(&mut socket, json!({"type": "reset", "seq": after})).await {
+        for frame in &step.frames {
+            if !send(&mut socket, frame).await {
                 return;
             }
-            continue;
         }
-        if !forward(&mut socket, events, &who, &page, &mut after).await {
-            return;
-        }
-        if page.changes.len() == PAGE {
+        after = step.after;
+        if step.more {
             continue;
         }
         if !caught_up {
             caught_up = true;
-            if !send(&mut socket, json!({"type": "caught_up", "seq": after})).await {
+            if !send(&mut socket, &ServerMessage::CaughtUp { seq: after }).await {
                 return;
             }
         }
@@ -171,31 +156,4 @@ async fn serve(mut socket: WebSocket, events: &Events) {
             },
         }
     }
-}
-
-/// Sends the changes of `page` that `who` may see, and moves `after` past the whole page.
-async fn forward(
-    socket: &mut WebSocket,
-    events: &Events,
-    who: &Principal,
-    page: &ChangePage,
-    after: &mut i64,
-) -> bool {
-    let Some(last) = page.changes.last().map(|c| c.seq) else { return true };
-    let visible = match live::visible(&events.app, who, page).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(error = %e, "live updates: access could not be checked");
-            return true;
-        }
-    };
-    for change in visible {
-        let mut message = json!(change);
-        message["type"] = json!("change");
-        if !send(socket, message).await {
-            return false;
-        }
-    }
-    *after = last;
-    true
 }

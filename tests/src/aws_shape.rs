@@ -74,7 +74,7 @@ pub struct Faults {
 }
 
 impl Faults {
-    fn report(&self, fault: String) {
+    pub(crate) fn report(&self, fault: String) {
         eprintln!("AWS shape fault: {fault}");
         self.list.lock().expect("faults").push(fault);
     }
@@ -170,6 +170,8 @@ pub struct AwsShape {
     pub faults: Faults,
     /// The DynamoDB table of this shape.
     pub table: String,
+    /// The `live` function (the console's live updates: WebSocket API and the table's stream).
+    pub live: Option<crate::aws_live::LiveShape>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -341,6 +343,7 @@ impl AwsShape {
         let mut http = HashMap::new();
         let mut queues: HashMap<String, QueueHandler> = HashMap::new();
         let mut schedules: HashMap<String, ScheduleHandler> = HashMap::new();
+        let mut live_app = None;
         for name in &template.functions {
             let function = Function::from_name(name).unwrap_or_else(|| {
                 panic!("the template deploys {name}, which is no smsdesk_lambda::Function")
@@ -368,6 +371,7 @@ impl AwsShape {
                     queues.insert(name.clone(), handler.queue());
                     schedules.insert(name.clone(), handler);
                 }
+                Handler::Live(app) => live_app = Some(app),
             }
         }
 
@@ -433,6 +437,14 @@ impl AwsShape {
             }
         }
 
+        let live = match live_app {
+            Some(app) => Some(
+                crate::aws_live::LiveShape::start(app, &sdk, &cfg, &template, faults.clone(), stop.clone())
+                    .await,
+            ),
+            None => None,
+        };
+
         let identities =
             Arc::new(Identities { admin_token: admin_token.to_string(), tokens: Mutex::new(HashMap::new()) });
         let front = Arc::new(Front {
@@ -456,7 +468,7 @@ impl AwsShape {
                 serving.report(format!("the API Gateway front stopped: {e}"));
             }
         });
-        Self { app: tests_app, addr, identities, faults, emf_lines, shutdown, table: cfg.table.clone() }
+        Self { app: tests_app, addr, identities, faults, emf_lines, live, shutdown, table: cfg.table.clone() }
     }
 
     /// A test that makes consumers fail on purpose (a poison message) says so; other consumer failures

@@ -274,6 +274,27 @@ fn sigv4_problem(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -
 }
 
 fn sigv4_check(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
+    let key = SigningKey { key_id: AWS_KEY_ID, secret: AWS_SECRET, region: AWS_REGION, service: "sms-voice" };
+    sigv4_verify(method, uri, headers, body, &key)
+}
+
+/// Who is expected to have signed a request, and for which region and service.
+pub struct SigningKey<'a> {
+    pub key_id: &'a str,
+    pub secret: &'a str,
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
+/// Recomputes a request's SigV4 signature with aws-sigv4 over the headers it says it signed; checks that
+/// the scope names `key`'s id, region and service.
+pub fn sigv4_verify(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    key: &SigningKey<'_>,
+) -> Result<(), String> {
     use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
     let auth = header(headers, "authorization");
     let malformed = || format!("Authorization {auth:?} is not SigV4");
@@ -281,8 +302,13 @@ fn sigv4_check(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> 
     let (scope, rest) = rest.split_once(", SignedHeaders=").ok_or_else(malformed)?;
     let (signed, signature) = rest.split_once(", Signature=").ok_or_else(malformed)?;
     let date = header(headers, "x-amz-date");
-    let want_scope =
-        format!("{AWS_KEY_ID}/{}/{AWS_REGION}/sms-voice/aws4_request", date.get(..8).unwrap_or_default());
+    let want_scope = format!(
+        "{}/{}/{}/{}/aws4_request",
+        key.key_id,
+        date.get(..8).unwrap_or_default(),
+        key.region,
+        key.service
+    );
     if scope != want_scope {
         return Err(format!("credential scope {scope} is not {want_scope}"));
     }
@@ -290,11 +316,11 @@ fn sigv4_check(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> 
     let at = time::PrimitiveDateTime::parse(date, format)
         .map_err(|e| format!("x-amz-date {date:?}: {e}"))?
         .assume_utc();
-    let identity = aws_credential_types::Credentials::new(AWS_KEY_ID, AWS_SECRET, None, None, "fake").into();
+    let identity = aws_credential_types::Credentials::new(key.key_id, key.secret, None, None, "fake").into();
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
-        .region(AWS_REGION)
-        .name("sms-voice")
+        .region(key.region)
+        .name(key.service)
         .time(at.into())
         .settings(SigningSettings::default())
         .build()

@@ -1,6 +1,7 @@
 //! Test support for smsdesk's black-box tests: the app on port 0 (in process, or the real binary as a child
 //! process), and fake providers that are real HTTP servers on 127.0.0.1 checking what we send.
 
+pub mod aws_live;
 pub mod aws_shape;
 pub mod bench;
 pub mod clock;

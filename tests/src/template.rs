@@ -42,6 +42,17 @@ pub struct Template {
     pub triggers: Vec<Trigger>,
     /// Binaries of the functions with a `Schedule` event.
     pub scheduled: Vec<String>,
+    /// The WebSocket API's routes (`$connect`, `$default`, `$disconnect`) and the function each goes to.
+    pub websocket_routes: BTreeMap<String, String>,
+    /// The table's stream feeding functions (the live updates).
+    pub stream_triggers: Vec<StreamTrigger>,
+}
+
+/// The table's stream feeding a function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamTrigger {
+    pub function: String,
+    pub batch_size: i32,
 }
 
 /// The repository's `infra/template.yaml`.
@@ -114,6 +125,8 @@ impl Template {
 
         let mut routes = Vec::new();
         let mut triggers = Vec::new();
+        let mut websocket_routes = BTreeMap::new();
+        let mut stream_triggers = Vec::new();
         for (id, resource) in &by_id {
             let props = resource.get("Properties");
             let prop = |name: &str| props.and_then(|p| p.get(name));
@@ -122,6 +135,13 @@ impl Template {
                     let route_key = prop("RouteKey")
                         .and_then(Value::as_str)
                         .ok_or_else(|| format!("{id}: no RouteKey"))?;
+                    if route_key.starts_with('$') {
+                        let function = websocket_function(&by_id, prop("Target")).ok_or_else(|| {
+                            format!("{id}: Target is not an integration invoking a function's alias")
+                        })?;
+                        websocket_routes.insert(route_key.to_string(), function_of(&function)?);
+                        continue;
+                    }
                     let (method, path) =
                         route_key.split_once(' ').ok_or_else(|| format!("{id}: route key {route_key:?}"))?;
                     let target = prop("Target")
@@ -162,6 +182,17 @@ impl Template {
                         function: function_of(function)?,
                     });
                 }
+                Some("AWS::Lambda::EventSourceMapping")
+                    if prop("EventSourceArn").and_then(|s| reference(s, "GetAtt")).as_deref()
+                        == Some("Table.StreamArn") =>
+                {
+                    let function = prop("FunctionName")
+                        .and_then(|f| reference(f, "Ref"))
+                        .map(|f| f.strip_suffix(".Alias").map(str::to_string).unwrap_or(f))
+                        .ok_or_else(|| format!("{id}: FunctionName is not a !Ref"))?;
+                    let batch_size = prop("BatchSize").and_then(Value::as_i64).unwrap_or(100) as i32;
+                    stream_triggers.push(StreamTrigger { function: function_of(&function)?, batch_size });
+                }
                 Some("AWS::Lambda::EventSourceMapping") => {
                     let source = prop("EventSourceArn")
                         .and_then(|s| reference(s, "GetAtt"))
@@ -179,7 +210,7 @@ impl Template {
                 _ => {}
             }
         }
-        Ok(Template { functions, routes, triggers, scheduled })
+        Ok(Template { functions, routes, triggers, scheduled, websocket_routes, stream_triggers })
     }
 
     /// The route API Gateway picks for `method` and `path`: exact paths before path variables before the
@@ -227,6 +258,28 @@ fn matches(pattern: &str, segments: &[&str]) -> Option<(BTreeMap<String, String>
 }
 
 /// The string inside `!Tag x` or `{Fn::Tag: x}` / `{Ref: x}`; `!GetAtt [A, Arn]` reads as `A.Arn`.
+/// The function a WebSocket route's integration invokes: `integrations/${X}` where X's `IntegrationUri`
+/// has a `!Ref <Function>.Alias` in it (API Gateway's invocation URI of the alias).
+fn websocket_function(by_id: &BTreeMap<String, &Value>, target: Option<&Value>) -> Option<String> {
+    let target = reference(target?, "Sub")?;
+    let integration = target.strip_prefix("integrations/${")?.strip_suffix('}')?;
+    let uri = by_id.get(integration)?.get("Properties")?.get("IntegrationUri")?;
+    alias_in(uri)
+}
+
+/// The function of the first `!Ref <Function>.Alias` anywhere in `value`.
+fn alias_in(value: &Value) -> Option<String> {
+    if let Some(name) = reference(value, "Ref").and_then(|r| r.strip_suffix(".Alias").map(str::to_string)) {
+        return Some(name);
+    }
+    match value {
+        Value::Tagged(tagged) => alias_in(&tagged.value),
+        Value::Sequence(items) => items.iter().find_map(alias_in),
+        Value::Mapping(map) => map.values().find_map(alias_in),
+        _ => None,
+    }
+}
+
 fn reference(value: &Value, tag: &str) -> Option<String> {
     let inner = match value {
         Value::Tagged(tagged) if tagged.tag == tag => &tagged.value,
@@ -279,6 +332,11 @@ mod tests {
         let inbound = t.triggers.iter().find(|tr| tr.queue == QueueKind::Inbound).expect("inbound trigger");
         assert_eq!(inbound.function, "router");
         assert_eq!(t.scheduled, ["timers"]);
+        // The live updates: the WebSocket API's routes and the table's stream go to live.
+        let websocket: Vec<(&str, &str)> =
+            t.websocket_routes.iter().map(|(k, f)| (k.as_str(), f.as_str())).collect();
+        assert_eq!(websocket, [("$connect", "live"), ("$default", "live"), ("$disconnect", "live")]);
+        assert_eq!(t.stream_triggers.iter().map(|s| s.function.as_str()).collect::<Vec<_>>(), ["live"]);
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub struct Config {
     pub media_view_ttl: Duration,
     /// How long the media link a provider fetches an agent's attachment by stays valid.
     pub media_send_ttl: Duration,
+    /// Where the console's live updates are when not at `/v1/events` of the API: in AWS, the WebSocket
+    /// API's `wss://` URL (`SMSDESK_WEBSOCKET_URL`); `GET /v1/me` tells the console.
+    pub events_url: Option<String>,
 }
 
 impl Config {
@@ -80,6 +83,7 @@ impl Config {
             multipart_timeout: Duration::from_secs(60),
             media_view_ttl: Duration::from_secs(5 * 60),
             media_send_ttl: Duration::from_secs(60 * 60),
+            events_url: None,
         }
     }
 }

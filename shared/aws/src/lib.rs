@@ -28,8 +28,14 @@ mod sdk;
 mod secrets;
 #[cfg(feature = "sqs")]
 mod sqs;
+#[cfg(feature = "streams")]
+mod streams;
 pub mod usage;
+#[cfg(feature = "websocket")]
+mod websocket;
 
+#[cfg(feature = "websocket")]
+pub use aws_sdk_apigatewaymanagement;
 #[cfg(feature = "s3")]
 pub use aws_sdk_s3;
 #[cfg(feature = "secretsmanager")]
@@ -41,7 +47,10 @@ pub use config::{
     S3_ENDPOINT_VAR, SECRET_PREFIX_VAR, SECRETS_ENDPOINT_VAR, SQS_ENDPOINT_VAR, TABLE_VAR, dynamodb_client,
     env_var as queue_env_var,
 };
-pub use dynamo::{DynamoStore, TTL_ATTRIBUTE, create_table};
+pub use dynamo::{
+    CONNECTION_TTL, Connection, DynamoStore, NewChange, RETENTION, TTL_ATTRIBUTE, change_of_write,
+    create_table, from_dynamodb_item, to_dynamodb_json,
+};
 pub use http::LazyTls;
 pub use lazy::LazyClient;
 pub use metrics::{DEFAULT_METRICS_NAMESPACE, EmfMetrics, METRICS_NAMESPACE_VAR};
@@ -55,6 +64,10 @@ pub use sdk::{
 pub use secrets::SecretsManagerStore;
 #[cfg(feature = "sqs")]
 pub use sqs::{SqsQueue, create_queues, queue_name};
+#[cfg(feature = "streams")]
+pub use streams::StreamReader;
+#[cfg(feature = "websocket")]
+pub use websocket::{Posted, WEBSOCKET_ENDPOINT_VAR, WebSocketPoster, websocket_client};
 
 #[cfg(feature = "secretsmanager")]
 pub use aws_sdk_secretsmanager;

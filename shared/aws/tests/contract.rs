@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::config::{Credentials, Region};
 use smsdesk_aws::aws_types::SdkConfig;
 use smsdesk_aws::{AwsAdapters, AwsConfig, DEFAULT_SECRET_PREFIX, DynamoStore, create_queues, create_tables};
 use smsdesk_aws::{dynamodb_client, sqs_client};
-use smsdesk_ports::{DedupeStore, MessageQueue, SecretStore, Store};
+use smsdesk_ports::{ChangeFeed, DedupeStore, MessageQueue, SecretStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -238,4 +238,54 @@ async fn s3_media_contract() {
     assert_eq!(in_bucket, bucket);
     let got = client.get_object().bucket(in_bucket).key(object).send().await.expect("GetObject");
     assert_eq!(got.body.collect().await.expect("body").into_bytes().as_ref(), &[4u8, 2][..]);
+}
+
+/// The change feed on DynamoDB: the table's writes, read from DynamoDB Local's stream as Lambda's event
+/// source mapping would read them ([`smsdesk_aws::StreamReader`]), turned into changes and appended as the
+/// `live` function does ([`smsdesk_aws::change_of_write`], [`DynamoStore::append_changes`]) before each read.
+struct StreamedFeed {
+    store: DynamoStore,
+    reader: smsdesk_aws::StreamReader,
+}
+
+impl StreamedFeed {
+    async fn pump(&self) -> smsdesk_ports::PortResult<()> {
+        let mut changes = Vec::new();
+        for record in self.reader.read().await? {
+            let data = &record["dynamodb"];
+            let image = |name: &str| data.get(name).and_then(smsdesk_aws::from_dynamodb_item);
+            let at = (data["ApproximateCreationDateTime"].as_f64().unwrap_or(0.0) * 1000.0) as i64;
+            changes.extend(smsdesk_aws::change_of_write(
+                image("NewImage").as_ref(),
+                image("OldImage").as_ref(),
+                at,
+            ));
+        }
+        self.store.append_changes(changes).await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ChangeFeed for StreamedFeed {
+    async fn changes_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> smsdesk_ports::PortResult<smsdesk_ports::ChangePage> {
+        self.pump().await?;
+        self.store.changes_after(after, limit).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changes_contract_on_the_table_stream() {
+    let Some(e) = endpoints("changes_contract_on_the_table_stream") else { return };
+    let (store, _) = store(&e).await;
+    let reader = smsdesk_aws::StreamReader::for_table(&e.dynamodb, store.table())
+        .await
+        .expect("the table's stream on DynamoDB Local");
+    let feed = StreamedFeed { store: store.clone(), reader };
+    smsdesk_contract::changes_contract(Arc::new(store.clone()), &feed).await;
+    smsdesk_contract::changes_contract(Arc::new(store), &feed).await;
 }

@@ -166,12 +166,11 @@ async fn media_contract_on_a_folder() {
     assert_eq!(media.s3_location("cv_x/md_x"), None, "a folder is no S3 bucket");
 }
 
-/// The change feed behind the console's live updates (the AWS adapter, DynamoDB Streams, is not yet built:
-/// infra/TABLES.md, "Live updates").
+/// The change feed behind the console's live updates (the AWS adapter's run is in shared/aws/tests).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_contract_on_a_file() {
     let (_dir, db) = file_db();
     let store = Arc::new(db.store());
-    smsdesk_contract::changes_contract(store.clone()).await;
-    smsdesk_contract::changes_contract(store).await;
+    smsdesk_contract::changes_contract(store.clone(), store.as_ref()).await;
+    smsdesk_contract::changes_contract(store.clone(), store.as_ref()).await;
 }

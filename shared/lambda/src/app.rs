@@ -47,6 +47,7 @@ pub fn config_from_env() -> Result<Config, WireError> {
         _ => AuthMode::GatewayClaims,
     };
     let mut config = Config::new(public_url, auth);
+    config.events_url = std::env::var("SMSDESK_WEBSOCKET_URL").ok().filter(|u| !u.trim().is_empty());
     config.retry.max_attempts = number("SMSDESK_SEND_ATTEMPTS", 3)?.clamp(1, 20) as u32;
     config.retry.base_delay = Duration::from_millis(number("SMSDESK_RETRY_BASE_MS", 5000)?);
     config.send_lease = Duration::from_secs(number("SMSDESK_SEND_LEASE_SECS", 120)?.max(1));
@@ -95,6 +96,8 @@ impl Wiring {
                 "default" => (wiring.queue, wiring.secrets) = (true, true),
                 // A provider client (End User Messaging SMS), not an adapter: nothing to wire.
                 "aws-sms" => {}
+                // The live updates' WebSocket client: the function builds it itself (crate::live).
+                "live" => {}
                 other => return Err(WireError::UnknownFeature(other.to_string())),
             }
         }

@@ -1,4 +1,4 @@
-//! The seven functions of infra/template.yaml, each as a value: its name (package = binary = the template's
+//! The eight functions of infra/template.yaml, each as a value: its name (package = binary = the template's
 //! `BuildProperties.Binary`) and what it serves, built from its app. A function's `main.rs` is
 //! [`run_function`]`(env!("CARGO_PKG_NAME"))`, and the AWS-shape tests (tests/src/aws_shape.rs) build every
 //! function through [`Function::handler`] too, so what they exercise is what each function deploys: its own
@@ -23,10 +23,11 @@ pub enum Function {
     CrmUpsert,
     AgentApi,
     Timers,
+    Live,
 }
 
 impl Function {
-    pub const ALL: [Function; 7] = [
+    pub const ALL: [Function; 8] = [
         Function::InboundWebhook,
         Function::Router,
         Function::OutboundSend,
@@ -34,6 +35,7 @@ impl Function {
         Function::CrmUpsert,
         Function::AgentApi,
         Function::Timers,
+        Function::Live,
     ];
 
     /// The package, binary and directory name (`functions/<name>`).
@@ -46,6 +48,7 @@ impl Function {
             Function::CrmUpsert => "crm-upsert",
             Function::AgentApi => "agent-api",
             Function::Timers => "timers",
+            Function::Live => "live",
         }
     }
 
@@ -76,6 +79,7 @@ impl Function {
                 };
                 Handler::Schedule(ScheduleHandler { app, timers })
             }
+            Function::Live => Handler::Live(app),
         }
     }
 }
@@ -86,6 +90,9 @@ pub enum Handler {
     Http(axum::Router),
     Queue(QueueHandler),
     Schedule(ScheduleHandler),
+    /// The live updates (WebSocket routes and the table's stream) on this app; the DynamoDB store and the
+    /// WebSocket API's endpoint come from the environment when it runs ([`crate::live::LiveHandler`]).
+    Live(Arc<App>),
 }
 
 impl Handler {
@@ -95,8 +102,29 @@ impl Handler {
             Handler::Http(router) => crate::run_http(router).await,
             Handler::Queue(handler) => handler.run().await,
             Handler::Schedule(handler) => handler.run().await,
+            Handler::Live(app) => run_live(app).await,
         }
     }
+}
+
+/// The `live` function's handler on the adapters of the environment (feature `live`).
+#[cfg(feature = "live")]
+async fn run_live(app: Arc<App>) -> Result<(), lambda_runtime::Error> {
+    use crate::live::LiveHandler;
+    let sdk = smsdesk_aws::sdk_config_from_env()?;
+    let cfg = smsdesk_aws::AwsConfig::from_env()?;
+    let store = smsdesk_aws::AwsAdapters::new(&sdk, &cfg).store;
+    let endpoint = std::env::var(smsdesk_aws::WEBSOCKET_ENDPOINT_VAR)
+        .map_err(|_| format!("{} is not set", smsdesk_aws::WEBSOCKET_ENDPOINT_VAR))?;
+    let poster = smsdesk_aws::WebSocketPoster::new(&sdk, &endpoint);
+    let tokens = LiveHandler::token_check(&app, crate::clients::http_client_builder().build()?);
+    LiveHandler::new(app, store, poster, tokens).run().await
+}
+
+#[cfg(not(feature = "live"))]
+async fn run_live(_app: Arc<App>) -> Result<(), lambda_runtime::Error> {
+    Err("this build has no live updates: build the live function with the smsdesk-lambda feature `live`"
+        .into())
 }
 
 /// Sees each message's outcome (see [`QueueHandler::observed`]).

@@ -4,7 +4,8 @@
 //!   partial batch failures;
 //! - [`run_http`]: an axum `Router` (agent-api, inbound-webhook, validate-credentials) behind an API Gateway
 //!   HTTP API (payload v2), with the JWT authorizer's claims put into each request as [`Claims`];
-//! - a schedule (timers).
+//! - a schedule (timers);
+//! - the live updates' WebSocket routes and table stream (live, feature `live`: [`live::LiveHandler`]).
 //!
 //! Which of them, on which adapters, is [`Function`]'s business: each `main.rs` is one call to
 //! [`run_function`] with its package name.
@@ -21,6 +22,8 @@ pub mod app;
 pub mod clients;
 pub mod functions;
 pub mod http;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod logs;
 pub mod sqs;
 pub mod unwired;

@@ -3,8 +3,8 @@
 //! from the last sequence it saw.
 //!
 //! Adapters: embedded, a `changes` table filled by triggers in the same transaction as each write (schema
-//! V6). AWS: DynamoDB Streams feeding a function that pushes to API Gateway WebSocket connections — not yet
-//! deployed (infra/TABLES.md, "Live updates").
+//! V6). AWS: `CHG` items of the table, numbered and written by the `live` function from the table's
+//! DynamoDB stream (shared/aws/src/dynamo/changes.rs; infra/TABLES.md, "Live updates").
 
 use async_trait::async_trait;
 use serde::Serialize;

@@ -54,6 +54,8 @@ mod hostile;
 #[path = "../e2e/lifecycle.rs"]
 mod lifecycle;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+mod live;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/logs.rs"]
 mod logs;
 #[cfg(not(smsdesk_aws_emulators_missing))]

@@ -55,6 +55,7 @@ pub(crate) async fn me(State(app): State<Arc<App>>, who: Principal) -> ApiResult
             name: "admin".into(),
             queues: app.store.list_queues().await?.into_iter().map(|q| q.id).collect(),
             presence: None,
+            events_url: app.config.events_url.clone(),
         },
         Some(id) => {
             let agent = app
@@ -72,6 +73,7 @@ pub(crate) async fn me(State(app): State<Arc<App>>, who: Principal) -> ApiResult
                 name: agent.name,
                 queues: agent.queues,
                 presence: Some(agent.presence),
+                events_url: app.config.events_url.clone(),
             }
         }
     };

@@ -685,6 +685,9 @@ pub struct Me {
     /// None for the admin.
     #[schema(value_type = Option<PresenceSchema>)]
     pub presence: Option<Presence>,
+    /// The live updates' WebSocket URL when it is not `/v1/events` of this API (in AWS: the WebSocket
+    /// API's `wss://` URL); same protocol either way.
+    pub events_url: Option<String>,
 }
 
 /// An agent as the API shows it.

@@ -5,6 +5,8 @@
 //! open conversation, and idle ones; each result is re-checked before it is returned, and the writes that
 //! follow them (assignment, close) are conditional, so a stale index entry cannot cause a wrong write.
 
+mod changes;
+mod connections;
 mod contacts;
 mod conversations;
 mod directory;
@@ -17,6 +19,8 @@ mod records;
 mod schema;
 mod transfers;
 
+pub use changes::{NewChange, RETENTION, change_of_write, from_dynamodb_item, to_dynamodb_json};
+pub use connections::{CONNECTION_TTL, Connection};
 pub use schema::{TTL_ATTRIBUTE, create_table};
 
 use aws_sdk_dynamodb::Client;

@@ -4,7 +4,8 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TableStatus,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 use smsdesk_ports::{PortError, PortResult};
 use std::time::Duration;
@@ -17,7 +18,8 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// How long [`create_table`] waits for the table to become active.
 const ACTIVE_WAIT: Duration = Duration::from_secs(60);
 
-/// Creates the table (on demand, `pk`/`sk`, the `waiting` and `open` indexes, TTL on `expires_at`) and
+/// Creates the table (on demand, `pk`/`sk`, the `waiting` and `open` indexes, TTL on `expires_at`, a stream
+/// of new and old images) and
 /// waits until it is active. A table that already exists is left as it is.
 pub async fn create_table(client: &Client, table: &str) -> PortResult<()> {
     let created = client
@@ -33,6 +35,14 @@ pub async fn create_table(client: &Client, table: &str) -> PortResult<()> {
         .set_key_schema(Some(vec![key_element("pk", KeyType::Hash)?, key_element("sk", KeyType::Range)?]))
         .global_secondary_indexes(index(WAITING_INDEX, "wait_queue", "wait_order")?)
         .global_secondary_indexes(index(OPEN_INDEX, "open_flag", "activity")?)
+        // The stream the `live` function reads (the change feed of the console's live updates).
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(|e| build_error("StreamSpecification", e))?,
+        )
         .send()
         .await;
     match created {
