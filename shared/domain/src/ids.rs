@@ -50,6 +50,8 @@ id_type!(/// A CRM contact.
     ContactId, "ct_");
 id_type!(/// A keyword menu that lets the customer pick a queue (or a nested menu).
     MenuId, "mnu_");
+id_type!(/// A quick reply: a predefined text an agent inserts by its shortcut.
+    QuickReplyId, "qr_");
 
 impl MessageId {
     /// The id of an inbound message is derived from the provider's own id, so a replayed webhook or a
