@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11_QR];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -218,6 +218,13 @@ CREATE TABLE queue_answers (
     queue_id TEXT NOT NULL, day TEXT NOT NULL, answered INTEGER NOT NULL, within_target INTEGER NOT NULL,
     PRIMARY KEY (queue_id, day)
 ) WITHOUT ROWID;
+";
+
+/// (helper "qr") Quick replies, each unique by `scope` (queue or `*`, language, shortcut), and each
+/// customer's language (picked by a keyword or set by an admin), by E.164 phone; `at` in nanoseconds.
+const V11_QR: &str = "
+CREATE TABLE quick_replies (id TEXT PRIMARY KEY, scope TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+CREATE TABLE customer_languages (phone TEXT PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
 ";
 
 /// The schema version this build writes.

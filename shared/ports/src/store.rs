@@ -451,6 +451,8 @@ pub trait Store:
     + OutboxStore
     + SendRateStore
     + InboundPartStore
+    + crate::QuickReplyStore
+    + crate::CustomerStore
 {
 }
 
@@ -468,5 +470,7 @@ impl<T> Store for T where
         + OutboxStore
         + SendRateStore
         + InboundPartStore
+        + crate::QuickReplyStore
+        + crate::CustomerStore
 {
 }

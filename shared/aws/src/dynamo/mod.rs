@@ -7,6 +7,7 @@
 
 mod contacts;
 mod conversations;
+mod customers;
 mod directory;
 mod keys;
 mod messages;
