@@ -7,6 +7,7 @@ pub mod console;
 pub mod media;
 pub mod openapi;
 pub mod queues;
+pub mod quick_replies;
 pub mod sandbox;
 pub mod views;
 pub mod webhooks;
