@@ -97,6 +97,8 @@ store_suite!(
     channels_contract,
     work_queues_contract,
     menus_contract,
+    quick_replies_contract,
+    customer_language_contract,
     queue_answers_contract,
     agents_contract,
     agent_subjects_contract,

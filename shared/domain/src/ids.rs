@@ -52,6 +52,8 @@ id_type!(/// A keyword menu that lets the customer pick a queue (or a nested men
     MenuId, "mnu_");
 id_type!(/// A private note on a conversation.
     NoteId, "nt_");
+id_type!(/// A quick reply: a predefined text an agent inserts by its shortcut.
+    QuickReplyId, "qr_");
 
 impl MessageId {
     /// The id of an inbound message is derived from the provider's own id, so a replayed webhook or a

@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11_CONSOLE];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11_NOTES, V12_QR];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -220,12 +220,19 @@ CREATE TABLE queue_answers (
 ) WITHOUT ROWID;
 ";
 
-/// (helper "console") Private notes on conversations, read per conversation in time order.
-const V11_CONSOLE: &str = "
+/// Private notes on conversations, read per conversation in time order.
+const V11_NOTES: &str = "
 CREATE TABLE notes (
     id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, created_at INTEGER NOT NULL, body TEXT NOT NULL
 );
 CREATE INDEX notes_by_conversation ON notes (conversation_id, created_at, id);
+";
+
+/// Quick replies, each unique by `scope` (queue or `*`, language, shortcut), and each
+/// customer's language (picked by a keyword or set by an admin), by E.164 phone; `at` in nanoseconds.
+const V12_QR: &str = "
+CREATE TABLE quick_replies (id TEXT PRIMARY KEY, scope TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+CREATE TABLE customer_languages (phone TEXT PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
 ";
 
 /// The schema version this build writes.

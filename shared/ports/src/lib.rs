@@ -8,6 +8,7 @@
 
 pub mod changes;
 pub mod credentials;
+pub mod customers;
 pub mod media;
 pub mod metrics;
 pub mod queue;
@@ -17,6 +18,7 @@ pub mod transfers;
 
 pub use changes::{Change, ChangeEntity, ChangeFeed, ChangePage};
 pub use credentials::{Credentials, SecretStore};
+pub use customers::{CustomerLanguage, CustomerStore, QuickReplyStore, QuickReplyWrite};
 pub use media::{MediaObject, MediaStore};
 pub use metrics::{Metrics, NoMetrics, Sample, Unit};
 pub use queue::{

@@ -470,6 +470,8 @@ pub trait Store:
     + InboundPartStore
     + NoteStore
     + crate::TransferStore
+    + crate::QuickReplyStore
+    + crate::CustomerStore
 {
 }
 
@@ -489,5 +491,7 @@ impl<T> Store for T where
         + InboundPartStore
         + NoteStore
         + crate::TransferStore
+        + crate::QuickReplyStore
+        + crate::CustomerStore
 {
 }

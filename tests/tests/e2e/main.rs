@@ -32,6 +32,7 @@ mod pacing;
 mod provider_faults;
 mod providers;
 mod queues;
+mod quick_replies;
 mod races;
 mod restart;
 mod sandbox;

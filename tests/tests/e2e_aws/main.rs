@@ -88,6 +88,9 @@ mod providers;
 #[path = "../e2e/queues.rs"]
 mod queues;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/quick_replies.rs"]
+mod quick_replies;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/races.rs"]
 mod races;
 #[cfg(not(smsdesk_aws_emulators_missing))]

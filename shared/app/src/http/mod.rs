@@ -9,6 +9,7 @@ pub mod notes;
 pub mod openapi;
 pub mod queue_views;
 pub mod queues;
+pub mod quick_replies;
 pub mod sandbox;
 pub mod views;
 pub mod webhooks;

@@ -7,7 +7,7 @@
 //! files, the signed media links and the live-updates WebSocket (`/v1/events`).
 
 use crate::http::views::{ErrorBody, Health};
-use crate::http::{admin, agent, media, queues, sandbox};
+use crate::http::{admin, agent, media, queues, quick_replies, sandbox};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, Response, ResponseBuilder};
@@ -35,6 +35,11 @@ use utoipa::{Modify, OpenApi};
         queues::get_menu,
         queues::patch_menu,
         queues::delete_menu,
+        quick_replies::create,
+        quick_replies::list,
+        quick_replies::get_one,
+        quick_replies::patch,
+        quick_replies::delete,
         admin::create_agent,
         admin::list_agents,
         admin::get_agent,

@@ -56,7 +56,7 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 }
 
 /// The body must be an object that leaves `immutable` alone.
-fn patch_object<'a>(body: &'a Value, immutable: &[&str]) -> ApiResult<&'a Map<String, Value>> {
+pub(crate) fn patch_object<'a>(body: &'a Value, immutable: &[&str]) -> ApiResult<&'a Map<String, Value>> {
     let fields = body.as_object().ok_or_else(|| ApiError::field("body", "must be a JSON object"))?;
     if let Some(field) = immutable.iter().find(|f| fields.contains_key(**f)) {
         return Err(ApiError::field(field, "cannot be changed"));
@@ -65,7 +65,7 @@ fn patch_object<'a>(body: &'a Value, immutable: &[&str]) -> ApiResult<&'a Map<St
 }
 
 /// A record read back from merged JSON; a type error names the field.
-fn from_merged<T: serde::de::DeserializeOwned>(merged: Value) -> ApiResult<T> {
+pub(crate) fn from_merged<T: serde::de::DeserializeOwned>(merged: Value) -> ApiResult<T> {
     serde_json::from_value(merged).map_err(|e| {
         let msg = e.to_string();
         match msg.strip_prefix("missing field `") {
@@ -136,7 +136,7 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<WorkQueue> {
     Ok(queue)
 }
 
-fn rfc3339_text(t: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339_text(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 

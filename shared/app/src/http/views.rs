@@ -901,3 +901,57 @@ pub struct ConsentNumberView {
     pub channel_id: ChannelId,
     pub opted_out: bool,
 }
+
+list! {
+    /// Quick replies as an admin keeps them (`GET /v1/quick-replies`), or filled in for one conversation
+    /// (`GET /v1/quick-replies?conversation_id=`).
+    QuickReplyList of QuickReplyView;
+}
+
+/// A quick reply (issue 10.6). Listed for a conversation, `text` has its placeholders filled in.
+#[derive(Serialize, ToSchema)]
+pub struct QuickReplyView {
+    #[schema(value_type = String, example = "qr_0192...")]
+    pub id: QuickReplyId,
+    /// The queue whose agents get it; null: every queue.
+    #[schema(value_type = Option<String>)]
+    pub queue_id: Option<QueueId>,
+    #[schema(example = "es")]
+    pub language: String,
+    /// What the agent types after `/` in the console.
+    #[schema(example = "refund")]
+    pub shortcut: String,
+    pub title: String,
+    /// Placeholders: `{customer_name}`, `{customer_first_name}`, `{agent_name}`, `{conversation_id}`,
+    /// `{queue_name}` (filled in when listed for a conversation; an unknown value is left out).
+    pub text: String,
+    pub created_at: String,
+}
+
+impl QuickReplyView {
+    pub fn of(reply: &QuickReply) -> Self {
+        Self {
+            id: reply.id.clone(),
+            queue_id: reply.queue_id.clone(),
+            language: reply.language.clone(),
+            shortcut: reply.shortcut.clone(),
+            title: reply.title.clone(),
+            text: reply.text.clone(),
+            created_at: ts(reply.created_at),
+        }
+    }
+}
+
+/// A quick reply's fields (`POST /v1/quick-replies`; `PATCH /v1/quick-replies/{id}` as a JSON merge
+/// patch): `shortcut`, `title`, `text` required on create; `language` defaults to `en`; `queue_id` null or
+/// absent: every queue. A refusal is a 400 naming the field; a shortcut taken in the same queue and
+/// language is a 409 `shortcut_taken`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the request body, read as JSON
+pub struct QuickReplySettings {
+    pub queue_id: Option<String>,
+    pub language: Option<String>,
+    pub shortcut: Option<String>,
+    pub title: Option<String>,
+    pub text: Option<String>,
+}

@@ -58,6 +58,7 @@ pub(crate) const CHANNELS: &str = "CHANNELS";
 pub(crate) const QUEUES: &str = "QUEUES";
 pub(crate) const AGENTS: &str = "AGENTS";
 pub(crate) const MENUS: &str = "MENUS";
+pub(crate) const QUICK_REPLIES: &str = "QUICK_REPLIES";
 pub(crate) const OUTBOX: &str = "OUTBOX";
 /// Outbound messages still `queued`, by creation time (the timers' sweep of stranded replies).
 pub(crate) const QUEUED: &str = "QUEUED";
@@ -83,6 +84,20 @@ pub(crate) fn queue(id: &QueueId) -> Item {
 
 pub(crate) fn menu(id: &MenuId) -> Item {
     key(MENUS, format!("MENU#{id}"))
+}
+
+pub(crate) fn quick_reply(id: &QuickReplyId) -> Item {
+    key(QUICK_REPLIES, format!("QR#{id}"))
+}
+
+/// Pointer from a quick reply's scope (queue or `*`, language, shortcut) to the one quick reply holding it.
+pub(crate) fn quick_reply_scope(scope: &str) -> Item {
+    key(format!("QRSCOPE#{scope}"), "QRSCOPE")
+}
+
+/// A customer's language, picked by keyword or set by an admin.
+pub(crate) fn customer_language(customer: &Phone) -> Item {
+    key(format!("CUSTOMER#{}", customer.e164()), "LANGUAGE")
 }
 
 pub(crate) fn agent(id: &AgentId) -> Item {

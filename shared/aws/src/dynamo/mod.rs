@@ -9,6 +9,7 @@ mod changes;
 mod connections;
 mod contacts;
 mod conversations;
+mod customers;
 mod directory;
 mod keys;
 mod messages;

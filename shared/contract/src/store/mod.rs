@@ -1,6 +1,7 @@
 //! The store contract, one suite per capability. [`store_contract`] runs them all.
 
 mod conversations;
+mod customers;
 mod directory;
 mod lifecycle;
 mod messages;
@@ -12,6 +13,7 @@ mod records;
 mod transfers;
 
 pub use conversations::{assignment_contract, conversations_contract, routing_contract};
+pub use customers::{customer_language_contract, quick_replies_contract};
 pub use directory::{
     agent_subjects_contract, agents_contract, channels_contract, menus_contract, queue_answers_contract,
     work_queues_contract,
@@ -37,6 +39,8 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     channels_contract(store.clone()).await;
     work_queues_contract(store.clone()).await;
     menus_contract(store.clone()).await;
+    quick_replies_contract(store.clone()).await;
+    customer_language_contract(store.clone()).await;
     queue_answers_contract(store.clone()).await;
     agents_contract(store.clone()).await;
     agent_subjects_contract(store.clone()).await;

@@ -2,6 +2,7 @@
 
 mod changes;
 mod conversations;
+mod customers;
 mod directory;
 mod messages;
 mod notes;

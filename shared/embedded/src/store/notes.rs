@@ -1,4 +1,4 @@
-//! Private notes on conversations (`notes` table, migration `V11_CONSOLE`).
+//! Private notes on conversations (`notes` table, migration `V11_NOTES`).
 
 use async_trait::async_trait;
 use rusqlite::params;
