@@ -4,11 +4,13 @@
 //!
 //! A target is a plain `fn(&[u8])` that must neither panic nor hang, whatever the bytes; a few also check
 //! properties that must hold for any input (a parsed phone number parses again to itself, segment counts add
-//! up). The driver ([`run`], and the `smsdesk-fuzz` binary) needs no nightly toolchain, no sanitizer and no
-//! C++ libFuzzer: it mutates each target's seed corpus (valid provider payloads from the providers'
-//! documentation) at random with a seed, so a run repeats, and keeps inputs that reach a new outcome
-//! (accepted, or refused for a new reason) as seeds for more mutations: a cheap stand-in for coverage
-//! guidance.
+//! up). Each target starts from a seed corpus (valid provider payloads from the providers' documentation).
+//!
+//! Two engines run them: libFuzzer, coverage-guided, on the stable toolchain (the `smsdesk-libfuzzer`
+//! binary, feature `libfuzzer`, built and run by `scripts/fuzz.sh`: what `scripts/test` runs); and a
+//! dependency-free driver ([`run`], the `smsdesk-fuzz` binary, and `cargo test`), which mutates the seeds
+//! at random from a seed, so a run repeats, and keeps inputs that reach a new outcome (accepted, or refused
+//! for a new reason) as seeds for more mutations.
 
 use secrecy::SecretString;
 use smsdesk_domain::{

@@ -1,6 +1,8 @@
 //! `smsdesk-fuzz [--secs N] [--seed S] [--artifacts DIR] [TARGET...]`: fuzzes the targets (all when none is
 //! named) for N seconds in total, shared between them; `--list` names them. Exits 1 on a panic or a hang,
 //! with the input written to the artifacts directory (`target/fuzz-artifacts` by default).
+//! `--write-seeds DIR` writes each target's seeds to `DIR/<target>/seed-<n>` (a starting corpus for any other
+//! fuzzer; `scripts/fuzz.sh` has the libFuzzer binary write its own).
 
 use smsdesk_fuzz::{RunOptions, run, targets};
 use std::time::Duration;
@@ -11,12 +13,17 @@ fn main() {
     let mut artifacts = std::path::PathBuf::from("target/fuzz-artifacts");
     let mut names: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
-    let usage = "usage: smsdesk-fuzz [--secs N] [--seed S] [--artifacts DIR] [--list] [TARGET...]";
+    let usage = "usage: smsdesk-fuzz [--secs N] [--seed S] [--artifacts DIR] [--list] [--write-seeds DIR] [TARGET...]";
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--secs" => secs = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| fail(usage)),
             "--seed" => seed = args.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| fail(usage)),
             "--artifacts" => artifacts = args.next().map(Into::into).unwrap_or_else(|| fail(usage)),
+            "--write-seeds" => {
+                let dir = args.next().map(std::path::PathBuf::from).unwrap_or_else(|| fail(usage));
+                write_seeds(&dir);
+                return;
+            }
             "--list" => {
                 for t in targets() {
                     println!("{:<20} {}", t.name, t.what);
@@ -69,6 +76,22 @@ fn main() {
     }
     if failed {
         std::process::exit(1);
+    }
+}
+
+/// Each target's seeds as files, one directory per target.
+fn write_seeds(dir: &std::path::Path) {
+    for t in targets() {
+        let sub = dir.join(t.name);
+        let written = std::fs::create_dir_all(&sub).and_then(|()| {
+            (t.seeds)()
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, seed)| std::fs::write(sub.join(format!("seed-{i}")), seed))
+        });
+        if let Err(e) = written {
+            fail(&format!("cannot write the seeds of {} to {}: {e}", t.name, sub.display()));
+        }
     }
 }
 

@@ -59,17 +59,22 @@ async fn two_waiting(s: &Setup, tag: &str) -> (String, String, String, String, S
     })
     .await;
     assert_eq!((&plain["state"], &urgent["state"]), (&json!("open"), &json!("open")));
+    // The router's work on the texts (its dispatch of the text's queue) is done before Ada gets room:
+    // otherwise that one-queue dispatch may hand her the urgent conversation before the cross-queue order
+    // is applied (a race the AWS shape, slower, showed).
+    s.app.settled().await;
     let id = |w: &serde_json::Value| w["conversation_id"].as_str().expect("id").to_string();
     (id(&plain), id(&urgent), busy, ada, token)
 }
 
-/// Which of the `waiting` conversations reaches Ada once she has room: polls her work items until one of
-/// them is there (a generous bound: the AWS shape on a loaded machine takes its time), never a fixed wait.
+/// Which of the `waiting` conversations becomes Ada's once she has room: polls her work items (which list
+/// her queues' waiting conversations too) until one of them is active, with a generous bound (the AWS shape
+/// on a loaded machine takes its time), never a fixed wait.
 async fn next_for_ada(s: &Setup, token: &str, waiting: &[&str]) -> String {
-    eventually(60, "a waiting conversation reaches Ada", || async {
+    eventually(60, "a waiting conversation becomes Ada's", || async {
         s.api().work_items(token).await.into_iter().find_map(|w| {
             let id = w["conversation_id"].as_str()?;
-            waiting.contains(&id).then(|| id.to_string())
+            (waiting.contains(&id) && w["state"] == "active").then(|| id.to_string())
         })
     })
     .await
