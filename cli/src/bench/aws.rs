@@ -110,7 +110,7 @@ pub fn per_timers_invocation(delta: &Usage) -> Value {
     let only = Usage { functions: [(TIMERS.to_string(), ops.clone())].into_iter().collect() };
     // `per_message` leaves the timers out; count them under another name.
     let renamed = Usage {
-        functions: only.functions.into_iter().map(|(_, ops)| ("timers (per run)".into(), ops)).collect(),
+        functions: only.functions.into_values().map(|ops| ("timers (per run)".into(), ops)).collect(),
     };
     per_message(&renamed, invocations as usize)
 }
