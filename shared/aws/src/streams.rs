@@ -12,13 +12,17 @@ use smsdesk_ports::{PortError, PortResult};
 use std::collections::BTreeMap;
 use tokio::sync::Mutex;
 
+/// A shard's next iterator and the sequence number of the last record read from it.
+type ShardPosition = (Option<String>, Option<String>);
+
 /// A reader of one table's stream on DynamoDB Local.
 pub struct StreamReader {
     http: reqwest::Client,
     endpoint: String,
     stream_arn: String,
-    /// Each shard's next iterator (None: the shard is closed and read to its end).
-    iterators: Mutex<BTreeMap<String, Option<String>>>,
+    /// Each shard's next iterator (None: the shard is closed and read to its end) and the sequence number
+    /// of the last record read from it.
+    iterators: Mutex<BTreeMap<String, ShardPosition>>,
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> PortError {
@@ -83,22 +87,36 @@ impl StreamReader {
             if iterators.contains_key(id) {
                 continue;
             }
-            let iterator = self
-                .call(
-                    "DynamoDBStreams_20120810.GetShardIterator",
-                    json!({"StreamArn": self.stream_arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"}),
-                )
-                .await?;
-            iterators.insert(id.to_string(), iterator["ShardIterator"].as_str().map(str::to_string));
+            let iterator = self.iterator(id, None).await?;
+            iterators.insert(id.to_string(), (iterator, None));
         }
         let mut out = Vec::new();
-        for next in iterators.values_mut() {
+        for (id, (next, last_seq)) in iterators.iter_mut() {
+            let mut renewed = 0;
             while let Some(iterator) = next.take() {
-                let page = self
+                let page = match self
                     .call("DynamoDBStreams_20120810.GetRecords", json!({"ShardIterator": iterator}))
-                    .await?;
+                    .await
+                {
+                    Ok(page) => page,
+                    // An iterator that expired, or that the stream trimmed under it (DynamoDB Local does so
+                    // while the table is busy): a new one after the last record read, at most a few times.
+                    Err(PortError::Unavailable(e))
+                        if renewed < 3
+                            && (e.contains("TrimmedDataAccessException")
+                                || e.contains("ExpiredIteratorException")) =>
+                    {
+                        renewed += 1;
+                        *next = self.iterator(id, last_seq.as_deref()).await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 let records = page["Records"].as_array().cloned().unwrap_or_default();
                 let empty = records.is_empty();
+                if let Some(seq) = records.last().and_then(|r| r["dynamodb"]["SequenceNumber"].as_str()) {
+                    *last_seq = Some(seq.to_string());
+                }
                 out.extend(records.into_iter().map(|r| self.lambda_record(r)));
                 // An open shard gives an iterator even at its end: keep it for the next read.
                 *next = page["NextShardIterator"].as_str().map(str::to_string);
@@ -108,6 +126,20 @@ impl StreamReader {
             }
         }
         Ok(out)
+    }
+
+    /// An iterator for a shard: after `after` (a record's sequence number) when given, else from the
+    /// oldest record the stream keeps.
+    async fn iterator(&self, shard: &str, after: Option<&str>) -> PortResult<Option<String>> {
+        let request = match after {
+            Some(seq) => json!({"StreamArn": self.stream_arn, "ShardId": shard,
+                "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": seq}),
+            None => {
+                json!({"StreamArn": self.stream_arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})
+            }
+        };
+        let answer = self.call("DynamoDBStreams_20120810.GetShardIterator", request).await?;
+        Ok(answer["ShardIterator"].as_str().map(str::to_string))
     }
 
     /// A GetRecords record as Lambda hands it over: the same fields, the event source's ARN added, and
