@@ -882,11 +882,13 @@ fn every_provider_says_what_media_it_carries_and_why_not() {
     let providers = crate::Providers::signing(crate::http::client().unwrap());
     let support = |name: &str| providers.get(name).unwrap().media_support();
     assert_eq!(support("twilio"), crate::MediaSupport::BOTH);
-    for (name, needle) in
-        [("vonage", "Vonage SMS API carries no MMS"), ("acs", "carries no MMS"), ("aws", "no inbound MMS")]
-    {
+    for (name, needle) in [("vonage", "Vonage SMS API carries no MMS"), ("acs", "carries no MMS")] {
         let s = support(name);
         assert!(!s.inbound && !s.outbound, "{name}: {s:?}");
         assert!(s.note.is_some_and(|n| n.contains(needle)), "{name}: {s:?}");
     }
+    // AWS End User Messaging: MMS out by SendMediaMessage from the S3 bucket, none in.
+    let aws = support("aws");
+    assert!(!aws.inbound && aws.outbound, "aws: {aws:?}");
+    assert!(aws.note.is_some_and(|n| n.contains("no inbound MMS") && n.contains("SendMediaMessage")), "aws");
 }
