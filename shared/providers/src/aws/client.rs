@@ -96,13 +96,18 @@ impl AwsSmsClient {
             call = call.configuration_set_name(set);
         }
         match call.send().await {
-            Ok(out) => match out.message_id() {
-                Some(id) if !id.is_empty() => Ok(SendReceipt::one(id)),
-                _ => Err(SendError::Permanent {
-                    reason: "AWS accepted the message but returned no MessageId".into(),
-                }),
-            },
+            Ok(out) => receipt(out.message_id()),
             Err(e) => Err(classify_media_send(&e)),
+        }
+    }
+}
+
+/// The receipt of an accepted send (text or media): AWS's MessageId, which must be there.
+fn receipt(message_id: Option<&str>) -> Result<SendReceipt, SendError> {
+    match message_id {
+        Some(id) if !id.is_empty() => Ok(SendReceipt::one(id)),
+        _ => {
+            Err(SendError::Permanent { reason: "AWS accepted the message but returned no MessageId".into() })
         }
     }
 }
@@ -127,12 +132,7 @@ impl SmsProvider for AwsSmsClient {
             call = call.configuration_set_name(set);
         }
         match call.send().await {
-            Ok(out) => match out.message_id() {
-                Some(id) if !id.is_empty() => Ok(SendReceipt::one(id)),
-                _ => Err(SendError::Permanent {
-                    reason: "AWS accepted the message but returned no MessageId".into(),
-                }),
-            },
+            Ok(out) => receipt(out.message_id()),
             Err(e) => Err(classify_send(&e)),
         }
     }
