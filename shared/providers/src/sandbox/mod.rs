@@ -1,7 +1,8 @@
 //! The sandbox provider of the embedded shape: sends land in an outbox that demos and tests read back, and
 //! "inbound texts" are plain JSON posted to its webhook. Markers in a text make it fail on purpose, so a demo
 //! can show a permanent failure (`[sandbox:fail]`), a retried one (`[sandbox:flaky]`) or an opt-out known
-//! only to the provider (`[sandbox:optout]`).
+//! only to the provider (`[sandbox:optout]`). A delivery report is JSON posted to its webhook too
+//! (`{"receipt": {"id", "status", "error"?}}`), so a demo or a test can show a text delivered or lost.
 
 use crate::credentials::CredentialsError;
 use crate::{
@@ -11,8 +12,8 @@ use crate::{
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
-use smsdesk_domain::events::{InboundEvent, InboundMessage};
-use smsdesk_domain::{Channel, ChannelId, OutboxEntry, Phone, ProviderKind};
+use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
+use smsdesk_domain::{Channel, ChannelId, MessageStatus, OutboxEntry, Phone, ProviderKind};
 use smsdesk_ports::{Clock, Credentials, OutboxStore};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -181,13 +182,40 @@ struct SandboxInbound {
     text: String,
 }
 
-/// Turns a sandbox webhook (`{"id"?, "from", "to", "text"}`) into an inbound text. Authentication is the
-/// HTTP layer's job (the admin token), as the sandbox has no secret to sign with.
+/// What the sandbox webhook takes as a delivery report of a text it sent: `id` is the sandbox's message id
+/// (the outbox entry's, `sbx_...`).
+#[derive(Deserialize)]
+struct SandboxReceipt {
+    receipt: ReceiptFields,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceiptFields {
+    id: String,
+    status: String,
+    error: Option<String>,
+}
+
+/// The statuses a sandbox delivery report may carry.
+const RECEIPT_STATUSES: [(&str, MessageStatus); 4] = [
+    ("sent", MessageStatus::Sent),
+    ("delivered", MessageStatus::Delivered),
+    ("undelivered", MessageStatus::Undelivered),
+    ("failed", MessageStatus::Failed),
+];
+
+/// Turns a sandbox webhook into an inbound text (`{"id"?, "from", "to", "text"}`) or a delivery report
+/// (`{"receipt": {"id", "status", "error"?}}`). Authentication is the HTTP layer's job (the admin token), as
+/// the sandbox has no secret to sign with.
 pub fn parse_webhook(
     channel: &Channel,
     request: &WebhookRequest<'_>,
     now: OffsetDateTime,
 ) -> Result<Vec<InboundEvent>, WebhookError> {
+    if let Ok(SandboxReceipt { receipt }) = serde_json::from_slice::<SandboxReceipt>(request.body) {
+        return parse_receipt(channel, receipt, now).map(|r| vec![InboundEvent::Receipt(r)]);
+    }
     let body: SandboxInbound = serde_json::from_slice(request.body).map_err(|e| {
         WebhookError::Malformed(format!("body must be {{\"id\"?, \"from\", \"to\", \"text\"}}: {e}"))
     })?;
@@ -210,6 +238,32 @@ pub fn parse_webhook(
         part: None,
         media: Vec::new(),
     })])
+}
+
+fn parse_receipt(
+    channel: &Channel,
+    receipt: ReceiptFields,
+    now: OffsetDateTime,
+) -> Result<DeliveryReceipt, WebhookError> {
+    let id = receipt.id.trim();
+    if id.is_empty() {
+        return Err(WebhookError::Malformed("receipt.id must be the sandbox's message id".into()));
+    }
+    let Some((code, status)) = RECEIPT_STATUSES.iter().find(|(name, _)| *name == receipt.status) else {
+        return Err(WebhookError::Malformed(format!(
+            "receipt.status must be one of {}",
+            RECEIPT_STATUSES.map(|(name, _)| name).join(", ")
+        )));
+    };
+    Ok(DeliveryReceipt {
+        channel_id: channel.id.clone(),
+        provider_message_id: id.to_string(),
+        external_id: None,
+        status: *status,
+        provider_status_code: (*code).to_string(),
+        description: receipt.error,
+        at: now,
+    })
 }
 
 #[cfg(test)]

@@ -193,6 +193,17 @@ fn webhook_fixtures() {
         })
     };
     let post = |name: &str, body: &str, expect: Expect| Case::post(name, WEBHOOK_URL, body).expect(expect);
+    let receipt = |id: &str, status: MessageStatus, code: &str, description: Option<&str>| {
+        InboundEvent::Receipt(DeliveryReceipt {
+            channel_id: ChannelId::new("ch_sbx"),
+            provider_message_id: id.into(),
+            external_id: None,
+            status,
+            provider_status_code: code.into(),
+            description: description.map(str::to_string),
+            at: NOW,
+        })
+    };
     let table = [
         post(
             "a text",
@@ -212,6 +223,31 @@ fn webhook_fixtures() {
             "number not on the channel",
             r#"{"from":"+15555550100","to":"+15555550142","text":"x"}"#,
             Expect::Malformed("number 15555550142 is not on this channel"),
+        ),
+        post(
+            "a delivery report",
+            r#"{"receipt":{"id":"sbx_1","status":"delivered"}}"#,
+            Expect::Events(vec![receipt("sbx_1", MessageStatus::Delivered, "delivered", None)]),
+        ),
+        post(
+            "a lost text, with the reason",
+            r#"{"receipt":{"id":"sbx_2","status":"undelivered","error":"handset off"}}"#,
+            Expect::Events(vec![receipt(
+                "sbx_2",
+                MessageStatus::Undelivered,
+                "undelivered",
+                Some("handset off"),
+            )]),
+        ),
+        post(
+            "a report with a status no provider reports",
+            r#"{"receipt":{"id":"sbx_1","status":"queued"}}"#,
+            Expect::Malformed("receipt.status must be one of sent, delivered, undelivered, failed"),
+        ),
+        post(
+            "a report without id",
+            r#"{"receipt":{"id":" ","status":"sent"}}"#,
+            Expect::Malformed("receipt.id"),
         ),
         Case::new("GET", "GET", WEBHOOK_URL, "").expect(Expect::MethodNotAllowed),
     ];
