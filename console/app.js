@@ -9,6 +9,7 @@ import { alertHidden, askPermission } from "./sound.js";
 import { actionFor, allShortcuts, emit, shortcut } from "./hooks.js";
 import { OfferBanner } from "./offers.js";
 import { focusWrapUp, hideWrapUp, showWrapUp, submitWrapUp } from "./wrapup.js";
+import "./quick.js"; // quick replies in the reply box (`/`, `q`)
 
 // A transfer carries a note for whoever takes it (issue 11.5); it is never sent to the customer.
 const TRANSFER_NOTE = true;
@@ -32,6 +33,7 @@ const state = {
   pollTimer: null,
   messageStatus: new Map(), // message id -> last status seen (to refresh only on change)
   offers: null, // the offer banner
+  contactSig: null, // the open conversation's contact, as the contact panel shows it
 };
 
 // ---------- helpers
@@ -284,7 +286,13 @@ async function openConversation(id, { keepFocus = false } = {}) {
     updateMeter();
     renderContact(c);
     if (!keepFocus) $("transcript").focus();
+  } else if (contactSig(c) !== state.contactSig) {
+    renderContact(c); // the CRM found (or the agent picked) the contact meanwhile
   }
+}
+
+function contactSig(c) {
+  return `${c.id}|${c.contact_state}|${c.contact_id ?? ""}`;
 }
 
 function closeView() {
@@ -593,6 +601,7 @@ async function submitTransfer(event) {
 // ---------- contact
 
 async function renderContact(c) {
+  state.contactSig = contactSig(c);
   const body = $("contact-body");
   body.replaceChildren(el("p", { class: "empty", text: "Loading…" }));
   try {
@@ -607,6 +616,14 @@ async function renderContact(c) {
             .filter((x) => c.contact_candidates.includes(x.id))
             .map((x) => el("li", {}, el("button", { type: "button", onclick: () => pickContact(c, x.id), text: `${x.name ?? x.id}` }))),
         ),
+        // None of them is right: a new contact with this phone (issue 10.7).
+        el(
+          "form",
+          { class: "new-contact", onsubmit: (event) => (event.preventDefault(), newContact(c, $("new-contact-name").value)) },
+          el("label", { for: "new-contact-name", text: "None of these: a new contact named" }),
+          el("input", { id: "new-contact-name", required: true, autocomplete: "off" }),
+          el("button", { type: "submit", text: "Create the contact" }),
+        ),
       );
       return;
     }
@@ -616,8 +633,13 @@ async function renderContact(c) {
     }
     const contact = await api(`/v1/contacts/${encodeURIComponent(c.contact_id)}`);
     const timeline = (contact.timeline ?? []).slice(-10).reverse();
+    const earlier = earlierConversations(contact.timeline ?? [], c.id);
     body.replaceChildren(
       el("dl", {}, el("dt", { text: "Name" }), el("dd", { text: contact.name ?? "—" }), el("dt", { text: "Phone" }), el("dd", { text: contact.phone })),
+      el("h3", { text: "Earlier conversations" }),
+      earlier.length
+        ? el("ol", { class: "earlier" }, ...earlier.map((e) => el("li", { "data-id": e.id, text: e.summary })))
+        : el("p", { class: "empty", text: "None: the first one." }),
       el("h3", { text: "Timeline" }),
       timeline.length
         ? el("ol", { class: "timeline" }, ...timeline.map((t) => el("li", { text: `${clock(t.at)} ${t.kind ?? t.event ?? ""} ${t.conversation_id ?? ""}`.trim() })))
@@ -625,6 +647,35 @@ async function renderContact(c) {
     );
   } catch (e) {
     body.replaceChildren(el("p", { class: "error", text: e.message }));
+  }
+}
+
+// The customer's other conversations, newest first, from the contact's timeline: when, how it ended.
+function earlierConversations(timeline, currentId) {
+  const byConversation = new Map();
+  for (const t of timeline) {
+    if (t.conversation_id === currentId) continue;
+    const e = byConversation.get(t.conversation_id) ?? { id: t.conversation_id, at: t.at, ended: null, wrapUp: null };
+    if (Date.parse(t.at) < Date.parse(e.at)) e.at = t.at;
+    if (t.kind === "conversation_closed" || t.kind === "conversation_ended") e.ended = e.ended ?? "ended";
+    if (t.kind === "wrap_up") e.wrapUp = [t.detail?.disposition, ...(t.detail?.tags ?? [])].filter(Boolean).join(", ");
+    byConversation.set(t.conversation_id, e);
+  }
+  return [...byConversation.values()]
+    .sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
+    .map((e) => ({
+      id: e.id,
+      summary: [new Date(e.at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }), e.wrapUp || e.ended || "open"].join(" · "),
+    }));
+}
+
+async function newContact(c, name) {
+  if (!name.trim()) return;
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/contact`, { method: "POST", body: { new_contact: { name: name.trim() } } });
+    renderContact(await api(`/v1/conversations/${encodeURIComponent(c.id)}`));
+  } catch (e) {
+    showError($("contact-body"), e);
   }
 }
 

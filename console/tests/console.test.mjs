@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { axeViolations, browser, Dev, signIn, waitFor } from "./harness.mjs";
+import { ADMIN, axeViolations, browser, Dev, signIn, waitFor } from "./harness.mjs";
 
 const shots = process.env.SMSDESK_SCREENSHOTS;
 
@@ -24,6 +24,8 @@ describe("agent console", () => {
     try {
       const { page } = b;
       await signIn(page, dev.base, setup.ada.token);
+      // The customer is in the CRM already (the quick reply below greets them by name).
+      await dev.call("/v1/contacts", { method: "POST", body: { name: "Grace Hopper", phone: "+15555550111" } });
       await dev.text(setup, "+15555550111", setup.support, "Hi, where is my order?");
       const item = page.locator("#items li", { hasText: "+15555550111" });
       await item.waitFor();
@@ -34,11 +36,47 @@ describe("agent console", () => {
       await page.locator("#reply").fill("It’s on its way");
       await page.locator("#reply-meter", { hasText: "UCS-2" }).waitFor();
       assert.equal(await page.locator("#reply-marks mark").first().textContent(), "’");
+      // Past 1600 characters the count turns red and Send is off.
+      await page.locator("#reply").fill("x".repeat(1601));
+      await page.locator("#reply-meter.over", { hasText: "1601 / 1600 characters" }).waitFor();
+      assert.ok(await page.locator("#send").isDisabled(), "no Send over 1600 characters");
       await page.locator("#reply").fill("It ships today!");
       await page.locator("#reply-meter", { hasText: "15 / 1600 characters · GSM-7 · 1 segment" }).waitFor();
       await page.getByRole("button", { name: "Send" }).click();
       const reply = page.locator("#transcript .msg.agent", { hasText: "It ships today!" });
       await reply.locator("[data-status=sent]").waitFor();
+      // The handset confirms it: "delivered" arrives live.
+      const conversationId = await item.getAttribute("data-id");
+      const shipped = (await dev.call(`/v1/conversations/${conversationId}`)).messages.find((m) => m.text === "It ships today!");
+      await dev.receipt(setup, shipped.provider_message_id, "delivered");
+      await reply.locator("[data-status=delivered]").waitFor();
+
+      // A quick reply the admin wrote for the queue: `/` in the reply box lists the conversation's quick
+      // replies, filtered as Ada types; a click puts its text, placeholders filled in, in the box to edit;
+      // nothing is sent until Ada sends, and the provider receives exactly what she sent.
+      await dev.call("/v1/quick-replies", {
+        method: "POST",
+        body: { queue_id: setup.q1.id, shortcut: "eta", title: "Delivery time", text: "Hi {customer_first_name}, {agent_name} here: your order arrives within 3 days." },
+      });
+      await waitFor(async () => (await dev.call(`/v1/conversations/${conversationId}`)).contact_id, "the CRM contact linked");
+      await page.locator("#reply").fill("/deliv");
+      const option = page.getByRole("listbox", { name: "Quick replies" }).getByRole("option", { name: /Delivery time/ });
+      await option.waitFor();
+      assert.equal(await page.locator("#reply").getAttribute("aria-activedescendant"), await option.getAttribute("id"), "the first match is highlighted");
+      await page.locator("#reply").press("Backspace"); // "/deli": still filtered, still listed
+      await option.click();
+      await page.locator("#quick").waitFor({ state: "hidden" });
+      const filled = "Hi Grace, Ada here: your order arrives within 3 days.";
+      assert.equal(await page.locator("#reply").inputValue(), filled);
+      assert.equal(await page.evaluate(() => document.activeElement.id), "reply", "the reply box keeps the focus");
+      await page.locator("#reply-meter", { hasText: `${filled.length} / 1600 characters` }).waitFor();
+      await page.locator("#reply").press("End");
+      await page.keyboard.type(" Anything else?");
+      assert.equal((await dev.call("/v1/sandbox/outbox")).items.filter((m) => m.text.includes("3 days")).length, 0, "not sent before Send");
+      await page.getByRole("button", { name: "Send" }).click();
+      await page.locator("#transcript .msg.agent", { hasText: "within 3 days" }).locator("[data-status=sent]").waitFor();
+      const sent = (await dev.call("/v1/sandbox/outbox")).items.filter((m) => m.text.includes("3 days"));
+      assert.deepEqual(sent.map((m) => [m.to, m.text]), [["+15555550111", `${filled} Anything else?`]]);
 
       // A send the provider refuses: its reason, and a resend that queues the text again.
       await page.locator("#reply").fill("[sandbox:fail] a refused text");
@@ -63,6 +101,11 @@ describe("agent console", () => {
         await taken.waitFor();
         await taken.getByRole("button").click();
         await bobs.page.locator("#transcript .msg.internal", { hasText: "Wants express shipping" }).waitFor();
+        // The admin, in the same tab, opens it too: warned that another agent holds it.
+        await bobs.page.evaluate(() => sessionStorage.clear());
+        await signIn(bobs.page, dev.base, ADMIN);
+        await bobs.page.locator("#items li", { hasText: "+15555550111" }).getByRole("button").click();
+        await bobs.page.locator("#held", { hasText: `Another agent (${setup.bob.id}) holds this conversation` }).waitFor();
       } finally {
         await bobs.close();
       }
@@ -70,7 +113,12 @@ describe("agent console", () => {
       // A second customer; Ada closes it: it moves to the closed tab.
       await dev.text(setup, "+15555550112", setup.support, "Thanks, all good");
       const second = page.locator("#items li", { hasText: "+15555550112" });
+      // Its text is unread until Ada opens it: a badge on the item and a count on the tab.
+      await second.locator(".badge", { hasText: "1" }).waitFor();
+      await page.getByRole("tab", { name: /Mine.*1 new/ }).waitFor();
       await second.getByRole("button").click();
+      await page.locator("#conv-title", { hasText: "+15555550112" }).waitFor();
+      assert.equal(await second.locator(".badge").count(), 0, "read once opened");
       await page.locator("#close-button").click();
       await page.locator("#conv-state", { hasText: "closed" }).waitFor();
       await page.getByRole("tab", { name: /Closed/ }).click();
@@ -89,6 +137,10 @@ describe("agent console", () => {
       await page.locator("#who", { hasText: "Cleo · Agent" }).waitFor();
       assert.equal(await page.locator("#presence").inputValue(), "available");
 
+      // Two CRM contacts share the customer's phone (the contact panel asks which, below).
+      for (const name of ["Dana Scully", "Dana S. (old)"]) {
+        await dev.call("/v1/contacts", { method: "POST", body: { name, phone: "+15555550121" } });
+      }
       // The Sales queue offers first: the banner shows the customer, Accept/Decline and the time left.
       await dev.text(setup, "+15555550121", setup.sales, "Do you ship to Canada?");
       const offer = page.locator("#offer-list li", { hasText: "+15555550121" });
@@ -104,6 +156,17 @@ describe("agent console", () => {
       await page.locator("#conv-state", { hasText: "active" }).waitFor();
       const id = await page.locator("#items li", { hasText: "+15555550121" }).getAttribute("data-id");
       assert.equal((await dev.call("/v1/work-items", { token: setup.cleo.token })).items.find((i) => i.customer === "+15555550121").state, "active");
+
+      // The contact panel: two contacts share the phone and neither is right, so Cleo creates one.
+      const contactPanel = page.locator("#contact-body");
+      await contactPanel.getByText("Several contacts share this phone").waitFor();
+      assert.deepEqual((await contactPanel.locator(".picks button").allTextContents()).sort(), ["Dana S. (old)", "Dana Scully"]);
+      await page.getByLabel("None of these: a new contact named").fill("Dana Mulder");
+      await page.getByRole("button", { name: "Create the contact" }).click();
+      await contactPanel.locator("dd", { hasText: "Dana Mulder" }).waitFor();
+      await contactPanel.getByText("None: the first one.").waitFor();
+      const dana = (await dev.call(`/v1/conversations/${id}`)).contact_id;
+      assert.equal((await dev.call(`/v1/contacts/${dana}`)).name, "Dana Mulder");
 
       // Replies with their statuses: one sent, one refused with the provider's reason.
       await page.locator("#reply").fill("Yes, we do: 3 to 5 days.");
@@ -152,6 +215,16 @@ describe("agent console", () => {
       assert.equal(c.state, "closed");
       assert.equal(c.wrap_up.disposition, "Sold");
       assert.deepEqual(c.wrap_up.tags, ["upsell"]);
+
+      // The customer writes again: a new conversation; among the three contacts Cleo picks hers, and the
+      // panel lists the earlier conversation and how it ended.
+      await waitFor(async () => (await dev.call(`/v1/contacts/${dana}`)).timeline.some((t) => t.kind === "wrap_up"), "the wrap-up on the contact's timeline");
+      await dev.text(setup, "+15555550121", setup.sales, "Me again: can we add two seats?");
+      await page.locator("#offer-list li", { hasText: "+15555550121" }).getByRole("button", { name: /^Accept/ }).click();
+      await page.locator("#conv-state", { hasText: "active" }).waitFor();
+      await contactPanel.getByRole("button", { name: "Dana Mulder" }).click();
+      await contactPanel.locator("dd", { hasText: "Dana Mulder" }).waitFor();
+      await contactPanel.locator(`.earlier li[data-id="${id}"]`, { hasText: "Sold, upsell" }).waitFor();
     } finally {
       await b.close();
     }
@@ -194,6 +267,24 @@ describe("agent console", () => {
         window.ready = new Promise((r) => ws.addEventListener("message", r, { once: true }));
       }, setup.bob.token);
       await page.evaluate(() => window.ready);
+      // Bob looks at another tab: the page is hidden, so new work beeps and raises a notification.
+      await b.context.grantPermissions(["notifications"], { origin: dev.base });
+      await page.evaluate(() => {
+        window.alerts = [];
+        Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+        const Real = window.Notification;
+        window.Notification = class extends Real {
+          constructor(title, options) {
+            super(title, options);
+            window.alerts.push(`notification: ${title}`);
+          }
+        };
+        const oscillator = AudioContext.prototype.createOscillator;
+        AudioContext.prototype.createOscillator = function () {
+          window.alerts.push("beep");
+          return oscillator.call(this);
+        };
+      });
       await dev.text(setup, "+15555550115", setup.support, "Support question (Ada's queue)");
       await dev.text(setup, "+15555550116", setup.billing, "Billing question (Bob's queue)");
       // Bob's own new work arrives; the support conversation filed before it never does.
@@ -203,6 +294,7 @@ describe("agent console", () => {
       await waitFor(() => page.evaluate((id) => window.seen.some((m) => m.conversation_id === id), bobs.conversation_id), "Bob's change on his socket");
       const leaked = await page.evaluate((id) => window.seen.filter((m) => m.conversation_id === id).length, adas.conversation_id);
       assert.equal(leaked, 0, "no change of Ada's conversation reaches Bob's socket");
+      await waitFor(() => page.evaluate(() => window.alerts.includes("beep") && window.alerts.includes("notification: New conversation")), "a beep and a notification for the new work");
       assert.equal(await page.locator("#items li", { hasText: "+15555550115" }).count(), 0);
       await assert.rejects(dev.call(`/v1/conversations/${adas.conversation_id}`, { token: setup.bob.token }), (e) => e.status === 404);
       // A socket without a valid token gets nothing and is closed with 4401.
@@ -246,6 +338,35 @@ describe("agent console", () => {
       await page.keyboard.press("Control+Enter");
       await page.locator("#transcript .msg.agent", { hasText: "Typed without a mouse" }).waitFor();
       await page.keyboard.press("Escape");
+      // A quick reply by keyboard alone: `q` opens the list (typing the `/`), the agent narrows it, arrows
+      // and Enter insert it, Ctrl+Enter sends it.
+      await dev.call("/v1/quick-replies", { method: "POST", body: { shortcut: "thanks", title: "Thanks", text: "Thanks for writing, {agent_name} from {queue_name}." } });
+      await dev.call("/v1/quick-replies", { method: "POST", body: { shortcut: "thanks-bye", title: "Goodbye", text: "Thanks, goodbye!" } });
+      await page.keyboard.press("q");
+      await page.locator("#quick-list").waitFor();
+      assert.equal(await page.locator("#reply").inputValue(), "/");
+      await page.keyboard.type("thank");
+      await waitFor(async () => (await page.locator("#quick-list [role=option]").count()) === 2, "the two matching quick replies");
+      await page.keyboard.press("ArrowDown");
+      await page.locator("#quick-list [role=option][aria-selected=true]", { hasText: "Goodbye" }).waitFor();
+      await page.keyboard.press("ArrowUp");
+      await page.locator("#quick-list [role=option][aria-selected=true]", { hasText: "/thanks Thanks" }).waitFor();
+      await page.keyboard.press("Enter");
+      assert.equal(await page.locator("#reply").inputValue(), "Thanks for writing, Ada from Support.");
+      await page.keyboard.press("Control+Enter");
+      await page.locator("#transcript .msg.agent", { hasText: "Thanks for writing" }).locator("[data-status=sent]").waitFor();
+      assert.deepEqual((await dev.call("/v1/sandbox/outbox")).items.filter((m) => m.text.startsWith("Thanks for writing")).map((m) => m.text), [
+        "Thanks for writing, Ada from Support.",
+      ]);
+      // Escape closes the list without inserting anything, and takes back the `/` that `q` typed.
+      await page.keyboard.press("Escape");
+      await page.keyboard.press("q");
+      await page.locator("#quick-list").waitFor();
+      await page.keyboard.press("Escape");
+      await page.locator("#quick").waitFor({ state: "hidden" });
+      assert.equal(await page.locator("#reply").inputValue(), "");
+      assert.equal(await page.evaluate(() => document.activeElement.id), "reply", "Escape closed the list, not the box");
+      await page.keyboard.press("Escape");
       await page.keyboard.press("e");
       await page.locator("#conv-state", { hasText: "wrap_up" }).waitFor();
       // The wrap-up form takes the focus; Ctrl+Enter finishes it.
@@ -257,7 +378,7 @@ describe("agent console", () => {
       await page.locator("#help[open]").waitFor();
       // The list names every shortcut the page answers to.
       const listed = await page.locator("#keys dt").allTextContents();
-      for (const key of ["j", "k", "r", "n", "e", "w", "a", "d", "?", "Ctrl+Enter", "Esc"]) {
+      for (const key of ["j", "k", "r", "n", "e", "w", "a", "d", "?", "Ctrl+Enter", "Esc", "q", "/"]) {
         assert.ok(listed.includes(key), `the shortcut list names ${key}: ${listed.join(", ")}`);
       }
       const focusVisible = await page.evaluate(() => getComputedStyle(document.activeElement, ":focus-visible").outlineStyle);
@@ -283,8 +404,13 @@ describe("agent console", () => {
         await item.waitFor();
         await item.getByRole("button").click();
         await page.locator("#transcript .msg").first().waitFor();
-        await page.locator("#reply").fill("Yes – you’re in the right place");
-        assert.deepEqual(await axeViolations(page), [], "conversation");
+        // With the quick replies listed (a `/` typed after the text).
+        await dev.call("/v1/quick-replies", { method: "POST", body: { shortcut: `right-${viewport.width}`, title: "Right place", text: "Yes, {agent_name} here." } });
+        await page.locator("#reply").fill("Yes – you’re in the right place /");
+        await page.locator("#quick-list [role=option]").first().waitFor();
+        assert.deepEqual(await axeViolations(page), [], "conversation, quick replies listed");
+        await page.locator("#reply").press("Escape");
+        await page.locator("#quick").waitFor({ state: "hidden" });
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         assert.ok(width <= viewport.width, `no horizontal scroll at ${viewport.width} px (${width})`);
         if (shots && name === "phone") await page.screenshot({ path: join(shots, "console-phone.png") });

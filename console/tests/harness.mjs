@@ -137,6 +137,11 @@ export class Dev {
     return { q1, q2, q3, channel, ada, bob, cleo, support: "+15555550100", billing: "+15555550200", sales: "+15555550300" };
   }
 
+  /** The sandbox reports on a text it sent (its `provider_message_id`): `delivered`, `undelivered`, ... */
+  async receipt(setup, providerMessageId, status) {
+    await this.call(`/webhooks/sandbox/${setup.channel.id}`, { method: "POST", body: { receipt: { id: providerMessageId, status } } });
+  }
+
   /** The customer `from` texts `to` (the sandbox plays the provider). */
   async text(setup, from, to, text) {
     await this.call("/v1/sandbox/inbound", { method: "POST", body: { channel_id: setup.channel.id, from, to, text } });

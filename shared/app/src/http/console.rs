@@ -23,6 +23,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("hooks.js", "text/javascript; charset=utf-8", include_str!("../../../../console/hooks.js")),
     ("offers.js", "text/javascript; charset=utf-8", include_str!("../../../../console/offers.js")),
     ("wrapup.js", "text/javascript; charset=utf-8", include_str!("../../../../console/wrapup.js")),
+    ("quick.js", "text/javascript; charset=utf-8", include_str!("../../../../console/quick.js")),
 ];
 
 /// What the browser may load and where it may connect: this origin only (the API and the live socket).
