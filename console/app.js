@@ -565,14 +565,15 @@ async function openTransfer() {
   $("transfer-target").value = "";
   $("transfer-note-field").hidden = !TRANSFER_NOTE;
   const options = [];
-  // Only an admin may list queues and agents; an agent types the id.
-  for (const [path, kind] of [["/v1/queues", "queue"], ["/v1/agents", "agent"]]) {
-    try {
-      const answer = await api(path);
-      for (const x of answer.items ?? []) options.push(el("option", { value: x.id, text: `${kind}: ${x.name}` }));
-    } catch {
-      // 403 for an agent: nothing to offer.
+  // Every queue and every other agent, by name (the field takes the id; the list offers them).
+  try {
+    const targets = await api(`/v1/conversations/${encodeURIComponent(state.current.id)}/transfer-targets`);
+    for (const q of targets.queues) options.push(el("option", { value: q.id, text: `queue: ${q.name}` }));
+    for (const a of targets.agents) {
+      options.push(el("option", { value: a.id, text: `agent: ${a.name} (${a.can_take ? "can take it" : a.presence})` }));
     }
+  } catch (e) {
+    showError($("transfer-error"), e);
   }
   $("transfer-options").replaceChildren(...options);
   $("transfer-dialog").showModal();

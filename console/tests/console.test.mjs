@@ -90,6 +90,13 @@ describe("agent console", () => {
       // Transfer to the billing queue with a note: the conversation leaves Ada's list (it is no longer hers to
       // see) and lands with Bob (Billing auto-accepts), who reads the note in the transcript.
       await page.getByRole("button", { name: "Transfer" }).click();
+      // The dialog offers every queue and every other agent by name (an agent may not list them otherwise).
+      await waitFor(async () => (await page.locator("#transfer-options option").count()) === 5, "the transfer targets");
+      const targets = await page.locator("#transfer-options option").evaluateAll((o) => o.map((x) => [x.value, x.textContent]));
+      assert.deepEqual(targets, [
+        [setup.q2.id, "queue: Billing"], [setup.q3.id, "queue: Sales"], [setup.q1.id, "queue: Support"],
+        [setup.bob.id, "agent: Bob (can take it)"], [setup.cleo.id, "agent: Cleo (can take it)"],
+      ]);
       await page.getByLabel("Queue or agent id").fill(setup.q2.id);
       await page.getByLabel("Note for whoever takes it").fill("Wants express shipping");
       await page.locator("#transfer-submit").click();
@@ -225,6 +232,10 @@ describe("agent console", () => {
       await contactPanel.getByRole("button", { name: "Dana Mulder" }).click();
       await contactPanel.locator("dd", { hasText: "Dana Mulder" }).waitFor();
       await contactPanel.locator(`.earlier li[data-id="${id}"]`, { hasText: "Sold, upsell" }).waitFor();
+
+      // Presence, from the header: Cleo steps away.
+      await page.getByLabel("Presence").selectOption("away");
+      await waitFor(async () => (await dev.call("/v1/me", { token: setup.cleo.token })).presence === "away", "Cleo away");
     } finally {
       await b.close();
     }
@@ -367,6 +378,9 @@ describe("agent console", () => {
       assert.equal(await page.locator("#reply").inputValue(), "");
       assert.equal(await page.evaluate(() => document.activeElement.id), "reply", "Escape closed the list, not the box");
       await page.keyboard.press("Escape");
+      // `w` sets it aside until the customer writes; `e` ends it from there.
+      await page.keyboard.press("w");
+      await page.locator("#conv-state", { hasText: "waiting" }).waitFor();
       await page.keyboard.press("e");
       await page.locator("#conv-state", { hasText: "wrap_up" }).waitFor();
       // The wrap-up form takes the focus; Ctrl+Enter finishes it.

@@ -232,3 +232,29 @@ async fn a_transfer_to_a_busy_queue_waits_then_lands_and_one_nobody_takes_comes_
     assert_eq!((&back["queue_id"], &back["transfer"]), (&json!(s.queue), &Value::Null), "{back}");
     assert_eq!(s.active_of(&ada).await, 1, "the slot Ada held is the one she has");
 }
+
+#[tokio::test]
+async fn the_holder_lists_every_queue_and_every_other_agent_as_transfer_targets_by_name() {
+    let Some(s) = Setup::new().await else { return };
+    let billing = s.api().create_queue("Billing").await;
+    let (_ada, ada_token) = s.agent("Ada", 1).await;
+    // Brook serves Billing and is offline (never set his presence): listed, but he cannot take it now.
+    let (brook, brook_token) = s.api().create_agent("Brook", &[&billing], 1).await;
+    s.text("T1000000000000000000000000000091", "15555550491", "who can help?").await;
+    let conversation = s.work_item_for(&ada_token, "+15555550491").await;
+    let path = format!("/v1/conversations/{conversation}/transfer-targets");
+
+    let targets = s.api().ok("GET", &path, &ada_token, None, 200).await;
+    assert_eq!(
+        targets["queues"],
+        json!([{"id": billing, "name": "Billing"}, {"id": s.queue, "name": "Support"}]),
+        "every queue, by name"
+    );
+    assert_eq!(
+        targets["agents"],
+        json!([{"id": brook, "name": "Brook", "presence": "offline", "can_take": false}]),
+        "every agent but the holder"
+    );
+    // An agent who may not act on the conversation learns nothing of it.
+    s.api().ok("GET", &path, &brook_token, None, 404).await;
+}

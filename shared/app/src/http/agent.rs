@@ -41,7 +41,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/messages/preview", post(preview))
         .route("/v1/contacts", get(contacts))
         .route("/v1/contacts/{id}", get(contact));
-    crate::http::notes::routes(crate::http::media::routes(router))
+    crate::http::transfer_targets::routes(crate::http::notes::routes(crate::http::media::routes(router)))
 }
 
 /// Who the token is: role, agent id, name, queues and presence (the console shows what the role allows).

@@ -67,6 +67,7 @@ use utoipa::{Modify, OpenApi};
         agent::wrap_up,
         crate::http::notes::add_note,
         agent::transfer,
+        crate::http::transfer_targets::transfer_targets,
         agent::accept,
         agent::decline,
         agent::pick_contact,
