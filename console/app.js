@@ -295,8 +295,15 @@ function contactSig(c) {
   return `${c.id}|${c.contact_state}|${c.contact_id ?? ""}`;
 }
 
+function showContactPanel(on) {
+  document.body.classList.toggle("show-contact", on);
+  $("contact-button").setAttribute("aria-expanded", String(on));
+  if (on) $("contact-panel").focus();
+}
+
 function closeView() {
   state.current = null;
+  showContactPanel(false);
   $("conversation-body").hidden = true;
   $("no-conversation").hidden = false;
   document.body.classList.remove("viewing");
@@ -872,6 +879,12 @@ function wire() {
   $("transfer-form").addEventListener("submit", submitTransfer);
   $("transfer-cancel").addEventListener("click", () => $("transfer-dialog").close());
   $("help-button").addEventListener("click", showHelp);
+  // Below 1000 px the contact panel is not a column: this button shows it over the page, and hides it.
+  $("contact-button").addEventListener("click", () => showContactPanel(!document.body.classList.contains("show-contact")));
+  $("contact-hide").addEventListener("click", () => {
+    showContactPanel(false);
+    $("contact-button").focus();
+  });
   $("back").addEventListener("click", () => {
     closeView();
     renderList();

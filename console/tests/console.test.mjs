@@ -428,6 +428,23 @@ describe("agent console", () => {
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         assert.ok(width <= viewport.width, `no horizontal scroll at ${viewport.width} px (${width})`);
         if (shots && name === "phone") await page.screenshot({ path: join(shots, "console-phone.png") });
+        // The contact panel: a column at 1280 px; on the phone, shown over the page by the "Contact" button.
+        const contactButton = page.getByRole("button", { name: "Contact", exact: true });
+        if (name === "phone") {
+          assert.ok(!(await page.locator("#contact-body").isVisible()), "no contact column on a phone");
+          await contactButton.click();
+          assert.equal(await contactButton.getAttribute("aria-expanded"), "true");
+        } else {
+          assert.ok(!(await contactButton.isVisible()), "no Contact button beside the column");
+        }
+        await page.locator("#contact-body dt", { hasText: "Phone" }).waitFor();
+        if (name === "phone") {
+          const box = await page.locator("#contact-panel").boundingBox();
+          assert.ok(box.x >= 0 && box.x + box.width <= viewport.width, `the panel fits the screen (${JSON.stringify(box)})`);
+          await page.getByRole("button", { name: "Hide the contact" }).click();
+          await page.locator("#contact-body").waitFor({ state: "hidden" });
+          assert.equal(await page.evaluate(() => document.activeElement.id), "contact-button");
+        }
       } finally {
         await b.close();
       }
