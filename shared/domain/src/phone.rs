@@ -73,7 +73,8 @@ impl Phone {
     /// A number stored or queued by smsdesk itself (`+` and 8 to 15 digits, or a short code's digits: what
     /// [`Phone::e164`] gives): checked for that form and for its country calling code from [`COUNTRY_CODES`],
     /// without the phone-number library's metadata (which it loads and compiles on the first full parse:
-    /// ~90 ms of a Lambda function's first invocation). Anything else is refused: free-form input (spaces,
+    /// ~90 ms of a Lambda function's first invocation), except for the rare national numbers of zeros that
+    /// [`Phone::parse`] leaves to the full parse. Anything else is refused: free-form input (spaces,
     /// punctuation, no `+`) goes through [`Phone::parse`].
     pub fn from_e164(input: &str) -> Result<Self, PhoneError> {
         if input.is_empty() {
@@ -86,7 +87,14 @@ impl Phone {
         }
         match input.strip_prefix('+') {
             Some(digits) if !digits.starts_with('+') => {
-                Self::digits_form(input).unwrap_or_else(|| Err(PhoneError::Invalid(mask(digits))))
+                // `None`: not digits (refused), or a national number of zeros (the full parse decides).
+                match Self::digits_form(input) {
+                    Some(answer) => answer,
+                    None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                        Self::parse(input)
+                    }
+                    None => Err(PhoneError::Invalid(mask(digits))),
+                }
             }
             _ => Err(PhoneError::Invalid(mask(input))),
         }
@@ -299,6 +307,8 @@ mod tests {
             assert_eq!(phone.e164(), stored);
             assert_eq!(Phone::parse(stored).unwrap(), phone);
         }
+        assert_eq!(Phone::from_e164("+12000000").unwrap().e164(), "+12000000");
+        assert!(Phone::from_e164("+78000000").is_err());
         assert_eq!(Phone::from_e164(""), Err(PhoneError::Empty));
         assert_eq!(Phone::from_e164("+1234567"), Err(PhoneError::Length));
         assert_eq!(Phone::from_e164("+1234567890123456"), Err(PhoneError::Length));
