@@ -3,7 +3,8 @@
 # Chromium against a real `smsdesk dev` on a free loopback port, with an axe-core scan (npm axe-core).
 # Installs what is missing: Debian's chromium (apt-get, as root; skipped with a message otherwise) and the
 # npm packages pinned by console/tests/package-lock.json into ${SMSDESK_CACHE}/node. Writes the README's
-# screenshots into docs/. Called by scripts/test; runs alone too (it builds the smsdesk binary first).
+# screenshots into docs/. Called by scripts/test; runs alone too (it builds the smsdesk binary first, unless
+# SMSDESK_BIN names a built one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,8 +31,10 @@ if ! cmp -s console/tests/package-lock.json "$NODE_DIR/package-lock.json" || [ !
     (cd "$NODE_DIR" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 
-cargo build -q --locked -p smsdesk
-export SMSDESK_BIN="$CARGO_TARGET_DIR/debug/smsdesk"
+if [ -z "${SMSDESK_BIN:-}" ]; then
+    cargo build -q --locked -p smsdesk
+fi
+export SMSDESK_BIN="${SMSDESK_BIN:-$CARGO_TARGET_DIR/debug/smsdesk}"
 export SMSDESK_CHROMIUM="$CHROMIUM"
 export SMSDESK_SCREENSHOTS="${SMSDESK_SCREENSHOTS:-$PWD/docs}"
 export NODE_PATH="$NODE_DIR/node_modules"

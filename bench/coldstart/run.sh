@@ -12,6 +12,8 @@
 #       an SQS batch of its queue's job, an API Gateway request, a schedule), whose handling reads DynamoDB;
 #       the probes get one SQS event (ListTables + ListQueues).
 #   COLDSTART_FUNCTIONS=0 bench/coldstart/run.sh   # probes only
+#   COLDSTART_PROBES=0 COLDSTART_ONLY="router agent-api" bench/coldstart/run.sh
+#       # no SDK probes (hello and the functions only); only the functions named
 #
 # Each package is built alone (-p) so no binary carries another one's crate features, and every bootstrap
 # with the rustflags .cargo/config.toml gives the Lambda target (non-PIE), through an explicit --target so
@@ -42,7 +44,9 @@ build() { # build DIR PACKAGE [TARGET_DIR]: release, native, as a Lambda bootstr
 cd "$here"
 log "building the runner"
 cargo build --quiet --release -p coldstart
-for p in hello sdk-naive sdk-tuned; do
+probes=(sdk-naive sdk-tuned)
+[[ "${COLDSTART_PROBES:-1}" == 0 ]] && probes=()
+for p in hello "${probes[@]}"; do
   log "building $p (release, native)"
   build "$here" "$p"
 done
@@ -54,7 +58,8 @@ runner="$here/target/release/coldstart"
 
 # The tuned probe is one binary; PROBE_* variables switch its steps off, to measure each step alone.
 t1="tuned-1:features-off"; t2="tuned-2:+env-credentials"; t3="tuned-3:+compiled-in-roots"; t4="tuned-4:+lazy-sdk-tls"
-targets=("hello=$here/target/default-flags/release/hello" "hello-lambda-flags=$bin/hello" "sdk-naive=$bin/sdk-naive" "sdk-naive+SSL_CERT_FILE=$bin/sdk-naive"
+targets=("hello=$here/target/default-flags/release/hello" "hello-lambda-flags=$bin/hello")
+[[ ${#probes[@]} -gt 0 ]] && targets+=("sdk-naive=$bin/sdk-naive" "sdk-naive+SSL_CERT_FILE=$bin/sdk-naive"
   "$t1=$bin/sdk-tuned" "$t2=$bin/sdk-tuned" "$t3=$bin/sdk-tuned" "$t4=$bin/sdk-tuned")
 bundle=""
 for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
@@ -64,13 +69,14 @@ args=(--runs "$runs" --markdown "$out"
   --env-for "$t1" PROBE_CREDENTIALS=chain --env-for "$t1" PROBE_TLS=platform --env-for "$t1" PROBE_SDK_TLS=eager
   --env-for "$t2" PROBE_TLS=platform --env-for "$t2" PROBE_SDK_TLS=eager
   --env-for "$t3" PROBE_SDK_TLS=eager)
-[[ -n "$bundle" ]] && args+=(--env-for "sdk-naive+SSL_CERT_FILE" "SSL_CERT_FILE=$bundle")
+[[ -n "$bundle" && ${#probes[@]} -gt 0 ]] && args+=(--env-for "sdk-naive+SSL_CERT_FILE" "SSL_CERT_FILE=$bundle")
 
 # The functions, when they exist; each built alone in the product's workspace.
 if [[ "${COLDSTART_FUNCTIONS:-1}" != 0 ]]; then
   for dir in "$repo"/functions/*/; do
     [[ -f "$dir/Cargo.toml" ]] || continue
     f="$(basename "$dir")"
+    [[ -z "${COLDSTART_ONLY:-}" || " $COLDSTART_ONLY " == *" $f "* ]] || continue
     log "building $f (release, native)"
     build "$repo" "$f" "$product_target"
     targets+=("$f=$product_target/$host/release/$f")

@@ -54,8 +54,8 @@ impl Phone {
         {
             return Ok(Self(trimmed.to_string()));
         }
-        if let Some(phone) = Self::fast_e164(trimmed) {
-            return Ok(phone);
+        if let Some(answer) = Self::digits_form(trimmed) {
+            return answer;
         }
         let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
         let allowed = |c: char| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.');
@@ -70,18 +70,57 @@ impl Phone {
         Ok(Self(e164))
     }
 
-    /// The fast path for what providers send: `+` and digits, or digits only (TeleSign, Vonage), 8 to 15 of
-    /// them, starting with an assigned country calling code. For such input the phone-number library's full
-    /// parse (and the metadata it loads) says no more than this: a unit test checks both agree for every
-    /// country code. Anything else (spaces, punctuation, unknown codes) takes the full parse.
-    fn fast_e164(input: &str) -> Option<Self> {
+    /// A number stored or queued by smsdesk itself (`+` and 8 to 15 digits, or a short code's digits: what
+    /// [`Phone::e164`] gives): checked for that form and for its country calling code from [`COUNTRY_CODES`],
+    /// without the phone-number library's metadata (which it loads and compiles on the first full parse:
+    /// ~90 ms of a Lambda function's first invocation), except for the rare national numbers of zeros that
+    /// [`Phone::parse`] leaves to the full parse. Anything else is refused: free-form input (spaces,
+    /// punctuation, no `+`) goes through [`Phone::parse`].
+    pub fn from_e164(input: &str) -> Result<Self, PhoneError> {
+        if input.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        if (SHORT_CODE_MIN..=SHORT_CODE_MAX).contains(&input.len())
+            && input.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Ok(Self(input.to_string()));
+        }
+        match input.strip_prefix('+') {
+            Some(digits) if !digits.starts_with('+') => {
+                // `None`: not digits (refused), or a national number of zeros (the full parse decides).
+                match Self::digits_form(input) {
+                    Some(answer) => answer,
+                    None if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                        Self::parse(input)
+                    }
+                    None => Err(PhoneError::Invalid(mask(digits))),
+                }
+            }
+            _ => Err(PhoneError::Invalid(mask(input))),
+        }
+    }
+
+    /// The fast path, for the forms providers send: `+` then digits, or digits only (TeleSign, Vonage, ACS).
+    /// For such input the answer is decided here, from the length and [`COUNTRY_CODES`], and is the one the
+    /// library's full parse gives (a unit test compares both over every country code, every length, leading
+    /// zeros and a table of random numbers); `None` for anything else (spaces, punctuation), and for national
+    /// numbers of zeros, which take the full parse.
+    fn digits_form(input: &str) -> Option<Result<Self, PhoneError>> {
         let digits = input.strip_prefix('+').unwrap_or(input);
-        if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let known = (1..=3)
-            .any(|n| digits[..n].parse().is_ok_and(|cc: u16| COUNTRY_CODES.binary_search(&cc).is_ok()));
-        known.then(|| Self(format!("+{digits}")))
+        if !(8..=15).contains(&digits.len()) {
+            return Some(Err(PhoneError::Length));
+        }
+        Some(match country_code_len(digits) {
+            None => Err(PhoneError::Invalid(format!("{}: invalid country code", mask(digits)))),
+            // A national number of zeros but for one or two digits is left to the full parse: the library
+            // strips a national prefix ("+7 8000000", "+7 8800000": Russia's 8) and refuses what is left when
+            // it is all zeros. Real numbers hardly look like this: the fallback costs nothing in practice.
+            Some(cc) if mostly_zeros(&digits[cc..]) => return None,
+            Some(_) => Ok(Self(format!("+{digits}"))),
+        })
     }
 
     /// Parses a number given as digits only, country code first, no `+` and no spaces: the form in which
@@ -127,6 +166,22 @@ pub fn mask(raw: &str) -> String {
     format!("…{last}")
 }
 
+/// At most two digits other than 0 (see [`Phone::digits_form`]).
+fn mostly_zeros(national: &str) -> bool {
+    national.bytes().filter(|&b| b != b'0').count() <= 2
+}
+
+/// The length of the country calling code an international number (digits only, no `+`) starts with, if
+/// it is one of [`COUNTRY_CODES`]. A code never starts with 0 (`"01…"` is not code 1); codes are
+/// prefix-free, so at most one of the first one to three digits is a code.
+fn country_code_len(digits: &str) -> Option<usize> {
+    if digits.starts_with('0') {
+        return None;
+    }
+    (1..=3.min(digits.len()))
+        .find(|&n| digits[..n].parse::<u16>().is_ok_and(|cc| COUNTRY_CODES.binary_search(&cc).is_ok()))
+}
+
 impl fmt::Display for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -156,26 +211,113 @@ impl<'de> Deserialize<'de> for Phone {
 #[cfg(test)]
 mod tests {
 
-    /// The fast path and the library's full parse agree on every 1- to 3-digit prefix, at the shortest and
-    /// longest lengths, with and without `+`.
+    use super::*;
+
+    /// What `Phone::parse` answered for `+`/digits-only input before the fast path: the length rule, then
+    /// the phone-number library's full parse (which loads its metadata).
+    fn full_parse(input: &str) -> Result<Phone, PhoneError> {
+        let digits = input.strip_prefix('+').unwrap_or(input);
+        if !(8..=15).contains(&digits.len()) {
+            return Err(PhoneError::Length);
+        }
+        let e164 = format!("+{digits}");
+        phonenumber::parse(None, &e164).map_err(|e| PhoneError::Invalid(format!("{}: {e}", mask(&e164))))?;
+        Ok(Phone(e164))
+    }
+
+    /// The same answer: the same number, or an error of the same kind (the messages differ).
+    fn assert_fast_path_agrees(digits: &str) {
+        for input in [format!("+{digits}"), digits.to_string()] {
+            let Some(fast) = Phone::digits_form(&input) else {
+                // Left to the full parse (a national number of zeros but for one or two digits).
+                assert!(digits.bytes().filter(|&b| b != b'0').count() <= 5, "{input}");
+                continue;
+            };
+            match (fast, full_parse(&input)) {
+                (Ok(fast), Ok(full)) => assert_eq!(fast, full, "{input}"),
+                (Err(fast), Err(full)) => {
+                    assert_eq!(std::mem::discriminant(&fast), std::mem::discriminant(&full), "{input}")
+                }
+                // The one place where the library knows more than E.164's structure: China's carrier
+                // selection codes (`+86 1[12]xx`…), which it strips from the national number before checking
+                // its length. A number a provider sends in E.164 carries no carrier code; the fast path keeps
+                // it whole, as it keeps every other number.
+                (Ok(_), Err(PhoneError::Invalid(e)))
+                    if digits.starts_with("86") && e.contains("too short") => {}
+                (fast, full) => panic!("{input}: fast path {fast:?}, full parse {full:?}"),
+            }
+        }
+    }
+
+    /// The fast path and the full parse agree on every 1- to 3-digit prefix, written with and without
+    /// leading zeros (`1`, `01`, `001`: a country code never starts with 0), at every length around the
+    /// allowed 8 to 15, with and without `+`.
     #[test]
     fn the_fast_path_agrees_with_the_full_parse_for_every_country_code() {
         assert!(COUNTRY_CODES.windows(2).all(|w| w[0] < w[1]), "sorted, for the binary search");
-        for prefix in (1..=999).map(|n: u32| n.to_string()) {
-            for len in [8, 11, 15] {
-                let digits = format!("{prefix}{}", "5".repeat(len - prefix.len()));
-                let full = phonenumber::parse(None, format!("+{digits}")).is_ok();
-                for input in [format!("+{digits}"), digits.clone()] {
-                    assert_eq!(Phone::fast_e164(&input).is_some(), full, "{input}");
-                    if full {
-                        assert_eq!(Phone::parse(&input).unwrap().e164(), format!("+{digits}"));
+        for width in 1..=3 {
+            for n in 0..10u32.pow(width as u32) {
+                let prefix = format!("{n:0width$}");
+                for len in [7, 8, 11, 15, 16] {
+                    for fill in ["5", "0"] {
+                        assert_fast_path_agrees(&format!("{prefix}{}", fill.repeat(len - width)));
                     }
                 }
             }
         }
     }
 
-    use super::*;
+    /// And on a table of pseudo-random digit strings of 1 to 17 digits (a fixed seed: the same table on
+    /// every run).
+    #[test]
+    fn the_fast_path_agrees_with_the_full_parse_on_random_numbers() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..10_000 {
+            let len = 1 + (next() % 17) as usize;
+            let digits: String = (0..len).map(|_| char::from(b'0' + (next() % 10) as u8)).collect();
+            assert_fast_path_agrees(&digits);
+        }
+    }
+
+    #[test]
+    fn only_plain_digit_forms_take_the_fast_path() {
+        for input in
+            ["+1 555 555 0100", "+1-555-555-0100", "(555) 555-0100", "+1555555010a", "++15555550100", ""]
+        {
+            assert_eq!(Phone::digits_form(input), None, "{input}");
+        }
+        assert!(Phone::parse("+0155555501").unwrap_err().to_string().contains("country code"));
+        assert_eq!(Phone::digits_form("+44000000000"), None);
+        assert_eq!(Phone::digits_form("+78000000"), None);
+        assert!(Phone::parse("+78000000").is_err());
+        assert!(Phone::parse("+12000000").is_ok());
+        assert!(matches!(Phone::parse("0044 20 7946 0958"), Err(PhoneError::Invalid(_))));
+    }
+
+    #[test]
+    fn from_e164_takes_what_smsdesk_stores_and_nothing_free_form() {
+        for stored in ["+15555550100", "+442079460958", "+8801712345678", "12345", "555"] {
+            let phone = Phone::from_e164(stored).unwrap_or_else(|e| panic!("{stored}: {e}"));
+            assert_eq!(phone.e164(), stored);
+            assert_eq!(Phone::parse(stored).unwrap(), phone);
+        }
+        assert_eq!(Phone::from_e164("+12000000").unwrap().e164(), "+12000000");
+        assert!(Phone::from_e164("+78000000").is_err());
+        assert_eq!(Phone::from_e164(""), Err(PhoneError::Empty));
+        assert_eq!(Phone::from_e164("+1234567"), Err(PhoneError::Length));
+        assert_eq!(Phone::from_e164("+1234567890123456"), Err(PhoneError::Length));
+        for refused in
+            ["15555550100", "+1 555 555 0100", "+0155555501", "+999555550123", "++15555550100", "+"]
+        {
+            assert!(matches!(Phone::from_e164(refused), Err(PhoneError::Invalid(_))), "{refused}");
+        }
+    }
 
     #[test]
     fn parses_international_forms_to_e164() {
