@@ -128,9 +128,9 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     // Media announced with the text: fetched now (providers' links expire), or refused by the channel.
     crate::services::media::receive(app, &channel, &conversation, &message_id, &m.media).await?;
 
-    // Consent keywords and the opt-in notice first (before anything else is said), then the greeting of a
-    // conversation this text opened.
     // A language keyword ("ESPAÑOL") switches the customer's language before anything is said to them.
+    // Then consent keywords and the opt-in notice (before anything else is said), the language's
+    // confirmation, and the greeting of a conversation this text opened.
     let picked = language::on_inbound(app, &channel, &conversation, &m.text, &message_id).await?;
     let conversation = match &picked {
         Some(now) => Conversation { language: now.language.clone(), ..conversation },
