@@ -108,6 +108,7 @@ store_suite!(
     offers_contract,
     transfers_contract,
     lifecycle_contract,
+    handback_contract,
     distribution_stress_contract,
     messages_contract,
     status_contract,

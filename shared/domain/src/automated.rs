@@ -283,6 +283,7 @@ pub fn validate_messaging(
             }
         }
     }
+    crate::language::validate_keywords(settings)?;
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     let builtin = [
         ("opt_out", crate::consent::OPT_OUT),

@@ -201,6 +201,10 @@ pub struct MessagingSettings {
     /// Replace look-alike characters (curly quotes, long dashes, ...) so texts stay GSM-7.
     #[serde(default)]
     pub smart_encoding: bool,
+    /// Words a customer texts to pick a language, per language tag, besides the built-in ones
+    /// (`crate::language`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub language_keywords: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 fn yes() -> bool {
@@ -214,6 +218,7 @@ impl Default for MessagingSettings {
             automated_messages: Default::default(),
             consent_keywords: Default::default(),
             smart_encoding: false,
+            language_keywords: Default::default(),
         }
     }
 }
@@ -323,6 +328,10 @@ pub struct WorkQueue {
     /// transfer fails and it goes back to the agent who sent it (`crate::transfer`).
     #[serde(default = "default_transfer_timeout_secs")]
     pub transfer_timeout_secs: u64,
+    /// Offline hand-back (issue 10.2): this many seconds after an agent went offline, what they still hold
+    /// in this queue goes back to it (`crate::handback`). None: they keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_handback_secs: Option<u32>,
 }
 
 fn default_transfer_timeout_secs() -> u64 {
@@ -386,6 +395,7 @@ impl WorkQueue {
             expiry_message: default_expiry_message(),
             bot: None,
             transfer_timeout_secs: crate::transfer::DEFAULT_TRANSFER_TIMEOUT_SECS,
+            offline_handback_secs: None,
         }
     }
 }

@@ -51,6 +51,7 @@ pub fn validate_queue(queue: &WorkQueue) -> Result<(), FieldError> {
     crate::offer::validate(queue)?;
     crate::assign::validate_affinity(queue)?;
     crate::transfer::validate(queue)?;
+    crate::handback::validate(queue)?;
     if let Some(hours) = &queue.operating_hours {
         crate::hours::validate(hours)?;
     }

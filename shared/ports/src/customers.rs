@@ -46,4 +46,11 @@ pub trait CustomerStore: Send + Sync {
     /// changes nothing. Returns whether it was stored.
     async fn set_customer_language(&self, language: &CustomerLanguage) -> PortResult<bool>;
     async fn customer_language(&self, customer: &Phone) -> PortResult<Option<CustomerLanguage>>;
+    /// Sets the language of a conversation (the customer picked one while it was open). Returns the updated
+    /// conversation, or None when it is closed or does not exist.
+    async fn set_conversation_language(
+        &self,
+        conversation: &ConversationId,
+        language: &str,
+    ) -> PortResult<Option<Conversation>>;
 }

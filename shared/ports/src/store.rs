@@ -180,6 +180,18 @@ pub trait ConversationStore: Send + Sync {
         queue: &QueueId,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
+    /// Offline hand-back (issue 10.2): as [`ConversationStore::requeue`] into the conversation's own queue,
+    /// and only while it is still held by `agent` in a state that is handed back (`offered`, `active`,
+    /// `waiting`; `smsdesk_domain::handback::handed_back_in`), checked atomically with the move: a
+    /// conversation is handed back once, and never after it moved on (closed, wrap-up, transferred, taken
+    /// by another agent). The agent gets its slot back exactly once. Returns the conversation now `open`,
+    /// or None when any condition failed.
+    async fn hand_back(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
     /// Atomically: if the conversation is `routing` and its routing's `since` is `expected`, its routing
     /// becomes `routing`. Returns the updated conversation, or None when any condition failed (another
     /// writer moved it first: read it again).

@@ -48,8 +48,14 @@ mod faults;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod gateway;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/handback.rs"]
+mod handback;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/hostile.rs"]
 mod hostile;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/language.rs"]
+mod language;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/lifecycle.rs"]
 mod lifecycle;

@@ -32,7 +32,9 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/channels/{id}/credentials", axum::routing::put(rotate_credentials))
         .route("/v1/channels/{id}/numbers", axum::routing::put(set_numbers))
         .route("/v1/contacts", post(create_contact));
-    validate_routes(crate::http::quick_replies::routes(crate::http::queues::routes(router)))
+    validate_routes(crate::http::customers::routes(crate::http::quick_replies::routes(
+        crate::http::queues::routes(router),
+    )))
 }
 
 /// Adds the channel validation route to `router`.

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod agent;
 pub mod console;
+pub mod customers;
 pub mod media;
 pub mod notes;
 pub mod openapi;

@@ -40,6 +40,8 @@ use utoipa::{Modify, OpenApi};
         quick_replies::get_one,
         quick_replies::patch,
         quick_replies::delete,
+        crate::http::customers::get_language,
+        crate::http::customers::put_language,
         admin::create_agent,
         admin::list_agents,
         admin::get_agent,

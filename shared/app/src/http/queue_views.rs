@@ -84,6 +84,10 @@ pub struct QueueView {
     /// Offers an agent may miss in a row before being set `away` (0: never).
     pub max_missed_offers: u32,
     pub affinity_secs: u64,
+    /// Offline hand-back: seconds after an agent goes offline before what they hold here goes back to the
+    /// queue (absent: they keep it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offline_handback_secs: Option<u32>,
     pub hidden: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_level_seconds: Option<u32>,
@@ -123,6 +127,7 @@ impl QueueView {
             refusal_timeout_secs: q.refusal_timeout_secs,
             max_missed_offers: q.max_missed_offers,
             affinity_secs: q.affinity_secs,
+            offline_handback_secs: q.offline_handback_secs,
             hidden: q.hidden,
             service_level_seconds: q.service_level_seconds,
             expiry_seconds: q.expiry_seconds,

@@ -804,6 +804,8 @@ pub struct ChannelView {
     /// The consent keywords in effect, by language (built-in and the admin's).
     #[schema(value_type = Object)]
     pub consent_keywords: serde_json::Value,
+    /// The words a customer texts to pick a language, by language (built-in and the admin's).
+    pub language_keywords: std::collections::BTreeMap<String, Vec<String>>,
     pub smart_encoding: bool,
     /// The provider's credential fields, secrets redacted.
     #[schema(value_type = Object)]
@@ -954,4 +956,36 @@ pub struct QuickReplySettings {
     pub shortcut: Option<String>,
     pub title: Option<String>,
     pub text: Option<String>,
+}
+
+/// A customer's language (`/v1/customers/{phone}/language`).
+#[derive(Serialize, ToSchema)]
+pub struct CustomerLanguageView {
+    /// The customer's number, E.164.
+    #[schema(value_type = String)]
+    pub customer: Phone,
+    /// The language tag the customer's conversations start in; null: the channel's default.
+    pub language: Option<String>,
+    /// `keyword` (the customer texted a language keyword) or `admin`; null when none is kept.
+    pub source: Option<String>,
+    #[schema(format = DateTime)]
+    pub updated_at: Option<String>,
+}
+
+impl CustomerLanguageView {
+    pub fn of(customer: Phone, kept: Option<smsdesk_ports::CustomerLanguage>) -> Self {
+        Self {
+            customer,
+            language: kept.as_ref().map(|k| k.language.clone()),
+            source: kept.as_ref().map(|k| k.source.clone()),
+            updated_at: kept.map(|k| ts(k.at)),
+        }
+    }
+}
+
+/// `PUT /v1/customers/{phone}/language`: a language smsdesk has texts for (`en`, `es`, and any a channel adds).
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerLanguageBody {
+    pub language: String,
 }

@@ -337,8 +337,13 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<ChannelView> {
 }
 
 /// The messaging settings of a channel (see [`MessagingSettings`]), set at creation or by `PATCH`.
-const SETTINGS: &[&str] =
-    &["automated_messages_enabled", "automated_messages", "consent_keywords", "smart_encoding"];
+const SETTINGS: &[&str] = &[
+    "automated_messages_enabled",
+    "automated_messages",
+    "consent_keywords",
+    "smart_encoding",
+    "language_keywords",
+];
 
 /// Channel fields that are left out of the stored JSON while unset, and that a `PATCH` may set.
 const OPTIONAL: &[&str] = &["base_url", "public_url", "inactivity_secs", "language"];
@@ -424,6 +429,9 @@ fn apply_patch(app: &App, channel: &Channel, patch: &Value) -> ApiResult<Channel
             "automated_messages" => {
                 serde_json::from_value::<smsdesk_domain::automated::Templates>(value).map(|_| ())
             }
+            "language_keywords" => {
+                serde_json::from_value::<std::collections::BTreeMap<String, Vec<String>>>(value).map(|_| ())
+            }
             "consent_keywords" => serde_json::from_value::<
                 std::collections::BTreeMap<String, smsdesk_domain::consent::KeywordLists>,
             >(value)
@@ -501,6 +509,7 @@ pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> ChannelV
         automated_messages: serde_json::to_value(effective_templates(&channel.messaging.automated_messages))
             .unwrap_or_default(),
         consent_keywords: keywords_view(channel),
+        language_keywords: smsdesk_domain::language::language_names(&channel.messaging),
         smart_encoding: channel.messaging.smart_encoding,
         credentials: redacted(app, credentials),
         created_at: crate::http::views::ts(channel.created_at),

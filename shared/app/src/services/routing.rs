@@ -3,7 +3,7 @@
 //! receipts move outbound messages forward. Idempotent: a redelivered event changes nothing the second time.
 
 use crate::App;
-use crate::services::{assignment, automated, consent, crm, outcome_for, prequeue};
+use crate::services::{assignment, automated, consent, crm, language, outcome_for, prequeue};
 use async_trait::async_trait;
 use smsdesk_domain::automated::AutomatedKind;
 use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
@@ -128,9 +128,18 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     // Media announced with the text: fetched now (providers' links expire), or refused by the channel.
     crate::services::media::receive(app, &channel, &conversation, &message_id, &m.media).await?;
 
-    // Consent keywords and the opt-in notice first (before anything else is said), then the greeting of a
-    // conversation this text opened.
+    // A language keyword ("ESPAÑOL") switches the customer's language before anything is said to them.
+    // Then consent keywords and the opt-in notice (before anything else is said), the language's
+    // confirmation, and the greeting of a conversation this text opened.
+    let picked = language::on_inbound(app, &channel, &conversation, &m.text, &message_id).await?;
+    let conversation = match &picked {
+        Some(now) => Conversation { language: now.language.clone(), ..conversation },
+        None => conversation,
+    };
     let said = consent::on_inbound(app, &channel, &conversation, &m.text, &message_id).await?;
+    if picked.is_some() && !said.opted_out {
+        language::confirm(app, &channel, &conversation, &message_id).await?;
+    }
     let mut opened = false;
     if !said.keyword && !said.opted_out {
         opened = greet(app, &channel, &conversation, &message_id).await?;
@@ -380,7 +389,7 @@ async fn find_or_open_with(
         agent_id: None,
         state,
         contact: ContactLink::Pending,
-        language: channel.language.clone(),
+        language: language::for_new_conversation(app, channel, customer).await?,
         created_at: now,
         last_message_at: now,
         queued_at: now,

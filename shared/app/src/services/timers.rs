@@ -30,6 +30,8 @@ pub struct SweepReport {
     pub wrap_ups_closed: usize,
     /// Offers that ran past their queue's refusal timeout (back in line for another agent).
     pub offers_expired: usize,
+    /// Conversations handed back to their queue after their agent went offline (issue 10.2).
+    pub handed_back: usize,
 }
 
 /// How many idle conversations one sweep looks at.
@@ -124,6 +126,10 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
     match offers::expire_due(app).await {
         Ok(n) => report.offers_expired = n,
         Err(e) => tracing::warn!(error = %e, "offer expiry sweep failed"),
+    }
+    match crate::services::handback::sweep(app).await {
+        Ok(n) => report.handed_back = n,
+        Err(e) => tracing::warn!(error = %e, "offline hand-back sweep failed"),
     }
     match crate::services::transfers::sweep(app).await {
         Ok(n) if n > 0 => tracing::info!(failed = n, "transfers timed out"),

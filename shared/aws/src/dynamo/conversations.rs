@@ -81,10 +81,9 @@ enum Leave<'a> {
         idle_before: Option<OffsetDateTime>,
         only_in: Option<ConversationState>,
     },
-    Requeue {
-        queue: &'a QueueId,
-        at: OffsetDateTime,
-    },
+    /// With `held_by`, only while that agent holds the conversation in a state that is handed back
+    /// (offline hand-back).
+    Requeue { queue: &'a QueueId, at: OffsetDateTime, held_by: Option<&'a AgentId> },
 }
 
 impl Leave<'_> {
@@ -99,7 +98,7 @@ impl Leave<'_> {
                 transfer: None,
                 ..current.clone()
             },
-            Leave::Requeue { queue, at } => Conversation {
+            Leave::Requeue { queue, at, .. } => Conversation {
                 state: ConversationState::Open,
                 agent_id: None,
                 queue_id: (*queue).clone(),
@@ -125,7 +124,7 @@ impl Leave<'_> {
                 expr.name("offer"),
                 expr.name("transfer"),
             ),
-            Leave::Requeue { queue, at } => format!(
+            Leave::Requeue { queue, at, .. } => format!(
                 "SET {}, {}, {}, {}, {}, {} REMOVE {}, {}, {}",
                 expr.eq("state", s(ConversationState::Open.as_str())),
                 expr.eq("agent_id", to_attr(&serde_json::Value::Null)),
@@ -165,6 +164,12 @@ impl DynamoStore {
                 && current.state != *state
             {
                 return Ok(None); // `unchanged` below keeps this true until the transaction commits
+            }
+            if let Leave::Requeue { held_by: Some(agent), .. } = &change
+                && (current.agent_id.as_ref() != Some(*agent)
+                    || !smsdesk_domain::handback::handed_back_in(current.state))
+            {
+                return Ok(None); // as above: `unchanged` keeps state and agent as read
             }
             let idle_before = match &change {
                 Leave::Close { idle_before, .. } => *idle_before,
@@ -560,7 +565,18 @@ impl ConversationStore for DynamoStore {
         queue: &QueueId,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
-        self.leave(conversation, Leave::Requeue { queue, at }).await
+        self.leave(conversation, Leave::Requeue { queue, at, held_by: None }).await
+    }
+
+    async fn hand_back(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
+        let queue = current.queue_id.clone();
+        self.leave(conversation, Leave::Requeue { queue: &queue, at, held_by: Some(agent) }).await
     }
 
     async fn set_routing(
@@ -815,7 +831,7 @@ mod tests {
         let closed = Leave::Close { at, reason: "done", idle_before: None, only_in: None }.apply(&c);
         assert_eq!((closed.state, closed.agent_id.clone()), (ConversationState::Closed, c.agent_id.clone()));
         let q2 = QueueId::new("q_2");
-        let requeued = Leave::Requeue { queue: &q2, at }.apply(&c);
+        let requeued = Leave::Requeue { queue: &q2, at, held_by: None }.apply(&c);
         assert_eq!(
             (requeued.state, requeued.agent_id, requeued.queued_at),
             (ConversationState::Open, None, at)

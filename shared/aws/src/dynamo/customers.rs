@@ -119,4 +119,21 @@ impl CustomerStore for DynamoStore {
     async fn customer_language(&self, customer: &Phone) -> PortResult<Option<CustomerLanguage>> {
         self.get(keys::customer_language(customer)).await?.map(|i| from_item(&i)).transpose()
     }
+
+    async fn set_conversation_language(
+        &self,
+        conversation: &ConversationId,
+        language: &str,
+    ) -> PortResult<Option<Conversation>> {
+        let mut expr = Expr::new();
+        let update = format!("SET {}", expr.eq("language", s(language)));
+        let condition = format!(
+            "attribute_exists({}) AND {} <> {}",
+            expr.name("pk"),
+            expr.name("state"),
+            expr.value(s(ConversationState::Closed.as_str()))
+        );
+        let item = self.update(keys::conversation(conversation), update, Some(condition), expr).await?;
+        item.map(|i| from_item(&i)).transpose()
+    }
 }

@@ -110,4 +110,23 @@ pub async fn customer_language_contract(store: Arc<dyn Store>) {
     assert_eq!(ok(store.customer_language(&customer).await, "customer_language"), Some(newer));
     let other = fixtures::phone();
     assert_eq!(ok(store.customer_language(&other).await, "customer_language (other)"), None, "per customer");
+
+    // A conversation's language, set while it is open; a closed one stays as it was.
+    let q = QueueId::new(fixtures::id("q_"));
+    let c = fixtures::fresh_conversation(&q);
+    ok(store.create_conversation(&c).await, "create_conversation");
+    let set = ok(store.set_conversation_language(&c.id, "es").await, "set_conversation_language");
+    assert_eq!(set.as_ref().and_then(|s| s.language.as_deref()), Some("es"), "{set:?}");
+    let stored = ok(store.get_conversation(&c.id).await, "get_conversation");
+    assert_eq!(stored, set, "stored as returned");
+    ok(store.close(&c.id, fixtures::now(), "done").await, "close");
+    assert_eq!(
+        ok(store.set_conversation_language(&c.id, "en").await, "set (closed)"),
+        None,
+        "closed: unchanged"
+    );
+    let closed = ok(store.get_conversation(&c.id).await, "get_conversation");
+    assert_eq!(closed.and_then(|c| c.language), Some("es".into()));
+    let gone = ConversationId::new(fixtures::id("c_"));
+    assert_eq!(ok(store.set_conversation_language(&gone, "es").await, "set (none)"), None, "no conversation");
 }

@@ -3,6 +3,7 @@
 mod conversations;
 mod customers;
 mod directory;
+mod handback;
 mod lifecycle;
 mod messages;
 mod notes;
@@ -18,6 +19,7 @@ pub use directory::{
     agent_subjects_contract, agents_contract, channels_contract, menus_contract, queue_answers_contract,
     work_queues_contract,
 };
+pub use handback::handback_contract;
 pub use lifecycle::{distribution_stress_contract, lifecycle_contract};
 pub use messages::{
     append_contract, messages_contract, queued_before_contract, send_claims_contract, status_contract,
@@ -50,6 +52,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     offers_contract(store.clone()).await;
     transfers_contract(store.clone()).await;
     lifecycle_contract(store.clone()).await;
+    handback_contract(store.clone()).await;
     messages_contract(store.clone()).await;
     status_contract(store.clone()).await;
     send_claims_contract(store.clone()).await;

@@ -54,6 +54,39 @@ fn release_agent(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
     Ok(())
 }
 
+/// Requeue (into `queue`, else the conversation's own) in one transaction; with `held_by`, only while that
+/// agent holds it in a state that is handed back (offline hand-back).
+fn requeue_in(
+    tx: &Transaction<'_>,
+    cid: &str,
+    queue: Option<QueueId>,
+    at: OffsetDateTime,
+    held_by: Option<&AgentId>,
+) -> PortResult<Option<Conversation>> {
+    let Some(mut c) = load(tx, cid)? else { return Ok(None) };
+    if c.state == ConversationState::Closed {
+        return Ok(None);
+    }
+    if let Some(agent) = held_by
+        && (c.agent_id.as_ref() != Some(agent) || !smsdesk_domain::handback::handed_back_in(c.state))
+    {
+        return Ok(None);
+    }
+    release_agent(tx, &c)?;
+    super::transfers::release_transferring(tx, &c)?;
+    c.state = ConversationState::Open;
+    c.agent_id = None;
+    if let Some(queue) = queue {
+        c.queue_id = queue;
+    }
+    c.queued_at = at;
+    c.offer = None;
+    c.refused_by.clear();
+    c.transfer = None;
+    save(tx, &c)?;
+    Ok(Some(c))
+}
+
 /// Whether the conversation is `routing` at the step that began at `since`.
 fn routing_at(c: &Conversation, since: OffsetDateTime) -> bool {
     c.state == ConversationState::Routing && c.routing.as_ref().is_some_and(|r| r.since == since)
@@ -308,25 +341,17 @@ impl ConversationStore for EmbeddedStore {
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
         let (cid, queue) = (conversation.to_string(), queue.clone());
-        self.db
-            .tx(move |tx| {
-                let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
-                if c.state == ConversationState::Closed {
-                    return Ok(None);
-                }
-                release_agent(tx, &c)?;
-                super::transfers::release_transferring(tx, &c)?;
-                c.state = ConversationState::Open;
-                c.agent_id = None;
-                c.queue_id = queue;
-                c.queued_at = at;
-                c.offer = None;
-                c.refused_by.clear();
-                c.transfer = None;
-                save(tx, &c)?;
-                Ok(Some(c))
-            })
-            .await
+        self.db.tx(move |tx| requeue_in(tx, &cid, Some(queue), at, None)).await
+    }
+
+    async fn hand_back(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, agent) = (conversation.to_string(), agent.clone());
+        self.db.tx(move |tx| requeue_in(tx, &cid, None, at, Some(&agent))).await
     }
 
     async fn set_routing(

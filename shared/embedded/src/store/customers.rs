@@ -72,4 +72,23 @@ impl CustomerStore for EmbeddedStore {
         let phone = customer.e164().to_string();
         self.db.tx(move |tx| one(tx, "SELECT body FROM customer_languages WHERE phone = ?1", [phone])).await
     }
+
+    async fn set_conversation_language(
+        &self,
+        conversation: &ConversationId,
+        language: &str,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, language) = (conversation.to_string(), language.to_string());
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = super::conversations::load(tx, &cid)? else { return Ok(None) };
+                if c.state == ConversationState::Closed {
+                    return Ok(None);
+                }
+                c.language = Some(language);
+                super::conversations::save(tx, &c)?;
+                Ok(Some(c))
+            })
+            .await
+    }
 }
