@@ -306,20 +306,6 @@ impl DynamoStore {
         items.iter().map(from_item).collect()
     }
 
-    /// The conversations an index query named, in the query's order. The indexes project only their keys
-    /// (issue 12.4: an index that projects every attribute is paid again on every conversation write), so
-    /// the conversations are read from the table (one consistent BatchGetItem per 100); one deleted since
-    /// is left out.
-    async fn from_index(&self, index_items: &[Item]) -> PortResult<Vec<Conversation>> {
-        let key = |item: &Item| (get_s(item, "pk").map(str::to_owned), get_s(item, "sk").map(str::to_owned));
-        let wanted: Vec<Item> =
-            index_items.iter().filter_map(|i| Some(keys::key(get_s(i, "pk")?, get_s(i, "sk")?))).collect();
-        let mut whole: std::collections::HashMap<_, Item> =
-            self.batch_get(wanted).await?.into_iter().map(|item| (key(&item), item)).collect();
-        let ordered: Vec<Item> = index_items.iter().filter_map(|i| whole.remove(&key(i))).collect();
-        Self::conversations(&ordered)
-    }
-
     /// Every shard of the open-conversations index, merged in `activity` order (ascending when `forward`),
     /// at most `max`.
     async fn open_items(
@@ -419,7 +405,7 @@ impl ConversationStore for DynamoStore {
 
     async fn open_conversations(&self) -> PortResult<Vec<Conversation>> {
         let items = self.open_items(false, None, None).await?;
-        let list = self.from_index(&items).await?;
+        let list = Self::conversations(&items)?;
         Ok(list.into_iter().filter(|c| c.state != ConversationState::Closed).collect())
     }
 
@@ -437,7 +423,7 @@ impl ConversationStore for DynamoStore {
             forward: true,
             max: Some(limit),
         };
-        let list = self.from_index(&self.query(q).await?).await?;
+        let list = Self::conversations(&self.query(q).await?)?;
         Ok(list.into_iter().filter(|c| c.state == ConversationState::Open && &c.queue_id == queue).collect())
     }
 
@@ -709,7 +695,7 @@ impl ConversationStore for DynamoStore {
             return Ok(Vec::new());
         }
         let items = self.open_items(true, Some(cutoff), Some(limit)).await?;
-        let list = self.from_index(&items).await?;
+        let list = Self::conversations(&items)?;
         Ok(list
             .into_iter()
             .filter(|c| c.state != ConversationState::Closed && c.last_message_at < cutoff)

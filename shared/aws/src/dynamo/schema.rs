@@ -106,9 +106,7 @@ fn index(name: &str, hash: &str, range: &str) -> PortResult<GlobalSecondaryIndex
         .index_name(name)
         .key_schema(key_element(hash, KeyType::Hash)?)
         .key_schema(key_element(range, KeyType::Range)?)
-        // Keys only: the listings read the conversations from the table (`from_index`), so a conversation
-        // write is not paid again in full per index (issue 12.4).
-        .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
         .build()
         .map_err(|e| build_error("GlobalSecondaryIndex", e))
 }
