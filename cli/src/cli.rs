@@ -116,6 +116,11 @@ pub struct BenchArgs {
     /// (`eval "$(scripts/emulators.sh start)"`), counting every AWS request per message.
     #[arg(long)]
     pub aws: bool,
+    /// Customer texts per conversation, each answered by one reply: 1 (every text opens a conversation and
+    /// a CRM contact: the worst case), or N for the typical mix (BENCHMARKS.md), reported beside the first
+    /// round's figures as `aws_requests.typical_mix`.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub texts_per_conversation: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +226,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             opts.progress = !args.quiet;
             opts.server_log = args.server_log;
             opts.aws = args.aws;
+            opts.texts_per_conversation = args.texts_per_conversation as usize;
             opts.phase_timeout = std::time::Duration::from_secs(args.phase_timeout_secs.max(1));
             let report = crate::bench::run(opts).await?;
             let shape = if args.aws {

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use smsdesk_app::{App, AuthMode, Config};
 use smsdesk_aws::aws_sdk_dynamodb::config::{Credentials, Region};
 use smsdesk_aws::aws_sdk_sqs::error::DisplayErrorContext;
-use smsdesk_aws::aws_sdk_sqs::types::MessageSystemAttributeName;
+use smsdesk_aws::aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use smsdesk_aws::{AwsAdapters, AwsConfig, create_queues, create_tables, dynamodb_client, sqs_client, usage};
 use smsdesk_lambda::{Function, Handler, QueueHandler, ScheduleHandler, Wiring};
 use smsdesk_ports::{MessageQueue, Outcome, SystemClock};
@@ -187,6 +187,8 @@ impl EmfLines {
 
 impl std::io::Write for EmfLines {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // CloudWatch Logs bills these bytes (issue 12.4: measured, not assumed).
+        usage::logged(buf.len());
         self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
         Ok(buf.len())
     }
@@ -782,14 +784,15 @@ async fn event_source_mapping(
         };
         let response = usage::in_function(function, async {
             // Lambda's poller: one receive per batch (the empty ones of its long polls are not per message),
-            // one delete per message handled.
+            // one DeleteMessageBatch per batch for the messages handled (below).
             usage::count("sqs:ReceiveMessage");
             counted_invocation(handler.handle(event)).await
         })
         .await;
         let failed: Vec<&str> =
             response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
-        for m in &messages {
+        let mut entries = Vec::new();
+        for (i, m) in messages.iter().enumerate() {
             if failed.contains(&m.message_id.as_deref().unwrap_or_default()) {
                 continue;
             }
@@ -797,9 +800,30 @@ async fn event_source_mapping(
                 faults.report(format!("{function}'s trigger: a message without a receipt handle"));
                 return;
             };
-            usage::in_function(function, async { usage::count("sqs:DeleteMessage") }).await;
-            if let Err(e) = sqs.delete_message().queue_url(&url).receipt_handle(receipt).send().await {
-                faults.report(format!("{function}'s trigger: DeleteMessage: {}", DisplayErrorContext(e)));
+            match DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(receipt).build()
+            {
+                Ok(entry) => entries.push(entry),
+                Err(e) => {
+                    faults.report(format!("{function}'s trigger: DeleteMessageBatch entry: {e}"));
+                    return;
+                }
+            }
+        }
+        if entries.is_empty() {
+            continue;
+        }
+        // As Lambda's poller does: the batch's handled messages in one DeleteMessageBatch (at most 10).
+        usage::in_function(function, async { usage::count("sqs:DeleteMessageBatch") }).await;
+        match sqs.delete_message_batch().queue_url(&url).set_entries(Some(entries)).send().await {
+            Ok(out) if out.failed.is_empty() => {}
+            Ok(out) => {
+                let codes: Vec<&str> = out.failed.iter().map(|f| f.code.as_str()).collect();
+                faults.report(format!("{function}'s trigger: DeleteMessageBatch failed entries: {codes:?}"));
+                return;
+            }
+            Err(e) => {
+                faults
+                    .report(format!("{function}'s trigger: DeleteMessageBatch: {}", DisplayErrorContext(e)));
                 return;
             }
         }

@@ -99,9 +99,78 @@ pub fn per_message(delta: &Usage, messages: usize) -> Value {
         "dynamodb_wru": t("wru"),
         "sqs_requests": t("sqs"),
         "secretsmanager_requests": t("secretsmanager"),
+        // Bytes the functions wrote to their logs (CloudWatch Logs): their info lines and EMF metric lines.
+        "log_bytes": t("logs"),
         "by_function": functions,
     })
 }
+
+/// The sum of several phases' usage (the same phase of every round).
+pub fn sum(usages: &[&Usage]) -> Usage {
+    let mut out = Usage::default();
+    for usage in usages {
+        for (function, ops) in &usage.functions {
+            for (op, u) in ops {
+                let entry = out.functions.entry(function.clone()).or_default().entry(op.clone()).or_default();
+                entry.calls += u.calls;
+                entry.read_units += u.read_units;
+                entry.write_units += u.write_units;
+                entry.seconds += u.seconds;
+            }
+        }
+    }
+    out
+}
+
+/// Requests and dollars per message of a run's rounds, each round's (inbound, reply, receipt) phases
+/// summed: per inbound text, per reply, per delivery receipt, and per 1M inbound texts + 1M replies + 2M
+/// receipts. `posts` counts the inbound webhooks (replays too: API Gateway bills every request).
+pub fn costs_of_rounds(
+    phases: &[(Usage, Usage, Usage)],
+    texts: usize,
+    posts: usize,
+    replies: usize,
+    receipts: usize,
+) -> Value {
+    let inbound = per_message(&sum(&phases.iter().map(|p| &p.0).collect::<Vec<_>>()), texts);
+    let reply = per_message(&sum(&phases.iter().map(|p| &p.1).collect::<Vec<_>>()), replies);
+    let receipt = per_message(&sum(&phases.iter().map(|p| &p.2).collect::<Vec<_>>()), receipts);
+    // API Gateway requests per message: every webhook post (replays too), every reply's POST.
+    let inbound_cost = cost_per_message(&inbound, posts as f64 / texts.max(1) as f64, None);
+    let reply_cost = cost_per_message(&reply, 1.0, None);
+    let receipt_cost = cost_per_message(&receipt, 1.0, None);
+    // 1M inbound texts + 1M replies, each reply with two delivery receipts (as the run posts them).
+    let total = |k: &str| {
+        let v = |c: &Value| c[k].as_f64().unwrap_or(0.0);
+        ((v(&inbound_cost) + v(&reply_cost) + 2.0 * v(&receipt_cost)) * 100.0).round() / 100.0
+    };
+    let one_million_each: Map<String, Value> =
+        COST_KEYS.iter().map(|k| (k.to_string(), json!(total(k)))).collect();
+    json!({
+        "per_inbound_text": inbound,
+        "per_reply": reply,
+        "per_delivery_receipt": receipt,
+        "dollars_per_million": {
+            "inbound_text": inbound_cost,
+            "reply": reply_cost,
+            "delivery_receipt": receipt_cost,
+            "1M_in_1M_out_2M_receipts": one_million_each,
+        },
+    })
+}
+
+/// The parts of [`cost_per_message`], and its total.
+pub const COST_KEYS: [&str; 9] = [
+    "api_gateway_http",
+    "lambda_requests",
+    "lambda_gb_seconds",
+    "sqs",
+    "dynamodb_reads",
+    "dynamodb_writes",
+    "secrets_manager",
+    "cloudwatch_logs",
+    "total",
+];
 
 /// The scheduled function's requests per invocation (in AWS it runs once a minute whatever the traffic).
 pub fn per_timers_invocation(delta: &Usage) -> Value {
@@ -214,10 +283,12 @@ pub mod prices {
     pub const DYNAMODB_WRU: f64 = 0.625 / 1e6;
     /// Secrets Manager, per API call.
     pub const SECRETS_MANAGER_CALL: f64 = 0.05 / 10_000.0;
-    /// CloudWatch Logs ingestion, per GB, and what one invocation writes (START/END/REPORT lines, its EMF
-    /// metric lines and its info lines): an assumption of 1 KB, not a measurement.
+    /// CloudWatch Logs ingestion, per GB. What the functions write is measured (`log_bytes`); Lambda adds
+    /// its own lines per invocation, in the template's text log format `START RequestId: <uuid> Version:
+    /// $LATEST` (~70 bytes), `END RequestId: <uuid>` (~51) and `REPORT RequestId: <uuid>` with the
+    /// durations and memory (~170): about 300 bytes, written down here rather than measured.
     pub const LOGS_PER_GB: f64 = 0.50;
-    pub const LOG_BYTES_PER_INVOCATION: f64 = 1024.0;
+    pub const PLATFORM_LOG_BYTES_PER_INVOCATION: f64 = 300.0;
 }
 
 /// What one message of a phase costs in AWS, by service, from its per-message counts (`per_message`) and
@@ -236,7 +307,10 @@ pub fn cost_per_message(per: &Value, http_requests: f64, lambda_ms_override: Opt
         ("dynamodb_reads", f("dynamodb_rru") * DYNAMODB_RRU),
         ("dynamodb_writes", f("dynamodb_wru") * DYNAMODB_WRU),
         ("secrets_manager", f("secretsmanager_requests") * SECRETS_MANAGER_CALL),
-        ("cloudwatch_logs", invocations * LOG_BYTES_PER_INVOCATION / 1e9 * LOGS_PER_GB),
+        (
+            "cloudwatch_logs",
+            (f("log_bytes") + invocations * PLATFORM_LOG_BYTES_PER_INVOCATION) / 1e9 * LOGS_PER_GB,
+        ),
     ];
     let mut out = Map::new();
     let mut total = 0.0;

@@ -94,6 +94,10 @@ pub enum SendError {
     /// The provider refused the message for good (bad number, bad credentials, blocked, ...).
     #[error("provider refused the message: {reason}")]
     Permanent { reason: String },
+    /// The provider refused our credentials (HTTP 401): nothing was sent. The sender reads the credentials
+    /// again once (a key rotated in another process) and otherwise fails the message as for `Permanent`.
+    #[error("provider refused the credentials: {reason}")]
+    Unauthorized { reason: String },
     /// The provider asked us to slow down; try again, not before `retry_after` when it said so.
     #[error("provider throttled the send: {reason}")]
     Throttled { reason: String, retry_after: Option<Duration> },

@@ -194,6 +194,53 @@ async fn rotating_the_key_sends_with_the_new_one_and_still_accepts_callbacks_sig
     assert!(sends[0].signature_ok, "signed with the new key: {:?}", sends[0].signature_problem);
 }
 
+/// The sender keeps a channel's credentials in memory (issue 12.4: not one Secrets Manager read per send).
+/// A key rotated after the sender read the old one (in AWS by agent-api, another function) is refused by
+/// the provider; the sender then reads the stored credentials again and the reply still goes out, once.
+#[tokio::test]
+async fn a_key_rotated_after_a_send_still_sends_the_next_reply_once() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 2).await;
+    let raw = telesign_mo("P2000000000000000000000000000001", "15555550231", OUR_NUMBER, "hello");
+    let (status, body) = s.api().webhook(&s.webhook_path(), &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 200, "{body}");
+    let conversation = s.work_item_for(&token, "+15555550231").await;
+    let reply = |text: &'static str| {
+        let path = format!("/v1/conversations/{conversation}/messages");
+        let (api, token) = (s.api(), token.clone());
+        async move { api.ok("POST", &path, &token, Some(json!({"text": text})), 202).await }
+    };
+    let first = reply("before the rotation").await;
+    s.message_where(&token, &conversation, "first reply sent", |m| {
+        m["id"] == first["id"] && m["status"] == "sent"
+    })
+    .await;
+
+    let new_key = s.fake.rotate_key();
+    let (status, body) = s
+        .api()
+        .admin(
+            "PUT",
+            &format!("/v1/channels/{}/credentials", s.channel),
+            Some(json!({"customer_id": s.fake.customer_id, "api_key": new_key})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let second = reply("after the rotation").await;
+    s.message_where(&token, &conversation, "second reply sent with the new key", |m| {
+        m["id"] == second["id"] && m["status"] == "sent"
+    })
+    .await;
+    let second_id = second["id"].as_str().expect("id");
+    let signed_ok: Vec<_> = s
+        .fake
+        .sends()
+        .into_iter()
+        .filter(|r| r.signature_ok && r.field("external_id") == Some(second_id))
+        .collect();
+    assert_eq!(signed_ok.len(), 1, "the second reply reached the provider once, with the new key");
+}
+
 #[tokio::test]
 async fn rotating_to_another_customer_id_signs_as_the_new_account_and_refuses_the_old_one() {
     let Some(s) = Setup::new().await else { return };

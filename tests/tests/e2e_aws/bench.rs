@@ -37,13 +37,17 @@ fn bench_on_the_aws_shape_counts_aws_requests_per_message_and_loses_nothing() {
     assert!(per("per_inbound_text", "lambda_invocations") >= 1.0, "{requests}");
     assert!(per("per_inbound_text", "dynamodb_wru") > 0.0, "DynamoDB reported write units: {requests}");
     assert!(per("per_inbound_text", "dynamodb_rru") > 0.0, "DynamoDB reported read units: {requests}");
-    assert!(per("per_inbound_text", "sqs_requests") >= 3.0, "send, receive, delete: {requests}");
+    // Sends to the inbound and crm queues per text; a receive and a DeleteMessageBatch per batch.
+    assert!(per("per_inbound_text", "sqs_requests") > 2.0, "send, receive, delete: {requests}");
     let webhook = &requests["per_inbound_text"]["by_function"]["inbound-webhook"];
     assert!(webhook["lambda:Invoke"]["calls"].as_f64().is_some_and(|c| c >= 1.0), "{requests}");
     // Every reply: agent-api's invocation, outbound-send's, and its queue calls.
     assert!(per("per_reply", "lambda_invocations") >= 1.0, "{requests}");
     let api = &requests["per_reply"]["by_function"]["agent-api"];
     assert!(api["lambda:Invoke"]["calls"].as_f64().is_some_and(|c| c >= 1.0), "{requests}");
-    assert!(per("per_reply", "sqs_requests") >= 2.0, "send and delete, a receive per batch: {requests}");
+    assert!(per("per_reply", "sqs_requests") > 1.0, "a send; a receive and a delete per batch: {requests}");
+    // The sender keeps the channel's credentials in memory (issue 12.4): not one Secrets Manager read per
+    // reply (it was 1.0).
+    assert!(per("per_reply", "secretsmanager_requests") < 0.5, "{requests}");
     assert!(per("per_delivery_receipt", "lambda_invocations") >= 1.0, "{requests}");
 }

@@ -276,7 +276,10 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     let Some(channel) = app.store.get_channel(&conversation.channel_id).await? else {
         return fail(app, &message.id, "channel no longer exists".into()).await;
     };
-    let Some(credentials) = app.secrets.get_credentials(&channel.id).await? else {
+    // The channel's credentials from this process's short-lived copy (Secrets Manager is billed per read;
+    // issue 12.4), read again once below when the provider refuses them (a key rotated elsewhere).
+    let Some(credentials) = app.webhook_keys.get(app.secrets.as_ref(), &channel.id, app.clock.now()).await?
+    else {
         return fail(app, &message.id, "channel has no credentials".into()).await;
     };
     let provider = match app.providers.for_channel(&channel, &credentials) {
@@ -330,7 +333,17 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         media_urls,
     };
     crate::services::telemetry::send_attempt(app, channel.provider);
-    let sent = provider.send(&request).await;
+    let mut sent = provider.send(&request).await;
+    if matches!(sent, Err(SendError::Unauthorized { .. }))
+        && let Some(fresh) =
+            app.webhook_keys.reread(app.secrets.as_ref(), &channel.id, app.clock.now()).await?
+        && let Ok(renewed) = app.providers.for_channel(&channel, &fresh)
+    {
+        // The copy in memory may predate a key rotation; the refusal sent nothing, so one more call with
+        // the stored credentials cannot reach the customer twice.
+        tracing::info!(message_id = %message.id, "credentials refused; sending again with the stored ones");
+        sent = renewed.send(&request).await;
+    }
     crate::services::telemetry::send_outcome(app, &channel.id, channel.provider, &sent);
     let (reason, safe_to_retry, at_least) = match sent {
         Ok(receipt) => {
@@ -349,7 +362,9 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
             tracing::info!(message_id = %message.id, reference = %receipt.provider_message_id, "sent");
             return Ok(Outcome::Done);
         }
-        Err(SendError::Permanent { reason }) => return fail(app, &message.id, reason).await,
+        Err(SendError::Permanent { reason } | SendError::Unauthorized { reason }) => {
+            return fail(app, &message.id, reason).await;
+        }
         Err(SendError::OptedOut { reason }) => {
             // The provider knows the customer opted out (e.g. a STOP we never saw): record it, so consent
             // refuses the next send before it reaches the provider, and fail this one for good.

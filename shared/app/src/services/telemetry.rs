@@ -47,6 +47,7 @@ pub fn send_outcome<T>(app: &App, channel: &ChannelId, kind: ProviderKind, sent:
     let class = match sent {
         Ok(_) => return text_out(app, channel, kind),
         Err(SendError::Permanent { .. }) => "permanent",
+        Err(SendError::Unauthorized { .. }) => "unauthorized",
         Err(SendError::Transient { .. }) => "transient",
         Err(SendError::Unknown { .. }) => "unknown",
         Err(SendError::Throttled { .. }) => "throttled",

@@ -3,6 +3,10 @@
 //! per call). A signature that fails against a cached copy older than [`REFRESH_AFTER`] reads the secret once
 //! more before the webhook is refused: a key rotated in another process (agent-api) is picked up at once,
 //! while a forger can make it happen at most once per channel per [`REFRESH_AFTER`].
+//!
+//! The send path (`services::outbound::send_one`) reads credentials through the same copy (issue 12.4:
+//! one Secrets Manager call per send was the outbound path's second-largest cost), and reads them again
+//! once when the provider refuses them (`SendError::Unauthorized`: nothing was sent), whatever the copy's age.
 
 use smsdesk_domain::ChannelId;
 use smsdesk_ports::{Credentials, PortResult, SecretStore};
@@ -61,6 +65,17 @@ impl WebhookKeys {
             return Ok(None);
         }
         self.read(secrets, channel, now).await.map(Some)
+    }
+
+    /// The credentials read again whatever the copy's age, for the send path: a send is our own request,
+    /// not a stranger's, and a refusal of the credentials sent nothing (one more read per refused send).
+    pub async fn reread(
+        &self,
+        secrets: &dyn SecretStore,
+        channel: &ChannelId,
+        now: OffsetDateTime,
+    ) -> PortResult<Option<Credentials>> {
+        self.read(secrets, channel, now).await
     }
 
     /// Forgets the channel's copy (its credentials were just replaced in this process).

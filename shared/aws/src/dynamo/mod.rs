@@ -312,9 +312,9 @@ impl DynamoStore {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await;
-            usage::dynamo(
-                "dynamodb:TransactWriteItems",
+            usage::dynamo_transaction(
                 result.as_ref().ok().into_iter().flat_map(|o| o.consumed_capacity()),
+                items.len(),
             );
             let err = match result {
                 Ok(_) => return Ok(Tx::Committed),

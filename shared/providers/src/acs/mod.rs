@@ -280,6 +280,7 @@ fn classify_send(answer: &Answer) -> Result<SendReceipt, SendError> {
                 SendError::Throttled { reason, retry_after: answer.retry_after }
             }
             500..=599 => SendError::Transient { reason },
+            401 => SendError::Unauthorized { reason },
             _ if looks_opted_out(body) => SendError::OptedOut { reason },
             _ => SendError::Permanent { reason },
         });

@@ -323,7 +323,10 @@ async fn send_errors_are_sorted() {
         "{kinds:?}"
     );
     assert!(matches!(&kinds[3], SendError::Transient { .. }), "{kinds:?}");
-    assert!(matches!(&kinds[4], SendError::Permanent { reason } if reason.contains("Denied")), "{kinds:?}");
+    assert!(
+        matches!(&kinds[4], SendError::Unauthorized { reason } if reason.contains("Denied")),
+        "{kinds:?}"
+    );
     assert!(matches!(&kinds[5], SendError::Transient { .. }), "{kinds:?}");
 }
 

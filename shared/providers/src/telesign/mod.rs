@@ -418,6 +418,7 @@ fn classify_send(status: u16, body: &str, retry_after: Option<Duration>) -> Resu
         429 => Err(SendError::Throttled { reason, retry_after }),
         500..=599 if retry_after.is_some() => Err(SendError::Throttled { reason, retry_after }),
         500..=599 => Err(SendError::Transient { reason }),
+        401 => Err(SendError::Unauthorized { reason }),
         _ => Err(SendError::Permanent { reason }),
     }
 }

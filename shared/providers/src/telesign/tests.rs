@@ -123,11 +123,11 @@ fn send_answers_are_classified() {
         r#"{"errors":[{"code":12009,"description":"Missing required parameter message."}]}"#,
         "12009",
     );
-    permanent(
-        401,
-        r#"{"status":{"code":10008,"description":"Invalid signature."}}"#,
-        "10008 Invalid signature.",
-    );
+    // Our credentials refused: nothing was sent (the sender may re-read a rotated key once).
+    assert!(matches!(
+        classify_send(401, r#"{"status":{"code":10008,"description":"Invalid signature."}}"#, None),
+        Err(SendError::Unauthorized { reason }) if reason.contains("10008 Invalid signature.")
+    ));
     permanent(429, r#"{"status":{"code":10020,"description":"Hard cap reached."}}"#, "10020");
     // A 429 is throttling: retried, not before TeleSign's Retry-After when it sent one.
     let rate_limited = r#"{"status":{"code":10019,"description":"Rate limit exceeded."}}"#;
@@ -776,7 +776,7 @@ async fn bad_signature_is_not_retried() {
     let bad = r#"{"status":{"code":10008,"description":"Invalid signature."}}"#;
     let fake = fake::start(vec![(401, bad, NO_DELAY), (200, ACCEPTED, NO_DELAY)]).await;
     let err = client(&fake.url).send(&send_request()).await.unwrap_err();
-    assert!(matches!(err, SendError::Permanent { ref reason } if reason.contains("10008")), "{err:?}");
+    assert!(matches!(err, SendError::Unauthorized { ref reason } if reason.contains("10008")), "{err:?}");
     assert_eq!(fake.seen.lock().unwrap().len(), 1);
 }
 

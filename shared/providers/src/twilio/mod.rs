@@ -298,6 +298,7 @@ fn classify_send(answer: &Answer) -> Result<SendReceipt, SendError> {
             Err(SendError::Throttled { reason, retry_after: answer.retry_after })
         }
         (500..=599, _) => Err(SendError::Transient { reason }),
+        (401, _) => Err(SendError::Unauthorized { reason }),
         _ => Err(SendError::Permanent { reason }),
     }
 }

@@ -557,7 +557,7 @@ async fn send_errors_are_sorted() {
         matches!(c.send(&send_request()).await, Err(SendError::Permanent { reason }) if reason.contains("no sid"))
     );
     assert!(
-        matches!(c.send(&send_request()).await, Err(SendError::Permanent { reason }) if reason.contains("20003"))
+        matches!(c.send(&send_request()).await, Err(SendError::Unauthorized { reason }) if reason.contains("20003"))
     );
 }
 

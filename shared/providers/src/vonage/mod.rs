@@ -258,6 +258,7 @@ fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
         200..=299 => {}
         429 => return Err(SendError::Throttled { reason: reason("too many requests"), retry_after: None }),
         500..=599 => return Err(SendError::Transient { reason: reason("server error") }),
+        401 => return Err(SendError::Unauthorized { reason: reason(body.trim()) }),
         _ => return Err(SendError::Permanent { reason: reason(body.trim()) }),
     }
     let v: Value = serde_json::from_str(body)
