@@ -228,8 +228,9 @@ pub struct SignatureReport {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebhookReply {
     pub status: u16,
-    pub content_type: String,
-    pub body: String,
+    /// Most answers are constants (TwiML's empty response): borrowed, they are never copied on the way out.
+    pub content_type: std::borrow::Cow<'static, str>,
+    pub body: std::borrow::Cow<'static, str>,
 }
 
 /// What a verified webhook amounts to: the events to queue, and the answer the provider expects once they

@@ -52,12 +52,18 @@ async fn receive(
     let url = format!("{}{}", app.config.public_base_url, path_and_query);
     let request = WebhookRequest { method: method.as_str(), url: &url, headers: &headers, body: &body };
     match intake::receive_webhook(&app, &provider, &channel_id, &request).await {
-        Ok((_, Some(reply))) => (
-            StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
-            [(axum::http::header::CONTENT_TYPE, reply.content_type)],
-            reply.body,
-        )
-            .into_response(),
+        Ok((_, Some(reply))) => {
+            let content_type = match reply.content_type {
+                std::borrow::Cow::Borrowed(constant) => Ok(axum::http::HeaderValue::from_static(constant)),
+                std::borrow::Cow::Owned(built) => axum::http::HeaderValue::try_from(built),
+            };
+            let mut response =
+                (StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK), reply.body).into_response();
+            if let Ok(content_type) = content_type {
+                response.headers_mut().insert(axum::http::header::CONTENT_TYPE, content_type);
+            }
+            response
+        }
         Ok((summary, None)) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "accepted", "queued": summary.queued, "duplicates": summary.duplicates}))).into_response(),
         Err(e) => e.into_response(),
     }

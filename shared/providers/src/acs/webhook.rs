@@ -71,7 +71,7 @@ pub fn validation_reply(code: &str) -> WebhookReply {
     WebhookReply {
         status: 200,
         content_type: "application/json".into(),
-        body: serde_json::json!({ "validationResponse": code }).to_string(),
+        body: serde_json::json!({ "validationResponse": code }).to_string().into(),
     }
 }
 

@@ -83,7 +83,7 @@ impl TwilioCredentials {
     }
 
     /// The tokens that may have signed a webhook at `now`: the current one, then the retired one.
-    pub fn webhook_keys(&self, now: OffsetDateTime) -> Vec<&SecretString> {
+    pub fn webhook_keys(&self, now: OffsetDateTime) -> smallvec::SmallVec<[&SecretString; 2]> {
         let previous = self.previous.as_ref().filter(|p| p.active(now)).map(|p| &p.key);
         std::iter::once(&self.auth_token).chain(previous).collect()
     }

@@ -10,6 +10,7 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use subtle::ConstantTimeEq;
 
@@ -24,20 +25,53 @@ pub fn decode_form(raw: &[u8]) -> FormPairs<'_> {
     crate::form::decode(raw)
 }
 
+/// Twilio's signing order of two parameters: names in code-point order, then values.
+fn signing_order(a: (&str, &str), b: (&str, &str)) -> std::cmp::Ordering {
+    crate::form::cmp_short(a.0, b.0).then_with(|| crate::form::cmp_short(a.1, b.1))
+}
+
+/// The parameters' positions in the order Twilio signs them: names in code-point order, then values.
+///
+/// What is sorted is one number per parameter: the first seven bytes of its name (big-endian, so in the
+/// order of the bytes) over its position in the low byte, sorted as plain integers. Only names that share
+/// those seven bytes (`MediaUrl0`, `MediaUrl1`) are then compared whole, name and value. Kept on the stack
+/// for a webhook's usual two dozen parameters.
+fn signing_positions<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> SmallVec<[usize; 32]> {
+    let pair = |at: usize| {
+        let (k, v) = &params[at];
+        (k.as_ref(), v.as_ref())
+    };
+    if params.len() > 256 {
+        let mut order: SmallVec<[usize; 32]> = (0..params.len()).collect();
+        order.sort_unstable_by(|a, b| signing_order(pair(*a), pair(*b)));
+        return order;
+    }
+    let mut keys: SmallVec<[u64; 32]> =
+        (0..params.len()).map(|at| crate::form::prefix_key(pair(at).0) & !0xff | at as u64).collect();
+    keys.sort_unstable();
+    let mut order: SmallVec<[usize; 32]> = keys.iter().map(|key| (key & 0xff) as usize).collect();
+    let mut run = 0;
+    while run < keys.len() {
+        let end = run + keys[run..].iter().take_while(|key| *key >> 8 == keys[run] >> 8).count();
+        if end - run > 1 {
+            order[run..end].sort_unstable_by(|a, b| signing_order(pair(*a), pair(*b)));
+        }
+        run = end;
+    }
+    order
+}
+
 /// The parameters in the order Twilio signs them: names in code-point order, each name's distinct values
 /// sorted.
 fn sorted<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> Vec<(&str, &str)> {
-    // Sorted on the first eight bytes of the name as one number first (the same order as the bytes), the
-    // whole name and value only on a tie: most comparisons are then one instruction.
-    let mut keyed: Vec<(u64, &str, &str)> =
-        params.iter().map(|(k, v)| (crate::form::prefix_key(k.as_ref()), k.as_ref(), v.as_ref())).collect();
-    keyed.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| crate::form::cmp_short(a.1, b.1))
-            .then_with(|| crate::form::cmp_short(a.2, b.2))
-    });
-    let mut sorted: Vec<(&str, &str)> = keyed.into_iter().map(|(_, k, v)| (k, v)).collect();
-    sorted.dedup();
+    let mut sorted: Vec<(&str, &str)> = Vec::with_capacity(params.len());
+    for at in signing_positions(params) {
+        let (k, v) = &params[at];
+        let next = (k.as_ref(), v.as_ref());
+        if sorted.last() != Some(&next) {
+            sorted.push(next);
+        }
+    }
     sorted
 }
 
@@ -75,20 +109,35 @@ fn sign_pieces(keyed: &Hmac<Sha1>, url: &str, sorted: &[(&str, &str)]) -> String
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// Whether `header` is the signature of `url + sorted params` (encoded on the stack, compared in constant
-/// time).
-fn signed_by(keyed: Hmac<Sha1>, url: &str, sorted: &[(&str, &str)], header: &str) -> bool {
+/// Whether `header` is the signature of `url + params` (`params`: the sorted names and values, concatenated),
+/// encoded on the stack and compared in constant time.
+fn signed_by(keyed: Hmac<Sha1>, url: &str, params: &[u8], header: &str) -> bool {
     let mut mac = keyed;
     mac.update(url.as_bytes());
-    for (k, v) in sorted {
-        mac.update(k.as_bytes());
-        mac.update(v.as_bytes());
-    }
+    mac.update(params);
     let mut encoded = [0u8; 28];
     match base64::engine::general_purpose::STANDARD.encode_slice(mac.finalize().into_bytes(), &mut encoded) {
         Ok(n) => bool::from(encoded[..n].ct_eq(header.as_bytes())),
         Err(_) => false,
     }
+}
+
+/// The sorted parameters' names and values, concatenated: the part of the signed string after the URL, the
+/// same for every URL variant and key, so built once and hashed in one piece. Decoding never lengthens a
+/// form: `capacity`, the body's length, bounds what the names and values hold.
+fn concatenated(form: &FormPairs<'_>, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
+    let mut last: Option<(&str, &str)> = None;
+    for at in signing_positions(form) {
+        let (k, v) = &form[at];
+        let next = Some((k.as_ref(), v.as_ref()));
+        if next != last {
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(v.as_bytes());
+            last = next;
+        }
+    }
+    out
 }
 
 /// `b64(HMAC-SHA1(auth_token, string))`.
@@ -146,7 +195,8 @@ pub struct Verified<'a> {
     pub url: Cow<'a, str>,
     /// True when the request was a JSON one (signed over the URL alone after the body hash matched).
     pub json_body: bool,
-    /// The form body's parameters of a POST form request; empty for a GET or a JSON request.
+    /// The form body's parameters of a POST form request, decoded, in the body's order; empty for a GET or
+    /// a JSON request.
     pub form: FormPairs<'a>,
 }
 
@@ -191,10 +241,10 @@ pub fn verify<'a>(
         // A GET signs its URL alone: the parameters are in it.
         None => (Vec::new(), false),
     };
-    let sorted = sorted(&form);
+    let params = concatenated(&form, request.body.len());
     // Keyed per try: the URL as received with the current key is the one that matches (the others are only
     // tried when it does not).
-    let matches = |url: &str| keys.iter().any(|key| signed_by(keyed(key), url, &sorted, header));
+    let matches = |url: &str| keys.iter().any(|key| signed_by(keyed(key), url, &params, header));
     if matches(request.url) {
         return Ok(Verified { url: Cow::Borrowed(request.url), json_body, form });
     }
@@ -205,4 +255,51 @@ pub fn verify<'a>(
         }
     }
     Err(SignatureError::Mismatch { tried: variants.len() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The integer sort with its tie-breaks gives the plain order of (name, value), repeats kept once.
+    #[test]
+    fn signing_order_is_the_plain_order_of_names_then_values() {
+        let params: Vec<(&str, &str)> = vec![
+            ("MediaUrl1", "https://b"),
+            ("MediaUrl0", "https://a"),
+            ("MediaContentType1", "image/png"),
+            ("MediaContentType0", "image/jpeg"),
+            ("To", "+15555550100"),
+            ("ToCity", ""),
+            ("T", "x"),
+            ("a\0", "1"),
+            ("a", "2"),
+            ("Digits", "9"),
+            ("Digits", "1"),
+            ("Digits", "9"),
+            ("SmsMessageSid", "SM1"),
+            ("SmsMessageSie", "SM2"),
+            ("\u{e9}t\u{e9}", "accent"),
+            ("", "empty name"),
+        ];
+        let mut expected = params.clone();
+        expected.sort();
+        expected.dedup();
+        assert_eq!(sorted(&params), expected);
+        let form: FormPairs<'_> =
+            params.iter().map(|(k, v)| (Cow::Borrowed(*k), Cow::Borrowed(*v))).collect();
+        let plain: Vec<u8> =
+            expected.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()].concat()).collect();
+        assert_eq!(concatenated(&form, 0), plain);
+    }
+
+    /// More parameters than the integer keys have room for take the general sort.
+    #[test]
+    fn hundreds_of_parameters_are_sorted_too() {
+        let names: Vec<String> = (0..300).rev().map(|n| format!("P{n:03}")).collect();
+        let params: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+        let mut expected = params.clone();
+        expected.sort();
+        assert_eq!(sorted(&params), expected);
+    }
 }

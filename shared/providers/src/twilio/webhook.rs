@@ -18,12 +18,60 @@ pub const MESSAGE_ID_PARAM: &str = "smsdesk_message";
 
 /// Twilio's expected answer: 200 with an empty TwiML response.
 pub fn twiml_reply() -> WebhookReply {
-    WebhookReply { status: 200, content_type: "text/xml".into(), body: EMPTY_TWIML.into() }
+    WebhookReply { status: 200, content_type: Cow::Borrowed("text/xml"), body: Cow::Borrowed(EMPTY_TWIML) }
 }
 
 /// A request's parameters: the form body (POST, as the signature check decoded it), the query (GET), or a
-/// JSON object's fields (JSON body).
-struct Params<'a>(FormPairs<'a>);
+/// JSON object's fields (JSON body); the ones every webhook is read for picked out in one pass. Where a name
+/// is given several values, the first is the one read.
+struct Params<'a> {
+    pairs: FormPairs<'a>,
+    known: Known,
+}
+
+/// The positions in [`Params::pairs`] of the parameters every webhook is read for.
+#[derive(Default)]
+struct Known {
+    account_sid: Option<usize>,
+    body: Option<usize>,
+    error_code: Option<usize>,
+    error_message: Option<usize>,
+    from: Option<usize>,
+    message_sid: Option<usize>,
+    message_status: Option<usize>,
+    num_media: Option<usize>,
+    num_segments: Option<usize>,
+    sms_message_sid: Option<usize>,
+    sms_sid: Option<usize>,
+    sms_status: Option<usize>,
+    to: Option<usize>,
+}
+
+impl Known {
+    fn of(pairs: &FormPairs<'_>) -> Self {
+        let mut known = Known::default();
+        for (at, (name, _)) in pairs.iter().enumerate() {
+            let slot = match name.as_ref() {
+                "AccountSid" => &mut known.account_sid,
+                "Body" => &mut known.body,
+                "ErrorCode" => &mut known.error_code,
+                "ErrorMessage" => &mut known.error_message,
+                "From" => &mut known.from,
+                "MessageSid" => &mut known.message_sid,
+                "MessageStatus" => &mut known.message_status,
+                "NumMedia" => &mut known.num_media,
+                "NumSegments" => &mut known.num_segments,
+                "SmsMessageSid" => &mut known.sms_message_sid,
+                "SmsSid" => &mut known.sms_sid,
+                "SmsStatus" => &mut known.sms_status,
+                "To" => &mut known.to,
+                _ => continue,
+            };
+            slot.get_or_insert(at);
+        }
+        known
+    }
+}
 
 impl<'a> Params<'a> {
     fn read(request: &WebhookRequest<'a>, verified: signature::Verified<'a>) -> Result<Self, WebhookError> {
@@ -40,34 +88,50 @@ impl<'a> Params<'a> {
                     other => (Cow::Owned(k), Cow::Owned(other.to_string())),
                 })
                 .collect();
-            return Ok(Params(pairs));
+            return Ok(Params::new(pairs));
         }
         if request.method.eq_ignore_ascii_case("GET") {
-            return Ok(Params(signature::decode_form(request.query().as_bytes())));
+            return Ok(Params::new(signature::decode_form(request.query().as_bytes())));
         }
-        Ok(Params(verified.form))
+        Ok(Params::new(verified.form))
     }
 
+    fn new(pairs: FormPairs<'a>) -> Self {
+        Params { known: Known::of(&pairs), pairs }
+    }
+
+    fn at(&self, at: Option<usize>) -> Option<&str> {
+        at.and_then(|at| self.pairs.get(at)).map(|(_, v)| v.as_ref())
+    }
+
+    /// A parameter that is not among the [`Known`] ones (the media items), by a scan.
     fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref())
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_ref())
     }
 
-    fn non_empty(&self, name: &str) -> Option<&str> {
-        self.get(name).map(str::trim).filter(|v| !v.is_empty())
+    fn non_empty_at(&self, at: Option<usize>) -> Option<&str> {
+        non_empty(self.at(at))
     }
 
-    fn required(&self, name: &str) -> Result<&str, WebhookError> {
-        self.non_empty(name).ok_or_else(|| WebhookError::Malformed(format!("missing {name}")))
-    }
-
-    fn phone(&self, name: &str) -> Result<Phone, WebhookError> {
-        let raw = self.required(name)?;
+    fn phone(&self, at: Option<usize>, name: &str) -> Result<Phone, WebhookError> {
+        let raw = self.non_empty_at(at).ok_or_else(|| WebhookError::Malformed(format!("missing {name}")))?;
         Phone::parse(raw).map_err(|e| WebhookError::Malformed(format!("{name} {e}")))
     }
 
-    fn count(&self, name: &str) -> u32 {
-        self.non_empty(name).and_then(|v| v.parse().ok()).unwrap_or(0)
+    fn count(&self, at: Option<usize>) -> u32 {
+        self.non_empty_at(at).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
+
+    /// The value at `at`, moved out (a decoded value is not copied again); empty when absent.
+    fn take(&mut self, at: Option<usize>) -> String {
+        at.and_then(|at| self.pairs.get_mut(at))
+            .map(|(_, v)| std::mem::take(v).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// Verifies a Twilio webhook, then parses it: an inbound text or a status callback.
@@ -81,19 +145,20 @@ pub fn parse_webhook(
     // nothing unauthenticated is ever reported on as if it were read.
     let verified = signature::verify(&creds.webhook_keys(now), request)
         .map_err(|e: SignatureError| WebhookError::Unauthorized(e.to_string()))?;
-    let params = Params::read(request, verified)?;
-    if let Some(account) = params.non_empty("AccountSid")
+    let mut params = Params::read(request, verified)?;
+    let known = &params.known;
+    if let Some(account) = params.non_empty_at(known.account_sid)
         && account != creds.account_sid
     {
         return Err(WebhookError::Unauthorized("AccountSid is not the channel's account".into()));
     }
-    let status = params.non_empty("MessageStatus").or_else(|| params.non_empty("SmsStatus"));
+    let status = params.non_empty_at(known.message_status).or_else(|| params.non_empty_at(known.sms_status));
     let inbound = match status {
         Some(s) => matches!(s, "received" | "receiving"),
-        None => params.get("Body").is_some(),
+        None => known.body.is_some(),
     };
     let events = if inbound {
-        parse_inbound(channel, &params, now)?.map(InboundEvent::Message).into_iter().collect()
+        parse_inbound(channel, &mut params, now)?.map(InboundEvent::Message).into_iter().collect()
     } else {
         let Some(status) = status else {
             return Err(WebhookError::Malformed(
@@ -109,32 +174,35 @@ pub fn parse_webhook(
 /// (`MediaUrl{N}`) is noted, not fetched: an MMS without text is acknowledged and ignored.
 fn parse_inbound(
     channel: &Channel,
-    params: &Params<'_>,
+    params: &mut Params<'_>,
     now: OffsetDateTime,
 ) -> Result<Option<InboundMessage>, WebhookError> {
+    let known = &params.known;
     let sid = params
-        .non_empty("MessageSid")
-        .or_else(|| params.non_empty("SmsMessageSid"))
-        .or_else(|| params.non_empty("SmsSid"))
-        .ok_or_else(|| WebhookError::Malformed("missing MessageSid".into()))?;
-    let from = params.phone("From")?;
-    let to = params.phone("To")?;
+        .non_empty_at(known.message_sid)
+        .or_else(|| params.non_empty_at(known.sms_message_sid))
+        .or_else(|| params.non_empty_at(known.sms_sid))
+        .ok_or_else(|| WebhookError::Malformed("missing MessageSid".into()))?
+        .to_string();
+    let from = params.phone(known.from, "From")?;
+    let to = params.phone(known.to, "To")?;
     if !channel.takes_webhooks_for(&to, now) {
         return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
     }
-    let text = params.get("Body").unwrap_or_default();
     let media = parse_media(params)?;
-    let segments = params.count("NumSegments");
+    let segments = params.count(params.known.num_segments);
+    let body = params.known.body;
+    let text = params.take(body);
     if text.is_empty() && media.is_empty() {
         return Ok(None);
     }
     tracing::debug!(channel = %channel.id, segments, media = media.len(), "Twilio inbound text");
     Ok(Some(InboundMessage {
         channel_id: channel.id.clone(),
-        provider_message_id: sid.to_string(),
+        provider_message_id: sid,
         from,
         to,
-        text: text.to_string(),
+        text,
         received_at: now,
         part: None,
         media,
@@ -147,18 +215,18 @@ const MAX_ANNOUNCED_MEDIA: u32 = 20;
 
 /// `NumMedia` items, each `MediaUrl{N}` with its claimed `MediaContentType{N}`, N = 0..NumMedia-1.
 fn parse_media(params: &Params) -> Result<Vec<MediaRef>, WebhookError> {
-    let count = params.count("NumMedia");
+    let count = params.count(params.known.num_media);
     if count > MAX_ANNOUNCED_MEDIA {
         return Err(WebhookError::Malformed(format!("NumMedia {count} is over {MAX_ANNOUNCED_MEDIA}")));
     }
     (0..count)
         .map(|n| {
-            let url = params.non_empty(&format!("MediaUrl{n}")).ok_or_else(|| {
+            let url = non_empty(params.get(&format!("MediaUrl{n}"))).ok_or_else(|| {
                 WebhookError::Malformed(format!("NumMedia is {count} but MediaUrl{n} is missing"))
             })?;
             Ok(MediaRef {
                 url: url.to_string(),
-                content_type: params.non_empty(&format!("MediaContentType{n}")).map(str::to_string),
+                content_type: non_empty(params.get(&format!("MediaContentType{n}"))).map(str::to_string),
             })
         })
         .collect()
@@ -171,12 +239,13 @@ fn parse_receipt(
     status: &str,
     now: OffsetDateTime,
 ) -> Result<DeliveryReceipt, WebhookError> {
+    let known = &params.known;
     let sid = params
-        .non_empty("MessageSid")
-        .or_else(|| params.non_empty("SmsSid"))
+        .non_empty_at(known.message_sid)
+        .or_else(|| params.non_empty_at(known.sms_sid))
         .ok_or_else(|| WebhookError::Malformed("missing MessageSid".into()))?;
-    let error_code = params.non_empty("ErrorCode").filter(|c| *c != "0");
-    let description = match (error_code, params.non_empty("ErrorMessage")) {
+    let error_code = params.non_empty_at(known.error_code).filter(|c| *c != "0");
+    let description = match (error_code, params.non_empty_at(known.error_message)) {
         (_, Some(message)) => Some(message.to_string()),
         (Some(code), None) => {
             Some(error_meaning(code).map_or_else(|| format!("Twilio error {code}"), str::to_string))
