@@ -109,6 +109,8 @@ store_suite!(
     transfers_contract,
     lifecycle_contract,
     distribution_stress_contract,
+    teams_contract,
+    team_distribution_stress_contract,
     messages_contract,
     status_contract,
     send_claims_contract,

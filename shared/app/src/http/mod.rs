@@ -11,6 +11,7 @@ pub mod queue_views;
 pub mod queues;
 pub mod quick_replies;
 pub mod sandbox;
+pub mod teams;
 pub mod views;
 pub mod webhooks;
 
