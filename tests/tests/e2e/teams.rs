@@ -179,7 +179,7 @@ async fn a_slot_freed_by_a_decline_goes_to_the_highest_priority_of_all_the_agent
     let high = high["id"].as_str().expect("queue id").to_string();
     let second = s.api().telesign_channel(&s.fake, &["15555550179"], &high).await;
     let second = second["id"].as_str().expect("channel id").to_string();
-    let (bob, bob_token) = s.agent("Bob", 1).await;
+    let (_bob, bob_token) = s.agent("Bob", 1).await;
     s.text("PQ100000000000000000000000000001", "15555550911", "for bob").await;
     let bobs = s.work_item_for(&bob_token, "+15555550911").await;
     s.act(&bob_token, &bobs, "accept", None, 200).await;
@@ -228,5 +228,4 @@ async fn a_slot_freed_by_a_decline_goes_to_the_highest_priority_of_all_the_agent
     );
     let declined = s.api().conversation(ADMIN_TOKEN, &offered).await;
     assert_eq!(declined["state"], "open", "the declined one waits for Bob: {declined}");
-    let _ = bob;
 }
