@@ -63,7 +63,7 @@ async fn teams_are_managed_through_the_api_with_validation_naming_the_field() {
         let (status, answer) = s.api().admin("PATCH", &path, Some(body.clone())).await;
         assert_eq!(status, 400, "{body} -> {answer}");
         let message = answer["error"]["message"].as_str().expect("message");
-        assert!(message.starts_with(&format!("{field}")), "names {field}: {answer}");
+        assert!(message.starts_with(field), "names {field}: {answer}");
     }
 
     // Members: one team per agent, set on the agent; an agent reads no teams, a supervisor does.
