@@ -115,6 +115,7 @@ fn agent() -> Agent {
         role: Default::default(),
         missed_offers: 0,
         presence_changed_at: None,
+        team_id: None,
     }
 }
 

@@ -110,6 +110,8 @@ store_suite!(
     lifecycle_contract,
     handback_contract,
     distribution_stress_contract,
+    teams_contract,
+    team_distribution_stress_contract,
     messages_contract,
     status_contract,
     send_claims_contract,

@@ -87,6 +87,7 @@ pub fn agent(queues: &[QueueId], capacity: u32, presence: Presence) -> Agent {
         role: Default::default(),
         missed_offers: 0,
         presence_changed_at: None,
+        team_id: None,
     }
 }
 

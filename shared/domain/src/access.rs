@@ -146,6 +146,7 @@ pub(crate) mod tests {
             subject: None,
             missed_offers: 0,
             presence_changed_at: None,
+            team_id: None,
             created_at: OffsetDateTime::UNIX_EPOCH,
             role: Role::Agent,
         }

@@ -175,6 +175,7 @@ mod tests {
             role: Default::default(),
             missed_offers: 0,
             presence_changed_at: None,
+            team_id: None,
         }
     }
 

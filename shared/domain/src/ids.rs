@@ -54,6 +54,8 @@ id_type!(/// A private note on a conversation.
     NoteId, "nt_");
 id_type!(/// A quick reply: a predefined text an agent inserts by its shortcut.
     QuickReplyId, "qr_");
+id_type!(/// A team: a named group of agents with a capacity of its own and the queues it serves.
+    TeamId, "tm_");
 
 impl MessageId {
     /// The id of an inbound message is derived from the provider's own id, so a replayed webhook or a

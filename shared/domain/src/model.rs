@@ -488,6 +488,10 @@ pub struct Agent {
     /// kept).
     #[serde(default, with = "rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub presence_changed_at: Option<OffsetDateTime>,
+    /// The team the agent belongs to (issue 11.3), at most one: it serves the team's queues too, and its
+    /// slots count against the team's capacity as well as its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<crate::TeamId>,
 }
 
 impl Agent {

@@ -6,7 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11_NOTES, V12_QR];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11_NOTES, V12_QR, V13_TEAMS];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -233,6 +233,12 @@ CREATE INDEX notes_by_conversation ON notes (conversation_id, created_at, id);
 const V12_QR: &str = "
 CREATE TABLE quick_replies (id TEXT PRIMARY KEY, scope TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
 CREATE TABLE customer_languages (phone TEXT PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
+";
+
+/// Teams (issue 11.3): the record (with its `active` and `members` counts) as JSON; an agent's team is
+/// its record's `team_id`.
+const V13_TEAMS: &str = "
+CREATE TABLE teams (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 ";
 
 /// The schema version this build writes.

@@ -33,6 +33,13 @@ async fn distribution_stress_on_a_file() {
     smsdesk_contract::store::distribution_stress_contract(Arc::new(db.store())).await;
 }
 
+/// The same with teams whose capacity is below the sum of their members', on a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn team_distribution_stress_on_a_file() {
+    let (_dir, db) = file_db();
+    smsdesk_contract::store::team_distribution_stress_contract(Arc::new(db.store())).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn store_contract_in_memory() {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_in_memory().unwrap());

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod queue;
 pub mod store;
 pub mod system;
+pub mod teams;
 pub mod transfers;
 
 pub use changes::{Change, ChangeEntity, ChangeFeed, ChangePage};
@@ -26,6 +27,7 @@ pub use queue::{
 };
 pub use store::*;
 pub use system::{Clock, IdGen, SystemClock, UuidIds};
+pub use teams::{TeamDelete, TeamJoin, TeamSettings, TeamStore};
 pub use transfers::TransferStore;
 
 /// Errors every adapter maps its failures into, so a handler can tell retryable from permanent.

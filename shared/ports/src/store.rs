@@ -124,9 +124,9 @@ pub trait ConversationStore: Send + Sync {
     async fn open_conversations(&self) -> PortResult<Vec<Conversation>>;
     /// Conversations waiting in `queue`, oldest `queued_at` first.
     async fn waiting_in_queue(&self, queue: &QueueId, limit: usize) -> PortResult<Vec<Conversation>>;
-    /// Atomically: if the conversation is `waiting` and the agent is `available` with `active < capacity`,
-    /// the conversation becomes `assigned` to it and the agent's `active` grows by one (and its
-    /// `last_assigned_at` becomes `at`). Returns the updated conversation, or None when any condition failed.
+    /// Atomically: if the conversation is `waiting` and the agent is `available` with `active < capacity`
+    /// (and, when it is in a team, the team's `active < capacity`), the conversation becomes `assigned` to it
+    /// and the agent's `active` grows by one, its team's too (and its `last_assigned_at` becomes `at`). Returns the updated conversation, or None when any condition failed.
     async fn assign(
         &self,
         conversation: &ConversationId,
@@ -484,6 +484,7 @@ pub trait Store:
     + crate::TransferStore
     + crate::QuickReplyStore
     + crate::CustomerStore
+    + crate::TeamStore
 {
 }
 
@@ -505,5 +506,6 @@ impl<T> Store for T where
         + crate::TransferStore
         + crate::QuickReplyStore
         + crate::CustomerStore
+        + crate::TeamStore
 {
 }

@@ -39,6 +39,7 @@ mod races;
 mod restart;
 mod sandbox;
 mod setup;
+mod teams;
 mod timers;
 mod transfer;
 

@@ -103,6 +103,9 @@ mod races;
 #[path = "../e2e/setup.rs"]
 mod setup;
 #[cfg(not(smsdesk_aws_emulators_missing))]
+#[path = "../e2e/teams.rs"]
+mod teams;
+#[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/timers.rs"]
 mod timers;
 #[cfg(not(smsdesk_aws_emulators_missing))]

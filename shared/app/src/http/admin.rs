@@ -32,6 +32,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/channels/{id}/credentials", axum::routing::put(rotate_credentials))
         .route("/v1/channels/{id}/numbers", axum::routing::put(set_numbers))
         .route("/v1/contacts", post(create_contact));
+    let router = crate::http::teams::routes(router);
     validate_routes(crate::http::customers::routes(crate::http::quick_replies::routes(
         crate::http::queues::routes(router),
     )))
@@ -134,6 +135,7 @@ pub(crate) async fn create_agent(
         subject,
         missed_offers: 0,
         presence_changed_at: None,
+        team_id: None,
     };
     let token = new_token();
     if app.store.put_agent(&agent, &token_hash(&token)).await? == AgentWrite::SubjectTaken {
@@ -195,6 +197,7 @@ pub(crate) async fn patch_agent(
                 }
                 settings.queues = queues;
             }
+            "team_id" => {} // below, once the other settings are stored
             "id" | "subject" | "created_at" => {
                 return Err(ApiError::field(field, "cannot be changed"));
             }
@@ -212,8 +215,29 @@ pub(crate) async fn patch_agent(
         .update_agent(&id, &settings)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
+    let updated = match patch.get("team_id") {
+        Some(team) => set_team(&app, &id, team).await?,
+        None => updated,
+    };
     crate::services::assignment::dispatch_for_agent(&app, &id).await?;
     Ok(Json(AgentView::from(&updated)))
+}
+
+/// `team_id` of an agent's patch: a team's id joins it (leaving any other: one team per agent), `null`
+/// leaves the agent's team. The slots the agent holds move with it.
+async fn set_team(app: &App, id: &AgentId, team: &Value) -> ApiResult<Agent> {
+    let team = match team {
+        Value::Null => None,
+        Value::String(t) => Some(TeamId::new(t.as_str())),
+        _ => return Err(ApiError::field("team_id", "must be a team id or null")),
+    };
+    match app.store.set_agent_team(id, team.as_ref()).await? {
+        smsdesk_ports::TeamJoin::Done(agent) => Ok(agent),
+        smsdesk_ports::TeamJoin::NoAgent => Err(ApiError::not_found(format!("no agent '{id}'"))),
+        smsdesk_ports::TeamJoin::NoTeam => {
+            Err(ApiError::field("team_id", format!("no team '{}'", team.as_ref().map_or("", TeamId::as_str))))
+        }
+    }
 }
 
 /// A fresh agent token: 244 random bits (two UUIDv4s from the OS's randomness), URL-safe base64.

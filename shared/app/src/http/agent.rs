@@ -101,7 +101,7 @@ const WAITING_PER_QUEUE: usize = 200;
 pub(crate) async fn waiting_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<WorkItems>> {
     let queues: Vec<QueueId> = match who.agent_id() {
         Some(id) => match app.store.get_agent(id).await? {
-            Some(agent) => agent.queues,
+            Some(agent) => crate::services::teams::queues_of(&app, agent).await?,
             None => Vec::new(),
         },
         None => app.store.list_queues().await?.into_iter().map(|q| q.id).collect(),

@@ -13,6 +13,7 @@ pub mod queues;
 pub mod quick_replies;
 pub mod sandbox;
 pub mod transfer_targets;
+pub mod teams;
 pub mod views;
 pub mod webhooks;
 

@@ -278,6 +278,9 @@ async fn queue_users(app: &App, id: &QueueId) -> ApiResult<Vec<String>> {
     for agent in app.store.agents_for_queue(id).await? {
         users.push(format!("agent {}", agent.id));
     }
+    for team in app.store.list_teams().await?.into_iter().filter(|t| t.queues.contains(id)) {
+        users.push(format!("team {}", team.id));
+    }
     for c in app.store.open_conversations().await? {
         if &c.queue_id == id || c.routing.as_ref().and_then(|r| r.bot.as_ref()) == Some(id) {
             users.push(format!("{} conversation {}", c.state.as_str(), c.id));

@@ -616,6 +616,7 @@ pub struct ContactWithTimeline {
 }
 
 pub use crate::http::queue_views::{MenuView, QueueStats, QueueView};
+pub use crate::http::teams::{TeamList, TeamSettingsBody, TeamView};
 
 /// A queue's settings (`POST /v1/queues`, `PATCH /v1/queues/{id}` as a JSON merge patch): `name` and any of
 /// the settings [`QueueView`] shows; `bot` is `{"url", "secret"}`. A refusal is a 400 naming the field.
@@ -640,6 +641,8 @@ pub struct AgentPatch {
     pub queues: Option<Vec<String>>,
     #[schema(minimum = 1, maximum = 100)]
     pub capacity: Option<u32>,
+    /// The team the agent joins (one team per agent; the slots it holds move with it), or null to leave it.
+    pub team_id: Option<String>,
 }
 
 /// An agent's presence.
@@ -712,6 +715,9 @@ pub struct AgentView {
     /// When the presence last changed (null: not since the agent was created).
     #[schema(format = DateTime)]
     pub presence_changed_at: Option<String>,
+    /// The agent's team (null: none); set with `PATCH /v1/agents/{id}` `{"team_id"}`.
+    #[schema(value_type = Option<String>)]
+    pub team_id: Option<TeamId>,
     /// The agent's bearer token: shown once, in the answer that created the agent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -730,6 +736,7 @@ impl From<&Agent> for AgentView {
             role: a.role,
             missed_offers: a.missed_offers,
             presence_changed_at: a.presence_changed_at.map(ts),
+            team_id: a.team_id.clone(),
             token: None,
         }
     }

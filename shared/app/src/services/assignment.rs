@@ -45,6 +45,7 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     let mut refused: HashMap<ConversationId, Vec<AgentId>> = HashMap::new();
     let mut customers: HashMap<ConversationId, Phone> = HashMap::new();
     let mut transferring: HashMap<ConversationId, smsdesk_domain::transfer::Transfer> = HashMap::new();
+    let mut teams = app.store.list_teams().await?;
     for queue in queues {
         let list = app.store.waiting_in_queue(queue, BATCH).await?;
         if list.is_empty() {
@@ -70,7 +71,7 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
             customers.insert(c.id, c.customer);
         }
         settings.insert(queue.clone(), queue_settings);
-        for agent in app.store.agents_for_queue(queue).await? {
+        for agent in crate::services::teams::agents_serving(app, queue, &teams).await? {
             if !agents.iter().any(|a| a.id == agent.id) {
                 agents.push(agent);
             }
@@ -81,7 +82,9 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     for conversation in waiting {
         let refused_by = refused.get(&conversation.conversation).map_or(&[][..], Vec::as_slice);
         let queue = settings.get(&conversation.queue).and_then(Option::as_ref);
-        let ranked = rank_for(&conversation.queue, refused_by, &agents);
+        // Members of a full team are out of the running until a member's slot comes back.
+        let eligible = smsdesk_domain::team::within_team_capacity(agents.clone(), &teams);
+        let ranked = rank_for(&conversation.queue, refused_by, &eligible);
         let preferred = match (queue, customers.get(&conversation.conversation)) {
             (Some(q), Some(customer)) if q.affinity_secs > 0 && !ranked.is_empty() => {
                 affinity(app, customer, q.affinity_secs).await?
@@ -118,6 +121,9 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
                     a.active += 1;
                     a.last_assigned_at = Some(now);
                 }
+                if let Some(t) = teams.iter_mut().find(|t| candidate.team_id.as_ref() == Some(&t.id)) {
+                    t.active += 1;
+                }
                 assigned += 1;
                 break;
             }
@@ -125,7 +131,13 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
             if let Some(fresh) = app.store.get_agent(candidate_id).await?
                 && let Some(a) = agents.iter_mut().find(|a| &a.id == candidate_id)
             {
-                *a = fresh;
+                *a = crate::services::teams::serving(app, fresh).await?;
+            }
+            if let Some(team_id) = &candidate.team_id
+                && let Some(fresh) = app.store.get_team(team_id).await?
+                && let Some(t) = teams.iter_mut().find(|t| &t.id == team_id)
+            {
+                *t = fresh;
             }
             if app
                 .store
@@ -165,8 +177,27 @@ pub async fn became_active(app: &App, c: &Conversation, agent: &Agent, at: Offse
         .await
 }
 
-/// An agent freed capacity or came online: serve the queues it works.
+/// An agent freed capacity or came online: serve the queues it works (its own and its team's), across all
+/// of them in distribution order.
 pub async fn dispatch_for_agent(app: &App, agent: &AgentId) -> PortResult<usize> {
     let Some(agent) = app.store.get_agent(agent).await? else { return Ok(0) };
-    dispatch_queues(app, &agent.queues).await
+    let queues = crate::services::teams::queues_of(app, agent).await?;
+    dispatch_queues(app, &queues).await
+}
+
+/// A slot of `freed` came back from a conversation of `queue` (a decline, an expired offer): that queue
+/// and every queue the agent serves are distributed together (`team::release_scope`), so the agent gets
+/// the highest-priority, longest-waiting conversation of all its queues, not the next one of `queue`.
+pub async fn dispatch_released(app: &App, queue: &QueueId, freed: &AgentId) -> PortResult<usize> {
+    let agent = match app.store.get_agent(freed).await? {
+        Some(a) => Some(crate::services::teams::serving(app, a).await?),
+        None => None,
+    };
+    let scope = smsdesk_domain::team::release_scope(queue, agent.as_ref());
+    let assigned = dispatch_queues(app, &scope).await?;
+    if assigned >= BATCH {
+        // A burst: the queue's own passes drain the rest.
+        return Ok(assigned + dispatch_queue(app, queue).await?);
+    }
+    Ok(assigned)
 }

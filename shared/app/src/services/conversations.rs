@@ -19,13 +19,13 @@ pub enum Need {
     Act,
 }
 
-/// The agent behind a principal, as the rule needs it (None for an admin). An agent that no longer exists
-/// is refused like an unknown token.
+/// The agent behind a principal, as the rule needs it (None for an admin), with its team's queues among
+/// its own (a member serves them). An agent that no longer exists is refused like an unknown token.
 pub async fn caller(app: &App, who: &Principal) -> ApiResult<Option<Agent>> {
     match who.agent_id() {
         None => Ok(None),
         Some(id) => match app.store.get_agent(id).await? {
-            Some(agent) => Ok(Some(agent)),
+            Some(agent) => Ok(Some(crate::services::teams::serving(app, agent).await?)),
             None => Err(ApiError::unauthorized("the token's agent no longer exists")),
         },
     }

@@ -21,6 +21,7 @@ pub mod prequeue;
 pub mod routing;
 pub mod service_level;
 pub mod stranded;
+pub mod teams;
 pub mod telemetry;
 pub mod timers;
 pub mod transfers;

@@ -53,7 +53,7 @@ pub async fn decline(app: &App, who: &Principal, id: &str) -> ApiResult<Conversa
         return Err(not_offered(&conversation.id));
     };
     tracing::info!(conversation = %declined.id, agent = %agent, "offer declined");
-    assignment::dispatch_queue(app, &declined.queue_id).await?;
+    assignment::dispatch_released(app, &declined.queue_id, &agent).await?;
     Ok(app.store.get_conversation(&declined.id).await?.unwrap_or(declined))
 }
 
@@ -76,7 +76,7 @@ pub async fn expire(app: &App, conversation: &ConversationId, agent: &AgentId) -
         app.store.set_presence(agent, Presence::Away, app.clock.now()).await?;
         tracing::info!(agent = %agent, missed = a.missed_offers, "agent set away after missed offers");
     }
-    assignment::dispatch_queue(app, &expired.queue_id).await?;
+    assignment::dispatch_released(app, &expired.queue_id, agent).await?;
     Ok(true)
 }
 

@@ -192,7 +192,9 @@ async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation
         return Ok(());
     }
     let queue = &conversation.queue_id;
-    let agents = app.store.agents_for_queue(queue).await?;
+    let teams = app.store.list_teams().await?;
+    let agents = crate::services::teams::agents_serving(app, queue, &teams).await?;
+    let agents = smsdesk_domain::team::within_team_capacity(agents, &teams);
     if !smsdesk_domain::assign::waits_for_an_agent(queue, &waits.refused_by, &agents) {
         return Ok(());
     }

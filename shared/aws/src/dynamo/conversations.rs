@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use smsdesk_domain::*;
-use smsdesk_ports::{ConversationStore, OpenOutcome, PortResult};
+use smsdesk_ports::{AgentStore, ConversationStore, OpenOutcome, PortResult};
 use time::OffsetDateTime;
 
 use super::{Cond, DynamoStore, Query, Tx, attempts, contention, keys};
@@ -145,8 +145,8 @@ impl Leave<'_> {
 #[derive(Default)]
 struct Parts {
     skip_pointer: bool,
-    skip_membership: bool,
-    skip_decrement: bool,
+    /// The slot of the conversation's agent.
+    holder: super::transfers::GiveBack,
     /// The slot a transfer's first agent held (`transfers.rs`).
     transferring: super::transfers::GiveBack,
 }
@@ -202,20 +202,29 @@ impl DynamoStore {
             } else {
                 None
             };
-            let (membership_at, decrement_at) = self.give_back(&mut tx, &current, &parts)?;
-            let (from_membership_at, from_decrement_at) = match &current.transfer {
-                Some(t) => self.give_back_slot(&mut tx, &t.from_agent, &current.id, parts.transferring)?,
-                None => (None, None),
+            let holder = match &current.agent_id {
+                Some(agent) => {
+                    Some((agent, self.give_back_slot(&mut tx, agent, &current.id, &parts.holder)?))
+                }
+                None => None,
+            };
+            let from = match &current.transfer {
+                Some(t) => Some((
+                    &t.from_agent,
+                    self.give_back_slot(&mut tx, &t.from_agent, &current.id, &parts.transferring)?,
+                )),
+                None => None,
             };
             match self.transact(tx).await? {
                 Tx::Committed => return Ok(Some(change.apply(&current))),
                 outcome => {
-                    let failed = |i: Option<usize>| i.is_some_and(|i| outcome.failed_at(i));
-                    parts.skip_pointer |= failed(pointer_at);
-                    parts.skip_membership |= failed(membership_at);
-                    parts.skip_decrement |= failed(decrement_at);
-                    parts.transferring.skip_membership |= failed(from_membership_at);
-                    parts.transferring.skip_decrement |= failed(from_decrement_at);
+                    parts.skip_pointer |= pointer_at.is_some_and(|i| outcome.failed_at(i));
+                    if let Some((agent, placed)) = holder {
+                        self.settle(&mut parts.holder, agent, placed, &outcome).await?;
+                    }
+                    if let Some((agent, placed)) = from {
+                        self.settle(&mut parts.transferring, agent, placed, &outcome).await?;
+                    }
                 }
             }
         }
@@ -232,46 +241,64 @@ impl DynamoStore {
         at: OffsetDateTime,
         offer: Option<&Offer>,
     ) -> PortResult<Option<Conversation>> {
-        let mut conv = Expr::new();
-        let state = if offer.is_some() { ConversationState::Offered } else { ConversationState::Active };
-        let mut set = format!(
-            "SET {}, {}",
-            conv.eq("state", s(state.as_str())),
-            conv.eq("agent_id", s(agent.as_str())),
-        );
-        if let Some(offer) = offer {
-            let value = serde_json::to_value(offer)
-                .map_err(|e| smsdesk_ports::PortError::Backend(format!("offer: {e}")))?;
-            set = format!("{set}, {}", conv.eq("offer", to_attr(&value)));
-        }
-        let update = format!("{set} REMOVE {}", conv.name("wait_queue"));
-        let condition = conv.eq("state", s(ConversationState::Open.as_str()));
-        let conv_update =
-            self.update_item(keys::conversation(conversation), update, Some(condition), conv)?;
+        // Most agents are in no team: the first round assumes none and reads nothing more; when the agent's
+        // condition refuses, the agent is read, and a member's team joins the transaction (its `active`
+        // below its capacity, + 1) on the next round.
+        let mut team: Option<TeamId> = None;
+        for _ in 0..3 {
+            let mut conv = Expr::new();
+            let state = if offer.is_some() { ConversationState::Offered } else { ConversationState::Active };
+            let mut set = format!(
+                "SET {}, {}",
+                conv.eq("state", s(state.as_str())),
+                conv.eq("agent_id", s(agent.as_str())),
+            );
+            if let Some(offer) = offer {
+                let value = serde_json::to_value(offer)
+                    .map_err(|e| smsdesk_ports::PortError::Backend(format!("offer: {e}")))?;
+                set = format!("{set}, {}", conv.eq("offer", to_attr(&value)));
+            }
+            let update = format!("{set} REMOVE {}", conv.name("wait_queue"));
+            let condition = conv.eq("state", s(ConversationState::Open.as_str()));
+            let conv_update =
+                self.update_item(keys::conversation(conversation), update, Some(condition), conv)?;
 
-        let mut ag = Expr::new();
-        let active = ag.name("active");
-        let update = format!(
-            "SET {active} = {active} + {}, {}",
-            ag.value(n(1)),
-            ag.eq("last_assigned_at", s(rfc3339(at)?))
-        );
-        let condition = format!(
-            "{} AND {active} < {}",
-            ag.eq("presence", s(Presence::Available.as_str())),
-            ag.name("capacity")
-        );
-        let agent_update = self.update_item(keys::agent(agent), update, Some(condition), ag)?;
+            let mut ag = Expr::new();
+            let active = ag.name("active");
+            let update = format!(
+                "SET {active} = {active} + {}, {}",
+                ag.value(n(1)),
+                ag.eq("last_assigned_at", s(rfc3339(at)?))
+            );
+            let condition = format!(
+                "{} AND {active} < {} AND {}",
+                ag.eq("presence", s(Presence::Available.as_str())),
+                ag.name("capacity"),
+                super::teams::team_is(&mut ag, team.as_ref())
+            );
+            let agent_update = self.update_item(keys::agent(agent), update, Some(condition), ag)?;
 
-        let membership = keys::item_with(
-            keys::work(agent, conversation),
-            [("target", s(conversation.as_str())), ("entity", s("work"))],
-        );
-        let tx = vec![conv_update, agent_update, self.put_item(membership, None)?];
-        match self.transact(tx).await? {
-            Tx::Committed => self.get_conversation(conversation).await,
-            Tx::Cancelled(_) => Ok(None),
+            let membership = keys::item_with(
+                keys::work(agent, conversation),
+                [("target", s(conversation.as_str())), ("entity", s("work"))],
+            );
+            let mut tx = vec![conv_update, agent_update, self.put_item(membership, None)?];
+            if let Some(t) = &team {
+                tx.push(self.take_team_slot(t)?);
+            }
+            match self.transact(tx).await? {
+                Tx::Committed => return self.get_conversation(conversation).await,
+                outcome if outcome.failed_at(1) => {
+                    let Some(read) = self.get_agent(agent).await? else { return Ok(None) };
+                    if read.team_id == team {
+                        return Ok(None); // away, or at its own capacity
+                    }
+                    team = read.team_id;
+                }
+                Tx::Cancelled(_) => return Ok(None),
+            }
         }
+        Ok(None)
     }
 
     /// Deletes the open pointer if it still names this conversation.
@@ -281,29 +308,6 @@ impl DynamoStore {
             format!("attribute_not_exists({}) OR {}", expr.name("pk"), expr.eq("target", s(c.id.as_str())));
         let key = keys::open_pointer(&c.channel_id, &c.channel_number, &c.customer);
         self.delete_item(key, Some(Cond { expression, expr }))
-    }
-
-    /// Adds "delete the agent's membership, active - 1" to `tx`; returns the positions of both parts.
-    fn give_back(
-        &self,
-        tx: &mut Vec<TransactWriteItem>,
-        current: &Conversation,
-        parts: &Parts,
-    ) -> PortResult<(Option<usize>, Option<usize>)> {
-        let Some(agent) = current.agent_id.as_ref().filter(|_| !parts.skip_membership) else {
-            return Ok((None, None));
-        };
-        tx.push(self.delete_item(keys::work(agent, &current.id), Some(present()))?);
-        let membership_at = Some(tx.len() - 1);
-        if parts.skip_decrement {
-            return Ok((membership_at, None));
-        }
-        let mut expr = Expr::new();
-        let active = expr.name("active");
-        let update = format!("SET {active} = {active} - {}", expr.value(n(1)));
-        let condition = format!("{active} > {}", expr.value(n(0)));
-        tx.push(self.update_item(keys::agent(agent), update, Some(condition), expr)?);
-        Ok((membership_at, Some(tx.len() - 1)))
     }
 
     /// Conversations from index or membership items, re-read whole where needed.
@@ -485,6 +489,8 @@ impl ConversationStore for DynamoStore {
         agent: &AgentId,
         missed: bool,
     ) -> PortResult<Option<Conversation>> {
+        // The agent's team, as in `take`: none until the agent's condition says otherwise.
+        let mut team: Option<TeamId> = None;
         for _ in attempts() {
             let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
             let Some(offer) = current.offer.as_ref() else { return Ok(None) };
@@ -531,10 +537,24 @@ impl ConversationStore for DynamoStore {
                     ag.value(n(1))
                 );
             }
-            let condition = format!("{active} > {}", ag.value(n(0)));
+            let condition = format!(
+                "{active} > {} AND {}",
+                ag.value(n(0)),
+                super::teams::team_is(&mut ag, team.as_ref())
+            );
             let agent_update = self.update_item(keys::agent(agent), update, Some(condition), ag)?;
-            if let Tx::Committed = self.transact(vec![conv_update, membership, agent_update]).await? {
-                return self.get_conversation(conversation).await;
+            let mut tx = vec![conv_update, membership, agent_update];
+            if let Some(t) = &team {
+                tx.push(self.release_team_slot(t)?);
+            }
+            match self.transact(tx).await? {
+                Tx::Committed => return self.get_conversation(conversation).await,
+                outcome if outcome.failed_at(2) => {
+                    if let Some(read) = self.get_agent(agent).await? {
+                        team = read.team_id;
+                    }
+                }
+                Tx::Cancelled(_) => {}
             }
         }
         Err(contention("refuse_offer"))

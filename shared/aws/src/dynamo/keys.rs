@@ -128,6 +128,20 @@ pub(crate) fn work(agent: &AgentId, conversation: &ConversationId) -> Item {
     key(work_partition(agent), format!("CONV#{conversation}"))
 }
 
+/// Teams (issue 11.3): spread over [`TEAM_SHARDS`] partitions by a hash of their id, as agents are: every
+/// assignment and release of a member writes its team's item in the same transaction as the agent's.
+pub(crate) const TEAM_SHARDS: u32 = 4;
+pub(crate) const TEAMS: &str = "TEAMS";
+
+pub(crate) fn team(id: &TeamId) -> Item {
+    key(format!("{TEAMS}#{}", shard(id.as_str(), TEAM_SHARDS)), format!("TEAM#{id}"))
+}
+
+/// Every teams partition (a listing reads them all).
+pub(crate) fn teams_partitions() -> impl Iterator<Item = String> {
+    (0..TEAM_SHARDS).map(|k| format!("{TEAMS}#{k}"))
+}
+
 pub(crate) fn work_partition(agent: &AgentId) -> String {
     format!("WORK#{agent}")
 }

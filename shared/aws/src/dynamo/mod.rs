@@ -18,6 +18,7 @@ mod pacing;
 mod parts;
 mod records;
 mod schema;
+mod teams;
 mod transfers;
 
 pub use changes::{NewChange, RETENTION, change_of_write, from_dynamodb_item, to_dynamodb_json};

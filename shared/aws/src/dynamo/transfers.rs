@@ -7,44 +7,86 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use smsdesk_domain::transfer::{Transfer, TransferTarget};
 use smsdesk_domain::*;
-use smsdesk_ports::{ConversationStore, PortError, PortResult, TransferStore};
+use smsdesk_ports::{AgentStore, ConversationStore, PortError, PortResult, TransferStore};
 use time::OffsetDateTime;
 
 use super::conversations::{order_key, present, unchanged};
+use super::teams::team_is;
 use super::{DynamoStore, Tx, attempts, contention, keys};
 use crate::attr::{Expr, n, rfc3339, s, to_attr};
 
-/// Which parts of a give-back were already done (their condition failed on an earlier round).
-#[derive(Clone, Copy, Default)]
+/// Which parts of a give-back were already done (their condition failed on an earlier round), and the team
+/// the agent is taken to be in (none until the agent's condition said otherwise: most agents are in none,
+/// so the common case reads nothing more).
+#[derive(Clone, Default)]
 pub(crate) struct GiveBack {
     pub(crate) skip_membership: bool,
     pub(crate) skip_decrement: bool,
+    pub(crate) skip_team: bool,
+    pub(crate) team: Option<TeamId>,
+}
+
+/// Where a give-back's parts are in a transaction.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Placed {
+    membership: Option<usize>,
+    decrement: Option<usize>,
+    team: Option<usize>,
 }
 
 impl DynamoStore {
-    /// Adds "delete `agent`'s membership of the conversation, its `active` - 1" to `tx`; returns the
-    /// positions of both parts.
+    /// Adds "delete `agent`'s membership of the conversation, its `active` - 1 (while its team is
+    /// `done.team`), its team's `active` - 1" to `tx`; returns the positions of the parts.
     pub(crate) fn give_back_slot(
         &self,
         tx: &mut Vec<TransactWriteItem>,
         agent: &AgentId,
         conversation: &ConversationId,
-        done: GiveBack,
-    ) -> PortResult<(Option<usize>, Option<usize>)> {
+        done: &GiveBack,
+    ) -> PortResult<Placed> {
+        let mut placed = Placed::default();
         if done.skip_membership {
-            return Ok((None, None));
+            return Ok(placed);
         }
         tx.push(self.delete_item(keys::work(agent, conversation), Some(present()))?);
-        let membership_at = Some(tx.len() - 1);
+        placed.membership = Some(tx.len() - 1);
         if done.skip_decrement {
-            return Ok((membership_at, None));
+            return Ok(placed);
         }
         let mut expr = Expr::new();
         let active = expr.name("active");
         let update = format!("SET {active} = {active} - {}", expr.value(n(1)));
-        let condition = format!("{active} > {}", expr.value(n(0)));
+        let condition =
+            format!("{active} > {} AND {}", expr.value(n(0)), team_is(&mut expr, done.team.as_ref()));
         tx.push(self.update_item(keys::agent(agent), update, Some(condition), expr)?);
-        Ok((membership_at, Some(tx.len() - 1)))
+        placed.decrement = Some(tx.len() - 1);
+        if let Some(team) = done.team.as_ref().filter(|_| !done.skip_team) {
+            tx.push(self.release_team_slot(team)?);
+            placed.team = Some(tx.len() - 1);
+        }
+        Ok(placed)
+    }
+
+    /// After a cancelled transaction: which parts of `agent`'s give-back to leave out next round. A refused
+    /// decrement means the agent has no slot left to give, or is in another team than assumed (read it).
+    pub(crate) async fn settle(
+        &self,
+        done: &mut GiveBack,
+        agent: &AgentId,
+        placed: Placed,
+        outcome: &Tx,
+    ) -> PortResult<()> {
+        let failed = |i: Option<usize>| i.is_some_and(|i| outcome.failed_at(i));
+        done.skip_membership |= failed(placed.membership);
+        if failed(placed.decrement) {
+            match self.get_agent(agent).await? {
+                Some(a) if a.team_id != done.team && a.active > 0 => done.team = a.team_id,
+                _ => done.skip_decrement = true,
+            }
+        } else if failed(placed.team) {
+            done.skip_team = true;
+        }
+        Ok(())
     }
 }
 
@@ -142,17 +184,20 @@ impl TransferStore for DynamoStore {
                 format!("{} AND {}", unchanged(&mut expr, &current), transfer_at(&mut expr, started_at)?);
             let mut tx =
                 vec![self.update_item(keys::conversation(conversation), update, Some(condition), expr)?];
-            let (membership_at, decrement_at) = match (&current.state, &current.agent_id) {
-                (ConversationState::Offered, Some(offered)) => {
-                    self.give_back_slot(&mut tx, offered, conversation, done)?
-                }
-                _ => (None, None),
+            let offered = match (&current.state, &current.agent_id) {
+                (ConversationState::Offered, Some(offered)) => Some(offered),
+                _ => None,
+            };
+            let placed = match offered {
+                Some(a) => self.give_back_slot(&mut tx, a, conversation, &done)?,
+                None => Placed::default(),
             };
             match self.transact(tx).await? {
                 Tx::Committed => return self.get_conversation(conversation).await,
                 outcome => {
-                    done.skip_membership |= membership_at.is_some_and(|i| outcome.failed_at(i));
-                    done.skip_decrement |= decrement_at.is_some_and(|i| outcome.failed_at(i));
+                    if let Some(a) = offered {
+                        self.settle(&mut done, a, placed, &outcome).await?;
+                    }
                 }
             }
         }
@@ -178,14 +223,10 @@ impl TransferStore for DynamoStore {
             let condition = transfer_at(&mut expr, started_at)?;
             let mut tx =
                 vec![self.update_item(keys::conversation(conversation), update, Some(condition), expr)?];
-            let (membership_at, decrement_at) =
-                self.give_back_slot(&mut tx, &t.from_agent, conversation, done)?;
+            let placed = self.give_back_slot(&mut tx, &t.from_agent, conversation, &done)?;
             match self.transact(tx).await? {
                 Tx::Committed => return self.get_conversation(conversation).await,
-                outcome => {
-                    done.skip_membership |= membership_at.is_some_and(|i| outcome.failed_at(i));
-                    done.skip_decrement |= decrement_at.is_some_and(|i| outcome.failed_at(i));
-                }
+                outcome => self.settle(&mut done, &t.from_agent, placed, &outcome).await?,
             }
         }
         Err(contention("finish_transfer"))

@@ -11,6 +11,7 @@ mod offers;
 mod pacing;
 mod parts;
 mod records;
+mod teams;
 mod transfers;
 
 pub use conversations::{assignment_contract, conversations_contract, routing_contract};
@@ -31,6 +32,7 @@ pub use parts::parts_contract;
 pub use records::{
     consent_contract, contacts_contract, dedupe_contract, idempotency_contract, outbox_contract,
 };
+pub use teams::{team_distribution_stress_contract, teams_contract};
 pub use transfers::transfers_contract;
 
 use smsdesk_ports::{PortResult, Store};
@@ -51,6 +53,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     assignment_contract(store.clone()).await;
     offers_contract(store.clone()).await;
     transfers_contract(store.clone()).await;
+    teams_contract(store.clone()).await;
     lifecycle_contract(store.clone()).await;
     handback_contract(store.clone()).await;
     messages_contract(store.clone()).await;

@@ -50,6 +50,7 @@ fn release_agent(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
     if let Some(mut agent) = load_agent(tx, agent_id.as_str())? {
         agent.active = agent.active.saturating_sub(1);
         save_agent(tx, &agent)?;
+        super::teams::release_team_slot(tx, &agent)?;
     }
     Ok(())
 }
@@ -217,12 +218,16 @@ impl ConversationStore for EmbeddedStore {
             .tx(move |tx| {
                 let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
                 let Some(mut a) = load_agent(tx, &aid)? else { return Ok(None) };
-                if c.state != ConversationState::Open || !a.has_free_capacity() {
+                if c.state != ConversationState::Open
+                    || !a.has_free_capacity()
+                    || !super::teams::team_has_room(tx, &a)?
+                {
                     return Ok(None);
                 }
                 c.state = ConversationState::Active;
                 c.agent_id = Some(a.id.clone());
                 a.active += 1;
+                super::teams::take_team_slot(tx, &a)?;
                 a.last_assigned_at = Some(at);
                 save(tx, &c)?;
                 save_agent(tx, &a)?;
@@ -242,12 +247,16 @@ impl ConversationStore for EmbeddedStore {
             .tx(move |tx| {
                 let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
                 let Some(mut a) = load_agent(tx, &aid)? else { return Ok(None) };
-                if c.state != ConversationState::Open || !a.has_free_capacity() {
+                if c.state != ConversationState::Open
+                    || !a.has_free_capacity()
+                    || !super::teams::team_has_room(tx, &a)?
+                {
                     return Ok(None);
                 }
                 c.state = ConversationState::Offered;
                 c.agent_id = Some(a.id.clone());
                 a.active += 1;
+                super::teams::take_team_slot(tx, &a)?;
                 a.last_assigned_at = Some(offer.offered_at);
                 c.offer = Some(offer);
                 save(tx, &c)?;
@@ -302,6 +311,7 @@ impl ConversationStore for EmbeddedStore {
                         a.missed_offers = a.missed_offers.saturating_add(1);
                     }
                     save_agent(tx, &a)?;
+                    super::teams::release_team_slot(tx, &a)?;
                 }
                 c.state = ConversationState::Open;
                 c.agent_id = None;

@@ -9,6 +9,7 @@ mod notes;
 mod pacing;
 mod parts;
 mod records;
+mod teams;
 mod transfers;
 
 use std::path::Path;

@@ -16,6 +16,7 @@ fn release(tx: &Transaction<'_>, agent: &AgentId) -> PortResult<()> {
     if let Some(mut a) = load_agent(tx, agent.as_str())? {
         a.active = a.active.saturating_sub(1);
         save_agent(tx, &a)?;
+        super::teams::release_team_slot(tx, &a)?;
     }
     Ok(())
 }
