@@ -10,6 +10,7 @@ import { actionFor, allShortcuts, emit, shortcut } from "./hooks.js";
 import { OfferBanner } from "./offers.js";
 import { focusWrapUp, hideWrapUp, showWrapUp, submitWrapUp } from "./wrapup.js";
 import "./quick.js"; // quick replies in the reply box (`/`, `q`)
+import { oidcBoot, oidcSignOut } from "./oidc.js";
 
 // A transfer carries a note for whoever takes it (issue 11.5); it is never sent to the customer.
 const TRANSFER_NOTE = true;
@@ -835,9 +836,10 @@ function wire() {
       showSignIn(e instanceof ApiFailure && e.status === 401 ? "That token was refused." : `Could not sign in: ${e.message}`);
     }
   });
-  $("signout").addEventListener("click", () => {
+  $("signout").addEventListener("click", async () => {
     state.live?.stop();
     session.token = null;
+    if (await oidcSignOut(session)) return;
     location.reload();
   });
   for (const b of document.querySelectorAll("[role=tab]")) b.addEventListener("click", () => selectTab(b.dataset.tab));
@@ -901,6 +903,11 @@ function renderListAges() {
 async function boot() {
   wire();
   updateMeter();
+  try {
+    await oidcBoot(session);
+  } catch (e) {
+    return showSignIn(`Could not sign in: ${e.message}`);
+  }
   if (!session.token) return showSignIn();
   try {
     await signIn(session.token);

@@ -45,6 +45,16 @@ pub enum Command {
         /// Run the queue consumers and timers here (`--workers false`: HTTP only, work stays queued).
         #[arg(long, env = "SMSDESK_WORKERS", default_value_t = true, action = clap::ArgAction::Set)]
         workers: bool,
+        /// Sign the console in through this OpenID Connect issuer, and accept its RS256 JWTs as bearer tokens
+        /// (checked here as the stack's JWT authorizer does in AWS). Needs --oidc-client-id.
+        #[arg(long, env = "SMSDESK_OIDC_ISSUER", requires = "oidc_client_id")]
+        oidc_issuer: Option<String>,
+        /// The console's public client id at the issuer (Authorization Code with PKCE, no secret).
+        #[arg(long, env = "SMSDESK_OIDC_CLIENT_ID")]
+        oidc_client_id: Option<String>,
+        /// The audience the JWTs must name (`aud`, or `client_id` without `aud`); defaults to the client id.
+        #[arg(long, env = "SMSDESK_OIDC_AUDIENCE")]
+        oidc_audience: Option<String>,
     },
     /// Create the AWS shape's table and queues on DynamoDB Local and moto (see scripts/emulators.sh) and write
     /// the environment file for `cargo lambda watch --env-file`.
@@ -303,6 +313,9 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             visibility_secs,
             send_lease_secs,
             workers,
+            oidc_issuer,
+            oidc_client_id,
+            oidc_audience,
         } => {
             crate::dev::init_tracing();
             let admin_token = std::env::var("SMSDESK_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());
@@ -318,6 +331,11 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 send_lease: std::time::Duration::from_secs(send_lease_secs.max(1)),
                 workers,
                 stranded: Default::default(),
+                oidc: oidc_issuer.zip(oidc_client_id).map(|(issuer, client_id)| crate::dev::DevOidc {
+                    audience: oidc_audience.unwrap_or_else(|| client_id.clone()),
+                    issuer,
+                    client_id,
+                }),
             };
             let server = crate::dev::start(options).await?;
             server.print_banner();

@@ -48,6 +48,16 @@ pub struct DevOptions {
     pub workers: bool,
     /// When the timers requeue or fail replies stranded `queued`.
     pub stranded: smsdesk_domain::stranded::StrandedPolicy,
+    /// Sign in through an OpenID Connect issuer (the console) and accept its JWTs (the API).
+    pub oidc: Option<DevOidc>,
+}
+
+/// `--oidc-issuer`, `--oidc-client-id`, `--oidc-audience`.
+#[derive(Clone, Debug)]
+pub struct DevOidc {
+    pub issuer: String,
+    pub client_id: String,
+    pub audience: String,
 }
 
 impl DevOptions {
@@ -65,6 +75,7 @@ impl DevOptions {
             send_lease: Duration::from_secs(120),
             workers: true,
             stranded: Default::default(),
+            oidc: None,
         }
     }
 }
@@ -149,6 +160,11 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     config.retry.max_attempts = options.send_attempts.max(1);
     config.send_lease = options.send_lease;
     config.stranded = options.stranded;
+    if let Some(oidc) = &options.oidc {
+        config.oidc = Some(smsdesk_app::oidc::OidcSettings::new(&oidc.issuer, &oidc.client_id, None));
+        config.jwt =
+            Some(Arc::new(smsdesk_app::oidc::JwtVerifier::new(&oidc.issuer, &oidc.audience, http_client()?)));
+    }
 
     let clock: Arc<dyn Clock> = ports.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let provider_options = ProviderOptions { allow_loopback_http: config.allow_loopback_http };

@@ -43,8 +43,9 @@ export async function waitFor(check, what, timeoutMs = 10000) {
 
 /** A running `smsdesk dev`; restart() stops it and starts it again on the same port and database. */
 export class Dev {
-  static async start() {
+  static async start(args = []) {
     const dev = new Dev();
+    dev.args = args;
     dev.dir = mkdtempSync(join(tmpdir(), "smsdesk-console-"));
     dev.port = await freePort();
     dev.base = `http://127.0.0.1:${dev.port}`;
@@ -58,7 +59,7 @@ export class Dev {
     this.log = "";
     this.child = spawn(
       bin,
-      ["dev", "--addr", `127.0.0.1:${this.port}`, "--data", join(this.dir, "smsdesk.db"), "--retry-base-ms", "50", "--sweep-secs", "1"],
+      ["dev", "--addr", `127.0.0.1:${this.port}`, "--data", join(this.dir, "smsdesk.db"), "--retry-base-ms", "50", "--sweep-secs", "1", ...(this.args ?? [])],
       { env: { ...process.env, SMSDESK_ADMIN_TOKEN: ADMIN, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "pipe"] },
     );
     this.child.stdout.on("data", (d) => (this.log += d));

@@ -67,13 +67,7 @@ impl FromRequestParts<Arc<App>> for Principal {
                 .extensions
                 .get::<GatewayIdentity>()
                 .ok_or_else(|| ApiError::unauthorized("no verified identity on the request"))?;
-            if identity.admin {
-                return Ok(Principal::Admin);
-            }
-            return match app.store.agent_by_subject(&identity.subject).await? {
-                Some(agent) => Ok(Principal::Agent(agent.id)),
-                None => Err(ApiError::unauthorized("the token's subject is no agent's")),
-            };
+            return principal_of_identity(app, identity).await;
         }
         let header = parts
             .headers
@@ -103,8 +97,31 @@ pub async fn principal_of_token(app: &App, token: &str) -> Result<Principal, Api
     {
         return Ok(Principal::Admin);
     }
+    if let Some(verifier) = &app.config.jwt
+        && token.split('.').count() == 3
+    {
+        let claims = verifier.verify(token).await.map_err(|e| {
+            tracing::info!(reason = %e, "a bearer JWT was refused");
+            ApiError::unauthorized(e.to_string())
+        })?;
+        let identity = crate::claims::identity(&claims)
+            .ok_or_else(|| ApiError::unauthorized("the token names no caller"))?;
+        return principal_of_identity(app, &identity).await;
+    }
     match app.store.agent_by_token(&token_hash(token)).await? {
         Some(agent) => Ok(Principal::Agent(agent.id)),
         None => Err(ApiError::unauthorized("unknown token")),
+    }
+}
+
+/// The caller a verified identity names: an admin by group or scope, otherwise the agent whose `subject` is
+/// the token's `sub` (none: 401). The same for API Gateway's claims and `smsdesk dev --oidc-issuer`.
+pub async fn principal_of_identity(app: &App, identity: &GatewayIdentity) -> Result<Principal, ApiError> {
+    if identity.admin {
+        return Ok(Principal::Admin);
+    }
+    match app.store.agent_by_subject(&identity.subject).await? {
+        Some(agent) => Ok(Principal::Agent(agent.id)),
+        None => Err(ApiError::unauthorized("the token's subject is no agent's")),
     }
 }

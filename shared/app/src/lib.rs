@@ -9,8 +9,10 @@
 
 pub mod auth;
 pub mod batch;
+pub mod claims;
 pub mod error;
 pub mod http;
+pub mod oidc;
 pub mod services;
 pub mod worker;
 
@@ -63,6 +65,10 @@ pub struct Config {
     /// Where the console's live updates are when not at `/v1/events` of the API: in AWS, the WebSocket
     /// API's `wss://` URL (`SMSDESK_WEBSOCKET_URL`); `GET /v1/me` tells the console.
     pub events_url: Option<String>,
+    /// The console signs in through this OpenID Connect issuer (`GET /console/config.json`); None: a token.
+    pub oidc: Option<oidc::OidcSettings>,
+    /// Bearer JWTs of the issuer checked here (`smsdesk dev --oidc-issuer`; in AWS the JWT authorizer does).
+    pub jwt: Option<Arc<oidc::JwtVerifier>>,
 }
 
 impl Config {
@@ -84,6 +90,8 @@ impl Config {
             media_view_ttl: Duration::from_secs(5 * 60),
             media_send_ttl: Duration::from_secs(60 * 60),
             events_url: None,
+            oidc: None,
+            jwt: None,
         }
     }
 }

@@ -37,7 +37,8 @@ fn number(name: &'static str, default: u64) -> Result<u64, WireError> {
 /// The handlers' settings in AWS, from the environment the SAM template sets:
 /// `SMSDESK_PUBLIC_URL` (the API's base URL, for callback URLs), `SMSDESK_ADMIN_TOKEN` (local only: check
 /// bearer tokens here instead of trusting the JWT authorizer's claims), `SMSDESK_SEND_ATTEMPTS` (3),
-/// `SMSDESK_RETRY_BASE_MS` (5000), `SMSDESK_SEND_LEASE_SECS` (120), `SMSDESK_AUTO_CLOSE_HOURS` (8, for channels without their own `inactivity_secs`; 0 = never).
+/// `SMSDESK_RETRY_BASE_MS` (5000), `SMSDESK_SEND_LEASE_SECS` (120), `SMSDESK_AUTO_CLOSE_HOURS` (8, for channels without their own `inactivity_secs`; 0 = never),
+/// `SMSDESK_OIDC_ISSUER` + `SMSDESK_OIDC_CLIENT_ID` (+ `SMSDESK_OIDC_SCOPES`): the console's sign-in.
 pub fn config_from_env() -> Result<Config, WireError> {
     let public_url = std::env::var("SMSDESK_PUBLIC_URL").unwrap_or_default();
     // Behind API Gateway the JWT authorizer identifies callers. Without one (`cargo lambda watch` on a laptop),
@@ -48,6 +49,14 @@ pub fn config_from_env() -> Result<Config, WireError> {
     };
     let mut config = Config::new(public_url, auth);
     config.events_url = std::env::var("SMSDESK_WEBSOCKET_URL").ok().filter(|u| !u.trim().is_empty());
+    // The console signs in through the stack's issuer when the template has a ConsoleClientId.
+    let present = |name| std::env::var(name).ok().filter(|v: &String| !v.trim().is_empty());
+    if let (Some(issuer), Some(client_id)) =
+        (present("SMSDESK_OIDC_ISSUER"), present("SMSDESK_OIDC_CLIENT_ID"))
+    {
+        let scopes = present("SMSDESK_OIDC_SCOPES");
+        config.oidc = Some(smsdesk_app::oidc::OidcSettings::new(&issuer, &client_id, scopes.as_deref()));
+    }
     config.retry.max_attempts = number("SMSDESK_SEND_ATTEMPTS", 3)?.clamp(1, 20) as u32;
     config.retry.base_delay = Duration::from_millis(number("SMSDESK_RETRY_BASE_MS", 5000)?);
     config.send_lease = Duration::from_secs(number("SMSDESK_SEND_LEASE_SECS", 120)?.max(1));
@@ -186,7 +195,7 @@ pub async fn aws_app() -> Result<Arc<App>, WireError> {
 /// The verified caller from the JWT authorizer's claims: its `sub`, and admin when the `smsdesk-admin`
 /// group or scope is there. The application maps the `sub` to an agent (crate::http has the claim names).
 pub fn identity(claims: &Claims) -> Option<GatewayIdentity> {
-    Some(GatewayIdentity { subject: claims.sub.clone(), admin: claims.admin })
+    smsdesk_app::claims::identity(claims)
 }
 
 #[cfg(test)]

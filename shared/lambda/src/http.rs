@@ -6,7 +6,7 @@
 //! [`GatewayIdentity`](smsdesk_app::GatewayIdentity) (see [`crate::identity`]), so handlers never see Lambda
 //! types.
 //!
-//! Claim names read (API Gateway passes every claim as a string; arrays arrive as `[a b c]`):
+//! Claim names read (the rule lives in `smsdesk_app::claims`, shared with `smsdesk dev --oidc-issuer`; API Gateway passes every claim as a string; arrays arrive as `[a b c]`):
 //! - `sub`: the subject (required; without it there are no claims). An agent is the one whose `subject` an
 //!   admin set to this value (`POST /v1/agents`); users cannot change their own `sub`.
 //! - scopes: the authorizer's `scopes` list, plus the `scope` / `scp` claims (space-separated).
@@ -21,24 +21,14 @@ use axum::http::Request;
 use axum::response::Response;
 use lambda_http::request::{LambdaRequest, RequestContext};
 use lambda_runtime::LambdaEvent;
-use std::collections::HashMap;
 use std::convert::Infallible;
 use tower::Service;
 use tower::util::MapRequest;
 
-/// Group or scope that makes the caller an administrator.
-pub const ADMIN_ROLE: &str = "smsdesk-admin";
-/// Claims that carry group names, in the order they are tried.
-pub const GROUP_CLAIMS: [&str; 2] = ["cognito:groups", "groups"];
-
-/// The verified caller, as the JWT authorizer saw it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Claims {
-    pub sub: String,
-    pub scopes: Vec<String>,
-    pub groups: Vec<String>,
-    pub admin: bool,
-}
+use smsdesk_app::claims::claims_from_jwt;
+#[cfg(test)]
+use smsdesk_app::claims::string_list;
+pub use smsdesk_app::claims::{ADMIN_ROLE, Claims, GROUP_CLAIMS};
 
 // The wrappers below go around the whole router, once, rather than through `Router::layer`, which wraps
 // every route's handlers one by one while the function starts (bench/coldstart/README.md).
@@ -153,45 +143,12 @@ pub fn claims_from_context(context: &RequestContext) -> Option<Claims> {
     claims_from_jwt(&jwt.claims, jwt.scopes.as_deref().unwrap_or_default())
 }
 
-fn claims_from_jwt(claims: &HashMap<String, String>, authorizer_scopes: &[String]) -> Option<Claims> {
-    let sub = claims.get("sub").filter(|s| !s.is_empty())?.clone();
-    let mut scopes: Vec<String> = authorizer_scopes.to_vec();
-    for name in ["scope", "scp"] {
-        for scope in claims.get(name).map(|v| string_list(v)).unwrap_or_default() {
-            if !scopes.contains(&scope) {
-                scopes.push(scope);
-            }
-        }
-    }
-    let groups =
-        GROUP_CLAIMS.iter().find_map(|name| claims.get(*name)).map(|v| string_list(v)).unwrap_or_default();
-    let admin = groups.iter().any(|g| g == ADMIN_ROLE) || scopes.iter().any(|s| is_admin_scope(s));
-    Some(Claims { sub, scopes, groups, admin })
-}
-
-fn is_admin_scope(scope: &str) -> bool {
-    scope == ADMIN_ROLE || scope.rsplit_once('/').is_some_and(|(_, name)| name == ADMIN_ROLE)
-}
-
-/// A list claim as API Gateway stringifies it: `[a b]`, `a b`, `a,b` or a JSON array.
-fn string_list(value: &str) -> Vec<String> {
-    if let Ok(list) = serde_json::from_str::<Vec<String>>(value) {
-        return list;
-    }
-    let inner = value.trim().trim_start_matches('[').trim_end_matches(']');
-    inner
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .map(|item| item.trim_matches('"'))
-        .filter(|item| !item.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::routing::get;
     use axum::{Extension, Router};
+    use std::collections::HashMap;
     use tower::ServiceExt;
 
     fn event(claims: serde_json::Value, scopes: serde_json::Value) -> String {

@@ -2,17 +2,20 @@
 //! framework, no bundle), compiled into the binary and served without a token at `/` and `/console/...`
 //! by `smsdesk dev` and by the agent-api function. The page signs in with a token and talks to `/v1/...`.
 
+use axum::Json;
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
 
 use crate::App;
+use crate::http::views::ConsoleConfig;
 
 /// (path under `/console/`, content type, content).
 const FILES: &[(&str, &str, &str)] = &[
+    ("oidc.js", "text/javascript; charset=utf-8", include_str!("../../../../console/oidc.js")),
     ("index.html", "text/html; charset=utf-8", include_str!("../../../../console/index.html")),
     ("style.css", "text/css; charset=utf-8", include_str!("../../../../console/style.css")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../../../console/app.js")),
@@ -33,8 +36,43 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 /// Adds `GET /` and `GET /console/{*path}` to `router`.
 pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     router
-        .route("/", get(|| async { file("index.html") }))
-        .route("/console/{*path}", get(|Path(path): Path<String>| async move { file(&path) }))
+        .route("/", get(|State(app): State<Arc<App>>| async move { with_csp(&app, file("index.html")) }))
+        .route("/console/config.json", get(config))
+        .route(
+            "/console/{*path}",
+            get(|State(app): State<Arc<App>>, Path(path): Path<String>| async move {
+                with_csp(&app, file(&path))
+            }),
+        )
+}
+
+/// `GET /console/config.json`: how the console signs in (no token; nothing secret in it).
+pub async fn config(State(app): State<Arc<App>>) -> Json<ConsoleConfig> {
+    Json(match &app.config.oidc {
+        Some(oidc) => ConsoleConfig::Oidc {
+            issuer: oidc.issuer.clone(),
+            client_id: oidc.client_id.clone(),
+            scopes: oidc.scopes.clone(),
+        },
+        None => ConsoleConfig::Token,
+    })
+}
+
+/// [`CSP`], letting the page also reach the issuer when it signs in through one: its origin, and `https:`
+/// (the issuer's discovery document may put the token endpoint on another host, as Cognito does).
+fn with_csp(app: &App, mut response: Response) -> Response {
+    let Some(oidc) = &app.config.oidc else { return response };
+    let origin = reqwest::Url::parse(&oidc.issuer)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null" && !o.contains(';') && !o.contains(' '))
+        .unwrap_or_default();
+    let csp =
+        CSP.replace("connect-src 'self' ws: wss:", &format!("connect-src 'self' ws: wss: https: {origin}"));
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    response
 }
 
 fn file(path: &str) -> Response {

@@ -6,7 +6,7 @@
 //! providers' webhooks (each provider's own contract, authenticated by its signature), the console's static
 //! files, the signed media links and the live-updates WebSocket (`/v1/events`).
 
-use crate::http::views::{ErrorBody, Health};
+use crate::http::views::{ConsoleConfig, ErrorBody, Health};
 use crate::http::{admin, agent, media, queues, quick_replies, sandbox};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         healthz,
+        console_config,
         admin::create_queue,
         admin::list_queues,
         queues::get_queue,
@@ -97,6 +98,11 @@ pub struct ApiDoc;
     responses((status = 200, description = "The process answers", body = Health)))]
 #[allow(dead_code)] // the document's entry for `http::healthz`
 fn healthz() {}
+
+#[utoipa::path(get, path = "/console/config.json", tag = "health", security(()),
+    responses((status = 200, description = "How the console signs in", body = ConsoleConfig)))]
+#[allow(dead_code)] // the document's entry for `http::console::config`
+fn console_config() {}
 
 /// The document, as `/openapi.json` serves it.
 pub fn document() -> Document {

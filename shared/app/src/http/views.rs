@@ -996,3 +996,19 @@ impl CustomerLanguageView {
 pub struct CustomerLanguageBody {
     pub language: String,
 }
+
+/// `GET /console/config.json` (no token): how the console signs in, with a token (`smsdesk dev` by default)
+/// or through an OpenID Connect issuer (Authorization Code with PKCE, public client).
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "sign_in", rename_all = "snake_case")]
+pub enum ConsoleConfig {
+    /// Paste a token.
+    Token,
+    /// Sign in at the issuer.
+    Oidc {
+        #[schema(example = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc")]
+        issuer: String,
+        client_id: String,
+        scopes: Vec<String>,
+    },
+}
