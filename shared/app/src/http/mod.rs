@@ -12,8 +12,8 @@ pub mod queue_views;
 pub mod queues;
 pub mod quick_replies;
 pub mod sandbox;
-pub mod transfer_targets;
 pub mod teams;
+pub mod transfer_targets;
 pub mod views;
 pub mod webhooks;
 
