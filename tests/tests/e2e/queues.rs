@@ -51,7 +51,8 @@ async fn queue_settings_are_read_and_patched_and_bad_values_name_the_field_and_r
             json!({"bot": {"url": "ftp://bot.example.com", "secret": "0123456789abcdef"}}),
             "bot.url: must be an https:// URL",
         ),
-        (json!({"hidden": "yes"}), "body: is not valid"),
+        (json!({"hidden": "yes"}), "hidden: is not valid"),
+        (json!({"offline_handback_secs": -1}), "offline_handback_secs: is not valid"),
     ];
     for (body, message) in cases {
         let (status, answer) = s.api().call("PATCH", &path, Some(ADMIN_TOKEN), Some(body.clone())).await;

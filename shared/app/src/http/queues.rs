@@ -66,11 +66,16 @@ pub(crate) fn patch_object<'a>(body: &'a Value, immutable: &[&str]) -> ApiResult
 
 /// A record read back from merged JSON; a type error names the field.
 pub(crate) fn from_merged<T: serde::de::DeserializeOwned>(merged: Value) -> ApiResult<T> {
-    serde_json::from_value(merged).map_err(|e| {
-        let msg = e.to_string();
+    serde_path_to_error::deserialize(merged).map_err(|e| {
+        // The path to the value that did not fit (`offline_handback_secs`, `bot.url`, `hours.days[2]`);
+        // "." for the body itself.
+        let path = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        let under = |name: &str| if path == "." { name.to_string() } else { format!("{path}.{name}") };
         match msg.strip_prefix("missing field `") {
-            Some(rest) => ApiError::field(rest.split('`').next().unwrap_or("body"), "is required"),
-            None => ApiError::field("body", format!("is not valid: {msg}")),
+            Some(rest) => ApiError::field(under(rest.split('`').next().unwrap_or_default()), "is required"),
+            None if path == "." => ApiError::field("body", format!("is not valid: {msg}")),
+            None => ApiError::field(path, format!("is not valid: {msg}")),
         }
     })
 }
@@ -449,6 +454,35 @@ pub(crate) async fn delete_menu(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Settings {
+        name: String,
+        #[serde(default)]
+        grace_secs: Option<u32>,
+        #[serde(default)]
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        limit: u16,
+    }
+
+    /// A value of the wrong type is named by its field, nested ones by their path (issue 10.8).
+    #[test]
+    fn a_value_that_does_not_fit_is_named_by_its_field() {
+        let named = |v: Value| match from_merged::<Settings>(v) {
+            Err(e) => e.message.split(':').next().unwrap_or_default().to_string(),
+            Ok(s) => panic!("accepted {s:?}"),
+        };
+        assert_eq!(named(json!({"name": "a", "grace_secs": -1})), "grace_secs");
+        assert_eq!(named(json!({"name": "a", "inner": {"limit": "x"}})), "inner.limit");
+        assert_eq!(named(json!({"name": "a", "inner": {}})), "inner.limit");
+        assert_eq!(named(json!({"grace_secs": 5})), "name");
+    }
 
     #[test]
     fn merge_patch_follows_rfc_7396() {
