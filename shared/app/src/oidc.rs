@@ -163,9 +163,31 @@ mod tests {
     use super::*;
     use jsonwebtoken::{EncodingKey, Header};
 
-    const KEY_1: &str = include_str!("../testdata/oidc-test-key-1.pem");
-    const KEY_2: &str = include_str!("../testdata/oidc-test-key-2.pem");
-    const N_1: &str = "zaqRsWlAL9KlGaHoaiAOA9XRrOuTwmhJ1eENjjsVMK2H3lzDuwgnPgxRV2Y3onnWUUVxL0aewf1lQDX1c7CMV0ry3GPSz3qGgCpt7SxXOL9SIp4wntQ6Pvfw_9bteo2nhAXRs9jjyjR5XbElQepevQEA7Y_98ldeHD_-2Qq9Aan4mGc7Fz5MB22otHs3pQ1udtcYa8o9_qO2IBBiHlTPALSH3p8mkYWKN2ecv_dOx2rxdiKDBCuqGiF9k3QcnJFU7BmiDHzbHpxc9dBvTm3m-Jw895XI0UOjB-YxdvraKj0SvICuozUXMYnEdiHb4ZgH_6QTtr-0VN-Pje6Prpb7fw";
+    /// Two RSA keys made once per test process (no private key is committed): key 1 is the issuer's,
+    /// key 2 signs the tokens it must refuse. Each as (PKCS#1 PEM, base64url modulus).
+    fn keys() -> &'static [(String, String); 2] {
+        static KEYS: std::sync::OnceLock<[(String, String); 2]> = std::sync::OnceLock::new();
+        KEYS.get_or_init(|| {
+            let make = || {
+                use base64::Engine as _;
+                use rsa::pkcs1::EncodeRsaPrivateKey as _;
+                use rsa::traits::PublicKeyParts as _;
+                let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("an RSA key");
+                let pem = key.to_pkcs1_pem(rsa::pkcs1::LineEnding::LF).expect("the key as PEM").to_string();
+                let n = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
+                (pem, n)
+            };
+            [make(), make()]
+        })
+    }
+
+    fn key_1() -> &'static str {
+        &keys()[0].0
+    }
+
+    fn key_2() -> &'static str {
+        &keys()[1].0
+    }
 
     /// A fake issuer on loopback: its discovery document and its JWKS (key 1, kid "k1").
     async fn issuer() -> String {
@@ -174,7 +196,7 @@ mod tests {
         let jwks = format!("{base}/jwks");
         let discovery = serde_json::json!({"issuer": base, "jwks_uri": jwks});
         let keys = serde_json::json!({"keys": [{"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256",
-                                                "n": N_1, "e": "AQAB"}]});
+                                                "n": keys()[0].1, "e": "AQAB"}]});
         let app = axum::Router::new()
             .route(
                 "/.well-known/openid-configuration",
@@ -205,14 +227,14 @@ mod tests {
         let iss = issuer().await;
         let verifier =
             JwtVerifier::new(&iss, "console", smsdesk_providers::http::client_builder().build().unwrap());
-        let claims = verifier.verify(&token(KEY_1, claims(&iss, "console", now() + 300))).await.unwrap();
+        let claims = verifier.verify(&token(key_1(), claims(&iss, "console", now() + 300))).await.unwrap();
         assert_eq!(claims.sub, "user-7");
         assert_eq!(claims.groups, ["agents"]);
         assert!(!claims.admin);
         // A Cognito access token: no `aud`, the client in `client_id`; the admin group makes an admin.
         let access = serde_json::json!({"sub": "admin-1", "iss": iss, "client_id": "console", "exp": now() + 300,
                                         "cognito:groups": ["smsdesk-admin"], "scope": "openid"});
-        let claims = verifier.verify(&token(KEY_1, access)).await.unwrap();
+        let claims = verifier.verify(&token(key_1(), access)).await.unwrap();
         assert!(claims.admin);
     }
 
@@ -222,19 +244,19 @@ mod tests {
         let verifier =
             JwtVerifier::new(&iss, "console", smsdesk_providers::http::client_builder().build().unwrap());
         let refused = [
-            ("wrong issuer", token(KEY_1, claims("https://elsewhere.example", "console", now() + 300))),
-            ("wrong audience", token(KEY_1, claims(&iss, "another-app", now() + 300))),
-            ("expired", token(KEY_1, claims(&iss, "console", now() - 120))),
+            ("wrong issuer", token(key_1(), claims("https://elsewhere.example", "console", now() + 300))),
+            ("wrong audience", token(key_1(), claims(&iss, "another-app", now() + 300))),
+            ("expired", token(key_1(), claims(&iss, "console", now() - 120))),
             ("not yet valid", {
                 let mut c = claims(&iss, "console", now() + 600);
                 c["nbf"] = serde_json::json!(now() + 300);
-                token(KEY_1, c)
+                token(key_1(), c)
             }),
-            ("signed by another key", token(KEY_2, claims(&iss, "console", now() + 300))),
+            ("signed by another key", token(key_2(), claims(&iss, "console", now() + 300))),
             ("no subject", {
                 let mut c = claims(&iss, "console", now() + 300);
                 c.as_object_mut().unwrap().remove("sub");
-                token(KEY_1, c)
+                token(key_1(), c)
             }),
             ("not a JWT", "abc.def.ghi".to_string()),
         ];
@@ -242,7 +264,7 @@ mod tests {
             assert!(verifier.verify(&token).await.is_err(), "{why} was accepted");
         }
         // The same verifier still accepts a good token (the refusals did not spoil its keys).
-        assert!(verifier.verify(&token(KEY_1, claims(&iss, "console", now() + 300))).await.is_ok());
+        assert!(verifier.verify(&token(key_1(), claims(&iss, "console", now() + 300))).await.is_ok());
     }
 
     #[test]
