@@ -4,6 +4,22 @@
 use crate::*;
 use serde_json::{Value, json};
 
+/// Rotates the fake TeleSign's API key and puts the new one on the channel (admin); the new key and the
+/// answer.
+async fn rotate_channel_key(s: &Setup) -> (String, Value) {
+    let new_key = s.fake.rotate_key();
+    let (status, body) = s
+        .api()
+        .admin(
+            "PUT",
+            &format!("/v1/channels/{}/credentials", s.channel),
+            Some(json!({"customer_id": s.fake.customer_id, "api_key": new_key})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    (new_key, body)
+}
+
 fn channel_body(fake: &FakeTelesign, number: Value) -> Value {
     json!({
         "name": "TeleSign",
@@ -141,17 +157,7 @@ async fn rotating_the_key_sends_with_the_new_one_and_still_accepts_callbacks_sig
     let Some(s) = Setup::new().await else { return };
     let (_agent, token) = s.agent("Ada", 2).await;
     let old_key = s.fake.api_key.clone();
-    let new_key = s.fake.rotate_key();
-
-    let (status, body) = s
-        .api()
-        .admin(
-            "PUT",
-            &format!("/v1/channels/{}/credentials", s.channel),
-            Some(json!({"customer_id": s.fake.customer_id, "api_key": new_key})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let (new_key, body) = rotate_channel_key(&s).await;
     assert!(
         !body.to_string().contains(&new_key) && !body.to_string().contains(&old_key),
         "keys are never returned"
@@ -216,16 +222,7 @@ async fn a_key_rotated_after_a_send_still_sends_the_next_reply_once() {
     })
     .await;
 
-    let new_key = s.fake.rotate_key();
-    let (status, body) = s
-        .api()
-        .admin(
-            "PUT",
-            &format!("/v1/channels/{}/credentials", s.channel),
-            Some(json!({"customer_id": s.fake.customer_id, "api_key": new_key})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    rotate_channel_key(&s).await;
     let second = reply("after the rotation").await;
     s.message_where(&token, &conversation, "second reply sent with the new key", |m| {
         m["id"] == second["id"] && m["status"] == "sent"
