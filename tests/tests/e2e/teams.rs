@@ -57,7 +57,7 @@ async fn teams_are_managed_through_the_api_with_validation_naming_the_field() {
     assert_eq!((&patched["capacity"], &patched["name"]), (&json!(6), &json!("Tier-1")), "{patched}");
     for (body, field) in [
         (json!({"id": "tm_x"}), "id"),
-        (json!({"capacity": -1}), "body"),
+        (json!({"capacity": -1}), "capacity"),
         (json!({"members": []}), "members"),
     ] {
         let (status, answer) = s.api().admin("PATCH", &path, Some(body.clone())).await;
