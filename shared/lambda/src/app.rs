@@ -24,9 +24,9 @@ pub enum WireError {
     NotLinked(&'static str),
 }
 
-fn number(name: &'static str, default: u64) -> Result<u64, WireError> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v
+fn number(env: &impl Fn(&str) -> Option<String>, name: &'static str, default: u64) -> Result<u64, WireError> {
+    match env(name) {
+        Some(v) if !v.trim().is_empty() => v
             .trim()
             .parse()
             .map_err(|e: std::num::ParseIntError| WireError::Invalid { name, reason: e.to_string() }),
@@ -40,27 +40,32 @@ fn number(name: &'static str, default: u64) -> Result<u64, WireError> {
 /// `SMSDESK_RETRY_BASE_MS` (5000), `SMSDESK_SEND_LEASE_SECS` (120), `SMSDESK_AUTO_CLOSE_HOURS` (8, for channels without their own `inactivity_secs`; 0 = never),
 /// `SMSDESK_OIDC_ISSUER` + `SMSDESK_OIDC_CLIENT_ID` (+ `SMSDESK_OIDC_SCOPES`): the console's sign-in.
 pub fn config_from_env() -> Result<Config, WireError> {
-    let public_url = std::env::var("SMSDESK_PUBLIC_URL").unwrap_or_default();
+    config_from(|name| std::env::var(name).ok())
+}
+
+/// [`config_from_env`] over any lookup of the variables (the tests give it a map).
+fn config_from(env: impl Fn(&str) -> Option<String>) -> Result<Config, WireError> {
+    let public_url = env("SMSDESK_PUBLIC_URL").unwrap_or_default();
     // Behind API Gateway the JWT authorizer identifies callers. Without one (`cargo lambda watch` on a laptop),
     // SMSDESK_ADMIN_TOKEN switches the function to checking bearer tokens itself, as `smsdesk dev` does.
-    let auth = match std::env::var("SMSDESK_ADMIN_TOKEN") {
-        Ok(token) if !token.trim().is_empty() => AuthMode::Tokens { admin_token: token.into() },
+    let auth = match env("SMSDESK_ADMIN_TOKEN") {
+        Some(token) if !token.trim().is_empty() => AuthMode::Tokens { admin_token: token.into() },
         _ => AuthMode::GatewayClaims,
     };
     let mut config = Config::new(public_url, auth);
-    config.events_url = std::env::var("SMSDESK_WEBSOCKET_URL").ok().filter(|u| !u.trim().is_empty());
+    config.events_url = env("SMSDESK_WEBSOCKET_URL").filter(|u| !u.trim().is_empty());
     // The console signs in through the stack's issuer when the template has a ConsoleClientId.
-    let present = |name| std::env::var(name).ok().filter(|v: &String| !v.trim().is_empty());
+    let present = |name| env(name).filter(|v: &String| !v.trim().is_empty());
     if let (Some(issuer), Some(client_id)) =
         (present("SMSDESK_OIDC_ISSUER"), present("SMSDESK_OIDC_CLIENT_ID"))
     {
         let scopes = present("SMSDESK_OIDC_SCOPES");
         config.oidc = Some(smsdesk_app::oidc::OidcSettings::new(&issuer, &client_id, scopes.as_deref()));
     }
-    config.retry.max_attempts = number("SMSDESK_SEND_ATTEMPTS", 3)?.clamp(1, 20) as u32;
-    config.retry.base_delay = Duration::from_millis(number("SMSDESK_RETRY_BASE_MS", 5000)?);
-    config.send_lease = Duration::from_secs(number("SMSDESK_SEND_LEASE_SECS", 120)?.max(1));
-    config.auto_close_after = match number("SMSDESK_AUTO_CLOSE_HOURS", 8)? {
+    config.retry.max_attempts = number(&env, "SMSDESK_SEND_ATTEMPTS", 3)?.clamp(1, 20) as u32;
+    config.retry.base_delay = Duration::from_millis(number(&env, "SMSDESK_RETRY_BASE_MS", 5000)?);
+    config.send_lease = Duration::from_secs(number(&env, "SMSDESK_SEND_LEASE_SECS", 120)?.max(1));
+    config.auto_close_after = match number(&env, "SMSDESK_AUTO_CLOSE_HOURS", 8)? {
         0 => None,
         hours => Some(Duration::from_secs(hours * 3600)),
     };
@@ -208,6 +213,32 @@ mod tests {
         assert_eq!(identity(&admin), Some(GatewayIdentity { subject: "u".into(), admin: true }));
         let agent = Claims { sub: "u-2".into(), groups: vec!["agents".into()], ..Claims::default() };
         assert_eq!(identity(&agent), Some(GatewayIdentity { subject: "u-2".into(), admin: false }));
+    }
+
+    /// What the template's variables make of the console's sign-in (`GET /console/config.json`) and of
+    /// the numbers; a number that is not one stops the function at init, naming the variable.
+    #[test]
+    fn the_console_signs_in_through_the_issuer_the_template_sets() {
+        let from = |vars: &[(&str, &str)]| {
+            let vars: std::collections::HashMap<String, String> =
+                vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            config_from(move |name| vars.get(name).cloned())
+        };
+        let issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc";
+        let config = from(&[("SMSDESK_OIDC_ISSUER", issuer), ("SMSDESK_OIDC_CLIENT_ID", "console-client")])
+            .expect("config");
+        let oidc = config.oidc.expect("the console signs in through the issuer");
+        assert_eq!((oidc.issuer.as_str(), oidc.client_id.as_str()), (issuer, "console-client"));
+        assert!(matches!(config.auth, AuthMode::GatewayClaims));
+        assert_eq!(config.retry.max_attempts, 3);
+
+        // No client id (the template's ConsoleClientId left empty): the console asks for a token.
+        let config =
+            from(&[("SMSDESK_OIDC_ISSUER", issuer), ("SMSDESK_OIDC_CLIENT_ID", " ")]).expect("config");
+        assert!(config.oidc.is_none());
+
+        let refused = from(&[("SMSDESK_SEND_ATTEMPTS", "three")]).map(|_| ()).expect_err("not a number");
+        assert!(matches!(refused, WireError::Invalid { name: "SMSDESK_SEND_ATTEMPTS", .. }), "{refused}");
     }
 
     #[test]
