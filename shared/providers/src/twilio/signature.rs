@@ -293,6 +293,38 @@ mod tests {
         assert_eq!(concatenated(&form, 0), plain);
     }
 
+    /// The check signs what the reference decoder (the `form_urlencoded` crate) gives: a repeated name, empty
+    /// names and values, `+` and `%XX` in names and values, raw and escaped invalid UTF-8 (replaced), many
+    /// parameters sharing a prefix; a changed byte is refused. (A guard for any faster decoder of the form.)
+    #[test]
+    fn verify_signs_the_parameters_as_the_reference_decoder_gives_them() {
+        let token = SecretString::from("f0e1d2c3b4a5968778695a4b3c2d1e0f".to_string());
+        let url = "https://hooks.example.test/webhooks/twilio/ch_tw";
+        let media: String = (0..40).map(|n| format!("&MediaUrl{n}=https%3A%2F%2Fm%2F{n}")).collect();
+        let bodies: Vec<Vec<u8>> = vec![
+            b"Digits=5678&Digits=1234&Digits=1234&Sid=CA1".to_vec(),
+            b"ToCity=&=orphan&Body=&empty".to_vec(),
+            b"Bo%64y=Hi%2C+there+%2B+100%25&From=%2B15555550100&a+b=c+d".to_vec(),
+            b"Body=caf\xc3\xa9+%E2%82%AC&Bad=\xff\xfe&Esc=%FF%41&Half=%E2%82&x=%zz%4".to_vec(),
+            format!("NumMedia=40{media}").into_bytes(),
+        ];
+        for body in &bodies {
+            let params: Vec<(String, String)> =
+                form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            let header = signature(&token, url, &params);
+            let headers = vec![(SIGNATURE_HEADER.to_string(), header)];
+            let request = WebhookRequest { method: "POST", url, headers: &headers, body };
+            let verified = verify(&[&token], &request).expect("signed as the reference decodes");
+            let form: Vec<(String, String)> =
+                verified.form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            assert_eq!(form, params, "{}", String::from_utf8_lossy(body));
+            let mut tampered = body.clone();
+            tampered.push(b'x');
+            let request = WebhookRequest { method: "POST", url, headers: &headers, body: &tampered };
+            assert!(matches!(verify(&[&token], &request), Err(SignatureError::Mismatch { .. })));
+        }
+    }
+
     /// More parameters than the integer keys have room for take the general sort.
     #[test]
     fn hundreds_of_parameters_are_sorted_too() {
