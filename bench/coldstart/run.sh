@@ -89,6 +89,9 @@ if [[ "${COLDSTART_FUNCTIONS:-1}" != 0 ]]; then
     log "building $f (release, native)"
     build "$repo" "$f" "$product_target"
     targets+=("$f=$product_target/release/$f")
+    # As infra/template.yaml sets it for every function: the SDK's connector reads one CA bundle on the
+    # first AWS call, not every file of /etc/ssl/certs.
+    if [[ -n "$bundle" ]]; then args+=(--env-for "$f" "SSL_CERT_FILE=$bundle"); fi
   done
 fi
 
