@@ -16,9 +16,17 @@
 #       # no SDK probes (hello and the functions only); only the functions named
 #
 # Each package is built alone (-p) so no binary carries another one's crate features, and every bootstrap
-# with the rustflags .cargo/config.toml gives the Lambda target (non-PIE), through an explicit --target so
-# that build scripts and proc-macros are built as usual. The yardstick `hello` is built as cargo builds it
-# by default (PIE; in these runs the faster of the two); `hello-lambda-flags` is it with the functions' flags.
+# (hello-lambda-flags and the functions) with the rustflags .cargo/config.toml gives the Lambda target
+# (non-PIE), passed to the final binary only (`cargo rustc --bin NAME -- FLAGS`): dependencies, build scripts
+# and proc-macros build as usual. Under the release profile's fat LTO every crate's Rust code is compiled
+# once more in the final binary's session, with its flags; so the bootstrap is what RUSTFLAGS for every crate
+# would give, without making each dependency's other crate types non-PIC (on x86_64, a dependency that also
+# declares a cdylib, such as crc-fast through the S3 client, cannot link one from non-PIC code). The yardstick
+# `hello` is built as cargo builds it by default (PIE; in these runs the faster of the two);
+# `hello-lambda-flags` is it with the functions' flags.
+#
+#   SMSDESK_BIN=path/to/smsdesk   with EMULATORS=1: the smsdesk binary that creates the table and queues
+#       (default: `cargo run --bin smsdesk`, a debug build in the product's target directory)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +36,6 @@ out="${OUT:-$here/results.md}"
 
 log() { printf 'coldstart: %s\n' "$*" >&2; }
 
-host="$(rustc -vV | sed -n 's/^host: //p')"
 # The rustflags of [target.aarch64-unknown-linux-gnu] in .cargo/config.toml, applied to this machine's target.
 lambda_rustflags="$(sed -n '/^\[target.aarch64-unknown-linux-gnu\]/,/^\[/p' "$repo/.cargo/config.toml" 2>/dev/null |
   sed -n 's/^rustflags *= *\[\(.*\)\]/\1/p' | tr -d '",')"
@@ -36,9 +43,10 @@ log "bootstrap rustflags: ${lambda_rustflags:-(none)}"
 # The functions build in the product's target directory ($CARGO_TARGET_DIR if set), the probes in this one's.
 product_target="${CARGO_TARGET_DIR:-$repo/target}"
 unset CARGO_TARGET_DIR
-build() { # build DIR PACKAGE [TARGET_DIR]: release, native, as a Lambda bootstrap
-  (cd "$1" && RUSTFLAGS="$lambda_rustflags" CARGO_TARGET_DIR="${3:-$1/target}" \
-    cargo build --quiet --release --target "$host" -p "$2")
+build() { # build DIR PACKAGE [TARGET_DIR]: release, native, as a Lambda bootstrap (DIR/release/PACKAGE)
+  # shellcheck disable=SC2086 # the flags are words
+  (cd "$1" && CARGO_TARGET_DIR="${3:-$1/target}" \
+    cargo rustc --quiet --release -p "$2" --bin "$2" -- $lambda_rustflags)
 }
 
 cd "$here"
@@ -50,8 +58,9 @@ for p in hello "${probes[@]}"; do
   log "building $p (release, native)"
   build "$here" "$p"
 done
-bin="$here/target/$host/release"
-# The yardstick: hello as cargo builds it by default (PIE).
+bin="$here/target/release"
+# The yardstick: hello as cargo builds it by default (PIE), in a target directory of its own (the build
+# above wrote $bin/hello).
 log "building hello (release, native, default rustflags)"
 (cd "$here" && CARGO_TARGET_DIR="$here/target/default-flags" cargo build --quiet --release -p hello)
 runner="$here/target/release/coldstart"
@@ -79,7 +88,10 @@ if [[ "${COLDSTART_FUNCTIONS:-1}" != 0 ]]; then
     [[ -z "${COLDSTART_ONLY:-}" || " $COLDSTART_ONLY " == *" $f "* ]] || continue
     log "building $f (release, native)"
     build "$repo" "$f" "$product_target"
-    targets+=("$f=$product_target/$host/release/$f")
+    targets+=("$f=$product_target/release/$f")
+    # As infra/template.yaml sets it for every function: the SDK's connector reads one CA bundle on the
+    # first AWS call, not every file of /etc/ssl/certs.
+    if [[ -n "$bundle" ]]; then args+=(--env-for "$f" "SSL_CERT_FILE=$bundle"); fi
   done
 fi
 
@@ -107,8 +119,10 @@ if [[ -n "${DYNAMODB_ENDPOINT:-}" && -n "${SQS_ENDPOINT:-}" ]]; then
     # dummy ones above; its admin token is left out: the events carry JWT authorizer claims).
     env_file="$(mktemp)"
     log "creating the table and queues on the emulators (smsdesk aws-local)"
+    smsdesk=(cargo run --quiet --bin smsdesk --)
+    [[ -n "${SMSDESK_BIN:-}" ]] && smsdesk=("$SMSDESK_BIN")
     (cd "$repo" && CARGO_TARGET_DIR="$product_target" SMSDESK_DYNAMODB_ENDPOINT="$DYNAMODB_ENDPOINT" \
-      SMSDESK_SQS_ENDPOINT="$SQS_ENDPOINT" cargo run --quiet --bin smsdesk -- aws-local \
+      SMSDESK_SQS_ENDPOINT="$SQS_ENDPOINT" "${smsdesk[@]}" aws-local \
       --prefix "bench-$$" --env-file "$env_file" >/dev/null)
     while IFS= read -r line; do
       [[ "$line" == SMSDESK_* && "$line" != SMSDESK_ADMIN_TOKEN=* ]] && args+=(--env "$line")

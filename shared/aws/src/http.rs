@@ -7,7 +7,9 @@
 //! CA store is read and parsed when a service client is built; in a Lambda function that would be inside
 //! the cold start. [`LazyTls`] forwards `http_connector` (the wrapped client still builds and caches one
 //! connector per settings) but not that validation, so the store is read once, on the first AWS call
-//! (measured in bench/coldstart/README.md). Plain-HTTP endpoints (DynamoDB Local, moto) read nothing.
+//! (measured in bench/coldstart/README.md), plain-HTTP endpoints (DynamoDB Local, moto) included: the
+//! connector is built with its TLS config whatever the scheme. Parsing that store is most of a function's
+//! first invocation (the PEM of ~140 certificates: 8.2 M of the router's 11.2 M instructions, BENCHMARKS.md).
 
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
