@@ -7,9 +7,10 @@ other CloudFormation tags). Each check prints `ok` or `FAIL` with what is wrong;
 
 What it checks:
 - every function: its own CodeUri (built as its own package, so Cargo unifies no other function's
-  features), a log group with retention, an error alarm and a throttle alarm that notify someone, a
-  concurrency limit (reserved concurrency or its SQS trigger's MaximumConcurrency), a gradual deployment
-  rolled back by its error alarm, X-Ray tracing;
+  features), a log group with retention, JSON logs without Lambda's INFO platform lines (LogFormat
+  JSON, SystemLogLevel WARN: no START/END/REPORT lines billed), an error alarm and a throttle alarm that
+  notify someone, a concurrency limit (reserved concurrency or its SQS trigger's MaximumConcurrency), a
+  gradual deployment rolled back by its error alarm, X-Ray tracing;
 - IAM: each function's actions are exactly those of its row in infra/TABLES.md ("IAM per function"), on
   the table, queues and secrets that row names, and nothing else;
 - every queue has an alarm (age of the oldest message for working queues, depth for dead-letter queues);
@@ -186,6 +187,10 @@ def main():
               str(code_uri).rstrip("/").endswith(f"functions/{binary}"), f"CodeUri is {code_uri!r}")
 
         lg = ref(props.get("LoggingConfig", {}).get("LogGroup"))
+        logging = props.get("LoggingConfig", {})
+        check(f"{fn}: JSON logs without Lambda's INFO platform lines (LogFormat JSON, SystemLogLevel WARN)",
+              logging.get("LogFormat") == "JSON" and logging.get("SystemLogLevel") == "WARN",
+              f"LoggingConfig {logging!r}")
         check(f"{fn}: own log group with retention",
               lg in res and res[lg]["Type"] == "AWS::Logs::LogGroup"
               and "RetentionInDays" in res[lg]["Properties"], f"LogGroup {lg!r}")

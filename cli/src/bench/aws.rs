@@ -283,12 +283,12 @@ pub mod prices {
     pub const DYNAMODB_WRU: f64 = 0.625 / 1e6;
     /// Secrets Manager, per API call.
     pub const SECRETS_MANAGER_CALL: f64 = 0.05 / 10_000.0;
-    /// CloudWatch Logs ingestion, per GB. What the functions write is measured (`log_bytes`); Lambda adds
-    /// its own lines per invocation, in the template's text log format `START RequestId: <uuid> Version:
-    /// $LATEST` (~70 bytes), `END RequestId: <uuid>` (~51) and `REPORT RequestId: <uuid>` with the
-    /// durations and memory (~170): about 300 bytes, written down here rather than measured.
+    /// CloudWatch Logs ingestion, per GB. What the functions write is measured (`log_bytes`). Lambda's own
+    /// lines per invocation (`START`, `END`, `REPORT`: about 300 bytes in the text log format) are not
+    /// written: every function of infra/template.yaml sets `LogFormat: JSON` and `SystemLogLevel: WARN`
+    /// (infra/check_template.py fails otherwise), and those lines are INFO-level platform events.
     pub const LOGS_PER_GB: f64 = 0.50;
-    pub const PLATFORM_LOG_BYTES_PER_INVOCATION: f64 = 300.0;
+    pub const PLATFORM_LOG_BYTES_PER_INVOCATION: f64 = 0.0;
 }
 
 /// What one message of a phase costs in AWS, by service, from its per-message counts (`per_message`) and

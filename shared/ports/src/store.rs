@@ -314,6 +314,17 @@ pub trait MessageStore: Send + Sync {
     /// provider id (when given and not yet set) and the error (when given). Returns the updated message,
     /// or None when the move was not forward (nothing changed).
     async fn advance_status(&self, id: &MessageId, update: &StatusUpdate) -> PortResult<Option<Message>>;
+    /// As [`MessageStore::advance_status`], for a caller that has just read the message (`current`): an
+    /// adapter may decide on it instead of reading the message again (issue 12.4: one read less per
+    /// delivery receipt and per send). The move's conditions are still checked against what is stored, so
+    /// a stale `current` costs a read again and never moves a status backward.
+    async fn advance_status_from(
+        &self,
+        current: &Message,
+        update: &StatusUpdate,
+    ) -> PortResult<Option<Message>> {
+        self.advance_status(&current.id, update).await
+    }
     /// Claims the right to call the provider for a `queued` message: succeeds only when it holds no claim
     /// (never claimed, or released by [`MessageStore::release_send`]); counts the attempt. A claim younger
     /// than `lease` is [`SendClaim::Held`]; an older one that was never released is

@@ -210,9 +210,24 @@ const RECORD_ATTEMPTS: u32 = 4;
 
 /// Records a send's outcome, trying again a few times at once on a storage error (100, 200, 400 ms apart).
 async fn record(app: &App, id: &MessageId, update: &StatusUpdate) -> PortResult<()> {
+    record_from(app, id, None, update).await
+}
+
+/// As [`record`], deciding the first try on `known`, the message as the caller has just read it (one
+/// read less; the store still checks the move against what is stored).
+async fn record_from(
+    app: &App,
+    id: &MessageId,
+    known: Option<&Message>,
+    update: &StatusUpdate,
+) -> PortResult<()> {
     let mut delay = std::time::Duration::from_millis(100);
     for attempt in 1..=RECORD_ATTEMPTS {
-        match app.store.advance_status(id, update).await {
+        let moved = match known.filter(|_| attempt == 1) {
+            Some(current) => app.store.advance_status_from(current, update).await,
+            None => app.store.advance_status(id, update).await,
+        };
+        match moved {
             Ok(_) => return Ok(()),
             Err(e) if attempt < RECORD_ATTEMPTS && e.is_retryable() => {
                 tracing::warn!(message_id = %id, status = %update.status, error = %e, "recording the send failed; trying again");
@@ -353,7 +368,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
                 error: None,
                 at: app.clock.now(),
             };
-            if let Err(e) = record(app, &message.id, &update).await {
+            if let Err(e) = record_from(app, &message.id, Some(&message), &update).await {
                 // The customer has the text; the claim stays, so a redelivery marks it `unknown` rather than
                 // sending it again, and the provider's delivery report (by our id) can still settle it.
                 tracing::error!(message_id = %message.id, reference = %receipt.provider_message_id, error = %e, "sent, but recording it failed");

@@ -442,7 +442,8 @@ pub async fn apply_receipt(app: &App, r: &DeliveryReceipt) -> PortResult<()> {
         error,
         at: r.at,
     };
-    if app.store.advance_status(&message.id, &update).await?.is_none() {
+    // Decided on the message just read (one read less per receipt); the store checks the move again.
+    if app.store.advance_status_from(&message, &update).await?.is_none() {
         tracing::info!(message_id = %message.id, status = %r.status, current = %message.status, "receipt ignored: not forward");
     }
     Ok(())

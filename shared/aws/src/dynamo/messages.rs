@@ -80,26 +80,74 @@ fn status_move(current: &Message, update: &StatusUpdate) -> PortResult<(String, 
     Ok((format!("SET {}", sets.join(", ")), condition, expr, sets_provider_id))
 }
 
+impl DynamoStore {
+    /// A forward status move, deciding on `known` (a message the caller has just read) on the first try and
+    /// on a fresh read after that; the update's condition is what keeps it correct either way.
+    async fn advance(
+        &self,
+        id: &MessageId,
+        mut known: Option<Message>,
+        update: &StatusUpdate,
+    ) -> PortResult<Option<Message>> {
+        for _ in attempts() {
+            let current = match known.take() {
+                Some(m) => m,
+                None => match self.get_message(id).await? {
+                    Some(m) => m,
+                    None => return Ok(None),
+                },
+            };
+            if !current.status.can_advance_to(update.status) {
+                return Ok(None);
+            }
+            let (set, condition, expr, sets_provider_id) = status_move(&current, update)?;
+            let pointer = update
+                .provider_message_id
+                .as_ref()
+                .filter(|_| sets_provider_id && current.direction == Direction::Outbound);
+            // The provider reference first, then the message, each a plain write (issue 12.4: 1 WRU each
+            // instead of 2 in a transaction): a message that names a provider id always has its pointer; a
+            // pointer whose move then lost (another writer got there first) names a message that does not
+            // carry that id, and `message_by_provider_id` skips it.
+            if let Some(pid) = pointer {
+                self.put(provider_ref_item(&current.channel_id, pid, id), None).await?;
+            }
+            if let Some(item) = self.update(keys::message(id), set, Some(condition), expr).await? {
+                return from_item(&item).map(Some);
+            }
+            // Another writer moved it between our read and our write: decide again on what it is now.
+        }
+        Err(contention("advance_status"))
+    }
+}
+
 #[async_trait]
 impl MessageStore for DynamoStore {
+    /// Plain writes, not a transaction (issue 12.4: a transaction bills 2 WRU per item, a Put 1): the
+    /// pointers first (transcript entry, provider reference, `queued` entry), the message last, under its
+    /// `attribute_not_exists` condition. So a message that exists always has its pointers, whatever stops
+    /// between the writes; a pointer whose message never came is harmless (the transcript and the receipt
+    /// lookup read through to the message and skip what is missing or not theirs, and the stranded-reply
+    /// sweep deletes `queued` entries whose message is not queued). A retried insert writes the same
+    /// pointers again and returns false.
     async fn insert_message(&self, message: &Message) -> PortResult<bool> {
         let m = message;
-        let entry = keys::item_with(
+        let mut pointers = vec![keys::item_with(
             keys::transcript(&m.conversation_id, m.created_at, &m.id),
             [("target", s(m.id.as_str())), ("entity", s("transcript"))],
-        );
-        let mut tx = vec![self.put_item(message_item(m)?, Some(absent()))?, self.put_item(entry, None)?];
+        )];
         if let (Direction::Outbound, Some(pid)) = (m.direction, &m.provider_message_id) {
-            tx.push(self.put_item(provider_ref_item(&m.channel_id, pid, &m.id), None)?);
+            pointers.push(provider_ref_item(&m.channel_id, pid, &m.id));
         }
         if m.direction == Direction::Outbound && m.status == MessageStatus::Queued {
-            let entry = keys::item_with(
+            pointers.push(keys::item_with(
                 keys::queued(m.created_at, &m.id),
                 [("target", s(m.id.as_str())), ("entity", s("queued"))],
-            );
-            tx.push(self.put_item(entry, None)?);
+            ));
         }
-        Ok(matches!(self.transact(tx).await?, Tx::Committed))
+        let item = message_item(m)?;
+        futures_util::future::try_join_all(pointers.into_iter().map(|p| self.put(p, None))).await?;
+        self.put(item, Some(absent())).await
     }
 
     async fn append_message(&self, message: &Message) -> PortResult<Append> {
@@ -129,18 +177,19 @@ impl MessageStore for DynamoStore {
             } else {
                 self.condition_check(keys::conversation(&c.id), Cond { expression: open, expr })?
             };
+            // The pointers before the transaction, as plain Puts (issue 12.4: an item in a transaction
+            // bills twice): only the conversation and the message must change together. A pointer whose
+            // message then went elsewhere (the conversation closed: the router files it in a new one) is
+            // skipped by the readers, which read through to the message and check it.
             let entry = keys::item_with(
                 keys::transcript(&m.conversation_id, m.created_at, &m.id),
                 [("target", s(m.id.as_str())), ("entity", s("transcript"))],
             );
-            let mut tx = vec![
-                conversation_part,
-                self.put_item(message_item(m)?, Some(absent()))?,
-                self.put_item(entry, None)?,
-            ];
+            self.put(entry, None).await?;
             if let (Direction::Outbound, Some(pid)) = (m.direction, &m.provider_message_id) {
-                tx.push(self.put_item(provider_ref_item(&m.channel_id, pid, &m.id), None)?);
+                self.put(provider_ref_item(&m.channel_id, pid, &m.id), None).await?;
             }
+            let tx = vec![conversation_part, self.put_item(message_item(m)?, Some(absent()))?];
             match self.transact(tx).await? {
                 Tx::Committed => return Ok(Append::Appended),
                 outcome if outcome.failed_at(1) => return Ok(Append::Duplicate),
@@ -163,7 +212,10 @@ impl MessageStore for DynamoStore {
         let mut by_id = std::collections::HashMap::new();
         for item in &items {
             let m: Message = from_item(item)?;
-            by_id.insert(m.id.clone(), m);
+            // An entry written before its message's filing went to another conversation is not this one's.
+            if &m.conversation_id == conversation {
+                by_id.insert(m.id.clone(), m);
+            }
         }
         // Transcript order is the entries' (creation time, then id); each message once.
         Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
@@ -187,35 +239,15 @@ impl MessageStore for DynamoStore {
     }
 
     async fn advance_status(&self, id: &MessageId, update: &StatusUpdate) -> PortResult<Option<Message>> {
-        for _ in attempts() {
-            let Some(current) = self.get_message(id).await? else { return Ok(None) };
-            if !current.status.can_advance_to(update.status) {
-                return Ok(None);
-            }
-            let (set, condition, expr, sets_provider_id) = status_move(&current, update)?;
-            let pointer = update
-                .provider_message_id
-                .as_ref()
-                .filter(|_| sets_provider_id && current.direction == Direction::Outbound);
-            match pointer {
-                None => {
-                    if let Some(item) = self.update(keys::message(id), set, Some(condition), expr).await? {
-                        return from_item(&item).map(Some);
-                    }
-                }
-                Some(pid) => {
-                    let tx = vec![
-                        self.update_item(keys::message(id), set, Some(condition), expr)?,
-                        self.put_item(provider_ref_item(&current.channel_id, pid, id), None)?,
-                    ];
-                    if let Tx::Committed = self.transact(tx).await? {
-                        return self.get_message(id).await;
-                    }
-                }
-            }
-            // Another writer moved it between our read and our write: decide again on what it is now.
-        }
-        Err(contention("advance_status"))
+        self.advance(id, None, update).await
+    }
+
+    async fn advance_status_from(
+        &self,
+        current: &Message,
+        update: &StatusUpdate,
+    ) -> PortResult<Option<Message>> {
+        self.advance(&current.id, Some(current.clone()), update).await
     }
 
     /// Reads the `QUEUED` entries oldest first; entries of messages that moved on (their status move does

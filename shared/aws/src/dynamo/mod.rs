@@ -310,7 +310,8 @@ impl DynamoStore {
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
                 .client_request_token(&token)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                // Per table and index: the table's part is billed per item (usage::dynamo_transaction).
+                .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
                 .send()
                 .await;
             usage::dynamo_transaction(

@@ -170,6 +170,53 @@ pub async fn status_contract(store: Arc<dyn Store>) {
         (MessageStatus::Delivered, Some("ref-u")),
         "a report settles an unknown message"
     );
+
+    // `advance_status_from`: decided on the caller's copy, checked against what is stored. A stale copy
+    // (still `queued`, no provider id) never moves a status back nor replaces a provider id.
+    let s = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
+    ok(store.insert_message(&s).await, "insert_message");
+    let sent = ok(
+        store.advance_status_from(&s, &update(MessageStatus::Sent, Some("ref-s1"), None, t1)).await,
+        "advance_status_from",
+    );
+    assert_eq!(
+        sent.map(|m| (m.status, m.provider_message_id)),
+        Some((MessageStatus::Sent, Some("ref-s1".to_string()))),
+        "from a fresh copy: queued -> sent with the provider id"
+    );
+    let delivered =
+        ok(store.advance_status(&s.id, &update(MessageStatus::Delivered, None, None, t2)).await, "advance");
+    assert!(delivered.is_some(), "sent -> delivered");
+    for late in [MessageStatus::Sent, MessageStatus::Failed, MessageStatus::Queued] {
+        let back = ok(
+            store.advance_status_from(&s, &update(late, Some("ref-s2"), Some("late"), t3)).await,
+            "advance_status_from",
+        );
+        assert_eq!(back, None, "a stale copy (queued) must not move delivered -> {late}");
+    }
+    assert_eq!(ok(store.get_message(&s.id).await, "get_message"), delivered, "stale moves change nothing");
+    let wrong = ok(store.message_by_provider_id(&conv.channel_id, "ref-s2").await, "by provider id");
+    assert_eq!(wrong, None, "a provider id that was never set finds nothing");
+
+    // A stale copy behind a move that is still forward: applied, and the provider id set first is kept.
+    let v = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
+    ok(store.insert_message(&v).await, "insert_message");
+    let first_id = fixtures::id("ref_");
+    let other_id = fixtures::id("ref_");
+    ok(store.advance_status(&v.id, &update(MessageStatus::Sent, Some(&first_id), None, t1)).await, "advance");
+    let moved = ok(
+        store.advance_status_from(&v, &update(MessageStatus::Delivered, Some(&other_id), None, t2)).await,
+        "advance_status_from",
+    );
+    assert_eq!(
+        moved.map(|m| (m.status, m.provider_message_id)),
+        Some((MessageStatus::Delivered, Some(first_id.clone()))),
+        "sent -> delivered from a stale copy; the first provider id stays"
+    );
+    let by_first = ok(store.message_by_provider_id(&conv.channel_id, &first_id).await, "by provider id");
+    assert_eq!(by_first.map(|m| m.id), Some(v.id.clone()), "found by the provider id it carries");
+    let by_other = ok(store.message_by_provider_id(&conv.channel_id, &other_id).await, "by provider id");
+    assert_eq!(by_other, None, "not by the one the stale copy offered");
 }
 
 /// `claim_send`: one live claim at a time; a claim never released is not taken over after its lease (its
@@ -332,6 +379,15 @@ pub async fn append_contract(store: Arc<dyn Store>) {
     assert_eq!(stored, Some(first.created_at), "an older message never moves last_message_at back");
     let transcript = ok(store.list_messages(&conv.id).await, "list_messages");
     assert_eq!(transcript, vec![older.clone(), first.clone()], "both are in the transcript, once each");
+
+    // A text filed in one conversation and delivered again for another (its first conversation closed,
+    // the router opened a new one) is a duplicate, and only in the transcript it was filed in.
+    let next = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    ok(store.create_conversation(&next).await, "create_conversation");
+    let again = Message { conversation_id: next.id.clone(), ..first.clone() };
+    assert_eq!(ok(store.append_message(&again).await, "append_message"), Append::Duplicate, "same id");
+    assert_eq!(ok(store.list_messages(&next.id).await, "list_messages"), vec![], "not in the other one");
+    assert_eq!(ok(store.list_messages(&conv.id).await, "list_messages"), transcript, "still in its own");
 
     ok(store.close(&conv.id, t + Duration::seconds(6), "resolved").await, "close");
     let late = fixtures::inbound_message(&conv, &fixtures::id("prov_"), t + Duration::seconds(7));
