@@ -229,9 +229,16 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
 /// How many messages one poll takes. The batch's lanes (FIFO groups) run concurrently, and the embedded
 /// store commits concurrent writes together (one fsync for all that are ready), so a larger batch is fewer
 /// fsyncs per message; SQS's own limit of 10 does not apply to the embedded queue.
-const POLL_BATCH: usize = 64;
+const POLL_BATCH: usize = 128;
 
-/// One poller per queue (router, outbound-send, crm-upsert, offer timers) and the timers loop.
+/// Pollers per queue. A poll's batch is done when its slowest lane is; a second poller takes the next batch
+/// meanwhile, so the store's group commits stay full. The queue hands a FIFO group to one poller at a time
+/// (a group with a message in flight is not delivered again), as SQS does to concurrent Lambda pollers, so
+/// the order within a conversation holds.
+const POLLERS_PER_QUEUE: usize = 2;
+
+/// [`POLLERS_PER_QUEUE`] pollers per queue (router, outbound-send, crm-upsert, offer timers) and the
+/// timers loop.
 fn spawn_workers(
     tasks: &mut JoinSet<Result<(), DevError>>,
     app: &Arc<App>,
@@ -247,13 +254,15 @@ fn spawn_workers(
         (QueueKind::Timers, Arc::new(OfferTimerConsumer::new(app.clone()))),
     ];
     for (kind, consumer) in consumers {
-        let queue = app.queue.clone();
-        let rx = shutdown_rx.clone();
-        let cfg = PollerConfig { batch: POLL_BATCH, idle: Duration::from_millis(50), visibility };
-        tasks.spawn(async move {
-            run_poller(queue, kind, consumer, cfg, rx).await;
-            Ok(())
-        });
+        for _ in 0..POLLERS_PER_QUEUE {
+            let (queue, consumer) = (app.queue.clone(), consumer.clone());
+            let rx = shutdown_rx.clone();
+            let cfg = PollerConfig { batch: POLL_BATCH, idle: Duration::from_millis(50), visibility };
+            tasks.spawn(async move {
+                run_poller(queue, kind, consumer, cfg, rx).await;
+                Ok(())
+            });
+        }
     }
 
     let timers_app = app.clone();

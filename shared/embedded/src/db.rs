@@ -3,9 +3,9 @@
 
 use rusqlite::{Connection, ErrorCode, Transaction, TransactionBehavior};
 use smsdesk_ports::{PortError, PortResult};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -27,6 +27,9 @@ pub enum EmbeddedError {
 /// How long a writer waits for another process holding the file's lock before giving up as `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Prepared statements a connection keeps (every port method's few queries stay prepared).
+const STATEMENT_CACHE: usize = 256;
+
 /// Most jobs one group commit takes; the rest wait for the next one.
 const MAX_GROUP: usize = 512;
 
@@ -39,10 +42,52 @@ const MAX_GROUP: usize = 512;
 /// `synchronous=FULL`) and only then answers each caller. A job that fails is rolled back to its savepoint
 /// and answered with its own error; the others still commit. Nobody hears "done" before the commit is on
 /// disk, so what a port method acknowledged survives a kill -9 exactly as with one transaction per method.
+///
+/// Reads ([`Db::read`]) do not queue behind the writer: on a file they run on reader connections of their
+/// own (WAL lets them in beside the writer), each in one read transaction that sees everything committed
+/// before it began, so a caller reads what any acknowledged write stored and never what is not yet on disk.
 #[derive(Clone)]
 pub(crate) struct Db {
     jobs: mpsc::Sender<Box<dyn Job>>,
     commits: Arc<AtomicU64>,
+    /// None in memory (a second connection would be another database): reads then go through the writer.
+    readers: Option<Arc<Readers>>,
+}
+
+/// Idle reader connections on the database file, opened as reads need them (at most one per thread that
+/// reads at the same time) and kept with their cached statements.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn connect(&self) -> PortResult<Connection> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(sql)?;
+        // A reader never writes: a port method that did by mistake fails instead of escaping group commit.
+        conn.pragma_update(None, "query_only", true).map_err(sql)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+
+    /// Runs `f` in one read transaction on an idle reader (a new one when none is idle).
+    fn run<T>(&self, f: impl FnOnce(&Transaction<'_>) -> PortResult<T>) -> PortResult<T> {
+        let idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop();
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => self.connect()?,
+        };
+        let out = {
+            // Deferred: the snapshot is taken at the first read and held to the end (rolled back on drop).
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(sql)?;
+            f(&tx)
+        };
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(conn);
+        out
+    }
 }
 
 /// One port method's work, waiting for the writer thread.
@@ -98,7 +143,8 @@ impl Db {
         // WAL lets readers and the writer overlap; FULL syncs the WAL on every commit, so whatever a port
         // method acknowledged survives a kill -9 or a power cut.
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        let db = Self::init(conn)?;
+        let mut db = Self::init(conn)?;
+        db.readers = Some(Arc::new(Readers { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }));
         // SQLite creates the -wal and -shm files with the database file's mode; older files are tightened.
         // By path (chmod), never by opening them: closing any descriptor of a file drops every POSIX lock
         // this process holds on it, and SQLite's lock on the -shm is what tells another process (`smsdesk
@@ -122,6 +168,7 @@ impl Db {
     fn init(mut conn: Connection) -> Result<Self, EmbeddedError> {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         schema::migrate(&mut conn)?;
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         let commits = Arc::new(AtomicU64::new(0));
@@ -131,7 +178,21 @@ impl Db {
             .name("smsdesk-db-writer".into())
             .spawn(move || writer(conn, queue, &counter))
             .map_err(|e| EmbeddedError::File { path: "writer thread".into(), source: e })?;
-        Ok(Self { jobs, commits })
+        Ok(Self { jobs, commits, readers: None })
+    }
+
+    /// Runs the read-only `f` on a reader connection, beside the writer (see [`Db`]): it waits for no group
+    /// commit. In memory it runs as a writer job. `f` runs on the calling thread; reads are short (indexed
+    /// lookups), so this is cheaper than handing them to another thread.
+    pub(crate) async fn read<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> PortResult<T> + Send + 'static,
+    {
+        match &self.readers {
+            Some(readers) => readers.run(f),
+            None => self.tx(f).await,
+        }
     }
 
     /// Runs `f` in the writer's next group transaction (inside its own savepoint) and answers once that
@@ -365,6 +426,52 @@ mod tests {
         let other = Connection::open(dir.path().join("t.db")).unwrap();
         let count: i64 = other.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(count, kept.len() as i64);
+    }
+
+    /// A read waits for no group commit: it answers while the writer is busy with a group, sees what was
+    /// committed before it began and nothing of the group still open; a write's caller reads its write at
+    /// once. A reader refuses to write.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_run_beside_the_writer_and_see_only_what_is_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        db.tx(|tx| tx.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);").map_err(sql))
+            .await
+            .unwrap();
+        let count = |db: &Db| {
+            let db = db.clone();
+            async move {
+                db.read(|tx| tx.query_row("SELECT COUNT(*) FROM t", [], |r| r.get::<_, i64>(0)).map_err(sql))
+                    .await
+            }
+        };
+        // A writer job that inserts a row, then holds its group open until told to go on.
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let writer = {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.tx(move |tx| {
+                    tx.execute("INSERT INTO t VALUES (2)", []).map_err(sql)?;
+                    let _ = started.send(());
+                    wait.recv().map_err(|_| PortError::Backend("test gone".into()))
+                })
+                .await
+            })
+        };
+        running.await.unwrap();
+        let during = tokio::time::timeout(Duration::from_secs(5), count(&db)).await;
+        go.send(()).unwrap();
+        writer.await.unwrap().unwrap();
+        assert_eq!(
+            during.expect("the read answered while the group was open").unwrap(),
+            1,
+            "nothing uncommitted"
+        );
+        assert_eq!(count(&db).await.unwrap(), 2, "the acknowledged write is read at once");
+        let refused = db.read(|tx| tx.execute("INSERT INTO t VALUES (3)", []).map_err(sql)).await;
+        assert!(refused.is_err(), "a reader does not write");
+        assert_eq!(count(&db).await.unwrap(), 2);
     }
 
     #[tokio::test]

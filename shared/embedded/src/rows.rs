@@ -11,7 +11,8 @@ pub(crate) fn one<T: serde::de::DeserializeOwned>(
     query: &str,
     params: impl Params,
 ) -> PortResult<Option<T>> {
-    let body: Option<String> = tx.query_row(query, params, |r| r.get(0)).optional().map_err(sql)?;
+    let mut stmt = tx.prepare_cached(query).map_err(sql)?;
+    let body: Option<String> = stmt.query_row(params, |r| r.get(0)).optional().map_err(sql)?;
     body.as_deref().map(from_json).transpose()
 }
 

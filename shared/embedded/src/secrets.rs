@@ -30,7 +30,7 @@ impl SecretStore for EmbeddedStore {
         let channel = channel.to_string();
         let stored: Option<serde_json::Value> = self
             .db
-            .tx(move |tx| one(tx, "SELECT body FROM credentials WHERE channel_id = ?1", [channel]))
+            .read(move |tx| one(tx, "SELECT body FROM credentials WHERE channel_id = ?1", [channel]))
             .await?;
         stored
             .map(|v| {
@@ -57,7 +57,7 @@ impl SecretStore for EmbeddedStore {
         let queue = queue.to_string();
         let secret: Option<String> = self
             .db
-            .tx(move |tx| {
+            .read(move |tx| {
                 tx.query_row("SELECT secret FROM bot_secrets WHERE queue_id = ?1", [queue], |r| r.get(0))
                     .optional()
                     .map_err(sql)

@@ -122,3 +122,57 @@ async fn queue_priority_settings_are_validated_naming_the_field() {
         assert!(message.starts_with(&format!("{field}: ")), "names {field}: {answer}");
     }
 }
+
+/// A burst of texts into one queue (issue 12.1: an assignment pass tries its first choices together): every
+/// agent fills to its capacity and no further, the rest wait in the queue, and a slot that comes back goes
+/// to one of them.
+#[tokio::test]
+async fn a_burst_fills_every_agent_to_its_capacity_and_no_further() {
+    let Some(s) = Setup::with_queue(json!({"name": "Burst"})).await else { return };
+    let mut agents = Vec::new();
+    for name in ["Ada", "Bob", "Cy"] {
+        agents.push(s.agent(name, 3).await);
+    }
+    let texts: Vec<(String, String)> =
+        (0..11).map(|i| (format!("BU{:030}", i + 1), format!("1555555{:04}", 2100 + i))).collect();
+    futures::future::join_all(texts.iter().map(|(reference, from)| s.text(reference, from, "hello"))).await;
+    let held = |items: Vec<serde_json::Value>| items.iter().filter(|w| w["state"] == "active").count();
+    eventually(30, "nine conversations assigned", || async {
+        let mut total = 0;
+        for (_, token) in &agents {
+            total += held(s.api().work_items(token).await);
+        }
+        (total == 9).then_some(())
+    })
+    .await;
+    s.app.settled().await;
+    for (id, token) in &agents {
+        assert_eq!(s.active_of(id).await, 3, "each agent at its capacity");
+        assert_eq!(held(s.api().work_items(token).await), 3);
+    }
+    let all = s.api().work_items(ADMIN_TOKEN).await;
+    let waiting: Vec<&serde_json::Value> = all.iter().filter(|w| w["state"] == "open").collect();
+    assert_eq!(waiting.len(), 2, "the two beyond every capacity wait: {all:?}");
+    assert!(waiting.iter().all(|w| w["agent_id"].is_null()));
+
+    // Ada closes one of hers: one of the two waiting conversations comes to her.
+    let (ada, ada_token) = &agents[0];
+    let hers = s.api().work_items(ada_token).await;
+    let first = hers[0]["conversation_id"].as_str().expect("id").to_string();
+    s.act(ada_token, &first, "close", None, 200).await;
+    let ids: Vec<String> =
+        waiting.iter().map(|w| w["conversation_id"].as_str().expect("id").to_string()).collect();
+    eventually(15, "a waiting conversation goes to Ada", || async {
+        let mut landed = 0;
+        for id in &ids {
+            let c = s.api().conversation(ADMIN_TOKEN, id).await;
+            if c["agent_id"] == json!(ada) && c["state"] == "active" {
+                landed += 1;
+            }
+        }
+        (landed == 1).then_some(())
+    })
+    .await;
+    s.app.settled().await;
+    assert_eq!(s.active_of(ada).await, 3);
+}

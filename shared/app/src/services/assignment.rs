@@ -6,6 +6,7 @@
 
 use crate::App;
 use crate::services::{automated, crm};
+use futures::future::join_all;
 use smsdesk_domain::assign::{Waiting, current_priority, last_agent, order_waiting, prefer, rank_for};
 use smsdesk_domain::{
     Agent, AgentId, Conversation, ConversationId, ConversationState, Phone, QueueId, WorkQueue, offer,
@@ -78,7 +79,13 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
         }
     }
     order_waiting(&mut waiting);
-    let mut assigned = 0;
+    // The plan: each conversation, in distribution order, gets its candidates as the agents stand after the
+    // conversations before it took their first choices (a planned slot counts as taken, as a one-by-one pass
+    // counts it after each success). Then every first choice is tried at once: the writes go to the store
+    // together (the embedded store commits them in one group, DynamoDB takes them in parallel) instead of
+    // one round trip after another per conversation. Each write is still the store's conditional one; a
+    // conversation whose first choice lost a race goes on, one by one, with its other candidates.
+    let mut plans: Vec<(Waiting, Vec<Agent>)> = Vec::new();
     for conversation in waiting {
         let refused_by = refused.get(&conversation.conversation).map_or(&[][..], Vec::as_slice);
         let queue = settings.get(&conversation.queue).and_then(Option::as_ref);
@@ -98,58 +105,118 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
             .filter(|a| transfer.is_none_or(|t| t.may_go_to(&a.id)))
             .cloned()
             .collect();
-        for candidate in candidates {
-            let candidate_id = &candidate.id;
-            let now = app.clock.now();
-            let taken = if offer::auto_accept(queue) {
-                let c = app.store.assign(&conversation.conversation, candidate_id, now).await?;
-                if let Some(c) = &c {
-                    became_active(app, c, &candidate, now).await?;
-                }
-                c
-            } else {
-                let o = offer::make(queue, now);
-                let c = app.store.offer(&conversation.conversation, candidate_id, &o).await?;
-                if let Some(c) = &c {
-                    tracing::info!(conversation = %c.id, agent = %candidate_id, expires_at = %o.expires_at, "conversation offered");
-                    crate::services::offer_timers::arm(app, &c.id, candidate_id, &o).await;
-                }
-                c
-            };
-            if taken.is_some() {
-                if let Some(a) = agents.iter_mut().find(|a| &a.id == candidate_id) {
-                    a.active += 1;
-                    a.last_assigned_at = Some(now);
-                }
-                if let Some(t) = teams.iter_mut().find(|t| candidate.team_id.as_ref() == Some(&t.id)) {
-                    t.active += 1;
-                }
+        if let Some(first) = candidates.first() {
+            count_slot(&mut agents, &mut teams, first, now);
+        }
+        plans.push((conversation, candidates));
+    }
+    let queues_read = &settings;
+    let firsts = join_all(plans.iter().map(|(conversation, candidates)| async move {
+        let Some(first) = candidates.first() else { return Ok(false) };
+        let queue = queues_read.get(&conversation.queue).and_then(Option::as_ref);
+        take(app, &conversation.conversation, first, queue).await
+    }))
+    .await;
+    let mut assigned = 0;
+    let mut failed = None;
+    for ((conversation, candidates), first) in plans.iter().zip(firsts) {
+        let took = match first {
+            Ok(took) => took,
+            Err(e) => {
+                failed.get_or_insert(e);
+                continue;
+            }
+        };
+        if took {
+            assigned += 1;
+            continue;
+        }
+        let Some(first) = candidates.first() else { continue };
+        let queue = settings.get(&conversation.queue).and_then(Option::as_ref);
+        // Lost a race: the agent as it stands now, and the rest of the candidates one by one.
+        if !lost_race(app, &conversation.conversation, first, &mut agents, &mut teams).await? {
+            continue;
+        }
+        for candidate in &candidates[1..] {
+            if take(app, &conversation.conversation, candidate, queue).await? {
+                count_slot(&mut agents, &mut teams, candidate, app.clock.now());
                 assigned += 1;
                 break;
             }
-            // Lost a race (the agent filled up, or someone else took the conversation): re-read the agent.
-            if let Some(fresh) = app.store.get_agent(candidate_id).await?
-                && let Some(a) = agents.iter_mut().find(|a| &a.id == candidate_id)
-            {
-                *a = crate::services::teams::serving(app, fresh).await?;
-            }
-            if let Some(team_id) = &candidate.team_id
-                && let Some(fresh) = app.store.get_team(team_id).await?
-                && let Some(t) = teams.iter_mut().find(|t| &t.id == team_id)
-            {
-                *t = fresh;
-            }
-            if app
-                .store
-                .get_conversation(&conversation.conversation)
-                .await?
-                .is_none_or(|c| c.agent_id.is_some() || c.state != ConversationState::Open)
-            {
+            if !lost_race(app, &conversation.conversation, candidate, &mut agents, &mut teams).await? {
                 break;
             }
         }
     }
-    Ok(assigned)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(assigned),
+    }
+}
+
+/// Counts a slot of `agent` (and of its team) as taken in the pass's view.
+fn count_slot(agents: &mut [Agent], teams: &mut [smsdesk_domain::Team], agent: &Agent, now: OffsetDateTime) {
+    if let Some(a) = agents.iter_mut().find(|a| a.id == agent.id) {
+        a.active += 1;
+        a.last_assigned_at = Some(now);
+    }
+    if let Some(t) = teams.iter_mut().find(|t| agent.team_id.as_ref() == Some(&t.id)) {
+        t.active += 1;
+    }
+}
+
+/// Gives `conversation` to `candidate` (an offer, or at once when the queue auto-accepts) with the store's
+/// conditional write; whether it took.
+async fn take(
+    app: &App,
+    conversation: &ConversationId,
+    candidate: &Agent,
+    queue: Option<&WorkQueue>,
+) -> PortResult<bool> {
+    let now = app.clock.now();
+    if offer::auto_accept(queue) {
+        let c = app.store.assign(conversation, &candidate.id, now).await?;
+        if let Some(c) = &c {
+            became_active(app, c, candidate, now).await?;
+        }
+        return Ok(c.is_some());
+    }
+    let o = offer::make(queue, now);
+    let c = app.store.offer(conversation, &candidate.id, &o).await?;
+    if let Some(c) = &c {
+        tracing::info!(conversation = %c.id, agent = %candidate.id, expires_at = %o.expires_at, "conversation offered");
+        crate::services::offer_timers::arm(app, &c.id, &candidate.id, &o).await;
+    }
+    Ok(c.is_some())
+}
+
+/// After `candidate` did not take `conversation` (the agent filled up, or someone else took the
+/// conversation): re-reads the agent and its team into the pass's view; whether the conversation still
+/// waits for an agent.
+async fn lost_race(
+    app: &App,
+    conversation: &ConversationId,
+    candidate: &Agent,
+    agents: &mut [Agent],
+    teams: &mut [smsdesk_domain::Team],
+) -> PortResult<bool> {
+    let candidate_id = &candidate.id;
+    if let Some(fresh) = app.store.get_agent(candidate_id).await?
+        && let Some(a) = agents.iter_mut().find(|a| &a.id == candidate_id)
+    {
+        *a = crate::services::teams::serving(app, fresh).await?;
+    }
+    if let Some(team_id) = &candidate.team_id
+        && let Some(fresh) = app.store.get_team(team_id).await?
+        && let Some(t) = teams.iter_mut().find(|t| &t.id == team_id)
+    {
+        *t = fresh;
+    }
+    Ok(app
+        .store
+        .get_conversation(conversation)
+        .await?
+        .is_some_and(|c| c.agent_id.is_none() && c.state == ConversationState::Open))
 }
 
 /// The agent who last had `customer` within the queue's affinity window, from the customer's CRM timeline.

@@ -13,7 +13,7 @@ impl ChangeFeed for EmbeddedStore {
     async fn changes_after(&self, after: i64, limit: usize) -> PortResult<ChangePage> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let head: i64 = tx
                     .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'changes'", [], |r| r.get(0))
                     .optional()

@@ -142,7 +142,7 @@ impl ConversationStore for EmbeddedStore {
         customer: &Phone,
     ) -> PortResult<Option<Conversation>> {
         let key = (channel.to_string(), number.e164().to_string(), customer.e164().to_string());
-        self.db.tx(move |tx| one(tx, OPEN, params![key.0, key.1, key.2])).await
+        self.db.read(move |tx| one(tx, OPEN, params![key.0, key.1, key.2])).await
     }
 
     async fn create_conversation(&self, conversation: &Conversation) -> PortResult<OpenOutcome> {
@@ -164,13 +164,13 @@ impl ConversationStore for EmbeddedStore {
 
     async fn get_conversation(&self, id: &ConversationId) -> PortResult<Option<Conversation>> {
         let id = id.to_string();
-        self.db.tx(move |tx| load(tx, &id)).await
+        self.db.read(move |tx| load(tx, &id)).await
     }
 
     async fn work_items(&self, agent: &AgentId) -> PortResult<Vec<Conversation>> {
         let agent = agent.to_string();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 all(
                     tx,
                     "SELECT body FROM conversations WHERE agent_id = ?1 AND state <> 'closed' \
@@ -183,7 +183,7 @@ impl ConversationStore for EmbeddedStore {
 
     async fn open_conversations(&self) -> PortResult<Vec<Conversation>> {
         self.db
-            .tx(|tx| {
+            .read(|tx| {
                 all(
                     tx,
                     "SELECT body FROM conversations WHERE state <> 'closed' ORDER BY last_message_at DESC, id DESC",
@@ -196,7 +196,7 @@ impl ConversationStore for EmbeddedStore {
     async fn waiting_in_queue(&self, queue: &QueueId, max: usize) -> PortResult<Vec<Conversation>> {
         let queue = queue.to_string();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 all(
                     tx,
                     "SELECT body FROM conversations WHERE queue_id = ?1 AND state = 'open' \
@@ -496,7 +496,7 @@ impl ConversationStore for EmbeddedStore {
 
     async fn idle_since(&self, cutoff: OffsetDateTime, max: usize) -> PortResult<Vec<Conversation>> {
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 all(
                     tx,
                     "SELECT body FROM conversations WHERE state <> 'closed' AND last_message_at < ?1 \

@@ -34,11 +34,11 @@ impl QuickReplyStore for EmbeddedStore {
 
     async fn get_quick_reply(&self, id: &QuickReplyId) -> PortResult<Option<QuickReply>> {
         let id = id.to_string();
-        self.db.tx(move |tx| one(tx, "SELECT body FROM quick_replies WHERE id = ?1", [id])).await
+        self.db.read(move |tx| one(tx, "SELECT body FROM quick_replies WHERE id = ?1", [id])).await
     }
 
     async fn list_quick_replies(&self) -> PortResult<Vec<QuickReply>> {
-        self.db.tx(|tx| all(tx, "SELECT body FROM quick_replies ORDER BY id", [])).await
+        self.db.read(|tx| all(tx, "SELECT body FROM quick_replies ORDER BY id", [])).await
     }
 
     async fn delete_quick_reply(&self, id: &QuickReplyId) -> PortResult<bool> {
@@ -70,7 +70,7 @@ impl CustomerStore for EmbeddedStore {
 
     async fn customer_language(&self, customer: &Phone) -> PortResult<Option<CustomerLanguage>> {
         let phone = customer.e164().to_string();
-        self.db.tx(move |tx| one(tx, "SELECT body FROM customer_languages WHERE phone = ?1", [phone])).await
+        self.db.read(move |tx| one(tx, "SELECT body FROM customer_languages WHERE phone = ?1", [phone])).await
     }
 
     async fn set_conversation_language(

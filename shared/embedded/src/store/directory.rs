@@ -27,11 +27,11 @@ impl ChannelStore for EmbeddedStore {
 
     async fn get_channel(&self, id: &ChannelId) -> PortResult<Option<Channel>> {
         let id = id.to_string();
-        self.db.tx(move |tx| one(tx, "SELECT body FROM channels WHERE id = ?1", [id])).await
+        self.db.read(move |tx| one(tx, "SELECT body FROM channels WHERE id = ?1", [id])).await
     }
 
     async fn list_channels(&self) -> PortResult<Vec<Channel>> {
-        self.db.tx(|tx| all(tx, "SELECT body FROM channels ORDER BY id", [])).await
+        self.db.read(|tx| all(tx, "SELECT body FROM channels ORDER BY id", [])).await
     }
 }
 
@@ -53,11 +53,11 @@ impl WorkQueueStore for EmbeddedStore {
 
     async fn get_queue(&self, id: &QueueId) -> PortResult<Option<WorkQueue>> {
         let id = id.to_string();
-        self.db.tx(move |tx| one(tx, "SELECT body FROM work_queues WHERE id = ?1", [id])).await
+        self.db.read(move |tx| one(tx, "SELECT body FROM work_queues WHERE id = ?1", [id])).await
     }
 
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>> {
-        self.db.tx(|tx| all(tx, "SELECT body FROM work_queues ORDER BY id", [])).await
+        self.db.read(|tx| all(tx, "SELECT body FROM work_queues ORDER BY id", [])).await
     }
 
     async fn delete_queue(&self, id: &QueueId) -> PortResult<bool> {
@@ -91,7 +91,7 @@ impl WorkQueueStore for EmbeddedStore {
     ) -> PortResult<Vec<(time::Date, DayCounts)>> {
         let (id, first, last) = (queue.to_string(), first.to_string(), last.to_string());
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let mut stmt = tx
                     .prepare(
                         "SELECT day, answered, within_target FROM queue_answers \
@@ -139,11 +139,11 @@ impl MenuStore for EmbeddedStore {
 
     async fn get_menu(&self, id: &MenuId) -> PortResult<Option<Menu>> {
         let id = id.to_string();
-        self.db.tx(move |tx| one(tx, "SELECT body FROM menus WHERE id = ?1", [id])).await
+        self.db.read(move |tx| one(tx, "SELECT body FROM menus WHERE id = ?1", [id])).await
     }
 
     async fn list_menus(&self) -> PortResult<Vec<Menu>> {
-        self.db.tx(|tx| all(tx, "SELECT body FROM menus ORDER BY id", [])).await
+        self.db.read(|tx| all(tx, "SELECT body FROM menus ORDER BY id", [])).await
     }
 
     async fn delete_menu(&self, id: &MenuId) -> PortResult<bool> {
@@ -204,17 +204,17 @@ impl AgentStore for EmbeddedStore {
 
     async fn get_agent(&self, id: &AgentId) -> PortResult<Option<Agent>> {
         let id = id.to_string();
-        self.db.tx(move |tx| load_agent(tx, &id)).await
+        self.db.read(move |tx| load_agent(tx, &id)).await
     }
 
     async fn agent_by_token(&self, token_sha256: &str) -> PortResult<Option<Agent>> {
         let token = token_sha256.to_string();
-        self.db.tx(move |tx| one(tx, "SELECT body FROM agents WHERE token_sha256 = ?1", [token])).await
+        self.db.read(move |tx| one(tx, "SELECT body FROM agents WHERE token_sha256 = ?1", [token])).await
     }
 
     async fn agent_by_subject(&self, subject: &str) -> PortResult<Option<Agent>> {
         let subject = subject.to_string();
-        self.db.tx(move |tx| one(tx, "SELECT body FROM agents WHERE subject = ?1", [subject])).await
+        self.db.read(move |tx| one(tx, "SELECT body FROM agents WHERE subject = ?1", [subject])).await
     }
 
     async fn set_presence(
@@ -262,7 +262,7 @@ impl AgentStore for EmbeddedStore {
     async fn agents_for_queue(&self, queue: &QueueId) -> PortResult<Vec<Agent>> {
         let queue = queue.to_string();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 all(
                     tx,
                     "SELECT a.body FROM agent_queues q JOIN agents a ON a.id = q.agent_id \
@@ -274,6 +274,6 @@ impl AgentStore for EmbeddedStore {
     }
 
     async fn list_agents(&self) -> PortResult<Vec<Agent>> {
-        self.db.tx(|tx| all(tx, "SELECT body FROM agents ORDER BY id", [])).await
+        self.db.read(|tx| all(tx, "SELECT body FROM agents ORDER BY id", [])).await
     }
 }

@@ -81,13 +81,13 @@ impl MessageStore for EmbeddedStore {
 
     async fn get_message(&self, id: &MessageId) -> PortResult<Option<Message>> {
         let id = id.to_string();
-        self.db.tx(move |tx| one(tx, "SELECT body FROM messages WHERE id = ?1", [id])).await
+        self.db.read(move |tx| one(tx, "SELECT body FROM messages WHERE id = ?1", [id])).await
     }
 
     async fn list_messages(&self, conversation: &ConversationId) -> PortResult<Vec<Message>> {
         let cid = conversation.to_string();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 all(
                     tx,
                     "SELECT body FROM messages WHERE conversation_id = ?1 ORDER BY created_at, rowid",
@@ -104,7 +104,7 @@ impl MessageStore for EmbeddedStore {
     ) -> PortResult<Option<Message>> {
         let (channel, pid) = (channel.to_string(), provider_message_id.to_string());
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let found: Vec<Message> = all(
                     tx,
                     "SELECT body FROM messages WHERE channel_id = ?1 AND provider_message_id = ?2 ORDER BY rowid",
@@ -177,7 +177,7 @@ impl MessageStore for EmbeddedStore {
     async fn queued_before(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<Message>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let found: Vec<Message> = all(
                     tx,
                     "SELECT body FROM messages WHERE json_extract(body, '$.status') = 'queued' \

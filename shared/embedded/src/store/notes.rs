@@ -32,7 +32,7 @@ impl NoteStore for EmbeddedStore {
     async fn list_notes(&self, conversation: &ConversationId) -> PortResult<Vec<Note>> {
         let conversation = conversation.to_string();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 all(
                     tx,
                     "SELECT body FROM notes WHERE conversation_id = ?1 ORDER BY created_at, id",

@@ -104,7 +104,7 @@ impl InboundPartStore for EmbeddedStore {
     async fn stale_part_groups(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<PartsSoFar>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let groups: Vec<(String, String)> = {
                     let mut stmt = tx
                         .prepare(

@@ -21,12 +21,12 @@ const BY_PHONE: &str = "SELECT body FROM contacts WHERE phone = ?1 ORDER BY rowi
 impl ContactStore for EmbeddedStore {
     async fn contacts_by_phone(&self, phone: &Phone) -> PortResult<Vec<Contact>> {
         let phone = phone.e164().to_string();
-        self.db.tx(move |tx| all(tx, BY_PHONE, [phone])).await
+        self.db.read(move |tx| all(tx, BY_PHONE, [phone])).await
     }
 
     async fn get_contact(&self, id: &ContactId) -> PortResult<Option<Contact>> {
         let id = id.to_string();
-        self.db.tx(move |tx| one(tx, "SELECT body FROM contacts WHERE id = ?1", [id])).await
+        self.db.read(move |tx| one(tx, "SELECT body FROM contacts WHERE id = ?1", [id])).await
     }
 
     async fn put_contact(&self, contact: &Contact) -> PortResult<()> {
@@ -80,7 +80,7 @@ impl ContactStore for EmbeddedStore {
     async fn timeline(&self, contact: &ContactId) -> PortResult<Vec<TimelineEvent>> {
         let contact = contact.to_string();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 all(tx, "SELECT body FROM timeline WHERE contact_id = ?1 ORDER BY at, rowid", [contact])
             })
             .await
@@ -108,7 +108,7 @@ impl ConsentStore for EmbeddedStore {
     async fn consent_history(&self, customer: &Phone) -> PortResult<Vec<ConsentChange>> {
         let customer = customer.e164().to_string();
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 all(tx, "SELECT body FROM consent_log WHERE customer = ?1 ORDER BY at, id", [customer])
             })
             .await
@@ -147,7 +147,7 @@ impl DedupeStore for EmbeddedStore {
     async fn seen(&self, key: &str, at: OffsetDateTime) -> PortResult<bool> {
         let (key, now) = (key.to_string(), ts(at));
         self.db
-            .tx(move |tx| {
+            .read(move |tx| {
                 let live: Option<i64> = tx
                     .query_row(
                         "SELECT 1 FROM dedupe WHERE key = ?1 AND expires_at > ?2",
@@ -227,7 +227,7 @@ impl OutboxStore for EmbeddedStore {
     }
 
     async fn list_outbox(&self) -> PortResult<Vec<OutboxEntry>> {
-        self.db.tx(|tx| all(tx, "SELECT body FROM outbox ORDER BY at, rowid", [])).await
+        self.db.read(|tx| all(tx, "SELECT body FROM outbox ORDER BY at, rowid", [])).await
     }
 }
 

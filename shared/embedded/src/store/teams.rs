@@ -66,11 +66,11 @@ impl TeamStore for EmbeddedStore {
 
     async fn get_team(&self, id: &TeamId) -> PortResult<Option<Team>> {
         let id = id.to_string();
-        self.db.tx(move |tx| load_team(tx, &id)).await
+        self.db.read(move |tx| load_team(tx, &id)).await
     }
 
     async fn list_teams(&self) -> PortResult<Vec<Team>> {
-        self.db.tx(|tx| all(tx, "SELECT body FROM teams ORDER BY id", [])).await
+        self.db.read(|tx| all(tx, "SELECT body FROM teams ORDER BY id", [])).await
     }
 
     async fn update_team(&self, id: &TeamId, settings: &TeamSettings) -> PortResult<Option<Team>> {
