@@ -116,6 +116,7 @@ store_suite!(
     status_contract,
     send_claims_contract,
     queued_before_contract,
+    queued_before_during_inserts_contract,
     contacts_contract,
     consent_contract,
     dedupe_contract,

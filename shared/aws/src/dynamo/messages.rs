@@ -128,7 +128,8 @@ impl MessageStore for DynamoStore {
     /// `attribute_not_exists` condition. So a message that exists always has its pointers, whatever stops
     /// between the writes; a pointer whose message never came is harmless (the transcript and the receipt
     /// lookup read through to the message and skip what is missing or not theirs, and the stranded-reply
-    /// sweep deletes `queued` entries whose message is not queued). A retried insert writes the same
+    /// sweep deletes `queued` entries whose message moved on, or that have been without one for five minutes:
+    /// never one whose insert may still be writing the message). A retried insert writes the same
     /// pointers again and returns false.
     async fn insert_message(&self, message: &Message) -> PortResult<bool> {
         let m = message;
@@ -140,9 +141,11 @@ impl MessageStore for DynamoStore {
             pointers.push(provider_ref_item(&m.channel_id, pid, &m.id));
         }
         if m.direction == Direction::Outbound && m.status == MessageStatus::Queued {
+            // `written` (wall clock, seconds): the sweep leaves a pointer whose message it cannot find yet
+            // alone while the insert that wrote it may still be under way.
             pointers.push(keys::item_with(
                 keys::queued(m.created_at, &m.id),
-                [("target", s(m.id.as_str())), ("entity", s("queued"))],
+                [("target", s(m.id.as_str())), ("entity", s("queued")), ("written", n(unix_seconds()))],
             ));
         }
         let item = message_item(m)?;
@@ -272,25 +275,31 @@ impl MessageStore for DynamoStore {
             let Some(last) = entries.last().and_then(|e| get_s(e, "sk")) else { break };
             // The next page starts just after this one's last sort key.
             after = format!("{last}\u{0}");
-            let listed: Vec<(String, MessageId)> = entries
+            let listed: Vec<(String, MessageId, Option<u64>)> = entries
                 .iter()
-                .filter_map(|e| Some((get_s(e, "sk")?.to_string(), MessageId::new(get_s(e, "target")?))))
+                .filter_map(|e| {
+                    let written = e.get("written").and_then(|w| w.as_n().ok()).and_then(|w| w.parse().ok());
+                    Some((get_s(e, "sk")?.to_string(), MessageId::new(get_s(e, "target")?), written))
+                })
                 .collect();
-            let ids: Vec<MessageId> = listed.iter().map(|(_, id)| id.clone()).collect();
+            let ids: Vec<MessageId> = listed.iter().map(|(_, id, _)| id.clone()).collect();
             let items = self.batch_get(ids.iter().map(keys::message).collect()).await?;
             let mut by_id = std::collections::HashMap::new();
             for item in &items {
                 let m: Message = from_item(item)?;
                 by_id.insert(m.id.clone(), m);
             }
-            for (sk, id) in listed {
+            for (sk, id, written) in listed {
                 match by_id.remove(&id) {
                     Some(m) if m.status == MessageStatus::Queued => {
                         if m.created_at < cutoff && out.len() < limit {
                             out.push(m);
                         }
                     }
-                    _ => self.delete(keys::key(keys::QUEUED, sk)).await?,
+                    Some(_) => self.delete(keys::key(keys::QUEUED, sk)).await?,
+                    // No message (yet): its insert writes the pointer first, so only an old orphan goes.
+                    None if orphaned(written) => self.delete(keys::key(keys::QUEUED, sk)).await?,
+                    None => {}
                 }
             }
             if entries.len() < 100 {
@@ -351,6 +360,18 @@ impl MessageStore for DynamoStore {
         );
         self.update(keys::message(id), update, Some(condition), expr).await.map(|_| ())
     }
+}
+
+/// How long a `queued` pointer whose message is missing is given for its insert to finish.
+const ORPHAN_GRACE_SECONDS: u64 = 300;
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A pointer without its message that is past the grace (or from before pointers carried `written`).
+fn orphaned(written: Option<u64>) -> bool {
+    written.is_none_or(|at| unix_seconds().saturating_sub(at) > ORPHAN_GRACE_SECONDS)
 }
 
 #[cfg(test)]

@@ -361,6 +361,48 @@ pub async fn queued_before_contract(store: Arc<dyn Store>) {
     assert_eq!(b_now[0].updated_at, t + Duration::seconds(7), "with its last change");
 }
 
+/// A sweep of queued replies running while replies are inserted loses none of them: whatever the insert writes
+/// first, a sweep that comes between its writes does not drop the reply from the list.
+pub async fn queued_before_during_inserts_contract(store: Arc<dyn Store>) {
+    let conv = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    let t = fixtures::ancient();
+    let replies: Vec<Message> = (0..40)
+        .map(|i| fixtures::outbound_message(&conv, MessageStatus::Queued, t + Duration::milliseconds(i)))
+        .collect();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sweeper = {
+        let (store, done) = (store.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut sweeps = 0u32;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || sweeps == 0 {
+                ok(store.queued_before(t + Duration::hours(1), 1000).await, "queued_before");
+                sweeps += 1;
+            }
+            sweeps
+        })
+    };
+    join_all(
+        replies
+            .iter()
+            .map(|m| {
+                let (store, m) = (store.clone(), m.clone());
+                tokio::spawn(async move { ok(store.insert_message(&m).await, "insert_message") })
+            })
+            .collect(),
+    )
+    .await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sweeps = sweeper.await.expect("the sweeper ran");
+    let found = ok(store.queued_before(t + Duration::hours(1), 1000).await, "queued_before");
+    let missing: Vec<&MessageId> =
+        replies.iter().map(|m| &m.id).filter(|id| !found.iter().any(|f| &f.id == *id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of 40 replies lost by {sweeps} sweeps during their inserts",
+        missing.len()
+    );
+}
+
 /// `append_message`: a text goes into an open conversation together with its activity, once, and never into
 /// a closed one; racing a close, it is either in the transcript of a conversation that was open when it was
 /// filed, or nowhere (for the caller to file into a new conversation).
