@@ -257,13 +257,15 @@ impl LiveShape {
         (id, hello)
     }
 
-    /// Waits (10 s at most) until a frame of `connection` matches; returns every frame so far.
+    /// Waits (10 s at most) until a frame of `connection` matches; returns the frames up to and including the
+    /// first match (what came after it may still be arriving, so it is left out).
     pub async fn until(&self, connection: &str, what: &str, wanted: impl Fn(&Value) -> bool) -> Vec<Value> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             crate::aws_shape::check_faults();
-            let frames = self.management.frames(connection);
-            if frames.iter().any(&wanted) {
+            let mut frames = self.management.frames(connection);
+            if let Some(at) = frames.iter().position(&wanted) {
+                frames.truncate(at + 1);
                 return frames;
             }
             assert!(tokio::time::Instant::now() < deadline, "no {what} within 10 s: {frames:?}");
