@@ -291,12 +291,11 @@ impl MessageStore for DynamoStore {
             }
             for (sk, id, written) in listed {
                 match by_id.remove(&id) {
-                    Some(m) if m.status == MessageStatus::Queued => {
-                        if m.created_at < cutoff && out.len() < limit {
-                            out.push(m);
-                        }
+                    Some(m) if m.status != MessageStatus::Queued => {
+                        self.delete(keys::key(keys::QUEUED, sk)).await?;
                     }
-                    Some(_) => self.delete(keys::key(keys::QUEUED, sk)).await?,
+                    Some(m) if m.created_at < cutoff && out.len() < limit => out.push(m),
+                    Some(_) => {}
                     // No message (yet): its insert writes the pointer first, so only an old orphan goes.
                     None if orphaned(written) => self.delete(keys::key(keys::QUEUED, sk)).await?,
                     None => {}
