@@ -200,8 +200,14 @@ describe("agent console", () => {
         mkdirSync(shots, { recursive: true });
         await page.screenshot({ path: join(shots, "console-desktop.png") });
       }
+      const declined = await page.locator("#offer-list li", { hasText: "+15555550122" }).getAttribute("data-id");
       await page.locator("#offer-list li", { hasText: "+15555550122" }).getByRole("button", { name: /^Decline/ }).click();
+      // Cleo is the only Sales agent, yet a decline is not handed straight back to her (only after a pause).
       await page.locator("#offers").waitFor({ state: "hidden" });
+      const back = await dev.call(`/v1/conversations/${declined}`);
+      assert.deepEqual([back.state, back.agent_id ?? null], ["open", null], "back in line, nobody's");
+      // The admin closes it, so that its offer does not come back over the page while the test goes on.
+      await dev.call(`/v1/conversations/${declined}/close`, { method: "POST" });
 
       // End: the wrap-up form lists the queue's dispositions and tags; the disposition is required, and
       // the API's refusal names the field.

@@ -119,6 +119,7 @@ pub fn conversation(
         wrap_up: None,
         offer: None,
         refused_by: Vec::new(),
+        declined_at: None,
         transfer: None,
     }
 }

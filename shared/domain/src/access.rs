@@ -179,6 +179,7 @@ pub(crate) mod tests {
             wrap_up: None,
             offer: None,
             refused_by: Vec::new(),
+            declined_at: None,
             transfer: None,
         }
     }

@@ -20,29 +20,54 @@ pub fn rank_candidates<'a>(queue: &QueueId, agents: &'a [Agent]) -> Vec<&'a Agen
     eligible
 }
 
-/// The agents able to take a conversation of `queue` that `refused_by` declined or let an offer expire,
-/// best first: those who did not refuse it; the refusers only when no other agent of the queue is
-/// available at all (then waiting would serve the customer no better than asking again).
-pub fn rank_for<'a>(queue: &QueueId, refused_by: &[AgentId], agents: &'a [Agent]) -> Vec<&'a Agent> {
+/// How long after an agent declines a conversation it may be offered to the agents who refused it again
+/// (when nobody else of the queue can take it): a decline is an answer, so it is not asked again at once. A
+/// missed offer (it expired unanswered) sets no pause: its agent may simply have been slow.
+pub const ASK_AGAIN_AFTER_DECLINE: time::Duration = time::Duration::seconds(30);
+
+/// The agents who declined a conversation or let an offer of it expire, and whether they may be offered it
+/// again yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusals<'a> {
+    pub by: &'a [AgentId],
+    /// False while its last decline is younger than [`ASK_AGAIN_AFTER_DECLINE`].
+    pub ask_again: bool,
+}
+
+impl<'a> Refusals<'a> {
+    /// A conversation nobody refused.
+    pub const NONE: Refusals<'static> = Refusals { by: &[], ask_again: true };
+
+    /// The refusals of a conversation (its `refused_by` and `declined_at`) as they stand at `now`.
+    pub fn of(by: &'a [AgentId], declined_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Self {
+        Refusals { by, ask_again: declined_at.is_none_or(|at| now - at >= ASK_AGAIN_AFTER_DECLINE) }
+    }
+}
+
+/// The agents able to take a conversation of `queue` that was `refused` (declined or let expire), best
+/// first: those who did not refuse it; the refusers only when no other agent of the queue is available at
+/// all (then waiting would serve the customer no better than asking again), and not until
+/// [`ASK_AGAIN_AFTER_DECLINE`] after a decline.
+pub fn rank_for<'a>(queue: &QueueId, refused: Refusals<'_>, agents: &'a [Agent]) -> Vec<&'a Agent> {
     let ranked = rank_candidates(queue, agents);
     let (others, refusers): (Vec<&Agent>, Vec<&Agent>) =
-        ranked.into_iter().partition(|a| !refused_by.contains(&a.id));
+        ranked.into_iter().partition(|a| !refused.by.contains(&a.id));
     if !others.is_empty() {
         return others;
     }
     let another_available = agents.iter().any(|a| {
         a.presence == crate::model::Presence::Available
             && a.queues.contains(queue)
-            && !refused_by.contains(&a.id)
+            && !refused.by.contains(&a.id)
     });
-    if another_available { Vec::new() } else { refusers }
+    if another_available || !refused.ask_again { Vec::new() } else { refusers }
 }
 
-/// Whether a conversation of `queue` that `refused_by` refused stays in line after distribution: nobody
+/// Whether a conversation of `queue` that was `refused` stays in line after distribution: nobody
 /// [`rank_for`] would hand it to is free. The place in line a customer is told rests on this, so that it
 /// follows the same ranking as distribution itself.
-pub fn waits_for_an_agent(queue: &QueueId, refused_by: &[AgentId], agents: &[Agent]) -> bool {
-    rank_for(queue, refused_by, agents).is_empty()
+pub fn waits_for_an_agent(queue: &QueueId, refused: Refusals<'_>, agents: &[Agent]) -> bool {
+    rank_for(queue, refused, agents).is_empty()
 }
 
 /// The longest affinity window a queue may set: 30 days.
@@ -184,17 +209,41 @@ mod tests {
         let q = QueueId::new("q");
         let free_a = agent("ag_a", &["q"], 2, 0, Presence::Available);
         let full_b = agent("ag_b", &["q"], 1, 1, Presence::Available);
-        let refused = [AgentId::new("ag_a")];
-        assert!(!waits_for_an_agent(&q, &[], &[free_a.clone(), full_b.clone()]), "a is free");
+        let by_a = [AgentId::new("ag_a")];
+        let refused = Refusals { by: &by_a, ask_again: true };
+        assert!(!waits_for_an_agent(&q, Refusals::NONE, &[free_a.clone(), full_b.clone()]), "a is free");
         // a is free but refused it, and b (available, full) is who distribution waits for: it stays in line,
         // though a bare capacity check (`rank_candidates`) would count a as someone free.
         assert!(!rank_candidates(&q, &[free_a.clone(), full_b.clone()]).is_empty());
-        assert!(waits_for_an_agent(&q, &refused, &[free_a.clone(), full_b]));
+        assert!(waits_for_an_agent(&q, refused, &[free_a.clone(), full_b]));
         // a refused it but is the only one available: distribution asks a again.
         let away_b = agent("ag_b", &["q"], 1, 0, Presence::Away);
-        assert!(!waits_for_an_agent(&q, &refused, &[free_a, away_b]));
+        assert!(!waits_for_an_agent(&q, refused, &[free_a.clone(), away_b.clone()]));
+        // ...but not while a's decline is fresh.
+        let paused = Refusals { by: &by_a, ask_again: false };
+        assert!(waits_for_an_agent(&q, paused, &[free_a, away_b]));
         let other_queue = agent("ag_c", &["other"], 5, 0, Presence::Available);
-        assert!(waits_for_an_agent(&q, &[], &[other_queue]), "nobody of the queue");
+        assert!(waits_for_an_agent(&q, Refusals::NONE, &[other_queue]), "nobody of the queue");
+    }
+
+    #[test]
+    fn a_decliner_is_asked_again_only_after_the_pause_and_a_miss_sets_none() {
+        let now = datetime!(2026-01-01 10:00 UTC);
+        let by = [AgentId::new("ag_a")];
+        assert!(Refusals::of(&by, None, now).ask_again, "missed, never declined: at once");
+        let just = now - time::Duration::seconds(1);
+        assert!(!Refusals::of(&by, Some(just), now).ask_again, "declined a second ago");
+        let edge = now - ASK_AGAIN_AFTER_DECLINE;
+        assert!(Refusals::of(&by, Some(edge), now).ask_again, "the pause is over");
+        // Others who did not refuse it are never held back by the pause.
+        let q = QueueId::new("q");
+        let a = agent("ag_a", &["q"], 2, 0, Presence::Available);
+        let b = agent("ag_b", &["q"], 2, 0, Presence::Available);
+        let both = [a.clone(), b];
+        let ranked = rank_for(&q, Refusals::of(&by, Some(just), now), &both);
+        assert_eq!(ranked.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), ["ag_b"]);
+        assert!(rank_for(&q, Refusals::of(&by, Some(just), now), std::slice::from_ref(&a)).is_empty());
+        assert_eq!(rank_for(&q, Refusals::of(&by, Some(edge), now), &[a]).len(), 1);
     }
 
     #[test]
@@ -231,24 +280,25 @@ mod tests {
     #[test]
     fn a_refused_conversation_goes_to_another_agent_and_back_only_when_nobody_else_is_there() {
         let q = QueueId::new("q_1");
-        let refused = vec![AgentId::new("ag_a")];
+        let by_a = vec![AgentId::new("ag_a")];
+        let refused = Refusals { by: &by_a, ask_again: true };
         let ids = |v: Vec<&Agent>| v.iter().map(|a| a.id.as_str().to_string()).collect::<Vec<_>>();
         let a = agent("ag_a", &["q_1"], 3, 0, Presence::Available);
         let b = agent("ag_b", &["q_1"], 3, 2, Presence::Available);
-        assert_eq!(
-            ids(rank_for(&q, &refused, &[a.clone(), b.clone()])),
-            vec!["ag_b"],
-            "a busier other first"
-        );
+        assert_eq!(ids(rank_for(&q, refused, &[a.clone(), b.clone()])), vec!["ag_b"], "a busier other first");
         let full_b = agent("ag_b", &["q_1"], 2, 2, Presence::Available);
-        assert!(rank_for(&q, &refused, &[a.clone(), full_b]).is_empty(), "waits for b rather than re-ask a");
+        assert!(rank_for(&q, refused, &[a.clone(), full_b]).is_empty(), "waits for b rather than re-ask a");
         let away_b = agent("ag_b", &["q_1"], 3, 0, Presence::Away);
         assert_eq!(
-            ids(rank_for(&q, &refused, &[a.clone(), away_b])),
+            ids(rank_for(&q, refused, &[a.clone(), away_b])),
             vec!["ag_a"],
             "nobody else: ask a again"
         );
-        assert_eq!(ids(rank_for(&q, &[], &[a, b])), vec!["ag_a", "ag_b"], "no refusals: least loaded first");
+        assert_eq!(
+            ids(rank_for(&q, Refusals::NONE, &[a, b])),
+            vec!["ag_a", "ag_b"],
+            "no refusals: least loaded first"
+        );
     }
 
     #[test]

@@ -622,6 +622,10 @@ pub struct Conversation {
     /// first ([`crate::assign::rank_for`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused_by: Vec<AgentId>,
+    /// When an agent last declined it (a missed offer does not count): the refusers are offered it again
+    /// only [`crate::assign::ASK_AGAIN_AFTER_DECLINE`] later.
+    #[serde(default, with = "rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub declined_at: Option<OffsetDateTime>,
     /// Where the conversation stands before its queue (menu position, bot), kept after it leaves
     /// `routing` for the hand-off context it carries.
     #[serde(default, skip_serializing_if = "Option::is_none")]

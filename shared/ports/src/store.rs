@@ -156,12 +156,14 @@ pub trait ConversationStore: Send + Sync {
     /// Atomically: if the conversation is `offered` to `agent`, it goes back to `open` in its queue (keeping
     /// its `queued_at`, so its place in line) with no agent and no offer, `agent` joins its `refused_by`, and
     /// the agent gets the slot back; with `missed` (the offer expired) the agent's `missed_offers` grows by
-    /// one. Returns the conversation as it now is, or None when it is not offered to this agent.
+    /// one, without it (a decline) the conversation's `declined_at` becomes `at`. Returns the conversation
+    /// as it now is, or None when it is not offered to this agent.
     async fn refuse_offer(
         &self,
         conversation: &ConversationId,
         agent: &AgentId,
         missed: bool,
+        at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
     /// Atomically: if the conversation is not closed it becomes `closed` (with `closed_at` and the reason),
     /// and its agent, if any, gets one `active` back. Returns the closed conversation, or None when it was

@@ -116,6 +116,27 @@ async fn an_expired_offer_goes_to_another_agent() {
 }
 
 #[tokio::test]
+async fn a_conversation_declined_by_the_only_agent_is_offered_to_them_again_only_after_a_pause() {
+    let Some(s) = offering().await else { return };
+    let (ada, ada_token) = s.agent("Ada", 1).await;
+    let ada_only = [(ada.as_str(), ada_token.as_str())];
+    s.text("OF700000000000000000000000000001", "15555550861", "anyone?").await;
+    let (_, conversation) = held_by(&s, &ada_only, "+15555550861", "offered").await;
+
+    // Ada declines: nobody else is there, yet it is not handed straight back to her.
+    let declined = s.act(&ada_token, &conversation, "decline", None, 200).await;
+    assert_eq!((&declined["state"], &declined["agent_id"]), (&json!("open"), &Value::Null), "{declined}");
+    assert!(s.api().work_items(&ada_token).await.is_empty(), "no offer right after her decline");
+    assert_eq!(s.active_of(&ada).await, 0, "her slot is back");
+
+    // Once the pause is over, the timers offer it to her again (she is still the only one).
+    s.app.clock.advance(Duration::from_secs(31));
+    let (_, again) = held_by(&s, &ada_only, "+15555550861", "offered").await;
+    assert_eq!(again, conversation, "the same conversation, offered to Ada again");
+    s.act(&ada_token, &conversation, "accept", None, 200).await;
+}
+
+#[tokio::test]
 async fn missing_offers_in_a_row_sets_the_agent_away_and_the_next_agent_gets_the_conversation() {
     let Some(s) = offering().await else { return };
     let (ada, ada_token) = s.agent("Ada", 1).await;

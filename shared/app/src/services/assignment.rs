@@ -7,7 +7,9 @@
 use crate::App;
 use crate::services::{automated, crm};
 use futures::future::join_all;
-use smsdesk_domain::assign::{Waiting, current_priority, last_agent, order_waiting, prefer, rank_for};
+use smsdesk_domain::assign::{
+    Refusals, Waiting, current_priority, last_agent, order_waiting, prefer, rank_for,
+};
 use smsdesk_domain::{
     Agent, AgentId, Conversation, ConversationId, ConversationState, Phone, QueueId, WorkQueue, offer,
 };
@@ -43,7 +45,7 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     let mut waiting = Vec::new();
     let mut agents: Vec<Agent> = Vec::new();
     let mut settings: HashMap<QueueId, Option<WorkQueue>> = HashMap::new();
-    let mut refused: HashMap<ConversationId, Vec<AgentId>> = HashMap::new();
+    let mut refused: HashMap<ConversationId, (Vec<AgentId>, Option<OffsetDateTime>)> = HashMap::new();
     let mut customers: HashMap<ConversationId, Phone> = HashMap::new();
     let mut transferring: HashMap<ConversationId, smsdesk_domain::transfer::Transfer> = HashMap::new();
     let mut teams = app.store.list_teams().await?;
@@ -68,7 +70,7 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
                 priority,
                 queued_at: c.queued_at,
             });
-            refused.insert(c.id.clone(), c.refused_by);
+            refused.insert(c.id.clone(), (c.refused_by, c.declined_at));
             customers.insert(c.id, c.customer);
         }
         settings.insert(queue.clone(), queue_settings);
@@ -87,11 +89,13 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     // conversation whose first choice lost a race goes on, one by one, with its other candidates.
     let mut plans: Vec<(Waiting, Vec<Agent>)> = Vec::new();
     for conversation in waiting {
-        let refused_by = refused.get(&conversation.conversation).map_or(&[][..], Vec::as_slice);
+        let refusals = refused
+            .get(&conversation.conversation)
+            .map_or(Refusals::NONE, |(by, declined_at)| Refusals::of(by, *declined_at, now));
         let queue = settings.get(&conversation.queue).and_then(Option::as_ref);
         // Members of a full team are out of the running until a member's slot comes back.
         let eligible = smsdesk_domain::team::within_team_capacity(agents.clone(), &teams);
-        let ranked = rank_for(&conversation.queue, refused_by, &eligible);
+        let ranked = rank_for(&conversation.queue, refusals, &eligible);
         let preferred = match (queue, customers.get(&conversation.conversation)) {
             (Some(q), Some(customer)) if q.affinity_secs > 0 && !ranked.is_empty() => {
                 affinity(app, customer, q.affinity_secs).await?

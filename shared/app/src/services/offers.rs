@@ -49,7 +49,8 @@ pub async fn decline(app: &App, who: &Principal, id: &str) -> ApiResult<Conversa
     if crate::services::transfers::offer_refused(app, &conversation, false).await?.is_some() {
         return Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation));
     }
-    let Some(declined) = app.store.refuse_offer(&conversation.id, &agent, false).await? else {
+    let Some(declined) = app.store.refuse_offer(&conversation.id, &agent, false, app.clock.now()).await?
+    else {
         return Err(not_offered(&conversation.id));
     };
     tracing::info!(conversation = %declined.id, agent = %agent, "offer declined");
@@ -66,7 +67,9 @@ pub async fn expire(app: &App, conversation: &ConversationId, agent: &AgentId) -
     {
         return Ok(failed);
     }
-    let Some(expired) = app.store.refuse_offer(conversation, agent, true).await? else { return Ok(false) };
+    let Some(expired) = app.store.refuse_offer(conversation, agent, true, app.clock.now()).await? else {
+        return Ok(false);
+    };
     tracing::info!(conversation = %expired.id, agent = %agent, "offer expired");
     let queue = app.store.get_queue(&expired.queue_id).await?;
     if let Some(a) = app.store.get_agent(agent).await?

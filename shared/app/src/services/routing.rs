@@ -195,11 +195,12 @@ async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation
     let teams = app.store.list_teams().await?;
     let agents = crate::services::teams::agents_serving(app, queue, &teams).await?;
     let agents = smsdesk_domain::team::within_team_capacity(agents, &teams);
-    if !smsdesk_domain::assign::waits_for_an_agent(queue, &waits.refused_by, &agents) {
+    let now = app.clock.now();
+    let refused = smsdesk_domain::assign::Refusals::of(&waits.refused_by, waits.declined_at, now);
+    if !smsdesk_domain::assign::waits_for_an_agent(queue, refused, &agents) {
         return Ok(());
     }
     let settings = app.store.get_queue(queue).await?;
-    let now = app.clock.now();
     let waiting = app
         .store
         .waiting_in_queue(queue, 1000)
@@ -402,6 +403,7 @@ async fn find_or_open_with(
         wrap_up: None,
         offer: None,
         refused_by: Vec::new(),
+        declined_at: None,
         transfer: None,
     };
     Ok(match app.store.create_conversation(&conversation).await? {

@@ -105,6 +105,7 @@ impl Leave<'_> {
                 queued_at: *at,
                 offer: None,
                 refused_by: Vec::new(),
+                declined_at: None,
                 transfer: None,
                 ..current.clone()
             },
@@ -125,7 +126,7 @@ impl Leave<'_> {
                 expr.name("transfer"),
             ),
             Leave::Requeue { queue, at, .. } => format!(
-                "SET {}, {}, {}, {}, {}, {} REMOVE {}, {}, {}",
+                "SET {}, {}, {}, {}, {}, {} REMOVE {}, {}, {}, {}",
                 expr.eq("state", s(ConversationState::Open.as_str())),
                 expr.eq("agent_id", to_attr(&serde_json::Value::Null)),
                 expr.eq("queue_id", s(queue.as_str())),
@@ -134,6 +135,7 @@ impl Leave<'_> {
                 expr.eq("wait_order", s(order_key(*at, &current.id))),
                 expr.name("offer"),
                 expr.name("refused_by"),
+                expr.name("declined_at"),
                 expr.name("transfer"),
             ),
         })
@@ -488,6 +490,7 @@ impl ConversationStore for DynamoStore {
         conversation: &ConversationId,
         agent: &AgentId,
         missed: bool,
+        at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
         // The agent's team, as in `take`: none until the agent's condition says otherwise.
         let mut team: Option<TeamId> = None;
@@ -506,15 +509,18 @@ impl ConversationStore for DynamoStore {
                     .map_err(|e| smsdesk_ports::PortError::Backend(format!("refused_by: {e}")))?,
             );
             let mut conv = Expr::new();
-            let update = format!(
-                "SET {}, {}, {}, {}, {} REMOVE {}",
+            let mut update = format!(
+                "SET {}, {}, {}, {}, {}",
                 conv.eq("state", s(ConversationState::Open.as_str())),
                 conv.eq("agent_id", to_attr(&serde_json::Value::Null)),
                 conv.eq("refused_by", refused_attr),
                 conv.eq("wait_queue", s(current.queue_id.as_str())),
                 conv.eq("wait_order", s(order_key(current.queued_at, &current.id))),
-                conv.name("offer"),
             );
+            if !missed {
+                update = format!("{update}, {}", conv.eq("declined_at", s(rfc3339(at)?)));
+            }
+            update = format!("{update} REMOVE {}", conv.name("offer"));
             // This very offer (the same agent may have been offered it again since the read).
             let condition = format!(
                 "{} AND {}.{} = {}",
@@ -811,6 +817,7 @@ mod tests {
             wrap_up: None,
             offer: None,
             refused_by: Vec::new(),
+            declined_at: None,
             transfer: None,
         }
     }

@@ -129,7 +129,7 @@ impl TransferStore for DynamoStore {
             };
             let mut expr = Expr::new();
             let update = format!(
-                "SET {}, {}, {}, {}, {}, {}, {}, {} REMOVE {}, {}",
+                "SET {}, {}, {}, {}, {}, {}, {}, {} REMOVE {}, {}, {}",
                 expr.eq("state", s(ConversationState::Open.as_str())),
                 expr.eq("agent_id", to_attr(&serde_json::Value::Null)),
                 expr.eq("queue_id", s(queue.as_str())),
@@ -140,6 +140,7 @@ impl TransferStore for DynamoStore {
                 expr.eq("transfer", json_attr("transfer", transfer)?),
                 expr.name("offer"),
                 expr.name("refused_by"),
+                expr.name("declined_at"),
             );
             let condition = format!(
                 "{} AND attribute_not_exists({})",
@@ -170,7 +171,7 @@ impl TransferStore for DynamoStore {
             }
             let mut expr = Expr::new();
             let update = format!(
-                "SET {}, {}, {}, {} REMOVE {}, {}, {}, {}",
+                "SET {}, {}, {}, {} REMOVE {}, {}, {}, {}, {}",
                 expr.eq("state", s(ConversationState::Active.as_str())),
                 expr.eq("agent_id", s(t.from_agent.as_str())),
                 expr.eq("queue_id", s(t.from_queue.as_str())),
@@ -178,6 +179,7 @@ impl TransferStore for DynamoStore {
                 expr.name("wait_queue"),
                 expr.name("offer"),
                 expr.name("refused_by"),
+                expr.name("declined_at"),
                 expr.name("transfer"),
             );
             let condition =

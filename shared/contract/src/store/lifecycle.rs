@@ -234,7 +234,10 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
                         check(store.clone(), id.clone()).await;
                         if i % 4 == 3 && refusals == 0 {
                             refusals += 1;
-                            ok(store.refuse_offer(c, &id, true).await, "refuse_offer (stress)");
+                            ok(
+                                store.refuse_offer(c, &id, true, fixtures::now()).await,
+                                "refuse_offer (stress)",
+                            );
                             continue 'rounds;
                         }
                         if ok(store.accept_offer(c, &id, at).await, "accept_offer (stress)").is_some() {
@@ -258,7 +261,10 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
                         && now.state == ConversationState::Offered
                         && let Some(agent) = &now.agent_id
                     {
-                        ok(store.refuse_offer(c, agent, true).await, "refuse_offer (expirer)");
+                        ok(
+                            store.refuse_offer(c, agent, true, fixtures::now()).await,
+                            "refuse_offer (expirer)",
+                        );
                     }
                     tokio::task::yield_now().await;
                 }

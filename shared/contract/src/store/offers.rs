@@ -84,7 +84,7 @@ async fn offer_takes_a_slot_and_accept_keeps_it(store: &Arc<dyn Store>) {
     assert_eq!(get(store, &c.id).await, accepted, "accept: stored as returned");
     assert_eq!(agent(store, &a.id).await.active, 1, "accept keeps the slot the offer took");
     assert_eq!(ok(store.accept_offer(&c.id, &a.id, at).await, "accept twice"), None, "accepted once");
-    let refused = ok(store.refuse_offer(&c.id, &a.id, true).await, "refuse after accept");
+    let refused = ok(store.refuse_offer(&c.id, &a.id, true, fixtures::now()).await, "refuse after accept");
     assert_eq!(refused, None, "an accepted conversation cannot be refused");
     ok(store.close(&c.id, at, "done").await, "close");
     assert_eq!(agent(store, &a.id).await.active, 0, "close gives the slot back");
@@ -97,7 +97,10 @@ async fn decline_and_miss_give_the_slot_back_and_keep_the_place_in_line(store: &
     let first = new_conversation(store, &q).await;
     let c = new_conversation(store, &q).await;
     ok(store.offer(&c.id, &a.id, &offer_at(60)).await, "offer").expect("offered");
-    let declined = ok(store.refuse_offer(&c.id, &a.id, false).await, "decline").expect("declined");
+    let declined_at = fixtures::now() + Duration::seconds(2);
+    let declined =
+        ok(store.refuse_offer(&c.id, &a.id, false, declined_at).await, "decline").expect("declined");
+    assert_eq!(declined.declined_at, Some(declined_at), "decline: when, for the pause before asking again");
     assert_eq!(declined.state, ConversationState::Open, "decline: back to open");
     assert_eq!((declined.agent_id.as_ref(), declined.offer.as_ref()), (None, None), "decline: no agent");
     assert_eq!(declined.refused_by, vec![a.id.clone()], "decline: the agent is remembered");
@@ -108,14 +111,20 @@ async fn decline_and_miss_give_the_slot_back_and_keep_the_place_in_line(store: &
     let waiting: Vec<ConversationId> =
         ok(store.waiting_in_queue(&q, 10).await, "waiting_in_queue").into_iter().map(|c| c.id).collect();
     assert_eq!(waiting, vec![first.id.clone(), c.id.clone()], "waits again, behind the older one");
-    assert_eq!(ok(store.refuse_offer(&c.id, &a.id, false).await, "decline twice"), None, "declined once");
+    assert_eq!(
+        ok(store.refuse_offer(&c.id, &a.id, false, fixtures::now()).await, "decline twice"),
+        None,
+        "declined once"
+    );
 
     // Missed offers count in a row; an accept starts the count again.
     ok(store.offer(&c.id, &b.id, &offer_at(60)).await, "offer to b").expect("offered to b");
-    let missed = ok(store.refuse_offer(&c.id, &b.id, true).await, "miss").expect("missed");
+    let missed = ok(store.refuse_offer(&c.id, &b.id, true, fixtures::now()).await, "miss").expect("missed");
     assert_eq!(missed.refused_by, vec![a.id.clone(), b.id.clone()], "both refusers are remembered");
+    assert_eq!(missed.declined_at, Some(declined_at), "a miss is no decline: the decline's time stays");
     ok(store.offer(&first.id, &b.id, &offer_at(60)).await, "offer first to b").expect("offered");
-    ok(store.refuse_offer(&first.id, &b.id, true).await, "miss again").expect("missed again");
+    ok(store.refuse_offer(&first.id, &b.id, true, fixtures::now()).await, "miss again")
+        .expect("missed again");
     let b_now = agent(store, &b.id).await;
     assert_eq!((b_now.active, b_now.missed_offers), (0, 2), "two misses in a row");
     ok(store.offer(&c.id, &b.id, &offer_at(60)).await, "offer c to b again").expect("offered again");
@@ -144,7 +153,11 @@ async fn offer_checks_every_condition(store: &Arc<dyn Store>) {
     let gone = ConversationId::new(fixtures::id("cv_"));
     assert_eq!(ok(store.offer(&gone, &full.id, &offer_at(60)).await, "offer (no conv)"), None, "gone");
     assert_eq!(ok(store.accept_offer(&gone, &full.id, fixtures::now()).await, "accept (gone)"), None, "gone");
-    assert_eq!(ok(store.refuse_offer(&gone, &full.id, true).await, "refuse (gone)"), None, "gone");
+    assert_eq!(
+        ok(store.refuse_offer(&gone, &full.id, true, fixtures::now()).await, "refuse (gone)"),
+        None,
+        "gone"
+    );
     // An offered conversation that closes gives the slot back once, and its offer is over.
     let closed = ok(store.close(&c1.id, fixtures::now(), "customer left").await, "close").expect("closed");
     assert_eq!(
@@ -170,7 +183,7 @@ async fn accept_and_expiry_race_has_one_winner(store: &Arc<dyn Store>) {
                 if i % 2 == 0 {
                     ok(store.accept_offer(&cid, &aid, fixtures::now()).await, "accept (race)").is_some()
                 } else {
-                    ok(store.refuse_offer(&cid, &aid, true).await, "refuse (race)").is_some()
+                    ok(store.refuse_offer(&cid, &aid, true, fixtures::now()).await, "refuse (race)").is_some()
                 }
             }));
         }

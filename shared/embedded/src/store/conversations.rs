@@ -83,6 +83,7 @@ fn requeue_in(
     c.queued_at = at;
     c.offer = None;
     c.refused_by.clear();
+    c.declined_at = None;
     c.transfer = None;
     save(tx, &c)?;
     Ok(Some(c))
@@ -297,6 +298,7 @@ impl ConversationStore for EmbeddedStore {
         conversation: &ConversationId,
         agent: &AgentId,
         missed: bool,
+        at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
         let (cid, aid) = (conversation.to_string(), agent.clone());
         self.db
@@ -318,6 +320,9 @@ impl ConversationStore for EmbeddedStore {
                 c.offer = None;
                 if !c.refused_by.contains(&aid) {
                     c.refused_by.push(aid);
+                }
+                if !missed {
+                    c.declined_at = Some(at);
                 }
                 save(tx, &c)?;
                 Ok(Some(c))

@@ -60,6 +60,7 @@ impl TransferStore for EmbeddedStore {
                 c.state_changed_at = Some(transfer.started_at);
                 c.offer = None;
                 c.refused_by.clear();
+                c.declined_at = None;
                 c.transfer = Some(transfer);
                 save(tx, &c)?;
                 Ok(Some(c))
@@ -94,6 +95,7 @@ impl TransferStore for EmbeddedStore {
                 c.state_changed_at = Some(at);
                 c.offer = None;
                 c.refused_by.clear();
+                c.declined_at = None;
                 save(tx, &c)?;
                 Ok(Some(c))
             })
