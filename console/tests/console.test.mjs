@@ -213,6 +213,9 @@ describe("agent console", () => {
       // the API's refusal names the field.
       await page.getByRole("button", { name: /^End/ }).click();
       await page.locator("#conv-state", { hasText: "wrap_up" }).waitFor();
+      // The form is filled from the queue's settings, read when wrap-up begins.
+      await page.locator("#wrapup-disposition option", { hasText: "Not interested" }).waitFor({ state: "attached" });
+      await page.locator("#wrapup-tags input[value=callback]").waitFor({ state: "attached" });
       const dispositions = await page.locator("#wrapup-disposition option").allTextContents();
       assert.deepEqual(dispositions.slice(1), ["Sold", "Not interested"]);
       assert.deepEqual(await page.locator("#wrapup-tags input").evaluateAll((n) => n.map((x) => x.value)), ["upsell", "callback"]);
