@@ -70,10 +70,15 @@ async fn teams_are_managed_through_the_api_with_validation_naming_the_field() {
     let (ada, ada_token) = s.api().create_agent("Ada", &[&s.queue], 2).await;
     join(&s, &ada, &id).await;
     assert_eq!(team_view(&s, &id).await["members"], json!([ada]));
-    let (status, answer) =
-        s.api().admin("PATCH", &format!("/v1/agents/{ada}"), Some(json!({"team_id": "tm_nope"}))).await;
+    // A refused patch stores none of its fields (the capacity beside the unknown team stays as it was).
+    let (status, answer) = s
+        .api()
+        .admin("PATCH", &format!("/v1/agents/{ada}"), Some(json!({"capacity": 7, "team_id": "tm_nope"})))
+        .await;
     assert_eq!(status, 400, "{answer}");
     assert!(answer["error"]["message"].as_str().is_some_and(|m| m.starts_with("team_id: ")), "{answer}");
+    let kept = s.api().ok("GET", &format!("/v1/agents/{ada}"), ADMIN_TOKEN, None, 200).await;
+    assert_eq!((&kept["capacity"], &kept["team_id"]), (&json!(2), &json!(id)), "unchanged: {kept}");
     let (status, _) = s.api().call("GET", "/v1/teams", Some(&ada_token), None).await;
     assert_eq!(status, 403, "an agent does not read teams");
     let sup = s

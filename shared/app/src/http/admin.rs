@@ -165,6 +165,8 @@ pub(crate) async fn patch_agent(
     };
     let mut settings =
         AgentSettings { name: agent.name.clone(), queues: agent.queues.clone(), capacity: agent.capacity };
+    // The team to join (`Some(None)`: leave it), checked with the rest before anything is stored.
+    let mut team: Option<Option<TeamId>> = None;
     for (field, value) in patch {
         match field.as_str() {
             "name" => {
@@ -197,7 +199,19 @@ pub(crate) async fn patch_agent(
                 }
                 settings.queues = queues;
             }
-            "team_id" => {} // below, once the other settings are stored
+            "team_id" => {
+                let joined = match value {
+                    Value::Null => None,
+                    Value::String(t) => Some(TeamId::new(t.as_str())),
+                    _ => return Err(ApiError::field("team_id", "must be a team id or null")),
+                };
+                if let Some(t) = &joined
+                    && app.store.get_team(t).await?.is_none()
+                {
+                    return Err(ApiError::field("team_id", format!("no team '{t}'")));
+                }
+                team = Some(joined);
+            }
             "id" | "subject" | "created_at" => {
                 return Err(ApiError::field(field, "cannot be changed"));
             }
@@ -215,27 +229,22 @@ pub(crate) async fn patch_agent(
         .update_agent(&id, &settings)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
-    let updated = match patch.get("team_id") {
-        Some(team) => set_team(&app, &id, team).await?,
+    let updated = match team {
+        Some(team) => set_team(&app, &id, team.as_ref()).await?,
         None => updated,
     };
     crate::services::assignment::dispatch_for_agent(&app, &id).await?;
     Ok(Json(AgentView::from(&updated)))
 }
 
-/// `team_id` of an agent's patch: a team's id joins it (leaving any other: one team per agent), `null`
-/// leaves the agent's team. The slots the agent holds move with it.
-async fn set_team(app: &App, id: &AgentId, team: &Value) -> ApiResult<Agent> {
-    let team = match team {
-        Value::Null => None,
-        Value::String(t) => Some(TeamId::new(t.as_str())),
-        _ => return Err(ApiError::field("team_id", "must be a team id or null")),
-    };
-    match app.store.set_agent_team(id, team.as_ref()).await? {
+/// `team_id` of an agent's patch: a team joins it (leaving any other: one team per agent), None leaves the
+/// agent's team. The slots the agent holds move with it.
+async fn set_team(app: &App, id: &AgentId, team: Option<&TeamId>) -> ApiResult<Agent> {
+    match app.store.set_agent_team(id, team).await? {
         smsdesk_ports::TeamJoin::Done(agent) => Ok(agent),
         smsdesk_ports::TeamJoin::NoAgent => Err(ApiError::not_found(format!("no agent '{id}'"))),
         smsdesk_ports::TeamJoin::NoTeam => {
-            Err(ApiError::field("team_id", format!("no team '{}'", team.as_ref().map_or("", TeamId::as_str))))
+            Err(ApiError::field("team_id", format!("no team '{}'", team.map_or("", TeamId::as_str))))
         }
     }
 }

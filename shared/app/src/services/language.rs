@@ -29,7 +29,7 @@ pub async fn for_new_conversation(
 /// A customer's text that is exactly a language keyword picks that language: kept for the customer (as of
 /// the time the text was filed, so a redelivery never undoes a later pick) and set on the open
 /// conversation, and written on the CRM timeline. Returns the conversation in its new language, or None when
-/// the text is no language keyword. The confirmation is [`confirm`], sent after the consent notices.
+/// the text is no language keyword or one older than the customer's last pick. The confirmation is [`confirm`], sent after the consent notices.
 pub async fn on_inbound(
     app: &App,
     channel: &Channel,
@@ -47,7 +47,12 @@ pub async fn on_inbound(
         source: language::SOURCE_KEYWORD.into(),
         at: received_at,
     };
-    app.store.set_customer_language(&kept).await?;
+    if !app.store.set_customer_language(&kept).await? {
+        // A later pick is stored already (this is an older text delivered again): it stays, and so does the
+        // conversation's language.
+        tracing::info!(conversation = %conversation.id, "a language keyword older than the customer's last pick");
+        return Ok(None);
+    }
     let updated = app.store.set_conversation_language(&conversation.id, &picked).await?;
     let updated =
         updated.unwrap_or_else(|| Conversation { language: Some(picked.clone()), ..conversation.clone() });

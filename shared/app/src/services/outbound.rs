@@ -349,15 +349,25 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     };
     crate::services::telemetry::send_attempt(app, channel.provider);
     let mut sent = provider.send(&request).await;
-    if matches!(sent, Err(SendError::Unauthorized { .. }))
-        && let Some(fresh) =
-            app.webhook_keys.reread(app.secrets.as_ref(), &channel.id, app.clock.now()).await?
-        && let Ok(renewed) = app.providers.for_channel(&channel, &fresh)
-    {
+    if matches!(sent, Err(SendError::Unauthorized { .. })) {
         // The copy in memory may predate a key rotation; the refusal sent nothing, so one more call with
-        // the stored credentials cannot reach the customer twice.
-        tracing::info!(message_id = %message.id, "credentials refused; sending again with the stored ones");
-        sent = renewed.send(&request).await;
+        // the stored credentials cannot reach the customer twice. Nothing here may fail the attempt (the
+        // claim is held): a failed read makes the refusal a transient failure (released, tried again later).
+        match app.webhook_keys.reread(app.secrets.as_ref(), &channel.id, app.clock.now()).await {
+            Ok(Some(fresh)) => {
+                if let Ok(renewed) = app.providers.for_channel(&channel, &fresh) {
+                    tracing::info!(message_id = %message.id, "credentials refused; sending again with the stored ones");
+                    sent = renewed.send(&request).await;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(message_id = %message.id, error = %e, "credentials refused; reading the stored ones failed");
+                sent = Err(SendError::Transient {
+                    reason: format!("credentials refused, and reading the stored ones failed: {e}"),
+                });
+            }
+        }
     }
     crate::services::telemetry::send_outcome(app, &channel.id, channel.provider, &sent);
     let (reason, safe_to_retry, at_least) = match sent {
