@@ -79,13 +79,15 @@ pub fn serving(agent: &Agent, team: Option<&Team>) -> Agent {
 /// Of `agents`, those who may be given something: the agent's own capacity is free (checked by the
 /// ranking) and so is its team's. A member of a full team is taken out of the candidates.
 pub fn within_team_capacity(agents: Vec<Agent>, teams: &[Team]) -> Vec<Agent> {
-    agents
-        .into_iter()
-        .filter(|a| match &a.team_id {
-            Some(t) => teams.iter().find(|x| &x.id == t).is_none_or(Team::has_free_capacity),
-            None => true,
-        })
-        .collect()
+    agents.into_iter().filter(|a| team_has_room(a, teams)).collect()
+}
+
+/// Whether `agent`'s team (if it has one) has a free slot.
+pub fn team_has_room(agent: &Agent, teams: &[Team]) -> bool {
+    match &agent.team_id {
+        Some(t) => teams.iter().find(|x| &x.id == t).is_none_or(Team::has_free_capacity),
+        None => true,
+    }
 }
 
 /// Dispatch priority across an agent's queues (issue 11): when a slot of `freed` comes back (a decline, an

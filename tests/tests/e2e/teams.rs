@@ -151,6 +151,13 @@ async fn a_team_at_capacity_gets_nothing_new_and_its_members_serve_the_team_queu
     let now = s.api().conversation(ADMIN_TOKEN, &waiting_id).await;
     assert_eq!((&now["state"], &now["agent_id"]), (&json!("open"), &Value::Null), "the team is full: {now}");
     assert_eq!(s.active_of(&ada).await + s.active_of(&bob).await, 1, "nobody took a second slot");
+    // Transfer targets say so too: the other member has room of its own, but its team has none.
+    let path = format!("/v1/conversations/{}/transfer-targets", first.1);
+    let targets = s.api().ok("GET", &path, &first.0, None, 200).await;
+    let other = if first.0 == ada_token { &bob } else { &ada };
+    let listed =
+        targets["agents"].as_array().and_then(|a| a.iter().find(|x| x["id"] == json!(other)).cloned());
+    assert_eq!(listed.as_ref().map(|x| &x["can_take"]), Some(&json!(false)), "{targets}");
 
     // The first conversation closes: the team's slot comes back and a member serves Billing through it.
     s.api().ok("POST", &format!("/v1/conversations/{}/close", first.1), &first.0, None, 200).await;

@@ -43,7 +43,8 @@ pub struct TransferAgent {
     pub name: String,
     #[schema(value_type = PresenceSchema)]
     pub presence: Presence,
-    /// Whether a transfer to this agent may start now (available, below capacity); otherwise it is refused.
+    /// Whether a transfer to this agent may start now (available, below its capacity and its team's);
+    /// otherwise it is refused.
     pub can_take: bool,
 }
 
@@ -65,6 +66,7 @@ pub(crate) async fn transfer_targets(
         .map(|q| TransferQueue { id: q.id, name: q.name })
         .collect();
     queues.sort_by(|a, b| a.name.cmp(&b.name));
+    let teams = app.store.list_teams().await?;
     let mut agents: Vec<TransferAgent> = app
         .store
         .list_agents()
@@ -72,7 +74,7 @@ pub(crate) async fn transfer_targets(
         .into_iter()
         .filter(|a| Some(&a.id) != conversation.agent_id.as_ref())
         .map(|a| TransferAgent {
-            can_take: a.has_free_capacity(),
+            can_take: a.has_free_capacity() && smsdesk_domain::team::team_has_room(&a, &teams),
             id: a.id,
             name: a.name,
             presence: a.presence,

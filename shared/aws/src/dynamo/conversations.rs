@@ -492,8 +492,11 @@ impl ConversationStore for DynamoStore {
         missed: bool,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
-        // The agent's team, as in `take`: none until the agent's condition says otherwise.
+        // The agent's team, as in `take`: none until the agent's condition says otherwise. A team count
+        // already at 0 (drifted) is left alone rather than refusing the decline for ever, as the embedded
+        // store clamps it.
         let mut team: Option<TeamId> = None;
+        let mut skip_team = false;
         for _ in attempts() {
             let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
             let Some(offer) = current.offer.as_ref() else { return Ok(None) };
@@ -550,7 +553,7 @@ impl ConversationStore for DynamoStore {
             );
             let agent_update = self.update_item(keys::agent(agent), update, Some(condition), ag)?;
             let mut tx = vec![conv_update, membership, agent_update];
-            if let Some(t) = &team {
+            if let Some(t) = team.as_ref().filter(|_| !skip_team) {
                 tx.push(self.release_team_slot(t)?);
             }
             match self.transact(tx).await? {
@@ -560,6 +563,7 @@ impl ConversationStore for DynamoStore {
                         team = read.team_id;
                     }
                 }
+                outcome if outcome.failed_at(3) => skip_team = true,
                 Tx::Cancelled(_) => {}
             }
         }
