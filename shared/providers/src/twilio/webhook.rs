@@ -113,9 +113,12 @@ impl<'a> Params<'a> {
         non_empty(self.at(at))
     }
 
-    fn phone(&self, at: Option<usize>, name: &str) -> Result<Phone, WebhookError> {
-        let raw = self.non_empty_at(at).ok_or_else(|| WebhookError::Malformed(format!("missing {name}")))?;
-        Phone::parse(raw).map_err(|e| WebhookError::Malformed(format!("{name} {e}")))
+    /// The number at `at`, moved out of the parameters (a decoded `+1...` becomes the `Phone` as it is).
+    fn phone(&mut self, at: Option<usize>, name: &str) -> Result<Phone, WebhookError> {
+        if self.non_empty_at(at).is_none() {
+            return Err(WebhookError::Malformed(format!("missing {name}")));
+        }
+        Phone::parse_owned(self.take(at)).map_err(|e| WebhookError::Malformed(format!("{name} {e}")))
     }
 
     fn count(&self, at: Option<usize>) -> u32 {
@@ -184,8 +187,9 @@ fn parse_inbound(
         .or_else(|| params.non_empty_at(known.sms_sid))
         .ok_or_else(|| WebhookError::Malformed("missing MessageSid".into()))?
         .to_string();
-    let from = params.phone(known.from, "From")?;
-    let to = params.phone(known.to, "To")?;
+    let (from_at, to_at) = (known.from, known.to);
+    let from = params.phone(from_at, "From")?;
+    let to = params.phone(to_at, "To")?;
     if !channel.takes_webhooks_for(&to, now) {
         return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
     }
