@@ -133,8 +133,13 @@ impl<'a> Params<'a> {
     }
 }
 
+/// The value trimmed, when anything is left. A value that starts and ends with a visible ASCII character
+/// (every id, number and count Twilio sends) has nothing to trim and is not scanned for Unicode whitespace.
 fn non_empty(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
+    let visible = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
+    value
+        .map(|v| if visible(v.as_bytes().first()) && visible(v.as_bytes().last()) { v } else { v.trim() })
+        .filter(|v| !v.is_empty())
 }
 
 /// Verifies a Twilio webhook, then parses it: an inbound text or a status callback.
@@ -303,4 +308,21 @@ pub fn error_meaning(code: &str) -> Option<&'static str> {
         "30034" => "unregistered 10DLC number",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::non_empty;
+
+    /// The shortcut for visible ASCII ends gives what a full trim gives, Unicode whitespace included.
+    #[test]
+    fn non_empty_is_a_trim_that_drops_empty_values() {
+        for v in
+            ["", " ", "\t\n", "SM1", " SM1", "SM1 ", "\u{a0}+1555\u{a0}", "\u{2003}", "é", " é ", "a b", "+"]
+        {
+            let trimmed = v.trim();
+            assert_eq!(non_empty(Some(v)), (!trimmed.is_empty()).then_some(trimmed), "{v:?}");
+        }
+        assert_eq!(non_empty(None), None);
+    }
 }
