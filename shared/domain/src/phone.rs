@@ -106,6 +106,11 @@ impl Phone {
     /// zeros and a table of random numbers); `None` for anything else (spaces, punctuation), and for national
     /// numbers of zeros, which take the full parse.
     fn digits_form(input: &str) -> Option<Result<Self, PhoneError>> {
+        Self::digits_verdict(input).map(|verdict| verdict.map(|digits| Self(plus(digits))))
+    }
+
+    /// [`Phone::digits_form`]'s decision without the number built: the digits (after any `+`) when valid.
+    fn digits_verdict(input: &str) -> Option<Result<&str, PhoneError>> {
         let digits = input.strip_prefix('+').unwrap_or(input);
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
@@ -119,7 +124,7 @@ impl Phone {
             // strips a national prefix ("+7 8000000", "+7 8800000": Russia's 8) and refuses what is left when
             // it is all zeros. Real numbers hardly look like this: the fallback costs nothing in practice.
             Some(cc) if mostly_zeros(&digits[cc..]) => return None,
-            Some(_) => Ok(Self(plus(digits))),
+            Some(_) => Ok(digits),
         })
     }
 
@@ -128,7 +133,7 @@ impl Phone {
     pub fn parse_owned(input: String) -> Result<Self, PhoneError> {
         // `+` first: nothing to trim, not a short code; the fast path's `Ok` is then `+` and these digits.
         if input.starts_with('+')
-            && let Some(Ok(_)) = Self::digits_form(&input)
+            && let Some(Ok(_)) = Self::digits_verdict(&input)
         {
             return Ok(Self(input));
         }
