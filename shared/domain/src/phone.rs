@@ -106,6 +106,11 @@ impl Phone {
     /// zeros and a table of random numbers); `None` for anything else (spaces, punctuation), and for national
     /// numbers of zeros, which take the full parse.
     fn digits_form(input: &str) -> Option<Result<Self, PhoneError>> {
+        Self::digits_verdict(input).map(|verdict| verdict.map(|digits| Self(plus(digits))))
+    }
+
+    /// [`Phone::digits_form`]'s decision without the number built: the digits (after any `+`) when valid.
+    fn digits_verdict(input: &str) -> Option<Result<&str, PhoneError>> {
         let digits = input.strip_prefix('+').unwrap_or(input);
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
@@ -119,8 +124,20 @@ impl Phone {
             // strips a national prefix ("+7 8000000", "+7 8800000": Russia's 8) and refuses what is left when
             // it is all zeros. Real numbers hardly look like this: the fallback costs nothing in practice.
             Some(cc) if mostly_zeros(&digits[cc..]) => return None,
-            Some(_) => Ok(Self(format!("+{digits}"))),
+            Some(_) => Ok(digits),
         })
+    }
+
+    /// [`Phone::parse`] of a string the caller owns (a decoded webhook field): the same answer, and a number
+    /// already in E.164 form (`+` then digits, as Twilio sends it) is kept as it is rather than copied.
+    pub fn parse_owned(input: String) -> Result<Self, PhoneError> {
+        // `+` first: nothing to trim, not a short code; the fast path's `Ok` is then `+` and these digits.
+        if input.starts_with('+')
+            && let Some(Ok(_)) = Self::digits_verdict(&input)
+        {
+            return Ok(Self(input));
+        }
+        Self::parse(&input)
     }
 
     /// Parses a number given as digits only, country code first, no `+` and no spaces: the form in which
@@ -164,6 +181,14 @@ pub fn mask(raw: &str) -> String {
     }
     let last: String = digits[digits.len() - 4..].iter().collect();
     format!("…{last}")
+}
+
+/// `+` and `digits`, allocated once (`format!` starts small and grows).
+fn plus(digits: &str) -> String {
+    let mut e164 = String::with_capacity(1 + digits.len());
+    e164.push('+');
+    e164.push_str(digits);
+    e164
 }
 
 /// At most two digits other than 0 (see [`Phone::digits_form`]).
@@ -384,5 +409,36 @@ mod tests {
         let back: Phone = serde_json::from_str(&json).unwrap();
         assert_eq!(back, p);
         assert!(serde_json::from_str::<Phone>("\"nope\"").is_err());
+    }
+    /// `parse_owned` gives what `parse` gives, for every form: E.164 (kept), digits only, spaces and
+    /// punctuation, surrounding whitespace, short codes, national numbers of zeros, invalid input.
+    #[test]
+    fn parse_owned_agrees_with_parse() {
+        let inputs = [
+            "+15555550123",
+            "15555550123",
+            " +15555550123 ",
+            "+15555550123\n",
+            "+1 (555) 555-0123",
+            "12345",
+            "+12345",
+            "+",
+            "",
+            "  ",
+            "+44000000000",
+            "+78000000",
+            "+999555550123",
+            "+1555555abc0123",
+            "++15555550123",
+            "+0155555501234",
+            "+1234567890123456",
+            "+447700900123",
+        ];
+        for input in inputs {
+            assert_eq!(Phone::parse_owned(input.to_string()), Phone::parse(input), "{input:?}");
+        }
+        let kept = String::from("+15555550123");
+        let at = kept.as_ptr();
+        assert_eq!(Phone::parse_owned(kept).expect("valid").e164().as_ptr(), at, "E.164 input is kept");
     }
 }

@@ -10,7 +10,6 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use smallvec::SmallVec;
 use std::borrow::Cow;
 use subtle::ConstantTimeEq;
 
@@ -30,48 +29,74 @@ fn signing_order(a: (&str, &str), b: (&str, &str)) -> std::cmp::Ordering {
     crate::form::cmp_short(a.0, b.0).then_with(|| crate::form::cmp_short(a.1, b.1))
 }
 
-/// The parameters' positions in the order Twilio signs them: names in code-point order, then values.
+/// Calls `each` with the parameters in the order Twilio signs them: names in code-point order, each name's
+/// distinct values sorted (a repeated name and value is signed once).
 ///
 /// What is sorted is one number per parameter: the first seven bytes of its name (big-endian, so in the
-/// order of the bytes) over its position in the low byte, sorted as plain integers. Only names that share
-/// those seven bytes (`MediaUrl0`, `MediaUrl1`) are then compared whole, name and value. Kept on the stack
-/// for a webhook's usual two dozen parameters.
-fn signing_positions<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> SmallVec<[usize; 32]> {
+/// order of the bytes) over its position in the low byte, sorted as plain integers, in an array on the stack
+/// for a webhook's usual two dozen parameters. Only names that share those seven bytes (`MediaUrl0`,
+/// `MediaUrl1`) are then compared whole, name and value.
+fn in_signing_order<'p, K: AsRef<str>, V: AsRef<str>>(
+    params: &'p [(K, V)],
+    mut each: impl FnMut(&'p str, &'p str),
+) {
     let pair = |at: usize| {
         let (k, v) = &params[at];
         (k.as_ref(), v.as_ref())
     };
     if params.len() > 256 {
-        let mut order: SmallVec<[usize; 32]> = (0..params.len()).collect();
+        let mut order: Vec<usize> = (0..params.len()).collect();
         order.sort_unstable_by(|a, b| signing_order(pair(*a), pair(*b)));
-        return order;
+        distinct(order.into_iter().map(pair), &mut each);
+        return;
     }
-    let mut keys: SmallVec<[u64; 32]> =
-        (0..params.len()).map(|at| crate::form::prefix_key(pair(at).0) & !0xff | at as u64).collect();
+    let mut stack = [0u64; 32];
+    let mut heap = Vec::new();
+    let keys: &mut [u64] = if params.len() <= stack.len() {
+        &mut stack[..params.len()]
+    } else {
+        heap.resize(params.len(), 0);
+        &mut heap
+    };
+    for (at, key) in keys.iter_mut().enumerate() {
+        *key = crate::form::prefix_key(pair(at).0) & !0xff | at as u64;
+    }
     keys.sort_unstable();
-    let mut order: SmallVec<[usize; 32]> = keys.iter().map(|key| (key & 0xff) as usize).collect();
+    let position = |key: u64| (key & 0xff) as usize;
     let mut run = 0;
     while run < keys.len() {
-        let end = run + keys[run..].iter().take_while(|key| *key >> 8 == keys[run] >> 8).count();
-        if end - run > 1 {
-            order[run..end].sort_unstable_by(|a, b| signing_order(pair(*a), pair(*b)));
+        let mut end = run + 1;
+        while end < keys.len() && keys[end] >> 8 == keys[run] >> 8 {
+            end += 1;
+        }
+        if end - run == 1 {
+            // A name alone in its run differs from its neighbours' in the first seven bytes: no repeat.
+            let (k, v) = pair(position(keys[run]));
+            each(k, v);
+        } else {
+            keys[run..end].sort_unstable_by(|a, b| signing_order(pair(position(*a)), pair(position(*b))));
+            distinct(keys[run..end].iter().map(|key| pair(position(*key))), &mut each);
         }
         run = end;
     }
-    order
+}
+
+/// Sorted pairs in, each distinct one out once.
+fn distinct<'p>(sorted: impl Iterator<Item = (&'p str, &'p str)>, each: &mut impl FnMut(&'p str, &'p str)) {
+    let mut last = None;
+    for next in sorted {
+        if last != Some(next) {
+            each(next.0, next.1);
+            last = Some(next);
+        }
+    }
 }
 
 /// The parameters in the order Twilio signs them: names in code-point order, each name's distinct values
 /// sorted.
 fn sorted<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> Vec<(&str, &str)> {
     let mut sorted: Vec<(&str, &str)> = Vec::with_capacity(params.len());
-    for at in signing_positions(params) {
-        let (k, v) = &params[at];
-        let next = (k.as_ref(), v.as_ref());
-        if sorted.last() != Some(&next) {
-            sorted.push(next);
-        }
-    }
+    in_signing_order(params, |k, v| sorted.push((k, v)));
     sorted
 }
 
@@ -127,16 +152,10 @@ fn signed_by(keyed: Hmac<Sha1>, url: &str, params: &[u8], header: &str) -> bool 
 /// form: `capacity`, the body's length, bounds what the names and values hold.
 fn concatenated(form: &FormPairs<'_>, capacity: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(capacity);
-    let mut last: Option<(&str, &str)> = None;
-    for at in signing_positions(form) {
-        let (k, v) = &form[at];
-        let next = Some((k.as_ref(), v.as_ref()));
-        if next != last {
-            out.extend_from_slice(k.as_bytes());
-            out.extend_from_slice(v.as_bytes());
-            last = next;
-        }
-    }
+    in_signing_order(form, |k, v| {
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(v.as_bytes());
+    });
     out
 }
 
@@ -213,8 +232,10 @@ pub enum SignatureError {
 
 /// The `bodySHA256` query value, if the URL carries one.
 fn body_hash_param<'a>(request: &WebhookRequest<'a>) -> Option<Cow<'a, str>> {
+    // A form request's URL has no query at all: one vectorized search says so.
+    memchr::memchr(b'?', request.url.as_bytes())?;
     let query = request.query();
-    // Nothing to decode when the name cannot be there, even percent-encoded (a form request's URL).
+    // Nothing to decode when the name cannot be there, even percent-encoded.
     if !query.contains(BODY_HASH_PARAM) && !query.contains('%') {
         return None;
     }

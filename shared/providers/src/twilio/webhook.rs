@@ -113,9 +113,12 @@ impl<'a> Params<'a> {
         non_empty(self.at(at))
     }
 
-    fn phone(&self, at: Option<usize>, name: &str) -> Result<Phone, WebhookError> {
-        let raw = self.non_empty_at(at).ok_or_else(|| WebhookError::Malformed(format!("missing {name}")))?;
-        Phone::parse(raw).map_err(|e| WebhookError::Malformed(format!("{name} {e}")))
+    /// The number at `at`, moved out of the parameters (a decoded `+1...` becomes the `Phone` as it is).
+    fn phone(&mut self, at: Option<usize>, name: &str) -> Result<Phone, WebhookError> {
+        if self.non_empty_at(at).is_none() {
+            return Err(WebhookError::Malformed(format!("missing {name}")));
+        }
+        Phone::parse_owned(self.take(at)).map_err(|e| WebhookError::Malformed(format!("{name} {e}")))
     }
 
     fn count(&self, at: Option<usize>) -> u32 {
@@ -130,8 +133,13 @@ impl<'a> Params<'a> {
     }
 }
 
+/// The value trimmed, when anything is left. A value that starts and ends with a visible ASCII character
+/// (every id, number and count Twilio sends) has nothing to trim and is not scanned for Unicode whitespace.
 fn non_empty(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
+    let visible = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
+    value
+        .map(|v| if visible(v.as_bytes().first()) && visible(v.as_bytes().last()) { v } else { v.trim() })
+        .filter(|v| !v.is_empty())
 }
 
 /// Verifies a Twilio webhook, then parses it: an inbound text or a status callback.
@@ -184,8 +192,9 @@ fn parse_inbound(
         .or_else(|| params.non_empty_at(known.sms_sid))
         .ok_or_else(|| WebhookError::Malformed("missing MessageSid".into()))?
         .to_string();
-    let from = params.phone(known.from, "From")?;
-    let to = params.phone(known.to, "To")?;
+    let (from_at, to_at) = (known.from, known.to);
+    let from = params.phone(from_at, "From")?;
+    let to = params.phone(to_at, "To")?;
     if !channel.takes_webhooks_for(&to, now) {
         return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
     }
@@ -299,4 +308,21 @@ pub fn error_meaning(code: &str) -> Option<&'static str> {
         "30034" => "unregistered 10DLC number",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::non_empty;
+
+    /// The shortcut for visible ASCII ends gives what a full trim gives, Unicode whitespace included.
+    #[test]
+    fn non_empty_is_a_trim_that_drops_empty_values() {
+        for v in
+            ["", " ", "\t\n", "SM1", " SM1", "SM1 ", "\u{a0}+1555\u{a0}", "\u{2003}", "é", " é ", "a b", "+"]
+        {
+            let trimmed = v.trim();
+            assert_eq!(non_empty(Some(v)), (!trimmed.is_empty()).then_some(trimmed), "{v:?}");
+        }
+        assert_eq!(non_empty(None), None);
+    }
 }
