@@ -253,10 +253,31 @@ function selectTab(tab) {
 
 // ---------- conversation
 
-async function openConversation(id, { keepFocus = false } = {}) {
+// Each read of a conversation for the view is numbered, and answers can come back out of order (a slow
+// request, a live refresh beside a click). An answer is dropped when a later read of the same conversation
+// is on its way (an older state must not overwrite a newer one), or when the agent has since switched to
+// another conversation (a refresh must not pull the view back). A caller whose answer was dropped for a
+// later read of the same conversation waits for that read instead, so that what it does next (focus the
+// wrap-up form, ...) finds the view drawn.
+let openCount = 0;
+const latestRead = new Map(); // conversation id -> { seq, done }
+let lastSwitch = { id: null, seq: 0 };
+
+function openConversation(id, { keepFocus = false } = {}) {
+  const seq = ++openCount;
+  if (!keepFocus) lastSwitch = { id, seq };
+  const done = readAndShow(id, seq, keepFocus);
+  latestRead.set(id, { seq, done });
+  return done;
+}
+
+async function readAndShow(id, seq, keepFocus) {
   let c;
   try {
     c = await api(`/v1/conversations/${encodeURIComponent(id)}`);
+    const latest = latestRead.get(id);
+    if (latest && latest.seq !== seq) return latest.done;
+    if (lastSwitch.id !== null && lastSwitch.id !== id && (keepFocus || lastSwitch.seq > seq)) return;
   } catch (e) {
     if (e instanceof ApiFailure && e.status === 404) {
       // Not (or no longer) visible to this caller: it leaves the screen.
@@ -609,13 +630,19 @@ async function submitTransfer(event) {
 
 // ---------- contact
 
+// As for the conversation: only the latest drawing of the panel writes it (its reads may come back late).
+let contactSeq = 0;
+
 async function renderContact(c) {
+  const seq = ++contactSeq;
+  const current = () => seq === contactSeq;
   state.contactSig = contactSig(c);
   const body = $("contact-body");
   body.replaceChildren(el("p", { class: "empty", text: "Loading…" }));
   try {
     if (c.contact_state === "needs_pick") {
       const answer = await api(`/v1/contacts?phone=${encodeURIComponent(c.customer)}`);
+      if (!current()) return;
       body.replaceChildren(
         el("p", { text: "Several contacts share this phone. Which one is it?" }),
         el(
@@ -641,6 +668,7 @@ async function renderContact(c) {
       return;
     }
     const contact = await api(`/v1/contacts/${encodeURIComponent(c.contact_id)}`);
+    if (!current()) return;
     const timeline = (contact.timeline ?? []).slice(-10).reverse();
     const earlier = earlierConversations(contact.timeline ?? [], c.id);
     body.replaceChildren(
@@ -655,7 +683,7 @@ async function renderContact(c) {
         : el("p", { class: "empty", text: "Nothing yet." }),
     );
   } catch (e) {
-    body.replaceChildren(el("p", { class: "error", text: e.message }));
+    if (current()) body.replaceChildren(el("p", { class: "error", text: e.message }));
   }
 }
 
@@ -725,8 +753,11 @@ function onChange(change) {
   }
   pending.add(id);
   clearTimeout(flushTimer);
-  flushTimer = setTimeout(flush, 50);
+  // One flush at a time, in order: two running at once could apply their reads out of order.
+  flushTimer = setTimeout(() => (flushing = flushing.then(flush, flush)), 50);
 }
+
+let flushing = Promise.resolve();
 
 async function flush() {
   const ids = [...pending];
