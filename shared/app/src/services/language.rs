@@ -29,7 +29,8 @@ pub async fn for_new_conversation(
 /// A customer's text that is exactly a language keyword picks that language: kept for the customer (as of
 /// the time the text was filed, so a redelivery never undoes a later pick) and set on the open
 /// conversation, and written on the CRM timeline. Returns the conversation in its new language, or None when
-/// the text is no language keyword or one older than the customer's last pick. The confirmation is [`confirm`], sent after the consent notices.
+/// the text is no language keyword or one older than the customer's last pick. The confirmation is
+/// [`confirm`], sent after the consent notices.
 pub async fn on_inbound(
     app: &App,
     channel: &Channel,
