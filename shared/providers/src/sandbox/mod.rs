@@ -213,10 +213,18 @@ pub fn parse_webhook(
     request: &WebhookRequest<'_>,
     now: OffsetDateTime,
 ) -> Result<Vec<InboundEvent>, WebhookError> {
-    if let Ok(SandboxReceipt { receipt }) = serde_json::from_slice::<SandboxReceipt>(request.body) {
+    // Read once; a body with a `receipt` is a delivery report, and its errors say so.
+    let body: serde_json::Value = serde_json::from_slice(request.body)
+        .map_err(|e| WebhookError::Malformed(format!("body must be a JSON text or delivery report: {e}")))?;
+    if body.get("receipt").is_some() {
+        let SandboxReceipt { receipt } = serde_json::from_value(body).map_err(|e| {
+            WebhookError::Malformed(format!(
+                "a delivery report must be {{\"receipt\": {{\"id\", \"status\", \"error\"?}}}}: {e}"
+            ))
+        })?;
         return parse_receipt(channel, receipt, now).map(|r| vec![InboundEvent::Receipt(r)]);
     }
-    let body: SandboxInbound = serde_json::from_slice(request.body).map_err(|e| {
+    let body: SandboxInbound = serde_json::from_value(body).map_err(|e| {
         WebhookError::Malformed(format!("body must be {{\"id\"?, \"from\", \"to\", \"text\"}}: {e}"))
     })?;
     let from = Phone::parse(&body.from).map_err(|e| WebhookError::Malformed(format!("from {e}")))?;

@@ -249,6 +249,11 @@ fn webhook_fixtures() {
             r#"{"receipt":{"id":" ","status":"sent"}}"#,
             Expect::Malformed("receipt.id"),
         ),
+        post(
+            "a report with a field no report has: refused as a report, not as a text",
+            r#"{"receipt":{"id":"sbx_1","status":"sent","reason":"x"}}"#,
+            Expect::Malformed("a delivery report must be"),
+        ),
         Case::new("GET", "GET", WEBHOOK_URL, "").expect(Expect::MethodNotAllowed),
     ];
     let sandbox = Sandbox::new(Arc::new(MemoryOutbox::default()), Arc::new(FixedClock));
