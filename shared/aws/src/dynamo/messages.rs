@@ -81,6 +81,28 @@ fn status_move(current: &Message, update: &StatusUpdate) -> PortResult<(String, 
 }
 
 impl DynamoStore {
+    /// The items that point at a message, written (together) before it: its transcript entry, the provider's
+    /// reference of an outbound message that has one, and the `queued` entry of an outbound message still
+    /// queued. `written` (wall clock, seconds) on the `queued` entry: the sweep leaves a pointer whose
+    /// message it cannot find yet alone while the insert that wrote it may still be under way.
+    async fn put_pointers(&self, m: &Message) -> PortResult<()> {
+        let mut pointers = vec![keys::item_with(
+            keys::transcript(&m.conversation_id, m.created_at, &m.id),
+            [("target", s(m.id.as_str())), ("entity", s("transcript"))],
+        )];
+        if let (Direction::Outbound, Some(pid)) = (m.direction, &m.provider_message_id) {
+            pointers.push(provider_ref_item(&m.channel_id, pid, &m.id));
+        }
+        if m.direction == Direction::Outbound && m.status == MessageStatus::Queued {
+            pointers.push(keys::item_with(
+                keys::queued(m.created_at, &m.id),
+                [("target", s(m.id.as_str())), ("entity", s("queued")), ("written", n(unix_seconds()))],
+            ));
+        }
+        futures_util::future::try_join_all(pointers.into_iter().map(|p| self.put(p, None))).await?;
+        Ok(())
+    }
+
     /// A forward status move, deciding on `known` (a message the caller has just read) on the first try and
     /// on a fresh read after that; the update's condition is what keeps it correct either way.
     async fn advance(
@@ -132,29 +154,14 @@ impl MessageStore for DynamoStore {
     /// never one whose insert may still be writing the message). A retried insert writes the same
     /// pointers again and returns false.
     async fn insert_message(&self, message: &Message) -> PortResult<bool> {
-        let m = message;
-        let mut pointers = vec![keys::item_with(
-            keys::transcript(&m.conversation_id, m.created_at, &m.id),
-            [("target", s(m.id.as_str())), ("entity", s("transcript"))],
-        )];
-        if let (Direction::Outbound, Some(pid)) = (m.direction, &m.provider_message_id) {
-            pointers.push(provider_ref_item(&m.channel_id, pid, &m.id));
-        }
-        if m.direction == Direction::Outbound && m.status == MessageStatus::Queued {
-            // `written` (wall clock, seconds): the sweep leaves a pointer whose message it cannot find yet
-            // alone while the insert that wrote it may still be under way.
-            pointers.push(keys::item_with(
-                keys::queued(m.created_at, &m.id),
-                [("target", s(m.id.as_str())), ("entity", s("queued")), ("written", n(unix_seconds()))],
-            ));
-        }
-        let item = message_item(m)?;
-        futures_util::future::try_join_all(pointers.into_iter().map(|p| self.put(p, None))).await?;
+        let item = message_item(message)?;
+        self.put_pointers(message).await?;
         self.put(item, Some(absent())).await
     }
 
     async fn append_message(&self, message: &Message) -> PortResult<Append> {
         let m = message;
+        let mut pointed = false;
         for _ in attempts() {
             let conversation = self.get_conversation(&m.conversation_id).await?;
             let Some(c) = conversation.filter(|c| c.state != ConversationState::Closed) else {
@@ -180,17 +187,13 @@ impl MessageStore for DynamoStore {
             } else {
                 self.condition_check(keys::conversation(&c.id), Cond { expression: open, expr })?
             };
-            // The pointers before the transaction, as plain Puts (issue 12.4: an item in a transaction
+            // The pointers before the transaction, once, as plain Puts (issue 12.4: an item in a transaction
             // bills twice): only the conversation and the message must change together. A pointer whose
             // message then went elsewhere (the conversation closed: the router files it in a new one) is
             // skipped by the readers, which read through to the message and check it.
-            let entry = keys::item_with(
-                keys::transcript(&m.conversation_id, m.created_at, &m.id),
-                [("target", s(m.id.as_str())), ("entity", s("transcript"))],
-            );
-            self.put(entry, None).await?;
-            if let (Direction::Outbound, Some(pid)) = (m.direction, &m.provider_message_id) {
-                self.put(provider_ref_item(&m.channel_id, pid, &m.id), None).await?;
+            if !pointed {
+                self.put_pointers(m).await?;
+                pointed = true;
             }
             let tx = vec![conversation_part, self.put_item(message_item(m)?, Some(absent()))?];
             match self.transact(tx).await? {
