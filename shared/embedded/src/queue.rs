@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use time::OffsetDateTime;
 
-use crate::db::{Db, sql};
+use crate::db::{Cached, Db, sql};
 use crate::{EmbeddedDb, EmbeddedError};
 
 /// How long a FIFO deduplication id drops repeated sends (as in SQS).
@@ -151,13 +151,13 @@ fn dead_letter(tx: &Transaction<'_>, queue: QueueKind, c: &Candidate, now: i64) 
 
 /// Moves a row to the dead-letter table with `reason`.
 fn bury(tx: &Transaction<'_>, queue: QueueKind, c: &Candidate, reason: &str, now: i64) -> PortResult<()> {
-    tx.execute(
+    tx.execute_cached(
         "INSERT INTO dead_letters (queue, message_id, grp, body, receive_count, reason, at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![queue.name(), c.message_id, c.group, c.body, c.receive_count, reason, now],
     )
     .map_err(sql)?;
-    tx.execute("DELETE FROM queue_messages WHERE seq = ?1", [c.seq]).map_err(sql)?;
+    tx.execute_cached("DELETE FROM queue_messages WHERE seq = ?1", [c.seq]).map_err(sql)?;
     tracing::warn!(queue = queue.name(), message_id = %c.message_id, %reason, "message moved to dead letters");
     Ok(())
 }
@@ -183,7 +183,7 @@ fn enqueue_at(
     visible_at: i64,
 ) -> PortResult<()> {
     let message_id = uuid::Uuid::now_v7().to_string();
-    tx.execute(
+    tx.execute_cached(
         "INSERT INTO queue_messages (queue, message_id, grp, body, sent_at, visible_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![queue.name(), message_id, group, body, now, visible_at],
@@ -194,7 +194,7 @@ fn enqueue_at(
 
 fn deliver(tx: &Transaction<'_>, c: Candidate, visible_at: i64) -> PortResult<Received> {
     let receipt = uuid::Uuid::new_v4().simple().to_string();
-    tx.execute(
+    tx.execute_cached(
         "UPDATE queue_messages SET receive_count = receive_count + 1, visible_at = ?2, receipt = ?3 WHERE seq = ?1",
         params![c.seq, visible_at, receipt],
     )
@@ -227,9 +227,9 @@ impl MessageQueue for EmbeddedQueue {
             .tx(move |tx| {
                 let now = now_ms();
                 if let Some(dedupe) = dedupe {
-                    tx.execute("DELETE FROM queue_dedupe WHERE expires_at <= ?1", [now]).map_err(sql)?;
+                    tx.execute_cached("DELETE FROM queue_dedupe WHERE expires_at <= ?1", [now]).map_err(sql)?;
                     let fresh = tx
-                        .execute(
+                        .execute_cached(
                             "INSERT OR IGNORE INTO queue_dedupe (queue, dedupe_id, expires_at) VALUES (?1, ?2, ?3)",
                             params![queue.name(), dedupe, now.saturating_add(millis(DEDUPE_WINDOW))],
                         )
@@ -290,7 +290,7 @@ impl MessageQueue for EmbeddedQueue {
         self.db
             .tx(move |tx| {
                 // A receipt from an earlier delivery no longer matches: the message stays (at least once).
-                tx.execute(
+                tx.execute_cached(
                     "DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2",
                     params![queue.name(), receipt],
                 )
@@ -305,7 +305,7 @@ impl MessageQueue for EmbeddedQueue {
         self.db
             .tx(move |tx| {
                 let visible_at = now_ms().saturating_add(millis(delay));
-                tx.execute(
+                tx.execute_cached(
                     "UPDATE queue_messages SET visible_at = ?3 WHERE queue = ?1 AND receipt = ?2",
                     params![queue.name(), receipt, visible_at],
                 )
@@ -320,7 +320,7 @@ impl MessageQueue for EmbeddedQueue {
         self.db
             .tx(move |tx| {
                 let row = tx
-                    .query_row(
+                    .query_row_cached(
                         "SELECT seq, message_id, grp, body, receive_count FROM queue_messages \
                          WHERE queue = ?1 AND receipt = ?2",
                         params![queue.name(), receipt],
@@ -384,7 +384,7 @@ impl MessageQueue for EmbeddedQueue {
                 let now = now_ms();
                 for (seq, _, group, body) in &chosen {
                     enqueue(tx, queue, group.as_deref(), body, now)?;
-                    tx.execute("DELETE FROM dead_letters WHERE seq = ?1", [seq]).map_err(sql)?;
+                    tx.execute_cached("DELETE FROM dead_letters WHERE seq = ?1", [seq]).map_err(sql)?;
                 }
                 Ok(chosen.len())
             })
@@ -395,9 +395,11 @@ impl MessageQueue for EmbeddedQueue {
         self.db
             .tx(move |tx| {
                 let n: i64 = tx
-                    .query_row("SELECT COUNT(*) FROM queue_messages WHERE queue = ?1", [queue.name()], |r| {
-                        r.get(0)
-                    })
+                    .query_row_cached(
+                        "SELECT COUNT(*) FROM queue_messages WHERE queue = ?1",
+                        [queue.name()],
+                        |r| r.get(0),
+                    )
                     .map_err(sql)?;
                 Ok(u64::try_from(n).unwrap_or(0))
             })

@@ -7,7 +7,7 @@ use smsdesk_domain::{ChannelId, QueueId};
 use smsdesk_ports::{Credentials, PortError, PortResult, SecretStore};
 
 use crate::EmbeddedStore;
-use crate::db::sql;
+use crate::db::{Cached, sql};
 use crate::rows::one;
 
 #[async_trait]
@@ -16,7 +16,7 @@ impl SecretStore for EmbeddedStore {
         let (channel, body) = (channel.to_string(), credentials.to_stored_json().to_string());
         self.db
             .tx(move |tx| {
-                tx.execute(
+                tx.execute_cached(
                     "INSERT OR REPLACE INTO credentials (channel_id, body) VALUES (?1, ?2)",
                     params![channel, body],
                 )
@@ -43,7 +43,7 @@ impl SecretStore for EmbeddedStore {
         let (queue, secret) = (queue.to_string(), secret.expose_secret().to_string());
         self.db
             .tx(move |tx| {
-                tx.execute(
+                tx.execute_cached(
                     "INSERT OR REPLACE INTO bot_secrets (queue_id, secret) VALUES (?1, ?2)",
                     params![queue, secret],
                 )
@@ -58,9 +58,11 @@ impl SecretStore for EmbeddedStore {
         let secret: Option<String> = self
             .db
             .read(move |tx| {
-                tx.query_row("SELECT secret FROM bot_secrets WHERE queue_id = ?1", [queue], |r| r.get(0))
-                    .optional()
-                    .map_err(sql)
+                tx.query_row_cached("SELECT secret FROM bot_secrets WHERE queue_id = ?1", [queue], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(sql)
             })
             .await?;
         Ok(secret.map(SecretString::from))
@@ -77,7 +79,7 @@ mod tests {
         store
             .db
             .tx(|tx| {
-                tx.execute("INSERT INTO credentials VALUES ('ch_bad', '{\"provider\":\"nope\"}')", [])
+                tx.execute_cached("INSERT INTO credentials VALUES ('ch_bad', '{\"provider\":\"nope\"}')", [])
                     .map_err(sql)?;
                 Ok(())
             })

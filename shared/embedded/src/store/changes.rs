@@ -6,7 +6,7 @@ use smsdesk_domain::ConversationId;
 use smsdesk_ports::{Change, ChangeEntity, ChangeFeed, ChangePage, PortError, PortResult};
 
 use super::EmbeddedStore;
-use crate::db::sql;
+use crate::db::{Cached, sql};
 
 #[async_trait]
 impl ChangeFeed for EmbeddedStore {
@@ -15,12 +15,14 @@ impl ChangeFeed for EmbeddedStore {
         self.db
             .read(move |tx| {
                 let head: i64 = tx
-                    .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'changes'", [], |r| r.get(0))
+                    .query_row_cached("SELECT seq FROM sqlite_sequence WHERE name = 'changes'", [], |r| {
+                        r.get(0)
+                    })
                     .optional()
                     .map_err(sql)?
                     .unwrap_or(0);
                 let oldest: Option<i64> =
-                    tx.query_row("SELECT min(seq) FROM changes", [], |r| r.get(0)).map_err(sql)?;
+                    tx.query_row_cached("SELECT min(seq) FROM changes", [], |r| r.get(0)).map_err(sql)?;
                 let mut stmt = tx
                     .prepare_cached(
                         "SELECT seq, entity, id, conversation_id, body, at FROM changes WHERE seq > ?1 \

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::EmbeddedStore;
 use super::directory::{load_agent, save_agent};
-use crate::db::{sql, to_json, ts};
+use crate::db::{Cached, sql, to_json, ts};
 use crate::rows::{all, one};
 
 const OPEN: &str = "SELECT body FROM conversations \
@@ -21,7 +21,7 @@ pub(super) fn load(tx: &Transaction<'_>, id: &str) -> PortResult<Option<Conversa
 
 /// Inserts or rewrites a conversation row: the queried fields as columns, the whole record as JSON.
 pub(super) fn save(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
-    tx.execute(
+    tx.execute_cached(
         "INSERT INTO conversations (id, channel_id, channel_number, customer, queue_id, agent_id, state, \
          last_message_at, queued_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
          ON CONFLICT (id) DO UPDATE SET queue_id = excluded.queue_id, agent_id = excluded.agent_id, \
@@ -532,7 +532,7 @@ impl ConversationStore for EmbeddedStore {
                     return Ok(None);
                 }
                 c.channel_id = to;
-                tx.execute(
+                tx.execute_cached(
                     "UPDATE conversations SET channel_id = ?1, body = ?2 WHERE id = ?3",
                     params![c.channel_id.as_str(), to_json(&c)?, c.id.as_str()],
                 )

@@ -6,7 +6,7 @@ use smsdesk_domain::*;
 use smsdesk_ports::{CustomerLanguage, CustomerStore, PortResult, QuickReplyStore, QuickReplyWrite};
 
 use super::EmbeddedStore;
-use crate::db::{sql, to_json, ts};
+use crate::db::{Cached, sql, to_json, ts};
 use crate::rows::{all, one};
 
 #[async_trait]
@@ -16,13 +16,13 @@ impl QuickReplyStore for EmbeddedStore {
         self.db
             .tx(move |tx| {
                 let holder: Option<String> = tx
-                    .query_row("SELECT id FROM quick_replies WHERE scope = ?1", [&scope], |r| r.get(0))
+                    .query_row_cached("SELECT id FROM quick_replies WHERE scope = ?1", [&scope], |r| r.get(0))
                     .optional()
                     .map_err(sql)?;
                 if holder.is_some_and(|h| h != id) {
                     return Ok(QuickReplyWrite::ShortcutTaken);
                 }
-                tx.execute(
+                tx.execute_cached(
                     "INSERT OR REPLACE INTO quick_replies (id, scope, body) VALUES (?1, ?2, ?3)",
                     params![id, scope, body],
                 )
@@ -44,7 +44,9 @@ impl QuickReplyStore for EmbeddedStore {
     async fn delete_quick_reply(&self, id: &QuickReplyId) -> PortResult<bool> {
         let id = id.to_string();
         self.db
-            .tx(move |tx| Ok(tx.execute("DELETE FROM quick_replies WHERE id = ?1", [id]).map_err(sql)? == 1))
+            .tx(move |tx| {
+                Ok(tx.execute_cached("DELETE FROM quick_replies WHERE id = ?1", [id]).map_err(sql)? == 1)
+            })
             .await
     }
 }
@@ -56,7 +58,7 @@ impl CustomerStore for EmbeddedStore {
         self.db
             .tx(move |tx| {
                 let changed = tx
-                    .execute(
+                    .execute_cached(
                         "INSERT INTO customer_languages (phone, at, body) VALUES (?1, ?2, ?3)
                          ON CONFLICT (phone) DO UPDATE SET at = excluded.at, body = excluded.body
                          WHERE excluded.at >= customer_languages.at",

@@ -9,7 +9,7 @@ use smsdesk_ports::{
 };
 
 use super::EmbeddedStore;
-use crate::db::{sql, to_json};
+use crate::db::{Cached, sql, to_json};
 use crate::rows::{all, one};
 
 #[async_trait]
@@ -18,8 +18,11 @@ impl ChannelStore for EmbeddedStore {
         let (id, body) = (channel.id.to_string(), to_json(channel)?);
         self.db
             .tx(move |tx| {
-                tx.execute("INSERT OR REPLACE INTO channels (id, body) VALUES (?1, ?2)", params![id, body])
-                    .map_err(sql)?;
+                tx.execute_cached(
+                    "INSERT OR REPLACE INTO channels (id, body) VALUES (?1, ?2)",
+                    params![id, body],
+                )
+                .map_err(sql)?;
                 Ok(())
             })
             .await
@@ -41,7 +44,7 @@ impl WorkQueueStore for EmbeddedStore {
         let (id, body) = (queue.id.to_string(), to_json(queue)?);
         self.db
             .tx(move |tx| {
-                tx.execute(
+                tx.execute_cached(
                     "INSERT OR REPLACE INTO work_queues (id, body) VALUES (?1, ?2)",
                     params![id, body],
                 )
@@ -63,7 +66,9 @@ impl WorkQueueStore for EmbeddedStore {
     async fn delete_queue(&self, id: &QueueId) -> PortResult<bool> {
         let id = id.to_string();
         self.db
-            .tx(move |tx| Ok(tx.execute("DELETE FROM work_queues WHERE id = ?1", [id]).map_err(sql)? == 1))
+            .tx(move |tx| {
+                Ok(tx.execute_cached("DELETE FROM work_queues WHERE id = ?1", [id]).map_err(sql)? == 1)
+            })
             .await
     }
 
@@ -71,7 +76,7 @@ impl WorkQueueStore for EmbeddedStore {
         let (id, day, within) = (queue.to_string(), day.to_string(), i64::from(within_target));
         self.db
             .tx(move |tx| {
-                tx.execute(
+                tx.execute_cached(
                     "INSERT INTO queue_answers (queue_id, day, answered, within_target) VALUES (?1, ?2, 1, ?3) \
                      ON CONFLICT (queue_id, day) DO UPDATE SET answered = answered + 1, \
                      within_target = within_target + excluded.within_target",
@@ -93,7 +98,7 @@ impl WorkQueueStore for EmbeddedStore {
         self.db
             .read(move |tx| {
                 let mut stmt = tx
-                    .prepare(
+                    .prepare_cached(
                         "SELECT day, answered, within_target FROM queue_answers \
                          WHERE queue_id = ?1 AND day >= ?2 AND day <= ?3 ORDER BY day",
                     )
@@ -130,8 +135,11 @@ impl MenuStore for EmbeddedStore {
         let (id, body) = (menu.id.to_string(), to_json(menu)?);
         self.db
             .tx(move |tx| {
-                tx.execute("INSERT OR REPLACE INTO menus (id, body) VALUES (?1, ?2)", params![id, body])
-                    .map_err(sql)?;
+                tx.execute_cached(
+                    "INSERT OR REPLACE INTO menus (id, body) VALUES (?1, ?2)",
+                    params![id, body],
+                )
+                .map_err(sql)?;
                 Ok(())
             })
             .await
@@ -148,7 +156,9 @@ impl MenuStore for EmbeddedStore {
 
     async fn delete_menu(&self, id: &MenuId) -> PortResult<bool> {
         let id = id.to_string();
-        self.db.tx(move |tx| Ok(tx.execute("DELETE FROM menus WHERE id = ?1", [id]).map_err(sql)? == 1)).await
+        self.db
+            .tx(move |tx| Ok(tx.execute_cached("DELETE FROM menus WHERE id = ?1", [id]).map_err(sql)? == 1))
+            .await
     }
 }
 
@@ -159,8 +169,11 @@ pub(crate) fn load_agent(tx: &rusqlite::Transaction<'_>, id: &str) -> PortResult
 
 /// Writes an agent's record back (its token and queues are unchanged).
 pub(crate) fn save_agent(tx: &rusqlite::Transaction<'_>, agent: &Agent) -> PortResult<()> {
-    tx.execute("UPDATE agents SET body = ?2 WHERE id = ?1", params![agent.id.as_str(), to_json(agent)?])
-        .map_err(sql)?;
+    tx.execute_cached(
+        "UPDATE agents SET body = ?2 WHERE id = ?1",
+        params![agent.id.as_str(), to_json(agent)?],
+    )
+    .map_err(sql)?;
     Ok(())
 }
 
@@ -173,7 +186,7 @@ impl AgentStore for EmbeddedStore {
                 let id = agent.id.as_str();
                 if let Some(subject) = &agent.subject {
                     let holder: Option<String> = tx
-                        .query_row(
+                        .query_row_cached(
                             "SELECT id FROM agents WHERE subject = ?1 AND id <> ?2",
                             params![subject, id],
                             |r| r.get(0),
@@ -184,14 +197,14 @@ impl AgentStore for EmbeddedStore {
                         return Ok(AgentWrite::SubjectTaken);
                     }
                 }
-                tx.execute(
+                tx.execute_cached(
                     "INSERT OR REPLACE INTO agents (id, token_sha256, body, subject) VALUES (?1, ?2, ?3, ?4)",
                     params![id, token, body, agent.subject],
                 )
                 .map_err(sql)?;
-                tx.execute("DELETE FROM agent_queues WHERE agent_id = ?1", [id]).map_err(sql)?;
+                tx.execute_cached("DELETE FROM agent_queues WHERE agent_id = ?1", [id]).map_err(sql)?;
                 for q in &agent.queues {
-                    tx.execute(
+                    tx.execute_cached(
                         "INSERT OR IGNORE INTO agent_queues (queue_id, agent_id) VALUES (?1, ?2)",
                         params![q.as_str(), id],
                     )
@@ -246,9 +259,9 @@ impl AgentStore for EmbeddedStore {
                 agent.queues = settings.queues;
                 agent.capacity = settings.capacity;
                 save_agent(tx, &agent)?;
-                tx.execute("DELETE FROM agent_queues WHERE agent_id = ?1", [&id]).map_err(sql)?;
+                tx.execute_cached("DELETE FROM agent_queues WHERE agent_id = ?1", [&id]).map_err(sql)?;
                 for queue in &agent.queues {
-                    tx.execute(
+                    tx.execute_cached(
                         "INSERT OR IGNORE INTO agent_queues (queue_id, agent_id) VALUES (?1, ?2)",
                         params![queue.as_str(), id],
                     )

@@ -9,13 +9,13 @@ use time::OffsetDateTime;
 
 use super::EmbeddedStore;
 use super::conversations;
-use crate::db::{from_json, nanos, sql, to_json, ts};
+use crate::db::{Cached, from_json, nanos, sql, to_json, ts};
 use crate::rows::{all, one};
 
 /// A message and the time of its live send claim, if any.
 fn load(tx: &Transaction<'_>, id: &str) -> PortResult<Option<(Message, Option<i64>)>> {
     let row: Option<(String, Option<i64>)> = tx
-        .query_row("SELECT body, claimed_at FROM messages WHERE id = ?1", [id], |r| {
+        .query_row_cached("SELECT body, claimed_at FROM messages WHERE id = ?1", [id], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()
@@ -25,7 +25,7 @@ fn load(tx: &Transaction<'_>, id: &str) -> PortResult<Option<(Message, Option<i6
 
 /// Rewrites a stored message and its claim.
 fn save(tx: &Transaction<'_>, m: &Message, claimed_at: Option<i64>) -> PortResult<()> {
-    tx.execute(
+    tx.execute_cached(
         "UPDATE messages SET provider_message_id = ?2, claimed_at = ?3, body = ?4 WHERE id = ?1",
         params![m.id.as_str(), m.provider_message_id, claimed_at, to_json(m)?],
     )
@@ -36,7 +36,7 @@ fn save(tx: &Transaction<'_>, m: &Message, claimed_at: Option<i64>) -> PortResul
 /// Stores a message unless its id exists; returns whether it was stored.
 fn insert(tx: &Transaction<'_>, m: &Message, body: &str) -> PortResult<bool> {
     let stored = tx
-        .execute(
+        .execute_cached(
             "INSERT OR IGNORE INTO messages (id, conversation_id, channel_id, provider_message_id, \
              created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![

@@ -7,7 +7,7 @@ use smsdesk_domain::*;
 use smsdesk_ports::{NoteStore, PortResult};
 
 use super::EmbeddedStore;
-use crate::db::{sql, to_json, ts};
+use crate::db::{Cached, sql, to_json, ts};
 use crate::rows::all;
 
 #[async_trait]
@@ -18,7 +18,7 @@ impl NoteStore for EmbeddedStore {
         self.db
             .tx(move |tx| {
                 let stored = tx
-                    .execute(
+                    .execute_cached(
                         "INSERT OR IGNORE INTO notes (id, conversation_id, created_at, body) \
                          VALUES (?1, ?2, ?3, ?4)",
                         params![id, conversation, at, body],

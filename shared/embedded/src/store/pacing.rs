@@ -9,7 +9,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::EmbeddedStore;
-use crate::db::{sql, ts};
+use crate::db::{Cached, sql, ts};
 
 #[async_trait]
 impl SendRateStore for EmbeddedStore {
@@ -24,14 +24,16 @@ impl SendRateStore for EmbeddedStore {
         self.db
             .tx(move |tx| {
                 let stored: Option<i64> = tx
-                    .query_row("SELECT next_free FROM send_rates WHERE number = ?1", [&number], |r| r.get(0))
+                    .query_row_cached("SELECT next_free FROM send_rates WHERE number = ?1", [&number], |r| {
+                        r.get(0)
+                    })
                     .optional()
                     .map_err(sql)?;
                 let next_free =
                     stored.and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(i128::from(n)).ok());
                 let slot = decide(next_free, now, interval, max_wait);
                 if let Slot::Granted { next_free, .. } = slot {
-                    tx.execute(
+                    tx.execute_cached(
                         "INSERT INTO send_rates (number, next_free) VALUES (?1, ?2) \
                          ON CONFLICT (number) DO UPDATE SET next_free = excluded.next_free",
                         params![number, ts(next_free)],

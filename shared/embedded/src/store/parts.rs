@@ -10,11 +10,11 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::EmbeddedStore;
-use crate::db::{nanos, sql, to_json, ts};
+use crate::db::{Cached, nanos, sql, to_json, ts};
 
 fn parts_of(tx: &rusqlite::Transaction<'_>, group: &str) -> PortResult<Vec<InboundMessage>> {
     let mut stmt =
-        tx.prepare("SELECT body FROM inbound_parts WHERE grp = ?1 ORDER BY number").map_err(sql)?;
+        tx.prepare_cached("SELECT body FROM inbound_parts WHERE grp = ?1 ORDER BY number").map_err(sql)?;
     let rows = stmt.query_map([group], |r| r.get::<_, String>(0)).map_err(sql)?;
     let mut parts = Vec::new();
     for row in rows {
@@ -44,7 +44,7 @@ impl InboundPartStore for EmbeddedStore {
         self.db
             .tx(move |tx| {
                 let row: Option<(String, Option<i64>)> = tx
-                    .query_row("SELECT first_id, filed_at FROM part_groups WHERE grp = ?1", [&group], |r| {
+                    .query_row_cached("SELECT first_id, filed_at FROM part_groups WHERE grp = ?1", [&group], |r| {
                         Ok((r.get(0)?, r.get(1)?))
                     })
                     .optional()
@@ -53,7 +53,7 @@ impl InboundPartStore for EmbeddedStore {
                 let first_id = match row {
                     Some((_, Some(filed_at))) if filed_at > ts(at) - nanos(reuse_after) => {
                         let included: Option<i64> = tx
-                            .query_row(
+                            .query_row_cached(
                                 "SELECT number FROM inbound_parts WHERE grp = ?1 AND number = ?2",
                                 params![group, number],
                                 |r| r.get(0),
@@ -65,8 +65,8 @@ impl InboundPartStore for EmbeddedStore {
                     Some((first_id, None)) => first_id,
                     // New, or filed long ago (providers reuse small references): a fresh generation.
                     _ => {
-                        tx.execute("DELETE FROM inbound_parts WHERE grp = ?1", [&group]).map_err(sql)?;
-                        tx.execute(
+                        tx.execute_cached("DELETE FROM inbound_parts WHERE grp = ?1", [&group]).map_err(sql)?;
+                        tx.execute_cached(
                             "INSERT INTO part_groups (grp, first_id, first_at, filed_at) VALUES (?1, ?2, ?3, NULL) \
                              ON CONFLICT (grp) DO UPDATE SET first_id = excluded.first_id, \
                              first_at = excluded.first_at, filed_at = NULL",
@@ -76,7 +76,7 @@ impl InboundPartStore for EmbeddedStore {
                         part.provider_message_id.clone()
                     }
                 };
-                tx.execute(
+                tx.execute_cached(
                     "INSERT OR IGNORE INTO inbound_parts (grp, number, body) VALUES (?1, ?2, ?3)",
                     params![group, number, body],
                 )
@@ -91,7 +91,7 @@ impl InboundPartStore for EmbeddedStore {
         let (group, first_id) = (group.to_string(), first_id.to_string());
         self.db
             .tx(move |tx| {
-                tx.execute(
+                tx.execute_cached(
                     "UPDATE part_groups SET filed_at = ?3 WHERE grp = ?1 AND first_id = ?2 AND filed_at IS NULL",
                     params![group, first_id, ts(at)],
                 )
@@ -107,7 +107,7 @@ impl InboundPartStore for EmbeddedStore {
             .read(move |tx| {
                 let groups: Vec<(String, String)> = {
                     let mut stmt = tx
-                        .prepare(
+                        .prepare_cached(
                             "SELECT grp, first_id FROM part_groups WHERE filed_at IS NULL AND first_at < ?1 \
                              ORDER BY first_at LIMIT ?2",
                         )

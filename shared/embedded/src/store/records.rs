@@ -12,7 +12,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::EmbeddedStore;
-use crate::db::{nanos, sql, to_json, ts};
+use crate::db::{Cached, nanos, sql, to_json, ts};
 use crate::rows::{all, one};
 
 const BY_PHONE: &str = "SELECT body FROM contacts WHERE phone = ?1 ORDER BY rowid";
@@ -33,7 +33,7 @@ impl ContactStore for EmbeddedStore {
         let (id, phone, body) = (contact.id.to_string(), contact.phone.e164().to_string(), to_json(contact)?);
         self.db
             .tx(move |tx| {
-                tx.execute(
+                tx.execute_cached(
                     "INSERT INTO contacts (id, phone, body) VALUES (?1, ?2, ?3) \
                      ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, body = excluded.body",
                     params![id, phone, body],
@@ -52,7 +52,7 @@ impl ContactStore for EmbeddedStore {
                 if !existing.is_empty() {
                     return Ok(ContactCreate::Existing(existing));
                 }
-                tx.execute(
+                tx.execute_cached(
                     "INSERT INTO contacts (id, phone, body) VALUES (?1, ?2, ?3)",
                     params![c.id.as_str(), c.phone.e164(), body],
                 )
@@ -67,7 +67,7 @@ impl ContactStore for EmbeddedStore {
             (event.id.clone(), event.contact_id.to_string(), ts(event.at), to_json(event)?);
         self.db
             .tx(move |tx| {
-                tx.execute(
+                tx.execute_cached(
                     "INSERT OR IGNORE INTO timeline (id, contact_id, at, body) VALUES (?1, ?2, ?3, ?4)",
                     params![id, contact, at, body],
                 )
@@ -95,7 +95,7 @@ impl ConsentStore for EmbeddedStore {
         self.db
             .tx(move |tx| {
                 let stored = tx
-                    .execute(
+                    .execute_cached(
                         "INSERT OR IGNORE INTO consent_log (id, customer, at, body) VALUES (?1, ?2, ?3, ?4)",
                         params![id, customer, at, body],
                     )
@@ -124,7 +124,7 @@ impl DedupeStore for EmbeddedStore {
             .tx(move |tx| {
                 // Expired keys go as new ones come (what DynamoDB's TTL does there), a few at a time so no
                 // single write pays for a long backlog.
-                tx.execute(
+                tx.execute_cached(
                     "DELETE FROM dedupe WHERE key IN \
                      (SELECT key FROM dedupe WHERE expires_at <= ?1 ORDER BY expires_at LIMIT 16)",
                     [now],
@@ -132,7 +132,7 @@ impl DedupeStore for EmbeddedStore {
                 .map_err(sql)?;
                 // Insert, or take over a key whose ttl has passed; a live key changes nothing.
                 let changed = tx
-                    .execute(
+                    .execute_cached(
                         "INSERT INTO dedupe (key, expires_at) VALUES (?1, ?2) \
                          ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at \
                          WHERE dedupe.expires_at <= ?3",
@@ -149,7 +149,7 @@ impl DedupeStore for EmbeddedStore {
         self.db
             .read(move |tx| {
                 let live: Option<i64> = tx
-                    .query_row(
+                    .query_row_cached(
                         "SELECT 1 FROM dedupe WHERE key = ?1 AND expires_at > ?2",
                         params![key, now],
                         |r| r.get(0),
@@ -174,14 +174,14 @@ impl IdempotencyStore for EmbeddedStore {
         let expires = now.saturating_add(nanos(ttl));
         self.db
             .tx(move |tx| {
-                tx.execute(
+                tx.execute_cached(
                     "DELETE FROM idempotency WHERE key IN \
                      (SELECT key FROM idempotency WHERE expires_at <= ?1 ORDER BY expires_at LIMIT 16)",
                     [now],
                 )
                 .map_err(sql)?;
                 // Insert, or take over a key whose ttl has passed; a live key keeps its first request.
-                tx.execute(
+                tx.execute_cached(
                     "INSERT INTO idempotency (key, fingerprint, message_id, at, expires_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5) \
                      ON CONFLICT (key) DO UPDATE SET fingerprint = excluded.fingerprint, \
@@ -191,7 +191,7 @@ impl IdempotencyStore for EmbeddedStore {
                 )
                 .map_err(sql)?;
                 let (fingerprint, message_id, at): (String, String, i64) = tx
-                    .query_row(
+                    .query_row_cached(
                         "SELECT fingerprint, message_id, at FROM idempotency WHERE key = ?1",
                         [&record.key],
                         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -216,7 +216,7 @@ impl OutboxStore for EmbeddedStore {
         let (id, at, body) = (entry.id.clone(), ts(entry.at), to_json(entry)?);
         self.db
             .tx(move |tx| {
-                tx.execute(
+                tx.execute_cached(
                     "INSERT OR REPLACE INTO outbox (id, at, body) VALUES (?1, ?2, ?3)",
                     params![id, at, body],
                 )
@@ -248,7 +248,7 @@ mod tests {
         assert!(store.remember("new-2", later, Duration::from_secs(60)).await.unwrap());
         let rows: i64 = store
             .db
-            .tx(|tx| tx.query_row("SELECT COUNT(*) FROM dedupe", [], |r| r.get(0)).map_err(sql))
+            .tx(|tx| tx.query_row_cached("SELECT COUNT(*) FROM dedupe", [], |r| r.get(0)).map_err(sql))
             .await
             .unwrap();
         assert_eq!(rows, 2, "the 20 expired keys are gone, 16 per write");

@@ -7,7 +7,7 @@ use smsdesk_ports::{PortResult, TeamDelete, TeamJoin, TeamSettings, TeamStore};
 
 use super::EmbeddedStore;
 use super::directory::{load_agent, save_agent};
-use crate::db::{sql, to_json};
+use crate::db::{Cached, sql, to_json};
 use crate::rows::{all, one};
 
 fn load_team(tx: &Transaction<'_>, id: &str) -> PortResult<Option<Team>> {
@@ -15,7 +15,7 @@ fn load_team(tx: &Transaction<'_>, id: &str) -> PortResult<Option<Team>> {
 }
 
 fn save_team(tx: &Transaction<'_>, team: &Team) -> PortResult<()> {
-    tx.execute(
+    tx.execute_cached(
         "INSERT INTO teams (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
         params![team.id.as_str(), to_json(team)?],
     )
@@ -95,7 +95,7 @@ impl TeamStore for EmbeddedStore {
                 if t.members > 0 {
                     return Ok(TeamDelete::HasMembers);
                 }
-                tx.execute("DELETE FROM teams WHERE id = ?1", [&id]).map_err(sql)?;
+                tx.execute_cached("DELETE FROM teams WHERE id = ?1", [&id]).map_err(sql)?;
                 Ok(TeamDelete::Deleted)
             })
             .await
