@@ -17,7 +17,11 @@ use smsdesk_ports::PortResult;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-const BATCH: usize = 25;
+/// Conversations one pass plans and assigns together. Their first choices go to the store at once (one group
+/// commit in the embedded store, parallel conditional writes in DynamoDB), so a pass costs about the same
+/// for 1 or 128 conversations; passes of a queue run one at a time, so this is what bounds a queue's
+/// assignments per second under a burst (25 held it near 700/s in `smsdesk bench`).
+const BATCH: usize = 128;
 
 /// Assigns as many waiting conversations of `queue` as its agents can take. Returns how many it assigned.
 /// Callers at the same time share passes ([`crate::services::dispatch_gate`]); a pass goes on while it
@@ -87,38 +91,49 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     // together (the embedded store commits them in one group, DynamoDB takes them in parallel) instead of
     // one round trip after another per conversation. Each write is still the store's conditional one; a
     // conversation whose first choice lost a race goes on, one by one, with its other candidates.
-    let mut plans: Vec<(Waiting, Vec<Agent>)> = Vec::new();
+    // The agents as read: who each candidate is (its name announces it, "agent joined", without another
+    // read). Candidates are kept as positions in it; `agents` (same order) is the pass's view of their load.
+    let read = agents.clone();
+    let position: HashMap<&AgentId, usize> = read.iter().enumerate().map(|(i, a)| (&a.id, i)).collect();
+    let mut plans: Vec<(Waiting, Vec<usize>)> = Vec::new();
     for conversation in waiting {
         let refusals = refused
             .get(&conversation.conversation)
             .map_or(Refusals::NONE, |(by, declined_at)| Refusals::of(by, *declined_at, now));
         let queue = settings.get(&conversation.queue).and_then(Option::as_ref);
-        // Members of a full team are out of the running until a member's slot comes back.
-        let eligible = smsdesk_domain::team::within_team_capacity(agents.clone(), &teams);
-        let ranked = rank_for(&conversation.queue, refusals, &eligible);
+        // Members of a full team are out of the running until a member's slot comes back (a copy of the
+        // view without them only when some team is full).
+        let without_full_teams;
+        let eligible = if agents.iter().all(|a| smsdesk_domain::team::team_has_room(a, &teams)) {
+            agents.as_slice()
+        } else {
+            without_full_teams = smsdesk_domain::team::within_team_capacity(agents.clone(), &teams);
+            without_full_teams.as_slice()
+        };
+        let ranked = rank_for(&conversation.queue, refusals, eligible);
         let preferred = match (queue, customers.get(&conversation.conversation)) {
             (Some(q), Some(customer)) if q.affinity_secs > 0 && !ranked.is_empty() => {
                 affinity(app, customer, q.affinity_secs).await?
             }
             _ => None,
         };
-        // The candidates as read above: their names announce them ("agent joined") without another read.
         let transfer = transferring.get(&conversation.conversation);
-        let candidates: Vec<Agent> = prefer(ranked, preferred.as_ref())
+        let candidates: Vec<usize> = prefer(ranked, preferred.as_ref())
             .into_iter()
             .filter(|a| transfer.is_none_or(|t| t.may_go_to(&a.id)))
-            .cloned()
+            .filter_map(|a| position.get(&a.id).copied())
             .collect();
-        if let Some(first) = candidates.first() {
-            count_slot(&mut agents, &mut teams, first, now);
+        if let Some(&first) = candidates.first() {
+            count_slot(&mut agents, &mut teams, &read[first], now);
         }
         plans.push((conversation, candidates));
     }
     let queues_read = &settings;
+    let read = &read;
     let firsts = join_all(plans.iter().map(|(conversation, candidates)| async move {
-        let Some(first) = candidates.first() else { return Ok(false) };
+        let Some(&first) = candidates.first() else { return Ok(false) };
         let queue = queues_read.get(&conversation.queue).and_then(Option::as_ref);
-        take(app, &conversation.conversation, first, queue).await
+        take(app, &conversation.conversation, &read[first], queue).await
     }))
     .await;
     let mut assigned = 0;
@@ -135,13 +150,13 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
             assigned += 1;
             continue;
         }
-        let Some(first) = candidates.first() else { continue };
+        let Some(&first) = candidates.first() else { continue };
         let queue = settings.get(&conversation.queue).and_then(Option::as_ref);
         // Lost a race: the agent as it stands now, and the rest of the candidates one by one.
-        if !lost_race(app, &conversation.conversation, first, &mut agents, &mut teams).await? {
+        if !lost_race(app, &conversation.conversation, &read[first], &mut agents, &mut teams).await? {
             continue;
         }
-        for candidate in &candidates[1..] {
+        for candidate in candidates[1..].iter().map(|&i| &read[i]) {
             if take(app, &conversation.conversation, candidate, queue).await? {
                 count_slot(&mut agents, &mut teams, candidate, app.clock.now());
                 assigned += 1;
