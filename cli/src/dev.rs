@@ -209,6 +209,13 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
         router,
         crate::events::Events { app: app.clone(), feed: store.clone(), shutdown: shutdown_rx.clone() },
     );
+    // A provider or an agent waits on every HTTP answer: their writes go ahead of the workers' in the
+    // embedded store's group commits (`smsdesk_embedded::foreground`).
+    let router = router.layer(axum::middleware::from_fn(
+        |request: axum::extract::Request, next: axum::middleware::Next| {
+            smsdesk_embedded::foreground(next.run(request))
+        },
+    ));
     let mut rx = shutdown_rx.clone();
     tasks.spawn(async move {
         axum::serve(listener, router)

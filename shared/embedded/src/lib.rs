@@ -21,7 +21,7 @@ mod schema;
 mod secrets;
 mod store;
 
-pub use db::EmbeddedError;
+pub use db::{EmbeddedError, foreground};
 pub use media::FolderMedia;
 pub use metrics::PrometheusMetrics;
 pub use queue::{DeadLetterEntry, EmbeddedQueue};
