@@ -269,7 +269,11 @@ impl TestApp {
         let max_delay = test_max_delay(&options);
         let clock = Arc::new(TestClock::new());
         let (wrap_queue, faults) = fault_injector();
-        let ports = DevPorts { clock: Some(clock.clone()), wrap_queue: Some(wrap_queue) };
+        let ports = DevPorts {
+            clock: Some(clock.clone()),
+            wrap_queue: Some(wrap_queue),
+            on_http_thread: Some(crate::logs::inherit()),
+        };
         let server = start_with(options, ports).await.expect("smsdesk dev starts");
         let faults = faults.lock().expect("lock").take().expect("the queue was wrapped");
         let api = Api::new(server.url());

@@ -88,6 +88,13 @@ pub fn install() {
     });
 }
 
+/// A hook for the threads an app starts (`DevPorts::on_http_thread`): each of them writes its logs where the
+/// calling thread writes its own (its test's capture, or nowhere).
+pub fn inherit() -> std::sync::Arc<dyn Fn() + Send + Sync> {
+    let buffer = CAPTURE.with(|c| c.borrow().clone());
+    std::sync::Arc::new(move || CAPTURE.with(|c| *c.borrow_mut() = buffer.clone()))
+}
+
 /// Stops capturing when dropped.
 pub struct Capturing;
 

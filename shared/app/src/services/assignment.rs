@@ -258,9 +258,14 @@ pub async fn became_active(app: &App, c: &Conversation, agent: &Agent, at: Offse
     }
     crate::services::telemetry::assigned(app, c, at);
     crate::services::service_level::answered(app, c, at).await;
-    automated::agent_joined(app, c, agent).await?;
-    crm::timeline(app, &c.id, "assigned", serde_json::json!({"agent_id": agent.id, "queue_id": c.queue_id}))
-        .await
+    // Independent writes (a system message, a CRM job): at once, not one commit after the other.
+    let timeline = crm::timeline(
+        app,
+        &c.id,
+        "assigned",
+        serde_json::json!({"agent_id": agent.id, "queue_id": c.queue_id}),
+    );
+    futures::try_join!(automated::agent_joined(app, c, agent), timeline).map(|_| ())
 }
 
 /// An agent freed capacity or came online: serve the queues it works (its own and its team's), across all
