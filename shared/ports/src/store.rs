@@ -243,6 +243,11 @@ pub trait ConversationStore: Send + Sync {
     ) -> PortResult<Option<Conversation>>;
     /// Moves `last_message_at` forward (never back).
     async fn touch(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<()>;
+    /// An agent's reply: as [`ConversationStore::touch`], and marks the conversation answered by an agent,
+    /// in the same write. Returns true for exactly one call per conversation (the first agent reply), false
+    /// for every later one and for a conversation that is gone. The first reply is known without reading the
+    /// transcript (the time-to-first-reply metric).
+    async fn touch_agent_reply(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<bool>;
     async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()>;
     /// Open conversations whose last message is older than `cutoff` (for auto-close). The listing may be
     /// stale (an eventually consistent index in AWS): close them with [`ConversationStore::close_idle`].

@@ -14,6 +14,9 @@ use time::OffsetDateTime;
 use super::{Cond, DynamoStore, Query, Tx, attempts, contention, keys};
 use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s, sortable, to_attr};
 
+/// The mark of a conversation's first agent reply (N: its time in ns), set once by `touch_agent_reply`.
+const FIRST_REPLY: &str = "first_reply_ns";
+
 /// Index sort key: time first (fixed width), then the id so that equal times stay distinct.
 pub(crate) fn order_key(at: OffsetDateTime, id: &ConversationId) -> String {
     format!("{}#{id}", sortable(at))
@@ -724,6 +727,39 @@ impl ConversationStore for DynamoStore {
             expr.value(s(activity))
         );
         self.update(keys::conversation(conversation), update, Some(condition), expr).await.map(|_| ())
+    }
+
+    async fn touch_agent_reply(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<bool> {
+        // The touch's own write carries the mark (`first_reply_ns`, set once): the item before it says
+        // whether this was the first agent reply. Only when the touch's condition refuses (a newer message
+        // moved `activity` already, or the conversation is gone) does the mark take a write of its own.
+        let mut expr = Expr::new();
+        let activity = order_key(at, conversation);
+        let mark = expr.name(FIRST_REPLY);
+        let update = format!(
+            "SET {}, {}, {mark} = if_not_exists({mark}, {})",
+            expr.eq("last_message_at", s(rfc3339(at)?)),
+            expr.eq("activity", s(activity.clone())),
+            expr.value(n(at.unix_timestamp_nanos())),
+        );
+        let condition = format!(
+            "attribute_exists({}) AND {} < {}",
+            expr.name("pk"),
+            expr.name("activity"),
+            expr.value(s(activity))
+        );
+        let key = keys::conversation(conversation);
+        let returns = aws_sdk_dynamodb::types::ReturnValue::AllOld;
+        if let Some(before) =
+            self.update_returning(key.clone(), update, Some(condition), expr, returns).await?
+        {
+            return Ok(!before.contains_key(FIRST_REPLY));
+        }
+        let mut expr = Expr::new();
+        let mark = expr.name(FIRST_REPLY);
+        let update = format!("SET {mark} = {}", expr.value(n(at.unix_timestamp_nanos())));
+        let condition = format!("attribute_exists({}) AND attribute_not_exists({mark})", expr.name("pk"));
+        Ok(self.update(key, update, Some(condition), expr).await?.is_some())
     }
 
     async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()> {

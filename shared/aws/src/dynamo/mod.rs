@@ -184,6 +184,19 @@ impl DynamoStore {
         condition: Option<String>,
         expr: Expr,
     ) -> PortResult<Option<Item>> {
+        self.update_returning(key, update_expression, condition, expr, ReturnValue::AllNew).await
+    }
+
+    /// UpdateItem returning what `returns` asks for (the item before the update with `AllOld`: empty when
+    /// the item was new); None when the condition failed.
+    pub(crate) async fn update_returning(
+        &self,
+        key: Item,
+        update_expression: String,
+        condition: Option<String>,
+        expr: Expr,
+        returns: ReturnValue,
+    ) -> PortResult<Option<Item>> {
         let result = self
             .client
             .update_item()
@@ -193,7 +206,7 @@ impl DynamoStore {
             .set_condition_expression(condition)
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
-            .return_values(ReturnValue::AllNew)
+            .return_values(returns)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
