@@ -11,6 +11,14 @@ use crate::PortResult;
 pub trait ChannelStore: Send + Sync {
     async fn put_channel(&self, channel: &Channel) -> PortResult<()>;
     async fn get_channel(&self, id: &ChannelId) -> PortResult<Option<Channel>>;
+    /// The channel as the message paths read its settings (webhook checks, sends, automated texts): the same
+    /// as [`ChannelStore::get_channel`], except that a change may show a few seconds late (half the read
+    /// cost in AWS: an eventually consistent read). A channel that exists is never missed (an absent answer
+    /// is read again, consistently). Never for what the API answers after a write, nor for any decision
+    /// that must see the latest write.
+    async fn channel_settings(&self, id: &ChannelId) -> PortResult<Option<Channel>> {
+        self.get_channel(id).await
+    }
     async fn list_channels(&self) -> PortResult<Vec<Channel>>;
 }
 
@@ -18,6 +26,12 @@ pub trait ChannelStore: Send + Sync {
 pub trait WorkQueueStore: Send + Sync {
     async fn put_queue(&self, queue: &WorkQueue) -> PortResult<()>;
     async fn get_queue(&self, id: &QueueId) -> PortResult<Option<WorkQueue>>;
+    /// The queue as the message paths read its settings (service level, automated texts), as
+    /// [`ChannelStore::channel_settings`] reads a channel: a change may show a few seconds late, an existing
+    /// queue is never missed.
+    async fn queue_settings(&self, id: &QueueId) -> PortResult<Option<WorkQueue>> {
+        self.get_queue(id).await
+    }
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>>;
     /// Removes the queue; false when there was none. What still uses it is the caller's to check first.
     async fn delete_queue(&self, id: &QueueId) -> PortResult<bool>;

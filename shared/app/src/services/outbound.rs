@@ -86,7 +86,7 @@ async fn queue_message(
         return resume(app, existing).await;
     }
     let now = app.clock.now();
-    let channel = app.store.get_channel(&conversation.channel_id).await?;
+    let channel = app.store.channel_settings(&conversation.channel_id).await?;
     let text = as_sent(channel.as_ref(), text);
     let info = analyze(&text);
     // A customer who opted out is not texted: the agent's text is kept in the transcript, failed with the
@@ -282,7 +282,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     {
         return fail(app, &message.id, reason).await;
     }
-    let Some(channel) = app.store.get_channel(&conversation.channel_id).await? else {
+    let Some(channel) = app.store.channel_settings(&conversation.channel_id).await? else {
         return fail(app, &message.id, "channel no longer exists".into()).await;
     };
     // The channel's credentials from this process's short-lived copy (Secrets Manager is billed per read;

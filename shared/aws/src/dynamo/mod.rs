@@ -120,6 +120,22 @@ impl DynamoStore {
         Ok(out.map_err(|e| port_error("GetItem", e))?.item)
     }
 
+    /// GetItem, eventually consistent (half the read units): for settings a few seconds of staleness cannot
+    /// harm, never for an item a decision is conditioned on.
+    pub(crate) async fn get_eventually(&self, key: Item) -> PortResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(false)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        usage::dynamo("dynamodb:GetItem", out.as_ref().ok().and_then(|o| o.consumed_capacity.as_ref()));
+        Ok(out.map_err(|e| port_error("GetItem", e))?.item)
+    }
+
     /// DeleteItem, unconditional.
     pub(crate) async fn delete(&self, key: Item) -> PortResult<()> {
         let request = self.client.delete_item().table_name(&self.table).set_key(Some(key));
