@@ -320,15 +320,16 @@ impl DynamoStore {
         items.iter().map(from_item).collect()
     }
 
-    /// Every shard of the open-conversations index, merged in `activity` order (ascending when `forward`),
-    /// at most `max`.
+    /// Every shard of the open-conversations index (with `before`: only entries whose `activity` is older),
+    /// merged in `activity` order (ascending when `forward`), at most `max`. The index is keyed by
+    /// conversation, not by activity, so each shard is read whole and the order is made here.
     async fn open_items(
         &self,
         forward: bool,
         before: Option<OffsetDateTime>,
         max: Option<usize>,
     ) -> PortResult<Vec<Item>> {
-        let queries = keys::open_flags().map(|flag| Self::open_query(flag, forward, before, max)).collect();
+        let queries = keys::open_flags().map(|flag| Self::open_query(flag, before)).collect();
         let mut items: Vec<Item> = self.query_all(queries).await?.into_iter().flatten().collect();
         items.sort_by(|a, b| get_s(a, "activity").cmp(&get_s(b, "activity")));
         if !forward {
@@ -340,18 +341,13 @@ impl DynamoStore {
         Ok(items)
     }
 
-    /// A query on one shard of the open-conversations index.
-    fn open_query(flag: String, forward: bool, before: Option<OffsetDateTime>, max: Option<usize>) -> Query {
+    /// A query of one whole shard of the open-conversations index (with `before`: filtered on `activity`).
+    fn open_query(flag: String, before: Option<OffsetDateTime>) -> Query {
         let mut expr = Expr::new();
-        let mut key_condition = expr.eq("open_flag", s(flag));
-        if let Some(cutoff) = before {
-            key_condition = format!(
-                "{key_condition} AND {} < {}",
-                expr.name("activity"),
-                expr.value(s(sortable(cutoff)))
-            );
-        }
-        Query { index: Some(keys::OPEN_INDEX), key_condition, filter: None, expr, forward, max }
+        let key_condition = expr.eq("open_flag", s(flag));
+        let filter =
+            before.map(|cutoff| format!("{} < {}", expr.name("activity"), expr.value(s(sortable(cutoff)))));
+        Query { index: Some(keys::OPEN_INDEX), key_condition, filter, expr, forward: true, max: None }
     }
 }
 

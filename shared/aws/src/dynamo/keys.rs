@@ -9,8 +9,12 @@ use time::OffsetDateTime;
 
 /// Global secondary index of waiting conversations: `wait_queue` (queue id) / `wait_order`.
 pub(crate) const WAITING_INDEX: &str = "waiting";
-/// Global secondary index of open conversations: `open_flag` ([`open_flag`]: `OPEN#<shard>`) / `activity`.
-pub(crate) const OPEN_INDEX: &str = "open";
+/// Global secondary index of open conversations: `open_flag` ([`open_flag`]: `OPEN#<shard>`) / `pk`. Its
+/// sort key never changes while a conversation is open (issue 12.4): a text or a reply (which move the
+/// item's `activity`) rewrites the index entry in place (1 write) instead of moving it (a delete and a
+/// put). Listings order by the `activity` attribute the entries carry. (It replaced the index `open`,
+/// sorted by `activity`: infra/TABLES.md says how a deployed table moves over.)
+pub(crate) const OPEN_INDEX: &str = "open_by_id";
 pub(crate) const OPEN_FLAG: &str = "OPEN";
 
 /// Write sharding (issue 12.8). Every assignment, close and presence change writes an agent item, and every
