@@ -359,12 +359,17 @@ impl ConversationStore for DynamoStore {
         number: &Phone,
         customer: &Phone,
     ) -> PortResult<Option<Conversation>> {
-        let Some(pointer) = self.get(keys::open_pointer(channel, number, customer)).await? else {
-            return Ok(None);
-        };
-        let Some(target) = get_s(&pointer, "target") else { return Ok(None) };
-        let found = self.get_conversation(&ConversationId::new(target)).await?;
-        Ok(found.filter(|c| c.state != ConversationState::Closed))
+        self.follow_pointer(keys::open_pointer(channel, number, customer), |target| async move {
+            let found = self.get_conversation(&ConversationId::new(target)).await?;
+            // Still open, and still the one this pointer's key names (a moved conversation left this key).
+            Ok(found.filter(|c| {
+                c.state != ConversationState::Closed
+                    && &c.channel_id == channel
+                    && &c.channel_number == number
+                    && &c.customer == customer
+            }))
+        })
+        .await
     }
 
     async fn create_conversation(&self, conversation: &Conversation) -> PortResult<OpenOutcome> {

@@ -209,23 +209,25 @@ impl AgentStore for DynamoStore {
     }
 
     async fn agent_by_token(&self, token_sha256: &str) -> PortResult<Option<Agent>> {
-        let Some(pointer) = self.get(keys::token(token_sha256)).await? else { return Ok(None) };
-        let Some(agent_id) = get_s(&pointer, "target") else { return Ok(None) };
-        let Some(item) = self.get(keys::agent(&AgentId::new(agent_id))).await? else { return Ok(None) };
-        if get_s(&item, TOKEN_ATTRIBUTE) != Some(token_sha256) {
-            return Ok(None);
-        }
-        from_item(&item).map(Some)
+        self.follow_pointer(keys::token(token_sha256), |agent_id| async move {
+            let Some(item) = self.get(keys::agent(&AgentId::new(agent_id))).await? else { return Ok(None) };
+            if get_s(&item, TOKEN_ATTRIBUTE) != Some(token_sha256) {
+                return Ok(None);
+            }
+            from_item(&item).map(Some)
+        })
+        .await
     }
 
     async fn agent_by_subject(&self, subject: &str) -> PortResult<Option<Agent>> {
-        let Some(pointer) = self.get(keys::subject(subject)).await? else { return Ok(None) };
-        let Some(agent_id) = get_s(&pointer, "target") else { return Ok(None) };
-        let Some(agent) = self.get_record::<Agent>(keys::agent(&AgentId::new(agent_id))).await? else {
-            return Ok(None);
-        };
-        // A pointer left by an agent re-stored with another subject no longer finds it.
-        Ok(agent.subject.as_deref().is_some_and(|s| s == subject).then_some(agent))
+        self.follow_pointer(keys::subject(subject), |agent_id| async move {
+            let Some(agent) = self.get_record::<Agent>(keys::agent(&AgentId::new(agent_id))).await? else {
+                return Ok(None);
+            };
+            // A pointer left by an agent re-stored with another subject no longer finds it.
+            Ok(agent.subject.as_deref().is_some_and(|s| s == subject).then_some(agent))
+        })
+        .await
     }
 
     async fn set_presence(
