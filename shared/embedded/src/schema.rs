@@ -6,7 +6,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11_NOTES, V12_QR, V13_TEAMS];
+const MIGRATIONS: &[&str] =
+    &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11_NOTES, V12_QR, V13_TEAMS, V14_FIRST_REPLY];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -239,6 +240,12 @@ CREATE TABLE customer_languages (phone TEXT PRIMARY KEY, at INTEGER NOT NULL, bo
 /// its record's `team_id`.
 const V13_TEAMS: &str = "
 CREATE TABLE teams (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+";
+
+/// (helper "cost3") The mark of a conversation's first agent reply (ns), set once by `touch_agent_reply`
+/// (kept beside the record, as DynamoDB keeps it beside the item: no record field).
+const V14_FIRST_REPLY: &str = "
+ALTER TABLE conversations ADD COLUMN first_reply_at INTEGER;
 ";
 
 /// The schema version this build writes.

@@ -11,6 +11,14 @@ use crate::PortResult;
 pub trait ChannelStore: Send + Sync {
     async fn put_channel(&self, channel: &Channel) -> PortResult<()>;
     async fn get_channel(&self, id: &ChannelId) -> PortResult<Option<Channel>>;
+    /// The channel as the message paths read its settings (webhook checks, sends, automated texts): the same
+    /// as [`ChannelStore::get_channel`], except that a change may show a few seconds late (half the read
+    /// cost in AWS: an eventually consistent read). A channel that exists is never missed (an absent answer
+    /// is read again, consistently). Never for what the API answers after a write, nor for any decision
+    /// that must see the latest write.
+    async fn channel_settings(&self, id: &ChannelId) -> PortResult<Option<Channel>> {
+        self.get_channel(id).await
+    }
     async fn list_channels(&self) -> PortResult<Vec<Channel>>;
 }
 
@@ -18,6 +26,12 @@ pub trait ChannelStore: Send + Sync {
 pub trait WorkQueueStore: Send + Sync {
     async fn put_queue(&self, queue: &WorkQueue) -> PortResult<()>;
     async fn get_queue(&self, id: &QueueId) -> PortResult<Option<WorkQueue>>;
+    /// The queue as the message paths read its settings (service level, automated texts), as
+    /// [`ChannelStore::channel_settings`] reads a channel: a change may show a few seconds late, an existing
+    /// queue is never missed.
+    async fn queue_settings(&self, id: &QueueId) -> PortResult<Option<WorkQueue>> {
+        self.get_queue(id).await
+    }
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>>;
     /// Removes the queue; false when there was none. What still uses it is the caller's to check first.
     async fn delete_queue(&self, id: &QueueId) -> PortResult<bool>;
@@ -243,6 +257,11 @@ pub trait ConversationStore: Send + Sync {
     ) -> PortResult<Option<Conversation>>;
     /// Moves `last_message_at` forward (never back).
     async fn touch(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<()>;
+    /// An agent's reply: as [`ConversationStore::touch`], and marks the conversation answered by an agent,
+    /// in the same write. Returns true for exactly one call per conversation (the first agent reply), false
+    /// for every later one and for a conversation that is gone. The first reply is known without reading the
+    /// transcript (the time-to-first-reply metric).
+    async fn touch_agent_reply(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<bool>;
     async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()>;
     /// Open conversations whose last message is older than `cutoff` (for auto-close). The listing may be
     /// stale (an eventually consistent index in AWS): close them with [`ConversationStore::close_idle`].

@@ -51,7 +51,7 @@ pub async fn send(
 
 /// The agent joined: one call where a conversation becomes active with an agent.
 pub async fn agent_joined(app: &App, conversation: &Conversation, agent: &Agent) -> PortResult<()> {
-    let Some(channel) = app.store.get_channel(&conversation.channel_id).await? else { return Ok(()) };
+    let Some(channel) = app.store.channel_settings(&conversation.channel_id).await? else { return Ok(()) };
     // One per assignment (a transfer to another agent announces the new one).
     let cause = format!("msg_{}_{}_{}", conversation.id, agent.id, conversation.queued_at.unix_timestamp());
     send(app, &channel, conversation, AutomatedKind::AgentJoined, &cause, &[("{agent_name}", &agent.name)])
@@ -61,7 +61,7 @@ pub async fn agent_joined(app: &App, conversation: &Conversation, agent: &Agent)
 
 /// The conversation ended (closed by its agent, an admin or the inactivity timer).
 pub async fn conversation_ended(app: &App, conversation: &Conversation) -> PortResult<()> {
-    let Some(channel) = app.store.get_channel(&conversation.channel_id).await? else { return Ok(()) };
+    let Some(channel) = app.store.channel_settings(&conversation.channel_id).await? else { return Ok(()) };
     let cause = format!("msg_{}", conversation.id);
     send(app, &channel, conversation, AutomatedKind::ConversationEnded, &cause, &[]).await.map(|_| ())
 }

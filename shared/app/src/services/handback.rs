@@ -14,15 +14,10 @@ use smsdesk_ports::PortResult;
 use std::collections::HashMap;
 
 /// Hands back what is due; returns how many conversations this sweep handed back.
-pub async fn sweep(app: &App) -> PortResult<usize> {
-    let queues: HashMap<QueueId, WorkQueue> = app
-        .store
-        .list_queues()
-        .await?
-        .into_iter()
-        .filter(|q| q.offline_handback_secs.is_some())
-        .map(|q| (q.id.clone(), q))
-        .collect();
+/// `queues` is the run's listing of the queues.
+pub async fn sweep(app: &App, queues: &[WorkQueue]) -> PortResult<usize> {
+    let queues: HashMap<QueueId, &WorkQueue> =
+        queues.iter().filter(|q| q.offline_handback_secs.is_some()).map(|q| (q.id.clone(), q)).collect();
     if queues.is_empty() {
         return Ok(0); // the default: every agent keeps what they hold
     }

@@ -83,11 +83,12 @@ pub async fn expire(app: &App, conversation: &ConversationId, agent: &AgentId) -
     Ok(true)
 }
 
-/// The timers' sweep: every offer past its expiry expires. Returns how many did.
-pub async fn expire_due(app: &App) -> PortResult<usize> {
+/// The timers' sweep over the run's listing of open conversations: every offer past its expiry expires.
+/// Returns how many did.
+pub async fn expire_due(app: &App, open: &[Conversation]) -> PortResult<usize> {
     let now = app.clock.now();
     let mut expired = 0;
-    for c in app.store.open_conversations().await? {
+    for c in open {
         let (Some(o), Some(agent)) = (c.offer.as_ref(), c.agent_id.as_ref()) else { continue };
         if c.state != ConversationState::Offered || !offer::expired(o, now) {
             continue;

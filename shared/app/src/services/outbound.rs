@@ -86,7 +86,7 @@ async fn queue_message(
         return resume(app, existing).await;
     }
     let now = app.clock.now();
-    let channel = app.store.get_channel(&conversation.channel_id).await?;
+    let channel = app.store.channel_settings(&conversation.channel_id).await?;
     let text = as_sent(channel.as_ref(), text);
     let info = analyze(&text);
     // A customer who opted out is not texted: the agent's text is kept in the transcript, failed with the
@@ -139,22 +139,16 @@ async fn queue_message(
             "the reply could not be queued; retry",
         ));
     }
-    if smsdesk_domain::lifecycle::counts_as_activity(author) {
+    // An agent's reply marks the conversation answered in the touch's own write, which says whether it was
+    // the first (the time-to-first-reply metric) without reading the transcript.
+    if author == Author::Agent {
+        if app.store.touch_agent_reply(&conversation.id, now).await? {
+            crate::services::telemetry::first_reply(app, conversation, now);
+        }
+    } else if smsdesk_domain::lifecycle::counts_as_activity(author) {
         app.store.touch(&conversation.id, now).await?;
     }
-    if author == Author::Agent && is_first_agent_reply(app, conversation, &message.id).await {
-        crate::services::telemetry::first_reply(app, conversation, now);
-    }
     Ok(message)
-}
-
-/// Whether `message` is the first agent reply of `conversation` (for the time-to-first-reply metric; a
-/// storage error only skips the metric).
-async fn is_first_agent_reply(app: &App, conversation: &Conversation, message: &MessageId) -> bool {
-    match app.store.list_messages(&conversation.id).await {
-        Ok(messages) => !messages.iter().any(|m| m.author == Author::Agent && &m.id != message),
-        Err(_) => false,
-    }
 }
 
 /// Puts a message's send job on the outbound queue.
@@ -288,7 +282,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     {
         return fail(app, &message.id, reason).await;
     }
-    let Some(channel) = app.store.get_channel(&conversation.channel_id).await? else {
+    let Some(channel) = app.store.channel_settings(&conversation.channel_id).await? else {
         return fail(app, &message.id, "channel no longer exists".into()).await;
     };
     // The channel's credentials from this process's short-lived copy (Secrets Manager is billed per read;

@@ -306,11 +306,12 @@ fn port(e: ApiError) -> PortError {
 }
 
 /// The timers' part: conversations whose menu went unanswered past its timeout go to the menu's default
-/// queue, else the queue of the number they texted. Returns how many moved.
-pub async fn sweep_menu_timeouts(app: &App) -> PortResult<usize> {
+/// queue, else the queue of the number they texted (over the run's listing of open conversations). Returns
+/// how many moved.
+pub async fn sweep_menu_timeouts(app: &App, open: &[Conversation]) -> PortResult<usize> {
     let now = app.clock.now();
     let mut moved = 0;
-    for c in app.store.open_conversations().await? {
+    for c in open {
         let Some(routing) = c.routing.as_ref().filter(|_| c.state == ConversationState::Routing) else {
             continue;
         };
@@ -325,7 +326,7 @@ pub async fn sweep_menu_timeouts(app: &App) -> PortResult<usize> {
         };
         let Some(queue) = menu.default_queue.clone().or(number_queue) else { continue };
         tracing::info!(conversation = %c.id, queue = %queue, "menu unanswered past its timeout");
-        if enter_queue(app, &c, routing, &queue, None, now).await?.is_some() {
+        if enter_queue(app, c, routing, &queue, None, now).await?.is_some() {
             moved += 1;
         }
     }
@@ -333,14 +334,19 @@ pub async fn sweep_menu_timeouts(app: &App) -> PortResult<usize> {
 }
 
 /// The timers' part: conversations waiting in a queue longer than its expiry get the queue's expiry
-/// message and close. Returns how many expired.
-pub async fn sweep_expired(app: &App) -> PortResult<usize> {
+/// message and close. The run's listings of queues and of open conversations say who waits where (oldest
+/// `queued_at` first, as `waiting_in_queue` orders them). Returns how many expired.
+pub async fn sweep_expired(app: &App, queues: &[WorkQueue], open: &[Conversation]) -> PortResult<usize> {
     let now = app.clock.now();
     let mut expired = 0;
-    for queue in app.store.list_queues().await? {
+    for queue in queues {
         let Some(expiry) = queue.expiry_seconds else { continue };
         let cutoff = now - time::Duration::seconds(i64::from(expiry));
-        for c in app.store.waiting_in_queue(&queue.id, 100).await? {
+        let mut waiting: Vec<&Conversation> =
+            open.iter().filter(|c| c.state == ConversationState::Open && c.queue_id == queue.id).collect();
+        waiting.sort_by(|a, b| (a.queued_at, &a.id).cmp(&(b.queued_at, &b.id)));
+        waiting.truncate(100);
+        for c in waiting {
             if c.queued_at > cutoff {
                 break; // oldest first: the rest waited less
             }

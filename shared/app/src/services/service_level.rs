@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 /// Counts `conversation` (just assigned at `at`, out of its queue) for its queue's service level. A
 /// failure is logged, never the caller's: the assignment stands either way.
 pub async fn answered(app: &App, conversation: &Conversation, at: OffsetDateTime) {
-    let queue = match app.store.get_queue(&conversation.queue_id).await {
+    let queue = match app.store.queue_settings(&conversation.queue_id).await {
         Ok(Some(queue)) => queue,
         Ok(None) => return,
         Err(e) => {

@@ -5,7 +5,7 @@
 use crate::App;
 use crate::services::{assignment, conversations, offers, prequeue, routing, stranded};
 use smsdesk_domain::lifecycle;
-use smsdesk_domain::{ChannelId, ConversationState, QueueId, WorkQueue};
+use smsdesk_domain::{ChannelId, Conversation, ConversationState, QueueId, WorkQueue};
 use smsdesk_ports::PortResult;
 use std::collections::HashMap;
 
@@ -38,9 +38,10 @@ pub struct SweepReport {
 const IDLE_BATCH: usize = 500;
 
 /// Closes conversations idle past their channel's inactivity period (`Channel::inactivity_secs`, else
-/// `default`). The listing starts at the shortest period of any channel; each conversation is closed only
+/// `default`), from the run's listing of open conversations: those idle past the shortest period of any
+/// channel, oldest activity first, at most [`IDLE_BATCH`] (what `idle_since` lists); each is closed only
 /// if idle past its own channel's period, conditionally (no activity since that cut-off).
-async fn auto_close(app: &App, default: std::time::Duration) -> PortResult<usize> {
+async fn auto_close(app: &App, default: std::time::Duration, open: &[Conversation]) -> PortResult<usize> {
     let default = time::Duration::try_from(default).unwrap_or(time::Duration::MAX);
     let periods: HashMap<ChannelId, time::Duration> = app
         .store
@@ -51,8 +52,11 @@ async fn auto_close(app: &App, default: std::time::Duration) -> PortResult<usize
         .collect();
     let shortest = periods.values().copied().chain([default]).min().unwrap_or(default);
     let now = app.clock.now();
+    let mut idle: Vec<&Conversation> = open.iter().filter(|c| c.last_message_at < now - shortest).collect();
+    idle.sort_by(|a, b| (a.last_message_at, &a.id).cmp(&(b.last_message_at, &b.id)));
+    idle.truncate(IDLE_BATCH);
     let mut closed = 0;
-    for conversation in app.store.idle_since(now - shortest, IDLE_BATCH).await? {
+    for conversation in idle {
         let period = periods.get(&conversation.channel_id).copied().unwrap_or(default);
         let cutoff = now - period;
         if conversation.last_message_at >= cutoff {
@@ -71,20 +75,17 @@ async fn auto_close(app: &App, default: std::time::Duration) -> PortResult<usize
     Ok(closed)
 }
 
-/// Closes conversations whose wrap-up ran past their queue's wrap-up limit (the slot goes back).
-async fn wrap_up_sweep(app: &App) -> PortResult<usize> {
+/// Closes conversations whose wrap-up ran past their queue's wrap-up limit (the slot goes back), from the
+/// run's listings.
+async fn wrap_up_sweep(app: &App, queues: &[WorkQueue], open: &[Conversation]) -> PortResult<usize> {
     let now = app.clock.now();
-    let mut queues: HashMap<QueueId, Option<WorkQueue>> = HashMap::new();
+    let queues: HashMap<&QueueId, &WorkQueue> = queues.iter().map(|q| (&q.id, q)).collect();
     let mut closed = 0;
-    for c in app.store.open_conversations().await? {
+    for c in open {
         if c.state != ConversationState::WrapUp {
             continue;
         }
-        if !queues.contains_key(&c.queue_id) {
-            let queue = app.store.get_queue(&c.queue_id).await?;
-            queues.insert(c.queue_id.clone(), queue);
-        }
-        let queue = queues.get(&c.queue_id).and_then(Option::as_ref);
+        let queue = queues.get(&c.queue_id).copied();
         let since = c.state_changed_at.unwrap_or(c.last_message_at);
         if !lifecycle::wrap_up_expired(queue, since, now) {
             continue;
@@ -98,10 +99,26 @@ async fn wrap_up_sweep(app: &App) -> PortResult<usize> {
     Ok(closed)
 }
 
+/// One run: every sweep, over ONE listing of the open conversations and one of the queues, taken at its
+/// start and shared (in AWS a listing of the open conversations is a Query on each shard of the `open`
+/// index: five sweeps listing them each was most of a run's reads). The listing is eventually consistent
+/// in AWS anyway and an earlier sweep may have moved an entry since: every action a sweep takes is
+/// conditional on what is stored (state, agent, offer, routing step, activity), so a stale entry costs a
+/// refused write, never a wrong one.
 pub async fn sweep(app: &App) -> PortResult<SweepReport> {
     let mut report = SweepReport::default();
+    // A failed listing of the queues fails the run at its end, as before, after the sweeps that need none.
+    let listed_queues = app.store.list_queues().await;
+    let queues = listed_queues.as_deref().unwrap_or_default();
+    let open = match app.store.open_conversations().await {
+        Ok(open) => open,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing the open conversations failed: their sweeps wait for the next run");
+            Vec::new()
+        }
+    };
     if let Some(default) = app.config.auto_close_after {
-        match auto_close(app, default).await {
+        match auto_close(app, default, &open).await {
             Ok(n) => report.auto_closed = n,
             Err(e) => tracing::warn!(error = %e, "auto-close sweep failed"),
         }
@@ -119,28 +136,28 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
         }
         Err(e) => tracing::warn!(error = %e, "multipart sweep failed"),
     }
-    match wrap_up_sweep(app).await {
+    match wrap_up_sweep(app, queues, &open).await {
         Ok(n) => report.wrap_ups_closed = n,
         Err(e) => tracing::warn!(error = %e, "wrap-up limit sweep failed"),
     }
-    match offers::expire_due(app).await {
+    match offers::expire_due(app, &open).await {
         Ok(n) => report.offers_expired = n,
         Err(e) => tracing::warn!(error = %e, "offer expiry sweep failed"),
     }
-    match crate::services::handback::sweep(app).await {
+    match crate::services::handback::sweep(app, queues).await {
         Ok(n) => report.handed_back = n,
         Err(e) => tracing::warn!(error = %e, "offline hand-back sweep failed"),
     }
-    match crate::services::transfers::sweep(app).await {
+    match crate::services::transfers::sweep(app, &open).await {
         Ok(n) if n > 0 => tracing::info!(failed = n, "transfers timed out"),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "transfer sweep failed"),
     }
-    match prequeue::sweep_menu_timeouts(app).await {
+    match prequeue::sweep_menu_timeouts(app, &open).await {
         Ok(n) => report.menu_timeouts = n,
         Err(e) => tracing::warn!(error = %e, "menu timeouts sweep failed"),
     }
-    match prequeue::sweep_expired(app).await {
+    match prequeue::sweep_expired(app, queues, &open).await {
         Ok(n) => report.expired = n,
         Err(e) => tracing::warn!(error = %e, "queue expiry sweep failed"),
     }
@@ -148,7 +165,7 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
         Ok(swept) => (report.requeued, report.stranded_failed) = (swept.requeued, swept.failed),
         Err(e) => tracing::warn!(error = %e, "stranded replies sweep failed"),
     }
-    let queues = app.store.list_queues().await?;
+    let queues = listed_queues?;
     let ids: Vec<QueueId> = queues.iter().map(|q| q.id.clone()).collect();
     report.assigned += assignment::dispatch_queues(app, &ids).await?;
     for queue in queues {

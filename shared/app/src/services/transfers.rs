@@ -244,15 +244,16 @@ pub async fn offer_refused(app: &App, c: &Conversation, expired: bool) -> PortRe
 }
 
 /// The timers' sweep: transfers past their timeout fail; transfers that landed without being settled (a
-/// crash between the accept and its bookkeeping) are settled. Returns how many failed.
-pub async fn sweep(app: &App) -> PortResult<usize> {
+/// crash between the accept and its bookkeeping) are settled, over the run's listing of open conversations.
+/// Returns how many failed.
+pub async fn sweep(app: &App, open: &[Conversation]) -> PortResult<usize> {
     let now = app.clock.now();
     let mut failed = 0;
-    for c in app.store.open_conversations().await? {
+    for c in open {
         let Some(t) = &c.transfer else { continue };
         match c.state {
             ConversationState::Open | ConversationState::Offered if t.expired(now) => {
-                match fail(app, &c, "nobody took it in time").await {
+                match fail(app, c, "nobody took it in time").await {
                     Ok(true) => failed += 1,
                     Ok(false) => {}
                     Err(e) => tracing::warn!(conversation = %c.id, error = %e, "failing a transfer failed"),
@@ -260,7 +261,7 @@ pub async fn sweep(app: &App) -> PortResult<usize> {
             }
             s if s.holds_agent() => {
                 if let Some(agent) = c.agent_id.clone().filter(|a| a != &t.from_agent)
-                    && let Err(e) = landed(app, &c, &agent).await
+                    && let Err(e) = landed(app, c, &agent).await
                 {
                     tracing::warn!(conversation = %c.id, error = %e, "settling a transfer failed");
                 }

@@ -14,6 +14,9 @@ use time::OffsetDateTime;
 use super::{Cond, DynamoStore, Query, Tx, attempts, contention, keys};
 use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s, sortable, to_attr};
 
+/// The mark of a conversation's first agent reply (N: its time in ns), set once by `touch_agent_reply`.
+const FIRST_REPLY: &str = "first_reply_ns";
+
 /// Index sort key: time first (fixed width), then the id so that equal times stay distinct.
 pub(crate) fn order_key(at: OffsetDateTime, id: &ConversationId) -> String {
     format!("{}#{id}", sortable(at))
@@ -317,15 +320,16 @@ impl DynamoStore {
         items.iter().map(from_item).collect()
     }
 
-    /// Every shard of the open-conversations index, merged in `activity` order (ascending when `forward`),
-    /// at most `max`.
+    /// Every shard of the open-conversations index (with `before`: only entries whose `activity` is older),
+    /// merged in `activity` order (ascending when `forward`), at most `max`. The index is keyed by
+    /// conversation, not by activity, so each shard is read whole and the order is made here.
     async fn open_items(
         &self,
         forward: bool,
         before: Option<OffsetDateTime>,
         max: Option<usize>,
     ) -> PortResult<Vec<Item>> {
-        let queries = keys::open_flags().map(|flag| Self::open_query(flag, forward, before, max)).collect();
+        let queries = keys::open_flags().map(|flag| Self::open_query(flag, before)).collect();
         let mut items: Vec<Item> = self.query_all(queries).await?.into_iter().flatten().collect();
         items.sort_by(|a, b| get_s(a, "activity").cmp(&get_s(b, "activity")));
         if !forward {
@@ -337,18 +341,13 @@ impl DynamoStore {
         Ok(items)
     }
 
-    /// A query on one shard of the open-conversations index.
-    fn open_query(flag: String, forward: bool, before: Option<OffsetDateTime>, max: Option<usize>) -> Query {
+    /// A query of one whole shard of the open-conversations index (with `before`: filtered on `activity`).
+    fn open_query(flag: String, before: Option<OffsetDateTime>) -> Query {
         let mut expr = Expr::new();
-        let mut key_condition = expr.eq("open_flag", s(flag));
-        if let Some(cutoff) = before {
-            key_condition = format!(
-                "{key_condition} AND {} < {}",
-                expr.name("activity"),
-                expr.value(s(sortable(cutoff)))
-            );
-        }
-        Query { index: Some(keys::OPEN_INDEX), key_condition, filter: None, expr, forward, max }
+        let key_condition = expr.eq("open_flag", s(flag));
+        let filter =
+            before.map(|cutoff| format!("{} < {}", expr.name("activity"), expr.value(s(sortable(cutoff)))));
+        Query { index: Some(keys::OPEN_INDEX), key_condition, filter, expr, forward: true, max: None }
     }
 }
 
@@ -360,12 +359,17 @@ impl ConversationStore for DynamoStore {
         number: &Phone,
         customer: &Phone,
     ) -> PortResult<Option<Conversation>> {
-        let Some(pointer) = self.get(keys::open_pointer(channel, number, customer)).await? else {
-            return Ok(None);
-        };
-        let Some(target) = get_s(&pointer, "target") else { return Ok(None) };
-        let found = self.get_conversation(&ConversationId::new(target)).await?;
-        Ok(found.filter(|c| c.state != ConversationState::Closed))
+        self.follow_pointer(keys::open_pointer(channel, number, customer), |target| async move {
+            let found = self.get_conversation(&ConversationId::new(target)).await?;
+            // Still open, and still the one this pointer's key names (a moved conversation left this key).
+            Ok(found.filter(|c| {
+                c.state != ConversationState::Closed
+                    && &c.channel_id == channel
+                    && &c.channel_number == number
+                    && &c.customer == customer
+            }))
+        })
+        .await
     }
 
     async fn create_conversation(&self, conversation: &Conversation) -> PortResult<OpenOutcome> {
@@ -724,6 +728,39 @@ impl ConversationStore for DynamoStore {
             expr.value(s(activity))
         );
         self.update(keys::conversation(conversation), update, Some(condition), expr).await.map(|_| ())
+    }
+
+    async fn touch_agent_reply(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<bool> {
+        // The touch's own write carries the mark (`first_reply_ns`, set once): the item before it says
+        // whether this was the first agent reply. Only when the touch's condition refuses (a newer message
+        // moved `activity` already, or the conversation is gone) does the mark take a write of its own.
+        let mut expr = Expr::new();
+        let activity = order_key(at, conversation);
+        let mark = expr.name(FIRST_REPLY);
+        let update = format!(
+            "SET {}, {}, {mark} = if_not_exists({mark}, {})",
+            expr.eq("last_message_at", s(rfc3339(at)?)),
+            expr.eq("activity", s(activity.clone())),
+            expr.value(n(at.unix_timestamp_nanos())),
+        );
+        let condition = format!(
+            "attribute_exists({}) AND {} < {}",
+            expr.name("pk"),
+            expr.name("activity"),
+            expr.value(s(activity))
+        );
+        let key = keys::conversation(conversation);
+        let returns = aws_sdk_dynamodb::types::ReturnValue::AllOld;
+        if let Some(before) =
+            self.update_returning(key.clone(), update, Some(condition), expr, returns).await?
+        {
+            return Ok(!before.contains_key(FIRST_REPLY));
+        }
+        let mut expr = Expr::new();
+        let mark = expr.name(FIRST_REPLY);
+        let update = format!("SET {mark} = {}", expr.value(n(at.unix_timestamp_nanos())));
+        let condition = format!("attribute_exists({}) AND attribute_not_exists({mark})", expr.name("pk"));
+        Ok(self.update(key, update, Some(condition), expr).await?.is_some())
     }
 
     async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()> {

@@ -27,6 +27,15 @@ impl DynamoStore {
         self.get(key).await?.map(|item| from_item(&item)).transpose()
     }
 
+    /// A settings record read eventually consistently; an absent one is read again consistently, so that a
+    /// record just created is never missed (only a change may show a few seconds late).
+    async fn get_settings<T: serde::de::DeserializeOwned>(&self, key: Item) -> PortResult<Option<T>> {
+        match self.get_eventually(key.clone()).await? {
+            Some(item) => Ok(Some(from_item(&item)?)),
+            None => self.get_record(key).await,
+        }
+    }
+
     /// DeleteItem; false when there was no such item.
     async fn delete_existing(&self, key: Item) -> PortResult<bool> {
         let condition = super::conversations::present();
@@ -60,6 +69,10 @@ impl ChannelStore for DynamoStore {
         self.get_record(keys::channel(id)).await
     }
 
+    async fn channel_settings(&self, id: &ChannelId) -> PortResult<Option<Channel>> {
+        self.get_settings(keys::channel(id)).await
+    }
+
     async fn list_channels(&self) -> PortResult<Vec<Channel>> {
         self.list_records(keys::CHANNELS, "CHANNEL#").await
     }
@@ -73,6 +86,10 @@ impl WorkQueueStore for DynamoStore {
 
     async fn get_queue(&self, id: &QueueId) -> PortResult<Option<WorkQueue>> {
         self.get_record(keys::queue(id)).await
+    }
+
+    async fn queue_settings(&self, id: &QueueId) -> PortResult<Option<WorkQueue>> {
+        self.get_settings(keys::queue(id)).await
     }
 
     async fn list_queues(&self) -> PortResult<Vec<WorkQueue>> {
@@ -192,23 +209,25 @@ impl AgentStore for DynamoStore {
     }
 
     async fn agent_by_token(&self, token_sha256: &str) -> PortResult<Option<Agent>> {
-        let Some(pointer) = self.get(keys::token(token_sha256)).await? else { return Ok(None) };
-        let Some(agent_id) = get_s(&pointer, "target") else { return Ok(None) };
-        let Some(item) = self.get(keys::agent(&AgentId::new(agent_id))).await? else { return Ok(None) };
-        if get_s(&item, TOKEN_ATTRIBUTE) != Some(token_sha256) {
-            return Ok(None);
-        }
-        from_item(&item).map(Some)
+        self.follow_pointer(keys::token(token_sha256), |agent_id| async move {
+            let Some(item) = self.get(keys::agent(&AgentId::new(agent_id))).await? else { return Ok(None) };
+            if get_s(&item, TOKEN_ATTRIBUTE) != Some(token_sha256) {
+                return Ok(None);
+            }
+            from_item(&item).map(Some)
+        })
+        .await
     }
 
     async fn agent_by_subject(&self, subject: &str) -> PortResult<Option<Agent>> {
-        let Some(pointer) = self.get(keys::subject(subject)).await? else { return Ok(None) };
-        let Some(agent_id) = get_s(&pointer, "target") else { return Ok(None) };
-        let Some(agent) = self.get_record::<Agent>(keys::agent(&AgentId::new(agent_id))).await? else {
-            return Ok(None);
-        };
-        // A pointer left by an agent re-stored with another subject no longer finds it.
-        Ok(agent.subject.as_deref().is_some_and(|s| s == subject).then_some(agent))
+        self.follow_pointer(keys::subject(subject), |agent_id| async move {
+            let Some(agent) = self.get_record::<Agent>(keys::agent(&AgentId::new(agent_id))).await? else {
+                return Ok(None);
+            };
+            // A pointer left by an agent re-stored with another subject no longer finds it.
+            Ok(agent.subject.as_deref().is_some_and(|s| s == subject).then_some(agent))
+        })
+        .await
     }
 
     async fn set_presence(

@@ -9,18 +9,22 @@ use time::OffsetDateTime;
 
 /// Global secondary index of waiting conversations: `wait_queue` (queue id) / `wait_order`.
 pub(crate) const WAITING_INDEX: &str = "waiting";
-/// Global secondary index of open conversations: `open_flag` ([`open_flag`]: `OPEN#<shard>`) / `activity`.
-pub(crate) const OPEN_INDEX: &str = "open";
+/// Global secondary index of open conversations: `open_flag` ([`open_flag`]: `OPEN#<shard>`) / `pk`. Its
+/// sort key never changes while a conversation is open (issue 12.4): a text or a reply (which move the
+/// item's `activity`) rewrites the index entry in place (1 write) instead of moving it (a delete and a
+/// put). Listings order by the `activity` attribute the entries carry. (It replaced the index `open`,
+/// sorted by `activity`: infra/TABLES.md says how a deployed table moves over.)
+pub(crate) const OPEN_INDEX: &str = "open_by_id";
 pub(crate) const OPEN_FLAG: &str = "OPEN";
 
 /// Write sharding (issue 12.8). Every assignment, close and presence change writes an agent item, and every
-/// conversation creation, close and touch writes the `open` index: with one partition key value each, both
-/// were held to one partition's ~1,000 writes/s. Each item now goes to one of N partition key values by a
+/// conversation creation, close and touch writes the open conversations' index: with one partition key value
+/// each, both were held to one partition's ~1,000 writes/s. Each item now goes to one of N partition key values by a
 /// stable hash of its id ([`shard`]), so writes spread over N partitions; a listing reads all N and merges
 /// (scatter-gather). Which shard an item is in never changes, so every conditional write and transaction
 /// names the same key as before and stays exactly as correct.
 pub(crate) const AGENT_SHARDS: u32 = 4;
-/// Shards of the `open` index.
+/// Shards of the `open_by_id` index.
 pub(crate) const OPEN_SHARDS: u32 = 8;
 
 /// The shard of `id` among `shards`: FNV-1a of its bytes, the same in every process and every release.
@@ -43,12 +47,12 @@ pub(crate) fn agents_partitions() -> impl Iterator<Item = String> {
     (0..AGENT_SHARDS).map(agents_partition)
 }
 
-/// The `open` index's partition key of an open conversation: `OPEN#<shard>`.
+/// The `open_by_id` index's partition key of an open conversation: `OPEN#<shard>`.
 pub(crate) fn open_flag(id: &ConversationId) -> String {
     format!("{OPEN_FLAG}#{}", shard(id.as_str(), OPEN_SHARDS))
 }
 
-/// Every partition key value of the `open` index.
+/// Every partition key value of the `open_by_id` index.
 pub(crate) fn open_flags() -> impl Iterator<Item = String> {
     (0..OPEN_SHARDS).map(|k| format!("{OPEN_FLAG}#{k}"))
 }

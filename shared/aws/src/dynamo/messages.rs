@@ -232,16 +232,16 @@ impl MessageStore for DynamoStore {
         channel: &ChannelId,
         provider_message_id: &str,
     ) -> PortResult<Option<Message>> {
-        let Some(pointer) = self.get(keys::provider_ref(channel, provider_message_id)).await? else {
-            return Ok(None);
-        };
-        let Some(target) = get_s(&pointer, "target") else { return Ok(None) };
-        let found = self.get_message(&MessageId::new(target)).await?;
-        Ok(found.filter(|m| {
-            m.direction == Direction::Outbound
-                && &m.channel_id == channel
-                && m.provider_message_id.as_deref() == Some(provider_message_id)
-        }))
+        let key = keys::provider_ref(channel, provider_message_id);
+        self.follow_pointer(key, |target| async move {
+            let found = self.get_message(&MessageId::new(target)).await?;
+            Ok(found.filter(|m| {
+                m.direction == Direction::Outbound
+                    && &m.channel_id == channel
+                    && m.provider_message_id.as_deref() == Some(provider_message_id)
+            }))
+        })
+        .await
     }
 
     async fn advance_status(&self, id: &MessageId, update: &StatusUpdate) -> PortResult<Option<Message>> {

@@ -35,7 +35,7 @@ use aws_sdk_dynamodb::types::{
 use smsdesk_ports::{PortError, PortResult};
 use std::time::Duration;
 
-use crate::attr::{Expr, Item};
+use crate::attr::{Expr, Item, get_s};
 use crate::error::{build_error, is_retryable_code, port_error};
 use crate::lazy::LazyClient;
 use crate::usage;
@@ -120,6 +120,46 @@ impl DynamoStore {
         Ok(out.map_err(|e| port_error("GetItem", e))?.item)
     }
 
+    /// GetItem, eventually consistent (half the read units): for settings a few seconds of staleness cannot
+    /// harm, never for an item a decision is conditioned on.
+    pub(crate) async fn get_eventually(&self, key: Item) -> PortResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(false)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        usage::dynamo("dynamodb:GetItem", out.as_ref().ok().and_then(|o| o.consumed_capacity.as_ref()));
+        Ok(out.map_err(|e| port_error("GetItem", e))?.item)
+    }
+
+    /// Follows a pointer item (its `target` is the id of the item it names) to what `follow` makes of that id
+    /// (`follow` reads the target consistently and checks it against the pointer's key). The pointer is read
+    /// eventually consistently first (half the units): a pointer is written once and is only ever deleted,
+    /// or replaced under its key after its target stopped matching. When that read finds nothing `follow`
+    /// accepts, the pointer is read again consistently and followed if it names another target: the answer
+    /// is the one a consistent read of the pointer gives, paid for in full only when it differs.
+    pub(crate) async fn follow_pointer<T, F, Fut>(&self, key: Item, follow: F) -> PortResult<Option<T>>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = PortResult<Option<T>>>,
+    {
+        let target = |item: Option<Item>| item.and_then(|p| get_s(&p, "target").map(str::to_string));
+        let seen = target(self.get_eventually(key.clone()).await?);
+        if let Some(id) = &seen
+            && let Some(found) = follow(id.clone()).await?
+        {
+            return Ok(Some(found));
+        }
+        match target(self.get(key).await?) {
+            Some(id) if seen.as_ref() != Some(&id) => follow(id).await,
+            _ => Ok(None),
+        }
+    }
+
     /// DeleteItem, unconditional.
     pub(crate) async fn delete(&self, key: Item) -> PortResult<()> {
         let request = self.client.delete_item().table_name(&self.table).set_key(Some(key));
@@ -184,6 +224,19 @@ impl DynamoStore {
         condition: Option<String>,
         expr: Expr,
     ) -> PortResult<Option<Item>> {
+        self.update_returning(key, update_expression, condition, expr, ReturnValue::AllNew).await
+    }
+
+    /// UpdateItem returning what `returns` asks for (the item before the update with `AllOld`: empty when
+    /// the item was new); None when the condition failed.
+    pub(crate) async fn update_returning(
+        &self,
+        key: Item,
+        update_expression: String,
+        condition: Option<String>,
+        expr: Expr,
+        returns: ReturnValue,
+    ) -> PortResult<Option<Item>> {
         let result = self
             .client
             .update_item()
@@ -193,7 +246,7 @@ impl DynamoStore {
             .set_condition_expression(condition)
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
-            .return_values(ReturnValue::AllNew)
+            .return_values(returns)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;

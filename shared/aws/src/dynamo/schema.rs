@@ -18,7 +18,7 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 /// How long [`create_table`] waits for the table to become active.
 const ACTIVE_WAIT: Duration = Duration::from_secs(60);
 
-/// Creates the table (on demand, `pk`/`sk`, the `waiting` and `open` indexes, TTL on `expires_at`, a stream
+/// Creates the table (on demand, `pk`/`sk`, the `waiting` and `open_by_id` indexes, TTL on `expires_at`, a stream
 /// of new and old images) and
 /// waits until it is active. A table that already exists is left as it is.
 pub async fn create_table(client: &Client, table: &str) -> PortResult<()> {
@@ -27,14 +27,14 @@ pub async fn create_table(client: &Client, table: &str) -> PortResult<()> {
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .set_attribute_definitions(Some(
-            ["pk", "sk", "wait_queue", "wait_order", "open_flag", "activity"]
+            ["pk", "sk", "wait_queue", "wait_order", "open_flag"]
                 .into_iter()
                 .map(string_attribute)
                 .collect::<PortResult<_>>()?,
         ))
         .set_key_schema(Some(vec![key_element("pk", KeyType::Hash)?, key_element("sk", KeyType::Range)?]))
         .global_secondary_indexes(index(WAITING_INDEX, "wait_queue", "wait_order")?)
-        .global_secondary_indexes(index(OPEN_INDEX, "open_flag", "activity")?)
+        .global_secondary_indexes(index(OPEN_INDEX, "open_flag", "pk")?)
         // The stream the `live` function reads (the change feed of the console's live updates).
         .stream_specification(
             StreamSpecification::builder()

@@ -14,6 +14,7 @@ pub async fn conversations_contract(store: Arc<dyn Store>) {
     one_open_per_customer(&store).await;
     create_races_yield_one(&store).await;
     touch_and_contact_link(&store).await;
+    the_first_agent_reply_is_marked_once(&store).await;
     close_is_final(&store).await;
     waiting_oldest_first(&store).await;
     idle_since_finds_old_open_ones(&store).await;
@@ -191,6 +192,47 @@ async fn create_races_yield_one(store: &Arc<dyn Store>) {
     let open =
         ok(store.open_conversation(&base.channel_id, &base.channel_number, &base.customer).await, "open");
     assert_eq!(open.map(|c| c.id), Some(winner), "the open conversation is the winner");
+}
+
+/// `touch_agent_reply` touches as `touch` does and says which call was the conversation's first agent reply:
+/// exactly one, whatever the order of the replies' times (a reply whose touch is refused as older still
+/// counts when it is the first), and never for a conversation that is gone.
+async fn the_first_agent_reply_is_marked_once(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let c = new_conversation(store, &q).await;
+    let later = c.last_message_at + Duration::seconds(10);
+    ok(store.touch(&c.id, later).await, "touch");
+    let earlier = later - Duration::seconds(5);
+    assert!(ok(store.touch_agent_reply(&c.id, earlier).await, "touch_agent_reply"), "the first agent reply");
+    assert_eq!(get(store, &c.id).await.last_message_at, later, "an older reply does not move it back");
+    let latest = later + Duration::seconds(10);
+    assert!(
+        !ok(store.touch_agent_reply(&c.id, latest).await, "touch_agent_reply"),
+        "the second is not first"
+    );
+    assert_eq!(get(store, &c.id).await.last_message_at, latest, "a newer reply moves last_message_at");
+
+    let other = new_conversation(store, &q).await;
+    let at = other.last_message_at + Duration::seconds(1);
+    let racing: Vec<_> = (0..4)
+        .map(|i| {
+            let (store, id) = (store.clone(), other.id.clone());
+            tokio::spawn(
+                async move { ok(store.touch_agent_reply(&id, at + Duration::seconds(i)).await, "race") },
+            )
+        })
+        .collect();
+    let firsts = join_all(racing).await.into_iter().filter(|first| *first).count();
+    assert_eq!(firsts, 1, "racing replies: exactly one is the first");
+    assert_eq!(
+        get(store, &other.id).await.last_message_at,
+        at + Duration::seconds(3),
+        "the newest time wins"
+    );
+
+    let gone = ConversationId::new(fixtures::id("cv_"));
+    assert!(!ok(store.touch_agent_reply(&gone, latest).await, "touch_agent_reply (gone)"), "no conversation");
+    assert!(ok(store.get_conversation(&gone).await, "get").is_none(), "nothing created");
 }
 
 async fn touch_and_contact_link(store: &Arc<dyn Store>) {

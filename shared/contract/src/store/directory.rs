@@ -34,6 +34,37 @@ pub async fn channels_contract(store: Arc<dyn Store>) {
 
     let missing = ok(store.get_channel(&ChannelId::new(fixtures::id("ch_"))).await, "get_channel (unknown)");
     assert_eq!(missing, None, "an unknown channel is None");
+    channel_settings_may_lag_but_never_miss(&store, &queue).await;
+}
+
+/// `channel_settings` and `queue_settings` (the message paths' reads): a record just stored is found at
+/// once (never missed), a replaced one shows its new version within seconds, an unknown one is None.
+async fn channel_settings_may_lag_but_never_miss(store: &Arc<dyn Store>, queue: &WorkQueue) {
+    let mut channel = fixtures::channel(&queue.id);
+    ok(store.put_channel(&channel).await, "put_channel");
+    let got = ok(store.channel_settings(&channel.id).await, "channel_settings");
+    assert_eq!(got.as_ref(), Some(&channel), "a channel just stored is found at once");
+    channel.name = "renamed".into();
+    ok(store.put_channel(&channel).await, "put_channel (replace)");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ok(store.channel_settings(&channel.id).await, "channel_settings").as_ref() != Some(&channel) {
+        assert!(std::time::Instant::now() < deadline, "channel_settings shows a change within seconds");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let unknown = ChannelId::new(fixtures::id("ch_"));
+    assert_eq!(ok(store.channel_settings(&unknown).await, "channel_settings (unknown)"), None, "unknown");
+
+    let mut queue = fixtures::work_queue();
+    ok(store.put_queue(&queue).await, "put_queue");
+    assert_eq!(ok(store.queue_settings(&queue.id).await, "queue_settings"), Some(queue.clone()), "at once");
+    queue.name = "renamed".into();
+    ok(store.put_queue(&queue).await, "put_queue (replace)");
+    while ok(store.queue_settings(&queue.id).await, "queue_settings").as_ref() != Some(&queue) {
+        assert!(std::time::Instant::now() < deadline, "queue_settings shows a change within seconds");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let unknown = QueueId::new(fixtures::id("q_"));
+    assert_eq!(ok(store.queue_settings(&unknown).await, "queue_settings (unknown)"), None, "unknown queue");
 }
 
 /// `put_queue` stores or replaces; `get_queue` and `list_queues` read it back.

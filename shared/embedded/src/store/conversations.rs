@@ -488,6 +488,26 @@ impl ConversationStore for EmbeddedStore {
             .await
     }
 
+    async fn touch_agent_reply(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<bool> {
+        let cid = conversation.to_string();
+        self.db
+            .tx(move |tx| {
+                let Some(mut c) = load(tx, &cid)? else { return Ok(false) };
+                if at > c.last_message_at {
+                    c.last_message_at = at;
+                    save(tx, &c)?;
+                }
+                let marked = tx
+                    .execute(
+                        "UPDATE conversations SET first_reply_at = ?2 WHERE id = ?1 AND first_reply_at IS NULL",
+                        params![cid, ts(at)],
+                    )
+                    .map_err(sql)?;
+                Ok(marked == 1)
+            })
+            .await
+    }
+
     async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()> {
         let (cid, link) = (conversation.to_string(), link.clone());
         self.db
