@@ -498,7 +498,7 @@ impl ConversationStore for EmbeddedStore {
                     save(tx, &c)?;
                 }
                 let marked = tx
-                    .execute(
+                    .execute_cached(
                         "UPDATE conversations SET first_reply_at = ?2 WHERE id = ?1 AND first_reply_at IS NULL",
                         params![cid, ts(at)],
                     )
