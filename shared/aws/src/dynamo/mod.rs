@@ -107,28 +107,22 @@ pub(crate) struct Cond {
 
 impl DynamoStore {
     pub(crate) async fn get(&self, key: Item) -> PortResult<Option<Item>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        usage::dynamo("dynamodb:GetItem", out.as_ref().ok().and_then(|o| o.consumed_capacity.as_ref()));
-        Ok(out.map_err(|e| port_error("GetItem", e))?.item)
+        self.get_with(key, true).await
     }
 
     /// GetItem, eventually consistent (half the read units): for settings a few seconds of staleness cannot
     /// harm, never for an item a decision is conditioned on.
     pub(crate) async fn get_eventually(&self, key: Item) -> PortResult<Option<Item>> {
+        self.get_with(key, false).await
+    }
+
+    async fn get_with(&self, key: Item, consistent: bool) -> PortResult<Option<Item>> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key))
-            .consistent_read(false)
+            .consistent_read(consistent)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
