@@ -11,6 +11,7 @@
 //! named table, queues or secret prefix.
 #![cfg(not(smsdesk_aws_emulators_missing))]
 
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use smsdesk_aws::aws_types::SdkConfig;
 use smsdesk_aws::{AwsAdapters, AwsConfig, DEFAULT_SECRET_PREFIX, DynamoStore, create_queues, create_tables};
@@ -52,9 +53,19 @@ fn unique(prefix: &str) -> String {
 
 /// Dummy credentials and region: the emulators accept anything, and nothing reaches AWS.
 /// Built the way the functions build theirs (no aws-config).
+/// The timeouts are the emulators' own: DynamoDB Local and moto on a busy two-core CI machine can take
+/// longer than the 4 s attempt the functions allow real AWS.
 async fn sdk() -> SdkConfig {
     let credentials = Credentials::new("test", "test", None, None, "smsdesk-contract-tests");
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(20))
+        .operation_timeout(Duration::from_secs(60))
+        .build();
     smsdesk_aws::sdk_config(Region::new("us-east-1"), credentials)
+        .to_builder()
+        .timeout_config(timeouts)
+        .build()
 }
 
 fn config(e: &Endpoints, table: String) -> AwsConfig {

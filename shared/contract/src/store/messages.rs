@@ -377,6 +377,9 @@ pub async fn queued_before_during_inserts_contract(store: Arc<dyn Store>) {
             while !done.load(std::sync::atomic::Ordering::Relaxed) || sweeps == 0 {
                 ok(store.queued_before(t + Duration::hours(1), 1000).await, "queued_before");
                 sweeps += 1;
+                // A short pause between sweeps: still many sweeps per insert, without flooding a slow
+                // emulator so much that the inserts time out.
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
             sweeps
         })
