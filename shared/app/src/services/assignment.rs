@@ -58,7 +58,7 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
         if list.is_empty() {
             continue;
         }
-        let queue_settings = app.store.get_queue(queue).await?;
+        let queue_settings = app.store.queue_settings(queue).await?;
         for c in list {
             // A transfer to one agent is offered to that agent only (`services::transfers`).
             if c.transfer.as_ref().is_some_and(|t| t.target_agent().is_some()) {

@@ -60,7 +60,7 @@ pub async fn receive_webhook(
 ) -> Result<(IntakeSummary, Option<WebhookReply>), ApiError> {
     let kind =
         ProviderKind::parse(provider).ok_or_else(|| refused(provider, channel_id, "unknown provider"))?;
-    let channel = match app.store.get_channel(&ChannelId::new(channel_id)).await? {
+    let channel = match app.store.channel_settings(&ChannelId::new(channel_id)).await? {
         Some(c) if c.provider == kind => c,
         Some(c) => {
             return Err(refused(provider, channel_id, &format!("the channel is a {} channel", c.provider)));

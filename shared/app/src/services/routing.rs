@@ -97,7 +97,7 @@ pub async fn file_parts(app: &App, so_far: &PartsSoFar) -> PortResult<Option<Con
 /// Files an inbound text into a conversation and returns that conversation's id (None when the channel or
 /// number is gone).
 pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<ConversationId>> {
-    let Some(channel) = app.store.get_channel(&m.channel_id).await? else {
+    let Some(channel) = app.store.channel_settings(&m.channel_id).await? else {
         tracing::warn!(channel = %m.channel_id, "text for a channel that no longer exists; dropped");
         return Ok(None);
     };
@@ -200,7 +200,7 @@ async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation
     if !smsdesk_domain::assign::waits_for_an_agent(queue, refused, &agents) {
         return Ok(());
     }
-    let settings = app.store.get_queue(queue).await?;
+    let settings = app.store.queue_settings(queue).await?;
     let waiting = app
         .store
         .waiting_in_queue(queue, 1000)
@@ -238,7 +238,7 @@ async fn out_of_hours(app: &App, channel: &Channel, conversation: &Conversation)
     if conversation.state != ConversationState::Open {
         return Ok(());
     }
-    let Some(queue) = app.store.get_queue(&conversation.queue_id).await? else { return Ok(()) };
+    let Some(queue) = app.store.queue_settings(&conversation.queue_id).await? else { return Ok(()) };
     if smsdesk_domain::hours::is_open(queue.operating_hours.as_ref(), app.clock.now()) {
         return Ok(());
     }
