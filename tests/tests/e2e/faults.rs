@@ -92,7 +92,7 @@ async fn a_send_whose_claim_is_held_elsewhere_waits_and_an_abandoned_claim_is_ne
 }
 
 #[tokio::test]
-async fn a_timeline_event_waits_for_a_pending_contact_link() {
+async fn a_timeline_event_before_the_link_job_links_the_contact_itself() {
     let Some(s) = Setup::new().await else { return };
     // The contact link job is slow to arrive.
     s.app.faults.hold(QueueKind::Crm, |m| m.body.contains("\"job\":\"link_conversation\""));
@@ -102,27 +102,17 @@ async fn a_timeline_event_waits_for_a_pending_contact_link() {
     // The work item can show before the router has queued the link job (the assignment may come from the
     // timers' sweep, beside the router): wait for the job to be held rather than expect it already.
     eventually(10, "the link job is held", || async { (s.app.faults.held() == 1).then_some(()) }).await;
-    let c = s.api().conversation(&token, &conversation).await;
-    assert_eq!(c["contact_state"], "pending", "{c}");
 
-    // The agent resolves it before the contact is known: crm-upsert defers the conversation_closed event.
+    // The agent resolves it before the link job has run: crm-upsert's event job finds the link pending and
+    // links the contact itself (created, as nobody has the number), rather than waiting for the link job.
     s.api().ok("POST", &format!("/v1/conversations/{conversation}/close"), &token, None, 200).await;
-    eventually(10, "crm-upsert defers the event", || async {
-        (s.app.faults.retries(QueueKind::Crm) >= 1).then_some(())
-    })
-    .await;
-    let none = s.api().ok("GET", "/v1/contacts?phone=%2B15555550621", &token, None, 200).await;
-    assert_eq!(none["items"], serde_json::json!([]), "no contact yet: {none}");
-
-    // The link arrives: the contact is created and linked, and the deferred event lands on its timeline.
-    s.app.faults.release().await.expect("release the link job");
     let api = s.api().clone();
-    let (token, conversation) = (token.clone(), conversation.clone());
-    let timeline = eventually(15, "both events on the contact's timeline", || {
+    let kinds_on_contact = || {
         let (api, token, conversation) = (api.clone(), token.clone(), conversation.clone());
         async move {
             let found = api.ok("GET", "/v1/contacts?phone=%2B15555550621", &token, None, 200).await;
-            let id = found["items"].as_array()?.first()?["id"].as_str()?.to_string();
+            let items = found["items"].as_array()?.clone();
+            let id = items.first()?["id"].as_str()?.to_string();
             let contact = api.ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
             let kinds: Vec<String> = contact["timeline"]
                 .as_array()?
@@ -130,11 +120,24 @@ async fn a_timeline_event_waits_for_a_pending_contact_link() {
                 .filter(|e| e["conversation_id"] == conversation.as_str())
                 .filter_map(|e| e["kind"].as_str().map(str::to_string))
                 .collect();
-            kinds.contains(&"conversation_closed".to_string()).then_some(kinds)
+            kinds.contains(&"conversation_closed".to_string()).then_some((items.len(), kinds))
         }
-    })
-    .await;
+    };
+    let (contacts, timeline) =
+        eventually(15, "the closing event on the contact's timeline", kinds_on_contact).await;
+    assert_eq!(s.app.faults.held(), 1, "the link job is still held: the event job linked the contact");
+    assert_eq!(s.app.faults.retries(QueueKind::Crm), 0, "no crm job was put off for the link");
+    assert_eq!(contacts, 1, "one contact for the number");
     assert!(timeline.contains(&"conversation_started".to_string()), "{timeline:?}");
+    let c = s.api().conversation(&token, &conversation).await;
+    assert_ne!(c["contact_state"], "pending", "the conversation is linked: {c}");
+
+    // The held link job arrives late and changes nothing: still one contact, each event once.
+    s.app.faults.release().await.expect("release the link job");
+    s.app.settled().await;
+    let (contacts, timeline) = eventually(10, "the timeline", kinds_on_contact).await;
+    assert_eq!(contacts, 1, "still one contact for the number");
+    assert_eq!(timeline.iter().filter(|k| *k == "conversation_started").count(), 1, "{timeline:?}");
     assert_eq!(timeline.iter().filter(|k| *k == "conversation_closed").count(), 1, "{timeline:?}");
     s.app.assert_no_dead_letters().await;
 }

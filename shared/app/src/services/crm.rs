@@ -134,9 +134,16 @@ enum Step {
 
 async fn link_conversation(app: &App, id: &ConversationId) -> PortResult<Step> {
     let Some(conversation) = app.store.get_conversation(id).await? else { return Ok(Step::Done) };
-    if conversation.contact != ContactLink::Pending {
-        return Ok(Step::Done);
+    if conversation.contact == ContactLink::Pending {
+        link(app, &conversation).await?;
     }
+    Ok(Step::Done)
+}
+
+/// Finds or creates the contact of a conversation whose link is pending, and links it (the
+/// `conversation_started` entry with it). Idempotent: the contact is created only if none has the phone, so
+/// two jobs linking at once link the same contact.
+async fn link(app: &App, conversation: &Conversation) -> PortResult<ContactLink> {
     let contacts = app.store.contacts_by_phone(&conversation.customer).await?;
     let link = match decide(&contacts) {
         ContactDecision::Create => {
@@ -158,9 +165,9 @@ async fn link_conversation(app: &App, id: &ConversationId) -> PortResult<Step> {
     };
     app.store.set_contact_link(&conversation.id, &link).await?;
     if let ContactLink::Linked { contact_id } = &link {
-        started_event(app, &conversation, contact_id).await?;
+        started_event(app, conversation, contact_id).await?;
     }
-    Ok(Step::Done)
+    Ok(link)
 }
 
 /// The `conversation_started` entry, written once a contact is linked (by crm-upsert, or the agent's pick).
@@ -190,7 +197,13 @@ async fn write_timeline(
     at: time::OffsetDateTime,
 ) -> PortResult<Step> {
     let Some(conversation) = app.store.get_conversation(id).await? else { return Ok(Step::Done) };
-    match &conversation.contact {
+    // An event that comes before the conversation's link job (the agent's join, a few milliseconds after the
+    // text) links the contact itself rather than coming back later.
+    let contact = match &conversation.contact {
+        ContactLink::Pending => link(app, &conversation).await?,
+        linked => linked.clone(),
+    };
+    match &contact {
         ContactLink::Linked { contact_id } => {
             let event = TimelineEvent {
                 id: event_id.to_string(),
