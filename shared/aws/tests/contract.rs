@@ -128,6 +128,7 @@ store_suite!(
     send_claims_contract,
     queued_before_contract,
     queued_before_during_inserts_contract,
+    open_with_message_contract,
     contacts_contract,
     consent_contract,
     dedupe_contract,

@@ -299,6 +299,18 @@ pub enum Append {
     ConversationClosed,
 }
 
+/// Outcome of [`MessageStore::open_with_message`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpenWith {
+    /// The conversation and its first message were stored, together.
+    Opened,
+    /// A conversation is open already for the channel, number and customer: nothing was stored. This is
+    /// it; file the message into it.
+    Existing(Box<Conversation>),
+    /// A message with this id exists already: nothing was stored.
+    Duplicate,
+}
+
 /// Outcome of [`MessageStore::claim_send`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendClaim {
@@ -322,6 +334,11 @@ pub trait MessageStore: Send + Sync {
     /// the message and moves the conversation's `last_message_at` forward to the message's `created_at`. A
     /// text is never filed into a conversation that closed underneath the caller.
     async fn append_message(&self, message: &Message) -> PortResult<Append>;
+    /// Atomically: unless a conversation is open already for `conversation`'s channel, number and customer,
+    /// or a message has `message`'s id, stores the new conversation (its `last_message_at` is the message's
+    /// `created_at`) and its first message, in one write. A customer's first text opens its conversation.
+    async fn open_with_message(&self, conversation: &Conversation, message: &Message)
+    -> PortResult<OpenWith>;
     async fn get_message(&self, id: &MessageId) -> PortResult<Option<Message>>;
     /// The transcript, oldest first.
     async fn list_messages(&self, conversation: &ConversationId) -> PortResult<Vec<Message>>;

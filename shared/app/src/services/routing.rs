@@ -12,7 +12,7 @@ use smsdesk_domain::multipart::{self, PartsSoFar};
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
 use smsdesk_ports::{
-    Append, Consumer, OpenOutcome, Outcome, PartPut, PortError, PortResult, Received, StatusUpdate,
+    Append, Consumer, OpenOutcome, OpenWith, Outcome, PartPut, PortError, PortResult, Received, StatusUpdate,
 };
 use std::sync::Arc;
 use tracing::Instrument;
@@ -299,7 +299,8 @@ const FILE_ATTEMPTS: u32 = 4;
 
 /// Files a new inbound text into the customer's open conversation, or a new one. The append is conditional
 /// on the conversation being open: when an agent or auto-close closed it after we found it, the text goes
-/// to a new conversation (never into a closed one that nobody sees).
+/// to a new conversation (never into a closed one that nobody sees). A new conversation is stored together
+/// with the text that opens it, in one write.
 async fn file_text(
     app: &App,
     channel: &Channel,
@@ -308,33 +309,31 @@ async fn file_text(
     message_id: &MessageId,
 ) -> PortResult<Conversation> {
     for _ in 0..FILE_ATTEMPTS {
-        let (conversation, _) = find_or_open_with(app, channel, number, &m.from, true).await?;
-        let now = app.clock.now();
-        let info = analyze(&m.text);
-        let message = Message {
-            id: message_id.clone(),
-            conversation_id: conversation.id.clone(),
-            channel_id: channel.id.clone(),
-            direction: Direction::Inbound,
-            author: Author::Customer,
-            agent_id: None,
-            text: m.text.clone(),
-            status: MessageStatus::Received,
-            encoding: info.encoding,
-            segments: info.segments,
-            provider_message_id: Some(m.provider_message_id.clone()),
-            error: None,
-            attempts: 0,
-            automated: None,
-            // Kept whole, never cut: the agent sees it all, flagged.
-            over_limit: info.characters as usize > MAX_MESSAGE_CHARS,
-            internal: false,
-            // Filed time, not the provider's: the transcript keeps the order texts reached us (FIFO per
-            // customer), even when the provider's timestamps tie or arrive late.
-            created_at: now,
-            updated_at: now,
+        let found = app.store.open_conversation(&channel.id, &number.number, &m.from).await?;
+        // The conversation filed into, whether it is stored, and how the text went into it.
+        let (conversation, stored, appended) = match found {
+            Some(open) => {
+                let appended = app.store.append_message(&inbound_message(app, &open, m, message_id)).await?;
+                (open, true, appended)
+            }
+            None => {
+                let new = new_conversation(app, channel, number, &m.from, true).await?;
+                let message = inbound_message(app, &new, m, message_id);
+                match app.store.open_with_message(&new, &message).await? {
+                    OpenWith::Opened => {
+                        tracing::info!(conversation = %new.id, queue = %new.queue_id, "conversation opened");
+                        return Ok(Conversation { last_message_at: message.created_at, ..new });
+                    }
+                    OpenWith::Existing(open) => {
+                        let appended =
+                            app.store.append_message(&inbound_message(app, &open, m, message_id)).await?;
+                        (*open, true, appended)
+                    }
+                    OpenWith::Duplicate => (new, false, Append::Duplicate),
+                }
+            }
         };
-        match app.store.append_message(&message).await? {
+        match appended {
             Append::Appended => return Ok(conversation),
             // Filed by a concurrent delivery of the same text: continue with where it went.
             Append::Duplicate => {
@@ -343,7 +342,12 @@ async fn file_text(
                     Some(f) => app.store.get_conversation(&f.conversation_id).await?,
                     None => None,
                 };
-                return Ok(found.unwrap_or(conversation));
+                match found {
+                    Some(c) => return Ok(c),
+                    None if stored => return Ok(conversation),
+                    // Not readable yet: look again.
+                    None => {}
+                }
             }
             Append::ConversationClosed => {
                 tracing::info!(conversation = %conversation.id, "conversation closed while a text was filed; opening a new one");
@@ -363,27 +367,34 @@ pub async fn find_or_open(
     number: &ChannelNumber,
     customer: &Phone,
 ) -> PortResult<(Conversation, bool)> {
-    find_or_open_with(app, channel, number, customer, false).await
+    if let Some(open) = app.store.open_conversation(&channel.id, &number.number, customer).await? {
+        return Ok((open, false));
+    }
+    let conversation = new_conversation(app, channel, number, customer, false).await?;
+    Ok(match app.store.create_conversation(&conversation).await? {
+        OpenOutcome::Created(c) => {
+            tracing::info!(conversation = %c.id, queue = %c.queue_id, "conversation opened");
+            (c, true)
+        }
+        OpenOutcome::Existing(c) => (c, false),
+    })
 }
 
-/// As [`find_or_open`]; with `routed`, a new conversation starts before its queue when the number has a
-/// menu or its queue a bot (a customer's first text), else it waits in the number's queue.
-async fn find_or_open_with(
+/// A new conversation of `customer` on `number`, not stored yet: with `routed`, before its queue when the
+/// number has a menu or its queue a bot (a customer's first text), else waiting in the number's queue.
+async fn new_conversation(
     app: &App,
     channel: &Channel,
     number: &ChannelNumber,
     customer: &Phone,
     routed: bool,
-) -> PortResult<(Conversation, bool)> {
-    if let Some(open) = app.store.open_conversation(&channel.id, &number.number, customer).await? {
-        return Ok((open, false));
-    }
+) -> PortResult<Conversation> {
     let now = app.clock.now();
     let (state, routing) = match routed {
         true => prequeue::initial_state(app, number, now).await?,
         false => (ConversationState::Open, None),
     };
-    let conversation = Conversation {
+    Ok(Conversation {
         id: ConversationId::new(app.ids.new_id(ConversationId::PREFIX)),
         channel_id: channel.id.clone(),
         channel_number: number.number.clone(),
@@ -405,14 +416,36 @@ async fn find_or_open_with(
         refused_by: Vec::new(),
         declined_at: None,
         transfer: None,
-    };
-    Ok(match app.store.create_conversation(&conversation).await? {
-        OpenOutcome::Created(c) => {
-            tracing::info!(conversation = %c.id, queue = %c.queue_id, "conversation opened");
-            (c, true)
-        }
-        OpenOutcome::Existing(c) => (c, false),
     })
+}
+
+/// The customer's text as filed into `conversation` now.
+fn inbound_message(app: &App, conversation: &Conversation, m: &InboundMessage, id: &MessageId) -> Message {
+    let now = app.clock.now();
+    let info = analyze(&m.text);
+    Message {
+        id: id.clone(),
+        conversation_id: conversation.id.clone(),
+        channel_id: conversation.channel_id.clone(),
+        direction: Direction::Inbound,
+        author: Author::Customer,
+        agent_id: None,
+        text: m.text.clone(),
+        status: MessageStatus::Received,
+        encoding: info.encoding,
+        segments: info.segments,
+        provider_message_id: Some(m.provider_message_id.clone()),
+        error: None,
+        attempts: 0,
+        automated: None,
+        // Kept whole, never cut: the agent sees it all, flagged.
+        over_limit: info.characters as usize > MAX_MESSAGE_CHARS,
+        internal: false,
+        // Filed time, not the provider's: the transcript keeps the order texts reached us (FIFO per
+        // customer), even when the provider's timestamps tie or arrive late.
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 /// Moves an outbound message forward on a provider's delivery report (never backward).

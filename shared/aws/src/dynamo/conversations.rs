@@ -17,6 +17,23 @@ use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s, sort
 /// The mark of a conversation's first agent reply (N: its time in ns), set once by `touch_agent_reply`.
 const FIRST_REPLY: &str = "first_reply_ns";
 
+impl DynamoStore {
+    /// The writes that open a new conversation: its open pointer (absent: no other conversation is open for
+    /// the customer on this number) unless it is closed, and its item (absent: the id is new).
+    pub(super) fn opening(&self, c: &Conversation) -> PortResult<Vec<TransactWriteItem>> {
+        let mut tx = Vec::new();
+        if c.state != ConversationState::Closed {
+            let pointer = keys::item_with(
+                keys::open_pointer(&c.channel_id, &c.channel_number, &c.customer),
+                [("target", s(c.id.as_str())), ("entity", s("open_pointer"))],
+            );
+            tx.push(self.put_item(pointer, Some(absent()))?);
+        }
+        tx.push(self.put_item(conversation_item(c)?, Some(absent()))?);
+        Ok(tx)
+    }
+}
+
 /// Index sort key: time first (fixed width), then the id so that equal times stay distinct.
 pub(crate) fn order_key(at: OffsetDateTime, id: &ConversationId) -> String {
     format!("{}#{id}", sortable(at))
@@ -375,16 +392,7 @@ impl ConversationStore for DynamoStore {
     async fn create_conversation(&self, conversation: &Conversation) -> PortResult<OpenOutcome> {
         let c = conversation;
         for _ in attempts() {
-            let mut tx = Vec::new();
-            if c.state != ConversationState::Closed {
-                let pointer = keys::item_with(
-                    keys::open_pointer(&c.channel_id, &c.channel_number, &c.customer),
-                    [("target", s(c.id.as_str())), ("entity", s("open_pointer"))],
-                );
-                tx.push(self.put_item(pointer, Some(absent()))?);
-            }
-            tx.push(self.put_item(conversation_item(c)?, Some(absent()))?);
-            if let Tx::Committed = self.transact(tx).await? {
+            if let Tx::Committed = self.transact(self.opening(c)?).await? {
                 return Ok(OpenOutcome::Created(c.clone()));
             }
             if let Some(open) = self.open_conversation(&c.channel_id, &c.channel_number, &c.customer).await? {

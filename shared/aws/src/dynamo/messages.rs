@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use smsdesk_domain::*;
-use smsdesk_ports::{Append, ConversationStore, MessageStore, PortResult, SendClaim, StatusUpdate};
+use smsdesk_ports::{Append, ConversationStore, MessageStore, OpenWith, PortResult, SendClaim, StatusUpdate};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -204,6 +204,37 @@ impl MessageStore for DynamoStore {
             }
         }
         Err(contention("append_message"))
+    }
+
+    /// One transaction: the conversation's open pointer and item (as `create_conversation` writes them) and
+    /// the message; the message's pointers before it, as plain Puts, as `append_message` writes them. Half
+    /// the writes of a creation and an append: the conversation item and its index entries once.
+    async fn open_with_message(
+        &self,
+        conversation: &Conversation,
+        message: &Message,
+    ) -> PortResult<OpenWith> {
+        let c = Conversation { last_message_at: message.created_at, ..conversation.clone() };
+        self.put_pointers(message).await?;
+        for _ in attempts() {
+            let mut tx = self.opening(&c)?;
+            let message_at = tx.len();
+            tx.push(self.put_item(message_item(message)?, Some(absent()))?);
+            let outcome = self.transact(tx).await?;
+            match outcome {
+                Tx::Committed => return Ok(OpenWith::Opened),
+                _ if outcome.failed_at(message_at) => return Ok(OpenWith::Duplicate),
+                Tx::Cancelled(_) => {}
+            }
+            if let Some(open) = self.open_conversation(&c.channel_id, &c.channel_number, &c.customer).await? {
+                return Ok(OpenWith::Existing(Box::new(open)));
+            }
+            if self.get_conversation(&c.id).await?.is_some() {
+                return Err(smsdesk_ports::PortError::Backend(format!("conversation id {} is taken", c.id)));
+            }
+            // The open one closed between our write and our read: try again.
+        }
+        Err(contention("open_with_message"))
     }
 
     async fn get_message(&self, id: &MessageId) -> PortResult<Option<Message>> {

@@ -1,7 +1,7 @@
 //! Messages: idempotent insert, transcript order, forward-only status, and a send claimed once.
 
 use smsdesk_domain::*;
-use smsdesk_ports::{Append, SendClaim, StatusUpdate, Store};
+use smsdesk_ports::{Append, OpenWith, SendClaim, StatusUpdate, Store};
 use std::sync::Arc;
 use time::Duration;
 
@@ -404,6 +404,86 @@ pub async fn queued_before_during_inserts_contract(store: Arc<dyn Store>) {
         "{} of 40 replies lost by {sweeps} sweeps during their inserts",
         missing.len()
     );
+}
+
+/// `open_with_message`: a customer's first text and the conversation it opens are stored together, once:
+/// never a second open conversation for the same customer on the same number, never a message twice, and
+/// nothing at all stored when either is refused. Racing openers: exactly one opens, every other is shown it.
+pub async fn open_with_message_contract(store: Arc<dyn Store>) {
+    let t = fixtures::now();
+    let first = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    let text = fixtures::inbound_message(&first, &fixtures::id("prov_"), t + Duration::seconds(3));
+    let opened = ok(store.open_with_message(&first, &text).await, "open_with_message");
+    assert_eq!(opened, OpenWith::Opened, "a new customer's first text opens the conversation");
+    let stored =
+        ok(store.get_conversation(&first.id).await, "get_conversation").expect("the conversation is stored");
+    assert_eq!(stored.last_message_at, text.created_at, "its activity is its first text's time");
+    assert_eq!(stored.state, first.state);
+    let open =
+        ok(store.open_conversation(&first.channel_id, &first.channel_number, &first.customer).await, "open");
+    assert_eq!(open.map(|c| c.id), Some(first.id.clone()), "it is the customer's open conversation");
+    let transcript = ok(store.list_messages(&first.id).await, "list_messages");
+    assert_eq!(transcript, vec![text.clone()], "with its first text in the transcript");
+
+    // The same customer on the same number again: the open one is answered, nothing is stored.
+    let second = Conversation { id: ConversationId::new(fixtures::id("conv_")), ..first.clone() };
+    let other_text = fixtures::inbound_message(&second, &fixtures::id("prov_"), t + Duration::seconds(4));
+    match ok(store.open_with_message(&second, &other_text).await, "open_with_message") {
+        OpenWith::Existing(c) => assert_eq!(c.id, first.id, "the open conversation is the one answered"),
+        other => panic!("a second opener for the same customer got {other:?}"),
+    }
+    assert_eq!(
+        ok(store.get_conversation(&second.id).await, "get_conversation"),
+        None,
+        "no second conversation"
+    );
+    assert_eq!(ok(store.get_message(&other_text.id).await, "get_message"), None, "and not its text");
+
+    // A text already filed (a replayed delivery) opens nothing, even for another customer's conversation.
+    let third = fixtures::fresh_conversation(&first.queue_id);
+    let replayed = Message { conversation_id: third.id.clone(), ..text.clone() };
+    let outcome = ok(store.open_with_message(&third, &replayed).await, "open_with_message");
+    assert_eq!(outcome, OpenWith::Duplicate, "a text already filed is a duplicate");
+    assert_eq!(
+        ok(store.get_conversation(&third.id).await, "get_conversation"),
+        None,
+        "nothing opened for it"
+    );
+    let kept = ok(store.get_message(&text.id).await, "get_message").map(|m| m.conversation_id);
+    assert_eq!(kept, Some(first.id.clone()), "the filed text stays where it was");
+
+    // Eight first texts of one customer at once: one conversation, the others told which.
+    let racer = fixtures::fresh_conversation(&first.queue_id);
+    let results = join_all(
+        (0..8)
+            .map(|i| {
+                let store = store.clone();
+                let c = Conversation { id: ConversationId::new(fixtures::id("conv_")), ..racer.clone() };
+                let m = fixtures::inbound_message(&c, &fixtures::id("prov_"), t + Duration::milliseconds(i));
+                tokio::spawn(async move {
+                    let outcome = ok(store.open_with_message(&c, &m).await, "open_with_message");
+                    (c.id, outcome)
+                })
+            })
+            .collect(),
+    )
+    .await;
+    let winners: Vec<&ConversationId> =
+        results.iter().filter(|(_, o)| *o == OpenWith::Opened).map(|(id, _)| id).collect();
+    assert_eq!(winners.len(), 1, "exactly one racer opens the conversation: {results:?}");
+    for (id, outcome) in &results {
+        match outcome {
+            OpenWith::Opened => {}
+            OpenWith::Existing(c) => {
+                assert_eq!(&c.id, winners[0], "every other racer is shown the one opened")
+            }
+            OpenWith::Duplicate => panic!("racer {id} with its own text was told it is a duplicate"),
+        }
+    }
+    let open =
+        ok(store.open_conversation(&racer.channel_id, &racer.channel_number, &racer.customer).await, "open");
+    assert_eq!(open.map(|c| c.id).as_ref(), Some(winners[0]));
+    assert_eq!(ok(store.list_messages(winners[0]).await, "list_messages").len(), 1, "with its one text");
 }
 
 /// `append_message`: a text goes into an open conversation together with its activity, once, and never into

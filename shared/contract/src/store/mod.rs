@@ -23,8 +23,8 @@ pub use directory::{
 pub use handback::handback_contract;
 pub use lifecycle::{distribution_stress_contract, lifecycle_contract};
 pub use messages::{
-    append_contract, messages_contract, queued_before_contract, queued_before_during_inserts_contract,
-    send_claims_contract, status_contract,
+    append_contract, messages_contract, open_with_message_contract, queued_before_contract,
+    queued_before_during_inserts_contract, send_claims_contract, status_contract,
 };
 pub use notes::notes_contract;
 pub use offers::offers_contract;
@@ -63,6 +63,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     queued_before_contract(store.clone()).await;
     queued_before_during_inserts_contract(store.clone()).await;
     append_contract(store.clone()).await;
+    open_with_message_contract(store.clone()).await;
     contacts_contract(store.clone()).await;
     consent_contract(store.clone()).await;
     dedupe_contract(store.clone()).await;

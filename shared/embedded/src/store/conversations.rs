@@ -15,8 +15,21 @@ use crate::rows::{all, one};
 const OPEN: &str = "SELECT body FROM conversations \
     WHERE channel_id = ?1 AND channel_number = ?2 AND customer = ?3 AND state <> 'closed'";
 
+/// The conversation open for `c`'s channel, number and customer, if any.
+pub(super) fn open_like(tx: &Transaction<'_>, c: &Conversation) -> PortResult<Option<Conversation>> {
+    one(tx, OPEN, params![c.channel_id.as_str(), c.channel_number.e164(), c.customer.e164()])
+}
+
 pub(super) fn load(tx: &Transaction<'_>, id: &str) -> PortResult<Option<Conversation>> {
     one(tx, "SELECT body FROM conversations WHERE id = ?1", [id])
+}
+
+/// Inserts a new conversation row; an id already taken is an error.
+pub(super) fn save_new(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
+    if load(tx, c.id.as_str())?.is_some() {
+        return Err(PortError::Backend(format!("conversation id {} is taken", c.id)));
+    }
+    save(tx, c)
 }
 
 /// Inserts or rewrites a conversation row: the queried fields as columns, the whole record as JSON.
@@ -150,14 +163,10 @@ impl ConversationStore for EmbeddedStore {
         let c = conversation.clone();
         self.db
             .tx(move |tx| {
-                let key = params![c.channel_id.as_str(), c.channel_number.e164(), c.customer.e164()];
-                if let Some(existing) = one(tx, OPEN, key)? {
+                if let Some(existing) = open_like(tx, &c)? {
                     return Ok(OpenOutcome::Existing(existing));
                 }
-                if load(tx, c.id.as_str())?.is_some() {
-                    return Err(PortError::Backend(format!("conversation id {} is taken", c.id)));
-                }
-                save(tx, &c)?;
+                save_new(tx, &c)?;
                 Ok(OpenOutcome::Created(c))
             })
             .await

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 use smsdesk_domain::*;
-use smsdesk_ports::{Append, MessageStore, PortResult, SendClaim, StatusUpdate};
+use smsdesk_ports::{Append, MessageStore, OpenWith, PortResult, SendClaim, StatusUpdate};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -75,6 +75,31 @@ impl MessageStore for EmbeddedStore {
                     conversations::save(tx, &c)?;
                 }
                 Ok(Append::Appended)
+            })
+            .await
+    }
+
+    async fn open_with_message(
+        &self,
+        conversation: &Conversation,
+        message: &Message,
+    ) -> PortResult<OpenWith> {
+        let (c, m, body) = (conversation.clone(), message.clone(), to_json(message)?);
+        self.db
+            .tx(move |tx| {
+                if let Some(existing) = conversations::open_like(tx, &c)? {
+                    return Ok(OpenWith::Existing(Box::new(existing)));
+                }
+                let taken: Option<i64> = tx
+                    .query_row_cached("SELECT 1 FROM messages WHERE id = ?1", [m.id.as_str()], |r| r.get(0))
+                    .optional()
+                    .map_err(sql)?;
+                if taken.is_some() {
+                    return Ok(OpenWith::Duplicate);
+                }
+                conversations::save_new(tx, &Conversation { last_message_at: m.created_at, ..c })?;
+                insert(tx, &m, &body)?;
+                Ok(OpenWith::Opened)
             })
             .await
     }
