@@ -26,7 +26,7 @@ pub fn millis(t: OffsetDateTime) -> OffsetDateTime {
 }
 
 /// A far-past instant unique to this call (somewhere in 2001), for tests that look for old records
-/// (`idle_since`) without seeing those of other runs.
+/// (idle conversations) without seeing those of other runs.
 pub fn ancient() -> OffsetDateTime {
     let base = time::macros::datetime!(2001-01-01 00:00 UTC);
     let offset = (uuid::Uuid::new_v4().as_u128() % 300_000_000) as i64;

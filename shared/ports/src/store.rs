@@ -263,9 +263,6 @@ pub trait ConversationStore: Send + Sync {
     /// transcript (the time-to-first-reply metric).
     async fn touch_agent_reply(&self, conversation: &ConversationId, at: OffsetDateTime) -> PortResult<bool>;
     async fn set_contact_link(&self, conversation: &ConversationId, link: &ContactLink) -> PortResult<()>;
-    /// Open conversations whose last message is older than `cutoff` (for auto-close). The listing may be
-    /// stale (an eventually consistent index in AWS): close them with [`ConversationStore::close_idle`].
-    async fn idle_since(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<Conversation>>;
     /// As [`ConversationStore::close`], and only if the conversation's last message is still older than
     /// `cutoff` (no activity since the cut-off): atomically, so a text filed meanwhile keeps it open. Returns
     /// the closed conversation, or None when it was closed already, is gone, or saw activity.

@@ -39,7 +39,7 @@ const IDLE_BATCH: usize = 500;
 
 /// Closes conversations idle past their channel's inactivity period (`Channel::inactivity_secs`, else
 /// `default`), from the run's listing of open conversations: those idle past the shortest period of any
-/// channel, oldest activity first, at most [`IDLE_BATCH`] (what `idle_since` lists); each is closed only
+/// channel, oldest activity first, at most [`IDLE_BATCH`]; each is closed only
 /// if idle past its own channel's period, conditionally (no activity since that cut-off).
 async fn auto_close(app: &App, default: std::time::Duration, open: &[Conversation]) -> PortResult<usize> {
     let default = time::Duration::try_from(default).unwrap_or(time::Duration::MAX);

@@ -337,34 +337,20 @@ impl DynamoStore {
         items.iter().map(from_item).collect()
     }
 
-    /// Every shard of the open-conversations index (with `before`: only entries whose `activity` is older),
-    /// merged in `activity` order (ascending when `forward`), at most `max`. The index is keyed by
-    /// conversation, not by activity, so each shard is read whole and the order is made here.
-    async fn open_items(
-        &self,
-        forward: bool,
-        before: Option<OffsetDateTime>,
-        max: Option<usize>,
-    ) -> PortResult<Vec<Item>> {
-        let queries = keys::open_flags().map(|flag| Self::open_query(flag, before)).collect();
+    /// Every shard of the open-conversations index, merged, most recent `activity` first. The index is keyed
+    /// by conversation, not by activity, so each shard is read whole and the order is made here.
+    async fn open_items(&self) -> PortResult<Vec<Item>> {
+        let queries = keys::open_flags().map(Self::open_query).collect();
         let mut items: Vec<Item> = self.query_all(queries).await?.into_iter().flatten().collect();
-        items.sort_by(|a, b| get_s(a, "activity").cmp(&get_s(b, "activity")));
-        if !forward {
-            items.reverse();
-        }
-        if let Some(max) = max {
-            items.truncate(max);
-        }
+        items.sort_by(|a, b| get_s(b, "activity").cmp(&get_s(a, "activity")));
         Ok(items)
     }
 
-    /// A query of one whole shard of the open-conversations index (with `before`: filtered on `activity`).
-    fn open_query(flag: String, before: Option<OffsetDateTime>) -> Query {
+    /// A query of one whole shard of the open-conversations index.
+    fn open_query(flag: String) -> Query {
         let mut expr = Expr::new();
         let key_condition = expr.eq("open_flag", s(flag));
-        let filter =
-            before.map(|cutoff| format!("{} < {}", expr.name("activity"), expr.value(s(sortable(cutoff)))));
-        Query { index: Some(keys::OPEN_INDEX), key_condition, filter, expr, forward: true, max: None }
+        Query { index: Some(keys::OPEN_INDEX), key_condition, filter: None, expr, forward: true, max: None }
     }
 }
 
@@ -427,7 +413,7 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn open_conversations(&self) -> PortResult<Vec<Conversation>> {
-        let items = self.open_items(false, None, None).await?;
+        let items = self.open_items().await?;
         let list = Self::conversations(&items)?;
         Ok(list.into_iter().filter(|c| c.state != ConversationState::Closed).collect())
     }
@@ -779,18 +765,6 @@ impl ConversationStore for DynamoStore {
         let update = format!("SET {}", expr.eq("contact", to_attr(&value)));
         let condition = format!("attribute_exists({})", expr.name("pk"));
         self.update(keys::conversation(conversation), update, Some(condition), expr).await.map(|_| ())
-    }
-
-    async fn idle_since(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<Conversation>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let items = self.open_items(true, Some(cutoff), Some(limit)).await?;
-        let list = Self::conversations(&items)?;
-        Ok(list
-            .into_iter()
-            .filter(|c| c.state != ConversationState::Closed && c.last_message_at < cutoff)
-            .collect())
     }
 
     async fn move_conversation(

@@ -17,7 +17,7 @@ pub async fn conversations_contract(store: Arc<dyn Store>) {
     the_first_agent_reply_is_marked_once(&store).await;
     close_is_final(&store).await;
     waiting_oldest_first(&store).await;
-    idle_since_finds_old_open_ones(&store).await;
+    open_listing_finds_idle_ones(&store).await;
     delivery_receipts_are_not_activity(&store).await;
     close_idle_needs_no_activity_since_the_cutoff(&store).await;
     move_takes_the_open_conversation_to_the_new_channel(&store).await;
@@ -320,7 +320,18 @@ async fn waiting_oldest_first(store: &Arc<dyn Store>) {
     assert!(none.is_empty(), "an empty queue has nobody waiting");
 }
 
-async fn idle_since_finds_old_open_ones(store: &Arc<dyn Store>) {
+/// The open conversations whose last message is older than `cutoff`, as auto-close takes them from the
+/// timers' listing of open conversations.
+async fn idle(store: &Arc<dyn Store>, cutoff: OffsetDateTime) -> Vec<Conversation> {
+    let open = ok(store.open_conversations().await, "open_conversations");
+    assert!(
+        open.iter().all(|c| c.state != ConversationState::Closed),
+        "only conversations not closed are listed"
+    );
+    open.into_iter().filter(|c| c.last_message_at < cutoff).collect()
+}
+
+async fn open_listing_finds_idle_ones(store: &Arc<dyn Store>) {
     let q = QueueId::new(fixtures::id("q_"));
     let t0 = fixtures::ancient();
     let at = |offset: i64| t0 + Duration::hours(offset);
@@ -332,16 +343,13 @@ async fn idle_since_finds_old_open_ones(store: &Arc<dyn Store>) {
     }
     ok(store.close(&old_closed.id, at(0), "done").await, "close");
 
-    let idle = ok(store.idle_since(at(1), 10_000).await, "idle_since");
-    assert!(idle.iter().any(|c| c.id == old.id), "idle_since finds an open conversation idle before cutoff");
-    assert!(!idle.iter().any(|c| c.id == recent.id), "idle_since skips one active after the cutoff");
-    assert!(!idle.iter().any(|c| c.id == old_closed.id), "idle_since skips closed conversations");
-    assert!(idle.iter().all(|c| c.state != ConversationState::Closed), "idle_since returns open ones only");
-    assert!(idle.iter().all(|c| c.last_message_at < at(1)), "idle_since returns only idle ones");
-    assert!(ok(store.idle_since(at(1), 1).await, "idle_since").len() <= 1, "idle_since keeps to the limit");
+    let listed = idle(store, at(1)).await;
+    assert!(listed.iter().any(|c| c.id == old.id), "an open conversation idle before the cut-off is listed");
+    assert!(!listed.iter().any(|c| c.id == recent.id), "one active after the cut-off is not idle");
+    assert!(!listed.iter().any(|c| c.id == old_closed.id), "a closed conversation is not listed");
 
     ok(store.touch(&old.id, at(3)).await, "touch");
-    let idle = ok(store.idle_since(at(1), 10_000).await, "idle_since");
+    let idle = idle(store, at(1)).await;
     assert!(!idle.iter().any(|c| c.id == old.id), "a touched conversation is no longer idle");
     // Leave nothing open in the past for later runs sharing the tables.
     for c in [&old, &recent] {
@@ -371,7 +379,7 @@ async fn delivery_receipts_are_not_activity(store: &Arc<dyn Store>) {
         assert!(ok(store.advance_status(&greeting.id, &update).await, "advance_status").is_some(), "moved");
     }
     assert_eq!(get(store, &c.id).await.last_message_at, at(0), "a receipt does not move last_message_at");
-    let idle = ok(store.idle_since(at(1), 10_000).await, "idle_since");
+    let idle = idle(store, at(1)).await;
     assert!(idle.iter().any(|i| i.id == c.id), "a conversation with only receipts since the cut-off is idle");
     let closed = ok(store.close_idle(&c.id, at(1), at(4), "closed after inactivity").await, "close_idle");
     assert!(closed.is_some(), "close_idle closes it: receipts are no activity");
@@ -393,7 +401,7 @@ async fn close_idle_needs_no_activity_since_the_cutoff(store: &Arc<dyn Store>) {
     ok(store.put_agent(&agent, &fixtures::id("tok_")).await, "put_agent");
     ok(store.assign(&quiet.id, &agent.id, at(0)).await, "assign");
 
-    let listed = ok(store.idle_since(cutoff, 10_000).await, "idle_since");
+    let listed = idle(store, cutoff).await;
     assert!(listed.iter().any(|c| c.id == busy.id) && listed.iter().any(|c| c.id == quiet.id), "both idle");
     // A text is filed after the listing, past the cut-off: the listing is now stale for `busy`.
     let text = fixtures::inbound_message(&busy, &fixtures::id("prov_"), at(30));

@@ -528,19 +528,6 @@ impl ConversationStore for EmbeddedStore {
             .await
     }
 
-    async fn idle_since(&self, cutoff: OffsetDateTime, max: usize) -> PortResult<Vec<Conversation>> {
-        self.db
-            .read(move |tx| {
-                all(
-                    tx,
-                    "SELECT body FROM conversations WHERE state <> 'closed' AND last_message_at < ?1 \
-                     ORDER BY last_message_at, id LIMIT ?2",
-                    params![ts(cutoff), limit(max)],
-                )
-            })
-            .await
-    }
-
     async fn move_conversation(
         &self,
         conversation: &ConversationId,
