@@ -46,7 +46,8 @@ ensure_venv() {
 ensure_target() {
   local triple=aarch64-unknown-linux-gnu
   [[ "$target_flag" == "--x86-64" ]] && triple=x86_64-unknown-linux-gnu
-  if ! rustup target list --installed | grep -qx "$triple"; then
+  # Not `rustup ... | grep -q`: under pipefail, grep quitting at its match can fail the pipeline (SIGPIPE).
+  if ! grep -qx "$triple" <<<"$(rustup target list --installed)"; then
     log "adding rustup target $triple"
     rustup target add "$triple"
   fi

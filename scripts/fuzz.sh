@@ -44,7 +44,11 @@ echo "libFuzzer ($fuzzer): ${#targets[@]} targets, ${each}s each"
 
 status=0
 for t in "${targets[@]}"; do
-    printf '%s\n' "${known[@]}" | grep -qx -- "$t" || { echo "unknown target $t; known: ${known[*]}" >&2; exit 2; }
+    # A loop, not `printf | grep -q`: grep -q quits at its match, and under pipefail the printf still writing
+    # into the closed pipe (SIGPIPE) failed the check now and then for a known target.
+    is_known=0
+    for k in "${known[@]}"; do [ "$k" = "$t" ] && is_known=1; done
+    [ "$is_known" = 1 ] || { echo "unknown target $t; known: ${known[*]}" >&2; exit 2; }
     corpus="$target_dir/fuzz-corpus/$t"
     mkdir -p "$corpus" "$target_dir/fuzz-artifacts"
     log="$(mktemp "${TMPDIR:-/tmp}/smsdesk-fuzz-$t.XXXXXX")"

@@ -15,7 +15,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$SMSDESK_CACHE/target}"
 VENV="$SMSDESK_CACHE/venv-schemathesis"
 SECONDS_BUDGET="${SMSDESK_SCHEMATHESIS_SECONDS:-90}"
 
-if [ ! -x "$VENV/bin/schemathesis" ] || ! "$VENV/bin/schemathesis" --version | grep -q "$SCHEMATHESIS_VERSION"; then
+# The version is read whole before grep looks at it (a pipe into grep -q can fail under pipefail: SIGPIPE).
+if [ ! -x "$VENV/bin/schemathesis" ] || ! grep -q "$SCHEMATHESIS_VERSION" <<<"$("$VENV/bin/schemathesis" --version)"; then
     echo "schemathesis: installing schemathesis==$SCHEMATHESIS_VERSION into $VENV"
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
