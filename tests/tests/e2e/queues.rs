@@ -114,6 +114,12 @@ async fn a_conversation_waiting_past_the_queue_expiry_gets_the_expiry_message_an
         .to_string();
     s.app.clock.advance(Duration::from_secs(599));
     s.text("V3000000000000000000000000000002", "15555550702", "me too").await; // a later one, not expired
+    // Filed before the sweep that expires the first: the webhook's answer comes before the router files it.
+    eventually(10, "the later one waits", || async {
+        let all = s.api().work_items(ADMIN_TOKEN).await;
+        all.into_iter().find(|w| w["customer"] == "+15555550702" && w["state"] == "open")
+    })
+    .await;
     s.app.clock.advance(Duration::from_secs(2));
     let sent = eventually(15, "the expiry message is sent", || async {
         s.fake.sends().into_iter().find(|x| x.field("message") == Some(message))
