@@ -14,7 +14,9 @@ use subtle::ConstantTimeEq;
 /// What the webhook answer reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct IntakeSummary {
+    /// Events handed to the queue (a replay of an event not handled yet is among them: the queue drops it).
     pub queued: usize,
+    /// Replays of events already handled, acknowledged without queueing.
     pub duplicates: usize,
     /// Of those queued, how many are customers' texts (the rest: delivery receipts).
     #[serde(skip)]
@@ -149,8 +151,11 @@ fn with_query(url: &str, query: &str) -> String {
     if query.is_empty() { url.to_string() } else { format!("{url}?{query}") }
 }
 
-/// Puts events on the inbound queue, skipping those already queued (replays). A dedupe key is recorded only
-/// after the queue has the event, so a failure here loses nothing: the provider retries.
+/// Puts events on the inbound queue, skipping replays of events already handled. The 2xx waits for one
+/// durable write per event, the queue's: the router records the event's dedupe key once it has handled it
+/// (so a failure anywhere loses nothing: the provider retries, or the queue redelivers). A replay that comes
+/// before that is sent again with the same deduplication id, and the queue drops it (FIFO deduplication,
+/// five minutes); one later than both is handled again as a redelivery, which changes nothing.
 pub async fn enqueue_events(app: &App, events: &[InboundEvent]) -> Result<IntakeSummary, ApiError> {
     let mut summary = IntakeSummary { queued: 0, duplicates: 0, texts: 0 };
     for event in events {
@@ -174,7 +179,6 @@ pub async fn enqueue_events(app: &App, events: &[InboundEvent]) -> Result<Intake
                 QueueMessage { body, group: Some(event.group()), dedupe_id: Some(key.clone()) },
             )
             .await?;
-        app.store.remember(&key, now, app.config.dedupe_ttl).await?;
         summary.queued += 1;
         summary.texts += usize::from(matches!(event, InboundEvent::Message(_)));
     }

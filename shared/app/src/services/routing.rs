@@ -46,6 +46,18 @@ impl Consumer for RouterConsumer {
             }
             InboundEvent::Receipt(r) => apply_receipt(&self.app, r).instrument(span).await,
         };
+        // Handled: from now on the webhook turns a replay of it away before the queue (see
+        // `intake::enqueue_events`). Should this write fail, the event comes again and is handled again as
+        // a redelivery (which changes nothing), then remembered.
+        let result = match result {
+            Ok(()) => self
+                .app
+                .store
+                .remember(&event.dedupe_key(), self.app.clock.now(), self.app.config.dedupe_ttl)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
         match result {
             Ok(()) => Outcome::Done,
             Err(e) => {
