@@ -2,14 +2,14 @@
 //! one transaction.
 
 use async_trait::async_trait;
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use smsdesk_domain::*;
 use smsdesk_ports::{ConversationStore, OpenOutcome, PortError, PortResult};
 use time::OffsetDateTime;
 
 use super::EmbeddedStore;
 use super::directory::{load_agent, save_agent};
-use crate::db::{Cached, sql, to_json, ts};
+use crate::db::{Cached, from_json, sql, to_json, ts};
 use crate::rows::{all, one};
 
 const OPEN: &str = "SELECT body FROM conversations \
@@ -52,6 +52,18 @@ pub(super) fn save(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
             ts(c.queued_at),
             to_json(c)?,
         ],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+/// Rewrites a stored conversation of which only the record and its activity changed (the last message
+/// time, the contact link, the language): state, queue, agent and queue time stay as stored, so the indexes
+/// on them are left alone (`save`, an upsert of every column, rewrites all of the row's index entries).
+pub(super) fn save_activity(tx: &Transaction<'_>, c: &Conversation) -> PortResult<()> {
+    tx.execute_cached(
+        "UPDATE conversations SET last_message_at = ?2, body = ?3 WHERE id = ?1",
+        params![c.id.as_str(), ts(c.last_message_at), to_json(c)?],
     )
     .map_err(sql)?;
     Ok(())
@@ -490,7 +502,7 @@ impl ConversationStore for EmbeddedStore {
                 let Some(mut c) = load(tx, &cid)? else { return Ok(()) };
                 if at > c.last_message_at {
                     c.last_message_at = at;
-                    save(tx, &c)?;
+                    save_activity(tx, &c)?;
                 }
                 Ok(())
             })
@@ -501,18 +513,33 @@ impl ConversationStore for EmbeddedStore {
         let cid = conversation.to_string();
         self.db
             .tx(move |tx| {
-                let Some(mut c) = load(tx, &cid)? else { return Ok(false) };
-                if at > c.last_message_at {
-                    c.last_message_at = at;
-                    save(tx, &c)?;
-                }
-                let marked = tx
-                    .execute_cached(
-                        "UPDATE conversations SET first_reply_at = ?2 WHERE id = ?1 AND first_reply_at IS NULL",
-                        params![cid, ts(at)],
-                    )
+                let stored: Option<(String, Option<i64>)> = tx
+                    .query_row_cached("SELECT body, first_reply_at FROM conversations WHERE id = ?1", [&cid], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()
                     .map_err(sql)?;
-                Ok(marked == 1)
+                let Some((body, first_reply_at)) = stored else { return Ok(false) };
+                let mut c: Conversation = from_json(&body)?;
+                let first = first_reply_at.is_none();
+                let later = at > c.last_message_at;
+                if later {
+                    c.last_message_at = at;
+                }
+                // One write for both (the writer holds the row between the read and this write).
+                match (later, first) {
+                    (false, false) => {}
+                    (true, false) => save_activity(tx, &c)?,
+                    (later, true) => {
+                        let body = if later { to_json(&c)? } else { body };
+                        tx.execute_cached(
+                            "UPDATE conversations SET last_message_at = ?2, body = ?3, first_reply_at = ?4 WHERE id = ?1",
+                            params![cid, ts(c.last_message_at), body, ts(at)],
+                        )
+                        .map_err(sql)?;
+                    }
+                }
+                Ok(first)
             })
             .await
     }
@@ -523,7 +550,7 @@ impl ConversationStore for EmbeddedStore {
             .tx(move |tx| {
                 let Some(mut c) = load(tx, &cid)? else { return Ok(()) };
                 c.contact = link;
-                save(tx, &c)
+                save_activity(tx, &c)
             })
             .await
     }

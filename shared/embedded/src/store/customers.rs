@@ -88,7 +88,7 @@ impl CustomerStore for EmbeddedStore {
                     return Ok(None);
                 }
                 c.language = Some(language);
-                super::conversations::save(tx, &c)?;
+                super::conversations::save_activity(tx, &c)?;
                 Ok(Some(c))
             })
             .await

@@ -72,7 +72,7 @@ impl MessageStore for EmbeddedStore {
                 }
                 if m.created_at > c.last_message_at {
                     c.last_message_at = m.created_at;
-                    conversations::save(tx, &c)?;
+                    conversations::save_activity(tx, &c)?;
                 }
                 Ok(Append::Appended)
             })
