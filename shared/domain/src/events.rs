@@ -31,6 +31,14 @@ impl InboundEvent {
         }
     }
 
+    /// Whether the event's dedupe key is remembered once it is handled, to turn its replays away for days:
+    /// a text's replay would reach keyword answers and automated texts again. A receipt's is not: applied
+    /// again it changes nothing (a status only moves forward), so remembering it would cost a write and a
+    /// read per receipt to save the router a read. (The queue drops either kind of replay within minutes.)
+    pub fn remembered(&self) -> bool {
+        matches!(self, InboundEvent::Message(_))
+    }
+
     /// The deduplication key: a replayed webhook has the same one.
     pub fn dedupe_key(&self) -> String {
         match self {
@@ -146,5 +154,6 @@ mod tests {
         assert_eq!(back, ev);
         assert_eq!(ev.group(), "ch_1:15555550100");
         assert_eq!(ev.dedupe_key(), "ch_1:mo:ABC");
+        assert!(ev.remembered(), "a text's replay is turned away by its remembered key");
     }
 }

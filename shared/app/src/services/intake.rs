@@ -155,13 +155,14 @@ fn with_query(url: &str, query: &str) -> String {
 /// durable write per event, the queue's: the router records the event's dedupe key once it has handled it
 /// (so a failure anywhere loses nothing: the provider retries, or the queue redelivers). A replay that comes
 /// before that is sent again with the same deduplication id, and the queue drops it (FIFO deduplication,
-/// five minutes); one later than both is handled again as a redelivery, which changes nothing.
+/// five minutes); one later than both is handled again as a redelivery, which changes nothing. Receipts'
+/// keys are not remembered ([`InboundEvent::remembered`]): a replayed receipt goes to the queue again.
 pub async fn enqueue_events(app: &App, events: &[InboundEvent]) -> Result<IntakeSummary, ApiError> {
     let mut summary = IntakeSummary { queued: 0, duplicates: 0, texts: 0 };
     for event in events {
         let key = event.dedupe_key();
         let now = app.clock.now();
-        if app.store.seen(&key, now).await? {
+        if event.remembered() && app.store.seen(&key, now).await? {
             tracing::info!(%key, "replayed webhook acknowledged, nothing queued");
             summary.duplicates += 1;
             continue;

@@ -46,10 +46,11 @@ impl Consumer for RouterConsumer {
             }
             InboundEvent::Receipt(r) => apply_receipt(&self.app, r).instrument(span).await,
         };
-        // Handled: from now on the webhook turns a replay of it away before the queue (see
+        // Handled: from now on the webhook turns a replay of a text away before the queue (see
         // `intake::enqueue_events`). Should this write fail, the event comes again and is handled again as
         // a redelivery (which changes nothing), then remembered.
         let result = match result {
+            Ok(()) if !event.remembered() => Ok(()),
             Ok(()) => self
                 .app
                 .store
