@@ -53,6 +53,17 @@ async fn a_killed_dev_server_loses_no_acknowledged_text_and_no_queued_send() {
         )
         .await;
     let reply_id = reply["id"].as_str().expect("id").to_string();
+    // Killed between two attempts, with the reply queued: its first attempt was refused and recorded (the
+    // claim released), the next is ~1.5 s away. A kill during an attempt would leave the reply `unknown`
+    // instead, by design (the request may have gone out: `at_most_once` shows that case).
+    eventually(30, "the reply's first attempt is refused and recorded", || async {
+        let c = api.conversation(&token, &conversation).await;
+        let messages = c["messages"].as_array().cloned().unwrap_or_default();
+        let reply = messages.into_iter().find(|m| m["id"] == reply_id.as_str())?;
+        (reply["status"] == "queued" && reply["attempts"].as_u64() >= Some(1) && reply["error"].is_string())
+            .then_some(())
+    })
+    .await;
     first.kill();
 
     // 2. Workers off: texts are acknowledged and stay queued; then another crash.
@@ -68,7 +79,7 @@ async fn a_killed_dev_server_loses_no_acknowledged_text_and_no_queued_send() {
     let back = fake.restart_on(port).await;
     let third = DevProcess::spawn(&binary, &data, &fast).await;
     let api = third.api.clone();
-    let c = eventually(30, "every acknowledged text is in the transcript and the reply is sent", || async {
+    let c = eventually(60, "every acknowledged text is in the transcript and the reply is sent", || async {
         let c = api.conversation(&token, &conversation).await;
         let messages = c["messages"].as_array().cloned().unwrap_or_default();
         let texts: Vec<String> = messages
