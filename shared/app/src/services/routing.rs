@@ -49,15 +49,14 @@ impl Consumer for RouterConsumer {
         // Handled: from now on the webhook turns a replay of a text away before the queue (see
         // `intake::enqueue_events`). Should this write fail, the event comes again and is handled again as
         // a redelivery (which changes nothing), then remembered.
+        let app = &self.app;
         let result = match result {
-            Ok(()) if !event.remembered() => Ok(()),
-            Ok(()) => self
-                .app
+            Ok(()) if event.remembered() => app
                 .store
-                .remember(&event.dedupe_key(), self.app.clock.now(), self.app.config.dedupe_ttl)
+                .remember(&event.dedupe_key(), app.clock.now(), app.config.dedupe_ttl)
                 .await
                 .map(|_| ()),
-            Err(e) => Err(e),
+            other => other,
         };
         match result {
             Ok(()) => Outcome::Done,

@@ -514,9 +514,11 @@ impl ConversationStore for EmbeddedStore {
         self.db
             .tx(move |tx| {
                 let stored: Option<(String, Option<i64>)> = tx
-                    .query_row_cached("SELECT body, first_reply_at FROM conversations WHERE id = ?1", [&cid], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
+                    .query_row_cached(
+                        "SELECT body, first_reply_at FROM conversations WHERE id = ?1",
+                        [&cid],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
                     .optional()
                     .map_err(sql)?;
                 let Some((body, first_reply_at)) = stored else { return Ok(false) };
@@ -527,17 +529,14 @@ impl ConversationStore for EmbeddedStore {
                     c.last_message_at = at;
                 }
                 // One write for both (the writer holds the row between the read and this write).
-                match (later, first) {
-                    (false, false) => {}
-                    (true, false) => save_activity(tx, &c)?,
-                    (later, true) => {
-                        let body = if later { to_json(&c)? } else { body };
-                        tx.execute_cached(
-                            "UPDATE conversations SET last_message_at = ?2, body = ?3, first_reply_at = ?4 WHERE id = ?1",
-                            params![cid, ts(c.last_message_at), body, ts(at)],
-                        )
-                        .map_err(sql)?;
-                    }
+                if later || first {
+                    let body = if later { to_json(&c)? } else { body };
+                    tx.execute_cached(
+                        "UPDATE conversations SET last_message_at = ?2, body = ?3, \
+                         first_reply_at = COALESCE(first_reply_at, ?4) WHERE id = ?1",
+                        params![cid, ts(c.last_message_at), body, ts(at)],
+                    )
+                    .map_err(sql)?;
                 }
                 Ok(first)
             })
