@@ -7,6 +7,17 @@ use crate::status::MessageStatus;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+/// How a handled event is recognised when its webhook is replayed ([`InboundEvent::known_by`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Known {
+    /// By the message the text was stored as.
+    Message(MessageId),
+    /// By this dedupe key, remembered once the event is handled.
+    Key(String),
+    /// Not at all: a replay is handled again, and changes nothing.
+    Not,
+}
+
 /// inbound-webhook -> router. FIFO group: channel + customer phone; dedupe id: the provider's id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -31,12 +42,23 @@ impl InboundEvent {
         }
     }
 
-    /// Whether the event's dedupe key is remembered once it is handled, to turn its replays away for days:
-    /// a text's replay would reach keyword answers and automated texts again. A receipt's is not: applied
-    /// again it changes nothing (a status only moves forward), so remembering it would cost a write and a
-    /// read per receipt to save the router a read. (The queue drops either kind of replay within minutes.)
-    pub fn remembered(&self) -> bool {
-        matches!(self, InboundEvent::Message(_))
+    /// How a replay of this event is recognised once the event has been handled, to turn it away at the
+    /// webhook for as long as that lasts: a text's replay would reach keyword answers and automated texts
+    /// again. (The queue drops either kind of replay within minutes in any case.)
+    pub fn known_by(&self) -> Known {
+        match self {
+            // A whole text is stored under an id derived from the provider's: that message is the memory,
+            // for as long as the transcript is kept, and no other item need be written for it.
+            InboundEvent::Message(m) if m.part.is_none() => {
+                Known::Message(MessageId::for_inbound(&m.channel_id, &m.provider_message_id))
+            }
+            // A part of a multipart text is filed with the text its group makes, under the group's id: its
+            // own key is remembered.
+            InboundEvent::Message(_) => Known::Key(self.dedupe_key()),
+            // Applied again, a receipt changes nothing (a status only moves forward): remembering it would
+            // cost a write and a read per receipt to save a read.
+            InboundEvent::Receipt(_) => Known::Not,
+        }
     }
 
     /// The deduplication key: a replayed webhook has the same one.
@@ -154,6 +176,32 @@ mod tests {
         assert_eq!(back, ev);
         assert_eq!(ev.group(), "ch_1:15555550100");
         assert_eq!(ev.dedupe_key(), "ch_1:mo:ABC");
-        assert!(ev.remembered(), "a text's replay is turned away by its remembered key");
+        let stored = MessageId::for_inbound(&ChannelId::new("ch_1"), "ABC");
+        assert_eq!(ev.known_by(), Known::Message(stored), "a whole text is known by its stored message");
+    }
+
+    #[test]
+    fn a_part_is_known_by_its_key_and_a_receipt_not_at_all() {
+        let part = InboundEvent::Message(InboundMessage {
+            channel_id: ChannelId::new("ch_1"),
+            provider_message_id: "P2".into(),
+            from: Phone::parse("+15555550100").unwrap(),
+            to: Phone::parse("+15555550199").unwrap(),
+            text: "half".into(),
+            received_at: datetime!(2026-11-23 10:00 UTC),
+            part: Some(MessagePart { reference: "7".into(), number: 2, total: 2 }),
+            media: Vec::new(),
+        });
+        assert_eq!(part.known_by(), Known::Key("ch_1:mo:P2".into()));
+        let receipt = InboundEvent::Receipt(DeliveryReceipt {
+            channel_id: ChannelId::new("ch_1"),
+            provider_message_id: "R1".into(),
+            external_id: None,
+            status: MessageStatus::Delivered,
+            provider_status_code: "200".into(),
+            description: None,
+            at: datetime!(2026-11-23 10:00 UTC),
+        });
+        assert_eq!(receipt.known_by(), Known::Not);
     }
 }

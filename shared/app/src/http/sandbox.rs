@@ -63,7 +63,7 @@ pub(crate) async fn inbound(
         part: None,
         media: Vec::new(),
     });
-    let summary = intake::enqueue_events(&app, std::slice::from_ref(&event)).await?;
+    let summary = intake::accept_events(&app, std::slice::from_ref(&event)).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(SandboxAccepted { status: "accepted".into(), queued: summary.queued as u64 }),

@@ -64,7 +64,7 @@ async fn receive(
             }
             response
         }
-        Ok((summary, None)) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "accepted", "queued": summary.queued, "duplicates": summary.duplicates}))).into_response(),
+        Ok((summary, None)) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "accepted", "queued": summary.queued, "applied": summary.applied, "duplicates": summary.duplicates}))).into_response(),
         Err(e) => e.into_response(),
     }
 }

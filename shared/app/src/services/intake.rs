@@ -1,11 +1,13 @@
 //! inbound-webhook: verify the provider's signature, parse, dedupe, and acknowledge only once every event
-//! is durably on the inbound queue.
+//! is durable: a text on the inbound queue, a delivery receipt applied to its message (or queued, when its
+//! message is not known yet).
 
 use crate::App;
 use crate::error::ApiError;
+use crate::services::routing;
 use axum::http::StatusCode;
 use secrecy::ExposeSecret;
-use smsdesk_domain::events::InboundEvent;
+use smsdesk_domain::events::{InboundEvent, Known};
 use smsdesk_domain::{Channel, ChannelId, ProviderKind};
 use smsdesk_ports::{QueueKind, QueueMessage};
 use smsdesk_providers::{WebhookError, WebhookReply, WebhookRequest};
@@ -16,6 +18,8 @@ use subtle::ConstantTimeEq;
 pub struct IntakeSummary {
     /// Events handed to the queue (a replay of an event not handled yet is among them: the queue drops it).
     pub queued: usize,
+    /// Delivery receipts applied on arrival (moved their message forward, or found it already as far).
+    pub applied: usize,
     /// Replays of events already handled, acknowledged without queueing.
     pub duplicates: usize,
     /// Of those queued, how many are customers' texts (the rest: delivery receipts).
@@ -111,7 +115,7 @@ pub async fn receive_webhook(
         }
     })?;
     let events = follow_moved_numbers(app, &channel, outcome.events).await?;
-    let summary = enqueue_events(app, &events).await?;
+    let summary = accept_events(app, &events).await?;
     crate::services::telemetry::texts_in(app, &channel.id, kind, summary.texts);
     Ok((summary, outcome.reply))
 }
@@ -151,20 +155,35 @@ fn with_query(url: &str, query: &str) -> String {
     if query.is_empty() { url.to_string() } else { format!("{url}?{query}") }
 }
 
-/// Puts events on the inbound queue, skipping replays of events already handled. The 2xx waits for one
-/// durable write per event, the queue's: the router records the event's dedupe key once it has handled it
-/// (so a failure anywhere loses nothing: the provider retries, or the queue redelivers). A replay that comes
-/// before that is sent again with the same deduplication id, and the queue drops it (FIFO deduplication,
-/// five minutes); one later than both is handled again as a redelivery, which changes nothing. Receipts'
-/// keys are not remembered ([`InboundEvent::remembered`]): a replayed receipt goes to the queue again.
-pub async fn enqueue_events(app: &App, events: &[InboundEvent]) -> Result<IntakeSummary, ApiError> {
-    let mut summary = IntakeSummary { queued: 0, duplicates: 0, texts: 0 };
+/// Takes a webhook's events durably, each before the 2xx:
+/// - A text goes on the inbound queue (one durable write), unless it is a replay of a text already handled
+///   ([`InboundEvent::known_by`]: a whole text by the message it was stored as, a part of a multipart text
+///   by its dedupe key, which the router records once it has handled the part). So a failure anywhere
+///   loses nothing: the provider retries, or the queue redelivers. A replay that comes before the text is
+///   handled is sent again with the same deduplication id, and the queue drops it (FIFO deduplication, five
+///   minutes); one later than both is handled again as a redelivery, which changes nothing.
+/// - A delivery receipt is applied to its message here (its status write is the durable write; issue 12.4:
+///   no queue message, no router invocation), and queued for the router only when no message of ours has
+///   its reference yet (the send may not have recorded the provider's id). A replayed receipt changes
+///   nothing: a status only moves forward.
+pub async fn accept_events(app: &App, events: &[InboundEvent]) -> Result<IntakeSummary, ApiError> {
+    let mut summary = IntakeSummary { queued: 0, applied: 0, duplicates: 0, texts: 0 };
     for event in events {
         let key = event.dedupe_key();
-        let now = app.clock.now();
-        if event.remembered() && app.store.seen(&key, now).await? {
+        let handled = match event.known_by() {
+            Known::Message(id) => app.store.get_message(&id).await?.is_some(),
+            Known::Key(key) => app.store.seen(&key, app.clock.now()).await?,
+            Known::Not => false,
+        };
+        if handled {
             tracing::info!(%key, "replayed webhook acknowledged, nothing queued");
             summary.duplicates += 1;
+            continue;
+        }
+        if let InboundEvent::Receipt(receipt) = event
+            && routing::apply_receipt(app, receipt).await? != routing::Receipt::UnknownMessage
+        {
+            summary.applied += 1;
             continue;
         }
         let body = serde_json::to_string(event).map_err(|e| {

@@ -6,7 +6,7 @@ use crate::App;
 use crate::services::{assignment, automated, consent, crm, language, outcome_for, prequeue};
 use async_trait::async_trait;
 use smsdesk_domain::automated::AutomatedKind;
-use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage};
+use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage, Known};
 use smsdesk_domain::lifecycle::{self, Revival};
 use smsdesk_domain::multipart::{self, PartsSoFar};
 use smsdesk_domain::segment::analyze;
@@ -44,19 +44,22 @@ impl Consumer for RouterConsumer {
                     }
                 })
             }
-            InboundEvent::Receipt(r) => apply_receipt(&self.app, r).instrument(span).await,
+            InboundEvent::Receipt(r) => apply_receipt(&self.app, r).instrument(span).await.map(|applied| {
+                if applied == Receipt::UnknownMessage {
+                    tracing::warn!(channel = %r.channel_id, reference = %r.provider_message_id, "receipt for an unknown message");
+                }
+            }),
         };
-        // Handled: from now on the webhook turns a replay of a text away before the queue (see
-        // `intake::enqueue_events`). Should this write fail, the event comes again and is handled again as
-        // a redelivery (which changes nothing), then remembered.
+        // Handled: from now on the webhook turns a replay away before the queue (see
+        // `intake::accept_events`); a whole text by its stored message, a part by its key, remembered here.
+        // Should this write fail, the part comes again and is handled again as a redelivery (which changes
+        // nothing), then remembered.
         let app = &self.app;
-        let result = match result {
-            Ok(()) if event.remembered() => app
-                .store
-                .remember(&event.dedupe_key(), app.clock.now(), app.config.dedupe_ttl)
-                .await
-                .map(|_| ()),
-            other => other,
+        let result = match (result, event.known_by()) {
+            (Ok(()), Known::Key(key)) => {
+                app.store.remember(&key, app.clock.now(), app.config.dedupe_ttl).await.map(|_| ())
+            }
+            (result, _) => result,
         };
         match result {
             Ok(()) => Outcome::Done,
@@ -460,8 +463,19 @@ fn inbound_message(app: &App, conversation: &Conversation, m: &InboundMessage, i
     }
 }
 
+/// What a provider's delivery report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    /// The message moved forward.
+    Moved,
+    /// The message is already as far or further (a replay, or reports out of order): nothing changed.
+    NotForward,
+    /// No message of ours has that reference (yet: the send may not have recorded the provider's id).
+    UnknownMessage,
+}
+
 /// Moves an outbound message forward on a provider's delivery report (never backward).
-pub async fn apply_receipt(app: &App, r: &DeliveryReceipt) -> PortResult<()> {
+pub async fn apply_receipt(app: &App, r: &DeliveryReceipt) -> PortResult<Receipt> {
     let by_external = match &r.external_id {
         Some(id) if id.starts_with(MessageId::PREFIX) => {
             app.store.get_message(&MessageId::new(id.clone())).await?
@@ -472,10 +486,7 @@ pub async fn apply_receipt(app: &App, r: &DeliveryReceipt) -> PortResult<()> {
         Some(m) => Some(m),
         None => app.store.message_by_provider_id(&r.channel_id, &r.provider_message_id).await?,
     };
-    let Some(message) = message else {
-        tracing::warn!(channel = %r.channel_id, reference = %r.provider_message_id, "receipt for an unknown message");
-        return Ok(());
-    };
+    let Some(message) = message else { return Ok(Receipt::UnknownMessage) };
     let error = match r.status {
         MessageStatus::Failed | MessageStatus::Undelivered => Some(match &r.description {
             Some(d) => format!("{} ({})", d, r.provider_status_code),
@@ -492,6 +503,7 @@ pub async fn apply_receipt(app: &App, r: &DeliveryReceipt) -> PortResult<()> {
     // Decided on the message just read (one read less per receipt); the store checks the move again.
     if app.store.advance_status_from(&message, &update).await?.is_none() {
         tracing::info!(message_id = %message.id, status = %r.status, current = %message.status, "receipt ignored: not forward");
+        return Ok(Receipt::NotForward);
     }
-    Ok(())
+    Ok(Receipt::Moved)
 }
