@@ -1,20 +1,38 @@
-//! Each number's send schedule (issue 9.10): one item, `RATE#<digits>` / `RATE`, with `next_free_ns`;
-//! moved by a conditional put on the value read, so concurrent Lambdas sending from one number each get
-//! their own slot (a lost race reads again).
+//! Each number's send schedule (issue 9.10): one item, `RATE#<digits>` / `RATE`, with `next_free_ns`,
+//! moved by conditional updates that need no read first and lose no race, each the rule of
+//! [`smsdesk_domain::pacing::decide`] for one case:
+//! - an idle number (`next_free` unset or past): the slot is now, and `next_free` becomes now + interval;
+//! - a busy one (`next_free` ahead, within the wait allowed): the slot is `next_free`, which moves one
+//!   interval on, added in place (`next_free_ns + interval`), so concurrent senders line up without
+//!   retrying.
+//!
+//! When neither applies (a slot too far ahead, or the schedule moved between the two), a read decides,
+//! and a `Busy` answer reserves nothing. Issue 12.4: a read and a conditional put, tried again on every
+//! lost race, were about 2.3 reads and 2.3 writes per send under load; now 1 write for an idle number
+//! and 2 (the first refused) for a busy one.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValue;
 use smsdesk_domain::Phone;
 use smsdesk_domain::pacing::{Slot, decide};
 use smsdesk_ports::{PortResult, SendRateStore};
 use std::time::Duration;
 use time::OffsetDateTime;
 
-use super::{Cond, DynamoStore, contention, keys};
-use crate::attr::{Expr, n, s};
+use super::{DynamoStore, contention, keys};
+use crate::attr::{Expr, Item, n, s};
 
 const NEXT_FREE: &str = "next_free_ns";
-/// Reads and conditional writes before giving up (each lost race is another sender's slot taken: progress).
-const SLOT_ATTEMPTS: u32 = 32;
+/// Rounds of the two updates before giving up (a round fails only when the schedule moves under it).
+const SLOT_ATTEMPTS: u32 = 8;
+
+fn nanos(t: OffsetDateTime) -> i128 {
+    t.unix_timestamp_nanos()
+}
+
+fn duration_nanos(d: Duration) -> i128 {
+    i128::try_from(d.as_nanos()).unwrap_or(i128::MAX / 4)
+}
 
 #[async_trait]
 impl SendRateStore for DynamoStore {
@@ -25,29 +43,60 @@ impl SendRateStore for DynamoStore {
         max_wait: Duration,
         now: OffsetDateTime,
     ) -> PortResult<Slot> {
+        let step = duration_nanos(interval);
         for _ in 0..SLOT_ATTEMPTS {
-            let item = self.get(keys::send_rate(number)).await?;
-            let stored: Option<i128> = item
-                .as_ref()
-                .and_then(|i| i.get(NEXT_FREE))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse().ok());
-            let next_free = stored.and_then(|ns| OffsetDateTime::from_unix_timestamp_nanos(ns).ok());
-            let slot = decide(next_free, now, interval, max_wait);
-            let Slot::Granted { next_free: moved, .. } = slot else { return Ok(slot) };
+            // Idle: the slot is now.
             let mut expr = Expr::new();
-            let expression = match stored {
-                None => format!("attribute_not_exists({})", expr.name("pk")),
-                Some(read) => expr.eq(NEXT_FREE, n(read)),
-            };
-            let new_item = keys::item_with(
-                keys::send_rate(number),
-                [(NEXT_FREE, n(moved.unix_timestamp_nanos())), ("entity", s("send_rate"))],
+            let next = expr.name(NEXT_FREE);
+            let update = format!(
+                "SET {next} = {}, {}",
+                expr.value(n(nanos(now) + step)),
+                expr.eq("entity", s("send_rate"))
             );
-            if self.put(new_item, Some(Cond { expression, expr })).await? {
-                return Ok(slot);
+            let condition =
+                format!("attribute_not_exists({next}) OR {next} <= {}", expr.value(n(nanos(now))));
+            let key = keys::send_rate(number);
+            if self.update_returning(key, update, Some(condition), expr, ReturnValue::None).await?.is_some() {
+                return Ok(Slot::Granted { wait: Duration::ZERO, next_free: now + interval });
+            }
+            // Busy, within the wait allowed: the slot is the schedule's next free one, moved on in place.
+            let mut expr = Expr::new();
+            let next = expr.name(NEXT_FREE);
+            let update = format!("SET {next} = {next} + {}", expr.value(n(step)));
+            let condition = format!(
+                "{next} > {} AND {next} <= {}",
+                expr.value(n(nanos(now))),
+                expr.value(n(nanos(now) + duration_nanos(max_wait)))
+            );
+            let key = keys::send_rate(number);
+            let moved =
+                self.update_returning(key, update, Some(condition), expr, ReturnValue::UpdatedNew).await?;
+            if let Some(item) = moved {
+                let Some(next_free) = read_next_free(&item) else {
+                    return Err(smsdesk_ports::PortError::Backend(
+                        "send schedule without next_free_ns".into(),
+                    ));
+                };
+                let start = next_free - interval;
+                return Ok(Slot::Granted {
+                    wait: Duration::try_from(start - now).unwrap_or_default(),
+                    next_free,
+                });
+            }
+            // Neither: a slot past the wait allowed (Busy, nothing reserved), or the schedule moved between
+            // the two updates (try again).
+            let stored = self.get(keys::send_rate(number)).await?;
+            if let busy @ Slot::Busy { .. } =
+                decide(stored.as_ref().and_then(read_next_free), now, interval, max_wait)
+            {
+                return Ok(busy);
             }
         }
         Err(contention("reserve_send_slot"))
     }
+}
+
+fn read_next_free(item: &Item) -> Option<OffsetDateTime> {
+    let ns: i128 = item.get(NEXT_FREE)?.as_n().ok()?.parse().ok()?;
+    OffsetDateTime::from_unix_timestamp_nanos(ns).ok()
 }
