@@ -121,6 +121,13 @@ pub(crate) fn dynamo<'a>(op: &str, consumed: impl IntoIterator<Item = &'a Consum
     add(op, 1, read, write);
 }
 
+/// A conditional write its condition refused: AWS bills it (1 WRU per KB of the item, at least 1) but
+/// returns no capacity with the error, and DynamoDB Local reports none. Counted as 1 WRU, AWS's least for
+/// it (most items written under a condition are under 1 KB); the call itself is counted by [`dynamo`].
+pub(crate) fn refused_write(op: &str) {
+    add(op, 0, 0.0, 1.0);
+}
+
 /// One TransactWriteItems of `items` items and the capacity it reported, asked per table and index
 /// (`ReturnConsumedCapacity: INDEXES`). AWS bills a transactional write 2 WRU per KB of each item it
 /// writes in the table (conditions checked included); DynamoDB Local reports less for a transaction of
@@ -176,6 +183,21 @@ mod tests {
         let op = |calls, read_units, write_units| OpUsage { calls, read_units, write_units, seconds: 0.0 };
         assert_eq!(ops["dynamodb:PutItem"], op(1, 0.0, 1.0));
         assert_eq!(ops["dynamodb:GetItem"], op(1, 0.5, 0.0));
+    }
+
+    #[tokio::test]
+    async fn a_write_its_condition_refused_counts_one_write_unit() {
+        let before = snapshot();
+        in_function("usage-test-refused", async {
+            dynamo("dynamodb:PutItem", []);
+            refused_write("dynamodb:PutItem");
+        })
+        .await;
+        let ops = &snapshot().since(&before).functions["usage-test-refused"];
+        assert_eq!(
+            ops["dynamodb:PutItem"],
+            OpUsage { calls: 1, read_units: 0.0, write_units: 1.0, seconds: 0.0 }
+        );
     }
 
     #[tokio::test]

@@ -135,6 +135,15 @@ impl DynamoStore {
                 self.put(provider_ref_item(&current.channel_id, pid, id), None).await?;
             }
             if let Some(item) = self.update(keys::message(id), set, Some(condition), expr).await? {
+                // Off `queued`: its entry is no longer the stranded-reply sweep's to read (deleted here, once
+                // the move is stored, so the sweep never reads it again; should this delete fail, the sweep
+                // deletes it as before).
+                if current.status == MessageStatus::Queued
+                    && update.status != MessageStatus::Queued
+                    && let Err(e) = self.delete(keys::queued(current.created_at, id)).await
+                {
+                    tracing::warn!(message_id = %id, error = %e, "queued entry left for the sweep");
+                }
                 return from_item(&item).map(Some);
             }
             // Another writer moved it between our read and our write: decide again on what it is now.

@@ -180,6 +180,7 @@ impl DynamoStore {
         match result {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                usage::refused_write("dynamodb:DeleteItem");
                 Ok(false)
             }
             Err(e) => Err(port_error("DeleteItem", e)),
@@ -204,6 +205,7 @@ impl DynamoStore {
         match result {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                usage::refused_write("dynamodb:PutItem");
                 Ok(false)
             }
             Err(e) => Err(port_error("PutItem", e)),
@@ -248,6 +250,7 @@ impl DynamoStore {
         match result {
             Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                usage::refused_write("dynamodb:UpdateItem");
                 Ok(None)
             }
             Err(e) => Err(port_error("UpdateItem", e)),
