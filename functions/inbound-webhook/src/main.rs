@@ -1,5 +1,6 @@
 //! inbound-webhook: `POST /webhooks/{provider}/{channel_id}`. Verifies the provider's signature, parses,
-//! dedupes, and answers 2xx once the events are on the inbound queue.
+//! dedupes, and answers 2xx once the events are durable: texts on the inbound queue, delivery receipts
+//! applied to their messages.
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), smsdesk_lambda::Error> {

@@ -233,8 +233,8 @@ pub struct WebhookReply {
     pub body: std::borrow::Cow<'static, str>,
 }
 
-/// What a verified webhook amounts to: the events to queue, and the answer the provider expects once they
-/// are durably queued. `reply: None` is the app's standard JSON acknowledgement.
+/// What a verified webhook amounts to: its events, and the answer the provider expects once they are
+/// durable (a text queued, a delivery receipt applied). `reply: None` is the app's standard JSON acknowledgement.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct WebhookOutcome {
     pub events: Vec<InboundEvent>,

@@ -1,8 +1,8 @@
 //! `POST /webhooks/{provider}/{channel_id}`: authenticated by the provider's signature (the sandbox, which has no
 //! secret: by the admin token), never by agent tokens.
-//! 2xx once durably queued; 401 for anything refused before or at the signature check (unknown provider or
-//! channel, bad or missing signature; the same answer for each, the reason only in the log); 400 malformed;
-//! 413 oversize.
+//! 2xx once every event is durable (a text on the inbound queue, a delivery receipt applied); 401 for anything
+//! refused before or at the signature check (unknown provider or channel, bad or missing signature; the same
+//! answer for each, the reason only in the log); 400 malformed; 413 oversize.
 
 use crate::App;
 use crate::error::ApiError;
