@@ -158,18 +158,23 @@ mod tests {
     use super::*;
     use time::macros::datetime;
 
-    #[test]
-    fn inbound_event_round_trips_as_json() {
-        let ev = InboundEvent::Message(InboundMessage {
+    /// A customer's text (or part of one) on `ch_1`, with the provider's id `id`.
+    fn text(id: &str, part: Option<MessagePart>) -> InboundEvent {
+        InboundEvent::Message(InboundMessage {
             channel_id: ChannelId::new("ch_1"),
-            provider_message_id: "ABC".into(),
+            provider_message_id: id.into(),
             from: Phone::parse("+15555550100").unwrap(),
             to: Phone::parse("+15555550199").unwrap(),
             text: "hello".into(),
             received_at: datetime!(2026-11-23 10:00 UTC),
-            part: None,
+            part,
             media: Vec::new(),
-        });
+        })
+    }
+
+    #[test]
+    fn inbound_event_round_trips_as_json() {
+        let ev = text("ABC", None);
         let json = serde_json::to_string(&ev).unwrap();
         assert!(json.contains("\"kind\":\"message\""));
         let back: InboundEvent = serde_json::from_str(&json).unwrap();
@@ -182,16 +187,7 @@ mod tests {
 
     #[test]
     fn a_part_is_known_by_its_key_and_a_receipt_not_at_all() {
-        let part = InboundEvent::Message(InboundMessage {
-            channel_id: ChannelId::new("ch_1"),
-            provider_message_id: "P2".into(),
-            from: Phone::parse("+15555550100").unwrap(),
-            to: Phone::parse("+15555550199").unwrap(),
-            text: "half".into(),
-            received_at: datetime!(2026-11-23 10:00 UTC),
-            part: Some(MessagePart { reference: "7".into(), number: 2, total: 2 }),
-            media: Vec::new(),
-        });
+        let part = text("P2", Some(MessagePart { reference: "7".into(), number: 2, total: 2 }));
         assert_eq!(part.known_by(), Known::Key("ch_1:mo:P2".into()));
         let receipt = InboundEvent::Receipt(DeliveryReceipt {
             channel_id: ChannelId::new("ch_1"),
