@@ -234,7 +234,8 @@ pub struct WebhookReply {
 }
 
 /// What a verified webhook amounts to: its events, and the answer the provider expects once they are
-/// durable (a text queued, a delivery receipt applied). `reply: None` is the app's standard JSON acknowledgement.
+/// durable (a text queued, a delivery receipt applied). `reply: None` is the app's standard JSON
+/// acknowledgement.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct WebhookOutcome {
     pub events: Vec<InboundEvent>,
