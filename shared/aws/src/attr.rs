@@ -114,6 +114,12 @@ pub(crate) fn rfc3339(at: OffsetDateTime) -> Result<String, PortError> {
     at.format(&Rfc3339).map_err(|e| PortError::Backend(format!("timestamp {at} does not format: {e}")))
 }
 
+/// A duration in nanoseconds as stored beside instants (`unix_timestamp_nanos`), capped at a quarter of
+/// `i128::MAX` so that adding it to, or subtracting it from, any instant cannot overflow.
+pub(crate) fn duration_nanos(d: std::time::Duration) -> i128 {
+    i128::try_from(d.as_nanos()).unwrap_or(i128::MAX / 4).min(i128::MAX / 4)
+}
+
 /// Nanoseconds since the epoch, zero-padded to 20 digits so that string order is time order (RFC 3339 text
 /// is not: `…00.5Z` sorts before `…00Z`). Instants before 1970 clamp to zero.
 pub(crate) fn sortable(at: OffsetDateTime) -> String {

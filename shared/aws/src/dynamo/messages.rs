@@ -352,7 +352,7 @@ impl MessageStore for DynamoStore {
     }
 
     async fn claim_send(&self, id: &MessageId, at: OffsetDateTime, lease: Duration) -> PortResult<SendClaim> {
-        let lease_nanos = i128::try_from(lease.as_nanos()).unwrap_or(i128::MAX / 2);
+        let lease_nanos = crate::attr::duration_nanos(lease);
         for _ in attempts() {
             let mut expr = Expr::new();
             let attempts_name = expr.name("attempts");

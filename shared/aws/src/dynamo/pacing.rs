@@ -20,19 +20,11 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{DynamoStore, contention, keys};
-use crate::attr::{Expr, Item, n, s};
+use crate::attr::{Expr, Item, duration_nanos, n, s};
 
 const NEXT_FREE: &str = "next_free_ns";
 /// Rounds of the two updates before giving up (a round fails only when the schedule moves under it).
 const SLOT_ATTEMPTS: u32 = 8;
-
-fn nanos(t: OffsetDateTime) -> i128 {
-    t.unix_timestamp_nanos()
-}
-
-fn duration_nanos(d: Duration) -> i128 {
-    i128::try_from(d.as_nanos()).unwrap_or(i128::MAX / 4)
-}
 
 #[async_trait]
 impl SendRateStore for DynamoStore {
@@ -50,11 +42,13 @@ impl SendRateStore for DynamoStore {
             let next = expr.name(NEXT_FREE);
             let update = format!(
                 "SET {next} = {}, {}",
-                expr.value(n(nanos(now) + step)),
+                expr.value(n(now.unix_timestamp_nanos() + step)),
                 expr.eq("entity", s("send_rate"))
             );
-            let condition =
-                format!("attribute_not_exists({next}) OR {next} <= {}", expr.value(n(nanos(now))));
+            let condition = format!(
+                "attribute_not_exists({next}) OR {next} <= {}",
+                expr.value(n(now.unix_timestamp_nanos()))
+            );
             let key = keys::send_rate(number);
             if self.update_returning(key, update, Some(condition), expr, ReturnValue::None).await?.is_some() {
                 return Ok(Slot::Granted { wait: Duration::ZERO, next_free: now + interval });
@@ -65,8 +59,8 @@ impl SendRateStore for DynamoStore {
             let update = format!("SET {next} = {next} + {}", expr.value(n(step)));
             let condition = format!(
                 "{next} > {} AND {next} <= {}",
-                expr.value(n(nanos(now))),
-                expr.value(n(nanos(now) + duration_nanos(max_wait)))
+                expr.value(n(now.unix_timestamp_nanos())),
+                expr.value(n(now.unix_timestamp_nanos() + duration_nanos(max_wait)))
             );
             let key = keys::send_rate(number);
             let moved =

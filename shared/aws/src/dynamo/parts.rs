@@ -66,7 +66,7 @@ impl InboundPartStore for DynamoStore {
             let current = self.get(keys::part_group(group)).await?;
             let first_id = current.as_ref().and_then(|g| get_s(g, "first_id")).map(str::to_string);
             let filed_at = current.as_ref().and_then(|g| get_n(g, "filed_at_ns"));
-            let reuse_before = ns(at) - i128::try_from(reuse_after.as_nanos()).unwrap_or(i128::MAX);
+            let reuse_before = ns(at) - crate::attr::duration_nanos(reuse_after);
             let generation = match (&first_id, filed_at) {
                 (Some(id), Some(filed)) if filed > reuse_before => {
                     let mut key = keys::part_group(group);

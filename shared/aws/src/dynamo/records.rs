@@ -61,7 +61,7 @@ impl ConsentStore for DynamoStore {
 impl DedupeStore for DynamoStore {
     async fn remember(&self, key: &str, at: OffsetDateTime, ttl: Duration) -> PortResult<bool> {
         let now = at.unix_timestamp_nanos();
-        let expires = now.saturating_add(i128::try_from(ttl.as_nanos()).unwrap_or(i128::MAX / 2));
+        let expires = now.saturating_add(crate::attr::duration_nanos(ttl));
         let item = keys::item_with(
             keys::dedupe(key),
             [
@@ -89,7 +89,7 @@ impl IdempotencyStore for DynamoStore {
         ttl: Duration,
     ) -> PortResult<IdempotencyRecord> {
         let now = record.at.unix_timestamp_nanos();
-        let expires = now.saturating_add(i128::try_from(ttl.as_nanos()).unwrap_or(i128::MAX / 2));
+        let expires = now.saturating_add(crate::attr::duration_nanos(ttl));
         let item = keys::item_with(
             keys::idempotency(&record.key),
             [
