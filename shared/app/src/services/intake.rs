@@ -4,7 +4,7 @@
 
 use crate::App;
 use crate::error::ApiError;
-use crate::services::routing;
+use crate::services::receipts::{self, Receipt};
 use axum::http::StatusCode;
 use secrecy::ExposeSecret;
 use smsdesk_domain::events::{InboundEvent, Known};
@@ -181,7 +181,7 @@ pub async fn accept_events(app: &App, events: &[InboundEvent]) -> Result<IntakeS
             continue;
         }
         if let InboundEvent::Receipt(receipt) = event
-            && routing::apply_receipt(app, receipt).await? != routing::Receipt::UnknownMessage
+            && receipts::apply(app, receipt).await? == Receipt::Applied
         {
             summary.applied += 1;
             continue;

@@ -18,6 +18,7 @@ pub mod offer_timers;
 pub mod offers;
 pub mod outbound;
 pub mod prequeue;
+pub mod receipts;
 pub mod routing;
 pub mod service_level;
 pub mod stranded;

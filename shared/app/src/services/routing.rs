@@ -1,18 +1,19 @@
 //! router: an inbound text joins the customer's open conversation on that number, or opens a new one (a
 //! closed conversation is never reopened); the receiving number picks the queue; then assignment. Delivery
-//! receipts move outbound messages forward. Idempotent: a redelivered event changes nothing the second time.
+//! receipts the webhook could not apply (their message was not known yet) move outbound messages forward. Idempotent: a redelivered event changes nothing the second time.
 
 use crate::App;
+use crate::services::receipts::{self, Receipt};
 use crate::services::{assignment, automated, consent, crm, language, outcome_for, prequeue};
 use async_trait::async_trait;
 use smsdesk_domain::automated::AutomatedKind;
-use smsdesk_domain::events::{DeliveryReceipt, InboundEvent, InboundMessage, Known};
+use smsdesk_domain::events::{InboundEvent, InboundMessage, Known};
 use smsdesk_domain::lifecycle::{self, Revival};
 use smsdesk_domain::multipart::{self, PartsSoFar};
 use smsdesk_domain::segment::analyze;
 use smsdesk_domain::*;
 use smsdesk_ports::{
-    Append, Consumer, OpenOutcome, OpenWith, Outcome, PartPut, PortError, PortResult, Received, StatusUpdate,
+    Append, Consumer, OpenOutcome, OpenWith, Outcome, PartPut, PortError, PortResult, Received,
 };
 use std::sync::Arc;
 use tracing::Instrument;
@@ -44,7 +45,7 @@ impl Consumer for RouterConsumer {
                     }
                 })
             }
-            InboundEvent::Receipt(r) => apply_receipt(&self.app, r).instrument(span).await.map(|applied| {
+            InboundEvent::Receipt(r) => receipts::apply(&self.app, r).instrument(span).await.map(|applied| {
                 if applied == Receipt::UnknownMessage {
                     tracing::warn!(channel = %r.channel_id, reference = %r.provider_message_id, "receipt for an unknown message");
                 }
@@ -461,49 +462,4 @@ fn inbound_message(app: &App, conversation: &Conversation, m: &InboundMessage, i
         created_at: now,
         updated_at: now,
     }
-}
-
-/// What a provider's delivery report did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Receipt {
-    /// The message moved forward.
-    Moved,
-    /// The message is already as far or further (a replay, or reports out of order): nothing changed.
-    NotForward,
-    /// No message of ours has that reference (yet: the send may not have recorded the provider's id).
-    UnknownMessage,
-}
-
-/// Moves an outbound message forward on a provider's delivery report (never backward).
-pub async fn apply_receipt(app: &App, r: &DeliveryReceipt) -> PortResult<Receipt> {
-    let by_external = match &r.external_id {
-        Some(id) if id.starts_with(MessageId::PREFIX) => {
-            app.store.get_message(&MessageId::new(id.clone())).await?
-        }
-        _ => None,
-    };
-    let message = match by_external.filter(|m| m.channel_id == r.channel_id) {
-        Some(m) => Some(m),
-        None => app.store.message_by_provider_id(&r.channel_id, &r.provider_message_id).await?,
-    };
-    let Some(message) = message else { return Ok(Receipt::UnknownMessage) };
-    let error = match r.status {
-        MessageStatus::Failed | MessageStatus::Undelivered => Some(match &r.description {
-            Some(d) => format!("{} ({})", d, r.provider_status_code),
-            None => format!("provider status {}", r.provider_status_code),
-        }),
-        _ => None,
-    };
-    let update = StatusUpdate {
-        status: r.status,
-        provider_message_id: Some(r.provider_message_id.clone()),
-        error,
-        at: r.at,
-    };
-    // Decided on the message just read (one read less per receipt); the store checks the move again.
-    if app.store.advance_status_from(&message, &update).await?.is_none() {
-        tracing::info!(message_id = %message.id, status = %r.status, current = %message.status, "receipt ignored: not forward");
-        return Ok(Receipt::NotForward);
-    }
-    Ok(Receipt::Moved)
 }
