@@ -239,6 +239,36 @@ async fn a_receipt_from_another_channel_does_not_touch_this_channels_message() {
 }
 
 #[tokio::test]
+async fn a_receipt_is_applied_before_its_200_and_one_for_an_unknown_message_is_queued() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation) =
+        conversation_with_agent(&s, "Z1500000000000000000000000000001", "15555550815").await;
+    let id = s.reply(&token, &conversation, "hi").await;
+    s.message_status(&token, &conversation, &id, "sent").await;
+    let reference = s.fake.accepted()[0].clone();
+
+    // Known message: the webhook itself moves it, before answering (no queue, no router).
+    let raw = telesign_dlr(&reference, Some(&id), 200, "Delivered to handset");
+    let (status, body) = s.api().webhook(&s.webhook_path(), &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((&body["applied"], &body["queued"]), (&json!(1), &json!(0)), "{body}");
+    let c = s.api().conversation(&token, &conversation).await;
+    let messages = c["messages"].as_array().cloned().unwrap_or_default();
+    let m = messages.iter().find(|m| m["id"] == id.as_str()).expect("the reply");
+    assert_eq!(m["status"], "delivered", "moved before the 200: {m}");
+
+    // A replay changes nothing and is settled the same way.
+    let (status, body) = s.api().webhook(&s.webhook_path(), &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!((status, &body["applied"]), (200, &json!(1)), "{body}");
+
+    // No message of ours has this reference (yet): the receipt goes on the queue for the router.
+    let raw = telesign_dlr("0123456789ABCDEF0123456789ABCDEF", None, 200, "Delivered to handset");
+    let (status, body) = s.api().webhook(&s.webhook_path(), &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((&body["applied"], &body["queued"]), (&json!(0), &json!(1)), "{body}");
+}
+
+#[tokio::test]
 async fn start_after_stop_opts_the_customer_back_in() {
     let Some(s) = Setup::new().await else { return };
     let (token, conversation) =
