@@ -206,16 +206,23 @@ async fn an_agent_texts_a_customer_first_and_the_answer_comes_back_to_them() {
     assert!(body["error"]["message"].as_str().is_some_and(|m| m.starts_with("from")), "{body}");
 }
 
-#[tokio::test]
-async fn a_receipt_from_another_channel_does_not_touch_this_channels_message() {
-    let Some(s) = Setup::new().await else { return };
-    let (token, conversation) =
-        conversation_with_agent(&s, "Z1000000000000000000000000000001", "15555550801").await;
+/// A conversation from `customer` (first text `reference`) with an agent's reply in it, sent: the agent's
+/// token, the conversation, the reply's id and TeleSign's reference for it (the only send the fake took).
+async fn sent_reply(s: &Setup, reference: &str, customer: &str) -> (String, String, String, String) {
+    let (token, conversation) = conversation_with_agent(s, reference, customer).await;
     let id = s.reply(&token, &conversation, "hi").await;
     s.message_status(&token, &conversation, &id, "sent").await;
     let accepted = s.fake.accepted();
     assert_eq!(accepted.len(), 1, "{accepted:?}");
-    let reference = accepted[0].clone();
+    let sent = accepted[0].clone();
+    (token, conversation, id, sent)
+}
+
+#[tokio::test]
+async fn a_receipt_from_another_channel_does_not_touch_this_channels_message() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation, id, reference) =
+        sent_reply(&s, "Z1000000000000000000000000000001", "15555550801").await;
 
     // Another channel (its own TeleSign account and number) reports on this reference and message id.
     let other_fake = FakeTelesign::start().await;
@@ -241,11 +248,8 @@ async fn a_receipt_from_another_channel_does_not_touch_this_channels_message() {
 #[tokio::test]
 async fn a_receipt_is_applied_before_its_200_and_one_for_an_unknown_message_is_queued() {
     let Some(s) = Setup::new().await else { return };
-    let (token, conversation) =
-        conversation_with_agent(&s, "Z1500000000000000000000000000001", "15555550815").await;
-    let id = s.reply(&token, &conversation, "hi").await;
-    s.message_status(&token, &conversation, &id, "sent").await;
-    let reference = s.fake.accepted()[0].clone();
+    let (token, conversation, id, reference) =
+        sent_reply(&s, "Z1500000000000000000000000000001", "15555550815").await;
 
     // Known message: the webhook itself moves it, before answering (no queue, no router).
     let raw = telesign_dlr(&reference, Some(&id), 200, "Delivered to handset");
