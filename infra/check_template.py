@@ -19,6 +19,10 @@ What it checks:
 - the table is protected from deletion; dead-letter queues are retained; queues set their retention;
 - the API writes access logs to a log group with retention; the outputs name every URL, the topic and the
   dashboard;
+- webhooks on a function URL (parameter WebhookIngress=FunctionUrl): the URL is inbound-webhook's live
+  alias, public (the provider's signature authenticates) with both permissions Lambda requires; the
+  webhook function checks signatures against the host it was called at, every other function is told
+  the URL, and the WebhookBaseUrl output names it;
 - live updates: the table streams new and old images; the WebSocket API routes `$connect`, `$default` and
   `$disconnect` to the `live` function; the stream feeds `live` with bisect on error, partial batch
   failures, bounded retries and an on-failure destination; `execute-api:ManageConnections` names that API.
@@ -161,6 +165,41 @@ def check_live(res, by_type):
               repr(resources))
 
 
+def check_webhook_function_url(res, by_type, glob, outputs):
+    """WebhookIngress=FunctionUrl: inbound-webhook's own URL, its permissions, and who is told it."""
+    urls = by_type.get("AWS::Lambda::Url", [])
+    check("one function URL, for the webhooks", urls == ["WebhookFunctionUrl"], repr(urls))
+    url = res.get("WebhookFunctionUrl", {})
+    props = url.get("Properties", {})
+    check("the function URL is made only with WebhookIngress=FunctionUrl",
+          url.get("Condition") == "WebhooksOnFunctionUrl"
+          and res.get("InboundWebhookFunction") is not None, repr(url.get("Condition")))
+    check("the function URL invokes inbound-webhook's live alias (as its API route does)",
+          ref(props.get("TargetFunctionArn")) == "InboundWebhookFunction" and props.get("Qualifier") == "live"
+          and url.get("DependsOn") == "InboundWebhookFunctionAliaslive", repr(props))
+    check("the function URL is public (AuthType NONE; the provider's signature authenticates) and buffered",
+          props.get("AuthType") == "NONE" and props.get("InvokeMode") == "BUFFERED", repr(props))
+    perms = [res[p]["Properties"] for p in by_type.get("AWS::Lambda::Permission", [])
+             if res[p].get("Condition") == "WebhooksOnFunctionUrl"]
+    def granted(action, key, value):
+        return any(p.get("Action") == action and p.get("Principal") == "*" and p.get(key) == value
+                   and "'Ref': 'InboundWebhookFunction.Alias'" in repr(p.get("FunctionName")) for p in perms)
+    check("the function URL's permissions: lambda:InvokeFunctionUrl (FunctionUrlAuthType NONE)",
+          granted("lambda:InvokeFunctionUrl", "FunctionUrlAuthType", "NONE"), repr(perms))
+    check("the function URL's permissions: lambda:InvokeFunction (InvokedViaFunctionUrl, required since 2025-10)",
+          granted("lambda:InvokeFunction", "InvokedViaFunctionUrl", True), repr(perms))
+    told = glob.get("Environment", {}).get("Variables", {}).get("SMSDESK_WEBHOOK_URL")
+    check("every function is told the function URL (Globals SMSDESK_WEBHOOK_URL)",
+          told == {"Fn::If": ["WebhooksOnFunctionUrl", {"Fn::GetAtt": ["WebhookFunctionUrl", "FunctionUrl"]}, ""]},
+          repr(told))
+    own = (res.get("InboundWebhookFunction", {}).get("Properties", {}).get("Environment", {})
+           .get("Variables", {}).get("SMSDESK_WEBHOOK_URL"))
+    check("inbound-webhook checks signatures at the host it was called at (SMSDESK_WEBHOOK_URL request-host)",
+          own == {"Fn::If": ["WebhooksOnFunctionUrl", "request-host", ""]}, repr(own))
+    check("output WebhookBaseUrl names the function URL with WebhookIngress=FunctionUrl",
+          "WebhookFunctionUrl.FunctionUrl" in repr(outputs.get("WebhookBaseUrl", {}).get("Value")))
+
+
 def main():
     t = cfn_yaml.load(TEMPLATE)
     res = t["Resources"]
@@ -275,6 +314,7 @@ def main():
           "AlarmTopic" in res and any(res[s]["Type"] == "AWS::SNS::Subscription" for s in res))
     outputs = t.get("Outputs", {})
     check_live(res, by_type)
+    check_webhook_function_url(res, by_type, glob, outputs)
     for out in ("ApiUrl", "WebhookBaseUrl", "AlarmTopic", "DashboardUrl", "WebSocketUrl"):
         check(f"output {out}", out in outputs)
     check("a dashboard is declared", "AWS::CloudWatch::Dashboard" in by_type)

@@ -22,6 +22,8 @@ set -euo pipefail
 DYNAMODB_LOCAL_NPM_VERSION="11.1.0"
 MOTO_VERSION="5.2.5"
 CFN_LINT_VERSION="1.58.0"
+# cfn-lint applies the SAM transform with it (functions, aliases, their permissions) and lints the result.
+SAM_TRANSLATOR_VERSION="1.115.0"
 START_TIMEOUT_SECONDS=90
 
 CACHE="${SMSDESK_CACHE:-$HOME/.cache/smsdesk}"
@@ -84,6 +86,10 @@ install_python_tools() {
     if [ ! -x "$VENV/bin/cfn-lint" ]; then
         say "installing cfn-lint==$CFN_LINT_VERSION"
         "$VENV/bin/pip" install --quiet "cfn-lint==$CFN_LINT_VERSION" >&2
+    fi
+    if ! "$VENV/bin/python" -c "import samtranslator" 2>/dev/null; then
+        say "installing aws-sam-translator==$SAM_TRANSLATOR_VERSION"
+        "$VENV/bin/pip" install --quiet "aws-sam-translator==$SAM_TRANSLATOR_VERSION" >&2
     fi
 }
 

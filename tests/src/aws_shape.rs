@@ -10,6 +10,10 @@
 //!   401 for a JWT route without a token it knows, builds the HTTP API payload 2.0 event (the authorizer's
 //!   claims in `requestContext.authorizer.jwt.claims`, stringified as API Gateway passes them) and invokes
 //!   the function that owns the route through lambda_http's conversion ([`smsdesk_lambda::invoke_json`]);
+//! - with [`Hooks::webhook_function_url`] (the template's `WebhookIngress=FunctionUrl`), a second front
+//!   plays the webhook function's Lambda function URL: every request goes to the function the template's
+//!   `AWS::Lambda::Url` names, as the function URL's event (route `$default`, the URL's host), and every
+//!   function gets the `SMSDESK_WEBHOOK_URL` the template gives it under that condition;
 //! - a poller per event source mapping of the template plays Lambda's SQS trigger: it receives from the
 //!   queue, hands the function the `SqsEvent` Lambda would send, and deletes what the partial batch response
 //!   does not name; the timers function is invoked every half second, as its schedule would.
@@ -22,7 +26,7 @@
 //! `Failed` outcome is a fault; [`check_faults`] (called by `eventually` and by every API call) fails the
 //! test with it at once, and so does dropping the shape.
 
-use crate::template::{Route, Template, template_path};
+use crate::template::{Route, Template, WebhookUrl, template_path};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -172,8 +176,23 @@ pub struct AwsShape {
     pub table: String,
     /// The `live` function (the console's live updates: WebSocket API and the table's stream).
     pub live: Option<crate::aws_live::LiveShape>,
+    /// The webhook function's URL, with [`Hooks::webhook_function_url`].
+    pub function_url: Option<FunctionUrlFront>,
     shutdown: watch::Sender<bool>,
 }
+
+/// The loopback stand-in for a Lambda function URL.
+#[derive(Clone, Debug)]
+pub struct FunctionUrlFront {
+    /// Where it listens (`http://127.0.0.1:<port>`): a provider's request goes here.
+    pub listen: String,
+    /// The URL it stands for (`https://<id>.lambda-url.us-east-1.on.aws`, no trailing slash): what
+    /// providers are told and sign. Lambda terminates TLS and passes this host on.
+    pub url: String,
+}
+
+/// The host of the function URL the harness stands in for.
+const FUNCTION_URL_HOST: &str = "e2e0123456789abcdef0123456789ab.lambda-url.us-east-1.on.aws";
 
 /// Standard output of the functions' metrics, kept for the tests (CloudWatch Logs in AWS).
 #[derive(Clone, Default)]
@@ -207,6 +226,9 @@ pub struct Hooks {
     pub sweep: bool,
     #[allow(clippy::type_complexity)]
     pub wrap_queue: Box<dyn FnOnce(Arc<dyn MessageQueue>) -> Arc<dyn MessageQueue> + Send>,
+    /// Deploy as with the template's `WebhookIngress=FunctionUrl`: the webhook function also behind its own
+    /// function URL ([`AwsShape::function_url`]), every function told where the webhooks are.
+    pub webhook_function_url: bool,
 }
 
 /// The visibility timeout the test poller receives with.
@@ -246,7 +268,12 @@ pub fn function_wiring(function: &str) -> Wiring {
 
 impl AwsShape {
     pub async fn start(admin_token: &str, dynamodb: String, sqs: String) -> Self {
-        let hooks = Hooks { clock: Arc::new(SystemClock), sweep: true, wrap_queue: Box::new(|q| q) };
+        let hooks = Hooks {
+            clock: Arc::new(SystemClock),
+            sweep: true,
+            wrap_queue: Box::new(|q| q),
+            webhook_function_url: false,
+        };
         Self::start_with(admin_token, dynamodb, sqs, hooks).await
     }
 
@@ -311,6 +338,16 @@ impl AwsShape {
 
         // The tests' hooks: one clock, and one fault injector around the SQS adapter, for every function
         // that links the queue (the adapter holds no state of its own, so sharing it changes nothing).
+        let function_url = match (hooks.webhook_function_url, &template.function_url) {
+            (false, _) => None,
+            (true, None) => panic!("the template makes no function URL"),
+            (true, Some(url)) => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let listen = format!("http://{}", listener.local_addr().expect("addr"));
+                let front = FunctionUrlFront { listen, url: format!("https://{FUNCTION_URL_HOST}") };
+                Some((listener, url.clone(), front))
+            }
+        };
         let wrap_once = Mutex::new((Some(hooks.wrap_queue), None::<Arc<dyn MessageQueue>>));
         let shared_queue = move |inner: Arc<dyn MessageQueue>| -> Arc<dyn MessageQueue> {
             let mut slot = wrap_once.lock().unwrap_or_else(|p| p.into_inner());
@@ -350,11 +387,23 @@ impl AwsShape {
             let function = Function::from_name(name).unwrap_or_else(|| {
                 panic!("the template deploys {name}, which is no smsdesk_lambda::Function")
             });
+            let mut config = config.clone();
+            if let Some((_, url, front)) = &function_url {
+                // The template's SMSDESK_WEBHOOK_URL for this function, read as the function reads it.
+                let told = match url.webhook_url.get(name) {
+                    Some(WebhookUrl::Literal(text)) => text.clone(),
+                    // CloudFormation's FunctionUrl attribute ends in a slash.
+                    Some(WebhookUrl::TheUrl) => format!("{}/", front.url),
+                    None => String::new(),
+                };
+                config.webhook_base = smsdesk_lambda::webhook_base(Some(&told))
+                    .unwrap_or_else(|e| panic!("{name}: SMSDESK_WEBHOOK_URL {told:?}: {e}"));
+            }
             let app = smsdesk_lambda::assemble_with(
                 AwsAdapters::new(&sdk, &cfg),
                 function_wiring(name),
                 smsdesk_lambda::provider_http().expect("provider http client"),
-                config.clone(),
+                config,
                 hooks.clock.clone(),
                 &shared_queue,
             )
@@ -447,6 +496,26 @@ impl AwsShape {
             None => None,
         };
 
+        let function_url = function_url.map(|(listener, url, front)| {
+            let router = http.get(&url.function).cloned().unwrap_or_else(|| {
+                panic!("the template's function URL invokes {}, which serves no HTTP", url.function)
+            });
+            let state = Arc::new(UrlFront { function: url.function, router, faults: faults.clone() });
+            let app = axum::Router::new().fallback(function_url_front).with_state(state);
+            let (mut stopped, serving) = (stop.clone(), faults.clone());
+            tokio::spawn(async move {
+                let served = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    })
+                    .await;
+                if let Err(e) = served {
+                    serving.report(format!("the function URL front stopped: {e}"));
+                }
+            });
+            front
+        });
+
         let identities =
             Arc::new(Identities { admin_token: admin_token.to_string(), tokens: Mutex::new(HashMap::new()) });
         let front = Arc::new(Front {
@@ -470,7 +539,17 @@ impl AwsShape {
                 serving.report(format!("the API Gateway front stopped: {e}"));
             }
         });
-        Self { app: tests_app, addr, identities, faults, emf_lines, live, shutdown, table: cfg.table.clone() }
+        Self {
+            app: tests_app,
+            addr,
+            identities,
+            faults,
+            emf_lines,
+            live,
+            function_url,
+            shutdown,
+            table: cfg.table.clone(),
+        }
     }
 
     /// A test that makes consumers fail on purpose (a poison message) says so; other consumer failures
@@ -675,6 +754,56 @@ fn event(
         }
     }
     event
+}
+
+// ------------------------------------------------------------------------------------------------ function URL
+
+struct UrlFront {
+    function: String,
+    router: axum::Router,
+    faults: Faults,
+}
+
+/// A Lambda function URL: every method and path to its function, as the payload 2.0 event a function URL
+/// sends (route key `$default`, no path parameters or authorizer, the URL's host in `Host` and
+/// `domainName`); the function's answer as the caller gets it.
+async fn function_url_front(State(front): State<Arc<UrlFront>>, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 6 * 1024 * 1024).await else {
+        return gateway_answer(413, "Request Entity Too Large");
+    };
+    parts.headers.insert("host", axum::http::HeaderValue::from_static(FUNCTION_URL_HOST));
+    let route = Route {
+        method: "ANY".into(),
+        path: "/{proxy+}".into(),
+        route_key: "$default".into(),
+        jwt: false,
+        function: front.function.clone(),
+    };
+    let event = event(FUNCTION_URL_HOST, &route, &BTreeMap::new(), &parts, &body, None);
+    let invoked = smsdesk_lambda::invoke_json(front.router.clone(), event);
+    let answer = match usage::in_function(function_name(&front.function), counted_invocation(invoked)).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            front.faults.report(format!("{} invoked through its function URL: {e}", front.function));
+            return gateway_answer(502, "Internal Server Error");
+        }
+    };
+    match response(&answer) {
+        Ok((status, headers, body)) => {
+            let mut builder = Response::builder().status(status);
+            for (name, value) in headers {
+                builder = builder.header(name, value);
+            }
+            builder.body(Body::from(body)).expect("response")
+        }
+        Err(e) => {
+            front
+                .faults
+                .report(format!("{} answered through its function URL with {answer}: {e}", front.function));
+            gateway_answer(502, "Internal Server Error")
+        }
+    }
 }
 
 /// Status, headers and body of an HTTP response.

@@ -46,6 +46,27 @@ pub struct Template {
     pub websocket_routes: BTreeMap<String, String>,
     /// The table's stream feeding functions (the live updates).
     pub stream_triggers: Vec<StreamTrigger>,
+    /// The webhook function's own URL, made under a condition (parameter `WebhookIngress=FunctionUrl`).
+    pub function_url: Option<FunctionUrl>,
+}
+
+/// An `AWS::Lambda::Url` and what every function is told under its condition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionUrl {
+    /// The binary its URL invokes.
+    pub function: String,
+    /// Each function's `SMSDESK_WEBHOOK_URL` when the condition holds (its own `Environment` over
+    /// `Globals`).
+    pub webhook_url: BTreeMap<String, WebhookUrl>,
+}
+
+/// A function's `SMSDESK_WEBHOOK_URL` under the function URL's condition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WebhookUrl {
+    /// A string, as written (`request-host`, or empty).
+    Literal(String),
+    /// `!GetAtt <the URL>.FunctionUrl`: the function URL itself.
+    TheUrl,
 }
 
 /// The table's stream feeding a function.
@@ -77,6 +98,7 @@ impl Template {
         let kind = |id: &str| by_id.get(id).and_then(|r| r.get("Type")).and_then(Value::as_str);
 
         let mut functions = Vec::new();
+        let mut own_webhook_url = BTreeMap::new();
         let mut binaries = BTreeMap::new();
         let mut scheduled = Vec::new();
         for (id, resource) in &by_id {
@@ -91,6 +113,14 @@ impl Template {
                 .ok_or_else(|| format!("function {id} has no Metadata.BuildProperties.Binary"))?;
             functions.push(binary.to_string());
             binaries.insert(id.clone(), binary.to_string());
+            let own = resource
+                .get("Properties")
+                .and_then(|p| p.get("Environment"))
+                .and_then(|e| e.get("Variables"))
+                .and_then(|v| v.get(WEBHOOK_URL_VAR));
+            if let Some(own) = own {
+                own_webhook_url.insert(binary.to_string(), own.clone());
+            }
             let events = resource.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
             for (_, event) in events.into_iter().flatten() {
                 match event.get("Type").and_then(Value::as_str) {
@@ -210,7 +240,50 @@ impl Template {
                 _ => {}
             }
         }
-        Ok(Template { functions, routes, triggers, scheduled, websocket_routes, stream_triggers })
+        let mut function_url = None;
+        for (id, resource) in &by_id {
+            if kind(id) != Some("AWS::Lambda::Url") {
+                continue;
+            }
+            if function_url.is_some() {
+                return Err(format!("{id}: a second function URL is not understood here"));
+            }
+            let condition = resource.get("Condition").and_then(Value::as_str);
+            let target = resource
+                .get("Properties")
+                .and_then(|p| p.get("TargetFunctionArn"))
+                .and_then(|t| reference(t, "GetAtt"))
+                .and_then(|t| t.strip_suffix(".Arn").map(str::to_string))
+                .ok_or_else(|| format!("{id}: TargetFunctionArn is not a function's !GetAtt Arn"))?;
+            let mut webhook_url = BTreeMap::new();
+            for binary in &functions {
+                let value = own_webhook_url.get(binary).or_else(|| variables.get(WEBHOOK_URL_VAR));
+                let Some(value) = value else { continue };
+                let value = under_condition(value, condition)
+                    .ok_or_else(|| format!("{binary}: {WEBHOOK_URL_VAR} is not an !If on {condition:?}"))?;
+                // (A tagged value reads as its inside with `as_str`: the `!GetAtt` is looked for first.)
+                let told = if reference(value, "GetAtt").as_deref() == Some(&format!("{id}.FunctionUrl")) {
+                    WebhookUrl::TheUrl
+                } else if let (Some(text), Value::String(_)) = (value.as_str(), value) {
+                    WebhookUrl::Literal(text.to_string())
+                } else {
+                    return Err(format!(
+                        "{binary}: {WEBHOOK_URL_VAR} is neither a string nor {id}'s FunctionUrl"
+                    ));
+                };
+                webhook_url.insert(binary.clone(), told);
+            }
+            function_url = Some(FunctionUrl { function: function_of(&target)?, webhook_url });
+        }
+        Ok(Template {
+            functions,
+            routes,
+            triggers,
+            scheduled,
+            websocket_routes,
+            stream_triggers,
+            function_url,
+        })
     }
 
     /// The route API Gateway picks for `method` and `path`: exact paths before path variables before the
@@ -255,6 +328,21 @@ fn matches(pattern: &str, segments: &[&str]) -> Option<(BTreeMap<String, String>
         }
     }
     (parts.len() == segments.len()).then_some((params, (literal, variable, true)))
+}
+
+/// The variable that tells a function where the webhooks are (smsdesk_lambda::webhook_base).
+const WEBHOOK_URL_VAR: &str = "SMSDESK_WEBHOOK_URL";
+
+/// What `value` is when `condition` holds: `!If [condition, then, else]` gives `then`; a value without
+/// `!If` is itself; an `!If` on another condition is not understood (None).
+fn under_condition<'a>(value: &'a Value, condition: Option<&str>) -> Option<&'a Value> {
+    let branches = match value {
+        Value::Tagged(tagged) if tagged.tag == "If" => &tagged.value,
+        Value::Mapping(map) if map.len() == 1 && map.contains_key("Fn::If") => map.get("Fn::If")?,
+        _ => return Some(value),
+    };
+    let branches = branches.as_sequence().filter(|b| b.len() == 3)?;
+    (branches[0].as_str() == condition).then(|| &branches[1])
 }
 
 /// The string inside `!Tag x` or `{Fn::Tag: x}` / `{Ref: x}`; `!GetAtt [A, Arn]` reads as `A.Arn`.
@@ -337,6 +425,17 @@ mod tests {
             t.websocket_routes.iter().map(|(k, f)| (k.as_str(), f.as_str())).collect();
         assert_eq!(websocket, [("$connect", "live"), ("$default", "live"), ("$disconnect", "live")]);
         assert_eq!(t.stream_triggers.iter().map(|s| s.function.as_str()).collect::<Vec<_>>(), ["live"]);
+        // WebhookIngress=FunctionUrl: the webhook function's own URL; it checks signatures at the host it
+        // was called at, every other function is told the URL.
+        let url = t.function_url.as_ref().expect("the webhook function URL");
+        assert_eq!(url.function, "inbound-webhook");
+        for function in &t.functions {
+            let expected = match function.as_str() {
+                "inbound-webhook" => WebhookUrl::Literal("request-host".into()),
+                _ => WebhookUrl::TheUrl,
+            };
+            assert_eq!(url.webhook_url.get(function), Some(&expected), "{function}");
+        }
     }
 
     #[test]

@@ -140,12 +140,19 @@ pub fn costs_of_rounds(
     let reply_cost = cost_per_message(&reply, 1.0, None);
     let receipt_cost = cost_per_message(&receipt, 1.0, None);
     // 1M inbound texts + 1M replies, each reply with two delivery receipts (as the run posts them).
-    let total = |k: &str| {
-        let v = |c: &Value| c[k].as_f64().unwrap_or(0.0);
-        ((v(&inbound_cost) + v(&reply_cost) + 2.0 * v(&receipt_cost)) * 100.0).round() / 100.0
+    let million_each = |inbound: &Value, receipt: &Value| -> Map<String, Value> {
+        let total = |k: &str| {
+            let v = |c: &Value| c[k].as_f64().unwrap_or(0.0);
+            ((v(inbound) + v(&reply_cost) + 2.0 * v(receipt)) * 100.0).round() / 100.0
+        };
+        COST_KEYS.iter().map(|k| (k.to_string(), json!(total(k)))).collect()
     };
-    let one_million_each: Map<String, Value> =
-        COST_KEYS.iter().map(|k| (k.to_string(), json!(total(k)))).collect();
+    let one_million_each = million_each(&inbound_cost, &receipt_cost);
+    // The same with the template's `WebhookIngress=FunctionUrl`: the webhooks (texts, replays, receipts)
+    // reach their function through its function URL, which bills nothing per request; the replies' POSTs
+    // still go through API Gateway (its JWT authorizer).
+    let webhooks_on_function_url =
+        million_each(&cost_per_message(&inbound, 0.0, None), &cost_per_message(&receipt, 0.0, None));
     json!({
         "per_inbound_text": inbound,
         "per_reply": reply,
@@ -155,6 +162,7 @@ pub fn costs_of_rounds(
             "reply": reply_cost,
             "delivery_receipt": receipt_cost,
             "1M_in_1M_out_2M_receipts": one_million_each,
+            "1M_in_1M_out_2M_receipts_webhooks_on_function_url": webhooks_on_function_url,
         },
     })
 }
@@ -321,4 +329,42 @@ pub fn cost_per_message(per: &Value, http_requests: f64, lambda_ms_override: Opt
     }
     out.insert("total".into(), json!((total * 1e6 * 100.0).round() / 100.0));
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smsdesk_aws::usage::OpUsage;
+
+    fn usage(function: &str, ops: &[(&str, u64, f64)]) -> Usage {
+        let ops = ops
+            .iter()
+            .map(|(op, calls, write_units)| {
+                (op.to_string(), OpUsage { calls: *calls, write_units: *write_units, ..OpUsage::default() })
+            })
+            .collect();
+        Usage { functions: [(function.to_string(), ops)].into_iter().collect() }
+    }
+
+    /// 1M texts (each posted 1.5 times: replays), 1M replies and 2M receipts: API Gateway bills every post
+    /// ($1.5 + $1 + $2); on the function URL only the replies' POSTs ($1), and nothing else moves.
+    #[test]
+    fn webhooks_on_the_function_url_take_their_requests_off_api_gateway_and_nothing_else() {
+        let text = usage("router", &[("dynamodb:PutItem", 10, 10.0), ("lambda:Invoke", 10, 0.0)]);
+        let reply = usage("agent-api", &[("dynamodb:PutItem", 20, 20.0), ("lambda:Invoke", 10, 0.0)]);
+        let receipt =
+            usage("inbound-webhook", &[("dynamodb:UpdateItem", 10, 10.0), ("lambda:Invoke", 20, 0.0)]);
+        let costs = costs_of_rounds(&[(text, reply, receipt)], 10, 15, 10, 20);
+        let all = &costs["dollars_per_million"]["1M_in_1M_out_2M_receipts"];
+        let at_url = &costs["dollars_per_million"]["1M_in_1M_out_2M_receipts_webhooks_on_function_url"];
+        assert_eq!(all["api_gateway_http"], json!(4.5), "{costs}");
+        assert_eq!(at_url["api_gateway_http"], json!(1.0), "{costs}");
+        for key in COST_KEYS.iter().filter(|k| !matches!(**k, "api_gateway_http" | "total")) {
+            assert_eq!(all[key], at_url[key], "{key}: {costs}");
+        }
+        let total = |c: &Value| c["total"].as_f64().unwrap_or_default();
+        assert!((total(all) - total(at_url) - 3.5).abs() < 0.011, "{costs}");
+        // 1 WRU per text, 2 per reply, 0.5 per receipt (two each): 4 WRU at $0.625.
+        assert_eq!(all["dynamodb_writes"], json!(2.5), "{costs}");
+    }
 }

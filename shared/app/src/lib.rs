@@ -30,8 +30,12 @@ pub use error::ApiError;
 /// Settings of the handlers (the same in `smsdesk dev` and in Lambda, read by each shape's wiring).
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Where providers reach our webhooks, e.g. `http://127.0.0.1:9000` or the API Gateway URL.
+    /// The API's base URL, e.g. `http://127.0.0.1:9000` or the API Gateway URL; providers reach our
+    /// webhooks there too unless `webhook_base` says otherwise.
     pub public_base_url: String,
+    /// Where providers reach `/webhooks/...` (the callback URLs shown and sent, and the URL a signature
+    /// that covers it is checked against).
+    pub webhook_base: WebhookBase,
     pub auth: AuthMode,
     pub retry: RetryPolicy,
     /// How long a send claim holds before another delivery may try again (crash recovery).
@@ -75,6 +79,7 @@ impl Config {
     pub fn new(public_base_url: impl Into<String>, auth: AuthMode) -> Self {
         Self {
             public_base_url: public_base_url.into().trim_end_matches('/').to_string(),
+            webhook_base: WebhookBase::Api,
             auth,
             retry: RetryPolicy::default(),
             send_lease: Duration::from_secs(300),
@@ -94,6 +99,45 @@ impl Config {
             jwt: None,
         }
     }
+}
+
+/// Where providers reach the webhooks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WebhookBase {
+    /// At `public_base_url`, with the rest of the API.
+    Api,
+    /// At this base URL (no trailing slash): in AWS with the template's `WebhookIngress=FunctionUrl`, the
+    /// webhook function's own function URL, told to the functions that show or send callback URLs.
+    At(String),
+    /// At the `https://` host each webhook request came to: the webhook function behind its function URL,
+    /// which cannot be told that URL (the URL is made after the function, so naming it would be circular).
+    /// Lambda routes a function URL's requests by their host, so the host is the URL's.
+    RequestHost,
+}
+
+impl Config {
+    /// The base of the callback URLs shown to admins and sent to providers (`.../webhooks/<provider>/<id>`).
+    pub fn webhook_base_url(&self) -> &str {
+        match &self.webhook_base {
+            WebhookBase::At(url) => url,
+            WebhookBase::Api | WebhookBase::RequestHost => &self.public_base_url,
+        }
+    }
+
+    /// The base URL a webhook that came to `host` (its `Host` header) was sent to.
+    pub fn webhook_base_url_of(&self, host: Option<&str>) -> std::borrow::Cow<'_, str> {
+        match (&self.webhook_base, host.filter(|h| is_host(h))) {
+            (WebhookBase::RequestHost, Some(host)) => format!("https://{host}").into(),
+            _ => self.webhook_base_url().into(),
+        }
+    }
+}
+
+/// A bare host name, with or without a port (no user, path or anything else a URL could smuggle in).
+fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
 }
 
 /// Everything a handler needs, built once per process (or per Lambda cold start).
@@ -197,5 +241,39 @@ impl App {
             AuthMode::Tokens { admin_token } => Some(admin_token),
             AuthMode::GatewayClaims => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhooks_are_at_the_api_at_a_function_url_or_at_the_host_they_came_to() {
+        let mut config = Config::new("https://api.example.com/", AuthMode::GatewayClaims);
+        assert_eq!(config.webhook_base_url(), "https://api.example.com");
+        assert_eq!(config.webhook_base_url_of(Some("other.example.com")), "https://api.example.com");
+
+        config.webhook_base = WebhookBase::At("https://abc.lambda-url.eu-west-1.on.aws".into());
+        assert_eq!(config.webhook_base_url(), "https://abc.lambda-url.eu-west-1.on.aws");
+        assert_eq!(
+            config.webhook_base_url_of(Some("x.example.com")),
+            "https://abc.lambda-url.eu-west-1.on.aws"
+        );
+
+        // The webhook function behind its function URL: callback URLs it would show are the API's (it shows
+        // none); a signature is checked against the host the request came to.
+        config.webhook_base = WebhookBase::RequestHost;
+        assert_eq!(config.webhook_base_url(), "https://api.example.com");
+        assert_eq!(
+            config.webhook_base_url_of(Some("abc.lambda-url.eu-west-1.on.aws")),
+            "https://abc.lambda-url.eu-west-1.on.aws"
+        );
+        assert_eq!(config.webhook_base_url_of(Some("127.0.0.1:9000")), "https://127.0.0.1:9000");
+        // Nothing but a host: a Host header carrying a path, a user or a second URL is not one.
+        for odd in ["", "evil.example.com/x?", "user@evil.example.com", "a b", "évil.example.com"] {
+            assert_eq!(config.webhook_base_url_of(Some(odd)), "https://api.example.com", "{odd:?}");
+        }
+        assert_eq!(config.webhook_base_url_of(None), "https://api.example.com");
     }
 }

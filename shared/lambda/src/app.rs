@@ -1,7 +1,7 @@
 //! The handlers wired to the AWS adapters, once per cold start: what every function's `main.rs` calls.
 
 use crate::unwired::Unwired;
-use smsdesk_app::{App, AuthMode, Config, GatewayIdentity};
+use smsdesk_app::{App, AuthMode, Config, GatewayIdentity, WebhookBase};
 use smsdesk_aws::{AwsAdapters, AwsConfig, ConfigError};
 use smsdesk_ports::{Clock, MessageQueue, SecretStore, SystemClock, UuidIds};
 use smsdesk_providers::{ProviderOptions, Providers};
@@ -35,7 +35,8 @@ fn number(env: &impl Fn(&str) -> Option<String>, name: &'static str, default: u6
 }
 
 /// The handlers' settings in AWS, from the environment the SAM template sets:
-/// `SMSDESK_PUBLIC_URL` (the API's base URL, for callback URLs), `SMSDESK_ADMIN_TOKEN` (local only: check
+/// `SMSDESK_PUBLIC_URL` (the API's base URL, for callback URLs), `SMSDESK_WEBHOOK_URL` ([`webhook_base`]:
+/// where providers reach the webhooks when not at the API), `SMSDESK_ADMIN_TOKEN` (local only: check
 /// bearer tokens here instead of trusting the JWT authorizer's claims), `SMSDESK_SEND_ATTEMPTS` (3),
 /// `SMSDESK_RETRY_BASE_MS` (5000), `SMSDESK_SEND_LEASE_SECS` (120), `SMSDESK_AUTO_CLOSE_HOURS` (8, for channels without their own `inactivity_secs`; 0 = never),
 /// `SMSDESK_OIDC_ISSUER` + `SMSDESK_OIDC_CLIENT_ID` (+ `SMSDESK_OIDC_SCOPES`): the console's sign-in.
@@ -53,6 +54,7 @@ fn config_from(env: impl Fn(&str) -> Option<String>) -> Result<Config, WireError
         _ => AuthMode::GatewayClaims,
     };
     let mut config = Config::new(public_url, auth);
+    config.webhook_base = webhook_base(env("SMSDESK_WEBHOOK_URL").as_deref())?;
     config.events_url = env("SMSDESK_WEBSOCKET_URL").filter(|u| !u.trim().is_empty());
     // The console signs in through the stack's issuer when the template has a ConsoleClientId.
     let present = |name| env(name).filter(|v: &String| !v.trim().is_empty());
@@ -70,6 +72,27 @@ fn config_from(env: impl Fn(&str) -> Option<String>) -> Result<Config, WireError
         hours => Some(Duration::from_secs(hours * 3600)),
     };
     Ok(config)
+}
+
+/// Where providers reach the webhooks, from `SMSDESK_WEBHOOK_URL` as the template sets it per function
+/// (parameter `WebhookIngress`): unset or empty, at the API; `request-host`, at the host each request came
+/// to (the webhook function behind its own function URL); an `https://` URL, there (the other functions,
+/// told the function URL).
+pub fn webhook_base(value: Option<&str>) -> Result<WebhookBase, WireError> {
+    let invalid =
+        |reason: &str| WireError::Invalid { name: "SMSDESK_WEBHOOK_URL", reason: reason.to_string() };
+    match value.map(str::trim).unwrap_or_default() {
+        "" => Ok(WebhookBase::Api),
+        "request-host" => Ok(WebhookBase::RequestHost),
+        url => {
+            let base = url.trim_end_matches('/');
+            let host = base.strip_prefix("https://").ok_or_else(|| invalid("not https://"))?;
+            if host.is_empty() || host.contains(['/', '?', '#', '@']) {
+                return Err(invalid("not a base URL (https://host)"));
+            }
+            Ok(WebhookBase::At(base.to_string()))
+        }
+    }
 }
 
 /// The longest a provider call may take (the HTTP client's timeout). A queue function starts no message
@@ -239,6 +262,27 @@ mod tests {
 
         let refused = from(&[("SMSDESK_SEND_ATTEMPTS", "three")]).map(|_| ()).expect_err("not a number");
         assert!(matches!(refused, WireError::Invalid { name: "SMSDESK_SEND_ATTEMPTS", .. }), "{refused}");
+    }
+
+    /// `SMSDESK_WEBHOOK_URL` as the template sets it with `WebhookIngress=FunctionUrl` (the function URL's
+    /// `FunctionUrl` attribute ends in a slash), and without (unset).
+    #[test]
+    fn the_webhooks_are_where_the_template_says() {
+        assert_eq!(webhook_base(None).ok(), Some(WebhookBase::Api));
+        assert_eq!(webhook_base(Some("")).ok(), Some(WebhookBase::Api));
+        assert_eq!(webhook_base(Some("request-host")).ok(), Some(WebhookBase::RequestHost));
+        assert_eq!(
+            webhook_base(Some("https://abc123.lambda-url.eu-west-1.on.aws/")).ok(),
+            Some(WebhookBase::At("https://abc123.lambda-url.eu-west-1.on.aws".into()))
+        );
+        for bad in ["http://abc.lambda-url.eu-west-1.on.aws/", "https://", "https://h/webhooks", "host-only"]
+        {
+            let refused = webhook_base(Some(bad)).expect_err(bad);
+            assert!(
+                matches!(refused, WireError::Invalid { name: "SMSDESK_WEBHOOK_URL", .. }),
+                "{bad}: {refused}"
+            );
+        }
     }
 
     #[test]

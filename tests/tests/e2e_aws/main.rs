@@ -3,7 +3,7 @@
 //! template's routes through lambda_http's API Gateway conversion with JWT claims, queue consumers fed real
 //! SQS events by the template's triggers; DynamoDB Local for the store, moto for SQS and Secrets Manager
 //! (see tests/src/aws_shape.rs). Same test code as `e2e`; only the shape differs (the restart test, which
-//! kills the `smsdesk dev` process, is embedded-only), plus the gateway tests of `gateway.rs`.
+//! kills the `smsdesk dev` process, is embedded-only), plus the gateway tests of `gateway.rs` and the function URL's of `function_url.rs`.
 //!
 //! Without the emulators, outside CI, this binary holds one ignored test that says so (tests/build.rs).
 
@@ -45,6 +45,8 @@ mod crm;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 #[path = "../e2e/faults.rs"]
 mod faults;
+#[cfg(not(smsdesk_aws_emulators_missing))]
+mod function_url;
 #[cfg(not(smsdesk_aws_emulators_missing))]
 mod gateway;
 #[cfg(not(smsdesk_aws_emulators_missing))]

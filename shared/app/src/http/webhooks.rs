@@ -44,12 +44,14 @@ async fn receive(
         }
         Err(e) => return ApiError::field("body", format!("could not be read: {e}")).into_response(),
     };
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+    let base = app.config.webhook_base_url_of(host);
     let headers: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_ascii_lowercase(), v.to_string())))
         .collect();
     let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or_else(|| uri.path());
-    let url = format!("{}{}", app.config.public_base_url, path_and_query);
+    let url = format!("{base}{path_and_query}");
     let request = WebhookRequest { method: method.as_str(), url: &url, headers: &headers, body: &body };
     match intake::receive_webhook(&app, &provider, &channel_id, &request).await {
         Ok((_, Some(reply))) => {

@@ -471,11 +471,11 @@ pub async fn patch(app: &App, id: &str, body: &Value) -> ApiResult<ChannelView> 
 }
 
 /// The URL the provider calls for this channel's webhooks: the channel's `public_url` when the admin set
-/// one, else `<public base URL>/webhooks/<provider>/<channel id>`.
+/// one, else `<webhook base URL>/webhooks/<provider>/<channel id>` (the API's, or the function URL's).
 pub fn callback_url(app: &App, channel: &Channel) -> String {
     match &channel.public_url {
         Some(url) => url.clone(),
-        None => format!("{}/webhooks/{}/{}", app.config.public_base_url, channel.provider, channel.id),
+        None => format!("{}/webhooks/{}/{}", app.config.webhook_base_url(), channel.provider, channel.id),
     }
 }
 
