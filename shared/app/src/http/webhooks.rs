@@ -66,7 +66,18 @@ async fn receive(
             }
             response
         }
-        Ok((summary, None)) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "accepted", "queued": summary.queued, "applied": summary.applied, "duplicates": summary.duplicates}))).into_response(),
+        Ok((summary, None)) => {
+            (StatusCode::OK, axum::Json(Accepted { status: "accepted", summary })).into_response()
+        }
         Err(e) => e.into_response(),
     }
+}
+
+/// The answer to a webhook taken (providers without an answer of their own): `{"status": "accepted",
+/// "queued", "applied", "duplicates"}`.
+#[derive(serde::Serialize)]
+struct Accepted {
+    status: &'static str,
+    #[serde(flatten)]
+    summary: intake::IntakeSummary,
 }
