@@ -327,9 +327,13 @@ pub enum SendClaim {
 pub trait MessageStore: Send + Sync {
     /// Stores the message unless one with its id exists. Returns whether it was stored.
     async fn insert_message(&self, message: &Message) -> PortResult<bool>;
-    /// Atomically: if the message's conversation exists and is not closed and no message has its id, stores
-    /// the message and moves the conversation's `last_message_at` forward to the message's `created_at`. A
-    /// text is never filed into a conversation that closed underneath the caller.
+    /// If the message's conversation exists and is not closed and no message has its id, stores the message
+    /// and moves the conversation's `last_message_at` forward to the message's `created_at`. A text is never
+    /// filed into a conversation that was closed when it was filed: either both happen in one write, or the
+    /// conversation is moved first, under the condition that it is open, and the message stored after
+    /// (then an idle close, conditional on that activity, can no longer take the conversation; a crash
+    /// between leaves only the move, and the text's redelivery stores the message, or files it anew if the
+    /// conversation closed meanwhile).
     async fn append_message(&self, message: &Message) -> PortResult<Append>;
     /// Atomically: unless a conversation is open already for `conversation`'s channel, number and customer,
     /// or a message has `message`'s id, stores the new conversation (its `last_message_at` is the message's

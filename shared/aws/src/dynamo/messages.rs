@@ -16,6 +16,9 @@ use super::conversations::{absent, order_key};
 use super::{Cond, DynamoStore, Query, Tx, attempts, contention, keys};
 use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s};
 
+/// An update that answers nothing back (billed the same; nothing to parse).
+const NO_VALUES: aws_sdk_dynamodb::types::ReturnValue = aws_sdk_dynamodb::types::ReturnValue::None;
+
 const ALL_STATUSES: [MessageStatus; 7] = [
     MessageStatus::Received,
     MessageStatus::Queued,
@@ -168,15 +171,37 @@ impl MessageStore for DynamoStore {
         self.put(item, Some(absent())).await
     }
 
+    /// The conversation first, the message after, as plain writes (issue 12.4: a transaction bills 2 WRU per
+    /// item, so the text's transaction of the conversation's move and the message cost ~6 WRU, these ~3):
+    /// the conversation's `last_message_at` moves forward under the condition that it is open, and only
+    /// then is the message stored (under its `attribute_not_exists` condition). So a text is stored only in
+    /// a conversation that was open when its activity moved, and an idle close (conditional on that
+    /// activity) can no longer take it. What a crash between the two leaves, the conversation moved without
+    /// the message, the redelivered text completes: the conversation reads as already moved (the
+    /// message's time is its `last_message_at`) and the message is stored, or, if it closed meanwhile, the
+    /// text is filed into a new one. A text older than the conversation's activity (it moves nothing)
+    /// keeps its transaction with the conversation's open check: nothing else would hold the close off.
+    /// A text already stored is a duplicate before anything is written (one read).
     async fn append_message(&self, message: &Message) -> PortResult<Append> {
         let m = message;
+        // A text stored already (filed before, perhaps in a conversation that has closed since) moves no
+        // conversation: the one write that follows would not be undone with the message refused.
+        if self.get(keys::message(&m.id)).await?.is_some() {
+            return Ok(Append::Duplicate);
+        }
         let mut pointed = false;
         for _ in attempts() {
             let conversation = self.get_conversation(&m.conversation_id).await?;
             let Some(c) = conversation.filter(|c| c.state != ConversationState::Closed) else {
                 return Ok(Append::ConversationClosed);
             };
-            // The conversation part: still open and as read; moved forward when the message is newer.
+            // The pointers first, once, as plain Puts: a pointer whose message then went elsewhere (the
+            // conversation closed: the router files it in a new one) is skipped by the readers, which read
+            // through to the message and check it.
+            if !pointed {
+                self.put_pointers(m).await?;
+                pointed = true;
+            }
             let activity = order_key(m.created_at, &c.id);
             let mut expr = Expr::new();
             let open = format!(
@@ -185,30 +210,35 @@ impl MessageStore for DynamoStore {
                 expr.name("state"),
                 expr.value(s(ConversationState::Closed.as_str()))
             );
-            let conversation_part = if m.created_at > c.last_message_at {
-                let update = format!(
-                    "SET {}, {}",
-                    expr.eq("last_message_at", s(rfc3339(m.created_at)?)),
-                    expr.eq("activity", s(activity.clone()))
-                );
-                let condition = format!("{open} AND {} < {}", expr.name("activity"), expr.value(s(activity)));
-                self.update_item(keys::conversation(&c.id), update, Some(condition), expr)?
-            } else {
-                self.condition_check(keys::conversation(&c.id), Cond { expression: open, expr })?
-            };
-            // The pointers before the transaction, once, as plain Puts (issue 12.4: an item in a transaction
-            // bills twice): only the conversation and the message must change together. A pointer whose
-            // message then went elsewhere (the conversation closed: the router files it in a new one) is
-            // skipped by the readers, which read through to the message and check it.
-            if !pointed {
-                self.put_pointers(m).await?;
-                pointed = true;
+            if m.created_at >= c.last_message_at {
+                if m.created_at > c.last_message_at {
+                    let update = format!(
+                        "SET {}, {}",
+                        expr.eq("last_message_at", s(rfc3339(m.created_at)?)),
+                        expr.eq("activity", s(activity.clone()))
+                    );
+                    let condition =
+                        format!("{open} AND {} < {}", expr.name("activity"), expr.value(s(activity)));
+                    let key = keys::conversation(&c.id);
+                    let moved = self.update_returning(key, update, Some(condition), expr, NO_VALUES).await?;
+                    if moved.is_none() {
+                        // It closed, or another text moved it, between our read and our write: decide again.
+                        continue;
+                    }
+                }
+                // Moved by this text (now, or before a crash: the same `last_message_at`), while open.
+                return Ok(if self.put(message_item(m)?, Some(absent())).await? {
+                    Append::Appended
+                } else {
+                    Append::Duplicate
+                });
             }
-            let tx = vec![conversation_part, self.put_item(message_item(m)?, Some(absent()))?];
+            let check = self.condition_check(keys::conversation(&c.id), Cond { expression: open, expr })?;
+            let tx = vec![check, self.put_item(message_item(m)?, Some(absent()))?];
             match self.transact(tx).await? {
                 Tx::Committed => return Ok(Append::Appended),
                 outcome if outcome.failed_at(1) => return Ok(Append::Duplicate),
-                // The conversation closed or moved on between our read and our write: decide again.
+                // The conversation closed between our read and our write: decide again.
                 Tx::Cancelled(_) => {}
             }
         }

@@ -505,6 +505,14 @@ pub async fn append_contract(store: Arc<dyn Store>) {
     let transcript = ok(store.list_messages(&conv.id).await, "list_messages");
     assert_eq!(transcript, vec![older.clone(), first.clone()], "both are in the transcript, once each");
 
+    // A text of the same time as the conversation's activity (another text of that second, or this text
+    // again after a write that moved the conversation and stopped before the message) is filed.
+    let same_second = fixtures::inbound_message(&conv, &fixtures::id("prov_"), first.created_at);
+    assert_eq!(ok(store.append_message(&same_second).await, "append_message"), Append::Appended, "same time");
+    assert!(ok(store.get_message(&same_second.id).await, "get_message").is_some(), "stored");
+    let transcript = ok(store.list_messages(&conv.id).await, "list_messages");
+    assert_eq!(transcript.len(), 3, "the three texts, once each");
+
     // A text filed in one conversation and delivered again for another (its first conversation closed,
     // the router opened a new one) is a duplicate, and only in the transcript it was filed in.
     let next = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
@@ -512,6 +520,9 @@ pub async fn append_contract(store: Arc<dyn Store>) {
     let again = Message { conversation_id: next.id.clone(), ..first.clone() };
     assert_eq!(ok(store.append_message(&again).await, "append_message"), Append::Duplicate, "same id");
     assert_eq!(ok(store.list_messages(&next.id).await, "list_messages"), vec![], "not in the other one");
+    let untouched = ok(store.get_conversation(&next.id).await, "get_conversation").map(|c| c.last_message_at);
+    assert!(again.created_at > next.last_message_at, "the duplicate is newer than the other conversation");
+    assert_eq!(untouched, Some(next.last_message_at), "a duplicate moves no conversation's activity");
     assert_eq!(ok(store.list_messages(&conv.id).await, "list_messages"), transcript, "still in its own");
 
     ok(store.close(&conv.id, t + Duration::seconds(6), "resolved").await, "close");
@@ -522,7 +533,7 @@ pub async fn append_contract(store: Arc<dyn Store>) {
         "a closed conversation takes no text"
     );
     assert_eq!(ok(store.get_message(&late.id).await, "get_message"), None, "refused: nothing stored");
-    assert_eq!(ok(store.list_messages(&conv.id).await, "list_messages").len(), 2, "transcript unchanged");
+    assert_eq!(ok(store.list_messages(&conv.id).await, "list_messages").len(), 3, "transcript unchanged");
     let nowhere = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
     let orphan = fixtures::inbound_message(&nowhere, &fixtures::id("prov_"), t);
     assert_eq!(
