@@ -502,17 +502,7 @@ impl AwsShape {
             });
             let state = Arc::new(UrlFront { function: url.function, router, faults: faults.clone() });
             let app = axum::Router::new().fallback(function_url_front).with_state(state);
-            let (mut stopped, serving) = (stop.clone(), faults.clone());
-            tokio::spawn(async move {
-                let served = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.wait_for(|s| *s).await;
-                    })
-                    .await;
-                if let Err(e) = served {
-                    serving.report(format!("the function URL front stopped: {e}"));
-                }
-            });
+            serve(listener, app, stop.clone(), faults.clone(), "the function URL front");
             front
         });
 
@@ -527,18 +517,7 @@ impl AwsShape {
             table: cfg.table.clone(),
         });
         let app = axum::Router::new().fallback(gateway).with_state(front);
-        let mut stopped = stop;
-        let serving = faults.clone();
-        tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(e) = served {
-                serving.report(format!("the API Gateway front stopped: {e}"));
-            }
-        });
+        serve(listener, app, stop, faults.clone(), "the API Gateway front");
         Self {
             app: tests_app,
             addr,
@@ -557,6 +536,26 @@ impl AwsShape {
     pub fn tolerate_consumer_failures(&self) {
         self.faults.tolerate_consumer_failures.store(true, Ordering::SeqCst);
     }
+}
+
+/// Serves `app` on `listener` until the shape stops; stopping early is a fault named by `what`.
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stop: watch::Receiver<bool>,
+    faults: Faults,
+    what: &'static str,
+) {
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = served {
+            faults.report(format!("{what} stopped: {e}"));
+        }
+    });
 }
 
 // ------------------------------------------------------------------------------------------------ API Gateway
@@ -662,7 +661,11 @@ async fn gateway(State(front): State<Arc<Front>>, request: Request) -> Response 
     {
         front.identities.register(&token, &subject);
     }
-    let (status, headers, body) = response;
+    http_response(response)
+}
+
+/// The HTTP response of a function's answer.
+fn http_response((status, headers, body): Answer) -> Response {
     let mut builder = Response::builder().status(status);
     for (name, value) in headers {
         builder = builder.header(name, value);
@@ -790,13 +793,7 @@ async fn function_url_front(State(front): State<Arc<UrlFront>>, request: Request
         }
     };
     match response(&answer) {
-        Ok((status, headers, body)) => {
-            let mut builder = Response::builder().status(status);
-            for (name, value) in headers {
-                builder = builder.header(name, value);
-            }
-            builder.body(Body::from(body)).expect("response")
-        }
+        Ok(answer) => http_response(answer),
         Err(e) => {
             front
                 .faults
