@@ -860,6 +860,18 @@ mod tests {
             assert!(keys::agents_partitions().any(|p| p == pk), "{pk}");
         }
         assert_eq!(used.len(), keys::OPEN_SHARDS as usize, "64 ids reach every shard");
+        // A reply's `queued` entry: in one of the shards the sweep reads, which also reads the unsharded
+        // partition of tables written before.
+        let mut queued = std::collections::BTreeSet::new();
+        for i in 0..64 {
+            let entry =
+                keys::queued(time::OffsetDateTime::UNIX_EPOCH, &MessageId::new(format!("msg_{i:032x}")));
+            let pk = entry["pk"].as_s().unwrap().clone();
+            assert!(keys::queued_partitions().any(|p| p == pk), "{pk}");
+            queued.insert(pk);
+        }
+        assert_eq!(queued.len(), keys::QUEUED_SHARDS as usize, "64 replies reach every shard");
+        assert!(keys::queued_partitions().any(|p| p == keys::QUEUED), "the unsharded partition is read too");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub(crate) const OPEN_FLAG: &str = "OPEN";
 pub(crate) const AGENT_SHARDS: u32 = 4;
 /// Shards of the `open_by_id` index.
 pub(crate) const OPEN_SHARDS: u32 = 8;
+/// Shards of the `queued` entries (a put when a reply is accepted, a delete when it leaves `queued`).
+pub(crate) const QUEUED_SHARDS: u32 = 8;
 
 /// The shard of `id` among `shards`: FNV-1a of its bytes, the same in every process and every release.
 pub(crate) fn shard(id: &str, shards: u32) -> u32 {
@@ -159,9 +161,20 @@ pub(crate) fn transcript(conversation: &ConversationId, created_at: OffsetDateTi
     key(format!("CONV#{conversation}"), format!("MSG#{}#{id}", sortable(created_at)))
 }
 
-/// A `queued` outbound message listed in [`QUEUED`], sorted by creation time.
+/// A `queued` outbound message listed in its shard of [`QUEUED`] (`QUEUED#<shard of its id>`), sorted by
+/// creation time.
 pub(crate) fn queued(created_at: OffsetDateTime, id: &MessageId) -> Item {
-    key(QUEUED, format!("MSG#{}#{id}", sortable(created_at)))
+    key(
+        format!("{QUEUED}#{}", shard(id.as_str(), QUEUED_SHARDS)),
+        format!("MSG#{}#{id}", sortable(created_at)),
+    )
+}
+
+/// Every partition of `queued` entries the stranded-reply sweep reads: the shards, and `QUEUED` itself,
+/// where a table written before the sharding may still hold entries (the sweep deletes them as their
+/// messages move on).
+pub(crate) fn queued_partitions() -> impl Iterator<Item = String> {
+    (0..QUEUED_SHARDS).map(|k| format!("{QUEUED}#{k}")).chain(std::iter::once(QUEUED.to_string()))
 }
 
 /// Pointer from the provider's id of an outbound message to the message.

@@ -84,6 +84,66 @@ fn status_move(current: &Message, update: &StatusUpdate) -> PortResult<(String, 
 }
 
 impl DynamoStore {
+    /// The `queued` entries of one partition older than `cutoff`, oldest first, up to `limit` messages still
+    /// `queued`; entries of messages that moved on, and old orphans, are deleted on the way.
+    async fn queued_in(
+        &self,
+        partition: &str,
+        cutoff: OffsetDateTime,
+        limit: usize,
+    ) -> PortResult<Vec<Message>> {
+        let mut out = Vec::new();
+        let mut after = "MSG#".to_string();
+        let bound = format!("MSG#{}", crate::attr::sortable(cutoff));
+        while out.len() < limit {
+            let mut expr = Expr::new();
+            let key_condition = format!(
+                "{} = {} AND {} BETWEEN {} AND {}",
+                expr.name("pk"),
+                expr.value(s(partition)),
+                expr.name("sk"),
+                expr.value(s(after.as_str())),
+                expr.value(s(bound.as_str())),
+            );
+            let page =
+                Query { index: None, key_condition, filter: None, expr, forward: true, max: Some(100) };
+            let entries = self.query(page).await?;
+            let Some(last) = entries.last().and_then(|e| get_s(e, "sk")) else { break };
+            // The next page starts just after this one's last sort key.
+            after = format!("{last}\u{0}");
+            let listed: Vec<(String, MessageId, Option<u64>)> = entries
+                .iter()
+                .filter_map(|e| {
+                    let written = e.get("written").and_then(|w| w.as_n().ok()).and_then(|w| w.parse().ok());
+                    Some((get_s(e, "sk")?.to_string(), MessageId::new(get_s(e, "target")?), written))
+                })
+                .collect();
+            let ids: Vec<MessageId> = listed.iter().map(|(_, id, _)| id.clone()).collect();
+            let items = self.batch_get(ids.iter().map(keys::message).collect()).await?;
+            let mut by_id = std::collections::HashMap::new();
+            for item in &items {
+                let m: Message = from_item(item)?;
+                by_id.insert(m.id.clone(), m);
+            }
+            for (sk, id, written) in listed {
+                match by_id.remove(&id) {
+                    Some(m) if m.status != MessageStatus::Queued => {
+                        self.delete(keys::key(partition, sk)).await?;
+                    }
+                    Some(m) if m.created_at < cutoff && out.len() < limit => out.push(m),
+                    Some(_) => {}
+                    // No message (yet): its insert writes the pointer first, so only an old orphan goes.
+                    None if orphaned(written) => self.delete(keys::key(partition, sk)).await?,
+                    None => {}
+                }
+            }
+            if entries.len() < 100 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// The items that point at a message, written (together) before it: its transcript entry, the provider's
     /// reference of an outbound message that has one, and the `queued` entry of an outbound message still
     /// queued. `written` (wall clock, seconds) on the `queued` entry: the sweep leaves a pointer whose
@@ -326,58 +386,16 @@ impl MessageStore for DynamoStore {
         self.advance(&current.id, Some(current.clone()), update).await
     }
 
-    /// Reads the `QUEUED` entries oldest first; entries of messages that moved on (their status move does
-    /// not touch the list) are deleted here, so the list stays as short as the replies in flight.
+    /// Reads the `queued` entries of every shard, oldest first (each shard's up to `limit`, merged); entries
+    /// of messages that moved on (their status move deletes its entry, should that delete have failed) are
+    /// deleted here, so the lists stay as short as the replies in flight.
     async fn queued_before(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<Message>> {
         let mut out = Vec::new();
-        let mut after = "MSG#".to_string();
-        let bound = format!("MSG#{}", crate::attr::sortable(cutoff));
-        while out.len() < limit {
-            let mut expr = Expr::new();
-            let key_condition = format!(
-                "{} = {} AND {} BETWEEN {} AND {}",
-                expr.name("pk"),
-                expr.value(s(keys::QUEUED)),
-                expr.name("sk"),
-                expr.value(s(after.as_str())),
-                expr.value(s(bound.as_str())),
-            );
-            let page =
-                Query { index: None, key_condition, filter: None, expr, forward: true, max: Some(100) };
-            let entries = self.query(page).await?;
-            let Some(last) = entries.last().and_then(|e| get_s(e, "sk")) else { break };
-            // The next page starts just after this one's last sort key.
-            after = format!("{last}\u{0}");
-            let listed: Vec<(String, MessageId, Option<u64>)> = entries
-                .iter()
-                .filter_map(|e| {
-                    let written = e.get("written").and_then(|w| w.as_n().ok()).and_then(|w| w.parse().ok());
-                    Some((get_s(e, "sk")?.to_string(), MessageId::new(get_s(e, "target")?), written))
-                })
-                .collect();
-            let ids: Vec<MessageId> = listed.iter().map(|(_, id, _)| id.clone()).collect();
-            let items = self.batch_get(ids.iter().map(keys::message).collect()).await?;
-            let mut by_id = std::collections::HashMap::new();
-            for item in &items {
-                let m: Message = from_item(item)?;
-                by_id.insert(m.id.clone(), m);
-            }
-            for (sk, id, written) in listed {
-                match by_id.remove(&id) {
-                    Some(m) if m.status != MessageStatus::Queued => {
-                        self.delete(keys::key(keys::QUEUED, sk)).await?;
-                    }
-                    Some(m) if m.created_at < cutoff && out.len() < limit => out.push(m),
-                    Some(_) => {}
-                    // No message (yet): its insert writes the pointer first, so only an old orphan goes.
-                    None if orphaned(written) => self.delete(keys::key(keys::QUEUED, sk)).await?,
-                    None => {}
-                }
-            }
-            if entries.len() < 100 {
-                break;
-            }
+        for partition in keys::queued_partitions() {
+            out.extend(self.queued_in(&partition, cutoff, limit).await?);
         }
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        out.truncate(limit);
         Ok(out)
     }
 
