@@ -1,6 +1,7 @@
 //! router: an inbound text joins the customer's open conversation on that number, or opens a new one (a
 //! closed conversation is never reopened); the receiving number picks the queue; then assignment. Delivery
-//! receipts the webhook could not apply (their message was not known yet) move outbound messages forward. Idempotent: a redelivered event changes nothing the second time.
+//! receipts the webhook could not apply (their message was not known yet) move outbound messages forward.
+//! Idempotent: a redelivered event changes nothing the second time.
 
 use crate::App;
 use crate::services::receipts::{self, Receipt};

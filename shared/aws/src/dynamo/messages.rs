@@ -16,9 +16,6 @@ use super::conversations::{absent, order_key};
 use super::{Cond, DynamoStore, Query, Tx, attempts, contention, keys};
 use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s};
 
-/// An update that answers nothing back (billed the same; nothing to parse).
-const NO_VALUES: aws_sdk_dynamodb::types::ReturnValue = aws_sdk_dynamodb::types::ReturnValue::None;
-
 const ALL_STATUSES: [MessageStatus; 7] = [
     MessageStatus::Received,
     MessageStatus::Queued,
@@ -280,8 +277,7 @@ impl MessageStore for DynamoStore {
                     let condition =
                         format!("{open} AND {} < {}", expr.name("activity"), expr.value(s(activity)));
                     let key = keys::conversation(&c.id);
-                    let moved = self.update_returning(key, update, Some(condition), expr, NO_VALUES).await?;
-                    if moved.is_none() {
+                    if !self.update_if(key, update, condition, expr).await? {
                         // It closed, or another text moved it, between our read and our write: decide again.
                         continue;
                     }

@@ -223,6 +223,18 @@ impl DynamoStore {
         self.update_returning(key, update_expression, condition, expr, ReturnValue::AllNew).await
     }
 
+    /// A conditional UpdateItem that answers nothing back: whether its condition held.
+    pub(crate) async fn update_if(
+        &self,
+        key: Item,
+        update_expression: String,
+        condition: String,
+        expr: Expr,
+    ) -> PortResult<bool> {
+        let answer = self.update_returning(key, update_expression, Some(condition), expr, ReturnValue::None);
+        Ok(answer.await?.is_some())
+    }
+
     /// UpdateItem returning what `returns` asks for (the item before the update with `AllOld`: empty when
     /// the item was new); None when the condition failed.
     pub(crate) async fn update_returning(

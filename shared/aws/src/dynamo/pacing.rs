@@ -50,7 +50,7 @@ impl SendRateStore for DynamoStore {
                 expr.value(n(now.unix_timestamp_nanos()))
             );
             let key = keys::send_rate(number);
-            if self.update_returning(key, update, Some(condition), expr, ReturnValue::None).await?.is_some() {
+            if self.update_if(key, update, condition, expr).await? {
                 return Ok(Slot::Granted { wait: Duration::ZERO, next_free: now + interval });
             }
             // Busy, within the wait allowed: the slot is the schedule's next free one, moved on in place.
