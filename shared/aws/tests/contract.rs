@@ -196,6 +196,55 @@ async fn table_creation_is_idempotent_and_dedupe_items_expire_by_ttl() {
     assert!((expected..=expected + 1).contains(&expires_at), "expires_at {expires_at} vs {expected}");
 }
 
+/// The table's items under `pk`, by sort key (the adapter's transcript entries are `CONV#<id>` / `MSG#...`).
+async fn sort_keys(store: &DynamoStore, table: &str, pk: String) -> Vec<String> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let answer = store
+        .client()
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(pk))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("query: {e}"));
+    answer.items().iter().filter_map(|i| i.get("sk")?.as_s().ok().cloned()).collect()
+}
+
+/// `open_with_message` writes the text's transcript entry before its transaction; when the text does not
+/// open the conversation (another is open already, or the text was filed before), no entry is left under
+/// the conversation that was not opened, and the filed text's own entry stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_that_opens_nothing_leaves_no_transcript_entry() {
+    use smsdesk_contract::fixtures;
+    use smsdesk_domain::{Conversation, ConversationId, Message, QueueId};
+    use smsdesk_ports::{MessageStore, OpenWith};
+    let Some(e) = endpoints("a_text_that_opens_nothing_leaves_no_transcript_entry") else { return };
+    let (store, cfg) = store(&e).await;
+    let t = fixtures::now();
+    let first = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
+    let text = fixtures::inbound_message(&first, &fixtures::id("prov_"), t);
+    assert_eq!(store.open_with_message(&first, &text).await.unwrap(), OpenWith::Opened);
+
+    // The customer's conversation is open already: the text is not stored under the second one.
+    let second = Conversation { id: ConversationId::new(fixtures::id("conv_")), ..first.clone() };
+    let other = fixtures::inbound_message(&second, &fixtures::id("prov_"), t + time::Duration::seconds(1));
+    assert!(matches!(store.open_with_message(&second, &other).await.unwrap(), OpenWith::Existing(_)));
+    assert_eq!(sort_keys(&store, &cfg.table, format!("CONV#{}", second.id)).await, Vec::<String>::new());
+
+    // A replay of the filed text for a new conversation: a duplicate, nothing under the new one.
+    let third = fixtures::fresh_conversation(&first.queue_id);
+    let replayed = Message { conversation_id: third.id.clone(), ..text.clone() };
+    assert_eq!(store.open_with_message(&third, &replayed).await.unwrap(), OpenWith::Duplicate);
+    assert_eq!(sort_keys(&store, &cfg.table, format!("CONV#{}", third.id)).await, Vec::<String>::new());
+
+    // The first conversation keeps its item and its text's entry.
+    let kept = sort_keys(&store, &cfg.table, format!("CONV#{}", first.id)).await;
+    assert_eq!(kept.iter().filter(|sk| sk.starts_with("MSG#")).count(), 1, "{kept:?}");
+    assert_eq!(store.list_messages(&first.id).await.unwrap(), vec![text]);
+}
+
 /// The EMF adapter needs no emulator: CloudWatch reads its lines from the function's log.
 #[test]
 fn metrics_contract_on_embedded_metric_format_lines() {

@@ -163,6 +163,15 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Deletes the transcript entry [`Self::put_pointers`] wrote for `m` (under `m.conversation_id`) when
+    /// the message was not stored there. Left behind, it would name nothing (`list_messages` skips an entry
+    /// whose message is in another conversation), so a failed delete is logged, not returned.
+    async fn forget_transcript_entry(&self, m: &Message) {
+        if let Err(e) = self.delete(keys::transcript(&m.conversation_id, m.created_at, &m.id)).await {
+            tracing::warn!(message_id = %m.id, error = %e, "an unused transcript entry was left");
+        }
+    }
+
     /// A forward status move, deciding on `known` (a message the caller has just read) on the first try and
     /// on a fresh read after that; the update's condition is what keeps it correct either way.
     async fn advance(
@@ -318,13 +327,25 @@ impl MessageStore for DynamoStore {
             let outcome = self.transact(tx).await?;
             match outcome {
                 Tx::Committed => return Ok(OpenWith::Opened),
-                _ if outcome.failed_at(message_at) => return Ok(OpenWith::Duplicate),
+                _ if outcome.failed_at(message_at) => {
+                    // Stored before: by this call's own earlier attempt (an SDK retry of a transaction
+                    // that had committed), then under this conversation, and the entry is its own.
+                    let filed = self.get_message(&message.id).await?;
+                    if filed.is_some_and(|m| m.conversation_id != c.id) {
+                        self.forget_transcript_entry(message).await;
+                    }
+                    return Ok(OpenWith::Duplicate);
+                }
                 Tx::Cancelled(_) => {}
             }
             if let Some(open) = self.open_conversation(&c.channel_id, &c.channel_number, &c.customer).await? {
+                // The message was not stored (its condition held), so the entry written above names
+                // nothing; the caller files the text into `open`, which writes that one's entry.
+                self.forget_transcript_entry(message).await;
                 return Ok(OpenWith::Existing(Box::new(open)));
             }
             if self.get_conversation(&c.id).await?.is_some() {
+                self.forget_transcript_entry(message).await;
                 return Err(smsdesk_ports::PortError::Backend(format!("conversation id {} is taken", c.id)));
             }
             // The open one closed between our write and our read: try again.
