@@ -28,6 +28,8 @@ pub enum DevError {
     Http(String),
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("could not start the HTTP threads: {0}")]
+    Threads(std::io::Error),
 }
 
 #[derive(Clone, Debug)]
@@ -224,7 +226,7 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     // HTTP runs on a runtime of its own: the queue workers' hundreds of tasks (a poll takes 128 messages)
     // would otherwise queue a webhook's answer behind them on the same threads; on threads of its own it
     // gets its share of the CPU from the OS whatever their backlog.
-    let http = HttpRuntime::new(ports.on_http_thread).map_err(|source| DevError::Listen { addr, source })?;
+    let http = HttpRuntime::new(ports.on_http_thread).map_err(DevError::Threads)?;
     let listener = listener.into_std().map_err(|source| DevError::Listen { addr, source })?;
     let mut rx = shutdown_rx.clone();
     let serving = http.spawn(async move {
