@@ -1,10 +1,12 @@
 //! Who is calling. Locally: `Authorization: Bearer <token>`, the admin token or an agent's token (stored as
 //! its SHA-256). Behind API Gateway: the JWT authorizer has verified the token and the Lambda glue puts what
 //! it says into the request as a [`GatewayIdentity`]; an admin by group or scope, otherwise the agent whose
-//! `subject` is the token's `sub` (no such agent: 401).
+//! `subject` is the token's `sub` (no such agent: 401). On the function's own URL (no authorizer), the
+//! function verifies the issuer's bearer JWT itself (`Config::jwt`) and reads it by the same rule.
 
 use crate::App;
 use crate::error::ApiError;
+use crate::oidc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use secrecy::{ExposeSecret, SecretString};
@@ -63,26 +65,48 @@ impl FromRequestParts<Arc<App>> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
         if let AuthMode::GatewayClaims = app.config.auth {
-            let identity = parts
-                .extensions
-                .get::<GatewayIdentity>()
-                .ok_or_else(|| ApiError::unauthorized("no verified identity on the request"))?;
-            return principal_of_identity(app, identity).await;
+            if let Some(identity) = parts.extensions.get::<GatewayIdentity>() {
+                return principal_of_identity(app, identity).await;
+            }
+            // Not through API Gateway's authorizer: the function's own URL (template parameter
+            // `ApiIngress=FunctionUrl`), where the function checks the issuer's JWTs itself.
+            return match &app.config.jwt {
+                Some(verifier) => principal_of_jwt(app, verifier, bearer(parts)?).await,
+                None => Err(ApiError::unauthorized("no verified identity on the request")),
+            };
         }
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("Authorization: Bearer <token> is required"))?;
-        let value =
-            header.to_str().map_err(|_| ApiError::unauthorized("Authorization header is not text"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("Authorization must be 'Bearer <token>'"))?;
-        principal_of_token(app, token).await
+        principal_of_token(app, bearer(parts)?).await
     }
+}
+
+/// The token of the request's `Authorization: Bearer <token>` header.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("Authorization: Bearer <token> is required"))?;
+    let value = header.to_str().map_err(|_| ApiError::unauthorized("Authorization header is not text"))?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("Authorization must be 'Bearer <token>'"))
+}
+
+/// The caller a JWT of the configured issuer names, checked here as API Gateway's JWT authorizer checks it.
+async fn principal_of_jwt(
+    app: &App,
+    verifier: &oidc::JwtVerifier,
+    token: &str,
+) -> Result<Principal, ApiError> {
+    let claims = verifier.verify(token).await.map_err(|e| {
+        tracing::info!(reason = %e, "a bearer JWT was refused");
+        ApiError::unauthorized(e.to_string())
+    })?;
+    let identity = crate::claims::identity(&claims)
+        .ok_or_else(|| ApiError::unauthorized("the token names no caller"))?;
+    principal_of_identity(app, &identity).await
 }
 
 /// The caller a bearer token names under [`AuthMode::Tokens`]: the admin token, or an agent's token. Also
@@ -100,13 +124,7 @@ pub async fn principal_of_token(app: &App, token: &str) -> Result<Principal, Api
     if let Some(verifier) = &app.config.jwt
         && token.split('.').count() == 3
     {
-        let claims = verifier.verify(token).await.map_err(|e| {
-            tracing::info!(reason = %e, "a bearer JWT was refused");
-            ApiError::unauthorized(e.to_string())
-        })?;
-        let identity = crate::claims::identity(&claims)
-            .ok_or_else(|| ApiError::unauthorized("the token names no caller"))?;
-        return principal_of_identity(app, &identity).await;
+        return principal_of_jwt(app, verifier, token).await;
     }
     match app.store.agent_by_token(&token_hash(token)).await? {
         Some(agent) => Ok(Principal::Agent(agent.id)),

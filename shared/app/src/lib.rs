@@ -71,7 +71,8 @@ pub struct Config {
     pub events_url: Option<String>,
     /// The console signs in through this OpenID Connect issuer (`GET /console/config.json`); None: a token.
     pub oidc: Option<oidc::OidcSettings>,
-    /// Bearer JWTs of the issuer checked here (`smsdesk dev --oidc-issuer`; in AWS the JWT authorizer does).
+    /// Bearer JWTs of the issuer checked here: `smsdesk dev --oidc-issuer`, and in AWS agent-api on its own
+    /// function URL (`ApiIngress=FunctionUrl`); behind API Gateway the JWT authorizer checks them.
     pub jwt: Option<Arc<oidc::JwtVerifier>>,
 }
 

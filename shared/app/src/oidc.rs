@@ -67,28 +67,31 @@ struct Keys {
     fetched: Instant,
 }
 
-/// Verifies bearer JWTs of one issuer for one audience.
+/// Verifies bearer JWTs of one issuer for any of its audiences.
 pub struct JwtVerifier {
     issuer: String,
-    audience: String,
+    audiences: Vec<String>,
     http: reqwest::Client,
     keys: Mutex<Option<Keys>>,
 }
 
 impl std::fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtVerifier").field("issuer", &self.issuer).field("audience", &self.audience).finish()
+        f.debug_struct("JwtVerifier")
+            .field("issuer", &self.issuer)
+            .field("audiences", &self.audiences)
+            .finish()
     }
 }
 
 impl JwtVerifier {
     pub fn new(issuer: &str, audience: &str, http: reqwest::Client) -> Self {
-        Self {
-            issuer: issuer.trim_end_matches('/').to_string(),
-            audience: audience.to_string(),
-            http,
-            keys: Mutex::new(None),
-        }
+        Self::for_audiences(issuer, vec![audience.to_string()], http)
+    }
+
+    /// A verifier that accepts a token for any of `audiences` (API Gateway's JWT authorizer takes a list).
+    pub fn for_audiences(issuer: &str, audiences: Vec<String>, http: reqwest::Client) -> Self {
+        Self { issuer: issuer.trim_end_matches('/').to_string(), audiences, http, keys: Mutex::new(None) }
     }
 
     /// The claims of a valid token.
@@ -109,11 +112,12 @@ impl JwtVerifier {
             jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &key, &validation)
                 .map_err(|e| JwtError::Invalid(e.to_string()))?;
         let payload = data.claims;
+        let ours = |value: Option<&str>| value.is_some_and(|v| self.audiences.iter().any(|a| a == v));
         let for_us = match payload.get("aud") {
-            Some(serde_json::Value::String(aud)) => *aud == self.audience,
-            Some(serde_json::Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(&self.audience)),
+            Some(serde_json::Value::String(aud)) => ours(Some(aud)),
+            Some(serde_json::Value::Array(auds)) => auds.iter().any(|a| ours(a.as_str())),
             Some(_) => false,
-            None => payload.get("client_id").and_then(|c| c.as_str()) == Some(self.audience.as_str()),
+            None => ours(payload.get("client_id").and_then(|c| c.as_str())),
         };
         if !for_us {
             return Err(JwtError::Audience);
@@ -265,6 +269,20 @@ mod tests {
         }
         // The same verifier still accepts a good token (the refusals did not spoil its keys).
         assert!(verifier.verify(&token(key_1(), claims(&iss, "console", now() + 300))).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_verifier_of_several_audiences_accepts_each_and_no_other() {
+        let iss = issuer().await;
+        let http = smsdesk_providers::http::client_builder().build().unwrap();
+        let verifier = JwtVerifier::for_audiences(&iss, vec!["console".into(), "scripts".into()], http);
+        for aud in ["console", "scripts"] {
+            assert!(verifier.verify(&token(key_1(), claims(&iss, aud, now() + 300))).await.is_ok(), "{aud}");
+        }
+        let access = serde_json::json!({"sub": "a", "iss": iss, "client_id": "scripts", "exp": now() + 300});
+        assert!(verifier.verify(&token(key_1(), access)).await.is_ok(), "client_id of a listed audience");
+        let other = token(key_1(), claims(&iss, "another-app", now() + 300));
+        assert!(matches!(verifier.verify(&other).await, Err(JwtError::Audience)));
     }
 
     #[test]

@@ -39,7 +39,8 @@ fn number(env: &impl Fn(&str) -> Option<String>, name: &'static str, default: u6
 /// where providers reach the webhooks when not at the API), `SMSDESK_ADMIN_TOKEN` (local only: check
 /// bearer tokens here instead of trusting the JWT authorizer's claims), `SMSDESK_SEND_ATTEMPTS` (3),
 /// `SMSDESK_RETRY_BASE_MS` (5000), `SMSDESK_SEND_LEASE_SECS` (120), `SMSDESK_AUTO_CLOSE_HOURS` (8, for channels without their own `inactivity_secs`; 0 = never),
-/// `SMSDESK_OIDC_ISSUER` + `SMSDESK_OIDC_CLIENT_ID` (+ `SMSDESK_OIDC_SCOPES`): the console's sign-in.
+/// `SMSDESK_OIDC_ISSUER` + `SMSDESK_OIDC_CLIENT_ID` (+ `SMSDESK_OIDC_SCOPES`): the console's sign-in;
+/// `SMSDESK_JWT_AUDIENCE` ([`jwt_verifier`]): agent-api checks the issuer's JWTs itself on its function URL.
 pub fn config_from_env() -> Result<Config, WireError> {
     config_from(|name| std::env::var(name).ok())
 }
@@ -64,6 +65,8 @@ fn config_from(env: impl Fn(&str) -> Option<String>) -> Result<Config, WireError
         let scopes = present("SMSDESK_OIDC_SCOPES");
         config.oidc = Some(smsdesk_app::oidc::OidcSettings::new(&issuer, &client_id, scopes.as_deref()));
     }
+    config.jwt =
+        jwt_verifier(present("SMSDESK_OIDC_ISSUER").as_deref(), env("SMSDESK_JWT_AUDIENCE").as_deref())?;
     config.retry.max_attempts = number(&env, "SMSDESK_SEND_ATTEMPTS", 3)?.clamp(1, 20) as u32;
     config.retry.base_delay = Duration::from_millis(number(&env, "SMSDESK_RETRY_BASE_MS", 5000)?);
     config.send_lease = Duration::from_secs(number(&env, "SMSDESK_SEND_LEASE_SECS", 120)?.max(1));
@@ -72,6 +75,37 @@ fn config_from(env: impl Fn(&str) -> Option<String>) -> Result<Config, WireError
         hours => Some(Duration::from_secs(hours * 3600)),
     };
     Ok(config)
+}
+
+/// The verifier of bearer JWTs for a function that is reached without API Gateway's JWT authorizer:
+/// agent-api on its own function URL (template parameter `ApiIngress=FunctionUrl`), where the template
+/// sets `SMSDESK_JWT_AUDIENCE` to the stack's `JwtAudience` (comma-separated) and `SMSDESK_OIDC_ISSUER` to
+/// its `JwtIssuer`. Unset or empty: None (API Gateway's authorizer checks the tokens). The issuer's keys are
+/// fetched on the first token, not here.
+pub fn jwt_verifier(
+    issuer: Option<&str>,
+    audiences: Option<&str>,
+) -> Result<Option<Arc<smsdesk_app::oidc::JwtVerifier>>, WireError> {
+    let audiences: Vec<String> = audiences
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect();
+    if audiences.is_empty() {
+        return Ok(None);
+    }
+    let issuer = issuer.map(str::trim).filter(|i| !i.is_empty()).ok_or_else(|| WireError::Invalid {
+        name: "SMSDESK_JWT_AUDIENCE",
+        reason: "set without SMSDESK_OIDC_ISSUER, the issuer whose tokens it accepts".into(),
+    })?;
+    let http = crate::clients::http_client_builder()
+        .timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(3))
+        .build()
+        .map_err(|e| WireError::Http(e.to_string()))?;
+    Ok(Some(Arc::new(smsdesk_app::oidc::JwtVerifier::for_audiences(issuer, audiences, http))))
 }
 
 /// Where providers reach the webhooks, from `SMSDESK_WEBHOOK_URL` as the template sets it per function
@@ -230,6 +264,13 @@ pub fn identity(claims: &Claims) -> Option<GatewayIdentity> {
 mod tests {
     use super::*;
 
+    /// The handlers' settings from these variables alone.
+    fn from(vars: &[(&str, &str)]) -> Result<Config, WireError> {
+        let vars: std::collections::HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        config_from(move |name| vars.get(name).cloned())
+    }
+
     #[test]
     fn the_identity_is_the_subject_and_the_admin_role() {
         let admin = Claims { sub: "u".into(), admin: true, ..Claims::default() };
@@ -242,11 +283,6 @@ mod tests {
     /// the numbers; a number that is not one stops the function at init, naming the variable.
     #[test]
     fn the_console_signs_in_through_the_issuer_the_template_sets() {
-        let from = |vars: &[(&str, &str)]| {
-            let vars: std::collections::HashMap<String, String> =
-                vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-            config_from(move |name| vars.get(name).cloned())
-        };
         let issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc";
         let config = from(&[("SMSDESK_OIDC_ISSUER", issuer), ("SMSDESK_OIDC_CLIENT_ID", "console-client")])
             .expect("config");
@@ -283,6 +319,21 @@ mod tests {
                 "{bad}: {refused}"
             );
         }
+    }
+
+    /// `SMSDESK_JWT_AUDIENCE` as the template sets it: the stack's audiences with `ApiIngress=FunctionUrl`,
+    /// empty without.
+    #[test]
+    fn agent_api_checks_jwts_itself_only_when_told_its_audiences() {
+        let issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Ab12";
+        let config = from(&[("SMSDESK_OIDC_ISSUER", issuer), ("SMSDESK_JWT_AUDIENCE", "")]).expect("config");
+        assert!(config.jwt.is_none(), "behind API Gateway the authorizer checks them");
+        let config = from(&[("SMSDESK_OIDC_ISSUER", issuer), ("SMSDESK_JWT_AUDIENCE", "console, scripts")])
+            .expect("config");
+        let verifier = format!("{:?}", config.jwt.expect("a verifier"));
+        assert!(verifier.contains(issuer) && verifier.contains(r#"["console", "scripts"]"#), "{verifier}");
+        let refused = from(&[("SMSDESK_JWT_AUDIENCE", "console")]).map(|_| ()).expect_err("no issuer");
+        assert!(matches!(refused, WireError::Invalid { name: "SMSDESK_JWT_AUDIENCE", .. }), "{refused}");
     }
 
     #[test]

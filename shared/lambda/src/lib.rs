@@ -30,7 +30,7 @@ pub mod unwired;
 
 pub use app::{
     PROVIDER_TIMEOUT, WireError, Wiring, assemble, assemble_with, aws_app, config_from_env, identity,
-    provider_http, webhook_base,
+    jwt_verifier, provider_http, webhook_base,
 };
 pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 pub use clients::{http_client_builder, sdk_config};

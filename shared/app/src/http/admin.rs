@@ -33,14 +33,33 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/channels/{id}/numbers", axum::routing::put(set_numbers))
         .route("/v1/contacts", post(create_contact));
     let router = crate::http::teams::routes(router);
-    validate_routes(crate::http::customers::routes(crate::http::quick_replies::routes(
-        crate::http::queues::routes(router),
-    )))
+    crate::http::customers::routes(crate::http::quick_replies::routes(crate::http::queues::routes(router)))
 }
 
 /// Adds the channel validation route to `router`.
 pub fn validate_routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
     router.route("/v1/channels/{id}/validate", post(validate_channel))
+}
+
+/// Adds the channel validation route of agent-api, which does not validate: in AWS validate-credentials
+/// does, on the API's route (its own role may call End User Messaging; agent-api's build links no such
+/// client). API Gateway never sends agent-api this path; agent-api's own function URL
+/// (`ApiIngress=FunctionUrl`) sends it everything, so the admin is told where the call goes.
+pub fn validate_elsewhere_routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
+    router.route("/v1/channels/{id}/validate", post(validate_elsewhere))
+}
+
+/// 421 naming the URL that validates the channel: the API's.
+async fn validate_elsewhere(State(app): State<Arc<App>>, who: Principal, Path(id): Path<String>) -> ApiError {
+    if let Err(e) = who.require_admin() {
+        return e;
+    }
+    let api = app.config.public_base_url.trim_end_matches('/');
+    ApiError::new(
+        StatusCode::MISDIRECTED_REQUEST,
+        "validate_at_api",
+        format!("channels are validated at the API's URL: POST {api}/v1/channels/{id}/validate"),
+    )
 }
 
 /// Creates a queue (admin): `{"name"}` and optionally any queue setting (`hidden`, `service_level_seconds`,

@@ -32,7 +32,7 @@ use std::sync::Arc;
 /// Every route: what `smsdesk dev` serves.
 pub fn router(app: Arc<App>) -> Router {
     let mut r = webhooks::routes(base(), &app);
-    r = console::routes(agent::routes(admin::routes(r)));
+    r = console::routes(agent::routes(admin::validate_routes(admin::routes(r))));
     if app.config.sandbox {
         r = sandbox::routes(r);
     }
@@ -57,7 +57,7 @@ pub fn validate_router(app: Arc<App>) -> Router {
 
 /// The admin and agent API (the agent-api function).
 pub fn api_router(app: Arc<App>) -> Router {
-    console::routes(agent::routes(admin::routes(base())))
+    console::routes(agent::routes(admin::validate_elsewhere_routes(admin::routes(base()))))
         .fallback(not_found)
         .with_state(app)
         .layer(axum::middleware::from_fn(limit_headers))
