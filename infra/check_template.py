@@ -23,6 +23,9 @@ What it checks:
   alias, public (the provider's signature authenticates) with both permissions Lambda requires; the
   webhook function checks signatures against the host it was called at, every other function is told
   the URL, and the WebhookBaseUrl output names it;
+- the console and /v1 on a function URL (parameter ApiIngress=FunctionUrl): the URL is agent-api's live
+  alias, public with both permissions, allowing the console's origin as the API does; agent-api is told
+  the stack's audiences (it checks JwtIssuer's tokens itself there), and the ConsoleUrl output names it;
 - live updates: the table streams new and old images; the WebSocket API routes `$connect`, `$default` and
   `$disconnect` to the `live` function; the stream feeds `live` with bisect on error, partial batch
   failures, bounded retries and an on-failure destination; `execute-api:ManageConnections` names that API.
@@ -165,29 +168,38 @@ def check_live(res, by_type):
               repr(resources))
 
 
-def check_webhook_function_url(res, by_type, glob, outputs):
-    """WebhookIngress=FunctionUrl: inbound-webhook's own URL, its permissions, and who is told it."""
-    urls = by_type.get("AWS::Lambda::Url", [])
-    check("one function URL, for the webhooks", urls == ["WebhookFunctionUrl"], repr(urls))
-    url = res.get("WebhookFunctionUrl", {})
+def check_function_url(res, by_type, url_id, condition, function, why_public):
+    """One function's own URL (`url_id`, made under `condition`): public, buffered, on the function's live
+    alias (as its API route), with both resource-policy statements function URLs need."""
+    url = res.get(url_id, {})
     props = url.get("Properties", {})
-    check("the function URL is made only with WebhookIngress=FunctionUrl",
-          url.get("Condition") == "WebhooksOnFunctionUrl"
-          and res.get("InboundWebhookFunction") is not None, repr(url.get("Condition")))
-    check("the function URL invokes inbound-webhook's live alias (as its API route does)",
-          ref(props.get("TargetFunctionArn")) == "InboundWebhookFunction" and props.get("Qualifier") == "live"
-          and url.get("DependsOn") == "InboundWebhookFunctionAliaslive", repr(props))
-    check("the function URL is public (AuthType NONE; the provider's signature authenticates) and buffered",
+    check(f"{url_id} is made only under {condition}",
+          url.get("Condition") == condition and res.get(function) is not None, repr(url.get("Condition")))
+    check(f"{url_id} invokes {function}'s live alias (as its API route does)",
+          ref(props.get("TargetFunctionArn")) == function and props.get("Qualifier") == "live"
+          and url.get("DependsOn") == f"{function}Aliaslive", repr(props))
+    check(f"{url_id} is public (AuthType NONE; {why_public}) and buffered",
           props.get("AuthType") == "NONE" and props.get("InvokeMode") == "BUFFERED", repr(props))
     perms = [res[p]["Properties"] for p in by_type.get("AWS::Lambda::Permission", [])
-             if res[p].get("Condition") == "WebhooksOnFunctionUrl"]
+             if res[p].get("Condition") == condition]
     def granted(action, key, value):
         return any(p.get("Action") == action and p.get("Principal") == "*" and p.get(key) == value
-                   and "'Ref': 'InboundWebhookFunction.Alias'" in repr(p.get("FunctionName")) for p in perms)
-    check("the function URL's permissions: lambda:InvokeFunctionUrl (FunctionUrlAuthType NONE)",
+                   and f"'Ref': '{function}.Alias'" in repr(p.get("FunctionName")) for p in perms)
+    check(f"{url_id}'s permissions: lambda:InvokeFunctionUrl (FunctionUrlAuthType NONE)",
           granted("lambda:InvokeFunctionUrl", "FunctionUrlAuthType", "NONE"), repr(perms))
-    check("the function URL's permissions: lambda:InvokeFunction (InvokedViaFunctionUrl, required since 2025-10)",
+    check(f"{url_id}'s permissions: lambda:InvokeFunction (InvokedViaFunctionUrl, required since 2025-10)",
           granted("lambda:InvokeFunction", "InvokedViaFunctionUrl", True), repr(perms))
+    return props
+
+
+def check_function_urls(res, by_type, glob, outputs):
+    """WebhookIngress=FunctionUrl and ApiIngress=FunctionUrl: inbound-webhook's and agent-api's own URLs,
+    and who is told about them."""
+    urls = sorted(by_type.get("AWS::Lambda::Url", []))
+    check("two function URLs: the webhooks' and the API's", urls == ["AgentApiFunctionUrl", "WebhookFunctionUrl"],
+          repr(urls))
+    check_function_url(res, by_type, "WebhookFunctionUrl", "WebhooksOnFunctionUrl", "InboundWebhookFunction",
+                       "the provider's signature authenticates")
     told = glob.get("Environment", {}).get("Variables", {}).get("SMSDESK_WEBHOOK_URL")
     check("every function is told the function URL (Globals SMSDESK_WEBHOOK_URL)",
           told == {"Fn::If": ["WebhooksOnFunctionUrl", {"Fn::GetAtt": ["WebhookFunctionUrl", "FunctionUrl"]}, ""]},
@@ -198,6 +210,23 @@ def check_webhook_function_url(res, by_type, glob, outputs):
           own == {"Fn::If": ["WebhooksOnFunctionUrl", "request-host", ""]}, repr(own))
     check("output WebhookBaseUrl names the function URL with WebhookIngress=FunctionUrl",
           "WebhookFunctionUrl.FunctionUrl" in repr(outputs.get("WebhookBaseUrl", {}).get("Value")))
+
+    props = check_function_url(res, by_type, "AgentApiFunctionUrl", "ApiOnFunctionUrl", "AgentApiFunction",
+                               "agent-api checks the bearer JWT itself")
+    env = (res.get("AgentApiFunction", {}).get("Properties", {}).get("Environment", {})
+           .get("Variables", {}))
+    check("agent-api checks JwtIssuer's JWTs for JwtAudience itself only on its function URL",
+          env.get("SMSDESK_JWT_AUDIENCE") == {"Fn::If": ["ApiOnFunctionUrl", {"Fn::Join": [",", {"Ref": "JwtAudience"}]}, ""]}
+          and env.get("SMSDESK_OIDC_ISSUER") == {"Ref": "JwtIssuer"}, repr(env))
+    http_api = [res[a]["Properties"] for a in by_type.get("AWS::ApiGatewayV2::Api", [])
+                if res[a]["Properties"].get("ProtocolType") == "HTTP"]
+    api_cors = repr(http_api[0].get("CorsConfiguration")) if http_api else ""
+    cors = props.get("Cors", {})
+    check("agent-api's function URL allows the console's origin as the API does (ConsoleOrigin)",
+          "HasConsoleOrigin" in repr(cors) and "'Ref': 'ConsoleOrigin'" in repr(cors)
+          and "idempotency-key" in repr(cors) and "idempotency-key" in api_cors, repr(cors))
+    check("output ConsoleUrl names agent-api's function URL with ApiIngress=FunctionUrl",
+          "['AgentApiFunctionUrl', 'FunctionUrl']" in repr(outputs.get("ConsoleUrl", {}).get("Value")))
 
 
 def main():
@@ -314,7 +343,7 @@ def main():
           "AlarmTopic" in res and any(res[s]["Type"] == "AWS::SNS::Subscription" for s in res))
     outputs = t.get("Outputs", {})
     check_live(res, by_type)
-    check_webhook_function_url(res, by_type, glob, outputs)
+    check_function_urls(res, by_type, glob, outputs)
     for out in ("ApiUrl", "WebhookBaseUrl", "AlarmTopic", "DashboardUrl", "WebSocketUrl"):
         check(f"output {out}", out in outputs)
     check("a dashboard is declared", "AWS::CloudWatch::Dashboard" in by_type)

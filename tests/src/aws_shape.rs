@@ -178,6 +178,8 @@ pub struct AwsShape {
     pub live: Option<crate::aws_live::LiveShape>,
     /// The webhook function's URL, with [`Hooks::webhook_function_url`].
     pub function_url: Option<FunctionUrlFront>,
+    /// The API function's URL, with [`Hooks::api_function_url`].
+    pub api_url: Option<ApiUrlFront>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -193,6 +195,41 @@ pub struct FunctionUrlFront {
 
 /// The host of the function URL the harness stands in for.
 const FUNCTION_URL_HOST: &str = "e2e0123456789abcdef0123456789ab.lambda-url.us-east-1.on.aws";
+/// The host of the API function's URL the harness stands in for.
+const API_URL_HOST: &str = "e2eapi56789abcdef0123456789ab.lambda-url.us-east-1.on.aws";
+/// The stack's `JwtAudience` in the tests (comma-separated, as the template joins it).
+const JWT_AUDIENCES: &str = "smsdesk-e2e-console,smsdesk-e2e-scripts";
+
+/// The loopback stand-in for the API function's URL, and the identity provider whose JWTs the function
+/// checks there (discovery document and JWKS on loopback, signing key made by the test process).
+#[derive(Clone, Debug)]
+pub struct ApiUrlFront {
+    pub front: FunctionUrlFront,
+    /// The issuer's URL (`http://127.0.0.1:<port>`): the stack's `JwtIssuer`.
+    pub issuer: String,
+}
+
+impl ApiUrlFront {
+    /// The claims of a token the issuer gives `subject` for the console's audience: an admin (group
+    /// `smsdesk-admin`) or not, valid for ten minutes.
+    pub fn claims(&self, subject: &str, admin: bool) -> Value {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let groups: Vec<&str> = if admin { vec![smsdesk_app::claims::ADMIN_ROLE] } else { vec![] };
+        let audience = JWT_AUDIENCES.split(',').next().unwrap_or_default();
+        json!({"sub": subject, "iss": self.issuer, "aud": audience, "iat": now, "exp": now + 600,
+               "cognito:groups": groups})
+    }
+
+    /// A signed JWT of [`Self::claims`].
+    pub fn token(&self, subject: &str, admin: bool) -> String {
+        self.sign(&self.claims(subject, admin))
+    }
+
+    /// `claims` signed by the issuer's key.
+    pub fn sign(&self, claims: &Value) -> String {
+        smsdesk_providers::test_support::jwt_issuer_key().sign(claims)
+    }
+}
 
 /// Standard output of the functions' metrics, kept for the tests (CloudWatch Logs in AWS).
 #[derive(Clone, Default)]
@@ -229,6 +266,9 @@ pub struct Hooks {
     /// Deploy as with the template's `WebhookIngress=FunctionUrl`: the webhook function also behind its own
     /// function URL ([`AwsShape::function_url`]), every function told where the webhooks are.
     pub webhook_function_url: bool,
+    /// Deploy as with the template's `ApiIngress=FunctionUrl`: the API function also behind its own function
+    /// URL ([`AwsShape::api_url`]), checking the issuer's JWTs there itself.
+    pub api_function_url: bool,
 }
 
 /// The visibility timeout the test poller receives with.
@@ -273,6 +313,7 @@ impl AwsShape {
             sweep: true,
             wrap_queue: Box::new(|q| q),
             webhook_function_url: false,
+            api_function_url: false,
         };
         Self::start_with(admin_token, dynamodb, sqs, hooks).await
     }
@@ -348,6 +389,17 @@ impl AwsShape {
                 Some((listener, url.clone(), front))
             }
         };
+        let api_url = match (hooks.api_function_url, &template.api_url) {
+            (false, _) => None,
+            (true, None) => panic!("the template makes no API function URL"),
+            (true, Some(url)) => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let listen = format!("http://{}", listener.local_addr().expect("addr"));
+                let issuer = identity_provider(stop.clone(), faults.clone()).await;
+                let front = FunctionUrlFront { listen, url: format!("https://{API_URL_HOST}") };
+                Some((listener, url.clone(), ApiUrlFront { front, issuer }))
+            }
+        };
         let wrap_once = Mutex::new((Some(hooks.wrap_queue), None::<Arc<dyn MessageQueue>>));
         let shared_queue = move |inner: Arc<dyn MessageQueue>| -> Arc<dyn MessageQueue> {
             let mut slot = wrap_once.lock().unwrap_or_else(|p| p.into_inner());
@@ -398,6 +450,14 @@ impl AwsShape {
                 };
                 config.webhook_base = smsdesk_lambda::webhook_base(Some(&told))
                     .unwrap_or_else(|e| panic!("{name}: SMSDESK_WEBHOOK_URL {told:?}: {e}"));
+            }
+            if let Some((_, url, front)) = &api_url
+                && &url.function == name
+                && url.checks_stack_jwts
+            {
+                // The template's SMSDESK_JWT_AUDIENCE and SMSDESK_OIDC_ISSUER, read as the function reads them.
+                config.jwt = smsdesk_lambda::jwt_verifier(Some(&front.issuer), Some(JWT_AUDIENCES))
+                    .unwrap_or_else(|e| panic!("{name}: SMSDESK_JWT_AUDIENCE: {e}"));
             }
             let app = smsdesk_lambda::assemble_with(
                 AwsAdapters::new(&sdk, &cfg),
@@ -500,9 +560,28 @@ impl AwsShape {
             let router = http.get(&url.function).cloned().unwrap_or_else(|| {
                 panic!("the template's function URL invokes {}, which serves no HTTP", url.function)
             });
-            let state = Arc::new(UrlFront { function: url.function, router, faults: faults.clone() });
+            let state = Arc::new(UrlFront {
+                function: url.function,
+                router,
+                faults: faults.clone(),
+                host: FUNCTION_URL_HOST,
+            });
             let app = axum::Router::new().fallback(function_url_front).with_state(state);
             serve(listener, app, stop.clone(), faults.clone(), "the function URL front");
+            front
+        });
+        let api_url = api_url.map(|(listener, url, front)| {
+            let router = http.get(&url.function).cloned().unwrap_or_else(|| {
+                panic!("the template's API function URL invokes {}, which serves no HTTP", url.function)
+            });
+            let state = Arc::new(UrlFront {
+                function: url.function,
+                router,
+                faults: faults.clone(),
+                host: API_URL_HOST,
+            });
+            let app = axum::Router::new().fallback(function_url_front).with_state(state);
+            serve(listener, app, stop.clone(), faults.clone(), "the API function URL front");
             front
         });
 
@@ -526,6 +605,7 @@ impl AwsShape {
             emf_lines,
             live,
             function_url,
+            api_url,
             shutdown,
             table: cfg.table.clone(),
         }
@@ -765,6 +845,24 @@ struct UrlFront {
     function: String,
     router: axum::Router,
     faults: Faults,
+    /// The function URL's host.
+    host: &'static str,
+}
+
+/// An OpenID Connect issuer on loopback: its discovery document and its JWKS (the test process's key).
+async fn identity_provider(stop: watch::Receiver<bool>, faults: Faults) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let issuer = format!("http://{}", listener.local_addr().expect("addr"));
+    let discovery = json!({"issuer": issuer, "jwks_uri": format!("{issuer}/jwks")});
+    let jwks = smsdesk_providers::test_support::jwt_issuer_key().jwks();
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || async move { axum::Json(discovery) }),
+        )
+        .route("/jwks", axum::routing::get(move || async move { axum::Json(jwks) }));
+    serve(listener, app, stop, faults, "the identity provider");
+    issuer
 }
 
 /// A Lambda function URL: every method and path to its function, as the payload 2.0 event a function URL
@@ -775,7 +873,7 @@ async fn function_url_front(State(front): State<Arc<UrlFront>>, request: Request
     let Ok(body) = axum::body::to_bytes(body, 6 * 1024 * 1024).await else {
         return gateway_answer(413, "Request Entity Too Large");
     };
-    parts.headers.insert("host", axum::http::HeaderValue::from_static(FUNCTION_URL_HOST));
+    parts.headers.insert("host", axum::http::HeaderValue::from_static(front.host));
     let route = Route {
         method: "ANY".into(),
         path: "/{proxy+}".into(),
@@ -783,7 +881,7 @@ async fn function_url_front(State(front): State<Arc<UrlFront>>, request: Request
         jwt: false,
         function: front.function.clone(),
     };
-    let event = event(FUNCTION_URL_HOST, &route, &BTreeMap::new(), &parts, &body, None);
+    let event = event(front.host, &route, &BTreeMap::new(), &parts, &body, None);
     let invoked = smsdesk_lambda::invoke_json(front.router.clone(), event);
     let answer = match usage::in_function(function_name(&front.function), counted_invocation(invoked)).await {
         Ok(answer) => answer,

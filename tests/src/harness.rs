@@ -284,26 +284,43 @@ impl TestApp {
     /// behind a loopback API Gateway that dispatches by the template's routes. Always Some (the Option is
     /// kept for the callers written when a skip returned None); without the emulators it panics.
     pub async fn spawn_aws() -> Option<Self> {
-        Self::spawn_aws_shape(true, false).await
+        Self::spawn_aws_shape(true, false, false).await
     }
 
     /// As [`TestApp::spawn_aws`], with the timers' schedule off (see [`TestApp::spawn_without_sweep`]).
     pub async fn spawn_aws_without_sweep() -> Option<Self> {
-        Self::spawn_aws_shape(false, false).await
+        Self::spawn_aws_shape(false, false, false).await
     }
 
     /// As [`TestApp::spawn_aws`], deployed with the template's `WebhookIngress=FunctionUrl`: the webhook
     /// function also behind its own function URL (`aws.function_url`).
     pub async fn spawn_aws_with_webhook_function_url() -> Self {
-        Self::spawn_aws_shape(true, true).await.expect("the AWS shape")
+        Self::spawn_aws_shape(true, true, false).await.expect("the AWS shape")
     }
 
-    async fn spawn_aws_shape(sweep: bool, webhook_function_url: bool) -> Option<Self> {
+    /// As [`TestApp::spawn_aws`], deployed with the template's `WebhookIngress=FunctionUrl` and
+    /// `ApiIngress=FunctionUrl`: the webhook function and the API function each also behind its own function
+    /// URL (`aws.function_url`, `aws.api_url`).
+    pub async fn spawn_aws_with_function_urls() -> Self {
+        Self::spawn_aws_shape(true, true, true).await.expect("the AWS shape")
+    }
+
+    async fn spawn_aws_shape(
+        sweep: bool,
+        webhook_function_url: bool,
+        api_function_url: bool,
+    ) -> Option<Self> {
         crate::logs::install();
         let (dynamodb, sqs) = crate::aws_shape::endpoints();
         let clock = Arc::new(TestClock::new());
         let (wrap_queue, faults) = fault_injector();
-        let hooks = crate::aws_shape::Hooks { clock: clock.clone(), sweep, wrap_queue, webhook_function_url };
+        let hooks = crate::aws_shape::Hooks {
+            clock: clock.clone(),
+            sweep,
+            wrap_queue,
+            webhook_function_url,
+            api_function_url,
+        };
         let shape = crate::aws_shape::AwsShape::start_with(ADMIN_TOKEN, dynamodb, sqs, hooks).await;
         let faults = faults.lock().expect("lock").take().expect("the queue was wrapped");
         let max_delay = shape.max_delay();

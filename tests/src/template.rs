@@ -48,6 +48,18 @@ pub struct Template {
     pub stream_triggers: Vec<StreamTrigger>,
     /// The webhook function's own URL, made under a condition (parameter `WebhookIngress=FunctionUrl`).
     pub function_url: Option<FunctionUrl>,
+    /// The API function's own URL, made under a condition (parameter `ApiIngress=FunctionUrl`).
+    pub api_url: Option<ApiFunctionUrl>,
+}
+
+/// An `AWS::Lambda::Url` for the API: its function checks bearer JWTs itself there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiFunctionUrl {
+    /// The binary its URL invokes.
+    pub function: String,
+    /// Whether, under the URL's condition, that function is told the stack's audiences
+    /// (`SMSDESK_JWT_AUDIENCE` = `!Join [",", !Ref JwtAudience]`) and so checks the issuer's JWTs itself.
+    pub checks_stack_jwts: bool,
 }
 
 /// An `AWS::Lambda::Url` and what every function is told under its condition.
@@ -99,6 +111,7 @@ impl Template {
 
         let mut functions = Vec::new();
         let mut own_webhook_url = BTreeMap::new();
+        let mut own_jwt_audience = BTreeMap::new();
         let mut binaries = BTreeMap::new();
         let mut scheduled = Vec::new();
         for (id, resource) in &by_id {
@@ -116,10 +129,12 @@ impl Template {
             let own = resource
                 .get("Properties")
                 .and_then(|p| p.get("Environment"))
-                .and_then(|e| e.get("Variables"))
-                .and_then(|v| v.get(WEBHOOK_URL_VAR));
-            if let Some(own) = own {
+                .and_then(|e| e.get("Variables"));
+            if let Some(own) = own.and_then(|v| v.get(WEBHOOK_URL_VAR)) {
                 own_webhook_url.insert(binary.to_string(), own.clone());
+            }
+            if let Some(own) = own.and_then(|v| v.get(JWT_AUDIENCE_VAR)) {
+                own_jwt_audience.insert(binary.to_string(), own.clone());
             }
             let events = resource.get("Properties").and_then(|p| p.get("Events")).and_then(Value::as_mapping);
             for (_, event) in events.into_iter().flatten() {
@@ -241,12 +256,10 @@ impl Template {
             }
         }
         let mut function_url = None;
+        let mut api_url = None;
         for (id, resource) in &by_id {
             if kind(id) != Some("AWS::Lambda::Url") {
                 continue;
-            }
-            if function_url.is_some() {
-                return Err(format!("{id}: a second function URL is not understood here"));
             }
             let condition = resource.get("Condition").and_then(Value::as_str);
             let target = resource
@@ -255,6 +268,27 @@ impl Template {
                 .and_then(|t| reference(t, "GetAtt"))
                 .and_then(|t| t.strip_suffix(".Arn").map(str::to_string))
                 .ok_or_else(|| format!("{id}: TargetFunctionArn is not a function's !GetAtt Arn"))?;
+            // The webhooks' URL is the one every function is told under its condition (Globals).
+            let told_everyone = variables
+                .get(WEBHOOK_URL_VAR)
+                .and_then(|v| under_condition(v, condition))
+                .and_then(|v| reference(v, "GetAtt"))
+                == Some(format!("{id}.FunctionUrl"));
+            if !told_everyone {
+                if api_url.is_some() {
+                    return Err(format!("{id}: a second API function URL is not understood here"));
+                }
+                let function = function_of(&target)?;
+                let checks_stack_jwts = own_jwt_audience
+                    .get(&function)
+                    .and_then(|v| under_condition(v, condition))
+                    .is_some_and(|v| is_join_of(v, "JwtAudience"));
+                api_url = Some(ApiFunctionUrl { function, checks_stack_jwts });
+                continue;
+            }
+            if function_url.is_some() {
+                return Err(format!("{id}: a second webhook function URL is not understood here"));
+            }
             let mut webhook_url = BTreeMap::new();
             for binary in &functions {
                 let value = own_webhook_url.get(binary).or_else(|| variables.get(WEBHOOK_URL_VAR));
@@ -283,6 +317,7 @@ impl Template {
             websocket_routes,
             stream_triggers,
             function_url,
+            api_url,
         })
     }
 
@@ -332,6 +367,8 @@ fn matches(pattern: &str, segments: &[&str]) -> Option<(BTreeMap<String, String>
 
 /// The variable that tells a function where the webhooks are (smsdesk_lambda::webhook_base).
 const WEBHOOK_URL_VAR: &str = "SMSDESK_WEBHOOK_URL";
+/// The variable that has agent-api check the issuer's JWTs itself (its function URL has no authorizer).
+const JWT_AUDIENCE_VAR: &str = "SMSDESK_JWT_AUDIENCE";
 
 /// What `value` is when `condition` holds: `!If [condition, then, else]` gives `then`; a value without
 /// `!If` is itself; an `!If` on another condition is not understood (None).
@@ -366,6 +403,17 @@ fn alias_in(value: &Value) -> Option<String> {
         Value::Mapping(map) => map.values().find_map(alias_in),
         _ => None,
     }
+}
+
+/// `!Join [",", !Ref <parameter>]` (or its long form).
+fn is_join_of(value: &Value, parameter: &str) -> bool {
+    let inner = match value {
+        Value::Tagged(tagged) if tagged.tag == "Join" => Some(&tagged.value),
+        Value::Mapping(map) if map.len() == 1 => map.get("Fn::Join"),
+        _ => None,
+    };
+    let parts = inner.and_then(Value::as_sequence).filter(|p| p.len() == 2);
+    parts.is_some_and(|p| p[0].as_str() == Some(",") && reference(&p[1], "Ref").as_deref() == Some(parameter))
 }
 
 fn reference(value: &Value, tag: &str) -> Option<String> {
@@ -427,6 +475,9 @@ mod tests {
         assert_eq!(t.stream_triggers.iter().map(|s| s.function.as_str()).collect::<Vec<_>>(), ["live"]);
         // WebhookIngress=FunctionUrl: the webhook function's own URL; it checks signatures at the host it
         // was called at, every other function is told the URL.
+        // ApiIngress=FunctionUrl: agent-api's own URL, where it checks the stack's JWTs itself.
+        let api = t.api_url.as_ref().expect("the API function URL");
+        assert_eq!((api.function.as_str(), api.checks_stack_jwts), ("agent-api", true));
         let url = t.function_url.as_ref().expect("the webhook function URL");
         assert_eq!(url.function, "inbound-webhook");
         for function in &t.functions {

@@ -24,13 +24,28 @@ pub fn sns_signer() -> &'static SnsSigner {
     SIGNER.get_or_init(SnsSigner::generate)
 }
 
+/// A fresh 2048-bit RSA key, and the same key as *ring* signs with.
+fn rsa_key() -> (rsa::RsaPrivateKey, ring::signature::RsaKeyPair) {
+    use rsa::pkcs8::EncodePrivateKey as _;
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("an RSA key");
+    let der = private.to_pkcs8_der().expect("the key as PKCS#8");
+    let key = ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes()).expect("ring reads the key");
+    (private, key)
+}
+
+/// RSA PKCS#1 v1.5 with SHA-256 (SNS SignatureVersion 2, JWT RS256).
+fn sign_rs256(key: &ring::signature::RsaKeyPair, message: &[u8]) -> Vec<u8> {
+    let mut sig = vec![0; key.public().modulus_len()];
+    key.sign(&ring::signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), message, &mut sig)
+        .expect("sign");
+    sig
+}
+
 impl SnsSigner {
     fn generate() -> Self {
         use rsa::pkcs8::EncodePrivateKey as _;
         // 2048 bits, as SNS's own signing certificates.
-        let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("an RSA key");
-        let der = private.to_pkcs8_der().expect("the key as PKCS#8");
-        let key = ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes()).expect("ring reads the key");
+        let (private, key) = rsa_key();
         let pem = private.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).expect("the key as PEM");
         let pair = rcgen::KeyPair::from_pkcs8_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256)
             .expect("rcgen reads the key");
@@ -58,16 +73,46 @@ impl SnsSigner {
                 sts.push_str(&format!("{k}\n{v}\n"));
             }
         }
-        let mut sig = vec![0; self.key.public().modulus_len()];
-        self.key
-            .sign(
-                &ring::signature::RSA_PKCS1_SHA256,
-                &ring::rand::SystemRandom::new(),
-                sts.as_bytes(),
-                &mut sig,
-            )
-            .expect("sign");
+        let sig = sign_rs256(&self.key, sts.as_bytes());
         envelope["SignatureVersion"] = json!("2");
         envelope["Signature"] = json!(base64::engine::general_purpose::STANDARD.encode(sig));
+    }
+}
+
+/// An OpenID Connect issuer's signing key for tests: it signs JWTs (RS256, key id [`JwtIssuerKey::KID`])
+/// and publishes itself as a JWKS, as an identity provider (Cognito) does.
+pub struct JwtIssuerKey {
+    key: ring::signature::RsaKeyPair,
+    /// The public modulus and exponent, base64url (the JWK's `n` and `e`).
+    n: String,
+    e: String,
+}
+
+/// The process's JWT issuer key, made on first use.
+pub fn jwt_issuer_key() -> &'static JwtIssuerKey {
+    static KEY: OnceLock<JwtIssuerKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        use rsa::traits::PublicKeyParts as _;
+        let (private, key) = rsa_key();
+        let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        JwtIssuerKey { key, n: b64(private.n().to_bytes_be()), e: b64(private.e().to_bytes_be()) }
+    })
+}
+
+impl JwtIssuerKey {
+    pub const KID: &'static str = "e2e-key-1";
+
+    /// The issuer's JWKS document (`jwks_uri`).
+    pub fn jwks(&self) -> Value {
+        json!({"keys": [{"kty": "RSA", "kid": Self::KID, "use": "sig", "alg": "RS256", "n": self.n, "e": self.e}]})
+    }
+
+    /// A compact JWS (RS256) of `claims`.
+    pub fn sign(&self, claims: &Value) -> String {
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let header = json!({"alg": "RS256", "typ": "JWT", "kid": Self::KID});
+        let input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+        let signature = sign_rs256(&self.key, input.as_bytes());
+        format!("{input}.{}", b64(&signature))
     }
 }

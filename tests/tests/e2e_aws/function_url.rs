@@ -1,6 +1,7 @@
-//! Webhooks on the webhook function's own Lambda function URL (the template's `WebhookIngress=FunctionUrl`,
-//! issue 12.4: a function URL bills nothing per request, API Gateway $1.00 per million webhooks). AWS shape
-//! only: `smsdesk dev` has one listener.
+//! Webhooks on the webhook function's own Lambda function URL (the template's `WebhookIngress=FunctionUrl`),
+//! and the console and /v1 on agent-api's (`ApiIngress=FunctionUrl`). Issue 12.4: a function URL bills
+//! nothing per request, API Gateway $1.00 per million webhooks or API calls. AWS shape only: `smsdesk dev`
+//! has one listener.
 
 use crate::*;
 use serde_json::json;
@@ -62,5 +63,96 @@ async fn webhooks_on_the_function_url_are_checked_at_its_host_and_every_callback
     // its signature does not cover the URL).
     s.text("fu-ts-1", "15555550262", "Still here?").await;
     s.work_item_for(&token, "+15555550262").await;
+    s.app.settled().await;
+}
+
+/// On agent-api's own URL there is no JWT authorizer: the function checks the issuer's tokens itself (the
+/// stack's JwtIssuer and JwtAudience), reads them by the same rule (admin by group, agent by `sub`), and an
+/// agent's reply sent there goes out once, as through the API.
+#[tokio::test]
+async fn the_api_on_agent_apis_function_url_checks_the_issuers_jwts_itself() {
+    let app = TestApp::spawn_aws_with_function_urls().await;
+    let api_url = app.aws.as_ref().and_then(|a| a.api_url.clone()).expect("the API function URL");
+    let s = Setup::with_queue_on(app, json!({"name": "Support"})).await;
+    let (agent, token) = s.agent("Ada", 10).await;
+    let at_url = Api::new(api_url.front.listen.clone());
+
+    // An admin of the issuer (group smsdesk-admin) reads the agents there; the agent is known by its `sub`.
+    let admin = api_url.token(&format!("idp-admin-{}", uuid::Uuid::new_v4()), true);
+    let agents = at_url.ok("GET", "/v1/agents", &admin, None, 200).await;
+    let subject = agents["items"]
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["id"] == agent.as_str()))
+        .and_then(|a| a["subject"].as_str())
+        .unwrap_or_else(|| panic!("agent {agent} with its subject in {agents}"))
+        .to_string();
+    let jwt = api_url.token(&subject, false);
+    let me = at_url.ok("GET", "/v1/me", &jwt, None, 200).await;
+    assert_eq!((me["role"].as_str(), me["agent_id"].as_str()), (Some("agent"), Some(agent.as_str())), "{me}");
+    let (status, body) = at_url.call("GET", "/v1/agents", Some(&jwt), None).await;
+    assert_eq!(status, 403, "an agent is no admin: {body}");
+
+    // What the issuer did not sign for this stack is refused, with our error body.
+    let mut other_audience = api_url.claims(&subject, false);
+    other_audience["aud"] = json!("another-app");
+    let mut expired = api_url.claims(&subject, false);
+    expired["exp"] = json!(time::OffsetDateTime::now_utc().unix_timestamp() - 120);
+    let mut other_issuer = api_url.claims(&subject, false);
+    other_issuer["iss"] = json!("https://elsewhere.example");
+    let signed = api_url.token(&format!("idp-user-{}", uuid::Uuid::new_v4()), true);
+    let mut parts: Vec<&str> = signed.split('.').collect();
+    let raised = {
+        use base64::Engine as _;
+        let claims = api_url.claims(&subject, true);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string())
+    };
+    parts[1] = &raised; // an agent's token made an admin's after signing
+    let refused = [
+        ("no token", None),
+        ("another audience", Some(api_url.sign(&other_audience))),
+        ("expired", Some(api_url.sign(&expired))),
+        ("another issuer", Some(api_url.sign(&other_issuer))),
+        ("claims changed after signing", Some(parts.join("."))),
+        ("not a JWT (the API's own agent token)", Some(token.clone())),
+    ];
+    for (why, bearer) in refused {
+        let (status, body) = at_url.call("GET", "/v1/agents", bearer.as_deref(), None).await;
+        assert_eq!(status, 401, "{why}: {body}");
+        assert_eq!(body["error"]["code"], "unauthorized", "{why}: {body}");
+    }
+
+    // A customer's text comes in (the API's webhook route); the agent answers through the function URL.
+    s.text("fa-1", "15555550263", "Is my order late?").await;
+    let conversation = s.work_item_for(&token, "+15555550263").await;
+    let work = at_url.ok("GET", "/v1/work-items", &jwt, None, 200).await;
+    assert!(work.to_string().contains(&conversation), "{work}");
+    let reply = at_url
+        .ok(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            &jwt,
+            Some(json!({"text": "It ships today."})),
+            202,
+        )
+        .await;
+    let reply = reply["id"].as_str().expect("reply id").to_string();
+    s.message_status(&token, &conversation, &reply, "sent").await;
+    assert_eq!(s.fake.accepted_for(&reply), 1, "sent once");
+
+    // The console is served there too.
+    let page = reqwest::get(format!("{}/", api_url.front.listen)).await.expect("GET /");
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.expect("the page");
+    assert!(page.to_ascii_lowercase().contains("<html"), "{page}");
+
+    // Channel validation is validate-credentials' (on the API): the function URL names where.
+    let (status, body) =
+        at_url.call("POST", &format!("/v1/channels/{}/validate", s.channel), Some(&admin), None).await;
+    assert_eq!(status, 421, "{body}");
+    let expected = format!("{}/v1/channels/{}/validate", s.api().base, s.channel);
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains(&expected)), "{body}");
+    let (status, body) =
+        s.api().call("POST", &format!("/v1/channels/{}/validate", s.channel), Some(ADMIN_TOKEN), None).await;
+    assert_ne!(status, 421, "the API's route validates: {body}");
     s.app.settled().await;
 }
