@@ -140,19 +140,24 @@ pub fn costs_of_rounds(
     let reply_cost = cost_per_message(&reply, 1.0, None);
     let receipt_cost = cost_per_message(&receipt, 1.0, None);
     // 1M inbound texts + 1M replies, each reply with two delivery receipts (as the run posts them).
-    let million_each = |inbound: &Value, receipt: &Value| -> Map<String, Value> {
+    let million_each = |inbound: &Value, reply: &Value, receipt: &Value| -> Map<String, Value> {
         let total = |k: &str| {
             let v = |c: &Value| c[k].as_f64().unwrap_or(0.0);
-            ((v(inbound) + v(&reply_cost) + 2.0 * v(receipt)) * 100.0).round() / 100.0
+            ((v(inbound) + v(reply) + 2.0 * v(receipt)) * 100.0).round() / 100.0
         };
         COST_KEYS.iter().map(|k| (k.to_string(), json!(total(k)))).collect()
     };
-    let one_million_each = million_each(&inbound_cost, &receipt_cost);
+    let one_million_each = million_each(&inbound_cost, &reply_cost, &receipt_cost);
     // The same with the template's `WebhookIngress=FunctionUrl`: the webhooks (texts, replays, receipts)
     // reach their function through its function URL, which bills nothing per request; the replies' POSTs
     // still go through API Gateway (its JWT authorizer).
-    let webhooks_on_function_url =
-        million_each(&cost_per_message(&inbound, 0.0, None), &cost_per_message(&receipt, 0.0, None));
+    let (inbound_at_url, receipt_at_url) =
+        (cost_per_message(&inbound, 0.0, None), cost_per_message(&receipt, 0.0, None));
+    let webhooks_on_function_url = million_each(&inbound_at_url, &reply_cost, &receipt_at_url);
+    // And with `ApiIngress=FunctionUrl` too: the replies' POSTs reach agent-api through its own function
+    // URL (agent-api checks the JWT itself), so no request of the exchange goes through API Gateway.
+    let on_function_urls =
+        million_each(&inbound_at_url, &cost_per_message(&reply, 0.0, None), &receipt_at_url);
     json!({
         "per_inbound_text": inbound,
         "per_reply": reply,
@@ -163,6 +168,7 @@ pub fn costs_of_rounds(
             "delivery_receipt": receipt_cost,
             "1M_in_1M_out_2M_receipts": one_million_each,
             "1M_in_1M_out_2M_receipts_webhooks_on_function_url": webhooks_on_function_url,
+            "1M_in_1M_out_2M_receipts_on_function_urls": on_function_urls,
         },
     })
 }
@@ -347,7 +353,8 @@ mod tests {
     }
 
     /// 1M texts (each posted 1.5 times: replays), 1M replies and 2M receipts: API Gateway bills every post
-    /// ($1.5 + $1 + $2); on the function URL only the replies' POSTs ($1), and nothing else moves.
+    /// ($1.5 + $1 + $2); on the function URL only the replies' POSTs ($1), and nothing else moves; with
+    /// the API on its function URL too, none.
     #[test]
     fn webhooks_on_the_function_url_take_their_requests_off_api_gateway_and_nothing_else() {
         let text = usage("router", &[("dynamodb:PutItem", 10, 10.0), ("lambda:Invoke", 10, 0.0)]);
@@ -364,6 +371,10 @@ mod tests {
         }
         let total = |c: &Value| c["total"].as_f64().unwrap_or_default();
         assert!((total(all) - total(at_url) - 3.5).abs() < 0.011, "{costs}");
+        // With the API on agent-api's function URL too, no request goes through API Gateway.
+        let urls = &costs["dollars_per_million"]["1M_in_1M_out_2M_receipts_on_function_urls"];
+        assert_eq!(urls["api_gateway_http"], json!(0.0), "{costs}");
+        assert!((total(at_url) - total(urls) - 1.0).abs() < 0.011, "{costs}");
         // 1 WRU per text, 2 per reply, 0.5 per receipt (two each): 4 WRU at $0.625.
         assert_eq!(all["dynamodb_writes"], json!(2.5), "{costs}");
     }
