@@ -14,6 +14,9 @@
 //!   plays the webhook function's Lambda function URL: every request goes to the function the template's
 //!   `AWS::Lambda::Url` names, as the function URL's event (route `$default`, the URL's host), and every
 //!   function gets the `SMSDESK_WEBHOOK_URL` the template gives it under that condition;
+//! - with [`Hooks::api_function_url`] (`ApiIngress=FunctionUrl`), a third front plays agent-api's function
+//!   URL, with no authorizer: the function checks bearer JWTs itself against an identity provider on
+//!   loopback ([`ApiUrlFront`] mints its tokens), told the audiences as the template tells it;
 //! - a poller per event source mapping of the template plays Lambda's SQS trigger: it receives from the
 //!   queue, hands the function the `SqsEvent` Lambda would send, and deletes what the partial batch response
 //!   does not name; the timers function is invoked every half second, as its schedule would.
@@ -191,6 +194,15 @@ pub struct FunctionUrlFront {
     /// The URL it stands for (`https://<id>.lambda-url.us-east-1.on.aws`, no trailing slash): what
     /// providers are told and sign. Lambda terminates TLS and passes this host on.
     pub url: String,
+}
+
+impl FunctionUrlFront {
+    /// A loopback listener standing in for the function URL at `host`.
+    async fn bind(host: &str) -> (tokio::net::TcpListener, Self) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listen = format!("http://{}", listener.local_addr().expect("addr"));
+        (listener, Self { listen, url: format!("https://{host}") })
+    }
 }
 
 /// The host of the function URL the harness stands in for.
@@ -383,9 +395,7 @@ impl AwsShape {
             (false, _) => None,
             (true, None) => panic!("the template makes no function URL"),
             (true, Some(url)) => {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                let listen = format!("http://{}", listener.local_addr().expect("addr"));
-                let front = FunctionUrlFront { listen, url: format!("https://{FUNCTION_URL_HOST}") };
+                let (listener, front) = FunctionUrlFront::bind(FUNCTION_URL_HOST).await;
                 Some((listener, url.clone(), front))
             }
         };
@@ -393,10 +403,8 @@ impl AwsShape {
             (false, _) => None,
             (true, None) => panic!("the template makes no API function URL"),
             (true, Some(url)) => {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                let listen = format!("http://{}", listener.local_addr().expect("addr"));
+                let (listener, front) = FunctionUrlFront::bind(API_URL_HOST).await;
                 let issuer = identity_provider(stop.clone(), faults.clone()).await;
-                let front = FunctionUrlFront { listen, url: format!("https://{API_URL_HOST}") };
                 Some((listener, url.clone(), ApiUrlFront { front, issuer }))
             }
         };
@@ -556,32 +564,20 @@ impl AwsShape {
             None => None,
         };
 
-        let function_url = function_url.map(|(listener, url, front)| {
-            let router = http.get(&url.function).cloned().unwrap_or_else(|| {
-                panic!("the template's function URL invokes {}, which serves no HTTP", url.function)
+        let serve_url = |listener, function: String, host| {
+            let router = http.get(&function).cloned().unwrap_or_else(|| {
+                panic!("the template's function URL {host} invokes {function}, which serves no HTTP")
             });
-            let state = Arc::new(UrlFront {
-                function: url.function,
-                router,
-                faults: faults.clone(),
-                host: FUNCTION_URL_HOST,
-            });
+            let state = Arc::new(UrlFront { function, router, faults: faults.clone(), host });
             let app = axum::Router::new().fallback(function_url_front).with_state(state);
-            serve(listener, app, stop.clone(), faults.clone(), "the function URL front");
+            serve(listener, app, stop.clone(), faults.clone(), "a function URL front");
+        };
+        let function_url = function_url.map(|(listener, url, front)| {
+            serve_url(listener, url.function, FUNCTION_URL_HOST);
             front
         });
         let api_url = api_url.map(|(listener, url, front)| {
-            let router = http.get(&url.function).cloned().unwrap_or_else(|| {
-                panic!("the template's API function URL invokes {}, which serves no HTTP", url.function)
-            });
-            let state = Arc::new(UrlFront {
-                function: url.function,
-                router,
-                faults: faults.clone(),
-                host: API_URL_HOST,
-            });
-            let app = axum::Router::new().fallback(function_url_front).with_state(state);
-            serve(listener, app, stop.clone(), faults.clone(), "the API function URL front");
+            serve_url(listener, url.function, API_URL_HOST);
             front
         });
 

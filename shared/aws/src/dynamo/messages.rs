@@ -328,8 +328,9 @@ impl MessageStore for DynamoStore {
             match outcome {
                 Tx::Committed => return Ok(OpenWith::Opened),
                 _ if outcome.failed_at(message_at) => {
-                    // Stored before: by this call's own earlier attempt (an SDK retry of a transaction
-                    // that had committed), then under this conversation, and the entry is its own.
+                    // Stored already. Under another conversation (a replay), the entry written above is
+                    // unused; under this one (an SDK retry of this transaction after it had committed),
+                    // the entry is the message's own and stays.
                     let filed = self.get_message(&message.id).await?;
                     if filed.is_some_and(|m| m.conversation_id != c.id) {
                         self.forget_transcript_entry(message).await;
