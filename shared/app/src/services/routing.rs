@@ -329,10 +329,7 @@ async fn file_text(
         let found = app.store.open_conversation(&channel.id, &number.number, &m.from).await?;
         // The conversation filed into, whether it is stored, and how the text went into it.
         let (conversation, stored, appended) = match found {
-            Some(open) => {
-                let appended = app.store.append_message(&inbound_message(app, &open, m, message_id)).await?;
-                (open, true, appended)
-            }
+            Some(open) => append_into(app, open, m, message_id).await?,
             None => {
                 let new = new_conversation(app, channel, number, &m.from, true).await?;
                 let message = inbound_message(app, &new, m, message_id);
@@ -341,11 +338,7 @@ async fn file_text(
                         tracing::info!(conversation = %new.id, queue = %new.queue_id, "conversation opened");
                         return Ok(Conversation { last_message_at: message.created_at, ..new });
                     }
-                    OpenWith::Existing(open) => {
-                        let appended =
-                            app.store.append_message(&inbound_message(app, &open, m, message_id)).await?;
-                        (*open, true, appended)
-                    }
+                    OpenWith::Existing(open) => append_into(app, *open, m, message_id).await?,
                     OpenWith::Duplicate => (new, false, Append::Duplicate),
                 }
             }
@@ -374,6 +367,18 @@ async fn file_text(
     Err(PortError::Unavailable(format!(
         "the customer's conversation kept closing under {FILE_ATTEMPTS} attempts to file a text"
     )))
+}
+
+/// Appends the text to the open conversation `open`: the conversation, that it is stored, and how the text
+/// went in.
+async fn append_into(
+    app: &App,
+    open: Conversation,
+    m: &InboundMessage,
+    message_id: &MessageId,
+) -> PortResult<(Conversation, bool, Append)> {
+    let appended = app.store.append_message(&inbound_message(app, &open, m, message_id)).await?;
+    Ok((open, true, appended))
 }
 
 /// The customer's open conversation on `number`, or a new one waiting in the number's queue (never a closed
