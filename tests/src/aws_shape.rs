@@ -448,6 +448,8 @@ impl AwsShape {
                 panic!("the template deploys {name}, which is no smsdesk_lambda::Function")
             });
             let mut config = config.clone();
+            // The function's one HTTPS client, as `aws_app` builds it.
+            let http_client = smsdesk_lambda::provider_http().expect("provider http client");
             if let Some((_, url, front)) = &function_url {
                 // The template's SMSDESK_WEBHOOK_URL for this function, read as the function reads it.
                 let told = match url.webhook_url.get(name) {
@@ -464,13 +466,14 @@ impl AwsShape {
                 && url.checks_stack_jwts
             {
                 // The template's SMSDESK_JWT_AUDIENCE and SMSDESK_OIDC_ISSUER, read as the function reads them.
-                config.jwt = smsdesk_lambda::jwt_verifier(Some(&front.issuer), Some(JWT_AUDIENCES))
-                    .unwrap_or_else(|e| panic!("{name}: SMSDESK_JWT_AUDIENCE: {e}"));
+                config.jwt =
+                    smsdesk_lambda::jwt_verifier(Some(&front.issuer), Some(JWT_AUDIENCES), &http_client)
+                        .unwrap_or_else(|e| panic!("{name}: SMSDESK_JWT_AUDIENCE: {e}"));
             }
             let app = smsdesk_lambda::assemble_with(
                 AwsAdapters::new(&sdk, &cfg),
                 function_wiring(name),
-                smsdesk_lambda::provider_http().expect("provider http client"),
+                http_client,
                 config,
                 hooks.clock.clone(),
                 &shared_queue,

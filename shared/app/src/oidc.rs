@@ -59,6 +59,9 @@ pub enum JwtError {
 const KEYS_TTL: Duration = Duration::from_secs(600);
 /// A token naming an unknown key refetches the keys (a rotation), at most this often.
 const REFETCH_EVERY: Duration = Duration::from_secs(30);
+/// The longest a fetch of the discovery document or the keys may take (the client's own timeout may be
+/// longer: in Lambda it is the providers' client).
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Clock skew allowed on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 30;
 
@@ -156,7 +159,13 @@ impl JwtVerifier {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, JwtError> {
-        let response = self.http.get(url).send().await.map_err(|e| JwtError::Keys(e.to_string()))?;
+        let response = self
+            .http
+            .get(url)
+            .timeout(FETCH_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| JwtError::Keys(e.to_string()))?;
         let response = response.error_for_status().map_err(|e| JwtError::Keys(e.to_string()))?;
         response.json().await.map_err(|e| JwtError::Keys(e.to_string()))
     }

@@ -41,12 +41,13 @@ fn number(env: &impl Fn(&str) -> Option<String>, name: &'static str, default: u6
 /// `SMSDESK_RETRY_BASE_MS` (5000), `SMSDESK_SEND_LEASE_SECS` (120), `SMSDESK_AUTO_CLOSE_HOURS` (8, for channels without their own `inactivity_secs`; 0 = never),
 /// `SMSDESK_OIDC_ISSUER` + `SMSDESK_OIDC_CLIENT_ID` (+ `SMSDESK_OIDC_SCOPES`): the console's sign-in;
 /// `SMSDESK_JWT_AUDIENCE` ([`jwt_verifier`]): agent-api checks the issuer's JWTs itself on its function URL.
-pub fn config_from_env() -> Result<Config, WireError> {
-    config_from(|name| std::env::var(name).ok())
+/// `http` is the function's HTTPS client (the providers'), which also fetches the issuer's keys.
+pub fn config_from_env(http: &reqwest::Client) -> Result<Config, WireError> {
+    config_from(|name| std::env::var(name).ok(), http)
 }
 
 /// [`config_from_env`] over any lookup of the variables (the tests give it a map).
-fn config_from(env: impl Fn(&str) -> Option<String>) -> Result<Config, WireError> {
+fn config_from(env: impl Fn(&str) -> Option<String>, http: &reqwest::Client) -> Result<Config, WireError> {
     let public_url = env("SMSDESK_PUBLIC_URL").unwrap_or_default();
     // Behind API Gateway the JWT authorizer identifies callers. Without one (`cargo lambda watch` on a laptop),
     // SMSDESK_ADMIN_TOKEN switches the function to checking bearer tokens itself, as `smsdesk dev` does.
@@ -65,8 +66,8 @@ fn config_from(env: impl Fn(&str) -> Option<String>) -> Result<Config, WireError
         let scopes = present("SMSDESK_OIDC_SCOPES");
         config.oidc = Some(smsdesk_app::oidc::OidcSettings::new(&issuer, &client_id, scopes.as_deref()));
     }
-    config.jwt =
-        jwt_verifier(present("SMSDESK_OIDC_ISSUER").as_deref(), env("SMSDESK_JWT_AUDIENCE").as_deref())?;
+    let (issuer, audiences) = (present("SMSDESK_OIDC_ISSUER"), env("SMSDESK_JWT_AUDIENCE"));
+    config.jwt = jwt_verifier(issuer.as_deref(), audiences.as_deref(), http)?;
     config.retry.max_attempts = number(&env, "SMSDESK_SEND_ATTEMPTS", 3)?.clamp(1, 20) as u32;
     config.retry.base_delay = Duration::from_millis(number(&env, "SMSDESK_RETRY_BASE_MS", 5000)?);
     config.send_lease = Duration::from_secs(number(&env, "SMSDESK_SEND_LEASE_SECS", 120)?.max(1));
@@ -81,10 +82,11 @@ fn config_from(env: impl Fn(&str) -> Option<String>) -> Result<Config, WireError
 /// agent-api on its own function URL (template parameter `ApiIngress=FunctionUrl`), where the template
 /// sets `SMSDESK_JWT_AUDIENCE` to the stack's `JwtAudience` (comma-separated) and `SMSDESK_OIDC_ISSUER` to
 /// its `JwtIssuer`. Unset or empty: None (API Gateway's authorizer checks the tokens). The issuer's keys are
-/// fetched on the first token, not here.
+/// fetched through `http` (the function's client, no second one built at init) on the first token.
 pub fn jwt_verifier(
     issuer: Option<&str>,
     audiences: Option<&str>,
+    http: &reqwest::Client,
 ) -> Result<Option<Arc<smsdesk_app::oidc::JwtVerifier>>, WireError> {
     let audiences: Vec<String> = audiences
         .unwrap_or_default()
@@ -100,12 +102,7 @@ pub fn jwt_verifier(
         name: "SMSDESK_JWT_AUDIENCE",
         reason: "set without SMSDESK_OIDC_ISSUER, the issuer whose tokens it accepts".into(),
     })?;
-    let http = crate::clients::http_client_builder()
-        .timeout(Duration::from_secs(5))
-        .connect_timeout(Duration::from_secs(3))
-        .build()
-        .map_err(|e| WireError::Http(e.to_string()))?;
-    Ok(Some(Arc::new(smsdesk_app::oidc::JwtVerifier::for_audiences(issuer, audiences, http))))
+    Ok(Some(Arc::new(smsdesk_app::oidc::JwtVerifier::for_audiences(issuer, audiences, http.clone()))))
 }
 
 /// Where providers reach the webhooks, from `SMSDESK_WEBHOOK_URL` as the template sets it per function
@@ -247,7 +244,9 @@ pub async fn aws_app() -> Result<Arc<App>, WireError> {
     // Tuned for cold start: see crate::clients and bench/coldstart/README.md.
     let sdk = crate::clients::sdk_config()?;
     let adapters = AwsAdapters::new(&sdk, &AwsConfig::from_env()?);
-    let app = assemble(adapters, Wiring::LINKED, provider_http()?, config_from_env()?)?;
+    let http = provider_http()?;
+    let config = config_from_env(&http)?;
+    let app = assemble(adapters, Wiring::LINKED, http, config)?;
     // Metrics as CloudWatch embedded-metric-format lines on standard output (the stack's dashboard and
     // alarms read them); no network call.
     app.set_metrics(Arc::new(smsdesk_aws::EmfMetrics::stdout_from_env()));
@@ -268,7 +267,8 @@ mod tests {
     fn from(vars: &[(&str, &str)]) -> Result<Config, WireError> {
         let vars: std::collections::HashMap<String, String> =
             vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        config_from(move |name| vars.get(name).cloned())
+        let http = provider_http().expect("an HTTPS client");
+        config_from(move |name| vars.get(name).cloned(), &http)
     }
 
     #[test]
