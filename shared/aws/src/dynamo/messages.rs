@@ -408,10 +408,11 @@ impl MessageStore for DynamoStore {
     /// of messages that moved on (their status move deletes its entry, should that delete have failed) are
     /// deleted here, so the lists stay as short as the replies in flight.
     async fn queued_before(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<Message>> {
-        let mut out = Vec::new();
-        for partition in keys::queued_partitions() {
-            out.extend(self.queued_in(&partition, cutoff, limit).await?);
-        }
+        // The partitions at once, as `open_items` reads the open index's shards.
+        let partitions: Vec<String> = keys::queued_partitions().collect();
+        let reads = partitions.iter().map(|p| self.queued_in(p, cutoff, limit));
+        let mut out: Vec<Message> =
+            futures_util::future::try_join_all(reads).await?.into_iter().flatten().collect();
         out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         out.truncate(limit);
         Ok(out)

@@ -36,19 +36,17 @@ impl SendRateStore for DynamoStore {
         now: OffsetDateTime,
     ) -> PortResult<Slot> {
         let step = duration_nanos(interval);
+        let now_ns = now.unix_timestamp_nanos();
         for _ in 0..SLOT_ATTEMPTS {
             // Idle: the slot is now.
             let mut expr = Expr::new();
             let next = expr.name(NEXT_FREE);
             let update = format!(
                 "SET {next} = {}, {}",
-                expr.value(n(now.unix_timestamp_nanos() + step)),
+                expr.value(n(now_ns + step)),
                 expr.eq("entity", s("send_rate"))
             );
-            let condition = format!(
-                "attribute_not_exists({next}) OR {next} <= {}",
-                expr.value(n(now.unix_timestamp_nanos()))
-            );
+            let condition = format!("attribute_not_exists({next}) OR {next} <= {}", expr.value(n(now_ns)));
             let key = keys::send_rate(number);
             if self.update_if(key, update, condition, expr).await? {
                 return Ok(Slot::Granted { wait: Duration::ZERO, next_free: now + interval });
@@ -59,8 +57,8 @@ impl SendRateStore for DynamoStore {
             let update = format!("SET {next} = {next} + {}", expr.value(n(step)));
             let condition = format!(
                 "{next} > {} AND {next} <= {}",
-                expr.value(n(now.unix_timestamp_nanos())),
-                expr.value(n(now.unix_timestamp_nanos() + duration_nanos(max_wait)))
+                expr.value(n(now_ns)),
+                expr.value(n(now_ns + duration_nanos(max_wait)))
             );
             let key = keys::send_rate(number);
             let moved =
