@@ -15,6 +15,13 @@ use std::time::Duration;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
+/// The time an API answer gives as RFC 3339 (`created_at`, a consent change's `at`), or a panic naming it.
+pub fn time_at(v: &Value) -> time::OffsetDateTime {
+    let text = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
 /// Polls `check` until it returns Some, or panics after `secs` seconds with `what`.
 pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
 where

@@ -25,7 +25,7 @@ pub use fake_vonage::FakeVonage;
 pub use faults::FaultyQueue;
 pub use harness::{
     ADMIN_TOKEN, Api, ClosedPort, DevProcess, TestApp, eventually, settle_database, settle_queue,
-    smsdesk_binary, smsdesk_binary_built, telesign_dlr, telesign_mo,
+    smsdesk_binary, smsdesk_binary_built, telesign_dlr, telesign_mo, time_at,
 };
 
 /// The stranded-reply windows both shapes run with in tests: a reply untouched for 2 s is queued again (the

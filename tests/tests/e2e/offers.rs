@@ -335,9 +335,7 @@ async fn an_unanswered_offer_moves_on_within_seconds_of_its_timeout_without_the_
     let (first, conversation) = held_by(&s, &agents, "+15555550891", "offered").await;
     let seen = std::time::Instant::now();
     let item = s.api().work_items(agents[first].1).await;
-    let expires_at = item[0]["offer_expires_at"].as_str().expect("the offer's expiry").to_string();
-    let expires_at = time::OffsetDateTime::parse(&expires_at, &time::format_description::well_known::Rfc3339)
-        .expect("an RFC 3339 expiry");
+    let expires_at = time_at(&item[0]["offer_expires_at"]);
 
     let (_, same) = held_by(&s, &agents[1 - first..2 - first], "+15555550891", "offered").await;
     let moved = time::OffsetDateTime::now_utc() + s.app.clock.offset();

@@ -148,7 +148,14 @@ async fn a_customer_who_texted_stop_is_not_sent_to() {
     let (token, conversation) =
         conversation_with_agent(&s, "L1000000000000000000000000000001", "15555550195").await;
     s.text("L1000000000000000000000000000002", "15555550195", "STOP").await;
-    s.message_where(&token, &conversation, "STOP arrives", |m| m["text"] == "STOP").await;
+    let stop = s.message_where(&token, &conversation, "STOP arrives", |m| m["text"] == "STOP").await;
+    // The opt-out held before the STOP was filed, so no agent can read it and still reach the customer.
+    let consent =
+        s.api().ok("GET", "/v1/consent?phone=%2B15555550195", ADMIN_TOKEN, None, 200).await["history"]
+            .clone();
+    let opt_out = consent.as_array().and_then(|h| h.iter().find(|c| c["event"] == "opt_out")).cloned();
+    let opted_at = opt_out.as_ref().map_or(Value::Null, |c| c["at"].clone());
+    assert!(time_at(&opted_at) <= time_at(&stop["created_at"]), "{consent} / {stop}");
     // Refused at once (409 opted_out), kept in the transcript, failed, with why.
     let path = format!("/v1/conversations/{conversation}/messages");
     let (status, answer) = s.api().call("POST", &path, Some(&token), Some(json!({"text": "wait!"}))).await;

@@ -5,13 +5,6 @@
 
 use crate::*;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
-
-fn at(v: &Value) -> OffsetDateTime {
-    let text = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
-    OffsetDateTime::parse(text, &Rfc3339).unwrap_or_else(|e| panic!("{text}: {e}"))
-}
 
 fn holds(conversation: &Value, text: &str) -> Option<Value> {
     conversation["messages"].as_array().and_then(|ms| ms.iter().find(|m| m["text"] == text).cloned())
@@ -67,7 +60,7 @@ async fn a_text_racing_the_close_is_never_filed_into_the_closed_conversation() {
         .await;
         if conversation["id"] == first.as_str() {
             assert!(
-                at(&message["created_at"]) <= at(&conversation["closed_at"]),
+                time_at(&message["created_at"]) <= time_at(&conversation["closed_at"]),
                 "round {round}: the text was filed into the conversation after it closed: {conversation}"
             );
         } else {

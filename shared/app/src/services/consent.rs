@@ -45,10 +45,88 @@ pub struct InboundConsent {
     pub opted_out: bool,
 }
 
-/// Acts on a customer's text filed as `message_id` in `conversation`: a keyword changes consent (recorded,
-/// then confirmed once) or asks for help; the first text to a number gets the opt-in notice first. A
-/// redelivered text finds its change recorded (ids derive from the text) and only re-queues what it
-/// caused, which the queue sends once.
+/// Records the change a consent keyword (STOP, START, ...) makes, before its text is filed: once the text
+/// is in the transcript, where an agent may read it, its opt-out already holds for every send. Anything
+/// else (HELP, an ordinary text) is left to [`on_inbound`], after filing. Idempotent: the change's id
+/// derives from the text.
+pub async fn record_keyword(
+    app: &App,
+    channel: &Channel,
+    number: &Phone,
+    customer: &Phone,
+    text: &str,
+    message_id: &MessageId,
+) -> PortResult<()> {
+    let keyword = consent::classify(text, keyword_lists(channel).iter());
+    if let Some(k @ (Keyword::OptOut { .. } | Keyword::OptIn)) = &keyword {
+        let history = app.store.consent_history(customer).await?;
+        let text = Said { channel, number, customer, text, message_id };
+        keyword_event(app, &text, &history, k).await?;
+    }
+    Ok(())
+}
+
+/// A customer's text, as consent sees it.
+struct Said<'a> {
+    channel: &'a Channel,
+    number: &'a Phone,
+    customer: &'a Phone,
+    text: &'a str,
+    message_id: &'a MessageId,
+}
+
+impl Said<'_> {
+    /// A change the text causes, filed now (as the transcript orders texts: providers' timestamps may tie
+    /// or arrive late).
+    fn change(
+        &self,
+        app: &App,
+        id: String,
+        number: Option<&Phone>,
+        event: ConsentEvent,
+        cause: ConsentCause,
+    ) -> ConsentChange {
+        ConsentChange {
+            id,
+            customer: self.customer.clone(),
+            number: number.cloned(),
+            channel_id: Some(self.channel.id.clone()),
+            event,
+            cause,
+            detail: Some(consent::normalize(self.text)),
+            at: app.clock.now(),
+        }
+    }
+}
+
+/// The consent event the opt-out or opt-in keyword `k` caused: the one recorded for this text, or, the
+/// first time, the change it makes (recorded now), or None when it changes nothing (a second STOP).
+async fn keyword_event(
+    app: &App,
+    said: &Said<'_>,
+    history: &[ConsentChange],
+    k: &Keyword,
+) -> PortResult<Option<ConsentEvent>> {
+    let id = format!("{}:consent", said.message_id);
+    if let Some(recorded) = history.iter().find(|c| c.id == id) {
+        return Ok(Some(recorded.event));
+    }
+    let event = keyword_change(history, said.number, k);
+    if let Some(event) = event {
+        let scope = match k {
+            Keyword::OptOut { all: true } => None,
+            _ => Some(said.number),
+        };
+        app.store.record_consent(&said.change(app, id, scope, event, ConsentCause::Keyword)).await?;
+        tracing::info!(message = %said.message_id, ?event, everywhere = scope.is_none(), "consent changed by keyword");
+    }
+    Ok(event)
+}
+
+/// Acts on a customer's text filed as `message_id` in `conversation`: a keyword changes consent (recorded
+/// by [`record_keyword`] before filing, or now) and is confirmed once, or asks for help; the first text
+/// to a number gets the opt-in notice first. A redelivered text finds its change recorded (ids derive
+/// from the text) and only re-queues what it caused, which the queue sends once.
 pub async fn on_inbound(
     app: &App,
     channel: &Channel,
@@ -56,23 +134,12 @@ pub async fn on_inbound(
     text: &str,
     message_id: &MessageId,
 ) -> PortResult<InboundConsent> {
-    // Filed time, as the transcript orders texts (providers' timestamps may tie or arrive late).
-    let now = app.clock.now();
     let number = &conversation.channel_number;
     let customer = &conversation.customer;
+    let said = Said { channel, number, customer, text, message_id };
     let history = app.store.consent_history(customer).await?;
     let keyword = consent::classify(text, keyword_lists(channel).iter());
     let cause = message_id.to_string();
-    let change = |id: String, number: Option<&Phone>, event, cause_kind| ConsentChange {
-        id,
-        customer: customer.clone(),
-        number: number.cloned(),
-        channel_id: Some(channel.id.clone()),
-        event,
-        cause: cause_kind,
-        detail: Some(consent::normalize(text)),
-        at: now,
-    };
     let mut answered = false;
     match &keyword {
         Some(Keyword::Help) => {
@@ -80,22 +147,7 @@ pub async fn on_inbound(
             answered = true;
         }
         Some(k @ (Keyword::OptOut { .. } | Keyword::OptIn)) => {
-            let id = format!("{message_id}:consent");
-            let event = match history.iter().find(|c| c.id == id) {
-                Some(recorded) => Some(recorded.event), // a redelivery: confirm what was recorded
-                None => {
-                    let event = keyword_change(&history, number, k);
-                    if let Some(event) = event {
-                        let scope = match k {
-                            Keyword::OptOut { all: true } => None,
-                            _ => Some(number),
-                        };
-                        app.store.record_consent(&change(id, scope, event, ConsentCause::Keyword)).await?;
-                        tracing::info!(conversation = %conversation.id, ?event, everywhere = scope.is_none(), "consent changed by keyword");
-                    }
-                    event
-                }
-            };
+            let event = keyword_event(app, &said, &history, k).await?;
             let confirmation = match event {
                 Some(ConsentEvent::OptOut) => Some(AutomatedKind::OptOutConfirmation),
                 Some(ConsentEvent::OptIn) => Some(AutomatedKind::OptInConfirmation),
@@ -116,7 +168,8 @@ pub async fn on_inbound(
             let sent =
                 automated::send(app, channel, conversation, AutomatedKind::OptInNotice, &cause, &[]).await?;
             if sent && !noticed {
-                let notice = change(id, Some(number), ConsentEvent::NoticeSent, ConsentCause::FirstContact);
+                let notice =
+                    said.change(app, id, Some(number), ConsentEvent::NoticeSent, ConsentCause::FirstContact);
                 app.store.record_consent(&notice).await?;
             }
         }

@@ -138,8 +138,12 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
             Some(c) => c,
             None => return Ok(None),
         },
-        // Filing the text moves the conversation's activity with it, in one conditional write.
-        None => file_text(app, &channel, &number, m, &message_id).await?,
+        // A STOP holds before anyone can read it; filing the text moves the conversation's activity with
+        // it, in one conditional write.
+        None => {
+            consent::record_keyword(app, &channel, &number.number, &m.from, &m.text, &message_id).await?;
+            file_text(app, &channel, &number, m, &message_id).await?
+        }
     };
 
     // Media announced with the text: fetched now (providers' links expire), or refused by the channel.
