@@ -60,8 +60,8 @@ pub async fn record_keyword(
     let keyword = consent::classify(text, keyword_lists(channel).iter());
     if let Some(k @ (Keyword::OptOut { .. } | Keyword::OptIn)) = &keyword {
         let history = app.store.consent_history(customer).await?;
-        let text = Said { channel, number, customer, text, message_id };
-        keyword_event(app, &text, &history, k).await?;
+        let said = Said { channel, number, customer, text, message_id };
+        keyword_event(app, &said, &history, k).await?;
     }
     Ok(())
 }
