@@ -120,16 +120,8 @@ impl WorkQueueStore for DynamoStore {
         first: time::Date,
         last: time::Date,
     ) -> PortResult<Vec<(time::Date, DayCounts)>> {
-        let mut expr = Expr::new();
-        let key_condition = format!(
-            "{} = {} AND {} BETWEEN {} AND {}",
-            expr.name("pk"),
-            expr.value(s(keys::answers_partition(queue))),
-            expr.name("sk"),
-            expr.value(s(format!("DAY#{first}"))),
-            expr.value(s(format!("DAY#{last}"))),
-        );
-        let query = Query { index: None, key_condition, filter: None, expr, forward: true, max: None };
+        let partition = keys::answers_partition(queue);
+        let query = Query::between(&partition, &format!("DAY#{first}"), &format!("DAY#{last}"));
         let mut out = Vec::new();
         for item in self.query(query).await? {
             let sk = get_s(&item, "sk").unwrap_or_default();

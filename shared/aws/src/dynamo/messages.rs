@@ -93,17 +93,7 @@ impl DynamoStore {
         let mut after = "MSG#".to_string();
         let bound = format!("MSG#{}", crate::attr::sortable(cutoff));
         while out.len() < limit {
-            let mut expr = Expr::new();
-            let key_condition = format!(
-                "{} = {} AND {} BETWEEN {} AND {}",
-                expr.name("pk"),
-                expr.value(s(partition)),
-                expr.name("sk"),
-                expr.value(s(after.as_str())),
-                expr.value(s(bound.as_str())),
-            );
-            let page =
-                Query { index: None, key_condition, filter: None, expr, forward: true, max: Some(100) };
+            let page = Query { max: Some(100), ..Query::between(partition, &after, &bound) };
             let entries = self.query(page).await?;
             let Some(last) = entries.last().and_then(|e| get_s(e, "sk")) else { break };
             // The next page starts just after this one's last sort key.

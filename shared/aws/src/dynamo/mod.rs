@@ -489,6 +489,21 @@ impl Query {
         );
         Query { index: None, key_condition, filter: None, expr, forward: true, max: None }
     }
+
+    /// Every item of partition `pk` whose sort key lies between `first` and `last` (both included), in sort
+    /// key order.
+    pub(crate) fn between(pk: &str, first: &str, last: &str) -> Self {
+        let mut expr = Expr::new();
+        let key_condition = format!(
+            "{} = {} AND {} BETWEEN {} AND {}",
+            expr.name("pk"),
+            expr.value(AttributeValue::S(pk.into())),
+            expr.name("sk"),
+            expr.value(AttributeValue::S(first.into())),
+            expr.value(AttributeValue::S(last.into()))
+        );
+        Query { index: None, key_condition, filter: None, expr, forward: true, max: None }
+    }
 }
 
 fn split(condition: Option<Cond>) -> (Option<String>, Expr) {
