@@ -373,16 +373,11 @@ const JWT_AUDIENCE_VAR: &str = "SMSDESK_JWT_AUDIENCE";
 /// What `value` is when `condition` holds: `!If [condition, then, else]` gives `then`; a value without
 /// `!If` is itself; an `!If` on another condition is not understood (None).
 fn under_condition<'a>(value: &'a Value, condition: Option<&str>) -> Option<&'a Value> {
-    let branches = match value {
-        Value::Tagged(tagged) if tagged.tag == "If" => &tagged.value,
-        Value::Mapping(map) if map.len() == 1 && map.contains_key("Fn::If") => map.get("Fn::If")?,
-        _ => return Some(value),
-    };
+    let Some(branches) = intrinsic(value, "If") else { return Some(value) };
     let branches = branches.as_sequence().filter(|b| b.len() == 3)?;
     (branches[0].as_str() == condition).then(|| &branches[1])
 }
 
-/// The string inside `!Tag x` or `{Fn::Tag: x}` / `{Ref: x}`; `!GetAtt [A, Arn]` reads as `A.Arn`.
 /// The function a WebSocket route's integration invokes: `integrations/${X}` where X's `IntegrationUri`
 /// has a `!Ref <Function>.Alias` in it (API Gateway's invocation URI of the alias).
 fn websocket_function(by_id: &BTreeMap<String, &Value>, target: Option<&Value>) -> Option<String> {
@@ -407,25 +402,26 @@ fn alias_in(value: &Value) -> Option<String> {
 
 /// `!Join [",", !Ref <parameter>]` (or its long form).
 fn is_join_of(value: &Value, parameter: &str) -> bool {
-    let inner = match value {
-        Value::Tagged(tagged) if tagged.tag == "Join" => Some(&tagged.value),
-        Value::Mapping(map) if map.len() == 1 => map.get("Fn::Join"),
-        _ => None,
-    };
-    let parts = inner.and_then(Value::as_sequence).filter(|p| p.len() == 2);
+    let parts = intrinsic(value, "Join").and_then(Value::as_sequence).filter(|p| p.len() == 2);
     parts.is_some_and(|p| p[0].as_str() == Some(",") && reference(&p[1], "Ref").as_deref() == Some(parameter))
 }
 
-fn reference(value: &Value, tag: &str) -> Option<String> {
-    let inner = match value {
-        Value::Tagged(tagged) if tagged.tag == tag => &tagged.value,
+/// The argument of the intrinsic function `tag` when `value` is a call of it: `!Tag x`, or its long form
+/// `{Fn::Tag: x}` (`{Ref: x}` for `Ref`).
+fn intrinsic<'a>(value: &'a Value, tag: &str) -> Option<&'a Value> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == tag => Some(&tagged.value),
         Value::Mapping(map) if map.len() == 1 => {
             let long = if tag == "Ref" { "Ref".to_string() } else { format!("Fn::{tag}") };
-            map.get(long.as_str())?
+            map.get(long.as_str())
         }
-        _ => return None,
-    };
-    match inner {
+        _ => None,
+    }
+}
+
+/// The string inside `!Tag x` or `{Fn::Tag: x}` / `{Ref: x}`; `!GetAtt [A, Arn]` reads as `A.Arn`.
+fn reference(value: &Value, tag: &str) -> Option<String> {
+    match intrinsic(value, tag)? {
         Value::String(s) => Some(s.clone()),
         Value::Sequence(parts) if tag == "GetAtt" && parts.len() == 2 => {
             Some(format!("{}.{}", parts[0].as_str()?, parts[1].as_str()?))
