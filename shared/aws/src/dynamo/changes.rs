@@ -248,15 +248,7 @@ impl ChangeFeed for DynamoStore {
             Some(item) => number(item, "seq")?,
             None => head + 1,
         };
-        let mut expr = Expr::new();
-        let key_condition = format!(
-            "{} = {} AND {} > {}",
-            expr.name("pk"),
-            expr.value(AttributeValue::S(CHANGES.into())),
-            expr.name("sk"),
-            expr.value(AttributeValue::S(seq_key(after.max(0)))),
-        );
-        let q = Query { index: None, key_condition, filter: None, expr, forward: true, max: Some(limit) };
+        let q = Query { max: Some(limit), ..Query::above(CHANGES, &seq_key(after.max(0))) };
         let items = if after >= head || limit == 0 { Vec::new() } else { self.query(q).await? };
         let mut changes = items.iter().map(change_of_item).collect::<PortResult<Vec<_>>>()?;
         changes.retain(|c| c.seq > after && c.seq <= head);

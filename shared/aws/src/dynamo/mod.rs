@@ -477,32 +477,41 @@ pub(crate) struct Query {
 }
 
 impl Query {
+    /// Every item of partition `pk` whose sort key meets the condition `sort` writes (given the sort key's
+    /// placeholder name), in sort key order.
+    fn in_partition(pk: &str, sort: impl FnOnce(&mut Expr, &str) -> String) -> Self {
+        let mut expr = Expr::new();
+        let partition = expr.eq("pk", AttributeValue::S(pk.into()));
+        let sk = expr.name("sk");
+        let key_condition = format!("{partition} AND {}", sort(&mut expr, &sk));
+        Query { index: None, key_condition, filter: None, expr, forward: true, max: None }
+    }
+
     /// Every item of partition `pk` whose sort key starts with `prefix`, in sort key order.
     pub(crate) fn prefix(pk: &str, prefix: &str) -> Self {
-        let mut expr = Expr::new();
-        let key_condition = format!(
-            "{} = {} AND begins_with({}, {})",
-            expr.name("pk"),
-            expr.value(AttributeValue::S(pk.into())),
-            expr.name("sk"),
-            expr.value(AttributeValue::S(prefix.into()))
-        );
-        Query { index: None, key_condition, filter: None, expr, forward: true, max: None }
+        Self::in_partition(pk, |expr, sk| {
+            format!("begins_with({sk}, {})", expr.value(AttributeValue::S(prefix.into())))
+        })
     }
 
     /// Every item of partition `pk` whose sort key lies between `first` and `last` (both included), in sort
     /// key order.
     pub(crate) fn between(pk: &str, first: &str, last: &str) -> Self {
-        let mut expr = Expr::new();
-        let key_condition = format!(
-            "{} = {} AND {} BETWEEN {} AND {}",
-            expr.name("pk"),
-            expr.value(AttributeValue::S(pk.into())),
-            expr.name("sk"),
-            expr.value(AttributeValue::S(first.into())),
-            expr.value(AttributeValue::S(last.into()))
-        );
-        Query { index: None, key_condition, filter: None, expr, forward: true, max: None }
+        Self::in_partition(pk, |expr, sk| {
+            let (first, last) =
+                (expr.value(AttributeValue::S(first.into())), expr.value(AttributeValue::S(last.into())));
+            format!("{sk} BETWEEN {first} AND {last}")
+        })
+    }
+
+    /// Every item of partition `pk` whose sort key is above `after`, in sort key order.
+    pub(crate) fn above(pk: &str, after: &str) -> Self {
+        Self::in_partition(pk, |expr, sk| format!("{sk} > {}", expr.value(AttributeValue::S(after.into()))))
+    }
+
+    /// Every item of partition `pk` whose sort key is below `before`, in sort key order.
+    pub(crate) fn below(pk: &str, before: &str) -> Self {
+        Self::in_partition(pk, |expr, sk| format!("{sk} < {}", expr.value(AttributeValue::S(before.into()))))
     }
 }
 

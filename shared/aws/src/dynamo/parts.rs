@@ -146,17 +146,8 @@ impl InboundPartStore for DynamoStore {
     }
 
     async fn stale_part_groups(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<PartsSoFar>> {
-        let mut expr = Expr::new();
-        let key_condition = format!(
-            "{} = {} AND {} < {}",
-            expr.name("pk"),
-            expr.value(s(keys::OPEN_PARTS)),
-            expr.name("sk"),
-            expr.value(s(sortable(cutoff))),
-        );
-        let max = Some(limit.max(1));
-        let entries =
-            self.query(Query { index: None, key_condition, filter: None, expr, forward: true, max }).await?;
+        let query = Query { max: Some(limit.max(1)), ..Query::below(keys::OPEN_PARTS, &sortable(cutoff)) };
+        let entries = self.query(query).await?;
         let mut out = Vec::new();
         for entry in entries.iter().take(limit) {
             let Some(group) = get_s(entry, "target") else { continue };
