@@ -4,12 +4,19 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn file(name: &str, content: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("smsdesk-webhook-verify-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, content).unwrap();
-    path
+/// A test's input files, in a temporary directory that goes with the test.
+struct Files(tempfile::TempDir);
+
+impl Files {
+    fn new() -> Self {
+        Files(tempfile::tempdir().unwrap())
+    }
+
+    fn file(&self, name: &str, content: &[u8]) -> PathBuf {
+        let path = self.0.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
 }
 
 /// Runs the binary; answers (exit success, stdout).
@@ -29,10 +36,11 @@ fn path(p: &std::path::Path) -> &str {
 
 #[test]
 fn telesign_t6() {
+    let files = Files::new();
     let key = "EXAMPLE----TE8sTgg45yusumoN6BYsBVkh+yRJ5czgsnCehZaOYldPJdmFh6NeX8kunZ2zU1YWaUw/0wV6xfw==";
     let auth = "Authorization: TSA FFFFFFFF-EEEE-DDDD-1234-AB1234567890:B97g3N9lPdVaptvifxRau7bzVAC5hhRBZ6HKXABN744=";
-    let good = file("t6.json", b"{'test': 123}");
-    let bad = file("t6-bad.json", b"{'test': 124}");
+    let good = files.file("t6.json", b"{'test': 123}");
+    let bad = files.file("t6-bad.json", b"{'test': 124}");
     let url = "https://hooks.example.test/webhooks/telesign/ch_1";
     let (ok, out) = verify(&[
         "--provider",
@@ -68,10 +76,11 @@ fn telesign_t6() {
 
 #[test]
 fn twilio_w1() {
+    let files = Files::new();
     let body =
         "CallSid=CA1234567890ABCDE&Caller=%2B14158675309&Digits=1234&From=%2B14158675309&To=%2B18005551212";
-    let good = file("w1.form", body.as_bytes());
-    let bad = file("w1-bad.form", body.replace("Digits=1234", "Digits=1235").as_bytes());
+    let good = files.file("w1.form", body.as_bytes());
+    let bad = files.file("w1-bad.form", body.replace("Digits=1234", "Digits=1235").as_bytes());
     let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
     let sig = "X-Twilio-Signature: RSOYDt4T1cUTdK1PDd93/VVr8B8=";
     let (ok, out) = verify(&[
@@ -153,7 +162,8 @@ fn vonage_v1_is_valid_and_its_stale_timestamp_only_noted() {
 
 #[test]
 fn acs_compares_the_event_grid_secret() {
-    let body = file("acs.json", br#"[{"eventType":"Microsoft.Communication.SMSReceived","data":{}}]"#);
+    let files = Files::new();
+    let body = files.file("acs.json", br#"[{"eventType":"Microsoft.Communication.SMSReceived","data":{}}]"#);
     let secret = "eg-secret-0123456789abcdefghij";
     let url = format!("https://hooks.example.test/webhooks/acs/ch_1?secret={secret}");
     let (ok, out) =
@@ -174,6 +184,7 @@ fn acs_compares_the_event_grid_secret() {
 
 #[test]
 fn sns_s1_with_the_certificate_file() {
+    let files = Files::new();
     let cert = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/providers/src/aws/testdata/sns-vector-cert.pem");
     let s1 = |message: &str| {
@@ -186,8 +197,8 @@ fn sns_s1_with_the_certificate_file() {
         })
         .to_string()
     };
-    let good = file("s1.json", s1("Hello world").as_bytes());
-    let bad = file("s1-bad.json", s1("Hello world!").as_bytes());
+    let good = files.file("s1.json", s1("Hello world").as_bytes());
+    let bad = files.file("s1-bad.json", s1("Hello world!").as_bytes());
     let url = "https://hooks.example.test/webhooks/aws/ch_1";
     let (ok, out) = verify(&[
         "--provider",

@@ -3,27 +3,24 @@
 //! and its JSON line carries the AWS requests it counted per message: the DynamoDB capacity units that
 //! DynamoDB reported (ReturnConsumedCapacity), the SQS calls and the Lambda invocations of each phase.
 
-use serde_json::Value;
-use smsdesk_tests::smsdesk_binary;
-use std::process::Command;
+use smsdesk_tests::bench::run_command;
 
 #[test]
 fn bench_on_the_aws_shape_counts_aws_requests_per_message_and_loses_nothing() {
-    let binary = smsdesk_binary();
-    let log = std::env::temp_dir().join(format!("smsdesk-bench-aws-test-{}.log", std::process::id()));
-    let output = Command::new(&binary)
-        .args(["bench", "--aws", "--texts", "20", "--connections", "4", "--agents", "2", "--numbers", "2"])
-        .args(["--quiet", "--phase-timeout-secs", "120", "--server", env!("CARGO_BIN_EXE_smsdesk-aws-shape")])
-        .arg("--server-log")
-        .arg(&log)
-        .output()
-        .expect("smsdesk bench runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "smsdesk bench --aws failed ({}):\n{stdout}\n{stderr}", output.status);
-    let last = stdout.lines().last().unwrap_or_default();
-    let figures: Value =
-        serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}"));
+    let server = env!("CARGO_BIN_EXE_smsdesk-aws-shape");
+    let figures = run_command(&[
+        "--aws",
+        "--texts",
+        "20",
+        "--connections",
+        "4",
+        "--agents",
+        "2",
+        "--numbers",
+        "2",
+        "--server",
+        server,
+    ]);
     let n = |k: &str| figures[k].as_u64().unwrap_or_else(|| panic!("{k} is not a count: {figures}"));
     assert_eq!(figures["shape"], "aws", "{figures}");
     assert_eq!((n("accepted"), n("routed"), n("sent"), n("delivered")), (20, 20, 20, 20), "{figures}");
