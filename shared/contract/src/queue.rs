@@ -138,23 +138,31 @@ impl Run {
         first
     }
 
-    /// One receive right after the message with `body` was hidden for the fast visibility (no earlier than
-    /// `hidden_at`): a panic with `what` if it hands the message over before that ran out. A receive that
-    /// returns it later (a loaded machine was slow to answer) proves nothing; that delivery, hidden for
-    /// long, is returned for the caller to go on with.
-    async fn still_hidden(
+    /// The message with `body`, hidden for the fast visibility (no earlier than `hidden_at`), stays hidden
+    /// until that runs out (a panic with `hidden` if a receive right away hands it over before) and then
+    /// comes back (a panic with `back` if it does not). A receive right away that returns it only after the
+    /// visibility ran out (a loaded machine was slow to answer) proves nothing, and that delivery is the
+    /// one returned.
+    async fn hidden_then_back(
         &self,
         kind: QueueKind,
         body: &str,
         hidden_at: Instant,
-        what: &str,
-    ) -> Option<Received> {
+        hidden: &str,
+        back: &str,
+    ) -> Received {
         let got = self.poll(kind, 10, LONG).await.into_iter().find(|r| r.body == body);
         let waited = hidden_at.elapsed();
-        if got.is_some() && waited < self.fast {
-            panic!("queue contract ({}): {what}; delivered again after {waited:?}", kind.name());
+        match got {
+            Some(_) if waited < self.fast => {
+                panic!("queue contract ({}): {hidden}; delivered again after {waited:?}", kind.name())
+            }
+            Some(late) => late,
+            None => {
+                sleep(self.past_fast()).await;
+                self.receive_one(kind, body, LONG, back).await
+            }
         }
-        got
     }
 
     /// Polls for `wait` and returns every message of ours that arrived (hidden for `visibility`).
@@ -247,15 +255,9 @@ impl Run {
         self.send(kind, self.message(kind, &body, "redeliver")).await;
         let hidden_at = Instant::now();
         let first = self.receive_one(kind, &body, self.fast, "a sent message must be received").await;
-        let what = "a message in flight must stay hidden";
-        let second = match self.still_hidden(kind, &body, hidden_at, what).await {
-            Some(late) => late,
-            None => {
-                sleep(self.past_fast()).await;
-                self.receive_one(kind, &body, LONG, "an unacked message must come back after its visibility")
-                    .await
-            }
-        };
+        let hidden = "a message in flight must stay hidden";
+        let back = "an unacked message must come back after its visibility";
+        let second = self.hidden_then_back(kind, &body, hidden_at, hidden, back).await;
         assert_eq!(second.message_id, first.message_id, "{}: a redelivery is the same message", kind.name());
         assert_eq!(second.receive_count, 2, "{}: receive_count grows on redelivery", kind.name());
         self.ack(kind, &second).await;
@@ -351,14 +353,9 @@ impl Run {
         let r = self.receive_one(kind, &body, LONG, "a sent message must be received").await;
         let hidden_at = Instant::now();
         ok(self.queue.retry_after(kind, &r.receipt, self.fast).await, "retry_after");
-        let what = "retry_after must keep the message hidden for the delay";
-        let again = match self.still_hidden(kind, &body, hidden_at, what).await {
-            Some(late) => late,
-            None => {
-                sleep(self.past_fast()).await;
-                self.receive_one(kind, &body, LONG, "retry_after must deliver again after the delay").await
-            }
-        };
+        let hidden = "retry_after must keep the message hidden for the delay";
+        let back = "retry_after must deliver again after the delay";
+        let again = self.hidden_then_back(kind, &body, hidden_at, hidden, back).await;
         assert_eq!(again.receive_count, 2, "{}: a retried message counts the delivery", kind.name());
         ok(self.queue.retry_after(kind, &again.receipt, Duration::ZERO).await, "retry_after(0)");
         let now = self.receive_one(kind, &body, LONG, "retry_after(0) must make it visible at once").await;
