@@ -24,8 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// How often the stream poller reads DynamoDB Local's stream.
-const STREAM_POLL: Duration = Duration::from_millis(100);
+/// How often the stream poller reads DynamoDB Local's stream: as Lambda reads a stream's shard, four times
+/// a second.
+const STREAM_POLL: Duration = Duration::from_millis(250);
 
 // ------------------------------------------------------------------------------------------------ fake API
 
@@ -145,7 +146,7 @@ async fn manage(State(state): State<Arc<Mutex<Connections>>>, request: Request) 
 // ------------------------------------------------------------------------------------------------ the function
 
 /// The `live` function of the AWS shape, its WebSocket API and its stream (read from its start by the
-/// poller, which the first connection starts).
+/// poller, which the first connection starts, or [`LiveShape::start_stream`]).
 pub struct LiveShape {
     handler: LiveHandler,
     store: smsdesk_aws::DynamoStore,
@@ -158,6 +159,8 @@ pub struct LiveShape {
 struct StreamMapping {
     reader: StreamReader,
     batch_size: i32,
+    /// The sort keys the mapping's filter lets through (every record when empty).
+    sort_keys: Vec<String>,
     stop: watch::Receiver<bool>,
 }
 
@@ -194,7 +197,12 @@ impl LiveShape {
             StreamReader::for_table(cfg.dynamodb_endpoint.as_deref().expect("DynamoDB Local"), store.table())
                 .await
                 .expect("the table's stream on DynamoDB Local");
-        let mapping = StreamMapping { reader, batch_size: trigger.batch_size, stop };
+        let mapping = StreamMapping {
+            reader,
+            batch_size: trigger.batch_size,
+            sort_keys: trigger.sort_keys.clone(),
+            stop,
+        };
         Self { handler, store, management, faults, mapping: Mutex::new(Some(mapping)) }
     }
 
@@ -223,13 +231,18 @@ impl LiveShape {
         connections.into_iter().map(|c| c.id).collect()
     }
 
-    /// A new connection (`$connect`); its id. The first one starts the stream's poller.
-    pub async fn connect(&self) -> String {
+    /// Starts the stream's poller, if it is not running yet: from then on every write of the table reaches
+    /// the function as in AWS, where the mapping always runs (`smsdesk bench --aws` counts its requests).
+    pub fn start_stream(&self) {
         let mapping = self.mapping.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(m) = mapping {
-            let (handler, faults) = (self.handler.clone(), self.faults.clone());
-            tokio::spawn(stream_mapping(m.reader, handler, m.batch_size, faults, m.stop));
+            tokio::spawn(stream_mapping(m, self.handler.clone(), self.faults.clone()));
         }
+    }
+
+    /// A new connection (`$connect`); its id. The first one starts the stream's poller.
+    pub async fn connect(&self) -> String {
+        self.start_stream();
         let id = format!("conn-{}", uuid::Uuid::new_v4().simple());
         let answer = self.invoke("$connect", &id, None).await;
         assert_eq!(answer["statusCode"], 200, "$connect: {answer}");
@@ -274,19 +287,23 @@ impl LiveShape {
     }
 }
 
-/// Lambda's event source mapping on the table's stream: batches of at most `batch_size` records, in order;
-/// a batch the function reports failed is a fault (nothing here should fail).
-async fn stream_mapping(
-    reader: StreamReader,
-    handler: LiveHandler,
-    batch_size: i32,
-    faults: Faults,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Lambda's event source mapping on the table's stream: the records its filter lets through, in batches of
+/// at most `batch_size`, in order; each batch one invocation, counted as the function's (`usage`); a batch
+/// the function reports failed is a fault (nothing here should fail).
+async fn stream_mapping(mapping: StreamMapping, handler: LiveHandler, faults: Faults) {
+    let StreamMapping { reader, batch_size, sort_keys, mut stop } = mapping;
     let size = usize::try_from(batch_size).unwrap_or(1).max(1);
+    let passes = |record: &Value| {
+        sort_keys.is_empty()
+            || record["dynamodb"]["Keys"]["sk"]["S"]
+                .as_str()
+                .is_some_and(|sk| sort_keys.iter().any(|k| k == sk))
+    };
+    let function = crate::aws_shape::function_name("live");
     loop {
         match reader.read().await {
             Ok(records) => {
+                let records: Vec<Value> = records.into_iter().filter(passes).collect();
                 for batch in records.chunks(size) {
                     let event = match LiveEvent::parse(json!({"Records": batch})) {
                         Ok(event) => event,
@@ -295,7 +312,8 @@ async fn stream_mapping(
                             continue;
                         }
                     };
-                    let answer = handler.handle(event).await;
+                    let invoked = crate::aws_shape::counted_invocation(handler.handle(event));
+                    let answer = smsdesk_aws::usage::in_function(function, invoked).await;
                     let failures = answer["batchItemFailures"].as_array().map_or(0, Vec::len);
                     if failures > 0 {
                         faults.report(format!("live failed a stream batch: {answer}"));

@@ -935,7 +935,7 @@ fn response(answer: &Value) -> Result<Answer, String> {
 // ------------------------------------------------------------------------------------------------ usage
 
 /// A function's name for [`usage::in_function`] (each name is kept once for the process).
-fn function_name(name: &str) -> &'static str {
+pub(crate) fn function_name(name: &str) -> &'static str {
     static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
     let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(known) = names.iter().find(|n| **n == name) {
@@ -947,7 +947,7 @@ fn function_name(name: &str) -> &'static str {
 }
 
 /// One Lambda invocation of the function whose usage scope this runs in.
-async fn counted_invocation<F: std::future::Future>(invocation: F) -> F::Output {
+pub(crate) async fn counted_invocation<F: std::future::Future>(invocation: F) -> F::Output {
     let started = std::time::Instant::now();
     let out = invocation.await;
     usage::timed("lambda:Invoke", started.elapsed().as_secs_f64());

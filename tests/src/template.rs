@@ -86,6 +86,9 @@ pub enum WebhookUrl {
 pub struct StreamTrigger {
     pub function: String,
     pub batch_size: i32,
+    /// The sort keys its filter lets through (`FilterCriteria`: `{"dynamodb": {"Keys": {"sk": {"S": [..]}}}}`);
+    /// empty when it has no filter (every record is delivered).
+    pub sort_keys: Vec<String>,
 }
 
 /// The repository's `infra/template.yaml`.
@@ -236,7 +239,12 @@ impl Template {
                         .map(|f| f.strip_suffix(".Alias").map(str::to_string).unwrap_or(f))
                         .ok_or_else(|| format!("{id}: FunctionName is not a !Ref"))?;
                     let batch_size = prop("BatchSize").and_then(Value::as_i64).unwrap_or(100) as i32;
-                    stream_triggers.push(StreamTrigger { function: function_of(&function)?, batch_size });
+                    let sort_keys = stream_filter(id, prop("FilterCriteria"))?;
+                    stream_triggers.push(StreamTrigger {
+                        function: function_of(&function)?,
+                        batch_size,
+                        sort_keys,
+                    });
                 }
                 Some("AWS::Lambda::EventSourceMapping") => {
                     let source = prop("EventSourceArn")
@@ -378,6 +386,31 @@ fn under_condition<'a>(value: &'a Value, condition: Option<&str>) -> Option<&'a 
     (branches[0].as_str() == condition).then(|| &branches[1])
 }
 
+/// The sort keys a stream mapping's `FilterCriteria` lets through: each filter's pattern must be
+/// `{"dynamodb": {"Keys": {"sk": {"S": [..]}}}}` (the only kind the shape applies); none without a filter.
+fn stream_filter(id: &str, criteria: Option<&Value>) -> Result<Vec<String>, String> {
+    let Some(filters) = criteria.and_then(|c| c.get("Filters")).and_then(Value::as_sequence) else {
+        return Ok(Vec::new());
+    };
+    let mut keys = Vec::new();
+    for filter in filters {
+        let pattern = filter.get("Pattern").and_then(Value::as_str).unwrap_or_default();
+        let parsed: serde_json::Value =
+            serde_json::from_str(pattern).map_err(|e| format!("{id}: filter pattern {pattern:?}: {e}"))?;
+        let listed = parsed["dynamodb"]["Keys"]["sk"]["S"]
+            .as_array()
+            .filter(|_| parsed.as_object().is_some_and(|o| o.len() == 1))
+            .ok_or_else(|| format!("{id}: filter pattern {pattern:?} is not a list of sort keys"))?;
+        keys.extend(
+            listed
+                .iter()
+                .map(|k| k.as_str().map(str::to_string).ok_or_else(|| format!("{id}: {k}")))
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+    }
+    Ok(keys)
+}
+
 /// The function a WebSocket route's integration invokes: `integrations/${X}` where X's `IntegrationUri`
 /// has a `!Ref <Function>.Alias` in it (API Gateway's invocation URI of the alias).
 fn websocket_function(by_id: &BTreeMap<String, &Value>, target: Option<&Value>) -> Option<String> {
@@ -469,6 +502,11 @@ mod tests {
             t.websocket_routes.iter().map(|(k, f)| (k.as_str(), f.as_str())).collect();
         assert_eq!(websocket, [("$connect", "live"), ("$default", "live"), ("$disconnect", "live")]);
         assert_eq!(t.stream_triggers.iter().map(|s| s.function.as_str()).collect::<Vec<_>>(), ["live"]);
+        assert_eq!(
+            t.stream_triggers[0].sort_keys,
+            ["CONV", "MSG"],
+            "only conversations and messages invoke live"
+        );
         // WebhookIngress=FunctionUrl: the webhook function's own URL; it checks signatures at the host it
         // was called at, every other function is told the URL.
         // ApiIngress=FunctionUrl: agent-api's own URL, where it checks the stack's JWTs itself.

@@ -56,6 +56,10 @@ async fn main() {
     install_logs();
     let (dynamodb, sqs) = endpoints();
     let shape = AwsShape::start(&admin_token, dynamodb, sqs).await;
+    // The table's stream feeds live from the start, as in AWS: its requests count as the messages' own.
+    if let Some(live) = &shape.live {
+        live.start_stream();
+    }
     println!("smsdesk aws shape is serving on http://{}", shape.addr);
     let _ = std::io::stdout().flush();
     loop {
