@@ -13,6 +13,7 @@
 
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
 use smsdesk_aws::aws_types::SdkConfig;
 use smsdesk_aws::{AwsAdapters, AwsConfig, DEFAULT_SECRET_PREFIX, DynamoStore, create_queues, create_tables};
 use smsdesk_aws::{dynamodb_client, sqs_client};
@@ -355,4 +356,187 @@ async fn changes_contract_on_the_table_stream() {
     let feed = StreamedFeed { store: store.clone(), reader };
     smsdesk_contract::changes_contract(Arc::new(store.clone()), &feed).await;
     smsdesk_contract::changes_contract(Arc::new(store), &feed).await;
+}
+
+/// A change for the feed's own tests: message `id` of conversation `c1`, moved to `status`.
+fn new_change(id: String, status: &str) -> smsdesk_aws::NewChange {
+    smsdesk_aws::NewChange {
+        entity: smsdesk_ports::ChangeEntity::Message,
+        id,
+        conversation_id: smsdesk_domain::ConversationId::new("c1"),
+        data: serde_json::json!({"status": status, "direction": "outbound", "author": "agent"}),
+        at: 1_700_000_000_000,
+    }
+}
+
+/// The `CHG` partition's items, as the table holds them.
+async fn change_items(store: &DynamoStore) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    let answer = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S("CHG".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("query: {e}"));
+    answer.items().to_vec()
+}
+
+async fn counter_seq(store: &DynamoStore) -> i64 {
+    let answer = store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S("CHGSEQ".into()))
+        .key("sk", AttributeValue::S("SEQ".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("get: {e}"));
+    answer.item().and_then(|i| i.get("seq")?.as_n().ok()?.parse().ok()).expect("the counter")
+}
+
+/// The feed on DynamoDB beyond the shared contract: writers racing each other get numbers without holes,
+/// each batch one item (read back across items and within one); when every item has expired the numbers
+/// start again above all given before, and a client from before is told to reload exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn change_batches_are_numbered_without_holes_and_start_again_above_the_old_numbers() {
+    let Some(e) =
+        endpoints("change_batches_are_numbered_without_holes_and_start_again_above_the_old_numbers")
+    else {
+        return;
+    };
+    let (store, _) = store(&e).await;
+    let empty = store.changes_after(i64::MAX - 1, 1).await.expect("the head");
+    assert_eq!((empty.head, empty.oldest), (0, 1), "a new table's feed");
+
+    // Eight writers, five batches of three each, at once.
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let store = store.clone();
+        writers.push(tokio::spawn(async move {
+            let mut numbered = Vec::new();
+            for b in 0..5 {
+                let batch = (0..3).map(|i| new_change(format!("m{w}-{b}-{i}"), "sent")).collect();
+                let written = store.append_changes(batch).await.expect("append");
+                let seqs: Vec<i64> = written.iter().map(|c| c.seq).collect();
+                assert_eq!(seqs, [seqs[0], seqs[0] + 1, seqs[0] + 2], "a batch's numbers follow each other");
+                numbered.extend(written);
+            }
+            numbered
+        }));
+    }
+    let mut written = Vec::new();
+    for writer in writers {
+        written.extend(writer.await.expect("writer"));
+    }
+    written.sort_by_key(|c| c.seq);
+    assert_eq!(written.iter().map(|c| c.seq).collect::<Vec<_>>(), (1..=120).collect::<Vec<_>>());
+    assert_eq!(change_items(&store).await.len(), 40, "one item per batch");
+    let page = store.changes_after(0, 1000).await.expect("the feed");
+    assert_eq!(page.changes, written, "read back as written, in order");
+    assert_eq!((page.head, page.oldest), (120, 1));
+    // A page that starts and ends inside items.
+    let some = store.changes_after(10, 7).await.expect("a page");
+    assert_eq!(some.changes.iter().map(|c| c.seq).collect::<Vec<_>>(), (11..=17).collect::<Vec<_>>());
+    assert!(!some.gap_after(10));
+
+    // Past a multiple of 1024 the counter follows.
+    for b in 0..10 {
+        let batch = (0..100).map(|i| new_change(format!("n{b}-{i}"), "delivered")).collect();
+        store.append_changes(batch).await.expect("append a full item");
+    }
+    assert_eq!(counter_seq(&store).await, 1120, "the batch that passed 1024 moved the counter");
+
+    // A day without a change: every item expired, some removed by TTL.
+    let items = change_items(&store).await;
+    for item in &items {
+        let key = [("pk", item["pk"].clone()), ("sk", item["sk"].clone())];
+        let mut update = store.client().update_item().table_name(store.table());
+        for (name, value) in key {
+            update = update.key(name, value);
+        }
+        let expired = AttributeValue::N((time::OffsetDateTime::now_utc().unix_timestamp() - 60).to_string());
+        update
+            .update_expression("SET expires_at = :e")
+            .expression_attribute_values(":e", expired)
+            .send()
+            .await
+            .expect("expire");
+    }
+    let newest = items.last().expect("items");
+    store
+        .client()
+        .delete_item()
+        .table_name(store.table())
+        .key("pk", newest["pk"].clone())
+        .key("sk", newest["sk"].clone())
+        .send()
+        .await
+        .expect("TTL removes the newest item");
+    let idle = store.changes_after(i64::MAX - 1, 1).await.expect("the head");
+    assert_eq!(idle.head, 1120 + 1024 - 1, "the feed says where it starts again");
+    assert!(idle.gap_after(500), "a client from before reloads");
+    let again = store.append_changes(vec![new_change("r1".into(), "sent")]).await.expect("append");
+    assert_eq!(again[0].seq, idle.head + 1, "the numbers start again above every old one");
+    // The number after the newest item left is taken by a marker: a writer whose clock still took that
+    // item for live cannot put a batch there now.
+    let marker = change_items(&store)
+        .await
+        .into_iter()
+        .find(|i| i["sk"].as_s().ok() == Some(&format!("{:020}", 1021)));
+    assert_eq!(marker.and_then(|m| m["count"].as_n().ok().cloned()).as_deref(), Some("0"), "the marker");
+    let resumed = store.changes_after(idle.head, 100).await.expect("resume");
+    assert!(!resumed.gap_after(idle.head), "a client that reloaded then follows on without reloading again");
+    assert_eq!(resumed.changes.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["r1"]);
+    let stale = store.changes_after(1000, 100).await.expect("a stale client");
+    assert!(stale.gap_after(1000) && stale.changes.is_empty(), "a client across the hole reloads");
+}
+
+/// A table written before batch items (an item per change, the counter at the newest number) keeps its
+/// numbers: its changes read back, and the next batch follows on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_items_written_one_per_change_are_read_and_followed_on() {
+    let Some(e) = endpoints("change_items_written_one_per_change_are_read_and_followed_on") else { return };
+    let (store, _) = store(&e).await;
+    let expires = AttributeValue::N((time::OffsetDateTime::now_utc().unix_timestamp() + 3600).to_string());
+    for seq in 1..=3 {
+        let data = serde_json::json!({"status": "sent", "direction": "outbound", "author": "agent"});
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .item("pk", AttributeValue::S("CHG".into()))
+            .item("sk", AttributeValue::S(format!("{seq:020}")))
+            .item("entity", AttributeValue::S("change".into()))
+            .item("seq", AttributeValue::N(seq.to_string()))
+            .item("kind", AttributeValue::S("message".into()))
+            .item("id", AttributeValue::S(format!("old{seq}")))
+            .item("conversation_id", AttributeValue::S("c1".into()))
+            .item("data", AttributeValue::S(data.to_string()))
+            .item("at", AttributeValue::N("1700000000000".into()))
+            .item("expires_at", expires.clone())
+            .send()
+            .await
+            .expect("an old change item");
+    }
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S("CHGSEQ".into()))
+        .item("sk", AttributeValue::S("SEQ".into()))
+        .item("seq", AttributeValue::N("3".into()))
+        .send()
+        .await
+        .expect("the old counter");
+    let next = store.append_changes(vec![new_change("new1".into(), "sent")]).await.expect("append");
+    assert_eq!(next[0].seq, 4);
+    let page = store.changes_after(1, 10).await.expect("the feed");
+    let ids: Vec<(i64, &str)> = page.changes.iter().map(|c| (c.seq, c.id.as_str())).collect();
+    assert_eq!(ids, [(2, "old2"), (3, "old3"), (4, "new1")]);
+    assert_eq!(page.changes[0].data["status"], "sent");
+    assert_eq!((page.oldest, page.head), (1, 4));
 }

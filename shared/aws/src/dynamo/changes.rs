@@ -1,20 +1,31 @@
 //! The change feed on DynamoDB (`infra/TABLES.md`, "Live updates"): the table's stream feeds the `live`
 //! function, which turns each write of a conversation or a message into a change ([`change_of_write`]) and
-//! appends it ([`DynamoStore::append_changes`]) as a `CHG` item whose sort key is its sequence number.
-//! The counter (`CHGSEQ`) and the items it numbers are written in one transaction, conditional on the
-//! counter's old value: a reader sees the feed as a prefix of the numbers, never a later number before an
-//! earlier one (which would make a resuming client skip it). The stream's own sequence numbers are per
-//! shard, so they cannot be what a client resumes from. `CHG` items expire after [`RETENTION`] (TTL); a
-//! client that resumes from before the oldest one is told to reload (`reset`).
+//! appends a stream batch's changes ([`DynamoStore::append_changes`]) as one `CHG` item, keyed by the first
+//! of the sequence numbers it holds (one item per batch: its write costs a unit per KB, where an item per
+//! change in a transaction cost two units per change).
+//!
+//! The numbers have no holes and are written in order: each item is put at the number after the newest
+//! item, under `attribute_not_exists`, so of two writers that read the same newest item one wins and the
+//! other reads again. A reader therefore sees the feed as a prefix of the numbers, never a later number
+//! before an earlier one (which would make a resuming client skip it). The stream's own sequence numbers
+//! are per shard, so they cannot be what a client resumes from.
+//!
+//! Items expire after [`RETENTION`] (TTL, never going down along the numbers); a client that resumes from
+//! before the oldest one, or across a hole TTL left, is told to reload (`reset`). When no item is live (a
+//! new table, or a day without a change) the numbers start again above every number given before: the
+//! counter (`CHGSEQ`) moves, in the same transaction as the item, whenever the numbers pass a multiple of
+//! [`BOUNDARY`] or start again, so they start again at the counter plus [`BOUNDARY`].
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use smsdesk_domain::ConversationId;
 use smsdesk_ports::{Change, ChangeEntity, ChangeFeed, ChangePage, PortError, PortResult};
 
+use super::conversations::absent;
 use super::keys::{item_with, key};
-use super::{DynamoStore, Query, attempts, contention};
+use super::{DynamoStore, Query, backoff};
 use crate::attr::{Expr, Item, get_s, n, s};
 use crate::error::corrupt;
 
@@ -24,8 +35,15 @@ const CHANGES: &str = "CHG";
 const COUNTER_PK: &str = "CHGSEQ";
 /// How long a change is kept (a client away longer reloads).
 pub const RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
-/// Changes per transaction (TransactWriteItems takes 100 items, one is the counter).
-const PER_TRANSACTION: usize = 99;
+/// Changes per batch item (a stream batch is 50 at most: infra/template.yaml; ~300 bytes each).
+const PER_ITEM: usize = 100;
+/// The counter moves when the numbers pass a multiple of this (and when the feed starts again), so every
+/// number given is below the counter plus this: where the feed starts again after every item expired.
+const BOUNDARY: i64 = 1024;
+/// How much earlier than its `expires_at` an item counts as expired.
+const EXPIRY_MARGIN_SECS: i64 = 60;
+/// Tries of one append against racing writers (one per stream shard being read at once).
+const APPEND_ATTEMPTS: u32 = 16;
 
 /// A change before it has a number: what a write of the table means for the live updates.
 #[derive(Clone, Debug, PartialEq)]
@@ -134,77 +152,241 @@ fn counter() -> Item {
     key(COUNTER_PK, "SEQ")
 }
 
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A change as a batch item holds it (short names: the item's size is what its write costs).
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    #[serde(rename = "k")]
+    kind: String,
+    #[serde(rename = "i")]
+    id: String,
+    #[serde(rename = "c")]
+    conversation_id: String,
+    #[serde(rename = "d")]
+    data: Value,
+    #[serde(rename = "t")]
+    at: i64,
+}
+
+/// The numbers one `CHG` item holds (none for the marker a restart leaves), and when it expires.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Span {
+    first: i64,
+    last: i64,
+    expires_at: i64,
+}
+
+impl Span {
+    /// A batch item (`first`, `count`, `changes`), or one change as items were written before batches
+    /// (`seq`, `kind`, `id`, ...: still read, so a table keeps its numbers across the upgrade).
+    fn of(item: &Item) -> PortResult<Self> {
+        let expires_at = number(item, crate::TTL_ATTRIBUTE)?;
+        if item.contains_key("changes") {
+            let first = number(item, "first")?;
+            Ok(Span { first, last: first + number(item, "count")? - 1, expires_at })
+        } else {
+            let seq = number(item, "seq")?;
+            Ok(Span { first: seq, last: seq, expires_at })
+        }
+    }
+
+    /// Whether TTL may have removed it, or any item before it, by `now` (seconds; a minute early, so a
+    /// clock a little behind DynamoDB's never takes a removed item's numbers for free).
+    fn expired(&self, now: i64) -> bool {
+        self.expires_at <= now + EXPIRY_MARGIN_SECS
+    }
+}
+
+/// The changes of a `CHG` item, numbered.
+fn changes_of(item: &Item) -> PortResult<Vec<Change>> {
+    let Some(text) = get_s(item, "changes") else { return Ok(vec![change_of_item(item)?]) };
+    let first = number(item, "first")?;
+    let stored: Vec<Stored> =
+        serde_json::from_str(text).map_err(|e| corrupt(format!("changes {first}: do not decode: {e}")))?;
+    stored
+        .into_iter()
+        .zip(first..)
+        .map(|(c, seq)| {
+            let entity = match c.kind.as_str() {
+                "conversation" => ChangeEntity::Conversation,
+                "message" => ChangeEntity::Message,
+                other => return Err(corrupt(format!("change {seq}: kind {other:?}"))),
+            };
+            let conversation_id = ConversationId::new(c.conversation_id);
+            Ok(Change { seq, entity, id: c.id, conversation_id, data: c.data, at: c.at })
+        })
+        .collect()
+}
+
+/// Where the next batch goes.
+enum Position {
+    /// Right after the newest item, which is live; expiring no earlier than it.
+    After(Span),
+    /// Nothing live: at the counter plus [`BOUNDARY`], moving the counter from what was read; a marker
+    /// takes the number after the newest expired item (if any), so a writer whose clock still took that
+    /// item for live cannot put its batch there once the feed started again.
+    Restart { counter: Option<i64>, at: i64, marker: Option<i64> },
+}
+
+/// Where the feed starts again when it holds no live item (a new table, or every item expired): above
+/// every number ever given, by the counter ([`BOUNDARY`]); 1 on a new table.
+fn restart_at(counter: Option<i64>) -> i64 {
+    counter.map_or(1, |seq| seq + BOUNDARY)
+}
+
+/// Whether the numbers `first..=last` pass a multiple of [`BOUNDARY`] (then the counter moves with them).
+fn crosses_boundary(first: i64, last: i64) -> bool {
+    (first - 1).div_euclid(BOUNDARY) != last.div_euclid(BOUNDARY)
+}
+
 impl DynamoStore {
     /// Numbers `changes` in order after the newest change and writes them; returns them numbered.
     pub async fn append_changes(&self, changes: Vec<NewChange>) -> PortResult<Vec<Change>> {
         let mut written = Vec::with_capacity(changes.len());
-        for chunk in changes.chunks(PER_TRANSACTION) {
+        for chunk in changes.chunks(PER_ITEM) {
             written.extend(self.append_chunk(chunk).await?);
         }
         Ok(written)
     }
 
+    /// One batch item, written right after the newest live one: its key is the next number, so of two
+    /// writers that read the same newest item one wins the put and the other reads again.
     async fn append_chunk(&self, chunk: &[NewChange]) -> PortResult<Vec<Change>> {
         let count = i64::try_from(chunk.len()).unwrap_or(i64::MAX);
-        for _ in attempts() {
-            let head = self.change_head().await?;
-            let numbered: Vec<Change> = chunk
-                .iter()
-                .zip(head + 1..)
-                .map(|(c, seq)| Change {
-                    seq,
-                    entity: c.entity,
-                    id: c.id.clone(),
-                    conversation_id: c.conversation_id.clone(),
-                    data: c.data.clone(),
-                    at: c.at,
-                })
-                .collect();
-            let mut expr = Expr::new();
-            let seq_name = expr.name("seq");
-            let update = format!("SET {seq_name} = {}", expr.value(n(head + count)));
-            let condition = if head == 0 {
-                format!("attribute_not_exists({seq_name})")
-            } else {
-                format!("{seq_name} = {}", expr.value(n(head)))
+        let stored = chunk
+            .iter()
+            .map(|c| Stored {
+                kind: entity_name(c.entity).to_string(),
+                id: c.id.clone(),
+                conversation_id: c.conversation_id.to_string(),
+                data: c.data.clone(),
+                at: c.at,
+            })
+            .collect::<Vec<_>>();
+        let text =
+            serde_json::to_string(&stored).map_err(|e| corrupt(format!("changes do not encode: {e}")))?;
+        for attempt in 1..=APPEND_ATTEMPTS {
+            let now = now_secs();
+            let retention = i64::try_from(RETENTION.as_secs()).unwrap_or(i64::MAX);
+            let batch = |first: i64, count: i64, text: &str, expires: i64| {
+                item_with(
+                    key(CHANGES, seq_key(first)),
+                    [
+                        ("entity", s("changes")),
+                        ("first", n(first)),
+                        ("count", n(count)),
+                        ("changes", s(text)),
+                        (crate::TTL_ATTRIBUTE, n(expires)),
+                    ],
+                )
             };
-            let mut items = vec![self.update_item(counter(), update, Some(condition), expr)?];
-            for change in &numbered {
-                items.push(self.put_item(change_item(change)?, None)?);
+            let (first, committed) = match self.position(now).await? {
+                Position::After(newest) => {
+                    let first = newest.last + 1;
+                    let last = first + count - 1;
+                    // Expiry never goes down along the numbers.
+                    let item = batch(first, count, &text, (now + retention).max(newest.expires_at));
+                    let committed = if crosses_boundary(first, last) {
+                        // A multiple of BOUNDARY passed: the counter moves to `last` in the same write.
+                        let mut expr = Expr::new();
+                        let seq = expr.name("seq");
+                        let update = format!("SET {seq} = {}", expr.value(n(last)));
+                        let condition =
+                            format!("attribute_not_exists({seq}) OR {seq} < {}", expr.value(n(last)));
+                        let items = vec![
+                            self.update_item(counter(), update, Some(condition), expr)?,
+                            self.put_item(item, Some(absent()))?,
+                        ];
+                        matches!(self.transact(items).await?, super::Tx::Committed)
+                    } else {
+                        self.put(item, Some(absent())).await?
+                    };
+                    (first, committed)
+                }
+                Position::Restart { counter: read, at, marker } => {
+                    let mut expr = Expr::new();
+                    let seq = expr.name("seq");
+                    let update = format!("SET {seq} = {}", expr.value(n(at + count - 1)));
+                    let condition = match read {
+                        Some(read) => format!("{seq} = {}", expr.value(n(read))),
+                        None => format!("attribute_not_exists({seq})"),
+                    };
+                    let mut items = vec![
+                        self.update_item(counter(), update, Some(condition), expr)?,
+                        self.put_item(batch(at, count, &text, now + retention), Some(absent()))?,
+                    ];
+                    if let Some(marker) = marker.filter(|m| *m != at) {
+                        items.push(self.put_item(batch(marker, 0, "[]", now + retention), Some(absent()))?);
+                    }
+                    (at, matches!(self.transact(items).await?, super::Tx::Committed))
+                }
+            };
+            if committed {
+                return Ok(chunk
+                    .iter()
+                    .zip(first..)
+                    .map(|(c, seq)| Change {
+                        seq,
+                        entity: c.entity,
+                        id: c.id.clone(),
+                        conversation_id: c.conversation_id.clone(),
+                        data: c.data.clone(),
+                        at: c.at,
+                    })
+                    .collect());
             }
-            if let super::Tx::Committed = self.transact(items).await? {
-                return Ok(numbered);
-            }
+            // Another writer took the number: it is the newest now; read again, after a jittered pause
+            // so that racing writers spread out.
+            backoff(attempt).await;
         }
-        Err(contention("appending changes"))
+        Err(PortError::Unavailable(format!("appending changes: lost the race {APPEND_ATTEMPTS} times")))
     }
 
-    /// The newest change number (0 before the first).
-    async fn change_head(&self) -> PortResult<i64> {
-        let Some(item) = self.get(counter()).await? else { return Ok(0) };
-        number(&item, "seq")
+    /// Where the next batch goes (see [`Position`]). When the newest item is not live, the counter is read
+    /// and then the newest item again: a restart commits its item with the counter, so a restart by
+    /// another writer meanwhile shows in that second read, or fails this writer's counter condition.
+    async fn position(&self, now: i64) -> PortResult<Position> {
+        let newest = self.newest_span().await?;
+        if let Some(span) = newest.filter(|s| !s.expired(now)) {
+            return Ok(Position::After(span));
+        }
+        let counter = self.counter_value().await?;
+        let newest = self.newest_span().await?;
+        match newest {
+            Some(span) if !span.expired(now) => Ok(Position::After(span)),
+            _ => {
+                Ok(Position::Restart { counter, at: restart_at(counter), marker: newest.map(|s| s.last + 1) })
+            }
+        }
+    }
+
+    async fn newest_span(&self) -> PortResult<Option<Span>> {
+        self.newest_item().await?.as_ref().map(Span::of).transpose()
+    }
+
+    /// The item with the highest numbers (consistent).
+    async fn newest_item(&self) -> PortResult<Option<Item>> {
+        let q = Query { forward: false, max: Some(1), ..Query::prefix(CHANGES, "0") };
+        Ok(self.query(q).await?.into_iter().next())
+    }
+
+    /// The counter's value: every number ever given is below it plus [`BOUNDARY`].
+    async fn counter_value(&self) -> PortResult<Option<i64>> {
+        let Some(item) = self.get(counter()).await? else { return Ok(None) };
+        number(&item, "seq").map(Some)
     }
 }
 
-fn change_item(change: &Change) -> PortResult<Item> {
-    let entity = match change.entity {
+fn entity_name(entity: ChangeEntity) -> &'static str {
+    match entity {
         ChangeEntity::Conversation => "conversation",
         ChangeEntity::Message => "message",
-    };
-    let expires = change.at / 1000 + i64::try_from(RETENTION.as_secs()).unwrap_or(i64::MAX);
-    Ok(item_with(
-        key(CHANGES, seq_key(change.seq)),
-        [
-            ("entity", s("change")),
-            ("seq", n(change.seq)),
-            ("kind", s(entity)),
-            ("id", s(change.id.clone())),
-            ("conversation_id", s(change.conversation_id.to_string())),
-            ("data", s(change.data.to_string())),
-            ("at", n(change.at)),
-            (crate::TTL_ATTRIBUTE, n(expires)),
-        ],
-    ))
+    }
 }
 
 fn number(item: &Item, name: &str) -> PortResult<i64> {
@@ -214,6 +396,7 @@ fn number(item: &Item, name: &str) -> PortResult<i64> {
         .ok_or_else(|| corrupt(format!("change item: no number '{name}'")))
 }
 
+/// One change as an item of its own (how changes were stored before batch items).
 fn change_of_item(item: &Item) -> PortResult<Change> {
     let seq = number(item, "seq")?;
     let entity = match get_s(item, "kind") {
@@ -239,19 +422,46 @@ fn change_of_item(item: &Item) -> PortResult<Change> {
 #[async_trait]
 impl ChangeFeed for DynamoStore {
     async fn changes_after(&self, after: i64, limit: usize) -> PortResult<ChangePage> {
-        // The head first: a change appended meanwhile is then either in the page or above the head.
-        let head = self.change_head().await?;
-        // Every sort key of the partition is a zero-padded number (DynamoDB refuses an empty prefix).
+        // The newest item first: an item appended meanwhile is then either in the page or above the head.
+        let head = match self.newest_span().await? {
+            Some(span) if !span.expired(now_secs()) => span.last,
+            // Nothing live: the next change is numbered where the feed starts again, so a client told to
+            // reload to just below it follows on without a second reload.
+            _ => {
+                let head = restart_at(self.counter_value().await?) - 1;
+                return Ok(ChangePage { changes: Vec::new(), oldest: head + 1, head });
+            }
+        };
         let mut oldest_query = Query::prefix(CHANGES, "0");
         oldest_query.max = Some(1);
         let oldest = match self.query(oldest_query).await?.first() {
-            Some(item) => number(item, "seq")?,
+            Some(item) => Span::of(item)?.first,
             None => head + 1,
         };
-        let q = Query { max: Some(limit), ..Query::above(CHANGES, &seq_key(after.max(0))) };
-        let items = if after >= head || limit == 0 { Vec::new() } else { self.query(q).await? };
-        let mut changes = items.iter().map(change_of_item).collect::<PortResult<Vec<_>>>()?;
-        changes.retain(|c| c.seq > after && c.seq <= head);
+        if after >= head || limit == 0 {
+            return Ok(ChangePage { changes: Vec::new(), oldest: oldest.min(head + 1), head });
+        }
+        // The page starts in the item holding `after + 1` (when that item is still kept).
+        let holding = Query { forward: false, max: Some(1), ..Query::below(CHANGES, &seq_key(after + 2)) };
+        let from = match self.query(holding).await?.first().map(Span::of).transpose()? {
+            Some(span) if span.last > after => span.first,
+            _ => after + 1,
+        };
+        let q = Query { max: Some(limit), ..Query::between(CHANGES, &seq_key(from), &seq_key(head)) };
+        let mut changes = Vec::new();
+        for item in self.query(q).await? {
+            changes.extend(changes_of(&item)?.into_iter().filter(|c| c.seq > after && c.seq <= head));
+        }
+        changes.truncate(limit);
+        // Numbers are given without holes: a hole is changes TTL removed (or a restart), which the client
+        // missed, so it reloads (an empty page whose oldest is past the hole).
+        if let Some(hole) = changes.iter().zip(after + 1..).find(|(c, expected)| c.seq != *expected) {
+            let oldest = hole.0.seq;
+            return Ok(ChangePage { changes: Vec::new(), oldest, head });
+        }
+        if changes.is_empty() {
+            return Ok(ChangePage { changes, oldest: head + 1, head });
+        }
         Ok(ChangePage { changes, oldest: oldest.min(head + 1), head })
     }
 }
@@ -284,6 +494,30 @@ mod tests {
         let transcript = json!({"pk": "CONV#c1", "sk": "MSG#0001#m1", "id": "m1"});
         assert_eq!(change_of_write(Some(&transcript), None, 7), None);
         assert_eq!(change_of_write(None, Some(&msg), 7), None, "a removal is no change");
+    }
+
+    #[test]
+    fn the_counter_moves_when_a_batch_passes_a_multiple_of_the_boundary() {
+        assert!(!crosses_boundary(1, 3));
+        assert!(crosses_boundary(1000, 1024), "ends on the multiple");
+        assert!(crosses_boundary(1024, 1024), "is the multiple");
+        assert!(!crosses_boundary(1025, 2047));
+        assert!(crosses_boundary(2000, 2100));
+        assert_eq!(restart_at(None), 1, "a new table starts at 1");
+        assert_eq!(restart_at(Some(1120)), 2144);
+    }
+
+    #[test]
+    fn an_item_expires_a_minute_early_and_a_marker_holds_no_number() {
+        let batch = item_with(
+            key(CHANGES, seq_key(5)),
+            [("first", n(5)), ("count", n(0)), ("changes", s("[]")), (crate::TTL_ATTRIBUTE, n(1000))],
+        );
+        let span = Span::of(&batch).expect("a span");
+        assert_eq!((span.first, span.last), (5, 4));
+        assert!(changes_of(&batch).expect("changes").is_empty());
+        assert!(!span.expired(1000 - EXPIRY_MARGIN_SECS - 1));
+        assert!(span.expired(1000 - EXPIRY_MARGIN_SECS));
     }
 
     #[test]

@@ -504,11 +504,6 @@ impl Query {
         })
     }
 
-    /// Every item of partition `pk` whose sort key is above `after`, in sort key order.
-    pub(crate) fn above(pk: &str, after: &str) -> Self {
-        Self::in_partition(pk, |expr, sk| format!("{sk} > {}", expr.value(AttributeValue::S(after.into()))))
-    }
-
     /// Every item of partition `pk` whose sort key is below `before`, in sort key order.
     pub(crate) fn below(pk: &str, before: &str) -> Self {
         Self::in_partition(pk, |expr, sk| format!("{sk} < {}", expr.value(AttributeValue::S(before.into()))))
@@ -550,7 +545,7 @@ fn is_transient_cancellation(code: &str) -> bool {
 }
 
 /// Exponential backoff with jitter: 10 ms doubling up to 640 ms, times a factor in [0.5, 1.5).
-async fn backoff(attempt: u32) {
+pub(crate) async fn backoff(attempt: u32) {
     let base = 10u64 << attempt.min(6);
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
