@@ -17,6 +17,7 @@
 //! [`BOUNDARY`] or start again, so they start again at the counter plus [`BOUNDARY`].
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -40,6 +41,8 @@ const PER_ITEM: usize = 100;
 /// The counter moves when the numbers pass a multiple of this (and when the feed starts again), so every
 /// number given is below the counter plus this: where the feed starts again after every item expired.
 const BOUNDARY: i64 = 1024;
+/// The most a batch item's changes may inflate to (100 changes of a few hundred bytes each, with room).
+const MAX_UNPACKED: u64 = 4 << 20;
 /// How much earlier than its `expires_at` an item counts as expired.
 const EXPIRY_MARGIN_SECS: i64 = 60;
 /// Tries of one append against racing writers (one per stream shard being read at once).
@@ -202,12 +205,28 @@ impl Span {
     }
 }
 
+/// A batch's changes as the item holds them: their JSON, deflated (the write is billed per KB; a batch's
+/// changes repeat their ids and field names, so they shrink several times).
+fn pack(stored: &[Stored]) -> PortResult<Vec<u8>> {
+    use std::io::Write;
+    let json = serde_json::to_vec(stored).map_err(|e| corrupt(format!("changes do not encode: {e}")))?;
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&json).and_then(|()| encoder.finish()).map_err(|e| corrupt(format!("deflate: {e}")))
+}
+
 /// The changes of a `CHG` item, numbered.
 fn changes_of(item: &Item) -> PortResult<Vec<Change>> {
-    let Some(text) = get_s(item, "changes") else { return Ok(vec![change_of_item(item)?]) };
+    use std::io::Read;
+    let Some(packed) = item.get("changes") else { return Ok(vec![change_of_item(item)?]) };
     let first = number(item, "first")?;
+    let bytes = packed.as_b().map_err(|_| corrupt(format!("changes {first}: not binary")))?;
+    let mut json = Vec::new();
+    flate2::read::DeflateDecoder::new(bytes.as_ref())
+        .take(MAX_UNPACKED)
+        .read_to_end(&mut json)
+        .map_err(|e| corrupt(format!("changes {first}: do not inflate: {e}")))?;
     let stored: Vec<Stored> =
-        serde_json::from_str(text).map_err(|e| corrupt(format!("changes {first}: do not decode: {e}")))?;
+        serde_json::from_slice(&json).map_err(|e| corrupt(format!("changes {first}: do not decode: {e}")))?;
     stored
         .into_iter()
         .zip(first..)
@@ -268,19 +287,19 @@ impl DynamoStore {
                 at: c.at,
             })
             .collect::<Vec<_>>();
-        let text =
-            serde_json::to_string(&stored).map_err(|e| corrupt(format!("changes do not encode: {e}")))?;
+        let packed = pack(&stored)?;
+        let none = pack(&[])?;
         for attempt in 1..=APPEND_ATTEMPTS {
             let now = now_secs();
             let retention = i64::try_from(RETENTION.as_secs()).unwrap_or(i64::MAX);
-            let batch = |first: i64, count: i64, text: &str, expires: i64| {
+            let batch = |first: i64, count: i64, packed: &[u8], expires: i64| {
                 item_with(
                     key(CHANGES, seq_key(first)),
                     [
                         ("entity", s("changes")),
                         ("first", n(first)),
                         ("count", n(count)),
-                        ("changes", s(text)),
+                        ("changes", AttributeValue::B(Blob::new(packed))),
                         (crate::TTL_ATTRIBUTE, n(expires)),
                     ],
                 )
@@ -290,7 +309,7 @@ impl DynamoStore {
                     let first = newest.last + 1;
                     let last = first + count - 1;
                     // Expiry never goes down along the numbers.
-                    let item = batch(first, count, &text, (now + retention).max(newest.expires_at));
+                    let item = batch(first, count, &packed, (now + retention).max(newest.expires_at));
                     let committed = if crosses_boundary(first, last) {
                         // A multiple of BOUNDARY passed: the counter moves to `last` in the same write.
                         let mut expr = Expr::new();
@@ -318,10 +337,10 @@ impl DynamoStore {
                     };
                     let mut items = vec![
                         self.update_item(counter(), update, Some(condition), expr)?,
-                        self.put_item(batch(at, count, &text, now + retention), Some(absent()))?,
+                        self.put_item(batch(at, count, &packed, now + retention), Some(absent()))?,
                     ];
                     if let Some(marker) = marker.filter(|m| *m != at) {
-                        items.push(self.put_item(batch(marker, 0, "[]", now + retention), Some(absent()))?);
+                        items.push(self.put_item(batch(marker, 0, &none, now + retention), Some(absent()))?);
                     }
                     (at, matches!(self.transact(items).await?, super::Tx::Committed))
                 }
@@ -511,13 +530,54 @@ mod tests {
     fn an_item_expires_a_minute_early_and_a_marker_holds_no_number() {
         let batch = item_with(
             key(CHANGES, seq_key(5)),
-            [("first", n(5)), ("count", n(0)), ("changes", s("[]")), (crate::TTL_ATTRIBUTE, n(1000))],
+            [
+                ("first", n(5)),
+                ("count", n(0)),
+                ("changes", AttributeValue::B(Blob::new(pack(&[]).expect("packed")))),
+                (crate::TTL_ATTRIBUTE, n(1000)),
+            ],
         );
         let span = Span::of(&batch).expect("a span");
         assert_eq!((span.first, span.last), (5, 4));
         assert!(changes_of(&batch).expect("changes").is_empty());
         assert!(!span.expired(1000 - EXPIRY_MARGIN_SECS - 1));
         assert!(span.expired(1000 - EXPIRY_MARGIN_SECS));
+    }
+
+    #[test]
+    fn a_batch_packs_to_a_fraction_of_its_json_and_reads_back() {
+        // A batch as the load run's: texts and replies of a few conversations, their statuses moving.
+        let stored: Vec<Stored> = (0..15)
+            .map(|i| Stored {
+                kind: if i % 3 == 0 { "conversation" } else { "message" }.to_string(),
+                id: format!("msg_01JDX4KQ7Z8N3V5T2R{i:06}"),
+                conversation_id: format!("conv_01JDX4KQ7Z8N3V5T2R{:06}", i % 4),
+                data: if i % 3 == 0 {
+                    json!({"state": "active", "queue_id": "q_support", "agent_id": "agent_ada",
+                        "before": {"state": "open", "queue_id": "q_support", "agent_id": null}})
+                } else {
+                    json!({"status": "sent", "direction": "outbound", "author": "agent"})
+                },
+                at: 1_764_561_234_567 + i,
+            })
+            .collect();
+        let json = serde_json::to_vec(&stored).expect("json");
+        let packed = pack(&stored).expect("packed");
+        assert!(packed.len() * 3 < json.len(), "{} bytes packed of {}", packed.len(), json.len());
+        let item = item_with(
+            key(CHANGES, seq_key(41)),
+            [
+                ("first", n(41)),
+                ("count", n(15)),
+                ("changes", AttributeValue::B(Blob::new(packed))),
+                (crate::TTL_ATTRIBUTE, n(1000)),
+            ],
+        );
+        let changes = changes_of(&item).expect("changes");
+        assert_eq!(changes.iter().map(|c| c.seq).collect::<Vec<_>>(), (41..56).collect::<Vec<_>>());
+        assert_eq!(changes[3].entity, ChangeEntity::Conversation);
+        assert_eq!(changes[4].data["status"], "sent");
+        assert_eq!(changes[4].conversation_id.as_str(), "conv_01JDX4KQ7Z8N3V5T2R000000");
     }
 
     #[test]
