@@ -18,7 +18,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use smsdesk_domain::ConversationId;
@@ -26,7 +26,7 @@ use smsdesk_ports::{Change, ChangeEntity, ChangeFeed, ChangePage, PortError, Por
 
 use super::conversations::absent;
 use super::keys::{item_with, key};
-use super::{DynamoStore, Query, backoff};
+use super::{DynamoStore, Query, backoff, unix_seconds};
 use crate::attr::{Expr, Item, get_s, n, s};
 use crate::error::corrupt;
 
@@ -156,9 +156,7 @@ fn counter() -> Item {
 }
 
 fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    i64::try_from(unix_seconds()).unwrap_or(i64::MAX)
 }
 
 /// A change as a batch item holds it (short names: the item's size is what its write costs).
@@ -231,11 +229,7 @@ fn changes_of(item: &Item) -> PortResult<Vec<Change>> {
         .into_iter()
         .zip(first..)
         .map(|(c, seq)| {
-            let entity = match c.kind.as_str() {
-                "conversation" => ChangeEntity::Conversation,
-                "message" => ChangeEntity::Message,
-                other => return Err(corrupt(format!("change {seq}: kind {other:?}"))),
-            };
+            let entity = entity_of(Some(&c.kind), seq)?;
             let conversation_id = ConversationId::new(c.conversation_id);
             Ok(Change { seq, entity, id: c.id, conversation_id, data: c.data, at: c.at })
         })
@@ -250,6 +244,14 @@ enum Position {
     /// takes the number after the newest expired item (if any), so a writer whose clock still took that
     /// item for live cannot put its batch there once the feed started again.
     Restart { counter: Option<i64>, at: i64, marker: Option<i64> },
+}
+
+/// What the counter must hold for a batch's move of it to go through.
+enum CounterWas {
+    /// What this writer read (None: no counter yet), when the numbers start again.
+    Read(Option<i64>),
+    /// Anything below the move's value, when a batch passes a multiple of [`BOUNDARY`].
+    Below,
 }
 
 /// Where the feed starts again when it holds no live item (a new table, or every item expired): above
@@ -312,13 +314,8 @@ impl DynamoStore {
                     let item = batch(first, count, &packed, (now + retention).max(newest.expires_at));
                     let committed = if crosses_boundary(first, last) {
                         // A multiple of BOUNDARY passed: the counter moves to `last` in the same write.
-                        let mut expr = Expr::new();
-                        let seq = expr.name("seq");
-                        let update = format!("SET {seq} = {}", expr.value(n(last)));
-                        let condition =
-                            format!("attribute_not_exists({seq}) OR {seq} < {}", expr.value(n(last)));
                         let items = vec![
-                            self.update_item(counter(), update, Some(condition), expr)?,
+                            self.counter_to(last, CounterWas::Below)?,
                             self.put_item(item, Some(absent()))?,
                         ];
                         matches!(self.transact(items).await?, super::Tx::Committed)
@@ -328,15 +325,8 @@ impl DynamoStore {
                     (first, committed)
                 }
                 Position::Restart { counter: read, at, marker } => {
-                    let mut expr = Expr::new();
-                    let seq = expr.name("seq");
-                    let update = format!("SET {seq} = {}", expr.value(n(at + count - 1)));
-                    let condition = match read {
-                        Some(read) => format!("{seq} = {}", expr.value(n(read))),
-                        None => format!("attribute_not_exists({seq})"),
-                    };
                     let mut items = vec![
-                        self.update_item(counter(), update, Some(condition), expr)?,
+                        self.counter_to(at + count - 1, CounterWas::Read(read))?,
                         self.put_item(batch(at, count, &packed, now + retention), Some(absent()))?,
                     ];
                     if let Some(marker) = marker.filter(|m| *m != at) {
@@ -394,6 +384,19 @@ impl DynamoStore {
         Ok(self.query(q).await?.into_iter().next())
     }
 
+    /// The counter's move to `to`, a part of the batch's transaction, under the condition `was`.
+    fn counter_to(&self, to: i64, was: CounterWas) -> PortResult<TransactWriteItem> {
+        let mut expr = Expr::new();
+        let seq = expr.name("seq");
+        let update = format!("SET {seq} = {}", expr.value(n(to)));
+        let condition = match was {
+            CounterWas::Read(Some(read)) => format!("{seq} = {}", expr.value(n(read))),
+            CounterWas::Read(None) => format!("attribute_not_exists({seq})"),
+            CounterWas::Below => format!("attribute_not_exists({seq}) OR {seq} < {}", expr.value(n(to))),
+        };
+        self.update_item(counter(), update, Some(condition), expr)
+    }
+
     /// The counter's value: every number ever given is below it plus [`BOUNDARY`].
     async fn counter_value(&self) -> PortResult<Option<i64>> {
         let Some(item) = self.get(counter()).await? else { return Ok(None) };
@@ -408,6 +411,15 @@ fn entity_name(entity: ChangeEntity) -> &'static str {
     }
 }
 
+/// The entity a stored change's `kind` names.
+fn entity_of(kind: Option<&str>, seq: i64) -> PortResult<ChangeEntity> {
+    match kind {
+        Some("conversation") => Ok(ChangeEntity::Conversation),
+        Some("message") => Ok(ChangeEntity::Message),
+        other => Err(corrupt(format!("change {seq}: kind {other:?}"))),
+    }
+}
+
 fn number(item: &Item, name: &str) -> PortResult<i64> {
     item.get(name)
         .and_then(|v| v.as_n().ok())
@@ -418,11 +430,7 @@ fn number(item: &Item, name: &str) -> PortResult<i64> {
 /// One change as an item of its own (how changes were stored before batch items).
 fn change_of_item(item: &Item) -> PortResult<Change> {
     let seq = number(item, "seq")?;
-    let entity = match get_s(item, "kind") {
-        Some("conversation") => ChangeEntity::Conversation,
-        Some("message") => ChangeEntity::Message,
-        other => return Err(PortError::Corrupt(format!("change {seq}: kind {other:?}"))),
-    };
+    let entity = entity_of(get_s(item, "kind"), seq)?;
     let text = |name: &str| {
         get_s(item, name).map(str::to_string).ok_or_else(|| corrupt(format!("change {seq}: no '{name}'")))
     };

@@ -13,7 +13,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::conversations::{absent, order_key};
-use super::{Cond, DynamoStore, Query, Tx, attempts, contention, keys};
+use super::{Cond, DynamoStore, Query, Tx, attempts, contention, keys, unix_seconds};
 use crate::attr::{Expr, Item, from_item, get_s, n, record_item, rfc3339, s};
 
 const ALL_STATUSES: [MessageStatus; 7] = [
@@ -463,10 +463,6 @@ impl MessageStore for DynamoStore {
 
 /// How long a `queued` pointer whose message is missing is given for its insert to finish.
 const ORPHAN_GRACE_SECONDS: u64 = 300;
-
-fn unix_seconds() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
 
 /// A pointer without its message that is past the grace (or from before pointers carried `written`).
 fn orphaned(written: Option<u64>) -> bool {

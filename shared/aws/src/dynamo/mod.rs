@@ -553,6 +553,11 @@ pub(crate) async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(base / 2 + base * jitter / 1000)).await;
 }
 
+/// The wall clock in seconds since the epoch (for expiry decisions DynamoDB's TTL makes on its own clock).
+pub(crate) fn unix_seconds() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// One step of a read-decide-write loop; `None` asks for another round.
 pub(crate) fn attempts() -> std::ops::RangeInclusive<u32> {
     1..=OPTIMISTIC_ATTEMPTS
