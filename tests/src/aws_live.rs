@@ -161,6 +161,7 @@ struct StreamMapping {
     batch_size: i32,
     /// The sort keys the mapping's filter lets through (every record when empty).
     sort_keys: Vec<String>,
+    max_retries: u32,
     stop: watch::Receiver<bool>,
 }
 
@@ -201,6 +202,7 @@ impl LiveShape {
             reader,
             batch_size: trigger.batch_size,
             sort_keys: trigger.sort_keys.clone(),
+            max_retries: trigger.max_retries,
             stop,
         };
         Self { handler, store, management, faults, mapping: Mutex::new(Some(mapping)) }
@@ -288,10 +290,12 @@ impl LiveShape {
 }
 
 /// Lambda's event source mapping on the table's stream: the records its filter lets through, in batches of
-/// at most `batch_size`, in order; each batch one invocation, counted as the function's (`usage`); a batch
-/// the function reports failed is a fault (nothing here should fail).
+/// at most `batch_size`, in order; each batch one invocation, counted as the function's (`usage`). A batch
+/// the function reports failed (a request that timed out on a loaded emulator) is tried again from the
+/// record it names, as Lambda does with `ReportBatchItemFailures`; one still failing after the template's
+/// retries is a fault (Lambda would have sent its location to the dead-letter queue).
 async fn stream_mapping(mapping: StreamMapping, handler: LiveHandler, faults: Faults) {
-    let StreamMapping { reader, batch_size, sort_keys, mut stop } = mapping;
+    let StreamMapping { reader, batch_size, sort_keys, max_retries, mut stop } = mapping;
     let size = usize::try_from(batch_size).unwrap_or(1).max(1);
     let passes = |record: &Value| {
         sort_keys.is_empty()
@@ -305,18 +309,33 @@ async fn stream_mapping(mapping: StreamMapping, handler: LiveHandler, faults: Fa
             Ok(records) => {
                 let records: Vec<Value> = records.into_iter().filter(passes).collect();
                 for batch in records.chunks(size) {
-                    let event = match LiveEvent::parse(json!({"Records": batch})) {
-                        Ok(event) => event,
-                        Err(e) => {
-                            faults.report(format!("live's stream event does not parse: {e}"));
-                            continue;
+                    let mut batch = batch.to_vec();
+                    for attempt in 0..=max_retries {
+                        let event = match LiveEvent::parse(json!({"Records": batch})) {
+                            Ok(event) => event,
+                            Err(e) => {
+                                faults.report(format!("live's stream event does not parse: {e}"));
+                                break;
+                            }
+                        };
+                        let invoked = crate::aws_shape::counted_invocation(handler.handle(event));
+                        let answer = smsdesk_aws::usage::in_function(function, invoked).await;
+                        let Some(failed) = answer["batchItemFailures"][0]["itemIdentifier"].as_str() else {
+                            break;
+                        };
+                        if attempt == max_retries {
+                            faults.report(format!(
+                                "live failed a stream batch {} times: {answer}",
+                                attempt + 1
+                            ));
+                            break;
                         }
-                    };
-                    let invoked = crate::aws_shape::counted_invocation(handler.handle(event));
-                    let answer = smsdesk_aws::usage::in_function(function, invoked).await;
-                    let failures = answer["batchItemFailures"].as_array().map_or(0, Vec::len);
-                    if failures > 0 {
-                        faults.report(format!("live failed a stream batch: {answer}"));
+                        let from = batch
+                            .iter()
+                            .position(|r| r["dynamodb"]["SequenceNumber"].as_str() == Some(failed))
+                            .unwrap_or(0);
+                        batch.drain(..from);
+                        tokio::time::sleep(STREAM_POLL).await;
                     }
                 }
             }

@@ -89,6 +89,9 @@ pub struct StreamTrigger {
     /// The sort keys its filter lets through (`FilterCriteria`: `{"dynamodb": {"Keys": {"sk": {"S": [..]}}}}`);
     /// empty when it has no filter (every record is delivered).
     pub sort_keys: Vec<String>,
+    /// How many times a failed batch is tried again (`MaximumRetryAttempts`; Lambda's default, -1, is
+    /// for ever: taken as 10,000 here).
+    pub max_retries: u32,
 }
 
 /// The repository's `infra/template.yaml`.
@@ -240,11 +243,10 @@ impl Template {
                         .ok_or_else(|| format!("{id}: FunctionName is not a !Ref"))?;
                     let batch_size = prop("BatchSize").and_then(Value::as_i64).unwrap_or(100) as i32;
                     let sort_keys = stream_filter(id, prop("FilterCriteria"))?;
-                    stream_triggers.push(StreamTrigger {
-                        function: function_of(&function)?,
-                        batch_size,
-                        sort_keys,
-                    });
+                    let retries = prop("MaximumRetryAttempts").and_then(Value::as_i64).unwrap_or(-1);
+                    let max_retries = u32::try_from(retries).unwrap_or(10_000);
+                    let function = function_of(&function)?;
+                    stream_triggers.push(StreamTrigger { function, batch_size, sort_keys, max_retries });
                 }
                 Some("AWS::Lambda::EventSourceMapping") => {
                     let source = prop("EventSourceArn")
@@ -507,6 +509,7 @@ mod tests {
             ["CONV", "MSG"],
             "only conversations and messages invoke live"
         );
+        assert_eq!(t.stream_triggers[0].max_retries, 10);
         // WebhookIngress=FunctionUrl: the webhook function's own URL; it checks signatures at the host it
         // was called at, every other function is told the URL.
         // ApiIngress=FunctionUrl: agent-api's own URL, where it checks the stack's JWTs itself.
