@@ -1,8 +1,8 @@
 //! The change feed on DynamoDB (`infra/TABLES.md`, "Live updates"): the table's stream feeds the `live`
 //! function, which turns each write of a conversation or a message into a change ([`change_of_write`]) and
 //! appends a stream batch's changes ([`DynamoStore::append_changes`]) as one `CHG` item, keyed by the first
-//! of the sequence numbers it holds (one item per batch: its write costs a unit per KB, where an item per
-//! change in a transaction cost two units per change).
+//! of the sequence numbers it holds, its changes' JSON deflated (one item per batch: its write costs a unit
+//! per KB, where an item per change in a transaction cost two units per change).
 //!
 //! The numbers have no holes and are written in order: each item is put at the number after the newest
 //! item, under `attribute_not_exists`, so of two writers that read the same newest item one wins and the
