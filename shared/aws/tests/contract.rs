@@ -197,20 +197,27 @@ async fn table_creation_is_idempotent_and_dedupe_items_expire_by_ttl() {
     assert!((expected..=expected + 1).contains(&expires_at), "expires_at {expires_at} vs {expected}");
 }
 
-/// The table's items under `pk`, by sort key (the adapter's transcript entries are `CONV#<id>` / `MSG#...`).
-async fn sort_keys(store: &DynamoStore, table: &str, pk: String) -> Vec<String> {
-    use aws_sdk_dynamodb::types::AttributeValue;
+/// The table's items under `pk`, in sort key order, read as they are stored.
+async fn items_under(
+    store: &DynamoStore,
+    pk: &str,
+) -> Vec<std::collections::HashMap<String, AttributeValue>> {
     let answer = store
         .client()
         .query()
-        .table_name(table)
+        .table_name(store.table())
         .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S(pk))
+        .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
         .consistent_read(true)
         .send()
         .await
         .unwrap_or_else(|e| panic!("query: {e}"));
-    answer.items().iter().filter_map(|i| i.get("sk")?.as_s().ok().cloned()).collect()
+    answer.items().to_vec()
+}
+
+/// The sort keys under `pk` (the adapter's transcript entries are `CONV#<id>` / `MSG#...`).
+async fn sort_keys(store: &DynamoStore, pk: String) -> Vec<String> {
+    items_under(store, &pk).await.iter().filter_map(|i| i.get("sk")?.as_s().ok().cloned()).collect()
 }
 
 /// `open_with_message` writes the text's transcript entry before its transaction; when the text does not
@@ -222,7 +229,7 @@ async fn a_text_that_opens_nothing_leaves_no_transcript_entry() {
     use smsdesk_domain::{Conversation, ConversationId, Message, QueueId};
     use smsdesk_ports::{MessageStore, OpenWith};
     let Some(e) = endpoints("a_text_that_opens_nothing_leaves_no_transcript_entry") else { return };
-    let (store, cfg) = store(&e).await;
+    let (store, _) = store(&e).await;
     let t = fixtures::now();
     let first = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
     let text = fixtures::inbound_message(&first, &fixtures::id("prov_"), t);
@@ -232,16 +239,16 @@ async fn a_text_that_opens_nothing_leaves_no_transcript_entry() {
     let second = Conversation { id: ConversationId::new(fixtures::id("conv_")), ..first.clone() };
     let other = fixtures::inbound_message(&second, &fixtures::id("prov_"), t + time::Duration::seconds(1));
     assert!(matches!(store.open_with_message(&second, &other).await.unwrap(), OpenWith::Existing(_)));
-    assert_eq!(sort_keys(&store, &cfg.table, format!("CONV#{}", second.id)).await, Vec::<String>::new());
+    assert_eq!(sort_keys(&store, format!("CONV#{}", second.id)).await, Vec::<String>::new());
 
     // A replay of the filed text for a new conversation: a duplicate, nothing under the new one.
     let third = fixtures::fresh_conversation(&first.queue_id);
     let replayed = Message { conversation_id: third.id.clone(), ..text.clone() };
     assert_eq!(store.open_with_message(&third, &replayed).await.unwrap(), OpenWith::Duplicate);
-    assert_eq!(sort_keys(&store, &cfg.table, format!("CONV#{}", third.id)).await, Vec::<String>::new());
+    assert_eq!(sort_keys(&store, format!("CONV#{}", third.id)).await, Vec::<String>::new());
 
     // The first conversation keeps its item and its text's entry.
-    let kept = sort_keys(&store, &cfg.table, format!("CONV#{}", first.id)).await;
+    let kept = sort_keys(&store, format!("CONV#{}", first.id)).await;
     assert_eq!(kept.iter().filter(|sk| sk.starts_with("MSG#")).count(), 1, "{kept:?}");
     assert_eq!(store.list_messages(&first.id).await.unwrap(), vec![text]);
 }
@@ -369,21 +376,6 @@ fn new_change(id: String, status: &str) -> smsdesk_aws::NewChange {
     }
 }
 
-/// The `CHG` partition's items, as the table holds them.
-async fn change_items(store: &DynamoStore) -> Vec<std::collections::HashMap<String, AttributeValue>> {
-    let answer = store
-        .client()
-        .query()
-        .table_name(store.table())
-        .key_condition_expression("pk = :pk")
-        .expression_attribute_values(":pk", AttributeValue::S("CHG".into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("query: {e}"));
-    answer.items().to_vec()
-}
-
 async fn counter_seq(store: &DynamoStore) -> i64 {
     let answer = store
         .client()
@@ -434,7 +426,7 @@ async fn change_batches_are_numbered_without_holes_and_start_again_above_the_old
     }
     written.sort_by_key(|c| c.seq);
     assert_eq!(written.iter().map(|c| c.seq).collect::<Vec<_>>(), (1..=120).collect::<Vec<_>>());
-    assert_eq!(change_items(&store).await.len(), 40, "one item per batch");
+    assert_eq!(items_under(&store, "CHG").await.len(), 40, "one item per batch");
     let page = store.changes_after(0, 1000).await.expect("the feed");
     assert_eq!(page.changes, written, "read back as written, in order");
     assert_eq!((page.head, page.oldest), (120, 1));
@@ -451,7 +443,7 @@ async fn change_batches_are_numbered_without_holes_and_start_again_above_the_old
     assert_eq!(counter_seq(&store).await, 1120, "the batch that passed 1024 moved the counter");
 
     // A day without a change: every item expired, some removed by TTL.
-    let items = change_items(&store).await;
+    let items = items_under(&store, "CHG").await;
     for item in &items {
         let key = [("pk", item["pk"].clone()), ("sk", item["sk"].clone())];
         let mut update = store.client().update_item().table_name(store.table());
@@ -483,7 +475,7 @@ async fn change_batches_are_numbered_without_holes_and_start_again_above_the_old
     assert_eq!(again[0].seq, idle.head + 1, "the numbers start again above every old one");
     // The number after the newest item left is taken by a marker: a writer whose clock still took that
     // item for live cannot put a batch there now.
-    let marker = change_items(&store)
+    let marker = items_under(&store, "CHG")
         .await
         .into_iter()
         .find(|i| i["sk"].as_s().ok() == Some(&format!("{:020}", 1021)));

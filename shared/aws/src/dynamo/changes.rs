@@ -290,22 +290,21 @@ impl DynamoStore {
             })
             .collect::<Vec<_>>();
         let packed = pack(&stored)?;
-        let none = pack(&[])?;
+        let retention = i64::try_from(RETENTION.as_secs()).unwrap_or(i64::MAX);
+        let batch = |first: i64, count: i64, packed: &[u8], expires: i64| {
+            item_with(
+                key(CHANGES, seq_key(first)),
+                [
+                    ("entity", s("changes")),
+                    ("first", n(first)),
+                    ("count", n(count)),
+                    ("changes", AttributeValue::B(Blob::new(packed))),
+                    (crate::TTL_ATTRIBUTE, n(expires)),
+                ],
+            )
+        };
         for attempt in 1..=APPEND_ATTEMPTS {
             let now = now_secs();
-            let retention = i64::try_from(RETENTION.as_secs()).unwrap_or(i64::MAX);
-            let batch = |first: i64, count: i64, packed: &[u8], expires: i64| {
-                item_with(
-                    key(CHANGES, seq_key(first)),
-                    [
-                        ("entity", s("changes")),
-                        ("first", n(first)),
-                        ("count", n(count)),
-                        ("changes", AttributeValue::B(Blob::new(packed))),
-                        (crate::TTL_ATTRIBUTE, n(expires)),
-                    ],
-                )
-            };
             let (first, committed) = match self.position(now).await? {
                 Position::After(newest) => {
                     let first = newest.last + 1;
@@ -330,7 +329,9 @@ impl DynamoStore {
                         self.put_item(batch(at, count, &packed, now + retention), Some(absent()))?,
                     ];
                     if let Some(marker) = marker.filter(|m| *m != at) {
-                        items.push(self.put_item(batch(marker, 0, &none, now + retention), Some(absent()))?);
+                        items.push(
+                            self.put_item(batch(marker, 0, &pack(&[])?, now + retention), Some(absent()))?,
+                        );
                     }
                     (at, matches!(self.transact(items).await?, super::Tx::Committed))
                 }
