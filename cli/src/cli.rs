@@ -131,6 +131,11 @@ pub struct BenchArgs {
     /// round's figures as `aws_requests.typical_mix`.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub texts_per_conversation: u32,
+    /// One post at a time, this many milliseconds apart (texts, replies and receipts alike), instead of
+    /// --connections at once: a quiet hour's traffic, where every queue and stream batch holds one message
+    /// (with --aws, the counts at a trickle)
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub pace_ms: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +242,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             opts.server_log = args.server_log;
             opts.aws = args.aws;
             opts.texts_per_conversation = args.texts_per_conversation as usize;
+            opts.pace = args.pace_ms.map(std::time::Duration::from_millis);
             opts.phase_timeout = std::time::Duration::from_secs(args.phase_timeout_secs.max(1));
             let report = crate::bench::run(opts).await?;
             let shape = if args.aws {

@@ -70,6 +70,9 @@ pub struct BenchOptions {
     /// Customer texts per conversation (each answered by one reply): 1 makes every text open a new
     /// conversation (the worst case); more sends the same customers' further texts into their open ones.
     pub texts_per_conversation: usize,
+    /// One post at a time, this long apart (texts, replies and receipts alike), instead of `connections`
+    /// at once: the traffic of a quiet hour, where every queue and stream batch holds a single message.
+    pub pace: Option<Duration>,
 }
 
 impl BenchOptions {
@@ -86,6 +89,7 @@ impl BenchOptions {
             server_log: None,
             aws: false,
             texts_per_conversation: 1,
+            pace: None,
         }
     }
 }
@@ -95,6 +99,8 @@ impl BenchOptions {
 pub struct BenchReport {
     pub texts: usize,
     pub connections: usize,
+    /// The gap between posts when they went one at a time (`--pace-ms`).
+    pub pace_ms: Option<u64>,
     pub agents: usize,
     pub numbers: usize,
     pub webhook_posts: usize,
@@ -148,6 +154,7 @@ impl BenchReport {
             "shape": self.shape,
             "texts": self.texts,
             "connections": self.connections,
+            "pace_ms": self.pace_ms,
             "agents": self.agents,
             "numbers": self.numbers,
             "webhook_posts": self.webhook_posts,
@@ -393,10 +400,11 @@ impl View {
     }
 }
 
-/// Posts `jobs` from `connections` concurrent tasks; returns each post's index, latency and answer status.
+/// Posts `jobs` from `connections` concurrent tasks, or with `pace` one at a time that long apart; returns
+/// each post's index, latency and answer status.
 async fn post_all<J, F, Fut>(
     jobs: Vec<J>,
-    connections: usize,
+    (connections, pace): (usize, Option<Duration>),
     pb: &ProgressBar,
     post: F,
 ) -> Vec<(usize, Duration, u16)>
@@ -408,7 +416,8 @@ where
     let jobs = Arc::new(jobs);
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
-    for _ in 0..connections.max(1) {
+    let connections = if pace.is_some() { 1 } else { connections.max(1) };
+    for _ in 0..connections {
         let (jobs, next, post, pb) = (jobs.clone(), next.clone(), post.clone(), pb.clone());
         workers.push(tokio::spawn(async move {
             let mut out = Vec::new();
@@ -421,6 +430,9 @@ where
                 let status = post(jobs.clone(), i).await;
                 out.push((i, t.elapsed(), status));
                 pb.inc(1);
+                if let Some(gap) = pace {
+                    tokio::time::sleep(gap).await;
+                }
             }
             out
         }));
@@ -566,6 +578,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     // `texts_per_conversation` N > 1 the same customers text N - 1 more times into their open conversation,
     // each text answered by the agent and each answer receipted (the typical mix of BENCHMARKS.md).
     let rounds = opts.texts_per_conversation.max(1);
+    let posting = (opts.connections, opts.pace);
     let mut rng = rand::rng();
     let references: Vec<String> = (0..n * rounds).map(|j| format!("{:032X}", j + 1)).collect();
     let mut accepted_texts = HashSet::new();
@@ -603,7 +616,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
         let pb = bar(show, bodies.len(), "webhooks");
         let (api2, path2) = (api.clone(), path.clone());
         let started = Instant::now();
-        let acks = post_all(bodies, opts.connections, &pb, move |bodies, i| {
+        let acks = post_all(bodies, posting, &pb, move |bodies, i| {
             let (api, path) = (api2.clone(), path2.clone());
             async move {
                 let (raw, sig) = &bodies[i];
@@ -663,7 +676,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
             .collect();
         let api3 = api.clone();
         let replies_started = Instant::now();
-        let answers = post_all(jobs, opts.connections, &pb, move |jobs, i| {
+        let answers = post_all(jobs, posting, &pb, move |jobs, i| {
             let api = api3.clone();
             async move {
                 let (conversation, token) = &jobs[i];
@@ -735,7 +748,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
         let pb = bar(show, signed.len(), "receipts");
         let (api4, path4) = (api.clone(), path.clone());
         let receipts_started = Instant::now();
-        let receipt_answers = post_all(signed, opts.connections, &pb, move |jobs, i| {
+        let receipt_answers = post_all(signed, posting, &pb, move |jobs, i| {
             let (api, path) = (api4.clone(), path4.clone());
             async move {
                 let (raw, sig) = &jobs[i];
@@ -816,7 +829,8 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let secs = |d: Duration| d.as_secs_f64().max(1e-9);
     let report = BenchReport {
         texts: n * rounds,
-        connections: opts.connections,
+        connections: if opts.pace.is_some() { 1 } else { opts.connections },
+        pace_ms: opts.pace.map(|p| u64::try_from(p.as_millis()).unwrap_or(u64::MAX)),
         agents,
         numbers: numbers.len(),
         webhook_posts,
