@@ -19,6 +19,8 @@ const MAX_NOTE = 2000;
 // Without live updates (the socket unavailable, e.g. in AWS until its WebSocket API is deployed), the work
 // list and the open conversation are re-read this often, and the header says so.
 const POLL_MS = 10000;
+// How often the header's presence is re-read from the API.
+const PRESENCE_MS = 60000;
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -35,6 +37,9 @@ const state = {
   messageStatus: new Map(), // message id -> last status seen (to refresh only on change)
   offers: null, // the offer banner
   contactSig: null, // the open conversation's contact, as the contact panel shows it
+  sending: false, // a reply or note on its way: Send (and Ctrl+Enter) does nothing until it is answered
+  draft: null, // { conversation, text, key }: the Idempotency-Key of the reply as last tried
+  transferTargets: null, // the open transfer dialog's GET .../transfer-targets
 };
 
 // ---------- helpers
@@ -65,11 +70,15 @@ function clock(iso) {
   return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
 }
 
-// An agent's work items are only their own and the waiting ones of their queues, so "mine" is every one
-// with an agent (an admin's: every conversation with an agent), except offers (the banner shows them until
-// accepted) and wrap-ups (their own tab).
+// "Mine": the caller's own conversations (an admin, who is no agent: every conversation with an agent),
+// except offers (the banner shows them until accepted) and wrap-ups (their own tab). A supervisor hears of
+// every conversation of their queues on the socket; those other agents hold are not theirs.
 function isMine(item) {
-  return Boolean(item.agent_id) && !["closed", "wrap_up"].includes(item.state) && !isOfferedToMe(item);
+  return holdsIt(item) && !["closed", "wrap_up"].includes(item.state) && !isOfferedToMe(item);
+}
+
+function holdsIt(item) {
+  return Boolean(item.agent_id) && (!state.me?.agent_id || item.agent_id === state.me.agent_id);
 }
 
 function isOfferedToMe(item) {
@@ -77,7 +86,14 @@ function isOfferedToMe(item) {
 }
 
 function isWrapUp(item) {
-  return item.state === "wrap_up" && Boolean(item.agent_id);
+  return item.state === "wrap_up" && holdsIt(item);
+}
+
+// An action's error (accept, close, end, set aside, resend, presence): under the conversation's header,
+// where it is seen whatever the reply box shows.
+function actionError(e) {
+  showError($("action-error"), e);
+  $("action-error").hidden = !e;
 }
 
 function showError(node, e) {
@@ -174,13 +190,27 @@ async function reloadAll() {
     const [mine, waiting] = await Promise.all([api("/v1/work-items"), api("/v1/work-items/waiting")]);
     const fresh = new Map();
     for (const item of [...mine.items, ...waiting.items]) fresh.set(item.conversation_id, item);
-    for (const [id, old] of state.items) if (!fresh.has(id)) state.closed.set(id, { ...old, state: "closed" });
+    const left = [...state.items].filter(([id]) => !fresh.has(id));
     state.items = fresh;
+    for (const [id, old] of left) settleLeft(id, old);
     renderList();
     refreshMe(); // presence may change on its own (set away after missed offers)
     if (state.current) await openConversation(state.current.id, { keepFocus: true });
   } catch (e) {
     if (e instanceof ApiFailure && e.status === 401) return showSignIn("The token was refused. Sign in again.");
+  }
+}
+
+// A conversation that left the work list: closed, then the closed tab lists it; or out of the caller's
+// sight (transferred away, taken by a colleague): then it is simply gone, never listed as closed.
+async function settleLeft(id, old) {
+  try {
+    const c = await api(`/v1/conversations/${encodeURIComponent(id)}`);
+    if (c.state !== "closed" || state.items.has(id)) return;
+    state.closed.set(id, { ...old, state: "closed", last_message_at: c.last_message_at });
+    renderList();
+  } catch {
+    // Not visible any more (404), or not readable now: nothing to list.
   }
 }
 
@@ -282,6 +312,7 @@ async function readAndShow(id, seq, keepFocus) {
     if (e instanceof ApiFailure && e.status === 404) {
       // Not (or no longer) visible to this caller: it leaves the screen.
       state.items.delete(id);
+      state.closed.delete(id);
       if (state.current?.id === id) closeView();
       renderList();
       return;
@@ -303,6 +334,9 @@ async function readAndShow(id, seq, keepFocus) {
   emit("conversation", c, { switched });
   document.body.classList.add("viewing");
   if (switched) {
+    actionError(null);
+    showError($("reply-error"), null);
+    state.draft = null;
     $("reply").value = "";
     setNoteMode(false);
     updateMeter();
@@ -409,7 +443,7 @@ function renderMessage(m) {
       "div",
       { class: "failure" },
       el("p", { class: "reason", text: m.error ?? "The provider gave no reason." }),
-      m.status !== "undelivered" && state.current && (state.me.role !== "agent" || state.current.agent_id === state.me.agent_id)
+      m.status !== "undelivered" && !optedOut(m) && state.current && (state.me.role !== "agent" || state.current.agent_id === state.me.agent_id)
         ? el("button", { type: "button", class: "resend", onclick: () => resend(m.id), text: "Resend" })
         : null,
     );
@@ -424,6 +458,11 @@ function renderMessage(m) {
   return li;
 }
 
+// A reply refused because the customer opted out (the reason the API files with it).
+function optedOut(m) {
+  return (m.error ?? "").startsWith("not sent: the customer opted out");
+}
+
 function renderNote(n) {
   return el(
     "li",
@@ -435,11 +474,12 @@ function renderNote(n) {
 
 async function resend(messageId) {
   const c = state.current;
+  actionError(null);
   try {
     await api(`/v1/conversations/${encodeURIComponent(c.id)}/messages/${encodeURIComponent(messageId)}/resend`, { method: "POST" });
     await openConversation(c.id, { keepFocus: true });
   } catch (e) {
-    showError($("reply-error"), e);
+    actionError(e);
   }
 }
 
@@ -465,7 +505,7 @@ function updateMeter() {
     meter.classList.toggle("over", [...text.trim()].length > MAX_NOTE);
     $("reply-marks").replaceChildren();
     $("reply-marks").hidden = true;
-    $("send").disabled = $("reply").disabled || !text.trim() || [...text.trim()].length > MAX_NOTE;
+    $("send").disabled = state.sending || $("reply").disabled || !text.trim() || [...text.trim()].length > MAX_NOTE;
     return;
   }
   const info = analyze(text);
@@ -481,37 +521,61 @@ function updateMeter() {
     marks.replaceChildren();
     marks.hidden = true;
   }
-  $("send").disabled = $("reply").disabled || info.over_limit || info.characters === 0;
+  $("send").disabled = state.sending || $("reply").disabled || info.over_limit || !text.trim();
+}
+
+// What the customer gets: the agent's text without the blank lines or spaces it ends with (Enter adds a
+// line; only Ctrl+Enter sends).
+function replyText() {
+  return $("reply").value.trimEnd();
+}
+
+// The key of a reply: the same conversation and text tried again (after an error or a lost answer) keeps
+// it, so the API sends it at most once; another text gets a new one.
+function idempotencyKey(conversation, text) {
+  const d = state.draft;
+  if (!d || d.conversation !== conversation || d.text !== text) {
+    state.draft = { conversation, text, key: `console-${crypto.randomUUID()}` };
+  }
+  return state.draft.key;
 }
 
 async function sendReply(event) {
   event?.preventDefault();
   const c = state.current;
-  const text = $("reply").value;
-  if (!c || !text.trim()) return;
+  const text = replyText();
+  if (!c || !text.trim() || state.sending) return;
   showError($("reply-error"), null);
-  if (noteMode()) {
-    try {
+  state.sending = true;
+  $("send").disabled = true;
+  try {
+    if (noteMode()) {
       await api(`/v1/conversations/${encodeURIComponent(c.id)}/notes`, { method: "POST", body: { text } });
       $("reply").value = "";
       setNoteMode(false);
-      await openConversation(c.id, { keepFocus: true });
-    } catch (e) {
-      showError($("reply-error"), e);
+    } else {
+      try {
+        await api(`/v1/conversations/${encodeURIComponent(c.id)}/messages`, {
+          method: "POST",
+          body: { text },
+          headers: { "Idempotency-Key": idempotencyKey(c.id, text) },
+        });
+      } catch (e) {
+        // Refused for an opt-out, it is in the transcript already (failed, with the reason): the box is
+        // emptied as for a sent one, and the conversation says why nothing goes out.
+        if (!(e instanceof ApiFailure && e.code === "opted_out")) throw e;
+        showError($("reply-error"), e);
+      }
+      state.draft = null;
+      $("reply").value = "";
     }
-    return;
-  }
-  try {
-    await api(`/v1/conversations/${encodeURIComponent(c.id)}/messages`, {
-      method: "POST",
-      body: { text },
-      headers: { "Idempotency-Key": `console-${crypto.randomUUID()}` },
-    });
-    $("reply").value = "";
-    updateMeter();
     await openConversation(c.id, { keepFocus: true });
   } catch (e) {
     showError($("reply-error"), e);
+  } finally {
+    state.sending = false;
+    updateMeter();
+    if (!$("reply").disabled) $("reply").focus();
   }
 }
 
@@ -519,6 +583,7 @@ async function sendReply(event) {
 
 // Accept (the conversation moves to "mine" and opens) or decline (it goes to another agent).
 async function answerOffer(id, action) {
+  actionError(null);
   try {
     await api(`/v1/conversations/${encodeURIComponent(id)}/${action}`, { method: "POST" });
     if (action === "accept") {
@@ -534,7 +599,7 @@ async function answerOffer(id, action) {
       // The offer went elsewhere meanwhile (timed out, or taken back): re-read.
       await reloadAll();
     }
-    showError($("reply-error"), e);
+    actionError(e);
   }
 }
 
@@ -543,12 +608,13 @@ async function endConversation() {
   if (!c) return;
   if (c.state === "wrap_up") return focusWrapUp();
   if ($("end-button").disabled) return;
+  actionError(null);
   try {
     await api(`/v1/conversations/${encodeURIComponent(c.id)}/end`, { method: "POST" });
     await openConversation(c.id, { keepFocus: true });
     focusWrapUp();
   } catch (e) {
-    showError($("reply-error"), e);
+    actionError(e);
   }
 }
 
@@ -568,23 +634,25 @@ async function finishWrapUp(event) {
 async function setAside() {
   const c = state.current;
   if (!c || $("wait-button").disabled) return;
+  actionError(null);
   try {
     await api(`/v1/conversations/${encodeURIComponent(c.id)}/wait`, { method: "POST" });
     await openConversation(c.id, { keepFocus: true });
   } catch (e) {
-    showError($("reply-error"), e);
+    actionError(e);
   }
 }
 
 async function closeConversation() {
   const c = state.current;
   if (!c || $("close-button").disabled) return;
+  actionError(null);
   try {
     await api(`/v1/conversations/${encodeURIComponent(c.id)}/close`, { method: "POST" });
     await openConversation(c.id, { keepFocus: true });
     $("transcript").focus();
   } catch (e) {
-    showError($("reply-error"), e);
+    actionError(e);
   }
 }
 
@@ -592,28 +660,43 @@ async function openTransfer() {
   if (!state.current || $("transfer-button").disabled) return;
   $("transfer-error").textContent = "";
   $("transfer-target").value = "";
+  // Another conversation's note must never carry over to this one.
+  $("transfer-note").value = "";
   $("transfer-note-field").hidden = !TRANSFER_NOTE;
-  const options = [];
+  state.transferTargets = { queues: [], agents: [] };
   // Every queue and every other agent, by name (the field takes the id; the list offers them).
   try {
-    const targets = await api(`/v1/conversations/${encodeURIComponent(state.current.id)}/transfer-targets`);
-    for (const q of targets.queues) options.push(el("option", { value: q.id, text: `queue: ${q.name}` }));
-    for (const a of targets.agents) {
-      options.push(el("option", { value: a.id, text: `agent: ${a.name} (${a.can_take ? "can take it" : a.presence})` }));
-    }
+    state.transferTargets = await api(`/v1/conversations/${encodeURIComponent(state.current.id)}/transfer-targets`);
   } catch (e) {
     showError($("transfer-error"), e);
   }
-  $("transfer-options").replaceChildren(...options);
+  showTransferTargets();
   $("transfer-dialog").showModal();
   $("transfer-target").focus();
+}
+
+// The targets of the kind chosen (queue or agent) first, then the others: picking an agent switches the
+// kind to "agent", so a pick is never sent as the wrong kind.
+function showTransferTargets() {
+  const t = state.transferTargets ?? { queues: [], agents: [] };
+  const queues = t.queues.map((q) => el("option", { value: q.id, text: `queue: ${q.name}` }));
+  const agents = t.agents.map((a) => el("option", { value: a.id, text: `agent: ${a.name} (${a.can_take ? "can take it" : a.presence})` }));
+  $("transfer-options").replaceChildren(...queues, ...agents);
+}
+
+function transferKindOf(id) {
+  const t = state.transferTargets ?? { queues: [], agents: [] };
+  if (t.agents.some((a) => a.id === id)) return "agent";
+  if (t.queues.some((q) => q.id === id)) return "queue";
+  return null;
 }
 
 async function submitTransfer(event) {
   event.preventDefault();
   const c = state.current;
-  const kind = new FormData($("transfer-form")).get("kind");
   const target = $("transfer-target").value.trim();
+  // A listed target says its own kind; an id typed by hand goes as the radio buttons say.
+  const kind = transferKindOf(target) ?? new FormData($("transfer-form")).get("kind");
   if (!target) return;
   const body = kind === "agent" ? { agent_id: target } : { queue_id: target };
   const note = $("transfer-note").value.trim();
@@ -737,7 +820,7 @@ function onChange(change) {
   const known = state.items.has(id);
   if (change.entity === "conversation") {
     const d = change.data;
-    const mineNow = state.me.role !== "agent" || d.agent_id === state.me.agent_id;
+    const mineNow = holdsIt(d);
     const wasOffered = state.items.get(id)?.state === "offered";
     if (d.state === "offered" && d.agent_id === state.me.agent_id && !(known && wasOffered)) {
       alertHidden("New offer", "A conversation is offered to you: accept it before the time runs out");
@@ -890,7 +973,7 @@ function wire() {
     try {
       await api(`/v1/agents/${encodeURIComponent(state.me.agent_id)}/presence`, { method: "POST", body: { status: $("presence").value } });
     } catch (e) {
-      showError($("reply-error"), e);
+      actionError(e);
     }
   });
   $("reply").addEventListener("input", updateMeter);
@@ -910,6 +993,12 @@ function wire() {
   });
   $("transfer-button").addEventListener("click", openTransfer);
   $("transfer-form").addEventListener("submit", submitTransfer);
+  // Picking a listed target sets the kind it is.
+  $("transfer-target").addEventListener("input", () => {
+    const kind = transferKindOf($("transfer-target").value.trim());
+    const radio = kind && $("transfer-form").querySelector(`input[name=kind][value=${kind}]`);
+    if (radio) radio.checked = true;
+  });
   $("transfer-cancel").addEventListener("click", () => $("transfer-dialog").close());
   $("help-button").addEventListener("click", showHelp);
   // Below 1000 px the contact panel is not a column: this button shows it over the page, and hides it.
@@ -925,6 +1014,10 @@ function wire() {
   });
   document.addEventListener("keydown", onKey);
   setInterval(() => renderListAges(), 15000);
+  // Presence changes without a conversation changing (another tab, the away-after-missed-offers rule):
+  // re-read when the tab comes back into view, and once a minute.
+  document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && state.me && refreshMe());
+  setInterval(() => state.me && !$("app").hidden && refreshMe(), PRESENCE_MS);
 }
 
 function renderListAges() {

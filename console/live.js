@@ -17,6 +17,15 @@ export class Live {
     this.closed = false;
     this.socket = null;
     this.timer = null;
+    // Once the socket is "unavailable", the page polls; the retries keep going, but only "live" (or a
+    // refused token) ends that state: a retry saying "reconnecting" would stop the polling.
+    this.unavailable = false;
+  }
+
+  say(state) {
+    if (this.unavailable && (state === "connecting" || state === "reconnecting")) return;
+    this.unavailable = state === "unavailable";
+    this.onState(state);
   }
 
   start() {
@@ -36,13 +45,15 @@ export class Live {
 
   connect() {
     if (this.closed) return;
-    this.onState(this.attempt === 0 ? "connecting" : "reconnecting");
+    this.say(this.attempt === 0 ? "connecting" : "reconnecting");
     const url = new URL(this.url ?? "/v1/events", location.href);
     if (!this.url) url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     let socket;
     try {
       socket = new WebSocket(url);
     } catch {
+      // A socket that cannot even be made (a URL the browser refuses) counts as a failed attempt.
+      if (this.attempt > 3) this.say("unavailable");
       return this.retry();
     }
     this.socket = socket;
@@ -77,7 +88,7 @@ export class Live {
           break;
         case "caught_up":
           this.seq = Math.max(this.seq ?? 0, msg.seq);
-          this.onState("live");
+          this.say("live");
           this.onCaughtUp(msg.seq);
           break;
         case "error":
@@ -88,17 +99,17 @@ export class Live {
     socket.onclose = (event) => {
       if (this.socket !== socket || this.closed) return;
       if (event.code === 4401) {
-        this.onState("unauthorized");
+        this.say("unauthorized");
         return;
       }
-      if (!opened && this.attempt > 3) this.onState("unavailable");
+      if (!opened && this.attempt > 3) this.say("unavailable");
       this.retry();
     };
   }
 
   retry() {
     if (this.closed) return;
-    this.onState("reconnecting");
+    this.say("reconnecting");
     const delay = Math.min(15000, 500 * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
     this.attempt += 1;
     clearTimeout(this.timer);
