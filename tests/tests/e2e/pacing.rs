@@ -63,3 +63,64 @@ async fn a_burst_from_a_two_per_second_number_goes_out_paced() {
         assert!(gap >= Duration::from_millis(500), "three sends within {gap:?}");
     }
 }
+
+/// A STOP that arrives while replies wait for their number's pace stops them: consent is checked after the
+/// wait, right before the provider, so no reply reaches the customer once their opt-out is recorded.
+#[tokio::test]
+async fn replies_waiting_for_their_pace_are_not_sent_after_a_stop() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 5).await;
+    let number = "15555550160";
+    let body = json!({
+        "name": "Slow", "provider": "telesign",
+        "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
+        "base_url": s.fake.base_url(),
+        "numbers": [{"number": number, "type": "geo", "description": "one every 2 s", "queue": s.queue, "send_rate": 0.5}],
+        "automated_messages_enabled": false,
+    });
+    let channel = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
+    let callback = channel["callback_url"].as_str().expect("callback_url").to_string();
+    let customer = "15555550261";
+    let inbound = |reference: &str, text: &str| {
+        FakeProvider::inbound(&s.fake, &callback, reference, customer, number, text, s.app.app().clock.now())
+    };
+    let (status, answer) = s.api().deliver(&inbound("stop-pace-1", "Hi")).await;
+    assert_eq!(status, 200, "{answer}");
+    let conversation = s.work_item_for(&token, &format!("+{customer}")).await;
+    let before = FakeProvider::sends(&s.fake).len();
+    // The first reply takes the number's slot; the next ones wait for theirs, two seconds apart.
+    let first = s.reply(&token, &conversation, "Update 0").await;
+    s.message_status(&token, &conversation, &first, "sent").await;
+    let mut replies = vec![first];
+    for i in 1..4 {
+        replies.push(s.reply(&token, &conversation, &format!("Update {i}")).await);
+    }
+    // Long enough for the sender to have taken the second reply and be waiting for its slot.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, answer) = s.api().deliver(&inbound("stop-pace-2", "STOP")).await;
+    assert_eq!(status, 200, "{answer}");
+    // The opt-out is recorded (the STOP is filed after it); from this instant on, nothing may go out.
+    s.message_where(&token, &conversation, "the STOP filed", |m| m["text"] == "STOP").await;
+    let opted_out = std::time::Instant::now();
+    // Each reply ends sent (before the STOP) or failed for the opt-out.
+    let mut refused = 0;
+    for id in &replies {
+        let m = s
+            .message_where(&token, &conversation, "the reply settled", |m| {
+                m["id"] == id.as_str() && (m["status"] == "sent" || m["status"] == "failed")
+            })
+            .await;
+        if m["status"] == "failed" {
+            assert!(m["error"].as_str().is_some_and(|e| e.contains("opted out")), "{m}");
+            refused += 1;
+        }
+    }
+    s.app.settled().await;
+    let sends: Vec<Sent> = FakeProvider::sends(&s.fake).into_iter().skip(before).collect();
+    let late: Vec<&Sent> = sends.iter().filter(|x| x.at > opted_out).collect();
+    assert!(late.is_empty(), "sent after the customer's STOP was recorded: {late:?}");
+    // The STOP overtakes every reply after the first: the second one was waiting for its slot in the
+    // sender, the others were put back until theirs.
+    assert_eq!(refused, 3, "{refused} of 4 replies refused; sends {sends:?}");
+    assert_eq!(sends.len() + refused, replies.len(), "{sends:?}");
+}

@@ -276,12 +276,6 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     let Some(conversation) = app.store.get_conversation(&message.conversation_id).await? else {
         return fail(app, &message.id, "conversation no longer exists".into()).await;
     };
-    // The one consent check, right before the provider (every provider, every author).
-    if let Some(reason) =
-        consent::refusal(app, &conversation.channel_number, &conversation.customer, message.automated).await?
-    {
-        return fail(app, &message.id, reason).await;
-    }
     let Some(channel) = app.store.channel_settings(&conversation.channel_id).await? else {
         return fail(app, &message.id, "channel no longer exists".into()).await;
     };
@@ -315,6 +309,13 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
             tracing::info!(message_id = %message.id, ?retry_after, "the number's send rate is used up; sending later");
             return Ok(Outcome::RetryAfter(retry_after));
         }
+    }
+    // The one consent check, right before the provider (every provider, every author): after the wait for
+    // the send slot, so that a STOP recorded while this reply waited for its number's pace stops it.
+    if let Some(reason) =
+        consent::refusal(app, &conversation.channel_number, &conversation.customer, message.automated).await?
+    {
+        return fail(app, &message.id, reason).await;
     }
     // Links to the message's media, made before the claim: nothing after the claim may fail but the call.
     let media_urls = match crate::services::media::send_links(app, &channel, &message).await? {
