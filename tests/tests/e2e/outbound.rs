@@ -510,3 +510,30 @@ async fn a_429_with_retry_after_is_sent_again_only_after_telesigns_delay_and_onc
     );
     assert_eq!(s.fake.accepted_for(&id), 1, "taken once on TeleSign's side");
 }
+
+/// A delivery report can overtake the provider's answer to the send: it names only the provider's
+/// reference, which no message carries yet. It is kept and tried again until the send has recorded the
+/// reference, then applied; never dropped on the first miss.
+#[tokio::test]
+async fn a_report_that_overtakes_the_send_answer_is_applied_once_the_send_is_recorded() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation) =
+        conversation_with_agent(&s, "I1000000000000000000000000000061", "15555550196").await;
+    // The fake takes the message at once and answers 1.5 s later (within our timeout).
+    s.fake.script([Scripted::AcceptThenDelay(std::time::Duration::from_millis(1500))]);
+    let before = s.fake.accepted().len();
+    let id = reply(&s, &token, &conversation, "On its way").await;
+    let reference = eventually(10, "the fake takes the send", || {
+        let accepted = s.fake.accepted();
+        async move { accepted.get(before).cloned() }
+    })
+    .await;
+    // The handset's report, with the provider's reference only, before the send's answer is back.
+    let raw = telesign_dlr(&reference, None, 200, "Delivered to handset");
+    let (status, answer) = s.api().webhook(&s.webhook_path(), &raw, Some(&s.fake.sign_callback(&raw))).await;
+    assert_eq!(status, 200, "{answer}");
+    let stored = s.api().conversation(&token, &conversation).await;
+    let m = stored["messages"].as_array().and_then(|ms| ms.iter().find(|m| m["id"] == id.as_str())).cloned();
+    assert!(m.as_ref().is_some_and(|m| m["status"] == "queued"), "the report came first: {m:?}");
+    s.message_status(&token, &conversation, &id, "delivered").await;
+}
