@@ -43,7 +43,7 @@ pub(crate) fn outcome_for(error: &PortError, message: &Received) -> Outcome {
     }
 }
 
-pub(crate) fn storage_retry_delay(receive_count: u32) -> Duration {
+fn storage_retry_delay(receive_count: u32) -> Duration {
     let doublings = receive_count.saturating_sub(1).min(6);
     Duration::from_secs(5u64 << doublings).min(Duration::from_secs(300))
 }

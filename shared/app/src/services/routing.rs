@@ -48,17 +48,19 @@ impl Consumer for RouterConsumer {
             }
             InboundEvent::Receipt(r) => match receipts::apply(&self.app, r).instrument(span).await {
                 // No message has its reference yet: the send may still be recording the provider's answer
-                // (a report can overtake it). Tried again with backoff for a few minutes, then dropped.
-                Ok(Receipt::UnknownMessage) => match unknown_receipt_retry(message.receive_count) {
-                    Some(delay) => {
-                        tracing::info!(channel = %r.channel_id, reference = %r.provider_message_id, attempt = message.receive_count, ?delay, "receipt for a message not known yet; trying again");
-                        return Outcome::RetryAfter(delay);
+                // (a report can overtake it). Tried again with backoff for a while, then dropped.
+                Ok(Receipt::UnknownMessage) => {
+                    match unknown_receipt_retry(message.receive_count, self.app.config.retry.base_delay) {
+                        Some(delay) => {
+                            tracing::info!(channel = %r.channel_id, reference = %r.provider_message_id, attempt = message.receive_count, ?delay, "receipt for a message not known yet; trying again");
+                            return Outcome::RetryAfter(delay);
+                        }
+                        None => {
+                            tracing::warn!(channel = %r.channel_id, reference = %r.provider_message_id, "receipt for an unknown message; dropped");
+                            Ok(())
+                        }
                     }
-                    None => {
-                        tracing::warn!(channel = %r.channel_id, reference = %r.provider_message_id, "receipt for an unknown message; dropped");
-                        Ok(())
-                    }
-                },
+                }
                 other => other.map(|_| ()),
             },
         };
@@ -83,16 +85,18 @@ impl Consumer for RouterConsumer {
     }
 }
 
-/// How many times a delivery receipt whose message is not known is tried: with the queue's backoff (5 s
-/// doubling), about five minutes for the send to record the provider's reference (it does so right after
-/// the provider answers; a report can overtake that answer). Below the queues' `maxReceiveCount` (20).
+/// How many times a delivery receipt whose message is not known is tried: with the sends' retry base
+/// doubling (5 s by default: 5, 10, 20, 40, 80 s), about two and a half minutes for the send to record the
+/// provider's reference (it does so right after the provider answers; a report can overtake that answer).
+/// Below the queues' `maxReceiveCount` (20).
 const UNKNOWN_RECEIPT_TRIES: u32 = 6;
 const _: () = assert!(UNKNOWN_RECEIPT_TRIES < 20, "the queues' maxReceiveCount would dead-letter it first");
 
-/// The delay before trying an unknown message's receipt again after delivery `receive_count`, or None
-/// once it has been tried [`UNKNOWN_RECEIPT_TRIES`] times.
-fn unknown_receipt_retry(receive_count: u32) -> Option<std::time::Duration> {
-    (receive_count < UNKNOWN_RECEIPT_TRIES).then(|| super::storage_retry_delay(receive_count))
+/// The delay before trying an unknown message's receipt again after delivery `receive_count` (`base`
+/// doubled per delivery), or None once it has been tried [`UNKNOWN_RECEIPT_TRIES`] times.
+fn unknown_receipt_retry(receive_count: u32, base: std::time::Duration) -> Option<std::time::Duration> {
+    let doublings = receive_count.saturating_sub(1).min(UNKNOWN_RECEIPT_TRIES);
+    (receive_count < UNKNOWN_RECEIPT_TRIES).then(|| base.saturating_mul(1 << doublings))
 }
 
 /// A filed group of parts answers late parts apart for this long; after it, its reference may be reused.
@@ -502,8 +506,9 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn a_receipt_for_a_message_not_known_yet_is_tried_for_about_five_minutes_then_dropped() {
-        let delays: Vec<Option<Duration>> = (1..=7).map(unknown_receipt_retry).collect();
+    fn a_receipt_for_a_message_not_known_yet_is_tried_for_a_while_then_dropped() {
+        let delays: Vec<Option<Duration>> =
+            (1..=7).map(|n| unknown_receipt_retry(n, Duration::from_secs(5))).collect();
         let secs = |s| Some(Duration::from_secs(s));
         assert_eq!(delays, [secs(5), secs(10), secs(20), secs(40), secs(80), None, None]);
     }
