@@ -59,6 +59,12 @@ impl MessageStatus {
         !self.is_terminal() && next.rank() > self.rank()
     }
 
+    /// Whether a move to `self` says the provider took the message (`sent`, `delivered`): an error an earlier
+    /// attempt left (a 429 retried, an outcome that was `unknown`) no longer describes it, and goes.
+    pub fn clears_error(self) -> bool {
+        matches!(self, MessageStatus::Sent | MessageStatus::Delivered)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             MessageStatus::Received => "received",

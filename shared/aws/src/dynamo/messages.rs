@@ -7,6 +7,7 @@
 //! `claim_until`, so only one sender holds a live claim.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 use smsdesk_domain::*;
 use smsdesk_ports::{Append, ConversationStore, MessageStore, OpenWith, PortResult, SendClaim, StatusUpdate};
 use std::time::Duration;
@@ -58,8 +59,11 @@ fn status_move(current: &Message, update: &StatusUpdate) -> PortResult<(String, 
     if let Some(pid) = update.provider_message_id.as_ref().filter(|_| sets_provider_id) {
         sets.push(expr.eq("provider_message_id", s(pid.as_str())));
     }
-    if let Some(error) = &update.error {
-        sets.push(expr.eq("error", s(error.as_str())));
+    match &update.error {
+        Some(error) => sets.push(expr.eq("error", s(error.as_str()))),
+        // As `record_item` writes a message without one.
+        None if update.status.clears_error() => sets.push(expr.eq("error", AttributeValue::Null(true))),
+        None => {}
     }
     let open: Vec<String> =
         ALL_STATUSES.iter().filter(|st| !st.is_terminal()).map(|st| expr.value(s(st.as_str()))).collect();

@@ -80,7 +80,8 @@ fn update(
     }
 }
 
-/// Statuses move forward only; the provider id is set once; the error is kept.
+/// Statuses move forward only; the provider id is set once; an error is kept, until a move to `sent` or
+/// `delivered` says the provider took the message.
 pub async fn status_contract(store: Arc<dyn Store>) {
     let conv = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
     let t = fixtures::now();
@@ -170,6 +171,23 @@ pub async fn status_contract(store: Arc<dyn Store>) {
         (MessageStatus::Delivered, Some("ref-u")),
         "a report settles an unknown message"
     );
+    assert_eq!(settled.error, None, "delivered: the note the unknown outcome left goes");
+
+    // An error an earlier attempt left (a 429 retried) goes once the provider takes the message.
+    let mut r = fixtures::outbound_message(&conv, MessageStatus::Queued, t);
+    r.error = Some("HTTP 429 Too Many Requests".into());
+    ok(store.insert_message(&r).await, "insert_message");
+    let taken = ok(
+        store.advance_status(&r.id, &update(MessageStatus::Sent, Some("ref-r"), None, t1)).await,
+        "advance",
+    );
+    assert_eq!(
+        taken.map(|m| (m.status, m.error)),
+        Some((MessageStatus::Sent, None)),
+        "sent after a retried error: the error goes"
+    );
+    let stored = ok(store.get_message(&r.id).await, "get_message");
+    assert_eq!(stored.and_then(|m| m.error), None, "and stays gone when read back");
 
     // `advance_status_from`: decided on the caller's copy, checked against what is stored. A stale copy
     // (still `queued`, no provider id) never moves a status back nor replaces a provider id.

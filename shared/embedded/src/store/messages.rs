@@ -152,7 +152,7 @@ impl MessageStore for EmbeddedStore {
                 if m.provider_message_id.is_none() {
                     m.provider_message_id = update.provider_message_id;
                 }
-                if update.error.is_some() {
+                if update.error.is_some() || update.status.clears_error() {
                     m.error = update.error;
                 }
                 m.updated_at = update.at;
