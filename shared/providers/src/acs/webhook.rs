@@ -105,7 +105,9 @@ pub fn parse_webhook(
                 tracing::info!(channel = %channel.id, "Event Grid subscription validation answered");
                 return Ok(WebhookOutcome { events: Vec::new(), reply: Some(validation_reply(code)) });
             }
-            (SMS_RECEIVED, Some(data)) => out.push(InboundEvent::Message(inbound(channel, data, now)?)),
+            (SMS_RECEIVED, Some(data)) => {
+                out.extend(inbound(channel, data, now)?.map(InboundEvent::Message));
+            }
             (SMS_DELIVERY_REPORT, Some(data)) => {
                 out.push(InboundEvent::Receipt(receipt(channel, data, now)?))
             }
@@ -120,21 +122,27 @@ pub fn parse_webhook(
     Ok(WebhookOutcome::events(out))
 }
 
+/// An `SMSReceived` event into a text; `None` for a text to a number that is not on this channel. The
+/// Event Grid subscription covers every number of the ACS resource, which may be on other channels (or on
+/// none), and one delivery may batch several events: such a text is skipped, not refused, so that the
+/// batch's own events are filed (Event Grid does not retry a 400: the whole batch would be lost).
 fn inbound(
     channel: &Channel,
     data: &Map<String, Value>,
     now: OffsetDateTime,
-) -> Result<InboundMessage, WebhookError> {
+) -> Result<Option<InboundMessage>, WebhookError> {
     const EVENT: &str = "SMSReceived";
     let id = required(data, "MessageId", EVENT)?;
     let from = phone(data, "From", EVENT)?;
     let to = phone(data, "To", EVENT)?;
     if !channel.takes_webhooks_for(&to, now) {
-        return Err(WebhookError::Malformed(format!("number {} is not on this channel", to.digits())));
+        // `to` is the ACS resource's number, never the customer's.
+        tracing::info!(channel = %channel.id, message_id = id, number = %to, "Event Grid text to a number not on this channel skipped");
+        return Ok(None);
     }
     // ACS reassembles long texts itself (SegmentCount says how many parts there were).
     let message = field(data, "Message").and_then(Value::as_str).unwrap_or_default();
-    Ok(InboundMessage {
+    Ok(Some(InboundMessage {
         channel_id: channel.id.clone(),
         provider_message_id: id.to_string(),
         from,
@@ -143,7 +151,7 @@ fn inbound(
         received_at: now,
         part: None,
         media: Vec::new(),
-    })
+    }))
 }
 
 fn receipt(
