@@ -48,6 +48,9 @@ pub struct SendRequest {
     pub text: String,
     /// Our message id, passed as the provider's external / client reference so receipts can be matched.
     pub external_id: MessageId,
+    /// When the message was created: the same on every attempt to send it, for providers whose
+    /// de-duplication of a retried send takes the time it was first made (ACS `repeatabilityFirstSent`).
+    pub created_at: OffsetDateTime,
     /// Where the provider should post delivery receipts for this message (the channel's webhook URL), for
     /// providers that take it per message (Twilio `StatusCallback`, Vonage `callback`).
     pub status_callback: Option<String>,

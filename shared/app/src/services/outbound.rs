@@ -339,6 +339,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         to: conversation.customer.clone(),
         text: message.text.clone(),
         external_id: message.id.clone(),
+        created_at: message.created_at,
         status_callback: Some(crate::services::channels::callback_url(app, &channel)),
         media_urls,
     };

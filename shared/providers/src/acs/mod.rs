@@ -208,14 +208,31 @@ pub fn repeatability_id(message_id: &str) -> String {
     uuid::Builder::from_custom_bytes(bytes).into_uuid().to_string()
 }
 
-/// The JSON body of a send.
-pub fn send_body(request: &SendRequest, first_sent: SystemTime) -> Value {
+/// How old a `repeatabilityFirstSent` may be: ACS tracks repeatable requests for 5 minutes and refuses
+/// (412) one first sent before that (its repeatable-requests page, written for Email and Rooms; assumed for
+/// SMS). A minute short of it, for the clocks' skew.
+pub const REPEATABILITY_WINDOW: Duration = Duration::from_secs(4 * 60);
+
+/// The `repeatabilityFirstSent` of an attempt made at `now`: the message's creation time, the same on every
+/// attempt, so that ACS recognises a retry of a send it took and does not send it again. A first attempt
+/// made after [`REPEATABILITY_WINDOW`] (a backlog, a stranded reply swept up) names its own time instead,
+/// which ACS would otherwise refuse; there is then no earlier request within ACS's window to match anyway.
+pub fn first_sent(request: &SendRequest, now: SystemTime) -> SystemTime {
+    let created = SystemTime::from(request.created_at);
+    match now.duration_since(created) {
+        Ok(age) if age >= REPEATABILITY_WINDOW => now,
+        _ => created,
+    }
+}
+
+/// The JSON body of an attempt made at `now`.
+pub fn send_body(request: &SendRequest, now: SystemTime) -> Value {
     json!({
         "from": request.from.e164(),
         "smsRecipients": [{
             "to": request.to.e164(),
             "repeatabilityRequestId": repeatability_id(request.external_id.as_str()),
-            "repeatabilityFirstSent": httpdate::fmt_http_date(first_sent),
+            "repeatabilityFirstSent": httpdate::fmt_http_date(first_sent(request, now)),
         }],
         "message": request.text,
         "smsSendOptions": {"enableDeliveryReport": true, "tag": request.external_id.as_str()},

@@ -273,6 +273,7 @@ fn request() -> SendRequest {
         to: phone(CUSTOMER),
         text: "It ships today".into(),
         external_id: MessageId::new("msg_1"),
+        created_at: time::macros::datetime!(2026-11-23 11:59 UTC),
         status_callback: None,
         media_urls: Vec::new(),
     }
@@ -308,6 +309,21 @@ async fn a_send_is_signed_and_its_message_id_kept() {
     assert_eq!(body["smsRecipients"][0]["to"], CUSTOMER);
     assert_eq!(body["smsRecipients"][0]["repeatabilityRequestId"], repeatability_id("msg_1"));
     assert_eq!(body["smsSendOptions"], json!({"enableDeliveryReport": true, "tag": "msg_1"}));
+}
+
+/// ACS de-duplicates a retried send only when its `repeatabilityRequestId` and `repeatabilityFirstSent`
+/// are both those of the first attempt: the first-sent time is the message's, not the attempt's.
+#[test]
+fn every_attempt_of_a_message_names_the_same_first_sent_time() {
+    let created = std::time::SystemTime::from(request().created_at);
+    let first = send_body(&request(), created + Duration::from_secs(2));
+    let retry = send_body(&request(), created + Duration::from_secs(17));
+    assert_eq!(first["smsRecipients"][0]["repeatabilityFirstSent"], "Mon, 23 Nov 2026 11:59:00 GMT");
+    assert_eq!(first, retry);
+    // Older than ACS's tracking window (5 minutes for its repeatable requests), the message's own time
+    // would be refused (412): a first attempt that late names its own time.
+    let late = send_body(&request(), created + Duration::from_secs(600));
+    assert_eq!(late["smsRecipients"][0]["repeatabilityFirstSent"], "Mon, 23 Nov 2026 12:09:00 GMT");
 }
 
 #[tokio::test]

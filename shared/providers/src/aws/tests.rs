@@ -498,6 +498,7 @@ mod sdk {
             to: phone(CUSTOMER),
             text: "It ships today".into(),
             external_id: MessageId::new("msg_1"),
+            created_at: time::macros::datetime!(2026-11-23 11:59 UTC),
             status_callback: None,
             media_urls: Vec::new(),
         }

@@ -48,6 +48,7 @@ fn request(text: &str, id: &str) -> SendRequest {
         to: phone("+15555550100"),
         text: text.into(),
         external_id: MessageId::new(id),
+        created_at: time::macros::datetime!(2026-11-23 11:59 UTC),
         status_callback: None,
         media_urls: Vec::new(),
     }

@@ -472,6 +472,7 @@ fn send_request() -> SendRequest {
         to: phone(CUSTOMER),
         text: "Hello & welcome, 100% sure?".into(),
         external_id: MessageId::new("msg_out_9"),
+        created_at: time::macros::datetime!(2026-11-23 11:59 UTC),
         status_callback: Some(URL.into()),
         media_urls: Vec::new(),
     }
