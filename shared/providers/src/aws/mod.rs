@@ -334,7 +334,7 @@ pub fn parse_notification(
             channel_id: channel.id.clone(),
             provider_message_id: need("messageId")?.to_string(),
             external_id,
-            status: delivery_status(event_type),
+            status: delivery_status(event_type, is_final(m.get("isFinal"))),
             provider_status_code: event_type.to_string(),
             description,
             at: now,
@@ -344,9 +344,27 @@ pub fn parse_notification(
     Ok(Vec::new())
 }
 
-/// Delivery event types to our statuses (`TEXT_SUCCESSFUL` and `TEXT_DELIVERED` are used alike by country;
-/// `TEXT_UNKNOWN` claims no more than `sent`).
-pub fn delivery_status(event_type: &str) -> MessageStatus {
+/// `isFinal` as a JSON boolean (or, leniently, the string `"true"` / `"false"`); `None` when absent or
+/// anything else.
+fn is_final(v: Option<&Value>) -> Option<bool> {
+    match v? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// Delivery events to our statuses, driven by `isFinal` (providers.md 5.3): an event that is not final
+/// claims no more than `sent`, whatever its type (a carrier's first `TEXT_SUCCESSFUL` may be followed by a
+/// final `TEXT_BLOCKED`; a `TEXT_CARRIER_UNREACHABLE` AWS still retries may end delivered). A final one
+/// decides: `TEXT_SUCCESSFUL` and `TEXT_DELIVERED` (used alike by country) delivered, the refusals failed,
+/// the unreachable and expired undelivered, `TEXT_UNKNOWN` (no final word after 72 h) still `sent`. An
+/// event without `isFinal` is judged by its type.
+pub fn delivery_status(event_type: &str, is_final: Option<bool>) -> MessageStatus {
+    if is_final == Some(false) {
+        return MessageStatus::Sent;
+    }
     match event_type {
         "TEXT_DELIVERED" | "TEXT_SUCCESSFUL" => MessageStatus::Delivered,
         "TEXT_INVALID"

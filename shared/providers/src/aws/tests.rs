@@ -407,11 +407,43 @@ async fn loopback_urls_are_refused_unless_allowed() {
 
 #[test]
 fn delivery_events_follow_the_one_order() {
-    assert_eq!(delivery_status("TEXT_SUCCESSFUL"), MessageStatus::Delivered);
-    assert_eq!(delivery_status("TEXT_BLOCKED"), MessageStatus::Failed);
-    assert_eq!(delivery_status("TEXT_TTL_EXPIRED"), MessageStatus::Undelivered);
-    assert_eq!(delivery_status("TEXT_PENDING"), MessageStatus::Sent);
-    assert_eq!(delivery_status("TEXT_UNKNOWN"), MessageStatus::Sent);
+    assert_eq!(delivery_status("TEXT_SUCCESSFUL", Some(true)), MessageStatus::Delivered);
+    assert_eq!(delivery_status("TEXT_BLOCKED", Some(true)), MessageStatus::Failed);
+    assert_eq!(delivery_status("TEXT_TTL_EXPIRED", Some(true)), MessageStatus::Undelivered);
+    assert_eq!(delivery_status("TEXT_PENDING", Some(false)), MessageStatus::Sent);
+    assert_eq!(delivery_status("TEXT_UNKNOWN", Some(true)), MessageStatus::Sent);
+}
+
+/// providers.md 5.3: state follows `isFinal`. A carrier's first acceptance (`TEXT_SUCCESSFUL`, not final)
+/// is only `sent`, so that a final `TEXT_BLOCKED` after it still fails the message.
+#[test]
+fn only_a_final_delivery_event_settles_a_message() {
+    let status = |event_type: &str, is_final: Option<Value>| {
+        let mut event = delivery("aws-1", event_type);
+        match is_final {
+            Some(v) => event["isFinal"] = v,
+            None => drop(event.as_object_mut().unwrap().remove("isFinal")),
+        }
+        match parse_notification(&channel(), &event.to_string(), NOW).unwrap().as_slice() {
+            [InboundEvent::Receipt(r)] => r.status,
+            other => panic!("{event_type}: {other:?}"),
+        }
+    };
+    use MessageStatus::{Delivered, Failed, Sent, Undelivered};
+    assert_eq!(status("TEXT_SUCCESSFUL", Some(json!(false))), Sent);
+    assert_eq!(status("TEXT_BLOCKED", Some(json!(true))), Failed);
+    assert_eq!(status("TEXT_SUCCESSFUL", Some(json!(true))), Delivered);
+    assert_eq!(status("TEXT_DELIVERED", Some(json!(false))), Sent);
+    assert_eq!(status("TEXT_DELIVERED", Some(json!(true))), Delivered);
+    // A failure that is not final yet (AWS still tries) does not end the message either.
+    assert_eq!(status("TEXT_CARRIER_UNREACHABLE", Some(json!(false))), Sent);
+    assert_eq!(status("TEXT_CARRIER_UNREACHABLE", Some(json!(true))), Undelivered);
+    assert_eq!(status("TEXT_SPAM", Some(json!("true"))), Failed);
+    // The final word after 72 h without one: no more than `sent`.
+    assert_eq!(status("TEXT_UNKNOWN", Some(json!(true))), Sent);
+    assert_eq!(status("TEXT_QUEUED", Some(json!(false))), Sent);
+    // An event without isFinal is judged by its type.
+    assert_eq!(status("TEXT_DELIVERED", None), Delivered);
 }
 
 #[test]
