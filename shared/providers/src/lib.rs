@@ -52,7 +52,7 @@ pub struct SendRequest {
     /// de-duplication of a retried send takes the time it was first made (ACS `repeatabilityFirstSent`).
     pub created_at: OffsetDateTime,
     /// Where the provider should post delivery receipts for this message (the channel's webhook URL), for
-    /// providers that take it per message (Twilio `StatusCallback`, Vonage `callback`).
+    /// providers that take it per message (Twilio `StatusCallback`, Vonage `callback`, TeleSign `callback_url`).
     pub status_callback: Option<String>,
     /// Media to send with the text (MMS): short-lived public links to our stored items, for providers that
     /// fetch media by URL ([`Provider::sends_media`]); the items' `s3://` URIs for a provider that sends

@@ -382,16 +382,22 @@ impl SmsProvider for TelesignClient {
     }
 }
 
-/// The url-encoded body of a send, exactly the bytes that are signed and sent.
+/// The url-encoded body of a send, exactly the bytes that are signed and sent. `callback_url` (the
+/// channel's webhook) sends this message's delivery reports there rather than to the account's one portal
+/// URL, so channels sharing a TeleSign account each get their own reports.
 fn send_form(request: &SendRequest) -> Result<String, SendError> {
-    serde_urlencoded::to_string([
+    let mut form = vec![
         ("phone_number", request.to.digits()),
         ("message", request.text.as_str()),
         ("message_type", MESSAGE_TYPE),
         ("sender_id", request.from.digits()),
         ("external_id", request.external_id.as_str()),
-    ])
-    .map_err(|e| SendError::Permanent { reason: format!("cannot encode the request: {e}") })
+    ];
+    if let Some(callback) = request.status_callback.as_deref() {
+        form.push(("callback_url", callback));
+    }
+    serde_urlencoded::to_string(form)
+        .map_err(|e| SendError::Permanent { reason: format!("cannot encode the request: {e}") })
 }
 
 /// Decides what a send answer means. Throttling (10019) and server errors are worth retrying (a 429, or a

@@ -722,6 +722,26 @@ async fn send_posts_a_signed_form_and_returns_the_reference_id() {
     assert!(!seen.body.contains(KEY_P) && !format!("{:?}", seen.headers).contains("TE8sTgg45"));
 }
 
+/// providers.md 1.2: `callback_url` sends this message's delivery reports to the channel's webhook rather
+/// than the account's one portal URL, so two channels on one TeleSign account each get their own.
+#[tokio::test]
+async fn send_names_the_channel_webhook_as_callback_url() {
+    const CALLBACK: &str = "https://hooks.example.test/webhooks/telesign/ch_b?x=1&y=2";
+    let fake = fake::start(vec![(200, ACCEPTED, NO_DELAY), (200, ACCEPTED, NO_DELAY)]).await;
+    let with = SendRequest { status_callback: Some(CALLBACK.into()), ..send_request() };
+    client(&fake.url).send(&with).await.unwrap();
+    client(&fake.url).send(&send_request()).await.unwrap();
+    let seen = fake.seen.lock().unwrap().clone();
+    let callback = |i: usize| {
+        let form: Vec<(String, String)> = serde_urlencoded::from_str(&seen[i].body).unwrap();
+        form.into_iter().find(|(k, _)| k == "callback_url").map(|(_, v)| v)
+    };
+    assert_eq!(callback(0).as_deref(), Some(CALLBACK));
+    assert_signed(&seen[0], FORM_CONTENT_TYPE);
+    // Without one, the account's portal URL applies as before.
+    assert_eq!(callback(1), None);
+}
+
 #[tokio::test]
 async fn send_refusal_is_permanent_with_telesign_words() {
     let body =
