@@ -26,6 +26,8 @@ use time::OffsetDateTime;
 
 pub const DEFAULT_BASE_URL: &str = "https://rest.nexmo.com";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest `client-ref` Vonage's API spec allows.
+pub const CLIENT_REF_MAX_CHARS: usize = 40;
 
 /// The Vonage plug-in.
 pub struct Vonage {
@@ -200,8 +202,15 @@ impl SmsProvider for VonageClient {
             ("to", request.to.digits()),
             ("text", request.text.as_str()),
             ("type", if unicode { "unicode" } else { "text" }),
-            ("client-ref", request.external_id.as_str()),
         ];
+        // `client-ref` takes at most 40 characters (Vonage's API spec; its Python SDK allows 100), and our
+        // ids can be longer (a resend's `_resend`, automated messages' ids): a longer one is left out rather
+        // than cut (it would name no message) or risked on a refusal. Delivery receipts then find the
+        // message by Vonage's message id, which the store indexes once the send is recorded.
+        let client_ref = request.external_id.as_str();
+        if client_ref.chars().count() <= CLIENT_REF_MAX_CHARS {
+            form.push(("client-ref", client_ref));
+        }
         if let Some(callback) = request.status_callback.as_deref() {
             form.push(("callback", callback));
         }

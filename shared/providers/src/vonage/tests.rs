@@ -451,6 +451,23 @@ async fn send_posts_the_form_and_keeps_every_part_id() {
     }
 }
 
+/// `client-ref` is at most 40 characters (Vonage's API spec); our ids can be longer (a resend's
+/// `_resend`, automated messages), so a longer one is left out rather than sent cut short or refused.
+#[tokio::test]
+async fn client_ref_is_sent_only_when_the_id_fits_in_40_characters() {
+    let fake = fake::start(vec![(200, TWO_PARTS), (200, TWO_PARTS)]).await;
+    let fits = "m".repeat(40);
+    let long = format!("{}_resend", "m".repeat(36));
+    for id in [&fits, &long] {
+        let request = SendRequest { external_id: MessageId::new(id.as_str()), ..send_request("hi") };
+        client(&fake.url).send(&request).await.unwrap();
+    }
+    let seen = fake.seen.lock().unwrap().clone();
+    assert_eq!(seen[0].field("client-ref"), Some(fits));
+    assert_eq!(seen[1].field("client-ref"), None, "an id of {} characters", long.len());
+    assert_eq!(seen[1].field("text").as_deref(), Some("hi"));
+}
+
 #[test]
 fn send_answers_are_classified() {
     assert!(matches!(
