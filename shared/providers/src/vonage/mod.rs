@@ -258,9 +258,11 @@ impl SmsProvider for VonageClient {
     }
 }
 
-/// `/sms/json` answers 200 for processed requests, errors included, with one element per part. Every part
-/// accepted: the receipt carries every part's id. Some parts accepted: those ids (a retry would send the
-/// accepted parts twice). None: Vonage's status decides (1 throttled, 5 and 10 retry, the rest permanent).
+/// `/sms/json` answers 200 for processed requests, errors included, with one element per part; success is
+/// every part's status "0" (providers.md 4.2). Every part accepted: the receipt carries every part's id.
+/// Some parts refused while others went out: a permanent failure saying how many and why, so the agent
+/// sees the text arrived incomplete; never retried, since a retry would send the accepted parts again.
+/// None accepted: Vonage's status decides (1 throttled, 5 and 10 retry, the rest permanent).
 fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
     let reason = |detail: &str| format!("Vonage HTTP {status}: {detail}");
     match status {
@@ -274,6 +276,21 @@ fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
         .map_err(|_| SendError::Permanent { reason: reason("the answer is not JSON") })?;
     let parts = v.get("messages").and_then(Value::as_array).cloned().unwrap_or_default();
     let field = |m: &Value, k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let refusal =
+        |m: &Value| format!("status {} {}", field(m, "status"), field(m, "error-text")).trim().to_string();
+    let refused: Vec<&Value> = parts.iter().filter(|m| field(m, "status") != "0").collect();
+    if !refused.is_empty() && refused.len() < parts.len() {
+        let mut why: Vec<String> = refused.iter().map(|m| refusal(m)).collect();
+        why.dedup();
+        return Err(SendError::Permanent {
+            reason: reason(&format!(
+                "{} of {} parts refused ({}); the other parts were sent",
+                refused.len(),
+                parts.len(),
+                why.join("; ")
+            )),
+        });
+    }
     let accepted: Vec<String> = parts
         .iter()
         .filter(|m| field(m, "status") == "0")
@@ -281,19 +298,16 @@ fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
         .filter(|id| !id.is_empty())
         .collect();
     if let Some((first, more)) = accepted.split_first() {
-        if accepted.len() < parts.len() {
-            tracing::warn!(accepted = accepted.len(), parts = parts.len(), "Vonage accepted only some parts");
-        }
         return Ok(SendReceipt {
             provider_message_id: first.clone(),
             more_provider_message_ids: more.to_vec(),
         });
     }
-    let Some(refused) = parts.first() else {
+    let Some(refused) = refused.first().copied().or_else(|| parts.first()) else {
         return Err(SendError::Permanent { reason: reason("no messages in the answer") });
     };
     let code = field(refused, "status");
-    let detail = reason(format!("status {code} {}", field(refused, "error-text")).trim());
+    let detail = reason(&refusal(refused));
     match code.as_str() {
         "1" => Err(SendError::Throttled { reason: detail, retry_after: None }),
         "5" | "10" => Err(SendError::Transient { reason: detail }),

@@ -485,15 +485,36 @@ fn send_answers_are_classified() {
         classify_send(200, r#"{"messages":[{"status":"7","error-text":"Number barred."}]}"#),
         Err(SendError::Permanent { reason: "Vonage HTTP 200: status 7 Number barred.".into() })
     );
-    assert_eq!(
-        classify_send(200, r#"{"messages":[{"status":"0","message-id":"A"},{"status":"5"}]}"#),
-        Ok(SendReceipt::one("A")),
-        "a partly accepted text is not sent again"
+    assert!(
+        matches!(
+            classify_send(200, r#"{"messages":[{"status":"0","message-id":"A"},{"status":"5"}]}"#),
+            Err(SendError::Permanent { .. })
+        ),
+        "a partly accepted text is not sent again, even for a refusal worth a retry"
     );
     assert!(matches!(classify_send(200, r#"{"messages":[]}"#), Err(SendError::Permanent { .. })));
     assert!(matches!(classify_send(429, ""), Err(SendError::Throttled { .. })));
     assert!(matches!(classify_send(503, ""), Err(SendError::Transient { .. })));
     assert!(matches!(classify_send(200, "<html>"), Err(SendError::Permanent { .. })));
+}
+
+/// providers.md 4.2: success is every part's status "0". Parts refused while others went out: the agent
+/// sees a failure saying how many and why (the accepted parts reached the customer: no retry).
+#[test]
+fn a_partly_refused_send_fails_for_good_and_says_why() {
+    let answer = r#"{"message-count":"3","messages":[
+        {"to":"15555550100","message-id":"0C01","status":"0"},
+        {"to":"15555550100","message-id":"0C02","status":"0"},
+        {"to":"15555550100","status":"9","error-text":"Partner quota exceeded"}]}"#;
+    assert_eq!(
+        classify_send(200, answer),
+        Err(SendError::Permanent {
+            reason:
+                "Vonage HTTP 200: 1 of 3 parts refused (status 9 Partner quota exceeded); the other parts \
+                     were sent"
+                    .into()
+        })
+    );
 }
 
 #[tokio::test]
