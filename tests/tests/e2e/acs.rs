@@ -136,6 +136,19 @@ async fn acs_text_in_reply_out_signed_and_delivery_report() {
     assert_eq!(sends[0].body["message"], "It ships today!");
     assert_eq!(sends[0].body["smsSendOptions"]["tag"], reply_id.as_str());
     assert_eq!(sent["provider_message_id"], sends[0].provider_id.as_str());
+    // The first-sent time is the message's own (the same on any retry), in RFC 1123 GMT.
+    let created = time::OffsetDateTime::parse(
+        sent["created_at"].as_str().expect("created_at"),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .expect("created_at is RFC 3339");
+    let first_sent =
+        sends[0].body["smsRecipients"][0]["repeatabilityFirstSent"].as_str().expect("first sent");
+    assert_eq!(
+        httpdate::parse_http_date(first_sent).expect("RFC 1123"),
+        std::time::SystemTime::from(created.replace_nanosecond(0).expect("whole second")),
+        "{first_sent} is the reply's creation time {created}"
+    );
 
     // ACS reports the delivery: the reply moves to delivered.
     let report = event(
@@ -146,4 +159,67 @@ async fn acs_text_in_reply_out_signed_and_delivery_report() {
     let (status, answer) = event_grid(api, &path, report, "Notification").await;
     assert_eq!(status, 200, "{answer}");
     eventually(10, "the reply is delivered", || message("delivered")).await;
+}
+
+/// The Event Grid subscription covers every number of the ACS resource: a batch holding a text to a
+/// number of no channel of ours is acknowledged, and its other events are filed (a 400 would lose the
+/// batch: Event Grid does not retry it).
+#[tokio::test]
+async fn a_batch_with_a_text_to_another_number_files_the_rest() {
+    let Some(app) = crate::spawn_app().await else { return };
+    let fake = FakeAcs::start().await;
+    let api = &app.api;
+    let queue = api.create_queue("ACS-batch").await;
+    let channel = api
+        .ok(
+            "POST",
+            "/v1/channels",
+            ADMIN_TOKEN,
+            Some(json!({
+                "name": "ACS", "provider": "acs",
+                "credentials": {"endpoint": "https://contoso.communication.azure.com", "access_key": fake.access_key, "event_grid_secret": SECRET},
+                "base_url": fake.url,
+                "numbers": [{"number": ACS_NUMBER, "type": "toll_free", "description": "support", "queue": queue}],
+                "automated_messages_enabled": false,
+            })),
+            201,
+        )
+        .await;
+    let id = channel["id"].as_str().expect("channel id").to_string();
+    let path = format!("/webhooks/acs/{id}?secret={SECRET}");
+    let (agent, token) = api.create_agent("Ada", &[&queue], 2).await;
+    api.presence(&agent, &token, "available").await;
+
+    let text = |message_id: &str, to: &str, body: &str| {
+        event(
+            "Microsoft.Communication.SMSReceived",
+            json!({"MessageId": message_id, "From": CUSTOMER.trim_start_matches('+'), "To": to, "Message": body,
+                   "ReceivedTimestamp": "2026-11-23T11:59:58Z", "SegmentCount": 1}),
+        )[0]
+        .clone()
+    };
+    // Only another number's text: acknowledged, nothing filed.
+    let (status, answer) =
+        event_grid(api, &path, json!([text("Incoming_other_1", "18005550199", "not ours")]), "Notification")
+            .await;
+    assert_eq!(status, 200, "{answer}");
+    // Another number's text first, ours after it: ours reaches Ada.
+    let batch = json!([
+        text("Incoming_other_2", "18005550199", "not ours either"),
+        text("Incoming_ours_1", ACS_NUMBER, "Where is my order?"),
+    ]);
+    let (status, answer) = event_grid(api, &path, batch, "Notification").await;
+    assert_eq!(status, 200, "{answer}");
+    let conversation = eventually(10, "our text reaches Ada", || async {
+        api.work_items(&token)
+            .await
+            .into_iter()
+            .next()
+            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+    })
+    .await;
+    let c = api.conversation(&token, &conversation).await;
+    let texts: Vec<&str> =
+        c["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, ["Where is my order?"], "{c}");
 }
