@@ -383,8 +383,8 @@ impl SmsProvider for TelesignClient {
 }
 
 /// The url-encoded body of a send, exactly the bytes that are signed and sent. `callback_url` (the
-/// channel's webhook) sends this message's delivery reports there rather than to the account's one portal
-/// URL, so channels sharing a TeleSign account each get their own reports.
+/// channel's webhook, when it is public https) sends this message's delivery reports there rather than to
+/// the account's one portal URL, so channels sharing a TeleSign account each get their own reports.
 fn send_form(request: &SendRequest) -> Result<String, SendError> {
     let mut form = vec![
         ("phone_number", request.to.digits()),
@@ -393,7 +393,9 @@ fn send_form(request: &SendRequest) -> Result<String, SendError> {
         ("sender_id", request.from.digits()),
         ("external_id", request.external_id.as_str()),
     ];
-    if let Some(callback) = request.status_callback.as_deref() {
+    // Only a public https URL: TeleSign refuses a send whose callback it cannot take (11004), and a channel
+    // without a public URL (`smsdesk dev` on loopback) keeps the account's portal URL.
+    if let Some(callback) = request.status_callback.as_deref().filter(|u| u.starts_with("https://")) {
         form.push(("callback_url", callback));
     }
     serde_urlencoded::to_string(form)

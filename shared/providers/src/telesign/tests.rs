@@ -727,10 +727,15 @@ async fn send_posts_a_signed_form_and_returns_the_reference_id() {
 #[tokio::test]
 async fn send_names_the_channel_webhook_as_callback_url() {
     const CALLBACK: &str = "https://hooks.example.test/webhooks/telesign/ch_b?x=1&y=2";
-    let fake = fake::start(vec![(200, ACCEPTED, NO_DELAY), (200, ACCEPTED, NO_DELAY)]).await;
+    let fake = fake::start(vec![(200, ACCEPTED, NO_DELAY); 3]).await;
     let with = SendRequest { status_callback: Some(CALLBACK.into()), ..send_request() };
     client(&fake.url).send(&with).await.unwrap();
     client(&fake.url).send(&send_request()).await.unwrap();
+    let loopback = "http://127.0.0.1:9000/webhooks/telesign/ch_b";
+    client(&fake.url)
+        .send(&SendRequest { status_callback: Some(loopback.into()), ..send_request() })
+        .await
+        .unwrap();
     let seen = fake.seen.lock().unwrap().clone();
     let callback = |i: usize| {
         let form: Vec<(String, String)> = serde_urlencoded::from_str(&seen[i].body).unwrap();
@@ -738,8 +743,9 @@ async fn send_names_the_channel_webhook_as_callback_url() {
     };
     assert_eq!(callback(0).as_deref(), Some(CALLBACK));
     assert_signed(&seen[0], FORM_CONTENT_TYPE);
-    // Without one, the account's portal URL applies as before.
+    // Without one, the account's portal URL applies as before; so it does for a URL TeleSign cannot reach.
     assert_eq!(callback(1), None);
+    assert_eq!(callback(2), None, "no plain-http loopback callback_url");
 }
 
 #[tokio::test]
