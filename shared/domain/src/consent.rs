@@ -23,8 +23,24 @@ pub enum Keyword {
     Help,
 }
 
-/// The default opt-out keywords (carriers' and CTIA's list). STOPALL is the organization-wide one.
-pub const OPT_OUT: &[&str] = &["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"];
+/// The default opt-out keywords: CTIA's list, and those the providers act on themselves (Twilio's REVOKE
+/// and OPTOUT; AWS End User Messaging's OPT-OUT, REMOVE, ARRET and TD), so that smsdesk never tries to send
+/// to a customer their provider has already opted out. STOPALL is the organization-wide one.
+pub const OPT_OUT: &[&str] = &[
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+    "OPT-OUT",
+    "REMOVE",
+    "ARRET",
+    "ARRÊT",
+    "TD",
+];
 pub const OPT_OUT_ALL: &str = "STOPALL";
 pub const OPT_IN: &[&str] = &["START", "UNSTOP", "YES"];
 pub const HELP: &[&str] = &["HELP", "INFO"];
@@ -212,6 +228,13 @@ mod tests {
             ("cancel", out.clone()),
             ("END", out.clone()),
             ("quit?", out.clone()),
+            ("Revoke", out.clone()),
+            ("optout", out.clone()),
+            ("Opt-Out.", out.clone()),
+            ("remove", out.clone()),
+            ("Arrêt", out.clone()),
+            ("ARRET", out.clone()),
+            ("td", out.clone()),
             ("StopAll", Some(Keyword::OptOut { all: true })),
             ("start", Some(Keyword::OptIn)),
             ("UNSTOP", Some(Keyword::OptIn)),
