@@ -116,6 +116,11 @@ pub struct DeliveryReceipt {
     pub description: Option<String>,
     #[serde(with = "rfc3339")]
     pub at: OffsetDateTime,
+    /// The provider says the send failed because the customer opted out with it (Twilio 21610 in a status
+    /// callback): recorded as the customer's opt-out, so nothing more is tried. Absent in reports queued
+    /// before the field existed.
+    #[serde(default)]
+    pub opted_out: bool,
 }
 
 /// agent-api / router -> outbound-send. FIFO group: the conversation (or, for proactive sends, the
@@ -197,6 +202,7 @@ mod tests {
             provider_status_code: "200".into(),
             description: None,
             at: datetime!(2026-11-23 10:00 UTC),
+            opted_out: false,
         });
         assert_eq!(receipt.known_by(), Known::Not);
     }

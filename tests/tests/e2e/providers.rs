@@ -185,6 +185,51 @@ async fn an_opt_out_reported_by_twilio_is_recorded_and_stops_the_next_reply() {
     assert_eq!(sends.len(), 1, "only the refused first reply reached Twilio: {sends:?}");
 }
 
+/// Twilio may accept a send and report the opt-out later, in the status callback (`failed`, ErrorCode
+/// 21610): that report fails the message and records the opt-out too, so the next reply is refused.
+#[tokio::test]
+async fn an_opt_out_in_twilios_status_callback_is_recorded_and_stops_the_next_reply() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 2).await;
+    let fake = FakeTwilio::start().await;
+    let channel = channel_on(s.api(), &fake, &["15555550132"], &s.queue, json!({})).await;
+    let callback = channel["callback_url"].as_str().expect("callback_url").to_string();
+    let text =
+        fake.inbound(&callback, "SMoptout2", "15555550232", "15555550132", "Hi", s.app.app().clock.now());
+    deliver_ok(s.api(), &text, "inbound text").await;
+    let conversation = s.work_item_for(&token, "+15555550232").await;
+    let first = s.reply(&token, &conversation, "On its way").await;
+    s.message_status(&token, &conversation, &first, "sent").await;
+    let sent = wait_sends(&fake, 1, "the first reply").await;
+    let status_url = sent[0].callback.clone().expect("the send names its status callback");
+    let params: Vec<(String, String)> = [
+        ("MessageSid", sent[0].provider_id.as_str()),
+        ("MessageStatus", "failed"),
+        ("ErrorCode", "21610"),
+        ("ErrorMessage", "Attempt to send to unsubscribed recipient"),
+        ("To", "+15555550232"),
+        ("From", "+15555550132"),
+        ("AccountSid", fake.account_sid.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    deliver_ok(s.api(), &fake.form_webhook(&status_url, &status_url, &params), "status callback").await;
+    s.message_status(&token, &conversation, &first, "failed").await;
+
+    let path = format!("/v1/conversations/{conversation}/messages");
+    let (status, answer) =
+        s.api().call("POST", &path, Some(&token), Some(json!({"text": "Are you still there?"}))).await;
+    assert_eq!((status, &answer["error"]["code"]), (409, &json!("opted_out")), "{answer}");
+    let trail = s.api().ok("GET", "/v1/consent?phone=%2B15555550232", ADMIN_TOKEN, None, 200).await;
+    assert!(
+        trail["history"].as_array().into_iter().flatten().any(|c| c["cause"] == "provider_error"),
+        "{trail}"
+    );
+    s.app.settled().await;
+    assert_eq!(fake.sends().len(), 1, "only the first reply reached Twilio");
+}
+
 #[tokio::test]
 async fn a_number_moved_to_another_provider_takes_its_open_conversation_along() {
     let Some(s) = Setup::new().await else { return };

@@ -47,5 +47,13 @@ pub async fn apply(app: &App, r: &DeliveryReceipt) -> PortResult<Receipt> {
     if app.store.advance_status_from(&message, &update).await?.is_none() {
         tracing::info!(message_id = %message.id, status = %r.status, current = %message.status, "receipt ignored: not forward");
     }
+    // The provider refused it because the customer opted out with the provider (a STOP we never saw):
+    // recorded, so consent refuses the next send before it reaches the provider (once per message).
+    if r.opted_out
+        && let Some(conversation) = app.store.get_conversation(&message.conversation_id).await?
+    {
+        let reason = r.description.as_deref().unwrap_or("the customer opted out at the provider");
+        crate::services::consent::provider_opt_out(app, &conversation, &message.id, reason).await?;
+    }
     Ok(Receipt::Applied)
 }

@@ -173,6 +173,7 @@ fn receipt(id: &str, status: MessageStatus, code: &str, details: &str) -> Inboun
         provider_status_code: code.into(),
         description: Some(details.into()),
         at: NOW,
+        opted_out: false,
     })
 }
 

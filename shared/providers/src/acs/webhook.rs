@@ -171,6 +171,7 @@ fn receipt(
         provider_status_code: status.to_string(),
         description: details,
         at: now,
+        opted_out: false,
     })
 }
 

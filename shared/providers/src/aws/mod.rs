@@ -338,6 +338,7 @@ pub fn parse_notification(
             provider_status_code: event_type.to_string(),
             description,
             at: now,
+            opted_out: false,
         })]);
     }
     tracing::info!(channel = %channel.id, "SNS notification of another kind ignored");

@@ -320,6 +320,7 @@ async fn sns_fixtures_through_the_online_path() {
             provider_status_code: "TEXT_DELIVERED".into(),
             description: Some("Message has been accepted by phone".into()),
             at: NOW,
+            opted_out: false,
         })])),
         Case::post("subscription confirmation", URL, confirmation(&cert_url, &subscribe_url).to_string())
             .header("x-amz-sns-message-type", "SubscriptionConfirmation")

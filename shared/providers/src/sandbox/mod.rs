@@ -271,6 +271,7 @@ fn parse_receipt(
         provider_status_code: (*code).to_string(),
         description: receipt.error,
         at: now,
+        opted_out: false,
     })
 }
 

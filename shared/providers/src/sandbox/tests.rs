@@ -203,6 +203,7 @@ fn webhook_fixtures() {
             provider_status_code: code.into(),
             description: description.map(str::to_string),
             at: NOW,
+            opted_out: false,
         })
     };
     let table = [

@@ -750,6 +750,7 @@ fn parse_receipt(
         provider_status_code: code.to_string(),
         description,
         at: timestamp(status, "updated_on").or_else(|| timestamp(body, "submit_timestamp")).unwrap_or(now),
+        opted_out: false,
     })
 }
 

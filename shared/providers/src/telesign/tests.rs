@@ -329,6 +329,7 @@ fn receipt(
         provider_status_code: code.into(),
         description: Some(desc.into()),
         at,
+        opted_out: false,
     })
 }
 

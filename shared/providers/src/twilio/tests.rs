@@ -266,7 +266,15 @@ fn receipt(
         provider_status_code: code.into(),
         description: desc.map(str::to_string),
         at: NOW,
+        opted_out: false,
     })
+}
+
+fn opted_out(event: InboundEvent) -> InboundEvent {
+    match event {
+        InboundEvent::Receipt(r) => InboundEvent::Receipt(DeliveryReceipt { opted_out: true, ..r }),
+        other => other,
+    }
 }
 
 #[test]
@@ -359,15 +367,14 @@ fn webhook_fixtures() {
                 Some("unreachable destination handset"),
             )],
         )),
-        twilio_post("status: failed, unsubscribed (21610), Twilio's words kept", URL, URL, &stop).expect(
-            twiml(vec![receipt(
+        twilio_post("status: failed, unsubscribed (21610), Twilio's words kept, an opt-out", URL, URL, &stop)
+            .expect(twiml(vec![opted_out(receipt(
                 "SMs1",
                 None,
                 MessageStatus::Failed,
                 "failed/21610",
                 Some("Attempt to send to unsubscribed recipient"),
-            )]),
-        ),
+            ))])),
         Case::post("missing signature", URL, mo.as_str())
             .expect(Expect::Unauthorized("missing X-Twilio-Signature")),
         Case::post("signature by another token", URL, mo.as_str())

@@ -276,6 +276,7 @@ fn parse_receipt(
         },
         description,
         at: now,
+        opted_out: error_code.and_then(|c| c.parse::<i64>().ok()) == Some(super::OPTED_OUT_CODE),
     })
 }
 

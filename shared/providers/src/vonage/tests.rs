@@ -237,6 +237,7 @@ fn receipt(id: &str, status: MessageStatus, code: &str, desc: Option<&str>) -> I
         provider_status_code: code.into(),
         description: desc.map(str::to_string),
         at: datetime!(2026-11-23 12:01 UTC),
+        opted_out: false,
     })
 }
 

@@ -150,6 +150,7 @@ fn parse_receipt(
         description: err_code
             .map(|c| error_meaning(c).map_or_else(|| format!("Vonage error {c}"), str::to_string)),
         at: params.time("message-timestamp").unwrap_or(now),
+        opted_out: false,
     })
 }
 
