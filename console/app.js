@@ -19,6 +19,8 @@ const MAX_NOTE = 2000;
 // Without live updates (the socket unavailable, e.g. in AWS until its WebSocket API is deployed), the work
 // list and the open conversation are re-read this often, and the header says so.
 const POLL_MS = 10000;
+// The page's title, before any unread count.
+const TITLE = document.title;
 // How often the header's presence is re-read from the API.
 const PRESENCE_MS = 60000;
 
@@ -235,6 +237,8 @@ function renderList() {
   const waiting = [...state.items.values()].filter((i) => i.state === "open" && !i.agent_id);
   const unreadMine = mine.reduce((n, i) => n + (state.unread.get(i.conversation_id) ?? 0), 0);
   $("count-mine").textContent = mine.length ? `${mine.length}${unreadMine ? ` · ${unreadMine} new` : ""}` : "";
+  // The tab's title counts unread texts, for an agent working in another tab or window.
+  document.title = unreadMine ? `(${unreadMine}) ${TITLE}` : TITLE;
   $("count-waiting").textContent = waiting.length ? String(waiting.length) : "";
   const wrapUps = [...state.items.values()].filter(isWrapUp);
   $("count-wrap_up").textContent = wrapUps.length ? String(wrapUps.length) : "";
@@ -327,7 +331,7 @@ async function readAndShow(id, seq, keepFocus) {
     state.items.delete(c.id);
     state.closed.set(c.id, { ...(item ?? { conversation_id: c.id, customer: c.customer, created_at: c.created_at }), state: "closed", last_message_at: c.last_message_at });
   } else if (state.items.has(c.id)) {
-    state.items.set(c.id, { ...state.items.get(c.id), state: c.state, agent_id: c.agent_id, last_message_at: c.last_message_at, offer_expires_at: c.offer_expires_at });
+    state.items.set(c.id, { ...state.items.get(c.id), state: c.state, agent_id: c.agent_id, last_message_at: c.last_message_at, offer_expires_at: c.offer_expires_at, transfer: c.transfer });
   }
   renderConversation(c, switched);
   renderList();
@@ -675,8 +679,8 @@ async function openTransfer() {
   $("transfer-target").focus();
 }
 
-// The targets of the kind chosen (queue or agent) first, then the others: picking an agent switches the
-// kind to "agent", so a pick is never sent as the wrong kind.
+// Every queue, then every other agent; picking one sets the kind (queue or agent) it is, so a pick is never
+// sent as the wrong kind.
 function showTransferTargets() {
   const t = state.transferTargets ?? { queues: [], agents: [] };
   const queues = t.queues.map((q) => el("option", { value: q.id, text: `queue: ${q.name}` }));
@@ -831,7 +835,8 @@ function onChange(change) {
     seenTexts.add(change.id);
     if (state.current?.id !== id || document.visibilityState === "hidden") {
       if (state.current?.id !== id) state.unread.set(id, (state.unread.get(id) ?? 0) + 1);
-      alertHidden("New text", "A customer wrote");
+      const customer = state.items.get(id)?.customer;
+      alertHidden("New text", customer ? `${customer} wrote` : "A customer wrote", `smsdesk-${id}`);
     }
   }
   pending.add(id);
@@ -856,7 +861,7 @@ async function flush() {
       const item = {
         conversation_id: c.id, state: c.state, channel_id: c.channel_id, queue_id: c.queue_id, agent_id: c.agent_id,
         customer: c.customer, last_message_at: c.last_message_at, created_at: c.created_at,
-        offer_expires_at: c.offer_expires_at,
+        offer_expires_at: c.offer_expires_at, transfer: c.transfer,
       };
       if (c.state === "closed") {
         if (state.items.delete(id)) state.closed.set(id, item);

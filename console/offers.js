@@ -33,8 +33,15 @@ export class OfferBanner {
         const text = document.createElement("p");
         text.className = "offer-text";
         const strong = document.createElement("strong");
-        strong.textContent = "New conversation offered: ";
+        // A transfer says so, with the colleague's note: what the agent needs before accepting.
+        strong.textContent = o.transfer ? "Transferred to you: " : "New conversation offered: ";
         text.append(strong, o.customer);
+        if (o.transfer?.note) {
+          const note = document.createElement("span");
+          note.className = "offer-note";
+          note.textContent = ` · Note: ${o.transfer.note}`;
+          text.append(note);
+        }
         const left = document.createElement("p");
         left.className = "countdown";
         left.dataset.expires = o.offer_expires_at ?? "";

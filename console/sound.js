@@ -27,13 +27,14 @@ export function askPermission() {
   }
 }
 
-/** Beeps and notifies when the page is hidden; returns whether it alerted. */
-export function alertHidden(title, body) {
+/** Beeps and notifies when the page is hidden; returns whether it alerted. `tag`: notifications with the
+ * same tag replace each other (one per conversation), others stack. */
+export function alertHidden(title, body, tag = "smsdesk") {
   if (document.visibilityState !== "hidden") return false;
   beep();
   if ("Notification" in window && Notification.permission === "granted") {
     try {
-      new Notification(title, { body, tag: "smsdesk" });
+      new Notification(title, { body, tag });
     } catch {
       // Some browsers only allow notifications from a service worker; the beep and the badge remain.
     }

@@ -61,6 +61,8 @@ describe("agent console, a working day", () => {
       const second = page.locator("#items li", { hasText: "+15555550133" });
       await first.getByRole("button").click();
       await page.locator("#conv-title", { hasText: "+15555550132" }).waitFor();
+      // The second customer's text is still unread: the page's title says so, for an agent in another tab.
+      await waitFor(async () => (await page.title()) === "(1) smsdesk console", "the unread count in the title");
       await page.locator("#transfer-button").click();
       await page.getByLabel("Note for whoever takes it").fill("Refund for order 1234");
       await page.locator("#transfer-cancel").click();
@@ -80,6 +82,28 @@ describe("agent console, a working day", () => {
       await page.getByRole("tab", { name: /Closed/ }).click();
       await page.waitForTimeout(500);
       assert.equal(await page.locator("#items li", { hasText: "+15555550133" }).count(), 0, "a transferred conversation is not 'closed'");
+    } finally {
+      await b.close();
+    }
+  });
+
+  test("an offer that is a transfer says so, with the colleague's note, before it is accepted", async () => {
+    const b = await browser();
+    try {
+      const { page } = b;
+      await signIn(page, dev.base, setup.ada.token);
+      // Cleo takes a Sales conversation (Sales offers first) and hands it to Ada with a note.
+      await dev.text(setup, "+15555550138", setup.sales, "Can I get a quote?");
+      const offered = await conversationOf(setup.cleo.token, "+15555550138");
+      await dev.call(`/v1/conversations/${offered.conversation_id}/accept`, { method: "POST", token: setup.cleo.token });
+      await dev.call(`/v1/conversations/${offered.conversation_id}/transfer`, {
+        method: "POST",
+        token: setup.cleo.token,
+        body: { agent_id: setup.ada.id, note: "Wants a quote for 40 seats" },
+      });
+      const banner = page.locator("#offer-list li", { hasText: "+15555550138" });
+      await banner.locator(".offer-text", { hasText: "Transferred to you" }).waitFor();
+      await banner.locator(".offer-text", { hasText: "Wants a quote for 40 seats" }).waitFor();
     } finally {
       await b.close();
     }
