@@ -25,6 +25,19 @@ async fn event_grid(api: &Api, path: &str, body: Value, kind: &str) -> (u16, Val
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
+/// An ACS channel on the fake, its number in `queue`. Without automated messages: the tests count what
+/// reaches the provider for the agent's reply.
+async fn acs_channel(api: &Api, fake: &FakeAcs, queue: &str) -> Value {
+    let body = json!({
+        "name": "ACS", "provider": "acs",
+        "credentials": {"endpoint": "https://contoso.communication.azure.com", "access_key": fake.access_key, "event_grid_secret": SECRET},
+        "base_url": fake.url,
+        "numbers": [{"number": ACS_NUMBER, "type": "toll_free", "description": "support", "queue": queue}],
+        "automated_messages_enabled": false,
+    });
+    api.ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await
+}
+
 fn event(kind: &str, data: Value) -> Value {
     json!([{"id": uuid::Uuid::new_v4().to_string(), "topic": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Communication/CommunicationServices/contoso",
             "subject": "/phonenumber/18005550142", "eventType": kind, "data": data,
@@ -37,22 +50,7 @@ async fn acs_text_in_reply_out_signed_and_delivery_report() {
     let fake = FakeAcs::start().await;
     let api = &app.api;
     let queue = api.create_queue("ACS-support").await;
-    let channel = api
-        .ok(
-            "POST",
-            "/v1/channels",
-            ADMIN_TOKEN,
-            Some(json!({
-                "name": "ACS", "provider": "acs",
-                "credentials": {"endpoint": "https://contoso.communication.azure.com", "access_key": fake.access_key, "event_grid_secret": SECRET},
-                "base_url": fake.url,
-                "numbers": [{"number": ACS_NUMBER, "type": "toll_free", "description": "support", "queue": queue}],
-                // This test counts what reaches the provider for the agent's reply: no automated messages.
-                "automated_messages_enabled": false,
-            })),
-            201,
-        )
-        .await;
+    let channel = acs_channel(api, &fake, &queue).await;
     let id = channel["id"].as_str().expect("channel id").to_string();
     assert!(
         channel["callback_url"].as_str().is_some_and(|u| u.ends_with(&format!("/webhooks/acs/{id}"))),
@@ -170,21 +168,7 @@ async fn a_batch_with_a_text_to_another_number_files_the_rest() {
     let fake = FakeAcs::start().await;
     let api = &app.api;
     let queue = api.create_queue("ACS-batch").await;
-    let channel = api
-        .ok(
-            "POST",
-            "/v1/channels",
-            ADMIN_TOKEN,
-            Some(json!({
-                "name": "ACS", "provider": "acs",
-                "credentials": {"endpoint": "https://contoso.communication.azure.com", "access_key": fake.access_key, "event_grid_secret": SECRET},
-                "base_url": fake.url,
-                "numbers": [{"number": ACS_NUMBER, "type": "toll_free", "description": "support", "queue": queue}],
-                "automated_messages_enabled": false,
-            })),
-            201,
-        )
-        .await;
+    let channel = acs_channel(api, &fake, &queue).await;
     let id = channel["id"].as_str().expect("channel id").to_string();
     let path = format!("/webhooks/acs/{id}?secret={SECRET}");
     let (agent, token) = api.create_agent("Ada", &[&queue], 2).await;

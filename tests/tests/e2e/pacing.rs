@@ -7,22 +7,27 @@ use serde_json::json;
 use smsdesk_tests::*;
 use std::time::Duration;
 
+/// A TeleSign channel whose one number, in the setup's queue, sends `rate` messages a second; its callback
+/// URL. Without automated messages: the tests count the replies' sends.
+async fn paced_channel(s: &Setup, number: &str, rate: f64) -> String {
+    let body = json!({
+        "name": "Paced", "provider": "telesign",
+        "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
+        "base_url": s.fake.base_url(),
+        "numbers": [{"number": number, "type": "geo", "description": "paced", "queue": s.queue, "send_rate": rate}],
+        "automated_messages_enabled": false,
+    });
+    let channel = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
+    assert_eq!(channel["numbers"][0]["send_rate"], rate, "{channel}");
+    channel["callback_url"].as_str().expect("callback_url").to_string()
+}
+
 #[tokio::test]
 async fn a_burst_from_a_two_per_second_number_goes_out_paced() {
     let Some(s) = Setup::new().await else { return };
     let (_agent, token) = s.agent("Ada", 5).await;
     let number = "15555550150";
-    let body = json!({
-        "name": "Paced", "provider": "telesign",
-        "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
-        "base_url": s.fake.base_url(),
-        "numbers": [{"number": number, "type": "geo", "description": "campaign", "queue": s.queue, "send_rate": 2}],
-        // The test counts the replies' sends: no automated messages.
-        "automated_messages_enabled": false,
-    });
-    let channel = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
-    assert_eq!(channel["numbers"][0]["send_rate"], 2.0, "{channel}");
-    let callback = channel["callback_url"].as_str().expect("callback_url").to_string();
+    let callback = paced_channel(&s, number, 2.0).await;
 
     let customers = ["15555550251", "15555550252", "15555550253"];
     let mut conversations = Vec::new();
@@ -71,15 +76,7 @@ async fn replies_waiting_for_their_pace_are_not_sent_after_a_stop() {
     let Some(s) = Setup::new().await else { return };
     let (_agent, token) = s.agent("Ada", 5).await;
     let number = "15555550160";
-    let body = json!({
-        "name": "Slow", "provider": "telesign",
-        "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
-        "base_url": s.fake.base_url(),
-        "numbers": [{"number": number, "type": "geo", "description": "one every 2 s", "queue": s.queue, "send_rate": 0.5}],
-        "automated_messages_enabled": false,
-    });
-    let channel = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
-    let callback = channel["callback_url"].as_str().expect("callback_url").to_string();
+    let callback = paced_channel(&s, number, 0.5).await;
     let customer = "15555550261";
     let inbound = |reference: &str, text: &str| {
         FakeProvider::inbound(&s.fake, &callback, reference, customer, number, text, s.app.app().clock.now())

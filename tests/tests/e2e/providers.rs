@@ -147,17 +147,29 @@ async fn a_twilio_signature_is_checked_against_the_channel_public_url() {
     s.app.settled().await;
 }
 
+/// A Twilio channel on `number` and an agent's conversation with `customer`, opened by a text of `sid`:
+/// the fake, the agent's token and the conversation.
+async fn twilio_conversation(
+    s: &Setup,
+    number: &str,
+    customer: &str,
+    sid: &str,
+) -> (FakeTwilio, String, String) {
+    let (_agent, token) = s.agent("Ada", 2).await;
+    let fake = FakeTwilio::start().await;
+    let channel = channel_on(s.api(), &fake, &[number], &s.queue, json!({})).await;
+    let callback = channel["callback_url"].as_str().expect("callback_url").to_string();
+    let text = fake.inbound(&callback, sid, customer, number, "Hi", s.app.app().clock.now());
+    deliver_ok(s.api(), &text, "inbound text").await;
+    let conversation = s.work_item_for(&token, &format!("+{customer}")).await;
+    (fake, token, conversation)
+}
+
 #[tokio::test]
 async fn an_opt_out_reported_by_twilio_is_recorded_and_stops_the_next_reply() {
     let Some(s) = Setup::new().await else { return };
-    let (_agent, token) = s.agent("Ada", 2).await;
-    let fake = FakeTwilio::start().await;
-    let channel = channel_on(s.api(), &fake, &["15555550131"], &s.queue, json!({})).await;
-    let callback = channel["callback_url"].as_str().expect("callback_url").to_string();
-    let text =
-        fake.inbound(&callback, "SMoptout1", "15555550231", "15555550131", "Hi", s.app.app().clock.now());
-    deliver_ok(s.api(), &text, "inbound text").await;
-    let conversation = s.work_item_for(&token, "+15555550231").await;
+    let (fake, token, conversation) =
+        twilio_conversation(&s, "15555550131", "15555550231", "SMoptout1").await;
 
     fake.script([TwilioScript::Error {
         http: 400,
@@ -190,14 +202,8 @@ async fn an_opt_out_reported_by_twilio_is_recorded_and_stops_the_next_reply() {
 #[tokio::test]
 async fn an_opt_out_in_twilios_status_callback_is_recorded_and_stops_the_next_reply() {
     let Some(s) = Setup::new().await else { return };
-    let (_agent, token) = s.agent("Ada", 2).await;
-    let fake = FakeTwilio::start().await;
-    let channel = channel_on(s.api(), &fake, &["15555550132"], &s.queue, json!({})).await;
-    let callback = channel["callback_url"].as_str().expect("callback_url").to_string();
-    let text =
-        fake.inbound(&callback, "SMoptout2", "15555550232", "15555550132", "Hi", s.app.app().clock.now());
-    deliver_ok(s.api(), &text, "inbound text").await;
-    let conversation = s.work_item_for(&token, "+15555550232").await;
+    let (fake, token, conversation) =
+        twilio_conversation(&s, "15555550132", "15555550232", "SMoptout2").await;
     let first = s.reply(&token, &conversation, "On its way").await;
     s.message_status(&token, &conversation, &first, "sent").await;
     let sent = wait_sends(&fake, 1, "the first reply").await;
