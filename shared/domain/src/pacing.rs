@@ -36,7 +36,10 @@ pub fn decide(
     if wait <= max_wait {
         Slot::Granted { wait, next_free: start + interval }
     } else {
-        Slot::Busy { retry_after: wait - max_wait }
+        // Never sooner than one interval: a number frees one slot per interval, so a send that came back
+        // sooner would only spend a receive of its queue message (a backlog of many sends all coming back
+        // every few milliseconds would use up their receive limit).
+        Slot::Busy { retry_after: (wait - max_wait).max(interval) }
     }
 }
 
@@ -90,5 +93,15 @@ mod tests {
         }
         let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
         assert_eq!(ms, [0, 500, 1000]);
+    }
+
+    #[test]
+    fn a_send_told_to_come_back_waits_at_least_one_interval() {
+        let (i, max) = (Duration::from_secs(1), Duration::from_secs(2));
+        // The next free slot just past the wait allowed: coming back in 10 ms would find it no nearer.
+        let next = NOW + time::Duration::milliseconds(2010);
+        assert_eq!(decide(Some(next), NOW, i, max), Slot::Busy { retry_after: i });
+        let far = NOW + time::Duration::seconds(10);
+        assert_eq!(decide(Some(far), NOW, i, max), Slot::Busy { retry_after: Duration::from_secs(8) });
     }
 }

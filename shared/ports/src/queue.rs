@@ -52,11 +52,21 @@ impl QueueKind {
     /// Receives after which the queue itself moves a message to the dead-letter queue (SQS's
     /// `maxReceiveCount`): a backstop for messages that crash their consumer, not the retry policy. It is
     /// far above the receives a retry policy spends, so that receives spent on skips, deadline cuts and held
-    /// claims never dead-letter a message that was not given up on.
+    /// claims never dead-letter a message that was not given up on. The outbound queue's is higher: a
+    /// reply waiting for its number's send pace comes back once per interval at most
+    /// (`smsdesk_domain::pacing::decide`), and a burst on a one-per-second number (a
+    /// campaign's automated texts) can keep it waiting for minutes.
     pub fn max_receives(self) -> u32 {
-        20
+        match self {
+            QueueKind::Outbound => OUTBOUND_MAX_RECEIVES,
+            _ => 20,
+        }
     }
 }
+
+/// The outbound queue's receive limit: ten minutes of waiting for a one-per-second number's pace (the
+/// stranded-reply sweep takes over a reply queued longer than that).
+pub const OUTBOUND_MAX_RECEIVES: u32 = 600;
 
 /// The longest delay a message may be sent with ([`MessageQueue::send_delayed`]; SQS's limit, 15 minutes).
 pub const MAX_DELAY: Duration = Duration::from_secs(900);

@@ -26,6 +26,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/me", get(me))
         .route("/v1/work-items", get(work_items))
         .route("/v1/work-items/waiting", get(waiting_items))
+        .route("/v1/work-items/team", get(team_items))
         .route("/v1/conversations/{id}", get(conversation))
         .route("/v1/conversations/{id}/messages", post(reply))
         .route("/v1/conversations/{id}/messages/{message_id}/resend", post(resend))
@@ -112,6 +113,40 @@ pub(crate) async fn waiting_items(State(app): State<Arc<App>>, who: Principal) -
     }
     items.sort_by(|a, b| a.queued_at.cmp(&b.queued_at).then_with(|| a.id.cmp(&b.id)));
     Ok(Json(WorkItems { items: items.iter().map(WorkItem::from).collect() }))
+}
+
+/// The open conversations other agents hold in the queues the caller supervises (an admin: in every
+/// queue), each with its agent's name, most recent activity first: the console's "Team" tab. An agent who
+/// supervises nothing gets 403.
+#[utoipa::path(get, path = "/v1/work-items/team", tag = "agent",
+    responses((status = 200, description = "Conversations the caller's agents hold", body = WorkItems),
+              (status = 403, description = "Not a supervisor", body = ErrorBody)))]
+pub(crate) async fn team_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<WorkItems>> {
+    let agent = conversations::caller(&app, &who).await?;
+    if agent.as_ref().is_some_and(|a| a.role != Role::Supervisor) {
+        return Err(ApiError::forbidden("this needs a supervisor's or an admin's token"));
+    }
+    let me = agent.as_ref().map(|a| a.id.clone());
+    let actor = conversations::actor(&agent);
+    let names: std::collections::HashMap<AgentId, String> =
+        app.store.list_agents().await?.into_iter().map(|a| (a.id, a.name)).collect();
+    let mut held: Vec<Conversation> = app
+        .store
+        .open_conversations()
+        .await?
+        .into_iter()
+        .filter(|c| c.agent_id.is_some() && c.agent_id != me)
+        .filter(|c| smsdesk_domain::access::access(actor, c) == smsdesk_domain::access::Access::Act)
+        .collect();
+    held.sort_by(|a, b| b.last_message_at.cmp(&a.last_message_at).then_with(|| a.id.cmp(&b.id)));
+    let items = held
+        .iter()
+        .map(|c| WorkItem {
+            agent_name: c.agent_id.as_ref().and_then(|id| names.get(id).cloned()),
+            ..WorkItem::from(c)
+        })
+        .collect();
+    Ok(Json(WorkItems { items }))
 }
 
 /// A conversation and its transcript; each message lists its media (short-lived links to stored items,

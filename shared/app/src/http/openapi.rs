@@ -66,6 +66,7 @@ use utoipa::{Modify, OpenApi};
         agent::me,
         agent::work_items,
         agent::waiting_items,
+        agent::team_items,
         agent::conversation,
         agent::reply,
         agent::resend,

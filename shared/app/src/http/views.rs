@@ -113,6 +113,9 @@ pub struct WorkItem {
     pub offer_expires_at: Option<String>,
     /// A transfer under way (the note is for agents; the customer never sees it).
     pub transfer: Option<TransferView>,
+    /// The name of the agent who holds it (`GET /v1/work-items/team` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
 }
 
 /// A transfer under way (issue 11.5).
@@ -169,6 +172,7 @@ impl From<&Conversation> for WorkItem {
             queued_at: ts(c.queued_at),
             offer_expires_at: c.offer.as_ref().map(|o| ts(o.expires_at)),
             transfer: c.transfer.as_ref().map(TransferView::from),
+            agent_name: None,
         }
     }
 }
