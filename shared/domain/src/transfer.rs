@@ -77,6 +77,13 @@ pub const DEFAULT_TRANSFER_TIMEOUT_SECS: u64 = 120;
 pub const MIN_TRANSFER_TIMEOUT_SECS: u64 = 5;
 pub const MAX_TRANSFER_TIMEOUT_SECS: u64 = 3_600;
 
+/// Whether a conversation in `state` may be transferred: only while its agent is talking with the customer
+/// (`active`) or has set it aside (`waiting`); never once it ended (wrap-up) or closed. The stores check it
+/// atomically with the move, so an end or a close that lands first refuses the transfer.
+pub fn may_start_from(state: crate::ConversationState) -> bool {
+    matches!(state, crate::ConversationState::Active | crate::ConversationState::Waiting)
+}
+
 /// What a transfer request asks, checked: exactly one target, a note of at most [`MAX_NOTE_CHARS`] (blank:
 /// none). A 400 names the field and the rule.
 pub fn check_request(

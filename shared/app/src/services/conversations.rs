@@ -207,7 +207,24 @@ pub async fn close(app: &App, who: &Principal, id: &str) -> ApiResult<Conversati
         ));
     }
     let reason = if who.is_admin() { "closed by an admin" } else { "resolved by the agent" };
-    close_and_free(app, &conversation.id, reason).await?;
+    // Closed only from the state it was authorized in, atomically: a transfer (or anything else) that
+    // moved it meanwhile wins, and this close answers 409 rather than closing a conversation in flight.
+    if conversation.state != ConversationState::Closed {
+        let closed =
+            app.store.close_in_state(&conversation.id, conversation.state, app.clock.now(), reason).await?;
+        if closed.is_none() {
+            let now = app.store.get_conversation(&conversation.id).await?;
+            if now.as_ref().is_none_or(|c| c.state != ConversationState::Closed) {
+                return Err(ApiError::conflict(
+                    "conversation_moved",
+                    format!(
+                        "conversation '{id}' changed while it was being closed (a transfer, an offer); read it again"
+                    ),
+                ));
+            }
+        }
+        after_close(app, closed, reason).await?;
+    }
     Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation))
 }
 

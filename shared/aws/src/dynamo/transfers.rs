@@ -117,7 +117,7 @@ impl TransferStore for DynamoStore {
     ) -> PortResult<Option<Conversation>> {
         for _ in attempts() {
             let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
-            if !current.state.holds_agent()
+            if !smsdesk_domain::transfer::may_start_from(current.state)
                 || current.agent_id.as_ref() != Some(&transfer.from_agent)
                 || current.transfer.is_some()
             {

@@ -16,6 +16,22 @@ pub async fn transfers_contract(store: Arc<dyn Store>) {
     a_transfer_to_a_queue_lands_and_frees_the_first_agent(&store).await;
     a_failed_transfer_comes_back_and_frees_the_target(&store).await;
     a_close_during_a_transfer_gives_every_slot_back(&store).await;
+    an_ended_conversation_is_not_transferred(&store).await;
+}
+
+/// A transfer starts only from `active` or `waiting`, checked with the move: an end that landed first
+/// (wrap-up) refuses it, and nothing changes.
+async fn an_ended_conversation_is_not_transferred(store: &Arc<dyn Store>) {
+    let (q, other) = (QueueId::new(fixtures::id("q_")), QueueId::new(fixtures::id("q_")));
+    let (c, a) = held(store, &q).await;
+    let ended = ok(
+        store.transition(&c.id, ConversationState::Active, ConversationState::WrapUp, fixtures::now()).await,
+        "transition",
+    )
+    .expect("ended");
+    let t = transfer(&a, &q, TransferTarget::Queue(other));
+    assert_eq!(ok(store.start_transfer(&c.id, &t).await, "start_transfer"), None, "no transfer from wrap-up");
+    assert_eq!(ok(store.get_conversation(&c.id).await, "get_conversation"), Some(ended), "nothing changed");
 }
 
 async fn active_of(store: &Arc<dyn Store>, id: &AgentId) -> u32 {

@@ -45,7 +45,7 @@ impl TransferStore for EmbeddedStore {
         self.db
             .tx(move |tx| {
                 let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
-                if !c.state.holds_agent()
+                if !smsdesk_domain::transfer::may_start_from(c.state)
                     || c.agent_id.as_ref() != Some(&transfer.from_agent)
                     || c.transfer.is_some()
                 {
