@@ -449,3 +449,30 @@ async fn with_nobody_free_the_customer_is_told_their_place_in_line() {
         .collect();
     assert!(said.contains(&("system", place(1).as_str())), "{said:?}");
 }
+
+/// A one-off proactive text (no session: a reminder, a notice) opens a conversation that closes at once;
+/// the customer never had a conversation to end, so no "conversation ended" text follows it.
+#[tokio::test]
+async fn a_proactive_text_without_a_session_is_not_followed_by_a_conversation_ended_text() {
+    let Some(s) = Setup::with_defaults().await else { return };
+    let (_agent, token) = s.agent("Ada", 3).await;
+    let body = json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": "+15555550471",
+                      "text": "Your appointment is tomorrow at 10.", "session": false});
+    let sent = s.api().ok("POST", "/v1/messages", &token, Some(body), 202).await;
+    let conversation = sent["conversation_id"].as_str().expect("conversation").to_string();
+    until_sent(&s, "Your appointment is tomorrow at 10.", 1).await;
+    s.app.settled().await;
+    let c = s.api().conversation(ADMIN_TOKEN, &conversation).await;
+    assert_eq!(c["state"], "closed", "{c}");
+    let texts: Vec<String> = s
+        .fake
+        .sends()
+        .iter()
+        .filter(|m| m.field("phone_number") == Some("15555550471"))
+        .filter_map(|m| m.field("message").map(str::to_string))
+        .collect();
+    assert!(
+        !texts.iter().any(|t| t == en(AutomatedKind::ConversationEnded)),
+        "no 'conversation ended' after a one-off text: {texts:?}"
+    );
+}

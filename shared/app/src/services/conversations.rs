@@ -342,12 +342,18 @@ pub async fn close_wrap_up_and_free(app: &App, id: &ConversationId, reason: &str
     after_close(app, closed, reason).await
 }
 
+/// Why a conversation a proactive text opened without a session closes at once.
+const PROACTIVE_WITHOUT_SESSION: &str = "proactive message without a session";
+
 async fn after_close(app: &App, closed: Option<Conversation>, reason: &str) -> ApiResult<bool> {
     let Some(closed) = closed else { return Ok(false) };
     tracing::info!(conversation = %closed.id, reason, "conversation closed");
     // The customer is told (once: `/end` may have told them already), then the whole transcript, that
-    // message included, goes on the contact.
-    automated::conversation_ended(app, &closed).await?;
+    // message included, goes on the contact. Not after a one-off proactive text (a reminder, a notice): the
+    // customer had no conversation to end, and a second text would only confuse (and cost).
+    if reason != PROACTIVE_WITHOUT_SESSION {
+        automated::conversation_ended(app, &closed).await?;
+    }
     crm::transcript(app, &closed.id).await?;
     crm::timeline(
         app,
@@ -486,7 +492,7 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
         None => outbound::queue_reply(app, &conversation, send.text, Author::Agent, who.agent_id()).await?,
     };
     if plan == ProactivePlan::Opened && !send.session {
-        close_and_free(app, &conversation.id, "proactive message without a session").await?;
+        close_and_free(app, &conversation.id, PROACTIVE_WITHOUT_SESSION).await?;
     } else if conversation.state == ConversationState::Open {
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
     }
