@@ -42,6 +42,7 @@ const state = {
   sending: false, // a reply or note on its way: Send (and Ctrl+Enter) does nothing until it is answered
   draft: null, // { conversation, text, key }: the Idempotency-Key of the reply as last tried
   transferTargets: null, // the open transfer dialog's GET .../transfer-targets
+  names: new Map(), // agent id -> name, from the team listing (a supervisor's, an admin's)
 };
 
 // ---------- helpers
@@ -89,6 +90,15 @@ function isOfferedToMe(item) {
 
 function isWrapUp(item) {
   return item.state === "wrap_up" && holdsIt(item);
+}
+
+// "Team" (a supervisor's, an admin's): the conversations other agents hold in the queues they supervise.
+function isTeam(item) {
+  return Boolean(item.agent_id) && item.agent_id !== state.me?.agent_id && item.state !== "closed";
+}
+
+function supervises() {
+  return state.me?.role === "supervisor" || state.me?.role === "admin";
 }
 
 // An action's error (accept, close, end, set aside, resend, presence): under the conversation's header,
@@ -150,6 +160,7 @@ const ROLE_NAMES = { admin: "Admin", supervisor: "Supervisor", agent: "Agent" };
 function showMe() {
   const me = state.me;
   $("who").textContent = `${me.name} · ${ROLE_NAMES[me.role] ?? me.role}`;
+  $("tab-team").hidden = !supervises();
   const presence = $("presence");
   presence.closest("label").hidden = !me.agent_id; // the admin is not an agent: no presence
   presence.disabled = !me.agent_id;
@@ -189,9 +200,14 @@ function setLiveState(s) {
 
 async function reloadAll() {
   try {
-    const [mine, waiting] = await Promise.all([api("/v1/work-items"), api("/v1/work-items/waiting")]);
+    const [mine, waiting, team] = await Promise.all([
+      api("/v1/work-items"),
+      api("/v1/work-items/waiting"),
+      supervises() ? api("/v1/work-items/team") : { items: [] },
+    ]);
     const fresh = new Map();
-    for (const item of [...mine.items, ...waiting.items]) fresh.set(item.conversation_id, item);
+    for (const item of team.items) if (item.agent_name) state.names.set(item.agent_id, item.agent_name);
+    for (const item of [...team.items, ...mine.items, ...waiting.items]) fresh.set(item.conversation_id, item);
     const left = [...state.items].filter(([id]) => !fresh.has(id));
     state.items = fresh;
     for (const [id, old] of left) settleLeft(id, old);
@@ -221,6 +237,7 @@ function visibleItems() {
   if (state.tab === "closed") items = [...state.closed.values()];
   else if (state.tab === "wrap_up") items = [...state.items.values()].filter(isWrapUp);
   else if (state.tab === "waiting") items = [...state.items.values()].filter((i) => i.state === "open" && !i.agent_id);
+  else if (state.tab === "team") items = [...state.items.values()].filter(isTeam);
   else items = [...state.items.values()].filter(isMine);
   const key = {
     waiting: (a, b) => Date.parse(a.last_message_at) - Date.parse(b.last_message_at),
@@ -242,13 +259,16 @@ function renderList() {
   $("count-waiting").textContent = waiting.length ? String(waiting.length) : "";
   const wrapUps = [...state.items.values()].filter(isWrapUp);
   $("count-wrap_up").textContent = wrapUps.length ? String(wrapUps.length) : "";
+  const team = supervises() ? [...state.items.values()].filter(isTeam) : [];
+  $("count-team").textContent = team.length ? String(team.length) : "";
   renderOffers();
   const focused = document.activeElement?.closest?.("#items li")?.dataset.id;
   list.replaceChildren(
     ...items.map((item) => {
       const unread = state.unread.get(item.conversation_id) ?? 0;
       const selected = state.current?.id === item.conversation_id;
-      const label = `${item.customer}, ${item.state}, last message ${since(item.last_message_at)} ago${unread ? `, ${unread} unread` : ""}`;
+      const held = state.tab === "team" ? `, held by ${holderName(item)}` : "";
+      const label = `${item.customer}, ${item.state}${held}, last message ${since(item.last_message_at)} ago${unread ? `, ${unread} unread` : ""}`;
       return el(
         "li",
         { "data-id": item.conversation_id, class: selected ? "selected" : "" },
@@ -258,13 +278,17 @@ function renderList() {
           el("span", { class: "customer", text: item.customer }),
           el("span", { class: "age", text: since(item.last_message_at) }),
           unread ? el("span", { class: "badge", text: String(unread), "aria-hidden": "true" }) : null,
-          el("span", { class: "item-state", text: item.state }),
+          el("span", { class: "item-state", text: state.tab === "team" ? `${item.state} · ${holderName(item)}` : item.state }),
         ),
       );
     }),
   );
   $("items-empty").hidden = items.length > 0;
   if (focused) list.querySelector(`li[data-id="${CSS.escape(focused)}"] button`)?.focus();
+}
+
+function holderName(item) {
+  return item.agent_name ?? state.names.get(item.agent_id) ?? item.agent_id;
 }
 
 function renderOffers() {
@@ -963,7 +987,7 @@ function wire() {
   });
   for (const b of document.querySelectorAll("[role=tab]")) b.addEventListener("click", () => selectTab(b.dataset.tab));
   $("items").closest(".worklist").querySelector(".tabs").addEventListener("keydown", (event) => {
-    const tabs = [...document.querySelectorAll("[role=tab]")];
+    const tabs = [...document.querySelectorAll("[role=tab]:not([hidden])")];
     const at = tabs.indexOf(document.activeElement);
     if (at === -1 || !["ArrowLeft", "ArrowRight"].includes(event.key)) return;
     const next = tabs[(at + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];

@@ -130,7 +130,7 @@ describe("agent console, a working day", () => {
     }
   });
 
-  test("a supervisor's Mine lists their own conversations, not those their agents hold", async () => {
+  test("a supervisor's Mine lists their own conversations; Team lists those their agents hold, by name", async () => {
     const sue = await dev.call("/v1/agents", { method: "POST", body: { name: "Sue", queues: [setup.q1.id], capacity: 5, role: "supervisor" } });
     // Sue never makes herself available: Ada takes the Support work.
     const b = await browser();
@@ -145,9 +145,15 @@ describe("agent console, a working day", () => {
       await page.waitForTimeout(1500);
       assert.equal(await page.locator("#items li", { hasText: "+15555550135" }).count(), 0, "Ada's conversation is not in Sue's Mine");
       assert.equal(await page.locator("#count-mine").textContent(), "");
-      // She can still open it by its address in the API, and is told Ada holds it.
-      const seen = await dev.call(`/v1/conversations/${adas.conversation_id}`, { token: sue.token });
-      assert.equal(seen.agent_id, setup.ada.id);
+      // Team lists it with who holds it, live and after a reload.
+      await page.getByRole("tab", { name: /Team/ }).click();
+      await page.locator("#items li", { hasText: "+15555550135" }).locator(".item-state", { hasText: "Ada" }).waitFor();
+      await page.reload();
+      await page.locator("#live[data-state=live]").waitFor();
+      await page.getByRole("tab", { name: /Team/ }).click();
+      await page.locator("#items li", { hasText: "+15555550135" }).locator(".item-state", { hasText: "Ada" }).waitFor();
+      // An agent has no Team tab, and the route refuses them.
+      await assert.rejects(dev.call("/v1/work-items/team", { token: setup.ada.token }), (e) => e.status === 403);
     } finally {
       await b.close();
     }

@@ -310,3 +310,41 @@ async fn a_supervisor_acts_on_every_conversation_of_their_queues_and_on_none_of_
     let (status, _) = s.api().call("GET", "/v1/me", Some("not-a-token"), None).await;
     assert_eq!(status, 401);
 }
+
+/// `GET /v1/work-items/team`: a supervisor lists the conversations their queues' agents hold, each with the
+/// agent's name, and none of another queue; an admin lists every held one; an agent is refused (403).
+#[tokio::test]
+async fn a_supervisors_team_list_holds_what_their_agents_hold_in_their_queues_only() {
+    let Some(t) = TwoQueues::new().await else { return };
+    let s = &t.s;
+    let (_ada_id, ada) = s.agent("Ada", 2).await; // queue A
+    let (bo_id, bo) = s.api().create_agent("Bo", &[&t.queue_b], 2).await;
+    s.api().presence(&bo_id, &bo, "available").await;
+    let body = json!({"name": "Sue", "queues": [s.queue], "capacity": 1, "role": "supervisor"});
+    let sue = s.api().ok("POST", "/v1/agents", ADMIN_TOKEN, Some(body), 201).await;
+    let sue = sue["token"].as_str().expect("token").to_string();
+
+    s.text("AU000000000000000000000000000061", "15555550461", "help please").await;
+    let adas = s.work_item_for(&ada, "+15555550461").await;
+    t.text_b("AU000000000000000000000000000062", "15555550462", "billing").await;
+    let bos = s.work_item_for(&bo, "+15555550462").await;
+
+    let team = |token: String| async move {
+        s.api().ok("GET", "/v1/work-items/team", &token, None, 200).await["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let sues = team(sue.clone()).await;
+    let listed: Vec<(&str, &str)> = sues
+        .iter()
+        .filter_map(|w| Some((w["conversation_id"].as_str()?, w["agent_name"].as_str()?)))
+        .collect();
+    assert_eq!(listed, [(adas.as_str(), "Ada")], "Ada's, by name; not queue B's: {sues:?}");
+    let all = team(ADMIN_TOKEN.to_string()).await;
+    for id in [&adas, &bos] {
+        assert!(all.iter().any(|w| w["conversation_id"] == id.as_str()), "the admin sees {id}: {all:?}");
+    }
+    let (status, answer) = s.api().call("GET", "/v1/work-items/team", Some(&ada), None).await;
+    assert_eq!(status, 403, "an agent supervises nothing: {answer}");
+}

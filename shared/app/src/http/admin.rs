@@ -396,6 +396,7 @@ pub(crate) async fn patch_channel(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ConsentQuery {
     /// The customer's phone number.
     phone: Option<String>,

@@ -506,6 +506,7 @@ pub(crate) async fn preview(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ContactQuery {
     /// The customer's phone, E.164 (required).
     phone: Option<String>,

@@ -33,7 +33,8 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
 
 /// An agent's upload: the raw bytes as the body. The answer's `id` goes in a reply's `media` list.
 #[utoipa::path(post, path = "/v1/conversations/{id}/media", tag = "media", params(("id" = String, Path)),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content = String, description = "The file's bytes; Content-Type is the file's type (image/jpeg, image/png, ...)",
+        content_type = "application/octet-stream"),
     responses((status = 201, description = "Stored", body = MediaSummary)))]
 pub(crate) async fn upload(
     State(app): State<Arc<App>>,
