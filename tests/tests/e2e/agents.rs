@@ -37,3 +37,13 @@ async fn an_agents_subject_is_shown_in_reads_and_belongs_to_one_agent() {
     assert_eq!(holders.len(), 1, "one agent has the subject: {listed}");
     assert_eq!(holders[0]["id"], id);
 }
+
+/// An agent lists each queue once (as a team does): a queue named twice is a 400 naming the second.
+#[tokio::test]
+async fn an_agent_created_with_a_queue_twice_is_refused_naming_it() {
+    let Some(s) = Setup::new().await else { return };
+    let body = json!({"name": "Bob", "queues": [s.queue, s.queue], "capacity": 1});
+    let (status, answer) = s.api().call("POST", "/v1/agents", Some(ADMIN_TOKEN), Some(body)).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]["message"].as_str().is_some_and(|m| m.starts_with("queues[1]")), "{answer}");
+}

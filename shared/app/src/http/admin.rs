@@ -124,6 +124,9 @@ pub(crate) async fn create_agent(
     let mut queues = Vec::with_capacity(body.queues.len());
     for (i, q) in body.queues.iter().enumerate() {
         let id = QueueId::new(q.clone());
+        if queues.contains(&id) {
+            return Err(ApiError::field(format!("queues[{i}]"), "each queue at most once"));
+        }
         if app.store.get_queue(&id).await?.is_none() {
             return Err(ApiError::field(format!("queues[{i}]"), format!("no queue '{q}'")));
         }
