@@ -345,6 +345,9 @@ async fn an_agent_sends_an_image_through_twilio_and_limits_are_422() {
         body["error"]["message"].as_str().is_some_and(|m| m.contains("over the limit of 2000 bytes")),
         "{body}"
     );
+    // Past what the route reads at all (6 MiB): 413, in the API's JSON error shape.
+    let (status, body) = s.upload(&token, &conversation, vec![0u8; 7 * 1024 * 1024]).await;
+    assert_eq!((status, &body["error"]["code"]), (413, &json!("payload_too_large")), "{body}");
     let (status, body) = s.upload(&token, &conversation, b"#!/bin/sh\nrm -rf /\n".to_vec()).await;
     assert_eq!(status, 422, "{body}");
     assert!(

@@ -40,8 +40,17 @@ pub(crate) async fn upload(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<MediaSummary>)> {
+    // Over the limit: the API's JSON error, as every other route answers it (not axum's plain text).
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("uploads are limited to {MAX_UPLOAD_BYTES} bytes"),
+        ),
+        _ => ApiError::field("body", format!("could not be read: {e}")),
+    })?;
     let item = media::upload(&app, &who, &id, body.to_vec()).await?;
     Ok((StatusCode::CREATED, Json(media::summary(&item))))
 }
