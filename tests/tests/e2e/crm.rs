@@ -192,6 +192,16 @@ async fn several_contacts_link_none_until_the_agent_picks() {
         .collect();
     assert_eq!(started.len(), 1, "{picked}");
     assert_eq!(started[0]["conversation_id"], conversation.as_str());
+    // The agent's assignment came before the pick: its event waited for it, and lands on the picked contact.
+    let path = format!("/v1/contacts/{}", b["id"].as_str().expect("id"));
+    eventually(20, "the assignment's event on the picked contact", || {
+        let (api, token, path) = (s.api().clone(), token.clone(), path.clone());
+        async move {
+            let picked = api.ok("GET", &path, &token, None, 200).await;
+            picked["timeline"].as_array()?.iter().any(|e| e["kind"] == "assigned").then_some(())
+        }
+    })
+    .await;
     // The contact not picked got nothing, and is no longer the agent's to read (admin reads it).
     let not_picked = format!("/v1/contacts/{}", a["id"].as_str().expect("id"));
     let (status, _) = s.api().call("GET", &not_picked, Some(&token), None).await;

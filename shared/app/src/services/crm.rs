@@ -118,6 +118,16 @@ impl Consumer for CrmConsumer {
                 );
                 Outcome::RetryAfter(LINK_WAIT)
             }
+            Ok(Step::Unpicked) => match pick_wait(message.receive_count) {
+                Some(delay) => {
+                    tracing::info!(job = job_kind, conversation = %conversation, ?delay, "timeline event waits for the agent to pick the contact");
+                    Outcome::RetryAfter(delay)
+                }
+                None => {
+                    tracing::warn!(job = job_kind, conversation = %conversation, "timeline event dropped: no contact was picked in time");
+                    Outcome::Done
+                }
+            },
             Err(e) => {
                 tracing::warn!(job = job_kind, conversation = %conversation, error = %e, "crm job failed on storage");
                 outcome_for(&e, message)
@@ -130,6 +140,18 @@ enum Step {
     Done,
     /// The contact is not linked yet (its link job has not run): come back shortly.
     Later,
+    /// Several contacts share the phone and none is picked yet: come back once the agent may have picked.
+    Unpicked,
+}
+
+/// How long a timeline event waits for the agent's pick before delivery `receive_count` + 1: from
+/// [`LINK_WAIT`] doubling to a minute, about a quarter of an hour in all, below the CRM queue's receive limit;
+/// None once that is spent.
+fn pick_wait(receive_count: u32) -> Option<Duration> {
+    let tries = QueueKind::Crm.max_receives().saturating_sub(1);
+    (receive_count < tries).then(|| {
+        LINK_WAIT.saturating_mul(1 << receive_count.saturating_sub(1).min(5)).min(Duration::from_secs(60))
+    })
 }
 
 async fn link_conversation(app: &App, id: &ConversationId) -> PortResult<Step> {
@@ -217,10 +239,23 @@ async fn write_timeline(
             Ok(Step::Done)
         }
         ContactLink::Pending => Ok(Step::Later),
-        // The agent has not picked a contact; the event cannot be placed. Kept in the log.
-        ContactLink::NeedsPick { .. } => {
-            tracing::info!(conversation = %id, kind, "timeline event skipped: contact not picked yet");
-            Ok(Step::Done)
-        }
+        // Several contacts share the phone and the agent has not picked one yet: the event waits for the
+        // pick, so it lands on the contact the agent picks.
+        ContactLink::NeedsPick { .. } => Ok(Step::Unpicked),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_waits_for_the_pick_about_a_quarter_of_an_hour_then_is_dropped() {
+        let waits: Vec<Option<Duration>> = (1..=20).map(pick_wait).collect();
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(&waits[..7], [secs(2), secs(4), secs(8), secs(16), secs(32), secs(60), secs(60)]);
+        assert_eq!(waits[18], None, "the CRM queue's receive limit comes first otherwise");
+        let total: u64 = waits.iter().flatten().map(Duration::as_secs).sum();
+        assert!((600..=1200).contains(&total), "{total} s");
     }
 }
