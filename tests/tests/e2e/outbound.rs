@@ -211,6 +211,11 @@ async fn an_agent_texts_a_customer_first_and_the_answer_comes_back_to_them() {
     assert_eq!(status, 400, "from must be one of the channel's numbers: {body}");
     assert_eq!(body["error"]["code"], "invalid_request");
     assert!(body["error"]["message"].as_str().is_some_and(|m| m.starts_with("from")), "{body}");
+    // Nor to one of our own numbers: no customer, and its automated answers would come back in as texts.
+    let to_us = json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": OUR_NUMBER_E164, "text": "x"});
+    let (status, body) = s.api().call("POST", "/v1/messages", Some(&token), Some(to_us)).await;
+    assert_eq!(status, 400, "to must not be one of the channel's numbers: {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.starts_with("to")), "{body}");
 }
 
 /// A conversation from `customer` (first text `reference`) with an agent's reply in it, sent: the agent's

@@ -421,6 +421,10 @@ pub(crate) async fn proactive(
         .cloned()
         .ok_or_else(|| ApiError::field("from", format!("{from} is not a number of this channel")))?;
     let to = Phone::parse(&body.to).map_err(|e| ApiError::field("to", e))?;
+    // One of our own numbers is no customer: its automated answers would come back in as texts.
+    if channel.number(&to).is_some() {
+        return Err(ApiError::field("to", format!("{to} is a number of this channel, not a customer's")));
+    }
     let text = MessageText::parse(body.text)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}")))?;
     // With an Idempotency-Key, a retry answers with what the first request created, and does nothing else.
