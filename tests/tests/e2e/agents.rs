@@ -47,3 +47,13 @@ async fn an_agent_created_with_a_queue_twice_is_refused_naming_it() {
     assert_eq!(status, 400, "{answer}");
     assert!(answer["error"]["message"].as_str().is_some_and(|m| m.starts_with("queues[1]")), "{answer}");
 }
+
+/// A value of the wrong type names its field, not the body.
+#[tokio::test]
+async fn a_value_of_the_wrong_type_is_a_400_naming_its_field() {
+    let Some(s) = Setup::new().await else { return };
+    let body = json!({"phone": "+15555550999", "opted_out": "yes"});
+    let (status, answer) = s.api().call("POST", "/v1/consent", Some(ADMIN_TOKEN), Some(body)).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]["message"].as_str().is_some_and(|m| m.starts_with("opted_out: ")), "{answer}");
+}

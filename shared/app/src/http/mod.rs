@@ -156,8 +156,10 @@ fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
 fn serde_path_to_error<T: DeserializeOwned>(
     de: &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
 ) -> Result<T, ApiError> {
-    T::deserialize(&mut *de).map_err(|e| {
-        let msg = e.to_string();
+    serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+        // Where in the body it broke (`session`, `numbers[0].send_rate`), "." at the top.
+        let path = e.path().to_string();
+        let msg = e.inner().to_string();
         // serde says "missing field `text` at line 1 column 2": lead with the field name.
         if let Some(rest) = msg.strip_prefix("missing field `") {
             let field = rest.split('`').next().unwrap_or("body");
@@ -166,6 +168,9 @@ fn serde_path_to_error<T: DeserializeOwned>(
         if let Some(rest) = msg.strip_prefix("unknown field `") {
             let field = rest.split('`').next().unwrap_or("body");
             return ApiError::field(field, "is not a known field");
+        }
+        if path != "." {
+            return ApiError::field(path, format!("is not valid: {msg}"));
         }
         ApiError::field("body", format!("is not valid: {msg}"))
     })
