@@ -296,3 +296,28 @@ async fn a_hidden_queue_is_not_offered_by_the_menu_until_shown_again() {
     let c = m.s.api().conversation(&sales_token, &id).await;
     assert_eq!((&c["state"], &c["queue_id"]), (&json!("active"), &json!(m.sales)), "{c}");
 }
+
+/// A queue picked from the menu outside its hours: the customer is told so on that answer (once), as a
+/// text straight to a number of that queue would be.
+#[tokio::test]
+async fn a_queue_picked_from_the_menu_out_of_its_hours_says_so_at_once() {
+    let Some(m) = MenuSetup::new().await else { return };
+    // Open one minute a week (Monday 00:00 UTC): closed now, whenever the test runs but that minute.
+    let hours = json!({"time_zone": "UTC", "days": {"mon": [["00:00", "00:01"]]}, "holidays": []});
+    let path = format!("/v1/queues/{}", m.sales);
+    m.s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(json!({"operating_hours": hours})), 200).await;
+
+    m.text("V2000000000000000000000000000061", "15555550661", "Hello").await;
+    after_answers(&m, "+15555550661", 1).await;
+    m.text("V2000000000000000000000000000062", "15555550661", "1").await;
+    let c = m
+        .conversation_where("+15555550661", "the out-of-hours answer to the menu's choice", |c| {
+            c["messages"].as_array().is_some_and(|ms| ms.iter().any(|x| x["automated"] == "out_of_hours"))
+        })
+        .await;
+    assert_eq!(c["queue_id"], json!(m.sales), "{c}");
+    let told = c["messages"]
+        .as_array()
+        .map_or(0, |ms| ms.iter().filter(|x| x["automated"] == "out_of_hours").count());
+    assert_eq!(told, 1, "{c}");
+}

@@ -190,7 +190,6 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     let mut opened = false;
     if !said.keyword && !said.opted_out {
         opened = greet(app, &channel, &conversation, &message_id).await?;
-        out_of_hours(app, &channel, &conversation).await?;
     }
     // Before its queue, the menu or the bot answers the text (a consent keyword is no answer to them).
     let conversation = if conversation.state == ConversationState::Routing && !said.keyword {
@@ -198,6 +197,11 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
     } else {
         conversation
     };
+    // Once the conversation is in its queue (straight from its number, or just now from the menu's answer):
+    // out of the queue's hours, the customer is told so (once per conversation).
+    if !said.keyword && !said.opted_out {
+        out_of_hours(app, &channel, &conversation).await?;
+    }
 
     if conversation.contact == ContactLink::Pending {
         crm::request_link(app, &conversation.id).await?;
