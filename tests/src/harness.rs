@@ -205,6 +205,18 @@ impl Api {
         let v = self.ok("GET", "/v1/work-items", token, None, 200).await;
         v["items"].as_array().cloned().unwrap_or_else(|| panic!("work items without an items list: {v}"))
     }
+
+    /// Waits (up to 10 s) until `token` has a work item; the first one's conversation id.
+    pub async fn first_conversation(&self, token: &str, what: &str) -> String {
+        eventually(10, what, || async {
+            self.work_items(token)
+                .await
+                .into_iter()
+                .next()
+                .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+        })
+        .await
+    }
 }
 
 /// A TeleSign mobile-originated callback body, as TeleSign posts it.

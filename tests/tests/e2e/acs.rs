@@ -88,14 +88,7 @@ async fn acs_text_in_reply_out_signed_and_delivery_report() {
     );
     let (status, answer) = event_grid(api, &path, text, "Notification").await;
     assert_eq!(status, 200, "{answer}");
-    let conversation = eventually(10, "the text reaches Ada", || async {
-        api.work_items(&token)
-            .await
-            .into_iter()
-            .next()
-            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
-    })
-    .await;
+    let conversation = api.first_conversation(&token, "the text reaches Ada").await;
     let c = api.conversation(&token, &conversation).await;
     assert_eq!(
         (c["customer"].as_str(), c["messages"][0]["text"].as_str()),
@@ -194,14 +187,7 @@ async fn a_batch_with_a_text_to_another_number_files_the_rest() {
     ]);
     let (status, answer) = event_grid(api, &path, batch, "Notification").await;
     assert_eq!(status, 200, "{answer}");
-    let conversation = eventually(10, "our text reaches Ada", || async {
-        api.work_items(&token)
-            .await
-            .into_iter()
-            .next()
-            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
-    })
-    .await;
+    let conversation = api.first_conversation(&token, "our text reaches Ada").await;
     let c = api.conversation(&token, &conversation).await;
     let texts: Vec<&str> =
         c["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();

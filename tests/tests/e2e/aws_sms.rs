@@ -71,14 +71,7 @@ async fn aws_text_in_reply_out_sigv4_and_delivery_event() {
         sns(api, &path, fake.notification("b1a2c3d4-0000-4000-8000-000000000001", &two_way), "Notification")
             .await;
     assert_eq!(status, 200, "{answer}");
-    let conversation = eventually(10, "the text reaches Ada", || async {
-        api.work_items(&token)
-            .await
-            .into_iter()
-            .next()
-            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
-    })
-    .await;
+    let conversation = api.first_conversation(&token, "the text reaches Ada").await;
     let c = api.conversation(&token, &conversation).await;
     assert_eq!(
         (c["customer"].as_str(), c["messages"][0]["text"].as_str()),
@@ -190,14 +183,7 @@ async fn an_agent_sends_an_image_through_aws_end_user_messaging_from_the_s3_buck
         sns(api, &path, fake.notification("b1a2c3d4-0000-4000-8000-0000000000a1", &two_way), "Notification")
             .await;
     assert_eq!(status, 200, "{answer}");
-    let conversation = eventually(10, "the text reaches Ada", || async {
-        api.work_items(&token)
-            .await
-            .into_iter()
-            .next()
-            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
-    })
-    .await;
+    let conversation = api.first_conversation(&token, "the text reaches Ada").await;
 
     let (status, uploaded) = upload(api, &token, &conversation, PNG_1X1.to_vec()).await;
     if app.aws.is_none() {
