@@ -116,9 +116,8 @@ async fn replies_waiting_for_their_pace_are_not_sent_after_a_stop() {
     let sends: Vec<Sent> = FakeProvider::sends(&s.fake).into_iter().skip(before).collect();
     let late: Vec<&Sent> = sends.iter().filter(|x| x.at > opted_out).collect();
     assert!(late.is_empty(), "sent after the customer's STOP was recorded: {late:?}");
-    // The STOP overtakes the later replies (on the embedded shape every one after the first: the second was
-    // waiting for its slot in the sender, the others were put back until theirs; a slower shape may record
-    // the STOP after the second one's slot came).
-    assert!(refused >= 2, "{refused} of 4 replies refused; sends {sends:?}");
+    // How many the STOP overtakes depends on how fast the shape records it (on the embedded shape every
+    // reply after the first: the second was waiting for its slot in the sender); what every shape must
+    // keep is above, and that each reply went out once or was refused.
     assert_eq!(sends.len() + refused, replies.len(), "{sends:?}");
 }
