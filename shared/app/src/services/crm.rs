@@ -149,9 +149,7 @@ enum Step {
 /// None once that is spent.
 fn pick_wait(receive_count: u32) -> Option<Duration> {
     let tries = QueueKind::Crm.max_receives().saturating_sub(1);
-    (receive_count < tries).then(|| {
-        LINK_WAIT.saturating_mul(1 << receive_count.saturating_sub(1).min(5)).min(Duration::from_secs(60))
-    })
+    (receive_count < tries).then(|| super::doubling(receive_count, LINK_WAIT, Duration::from_secs(60)))
 }
 
 async fn link_conversation(app: &App, id: &ConversationId) -> PortResult<Step> {

@@ -44,8 +44,12 @@ pub(crate) fn outcome_for(error: &PortError, message: &Received) -> Outcome {
 }
 
 fn storage_retry_delay(receive_count: u32) -> Duration {
-    let doublings = receive_count.saturating_sub(1).min(6);
-    Duration::from_secs(5u64 << doublings).min(Duration::from_secs(300))
+    doubling(receive_count, Duration::from_secs(5), Duration::from_secs(300))
+}
+
+/// A queue consumer's backoff: `base` on the first delivery, doubled on each one after, at most `cap`.
+pub(crate) fn doubling(receive_count: u32, base: Duration, cap: Duration) -> Duration {
+    base.saturating_mul(1u32 << receive_count.saturating_sub(1).min(16)).min(cap)
 }
 
 #[cfg(test)]

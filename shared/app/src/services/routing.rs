@@ -95,8 +95,8 @@ const _: () = assert!(UNKNOWN_RECEIPT_TRIES < 20, "the queues' maxReceiveCount w
 /// The delay before trying an unknown message's receipt again after delivery `receive_count` (`base`
 /// doubled per delivery), or None once it has been tried [`UNKNOWN_RECEIPT_TRIES`] times.
 fn unknown_receipt_retry(receive_count: u32, base: std::time::Duration) -> Option<std::time::Duration> {
-    let doublings = receive_count.saturating_sub(1).min(UNKNOWN_RECEIPT_TRIES);
-    (receive_count < UNKNOWN_RECEIPT_TRIES).then(|| base.saturating_mul(1 << doublings))
+    (receive_count < UNKNOWN_RECEIPT_TRIES)
+        .then(|| super::doubling(receive_count, base, std::time::Duration::MAX))
 }
 
 /// A filed group of parts answers late parts apart for this long; after it, its reference may be reused.
