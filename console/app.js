@@ -786,7 +786,7 @@ async function renderContact(c) {
       el("dl", {}, el("dt", { text: "Name" }), el("dd", { text: contact.name ?? "—" }), el("dt", { text: "Phone" }), el("dd", { text: contact.phone })),
       el("h3", { text: "Earlier conversations" }),
       earlier.length
-        ? el("ol", { class: "earlier" }, ...earlier.map((e) => el("li", { "data-id": e.id, text: e.summary })))
+        ? el("ol", { class: "earlier" }, ...earlier.map(earlierItem))
         : el("p", { class: "empty", text: "None: the first one." }),
       el("h3", { text: "Timeline" }),
       timeline.length
@@ -798,15 +798,17 @@ async function renderContact(c) {
   }
 }
 
-// The customer's other conversations, newest first, from the contact's timeline: when, how it ended.
+// The customer's other conversations, newest first, from the contact's timeline: when, how it ended, and
+// what was said (the transcript the CRM keeps once a conversation closes, in its parts).
 function earlierConversations(timeline, currentId) {
   const byConversation = new Map();
   for (const t of timeline) {
-    if (t.conversation_id === currentId) continue;
-    const e = byConversation.get(t.conversation_id) ?? { id: t.conversation_id, at: t.at, ended: null, wrapUp: null };
+    if (!t.conversation_id || t.conversation_id === currentId) continue;
+    const e = byConversation.get(t.conversation_id) ?? { id: t.conversation_id, at: t.at, ended: null, wrapUp: null, parts: [] };
     if (Date.parse(t.at) < Date.parse(e.at)) e.at = t.at;
     if (t.kind === "conversation_closed" || t.kind === "conversation_ended") e.ended = e.ended ?? "ended";
     if (t.kind === "wrap_up") e.wrapUp = [t.detail?.disposition, ...(t.detail?.tags ?? [])].filter(Boolean).join(", ");
+    if (t.kind === "transcript" && Array.isArray(t.detail?.messages)) e.parts.push(t.detail);
     byConversation.set(t.conversation_id, e);
   }
   return [...byConversation.values()]
@@ -814,7 +816,27 @@ function earlierConversations(timeline, currentId) {
     .map((e) => ({
       id: e.id,
       summary: [new Date(e.at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }), e.wrapUp || e.ended || "open"].join(" · "),
+      messages: e.parts.sort((a, b) => (a.part ?? 0) - (b.part ?? 0)).flatMap((p) => p.messages),
     }));
+}
+
+// One earlier conversation: its summary, opening onto its transcript when the CRM has it.
+function earlierItem(e) {
+  if (!e.messages.length) return el("li", { "data-id": e.id, text: e.summary });
+  const who = { customer: "Customer", agent: "Agent", system: "System" };
+  const lines = e.messages.map((m) =>
+    el(
+      "li",
+      { class: `past ${m.author ?? ""}` },
+      el("span", { class: "author", text: `${who[m.author] ?? m.author ?? ""} ${m.at ? clock(m.at) : ""}`.trim() }),
+      el("span", { text: ` ${m.text ?? ""}` }),
+    ),
+  );
+  return el(
+    "li",
+    { "data-id": e.id },
+    el("details", {}, el("summary", { text: e.summary }), el("ol", { class: "past-transcript", "aria-label": `Transcript of ${e.summary}` }, ...lines)),
+  );
 }
 
 async function newContact(c, name) {

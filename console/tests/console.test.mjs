@@ -234,13 +234,22 @@ describe("agent console", () => {
 
       // The customer writes again: a new conversation; among the three contacts Cleo picks hers, and the
       // panel lists the earlier conversation and how it ended.
-      await waitFor(async () => (await dev.call(`/v1/contacts/${dana}`)).timeline.some((t) => t.kind === "wrap_up"), "the wrap-up on the contact's timeline");
+      await waitFor(async () => {
+        const kinds = (await dev.call(`/v1/contacts/${dana}`)).timeline.map((t) => t.kind);
+        return kinds.includes("wrap_up") && kinds.includes("transcript");
+      }, "the wrap-up and the transcript on the contact's timeline");
       await dev.text(setup, "+15555550121", setup.sales, "Me again: can we add two seats?");
       await page.locator("#offer-list li", { hasText: "+15555550121" }).getByRole("button", { name: /^Accept/ }).click();
       await page.locator("#conv-state", { hasText: "active" }).waitFor();
       await contactPanel.getByRole("button", { name: "Dana Mulder" }).click();
       await contactPanel.locator("dd", { hasText: "Dana Mulder" }).waitFor();
-      await contactPanel.locator(`.earlier li[data-id="${id}"]`, { hasText: "Sold, upsell" }).waitFor();
+      const earlier = contactPanel.locator(`.earlier li[data-id="${id}"]`, { hasText: "Sold, upsell" });
+      await earlier.waitFor();
+      // It opens onto what was said in it (the transcript the CRM keeps once it closed), by keyboard too.
+      await earlier.locator("summary").focus();
+      await page.keyboard.press("Enter");
+      await earlier.locator(".past-transcript li.customer", { hasText: "Do you ship to Canada?" }).waitFor();
+      await earlier.locator(".past-transcript li.agent", { hasText: "3 to 5 days" }).waitFor();
 
       // Presence, from the header: Cleo steps away.
       await page.getByLabel("Presence").selectOption("away");
