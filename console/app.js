@@ -790,7 +790,7 @@ async function renderContact(c) {
         : el("p", { class: "empty", text: "None: the first one." }),
       el("h3", { text: "Timeline" }),
       timeline.length
-        ? el("ol", { class: "timeline" }, ...timeline.map((t) => el("li", { text: `${clock(t.at)} ${t.kind ?? t.event ?? ""} ${t.conversation_id ?? ""}`.trim() })))
+        ? el("ol", { class: "timeline" }, ...timeline.map((t) => el("li", { "data-kind": t.kind ?? "", text: `${clock(t.at)} ${timelineLabel(t, c.id)}` })))
         : el("p", { class: "empty", text: "Nothing yet." }),
     );
   } catch (e) {
@@ -818,6 +818,23 @@ function earlierConversations(timeline, currentId) {
       summary: [new Date(e.at).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }), e.wrapUp || e.ended || "open"].join(" · "),
       messages: e.parts.sort((a, b) => (a.part ?? 0) - (b.part ?? 0)).flatMap((p) => p.messages),
     }));
+}
+
+// A CRM timeline entry in words: what happened, and whether it was in another conversation than this one.
+function timelineLabel(t, currentId) {
+  const d = t.detail ?? {};
+  const said = {
+    conversation_started: "Conversation started",
+    conversation_ended: "The customer conversation ended",
+    conversation_closed: "Conversation closed",
+    wrap_up: `Wrap-up: ${[d.disposition, ...(d.tags ?? [])].filter(Boolean).join(", ") || "no disposition"}`,
+    transfer_started: "Transfer started",
+    transfer_ended: "Transfer landed",
+    transfer_failed: "Transfer failed",
+    media_received: "Media received",
+    transcript: d.parts > 1 ? `Transcript saved (part ${d.part} of ${d.parts})` : "Transcript saved",
+  }[t.kind] ?? String(t.kind ?? "event").replaceAll("_", " ");
+  return t.conversation_id && t.conversation_id !== currentId ? `${said} (earlier conversation)` : said;
 }
 
 // One earlier conversation: its summary, opening onto its transcript when the CRM has it.

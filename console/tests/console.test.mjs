@@ -250,6 +250,9 @@ describe("agent console", () => {
       await page.keyboard.press("Enter");
       await earlier.locator(".past-transcript li.customer", { hasText: "Do you ship to Canada?" }).waitFor();
       await earlier.locator(".past-transcript li.agent", { hasText: "3 to 5 days" }).waitFor();
+      // The timeline says what happened in words, and which entries were another conversation's.
+      await contactPanel.locator(".timeline li[data-kind=wrap_up]", { hasText: "Wrap-up: Sold, upsell (earlier conversation)" }).waitFor();
+      assert.ok(!(await contactPanel.locator(".timeline").textContent()).includes(id), "no raw conversation id");
 
       // Presence, from the header: Cleo steps away.
       await page.getByLabel("Presence").selectOption("away");
