@@ -421,7 +421,7 @@ function renderConversation(c, switched) {
   const held = $("held");
   if (c.agent_id && c.agent_id !== state.me.agent_id && open) {
     held.hidden = false;
-    held.textContent = `Another agent (${c.agent_id}) holds this conversation: ${state.me.role !== "agent" ? "anything you send goes out beside theirs." : "you can read it, not answer it."}`;
+    held.textContent = `Another agent (${holderName(state.items.get(c.id) ?? c)}) holds this conversation: ${state.me.role !== "agent" ? "anything you send goes out beside theirs." : "you can read it, not answer it."}`;
   } else if (!c.agent_id && open) {
     held.hidden = false;
     held.textContent = "Waiting in its queue: it becomes yours through assignment.";

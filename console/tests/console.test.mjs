@@ -112,7 +112,7 @@ describe("agent console", () => {
         await bobs.page.evaluate(() => sessionStorage.clear());
         await signIn(bobs.page, dev.base, ADMIN);
         await bobs.page.locator("#items li", { hasText: "+15555550111" }).getByRole("button").click();
-        await bobs.page.locator("#held", { hasText: `Another agent (${setup.bob.id}) holds this conversation` }).waitFor();
+        await bobs.page.locator("#held", { hasText: "Another agent (Bob) holds this conversation" }).waitFor();
       } finally {
         await bobs.close();
       }
