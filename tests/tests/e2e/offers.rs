@@ -352,3 +352,31 @@ async fn an_unanswered_offer_moves_on_within_seconds_of_its_timeout_without_the_
     assert_eq!(s.active_of(agents[first].0).await, 0, "the expired offer gave the slot back");
     s.act(agents[1 - first].1, &conversation, "accept", None, 200).await;
 }
+
+#[tokio::test]
+async fn an_agent_who_steps_away_has_their_offers_withdrawn_at_once_for_the_next_agent() {
+    let Some(s) = offering().await else { return };
+    let (ada, ada_token) = s.agent("Ada", 2).await;
+    let ada_only = [(ada.as_str(), ada_token.as_str())];
+    s.text("OF900000000000000000000000000001", "15555550881", "hello?").await;
+    let (_, conversation) = held_by(&s, &ada_only, "+15555550881", "offered").await;
+
+    // Ada steps away before answering: the offer does not hold the customer until it times out (the test
+    // clock stands still, so only the withdrawal can move it).
+    s.api().presence(&ada, &ada_token, "away").await;
+    let back = s.conversation_where(&conversation, "back in line", |c| c["state"] == "open").await;
+    assert_eq!(back["agent_id"], Value::Null, "{back}");
+    assert_eq!(s.active_of(&ada).await, 0, "her slot is back");
+    assert!(s.api().work_items(&ada_token).await.is_empty(), "nothing is offered to an away agent");
+
+    let (bob, bob_token) = s.agent("Bob", 1).await;
+    let bob_only = [(bob.as_str(), bob_token.as_str())];
+    let (_, same) = held_by(&s, &bob_only, "+15555550881", "offered").await;
+    assert_eq!(same, conversation, "the next agent gets it");
+    s.act(&bob_token, &conversation, "accept", None, 200).await;
+    assert_eq!(
+        presence_of(&s, &ada).await,
+        json!("away"),
+        "a withdrawal is not a miss: she stays as she set herself"
+    );
+}

@@ -5,7 +5,7 @@ use crate::auth::{Principal, token_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::http::views::*;
-use crate::services::{assignment, channels};
+use crate::services::{assignment, channels, offers};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -337,6 +337,8 @@ pub(crate) async fn set_presence(
         .ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
     if presence == Presence::Available {
         assignment::dispatch_for_agent(&app, &id).await?;
+    } else {
+        offers::withdraw_all(&app, &id).await?;
     }
     let agent = app.store.get_agent(&id).await?.unwrap_or(agent);
     Ok(Json(AgentView::from(&agent)))

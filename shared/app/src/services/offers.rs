@@ -78,9 +78,32 @@ pub async fn expire(app: &App, conversation: &ConversationId, agent: &AgentId) -
     {
         app.store.set_presence(agent, Presence::Away, app.clock.now()).await?;
         tracing::info!(agent = %agent, missed = a.missed_offers, "agent set away after missed offers");
+        withdraw_all(app, agent).await?;
     }
     assignment::dispatch_released(app, &expired.queue_id, agent).await?;
     Ok(true)
+}
+
+/// The agent stopped taking work (busy, away or offline: set by themselves, an admin, or after missed
+/// offers): every offer still waiting on them is withdrawn at once, as a decline is, and goes to the next
+/// agent, rather than keeping its customer until it times out. Returns how many were withdrawn.
+pub async fn withdraw_all(app: &App, agent: &AgentId) -> PortResult<usize> {
+    let mut withdrawn = 0;
+    for c in app.store.work_items(agent).await? {
+        if c.state != ConversationState::Offered || c.agent_id.as_ref() != Some(agent) {
+            continue;
+        }
+        if crate::services::transfers::offer_refused(app, &c, false).await?.is_some() {
+            withdrawn += 1;
+            continue;
+        }
+        if let Some(back) = app.store.refuse_offer(&c.id, agent, false, app.clock.now()).await? {
+            tracing::info!(conversation = %back.id, agent = %agent, "offer withdrawn: the agent stopped taking work");
+            assignment::dispatch_released(app, &back.queue_id, agent).await?;
+            withdrawn += 1;
+        }
+    }
+    Ok(withdrawn)
 }
 
 /// The timers' sweep over the run's listing of open conversations: every offer past its expiry expires.
