@@ -27,6 +27,7 @@ pub mod live;
 pub mod logs;
 pub mod sqs;
 pub mod unwired;
+pub mod xray;
 
 pub use app::{
     PROVIDER_TIMEOUT, WireError, Wiring, assemble, assemble_with, aws_app, config_from_env, identity,

@@ -3,34 +3,40 @@
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Installs the global subscriber. Call it first in every function's `main`; a second call is harmless
-/// (the first subscriber stays), so tests and benchmarks may call it freely.
+/// Installs the global subscriber: the JSON logs, and X-Ray subsegments of the handlers' spans when the
+/// function runs with active tracing ([`crate::xray`]). Call it first in every function's `main`; a second
+/// call is harmless (the first subscriber stays), so tests and benchmarks may call it freely.
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(lambda_log_level().unwrap_or_else(|| "info".to_owned())))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let _already_set = json_subscriber(filter, std::io::stdout).try_init();
+    let _already_set =
+        json_subscriber(filter, std::io::stdout).with(crate::xray::XrayLayer::from_env()).try_init();
 }
 
 /// The functions' log format writing to `writer`: one flat JSON object per event (the event's fields at the
 /// top level beside `message`, so no field may be called `message`), the current span's fields under
 /// `span`, no ANSI colours. Tests capture what a conversation logs with it.
-pub fn json_subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync + 'static
+pub fn json_subscriber<W>(
+    filter: EnvFilter,
+    writer: W,
+) -> impl tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_writer(writer)
         .with_ansi(false)
         .with_target(true)
         .with_current_span(true)
         .with_span_list(false)
-        .flatten_event(true)
-        .finish()
+        .flatten_event(true);
+    tracing_subscriber::registry().with(filter).with(logs)
 }
 
 /// Lambda's advanced logging level (`TRACE`..`FATAL`), mapped onto tracing's names.

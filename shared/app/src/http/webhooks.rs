@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use smsdesk_providers::WebhookRequest;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Adds the webhook route, with its body limit, to `router`. Every method reaches the handler: the
 /// provider decides which ones it calls with (405 for the others).
@@ -53,7 +54,8 @@ async fn receive(
     let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or_else(|| uri.path());
     let url = format!("{base}{path_and_query}");
     let request = WebhookRequest { method: method.as_str(), url: &url, headers: &headers, body: &body };
-    match intake::receive_webhook(&app, &provider, &channel_id, &request).await {
+    let span = tracing::info_span!("webhook", provider = %provider, channel = %channel_id);
+    match intake::receive_webhook(&app, &provider, &channel_id, &request).instrument(span).await {
         Ok((_, Some(reply))) => {
             let content_type = match reply.content_type {
                 std::borrow::Cow::Borrowed(constant) => Ok(axum::http::HeaderValue::from_static(constant)),

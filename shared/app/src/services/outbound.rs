@@ -344,7 +344,9 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         media_urls,
     };
     crate::services::telemetry::send_attempt(app, channel.provider);
-    let mut sent = provider.send(&request).await;
+    // The provider's API call is a span of its own (an X-Ray subsegment in AWS: the remote call).
+    let call = || tracing::info_span!("provider", provider = %channel.provider);
+    let mut sent = provider.send(&request).instrument(call()).await;
     if matches!(sent, Err(SendError::Unauthorized { .. })) {
         // The copy in memory may predate a key rotation; the refusal sent nothing, so one more call with
         // the stored credentials cannot reach the customer twice. Nothing here may fail the attempt (the
@@ -353,7 +355,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
             Ok(Some(fresh)) => {
                 if let Ok(renewed) = app.providers.for_channel(&channel, &fresh) {
                     tracing::info!(message_id = %message.id, "credentials refused; sending again with the stored ones");
-                    sent = renewed.send(&request).await;
+                    sent = renewed.send(&request).instrument(call()).await;
                 }
             }
             Ok(None) => {}
