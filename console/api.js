@@ -23,7 +23,11 @@ export const session = {
 /** Calls the API; resolves to the parsed JSON answer (null for an empty one). */
 export async function api(path, { method = "GET", body, headers = {} } = {}) {
   const init = { method, headers: { Authorization: `Bearer ${session.token}`, ...headers } };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    // A file as it is (an attachment's upload): its own type, its bytes.
+    init.headers["Content-Type"] = body.type || "application/octet-stream";
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }

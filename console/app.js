@@ -43,6 +43,7 @@ const state = {
   draft: null, // { conversation, text, key }: the Idempotency-Key of the reply as last tried
   transferTargets: null, // the open transfer dialog's GET .../transfer-targets
   names: new Map(), // agent id -> name, from the team listing (a supervisor's, an admin's)
+  attachments: [], // the reply's files: { key, name, size, id (once uploaded), error }
 };
 
 // ---------- helpers
@@ -367,6 +368,7 @@ async function readAndShow(id, seq, keepFocus) {
     state.draft = null;
     $("reply").value = "";
     setNoteMode(false);
+    clearAttachments();
     updateMeter();
     renderContact(c);
     if (!keepFocus) $("transcript").focus();
@@ -415,6 +417,10 @@ function renderConversation(c, switched) {
   $("reply").disabled = !(mineToAct && talking);
   $("send").disabled = !(mineToAct && talking);
   $("note-mode").disabled = !(mineToAct && talking);
+  // Attachments (issue 14.3): only where the channel lets agents send media (the API says so, and why not).
+  const attach = c.attachments ?? { allowed: false };
+  $("attach-button").hidden = !(attach.allowed && mineToAct && talking) || noteMode();
+  $("attach-input").accept = (attach.types ?? []).join(",");
   $("reply-form").hidden = c.state === "wrap_up";
   if (c.state === "wrap_up" && mineToAct) showWrapUp(c);
   else hideWrapUp();
@@ -476,14 +482,34 @@ function renderMessage(m) {
         : null,
     );
   }
+  const media = m.media ?? [];
   const li = el(
     "li",
-    { class: `msg ${m.author} ${m.direction}`, "data-id": m.id, "data-sig": sig },
+    { class: `msg ${m.author} ${m.direction}`, "data-id": m.id, "data-sig": `${sig}|${media.map((x) => `${x.id}:${x.status}`).join(",")}` },
     el("div", { class: "meta" }, el("span", { class: "author", text: who }), el("time", { datetime: m.created_at, text: clock(m.created_at) }), status),
-    el("p", { class: "text", text: m.text }),
+    m.text || !media.length ? el("p", { class: "text", text: m.text }) : null,
+    media.length ? el("div", { class: "media" }, ...media.map((x) => renderMedia(x, m.direction))) : null,
     failure,
   );
   return li;
+}
+
+// One media item of a message: a picture shown (its size reserved, so nothing jumps when it loads), a
+// video or a recording playable, anything else a download; one that could not be kept says why.
+function renderMedia(x, direction) {
+  const from = direction === "inbound" ? "from the customer" : "sent";
+  if (x.status !== "stored" || !x.url) {
+    const what = direction === "inbound" ? "An attachment from the customer was not received" : "An attachment was not sent";
+    return el("p", { class: "media-failed", "data-media": x.id, text: `${what}: ${x.error ?? "no reason given"}` });
+  }
+  const size = x.size ? ` (${Math.max(1, Math.round(x.size / 1024))} KB)` : "";
+  if (x.kind === "image") {
+    const img = el("img", { src: x.url, alt: `Picture ${from}${size}`, loading: "lazy", width: x.width ?? undefined, height: x.height ?? undefined });
+    return el("a", { class: "media-item", href: x.url, target: "_blank", rel: "noopener", "data-media": x.id, title: "Open the picture" }, img);
+  }
+  if (x.kind === "video") return el("video", { class: "media-item", src: x.url, controls: true, preload: "metadata", "aria-label": `Video ${from}${size}`, "data-media": x.id });
+  if (x.kind === "audio") return el("audio", { class: "media-item", src: x.url, controls: true, preload: "metadata", "aria-label": `Recording ${from}${size}`, "data-media": x.id });
+  return el("a", { class: "media-item file", href: x.url, download: "", "data-media": x.id, text: `Download the file ${from} (${x.content_type ?? "file"}${size ? `,${size.slice(1, -1)}` : ""})` });
 }
 
 // A reply refused because the customer opted out (the reason the API files with it).
@@ -522,6 +548,9 @@ function setNoteMode(on) {
   $("reply-form").dataset.mode = on ? "note" : "reply";
   $("reply-label").replaceChildren(...(on ? ["Private note (never sent to the customer) ", el("kbd", { text: "n" })] : ["Reply ", el("kbd", { text: "r" })]));
   $("send").textContent = on ? "Add note" : "Send";
+  // A note is never sent: it takes no attachment.
+  if (on) clearAttachments();
+  $("attach-button").hidden = on || !(state.current?.attachments?.allowed && !$("reply").disabled);
   updateMeter();
 }
 
@@ -572,7 +601,18 @@ async function sendReply(event) {
   event?.preventDefault();
   const c = state.current;
   const text = replyText();
-  if (!c || !text.trim() || state.sending) return;
+  if (!c || state.sending) return;
+  const media = noteMode() ? [] : state.attachments.filter((a) => a.id).map((a) => a.id);
+  if (!text.trim()) {
+    // Providers send a picture with its text: an attachment alone is not a reply.
+    if (media.length) showError($("reply-error"), new Error("Write a text to go with the attachment."));
+    return;
+  }
+  if (!noteMode() && state.attachments.some((a) => !a.id)) {
+    const refused = state.attachments.some((a) => a.error);
+    showError($("reply-error"), new Error(refused ? "Remove the refused attachment first." : "An attachment is still uploading."));
+    return;
+  }
   showError($("reply-error"), null);
   state.sending = true;
   $("send").disabled = true;
@@ -585,8 +625,8 @@ async function sendReply(event) {
       try {
         await api(`/v1/conversations/${encodeURIComponent(c.id)}/messages`, {
           method: "POST",
-          body: { text },
-          headers: { "Idempotency-Key": idempotencyKey(c.id, text) },
+          body: media.length ? { text, media } : { text },
+          headers: { "Idempotency-Key": idempotencyKey(c.id, [text, ...media].join("\u0000")) },
         });
       } catch (e) {
         // Refused for an opt-out, it is in the transcript already (failed, with the reason): the box is
@@ -596,6 +636,7 @@ async function sendReply(event) {
       }
       state.draft = null;
       $("reply").value = "";
+      clearAttachments();
     }
     await openConversation(c.id, { keepFocus: true });
   } catch (e) {
@@ -605,6 +646,59 @@ async function sendReply(event) {
     updateMeter();
     if (!$("reply").disabled) $("reply").focus();
   }
+}
+
+// ---------- attachments (issue 14.3)
+
+// Each picked file is uploaded at once (the API checks its type by its bytes and its size against the
+// channel's limits, and says which limit a refused one broke); the reply names the uploaded ones.
+async function attachFiles(files) {
+  const c = state.current;
+  if (!c) return;
+  const max = c.attachments?.max_items ?? 0;
+  for (const file of files) {
+    if (state.attachments.length >= max) {
+      showError($("reply-error"), new Error(`At most ${max} attachment${max === 1 ? "" : "s"} per reply on this channel.`));
+      break;
+    }
+    const a = { key: crypto.randomUUID(), name: file.name, size: file.size, id: null, error: null };
+    state.attachments.push(a);
+    renderAttachments();
+    try {
+      const uploaded = await api(`/v1/conversations/${encodeURIComponent(c.id)}/media`, { method: "POST", body: file });
+      if (state.current?.id !== c.id || !state.attachments.includes(a)) continue;
+      a.id = uploaded.id;
+    } catch (e) {
+      a.error = e.message;
+    }
+    renderAttachments();
+  }
+}
+
+function renderAttachments() {
+  const list = $("attachments");
+  list.hidden = state.attachments.length === 0;
+  list.replaceChildren(
+    ...state.attachments.map((a) =>
+      el(
+        "li",
+        { class: a.error ? "attachment refused" : "attachment", "data-state": a.error ? "refused" : a.id ? "ready" : "uploading" },
+        el("span", { text: `${a.name} · ${Math.max(1, Math.round(a.size / 1024))} KB${a.error ? ` · refused: ${a.error}` : a.id ? "" : " · uploading…"}` }),
+        el("button", { type: "button", class: "remove", "aria-label": `Remove ${a.name}`, onclick: () => removeAttachment(a.key), text: "Remove" }),
+      ),
+    ),
+  );
+}
+
+function removeAttachment(key) {
+  state.attachments = state.attachments.filter((a) => a.key !== key);
+  renderAttachments();
+  $("reply").focus();
+}
+
+function clearAttachments() {
+  state.attachments = [];
+  renderAttachments();
 }
 
 // ---------- offers, close, transfer
@@ -825,6 +919,8 @@ function timelineLabel(t, currentId) {
   const d = t.detail ?? {};
   const said = {
     conversation_started: "Conversation started",
+    assigned: `Assigned to ${d.agent_id && d.agent_id === state.me?.agent_id ? "you" : (state.names.get(d.agent_id) ?? "an agent")}`,
+    requeued: "Back in the queue",
     conversation_ended: "The customer conversation ended",
     conversation_closed: "Conversation closed",
     wrap_up: `Wrap-up: ${[d.disposition, ...(d.tags ?? [])].filter(Boolean).join(", ") || "no disposition"}`,
@@ -1050,6 +1146,12 @@ function wire() {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) sendReply(event);
   });
   $("reply-form").addEventListener("submit", sendReply);
+  $("attach-button").addEventListener("click", () => $("attach-input").click());
+  $("attach-input").addEventListener("change", (event) => {
+    const files = [...event.target.files];
+    event.target.value = "";
+    attachFiles(files);
+  });
   $("close-button").addEventListener("click", closeConversation);
   $("accept-button").addEventListener("click", () => state.current && answerOffer(state.current.id, "accept"));
   $("decline-button").addEventListener("click", () => state.current && answerOffer(state.current.id, "decline"));

@@ -165,8 +165,12 @@ pub(crate) async fn conversation_view(app: &App, c: &Conversation) -> ApiResult<
     let messages =
         messages.iter().map(|m| MessageView::new(m, media_of.remove(&m.id).unwrap_or_default())).collect();
     let notes = app.store.list_notes(&c.id).await?;
+    let channel = app.store.channel_settings(&c.channel_id).await?;
     Ok(ConversationView {
         notes: notes.iter().map(crate::http::notes::NoteView::from).collect(),
+        attachments: channel
+            .map(|ch| crate::services::media::reply_attachments(app, &ch))
+            .unwrap_or_default(),
         ..ConversationView::new(c, messages)
     })
 }

@@ -428,6 +428,21 @@ pub struct ConversationView {
     pub messages: Vec<MessageView>,
     /// Private notes for colleagues, oldest first; never sent to the customer.
     pub notes: Vec<crate::http::notes::NoteView>,
+    /// Whether an agent may attach media to a reply here, and within what (the console's attach button).
+    pub attachments: ReplyAttachments,
+}
+
+/// Whether a reply may carry media on the conversation's channel: the channel's `attachments.agent` switch
+/// and its provider's MMS sending; when not, the reason the API would give; the limits an item must keep.
+#[derive(Serialize, ToSchema, Default)]
+pub struct ReplyAttachments {
+    pub allowed: bool,
+    /// Why not, as `POST .../media` would refuse.
+    pub reason: Option<String>,
+    pub max_bytes: u64,
+    pub max_items: u32,
+    /// The content types accepted.
+    pub types: Vec<String>,
 }
 
 impl ConversationView {
@@ -460,6 +475,7 @@ impl ConversationView {
             transfer: c.transfer.as_ref().map(TransferView::from),
             messages,
             notes: Vec::new(),
+            attachments: ReplyAttachments::default(),
         }
     }
 }

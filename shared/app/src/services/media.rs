@@ -188,6 +188,20 @@ async fn tell_not_accepted(app: &App, channel: &Channel, conversation: &Conversa
     Ok(())
 }
 
+/// What the transcript's reply box may attach on this channel: the answer [`agent_may_attach`] gives, and
+/// the channel's limits.
+pub fn reply_attachments(app: &App, channel: &Channel) -> crate::http::views::ReplyAttachments {
+    let limits = channel.media_limits();
+    let refusal = agent_may_attach(app, channel).err();
+    crate::http::views::ReplyAttachments {
+        allowed: refusal.is_none(),
+        reason: refusal.map(|e| e.message),
+        max_bytes: limits.max_bytes,
+        max_items: limits.max_items,
+        types: smsdesk_domain::media_send::types(channel.provider).iter().map(|t| t.to_string()).collect(),
+    }
+}
+
 /// Whether agents may attach media on this channel: 403 when the channel's toggle is off, 422 when its
 /// provider carries no media.
 fn agent_may_attach(app: &App, channel: &Channel) -> ApiResult<()> {
