@@ -1055,6 +1055,13 @@ function onKey(event) {
     return;
   }
   if ($("app").hidden) return;
+  if (event.key === "Escape" && document.body.classList.contains("show-contact")) {
+    // The contact panel over the page (narrow screens): Esc closes it, back to its button.
+    event.preventDefault();
+    showContactPanel(false);
+    $("contact-button").focus();
+    return;
+  }
   const act = actionFor(event.key);
   if (act) {
     event.preventDefault();
@@ -1086,7 +1093,7 @@ function registerShortcuts() {
   shortcut({ key: "a", description: "Accept the first offer", action: () => firstOffer() && answerOffer(firstOffer().conversation_id, "accept") });
   shortcut({ key: "d", description: "Decline the first offer", action: () => firstOffer() && answerOffer(firstOffer().conversation_id, "decline") });
   shortcut({ key: "Ctrl+Enter", label: "Ctrl+Enter", description: "Send the reply; finish the wrap-up", where: "text" });
-  shortcut({ key: "Escape", label: "Esc", description: "Leave the reply box, close a dialog", where: "text" });
+  shortcut({ key: "Escape", label: "Esc", description: "Leave the reply box, close a dialog or the contact panel", where: "text" });
   shortcut({ key: "?", description: "This list", action: () => showHelp() });
 }
 

@@ -465,6 +465,12 @@ describe("agent console", () => {
           await page.getByRole("button", { name: "Hide the contact" }).click();
           await page.locator("#contact-body").waitFor({ state: "hidden" });
           assert.equal(await page.evaluate(() => document.activeElement.id), "contact-button");
+          // Esc closes it too, back to its button.
+          await contactButton.click();
+          await page.locator("#contact-body").waitFor();
+          await page.keyboard.press("Escape");
+          await page.locator("#contact-body").waitFor({ state: "hidden" });
+          assert.equal(await page.evaluate(() => document.activeElement.id), "contact-button");
         }
       } finally {
         await b.close();
