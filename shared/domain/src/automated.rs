@@ -151,10 +151,12 @@ pub type Templates = BTreeMap<String, BTreeMap<AutomatedKind, String>>;
 
 /// The text of `kind` for a customer in `lang`: the channel's own text for that language (or its base
 /// language), else the built-in one, else the channel's / built-in English. None: turned off (an empty
-/// text) or no text anywhere.
+/// text) or no text anywhere. The confirmation of a language switch never falls back to English: it says
+/// which language the customer now gets ("…in English from now on"), so a language with no text of its own
+/// for it sends none rather than a wrong one.
 pub fn text_for(templates: &Templates, lang: &str, kind: AutomatedKind) -> Option<String> {
     let mut candidates = vec![lang, base_language(lang)];
-    if !candidates.contains(&DEFAULT_LANGUAGE) {
+    if kind != AutomatedKind::LanguageChanged && !candidates.contains(&DEFAULT_LANGUAGE) {
         candidates.push(DEFAULT_LANGUAGE);
     }
     for candidate in candidates {
@@ -237,6 +239,16 @@ mod tests {
             "a language the admin added falls back to English where it has no text"
         );
         assert_eq!(text_for(&templates, "en", AutomatedKind::Help), None, "an empty text turns it off");
+        assert_eq!(
+            text_for(&templates, "fr", AutomatedKind::LanguageChanged),
+            None,
+            "no English 'we will write to you in English' for a switch to French"
+        );
+        assert_eq!(
+            text_for(&templates, "es-MX", AutomatedKind::LanguageChanged).as_deref(),
+            default_text("es", AutomatedKind::LanguageChanged),
+            "a regional tag still takes its base language's"
+        );
         assert_eq!(fill("{agent_name} is here", &[("{agent_name}", "Ada")]), "Ada is here");
         let shown = effective_templates(&templates);
         assert_eq!(shown.keys().cloned().collect::<Vec<_>>(), vec!["en", "es", "fr"]);
