@@ -270,7 +270,14 @@ async fn a_number_moved_to_another_provider_takes_its_open_conversation_along() 
     assert_eq!(status, 409, "{answer}");
     assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains(&old_id)), "{answer}");
 
-    // The move: off the TeleSign channel, onto the Twilio one; the open conversation goes along.
+    // The move: off the TeleSign channel, onto the Twilio one; the open conversation goes along. A
+    // channel's last number may leave it too (it keeps its settings and takes no text until it gets one).
+    let spare =
+        channel_on(s.api(), &FakeTelesign::start().await, &["15555550144"], &s.queue, json!({})).await;
+    let path = format!("/v1/channels/{}/numbers", id_of(&spare));
+    let emptied = s.api().ok("PUT", &path, ADMIN_TOKEN, Some(numbers(&[])), 200).await;
+    assert_eq!(emptied["numbers"], json!([]), "{emptied}");
+    channel_on(s.api(), &FakeTwilio::start().await, &["15555550144"], &s.queue, json!({})).await;
     s.api()
         .ok("PUT", &format!("/v1/channels/{old_id}/numbers"), ADMIN_TOKEN, Some(numbers(&[staying])), 200)
         .await;

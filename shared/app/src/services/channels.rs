@@ -166,11 +166,12 @@ fn parse_send_rate(value: Option<&Value>, path: &str) -> ApiResult<Option<f64>> 
     }
 }
 
-/// The numbers of a request body (`numbers`: a non-empty array), each checked, none listed twice.
+/// The numbers of a request body (`numbers`: an array, each checked, none listed twice). It may be empty: a
+/// channel whose only number moved to another provider keeps its settings and takes no text until it gets
+/// one again.
 async fn parse_numbers(app: &App, obj: &Map<String, Value>) -> ApiResult<Vec<ChannelNumber>> {
     let numbers_raw = match obj.get("numbers") {
-        Some(Value::Array(a)) if !a.is_empty() => a,
-        Some(Value::Array(_)) => return Err(ApiError::field("numbers", "must list at least one number")),
+        Some(Value::Array(a)) => a,
         Some(_) => return Err(ApiError::field("numbers", "must be an array")),
         None => return Err(ApiError::field("numbers", "is required")),
     };
