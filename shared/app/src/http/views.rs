@@ -819,6 +819,9 @@ pub struct ChannelView {
     pub public_url: Option<String>,
     pub callback_url: String,
     pub numbers: Vec<NumberView>,
+    /// Numbers that moved to another channel less than 7 days ago: this channel still takes its provider's
+    /// late webhooks for them (receipts of earlier sends, texts in flight).
+    pub former_numbers: Vec<FormerNumberView>,
     pub language: Option<String>,
     pub inactivity_secs: Option<u64>,
     pub attachments: AttachmentsView,
@@ -842,6 +845,17 @@ pub struct ChannelView {
     /// Open conversations moved here with their numbers (`PUT .../numbers` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub moved_conversations: Option<u64>,
+}
+
+/// A number that left the channel: when, and until when its late webhooks are still taken here.
+#[derive(Serialize, ToSchema)]
+pub struct FormerNumberView {
+    #[schema(value_type = String, example = "+15555550100")]
+    pub number: Phone,
+    #[schema(format = DateTime)]
+    pub left_at: String,
+    #[schema(format = DateTime)]
+    pub late_webhooks_until: String,
 }
 
 /// What media a channel carries (issue 14): its provider's support each way (with the reason where a

@@ -502,6 +502,18 @@ pub fn view(app: &App, channel: &Channel, credentials: &Credentials) -> ChannelV
                 send_rate: n.send_rate(),
             })
             .collect(),
+        former_numbers: channel
+            .former_numbers
+            .iter()
+            .filter(|f| app.clock.now() - f.left_at < smsdesk_domain::model::FORMER_NUMBER_GRACE)
+            .map(|f| crate::http::views::FormerNumberView {
+                number: f.number.clone(),
+                left_at: crate::http::views::ts(f.left_at),
+                late_webhooks_until: crate::http::views::ts(
+                    f.left_at + smsdesk_domain::model::FORMER_NUMBER_GRACE,
+                ),
+            })
+            .collect(),
         language: Some(channel.language.clone().unwrap_or_else(|| DEFAULT_LANGUAGE.to_string())),
         inactivity_secs: channel.inactivity_secs,
         attachments: AttachmentsView::from(&channel.attachments),
