@@ -16,6 +16,9 @@ What it checks:
 - every queue has an alarm (age of the oldest message for working queues, depth for dead-letter queues);
 - every alarm notifies the alarm topic, says what it means and the first thing to check, and has a
   section in the README's runbook;
+- CloudWatch can publish to every topic alarms notify: not encrypted with an AWS-managed key (alias/aws/sns,
+  whose policy CloudWatch may not use), but with a customer managed key of the stack whose policy lets
+  cloudwatch.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*, administered by the account, rotated;
 - the table is protected from deletion; dead-letter queues are retained; queues set their retention;
 - the API writes access logs to a log group with retention; the outputs name every URL, the topic and the
   dashboard;
@@ -118,6 +121,51 @@ def statement_targets(resource):
         else:
             names.add(text)
     return names
+
+
+def key_policy_grants(key_props, principal, actions):
+    """Whether a KMS key policy allows the service `principal` every one of `actions` (wildcards as written)."""
+    granted = set()
+    for st in key_props.get("KeyPolicy", {}).get("Statement", []):
+        services = as_list(st.get("Principal", {}).get("Service", [])) if isinstance(st.get("Principal"), dict) else []
+        if st.get("Effect") == "Allow" and principal in services:
+            granted.update(as_list(st.get("Action", [])))
+    return all(a in granted or "kms:*" in granted for a in actions)
+
+
+def check_alarm_topics(res, by_type, alarms):
+    """Every SNS topic of the stack that alarms notify: CloudWatch must be able to publish to it. An encrypted
+    topic needs a key whose policy lets cloudwatch.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*;
+    an AWS-managed key (alias/aws/...) has a policy nobody can change that does not, so every notification
+    would fail."""
+    notified = set()
+    for a in alarms.values():
+        for action in as_list(a.get("AlarmActions", [])) + as_list(a.get("OKActions", [])):
+            for name in re.findall(r"'Ref': '([A-Za-z0-9]+)'", repr(action)):
+                if res.get(name, {}).get("Type") == "AWS::SNS::Topic":
+                    notified.add(name)
+    check("alarms notify a topic of the stack", notified, repr(sorted(notified)))
+    for topic in sorted(notified):
+        key = res[topic]["Properties"].get("KmsMasterKeyId")
+        if key is None:
+            check(f"{topic}: CloudWatch can publish to it (unencrypted)", True)
+            continue
+        managed = isinstance(key, str) and (key.startswith("alias/aws/") or ":alias/aws/" in key)
+        check(f"{topic}: not encrypted with an AWS-managed key (CloudWatch cannot use alias/aws/sns)",
+              not managed, repr(key))
+        key_id = ref(key)
+        props = res.get(key_id, {}).get("Properties", {}) if res.get(key_id, {}).get("Type") == "AWS::KMS::Key" else None
+        check(f"{topic}: encrypted with a customer managed key of the stack", props is not None, repr(key))
+        if props is None:
+            continue
+        check(f"{topic}: its key lets cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*",
+              key_policy_grants(props, "cloudwatch.amazonaws.com", ["kms:Decrypt", "kms:GenerateDataKey*"]),
+              repr(props.get("KeyPolicy")))
+        admin = any(st.get("Effect") == "Allow" and "kms:*" in as_list(st.get("Action", []))
+                    and ":root" in repr(st.get("Principal"))
+                    for st in props.get("KeyPolicy", {}).get("Statement", []))
+        check(f"{topic}: its key is administered by the account (kms:* for the account root)", admin)
+        check(f"{topic}: its key rotates", props.get("EnableKeyRotation") is True)
 
 
 def check_live(res, by_type):
@@ -341,6 +389,7 @@ def main():
           access in res and "RetentionInDays" in res[access]["Properties"], f"{access!r}")
     check("the stack can create its own alarm topic with an email subscription",
           "AlarmTopic" in res and any(res[s]["Type"] == "AWS::SNS::Subscription" for s in res))
+    check_alarm_topics(res, by_type, alarms)
     outputs = t.get("Outputs", {})
     check_live(res, by_type)
     check_function_urls(res, by_type, glob, outputs)
