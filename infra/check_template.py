@@ -20,6 +20,8 @@ What it checks:
   whose policy CloudWatch may not use), but with a customer managed key of the stack whose policy lets
   cloudwatch.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*, administered by the account, rotated;
 - the table is protected from deletion; dead-letter queues are retained; queues set their retention;
+- every retained resource is named by CloudFormation, so a failed first deploy can be retried under the same
+  stack name (a retained log group named /aws/lambda/<stack>/<fn> was still there and blocked the retry);
 - the API writes access logs to a log group with retention; the outputs name every URL, the topic and the
   dashboard;
 - webhooks on a function URL (parameter WebhookIngress=FunctionUrl): the URL is inbound-webhook's live
@@ -46,6 +48,10 @@ TABLES = os.path.join(ROOT, "infra", "TABLES.md")
 README = os.path.join(ROOT, "README.md")
 
 results = []
+
+# Properties that give a resource a fixed physical name.
+NAME_PROPERTIES = ("LogGroupName", "TableName", "BucketName", "QueueName", "TopicName", "FunctionName",
+                   "RoleName", "AliasName", "Name")
 
 
 def check(name, ok, detail=""):
@@ -378,6 +384,16 @@ def main():
         desc = str(a.get("AlarmDescription", ""))
         check(f"{lid}: says what it means and the first thing to check", "First check:" in desc, desc[:80])
         check(f"{lid}: has a runbook entry in the README", f"`{lid}`" in readme)
+
+    # A resource kept when a first deploy fails and rolls back (DeletionPolicy Retain) must let CloudFormation
+    # name it: a fixed name (e.g. /aws/lambda/<stack>/<fn>) is still taken when the deploy is retried under
+    # the same stack name, and the retry fails with "already exists".
+    for lid, r in res.items():
+        if r.get("DeletionPolicy") != "Retain":
+            continue
+        named = [k for k in NAME_PROPERTIES if k in r.get("Properties", {})]
+        check(f"{lid}: retained, so named by CloudFormation (a retry under the same stack name can create it again)",
+              not named, repr(named))
 
     table = res["Table"]
     check("table: deletion protection on", table["Properties"].get("DeletionProtectionEnabled") is True)
