@@ -24,6 +24,10 @@ What it checks:
   stack name (a retained log group named /aws/lambda/<stack>/<fn> was still there and blocked the retry);
 - the API writes access logs to a log group with retention; the outputs name every URL, the topic and the
   dashboard;
+- the timers schedule: alarms on its rule's own metrics (stopped: Invocations with missing data breaching;
+  failing: FailedInvocations); an alarm that treats missing data as breaching reads one metric, not math;
+- tags on everything that takes them (the resource types' schemas, from cfn-lint), and PropagateTags for
+  what SAM makes for the functions;
 - webhooks on a function URL (parameter WebhookIngress=FunctionUrl): the URL is inbound-webhook's live
   alias, public (the provider's signature authenticates) with both permissions Lambda requires; the
   webhook function checks signatures against the host it was called at, every other function is told
@@ -172,6 +176,50 @@ def check_alarm_topics(res, by_type, alarms):
                     for st in props.get("KeyPolicy", {}).get("Statement", []))
         check(f"{topic}: its key is administered by the account (kms:* for the account root)", admin)
         check(f"{topic}: its key rotates", props.get("EnableKeyRotation") is True)
+
+
+def check_schedule(res, by_type, alarms):
+    """The timers schedule is watched by its EventBridge rule's own metrics: timers' Lambda invocations also
+    come from its SQS trigger, so they keep up when the schedule stops. A stopped rule publishes nothing, so
+    that alarm treats missing data as breaching; and it reads the metric itself (a math expression over a
+    metric that has no data at all gives no value, so a breaching alarm on it could never return to OK)."""
+    rules = [lid for lid in by_type.get("AWS::Events::Rule", []) if "ScheduleExpression" in res[lid]["Properties"]]
+    check("one schedule rule (the timers sweep)", len(rules) == 1, repr(rules))
+    for rule in rules:
+        def watching(metric):
+            return [lid for lid, a in alarms.items() if a.get("Namespace") == "AWS/Events"
+                    and a.get("MetricName") == metric
+                    and any(d.get("Name") == "RuleName" and ref(d.get("Value")) == rule for d in a.get("Dimensions", []))]
+        stopped = watching("Invocations")
+        check(f"{rule}: an alarm fires when it stops invoking (Invocations below 1, missing data breaching)",
+              any(alarms[a].get("ComparisonOperator") == "LessThanThreshold" and alarms[a].get("Threshold") == 1
+                  and alarms[a].get("TreatMissingData") == "breaching" for a in stopped), repr(stopped))
+        failing = watching("FailedInvocations")
+        check(f"{rule}: an alarm fires when its invocations fail (FailedInvocations, no data = no failure)",
+              any(alarms[a].get("TreatMissingData") == "notBreaching" for a in failing), repr(failing))
+    for lid, a in alarms.items():
+        if a.get("TreatMissingData") == "breaching":
+            check(f"{lid}: treats missing data as breaching on one metric, not on a math expression (it can "
+                  "return to OK)", "Metrics" not in a and a.get("MetricName"))
+
+
+def check_tags(t, res):
+    """Tags on everything that takes them: each resource whose CloudFormation type has a Tags property sets
+    it; SAM functions take Globals' tags, which PropagateTags also puts on what SAM makes for them (roles,
+    CodeDeploy's application, deployment groups and role)."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+    glob = t.get("Globals", {}).get("Function", {})
+    check("functions are tagged, and so is what SAM makes for them (Globals Tags, PropagateTags)",
+          glob.get("Tags", {}).get("app") == "smsdesk" and glob.get("PropagateTags") is True,
+          repr({k: glob.get(k) for k in ("Tags", "PropagateTags")}))
+    untagged = []
+    for lid, r in res.items():
+        if r["Type"].startswith("AWS::Serverless::"):
+            continue
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", r["Type"]).schema
+        if "Tags" in schema.get("properties", {}) and not r.get("Properties", {}).get("Tags"):
+            untagged.append(lid)
+    check("every resource whose type takes tags has them", not untagged, repr(untagged))
 
 
 def check_live(res, by_type):
@@ -406,12 +454,14 @@ def main():
     check("the stack can create its own alarm topic with an email subscription",
           "AlarmTopic" in res and any(res[s]["Type"] == "AWS::SNS::Subscription" for s in res))
     check_alarm_topics(res, by_type, alarms)
+    check_schedule(res, by_type, alarms)
     outputs = t.get("Outputs", {})
     check_live(res, by_type)
     check_function_urls(res, by_type, glob, outputs)
     for out in ("ApiUrl", "WebhookBaseUrl", "AlarmTopic", "DashboardUrl", "WebSocketUrl"):
         check(f"output {out}", out in outputs)
     check("a dashboard is declared", "AWS::CloudWatch::Dashboard" in by_type)
+    check_tags(t, res)
 
     failed = 0
     for name, ok, detail in results:

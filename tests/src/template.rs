@@ -40,7 +40,7 @@ pub struct Template {
     pub functions: Vec<String>,
     pub routes: Vec<Route>,
     pub triggers: Vec<Trigger>,
-    /// Binaries of the functions with a `Schedule` event.
+    /// Binaries of the functions with a `Schedule` event, or the target of a scheduled `AWS::Events::Rule`.
     pub scheduled: Vec<String>,
     /// The WebSocket API's routes (`$connect`, `$default`, `$disconnect`) and the function each goes to.
     pub websocket_routes: BTreeMap<String, String>,
@@ -247,6 +247,19 @@ impl Template {
                     let max_retries = u32::try_from(retries).unwrap_or(10_000);
                     let function = function_of(&function)?;
                     stream_triggers.push(StreamTrigger { function, batch_size, sort_keys, max_retries });
+                }
+                // A schedule declared as its own rule (it carries tags, which SAM's `Schedule` event does not
+                // give the rule it makes): each target that is a function's alias runs on the schedule.
+                Some("AWS::Events::Rule") if prop("ScheduleExpression").is_some() => {
+                    let targets = prop("Targets").and_then(Value::as_sequence).ok_or_else(|| format!("{id}: no Targets"))?;
+                    for target in targets {
+                        let function = target
+                            .get("Arn")
+                            .and_then(|a| reference(a, "Ref"))
+                            .and_then(|a| a.strip_suffix(".Alias").map(str::to_string))
+                            .ok_or_else(|| format!("{id}: a target's Arn is not a function's !Ref <F>.Alias"))?;
+                        scheduled.push(function_of(&function)?);
+                    }
                 }
                 Some("AWS::Lambda::EventSourceMapping") => {
                     let source = prop("EventSourceArn")
