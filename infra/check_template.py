@@ -8,14 +8,17 @@ other CloudFormation tags). Each check prints `ok` or `FAIL` with what is wrong;
 What it checks:
 - every function: its own CodeUri (built as its own package, so Cargo unifies no other function's
   features), a log group with retention, JSON logs without Lambda's INFO platform lines (LogFormat
-  JSON, SystemLogLevel WARN: no START/END/REPORT lines billed), an error alarm and a throttle alarm that
-  notify someone, a concurrency limit (reserved concurrency or its SQS trigger's MaximumConcurrency), a
-  gradual deployment rolled back by its error alarm, X-Ray tracing;
+  JSON, SystemLogLevel WARN: no START/END/REPORT lines billed), an error alarm that notifies someone, a
+  concurrency limit (reserved concurrency or its SQS trigger's MaximumConcurrency), a throttle alarm when
+  the limit is reserved concurrency (an SQS trigger's limit throttles nothing: its queue's age alarm shows
+  it instead, and no throttle alarm pretends otherwise), a gradual deployment rolled back by its error
+  alarm, X-Ray tracing;
 - IAM: each function's actions are exactly those of its row in infra/TABLES.md ("IAM per function"), on
   the table, queues and secrets that row names, and nothing else;
 - every queue has an alarm (age of the oldest message for working queues, depth for dead-letter queues);
-- every alarm notifies the alarm topic, says what it means and the first thing to check, and has a
-  section in the README's runbook;
+- every alarm notifies the alarm topic, and again when it returns to OK, says what it means and the first
+  thing to check, and has a section in the README's runbook;
+- the dashboard shows every queue and lists every alarm (but those made under a condition);
 - CloudWatch can publish to every topic alarms notify: not encrypted with an AWS-managed key (alias/aws/sns,
   whose policy CloudWatch may not use), but with a customer managed key of the stack whose policy lets
   cloudwatch.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*, administered by the account, rotated;
@@ -40,6 +43,7 @@ What it checks:
   failures, bounded retries and an on-failure destination; `execute-api:ManageConnections` names that API.
 """
 
+import json
 import os
 import re
 import sys
@@ -378,13 +382,24 @@ def main():
         check(f"{fn}: error alarm that notifies someone",
               errors and all(alarm_targets_topic(alarms[a]) for a in errors), f"{errors}")
         throttles = fn_alarms("Throttles")
-        check(f"{fn}: throttle alarm that notifies someone",
-              throttles and all(alarm_targets_topic(alarms[a]) for a in throttles), f"{throttles}")
-
         reserved = "ReservedConcurrentExecutions" in props
         esm_limited = any(ref(e.get("FunctionName")) == fn
                           and e.get("ScalingConfig", {}).get("MaximumConcurrency") for e in esms)
         check(f"{fn}: concurrency limit", reserved or esm_limited)
+        if reserved:
+            check(f"{fn}: throttle alarm that notifies someone (it has reserved concurrency)",
+                  throttles and all(alarm_targets_topic(alarms[a]) for a in throttles), f"{throttles}")
+        else:
+            # Only an SQS trigger's MaximumConcurrency limits it: the poller invokes no more than that, so
+            # Lambda never throttles it at its limit; its queue's age shows it (checked per queue below).
+            check(f"{fn}: no throttle alarm, which could not fire (no reserved concurrency; its SQS trigger's "
+                  "MaximumConcurrency caps invocations without throttling)", not throttles, f"{throttles}")
+            fed_by = [ref(e.get("EventSourceArn")) for e in esms if ref(e.get("FunctionName")) == fn]
+            aged = [q for q in fed_by if any(
+                a.get("MetricName") == "ApproximateAgeOfOldestMessage"
+                and any(ref(d.get("Value")) == q for d in a.get("Dimensions") or []) for a in alarms.values())]
+            check(f"{fn}: at its limit, its queue's age alarm fires instead", fed_by and aged == fed_by,
+                  f"{fed_by} {aged}")
 
         dp = props.get("DeploymentPreference", {})
         check(f"{fn}: gradual deployment rolled back by its error alarm",
@@ -429,6 +444,8 @@ def main():
 
     for lid, a in alarms.items():
         check(f"{lid}: notifies the alarm topic", alarm_targets_topic(a))
+        check(f"{lid}: notifies again when it returns to OK (OKActions as its AlarmActions)",
+              a.get("OKActions") == a.get("AlarmActions"), repr(a.get("OKActions")))
         desc = str(a.get("AlarmDescription", ""))
         check(f"{lid}: says what it means and the first thing to check", "First check:" in desc, desc[:80])
         check(f"{lid}: has a runbook entry in the README", f"`{lid}`" in readme)
@@ -461,6 +478,22 @@ def main():
     for out in ("ApiUrl", "WebhookBaseUrl", "AlarmTopic", "DashboardUrl", "WebSocketUrl"):
         check(f"output {out}", out in outputs)
     check("a dashboard is declared", "AWS::CloudWatch::Dashboard" in by_type)
+    for d in by_type.get("AWS::CloudWatch::Dashboard", []):
+        body = res[d]["Properties"].get("DashboardBody")
+        text = body.get("Fn::Sub", "") if isinstance(body, dict) else str(body)
+        text = text[0] if isinstance(text, list) else text
+        try:
+            json.loads(re.sub(r"\$\{[^}]+\}", "x", text))
+            parsed = None
+        except ValueError as e:
+            parsed = str(e)
+        check("the dashboard's body is JSON (its ${...} substituted)", parsed is None, parsed)
+        for q in queues:
+            check(f"the dashboard shows {q}", "${" + q + ".QueueName}" in text)
+        unconditional = [lid for lid in alarms if "Condition" not in res[lid]]
+        missing = [lid for lid in unconditional if "${" + lid + ".Arn}" not in text]
+        check("the dashboard's alarm widget lists every alarm (but those made under a condition)", not missing,
+              repr(missing))
     check_tags(t, res)
 
     failed = 0
