@@ -14,7 +14,10 @@ What it checks:
   it instead, and no throttle alarm pretends otherwise), a gradual deployment rolled back by its error
   alarm, X-Ray tracing;
 - IAM: each function's actions are exactly those of its row in infra/TABLES.md ("IAM per function"), on
-  the table, queues and secrets that row names, and nothing else;
+  the table, queues and secrets that row names, and nothing else; and on the table, each action is allowed
+  on exactly the leading keys (`dynamodb:LeadingKeys`) of its rows in "Key prefixes per function" (written
+  from the code paths, which the AWS-shape tests hold to the template call by call), `any` only where a
+  statement has no condition;
 - every queue has an alarm (age of the oldest message for working queues, depth for dead-letter queues);
 - every alarm notifies the alarm topic, and again when it returns to OK, says what it means and the first
   thing to check, and has a section in the README's runbook;
@@ -110,6 +113,60 @@ def parse_iam_table():
         targets = frozenset(t.strip(" `") for t in on.split(",") if t.strip(" `"))
         rows.setdefault(fn.strip("`"), set()).add((acts, targets))
     return rows
+
+
+def parse_key_table():
+    """infra/TABLES.md, section "Key prefixes per function": | function | actions | leading keys | code paths |
+    as {function: {(action, key)}}, key `any` for a statement without a dynamodb:LeadingKeys condition."""
+    text = open(TABLES, encoding="utf-8").read()
+    m = re.search(r"^### Key prefixes per function\n(.*?)(?=^#|\Z)", text, re.S | re.M)
+    rows = {}
+    if not m:
+        return rows
+    for line in m.group(1).splitlines():
+        if not line.startswith("|"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or cells[0] in ("function", "") or set(cells[0]) <= {"-", ":"}:
+            continue
+        fn, actions, keys, _paths = cells
+        acts = [a.strip(" `") for a in actions.split(",") if a.strip(" `")]
+        ks = [k.strip(" `") for k in keys.split(",") if k.strip(" `")]
+        pairs = rows.setdefault(fn.strip("`"), set())
+        for a in acts:
+            for k in ks:
+                pairs.add((a, k))
+    return rows
+
+
+def template_key_pairs(props):
+    """A function's DynamoDB statements on the table as {(action, leading key or `any`)}, and the problems
+    found: a condition other than ForAllValues:StringLike dynamodb:LeadingKeys, or one on an index."""
+    pairs, problems = set(), []
+    for policy in as_list(props.get("Policies", [])):
+        if not isinstance(policy, dict):
+            continue
+        for st in policy.get("Statement", []):
+            if st.get("Effect") != "Allow":
+                continue
+            targets = repr(st.get("Resource"))
+            if ("Table.Arn" not in targets and "'Table'" not in targets) or "StreamArn" in targets:
+                continue
+            actions = [a for a in as_list(st.get("Action")) if a.startswith("dynamodb:")]
+            cond = st.get("Condition")
+            if cond is None:
+                keys = ["any"]
+            else:
+                keys = cond.get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+                if keys is None or len(cond) != 1:
+                    problems.append(f"{st.get('Sid')}: condition {cond!r}")
+                    keys = []
+                if "/index/" in targets:
+                    problems.append(f"{st.get('Sid')}: a leading-keys condition on an index")
+            for a in actions:
+                for k in as_list(keys):
+                    pairs.add((a, k))
+    return pairs, problems
 
 
 def statement_targets(resource):
@@ -348,6 +405,8 @@ def main():
     esms = [res[lid]["Properties"] for lid in by_type.get("AWS::Lambda::EventSourceMapping", [])]
     iam = parse_iam_table()
     check("TABLES.md has an 'IAM per function' table", iam)
+    key_table = parse_key_table()
+    check("TABLES.md has a 'Key prefixes per function' table", key_table)
 
     check("X-Ray tracing is active for every function", glob.get("Tracing") == "Active")
     check("every function is invoked through an alias", glob.get("AutoPublishAlias"))
@@ -424,6 +483,14 @@ def main():
                 for target in targets:
                     out.setdefault(target, set()).update(acts)
             return out
+        # The item kinds (dynamodb:LeadingKeys) each action may name, against TABLES.md's rows.
+        pairs, problems = template_key_pairs(props)
+        check(f"{fn}: DynamoDB conditions are leading keys on the table only", not problems, repr(problems))
+        want_pairs = key_table.get(name)
+        check(f"{fn}: DynamoDB actions and leading keys are exactly its rows in TABLES.md (Key prefixes per function)",
+              want_pairs is not None and pairs == want_pairs,
+              f"only in the template: {sorted(pairs - (want_pairs or set()))}; "
+              f"only in TABLES.md: {sorted((want_pairs or set()) - pairs)}")
         check(f"{fn}: IAM actions are exactly its row in TABLES.md",
               want is not None and flat(got) == flat(want),
               f"template {sorted((k, sorted(v)) for k, v in flat(got).items())} vs "

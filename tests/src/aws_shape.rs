@@ -296,7 +296,35 @@ impl Drop for AwsShape {
         {
             panic!("the AWS shape failed: {fault}");
         }
+        if !std::thread::panicking()
+            && let Some(denied) = denied_by_the_template()
+        {
+            panic!("the AWS shape failed: {denied}");
+        }
     }
+}
+
+/// The DynamoDB calls the functions made (in any test of this process so far) that their roles in the
+/// template do not allow, action and item kind (`dynamodb:LeadingKeys`) alike: DynamoDB Local enforces no
+/// IAM, AWS would refuse each with AccessDeniedException. None when every call was allowed.
+pub fn denied_by_the_template() -> Option<String> {
+    let template = Template::load(&template_path()).expect("infra/template.yaml reads");
+    let mut denied = Vec::new();
+    for (function, uses) in usage::key_uses() {
+        if !template.functions.contains(&function) {
+            continue; // the tests' own calls, outside any function
+        }
+        for call in template.denied(&function, &uses) {
+            denied.push(format!("{function}: {call}"));
+        }
+    }
+    (!denied.is_empty()).then(|| {
+        format!(
+            "DynamoDB calls the template's IAM does not allow (AccessDenied in AWS; add the key prefix to the \
+             function's dynamodb:LeadingKeys and to infra/TABLES.md, \"Key prefixes per function\"): {}",
+            denied.join("; ")
+        )
+    })
 }
 
 /// The `smsdesk-lambda` adapters a function's Cargo.toml turns on.

@@ -8,7 +8,7 @@
 
 use serde_norway::Value;
 use smsdesk_ports::QueueKind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// One `AWS::ApiGatewayV2::Route`.
@@ -50,6 +50,103 @@ pub struct Template {
     pub function_url: Option<FunctionUrl>,
     /// The API function's own URL, made under a condition (parameter `ApiIngress=FunctionUrl`).
     pub api_url: Option<ApiFunctionUrl>,
+    /// What each function's role may do on the table (binary -> its policy's DynamoDB statements).
+    pub dynamodb: BTreeMap<String, Vec<DynamoGrant>>,
+}
+
+/// One `Allow` statement of a function's policy on the table: its DynamoDB actions, whether it names the
+/// table and its indexes (`!GetAtt Table.Arn`, `!Sub "${Table.Arn}/index/*"`), and the
+/// `dynamodb:LeadingKeys` patterns its condition allows (`None`: no condition, any key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DynamoGrant {
+    pub actions: Vec<String>,
+    pub table: bool,
+    pub indexes: bool,
+    pub leading_keys: Option<Vec<String>>,
+}
+
+impl DynamoGrant {
+    /// Whether this statement lets `action` name an item whose partition key has the leading-key pattern
+    /// `key` (`MSG#*`, `CHANNELS`: [`smsdesk_aws::usage::leading_key_pattern`]), on `index` or the table.
+    /// A condition on leading keys is not relied on for an index (what IAM compares there is not the
+    /// table's key): an index read needs a statement without one.
+    pub fn allows(&self, action: &str, index: Option<&str>, key: &str) -> bool {
+        if !self.actions.iter().any(|a| a == action || a == "dynamodb:*") {
+            return false;
+        }
+        match (index, &self.leading_keys) {
+            (Some(_), None) => self.indexes,
+            (Some(_), Some(_)) => false,
+            (None, None) => self.table,
+            (None, Some(patterns)) => self.table && patterns.iter().any(|p| string_like(p, key)),
+        }
+    }
+}
+
+/// IAM's `StringLike`: `*` any run of characters, `?` any one; the rest literally.
+pub fn string_like(pattern: &str, value: &str) -> bool {
+    fn matches(p: &[char], v: &[char]) -> bool {
+        match p.split_first() {
+            None => v.is_empty(),
+            Some(('*', rest)) => (0..=v.len()).any(|i| matches(rest, &v[i..])),
+            Some(('?', rest)) => !v.is_empty() && matches(rest, &v[1..]),
+            Some((c, rest)) => v.first() == Some(c) && matches(rest, &v[1..]),
+        }
+    }
+    let (p, v): (Vec<char>, Vec<char>) = (pattern.chars().collect(), value.chars().collect());
+    matches(&p, &v)
+}
+
+/// A function's DynamoDB statements: those of its `Policies` whose resources name the table.
+fn dynamo_grants(id: &str, policies: Option<&Value>) -> Result<Vec<DynamoGrant>, String> {
+    let mut grants = Vec::new();
+    for policy in policies.and_then(Value::as_sequence).into_iter().flatten() {
+        for statement in policy.get("Statement").and_then(Value::as_sequence).into_iter().flatten() {
+            if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+                continue;
+            }
+            let listed = |v: Option<&Value>| -> Vec<Value> {
+                match v {
+                    Some(Value::Sequence(items)) => items.clone(),
+                    Some(other) => vec![other.clone()],
+                    None => Vec::new(),
+                }
+            };
+            let resources = listed(statement.get("Resource"));
+            let table = resources.iter().any(|r| reference(r, "GetAtt").as_deref() == Some("Table.Arn"));
+            let indexes = resources
+                .iter()
+                .any(|r| reference(r, "Sub").is_some_and(|s| s.starts_with("${Table.Arn}/index/")));
+            if !table && !indexes {
+                continue;
+            }
+            let actions: Vec<String> = listed(statement.get("Action"))
+                .iter()
+                .map(|a| {
+                    a.as_str().map(str::to_string).ok_or_else(|| format!("{id}: an action is not a string"))
+                })
+                .collect::<Result<_, _>>()?;
+            let leading_keys = match statement.get("Condition") {
+                None => None,
+                Some(condition) => {
+                    let keys = condition
+                        .get("ForAllValues:StringLike")
+                        .and_then(|c| c.get("dynamodb:LeadingKeys"))
+                        .and_then(Value::as_sequence)
+                        .ok_or_else(|| {
+                            format!("{id}: a condition on the table other than ForAllValues:StringLike LeadingKeys")
+                        })?;
+                    Some(
+                        keys.iter()
+                            .map(|k| k.as_str().map(str::to_string).ok_or_else(|| format!("{id}: {k:?}")))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    )
+                }
+            };
+            grants.push(DynamoGrant { actions, table, indexes, leading_keys });
+        }
+    }
+    Ok(grants)
 }
 
 /// An `AWS::Lambda::Url` for the API: its function checks bearer JWTs itself there.
@@ -120,6 +217,7 @@ impl Template {
         let mut own_jwt_audience = BTreeMap::new();
         let mut binaries = BTreeMap::new();
         let mut scheduled = Vec::new();
+        let mut dynamodb = BTreeMap::new();
         for (id, resource) in &by_id {
             if kind(id) != Some("AWS::Serverless::Function") {
                 continue;
@@ -132,6 +230,10 @@ impl Template {
                 .ok_or_else(|| format!("function {id} has no Metadata.BuildProperties.Binary"))?;
             functions.push(binary.to_string());
             binaries.insert(id.clone(), binary.to_string());
+            dynamodb.insert(
+                binary.to_string(),
+                dynamo_grants(id, resource.get("Properties").and_then(|p| p.get("Policies")))?,
+            );
             let own = resource
                 .get("Properties")
                 .and_then(|p| p.get("Environment"))
@@ -251,13 +353,17 @@ impl Template {
                 // A schedule declared as its own rule (it carries tags, which SAM's `Schedule` event does not
                 // give the rule it makes): each target that is a function's alias runs on the schedule.
                 Some("AWS::Events::Rule") if prop("ScheduleExpression").is_some() => {
-                    let targets = prop("Targets").and_then(Value::as_sequence).ok_or_else(|| format!("{id}: no Targets"))?;
+                    let targets = prop("Targets")
+                        .and_then(Value::as_sequence)
+                        .ok_or_else(|| format!("{id}: no Targets"))?;
                     for target in targets {
                         let function = target
                             .get("Arn")
                             .and_then(|a| reference(a, "Ref"))
                             .and_then(|a| a.strip_suffix(".Alias").map(str::to_string))
-                            .ok_or_else(|| format!("{id}: a target's Arn is not a function's !Ref <F>.Alias"))?;
+                            .ok_or_else(|| {
+                                format!("{id}: a target's Arn is not a function's !Ref <F>.Alias")
+                            })?;
                         scheduled.push(function_of(&function)?);
                     }
                 }
@@ -341,7 +447,22 @@ impl Template {
             stream_triggers,
             function_url,
             api_url,
+            dynamodb,
         })
+    }
+
+    /// What `function`'s DynamoDB calls (as the AWS-shape tests saw them: [`smsdesk_aws::usage::key_uses`])
+    /// named that its role does not allow: each as `action on <index or table> key`. In AWS each would be
+    /// an AccessDeniedException.
+    pub fn denied(&self, function: &str, uses: &BTreeSet<smsdesk_aws::usage::KeyUse>) -> Vec<String> {
+        let grants = self.dynamodb.get(function).map(Vec::as_slice).unwrap_or_default();
+        uses.iter()
+            .filter(|u| !grants.iter().any(|g| g.allows(&u.action, u.index.as_deref(), &u.leading_key)))
+            .map(|u| match &u.index {
+                Some(index) => format!("{} on index {index} (partition {})", u.action, u.leading_key),
+                None => format!("{} on {}", u.action, u.leading_key),
+            })
+            .collect()
     }
 
     /// The route API Gateway picks for `method` and `path`: exact paths before path variables before the
@@ -537,6 +658,70 @@ mod tests {
             };
             assert_eq!(url.webhook_url.get(function), Some(&expected), "{function}");
         }
+    }
+
+    #[test]
+    fn string_like_is_iams() {
+        assert!(string_like("MSG#*", "MSG#*"));
+        assert!(string_like("MSG#*", "MSG#m_1"));
+        assert!(string_like("CHANNELS", "CHANNELS"));
+        assert!(!string_like("CHANNELS", "CHANNELS#*"));
+        assert!(!string_like("CONV#*", "CONSENTLOG#*"));
+        assert!(string_like("AGENTS#?", "AGENTS#3"));
+        assert!(string_like("*", "anything"));
+    }
+
+    /// The template's grants, read back: the webhook's role reaches the items its receipt path touches
+    /// (a Twilio 21610 opt-out: the conversation, the consent log; the `queued` entry a receipt ahead of
+    /// `sent` tidies), and no more.
+    #[test]
+    fn the_webhooks_role_reaches_what_its_receipts_touch_and_nothing_else() {
+        let t = Template::load(&template_path()).expect("infra/template.yaml reads");
+        let used = |action: &str, key: &str| smsdesk_aws::usage::KeyUse {
+            action: action.into(),
+            index: None,
+            leading_key: key.into(),
+        };
+        let receipts: BTreeSet<_> = [
+            used("dynamodb:GetItem", "CHANNELS"),
+            used("dynamodb:Query", "CHANNELS"),
+            used("dynamodb:GetItem", "DEDUPE#*"),
+            used("dynamodb:GetItem", "PROVREF#*"),
+            used("dynamodb:GetItem", "MSG#*"),
+            used("dynamodb:PutItem", "PROVREF#*"),
+            used("dynamodb:UpdateItem", "MSG#*"),
+            used("dynamodb:DeleteItem", "QUEUED#*"),
+            used("dynamodb:GetItem", "CONV#*"),
+            used("dynamodb:PutItem", "CONSENTLOG#*"),
+        ]
+        .into();
+        assert_eq!(t.denied("inbound-webhook", &receipts), Vec::<String>::new());
+        let beyond: BTreeSet<_> = [
+            used("dynamodb:PutItem", "CONV#*"),
+            used("dynamodb:UpdateItem", "CONV#*"),
+            used("dynamodb:GetItem", "AGENTS#*"),
+            used("dynamodb:DeleteItem", "MSG#*"),
+            smsdesk_aws::usage::KeyUse {
+                action: "dynamodb:Query".into(),
+                index: Some("waiting".into()),
+                leading_key: "q_1".into(),
+            },
+        ]
+        .into();
+        assert_eq!(
+            t.denied("inbound-webhook", &beyond).len(),
+            beyond.len(),
+            "{:?}",
+            t.dynamodb["inbound-webhook"]
+        );
+        // The router reads the open conversations' index and any item of the table.
+        let router: BTreeSet<_> = [smsdesk_aws::usage::KeyUse {
+            action: "dynamodb:Query".into(),
+            index: Some("open_by_id".into()),
+            leading_key: "OPEN#*".into(),
+        }]
+        .into();
+        assert!(t.denied("router", &router).is_empty());
     }
 
     #[test]

@@ -165,6 +165,11 @@ impl Expr {
     pub(crate) fn values(&self) -> Option<HashMap<String, AttributeValue>> {
         (!self.values.is_empty()).then(|| self.values.clone())
     }
+
+    /// The value behind a placeholder (`:v0`).
+    pub(crate) fn value_of(&self, placeholder: &str) -> Option<&AttributeValue> {
+        self.values.get(placeholder)
+    }
 }
 
 #[cfg(test)]

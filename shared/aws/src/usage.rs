@@ -10,7 +10,7 @@
 
 use aws_sdk_dynamodb::types::ConsumedCapacity;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 /// The name calls made outside [`in_function`] are counted under.
@@ -156,6 +156,46 @@ pub(crate) fn dynamo_transaction<'a>(consumed: impl IntoIterator<Item = &'a Cons
     add("dynamodb:TransactWriteItems", 1, 0.0, write);
 }
 
+/// One kind of item a function's DynamoDB calls named, as IAM sees it: the action (`dynamodb:GetItem`; a
+/// transaction's parts by their own actions, as IAM authorizes them), the index read (`None`: the table),
+/// and the partition key's leading-key pattern ([`leading_key_pattern`]: what a `dynamodb:LeadingKeys`
+/// condition must let through). The AWS-shape tests hold each function's uses to the template's policy, so
+/// a code path that reaches an item kind its role does not allow fails there rather than in AWS.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct KeyUse {
+    pub action: String,
+    pub index: Option<String>,
+    pub leading_key: String,
+}
+
+static KEYS: Mutex<BTreeMap<String, BTreeSet<KeyUse>>> = Mutex::new(BTreeMap::new());
+
+/// A partition key as a `dynamodb:LeadingKeys` pattern: up to its first `#` and `*` (`MSG#m_1` -> `MSG#*`,
+/// `AGENTS#3` -> `AGENTS#*`), or the whole key when it has none (`CHANNELS`). Bounded: one per item kind.
+pub fn leading_key_pattern(pk: &str) -> String {
+    match pk.find('#') {
+        Some(i) => format!("{}*", &pk[..=i]),
+        None => pk.to_string(),
+    }
+}
+
+/// A DynamoDB call of `action` naming partition key `pk` (of `index`, or of the table).
+pub(crate) fn dynamo_key(action: &str, index: Option<&str>, pk: &str) {
+    let function = FUNCTION.try_with(|f| *f).unwrap_or(OUTSIDE);
+    let used = KeyUse {
+        action: action.to_string(),
+        index: index.map(str::to_string),
+        leading_key: leading_key_pattern(pk),
+    };
+    let mut keys = KEYS.lock().unwrap_or_else(|p| p.into_inner());
+    keys.entry(function.to_string()).or_default().insert(used);
+}
+
+/// Every item kind each function's DynamoDB calls named so far (function -> uses).
+pub fn key_uses() -> BTreeMap<String, BTreeSet<KeyUse>> {
+    KEYS.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 /// Every count so far.
 pub fn snapshot() -> Usage {
     COUNTS.lock().unwrap_or_else(|p| p.into_inner()).clone()
@@ -183,6 +223,35 @@ mod tests {
         let op = |calls, read_units, write_units| OpUsage { calls, read_units, write_units, seconds: 0.0 };
         assert_eq!(ops["dynamodb:PutItem"], op(1, 0.0, 1.0));
         assert_eq!(ops["dynamodb:GetItem"], op(1, 0.5, 0.0));
+    }
+
+    #[test]
+    fn a_partition_key_becomes_its_leading_key_pattern() {
+        assert_eq!(leading_key_pattern("MSG#m_1"), "MSG#*");
+        assert_eq!(leading_key_pattern("OPEN#ch_1#+15550100#+15550123"), "OPEN#*");
+        assert_eq!(leading_key_pattern("AGENTS#3"), "AGENTS#*");
+        assert_eq!(leading_key_pattern("CHANNELS"), "CHANNELS");
+        assert_eq!(leading_key_pattern("CHGSEQ"), "CHGSEQ");
+    }
+
+    #[tokio::test]
+    async fn the_item_kinds_a_function_names_are_kept_once_each() {
+        in_function("usage-test-keys", async {
+            dynamo_key("dynamodb:GetItem", None, "CONV#c_1");
+            dynamo_key("dynamodb:GetItem", None, "CONV#c_2");
+            dynamo_key("dynamodb:Query", Some("waiting"), "q_1");
+        })
+        .await;
+        let uses: Vec<KeyUse> = key_uses()["usage-test-keys"].iter().cloned().collect();
+        let used = |action: &str, index: Option<&str>, key: &str| KeyUse {
+            action: action.into(),
+            index: index.map(str::to_string),
+            leading_key: key.into(),
+        };
+        assert_eq!(
+            uses,
+            [used("dynamodb:GetItem", None, "CONV#*"), used("dynamodb:Query", Some("waiting"), "q_1")]
+        );
     }
 
     #[tokio::test]

@@ -117,6 +117,7 @@ impl DynamoStore {
     }
 
     async fn get_with(&self, key: Item, consistent: bool) -> PortResult<Option<Item>> {
+        usage::dynamo_key("dynamodb:GetItem", None, pk_of(&key));
         let out = self
             .client
             .get_item()
@@ -156,6 +157,7 @@ impl DynamoStore {
 
     /// DeleteItem, unconditional.
     pub(crate) async fn delete(&self, key: Item) -> PortResult<()> {
+        usage::dynamo_key("dynamodb:DeleteItem", None, pk_of(&key));
         let request = self.client.delete_item().table_name(&self.table).set_key(Some(key));
         let out = request.return_consumed_capacity(ReturnConsumedCapacity::Total).send().await;
         usage::dynamo("dynamodb:DeleteItem", out.as_ref().ok().and_then(|o| o.consumed_capacity.as_ref()));
@@ -165,6 +167,7 @@ impl DynamoStore {
 
     /// DeleteItem under `condition`; false when the condition failed.
     pub(crate) async fn delete_if(&self, key: Item, condition: Cond) -> PortResult<bool> {
+        usage::dynamo_key("dynamodb:DeleteItem", None, pk_of(&key));
         let result = self
             .client
             .delete_item()
@@ -189,6 +192,7 @@ impl DynamoStore {
 
     /// PutItem; returns false when `condition` failed.
     pub(crate) async fn put(&self, item: Item, condition: Option<Cond>) -> PortResult<bool> {
+        usage::dynamo_key("dynamodb:PutItem", None, pk_of(&item));
         let (expression, expr) = split(condition);
         let result = self
             .client
@@ -245,6 +249,7 @@ impl DynamoStore {
         expr: Expr,
         returns: ReturnValue,
     ) -> PortResult<Option<Item>> {
+        usage::dynamo_key("dynamodb:UpdateItem", None, pk_of(&key));
         let result = self
             .client
             .update_item()
@@ -271,6 +276,7 @@ impl DynamoStore {
 
     /// Every item of a query, following pages, up to `max` items when given.
     pub(crate) async fn query(&self, q: Query) -> PortResult<Vec<Item>> {
+        usage::dynamo_key("dynamodb:Query", q.index, q.partition().unwrap_or_default());
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -315,6 +321,9 @@ impl DynamoStore {
     pub(crate) async fn batch_get(&self, mut keys: Vec<Item>) -> PortResult<Vec<Item>> {
         keys.sort_by_key(key_text);
         keys.dedup_by(|a, b| key_text(a) == key_text(b));
+        for key in &keys {
+            usage::dynamo_key("dynamodb:BatchGetItem", None, pk_of(key));
+        }
         let mut items = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH_GET_MAX) {
             let mut pending = chunk.to_vec();
@@ -365,6 +374,17 @@ impl DynamoStore {
     /// racing with identical items (the same close at the same instant) are two operations, and a shared
     /// token would tell both that they won.
     pub(crate) async fn transact(&self, items: Vec<TransactWriteItem>) -> PortResult<Tx> {
+        // IAM authorizes a transaction by its parts' own actions, each on its item's key.
+        for item in &items {
+            let (action, key) = match (item.put(), item.update(), item.delete(), item.condition_check()) {
+                (Some(put), ..) => ("dynamodb:PutItem", put.item()),
+                (_, Some(update), ..) => ("dynamodb:UpdateItem", update.key()),
+                (_, _, Some(delete), _) => ("dynamodb:DeleteItem", delete.key()),
+                (_, _, _, Some(check)) => ("dynamodb:ConditionCheckItem", check.key()),
+                _ => continue,
+            };
+            usage::dynamo_key(action, None, pk_of(key));
+        }
         let token = uuid::Uuid::new_v4().to_string();
         for attempt in 1..=TRANSACTION_ATTEMPTS {
             let result = self
@@ -477,6 +497,14 @@ pub(crate) struct Query {
 }
 
 impl Query {
+    /// The partition key value the query names: the value of the key condition's equality
+    /// (`#n = :v [AND ...]`).
+    fn partition(&self) -> Option<&str> {
+        let equality = self.key_condition.split(" AND ").next()?;
+        let placeholder = equality.split(" = ").nth(1)?.trim();
+        self.expr.value_of(placeholder)?.as_s().ok().map(String::as_str)
+    }
+
     /// Every item of partition `pk` whose sort key meets the condition `sort` writes (given the sort key's
     /// placeholder name), in sort key order.
     fn in_partition(pk: &str, sort: impl FnOnce(&mut Expr, &str) -> String) -> Self {
@@ -515,6 +543,11 @@ fn split(condition: Option<Cond>) -> (Option<String>, Expr) {
         Some(c) => (Some(c.expression), c.expr),
         None => (None, Expr::new()),
     }
+}
+
+/// An item's (or a key's) partition key.
+fn pk_of(item: &Item) -> &str {
+    item.get("pk").and_then(|v| v.as_s().ok()).map_or("", String::as_str)
 }
 
 fn key_text(key: &Item) -> String {
