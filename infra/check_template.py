@@ -11,8 +11,11 @@ What it checks:
   JSON, SystemLogLevel WARN: no START/END/REPORT lines billed), an error alarm that notifies someone, a
   concurrency limit (reserved concurrency or its SQS trigger's MaximumConcurrency), a throttle alarm when
   the limit is reserved concurrency (an SQS trigger's limit throttles nothing: its queue's age alarm shows
-  it instead, and no throttle alarm pretends otherwise), a gradual deployment rolled back by its error
-  alarm, X-Ray tracing;
+  it instead, and no throttle alarm pretends otherwise), X-Ray tracing, and a gradual deployment rolled
+  back by: its error alarm (Lambda Errors: crashes, time-outs) and its failures alarm (the smsdesk
+  `Failures` metric it counts itself: 5xx answers, messages given up on, which Lambda never sees as
+  errors), whatever the conditions; for a function behind the HTTP API, the API's 5xx alarm too; for one
+  with a function URL, that URL's 5xx alarm (AWS/Lambda Url5xxCount) under the URL's condition;
 - IAM: each function's actions are exactly those of its row in infra/TABLES.md ("IAM per function"), on
   the table, queues and secrets that row names, and nothing else; and on the table, each action is allowed
   on exactly the leading keys (`dynamodb:LeadingKeys`) of its rows in "Key prefixes per function" (written
@@ -192,6 +195,15 @@ def statement_targets(resource):
         else:
             names.add(text)
     return names
+
+
+def trigger_branches(alarms):
+    """A DeploymentPreference's Alarms as [(condition, alarm logical ids)]: one branch (condition None) for a
+    list, two for `!If [C, [...], [...]]` ((C, True) and (C, False))."""
+    if isinstance(alarms, dict) and "Fn::If" in alarms:
+        cond, yes, no = alarms["Fn::If"]
+        return [((cond, True), [ref(a) for a in as_list(yes)]), ((cond, False), [ref(a) for a in as_list(no)])]
+    return [(None, [ref(a) for a in as_list(alarms)])]
 
 
 def key_policy_grants(key_props, principal, actions):
@@ -401,6 +413,13 @@ def main():
     for lid, r in res.items():
         by_type.setdefault(r["Type"], []).append(lid)
     functions = by_type.get("AWS::Serverless::Function", [])
+    # Binaries of the functions an HTTP API route integrates (the API's 5xx alarm speaks for them).
+    http_functions = set()
+    for lid in by_type.get("AWS::ApiGatewayV2::Integration", []):
+        props = res[lid]["Properties"]
+        target = ref(props.get("IntegrationUri"))
+        if ref(props.get("ApiId")) == "HttpApi" and target in res:
+            http_functions.add(res[target].get("Metadata", {}).get("BuildProperties", {}).get("Binary", target))
     alarms = {lid: res[lid]["Properties"] for lid in by_type.get("AWS::CloudWatch::Alarm", [])}
     esms = [res[lid]["Properties"] for lid in by_type.get("AWS::Lambda::EventSourceMapping", [])]
     iam = parse_iam_table()
@@ -461,8 +480,33 @@ def main():
                   f"{fed_by} {aged}")
 
         dp = props.get("DeploymentPreference", {})
-        check(f"{fn}: gradual deployment rolled back by its error alarm",
-              dp and any(ref(a) in errors for a in as_list(dp.get("Alarms", []))), repr(dp))
+        branches = trigger_branches(dp.get("Alarms", []))
+        check(f"{fn}: gradual deployment rolled back by its error alarm (crashes, time-outs)",
+              dp and all(any(a in errors for a in b) for _, b in branches), repr(dp))
+        # What Lambda's Errors never sees (a 5xx answer, a message given up on): the function's own count.
+        failures = [lid for lid, a in alarms.items() if a.get("Namespace") == "smsdesk"
+                    and a.get("MetricName") == "Failures" and any(
+                        d.get("Name") == "FunctionName" and ref(d.get("Value")) == fn for d in a.get("Dimensions") or [])]
+        check(f"{fn}: a failures alarm (smsdesk Failures, FunctionName) that notifies someone",
+              failures and all(alarm_targets_topic(alarms[a]) for a in failures), repr(failures))
+        check(f"{fn}: its failures alarm is among its rollback triggers (whatever the conditions)",
+              dp and failures and all(any(a in failures for a in b) for _, b in branches), repr(branches))
+        if binary in http_functions:
+            check(f"{fn}: serves the HTTP API, so the API's 5xx alarm is among its rollback triggers",
+                  all("Api5xxAlarm" in b for _, b in branches), repr(branches))
+        for url, u in res.items():
+            if u["Type"] != "AWS::Lambda::Url" or ref(u["Properties"].get("TargetFunctionArn")) != fn:
+                continue
+            cond = u.get("Condition")
+            url_alarms = [lid for lid, a in alarms.items() if res[lid].get("Condition") == cond and any(
+                m.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "Url5xxCount"
+                and any(ref(d.get("Value")) == fn for d in m["MetricStat"]["Metric"].get("Dimensions", []))
+                for m in a.get("Metrics", []))]
+            check(f"{fn}: its function URL {url} has a 5xx alarm (AWS/Lambda Url5xxCount) under {cond}",
+                  url_alarms and all(alarm_targets_topic(alarms[a]) for a in url_alarms), repr(url_alarms))
+            on = [b for c, b in branches if c == (cond, True)]
+            check(f"{fn}: with {cond}, its function URL's 5xx alarm is among its rollback triggers",
+                  on and all(any(a in url_alarms for a in b) for b in on), repr(branches))
 
         # IAM: the function's statements against its rows in TABLES.md.
         name = binary

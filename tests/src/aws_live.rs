@@ -170,6 +170,7 @@ impl LiveShape {
     /// API, and the poller that feeds it the table's stream until `stop`.
     pub async fn start(
         app: Arc<App>,
+        failures: smsdesk_lambda::Failures,
         sdk: &smsdesk_aws::aws_types::SdkConfig,
         cfg: &AwsConfig,
         template: &Template,
@@ -193,7 +194,7 @@ impl LiveShape {
         let poster = WebSocketPoster::new(sdk, &management.endpoint);
         let http = smsdesk_lambda::http_client_builder().build().expect("http client");
         let tokens = LiveHandler::token_check(&app, http);
-        let handler = LiveHandler::new(app, store.clone(), poster, tokens);
+        let handler = LiveHandler::new(app, store.clone(), poster, tokens).counting(failures);
         let reader =
             StreamReader::for_table(cfg.dynamodb_endpoint.as_deref().expect("DynamoDB Local"), store.table())
                 .await

@@ -521,7 +521,7 @@ impl AwsShape {
                     queues.insert(name.clone(), handler.queue());
                     schedules.insert(name.clone(), handler);
                 }
-                Handler::Live(app) => live_app = Some(app),
+                Handler::Live(app, failures) => live_app = Some((app, failures)),
             }
         }
 
@@ -588,9 +588,17 @@ impl AwsShape {
         }
 
         let live = match live_app {
-            Some(app) => Some(
-                crate::aws_live::LiveShape::start(app, &sdk, &cfg, &template, faults.clone(), stop.clone())
-                    .await,
+            Some((app, failures)) => Some(
+                crate::aws_live::LiveShape::start(
+                    app,
+                    failures,
+                    &sdk,
+                    &cfg,
+                    &template,
+                    faults.clone(),
+                    stop.clone(),
+                )
+                .await,
             ),
             None => None,
         };
@@ -669,7 +677,7 @@ fn serve(
 
 struct Front {
     template: Template,
-    http: HashMap<String, axum::Router>,
+    http: HashMap<String, smsdesk_lambda::HttpService>,
     identities: Arc<Identities>,
     faults: Faults,
     host: String,
@@ -870,7 +878,7 @@ fn event(
 
 struct UrlFront {
     function: String,
-    router: axum::Router,
+    router: smsdesk_lambda::HttpService,
     faults: Faults,
     /// The function URL's host.
     host: &'static str,

@@ -4,6 +4,7 @@
 //! function through [`Function::handler`] too, so what they exercise is what each function deploys: its own
 //! router, consumer or schedule, on an app that has only the adapters its Cargo.toml features link.
 
+use crate::failures::{CountFailures, Failures, HttpService};
 use crate::{SqsBatchResponse, SqsEvent};
 use smsdesk_app::App;
 use smsdesk_app::services::crm::CrmConsumer;
@@ -56,16 +57,20 @@ impl Function {
         Function::ALL.into_iter().find(|f| f.name() == name)
     }
 
-    /// What the function serves, on `app`.
+    /// What the function serves, on `app`; its failures counted into `app`'s metrics
+    /// ([`crate::failures`]).
     pub fn handler(self, app: Arc<App>) -> Handler {
         use smsdesk_app::http;
+        let failures = Failures::of_app(app.clone(), self.name());
         let queue = |consumer: Arc<dyn Consumer>, kind| {
-            Handler::Queue(QueueHandler { consumer, queue: app.queue.clone(), kind })
+            let failures = failures.clone();
+            Handler::Queue(QueueHandler { consumer, queue: app.queue.clone(), kind, failures })
         };
+        let served = |router: axum::Router| Handler::Http(CountFailures::new(router, failures.clone()));
         match self {
-            Function::InboundWebhook => Handler::Http(http::webhook_router(app)),
-            Function::ValidateCredentials => Handler::Http(http::validate_router(app)),
-            Function::AgentApi => Handler::Http(http::api_router(app)),
+            Function::InboundWebhook => served(http::webhook_router(app.clone())),
+            Function::ValidateCredentials => served(http::validate_router(app.clone())),
+            Function::AgentApi => served(http::api_router(app.clone())),
             Function::Router => queue(Arc::new(RouterConsumer::new(app.clone())), QueueKind::Inbound),
             Function::OutboundSend => {
                 queue(Arc::new(OutboundConsumer::new(app.clone())), QueueKind::Outbound)
@@ -76,23 +81,26 @@ impl Function {
                     consumer: Arc::new(OfferTimerConsumer::new(app.clone())),
                     queue: app.queue.clone(),
                     kind: QueueKind::Timers,
+                    failures: failures.clone(),
                 };
                 Handler::Schedule(ScheduleHandler { app, timers })
             }
-            Function::Live => Handler::Live(app),
+            Function::Live => Handler::Live(app, failures),
         }
     }
 }
 
 /// A function's handler: an HTTP API integration, an SQS event source mapping's target, or a schedule's.
 pub enum Handler {
-    /// Served behind API Gateway (payload 2.0) by [`crate::run_http`].
-    Http(axum::Router),
+    /// Served behind API Gateway (payload 2.0) by [`crate::run_http`]: the function's router, its failed
+    /// answers counted.
+    Http(HttpService),
     Queue(QueueHandler),
     Schedule(ScheduleHandler),
-    /// The live updates (WebSocket routes and the table's stream) on this app; the DynamoDB store and the
-    /// WebSocket API's endpoint come from the environment when it runs ([`crate::live::LiveHandler`]).
-    Live(Arc<App>),
+    /// The live updates (WebSocket routes and the table's stream) on this app, its failures counted; the
+    /// DynamoDB store and the WebSocket API's endpoint come from the environment when it runs
+    /// ([`crate::live::LiveHandler`]).
+    Live(Arc<App>, Failures),
 }
 
 impl Handler {
@@ -102,14 +110,14 @@ impl Handler {
             Handler::Http(router) => crate::run_http(router).await,
             Handler::Queue(handler) => handler.run().await,
             Handler::Schedule(handler) => handler.run().await,
-            Handler::Live(app) => run_live(app).await,
+            Handler::Live(app, failures) => run_live(app, failures).await,
         }
     }
 }
 
 /// The `live` function's handler on the adapters of the environment (feature `live`).
 #[cfg(feature = "live")]
-async fn run_live(app: Arc<App>) -> Result<(), lambda_runtime::Error> {
+async fn run_live(app: Arc<App>, failures: Failures) -> Result<(), lambda_runtime::Error> {
     use crate::live::LiveHandler;
     let sdk = smsdesk_aws::sdk_config_from_env()?;
     let cfg = smsdesk_aws::AwsConfig::from_env()?;
@@ -118,11 +126,11 @@ async fn run_live(app: Arc<App>) -> Result<(), lambda_runtime::Error> {
         .map_err(|_| format!("{} is not set", smsdesk_aws::WEBSOCKET_ENDPOINT_VAR))?;
     let poster = smsdesk_aws::WebSocketPoster::new(&sdk, &endpoint);
     let tokens = LiveHandler::token_check(&app, crate::clients::http_client_builder().build()?);
-    LiveHandler::new(app, store, poster, tokens).run().await
+    LiveHandler::new(app, store, poster, tokens).counting(failures).run().await
 }
 
 #[cfg(not(feature = "live"))]
-async fn run_live(_app: Arc<App>) -> Result<(), lambda_runtime::Error> {
+async fn run_live(_app: Arc<App>, _failures: Failures) -> Result<(), lambda_runtime::Error> {
     Err("this build has no live updates: build the live function with the smsdesk-lambda feature `live`"
         .into())
 }
@@ -136,6 +144,7 @@ pub struct QueueHandler {
     consumer: Arc<dyn Consumer>,
     queue: Arc<dyn MessageQueue>,
     kind: QueueKind,
+    failures: Failures,
 }
 
 impl QueueHandler {
@@ -151,13 +160,14 @@ impl QueueHandler {
         self
     }
 
-    /// One invocation: a batch in, the partial batch response out.
+    /// One invocation: a batch in, the partial batch response out (its failed messages counted).
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        crate::process_batch(self.consumer.as_ref(), self.queue.as_ref(), self.kind, event).await
+        let (consumer, queue) = (self.consumer.as_ref(), self.queue.as_ref());
+        crate::process_batch_until(consumer, queue, self.kind, event, None, &self.failures).await
     }
 
     pub async fn run(self) -> Result<(), lambda_runtime::Error> {
-        crate::run_sqs(self.consumer, self.queue, self.kind).await
+        crate::run_sqs(self.consumer, self.queue, self.kind, self.failures).await
     }
 }
 
@@ -206,6 +216,7 @@ impl ScheduleHandler {
                 t.kind,
                 batch,
                 Some(deadline),
+                &t.failures,
             )
             .await;
             return Ok(serde_json::to_value(response)?);

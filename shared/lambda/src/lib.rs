@@ -10,6 +10,9 @@
 //! Which of them, on which adapters, is [`Function`]'s business: each `main.rs` is one call to
 //! [`run_function`] with its package name.
 //!
+//! Every function counts what it failed at without Lambda seeing an error (5xx answers, messages given
+//! up on) as the metric behind its rollback alarm: [`failures`].
+//!
 //! Everything that decides lives in the handlers; this crate only translates shapes, so `smsdesk dev` and
 //! Lambda run the same code.
 //!
@@ -20,6 +23,7 @@
 
 pub mod app;
 pub mod clients;
+pub mod failures;
 pub mod functions;
 pub mod http;
 #[cfg(feature = "live")]
@@ -35,12 +39,13 @@ pub use app::{
 };
 pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 pub use clients::{http_client_builder, sdk_config};
+pub use failures::{CountFailures, Failures, HttpService};
 pub use functions::{Function, Handler, QueueHandler, ScheduleHandler, run_function};
 pub use http::{
     Claims, claims_from_context, invoke_json, lambda_service, run_http, with_claims, with_principal,
 };
 pub use logs::init_tracing;
-pub use sqs::{last_start, process_batch, process_batch_until, received_from, run_sqs};
+pub use sqs::{failed, last_start, process_batch, process_batch_until, received_from, run_sqs};
 pub use unwired::Unwired;
 
 /// The error type the Lambda runtime reports (re-exported so `main.rs` needs no direct dependency).

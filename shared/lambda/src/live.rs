@@ -14,6 +14,7 @@
 //! Gateway the token is a JWT, which this function has API Gateway's own authorizer verify by asking the
 //! HTTP API who it is (`GET /v1/me` with the token), so no second JWT verifier exists.
 
+use crate::failures::Failures;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -45,6 +46,7 @@ pub struct LiveHandler {
     store: DynamoStore,
     poster: WebSocketPoster,
     tokens: TokenCheck,
+    failures: Failures,
 }
 
 /// What one invocation was about.
@@ -69,7 +71,14 @@ impl LiveEvent {
 
 impl LiveHandler {
     pub fn new(app: Arc<App>, store: DynamoStore, poster: WebSocketPoster, tokens: TokenCheck) -> Self {
-        Self { app, store, poster, tokens }
+        Self { app, store, poster, tokens, failures: Failures::nowhere() }
+    }
+
+    /// The same handler, counting its failures ([`crate::failures`]): a route answered 5xx, a client
+    /// dropped because of a failure on our side, the records of a stream batch not appended.
+    pub fn counting(mut self, failures: Failures) -> Self {
+        self.failures = failures;
+        self
     }
 
     /// The token check the app's configuration asks for: local tokens when it checks them itself,
@@ -88,7 +97,11 @@ impl LiveHandler {
     pub async fn handle(&self, event: LiveEvent) -> Value {
         match event {
             // Boxed: the two handlers' futures are deep, and the runtime's future holds this one.
-            LiveEvent::WebSocket(request) => json_of(&Box::pin(self.route(&request)).await),
+            LiveEvent::WebSocket(request) => {
+                let response = Box::pin(self.route(&request)).await;
+                self.failures.answered(u16::try_from(response.status_code).unwrap_or(500));
+                json_of(&response)
+            }
             LiveEvent::Stream(event) => json_of(&Box::pin(self.stream(event)).await),
         }
     }
@@ -219,6 +232,8 @@ impl LiveHandler {
 
     /// A failure on our side: the client is told and the connection closed, so it reconnects later.
     async fn fail(&self, connection: &str) {
+        // The route still answers 200 (the message was taken): counted here.
+        self.failures.record(1);
         let message = ServerMessage::Error { code: "unavailable".into(), message: "try again".into() };
         let _ = self.post(connection, &message).await;
         let _ = self.store.delete_connection(connection).await;
@@ -256,6 +271,7 @@ impl LiveHandler {
             Ok(appended) => appended,
             Err(e) => {
                 tracing::warn!(error = %e, records = event.records.len(), "live: changes not appended");
+                self.failures.record(event.records.len());
                 let mut response = DynamoDbEventResponse::default();
                 response.batch_item_failures = event
                     .records

@@ -7,29 +7,35 @@
 //! delayed alike); given-up messages moved to the dead-letter queue with their reason; standard-queue
 //! messages all concurrently. No message starts later than the provider timeout before the invocation's
 //! deadline: the untaken rest is reported (and made visible again) without counting as a failure.
+//!
+//! Messages given up on (dead-lettered) or whose outcome the queue refused are counted as the function's
+//! failures ([`Failures`]): they are no Lambda error, so its `Errors` metric never sees them.
 
+use crate::failures::Failures;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{LambdaEvent, service_fn};
-use smsdesk_app::batch::{BatchOptions, run_batch};
+use smsdesk_app::batch::{BatchOptions, Fate, run_batch};
 use smsdesk_ports::{Consumer, MessageQueue, QueueKind, Received};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
-/// Serves SQS batches for `kind` until the Lambda environment shuts down.
+/// Serves SQS batches for `kind` until the Lambda environment shuts down, counting failed messages.
 pub async fn run_sqs(
     consumer: Arc<dyn Consumer>,
     queue: Arc<dyn MessageQueue>,
     kind: QueueKind,
+    failures: Failures,
 ) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let consumer = Arc::clone(&consumer);
         let queue = Arc::clone(&queue);
+        let failures = failures.clone();
         async move {
             let deadline = last_start(event.context.deadline, crate::app::PROVIDER_TIMEOUT);
+            let (consumer, queue) = (consumer.as_ref(), queue.as_ref());
             let response =
-                process_batch_until(consumer.as_ref(), queue.as_ref(), kind, event.payload, Some(deadline))
-                    .await;
+                process_batch_until(consumer, queue, kind, event.payload, Some(deadline), &failures).await;
             Ok::<_, lambda_runtime::Error>(response)
         }
     }))
@@ -45,28 +51,31 @@ pub fn last_start(deadline_epoch_ms: u64, margin: Duration) -> Instant {
 }
 
 /// Runs one batch through `consumer` and says which messages must come back. Pure apart from the two
-/// ports, so it is tested without Lambda. No deadline: see [`process_batch_until`].
+/// ports, so it is tested without Lambda. No deadline, failures not counted: see [`process_batch_until`].
 pub async fn process_batch(
     consumer: &dyn Consumer,
     queue: &dyn MessageQueue,
     kind: QueueKind,
     event: SqsEvent,
 ) -> SqsBatchResponse {
-    process_batch_until(consumer, queue, kind, event, None).await
+    process_batch_until(consumer, queue, kind, event, None, &Failures::nowhere()).await
 }
 
-/// As [`process_batch`], starting no message after `deadline`; the untaken ones are reported.
+/// As [`process_batch`], starting no message after `deadline` (the untaken ones are reported), and counting
+/// into `failures` the messages that failed ([`failed`]).
 pub async fn process_batch_until(
     consumer: &dyn Consumer,
     queue: &dyn MessageQueue,
     kind: QueueKind,
     event: SqsEvent,
     deadline: Option<Instant>,
+    failures: &Failures,
 ) -> SqsBatchResponse {
     let messages: Vec<Received> = event.records.into_iter().filter_map(received_or_log).collect();
     // Lambda deletes what the response does not name: handled messages are not acked one by one.
     let options = BatchOptions { ack_done: false, deadline };
     let fates = run_batch(consumer, queue, kind, &messages, options).await;
+    failures.record(fates.iter().filter(|fate| failed(fate)).count());
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = messages
         .into_iter()
@@ -75,6 +84,15 @@ pub async fn process_batch_until(
         .map(|(m, _)| failure(m.message_id))
         .collect();
     response
+}
+
+/// Whether a message's fate is a failure of the function: its consumer gave up on it (dead-lettered with a
+/// reason), or the queue refused to carry out its outcome (left for the visibility timeout). A message
+/// handed back to come again later (a wait, or a retry the consumer chose) or not started is reported to
+/// Lambda all the same, but failed at nothing: a reply waiting for its number's send pace comes back once
+/// per interval, and must not look like a broken release.
+pub fn failed(fate: &Fate) -> bool {
+    matches!(fate, Fate::DeadLettered(_) | Fate::Unsettled)
 }
 
 /// The port's view of one SQS record; `None` without a message id (nothing could name it in a response).
@@ -256,6 +274,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn messages_given_up_on_or_unsettled_are_counted_as_the_functions_failures_and_waits_are_not() {
+        use crate::failures::tests::Recorded;
+        let metrics = Arc::new(Recorded::default());
+        let failures = Failures::to(metrics.clone(), "stack-RouterFunction-x");
+        let consumer = ByBody::default();
+        let batch = event(vec![
+            record("a", None, "ok"),
+            record("b", None, "fail"),
+            record("c", None, "retry"),
+            record("d", None, "fail"),
+        ]);
+        let response =
+            process_batch_until(&consumer, &Delays::default(), QueueKind::Crm, batch, None, &failures).await;
+        assert_eq!(failed_ids(&response), ["c"]);
+        assert_eq!(metrics.failures(), [("stack-RouterFunction-x".to_owned(), 2.0)], "b and d; c only waits");
+
+        // A dead letter the queue refuses is a failure too (the message comes back by its visibility).
+        let metrics = Arc::new(Recorded::default());
+        let failures = Failures::to(metrics.clone(), "f");
+        let broken = Delays { broken: true, ..Delays::default() };
+        let batch = event(vec![record("e", Some("g"), "fail"), record("f", Some("g"), "ok")]);
+        process_batch_until(&consumer, &broken, QueueKind::Outbound, batch, None, &failures).await;
+        assert_eq!(metrics.failures(), [("f".to_owned(), 1.0)]);
+
+        // Waits, skips and the untaken rest at the deadline are not failures: nothing recorded.
+        let metrics = Arc::new(Recorded::default());
+        let failures = Failures::to(metrics.clone(), "f");
+        let batch = event(vec![record("g", Some("h"), "retry"), record("i", Some("h"), "fail")]);
+        process_batch_until(&consumer, &Delays::default(), QueueKind::Inbound, batch, None, &failures).await;
+        let late = event(vec![record("j", None, "fail")]);
+        let deadline = Some(Instant::now());
+        process_batch_until(&consumer, &Delays::default(), QueueKind::Crm, late, deadline, &failures).await;
+        assert!(metrics.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn an_all_good_batch_reports_nothing() {
         let consumer = ByBody::default();
         let queue = Delays::default();
@@ -325,7 +379,15 @@ mod tests {
         let queue = Delays::default();
         let batch = event(vec![record("a", Some("g"), "ok"), record("b", Some("h"), "fail")]);
         let deadline = Some(Instant::now());
-        let response = process_batch_until(&consumer, &queue, QueueKind::Outbound, batch, deadline).await;
+        let response = process_batch_until(
+            &consumer,
+            &queue,
+            QueueKind::Outbound,
+            batch,
+            deadline,
+            &Failures::nowhere(),
+        )
+        .await;
         assert_eq!(failed_ids(&response), ["a", "b"]);
         assert!(consumer.seen.lock().unwrap().is_empty());
         assert!(queue.buried.lock().unwrap().is_empty(), "an untaken message is no failure");

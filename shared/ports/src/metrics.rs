@@ -73,4 +73,8 @@ pub mod names {
     pub const FIRST_REPLY_LATENCY: &str = "FirstReplyLatency";
     /// Conversations waiting for an agent (`Queue`).
     pub const WAITING_CONVERSATIONS: &str = "WaitingConversations";
+    /// What a function failed at without Lambda counting an error (`FunctionName`): an HTTP function's 5xx
+    /// answers (502 `provider_unreachable` aside: the provider's failure, not ours), a queue consumer's
+    /// messages given up on, a stream batch not handled. Each function's rollback alarm reads it.
+    pub const FAILURES: &str = "Failures";
 }

@@ -18,6 +18,10 @@ async fn the_functions_print_the_conversations_metrics_as_emf() {
     }
     let read = parse_emf(&text);
     s.assert_answered_conversation_metrics(&read, &text);
+    // A conversation that went well fails at nothing: no function counted a failure (the metric that rolls
+    // a deployment back), though replies waited for their number's pace and receipts for their send.
+    let failures: Vec<_> = read.keys().filter(|(name, _)| name == "Failures").collect();
+    assert!(failures.is_empty(), "no failures in a good conversation: {failures:?}\n{text}");
     let queue = [("Queue", s.queue.as_str())];
     assert!(
         series(&read, "WaitingConversations", &queue).is_some(),
