@@ -31,8 +31,8 @@ What it checks:
 - the table is protected from deletion; dead-letter queues are retained; queues set their retention;
 - every retained resource is named by CloudFormation, so a failed first deploy can be retried under the same
   stack name (a retained log group named /aws/lambda/<stack>/<fn> was still there and blocked the retry);
-- the API writes access logs to a log group with retention; the outputs name every URL, the topic and the
-  dashboard;
+- the API writes access logs to a log group with retention; the outputs name every URL (every queue's
+  too), the table, the media bucket, the topic and the dashboard;
 - the timers schedule: alarms on its rule's own metrics (stopped: Invocations with missing data breaching;
   failing: FailedInvocations); an alarm that treats missing data as breaching reads one metric, not math;
 - tags on everything that takes them (the resource types' schemas, from cfn-lint), and PropagateTags for
@@ -586,8 +586,13 @@ def main():
     outputs = t.get("Outputs", {})
     check_live(res, by_type)
     check_function_urls(res, by_type, glob, outputs)
-    for out in ("ApiUrl", "WebhookBaseUrl", "AlarmTopic", "DashboardUrl", "WebSocketUrl"):
+    for out in ("ApiUrl", "WebhookBaseUrl", "AlarmTopic", "DashboardUrl", "WebSocketUrl", "TableName",
+                "MediaBucketName"):
         check(f"output {out}", out in outputs)
+    # What `smsdesk dlq --aws` and an operator need: every queue's URL (SMSDESK_<QUEUE>_QUEUE_URL, _DLQ_URL).
+    for q in queues:
+        named = [o for o, v in outputs.items() if ref(v.get("Value")) == q]
+        check(f"an output names {q}'s URL", named, repr(named))
     check("a dashboard is declared", "AWS::CloudWatch::Dashboard" in by_type)
     for d in by_type.get("AWS::CloudWatch::Dashboard", []):
         body = res[d]["Properties"].get("DashboardBody")

@@ -154,7 +154,8 @@ pub enum WebhookAction {
 pub enum DlqAction {
     /// One JSON line per dead letter: {"queue", "id", "group", "reason", "body"}.
     List {
-        /// Only this queue's dead letters (default: all three).
+        /// Only this queue's dead letters (default: every queue's; with --aws also the live stream's when
+        /// SMSDESK_LIVE_STREAM_DLQ_URL is set).
         #[arg(long, value_enum)]
         queue: Option<QueueName>,
         #[command(flatten)]
@@ -199,19 +200,26 @@ impl DlqTarget {
     }
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+/// The dead-letter queues `smsdesk dlq` knows: each queue's (the names of `QueueKind`), and the table
+/// stream's (`live-stream`: the live function's failed batches; AWS only, listed, never redriven).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum QueueName {
     Inbound,
     Outbound,
     Crm,
+    Timers,
+    LiveStream,
 }
 
-impl From<QueueName> for QueueKind {
-    fn from(q: QueueName) -> Self {
-        match q {
-            QueueName::Inbound => QueueKind::Inbound,
-            QueueName::Outbound => QueueKind::Outbound,
-            QueueName::Crm => QueueKind::Crm,
+impl QueueName {
+    /// The queue whose dead letters these are; None for the table stream's.
+    pub fn kind(self) -> Option<QueueKind> {
+        match self {
+            QueueName::Inbound => Some(QueueKind::Inbound),
+            QueueName::Outbound => Some(QueueKind::Outbound),
+            QueueName::Crm => Some(QueueKind::Crm),
+            QueueName::Timers => Some(QueueKind::Timers),
+            QueueName::LiveStream => None,
         }
     }
 }
@@ -276,19 +284,27 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Command::Dlq { action: DlqAction::List { queue, target } } => {
-            let port = crate::dlq::open(&target.target())?;
+            let target = target.target();
             let kinds: Vec<QueueKind> = match queue {
-                Some(q) => vec![q.into()],
+                Some(q) => q.kind().into_iter().collect(),
                 None => QueueKind::ALL.to_vec(),
             };
-            for line in crate::dlq::list(port.as_ref(), &kinds).await? {
-                println!("{line}");
+            if !kinds.is_empty() {
+                let port = crate::dlq::open(&target)?;
+                for line in crate::dlq::list(port.as_ref(), &kinds).await? {
+                    println!("{line}");
+                }
+            }
+            if queue.is_none_or(|q| q == QueueName::LiveStream) {
+                for line in crate::dlq::list_live_stream(&target, queue.is_some()).await? {
+                    println!("{line}");
+                }
             }
             Ok(())
         }
         Command::Dlq { action: DlqAction::Redrive { queue, ids, all, target } } => {
+            let kind = queue.kind().ok_or(crate::dlq::DlqError::NoRedrive)?;
             let port = crate::dlq::open(&target.target())?;
-            let kind: QueueKind = queue.into();
             let moved = crate::dlq::redrive(port.as_ref(), kind, &ids, all).await?;
             println!("redrove {moved} dead letter(s) to the {} queue", kind.name());
             Ok(())
@@ -347,5 +363,50 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             server.print_banner();
             Ok(server.run_until_signal().await?)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dlq(args: &[&str]) -> DlqAction {
+        let argv = ["smsdesk", "dlq"].iter().chain(args).copied();
+        match Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{args:?}: {e}")).command {
+            Command::Dlq { action } => action,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn dlq_names_every_queue_the_runbook_does() {
+        // The runbook's and the timers dead-letter alarm's own command.
+        let DlqAction::List { queue, target } = dlq(&["list", "--aws", "--queue", "timers"]) else {
+            panic!("a listing")
+        };
+        assert_eq!(queue, Some(QueueName::Timers));
+        assert!(matches!(target.target(), Target::Aws(None)));
+        for (name, kind) in [
+            ("inbound", Some(QueueKind::Inbound)),
+            ("outbound", Some(QueueKind::Outbound)),
+            ("crm", Some(QueueKind::Crm)),
+            ("timers", Some(QueueKind::Timers)),
+            ("live-stream", None),
+        ] {
+            let DlqAction::List { queue, .. } = dlq(&["list", "--queue", name]) else { panic!("{name}") };
+            assert_eq!(queue.and_then(QueueName::kind), kind, "{name}");
+        }
+        // Every queue of the port has a name here.
+        for kind in QueueKind::ALL {
+            let value =
+                QueueName::from_str(kind.name(), false).unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+            assert_eq!(value.kind(), Some(kind));
+        }
+        let DlqAction::Redrive { queue, all, .. } = dlq(&["redrive", "--aws", "--queue", "timers", "--all"])
+        else {
+            panic!("a redrive")
+        };
+        assert_eq!((queue, all), (QueueName::Timers, true));
+        assert!(Cli::try_parse_from(["smsdesk", "dlq", "list", "--queue", "nothing"]).is_err());
     }
 }

@@ -1,9 +1,11 @@
-//! `smsdesk dlq list|redrive`: the dead letters of the inbound, outbound and crm queues, with why each died,
-//! and moving them back to their queue. Locally against the embedded database file (`--data`, the file
-//! `smsdesk dev` uses), or against the AWS queues (`--aws`: the queue and dead-letter queue URLs, region and
-//! credentials from the environment, or from an env file such as the one `smsdesk aws-local` writes).
+//! `smsdesk dlq list|redrive`: the dead letters of the inbound, outbound, crm and timers queues, with why
+//! each died, and moving them back to their queue; on AWS also the table stream's dead-letter queue (the
+//! live function's failed batches: listed, never redriven). Locally against the embedded database file
+//! (`--data`, the file `smsdesk dev` uses), or against the AWS queues (`--aws`: the queue and dead-letter
+//! queue URLs, the table's name, region and credentials from the environment, or from an env file such as
+//! the one `smsdesk aws-local` writes).
 
-use smsdesk_aws::{AwsConfig, SqsQueue, sdk_config_from_lookup, sqs_client};
+use smsdesk_aws::{AwsConfig, LIVE_STREAM_DLQ_VAR, SqsQueue, sdk_config_from_lookup, sqs_client};
 use smsdesk_embedded::EmbeddedDb;
 use smsdesk_ports::{MessageQueue, QueueKind};
 use std::collections::HashMap;
@@ -24,6 +26,13 @@ pub enum DlqError {
     Queue { queue: &'static str, reason: String },
     #[error("name the dead letters to redrive with --id (repeatable), or pass --all")]
     NothingNamed,
+    #[error(
+        "the live stream's dead letters name batches of the table's stream, not messages: there is nothing \
+         to redrive (the changes are in the table; consoles catch up when they reload)"
+    )]
+    NoRedrive,
+    #[error("the live stream's dead-letter queue exists only on AWS: pass --aws (and {LIVE_STREAM_DLQ_VAR})")]
+    AwsOnly,
 }
 
 /// Where the queues are.
@@ -45,18 +54,58 @@ pub fn open(target: &Target) -> Result<Arc<dyn MessageQueue>, DlqError> {
                 .map_err(|e| DlqError::Open { path: path.clone(), reason: e.to_string() })?;
             Ok(Arc::new(db.queue()))
         }
-        Target::Aws(env_file) => {
-            let file = match env_file {
-                Some(path) => read_env_file(path)?,
-                None => HashMap::new(),
-            };
-            let lookup = |name: &str| file.get(name).cloned().or_else(|| std::env::var(name).ok());
-            let cfg = AwsConfig::from_lookup(lookup).map_err(|e| DlqError::Config(e.to_string()))?;
-            let sdk = sdk_config_from_lookup(lookup).map_err(|e| DlqError::Config(e.to_string()))?;
-            Ok(Arc::new(SqsQueue::new(sqs_client(&sdk, &cfg), cfg.queues.clone())))
-        }
+        Target::Aws(env_file) => Ok(Arc::new(aws(env_file.as_deref())?.0)),
     }
 }
+
+/// The AWS queues of `env_file` (then the environment), and the table stream's dead-letter queue's URL
+/// when set.
+fn aws(env_file: Option<&Path>) -> Result<(SqsQueue, Option<String>), DlqError> {
+    let file = match env_file {
+        Some(path) => read_env_file(path)?,
+        None => HashMap::new(),
+    };
+    let lookup = |name: &str| file.get(name).cloned().or_else(|| std::env::var(name).ok());
+    let cfg = AwsConfig::from_lookup(lookup).map_err(|e| DlqError::Config(e.to_string()))?;
+    let sdk = sdk_config_from_lookup(lookup).map_err(|e| DlqError::Config(e.to_string()))?;
+    let live = lookup(LIVE_STREAM_DLQ_VAR).filter(|url| !url.trim().is_empty());
+    Ok((SqsQueue::new(sqs_client(&sdk, &cfg), cfg.queues.clone()), live))
+}
+
+/// One JSON line per record of the table stream's dead-letter queue (`{"queue": "live-stream", "id",
+/// "group": null, "reason", "body"}`, the body Lambda's note of the failed batch). `required`: its URL
+/// must be set (asked for by name); otherwise an unset URL lists nothing.
+pub async fn list_live_stream(target: &Target, required: bool) -> Result<Vec<String>, DlqError> {
+    let Target::Aws(env_file) = target else {
+        return if required { Err(DlqError::AwsOnly) } else { Ok(Vec::new()) };
+    };
+    let (sqs, url) = aws(env_file.as_deref())?;
+    let Some(url) = url else {
+        return if required {
+            Err(DlqError::Config(format!(
+                "{LIVE_STREAM_DLQ_VAR} is not set (stack output LiveStreamDeadLetterQueueUrl)"
+            )))
+        } else {
+            Ok(Vec::new())
+        };
+    };
+    let dead = sqs
+        .stream_dead_letters(&url)
+        .await
+        .map_err(|e| DlqError::Queue { queue: LIVE_STREAM, reason: e.to_string() })?;
+    Ok(dead
+        .into_iter()
+        .map(|d| {
+            serde_json::json!({
+                "queue": LIVE_STREAM, "id": d.message_id, "group": d.group, "reason": d.reason, "body": d.body,
+            })
+            .to_string()
+        })
+        .collect())
+}
+
+/// The name `--queue` and the listing give the table stream's dead-letter queue.
+pub const LIVE_STREAM: &str = "live-stream";
 
 fn read_env_file(path: &Path) -> Result<HashMap<String, String>, DlqError> {
     let text = std::fs::read_to_string(path)

@@ -18,6 +18,9 @@ pub const DEFAULT_SECRET_PREFIX: &str = "smsdesk/channels/";
 pub const MEDIA_BUCKET_VAR: &str = "SMSDESK_MEDIA_BUCKET";
 /// Endpoint override for S3 (moto locally); defaults to `SMSDESK_SQS_ENDPOINT`. Unset in AWS.
 pub const S3_ENDPOINT_VAR: &str = "SMSDESK_S3_ENDPOINT";
+/// The table stream's dead-letter queue (the `live` function's failed batches: stack output
+/// `LiveStreamDeadLetterQueueUrl`), read by `smsdesk dlq list --queue live-stream`; no function uses it.
+pub const LIVE_STREAM_DLQ_VAR: &str = "SMSDESK_LIVE_STREAM_DLQ_URL";
 
 /// The environment variable that holds a queue's URL (see [`crate::AwsConfig::from_env`]).
 pub fn env_var(queue: QueueKind, dead_letter: bool) -> &'static str {

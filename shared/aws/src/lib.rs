@@ -43,9 +43,9 @@ pub use config::secrets_client;
 #[cfg(feature = "sqs")]
 pub use config::sqs_client;
 pub use config::{
-    AwsConfig, ConfigError, DEFAULT_SECRET_PREFIX, DYNAMODB_ENDPOINT_VAR, MEDIA_BUCKET_VAR, QueueUrls,
-    S3_ENDPOINT_VAR, SECRET_PREFIX_VAR, SECRETS_ENDPOINT_VAR, SQS_ENDPOINT_VAR, TABLE_VAR, dynamodb_client,
-    env_var as queue_env_var,
+    AwsConfig, ConfigError, DEFAULT_SECRET_PREFIX, DYNAMODB_ENDPOINT_VAR, LIVE_STREAM_DLQ_VAR,
+    MEDIA_BUCKET_VAR, QueueUrls, S3_ENDPOINT_VAR, SECRET_PREFIX_VAR, SECRETS_ENDPOINT_VAR, SQS_ENDPOINT_VAR,
+    TABLE_VAR, dynamodb_client, env_var as queue_env_var,
 };
 pub use dynamo::{
     CONNECTION_TTL, Connection, DynamoStore, NewChange, RETENTION, TTL_ATTRIBUTE, change_of_write,

@@ -92,6 +92,46 @@ impl SqsQueue {
         Ok(out.messages.unwrap_or_default())
     }
 
+    /// Every message of `url` as `read` makes it a dead letter, without taking anything out (visibility 0;
+    /// receives repeated until no new message id appears, at most [`DEAD_LETTER_SWEEPS`]).
+    async fn peek(
+        &self,
+        url: &str,
+        read: impl Fn(&aws_sdk_sqs::types::Message) -> Option<DeadLetter>,
+    ) -> PortResult<Vec<DeadLetter>> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for _ in 0..DEAD_LETTER_SWEEPS {
+            let batch = self.receive_raw(url, MAX_PER_RECEIVE, Duration::ZERO).await?;
+            let before = seen.len();
+            for d in batch.iter().filter_map(&read) {
+                if seen.insert(d.message_id.clone()) {
+                    out.push(d);
+                }
+            }
+            if seen.len() == before {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The records of the table stream's dead-letter queue (the `live` function's on-failure destination,
+    /// `SMSDESK_LIVE_STREAM_DLQ_URL`): Lambda's note of each batch that failed every retry (its shard and
+    /// sequence numbers, not the data), read without taking anything out. Nothing can be redriven from it:
+    /// the changes are in the table, and consoles catch up when they reload.
+    pub async fn stream_dead_letters(&self, url: &str) -> PortResult<Vec<DeadLetter>> {
+        self.peek(url, |m| {
+            Some(DeadLetter {
+                message_id: m.message_id()?.to_string(),
+                body: m.body().unwrap_or_default().to_string(),
+                group: None,
+                reason: "a batch of the table's stream that failed every retry of the live function".into(),
+            })
+        })
+        .await
+    }
+
     /// Puts `body` on `url` (a queue of `queue`'s kind), in `group` with `dedupe` on FIFO queues.
     async fn put(
         &self,
@@ -285,21 +325,7 @@ impl MessageQueue for SqsQueue {
     /// there for operators (and SQS's own retention).
     async fn dead_letters(&self, queue: QueueKind) -> PortResult<Vec<DeadLetter>> {
         let url = self.dlq_url(queue)?;
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        for _ in 0..DEAD_LETTER_SWEEPS {
-            let batch = self.receive_raw(url, MAX_PER_RECEIVE, Duration::ZERO).await?;
-            let before = seen.len();
-            for d in batch.iter().filter_map(|m| dead_letter_of(queue, m)) {
-                if seen.insert(d.message_id.clone()) {
-                    out.push(d);
-                }
-            }
-            if seen.len() == before {
-                break;
-            }
-        }
-        Ok(out)
+        self.peek(url, |m| dead_letter_of(queue, m)).await
     }
 
     /// Receives dead letters (hidden for a while), copies the chosen ones to the end of the queue, deletes
