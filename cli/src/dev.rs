@@ -9,6 +9,7 @@ use smsdesk_app::services::{
 };
 use smsdesk_app::worker::{PollerConfig, run_poller};
 use smsdesk_app::{App, AuthMode, Config};
+use smsdesk_ports::metrics::names;
 use smsdesk_ports::{Clock, Consumer, MessageQueue, Metrics, QueueKind, Sample, SystemClock, UuidIds};
 use smsdesk_providers::{ProviderOptions, Providers};
 use std::net::SocketAddr;
@@ -200,10 +201,10 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
                 for kind in QueueKind::ALL {
                     let stage = vec![("Stage", kind.name().to_owned())];
                     if let Ok(depth) = app.queue.depth(kind).await {
-                        metrics.record(Sample::gauge("QueueDepth", depth as f64, stage.clone()));
+                        metrics.record(Sample::gauge(names::QUEUE_DEPTH, depth as f64, stage.clone()));
                     }
                     if let Ok(dead) = app.queue.dead_letters(kind).await {
-                        metrics.record(Sample::gauge("DeadLetters", dead.len() as f64, stage));
+                        metrics.record(Sample::gauge(names::DEAD_LETTERS, dead.len() as f64, stage));
                     }
                 }
                 ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())

@@ -1,7 +1,9 @@
 //! Metrics of the embedded shape, kept in memory and shown as Prometheus text at `/metrics`, so that
 //! `smsdesk dev` can be watched with the tools people already run. Counters are `smsdesk_<name>_total`,
-//! durations histograms `smsdesk_<name>_milliseconds`, levels gauges `smsdesk_<name>`.
+//! durations histograms `smsdesk_<name>_milliseconds`, levels gauges `smsdesk_<name>`. Every family has its
+//! `# HELP` (from `smsdesk_ports::metrics::names::help`) and `# TYPE` lines, in the text format 0.0.4.
 
+use smsdesk_ports::metrics::names;
 use smsdesk_ports::{Metrics, Sample, Unit};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -47,6 +49,8 @@ impl PrometheusMetrics {
                     Unit::Gauge => "gauge",
                     Unit::Milliseconds => "histogram",
                 };
+                let help = names::help(name).map_or_else(|| format!("smsdesk {name}."), str::to_owned);
+                let _ = writeln!(out, "# HELP {family} {}", escape_help(&help));
                 let _ = writeln!(out, "# TYPE {family} {kind}");
                 last_family = family.clone();
             }
@@ -130,6 +134,11 @@ fn label_text(labels: &Labels, le: Option<&str>) -> String {
     if parts.is_empty() { String::new() } else { format!("{{{}}}", parts.join(",")) }
 }
 
+/// A `# HELP` text: backslashes and line feeds escaped (the format's rule for help; quotes stay).
+fn escape_help(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
 fn escape(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
@@ -163,6 +172,63 @@ mod tests {
         assert!(text.contains("smsdesk_assignment_latency_milliseconds_bucket{le=\"100\"} 1\n"), "{text}");
         assert!(text.contains("smsdesk_assignment_latency_milliseconds_bucket{le=\"+Inf\"} 2\n"), "{text}");
         assert!(text.contains("smsdesk_assignment_latency_milliseconds_sum 7075\n"), "{text}");
+    }
+
+    /// The exposition as Prometheus reads it (text format 0.0.4): every family has one `# HELP` and one
+    /// `# TYPE`, both before its samples; names are valid metric names; every sample belongs to a declared
+    /// family (a histogram's `_bucket`, `_sum` and `_count` to theirs).
+    #[test]
+    fn every_family_has_help_and_type_before_its_samples() {
+        let m = PrometheusMetrics::new();
+        m.record(Sample::count(
+            names::TEXTS_IN,
+            vec![("Provider", "sandbox".into()), ("Channel", "ch_1".into())],
+        ));
+        m.record(Sample::count(
+            names::SEND_FAILURES,
+            vec![("Provider", "twilio".into()), ("Reason", "unauthorized".into())],
+        ));
+        m.record(Sample::count(names::FAILURES, vec![("FunctionName", "router".into())]));
+        m.record(Sample::millis(names::FIRST_REPLY_LATENCY, 1_200.0, vec![("Queue", "q_1".into())]));
+        m.record(Sample::gauge(names::QUEUE_DEPTH, 0.0, vec![("Stage", "inbound".into())]));
+        m.record(Sample::gauge(names::DEAD_LETTERS, 1.0, vec![("Stage", "timers".into())]));
+        m.record(Sample::gauge("SomethingNew", 1.0, vec![]));
+        let text = m.render();
+
+        let valid_name = |n: &str| {
+            let mut chars = n.chars();
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+        };
+        let mut help: BTreeMap<String, usize> = BTreeMap::new();
+        let mut types: BTreeMap<String, String> = BTreeMap::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let (family, doc) = rest.split_once(' ').expect("a family and its text");
+                assert!(valid_name(family), "{line}");
+                assert!(!doc.trim().is_empty(), "{line}");
+                assert!(!types.contains_key(family), "HELP after TYPE: {line}");
+                *help.entry(family.to_owned()).or_default() += 1;
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (family, kind) = rest.split_once(' ').expect("a family and its type");
+                assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+                assert_eq!(help.get(family), Some(&1), "one HELP before TYPE: {line}");
+                assert!(types.insert(family.to_owned(), kind.to_owned()).is_none(), "TYPE twice: {line}");
+            } else {
+                let name = line.split(['{', ' ']).next().unwrap_or_default();
+                assert!(valid_name(name), "{line}");
+                let family = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .filter_map(|suffix| name.strip_suffix(suffix))
+                    .find(|base| types.get(*base).map(String::as_str) == Some("histogram"))
+                    .unwrap_or(name);
+                assert!(types.contains_key(family), "a sample of no declared family: {line}\n{text}");
+            }
+        }
+        assert_eq!(help.len(), 7, "{text}");
+        assert_eq!(help.keys().collect::<Vec<_>>(), types.keys().collect::<Vec<_>>());
+        assert!(text.contains("# HELP smsdesk_texts_in_total Customers' texts accepted"), "{text}");
+        assert!(text.contains("# HELP smsdesk_something_new smsdesk SomethingNew.\n"), "{text}");
     }
 
     #[test]

@@ -77,4 +77,29 @@ pub mod names {
     /// answers (502 `provider_unreachable` aside: the provider's failure, not ours), a queue consumer's
     /// messages given up on, a stream batch not handled. Each function's rollback alarm reads it.
     pub const FAILURES: &str = "Failures";
+    /// Messages waiting or in flight on a queue (`Stage`: the queue's name), as `/metrics` reads them.
+    pub const QUEUE_DEPTH: &str = "QueueDepth";
+    /// Messages in a queue's dead-letter queue (`Stage`), as `/metrics` reads them.
+    pub const DEAD_LETTERS: &str = "DeadLetters";
+
+    /// What a series measures, in a line: `/metrics`'s `# HELP` text.
+    pub fn help(name: &str) -> Option<&'static str> {
+        Some(match name {
+            TEXTS_IN => "Customers' texts accepted from a provider, by channel and provider.",
+            TEXTS_OUT => "Texts the provider took from us, by channel and provider.",
+            SEND_ATTEMPTS => "Provider send calls made, by provider.",
+            SEND_FAILURES => "Provider send calls that failed, by provider and class of failure (reason).",
+            ASSIGNMENT_LATENCY => {
+                "From a conversation's first text being filed to its assignment to an agent."
+            }
+            FIRST_REPLY_LATENCY => "From a conversation's first customer text to the first agent reply.",
+            WAITING_CONVERSATIONS => {
+                "Conversations waiting for an agent, by queue, at the last timers sweep."
+            }
+            FAILURES => "5xx answers and messages given up on, by function (AWS: the rollback alarms').",
+            QUEUE_DEPTH => "Messages waiting or in flight, by queue (stage).",
+            DEAD_LETTERS => "Messages in the dead-letter queue, by queue (stage).",
+            _ => return None,
+        })
+    }
 }

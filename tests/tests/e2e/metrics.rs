@@ -18,6 +18,22 @@ async fn metrics_show_a_conversation_in_the_prometheus_text_format() {
     assert!(!text.contains("15555550177"), "no customer number in metrics: {text}");
     let read = parse_prometheus(&text);
     s.assert_answered_conversation_metrics(&read, &text);
+    // Every family is declared with its help and its type, help first (text format 0.0.4).
+    let mut families = Vec::new();
+    let mut helped = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (family, doc) = rest.split_once(' ').expect("a family and its help");
+            assert!(!doc.trim().is_empty(), "{line}");
+            helped.insert(family.to_owned());
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let family = rest.split(' ').next().expect("a family");
+            assert!(helped.contains(family), "no HELP before {line}:\n{text}");
+            families.push(family.to_owned());
+        }
+    }
+    assert!(families.contains(&"smsdesk_queue_depth".to_owned()), "{text}");
+    assert_eq!(helped.len(), families.len(), "{text}");
     // The health summary: everything settled, nothing dead-lettered.
     for stage in ["inbound", "outbound", "crm"] {
         assert_eq!(series(&read, "QueueDepth", &[("Stage", stage)]), Some(Observed::Gauge(0.0)), "{text}");

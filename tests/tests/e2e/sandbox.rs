@@ -46,6 +46,26 @@ async fn the_sandbox_routes_and_webhook_refuse_anyone_but_the_admin() {
     api.ok("GET", "/v1/sandbox/outbox", ADMIN_TOKEN, None, 200).await;
 }
 
+/// The README's demo texts through `POST /v1/sandbox/inbound`: they count on `/metrics` as a webhook's do.
+#[tokio::test]
+async fn a_sandbox_text_counts_as_a_text_in_on_metrics() {
+    use smsdesk_contract::metrics::{Observed, parse_prometheus, series};
+    let app = TestApp::spawn().await;
+    let api = &app.api;
+    let (_queue, channel) = sandbox_channel(api).await;
+    let text = json!({"channel_id": channel, "from": "+15555550612", "to": OUR_NUMBER_E164, "text": "Hello"});
+    api.ok("POST", "/v1/sandbox/inbound", ADMIN_TOKEN, Some(text), 202).await;
+
+    let scrape = api.http.get(format!("{}/metrics", api.base)).send().await.expect("/metrics answers");
+    let scrape = scrape.text().await.expect("body");
+    let read = parse_prometheus(&scrape);
+    assert_eq!(
+        series(&read, "TextsIn", &[("Channel", channel.as_str()), ("Provider", "sandbox")]),
+        Some(Observed::Count(1.0)),
+        "{scrape}"
+    );
+}
+
 #[tokio::test]
 async fn smsdesk_dev_logs_to_a_redirected_file_without_colours_numbers_or_tokens() {
     let binary = smsdesk_binary();

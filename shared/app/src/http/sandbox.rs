@@ -64,6 +64,8 @@ pub(crate) async fn inbound(
         media: Vec::new(),
     });
     let summary = intake::accept_events(&app, std::slice::from_ref(&event)).await?;
+    // Counted as a webhook's text is (the demo's texts show on /metrics as the provider's would).
+    crate::services::telemetry::texts_in(&app, &channel.id, channel.provider, summary.texts);
     Ok((
         StatusCode::ACCEPTED,
         Json(SandboxAccepted { status: "accepted".into(), queued: summary.queued as u64 }),
