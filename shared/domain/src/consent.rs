@@ -175,17 +175,20 @@ pub fn opted_out(changes: &[ConsentChange], number: &Phone) -> bool {
     latest_choice(changes, number).is_some_and(|c| c.event == ConsentEvent::OptOut)
 }
 
-/// Whether the customer opted out of every number (the latest organization-wide choice is an opt-out).
+/// Whether the customer opted out of every number: the latest organization-wide choice is an opt-out (a
+/// STOPALL, an admin's), and no number was opted back in to since (a START on one number after a STOPALL
+/// opens that number again). Per number, the newest change that applies to it decides ([`opted_out`]), an
+/// organization-wide one counting for every number.
 pub fn opted_out_everywhere(changes: &[ConsentChange]) -> bool {
-    let everywhere: Vec<ConsentChange> = changes.iter().filter(|c| c.number.is_none()).cloned().collect();
-    everywhere
-        .iter()
-        .filter(|c| c.is_choice())
-        .fold(None::<&ConsentChange>, |best, c| match best {
+    let everywhere = changes.iter().filter(|c| c.is_choice() && c.number.is_none()).fold(
+        None::<&ConsentChange>,
+        |best, c| match best {
             Some(b) if b.at > c.at => Some(b),
             _ => Some(c),
-        })
-        .is_some_and(|c| c.event == ConsentEvent::OptOut)
+        },
+    );
+    everywhere.is_some_and(|c| c.event == ConsentEvent::OptOut)
+        && changes.iter().filter_map(|c| c.number.as_ref()).all(|number| opted_out(changes, number))
 }
 
 /// Whether `number` has never had anything to do with this customer (no change names it): the customer's
@@ -196,6 +199,8 @@ pub fn first_contact(changes: &[ConsentChange], number: &Phone) -> bool {
 
 /// What a keyword changes, given the customer's history: the event to record (None: nothing changes, so
 /// nothing is confirmed: a second STOP sends nothing more; START when not opted out is an ordinary "yes").
+/// STOPALL records an opt-out for every number unless the customer is opted out everywhere already (with no
+/// number opted back in to since).
 pub fn keyword_change(changes: &[ConsentChange], number: &Phone, keyword: &Keyword) -> Option<ConsentEvent> {
     match keyword {
         Keyword::OptOut { all: false } => (!opted_out(changes, number)).then_some(ConsentEvent::OptOut),
@@ -324,6 +329,25 @@ mod tests {
         let all = [change(None, OptOut, 1)];
         assert_eq!(keyword_change(&all, &a, &stop_all), None);
         assert_eq!(keyword_change(&all, &b, &stop), None, "already stopped by STOPALL");
+        // STOPALL, START on A, STOPALL again (on A, or on B which is still stopped): A is stopped again.
+        let back_on_a = [change(None, OptOut, 1), change(Some("+15555550100"), OptIn, 2)];
+        assert!(!opted_out_everywhere(&back_on_a), "A takes texts again");
+        assert_eq!(keyword_change(&back_on_a, &a, &stop_all), Some(OptOut));
+        assert_eq!(keyword_change(&back_on_a, &b, &stop_all), Some(OptOut), "texted to a stopped number too");
+        let again = [back_on_a[0].clone(), back_on_a[1].clone(), change(None, OptOut, 3)];
+        assert!(opted_out(&again, &a) && opted_out(&again, &b), "the newest change wins: every number");
+        assert!(opted_out_everywhere(&again));
+        assert_eq!(keyword_change(&again, &a, &stop_all), None, "a third STOPALL changes nothing");
+        // START on A then STOP on A: stopped everywhere again, with no STOPALL needed.
+        let stopped_again =
+            [back_on_a[0].clone(), back_on_a[1].clone(), change(Some("+15555550100"), OptOut, 3)];
+        assert!(opted_out_everywhere(&stopped_again));
+        assert_eq!(keyword_change(&stopped_again, &b, &stop_all), None);
+        // Per-number STOPs on every number known are not STOPALL: it still widens to every number.
+        assert!(!opted_out_everywhere(&stopped));
+        // An admin's opt-in for every number after a STOPALL.
+        let admin_in = [change(None, OptOut, 1), change(None, OptIn, 2)];
+        assert!(!opted_out_everywhere(&admin_in) && !opted_out(&admin_in, &a));
         assert_eq!(keyword_change(&stopped, &a, &Keyword::OptIn), Some(OptIn));
         assert_eq!(keyword_change(&noticed, &a, &Keyword::OptIn), None, "a plain yes changes nothing");
         assert_eq!(keyword_change(&stopped, &a, &Keyword::Help), None);

@@ -25,6 +25,14 @@ async fn until_sent(s: &Setup, text: &str, times: usize) {
     .await;
 }
 
+/// Waits until `text` reached `fake` `times` times.
+async fn fake_sent(fake: &FakeTelesign, text: &str, times: usize) {
+    eventually(15, &format!("{text:?} reaches the provider {times} time(s)"), || async {
+        (fake.sends().iter().filter(|m| m.field("message") == Some(text)).count() >= times).then_some(())
+    })
+    .await;
+}
+
 async fn consent_of(s: &Setup, phone: &str) -> Value {
     s.api().ok("GET", &format!("/v1/consent?phone=%2B{phone}"), ADMIN_TOKEN, None, 200).await
 }
@@ -245,6 +253,104 @@ async fn stopall_stops_every_number_and_start_reopens_one() {
     let confirmations =
         sends.iter().filter(|m| m.field("message") == Some(en(AutomatedKind::OptOutConfirmation)));
     assert_eq!(confirmations.count(), 1);
+}
+
+/// A STOPALL after the customer opted back in to one number stops that number again, with one
+/// confirmation, whether it is texted to that number or to one still stopped; a reply is then refused, and
+/// the consent view says opted out everywhere only while no number was opted back in to.
+#[tokio::test]
+async fn stopall_after_opting_back_in_to_one_number_stops_every_number_again() {
+    let Some(app) = crate::spawn_app().await else { return };
+    let fake = FakeTelesign::start().await;
+    let queue = app.api.create_queue("Support").await;
+    let (a, b) = ("15555550110", "15555550111");
+    let channel = app.api.telesign_channel(&fake, &[a, b], &queue).await;
+    let channel = channel["id"].as_str().expect("id").to_string();
+    let (agent, token) = app.api.create_agent("Ada", &[&queue], 4).await;
+    app.api.presence(&agent, &token, "available").await;
+    let text = |reference: &str, to: &str, body: &str| {
+        let raw = telesign_mo(reference, CUSTOMER, to, body);
+        let auth = fake.sign_callback(&raw);
+        let path = format!("/webhooks/telesign/{channel}");
+        let api = app.api.clone();
+        async move {
+            let (status, answer) = api.webhook(&path, &raw, Some(&auth)).await;
+            assert_eq!(status, 200, "{answer}");
+        }
+    };
+    let count = |body: &str| fake.sends().iter().filter(|m| m.field("message") == Some(body)).count();
+    let consent = || async {
+        app.api.ok("GET", &format!("/v1/consent?phone=%2B{CUSTOMER}"), ADMIN_TOKEN, None, 200).await
+    };
+    let opted_out_of = |consent: &Value, number: &str| {
+        consent["numbers"].as_array().and_then(|ns| {
+            ns.iter().find(|n| n["number"] == format!("+{number}")).map(|n| n["opted_out"].clone())
+        })
+    };
+
+    text("D2000000000000000000000000000001", a, "Hello A").await;
+    let on_a = eventually(15, "the conversation reaches the agent", || async {
+        app.api
+            .work_items(&token)
+            .await
+            .into_iter()
+            .find_map(|w| w["conversation_id"].as_str().map(str::to_string))
+    })
+    .await;
+    let confirmation = en(AutomatedKind::OptOutConfirmation);
+    text("D2000000000000000000000000000002", a, "stopall").await;
+    fake_sent(&fake, confirmation, 1).await;
+    text("D2000000000000000000000000000003", a, "START").await;
+    fake_sent(&fake, en(AutomatedKind::OptInConfirmation), 1).await;
+    let back = consent().await;
+    assert_eq!(back["opted_out_everywhere"], false, "A takes texts again: {back}");
+    assert_eq!(opted_out_of(&back, a), Some(json!(false)), "{back}");
+
+    // STOPALL again, texted to A: recorded, confirmed once more, and A is stopped again.
+    text("D2000000000000000000000000000004", a, "STOPALL").await;
+    fake_sent(&fake, confirmation, 2).await;
+    let path = format!("/v1/conversations/{on_a}/messages");
+    let (status, answer) =
+        app.api.call("POST", &path, Some(&token), Some(json!({"text": "still here?"}))).await;
+    assert_eq!((status, &answer["error"]["code"]), (409, &json!("opted_out")), "{answer}");
+    let stopped = consent().await;
+    assert_eq!(stopped["opted_out_everywhere"], true, "{stopped}");
+    assert_eq!(opted_out_of(&stopped, a), Some(json!(true)), "{stopped}");
+    assert_eq!(
+        trail(&stopped),
+        vec![
+            t("notice_sent", "first_contact", Some("+15555550110")),
+            t("opt_out", "keyword", None),
+            t("opt_in", "keyword", Some("+15555550110")),
+            t("opt_out", "keyword", None),
+        ]
+    );
+
+    // START on A, then STOPALL texted to B (still stopped): A is stopped again all the same.
+    text("D2000000000000000000000000000005", a, "start").await;
+    fake_sent(&fake, en(AutomatedKind::OptInConfirmation), 2).await;
+    text("D2000000000000000000000000000006", b, "StopAll").await;
+    fake_sent(&fake, confirmation, 3).await;
+    let (status, answer) =
+        app.api.call("POST", &path, Some(&token), Some(json!({"text": "still here?"}))).await;
+    assert_eq!((status, &answer["error"]["code"]), (409, &json!("opted_out")), "{answer}");
+    assert_eq!(consent().await["opted_out_everywhere"], true);
+
+    // Already stopped everywhere: one more STOPALL changes nothing and sends nothing.
+    text("D2000000000000000000000000000007", a, "STOPALL").await;
+    eventually(15, "the last STOPALL is filed", || async {
+        let c = app.api.conversation(ADMIN_TOKEN, &on_a).await;
+        c["messages"]
+            .as_array()?
+            .iter()
+            .any(|m| m["provider_message_id"] == "D2000000000000000000000000000007")
+            .then_some(())
+    })
+    .await;
+    app.settled().await;
+    assert_eq!(count(confirmation), 3, "{:?}", fake.sends());
+    assert_eq!(trail(&consent().await).len(), 6);
+    assert_eq!(count("still here?"), 0, "no reply reached the customer");
 }
 
 #[tokio::test]
