@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 pub enum AutomatedKind {
     OptInNotice,
     OptOutConfirmation,
+    /// The confirmation of a STOPALL: no more messages from any of our numbers.
+    OptOutAllConfirmation,
     OptInConfirmation,
     Help,
     Greeting,
@@ -22,9 +24,10 @@ pub enum AutomatedKind {
 }
 
 impl AutomatedKind {
-    pub const ALL: [AutomatedKind; 10] = [
+    pub const ALL: [AutomatedKind; 11] = [
         AutomatedKind::OptInNotice,
         AutomatedKind::OptOutConfirmation,
+        AutomatedKind::OptOutAllConfirmation,
         AutomatedKind::OptInConfirmation,
         AutomatedKind::Help,
         AutomatedKind::Greeting,
@@ -39,6 +42,7 @@ impl AutomatedKind {
         match self {
             AutomatedKind::OptInNotice => "opt_in_notice",
             AutomatedKind::OptOutConfirmation => "opt_out_confirmation",
+            AutomatedKind::OptOutAllConfirmation => "opt_out_all_confirmation",
             AutomatedKind::OptInConfirmation => "opt_in_confirmation",
             AutomatedKind::Help => "help",
             AutomatedKind::Greeting => "greeting",
@@ -50,10 +54,13 @@ impl AutomatedKind {
         }
     }
 
-    /// Whether it goes out even to a customer who opted out: the one confirmation of their STOP, and the
-    /// answer to HELP (carriers require both).
+    /// Whether it goes out even to a customer who opted out: the one confirmation of their STOP (or
+    /// STOPALL), and the answer to HELP (carriers require both).
     pub fn passes_opt_out(self) -> bool {
-        matches!(self, AutomatedKind::OptOutConfirmation | AutomatedKind::Help)
+        matches!(
+            self,
+            AutomatedKind::OptOutConfirmation | AutomatedKind::OptOutAllConfirmation | AutomatedKind::Help
+        )
     }
 
     /// Placeholders the text may hold.
@@ -79,6 +86,9 @@ pub fn default_text(lang: &str, kind: AutomatedKind) -> Option<&'static str> {
         ("en", OptOutConfirmation) => {
             "You have been unsubscribed and will receive no more messages from this number. Reply START to resubscribe."
         }
+        ("en", OptOutAllConfirmation) => {
+            "You have been unsubscribed and will receive no more messages from us on any of our numbers. Reply START to resubscribe."
+        }
         ("en", OptInConfirmation) => {
             "You have been resubscribed and will receive messages from this number again. Reply STOP to opt out."
         }
@@ -100,6 +110,9 @@ pub fn default_text(lang: &str, kind: AutomatedKind) -> Option<&'static str> {
         }
         ("es", OptOutConfirmation) => {
             "Has cancelado tu suscripción y no recibirás más mensajes de este número. Responde ALTA para volver a suscribirte."
+        }
+        ("es", OptOutAllConfirmation) => {
+            "Has cancelado tu suscripción y no recibirás más mensajes nuestros en ninguno de nuestros números. Responde ALTA para volver a suscribirte."
         }
         ("es", OptInConfirmation) => {
             "Te has vuelto a suscribir y recibirás de nuevo mensajes de este número. Responde BAJA para dejar de recibirlos."
@@ -217,6 +230,12 @@ mod tests {
                 }
             }
             assert_ne!(default_text("en", kind), default_text("es", kind));
+        }
+        // STOPALL's confirmation speaks of every number, not "this number".
+        for lang in ["en", "es"] {
+            let all = default_text(lang, AutomatedKind::OptOutAllConfirmation).unwrap_or_default();
+            assert_ne!(Some(all), default_text(lang, AutomatedKind::OptOutConfirmation));
+            assert!(!all.contains("this number") && !all.contains("este número"), "{all}");
         }
     }
 

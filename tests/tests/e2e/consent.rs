@@ -33,6 +33,19 @@ async fn fake_sent(fake: &FakeTelesign, text: &str, times: usize) {
     .await;
 }
 
+/// The first message satisfying `pred` in `customer`'s open conversation (read with the admin token), once
+/// there is one.
+async fn customer_message(s: &Setup, customer: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let pred = &pred;
+    eventually(15, what, || async move {
+        let items = s.api().work_items(ADMIN_TOKEN).await;
+        let item = items.into_iter().find(|w| w["customer"] == customer)?;
+        let c = s.api().conversation(ADMIN_TOKEN, item["conversation_id"].as_str()?).await;
+        c["messages"].as_array()?.iter().find(|m| pred(m)).cloned()
+    })
+    .await
+}
+
 async fn consent_of(s: &Setup, phone: &str) -> Value {
     s.api().ok("GET", &format!("/v1/consent?phone=%2B{phone}"), ADMIN_TOKEN, None, 200).await
 }
@@ -210,7 +223,7 @@ async fn stopall_stops_every_number_and_start_reopens_one() {
     eventually(15, "one confirmation", || async {
         fake.sends()
             .iter()
-            .any(|m| m.field("message") == Some(en(AutomatedKind::OptOutConfirmation)))
+            .any(|m| m.field("message") == Some(en(AutomatedKind::OptOutAllConfirmation)))
             .then_some(())
     })
     .await;
@@ -251,7 +264,7 @@ async fn stopall_stops_every_number_and_start_reopens_one() {
     let sends = fake.sends();
     assert!(!sends.iter().any(|m| m.field("message").is_some_and(|t| t.starts_with("to A"))), "{sends:?}");
     let confirmations =
-        sends.iter().filter(|m| m.field("message") == Some(en(AutomatedKind::OptOutConfirmation)));
+        sends.iter().filter(|m| m.field("message") == Some(en(AutomatedKind::OptOutAllConfirmation)));
     assert_eq!(confirmations.count(), 1);
 }
 
@@ -297,7 +310,7 @@ async fn stopall_after_opting_back_in_to_one_number_stops_every_number_again() {
             .find_map(|w| w["conversation_id"].as_str().map(str::to_string))
     })
     .await;
-    let confirmation = en(AutomatedKind::OptOutConfirmation);
+    let confirmation = en(AutomatedKind::OptOutAllConfirmation);
     text("D2000000000000000000000000000002", a, "stopall").await;
     fake_sent(&fake, confirmation, 1).await;
     text("D2000000000000000000000000000003", a, "START").await;
@@ -351,6 +364,46 @@ async fn stopall_after_opting_back_in_to_one_number_stops_every_number_again() {
     assert_eq!(count(confirmation), 3, "{:?}", fake.sends());
     assert_eq!(trail(&consent().await).len(), 6);
     assert_eq!(count("still here?"), 0, "no reply reached the customer");
+}
+
+/// The texts `customer` received, in order.
+fn texts_to(s: &Setup, customer: &str) -> Vec<String> {
+    s.fake
+        .sends()
+        .iter()
+        .filter(|m| m.field("phone_number") == Some(customer))
+        .filter_map(|m| m.field("message").map(str::to_string))
+        .collect()
+}
+
+/// STOPALL gets a confirmation of its own, saying that no more messages come from us (not "from this
+/// number"), in English and Spanish by default and editable like every automated message.
+#[tokio::test]
+async fn stopall_is_confirmed_with_its_own_text_and_an_admin_may_change_it() {
+    let Some(s) = Setup::with_defaults().await else { return };
+    s.text("C3000000000000000000000000000001", "15555550861", "STOPALL").await;
+    let confirmation = customer_message(&s, "+15555550861", "the STOPALL confirmation", |m| {
+        m["automated"] == "opt_out_all_confirmation"
+    })
+    .await;
+    let said = confirmation["text"].as_str().unwrap_or_default().to_string();
+    assert!(!said.contains("this number") && said.contains("from us"), "{confirmation}");
+    until_sent(&s, &said, 1).await;
+    assert!(!texts_to(&s, "15555550861").iter().any(|t| t == en(AutomatedKind::OptOutConfirmation)));
+
+    let path = format!("/v1/channels/{}", s.channel);
+    let channel = s.api().ok("GET", &path, ADMIN_TOKEN, None, 200).await;
+    assert_eq!(channel["automated_messages"]["en"]["opt_out_all_confirmation"], json!(said), "{channel}");
+    let spanish =
+        channel["automated_messages"]["es"]["opt_out_all_confirmation"].as_str().unwrap_or_default();
+    assert!(!spanish.is_empty() && spanish != said, "{channel}");
+    let ours = "You will get no more texts from Acme. Reply START to hear from this number again.";
+    let patch = json!({"automated_messages": {"en": {"opt_out_all_confirmation": ours}}});
+    s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(patch), 200).await;
+    s.text("C3000000000000000000000000000002", "15555550861", "START").await;
+    until_sent(&s, en(AutomatedKind::OptInConfirmation), 1).await;
+    s.text("C3000000000000000000000000000003", "15555550861", "stopall").await;
+    until_sent(&s, ours, 1).await;
 }
 
 #[tokio::test]

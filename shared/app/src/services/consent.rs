@@ -148,9 +148,12 @@ pub async fn on_inbound(
         }
         Some(k @ (Keyword::OptOut { .. } | Keyword::OptIn)) => {
             let event = keyword_event(app, &said, &history, k).await?;
-            let confirmation = match event {
-                Some(ConsentEvent::OptOut) => Some(AutomatedKind::OptOutConfirmation),
-                Some(ConsentEvent::OptIn) => Some(AutomatedKind::OptInConfirmation),
+            let confirmation = match (event, k) {
+                (Some(ConsentEvent::OptOut), Keyword::OptOut { all: true }) => {
+                    Some(AutomatedKind::OptOutAllConfirmation)
+                }
+                (Some(ConsentEvent::OptOut), _) => Some(AutomatedKind::OptOutConfirmation),
+                (Some(ConsentEvent::OptIn), _) => Some(AutomatedKind::OptInConfirmation),
                 _ => None,
             };
             if let Some(kind) = confirmation {
