@@ -57,10 +57,14 @@ pub struct KeywordLists {
     pub help: Vec<String>,
 }
 
-/// The text as keywords are compared: surrounding spaces and punctuation dropped, upper case.
+/// The text as keywords are compared: in Unicode's compatibility form (NFKC: full-width `ＳＴＯＰ` is
+/// `STOP`, a decomposed accent is the accented letter), with everything that is neither a letter nor a
+/// digit dropped from both ends (spaces, punctuation of any script such as `。` `！` `—`, symbols and
+/// emoji), upper case. What is inside stays as written (`OPT-OUT`).
 pub fn normalize(text: &str) -> String {
-    text.trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation() || "¡¿«»“”‘’…".contains(c))
-        .to_uppercase()
+    use unicode_normalization::UnicodeNormalization;
+    let compatible: String = text.nfkc().collect();
+    compatible.trim_matches(|c: char| !c.is_alphanumeric()).to_uppercase()
 }
 
 /// The keyword a text is, if the whole text (any case, surrounding spaces and punctuation ignored) is one
@@ -264,6 +268,42 @@ mod tests {
     }
 
     #[test]
+    fn unicode_punctuation_symbols_and_full_width_forms_around_a_keyword_are_ignored() {
+        let out = Some(Keyword::OptOut { all: false });
+        for text in [
+            "STOP。",
+            "STOP！",
+            "—STOP—",
+            "ＳＴＯＰ",
+            "ｓｔｏｐ",
+            "Stop 🛑",
+            "Stop 👍",
+            "🛑 STOP 🛑",
+            "«STOP»",
+            "【STOP】",
+            "STOP\u{200B}",
+            "STOP\n",
+            "• stop ·",
+        ] {
+            assert_eq!(classify(text, []), out, "{text:?}");
+        }
+        assert_eq!(classify("ＳＴＯＰＡＬＬ！", []), Some(Keyword::OptOut { all: true }));
+        assert_eq!(classify("ＯＰＴ－ＯＵＴ", []), out, "full-width, its inner dash kept as a dash");
+        assert_eq!(classify("Arre\u{302}t", []), out, "a decomposed accent is the same letter");
+        assert_eq!(classify("¿ＡＹＵＤＡ？", [&default_spanish()]), Some(Keyword::Help));
+        // What is inside stays: not a keyword.
+        assert_eq!(classify("ST🛑OP", []), None);
+        assert_eq!(classify("STOP STOP", []), None);
+        assert_eq!(classify("OPT OUT", []), None);
+        assert_eq!(classify("🛑", []), None);
+        assert_eq!(normalize("  «Opt-Out!» "), "OPT-OUT");
+    }
+
+    fn default_spanish() -> KeywordLists {
+        crate::automated::default_keywords("es").expect("Spanish keywords")
+    }
+
+    #[test]
     fn a_language_name_picks_the_language() {
         let names = BTreeMap::from([
             ("es".to_string(), vec!["ESPAÑOL".to_string(), "Espanol".to_string()]),
@@ -271,6 +311,7 @@ mod tests {
         ]);
         assert_eq!(language_choice(" español ", &names).as_deref(), Some("es"));
         assert_eq!(language_choice("English.", &names).as_deref(), Some("en"));
+        assert_eq!(language_choice("ＥＳＰＡÑＯＬ！", &names).as_deref(), Some("es"));
         assert_eq!(language_choice("hablo español", &names), None);
     }
 
