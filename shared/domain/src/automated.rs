@@ -315,15 +315,47 @@ pub fn validate_messaging(
         }
     }
     crate::language::validate_keywords(settings)?;
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    let builtin = [
+    validate_consent_keywords(settings)
+}
+
+/// What a word already is, when an admin's consent keyword is checked.
+enum Owner {
+    /// A consent keyword of this kind (`opt_out`, `opt_in`, `help`), in the list named.
+    Consent { kind: &'static str, list: String },
+    /// A word that picks this language.
+    Language(String),
+}
+
+/// The rules of a channel's `consent_keywords`: keyed by language tags; each word 1 to 30 characters besides
+/// what surrounds it; no word of another kind of list (built in, in any language, or the admin's: a word is
+/// one keyword, which may be listed for several languages), and no word that picks a language.
+fn validate_consent_keywords(settings: &crate::model::MessagingSettings) -> Result<(), FieldError> {
+    use crate::consent::normalize;
+    let mut seen: BTreeMap<String, Owner> = BTreeMap::new();
+    let mut claim = |word: &str, owner: Owner| {
+        seen.entry(normalize(word)).or_insert(owner);
+    };
+    let english = [
         ("opt_out", crate::consent::OPT_OUT),
         ("opt_in", crate::consent::OPT_IN),
         ("help", crate::consent::HELP),
     ];
-    for (list, words) in builtin {
+    for (kind, words) in english {
         for w in words {
-            seen.insert(w.to_string(), format!("the built-in {list} list"));
+            claim(w, Owner::Consent { kind, list: format!("the built-in {kind} list") });
+        }
+    }
+    for lang in ["es"] {
+        let Some(lists) = default_keywords(lang) else { continue };
+        for (kind, words) in [("opt_out", &lists.opt_out), ("opt_in", &lists.opt_in), ("help", &lists.help)] {
+            for w in words {
+                claim(w, Owner::Consent { kind, list: format!("the built-in {lang} {kind} list") });
+            }
+        }
+    }
+    for (lang, words) in crate::language::language_names(settings) {
+        for w in words {
+            claim(&w, Owner::Language(lang.clone()));
         }
     }
     for (lang, lists) in &settings.consent_keywords {
@@ -333,26 +365,38 @@ pub fn validate_messaging(
                 "must be keyed by a language tag such as en, es or es-MX",
             ));
         }
-        for (list, words) in [("opt_out", &lists.opt_out), ("opt_in", &lists.opt_in), ("help", &lists.help)] {
+        for (kind, words) in [("opt_out", &lists.opt_out), ("opt_in", &lists.opt_in), ("help", &lists.help)] {
             for (i, w) in words.iter().enumerate() {
-                let field = format!("consent_keywords.{lang}.{list}[{i}]");
-                let word = crate::consent::normalize(w);
+                let field = format!("consent_keywords.{lang}.{kind}[{i}]");
+                let word = normalize(w);
                 if word.is_empty() || word.chars().count() > 30 {
                     return Err(FieldError::new(
                         field,
-                        "must be 1 to 30 characters besides spaces and punctuation",
+                        "must be 1 to 30 characters besides the spaces, punctuation and symbols around it",
                     ));
                 }
-                let here = format!("consent_keywords.{lang}.{list}");
                 match seen.get(&word) {
-                    Some(other) if !other.ends_with(&format!("{list} list")) && other != &here => {
+                    // The same keyword again (for another language, or a built-in one): it means the same.
+                    Some(Owner::Consent { kind: owned, .. }) if *owned == kind => {}
+                    Some(Owner::Consent { list, .. }) => {
                         return Err(FieldError::new(
                             field,
-                            format!("'{word}' is already a keyword of {other}"),
+                            format!("'{word}' is already a keyword of {list}"),
                         ));
                     }
-                    _ => {
-                        seen.insert(word, here);
+                    Some(Owner::Language(picks)) => {
+                        return Err(FieldError::new(
+                            field,
+                            format!(
+                                "'{word}' picks the language {picks}; a language keyword cannot be a consent keyword"
+                            ),
+                        ));
+                    }
+                    None => {
+                        seen.insert(
+                            word,
+                            Owner::Consent { kind, list: format!("consent_keywords.{lang}.{kind}") },
+                        );
                     }
                 }
             }
@@ -394,5 +438,55 @@ mod validation_tests {
             KeywordLists { opt_out: vec!["BAJA".into(), "stop".into()], ..Default::default() },
         );
         assert_eq!(validate_messaging(None, &fine), Ok(()), "repeating a built-in in its own list is fine");
+    }
+
+    fn keywords(lists: &[(&str, KeywordLists)]) -> MessagingSettings {
+        let mut settings = MessagingSettings::default();
+        for (lang, l) in lists {
+            settings.consent_keywords.insert(lang.to_string(), l.clone());
+        }
+        settings
+    }
+
+    fn opt_out(words: &[&str]) -> KeywordLists {
+        KeywordLists { opt_out: words.iter().map(|w| w.to_string()).collect(), ..Default::default() }
+    }
+
+    #[test]
+    fn an_admin_keyword_may_not_clash_with_another_languages_built_in_keywords_or_language_names() {
+        let e = validate_messaging(None, &keywords(&[("fr", opt_out(&["ALTA"]))])).unwrap_err();
+        assert_eq!(e.field, "consent_keywords.fr.opt_out[0]");
+        assert!(
+            e.rule.contains("'ALTA'") && e.rule.contains("es") && e.rule.contains("opt_in"),
+            "{}",
+            e.rule
+        );
+        let e = validate_messaging(None, &keywords(&[("en", opt_out(&["ayuda"]))])).unwrap_err();
+        assert_eq!(e.field, "consent_keywords.en.opt_out[0]");
+        // A word that picks a language, built in or the channel's, is no consent keyword.
+        let e = validate_messaging(None, &keywords(&[("en", opt_out(&["ESPAÑOL"]))])).unwrap_err();
+        assert_eq!(e.field, "consent_keywords.en.opt_out[0]");
+        assert!(e.rule.contains("'ESPAÑOL'") && e.rule.contains("language"), "{}", e.rule);
+        let help = KeywordLists { help: vec!["english".into()], ..Default::default() };
+        assert_eq!(
+            validate_messaging(None, &keywords(&[("es", help)])).unwrap_err().field,
+            "consent_keywords.es.help[0]"
+        );
+        let mut own = keywords(&[("fr", opt_out(&["Français"]))]);
+        own.language_keywords.insert("fr".into(), vec!["FRANÇAIS".into()]);
+        assert!(validate_messaging(None, &own).is_err(), "the channel's own language word");
+        // The same word in two languages' lists of the same kind is one keyword, listed twice.
+        let twice = keywords(&[("it", opt_out(&["BASTA"])), ("pt", opt_out(&["basta"]))]);
+        assert_eq!(validate_messaging(None, &twice), Ok(()));
+        let es_twice = keywords(&[("es-MX", opt_out(&["BAJA"])), ("fr", opt_out(&["Baja"]))]);
+        assert_eq!(validate_messaging(None, &es_twice), Ok(()), "a built-in Spanish opt-out, as an opt-out");
+        // ... but not in lists of different kinds.
+        let both = keywords(&[
+            ("it", opt_out(&["BASTA"])),
+            ("pt", KeywordLists { opt_in: vec!["BASTA".into()], ..Default::default() }),
+        ]);
+        let e = validate_messaging(None, &both).unwrap_err();
+        assert_eq!(e.field, "consent_keywords.pt.opt_in[0]");
+        assert!(e.rule.contains("consent_keywords.it.opt_out"), "{}", e.rule);
     }
 }

@@ -474,6 +474,9 @@ async fn a_spanish_channel_speaks_spanish_and_settings_are_patched_with_rules() 
         (json!({"smart_encoding": "yes"}), "smart_encoding"),
         (json!({"automated_messages": {"en": {"gretting": "Hi"}}}), "automated_messages"),
         (json!({"consent_keywords": {"es": {"help": ["stop"]}}}), "consent_keywords.es.help[0]"),
+        // Spanish's built-in opt-in, and a word that picks a language, are no opt-out of another language.
+        (json!({"consent_keywords": {"fr": {"opt_out": ["ALTA"]}}}), "consent_keywords.fr.opt_out[0]"),
+        (json!({"consent_keywords": {"en": {"opt_out": ["Español"]}}}), "consent_keywords.en.opt_out[0]"),
         (json!({"provider": "twilio"}), "provider"),
         (json!({"id": "ch_other"}), "id"),
         (json!({"no_such_setting": 1}), "no_such_setting"),
@@ -483,6 +486,12 @@ async fn a_spanish_channel_speaks_spanish_and_settings_are_patched_with_rules() 
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(message.starts_with(&format!("{field}:")), "{bad}: {answer}");
     }
+    let (_, answer) =
+        s.api().admin("PATCH", &path, Some(json!({"consent_keywords": {"fr": {"opt_out": ["ALTA"]}}}))).await;
+    assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains("opt_in")), "{answer}");
+    // The same word in two languages' lists of the same kind is fine.
+    let basta = json!({"consent_keywords": {"it": {"opt_out": ["BASTA"]}, "pt": {"opt_out": ["Basta"]}}});
+    s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(basta), 200).await;
 
     // Smart encoding on: the curly quotes and long dash go out as GSM-7 look-alikes, and the transcript
     // shows what was sent. (The customer opted out above; START first.)
