@@ -63,11 +63,20 @@ impl AutomatedKind {
         )
     }
 
-    /// Placeholders the text may hold.
+    /// Placeholders the text may hold (the only ones smsdesk fills in for it).
     pub fn placeholders(self) -> &'static [&'static str] {
         match self {
             AutomatedKind::QueuePosition => &["{position}"],
             AutomatedKind::AgentJoined => &["{agent_name}"],
+            _ => &[],
+        }
+    }
+
+    /// Placeholders a text of this kind must hold (unless it is empty, which turns the message off): the
+    /// place in line is what the queue position message is for.
+    pub fn required_placeholders(self) -> &'static [&'static str] {
+        match self {
+            AutomatedKind::QueuePosition => &["{position}"],
             _ => &[],
         }
     }
@@ -228,6 +237,7 @@ mod tests {
                 for p in kind.placeholders() {
                     assert!(text.contains(p), "{lang} {kind:?} uses {p}");
                 }
+                assert_eq!(crate::placeholder::check(text, kind.placeholders()), Ok(()), "{lang} {kind:?}");
             }
             assert_ne!(default_text("en", kind), default_text("es", kind));
         }
@@ -278,13 +288,35 @@ mod tests {
 /// A setting that broke a rule: the field (JSON path) and the rule, for a 400 (the one settings error type).
 pub use crate::validation::FieldError;
 
-/// A language tag as channels and contacts name languages: `en`, `es`, `es-MX`, `pt-BR`.
+/// A language tag as channels, quick replies and contacts name languages (BCP 47's shape, without
+/// extensions): a language of 2 or 3 lowercase letters, then optionally a script (4 letters, `Hant`), a
+/// region (2 letters or 3 digits, `MX`, `419`) and variants (5 to 8 letters or digits, or a digit and 3
+/// more, `1996`), in that order: `en`, `es`, `es-MX`, `pt-BR`, `zh-Hant-TW`.
 pub fn valid_language(tag: &str) -> bool {
     let mut parts = tag.split('-');
     let base = parts.next().unwrap_or_default();
-    (2..=3).contains(&base.len())
-        && base.chars().all(|c| c.is_ascii_lowercase())
-        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    if !((2..=3).contains(&base.len()) && base.chars().all(|c| c.is_ascii_lowercase())) {
+        return false;
+    }
+    // 0: after the language; 1: after a script; 2: after a region; 3: among the variants.
+    let mut stage = 0;
+    parts.all(|p| {
+        let letters = p.chars().all(|c| c.is_ascii_alphabetic());
+        let alphanumeric = p.chars().all(|c| c.is_ascii_alphanumeric());
+        let (next, fits) = if stage < 1 && p.len() == 4 && letters {
+            (1, true)
+        } else if stage < 2
+            && ((p.len() == 2 && letters) || (p.len() == 3 && p.chars().all(|c| c.is_ascii_digit())))
+        {
+            (2, true)
+        } else {
+            let variant =
+                (5..=8).contains(&p.len()) || (p.len() == 4 && p.starts_with(|c: char| c.is_ascii_digit()));
+            (3, alphanumeric && variant)
+        };
+        stage = next;
+        fits
+    })
 }
 
 /// The rules of a channel's language and messaging settings (automated messages, consent keywords).
@@ -305,11 +337,21 @@ pub fn validate_messaging(
             ));
         }
         for (kind, text) in texts {
+            let field = || format!("automated_messages.{lang}.{}", kind.as_str());
             let chars = text.chars().count();
             if chars > crate::text::MAX_MESSAGE_CHARS {
                 return Err(FieldError::new(
-                    format!("automated_messages.{lang}.{}", kind.as_str()),
+                    field(),
                     format!("is {chars} characters long; the limit is {}", crate::text::MAX_MESSAGE_CHARS),
+                ));
+            }
+            crate::placeholder::check(text, kind.placeholders())
+                .map_err(|rule| FieldError::new(field(), rule))?;
+            let missing = kind.required_placeholders().iter().find(|p| !text.contains(*p));
+            if let Some(p) = missing.filter(|_| !text.trim().is_empty()) {
+                return Err(FieldError::new(
+                    field(),
+                    format!("must hold {p} (an empty text turns the message off)"),
                 ));
             }
         }

@@ -24,6 +24,7 @@ pub mod notes;
 pub mod offer;
 pub mod pacing;
 pub mod phone;
+pub mod placeholder;
 pub mod quick_reply;
 pub mod redact;
 pub mod retry;

@@ -74,30 +74,8 @@ pub fn validate(reply: &QuickReply) -> Result<(), FieldError> {
             format!("must be 1 to {} characters, not blank", crate::MAX_MESSAGE_CHARS),
         ));
     }
-    if let Some(unknown) = placeholders_in(&reply.text).into_iter().find(|p| !PLACEHOLDERS.contains(p)) {
-        return Err(FieldError::new(
-            "text",
-            format!("has the unknown placeholder {unknown}; known: {}", PLACEHOLDERS.join(", ")),
-        ));
-    }
+    crate::placeholder::check(&reply.text, &PLACEHOLDERS).map_err(|rule| FieldError::new("text", rule))?;
     Ok(())
-}
-
-/// Every `{word}` of `text` (letters, digits and `_` between braces).
-fn placeholders_in(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find('{') {
-        let after = &rest[start + 1..];
-        let word_len = after.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len());
-        if word_len > 0 && after[word_len..].starts_with('}') {
-            out.push(&rest[start..start + word_len + 2]);
-            rest = &after[word_len + 1..];
-        } else {
-            rest = after;
-        }
-    }
-    out
 }
 
 /// The values of one conversation's placeholders; None where unknown (no CRM name yet, no agent).
@@ -221,6 +199,11 @@ mod tests {
             (reply(None, "en", "hi", "  "), "text"),
             (reply(None, "en", "hi", &"a".repeat(1601)), "text"),
             (reply(None, "en", "hi", "Dear {customer_nme}"), "text"),
+            (reply(None, "en", "hi", "hi {{customer_name}}"), "text"),
+            (reply(None, "en", "hi", "hi {customer_name}}"), "text"),
+            (reply(None, "zz-invalid-tag-long", "hi", "x"), "language"),
+            (reply(None, "en-", "hi", "x"), "language"),
+            (reply(None, "es-MX-MX", "hi", "x"), "language"),
         ];
         for (r, field) in cases {
             assert_eq!(validate(&r).map_err(|e| e.field), Err(field.to_string()), "{r:?}");
@@ -230,6 +213,11 @@ mod tests {
         assert_eq!(validate(&untitled).unwrap_err().field, "title");
         // Braces that are no placeholder are text.
         assert_eq!(validate(&reply(None, "en", "hi", "Use {} or { x } or {a-b}")), Ok(()));
+        for tag in ["en", "es", "es-MX", "pt-BR", "es-419", "zh-Hant-TW", "sr-Latn", "de-CH-1996", "ast"] {
+            assert_eq!(validate(&reply(None, tag, "hi", "x")), Ok(()), "{tag}");
+        }
+        let e = validate(&reply(None, "en", "hi", "hi {{customer_name}}")).unwrap_err();
+        assert!(e.rule.contains("{{customer_name}}"), "{}", e.rule);
     }
 
     #[test]

@@ -477,6 +477,23 @@ async fn a_spanish_channel_speaks_spanish_and_settings_are_patched_with_rules() 
         // Spanish's built-in opt-in, and a word that picks a language, are no opt-out of another language.
         (json!({"consent_keywords": {"fr": {"opt_out": ["ALTA"]}}}), "consent_keywords.fr.opt_out[0]"),
         (json!({"consent_keywords": {"en": {"opt_out": ["Español"]}}}), "consent_keywords.en.opt_out[0]"),
+        // Placeholders a message does not take, and one a message needs.
+        (
+            json!({"automated_messages": {"en": {"greeting": "Hi {customer_name}, welcome"}}}),
+            "automated_messages.en.greeting",
+        ),
+        (
+            json!({"automated_messages": {"en": {"agent_joined": "Agent {agnt_name} here"}}}),
+            "automated_messages.en.agent_joined",
+        ),
+        (
+            json!({"automated_messages": {"es": {"agent_joined": "{{agent_name}} está aquí"}}}),
+            "automated_messages.es.agent_joined",
+        ),
+        (
+            json!({"automated_messages": {"en": {"queue_position": "You are in line"}}}),
+            "automated_messages.en.queue_position",
+        ),
         (json!({"provider": "twilio"}), "provider"),
         (json!({"id": "ch_other"}), "id"),
         (json!({"no_such_setting": 1}), "no_such_setting"),
@@ -486,6 +503,9 @@ async fn a_spanish_channel_speaks_spanish_and_settings_are_patched_with_rules() 
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(message.starts_with(&format!("{field}:")), "{bad}: {answer}");
     }
+    let greeting = json!({"automated_messages": {"en": {"greeting": "Hi {customer_name}"}}});
+    let (_, answer) = s.api().admin("PATCH", &path, Some(greeting)).await;
+    assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains("{customer_name}")), "{answer}");
     let (_, answer) =
         s.api().admin("PATCH", &path, Some(json!({"consent_keywords": {"fr": {"opt_out": ["ALTA"]}}}))).await;
     assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains("opt_in")), "{answer}");

@@ -51,6 +51,8 @@ async fn admins_keep_quick_replies_with_a_shortcut_unique_per_queue_and_language
             "text: has the unknown placeholder {first_name}",
         ),
         (json!({"shortcut": "a", "title": "t", "text": "x", "language": "Spanish"}), "language:"),
+        (json!({"shortcut": "a", "title": "t", "text": "x", "language": "zz-invalid-tag-long"}), "language:"),
+        (json!({"shortcut": "a", "title": "t", "text": "hi {{customer_name}}"}), "text:"),
         (json!({"shortcut": "a", "title": "t", "text": "x", "queue_id": "q_nope"}), "queue_id: no queue"),
         (json!({"shortcut": "a", "text": "x"}), "title: is required"),
         (json!({"shortcut": "a", "title": "t", "text": "x", "id": "qr_mine"}), "id: cannot be changed"),
