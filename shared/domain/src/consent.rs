@@ -128,7 +128,7 @@ pub enum ConsentCause {
     ProviderError,
     /// An admin changed it (`POST /v1/consent`).
     Admin,
-    /// The customer's first text to the number.
+    /// The customer's first contact with the number: their first text, or a proactive text to them.
     FirstContact,
     /// Carried over from the per-channel opt-out kept before consent was per number.
     Migrated,

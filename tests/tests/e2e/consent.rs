@@ -46,6 +46,15 @@ async fn customer_message(s: &Setup, customer: &str, what: &str, pred: impl Fn(&
     .await
 }
 
+/// How many times `text` reached `customer`.
+fn sent_to(s: &Setup, customer: &str, text: &str) -> usize {
+    s.fake
+        .sends()
+        .iter()
+        .filter(|m| m.field("phone_number") == Some(customer) && m.field("message") == Some(text))
+        .count()
+}
+
 async fn consent_of(s: &Setup, phone: &str) -> Value {
     s.api().ok("GET", &format!("/v1/consent?phone=%2B{phone}"), ADMIN_TOKEN, None, 200).await
 }
@@ -404,6 +413,41 @@ async fn stopall_is_confirmed_with_its_own_text_and_an_admin_may_change_it() {
     until_sent(&s, en(AutomatedKind::OptInConfirmation), 1).await;
     s.text("C3000000000000000000000000000003", "15555550861", "stopall").await;
     until_sent(&s, ours, 1).await;
+}
+
+/// The opt-in notice comes before anything else on a customer's first contact with a number: before the
+/// answer to HELP when that is the first text, and before an agent's proactive first text.
+#[tokio::test]
+async fn the_opt_in_notice_comes_first_before_help_and_before_a_proactive_first_text() {
+    let Some(s) = Setup::with_defaults().await else { return };
+    s.text("C4000000000000000000000000000001", "15555550871", "HELP").await;
+    until_sent(&s, en(AutomatedKind::Help), 1).await;
+    s.text("C4000000000000000000000000000002", "15555550871", "What are your hours?").await;
+    customer_message(&s, "+15555550871", "the second text is filed", |m| m["text"] == "What are your hours?")
+        .await;
+    s.app.settled().await;
+    assert_eq!(
+        texts_to(&s, "15555550871"),
+        vec![en(AutomatedKind::OptInNotice), en(AutomatedKind::Help)],
+        "the notice first, once"
+    );
+
+    let (_agent, token) = s.agent("Ada", 3).await;
+    let body = json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": "+15555550872",
+                      "text": "Your order shipped", "session": true});
+    let sent = s.api().ok("POST", "/v1/messages", &token, Some(body), 202).await;
+    let conversation = sent["conversation_id"].as_str().expect("conversation").to_string();
+    until_sent(&s, "Your order shipped", 1).await;
+    assert_eq!(texts_to(&s, "15555550872"), vec![en(AutomatedKind::OptInNotice), "Your order shipped"]);
+    assert_eq!(
+        trail(&consent_of(&s, "15555550872").await),
+        vec![t("notice_sent", "first_contact", Some(OUR_NUMBER_E164))]
+    );
+    // The customer's answer joins the session; no second notice.
+    s.text("C4000000000000000000000000000003", "15555550872", "Thanks!").await;
+    s.message_where(&token, &conversation, "the answer", |m| m["text"] == "Thanks!").await;
+    s.app.settled().await;
+    assert_eq!(sent_to(&s, "15555550872", en(AutomatedKind::OptInNotice)), 1);
 }
 
 #[tokio::test]

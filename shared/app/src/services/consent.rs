@@ -125,8 +125,9 @@ async fn keyword_event(
 
 /// Acts on a customer's text filed as `message_id` in `conversation`: a keyword changes consent (recorded
 /// by [`record_keyword`] before filing, or now) and is confirmed once, or asks for help; the first text
-/// to a number gets the opt-in notice first. A redelivered text finds its change recorded (ids derive
-/// from the text) and only re-queues what it caused, which the queue sends once.
+/// to a number gets the opt-in notice before anything else is said (before the answer to HELP too). A
+/// redelivered text finds its change recorded (ids derive from the text) and only re-queues what it
+/// caused, which the queue sends once.
 pub async fn on_inbound(
     app: &App,
     channel: &Channel,
@@ -140,11 +141,12 @@ pub async fn on_inbound(
     let history = app.store.consent_history(customer).await?;
     let keyword = consent::classify(text, keyword_lists(channel).iter());
     let cause = message_id.to_string();
-    let mut answered = false;
-    match &keyword {
+    let answered = match &keyword {
         Some(Keyword::Help) => {
+            notice_first_contact(app, channel, conversation, &history, &cause, consent::normalize(text))
+                .await?;
             automated::send(app, channel, conversation, AutomatedKind::Help, &cause, &[]).await?;
-            answered = true;
+            true
         }
         Some(k @ (Keyword::OptOut { .. } | Keyword::OptIn)) => {
             let event = keyword_event(app, &said, &history, k).await?;
@@ -160,25 +162,65 @@ pub async fn on_inbound(
                 automated::send(app, channel, conversation, kind, &cause, &[]).await?;
             }
             // A second STOP changes nothing and is answered by nothing; a "yes" while opted in is a text.
-            answered = matches!(k, Keyword::OptOut { .. }) || event.is_some();
+            matches!(k, Keyword::OptOut { .. }) || event.is_some()
         }
-        None => {}
-    }
+        None => false,
+    };
     if !answered {
-        let id = format!("{message_id}:notice");
-        let noticed = history.iter().any(|c| c.id == id);
-        if noticed || (consent::first_contact(&history, number) && !consent::opted_out(&history, number)) {
-            let sent =
-                automated::send(app, channel, conversation, AutomatedKind::OptInNotice, &cause, &[]).await?;
-            if sent && !noticed {
-                let notice =
-                    said.change(app, id, Some(number), ConsentEvent::NoticeSent, ConsentCause::FirstContact);
-                app.store.record_consent(&notice).await?;
-            }
-        }
+        notice_first_contact(app, channel, conversation, &history, &cause, consent::normalize(text)).await?;
     }
     let after = app.store.consent_history(customer).await?;
     Ok(InboundConsent { keyword: answered, opted_out: consent::opted_out(&after, number) })
+}
+
+/// The opt-in notice, when the message `cause` (a customer's text, or a proactive text about to be queued)
+/// is the customer's first contact with the conversation's number and they may be texted from it; queued
+/// under an id derived from `cause` and recorded as sent, so a redelivered cause queues it once. `detail`
+/// goes on the audit trail.
+async fn notice_first_contact(
+    app: &App,
+    channel: &Channel,
+    conversation: &Conversation,
+    history: &[ConsentChange],
+    cause: &str,
+    detail: String,
+) -> PortResult<()> {
+    let number = &conversation.channel_number;
+    let id = format!("{cause}:notice");
+    let noticed = history.iter().any(|c| c.id == id);
+    let first = consent::first_contact(history, number) && !consent::opted_out(history, number);
+    if !(noticed || first) {
+        return Ok(());
+    }
+    let sent = automated::send(app, channel, conversation, AutomatedKind::OptInNotice, cause, &[]).await?;
+    if sent && !noticed {
+        let change = ConsentChange {
+            id,
+            customer: conversation.customer.clone(),
+            number: Some(number.clone()),
+            channel_id: Some(channel.id.clone()),
+            event: ConsentEvent::NoticeSent,
+            cause: ConsentCause::FirstContact,
+            detail: Some(detail),
+            at: app.clock.now(),
+        };
+        app.store.record_consent(&change).await?;
+    }
+    Ok(())
+}
+
+/// A proactive text, sent under `message_id`, that is the customer's first contact with the number: the
+/// opt-in notice is queued first (the conversation's sends keep their order). Nothing when the customer
+/// heard from, or texted, the number before.
+pub async fn notice_before_proactive(
+    app: &App,
+    channel: &Channel,
+    conversation: &Conversation,
+    message_id: &MessageId,
+) -> PortResult<()> {
+    let history = app.store.consent_history(&conversation.customer).await?;
+    let detail = "before a proactive text".to_string();
+    notice_first_contact(app, channel, conversation, &history, message_id.as_str(), detail).await
 }
 
 /// The provider refused a send because the customer opted out with it: recorded, so the next send is

@@ -485,12 +485,11 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
     {
         conversation = c;
     }
-    let message = match send.message_id {
-        Some(id) => {
-            outbound::queue_reply_as(app, id, &conversation, send.text, Author::Agent, who.agent_id()).await?
-        }
-        None => outbound::queue_reply(app, &conversation, send.text, Author::Agent, who.agent_id()).await?,
-    };
+    let id = send.message_id.unwrap_or_else(|| MessageId::new(app.ids.new_id(MessageId::PREFIX)));
+    // The customer's first contact with the number: the opt-in notice goes before the text.
+    consent::notice_before_proactive(app, &send.channel, &conversation, &id).await?;
+    let message =
+        outbound::queue_reply_as(app, id, &conversation, send.text, Author::Agent, who.agent_id()).await?;
     if plan == ProactivePlan::Opened && !send.session {
         close_and_free(app, &conversation.id, PROACTIVE_WITHOUT_SESSION).await?;
     } else if conversation.state == ConversationState::Open {
