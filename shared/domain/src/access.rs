@@ -4,7 +4,7 @@
 //! their queues (whoever holds it); an admin may do everything.
 
 use crate::model::{Agent, ContactLink, Conversation, ConversationState, Role};
-use crate::{ContactId, QueueId};
+use crate::{ContactId, QueueId, Team};
 use std::collections::BTreeSet;
 
 /// The caller, as the rule sees it.
@@ -100,6 +100,10 @@ pub enum ProactiveRefusal {
         "the customer's open conversation on this number is waiting in your queue: send with \"session\": true to take it"
     )]
     WaitingNeedsSession,
+    /// The text would make the conversation the sender's, and the sender cannot take one now: not
+    /// available, or no free slot of its own or of its team (HTTP 409).
+    #[error("the text would make the customer's conversation yours, but you cannot take one now")]
+    AgentUnavailable,
 }
 
 /// Decides a proactive text. `number_queue` is the queue of the number it is sent from; `existing` is the
@@ -123,6 +127,32 @@ pub fn plan_proactive(
         }
         (None, _) if session => Ok(ProactivePlan::Take),
         (None, _) => Err(ProactiveRefusal::WaitingNeedsSession),
+    }
+}
+
+/// Whether a planned proactive text makes the conversation the sender's: it takes a waiting one, or opens
+/// one with a session.
+pub fn takes_conversation(plan: ProactivePlan, session: bool) -> bool {
+    plan == ProactivePlan::Take || (plan == ProactivePlan::Opened && session)
+}
+
+/// A proactive text that makes the conversation the sender's ([`takes_conversation`]) needs an agent who
+/// can take it now: available, with a free slot of its own and of its team (as assignment needs). An admin
+/// takes nothing. Checked before anything is opened or sent.
+pub fn check_taker(
+    actor: Actor<'_>,
+    plan: ProactivePlan,
+    session: bool,
+    teams: &[Team],
+) -> Result<(), ProactiveRefusal> {
+    match actor {
+        Actor::Agent(agent)
+            if takes_conversation(plan, session)
+                && !(agent.has_free_capacity() && crate::team::team_has_room(agent, teams)) =>
+        {
+            Err(ProactiveRefusal::AgentUnavailable)
+        }
+        _ => Ok(()),
     }
 }
 
@@ -243,6 +273,39 @@ pub(crate) mod tests {
         assert_eq!(plan_proactive(me, &qa, Some(&waiting_elsewhere), true), Err(WaitingElsewhere));
         assert_eq!(plan_proactive(Actor::Admin, &qb, Some(&theirs), false), Ok(Join));
         assert_eq!(plan_proactive(Actor::Admin, &qb, None, false), Ok(Opened));
+    }
+
+    #[test]
+    fn a_text_that_makes_the_conversation_the_senders_needs_a_sender_who_can_take_it_now() {
+        use ProactivePlan::*;
+        let ada = agent("ag_ada", &["q_a"]);
+        assert_eq!(check_taker(Actor::Agent(&ada), Opened, true, &[]), Ok(()));
+        assert_eq!(check_taker(Actor::Agent(&ada), Take, true, &[]), Ok(()));
+        for unable in [
+            Agent { presence: Presence::Offline, ..ada.clone() },
+            Agent { presence: Presence::Away, ..ada.clone() },
+            Agent { presence: Presence::Busy, ..ada.clone() },
+            Agent { active: 2, ..ada.clone() },
+        ] {
+            let me = Actor::Agent(&unable);
+            assert_eq!(
+                check_taker(me, Opened, true, &[]),
+                Err(ProactiveRefusal::AgentUnavailable),
+                "{unable:?}"
+            );
+            assert_eq!(check_taker(me, Take, true, &[]), Err(ProactiveRefusal::AgentUnavailable));
+            assert_eq!(check_taker(me, Opened, false, &[]), Ok(()), "a one-off text takes nothing");
+            assert_eq!(check_taker(me, Join, true, &[]), Ok(()), "its own conversation");
+        }
+        let mut team = Team::new(crate::TeamId::new("tm_1"), "Tier-1", 1, OffsetDateTime::UNIX_EPOCH);
+        team.active = 1;
+        let member = Agent { team_id: Some(team.id.clone()), ..ada.clone() };
+        assert_eq!(
+            check_taker(Actor::Agent(&member), Opened, true, std::slice::from_ref(&team)),
+            Err(ProactiveRefusal::AgentUnavailable),
+            "its team is full"
+        );
+        assert_eq!(check_taker(Actor::Admin, Opened, true, &[]), Ok(()));
     }
 
     #[test]

@@ -218,6 +218,40 @@ async fn an_agent_texts_a_customer_first_and_the_answer_comes_back_to_them() {
     assert!(body["error"]["message"].as_str().is_some_and(|m| m.starts_with("to")), "{body}");
 }
 
+/// A session text from an agent who cannot take the conversation now (offline, or with every slot taken)
+/// is refused as a waiting conversation is (409 `agent_unavailable`): nothing is opened, nothing is sent.
+#[tokio::test]
+async fn a_session_text_from_an_agent_who_cannot_take_it_is_refused_and_opens_nothing() {
+    let Some(s) = Setup::new().await else { return };
+    // A new agent is offline until it says otherwise.
+    let (agent, token) = s.api().create_agent("Ada", &[&s.queue], 1).await;
+    let body = |to: &str| {
+        json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": to, "text": "Hello from us",
+               "session": true})
+    };
+    let (status, answer) =
+        s.api().call("POST", "/v1/messages", Some(&token), Some(body("+15555551923"))).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("agent_unavailable")), "{answer}");
+
+    // Available, but its one slot is taken by a customer who texted.
+    s.api().presence(&agent, &token, "available").await;
+    s.text("Q2000000000000000000000000000001", "15555551924", "Hi").await;
+    s.work_item_for(&token, "+15555551924").await;
+    let (status, answer) =
+        s.api().call("POST", "/v1/messages", Some(&token), Some(body("+15555551925"))).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("agent_unavailable")), "{answer}");
+
+    s.app.settled().await;
+    let open = s.api().work_items(ADMIN_TOKEN).await;
+    let customers: Vec<&Value> = open.iter().map(|w| &w["customer"]).collect();
+    assert_eq!(customers, vec![&json!("+15555551924")], "nothing opened for the refused texts: {open:?}");
+    assert!(s.fake.sends().is_empty(), "{:?}", s.fake.sends());
+    // Without a session nothing is taken: the one-off text goes out.
+    let mut one_off = body("+15555551923");
+    one_off["session"] = json!(false);
+    s.api().ok("POST", "/v1/messages", &token, Some(one_off), 202).await;
+}
+
 /// A conversation from `customer` (first text `reference`) with an agent's reply in it, sent: the agent's
 /// token, the conversation, the reply's id and TeleSign's reference for it (the only send the fake took).
 async fn sent_reply(s: &Setup, reference: &str, customer: &str) -> (String, String, String, String) {

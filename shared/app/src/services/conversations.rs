@@ -6,7 +6,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::idempotency::{self, IdempotencyKey};
 use crate::services::{assignment, automated, consent, crm, outbound, routing};
 use smsdesk_domain::access::{
-    Access, Actor, ProactivePlan, ProactiveRefusal, access, contacts_of, plan_proactive,
+    Access, Actor, ProactivePlan, ProactiveRefusal, access, check_taker, contacts_of, plan_proactive,
+    takes_conversation,
 };
 use smsdesk_domain::lifecycle;
 use smsdesk_domain::*;
@@ -430,7 +431,9 @@ pub struct Proactive {
 /// ([`plan_proactive`]). No open conversation: the send opens one; with `session` it stays with the sender
 /// (through assignment), without it is closed once the text is queued. An open conversation is written into
 /// only when it is the sender's (or the sender is an admin), or when it waits in the sender's queue and the
-/// sender takes it through assignment (`session`); it is never closed by a send that did not open it.
+/// sender takes it through assignment (`session`); it is never closed by a send that did not open it. A
+/// text that would make the conversation the sender's while the sender cannot take one now (not available,
+/// or full) is refused before anything is opened or sent ([`check_taker`]).
 pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult<(Conversation, Message)> {
     let agent = caller(app, who).await?;
     let actor = actor(&agent);
@@ -439,6 +442,7 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
             "from: you do not serve queue '{}' of number {}",
             send.number.queue, send.number.number
         )),
+        ProactiveRefusal::AgentUnavailable => unavailable(agent.as_ref()),
         other => ApiError::conflict(
             match other {
                 ProactiveRefusal::AssignedToAnother => "conversation_assigned",
@@ -452,6 +456,14 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
     if let Some(reason) = consent::refusal(app, &send.number.number, &send.to, None).await? {
         return Err(ApiError::conflict("opted_out", format!("to: {reason}")));
     }
+    // What the text would do to the customer's conversation, decided before anything is written.
+    let teams = match &agent {
+        Some(_) => app.store.list_teams().await?,
+        None => Vec::new(),
+    };
+    let existing = app.store.open_conversation(&send.channel.id, &send.number.number, &send.to).await?;
+    let plan = plan_proactive(actor, &send.number.queue, existing.as_ref(), send.session).map_err(refuse)?;
+    check_taker(actor, plan, send.session, &teams).map_err(refuse)?;
     let (mut conversation, created) =
         routing::find_or_open(app, &send.channel, &send.number, &send.to).await?;
     let plan = if created {
@@ -459,31 +471,29 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
     } else {
         plan_proactive(actor, &send.number.queue, Some(&conversation), send.session).map_err(refuse)?
     };
+    check_taker(actor, plan, send.session, &teams).map_err(refuse)?;
     let now = app.clock.now();
-    match (plan, &agent) {
-        (ProactivePlan::Opened, _) => crm::request_link(app, &conversation.id).await?,
-        (ProactivePlan::Take, Some(agent)) => match app.store.assign(&conversation.id, &agent.id, now).await?
-        {
+    if let (true, Some(agent)) = (takes_conversation(plan, send.session), &agent) {
+        match app.store.assign(&conversation.id, &agent.id, now).await? {
             Some(c) => conversation = c,
             None => {
-                return Err(ApiError::conflict(
-                    "agent_unavailable",
-                    format!(
-                        "to: the customer's conversation waits in your queue, but you cannot take it now \
-                         ({} with {}/{} conversations)",
-                        agent.presence.as_str(),
-                        agent.active,
-                        agent.capacity
-                    ),
-                ));
+                // The agent filled up or went away since it was read: nothing is sent, and a conversation
+                // this send opened is closed again, quietly (the customer never heard of it).
+                if created
+                    && app
+                        .store
+                        .close_in_state(&conversation.id, ConversationState::Open, now, PROACTIVE_NOT_TAKEN)
+                        .await?
+                        .is_none()
+                {
+                    tracing::warn!(conversation = %conversation.id, "a proactive conversation the sender could not take moved on meanwhile");
+                }
+                return Err(unavailable(Some(agent)));
             }
-        },
-        _ => {}
+        }
     }
-    if let (ProactivePlan::Opened, true, Some(agent)) = (plan, send.session, &agent)
-        && let Some(c) = app.store.assign(&conversation.id, &agent.id, now).await?
-    {
-        conversation = c;
+    if plan == ProactivePlan::Opened {
+        crm::request_link(app, &conversation.id).await?;
     }
     let id = send.message_id.unwrap_or_else(|| MessageId::new(app.ids.new_id(MessageId::PREFIX)));
     // The customer's first contact with the number: the opt-in notice goes before the text.
@@ -496,4 +506,22 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
     }
     Ok((conversation, message))
+}
+
+/// Why a conversation a proactive text opened closes at once, unsent: its sender could not take it.
+const PROACTIVE_NOT_TAKEN: &str = "proactive message not sent: its sender could not take the conversation";
+
+/// The refusal of a text that would make a conversation the sender's while the sender cannot take one:
+/// 409 `agent_unavailable`, saying why.
+fn unavailable(agent: Option<&Agent>) -> ApiError {
+    let why = agent.map_or(String::new(), |a| {
+        format!(" ({} with {}/{} conversations)", a.presence.as_str(), a.active, a.capacity)
+    });
+    ApiError::conflict(
+        "agent_unavailable",
+        format!(
+            "to: the text would make the customer's conversation yours, but you cannot take it now{why}: \
+             set yourself available with a free slot, or send without a session"
+        ),
+    )
 }
