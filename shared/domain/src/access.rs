@@ -130,6 +130,13 @@ pub fn plan_proactive(
     }
 }
 
+/// Whether a planned proactive text starts contact with the customer (it opens a conversation, or takes one
+/// waiting in a queue) rather than writing into the sender's own conversation, which is a reply. Out of the
+/// queue's operating hours only replies go out: nobody works a closed queue.
+pub fn starts_contact(plan: ProactivePlan) -> bool {
+    plan != ProactivePlan::Join
+}
+
 /// Whether a planned proactive text makes the conversation the sender's: it takes a waiting one, or opens
 /// one with a session.
 pub fn takes_conversation(plan: ProactivePlan, session: bool) -> bool {
@@ -306,6 +313,7 @@ pub(crate) mod tests {
             "its team is full"
         );
         assert_eq!(check_taker(Actor::Admin, Opened, true, &[]), Ok(()));
+        assert!(starts_contact(Opened) && starts_contact(Take) && !starts_contact(Join));
     }
 
     #[test]

@@ -91,6 +91,71 @@ pub fn is_open(hours: Option<&OperatingHours>, at: OffsetDateTime) -> bool {
     })
 }
 
+/// When a closed queue opens next: the start of an opening span, in the queue's time zone and as an instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opening {
+    pub at: OffsetDateTime,
+    /// Local date and time and the time zone: `2026-12-01 09:00 Asia/Tokyo`.
+    pub local: String,
+}
+
+impl std::fmt::Display for Opening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let utc = self.at.to_offset(time::UtcOffset::UTC);
+        write!(
+            f,
+            "{} ({:04}-{:02}-{:02}T{:02}:{:02}:00Z)",
+            self.local,
+            utc.year(),
+            u8::from(utc.month()),
+            utc.day(),
+            utc.hour(),
+            utc.minute()
+        )
+    }
+}
+
+/// How far ahead [`next_opening`] looks (a year and a little: holidays may close many days).
+const LOOK_AHEAD_DAYS: i64 = 400;
+
+/// The first start of an opening span after `at`, holidays skipped (local dates, as [`is_open`] reads them).
+/// None when the hours never open (no days listed) or cannot be read (an unknown time zone: [`is_open`]
+/// counts those as open).
+pub fn next_opening(hours: &OperatingHours, at: OffsetDateTime) -> Option<Opening> {
+    let tz = jiff::tz::TimeZone::get(&hours.time_zone).ok()?;
+    let now = jiff::Timestamp::from_nanosecond(at.unix_timestamp_nanos()).ok()?;
+    let mut date = now.to_zoned(tz.clone()).date();
+    for _ in 0..=LOOK_AHEAD_DAYS {
+        let local_date = date.to_string();
+        if !hours.holidays.contains(&local_date) {
+            let day = DAYS[date.weekday().to_monday_zero_offset() as usize];
+            let mut starts: Vec<u32> = hours
+                .days
+                .get(day)
+                .into_iter()
+                .flatten()
+                .filter_map(|[start, end]| match (minutes(start), minutes(end)) {
+                    (Some(a), Some(b)) if a < b && a < 1440 => Some(a),
+                    _ => None,
+                })
+                .collect();
+            starts.sort_unstable();
+            for start in starts {
+                let (hour, minute) = (i8::try_from(start / 60).ok()?, i8::try_from(start % 60).ok()?);
+                // A start in a daylight-saving gap is the first instant after it.
+                let opens = date.at(hour, minute, 0, 0).to_zoned(tz.clone()).ok()?;
+                if opens.timestamp() > now {
+                    let at = OffsetDateTime::from_unix_timestamp(opens.timestamp().as_second()).ok()?;
+                    let local = format!("{} {}", opens.strftime("%Y-%m-%d %H:%M"), hours.time_zone);
+                    return Some(Opening { at, local });
+                }
+            }
+        }
+        date = date.tomorrow().ok()?;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +201,51 @@ mod tests {
         let mut all_day = office("UTC");
         all_day.days.insert("sun".into(), vec![["00:00".into(), "24:00".into()]]);
         assert!(is_open(Some(&all_day), datetime!(2026-11-29 23:59 UTC)));
+    }
+
+    #[test]
+    fn the_next_opening_is_the_next_spans_start_in_local_time_past_holidays() {
+        let tokyo = office("Asia/Tokyo");
+        let ny = office("America/New_York");
+        let next = |hours: &OperatingHours, at| next_opening(hours, at).map(|o| (o.local, o.at));
+        // Sunday 12:00 in Tokyo: Monday 09:00 there, Monday 00:00 UTC.
+        assert_eq!(
+            next(&tokyo, datetime!(2026-11-29 03:00 UTC)),
+            Some(("2026-11-30 09:00 Asia/Tokyo".into(), datetime!(2026-11-30 00:00 UTC)))
+        );
+        // After closing on a Monday: Tuesday morning.
+        assert_eq!(
+            next(&tokyo, datetime!(2026-11-30 09:00 UTC)).map(|o| o.0),
+            Some("2026-12-01 09:00 Asia/Tokyo".into())
+        );
+        // Early on a weekday, before opening: the same day.
+        assert_eq!(
+            next(&ny, datetime!(2026-11-30 12:00 UTC)),
+            Some(("2026-11-30 09:00 America/New_York".into(), datetime!(2026-11-30 14:00 UTC)))
+        );
+        // Christmas (a Friday) is a holiday: the next Monday.
+        assert_eq!(
+            next(&ny, datetime!(2026-12-24 23:00 UTC)).map(|o| o.0),
+            Some("2026-12-28 09:00 America/New_York".into())
+        );
+        // Summer time: 09:00 local is 13:00 UTC.
+        assert_eq!(
+            next(&ny, datetime!(2026-07-06 12:00 UTC)).map(|o| o.1),
+            Some(datetime!(2026-07-06 13:00 UTC))
+        );
+        let shown = next_opening(&tokyo, datetime!(2026-11-29 03:00 UTC)).map(|o| o.to_string());
+        assert_eq!(shown.as_deref(), Some("2026-11-30 09:00 Asia/Tokyo (2026-11-30T00:00:00Z)"));
+        // Two spans a day: the afternoon's after the morning's ended.
+        let mut split = office("UTC");
+        split
+            .days
+            .insert("mon".into(), vec![["09:00".into(), "12:00".into()], ["13:00".into(), "17:00".into()]]);
+        assert_eq!(
+            next(&split, datetime!(2026-11-30 12:30 UTC)).map(|o| o.1),
+            Some(datetime!(2026-11-30 13:00 UTC))
+        );
+        let never = OperatingHours { time_zone: "UTC".into(), days: BTreeMap::new(), holidays: vec![] };
+        assert_eq!(next_opening(&never, datetime!(2026-11-30 12:30 UTC)), None);
     }
 
     #[test]

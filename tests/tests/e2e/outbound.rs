@@ -252,6 +252,47 @@ async fn a_session_text_from_an_agent_who_cannot_take_it_is_refused_and_opens_no
     s.api().ok("POST", "/v1/messages", &token, Some(one_off), 202).await;
 }
 
+/// Out of its queue's operating hours, a proactive text (with a session or without) is refused with a 409
+/// `outside_operating_hours` whose message names when the queue opens next; nothing is opened or sent. A
+/// reply in a conversation under way still goes out.
+#[tokio::test]
+async fn a_proactive_text_out_of_the_queues_hours_is_refused_naming_when_it_opens() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 3).await;
+    s.text("Q3000000000000000000000000000001", "15555550831", "Hi").await;
+    let under_way = s.work_item_for(&token, "+15555550831").await;
+    // Open only from 09:00 to 17:00 (UTC) the day after tomorrow, by the app's clock: closed now.
+    let now = time::OffsetDateTime::now_utc() + s.app.clock.offset();
+    let opens = now.date() + time::Duration::days(2);
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [usize::from(opens.weekday().number_days_from_monday())];
+    let mut days = serde_json::Map::new();
+    days.insert(day.to_string(), json!([["09:00", "17:00"]]));
+    let hours = json!({"time_zone": "UTC", "days": days});
+    let path = format!("/v1/queues/{}", s.queue);
+    s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(json!({"operating_hours": hours})), 200).await;
+
+    for (to, session) in [("+15555550832", true), ("+15555550833", false)] {
+        let body = json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": to,
+                          "text": "Your order shipped", "session": session});
+        let (status, answer) = s.api().call("POST", "/v1/messages", Some(&token), Some(body)).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (409, Some("outside_operating_hours")),
+            "session {session}: {answer}"
+        );
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(&format!("{opens} 09:00")), "names the next opening: {answer}");
+    }
+    let id = s.reply(&token, &under_way, "We are closing now, but here is your answer.").await;
+    s.message_status(&token, &under_way, &id, "sent").await;
+    s.app.settled().await;
+    let open = s.api().work_items(ADMIN_TOKEN).await;
+    assert_eq!(open.len(), 1, "nothing opened for the refused texts: {open:?}");
+    let sends = s.fake.sends();
+    assert!(!sends.iter().any(|m| m.field("message") == Some("Your order shipped")), "{sends:?}");
+}
+
 /// A conversation from `customer` (first text `reference`) with an agent's reply in it, sent: the agent's
 /// token, the conversation, the reply's id and TeleSign's reference for it (the only send the fake took).
 async fn sent_reply(s: &Setup, reference: &str, customer: &str) -> (String, String, String, String) {

@@ -7,8 +7,9 @@ use crate::services::idempotency::{self, IdempotencyKey};
 use crate::services::{assignment, automated, consent, crm, outbound, routing};
 use smsdesk_domain::access::{
     Access, Actor, ProactivePlan, ProactiveRefusal, access, check_taker, contacts_of, plan_proactive,
-    takes_conversation,
+    starts_contact, takes_conversation,
 };
+use smsdesk_domain::hours;
 use smsdesk_domain::lifecycle;
 use smsdesk_domain::*;
 use std::collections::BTreeSet;
@@ -464,6 +465,11 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
     let existing = app.store.open_conversation(&send.channel.id, &send.number.number, &send.to).await?;
     let plan = plan_proactive(actor, &send.number.queue, existing.as_ref(), send.session).map_err(refuse)?;
     check_taker(actor, plan, send.session, &teams).map_err(refuse)?;
+    if starts_contact(plan) {
+        // The queue the conversation waits in, or the number's (a new conversation, with or without a session).
+        let queue = existing.as_ref().map_or(&send.number.queue, |c| &c.queue_id);
+        closed_now(app, queue).await?;
+    }
     let (mut conversation, created) =
         routing::find_or_open(app, &send.channel, &send.number, &send.to).await?;
     let plan = if created {
@@ -506,6 +512,24 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
         assignment::dispatch_queue(app, &conversation.queue_id).await?;
     }
     Ok((conversation, message))
+}
+
+/// 409 `outside_operating_hours` when `queue` is closed now (its operating hours), naming when it opens
+/// next. Replies are not held to the hours (a conversation under way goes on); texts that start contact are.
+async fn closed_now(app: &App, queue: &QueueId) -> ApiResult<()> {
+    let now = app.clock.now();
+    let Some(settings) = app.store.queue_settings(queue).await? else { return Ok(()) };
+    let Some(hours) = settings.operating_hours.as_ref().filter(|h| !hours::is_open(Some(h), now)) else {
+        return Ok(());
+    };
+    let when = match hours::next_opening(hours, now) {
+        Some(opening) => format!("it opens next at {opening}"),
+        None => "it has no opening hours set".to_string(),
+    };
+    Err(ApiError::conflict(
+        "outside_operating_hours",
+        format!("to: queue '{}' is closed now (outside its operating hours): {when}", settings.name),
+    ))
 }
 
 /// Why a conversation a proactive text opened closes at once, unsent: its sender could not take it.
