@@ -321,3 +321,34 @@ async fn a_queue_picked_from_the_menu_out_of_its_hours_says_so_at_once() {
         .map_or(0, |ms| ms.iter().filter(|x| x["automated"] == "out_of_hours").count());
     assert_eq!(told, 1, "{c}");
 }
+
+/// A customer who opted out of every number texts a number with a menu: the menu is not sent (it is in the
+/// transcript, failed, saying why), and routing goes on at once: the router neither fails nor retries, and
+/// the customer's answer still picks the queue.
+#[tokio::test]
+async fn an_opted_out_customers_text_to_a_menu_number_is_routed_without_sending_the_menu() {
+    let (logs, _capture) = smsdesk_tests::logs::capture();
+    let Some(m) = MenuSetup::new().await else { return };
+    m.s.text("V3000000000000000000000000000001", "15555550671", "STOPALL").await;
+    eventually(15, "the opt-out is recorded", || async {
+        let consent = m.s.api().ok("GET", "/v1/consent?phone=%2B15555550671", ADMIN_TOKEN, None, 200).await;
+        (consent["opted_out_everywhere"] == true).then_some(())
+    })
+    .await;
+    m.text("V3000000000000000000000000000002", "15555550671", "Hello").await;
+    let c = m
+        .conversation_where("+15555550671", "the menu, refused", |c| {
+            c["messages"].as_array().is_some_and(|ms| ms.iter().any(|x| x["text"] == MAIN_TEXT))
+        })
+        .await;
+    let menu = c["messages"].as_array().and_then(|ms| ms.iter().find(|x| x["text"] == MAIN_TEXT)).cloned();
+    let menu = menu.expect("the menu");
+    assert_eq!(menu["status"], "failed", "{c}");
+    assert!(menu["error"].as_str().is_some_and(|e| e.contains("opted out")), "{menu}");
+    m.text("V3000000000000000000000000000003", "15555550671", "1").await;
+    m.conversation_where("+15555550671", "the answer picks Sales", |c| c["queue_id"] == json!(m.sales)).await;
+    m.s.app.settled().await;
+    let logged = logs.text();
+    assert!(!logged.contains("router failed"), "the router failed on the refused menu: {logged}");
+    assert!(m.s.fake.sends().iter().all(|x| x.field("phone_number") != Some("15555550671")));
+}

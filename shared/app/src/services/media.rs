@@ -182,7 +182,7 @@ async fn tell_not_accepted(app: &App, channel: &Channel, conversation: &Conversa
     let text = MessageText::parse(channel.attachments.refused_text())
         .or_else(|_| MessageText::parse(media::DEFAULT_ATTACHMENTS_REFUSED_TEXT))
         .map_err(|e| PortError::Backend(format!("attachments-refused text: {e}")))?;
-    outbound::queue_reply_as(app, id, conversation, text, Author::System, None)
+    outbound::queue_system(app, id, conversation, text)
         .await
         .map_err(|e| PortError::Unavailable(e.message))?;
     Ok(())

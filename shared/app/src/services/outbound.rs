@@ -50,6 +50,25 @@ pub async fn queue_reply_as(
     queue_message(app, id, conversation, text, author, agent, None).await
 }
 
+/// A system message that is no automated message (a menu, a bot's reply, a queue's expiry message, the
+/// attachments-refused text) under `id`. To a customer who opted out it is not sent: it stays in the
+/// transcript, failed with the reason, as a refused reply does, and that is no error for the caller (the
+/// router, the timers) to retry.
+pub async fn queue_system(
+    app: &App,
+    id: MessageId,
+    conversation: &Conversation,
+    text: MessageText,
+) -> Result<Message, ApiError> {
+    match store_and_queue(app, id, conversation, text, Author::System, None, None).await? {
+        Stored::Queued(message) => Ok(message),
+        Stored::Refused(message, _) => {
+            tracing::info!(message_id = %message.id, "system message not sent: the customer opted out");
+            Ok(message)
+        }
+    }
+}
+
 /// An automated message (opt-in notice, confirmation, greeting, ...): a system message under `id`.
 pub async fn queue_automated(
     app: &App,
@@ -73,6 +92,8 @@ fn as_sent(channel: Option<&Channel>, text: MessageText) -> String {
     text.into_string()
 }
 
+/// Stores and queues a message; a customer who opted out is answered `409 opted_out` (the message stays in
+/// the transcript, failed with the reason).
 async fn queue_message(
     app: &App,
     id: MessageId,
@@ -82,8 +103,34 @@ async fn queue_message(
     agent: Option<&AgentId>,
     automated: Option<AutomatedKind>,
 ) -> Result<Message, ApiError> {
+    match store_and_queue(app, id, conversation, text, author, agent, automated).await? {
+        Stored::Queued(message) => Ok(message),
+        Stored::Refused(message, reason) => {
+            tracing::info!(message_id = %message.id, "reply refused: the customer opted out");
+            Err(ApiError::conflict("opted_out", format!("message '{}' {reason}", message.id)))
+        }
+    }
+}
+
+/// What [`store_and_queue`] did with a message.
+enum Stored {
+    /// Stored `queued` and put on the outbound queue (or found so: a retried request).
+    Queued(Message),
+    /// Stored `failed` with the reason, not queued: the customer opted out.
+    Refused(Message, String),
+}
+
+async fn store_and_queue(
+    app: &App,
+    id: MessageId,
+    conversation: &Conversation,
+    text: MessageText,
+    author: Author,
+    agent: Option<&AgentId>,
+    automated: Option<AutomatedKind>,
+) -> Result<Stored, ApiError> {
     if let Some(existing) = app.store.get_message(&id).await? {
-        return resume(app, existing).await;
+        return resume(app, existing).await.map(Stored::Queued);
     }
     let now = app.clock.now();
     let channel = app.store.channel_settings(&conversation.channel_id).await?;
@@ -118,11 +165,10 @@ async fn queue_message(
     if !app.store.insert_message(&message).await? {
         // A concurrent retry of the same request stored it first.
         let existing = app.store.get_message(&message.id).await?;
-        return resume(app, existing.unwrap_or(message)).await;
+        return resume(app, existing.unwrap_or(message)).await.map(Stored::Queued);
     }
     if let Some(reason) = refused {
-        tracing::info!(message_id = %message.id, "reply refused: the customer opted out");
-        return Err(ApiError::conflict("opted_out", format!("message '{}' {reason}", message.id)));
+        return Ok(Stored::Refused(message, reason));
     }
     if let Err(e) = enqueue(app, &message).await {
         // Never leave a `queued` message that nothing will send: fail it visibly, and tell the caller.
@@ -148,7 +194,7 @@ async fn queue_message(
     } else if smsdesk_domain::lifecycle::counts_as_activity(author) {
         app.store.touch(&conversation.id, now).await?;
     }
-    Ok(message)
+    Ok(Stored::Queued(message))
 }
 
 /// Puts a message's send job on the outbound queue.

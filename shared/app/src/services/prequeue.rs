@@ -297,7 +297,7 @@ async fn say(
         }
     };
     let id = MessageId::new(format!("{input}_{what}"));
-    outbound::queue_reply_as(app, id, conversation, text, Author::System, None).await.map_err(port)?;
+    outbound::queue_system(app, id, conversation, text).await.map_err(port)?;
     Ok(())
 }
 
@@ -361,9 +361,7 @@ pub async fn sweep_expired(app: &App, queues: &[WorkQueue], open: &[Conversation
             }
             if let Ok(text) = MessageText::parse(&queue.expiry_message) {
                 let id = MessageId::new(format!("msg_expired_{}", c.id));
-                outbound::queue_reply_as(app, id, &current, text, Author::System, None)
-                    .await
-                    .map_err(port)?;
+                outbound::queue_system(app, id, &current, text).await.map_err(port)?;
             }
             if conversations::close_and_free(app, &c.id, "expired in its queue").await.map_err(port)? {
                 expired += 1;
