@@ -477,7 +477,7 @@ function renderMessage(m) {
       "div",
       { class: "failure" },
       el("p", { class: "reason", text: m.error ?? "The provider gave no reason." }),
-      m.status !== "undelivered" && !optedOut(m) && state.current && (state.me.role !== "agent" || state.current.agent_id === state.me.agent_id)
+      m.status !== "undelivered" && !optedOut(m) && state.current && !["closed", "wrap_up"].includes(state.current.state) && (state.me.role !== "agent" || state.current.agent_id === state.me.agent_id)
         ? el("button", { type: "button", class: "resend", onclick: () => resend(m.id), text: "Resend" })
         : null,
     );

@@ -45,6 +45,27 @@ pub fn transition(state: ConversationState, action: AgentAction) -> Result<Conve
     }
 }
 
+/// Why nobody may text the customer in a conversation (an agent's reply, a resend, a proactive text into it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoText {
+    /// Closed: never reopened (the customer's next text opens a new conversation).
+    #[error("is closed")]
+    Closed,
+    /// In wrap-up: the customer conversation ended (and the customer was told so); only the customer's own
+    /// next text brings it back.
+    #[error("has ended (wrap-up): the customer was told so; it goes on only when the customer writes again")]
+    Ended,
+}
+
+/// Whether the customer may be texted in a conversation in `state`: not once it ended (`wrap_up`) or closed.
+pub fn may_text_customer(state: ConversationState) -> Result<(), NoText> {
+    match state {
+        ConversationState::Closed => Err(NoText::Closed),
+        ConversationState::WrapUp => Err(NoText::Ended),
+        _ => Ok(()),
+    }
+}
+
 /// Where a customer's text takes a conversation that is set aside or in wrap-up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Revival {
@@ -233,6 +254,16 @@ mod tests {
     use time::macros::datetime;
 
     const AT: OffsetDateTime = datetime!(2026-03-01 10:00 UTC);
+
+    #[test]
+    fn the_customer_is_texted_only_until_the_conversation_ends() {
+        use ConversationState::*;
+        for state in [Routing, Open, Offered, Active, Waiting] {
+            assert_eq!(may_text_customer(state), Ok(()), "{state:?}");
+        }
+        assert_eq!(may_text_customer(WrapUp), Err(NoText::Ended));
+        assert_eq!(may_text_customer(Closed), Err(NoText::Closed));
+    }
 
     #[test]
     fn only_what_people_write_is_activity() {

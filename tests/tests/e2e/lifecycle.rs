@@ -191,6 +191,37 @@ async fn a_customer_text_during_wrap_up_brings_the_conversation_back_to_the_agen
     assert_eq!(s.active_of(&ada).await, 0);
 }
 
+/// Once the agent ended the conversation (wrap-up: the customer conversation is over), a reply or a
+/// proactive text into it is refused with a 409, as for a closed conversation, and nothing reaches the
+/// customer; the customer's own text brings it back, and replies go out again.
+#[tokio::test]
+async fn a_reply_during_wrap_up_is_refused_and_never_reaches_the_customer() {
+    let Some(s) = Setup::new().await else { return };
+    let (_ada, token) = s.agent("Ada", 1).await;
+    s.text("L6000000000000000000000000000001", "15555550642", "thanks, bye").await;
+    let conversation = s.work_item_for(&token, "+15555550642").await;
+    s.act(&token, &conversation, "end", None, 200).await;
+    let path = format!("/v1/conversations/{conversation}/messages");
+    let (status, answer) =
+        s.api().call("POST", &path, Some(&token), Some(json!({"text": "one more thing"}))).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("conversation_ended")), "{answer}");
+    let proactive = json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": "+15555550642",
+                           "text": "one more thing", "session": true});
+    let (status, answer) = s.api().call("POST", "/v1/messages", Some(&token), Some(proactive)).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("conversation_ended")), "{answer}");
+    let c = s.api().conversation(&token, &conversation).await;
+    assert_eq!(c["state"], "wrap_up", "{c}");
+    assert!(!c["messages"].as_array().into_iter().flatten().any(|m| m["text"] == "one more thing"), "{c}");
+
+    s.text("L6000000000000000000000000000002", "15555550642", "actually, one question").await;
+    s.conversation_where(&conversation, "back with Ada", |c| c["state"] == "active").await;
+    let id = s.reply(&token, &conversation, "Sure, go ahead").await;
+    s.message_status(&token, &conversation, &id, "sent").await;
+    s.app.settled().await;
+    let sends = s.fake.sends();
+    assert!(!sends.iter().any(|m| m.field("message") == Some("one more thing")), "{sends:?}");
+}
+
 #[tokio::test]
 async fn queue_wrap_up_settings_are_validated_naming_the_field() {
     let Some(s) = Setup::new().await else { return };

@@ -133,12 +133,7 @@ pub async fn reply(
     let text = MessageText::parse(text).map_err(|e| {
         ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}"))
     })?;
-    if conversation.state == ConversationState::Closed {
-        return Err(ApiError::conflict(
-            "conversation_closed",
-            format!("conversation '{}' is closed", conversation.id),
-        ));
-    }
+    lifecycle::may_text_customer(conversation.state).map_err(|e| no_text(&conversation, e))?;
     let Some(key) = key else {
         return outbound::queue_reply(app, &conversation, text, Author::Agent, who.agent_id()).await;
     };
@@ -173,12 +168,7 @@ pub async fn resend(app: &App, who: &Principal, id: &str, message_id: &str) -> A
             ),
         ));
     }
-    if conversation.state == ConversationState::Closed {
-        return Err(ApiError::conflict(
-            "conversation_closed",
-            format!("conversation '{}' is closed", conversation.id),
-        ));
-    }
+    lifecycle::may_text_customer(conversation.state).map_err(|e| no_text(&conversation, e))?;
     let text = MessageText::parse(original.text.clone()).map_err(|e| {
         ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}"))
     })?;
@@ -186,6 +176,16 @@ pub async fn resend(app: &App, who: &Principal, id: &str, message_id: &str) -> A
     let id = MessageId::new(format!("{}{RESEND_SUFFIX}", original.id));
     tracing::info!(message_id = %original.id, resend = %id, "resent by the agent");
     outbound::queue_reply_as(app, id, &conversation, text, original.author, agent).await
+}
+
+/// The refusal of a text to the customer of a conversation that ended or closed: 409
+/// `conversation_closed`, or `conversation_ended` in wrap-up.
+fn no_text(conversation: &Conversation, why: lifecycle::NoText) -> ApiError {
+    let code = match why {
+        lifecycle::NoText::Closed => "conversation_closed",
+        lifecycle::NoText::Ended => "conversation_ended",
+    };
+    ApiError::conflict(code, format!("conversation '{}' {why}", conversation.id))
 }
 
 /// What a resend's id adds to the id of the message it resends.
@@ -465,6 +465,9 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
     let existing = app.store.open_conversation(&send.channel.id, &send.number.number, &send.to).await?;
     let plan = plan_proactive(actor, &send.number.queue, existing.as_ref(), send.session).map_err(refuse)?;
     check_taker(actor, plan, send.session, &teams).map_err(refuse)?;
+    if let Some(c) = existing.as_ref().filter(|_| plan == ProactivePlan::Join) {
+        lifecycle::may_text_customer(c.state).map_err(|e| no_text(c, e))?;
+    }
     if starts_contact(plan) {
         // The queue the conversation waits in, or the number's (a new conversation, with or without a session).
         let queue = existing.as_ref().map_or(&send.number.queue, |c| &c.queue_id);
@@ -478,6 +481,9 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
         plan_proactive(actor, &send.number.queue, Some(&conversation), send.session).map_err(refuse)?
     };
     check_taker(actor, plan, send.session, &teams).map_err(refuse)?;
+    if plan == ProactivePlan::Join {
+        lifecycle::may_text_customer(conversation.state).map_err(|e| no_text(&conversation, e))?;
+    }
     let now = app.clock.now();
     if let (true, Some(agent)) = (takes_conversation(plan, send.session), &agent) {
         match app.store.assign(&conversation.id, &agent.id, now).await? {
