@@ -115,6 +115,20 @@ pub fn smart_encode(text: &str) -> (String, Vec<Replacement>) {
     (out, changes)
 }
 
+/// The text as it is sent, recorded and previewed, and whether smart encoding changed it: with the
+/// channel's smart encoding on (`smart`), the look-alikes replaced ([`smart_encode`]), unless that would
+/// take the text over the 1600-character cap (an ellipsis becomes three dots), in which case it goes as
+/// written. One decision for the send and its preview.
+pub fn as_sent(text: &str, smart: bool) -> (String, bool) {
+    if smart {
+        let (encoded, changes) = smart_encode(text);
+        if !changes.is_empty() && encoded.chars().count() <= crate::text::MAX_MESSAGE_CHARS {
+            return (encoded, true);
+        }
+    }
+    (text.to_string(), false)
+}
+
 /// Each character that forces UCS-2 and its position (character index), in order.
 pub fn ucs2_positions(text: &str) -> Vec<(usize, char)> {
     text.chars().enumerate().filter(|(_, c)| gsm7_septets(*c).is_none()).collect()
@@ -216,5 +230,19 @@ mod tests {
         assert_eq!(kept, "Café 😀 naïve", "no look-alike: left as it is");
         assert!(none.is_empty());
         assert_eq!(ucs2_positions("a😀bï"), vec![(1, '😀'), (3, 'ï')]);
+    }
+
+    #[test]
+    fn smart_encoding_applies_only_within_the_cap() {
+        assert_eq!(as_sent("It’s here", true), ("It's here".to_string(), true));
+        assert_eq!(as_sent("It’s here", false), ("It’s here".to_string(), false));
+        assert_eq!(as_sent("Plain", true), ("Plain".to_string(), false), "nothing to replace");
+        // 600 ellipses would be 1800 dots: over the cap, so the text goes as written (UCS-2, 9 segments).
+        let long = "…".repeat(600);
+        assert_eq!(as_sent(&long, true), (long.clone(), false));
+        let info = analyze(&as_sent(&long, true).0);
+        assert_eq!((info.encoding, info.segments, info.characters), (Encoding::Ucs2, 9, 600));
+        let at_cap = "…".repeat(533) + "a";
+        assert_eq!(as_sent(&at_cap, true).0.chars().count(), 1600);
     }
 }

@@ -450,6 +450,37 @@ async fn the_opt_in_notice_comes_first_before_help_and_before_a_proactive_first_
     assert_eq!(sent_to(&s, "15555550872", en(AutomatedKind::OptInNotice)), 1);
 }
 
+/// With smart encoding on, a text that smart encoding would take over the 1600-character cap is sent as
+/// written, and the preview gives the same answer as the send (encoding, segments, characters, the cap).
+#[tokio::test]
+async fn the_preview_gives_the_sends_answer_when_smart_encoding_would_pass_the_cap() {
+    let Some(s) =
+        Setup::with_settings(json!({"smart_encoding": true, "automated_messages_enabled": false})).await
+    else {
+        return;
+    };
+    let (_agent, token) = s.agent("Ada", 2).await;
+    s.text("C5000000000000000000000000000001", CUSTOMER, "Hi").await;
+    let conversation = s.work_item_for(&token, &format!("+{CUSTOMER}")).await;
+    for text in ["…".repeat(600), "It’s “ready” – come by".to_string()] {
+        let body = json!({"channel_id": s.channel, "text": text});
+        let preview = s.api().ok("POST", "/v1/messages/preview", &token, Some(body), 200).await;
+        let id = s.reply(&token, &conversation, &text).await;
+        let m = s.message_status(&token, &conversation, &id, "sent").await;
+        assert_eq!(
+            (&preview["text"], &preview["encoding"], &preview["segments"]),
+            (&m["text"], &m["encoding"], &m["segments"]),
+            "{preview} vs {m}"
+        );
+        let chars = m["text"].as_str().map_or(0, |t| t.chars().count());
+        assert_eq!(
+            (&preview["characters"], &preview["over_limit"]),
+            (&json!(chars), &json!(false)),
+            "{preview}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_opt_in_notice_comes_only_on_first_contact_and_an_admin_change_is_audited() {
     let Some(s) = Setup::with_defaults().await else { return };

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use smsdesk_domain::lifecycle::WrapUpRequest;
-use smsdesk_domain::segment::{analyze, smart_encode, ucs2_positions};
+use smsdesk_domain::segment::{analyze, as_sent, smart_encode, ucs2_positions};
 use smsdesk_domain::*;
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
@@ -483,8 +483,8 @@ pub(crate) async fn preview(
         None => false,
     };
     let (smart_text, changes) = smart_encode(&body.text);
-    // What is sent: the text after smart encoding when the channel has it on.
-    let sent = if smart_on { smart_text.clone() } else { body.text.clone() };
+    // What is sent: the text after smart encoding when the channel has it on, as the send decides it.
+    let (sent, applied) = as_sent(&body.text, smart_on);
     let info = analyze(&sent);
     let smart = analyze(&smart_text);
     Ok(Json(Preview {
@@ -502,6 +502,7 @@ pub(crate) async fn preview(
         text: sent,
         smart_encoding: SmartEncodingPreview {
             enabled: smart_on,
+            applied,
             text: smart_text,
             changes: changes
                 .into_iter()

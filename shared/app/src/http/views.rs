@@ -547,7 +547,8 @@ pub struct Preview {
     pub ucs2_positions: Vec<Ucs2Position>,
     pub max_characters: u32,
     pub over_limit: bool,
-    /// The text as it would be sent (after smart encoding when the channel has it on).
+    /// The text as it would be sent: after smart encoding when the channel has it on, unless that would
+    /// take it over the 1600-character cap (then as written, as the send does).
     pub text: String,
     /// What smart encoding does to the text, and whether the channel has it on.
     pub smart_encoding: SmartEncodingPreview,
@@ -563,7 +564,11 @@ pub struct Ucs2Position {
 /// The text after smart encoding, what it replaced, and the encoding and segments it would then take.
 #[derive(Serialize, ToSchema)]
 pub struct SmartEncodingPreview {
+    /// Whether the channel has smart encoding on.
     pub enabled: bool,
+    /// Whether the text as sent is the smart-encoded one: on, something to replace, and within the
+    /// 1600-character cap (a text that smart encoding would take over it goes as written).
+    pub applied: bool,
     pub text: String,
     pub changes: Vec<ReplacementView>,
     #[schema(value_type = EncodingSchema)]

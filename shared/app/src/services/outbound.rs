@@ -14,7 +14,7 @@ use smsdesk_domain::events::OutboundJob;
 use smsdesk_domain::pacing::Slot;
 use smsdesk_domain::redact::scrub;
 use smsdesk_domain::retry::RetryDecision;
-use smsdesk_domain::segment::{analyze, smart_encode};
+use smsdesk_domain::segment::{self, analyze};
 use smsdesk_domain::*;
 use smsdesk_ports::{
     Consumer, Outcome, PortError, PortResult, QueueKind, QueueMessage, Received, SendClaim, StatusUpdate,
@@ -81,15 +81,10 @@ pub async fn queue_automated(
 }
 
 /// The text as it is sent and recorded: with the channel's smart encoding, look-alikes replaced (unless
-/// that would take it over the cap).
+/// that would take it over the cap; [`segment::as_sent`], which the preview asks too).
 fn as_sent(channel: Option<&Channel>, text: MessageText) -> String {
-    if channel.is_some_and(|c| c.messaging.smart_encoding) {
-        let (smart, _) = smart_encode(text.as_str());
-        if let Ok(smart) = MessageText::parse(smart) {
-            return smart.into_string();
-        }
-    }
-    text.into_string()
+    let smart = channel.is_some_and(|c| c.messaging.smart_encoding);
+    segment::as_sent(text.as_str(), smart).0
 }
 
 /// Stores and queues a message; a customer who opted out is answered `409 opted_out` (the message stays in
