@@ -32,7 +32,7 @@ async fn no_contact_creates_one_and_links_it() {
     // The timeline records the conversation.
     // crm-upsert writes conversation_started just after it links the contact: wait for it.
     let id = items[0]["id"].as_str().expect("id");
-    eventually(10, "conversation_started on the timeline", || async {
+    let started = eventually(10, "conversation_started on the timeline", || async {
         let contact = s.api().ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
         contact["timeline"].as_array().and_then(|t| {
             t.iter()
@@ -43,6 +43,9 @@ async fn no_contact_creates_one_and_links_it() {
         })
     })
     .await;
+    // The language the customer is served in: the channel's default (English, as none is set).
+    assert_eq!(started["detail"]["language"], "en", "{started}");
+    assert_eq!(c["language"], "en", "{c}");
 
     // A second conversation from the same phone links the same contact; no duplicate is created.
     s.api().ok("POST", &format!("/v1/conversations/{conversation}/close"), &token, None, 200).await;

@@ -7,23 +7,24 @@
 use crate::App;
 use crate::error::{ApiError, ApiResult};
 use crate::services::{automated, crm};
-use smsdesk_domain::automated::AutomatedKind;
+use smsdesk_domain::automated::{AutomatedKind, DEFAULT_LANGUAGE};
 use smsdesk_domain::language;
 use smsdesk_domain::*;
 use smsdesk_ports::{CustomerLanguage, PortResult};
 use time::OffsetDateTime;
 
-/// The language a new conversation of `customer` on `channel` starts in: the one the customer picked or an
-/// admin set, else the channel's.
+/// The language a new conversation of `customer` on `channel` starts in, the one it is served in: the one
+/// the customer picked or an admin set, else the channel's (English when the channel names none). Kept on
+/// the conversation, so that the transcript and the CRM timeline name it.
 pub async fn for_new_conversation(
     app: &App,
     channel: &Channel,
     customer: &Phone,
 ) -> PortResult<Option<String>> {
-    Ok(match app.store.customer_language(customer).await? {
-        Some(kept) => Some(kept.language),
-        None => channel.language.clone(),
-    })
+    Ok(Some(match app.store.customer_language(customer).await? {
+        Some(kept) => kept.language,
+        None => channel.language.clone().unwrap_or_else(|| DEFAULT_LANGUAGE.into()),
+    }))
 }
 
 /// A customer's text that is exactly a language keyword picks that language: kept for the customer (as of
