@@ -7,6 +7,13 @@ use crate::lifecycle::FieldError;
 use crate::model::{Agent, WorkQueue};
 use time::OffsetDateTime;
 
+/// Whether distribution gives out a queue's waiting conversations at `at`: only within its operating hours
+/// (a queue without hours is always open). Out of hours its conversations wait, and the customer is told
+/// so ("we are closed"), until it opens: nobody works a closed queue.
+pub fn distributes(queue: Option<&WorkQueue>, at: OffsetDateTime) -> bool {
+    crate::hours::is_open(queue.and_then(|q| q.operating_hours.as_ref()), at)
+}
+
 /// The agents able to take a conversation of `queue`, best first.
 pub fn rank_candidates<'a>(queue: &QueueId, agents: &'a [Agent]) -> Vec<&'a Agent> {
     let mut eligible: Vec<&Agent> =
@@ -202,6 +209,23 @@ mod tests {
             presence_changed_at: None,
             team_id: None,
         }
+    }
+
+    #[test]
+    fn a_queue_is_distributed_only_within_its_operating_hours() {
+        let at = time::macros::datetime!(2026-11-30 12:00 UTC); // a Monday
+        let mut queue = WorkQueue::new(QueueId::new("q"), "q".to_string(), at);
+        assert!(distributes(Some(&queue), at), "no hours: always open");
+        assert!(distributes(None, at));
+        let hours = |day: &str| crate::hours::OperatingHours {
+            time_zone: "UTC".into(),
+            days: [(day.to_string(), vec![["09:00".to_string(), "17:00".to_string()]])].into(),
+            holidays: vec![],
+        };
+        queue.operating_hours = Some(hours("mon"));
+        assert!(distributes(Some(&queue), at));
+        queue.operating_hours = Some(hours("tue"));
+        assert!(!distributes(Some(&queue), at), "closed on Mondays");
     }
 
     #[test]

@@ -614,15 +614,18 @@ async fn a_spanish_channel_speaks_spanish_and_settings_are_patched_with_rules() 
     assert_eq!(preview["smart_encoding"]["text"], "Hi... 😀");
 }
 
+/// Out of the queue's hours the customer is told so instead of the greeting (once per conversation), and
+/// the text waits in the queue: nobody is given work from a closed queue, even an agent who is available,
+/// until it opens.
 #[tokio::test]
-async fn out_of_hours_in_the_queues_time_zone_answers_once_and_the_text_still_waits() {
+async fn out_of_hours_in_the_queues_time_zone_answers_once_and_the_text_waits_for_the_opening() {
     let Some(app) = crate::spawn_app().await else { return };
     let fake = FakeTelesign::start().await;
     // Tokyo (UTC+9, no daylight saving): open Monday to Friday, 09:00 to 17:00 local time.
     let spans = json!([["09:00", "17:00"]]);
     let hours = json!({"time_zone": "Asia/Tokyo",
         "days": {"mon": spans, "tue": spans, "wed": spans, "thu": spans, "fri": spans}});
-    let body = json!({"name": "Tokyo-desk", "operating_hours": hours});
+    let body = json!({"name": "Tokyo-desk", "operating_hours": hours, "auto_accept": true});
     let queue = app.api.ok("POST", "/v1/queues", ADMIN_TOKEN, Some(body), 201).await;
     let queue = queue["id"].as_str().expect("queue id").to_string();
     let bad = json!({"name": "Nowhere", "operating_hours": {"time_zone": "Mars/Olympus"}});
@@ -631,10 +634,13 @@ async fn out_of_hours_in_the_queues_time_zone_answers_once_and_the_text_still_wa
     assert!(answer["error"]["message"].as_str().is_some_and(|m| m.starts_with("operating_hours.time_zone:")));
     let channel = app.api.telesign_channel(&fake, &[OUR_NUMBER], &queue).await;
     let channel = channel["id"].as_str().expect("id").to_string();
+    // An agent who is available out of hours all the same.
+    let (agent, token) = app.api.create_agent("Ada", &[&queue], 1).await;
+    app.api.presence(&agent, &token, "available").await;
 
-    // The app's clock moves to the next Sunday, 12:00 in Tokyo (03:00 UTC): closed.
+    // The app's clock moves to the next Monday, 08:00 in Tokyo (Sunday 23:00 UTC): closed, for one more hour.
     let now = time::OffsetDateTime::now_utc() + app.clock.offset();
-    let mut sunday = now.replace_time(time::macros::time!(03:00));
+    let mut sunday = now.replace_time(time::macros::time!(23:00));
     while sunday <= now || sunday.weekday() != time::Weekday::Sunday {
         sunday += time::Duration::days(1);
     }
@@ -659,8 +665,10 @@ async fn out_of_hours_in_the_queues_time_zone_answers_once_and_the_text_still_wa
         (inbound == 2).then_some(c)
     })
     .await;
-    assert_eq!(waiting["state"], "open", "it still waits in its queue: {waiting}");
+    let first = waiting["id"].as_str().expect("id").to_string();
     app.settled().await;
+    let waiting = app.api.conversation(ADMIN_TOKEN, &first).await;
+    assert_eq!((&waiting["state"], &waiting["agent_id"]), (&json!("open"), &Value::Null), "{waiting}");
     assert_eq!(count(closed), 1, "once per conversation: {:?}", fake.sends());
     let kinds: Vec<&str> = waiting["messages"]
         .as_array()
@@ -668,13 +676,20 @@ async fn out_of_hours_in_the_queues_time_zone_answers_once_and_the_text_still_wa
         .flatten()
         .filter_map(|m| m["automated"].as_str())
         .collect();
-    // Nobody is free (nobody works out of hours): the customer is told their place in line too.
-    assert_eq!(kinds, vec!["opt_in_notice", "greeting", "out_of_hours", "queue_position"], "{waiting}");
+    // The out-of-hours message instead of the greeting, and the customer's place in line.
+    assert_eq!(kinds, vec!["opt_in_notice", "out_of_hours", "queue_position"], "{waiting}");
+    assert_eq!(count(en(AutomatedKind::Greeting)), 0, "{:?}", fake.sends());
 
-    // Monday 10:00 in Tokyo (01:00 UTC): open, so a new customer gets no out-of-hours message.
-    app.clock.advance(std::time::Duration::from_secs(22 * 3600));
+    // Monday 10:00 in Tokyo (01:00 UTC): open. The waiting customer goes to the agent (two hours on, well
+    // within the inactivity period), and a new customer is greeted, with no out-of-hours message.
+    app.clock.advance(std::time::Duration::from_secs(2 * 3600));
     text("G1000000000000000000000000000003", "15555550802", "Good morning").await;
-    eventually(15, "the greeting", || async { (count(en(AutomatedKind::Greeting)) == 2).then_some(()) })
+    eventually(15, "the waiting customer reaches the agent", || async {
+        let c = app.api.conversation(ADMIN_TOKEN, &first).await;
+        (c["agent_id"] == json!(agent)).then_some(())
+    })
+    .await;
+    eventually(15, "the greeting", || async { (count(en(AutomatedKind::Greeting)) == 1).then_some(()) })
         .await;
     app.settled().await;
     assert_eq!(count(closed), 1, "open hours: no out-of-hours message: {:?}", fake.sends());

@@ -1,14 +1,15 @@
 //! Assignment: waiting conversations of a queue go, highest current priority then oldest first, to the queue's available agents with free
-//! capacity, least loaded first (agents who refused a conversation last). Called when a conversation starts
-//! waiting, when an agent frees capacity or comes online, and by the timers sweep (which catches anything a
-//! race left behind). A conversation is offered to its agent ([`crate::services::offers`]) unless its queue
-//! auto-accepts; either way the agent's slot is taken at once.
+//! capacity, least loaded first (agents who refused a conversation last), while the queue is within its
+//! operating hours. Called when a conversation starts waiting, when an agent frees capacity or comes online,
+//! and by the timers sweep (which catches anything a race left behind, and what waited for the opening). A
+//! conversation is offered to its agent ([`crate::services::offers`]) unless its queue auto-accepts; either
+//! way the agent's slot is taken at once.
 
 use crate::App;
 use crate::services::{automated, crm};
 use futures::future::join_all;
 use smsdesk_domain::assign::{
-    Refusals, Waiting, current_priority, last_agent, order_waiting, prefer, rank_for,
+    Refusals, Waiting, current_priority, distributes, last_agent, order_waiting, prefer, rank_for,
 };
 use smsdesk_domain::{
     Agent, AgentId, Conversation, ConversationId, ConversationState, Phone, QueueId, WorkQueue, offer,
@@ -59,6 +60,11 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
             continue;
         }
         let queue_settings = app.store.queue_settings(queue).await?;
+        // Out of its operating hours a queue's conversations wait for the opening (the timers' sweep
+        // distributes them then).
+        if !distributes(queue_settings.as_ref(), now) {
+            continue;
+        }
         for c in list {
             // A transfer to one agent is offered to that agent only (`services::transfers`).
             if c.transfer.as_ref().is_some_and(|t| t.target_agent().is_some()) {

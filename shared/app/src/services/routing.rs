@@ -217,7 +217,9 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
 }
 
 /// The greeting, when `message_id` is the first message of the conversation (the customer opened it; a
-/// conversation an agent opened with a proactive text is not greeted). Returns whether it was.
+/// conversation an agent opened with a proactive text is not greeted). Out of the queue's operating hours
+/// the out-of-hours message ([`out_of_hours`], sent next) replaces it: "an agent will be with you shortly"
+/// would not be true. Returns whether the text opened the conversation.
 async fn greet(
     app: &App,
     channel: &Channel,
@@ -231,12 +233,22 @@ async fn greet(
     if transcript.iter().find(|m| m.author != Author::System).map(|m| &m.id) != Some(message_id) {
         return Ok(false);
     }
-    automated::send(app, channel, conversation, AutomatedKind::Greeting, message_id.as_str(), &[]).await?;
+    if queue_open(app, &conversation.queue_id).await? {
+        automated::send(app, channel, conversation, AutomatedKind::Greeting, message_id.as_str(), &[])
+            .await?;
+    }
     Ok(true)
 }
 
+/// Whether `queue` is within its operating hours now (a queue without hours, or gone, is open).
+async fn queue_open(app: &App, queue: &QueueId) -> PortResult<bool> {
+    let settings = app.store.queue_settings(queue).await?;
+    Ok(smsdesk_domain::assign::distributes(settings.as_ref(), app.clock.now()))
+}
+
 /// The customer's place in line, once per conversation, when the conversation their text opened still
-/// waits after distribution because no agent of the queue is free (someone free takes it at once).
+/// waits after distribution because no agent of the queue is free (someone free takes it at once), or
+/// because the queue is out of its operating hours (nobody takes it before the opening).
 async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation) -> PortResult<()> {
     let Some(waits) = app.store.get_conversation(&conversation.id).await? else { return Ok(()) };
     if waits.state != ConversationState::Open {
@@ -248,10 +260,12 @@ async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation
     let agents = smsdesk_domain::team::within_team_capacity(agents, &teams);
     let now = app.clock.now();
     let refused = smsdesk_domain::assign::Refusals::of(&waits.refused_by, waits.declined_at, now);
-    if !smsdesk_domain::assign::waits_for_an_agent(queue, refused, &agents) {
+    let settings = app.store.queue_settings(queue).await?;
+    if smsdesk_domain::assign::distributes(settings.as_ref(), now)
+        && !smsdesk_domain::assign::waits_for_an_agent(queue, refused, &agents)
+    {
         return Ok(());
     }
-    let settings = app.store.queue_settings(queue).await?;
     let waiting = app
         .store
         .waiting_in_queue(queue, 1000)
@@ -283,14 +297,11 @@ async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation
     Ok(())
 }
 
-/// Out of the queue's operating hours, a text waiting in the queue gets the out-of-hours message, once per
-/// conversation (its id derives from the conversation), and still waits in the queue.
+/// Out of the queue's operating hours, a text waiting in the queue gets the out-of-hours message (instead of
+/// the greeting), once per conversation (its id derives from the conversation), and waits in the queue until
+/// it opens: distribution gives nothing out of a closed queue.
 async fn out_of_hours(app: &App, channel: &Channel, conversation: &Conversation) -> PortResult<()> {
-    if conversation.state != ConversationState::Open {
-        return Ok(());
-    }
-    let Some(queue) = app.store.queue_settings(&conversation.queue_id).await? else { return Ok(()) };
-    if smsdesk_domain::hours::is_open(queue.operating_hours.as_ref(), app.clock.now()) {
+    if conversation.state != ConversationState::Open || queue_open(app, &conversation.queue_id).await? {
         return Ok(());
     }
     let cause = format!("msg_{}", conversation.id);
