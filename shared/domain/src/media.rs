@@ -102,6 +102,7 @@ pub const ALLOWED_TYPES: &[&str] = &[
     "image/bmp",
     "video/mp4",
     "video/3gpp",
+    "video/3gpp2",
     "video/quicktime",
     "audio/mpeg",
     "audio/amr",
@@ -193,6 +194,49 @@ pub enum MediaRefusal {
     TooLargeForType { content_type: String, provider: &'static str, limit: u64 },
 }
 
+/// The major brand of an ISO base media file (MP4, 3GPP, M4A, QuickTime): the four bytes after the `ftyp`
+/// box's type, at the start of the file.
+fn ftyp_brand(buf: &[u8]) -> Option<&[u8]> {
+    (buf.len() >= 12 && &buf[4..8] == b"ftyp").then(|| &buf[8..12])
+}
+
+/// 3GPP (`3gp4`, `3gp5`, `3gp6`, `3ge6`, `3gg6`, `3gs7`, ...): Android's MMS recordings.
+fn is_3gpp(buf: &[u8]) -> bool {
+    ftyp_brand(buf).is_some_and(|b| b.starts_with(b"3g") && b[2] != b'2')
+}
+
+/// 3GPP2 (`3g2a`, `3g2b`, `3g2c`): CDMA phones' recordings.
+fn is_3gpp2(buf: &[u8]) -> bool {
+    ftyp_brand(buf).is_some_and(|b| b.starts_with(b"3g2"))
+}
+
+/// MPEG-4 audio (`M4A `: iPhone voice memos and audio). `infer` names it `audio/m4a`, which is no registered
+/// type: it is `audio/mp4` (RFC 4337), what providers take.
+fn is_m4a(buf: &[u8]) -> bool {
+    ftyp_brand(buf) == Some(b"M4A ")
+}
+
+/// Apple's MPEG-4 video (`M4V `): `infer`'s `video/x-m4v`, an MP4 file (`video/mp4`).
+fn is_m4v(buf: &[u8]) -> bool {
+    ftyp_brand(buf).is_some_and(|b| b == b"M4V " || b == b"M4VH" || b == b"M4VP")
+}
+
+/// `infer`'s matchers, after ours: the MPEG-4 family's brands it has none for, or names by a type no
+/// provider lists.
+static SNIFFER: std::sync::LazyLock<infer::Infer> = std::sync::LazyLock::new(|| {
+    let mut sniffer = infer::Infer::new();
+    sniffer.add("video/3gpp2", "3g2", is_3gpp2);
+    sniffer.add("video/3gpp", "3gp", is_3gpp);
+    sniffer.add("audio/mp4", "m4a", is_m4a);
+    sniffer.add("video/mp4", "m4v", is_m4v);
+    sniffer
+});
+
+/// The type of the bytes (None: nothing known), as providers name it.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    SNIFFER.get(bytes).map(|t| t.mime_type())
+}
+
 /// Checks an item's bytes against the limits: size, type by the bytes, and an image's pixel count from
 /// its header. The header the item came with plays no part.
 pub fn inspect(bytes: &[u8], limits: &MediaLimits) -> Result<Inspected, MediaRefusal> {
@@ -202,12 +246,12 @@ pub fn inspect(bytes: &[u8], limits: &MediaLimits) -> Result<Inspected, MediaRef
     if bytes.len() as u64 > limits.max_bytes {
         return Err(MediaRefusal::TooLarge { limit: limits.max_bytes });
     }
-    let sniffed = infer::get(bytes).ok_or(MediaRefusal::UnknownType)?;
+    let sniffed = sniff(bytes).ok_or(MediaRefusal::UnknownType)?;
     let content_type = ALLOWED_TYPES
         .iter()
         .copied()
-        .find(|t| *t == sniffed.mime_type())
-        .ok_or_else(|| MediaRefusal::NotAllowed { content_type: sniffed.mime_type().to_string() })?;
+        .find(|t| *t == sniffed)
+        .ok_or_else(|| MediaRefusal::NotAllowed { content_type: sniffed.to_string() })?;
     let kind = match content_type.split('/').next() {
         Some("image") => MediaKind::Image,
         Some("video") => MediaKind::Video,
@@ -268,6 +312,20 @@ pub mod samples {
         png[16..20].copy_from_slice(&width.to_be_bytes());
         png[20..24].copy_from_slice(&height.to_be_bytes());
         png
+    }
+
+    /// The start of an ISO base media file (MP4, 3GPP, M4A) whose major brand is `brand`: an `ftyp` box
+    /// (major brand, minor version, compatible brands `isom` and the brand) and an empty `mdat` box.
+    pub fn ftyp(brand: &[u8; 4]) -> Vec<u8> {
+        let mut f = vec![0x00, 0x00, 0x00, 0x18];
+        f.extend_from_slice(b"ftyp");
+        f.extend_from_slice(brand);
+        f.extend_from_slice(&[0x00, 0x00, 0x02, 0x00]);
+        f.extend_from_slice(b"isom");
+        f.extend_from_slice(brand);
+        f.extend_from_slice(&[0x00, 0x00, 0x00, 0x08]);
+        f.extend_from_slice(b"mdat");
+        f
     }
 
     /// The start of a JPEG (SOI, a JFIF APP0, an SOF0 of 2x3 pixels, EOI): enough for sniffing and size.
@@ -336,6 +394,37 @@ mod tests {
         // Bytes of no known type at all.
         assert_eq!(inspect(&[0x00, 0x13, 0x37, 0x42, 0x99], &limits()), Err(MediaRefusal::UnknownType));
         assert_eq!(inspect(b"", &limits()), Err(MediaRefusal::Empty));
+    }
+
+    #[test]
+    fn three_gpp_video_and_m4a_audio_are_the_types_channels_list() {
+        for (brand, expected, kind) in [
+            (b"3gp4", "video/3gpp", MediaKind::Video),
+            (b"3gp5", "video/3gpp", MediaKind::Video),
+            (b"3gp6", "video/3gpp", MediaKind::Video),
+            (b"3gs7", "video/3gpp", MediaKind::Video),
+            (b"3g2a", "video/3gpp2", MediaKind::Video),
+            (b"3g2c", "video/3gpp2", MediaKind::Video),
+            (b"M4A ", "audio/mp4", MediaKind::Audio),
+            (b"M4V ", "video/mp4", MediaKind::Video),
+            (b"isom", "video/mp4", MediaKind::Video),
+            (b"mp42", "video/mp4", MediaKind::Video),
+            (b"qt  ", "video/quicktime", MediaKind::Video),
+        ] {
+            let bytes = ftyp(brand);
+            let i = inspect(&bytes, &limits()).unwrap_or_else(|e| panic!("{brand:?}: {e}"));
+            assert_eq!((i.content_type, i.kind), (expected, kind), "{brand:?}");
+            assert!(ALLOWED_TYPES.contains(&i.content_type));
+        }
+    }
+
+    #[test]
+    fn only_an_ftyp_box_makes_a_brand() {
+        // "3gp4" elsewhere than an ftyp box's major brand is no 3GPP file.
+        let mut not_ftyp = ftyp(b"3gp4");
+        not_ftyp[4..8].copy_from_slice(b"free");
+        assert_ne!(sniff(&not_ftyp), Some("video/3gpp"));
+        assert_eq!(sniff(b"\0\0\0\x18ftyp3g"), None, "too short for a brand");
     }
 
     #[test]

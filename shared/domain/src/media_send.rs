@@ -23,6 +23,7 @@ pub const AWS_TYPES: &[(&str, u64)] = &[
     ("image/gif", AWS_IMAGE_MAX_BYTES),
     ("video/mp4", AWS_OTHER_MAX_BYTES),
     ("video/3gpp", AWS_OTHER_MAX_BYTES),
+    ("video/3gpp2", AWS_OTHER_MAX_BYTES),
     ("video/quicktime", AWS_OTHER_MAX_BYTES),
     ("audio/mpeg", AWS_OTHER_MAX_BYTES),
     ("audio/amr", AWS_OTHER_MAX_BYTES),

@@ -2,7 +2,7 @@
 //! host got which `Authorization`, and a second loopback host (a CDN, or someone else's server).
 
 use serde_json::{Value, json};
-use smsdesk_domain::media::samples::{PNG_1X1, jpeg_2x3, png_claiming};
+use smsdesk_domain::media::samples::{PNG_1X1, ftyp, jpeg_2x3, png_claiming};
 use smsdesk_tests::*;
 
 const OUR_NUMBER: &str = "15555550166";
@@ -193,6 +193,44 @@ async fn an_inbound_mms_with_two_images_is_in_the_transcript_the_crm_and_the_exp
     let events = export["conversation"]["crm_events"].as_array().expect("crm events");
     assert!(events.iter().any(|e| e["kind"] == "media_received"), "{export}");
     assert!(export["conversation"]["messages"].as_array().is_some_and(|m| !m.is_empty()));
+}
+
+#[tokio::test]
+async fn android_3gpp_video_and_iphone_m4a_audio_are_kept_in_and_taken_out() {
+    let Some((s, token)) = Mms::new(json!({"customer": true, "agent": true})).await else { return };
+    let served = |path: &str, brand: &[u8; 4]| {
+        // Hosts often say octet-stream: the bytes decide.
+        let body = ftyp(brand);
+        s.twilio
+            .serve_media(path, MediaAnswer::Bytes { content_type: "application/octet-stream".into(), body })
+    };
+    let (gp, g2, m4a) = (served("/v.3gp", b"3gp5"), served("/v.3g2", b"3g2a"), served("/a.m4a", b"M4A "));
+    s.mms(
+        "MM00000000000000000000000000000009",
+        "+15555550309",
+        "recordings",
+        &[(&gp, "video/3gpp"), (&g2, "video/3gpp2"), (&m4a, "audio/mp4")],
+    )
+    .await;
+    let (conversation, message) = s.transcript_with_media(&token, "+15555550309", "recordings", 3).await;
+    let media = message["media"].as_array().unwrap();
+    assert!(media.iter().all(stored), "{message}");
+    let types: Vec<&str> = media.iter().filter_map(|m| m["content_type"].as_str()).collect();
+    assert_eq!(types, ["video/3gpp", "video/3gpp2", "audio/mp4"], "{message}");
+    assert_eq!((media[0]["kind"].clone(), media[2]["kind"].clone()), (json!("video"), json!("audio")));
+    // An agent's upload of the same kinds is taken too.
+    eventually(15, "the conversation is the agent's", || async {
+        let items = s.app.api.work_items(&token).await;
+        items
+            .iter()
+            .find(|i| i["conversation_id"] == conversation.as_str() && i["agent_id"].is_string())
+            .cloned()
+    })
+    .await;
+    for (brand, expected) in [(b"3gp4", "video/3gpp"), (b"M4A ", "audio/mp4")] {
+        let (status, uploaded) = s.upload(&token, &conversation, ftyp(brand)).await;
+        assert_eq!((status, uploaded["content_type"].as_str()), (201, Some(expected)), "{uploaded}");
+    }
 }
 
 #[tokio::test]
