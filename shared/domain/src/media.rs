@@ -282,6 +282,44 @@ pub fn check_count(count: usize, limits: &MediaLimits) -> Result<(), MediaRefusa
     Ok(())
 }
 
+/// Checks a channel's attachment settings against its provider's limits: `refused_text` is a text that can
+/// be sent (1 to 1600 characters; absent for the default), `max_bytes` and `max_items` more than 0 and
+/// within the provider's (a channel may lower them, never raise them).
+pub fn validate_policy(
+    policy: &crate::model::AttachmentPolicy,
+    provider: &MediaLimits,
+) -> Result<(), crate::validation::FieldError> {
+    use crate::validation::FieldError;
+    if let Some(text) = &policy.refused_text
+        && crate::text::MessageText::parse(text.as_str()).is_err()
+    {
+        return Err(FieldError::new(
+            "attachments.refused_text",
+            format!(
+                "must be 1 to {} characters (leave it out for the default)",
+                crate::text::MAX_MESSAGE_CHARS
+            ),
+        ));
+    }
+    if let Some(max) = policy.max_bytes
+        && !(1..=provider.max_bytes).contains(&max)
+    {
+        return Err(FieldError::new(
+            "attachments.max_bytes",
+            format!("must be 1 to {} bytes (the provider's limit per item)", provider.max_bytes),
+        ));
+    }
+    if let Some(max) = policy.max_items
+        && !(1..=provider.max_items).contains(&max)
+    {
+        return Err(FieldError::new(
+            "attachments.max_items",
+            format!("must be 1 to {} (the provider's limit per message)", provider.max_items),
+        ));
+    }
+    Ok(())
+}
+
 /// The default text sent (once per conversation) to a customer whose attachments the channel does not take.
 pub const DEFAULT_ATTACHMENTS_REFUSED_TEXT: &str =
     "Sorry, we cannot receive pictures or files here. Please describe your request in a text message.";
@@ -437,6 +475,41 @@ mod tests {
     fn a_channel_may_lower_its_providers_limits_never_raise_them() {
         let l = MediaLimits::for_channel(ProviderKind::Twilio, Some(1000), Some(50));
         assert_eq!((l.max_bytes, l.max_items), (1000, 10));
+    }
+
+    #[test]
+    fn attachment_settings_are_within_the_providers_limits_and_name_the_field() {
+        use crate::model::AttachmentPolicy;
+        let twilio = MediaLimits::for_provider(ProviderKind::Twilio);
+        let check = |p: AttachmentPolicy| validate_policy(&p, &twilio).map_err(|e| e.to_string());
+        let base = AttachmentPolicy { customer: true, agent: true, ..AttachmentPolicy::default() };
+        assert_eq!(check(base.clone()), Ok(()));
+        let ok = AttachmentPolicy {
+            refused_text: Some("x".repeat(1600)),
+            max_bytes: Some(twilio.max_bytes),
+            max_items: Some(1),
+            ..base.clone()
+        };
+        assert_eq!(check(ok), Ok(()));
+        for text in ["y".repeat(1601), String::new(), "  ".into()] {
+            let err = check(AttachmentPolicy { refused_text: Some(text), ..base.clone() }).unwrap_err();
+            assert!(err.starts_with("attachments.refused_text: must be 1 to 1600 characters"), "{err}");
+        }
+        for max in [0, twilio.max_bytes + 1] {
+            let err = check(AttachmentPolicy { max_bytes: Some(max), ..base.clone() }).unwrap_err();
+            assert_eq!(
+                err,
+                "attachments.max_bytes: must be 1 to 5242880 bytes (the provider's limit per item)"
+            );
+        }
+        for max in [0, 11] {
+            let err = check(AttachmentPolicy { max_items: Some(max), ..base.clone() }).unwrap_err();
+            assert_eq!(err, "attachments.max_items: must be 1 to 10 (the provider's limit per message)");
+        }
+        // AWS End User Messaging sends one file per message.
+        let aws = MediaLimits::for_provider(ProviderKind::Aws);
+        let two = AttachmentPolicy { max_items: Some(2), ..base };
+        assert!(validate_policy(&two, &aws).is_err());
     }
 
     #[test]

@@ -571,3 +571,51 @@ async fn a_vonage_channel_says_it_carries_no_mms() {
         "{read}"
     );
 }
+
+#[tokio::test]
+async fn attachment_settings_outside_the_providers_limits_are_a_400_naming_the_field_and_rule() {
+    let Some((s, _)) = Mms::new(json!({"customer": true, "agent": true})).await else { return };
+    let api = &s.app.api;
+    let path = format!("/v1/channels/{}", s.channel);
+    let refused = |body: Value, field: &'static str, rule: &'static str| {
+        let path = path.clone();
+        async move {
+            let (status, answer) = api.call("PATCH", &path, Some(ADMIN_TOKEN), Some(body)).await;
+            let message = answer["error"]["message"].as_str().unwrap_or_default().to_string();
+            assert_eq!(status, 400, "{field} was taken: {}", answer["error"]);
+            assert!(message.starts_with(&format!("attachments.{field}: {rule}")), "{message}");
+        }
+    };
+    let long = "y".repeat(1601);
+    refused(json!({"attachments": {"refused_text": long}}), "refused_text", "must be 1 to 1600 characters")
+        .await;
+    refused(json!({"attachments": {"refused_text": " "}}), "refused_text", "must be 1 to 1600 characters")
+        .await;
+    refused(json!({"attachments": {"max_bytes": 0}}), "max_bytes", "must be 1 to 5242880 bytes").await;
+    refused(json!({"attachments": {"max_bytes": 5242881}}), "max_bytes", "must be 1 to 5242880 bytes").await;
+    refused(json!({"attachments": {"max_items": 0}}), "max_items", "must be 1 to 10").await;
+    refused(json!({"attachments": {"max_items": 11}}), "max_items", "must be 1 to 10").await;
+    // Nothing of them was kept; values within the limits are.
+    let read = api.ok("GET", &path, ADMIN_TOKEN, None, 200).await;
+    assert_eq!(read["media"]["max_items"], 10, "{read}");
+    let ok = json!({"attachments": {"refused_text": "z".repeat(1600), "max_bytes": 1, "max_items": 10}});
+    let changed = api.ok("PATCH", &path, ADMIN_TOKEN, Some(ok), 200).await;
+    assert_eq!(
+        (changed["media"]["max_bytes"].clone(), changed["media"]["max_items"].clone()),
+        (json!(1), json!(10))
+    );
+    // The same rules at creation.
+    let queue = api.create_queue("Settings").await;
+    let body = json!({
+        "name": "Twilio MMS 2", "provider": "twilio", "base_url": s.twilio.url,
+        "credentials": {"account_sid": s.twilio.account_sid, "auth_token": s.twilio.auth_token},
+        "numbers": [{"number": "15555550167", "type": "geo", "description": "mms", "queue": queue}],
+        "attachments": {"customer": true, "agent": true, "refused_text": "y".repeat(2000)},
+    });
+    let (status, answer) = api.call("POST", "/v1/channels", Some(ADMIN_TOKEN), Some(body)).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"]["message"].as_str().is_some_and(|m| m.starts_with("attachments.refused_text: ")),
+        "{answer}"
+    );
+}

@@ -308,6 +308,7 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<ChannelView> {
             ApiError::field("attachments", format!("must be {{\"customer\": bool, \"agent\": bool}} ({e})"))
         })?,
     };
+    check_attachments(&attachments, provider)?;
     let channel = Channel {
         id: ChannelId::new(app.ids.new_id(ChannelId::PREFIX)),
         name,
@@ -335,6 +336,12 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<ChannelView> {
     // A number taken off another channel to come here brings its open conversations (as with PUT numbers).
     take_open_conversations(app, &channel).await?;
     Ok(view(app, &channel, &credentials))
+}
+
+/// A channel's attachment settings, within its provider's media limits (400 naming the field and rule).
+fn check_attachments(attachments: &AttachmentPolicy, provider: ProviderKind) -> ApiResult<()> {
+    let limits = smsdesk_domain::media::MediaLimits::for_provider(provider);
+    smsdesk_domain::media::validate_policy(attachments, &limits).map_err(|e| ApiError::field(e.field, e.rule))
 }
 
 /// The messaging settings of a channel (see [`MessagingSettings`]), set at creation or by `PATCH`.
@@ -453,6 +460,9 @@ fn apply_patch(app: &App, channel: &Channel, patch: &Value) -> ApiResult<Channel
     }
     if obj.contains_key("public_url") {
         updated.public_url = parse_public_url(updated.public_url.as_deref(), app.config.allow_loopback_http)?;
+    }
+    if obj.contains_key("attachments") {
+        check_attachments(&updated.attachments, updated.provider)?;
     }
     if let Some(secs) = updated.inactivity_secs.filter(|_| obj.contains_key("inactivity_secs")) {
         lifecycle::validate_inactivity(secs).map_err(|e| ApiError::field(e.field, e.rule))?;
