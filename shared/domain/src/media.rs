@@ -189,6 +189,11 @@ pub enum MediaRefusal {
     /// The provider sends no media of this type (AWS End User Messaging's MMS types).
     #[error("type {content_type} is not sent by {provider} (it sends: {accepted})")]
     NotSentBy { content_type: String, provider: &'static str, accepted: String },
+    /// The items of one message together are over the provider's limit per message (Twilio: 5 MB).
+    #[error(
+        "too large together: the attachments add up to {total} bytes, over {provider}'s limit of {limit} bytes per message"
+    )]
+    TooLargeTogether { total: u64, limit: u64, provider: String },
     /// The provider's limit for this type is lower than the channel's (AWS: 600 KB for non-images).
     #[error("too large for {provider}: {content_type} is over its limit of {limit} bytes")]
     TooLargeForType { content_type: String, provider: &'static str, limit: u64 },
@@ -278,6 +283,21 @@ pub fn inspect(bytes: &[u8], limits: &MediaLimits) -> Result<Inspected, MediaRef
 pub fn check_count(count: usize, limits: &MediaLimits) -> Result<(), MediaRefusal> {
     if count as u64 > u64::from(limits.max_items) {
         return Err(MediaRefusal::TooMany { limit: limits.max_items });
+    }
+    Ok(())
+}
+
+/// Checks the sizes of one outbound message's items, together, against its provider's limit per message
+/// (`limit`: None when the provider has none beyond each item's).
+pub fn check_total(
+    sizes: impl IntoIterator<Item = u64>,
+    limit: Option<u64>,
+    provider: &str,
+) -> Result<(), MediaRefusal> {
+    let Some(limit) = limit else { return Ok(()) };
+    let total = sizes.into_iter().fold(0u64, u64::saturating_add);
+    if total > limit {
+        return Err(MediaRefusal::TooLargeTogether { total, limit, provider: provider.to_string() });
     }
     Ok(())
 }
@@ -469,6 +489,20 @@ mod tests {
     fn counts_over_the_limit_are_refused() {
         assert!(check_count(2, &limits()).is_ok());
         assert_eq!(check_count(3, &limits()), Err(MediaRefusal::TooMany { limit: 2 }));
+    }
+
+    #[test]
+    fn a_messages_items_together_stay_within_the_providers_limit_per_message() {
+        assert_eq!(check_total([2_500_000, 2_500_000], Some(5_000_000), "twilio"), Ok(()));
+        let err = check_total([3_000_067, 3_000_067], Some(5_000_000), "twilio").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "too large together: the attachments add up to 6000134 bytes, over twilio's limit of 5000000 \
+             bytes per message"
+        );
+        assert!(check_total([5_000_001], Some(5_000_000), "twilio").is_err(), "one item alone too");
+        assert_eq!(check_total([u64::MAX, u64::MAX], None, "telesign"), Ok(()), "no limit per message");
+        assert!(check_total([u64::MAX, 1], Some(5_000_000), "twilio").is_err(), "no overflow");
     }
 
     #[test]

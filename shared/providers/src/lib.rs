@@ -321,6 +321,13 @@ pub trait Provider: Send + Sync {
         self.media_support().outbound
     }
 
+    /// The most bytes of media one outbound message may carry, its items together, where the provider limits
+    /// the total as well as each item (Twilio: 5 MB per MMS). A reply whose items add up to more is refused
+    /// before anything is queued, naming this limit; None: no limit beyond each item's.
+    fn media_bytes_per_message(&self) -> Option<u64> {
+        None
+    }
+
     /// Whether the provider takes media as objects of the account's own S3 bucket (`s3://bucket/key`, AWS
     /// End User Messaging's `SendMediaMessage`) rather than public links it fetches. Such a provider sends
     /// media only where the media store is that bucket (the AWS shape): [`SendRequest::media_urls`] then

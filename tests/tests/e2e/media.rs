@@ -619,3 +619,50 @@ async fn attachment_settings_outside_the_providers_limits_are_a_400_naming_the_f
         "{answer}"
     );
 }
+
+#[tokio::test]
+async fn a_reply_whose_attachments_add_up_to_more_than_twilios_5_mb_is_a_422_and_nothing_goes_out() {
+    let Some((s, token)) = Mms::new(json!({"customer": true, "agent": true})).await else { return };
+    let read = s.app.api.ok("GET", &format!("/v1/channels/{}", s.channel), ADMIN_TOKEN, None, 200).await;
+    assert_eq!(read["media"]["max_message_bytes"], 5_000_000, "{}", read["media"]);
+    s.mms("SM00000000000000000000000000000010", "+15555550310", "send me both", &[]).await;
+    let conversation = eventually(15, "the conversation is the agent's", || async {
+        let items = s.app.api.work_items(&token).await;
+        let item = items.iter().find(|i| i["customer"] == "+15555550310" && i["agent_id"].is_string())?;
+        item["conversation_id"].as_str().map(str::to_string)
+    })
+    .await;
+    // Each within the 5 MiB per item, together over 5 MB per message.
+    let mut big = PNG_1X1.to_vec();
+    big.resize(3_000_067, 0);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, uploaded) = s.upload(&token, &conversation, big.clone()).await;
+        assert_eq!(status, 201, "{uploaded}");
+        ids.push(uploaded["id"].as_str().unwrap().to_string());
+    }
+    let path = format!("/v1/conversations/{conversation}/messages");
+    let body = json!({"text": "both", "media": ids});
+    let (status, answer) = s.app.api.call("POST", &path, Some(&token), Some(body)).await;
+    assert_eq!((status, &answer["error"]["code"]), (422, &json!("media_refused")), "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("add up to 6000134 bytes, over twilio's limit of 5000000 bytes per message"),
+        "{message}"
+    );
+    // Nothing was queued, and each item may still go out on its own.
+    let c = s.app.api.conversation(&token, &conversation).await;
+    assert!(!c["messages"].as_array().unwrap().iter().any(|m| m["text"] == "both"), "{c}");
+    let one = json!({"text": "the first", "media": [ids[0]]});
+    s.app.api.ok("POST", &path, &token, Some(one), 202).await;
+    let send = eventually(15, "Twilio got the MMS", || async { s.twilio.sends().into_iter().next() }).await;
+    assert_eq!((send.field("Body"), send.all("MediaUrl").len()), (Some("the first"), 1), "{send:?}");
+    // An item that alone is over the limit per message is refused at upload.
+    big.resize(5_000_001, 0);
+    let (status, answer) = s.upload(&token, &conversation, big).await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["error"]["message"].as_str().is_some_and(|m| m.contains("5000000 bytes per message")),
+        "{answer}"
+    );
+}

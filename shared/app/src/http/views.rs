@@ -872,6 +872,10 @@ pub struct MediaCapability {
     pub note: Option<String>,
     pub max_bytes: u64,
     pub max_items: u32,
+    /// The most bytes one message's attachments may add up to (the provider's limit per message, e.g.
+    /// Twilio's 5 MB), when it has one beyond `max_bytes`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_message_bytes: Option<u64>,
     /// The content types accepted.
     pub types: Vec<String>,
 }

@@ -551,6 +551,7 @@ fn media_view(app: &App, channel: &Channel) -> MediaCapability {
         note: support.and_then(|s| s.note).map(str::to_string),
         max_bytes: limits.max_bytes,
         max_items: limits.max_items,
+        max_message_bytes: crate::services::media::bytes_per_message(app, channel.provider),
         types: smsdesk_domain::media_send::types(channel.provider).iter().map(|t| t.to_string()).collect(),
     }
 }

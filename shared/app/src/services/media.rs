@@ -22,7 +22,7 @@ use crate::services::{crm, outbound};
 use axum::http::StatusCode;
 use serde_json::json;
 use smsdesk_domain::media::{
-    MediaItem, MediaLimits, MediaRef, MediaRefusal, MediaStatus, check_count, inspect,
+    MediaItem, MediaLimits, MediaRef, MediaRefusal, MediaStatus, check_count, check_total, inspect,
 };
 use smsdesk_domain::media_send;
 use smsdesk_domain::*;
@@ -268,6 +268,11 @@ async fn open_for_reply(app: &App, who: &Principal, id: &str) -> ApiResult<(Conv
     Ok((conversation, channel))
 }
 
+/// The most bytes one outbound message's media may add up to on `provider` (None: no limit beyond each item's).
+pub fn bytes_per_message(app: &App, provider: ProviderKind) -> Option<u64> {
+    app.providers.get(provider.as_str()).and_then(|p| p.media_bytes_per_message())
+}
+
 fn refused(r: MediaRefusal) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "media_refused", format!("media: {r}"))
 }
@@ -279,6 +284,9 @@ pub async fn upload(app: &App, who: &Principal, id: &str, bytes: Vec<u8>) -> Api
     let media = media_store(app)?;
     let inspected = inspect(&bytes, &channel.media_limits()).map_err(refused)?;
     media_send::check_send(channel.provider, inspected.content_type, bytes.len() as u64).map_err(refused)?;
+    // An item over the provider's limit per message could never go out, even alone.
+    check_total([bytes.len() as u64], bytes_per_message(app, channel.provider), channel.provider.as_str())
+        .map_err(refused)?;
     let item = MediaItem {
         id: format!("{}_{}", MediaItem::PREFIX, uuid::Uuid::new_v4().simple()),
         conversation_id: conversation.id.clone(),
@@ -342,6 +350,10 @@ pub async fn reply_with_media(
         }
         items.push((position, item));
     }
+    // The provider's limit on the message's media together (Twilio: 5 MB), before anything is attached.
+    let sizes = items.iter().map(|(_, item)| item.size.unwrap_or(0));
+    check_total(sizes, bytes_per_message(app, channel.provider), channel.provider.as_str())
+        .map_err(refused)?;
     for (position, mut item) in items {
         item.message_id = Some(message_id.clone());
         item.position = u32::try_from(position).unwrap_or(u32::MAX);

@@ -159,6 +159,12 @@ impl Provider for Aws {
         true
     }
 
+    /// One file per message (AWS "MMS file types, size and character limits"): the largest, an image, is
+    /// 2 MB; audio, video and PDF files are held to 600 KB each by `smsdesk_domain::media_send`.
+    fn media_bytes_per_message(&self) -> Option<u64> {
+        Some(smsdesk_domain::media_send::AWS_IMAGE_MAX_BYTES)
+    }
+
     fn kind(&self) -> ProviderKind {
         ProviderKind::Aws
     }

@@ -62,6 +62,12 @@ impl Provider for Telesign {
         }
     }
 
+    /// No total per message: TeleSign's SMS send carries no media, and its documents (and our provider
+    /// notes) give no MMS size limit; its inbound items are held to the channel's per-item limit.
+    fn media_bytes_per_message(&self) -> Option<u64> {
+        None
+    }
+
     /// TeleSign's MMS media is fetched from its API host only (the channel's regional or fake host), with no
     /// credentials: TeleSign documents none for its media links (UNCONFIRMED).
     fn media_origins(&self, channel: &Channel) -> Vec<String> {

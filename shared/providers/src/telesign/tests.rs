@@ -920,3 +920,14 @@ fn every_provider_says_what_media_it_carries_and_why_not() {
     assert!(!aws.inbound && aws.outbound, "aws: {aws:?}");
     assert!(aws.note.is_some_and(|n| n.contains("no inbound MMS") && n.contains("SendMediaMessage")), "aws");
 }
+
+#[test]
+fn providers_that_send_media_say_how_much_one_message_may_carry() {
+    let providers = crate::Providers::signing(crate::http::client().unwrap());
+    let total = |name: &str| providers.get(name).unwrap().media_bytes_per_message();
+    assert_eq!(total("twilio"), Some(5_000_000), "Twilio: 5 MB per MMS, its items together");
+    assert_eq!(total("aws"), Some(2_000_000), "AWS: one file, an image of up to 2 MB");
+    for name in ["telesign", "vonage", "acs"] {
+        assert_eq!(total(name), None, "{name} sends no media");
+    }
+}

@@ -30,6 +30,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.twilio.com";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Twilio's "unsubscribed recipient": the customer texted STOP.
 pub const OPTED_OUT_CODE: i64 = 21610;
+/// The combined size of an MMS's media (Twilio, "Accepted content types for media": the message and its
+/// media together stay below 5 MB; error 11751 beyond). Read as 5,000,000 bytes, the lower reading.
+pub const MMS_MAX_MESSAGE_BYTES: u64 = 5_000_000;
 /// Twilio's "too many requests" code.
 const THROTTLED_CODE: i64 = 20429;
 
@@ -118,6 +121,10 @@ impl Provider for Twilio {
 
     fn media_support(&self) -> crate::MediaSupport {
         crate::MediaSupport::BOTH
+    }
+
+    fn media_bytes_per_message(&self) -> Option<u64> {
+        Some(MMS_MAX_MESSAGE_BYTES)
     }
 
     /// Twilio's media URLs are on its API host (`api.twilio.com`, or the channel's regional or fake host);
