@@ -22,6 +22,12 @@ fn png() -> MediaAnswer {
 impl Mms {
     /// A Twilio channel with these attachment settings, and one available agent; returns its token.
     async fn new(attachments: Value) -> Option<(Self, String)> {
+        Self::with_automated_messages(attachments, false).await
+    }
+
+    /// As [`Mms::new`], with the channel's automated messages (opt-in notice, greeting, STOP's
+    /// confirmation, ...) on or off.
+    async fn with_automated_messages(attachments: Value, automated: bool) -> Option<(Self, String)> {
         let app = crate::spawn_app().await?;
         let twilio = FakeTwilioMms::start().await;
         let queue = app.api.create_queue("Pictures").await;
@@ -30,8 +36,8 @@ impl Mms {
             "credentials": {"account_sid": twilio.account_sid, "auth_token": twilio.auth_token},
             "numbers": [{"number": OUR_NUMBER, "type": "geo", "description": "mms", "queue": queue}],
             "attachments": attachments,
-            // These tests count what reaches the provider: no automated messages.
-            "automated_messages_enabled": false,
+            // Most of these tests count what reaches the provider: no automated messages.
+            "automated_messages_enabled": automated,
         });
         let created = app.api.ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
         let channel = created["id"].as_str().expect("channel id").to_string();
@@ -665,4 +671,35 @@ async fn a_reply_whose_attachments_add_up_to_more_than_twilios_5_mb_is_a_422_and
         answer["error"]["message"].as_str().is_some_and(|m| m.contains("5000000 bytes per message")),
         "{answer}"
     );
+}
+
+#[tokio::test]
+async fn a_customer_who_opted_out_is_not_told_pictures_are_not_taken_and_nothing_fails_or_retries() {
+    let attachments = json!({"customer": false, "agent": true, "refused_text": "No pictures here, sorry."});
+    let Some((s, token)) = Mms::with_automated_messages(attachments, true).await else { return };
+    let a = s.twilio.serve_media("/media/stop.png", png());
+    let customer = "+15555550311";
+    // STOP with a picture, then a picture from the customer who opted out, then a plain text: the router
+    // takes a customer's texts in order, so once the last is filed the others are done.
+    s.mms("MM00000000000000000000000000000011", customer, "STOP", &[(&a, "image/png")]).await;
+    s.mms("MM00000000000000000000000000000012", customer, "one more", &[(&a, "image/png")]).await;
+    s.mms("SM00000000000000000000000000000013", customer, "last", &[]).await;
+    let (conversation, _) = s.transcript_with_media(&token, customer, "last", 0).await;
+    eventually(15, "STOP is confirmed", || async {
+        s.twilio.sends().into_iter().find(|x| x.field("Body").is_some_and(|b| b.contains("unsubscribed")))
+    })
+    .await;
+    s.app.settled().await;
+    let c = s.app.api.conversation(&token, &conversation).await;
+    let told: Vec<&Value> = c["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["text"] == "No pictures here, sorry.")
+        .collect();
+    assert_eq!(told, Vec::<&Value>::new(), "no notice, not even a failed one: {c}");
+    let sent: Vec<String> =
+        s.twilio.sends().iter().filter_map(|x| x.field("Body").map(str::to_string)).collect();
+    assert!(!sent.iter().any(|b| b.contains("No pictures")), "{sent:?}");
+    assert!(s.twilio.hits().is_empty(), "nothing was fetched");
 }

@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::views::{MediaSummary, MediaView};
 use crate::services::conversations::{Need, authorize};
 use crate::services::idempotency::{self, IdempotencyKey};
-use crate::services::{crm, outbound};
+use crate::services::{consent, crm, outbound};
 use axum::http::StatusCode;
 use serde_json::json;
 use smsdesk_domain::media::{
@@ -173,10 +173,17 @@ fn not_accepted_id(conversation: &ConversationId) -> MessageId {
     MessageId::new(format!("{}{conversation}-no-attachments", MessageId::PREFIX))
 }
 
-/// Tells the customer, once per conversation, that the channel does not take attachments.
+/// Tells the customer, once per conversation, that the channel does not take attachments. A customer who
+/// opted out (with this very text, or before) is not told, and that is a normal outcome, not a failure:
+/// nothing is queued, so the notice is still theirs should they opt in again in this conversation.
 async fn tell_not_accepted(app: &App, channel: &Channel, conversation: &Conversation) -> PortResult<()> {
     let id = not_accepted_id(&conversation.id);
     if app.store.get_message(&id).await?.is_some() {
+        return Ok(());
+    }
+    let (number, customer) = (&conversation.channel_number, &conversation.customer);
+    if consent::refusal(app, number, customer, None).await?.is_some() {
+        tracing::info!(conversation = %conversation.id, "attachments not accepted; the customer opted out, so is not told");
         return Ok(());
     }
     let text = MessageText::parse(channel.attachments.refused_text())
