@@ -24,6 +24,33 @@ pub enum MediaAnswer {
     Status(u16),
     /// 302 to this URL.
     Redirect(String),
+    /// Holds the request until the gate opens, then answers as `then` (a slow media host).
+    Held { gate: MediaGate, then: Box<MediaAnswer> },
+}
+
+/// What holds [`MediaAnswer::Held`] requests until the test opens it.
+#[derive(Clone, Debug)]
+pub struct MediaGate(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl MediaGate {
+    pub fn new() -> Self {
+        Self(Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+
+    /// Lets every held request (and every later one) through.
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    async fn passed(&self) {
+        let _ = self.0.subscribe().wait_for(|open| *open).await;
+    }
+}
+
+impl Default for MediaGate {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// A request the media host got.
@@ -178,11 +205,15 @@ async fn handle(
         let sid = format!("MM{}", uuid::Uuid::new_v4().simple());
         return (StatusCode::CREATED, axum::Json(json!({"sid": sid, "status": "queued"}))).into_response();
     }
-    let answer = {
+    let mut answer = {
         let mut inner = shared.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.hits.push(MediaHit { origin: shared.origin.clone(), path: path.clone(), authorization });
         inner.media.get(&path).cloned()
     };
+    while let Some(MediaAnswer::Held { gate, then }) = answer {
+        gate.passed().await;
+        answer = Some(*then);
+    }
     match answer {
         Some(MediaAnswer::Bytes { content_type, body }) => {
             ([(header::CONTENT_TYPE, content_type)], body).into_response()
@@ -191,6 +222,6 @@ async fn handle(
             StatusCode::from_u16(code).unwrap_or(StatusCode::NOT_FOUND).into_response()
         }
         Some(MediaAnswer::Redirect(to)) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+        Some(MediaAnswer::Held { .. }) | None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -20,7 +20,7 @@ pub use clock::TestClock;
 pub use fake_provider::{FakeProvider, Sent, Webhook};
 pub use fake_telesign::{FakeTelesign, FaultMix, Scripted};
 pub use fake_twilio::{FakeTwilio, TwilioScript};
-pub use fake_twilio_mms::{FakeTwilioMms, MediaAnswer, MediaHit};
+pub use fake_twilio_mms::{FakeTwilioMms, MediaAnswer, MediaGate, MediaHit};
 pub use fake_vonage::FakeVonage;
 pub use faults::FaultyQueue;
 pub use harness::{

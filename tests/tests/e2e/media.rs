@@ -703,3 +703,46 @@ async fn a_customer_who_opted_out_is_not_told_pictures_are_not_taken_and_nothing
     assert!(!sent.iter().any(|b| b.contains("No pictures")), "{sent:?}");
     assert!(s.twilio.hits().is_empty(), "nothing was fetched");
 }
+
+#[tokio::test]
+async fn a_slow_media_host_delays_neither_the_opt_in_notice_nor_the_greeting_and_the_picture_joins_its_text()
+{
+    let Some((s, token)) = Mms::with_automated_messages(json!({"customer": true, "agent": true}), true).await
+    else {
+        return;
+    };
+    // The media host takes the request and holds it until the test lets it answer.
+    let gate = MediaGate::new();
+    let slow = s
+        .twilio
+        .serve_media("/media/slow.png", MediaAnswer::Held { gate: gate.clone(), then: Box::new(png()) });
+    let customer = "+15555550314";
+    s.mms("MM00000000000000000000000000000014", customer, "hi", &[(&slow, "image/png")]).await;
+    eventually(15, "the picture's fetch started", || async {
+        s.twilio.hits().iter().any(|h| h.path == "/media/slow.png").then_some(())
+    })
+    .await;
+    let said = |start: &'static str| {
+        let sends = s.twilio.sends();
+        sends.iter().position(|x| x.field("Body").is_some_and(|b| b.starts_with(start)))
+    };
+    let (notice, greeting) = eventually(40, "the opt-in notice and the greeting", || async {
+        Some((said("Thanks for texting us")?, said("Hi! We got your message")?))
+    })
+    .await;
+    assert!(notice < greeting, "the opt-in notice comes first");
+    // They went out while the picture was still being fetched: the text is filed, its item not yet.
+    let (conversation, message) = s.transcript_with_media(&token, customer, "hi", 0).await;
+    assert_eq!(message["media"], json!([]), "{message}");
+    gate.open();
+    let (_, message) = s.transcript_with_media(&token, customer, "hi", 1).await;
+    assert!(stored(&message["media"][0]), "{message}");
+    // One message, with its picture, first in the transcript.
+    let c = s.app.api.conversation(&token, &conversation).await;
+    let first = c["messages"].as_array().and_then(|m| m.first()).cloned().unwrap_or_default();
+    assert_eq!(
+        (first["text"].clone(), first["media"].as_array().map(Vec::len)),
+        (json!("hi"), Some(1)),
+        "{c}"
+    );
+}

@@ -1,7 +1,8 @@
 //! Media (MMS), in and out.
 //!
-//! In: the router files a customer's text, then [`receive`] fetches each item the provider announced, at
-//! once (providers' URLs expire): only from the provider's own media host, with its credentials sent there
+//! In: the router files a customer's text and does everything the text asks for without waiting on its
+//! media (consent, automated messages, routing); then [`receive`] fetches each item the provider announced,
+//! at once (providers' URLs expire): only from the provider's own media host, with its credentials sent there
 //! only (a redirect is followed without them: `smsdesk_providers::media`); at most the channel's size and
 //! count; the type decided by the bytes and an image's pixel count read from its header. A fetch that
 //! fails is tried [`FETCH_ATTEMPTS`] times, then kept as a failed item with the reason, which the transcript

@@ -172,9 +172,6 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
         }
     };
 
-    // Media announced with the text: fetched now (providers' links expire), or refused by the channel.
-    crate::services::media::receive(app, &channel, &conversation, &message_id, &m.media).await?;
-
     // A language keyword ("ESPAÑOL") switches the customer's language before anything is said to them.
     // Then consent keywords and the opt-in notice (before anything else is said), the language's
     // confirmation, and the greeting of a conversation this text opened.
@@ -213,6 +210,14 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
         }
     }
     revive(app, &conversation).await?;
+
+    // Media announced with the text, last: fetching it may take seconds (a slow media host, retries), and
+    // nothing above waits for it: consent, the opt-in notice, STOP/HELP answers and the greeting go out
+    // first, and the agent gets the text. The items join the text they came with (keyed by its id and
+    // their position), so the transcript keeps its order; fetched now because providers' links expire. A
+    // failure here makes the whole event come back: every step above changes nothing the second time, and
+    // an item kept or failed the first time is not fetched again.
+    crate::services::media::receive(app, &channel, &conversation, &message_id, &m.media).await?;
     Ok(Some(conversation.id))
 }
 
