@@ -2,8 +2,9 @@
 //! reaches the provider paced, across several conversations (concurrent senders share the number's
 //! schedule), and none fails or goes twice.
 
-use crate::Setup;
+use crate::{OUR_NUMBER, Setup};
 use serde_json::json;
+use smsdesk_domain::{ChannelId, ChannelNumber, Phone};
 use smsdesk_tests::*;
 use std::time::Duration;
 
@@ -120,4 +121,91 @@ async fn replies_waiting_for_their_pace_are_not_sent_after_a_stop() {
     // reply after the first: the second was waiting for its slot in the sender); what every shape must
     // keep is above, and that each reply went out once or was refused.
     assert_eq!(sends.len() + refused, replies.len(), "{sends:?}");
+}
+
+/// A send rate outside 0.01 to 1000 messages a second (one whose interval no schedule can hold, or no carrier
+/// grants) is a 400 naming the number's field, at creation and when the numbers are set; nothing is stored.
+#[tokio::test]
+async fn send_rates_outside_a_hundredth_to_a_thousand_a_second_are_refused_naming_the_field() {
+    let Some(s) = Setup::new().await else { return };
+    let number = |n: &str, rate: serde_json::Value| json!({"number": n, "type": "geo", "description": "", "queue": s.queue, "send_rate": rate});
+    let before = s.api().ok("GET", "/v1/channels", ADMIN_TOKEN, None, 200).await;
+    for rate in [
+        json!(1e-300),
+        json!(1e-12),
+        json!(0.001),
+        json!(0),
+        json!(-1),
+        json!(1000.5),
+        json!(1e300),
+        json!("fast"),
+    ] {
+        let body = json!({
+            "name": "Paced", "provider": "telesign",
+            "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
+            "base_url": s.fake.base_url(),
+            "numbers": [number("15555550170", rate.clone())],
+        });
+        let (status, answer) = s.api().admin("POST", "/v1/channels", Some(body)).await;
+        assert_eq!(status, 400, "{rate}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("numbers[0].send_rate: ") && message.contains("0.01"),
+            "{rate}: {message}"
+        );
+        let path = format!("/v1/channels/{}/numbers", s.channel);
+        let numbers = json!({"numbers": [number(OUR_NUMBER, json!(1)), number("15555550171", rate.clone())]});
+        let (status, answer) = s.api().admin("PUT", &path, Some(numbers)).await;
+        assert_eq!(status, 400, "{rate}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("numbers[1].send_rate: ") && message.contains("1000"),
+            "{rate}: {message}"
+        );
+    }
+    assert_eq!(s.api().ok("GET", "/v1/channels", ADMIN_TOKEN, None, 200).await, before, "nothing stored");
+    // The bounds themselves are rates.
+    for (n, rate) in [("15555550172", 0.01), ("15555550173", 1000.0)] {
+        let body = json!({
+            "name": "Paced", "provider": "telesign",
+            "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
+            "base_url": s.fake.base_url(),
+            "numbers": [number(n, json!(rate))],
+        });
+        let channel = s.api().ok("POST", "/v1/channels", ADMIN_TOKEN, Some(body), 201).await;
+        assert_eq!(channel["numbers"][0]["send_rate"], rate, "{channel}");
+    }
+}
+
+/// A number whose stored rate is below any an admin may set now (an earlier version accepted any rate above
+/// 0) still sends, paced at the slowest rate: no arithmetic on it overflows or panics.
+#[tokio::test]
+async fn a_number_with_a_tiny_stored_rate_still_sends() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 5).await;
+    let store = s.app.app().store.clone();
+    let mut channel =
+        store.get_channel(&ChannelId::new(&s.channel)).await.expect("read").expect("the channel");
+    let extra = ["15555550174", "15555550175"].map(|n| ChannelNumber {
+        number: Phone::parse_digits(n).expect("number"),
+        ..channel.numbers[0].clone()
+    });
+    channel.numbers.extend(extra);
+    // 1/rate seconds: more than a Duration holds (DynamoDB stores numbers down to 1e-130).
+    channel.numbers[1].send_rate = Some(1e-100);
+    // 1/rate seconds: a Duration, but past any date.
+    channel.numbers[2].send_rate = Some(1e-12);
+    store.put_channel(&channel).await.expect("stored");
+    for (i, (ours, customer)) in
+        [("15555550174", "15555550274"), ("15555550175", "15555550275")].into_iter().enumerate()
+    {
+        let raw = telesign_mo(&format!("H600000000000000000000000000000{i}"), customer, ours, "Hi");
+        let path = format!("/webhooks/telesign/{}", s.channel);
+        let (status, answer) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
+        assert_eq!(status, 200, "{answer}");
+        let conversation = s.work_item_for(&token, &format!("+{customer}")).await;
+        let reply = s.reply(&token, &conversation, "Hello!").await;
+        s.message_status(&token, &conversation, &reply, "sent").await;
+    }
+    s.app.assert_no_dead_letters().await;
 }

@@ -7,6 +7,7 @@ use crate::http::views::{AttachmentsView, ChannelView, MediaCapability, NumberVi
 use serde_json::{Map, Value, json};
 use smsdesk_domain::automated::{DEFAULT_LANGUAGE, effective_templates, validate_messaging};
 use smsdesk_domain::lifecycle;
+use smsdesk_domain::pacing;
 use smsdesk_domain::*;
 use smsdesk_ports::Credentials;
 use smsdesk_providers::{CredentialsError, Provider, Validation};
@@ -68,7 +69,8 @@ pub struct NewNumber {
     description: Option<String>,
     /// The queue its texts go to.
     queue: String,
-    /// Messages per second, more than 0 and at most 1000; the type's default when absent.
+    /// Messages per second, from 0.01 to 1000; the type's default when absent.
+    #[schema(minimum = 0.01, maximum = 1000)]
     send_rate: Option<f64>,
 }
 
@@ -147,22 +149,19 @@ async fn parse_number(app: &App, index: usize, value: &Value) -> ApiResult<Chann
     Ok(ChannelNumber { number, number_type, description, queue, menu, send_rate })
 }
 
-/// The highest send rate an admin may set (messages per second; short codes reach a few hundred).
-pub const MAX_SEND_RATE: f64 = 1000.0;
-
-/// A number's `send_rate`: absent or null for its type's default, else a number of messages per second,
-/// more than 0 and at most [`MAX_SEND_RATE`].
+/// A number's `send_rate`: absent or null for its type's default, else a number of messages per second
+/// within [`pacing::MIN_SEND_RATE`] and [`pacing::MAX_SEND_RATE`] ([`pacing::check_rate`]).
 fn parse_send_rate(value: Option<&Value>, path: &str) -> ApiResult<Option<f64>> {
+    let field = || format!("{path}send_rate");
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(rate) if rate.is_finite() && rate > 0.0 && rate <= MAX_SEND_RATE => Ok(Some(rate)),
-            _ => Err(ApiError::field(
-                format!("{path}send_rate"),
-                format!("must be more than 0 and at most {MAX_SEND_RATE} messages per second"),
-            )),
-        },
-        Some(_) => Err(ApiError::field(format!("{path}send_rate"), "must be a number (messages per second)")),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .ok_or(pacing::SendRateOutOfRange)
+            .and_then(pacing::check_rate)
+            .map(Some)
+            .map_err(|e| ApiError::field(field(), e)),
+        Some(_) => Err(ApiError::field(field(), pacing::SendRateOutOfRange)),
     }
 }
 

@@ -14,7 +14,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
 use smsdesk_domain::Phone;
-use smsdesk_domain::pacing::{Slot, decide};
+use smsdesk_domain::pacing::{Slot, decide, saturating_add, saturating_sub};
 use smsdesk_ports::{PortResult, SendRateStore};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -37,19 +37,21 @@ impl SendRateStore for DynamoStore {
     ) -> PortResult<Slot> {
         let step = duration_nanos(interval);
         let now_ns = now.unix_timestamp_nanos();
+        // Saturating sums: any interval or wait a caller passes gives a schedule, never an overflow.
+        let max_wait_ns = duration_nanos(max_wait);
         for _ in 0..SLOT_ATTEMPTS {
             // Idle: the slot is now.
             let mut expr = Expr::new();
             let next = expr.name(NEXT_FREE);
             let update = format!(
                 "SET {next} = {}, {}",
-                expr.value(n(now_ns + step)),
+                expr.value(n(now_ns.saturating_add(step))),
                 expr.eq("entity", s("send_rate"))
             );
             let condition = format!("attribute_not_exists({next}) OR {next} <= {}", expr.value(n(now_ns)));
             let key = keys::send_rate(number);
             if self.update_if(key, update, condition, expr).await? {
-                return Ok(Slot::Granted { wait: Duration::ZERO, next_free: now + interval });
+                return Ok(Slot::Granted { wait: Duration::ZERO, next_free: saturating_add(now, interval) });
             }
             // Busy, within the wait allowed: the slot is the schedule's next free one, moved on in place.
             let mut expr = Expr::new();
@@ -58,7 +60,7 @@ impl SendRateStore for DynamoStore {
             let condition = format!(
                 "{next} > {} AND {next} <= {}",
                 expr.value(n(now_ns)),
-                expr.value(n(now_ns + duration_nanos(max_wait)))
+                expr.value(n(now_ns.saturating_add(max_wait_ns)))
             );
             let key = keys::send_rate(number);
             let moved =
@@ -69,7 +71,7 @@ impl SendRateStore for DynamoStore {
                         "send schedule without next_free_ns".into(),
                     ));
                 };
-                let start = next_free - interval;
+                let start = saturating_sub(next_free, interval);
                 return Ok(Slot::Granted {
                     wait: Duration::try_from(start - now).unwrap_or_default(),
                     next_free,
