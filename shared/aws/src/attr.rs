@@ -32,6 +32,7 @@ pub(crate) const META_ATTRIBUTES: &[&str] = &[
     "expires_ns",
     "target",
     "token_sha256",
+    "channel_rev",
 ];
 
 /// Converts a JSON value into an attribute value.

@@ -107,6 +107,7 @@ macro_rules! store_suite {
 
 store_suite!(
     channels_contract,
+    number_claims_contract,
     work_queues_contract,
     menus_contract,
     quick_replies_contract,

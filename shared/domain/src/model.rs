@@ -261,6 +261,51 @@ impl Channel {
     pub fn number(&self, number: &Phone) -> Option<&ChannelNumber> {
         self.numbers.iter().find(|n| &n.number == number)
     }
+
+    /// What storing this channel over `stored` (the channel as stored before, None for a new one) changes
+    /// in who has which number: the numbers it takes (listed here, not in `stored`) and those it gives up
+    /// (listed in `stored`, no longer here). A store claims and releases exactly those in the same write
+    /// (one channel per number: `ChannelStore::put_channel`).
+    pub fn number_changes<'a>(&'a self, stored: Option<&'a Channel>) -> NumberChanges<'a> {
+        let before: &[ChannelNumber] = stored.map_or(&[], |c| &c.numbers);
+        let listed = |list: &[ChannelNumber], n: &Phone| list.iter().any(|x| &x.number == n);
+        let mut changes = NumberChanges { taken: Vec::new(), released: Vec::new() };
+        for n in self.numbers.iter().map(|n| &n.number) {
+            if !listed(before, n) && !changes.taken.contains(&n) {
+                changes.taken.push(n);
+            }
+        }
+        for n in before.iter().map(|n| &n.number) {
+            if !listed(&self.numbers, n) && !changes.released.contains(&n) {
+                changes.released.push(n);
+            }
+        }
+        changes
+    }
+}
+
+/// The most numbers one write of a channel may take and give up in all (a channel creation takes each of
+/// its numbers; a `PUT .../numbers` takes the new ones and gives up those it drops): each is one claim
+/// written with the channel in one atomic write, and DynamoDB's transactions hold 100 items. A channel may
+/// have more numbers, set in several requests.
+pub const MAX_NUMBER_CHANGES: usize = 40;
+
+/// The numbers a write of a channel takes and gives up ([`Channel::number_changes`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NumberChanges<'a> {
+    pub taken: Vec<&'a Phone>,
+    pub released: Vec<&'a Phone>,
+}
+
+impl NumberChanges<'_> {
+    /// How many claims the write takes and gives up in all.
+    pub fn len(&self) -> usize {
+        self.taken.len().saturating_add(self.released.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.taken.is_empty() && self.released.is_empty()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -823,5 +868,24 @@ mod tests {
         json.as_object_mut().expect("object").remove("former_numbers");
         let read: Channel = serde_json::from_value(json).expect("reads");
         assert!(read.former_numbers.is_empty());
+    }
+
+    #[test]
+    fn a_write_takes_the_numbers_it_adds_and_gives_up_those_it_drops() {
+        let p = |d: &str| Phone::parse_digits(d).expect("number");
+        let (a, b, c) = (p("15555550100"), p("15555550101"), p("15555550102"));
+        let new = channel(&["15555550100", "15555550101"]);
+        assert_eq!(new.number_changes(None), NumberChanges { taken: vec![&a, &b], released: vec![] });
+        let stored = new.clone();
+        assert!(new.number_changes(Some(&stored)).is_empty(), "the same numbers change nothing");
+        let moved = channel(&["15555550101", "15555550102"]);
+        let changes = moved.number_changes(Some(&stored));
+        assert_eq!(changes, NumberChanges { taken: vec![&c], released: vec![&a] });
+        assert_eq!(changes.len(), 2);
+        let none = channel(&[]);
+        assert_eq!(
+            none.number_changes(Some(&stored)),
+            NumberChanges { taken: vec![], released: vec![&a, &b] }
+        );
     }
 }

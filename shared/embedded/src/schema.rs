@@ -6,8 +6,23 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::db::EmbeddedError;
 
 /// Migration `n` (1-based) brings the schema from version `n - 1` to `n`. Append, never edit.
-const MIGRATIONS: &[&str] =
-    &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11_NOTES, V12_QR, V13_TEAMS, V14_FIRST_REPLY];
+const MIGRATIONS: &[&str] = &[
+    V1,
+    V2,
+    V3,
+    V4,
+    V5,
+    V6,
+    V7,
+    V8,
+    V9,
+    V10,
+    V11_NOTES,
+    V12_QR,
+    V13_TEAMS,
+    V14_FIRST_REPLY,
+    V15_NUMBER_CLAIMS,
+];
 
 const V1: &str = "
 CREATE TABLE channels (id TEXT PRIMARY KEY, body TEXT NOT NULL);
@@ -248,6 +263,18 @@ const V14_FIRST_REPLY: &str = "
 ALTER TABLE conversations ADD COLUMN first_reply_at INTEGER;
 ";
 
+/// One channel per number: each number a channel lists is claimed by it (`put_channel` claims and
+/// releases them in the channel's own transaction; the primary key refuses a second claim). The numbers
+/// channels list already are claimed here, by the first channel in id order where an older version let
+/// two channels list one number.
+const V15_NUMBER_CLAIMS: &str = "
+CREATE TABLE number_claims (number TEXT PRIMARY KEY, channel_id TEXT NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO number_claims (number, channel_id)
+SELECT json_extract(n.value, '$.number'), channels.id
+FROM channels, json_each(channels.body, '$.numbers') AS n
+ORDER BY channels.id;
+";
+
 /// The schema version this build writes.
 pub(crate) fn current_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -285,6 +312,36 @@ mod tests {
         assert_eq!(v, current_version());
         conn.pragma_update(None, "user_version", 99).unwrap();
         assert!(matches!(migrate(&mut conn), Err(EmbeddedError::NewerSchema { found: 99, .. })));
+    }
+
+    /// The numbers channels listed before claims existed are claimed by them; a number an older version let
+    /// two channels list goes to the first in id order.
+    #[test]
+    fn numbers_listed_before_claims_are_claimed_by_their_channel() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..14] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 14).unwrap();
+        for (id, numbers) in [("ch_b", r#"["+15555550101","+15555550102"]"#), ("ch_a", r#"["+15555550101"]"#)]
+        {
+            let body = format!(
+                r#"{{"id":"{id}","numbers":[{}]}}"#,
+                serde_json::from_str::<Vec<String>>(numbers)
+                    .unwrap()
+                    .iter()
+                    .map(|n| format!(r#"{{"number":"{n}","type":"geo"}}"#))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            conn.execute("INSERT INTO channels (id, body) VALUES (?1, ?2)", [id, body.as_str()]).unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn.prepare("SELECT number, channel_id FROM number_claims ORDER BY number").unwrap();
+        let claims: Vec<(String, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+        let expected = [("+15555550101", "ch_a"), ("+15555550102", "ch_b")];
+        assert_eq!(claims, expected.map(|(n, c)| (n.to_string(), c.to_string())));
     }
 
     /// (helper "consent") A per-channel opt-out kept before V9 becomes an opt-out on each of the channel's

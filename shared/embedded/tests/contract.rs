@@ -80,7 +80,7 @@ async fn data_and_queued_messages_survive_a_reopen() {
     {
         let db = EmbeddedDb::open(&path).unwrap();
         let (store, queue) = (db.store(), db.queue());
-        store.put_channel(&channel).await.unwrap();
+        assert_eq!(store.put_channel(&channel).await.unwrap(), smsdesk_ports::ChannelWrite::Stored);
         store
             .put_credentials(&channel.id, &Credentials::empty(smsdesk_domain::ProviderKind::Sandbox))
             .await

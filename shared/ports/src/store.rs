@@ -7,9 +7,27 @@ use time::OffsetDateTime;
 
 use crate::PortResult;
 
+/// Outcome of storing a channel: a number is on one channel at a time.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelWrite {
+    Stored,
+    /// `number`, one of the channel's, is claimed by `channel`, another one; nothing was written.
+    NumberTaken {
+        number: Phone,
+        channel: ChannelId,
+    },
+}
+
 #[async_trait]
 pub trait ChannelStore: Send + Sync {
-    async fn put_channel(&self, channel: &Channel) -> PortResult<()>;
+    /// Stores or replaces `channel`, claiming each of its numbers for it in the same atomic write: when
+    /// another channel holds the claim of one of them, nothing is written ([`ChannelWrite::NumberTaken`]),
+    /// so that of concurrent writes listing one number on different channels exactly one is stored. The
+    /// claims of numbers the stored channel had and `channel` no longer lists are released in that write
+    /// (another channel may then take them). Writing a channel again with its numbers unchanged is never
+    /// refused.
+    async fn put_channel(&self, channel: &Channel) -> PortResult<ChannelWrite>;
     async fn get_channel(&self, id: &ChannelId) -> PortResult<Option<Channel>>;
     /// The channel as the message paths read its settings (webhook checks, sends, automated texts): the same
     /// as [`ChannelStore::get_channel`], except that a change may show a few seconds late (half the read

@@ -333,3 +333,82 @@ async fn a_number_listed_twice_or_already_on_another_channel_is_refused() {
     let ids: Vec<_> = list["items"].as_array().expect("items").iter().map(|c| c["id"].clone()).collect();
     assert_eq!(ids, vec![json!(s.channel)], "{list}");
 }
+
+/// The channels that list `number` (digits), by id.
+async fn channels_listing(s: &Setup, number: &str) -> Vec<String> {
+    let list = s.api().ok("GET", "/v1/channels", ADMIN_TOKEN, None, 200).await;
+    let e164 = format!("+{number}");
+    list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|c| c["numbers"].as_array().is_some_and(|ns| ns.iter().any(|n| n["number"] == e164.as_str())))
+        .filter_map(|c| c["id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Exactly one 2xx among `answers`; every other one a 409 `number_in_use` naming the field and `number`.
+fn one_wins(answers: &[(u16, Value)], ok: u16, number: &str) {
+    assert_eq!(
+        answers.iter().filter(|(status, _)| *status == ok).count(),
+        1,
+        "exactly one wins: {answers:?}"
+    );
+    for (status, body) in answers.iter().filter(|(status, _)| *status != ok) {
+        assert_eq!((*status, &body["error"]["code"]), (409, &json!("number_in_use")), "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("numbers[0].number") && message.contains(number), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_requests_for_one_number_give_it_to_exactly_one_channel() {
+    let Some(s) = Setup::new().await else { return };
+    let number = |n: &str| json!({"number": n, "type": "geo", "description": "", "queue": s.queue});
+
+    // Eight channels created at once with the same number: one is created, the others are refused.
+    let contested = "15555550310";
+    let creations = (0..8).map(|i| {
+        let mut body = channel_body(&s.fake, number(contested));
+        body["name"] = json!(format!("Parallel {i}"));
+        let api = s.api().clone();
+        tokio::spawn(async move { api.admin("POST", "/v1/channels", Some(body)).await })
+    });
+    let answers: Vec<(u16, Value)> =
+        futures::future::join_all(creations).await.into_iter().map(|r| r.expect("request")).collect();
+    one_wins(&answers, 201, "+15555550310");
+    let winner = answers.iter().find(|(status, _)| *status == 201).expect("the winner").1["id"].clone();
+    assert_eq!(channels_listing(&s, contested).await, vec![winner.as_str().expect("id").to_string()]);
+
+    // Eight channels given the same new number at once: one gets it.
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let own = format!("155555503{:02}", 20 + i);
+        ids.push(
+            s.api()
+                .ok("POST", "/v1/channels", ADMIN_TOKEN, Some(channel_body(&s.fake, number(&own))), 201)
+                .await["id"]
+                .clone(),
+        );
+    }
+    let moved = "15555550311";
+    let puts = ids.iter().map(|id| {
+        let (api, path) = (s.api().clone(), format!("/v1/channels/{}/numbers", id.as_str().expect("id")));
+        let body = json!({"numbers": [number(moved)]});
+        tokio::spawn(async move { api.admin("PUT", &path, Some(body)).await })
+    });
+    let answers: Vec<(u16, Value)> =
+        futures::future::join_all(puts).await.into_iter().map(|r| r.expect("request")).collect();
+    one_wins(&answers, 200, "+15555550311");
+    assert_eq!(channels_listing(&s, moved).await.len(), 1, "one channel lists it");
+
+    // A number given up is free again: the winner of the creation drops it, another channel takes it.
+    let loser = ids.iter().zip(&answers).find(|(_, (status, _))| *status == 409).expect("a refused one").0;
+    let winner_path = format!("/v1/channels/{}/numbers", winner.as_str().expect("id"));
+    s.api()
+        .ok("PUT", &winner_path, ADMIN_TOKEN, Some(json!({"numbers": [number("15555550312")]})), 200)
+        .await;
+    let loser_path = format!("/v1/channels/{}/numbers", loser.as_str().expect("id"));
+    s.api().ok("PUT", &loser_path, ADMIN_TOKEN, Some(json!({"numbers": [number(contested)]})), 200).await;
+    assert_eq!(channels_listing(&s, contested).await, vec![loser.as_str().expect("id").to_string()]);
+}

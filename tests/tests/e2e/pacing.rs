@@ -5,6 +5,7 @@
 use crate::{OUR_NUMBER, Setup};
 use serde_json::json;
 use smsdesk_domain::{ChannelId, ChannelNumber, Phone};
+use smsdesk_ports::ChannelWrite;
 use smsdesk_tests::*;
 use std::time::Duration;
 
@@ -195,7 +196,7 @@ async fn a_number_with_a_tiny_stored_rate_still_sends() {
     channel.numbers[1].send_rate = Some(1e-100);
     // 1/rate seconds: a Duration, but past any date.
     channel.numbers[2].send_rate = Some(1e-12);
-    store.put_channel(&channel).await.expect("stored");
+    assert_eq!(store.put_channel(&channel).await.expect("stored"), ChannelWrite::Stored);
     for (i, (ours, customer)) in
         [("15555550174", "15555550274"), ("15555550175", "15555550275")].into_iter().enumerate()
     {

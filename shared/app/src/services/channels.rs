@@ -206,6 +206,36 @@ async fn refuse_numbers_in_use(
     Ok(())
 }
 
+/// At most [`MAX_NUMBER_CHANGES`] numbers taken and given up by one write of `channel` over `stored`.
+fn refuse_too_many_changes(channel: &Channel, stored: Option<&Channel>) -> ApiResult<()> {
+    let changes = channel.number_changes(stored).len();
+    if changes > MAX_NUMBER_CHANGES {
+        return Err(ApiError::field(
+            "numbers",
+            format!(
+                "{changes} numbers are added or removed; at most {MAX_NUMBER_CHANGES} may be in one request \
+                 (set more in several requests)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Stores `channel`, its numbers claimed for it in the same write: 409 `number_in_use` when another channel
+/// took one of them since [`refuse_numbers_in_use`] looked (concurrent requests: exactly one gets it).
+async fn store_channel(app: &App, channel: &Channel) -> ApiResult<()> {
+    match app.store.put_channel(channel).await? {
+        smsdesk_ports::ChannelWrite::Stored => Ok(()),
+        smsdesk_ports::ChannelWrite::NumberTaken { number, channel: other } => {
+            let i = channel.numbers.iter().position(|n| n.number == number).unwrap_or_default();
+            Err(ApiError::conflict(
+                "number_in_use",
+                format!("numbers[{i}].number: {number} is already on channel '{other}'"),
+            ))
+        }
+    }
+}
+
 /// An admin-set `public_url`: the exact URL the provider calls for this channel's webhooks (behind a proxy,
 /// a custom domain or an API Gateway stage). `https://` (plain `http://` only to a loopback host where
 /// [`crate::Config::allow_loopback_http`] says so), a host and a path; no user info, query or fragment (a
@@ -329,8 +359,9 @@ pub async fn create(app: &App, body: &Value) -> ApiResult<ChannelView> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let channel = apply_patch(app, &channel, &Value::Object(settings))?;
+    refuse_too_many_changes(&channel, None)?;
     app.secrets.put_credentials(&channel.id, &credentials).await?;
-    app.store.put_channel(&channel).await?;
+    store_channel(app, &channel).await?;
     tracing::info!(channel = %channel.id, provider = %provider, "channel created");
     // A number taken off another channel to come here brings its open conversations (as with PUT numbers).
     take_open_conversations(app, &channel).await?;
@@ -475,7 +506,7 @@ fn apply_patch(app: &App, channel: &Channel, patch: &Value) -> ApiResult<Channel
 pub async fn patch(app: &App, id: &str, body: &Value) -> ApiResult<ChannelView> {
     let (channel, credentials) = get(app, id).await?;
     let updated = apply_patch(app, &channel, body)?;
-    app.store.put_channel(&updated).await?;
+    store_channel(app, &updated).await?;
     tracing::info!(channel = %updated.id, "channel settings changed");
     Ok(view(app, &updated, &credentials))
 }
@@ -592,8 +623,10 @@ pub async fn set_numbers(app: &App, id: &str, body: &Value) -> ApiResult<Channel
     }
     let numbers = parse_numbers(app, obj).await?;
     refuse_numbers_in_use(app, &numbers, Some(&channel.id)).await?;
+    let stored = channel.clone();
     channel.set_numbers(numbers, app.clock.now());
-    app.store.put_channel(&channel).await?;
+    refuse_too_many_changes(&channel, Some(&stored))?;
+    store_channel(app, &channel).await?;
     tracing::info!(channel = %channel.id, numbers = channel.numbers.len(), "channel numbers set");
     let moved = take_open_conversations(app, &channel).await?;
     Ok(ChannelView { moved_conversations: Some(moved as u64), ..view(app, &channel, &credentials) })

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use smsdesk_domain::service_level::DayCounts;
 use smsdesk_domain::*;
 use smsdesk_ports::{
-    AgentSettings, AgentStore, AgentWrite, ChannelStore, MenuStore, PortError, PortResult, WorkQueueStore,
+    AgentSettings, AgentStore, AgentWrite, ChannelStore, ChannelWrite, MenuStore, PortError, PortResult,
+    WorkQueueStore,
 };
 
 use super::{Cond, DynamoStore, Query, keys};
@@ -59,10 +60,95 @@ impl DynamoStore {
     }
 }
 
+/// The channel item's revision: a fresh value at each write, so that a write conditioned on the one it read
+/// knows the channel (and the numbers it claims) did not change in between.
+const CHANNEL_REV: &str = "channel_rev";
+/// Items of one transaction: the channel and at most this many claims taken or released.
+const MAX_CLAIMS_PER_WRITE: usize = 99;
+
 #[async_trait]
 impl ChannelStore for DynamoStore {
-    async fn put_channel(&self, channel: &Channel) -> PortResult<()> {
-        self.put_record(keys::channel(&channel.id), "channel", channel).await
+    /// One transaction: the channel item, conditioned on its revision as read (so the claims released are
+    /// those the stored channel really had), a Put of each number's claim it takes (condition: absent, or
+    /// already this channel's) and a Delete of each claim it gives up (condition: absent, or this
+    /// channel's). A changed channel is read again; a claim another channel holds refuses the write.
+    async fn put_channel(&self, channel: &Channel) -> PortResult<ChannelWrite> {
+        // Released numbers whose claim turned out to be another channel's: not this write's to delete.
+        let mut foreign: Vec<Phone> = Vec::new();
+        for _ in super::attempts() {
+            let stored_item = self.get(keys::channel(&channel.id)).await?;
+            let stored: Option<Channel> = stored_item.as_ref().map(from_item).transpose()?;
+            let mut changes = channel.number_changes(stored.as_ref());
+            changes.released.retain(|n| !foreign.contains(n));
+            if changes.len() > MAX_CLAIMS_PER_WRITE {
+                return Err(PortError::Backend(format!(
+                    "put_channel: {} numbers taken or released in one write; at most {MAX_CLAIMS_PER_WRITE}",
+                    changes.len()
+                )));
+            }
+            let mut item = record_item(channel)?;
+            item.extend(keys::channel(&channel.id));
+            item.insert("entity".into(), s("channel"));
+            item.insert(CHANNEL_REV.into(), s(uuid::Uuid::new_v4().simple().to_string()));
+            let mut expr = Expr::new();
+            let expression = match stored_item.as_ref().map(|i| get_s(i, CHANNEL_REV)) {
+                None => format!("attribute_not_exists({})", expr.name("pk")),
+                Some(Some(rev)) => expr.eq(CHANNEL_REV, s(rev)),
+                // Written before claims existed.
+                Some(None) => {
+                    format!(
+                        "attribute_exists({}) AND attribute_not_exists({})",
+                        expr.name("pk"),
+                        expr.name(CHANNEL_REV)
+                    )
+                }
+            };
+            let mut tx = vec![self.put_item(item, Some(Cond { expression, expr }))?];
+            let mine = || {
+                let mut expr = Expr::new();
+                let expression = format!(
+                    "attribute_not_exists({}) OR {}",
+                    expr.name("pk"),
+                    expr.eq("target", s(channel.id.as_str()))
+                );
+                Cond { expression, expr }
+            };
+            for number in &changes.taken {
+                let claim = keys::item_with(
+                    keys::number_claim(number),
+                    [("target", s(channel.id.as_str())), ("entity", s("number_claim"))],
+                );
+                tx.push(self.put_item(claim, Some(mine()))?);
+            }
+            for number in &changes.released {
+                tx.push(self.delete_item(keys::number_claim(number), Some(mine()))?);
+            }
+            let outcome = self.transact(tx).await?;
+            if matches!(outcome, super::Tx::Committed) {
+                return Ok(ChannelWrite::Stored);
+            }
+            if outcome.failed_at(0) {
+                continue; // the channel changed since it was read
+            }
+            let taken = changes.taken.iter().enumerate().find(|(i, _)| outcome.failed_at(1 + i));
+            if let Some((_, number)) = taken {
+                let holder = self.get(keys::number_claim(number)).await?;
+                match holder.as_ref().and_then(|h| get_s(h, "target")) {
+                    Some(other) if other != channel.id.as_str() => {
+                        let (number, channel) = ((*number).clone(), ChannelId::new(other));
+                        return Ok(ChannelWrite::NumberTaken { number, channel });
+                    }
+                    _ => continue, // released since: try again
+                }
+            }
+            let first_release = 1 + changes.taken.len();
+            for (i, number) in changes.released.iter().enumerate() {
+                if outcome.failed_at(first_release + i) {
+                    foreign.push((*number).clone());
+                }
+            }
+        }
+        Err(super::contention("put_channel"))
     }
 
     async fn get_channel(&self, id: &ChannelId) -> PortResult<Option<Channel>> {

@@ -241,6 +241,11 @@ pub(crate) fn answers(queue: &QueueId, day: time::Date) -> Item {
 }
 
 /// A number's send schedule (issue 9.10).
+/// The claim of one of our numbers by the channel that has it (one channel per number).
+pub(crate) fn number_claim(number: &Phone) -> Item {
+    key(format!("NUMBER#{}", number.digits()), "CLAIM")
+}
+
 pub(crate) fn send_rate(number: &Phone) -> Item {
     key(format!("RATE#{}", number.digits()), "RATE")
 }

@@ -1,17 +1,17 @@
 //! Channels, work queues and agents: plain records, overwritten by `put`.
 
 use smsdesk_domain::*;
-use smsdesk_ports::{AgentSettings, AgentWrite, Store};
+use smsdesk_ports::{AgentSettings, AgentWrite, ChannelWrite, Store};
 use std::sync::Arc;
 
-use super::ok;
+use super::{join_all, ok};
 use crate::fixtures;
 
 /// `put_channel` stores or replaces; `get_channel` reads it back whole; `list_channels` includes it.
 pub async fn channels_contract(store: Arc<dyn Store>) {
     let queue = fixtures::work_queue();
     let mut channel = fixtures::channel(&queue.id);
-    ok(store.put_channel(&channel).await, "put_channel");
+    stored(&store, &channel, "put_channel").await;
     let got = ok(store.get_channel(&channel.id).await, "get_channel");
     assert_eq!(got.as_ref(), Some(&channel), "get_channel must return the channel as stored");
 
@@ -24,7 +24,7 @@ pub async fn channels_contract(store: Arc<dyn Store>) {
         menu: None,
         send_rate: None,
     });
-    ok(store.put_channel(&channel).await, "put_channel (replace)");
+    stored(&store, &channel, "put_channel (replace)").await;
     let got = ok(store.get_channel(&channel.id).await, "get_channel after replace");
     assert_eq!(got.as_ref(), Some(&channel), "put_channel must replace the stored channel");
 
@@ -37,15 +37,107 @@ pub async fn channels_contract(store: Arc<dyn Store>) {
     channel_settings_may_lag_but_never_miss(&store, &queue).await;
 }
 
+/// `put_channel` that must store.
+async fn stored(store: &Arc<dyn Store>, channel: &Channel, what: &str) {
+    assert_eq!(ok(store.put_channel(channel).await, what), ChannelWrite::Stored, "{what}");
+}
+
+/// A channel of the fixtures with `numbers`.
+fn with_numbers(queue: &QueueId, numbers: &[&Phone]) -> Channel {
+    let mut channel = fixtures::channel(queue);
+    let template = channel.numbers[0].clone();
+    channel.numbers =
+        numbers.iter().map(|n| ChannelNumber { number: (*n).clone(), ..template.clone() }).collect();
+    channel
+}
+
+/// A number is on one channel at a time: `put_channel` claims a channel's numbers in the same atomic write
+/// (another channel's number refuses the whole write), gives up those it drops, and of concurrent writes
+/// listing one number on different channels exactly one is stored.
+pub async fn number_claims_contract(store: Arc<dyn Store>) {
+    let queue = QueueId::new(fixtures::id("q_"));
+    let (n1, n2, n3) = (fixtures::phone(), fixtures::phone(), fixtures::phone());
+    let mut a = with_numbers(&queue, &[&n1, &n2]);
+    stored(&store, &a, "put_channel (a new channel takes its numbers)").await;
+
+    // Another channel listing one of them is refused whole: not stored, and its other number not claimed.
+    let b = with_numbers(&queue, &[&n3, &n2]);
+    let refused = ok(store.put_channel(&b).await, "put_channel (a number another channel has)");
+    assert_eq!(refused, ChannelWrite::NumberTaken { number: n2.clone(), channel: a.id.clone() });
+    assert_eq!(ok(store.get_channel(&b.id).await, "get_channel"), None, "a refused channel is not stored");
+    let c = with_numbers(&queue, &[&n3]);
+    stored(&store, &c, "put_channel (a number a refused write listed)").await;
+
+    // The channel written again, unchanged or with other settings, keeps its numbers.
+    stored(&store, &a, "put_channel (the same channel again)").await;
+    a.name = "renamed".into();
+    stored(&store, &a, "put_channel (settings changed)").await;
+
+    // A number given up is free for another channel, and no longer the first one's to take back.
+    a.numbers.retain(|n| n.number != n2);
+    stored(&store, &a, "put_channel (a number given up)").await;
+    let b = with_numbers(&queue, &[&n2]);
+    stored(&store, &b, "put_channel (a number given up by another channel)").await;
+    a.numbers.push(ChannelNumber { number: n2.clone(), ..a.numbers[0].clone() });
+    let refused = ok(store.put_channel(&a).await, "put_channel (taking a number back)");
+    assert_eq!(refused, ChannelWrite::NumberTaken { number: n2.clone(), channel: b.id.clone() });
+    let got = ok(store.get_channel(&a.id).await, "get_channel").expect("a is stored");
+    assert!(got.number(&n2).is_none() && got.number(&n1).is_some(), "a refused write changes nothing");
+
+    // Concurrent channels listing one number: exactly one is stored.
+    let contested = fixtures::phone();
+    let writes = (0..8).map(|_| {
+        let (store, channel) = (store.clone(), with_numbers(&queue, &[&contested]));
+        tokio::spawn(async move { (channel.id.clone(), store.put_channel(&channel).await) })
+    });
+    let outcomes = join_all(writes.collect()).await;
+    let winners: Vec<&ChannelId> =
+        outcomes.iter().filter(|(_, r)| matches!(r, Ok(ChannelWrite::Stored))).map(|(id, _)| id).collect();
+    assert_eq!(winners.len(), 1, "exactly one concurrent write takes the number: {outcomes:?}");
+    for (id, outcome) in &outcomes {
+        match outcome {
+            Ok(ChannelWrite::Stored) => {}
+            Ok(ChannelWrite::NumberTaken { number, channel }) => {
+                assert_eq!((number, channel), (&contested, winners[0]), "the loser {id} names the winner");
+            }
+            Err(e) => panic!("store contract: a concurrent put_channel failed: {e}"),
+        }
+    }
+    let listing = ok(store.list_channels().await, "list_channels");
+    assert_eq!(listing.iter().filter(|c| c.number(&contested).is_some()).count(), 1, "one channel lists it");
+
+    // Concurrent writes of one channel, each moving it to another number: the claims follow the channel as
+    // finally stored (the number it lists is its own; the other is free).
+    let (n4, n5) = (fixtures::phone(), fixtures::phone());
+    let writes = [&n4, &n5].map(|n| {
+        let mut moved = a.clone();
+        moved.numbers = vec![ChannelNumber { number: n.clone(), ..a.numbers[0].clone() }];
+        let store = store.clone();
+        tokio::spawn(async move { store.put_channel(&moved).await })
+    });
+    for outcome in join_all(writes.into()).await {
+        assert_eq!(ok(outcome, "put_channel (concurrent moves of one channel)"), ChannelWrite::Stored);
+    }
+    let got = ok(store.get_channel(&a.id).await, "get_channel").expect("a is stored");
+    let (kept, freed) = if got.number(&n4).is_some() { (&n4, &n5) } else { (&n5, &n4) };
+    assert!(got.number(kept).is_some() && got.number(freed).is_none(), "{:?}", got.numbers);
+    for n in [&n1, freed] {
+        stored(&store, &with_numbers(&queue, &[n]), "put_channel (a number the channel no longer lists)")
+            .await;
+    }
+    let refused = ok(store.put_channel(&with_numbers(&queue, &[kept])).await, "put_channel (its number)");
+    assert_eq!(refused, ChannelWrite::NumberTaken { number: kept.clone(), channel: a.id.clone() });
+}
+
 /// `channel_settings` and `queue_settings` (the message paths' reads): a record just stored is found at
 /// once (never missed), a replaced one shows its new version within seconds, an unknown one is None.
 async fn channel_settings_may_lag_but_never_miss(store: &Arc<dyn Store>, queue: &WorkQueue) {
     let mut channel = fixtures::channel(&queue.id);
-    ok(store.put_channel(&channel).await, "put_channel");
+    stored(store, &channel, "put_channel").await;
     let got = ok(store.channel_settings(&channel.id).await, "channel_settings");
     assert_eq!(got.as_ref(), Some(&channel), "a channel just stored is found at once");
     channel.name = "renamed".into();
-    ok(store.put_channel(&channel).await, "put_channel (replace)");
+    stored(store, &channel, "put_channel (replace)").await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while ok(store.channel_settings(&channel.id).await, "channel_settings").as_ref() != Some(&channel) {
         assert!(std::time::Instant::now() < deadline, "channel_settings shows a change within seconds");

@@ -17,8 +17,8 @@ mod transfers;
 pub use conversations::{assignment_contract, conversations_contract, routing_contract};
 pub use customers::{customer_language_contract, quick_replies_contract};
 pub use directory::{
-    agent_subjects_contract, agents_contract, channels_contract, menus_contract, queue_answers_contract,
-    work_queues_contract,
+    agent_subjects_contract, agents_contract, channels_contract, menus_contract, number_claims_contract,
+    queue_answers_contract, work_queues_contract,
 };
 pub use handback::handback_contract;
 pub use lifecycle::{distribution_stress_contract, lifecycle_contract};
@@ -42,6 +42,7 @@ use std::sync::Arc;
 /// Runs every store suite against `store`.
 pub async fn store_contract(store: Arc<dyn Store>) {
     channels_contract(store.clone()).await;
+    number_claims_contract(store.clone()).await;
     work_queues_contract(store.clone()).await;
     menus_contract(store.clone()).await;
     quick_replies_contract(store.clone()).await;

@@ -5,7 +5,8 @@ use rusqlite::{OptionalExtension, params};
 use smsdesk_domain::service_level::DayCounts;
 use smsdesk_domain::*;
 use smsdesk_ports::{
-    AgentSettings, AgentStore, AgentWrite, ChannelStore, MenuStore, PortError, PortResult, WorkQueueStore,
+    AgentSettings, AgentStore, AgentWrite, ChannelStore, ChannelWrite, MenuStore, PortError, PortResult,
+    WorkQueueStore,
 };
 
 use super::EmbeddedStore;
@@ -14,16 +15,49 @@ use crate::rows::{all, one};
 
 #[async_trait]
 impl ChannelStore for EmbeddedStore {
-    async fn put_channel(&self, channel: &Channel) -> PortResult<()> {
+    async fn put_channel(&self, channel: &Channel) -> PortResult<ChannelWrite> {
         let (id, body) = (channel.id.to_string(), to_json(channel)?);
+        let channel = channel.clone();
         self.db
             .tx(move |tx| {
+                // One writer at a time: the claims read here are the ones the write below changes.
+                let stored: Option<Channel> = one(tx, "SELECT body FROM channels WHERE id = ?1", [&id])?;
+                let changes = channel.number_changes(stored.as_ref());
+                for number in &changes.taken {
+                    let holder: Option<String> = tx
+                        .query_row_cached(
+                            "SELECT channel_id FROM number_claims WHERE number = ?1",
+                            [number.e164()],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(sql)?;
+                    if let Some(holder) = holder.filter(|h| *h != id) {
+                        let (number, channel) = ((*number).clone(), ChannelId::new(holder));
+                        return Ok(ChannelWrite::NumberTaken { number, channel });
+                    }
+                }
+                // Every claim is free or already this channel's: nothing was written before this point.
+                for number in &changes.taken {
+                    tx.execute_cached(
+                        "INSERT OR REPLACE INTO number_claims (number, channel_id) VALUES (?1, ?2)",
+                        params![number.e164(), id],
+                    )
+                    .map_err(sql)?;
+                }
+                for number in &changes.released {
+                    tx.execute_cached(
+                        "DELETE FROM number_claims WHERE number = ?1 AND channel_id = ?2",
+                        params![number.e164(), id],
+                    )
+                    .map_err(sql)?;
+                }
                 tx.execute_cached(
                     "INSERT OR REPLACE INTO channels (id, body) VALUES (?1, ?2)",
                     params![id, body],
                 )
                 .map_err(sql)?;
-                Ok(())
+                Ok(ChannelWrite::Stored)
             })
             .await
     }
