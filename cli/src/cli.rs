@@ -55,6 +55,16 @@ pub enum Command {
         /// The audience the JWTs must name (`aud`, or `client_id` without `aud`); defaults to the client id.
         #[arg(long, env = "SMSDESK_OIDC_AUDIENCE")]
         oidc_audience: Option<String>,
+        /// Seconds a client has to send a request's line and headers; also how long an idle kept-alive
+        /// connection stays open.
+        #[arg(long, env = "SMSDESK_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+        header_timeout_secs: u64,
+        /// Seconds a request body may pause between two pieces before the request is refused.
+        #[arg(long, env = "SMSDESK_BODY_TIMEOUT_SECS", default_value_t = 30)]
+        body_timeout_secs: u64,
+        /// The most HTTP connections open at once (live-update WebSockets included); more wait their turn.
+        #[arg(long, env = "SMSDESK_MAX_CONNECTIONS", default_value_t = 512)]
+        max_connections: usize,
     },
     /// Create the AWS shape's table and queues on DynamoDB Local and moto (see scripts/emulators.sh) and write
     /// the environment file for `cargo lambda watch --env-file`.
@@ -338,6 +348,9 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             oidc_issuer,
             oidc_client_id,
             oidc_audience,
+            header_timeout_secs,
+            body_timeout_secs,
+            max_connections,
         } => {
             crate::dev::init_tracing();
             let admin_token = std::env::var("SMSDESK_ADMIN_TOKEN").ok().filter(|t| !t.trim().is_empty());
@@ -358,6 +371,11 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     issuer,
                     client_id,
                 }),
+                http: crate::http_server::HttpLimits {
+                    header_read_timeout: std::time::Duration::from_secs(header_timeout_secs.max(1)),
+                    body_read_timeout: std::time::Duration::from_secs(body_timeout_secs.max(1)),
+                    max_connections: max_connections.max(1),
+                },
             };
             let server = crate::dev::start(options).await?;
             server.print_banner();

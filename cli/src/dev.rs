@@ -53,6 +53,8 @@ pub struct DevOptions {
     pub stranded: smsdesk_domain::stranded::StrandedPolicy,
     /// Sign in through an OpenID Connect issuer (the console) and accept its JWTs (the API).
     pub oidc: Option<DevOidc>,
+    /// The HTTP server's timeouts and connection limit.
+    pub http: crate::http_server::HttpLimits,
 }
 
 /// `--oidc-issuer`, `--oidc-client-id`, `--oidc-audience`.
@@ -79,6 +81,7 @@ impl DevOptions {
             workers: true,
             stranded: Default::default(),
             oidc: None,
+            http: Default::default(),
         }
     }
 }
@@ -230,14 +233,14 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     let http = HttpRuntime::new(ports.on_http_thread).map_err(DevError::Threads)?;
     let listener = listener.into_std().map_err(|source| DevError::Listen { addr, source })?;
     let mut rx = shutdown_rx.clone();
+    let limits = options.http;
     let serving = http.spawn(async move {
         let listener = tokio::net::TcpListener::from_std(listener).map_err(DevError::Serve)?;
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            })
-            .await
-            .map_err(DevError::Serve)
+        crate::http_server::serve(listener, router, limits, async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        })
+        .await;
+        Ok::<_, DevError>(())
     });
     tasks.spawn(
         async move { serving.await.map_err(|e| DevError::Serve(std::io::Error::other(e.to_string())))? },

@@ -8,4 +8,5 @@ pub mod cli;
 pub mod dev;
 pub mod dlq;
 pub mod events;
+pub mod http_server;
 pub mod webhook;
