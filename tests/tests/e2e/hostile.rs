@@ -215,3 +215,97 @@ fn deep_objects(depth: usize) -> String {
     s.push_str(&deep('}', depth));
     s
 }
+
+/// `method path` with a raw JSON body (bytes as given) as `token`: the status, the Content-Type and the body.
+async fn raw_json(api: &Api, method: &str, path: &str, token: &str, body: &str) -> (u16, String, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let resp = api
+        .http
+        .request(method, format!("{}{path}", api.base))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the app answers");
+    smsdesk_tests::aws_shape::check_faults();
+    let status = resp.status().as_u16();
+    let content_type =
+        resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let bytes = resp.bytes().await.unwrap_or_default();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, content_type, body)
+}
+
+/// A 400 `invalid_request` in the API's JSON error body whose message starts with `field`.
+fn refused(what: &str, (status, content_type, body): &(u16, String, Value), field: &str) {
+    assert_eq!(*status, 400, "{what}: {body}");
+    assert!(content_type.starts_with("application/json"), "{what}: {content_type}");
+    assert_eq!(body["error"]["code"], "invalid_request", "{what}: {body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with(field), "{what}: {message:?} should name {field}");
+}
+
+#[tokio::test]
+async fn a_body_with_content_after_its_json_or_a_key_twice_is_a_400_on_every_kind_of_route() {
+    let Some(s) = Setup::new().await else { return };
+    let (agent, token) = s.agent("Ada", 1).await;
+    s.text("H4000000000000000000000000000001", "15555550703", "hello").await;
+    let conversation = s.work_item_for(&token, "+15555550703").await;
+    s.app.settled().await;
+    let before = snapshot(s.api()).await;
+    let (queue, channel) = (&s.queue, &s.channel);
+    let notes = format!("/v1/conversations/{conversation}/notes");
+    let reply = format!("/v1/conversations/{conversation}/messages");
+    // Routes that read the body as a type, and routes that read it as any JSON (merge patches).
+    let routes: Vec<(&str, String, &str, &str)> = vec![
+        ("POST", "/v1/queues".into(), ADMIN_TOKEN, r#"{"name":"Trail"}"#),
+        ("PATCH", format!("/v1/queues/{queue}"), ADMIN_TOKEN, r#"{"name":"Renamed"}"#),
+        ("PATCH", format!("/v1/agents/{agent}"), ADMIN_TOKEN, r#"{"capacity":7}"#),
+        ("PATCH", format!("/v1/channels/{channel}"), ADMIN_TOKEN, r#"{"name":"Renamed"}"#),
+        ("POST", "/v1/contacts".into(), ADMIN_TOKEN, r#"{"name":"Zoe","phone":"+15555550704"}"#),
+        ("POST", notes.clone(), &token, r#"{"text":"a note"}"#),
+        ("POST", reply.clone(), &token, r#"{"text":"a reply"}"#),
+    ];
+    for (method, path, who, valid) in &routes {
+        for (what, body) in [
+            ("text after the JSON", format!("{valid} this is not json")),
+            ("a second JSON value", format!("{valid}{valid}")),
+            ("closing brackets after the JSON", format!("{valid}]]]")),
+        ] {
+            let answer = raw_json(s.api(), method, path, who, &body).await;
+            refused(&format!("{method} {path}: {what}"), &answer, "body");
+            let message = answer.2["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains("trailing"), "{method} {path}: {what}: {message}");
+        }
+        // The same key twice: ambiguous, refused whatever the route reads the body as.
+        let field = valid.trim_start_matches("{\"").split('"').next().expect("a key");
+        let twice = valid.replacen('{', &format!("{{\"{field}\":\"first\","), 1);
+        let answer = raw_json(s.api(), method, path, who, &twice).await;
+        refused(&format!("{method} {path}: {field} twice"), &answer, field);
+    }
+    // In a nested object too, naming where.
+    let nested = format!(
+        r#"{{"name":"Dup","provider":"telesign","credentials":{{"customer_id":"a","api_key":"b"}},
+        "numbers":[{{"number":"15555550705","number":"15555550706","type":"geo","queue":"{queue}"}}]}}"#
+    );
+    let answer = raw_json(s.api(), "POST", "/v1/channels", ADMIN_TOKEN, &nested).await;
+    refused("a number's key twice", &answer, "numbers[0].number");
+    let provider_twice = r#"{"name":"Dup","provider":"twilio","provider":"telesign"}"#;
+    refused(
+        "provider twice",
+        &raw_json(s.api(), "POST", "/v1/channels", ADMIN_TOKEN, provider_twice).await,
+        "provider",
+    );
+
+    s.app.settled().await;
+    assert_eq!(snapshot(s.api()).await, before, "nothing was created or changed");
+    let c = s.api().conversation(&token, &conversation).await;
+    assert_eq!(c["messages"].as_array().map(Vec::len), Some(1), "no reply: {c}");
+    // The same bodies without the extra content are taken.
+    for (method, path, who, valid) in &routes {
+        let (status, _, body) = raw_json(s.api(), method, path, who, valid).await;
+        assert!((200..300).contains(&status), "{method} {path}: {status} {body}");
+    }
+}

@@ -138,8 +138,78 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 format!("Content-Type: must be application/json (was {given})"),
             ));
         }
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error(&mut de).map(Body)
+        parse_json(&bytes).map(Body)
+    }
+}
+
+/// A request body as `T`: one JSON value and nothing after it but whitespace, with no key twice in an
+/// object (`{"name": "a", "name": "b"}` is ambiguous: refused, whatever `T` is, `serde_json::Value`
+/// included, which would keep the last). A 400 names the field and the rule.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // First the JSON's shape (syntax, a key twice, trailing content), then its meaning as `T`.
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::<UniqueKeys>(&mut de)?;
+    de.end().map_err(|e| ApiError::field("body", format!("is not valid: {e}")))?;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error(&mut de)
+}
+
+/// Any JSON value whose objects each name a key at most once (serde's error "duplicate field `key`"
+/// otherwise, as a struct's derived `Deserialize` says it).
+struct UniqueKeys;
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if seen.contains(&key) {
+                return Err(serde::de::Error::custom(format_args!("duplicate field `{key}`")));
+            }
+            map.next_value::<UniqueKeys>()?;
+            seen.insert(key);
+        }
+        Ok(self)
     }
 }
 
@@ -168,6 +238,12 @@ fn serde_path_to_error<T: DeserializeOwned>(
         if let Some(rest) = msg.strip_prefix("unknown field `") {
             let field = rest.split('`').next().unwrap_or("body");
             return ApiError::field(field, "is not a known field");
+        }
+        // Raised at the object that holds the key: its path, then the key.
+        if let Some(rest) = msg.strip_prefix("duplicate field `") {
+            let key = rest.split('`').next().unwrap_or_default();
+            let field = if path == "." { key.to_string() } else { format!("{path}.{key}") };
+            return ApiError::field(field, "appears more than once in its object");
         }
         if path != "." {
             return ApiError::field(path, format!("is not valid: {msg}"));
