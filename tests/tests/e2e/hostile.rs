@@ -309,3 +309,54 @@ async fn a_body_with_content_after_its_json_or_a_key_twice_is_a_400_on_every_kin
         assert!((200..300).contains(&status), "{method} {path}: {status} {body}");
     }
 }
+
+#[tokio::test]
+async fn bad_path_and_query_parameters_and_unknown_methods_answer_the_json_error_body() {
+    let Some(s) = Setup::new().await else { return };
+    let get = |path: &str| {
+        let api = s.api().clone();
+        let path = path.to_string();
+        async move { raw_json(&api, "GET", &path, ADMIN_TOKEN, "").await }
+    };
+    refused("an id that is not UTF-8", &get("/v1/conversations/%FF").await, "id");
+    refused("a phone that is not UTF-8", &get("/v1/customers/%FF/language").await, "phone");
+    refused("a channel id that is not UTF-8", &get("/v1/channels/%FF%FE").await, "id");
+    let message =
+        raw_json(s.api(), "POST", "/v1/conversations/cv_1/messages/%FF/resend", ADMIN_TOKEN, "{}").await;
+    refused("a message id that is not UTF-8", &message, "message_id");
+    // A query field twice (API Gateway joins repeated fields with commas: the value is then refused).
+    for path in
+        ["/v1/contacts?phone=%2B15555550123&phone=%2B15555550124", "/v1/consent?phone=%2B1555&phone=%2B1556"]
+    {
+        let (status, content_type, body) = get(path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(content_type.starts_with("application/json"), "{path}: {content_type}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("phone")), "{path}: {body}");
+    }
+    // A method a route does not take: 405 with the methods it does take (API Gateway itself answers an
+    // unrouted method in the AWS shape, before any function).
+    if s.app.aws.is_none() {
+        for (method, path) in
+            [("DELETE", "/v1/queues"), ("PUT", "/v1/conversations/cv_1"), ("OPTIONS", "/v1/agents")]
+        {
+            let resp = s
+                .api()
+                .http
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                    format!("{}{path}", s.api().base),
+                )
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .expect("the app answers");
+            assert_eq!(resp.status().as_u16(), 405, "{method} {path}");
+            assert!(resp.headers().get("allow").is_some(), "{method} {path}: the Allow header");
+            let content_type =
+                resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            assert!(content_type.starts_with("application/json"), "{method} {path}: {content_type}");
+            let body: Value = resp.json().await.expect("a JSON body");
+            assert_eq!(body["error"]["code"], "method_not_allowed", "{method} {path}: {body}");
+        }
+    }
+}

@@ -139,6 +139,18 @@ async fn the_api_on_agent_apis_function_url_checks_the_issuers_jwts_itself() {
     s.message_status(&token, &conversation, &reply, "sent").await;
     assert_eq!(s.fake.accepted_for(&reply), 1, "sent once");
 
+    // A method a route does not take is the API's JSON 405 there (API Gateway never sends one through).
+    let resp = reqwest::Client::new()
+        .delete(format!("{}/v1/queues", api_url.front.listen))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("DELETE /v1/queues");
+    assert_eq!(resp.status().as_u16(), 405);
+    assert!(resp.headers().get("allow").is_some(), "the methods it takes");
+    let body: serde_json::Value = resp.json().await.expect("a JSON body");
+    assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
+
     // The console is served there too.
     let page = reqwest::get(format!("{}/", api_url.front.listen)).await.expect("GET /");
     assert_eq!(page.status(), 200);

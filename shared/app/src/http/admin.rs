@@ -4,11 +4,12 @@ use crate::App;
 use crate::auth::{Principal, token_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
+use crate::http::Path;
 use crate::http::views::*;
 use crate::services::{assignment, channels, offers};
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use base64::Engine;
@@ -414,7 +415,7 @@ pub(crate) struct ConsentQuery {
 pub(crate) async fn get_consent(
     State(app): State<Arc<App>>,
     who: Principal,
-    axum::extract::Query(q): axum::extract::Query<ConsentQuery>,
+    crate::http::Query(q): crate::http::Query<ConsentQuery>,
 ) -> ApiResult<Json<ConsentView>> {
     who.require_admin()?;
     let raw = q.phone.ok_or_else(|| ApiError::field("phone", "is required (?phone=+15551234567)"))?;

@@ -2,9 +2,10 @@
 //! framework, no bundle), compiled into the binary and served without a token at `/` and `/console/...`
 //! by `smsdesk dev` and by the agent-api function. The page signs in with a token and talks to `/v1/...`.
 
+use crate::http::Path;
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

@@ -36,28 +36,29 @@ pub fn router(app: Arc<App>) -> Router {
     if app.config.sandbox {
         r = sandbox::routes(r);
     }
-    r.fallback(not_found).with_state(app).layer(axum::middleware::from_fn(limit_headers))
+    finish(r, app)
 }
 
 /// The webhook routes only (the inbound-webhook function).
 pub fn webhook_router(app: Arc<App>) -> Router {
-    webhooks::routes(Router::new(), &app)
-        .fallback(not_found)
-        .with_state(app)
-        .layer(axum::middleware::from_fn(limit_headers))
+    finish(webhooks::routes(Router::new(), &app), app)
 }
 
 /// The channel validation route only (the validate-credentials function).
 pub fn validate_router(app: Arc<App>) -> Router {
-    admin::validate_routes(Router::new())
-        .fallback(not_found)
-        .with_state(app)
-        .layer(axum::middleware::from_fn(limit_headers))
+    finish(admin::validate_routes(Router::new()), app)
 }
 
 /// The admin and agent API (the agent-api function).
 pub fn api_router(app: Arc<App>) -> Router {
-    console::routes(agent::routes(admin::validate_elsewhere_routes(admin::routes(base()))))
+    finish(console::routes(agent::routes(admin::validate_elsewhere_routes(admin::routes(base())))), app)
+}
+
+/// What every router ends with, once its routes are all there: JSON errors for an unknown path and for a
+/// method a route does not take (with its `Allow` header), and the header limit.
+fn finish(routes: Router<Arc<App>>, app: Arc<App>) -> Router {
+    routes
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .with_state(app)
         .layer(axum::middleware::from_fn(limit_headers))
@@ -103,6 +104,66 @@ async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such route")
+}
+
+/// 405 for a method the route does not take; axum adds the `Allow` header listing those it does.
+pub async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on this route (the Allow header lists the methods that are)"),
+    )
+}
+
+/// A path parameter whose rejection is an API error (`{"error": ...}`) naming the parameter, where axum's
+/// own answers in plain text (a `%FF` in an id is not UTF-8).
+pub struct Path<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(match e.kind() {
+                ErrorKind::InvalidUtf8InPathParam { key } => ApiError::field(key, "is not valid UTF-8"),
+                ErrorKind::ParseErrorAtKey { key, .. } | ErrorKind::DeserializeError { key, .. } => {
+                    ApiError::field(key, e.body_text())
+                }
+                _ => ApiError::field("path", e.body_text()),
+            }),
+            Err(other) => Err(ApiError::new(
+                other.status(),
+                if other.status().is_client_error() { "invalid_request" } else { "internal" },
+                format!("path: {}", other.body_text()),
+            )),
+        }
+    }
+}
+
+/// A query string whose rejection is an API error (`{"error": ...}`), where axum's own answers in plain
+/// text (`?phone=a&phone=b`: a field given twice).
+pub struct Query<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|e| ApiError::field("query", e.body_text()))
+    }
 }
 
 /// A JSON body whose rejections are API errors (`{"error": ...}`) that say what is wrong.

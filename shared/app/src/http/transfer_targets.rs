@@ -6,9 +6,10 @@
 use crate::App;
 use crate::auth::Principal;
 use crate::error::ApiResult;
+use crate::http::Path;
 use crate::http::views::PresenceSchema;
 use crate::services::conversations::{self, Need};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;

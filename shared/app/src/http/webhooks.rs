@@ -6,9 +6,10 @@
 
 use crate::App;
 use crate::error::ApiError;
+use crate::http::Path;
 use crate::services::intake;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
