@@ -79,6 +79,18 @@ impl FromRequestParts<Arc<App>> for Principal {
     }
 }
 
+/// The caller of an admin-only route, checked as the request's first extractor: a caller who is not an
+/// admin gets 403 before the body is read, never a 400 that would tell them the body's rules.
+pub struct Admin;
+
+impl FromRequestParts<Arc<App>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        Principal::from_request_parts(parts, app).await?.require_admin().map(|()| Admin)
+    }
+}
+
 /// The token of the request's `Authorization: Bearer <token>` header.
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let header = parts

@@ -348,3 +348,38 @@ async fn a_supervisors_team_list_holds_what_their_agents_hold_in_their_queues_on
     let (status, answer) = s.api().call("GET", "/v1/work-items/team", Some(&ada), None).await;
     assert_eq!(status, 403, "an agent supervises nothing: {answer}");
 }
+
+/// An admin-only route answers an agent 403 whatever its body: the role is checked before the body is read,
+/// so a caller who may not make the change never learns the body's rules from a 400.
+#[tokio::test]
+async fn an_agent_gets_403_from_admin_routes_before_any_check_of_the_body() {
+    let Some(s) = Setup::new().await else { return };
+    let (agent, token) = s.agent("Ada", 1).await;
+    let (queue, channel) = (&s.queue, &s.channel);
+    let routes: Vec<(&str, String)> = vec![
+        ("POST", "/v1/queues".into()),
+        ("PATCH", format!("/v1/queues/{queue}")),
+        ("POST", "/v1/agents".into()),
+        ("PATCH", format!("/v1/agents/{agent}")),
+        ("POST", "/v1/channels".into()),
+        ("PATCH", format!("/v1/channels/{channel}")),
+        ("PUT", format!("/v1/channels/{channel}/credentials")),
+        ("PUT", format!("/v1/channels/{channel}/numbers")),
+        ("POST", "/v1/consent".into()),
+        ("POST", "/v1/contacts".into()),
+        ("POST", "/v1/menus".into()),
+        ("POST", "/v1/quick-replies".into()),
+        ("POST", "/v1/teams".into()),
+        ("PUT", "/v1/customers/%2B15555550123/language".into()),
+    ];
+    for (method, path) in &routes {
+        for body in [json!({}), json!({"state": "opted_out", "capacity": 2270.5}), json!([1, 2])] {
+            let (status, answer) = s.api().call(method, path, Some(&token), Some(body.clone())).await;
+            assert_eq!(
+                (status, &answer["error"]["code"]),
+                (403, &json!("forbidden")),
+                "{method} {path} {body}: {answer}"
+            );
+        }
+    }
+}

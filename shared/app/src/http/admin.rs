@@ -1,7 +1,7 @@
 //! Admin API: queues, agents and presence, channels and their validation, contacts.
 
 use crate::App;
-use crate::auth::{Principal, token_hash};
+use crate::auth::{Admin, Principal, token_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::http::Path;
@@ -70,10 +70,9 @@ async fn validate_elsewhere(State(app): State<Arc<App>>, who: Principal, Path(id
     responses((status = 201, description = "Created", body = QueueView)))]
 pub(crate) async fn create_queue(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Body(body): Body<Value>,
 ) -> ApiResult<(StatusCode, Json<QueueView>)> {
-    who.require_admin()?;
     let queue = crate::http::queues::create(&app, &body).await?;
     Ok((StatusCode::CREATED, Json(crate::http::queues::view(&app, &queue).await?)))
 }
@@ -111,10 +110,9 @@ pub(crate) struct NewAgent {
     responses((status = 201, description = "Created, with the agent's token", body = AgentView)))]
 pub(crate) async fn create_agent(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Body(body): Body<NewAgent>,
 ) -> ApiResult<(StatusCode, Json<AgentView>)> {
-    who.require_admin()?;
     let name = body.name.trim();
     if name.is_empty() {
         return Err(ApiError::field("name", "must not be empty"));
@@ -175,11 +173,10 @@ pub(crate) async fn create_agent(
     responses((status = 200, description = "The agent after the change", body = AgentView)))]
 pub(crate) async fn patch_agent(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Path(id): Path<String>,
     Body(patch): Body<Value>,
 ) -> ApiResult<Json<AgentView>> {
-    who.require_admin()?;
     let id = AgentId::new(id);
     let agent =
         app.store.get_agent(&id).await?.ok_or_else(|| ApiError::not_found(format!("no agent '{id}'")))?;
@@ -350,10 +347,9 @@ pub(crate) async fn set_presence(
     responses((status = 201, description = "Created", body = ChannelView)))]
 pub(crate) async fn create_channel(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Body(body): Body<Value>,
 ) -> ApiResult<(StatusCode, Json<ChannelView>)> {
-    who.require_admin()?;
     Ok((StatusCode::CREATED, Json(channels::create(&app, &body).await?)))
 }
 
@@ -393,11 +389,10 @@ pub(crate) async fn get_channel(
     responses((status = 200, description = "The channel", body = ChannelView)))]
 pub(crate) async fn patch_channel(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Path(id): Path<String>,
     Body(body): Body<Value>,
 ) -> ApiResult<Json<ChannelView>> {
-    who.require_admin()?;
     Ok(Json(channels::patch(&app, &id, &body).await?))
 }
 
@@ -461,11 +456,10 @@ pub(crate) struct ConsentBody {
     responses((status = 201, description = "The customer's consent after the change", body = ConsentView)))]
 pub(crate) async fn change_consent(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Body(body): Body<ConsentBody>,
 ) -> ApiResult<(StatusCode, Json<ConsentView>)> {
     use smsdesk_domain::consent::{ConsentCause, ConsentChange, ConsentEvent};
-    who.require_admin()?;
     let phone = Phone::parse(&body.phone).map_err(|e| ApiError::field("phone", e))?;
     let mut channel_id = None;
     let number = match body.number.as_deref() {
@@ -504,11 +498,10 @@ pub(crate) async fn change_consent(
     responses((status = 200, description = "The channel", body = ChannelView)))]
 pub(crate) async fn rotate_credentials(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Path(id): Path<String>,
     Body(body): Body<Value>,
 ) -> ApiResult<Json<ChannelView>> {
-    who.require_admin()?;
     Ok(Json(channels::rotate(&app, &id, &body).await?))
 }
 
@@ -518,11 +511,10 @@ pub(crate) async fn rotate_credentials(
     responses((status = 200, description = "The channel, with how many conversations moved", body = ChannelView)))]
 pub(crate) async fn set_numbers(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Path(id): Path<String>,
     Body(body): Body<Value>,
 ) -> ApiResult<Json<ChannelView>> {
-    who.require_admin()?;
     Ok(Json(channels::set_numbers(&app, &id, &body).await?))
 }
 
@@ -553,10 +545,9 @@ pub(crate) struct NewContact {
     responses((status = 201, description = "Created", body = ContactView)))]
 pub(crate) async fn create_contact(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Body(body): Body<NewContact>,
 ) -> ApiResult<(StatusCode, Json<ContactView>)> {
-    who.require_admin()?;
     let phone = Phone::parse(&body.phone).map_err(|e| ApiError::field("phone", e))?;
     let name = body.name.trim();
     if name.is_empty() {

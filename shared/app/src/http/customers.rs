@@ -49,7 +49,7 @@ pub(crate) async fn put_language(
     State(app): State<Arc<App>>,
     who: Principal,
     Path(raw): Path<String>,
-    Body(body): Body<CustomerLanguageBody>,
+    body: Result<Body<CustomerLanguageBody>, ApiError>,
 ) -> ApiResult<Json<CustomerLanguageView>> {
     if let Some(id) = who.agent_id() {
         let role = app.store.get_agent(id).await?.map(|a| a.role);
@@ -57,6 +57,8 @@ pub(crate) async fn put_language(
             return Err(ApiError::forbidden("an admin or a supervisor sets a customer's language"));
         }
     }
+    // The body is judged only once the caller may make the change (403 before any 400).
+    let Body(body) = body?;
     let customer = phone(&raw)?;
     let kept = language::set_by_admin(&app, &customer, body.language.trim()).await?;
     Ok(Json(CustomerLanguageView::of(customer, Some(kept))))

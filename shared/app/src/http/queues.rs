@@ -3,7 +3,7 @@
 //! stored record; the result is validated as a whole, and a bad value is a 400 naming the field and rule.
 
 use crate::App;
-use crate::auth::Principal;
+use crate::auth::{Admin, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::http::Path;
@@ -198,11 +198,10 @@ pub(crate) async fn get_queue(
     responses((status = 200, description = "The queue after the change", body = QueueView)))]
 pub(crate) async fn patch_queue(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Path(id): Path<String>,
     Body(body): Body<Value>,
 ) -> ApiResult<Json<QueueView>> {
-    who.require_admin()?;
     let current = load_queue(&app, &id).await?;
     let mut changes = patch_object(&body, &["id", "created_at"])?.clone();
     let secret = take_bot_secret(&mut changes)?;
@@ -353,10 +352,9 @@ async fn check_menu(app: &App, menu: &Menu) -> ApiResult<()> {
     responses((status = 201, description = "Created", body = MenuView)))]
 pub(crate) async fn create_menu(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Body(body): Body<Value>,
 ) -> ApiResult<(StatusCode, Json<MenuView>)> {
-    who.require_admin()?;
     let mut fields = patch_object(&body, &["id", "created_at"])?.clone();
     fields.insert("id".into(), json!(MenuId::new(app.ids.new_id(MenuId::PREFIX))));
     fields.insert("created_at".into(), json!(rfc3339_text(app.clock.now())));
@@ -399,11 +397,10 @@ pub(crate) async fn get_menu(
     responses((status = 200, description = "The menu after the change", body = MenuView)))]
 pub(crate) async fn patch_menu(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Path(id): Path<String>,
     Body(body): Body<Value>,
 ) -> ApiResult<Json<MenuView>> {
-    who.require_admin()?;
     let current = load_menu(&app, &id).await?;
     let changes = patch_object(&body, &["id", "created_at"])?;
     let mut merged = serde_json::to_value(&current).map_err(internal)?;

@@ -2,7 +2,7 @@
 //! setting); an agent lists those of one conversation, filled in (`GET /v1/quick-replies?conversation_id=`).
 
 use crate::App;
-use crate::auth::Principal;
+use crate::auth::{Admin, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::http::Path;
@@ -63,10 +63,9 @@ async fn load(app: &App, id: &str) -> ApiResult<QuickReply> {
         (status = 409, description = "The shortcut is taken in that queue and language")))]
 pub(crate) async fn create(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Body(body): Body<Value>,
 ) -> ApiResult<(StatusCode, Json<QuickReplyView>)> {
-    who.require_admin()?;
     let mut fields = patch_object(&body, &IMMUTABLE)?.clone();
     fields.insert("id".into(), json!(QuickReplyId::new(app.ids.new_id(QuickReplyId::PREFIX))));
     fields.insert("created_at".into(), json!(rfc3339_text(app.clock.now())));
@@ -166,11 +165,10 @@ pub(crate) async fn get_one(
         (status = 409, description = "The shortcut is taken in that queue and language")))]
 pub(crate) async fn patch(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Path(id): Path<String>,
     Body(body): Body<Value>,
 ) -> ApiResult<Json<QuickReplyView>> {
-    who.require_admin()?;
     let current = load(&app, &id).await?;
     let changes = patch_object(&body, &IMMUTABLE)?;
     let mut merged = serde_json::to_value(&current).map_err(|e| {

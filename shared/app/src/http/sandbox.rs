@@ -1,7 +1,7 @@
 //! The sandbox provider's routes (embedded shape only): play the customer with curl, read what was "sent".
 
 use crate::App;
-use crate::auth::Principal;
+use crate::auth::{Admin, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::http::views::{OutboxList, OutboxView, SandboxAccepted};
@@ -36,10 +36,9 @@ pub(crate) struct InboundBody {
     responses((status = 202, description = "Queued", body = SandboxAccepted)))]
 pub(crate) async fn inbound(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Body(body): Body<InboundBody>,
 ) -> ApiResult<(StatusCode, Json<SandboxAccepted>)> {
-    who.require_admin()?;
     let channel = app
         .store
         .get_channel(&ChannelId::new(body.channel_id.clone()))

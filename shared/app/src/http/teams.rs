@@ -6,7 +6,7 @@
 //! members cannot be deleted (409 `team_has_members`): move its members out first.
 
 use crate::App;
-use crate::auth::Principal;
+use crate::auth::{Admin, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::http::Path;
@@ -128,10 +128,9 @@ async fn load(app: &App, id: &str) -> ApiResult<Team> {
     responses((status = 201, description = "Created", body = TeamView)))]
 pub(crate) async fn create_team(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Body(body): Body<Value>,
 ) -> ApiResult<(StatusCode, Json<TeamView>)> {
-    who.require_admin()?;
     let mut fields = patch_object(&body, &["id", "created_at"])?.clone();
     refuse_kept(&fields)?;
     if let Some(Value::String(name)) = fields.get("name") {
@@ -179,11 +178,10 @@ pub(crate) async fn get_team(
     responses((status = 200, description = "The team after the change", body = TeamView)))]
 pub(crate) async fn patch_team(
     State(app): State<Arc<App>>,
-    who: Principal,
+    _: Admin,
     Path(id): Path<String>,
     Body(patch): Body<Value>,
 ) -> ApiResult<Json<TeamView>> {
-    who.require_admin()?;
     let current = load(&app, &id).await?;
     let fields = patch_object(&patch, &["id", "created_at"])?;
     refuse_kept(fields)?;
