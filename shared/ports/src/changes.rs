@@ -50,7 +50,8 @@ impl ChangePage {
     /// Whether a client that last saw `after` missed changes the feed no longer keeps (or comes from
     /// another database: a number beyond the head).
     pub fn gap_after(&self, after: i64) -> bool {
-        after + 1 < self.oldest || after > self.head
+        // `after` is what a client says it saw: any i64 (i64::MAX is past every head, not an overflow).
+        after.saturating_add(1) < self.oldest || after > self.head
     }
 }
 
@@ -58,4 +59,19 @@ impl ChangePage {
 pub trait ChangeFeed: Send + Sync {
     /// Changes with a sequence number above `after`, oldest first, at most `limit`.
     async fn changes_after(&self, after: i64, limit: usize) -> PortResult<ChangePage>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_sequence_a_client_sends_is_judged_without_overflow() {
+        let page = ChangePage { changes: Vec::new(), oldest: 10, head: 20 };
+        assert!(!page.gap_after(9) && !page.gap_after(20), "nothing missed");
+        assert!(page.gap_after(8), "changes before the oldest kept are gone");
+        assert!(page.gap_after(21), "beyond the head: another database");
+        assert!(page.gap_after(i64::MAX), "far beyond the head");
+        assert!(page.gap_after(i64::MIN), "far before the oldest");
+    }
 }

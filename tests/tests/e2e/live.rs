@@ -100,6 +100,18 @@ async fn an_agent_hears_new_work_and_its_statuses_live_and_catches_up_after_a_dr
     until(&mut socket, "caught up", |m| m["type"] == "caught_up").await;
 }
 
+/// A `since` the feed never gave, up to the largest number JSON carries as an i64, or below zero: a
+/// `reset` to reload, then `caught_up`; never a dropped socket.
+#[tokio::test]
+async fn a_client_resuming_from_any_sequence_number_is_told_to_reload() {
+    let Some(s) = Setup::new().await else { return };
+    for since in [i64::MAX, i64::MIN] {
+        let (mut socket, _) = subscribe(&s, ADMIN_TOKEN, Some(since)).await;
+        let frames = until(&mut socket, "caught up", |m| m["type"] == "caught_up").await;
+        assert_eq!(frames.first().map(|m| &m["type"]), Some(&json!("reset")), "{since}: {frames:?}");
+    }
+}
+
 #[tokio::test]
 async fn an_agent_never_hears_of_another_queues_conversation() {
     let Some(s) = Setup::new().await else { return };

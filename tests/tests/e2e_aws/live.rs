@@ -107,6 +107,12 @@ async fn a_client_that_resumes_from_its_last_sequence_gets_what_it_missed() {
     let (third, _) = live.subscribe(&ada_token, Some(last + 1_000_000)).await;
     let frames = live.until(&third, "caught_up", |m| m["type"] == "caught_up").await;
     assert!(frames.iter().any(|m| m["type"] == "reset"), "a reset: {frames:?}");
+    // Any number a client sends, the largest and smallest an i64 holds included: a reset, never a failure.
+    for since in [i64::MAX, i64::MIN] {
+        let (socket, _) = live.subscribe(&ada_token, Some(since)).await;
+        let frames = live.until(&socket, "caught_up", |m| m["type"] == "caught_up").await;
+        assert!(frames.iter().any(|m| m["type"] == "reset"), "{since}: a reset: {frames:?}");
+    }
 }
 
 #[tokio::test]

@@ -133,8 +133,8 @@ impl Provider for Vonage {
             params.iter().find(|(k, _)| k == "timestamp").and_then(|(_, v)| v.trim().parse::<i64>().ok());
         match timestamp {
             Some(t) => {
-                let skew = check.now.unix_timestamp() - t;
-                if skew.abs() > signature::MAX_SKEW.whole_seconds() {
+                let skew = check.now.unix_timestamp().saturating_sub(t);
+                if skew.saturating_abs() > signature::MAX_SKEW.whole_seconds() {
                     report.notes.push(format!(
                         "timestamp is stale: {skew} s from now (smsdesk accepts {} s)",
                         signature::MAX_SKEW.whole_seconds()

@@ -151,8 +151,9 @@ pub fn verify<K: AsRef<str>, V: AsRef<str>>(
     }
     let timestamp =
         find("timestamp").and_then(|v| v.parse::<i64>().ok()).ok_or(SignatureError::NoTimestamp)?;
-    let skew = now.unix_timestamp() - timestamp;
-    if skew.abs() > MAX_SKEW.whole_seconds() {
+    // A timestamp the provider sends is any i64: the difference saturates (i64::MIN - 1 is no skew to trust).
+    let skew = now.unix_timestamp().saturating_sub(timestamp);
+    if skew.saturating_abs() > MAX_SKEW.whole_seconds() {
         return Err(SignatureError::Stale(skew));
     }
     Ok(())

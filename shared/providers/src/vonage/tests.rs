@@ -540,3 +540,17 @@ async fn validate_reads_the_balance_with_basic_auth() {
     assert!(matches!(closed.validate().await, Validation::Unreachable { .. }));
     assert!(matches!(closed.send(&send_request("hi")).await, Err(SendError::Transient { .. })));
 }
+
+/// A correctly signed webhook whose `timestamp` is any i64 (the provider's, or an attacker's who has the
+/// key) is stale, never an arithmetic overflow.
+#[test]
+fn extreme_timestamps_are_stale_not_an_overflow() {
+    let key = secret("extreme");
+    for ts in [i64::MIN, i64::MIN + 1, i64::MAX, -1] {
+        let mut params = pairs(&[("msisdn", "14843472194"), ("text", "hi"), ("timestamp", &ts.to_string())]);
+        let sig = sig::signature(Sha256, &key, &params);
+        params.push(("sig".into(), sig));
+        let verdict = sig::verify(Sha256, &[&key], &params, NOW);
+        assert!(matches!(verdict, Err(sig::SignatureError::Stale(_))), "{ts}: {verdict:?}");
+    }
+}
