@@ -66,7 +66,7 @@ async fn validate_elsewhere(State(app): State<Arc<App>>, who: Principal, Path(id
 /// Creates a queue (admin): `{"name"}` and optionally any queue setting (`hidden`, `service_level_seconds`,
 /// `expiry_seconds`, `expiry_message`, `bot`: `{"url", "secret"}`, offers' and priority settings), validated as
 /// `PATCH /v1/queues/{id}` validates them.
-#[utoipa::path(post, path = "/v1/queues", tag = "admin", request_body = QueueSettings,
+#[utoipa::path(post, path = "/v1/queues", tag = "admin", request_body = NewQueue,
     responses((status = 201, description = "Created", body = QueueView)))]
 pub(crate) async fn create_queue(
     State(app): State<Arc<App>>,
@@ -93,8 +93,10 @@ pub(crate) async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewAgent {
+    #[schema(min_length = 1)]
     name: String,
     queues: Vec<String>,
+    #[schema(minimum = 1, maximum = 100)]
     capacity: u32,
     /// The identity provider's user id (JWT `sub`) that signs in as this agent behind API Gateway.
     #[serde(default)]
@@ -307,7 +309,7 @@ pub(crate) async fn get_agent(
 #[serde(deny_unknown_fields)]
 pub(crate) struct PresenceBody {
     /// `available`, `busy`, `away` or `offline`.
-    #[schema(example = "available")]
+    #[schema(value_type = PresenceSchema, example = "available")]
     status: String,
 }
 
@@ -385,7 +387,7 @@ pub(crate) async fn get_channel(
 
 /// `PATCH /v1/channels/{id}`: JSON merge patch of the channel's settings (see [`channels::patch`]).
 #[utoipa::path(patch, path = "/v1/channels/{id}", tag = "admin", params(("id" = String, Path)),
-    request_body(content = Object, description = "JSON merge patch of the channel's settings"),
+    request_body(content = channels::ChannelPatch, description = "JSON merge patch of the channel's settings"),
     responses((status = 200, description = "The channel", body = ChannelView)))]
 pub(crate) async fn patch_channel(
     State(app): State<Arc<App>>,
@@ -534,6 +536,7 @@ pub(crate) async fn validate_channel(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewContact {
+    #[schema(min_length = 1)]
     name: String,
     /// E.164.
     #[schema(example = "+15551234567")]

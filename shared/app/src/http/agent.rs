@@ -211,7 +211,9 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<IdempotencyKey>> {
 
 /// The agent's reply, queued for sending. With an `Idempotency-Key`, a retry answers with the first reply.
 #[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "agent",
-    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)), request_body = ReplyBody,
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255,
+        pattern = "^[!-~]+$", description = "1 to 255 visible ASCII characters: a retry with the same key answers as the first request")),
+    request_body = ReplyBody,
     responses((status = 202, description = "Queued", body = Accepted)))]
 pub(crate) async fn reply(
     State(app): State<Arc<App>>,
@@ -406,7 +408,9 @@ pub(crate) struct ProactiveBody {
 /// the conversation stays open with the agent for the answer; without, it is a one-off notice recorded in a
 /// conversation closed at once (when the send opened it). See [`conversations::proactive`].
 #[utoipa::path(post, path = "/v1/messages", tag = "agent",
-    params(("Idempotency-Key" = Option<String>, Header)), request_body = ProactiveBody,
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255,
+        pattern = "^[!-~]+$", description = "1 to 255 visible ASCII characters: a retry with the same key answers as the first request")),
+    request_body = ProactiveBody,
     responses((status = 202, description = "Queued", body = ProactiveAccepted)))]
 pub(crate) async fn proactive(
     State(app): State<Arc<App>>,

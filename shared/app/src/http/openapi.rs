@@ -251,4 +251,57 @@ mod tests {
             }
         }
     }
+
+    /// The request schemas refuse what the server refuses, where a schema can say it: a tool that builds
+    /// requests from the document (Schemathesis) gets no 400 for a request the document allows.
+    #[test]
+    fn request_schemas_say_what_the_server_refuses() {
+        let json = serde_json::to_value(document()).unwrap();
+        let schemas = &json["components"]["schemas"];
+        let body = |method: &str, path: &str| {
+            let schema = &json["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+            let name = schema["$ref"].as_str().unwrap_or_else(|| panic!("{method} {path}: {schema}"));
+            schemas[name.trim_start_matches("#/components/schemas/")].clone()
+        };
+        let required = |schema: &serde_json::Value| -> Vec<String> {
+            serde_json::from_value(schema["required"].clone()).unwrap_or_default()
+        };
+        // Creations say what they need, and no field a creation refuses as null is nullable.
+        for (path, needs) in [
+            ("/v1/queues", &["name"][..]),
+            ("/v1/menus", &["name", "text", "options"]),
+            ("/v1/quick-replies", &["shortcut", "title", "text"]),
+            ("/v1/teams", &["name", "capacity"]),
+        ] {
+            let schema = body("post", path);
+            assert_eq!(required(&schema), needs, "POST {path}: {schema}");
+        }
+        assert_eq!(body("post", "/v1/quick-replies")["properties"]["title"]["type"], "string");
+        assert_eq!(body("post", "/v1/teams")["properties"]["queues"]["type"], "array");
+        assert_eq!(body("post", "/v1/queues")["properties"]["name"]["minLength"], 2);
+        // A presence is one of four.
+        let status = &body("post", "/v1/agents/{id}/presence")["properties"]["status"];
+        let named = status["$ref"].as_str().unwrap_or_default().trim_start_matches("#/components/schemas/");
+        assert_eq!(schemas[named]["enum"], serde_json::json!(["available", "busy", "away", "offline"]));
+        // A channel's patch names its settings and nothing else; send rates have their bounds.
+        let patch = body("patch", "/v1/channels/{id}");
+        assert_eq!(patch["additionalProperties"], false, "{patch}");
+        assert_eq!(patch["properties"]["name"]["type"], "string", "{patch}");
+        let rate = &schemas["NewNumber"]["properties"]["send_rate"];
+        assert_eq!(
+            (rate["minimum"].as_f64(), rate["maximum"].as_f64()),
+            (Some(0.01), Some(1000.0)),
+            "{rate}"
+        );
+        // The Idempotency-Key header is a non-empty string of visible ASCII, never null.
+        for path in ["/v1/messages", "/v1/conversations/{id}/messages"] {
+            let params = json["paths"][path]["post"]["parameters"].as_array().unwrap();
+            let key = params.iter().find(|p| p["name"] == "Idempotency-Key").expect("the header");
+            assert_eq!(key["schema"]["type"], "string", "{path}: {key}");
+            assert_eq!(
+                (key["schema"]["minLength"].as_u64(), key["schema"]["maxLength"].as_u64()),
+                (Some(1), Some(255))
+            );
+        }
+    }
 }

@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::http::Path;
 use crate::http::queue_views::{QueueAgentView, QueueNumberView, WrapUpOptions};
-use crate::http::views::{MenuList, MenuSettings, MenuView, QueueSettings, QueueStats, QueueView};
+use crate::http::views::{MenuList, MenuSettings, MenuView, NewMenu, QueueSettings, QueueStats, QueueView};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -348,7 +348,7 @@ async fn check_menu(app: &App, menu: &Menu) -> ApiResult<()> {
 }
 
 /// Creates a keyword menu (admin).
-#[utoipa::path(post, path = "/v1/menus", tag = "admin", request_body = MenuSettings,
+#[utoipa::path(post, path = "/v1/menus", tag = "admin", request_body = NewMenu,
     responses((status = 201, description = "Created", body = MenuView)))]
 pub(crate) async fn create_menu(
     State(app): State<Arc<App>>,

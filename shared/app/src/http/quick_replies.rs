@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::Body;
 use crate::http::Path;
 use crate::http::queues::{from_merged, merge_patch, patch_object, rfc3339_text};
-use crate::http::views::{QuickReplyList, QuickReplySettings, QuickReplyView};
+use crate::http::views::{NewQuickReply, QuickReplyList, QuickReplySettings, QuickReplyView};
 use crate::services::{automated, conversations};
 use axum::Json;
 use axum::Router;
@@ -58,7 +58,7 @@ async fn load(app: &App, id: &str) -> ApiResult<QuickReply> {
 }
 
 /// Creates a quick reply (admin).
-#[utoipa::path(post, path = "/v1/quick-replies", tag = "admin", request_body = QuickReplySettings,
+#[utoipa::path(post, path = "/v1/quick-replies", tag = "admin", request_body = NewQuickReply,
     responses((status = 201, description = "Created", body = QuickReplyView),
         (status = 409, description = "The shortcut is taken in that queue and language")))]
 pub(crate) async fn create(

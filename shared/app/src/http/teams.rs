@@ -57,14 +57,29 @@ pub struct TeamList {
     pub items: Vec<TeamView>,
 }
 
-/// A team's settings (`POST /v1/teams`: `name` and `capacity` required, `queues` optional;
-/// `PATCH /v1/teams/{id}`: a JSON merge patch of them). A refusal is a 400 naming the field and the rule.
+/// A team's settings (`PATCH /v1/teams/{id}`: a JSON merge patch of them; `POST /v1/teams` takes
+/// [`NewTeam`]). A refusal is a 400 naming the field and the rule.
 #[derive(ToSchema)]
 #[allow(dead_code)] // the schema of the request body, read as JSON
 pub struct TeamSettingsBody {
+    #[schema(nullable = false, min_length = 2, max_length = 30)]
     pub name: Option<String>,
-    #[schema(minimum = 1, maximum = 10000)]
+    #[schema(nullable = false, minimum = 1, maximum = 10000)]
     pub capacity: Option<u32>,
+    /// null: none.
+    pub queues: Option<Vec<String>>,
+}
+
+/// A new team (`POST /v1/teams`): `name` and `capacity`, and the queues every member serves.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the request body, read as JSON
+pub struct NewTeam {
+    /// 2 to 30 characters, each a letter, a digit, `-`, `_`, `.` or `:`.
+    #[schema(min_length = 2, max_length = 30)]
+    pub name: String,
+    #[schema(minimum = 1, maximum = 10000)]
+    pub capacity: u32,
+    #[schema(nullable = false)]
     pub queues: Option<Vec<String>>,
 }
 
@@ -124,7 +139,7 @@ async fn load(app: &App, id: &str) -> ApiResult<Team> {
 
 /// Creates a team (admin).
 #[utoipa::path(post, path = "/v1/teams", tag = "admin",
-    request_body(content = TeamSettingsBody, content_type = "application/json"),
+    request_body(content = NewTeam, content_type = "application/json"),
     responses((status = 201, description = "Created", body = TeamView)))]
 pub(crate) async fn create_team(
     State(app): State<Arc<App>>,

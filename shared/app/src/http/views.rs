@@ -643,28 +643,66 @@ pub struct ContactWithTimeline {
 pub use crate::http::queue_views::{MenuView, QueueStats, QueueView};
 pub use crate::http::teams::{TeamList, TeamSettingsBody, TeamView};
 
-/// A queue's settings (`POST /v1/queues`, `PATCH /v1/queues/{id}` as a JSON merge patch): `name` and any of
-/// the settings [`QueueView`] shows; `bot` is `{"url", "secret"}`. A refusal is a 400 naming the field.
+/// A queue's settings (`PATCH /v1/queues/{id}` as a JSON merge patch): `name` and any of the settings
+/// [`QueueView`] shows; `bot` is `{"url", "secret"}`. A refusal is a 400 naming the field.
 #[derive(ToSchema)]
 #[allow(dead_code)] // the schema of the request body, read as JSON
 #[schema(value_type = Object)]
 pub struct QueueSettings(serde_json::Value);
 
-/// A menu's fields (`POST /v1/menus`, `PATCH /v1/menus/{id}` as a JSON merge patch). A refusal is a 400
-/// naming the field.
+/// A new queue (`POST /v1/queues`): its `name`, and any of the settings [`QueueView`] shows (as in
+/// [`QueueSettings`]). A refusal is a 400 naming the field.
 #[derive(ToSchema)]
 #[allow(dead_code)] // the schema of the request body, read as JSON
-#[schema(value_type = Object)]
-pub struct MenuSettings(serde_json::Value);
+pub struct NewQueue {
+    /// 2 to 30 characters, each a letter, a digit, `-`, `_`, `.` or `:`.
+    #[schema(min_length = 2, max_length = 30, example = "Support")]
+    pub name: String,
+}
+
+/// A menu's fields (`PATCH /v1/menus/{id}` as a JSON merge patch; `default_queue: null` removes it). A
+/// refusal is a 400 naming the field.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the request body, read as JSON
+pub struct MenuSettings {
+    #[schema(nullable = false, min_length = 1)]
+    pub name: Option<String>,
+    /// The menu's text per language (`en`, `es`, ...).
+    #[schema(nullable = false)]
+    pub text: Option<std::collections::BTreeMap<String, String>>,
+    #[schema(nullable = false)]
+    pub options: Option<Vec<crate::http::queue_views::MenuOptionView>>,
+    #[schema(nullable = false, minimum = 1)]
+    pub timeout_seconds: Option<u32>,
+    pub default_queue: Option<String>,
+}
+
+/// A new keyword menu (`POST /v1/menus`). A refusal is a 400 naming the field.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the request body, read as JSON
+pub struct NewMenu {
+    #[schema(min_length = 1)]
+    pub name: String,
+    /// The menu's text per language (`en`, `es`, ...), sent as it is: it lists the options.
+    pub text: std::collections::BTreeMap<String, String>,
+    pub options: Vec<crate::http::queue_views::MenuOptionView>,
+    /// Unanswered this long (default 300 seconds), the conversation goes to `default_queue` (or the number's
+    /// queue).
+    #[schema(nullable = false, minimum = 1)]
+    pub timeout_seconds: Option<u32>,
+    pub default_queue: Option<String>,
+}
 
 /// `PATCH /v1/agents/{id}`, a JSON merge patch: `name`, `queues` and `capacity` (1 to 100) change; other
 /// fields are refused with a 400 naming them.
 #[derive(ToSchema)]
 #[allow(dead_code)] // the schema of the request body, read as JSON
 pub struct AgentPatch {
+    #[schema(nullable = false, min_length = 1)]
     pub name: Option<String>,
+    #[schema(nullable = false)]
     pub queues: Option<Vec<String>>,
-    #[schema(minimum = 1, maximum = 100)]
+    #[schema(nullable = false, minimum = 1, maximum = 100)]
     pub capacity: Option<u32>,
     /// The team the agent joins (one team per agent; the slots it holds move with it), or null to leave it.
     pub team_id: Option<String>,
@@ -994,18 +1032,40 @@ impl QuickReplyView {
     }
 }
 
-/// A quick reply's fields (`POST /v1/quick-replies`; `PATCH /v1/quick-replies/{id}` as a JSON merge
-/// patch): `shortcut`, `title`, `text` required on create; `language` defaults to `en`; `queue_id` null or
-/// absent: every queue. A refusal is a 400 naming the field; a shortcut taken in the same queue and
+/// A quick reply's fields (`PATCH /v1/quick-replies/{id}` as a JSON merge patch; `POST /v1/quick-replies`
+/// takes [`NewQuickReply`]): `language` defaults to `en`; `queue_id` null or absent: every queue. A refusal is a 400 naming the field; a shortcut taken in the same queue and
 /// language is a 409 `shortcut_taken`.
 #[derive(ToSchema)]
 #[allow(dead_code)] // the schema of the request body, read as JSON
 pub struct QuickReplySettings {
     pub queue_id: Option<String>,
+    #[schema(nullable = false)]
     pub language: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 32)]
     pub shortcut: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 80)]
     pub title: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 1600)]
     pub text: Option<String>,
+}
+
+/// A new quick reply (`POST /v1/quick-replies`): as [`QuickReplySettings`], with `shortcut`, `title` and
+/// `text` required.
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of the request body, read as JSON
+pub struct NewQuickReply {
+    /// The queue whose agents get it; null or absent: every queue.
+    pub queue_id: Option<String>,
+    /// A language tag (default `en`).
+    #[schema(nullable = false)]
+    pub language: Option<String>,
+    /// Lowercase letters, digits, `-` and `_`.
+    #[schema(min_length = 1, max_length = 32, example = "refund")]
+    pub shortcut: String,
+    #[schema(min_length = 1, max_length = 80)]
+    pub title: String,
+    #[schema(min_length = 1, max_length = 1600)]
+    pub text: String,
 }
 
 /// A customer's language (`/v1/customers/{phone}/language`).

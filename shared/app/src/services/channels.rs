@@ -35,6 +35,7 @@ fn opt_str<'a>(obj: &'a Map<String, Value>, path: &str, key: &str) -> ApiResult<
 #[derive(ToSchema)]
 #[allow(dead_code)] // the schema of the body [`create`] reads
 pub struct NewChannel {
+    #[schema(min_length = 1)]
     name: String,
     /// `telesign`, `twilio`, `acs`, `vonage`, `aws` (and `sandbox` in `smsdesk dev`).
     #[schema(example = "twilio")]
@@ -72,6 +73,33 @@ pub struct NewNumber {
     /// Messages per second, from 0.01 to 1000; the type's default when absent.
     #[schema(minimum = 0.01, maximum = 1000)]
     send_rate: Option<f64>,
+}
+
+/// The body of `PATCH /v1/channels/{id}`: a JSON merge patch of the channel's settings (null removes an
+/// optional one: `language`, `base_url`, `public_url`, `inactivity_secs`). Any other field is refused with a
+/// 400 naming it (numbers and credentials have their own routes).
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // the schema of the body [`patch`] reads
+pub struct ChannelPatch {
+    #[schema(nullable = false, min_length = 1)]
+    name: Option<String>,
+    language: Option<String>,
+    base_url: Option<String>,
+    public_url: Option<String>,
+    inactivity_secs: Option<u64>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    attachments: Option<Value>,
+    #[schema(nullable = false)]
+    automated_messages_enabled: Option<bool>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    automated_messages: Option<Value>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    consent_keywords: Option<Value>,
+    #[schema(nullable = false)]
+    smart_encoding: Option<bool>,
+    #[schema(value_type = Option<Object>, nullable = false)]
+    language_keywords: Option<Value>,
 }
 
 /// The body of `PUT /v1/channels/{id}/numbers`.
