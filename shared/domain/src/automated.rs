@@ -531,4 +531,39 @@ mod validation_tests {
         assert_eq!(e.field, "consent_keywords.pt.opt_in[0]");
         assert!(e.rule.contains("consent_keywords.it.opt_out"), "{}", e.rule);
     }
+
+    fn template(lang: &str, kind: AutomatedKind, text: &str) -> MessagingSettings {
+        let mut settings = MessagingSettings::default();
+        settings.automated_messages.insert(lang.into(), BTreeMap::from([(kind, text.to_string())]));
+        settings
+    }
+
+    #[test]
+    fn a_template_holds_only_the_placeholders_its_message_fills() {
+        use AutomatedKind::*;
+        let ok = |kind, text: &str| validate_messaging(None, &template("en", kind, text));
+        assert_eq!(ok(Greeting, "Hi! Someone will be with you shortly."), Ok(()));
+        assert_eq!(ok(AgentJoined, "{agent_name} is here."), Ok(()));
+        assert_eq!(ok(AgentJoined, "An agent is here."), Ok(()), "a placeholder it may leave out");
+        assert_eq!(ok(QueuePosition, "Number {position} in line."), Ok(()));
+        assert_eq!(ok(QueuePosition, ""), Ok(()), "an empty text turns it off");
+        assert_eq!(
+            ok(Greeting, "Use {} or { x } or {a-b}"),
+            Ok(()),
+            "braces that are no placeholder are text"
+        );
+        let e = ok(Greeting, "Hi {customer_name}, {agent_name} will help").unwrap_err();
+        assert_eq!(e.field, "automated_messages.en.greeting");
+        assert!(e.rule.contains("{customer_name}"), "{}", e.rule);
+        let e = ok(AgentJoined, "Agent {agnt_name} here").unwrap_err();
+        assert_eq!(e.field, "automated_messages.en.agent_joined");
+        assert!(e.rule.contains("{agnt_name}") && e.rule.contains("{agent_name}"), "{}", e.rule);
+        let e =
+            validate_messaging(None, &template("es", AgentJoined, "{{agent_name}} está aquí")).unwrap_err();
+        assert_eq!(e.field, "automated_messages.es.agent_joined");
+        assert!(e.rule.contains("{{agent_name}}"), "{}", e.rule);
+        let e = ok(QueuePosition, "You are in line.").unwrap_err();
+        assert_eq!(e.field, "automated_messages.en.queue_position");
+        assert!(e.rule.contains("{position}"), "{}", e.rule);
+    }
 }
