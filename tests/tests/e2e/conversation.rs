@@ -412,7 +412,7 @@ async fn a_short_code_number_receives_and_replies_from_the_short_code() {
         .webhook(&format!("/webhooks/telesign/{channel}"), &raw, Some(&fake.sign_callback(&raw)))
         .await;
     assert_eq!(status, 200, "{body}");
-    let conversation = eventually(10, "active", || async {
+    let conversation = eventually(30, "active", || async {
         app.api
             .work_items(&token)
             .await
@@ -429,7 +429,7 @@ async fn a_short_code_number_receives_and_replies_from_the_short_code() {
             202,
         )
         .await;
-    eventually(10, "sent", || async {
+    eventually(30, "sent", || async {
         fake.sends().into_iter().find(|s| s.field("message") == Some("Thanks!"))
     })
     .await;
