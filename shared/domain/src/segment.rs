@@ -78,22 +78,54 @@ pub struct Replacement {
 }
 
 /// The GSM-7 look-alike of a character that has none of its own (curly quotes, long dashes, non-breaking
-/// and other spaces, ellipsis, ...), if smart encoding knows one. Zero-width characters become nothing.
+/// and other spaces, ellipsis, fractions, doubled punctuation, ...), if smart encoding knows one; the
+/// carriers' and providers' smart encoding lists name the same kinds. Zero-width characters become
+/// nothing. Full-width forms are handled by [`replacement`].
 fn look_alike(c: char) -> Option<&'static str> {
     Some(match c {
-        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{2039}' | '\u{203A}' | '`'
-        | '\u{B4}' => "'",
-        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{AB}' | '\u{BB}' => "\"",
-        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}' | '\u{2212}' => "-",
-        '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => " ",
+        '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '\u{2035}' | '\u{2039}'
+        | '\u{203A}' | '`' | '\u{B4}' | '\u{2B9}' | '\u{2BB}' | '\u{2BC}' | '\u{2BD}' | '\u{2C8}'
+        | '\u{2CA}' | '\u{2CB}' | '\u{275B}' | '\u{275C}' | '\u{FE10}' | '\u{FE11}' => "'",
+        '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' | '\u{2036}' | '\u{AB}' | '\u{BB}'
+        | '\u{2BA}' | '\u{2EE}' | '\u{275D}' | '\u{275E}' | '\u{301D}' | '\u{301E}' => "\"",
+        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}' | '\u{2212}'
+        | '\u{2043}' | '\u{FE58}' | '\u{FE63}' => "-",
+        '\t' | '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' => " ",
         '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{AD}' => "",
+        '\u{2028}' | '\u{2029}' => "\n",
         '\u{2026}' => "...",
-        '\u{2022}' | '\u{2023}' | '\u{2043}' => "-",
-        '\u{2044}' | '\u{2215}' => "/",
+        '\u{2022}' | '\u{2023}' | '\u{2219}' => "-",
+        '\u{2044}' | '\u{2215}' | '\u{F7}' | '\u{29F8}' => "/",
+        '\u{29F5}' | '\u{29F9}' | '\u{FE68}' => "\\",
+        '\u{2017}' | '\u{203E}' => "_",
+        '\u{BC}' => "1/4",
+        '\u{BD}' => "1/2",
+        '\u{BE}' => "3/4",
+        '\u{203C}' => "!!",
+        '\u{2047}' => "??",
+        '\u{2048}' => "?!",
+        '\u{2049}' => "!?",
         '\u{2C6}' => "^",
         '\u{2DC}' => "~",
         _ => return None,
     })
+}
+
+/// What smart encoding puts in place of `c`, when `c` has no GSM-7 form and its replacement has: a
+/// look-alike ([`look_alike`]), or the ASCII character a full-width form (U+FF01-U+FF5E: "Ａ", "！",
+/// "１", as East Asian keyboards type them) stands for.
+fn replacement(c: char) -> Option<String> {
+    if gsm7_septets(c).is_some() {
+        return None;
+    }
+    let to = match look_alike(c) {
+        Some(to) => to.to_string(),
+        None => match u32::from(c) {
+            code @ 0xFF01..=0xFF5E => char::from_u32(code - 0xFEE0)?.to_string(),
+            _ => return None,
+        },
+    };
+    to.chars().all(|r| gsm7_septets(r).is_some()).then_some(to)
 }
 
 /// Smart encoding: replaces each character that has no GSM-7 form but a look-alike that has, so a text
@@ -104,10 +136,10 @@ pub fn smart_encode(text: &str) -> (String, Vec<Replacement>) {
     let mut out = String::with_capacity(text.len());
     let mut changes = Vec::new();
     for (position, c) in text.chars().enumerate() {
-        match look_alike(c).filter(|_| gsm7_septets(c).is_none()) {
+        match replacement(c) {
             Some(to) => {
-                out.push_str(to);
-                changes.push(Replacement { position, from: c.to_string(), to: to.to_string() });
+                out.push_str(&to);
+                changes.push(Replacement { position, from: c.to_string(), to });
             }
             None => out.push(c),
         }
@@ -230,6 +262,21 @@ mod tests {
         assert_eq!(kept, "Café 😀 naïve", "no look-alike: left as it is");
         assert!(none.is_empty());
         assert_eq!(ucs2_positions("a😀bï"), vec![(1, '😀'), (3, 'ï')]);
+    }
+
+    #[test]
+    fn smart_encoding_knows_tabs_fractions_doubled_punctuation_and_full_width_forms() {
+        let text = "Total\t½ price‼ Ｏｒｄｅｒ　＃１２３ ÷ ʼok ❝yes❞ a⧵b\u{2028}end";
+        let (smart, changes) = smart_encode(text);
+        assert_eq!(smart, "Total 1/2 price!! Order #123 / 'ok \"yes\" a\\b\nend");
+        assert_eq!(analyze(&smart).encoding, Encoding::Gsm7, "{smart}");
+        assert_eq!(changes[0], Replacement { position: 5, from: "\t".into(), to: " ".into() });
+        assert_eq!(changes[1], Replacement { position: 6, from: "½".into(), to: "1/2".into() });
+        // A full-width form whose ASCII character is not in GSM-7 itself (the backquote) stays as it is,
+        // and so do letters with no look-alike.
+        assert_eq!(smart_encode("｀ ä ń").0, "｀ ä ń");
+        // GSM-7 characters are never touched, even those a table might name (the tab's neighbour, LF).
+        assert_eq!(smart_encode("a\nb\rc").1, vec![]);
     }
 
     #[test]
