@@ -40,7 +40,7 @@ async fn two_waiting(s: &Setup, tag: &str) -> (String, String, String, String, S
     let busy = s.work_item_for(&token, "+15555550701").await;
     // The plain queue's customer writes first (older), the escalating queue's right after.
     s.text(&format!("{tag}000000000000000000000000000002"), "15555550702", "plain").await;
-    let plain = eventually(10, "the plain customer waits", || async {
+    let plain = eventually(30, "the plain customer waits", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550702")
     })
     .await;
@@ -54,7 +54,7 @@ async fn two_waiting(s: &Setup, tag: &str) -> (String, String, String, String, S
         "urgent",
     )
     .await;
-    let urgent = eventually(10, "the urgent customer waits", || async {
+    let urgent = eventually(30, "the urgent customer waits", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550703")
     })
     .await;

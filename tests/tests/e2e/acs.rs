@@ -118,7 +118,7 @@ async fn acs_text_in_reply_out_signed_and_delivery_report() {
                 .cloned()
         }
     };
-    let sent = eventually(10, "the reply is sent", || message("sent")).await;
+    let sent = eventually(30, "the reply is sent", || message("sent")).await;
     let sends = fake.sends();
     assert_eq!(sends.len(), 1, "{sends:?}");
     assert!(sends[0].auth_ok, "the HMAC signature verifies: {:?}", sends[0].auth_problem);
@@ -149,7 +149,7 @@ async fn acs_text_in_reply_out_signed_and_delivery_report() {
     );
     let (status, answer) = event_grid(api, &path, report, "Notification").await;
     assert_eq!(status, 200, "{answer}");
-    eventually(10, "the reply is delivered", || message("delivered")).await;
+    eventually(30, "the reply is delivered", || message("delivered")).await;
 }
 
 /// The Event Grid subscription covers every number of the ACS resource: a batch holding a text to a

@@ -66,7 +66,7 @@ async fn an_agent_of_queue_a_is_refused_on_every_route_for_conversations_of_queu
     t.text_b("AU000000000000000000000000000001", "15555550401", "billing question").await;
     let assigned = s.work_item_for(&bo, "+15555550401").await;
     t.text_b("AU000000000000000000000000000002", "15555550402", "me too").await;
-    let waiting = eventually(10, "the second customer waits in queue B", || async {
+    let waiting = eventually(30, "the second customer waits in queue B", || async {
         s.api()
             .work_items(ADMIN_TOKEN)
             .await
@@ -75,7 +75,7 @@ async fn an_agent_of_queue_a_is_refused_on_every_route_for_conversations_of_queu
             .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
     })
     .await;
-    let contact = eventually(10, "Bo's customer gets a contact", || async {
+    let contact = eventually(30, "Bo's customer gets a contact", || async {
         let c = s.api().conversation(&bo, &assigned).await;
         c["contact_id"].as_str().map(str::to_string)
     })
@@ -121,7 +121,7 @@ async fn a_waiting_conversation_of_the_agents_queue_is_readable_but_taken_only_t
     let Some(s) = Setup::new().await else { return };
     let (ada_id, ada) = s.api().create_agent("Ada", &[&s.queue], 1).await; // offline: texts wait
     s.text("AU000000000000000000000000000011", "15555550411", "anyone there?").await;
-    let waiting = eventually(10, "the text waits in queue A", || async {
+    let waiting = eventually(30, "the text waits in queue A", || async {
         s.api()
             .work_items(ADMIN_TOKEN)
             .await
@@ -268,7 +268,7 @@ async fn a_supervisor_acts_on_every_conversation_of_their_queues_and_on_none_of_
     s.text("AU000000000000000000000000000031", "15555550431", "help please").await;
     let adas = s.work_item_for(&ada, "+15555550431").await;
     t.text_b("AU000000000000000000000000000032", "15555550432", "billing").await;
-    let in_b = eventually(10, "the text waits in queue B", || async {
+    let in_b = eventually(30, "the text waits in queue B", || async {
         s.api()
             .work_items(ADMIN_TOKEN)
             .await

@@ -120,7 +120,7 @@ async fn aws_text_in_reply_out_sigv4_and_delivery_event() {
         sns(api, &path, fake.notification("b1a2c3d4-0000-4000-8000-000000000002", &event), "Notification")
             .await;
     assert_eq!(status, 200, "{answer}");
-    eventually(10, "the reply is delivered", || message("delivered")).await;
+    eventually(30, "the reply is delivered", || message("delivered")).await;
 }
 
 /// An upload for a reply on `conversation`: (status, answer).

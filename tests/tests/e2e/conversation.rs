@@ -11,7 +11,7 @@ async fn text_reaches_the_least_loaded_agent_and_the_reply_goes_out_through_tele
 
     // Ada takes the first customer (tie on load goes by id/idle time), so the second goes to the less loaded.
     s.text("A1000000000000000000000000000001", "15555550111", "first customer").await;
-    let first = eventually(10, "first customer assigned", || async {
+    let first = eventually(30, "first customer assigned", || async {
         for token in [&busy_token, &free_token] {
             if let Some(w) = s.api().work_items(token).await.into_iter().next() {
                 return Some((token.clone(), w));
@@ -153,7 +153,7 @@ async fn with_nobody_free_the_conversation_waits_and_is_assigned_when_capacity_f
     let (agent, token) = s.api().create_agent("Ada", &[&s.queue], 1).await;
     // Offline: the first text waits.
     s.text("C1000000000000000000000000000001", "15555550131", "first").await;
-    let waiting = eventually(10, "a waiting conversation", || async {
+    let waiting = eventually(30, "a waiting conversation", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["state"] == "open")
     })
     .await;
@@ -166,7 +166,7 @@ async fn with_nobody_free_the_conversation_waits_and_is_assigned_when_capacity_f
 
     // Full (capacity 1): the second customer waits.
     s.text("C1000000000000000000000000000002", "15555550132", "second").await;
-    eventually(10, "second customer waits", || async {
+    eventually(30, "second customer waits", || async {
         s.api()
             .work_items(ADMIN_TOKEN)
             .await
@@ -260,7 +260,7 @@ async fn bad_or_missing_signatures_are_401_and_change_nothing() {
     // The same text correctly signed goes through: the refusals above were about the signatures.
     let (status, body) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
     assert_eq!(status, 200, "{body}");
-    let items = eventually(10, "the signed text is filed", || async {
+    let items = eventually(30, "the signed text is filed", || async {
         let items = s.api().work_items(ADMIN_TOKEN).await;
         (!items.is_empty()).then_some(items)
     })
@@ -289,7 +289,7 @@ async fn a_replayed_webhook_is_acknowledged_and_makes_one_transcript_entry() {
     }
     let conversation = s.work_item_for(&token, "+15555550161").await;
     // Once the text is handled, a replay is turned away before the queue.
-    let (status, body) = eventually(10, "a replay of a handled text is a known duplicate", || async {
+    let (status, body) = eventually(30, "a replay of a handled text is a known duplicate", || async {
         let (status, body) = post().await;
         (body["duplicates"] == json!(1)).then_some((status, body))
     })

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 async fn linked_contact(s: &Setup, token: &str, conversation: &str, state: &str) -> Value {
     let api = s.api().clone();
     let (token, conversation, state) = (token.to_string(), conversation.to_string(), state.to_string());
-    eventually(10, "the CRM job runs", || {
+    eventually(30, "the CRM job runs", || {
         let (api, token, conversation, state) =
             (api.clone(), token.clone(), conversation.clone(), state.clone());
         async move {
@@ -32,7 +32,7 @@ async fn no_contact_creates_one_and_links_it() {
     // The timeline records the conversation.
     // crm-upsert writes conversation_started just after it links the contact: wait for it.
     let id = items[0]["id"].as_str().expect("id");
-    let started = eventually(10, "conversation_started on the timeline", || async {
+    let started = eventually(30, "conversation_started on the timeline", || async {
         let contact = s.api().ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
         contact["timeline"].as_array().and_then(|t| {
             t.iter()
@@ -50,7 +50,7 @@ async fn no_contact_creates_one_and_links_it() {
     // A second conversation from the same phone links the same contact; no duplicate is created.
     s.api().ok("POST", &format!("/v1/conversations/{conversation}/close"), &token, None, 200).await;
     s.text("M1000000000000000000000000000002", "15555550201", "again").await;
-    let second = eventually(10, "second conversation", || async {
+    let second = eventually(30, "second conversation", || async {
         s.api()
             .work_items(&token)
             .await
@@ -68,7 +68,7 @@ async fn no_contact_creates_one_and_links_it() {
     // The first conversation's end is on the same contact's timeline (written by crm-upsert, so waited for).
     let api = s.api().clone();
     let (token, id, first) = (token.clone(), id.to_string(), conversation.clone());
-    eventually(10, "conversation_closed on the timeline", || {
+    eventually(30, "conversation_closed on the timeline", || {
         let (api, token, id, first) = (api.clone(), token.clone(), id.clone(), first.clone());
         async move {
             let contact = api.ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;

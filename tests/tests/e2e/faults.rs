@@ -70,7 +70,7 @@ async fn a_send_whose_claim_is_held_elsewhere_waits_and_an_abandoned_claim_is_ne
     s.app.faults.release().await.expect("release the held job");
 
     // outbound-send finds the claim held and defers the job, sending nothing.
-    eventually(10, "outbound-send defers the job", || async {
+    eventually(30, "outbound-send defers the job", || async {
         (s.app.faults.retries(QueueKind::Outbound) >= 1).then_some(())
     })
     .await;
@@ -101,7 +101,7 @@ async fn a_timeline_event_before_the_link_job_links_the_contact_itself() {
     let conversation = s.work_item_for(&token, "+15555550621").await;
     // The work item can show before the router has queued the link job (the assignment may come from the
     // timers' sweep, beside the router): wait for the job to be held rather than expect it already.
-    eventually(10, "the link job is held", || async { (s.app.faults.held() == 1).then_some(()) }).await;
+    eventually(30, "the link job is held", || async { (s.app.faults.held() == 1).then_some(()) }).await;
 
     // The agent resolves it before the link job has run: crm-upsert's event job finds the link pending and
     // links the contact itself (created, as nobody has the number), rather than waiting for the link job.
@@ -135,7 +135,7 @@ async fn a_timeline_event_before_the_link_job_links_the_contact_itself() {
     // The held link job arrives late and changes nothing: still one contact, each event once.
     s.app.faults.release().await.expect("release the link job");
     s.app.settled().await;
-    let (contacts, timeline) = eventually(10, "the timeline", kinds_on_contact).await;
+    let (contacts, timeline) = eventually(30, "the timeline", kinds_on_contact).await;
     assert_eq!(contacts, 1, "still one contact for the number");
     assert_eq!(timeline.iter().filter(|k| *k == "conversation_started").count(), 1, "{timeline:?}");
     assert_eq!(timeline.iter().filter(|k| *k == "conversation_closed").count(), 1, "{timeline:?}");

@@ -36,7 +36,7 @@ async fn a_set_aside_conversation_keeps_the_slot_and_the_customers_text_brings_i
 
     // The slot stays with the set-aside conversation: a second customer waits in the queue.
     s.text("L1000000000000000000000000000002", "15555550602", "hello?").await;
-    let second = eventually(10, "the second customer waits", || async {
+    let second = eventually(30, "the second customer waits", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550602")
     })
     .await;
@@ -92,7 +92,7 @@ async fn wrap_up_needs_the_queues_disposition_keeps_it_and_releases_the_slot() {
     let ended = s.act(&token, &first, "end", None, 200).await;
     assert_eq!(ended["state"], "wrap_up", "{ended}");
     assert_eq!(s.active_of(&ada).await, 1, "wrap-up holds the slot");
-    let second = eventually(10, "the second customer waits", || async {
+    let second = eventually(30, "the second customer waits", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550622")
     })
     .await;
@@ -133,7 +133,7 @@ async fn wrap_up_needs_the_queues_disposition_keeps_it_and_releases_the_slot() {
             .to_string(),
     };
     let api = s.api().clone();
-    let event = eventually(10, "wrap_up on the timeline", || {
+    let event = eventually(30, "wrap_up on the timeline", || {
         let (api, contact, first) = (api.clone(), contact.clone(), first.clone());
         async move {
             let c = api.ok("GET", &format!("/v1/contacts/{contact}"), ADMIN_TOKEN, None, 200).await;
@@ -156,7 +156,7 @@ async fn a_wrap_up_left_past_the_queues_limit_closes_and_frees_the_agent() {
     let first = s.work_item_for(&token, "+15555550631").await;
     s.act(&token, &first, "end", None, 200).await;
     s.text("L4000000000000000000000000000002", "15555550632", "hi").await;
-    let waiting = eventually(10, "the second customer waits", || async {
+    let waiting = eventually(30, "the second customer waits", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550632")
     })
     .await;

@@ -16,7 +16,7 @@ async fn the_logs_of_a_whole_conversation_hold_no_customer_number_and_no_secret(
     // Inbound, assignment and the CRM link.
     s.text("LG000000000000000000000000000001", CUSTOMER, "Hi, it's about my order").await;
     let conversation = s.work_item_for(&token, "+15555550517").await;
-    eventually(10, "the contact is linked", || async {
+    eventually(30, "the contact is linked", || async {
         let c = s.api().conversation(&token, &conversation).await;
         (c["contact_state"] == "linked").then_some(())
     })
@@ -62,7 +62,7 @@ async fn the_logs_of_a_whole_conversation_hold_no_customer_number_and_no_secret(
     s.api().ok("POST", &format!("/v1/conversations/{conversation}/close"), &token, None, 200).await;
     let contact = s.api().conversation(&token, &conversation).await["contact_id"].clone();
     let contact = contact.as_str().expect("contact id").to_string();
-    eventually(10, "the close reaches the contact's timeline", || async {
+    eventually(30, "the close reaches the contact's timeline", || async {
         let c = s.api().ok("GET", &format!("/v1/contacts/{contact}"), &token, None, 200).await;
         c["timeline"].as_array().and_then(|t| t.iter().find(|e| e["kind"] == "conversation_closed").cloned())
     })

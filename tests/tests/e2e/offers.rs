@@ -212,7 +212,7 @@ async fn an_agent_at_capacity_gets_nothing_new_until_an_admin_raises_it() {
     s.text("OF500000000000000000000000000001", "15555550841", "first").await;
     s.work_item_for(&token, "+15555550841").await;
     s.text("OF500000000000000000000000000002", "15555550842", "second").await;
-    let second = eventually(10, "the second customer waits", || async {
+    let second = eventually(30, "the second customer waits", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550842")
     })
     .await;
@@ -270,7 +270,7 @@ async fn an_agent_at_capacity_gets_nothing_new_until_an_admin_raises_it() {
         )
         .await;
     s.text("OF500000000000000000000000000003", "15555550843", "third").await;
-    let third = eventually(10, "the third customer waits", || async {
+    let third = eventually(30, "the third customer waits", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550843")
     })
     .await;

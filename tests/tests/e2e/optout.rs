@@ -12,7 +12,7 @@ async fn message_where(
     what: &str,
     pred: impl Fn(&Value) -> bool,
 ) -> Value {
-    eventually(10, what, || async {
+    eventually(30, what, || async {
         let c = api.conversation(token, conversation).await;
         c["messages"].as_array().and_then(|ms| ms.iter().find(|m| pred(m)).cloned())
     })
@@ -39,7 +39,7 @@ async fn an_opt_out_reported_by_the_provider_fails_the_send_and_stops_the_next_o
     api.presence(&agent, &token, "available").await;
     let text = json!({"channel_id": channel, "from": "+15555550123", "to": "+15555550100", "text": "Hi"});
     api.ok("POST", "/v1/sandbox/inbound", ADMIN_TOKEN, Some(text), 202).await;
-    let conversation = eventually(10, "the conversation reaches the agent", || async {
+    let conversation = eventually(30, "the conversation reaches the agent", || async {
         api.work_items(&token)
             .await
             .into_iter()

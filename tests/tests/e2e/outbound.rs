@@ -603,7 +603,7 @@ async fn a_report_that_overtakes_the_send_answer_is_applied_once_the_send_is_rec
     s.fake.script([Scripted::AcceptThenDelay(std::time::Duration::from_millis(1500))]);
     let before = s.fake.accepted().len();
     let id = reply(&s, &token, &conversation, "On its way").await;
-    let reference = eventually(10, "the fake takes the send", || {
+    let reference = eventually(30, "the fake takes the send", || {
         let accepted = s.fake.accepted();
         async move { accepted.get(before).cloned() }
     })

@@ -104,7 +104,7 @@ async fn a_conversation_waiting_past_the_queue_expiry_gets_the_expiry_message_an
         .ok("PATCH", &path, ADMIN_TOKEN, Some(json!({"expiry_seconds": 600, "expiry_message": message})), 200)
         .await;
     s.text("V3000000000000000000000000000001", "15555550701", "anyone there?").await;
-    let id = eventually(10, "the conversation waits", || async {
+    let id = eventually(30, "the conversation waits", || async {
         let all = s.api().work_items(ADMIN_TOKEN).await;
         all.into_iter().find(|w| w["customer"] == "+15555550701" && w["state"] == "open")
     })
@@ -115,7 +115,7 @@ async fn a_conversation_waiting_past_the_queue_expiry_gets_the_expiry_message_an
     s.app.clock.advance(Duration::from_secs(599));
     s.text("V3000000000000000000000000000002", "15555550702", "me too").await; // a later one, not expired
     // Filed before the sweep that expires the first: the webhook's answer comes before the router files it.
-    eventually(10, "the later one waits", || async {
+    eventually(30, "the later one waits", || async {
         let all = s.api().work_items(ADMIN_TOKEN).await;
         all.into_iter().find(|w| w["customer"] == "+15555550702" && w["state"] == "open")
     })
@@ -126,7 +126,7 @@ async fn a_conversation_waiting_past_the_queue_expiry_gets_the_expiry_message_an
     })
     .await;
     assert_eq!(sent.field("phone_number"), Some("15555550701"));
-    let c = eventually(10, "the conversation closes", || async {
+    let c = eventually(30, "the conversation closes", || async {
         let c = s.api().conversation(ADMIN_TOKEN, &id).await;
         (c["state"] == "closed").then_some(c)
     })
@@ -155,7 +155,7 @@ async fn the_service_level_is_the_share_answered_within_the_queue_target() {
     s.text("V3000000000000000000000000000101", "15555550711", "first").await;
     let first = s.work_item_for(&token, "+15555550711").await;
     s.text("V3000000000000000000000000000102", "15555550712", "second").await;
-    eventually(10, "the second customer waits", || async {
+    eventually(30, "the second customer waits", || async {
         let all = s.api().work_items(ADMIN_TOKEN).await;
         all.into_iter().find(|w| w["customer"] == "+15555550712" && w["state"] == "open")
     })
@@ -168,7 +168,7 @@ async fn the_service_level_is_the_share_answered_within_the_queue_target() {
 
     s.api().ok("POST", &format!("/v1/conversations/{first}/close"), &token, None, 200).await;
     s.work_item_for(&token, "+15555550712").await;
-    let stats = eventually(10, "the second answer is counted", || async {
+    let stats = eventually(30, "the second answer is counted", || async {
         let stats = s.api().ok("GET", &stats_path, ADMIN_TOKEN, None, 200).await;
         (stats["answered"] == 2).then_some(stats)
     })

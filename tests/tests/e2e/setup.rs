@@ -135,7 +135,7 @@ impl Setup {
         let api = self.api().clone();
         let token = token.to_string();
         let customer = customer.to_string();
-        eventually(10, "the conversation reaches the agent", || {
+        eventually(30, "the conversation reaches the agent", || {
             let (api, token, customer) = (api.clone(), token.clone(), customer.clone());
             async move {
                 api.work_items(&token)

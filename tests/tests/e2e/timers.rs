@@ -18,7 +18,7 @@ async fn a_conversation_idle_past_the_default_eight_hours_is_closed_and_its_agen
     // 7 hours later another customer writes; Ada is full, so they wait.
     s.app.clock.advance(7 * HOUR);
     s.text("V1000000000000000000000000000002", "15555550502", "today").await;
-    let waiting = eventually(10, "the second customer waits", || async {
+    let waiting = eventually(30, "the second customer waits", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550502")
     })
     .await;
@@ -106,7 +106,7 @@ async fn automated_messages_keep_no_conversation_alive() {
     let path = format!("/webhooks/telesign/{short}");
     let (status, answer) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
     assert_eq!(status, 200, "{answer}");
-    eventually(10, "the customer waits", || async {
+    eventually(30, "the customer waits", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550513")
     })
     .await;
@@ -115,7 +115,7 @@ async fn automated_messages_keep_no_conversation_alive() {
     s.app.clock.advance(Duration::from_secs(9 * 60));
     let (_ada, token) = s.agent("Ada", 1).await;
     let id = s.work_item_for(&token, "+15555550513").await;
-    eventually(10, "the automated \"agent joined\" message", || async {
+    eventually(30, "the automated \"agent joined\" message", || async {
         let c = s.api().conversation(ADMIN_TOKEN, &id).await;
         let messages = c["messages"].as_array().cloned().unwrap_or_default();
         messages
