@@ -206,9 +206,9 @@ impl Api {
         v["items"].as_array().cloned().unwrap_or_else(|| panic!("work items without an items list: {v}"))
     }
 
-    /// Waits (up to 10 s) until `token` has a work item; the first one's conversation id.
+    /// Waits (up to 30 s) until `token` has a work item; the first one's conversation id.
     pub async fn first_conversation(&self, token: &str, what: &str) -> String {
-        eventually(10, what, || async {
+        eventually(30, what, || async {
             self.work_items(token)
                 .await
                 .into_iter()
