@@ -120,6 +120,7 @@ pub fn conversation(
         offer: None,
         refused_by: Vec::new(),
         declined_at: None,
+        declined_by: Vec::new(),
         transfer: None,
     }
 }

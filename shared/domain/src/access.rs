@@ -217,6 +217,7 @@ pub(crate) mod tests {
             offer: None,
             refused_by: Vec::new(),
             declined_at: None,
+            declined_by: Vec::new(),
             transfer: None,
         }
     }

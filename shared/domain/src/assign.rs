@@ -27,34 +27,43 @@ pub fn rank_candidates<'a>(queue: &QueueId, agents: &'a [Agent]) -> Vec<&'a Agen
     eligible
 }
 
-/// How long after an agent declines a conversation it may be offered to the agents who refused it again
-/// (when nobody else of the queue can take it): a decline is an answer, so it is not asked again at once. A
-/// missed offer (it expired unanswered) sets no pause: its agent may simply have been slow.
+/// How long after an agent declines a conversation it may be offered to those who declined it again (when
+/// nobody else of the queue can take it): a decline is an answer, so it is not asked again at once. A
+/// missed offer (it expired unanswered) sets no pause: its agent may simply have been slow, and is asked
+/// again at once when nobody else can take it, even while another agent's decline is fresh.
 pub const ASK_AGAIN_AFTER_DECLINE: time::Duration = time::Duration::seconds(30);
 
-/// The agents who declined a conversation or let an offer of it expire, and whether they may be offered it
-/// again yet.
+/// The agents who declined a conversation or let an offer of it expire, and those of them who may not be
+/// offered it again yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Refusals<'a> {
     pub by: &'a [AgentId],
-    /// False while its last decline is younger than [`ASK_AGAIN_AFTER_DECLINE`].
-    pub ask_again: bool,
+    /// The decliners while its last decline is younger than [`ASK_AGAIN_AFTER_DECLINE`]; empty after.
+    pub paused: &'a [AgentId],
 }
 
 impl<'a> Refusals<'a> {
     /// A conversation nobody refused.
-    pub const NONE: Refusals<'static> = Refusals { by: &[], ask_again: true };
+    pub const NONE: Refusals<'static> = Refusals { by: &[], paused: &[] };
 
-    /// The refusals of a conversation (its `refused_by` and `declined_at`) as they stand at `now`.
-    pub fn of(by: &'a [AgentId], declined_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Self {
-        Refusals { by, ask_again: declined_at.is_none_or(|at| now - at >= ASK_AGAIN_AFTER_DECLINE) }
+    /// The refusals of a conversation as they stand at `now`: its `refused_by`, and its `declined_by`
+    /// paused until [`ASK_AGAIN_AFTER_DECLINE`] after `declined_at`. A conversation declined before
+    /// `declined_by` was kept has only `declined_at`: all its refusers wait for the pause, as they did then.
+    pub fn of(conversation: &'a crate::model::Conversation, now: OffsetDateTime) -> Self {
+        let by = conversation.refused_by.as_slice();
+        let paused = match conversation.declined_at {
+            Some(at) if now - at < ASK_AGAIN_AFTER_DECLINE && conversation.declined_by.is_empty() => by,
+            Some(at) if now - at < ASK_AGAIN_AFTER_DECLINE => conversation.declined_by.as_slice(),
+            _ => &[],
+        };
+        Refusals { by, paused }
     }
 }
 
 /// The agents able to take a conversation of `queue` that was `refused` (declined or let expire), best
 /// first: those who did not refuse it; the refusers only when no other agent of the queue is available at
-/// all (then waiting would serve the customer no better than asking again), and not until
-/// [`ASK_AGAIN_AFTER_DECLINE`] after a decline.
+/// all (then waiting would serve the customer no better than asking again), and a decliner not until
+/// [`ASK_AGAIN_AFTER_DECLINE`] after the last decline.
 pub fn rank_for<'a>(queue: &QueueId, refused: Refusals<'_>, agents: &'a [Agent]) -> Vec<&'a Agent> {
     let ranked = rank_candidates(queue, agents);
     let (others, refusers): (Vec<&Agent>, Vec<&Agent>) =
@@ -67,7 +76,10 @@ pub fn rank_for<'a>(queue: &QueueId, refused: Refusals<'_>, agents: &'a [Agent])
             && a.queues.contains(queue)
             && !refused.by.contains(&a.id)
     });
-    if another_available || !refused.ask_again { Vec::new() } else { refusers }
+    if another_available {
+        return Vec::new();
+    }
+    refusers.into_iter().filter(|a| !refused.paused.contains(&a.id)).collect()
 }
 
 /// Whether a conversation of `queue` that was `refused` stays in line after distribution: nobody
@@ -190,7 +202,7 @@ pub fn position_in_line(mut waiting: Vec<Waiting>, me: &ConversationId) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Presence;
+    use crate::model::{Conversation, Presence};
     use time::macros::datetime;
 
     fn agent(id: &str, queues: &[&str], capacity: u32, active: u32, presence: Presence) -> Agent {
@@ -234,7 +246,7 @@ mod tests {
         let free_a = agent("ag_a", &["q"], 2, 0, Presence::Available);
         let full_b = agent("ag_b", &["q"], 1, 1, Presence::Available);
         let by_a = [AgentId::new("ag_a")];
-        let refused = Refusals { by: &by_a, ask_again: true };
+        let refused = Refusals { by: &by_a, paused: &[] };
         assert!(!waits_for_an_agent(&q, Refusals::NONE, &[free_a.clone(), full_b.clone()]), "a is free");
         // a is free but refused it, and b (available, full) is who distribution waits for: it stays in line,
         // though a bare capacity check (`rank_candidates`) would count a as someone free.
@@ -244,30 +256,51 @@ mod tests {
         let away_b = agent("ag_b", &["q"], 1, 0, Presence::Away);
         assert!(!waits_for_an_agent(&q, refused, &[free_a.clone(), away_b.clone()]));
         // ...but not while a's decline is fresh.
-        let paused = Refusals { by: &by_a, ask_again: false };
+        let paused = Refusals { by: &by_a, paused: &by_a };
         assert!(waits_for_an_agent(&q, paused, &[free_a, away_b]));
         let other_queue = agent("ag_c", &["other"], 5, 0, Presence::Available);
         assert!(waits_for_an_agent(&q, Refusals::NONE, &[other_queue]), "nobody of the queue");
     }
 
+    fn refused(by: &[&str], declined_by: &[&str], declined_at: Option<OffsetDateTime>) -> Conversation {
+        let mut c = crate::access::tests::conversation("q", None, crate::model::ConversationState::Open);
+        c.refused_by = by.iter().map(|a| AgentId::new(*a)).collect();
+        c.declined_by = declined_by.iter().map(|a| AgentId::new(*a)).collect();
+        c.declined_at = declined_at;
+        c
+    }
+
     #[test]
     fn a_decliner_is_asked_again_only_after_the_pause_and_a_miss_sets_none() {
         let now = datetime!(2026-01-01 10:00 UTC);
-        let by = [AgentId::new("ag_a")];
-        assert!(Refusals::of(&by, None, now).ask_again, "missed, never declined: at once");
+        let a_id = [AgentId::new("ag_a")];
+        let missed = refused(&["ag_a"], &[], None);
+        assert!(Refusals::of(&missed, now).paused.is_empty(), "missed, never declined: at once");
         let just = now - time::Duration::seconds(1);
-        assert!(!Refusals::of(&by, Some(just), now).ask_again, "declined a second ago");
+        let declined = refused(&["ag_a"], &["ag_a"], Some(just));
+        assert_eq!(Refusals::of(&declined, now).paused, a_id, "declined a second ago");
         let edge = now - ASK_AGAIN_AFTER_DECLINE;
-        assert!(Refusals::of(&by, Some(edge), now).ask_again, "the pause is over");
+        let over = refused(&["ag_a"], &["ag_a"], Some(edge));
+        assert!(Refusals::of(&over, now).paused.is_empty(), "the pause is over");
+        // Kept before `declined_by` was: every refuser waits for the pause.
+        let older = refused(&["ag_a"], &[], Some(just));
+        assert_eq!(Refusals::of(&older, now).paused, a_id);
         // Others who did not refuse it are never held back by the pause.
         let q = QueueId::new("q");
         let a = agent("ag_a", &["q"], 2, 0, Presence::Available);
         let b = agent("ag_b", &["q"], 2, 0, Presence::Available);
-        let both = [a.clone(), b];
-        let ranked = rank_for(&q, Refusals::of(&by, Some(just), now), &both);
+        let both = [a.clone(), b.clone()];
+        let ranked = rank_for(&q, Refusals::of(&declined, now), &both);
         assert_eq!(ranked.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), ["ag_b"]);
-        assert!(rank_for(&q, Refusals::of(&by, Some(just), now), std::slice::from_ref(&a)).is_empty());
-        assert_eq!(rank_for(&q, Refusals::of(&by, Some(edge), now), &[a]).len(), 1);
+        assert!(rank_for(&q, Refusals::of(&declined, now), std::slice::from_ref(&a)).is_empty());
+        assert_eq!(rank_for(&q, Refusals::of(&over, now), std::slice::from_ref(&a)).len(), 1);
+        // a declined it, then b let it expire: b, who only missed it, is asked again at once; a is not.
+        let both_refused = refused(&["ag_a", "ag_b"], &["ag_a"], Some(just));
+        let ranked = rank_for(&q, Refusals::of(&both_refused, now), &both);
+        assert_eq!(ranked.iter().map(|x| x.id.as_str()).collect::<Vec<_>>(), ["ag_b"]);
+        assert!(!waits_for_an_agent(&q, Refusals::of(&both_refused, now), &both));
+        let later = now + ASK_AGAIN_AFTER_DECLINE;
+        assert_eq!(rank_for(&q, Refusals::of(&both_refused, later), &both).len(), 2, "both, once it is over");
     }
 
     #[test]
@@ -305,7 +338,7 @@ mod tests {
     fn a_refused_conversation_goes_to_another_agent_and_back_only_when_nobody_else_is_there() {
         let q = QueueId::new("q_1");
         let by_a = vec![AgentId::new("ag_a")];
-        let refused = Refusals { by: &by_a, ask_again: true };
+        let refused = Refusals { by: &by_a, paused: &[] };
         let ids = |v: Vec<&Agent>| v.iter().map(|a| a.id.as_str().to_string()).collect::<Vec<_>>();
         let a = agent("ag_a", &["q_1"], 3, 0, Presence::Available);
         let b = agent("ag_b", &["q_1"], 3, 2, Presence::Available);

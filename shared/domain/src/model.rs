@@ -671,6 +671,10 @@ pub struct Conversation {
     /// only [`crate::assign::ASK_AGAIN_AFTER_DECLINE`] later.
     #[serde(default, with = "rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub declined_at: Option<OffsetDateTime>,
+    /// Those of `refused_by` who declined it (not those who let an offer of it expire): only they wait for
+    /// the pause after `declined_at`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declined_by: Vec<AgentId>,
     /// Where the conversation stands before its queue (menu position, bot), kept after it leaves
     /// `routing` for the hand-off context it carries.
     #[serde(default, skip_serializing_if = "Option::is_none")]

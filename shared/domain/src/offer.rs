@@ -14,6 +14,19 @@ pub const MAX_REFUSAL_TIMEOUT_SECS: u64 = 900;
 /// The most missed offers a queue may tolerate before setting the agent away.
 pub const MAX_MISSED_OFFERS_LIMIT: u32 = 100;
 
+/// How an offer ended without being accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The agent said no: others are asked first, and the agent again only after
+    /// [`crate::assign::ASK_AGAIN_AFTER_DECLINE`].
+    Declined,
+    /// It ran out unanswered: others are asked first; the agent's missed offers grow by one.
+    Missed,
+    /// Taken back because the agent stopped taking work (busy, away, offline): no refusal is recorded, so
+    /// the agent is asked like anyone once available again.
+    Withdrawn,
+}
+
 /// The offer made at `at` for a conversation of `queue` (None: the queue is gone; the defaults apply).
 pub fn make(queue: Option<&WorkQueue>, at: OffsetDateTime) -> Offer {
     let secs = queue.map_or(crate::model::DEFAULT_REFUSAL_TIMEOUT_SECS, |q| q.refusal_timeout_secs);

@@ -1,6 +1,7 @@
 //! The store: one trait per capability. AWS: DynamoDB; embedded: SQLite.
 
 use async_trait::async_trait;
+use smsdesk_domain::offer::Refusal;
 use smsdesk_domain::*;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -186,15 +187,16 @@ pub trait ConversationStore: Send + Sync {
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
     /// Atomically: if the conversation is `offered` to `agent`, it goes back to `open` in its queue (keeping
-    /// its `queued_at`, so its place in line) with no agent and no offer, `agent` joins its `refused_by`, and
-    /// the agent gets the slot back; with `missed` (the offer expired) the agent's `missed_offers` grows by
-    /// one, without it (a decline) the conversation's `declined_at` becomes `at`. Returns the conversation
-    /// as it now is, or None when it is not offered to this agent.
+    /// its `queued_at`, so its place in line) with no agent and no offer, and the agent gets the slot back.
+    /// As `how` says: `Missed` (the offer expired) puts `agent` in its `refused_by` and grows the agent's
+    /// `missed_offers` by one; `Declined` puts `agent` in its `refused_by` and `declined_by`, and its
+    /// `declined_at` becomes `at`; `Withdrawn` (the agent stopped taking work) records no refusal. Returns
+    /// the conversation as it now is, or None when it is not offered to this agent.
     async fn refuse_offer(
         &self,
         conversation: &ConversationId,
         agent: &AgentId,
-        missed: bool,
+        how: Refusal,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
     /// Atomically: if the conversation is not closed it becomes `closed` (with `closed_at` and the reason),

@@ -380,3 +380,46 @@ async fn an_agent_who_steps_away_has_their_offers_withdrawn_at_once_for_the_next
         "a withdrawal is not a miss: she stays as she set herself"
     );
 }
+
+#[tokio::test]
+async fn one_agents_decline_does_not_hold_back_another_who_only_let_the_offer_expire() {
+    let Some(s) = offering().await else { return };
+    let (ada, ada_token) = s.agent("Ada", 1).await;
+    let (bob, bob_token) = s.agent("Bob", 1).await;
+    let agents = [(ada.as_str(), ada_token.as_str()), (bob.as_str(), bob_token.as_str())];
+    s.text("OFA00000000000000000000000000001", "15555550891", "hello?").await;
+    let (first, conversation) = held_by(&s, &agents, "+15555550891", "offered").await;
+    let (decliner, slow) = (agents[first], agents[1 - first]);
+
+    // The first agent declines; the other is offered it and lets the offer run out.
+    s.act(decliner.1, &conversation, "decline", None, 200).await;
+    let (_, same) = held_by(&s, &[slow], "+15555550891", "offered").await;
+    assert_eq!(same, conversation);
+    s.app.clock.advance(Duration::from_secs(11));
+
+    // The decliner's pause (30 s) is not over, but the slow agent only missed it: asked again at once,
+    // rather than the customer waiting out another agent's pause.
+    let (_, again) = held_by(&s, &[slow], "+15555550891", "offered").await;
+    assert_eq!(again, conversation, "offered to the agent who missed it, at once");
+    assert!(s.api().work_items(decliner.1).await.is_empty(), "not to the decliner within the pause");
+    s.act(slow.1, &conversation, "accept", None, 200).await;
+}
+
+#[tokio::test]
+async fn an_agent_whose_offer_was_withdrawn_is_offered_it_at_once_when_back() {
+    let Some(s) = offering().await else { return };
+    let (ada, ada_token) = s.agent("Ada", 1).await;
+    let ada_only = [(ada.as_str(), ada_token.as_str())];
+    s.text("OFB00000000000000000000000000001", "15555550892", "hello?").await;
+    let (_, conversation) = held_by(&s, &ada_only, "+15555550892", "offered").await;
+
+    // Ada steps away: the offer is taken back. A moment later she is back, and nobody else is there: the
+    // withdrawal was no decline, so there is no pause before she is asked (the test clock stands still).
+    s.api().presence(&ada, &ada_token, "busy").await;
+    s.conversation_where(&conversation, "back in line", |c| c["state"] == "open").await;
+    s.api().presence(&ada, &ada_token, "available").await;
+    let (_, again) = held_by(&s, &ada_only, "+15555550892", "offered").await;
+    assert_eq!(again, conversation, "offered to her again at once");
+    s.act(&ada_token, &conversation, "accept", None, 200).await;
+    assert_eq!(presence_of(&s, &ada).await, json!("available"));
+}

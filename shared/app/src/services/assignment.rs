@@ -50,7 +50,8 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     let mut waiting = Vec::new();
     let mut agents: Vec<Agent> = Vec::new();
     let mut settings: HashMap<QueueId, Option<WorkQueue>> = HashMap::new();
-    let mut refused: HashMap<ConversationId, (Vec<AgentId>, Option<OffsetDateTime>)> = HashMap::new();
+    // The waiting conversations as read, for their refusals.
+    let mut refused: HashMap<ConversationId, Conversation> = HashMap::new();
     let mut customers: HashMap<ConversationId, Phone> = HashMap::new();
     let mut transferring: HashMap<ConversationId, smsdesk_domain::transfer::Transfer> = HashMap::new();
     let mut teams = app.store.list_teams().await?;
@@ -76,12 +77,12 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
             let priority = queue_settings.as_ref().map_or(0, |s| current_priority(s, now - c.queued_at));
             waiting.push(Waiting {
                 conversation: c.id.clone(),
-                queue: c.queue_id,
+                queue: c.queue_id.clone(),
                 priority,
                 queued_at: c.queued_at,
             });
-            refused.insert(c.id.clone(), (c.refused_by, c.declined_at));
-            customers.insert(c.id, c.customer);
+            customers.insert(c.id.clone(), c.customer.clone());
+            refused.insert(c.id.clone(), c);
         }
         settings.insert(queue.clone(), queue_settings);
         for agent in crate::services::teams::agents_serving(app, queue, &teams).await? {
@@ -103,9 +104,8 @@ pub async fn dispatch_queues(app: &App, queues: &[QueueId]) -> PortResult<usize>
     let position: HashMap<&AgentId, usize> = read.iter().enumerate().map(|(i, a)| (&a.id, i)).collect();
     let mut plans: Vec<(Waiting, Vec<usize>)> = Vec::new();
     for conversation in waiting {
-        let refusals = refused
-            .get(&conversation.conversation)
-            .map_or(Refusals::NONE, |(by, declined_at)| Refusals::of(by, *declined_at, now));
+        let refusals =
+            refused.get(&conversation.conversation).map_or(Refusals::NONE, |c| Refusals::of(c, now));
         let queue = settings.get(&conversation.queue).and_then(Option::as_ref);
         // Members of a full team are out of the running until a member's slot comes back (a copy of the
         // view without them only when some team is full).

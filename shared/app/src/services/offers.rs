@@ -7,7 +7,8 @@ use crate::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::services::{assignment, conversations};
-use smsdesk_domain::{AgentId, Conversation, ConversationId, ConversationState, Presence, offer};
+use smsdesk_domain::offer::{self, Refusal};
+use smsdesk_domain::{AgentId, Conversation, ConversationId, ConversationState, Presence};
 use smsdesk_ports::PortResult;
 
 /// The offered conversation `id`, if it is offered to the caller (an agent); otherwise the refusal.
@@ -49,7 +50,8 @@ pub async fn decline(app: &App, who: &Principal, id: &str) -> ApiResult<Conversa
     if crate::services::transfers::offer_refused(app, &conversation, false).await?.is_some() {
         return Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation));
     }
-    let Some(declined) = app.store.refuse_offer(&conversation.id, &agent, false, app.clock.now()).await?
+    let Some(declined) =
+        app.store.refuse_offer(&conversation.id, &agent, Refusal::Declined, app.clock.now()).await?
     else {
         return Err(not_offered(&conversation.id));
     };
@@ -67,7 +69,8 @@ pub async fn expire(app: &App, conversation: &ConversationId, agent: &AgentId) -
     {
         return Ok(failed);
     }
-    let Some(expired) = app.store.refuse_offer(conversation, agent, true, app.clock.now()).await? else {
+    let Some(expired) = app.store.refuse_offer(conversation, agent, Refusal::Missed, app.clock.now()).await?
+    else {
         return Ok(false);
     };
     tracing::info!(conversation = %expired.id, agent = %agent, "offer expired");
@@ -85,8 +88,9 @@ pub async fn expire(app: &App, conversation: &ConversationId, agent: &AgentId) -
 }
 
 /// The agent stopped taking work (busy, away or offline: set by themselves, an admin, or after missed
-/// offers): every offer still waiting on them is withdrawn at once, as a decline is, and goes to the next
-/// agent, rather than keeping its customer until it times out. Returns how many were withdrawn.
+/// offers): every offer still waiting on them is withdrawn at once and goes to the next agent, rather than
+/// keeping its customer until it times out. A withdrawal is no refusal: once available again, the agent is
+/// asked like anyone else, with no pause. Returns how many were withdrawn.
 pub async fn withdraw_all(app: &App, agent: &AgentId) -> PortResult<usize> {
     let mut withdrawn = 0;
     for c in app.store.work_items(agent).await? {
@@ -97,7 +101,7 @@ pub async fn withdraw_all(app: &App, agent: &AgentId) -> PortResult<usize> {
             withdrawn += 1;
             continue;
         }
-        if let Some(back) = app.store.refuse_offer(&c.id, agent, false, app.clock.now()).await? {
+        if let Some(back) = app.store.refuse_offer(&c.id, agent, Refusal::Withdrawn, app.clock.now()).await? {
             tracing::info!(conversation = %back.id, agent = %agent, "offer withdrawn: the agent stopped taking work");
             assignment::dispatch_released(app, &back.queue_id, agent).await?;
             withdrawn += 1;

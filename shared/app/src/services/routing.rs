@@ -264,7 +264,7 @@ async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation
     let agents = crate::services::teams::agents_serving(app, queue, &teams).await?;
     let agents = smsdesk_domain::team::within_team_capacity(agents, &teams);
     let now = app.clock.now();
-    let refused = smsdesk_domain::assign::Refusals::of(&waits.refused_by, waits.declined_at, now);
+    let refused = smsdesk_domain::assign::Refusals::of(&waits, now);
     let settings = app.store.queue_settings(queue).await?;
     if smsdesk_domain::assign::distributes(settings.as_ref(), now)
         && !smsdesk_domain::assign::waits_for_an_agent(queue, refused, &agents)
@@ -487,6 +487,7 @@ async fn new_conversation(
         offer: None,
         refused_by: Vec::new(),
         declined_at: None,
+        declined_by: Vec::new(),
         transfer: None,
     })
 }

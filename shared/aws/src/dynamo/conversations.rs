@@ -6,7 +6,9 @@
 //! delete is conditional on its existence, so capacity goes back exactly once however many racers try.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::TransactWriteItem;
+use smsdesk_domain::offer::Refusal;
 use smsdesk_domain::*;
 use smsdesk_ports::{AgentStore, ConversationStore, OpenOutcome, PortResult};
 use time::OffsetDateTime;
@@ -126,6 +128,7 @@ impl Leave<'_> {
                 offer: None,
                 refused_by: Vec::new(),
                 declined_at: None,
+                declined_by: Vec::new(),
                 transfer: None,
                 ..current.clone()
             },
@@ -146,7 +149,7 @@ impl Leave<'_> {
                 expr.name("transfer"),
             ),
             Leave::Requeue { queue, at, .. } => format!(
-                "SET {}, {}, {}, {}, {}, {} REMOVE {}, {}, {}, {}",
+                "SET {}, {}, {}, {}, {}, {} REMOVE {}, {}, {}, {}, {}",
                 expr.eq("state", s(ConversationState::Open.as_str())),
                 expr.eq("agent_id", to_attr(&serde_json::Value::Null)),
                 expr.eq("queue_id", s(queue.as_str())),
@@ -156,10 +159,22 @@ impl Leave<'_> {
                 expr.name("offer"),
                 expr.name("refused_by"),
                 expr.name("declined_at"),
+                expr.name("declined_by"),
                 expr.name("transfer"),
             ),
         })
     }
+}
+
+/// `agents` with `agent` added (once), as the attribute a list of agents is stored as.
+fn with_agent(agents: &[AgentId], agent: &AgentId, what: &str) -> PortResult<AttributeValue> {
+    let mut agents = agents.to_vec();
+    if !agents.contains(agent) {
+        agents.push(agent.clone());
+    }
+    let value = serde_json::to_value(&agents)
+        .map_err(|e| smsdesk_ports::PortError::Backend(format!("{what}: {e}")))?;
+    Ok(to_attr(&value))
 }
 
 /// Which optional parts a close or requeue transaction carries; a part whose condition failed is left out
@@ -487,7 +502,7 @@ impl ConversationStore for DynamoStore {
         &self,
         conversation: &ConversationId,
         agent: &AgentId,
-        missed: bool,
+        how: Refusal,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
         // The agent's team, as in `take`: none until the agent's condition says otherwise. A team count
@@ -501,25 +516,25 @@ impl ConversationStore for DynamoStore {
             if current.state != ConversationState::Offered || current.agent_id.as_ref() != Some(agent) {
                 return Ok(None);
             }
-            let mut refused_by = current.refused_by.clone();
-            if !refused_by.contains(agent) {
-                refused_by.push(agent.clone());
-            }
-            let refused_attr = to_attr(
-                &serde_json::to_value(&refused_by)
-                    .map_err(|e| smsdesk_ports::PortError::Backend(format!("refused_by: {e}")))?,
-            );
             let mut conv = Expr::new();
             let mut update = format!(
-                "SET {}, {}, {}, {}, {}",
+                "SET {}, {}, {}, {}",
                 conv.eq("state", s(ConversationState::Open.as_str())),
                 conv.eq("agent_id", to_attr(&serde_json::Value::Null)),
-                conv.eq("refused_by", refused_attr),
                 conv.eq("wait_queue", s(current.queue_id.as_str())),
                 conv.eq("wait_order", s(order_key(current.queued_at, &current.id))),
             );
-            if !missed {
-                update = format!("{update}, {}", conv.eq("declined_at", s(rfc3339(at)?)));
+            if how != Refusal::Withdrawn {
+                let refused_by = with_agent(&current.refused_by, agent, "refused_by")?;
+                update = format!("{update}, {}", conv.eq("refused_by", refused_by));
+            }
+            if how == Refusal::Declined {
+                let declined_by = with_agent(&current.declined_by, agent, "declined_by")?;
+                update = format!(
+                    "{update}, {}, {}",
+                    conv.eq("declined_at", s(rfc3339(at)?)),
+                    conv.eq("declined_by", declined_by)
+                );
             }
             update = format!("{update} REMOVE {}", conv.name("offer"));
             // This very offer (the same agent may have been offered it again since the read).
@@ -536,7 +551,7 @@ impl ConversationStore for DynamoStore {
             let mut ag = Expr::new();
             let active = ag.name("active");
             let mut update = format!("SET {active} = {active} - {}", ag.value(n(1)));
-            if missed {
+            if how == Refusal::Missed {
                 let missed_name = ag.name("missed_offers");
                 update = format!(
                     "{update}, {missed_name} = if_not_exists({missed_name}, {}) + {}",
@@ -841,6 +856,7 @@ mod tests {
             offer: None,
             refused_by: Vec::new(),
             declined_at: None,
+            declined_by: Vec::new(),
             transfer: None,
         }
     }

@@ -129,7 +129,7 @@ impl TransferStore for DynamoStore {
             };
             let mut expr = Expr::new();
             let update = format!(
-                "SET {}, {}, {}, {}, {}, {}, {}, {} REMOVE {}, {}, {}",
+                "SET {}, {}, {}, {}, {}, {}, {}, {} REMOVE {}, {}, {}, {}",
                 expr.eq("state", s(ConversationState::Open.as_str())),
                 expr.eq("agent_id", to_attr(&serde_json::Value::Null)),
                 expr.eq("queue_id", s(queue.as_str())),
@@ -141,6 +141,7 @@ impl TransferStore for DynamoStore {
                 expr.name("offer"),
                 expr.name("refused_by"),
                 expr.name("declined_at"),
+                expr.name("declined_by"),
             );
             let condition = format!(
                 "{} AND attribute_not_exists({})",
@@ -171,7 +172,7 @@ impl TransferStore for DynamoStore {
             }
             let mut expr = Expr::new();
             let update = format!(
-                "SET {}, {}, {}, {} REMOVE {}, {}, {}, {}, {}",
+                "SET {}, {}, {}, {} REMOVE {}, {}, {}, {}, {}, {}",
                 expr.eq("state", s(ConversationState::Active.as_str())),
                 expr.eq("agent_id", s(t.from_agent.as_str())),
                 expr.eq("queue_id", s(t.from_queue.as_str())),
@@ -180,6 +181,7 @@ impl TransferStore for DynamoStore {
                 expr.name("offer"),
                 expr.name("refused_by"),
                 expr.name("declined_at"),
+                expr.name("declined_by"),
                 expr.name("transfer"),
             );
             let condition =

@@ -3,6 +3,7 @@
 //! and gives the slot back once.
 
 use smsdesk_domain::assign::rank_candidates;
+use smsdesk_domain::offer::Refusal;
 use smsdesk_domain::*;
 use smsdesk_ports::Store;
 use std::sync::Arc;
@@ -235,7 +236,7 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
                         if i % 4 == 3 && refusals == 0 {
                             refusals += 1;
                             ok(
-                                store.refuse_offer(c, &id, true, fixtures::now()).await,
+                                store.refuse_offer(c, &id, Refusal::Missed, fixtures::now()).await,
                                 "refuse_offer (stress)",
                             );
                             continue 'rounds;
@@ -262,7 +263,7 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
                         && let Some(agent) = &now.agent_id
                     {
                         ok(
-                            store.refuse_offer(c, agent, true, fixtures::now()).await,
+                            store.refuse_offer(c, agent, Refusal::Missed, fixtures::now()).await,
                             "refuse_offer (expirer)",
                         );
                     }

@@ -2,6 +2,7 @@
 //! `active`; a decline or an expiry gives it back and puts the conversation back in line where it was,
 //! remembering who refused; each works once however many racers try.
 
+use smsdesk_domain::offer::Refusal;
 use smsdesk_domain::*;
 use smsdesk_ports::{OpenOutcome, Store};
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::fixtures;
 pub async fn offers_contract(store: Arc<dyn Store>) {
     offer_takes_a_slot_and_accept_keeps_it(&store).await;
     decline_and_miss_give_the_slot_back_and_keep_the_place_in_line(&store).await;
+    a_withdrawn_offer_gives_the_slot_back_and_records_no_refusal(&store).await;
     offer_checks_every_condition(&store).await;
     accept_and_expiry_race_has_one_winner(&store).await;
 }
@@ -84,10 +86,36 @@ async fn offer_takes_a_slot_and_accept_keeps_it(store: &Arc<dyn Store>) {
     assert_eq!(get(store, &c.id).await, accepted, "accept: stored as returned");
     assert_eq!(agent(store, &a.id).await.active, 1, "accept keeps the slot the offer took");
     assert_eq!(ok(store.accept_offer(&c.id, &a.id, at).await, "accept twice"), None, "accepted once");
-    let refused = ok(store.refuse_offer(&c.id, &a.id, true, fixtures::now()).await, "refuse after accept");
+    let refused =
+        ok(store.refuse_offer(&c.id, &a.id, Refusal::Missed, fixtures::now()).await, "refuse after accept");
     assert_eq!(refused, None, "an accepted conversation cannot be refused");
     ok(store.close(&c.id, at, "done").await, "close");
     assert_eq!(agent(store, &a.id).await.active, 0, "close gives the slot back");
+}
+
+/// An offer taken back because its agent stopped taking work is no refusal: the slot comes back, the place
+/// in line is kept, and nothing is recorded against the agent (no refuser, no decline, no miss).
+async fn a_withdrawn_offer_gives_the_slot_back_and_records_no_refusal(store: &Arc<dyn Store>) {
+    let q = QueueId::new(fixtures::id("q_"));
+    let a = new_agent(store, &q, 1).await;
+    let c = new_conversation(store, &q).await;
+    ok(store.offer(&c.id, &a.id, &offer_at(60)).await, "offer").expect("offered");
+    let back = ok(store.refuse_offer(&c.id, &a.id, Refusal::Withdrawn, fixtures::now()).await, "withdraw")
+        .expect("withdrawn");
+    assert_eq!(
+        (back.state, back.agent_id.as_ref(), back.offer.as_ref()),
+        (ConversationState::Open, None, None)
+    );
+    assert_eq!(back.queued_at, c.queued_at, "withdraw: its place in line is kept");
+    assert!(back.refused_by.is_empty() && back.declined_by.is_empty(), "no refusal recorded: {back:?}");
+    assert_eq!(back.declined_at, None, "no pause");
+    assert_eq!(get(store, &c.id).await, back, "withdraw: stored as returned");
+    let after = agent(store, &a.id).await;
+    assert_eq!((after.active, after.missed_offers), (0, 0), "the slot back, and no miss");
+    assert_eq!(
+        ok(store.refuse_offer(&c.id, &a.id, Refusal::Withdrawn, fixtures::now()).await, "withdraw twice"),
+        None
+    );
 }
 
 async fn decline_and_miss_give_the_slot_back_and_keep_the_place_in_line(store: &Arc<dyn Store>) {
@@ -98,12 +126,13 @@ async fn decline_and_miss_give_the_slot_back_and_keep_the_place_in_line(store: &
     let c = new_conversation(store, &q).await;
     ok(store.offer(&c.id, &a.id, &offer_at(60)).await, "offer").expect("offered");
     let declined_at = fixtures::now() + Duration::seconds(2);
-    let declined =
-        ok(store.refuse_offer(&c.id, &a.id, false, declined_at).await, "decline").expect("declined");
+    let declined = ok(store.refuse_offer(&c.id, &a.id, Refusal::Declined, declined_at).await, "decline")
+        .expect("declined");
     assert_eq!(declined.declined_at, Some(declined_at), "decline: when, for the pause before asking again");
     assert_eq!(declined.state, ConversationState::Open, "decline: back to open");
     assert_eq!((declined.agent_id.as_ref(), declined.offer.as_ref()), (None, None), "decline: no agent");
     assert_eq!(declined.refused_by, vec![a.id.clone()], "decline: the agent is remembered");
+    assert_eq!(declined.declined_by, vec![a.id.clone()], "decline: as one who declined, for the pause");
     assert_eq!(declined.queued_at, c.queued_at, "decline: its place in line is kept");
     assert_eq!(get(store, &c.id).await, declined, "decline: stored as returned");
     let after = agent(store, &a.id).await;
@@ -112,18 +141,20 @@ async fn decline_and_miss_give_the_slot_back_and_keep_the_place_in_line(store: &
         ok(store.waiting_in_queue(&q, 10).await, "waiting_in_queue").into_iter().map(|c| c.id).collect();
     assert_eq!(waiting, vec![first.id.clone(), c.id.clone()], "waits again, behind the older one");
     assert_eq!(
-        ok(store.refuse_offer(&c.id, &a.id, false, fixtures::now()).await, "decline twice"),
+        ok(store.refuse_offer(&c.id, &a.id, Refusal::Declined, fixtures::now()).await, "decline twice"),
         None,
         "declined once"
     );
 
     // Missed offers count in a row; an accept starts the count again.
     ok(store.offer(&c.id, &b.id, &offer_at(60)).await, "offer to b").expect("offered to b");
-    let missed = ok(store.refuse_offer(&c.id, &b.id, true, fixtures::now()).await, "miss").expect("missed");
+    let missed =
+        ok(store.refuse_offer(&c.id, &b.id, Refusal::Missed, fixtures::now()).await, "miss").expect("missed");
     assert_eq!(missed.refused_by, vec![a.id.clone(), b.id.clone()], "both refusers are remembered");
     assert_eq!(missed.declined_at, Some(declined_at), "a miss is no decline: the decline's time stays");
+    assert_eq!(missed.declined_by, vec![a.id.clone()], "a miss is no decline: b is not paused");
     ok(store.offer(&first.id, &b.id, &offer_at(60)).await, "offer first to b").expect("offered");
-    ok(store.refuse_offer(&first.id, &b.id, true, fixtures::now()).await, "miss again")
+    ok(store.refuse_offer(&first.id, &b.id, Refusal::Missed, fixtures::now()).await, "miss again")
         .expect("missed again");
     let b_now = agent(store, &b.id).await;
     assert_eq!((b_now.active, b_now.missed_offers), (0, 2), "two misses in a row");
@@ -135,6 +166,7 @@ async fn decline_and_miss_give_the_slot_back_and_keep_the_place_in_line(store: &
     // Requeueing into a queue forgets the refusals made in the old one.
     let moved = ok(store.requeue(&c.id, &q, fixtures::now()).await, "requeue").expect("requeued");
     assert!(moved.refused_by.is_empty() && moved.offer.is_none(), "requeue: a fresh start {moved:?}");
+    assert!(moved.declined_by.is_empty() && moved.declined_at.is_none(), "requeue: no pause {moved:?}");
     assert_eq!(get(store, &c.id).await, moved, "requeue: stored as returned");
 }
 
@@ -154,7 +186,7 @@ async fn offer_checks_every_condition(store: &Arc<dyn Store>) {
     assert_eq!(ok(store.offer(&gone, &full.id, &offer_at(60)).await, "offer (no conv)"), None, "gone");
     assert_eq!(ok(store.accept_offer(&gone, &full.id, fixtures::now()).await, "accept (gone)"), None, "gone");
     assert_eq!(
-        ok(store.refuse_offer(&gone, &full.id, true, fixtures::now()).await, "refuse (gone)"),
+        ok(store.refuse_offer(&gone, &full.id, Refusal::Missed, fixtures::now()).await, "refuse (gone)"),
         None,
         "gone"
     );
@@ -183,7 +215,11 @@ async fn accept_and_expiry_race_has_one_winner(store: &Arc<dyn Store>) {
                 if i % 2 == 0 {
                     ok(store.accept_offer(&cid, &aid, fixtures::now()).await, "accept (race)").is_some()
                 } else {
-                    ok(store.refuse_offer(&cid, &aid, true, fixtures::now()).await, "refuse (race)").is_some()
+                    ok(
+                        store.refuse_offer(&cid, &aid, Refusal::Missed, fixtures::now()).await,
+                        "refuse (race)",
+                    )
+                    .is_some()
                 }
             }));
         }

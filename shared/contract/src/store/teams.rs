@@ -4,6 +4,7 @@
 //! distribution stress run with teams whose capacity is below the sum of their members'.
 
 use smsdesk_domain::assign::rank_candidates;
+use smsdesk_domain::offer::Refusal;
 use smsdesk_domain::transfer::{Transfer, TransferTarget};
 use smsdesk_domain::*;
 use smsdesk_ports::{Store, TeamDelete, TeamJoin, TeamSettings};
@@ -128,9 +129,13 @@ async fn a_full_team_gets_nothing_and_every_release_gives_its_slot_back(store: &
     // Offer then refusal (a decline, an expiry): back.
     ok(store.offer(&c2, &b.id, &offer()).await, "offer").expect("offered");
     assert_eq!(team_of(store, &t.id).await.active, 1);
-    ok(store.refuse_offer(&c2, &b.id, true, fixtures::now()).await, "refuse_offer").expect("refused");
+    ok(store.refuse_offer(&c2, &b.id, Refusal::Missed, fixtures::now()).await, "refuse_offer")
+        .expect("refused");
     assert_eq!(team_of(store, &t.id).await.active, 0);
-    assert_eq!(ok(store.refuse_offer(&c2, &b.id, true, fixtures::now()).await, "refuse_offer (again)"), None);
+    assert_eq!(
+        ok(store.refuse_offer(&c2, &b.id, Refusal::Missed, fixtures::now()).await, "refuse_offer (again)"),
+        None
+    );
     assert_eq!(team_of(store, &t.id).await.active, 0, "a second refusal gives nothing back twice");
     // Requeue (hand-back): back.
     ok(store.assign(&c2, &b.id, now).await, "assign").expect("assigned");

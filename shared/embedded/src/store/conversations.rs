@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
+use smsdesk_domain::offer::Refusal;
 use smsdesk_domain::*;
 use smsdesk_ports::{ConversationStore, OpenOutcome, PortError, PortResult};
 use time::OffsetDateTime;
@@ -109,6 +110,7 @@ fn requeue_in(
     c.offer = None;
     c.refused_by.clear();
     c.declined_at = None;
+    c.declined_by.clear();
     c.transfer = None;
     save(tx, &c)?;
     Ok(Some(c))
@@ -318,7 +320,7 @@ impl ConversationStore for EmbeddedStore {
         &self,
         conversation: &ConversationId,
         agent: &AgentId,
-        missed: bool,
+        how: Refusal,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
         let (cid, aid) = (conversation.to_string(), agent.clone());
@@ -330,7 +332,7 @@ impl ConversationStore for EmbeddedStore {
                 }
                 if let Some(mut a) = load_agent(tx, aid.as_str())? {
                     a.active = a.active.saturating_sub(1);
-                    if missed {
+                    if how == Refusal::Missed {
                         a.missed_offers = a.missed_offers.saturating_add(1);
                     }
                     save_agent(tx, &a)?;
@@ -339,11 +341,14 @@ impl ConversationStore for EmbeddedStore {
                 c.state = ConversationState::Open;
                 c.agent_id = None;
                 c.offer = None;
-                if !c.refused_by.contains(&aid) {
-                    c.refused_by.push(aid);
+                if how != Refusal::Withdrawn && !c.refused_by.contains(&aid) {
+                    c.refused_by.push(aid.clone());
                 }
-                if !missed {
+                if how == Refusal::Declined {
                     c.declined_at = Some(at);
+                    if !c.declined_by.contains(&aid) {
+                        c.declined_by.push(aid);
+                    }
                 }
                 save(tx, &c)?;
                 Ok(Some(c))

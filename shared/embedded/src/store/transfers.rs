@@ -61,6 +61,7 @@ impl TransferStore for EmbeddedStore {
                 c.offer = None;
                 c.refused_by.clear();
                 c.declined_at = None;
+                c.declined_by.clear();
                 c.transfer = Some(transfer);
                 save(tx, &c)?;
                 Ok(Some(c))
@@ -96,6 +97,7 @@ impl TransferStore for EmbeddedStore {
                 c.offer = None;
                 c.refused_by.clear();
                 c.declined_at = None;
+                c.declined_by.clear();
                 save(tx, &c)?;
                 Ok(Some(c))
             })
