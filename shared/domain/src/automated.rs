@@ -345,6 +345,7 @@ pub fn validate_messaging(
                     format!("is {chars} characters long; the limit is {}", crate::text::MAX_MESSAGE_CHARS),
                 ));
             }
+            crate::validation::check_free_text(&field(), text)?;
             crate::placeholder::check(text, kind.placeholders())
                 .map_err(|rule| FieldError::new(field(), rule))?;
             let missing = kind.required_placeholders().iter().find(|p| !text.contains(*p));
@@ -417,6 +418,7 @@ fn validate_consent_keywords(settings: &crate::model::MessagingSettings) -> Resu
                         "must be 1 to 30 characters besides the spaces, punctuation and symbols around it",
                     ));
                 }
+                crate::validation::check_display_name(&field, w)?;
                 match seen.get(&word) {
                     // The same keyword again (for another language, or a built-in one): it means the same.
                     Some(Owner::Consent { kind: owned, .. }) if *owned == kind => {}

@@ -83,6 +83,7 @@ pub fn validate_keywords(settings: &MessagingSettings) -> Result<(), FieldError>
                     "must be 1 to 30 characters besides spaces and punctuation",
                 ));
             }
+            crate::validation::check_display_name(&field, w)?;
             if consent_words.contains(&word) {
                 return Err(FieldError::new(field, format!("'{word}' is a consent keyword")));
             }

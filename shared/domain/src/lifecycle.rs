@@ -118,6 +118,7 @@ fn validate_labels(field: &str, labels: &[String]) -> Result<(), FieldError> {
                 format!("1-{MAX_LABEL_CHARS} characters, no leading or trailing spaces"),
             ));
         }
+        crate::validation::check_display_name(&format!("{field}[{i}]"), label)?;
         if labels[..i].contains(label) {
             return Err(FieldError::new(format!("{field}[{i}]"), format!("'{label}' is listed twice")));
         }
@@ -184,6 +185,9 @@ pub fn check_wrap_up(
     }
     if request.notes.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTES_CHARS) {
         return Err(FieldError::new("notes", format!("at most {MAX_NOTES_CHARS} characters")));
+    }
+    if let Some(notes) = &request.notes {
+        crate::validation::check_free_text("notes", notes)?;
     }
     Ok(WrapUp { disposition: request.disposition, tags: request.tags, notes: request.notes, agent_id, at })
 }

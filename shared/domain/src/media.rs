@@ -321,6 +321,9 @@ pub fn validate_policy(
             ),
         ));
     }
+    if let Some(text) = &policy.refused_text {
+        crate::validation::check_free_text("attachments.refused_text", text)?;
+    }
     if let Some(max) = policy.max_bytes
         && !(1..=provider.max_bytes).contains(&max)
     {

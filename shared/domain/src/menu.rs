@@ -133,6 +133,7 @@ pub fn validate(menu: &Menu) -> Result<(), FieldError> {
         if text.trim().is_empty() || text.chars().count() > crate::MAX_MESSAGE_CHARS {
             return Err(FieldError::new(field, "must be 1 to 1600 characters"));
         }
+        crate::validation::check_free_text(&field, text)?;
     }
     if menu.options.is_empty() || menu.options.len() > MAX_OPTIONS {
         return Err(FieldError::new("options", format!("must have 1 to {MAX_OPTIONS} options")));

@@ -35,6 +35,7 @@ pub fn note_text(raw: &str) -> Result<String, FieldError> {
     if chars > MAX_NOTE_CHARS {
         return Err(FieldError::new("text", format!("at most {MAX_NOTE_CHARS} characters (got {chars})")));
     }
+    crate::validation::check_free_text("text", text)?;
     Ok(text.to_string())
 }
 

@@ -68,12 +68,14 @@ pub fn validate(reply: &QuickReply) -> Result<(), FieldError> {
             format!("must be 1 to {MAX_TITLE_CHARS} characters, not blank"),
         ));
     }
+    crate::validation::check_display_name("title", &reply.title)?;
     if reply.text.trim().is_empty() || reply.text.chars().count() > crate::MAX_MESSAGE_CHARS {
         return Err(FieldError::new(
             "text",
             format!("must be 1 to {} characters, not blank", crate::MAX_MESSAGE_CHARS),
         ));
     }
+    crate::validation::check_free_text("text", &reply.text)?;
     crate::placeholder::check(&reply.text, &PLACEHOLDERS).map_err(|rule| FieldError::new("text", rule))?;
     Ok(())
 }

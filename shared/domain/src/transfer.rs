@@ -100,6 +100,9 @@ pub fn check_request(
     if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
         return Err(FieldError::new("note", format!("at most {MAX_NOTE_CHARS} characters")));
     }
+    if let Some(note) = &note {
+        crate::validation::check_free_text("note", note)?;
+    }
     Ok((target, note))
 }
 

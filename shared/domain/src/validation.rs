@@ -25,6 +25,52 @@ impl fmt::Display for FieldError {
 
 impl std::error::Error for FieldError {}
 
+/// A name people read (an agent's, a channel's, a contact's, a number's description, a disposition, a tag, a
+/// quick reply's title, a keyword): one line of printable text. Every control character is refused: C0
+/// (NUL, newline, tab, escape, ...), DEL and C1. A name is shown in lists, headers and CRM timelines, where a
+/// newline breaks the line and a NUL or an escape corrupts what reads it.
+pub fn check_display_name(field: &str, name: &str) -> Result<(), FieldError> {
+    match first_control(name, |_| false) {
+        Some((at, c)) => Err(FieldError::new(
+            field,
+            format!(
+                "must not contain control characters such as newlines or tabs ({} at character {at})",
+                code(c)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A text people write for people (a note, an agent's reply, an automated message's template, a quick reply's
+/// text): newline, carriage return and tab lay it out and are kept; every other control character (NUL,
+/// escape, bell, backspace, DEL, C1, ...) is refused. Customers' own texts are never checked by this: what a
+/// provider delivers is kept as it came.
+pub fn check_free_text(field: &str, text: &str) -> Result<(), FieldError> {
+    match first_control(text, |c| matches!(c, '\n' | '\r' | '\t')) {
+        Some((at, c)) => Err(FieldError::new(
+            field,
+            format!(
+                "must not contain control characters other than newline, carriage return and tab ({} at \
+                 character {at})",
+                code(c)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The first control character of `text` that `allowed` does not let through, with its position (1-based,
+/// in characters). `char::is_control` is exactly C0, DEL and C1 (general category Cc).
+fn first_control(text: &str, allowed: impl Fn(char) -> bool) -> Option<(usize, char)> {
+    text.chars().enumerate().find(|(_, c)| c.is_control() && !allowed(*c)).map(|(i, c)| (i + 1, c))
+}
+
+/// `U+0000`: how a refusal names a character that cannot be shown.
+fn code(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
+}
+
 /// Names of queues and menus: 2 to 30 characters, each a letter, a digit, `-`, `_`, `.` or `:`.
 pub fn check_name(field: &str, name: &str) -> Result<(), FieldError> {
     let count = name.chars().count();
@@ -66,6 +112,7 @@ pub fn validate_queue(queue: &WorkQueue) -> Result<(), FieldError> {
     if message.is_empty() || message.chars().count() > crate::MAX_MESSAGE_CHARS {
         return Err(FieldError::new("expiry_message", "must be 1 to 1600 characters"));
     }
+    check_free_text("expiry_message", &queue.expiry_message)?;
     Ok(())
 }
 
@@ -107,6 +154,51 @@ mod tests {
 
     fn queue(name: &str) -> WorkQueue {
         WorkQueue::new(QueueId::new("q_1"), name, time::macros::datetime!(2026-11-29 10:00 UTC))
+    }
+
+    #[test]
+    fn display_names_refuse_every_control_character() {
+        for ok in ["Ada Lovelace", "Ñandú & Co.", "Support line (EU)", "日本語", "😀 emoji"] {
+            assert_eq!(check_display_name("name", ok), Ok(()), "{ok}");
+        }
+        for bad in ["Ada\0", "a\nb", "a\rb", "a\tb", "esc\u{1b}[31m", "del\u{7f}", "c1\u{85}", "c1\u{9f}"] {
+            let refused = check_display_name("name", bad).expect_err(bad);
+            assert_eq!(refused.field, "name", "{bad}");
+            assert!(refused.rule.contains("control characters"), "{bad}: {}", refused.rule);
+        }
+        let refused = check_display_name("numbers[0].description", "ab\0").expect_err("NUL");
+        assert_eq!(
+            refused.to_string(),
+            "numbers[0].description: must not contain control characters such as \
+            newlines or tabs (U+0000 at character 3)"
+        );
+    }
+
+    #[test]
+    fn free_texts_keep_newlines_and_tabs_and_refuse_other_control_characters() {
+        for ok in ["line one\nline two", "windows\r\nline", "col\tcol", "plain", "¿Qué tal? 😀"] {
+            assert_eq!(check_free_text("text", ok), Ok(()), "{ok:?}");
+        }
+        for bad in [
+            "nul\0",
+            "bell\u{7}",
+            "esc\u{1b}[2J",
+            "backspace\u{8}",
+            "vt\u{b}",
+            "ff\u{c}",
+            "del\u{7f}",
+            "c1\u{80}",
+            "nel\u{85}",
+        ] {
+            let refused = check_free_text("notes", bad).expect_err(bad);
+            assert_eq!(refused.field, "notes", "{bad:?}");
+        }
+        assert_eq!(
+            check_free_text("text", "a\nb\0").map_err(|e| e.to_string()),
+            Err("text: must not contain control characters other than newline, carriage return and tab \
+                 (U+0000 at character 4)"
+                .to_string())
+        );
     }
 
     #[test]

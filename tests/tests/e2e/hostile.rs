@@ -360,3 +360,158 @@ async fn bad_path_and_query_parameters_and_unknown_methods_answer_the_json_error
         }
     }
 }
+
+/// Control characters (issue: NUL accepted in names): names people read (agents, channels, numbers'
+/// descriptions, contacts, dispositions, quick replies' titles) refuse every control character, newlines
+/// included; free texts (replies, notes, automated messages, quick replies' texts) keep newline, carriage
+/// return and tab and refuse the others. Each refusal is a 400 naming the field, and changes nothing. A
+/// customer's text is never refused for what it holds: a NUL from the provider is kept and shown as it came.
+#[tokio::test]
+async fn control_characters_in_names_and_texts_are_a_400_naming_the_field_but_a_customers_text_is_kept() {
+    let Some(s) = Setup::new().await else { return };
+    let (agent, token) = s.agent("Ada", 2).await;
+    // The customer's text with a NUL, an escape and a C1 control: taken, filed and shown whole.
+    let customer_text = "hi\u{0}there \u{1b}[31m red\u{85}";
+    s.text("H5000000000000000000000000000001", "15555550704", customer_text).await;
+    let conversation = s.work_item_for(&token, "+15555550704").await;
+    let transcript = s.api().conversation(&token, &conversation).await;
+    assert_eq!(transcript["messages"][0]["text"], customer_text, "{transcript}");
+    s.app.settled().await;
+    let before = snapshot(s.api()).await;
+
+    let (q, c) = (s.queue.as_str(), s.channel.as_str());
+    let notes = format!("/v1/conversations/{conversation}/notes");
+    let reply = format!("/v1/conversations/{conversation}/messages");
+    let transfer = format!("/v1/conversations/{conversation}/transfer");
+    let new_channel = |name: &str, description: &str| {
+        json!({"name": name, "provider": "telesign",
+               "credentials": {"customer_id": s.fake.customer_id, "api_key": s.fake.api_key},
+               "base_url": s.fake.base_url(),
+               "numbers": [{"number": "15555550198", "type": "geo", "description": description, "queue": q}]})
+    };
+    let cases: Vec<(&str, String, &str, Value, &str)> = vec![
+        (
+            "POST",
+            "/v1/agents".into(),
+            ADMIN_TOKEN,
+            json!({"name": "Bob\u{0}", "queues": [q], "capacity": 1}),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/agents".into(),
+            ADMIN_TOKEN,
+            json!({"name": "Bob\nSmith", "queues": [q], "capacity": 1}),
+            "name",
+        ),
+        ("PATCH", format!("/v1/agents/{agent}"), ADMIN_TOKEN, json!({"name": "Ada\u{7}"}), "name"),
+        ("POST", "/v1/channels".into(), ADMIN_TOKEN, new_channel("Tele\u{0}Sign", "Support"), "name"),
+        (
+            "POST",
+            "/v1/channels".into(),
+            ADMIN_TOKEN,
+            new_channel("TeleSign 2", "Support\nline"),
+            "numbers[0].description",
+        ),
+        ("PATCH", format!("/v1/channels/{c}"), ADMIN_TOKEN, json!({"name": "Main\u{9f}"}), "name"),
+        (
+            "PATCH",
+            format!("/v1/channels/{c}"),
+            ADMIN_TOKEN,
+            json!({"automated_messages": {"en": {"greeting": "Hi\u{0}"}}}),
+            "automated_messages.en.greeting",
+        ),
+        (
+            "PATCH",
+            format!("/v1/channels/{c}"),
+            ADMIN_TOKEN,
+            json!({"attachments": {"customer": true, "agent": true, "refused_text": "No\u{1b}"}}),
+            "attachments.refused_text",
+        ),
+        (
+            "POST",
+            "/v1/queues".into(),
+            ADMIN_TOKEN,
+            json!({"name": "Billing", "expiry_message": "Bye\u{1b}[2J"}),
+            "expiry_message",
+        ),
+        (
+            "PATCH",
+            format!("/v1/queues/{q}"),
+            ADMIN_TOKEN,
+            json!({"dispositions": ["Sol\tved"]}),
+            "dispositions[0]",
+        ),
+        (
+            "POST",
+            "/v1/contacts".into(),
+            ADMIN_TOKEN,
+            json!({"name": "Zoe\u{0}", "phone": "+15555550799"}),
+            "name",
+        ),
+        (
+            "POST",
+            "/v1/quick-replies".into(),
+            ADMIN_TOKEN,
+            json!({"shortcut": "hi", "title": "Hi\nthere", "text": "Hello"}),
+            "title",
+        ),
+        (
+            "POST",
+            "/v1/quick-replies".into(),
+            ADMIN_TOKEN,
+            json!({"shortcut": "hi", "title": "Hi", "text": "Hello\u{0}"}),
+            "text",
+        ),
+        (
+            "POST",
+            "/v1/consent".into(),
+            ADMIN_TOKEN,
+            json!({"phone": "+15555550799", "opted_out": true, "note": "by phone\u{0}"}),
+            "note",
+        ),
+        ("POST", notes.clone(), &token, json!({"text": "call back\u{0}"}), "text"),
+        ("POST", reply.clone(), &token, json!({"text": "hello\u{0}"}), "text"),
+        ("POST", reply.clone(), &token, json!({"text": "bell\u{7}"}), "text"),
+        ("POST", transfer.clone(), &token, json!({"queue_id": q, "note": "vip\u{0}"}), "note"),
+        (
+            "POST",
+            "/v1/messages".into(),
+            &token,
+            json!({"channel_id": c, "from": OUR_NUMBER, "to": "+15555550799", "text": "hi\u{0}"}),
+            "text",
+        ),
+    ];
+    for (method, path, who, body, field) in &cases {
+        let (status, answer) = s.api().call(method, path, Some(who), Some(body.clone())).await;
+        let what = format!("{method} {path} {body}");
+        assert_eq!(status, 400, "{what}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_request", "{what}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("{field}: ")) && message.contains("control characters"),
+            "{what}: {message:?} should name {field} and the rule"
+        );
+    }
+    s.app.settled().await;
+    assert_eq!(snapshot(s.api()).await, before, "nothing was created or changed");
+    let after = s.api().conversation(&token, &conversation).await;
+    assert_eq!(after["messages"], transcript["messages"], "no reply, note or transfer: {after}");
+    assert!(s.fake.sends().is_empty(), "nothing was sent");
+
+    // An over-long reply is still a 422, and free texts keep their newlines, carriage returns and tabs.
+    let (status, answer) =
+        s.api().call("POST", &reply, Some(&token), Some(json!({"text": "x".repeat(1601)}))).await;
+    assert_eq!((status, &answer["error"]["code"]), (422, &json!("invalid_text")), "{answer}");
+    s.api().ok("POST", &notes, &token, Some(json!({"text": "line one\nline two\tdone"})), 201).await;
+    s.api().ok("POST", &reply, &token, Some(json!({"text": "Hello,\r\nyour order:\tshipped"})), 202).await;
+    s.api()
+        .ok(
+            "PATCH",
+            &format!("/v1/channels/{c}"),
+            ADMIN_TOKEN,
+            Some(json!({"automated_messages": {"en": {"greeting": "Hi!\nWe are here."}}})),
+            200,
+        )
+        .await;
+}

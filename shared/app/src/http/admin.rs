@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
+use smsdesk_domain::validation;
 use smsdesk_domain::*;
 use smsdesk_ports::{AgentSettings, AgentWrite};
 use std::sync::Arc;
@@ -119,6 +120,7 @@ pub(crate) async fn create_agent(
     if name.is_empty() {
         return Err(ApiError::field("name", "must not be empty"));
     }
+    validation::check_display_name("name", name)?;
     if !(1..=100).contains(&body.capacity) {
         return Err(ApiError::field("capacity", "must be between 1 and 100"));
     }
@@ -194,6 +196,7 @@ pub(crate) async fn patch_agent(
             "name" => {
                 let name = value.as_str().map(str::trim).filter(|n| !n.is_empty());
                 let name = name.ok_or_else(|| ApiError::field("name", "must be a non-empty string"))?;
+                validation::check_display_name("name", name)?;
                 settings.name = name.to_string();
             }
             "capacity" => {
@@ -479,6 +482,9 @@ pub(crate) async fn change_consent(
     if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(ApiError::field("note", "must be at most 500 characters"));
     }
+    if let Some(note) = &note {
+        validation::check_free_text("note", note)?;
+    }
     let change = ConsentChange {
         id: app.ids.new_id("consent_"),
         customer: phone.clone(),
@@ -556,6 +562,7 @@ pub(crate) async fn create_contact(
     if name.is_empty() {
         return Err(ApiError::field("name", "must not be empty"));
     }
+    validation::check_display_name("name", name)?;
     let contact = Contact {
         id: ContactId::new(app.ids.new_id(ContactId::PREFIX)),
         name: name.to_string(),

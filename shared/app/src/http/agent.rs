@@ -436,6 +436,7 @@ pub(crate) async fn proactive(
     }
     let text = MessageText::parse(body.text)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}")))?;
+    smsdesk_domain::validation::check_free_text("text", text.as_str())?;
     // With an Idempotency-Key, a retry answers with what the first request created, and does nothing else.
     let session = if body.session { "session" } else { "one-off" };
     let print = ["proactive", channel.id.as_str(), from.e164(), to.e164(), text.as_str(), session];

@@ -159,6 +159,7 @@ async fn parse_number(app: &App, index: usize, value: &Value) -> ApiResult<Chann
         _ => {}
     }
     let description = opt_str(obj, &path, "description")?.unwrap_or_default().to_string();
+    smsdesk_domain::validation::check_display_name(&format!("{path}description"), &description)?;
     let queue = QueueId::new(str_field(obj, &path, "queue")?);
     if app.store.get_queue(&queue).await?.is_none() {
         return Err(ApiError::field(format!("{path}queue"), format!("no queue '{queue}'")));
@@ -335,6 +336,7 @@ pub fn parse_base_url(value: Option<&str>, allow_loopback_http: bool) -> ApiResu
 pub async fn create(app: &App, body: &Value) -> ApiResult<ChannelView> {
     let obj = body.as_object().ok_or_else(|| ApiError::field("body", "must be a JSON object"))?;
     let name = str_field(obj, "", "name")?.trim().to_string();
+    smsdesk_domain::validation::check_display_name("name", &name)?;
     let provider_raw = str_field(obj, "", "provider")?;
     let provider = ProviderKind::parse(provider_raw).ok_or_else(|| {
         ApiError::field(
@@ -512,6 +514,7 @@ fn apply_patch(app: &App, channel: &Channel, patch: &Value) -> ApiResult<Channel
         if updated.name.is_empty() {
             return Err(ApiError::field("name", "must not be empty"));
         }
+        smsdesk_domain::validation::check_display_name("name", &updated.name)?;
     }
     if obj.contains_key("base_url") {
         updated.base_url = parse_base_url(updated.base_url.as_deref(), app.config.allow_loopback_http)?;

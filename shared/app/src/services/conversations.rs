@@ -133,6 +133,7 @@ pub async fn reply(
     let text = MessageText::parse(text).map_err(|e| {
         ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}"))
     })?;
+    smsdesk_domain::validation::check_free_text("text", text.as_str())?;
     lifecycle::may_text_customer(conversation.state).map_err(|e| no_text(&conversation, e))?;
     let Some(key) = key else {
         return outbound::queue_reply(app, &conversation, text, Author::Agent, who.agent_id()).await;
@@ -403,6 +404,7 @@ pub async fn new_contact(app: &App, who: &Principal, id: &str, name: &str) -> Ap
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::field("new_contact.name", "must be 1 to 200 characters"));
     }
+    smsdesk_domain::validation::check_display_name("new_contact.name", name)?;
     let contact = Contact {
         id: ContactId::new(app.ids.new_id(ContactId::PREFIX)),
         name: name.to_string(),

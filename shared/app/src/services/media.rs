@@ -329,6 +329,7 @@ pub async fn reply_with_media(
     let (conversation, channel) = open_for_reply(app, who, id).await?;
     let text = MessageText::parse(text)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}")))?;
+    smsdesk_domain::validation::check_free_text("text", text.as_str())?;
     check_count(media_ids.len(), &channel.media_limits()).map_err(refused)?;
     let store = media_store(app)?;
     let message_id = match key {
