@@ -30,12 +30,30 @@ impl CredentialsError {
     }
 }
 
-/// The admin API's `credentials` object; required unless the provider needs none.
+/// The admin API's `credentials` object; required unless the provider needs none. `null` is refused, for
+/// the object (a `PUT /v1/channels/{id}/credentials` of `null` would otherwise store no key) and for each of
+/// its fields ([`no_null_fields`]).
 pub fn input_object(value: Option<&Value>) -> Result<&Map<String, Value>, CredentialsError> {
     match value {
-        Some(Value::Object(o)) => Ok(o),
-        None | Some(Value::Null) => Err(CredentialsError::new("credentials", "is required")),
+        Some(Value::Object(o)) => no_null_fields(o).map(|()| o),
+        None => Err(CredentialsError::new("credentials", "is required")),
+        Some(Value::Null) => Err(CredentialsError::new(
+            "credentials",
+            "must be an object of the provider's credential fields, not null",
+        )),
         Some(_) => Err(CredentialsError::new("credentials", "must be an object")),
+    }
+}
+
+/// Credentials are replaced whole, never merged: a field is given a value or left out, and `null` is no
+/// value (it would read as "remove" in a patch, as "absent" here: ambiguous, so refused, naming the field).
+pub fn no_null_fields(obj: &Map<String, Value>) -> Result<(), CredentialsError> {
+    match obj.iter().find(|(_, v)| v.is_null()) {
+        Some((key, _)) => Err(CredentialsError::new(
+            format!("credentials.{key}"),
+            "must not be null (give a value, or leave an optional field out)",
+        )),
+        None => Ok(()),
     }
 }
 
@@ -147,6 +165,15 @@ mod tests {
         assert_eq!(optional(obj, "a").unwrap(), None);
         assert!(optional(obj, "b").is_err());
         assert_eq!(input_object(None).unwrap_err().to_string(), "credentials: is required");
+        assert_eq!(
+            input_object(Some(&Value::Null)).unwrap_err().to_string(),
+            "credentials: must be an object of the provider's credential fields, not null"
+        );
+        let with_null = json!({"customer_id": "c", "api_key": null});
+        assert_eq!(
+            input_object(Some(&with_null)).unwrap_err().to_string(),
+            "credentials.api_key: must not be null (give a value, or leave an optional field out)"
+        );
         assert_eq!(input_object(Some(&json!([]))).unwrap_err().to_string(), "credentials: must be an object");
     }
 

@@ -412,3 +412,59 @@ async fn concurrent_requests_for_one_number_give_it_to_exactly_one_channel() {
     s.api().ok("PUT", &loser_path, ADMIN_TOKEN, Some(json!({"numbers": [number(contested)]})), 200).await;
     assert_eq!(channels_listing(&s, contested).await, vec![loser.as_str().expect("id").to_string()]);
 }
+
+/// `PUT /v1/channels/{id}/credentials` replaces the credentials whole: `null` for the body or for any field
+/// is no value, so it is a 400 naming it, and the stored key stays (sends and validation keep working).
+#[tokio::test]
+async fn null_credentials_or_a_null_credential_field_are_a_400_naming_it_and_keep_the_key() {
+    let Some(s) = Setup::new().await else { return };
+    let path = format!("/v1/channels/{}/credentials", s.channel);
+    let before = s.api().ok("GET", &format!("/v1/channels/{}", s.channel), ADMIN_TOKEN, None, 200).await;
+    let (customer, key) = (s.fake.customer_id.as_str(), s.fake.api_key.as_str());
+    let refused = |status: u16, answer: &Value, field: &str, what: &str| {
+        assert_eq!((status, &answer["error"]["code"]), (400, &json!("invalid_request")), "{what}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(&format!("{field}: ")), "{what}: {message:?} should name {field}");
+        assert!(message.contains("null"), "{what}: {message:?} should say null is the fault");
+    };
+    for (body, field) in [
+        (Value::Null, "credentials"),
+        (json!({"customer_id": customer, "api_key": null}), "credentials.api_key"),
+        (json!({"customer_id": null, "api_key": key}), "credentials.customer_id"),
+        (
+            json!({"customer_id": customer, "api_key": key, "previous_api_key": null}),
+            "credentials.previous_api_key",
+        ),
+    ] {
+        let (status, answer) = s.api().admin("PUT", &path, Some(body.clone())).await;
+        refused(status, &answer, field, &body.to_string());
+    }
+    let after = s.api().ok("GET", &format!("/v1/channels/{}", s.channel), ADMIN_TOKEN, None, 200).await;
+    assert_eq!(after, before, "the credentials are as they were");
+    let verdict =
+        s.api().ok("POST", &format!("/v1/channels/{}/validate", s.channel), ADMIN_TOKEN, None, 200).await;
+    assert_eq!(verdict["valid"], true, "the stored key still proves the account: {verdict}");
+
+    // The sandbox takes any credentials object, or none, but not null (`smsdesk dev` only).
+    if s.app.aws.is_none() {
+        let sandbox = s
+            .api()
+            .ok(
+                "POST",
+                "/v1/channels",
+                ADMIN_TOKEN,
+                Some(json!({"name": "Sandbox", "provider": "sandbox",
+                    "numbers": [{"number": "15555550197", "type": "geo", "queue": s.queue}]})),
+                201,
+            )
+            .await;
+        let path = format!("/v1/channels/{}/credentials", sandbox["id"].as_str().expect("id"));
+        for (body, field) in
+            [(Value::Null, "credentials"), (json!({"anything": null}), "credentials.anything")]
+        {
+            let (status, answer) = s.api().admin("PUT", &path, Some(body.clone())).await;
+            refused(status, &answer, field, &format!("sandbox {body}"));
+        }
+        s.api().ok("PUT", &path, ADMIN_TOKEN, Some(json!({})), 200).await;
+    }
+}

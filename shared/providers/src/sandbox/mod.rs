@@ -56,13 +56,14 @@ impl Provider for Sandbox {
         true
     }
 
-    /// The sandbox has no secret: no credentials, or any object, is fine.
+    /// The sandbox has no secret: no credentials, or any object without nulls, is fine (`null` is refused as
+    /// for every provider: [`crate::credentials::input_object`]).
     fn parse_credentials(&self, input: Option<&Value>) -> Result<Credentials, CredentialsError> {
         match input {
-            None | Some(Value::Null) | Some(Value::Object(_)) => {
-                Ok(Credentials::empty(ProviderKind::Sandbox))
+            None => Ok(Credentials::empty(ProviderKind::Sandbox)),
+            Some(_) => {
+                crate::credentials::input_object(input).map(|_| Credentials::empty(ProviderKind::Sandbox))
             }
-            Some(_) => Err(CredentialsError::new("credentials", "must be an object")),
         }
     }
 

@@ -266,12 +266,16 @@ fn webhook_fixtures() {
 fn credentials_are_optional_and_never_shown() {
     let sandbox = Sandbox::new(Arc::new(MemoryOutbox::default()), Arc::new(FixedClock));
     assert!(sandbox.embedded_only());
-    for input in [None, Some(serde_json::Value::Null), Some(serde_json::json!({"anything": 1}))] {
+    for input in [None, Some(serde_json::json!({})), Some(serde_json::json!({"anything": 1}))] {
         let creds = sandbox.parse_credentials(input.as_ref()).unwrap();
         assert_eq!(creds.provider(), ProviderKind::Sandbox);
         assert_eq!(sandbox.redact(&creds), serde_json::json!({}));
     }
     assert!(sandbox.parse_credentials(Some(&serde_json::json!("x"))).is_err());
+    // null is no credentials object, and no credential field's value (`PUT .../credentials` of null).
+    let refused = |input: serde_json::Value| sandbox.parse_credentials(Some(&input)).unwrap_err().field;
+    assert_eq!(refused(serde_json::Value::Null), "credentials");
+    assert_eq!(refused(serde_json::json!({"anything": null})), "credentials.anything");
 }
 
 #[test]
