@@ -468,3 +468,54 @@ async fn null_credentials_or_a_null_credential_field_are_a_400_naming_it_and_kee
         s.api().ok("PUT", &path, ADMIN_TOKEN, Some(json!({})), 200).await;
     }
 }
+
+/// `PATCH /v1/channels/{id}` is a JSON merge patch (RFC 7396): `null` removes a member, which for a setting
+/// with a default is going back to that default, at any depth; `name` has none, and the 400 says so.
+#[tokio::test]
+async fn null_in_a_channel_patch_resets_the_setting_to_its_default() {
+    let Some(s) = Setup::new().await else { return };
+    let path = format!("/v1/channels/{}", s.channel);
+    let defaults = s.api().ok("GET", &path, ADMIN_TOKEN, None, 200).await;
+    let changed = json!({
+        "smart_encoding": true,
+        "automated_messages_enabled": false,
+        "attachments": {"customer": true, "agent": true, "refused_text": "No pictures, please."},
+        "automated_messages": {"en": {"greeting": "Hello!", "help": "Call us."}},
+        "consent_keywords": {"fr": {"opt_out": ["ARRETEZ"]}},
+        "language_keywords": {"fr": ["FRANCAIS"]},
+        "language": "es",
+        "inactivity_secs": 3600,
+    });
+    let patched = s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(changed), 200).await;
+    assert_eq!(patched["attachments"]["customer"], true, "{patched}");
+    // Nested nulls: one field of an object, one text of a language.
+    let nested = json!({"attachments": {"agent": null, "refused_text": null},
+                        "automated_messages": {"en": {"greeting": null}}});
+    let patched = s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(nested), 200).await;
+    assert_eq!(patched["attachments"]["customer"], true, "untouched: {patched}");
+    assert_eq!(patched["attachments"]["agent"], defaults["attachments"]["agent"], "{patched}");
+    assert_eq!(patched["attachments"]["refused_text"], defaults["attachments"]["refused_text"], "{patched}");
+    assert_eq!(
+        patched["automated_messages"]["en"]["greeting"],
+        defaults["automated_messages"]["en"]["greeting"]
+    );
+    assert_eq!(patched["automated_messages"]["en"]["help"], "Call us.", "untouched: {patched}");
+    // Every setting back to its default with null.
+    let all_null = json!({
+        "smart_encoding": null, "automated_messages_enabled": null, "attachments": null,
+        "automated_messages": null, "consent_keywords": null, "language_keywords": null,
+        "language": null, "inactivity_secs": null,
+    });
+    let reset = s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(all_null), 200).await;
+    // Setup's channel was created with automated messages off; their default is on.
+    let mut defaults = defaults;
+    defaults["automated_messages_enabled"] = json!(true);
+    assert_eq!(reset, defaults, "null resets every setting to what a new channel has");
+    assert_eq!(s.api().ok("GET", &path, ADMIN_TOKEN, None, 200).await, defaults, "and it is stored");
+    // The name has no default: null is a 400 saying so, and nothing changes.
+    let (status, answer) = s.api().admin("PATCH", &path, Some(json!({"name": null}))).await;
+    assert_eq!((status, &answer["error"]["code"]), (400, &json!("invalid_request")), "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("name: has no default"), "{message}");
+    assert_eq!(s.api().ok("GET", &path, ADMIN_TOKEN, None, 200).await, defaults);
+}

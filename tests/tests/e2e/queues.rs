@@ -192,3 +192,42 @@ async fn the_service_level_is_the_share_answered_within_the_queue_target() {
     let (status, _) = s.api().call("GET", &stats_path, Some(&token), None).await;
     assert_eq!(status, 403, "an agent does not read queue stats");
 }
+
+/// `PATCH /v1/queues/{id}` is a JSON merge patch (RFC 7396): `null` resets a setting to its default and
+/// removes an optional one; a field without a default (`name`, `operating_hours.time_zone`) refuses null
+/// with a 400 that says so and how to go on.
+#[tokio::test]
+async fn null_in_a_queue_patch_resets_the_setting_to_its_default_or_says_why_it_cannot() {
+    let Some(app) = spawn_app().await else { return };
+    let api = &app.api;
+    let created = api.ok("POST", "/v1/queues", ADMIN_TOKEN, Some(json!({"name": "Resets"})), 201).await;
+    let path = format!("/v1/queues/{}", created["id"].as_str().expect("id"));
+    let defaults = api.ok("GET", &path, ADMIN_TOKEN, None, 200).await;
+    let changed = json!({
+        "dispositions": ["Solved"], "tags": ["vip"], "refusal_timeout_secs": 90, "max_missed_offers": 5,
+        "expiry_message": "We could not get to you, sorry.", "expiry_seconds": 600, "hidden": true,
+        "operating_hours": {"time_zone": "Europe/Paris", "days": {"mon": [["09:00", "17:00"]]}},
+    });
+    let patched = api.ok("PATCH", &path, ADMIN_TOKEN, Some(changed), 200).await;
+    assert_eq!(patched["refusal_timeout_secs"], 90, "{patched}");
+    let all_null = json!({
+        "dispositions": null, "tags": null, "refusal_timeout_secs": null, "max_missed_offers": null,
+        "expiry_message": null, "expiry_seconds": null, "hidden": null, "operating_hours": null,
+    });
+    let reset = api.ok("PATCH", &path, ADMIN_TOKEN, Some(all_null), 200).await;
+    assert_eq!(reset, defaults, "null resets every setting to what a new queue has");
+    for (patch, field) in [
+        (json!({"name": null}), "name"),
+        (
+            json!({"operating_hours": {"time_zone": null, "days": {"mon": [["09:00", "17:00"]]}}}),
+            "operating_hours.time_zone",
+        ),
+    ] {
+        let (status, answer) = api.admin("PATCH", &path, Some(patch.clone())).await;
+        assert_eq!((status, &answer["error"]["code"]), (400, &json!("invalid_request")), "{patch}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(&format!("{field}: has no default")), "{patch}: {message}");
+        assert!(message.contains("give it a value"), "{patch}: {message}");
+    }
+    assert_eq!(api.ok("GET", &path, ADMIN_TOKEN, None, 200).await, defaults, "nothing changed");
+}

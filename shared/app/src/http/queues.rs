@@ -56,6 +56,38 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+/// After [`merge_patch`]: every member `patch` set to `null` that has a default in `defaults` (the record's
+/// defaults as JSON, nested as the record is) is set to that default rather than left missing. RFC 7396's
+/// `null` removes a member; for a setting that always has a value, removing it is going back to its default
+/// (`{"attachments": {"customer": null}}` is the default `false`, `{"smart_encoding": null}` the default).
+/// A member without a default in `defaults` stays removed: optional settings become unset, map entries go.
+pub fn reset_to_defaults(merged: &mut Value, patch: &Value, defaults: &Value) {
+    let (Value::Object(fields), Value::Object(changes), Value::Object(defaults)) = (merged, patch, defaults)
+    else {
+        return;
+    };
+    for (key, change) in changes {
+        let Some(default) = defaults.get(key) else { continue };
+        if change.is_null() {
+            fields.insert(key.clone(), default.clone());
+        } else if let Some(field) = fields.get_mut(key) {
+            reset_to_defaults(field, change, default);
+        }
+    }
+}
+
+/// Whether `patch` sets the member at `path` (`a.b.c`, as [`from_merged`] names fields) to `null`.
+fn nulled(patch: &Value, path: &str) -> bool {
+    let mut at = patch;
+    for name in path.split('.') {
+        match at.get(name) {
+            Some(next) => at = next,
+            None => return false,
+        }
+    }
+    at.is_null()
+}
+
 /// The body must be an object that leaves `immutable` alone.
 pub(crate) fn patch_object<'a>(body: &'a Value, immutable: &[&str]) -> ApiResult<&'a Map<String, Value>> {
     let fields = body.as_object().ok_or_else(|| ApiError::field("body", "must be a JSON object"))?;
@@ -67,6 +99,13 @@ pub(crate) fn patch_object<'a>(body: &'a Value, immutable: &[&str]) -> ApiResult
 
 /// A record read back from merged JSON; a type error names the field.
 pub(crate) fn from_merged<T: serde::de::DeserializeOwned>(merged: Value) -> ApiResult<T> {
+    from_patched(merged, &Value::Null)
+}
+
+/// As [`from_merged`], for `merged` = the stored record with `patch` merged in: a field the patch set to
+/// `null` that has no default (a queue's `name`, `operating_hours.time_zone`) is a 400 that says so and how
+/// to go on, rather than a bare "is required".
+pub(crate) fn from_patched<T: serde::de::DeserializeOwned>(merged: Value, patch: &Value) -> ApiResult<T> {
     serde_path_to_error::deserialize(merged).map_err(|e| {
         // The path to the value that did not fit (`offline_handback_secs`, `bot.url`, `hours.days[2]`);
         // "." for the body itself.
@@ -74,12 +113,23 @@ pub(crate) fn from_merged<T: serde::de::DeserializeOwned>(merged: Value) -> ApiR
         let msg = e.into_inner().to_string();
         let under = |name: &str| if path == "." { name.to_string() } else { format!("{path}.{name}") };
         match msg.strip_prefix("missing field `") {
-            Some(rest) => ApiError::field(under(rest.split('`').next().unwrap_or_default()), "is required"),
+            Some(rest) => {
+                let field = under(rest.split('`').next().unwrap_or_default());
+                if nulled(patch, &field) {
+                    ApiError::field(field, NO_DEFAULT)
+                } else {
+                    ApiError::field(field, "is required")
+                }
+            }
             None if path == "." => ApiError::field("body", format!("is not valid: {msg}")),
             None => ApiError::field(path, format!("is not valid: {msg}")),
         }
     })
 }
+
+/// Why a `null` in a merge patch was refused: the field has no default to go back to.
+pub(crate) const NO_DEFAULT: &str = "has no default, so null cannot reset it: give it a value (null resets a \
+     setting to its default, or removes an optional one)";
 
 fn internal(e: serde_json::Error) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("a record did not serialize: {e}"))
@@ -205,9 +255,10 @@ pub(crate) async fn patch_queue(
     let current = load_queue(&app, &id).await?;
     let mut changes = patch_object(&body, &["id", "created_at"])?.clone();
     let secret = take_bot_secret(&mut changes)?;
+    let changes = Value::Object(changes);
     let mut merged = serde_json::to_value(&current).map_err(internal)?;
-    merge_patch(&mut merged, &Value::Object(changes));
-    let queue: WorkQueue = from_merged(merged)?;
+    merge_patch(&mut merged, &changes);
+    let queue: WorkQueue = from_patched(merged, &changes)?;
     store_queue(&app, &queue, current.bot.is_some(), secret).await?;
     Ok(Json(view(&app, &queue).await?))
 }
@@ -480,6 +531,35 @@ mod tests {
         assert_eq!(named(json!({"name": "a", "inner": {"limit": "x"}})), "inner.limit");
         assert_eq!(named(json!({"name": "a", "inner": {}})), "inner.limit");
         assert_eq!(named(json!({"grace_secs": 5})), "name");
+    }
+
+    #[test]
+    fn null_resets_a_setting_to_its_default_and_is_refused_where_there_is_none() {
+        let defaults = json!({"enabled": true, "policy": {"customer": false, "agent": false}, "texts": {}});
+        let mut merged = json!({"name": "a", "enabled": false, "policy": {"customer": true, "agent": true}, "texts": {"es": 1}});
+        let patch =
+            json!({"enabled": null, "policy": {"agent": null}, "texts": {"es": null}, "grace_secs": null});
+        merge_patch(&mut merged, &patch);
+        reset_to_defaults(&mut merged, &patch, &defaults);
+        assert_eq!(
+            merged,
+            json!({"name": "a", "enabled": true, "policy": {"customer": true, "agent": false}, "texts": {}})
+        );
+        let patch = json!({"texts": null});
+        reset_to_defaults(&mut merged, &patch, &defaults);
+        assert_eq!(merged["texts"], json!({}));
+        // A field without a default: the refusal says why null cannot reset it.
+        let patch = json!({"name": null});
+        let mut merged = json!({"name": "a"});
+        merge_patch(&mut merged, &patch);
+        let refused = from_patched::<Settings>(merged.clone(), &patch).expect_err("no name");
+        assert_eq!(refused.message, format!("name: {NO_DEFAULT}"));
+        assert_eq!(from_merged::<Settings>(merged).expect_err("no name").message, "name: is required");
+        let patch = json!({"inner": {"limit": null}});
+        let mut merged = json!({"name": "a", "inner": {"limit": 3}});
+        merge_patch(&mut merged, &patch);
+        let refused = from_patched::<Settings>(merged, &patch).expect_err("no limit");
+        assert!(refused.message.starts_with("inner.limit: has no default"), "{}", refused.message);
     }
 
     #[test]

@@ -75,8 +75,10 @@ pub struct NewNumber {
     send_rate: Option<f64>,
 }
 
-/// The body of `PATCH /v1/channels/{id}`: a JSON merge patch of the channel's settings (null removes an
-/// optional one: `language`, `base_url`, `public_url`, `inactivity_secs`). Any other field is refused with a
+/// The body of `PATCH /v1/channels/{id}`: a JSON merge patch (RFC 7396) of the channel's settings. `null`
+/// removes an optional one (`language`, `base_url`, `public_url`, `inactivity_secs`) and resets any other
+/// setting to its default, at any depth (`{"attachments": null}`, `{"automated_messages": {"es": {"greeting":
+/// null}}}`: the built-in greeting); `name` has no default and refuses it. Any other field is refused with a
 /// 400 naming it (numbers and credentials have their own routes).
 #[derive(ToSchema, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -88,17 +90,21 @@ pub struct ChannelPatch {
     base_url: Option<String>,
     public_url: Option<String>,
     inactivity_secs: Option<u64>,
-    #[schema(value_type = Option<Object>, nullable = false)]
+    /// null: the default (no media either way, the built-in refusal text, the provider's limits).
+    #[schema(value_type = Option<Object>)]
     attachments: Option<Value>,
-    #[schema(nullable = false)]
+    /// null: the default, true.
     automated_messages_enabled: Option<bool>,
-    #[schema(value_type = Option<Object>, nullable = false)]
+    /// null: the built-in texts only.
+    #[schema(value_type = Option<Object>)]
     automated_messages: Option<Value>,
-    #[schema(value_type = Option<Object>, nullable = false)]
+    /// null: the built-in keywords only.
+    #[schema(value_type = Option<Object>)]
     consent_keywords: Option<Value>,
-    #[schema(nullable = false)]
+    /// null: the default, false.
     smart_encoding: Option<bool>,
-    #[schema(value_type = Option<Object>, nullable = false)]
+    /// null: the built-in language keywords only.
+    #[schema(value_type = Option<Object>)]
     language_keywords: Option<Value>,
 }
 
@@ -465,7 +471,24 @@ fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// `channel` with `patch` merged in (JSON merge patch), checked field by field.
+/// The defaults of a channel's settings, as JSON: what `null` in a `PATCH` resets each one to (the
+/// attachment policy, and the messaging settings: automated messages on with the built-in texts, no keywords
+/// of the admin's, smart encoding off).
+fn settings_defaults() -> Value {
+    let mut defaults = serde_json::to_value(MessagingSettings::default()).unwrap_or_default();
+    if let Value::Object(fields) = &mut defaults {
+        fields.insert(
+            "attachments".into(),
+            serde_json::to_value(AttachmentPolicy::default()).unwrap_or_default(),
+        );
+        // Left out of the stored JSON while empty; its default is still an empty map.
+        fields.entry("language_keywords").or_insert_with(|| json!({}));
+    }
+    defaults
+}
+
+/// `channel` with `patch` merged in (JSON merge patch), checked field by field. `null` resets a setting to
+/// its default ([`settings_defaults`]) and unsets an optional one; `name` has no default and refuses it.
 fn apply_patch(app: &App, channel: &Channel, patch: &Value) -> ApiResult<Channel> {
     let obj =
         patch.as_object().ok_or_else(|| ApiError::field("body", "must be a JSON object (a merge patch)"))?;
@@ -479,7 +502,11 @@ fn apply_patch(app: &App, channel: &Channel, patch: &Value) -> ApiResult<Channel
             return Err(ApiError::field(key, "is not a channel setting"));
         }
     }
+    if obj.get("name").is_some_and(Value::is_null) {
+        return Err(ApiError::field("name", crate::http::queues::NO_DEFAULT));
+    }
     merge_patch(&mut merged, patch);
+    crate::http::queues::reset_to_defaults(&mut merged, patch, &settings_defaults());
     // Each patched field is read on its own first, so a wrong type names its field.
     let fields = merged.as_object().cloned().unwrap_or_default();
     for key in obj.keys() {
