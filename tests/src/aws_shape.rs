@@ -177,6 +177,10 @@ pub struct AwsShape {
     pub faults: Faults,
     /// The DynamoDB table of this shape.
     pub table: String,
+    /// The media bucket of this shape (on moto), and an S3 client for it: what the bucket's lifecycle
+    /// rule does (expiring media) is done by the tests through it.
+    pub media_bucket: String,
+    pub s3: smsdesk_aws::aws_sdk_s3::Client,
     /// The `live` function (the console's live updates: WebSocket API and the table's stream).
     pub live: Option<crate::aws_live::LiveShape>,
     /// The webhook function's URL, with [`Hooks::webhook_function_url`].
@@ -397,12 +401,8 @@ impl AwsShape {
         cfg.queues =
             create_queues(&sqs_client, &format!("e2e-{}", &tag[..12])).await.expect("queues on moto");
         let media_bucket = cfg.media_bucket.clone().expect("media bucket name");
-        smsdesk_aws::create_media_bucket(
-            &smsdesk_aws::s3_client(&sdk, cfg.s3_endpoint.as_deref()),
-            &media_bucket,
-        )
-        .await
-        .expect("media bucket on moto");
+        let s3 = smsdesk_aws::s3_client(&sdk, cfg.s3_endpoint.as_deref());
+        smsdesk_aws::create_media_bucket(&s3, &media_bucket).await.expect("media bucket on moto");
 
         // The API's URL is known before any function is built (SMSDESK_PUBLIC_URL in the template).
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -643,6 +643,8 @@ impl AwsShape {
             api_url,
             shutdown,
             table: cfg.table.clone(),
+            media_bucket,
+            s3,
         }
     }
 

@@ -86,6 +86,8 @@ struct Inner {
     media: HashMap<String, MediaAnswer>,
     hits: Vec<MediaHit>,
     sends: Vec<TwilioSend>,
+    /// How many of the next sends are refused (400, Twilio's 21211: a permanent failure), after being kept.
+    refuse: u32,
 }
 
 #[derive(Clone)]
@@ -150,6 +152,12 @@ impl FakeTwilioMms {
         self.lock().sends.clone()
     }
 
+    /// Refuses the next `n` sends for good (400 with Twilio's code 21211), after keeping them and fetching
+    /// their media as usual.
+    pub fn refuse_next_sends(&self, n: u32) {
+        self.lock().refuse = n;
+    }
+
     /// `Basic base64(sid:token)`: what the account's media requests carry.
     pub fn basic_auth(&self) -> String {
         format!("Basic {}", STANDARD.encode(format!("{}:{}", self.account_sid, self.auth_token)))
@@ -190,11 +198,17 @@ async fn handle(
             }
         }
         let auth_ok = authorization.as_deref() == Some(expected.as_str());
-        shared.inner.lock().unwrap_or_else(|p| p.into_inner()).sends.push(TwilioSend {
-            form,
-            auth_ok,
-            fetched,
-        });
+        let refused = {
+            let mut inner = shared.inner.lock().unwrap_or_else(|p| p.into_inner());
+            inner.sends.push(TwilioSend { form, auth_ok, fetched });
+            let refused = inner.refuse > 0;
+            inner.refuse = inner.refuse.saturating_sub(1);
+            refused
+        };
+        if auth_ok && refused {
+            let body = json!({"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400});
+            return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        }
         if !auth_ok {
             return (
                 StatusCode::UNAUTHORIZED,

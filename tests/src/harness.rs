@@ -455,6 +455,30 @@ impl TestApp {
         settle_queue(self.app().queue.as_ref(), self.max_delay).await;
     }
 
+    /// Deletes a media item, its bytes and its record, as the media retention does (the bucket's lifecycle
+    /// rule in AWS; by hand in the embedded folder, `<db>.media/`).
+    pub async fn expire_media(&self, conversation: &str, id: &str) {
+        match &self.aws {
+            Some(aws) => {
+                for key in [format!("objects/{conversation}/{id}"), format!("items/{conversation}/{id}.json")]
+                {
+                    let deleted = aws.s3.delete_object().bucket(&aws.media_bucket).key(&key).send().await;
+                    deleted.unwrap_or_else(|e| panic!("delete {key} from the media bucket: {e:?}"));
+                }
+            }
+            None => {
+                let root = self.dir.path().join("smsdesk.db.media");
+                for path in [
+                    root.join("objects").join(conversation).join(id),
+                    root.join("objects").join(conversation).join(format!("{id}.type")),
+                    root.join("items").join(conversation).join(format!("{id}.json")),
+                ] {
+                    std::fs::remove_file(&path).unwrap_or_else(|e| panic!("remove {}: {e}", path.display()));
+                }
+            }
+        }
+    }
+
     /// Every queue's dead-letter queue is empty: nothing the app acknowledged was given up on.
     pub async fn assert_no_dead_letters(&self) {
         for kind in QueueKind::ALL {

@@ -149,6 +149,7 @@ pub fn outbound_message(conversation: &Conversation, status: MessageStatus, at: 
         automated: None,
         over_limit: false,
         internal: false,
+        media: Vec::new(),
         created_at: at,
         updated_at: at,
     }
@@ -177,6 +178,7 @@ pub fn inbound_message(
         automated: None,
         over_limit: false,
         internal: false,
+        media: Vec::new(),
         created_at: at,
         updated_at: at,
     }

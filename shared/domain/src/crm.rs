@@ -103,6 +103,7 @@ mod tests {
             automated: None,
             over_limit: false,
             internal: false,
+            media: Vec::new(),
             created_at: datetime!(2026-01-01 10:00 UTC) + time::Duration::seconds(i as i64),
             updated_at: datetime!(2026-01-01 10:00 UTC),
         }

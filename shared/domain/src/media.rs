@@ -73,8 +73,19 @@ impl MediaItem {
 
     /// The deterministic id of the `index`th item announced with inbound message `message`.
     pub fn inbound_id(message: &MessageId, index: usize) -> String {
+        Self::derived_id(&format!("{message}:{index}"))
+    }
+
+    /// The deterministic id of the copy of an item that `message` carries again at `index` (a resend
+    /// carries copies of the first message's items, each its own item of the new message), so that
+    /// resending twice makes the same copies.
+    pub fn copy_id(message: &MessageId, index: usize) -> String {
+        Self::derived_id(&format!("{message}:copy:{index}"))
+    }
+
+    fn derived_id(seed: &str) -> String {
         use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(format!("{message}:{index}").as_bytes());
+        let digest = Sha256::digest(seed.as_bytes());
         let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
         format!("{}_{hex}", Self::PREFIX)
     }

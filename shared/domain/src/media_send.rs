@@ -62,6 +62,31 @@ pub fn check_send(provider: ProviderKind, content_type: &str, size: u64) -> Resu
     Ok(())
 }
 
+/// Whether the items a message carried may go out again together in a new message (a resend): the rules an
+/// upload and a reply passed, checked again against the channel's settings and the provider's limits as
+/// they are now (either may have been lowered since): how many, each one's size, what `provider` sends of
+/// each type, and their total per message (`per_message`, as [`crate::media::check_total`] takes it).
+pub fn check_again(
+    items: &[crate::media::MediaItem],
+    limits: &crate::media::MediaLimits,
+    provider: ProviderKind,
+    per_message: Option<u64>,
+) -> Result<(), MediaRefusal> {
+    crate::media::check_count(items.len(), limits)?;
+    for item in items {
+        let size = item.size.unwrap_or(0);
+        if size > limits.max_bytes {
+            return Err(MediaRefusal::TooLarge { limit: limits.max_bytes });
+        }
+        let content_type = item.content_type.as_deref().unwrap_or("application/octet-stream");
+        if !crate::media::ALLOWED_TYPES.contains(&content_type) {
+            return Err(MediaRefusal::NotAllowed { content_type: content_type.to_string() });
+        }
+        check_send(provider, content_type, size)?;
+    }
+    crate::media::check_total(items.iter().map(|i| i.size.unwrap_or(0)), per_message, provider.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +118,45 @@ mod tests {
         let l = MediaLimits::for_provider(ProviderKind::Aws);
         assert_eq!((l.max_items, l.max_bytes), (1, AWS_IMAGE_MAX_BYTES));
         assert_eq!(check_send(ProviderKind::Twilio, "image/webp", 5_000_000), Ok(()));
+    }
+
+    fn item(content_type: &str, size: u64) -> crate::media::MediaItem {
+        crate::media::MediaItem {
+            id: "md_a".into(),
+            conversation_id: crate::ConversationId::new("cv_1"),
+            message_id: Some(crate::MessageId::new("msg_1")),
+            direction: crate::model::Direction::Outbound,
+            position: 0,
+            status: crate::media::MediaStatus::Stored,
+            content_type: Some(content_type.into()),
+            kind: Some(crate::media::MediaKind::Image),
+            size: Some(size),
+            width: None,
+            height: None,
+            error: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_resend_s_items_are_checked_against_the_limits_as_they_are_now() {
+        let twilio = MediaLimits::for_provider(ProviderKind::Twilio);
+        let two = [item("image/png", 3_000_000), item("image/jpeg", 1_000)];
+        assert_eq!(check_again(&two, &twilio, ProviderKind::Twilio, Some(5_000_000)), Ok(()));
+        // The channel's limits lowered since the first send: one item, 2000 bytes.
+        let lowered = MediaLimits::for_channel(ProviderKind::Twilio, Some(2_000), Some(1));
+        let err = check_again(&two, &lowered, ProviderKind::Twilio, Some(5_000_000)).unwrap_err();
+        assert_eq!(err, MediaRefusal::TooMany { limit: 1 });
+        let err = check_again(&two[..1], &lowered, ProviderKind::Twilio, Some(5_000_000)).unwrap_err();
+        assert_eq!(err, MediaRefusal::TooLarge { limit: 2_000 });
+        // Together over the provider's limit per message.
+        let err = check_again(&two, &twilio, ProviderKind::Twilio, Some(3_000_500)).unwrap_err();
+        assert!(matches!(err, MediaRefusal::TooLargeTogether { total: 3_001_000, .. }), "{err}");
+        // A type the provider does not send, or none smsdesk keeps.
+        let aws = MediaLimits::for_provider(ProviderKind::Aws);
+        let err = check_again(&[item("image/webp", 10)], &aws, ProviderKind::Aws, None).unwrap_err();
+        assert!(matches!(err, MediaRefusal::NotSentBy { .. }), "{err}");
+        let err = check_again(&[item("text/html", 10)], &twilio, ProviderKind::Twilio, None).unwrap_err();
+        assert!(matches!(err, MediaRefusal::NotAllowed { .. }), "{err}");
     }
 }

@@ -775,6 +775,10 @@ pub struct Message {
     /// An entry for agents only (a transfer and its note): in the transcript, never sent to the customer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub internal: bool,
+    /// The media items (ids, in order) an agent's reply carries: it is sent with all of them or not at all,
+    /// never as its text alone. Empty for a text (and for messages stored before replies named them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<String>,
     #[serde(with = "rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "rfc3339")]

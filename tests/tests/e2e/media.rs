@@ -746,3 +746,119 @@ async fn a_slow_media_host_delays_neither_the_opt_in_notice_nor_the_greeting_and
         "{c}"
     );
 }
+
+impl Mms {
+    /// The conversation of a customer who texted `text` once it is the agent's.
+    async fn agents_conversation(&self, token: &str, sid: &str, customer: &str, text: &str) -> String {
+        self.mms(sid, customer, text, &[]).await;
+        eventually(15, "the conversation is the agent's", || async {
+            let items = self.app.api.work_items(token).await;
+            let item = items.iter().find(|i| i["customer"] == customer && i["agent_id"].is_string())?;
+            item["conversation_id"].as_str().map(str::to_string)
+        })
+        .await
+    }
+
+    /// Uploads `bytes` for a reply; the media id.
+    async fn uploaded(&self, token: &str, conversation: &str, bytes: Vec<u8>) -> String {
+        let (status, uploaded) = self.upload(token, conversation, bytes).await;
+        assert_eq!(status, 201, "{uploaded}");
+        uploaded["id"].as_str().expect("media id").to_string()
+    }
+
+    /// The message `id` of the conversation, once `pred` holds for it.
+    async fn message_when(
+        &self,
+        token: &str,
+        conversation: &str,
+        id: &str,
+        pred: fn(&Value) -> bool,
+    ) -> Value {
+        eventually(20, &format!("message {id}"), || async {
+            let c = self.app.api.conversation(token, conversation).await;
+            c["messages"].as_array()?.iter().find(|m| m["id"] == id && pred(m)).cloned()
+        })
+        .await
+    }
+
+    /// A reply with `media` that Twilio refuses for good: the reply's id, once it shows `failed`.
+    async fn failed_reply(&self, token: &str, conversation: &str, text: &str, media: &[&str]) -> String {
+        self.twilio.refuse_next_sends(1);
+        let path = format!("/v1/conversations/{conversation}/messages");
+        let body = json!({"text": text, "media": media});
+        let reply = self.app.api.ok("POST", &path, token, Some(body), 202).await;
+        let id = reply["id"].as_str().expect("message id").to_string();
+        self.message_when(token, conversation, &id, |m| m["status"] == "failed").await;
+        id
+    }
+}
+
+/// A failed MMS resent goes out with its attachments again (copies attached to the new message, the first
+/// keeping its own); one whose attachments the retention deleted, or that the channel no longer lets agents
+/// send, is refused with the reason, and nothing is sent as its text alone.
+#[tokio::test]
+async fn a_resend_of_a_failed_mms_carries_its_attachments_or_is_refused_with_the_reason() {
+    let Some((s, token)) = Mms::new(json!({"customer": true, "agent": true})).await else { return };
+    let conversation =
+        s.agents_conversation(&token, "SM00000000000000000000000000000012", "+15555550312", "a photo?").await;
+    let api = &s.app.api;
+    let png = s.uploaded(&token, &conversation, PNG_1X1.to_vec()).await;
+    let jpeg = s.uploaded(&token, &conversation, jpeg_2x3()).await;
+    let first = s.failed_reply(&token, &conversation, "here they are", &[&png, &jpeg]).await;
+    let refused = s.twilio.sends();
+    assert_eq!((refused.len(), refused[0].all("MediaUrl").len()), (1, 2), "{refused:?}");
+
+    let resend_path = format!("/v1/conversations/{conversation}/messages/{first}/resend");
+    let resent = api.ok("POST", &resend_path, &token, None, 202).await;
+    assert_eq!(resent["resend_of"], first.as_str());
+    let again = resent["id"].as_str().expect("resend id").to_string();
+    let send = eventually(20, "Twilio got the resend", || async { s.twilio.sends().get(1).cloned() }).await;
+    assert_eq!(send.field("Body"), Some("here they are"));
+    assert_eq!(send.all("MediaUrl").len(), 2, "the resend carries both attachments: {send:?}");
+    assert!(send.fetched.iter().all(|f| f.0 == 200), "Twilio could fetch them: {send:?}");
+    assert_eq!((send.fetched[0].2.as_slice(), send.fetched[1].2.clone()), (PNG_1X1, jpeg_2x3()));
+    let sent = s.message_when(&token, &conversation, &again, |m| m["status"] == "sent").await;
+    let media = sent["media"].as_array().expect("media").clone();
+    assert_eq!(media.len(), 2, "{sent}");
+    assert!(media.iter().all(stored) && media.iter().all(|m| m["id"] != png && m["id"] != jpeg), "{sent}");
+    let original = s.message_when(&token, &conversation, &first, |m| m["status"] == "failed").await;
+    assert_eq!(
+        (original["media"][0]["id"].as_str(), original["media"][1]["id"].as_str()),
+        (Some(&*png), Some(&*jpeg))
+    );
+    let twice = api.ok("POST", &resend_path, &token, None, 202).await;
+    assert_eq!(twice["id"], again.as_str(), "resending twice is one new message");
+
+    // The retention deleted the attachment: the resend is refused naming it, and nothing goes out.
+    let picture = s.uploaded(&token, &conversation, PNG_1X1.to_vec()).await;
+    let second = s.failed_reply(&token, &conversation, "another one", &[&picture]).await;
+    s.app.expire_media(&conversation, &picture).await;
+    let path = format!("/v1/conversations/{conversation}/messages/{second}/resend");
+    let (status, answer) = api.call("POST", &path, Some(&token), None).await;
+    assert_eq!((status, &answer["error"]["code"]), (409, &json!("not_resendable")), "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&picture) && message.contains("no longer stored"), "{message}");
+
+    // Agents may no longer send attachments on the channel: refused as a reply with media would be.
+    let third_picture = s.uploaded(&token, &conversation, PNG_1X1.to_vec()).await;
+    let third = s.failed_reply(&token, &conversation, "a third", &[&third_picture]).await;
+    let channel = format!("/v1/channels/{}", s.channel);
+    api.ok("PATCH", &channel, ADMIN_TOKEN, Some(json!({"attachments": {"agent": false}})), 200).await;
+    let path = format!("/v1/conversations/{conversation}/messages/{third}/resend");
+    let (status, answer) = api.call("POST", &path, Some(&token), None).await;
+    assert_eq!((status, &answer["error"]["code"]), (403, &json!("attachments_disabled")), "{answer}");
+
+    s.app.settled().await;
+    let sends = s.twilio.sends();
+    let bodies: Vec<_> = sends.iter().map(|s| (s.field("Body"), s.all("MediaUrl").len())).collect();
+    assert_eq!(
+        bodies,
+        vec![
+            (Some("here they are"), 2),
+            (Some("here they are"), 2),
+            (Some("another one"), 1),
+            (Some("a third"), 1)
+        ],
+        "nothing went out as text only, nor twice"
+    );
+}

@@ -175,8 +175,14 @@ pub async fn resend(app: &App, who: &Principal, id: &str, message_id: &str) -> A
     })?;
     let agent = who.agent_id().or(original.agent_id.as_ref());
     let id = MessageId::new(format!("{}{RESEND_SUFFIX}", original.id));
-    tracing::info!(message_id = %original.id, resend = %id, "resent by the agent");
-    outbound::queue_reply_as(app, id, &conversation, text, original.author, agent).await
+    if let Some(existing) = app.store.get_message(&id).await? {
+        return outbound::resume(app, existing).await; // resent already: the same new message
+    }
+    // The first message's attachments go again (copies attached to the new message), or the resend is
+    // refused with the reason: never sent as its text alone.
+    let media = crate::services::media::carry_again(app, &conversation, &original, &id).await?;
+    tracing::info!(message_id = %original.id, resend = %id, media = media.len(), "resent by the agent");
+    outbound::queue_reply_carrying(app, id, &conversation, text, original.author, agent, media).await
 }
 
 /// The refusal of a text to the customer of a conversation that ended or closed: 409

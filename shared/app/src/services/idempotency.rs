@@ -93,7 +93,7 @@ pub async fn claim(
 /// What a request with an optional key does.
 pub enum Replay {
     /// A retry whose first request created this message: answer with it (queued again if still `queued`).
-    Answered(Message),
+    Answered(Box<Message>),
     /// Go on, creating the message under this id (None: no key, any fresh id).
     Proceed(Option<MessageId>),
 }
@@ -109,7 +109,7 @@ pub async fn replay(
     let Some(key) = key else { return Ok(Replay::Proceed(None)) };
     let claimed = claim(app, who, key, fingerprint(print)).await?;
     match app.store.get_message(&claimed.message_id).await? {
-        Some(first) => Ok(Replay::Answered(outbound::resume(app, first).await?)),
+        Some(first) => Ok(Replay::Answered(Box::new(outbound::resume(app, first).await?))),
         None => Ok(Replay::Proceed(Some(claimed.message_id))),
     }
 }

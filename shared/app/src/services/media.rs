@@ -368,7 +368,106 @@ pub async fn reply_with_media(
         item.position = u32::try_from(position).unwrap_or(u32::MAX);
         store.put_item(&item).await?;
     }
-    outbound::queue_reply_as(app, message_id, &conversation, text, Author::Agent, who.agent_id()).await
+    let carried = media_ids.to_vec();
+    outbound::queue_reply_carrying(
+        app,
+        message_id,
+        &conversation,
+        text,
+        Author::Agent,
+        who.agent_id(),
+        carried,
+    )
+    .await
+}
+
+/// The ids of the media items `message` carried: those it names, or for a message stored before messages
+/// named them, the items attached to it.
+async fn carried_by(store: &dyn MediaStore, message: &Message) -> PortResult<Vec<String>> {
+    if !message.media.is_empty() {
+        return Ok(message.media.clone());
+    }
+    let mut items: Vec<MediaItem> = store
+        .list_items(&message.conversation_id)
+        .await?
+        .into_iter()
+        .filter(|i| i.direction == Direction::Outbound && i.message_id.as_ref() == Some(&message.id))
+        .collect();
+    items.sort_by_key(|i| i.position);
+    Ok(items.into_iter().map(|i| i.id).collect())
+}
+
+/// The refusal of a resend whose first message's attachment `media_id` can no longer be sent.
+fn gone(original: &Message, media_id: &str) -> ApiError {
+    ApiError::conflict(
+        "not_resendable",
+        format!(
+            "message '{}' cannot be resent with its attachments: media '{media_id}' is no longer stored \
+             (deleted by the media retention); upload it again and send a new reply",
+            original.id
+        ),
+    )
+}
+
+/// The media a resend (`resend`, the new message's id) of `original` carries: a copy of each item the
+/// first message carried, attached to the new message, after the same checks a reply passes (the channel's
+/// attachment settings and limits and the provider's, as they are now). None for a text. Refused, rather
+/// than sent as text only, when an item is gone (the retention deleted it) or may no longer be sent.
+pub async fn carry_again(
+    app: &App,
+    conversation: &Conversation,
+    original: &Message,
+    resend: &MessageId,
+) -> ApiResult<Vec<String>> {
+    if original.author != Author::Agent {
+        return Ok(Vec::new());
+    }
+    let ids = match app.media() {
+        Some(store) => carried_by(store, original).await?,
+        None => original.media.clone(),
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let store = media_store(app)?;
+    let channel = app
+        .store
+        .get_channel(&conversation.channel_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no channel '{}'", conversation.channel_id)))?;
+    agent_may_attach(app, &channel)?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let item = store
+            .get_item(&conversation.id, id)
+            .await?
+            .filter(|i| i.direction == Direction::Outbound && i.status == MediaStatus::Stored)
+            .ok_or_else(|| gone(original, id))?;
+        items.push(item);
+    }
+    let per_message = bytes_per_message(app, channel.provider);
+    media_send::check_again(&items, &channel.media_limits(), channel.provider, per_message)
+        .map_err(refused)?;
+    // Every item's bytes are read before any copy is written: a resend is refused whole or carries all.
+    let mut objects = Vec::with_capacity(items.len());
+    for item in &items {
+        objects.push(store.get_object(&item.object_key()).await?.ok_or_else(|| gone(original, &item.id))?);
+    }
+    let now = app.clock.now();
+    let mut copies = Vec::with_capacity(items.len());
+    for (position, (item, object)) in items.into_iter().zip(objects).enumerate() {
+        let copy = MediaItem {
+            id: MediaItem::copy_id(resend, position),
+            message_id: Some(resend.clone()),
+            position: u32::try_from(position).unwrap_or(u32::MAX),
+            created_at: now,
+            ..item
+        };
+        store.put_object(&copy.object_key(), &object.content_type, object.bytes).await?;
+        store.put_item(&copy).await?;
+        copies.push(copy.id);
+    }
+    Ok(copies)
 }
 
 /// The links a provider fetches an outbound message's media by. Err: the reason the message cannot go out
@@ -378,16 +477,38 @@ pub async fn send_links(
     channel: &Channel,
     message: &Message,
 ) -> PortResult<Result<Vec<String>, String>> {
-    let Some(store) = app.media() else { return Ok(Ok(Vec::new())) };
     if message.direction != Direction::Outbound || message.author != Author::Agent {
         return Ok(Ok(Vec::new()));
     }
-    let mut items: Vec<MediaItem> = store
-        .list_items(&message.conversation_id)
-        .await?
-        .into_iter()
-        .filter(|i| i.message_id.as_ref() == Some(&message.id) && i.status == MediaStatus::Stored)
-        .collect();
+    let Some(store) = app.media() else {
+        if message.media.is_empty() {
+            return Ok(Ok(Vec::new()));
+        }
+        return Ok(Err("not sent: the reply carries media and this deployment keeps none".into()));
+    };
+    // The items the reply names, each still stored and attached to it: a reply that asked for media goes
+    // out with all of it, or fails with the reason, never as its text alone.
+    let mut items = Vec::new();
+    for id in carried_by(store, message).await? {
+        match store.get_item(&message.conversation_id, &id).await? {
+            Some(item)
+                if item.status == MediaStatus::Stored && item.message_id.as_ref() == Some(&message.id) =>
+            {
+                items.push(item);
+            }
+            Some(item) if item.status == MediaStatus::Stored => {
+                let other = item.message_id.map_or_else(|| "no message".into(), |m| format!("message '{m}'"));
+                return Ok(Err(format!(
+                    "not sent: its attachment '{id}' is attached to {other}, not to this reply"
+                )));
+            }
+            _ => {
+                return Ok(Err(format!(
+                    "not sent: its attachment '{id}' is no longer stored (deleted by the media retention)"
+                )));
+            }
+        }
+    }
     if items.is_empty() {
         return Ok(Ok(Vec::new()));
     }

@@ -47,7 +47,21 @@ pub async fn queue_reply_as(
     author: Author,
     agent: Option<&AgentId>,
 ) -> Result<Message, ApiError> {
-    queue_message(app, id, conversation, text, author, agent, None).await
+    queue_message(app, id, conversation, text, author, agent, None, Vec::new()).await
+}
+
+/// As [`queue_reply_as`], for a reply carrying media items (`media`: their ids, in order, each attached to
+/// this message already): the message names them, so it goes out with all of them or not at all.
+pub async fn queue_reply_carrying(
+    app: &App,
+    id: MessageId,
+    conversation: &Conversation,
+    text: MessageText,
+    author: Author,
+    agent: Option<&AgentId>,
+    media: Vec<String>,
+) -> Result<Message, ApiError> {
+    queue_message(app, id, conversation, text, author, agent, None, media).await
 }
 
 /// A system message that is no automated message (a menu, a bot's reply, a queue's expiry message, the
@@ -60,7 +74,7 @@ pub async fn queue_system(
     conversation: &Conversation,
     text: MessageText,
 ) -> Result<Message, ApiError> {
-    match store_and_queue(app, id, conversation, text, Author::System, None, None).await? {
+    match store_and_queue(app, id, conversation, text, Author::System, None, None, Vec::new()).await? {
         Stored::Queued(message) => Ok(message),
         Stored::Refused(message, _) => {
             tracing::info!(message_id = %message.id, "system message not sent: the customer opted out");
@@ -77,7 +91,7 @@ pub async fn queue_automated(
     text: MessageText,
     kind: AutomatedKind,
 ) -> Result<Message, ApiError> {
-    queue_message(app, id, conversation, text, Author::System, None, Some(kind)).await
+    queue_message(app, id, conversation, text, Author::System, None, Some(kind), Vec::new()).await
 }
 
 /// The text as it is sent and recorded: with the channel's smart encoding, look-alikes replaced (unless
@@ -89,6 +103,7 @@ fn as_sent(channel: Option<&Channel>, text: MessageText) -> String {
 
 /// Stores and queues a message; a customer who opted out is answered `409 opted_out` (the message stays in
 /// the transcript, failed with the reason).
+#[allow(clippy::too_many_arguments)]
 async fn queue_message(
     app: &App,
     id: MessageId,
@@ -97,8 +112,9 @@ async fn queue_message(
     author: Author,
     agent: Option<&AgentId>,
     automated: Option<AutomatedKind>,
+    media: Vec<String>,
 ) -> Result<Message, ApiError> {
-    match store_and_queue(app, id, conversation, text, author, agent, automated).await? {
+    match store_and_queue(app, id, conversation, text, author, agent, automated, media).await? {
         Stored::Queued(message) => Ok(message),
         Stored::Refused(message, reason) => {
             tracing::info!(message_id = %message.id, "reply refused: the customer opted out");
@@ -115,6 +131,7 @@ enum Stored {
     Refused(Message, String),
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn store_and_queue(
     app: &App,
     id: MessageId,
@@ -123,6 +140,7 @@ async fn store_and_queue(
     author: Author,
     agent: Option<&AgentId>,
     automated: Option<AutomatedKind>,
+    media: Vec<String>,
 ) -> Result<Stored, ApiError> {
     if let Some(existing) = app.store.get_message(&id).await? {
         return resume(app, existing).await.map(Stored::Queued);
@@ -154,6 +172,7 @@ async fn store_and_queue(
         automated,
         over_limit: false,
         internal: false,
+        media,
         created_at: now,
         updated_at: now,
     };

@@ -514,6 +514,7 @@ fn inbound_message(app: &App, conversation: &Conversation, m: &InboundMessage, i
         // Kept whole, never cut: the agent sees it all, flagged.
         over_limit: info.characters as usize > MAX_MESSAGE_CHARS,
         internal: false,
+        media: Vec::new(),
         // Filed time, not the provider's: the transcript keeps the order texts reached us (FIFO per
         // customer), even when the provider's timestamps tie or arrive late.
         created_at: now,

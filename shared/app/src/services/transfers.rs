@@ -191,6 +191,7 @@ async fn entry(app: &App, c: &Conversation, text: String) -> PortResult<()> {
         automated: None,
         over_limit: false,
         internal: true,
+        media: Vec::new(),
         created_at: now,
         updated_at: now,
     };

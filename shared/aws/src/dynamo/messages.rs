@@ -496,6 +496,7 @@ mod tests {
             automated: None,
             over_limit: false,
             internal: false,
+            media: Vec::new(),
             created_at: at,
             updated_at: at,
         }

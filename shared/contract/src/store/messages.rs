@@ -64,6 +64,19 @@ pub async fn messages_contract(store: Arc<dyn Store>) {
     let pid = preset.provider_message_id.clone().unwrap_or_default();
     let found = ok(store.message_by_provider_id(&conv.channel_id, &pid).await, "message_by_provider_id");
     assert_eq!(found, Some(preset), "message_by_provider_id finds a message stored with its provider id");
+
+    // A reply carrying media keeps the ids of its items, in order, through every read and status move.
+    let mut mms = fixtures::outbound_message(&conv, MessageStatus::Queued, t + Duration::seconds(5));
+    mms.media = vec![fixtures::id("md_"), fixtures::id("md_")];
+    ok(store.insert_message(&mms).await, "insert_message");
+    let read = ok(store.get_message(&mms.id).await, "get_message");
+    assert_eq!(read.as_ref().map(|m| &m.media), Some(&mms.media), "get_message keeps the media ids");
+    let listed = ok(store.list_messages(&conv.id).await, "list_messages");
+    let listed = listed.into_iter().find(|m| m.id == mms.id).map(|m| m.media);
+    assert_eq!(listed.as_ref(), Some(&mms.media), "list_messages keeps the media ids");
+    let refusal = self::update(MessageStatus::Failed, None, Some("refused"), t + Duration::seconds(6));
+    let failed = ok(store.advance_status(&mms.id, &refusal).await, "advance_status");
+    assert_eq!(failed.map(|m| m.media), Some(mms.media.clone()), "a status move keeps the media ids");
 }
 
 fn update(
