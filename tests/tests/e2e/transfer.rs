@@ -258,3 +258,25 @@ async fn the_holder_lists_every_queue_and_every_other_agent_as_transfer_targets_
     // An agent who may not act on the conversation learns nothing of it.
     s.api().ok("GET", &path, &brook_token, None, 404).await;
 }
+
+/// `transfer_timeout_secs` reads back from `GET /v1/queues/{id}` and the `PATCH` answer, with its default
+/// (120) when unset, as the queue's other settings do.
+#[tokio::test]
+async fn a_queue_shows_its_transfer_timeout_with_its_default() {
+    let Some(s) = Setup::new().await else { return };
+    let path = format!("/v1/queues/{}", s.queue);
+    let shown = s.api().ok("GET", &path, ADMIN_TOKEN, None, 200).await;
+    assert_eq!(
+        (&shown["transfer_timeout_secs"], &shown["affinity_secs"]),
+        (&json!(120), &json!(0)),
+        "{shown}"
+    );
+    let patched =
+        s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(json!({"transfer_timeout_secs": 300})), 200).await;
+    assert_eq!(patched["transfer_timeout_secs"], 300, "{patched}");
+    let shown = s.api().ok("GET", &path, ADMIN_TOKEN, None, 200).await;
+    assert_eq!(shown["transfer_timeout_secs"], 300, "{shown}");
+    let reset =
+        s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(json!({"transfer_timeout_secs": null})), 200).await;
+    assert_eq!(reset["transfer_timeout_secs"], 120, "unset: the default: {reset}");
+}

@@ -83,7 +83,11 @@ pub struct QueueView {
     pub refusal_timeout_secs: u64,
     /// Offers an agent may miss in a row before being set `away` (0: never).
     pub max_missed_offers: u32,
+    /// Affinity: a returning customer goes first to the agent who had them within this many seconds (0: off).
     pub affinity_secs: u64,
+    /// How long a conversation transferred to this queue waits for one of its agents before the transfer
+    /// fails back to its sender (default 120).
+    pub transfer_timeout_secs: u64,
     /// Offline hand-back: seconds after an agent goes offline before what they hold here goes back to the
     /// queue (absent: they keep it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,6 +131,7 @@ impl QueueView {
             refusal_timeout_secs: q.refusal_timeout_secs,
             max_missed_offers: q.max_missed_offers,
             affinity_secs: q.affinity_secs,
+            transfer_timeout_secs: q.transfer_timeout_secs,
             offline_handback_secs: q.offline_handback_secs,
             hidden: q.hidden,
             service_level_seconds: q.service_level_seconds,
