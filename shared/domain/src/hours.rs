@@ -156,6 +156,32 @@ pub fn next_opening(hours: &OperatingHours, at: OffsetDateTime) -> Option<Openin
     None
 }
 
+/// A queue closed now: why a text that would start contact (a proactive text) or a transfer into the queue
+/// is refused at once (nobody works a closed queue), naming when it opens next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClosedNow {
+    /// None when the hours never open (no days listed).
+    pub next: Option<Opening>,
+}
+
+impl std::fmt::Display for ClosedNow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.next {
+            Some(opening) => {
+                write!(f, "closed now (outside its operating hours): it opens next at {opening}")
+            }
+            None => write!(f, "closed now (outside its operating hours): it has no opening hours set"),
+        }
+    }
+}
+
+/// Whether a queue with `hours` is closed at `at` ([`is_open`]), and when it opens next: the one decision
+/// behind `409 outside_operating_hours`.
+pub fn closed_now(hours: Option<&OperatingHours>, at: OffsetDateTime) -> Option<ClosedNow> {
+    let hours = hours.filter(|h| !is_open(Some(h), at))?;
+    Some(ClosedNow { next: next_opening(hours, at) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,5 +287,18 @@ mod tests {
         let mut bad = office("UTC");
         bad.holidays.push("25/12/2026".into());
         assert_eq!(validate(&bad).unwrap_err().field, "operating_hours.holidays[1]");
+    }
+
+    #[test]
+    fn closed_now_names_the_next_opening_and_is_none_while_open() {
+        let tokyo = office("Asia/Tokyo");
+        assert_eq!(closed_now(Some(&tokyo), datetime!(2026-11-30 00:00 UTC)), None, "open");
+        assert_eq!(closed_now(None, datetime!(2026-11-29 03:00 UTC)), None, "no hours: always open");
+        let closed = closed_now(Some(&tokyo), datetime!(2026-11-30 08:00 UTC)).expect("closed after 17:00");
+        assert_eq!(closed.next.as_ref().map(|o| o.at), Some(datetime!(2026-12-01 00:00 UTC)));
+        assert!(closed.to_string().contains("it opens next at 2026-12-01 09:00 Asia/Tokyo"), "{closed}");
+        let never = OperatingHours { time_zone: "UTC".into(), days: BTreeMap::new(), holidays: vec![] };
+        let closed = closed_now(Some(&never), datetime!(2026-11-30 08:00 UTC)).expect("never open");
+        assert!(closed.to_string().contains("no opening hours"), "{closed}");
     }
 }

@@ -280,3 +280,55 @@ async fn a_queue_shows_its_transfer_timeout_with_its_default() {
         s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(json!({"transfer_timeout_secs": null})), 200).await;
     assert_eq!(reset["transfer_timeout_secs"], 120, "unset: the default: {reset}");
 }
+
+/// A transfer to a queue that is closed now (its operating hours, its holidays) is refused at once with a
+/// 409 `outside_operating_hours` naming when the queue opens, as a proactive text into it is; nothing
+/// changes (it does not wait the whole transfer timeout to fail).
+#[tokio::test]
+async fn a_transfer_to_a_queue_closed_now_is_refused_at_once_naming_when_it_opens() {
+    let Some(s) = Setup::new().await else { return };
+    // Open only from 09:00 to 17:00 (UTC) the day after tomorrow, by the app's clock: closed now.
+    let now = time::OffsetDateTime::now_utc() + s.app.clock.offset();
+    let opens = now.date() + time::Duration::days(2);
+    let day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [usize::from(opens.weekday().number_days_from_monday())];
+    let mut days = serde_json::Map::new();
+    days.insert(day.to_string(), json!([["09:00", "17:00"]]));
+    let hours = json!({"time_zone": "UTC", "days": days});
+    let billing = s.api().create_offering_queue("Billing", json!({"operating_hours": hours})).await;
+    let (ada, ada_token) = s.agent("Ada", 1).await;
+    let (brook, brook_token) = s.api().create_agent("Brook", &[&billing], 1).await;
+    s.api().presence(&brook, &brook_token, "available").await;
+    s.text("T5000000000000000000000000000001", "15555550451", "after hours").await;
+    let conversation = s.work_item_for(&ada_token, "+15555550451").await;
+
+    let answer =
+        transfer(&s, &ada_token, &conversation, json!({"queue_id": billing, "note": NOTE}), 409).await;
+    assert_eq!(answer["error"]["code"], "outside_operating_hours", "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("queue_id")
+            && message.contains("Billing")
+            && message.contains(&format!("{opens} 09:00")),
+        "names the field, the queue and its next opening: {answer}"
+    );
+    let c = s.api().conversation(&ada_token, &conversation).await;
+    assert_eq!(
+        (&c["state"], &c["agent_id"], &c["queue_id"], &c["transfer"]),
+        (&json!("active"), &json!(ada), &json!(s.queue), &Value::Null),
+        "nothing changed: {c}"
+    );
+    assert!(internal_entries(&c).is_empty(), "no transfer entry: {c}");
+    assert_eq!((s.active_of(&ada).await, s.active_of(&brook).await), (1, 0));
+    // The queue open (no hours): the same transfer is taken.
+    s.api()
+        .ok(
+            "PATCH",
+            &format!("/v1/queues/{billing}"),
+            ADMIN_TOKEN,
+            Some(json!({"operating_hours": null})),
+            200,
+        )
+        .await;
+    transfer(&s, &ada_token, &conversation, json!({"queue_id": billing}), 200).await;
+}

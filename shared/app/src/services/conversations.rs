@@ -531,19 +531,17 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
 /// 409 `outside_operating_hours` when `queue` is closed now (its operating hours), naming when it opens
 /// next. Replies are not held to the hours (a conversation under way goes on); texts that start contact are.
 async fn closed_now(app: &App, queue: &QueueId) -> ApiResult<()> {
-    let now = app.clock.now();
     let Some(settings) = app.store.queue_settings(queue).await? else { return Ok(()) };
-    let Some(hours) = settings.operating_hours.as_ref().filter(|h| !hours::is_open(Some(h), now)) else {
-        return Ok(());
-    };
-    let when = match hours::next_opening(hours, now) {
-        Some(opening) => format!("it opens next at {opening}"),
-        None => "it has no opening hours set".to_string(),
-    };
-    Err(ApiError::conflict(
-        "outside_operating_hours",
-        format!("to: queue '{}' is closed now (outside its operating hours): {when}", settings.name),
-    ))
+    match hours::closed_now(settings.operating_hours.as_ref(), app.clock.now()) {
+        Some(closed) => Err(outside_hours("to", &settings.name, &closed)),
+        None => Ok(()),
+    }
+}
+
+/// The refusal of something that needs a queue open now (a text starting contact, a transfer into it):
+/// 409 `outside_operating_hours`, naming the field, the queue and when it opens next.
+pub(crate) fn outside_hours(field: &str, queue_name: &str, closed: &hours::ClosedNow) -> ApiError {
+    ApiError::conflict("outside_operating_hours", format!("{field}: queue '{queue_name}' is {closed}"))
 }
 
 /// Why a conversation a proactive text opened closes at once, unsent: its sender could not take it.

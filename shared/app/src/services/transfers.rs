@@ -81,6 +81,11 @@ pub async fn start(
                 .get_queue(queue_id)
                 .await?
                 .ok_or_else(|| ApiError::field("queue_id", format!("no queue '{queue_id}'")))?;
+            // Nobody works a closed queue: refused at once (not after the whole transfer timeout), nothing
+            // changed, as a proactive text into it is.
+            if let Some(closed) = smsdesk_domain::hours::closed_now(queue.operating_hours.as_ref(), now) {
+                return Err(conversations::outside_hours("queue_id", &queue.name, &closed));
+            }
             let name = format!("queue {}", queue.name);
             (Some(queue), name)
         }
