@@ -78,11 +78,25 @@ function clock(iso) {
 // except offers (the banner shows them until accepted) and wrap-ups (their own tab). A supervisor hears of
 // every conversation of their queues on the socket; those other agents hold are not theirs.
 function isMine(item) {
-  return holdsIt(item) && !["closed", "wrap_up"].includes(item.state) && !isOfferedToMe(item);
+  return (holdsIt(item) && !["closed", "wrap_up"].includes(item.state) && !isOfferedToMe(item)) || isMyPendingTransfer(item);
 }
 
 function holdsIt(item) {
   return Boolean(item.agent_id) && (!state.me?.agent_id || item.agent_id === state.me.agent_id);
+}
+
+// A transfer this agent started that nobody took yet (waiting in the target queue, or offered to the
+// target agent): the agent stays responsible until it lands, answers the customer meanwhile, may cancel it.
+function isMyPendingTransfer(item) {
+  const me = state.me?.agent_id;
+  return Boolean(me) && item.transfer?.from_agent_id === me && item.agent_id !== me && ["open", "offered"].includes(item.state);
+}
+
+// What the work list says of an item's state: a pending transfer names where it goes.
+function stateLabel(item) {
+  if (!item.transfer || !["open", "offered"].includes(item.state)) return item.state;
+  const to = item.transfer.to_name ?? item.transfer.to_agent_id ?? item.transfer.to_queue_id;
+  return `transfer pending → ${to}`;
 }
 
 function isOfferedToMe(item) {
@@ -237,7 +251,7 @@ function visibleItems() {
   let items;
   if (state.tab === "closed") items = [...state.closed.values()];
   else if (state.tab === "wrap_up") items = [...state.items.values()].filter(isWrapUp);
-  else if (state.tab === "waiting") items = [...state.items.values()].filter((i) => i.state === "open" && !i.agent_id);
+  else if (state.tab === "waiting") items = [...state.items.values()].filter((i) => i.state === "open" && !i.agent_id && !isMyPendingTransfer(i));
   else if (state.tab === "team") items = [...state.items.values()].filter(isTeam);
   else items = [...state.items.values()].filter(isMine);
   const key = {
@@ -252,7 +266,7 @@ function renderList() {
   const list = $("items");
   const items = visibleItems();
   const mine = [...state.items.values()].filter(isMine);
-  const waiting = [...state.items.values()].filter((i) => i.state === "open" && !i.agent_id);
+  const waiting = [...state.items.values()].filter((i) => i.state === "open" && !i.agent_id && !isMyPendingTransfer(i));
   const unreadMine = mine.reduce((n, i) => n + (state.unread.get(i.conversation_id) ?? 0), 0);
   $("count-mine").textContent = mine.length ? `${mine.length}${unreadMine ? ` · ${unreadMine} new` : ""}` : "";
   // The tab's title counts unread texts, for an agent working in another tab or window.
@@ -269,7 +283,7 @@ function renderList() {
       const unread = state.unread.get(item.conversation_id) ?? 0;
       const selected = state.current?.id === item.conversation_id;
       const held = state.tab === "team" ? `, held by ${holderName(item)}` : "";
-      const label = `${item.customer}, ${item.state}${held}, last message ${since(item.last_message_at)} ago${unread ? `, ${unread} unread` : ""}`;
+      const label = `${item.customer}, ${stateLabel(item)}${held}, last message ${since(item.last_message_at)} ago${unread ? `, ${unread} unread` : ""}`;
       return el(
         "li",
         { "data-id": item.conversation_id, class: selected ? "selected" : "" },
@@ -279,7 +293,7 @@ function renderList() {
           el("span", { class: "customer", text: item.customer }),
           el("span", { class: "age", text: since(item.last_message_at) }),
           unread ? el("span", { class: "badge", text: String(unread), "aria-hidden": "true" }) : null,
-          el("span", { class: "item-state", text: state.tab === "team" ? `${item.state} · ${holderName(item)}` : item.state }),
+          el("span", { class: "item-state", text: state.tab === "team" ? `${stateLabel(item)} · ${holderName(item)}` : stateLabel(item) }),
         ),
       );
     }),
@@ -402,7 +416,7 @@ function renderConversation(c, switched) {
   $("no-conversation").hidden = true;
   $("conversation-body").hidden = false;
   $("conv-title").textContent = c.customer;
-  $("conv-state").textContent = c.state;
+  $("conv-state").textContent = stateLabel(c);
   const mineToAct = state.me.role !== "agent" || c.agent_id === state.me.agent_id;
   const open = c.state !== "closed";
   // An offer (issue 11.4): the agent it is offered to accepts or declines it before answering.
@@ -410,22 +424,29 @@ function renderConversation(c, switched) {
   $("accept-button").hidden = !offeredToMe;
   $("decline-button").hidden = !offeredToMe;
   const talking = open && c.state !== "wrap_up";
+  // The sender of a pending transfer answers the customer meanwhile and may cancel it; nothing else.
+  const sending = isMyPendingTransfer(c);
+  const writes = (mineToAct || sending) && talking;
+  $("cancel-transfer-button").hidden = !(c.transfer && ["open", "offered"].includes(c.state) && (sending || state.me.role !== "agent"));
   $("close-button").disabled = !(mineToAct && open);
   $("transfer-button").disabled = !(mineToAct && talking);
   $("end-button").disabled = !(mineToAct && (c.state === "active" || c.state === "waiting"));
   $("wait-button").disabled = !(mineToAct && c.state === "active");
-  $("reply").disabled = !(mineToAct && talking);
-  $("send").disabled = !(mineToAct && talking);
-  $("note-mode").disabled = !(mineToAct && talking);
+  $("reply").disabled = !writes;
+  $("send").disabled = !writes;
+  $("note-mode").disabled = !writes;
   // Attachments (issue 14.3): only where the channel lets agents send media (the API says so, and why not).
   const attach = c.attachments ?? { allowed: false };
-  $("attach-button").hidden = !(attach.allowed && mineToAct && talking) || noteMode();
+  $("attach-button").hidden = !(attach.allowed && writes) || noteMode();
   $("attach-input").accept = (attach.types ?? []).join(",");
   $("reply-form").hidden = c.state === "wrap_up";
   if (c.state === "wrap_up" && mineToAct) showWrapUp(c);
   else hideWrapUp();
   const held = $("held");
-  if (c.agent_id && c.agent_id !== state.me.agent_id && open) {
+  if (sending) {
+    held.hidden = false;
+    held.textContent = `${stateLabel(c)}: you still answer the customer until it is taken (or cancel the transfer).`;
+  } else if (c.agent_id && c.agent_id !== state.me.agent_id && open) {
     held.hidden = false;
     held.textContent = `Another agent (${holderName(state.items.get(c.id) ?? c)}) holds this conversation: ${state.me.role !== "agent" ? "anything you send goes out beside theirs." : "you can read it, not answer it."}`;
   } else if (!c.agent_id && open) {
@@ -771,6 +792,19 @@ async function closeConversation() {
   actionError(null);
   try {
     await api(`/v1/conversations/${encodeURIComponent(c.id)}/close`, { method: "POST" });
+    await openConversation(c.id, { keepFocus: true });
+    $("transcript").focus();
+  } catch (e) {
+    actionError(e);
+  }
+}
+
+async function cancelTransfer() {
+  const c = state.current;
+  if (!c || $("cancel-transfer-button").hidden) return;
+  actionError(null);
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/transfer/cancel`, { method: "POST" });
     await openConversation(c.id, { keepFocus: true });
     $("transcript").focus();
   } catch (e) {
@@ -1169,6 +1203,7 @@ function wire() {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) finishWrapUp(event);
   });
   $("transfer-button").addEventListener("click", openTransfer);
+  $("cancel-transfer-button").addEventListener("click", cancelTransfer);
   $("transfer-form").addEventListener("submit", submitTransfer);
   // Picking a listed target sets the kind it is.
   $("transfer-target").addEventListener("input", () => {

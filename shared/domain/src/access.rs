@@ -21,6 +21,11 @@ pub enum Access {
     None,
     /// Read it (it waits in one of the agent's queues): it becomes theirs only through assignment.
     Read,
+    /// The agent who transferred it, while nobody took the transfer yet (`crate::transfer::pending_sender`):
+    /// still responsible, they read it, write into it (reply to the customer, who keeps texting meanwhile;
+    /// a note) and may cancel the transfer; anything else (close, end, transfer again) waits until the
+    /// transfer lands, fails or is cancelled.
+    Sender,
     /// Read it and act on it: reply, close, transfer, pick the contact.
     Act,
 }
@@ -30,10 +35,19 @@ pub fn access(actor: Actor<'_>, conversation: &Conversation) -> Access {
     match actor {
         Actor::Admin => Access::Act,
         Actor::Agent(agent) if conversation.agent_id.as_ref() == Some(&agent.id) => Access::Act,
+        // A supervisor of its queue, or, while a transfer moves it to another queue, of the queue it left.
         Actor::Agent(agent)
-            if agent.role == Role::Supervisor && agent.queues.contains(&conversation.queue_id) =>
+            if agent.role == Role::Supervisor
+                && (agent.queues.contains(&conversation.queue_id)
+                    || conversation
+                        .transfer
+                        .as_ref()
+                        .is_some_and(|t| agent.queues.contains(&t.from_queue))) =>
         {
             Access::Act
+        }
+        Actor::Agent(agent) if crate::transfer::pending_sender(conversation) == Some(&agent.id) => {
+            Access::Sender
         }
         Actor::Agent(agent)
             if conversation.state == ConversationState::Open
@@ -327,5 +341,32 @@ pub(crate) mod tests {
         let c = conversation("q_a", Some("ag_ada"), ConversationState::Active);
         let ids = contacts_of([&a, &b, &c]);
         assert_eq!(ids.into_iter().map(|i| i.to_string()).collect::<Vec<_>>(), ["ct_1", "ct_2", "ct_3"]);
+    }
+
+    #[test]
+    fn the_sender_of_a_pending_transfer_keeps_sight_of_it_and_its_supervisor_too() {
+        use crate::transfer::{Transfer, TransferTarget};
+        use ConversationState::*;
+        let ada = agent("ag_ada", &["q_a"]);
+        let sue = supervisor("ag_sue", &["q_a"]);
+        let mut c = conversation("q_b", None, Open);
+        c.transfer = Some(Transfer {
+            from_agent: AgentId::new("ag_ada"),
+            from_queue: QueueId::new("q_a"),
+            target: TransferTarget::Queue(QueueId::new("q_b")),
+            target_name: None,
+            note: None,
+            started_at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+        });
+        assert_eq!(access(Actor::Agent(&ada), &c), Access::Sender, "waiting in the target queue");
+        assert_eq!(access(Actor::Agent(&sue), &c), Access::Act, "the supervisor of the queue it left");
+        assert_eq!(access(Actor::Agent(&agent("ag_bo", &["q_b"])), &c), Access::Read, "the target queue's");
+        assert_eq!(access(Actor::Agent(&agent("ag_cy", &["q_a"])), &c), Access::None, "a colleague");
+        c.state = Offered;
+        c.agent_id = Some(AgentId::new("ag_bo"));
+        assert_eq!(access(Actor::Agent(&ada), &c), Access::Sender, "offered to the target");
+        c.state = Active;
+        assert_eq!(access(Actor::Agent(&ada), &c), Access::None, "landed: Bo's");
     }
 }

@@ -35,6 +35,10 @@ pub struct Transfer {
     /// The queue the conversation was in (it goes back there with the first agent when the transfer fails).
     pub from_queue: QueueId,
     pub target: TransferTarget,
+    /// The target's name when the transfer started (the agent's name, or "queue <name>"), so that the sender's
+    /// work item names where it went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
     /// For agents only; never sent to the customer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -67,6 +71,16 @@ impl Transfer {
     pub fn expired(&self, now: OffsetDateTime) -> bool {
         now >= self.expires_at
     }
+}
+
+/// The agent who sent `c` away in a transfer that nobody took yet (it waits in the target queue, or is
+/// offered to the target agent): they stay responsible (and hold their slot) until it lands, so they still
+/// see it, read it, reply to the customer meanwhile, and may cancel it. None once it landed or failed.
+pub fn pending_sender(c: &crate::Conversation) -> Option<&AgentId> {
+    let t = c.transfer.as_ref()?;
+    matches!(c.state, crate::ConversationState::Open | crate::ConversationState::Offered)
+        .then_some(&t.from_agent)
+        .filter(|from| c.agent_id.as_ref() != Some(*from))
 }
 
 /// The longest transfer note.
@@ -147,6 +161,11 @@ pub fn failed_entry(to: &str, why: &str) -> String {
     format!("Transfer to {to} failed ({why}): the conversation is back with you.")
 }
 
+/// The transcript entry when the sender (or a supervisor, an admin: `by`) cancels a transfer nobody took yet.
+pub fn cancelled_entry(by: &str, to: &str, back_to: &str) -> String {
+    format!("{by} cancelled the transfer to {to}: the conversation is back with {back_to}.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +210,7 @@ mod tests {
             from_agent: AgentId::new("ag_a"),
             from_queue: QueueId::new("q_1"),
             target,
+            target_name: None,
             note: None,
             started_at: AT,
             expires_at: AT + time::Duration::seconds(60),
@@ -204,5 +224,29 @@ mod tests {
         assert!(
             !to_b.expired(AT + time::Duration::seconds(59)) && to_b.expired(AT + time::Duration::seconds(60))
         );
+    }
+
+    #[test]
+    fn the_sender_of_a_transfer_nobody_took_yet_is_pending_until_it_lands_or_fails() {
+        use crate::ConversationState::*;
+        let mut c = crate::access::tests::conversation("q_2", None, Open);
+        assert_eq!(pending_sender(&c), None, "no transfer");
+        c.transfer = Some(Transfer {
+            from_agent: AgentId::new("ag_a"),
+            from_queue: QueueId::new("q_1"),
+            target: TransferTarget::Queue(QueueId::new("q_2")),
+            target_name: Some("queue Billing".into()),
+            note: None,
+            started_at: AT,
+            expires_at: AT + time::Duration::seconds(60),
+        });
+        assert_eq!(pending_sender(&c), Some(&AgentId::new("ag_a")), "waiting in the target queue");
+        c.state = Offered;
+        c.agent_id = Some(AgentId::new("ag_b"));
+        assert_eq!(pending_sender(&c), Some(&AgentId::new("ag_a")), "offered to the target");
+        c.state = Active;
+        assert_eq!(pending_sender(&c), None, "landed (not settled yet): Brook has it");
+        c.agent_id = Some(AgentId::new("ag_a"));
+        assert_eq!(pending_sender(&c), None, "back with the sender");
     }
 }

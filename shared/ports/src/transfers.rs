@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use smsdesk_domain::transfer::Transfer;
-use smsdesk_domain::{Conversation, ConversationId};
+use smsdesk_domain::{AgentId, Conversation, ConversationId};
 use time::OffsetDateTime;
 
 use crate::PortResult;
@@ -38,4 +38,9 @@ pub trait TransferStore: Send + Sync {
         conversation: &ConversationId,
         started_at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
+    /// The conversations `agent` sent away in a transfer nobody took yet (`open` in the target queue, or
+    /// `offered` to the target agent, carrying a transfer from `agent`: see
+    /// `smsdesk_domain::transfer::pending_sender`), most recent activity first. The sender still sees them
+    /// among its work items.
+    async fn pending_transfers_from(&self, agent: &AgentId) -> PortResult<Vec<Conversation>>;
 }

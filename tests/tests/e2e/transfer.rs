@@ -105,9 +105,14 @@ async fn a_transfer_to_an_agent_is_offered_with_the_note_and_lands_when_accepted
         )
         .await;
     assert_eq!((status, &body["error"]["code"]), (409, &json!("offer_not_accepted")), "{body}");
-    let (status, _) =
+    // Ada, who sent it, still reads it (she is responsible until it lands), but it is not offered to her.
+    let (status, body) =
         s.api().call("POST", &format!("/v1/conversations/{first}/accept"), Some(&ada_token), None).await;
-    assert_eq!(status, 404, "Ada does not accept Brook's offer");
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (409, &json!("not_offered")),
+        "Ada does not accept Brook's offer"
+    );
 
     s.act(&brook_token, &first, "accept", None, 200).await;
     let landed = s
@@ -331,4 +336,152 @@ async fn a_transfer_to_a_queue_closed_now_is_refused_at_once_naming_when_it_open
         )
         .await;
     transfer(&s, &ada_token, &conversation, json!({"queue_id": billing}), 200).await;
+}
+
+/// The CRM events of `kind` the conversation's export lists (read by the admin), once there are `n`.
+async fn crm_events(s: &Setup, conversation: &str, kind: &str, n: usize) -> Vec<Value> {
+    let api = s.api().clone();
+    eventually(30, &format!("{n} {kind} on the CRM timeline"), || {
+        let api = api.clone();
+        async move {
+            let export = api
+                .ok("GET", &format!("/v1/conversations/{conversation}/export"), ADMIN_TOKEN, None, 200)
+                .await;
+            let events: Vec<Value> = export["conversation"]["crm_events"]
+                .as_array()?
+                .iter()
+                .filter(|e| e["kind"] == kind)
+                .cloned()
+                .collect();
+            (events.len() >= n).then_some(events)
+        }
+    })
+    .await
+}
+
+/// While a transfer nobody took yet is pending (waiting in a queue, or offered to an agent), its sender
+/// stays responsible: it is in their work items (with the transfer, its target named), they read it and
+/// answer the customer, who keeps texting, and they may cancel it (back to them, the offer withdrawn, the
+/// transcript and the CRM told); anything else waits (409 `transfer_pending`). The supervisor of the queue
+/// it left sees it in the team view; a colleague does not see it at all.
+#[tokio::test]
+async fn the_sender_of_a_pending_transfer_keeps_it_in_sight_answers_meanwhile_and_may_cancel_it() {
+    let Some(s) = Setup::new().await else { return };
+    // Billing has nobody available: a transfer there waits.
+    let billing = s.api().create_offering_queue("Billing", json!({"transfer_timeout_secs": 600})).await;
+    let (ada, ada_token) = s.agent("Ada", 1).await;
+    let sue = s
+        .api()
+        .ok(
+            "POST",
+            "/v1/agents",
+            ADMIN_TOKEN,
+            Some(json!({"name": "Sue", "queues": [s.queue], "capacity": 1, "role": "supervisor"})),
+            201,
+        )
+        .await;
+    let sue_token = sue["token"].as_str().expect("token").to_string();
+    s.text("T6000000000000000000000000000001", "15555550461", "my refund?").await;
+    let conversation = eventually(30, "the conversation reaches Ada", || {
+        let (api, token) = (s.api().clone(), ada_token.clone());
+        async move {
+            api.work_items(&token)
+                .await
+                .into_iter()
+                .find(|w| w["customer"] == "+15555550461")
+                .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+        }
+    })
+    .await;
+    // Cy serves Support too (joined once Ada had the conversation).
+    let (_cy, cy_token) = s.agent("Cy", 1).await;
+
+    // To a queue: Ada still lists it, with the transfer and its target by name.
+    transfer(&s, &ada_token, &conversation, json!({"queue_id": billing, "note": NOTE}), 200).await;
+    let mine = s.api().work_items(&ada_token).await;
+    assert_eq!(ids(&mine), vec![json!(conversation)], "Ada still lists it: {mine:?}");
+    assert_eq!(
+        (&mine[0]["state"], &mine[0]["transfer"]["to_queue_id"], &mine[0]["transfer"]["to_name"]),
+        (&json!("open"), &json!(billing), &json!("queue Billing")),
+        "{mine:?}"
+    );
+    assert_eq!(mine[0]["transfer"]["from_agent_id"], json!(ada), "{mine:?}");
+    assert_eq!(s.active_of(&ada).await, 1, "Ada holds the slot");
+    let seen = s.api().conversation(&ada_token, &conversation).await;
+    assert_eq!(seen["transfer"]["to_queue_id"], json!(billing), "Ada reads it: {seen}");
+    // The customer keeps texting; Ada answers meanwhile.
+    s.text("T6000000000000000000000000000002", "15555550461", "hello??").await;
+    let id = s.reply(&ada_token, &conversation, "Still here while Billing picks it up").await;
+    s.message_status(&ada_token, &conversation, &id, "sent").await;
+    // Anything else waits for the transfer.
+    for action in ["close", "wait", "end"] {
+        let answer = s.act(&ada_token, &conversation, action, None, 409).await;
+        assert_eq!(answer["error"]["code"], "transfer_pending", "{action}: {answer}");
+    }
+    let answer = transfer(&s, &ada_token, &conversation, json!({"queue_id": s.queue}), 409).await;
+    assert_eq!(answer["error"]["code"], "transfer_pending", "{answer}");
+    // The supervisor of Support (the queue it left) sees it in the team view, held by Ada; Cy does not.
+    let team = s.api().ok("GET", "/v1/work-items/team", &sue_token, None, 200).await;
+    let listed = team["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(ids(&listed), vec![json!(conversation)], "{team}");
+    assert_eq!(listed[0]["agent_name"], "Ada", "{team}");
+    let (status, _) =
+        s.api().call("GET", &format!("/v1/conversations/{conversation}"), Some(&cy_token), None).await;
+    assert_eq!(status, 404, "a colleague learns nothing of it");
+    let (status, _) = s
+        .api()
+        .call("POST", &format!("/v1/conversations/{conversation}/transfer/cancel"), Some(&cy_token), None)
+        .await;
+    assert_eq!(status, 404, "nor cancels it");
+
+    // Ada cancels: back with her, active, the transcript and the CRM say so.
+    let back = s.act(&ada_token, &conversation, "transfer/cancel", None, 200).await;
+    assert_eq!(
+        (&back["state"], &back["agent_id"], &back["queue_id"], &back["transfer"]),
+        (&json!("active"), &json!(ada), &json!(s.queue), &Value::Null),
+        "{back}"
+    );
+    assert_eq!(s.active_of(&ada).await, 1, "the slot she held is the one she has");
+    let c = s.api().conversation(&ada_token, &conversation).await;
+    assert!(
+        internal_entries(&c).iter().any(|t| t.contains("Ada cancelled the transfer to queue Billing")),
+        "{c}"
+    );
+    let answer = s.act(&ada_token, &conversation, "transfer/cancel", None, 409).await;
+    assert_eq!(answer["error"]["code"], "no_transfer", "nothing left to cancel: {answer}");
+    let failed = crm_events(&s, &conversation, "transfer_failed", 1).await;
+    assert_eq!(failed[0]["detail"]["reason"], "cancelled", "{failed:?}");
+    assert!(failed[0]["detail"]["note"].is_null(), "never the note: {failed:?}");
+
+    // To an agent: the offer shows in Ada's list as her pending transfer; cancelling withdraws it.
+    let (bea, bea_token) = s.api().create_agent("Bea", &[&billing], 1).await;
+    s.api().presence(&bea, &bea_token, "available").await;
+    s.api()
+        .ok(
+            "PATCH",
+            &format!("/v1/queues/{}", s.queue),
+            ADMIN_TOKEN,
+            Some(json!({"auto_accept": false})),
+            200,
+        )
+        .await;
+    transfer(&s, &ada_token, &conversation, json!({"agent_id": bea}), 200).await;
+    let mine = s.api().work_items(&ada_token).await;
+    assert_eq!(
+        (&mine[0]["state"], &mine[0]["transfer"]["to_agent_id"], &mine[0]["transfer"]["to_name"]),
+        (&json!("offered"), &json!(bea), &json!("Bea")),
+        "{mine:?}"
+    );
+    assert_eq!(ids(&s.api().work_items(&bea_token).await), vec![json!(conversation)], "Bea has the offer");
+    assert_eq!((s.active_of(&ada).await, s.active_of(&bea).await), (1, 1));
+    s.act(&ada_token, &conversation, "transfer/cancel", None, 200).await;
+    assert_eq!((s.active_of(&ada).await, s.active_of(&bea).await), (1, 0), "the offer's slot is back");
+    assert!(s.api().work_items(&bea_token).await.is_empty(), "the offer is withdrawn");
+    let (status, _) = s
+        .api()
+        .call("POST", &format!("/v1/conversations/{conversation}/accept"), Some(&bea_token), None)
+        .await;
+    assert_eq!(status, 404, "Bea cannot accept a withdrawn offer");
+    crm_events(&s, &conversation, "transfer_failed", 2).await;
+    s.reply(&ada_token, &conversation, "Back with me, let us sort it out").await;
 }

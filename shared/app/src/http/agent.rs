@@ -36,6 +36,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/conversations/{id}/end", post(end))
         .route("/v1/conversations/{id}/wrap-up", post(wrap_up))
         .route("/v1/conversations/{id}/transfer", post(transfer))
+        .route("/v1/conversations/{id}/transfer/cancel", post(cancel_transfer))
         .route("/v1/conversations/{id}/accept", post(accept))
         .route("/v1/conversations/{id}/decline", post(decline))
         .route("/v1/conversations/{id}/contact", post(pick_contact))
@@ -87,7 +88,14 @@ pub(crate) async fn me(State(app): State<Arc<App>>, who: Principal) -> ApiResult
     responses((status = 200, description = "The caller's work", body = WorkItems)))]
 pub(crate) async fn work_items(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<WorkItems>> {
     let items = match who.agent_id() {
-        Some(agent) => app.store.work_items(agent).await?,
+        Some(agent) => {
+            // What the agent holds, then what it sent away in a transfer nobody took yet: it stays
+            // responsible (and holds the slot) until the transfer lands, so it keeps seeing it.
+            let mut items = app.store.work_items(agent).await?;
+            items.extend(app.store.pending_transfers_from(agent).await?);
+            items.sort_by(|a, b| (b.last_message_at, &b.id).cmp(&(a.last_message_at, &a.id)));
+            items
+        }
         None => app.store.open_conversations().await?,
     };
     Ok(Json(WorkItems { items: items.iter().map(WorkItem::from).collect() }))
@@ -136,18 +144,24 @@ pub(crate) async fn team_items(State(app): State<Arc<App>>, who: Principal) -> A
         .open_conversations()
         .await?
         .into_iter()
-        .filter(|c| c.agent_id.is_some() && c.agent_id != me)
+        .filter(|c| holder(c).is_some() && holder(c) != me.as_ref())
         .filter(|c| smsdesk_domain::access::access(actor, c) == smsdesk_domain::access::Access::Act)
         .collect();
     held.sort_by(|a, b| b.last_message_at.cmp(&a.last_message_at).then_with(|| a.id.cmp(&b.id)));
     let items = held
         .iter()
         .map(|c| WorkItem {
-            agent_name: c.agent_id.as_ref().and_then(|id| names.get(id).cloned()),
+            agent_name: holder(c).and_then(|id| names.get(id).cloned()),
             ..WorkItem::from(c)
         })
         .collect();
     Ok(Json(WorkItems { items }))
+}
+
+/// Who holds a conversation in the team view: its agent, or, while a transfer nobody took yet moves it
+/// through a queue, the agent who sent it (responsible until it lands).
+fn holder(c: &Conversation) -> Option<&AgentId> {
+    c.agent_id.as_ref().or_else(|| smsdesk_domain::transfer::pending_sender(c))
 }
 
 /// A conversation and its transcript; each message lists its media (short-lived links to stored items,
@@ -355,6 +369,23 @@ pub(crate) async fn transfer(
     let (target, note) = smsdesk_domain::transfer::check_request(body.agent_id, body.queue_id, body.note)
         .map_err(|e| ApiError::field(e.field, e.rule))?;
     let c = crate::services::transfers::start(&app, &who, &id, target, note).await?;
+    Ok(Json(WorkItem::from(&c)))
+}
+
+/// Cancels a transfer nobody took yet (the sender, a supervisor of its queue, an admin): the conversation
+/// comes back `active` to the agent who sent it, an offer made to the target agent is withdrawn, the
+/// transcript says who cancelled it and the CRM timeline gets `transfer_failed` (reason `cancelled`).
+#[utoipa::path(post, path = "/v1/conversations/{id}/transfer/cancel", tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, description = "Back with the agent who sent it", body = WorkItem),
+              (status = 404, description = "No such conversation the caller may see", body = ErrorBody),
+              (status = 409, description = "No transfer waiting to be taken (`no_transfer`): it landed, \
+                  failed or was cancelled", body = ErrorBody)))]
+pub(crate) async fn cancel_transfer(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<WorkItem>> {
+    let c = crate::services::transfers::cancel(&app, &who, &id).await?;
     Ok(Json(WorkItem::from(&c)))
 }
 

@@ -76,6 +76,7 @@ use utoipa::{Modify, OpenApi};
         agent::wrap_up,
         crate::http::notes::add_note,
         agent::transfer,
+        agent::cancel_transfer,
         crate::http::transfer_targets::transfer_targets,
         agent::accept,
         agent::decline,

@@ -128,6 +128,8 @@ pub struct TransferView {
     pub to_agent_id: Option<AgentId>,
     #[schema(value_type = Option<String>)]
     pub to_queue_id: Option<QueueId>,
+    /// The target by name, as when the transfer started: the agent's name, or "queue <name>".
+    pub to_name: Option<String>,
     pub note: Option<String>,
     #[schema(format = DateTime)]
     pub started_at: String,
@@ -147,6 +149,7 @@ impl From<&smsdesk_domain::transfer::Transfer> for TransferView {
             from_agent_id: t.from_agent.clone(),
             to_agent_id,
             to_queue_id,
+            to_name: t.target_name.clone(),
             note: t.note.clone(),
             started_at: ts(t.started_at),
             expires_at: ts(t.expires_at),

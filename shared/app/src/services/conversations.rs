@@ -18,6 +18,9 @@ use std::collections::BTreeSet;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Need {
     Read,
+    /// Write into it without moving it: reply to the customer, add a note or an attachment, cancel a
+    /// pending transfer. The sender of a transfer nobody took yet may ([`Access::Sender`]).
+    Write,
     Act,
 }
 
@@ -55,12 +58,27 @@ pub async fn authorize(app: &App, who: &Principal, id: &str, need: Need) -> ApiR
         && agent.as_ref().is_some_and(|a| conversation.agent_id.as_ref() == Some(&a.id));
     match (access(actor(&agent), &conversation), need) {
         // Offered, not accepted: the agent reads it and accepts or declines, nothing else (issue 11.4).
-        (Access::Act, Need::Act) if offered_to_caller => Err(ApiError::conflict(
+        (Access::Act, Need::Act | Need::Write) if offered_to_caller => Err(ApiError::conflict(
             "offer_not_accepted",
             format!("conversation '{id}' is offered to you: accept it (POST /accept) before acting on it"),
         )),
-        (Access::Act, _) | (Access::Read, Need::Read) => Ok(conversation),
-        (Access::Read, Need::Act) => Err(ApiError::conflict(
+        (Access::Act, _) | (Access::Read | Access::Sender, Need::Read) | (Access::Sender, Need::Write) => {
+            Ok(conversation)
+        }
+        (Access::Sender, Need::Act) => Err(ApiError::conflict(
+            "transfer_pending",
+            format!(
+                "conversation '{id}' is being transferred{}: reply, add a note, or cancel the transfer \
+                 (POST /transfer/cancel) before anything else",
+                conversation
+                    .transfer
+                    .as_ref()
+                    .and_then(|t| t.target_name.as_deref())
+                    .map(|to| format!(" to {to}"))
+                    .unwrap_or_default()
+            ),
+        )),
+        (Access::Read, Need::Act | Need::Write) => Err(ApiError::conflict(
             "not_assigned",
             format!(
                 "conversation '{id}' is waiting in queue '{}': it becomes yours only through assignment",
@@ -129,7 +147,8 @@ pub async fn reply(
     text: &str,
     key: Option<&IdempotencyKey>,
 ) -> ApiResult<Message> {
-    let conversation = authorize(app, who, id, Need::Act).await?;
+    // The sender of a pending transfer still answers the customer (they stay responsible until it lands).
+    let conversation = authorize(app, who, id, Need::Write).await?;
     let text = MessageText::parse(text).map_err(|e| {
         ApiError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid_text", format!("text: {e}"))
     })?;

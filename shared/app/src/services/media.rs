@@ -260,7 +260,7 @@ fn media_store(app: &App) -> ApiResult<&dyn MediaStore> {
 }
 
 async fn open_for_reply(app: &App, who: &Principal, id: &str) -> ApiResult<(Conversation, Channel)> {
-    let conversation = authorize(app, who, id, Need::Act).await?;
+    let conversation = authorize(app, who, id, Need::Write).await?;
     if conversation.state == ConversationState::Closed {
         return Err(ApiError::conflict(
             "conversation_closed",

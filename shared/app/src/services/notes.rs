@@ -12,7 +12,7 @@ use smsdesk_domain::*;
 /// Adds a note to conversation `id`; 400 naming `text` when it is empty or over-long.
 pub async fn add(app: &App, who: &Principal, id: &str, text: &str) -> ApiResult<Note> {
     let text = notes::note_text(text)?;
-    let conversation = conversations::authorize(app, who, id, Need::Act).await?;
+    let conversation = conversations::authorize(app, who, id, Need::Write).await?;
     let author = conversations::caller(app, who).await?;
     let note = Note {
         id: NoteId::new(app.ids.new_id(NoteId::PREFIX)),

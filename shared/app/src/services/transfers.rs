@@ -94,6 +94,7 @@ pub async fn start(
         from_agent: from.clone(),
         from_queue: conversation.queue_id.clone(),
         target: target.clone(),
+        target_name: Some(target_name.clone()),
         note,
         started_at: now,
         expires_at: transfer::expires_at(&target, queue.as_ref(), now),
@@ -156,8 +157,12 @@ async fn agent_name(app: &App, id: &AgentId) -> PortResult<String> {
     Ok(app.store.get_agent(id).await?.map_or_else(|| id.to_string(), |a| a.name))
 }
 
-async fn target_name(app: &App, target: &TransferTarget) -> PortResult<String> {
-    Ok(match target {
+/// The target's name as the transfer recorded it (else as it is now).
+async fn target_name(app: &App, t: &Transfer) -> PortResult<String> {
+    if let Some(name) = &t.target_name {
+        return Ok(name.clone());
+    }
+    Ok(match &t.target {
         TransferTarget::Agent(a) => agent_name(app, a).await?,
         TransferTarget::Queue(q) => {
             format!("queue {}", app.store.get_queue(q).await?.map_or_else(|| q.to_string(), |q| q.name))
@@ -223,19 +228,58 @@ pub async fn landed(app: &App, c: &Conversation, agent: &AgentId) -> PortResult<
 /// timeout passed): back to the first agent, who is told. Returns whether this call failed it.
 pub async fn fail(app: &App, c: &Conversation, why: &str) -> PortResult<bool> {
     let Some(t) = c.transfer.clone() else { return Ok(false) };
+    let to = target_name(app, &t).await?;
+    Ok(give_back(app, c, why, transfer::failed_entry(&to, why)).await?.is_some())
+}
+
+/// The transfer ends without landing: the conversation goes back `active` to the first agent (who held the
+/// slot all along), the agent it was offered to gets its slot back (and its next work), the transcript
+/// gets `entry` and the CRM timeline `transfer_failed` with `why`. None when it was no longer pending.
+async fn give_back(app: &App, c: &Conversation, why: &str, text: String) -> PortResult<Option<Conversation>> {
+    let Some(t) = c.transfer.clone() else { return Ok(None) };
     let offered = (c.state == ConversationState::Offered).then(|| c.agent_id.clone()).flatten();
     let Some(back) = app.store.fail_transfer(&c.id, t.started_at, app.clock.now()).await? else {
-        return Ok(false);
+        return Ok(None);
     };
     tracing::info!(conversation = %c.id, to = %t.from_agent, why, "transfer failed");
-    entry(app, &back, transfer::failed_entry(&target_name(app, &t.target).await?, why)).await?;
+    entry(app, &back, text).await?;
     let mut detail = detail(&t);
     detail["reason"] = serde_json::json!(why);
     crm::timeline(app, &c.id, "transfer_failed", detail).await?;
     if let Some(agent) = offered {
         assignment::dispatch_for_agent(app, &agent).await?;
     }
-    Ok(true)
+    Ok(Some(back))
+}
+
+/// `POST /v1/conversations/{id}/transfer/cancel`: the sender (or a supervisor of its queue, an admin) takes
+/// back a transfer nobody took yet. The conversation comes back `active` to the sender, an offer made to
+/// the target is withdrawn (its slot given back), the transcript says who cancelled it, and the CRM
+/// timeline gets `transfer_failed` with the reason `cancelled`. 409 `no_transfer` when none is pending
+/// (it landed, failed or was cancelled meanwhile).
+pub async fn cancel(app: &App, who: &Principal, id: &str) -> ApiResult<Conversation> {
+    let conversation = conversations::authorize(app, who, id, Need::Write).await?;
+    let none_pending = || {
+        ApiError::conflict(
+            "no_transfer",
+            format!("conversation '{}' has no transfer waiting to be taken", conversation.id),
+        )
+    };
+    let Some(t) = conversation.transfer.clone() else { return Err(none_pending()) };
+    if transfer::pending_sender(&conversation).is_none() {
+        return Err(none_pending());
+    }
+    let by = match who.agent_id() {
+        Some(agent) => agent_name(app, agent).await?,
+        None => "An admin".to_string(),
+    };
+    let to = target_name(app, &t).await?;
+    let back_to = agent_name(app, &t.from_agent).await?;
+    let text = transfer::cancelled_entry(&by, &to, &back_to);
+    let Some(back) = give_back(app, &conversation, "cancelled", text).await? else {
+        return Err(none_pending());
+    };
+    Ok(back)
 }
 
 /// An offer made for a transfer to one agent was declined or expired: the transfer fails (a transfer to a

@@ -347,6 +347,17 @@ impl DynamoStore {
         self.delete_item(key, Some(Cond { expression, expr }))
     }
 
+    /// The conversations `agent` has a `WORK#` membership item of (those it holds a slot for), as stored.
+    pub(crate) async fn memberships(&self, agent: &AgentId) -> PortResult<Vec<Conversation>> {
+        let members = self.query(Query::prefix(&keys::work_partition(agent), "CONV#")).await?;
+        let wanted = members
+            .iter()
+            .filter_map(|m| get_s(m, "target"))
+            .map(|id| keys::conversation(&ConversationId::new(id)));
+        let items = self.batch_get(wanted.collect()).await?;
+        Self::conversations(&items)
+    }
+
     /// Conversations from index or membership items, re-read whole where needed.
     fn conversations(items: &[Item]) -> PortResult<Vec<Conversation>> {
         items.iter().map(from_item).collect()
@@ -413,13 +424,9 @@ impl ConversationStore for DynamoStore {
     }
 
     async fn work_items(&self, agent: &AgentId) -> PortResult<Vec<Conversation>> {
-        let members = self.query(Query::prefix(&keys::work_partition(agent), "CONV#")).await?;
-        let wanted = members
-            .iter()
-            .filter_map(|m| get_s(m, "target"))
-            .map(|id| keys::conversation(&ConversationId::new(id)));
-        let items = self.batch_get(wanted.collect()).await?;
-        let mut list: Vec<Conversation> = Self::conversations(&items)?
+        let mut list: Vec<Conversation> = self
+            .memberships(agent)
+            .await?
             .into_iter()
             .filter(|c| c.state != ConversationState::Closed && c.agent_id.as_ref() == Some(agent))
             .collect();

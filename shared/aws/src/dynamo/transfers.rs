@@ -235,4 +235,17 @@ impl TransferStore for DynamoStore {
         }
         Err(contention("finish_transfer"))
     }
+
+    async fn pending_transfers_from(&self, agent: &AgentId) -> PortResult<Vec<Conversation>> {
+        // The sender keeps its `WORK#` membership item while the transfer is under way: the same query as
+        // its work items, keeping the conversations it sent away instead of those it holds.
+        let mut list: Vec<Conversation> = self
+            .memberships(agent)
+            .await?
+            .into_iter()
+            .filter(|c| smsdesk_domain::transfer::pending_sender(c) == Some(agent))
+            .collect();
+        list.sort_by(|a, b| (b.last_message_at, &b.id).cmp(&(a.last_message_at, &a.id)));
+        Ok(list)
+    }
 }

@@ -170,6 +170,7 @@ async fn a_transfer_between_members_counts_each_slot_once(store: &Arc<dyn Store>
         from_agent: a.id.clone(),
         from_queue: q.clone(),
         target: TransferTarget::Agent(b.id.clone()),
+        target_name: None,
         note: None,
         started_at: now,
         expires_at: now + Duration::seconds(120),

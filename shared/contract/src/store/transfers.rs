@@ -60,6 +60,7 @@ fn transfer(from: &Agent, from_queue: &QueueId, target: TransferTarget) -> Trans
         from_agent: from.id.clone(),
         from_queue: from_queue.clone(),
         target,
+        target_name: None,
         note: Some("VIP, asked about a refund".into()),
         started_at: at,
         expires_at: at + Duration::seconds(120),
@@ -90,8 +91,15 @@ async fn a_transfer_to_a_queue_lands_and_frees_the_first_agent(store: &Arc<dyn S
     assert!(waiting.iter().any(|w| w.id == c.id), "it waits in the target queue");
     assert!(
         ok(store.work_items(&a.id).await, "work_items").is_empty(),
-        "no longer in the first agent's list"
+        "no longer in the first agent's list of what it holds"
     );
+    let pending = ok(store.pending_transfers_from(&a.id).await, "pending_transfers_from");
+    assert_eq!(
+        pending.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&c.id],
+        "listed as the first agent's pending transfer"
+    );
+    assert!(ok(store.pending_transfers_from(&b.id).await, "pending_transfers_from").is_empty());
 
     let taken = ok(store.assign(&c.id, &b.id, fixtures::now()).await, "assign").expect("b takes it");
     assert_eq!(taken.transfer.as_ref(), Some(&t), "still carried until settled");
@@ -105,6 +113,10 @@ async fn a_transfer_to_a_queue_lands_and_frees_the_first_agent(store: &Arc<dyn S
     assert_eq!(finished.len(), 1, "finish_transfer succeeds once");
     assert_eq!(finished[0].transfer, None, "the transfer is dropped");
     assert_eq!(finished[0].agent_id.as_ref(), Some(&b.id));
+    assert!(
+        ok(store.pending_transfers_from(&a.id).await, "pending_transfers_from").is_empty(),
+        "landed: no longer pending"
+    );
     assert_eq!(active_of(store, &a.id).await, 0, "landed: the first agent's slot is back");
     assert_eq!(active_of(store, &b.id).await, 1, "the target holds it");
     let fail = ok(store.fail_transfer(&c.id, t.started_at, fixtures::now()).await, "fail_transfer (landed)");
@@ -122,6 +134,8 @@ async fn a_failed_transfer_comes_back_and_frees_the_target(store: &Arc<dyn Store
     let offer = Offer { offered_at: at, expires_at: at + Duration::seconds(60) };
     ok(store.offer(&c.id, &b.id, &offer).await, "offer").expect("offered to b");
     assert_eq!((active_of(store, &a.id).await, active_of(store, &b.id).await), (1, 1), "both hold a slot");
+    let pending = ok(store.pending_transfers_from(&a.id).await, "pending_transfers_from");
+    assert!(pending.iter().any(|p| p.id == c.id), "offered to b: still a's pending transfer");
     assert_eq!(
         ok(store.finish_transfer(&c.id, t.started_at).await, "finish_transfer (offered)"),
         None,
@@ -151,6 +165,10 @@ async fn a_failed_transfer_comes_back_and_frees_the_target(store: &Arc<dyn Store
     assert_eq!((active_of(store, &a.id).await, active_of(store, &b.id).await), (1, 0), "b's slot is back");
     let mine = ok(store.work_items(&a.id).await, "work_items");
     assert!(mine.iter().any(|w| w.id == c.id), "the first agent lists it again");
+    assert!(
+        ok(store.pending_transfers_from(&a.id).await, "pending_transfers_from").is_empty(),
+        "failed: no longer pending"
+    );
     assert!(ok(store.work_items(&b.id).await, "work_items").is_empty(), "b does not");
 }
 

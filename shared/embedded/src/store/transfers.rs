@@ -125,4 +125,24 @@ impl TransferStore for EmbeddedStore {
             })
             .await
     }
+
+    async fn pending_transfers_from(&self, agent: &AgentId) -> PortResult<Vec<Conversation>> {
+        let id = agent.clone();
+        let listed = self
+            .db
+            .read(move |tx| {
+                crate::rows::all(
+                    tx,
+                    "SELECT body FROM conversations WHERE state IN ('open', 'offered') \
+                     AND json_extract(body, '$.transfer.from_agent') = ?1 \
+                     ORDER BY last_message_at DESC, id DESC",
+                    [id.to_string()],
+                )
+            })
+            .await?;
+        Ok(listed
+            .into_iter()
+            .filter(|c: &Conversation| smsdesk_domain::transfer::pending_sender(c) == Some(agent))
+            .collect())
+    }
 }
