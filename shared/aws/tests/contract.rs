@@ -136,6 +136,7 @@ store_suite!(
     dedupe_contract,
     outbox_contract,
     notes_contract,
+    media_claims_contract,
 );
 
 /// The whole store suite again, on one table, as `store_contract` runs it for every adapter.

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     V13_TEAMS,
     V14_FIRST_REPLY,
     V15_NUMBER_CLAIMS,
+    V16_MEDIA_CLAIMS,
 ];
 
 const V1: &str = "
@@ -273,6 +274,15 @@ INSERT OR IGNORE INTO number_claims (number, channel_id)
 SELECT json_extract(n.value, '$.number'), channels.id
 FROM channels, json_each(channels.body, '$.numbers') AS n
 ORDER BY channels.id;
+";
+
+/// Which reply each uploaded media item goes out with: one claim per item (the primary key refuses a
+/// second), taken by `claim_media` before the reply is queued; `claimed_at` in nanoseconds.
+const V16_MEDIA_CLAIMS: &str = "
+CREATE TABLE media_claims (
+    conversation_id TEXT NOT NULL, media_id TEXT NOT NULL, message_id TEXT NOT NULL, claimed_at INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, media_id)
+) WITHOUT ROWID;
 ";
 
 /// The schema version this build writes.

@@ -535,6 +535,38 @@ pub trait NoteStore: Send + Sync {
     -> PortResult<Vec<smsdesk_domain::notes::Note>>;
 }
 
+/// Outcome of [`MediaClaimStore::claim_media`].
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaClaim {
+    /// Every item named is claimed by the message (now, or already by an earlier call for it).
+    Claimed,
+    /// `media_id`, one of the items named, is claimed by `message`, another one: nothing was claimed.
+    Taken { media_id: String, message: MessageId },
+}
+
+/// The most items one [`MediaClaimStore::claim_media`] call claims (a message carries at most 10).
+pub const MAX_MEDIA_CLAIMS: usize = 25;
+
+/// Which message an agent's uploaded media item goes out with: each upload is claimed by exactly one reply
+/// (issue 14), so that of two replies naming one upload one is refused, and none is sent as text only.
+#[async_trait]
+pub trait MediaClaimStore: Send + Sync {
+    /// Claims every item of `media` (ids of `conversation`'s media items; a repeated id counts once) for
+    /// `message`, atomically: when another message holds the claim of one of them, nothing is claimed
+    /// ([`MediaClaim::Taken`], naming the first such item in `media` and its holder), so of concurrent
+    /// calls naming one item for different messages exactly one gets it. Claiming again for the same
+    /// message is never refused (a retried request). Claims are never released. More than
+    /// [`MAX_MEDIA_CLAIMS`] distinct items is a `PortError::Backend`.
+    async fn claim_media(
+        &self,
+        conversation: &ConversationId,
+        media: &[String],
+        message: &MessageId,
+        at: OffsetDateTime,
+    ) -> PortResult<MediaClaim>;
+}
+
 /// Every store capability; what handlers are given.
 pub trait Store:
     ChannelStore
@@ -551,6 +583,7 @@ pub trait Store:
     + SendRateStore
     + InboundPartStore
     + NoteStore
+    + MediaClaimStore
     + crate::TransferStore
     + crate::QuickReplyStore
     + crate::CustomerStore
@@ -573,6 +606,7 @@ impl<T> Store for T where
         + SendRateStore
         + InboundPartStore
         + NoteStore
+        + MediaClaimStore
         + crate::TransferStore
         + crate::QuickReplyStore
         + crate::CustomerStore

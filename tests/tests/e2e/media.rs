@@ -862,3 +862,46 @@ async fn a_resend_of_a_failed_mms_carries_its_attachments_or_is_refused_with_the
         "nothing went out as text only, nor twice"
     );
 }
+
+/// Replies racing for one upload: exactly one takes it (202) and goes out with it; every other is refused
+/// (409 `in_use`, naming the upload) and nothing of it is queued or sent, as text only or otherwise. A later
+/// reply naming it is refused the same way.
+#[tokio::test]
+async fn of_replies_racing_for_one_upload_exactly_one_takes_it_and_none_goes_out_as_text_only() {
+    let Some((s, token)) = Mms::new(json!({"customer": true, "agent": true})).await else { return };
+    let conversation = s
+        .agents_conversation(&token, "SM00000000000000000000000000000013", "+15555550313", "the receipt?")
+        .await;
+    let picture = s.uploaded(&token, &conversation, PNG_1X1.to_vec()).await;
+    let path = format!("/v1/conversations/{conversation}/messages");
+    let replies = (0..6).map(|i| {
+        let body = json!({"text": format!("reply {i}"), "media": [picture]});
+        let (api, path, token) = (&s.app.api, &path, &token);
+        async move { api.call("POST", path, Some(token), Some(body)).await }
+    });
+    let answers = futures::future::join_all(replies).await;
+    let accepted: Vec<&Value> = answers.iter().filter(|(status, _)| *status == 202).map(|(_, a)| a).collect();
+    assert_eq!(accepted.len(), 1, "exactly one reply takes the upload: {answers:?}");
+    for (status, answer) in answers.iter().filter(|(status, _)| *status != 202) {
+        assert_eq!((*status, &answer["error"]["code"]), (409, &json!("in_use")), "{answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(&picture), "the refusal names the upload: {message}");
+    }
+    let winner = accepted[0]["id"].as_str().expect("message id").to_string();
+    let sent = s.message_when(&token, &conversation, &winner, |m| m["status"] == "sent").await;
+    assert_eq!(sent["media"][0]["id"], picture.as_str(), "{sent}");
+
+    // Later, once it went out: refused the same way.
+    let body = json!({"text": "once more", "media": [picture]});
+    let (status, answer) = s.app.api.call("POST", &path, Some(&token), Some(body)).await;
+    assert_eq!((status, &answer["error"]["code"]), (409, &json!("in_use")), "{answer}");
+
+    s.app.settled().await;
+    let sends = s.twilio.sends();
+    assert_eq!(sends.len(), 1, "one send, with the picture: {sends:?}");
+    assert_eq!((sends[0].field("Body"), sends[0].all("MediaUrl").len()), (sent["text"].as_str(), 1));
+    let c = s.app.api.conversation(&token, &conversation).await;
+    let outbound: Vec<&Value> =
+        c["messages"].as_array().expect("messages").iter().filter(|m| m["direction"] == "outbound").collect();
+    assert_eq!(outbound.len(), 1, "nothing of the refused replies is in the transcript: {outbound:?}");
+}

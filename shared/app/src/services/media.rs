@@ -27,7 +27,7 @@ use smsdesk_domain::media::{
 };
 use smsdesk_domain::media_send;
 use smsdesk_domain::*;
-use smsdesk_ports::{MediaStore, PortError, PortResult};
+use smsdesk_ports::{MediaClaim, MediaStore, PortError, PortResult};
 use smsdesk_providers::media::{FetchError, fetch};
 use std::time::Duration;
 
@@ -347,15 +347,15 @@ pub async fn reply_with_media(
         if !media::is_media_id(media_id) {
             return Err(unknown());
         }
+        if media_ids[..position].contains(media_id) {
+            return Err(ApiError::field("media", format!("names media '{media_id}' twice")));
+        }
         let item = store.get_item(&conversation.id, media_id).await?.ok_or_else(unknown)?;
         if item.direction != Direction::Outbound || item.status != MediaStatus::Stored {
             return Err(unknown());
         }
-        if item.message_id.as_ref().is_some_and(|m| m != &message_id) {
-            return Err(ApiError::field(
-                "media",
-                format!("media '{media_id}' was sent with another message"),
-            ));
+        if let Some(other) = item.message_id.as_ref().filter(|m| **m != message_id) {
+            return Err(claimed_by(media_id, other));
         }
         items.push((position, item));
     }
@@ -363,6 +363,13 @@ pub async fn reply_with_media(
     let sizes = items.iter().map(|(_, item)| item.size.unwrap_or(0));
     check_total(sizes, bytes_per_message(app, channel.provider), channel.provider.as_str())
         .map_err(refused)?;
+    // Each upload goes out with one reply: the claim, atomic in the store, decides between replies racing
+    // for one (the records read above may be stale); the loser is refused and nothing of it is queued.
+    if let MediaClaim::Taken { media_id, message } =
+        app.store.claim_media(&conversation.id, media_ids, &message_id, app.clock.now()).await?
+    {
+        return Err(claimed_by(&media_id, &message));
+    }
     for (position, mut item) in items {
         item.message_id = Some(message_id.clone());
         item.position = u32::try_from(position).unwrap_or(u32::MAX);
@@ -379,6 +386,17 @@ pub async fn reply_with_media(
         carried,
     )
     .await
+}
+
+/// The refusal of a reply naming an upload that another reply took: 409 `in_use`, naming both.
+fn claimed_by(media_id: &str, message: &MessageId) -> ApiError {
+    ApiError::conflict(
+        "in_use",
+        format!(
+            "media: '{media_id}' goes out with message '{message}' already; an upload is sent with one reply \
+             (upload it again to send it once more)"
+        ),
+    )
 }
 
 /// The ids of the media items `message` carried: those it names, or for a message stored before messages
@@ -454,6 +472,13 @@ pub async fn carry_again(
         objects.push(store.get_object(&item.object_key()).await?.ok_or_else(|| gone(original, &item.id))?);
     }
     let now = app.clock.now();
+    let ids: Vec<String> = (0..items.len()).map(|position| MediaItem::copy_id(resend, position)).collect();
+    // The copies are the resend's own (their ids derive from it), claimed for it like any reply's items.
+    if let MediaClaim::Taken { media_id, message } =
+        app.store.claim_media(&conversation.id, &ids, resend, now).await?
+    {
+        return Err(claimed_by(&media_id, &message));
+    }
     let mut copies = Vec::with_capacity(items.len());
     for (position, (item, object)) in items.into_iter().zip(objects).enumerate() {
         let copy = MediaItem {

@@ -12,6 +12,7 @@ mod conversations;
 mod customers;
 mod directory;
 mod keys;
+mod media_claims;
 mod messages;
 mod notes;
 mod pacing;

@@ -5,6 +5,7 @@ mod customers;
 mod directory;
 mod handback;
 mod lifecycle;
+mod media_claims;
 mod messages;
 mod notes;
 mod offers;
@@ -22,6 +23,7 @@ pub use directory::{
 };
 pub use handback::handback_contract;
 pub use lifecycle::{distribution_stress_contract, lifecycle_contract};
+pub use media_claims::media_claims_contract;
 pub use messages::{
     append_contract, messages_contract, open_with_message_contract, queued_before_contract,
     queued_before_during_inserts_contract, send_claims_contract, status_contract,
@@ -72,6 +74,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     send_rate_contract(store.clone()).await;
     parts_contract(store.clone()).await;
     notes_contract(store.clone()).await;
+    media_claims_contract(store.clone()).await;
     outbox_contract(store).await;
 }
 

@@ -4,6 +4,7 @@ mod changes;
 mod conversations;
 mod customers;
 mod directory;
+mod media_claims;
 mod messages;
 mod notes;
 mod pacing;
