@@ -154,6 +154,13 @@ pub fn validate(menu: &Menu) -> Result<(), FieldError> {
         if earlier.iter().any(|o| o.keyword.trim().eq_ignore_ascii_case(keyword)) {
             return Err(FieldError::new(field, "must be unique in the menu"));
         }
+        // A keyword that is one digit would answer for whichever option has that digit too: the customer's
+        // "2" must mean one option.
+        if let Ok(d) = keyword.parse::<u8>()
+            && menu.options.iter().enumerate().any(|(j, o)| j != i && o.digit == Some(d))
+        {
+            return Err(FieldError::new(field, format!("must not be {d}, another option's digit")));
+        }
         if let Some(d) = option.digit {
             let field = format!("options[{i}].digit");
             if d > 9 {
@@ -292,5 +299,15 @@ mod tests {
         let mut m = menu();
         m.name = "a b".into();
         assert_eq!(field(m), Some("name".into()));
+        // A keyword that is another option's digit, before or after it: "2" would mean two options.
+        let mut m = menu();
+        m.options[0].keyword = "2".into();
+        assert_eq!(field(m), Some("options[0].keyword".into()));
+        let mut m = menu();
+        m.options[2].keyword = "1".into();
+        assert_eq!(field(m), Some("options[2].keyword".into()));
+        let mut m = menu();
+        m.options[0].keyword = "1".into();
+        assert_eq!(validate(&m), Ok(()), "its own digit: the same option either way");
     }
 }
