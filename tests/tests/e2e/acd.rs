@@ -162,7 +162,7 @@ async fn a_burst_fills_every_agent_to_its_capacity_and_no_further() {
     s.act(ada_token, &first, "close", None, 200).await;
     let ids: Vec<String> =
         waiting.iter().map(|w| w["conversation_id"].as_str().expect("id").to_string()).collect();
-    eventually(15, "a waiting conversation goes to Ada", || async {
+    eventually(30, "a waiting conversation goes to Ada", || async {
         let mut landed = 0;
         for id in &ids {
             let c = s.api().conversation(ADMIN_TOKEN, id).await;

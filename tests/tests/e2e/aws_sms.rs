@@ -101,7 +101,7 @@ async fn aws_text_in_reply_out_sigv4_and_delivery_event() {
                 .cloned()
         }
     };
-    let sent = eventually(15, "the reply is sent", || message("sent")).await;
+    let sent = eventually(30, "the reply is sent", || message("sent")).await;
     let sends = fake.sends();
     assert_eq!(sends.len(), 1, "{sends:?}");
     assert!(sends[0].auth_ok, "the SigV4 signature verifies: {:?}", sends[0].auth_problem);
@@ -236,7 +236,7 @@ async fn an_agent_sends_an_image_through_aws_end_user_messaging_from_the_s3_buck
         .await;
     let reply_id = reply["id"].as_str().expect("reply id").to_string();
     let send =
-        eventually(15, "End User Messaging got the MMS", || async { fake.sends().into_iter().next() }).await;
+        eventually(30, "End User Messaging got the MMS", || async { fake.sends().into_iter().next() }).await;
     assert!(send.auth_ok, "the SigV4 signature verifies: {:?}", send.auth_problem);
     assert_eq!(send.target, "SendMediaMessage", "{send:?}");
     assert_eq!(send.body["OriginationIdentity"], format!("+{AWS_NUMBER}"));

@@ -144,7 +144,7 @@ async fn a_bot_answers_twice_then_hands_over_with_context_to_another_queue() {
     assert!(seen.iter().all(|(_, signed)| *signed), "every request carried a good signature");
     assert_eq!(seen[0].0["text"], "Hello");
     assert_eq!(seen[0].0["conversation_id"], json!(id));
-    eventually(15, "the bot's replies reach the customer", || async {
+    eventually(30, "the bot's replies reach the customer", || async {
         s.fake.sends().iter().any(|x| x.field("message") == Some("Passing you to a person.")).then_some(())
     })
     .await;

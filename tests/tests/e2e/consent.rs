@@ -19,7 +19,7 @@ fn sent(s: &Setup, text: &str) -> usize {
 }
 
 async fn until_sent(s: &Setup, text: &str, times: usize) {
-    eventually(15, &format!("{text:?} reaches the provider {times} time(s)"), || async {
+    eventually(30, &format!("{text:?} reaches the provider {times} time(s)"), || async {
         (sent(s, text) >= times).then_some(())
     })
     .await;
@@ -27,7 +27,7 @@ async fn until_sent(s: &Setup, text: &str, times: usize) {
 
 /// Waits until `text` reached `fake` `times` times.
 async fn fake_sent(fake: &FakeTelesign, text: &str, times: usize) {
-    eventually(15, &format!("{text:?} reaches the provider {times} time(s)"), || async {
+    eventually(30, &format!("{text:?} reaches the provider {times} time(s)"), || async {
         (fake.sends().iter().filter(|m| m.field("message") == Some(text)).count() >= times).then_some(())
     })
     .await;
@@ -37,7 +37,7 @@ async fn fake_sent(fake: &FakeTelesign, text: &str, times: usize) {
 /// there is one.
 async fn customer_message(s: &Setup, customer: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
     let pred = &pred;
-    eventually(15, what, || async move {
+    eventually(30, what, || async move {
         let items = s.api().work_items(ADMIN_TOKEN).await;
         let item = items.into_iter().find(|w| w["customer"] == customer)?;
         let c = s.api().conversation(ADMIN_TOKEN, item["conversation_id"].as_str()?).await;
@@ -207,7 +207,7 @@ async fn stopall_stops_every_number_and_start_reopens_one() {
     let conversation_on = |number: &'static str| {
         let (api, token) = (app.api.clone(), token.clone());
         async move {
-            eventually(15, "the conversation reaches the agent", || async {
+            eventually(30, "the conversation reaches the agent", || async {
                 api.work_items(&token)
                     .await
                     .into_iter()
@@ -223,13 +223,13 @@ async fn stopall_stops_every_number_and_start_reopens_one() {
     let on_b = conversation_on("15555550111").await;
     let notices =
         || fake.sends().iter().filter(|m| m.field("message") == Some(en(AutomatedKind::OptInNotice))).count();
-    eventually(15, "each number's first contact gets its notice", || async {
+    eventually(30, "each number's first contact gets its notice", || async {
         (notices() == 2).then_some(())
     })
     .await;
 
     text("D1000000000000000000000000000003", a, "StopAll").await;
-    eventually(15, "one confirmation", || async {
+    eventually(30, "one confirmation", || async {
         fake.sends()
             .iter()
             .any(|m| m.field("message") == Some(en(AutomatedKind::OptOutAllConfirmation)))
@@ -256,7 +256,7 @@ async fn stopall_stops_every_number_and_start_reopens_one() {
 
     // START on B opens B again; A stays stopped.
     text("D1000000000000000000000000000004", b, "start").await;
-    eventually(15, "the opt-in confirmation", || async {
+    eventually(30, "the opt-in confirmation", || async {
         fake.sends()
             .iter()
             .any(|m| m.field("message") == Some(en(AutomatedKind::OptInConfirmation)))
@@ -265,7 +265,7 @@ async fn stopall_stops_every_number_and_start_reopens_one() {
     .await;
     assert_eq!(reply(on_b, "to B again").await.0, 202);
     assert_eq!(reply(on_a, "to A again").await.0, 409);
-    eventually(15, "the reply from B reaches the provider", || async {
+    eventually(30, "the reply from B reaches the provider", || async {
         fake.sends().iter().find(|m| m.field("message") == Some("to B again")).cloned()
     })
     .await;
@@ -311,7 +311,7 @@ async fn stopall_after_opting_back_in_to_one_number_stops_every_number_again() {
     };
 
     text("D2000000000000000000000000000001", a, "Hello A").await;
-    let on_a = eventually(15, "the conversation reaches the agent", || async {
+    let on_a = eventually(30, "the conversation reaches the agent", || async {
         app.api
             .work_items(&token)
             .await
@@ -360,7 +360,7 @@ async fn stopall_after_opting_back_in_to_one_number_stops_every_number_again() {
 
     // Already stopped everywhere: one more STOPALL changes nothing and sends nothing.
     text("D2000000000000000000000000000007", a, "STOPALL").await;
-    eventually(15, "the last STOPALL is filed", || async {
+    eventually(30, "the last STOPALL is filed", || async {
         let c = app.api.conversation(ADMIN_TOKEN, &on_a).await;
         c["messages"]
             .as_array()?
@@ -654,9 +654,9 @@ async fn out_of_hours_in_the_queues_time_zone_answers_once_and_the_text_waits_fo
     let closed = en(AutomatedKind::OutOfHours);
     let count = |text: &str| fake.sends().iter().filter(|m| m.field("message") == Some(text)).count();
     text("G1000000000000000000000000000001", CUSTOMER, "Anyone there?").await;
-    eventually(15, "the out-of-hours message", || async { (count(closed) == 1).then_some(()) }).await;
+    eventually(30, "the out-of-hours message", || async { (count(closed) == 1).then_some(()) }).await;
     text("G1000000000000000000000000000002", CUSTOMER, "Hello?").await;
-    let waiting = eventually(15, "both texts wait in the queue", || async {
+    let waiting = eventually(30, "both texts wait in the queue", || async {
         let items = app.api.work_items(ADMIN_TOKEN).await;
         let item = items.into_iter().find(|w| w["customer"] == format!("+{CUSTOMER}"))?;
         let id = item["conversation_id"].as_str()?.to_string();
@@ -684,12 +684,12 @@ async fn out_of_hours_in_the_queues_time_zone_answers_once_and_the_text_waits_fo
     // within the inactivity period), and a new customer is greeted, with no out-of-hours message.
     app.clock.advance(std::time::Duration::from_secs(2 * 3600));
     text("G1000000000000000000000000000003", "15555550802", "Good morning").await;
-    eventually(15, "the waiting customer reaches the agent", || async {
+    eventually(30, "the waiting customer reaches the agent", || async {
         let c = app.api.conversation(ADMIN_TOKEN, &first).await;
         (c["agent_id"] == json!(agent)).then_some(())
     })
     .await;
-    eventually(15, "the greeting", || async { (count(en(AutomatedKind::Greeting)) == 1).then_some(()) })
+    eventually(30, "the greeting", || async { (count(en(AutomatedKind::Greeting)) == 1).then_some(()) })
         .await;
     app.settled().await;
     assert_eq!(count(closed), 1, "open hours: no out-of-hours message: {:?}", fake.sends());

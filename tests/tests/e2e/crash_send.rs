@@ -35,14 +35,14 @@ async fn a_sender_killed_after_telesign_took_the_text_does_not_send_it_again() {
     api.presence(&agent, &token, "available").await;
     let raw = telesign_mo("C1000000000000000000000000000001", "15555550311", OUR_NUMBER, "hello");
     assert_eq!(api.webhook(&webhook, &raw, Some(&fake.sign_callback(&raw))).await.0, 200);
-    let conversation = eventually(15, "conversation assigned", || async {
+    let conversation = eventually(30, "conversation assigned", || async {
         api.work_items(&token).await.first().and_then(|w| w["conversation_id"].as_str().map(str::to_string))
     })
     .await;
     let path = format!("/v1/conversations/{conversation}/messages");
     let reply = api.ok("POST", &path, &token, Some(json!({"text": "sent just before the crash"})), 202).await;
     let id = reply["id"].as_str().expect("id").to_string();
-    eventually(15, "TeleSign took the text", || async { (fake.accepted().len() == 1).then_some(()) }).await;
+    eventually(30, "TeleSign took the text", || async { (fake.accepted().len() == 1).then_some(()) }).await;
     first.kill();
 
     let second = DevProcess::spawn(&binary, &data, &fast).await;

@@ -273,7 +273,7 @@ async fn the_whole_transcript_goes_on_the_contact_when_the_conversation_closes()
     s.reply(&token, &conversation, "It arrives tomorrow.").await;
     s.act(&token, &conversation, "close", None, 200).await;
     let api = s.api().clone();
-    let transcript = eventually(15, "the transcript is on the contact's timeline", || {
+    let transcript = eventually(30, "the transcript is on the contact's timeline", || {
         let api = api.clone();
         let path = format!("/v1/contacts/{contact}");
         async move {

@@ -124,7 +124,7 @@ async fn a_timeline_event_before_the_link_job_links_the_contact_itself() {
         }
     };
     let (contacts, timeline) =
-        eventually(15, "the closing event on the contact's timeline", kinds_on_contact).await;
+        eventually(30, "the closing event on the contact's timeline", kinds_on_contact).await;
     assert_eq!(s.app.faults.held(), 1, "the link job is still held: the event job linked the contact");
     assert_eq!(s.app.faults.retries(QueueKind::Crm), 0, "no crm job was put off for the link");
     assert_eq!(contacts, 1, "one contact for the number");

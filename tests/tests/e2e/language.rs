@@ -18,7 +18,7 @@ fn sent(s: &Setup, text: &str) -> usize {
 }
 
 async fn until_sent(s: &Setup, text: &str, times: usize) {
-    eventually(15, &format!("{text:?} reaches the provider {times} time(s)"), || async {
+    eventually(30, &format!("{text:?} reaches the provider {times} time(s)"), || async {
         (sent(s, text) >= times).then_some(())
     })
     .await;

@@ -89,7 +89,7 @@ impl Mms {
         count: usize,
     ) -> (String, Value) {
         let api = &self.app.api;
-        eventually(15, &format!("{count} media items on '{text}'"), || async {
+        eventually(30, &format!("{count} media items on '{text}'"), || async {
             let items = api.work_items(token).await;
             let item = items.iter().find(|i| i["customer"] == customer)?;
             let id = item["conversation_id"].as_str()?.to_string();
@@ -178,13 +178,13 @@ async fn an_inbound_mms_with_two_images_is_in_the_transcript_the_crm_and_the_exp
 
     // The CRM timeline has the media, and so has the export.
     let c = s.app.api.conversation(&token, &conversation).await;
-    let contact = eventually(15, "the contact is linked", || async {
+    let contact = eventually(30, "the contact is linked", || async {
         let c = s.app.api.conversation(&token, &conversation).await;
         c["contact_id"].as_str().map(str::to_string)
     })
     .await;
     let _ = c;
-    let event = eventually(15, "media_received on the timeline", || async {
+    let event = eventually(30, "media_received on the timeline", || async {
         let contact = s.app.api.ok("GET", &format!("/v1/contacts/{contact}"), &token, None, 200).await;
         contact["timeline"].as_array()?.iter().find(|e| e["kind"] == "media_received").cloned()
     })
@@ -225,7 +225,7 @@ async fn android_3gpp_video_and_iphone_m4a_audio_are_kept_in_and_taken_out() {
     assert_eq!(types, ["video/3gpp", "video/3gpp2", "audio/mp4"], "{message}");
     assert_eq!((media[0]["kind"].clone(), media[2]["kind"].clone()), (json!("video"), json!("audio")));
     // An agent's upload of the same kinds is taken too.
-    eventually(15, "the conversation is the agent's", || async {
+    eventually(30, "the conversation is the agent's", || async {
         let items = s.app.api.work_items(&token).await;
         items
             .iter()
@@ -348,7 +348,7 @@ async fn an_agent_sends_an_image_through_twilio_and_limits_are_422() {
         return;
     };
     s.mms("SM00000000000000000000000000000006", "+15555550306", "can you show me?", &[]).await;
-    let conversation = eventually(15, "the conversation is the agent's", || async {
+    let conversation = eventually(30, "the conversation is the agent's", || async {
         let items = s.app.api.work_items(&token).await;
         let item = items.iter().find(|i| i["customer"] == "+15555550306" && i["agent_id"].is_string())?;
         item["conversation_id"].as_str().map(str::to_string)
@@ -368,7 +368,7 @@ async fn an_agent_sends_an_image_through_twilio_and_limits_are_422() {
             202,
         )
         .await;
-    let send = eventually(15, "Twilio got the MMS", || async { s.twilio.sends().into_iter().next() }).await;
+    let send = eventually(30, "Twilio got the MMS", || async { s.twilio.sends().into_iter().next() }).await;
     assert!(send.auth_ok);
     assert_eq!(send.field("Body"), Some("like this"));
     assert_eq!(send.all("MediaUrl").len(), 1, "{send:?}");
@@ -427,7 +427,7 @@ async fn with_attachments_off_media_is_not_kept_the_customer_is_told_once_and_ag
     s.mms("MM00000000000000000000000000000008", "+15555550307", "look again", &[(&a, "image/png")]).await;
     let (conversation, message) = s.transcript_with_media(&token, "+15555550307", "look again", 0).await;
     assert_eq!(message["media"], json!([]));
-    let refusal = eventually(15, "the customer was told", || async {
+    let refusal = eventually(30, "the customer was told", || async {
         let sends = s.twilio.sends();
         sends.iter().find(|x| x.field("Body") == Some("No pictures here, sorry.")).cloned()
     })
@@ -514,7 +514,7 @@ async fn a_telesign_mms_is_fetched_from_its_api_host_without_credentials_and_age
         .expect("webhook reaches the app");
     assert_eq!(answer.status().as_u16(), 200, "{:?}", answer.text().await);
 
-    let (conversation, message) = eventually(15, "three media items on the MMS", || async {
+    let (conversation, message) = eventually(30, "three media items on the MMS", || async {
         let items = app.api.work_items(&token).await;
         let id =
             items.iter().find(|i| i["customer"] == "+15555550377")?["conversation_id"].as_str()?.to_string();
@@ -632,7 +632,7 @@ async fn a_reply_whose_attachments_add_up_to_more_than_twilios_5_mb_is_a_422_and
     let read = s.app.api.ok("GET", &format!("/v1/channels/{}", s.channel), ADMIN_TOKEN, None, 200).await;
     assert_eq!(read["media"]["max_message_bytes"], 5_000_000, "{}", read["media"]);
     s.mms("SM00000000000000000000000000000010", "+15555550310", "send me both", &[]).await;
-    let conversation = eventually(15, "the conversation is the agent's", || async {
+    let conversation = eventually(30, "the conversation is the agent's", || async {
         let items = s.app.api.work_items(&token).await;
         let item = items.iter().find(|i| i["customer"] == "+15555550310" && i["agent_id"].is_string())?;
         item["conversation_id"].as_str().map(str::to_string)
@@ -661,7 +661,7 @@ async fn a_reply_whose_attachments_add_up_to_more_than_twilios_5_mb_is_a_422_and
     assert!(!c["messages"].as_array().unwrap().iter().any(|m| m["text"] == "both"), "{c}");
     let one = json!({"text": "the first", "media": [ids[0]]});
     s.app.api.ok("POST", &path, &token, Some(one), 202).await;
-    let send = eventually(15, "Twilio got the MMS", || async { s.twilio.sends().into_iter().next() }).await;
+    let send = eventually(30, "Twilio got the MMS", || async { s.twilio.sends().into_iter().next() }).await;
     assert_eq!((send.field("Body"), send.all("MediaUrl").len()), (Some("the first"), 1), "{send:?}");
     // An item that alone is over the limit per message is refused at upload.
     big.resize(5_000_001, 0);
@@ -685,7 +685,7 @@ async fn a_customer_who_opted_out_is_not_told_pictures_are_not_taken_and_nothing
     s.mms("MM00000000000000000000000000000012", customer, "one more", &[(&a, "image/png")]).await;
     s.mms("SM00000000000000000000000000000013", customer, "last", &[]).await;
     let (conversation, _) = s.transcript_with_media(&token, customer, "last", 0).await;
-    eventually(15, "STOP is confirmed", || async {
+    eventually(30, "STOP is confirmed", || async {
         s.twilio.sends().into_iter().find(|x| x.field("Body").is_some_and(|b| b.contains("unsubscribed")))
     })
     .await;
@@ -718,7 +718,7 @@ async fn a_slow_media_host_delays_neither_the_opt_in_notice_nor_the_greeting_and
         .serve_media("/media/slow.png", MediaAnswer::Held { gate: gate.clone(), then: Box::new(png()) });
     let customer = "+15555550314";
     s.mms("MM00000000000000000000000000000014", customer, "hi", &[(&slow, "image/png")]).await;
-    eventually(15, "the picture's fetch started", || async {
+    eventually(30, "the picture's fetch started", || async {
         s.twilio.hits().iter().any(|h| h.path == "/media/slow.png").then_some(())
     })
     .await;
@@ -751,7 +751,7 @@ impl Mms {
     /// The conversation of a customer who texted `text` once it is the agent's.
     async fn agents_conversation(&self, token: &str, sid: &str, customer: &str, text: &str) -> String {
         self.mms(sid, customer, text, &[]).await;
-        eventually(15, "the conversation is the agent's", || async {
+        eventually(30, "the conversation is the agent's", || async {
             let items = self.app.api.work_items(token).await;
             let item = items.iter().find(|i| i["customer"] == customer && i["agent_id"].is_string())?;
             item["conversation_id"].as_str().map(str::to_string)

@@ -93,7 +93,7 @@ impl MenuSetup {
     ) -> Value {
         let api = self.s.api().clone();
         let pred = &pred;
-        eventually(15, what, || {
+        eventually(30, what, || {
             let api = api.clone();
             async move {
                 let all = api.ok("GET", "/v1/work-items", ADMIN_TOKEN, None, 200).await;
@@ -173,7 +173,7 @@ async fn a_menu_choice_routes_to_the_chosen_queue_and_the_exchange_is_in_the_tra
     // (the channel's automated messages, opt-in notice and agent joined, aside)
     assert_eq!(authors, vec![json!("customer"), json!("system"), json!("customer")], "{c}");
     // The menu reached the customer through the provider, from the menu number.
-    let sent = eventually(15, "the menu is sent", || async {
+    let sent = eventually(30, "the menu is sent", || async {
         m.s.fake.sends().into_iter().find(|x| x.field("message") == Some(MAIN_TEXT))
     })
     .await;
@@ -219,7 +219,7 @@ async fn exit_ends_the_conversation_with_a_system_message() {
     m.text("V2000000000000000000000000000301", &who[1..], "hello").await;
     after_answers(&m, who, 1).await;
     m.text("V2000000000000000000000000000302", &who[1..], "exit").await;
-    let id = eventually(15, "the conversation closes", || async {
+    let id = eventually(30, "the conversation closes", || async {
         let all = m.s.api().ok("GET", "/v1/work-items", ADMIN_TOKEN, None, 200).await;
         let open = all["items"].as_array().is_some_and(|i| i.iter().any(|w| w["customer"] == who));
         if open {
@@ -330,7 +330,7 @@ async fn an_opted_out_customers_text_to_a_menu_number_is_routed_without_sending_
     let (logs, _capture) = smsdesk_tests::logs::capture();
     let Some(m) = MenuSetup::new().await else { return };
     m.s.text("V3000000000000000000000000000001", "15555550671", "STOPALL").await;
-    eventually(15, "the opt-out is recorded", || async {
+    eventually(30, "the opt-out is recorded", || async {
         let consent = m.s.api().ok("GET", "/v1/consent?phone=%2B15555550671", ADMIN_TOKEN, None, 200).await;
         (consent["opted_out_everywhere"] == true).then_some(())
     })

@@ -18,7 +18,7 @@ async fn offering() -> Option<Setup> {
 /// (index into `agents`, conversation id).
 async fn held_by(s: &Setup, agents: &[(&str, &str)], customer: &str, state: &str) -> (usize, String) {
     let api = s.api().clone();
-    eventually(15, &format!("{customer}'s conversation {state} with one of the agents"), || {
+    eventually(30, &format!("{customer}'s conversation {state} with one of the agents"), || {
         let api = api.clone();
         async move {
             for (i, (_, token)) in agents.iter().enumerate() {
@@ -146,7 +146,7 @@ async fn missing_offers_in_a_row_sets_the_agent_away_and_the_next_agent_gets_the
 
     // Nobody else is there: after the first miss it is offered to Ada again; the second miss sets her away.
     s.app.clock.advance(Duration::from_secs(11));
-    eventually(15, "the first miss is counted", || async {
+    eventually(30, "the first miss is counted", || async {
         let a = s.api().ok("GET", &format!("/v1/agents/{ada}"), ADMIN_TOKEN, None, 200).await;
         (a["missed_offers"] == json!(1)).then_some(())
     })
@@ -156,7 +156,7 @@ async fn missing_offers_in_a_row_sets_the_agent_away_and_the_next_agent_gets_the
         s.conversation_where(&conversation, "offered to Ada again", |c| c["state"] == "offered").await;
     assert_eq!(again["agent_id"], json!(ada), "nobody else is there: Ada again: {again}");
     s.app.clock.advance(Duration::from_secs(11));
-    eventually(15, "Ada is set away after 2 misses in a row", || async {
+    eventually(30, "Ada is set away after 2 misses in a row", || async {
         (presence_of(&s, &ada).await == json!("away")).then_some(())
     })
     .await;
@@ -290,7 +290,7 @@ async fn a_returning_customer_goes_to_the_agent_who_had_them_within_the_affinity
     let (first, conversation) = held_by(&s, &agents, "+15555550851", "active").await;
     s.act(agents[first].1, &conversation, "close", None, 200).await;
     // The CRM timeline (written by crm-upsert) remembers who had the customer.
-    eventually(15, "the customer's timeline names the agent", || async {
+    eventually(30, "the customer's timeline names the agent", || async {
         let found = s.api().ok("GET", "/v1/contacts?phone=%2B15555550851", ADMIN_TOKEN, None, 200).await;
         let id = found["items"].as_array()?.first()?["id"].as_str()?.to_string();
         let contact = s.api().ok("GET", &format!("/v1/contacts/{id}"), ADMIN_TOKEN, None, 200).await;

@@ -56,7 +56,7 @@ async fn deliver_ok(api: &Api, webhook: &Webhook, what: &str) {
 }
 
 async fn wait_sends(fake: &dyn FakeProvider, n: usize, what: &str) -> Vec<Sent> {
-    eventually(15, what, || async {
+    eventually(30, what, || async {
         let sends = fake.sends();
         (sends.len() >= n).then_some(sends)
     })

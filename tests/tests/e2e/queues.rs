@@ -121,7 +121,7 @@ async fn a_conversation_waiting_past_the_queue_expiry_gets_the_expiry_message_an
     })
     .await;
     s.app.clock.advance(Duration::from_secs(2));
-    let sent = eventually(15, "the expiry message is sent", || async {
+    let sent = eventually(30, "the expiry message is sent", || async {
         s.fake.sends().into_iter().find(|x| x.field("message") == Some(message))
     })
     .await;

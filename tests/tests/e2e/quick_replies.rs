@@ -202,7 +202,7 @@ async fn quick_replies_come_in_the_channels_language_and_leave_out_what_is_unkno
     s.text("qr-2", CUSTOMER, "Hola").await;
     let phone = format!("+{CUSTOMER}");
     // Nobody took it yet: an admin reads it; the customer's name is not known (the CRM made the contact).
-    let conversation = eventually(15, "the conversation is open", || {
+    let conversation = eventually(30, "the conversation is open", || {
         let api = s.api().clone();
         let phone = phone.clone();
         async move {

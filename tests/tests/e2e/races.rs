@@ -37,7 +37,7 @@ async fn a_text_racing_the_close_is_never_filed_into_the_closed_conversation() {
         // in a new open conversation in their work items.
         let (api, token2, first2, late2, e1642) =
             (s.api().clone(), token.clone(), first.clone(), late.clone(), e164.clone());
-        let (conversation, message) = eventually(15, "the racing text is filed", || {
+        let (conversation, message) = eventually(30, "the racing text is filed", || {
             let (api, token, first, late, e164) =
                 (api.clone(), token2.clone(), first2.clone(), late2.clone(), e1642.clone());
             async move {

@@ -39,7 +39,7 @@ async fn a_killed_dev_server_loses_no_acknowledged_text_and_no_queued_send() {
     api.presence(&agent, &token, "available").await;
     let raw = telesign_mo("R1000000000000000000000000000001", "15555550301", OUR_NUMBER, "before the crash");
     assert_eq!(api.webhook(&webhook, &raw, Some(&fake.sign_callback(&raw))).await.0, 200);
-    let conversation = eventually(15, "conversation assigned", || async {
+    let conversation = eventually(30, "conversation assigned", || async {
         api.work_items(&token).await.first().and_then(|w| w["conversation_id"].as_str().map(str::to_string))
     })
     .await;

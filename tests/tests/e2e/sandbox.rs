@@ -85,7 +85,7 @@ async fn smsdesk_dev_logs_to_a_redirected_file_without_colours_numbers_or_tokens
     api.presence(&agent, &token, "available").await;
     let text = json!({"channel_id": channel, "from": "+15555550612", "to": OUR_NUMBER_E164, "text": "Hi"});
     api.ok("POST", "/v1/sandbox/inbound", ADMIN_TOKEN, Some(text), 202).await;
-    let conversation = eventually(15, "the text reaches Ada", || async {
+    let conversation = eventually(30, "the text reaches Ada", || async {
         api.work_items(&token).await.first().and_then(|w| w["conversation_id"].as_str().map(str::to_string))
     })
     .await;
@@ -97,7 +97,7 @@ async fn smsdesk_dev_logs_to_a_redirected_file_without_colours_numbers_or_tokens
         202,
     )
     .await;
-    eventually(15, "the reply is sent", || async {
+    eventually(30, "the reply is sent", || async {
         let c = api.conversation(&token, &conversation).await;
         c["messages"].as_array().and_then(|m| m.iter().find(|m| m["status"] == "sent").cloned())
     })

@@ -83,7 +83,7 @@ impl Setup {
     ) -> Value {
         let api = self.api().clone();
         let pred = &pred;
-        eventually(15, what, || {
+        eventually(30, what, || {
             let api = api.clone();
             async move {
                 let c = api.conversation(ADMIN_TOKEN, conversation).await;
@@ -183,7 +183,7 @@ impl Setup {
         let token = token.to_string();
         let conversation = conversation.to_string();
         let pred = &pred;
-        eventually(15, what, || {
+        eventually(30, what, || {
             let (api, token, conversation) = (api.clone(), token.clone(), conversation.clone());
             async move {
                 let c = api.conversation(&token, &conversation).await;

@@ -124,7 +124,7 @@ async fn a_team_at_capacity_gets_nothing_new_and_its_members_serve_the_team_queu
     join(&s, &bob, &id).await;
 
     s.text("TM100000000000000000000000000001", "15555550901", "first").await;
-    let first = eventually(15, "a member holds the first conversation", || async {
+    let first = eventually(30, "a member holds the first conversation", || async {
         for token in [&ada_token, &bob_token] {
             if let Some(w) = item_of(&s, token, "+15555550901").await.filter(|w| w["state"] == "active") {
                 return w["conversation_id"].as_str().map(|c| (token.to_string(), c.to_string()));
@@ -142,7 +142,7 @@ async fn a_team_at_capacity_gets_nothing_new_and_its_members_serve_the_team_queu
         .webhook(&format!("/webhooks/telesign/{second}"), &raw, Some(&s.fake.sign_callback(&raw)))
         .await;
     assert_eq!(status, 200, "{answer}");
-    let waiting = eventually(15, "the Billing customer's conversation exists", || async {
+    let waiting = eventually(30, "the Billing customer's conversation exists", || async {
         s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550902")
     })
     .await;
@@ -211,7 +211,7 @@ async fn a_slot_freed_by_a_decline_goes_to_the_highest_priority_of_all_the_agent
     let find = |customer: &'static str| {
         let api = s.api().clone();
         async move {
-            eventually(15, "the customer's conversation exists", || async {
+            eventually(30, "the customer's conversation exists", || async {
                 api.work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == customer)
             })
             .await["conversation_id"]

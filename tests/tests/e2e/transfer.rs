@@ -27,7 +27,7 @@ fn internal_entries(c: &Value) -> Vec<String> {
 /// Waits until the customer's conversation is in `state` (as the admin lists open conversations); its id.
 async fn conversation_of(s: &Setup, customer: &str, what: &str, state: &str) -> String {
     let api = s.api().clone();
-    eventually(15, what, || {
+    eventually(30, what, || {
         let api = api.clone();
         async move {
             let items = api.work_items(ADMIN_TOKEN).await;
