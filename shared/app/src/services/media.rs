@@ -259,6 +259,17 @@ fn media_store(app: &App) -> ApiResult<&dyn MediaStore> {
     })
 }
 
+/// The conversation's channel, when its agents may attach media there (else the refusal).
+async fn attachable_channel(app: &App, conversation: &Conversation) -> ApiResult<Channel> {
+    let channel = app
+        .store
+        .get_channel(&conversation.channel_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no channel '{}'", conversation.channel_id)))?;
+    agent_may_attach(app, &channel)?;
+    Ok(channel)
+}
+
 async fn open_for_reply(app: &App, who: &Principal, id: &str) -> ApiResult<(Conversation, Channel)> {
     let conversation = authorize(app, who, id, Need::Write).await?;
     if conversation.state == ConversationState::Closed {
@@ -267,12 +278,7 @@ async fn open_for_reply(app: &App, who: &Principal, id: &str) -> ApiResult<(Conv
             format!("conversation '{}' is closed", conversation.id),
         ));
     }
-    let channel = app
-        .store
-        .get_channel(&conversation.channel_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no channel '{}'", conversation.channel_id)))?;
-    agent_may_attach(app, &channel)?;
+    let channel = attachable_channel(app, &conversation).await?;
     Ok((conversation, channel))
 }
 
@@ -448,12 +454,7 @@ pub async fn carry_again(
         return Ok(Vec::new());
     }
     let store = media_store(app)?;
-    let channel = app
-        .store
-        .get_channel(&conversation.channel_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no channel '{}'", conversation.channel_id)))?;
-    agent_may_attach(app, &channel)?;
+    let channel = attachable_channel(app, conversation).await?;
     let mut items = Vec::with_capacity(ids.len());
     for id in &ids {
         let item = store
