@@ -11,6 +11,7 @@
 //! named table, queues or secret prefix.
 #![cfg(not(smsdesk_aws_emulators_missing))]
 
+use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -55,7 +56,9 @@ fn unique(prefix: &str) -> String {
 /// Dummy credentials and region: the emulators accept anything, and nothing reaches AWS.
 /// Built the way the functions build theirs (no aws-config).
 /// The timeouts are the emulators' own: DynamoDB Local and moto on a busy two-core CI machine can take
-/// longer than the 4 s attempt the functions allow real AWS.
+/// longer than the 4 s attempt the functions allow real AWS. Retries are the emulators' own too: under
+/// concurrent writes DynamoDB Local answers 500 "timed out ... waiting for a lock" (its own table lock,
+/// which DynamoDB does not have), so a call gets ten attempts, not three.
 async fn sdk() -> SdkConfig {
     let credentials = Credentials::new("test", "test", None, None, "smsdesk-contract-tests");
     let timeouts = TimeoutConfig::builder()
@@ -66,6 +69,7 @@ async fn sdk() -> SdkConfig {
     smsdesk_aws::sdk_config(Region::new("us-east-1"), credentials)
         .to_builder()
         .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(10).with_max_backoff(Duration::from_secs(2)))
         .build()
 }
 
