@@ -45,6 +45,10 @@ impl Seen {
     }
 }
 
+/// Longest [`Scripted::AcceptThenHold`] holds an answer: below the client's 10 s timeout, so a test that
+/// forgets to release it sees a late answer, not a timed-out send.
+pub const HOLD_LIMIT: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// A scripted answer to `POST /v1/messaging`.
 #[derive(Clone, Debug)]
 pub enum Scripted {
@@ -59,6 +63,9 @@ pub enum Scripted {
     /// Takes the message (it counts in `accepted`: the customer gets it) and then holds the answer for this
     /// long, past the client's timeout: the sender cannot know that it went out.
     AcceptThenDelay(std::time::Duration),
+    /// Takes the message and holds the answer until the test calls `notify_one` on this (for ordering
+    /// tests: something else happens before the sender hears back), at most [`HOLD_LIMIT`].
+    AcceptThenHold(std::sync::Arc<tokio::sync::Notify>),
     /// 429 with TeleSign's rate-limit code 10019 and a `Retry-After` of this many seconds.
     RateLimited { retry_after_secs: u64 },
     /// The connection is reset (TCP RST) instead of an answer, after the fake took the message
@@ -422,6 +429,11 @@ async fn handle(
             Scripted::AcceptThenDelay(delay) => {
                 let answer = accept(&shared, &body);
                 tokio::time::sleep(delay).await;
+                answer
+            }
+            Scripted::AcceptThenHold(release) => {
+                let answer = accept(&shared, &body);
+                let _ = tokio::time::timeout(HOLD_LIMIT, release.notified()).await;
                 answer
             }
             Scripted::Error { http, code, description } => error(http, code, &description),

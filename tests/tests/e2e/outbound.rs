@@ -599,8 +599,9 @@ async fn a_report_that_overtakes_the_send_answer_is_applied_once_the_send_is_rec
     let Some(s) = Setup::new().await else { return };
     let (token, conversation) =
         conversation_with_agent(&s, "I1000000000000000000000000000061", "15555550196").await;
-    // The fake takes the message at once and answers 1.5 s later (within our timeout).
-    s.fake.script([Scripted::AcceptThenDelay(std::time::Duration::from_millis(1500))]);
+    // The fake takes the message at once and holds its answer until the report has been posted.
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    s.fake.script([Scripted::AcceptThenHold(release.clone())]);
     let before = s.fake.accepted().len();
     let id = reply(&s, &token, &conversation, "On its way").await;
     let reference = eventually(30, "the fake takes the send", || {
@@ -615,5 +616,6 @@ async fn a_report_that_overtakes_the_send_answer_is_applied_once_the_send_is_rec
     let stored = s.api().conversation(&token, &conversation).await;
     let m = stored["messages"].as_array().and_then(|ms| ms.iter().find(|m| m["id"] == id.as_str())).cloned();
     assert!(m.as_ref().is_some_and(|m| m["status"] == "queued"), "the report came first: {m:?}");
+    release.notify_one();
     s.message_status(&token, &conversation, &id, "delivered").await;
 }
