@@ -122,6 +122,14 @@ async fn a_team_at_capacity_gets_nothing_new_and_its_members_serve_the_team_queu
     let (bob, bob_token) = s.agent("Bob", 2).await;
     join(&s, &ada, &id).await;
     join(&s, &bob, &id).await;
+    // The queue's view lists who serves it as distribution counts them: the team's members too.
+    let view = s.api().ok("GET", &format!("/v1/queues/{billing}"), ADMIN_TOKEN, None, 200).await;
+    let mut serving: Vec<&str> =
+        view["agents"].as_array().expect("agents").iter().filter_map(|a| a["id"].as_str()).collect();
+    serving.sort_unstable();
+    let mut members = vec![ada.as_str(), bob.as_str()];
+    members.sort_unstable();
+    assert_eq!(serving, members, "{view}");
 
     s.text("TM100000000000000000000000000001", "15555550901", "first").await;
     let first = eventually(30, "a member holds the first conversation", || async {

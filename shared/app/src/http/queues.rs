@@ -201,8 +201,9 @@ async fn load_queue(app: &App, id: &str) -> ApiResult<WorkQueue> {
     app.store.get_queue(&id).await?.ok_or_else(|| ApiError::not_found(format!("no queue '{id}'")))
 }
 
-/// A queue as the API shows it: its settings, the numbers that feed it and the agents that serve it
-/// (both derived), and how many conversations wait in it. A bot's secret is never shown.
+/// A queue as the API shows it: its settings, the numbers that feed it and the agents that serve it (both
+/// derived; the agents as distribution counts them: those with the queue, and the members of the teams
+/// that serve it), and how many conversations wait in it. A bot's secret is never shown.
 pub async fn view(app: &App, queue: &WorkQueue) -> ApiResult<QueueView> {
     let mut numbers = Vec::new();
     for channel in app.store.list_channels().await? {
@@ -214,9 +215,8 @@ pub async fn view(app: &App, queue: &WorkQueue) -> ApiResult<QueueView> {
             });
         }
     }
-    let agents = app
-        .store
-        .agents_for_queue(&queue.id)
+    let teams = app.store.list_teams().await?;
+    let agents = crate::services::teams::agents_serving(app, &queue.id, &teams)
         .await?
         .iter()
         .map(|a| QueueAgentView {
