@@ -433,8 +433,8 @@ function renderConversation(c, switched) {
   $("end-button").disabled = !(mineToAct && (c.state === "active" || c.state === "waiting"));
   $("wait-button").disabled = !(mineToAct && c.state === "active");
   $("reply").disabled = !writes;
-  $("send").disabled = !writes;
   $("note-mode").disabled = !writes;
+  updateMeter(); // Send: off when the box is, and for a draft over the limit (a re-render must not turn it on)
   // Attachments (issue 14.3): only where the channel lets agents send media (the API says so, and why not).
   const attach = c.attachments ?? { allowed: false };
   $("attach-button").hidden = !(attach.allowed && writes) || noteMode();

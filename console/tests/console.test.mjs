@@ -40,6 +40,10 @@ describe("agent console", () => {
       await page.locator("#reply").fill("x".repeat(1601));
       await page.locator("#reply-meter.over", { hasText: "1601 / 1600 characters" }).waitFor();
       assert.ok(await page.locator("#send").isDisabled(), "no Send over 1600 characters");
+      // The customer writes meanwhile: the transcript is drawn again, and Send stays off.
+      await dev.text(setup, "+15555550111", setup.support, "Any news?");
+      await page.locator("#transcript .msg.customer", { hasText: "Any news?" }).waitFor();
+      assert.ok(await page.locator("#send").isDisabled(), "no Send over 1600 characters after the transcript is redrawn");
       await page.locator("#reply").fill("It ships today!");
       await page.locator("#reply-meter", { hasText: "15 / 1600 characters · GSM-7 · 1 segment" }).waitFor();
       await page.getByRole("button", { name: "Send" }).click();
