@@ -176,6 +176,7 @@ function showMe() {
   const me = state.me;
   $("who").textContent = `${me.name} · ${ROLE_NAMES[me.role] ?? me.role}`;
   $("tab-team").hidden = !supervises();
+  $("queues-button").hidden = !supervises();
   const presence = $("presence");
   presence.closest("label").hidden = !me.agent_id; // the admin is not an agent: no presence
   presence.disabled = !me.agent_id;
@@ -1128,7 +1129,53 @@ function registerShortcuts() {
   shortcut({ key: "d", description: "Decline the first offer", action: () => firstOffer() && answerOffer(firstOffer().conversation_id, "decline") });
   shortcut({ key: "Ctrl+Enter", label: "Ctrl+Enter", description: "Send the reply; finish the wrap-up", where: "text" });
   shortcut({ key: "Escape", label: "Esc", description: "Leave the reply box, close a dialog or the contact panel", where: "text" });
+  shortcut({ key: "u", description: "Your queues: what waits, the service level, who serves them (supervisors)", action: () => showQueues() });
   shortcut({ key: "?", description: "This list", action: () => showHelp() });
+}
+
+// ---------- a supervisor's queues: what waits, the service level today, who serves each and their load
+
+const QUEUES_MS = 5000; // how often the open dialog re-reads the figures
+
+function waited(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+  return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+}
+
+function queueRow(queue, stats) {
+  const level = stats.service_level === null
+    ? "no conversation answered yet"
+    : `${Math.round(stats.service_level * 100)}% within ${waited(stats.service_level_seconds)} (${stats.answered_within_target} of ${stats.answered})`;
+  const agents = queue.agents.length
+    ? el("ul", {}, ...queue.agents.map((a) => el("li", { text: `${a.name}: ${a.presence}, ${a.active} of ${a.capacity}` })))
+    : "nobody";
+  return el("tr", { "data-queue": queue.id },
+    el("th", { scope: "row", text: queue.name }),
+    el("td", { class: "waiting", text: String(stats.waiting) }),
+    el("td", { text: waited(stats.oldest_waiting_seconds) }),
+    el("td", { text: level }),
+    el("td", {}, agents));
+}
+
+async function loadQueues() {
+  try {
+    const list = await api("/v1/queues");
+    const rows = await Promise.all(list.items.map(async (q) => queueRow(q, await api(`/v1/queues/${encodeURIComponent(q.id)}/stats`))));
+    $("queues-body").replaceChildren(...rows);
+    $("queues-status").textContent = rows.length ? `As of ${new Date().toLocaleTimeString()}.` : "You supervise no queue.";
+  } catch (e) {
+    showError($("queues-status"), e);
+  }
+}
+
+async function showQueues() {
+  if (!supervises() || $("queues-dialog").open) return;
+  $("queues-dialog").showModal();
+  await loadQueues();
+  const timer = setInterval(loadQueues, QUEUES_MS);
+  $("queues-dialog").addEventListener("close", () => clearInterval(timer), { once: true });
 }
 
 function showHelp() {
@@ -1213,6 +1260,7 @@ function wire() {
   });
   $("transfer-cancel").addEventListener("click", () => $("transfer-dialog").close());
   $("help-button").addEventListener("click", showHelp);
+  $("queues-button").addEventListener("click", showQueues);
   // Below 1000 px the contact panel is not a column: this button shows it over the page, and hides it.
   $("contact-button").addEventListener("click", () => showContactPanel(!document.body.classList.contains("show-contact")));
   $("contact-hide").addEventListener("click", () => {

@@ -154,6 +154,20 @@ describe("agent console, a working day", () => {
       await page.locator("#items li", { hasText: "+15555550135" }).locator(".item-state", { hasText: "Ada" }).waitFor();
       // An agent has no Team tab, and the route refuses them.
       await assert.rejects(dev.call("/v1/work-items/team", { token: setup.ada.token }), (e) => e.status === 403);
+      // Her queues (U): Support, with who serves it and their load; the figures re-read while it is open.
+      await page.keyboard.press("u");
+      const dialog = page.getByRole("dialog", { name: "Your queues" });
+      const support = dialog.locator(`#queues-body tr[data-queue="${setup.q1.id}"]`);
+      await support.getByRole("rowheader", { name: "Support" }).waitFor();
+      await support.locator("li", { hasText: /^Ada: \w+, [1-5] of 5$/ }).waitFor();
+      assert.equal(await dialog.locator("#queues-body tr").count(), 1, "only the queue she supervises");
+      const presence = (status) => dev.call(`/v1/agents/${setup.ada.id}/presence`, { method: "POST", body: { status } });
+      await presence("busy");
+      await support.locator("li", { hasText: /^Ada: busy, / }).waitFor({ timeout: 15000 });
+      await presence("available");
+      await page.keyboard.press("Escape");
+      await dialog.waitFor({ state: "hidden" });
+      await assert.rejects(dev.call(`/v1/queues/${setup.q1.id}/stats`, { token: setup.ada.token }), (e) => e.status === 403);
     } finally {
       await b.close();
     }

@@ -67,6 +67,15 @@ pub fn serves(actor: Actor<'_>, queue: &QueueId) -> bool {
     }
 }
 
+/// Whether `actor` may read `queue` itself (its settings, who serves it, its service level): an admin every
+/// queue, a supervisor the queues they serve; an agent none (what waits reaches agents as work items).
+pub fn reads_queue(actor: Actor<'_>, queue: &QueueId) -> bool {
+    match actor {
+        Actor::Admin => true,
+        Actor::Agent(agent) => agent.role == Role::Supervisor && agent.queues.contains(queue),
+    }
+}
+
 /// The contacts an agent may read: those linked to (or offered for picking by) the given conversations,
 /// the ones the agent may act on.
 pub fn contacts_of<'a>(conversations: impl IntoIterator<Item = &'a Conversation>) -> BTreeSet<ContactId> {
@@ -234,6 +243,16 @@ pub(crate) mod tests {
             declined_by: Vec::new(),
             transfer: None,
         }
+    }
+
+    #[test]
+    fn a_supervisor_reads_the_queues_they_serve_an_agent_none_an_admin_all() {
+        let (billing, sales) = (QueueId::new("billing"), QueueId::new("sales"));
+        let sue = supervisor("sue", &["billing"]);
+        assert!(reads_queue(Actor::Agent(&sue), &billing));
+        assert!(!reads_queue(Actor::Agent(&sue), &sales));
+        assert!(!reads_queue(Actor::Agent(&agent("ada", &["billing"])), &billing));
+        assert!(reads_queue(Actor::Admin, &sales));
     }
 
     #[test]

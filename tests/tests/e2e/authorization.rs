@@ -349,6 +349,45 @@ async fn a_supervisors_team_list_holds_what_their_agents_hold_in_their_queues_on
     assert_eq!(status, 403, "an agent supervises nothing: {answer}");
 }
 
+/// Queues: a supervisor reads the queues they serve (the list, one, its stats with what waits, who serves
+/// it with their load) and not another (404, as for its conversations); an agent is refused (403).
+#[tokio::test]
+async fn a_supervisor_reads_their_queues_figures_and_not_another_queues() {
+    let Some(t) = TwoQueues::new().await else { return };
+    let s = &t.s;
+    let (ada_id, ada) = s.agent("Ada", 2).await; // queue A
+    let body = json!({"name": "Sue", "queues": [s.queue], "capacity": 1, "role": "supervisor"});
+    let sue = s.api().ok("POST", "/v1/agents", ADMIN_TOKEN, Some(body), 201).await;
+    let sue = sue["token"].as_str().expect("token").to_string();
+    s.text("AU000000000000000000000000000071", "15555550471", "help please").await;
+    s.work_item_for(&ada, "+15555550471").await;
+
+    let list = s.api().ok("GET", "/v1/queues", &sue, None, 200).await;
+    let ids: Vec<&str> =
+        list["items"].as_array().expect("items").iter().filter_map(|q| q["id"].as_str()).collect();
+    assert_eq!(ids, [s.queue.as_str()], "only the supervisor's queue: {list}");
+    let queue = s.api().ok("GET", &format!("/v1/queues/{}", s.queue), &sue, None, 200).await;
+    let serving = queue["agents"].as_array().expect("agents");
+    let adas = serving.iter().find(|a| a["id"] == ada_id.as_str()).expect("Ada serves the queue");
+    assert_eq!(
+        (&adas["presence"], &adas["active"], &adas["capacity"]),
+        (&json!("available"), &json!(1), &json!(2))
+    );
+    let stats = s.api().ok("GET", &format!("/v1/queues/{}/stats", s.queue), &sue, None, 200).await;
+    assert_eq!(stats["queue_id"], s.queue.as_str(), "{stats}");
+
+    for path in [format!("/v1/queues/{}", t.queue_b), format!("/v1/queues/{}/stats", t.queue_b)] {
+        let (status, answer) = s.api().call("GET", &path, Some(&sue), None).await;
+        assert_eq!(status, 404, "{path}, another queue: {answer}");
+    }
+    for path in
+        ["/v1/queues".to_string(), format!("/v1/queues/{}", s.queue), format!("/v1/queues/{}/stats", s.queue)]
+    {
+        let (status, answer) = s.api().call("GET", &path, Some(&ada), None).await;
+        assert_eq!((status, &answer["error"]["code"]), (403, &json!("forbidden")), "{path} by an agent");
+    }
+}
+
 /// An admin-only route answers an agent 403 whatever its body: the role is checked before the body is read,
 /// so a caller who may not make the change never learns the body's rules from a 400.
 #[tokio::test]

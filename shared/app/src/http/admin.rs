@@ -78,14 +78,15 @@ pub(crate) async fn create_queue(
     Ok((StatusCode::CREATED, Json(crate::http::queues::view(&app, &queue).await?)))
 }
 
-/// Every queue with how many conversations wait in it (admin).
+/// Every queue with how many conversations wait in it (admins; supervisors: the queues they serve).
 #[utoipa::path(get, path = "/v1/queues", tag = "admin",
     responses((status = 200, description = "The queues", body = QueueList)))]
 pub(crate) async fn list_queues(State(app): State<Arc<App>>, who: Principal) -> ApiResult<Json<QueueList>> {
-    who.require_admin()?;
+    let reader = crate::http::queues::queue_reader(&app, &who).await?;
+    let actor = crate::services::conversations::actor(&reader);
     let queues = app.store.list_queues().await?;
     let mut items = Vec::with_capacity(queues.len());
-    for q in queues {
+    for q in queues.into_iter().filter(|q| smsdesk_domain::access::reads_queue(actor, &q.id)) {
         items.push(crate::http::queues::view(&app, &q).await?);
     }
     Ok(Json(QueueList { items }))

@@ -54,6 +54,10 @@ pub struct QueueAgentView {
     pub name: String,
     /// `available`, `busy`, `away` or `offline`.
     pub presence: String,
+    /// Conversations the agent holds now, in any queue.
+    pub active: u32,
+    /// How many the agent may hold at once.
+    pub capacity: u32,
 }
 
 /// A queue as the admin API shows it: its settings, the `numbers` that feed it and the `agents` that serve

@@ -201,6 +201,29 @@ async fn load_queue(app: &App, id: &str) -> ApiResult<WorkQueue> {
     app.store.get_queue(&id).await?.ok_or_else(|| ApiError::not_found(format!("no queue '{id}'")))
 }
 
+/// Who may read queues: an admin, or a supervisor (then only the queues they serve:
+/// [`smsdesk_domain::access::reads_queue`]); an agent is refused. The caller as
+/// [`crate::services::conversations::caller`] loads it (a team's queues included).
+pub(crate) async fn queue_reader(app: &App, who: &Principal) -> ApiResult<Option<Agent>> {
+    let agent = crate::services::conversations::caller(app, who).await?;
+    match &agent {
+        Some(a) if a.role != Role::Supervisor => {
+            Err(ApiError::forbidden("reading queues needs a supervisor or an admin token"))
+        }
+        _ => Ok(agent),
+    }
+}
+
+/// A queue the caller may read; one a supervisor does not serve is not confirmed (404, as for conversations).
+async fn readable_queue(app: &App, who: &Principal, id: &str) -> ApiResult<WorkQueue> {
+    let reader = queue_reader(app, who).await?;
+    let queue = load_queue(app, id).await?;
+    if !access::reads_queue(crate::services::conversations::actor(&reader), &queue.id) {
+        return Err(ApiError::not_found(format!("no queue '{id}'")));
+    }
+    Ok(queue)
+}
+
 /// A queue as the API shows it: its settings, the numbers that feed it and the agents that serve it (both
 /// derived; the agents as distribution counts them: those with the queue, and the members of the teams
 /// that serve it), and how many conversations wait in it. A bot's secret is never shown.
@@ -223,13 +246,15 @@ pub async fn view(app: &App, queue: &WorkQueue) -> ApiResult<QueueView> {
             id: a.id.clone(),
             name: a.name.clone(),
             presence: a.presence.as_str().into(),
+            active: a.active,
+            capacity: a.capacity,
         })
         .collect();
     let waiting = app.store.waiting_in_queue(&queue.id, 1000).await?.len();
     Ok(QueueView::new(queue, numbers, agents, waiting))
 }
 
-/// A queue with its settings, numbers, agents and what waits in it (admin).
+/// A queue with its settings, numbers, agents and what waits in it (admins; supervisors, of their queues).
 #[utoipa::path(get, path = "/v1/queues/{id}", tag = "admin", params(("id" = String, Path)),
     responses((status = 200, description = "The queue", body = QueueView)))]
 pub(crate) async fn get_queue(
@@ -237,8 +262,7 @@ pub(crate) async fn get_queue(
     who: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<QueueView>> {
-    who.require_admin()?;
-    let queue = load_queue(&app, &id).await?;
+    let queue = readable_queue(&app, &who, &id).await?;
     Ok(Json(view(&app, &queue).await?))
 }
 
@@ -292,7 +316,7 @@ pub(crate) struct StatsQuery {
 /// A queue's service level over the last `days` UTC days (default 1: today), with what waits in it now:
 /// `{"queue_id", "from", "to", "service_level_seconds", "answered", "answered_within_target",
 /// "service_level" (a share from 0 to 1, or null), "days": [{"day", "answered", "within_target"}],
-/// "waiting", "oldest_waiting_seconds"}`.
+/// "waiting", "oldest_waiting_seconds"}`. Admins read every queue's, supervisors those of their queues.
 #[utoipa::path(get, path = "/v1/queues/{id}/stats", tag = "admin", params(("id" = String, Path), StatsQuery),
     responses((status = 200, description = "The queue's service level", body = QueueStats)))]
 pub(crate) async fn queue_stats(
@@ -302,10 +326,9 @@ pub(crate) async fn queue_stats(
     q: Result<Query<StatsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<QueueStats>> {
     use smsdesk_domain::service_level::{self, MAX_REPORT_DAYS};
-    who.require_admin()?;
+    let queue = readable_queue(&app, &who, &id).await?;
     // A query string serde refuses (`days` twice) is the API's 400 with a reason, not axum's plain text.
     let Query(q) = q.map_err(|e| ApiError::field("days", e.body_text()))?;
-    let queue = load_queue(&app, &id).await?;
     let days = match q.days.as_deref() {
         None => 1,
         Some(raw) => {
