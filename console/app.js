@@ -429,6 +429,8 @@ function renderConversation(c, switched) {
   const sending = isMyPendingTransfer(c);
   const writes = (mineToAct || sending) && talking;
   $("cancel-transfer-button").hidden = !(c.transfer && ["open", "offered"].includes(c.state) && (sending || state.me.role !== "agent"));
+  // A supervisor (or the admin) gives what waits in the queue to the agent they pick.
+  $("assign-button").hidden = !(supervises() && c.state === "open" && !c.agent_id && !c.transfer);
   $("close-button").disabled = !(mineToAct && open);
   $("transfer-button").disabled = !(mineToAct && talking);
   $("end-button").disabled = !(mineToAct && (c.state === "active" || c.state === "waiting"));
@@ -868,6 +870,39 @@ async function submitTransfer(event) {
   }
 }
 
+// Giving a waiting conversation by hand (supervisors, the admin): the agents who can take it now first.
+async function openAssign() {
+  const c = state.current;
+  if (!c || $("assign-button").hidden) return;
+  $("assign-error").textContent = "";
+  const select = $("assign-agent");
+  select.replaceChildren();
+  try {
+    const { agents } = await api(`/v1/conversations/${encodeURIComponent(c.id)}/transfer-targets`);
+    const ordered = [...agents.filter((a) => a.can_take), ...agents.filter((a) => !a.can_take)];
+    select.replaceChildren(...ordered.map((a) => el("option", { value: a.id, text: `${a.name} (${a.can_take ? "can take it" : a.presence})` })));
+  } catch (e) {
+    showError($("assign-error"), e);
+  }
+  $("assign-dialog").showModal();
+  select.focus();
+}
+
+async function submitAssign(event) {
+  event.preventDefault();
+  const c = state.current;
+  const agent = $("assign-agent").value;
+  if (!c || !agent) return;
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/assign`, { method: "POST", body: { agent_id: agent } });
+    $("assign-dialog").close();
+    await reloadAll();
+    $("transcript").focus();
+  } catch (e) {
+    showError($("assign-error"), e);
+  }
+}
+
 // ---------- contact
 
 // As for the conversation: only the latest drawing of the panel writes it (its reads may come back late).
@@ -1259,6 +1294,9 @@ function wire() {
     if (radio) radio.checked = true;
   });
   $("transfer-cancel").addEventListener("click", () => $("transfer-dialog").close());
+  $("assign-button").addEventListener("click", openAssign);
+  $("assign-form").addEventListener("submit", submitAssign);
+  $("assign-cancel").addEventListener("click", () => $("assign-dialog").close());
   $("help-button").addEventListener("click", showHelp);
   $("queues-button").addEventListener("click", showQueues);
   // Below 1000 px the contact panel is not a column: this button shows it over the page, and hides it.

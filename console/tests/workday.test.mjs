@@ -164,9 +164,26 @@ describe("agent console, a working day", () => {
       const presence = (status) => dev.call(`/v1/agents/${setup.ada.id}/presence`, { method: "POST", body: { status } });
       await presence("busy");
       await support.locator("li", { hasText: /^Ada: busy, / }).waitFor({ timeout: 15000 });
-      await presence("available");
       await page.keyboard.press("Escape");
       await dialog.waitFor({ state: "hidden" });
+
+      // With Ada busy a text waits in Support; Sue gives it to Bob of Billing by hand.
+      await dev.call(`/v1/agents/${setup.bob.id}/presence`, { method: "POST", body: { status: "available" } });
+      await dev.text(setup, "+15555550139", setup.support, "Is anyone there?");
+      await page.getByRole("tab", { name: /Waiting/ }).click();
+      const waiting = page.locator("#items li", { hasText: "+15555550139" });
+      await waiting.waitFor({ timeout: 15000 });
+      await waiting.getByRole("button").click();
+      await page.getByRole("button", { name: "Give to…" }).click();
+      const give = page.getByRole("dialog", { name: "Give the conversation to" });
+      await give.getByLabel("Agent").selectOption(setup.bob.id);
+      await give.getByRole("button", { name: "Give" }).click();
+      await give.waitFor({ state: "hidden" });
+      await page.locator("#transcript .msg", { hasText: "Sue gave the conversation to Bob." }).waitFor();
+      await page.locator("#held", { hasText: "Another agent" }).waitFor();
+      assert.ok(await page.getByRole("button", { name: "Give to…" }).isHidden(), "held now: nothing to give");
+      await conversationOf(setup.bob.token, "+15555550139");
+      await presence("available");
       await assert.rejects(dev.call(`/v1/queues/${setup.q1.id}/stats`, { token: setup.ada.token }), (e) => e.status === 403);
     } finally {
       await b.close();

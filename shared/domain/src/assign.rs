@@ -4,7 +4,7 @@
 
 use crate::ids::{AgentId, ConversationId, QueueId};
 use crate::lifecycle::FieldError;
-use crate::model::{Agent, WorkQueue};
+use crate::model::{Agent, Conversation, ConversationState, WorkQueue};
 use time::OffsetDateTime;
 
 /// Whether distribution gives out a queue's waiting conversations at `at`: only within its operating hours
@@ -199,6 +199,23 @@ pub fn position_in_line(mut waiting: Vec<Waiting>, me: &ConversationId) -> Optio
     waiting.iter().position(|w| &w.conversation == me).map(|i| i + 1)
 }
 
+/// Whether a supervisor (or an admin) may hand `c` to an agent of their choosing: only while it waits in its
+/// queue for distribution (open, nobody holds or is offered it, no transfer under way); one an agent holds
+/// moves with a transfer.
+pub fn assignable_by_hand(c: &Conversation) -> bool {
+    c.state == ConversationState::Open && c.agent_id.is_none() && c.transfer.is_none()
+}
+
+/// The transcript's entry (for agents, never sent) when `by` hands a waiting conversation to `to`: given
+/// (the queue auto-accepts), or offered (`to` accepts or declines it as any offer).
+pub fn assigned_by_hand_entry(by: &str, to: &str, offered: bool) -> String {
+    if offered {
+        format!("{by} offered the conversation to {to}.")
+    } else {
+        format!("{by} gave the conversation to {to}.")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,6 +238,29 @@ mod tests {
             presence_changed_at: None,
             team_id: None,
         }
+    }
+
+    #[test]
+    fn only_a_conversation_waiting_for_distribution_is_handed_to_an_agent_by_hand() {
+        use crate::access::tests::conversation;
+        assert!(assignable_by_hand(&conversation("q", None, ConversationState::Open)));
+        for state in [ConversationState::Offered, ConversationState::Active, ConversationState::Waiting] {
+            assert!(!assignable_by_hand(&conversation("q", Some("ag_a"), state)), "{state:?}");
+        }
+        assert!(!assignable_by_hand(&conversation("q", None, ConversationState::Closed)));
+        let mut moving = conversation("q", None, ConversationState::Open);
+        moving.transfer = Some(crate::transfer::Transfer {
+            from_agent: AgentId::new("ag_a"),
+            from_queue: QueueId::new("q"),
+            target: crate::transfer::TransferTarget::Queue(QueueId::new("q2")),
+            target_name: None,
+            note: None,
+            started_at: datetime!(2026-01-01 0:00 UTC),
+            expires_at: datetime!(2026-01-01 0:02 UTC),
+        });
+        assert!(!assignable_by_hand(&moving), "a transfer under way");
+        assert_eq!(assigned_by_hand_entry("Sue", "Bo", false), "Sue gave the conversation to Bo.");
+        assert_eq!(assigned_by_hand_entry("Sue", "Bo", true), "Sue offered the conversation to Bo.");
     }
 
     #[test]

@@ -388,6 +388,64 @@ async fn a_supervisor_reads_their_queues_figures_and_not_another_queues() {
     }
 }
 
+/// By hand: a supervisor gives a conversation that waits in their queue to the agent they pick (here one of
+/// another queue, whom distribution would never pick); the transcript says so. Only what waits is given
+/// (409 once it is held), only to an agent who can take it (409), never by an agent (403) nor by a
+/// supervisor of another queue (404).
+#[tokio::test]
+async fn a_supervisor_gives_a_waiting_conversation_to_the_agent_they_pick() {
+    let Some(t) = TwoQueues::new().await else { return };
+    let s = &t.s;
+    let (bo_id, bo) = s.api().create_agent("Bo", &[&t.queue_b], 2).await;
+    s.api().presence(&bo_id, &bo, "available").await;
+    let (cy_id, _cy) = s.api().create_agent("Cy", &[&t.queue_b], 2).await; // offline
+    let supervisor = |name: &str, queue: &str| json!({"name": name, "queues": [queue], "capacity": 1, "role": "supervisor"});
+    let sue = s.api().ok("POST", "/v1/agents", ADMIN_TOKEN, Some(supervisor("Sue", &s.queue)), 201).await;
+    let sue = sue["token"].as_str().expect("token").to_string();
+    let vic = s.api().ok("POST", "/v1/agents", ADMIN_TOKEN, Some(supervisor("Vic", &t.queue_b)), 201).await;
+    let vic = vic["token"].as_str().expect("token").to_string();
+
+    // Nobody serves queue A: the text waits there.
+    s.text("AU000000000000000000000000000081", "15555550481", "anyone?").await;
+    let api = s.api().clone();
+    let waiting = eventually(30, "the conversation waits in queue A", || {
+        let (api, sue) = (api.clone(), sue.clone());
+        async move {
+            let items = api.ok("GET", "/v1/work-items/waiting", &sue, None, 200).await;
+            items["items"].as_array()?.iter().find(|w| w["customer"] == "+15555550481")?["conversation_id"]
+                .as_str()
+                .map(str::to_string)
+        }
+    })
+    .await;
+    let path = format!("/v1/conversations/{waiting}/assign");
+    let to = |agent: &str| Some(json!({"agent_id": agent}));
+
+    let (status, answer) = s.api().call("POST", &path, Some(&bo), to(&bo_id)).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (403, &json!("forbidden")),
+        "an agent takes nothing by hand"
+    );
+    let (status, answer) = s.api().call("POST", &path, Some(&vic), to(&bo_id)).await;
+    assert_eq!(status, 404, "a supervisor of another queue: {answer}");
+    let (status, answer) = s.api().call("POST", &path, Some(&sue), to(&cy_id)).await;
+    assert_eq!((status, &answer["error"]["code"]), (409, &json!("agent_unavailable")), "Cy is offline");
+    let (status, answer) = s.api().call("POST", &path, Some(&sue), to("ag_nobody")).await;
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(status == 400 && message.starts_with("agent_id"), "no such agent: {status} {answer}");
+
+    let given = s.api().ok("POST", &path, &sue, to(&bo_id), 200).await;
+    assert_eq!((&given["state"], &given["agent_id"]), (&json!("active"), &json!(bo_id)), "{given}");
+    assert_eq!(s.work_item_for(&bo, "+15555550481").await, waiting);
+    let read = s.api().ok("GET", &format!("/v1/conversations/{waiting}"), &bo, None, 200).await;
+    let entries: Vec<&str> =
+        read["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
+    assert!(entries.contains(&"Sue gave the conversation to Bo."), "{entries:?}");
+    let (status, answer) = s.api().call("POST", &path, Some(&sue), to(&bo_id)).await;
+    assert_eq!((status, &answer["error"]["code"]), (409, &json!("invalid_state")), "held now: {answer}");
+}
+
 /// An admin-only route answers an agent 403 whatever its body: the role is checked before the body is read,
 /// so a caller who may not make the change never learns the body's rules from a 400.
 #[tokio::test]

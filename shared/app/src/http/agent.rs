@@ -37,6 +37,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/conversations/{id}/wrap-up", post(wrap_up))
         .route("/v1/conversations/{id}/transfer", post(transfer))
         .route("/v1/conversations/{id}/transfer/cancel", post(cancel_transfer))
+        .route("/v1/conversations/{id}/assign", post(assign))
         .route("/v1/conversations/{id}/accept", post(accept))
         .route("/v1/conversations/{id}/decline", post(decline))
         .route("/v1/conversations/{id}/contact", post(pick_contact))
@@ -386,6 +387,34 @@ pub(crate) async fn cancel_transfer(
     Path(id): Path<String>,
 ) -> ApiResult<Json<WorkItem>> {
     let c = crate::services::transfers::cancel(&app, &who, &id).await?;
+    Ok(Json(WorkItem::from(&c)))
+}
+
+/// The agent to give the waiting conversation to.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AssignBody {
+    agent_id: String,
+}
+
+/// Gives a conversation that waits in its queue to the agent a supervisor of the queue (or an admin) picks:
+/// an offer, or at once where the queue auto-accepts; the transcript says who gave it to whom.
+#[utoipa::path(post, path = "/v1/conversations/{id}/assign", tag = "agent", params(("id" = String, Path)),
+    request_body = AssignBody,
+    responses((status = 200, description = "Offered to the agent (or with them, where the queue \
+                  auto-accepts)", body = WorkItem),
+              (status = 403, description = "An agent: only supervisors and admins give work by hand", body = ErrorBody),
+              (status = 404, description = "No such conversation the caller may see", body = ErrorBody),
+              (status = 409, description = "Not waiting in its queue (`invalid_state`: an agent holds it, or a \
+                  transfer is under way), or the agent cannot take it now (`agent_unavailable`)", body = ErrorBody)))]
+pub(crate) async fn assign(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<AssignBody>,
+) -> ApiResult<Json<WorkItem>> {
+    let agent = AgentId::new(body.agent_id);
+    let c = crate::services::transfers::assign_by_hand(&app, &who, &id, &agent).await?;
     Ok(Json(WorkItem::from(&c)))
 }
 

@@ -77,6 +77,7 @@ use utoipa::{Modify, OpenApi};
         crate::http::notes::add_note,
         agent::transfer,
         agent::cancel_transfer,
+        agent::assign,
         crate::http::transfer_targets::transfer_targets,
         agent::accept,
         agent::decline,

@@ -192,7 +192,7 @@ fn count_slot(agents: &mut [Agent], teams: &mut [smsdesk_domain::Team], agent: &
 
 /// Gives `conversation` to `candidate` (an offer, or at once when the queue auto-accepts) with the store's
 /// conditional write; whether it took.
-async fn take(
+pub(crate) async fn take(
     app: &App,
     conversation: &ConversationId,
     candidate: &Agent,

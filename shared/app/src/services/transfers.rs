@@ -140,6 +140,65 @@ pub async fn start(
     Ok(app.store.get_conversation(&started.id).await?.unwrap_or(started))
 }
 
+/// `POST /v1/conversations/{id}/assign`: a supervisor of its queue (or an admin) gives a conversation that
+/// waits in its queue to the agent they choose, as distribution would (an offer, or at once where the queue
+/// auto-accepts; the store's conditional write: the conversation still waiting, the agent available with a
+/// free slot, their team too), whatever the agent's queues and earlier declines. The transcript says who gave
+/// it to whom. An agent may not (403); one an agent holds moves with a transfer (409 `invalid_state`).
+pub async fn assign_by_hand(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    agent_id: &AgentId,
+) -> ApiResult<Conversation> {
+    let caller = conversations::caller(app, who).await?;
+    if caller.as_ref().is_some_and(|a| a.role != Role::Supervisor) {
+        return Err(ApiError::forbidden(
+            "giving a waiting conversation to an agent needs a supervisor or an admin",
+        ));
+    }
+    let conversation = conversations::authorize(app, who, id, Need::Act).await?;
+    let not_waiting = |c: &Conversation| {
+        ApiError::conflict(
+            "invalid_state",
+            format!(
+                "conversation '{}' is {}: only one that waits in its queue is given by hand (transfer one an \
+                 agent holds)",
+                c.id,
+                if c.transfer.is_some() { "being transferred" } else { c.state.as_str() }
+            ),
+        )
+    };
+    if !smsdesk_domain::assign::assignable_by_hand(&conversation) {
+        return Err(not_waiting(&conversation));
+    }
+    let agent = app
+        .store
+        .get_agent(agent_id)
+        .await?
+        .ok_or_else(|| ApiError::field("agent_id", format!("no agent '{agent_id}'")))?;
+    if !agent.has_free_capacity() {
+        return Err(unavailable(&agent));
+    }
+    let queue = app.store.get_queue(&conversation.queue_id).await?;
+    if !assignment::take(app, &conversation.id, &agent, queue.as_ref()).await? {
+        // The agent filled up or went away, or the conversation was taken, since the checks.
+        if let Some(now) = app.store.get_agent(agent_id).await?
+            && !now.has_free_capacity()
+        {
+            return Err(unavailable(&now));
+        }
+        let now = app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation);
+        return Err(not_waiting(&now));
+    }
+    let by = caller.map_or_else(|| "An admin".to_string(), |a| a.name);
+    let offered = !smsdesk_domain::offer::auto_accept(queue.as_ref());
+    entry(app, &conversation, smsdesk_domain::assign::assigned_by_hand_entry(&by, &agent.name, offered))
+        .await?;
+    tracing::info!(conversation = %conversation.id, agent = %agent.id, "given to an agent by hand");
+    Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation))
+}
+
 fn unavailable(agent: &Agent) -> ApiError {
     ApiError::conflict(
         "agent_unavailable",
