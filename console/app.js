@@ -1207,10 +1207,11 @@ async function loadQueues() {
 
 async function showQueues() {
   if (!supervises() || $("queues-dialog").open) return;
-  $("queues-dialog").showModal();
-  await loadQueues();
+  // Stopped when the dialog closes, even before the first read is back.
   const timer = setInterval(loadQueues, QUEUES_MS);
   $("queues-dialog").addEventListener("close", () => clearInterval(timer), { once: true });
+  $("queues-dialog").showModal();
+  await loadQueues();
 }
 
 function showHelp() {
