@@ -320,9 +320,7 @@ async fn a_supervisors_team_list_holds_what_their_agents_hold_in_their_queues_on
     let (_ada_id, ada) = s.agent("Ada", 2).await; // queue A
     let (bo_id, bo) = s.api().create_agent("Bo", &[&t.queue_b], 2).await;
     s.api().presence(&bo_id, &bo, "available").await;
-    let body = json!({"name": "Sue", "queues": [s.queue], "capacity": 1, "role": "supervisor"});
-    let sue = s.api().ok("POST", "/v1/agents", ADMIN_TOKEN, Some(body), 201).await;
-    let sue = sue["token"].as_str().expect("token").to_string();
+    let (_, sue) = s.supervisor("Sue", &[&s.queue]).await;
 
     s.text("AU000000000000000000000000000061", "15555550461", "help please").await;
     let adas = s.work_item_for(&ada, "+15555550461").await;
@@ -356,9 +354,7 @@ async fn a_supervisor_reads_their_queues_figures_and_not_another_queues() {
     let Some(t) = TwoQueues::new().await else { return };
     let s = &t.s;
     let (ada_id, ada) = s.agent("Ada", 2).await; // queue A
-    let body = json!({"name": "Sue", "queues": [s.queue], "capacity": 1, "role": "supervisor"});
-    let sue = s.api().ok("POST", "/v1/agents", ADMIN_TOKEN, Some(body), 201).await;
-    let sue = sue["token"].as_str().expect("token").to_string();
+    let (_, sue) = s.supervisor("Sue", &[&s.queue]).await;
     s.text("AU000000000000000000000000000071", "15555550471", "help please").await;
     s.work_item_for(&ada, "+15555550471").await;
 
@@ -399,11 +395,8 @@ async fn a_supervisor_gives_a_waiting_conversation_to_the_agent_they_pick() {
     let (bo_id, bo) = s.api().create_agent("Bo", &[&t.queue_b], 2).await;
     s.api().presence(&bo_id, &bo, "available").await;
     let (cy_id, _cy) = s.api().create_agent("Cy", &[&t.queue_b], 2).await; // offline
-    let supervisor = |name: &str, queue: &str| json!({"name": name, "queues": [queue], "capacity": 1, "role": "supervisor"});
-    let sue = s.api().ok("POST", "/v1/agents", ADMIN_TOKEN, Some(supervisor("Sue", &s.queue)), 201).await;
-    let sue = sue["token"].as_str().expect("token").to_string();
-    let vic = s.api().ok("POST", "/v1/agents", ADMIN_TOKEN, Some(supervisor("Vic", &t.queue_b)), 201).await;
-    let vic = vic["token"].as_str().expect("token").to_string();
+    let (_, sue) = s.supervisor("Sue", &[&s.queue]).await;
+    let (_, vic) = s.supervisor("Vic", &[&t.queue_b]).await;
 
     // Nobody serves queue A: the text waits there.
     s.text("AU000000000000000000000000000081", "15555550481", "anyone?").await;

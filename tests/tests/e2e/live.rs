@@ -196,19 +196,13 @@ async fn a_socket_without_a_valid_token_in_its_first_message_is_closed_with_4401
 async fn a_supervisor_hears_another_agents_conversation_in_their_queue() {
     let Some(s) = Setup::new().await else { return };
     let (_ada, ada_token) = s.agent("Ada", 2).await;
-    let sue = s
-        .api()
-        .ok(
-            "POST",
-            "/v1/agents",
-            ADMIN_TOKEN,
-            Some(json!({"name": "Sue", "queues": [s.queue], "capacity": 1, "role": "supervisor"})),
-            201,
-        )
-        .await;
-    let sue_token = sue["token"].as_str().expect("token").to_string();
+    let (sue_id, sue_token) = s.supervisor("Sue", &[&s.queue]).await;
     let (mut sues, hello) = subscribe(&s, &sue_token, None).await;
-    assert_eq!((hello["role"].as_str(), &hello["agent_id"]), (Some("supervisor"), &sue["id"]), "{hello}");
+    assert_eq!(
+        (hello["role"].as_str(), &hello["agent_id"]),
+        (Some("supervisor"), &serde_json::json!(sue_id)),
+        "{hello}"
+    );
 
     s.text("L2000000000000000000000000000011", "15555550511", "Support question").await;
     let conversation = s.work_item_for(&ada_token, "+15555550511").await;

@@ -108,6 +108,14 @@ impl Setup {
     }
 
     /// An available agent on the queue; returns (id, token).
+    /// A supervisor of `queues` (capacity 1, offline): its id and token.
+    pub async fn supervisor(&self, name: &str, queues: &[&str]) -> (String, String) {
+        let body = serde_json::json!({"name": name, "queues": queues, "capacity": 1, "role": "supervisor"});
+        let created = self.api().ok("POST", "/v1/agents", ADMIN_TOKEN, Some(body), 201).await;
+        let field = |f: &str| created[f].as_str().expect("the created supervisor's id and token").to_string();
+        (field("id"), field("token"))
+    }
+
     pub async fn agent(&self, name: &str, capacity: u32) -> (String, String) {
         let (id, token) = self.api().create_agent(name, &[&self.queue], capacity).await;
         self.api().presence(&id, &token, "available").await;

@@ -81,17 +81,8 @@ async fn teams_are_managed_through_the_api_with_validation_naming_the_field() {
     assert_eq!((&kept["capacity"], &kept["team_id"]), (&json!(2), &json!(id)), "unchanged: {kept}");
     let (status, _) = s.api().call("GET", "/v1/teams", Some(&ada_token), None).await;
     assert_eq!(status, 403, "an agent does not read teams");
-    let sup = s
-        .api()
-        .ok(
-            "POST",
-            "/v1/agents",
-            ADMIN_TOKEN,
-            Some(json!({"name": "Sue", "queues": [s.queue], "capacity": 1, "role": "supervisor"})),
-            201,
-        )
-        .await;
-    let sup_token = sup["token"].as_str().expect("token");
+    let (_, sup_token) = s.supervisor("Sue", &[&s.queue]).await;
+    let sup_token = sup_token.as_str();
     s.api().ok("GET", &path, sup_token, None, 200).await;
     let (status, _) = s.api().call("PATCH", &path, Some(sup_token), Some(json!({"capacity": 1}))).await;
     assert_eq!(status, 403, "a supervisor reads, only an admin writes");

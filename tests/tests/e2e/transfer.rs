@@ -370,17 +370,7 @@ async fn the_sender_of_a_pending_transfer_keeps_it_in_sight_answers_meanwhile_an
     // Billing has nobody available: a transfer there waits.
     let billing = s.api().create_offering_queue("Billing", json!({"transfer_timeout_secs": 600})).await;
     let (ada, ada_token) = s.agent("Ada", 1).await;
-    let sue = s
-        .api()
-        .ok(
-            "POST",
-            "/v1/agents",
-            ADMIN_TOKEN,
-            Some(json!({"name": "Sue", "queues": [s.queue], "capacity": 1, "role": "supervisor"})),
-            201,
-        )
-        .await;
-    let sue_token = sue["token"].as_str().expect("token").to_string();
+    let (_, sue_token) = s.supervisor("Sue", &[&s.queue]).await;
     s.text("T6000000000000000000000000000001", "15555550461", "my refund?").await;
     let conversation = eventually(30, "the conversation reaches Ada", || {
         let (api, token) = (s.api().clone(), ada_token.clone());
