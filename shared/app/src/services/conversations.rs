@@ -159,8 +159,16 @@ pub async fn reply(
     };
     let print = idempotency::fingerprint(&["reply", conversation.id.as_str(), text.as_str()]);
     let claimed = idempotency::claim(app, who, key, print).await?;
-    outbound::queue_reply_as(app, claimed.message_id, &conversation, text, Author::Agent, who.agent_id())
-        .await
+    outbound::queue_reply_as(
+        app,
+        claimed.message_id,
+        &conversation,
+        text,
+        Author::Agent,
+        who.agent_id(),
+        Vec::new(),
+    )
+    .await
 }
 
 /// The agent chooses to send again a message whose send is `unknown` (the provider may have it) or
@@ -201,7 +209,7 @@ pub async fn resend(app: &App, who: &Principal, id: &str, message_id: &str) -> A
     // refused with the reason: never sent as its text alone.
     let media = crate::services::media::carry_again(app, &conversation, &original, &id).await?;
     tracing::info!(message_id = %original.id, resend = %id, media = media.len(), "resent by the agent");
-    outbound::queue_reply_carrying(app, id, &conversation, text, original.author, agent, media).await
+    outbound::queue_reply_as(app, id, &conversation, text, original.author, agent, media).await
 }
 
 /// The refusal of a text to the customer of a conversation that ended or closed: 409
@@ -537,8 +545,16 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
     let id = send.message_id.unwrap_or_else(|| MessageId::new(app.ids.new_id(MessageId::PREFIX)));
     // The customer's first contact with the number: the opt-in notice goes before the text.
     consent::notice_before_proactive(app, &send.channel, &conversation, &id).await?;
-    let message =
-        outbound::queue_reply_as(app, id, &conversation, send.text, Author::Agent, who.agent_id()).await?;
+    let message = outbound::queue_reply_as(
+        app,
+        id,
+        &conversation,
+        send.text,
+        Author::Agent,
+        who.agent_id(),
+        Vec::new(),
+    )
+    .await?;
     if plan == ProactivePlan::Opened && !send.session {
         close_and_free(app, &conversation.id, PROACTIVE_WITHOUT_SESSION).await?;
     } else if conversation.state == ConversationState::Open {

@@ -382,16 +382,8 @@ pub async fn reply_with_media(
         store.put_item(&item).await?;
     }
     let carried = media_ids.to_vec();
-    outbound::queue_reply_carrying(
-        app,
-        message_id,
-        &conversation,
-        text,
-        Author::Agent,
-        who.agent_id(),
-        carried,
-    )
-    .await
+    outbound::queue_reply_as(app, message_id, &conversation, text, Author::Agent, who.agent_id(), carried)
+        .await
 }
 
 /// The refusal of a reply naming an upload that another reply took: 409 `in_use`, naming both.

@@ -33,26 +33,15 @@ pub async fn queue_reply(
     agent: Option<&AgentId>,
 ) -> Result<Message, ApiError> {
     let id = MessageId::new(app.ids.new_id(MessageId::PREFIX));
-    queue_reply_as(app, id, conversation, text, author, agent).await
+    queue_reply_as(app, id, conversation, text, author, agent, Vec::new()).await
 }
 
 /// As [`queue_reply`], under a given id (an `Idempotency-Key`'s, a resend's). When a message with that id
 /// exists already (a retried request), that message is the answer; if it is still `queued`, its job is put
 /// on the queue again, which sends nothing twice (the queue de-duplicates by message id, the sender claims).
+/// `media`: the ids of the media items the reply carries, in order, each attached to this message already
+/// (none for a text): the message names them, so it goes out with all of them or not at all.
 pub async fn queue_reply_as(
-    app: &App,
-    id: MessageId,
-    conversation: &Conversation,
-    text: MessageText,
-    author: Author,
-    agent: Option<&AgentId>,
-) -> Result<Message, ApiError> {
-    queue_message(app, id, conversation, text, author, agent, None, Vec::new()).await
-}
-
-/// As [`queue_reply_as`], for a reply carrying media items (`media`: their ids, in order, each attached to
-/// this message already): the message names them, so it goes out with all of them or not at all.
-pub async fn queue_reply_carrying(
     app: &App,
     id: MessageId,
     conversation: &Conversation,
