@@ -6,7 +6,7 @@ use smsdesk_domain::*;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-use crate::PortResult;
+use crate::{PortError, PortResult};
 
 /// Outcome of storing a channel: a number is on one channel at a time.
 #[must_use]
@@ -547,6 +547,24 @@ pub enum MediaClaim {
 
 /// The most items one [`MediaClaimStore::claim_media`] call claims (a message carries at most 10).
 pub const MAX_MEDIA_CLAIMS: usize = 25;
+
+/// The items a [`MediaClaimStore::claim_media`] call claims: the ids of `media`, each once, in the order
+/// first named; more than [`MAX_MEDIA_CLAIMS`] of them is a `PortError::Backend`. Both adapters start here.
+pub fn media_to_claim(media: &[String]) -> PortResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(media.len());
+    for id in media {
+        if !out.contains(id) {
+            out.push(id.clone());
+        }
+    }
+    if out.len() > MAX_MEDIA_CLAIMS {
+        return Err(PortError::Backend(format!(
+            "claim_media: {} items in one claim; at most {MAX_MEDIA_CLAIMS}",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
 
 /// Which message an agent's uploaded media item goes out with: each upload is claimed by exactly one reply
 /// (issue 14), so that of two replies naming one upload one is refused, and none is sent as text only.

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use smsdesk_domain::*;
-use smsdesk_ports::{MAX_MEDIA_CLAIMS, MediaClaim, MediaClaimStore, PortError, PortResult};
+use smsdesk_ports::{MediaClaim, MediaClaimStore, PortResult};
 use time::OffsetDateTime;
 
 use super::{Cond, DynamoStore, keys};
@@ -13,17 +13,6 @@ use crate::attr::{Expr, get_s, n, s};
 /// The claim of one media item of a conversation.
 pub(crate) fn media_claim(conversation: &ConversationId, media_id: &str) -> crate::attr::Item {
     keys::key(format!("MEDIACLAIM#{conversation}#{media_id}"), "CLAIM")
-}
-
-/// The ids of `media`, each once, in the order first named (a transaction may name an item once).
-fn distinct(media: &[String]) -> Vec<&String> {
-    let mut out: Vec<&String> = Vec::with_capacity(media.len());
-    for id in media {
-        if !out.contains(&id) {
-            out.push(id);
-        }
-    }
-    out
 }
 
 #[async_trait]
@@ -35,15 +24,9 @@ impl MediaClaimStore for DynamoStore {
         message: &MessageId,
         at: OffsetDateTime,
     ) -> PortResult<MediaClaim> {
-        let media = distinct(media);
+        let media = smsdesk_ports::media_to_claim(media)?;
         if media.is_empty() {
             return Ok(MediaClaim::Claimed);
-        }
-        if media.len() > MAX_MEDIA_CLAIMS {
-            return Err(PortError::Backend(format!(
-                "claim_media: {} items in one claim; at most {MAX_MEDIA_CLAIMS}",
-                media.len()
-            )));
         }
         let mine = || {
             let mut expr = Expr::new();

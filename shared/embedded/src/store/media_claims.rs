@@ -4,22 +4,11 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use smsdesk_domain::*;
-use smsdesk_ports::{MAX_MEDIA_CLAIMS, MediaClaim, MediaClaimStore, PortError, PortResult};
+use smsdesk_ports::{MediaClaim, MediaClaimStore, PortResult};
 use time::OffsetDateTime;
 
 use super::EmbeddedStore;
 use crate::db::{Cached, sql, ts};
-
-/// The ids of `media`, each once, in the order first named.
-pub(crate) fn distinct(media: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(media.len());
-    for id in media {
-        if !out.contains(id) {
-            out.push(id.clone());
-        }
-    }
-    out
-}
 
 #[async_trait]
 impl MediaClaimStore for EmbeddedStore {
@@ -30,13 +19,7 @@ impl MediaClaimStore for EmbeddedStore {
         message: &MessageId,
         at: OffsetDateTime,
     ) -> PortResult<MediaClaim> {
-        let media = distinct(media);
-        if media.len() > MAX_MEDIA_CLAIMS {
-            return Err(PortError::Backend(format!(
-                "claim_media: {} items in one claim; at most {MAX_MEDIA_CLAIMS}",
-                media.len()
-            )));
-        }
+        let media = smsdesk_ports::media_to_claim(media)?;
         let (conversation, message, at) = (conversation.to_string(), message.to_string(), ts(at));
         self.db
             .tx(move |tx| {
