@@ -11,7 +11,7 @@
 //! named table, queues or secret prefix.
 #![cfg(not(smsdesk_aws_emulators_missing))]
 
-use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition, TokenBucket};
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -58,7 +58,8 @@ fn unique(prefix: &str) -> String {
 /// The timeouts are the emulators' own: DynamoDB Local and moto on a busy two-core CI machine can take
 /// longer than the 4 s attempt the functions allow real AWS. Retries are the emulators' own too: under
 /// concurrent writes DynamoDB Local answers 500 "timed out ... waiting for a lock" (its own table lock,
-/// which DynamoDB does not have), so a call gets ten attempts, not three.
+/// which DynamoDB does not have), so a call gets ten attempts, not three. The store's client also has
+/// its own unlimited retry quota ([`store_client`]).
 async fn sdk() -> SdkConfig {
     let credentials = Credentials::new("test", "test", None, None, "smsdesk-contract-tests");
     let timeouts = TimeoutConfig::builder()
@@ -86,15 +87,30 @@ fn config(e: &Endpoints, table: String) -> AwsConfig {
     }
 }
 
+/// A DynamoDB client for the contract, with a retry quota of its own that never runs out.
+///
+/// By default every client in a process draws its retries from one shared quota (500 tokens, 14 a
+/// retry): a burst of DynamoDB Local's lock 500s across the suites running side by side empties it,
+/// and from then on a call fails at its first 500 however many attempts it is allowed (CI at
+/// `fbc711a` failed so, with ten). DynamoDB Local's lock is the emulator's, not DynamoDB's, so the
+/// contract retries it for as long as the attempts last.
+fn store_client(sdk: &SdkConfig, cfg: &AwsConfig) -> aws_sdk_dynamodb::Client {
+    let partition =
+        RetryPartition::custom("smsdesk-contract-dynamodb").token_bucket(TokenBucket::unlimited()).build();
+    aws_sdk_dynamodb::Client::from_conf(
+        dynamodb_client(sdk, cfg).config().to_builder().retry_partition(partition).build(),
+    )
+}
+
 /// A store on a fresh table.
 async fn store(e: &Endpoints) -> (DynamoStore, AwsConfig) {
     let sdk = sdk().await;
     let cfg = config(e, unique("smsdesk-contract"));
-    let client = dynamodb_client(&sdk, &cfg);
+    let client = store_client(&sdk, &cfg);
     if let Err(err) = create_tables(&client, &cfg).await {
         panic!("creating table {} on {}: {err}", cfg.table, e.dynamodb);
     }
-    (AwsAdapters::new(&sdk, &cfg).store, cfg)
+    (DynamoStore::new(client, cfg.table.clone()), cfg)
 }
 
 macro_rules! store_suite {
