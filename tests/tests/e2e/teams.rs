@@ -176,7 +176,9 @@ async fn a_team_at_capacity_gets_nothing_new_and_its_members_serve_the_team_queu
 /// offer: the slot it frees goes to High's waiting conversation, not to the next one of Low.
 #[tokio::test]
 async fn a_slot_freed_by_a_decline_goes_to_the_highest_priority_of_all_the_agents_queues() {
-    let Some(s) = Setup::with_queue(json!({"name": "Low", "auto_accept": false})).await else { return };
+    // An offer Ada has all the time she needs to decline (however slow the machine): this is not about expiry.
+    let low = json!({"name": "Low", "auto_accept": false, "refusal_timeout_secs": 900});
+    let Some(s) = Setup::with_queue(low).await else { return };
     let high = s
         .api()
         .ok(
