@@ -110,6 +110,8 @@ pub struct BenchReport {
     pub refused: usize,
     pub routed: usize,
     pub replies_accepted: usize,
+    /// Replies answered other than 202 after [`server::REPLY_ATTEMPTS`] tries.
+    pub replies_refused: usize,
     pub sent: usize,
     pub delivered: usize,
     /// Acknowledged texts missing from the store plus accepted replies the provider never got.
@@ -144,7 +146,8 @@ pub struct BenchReport {
 impl BenchReport {
     /// Whether the run proved what it must: nothing lost, duplicated, downgraded, refused or stuck.
     pub fn clean(&self) -> bool {
-        self.lost + self.duplicated + self.downgraded + self.refused == 0 && self.timed_out.is_empty()
+        self.lost + self.duplicated + self.downgraded + self.refused + self.replies_refused == 0
+            && self.timed_out.is_empty()
     }
 
     /// The last line of the command: one JSON object for scripts.
@@ -162,6 +165,7 @@ impl BenchReport {
             "refused": self.refused,
             "routed": self.routed,
             "replies_accepted": self.replies_accepted,
+            "replies_refused": self.replies_refused,
             "sent": self.sent,
             "delivered": self.delivered,
             "lost": self.lost,
@@ -219,8 +223,11 @@ impl BenchReport {
                 format!("{} / {} / {} / {}", self.accepted, self.routed, self.sent, self.delivered),
             ),
             (
-                "lost / duplicated / downgraded / refused",
-                format!("{} / {} / {} / {}", self.lost, self.duplicated, self.downgraded, self.refused),
+                "lost / duplicated / downgraded / refused (webhooks, replies)",
+                format!(
+                    "{} / {} / {} / {}, {}",
+                    self.lost, self.duplicated, self.downgraded, self.refused, self.replies_refused
+                ),
             ),
             (
                 "server CPU (user+system)",
@@ -587,6 +594,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
     let mut reply_latencies: Vec<Duration> = Vec::new();
     let mut conversations: Vec<(String, String)> = Vec::new();
     let (mut webhook_posts, mut replies_accepted, mut receipt_posts) = (0, 0, 0);
+    let mut replies_refused = 0;
     let mut sent_refs: Vec<String> = Vec::new();
     let (mut ack_wall, mut routed_wall, mut sent_wall, mut receipts_wall) =
         (Duration::ZERO, Duration::ZERO, Duration::ZERO, Duration::ZERO);
@@ -680,14 +688,15 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
             let api = api3.clone();
             async move {
                 let (conversation, token) = &jobs[i];
-                let path = format!("/v1/conversations/{conversation}/messages");
-                api.call(Method::POST, &path, token, Some(json!({"text": "It ships today."}))).await.0
+                api.reply(conversation, token, "It ships today.", &format!("bench-{round}-{conversation}"))
+                    .await
             }
         })
         .await;
         pb.finish();
         let round_replies = answers.iter().filter(|(_, _, s)| *s == 202).count();
         replies_accepted += round_replies;
+        replies_refused += answers.len() - round_replies;
         reply_latencies.extend(answers.iter().map(|(_, d, _)| *d));
         let pb = bar(show, round_replies, "sent");
         let f = &fake;
@@ -838,6 +847,7 @@ pub async fn run(opts: BenchOptions) -> Result<BenchReport, BenchError> {
         refused: refused + fake.unauthorized(),
         routed: conversations.len(),
         replies_accepted,
+        replies_refused,
         sent: accepted_at_fake,
         delivered,
         lost: lost_in + lost_out,

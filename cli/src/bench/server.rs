@@ -2,7 +2,7 @@
 //! read from /proc), and a small HTTP client for its API and webhooks.
 
 use super::BenchError;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -94,6 +94,9 @@ impl Drop for DevChild {
     }
 }
 
+/// How many times [`Client::reply`] sends a reply that got no answer, a 429 or a 5xx.
+pub const REPLY_ATTEMPTS: u32 = 5;
+
 /// The API and webhooks of the server under load.
 #[derive(Clone)]
 pub struct Client {
@@ -132,6 +135,29 @@ impl Client {
             }
             Err(_) => (0, Value::Null),
         }
+    }
+
+    /// An agent's reply, as the console sends it: with an `Idempotency-Key`, and sent again with the same
+    /// key while the answer is a 429, a 5xx or none at all (as an agent presses Send again), at most
+    /// [`REPLY_ATTEMPTS`] times. The key makes a retry of a reply that was stored answer as the first
+    /// did, never send it twice (the fake provider counts the sends). The last status.
+    pub async fn reply(&self, conversation: &str, token: &str, text: &str, key: &str) -> u16 {
+        let url = format!("{}/v1/conversations/{conversation}/messages", self.base);
+        let mut status = 0;
+        for attempt in 0..REPLY_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500 << attempt.min(4))).await;
+            }
+            let req = self.http.post(&url).bearer_auth(token).header("Idempotency-Key", key);
+            status = match req.json(&json!({ "text": text })).send().await {
+                Ok(resp) => resp.status().as_u16(),
+                Err(_) => 0,
+            };
+            if !(status == 0 || status == 429 || status >= 500) {
+                break;
+            }
+        }
+        status
     }
 
     /// An admin call that must answer `expect`; its answer.

@@ -11,6 +11,7 @@ fn bench_at_300_texts_loses_duplicates_and_downgrades_nothing() {
     assert_eq!((n("accepted"), n("routed"), n("sent"), n("delivered")), (300, 300, 300, 300), "{figures}");
     assert_eq!(n("webhook_posts"), 390, "30% exact replays: {figures}");
     assert_eq!((n("lost"), n("duplicated"), n("downgraded"), n("refused")), (0, 0, 0, 0), "{figures}");
+    assert_eq!(n("replies_refused"), 0, "{figures}");
     for rate in ["webhooks_per_s", "routed_per_s", "sent_per_s", "ack_p50_ms", "ack_p99_ms", "peak_rss_mb"] {
         assert!(figures[rate].as_f64().is_some_and(|x| x > 0.0), "{rate}: {figures}");
     }

@@ -25,6 +25,7 @@ fn bench_on_the_aws_shape_counts_aws_requests_per_message_and_loses_nothing() {
     assert_eq!(figures["shape"], "aws", "{figures}");
     assert_eq!((n("accepted"), n("routed"), n("sent"), n("delivered")), (20, 20, 20, 20), "{figures}");
     assert_eq!((n("lost"), n("duplicated"), n("downgraded"), n("refused")), (0, 0, 0, 0), "{figures}");
+    assert_eq!(n("replies_refused"), 0, "{figures}");
     let requests = &figures["aws_requests"];
     let per = |phase: &str, what: &str| {
         requests[phase][what].as_f64().unwrap_or_else(|| panic!("{phase}.{what}: {requests}"))
