@@ -38,7 +38,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use smsdesk_app::{App, AuthMode, Config};
 use smsdesk_aws::aws_sdk_dynamodb::config::{Credentials, Region};
-use smsdesk_aws::aws_sdk_sqs::error::DisplayErrorContext;
+use smsdesk_aws::aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
 use smsdesk_aws::aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use smsdesk_aws::{AwsAdapters, AwsConfig, create_queues, create_tables, dynamodb_client, sqs_client, usage};
 use smsdesk_lambda::{Function, Handler, QueueHandler, ScheduleHandler, Wiring};
@@ -994,8 +994,20 @@ pub(crate) async fn counted_invocation<F: std::future::Future>(invocation: F) ->
 
 // ------------------------------------------------------------------------------------------------ triggers
 
+/// Whether an SQS call failed as an emulator under load fails: no answer in time, no connection, a 5xx.
+/// Lambda's poller meets these too and polls again (a batch it could not delete comes back after its
+/// visibility timeout, and the functions are idempotent); any other error is a fault of the shape.
+fn transient<E>(e: &SdkError<E>) -> bool {
+    match e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        SdkError::ServiceError(s) => s.raw().status().is_server_error(),
+        _ => false,
+    }
+}
+
 /// Lambda's SQS event source mapping, in miniature: receive, invoke with the event Lambda would send, delete
-/// every message the partial batch response does not report. Any error of its own is a fault.
+/// every message the partial batch response does not report. A [`transient`] SQS error is retried, as
+/// Lambda's poller does; any other error of its own is a fault.
 async fn event_source_mapping(
     sqs: smsdesk_aws::aws_sdk_sqs::Client,
     url: String,
@@ -1021,6 +1033,10 @@ async fn event_source_mapping(
             .await;
         let messages = match received {
             Ok(r) => r.messages.unwrap_or_default(),
+            Err(e) if transient(&e) => {
+                tracing::warn!(error = %DisplayErrorContext(&e), "{function}'s trigger: ReceiveMessage failed; polling again");
+                Vec::new()
+            }
             Err(e) => {
                 if !*stop.borrow() {
                     faults
@@ -1081,6 +1097,9 @@ async fn event_source_mapping(
                 let codes: Vec<&str> = out.failed.iter().map(|f| f.code.as_str()).collect();
                 faults.report(format!("{function}'s trigger: DeleteMessageBatch failed entries: {codes:?}"));
                 return;
+            }
+            Err(e) if transient(&e) => {
+                tracing::warn!(error = %DisplayErrorContext(&e), "{function}'s trigger: DeleteMessageBatch failed; the batch comes back");
             }
             Err(e) => {
                 faults
