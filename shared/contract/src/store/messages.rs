@@ -521,7 +521,9 @@ pub async fn open_with_message_contract(store: Arc<dyn Store>) {
 /// a closed one; racing a close, it is either in the transcript of a conversation that was open when it was
 /// filed, or nowhere (for the caller to file into a new conversation).
 pub async fn append_contract(store: Arc<dyn Store>) {
-    let t = fixtures::now();
+    // The texts are an hour ahead of the conversations' creation, so that they stay newer than a conversation
+    // created later in the test however slow the store is (the duplicate's check below needs that).
+    let t = fixtures::now() + Duration::hours(1);
     let conv = fixtures::fresh_conversation(&QueueId::new(fixtures::id("q_")));
     ok(store.create_conversation(&conv).await, "create_conversation");
     let first = fixtures::inbound_message(&conv, &fixtures::id("prov_"), t + Duration::seconds(5));
