@@ -408,9 +408,11 @@ pub async fn queued_before_during_inserts_contract(store: Arc<dyn Store>) {
             while !done.load(std::sync::atomic::Ordering::Relaxed) || sweeps == 0 {
                 ok(store.queued_before(t + Duration::hours(1), 1000).await, "queued_before");
                 sweeps += 1;
-                // A short pause between sweeps: still many sweeps per insert, without flooding a slow
-                // emulator so much that the inserts time out.
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                // A pause between sweeps: sweeps still land between the inserts, but a slow emulator is
+                // not read without a break. DynamoDB Local takes a table's read lock for every query and
+                // its write lock for every write: a sweep (nine queries at once) every 5 ms held the read
+                // lock so long on a loaded CI machine that the inserts timed out waiting for it.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
             sweeps
         })
