@@ -37,10 +37,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use smsdesk_app::{App, AuthMode, Config};
+use smsdesk_aws::aws_sdk_dynamodb::config::retry::RetryPartition;
 use smsdesk_aws::aws_sdk_dynamodb::config::{Credentials, Region};
 use smsdesk_aws::aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
 use smsdesk_aws::aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use smsdesk_aws::{AwsAdapters, AwsConfig, create_queues, create_tables, dynamodb_client, sqs_client, usage};
+use smsdesk_aws::aws_types::SdkConfig;
+use smsdesk_aws::{AwsAdapters, AwsConfig, DynamoStore, SqsQueue, aws_sdk_dynamodb, aws_sdk_sqs};
+use smsdesk_aws::{create_queues, create_tables, dynamodb_client, sqs_client, usage};
 use smsdesk_lambda::{Function, Handler, QueueHandler, ScheduleHandler, Wiring};
 use smsdesk_ports::{MessageQueue, Outcome, SystemClock};
 use std::cell::RefCell;
@@ -331,6 +334,29 @@ pub fn denied_by_the_template() -> Option<String> {
     })
 }
 
+/// The adapters of one function (`who`: a function's name, or the tests' own), as `AwsAdapters::new` builds
+/// them, but with SDK retry quotas of their own. In AWS every Lambda execution environment has its own
+/// quota (the token bucket the standard retry mode draws each retry from). In this one process the SDK
+/// would key one quota by service and region for every client of every shape the tests start at once, so a
+/// burst of DynamoDB Local's lock errors in one test would leave the functions of all of them failing at
+/// their first error, where AWS retries. So: a DynamoDB quota per function, and an SQS quota per shape
+/// (for its queue adapter, which every function shares, see `shared_queue`, and for its triggers).
+fn adapters_of(sdk: &SdkConfig, cfg: &AwsConfig, tag: &str, who: &str) -> AwsAdapters {
+    let mut adapters = AwsAdapters::new(sdk, cfg);
+    let dynamodb = dynamodb_client(sdk, cfg).config().to_builder();
+    let dynamodb = dynamodb.retry_partition(RetryPartition::new(format!("dynamodb-e2e-{tag}-{who}")));
+    adapters.store =
+        DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), cfg.table.clone());
+    adapters.queue = SqsQueue::new(shape_sqs_client(sdk, cfg, tag), cfg.queues.clone());
+    adapters
+}
+
+/// The SQS client of the shape `tag`, with its own retry quota (see [`adapters_of`]).
+fn shape_sqs_client(sdk: &SdkConfig, cfg: &AwsConfig, tag: &str) -> aws_sdk_sqs::Client {
+    let sqs = sqs_client(sdk, cfg).config().to_builder();
+    aws_sdk_sqs::Client::from_conf(sqs.retry_partition(RetryPartition::new(format!("sqs-e2e-{tag}"))).build())
+}
+
 /// The `smsdesk-lambda` adapters a function's Cargo.toml turns on.
 pub fn function_wiring(function: &str) -> Wiring {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../functions/{function}/Cargo.toml"));
@@ -397,7 +423,7 @@ impl AwsShape {
         })
         .expect("aws config");
         create_tables(&dynamodb_client(&sdk, &cfg), &cfg).await.expect("table on DynamoDB Local");
-        let sqs_client = sqs_client(&sdk, &cfg);
+        let sqs_client = shape_sqs_client(&sdk, &cfg, &tag);
         cfg.queues =
             create_queues(&sqs_client, &format!("e2e-{}", &tag[..12])).await.expect("queues on moto");
         let media_bucket = cfg.media_bucket.clone().expect("media bucket name");
@@ -449,7 +475,7 @@ impl AwsShape {
         };
         // What the tests read and write directly (store, queue, clock): every adapter, the same hooks.
         let tests_app = smsdesk_lambda::assemble_with(
-            AwsAdapters::new(&sdk, &cfg),
+            adapters_of(&sdk, &cfg, &tag, "tests"),
             Wiring { queue: true, secrets: true, media: true },
             smsdesk_lambda::provider_http().expect("provider http client"),
             config.clone(),
@@ -499,7 +525,7 @@ impl AwsShape {
                         .unwrap_or_else(|e| panic!("{name}: SMSDESK_JWT_AUDIENCE: {e}"));
             }
             let app = smsdesk_lambda::assemble_with(
-                AwsAdapters::new(&sdk, &cfg),
+                adapters_of(&sdk, &cfg, &tag, name),
                 function_wiring(name),
                 http_client,
                 config,
