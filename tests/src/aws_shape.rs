@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 use smsdesk_app::{App, AuthMode, Config};
 use smsdesk_aws::aws_sdk_dynamodb::config::retry::RetryPartition;
 use smsdesk_aws::aws_sdk_dynamodb::config::{Credentials, Region};
-use smsdesk_aws::aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
+use smsdesk_aws::aws_sdk_sqs::error::DisplayErrorContext;
 use smsdesk_aws::aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use smsdesk_aws::aws_types::SdkConfig;
 use smsdesk_aws::{AwsAdapters, AwsConfig, DynamoStore, SqsQueue, aws_sdk_dynamodb, aws_sdk_sqs};
@@ -1020,20 +1020,11 @@ pub(crate) async fn counted_invocation<F: std::future::Future>(invocation: F) ->
 
 // ------------------------------------------------------------------------------------------------ triggers
 
-/// Whether an SQS call failed as an emulator under load fails: no answer in time, no connection, a 5xx.
-/// Lambda's poller meets these too and polls again (a batch it could not delete comes back after its
-/// visibility timeout, and the functions are idempotent); any other error is a fault of the shape.
-fn transient<E>(e: &SdkError<E>) -> bool {
-    match e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        SdkError::ServiceError(s) => s.raw().status().is_server_error(),
-        _ => false,
-    }
-}
-
 /// Lambda's SQS event source mapping, in miniature: receive, invoke with the event Lambda would send, delete
-/// every message the partial batch response does not report. A [`transient`] SQS error is retried, as
-/// Lambda's poller does; any other error of its own is a fault.
+/// every message the partial batch response does not report. A transient SQS error
+/// ([`smsdesk_aws::is_transient`]: a timeout, no connection, throttling, a 5xx) is polled again, as
+/// Lambda's poller does (a batch it could not delete comes back after its visibility timeout); any other
+/// error of its own is a fault.
 async fn event_source_mapping(
     sqs: smsdesk_aws::aws_sdk_sqs::Client,
     url: String,
@@ -1059,7 +1050,7 @@ async fn event_source_mapping(
             .await;
         let messages = match received {
             Ok(r) => r.messages.unwrap_or_default(),
-            Err(e) if transient(&e) => {
+            Err(e) if smsdesk_aws::is_transient(&e) => {
                 tracing::warn!(error = %DisplayErrorContext(&e), "{function}'s trigger: ReceiveMessage failed; polling again");
                 Vec::new()
             }
@@ -1124,7 +1115,7 @@ async fn event_source_mapping(
                 faults.report(format!("{function}'s trigger: DeleteMessageBatch failed entries: {codes:?}"));
                 return;
             }
-            Err(e) if transient(&e) => {
+            Err(e) if smsdesk_aws::is_transient(&e) => {
                 tracing::warn!(error = %DisplayErrorContext(&e), "{function}'s trigger: DeleteMessageBatch failed; the batch comes back");
             }
             Err(e) => {

@@ -30,12 +30,10 @@ pub(crate) fn is_retryable_code(code: &str) -> bool {
     RETRYABLE_CODES.contains(&code)
 }
 
-/// Maps any SDK error into a [`PortError`], naming the operation that failed.
-pub(crate) fn port_error<E>(op: &str, err: SdkError<E, HttpResponse>) -> PortError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let retryable = match &err {
+/// Whether an SDK error means "try again later": no answer in time, no connection, an unreadable answer,
+/// throttling or a server error. Any other error is a refusal or a bug in the request.
+pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
@@ -43,9 +41,16 @@ where
         }
         // Construction failures are bugs in the request we built, not transient.
         _ => false,
-    };
+    }
+}
+
+/// Maps any SDK error into a [`PortError`], naming the operation that failed.
+pub(crate) fn port_error<E>(op: &str, err: SdkError<E, HttpResponse>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     let message = format!("{op}: {}", DisplayErrorContext(&err));
-    if retryable { PortError::Unavailable(message) } else { PortError::Backend(message) }
+    if is_transient(&err) { PortError::Unavailable(message) } else { PortError::Backend(message) }
 }
 
 /// A stored record could not be read back.

@@ -18,6 +18,7 @@ mod attr;
 mod config;
 mod dynamo;
 mod error;
+pub use error::is_transient;
 mod http;
 mod lazy;
 mod metrics;
