@@ -409,9 +409,8 @@ pub async fn queued_before_during_inserts_contract(store: Arc<dyn Store>) {
                 ok(store.queued_before(t + Duration::hours(1), 1000).await, "queued_before");
                 sweeps += 1;
                 // A pause between sweeps: sweeps still land between the inserts, but a slow emulator is
-                // not read without a break. DynamoDB Local takes a table's read lock for every query and
-                // its write lock for every write: a sweep (nine queries at once) every 5 ms held the read
-                // lock so long on a loaded CI machine that the inserts timed out waiting for it.
+                // not read without a break (DynamoDB Local holds a table's read lock for every query, and
+                // its write lock for every write, while the request waits for its one SQLite thread).
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
             sweeps
