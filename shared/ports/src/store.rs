@@ -228,6 +228,17 @@ pub trait ConversationStore: Send + Sync {
         agent: &AgentId,
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
+    /// A supervisor's move of a waiting conversation to another queue: atomically, only while it is `open`
+    /// in `from` with no agent (nobody holds or is offered it) and no transfer under way, it waits in `to`
+    /// from `at` (`queued_at`, its place in the queue), with the old queue's declines and refusals
+    /// forgotten. No agent's slot changes. Returns the moved conversation, or None when any condition failed.
+    async fn move_waiting(
+        &self,
+        conversation: &ConversationId,
+        from: &QueueId,
+        to: &QueueId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>>;
     /// Atomically: if the conversation is `routing` and its routing's `since` is `expected`, its routing
     /// becomes `routing`. Returns the updated conversation, or None when any condition failed (another
     /// writer moved it first: read it again).

@@ -629,6 +629,31 @@ impl ConversationStore for DynamoStore {
         self.leave(conversation, Leave::Requeue { queue: &queue, at, held_by: Some(agent) }).await
     }
 
+    async fn move_waiting(
+        &self,
+        conversation: &ConversationId,
+        from: &QueueId,
+        to: &QueueId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
+        if !smsdesk_domain::assign::assignable_by_hand(&current) || &current.queue_id != from {
+            return Ok(None);
+        }
+        // Nobody holds it and no transfer is under way: no slot to give back, one conditional write.
+        let mut expr = Expr::new();
+        let update = Leave::Requeue { queue: to, at, held_by: None }.update(&mut expr, &current)?;
+        let as_read = unchanged(&mut expr, &current);
+        let transfer = expr.name("transfer");
+        let null = expr.value(s("NULL"));
+        let queue = expr.eq("queue_id", s(from.as_str()));
+        let condition = format!(
+            "{as_read} AND (attribute_not_exists({transfer}) OR attribute_type({transfer}, {null})) AND {queue}"
+        );
+        let item = self.update(keys::conversation(conversation), update, Some(condition), expr).await?;
+        item.map(|i| from_item(&i)).transpose()
+    }
+
     async fn set_routing(
         &self,
         conversation: &ConversationId,

@@ -17,6 +17,90 @@ pub async fn transfers_contract(store: Arc<dyn Store>) {
     a_failed_transfer_comes_back_and_frees_the_target(&store).await;
     a_close_during_a_transfer_gives_every_slot_back(&store).await;
     an_ended_conversation_is_not_transferred(&store).await;
+    only_a_waiting_conversation_moves_to_another_queue(&store).await;
+}
+
+/// `move_waiting`: a conversation open in its queue, nobody holding or offered it and no transfer under
+/// way, moves to another queue once (racing movers: one wins), forgetting the old queue's declines; one
+/// held, offered, transferred, closed or already elsewhere does not move, and nothing changes.
+async fn only_a_waiting_conversation_moves_to_another_queue(store: &Arc<dyn Store>) {
+    use ConversationState::*;
+    let (q, billing, sales) = (
+        QueueId::new(fixtures::id("q_")),
+        QueueId::new(fixtures::id("q_")),
+        QueueId::new(fixtures::id("q_")),
+    );
+    let a = new_agent(store, &q, 3).await;
+    let t0 = fixtures::now();
+    let at = t0 + Duration::seconds(30);
+
+    // Declined by `a` in its first queue, then moved: open in billing from `at`, the decline forgotten.
+    let c = fixtures::fresh_conversation(&q);
+    ok(store.create_conversation(&c).await, "create_conversation");
+    let offer = Offer { offered_at: t0, expires_at: t0 + Duration::seconds(60) };
+    ok(store.offer(&c.id, &a.id, &offer).await, "offer").expect("offered");
+    let declined = ok(
+        store.refuse_offer(&c.id, &a.id, smsdesk_domain::offer::Refusal::Declined, t0).await,
+        "refuse_offer",
+    )
+    .expect("declined");
+    assert_eq!(declined.declined_by, vec![a.id.clone()], "the decline is recorded");
+    let moved = ok(store.move_waiting(&c.id, &q, &billing, at).await, "move_waiting").expect("moved");
+    assert_eq!(
+        (moved.state, &moved.agent_id, &moved.queue_id, moved.queued_at),
+        (Open, &None, &billing, at),
+        "open in the new queue, waiting from the move"
+    );
+    assert!(
+        moved.declined_by.is_empty() && moved.refused_by.is_empty(),
+        "the old queue's refusals forgotten"
+    );
+    assert_eq!(ok(store.get_conversation(&c.id).await, "get_conversation"), Some(moved.clone()), "as stored");
+    let waiting = |queue: QueueId| {
+        let store = store.clone();
+        async move { ok(store.waiting_in_queue(&queue, 100).await, "waiting_in_queue") }
+    };
+    assert!(waiting(billing.clone()).await.iter().any(|w| w.id == c.id), "listed in the new queue");
+    assert!(!waiting(q.clone()).await.iter().any(|w| w.id == c.id), "gone from the old one");
+    assert_eq!(active_of(store, &a.id).await, 0, "no slot taken or given");
+
+    // Moved from a queue it is no longer in: nothing.
+    assert_eq!(ok(store.move_waiting(&c.id, &q, &sales, at).await, "move_waiting"), None, "not in `from`");
+    // Racing movers: exactly one moves it.
+    let racers = [sales.clone(), q.clone(), sales.clone(), q.clone()].map(|to| {
+        let (store, id, from) = (store.clone(), c.id.clone(), billing.clone());
+        tokio::spawn(async move { ok(store.move_waiting(&id, &from, &to, at).await, "move_waiting") })
+    });
+    let won: Vec<Conversation> = join_all(racers.into()).await.into_iter().flatten().collect();
+    assert_eq!(won.len(), 1, "one of four racing movers moves it");
+    assert_eq!(ok(store.get_conversation(&c.id).await, "get_conversation"), Some(won[0].clone()));
+
+    // Offered, held, being transferred or closed: nothing moves, nothing changes.
+    let offered = fixtures::fresh_conversation(&q);
+    ok(store.create_conversation(&offered).await, "create_conversation");
+    let offered = ok(store.offer(&offered.id, &a.id, &offer).await, "offer").expect("offered");
+    let (transferring, sender) = held(store, &q).await;
+    let (held, holder) = held(store, &q).await;
+    let t = transfer(&sender, &q, TransferTarget::Queue(billing.clone()));
+    let transferring =
+        ok(store.start_transfer(&transferring.id, &t).await, "start_transfer").expect("started");
+    let closed = fixtures::fresh_conversation(&q);
+    ok(store.create_conversation(&closed).await, "create_conversation");
+    let closed = ok(store.close(&closed.id, t0, "resolved").await, "close").expect("closed");
+    let before = (active_of(store, &a.id).await, active_of(store, &holder.id).await);
+    for (what, c) in
+        [("offered", &offered), ("held", &held), ("transferred", &transferring), ("closed", &closed)]
+    {
+        let from = c.queue_id.clone();
+        assert_eq!(ok(store.move_waiting(&c.id, &from, &sales, at).await, "move_waiting"), None, "{what}");
+        let now = ok(store.get_conversation(&c.id).await, "get_conversation");
+        assert_eq!(now.as_ref(), Some(c), "{what}: nothing changed");
+    }
+    assert_eq!((active_of(store, &a.id).await, active_of(store, &holder.id).await), before, "no slot moved");
+    assert_eq!(
+        ok(store.move_waiting(&ConversationId::new(fixtures::id("conv_")), &q, &sales, at).await, "move"),
+        None
+    );
 }
 
 /// A transfer starts only from `active` or `waiting`, checked with the move: an end that landed first

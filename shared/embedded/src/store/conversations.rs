@@ -395,6 +395,26 @@ impl ConversationStore for EmbeddedStore {
         self.db.tx(move |tx| requeue_in(tx, &cid, None, at, Some(&agent))).await
     }
 
+    async fn move_waiting(
+        &self,
+        conversation: &ConversationId,
+        from: &QueueId,
+        to: &QueueId,
+        at: OffsetDateTime,
+    ) -> PortResult<Option<Conversation>> {
+        let (cid, from, to) = (conversation.to_string(), from.clone(), to.clone());
+        self.db
+            .tx(move |tx| {
+                let Some(c) = load(tx, &cid)? else { return Ok(None) };
+                if !smsdesk_domain::assign::assignable_by_hand(&c) || c.queue_id != from {
+                    return Ok(None);
+                }
+                // Nobody holds it and no transfer is under way: no slot to give back.
+                requeue_in(tx, &cid, Some(to), at, None)
+            })
+            .await
+    }
+
     async fn set_routing(
         &self,
         conversation: &ConversationId,
