@@ -216,8 +216,22 @@ pub fn assigned_by_hand_entry(by: &str, to: &str, offered: bool) -> String {
     }
 }
 
+/// The transcript's entry (for agents, never sent) when `by` moves a waiting conversation from the queue named
+/// `from` to the one named `to`.
+pub fn moved_to_queue_entry(by: &str, from: &str, to: &str) -> String {
+    format!("{by} moved the conversation from queue {from} to queue {to}.")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_move_between_queues_names_who_and_both_queues() {
+        assert_eq!(
+            moved_to_queue_entry("Sue", "Support", "Billing"),
+            "Sue moved the conversation from queue Support to queue Billing."
+        );
+    }
+
     use super::*;
     use crate::model::{Conversation, Presence};
     use time::macros::datetime;

@@ -439,6 +439,70 @@ async fn a_supervisor_gives_a_waiting_conversation_to_the_agent_they_pick() {
     assert_eq!((status, &answer["error"]["code"]), (409, &json!("invalid_state")), "held now: {answer}");
 }
 
+/// Moved: a supervisor moves a conversation that waits in their queue to another queue, where it waits from
+/// then and distribution gives it to that queue's agent; the transcript says who moved it from where to
+/// where. Never by an agent (403) nor by a supervisor of another
+/// queue (404); not to the queue it is in, nor to no queue (400); once an agent holds it, 409.
+#[tokio::test]
+async fn a_supervisor_moves_a_waiting_conversation_to_another_queue() {
+    let Some(t) = TwoQueues::new().await else { return };
+    let s = &t.s;
+    let (_, sue) = s.supervisor("Sue", &[&s.queue]).await;
+    let (_, vic) = s.supervisor("Vic", &[&t.queue_b]).await;
+    let (bo_id, bo) = s.api().create_agent("Bo", &[&t.queue_b], 2).await; // offline for now
+
+    // Nobody serves queue Support: the text waits there.
+    s.text("AU000000000000000000000000000082", "15555550482", "is anyone there?").await;
+    let api = s.api().clone();
+    let waiting = eventually(30, "the conversation waits in queue Support", || {
+        let (api, sue) = (api.clone(), sue.clone());
+        async move {
+            let items = api.ok("GET", "/v1/work-items/waiting", &sue, None, 200).await;
+            items["items"].as_array()?.iter().find(|w| w["customer"] == "+15555550482")?["conversation_id"]
+                .as_str()
+                .map(str::to_string)
+        }
+    })
+    .await;
+    let path = format!("/v1/conversations/{waiting}/queue");
+    let to = |queue: &str| Some(json!({"queue_id": queue}));
+
+    let (status, answer) = s.api().call("POST", &path, Some(&bo), to(&t.queue_b)).await;
+    assert_eq!((status, &answer["error"]["code"]), (403, &json!("forbidden")), "an agent moves nothing");
+    let (status, answer) = s.api().call("POST", &path, Some(&vic), to(&t.queue_b)).await;
+    assert_eq!(status, 404, "a supervisor of another queue: {answer}");
+    for (queue, why) in [(s.queue.as_str(), "the queue it waits in"), ("q_nowhere", "no such queue")] {
+        let (status, answer) = s.api().call("POST", &path, Some(&sue), to(queue)).await;
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(status == 400 && message.starts_with("queue_id"), "{why}: {status} {answer}");
+    }
+
+    let moved = s.api().ok("POST", &path, &sue, to(&t.queue_b), 200).await;
+    assert_eq!(
+        (&moved["state"], &moved["queue_id"], &moved["agent_id"]),
+        (&json!("open"), &json!(t.queue_b), &Value::Null),
+        "waiting in Billing: {moved}"
+    );
+    let items = s.api().ok("GET", "/v1/work-items/waiting", &vic, None, 200).await;
+    let listed = items["items"].as_array().is_some_and(|i| i.iter().any(|w| w["conversation_id"] == waiting));
+    assert!(listed, "Billing's supervisor sees it waiting: {items}");
+    let (status, _) = s.api().call("GET", &format!("/v1/conversations/{waiting}"), Some(&sue), None).await;
+    assert_eq!(status, 404, "out of Sue's queues now");
+
+    // Billing's agent becomes available: distribution gives it to them.
+    s.api().presence(&bo_id, &bo, "available").await;
+    assert_eq!(s.work_item_for(&bo, "+15555550482").await, waiting);
+    let read = s.api().ok("GET", &format!("/v1/conversations/{waiting}"), &bo, None, 200).await;
+    let entries: Vec<&str> =
+        read["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
+    assert!(
+        entries.contains(&"Sue moved the conversation from queue Support to queue Billing."),
+        "{entries:?}"
+    );
+    let (status, answer) = s.api().call("POST", &path, Some(&vic), to(&s.queue)).await;
+    assert_eq!((status, &answer["error"]["code"]), (409, &json!("invalid_state")), "held now: {answer}");
+}
+
 /// An admin-only route answers an agent 403 whatever its body: the role is checked before the body is read,
 /// so a caller who may not make the change never learns the body's rules from a 400.
 #[tokio::test]

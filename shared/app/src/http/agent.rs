@@ -38,6 +38,7 @@ pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/v1/conversations/{id}/transfer", post(transfer))
         .route("/v1/conversations/{id}/transfer/cancel", post(cancel_transfer))
         .route("/v1/conversations/{id}/assign", post(assign))
+        .route("/v1/conversations/{id}/queue", post(move_to_queue))
         .route("/v1/conversations/{id}/accept", post(accept))
         .route("/v1/conversations/{id}/decline", post(decline))
         .route("/v1/conversations/{id}/contact", post(pick_contact))
@@ -415,6 +416,36 @@ pub(crate) async fn assign(
 ) -> ApiResult<Json<WorkItem>> {
     let agent = AgentId::new(body.agent_id);
     let c = crate::services::transfers::assign_by_hand(&app, &who, &id, &agent).await?;
+    Ok(Json(WorkItem::from(&c)))
+}
+
+/// The queue to move the waiting conversation to.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MoveBody {
+    queue_id: String,
+}
+
+/// Moves a conversation that waits in its queue to another queue (a supervisor of its queue, or an admin):
+/// it waits there from now, distributed as any other; the transcript says who moved it from where to where.
+#[utoipa::path(post, path = "/v1/conversations/{id}/queue", tag = "agent", params(("id" = String, Path)),
+    request_body = MoveBody,
+    responses((status = 200, description = "Waiting in the new queue (or already offered to, or with, one of \
+                  its agents)", body = WorkItem),
+              (status = 403, description = "An agent: only supervisors and admins move waiting work", body = ErrorBody),
+              (status = 404, description = "No such conversation the caller may see", body = ErrorBody),
+              (status = 409, description = "Not waiting in its queue (`invalid_state`: an agent holds or is \
+                  offered it, or a transfer is under way), or the queue is closed now \
+                  (`outside_operating_hours`)", body = ErrorBody),
+              (status = 400, description = "No such queue, or the one it waits in already", body = ErrorBody)))]
+pub(crate) async fn move_to_queue(
+    State(app): State<Arc<App>>,
+    who: Principal,
+    Path(id): Path<String>,
+    Body(body): Body<MoveBody>,
+) -> ApiResult<Json<WorkItem>> {
+    let queue = QueueId::new(body.queue_id);
+    let c = crate::services::transfers::move_to_queue(&app, &who, &id, &queue).await?;
     Ok(Json(WorkItem::from(&c)))
 }
 

@@ -78,6 +78,7 @@ use utoipa::{Modify, OpenApi};
         agent::transfer,
         agent::cancel_transfer,
         agent::assign,
+        agent::move_to_queue,
         crate::http::transfer_targets::transfer_targets,
         agent::accept,
         agent::decline,

@@ -9,6 +9,9 @@
 //! The transcript gets internal system entries (the transfer with its note, its end): agents read them, the
 //! customer is never sent them. The CRM timeline gets `transfer_started`, `transfer_ended` and
 //! `transfer_failed` (without the note).
+//!
+//! A conversation nobody holds yet, waiting in its queue, is not transferred: a supervisor gives it to an
+//! agent ([`assign_by_hand`]) or moves it to another queue ([`move_to_queue`]).
 
 use crate::App;
 use crate::auth::Principal;
@@ -158,19 +161,8 @@ pub async fn assign_by_hand(
         ));
     }
     let conversation = conversations::authorize(app, who, id, Need::Act).await?;
-    let not_waiting = |c: &Conversation| {
-        ApiError::conflict(
-            "invalid_state",
-            format!(
-                "conversation '{}' is {}: only one that waits in its queue is given by hand (transfer one an \
-                 agent holds)",
-                c.id,
-                if c.transfer.is_some() { "being transferred" } else { c.state.as_str() }
-            ),
-        )
-    };
     if !smsdesk_domain::assign::assignable_by_hand(&conversation) {
-        return Err(not_waiting(&conversation));
+        return Err(not_waiting(&conversation, "given by hand"));
     }
     let agent = app
         .store
@@ -189,7 +181,7 @@ pub async fn assign_by_hand(
             return Err(unavailable(&now));
         }
         let now = app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation);
-        return Err(not_waiting(&now));
+        return Err(not_waiting(&now, "given by hand"));
     }
     let by = caller.map_or_else(|| "An admin".to_string(), |a| a.name);
     let offered = !smsdesk_domain::offer::auto_accept(queue.as_ref());
@@ -197,6 +189,71 @@ pub async fn assign_by_hand(
         .await?;
     tracing::info!(conversation = %conversation.id, agent = %agent.id, "given to an agent by hand");
     Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation))
+}
+
+/// `POST /v1/conversations/{id}/queue`: a supervisor of its queue (or an admin) moves a conversation that
+/// waits in its queue (nobody holds or is offered it, no transfer under way) to another queue, where it waits
+/// from now and is distributed as any other (the old queue's declines forgotten). The store's conditional
+/// write: one that was taken or moved meanwhile is a 409, and nothing changes. The transcript says who moved
+/// it from where to where; the CRM timeline gets `queue_changed`. A queue closed now is refused at once, as
+/// a transfer into it is. An agent may not (403); one an agent holds moves with a transfer.
+pub async fn move_to_queue(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    queue_id: &QueueId,
+) -> ApiResult<Conversation> {
+    let caller = conversations::caller(app, who).await?;
+    if caller.as_ref().is_some_and(|a| a.role != Role::Supervisor) {
+        return Err(ApiError::forbidden(
+            "moving a waiting conversation to another queue needs a supervisor or an admin",
+        ));
+    }
+    let conversation = conversations::authorize(app, who, id, Need::Act).await?;
+    if !smsdesk_domain::assign::assignable_by_hand(&conversation) {
+        return Err(not_waiting(&conversation, "moved to another queue"));
+    }
+    let to = app
+        .store
+        .get_queue(queue_id)
+        .await?
+        .ok_or_else(|| ApiError::field("queue_id", format!("no queue '{queue_id}'")))?;
+    if to.id == conversation.queue_id {
+        return Err(ApiError::field(
+            "queue_id",
+            format!("the conversation waits in queue '{queue_id}' already"),
+        ));
+    }
+    let now = app.clock.now();
+    if let Some(closed) = smsdesk_domain::hours::closed_now(to.operating_hours.as_ref(), now) {
+        return Err(conversations::outside_hours("queue_id", &to.name, &closed));
+    }
+    let from = conversation.queue_id.clone();
+    let Some(moved) = app.store.move_waiting(&conversation.id, &from, &to.id, now).await? else {
+        // Taken, offered or moved since it was read.
+        let now = app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation);
+        return Err(not_waiting(&now, "moved to another queue"));
+    };
+    let from_name = app.store.get_queue(&from).await?.map_or_else(|| from.to_string(), |q| q.name);
+    let by = caller.map_or_else(|| "An admin".to_string(), |a| a.name);
+    entry(app, &moved, smsdesk_domain::assign::moved_to_queue_entry(&by, &from_name, &to.name)).await?;
+    let detail = serde_json::json!({ "from_queue_id": from, "to_queue_id": to.id });
+    crm::timeline(app, &moved.id, "queue_changed", detail).await?;
+    tracing::info!(conversation = %moved.id, from = %from, to = %to.id, "moved to another queue");
+    assignment::dispatch_queue(app, &to.id).await?;
+    Ok(app.store.get_conversation(&moved.id).await?.unwrap_or(moved))
+}
+
+/// 409 `invalid_state` for a conversation that does not wait in its queue, so cannot be `what`.
+fn not_waiting(c: &Conversation, what: &str) -> ApiError {
+    ApiError::conflict(
+        "invalid_state",
+        format!(
+            "conversation '{}' is {}: only one that waits in its queue is {what} (transfer one an agent holds)",
+            c.id,
+            if c.transfer.is_some() { "being transferred" } else { c.state.as_str() }
+        ),
+    )
 }
 
 fn unavailable(agent: &Agent) -> ApiError {
