@@ -429,8 +429,10 @@ function renderConversation(c, switched) {
   const sending = isMyPendingTransfer(c);
   const writes = (mineToAct || sending) && talking;
   $("cancel-transfer-button").hidden = !(c.transfer && ["open", "offered"].includes(c.state) && (sending || state.me.role !== "agent"));
-  // A supervisor (or the admin) gives what waits in the queue to the agent they pick.
-  $("assign-button").hidden = !(supervises() && c.state === "open" && !c.agent_id && !c.transfer);
+  // A supervisor (or the admin) gives what waits in the queue to the agent they pick, or moves it to another queue.
+  const waits = supervises() && c.state === "open" && !c.agent_id && !c.transfer;
+  $("assign-button").hidden = !waits;
+  $("move-button").hidden = !waits;
   $("close-button").disabled = !(mineToAct && open);
   $("transfer-button").disabled = !(mineToAct && talking);
   $("end-button").disabled = !(mineToAct && (c.state === "active" || c.state === "waiting"));
@@ -903,6 +905,38 @@ async function submitAssign(event) {
   }
 }
 
+// Moving a waiting conversation to another queue (supervisors, the admin): every queue but its own.
+async function openMove() {
+  const c = state.current;
+  if (!c || $("move-button").hidden) return;
+  $("move-error").textContent = "";
+  const select = $("move-queue");
+  select.replaceChildren();
+  try {
+    const { queues } = await api(`/v1/conversations/${encodeURIComponent(c.id)}/transfer-targets`);
+    select.replaceChildren(...queues.filter((q) => q.id !== c.queue_id).map((q) => el("option", { value: q.id, text: q.name })));
+  } catch (e) {
+    showError($("move-error"), e);
+  }
+  $("move-dialog").showModal();
+  select.focus();
+}
+
+async function submitMove(event) {
+  event.preventDefault();
+  const c = state.current;
+  const queue = $("move-queue").value;
+  if (!c || !queue) return;
+  try {
+    await api(`/v1/conversations/${encodeURIComponent(c.id)}/queue`, { method: "POST", body: { queue_id: queue } });
+    $("move-dialog").close();
+    await reloadAll();
+    $("transcript").focus();
+  } catch (e) {
+    showError($("move-error"), e);
+  }
+}
+
 // ---------- contact
 
 // As for the conversation: only the latest drawing of the panel writes it (its reads may come back late).
@@ -997,6 +1031,7 @@ function timelineLabel(t, currentId) {
     transfer_started: "Transfer started",
     transfer_ended: "Transfer landed",
     transfer_failed: "Transfer failed",
+    queue_changed: "Moved to another queue",
     media_received: "Media received",
     transcript: d.parts > 1 ? `Transcript saved (part ${d.part} of ${d.parts})` : "Transcript saved",
   }[t.kind] ?? String(t.kind ?? "event").replaceAll("_", " ");
@@ -1298,6 +1333,9 @@ function wire() {
   $("assign-button").addEventListener("click", openAssign);
   $("assign-form").addEventListener("submit", submitAssign);
   $("assign-cancel").addEventListener("click", () => $("assign-dialog").close());
+  $("move-button").addEventListener("click", openMove);
+  $("move-form").addEventListener("submit", submitMove);
+  $("move-cancel").addEventListener("click", () => $("move-dialog").close());
   $("help-button").addEventListener("click", showHelp);
   $("queues-button").addEventListener("click", showQueues);
   // Below 1000 px the contact panel is not a column: this button shows it over the page, and hides it.

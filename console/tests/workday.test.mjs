@@ -1,6 +1,7 @@
 // The agent console in a real browser: what an agent or supervisor runs into over a working day, beyond the
 // main flows of console.test.mjs: a nervous double Ctrl+Enter, two transfers in a row, an action refused
-// while the reply box is hidden, a supervisor's own work list, and a page whose socket never connects.
+// while the reply box is hidden, a supervisor's own work list (and the waiting work they give or move), and a
+// page whose socket never connects.
 // Run by scripts/browser-test.sh (part of scripts/test).
 
 import assert from "node:assert/strict";
@@ -183,6 +184,26 @@ describe("agent console, a working day", () => {
       await page.locator("#held", { hasText: "Another agent" }).waitFor();
       assert.ok(await page.getByRole("button", { name: "Give to…" }).isHidden(), "held now: nothing to give");
       await conversationOf(setup.bob.token, "+15555550139");
+
+      // Another waits in Support; Sue moves it to Billing, where Bob gets it, and it leaves her screen.
+      await dev.text(setup, "+15555550140", setup.support, "A billing question, really");
+      await page.getByRole("tab", { name: /Waiting/ }).click();
+      const misrouted = page.locator("#items li", { hasText: "+15555550140" });
+      await misrouted.waitFor({ timeout: 15000 });
+      await misrouted.getByRole("button").click();
+      await page.locator("#transcript .msg.customer", { hasText: "A billing question, really" }).waitFor();
+      await page.getByRole("button", { name: "Move to queue…" }).click();
+      const move = page.getByRole("dialog", { name: "Move the conversation to" });
+      const offered = await move.getByLabel("Queue").locator("option").allTextContents();
+      assert.ok(offered.includes("Billing") && !offered.includes("Support"), `every queue but its own: ${offered}`);
+      await move.getByLabel("Queue").selectOption(setup.q2.id);
+      await move.getByRole("button", { name: "Move" }).click();
+      await move.waitFor({ state: "hidden" });
+      await misrouted.waitFor({ state: "detached", timeout: 15000 });
+      const bobs = await conversationOf(setup.bob.token, "+15555550140");
+      const moved = await dev.call(`/v1/conversations/${bobs.conversation_id}`);
+      assert.equal(moved.queue_id, setup.q2.id);
+      assert.ok(moved.messages.some((m) => m.text === "Sue moved the conversation from queue Support to queue Billing."), "the transcript says so");
       await presence("available");
       await assert.rejects(dev.call(`/v1/queues/${setup.q1.id}/stats`, { token: setup.ada.token }), (e) => e.status === 403);
     } finally {
