@@ -154,16 +154,7 @@ pub async fn assign_by_hand(
     id: &str,
     agent_id: &AgentId,
 ) -> ApiResult<Conversation> {
-    let caller = conversations::caller(app, who).await?;
-    if caller.as_ref().is_some_and(|a| a.role != Role::Supervisor) {
-        return Err(ApiError::forbidden(
-            "giving a waiting conversation to an agent needs a supervisor or an admin",
-        ));
-    }
-    let conversation = conversations::authorize(app, who, id, Need::Act).await?;
-    if !smsdesk_domain::assign::assignable_by_hand(&conversation) {
-        return Err(not_waiting(&conversation, "given by hand"));
-    }
+    let (caller, conversation) = waiting_work(app, who, id, "given by hand").await?;
     let agent = app
         .store
         .get_agent(agent_id)
@@ -203,16 +194,7 @@ pub async fn move_to_queue(
     id: &str,
     queue_id: &QueueId,
 ) -> ApiResult<Conversation> {
-    let caller = conversations::caller(app, who).await?;
-    if caller.as_ref().is_some_and(|a| a.role != Role::Supervisor) {
-        return Err(ApiError::forbidden(
-            "moving a waiting conversation to another queue needs a supervisor or an admin",
-        ));
-    }
-    let conversation = conversations::authorize(app, who, id, Need::Act).await?;
-    if !smsdesk_domain::assign::assignable_by_hand(&conversation) {
-        return Err(not_waiting(&conversation, "moved to another queue"));
-    }
+    let (caller, conversation) = waiting_work(app, who, id, "moved to another queue").await?;
     let to = app
         .store
         .get_queue(queue_id)
@@ -242,6 +224,28 @@ pub async fn move_to_queue(
     tracing::info!(conversation = %moved.id, from = %from, to = %to.id, "moved to another queue");
     assignment::dispatch_queue(app, &to.id).await?;
     Ok(app.store.get_conversation(&moved.id).await?.unwrap_or(moved))
+}
+
+/// The caller (None for an admin) and conversation `id`, for a supervisor's move of work that waits in its
+/// queue (giving it to an agent, moving it to another queue: `what`): an agent is refused (403), a
+/// conversation the caller may not act on is a 404, one that does not wait a 409.
+async fn waiting_work(
+    app: &App,
+    who: &Principal,
+    id: &str,
+    what: &str,
+) -> ApiResult<(Option<Agent>, Conversation)> {
+    let caller = conversations::caller(app, who).await?;
+    if caller.as_ref().is_some_and(|a| a.role != Role::Supervisor) {
+        return Err(ApiError::forbidden(format!(
+            "a waiting conversation is {what} by a supervisor or an admin, not an agent"
+        )));
+    }
+    let conversation = conversations::authorize(app, who, id, Need::Act).await?;
+    if !smsdesk_domain::assign::assignable_by_hand(&conversation) {
+        return Err(not_waiting(&conversation, what));
+    }
+    Ok((caller, conversation))
 }
 
 /// 409 `invalid_state` for a conversation that does not wait in its queue, so cannot be `what`.
