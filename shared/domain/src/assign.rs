@@ -224,6 +224,10 @@ pub fn moved_to_queue_entry(by: &str, from: &str, to: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::model::{Conversation, Presence};
+    use time::macros::datetime;
+
     #[test]
     fn a_move_between_queues_names_who_and_both_queues() {
         assert_eq!(
@@ -231,10 +235,6 @@ mod tests {
             "Sue moved the conversation from queue Support to queue Billing."
         );
     }
-
-    use super::*;
-    use crate::model::{Conversation, Presence};
-    use time::macros::datetime;
 
     fn agent(id: &str, queues: &[&str], capacity: u32, active: u32, presence: Presence) -> Agent {
         Agent {
