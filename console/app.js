@@ -23,6 +23,9 @@ const POLL_MS = 10000;
 const TITLE = document.title;
 // How often the header's presence is re-read from the API.
 const PRESENCE_MS = 60000;
+// How often the contact panel's timeline is re-read: the CRM records what happens (assigned, media received,
+// a transfer) as it happens, after the panel was drawn, and no conversation change announces it.
+const TIMELINE_MS = 10000;
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -39,6 +42,7 @@ const state = {
   messageStatus: new Map(), // message id -> last status seen (to refresh only on change)
   offers: null, // the offer banner
   contactSig: null, // the open conversation's contact, as the contact panel shows it
+  timelineOf: null, // the timeline the contact panel shows: { conversation, contact, key }
   sending: false, // a reply or note on its way: Send (and Ctrl+Enter) does nothing until it is answered
   draft: null, // { conversation, text, key }: the Idempotency-Key of the reply as last tried
   transferTargets: null, // the open transfer dialog's GET .../transfer-targets
@@ -946,6 +950,7 @@ async function renderContact(c) {
   const seq = ++contactSeq;
   const current = () => seq === contactSeq;
   state.contactSig = contactSig(c);
+  state.timelineOf = null;
   const body = $("contact-body");
   body.replaceChildren(el("p", { class: "empty", text: "Loading…" }));
   try {
@@ -978,7 +983,6 @@ async function renderContact(c) {
     }
     const contact = await api(`/v1/contacts/${encodeURIComponent(c.contact_id)}`);
     if (!current()) return;
-    const timeline = (contact.timeline ?? []).slice(-10).reverse();
     const earlier = earlierConversations(contact.timeline ?? [], c.id);
     body.replaceChildren(
       el("dl", {}, el("dt", { text: "Name" }), el("dd", { text: contact.name ?? "—" }), el("dt", { text: "Phone" }), el("dd", { text: contact.phone })),
@@ -986,13 +990,44 @@ async function renderContact(c) {
       earlier.length
         ? el("ol", { class: "earlier" }, ...earlier.map(earlierItem))
         : el("p", { class: "empty", text: "None: the first one." }),
-      el("h3", { text: "Timeline" }),
-      timeline.length
-        ? el("ol", { class: "timeline" }, ...timeline.map((t) => el("li", { "data-kind": t.kind ?? "", text: `${clock(t.at)} ${timelineLabel(t, c.id)}` })))
-        : el("p", { class: "empty", text: "Nothing yet." }),
+      timelineSection(contact, c),
     );
+    state.timelineOf = { conversation: c.id, contact: c.contact_id, key: JSON.stringify(contact.timeline ?? []) };
   } catch (e) {
     if (current()) body.replaceChildren(el("p", { class: "error", text: e.message }));
+  }
+}
+
+// The contact's last ten timeline entries, newest first, in words.
+function timelineSection(contact, c) {
+  const timeline = (contact.timeline ?? []).slice(-10).reverse();
+  return el(
+    "section",
+    { id: "contact-timeline", "aria-labelledby": "contact-timeline-title" },
+    el("h3", { id: "contact-timeline-title", text: "Timeline" }),
+    timeline.length
+      ? el("ol", { class: "timeline" }, ...timeline.map((t) => el("li", { "data-kind": t.kind ?? "", text: `${clock(t.at)} ${timelineLabel(t, c.id)}` })))
+      : el("p", { class: "empty", text: "Nothing yet." }),
+  );
+}
+
+// Re-reads the shown contact and redraws its timeline alone when it grew, so that nothing else in the panel
+// (an earlier conversation the agent opened) moves under them.
+async function refreshTimeline() {
+  const shown = state.timelineOf;
+  const c = state.current;
+  if (!shown || !c || c.id !== shown.conversation || document.hidden) return;
+  const seq = contactSeq;
+  try {
+    const contact = await api(`/v1/contacts/${encodeURIComponent(shown.contact)}`);
+    // Redrawn, or another conversation opened, meanwhile: that drawing is the newer one.
+    if (seq !== contactSeq || state.timelineOf !== shown) return;
+    const key = JSON.stringify(contact.timeline ?? []);
+    if (key === shown.key) return;
+    shown.key = key;
+    $("contact-timeline")?.replaceWith(timelineSection(contact, state.current));
+  } catch {
+    // Not readable now: the next tick tries again.
   }
 }
 
@@ -1355,6 +1390,7 @@ function wire() {
   // re-read when the tab comes back into view, and once a minute.
   document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && state.me && refreshMe());
   setInterval(() => state.me && !$("app").hidden && refreshMe(), PRESENCE_MS);
+  setInterval(refreshTimeline, TIMELINE_MS);
 }
 
 function renderListAges() {

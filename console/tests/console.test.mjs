@@ -408,6 +408,8 @@ describe("agent console", () => {
       await page.locator("#conv-state", { hasText: "waiting" }).waitFor();
       await page.keyboard.press("e");
       await page.locator("#conv-state", { hasText: "wrap_up" }).waitFor();
+      // The contact's timeline says so without the conversation being opened again (it is re-read while shown).
+      await page.locator("#contact-timeline li[data-kind=conversation_ended]").waitFor({ timeout: 20000 });
       // The wrap-up form takes the focus; Ctrl+Enter finishes it.
       await waitFor(async () => (await page.evaluate(() => document.activeElement.id)) === "wrapup-notes", "the focus in the wrap-up form");
       await page.keyboard.type("Answered by keyboard");
