@@ -1017,11 +1017,11 @@ async function refreshTimeline() {
   const shown = state.timelineOf;
   const c = state.current;
   if (!shown || !c || c.id !== shown.conversation || document.hidden) return;
-  const seq = contactSeq;
   try {
     const contact = await api(`/v1/contacts/${encodeURIComponent(shown.contact)}`);
-    // Redrawn, or another conversation opened, meanwhile: that drawing is the newer one.
-    if (seq !== contactSeq || state.timelineOf !== shown) return;
+    // Redrawn, or another conversation opened, meanwhile (renderContact replaces `timelineOf` as it starts):
+    // that drawing is the newer one.
+    if (state.timelineOf !== shown) return;
     const key = JSON.stringify(contact.timeline ?? []);
     if (key === shown.key) return;
     shown.key = key;
