@@ -292,6 +292,12 @@ pub struct Hooks {
 
 /// The visibility timeout the test poller receives with.
 const VISIBILITY_SECS: i32 = 5;
+/// How often the timers sweep in the AWS shape. A sweep lists every open conversation, the queued replies, the
+/// teams, queues and channels (about 35 requests, most of them Queries of the sharded keys): at every half
+/// second, four tests' sweeps were two thirds of DynamoDB Local's requests, on its one SQLite thread.
+const SWEEP_EVERY: Duration = Duration::from_secs(2);
+/// The test poller's long poll (see [`event_source_mapping`]).
+const LONG_POLL_SECS: i32 = 1;
 /// The send lease of the AWS shape under test (short, so a held claim expires within a test).
 const SEND_LEASE: Duration = Duration::from_secs(3);
 
@@ -1020,11 +1026,18 @@ pub(crate) async fn counted_invocation<F: std::future::Future>(invocation: F) ->
 
 // ------------------------------------------------------------------------------------------------ triggers
 
-/// Lambda's SQS event source mapping, in miniature: receive, invoke with the event Lambda would send, delete
+/// Lambda's SQS event source mapping, in miniature: long-poll, invoke with the event Lambda would send, delete
 /// every message the partial batch response does not report. A transient SQS error
 /// ([`smsdesk_aws::is_transient`]: a timeout, no connection, throttling, a 5xx) is polled again, as
 /// Lambda's poller does (a batch it could not delete comes back after its visibility timeout); any other
 /// error of its own is a fault.
+///
+/// Long polls ([`LONG_POLL_SECS`]) rather than short polls on a timer: moto answers one as soon as a message
+/// is sent, and an empty queue costs it a wait on a condition, not a request every tenth of a second (with
+/// four tests at once, a dozen pollers each). One exception: moto's long poll of a FIFO queue spins for its
+/// whole wait while the only visible messages belong to a group with a message in flight, which is the case
+/// after a batch reported a failure (the failed message stays in flight until its visibility timeout): for
+/// that long, this poller polls short.
 async fn event_source_mapping(
     sqs: smsdesk_aws::aws_sdk_sqs::Client,
     url: String,
@@ -1035,16 +1048,18 @@ async fn event_source_mapping(
 ) {
     let arn = format!("arn:aws:sqs:us-east-1:000000000000:{}", url.rsplit('/').next().unwrap_or("queue"));
     let function = function_name(&trigger.function);
+    let mut short_polls_until = tokio::time::Instant::now();
     loop {
         if *stop.borrow() {
             return;
         }
+        let wait = if tokio::time::Instant::now() < short_polls_until { 0 } else { LONG_POLL_SECS };
         let received = sqs
             .receive_message()
             .queue_url(&url)
             .max_number_of_messages(trigger.batch_size.clamp(1, 10))
             .visibility_timeout(VISIBILITY_SECS)
-            .wait_time_seconds(0)
+            .wait_time_seconds(wait)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await;
@@ -1052,7 +1067,8 @@ async fn event_source_mapping(
             Ok(r) => r.messages.unwrap_or_default(),
             Err(e) if smsdesk_aws::is_transient(&e) => {
                 tracing::warn!(error = %DisplayErrorContext(&e), "{function}'s trigger: ReceiveMessage failed; polling again");
-                Vec::new()
+                pause(&mut stop).await;
+                continue;
             }
             Err(e) => {
                 if !*stop.borrow() {
@@ -1062,10 +1078,12 @@ async fn event_source_mapping(
                 return;
             }
         };
+        if *stop.borrow() {
+            return; // stopped during the long poll: what it received is left to its visibility timeout
+        }
         if messages.is_empty() {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-                _ = stop.changed() => {}
+            if wait == 0 {
+                pause(&mut stop).await;
             }
             continue;
         }
@@ -1085,6 +1103,9 @@ async fn event_source_mapping(
         .await;
         let failed: Vec<&str> =
             response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        if !failed.is_empty() && trigger.queue.is_fifo() {
+            short_polls_until = tokio::time::Instant::now() + Duration::from_secs(VISIBILITY_SECS as u64 + 1);
+        }
         let mut entries = Vec::new();
         for (i, m) in messages.iter().enumerate() {
             if failed.contains(&m.message_id.as_deref().unwrap_or_default()) {
@@ -1127,9 +1148,17 @@ async fn event_source_mapping(
     }
 }
 
-/// The schedule (EventBridge every minute in AWS; every half second here): one sweep per invocation. A sweep
-/// that fails because storage is unavailable (an emulator timing out under load) is what a timers error is
-/// in AWS: its alarm counts it and the next tick sweeps again; anything else is a fault.
+/// A short poll's pause after an empty answer or a transient error, cut short when the shape stops.
+async fn pause(stop: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        _ = stop.changed() => {}
+    }
+}
+
+/// The schedule (EventBridge every minute in AWS; every [`SWEEP_EVERY`] here): one sweep per invocation. A
+/// sweep that fails because storage is unavailable (an emulator timing out under load) is what a timers error
+/// is in AWS: its alarm counts it and the next tick sweeps again; anything else is a fault.
 async fn schedule(
     function: String,
     handler: ScheduleHandler,
@@ -1138,7 +1167,7 @@ async fn schedule(
 ) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
         match usage::in_function(function_name(&function), counted_invocation(handler.handle())).await {

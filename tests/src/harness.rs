@@ -29,6 +29,9 @@ where
     Fut: std::future::Future<Output = Option<T>>,
 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    // Checked often at first, then less: a check is requests to the app and to what it stores in, and
+    // four tests polling every 50 ms for seconds were a good share of the emulators' load.
+    let mut pause = Duration::from_millis(25);
     loop {
         crate::aws_shape::check_faults();
         if let Some(v) = check().await {
@@ -37,7 +40,8 @@ where
         if tokio::time::Instant::now() > deadline {
             panic!("timed out after {secs}s waiting for: {what}");
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(200));
     }
 }
 
