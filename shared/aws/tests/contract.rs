@@ -5,8 +5,8 @@
 //! eval "$(scripts/emulators.sh start)"; cargo test -p smsdesk-aws --test contract; scripts/emulators.sh stop
 //! ```
 //!
-//! Without `SMSDESK_DYNAMODB_ENDPOINT` and `SMSDESK_SQS_ENDPOINT` when they are built, these tests are left
-//! out and `tests/emulators.rs` reports one ignored test that says why (build.rs), except under CI
+//! Built without `SMSDESK_EMULATORS=1` (which `scripts/emulators.sh start` exports beside the endpoints
+//! `SMSDESK_DYNAMODB_ENDPOINT` and `SMSDESK_SQS_ENDPOINT`), these tests are left out and `tests/emulators.rs` reports one ignored test that says why (build.rs), except under CI
 //! (`CI=true`), where every test runs and fails saying what is missing. Each test makes its own uniquely
 //! named table, queues or secret prefix.
 #![cfg(not(smsdesk_aws_emulators_missing))]
