@@ -29,8 +29,8 @@ where
     Fut: std::future::Future<Output = Option<T>>,
 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    // Checked often at first, then less: a check is requests to the app and to what it stores in, and
-    // four tests polling every 50 ms for seconds were a good share of the emulators' load.
+    // Checked often at first, then less: each check is requests to the app and through it to the store
+    // (DynamoDB Local in the AWS shape, shared by the tests running at once), which the app under test needs.
     let mut pause = Duration::from_millis(25);
     loop {
         crate::aws_shape::check_faults();
