@@ -324,10 +324,12 @@ async fn a_returning_customer_goes_to_the_agent_who_had_them_within_the_affinity
 /// test's polling saw it: on a loaded machine that added seconds the app did not take.
 #[tokio::test]
 async fn an_unanswered_offer_moves_on_within_seconds_of_its_timeout_without_the_sweep() {
+    const REFUSAL_TIMEOUT_SECS: i64 = 5;
     let Some(app) = crate::spawn_app_without_sweep().await else { return };
     let s = Setup::with_queue_on(
         app,
-        json!({"name": "Fast", "auto_accept": false, "refusal_timeout_secs": 5, "max_missed_offers": 2}),
+        json!({"name": "Fast", "auto_accept": false, "refusal_timeout_secs": REFUSAL_TIMEOUT_SECS,
+               "max_missed_offers": 2}),
     )
     .await;
     let (ada, ada_token) = s.agent("Ada", 1).await;
@@ -341,7 +343,7 @@ async fn an_unanswered_offer_moves_on_within_seconds_of_its_timeout_without_the_
     let (_, same) = held_by(&s, &agents[1 - first..2 - first], "+15555550891", "offered").await;
     assert_eq!(same, conversation, "the other agent gets the offer");
     let item = s.api().work_items(agents[1 - first].1).await;
-    let moved = time_at(&item[0]["offer_expires_at"]) - time::Duration::seconds(5);
+    let moved = time_at(&item[0]["offer_expires_at"]) - time::Duration::seconds(REFUSAL_TIMEOUT_SECS);
     assert!(
         moved >= expires_at,
         "not before the timeout: moved at {moved}, the offer ran until {expires_at}"
