@@ -43,22 +43,100 @@ impl TwoQueues {
     }
 }
 
-/// Every conversation route, as (method, path, body).
-fn conversation_routes(id: &str, queue: &str) -> Vec<(&'static str, String, Option<Value>)> {
+/// Every route that names a conversation, as (method, path, body), each with a body it would take: a
+/// conversation the caller may not see is absent on all of them. `message` is one of its messages (for the
+/// resend route); `queue` and `agent` are the caller's own (a transfer, a move or an assignment toward the
+/// caller). The upload has its own helper ([`upload`]): its body is a file.
+fn conversation_routes(
+    id: &str,
+    message: &str,
+    queue: &str,
+    agent: &str,
+) -> Vec<(&'static str, String, Option<Value>)> {
     vec![
         ("GET", format!("/v1/conversations/{id}"), None),
+        ("GET", format!("/v1/conversations/{id}/export"), None),
+        ("GET", format!("/v1/conversations/{id}/transfer-targets"), None),
+        ("GET", format!("/v1/conversations/{id}/wrap-up-options"), None),
         ("POST", format!("/v1/conversations/{id}/messages"), Some(json!({"text": "side door"}))),
+        ("POST", format!("/v1/conversations/{id}/messages/{message}/resend"), None),
+        ("POST", format!("/v1/conversations/{id}/notes"), Some(json!({"text": "side note"}))),
         ("POST", format!("/v1/conversations/{id}/close"), None),
+        ("POST", format!("/v1/conversations/{id}/wait"), None),
+        ("POST", format!("/v1/conversations/{id}/end"), None),
+        ("POST", format!("/v1/conversations/{id}/wrap-up"), Some(json!({"disposition": "resolved"}))),
+        ("POST", format!("/v1/conversations/{id}/accept"), None),
+        ("POST", format!("/v1/conversations/{id}/decline"), None),
         ("POST", format!("/v1/conversations/{id}/transfer"), Some(json!({"queue_id": queue}))),
+        ("POST", format!("/v1/conversations/{id}/transfer/cancel"), None),
+        ("POST", format!("/v1/conversations/{id}/assign"), Some(json!({"agent_id": agent}))),
+        ("POST", format!("/v1/conversations/{id}/queue"), Some(json!({"queue_id": queue}))),
         ("POST", format!("/v1/conversations/{id}/contact"), Some(json!({"contact_id": "ct_whatever"}))),
     ]
+}
+
+/// The caller uploads a picture to the conversation: (status, answer).
+async fn upload(s: &Setup, token: &str, id: &str) -> (u16, Value) {
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n";
+    let r = s
+        .api()
+        .http
+        .post(format!("{}/v1/conversations/{id}/media", s.api().base))
+        .bearer_auth(token)
+        .header("content-type", "image/png")
+        .body(png.to_vec())
+        .send()
+        .await
+        .expect("the upload reaches the app");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The id of the conversation's first message (the customer's text), read as the admin.
+async fn first_message(s: &Setup, id: &str) -> String {
+    let c = s.api().conversation(ADMIN_TOKEN, id).await;
+    c["messages"][0]["id"].as_str().expect("a message id").to_string()
+}
+
+/// A conversation id nobody has.
+const NO_SUCH: &str = "cv_0000000000000000000000000000000f";
+
+/// The routes only supervisors and admins use on a waiting conversation: an agent's role is refused there
+/// (403) before any conversation is looked up.
+fn for_supervisors(path: &str) -> bool {
+    path.ends_with("/assign") || path.ends_with("/queue")
+}
+
+/// Every route that names `id` answers `token` as it answers for a conversation that does not exist (status
+/// and code): 404 `not_found`, or 403 where an agent's role is refused first ([`for_supervisors`]).
+/// `message` is one of the conversation's messages; `who` names the caller in a failure.
+async fn absent_everywhere(s: &Setup, token: &str, who: &str, id: &str, message: &str, agent: &str) {
+    let routes = conversation_routes(id, message, &s.queue, agent);
+    let absent = conversation_routes(NO_SUCH, message, &s.queue, agent);
+    for ((method, path, body), (_, no_such, _)) in routes.into_iter().zip(absent) {
+        let (status, answer) = s.api().call(method, &path, Some(token), body.clone()).await;
+        let (expected, _) = s.api().call(method, &no_such, Some(token), body).await;
+        assert!(
+            status == 404 || (status == 403 && for_supervisors(&path)),
+            "{method} {path} by {who}: {status} {answer}"
+        );
+        assert_eq!(status, expected, "{method} {path} by {who}: as for no conversation at all: {answer}");
+        let code = if status == 404 { "not_found" } else { "forbidden" };
+        assert_eq!(answer["error"]["code"], code, "{method} {path} by {who}: {answer}");
+    }
+    let (status, answer) = upload(s, token, id).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (404, &json!("not_found")),
+        "an upload by {who}: {answer}"
+    );
 }
 
 #[tokio::test]
 async fn an_agent_of_queue_a_is_refused_on_every_route_for_conversations_of_queue_b() {
     let Some(t) = TwoQueues::new().await else { return };
     let s = &t.s;
-    let (_ada, ada) = s.agent("Ada", 2).await; // queue A only
+    let (ada_id, ada) = s.agent("Ada", 2).await; // queue A only
     let (bo_id, bo) = s.api().create_agent("Bo", &[&t.queue_b], 1).await;
     s.api().presence(&bo_id, &bo, "available").await;
 
@@ -81,12 +159,12 @@ async fn an_agent_of_queue_a_is_refused_on_every_route_for_conversations_of_queu
     })
     .await;
 
-    for conversation in [&assigned, &waiting] {
-        for (method, path, body) in conversation_routes(conversation, &s.queue) {
-            let (status, answer) = s.api().call(method, &path, Some(&ada), body).await;
-            assert_eq!(status, 404, "{method} {path} by an agent of another queue: {answer}");
-            assert_eq!(answer["error"]["code"], "not_found", "{answer}");
-        }
+    // Bo's reply (sent: were Ada let through, its resend would be refused as not resendable, not absent).
+    let reply = s.reply(&bo, &assigned, "Let me look.").await;
+    s.message_status(&bo, &assigned, &reply, "sent").await;
+    let first_text = first_message(s, &waiting).await;
+    for (conversation, message) in [(&assigned, &reply), (&waiting, &first_text)] {
+        absent_everywhere(s, &ada, "an agent of another queue", conversation, message, &ada_id).await;
     }
     // Proactive texts from B's number (into B's conversations or to anyone): Ada does not serve queue B.
     for (to, session) in [("+15555550401", true), ("+15555550402", false), ("+15555550403", true)] {
@@ -106,14 +184,22 @@ async fn an_agent_of_queue_a_is_refused_on_every_route_for_conversations_of_queu
     s.api().ok("GET", &format!("/v1/contacts/{contact}"), &bo, None, 200).await;
     s.api().ok("GET", &format!("/v1/contacts/{contact}"), ADMIN_TOKEN, None, 200).await;
 
-    // Nothing changed: Bo's conversation is still Bo's, the other still waits in B, nothing was sent.
+    // Nothing changed: Bo's conversation is still Bo's with his reply, the other still waits in B, nothing
+    // but Bo's reply was sent, nothing was noted or uploaded.
+    s.app.settled().await;
     let a = s.api().conversation(ADMIN_TOKEN, &assigned).await;
     assert_eq!((a["state"].as_str(), a["agent_id"].as_str()), (Some("active"), Some(bo_id.as_str())));
-    assert_eq!(a["messages"].as_array().map(Vec::len), Some(1), "{a}");
+    assert_eq!(a["messages"].as_array().map(Vec::len), Some(2), "{a}");
     let w = s.api().conversation(ADMIN_TOKEN, &waiting).await;
     assert_eq!((w["state"].as_str(), w["queue_id"].as_str()), (Some("open"), Some(t.queue_b.as_str())));
     assert_eq!(w["messages"].as_array().map(Vec::len), Some(1), "{w}");
-    assert!(s.fake.sends().is_empty(), "nothing was sent: {:?}", s.fake.sends());
+    for id in [&assigned, &waiting] {
+        let export =
+            s.api().ok("GET", &format!("/v1/conversations/{id}/export"), ADMIN_TOKEN, None, 200).await;
+        assert_eq!(export["conversation"]["media"], json!([]), "{export}");
+        assert_eq!(export["conversation"]["notes"], json!([]), "{export}");
+    }
+    assert_eq!(s.fake.sends().len(), 1, "only Bo's reply was sent: {:?}", s.fake.sends());
 }
 
 #[tokio::test]
@@ -132,11 +218,25 @@ async fn a_waiting_conversation_of_the_agents_queue_is_readable_but_taken_only_t
     .await;
     let seen = s.api().conversation(&ada, &waiting).await;
     assert_eq!(seen["state"], "open");
-    for (method, path, body) in conversation_routes(&waiting, &s.queue).into_iter().skip(1) {
+    // Ada reads it; what only its holder does is not hers (409 `not_assigned`); she is not offered it; giving
+    // it by hand or moving it is for supervisors.
+    let message = first_message(&s, &waiting).await;
+    for (method, path, body) in conversation_routes(&waiting, &message, &s.queue, &ada_id) {
         let (status, answer) = s.api().call(method, &path, Some(&ada), body).await;
-        assert_eq!(status, 409, "{method} {path} on a waiting conversation: {answer}");
-        assert_eq!(answer["error"]["code"], "not_assigned", "{answer}");
+        let expected = match path.rsplit('/').next().unwrap_or_default() {
+            _ if method == "GET" && !path.ends_with("/transfer-targets") => (200, Value::Null),
+            "accept" | "decline" => (409, json!("not_offered")),
+            _ if for_supervisors(&path) => (403, json!("forbidden")),
+            _ => (409, json!("not_assigned")),
+        };
+        assert_eq!(
+            (status, answer["error"]["code"].clone()),
+            expected,
+            "{method} {path} on a waiting conversation: {answer}"
+        );
     }
+    let (status, answer) = upload(&s, &ada, &waiting).await;
+    assert_eq!((status, &answer["error"]["code"]), (409, &json!("not_assigned")), "an upload: {answer}");
     // A sessionless proactive text neither writes into it nor closes it.
     let to = json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": "+15555550411", "text": "Hello", "session": false});
     let (status, answer) = s.api().call("POST", "/v1/messages", Some(&ada), Some(to.clone())).await;
@@ -287,10 +387,8 @@ async fn a_supervisor_acts_on_every_conversation_of_their_queues_and_on_none_of_
     let sent = s.api().ok("POST", &path, &sue, Some(json!({"text": "A supervisor here."})), 202).await;
     assert_eq!(sent["status"], "queued", "{sent}");
     // Queue B's conversation is not Sue's on any route.
-    for (method, path, body) in conversation_routes(&in_b, &s.queue) {
-        let (status, answer) = s.api().call(method, &path, Some(&sue), body).await;
-        assert_eq!(status, 404, "{method} {path} by a supervisor of another queue: {answer}");
-    }
+    let first_text = first_message(s, &in_b).await;
+    absent_everywhere(s, &sue, "a supervisor of another queue", &in_b, &first_text, &sue_id).await;
     // Admin routes stay the admin's.
     let (status, _) = s.api().call("GET", "/v1/agents", Some(&sue), None).await;
     assert_eq!(status, 403);

@@ -175,7 +175,9 @@ pub async fn reply(
 /// `failed`. It goes out as a new message (the first one keeps its status and reason in the transcript),
 /// under an id derived from the first, so resending twice creates one new message.
 pub async fn resend(app: &App, who: &Principal, id: &str, message_id: &str) -> ApiResult<Message> {
-    let conversation = visible(app, who, id).await?;
+    // Whoever may reply may send again (a conversation the caller only reads, waiting in its queue, is not
+    // theirs to text).
+    let conversation = authorize(app, who, id, Need::Write).await?;
     let original = app
         .store
         .get_message(&MessageId::new(message_id))
