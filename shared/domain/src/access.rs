@@ -114,6 +114,12 @@ pub enum ProactiveRefusal {
     /// The customer's open conversation on this number is another agent's (HTTP 409).
     #[error("the customer's open conversation on this number is assigned to another agent")]
     AssignedToAnother,
+    /// The customer's open conversation is offered to the sender, not yet accepted: accepting comes before
+    /// writing into it, by this route as by a reply (HTTP 409).
+    #[error(
+        "the customer's open conversation on this number is offered to you: accept it (POST /accept) first"
+    )]
+    OfferNotAccepted,
     /// The customer's open conversation waits in a queue the sender does not serve (HTTP 409).
     #[error("the customer's open conversation on this number waits in a queue you do not serve")]
     WaitingElsewhere,
@@ -143,6 +149,9 @@ pub fn plan_proactive(
     let Some(conversation) = existing else { return Ok(ProactivePlan::Opened) };
     let Actor::Agent(agent) = actor else { return Ok(ProactivePlan::Join) };
     match (&conversation.agent_id, conversation.state) {
+        (Some(owner), ConversationState::Offered) if owner == &agent.id => {
+            Err(ProactiveRefusal::OfferNotAccepted)
+        }
         (Some(owner), _) if owner == &agent.id => Ok(ProactivePlan::Join),
         (Some(_), _) => Err(ProactiveRefusal::AssignedToAnother),
         (None, _) if !agent.queues.contains(&conversation.queue_id) => {
@@ -305,6 +314,9 @@ pub(crate) mod tests {
         assert_eq!(plan_proactive(me, &qa, None, false), Ok(Opened));
         let mine = conversation("q_a", Some("ag_ada"), Active);
         assert_eq!(plan_proactive(me, &qa, Some(&mine), false), Ok(Join));
+        let offered = conversation("q_a", Some("ag_ada"), Offered);
+        assert_eq!(plan_proactive(me, &qa, Some(&offered), true), Err(OfferNotAccepted));
+        assert_eq!(plan_proactive(me, &qa, Some(&offered), false), Err(OfferNotAccepted));
         let theirs = conversation("q_a", Some("ag_bo"), Active);
         assert_eq!(plan_proactive(me, &qa, Some(&theirs), true), Err(AssignedToAnother));
         let waiting_here = conversation("q_a", None, Open);

@@ -62,6 +62,23 @@ async fn a_declined_offer_goes_to_another_agent_who_accepts_it() {
         .call("POST", &format!("/v1/conversations/{conversation}/accept"), Some(ADMIN_TOKEN), None)
         .await;
     assert_eq!(status, 403, "an admin does not accept for an agent: {body}");
+    // Offered, not accepted: the agent writes into it by no route, a reply or a proactive text to the
+    // customer (session or not).
+    let (status, body) = s
+        .api()
+        .call(
+            "POST",
+            &format!("/v1/conversations/{conversation}/messages"),
+            Some(first_token),
+            Some(json!({"text": "hi"})),
+        )
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (409, &json!("offer_not_accepted")), "{body}");
+    for session in [false, true] {
+        let body = json!({"channel_id": s.channel, "from": OUR_NUMBER_E164, "to": "+15555550801", "text": "hi", "session": session});
+        let (status, body) = s.api().call("POST", "/v1/messages", Some(first_token), Some(body)).await;
+        assert_eq!((status, &body["error"]["code"]), (409, &json!("offer_not_accepted")), "{body}");
+    }
 
     let declined = s.act(first_token, &conversation, "decline", None, 200).await;
     assert_eq!(declined["conversation_id"], json!(conversation), "{declined}");

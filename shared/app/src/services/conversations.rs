@@ -484,6 +484,7 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
         other => ApiError::conflict(
             match other {
                 ProactiveRefusal::AssignedToAnother => "conversation_assigned",
+                ProactiveRefusal::OfferNotAccepted => "offer_not_accepted",
                 _ => "conversation_waiting",
             },
             format!("to: {other}"),
