@@ -112,6 +112,50 @@ async fn a_client_resuming_from_any_sequence_number_is_told_to_reload() {
     }
 }
 
+/// A team's member serves the team's queues as its own: it hears of a conversation waiting in one, as the
+/// API lets it read the conversation there.
+#[tokio::test]
+async fn a_team_member_hears_of_what_waits_in_the_teams_queue() {
+    let Some(s) = Setup::new().await else { return };
+    let billing = s.api().create_queue("Billing").await;
+    let channel_b = s.api().telesign_channel(&s.fake, &["15555550197"], &billing).await;
+    let channel_b = channel_b["id"].as_str().expect("channel id").to_string();
+    let team = s
+        .api()
+        .ok(
+            "POST",
+            "/v1/teams",
+            ADMIN_TOKEN,
+            Some(json!({"name": "billing-desk", "capacity": 4, "queues": [billing]})),
+            201,
+        )
+        .await;
+    // Cy serves Billing only through the team, and is offline: what reaches Billing waits.
+    let (cy, cy_token) = s.api().create_agent("Cy", &[], 1).await;
+    let path = format!("/v1/agents/{cy}");
+    s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(json!({"team_id": team["id"]})), 200).await;
+    let (mut socket, _) = subscribe(&s, &cy_token, None).await;
+
+    let raw = telesign_mo("L2500000000000000000000000000001", "15555550504", "15555550197", "Invoice?");
+    let (status, _) = s
+        .api()
+        .webhook(&format!("/webhooks/telesign/{channel_b}"), &raw, Some(&s.fake.sign_callback(&raw)))
+        .await;
+    assert_eq!(status, 200);
+    let waiting = eventually(30, "the text waits in Billing", || async {
+        s.api()
+            .work_items(ADMIN_TOKEN)
+            .await
+            .into_iter()
+            .find(|w| w["customer"] == "+15555550504" && w["state"] == "open")
+            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+    })
+    .await;
+    let heard = until(&mut socket, "the waiting conversation", |m| is_change(m, &waiting)).await;
+    assert_eq!(heard.last().map(|m| &m["data"]["queue_id"]), Some(&json!(billing)), "{heard:?}");
+    s.api().ok("GET", &format!("/v1/conversations/{waiting}"), &cy_token, None, 200).await;
+}
+
 #[tokio::test]
 async fn an_agent_never_hears_of_another_queues_conversation() {
     let Some(s) = Setup::new().await else { return };

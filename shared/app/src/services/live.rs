@@ -25,12 +25,13 @@ fn before(change: &Change) -> Option<Before> {
 }
 
 /// The changes of `page` that `who` may receive, in order. An agent is read once per page (its queues may
-/// have changed); each conversation once. A conversation gone from the store is nobody's but an admin's.
+/// have changed), with its team's queues, which it serves as its own; each conversation once. A
+/// conversation gone from the store is nobody's but an admin's.
 pub async fn visible(app: &App, who: &Principal, page: &ChangePage) -> PortResult<Vec<Change>> {
     let agent = match who {
         Principal::Admin => return Ok(page.changes.clone()),
         Principal::Agent(id) => match app.store.get_agent(id).await? {
-            Some(agent) => agent,
+            Some(agent) => crate::services::teams::serving(app, agent).await?,
             None => return Ok(Vec::new()),
         },
     };
