@@ -234,6 +234,8 @@ pub struct WebhookReply {
     /// Most answers are constants (TwiML's empty response): borrowed, they are never copied on the way out.
     pub content_type: std::borrow::Cow<'static, str>,
     pub body: std::borrow::Cow<'static, str>,
+    /// Further response headers a handshake needs (Event Grid's `WebHook-Allowed-Origin`); usually none.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 /// What a verified webhook amounts to: its events, and the answer the provider expects once they are

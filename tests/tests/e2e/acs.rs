@@ -77,6 +77,20 @@ async fn acs_text_in_reply_out_signed_and_delivery_report() {
     )
     .await;
     assert_eq!(status, 401);
+    // The CloudEvents schema's handshake: an OPTIONS naming the origin that will deliver, allowed in the
+    // answer's headers; refused without the secret.
+    for (path, expected) in [(path.clone(), 200), (format!("/webhooks/acs/{id}"), 401)] {
+        let resp = api
+            .http
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", api.base))
+            .header("webhook-request-origin", "eventgrid.azure.net")
+            .send()
+            .await
+            .expect("the handshake reaches the app");
+        assert_eq!(resp.status().as_u16(), expected, "OPTIONS {path}");
+        let allowed = resp.headers().get("webhook-allowed-origin").and_then(|v| v.to_str().ok());
+        assert_eq!(allowed, (expected == 200).then_some("eventgrid.azure.net"), "OPTIONS {path}");
+    }
 
     let (agent, token) = api.create_agent("Ada", &[&queue], 2).await;
     api.presence(&agent, &token, "available").await;

@@ -67,6 +67,11 @@ async fn receive(
             if let Ok(content_type) = content_type {
                 response.headers_mut().insert(axum::http::header::CONTENT_TYPE, content_type);
             }
+            for (name, value) in reply.headers {
+                if let Ok(value) = axum::http::HeaderValue::try_from(value) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
             response
         }
         Ok((summary, None)) => {

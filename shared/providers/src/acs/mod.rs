@@ -9,8 +9,8 @@ mod webhook;
 
 pub use credentials::{AcsCredentials, MIN_SECRET_LEN};
 pub use webhook::{
-    SECRET_HEADER, SECRET_PARAM, SMS_DELIVERY_REPORT, SMS_RECEIVED, VALIDATION_EVENT, authenticate,
-    delivery_status, parse_webhook, presented_secret, validation_reply,
+    SECRET_HEADER, SECRET_PARAM, SMS_DELIVERY_REPORT, SMS_RECEIVED, VALIDATION_EVENT, allowed_origin_reply,
+    authenticate, delivery_status, parse_webhook, presented_secret, validation_reply,
 };
 
 use crate::credentials::CredentialsError;
@@ -65,6 +65,11 @@ impl Provider for Acs {
 
     fn redact(&self, credentials: &Credentials) -> Value {
         AcsCredentials::from_stored(credentials).map(|c| c.redacted()).unwrap_or(Value::Null)
+    }
+
+    /// Deliveries are POSTs; the CloudEvents schema's subscription handshake is an OPTIONS.
+    fn webhook_methods(&self) -> &'static [&'static str] {
+        &["POST", "OPTIONS"]
     }
 
     fn receive_webhook(

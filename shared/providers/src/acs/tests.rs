@@ -131,6 +131,17 @@ fn received(id: &str, to: &str, text: &str) -> String {
     .to_string()
 }
 
+/// A text as the CloudEvents 1.0 schema delivers it (one event, not an array).
+fn cloud_event_received(id: &str, text: &str) -> String {
+    json!({
+        "id": "e3", "source": "/subscriptions/xx/.../contoso", "subject": "/phonenumber/18005550199",
+        "type": "Microsoft.Communication.SMSReceived", "specversion": "1.0", "time": "2026-11-23T12:00:00Z",
+        "data": {"messageId": id, "from": CUSTOMER, "to": OUR_NUMBER, "message": text,
+                 "receivedTimestamp": "2026-11-23T11:59:58Z", "segmentCount": 1}
+    })
+    .to_string()
+}
+
 fn report(id: &str, status: &str, details: &str) -> String {
     json!([{
         "id": "e2", "topic": "/subscriptions/xx/.../contoso", "subject": "/phonenumber/18005550199",
@@ -217,6 +228,19 @@ fn event_grid_fixtures() {
         Case::post("SMSReceived without From", url(Some(SECRET)), r#"[{"eventType":"Microsoft.Communication.SMSReceived","data":{"MessageId":"m","To":"18005550199","Message":"x"}}]"#)
             .expect(Expect::Malformed("missing data.From")),
         Case::new("GET", "GET", url(Some(SECRET)), "").expect(Expect::MethodNotAllowed),
+        // The CloudEvents schema: its handshake is an OPTIONS naming the origin that will deliver; its
+        // events name their kind in `type`.
+        Case::new("CloudEvents handshake", "OPTIONS", url(Some(SECRET)), "")
+            .header("webhook-request-origin", "eventgrid.azure.net")
+            .expect(Expect::Reply(Vec::new(), allowed_origin_reply("eventgrid.azure.net"))),
+        Case::new("CloudEvents handshake without the secret", "OPTIONS", url(None), "")
+            .header("webhook-request-origin", "eventgrid.azure.net")
+            .expect(Expect::Unauthorized("no Event Grid secret")),
+        Case::new("CloudEvents handshake without its origin", "OPTIONS", url(Some(SECRET)), "")
+            .expect(Expect::Malformed("WebHook-Request-Origin")),
+        Case::post("SMSReceived as a CloudEvent", url(Some(SECRET)), cloud_event_received("Incoming_6", "hi"))
+            .header("content-type", "application/cloudevents+json; charset=utf-8")
+            .expect(Expect::Events(vec![text_event("Incoming_6", "hi")])),
     ];
     fixtures::run(&plugin(), &channel(), &creds().to_stored(), NOW, &table);
 }

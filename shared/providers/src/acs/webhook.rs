@@ -1,10 +1,12 @@
-//! ACS inbound through Event Grid (Event Grid schema): a JSON array of events. Event Grid does not sign
-//! what it delivers, so every request must carry the channel's `event_grid_secret`, in the endpoint URL's
-//! `secret` query parameter (or an `x-smsdesk-secret` header set as a delivery property), compared in
-//! constant time before anything is parsed. The subscription validation handshake is answered with
-//! `{"validationResponse": <validationCode>}`; `SMSReceived` events become texts and
-//! `SMSDeliveryReportReceived` events receipts. Keys of `data` are read case-insensitively (Azure's
-//! examples use PascalCase, its SDK models camelCase).
+//! ACS inbound through Event Grid: a JSON array of events (Event Grid schema), or CloudEvents 1.0 (one event,
+//! or a batch array). Event Grid does not sign what it delivers, so every request must carry the channel's
+//! `event_grid_secret`, in the endpoint URL's `secret` query parameter (or an `x-smsdesk-secret` header set
+//! as a delivery property), compared in constant time before anything is parsed. The subscription's
+//! handshake is answered either way it comes: the Event Grid schema's validation event with
+//! `{"validationResponse": <validationCode>}`, the CloudEvents schema's `OPTIONS` (the CloudEvents webhook
+//! abuse protection) with 200 and `WebHook-Allowed-Origin` naming the `WebHook-Request-Origin` it gave.
+//! `SMSReceived` events become texts and `SMSDeliveryReportReceived` events receipts. Keys of `data` are read
+//! case-insensitively (Azure's examples use PascalCase, its SDK models camelCase).
 
 use super::credentials::AcsCredentials;
 use crate::{WebhookError, WebhookOutcome, WebhookReply, WebhookRequest};
@@ -72,7 +74,36 @@ pub fn validation_reply(code: &str) -> WebhookReply {
         status: 200,
         content_type: "application/json".into(),
         body: serde_json::json!({ "validationResponse": code }).to_string().into(),
+        headers: Vec::new(),
     }
+}
+
+/// The request header of the CloudEvents abuse-protection handshake naming who will deliver.
+pub const REQUEST_ORIGIN: &str = "webhook-request-origin";
+
+/// The answer to the CloudEvents handshake: deliveries from `origin` are allowed, at any rate.
+pub fn allowed_origin_reply(origin: &str) -> WebhookReply {
+    WebhookReply {
+        status: 200,
+        content_type: "text/plain".into(),
+        body: "".into(),
+        headers: vec![("webhook-allowed-origin", origin.to_string()), ("webhook-allowed-rate", "*".into())],
+    }
+}
+
+/// The CloudEvents schema's handshake (`OPTIONS` with `WebHook-Request-Origin`): allowed, echoing the origin.
+fn abuse_protection(channel: &Channel, request: &WebhookRequest<'_>) -> Result<WebhookOutcome, WebhookError> {
+    let origin = request
+        .header(REQUEST_ORIGIN)
+        .map(str::trim)
+        .filter(|o| !o.is_empty() && o.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            WebhookError::Malformed(
+                "OPTIONS without a WebHook-Request-Origin header (the CloudEvents handshake)".into(),
+            )
+        })?;
+    tracing::info!(channel = %channel.id, "Event Grid CloudEvents handshake answered");
+    Ok(WebhookOutcome { events: Vec::new(), reply: Some(allowed_origin_reply(origin)) })
 }
 
 /// Authenticates, then parses an Event Grid delivery.
@@ -83,6 +114,9 @@ pub fn parse_webhook(
     now: OffsetDateTime,
 ) -> Result<WebhookOutcome, WebhookError> {
     authenticate(creds, request)?;
+    if request.method.eq_ignore_ascii_case("OPTIONS") {
+        return abuse_protection(channel, request);
+    }
     let body: Value = serde_json::from_slice(request.body)
         .map_err(|e| WebhookError::Malformed(format!("body is not JSON: {e}")))?;
     // Event Grid sends an array; a single event object is taken as an array of one.

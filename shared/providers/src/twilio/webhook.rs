@@ -18,7 +18,12 @@ pub const MESSAGE_ID_PARAM: &str = "smsdesk_message";
 
 /// Twilio's expected answer: 200 with an empty TwiML response.
 pub fn twiml_reply() -> WebhookReply {
-    WebhookReply { status: 200, content_type: Cow::Borrowed("text/xml"), body: Cow::Borrowed(EMPTY_TWIML) }
+    WebhookReply {
+        status: 200,
+        content_type: Cow::Borrowed("text/xml"),
+        body: Cow::Borrowed(EMPTY_TWIML),
+        headers: Vec::new(),
+    }
 }
 
 /// A request's parameters: the form body (POST, as the signature check decoded it), the query (GET), or a
