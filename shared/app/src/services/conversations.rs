@@ -272,6 +272,22 @@ pub async fn close_and_free(app: &App, id: &ConversationId, reason: &str) -> Api
     after_close(app, closed, reason).await
 }
 
+/// As [`close_and_free`], only while the conversation still waits in its queue (a sweep's listing and
+/// reads may be stale: an agent may have been offered it or taken it since), with `last_word` (the queue's
+/// expiry message) queued to the customer once it closed, before what the close says.
+pub async fn close_waiting_and_free(
+    app: &App,
+    id: &ConversationId,
+    last_word: Option<(MessageId, MessageText)>,
+    reason: &str,
+) -> ApiResult<bool> {
+    let closed = app.store.close_in_state(id, ConversationState::Open, app.clock.now(), reason).await?;
+    if let (Some(closed), Some((message, text))) = (&closed, last_word) {
+        outbound::queue_system(app, message, closed, text).await?;
+    }
+    after_close(app, closed, reason).await
+}
+
 /// As [`close_and_free`], only if no message came since `cutoff` (auto-close: the idle listing may be
 /// stale, and a text may be filed while it runs).
 pub async fn close_idle_and_free(

@@ -359,11 +359,15 @@ pub async fn sweep_expired(app: &App, queues: &[WorkQueue], open: &[Conversation
             {
                 continue;
             }
-            if let Ok(text) = MessageText::parse(&queue.expiry_message) {
-                let id = MessageId::new(format!("msg_expired_{}", c.id));
-                outbound::queue_system(app, id, &current, text).await.map_err(port)?;
-            }
-            if conversations::close_and_free(app, &c.id, "expired in its queue").await.map_err(port)? {
+            // Closed only if it still waits (an agent may be offered it or take it meanwhile), and only
+            // then told.
+            let last_word = MessageText::parse(&queue.expiry_message)
+                .ok()
+                .map(|text| (MessageId::new(format!("msg_expired_{}", c.id)), text));
+            if conversations::close_waiting_and_free(app, &c.id, last_word, "expired in its queue")
+                .await
+                .map_err(port)?
+            {
                 expired += 1;
             }
         }
