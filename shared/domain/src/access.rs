@@ -120,6 +120,12 @@ pub enum ProactiveRefusal {
         "the customer's open conversation on this number is offered to you: accept it (POST /accept) first"
     )]
     OfferNotAccepted,
+    /// The customer's open conversation is being transferred: it lands through the transfer's offer, not
+    /// by a text (HTTP 409).
+    #[error(
+        "the customer's open conversation on this number is being transferred: it lands through the transfer"
+    )]
+    TransferPending,
     /// The customer's open conversation waits in a queue the sender does not serve (HTTP 409).
     #[error("the customer's open conversation on this number waits in a queue you do not serve")]
     WaitingElsewhere,
@@ -157,6 +163,9 @@ pub fn plan_proactive(
         (None, _) if !agent.queues.contains(&conversation.queue_id) => {
             Err(ProactiveRefusal::WaitingElsewhere)
         }
+        // A transfer under way lands through its own offer (or goes back to its sender): taking it by a
+        // text would leave the sender's slot held for a transfer that never settles.
+        (None, _) if conversation.transfer.is_some() => Err(ProactiveRefusal::TransferPending),
         (None, _) if session => Ok(ProactivePlan::Take),
         (None, _) => Err(ProactiveRefusal::WaitingNeedsSession),
     }
@@ -399,5 +408,27 @@ pub(crate) mod tests {
         assert_eq!(access(Actor::Agent(&ada), &c), Access::Sender, "offered to the target");
         c.state = Active;
         assert_eq!(access(Actor::Agent(&ada), &c), Access::None, "landed: Bo's");
+    }
+
+    #[test]
+    fn a_conversation_being_transferred_is_taken_by_no_text() {
+        use crate::transfer::{Transfer, TransferTarget};
+        use ConversationState::*;
+        let mut c = conversation("q_b", None, Open);
+        c.transfer = Some(Transfer {
+            from_agent: AgentId::new("ag_ada"),
+            from_queue: QueueId::new("q_a"),
+            target: TransferTarget::Queue(QueueId::new("q_b")),
+            target_name: None,
+            note: None,
+            started_at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+        });
+        let qb = QueueId::new("q_b");
+        // Its sender, serving the target queue too, and an agent of the target queue alike.
+        for who in [agent("ag_ada", &["q_a", "q_b"]), agent("ag_bo", &["q_b"])] {
+            let refused = plan_proactive(Actor::Agent(&who), &qb, Some(&c), true);
+            assert_eq!(refused, Err(ProactiveRefusal::TransferPending), "{}", who.id);
+        }
     }
 }

@@ -501,6 +501,7 @@ pub async fn proactive(app: &App, who: &Principal, send: Proactive) -> ApiResult
             match other {
                 ProactiveRefusal::AssignedToAnother => "conversation_assigned",
                 ProactiveRefusal::OfferNotAccepted => "offer_not_accepted",
+                ProactiveRefusal::TransferPending => "transfer_pending",
                 _ => "conversation_waiting",
             },
             format!("to: {other}"),
