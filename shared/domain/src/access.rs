@@ -383,22 +383,26 @@ pub(crate) mod tests {
         assert_eq!(ids.into_iter().map(|i| i.to_string()).collect::<Vec<_>>(), ["ct_1", "ct_2", "ct_3"]);
     }
 
-    #[test]
-    fn the_sender_of_a_pending_transfer_keeps_sight_of_it_and_its_supervisor_too() {
-        use crate::transfer::{Transfer, TransferTarget};
-        use ConversationState::*;
-        let ada = agent("ag_ada", &["q_a"]);
-        let sue = supervisor("ag_sue", &["q_a"]);
-        let mut c = conversation("q_b", None, Open);
-        c.transfer = Some(Transfer {
+    /// Ada's transfer from `q_a` to `q_b`, nobody took it yet.
+    fn ada_to_q_b() -> crate::transfer::Transfer {
+        crate::transfer::Transfer {
             from_agent: AgentId::new("ag_ada"),
             from_queue: QueueId::new("q_a"),
-            target: TransferTarget::Queue(QueueId::new("q_b")),
+            target: crate::transfer::TransferTarget::Queue(QueueId::new("q_b")),
             target_name: None,
             note: None,
             started_at: OffsetDateTime::UNIX_EPOCH,
             expires_at: OffsetDateTime::UNIX_EPOCH,
-        });
+        }
+    }
+
+    #[test]
+    fn the_sender_of_a_pending_transfer_keeps_sight_of_it_and_its_supervisor_too() {
+        use ConversationState::*;
+        let ada = agent("ag_ada", &["q_a"]);
+        let sue = supervisor("ag_sue", &["q_a"]);
+        let mut c = conversation("q_b", None, Open);
+        c.transfer = Some(ada_to_q_b());
         assert_eq!(access(Actor::Agent(&ada), &c), Access::Sender, "waiting in the target queue");
         assert_eq!(access(Actor::Agent(&sue), &c), Access::Act, "the supervisor of the queue it left");
         assert_eq!(access(Actor::Agent(&agent("ag_bo", &["q_b"])), &c), Access::Read, "the target queue's");
@@ -412,18 +416,9 @@ pub(crate) mod tests {
 
     #[test]
     fn a_conversation_being_transferred_is_taken_by_no_text() {
-        use crate::transfer::{Transfer, TransferTarget};
         use ConversationState::*;
         let mut c = conversation("q_b", None, Open);
-        c.transfer = Some(Transfer {
-            from_agent: AgentId::new("ag_ada"),
-            from_queue: QueueId::new("q_a"),
-            target: TransferTarget::Queue(QueueId::new("q_b")),
-            target_name: None,
-            note: None,
-            started_at: OffsetDateTime::UNIX_EPOCH,
-            expires_at: OffsetDateTime::UNIX_EPOCH,
-        });
+        c.transfer = Some(ada_to_q_b());
         let qb = QueueId::new("q_b");
         // Its sender, serving the target queue too, and an agent of the target queue alike.
         for who in [agent("ag_ada", &["q_a", "q_b"]), agent("ag_bo", &["q_b"])] {
