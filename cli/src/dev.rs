@@ -8,7 +8,7 @@ use smsdesk_app::services::{
     timers,
 };
 use smsdesk_app::worker::{PollerConfig, run_poller};
-use smsdesk_app::{App, AuthMode, Config};
+use smsdesk_app::{App, AuthMode, Config, WebhookBase};
 use smsdesk_ports::metrics::names;
 use smsdesk_ports::{Clock, Consumer, MessageQueue, Metrics, QueueKind, Sample, SystemClock, UuidIds};
 use smsdesk_providers::{ProviderOptions, Providers};
@@ -164,6 +164,10 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
     let public_url = options.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let mut config =
         Config::new(public_url, AuthMode::Tokens { admin_token: SecretString::from(admin_token.clone()) });
+    if options.public_url.is_none() {
+        // Signatures over the URL (Twilio's) are checked against the name the provider's client used.
+        config.webhook_base = WebhookBase::ServedHost;
+    }
     config.sandbox = true;
     config.allow_loopback_http = true;
     config.retry.base_delay = options.retry_base;

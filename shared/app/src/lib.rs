@@ -114,6 +114,11 @@ pub enum WebhookBase {
     /// which cannot be told that URL (the URL is made after the function, so naming it would be circular).
     /// Lambda routes a function URL's requests by their host, so the host is the URL's.
     RequestHost,
+    /// `smsdesk dev` with no public URL given: at `http://` and the host each webhook request came to (the
+    /// server's own address under whichever name its caller used: `127.0.0.1:9000`, `localhost:9000`, the
+    /// machine's name), which is the URL a provider's SDK signed. Callback URLs shown are `public_base_url`
+    /// (`http://<address>`).
+    ServedHost,
 }
 
 impl Config {
@@ -121,7 +126,7 @@ impl Config {
     pub fn webhook_base_url(&self) -> &str {
         match &self.webhook_base {
             WebhookBase::At(url) => url,
-            WebhookBase::Api | WebhookBase::RequestHost => &self.public_base_url,
+            WebhookBase::Api | WebhookBase::RequestHost | WebhookBase::ServedHost => &self.public_base_url,
         }
     }
 
@@ -129,6 +134,7 @@ impl Config {
     pub fn webhook_base_url_of(&self, host: Option<&str>) -> std::borrow::Cow<'_, str> {
         match (&self.webhook_base, host.filter(|h| is_host(h))) {
             (WebhookBase::RequestHost, Some(host)) => format!("https://{host}").into(),
+            (WebhookBase::ServedHost, Some(host)) => format!("http://{host}").into(),
             _ => self.webhook_base_url().into(),
         }
     }
@@ -276,5 +282,13 @@ mod tests {
             assert_eq!(config.webhook_base_url_of(Some(odd)), "https://api.example.com", "{odd:?}");
         }
         assert_eq!(config.webhook_base_url_of(None), "https://api.example.com");
+
+        // `smsdesk dev` with no public URL: the address it serves on, under the name its caller used.
+        let mut config = Config::new("http://127.0.0.1:9000", AuthMode::GatewayClaims);
+        config.webhook_base = WebhookBase::ServedHost;
+        assert_eq!(config.webhook_base_url(), "http://127.0.0.1:9000");
+        assert_eq!(config.webhook_base_url_of(Some("localhost:9000")), "http://localhost:9000");
+        assert_eq!(config.webhook_base_url_of(Some("user@evil.example.com")), "http://127.0.0.1:9000");
+        assert_eq!(config.webhook_base_url_of(None), "http://127.0.0.1:9000");
     }
 }

@@ -132,6 +132,16 @@ async fn a_twilio_signature_is_checked_against_the_channel_public_url() {
     deliver_ok(s.api(), &over_rebuilt, "signed over the rebuilt URL").await;
     let over_other = fake.form_webhook(&path, public, &text("15555550122", "SM4"));
     assert_eq!(s.api().deliver(&over_other).await.0, 401, "another URL's signature is refused");
+    // `smsdesk dev` with no public URL of its own: the server under whichever name its caller reached it by
+    // (Twilio's SDK signs the URL it posts to, here `localhost` rather than `127.0.0.1`).
+    if s.app.aws.is_none() {
+        let by_name = Api::new(s.api().base.replacen("127.0.0.1", "localhost", 1));
+        let signed_for = format!("{}/webhooks/twilio/{}", by_name.base, id_of(&direct));
+        let over_name = fake.form_webhook(&signed_for, &signed_for, &text("15555550122", "SM5"));
+        deliver_ok(&by_name, &over_name, "signed over the name the server was reached by").await;
+        let over_other_name = fake.form_webhook(&signed_for, &path, &text("15555550122", "SM6"));
+        assert_eq!(by_name.deliver(&over_other_name).await.0, 401, "a URL the caller did not use is refused");
+    }
 
     // A public URL is https (plain http only to loopback here), with no query or user info.
     for bad in ["http://example.com/sms", "https://example.com/sms?x=1", "https://u:p@example.com/sms", "sms"]
