@@ -59,6 +59,12 @@ pub fn access(actor: Actor<'_>, conversation: &Conversation) -> Access {
     }
 }
 
+/// Whether `conversation` is offered to `agent` and not accepted yet: the agent reads it and accepts or
+/// declines it, and writes into it by no route until then (issue 11.4).
+pub fn offered_to(agent: &Agent, conversation: &Conversation) -> bool {
+    conversation.state == ConversationState::Offered && conversation.agent_id.as_ref() == Some(&agent.id)
+}
+
 /// Whether `actor` serves `queue` (an admin serves every queue).
 pub fn serves(actor: Actor<'_>, queue: &QueueId) -> bool {
     match actor {
@@ -155,9 +161,7 @@ pub fn plan_proactive(
     let Some(conversation) = existing else { return Ok(ProactivePlan::Opened) };
     let Actor::Agent(agent) = actor else { return Ok(ProactivePlan::Join) };
     match (&conversation.agent_id, conversation.state) {
-        (Some(owner), ConversationState::Offered) if owner == &agent.id => {
-            Err(ProactiveRefusal::OfferNotAccepted)
-        }
+        _ if offered_to(agent, conversation) => Err(ProactiveRefusal::OfferNotAccepted),
         (Some(owner), _) if owner == &agent.id => Ok(ProactivePlan::Join),
         (Some(_), _) => Err(ProactiveRefusal::AssignedToAnother),
         (None, _) if !agent.queues.contains(&conversation.queue_id) => {

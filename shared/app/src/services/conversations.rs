@@ -6,8 +6,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::services::idempotency::{self, IdempotencyKey};
 use crate::services::{assignment, automated, consent, crm, outbound, routing};
 use smsdesk_domain::access::{
-    Access, Actor, ProactivePlan, ProactiveRefusal, access, check_taker, contacts_of, plan_proactive,
-    starts_contact, takes_conversation,
+    Access, Actor, ProactivePlan, ProactiveRefusal, access, check_taker, contacts_of, offered_to,
+    plan_proactive, starts_contact, takes_conversation,
 };
 use smsdesk_domain::hours;
 use smsdesk_domain::lifecycle;
@@ -54,8 +54,7 @@ pub async fn authorize(app: &App, who: &Principal, id: &str, need: Need) -> ApiR
     let Some(conversation) = app.store.get_conversation(&id).await? else {
         return Err(ApiError::not_found(format!("no conversation '{id}'")));
     };
-    let offered_to_caller = conversation.state == ConversationState::Offered
-        && agent.as_ref().is_some_and(|a| conversation.agent_id.as_ref() == Some(&a.id));
+    let offered_to_caller = agent.as_ref().is_some_and(|a| offered_to(a, &conversation));
     match (access(actor(&agent), &conversation), need) {
         // Offered, not accepted: the agent reads it and accepts or declines, nothing else (issue 11.4).
         (Access::Act, Need::Act | Need::Write) if offered_to_caller => Err(ApiError::conflict(
