@@ -6,8 +6,9 @@
 //! ```
 //!
 //! Built without `SMSDESK_EMULATORS=1` (which `scripts/emulators.sh start` exports beside the endpoints
-//! `SMSDESK_DYNAMODB_ENDPOINT` and `SMSDESK_SQS_ENDPOINT`), these tests are left out and `tests/emulators.rs` reports one ignored test that says why (build.rs), except under CI
-//! (`CI=true`), where every test runs and fails saying what is missing. Each test makes its own uniquely
+//! `SMSDESK_DYNAMODB_ENDPOINT` and `SMSDESK_SQS_ENDPOINT`), these tests are left out and
+//! `tests/emulators.rs` reports one ignored test that says why (build.rs), except under CI (`CI=true`),
+//! where every test runs and fails saying what is missing. Each test makes its own uniquely
 //! named table, queues or secret prefix.
 #![cfg(not(smsdesk_aws_emulators_missing))]
 
