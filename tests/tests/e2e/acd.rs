@@ -8,14 +8,6 @@ use std::time::Duration;
 
 const SECOND_NUMBER: &str = "15555550177";
 
-/// `from` texts `number` of `channel`, signed as TeleSign signs callbacks.
-async fn text_to(s: &Setup, channel: &str, number: &str, reference: &str, from: &str, body: &str) {
-    let raw = telesign_mo(reference, from, number, body);
-    let path = format!("/webhooks/telesign/{channel}");
-    let (status, answer) = s.api().webhook(&path, &raw, Some(&s.fake.sign_callback(&raw))).await;
-    assert_eq!(status, 200, "webhook answered {status}: {answer}");
-}
-
 /// Ada serves a plain queue (priority 1) and an escalating one (0, +5 every hour, up to 10); she holds one
 /// conversation, so both customers wait: the returned ids are (plain, escalating, Ada's first). The test
 /// clock flows with real time too: an hour's step keeps a slow run (minutes under load) from escalating.
@@ -45,8 +37,7 @@ async fn two_waiting(s: &Setup, tag: &str) -> (String, String, String, String, S
     })
     .await;
     s.app.clock.advance(Duration::from_secs(1));
-    text_to(
-        s,
+    s.text_on(
         &second,
         SECOND_NUMBER,
         &format!("{tag}000000000000000000000000000003"),

@@ -35,11 +35,7 @@ impl TwoQueues {
 
     /// A customer's text to the B number.
     async fn text_b(&self, reference: &str, from: &str, body: &str) {
-        let raw = telesign_mo(reference, from, B_NUMBER, body);
-        let path = format!("/webhooks/telesign/{}", self.channel_b);
-        let (status, answer) =
-            self.s.api().webhook(&path, &raw, Some(&self.s.fake.sign_callback(&raw))).await;
-        assert_eq!(status, 200, "webhook answered {status}: {answer}");
+        self.s.text_on(&self.channel_b, B_NUMBER, reference, from, body).await;
     }
 }
 
@@ -144,15 +140,7 @@ async fn an_agent_of_queue_a_is_refused_on_every_route_for_conversations_of_queu
     t.text_b("AU000000000000000000000000000001", "15555550401", "billing question").await;
     let assigned = s.work_item_for(&bo, "+15555550401").await;
     t.text_b("AU000000000000000000000000000002", "15555550402", "me too").await;
-    let waiting = eventually(30, "the second customer waits in queue B", || async {
-        s.api()
-            .work_items(ADMIN_TOKEN)
-            .await
-            .into_iter()
-            .find(|w| w["customer"] == "+15555550402" && w["state"] == "open")
-            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
-    })
-    .await;
+    let waiting = s.waiting_for("+15555550402", "the second customer waits in queue B").await;
     let contact = eventually(30, "Bo's customer gets a contact", || async {
         let c = s.api().conversation(&bo, &assigned).await;
         c["contact_id"].as_str().map(str::to_string)
@@ -207,15 +195,7 @@ async fn a_waiting_conversation_of_the_agents_queue_is_readable_but_taken_only_t
     let Some(s) = Setup::new().await else { return };
     let (ada_id, ada) = s.api().create_agent("Ada", &[&s.queue], 1).await; // offline: texts wait
     s.text("AU000000000000000000000000000011", "15555550411", "anyone there?").await;
-    let waiting = eventually(30, "the text waits in queue A", || async {
-        s.api()
-            .work_items(ADMIN_TOKEN)
-            .await
-            .into_iter()
-            .find(|w| w["customer"] == "+15555550411")
-            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
-    })
-    .await;
+    let waiting = s.waiting_for("+15555550411", "the text waits in queue A").await;
     let seen = s.api().conversation(&ada, &waiting).await;
     assert_eq!(seen["state"], "open");
     // Ada reads it; what only its holder does is not hers (409 `not_assigned`); she is not offered it; giving
@@ -368,15 +348,7 @@ async fn a_supervisor_acts_on_every_conversation_of_their_queues_and_on_none_of_
     s.text("AU000000000000000000000000000031", "15555550431", "help please").await;
     let adas = s.work_item_for(&ada, "+15555550431").await;
     t.text_b("AU000000000000000000000000000032", "15555550432", "billing").await;
-    let in_b = eventually(30, "the text waits in queue B", || async {
-        s.api()
-            .work_items(ADMIN_TOKEN)
-            .await
-            .into_iter()
-            .find(|w| w["customer"] == "+15555550432")
-            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
-    })
-    .await;
+    let in_b = s.waiting_for("+15555550432", "the text waits in queue B").await;
 
     // Cy (an agent of queue A) may not see Ada's conversation; Sue reads it and answers in it.
     let (status, _) = s.api().call("GET", &format!("/v1/conversations/{adas}"), Some(&cy), None).await;

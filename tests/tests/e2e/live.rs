@@ -136,21 +136,8 @@ async fn a_team_member_hears_of_what_waits_in_the_teams_queue() {
     s.api().ok("PATCH", &path, ADMIN_TOKEN, Some(json!({"team_id": team["id"]})), 200).await;
     let (mut socket, _) = subscribe(&s, &cy_token, None).await;
 
-    let raw = telesign_mo("L2500000000000000000000000000001", "15555550504", "15555550197", "Invoice?");
-    let (status, _) = s
-        .api()
-        .webhook(&format!("/webhooks/telesign/{channel_b}"), &raw, Some(&s.fake.sign_callback(&raw)))
-        .await;
-    assert_eq!(status, 200);
-    let waiting = eventually(30, "the text waits in Billing", || async {
-        s.api()
-            .work_items(ADMIN_TOKEN)
-            .await
-            .into_iter()
-            .find(|w| w["customer"] == "+15555550504" && w["state"] == "open")
-            .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
-    })
-    .await;
+    s.text_on(&channel_b, "15555550197", "L2500000000000000000000000000001", "15555550504", "Invoice?").await;
+    let waiting = s.waiting_for("+15555550504", "the text waits in Billing").await;
     let heard = until(&mut socket, "the waiting conversation", |m| is_change(m, &waiting)).await;
     assert_eq!(heard.last().map(|m| &m["data"]["queue_id"]), Some(&json!(billing)), "{heard:?}");
     s.api().ok("GET", &format!("/v1/conversations/{waiting}"), &cy_token, None, 200).await;
@@ -174,13 +161,14 @@ async fn an_agent_never_hears_of_another_queues_conversation() {
     // by the time Bob hears of it he has been offered every earlier change, the Support ones included.
     let channel_b = s.api().telesign_channel(&s.fake, &["15555550198"], &billing).await;
     let channel_b = channel_b["id"].as_str().expect("channel id").to_string();
-    let raw =
-        telesign_mo("L2000000000000000000000000000002", "15555550503", "15555550198", "Billing question");
-    let (status, _) = s
-        .api()
-        .webhook(&format!("/webhooks/telesign/{channel_b}"), &raw, Some(&s.fake.sign_callback(&raw)))
-        .await;
-    assert_eq!(status, 200);
+    s.text_on(
+        &channel_b,
+        "15555550198",
+        "L2000000000000000000000000000002",
+        "15555550503",
+        "Billing question",
+    )
+    .await;
     let before = until(&mut bobs, "the Billing marker", |m| {
         m["type"] == "change" && m["conversation_id"] != conversation
     })

@@ -130,12 +130,34 @@ impl Setup {
         assert_eq!(status, 200, "webhook answered {status}: {answer}");
     }
 
+    /// As [`Setup::text`], to `number` of another TeleSign channel on the same fake (`channel`, its id).
+    pub async fn text_on(&self, channel: &str, number: &str, reference: &str, from: &str, body: &str) {
+        let raw = telesign_mo(reference, from, number, body);
+        let path = format!("/webhooks/telesign/{channel}");
+        let (status, answer) = self.api().webhook(&path, &raw, Some(&self.fake.sign_callback(&raw))).await;
+        assert_eq!(status, 200, "webhook answered {status}: {answer}");
+    }
+
     /// A delivery report from TeleSign.
     pub async fn receipt(&self, reference: &str, external_id: &str, code: i64, description: &str) {
         let raw = telesign_dlr(reference, Some(external_id), code, description);
         let (status, answer) =
             self.api().webhook(&self.webhook_path(), &raw, Some(&self.fake.sign_callback(&raw))).await;
         assert_eq!(status, 200, "receipt answered {status}: {answer}");
+    }
+
+    /// Waits for the customer's conversation to wait in a queue (`open`, no agent's: the admin's work items
+    /// list it); returns its id. `what` names the wait in a failure.
+    pub async fn waiting_for(&self, customer: &str, what: &str) -> String {
+        eventually(30, what, || async {
+            self.api()
+                .work_items(ADMIN_TOKEN)
+                .await
+                .into_iter()
+                .find(|w| w["customer"] == customer && w["state"] == "open")
+                .and_then(|w| w["conversation_id"].as_str().map(str::to_string))
+        })
+        .await
     }
 
     /// Waits for the customer's open conversation to show in `token`'s work items; returns its id.
