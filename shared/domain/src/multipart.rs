@@ -30,6 +30,25 @@ impl PartsSoFar {
         (1..=total).all(|n| self.parts.iter().any(|p| p.part.as_ref().is_some_and(|x| x.number == n)))
     }
 
+    /// The numbers of the parts there, in part order.
+    pub fn numbers(&self) -> Vec<u32> {
+        let mut numbers: Vec<u32> =
+            self.parts.iter().filter_map(|p| p.part.as_ref()).map(|p| p.number).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        numbers
+    }
+
+    /// Splits the parts into those numbered in `claimed` (the text a filing files) and the others (parts
+    /// that came while the filing was claimed, each filed on its own), both in part order.
+    pub fn split(self, claimed: &[u32]) -> (PartsSoFar, Vec<InboundMessage>) {
+        let (text, apart) = self
+            .parts
+            .into_iter()
+            .partition(|p| p.part.as_ref().is_some_and(|x| claimed.contains(&x.number)));
+        (PartsSoFar { group: self.group, first_id: self.first_id, parts: text }, apart)
+    }
+
     /// The one text the parts make: their texts in part order, from the earliest part's arrival, with an id
     /// of its own (`<first part's id>+parts`). None when there are no parts.
     pub fn assemble(&self) -> Option<InboundMessage> {
@@ -48,6 +67,16 @@ impl PartsSoFar {
             media: parts.iter().flat_map(|p| p.media.iter().cloned()).collect(),
         })
     }
+}
+
+/// Part numbers as a store keeps them: `1,2,3`.
+pub fn numbers_text(numbers: &[u32]) -> String {
+    numbers.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Part numbers read back from [`numbers_text`]; anything unreadable is left out.
+pub fn numbers_from_text(text: &str) -> Vec<u32> {
+    text.split(',').filter_map(|n| n.trim().parse().ok()).collect()
 }
 
 #[cfg(test)]
@@ -92,6 +121,21 @@ mod tests {
         assert_eq!(parts.assemble().unwrap().text, "alpha gamma");
         assert!(so_far(vec![]).assemble().is_none());
         assert!(!so_far(vec![]).is_complete());
+    }
+
+    #[test]
+    fn a_claim_splits_the_parts_into_the_text_and_the_ones_that_came_after() {
+        let parts =
+            so_far(vec![part("p1", 1, 3, "alpha "), part("p2", 2, 3, "beta "), part("p3", 3, 3, "gamma")]);
+        assert_eq!(parts.numbers(), vec![1, 2, 3]);
+        let (text, apart) = parts.split(&[1, 3]);
+        assert_eq!(text.assemble().unwrap().text, "alpha gamma");
+        assert_eq!(text.first_id, "p3");
+        assert_eq!(apart.iter().map(|p| p.provider_message_id.as_str()).collect::<Vec<_>>(), vec!["p2"]);
+        assert_eq!(numbers_text(&[1, 3, 12]), "1,3,12");
+        assert_eq!(numbers_from_text("1,3,12"), vec![1, 3, 12]);
+        assert_eq!(numbers_from_text(""), Vec::<u32>::new());
+        assert_eq!(numbers_from_text("1,x,2"), vec![1, 2]);
     }
 
     #[test]

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     V14_FIRST_REPLY,
     V15_NUMBER_CLAIMS,
     V16_MEDIA_CLAIMS,
+    V17_PART_CLAIMS,
 ];
 
 const V1: &str = "
@@ -283,6 +284,17 @@ CREATE TABLE media_claims (
     conversation_id TEXT NOT NULL, media_id TEXT NOT NULL, message_id TEXT NOT NULL, claimed_at INTEGER NOT NULL,
     PRIMARY KEY (conversation_id, media_id)
 ) WITHOUT ROWID;
+";
+
+/// Multipart texts filed by claim (`claim_parts`): `filed_at` is when the group was claimed, `claimed` the
+/// part numbers of the text filed (`1,2,3`; NULL on a group filed before: every part it kept), `done` set
+/// once the text and the parts left out of it are filed (`parts_filed`), which takes it off the sweep.
+const V17_PART_CLAIMS: &str = "
+ALTER TABLE part_groups ADD COLUMN claimed TEXT;
+ALTER TABLE part_groups ADD COLUMN done INTEGER NOT NULL DEFAULT 0;
+UPDATE part_groups SET done = 1 WHERE filed_at IS NOT NULL;
+DROP INDEX part_groups_open;
+CREATE INDEX part_groups_open ON part_groups (first_at) WHERE done = 0;
 ";
 
 /// The schema version this build writes.

@@ -493,9 +493,18 @@ pub trait OutboxStore: Send + Sync {
 pub enum PartPut {
     /// Kept (or kept already): the group's parts so far.
     Stored(smsdesk_domain::multipart::PartsSoFar),
-    /// The group was filed lately (complete, or at its timeout). `included`: this part was in the filed
-    /// text (a replay: nothing to do); otherwise it came after the timeout and is filed on its own.
+    /// The group was claimed for filing lately (complete, or at its timeout). `included`: this part is in
+    /// the claimed text (a replay: nothing to do); otherwise it came after the claim and is filed on its own.
     Filed { included: bool },
+}
+
+/// Outcome of [`InboundPartStore::claim_parts`]: what a filing of a multipart text files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartsClaim {
+    /// The parts the text is made of.
+    pub text: smsdesk_domain::multipart::PartsSoFar,
+    /// Parts of the group that are not in the text, in part order: each is filed as a text of its own.
+    pub apart: Vec<smsdesk_domain::events::InboundMessage>,
 }
 
 /// Parts of multipart inbound texts, kept until the text is complete or times out (issue 9.6).
@@ -511,9 +520,23 @@ pub trait InboundPartStore: Send + Sync {
         at: OffsetDateTime,
         reuse_after: Duration,
     ) -> PortResult<PartPut>;
-    /// Marks the group filed at `at`, if its parts are still those of `first_id` and it is not filed yet.
-    async fn mark_parts_filed(&self, group: &str, first_id: &str, at: OffsetDateTime) -> PortResult<()>;
-    /// Groups not filed whose first part came before `cutoff`, oldest first, at most `limit`.
+    /// Claims generation `first_id` of `group` for filing at `at`, with the parts numbered `numbers`: from
+    /// then on [`Self::put_part`] answers [`PartPut::Filed`], `included` for exactly those numbers. Answers
+    /// what to file: the claimed parts (an earlier claim's, when the group was claimed already: a filing
+    /// resumed after a crash, or a concurrent one), and the parts stored that the claim left out (they came
+    /// while it was being made): each is filed on its own, so none is lost. None when `first_id` is not the
+    /// group's generation.
+    async fn claim_parts(
+        &self,
+        group: &str,
+        first_id: &str,
+        numbers: &[u32],
+        at: OffsetDateTime,
+    ) -> PortResult<Option<PartsClaim>>;
+    /// The claimed text and every part left out are filed: the group leaves [`Self::stale_part_groups`].
+    async fn parts_filed(&self, group: &str, first_id: &str) -> PortResult<()>;
+    /// Groups not filed (unclaimed, or claimed and not yet [`Self::parts_filed`]) whose first part came
+    /// before `cutoff`, oldest first, at most `limit`.
     async fn stale_part_groups(
         &self,
         cutoff: OffsetDateTime,

@@ -414,9 +414,18 @@ async fn a_multipart_text_is_filed_whole_whatever_order_its_parts_come_in_or_as_
     let (number, customer) = ("15555550161", "15555550261");
     let channel = channel_on(s.api(), &fake, &[number], &s.queue, json!({})).await;
     let callback = channel["callback_url"].as_str().expect("callback_url").to_string();
-    let part = |id: &str, text: &str, reference: &str, n: u32| {
-        fake.inbound_part(&callback, id, customer, number, text, (reference, n, 3), s.app.app().clock.now())
+    let part_of = |id: &str, text: &str, reference: &str, n: u32, total: u32| {
+        fake.inbound_part(
+            &callback,
+            id,
+            customer,
+            number,
+            text,
+            (reference, n, total),
+            s.app.app().clock.now(),
+        )
     };
+    let part = |id: &str, text: &str, reference: &str, n: u32| part_of(id, text, reference, n, 3);
 
     // Three parts, the last first: one text, in part order, once the last missing part arrives.
     let (p3, p1, p2) =
@@ -440,6 +449,26 @@ async fn a_multipart_text_is_filed_whole_whatever_order_its_parts_come_in_or_as_
     s.message_where(&token, &conversation, "the late part", |m| m["text"] == "two ").await;
     s.app.settled().await;
 
+    // A part that comes while its group's timeout is being filed: the sweep has listed parts 1 and 3 of
+    // 4, part 2 comes, then the sweep files what it listed. The text it files is "1 3"; part 2, kept in
+    // the group meanwhile, is filed on its own, not taken for part of that text and lost.
+    deliver_ok(s.api(), &part_of("C-3", "drei ", "C9", 3, 4), "part 3 of C").await;
+    deliver_ok(s.api(), &part_of("C-1", "eins ", "C9", 1, 4), "part 1 of C").await;
+    s.app.settled().await;
+    let app = s.app.app();
+    let cutoff = app.clock.now() + app.config.multipart_timeout + std::time::Duration::from_secs(1);
+    let listed = app.store.stale_part_groups(cutoff, 100).await.expect("stale groups");
+    let listed =
+        listed.into_iter().find(|g| g.numbers() == [1, 3]).expect("group C listed with parts 1 and 3");
+    deliver_ok(s.api(), &part_of("C-2", "zwei ", "C9", 2, 4), "part 2 of C, during the filing").await;
+    s.app.settled().await;
+    smsdesk_app::services::routing::file_parts(app, &listed).await.expect("filed");
+    s.message_where(&token, &conversation, "the listed parts", |m| m["text"] == "eins drei ").await;
+    s.message_where(&token, &conversation, "the part that came meanwhile", |m| m["text"] == "zwei ").await;
+    let replay = part_of("C-2", "zwei ", "C9", 2, 4);
+    deliver_ok(s.api(), &replay, "part 2 of C again").await;
+    s.app.settled().await;
+
     let transcript = s.api().conversation(&token, &conversation).await;
     let texts: Vec<&str> = transcript["messages"]
         .as_array()
@@ -448,5 +477,5 @@ async fn a_multipart_text_is_filed_whole_whatever_order_its_parts_come_in_or_as_
         .filter(|m| m["direction"] == "inbound")
         .filter_map(|m| m["text"].as_str())
         .collect();
-    assert_eq!(texts, ["alpha beta gamma", "one three", "two "], "{transcript}");
+    assert_eq!(texts, ["alpha beta gamma", "one three", "two ", "eins drei ", "zwei "], "{transcript}");
 }

@@ -118,22 +118,34 @@ pub async fn route_inbound(app: &App, m: &InboundMessage) -> PortResult<Option<C
             Ok(None)
         }
         PartPut::Filed { included: true } => Ok(None),
-        PartPut::Filed { included: false } => {
-            // After the timeout filed the text without it: this part is filed on its own, not lost.
-            let alone = InboundMessage { part: None, ..m.clone() };
-            route_message(app, &alone).await
-        }
+        // The text was filed (at its timeout) without it: this part is filed on its own, not lost.
+        PartPut::Filed { included: false } => route_message(app, &alone(m)).await,
     }
 }
 
-/// Files the text the parts make (complete, or at its timeout), then marks the group filed. Filing again
-/// after a crash in between files nothing twice: the text's id derives from the group.
+/// A part filed as a text of its own, under its own provider id.
+fn alone(part: &InboundMessage) -> InboundMessage {
+    InboundMessage { part: None, ..part.clone() }
+}
+
+/// Files the text the parts make (complete, or at its timeout): claims the group with the parts it has
+/// (from then on a part that comes is answered apart), files the claimed text, then each part the claim
+/// left out on its own, then marks the group filed. Filing again after a crash files the same claim, and
+/// nothing twice: the text's id derives from the group, a part's from its own.
 pub async fn file_parts(app: &App, so_far: &PartsSoFar) -> PortResult<Option<ConversationId>> {
-    let filed = match so_far.assemble() {
+    let (group, first_id) = (&so_far.group, &so_far.first_id);
+    let Some(claim) = app.store.claim_parts(group, first_id, &so_far.numbers(), app.clock.now()).await?
+    else {
+        return Ok(None);
+    };
+    let filed = match claim.text.assemble() {
         Some(whole) => route_message(app, &whole).await?,
         None => None,
     };
-    app.store.mark_parts_filed(&so_far.group, &so_far.first_id, app.clock.now()).await?;
+    for part in &claim.apart {
+        route_message(app, &alone(part)).await?;
+    }
+    app.store.parts_filed(group, first_id).await?;
     Ok(filed)
 }
 

@@ -1,13 +1,14 @@
 //! Parts of multipart inbound texts (issue 9.6). A group item `PARTS#<group>` / `GROUP` holds the group's
-//! generation (`first_id`: the provider id of the part that opened it), when it opened and when it was
-//! filed; each part is `PARTS#<group>` / `PART#<first_id>#<number>`; an open group is listed under
-//! `PARTSOPEN` / `<opened at>#<group>` until it is filed (the timers' sweep of groups that timed out). Every
-//! item carries `expires_at`, so DynamoDB's TTL removes filed groups a week later.
+//! generation (`first_id`: the provider id of the part that opened it), when it opened, and when it was
+//! claimed for filing with which parts (`filed_at_ns`, `claimed`); each part is `PARTS#<group>` /
+//! `PART#<first_id>#<number>`; a group is listed under `PARTSOPEN` / `<opened at>#<group>` until its
+//! filing is done (the timers' sweep of groups that timed out, and of filings a crash left half done).
+//! Every item carries `expires_at`, so DynamoDB's TTL removes filed groups a week later.
 
 use async_trait::async_trait;
 use smsdesk_domain::events::InboundMessage;
-use smsdesk_domain::multipart::PartsSoFar;
-use smsdesk_ports::{InboundPartStore, PartPut, PortError, PortResult};
+use smsdesk_domain::multipart::{self, PartsSoFar};
+use smsdesk_ports::{InboundPartStore, PartPut, PartsClaim, PortError, PortResult};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -20,6 +21,12 @@ const KEEP: time::Duration = time::Duration::days(7);
 
 fn get_n(item: &Item, name: &str) -> Option<i128> {
     item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+/// The part numbers a group was claimed with; None when it was not claimed, or was filed before claims
+/// were kept.
+fn claimed(group: &Item) -> Option<Vec<u32>> {
+    get_s(group, "claimed").map(multipart::numbers_from_text)
 }
 
 fn expires(at: OffsetDateTime) -> aws_sdk_dynamodb::types::AttributeValue {
@@ -69,9 +76,16 @@ impl InboundPartStore for DynamoStore {
             let reuse_before = ns(at) - crate::attr::duration_nanos(reuse_after);
             let generation = match (&first_id, filed_at) {
                 (Some(id), Some(filed)) if filed > reuse_before => {
-                    let mut key = keys::part_group(group);
-                    key.insert("sk".into(), s(part_sk(id, number)));
-                    return Ok(PartPut::Filed { included: self.get(key).await?.is_some() });
+                    let included = match current.as_ref().and_then(claimed) {
+                        Some(claimed) => claimed.contains(&number),
+                        // Filed before claims were kept: every part it had was in the text.
+                        None => {
+                            let mut key = keys::part_group(group);
+                            key.insert("sk".into(), s(part_sk(id, number)));
+                            self.get(key).await?.is_some()
+                        }
+                    };
+                    return Ok(PartPut::Filed { included });
                 }
                 (Some(id), None) => id.clone(),
                 // New, or filed long ago (providers reuse small references): a fresh generation.
@@ -115,34 +129,77 @@ impl InboundPartStore for DynamoStore {
                 [("body", s(body.as_str())), ("entity", s("part")), ("expires_at", expires(at))],
             );
             self.put(item, None).await?;
+            // A filing may have claimed the group since it was read: the claim was made either before this
+            // read, which sees it, or after the part was stored, and then its own read of the parts saw
+            // the part and files it (both reads are consistent). A part the claim left out is filed on its own.
+            let now = self.get(keys::part_group(group)).await?;
+            if let Some(claimed) =
+                now.as_ref().filter(|g| get_s(g, "first_id") == Some(&generation)).and_then(claimed)
+            {
+                return Ok(PartPut::Filed { included: claimed.contains(&number) });
+            }
             let parts = self.parts_of(group, &generation).await?;
             return Ok(PartPut::Stored(PartsSoFar { group: group.to_string(), first_id: generation, parts }));
         }
         Err(contention("put_part"))
     }
 
-    async fn mark_parts_filed(&self, group: &str, first_id: &str, at: OffsetDateTime) -> PortResult<()> {
-        let Some(current) = self.get(keys::part_group(group)).await? else { return Ok(()) };
-        if get_s(&current, "first_id") != Some(first_id) || get_n(&current, "filed_at_ns").is_some() {
-            return Ok(());
-        }
-        let opened = get_n(&current, "first_at_ns")
-            .and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(t).ok())
-            .unwrap_or(at);
+    async fn claim_parts(
+        &self,
+        group: &str,
+        first_id: &str,
+        numbers: &[u32],
+        at: OffsetDateTime,
+    ) -> PortResult<Option<PartsClaim>> {
         let mut expr = Expr::new();
-        let update =
-            format!("SET {}, {}", expr.eq("filed_at_ns", n(ns(at))), expr.eq("expires_at", expires(at)));
+        let update = format!(
+            "SET {}, {}, {}",
+            expr.eq("filed_at_ns", n(ns(at))),
+            expr.eq("claimed", s(multipart::numbers_text(numbers))),
+            expr.eq("expires_at", expires(at))
+        );
         let condition = format!(
             "{} AND attribute_not_exists({})",
             expr.eq("first_id", s(first_id)),
             expr.name("filed_at_ns")
         );
-        let tx = vec![
-            self.update_item(keys::part_group(group), update, Some(condition), expr)?,
-            self.delete_item(keys::open_parts(opened, group), None)?,
-        ];
-        // Cancelled: another writer filed it (or a new generation began) first.
-        self.transact(tx).await.map(|_| ())
+        let claimed = if self.update_if(keys::part_group(group), update, condition, expr).await? {
+            numbers.to_vec()
+        } else {
+            // Claimed already (a filing resumed, or one beside this one), or another generation.
+            let Some(current) = self.get(keys::part_group(group)).await? else { return Ok(None) };
+            if get_s(&current, "first_id") != Some(first_id) || get_n(&current, "filed_at_ns").is_none() {
+                return Ok(None);
+            }
+            match claimed(&current) {
+                Some(claimed) => claimed,
+                // Filed before claims were kept: every part it had was in the text.
+                None => self
+                    .parts_of(group, first_id)
+                    .await?
+                    .iter()
+                    .filter_map(|p| p.part.as_ref())
+                    .map(|p| p.number)
+                    .collect(),
+            }
+        };
+        let parts = self.parts_of(group, first_id).await?;
+        let so_far = PartsSoFar { group: group.to_string(), first_id: first_id.to_string(), parts };
+        let (text, apart) = so_far.split(&claimed);
+        Ok(Some(PartsClaim { text, apart }))
+    }
+
+    async fn parts_filed(&self, group: &str, first_id: &str) -> PortResult<()> {
+        let Some(current) = self.get(keys::part_group(group)).await? else { return Ok(()) };
+        if get_s(&current, "first_id") != Some(first_id) {
+            return Ok(());
+        }
+        let Some(opened) =
+            get_n(&current, "first_at_ns").and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(t).ok())
+        else {
+            return Ok(());
+        };
+        self.delete(keys::open_parts(opened, group)).await
     }
 
     async fn stale_part_groups(&self, cutoff: OffsetDateTime, limit: usize) -> PortResult<Vec<PartsSoFar>> {
@@ -153,9 +210,7 @@ impl InboundPartStore for DynamoStore {
             let Some(group) = get_s(entry, "target") else { continue };
             let Some(current) = self.get(keys::part_group(group)).await? else { continue };
             let Some(first_id) = get_s(&current, "first_id") else { continue };
-            if get_n(&current, "filed_at_ns").is_some() {
-                continue;
-            }
+            // A claimed group still listed is a filing that did not finish: its claim is filed again.
             let parts = self.parts_of(group, first_id).await?;
             out.push(PartsSoFar { group: group.to_string(), first_id: first_id.to_string(), parts });
         }

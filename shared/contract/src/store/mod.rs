@@ -31,7 +31,7 @@ pub use messages::{
 pub use notes::notes_contract;
 pub use offers::offers_contract;
 pub use pacing::send_rate_contract;
-pub use parts::parts_contract;
+pub use parts::{parts_claim_contract, parts_contract};
 pub use records::{
     consent_contract, contacts_contract, dedupe_contract, idempotency_contract, outbox_contract,
 };
@@ -73,6 +73,7 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     idempotency_contract(store.clone()).await;
     send_rate_contract(store.clone()).await;
     parts_contract(store.clone()).await;
+    parts_claim_contract(store.clone()).await;
     notes_contract(store.clone()).await;
     media_claims_contract(store.clone()).await;
     outbox_contract(store).await;

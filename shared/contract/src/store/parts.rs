@@ -75,17 +75,36 @@ pub async fn parts_contract(store: Arc<dyn Store>) {
     let early = ok(store.stale_part_groups(t0 - time::Duration::seconds(1), 100).await, "stale_part_groups");
     assert!(!early.iter().any(|g| g.group == group), "store contract: a fresh group is not stale");
 
-    let done = stored(ok(store.put_part(&group, &p2, t0, reuse).await, "put_part"), "last part");
-    assert!(done.is_complete(), "store contract: all three parts: {done:?}");
-    assert_eq!(done.assemble().map(|m| m.text), Some("part 1 part 2 part 3 ".to_string()));
+    // The timeout claims what it listed (parts 1 and 3); a second filer gets that same claim; part 2,
+    // coming after the claim, is answered apart, a replay of part 1 as in the text.
+    let claim = ok(store.claim_parts(&group, &again.first_id, &[1, 3], t0).await, "claim_parts");
+    let claim = claim.expect("store contract: the group's generation is claimed");
+    assert_eq!(claim.text.parts, vec![p1.clone(), p3.clone()], "store contract: the claimed parts");
+    assert_eq!(claim.text.first_id, again.first_id);
+    assert!(claim.apart.is_empty(), "store contract: nothing left out: {claim:?}");
+    let second = ok(store.claim_parts(&group, &again.first_id, &[1, 2, 3], t0).await, "claim_parts again");
+    assert_eq!(second, Some(claim.clone()), "store contract: a group is claimed once; the claim is kept");
+    let late = ok(store.put_part(&group, &p2, t0, reuse).await, "put_part after the claim");
+    assert_eq!(late, PartPut::Filed { included: false }, "store contract: a part after the claim is apart");
+    let replay = ok(store.put_part(&group, &p1, t0, reuse).await, "put_part replay after the claim");
+    assert_eq!(replay, PartPut::Filed { included: true }, "store contract: a claimed part is in the text");
+    let other = ok(store.claim_parts(&group, "not-its-generation", &[1], t0).await, "claim_parts");
+    assert_eq!(other, None, "store contract: only the group's generation is claimed");
 
-    // Filed: no longer stale; a replayed part is known, a late stranger is not.
-    ok(store.mark_parts_filed(&group, &done.first_id, t0).await, "mark_parts_filed");
-    ok(store.mark_parts_filed(&group, &done.first_id, t0).await, "mark_parts_filed again");
+    // Claimed, not filed yet (a crash in between): still listed, and the claim is what a resumed filing
+    // gets, with part 2 (stored since) left out of the text.
+    let stale = ok(store.stale_part_groups(later, 100).await, "stale_part_groups");
+    assert!(stale.iter().any(|g| g.group == group), "store contract: a half-done filing is listed");
+    let resumed = ok(store.claim_parts(&group, &again.first_id, &[1, 2, 3], t0).await, "claim_parts resumed");
+    let resumed = resumed.expect("store contract: resumed claim");
+    assert_eq!(resumed.text.parts, claim.text.parts, "store contract: the claim does not grow");
+    assert!(resumed.apart.iter().all(|p| p.provider_message_id == p2.provider_message_id));
+
+    // Filed: no longer listed; a late stranger is not in the text.
+    ok(store.parts_filed(&group, &again.first_id).await, "parts_filed");
+    ok(store.parts_filed(&group, &again.first_id).await, "parts_filed again");
     let stale = ok(store.stale_part_groups(later, 100).await, "stale_part_groups");
     assert!(!stale.iter().any(|g| g.group == group), "store contract: a filed group is not stale");
-    let replay = ok(store.put_part(&group, &p2, t0, reuse).await, "put_part after filing");
-    assert_eq!(replay, PartPut::Filed { included: true }, "store contract: a replayed part was filed");
     let mut stranger = mk(&fixtures::id("p9_"), 3);
     stranger.part = Some(MessagePart { reference: reference.clone(), number: 4, total: 4 });
     let late = ok(store.put_part(&group, &stranger, t0, reuse).await, "late part");
@@ -102,4 +121,58 @@ pub async fn parts_contract(store: Arc<dyn Store>) {
         stored(ok(store.put_part(&group, &reused, much_later, reuse).await, "reused reference"), "reuse");
     assert_eq!(fresh.first_id, reused.provider_message_id, "store contract: a new generation");
     assert_eq!(fresh.parts, vec![reused], "store contract: the old generation's parts are not mixed in");
+}
+
+/// A complete text is claimed whole; a part stored before a claim that did not name it is left out of the
+/// text and handed back to be filed on its own.
+pub async fn parts_claim_contract(store: Arc<dyn Store>) {
+    let reuse = Duration::from_secs(600);
+    let channel = ChannelId::new(fixtures::id("ch_"));
+    let (from, t0) = (fixtures::phone(), fixtures::now());
+    let reference = fixtures::id("ref");
+    let p1 = part(&channel, &from, &reference, &fixtures::id("p1_"), 1, 2);
+    let p2 = part(&channel, &from, &reference, &fixtures::id("p2_"), 2, 2);
+    let group = group_key(&p1, p1.part.as_ref().expect("part"));
+    stored(ok(store.put_part(&group, &p1, t0, reuse).await, "put_part"), "first part");
+    let whole = stored(ok(store.put_part(&group, &p2, t0, reuse).await, "put_part"), "last part");
+    assert!(whole.is_complete());
+    // A filer that read the group before part 2 came claims part 1 only.
+    let claim = ok(store.claim_parts(&group, &whole.first_id, &[1], t0).await, "claim_parts").expect("claim");
+    assert_eq!(claim.text.parts, vec![p1.clone()], "store contract: the text is what the claim named");
+    assert_eq!(
+        claim.apart,
+        vec![p2.clone()],
+        "store contract: a stored part the claim left out is handed back"
+    );
+    assert_eq!(
+        ok(store.put_part(&group, &p2, t0, reuse).await, "replay"),
+        PartPut::Filed { included: false }
+    );
+
+    // A part and a claim at once, round after round: the part is in the claim's text, handed back by the
+    // claim, or answered apart; never answered as kept (or as in the text) with the claim not naming it.
+    // The claim starts a little later each round, so that it falls at each step of the part's storing.
+    for round in 0..16u64 {
+        let reference = fixtures::id("race");
+        let q1 = part(&channel, &from, &reference, &fixtures::id("q1_"), 1, 3);
+        let q2 = part(&channel, &from, &reference, &fixtures::id("q2_"), 2, 3);
+        let group = group_key(&q1, q1.part.as_ref().expect("part"));
+        let first = stored(ok(store.put_part(&group, &q1, t0, reuse).await, "put_part"), "first part");
+        let late_claim = async {
+            tokio::time::sleep(Duration::from_micros(round * 500)).await;
+            store.claim_parts(&group, &first.first_id, &[1], t0).await
+        };
+        let (put, claim) = tokio::join!(store.put_part(&group, &q2, t0, reuse), late_claim);
+        let put = ok(put, "put_part racing a claim");
+        let claim = ok(claim, "claim racing a part").expect("claim");
+        assert_eq!(claim.text.parts, vec![q1.clone()], "store contract: round {round}: the claimed text");
+        let handed_back = claim.apart.contains(&q2);
+        match put {
+            PartPut::Filed { included: false } => {}
+            PartPut::Stored(_) | PartPut::Filed { included: true } => assert!(
+                handed_back,
+                "store contract: round {round}: part 2 kept ({put:?}) but not in the claim: it would be lost"
+            ),
+        }
+    }
 }

@@ -1,11 +1,12 @@
 //! Parts of multipart inbound texts (issue 9.6): a group row (its generation, when it opened, when it was
-//! filed) and one row per part, changed in one transaction each.
+//! claimed for filing and with which parts, whether that filing is done) and one row per part, changed in
+//! one transaction each.
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use smsdesk_domain::events::InboundMessage;
-use smsdesk_domain::multipart::PartsSoFar;
-use smsdesk_ports::{InboundPartStore, PartPut, PortError, PortResult};
+use smsdesk_domain::multipart::{self, PartsSoFar};
+use smsdesk_ports::{InboundPartStore, PartPut, PartsClaim, PortError, PortResult};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -31,6 +32,11 @@ fn part_number(part: &InboundMessage) -> i64 {
     part.part.as_ref().map_or(0, |p| i64::from(p.number))
 }
 
+/// The claimed part numbers, as `part_number` gives them.
+fn claimed_numbers(claimed: &str) -> Vec<i64> {
+    multipart::numbers_from_text(claimed).into_iter().map(i64::from).collect()
+}
+
 #[async_trait]
 impl InboundPartStore for EmbeddedStore {
     async fn put_part(
@@ -43,33 +49,42 @@ impl InboundPartStore for EmbeddedStore {
         let (group, part, body) = (group.to_string(), part.clone(), to_json(part)?);
         self.db
             .tx(move |tx| {
-                let row: Option<(String, Option<i64>)> = tx
-                    .query_row_cached("SELECT first_id, filed_at FROM part_groups WHERE grp = ?1", [&group], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
+                let row: Option<(String, Option<i64>, Option<String>)> = tx
+                    .query_row_cached(
+                        "SELECT first_id, filed_at, claimed FROM part_groups WHERE grp = ?1",
+                        [&group],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
                     .optional()
                     .map_err(sql)?;
                 let number = part_number(&part);
                 let first_id = match row {
-                    Some((_, Some(filed_at))) if filed_at > ts(at) - nanos(reuse_after) => {
-                        let included: Option<i64> = tx
-                            .query_row_cached(
-                                "SELECT number FROM inbound_parts WHERE grp = ?1 AND number = ?2",
-                                params![group, number],
-                                |r| r.get(0),
-                            )
-                            .optional()
-                            .map_err(sql)?;
-                        return Ok(PartPut::Filed { included: included.is_some() });
+                    Some((_, Some(filed_at), claimed)) if filed_at > ts(at) - nanos(reuse_after) => {
+                        let included = match claimed {
+                            Some(claimed) => claimed_numbers(&claimed).contains(&number),
+                            // Filed before claims were kept: every part it had was in the text.
+                            None => tx
+                                .query_row_cached(
+                                    "SELECT number FROM inbound_parts WHERE grp = ?1 AND number = ?2",
+                                    params![group, number],
+                                    |r| r.get::<_, i64>(0),
+                                )
+                                .optional()
+                                .map_err(sql)?
+                                .is_some(),
+                        };
+                        return Ok(PartPut::Filed { included });
                     }
-                    Some((first_id, None)) => first_id,
+                    Some((first_id, None, _)) => first_id,
                     // New, or filed long ago (providers reuse small references): a fresh generation.
                     _ => {
-                        tx.execute_cached("DELETE FROM inbound_parts WHERE grp = ?1", [&group]).map_err(sql)?;
+                        tx.execute_cached("DELETE FROM inbound_parts WHERE grp = ?1", [&group])
+                            .map_err(sql)?;
                         tx.execute_cached(
-                            "INSERT INTO part_groups (grp, first_id, first_at, filed_at) VALUES (?1, ?2, ?3, NULL) \
+                            "INSERT INTO part_groups (grp, first_id, first_at, filed_at, claimed, done) \
+                             VALUES (?1, ?2, ?3, NULL, NULL, 0) \
                              ON CONFLICT (grp) DO UPDATE SET first_id = excluded.first_id, \
-                             first_at = excluded.first_at, filed_at = NULL",
+                             first_at = excluded.first_at, filed_at = NULL, claimed = NULL, done = 0",
                             params![group, part.provider_message_id, ts(at)],
                         )
                         .map_err(sql)?;
@@ -87,13 +102,52 @@ impl InboundPartStore for EmbeddedStore {
             .await
     }
 
-    async fn mark_parts_filed(&self, group: &str, first_id: &str, at: OffsetDateTime) -> PortResult<()> {
+    async fn claim_parts(
+        &self,
+        group: &str,
+        first_id: &str,
+        numbers: &[u32],
+        at: OffsetDateTime,
+    ) -> PortResult<Option<PartsClaim>> {
+        let (group, first_id, numbers) = (group.to_string(), first_id.to_string(), numbers.to_vec());
+        self.db
+            .tx(move |tx| {
+                let row: Option<(Option<i64>, Option<String>)> = tx
+                    .query_row_cached(
+                        "SELECT filed_at, claimed FROM part_groups WHERE grp = ?1 AND first_id = ?2",
+                        params![group, first_id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let Some((filed_at, claimed)) = row else { return Ok(None) };
+                let parts = PartsSoFar { group: group.clone(), first_id, parts: parts_of(tx, &group)? };
+                let claimed = match (filed_at, claimed) {
+                    (None, _) => {
+                        tx.execute_cached(
+                            "UPDATE part_groups SET filed_at = ?2, claimed = ?3 WHERE grp = ?1",
+                            params![group, ts(at), multipart::numbers_text(&numbers)],
+                        )
+                        .map_err(sql)?;
+                        numbers
+                    }
+                    (Some(_), Some(claimed)) => multipart::numbers_from_text(&claimed),
+                    // Filed before claims were kept: every part it had was in the text.
+                    (Some(_), None) => parts.numbers(),
+                };
+                let (text, apart) = parts.split(&claimed);
+                Ok(Some(PartsClaim { text, apart }))
+            })
+            .await
+    }
+
+    async fn parts_filed(&self, group: &str, first_id: &str) -> PortResult<()> {
         let (group, first_id) = (group.to_string(), first_id.to_string());
         self.db
             .tx(move |tx| {
                 tx.execute_cached(
-                    "UPDATE part_groups SET filed_at = ?3 WHERE grp = ?1 AND first_id = ?2 AND filed_at IS NULL",
-                    params![group, first_id, ts(at)],
+                    "UPDATE part_groups SET done = 1 WHERE grp = ?1 AND first_id = ?2",
+                    params![group, first_id],
                 )
                 .map_err(sql)?;
                 Ok(())
@@ -108,7 +162,7 @@ impl InboundPartStore for EmbeddedStore {
                 let groups: Vec<(String, String)> = {
                     let mut stmt = tx
                         .prepare_cached(
-                            "SELECT grp, first_id FROM part_groups WHERE filed_at IS NULL AND first_at < ?1 \
+                            "SELECT grp, first_id FROM part_groups WHERE done = 0 AND first_at < ?1 \
                              ORDER BY first_at LIMIT ?2",
                         )
                         .map_err(sql)?;
