@@ -310,8 +310,9 @@ fn classify_send(answer: &Answer) -> Result<SendReceipt, SendError> {
     let item = serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| v.get("value").and_then(Value::as_array).and_then(|a| a.first().cloned()));
+    // A 2xx whose result cannot be read: ACS may have taken the message, so it is unknown, not failed.
     let Some(item) = item else {
-        return Err(SendError::Permanent {
+        return Err(SendError::Unknown {
             reason: format!("ACS HTTP {status}: the answer has no result (value[0])"),
         });
     };

@@ -402,6 +402,10 @@ async fn a_send_without_an_answer_is_unknown_and_a_closed_port_transient() {
     let api = fake::start(vec![(202, ACCEPTED, Duration::from_secs(5))]).await;
     let client = client_for(&api.url).with_timeout(Duration::from_millis(200));
     assert!(matches!(client.send(&request()).await, Err(SendError::Unknown { .. })));
+    // Taken (202) with an answer that cannot be read: unknown too, neither retried nor failed.
+    let unreadable = fake::start(vec![(202, "<html>accepted</html>")]).await;
+    let got = client_for(&unreadable.url).send(&request()).await;
+    assert!(matches!(&got, Err(SendError::Unknown { reason }) if reason.contains("no result")), "{got:?}");
     let (_socket, closed) = fake::closed_port();
     assert!(matches!(client_for(&closed).send(&request()).await, Err(SendError::Transient { .. })));
 }

@@ -107,7 +107,8 @@ fn receipt(message_id: Option<&str>) -> Result<SendReceipt, SendError> {
     match message_id {
         Some(id) if !id.is_empty() => Ok(SendReceipt::one(id)),
         _ => {
-            Err(SendError::Permanent { reason: "AWS accepted the message but returned no MessageId".into() })
+            // Taken: not failed (a resend would send it twice), unknown.
+            Err(SendError::Unknown { reason: "AWS accepted the message but returned no MessageId".into() })
         }
     }
 }
@@ -230,11 +231,26 @@ where
         SdkError::ConstructionFailure(_) => {
             SendError::Permanent { reason: format!("AWS: {}", crate::http::chain(error)) }
         }
-        SdkError::DispatchFailure(d) if !d.is_timeout() && crate::http::chain(error).contains("Connect") => {
+        SdkError::DispatchFailure(d) if !d.is_timeout() && never_connected(error) => {
             SendError::Transient { reason: format!("AWS: {}", crate::http::chain(error)) }
         }
         _ => SendError::Unknown { reason: format!("AWS: {}", crate::http::chain(error)) },
     }
+}
+
+/// Whether the request never left: the HTTP client failed to connect (refused, name not resolved, TLS
+/// handshake), so trying again cannot send twice. Anything else after dispatch, a connection reset or
+/// closed while the answer was awaited included, may have reached AWS. Told by the HTTP client's own
+/// error in the chain, not by its text ("Connection reset by peer" is no connect failure).
+fn never_connected(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(client) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
+            return client.is_connect();
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// The credential check's answer: an authentication or permission refusal, or an id AWS does not know,

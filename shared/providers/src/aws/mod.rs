@@ -121,9 +121,10 @@ impl Aws {
                 tracing::info!(topic = %envelope.topic_arn, "SNS subscription confirmed");
                 Ok(())
             }
+            // Without the URL: it carries the subscription's confirmation token.
             Err(e) => Err(WebhookError::Unavailable(format!(
                 "could not confirm the SNS subscription: {}",
-                crate::http::chain(&e)
+                crate::http::chain(&e.without_url())
             ))),
         }
     }

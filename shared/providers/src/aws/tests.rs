@@ -617,6 +617,54 @@ mod sdk {
         assert!(matches!(got, SendError::Unknown { .. }), "{got:?}");
     }
 
+    /// A server that reads a whole request, then resets the connection (SO_LINGER 0) instead of
+    /// answering: the request reached it. Counts the requests it read.
+    async fn resetting() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let count = count.clone();
+                tokio::spawn(async move {
+                    let (mut got, mut buf) = (Vec::new(), vec![0u8; 16 * 1024]);
+                    while !whole_request(&got) {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    count.fetch_add(1, SeqCst);
+                    let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    /// The headers and as much body as their Content-Length says.
+    fn whole_request(got: &[u8]) -> bool {
+        let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
+        let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        got.len() >= end + 4 + length
+    }
+
+    #[tokio::test]
+    async fn a_connection_reset_after_the_request_left_is_unknown_never_retried() {
+        let (url, seen) = resetting().await;
+        let got = client_for(&url, keyed()).send(&request()).await.unwrap_err();
+        assert!(matches!(&got, SendError::Unknown { reason } if reason.contains("reset")), "{got:?}");
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1, "the request reached the server once");
+    }
+
     #[tokio::test]
     async fn validation_tells_invalid_from_unreachable() {
         let api = fake::start(vec![

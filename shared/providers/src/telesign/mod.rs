@@ -417,8 +417,9 @@ fn classify_send(status: u16, body: &str, retry_after: Option<Duration>) -> Resu
             .ok()
             .and_then(|v| v.get("reference_id").and_then(Value::as_str).map(str::to_string))
             .filter(|id| !id.is_empty());
-        // Without a reference id we cannot match receipts; retrying could send the text twice.
-        return reference_id.map(SendReceipt::one).ok_or_else(|| SendError::Permanent {
+        // Taken, but without a reference id receipts cannot be matched: not failed (the customer may have
+        // it, and a resend would send it twice), unknown.
+        return reference_id.map(SendReceipt::one).ok_or_else(|| SendError::Unknown {
             reason: format!(
                 "TeleSign accepted the request but returned no reference_id ({})",
                 describe(status, body)

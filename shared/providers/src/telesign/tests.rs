@@ -112,7 +112,11 @@ fn send_answers_are_classified() {
         Err(SendError::Transient { reason }) => assert!(reason.contains(needle), "{status}: {reason}"),
         other => panic!("{status} {body}: expected transient, got {other:?}"),
     };
-    permanent(200, r#"{"status":{"code":290}}"#, "no reference_id");
+    // Taken without a reference id: unknown, so that it is neither retried nor shown as failed.
+    assert!(matches!(
+        classify_send(200, r#"{"status":{"code":290}}"#, None),
+        Err(SendError::Unknown { reason }) if reason.contains("no reference_id")
+    ));
     permanent(
         400,
         r#"{"status":{"code":11000,"description":"Invalid value for parameter phone_number."},"errors":[]}"#,

@@ -289,8 +289,9 @@ fn classify_send(answer: &Answer) -> Result<SendReceipt, SendError> {
             .ok()
             .and_then(|v| v.get("sid").and_then(Value::as_str).map(str::to_string))
             .filter(|s| !s.is_empty());
-        // Without a SID receipts cannot be matched; retrying could send the text twice.
-        return sid.map(SendReceipt::one).ok_or_else(|| SendError::Permanent {
+        // Taken, but without a SID receipts cannot be matched: not failed (the customer may have it, and a
+        // resend would send it twice), unknown.
+        return sid.map(SendReceipt::one).ok_or_else(|| SendError::Unknown {
             reason: format!("Twilio accepted the request but returned no sid ({})", describe(status, body)),
         });
     }

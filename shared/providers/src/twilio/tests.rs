@@ -562,7 +562,7 @@ async fn send_errors_are_sorted() {
         Err(SendError::Throttled { retry_after: Some(d), .. }) if d == Duration::from_secs(30)
     ));
     assert!(
-        matches!(c.send(&send_request()).await, Err(SendError::Permanent { reason }) if reason.contains("no sid"))
+        matches!(c.send(&send_request()).await, Err(SendError::Unknown { reason }) if reason.contains("no sid"))
     );
     assert!(
         matches!(c.send(&send_request()).await, Err(SendError::Unauthorized { reason }) if reason.contains("20003"))

@@ -273,7 +273,8 @@ fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
         _ => return Err(SendError::Permanent { reason: reason(body.trim()) }),
     }
     let v: Value = serde_json::from_str(body)
-        .map_err(|_| SendError::Permanent { reason: reason("the answer is not JSON") })?;
+        // A 2xx that cannot be read: Vonage may have taken the message, so it is unknown, not failed.
+        .map_err(|_| SendError::Unknown { reason: reason("the answer is not JSON") })?;
     let parts = v.get("messages").and_then(Value::as_array).cloned().unwrap_or_default();
     let field = |m: &Value, k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let refusal =
@@ -304,7 +305,7 @@ fn classify_send(status: u16, body: &str) -> Result<SendReceipt, SendError> {
         });
     }
     let Some(refused) = refused.first().copied().or_else(|| parts.first()) else {
-        return Err(SendError::Permanent { reason: reason("no messages in the answer") });
+        return Err(SendError::Unknown { reason: reason("no messages in the answer") });
     };
     let code = field(refused, "status");
     let detail = reason(&refusal(refused));

@@ -493,10 +493,11 @@ fn send_answers_are_classified() {
         ),
         "a partly accepted text is not sent again, even for a refusal worth a retry"
     );
-    assert!(matches!(classify_send(200, r#"{"messages":[]}"#), Err(SendError::Permanent { .. })));
+    // A 2xx that says nothing readable may have been taken: unknown, neither retried nor failed.
+    assert!(matches!(classify_send(200, r#"{"messages":[]}"#), Err(SendError::Unknown { .. })));
     assert!(matches!(classify_send(429, ""), Err(SendError::Throttled { .. })));
     assert!(matches!(classify_send(503, ""), Err(SendError::Transient { .. })));
-    assert!(matches!(classify_send(200, "<html>"), Err(SendError::Permanent { .. })));
+    assert!(matches!(classify_send(200, "<html>"), Err(SendError::Unknown { .. })));
 }
 
 /// providers.md 4.2: success is every part's status "0". Parts refused while others went out: the agent
