@@ -619,3 +619,38 @@ async fn a_report_that_overtakes_the_send_answer_is_applied_once_the_send_is_rec
     release.notify_one();
     s.message_status(&token, &conversation, &id, "delivered").await;
 }
+
+/// A job delivered again while its first delivery's send is still out (its queue's visibility ran out)
+/// never overrules that send: a STOP comes while the provider holds its answer, and the second delivery,
+/// refused by consent, finds the send claimed and leaves it to its sender. The message ends `sent`, as the
+/// customer has it, not `failed`.
+#[tokio::test]
+async fn a_second_delivery_of_a_send_in_flight_leaves_it_to_its_sender() {
+    let Some(s) = Setup::new().await else { return };
+    let (token, conversation) =
+        conversation_with_agent(&s, "I1000000000000000000000000000062", "15555550198").await;
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    s.fake.script([Scripted::AcceptThenHold(release.clone())]);
+    let before = s.fake.accepted().len();
+    let id = reply(&s, &token, &conversation, "Your refund is on its way").await;
+    eventually(30, "the fake takes the send", || {
+        let accepted = s.fake.accepted();
+        async move { accepted.get(before).cloned() }
+    })
+    .await;
+    s.text("I1000000000000000000000000000063", "15555550198", "STOP").await;
+    s.message_where(&token, &conversation, "STOP arrives", |m| m["text"] == "STOP").await;
+    // The same job again, as a redelivery brings it while the first send waits for its answer.
+    let job = smsdesk_domain::events::OutboundJob {
+        message_id: MessageId::new(id.as_str()),
+        conversation_id: ConversationId::new(conversation.as_str()),
+    };
+    smsdesk_app::services::outbound::send_one(s.app.app(), &job).await.expect("the second delivery");
+    release.notify_one();
+    let m = status_of(&s, &token, &conversation, &id, "sent", 30).await;
+    assert!(m["error"].is_null(), "{m}");
+    s.app.settled().await;
+    let m = status_of(&s, &token, &conversation, &id, "sent", 5).await;
+    assert_eq!(m["status"], "sent", "{m}");
+    assert_eq!(s.fake.accepted_for(&id), 1, "taken once");
+}

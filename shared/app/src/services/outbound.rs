@@ -189,13 +189,22 @@ async fn store_and_queue(
         ));
     }
     // An agent's reply marks the conversation answered in the touch's own write, which says whether it was
-    // the first (the time-to-first-reply metric) without reading the transcript.
-    if author == Author::Agent {
-        if app.store.touch_agent_reply(&conversation.id, now).await? {
-            crate::services::telemetry::first_reply(app, conversation, now);
-        }
+    // the first (the time-to-first-reply metric) without reading the transcript. The reply is stored and
+    // queued by now and will go out: a failed touch is logged, not answered as a failed reply (a caller
+    // told so would send it again, and the customer would get it twice).
+    let touched = if author == Author::Agent {
+        app.store.touch_agent_reply(&conversation.id, now).await.map(|first| {
+            if first {
+                crate::services::telemetry::first_reply(app, conversation, now);
+            }
+        })
     } else if smsdesk_domain::lifecycle::counts_as_activity(author) {
-        app.store.touch(&conversation.id, now).await?;
+        app.store.touch(&conversation.id, now).await
+    } else {
+        Ok(())
+    };
+    if let Err(e) = touched {
+        tracing::warn!(message_id = %message.id, conversation = %conversation.id, error = %e, "reply queued; moving the conversation's activity failed");
     }
     Ok(Stored::Queued(message))
 }
@@ -295,6 +304,22 @@ async fn fail(app: &App, id: &MessageId, reason: String) -> PortResult<Outcome> 
     Ok(Outcome::Done)
 }
 
+/// Why a message whose claim was never settled is `unknown`.
+const ABANDONED: &str = "an earlier attempt stopped after the request may have gone out";
+
+/// Fails a queued message for a reason found before its send (its conversation, channel or credentials
+/// gone, consent, its media): under the send's claim, so that a sender already calling the provider for it
+/// (this job delivered again while that call is out) is never overruled. Held: left to that sender, looked
+/// at again after the lease; no longer queued: nothing to do.
+async fn refuse(app: &App, id: &MessageId, reason: String) -> PortResult<Outcome> {
+    match app.store.claim_send(id, app.clock.now(), app.config.send_lease).await? {
+        SendClaim::Claimed(_) => fail(app, id, reason).await,
+        SendClaim::NotQueued => Ok(Outcome::Done),
+        SendClaim::Held => Ok(Outcome::RetryAfter(app.config.send_lease)),
+        SendClaim::Abandoned(m) => unknown(app, &m.id, ABANDONED).await,
+    }
+}
+
 /// The agent sees this on a message whose send may have reached the provider; it is not sent again unless
 /// the agent resends it.
 pub const UNKNOWN_OUTCOME: &str = "the provider may have accepted this; not resent automatically";
@@ -323,20 +348,20 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         return Ok(Outcome::Done); // already sent, failed or unknown: a redelivery changes nothing
     }
     let Some(conversation) = app.store.get_conversation(&message.conversation_id).await? else {
-        return fail(app, &message.id, "conversation no longer exists".into()).await;
+        return refuse(app, &message.id, "conversation no longer exists".into()).await;
     };
     let Some(channel) = app.store.channel_settings(&conversation.channel_id).await? else {
-        return fail(app, &message.id, "channel no longer exists".into()).await;
+        return refuse(app, &message.id, "channel no longer exists".into()).await;
     };
     // The channel's credentials from this process's short-lived copy (Secrets Manager is billed per read;
     // issue 12.4), read again once below when the provider refuses them (a key rotated elsewhere).
     let Some(credentials) = app.webhook_keys.get(app.secrets.as_ref(), &channel.id, app.clock.now()).await?
     else {
-        return fail(app, &message.id, "channel has no credentials".into()).await;
+        return refuse(app, &message.id, "channel has no credentials".into()).await;
     };
     let provider = match app.providers.for_channel(&channel, &credentials) {
         Ok(p) => p,
-        Err(e) => return fail(app, &message.id, e.to_string()).await,
+        Err(e) => return refuse(app, &message.id, e.to_string()).await,
     };
     // Pacing (issue 9.10): the number's next send slot, shared by every sender; a slot further out than
     // the configured wait sends the message back to its queue until it is near.
@@ -364,12 +389,12 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
     if let Some(reason) =
         consent::refusal(app, &conversation.channel_number, &conversation.customer, message.automated).await?
     {
-        return fail(app, &message.id, reason).await;
+        return refuse(app, &message.id, reason).await;
     }
     // Links to the message's media, made before the claim: nothing after the claim may fail but the call.
     let media_urls = match crate::services::media::send_links(app, &channel, &message).await? {
         Ok(links) => links,
-        Err(reason) => return fail(app, &message.id, reason).await,
+        Err(reason) => return refuse(app, &message.id, reason).await,
     };
     // The claim comes last, right before the call: a claim that is never released nor settled means the
     // call may have gone out.
@@ -378,10 +403,7 @@ pub async fn send_one(app: &App, job: &OutboundJob) -> PortResult<Outcome> {
         SendClaim::NotQueued => return Ok(Outcome::Done),
         // Another sender is at it; if it crashed, its claim is abandoned when this delivery comes back.
         SendClaim::Held => return Ok(Outcome::RetryAfter(app.config.send_lease)),
-        SendClaim::Abandoned(m) => {
-            return unknown(app, &m.id, "an earlier attempt stopped after the request may have gone out")
-                .await;
-        }
+        SendClaim::Abandoned(m) => return unknown(app, &m.id, ABANDONED).await,
     };
     let request = SendRequest {
         from: conversation.channel_number.clone(),
