@@ -28,6 +28,7 @@ pub(crate) const META_ATTRIBUTES: &[&str] = &[
     "activity",
     "status_rank",
     "claim_until",
+    "claim_token",
     "expires_at",
     "expires_ns",
     "target",

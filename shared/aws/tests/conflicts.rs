@@ -5,9 +5,10 @@
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use smsdesk_aws::DynamoStore;
-use smsdesk_domain::{Agent, AgentId, ConversationId, Presence};
-use smsdesk_ports::{AgentStore, ConversationStore, PortError};
+use smsdesk_domain::{Agent, AgentId, ConversationId, MessageId, Presence};
+use smsdesk_ports::{AgentStore, ConversationStore, MessageStore, PortError, SendClaim};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -24,9 +25,10 @@ async fn fake_dynamodb(script: Vec<Answer>) -> (String, Arc<Mutex<Vec<Seen>>>) {
     let script = Arc::new(Mutex::new(script.into_iter()));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen_by_server = seen.clone();
+    let last_mark: Arc<Mutex<Option<String>>> = Arc::default();
     tokio::spawn(async move {
         while let Ok((mut conn, _)) = listener.accept().await {
-            let (script, seen) = (script.clone(), seen_by_server.clone());
+            let (script, seen, last_mark) = (script.clone(), seen_by_server.clone(), last_mark.clone());
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 loop {
@@ -35,8 +37,14 @@ async fn fake_dynamodb(script: Vec<Answer>) -> (String, Arc<Mutex<Vec<Seen>>>) {
                         serde_json::from_slice(&buf[consumed.1..consumed.0]).unwrap_or_default();
                     buf.drain(..consumed.0);
                     let token = body["ClientRequestToken"].as_str().map(str::to_string);
+                    let mark = send_claim_mark(&body);
                     seen.lock().unwrap().push((target, token));
+                    if mark.is_some() {
+                        *last_mark.lock().unwrap() = mark;
+                    }
                     let (status, body) = script.lock().unwrap().next().unwrap_or((200, "{}".into()));
+                    // An answer may name the send claim's mark of the last claim the fake saw.
+                    let body = body.replace(MARK, last_mark.lock().unwrap().as_deref().unwrap_or_default());
                     let reply = format!(
                         "HTTP/1.1 {status} X\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{body}",
                         body.len()
@@ -49,6 +57,19 @@ async fn fake_dynamodb(script: Vec<Answer>) -> (String, Arc<Mutex<Vec<Seen>>>) {
         }
     });
     (url, seen)
+}
+
+/// Where a scripted answer says "the mark of the send claim the fake saw last".
+const MARK: &str = "$CLAIM_MARK";
+
+/// The mark a `claim_send` UpdateItem sets (`claim_token`), if `body` is one.
+fn send_claim_mark(body: &serde_json::Value) -> Option<String> {
+    let names = body["ExpressionAttributeNames"].as_object()?;
+    let name = names.iter().find(|(_, v)| v.as_str() == Some("claim_token")).map(|(k, _)| k.clone())?;
+    let expression = body["UpdateExpression"].as_str()?;
+    let after = expression.split(&format!("{name} = ")).nth(1)?;
+    let placeholder = after.split([',', ' ']).next()?;
+    body["ExpressionAttributeValues"][placeholder]["S"].as_str().map(str::to_string)
 }
 
 /// Reads one HTTP/1.1 request; returns its `X-Amz-Target`, how many bytes it took and where its body starts.
@@ -200,4 +221,46 @@ async fn nothing_listening_is_retryable() {
     let url = format!("http://{}", socket.local_addr().unwrap());
     let err = store(&url).await.get_agent(&AgentId::new("ag_1")).await.unwrap_err();
     assert!(err.is_retryable(), "a refused connection must be retryable: {err}");
+}
+
+/// A message item as the table holds it, `queued`, with a live send claim marked `claim_mark`.
+fn claimed_message_item(claim_mark: &str) -> String {
+    let until = (time::OffsetDateTime::now_utc() + time::Duration::minutes(2)).unix_timestamp_nanos();
+    serde_json::json!({"Item": {
+        "pk": {"S": "MSG#msg_1"}, "sk": {"S": "MSG"}, "entity": {"S": "message"},
+        "status_rank": {"N": "0"}, "claim_until": {"N": until.to_string()}, "claim_token": {"S": claim_mark},
+        "id": {"S": "msg_1"}, "conversation_id": {"S": "cv_1"}, "channel_id": {"S": "ch_1"},
+        "direction": {"S": "outbound"}, "author": {"S": "agent"}, "agent_id": {"S": "ag_1"},
+        "text": {"S": "On its way"}, "status": {"S": "queued"}, "encoding": {"S": "GSM-7"},
+        "segments": {"N": "1"}, "attempts": {"N": "1"}, "over_limit": {"BOOL": false},
+        "internal": {"BOOL": false}, "media": {"L": []},
+        "created_at": {"S": "2026-01-01T00:00:00Z"}, "updated_at": {"S": "2026-01-01T00:00:00Z"}
+    }})
+    .to_string()
+}
+
+/// A claim whose write took but whose answer was lost: the SDK's retry of the write is refused (the first
+/// try claimed it), and the read that follows shows a live claim. It is this caller's own (its mark), so
+/// the send goes on; taken for another sender's, the message would wait out the lease and be marked
+/// `unknown` without ever having been sent.
+#[tokio::test]
+async fn a_send_claim_whose_answer_was_lost_is_known_for_the_callers_own() {
+    let refused = (
+        400,
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","Message":"The conditional request failed"}"#.into(),
+    );
+    let (url, _) = fake_dynamodb(vec![refused, (200, claimed_message_item(MARK))]).await;
+    let (at, id, lease) =
+        (time::OffsetDateTime::now_utc(), MessageId::new("msg_1"), Duration::from_secs(120));
+    let claim = store(&url).await.claim_send(&id, at, lease).await.unwrap();
+    assert!(matches!(&claim, SendClaim::Claimed(m) if m.id.as_str() == "msg_1"), "{claim:?}");
+
+    // Another sender's live claim (another mark) is held, as before.
+    let refused = (
+        400,
+        r#"{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","Message":"The conditional request failed"}"#.into(),
+    );
+    let (url, _) = fake_dynamodb(vec![refused, (200, claimed_message_item("someone-else"))]).await;
+    let claim = store(&url).await.claim_send(&id, at, lease).await.unwrap();
+    assert!(matches!(claim, SendClaim::Held), "{claim:?}");
 }

@@ -414,13 +414,18 @@ impl MessageStore for DynamoStore {
 
     async fn claim_send(&self, id: &MessageId, at: OffsetDateTime, lease: Duration) -> PortResult<SendClaim> {
         let lease_nanos = crate::attr::duration_nanos(lease);
+        // This claim's own mark: should the write's answer be lost and the SDK's retry of it be refused (the
+        // first try had claimed it), the read below knows the claim for this caller's, not another's.
+        let token = uuid::Uuid::new_v4().simple().to_string();
         for _ in attempts() {
             let mut expr = Expr::new();
             let attempts_name = expr.name("attempts");
             let claim = expr.name("claim_until");
             let update = format!(
-                "SET {claim} = {}, {attempts_name} = {attempts_name} + {}",
+                "SET {claim} = {}, {} = {}, {attempts_name} = {attempts_name} + {}",
                 expr.value(n(nanos(at).saturating_add(lease_nanos))),
+                expr.name("claim_token"),
+                expr.value(s(token.as_str())),
                 expr.value(n(1))
             );
             // Only a message holding no claim: an expired one that was never released may have been sent.
@@ -436,6 +441,9 @@ impl MessageStore for DynamoStore {
             if message.status != MessageStatus::Queued {
                 return Ok(SendClaim::NotQueued);
             }
+            if item.get("claim_token").and_then(|v| v.as_s().ok()) == Some(&token) {
+                return Ok(SendClaim::Claimed(message));
+            }
             let until =
                 item.get("claim_until").and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i128>().ok());
             match until {
@@ -450,10 +458,11 @@ impl MessageStore for DynamoStore {
     async fn release_send(&self, id: &MessageId, error: &str, at: OffsetDateTime) -> PortResult<()> {
         let mut expr = Expr::new();
         let update = format!(
-            "SET {}, {} REMOVE {}",
+            "SET {}, {} REMOVE {}, {}",
             expr.eq("error", s(error)),
             expr.eq("updated_at", s(rfc3339(at)?)),
-            expr.name("claim_until")
+            expr.name("claim_until"),
+            expr.name("claim_token")
         );
         // Only a queued message has a claim to drop; a late release must not stamp an error on a sent one.
         let condition = format!(
