@@ -2,11 +2,39 @@
 //! ([`crate::mask`]), and a FIFO group id (channel + customer phone) as a short hash that still tells two
 //! groups apart in a log without revealing the number.
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
 
-/// A short, stable hash of `value` for logs: `h:` and the first 12 hex digits of its SHA-256.
+static LOG_KEY: OnceLock<Vec<u8>> = OnceLock::new();
+
+/// Sets the key of [`log_hash`] for this process, before the first hash (later calls change nothing).
+/// Every process of one deployment sets the same key, so their logs name a group alike.
+pub fn set_log_key(key: &[u8]) {
+    let _already_set = LOG_KEY.set(key.to_vec());
+}
+
+/// The key set, or one drawn at random for this process: hashes then agree within the process only.
+fn log_key() -> &'static [u8] {
+    LOG_KEY.get_or_init(|| {
+        let random = || std::collections::hash_map::RandomState::new().build_hasher().finish();
+        [random().to_le_bytes(), random().to_le_bytes()].concat()
+    })
+}
+
+/// A short hash of `value` for logs, stable for the key ([`set_log_key`]): `h:` and the first 12 hex
+/// digits of its HMAC-SHA256. Keyed, so that a reader of the logs cannot find the number by hashing
+/// every phone number there is (an unkeyed hash of a channel and a phone number can be reversed so).
 pub fn log_hash(value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
+    keyed_hash(log_key(), value)
+}
+
+fn keyed_hash(key: &[u8], value: &str) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    mac.update(value.as_bytes());
+    let digest = mac.finalize().into_bytes();
     let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
     format!("h:{hex}")
 }
@@ -71,5 +99,17 @@ mod tests {
         assert_ne!(a, log_hash("ch_1:15555550124"));
         assert!(!a.contains("15555550123"));
         assert_eq!(a.len(), 2 + 12);
+    }
+
+    #[test]
+    fn group_hashes_depend_on_the_key() {
+        let value = "ch_1:15555550123";
+        assert_eq!(keyed_hash(b"stack-a", value), keyed_hash(b"stack-a", value));
+        assert_ne!(keyed_hash(b"stack-a", value), keyed_hash(b"stack-b", value));
+        // Not the unkeyed SHA-256 a reader could compute for every number.
+        use sha2::Digest;
+        let plain: String =
+            Sha256::digest(value.as_bytes())[..6].iter().map(|b| format!("{b:02x}")).collect();
+        assert_ne!(log_hash(value), format!("h:{plain}"));
     }
 }

@@ -11,6 +11,12 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// function runs with active tracing ([`crate::xray`]). Call it first in every function's `main`; a second
 /// call is harmless (the first subscriber stays), so tests and benchmarks may call it freely.
 pub fn init_tracing() {
+    // The key of the hashes logs show for customer-derived ids (`redact::log_hash`): the same in every
+    // function of the stack (the template sets it), so their logs name a FIFO group alike.
+    let key = std::env::var("SMSDESK_LOG_KEY").unwrap_or_default();
+    if !key.trim().is_empty() {
+        smsdesk_domain::redact::set_log_key(key.trim().as_bytes());
+    }
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(lambda_log_level().unwrap_or_else(|| "info".to_owned())))
         .unwrap_or_else(|_| EnvFilter::new("info"));

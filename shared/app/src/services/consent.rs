@@ -118,7 +118,7 @@ async fn keyword_event(
             _ => Some(said.number),
         };
         app.store.record_consent(&said.change(app, id, scope, event, ConsentCause::Keyword)).await?;
-        tracing::info!(message = %said.message_id, ?event, everywhere = scope.is_none(), "consent changed by keyword");
+        tracing::info!(message_id = %said.message_id, ?event, everywhere = scope.is_none(), "consent changed by keyword");
     }
     Ok(event)
 }
