@@ -63,7 +63,14 @@ pub async fn on_text(
 ) -> PortResult<Conversation> {
     let Some(routing) = conversation.routing.clone() else { return Ok(conversation) };
     if routing.last_input.as_ref() == Some(input) {
-        return Ok(conversation); // a redelivered text: this step was taken already
+        // A redelivered text: this step was taken already. Its menu is said again, once at most (its id
+        // derives from the text), should the first delivery have stopped between the step and the menu.
+        if let Some(menu_id) = routing.menus.last().filter(|_| routing.bot.is_none())
+            && let Some(menu) = app.store.get_menu(menu_id).await?
+        {
+            say_menu(app, &conversation, input, &menu).await?;
+        }
+        return Ok(conversation);
     }
     let now = app.clock.now();
     let updated = if let Some(bot_queue) = routing.bot.clone() {
@@ -133,7 +140,9 @@ async fn with_menu(
     }
 }
 
-/// Sends `menu` as a system message and records the step.
+/// Records the step, then sends `shown` as a system message. In that order: should the timers have moved
+/// the conversation meanwhile (its menu timed out), the step is refused and no menu is said to a customer
+/// who is no longer in it; a step recorded and not said is said on the text's redelivery (`on_text`).
 async fn show(
     app: &App,
     conversation: &Conversation,
@@ -143,9 +152,18 @@ async fn show(
     input: &MessageId,
     now: OffsetDateTime,
 ) -> PortResult<Option<Conversation>> {
-    say(app, conversation, input, "menu", menu::text_for(shown, conversation.language.as_deref())).await?;
     let next = Routing { menus, bot: None, since: now, last_input: Some(input.clone()), context: None };
-    app.store.set_routing(&conversation.id, routing.since, &next).await
+    let Some(stepped) = app.store.set_routing(&conversation.id, routing.since, &next).await? else {
+        return Ok(None);
+    };
+    say_menu(app, conversation, input, shown).await?;
+    Ok(Some(stepped))
+}
+
+/// The menu `shown` said in answer to `input`, in the customer's language (once: its id derives from
+/// `input`).
+async fn say_menu(app: &App, conversation: &Conversation, input: &MessageId, shown: &Menu) -> PortResult<()> {
+    say(app, conversation, input, "menu", menu::text_for(shown, conversation.language.as_deref())).await
 }
 
 /// Into `queue`: its bot first when it has one, else waiting in it (and assigned if an agent is free).
