@@ -130,7 +130,7 @@ impl Consumer for CrmConsumer {
             },
             Err(e) => {
                 tracing::warn!(job = job_kind, conversation = %conversation, error = %e, "crm job failed on storage");
-                outcome_for(&e, message)
+                outcome_for(&e, message, QueueKind::Crm)
             }
         }
     }

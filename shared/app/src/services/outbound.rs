@@ -174,6 +174,14 @@ async fn store_and_queue(
         return Ok(Stored::Refused(message, reason));
     }
     if let Err(e) = enqueue(app, &message).await {
+        // A system message (a greeting, a confirmation, a menu, the opt-in notice) is said by the router or
+        // the timers, which try again on an error: it stays `queued`, and the retry finds it and queues it
+        // (`resume`; the stranded-reply sweep sends it otherwise). Failed here, it would never be said, and
+        // the opt-in notice would be counted as sent.
+        if author == Author::System {
+            tracing::warn!(message_id = %message.id, error = %e, "system message stored but not queued; its caller tries again");
+            return Err(e.into());
+        }
         // Never leave a `queued` message that nothing will send: fail it visibly, and tell the caller.
         let update = StatusUpdate {
             status: MessageStatus::Failed,
@@ -250,7 +258,7 @@ impl Consumer for OutboundConsumer {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::warn!(message_id = %job.message_id, error = %e, "outbound send failed on storage");
-                outcome_for(&e, message)
+                outcome_for(&e, message, QueueKind::Outbound)
             }
         }
     }

@@ -79,7 +79,7 @@ impl Consumer for RouterConsumer {
             Ok(()) => Outcome::Done,
             Err(e) => {
                 tracing::warn!(error = %e, "router failed; will retry");
-                outcome_for(&e, message)
+                outcome_for(&e, message, smsdesk_ports::QueueKind::Inbound)
             }
         }
     }
@@ -283,10 +283,13 @@ async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation
     {
         return Ok(());
     }
-    let waiting = app
-        .store
-        .waiting_in_queue(queue, 1000)
-        .await?
+    // The listing may not show this conversation yet (in AWS it is an index, read moments after the
+    // conversation was written): it is counted as just read.
+    let mut listed = app.store.waiting_in_queue(queue, 1000).await?;
+    if !listed.iter().any(|c| c.id == waits.id) {
+        listed.push(waits);
+    }
+    let waiting = listed
         .into_iter()
         .map(|c| smsdesk_domain::assign::Waiting {
             priority: settings

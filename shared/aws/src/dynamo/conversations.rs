@@ -219,9 +219,15 @@ impl DynamoStore {
             let update = change.update(&mut expr, &current)?;
             let mut condition = unchanged(&mut expr, &current);
             if let Leave::Close { .. } = change {
-                // `closed_at` is computed from the last message read: no message may land in between.
+                // `closed_at` is computed from the last message read: no message may land in between. And
+                // the open pointer deleted is the one under the channel read: a number moved meanwhile
+                // (`move_conversation`) put it under another, which would stay naming a closed conversation.
                 let read = order_key(current.last_message_at, &current.id);
-                condition = format!("{condition} AND {}", expr.eq("activity", s(read)));
+                condition = format!(
+                    "{condition} AND {} AND {}",
+                    expr.eq("activity", s(read)),
+                    expr.eq("channel_id", s(current.channel_id.as_str()))
+                );
             }
             if let Some(cutoff) = idle_before {
                 // `activity` is the last message time (fixed width) then `#id`: below the bare cut-off time
