@@ -223,8 +223,9 @@ pub async fn start_with(options: DevOptions, ports: DevPorts) -> Result<DevServe
         router,
         crate::events::Events { app: app.clone(), feed: store.clone(), shutdown: shutdown_rx.clone() },
     )
-    // A method these two routes do not take: the API's JSON 405 too.
-    .method_not_allowed_fallback(smsdesk_app::http::method_not_allowed);
+    // A method these two routes do not take: the API's JSON 405 too; and the API's header limit.
+    .method_not_allowed_fallback(smsdesk_app::http::method_not_allowed)
+    .layer(axum::middleware::from_fn(smsdesk_app::http::limit_headers));
     // A provider or an agent waits on every HTTP answer: their writes go ahead of the workers' in the
     // embedded store's group commits (`smsdesk_embedded::foreground`).
     let router = router.layer(axum::middleware::from_fn(

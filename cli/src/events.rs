@@ -18,9 +18,11 @@
 //! The messages and the catch-up live in `smsdesk_app::services::live` (shared with the AWS shape's `live`
 //! function, shared/lambda/src/live.rs); this file is the socket.
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use smsdesk_app::auth::principal_of_token;
+use smsdesk_app::error::ApiError;
 use smsdesk_app::services::live::protocol::{ClientMessage, ServerMessage, UNAUTHORIZED};
 use smsdesk_app::{App, services::live};
 use smsdesk_ports::ChangeFeed;
@@ -31,6 +33,8 @@ use tokio::sync::watch;
 /// How often an idle socket looks for new changes.
 const POLL: Duration = Duration::from_millis(100);
 const AUTH_WITHIN: Duration = Duration::from_secs(10);
+/// The largest message a client may send (an auth message with a token is a few KB).
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 const PING_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Clone)]
@@ -44,21 +48,30 @@ pub struct Events {
 pub fn route(router: axum::Router, events: Events) -> axum::Router {
     router.route(
         "/v1/events",
-        axum::routing::get(move |ws: WebSocketUpgrade| {
+        axum::routing::get(move |ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>| {
             let events = events.clone();
-            async move { upgrade(ws, events) }
+            async move {
+                match ws {
+                    Ok(ws) => upgrade(ws, events),
+                    // Not a WebSocket handshake: answered as every API error is, in JSON.
+                    Err(e) => ApiError::new(e.status(), "invalid_request", e.body_text()).into_response(),
+                }
+            }
         }),
     )
 }
 
 fn upgrade(ws: WebSocketUpgrade, events: Events) -> Response {
-    ws.on_upgrade(move |socket| async move {
-        let mut shutdown = events.shutdown.clone();
-        tokio::select! {
-            _ = serve(socket, &events) => {}
-            _ = shutdown.wait_for(|stop| *stop) => {}
-        }
-    })
+    // A client says little (its token, where it left off); a stranger may not send megabytes before that.
+    ws.max_message_size(MAX_CLIENT_MESSAGE).max_frame_size(MAX_CLIENT_MESSAGE).on_upgrade(
+        move |socket| async move {
+            let mut shutdown = events.shutdown.clone();
+            tokio::select! {
+                _ = serve(socket, &events) => {}
+                _ = shutdown.wait_for(|stop| *stop) => {}
+            }
+        },
+    )
 }
 
 async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {

@@ -39,8 +39,9 @@ pub struct SegmentInfo {
 pub fn analyze(text: &str) -> SegmentInfo {
     let characters = text.chars().count() as u32;
     let mut ucs2_characters: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for c in text.chars() {
-        if gsm7_septets(c).is_none() && !ucs2_characters.iter().any(|s| s.chars().eq([c])) {
+        if gsm7_septets(c).is_none() && seen.insert(c) {
             ucs2_characters.push(c.to_string());
         }
     }

@@ -25,11 +25,18 @@ impl fmt::Display for FieldError {
 
 impl std::error::Error for FieldError {}
 
+/// The longest name [`check_display_name`] takes.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 200;
+
 /// A name people read (an agent's, a channel's, a contact's, a number's description, a disposition, a tag, a
 /// quick reply's title, a keyword): one line of printable text. Every control character is refused: C0
 /// (NUL, newline, tab, escape, ...), DEL and C1. A name is shown in lists, headers and CRM timelines, where a
-/// newline breaks the line and a NUL or an escape corrupts what reads it.
+/// newline breaks the line and a NUL or an escape corrupts what reads it. At most
+/// [`MAX_DISPLAY_NAME_CHARS`] characters: a name is one line, and what stores it has item size limits.
 pub fn check_display_name(field: &str, name: &str) -> Result<(), FieldError> {
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(FieldError::new(field, format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters")));
+    }
     match first_control(name, |_| false) {
         Some((at, c)) => Err(FieldError::new(
             field,
@@ -154,6 +161,13 @@ mod tests {
 
     fn queue(name: &str) -> WorkQueue {
         WorkQueue::new(QueueId::new("q_1"), name, time::macros::datetime!(2026-11-29 10:00 UTC))
+    }
+
+    #[test]
+    fn display_names_are_one_line_of_at_most_200_characters() {
+        assert!(check_display_name("name", &"é".repeat(200)).is_ok());
+        let long = check_display_name("name", &"a".repeat(201)).unwrap_err();
+        assert_eq!(long.to_string(), "name: must be at most 200 characters");
     }
 
     #[test]

@@ -324,6 +324,47 @@ async fn bad_path_and_query_parameters_and_unknown_methods_answer_the_json_error
     let message =
         raw_json(s.api(), "POST", "/v1/conversations/cv_1/messages/%FF/resend", ADMIN_TOKEN, "{}").await;
     refused("a message id that is not UTF-8", &message, "message_id");
+    // An id far longer than any (in AWS it would reach the table's key size limit: a 500), on an API route
+    // and on a webhook, which anyone may call: 404, JSON, nothing stored.
+    let long = "a".repeat(1100);
+    for (method, path) in
+        [("GET", format!("/v1/conversations/cv_{long}")), ("POST", format!("/webhooks/twilio/{long}"))]
+    {
+        let (status, content_type, body) = raw_json(s.api(), method, &path, ADMIN_TOKEN, "{}").await;
+        assert_eq!((status, &body["error"]["code"]), (404, &json!("not_found")), "{method} {path}: {body}");
+        assert!(content_type.starts_with("application/json"), "{method}: {content_type}");
+    }
+    // Names are one line of at most 200 characters; a preview at most four messages' worth.
+    let (status, body) = s
+        .api()
+        .call(
+            "POST",
+            "/v1/contacts",
+            Some(ADMIN_TOKEN),
+            Some(json!({"name": "n".repeat(201), "phone": "+15555550777"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("at most 200")), "{body}");
+    let (status, body) = s
+        .api()
+        .call(
+            "POST",
+            "/v1/messages/preview",
+            Some(ADMIN_TOKEN),
+            Some(json!({"text": "\u{1F600}".repeat(6401)})),
+        )
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (422, &json!("invalid_text")), "{body}");
+    let (status, body) = s
+        .api()
+        .call("POST", "/v1/messages/preview", Some(ADMIN_TOKEN), Some(json!({"text": "a".repeat(1700)})))
+        .await;
+    assert_eq!(
+        (status, &body["over_limit"]),
+        (200, &json!(true)),
+        "a draft over the cap is still previewed: {body}"
+    );
     // A query field twice (API Gateway joins repeated fields with commas: the value is then refused).
     for path in
         ["/v1/contacts?phone=%2B15555550123&phone=%2B15555550124", "/v1/consent?phone=%2B1555&phone=%2B1556"]

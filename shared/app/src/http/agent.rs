@@ -558,6 +558,9 @@ pub(crate) struct PreviewBody {
     text: String,
 }
 
+/// The longest draft previewed: four times what a message may hold.
+const MAX_PREVIEW_CHARS: usize = 4 * MAX_MESSAGE_CHARS;
+
 /// How a text would go out: encoding, segments, the characters that force UCS-2 and where, the 1600-character
 /// cap, and what the channel's smart encoding would change.
 #[utoipa::path(post, path = "/v1/messages/preview", tag = "agent", request_body = PreviewBody,
@@ -567,6 +570,17 @@ pub(crate) async fn preview(
     _who: Principal,
     Body(body): Body<PreviewBody>,
 ) -> ApiResult<Json<Preview>> {
+    // A draft may run over the cap (the preview says by how much), within reason: the work and the answer
+    // grow with the text.
+    if body.text.chars().count() > MAX_PREVIEW_CHARS {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_text",
+            format!(
+                "text: at most {MAX_PREVIEW_CHARS} characters to preview (a message takes {MAX_MESSAGE_CHARS})"
+            ),
+        ));
+    }
     let smart_on = match &body.channel_id {
         Some(id) => {
             let id = ChannelId::new(id.clone());

@@ -70,7 +70,7 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// 431 with a reason for a request whose request line and headers exceed [`MAX_HEADER_BYTES`] (hyper's own
 /// limit is far larger and answers without a reason).
-async fn limit_headers(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+pub async fn limit_headers(req: Request, next: axum::middleware::Next) -> axum::response::Response {
     use axum::response::IntoResponse;
     let line = req.method().as_str().len() + req.uri().to_string().len();
     let headers: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
@@ -119,6 +119,9 @@ pub async fn method_not_allowed(method: axum::http::Method) -> ApiError {
 /// own answers in plain text (a `%FF` in an id is not UTF-8).
 pub struct Path<T>(pub T);
 
+/// The longest path segment a route takes.
+const MAX_PATH_SEGMENT: usize = 200;
+
 impl<T, S> axum::extract::FromRequestParts<S> for Path<T>
 where
     T: DeserializeOwned + Send,
@@ -129,6 +132,13 @@ where
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
         use axum::extract::path::ErrorKind;
         use axum::extract::rejection::PathRejection;
+        // Ids are far shorter; a longer segment would reach the store's key limit (DynamoDB: 1 KB sort keys,
+        // 2 KB partition keys) as a storage error, a 500 for anyone's malformed URL.
+        if parts.uri.path().split('/').any(|segment| segment.len() > MAX_PATH_SEGMENT) {
+            return Err(ApiError::not_found(format!(
+                "no such resource (a path segment over {MAX_PATH_SEGMENT} characters)"
+            )));
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(PathRejection::FailedToDeserializePathParams(e)) => Err(match e.kind() {

@@ -209,16 +209,27 @@ async fn parse_numbers(app: &App, obj: &Map<String, Value>) -> ApiResult<Vec<Cha
         Some(_) => return Err(ApiError::field("numbers", "must be an array")),
         None => return Err(ApiError::field("numbers", "is required")),
     };
+    // Before any is read: each number costs a lookup of its queue.
+    if numbers_raw.len() > MAX_CHANNEL_NUMBERS {
+        return Err(ApiError::field(
+            "numbers",
+            format!("at most {MAX_CHANNEL_NUMBERS} numbers on one channel"),
+        ));
+    }
     let mut numbers: Vec<ChannelNumber> = Vec::with_capacity(numbers_raw.len());
+    let mut listed = std::collections::HashSet::new();
     for (i, n) in numbers_raw.iter().enumerate() {
         let parsed = parse_number(app, i, n).await?;
-        if numbers.iter().any(|x| x.number == parsed.number) {
+        if !listed.insert(parsed.number.clone()) {
             return Err(ApiError::field(format!("numbers[{i}].number"), "is listed twice"));
         }
         numbers.push(parsed);
     }
     Ok(numbers)
 }
+
+/// The most numbers one channel lists.
+const MAX_CHANNEL_NUMBERS: usize = 1000;
 
 /// A number belongs to one provider account: inbound texts and sends must not depend on which of two
 /// channels claims it. 409 naming the channel that has one of `numbers` (other than `except`).

@@ -338,14 +338,6 @@ pub async fn reply_with_media(
     smsdesk_domain::validation::check_free_text("text", text.as_str())?;
     check_count(media_ids.len(), &channel.media_limits()).map_err(refused)?;
     let store = media_store(app)?;
-    let message_id = match key {
-        Some(key) => {
-            let mut parts = vec!["reply", conversation.id.as_str(), text.as_str()];
-            parts.extend(media_ids.iter().map(String::as_str));
-            idempotency::claim(app, who, key, idempotency::fingerprint(&parts)).await?.message_id
-        }
-        None => MessageId::new(app.ids.new_id(MessageId::PREFIX)),
-    };
     let mut items = Vec::new();
     for (position, media_id) in media_ids.iter().enumerate() {
         let unknown =
@@ -360,15 +352,27 @@ pub async fn reply_with_media(
         if item.direction != Direction::Outbound || item.status != MediaStatus::Stored {
             return Err(unknown());
         }
-        if let Some(other) = item.message_id.as_ref().filter(|m| **m != message_id) {
-            return Err(claimed_by(media_id, other));
-        }
         items.push((position, item));
     }
     // The provider's limit on the message's media together (Twilio: 5 MB), before anything is attached.
     let sizes = items.iter().map(|(_, item)| item.size.unwrap_or(0));
     check_total(sizes, bytes_per_message(app, channel.provider), channel.provider.as_str())
         .map_err(refused)?;
+    // The key is claimed once the request is known good: one refused above may be corrected and sent
+    // again under the same key.
+    let message_id = match key {
+        Some(key) => {
+            let mut parts = vec!["reply", conversation.id.as_str(), text.as_str()];
+            parts.extend(media_ids.iter().map(String::as_str));
+            idempotency::claim(app, who, key, idempotency::fingerprint(&parts)).await?.message_id
+        }
+        None => MessageId::new(app.ids.new_id(MessageId::PREFIX)),
+    };
+    for (_, item) in &items {
+        if let Some(other) = item.message_id.as_ref().filter(|m| **m != message_id) {
+            return Err(claimed_by(&item.id, other));
+        }
+    }
     // Each upload goes out with one reply: the claim, atomic in the store, decides between replies racing
     // for one (the records read above may be stale); the loser is refused and nothing of it is queued.
     if let MediaClaim::Taken { media_id, message } =
