@@ -112,9 +112,16 @@ async fn principal_of_jwt(
     verifier: &oidc::JwtVerifier,
     token: &str,
 ) -> Result<Principal, ApiError> {
-    let claims = verifier.verify(token).await.map_err(|e| {
-        tracing::info!(reason = %e, "a bearer JWT was refused");
-        ApiError::unauthorized(e.to_string())
+    let claims = verifier.verify(token).await.map_err(|e| match e {
+        // Not the caller's fault, and the token may be good: 503, so a client tries again, not signs out.
+        oidc::JwtError::Keys(_) => {
+            tracing::warn!(reason = %e, "a bearer JWT could not be checked");
+            ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())
+        }
+        _ => {
+            tracing::info!(reason = %e, "a bearer JWT was refused");
+            ApiError::unauthorized(e.to_string())
+        }
     })?;
     let identity = crate::claims::identity(&claims)
         .ok_or_else(|| ApiError::unauthorized("the token names no caller"))?;

@@ -38,7 +38,8 @@ impl OidcSettings {
     }
 }
 
-/// Why a bearer JWT is refused (logged; the caller gets 401).
+/// Why a bearer JWT is refused (logged; the caller gets 401, or 503 when the issuer's keys could not be
+/// fetched).
 #[derive(Debug, thiserror::Error)]
 pub enum JwtError {
     #[error("the token is not a JWT this server accepts: {0}")]

@@ -600,15 +600,7 @@ async fn a_report_that_overtakes_the_send_answer_is_applied_once_the_send_is_rec
     let (token, conversation) =
         conversation_with_agent(&s, "I1000000000000000000000000000061", "15555550196").await;
     // The fake takes the message at once and holds its answer until the report has been posted.
-    let release = std::sync::Arc::new(tokio::sync::Notify::new());
-    s.fake.script([Scripted::AcceptThenHold(release.clone())]);
-    let before = s.fake.accepted().len();
-    let id = reply(&s, &token, &conversation, "On its way").await;
-    let reference = eventually(30, "the fake takes the send", || {
-        let accepted = s.fake.accepted();
-        async move { accepted.get(before).cloned() }
-    })
-    .await;
+    let (id, reference, release) = reply_held(&s, &token, &conversation, "On its way").await;
     // The handset's report, with the provider's reference only, before the send's answer is back.
     let raw = telesign_dlr(&reference, None, 200, "Delivered to handset");
     let (status, answer) = s.api().webhook(&s.webhook_path(), &raw, Some(&s.fake.sign_callback(&raw))).await;
@@ -620,6 +612,26 @@ async fn a_report_that_overtakes_the_send_answer_is_applied_once_the_send_is_rec
     s.message_status(&token, &conversation, &id, "delivered").await;
 }
 
+/// A reply the fake takes at once and answers only when the test says (`notify_one` on what is returned):
+/// its id, the provider's reference, and that release.
+async fn reply_held(
+    s: &Setup,
+    token: &str,
+    conversation: &str,
+    text: &str,
+) -> (String, String, std::sync::Arc<tokio::sync::Notify>) {
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    s.fake.script([Scripted::AcceptThenHold(release.clone())]);
+    let before = s.fake.accepted().len();
+    let id = reply(s, token, conversation, text).await;
+    let reference = eventually(30, "the fake takes the send", || {
+        let accepted = s.fake.accepted();
+        async move { accepted.get(before).cloned() }
+    })
+    .await;
+    (id, reference, release)
+}
+
 /// A job delivered again while its first delivery's send is still out (its queue's visibility ran out)
 /// never overrules that send: a STOP comes while the provider holds its answer, and the second delivery,
 /// refused by consent, finds the send claimed and leaves it to its sender. The message ends `sent`, as the
@@ -629,15 +641,7 @@ async fn a_second_delivery_of_a_send_in_flight_leaves_it_to_its_sender() {
     let Some(s) = Setup::new().await else { return };
     let (token, conversation) =
         conversation_with_agent(&s, "I1000000000000000000000000000062", "15555550198").await;
-    let release = std::sync::Arc::new(tokio::sync::Notify::new());
-    s.fake.script([Scripted::AcceptThenHold(release.clone())]);
-    let before = s.fake.accepted().len();
-    let id = reply(&s, &token, &conversation, "Your refund is on its way").await;
-    eventually(30, "the fake takes the send", || {
-        let accepted = s.fake.accepted();
-        async move { accepted.get(before).cloned() }
-    })
-    .await;
+    let (id, _, release) = reply_held(&s, &token, &conversation, "Your refund is on its way").await;
     s.text("I1000000000000000000000000000063", "15555550198", "STOP").await;
     s.message_where(&token, &conversation, "STOP arrives", |m| m["text"] == "STOP").await;
     // The same job again, as a redelivery brings it while the first send waits for its answer.

@@ -163,28 +163,20 @@ impl InboundPartStore for DynamoStore {
             expr.eq("first_id", s(first_id)),
             expr.name("filed_at_ns")
         );
+        // None: filed before claims were kept, when every part it had was in the text.
         let claimed = if self.update_if(keys::part_group(group), update, condition, expr).await? {
-            numbers.to_vec()
+            Some(numbers.to_vec())
         } else {
             // Claimed already (a filing resumed, or one beside this one), or another generation.
             let Some(current) = self.get(keys::part_group(group)).await? else { return Ok(None) };
             if get_s(&current, "first_id") != Some(first_id) || get_n(&current, "filed_at_ns").is_none() {
                 return Ok(None);
             }
-            match claimed(&current) {
-                Some(claimed) => claimed,
-                // Filed before claims were kept: every part it had was in the text.
-                None => self
-                    .parts_of(group, first_id)
-                    .await?
-                    .iter()
-                    .filter_map(|p| p.part.as_ref())
-                    .map(|p| p.number)
-                    .collect(),
-            }
+            claimed(&current)
         };
         let parts = self.parts_of(group, first_id).await?;
         let so_far = PartsSoFar { group: group.to_string(), first_id: first_id.to_string(), parts };
+        let claimed = claimed.unwrap_or_else(|| so_far.numbers());
         let (text, apart) = so_far.split(&claimed);
         Ok(Some(PartsClaim { text, apart }))
     }
