@@ -37,7 +37,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use smsdesk_app::{App, AuthMode, Config};
-use smsdesk_aws::aws_sdk_dynamodb::config::retry::RetryPartition;
+use smsdesk_aws::aws_sdk_dynamodb::config::retry::{RetryConfig, RetryPartition};
+use smsdesk_aws::aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use smsdesk_aws::aws_sdk_dynamodb::config::{Credentials, Region};
 use smsdesk_aws::aws_sdk_sqs::error::DisplayErrorContext;
 use smsdesk_aws::aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
@@ -357,6 +358,18 @@ fn adapters_of(sdk: &SdkConfig, cfg: &AwsConfig, tag: &str, who: &str) -> AwsAda
     adapters
 }
 
+/// The SDK configuration the tests make a shape's table, queues and bucket with: the functions' own, with
+/// a minute per call and ten attempts.
+fn setup_sdk(sdk: &SdkConfig) -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(20))
+        .operation_timeout(Duration::from_secs(60))
+        .build();
+    let retries = RetryConfig::standard().with_max_attempts(10).with_max_backoff(Duration::from_secs(2));
+    sdk.to_builder().timeout_config(timeouts).retry_config(retries).build()
+}
+
 /// The SQS client of the shape `tag`, with its own retry quota (see [`adapters_of`]).
 fn shape_sqs_client(sdk: &SdkConfig, cfg: &AwsConfig, tag: &str) -> aws_sdk_sqs::Client {
     let sqs = sqs_client(sdk, cfg).config().to_builder();
@@ -428,12 +441,17 @@ impl AwsShape {
             _ => None,
         })
         .expect("aws config");
-        create_tables(&dynamodb_client(&sdk, &cfg), &cfg).await.expect("table on DynamoDB Local");
+        // The resources CloudFormation makes in AWS, made with the emulators' own patience: DynamoDB Local
+        // at the start of a run, with every test creating its table at once, takes longer than the 9 s the
+        // functions allow a call.
+        let setup = setup_sdk(&sdk);
+        create_tables(&dynamodb_client(&setup, &cfg), &cfg).await.expect("table on DynamoDB Local");
+        cfg.queues = create_queues(&sqs_client(&setup, &cfg), &format!("e2e-{}", &tag[..12]))
+            .await
+            .expect("queues on moto");
         let sqs_client = shape_sqs_client(&sdk, &cfg, &tag);
-        cfg.queues =
-            create_queues(&sqs_client, &format!("e2e-{}", &tag[..12])).await.expect("queues on moto");
         let media_bucket = cfg.media_bucket.clone().expect("media bucket name");
-        let s3 = smsdesk_aws::s3_client(&sdk, cfg.s3_endpoint.as_deref());
+        let s3 = smsdesk_aws::s3_client(&setup, cfg.s3_endpoint.as_deref());
         smsdesk_aws::create_media_bucket(&s3, &media_bucket).await.expect("media bucket on moto");
 
         // The API's URL is known before any function is built (SMSDESK_PUBLIC_URL in the template).
