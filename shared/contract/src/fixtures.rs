@@ -19,6 +19,12 @@ pub fn now() -> OffsetDateTime {
     millis(OffsetDateTime::now_utc())
 }
 
+/// A time past every offer the contracts make (they expire within a minute of [`now`]): when a missed offer
+/// is recorded, as the timers record it.
+pub fn past_offers() -> OffsetDateTime {
+    now() + time::Duration::hours(1)
+}
+
 /// `t` cut to whole milliseconds.
 pub fn millis(t: OffsetDateTime) -> OffsetDateTime {
     let ms = t.nanosecond() / 1_000_000 * 1_000_000;

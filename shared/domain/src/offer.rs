@@ -38,6 +38,13 @@ pub fn expired(offer: &Offer, now: OffsetDateTime) -> bool {
     now >= offer.expires_at
 }
 
+/// Whether `offer` may end `how` at `at`: an offer is missed only once it ran out, so an expiry read before
+/// the agent was offered the conversation again (a stale sweep, a timer delivered twice) never takes the
+/// new offer away. A decline or a withdrawal may come any time.
+pub fn may_end(offer: &Offer, how: Refusal, at: OffsetDateTime) -> bool {
+    how != Refusal::Missed || expired(offer, at)
+}
+
 /// Whether an agent who has now missed `missed` offers in a row is set away by `queue`'s rule.
 pub fn sets_away(queue: Option<&WorkQueue>, missed: u32) -> bool {
     let limit = queue.map_or(crate::model::DEFAULT_MAX_MISSED_OFFERS, |q| q.max_missed_offers);

@@ -191,7 +191,9 @@ pub trait ConversationStore: Send + Sync {
     /// As `how` says: `Missed` (the offer expired) puts `agent` in its `refused_by` and grows the agent's
     /// `missed_offers` by one; `Declined` puts `agent` in its `refused_by` and `declined_by`, and its
     /// `declined_at` becomes `at`; `Withdrawn` (the agent stopped taking work) records no refusal. Returns
-    /// the conversation as it now is, or None when it is not offered to this agent.
+    /// the conversation as it now is, or None when it is not offered to this agent, or when `how` is
+    /// `Missed` and the offer has not run out at `at` (it is a newer offer than the one that expired:
+    /// [`smsdesk_domain::offer::may_end`]).
     async fn refuse_offer(
         &self,
         conversation: &ConversationId,
@@ -208,12 +210,15 @@ pub trait ConversationStore: Send + Sync {
         at: OffsetDateTime,
         reason: &str,
     ) -> PortResult<Option<Conversation>>;
-    /// Atomically: if the conversation is not closed, its agent (if any) gets one `active` back and it goes
-    /// back to `waiting` in `queue` with `queued_at = at`. Returns the updated conversation.
+    /// Atomically: if the conversation is still in the state and with the agent `as_read` (the caller's
+    /// read: a conversation that moved on meanwhile, taken by another agent, transferred, closed, is never
+    /// pulled back), its agent (if any) gets one `active` back and it goes back to `waiting` in `queue` with
+    /// `queued_at = at`. Returns the updated conversation, or None when it was not as read (or closed).
     async fn requeue(
         &self,
         conversation: &ConversationId,
         queue: &QueueId,
+        as_read: (ConversationState, Option<&AgentId>),
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>>;
     /// Offline hand-back (issue 10.2): as [`ConversationStore::requeue`] into the conversation's own queue,

@@ -475,3 +475,29 @@ async fn the_sender_of_a_pending_transfer_keeps_it_in_sight_answers_meanwhile_an
     crm_events(&s, &conversation, "transfer_failed", 2).await;
     s.reply(&ada_token, &conversation, "Back with me, let us sort it out").await;
 }
+
+/// A transfer to an agent is an offer with its own timer, as assignment's offers are: with the timers'
+/// sweep off, one the target lets run out comes back to the first agent once the queue's refusal timeout
+/// passes (the sweep, a minute apart in AWS, would otherwise be all that ends it).
+#[tokio::test]
+async fn an_unanswered_transfer_to_an_agent_comes_back_at_its_timeout_without_the_sweep() {
+    let Some(app) = crate::spawn_app_without_sweep().await else { return };
+    let s = Setup::with_queue_on(
+        app,
+        json!({"name": "Support", "auto_accept": false, "refusal_timeout_secs": 5, "max_missed_offers": 5}),
+    )
+    .await;
+    let (ada, ada_token) = s.agent("Ada", 1).await;
+    s.text("TT900000000000000000000000000001", "15555550971", "hello").await;
+    let conversation = conversation_of(&s, "+15555550971", "offered to Ada", "offered").await;
+    s.act(&ada_token, &conversation, "accept", None, 200).await;
+    let (bea, _bea_token) = s.agent("Bea", 1).await;
+    transfer(&s, &ada_token, &conversation, json!({"agent_id": bea}), 200).await;
+    let back = s
+        .conversation_where(&conversation, "back with Ada after the offer to Bea ran out", |c| {
+            c["agent_id"] == json!(ada) && c["state"] == "active" && c["transfer"].is_null()
+        })
+        .await;
+    assert!(internal_entries(&back).iter().any(|t| t.contains("failed")), "Ada is told: {back}");
+    assert_eq!((s.active_of(&ada).await, s.active_of(&bea).await), (1, 0), "no slot leaked");
+}

@@ -63,14 +63,15 @@ pub async fn decline(app: &App, who: &Principal, id: &str) -> ApiResult<Conversa
 /// The offer of `conversation` to `agent` ran out: back in line, the agent's miss counted (and the agent set
 /// away at the queue's limit), then offered to the next agent. Returns whether this call expired it.
 pub async fn expire(app: &App, conversation: &ConversationId, agent: &AgentId) -> PortResult<bool> {
+    let now = app.clock.now();
     if let Some(c) = app.store.get_conversation(conversation).await?
         && c.agent_id.as_ref() == Some(agent)
+        && c.offer.as_ref().is_some_and(|o| offer::expired(o, now))
         && let Some(failed) = crate::services::transfers::offer_refused(app, &c, true).await?
     {
         return Ok(failed);
     }
-    let Some(expired) = app.store.refuse_offer(conversation, agent, Refusal::Missed, app.clock.now()).await?
-    else {
+    let Some(expired) = app.store.refuse_offer(conversation, agent, Refusal::Missed, now).await? else {
         return Ok(false);
     };
     tracing::info!(conversation = %expired.id, agent = %agent, "offer expired");

@@ -357,7 +357,9 @@ async fn revive(app: &App, conversation: &Conversation) -> PortResult<()> {
             }
         }
         Revival::ToQueue => {
-            if app.store.requeue(&conversation.id, &conversation.queue_id, now).await?.is_some() {
+            // Only as read: a conversation taken, transferred or handed back since is left where it is.
+            let as_read = (conversation.state, conversation.agent_id.as_ref());
+            if app.store.requeue(&conversation.id, &conversation.queue_id, as_read, now).await?.is_some() {
                 tracing::info!(conversation = %conversation.id, "the customer wrote and the agent is away: back to the queue");
                 crm::timeline(
                     app,

@@ -124,7 +124,13 @@ pub async fn start(
                 assigned
             } else {
                 let offer = smsdesk_domain::offer::make(queue.as_ref(), now);
-                app.store.offer(&started.id, agent_id, &offer).await?
+                let offered = app.store.offer(&started.id, agent_id, &offer).await?;
+                if offered.is_some() {
+                    // Its own timer, as every offer has: it runs out at the queue's refusal timeout, not at
+                    // the next sweep.
+                    crate::services::offer_timers::arm(app, &started.id, agent_id, &offer).await;
+                }
+                offered
             };
             if taken.is_none() {
                 // The agent filled up or went away since the check: the conversation comes straight back.

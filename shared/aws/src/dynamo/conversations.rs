@@ -104,8 +104,13 @@ enum Leave<'a> {
         only_in: Option<ConversationState>,
     },
     /// With `held_by`, only while that agent holds the conversation in a state that is handed back
-    /// (offline hand-back).
-    Requeue { queue: &'a QueueId, at: OffsetDateTime, held_by: Option<&'a AgentId> },
+    /// (offline hand-back); with `as_read`, only while it is in that state with that agent.
+    Requeue {
+        queue: &'a QueueId,
+        at: OffsetDateTime,
+        held_by: Option<&'a AgentId>,
+        as_read: Option<(ConversationState, Option<&'a AgentId>)>,
+    },
 }
 
 impl Leave<'_> {
@@ -208,6 +213,11 @@ impl DynamoStore {
             {
                 return Ok(None); // as above: `unchanged` keeps state and agent as read
             }
+            if let Leave::Requeue { as_read: Some((state, agent)), .. } = &change
+                && (current.state != *state || current.agent_id.as_ref() != *agent)
+            {
+                return Ok(None); // likewise
+            }
             let idle_before = match &change {
                 Leave::Close { idle_before, .. } => *idle_before,
                 Leave::Requeue { .. } => None,
@@ -251,13 +261,25 @@ impl DynamoStore {
                 }
                 None => None,
             };
-            let from = match &current.transfer {
+            let mut from = match &current.transfer {
                 Some(t) => Some((
                     &t.from_agent,
                     self.give_back_slot(&mut tx, &t.from_agent, &current.id, &parts.transferring)?,
                 )),
                 None => None,
             };
+            // A transfer between two members of one team: both slots go back to the team in one update (a
+            // transaction names an item once; two updates of it would be refused whole).
+            if let (Some((_, held)), Some((_, sent))) = (&holder, &mut from)
+                && let (Some(first), Some(second)) = (held.team, sent.team)
+                && second + 1 == tx.len()
+                && parts.holder.team == parts.transferring.team
+                && let Some(team) = parts.holder.team.as_ref()
+            {
+                tx.remove(second);
+                tx[first] = self.release_team_slots(team, 2)?;
+                sent.team = Some(first);
+            }
             match self.transact(tx).await? {
                 Tx::Committed => return Ok(Some(change.apply(&current))),
                 outcome => {
@@ -526,7 +548,10 @@ impl ConversationStore for DynamoStore {
         for _ in attempts() {
             let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
             let Some(offer) = current.offer.as_ref() else { return Ok(None) };
-            if current.state != ConversationState::Offered || current.agent_id.as_ref() != Some(agent) {
+            if current.state != ConversationState::Offered
+                || current.agent_id.as_ref() != Some(agent)
+                || !smsdesk_domain::offer::may_end(offer, how, at)
+            {
                 return Ok(None);
             }
             let mut conv = Expr::new();
@@ -619,9 +644,10 @@ impl ConversationStore for DynamoStore {
         &self,
         conversation: &ConversationId,
         queue: &QueueId,
+        as_read: (ConversationState, Option<&AgentId>),
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
-        self.leave(conversation, Leave::Requeue { queue, at, held_by: None }).await
+        self.leave(conversation, Leave::Requeue { queue, at, held_by: None, as_read: Some(as_read) }).await
     }
 
     async fn hand_back(
@@ -632,7 +658,8 @@ impl ConversationStore for DynamoStore {
     ) -> PortResult<Option<Conversation>> {
         let Some(current) = self.get_conversation(conversation).await? else { return Ok(None) };
         let queue = current.queue_id.clone();
-        self.leave(conversation, Leave::Requeue { queue: &queue, at, held_by: Some(agent) }).await
+        self.leave(conversation, Leave::Requeue { queue: &queue, at, held_by: Some(agent), as_read: None })
+            .await
     }
 
     async fn move_waiting(
@@ -648,7 +675,8 @@ impl ConversationStore for DynamoStore {
         }
         // Nobody holds it and no transfer is under way: no slot to give back, one conditional write.
         let mut expr = Expr::new();
-        let update = Leave::Requeue { queue: to, at, held_by: None }.update(&mut expr, &current)?;
+        let update =
+            Leave::Requeue { queue: to, at, held_by: None, as_read: None }.update(&mut expr, &current)?;
         let as_read = unchanged(&mut expr, &current);
         let transfer = expr.name("transfer");
         let null = expr.value(s("NULL"));
@@ -947,7 +975,7 @@ mod tests {
         let closed = Leave::Close { at, reason: "done", idle_before: None, only_in: None }.apply(&c);
         assert_eq!((closed.state, closed.agent_id.clone()), (ConversationState::Closed, c.agent_id.clone()));
         let q2 = QueueId::new("q_2");
-        let requeued = Leave::Requeue { queue: &q2, at, held_by: None }.apply(&c);
+        let requeued = Leave::Requeue { queue: &q2, at, held_by: None, as_read: None }.apply(&c);
         assert_eq!(
             (requeued.state, requeued.agent_id, requeued.queued_at),
             (ConversationState::Open, None, at)

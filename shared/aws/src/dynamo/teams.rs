@@ -36,10 +36,16 @@ impl DynamoStore {
 
     /// "The team's `active` shrinks by one while above zero": the team's half of giving a slot back.
     pub(crate) fn release_team_slot(&self, team: &TeamId) -> PortResult<TransactWriteItem> {
+        self.release_team_slots(team, 1)
+    }
+
+    /// `slots` of `team`'s `active` back, while it has that many (one update: a transaction may name an item
+    /// once, so two members' slots of one team go back together).
+    pub(crate) fn release_team_slots(&self, team: &TeamId, slots: u32) -> PortResult<TransactWriteItem> {
         let mut expr = Expr::new();
         let active = expr.name("active");
-        let update = format!("SET {active} = {active} - {}", expr.value(n(1)));
-        let condition = format!("{active} > {}", expr.value(n(0)));
+        let update = format!("SET {active} = {active} - {}", expr.value(n(slots)));
+        let condition = format!("{active} >= {}", expr.value(n(slots)));
         self.update_item(keys::team(team), update, Some(condition), expr)
     }
 

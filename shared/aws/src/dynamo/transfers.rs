@@ -31,7 +31,7 @@ pub(crate) struct GiveBack {
 pub(crate) struct Placed {
     membership: Option<usize>,
     decrement: Option<usize>,
-    team: Option<usize>,
+    pub(crate) team: Option<usize>,
 }
 
 impl DynamoStore {

@@ -285,7 +285,7 @@ async fn close_is_final(store: &Arc<dyn Store>) {
     assert_eq!(open, None, "a closed conversation is not open");
     let open = ok(store.open_conversations().await, "open_conversations");
     assert!(!open.iter().any(|o| o.id == c.id), "open_conversations excludes closed ones");
-    let requeued = ok(store.requeue(&c.id, &q, at).await, "requeue");
+    let requeued = ok(store.requeue(&c.id, &q, (ConversationState::Closed, None), at).await, "requeue");
     assert_eq!(requeued, None, "a closed conversation cannot be requeued");
 
     let next = Conversation { id: ConversationId::new(fixtures::id("cv_")), ..c.clone() };
@@ -537,7 +537,18 @@ async fn requeue_frees_the_agent(store: &Arc<dyn Store>) {
     assert!(ok(store.assign(&x.id, &a.id, at).await, "assign").is_some(), "assign");
 
     let later = at + Duration::seconds(30);
-    let requeued = ok(store.requeue(&x.id, &q2, later).await, "requeue");
+    // Only as read: a requeue decided on another state or agent than the conversation's now moves nothing.
+    let other = AgentId::new(fixtures::id("ag_"));
+    for stale in [
+        (ConversationState::Waiting, Some(&a.id)),
+        (ConversationState::Active, Some(&other)),
+        (ConversationState::Open, None),
+    ] {
+        assert_eq!(ok(store.requeue(&x.id, &q2, stale, later).await, "requeue (stale)"), None, "{stale:?}");
+    }
+    assert_eq!(agent(store, &a.id).await.active, 1, "a stale requeue gives no slot back");
+    let requeued =
+        ok(store.requeue(&x.id, &q2, (ConversationState::Active, Some(&a.id)), later).await, "requeue");
     let r = requeued.unwrap_or_else(|| panic!("requeue of an assigned conversation must succeed"));
     assert_eq!(r.state, ConversationState::Open, "requeue makes it waiting");
     assert_eq!(r.agent_id, None, "requeue takes it from the agent");
@@ -550,10 +561,12 @@ async fn requeue_frees_the_agent(store: &Arc<dyn Store>) {
     assert!(ok(store.waiting_in_queue(&q1, 10).await, "waiting").is_empty(), "left the old queue");
 
     // A waiting conversation can be requeued too (transfer to a queue before anyone took it).
-    let again = ok(store.requeue(&x.id, &q1, later).await, "requeue waiting");
+    let again =
+        ok(store.requeue(&x.id, &q1, (ConversationState::Open, None), later).await, "requeue waiting");
     assert_eq!(again.map(|c| (c.state, c.queue_id)), Some((ConversationState::Open, q1.clone())), "requeue");
     assert_eq!(agent(store, &a.id).await.active, 0, "requeueing a waiting one frees nothing");
-    let none = ok(store.requeue(&ConversationId::new(fixtures::id("cv_")), &q1, later).await, "requeue");
+    let unknown = ConversationId::new(fixtures::id("cv_"));
+    let none = ok(store.requeue(&unknown, &q1, (ConversationState::Open, None), later).await, "requeue");
     assert_eq!(none, None, "requeue of an unknown conversation is None");
 }
 

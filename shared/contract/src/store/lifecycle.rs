@@ -97,7 +97,8 @@ async fn transitions_keep_the_agent_and_its_slot(store: &Arc<dyn Store>) {
     // Requeue from waiting gives the slot back too.
     let (b, d) = assigned(store, 1).await;
     ok(store.transition(&d.id, Active, Waiting, later).await, "active -> waiting");
-    let requeued = ok(store.requeue(&d.id, &d.queue_id, later).await, "requeue waiting");
+    let requeued =
+        ok(store.requeue(&d.id, &d.queue_id, (Waiting, Some(&b.id)), later).await, "requeue waiting");
     assert_eq!(requeued.map(|r| (r.state, r.agent_id)), Some((Open, None)), "back in its queue");
     assert_eq!(active_count(store, &b.id).await, 0, "requeue from waiting gives the slot back");
 }
@@ -236,7 +237,7 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
                         if i % 4 == 3 && refusals == 0 {
                             refusals += 1;
                             ok(
-                                store.refuse_offer(c, &id, Refusal::Missed, fixtures::now()).await,
+                                store.refuse_offer(c, &id, Refusal::Missed, fixtures::past_offers()).await,
                                 "refuse_offer (stress)",
                             );
                             continue 'rounds;
@@ -263,7 +264,7 @@ pub async fn distribution_stress_contract(store: Arc<dyn Store>) {
                         && let Some(agent) = &now.agent_id
                     {
                         ok(
-                            store.refuse_offer(c, agent, Refusal::Missed, fixtures::now()).await,
+                            store.refuse_offer(c, agent, Refusal::Missed, fixtures::past_offers()).await,
                             "refuse_offer (expirer)",
                         );
                     }

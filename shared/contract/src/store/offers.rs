@@ -86,8 +86,10 @@ async fn offer_takes_a_slot_and_accept_keeps_it(store: &Arc<dyn Store>) {
     assert_eq!(get(store, &c.id).await, accepted, "accept: stored as returned");
     assert_eq!(agent(store, &a.id).await.active, 1, "accept keeps the slot the offer took");
     assert_eq!(ok(store.accept_offer(&c.id, &a.id, at).await, "accept twice"), None, "accepted once");
-    let refused =
-        ok(store.refuse_offer(&c.id, &a.id, Refusal::Missed, fixtures::now()).await, "refuse after accept");
+    let refused = ok(
+        store.refuse_offer(&c.id, &a.id, Refusal::Missed, fixtures::past_offers()).await,
+        "refuse after accept",
+    );
     assert_eq!(refused, None, "an accepted conversation cannot be refused");
     ok(store.close(&c.id, at, "done").await, "close");
     assert_eq!(agent(store, &a.id).await.active, 0, "close gives the slot back");
@@ -148,13 +150,27 @@ async fn decline_and_miss_give_the_slot_back_and_keep_the_place_in_line(store: &
 
     // Missed offers count in a row; an accept starts the count again.
     ok(store.offer(&c.id, &b.id, &offer_at(60)).await, "offer to b").expect("offered to b");
-    let missed =
-        ok(store.refuse_offer(&c.id, &b.id, Refusal::Missed, fixtures::now()).await, "miss").expect("missed");
+    // An offer is missed only once it ran out: an expiry of an earlier offer, read before this one was
+    // made, takes nothing away.
+    assert_eq!(
+        ok(store.refuse_offer(&c.id, &b.id, Refusal::Missed, fixtures::now()).await, "miss (not run out)"),
+        None,
+        "an offer that has not run out is not missed"
+    );
+    let still = get(store, &c.id).await;
+    assert_eq!(
+        (still.state, still.agent_id.as_ref()),
+        (ConversationState::Offered, Some(&b.id)),
+        "still offered"
+    );
+    assert_eq!(agent(store, &b.id).await.missed_offers, 0, "no miss counted");
+    let missed = ok(store.refuse_offer(&c.id, &b.id, Refusal::Missed, fixtures::past_offers()).await, "miss")
+        .expect("missed");
     assert_eq!(missed.refused_by, vec![a.id.clone(), b.id.clone()], "both refusers are remembered");
     assert_eq!(missed.declined_at, Some(declined_at), "a miss is no decline: the decline's time stays");
     assert_eq!(missed.declined_by, vec![a.id.clone()], "a miss is no decline: b is not paused");
     ok(store.offer(&first.id, &b.id, &offer_at(60)).await, "offer first to b").expect("offered");
-    ok(store.refuse_offer(&first.id, &b.id, Refusal::Missed, fixtures::now()).await, "miss again")
+    ok(store.refuse_offer(&first.id, &b.id, Refusal::Missed, fixtures::past_offers()).await, "miss again")
         .expect("missed again");
     let b_now = agent(store, &b.id).await;
     assert_eq!((b_now.active, b_now.missed_offers), (0, 2), "two misses in a row");
@@ -164,7 +180,8 @@ async fn decline_and_miss_give_the_slot_back_and_keep_the_place_in_line(store: &
     assert_eq!((b_now.active, b_now.missed_offers), (1, 0), "an accept starts the count again");
 
     // Requeueing into a queue forgets the refusals made in the old one.
-    let moved = ok(store.requeue(&c.id, &q, fixtures::now()).await, "requeue").expect("requeued");
+    let as_read = (ConversationState::Active, Some(&b.id));
+    let moved = ok(store.requeue(&c.id, &q, as_read, fixtures::now()).await, "requeue").expect("requeued");
     assert!(moved.refused_by.is_empty() && moved.offer.is_none(), "requeue: a fresh start {moved:?}");
     assert!(moved.declined_by.is_empty() && moved.declined_at.is_none(), "requeue: no pause {moved:?}");
     assert_eq!(get(store, &c.id).await, moved, "requeue: stored as returned");
@@ -186,7 +203,10 @@ async fn offer_checks_every_condition(store: &Arc<dyn Store>) {
     assert_eq!(ok(store.offer(&gone, &full.id, &offer_at(60)).await, "offer (no conv)"), None, "gone");
     assert_eq!(ok(store.accept_offer(&gone, &full.id, fixtures::now()).await, "accept (gone)"), None, "gone");
     assert_eq!(
-        ok(store.refuse_offer(&gone, &full.id, Refusal::Missed, fixtures::now()).await, "refuse (gone)"),
+        ok(
+            store.refuse_offer(&gone, &full.id, Refusal::Missed, fixtures::past_offers()).await,
+            "refuse (gone)"
+        ),
         None,
         "gone"
     );
@@ -216,7 +236,7 @@ async fn accept_and_expiry_race_has_one_winner(store: &Arc<dyn Store>) {
                     ok(store.accept_offer(&cid, &aid, fixtures::now()).await, "accept (race)").is_some()
                 } else {
                     ok(
-                        store.refuse_offer(&cid, &aid, Refusal::Missed, fixtures::now()).await,
+                        store.refuse_offer(&cid, &aid, Refusal::Missed, fixtures::past_offers()).await,
                         "refuse (race)",
                     )
                     .is_some()

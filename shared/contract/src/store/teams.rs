@@ -129,17 +129,21 @@ async fn a_full_team_gets_nothing_and_every_release_gives_its_slot_back(store: &
     // Offer then refusal (a decline, an expiry): back.
     ok(store.offer(&c2, &b.id, &offer()).await, "offer").expect("offered");
     assert_eq!(team_of(store, &t.id).await.active, 1);
-    ok(store.refuse_offer(&c2, &b.id, Refusal::Missed, fixtures::now()).await, "refuse_offer")
+    ok(store.refuse_offer(&c2, &b.id, Refusal::Missed, fixtures::past_offers()).await, "refuse_offer")
         .expect("refused");
     assert_eq!(team_of(store, &t.id).await.active, 0);
     assert_eq!(
-        ok(store.refuse_offer(&c2, &b.id, Refusal::Missed, fixtures::now()).await, "refuse_offer (again)"),
+        ok(
+            store.refuse_offer(&c2, &b.id, Refusal::Missed, fixtures::past_offers()).await,
+            "refuse_offer (again)"
+        ),
         None
     );
     assert_eq!(team_of(store, &t.id).await.active, 0, "a second refusal gives nothing back twice");
     // Requeue (hand-back): back.
     ok(store.assign(&c2, &b.id, now).await, "assign").expect("assigned");
-    ok(store.requeue(&c2, &q, now).await, "requeue").expect("requeued");
+    ok(store.requeue(&c2, &q, (ConversationState::Active, Some(&b.id)), now).await, "requeue")
+        .expect("requeued");
     assert_eq!((team_of(store, &t.id).await.active, active_of(store, &b.id).await), (0, 0));
     // Wrap-up end: closed from wrap-up, back once.
     ok(store.assign(&c2, &a.id, now).await, "assign").expect("assigned");
@@ -192,6 +196,21 @@ async fn a_transfer_between_members_counts_each_slot_once(store: &Arc<dyn Store>
     assert_eq!((team_of(store, &t.id).await.active, active_of(store, &a.id).await), (1, 0));
     ok(store.close(&c, now, "done").await, "close").expect("closed");
     assert_eq!(team_of(store, &t.id).await.active, 0);
+
+    // Closed while it is offered to the second member: both members' slots go back to the team in the one
+    // close, each once.
+    let c = waiting(store, &q).await;
+    ok(store.assign(&c, &a.id, now).await, "assign").expect("assigned");
+    let third = Transfer { started_at: now + Duration::seconds(2), ..again };
+    ok(store.start_transfer(&c, &third).await, "start_transfer").expect("started");
+    ok(store.offer(&c, &b.id, &offer()).await, "offer").expect("offered to b");
+    assert_eq!(team_of(store, &t.id).await.active, 2, "both hold one while it is under way");
+    ok(store.close(&c, now, "customer left").await, "close (under way)").expect("closed while under way");
+    assert_eq!(
+        (team_of(store, &t.id).await.active, active_of(store, &a.id).await, active_of(store, &b.id).await),
+        (0, 0, 0),
+        "every slot back, the team's two at once"
+    );
 }
 
 async fn racing_members_never_exceed_the_team(store: &Arc<dyn Store>) {

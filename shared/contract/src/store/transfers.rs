@@ -272,7 +272,9 @@ async fn a_close_during_a_transfer_gives_every_slot_back(store: &Arc<dyn Store>)
     let (c2, a2) = held(store, &q).await;
     let t2 = transfer(&a2, &q, TransferTarget::Queue(q.clone()));
     ok(store.start_transfer(&c2.id, &t2).await, "start_transfer").expect("started");
-    let moved = ok(store.requeue(&c2.id, &q, fixtures::now()).await, "requeue").expect("requeued");
+    let read = ok(store.get_conversation(&c2.id).await, "get").expect("stored");
+    let as_read = (read.state, read.agent_id.as_ref());
+    let moved = ok(store.requeue(&c2.id, &q, as_read, fixtures::now()).await, "requeue").expect("requeued");
     assert_eq!(moved.transfer, None, "requeue drops the transfer");
     assert_eq!(active_of(store, &a2.id).await, 0, "and gives the first agent's slot back");
 }

@@ -89,9 +89,15 @@ fn requeue_in(
     queue: Option<QueueId>,
     at: OffsetDateTime,
     held_by: Option<&AgentId>,
+    as_read: Option<(ConversationState, Option<&AgentId>)>,
 ) -> PortResult<Option<Conversation>> {
     let Some(mut c) = load(tx, cid)? else { return Ok(None) };
     if c.state == ConversationState::Closed {
+        return Ok(None);
+    }
+    if let Some((state, agent)) = as_read
+        && (c.state != state || c.agent_id.as_ref() != agent)
+    {
         return Ok(None);
     }
     if let Some(agent) = held_by
@@ -327,7 +333,10 @@ impl ConversationStore for EmbeddedStore {
         self.db
             .tx(move |tx| {
                 let Some(mut c) = load(tx, &cid)? else { return Ok(None) };
-                if c.state != ConversationState::Offered || c.agent_id.as_ref() != Some(&aid) {
+                if c.state != ConversationState::Offered
+                    || c.agent_id.as_ref() != Some(&aid)
+                    || !c.offer.as_ref().is_some_and(|o| smsdesk_domain::offer::may_end(o, how, at))
+                {
                     return Ok(None);
                 }
                 if let Some(mut a) = load_agent(tx, aid.as_str())? {
@@ -379,10 +388,12 @@ impl ConversationStore for EmbeddedStore {
         &self,
         conversation: &ConversationId,
         queue: &QueueId,
+        as_read: (ConversationState, Option<&AgentId>),
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
         let (cid, queue) = (conversation.to_string(), queue.clone());
-        self.db.tx(move |tx| requeue_in(tx, &cid, Some(queue), at, None)).await
+        let (state, agent) = (as_read.0, as_read.1.cloned());
+        self.db.tx(move |tx| requeue_in(tx, &cid, Some(queue), at, None, Some((state, agent.as_ref())))).await
     }
 
     async fn hand_back(
@@ -392,7 +403,7 @@ impl ConversationStore for EmbeddedStore {
         at: OffsetDateTime,
     ) -> PortResult<Option<Conversation>> {
         let (cid, agent) = (conversation.to_string(), agent.clone());
-        self.db.tx(move |tx| requeue_in(tx, &cid, None, at, Some(&agent))).await
+        self.db.tx(move |tx| requeue_in(tx, &cid, None, at, Some(&agent), None)).await
     }
 
     async fn move_waiting(
@@ -410,7 +421,7 @@ impl ConversationStore for EmbeddedStore {
                     return Ok(None);
                 }
                 // Nobody holds it and no transfer is under way: no slot to give back.
-                requeue_in(tx, &cid, Some(to), at, None)
+                requeue_in(tx, &cid, Some(to), at, None, None)
             })
             .await
     }
