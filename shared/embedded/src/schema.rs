@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     V15_NUMBER_CLAIMS,
     V16_MEDIA_CLAIMS,
     V17_PART_CLAIMS,
+    V18_TIMELINE_PER_CONTACT,
 ];
 
 const V1: &str = "
@@ -295,6 +296,20 @@ ALTER TABLE part_groups ADD COLUMN done INTEGER NOT NULL DEFAULT 0;
 UPDATE part_groups SET done = 1 WHERE filed_at IS NOT NULL;
 DROP INDEX part_groups_open;
 CREATE INDEX part_groups_open ON part_groups (first_at) WHERE done = 0;
+";
+
+/// Timeline entries keyed per contact, as DynamoDB keys them (`CONTACT#<contact>` / `TL#<id>`): an entry id
+/// derives from its cause (`<conversation>:conversation_started`), and a conversation linked again to another
+/// contact writes the same id there. Rows and their order (rowid) carried over.
+const V18_TIMELINE_PER_CONTACT: &str = "
+CREATE TABLE timeline_v18 (
+    id TEXT NOT NULL, contact_id TEXT NOT NULL, at INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (contact_id, id)
+);
+INSERT INTO timeline_v18 (rowid, id, contact_id, at, body) SELECT rowid, id, contact_id, at, body FROM timeline;
+DROP TABLE timeline;
+ALTER TABLE timeline_v18 RENAME TO timeline;
+CREATE INDEX timeline_contact ON timeline (contact_id, at);
 ";
 
 /// The schema version this build writes.

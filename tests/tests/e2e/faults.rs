@@ -1,6 +1,7 @@
 //! Faults around the real queue and store: a reply that cannot be queued fails visibly (503, `failed` in the
 //! transcript); a send whose claim is held elsewhere waits for the lease and then goes once; a timeline event
-//! that arrives before the contact is linked waits for the link.
+//! that arrives before the contact is linked waits for the link; a close whose CRM work could not be queued
+//! and is asked again queues it then, once.
 
 use crate::*;
 use smsdesk_domain::MessageId;
@@ -139,5 +140,52 @@ async fn a_timeline_event_before_the_link_job_links_the_contact_itself() {
     assert_eq!(contacts, 1, "still one contact for the number");
     assert_eq!(timeline.iter().filter(|k| *k == "conversation_started").count(), 1, "{timeline:?}");
     assert_eq!(timeline.iter().filter(|k| *k == "conversation_closed").count(), 1, "{timeline:?}");
+    s.app.assert_no_dead_letters().await;
+}
+
+/// The close commits, then its CRM work cannot be queued (the agent gets a 5xx). The agent closes again: the
+/// conversation is closed already, and what the first close could not queue is queued now, each entry
+/// once, so the contact still gets the transcript and the closing entry.
+#[tokio::test]
+async fn a_close_whose_crm_work_failed_queues_it_when_asked_again_once() {
+    let Some(s) = Setup::new().await else { return };
+    let (_agent, token) = s.agent("Ada", 1).await;
+    s.text("Y2000000000000000000000000000001", "15555550631", "hello").await;
+    let conversation = s.work_item_for(&token, "+15555550631").await;
+    s.reply(&token, &conversation, "How can I help?").await;
+    s.app.settled().await;
+
+    s.app.faults.fail_sends(QueueKind::Crm);
+    let close = format!("/v1/conversations/{conversation}/close");
+    let (status, body) = s.api().call("POST", &close, Some(&token), None).await;
+    assert_eq!(status, 503, "the close's follow-up could not be queued: {body}");
+    s.app.faults.heal(QueueKind::Crm);
+    let closed = s.api().ok("POST", &close, &token, None, 200).await;
+    assert_eq!(closed["state"], "closed", "{closed}");
+    // And a third time changes nothing more.
+    s.api().ok("POST", &close, &token, None, 200).await;
+
+    let api = s.api().clone();
+    let timeline = || {
+        let (api, conversation) = (api.clone(), conversation.clone());
+        async move {
+            let found = api.ok("GET", "/v1/contacts?phone=%2B15555550631", ADMIN_TOKEN, None, 200).await;
+            let id = found["items"].as_array()?.first()?["id"].as_str()?.to_string();
+            let contact = api.ok("GET", &format!("/v1/contacts/{id}"), ADMIN_TOKEN, None, 200).await;
+            let kinds: Vec<String> = contact["timeline"]
+                .as_array()?
+                .iter()
+                .filter(|e| e["conversation_id"] == conversation.as_str())
+                .filter_map(|e| e["kind"].as_str().map(str::to_string))
+                .collect();
+            (kinds.contains(&"conversation_closed".to_string()) && kinds.contains(&"transcript".to_string()))
+                .then_some(kinds)
+        }
+    };
+    eventually(30, "the transcript and the closing entry on the contact", timeline).await;
+    s.app.settled().await;
+    let kinds = eventually(30, "the timeline", timeline).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "conversation_closed").count(), 1, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "transcript").count(), 1, "{kinds:?}");
     s.app.assert_no_dead_letters().await;
 }

@@ -261,6 +261,12 @@ pub async fn close(app: &App, who: &Principal, id: &str) -> ApiResult<Conversati
             }
         }
         after_close(app, closed, reason).await?;
+    } else {
+        // Closed already: what the close queues is queued again (each of it once: the ended text, the
+        // transcript's parts and the closed entry have ids of their own), so a close whose follow-up failed
+        // (answered 5xx after the state changed) and is retried by its client still reaches the CRM.
+        let reason = conversation.close_reason.clone().unwrap_or_else(|| reason.to_string());
+        follow_up_close(app, &conversation, &reason).await?;
     }
     Ok(app.store.get_conversation(&conversation.id).await?.unwrap_or(conversation))
 }
@@ -401,16 +407,24 @@ const PROACTIVE_WITHOUT_SESSION: &str = "proactive message without a session";
 async fn after_close(app: &App, closed: Option<Conversation>, reason: &str) -> ApiResult<bool> {
     let Some(closed) = closed else { return Ok(false) };
     tracing::info!(conversation = %closed.id, reason, "conversation closed");
+    follow_up_close(app, &closed, reason).await?;
+    Ok(true)
+}
+
+/// What a close queues: the customer's ended text, the transcript and the closed entry on the contact, and
+/// the freed agent's next work. Each once, however often it runs.
+async fn follow_up_close(app: &App, closed: &Conversation, reason: &str) -> ApiResult<()> {
     // The customer is told (once: `/end` may have told them already), then the whole transcript, that
     // message included, goes on the contact. Not after a one-off proactive text (a reminder, a notice): the
     // customer had no conversation to end, and a second text would only confuse (and cost).
     if reason != PROACTIVE_WITHOUT_SESSION {
-        automated::conversation_ended(app, &closed).await?;
+        automated::conversation_ended(app, closed).await?;
     }
     crm::transcript(app, &closed.id).await?;
-    crm::timeline(
+    crm::timeline_once(
         app,
         &closed.id,
+        "closed",
         "conversation_closed",
         serde_json::json!({"reason": reason, "agent_id": closed.agent_id}),
     )
@@ -418,7 +432,7 @@ async fn after_close(app: &App, closed: Option<Conversation>, reason: &str) -> A
     if let Some(agent) = &closed.agent_id {
         assignment::dispatch_for_agent(app, agent).await?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// The agent picks which of several contacts sharing the customer's phone this conversation belongs to.

@@ -123,10 +123,12 @@ impl Consumer for CrmConsumer {
                     tracing::info!(job = job_kind, conversation = %conversation, ?delay, "timeline event waits for the agent to pick the contact");
                     Outcome::RetryAfter(delay)
                 }
-                None => {
-                    tracing::warn!(job = job_kind, conversation = %conversation, "timeline event dropped: no contact was picked in time");
-                    Outcome::Done
-                }
+                // Dead-lettered with the reason, never dropped: once a contact is picked, a redrive of
+                // the dead letters writes it.
+                None => Outcome::Failed(format!(
+                    "no contact was picked for conversation {conversation} in time: several contacts share the \
+                     customer's phone"
+                )),
             },
             Err(e) => {
                 tracing::warn!(job = job_kind, conversation = %conversation, error = %e, "crm job failed on storage");
@@ -183,10 +185,12 @@ async fn link(app: &App, conversation: &Conversation) -> PortResult<ContactLink>
         }
         decision => decision.link(None),
     };
-    app.store.set_contact_link(&conversation.id, &link).await?;
+    // The entry first, then the link: a job that fails between the two finds the link still pending when
+    // it comes back and writes both (the entry once: its id is the conversation's).
     if let ContactLink::Linked { contact_id } = &link {
         started_event(app, conversation, contact_id).await?;
     }
+    app.store.set_contact_link(&conversation.id, &link).await?;
     Ok(link)
 }
 
@@ -248,7 +252,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_event_waits_for_the_pick_about_a_quarter_of_an_hour_then_is_dropped() {
+    fn an_event_waits_for_the_pick_about_a_quarter_of_an_hour_then_is_dead_lettered() {
         let waits: Vec<Option<Duration>> = (1..=20).map(pick_wait).collect();
         let secs = |s| Some(Duration::from_secs(s));
         assert_eq!(&waits[..7], [secs(2), secs(4), secs(8), secs(16), secs(32), secs(60), secs(60)]);

@@ -71,7 +71,9 @@ pub async fn receive(
     let mut kept = Vec::new();
     for (index, r) in refs.iter().enumerate() {
         let id = MediaItem::inbound_id(message_id, index);
-        if media.get_item(&conversation.id, &id).await?.is_some() {
+        // Kept on an earlier delivery (one that failed after it): listed again, not fetched again.
+        if let Some(existing) = media.get_item(&conversation.id, &id).await? {
+            kept.push(existing);
             continue;
         }
         let outcome = if check_count(index + 1, &limits).is_err() {
@@ -116,7 +118,9 @@ pub async fn receive(
     }
     if !kept.is_empty() {
         let detail = json!({"message_id": message_id, "items": kept.iter().map(summary).collect::<Vec<_>>()});
-        crm::timeline(app, &conversation.id, "media_received", detail).await?;
+        // One entry per message, whichever delivery of it writes it.
+        crm::timeline_once(app, &conversation.id, &format!("media:{message_id}"), "media_received", detail)
+            .await?;
     }
     Ok(())
 }

@@ -104,9 +104,16 @@ async fn timeline_is_idempotent(store: &Arc<dyn Store>) {
     let replay = TimelineEvent { kind: "changed".into(), ..late.clone() };
     ok(store.append_timeline(&replay).await, "append_timeline (replay)");
     let got = ok(store.timeline(&contact).await, "timeline");
-    assert_eq!(got, vec![early, late], "timeline: oldest first, an event id written twice is one entry");
+    assert_eq!(got, vec![early.clone(), late], "timeline: oldest first, an event id written twice is one entry");
     let none = ok(store.timeline(&ContactId::new(fixtures::id("ct_"))).await, "timeline");
     assert!(none.is_empty(), "a contact with no events has an empty timeline");
+    // An id is one entry per contact: the same id on another contact (a conversation linked again to the
+    // contact the agent picked) is that contact's own entry.
+    let other = ContactId::new(fixtures::id("ct_"));
+    let there = TimelineEvent { contact_id: other.clone(), ..early.clone() };
+    ok(store.append_timeline(&there).await, "append_timeline (other contact)");
+    assert_eq!(ok(store.timeline(&other).await, "timeline"), vec![there], "the other contact has it");
+    assert_eq!(ok(store.timeline(&contact).await, "timeline").len(), 2, "the first keeps its own");
 }
 
 /// Consent is an append-only log per customer: a change is stored once per id, read back oldest first,
