@@ -260,7 +260,9 @@ function visibleItems() {
   else if (state.tab === "team") items = [...state.items.values()].filter(isTeam);
   else items = [...state.items.values()].filter(isMine);
   const key = {
-    waiting: (a, b) => Date.parse(a.last_message_at) - Date.parse(b.last_message_at),
+    // Longest waiting first: by when each joined its queue's line, as the API lists them (a text from
+    // the customer does not send them to the back).
+    waiting: (a, b) => Date.parse(a.queued_at ?? a.created_at ?? 0) - Date.parse(b.queued_at ?? b.created_at ?? 0),
     activity: (a, b) => Date.parse(b.last_message_at) - Date.parse(a.last_message_at),
     created: (a, b) => Date.parse(b.created_at ?? 0) - Date.parse(a.created_at ?? 0),
   }[state.sort];
@@ -313,9 +315,13 @@ function holderName(item) {
 
 function renderOffers() {
   if (!state.offers || !state.me) return;
+  state.offers.show(myOffers());
+}
+
+// The offers to this agent, soonest to expire first.
+function myOffers() {
   const offers = [...state.items.values()].filter(isOfferedToMe);
-  offers.sort((a, b) => Date.parse(a.offer_expires_at ?? 0) - Date.parse(b.offer_expires_at ?? 0));
-  state.offers.show(offers);
+  return offers.sort((a, b) => Date.parse(a.offer_expires_at ?? 0) - Date.parse(b.offer_expires_at ?? 0));
 }
 
 function selectTab(tab) {
@@ -375,7 +381,7 @@ async function readAndShow(id, seq, keepFocus) {
     state.items.delete(c.id);
     state.closed.set(c.id, { ...(item ?? { conversation_id: c.id, customer: c.customer, created_at: c.created_at }), state: "closed", last_message_at: c.last_message_at });
   } else if (state.items.has(c.id)) {
-    state.items.set(c.id, { ...state.items.get(c.id), state: c.state, agent_id: c.agent_id, last_message_at: c.last_message_at, offer_expires_at: c.offer_expires_at, transfer: c.transfer });
+    state.items.set(c.id, { ...state.items.get(c.id), state: c.state, agent_id: c.agent_id, last_message_at: c.last_message_at, queued_at: c.queued_at, offer_expires_at: c.offer_expires_at, transfer: c.transfer });
   }
   renderConversation(c, switched);
   renderList();
@@ -431,14 +437,16 @@ function renderConversation(c, switched) {
   const talking = open && c.state !== "wrap_up";
   // The sender of a pending transfer answers the customer meanwhile and may cancel it; nothing else.
   const sending = isMyPendingTransfer(c);
-  const writes = (mineToAct || sending) && talking;
+  // Offered and not accepted yet: the API refuses a reply, a transfer or a close until the agent accepts.
+  const acts = mineToAct && !offeredToMe;
+  const writes = (acts || sending) && talking;
   $("cancel-transfer-button").hidden = !(c.transfer && ["open", "offered"].includes(c.state) && (sending || state.me.role !== "agent"));
   // A supervisor (or the admin) gives what waits in the queue to the agent they pick, or moves it to another queue.
   const waits = supervises() && c.state === "open" && !c.agent_id && !c.transfer;
   $("assign-button").hidden = !waits;
   $("move-button").hidden = !waits;
-  $("close-button").disabled = !(mineToAct && open);
-  $("transfer-button").disabled = !(mineToAct && talking);
+  $("close-button").disabled = !(acts && open);
+  $("transfer-button").disabled = !(acts && talking);
   $("end-button").disabled = !(mineToAct && (c.state === "active" || c.state === "waiting"));
   $("wait-button").disabled = !(mineToAct && c.state === "active");
   $("reply").disabled = !writes;
@@ -476,13 +484,40 @@ function renderConversation(c, switched) {
     const fresh = note ? renderNote(m) : renderMessage(m);
     const old = existing.get(m.id);
     if (old) {
-      if (old.dataset.sig !== fresh.dataset.sig) old.replaceWith(fresh);
+      if (old.dataset.sig !== fresh.dataset.sig || (stale(old) && old.dataset.expires !== fresh.dataset.expires)) old.replaceWith(fresh);
     } else {
       list.append(fresh);
     }
   }
   for (const [id, li] of existing) if (!keep.has(id)) li.remove();
   if (switched || atBottom) list.scrollTop = list.scrollHeight;
+  refreshLinksBeforeTheyExpire(c);
+}
+
+// Media links last minutes (the API signs them short-lived): the open conversation is read again a little
+// before the first of them expires, and a message whose links are about to expire is drawn with the fresh
+// ones (pictures, videos and downloads keep working however long the conversation stays open).
+const LINK_MARGIN_MS = 30000;
+let linkTimer = null;
+
+function linksExpire(m) {
+  const times = (m.media ?? []).map((x) => Date.parse(x.url_expires_at ?? "")).filter((t) => !Number.isNaN(t));
+  return times.length ? Math.min(...times) : null;
+}
+
+function stale(li) {
+  const expires = Number(li.dataset.expires ?? "");
+  return expires > 0 && expires - LINK_MARGIN_MS <= Date.now();
+}
+
+function refreshLinksBeforeTheyExpire(c) {
+  clearTimeout(linkTimer);
+  const times = c.messages.map(linksExpire).filter((t) => t !== null);
+  if (!times.length) return;
+  const wait = Math.max(1000, Math.min(...times) - LINK_MARGIN_MS - Date.now());
+  linkTimer = setTimeout(() => {
+    if (state.current?.id === c.id) openConversation(c.id, { keepFocus: true }).catch(() => {});
+  }, wait);
 }
 
 function renderMessage(m) {
@@ -515,7 +550,7 @@ function renderMessage(m) {
   const media = m.media ?? [];
   const li = el(
     "li",
-    { class: `msg ${m.author} ${m.direction}`, "data-id": m.id, "data-sig": `${sig}|${media.map((x) => `${x.id}:${x.status}`).join(",")}` },
+    { class: `msg ${m.author} ${m.direction}`, "data-id": m.id, "data-sig": `${sig}|${media.map((x) => `${x.id}:${x.status}`).join(",")}`, "data-expires": linksExpire(m) ?? undefined },
     el("div", { class: "meta" }, el("span", { class: "author", text: who }), el("time", { datetime: m.created_at, text: clock(m.created_at) }), status),
     m.text || !media.length ? el("p", { class: "text", text: m.text }) : null,
     media.length ? el("div", { class: "media" }, ...media.map((x) => renderMedia(x, m.direction))) : null,
@@ -600,6 +635,13 @@ function updateMeter() {
   meter.textContent = `${info.characters} / ${MAX_CHARACTERS} characters · ${info.encoding} · ${info.segments} segment${info.segments === 1 ? "" : "s"}` +
     (info.ucs2_characters.length ? ` · UCS-2 because of: ${info.ucs2_characters.join(" ")}` : "");
   meter.classList.toggle("over", info.over_limit);
+  // A channel with smart encoding sends look-alikes (’ “ — …) as their GSM-7 twins: the server's preview
+  // says what the send will do, once the agent pauses.
+  clearTimeout(previewTimer);
+  if (info.ucs2_characters.length && !info.over_limit && state.current) {
+    const channel = state.current.channel_id;
+    previewTimer = setTimeout(() => smartPreview(text, channel), 300);
+  }
   const marks = $("reply-marks");
   if (info.ucs2_characters.length) {
     marks.replaceChildren(...[...text].map((c) => (forcesUcs2(c) ? el("mark", { text: c }) : document.createTextNode(c))));
@@ -609,6 +651,25 @@ function updateMeter() {
     marks.hidden = true;
   }
   $("send").disabled = state.sending || $("reply").disabled || info.over_limit || !text.trim();
+}
+
+let previewTimer = null;
+
+async function smartPreview(text, channel) {
+  let p;
+  try {
+    p = await api("/v1/messages/preview", { method: "POST", body: { text, channel_id: channel } });
+  } catch {
+    return; // the local count stands
+  }
+  if ($("reply").value !== text || noteMode() || state.current?.channel_id !== channel || !p.smart_encoding?.applied) return;
+  const left = p.ucs2_characters ?? [];
+  $("reply-meter").textContent = `${[...text].length} / ${MAX_CHARACTERS} characters · ${p.encoding} · ${p.segments} segment${p.segments === 1 ? "" : "s"}` +
+    " · smart encoding replaces the look-alikes" + (left.length ? ` · UCS-2 because of: ${left.join(" ")}` : "");
+  const marks = $("reply-marks");
+  if (left.length) marks.replaceChildren(...[...text].map((c) => (left.includes(c) ? el("mark", { text: c }) : document.createTextNode(c))));
+  else marks.replaceChildren();
+  marks.hidden = !left.length;
 }
 
 // What the customer gets: the agent's text without the blank lines or spaces it ends with (Enter adds a
@@ -1150,16 +1211,17 @@ async function flush() {
   const ids = [...pending];
   pending = new Set();
   let listChanged = false;
+  const failed = [];
   for (const id of ids) {
-    if (state.current?.id === id) {
-      await openConversation(id, { keepFocus: true });
-      continue;
-    }
     try {
+      if (state.current?.id === id) {
+        await openConversation(id, { keepFocus: true });
+        continue;
+      }
       const c = await api(`/v1/conversations/${encodeURIComponent(id)}`);
       const item = {
         conversation_id: c.id, state: c.state, channel_id: c.channel_id, queue_id: c.queue_id, agent_id: c.agent_id,
-        customer: c.customer, last_message_at: c.last_message_at, created_at: c.created_at,
+        customer: c.customer, last_message_at: c.last_message_at, created_at: c.created_at, queued_at: c.queued_at,
         offer_expires_at: c.offer_expires_at, transfer: c.transfer,
       };
       if (c.state === "closed") {
@@ -1167,13 +1229,32 @@ async function flush() {
       } else {
         state.items.set(id, item);
       }
+      listChanged = true;
     } catch (e) {
-      if (e instanceof ApiFailure && e.status === 404) state.items.delete(id);
+      if (e instanceof ApiFailure && e.status === 401) {
+        // The token expired while the socket stayed signed in: sign in again, never a list that stopped.
+        session.token = null;
+        showSignIn("Your session ended. Sign in again.");
+        return;
+      }
+      if (e instanceof ApiFailure && e.status === 404) {
+        state.items.delete(id);
+        listChanged = true;
+      } else {
+        failed.push(id); // a 5xx, a 429, the network: read again shortly, never dropped
+      }
     }
-    listChanged = true;
   }
   if (listChanged) renderList();
+  if (failed.length) {
+    for (const id of failed) pending.add(id);
+    clearTimeout(flushTimer);
+    flushTimer = setTimeout(() => (flushing = flushing.then(flush, flush)), FLUSH_RETRY_MS);
+  }
 }
+
+// How soon a live change whose read failed is read again.
+const FLUSH_RETRY_MS = 2000;
 
 // ---------- keyboard
 
@@ -1211,8 +1292,9 @@ function onKey(event) {
 
 // ---------- wiring
 
+// The offer the banner shows first (the one that expires soonest), which `a` and `d` act on.
 function firstOffer() {
-  return [...state.items.values()].filter(isOfferedToMe)[0];
+  return myOffers()[0];
 }
 
 function registerShortcuts() {

@@ -47,6 +47,25 @@ function png(width, height, [r, g, b]) {
   ]);
 }
 
+/** A real WAV recording: `seconds` of 8 kHz 16-bit mono silence. */
+function wav(seconds) {
+  const data = Buffer.alloc(Math.round(8000 * seconds) * 2);
+  const head = Buffer.alloc(44);
+  head.write("RIFF", 0, "ascii");
+  head.writeUInt32LE(36 + data.length, 4);
+  head.write("WAVEfmt ", 8, "ascii");
+  head.writeUInt32LE(16, 16); // the fmt chunk's size
+  head.writeUInt16LE(1, 20); // PCM
+  head.writeUInt16LE(1, 22); // mono
+  head.writeUInt32LE(8000, 24);
+  head.writeUInt32LE(16000, 28); // bytes a second
+  head.writeUInt16LE(2, 32); // block align
+  head.writeUInt16LE(16, 34); // bits a sample
+  head.write("data", 36, "ascii");
+  head.writeUInt32LE(data.length, 40);
+  return Buffer.concat([head, data]);
+}
+
 /** A fake Twilio: its Messages API (Basic auth checked, each MediaUrl fetched) and its media host. */
 async function fakeTwilio() {
   const account = `AC${randomUUID().replaceAll("-", "")}`;
@@ -121,7 +140,7 @@ describe("agent console, pictures", () => {
   });
 
   /** The customer's MMS as Twilio posts it, signed with the account's token over the callback URL. */
-  async function mms(from, text, mediaUrls) {
+  async function mms(from, text, mediaUrls, types = mediaUrls.map(() => "image/png")) {
     const params = [
       ["MessageSid", `MM${randomUUID().replaceAll("-", "")}`],
       ["AccountSid", twilio.account],
@@ -130,7 +149,7 @@ describe("agent console, pictures", () => {
       ["Body", text],
       ["NumMedia", String(mediaUrls.length)],
       ["SmsStatus", "received"],
-      ...mediaUrls.flatMap((u, n) => [[`MediaUrl${n}`, u], [`MediaContentType${n}`, "image/png"]]),
+      ...mediaUrls.flatMap((u, n) => [[`MediaUrl${n}`, u], [`MediaContentType${n}`, types[n]]]),
     ];
     const signed = [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => k + v).join("");
     const signature = createHmac("sha1", twilio.token).update(channel.callback_url + signed).digest("base64");
@@ -189,6 +208,26 @@ describe("agent console, pictures", () => {
       assert.ok(send.authOk, "the account's credentials");
       assert.equal(send.form.getAll("MediaUrl").length, 1, "one MediaUrl");
       assert.deepEqual(send.fetched, [{ status: 200, type: "image/png", size: png(20, 20, [30, 160, 60]).length }], "Twilio could fetch the picture");
+    } finally {
+      await b.close();
+    }
+  });
+
+  test("a customer's voice recording plays in the transcript, its link allowed by the page's policy", async () => {
+    const b = await browser();
+    try {
+      const { page } = b;
+      const refused = [];
+      page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) refused.push(m.text()); });
+      await signIn(page, dev.base, agent.token);
+      const voice = twilio.serve("/media/voice-note.wav", "audio/x-wav", wav(1.5));
+      await mms("+15555550179", "", [voice], ["audio/x-wav"]);
+      await page.locator("#items li", { hasText: "+15555550179" }).getByRole("button").click();
+      const recording = page.locator("#transcript .msg.customer audio.media-item");
+      await recording.waitFor();
+      assert.match(await recording.getAttribute("aria-label"), /^Recording from the customer/);
+      await waitFor(async () => (await recording.evaluate((a) => a.readyState >= 1 && a.duration)) > 1, "the recording's length known (its link loaded)");
+      assert.deepEqual(refused, [], "nothing the console shows is refused by its policy");
     } finally {
       await b.close();
     }

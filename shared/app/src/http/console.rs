@@ -30,9 +30,36 @@ const FILES: &[(&str, &str, &str)] = &[
     ("quick.js", "text/javascript; charset=utf-8", include_str!("../../../../console/quick.js")),
 ];
 
-/// What the browser may load and where it may connect: this origin only (the API and the live socket).
+/// What the browser may load and where it may connect: this origin (the page, the API and the live socket),
+/// and for pictures, videos and recordings the media links' origin as well ([`csp`]).
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+                   media-src 'self'; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; \
+                   frame-ancestors 'none'";
+
+/// The console's policy in this shape: media links are the API's public URL's (`smsdesk dev`, which may
+/// differ from the origin the page was opened at) or an S3 bucket's presigned `https:` links (AWS), so
+/// pictures, videos and recordings may come from those; with sign-in by OIDC, the page also talks to the
+/// issuer (its discovery document, keys and token endpoint).
+fn csp(config: &crate::Config) -> String {
+    let origin = |url: &str| {
+        reqwest::Url::parse(url)
+            .ok()
+            .map(|u| u.origin().ascii_serialization())
+            .filter(|o| o != "null" && !o.contains(';') && !o.contains(' '))
+            .unwrap_or_default()
+    };
+    let media = format!("{} https:", origin(&config.public_base_url));
+    let mut csp = CSP
+        .replace("img-src 'self' data:", &format!("img-src 'self' data: {media}"))
+        .replace("media-src 'self'", &format!("media-src 'self' {media}"));
+    if let Some(oidc) = &config.oidc {
+        csp = csp.replace(
+            "connect-src 'self' ws: wss:",
+            &format!("connect-src 'self' ws: wss: https: {}", origin(&oidc.issuer)),
+        );
+    }
+    csp
+}
 
 /// Adds `GET /` and `GET /console/{*path}` to `router`.
 pub fn routes(router: Router<Arc<App>>) -> Router<Arc<App>> {
@@ -62,15 +89,7 @@ pub async fn config(State(app): State<Arc<App>>) -> Json<ConsoleConfig> {
 /// [`CSP`], letting the page also reach the issuer when it signs in through one: its origin, and `https:`
 /// (the issuer's discovery document may put the token endpoint on another host, as Cognito does).
 fn with_csp(app: &App, mut response: Response) -> Response {
-    let Some(oidc) = &app.config.oidc else { return response };
-    let origin = reqwest::Url::parse(&oidc.issuer)
-        .ok()
-        .map(|u| u.origin().ascii_serialization())
-        .filter(|o| o != "null" && !o.contains(';') && !o.contains(' '))
-        .unwrap_or_default();
-    let csp =
-        CSP.replace("connect-src 'self' ws: wss:", &format!("connect-src 'self' ws: wss: https: {origin}"));
-    if let Ok(csp) = HeaderValue::from_str(&csp) {
+    if let Ok(csp) = HeaderValue::from_str(&csp(&app.config)) {
         response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     response
@@ -110,6 +129,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn media_links_may_come_from_the_public_url_and_https_and_nothing_else_from_elsewhere() {
+        let directives = |csp: &str| -> Vec<String> { csp.split("; ").map(str::to_string).collect() };
+        let base = CSP.replace("img-src 'self' data:", "img-src 'self' data: http://127.0.0.1:9000 https:");
+        let base = base.replace("media-src 'self'", "media-src 'self' http://127.0.0.1:9000 https:");
+        let config = crate::Config::new("http://127.0.0.1:9000/", crate::AuthMode::GatewayClaims);
+        assert_eq!(directives(&csp(&config)), directives(&base));
+        assert!(csp(&config).starts_with("default-src 'none'; script-src 'self'; style-src 'self';"));
     }
 
     #[test]

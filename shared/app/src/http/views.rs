@@ -415,6 +415,9 @@ pub struct ConversationView {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub last_message_at: String,
+    /// When it last joined its queue's line (its place there: the waiting list is longest waiting first).
+    #[schema(format = DateTime)]
+    pub queued_at: String,
     #[schema(format = DateTime)]
     pub closed_at: Option<String>,
     pub close_reason: Option<String>,
@@ -469,6 +472,7 @@ impl ConversationView {
             language: c.language.clone(),
             created_at: ts(c.created_at),
             last_message_at: ts(c.last_message_at),
+            queued_at: ts(c.queued_at),
             closed_at: c.closed_at.map(ts),
             close_reason: c.close_reason.clone(),
             handoff_context: c.routing.as_ref().and_then(|r| r.context.clone()),
