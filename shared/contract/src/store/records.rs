@@ -104,7 +104,11 @@ async fn timeline_is_idempotent(store: &Arc<dyn Store>) {
     let replay = TimelineEvent { kind: "changed".into(), ..late.clone() };
     ok(store.append_timeline(&replay).await, "append_timeline (replay)");
     let got = ok(store.timeline(&contact).await, "timeline");
-    assert_eq!(got, vec![early.clone(), late], "timeline: oldest first, an event id written twice is one entry");
+    assert_eq!(
+        got,
+        vec![early.clone(), late],
+        "timeline: oldest first, an event id written twice is one entry"
+    );
     let none = ok(store.timeline(&ContactId::new(fixtures::id("ct_"))).await, "timeline");
     assert!(none.is_empty(), "a contact with no events has an empty timeline");
     // An id is one entry per contact: the same id on another contact (a conversation linked again to the
