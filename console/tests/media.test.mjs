@@ -92,6 +92,7 @@ async function fakeTwilio() {
     }
     const item = media.get(url.pathname);
     if (req.method === "GET" && item) {
+      if (item.delayMs) await new Promise((resolve) => setTimeout(resolve, item.delayMs));
       res.writeHead(200, { "content-type": item.type });
       res.end(item.body);
       return;
@@ -105,8 +106,9 @@ async function fakeTwilio() {
     token,
     base,
     sends,
-    serve(path, type, body) {
-      media.set(path, { type, body });
+    /** Serves `body` at `path`, after `delayMs` (a slow carrier's media host). */
+    serve(path, type, body, delayMs = 0) {
+      media.set(path, { type, body, delayMs });
       return base + path;
     },
     close: () => new Promise((resolve) => server.close(resolve)),
@@ -220,9 +222,13 @@ describe("agent console, pictures", () => {
       const refused = [];
       page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) refused.push(m.text()); });
       await signIn(page, dev.base, agent.token);
-      const voice = twilio.serve("/media/voice-note.wav", "audio/x-wav", wav(1.5));
-      await mms("+15555550179", "", [voice], ["audio/x-wav"]);
+      await mms("+15555550179", "I'll send you a voice note", []);
       await page.locator("#items li", { hasText: "+15555550179" }).getByRole("button").click();
+      await page.locator("#transcript .msg.customer", { hasText: "voice note" }).waitFor();
+      // It comes in while the conversation is open, from a slow media host: the text shows first, the
+      // recording as soon as it is kept (a change of the message, heard live; no reload).
+      const voice = twilio.serve("/media/voice-note.wav", "audio/x-wav", wav(1.5), 1500);
+      await mms("+15555550179", "", [voice], ["audio/x-wav"]);
       const recording = page.locator("#transcript .msg.customer audio.media-item");
       await recording.waitFor();
       assert.match(await recording.getAttribute("aria-label"), /^Recording from the customer/);

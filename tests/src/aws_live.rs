@@ -302,7 +302,7 @@ async fn stream_mapping(mapping: StreamMapping, handler: LiveHandler, faults: Fa
         sort_keys.is_empty()
             || record["dynamodb"]["Keys"]["sk"]["S"]
                 .as_str()
-                .is_some_and(|sk| sort_keys.iter().any(|k| k == sk))
+                .is_some_and(|sk| crate::template::sort_key_passes(&sort_keys, sk))
     };
     let function = crate::aws_shape::function_name("live");
     loop {

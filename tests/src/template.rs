@@ -183,8 +183,9 @@ pub enum WebhookUrl {
 pub struct StreamTrigger {
     pub function: String,
     pub batch_size: i32,
-    /// The sort keys its filter lets through (`FilterCriteria`: `{"dynamodb": {"Keys": {"sk": {"S": [..]}}}}`);
-    /// empty when it has no filter (every record is delivered).
+    /// The sort keys its filter lets through (`FilterCriteria`: `{"dynamodb": {"Keys": {"sk": {"S": [..]}}}}`),
+    /// a `{"prefix": "X"}` entry as `X*` ([`sort_key_passes`]); empty when it has no filter (every record is
+    /// delivered).
     pub sort_keys: Vec<String>,
     /// How many times a failed batch is tried again (`MaximumRetryAttempts`; Lambda's default, -1, is
     /// for ever: taken as 10,000 here).
@@ -522,6 +523,11 @@ fn under_condition<'a>(value: &'a Value, condition: Option<&str>) -> Option<&'a 
     (branches[0].as_str() == condition).then(|| &branches[1])
 }
 
+/// Whether a record's sort key passes one of a filter's entries (`X*`: any key that starts with X).
+pub fn sort_key_passes(keys: &[String], sk: &str) -> bool {
+    keys.iter().any(|k| k.strip_suffix('*').map_or(k == sk, |prefix| sk.starts_with(prefix)))
+}
+
 /// The sort keys a stream mapping's `FilterCriteria` lets through: each filter's pattern must be
 /// `{"dynamodb": {"Keys": {"sk": {"S": [..]}}}}` (the only kind the shape applies); none without a filter.
 fn stream_filter(id: &str, criteria: Option<&Value>) -> Result<Vec<String>, String> {
@@ -540,7 +546,11 @@ fn stream_filter(id: &str, criteria: Option<&Value>) -> Result<Vec<String>, Stri
         keys.extend(
             listed
                 .iter()
-                .map(|k| k.as_str().map(str::to_string).ok_or_else(|| format!("{id}: {k}")))
+                .map(|k| match (k.as_str(), k["prefix"].as_str()) {
+                    (Some(key), _) => Ok(key.to_string()),
+                    (None, Some(prefix)) => Ok(format!("{prefix}*")),
+                    _ => Err(format!("{id}: {k}")),
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         );
     }
@@ -640,8 +650,8 @@ mod tests {
         assert_eq!(t.stream_triggers.iter().map(|s| s.function.as_str()).collect::<Vec<_>>(), ["live"]);
         assert_eq!(
             t.stream_triggers[0].sort_keys,
-            ["CONV", "MSG"],
-            "only conversations and messages invoke live"
+            ["CONV", "MSG", "NOTE#*"],
+            "only conversations, messages and notes invoke live"
         );
         assert_eq!(t.stream_triggers[0].max_retries, 10);
         // WebhookIngress=FunctionUrl: the webhook function's own URL; it checks signatures at the host it

@@ -1,4 +1,4 @@
-//! The change feed contract ([`ChangeFeed`]): every write to a conversation or a message appears once, in
+//! The change feed contract ([`ChangeFeed`]): every write to a conversation or a message, and every note added, appears once, in
 //! commit order, with a sequence number that only grows; a conversation's change says who had it before;
 //! a reader resumes after the last number it saw and misses nothing.
 
@@ -40,6 +40,15 @@ pub async fn changes_contract<S: Store + 'static, F: ChangeFeed + ?Sized>(store:
         at: now(),
     };
     ok(store.advance_status(&reply.id, &update).await, "advance status");
+    let note = smsdesk_domain::notes::Note {
+        id: smsdesk_domain::NoteId::new(crate::fixtures::id("nt_")),
+        conversation_id: conversation.id.clone(),
+        agent_id: Some(ada.id.clone()),
+        author_name: "Ada".into(),
+        text: "Private: refund approved".into(),
+        created_at: now(),
+    };
+    assert!(ok(store.add_note(&note).await, "add note"));
 
     let page = ok(feed.changes_after(start, 1000).await, "reading the feed");
     let ours: Vec<_> = page.changes.iter().filter(|c| c.conversation_id == conversation.id).collect();
@@ -68,10 +77,17 @@ pub async fn changes_contract<S: Store + 'static, F: ChangeFeed + ?Sized>(store:
         .collect();
     assert_eq!(statuses.first(), Some(&"queued"), "the message's insert is a change: {statuses:?}");
     assert_eq!(statuses.last(), Some(&"sent"), "its status update is a change: {statuses:?}");
+    let noted = ours
+        .iter()
+        .find(|c| c.entity == ChangeEntity::Note && c.id == note.id.as_str())
+        .expect("change feed contract: a note added is a change");
+    assert_eq!(noted.data["agent_id"], ada.id.as_str(), "the note's author");
     for change in &ours {
         let body = change.data.to_string();
         assert!(
-            !body.contains(conversation.customer.e164()) && !body.contains("How can I help"),
+            !body.contains(conversation.customer.e164())
+                && !body.contains("How can I help")
+                && !body.contains("refund approved"),
             "change feed contract: no phone number or text in a change: {body}"
         );
     }

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     V16_MEDIA_CLAIMS,
     V17_PART_CLAIMS,
     V18_TIMELINE_PER_CONTACT,
+    V19_NOTE_CHANGES,
 ];
 
 const V1: &str = "
@@ -310,6 +311,16 @@ INSERT INTO timeline_v18 (rowid, id, contact_id, at, body) SELECT rowid, id, con
 DROP TABLE timeline;
 ALTER TABLE timeline_v18 RENAME TO timeline;
 CREATE INDEX timeline_contact ON timeline (contact_id, at);
+";
+
+/// A note added is a change (the console shows a colleague's note as it is written): its author's agent id,
+/// never its text.
+const V19_NOTE_CHANGES: &str = "
+CREATE TRIGGER changes_note_insert AFTER INSERT ON notes BEGIN
+    INSERT INTO changes (entity, id, conversation_id, body, at) VALUES ('note', NEW.id, NEW.conversation_id,
+        json_object('agent_id', json_extract(NEW.body, '$.agent_id')),
+        CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
 ";
 
 /// The schema version this build writes.

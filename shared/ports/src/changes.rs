@@ -1,4 +1,4 @@
-//! The change feed: what changed in conversations and messages, in commit order, each change with a
+//! The change feed: what changed in conversations, messages and notes, in commit order, each change with a
 //! sequence number that only grows. The console's live updates (`/v1/events`) tail it and a client resumes
 //! from the last sequence it saw.
 //!
@@ -18,6 +18,8 @@ use crate::PortResult;
 pub enum ChangeEntity {
     Conversation,
     Message,
+    /// A private note added to the conversation (its author's agent id; never its text).
+    Note,
 }
 
 /// One change: the entity's id, the conversation it belongs to, and the few fields that say what changed

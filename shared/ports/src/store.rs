@@ -385,6 +385,10 @@ pub trait MessageStore: Send + Sync {
         channel: &ChannelId,
         provider_message_id: &str,
     ) -> PortResult<Option<Message>>;
+    /// Marks the message changed at `at` (its `updated_at`; nothing else moves), so the change feed carries
+    /// it again: what is shown with it changed outside its item (an inbound MMS's media, kept after the
+    /// text was filed). Nothing when there is no such message.
+    async fn touch_message(&self, id: &MessageId, at: OffsetDateTime) -> PortResult<()>;
     /// Atomically moves the message's status forward ([`MessageStatus::can_advance_to`]), setting the
     /// provider id (when given and not yet set) and the error (when given). Returns the updated message,
     /// or None when the move was not forward (nothing changed).

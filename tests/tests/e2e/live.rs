@@ -244,3 +244,22 @@ async fn a_supervisor_hears_another_agents_conversation_in_their_queue() {
     })
     .await;
 }
+
+/// A colleague's private note reaches the agent's socket as it is written: a `note` change naming its
+/// author (never its text), so the console shows it without a reload.
+#[tokio::test]
+async fn a_note_is_heard_live_without_its_text() {
+    let Some(s) = Setup::new().await else { return };
+    let (_ada, ada_token) = s.agent("Ada", 2).await;
+    s.text("L1000000000000000000000000000591", "15555550591", "Hello?").await;
+    let conversation = s.work_item_for(&ada_token, "+15555550591").await;
+    let (mut socket, _) = subscribe(&s, &ada_token, None).await;
+
+    let path = format!("/v1/conversations/{conversation}/notes");
+    let note = s.api().ok("POST", &path, ADMIN_TOKEN, Some(json!({"text": "Refund approved"})), 201).await;
+    let seen = until(&mut socket, "the note", |m| is_change(m, &conversation) && m["entity"] == "note").await;
+    let heard = seen.last().expect("the note's change");
+    assert_eq!((&heard["id"], &heard["data"]["agent_id"]), (&note["id"], &Value::Null), "{heard}");
+    let body = serde_json::to_string(&seen).expect("json");
+    assert!(!body.contains("Refund approved"), "no note text on the socket: {body}");
+}

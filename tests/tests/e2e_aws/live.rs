@@ -153,3 +153,24 @@ async fn a_refused_token_is_told_and_its_connection_closed() {
     assert_eq!(live.management.frames(&other).first().map(|m| m["type"].clone()), Some(json!("error")));
     assert!(live.management.closed().contains(&other), "a first message that is no auth closes too");
 }
+
+/// As `smsdesk dev` (e2e/live.rs): a note added reaches the agent's connection through the table's stream
+/// (the stream's filter lets a note's insert through), naming its author, never its text.
+#[tokio::test]
+async fn a_note_is_heard_live_without_its_text() {
+    let Some(s) = Setup::new().await else { return };
+    let live = live(&s);
+    let (_ada, ada_token) = s.agent("Ada", 2).await;
+    s.text("L1000000000000000000000000000791", "15555550791", "Hello?").await;
+    let conversation = s.work_item_for(&ada_token, "+15555550791").await;
+    let (socket, _) = live.subscribe(&ada_token, None).await;
+
+    let path = format!("/v1/conversations/{conversation}/notes");
+    let note = s.api().ok("POST", &path, ADMIN_TOKEN, Some(json!({"text": "Refund approved"})), 201).await;
+    let seen =
+        live.until(&socket, "the note", |m| is_change(m, &conversation) && m["entity"] == "note").await;
+    let heard = seen.last().expect("the note's change");
+    assert_eq!((&heard["id"], &heard["data"]["agent_id"]), (&note["id"], &Value::Null), "{heard}");
+    let body = serde_json::to_string(&seen).expect("json");
+    assert!(!body.contains("Refund approved"), "no note text posted: {body}");
+}

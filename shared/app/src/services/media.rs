@@ -69,6 +69,7 @@ pub async fn receive(
     let limits = channel.media_limits();
     let deadline = tokio::time::Instant::now() + MEDIA_BUDGET;
     let mut kept = Vec::new();
+    let mut new_items = false;
     for (index, r) in refs.iter().enumerate() {
         let id = MediaItem::inbound_id(message_id, index);
         // Kept on an earlier delivery (one that failed after it): listed again, not fetched again.
@@ -114,7 +115,13 @@ pub async fn receive(
             }
         }
         media.put_item(&item).await?;
+        new_items = true;
         kept.push(item);
+    }
+    if new_items {
+        // The text was filed (and shown) before its media were fetched: a change of the message tells the
+        // console to read it again, with them.
+        app.store.touch_message(message_id, app.clock.now()).await?;
     }
     if !kept.is_empty() {
         let detail = json!({"message_id": message_id, "items": kept.iter().map(summary).collect::<Vec<_>>()});

@@ -61,7 +61,8 @@ pub struct NewChange {
 
 /// The change a stream record of the table means, from its images as plain JSON (see
 /// [`from_dynamodb_item`]): a conversation's (`CONV#<id>`/`CONV`) state, queue and agent, with those
-/// before when it was an update; a message's (`MSG#<id>`/`MSG`) status, direction and author. Nothing for
+/// before when it was an update; a message's (`MSG#<id>`/`MSG`) status, direction and author; a note's
+/// (`NOTES#<conversation>`/`NOTE#...`, when it is added) author. Nothing for
 /// any other item, nor for a removal (conversations and messages are never deleted; TTL removes none).
 /// Never a text or a phone number, as the embedded triggers.
 pub fn change_of_write(new_image: Option<&Value>, old_image: Option<&Value>, at: i64) -> Option<NewChange> {
@@ -100,6 +101,12 @@ pub fn change_of_write(new_image: Option<&Value>, old_image: Option<&Value>, at:
             "author": field(new, "author"),
         });
         return Some(NewChange { entity: ChangeEntity::Message, id, conversation_id, data, at });
+    }
+    if pk.starts_with("NOTES#") && sk.starts_with("NOTE#") && old_image.is_none() {
+        let id = new.get("id")?.as_str()?.to_string();
+        let conversation_id = ConversationId::new(new.get("conversation_id")?.as_str()?);
+        let data = json!({"agent_id": field(new, "agent_id")});
+        return Some(NewChange { entity: ChangeEntity::Note, id, conversation_id, data, at });
     }
     None
 }
@@ -409,6 +416,7 @@ fn entity_name(entity: ChangeEntity) -> &'static str {
     match entity {
         ChangeEntity::Conversation => "conversation",
         ChangeEntity::Message => "message",
+        ChangeEntity::Note => "note",
     }
 }
 
@@ -417,6 +425,7 @@ fn entity_of(kind: Option<&str>, seq: i64) -> PortResult<ChangeEntity> {
     match kind {
         Some("conversation") => Ok(ChangeEntity::Conversation),
         Some("message") => Ok(ChangeEntity::Message),
+        Some("note") => Ok(ChangeEntity::Note),
         other => Err(corrupt(format!("change {seq}: kind {other:?}"))),
     }
 }

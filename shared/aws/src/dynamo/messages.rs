@@ -386,6 +386,13 @@ impl MessageStore for DynamoStore {
         .await
     }
 
+    async fn touch_message(&self, id: &MessageId, at: OffsetDateTime) -> PortResult<()> {
+        let mut expr = Expr::new();
+        let update = format!("SET {}", expr.eq("updated_at", s(rfc3339(at)?)));
+        let condition = format!("attribute_exists({})", expr.name("pk"));
+        self.update(keys::message(id), update, Some(condition), expr).await.map(|_| ())
+    }
+
     async fn advance_status(&self, id: &MessageId, update: &StatusUpdate) -> PortResult<Option<Message>> {
         self.advance(id, None, update).await
     }

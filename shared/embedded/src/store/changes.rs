@@ -47,6 +47,7 @@ impl ChangeFeed for EmbeddedStore {
                     let entity = match entity.as_str() {
                         "conversation" => ChangeEntity::Conversation,
                         "message" => ChangeEntity::Message,
+                        "note" => ChangeEntity::Note,
                         other => return Err(PortError::Corrupt(format!("change {seq}: entity '{other}'"))),
                     };
                     let data = serde_json::from_str(&body).map_err(|e| {

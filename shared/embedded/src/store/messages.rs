@@ -140,6 +140,17 @@ impl MessageStore for EmbeddedStore {
             .await
     }
 
+    async fn touch_message(&self, id: &MessageId, at: OffsetDateTime) -> PortResult<()> {
+        let id = id.to_string();
+        self.db
+            .tx(move |tx| {
+                let Some((mut m, claimed)) = load(tx, &id)? else { return Ok(()) };
+                m.updated_at = at;
+                save(tx, &m, claimed)
+            })
+            .await
+    }
+
     async fn advance_status(&self, id: &MessageId, update: &StatusUpdate) -> PortResult<Option<Message>> {
         let (id, update) = (id.to_string(), update.clone());
         self.db
