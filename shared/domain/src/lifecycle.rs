@@ -223,12 +223,24 @@ pub fn validate_inactivity(secs: u64) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// The inactivity period of a channel: its own, else the deployment's default.
-pub fn inactivity_period(channel_secs: Option<u64>, default: time::Duration) -> time::Duration {
+/// The inactivity period of a channel: its own, else the deployment's default (None: the deployment closes
+/// nothing for inactivity, and a channel without its own period never auto-closes).
+pub fn inactivity_period(
+    channel_secs: Option<u64>,
+    default: Option<time::Duration>,
+) -> Option<time::Duration> {
     match channel_secs {
-        Some(secs) => time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)),
+        Some(secs) => Some(time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))),
         None => default,
     }
+}
+
+/// Whether a conversation in `state` closes after inactivity: one with an agent (active, set aside, in
+/// wrap-up) or still before its queue (menu, bot). One waiting in its queue for an agent (open, or offered
+/// to one) does not: the customer is waiting for us, not we for them, and the queue's own expiry (when it
+/// has one) decides how long they wait; out of the queue's hours they wait until it opens.
+pub fn closes_when_idle(state: ConversationState) -> bool {
+    !matches!(state, ConversationState::Open | ConversationState::Offered | ConversationState::Closed)
 }
 
 /// Whether a message by `author` is activity for the inactivity timer (it moves the conversation's
@@ -412,10 +424,23 @@ mod tests {
     }
 
     #[test]
+    fn only_conversations_not_waiting_for_an_agent_close_when_idle() {
+        use ConversationState::*;
+        let closes: Vec<ConversationState> = [Routing, Open, Offered, Active, Waiting, WrapUp, Closed]
+            .into_iter()
+            .filter(|s| closes_when_idle(*s))
+            .collect();
+        assert_eq!(closes, [Routing, Active, Waiting, WrapUp]);
+    }
+
+    #[test]
     fn a_channel_has_its_own_inactivity_period_or_the_default() {
-        let default = time::Duration::hours(8);
+        let default = Some(time::Duration::hours(8));
         assert_eq!(inactivity_period(None, default), default);
-        assert_eq!(inactivity_period(Some(600), default), time::Duration::minutes(10));
+        assert_eq!(inactivity_period(Some(600), default), Some(time::Duration::minutes(10)));
+        // With no deployment default (SMSDESK_AUTO_CLOSE_HOURS=0), a channel's own period still holds.
+        assert_eq!(inactivity_period(Some(600), None), Some(time::Duration::minutes(10)));
+        assert_eq!(inactivity_period(None, None), None);
         assert!(validate_inactivity(60).is_ok() && validate_inactivity(MAX_INACTIVITY_SECS).is_ok());
         assert_eq!(validate_inactivity(59).unwrap_err().field, "inactivity_secs");
         assert_eq!(validate_inactivity(MAX_INACTIVITY_SECS + 1).unwrap_err().field, "inactivity_secs");

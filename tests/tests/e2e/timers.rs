@@ -1,6 +1,6 @@
 //! Timers, on the app's clock (the test moves it forward): a conversation idle past its channel's inactivity
 //! period (8 hours by default, or the channel's own) is closed, which frees its agent for whoever waits; a
-//! recent one is not.
+//! recent one is not, nor one whose customer waits in the queue for an agent.
 
 use crate::*;
 use serde_json::json;
@@ -133,4 +133,33 @@ async fn automated_messages_keep_no_conversation_alive() {
     })
     .await;
     assert_eq!(closed["close_reason"], "closed after inactivity", "{closed}");
+}
+
+/// A customer waiting in the queue is waiting for us: inactivity never closes their conversation (the
+/// queue's expiry does, when it has one), however long nobody is free; once an agent is, they get it.
+#[tokio::test]
+async fn a_customer_waiting_in_the_queue_is_never_closed_for_inactivity() {
+    let Some(s) = Setup::new().await else { return };
+    let (ada, token) = s.agent("Ada", 1).await;
+    s.text("V3000000000000000000000000000001", "15555550521", "first").await;
+    let held = s.work_item_for(&token, "+15555550521").await;
+    s.text("V3000000000000000000000000000002", "15555550522", "second").await;
+    let waiting = eventually(30, "the second customer waits", || async {
+        s.api().work_items(ADMIN_TOKEN).await.into_iter().find(|w| w["customer"] == "+15555550522")
+    })
+    .await;
+    let waiting = waiting["conversation_id"].as_str().expect("id").to_string();
+    // Ada's reply keeps hers alive; the waiting customer says nothing for nine hours.
+    s.app.clock.advance(5 * HOUR);
+    s.reply(&token, &held, "Still checking, thanks for your patience").await;
+    s.app.clock.advance(4 * HOUR);
+    s.app.settled().await;
+    let still = s.api().conversation(ADMIN_TOKEN, &waiting).await;
+    assert_eq!((&still["state"], &still["close_reason"]), (&json!("open"), &json!(null)), "{still}");
+    // Ada closes hers: the waiting customer is hers next.
+    s.api().ok("POST", &format!("/v1/conversations/{held}/close"), &token, None, 200).await;
+    let next = s
+        .conversation_where(&waiting, "the waiting customer goes to Ada", |c| c["agent_id"] == json!(ada))
+        .await;
+    assert_eq!(next["state"], "active", "{next}");
 }

@@ -338,14 +338,17 @@ pub async fn sweep_menu_timeouts(app: &App, open: &[Conversation]) -> PortResult
         if now - routing.since < time::Duration::seconds(i64::from(menu.timeout_seconds)) {
             continue;
         }
-        let number_queue = match app.store.get_channel(&c.channel_id).await? {
-            Some(channel) => channel.number(&c.channel_number).map(|n| n.queue.clone()),
-            None => None,
-        };
+        let channel = app.store.get_channel(&c.channel_id).await?;
+        let number_queue =
+            channel.as_ref().and_then(|ch| ch.number(&c.channel_number)).map(|n| n.queue.clone());
         let Some(queue) = menu.default_queue.clone().or(number_queue) else { continue };
         tracing::info!(conversation = %c.id, queue = %queue, "menu unanswered past its timeout");
-        if enter_queue(app, c, routing, &queue, None, now).await?.is_some() {
+        if let Some(queued) = enter_queue(app, c, routing, &queue, None, now).await? {
             moved += 1;
+            // As when the customer answers: out of the queue's hours, they are told so.
+            if let Some(channel) = &channel {
+                super::routing::out_of_hours(app, channel, &queued).await?;
+            }
         }
     }
     Ok(moved)
@@ -382,11 +385,13 @@ pub async fn sweep_expired(app: &App, queues: &[WorkQueue], open: &[Conversation
             let last_word = MessageText::parse(&queue.expiry_message)
                 .ok()
                 .map(|text| (MessageId::new(format!("msg_expired_{}", c.id)), text));
-            if conversations::close_waiting_and_free(app, &c.id, last_word, "expired in its queue")
-                .await
-                .map_err(port)?
-            {
-                expired += 1;
+            // One that fails is logged and tried again next run; the others still expire.
+            match conversations::close_waiting_and_free(app, &c.id, last_word, "expired in its queue").await {
+                Ok(true) => expired += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(conversation = %c.id, error = %e.message, "expiring a conversation failed")
+                }
             }
         }
     }

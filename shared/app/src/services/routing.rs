@@ -320,7 +320,11 @@ async fn place_in_line(app: &App, channel: &Channel, conversation: &Conversation
 /// Out of the queue's operating hours, a text waiting in the queue gets the out-of-hours message (instead of
 /// the greeting), once per conversation (its id derives from the conversation), and waits in the queue until
 /// it opens: distribution gives nothing out of a closed queue.
-async fn out_of_hours(app: &App, channel: &Channel, conversation: &Conversation) -> PortResult<()> {
+pub(crate) async fn out_of_hours(
+    app: &App,
+    channel: &Channel,
+    conversation: &Conversation,
+) -> PortResult<()> {
     if conversation.state != ConversationState::Open || queue_open(app, &conversation.queue_id).await? {
         return Ok(());
     }

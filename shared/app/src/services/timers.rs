@@ -34,34 +34,44 @@ pub struct SweepReport {
     pub handed_back: usize,
 }
 
-/// How many idle conversations one sweep looks at.
-const IDLE_BATCH: usize = 500;
+/// How many idle conversations one sweep closes at most (each close is about ten calls: a run must leave
+/// time for the rest of the sweeps; the rest are closed a minute later).
+const IDLE_BATCH: usize = 100;
 
 /// Closes conversations idle past their channel's inactivity period (`Channel::inactivity_secs`, else
-/// `default`), from the run's listing of open conversations: those idle past the shortest period of any
-/// channel, oldest activity first, at most [`IDLE_BATCH`]; each is closed only
-/// if idle past its own channel's period, conditionally (no activity since that cut-off).
-async fn auto_close(app: &App, default: std::time::Duration, open: &[Conversation]) -> PortResult<usize> {
-    let default = time::Duration::try_from(default).unwrap_or(time::Duration::MAX);
-    let periods: HashMap<ChannelId, time::Duration> = app
+/// `default`; neither: never), from the run's listing of open conversations: those an agent holds or that
+/// are still before their queue ([`lifecycle::closes_when_idle`]: never one waiting in its queue), each
+/// idle past its own channel's period, oldest activity first, at most [`IDLE_BATCH`]; each closed
+/// conditionally (no activity since that cut-off).
+async fn auto_close(
+    app: &App,
+    default: Option<std::time::Duration>,
+    open: &[Conversation],
+) -> PortResult<usize> {
+    let default = default.map(|d| time::Duration::try_from(d).unwrap_or(time::Duration::MAX));
+    let periods: HashMap<ChannelId, Option<time::Duration>> = app
         .store
         .list_channels()
         .await?
         .into_iter()
         .map(|c| (c.id, lifecycle::inactivity_period(c.inactivity_secs, default)))
         .collect();
-    let shortest = periods.values().copied().chain([default]).min().unwrap_or(default);
     let now = app.clock.now();
-    let mut idle: Vec<&Conversation> = open.iter().filter(|c| c.last_message_at < now - shortest).collect();
-    idle.sort_by(|a, b| (a.last_message_at, &a.id).cmp(&(b.last_message_at, &b.id)));
+    // Each against its own channel's cut-off before any is left for the next run: a short period's
+    // conversations are never crowded out by long ones that are not due.
+    let mut idle: Vec<(&Conversation, time::OffsetDateTime)> = open
+        .iter()
+        .filter(|c| lifecycle::closes_when_idle(c.state))
+        .filter_map(|c| {
+            let period = periods.get(&c.channel_id).copied().unwrap_or(default)?;
+            let cutoff = now.checked_sub(period)?;
+            (c.last_message_at < cutoff).then_some((c, cutoff))
+        })
+        .collect();
+    idle.sort_by(|(a, _), (b, _)| (a.last_message_at, &a.id).cmp(&(b.last_message_at, &b.id)));
     idle.truncate(IDLE_BATCH);
     let mut closed = 0;
-    for conversation in idle {
-        let period = periods.get(&conversation.channel_id).copied().unwrap_or(default);
-        let cutoff = now - period;
-        if conversation.last_message_at >= cutoff {
-            continue;
-        }
+    for (conversation, cutoff) in idle {
         // Conditional on no activity since the cut-off: the listing may be stale (an eventually consistent
         // index in AWS) and a text may be filed meanwhile; such a conversation stays open.
         match conversations::close_idle_and_free(app, &conversation.id, cutoff, "closed after inactivity")
@@ -117,12 +127,6 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
             Vec::new()
         }
     };
-    if let Some(default) = app.config.auto_close_after {
-        match auto_close(app, default, &open).await {
-            Ok(n) => report.auto_closed = n,
-            Err(e) => tracing::warn!(error = %e, "auto-close sweep failed"),
-        }
-    }
     // Multipart texts whose missing parts never came: filed as they are (issue 9.6).
     let cutoff = app.clock.now() - app.config.multipart_timeout;
     match app.store.stale_part_groups(cutoff, 100).await {
@@ -136,9 +140,12 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
         }
         Err(e) => tracing::warn!(error = %e, "multipart sweep failed"),
     }
-    match wrap_up_sweep(app, queues, &open).await {
-        Ok(n) => report.wrap_ups_closed = n,
-        Err(e) => tracing::warn!(error = %e, "wrap-up limit sweep failed"),
+    // Not without the queues: a queue's wrap-up limit unknown is no reason to apply the default one.
+    if listed_queues.is_ok() {
+        match wrap_up_sweep(app, queues, &open).await {
+            Ok(n) => report.wrap_ups_closed = n,
+            Err(e) => tracing::warn!(error = %e, "wrap-up limit sweep failed"),
+        }
     }
     match offers::expire_due(app, &open).await {
         Ok(n) => report.offers_expired = n,
@@ -164,6 +171,12 @@ pub async fn sweep(app: &App) -> PortResult<SweepReport> {
     match stranded::sweep(app).await {
         Ok(swept) => (report.requeued, report.stranded_failed) = (swept.requeued, swept.failed),
         Err(e) => tracing::warn!(error = %e, "stranded replies sweep failed"),
+    }
+    // Last of the sweeps: nothing waits on it to the second, and a backlog of it (a channel's period just
+    // shortened) must not hold up offers, transfers, expiries and stranded replies.
+    match auto_close(app, app.config.auto_close_after, &open).await {
+        Ok(n) => report.auto_closed = n,
+        Err(e) => tracing::warn!(error = %e, "auto-close sweep failed"),
     }
     let queues = listed_queues?;
     let ids: Vec<QueueId> = queues.iter().map(|q| q.id.clone()).collect();
