@@ -102,10 +102,11 @@ pub fn next_stack(stack: &[MenuId], step: &MenuStep) -> Vec<MenuId> {
     next
 }
 
-/// The text of `menu` in `language`, else in English, else in any language it has.
+/// The text of `menu` in `language`, else in its base language (`es` for `es-MX`), else in English, else in
+/// any language it has.
 pub fn text_for<'a>(menu: &'a Menu, language: Option<&str>) -> &'a str {
     language
-        .and_then(|l| menu.text.get(l))
+        .and_then(|l| menu.text.get(l).or_else(|| menu.text.get(crate::automated::base_language(l))))
         .or_else(|| menu.text.get(DEFAULT_LANGUAGE))
         .or_else(|| menu.text.values().next())
         .map(String::as_str)
@@ -259,6 +260,7 @@ mod tests {
         let mut m = menu();
         m.text.insert("es".into(), "1 VENTAS".into());
         assert_eq!(text_for(&m, Some("es")), "1 VENTAS");
+        assert_eq!(text_for(&m, Some("es-MX")), "1 VENTAS", "the base language before English");
         assert_eq!(text_for(&m, Some("fr")), "1 SALES, 2 BILLING, 3 MORE");
         assert_eq!(text_for(&m, None), "1 SALES, 2 BILLING, 3 MORE");
         m.text.remove("en");

@@ -191,6 +191,25 @@ async fn a_customer_text_during_wrap_up_brings_the_conversation_back_to_the_agen
     assert_eq!(s.active_of(&ada).await, 0);
 }
 
+/// A STOP into a conversation in wrap-up opts the customer out and is confirmed, and leaves the agent's
+/// wrap-up where it is: a consent keyword brings nothing back to an agent, who could not answer anyway.
+#[tokio::test]
+async fn a_stop_during_wrap_up_opts_out_and_leaves_the_wrap_up_alone() {
+    let Some(s) = Setup::new().await else { return };
+    let (ada, token) = s.agent("Ada", 1).await;
+    s.text("L5100000000000000000000000000001", "15555550643", "thanks, bye").await;
+    let first = s.work_item_for(&token, "+15555550643").await;
+    s.act(&token, &first, "end", None, 200).await;
+    s.text("L5100000000000000000000000000002", "15555550643", "STOP").await;
+    s.app.settled().await;
+    let c = s.api().conversation(&token, &first).await;
+    assert_eq!((&c["state"], &c["agent_id"]), (&json!("wrap_up"), &json!(ada)), "{c}");
+    assert!(c["messages"].as_array().into_iter().flatten().any(|m| m["text"] == "STOP"), "filed: {c}");
+    let closed = s.act(&token, &first, "close", None, 200).await;
+    assert_eq!(closed["state"], "closed", "{closed}");
+    assert_eq!(s.active_of(&ada).await, 0);
+}
+
 /// Once the agent ended the conversation (wrap-up: the customer conversation is over), a reply or a
 /// proactive text into it is refused with a 409, as for a closed conversation, and nothing reaches the
 /// customer; the customer's own text brings it back, and replies go out again.

@@ -64,10 +64,15 @@ async fn an_opt_out_reported_by_the_provider_fails_the_send_and_stops_the_next_o
 
     // The next reply is refused at once (409 opted_out), and kept in the transcript, failed, with why.
     let path = format!("/v1/conversations/{conversation}/messages");
-    let (status, answer) =
-        api.call("POST", &path, Some(&token), Some(json!({"text": "Are you still there?"}))).await;
+    let key = [("Idempotency-Key", "still-there-1")];
+    let body = json!({"text": "Are you still there?"});
+    let (status, answer) = api.call_with("POST", &path, Some(&token), &key, Some(body.clone())).await;
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["error"]["code"], "opted_out", "{answer}");
+    // The client retries the same request: refused again, as the first was (never a 202 for a text that
+    // will not go).
+    let (status, again) = api.call_with("POST", &path, Some(&token), &key, Some(body)).await;
+    assert_eq!((status, &again["error"]["code"]), (409, &json!("opted_out")), "{again}");
     let refused = message_where(api, &token, &conversation, "consent refuses the second reply", |m| {
         m["text"] == "Are you still there?" && m["status"] == "failed"
     })

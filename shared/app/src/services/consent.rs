@@ -23,9 +23,20 @@ pub async fn refusal(
         return Ok(None);
     }
     let history = app.store.consent_history(customer).await?;
-    Ok(consent::opted_out(&history, number).then(|| {
-        format!("not sent: the customer opted out (STOP) of texts from {number}; they must text START first")
-    }))
+    Ok(consent::opted_out(&history, number)
+        .then(|| format!("{REFUSED} (STOP) of texts from {number}; they must text START first")))
+}
+
+/// How the error of a message refused for the customer's opt-out begins (the console reads it too).
+const REFUSED: &str = "not sent: the customer opted out";
+
+/// Whether `message` was refused at its creation because the customer had opted out ([`refusal`]).
+pub fn refused(message: &smsdesk_domain::Message) -> Option<&str> {
+    let error = message.error.as_deref()?;
+    (message.status == smsdesk_domain::MessageStatus::Failed
+        && message.attempts == 0
+        && error.starts_with(REFUSED))
+    .then_some(error)
 }
 
 /// The keyword lists that apply on `channel`: the built-in ones of every language the channel uses, and

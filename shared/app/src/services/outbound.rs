@@ -132,6 +132,10 @@ async fn store_and_queue(
     media: Vec<String>,
 ) -> Result<Stored, ApiError> {
     if let Some(existing) = app.store.get_message(&id).await? {
+        // A retry of a request refused for the customer's opt-out is refused again (409), as the first was.
+        if let Some(reason) = consent::refused(&existing).map(str::to_string) {
+            return Ok(Stored::Refused(existing, reason));
+        }
         return resume(app, existing).await.map(Stored::Queued);
     }
     let now = app.clock.now();

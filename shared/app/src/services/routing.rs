@@ -221,7 +221,11 @@ pub async fn route_message(app: &App, m: &InboundMessage) -> PortResult<Option<C
             place_in_line(app, &channel, &conversation).await?;
         }
     }
-    revive(app, &conversation).await?;
+    // A consent keyword (STOP, START, HELP) is answered by itself: it brings no conversation back to an
+    // agent (one in wrap-up stays there; the agent could not answer an opted-out customer anyway).
+    if !said.keyword {
+        revive(app, &conversation).await?;
+    }
 
     // Media announced with the text, last: fetching it may take seconds (a slow media host, retries), and
     // nothing above waits for it: consent, the opt-in notice, STOP/HELP answers and the greeting go out
