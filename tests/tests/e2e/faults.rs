@@ -107,22 +107,9 @@ async fn a_timeline_event_before_the_link_job_links_the_contact_itself() {
     // The agent resolves it before the link job has run: crm-upsert's event job finds the link pending and
     // links the contact itself (created, as nobody has the number), rather than waiting for the link job.
     s.api().ok("POST", &format!("/v1/conversations/{conversation}/close"), &token, None, 200).await;
-    let api = s.api().clone();
-    let kinds_on_contact = || {
-        let (api, token, conversation) = (api.clone(), token.clone(), conversation.clone());
-        async move {
-            let found = api.ok("GET", "/v1/contacts?phone=%2B15555550621", &token, None, 200).await;
-            let items = found["items"].as_array()?.clone();
-            let id = items.first()?["id"].as_str()?.to_string();
-            let contact = api.ok("GET", &format!("/v1/contacts/{id}"), &token, None, 200).await;
-            let kinds: Vec<String> = contact["timeline"]
-                .as_array()?
-                .iter()
-                .filter(|e| e["conversation_id"] == conversation.as_str())
-                .filter_map(|e| e["kind"].as_str().map(str::to_string))
-                .collect();
-            kinds.contains(&"conversation_closed".to_string()).then_some((items.len(), kinds))
-        }
+    let kinds_on_contact = || async {
+        let (contacts, kinds) = timeline_kinds(&s, "+15555550621", &token, &conversation).await?;
+        kinds.contains(&"conversation_closed".to_string()).then_some((contacts, kinds))
     };
     let (contacts, timeline) =
         eventually(30, "the closing event on the contact's timeline", kinds_on_contact).await;
@@ -165,22 +152,10 @@ async fn a_close_whose_crm_work_failed_queues_it_when_asked_again_once() {
     // And a third time changes nothing more.
     s.api().ok("POST", &close, &token, None, 200).await;
 
-    let api = s.api().clone();
-    let timeline = || {
-        let (api, conversation) = (api.clone(), conversation.clone());
-        async move {
-            let found = api.ok("GET", "/v1/contacts?phone=%2B15555550631", ADMIN_TOKEN, None, 200).await;
-            let id = found["items"].as_array()?.first()?["id"].as_str()?.to_string();
-            let contact = api.ok("GET", &format!("/v1/contacts/{id}"), ADMIN_TOKEN, None, 200).await;
-            let kinds: Vec<String> = contact["timeline"]
-                .as_array()?
-                .iter()
-                .filter(|e| e["conversation_id"] == conversation.as_str())
-                .filter_map(|e| e["kind"].as_str().map(str::to_string))
-                .collect();
-            (kinds.contains(&"conversation_closed".to_string()) && kinds.contains(&"transcript".to_string()))
-                .then_some(kinds)
-        }
+    let timeline = || async {
+        let (_, kinds) = timeline_kinds(&s, "+15555550631", ADMIN_TOKEN, &conversation).await?;
+        (kinds.contains(&"conversation_closed".to_string()) && kinds.contains(&"transcript".to_string()))
+            .then_some(kinds)
     };
     eventually(30, "the transcript and the closing entry on the contact", timeline).await;
     s.app.settled().await;
@@ -188,4 +163,26 @@ async fn a_close_whose_crm_work_failed_queues_it_when_asked_again_once() {
     assert_eq!(kinds.iter().filter(|k| *k == "conversation_closed").count(), 1, "{kinds:?}");
     assert_eq!(kinds.iter().filter(|k| *k == "transcript").count(), 1, "{kinds:?}");
     s.app.assert_no_dead_letters().await;
+}
+
+/// How many contacts have `phone`, and the kinds of the first one's timeline entries of `conversation`, as
+/// `token` reads them; None before the phone has a contact.
+async fn timeline_kinds(
+    s: &Setup,
+    phone: &str,
+    token: &str,
+    conversation: &str,
+) -> Option<(usize, Vec<String>)> {
+    let query = format!("/v1/contacts?phone={}", phone.replace('+', "%2B"));
+    let found = s.api().ok("GET", &query, token, None, 200).await;
+    let items = found["items"].as_array()?.clone();
+    let id = items.first()?["id"].as_str()?.to_string();
+    let contact = s.api().ok("GET", &format!("/v1/contacts/{id}"), token, None, 200).await;
+    let kinds = contact["timeline"]
+        .as_array()?
+        .iter()
+        .filter(|e| e["conversation_id"] == conversation)
+        .filter_map(|e| e["kind"].as_str().map(str::to_string))
+        .collect();
+    Some((items.len(), kinds))
 }

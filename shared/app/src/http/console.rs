@@ -86,8 +86,8 @@ pub async fn config(State(app): State<Arc<App>>) -> Json<ConsoleConfig> {
     })
 }
 
-/// [`CSP`], letting the page also reach the issuer when it signs in through one: its origin, and `https:`
-/// (the issuer's discovery document may put the token endpoint on another host, as Cognito does).
+/// The response with this shape's policy ([`csp`]). With OIDC the page reaches the issuer's origin and
+/// `https:` (the issuer's discovery document may put the token endpoint on another host, as Cognito does).
 fn with_csp(app: &App, mut response: Response) -> Response {
     if let Ok(csp) = HeaderValue::from_str(&csp(&app.config)) {
         response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
