@@ -285,26 +285,34 @@ function renderList() {
   $("count-team").textContent = team.length ? String(team.length) : "";
   renderOffers();
   const focused = document.activeElement?.closest?.("#items li")?.dataset.id;
-  list.replaceChildren(
-    ...items.map((item) => {
-      const unread = state.unread.get(item.conversation_id) ?? 0;
-      const selected = state.current?.id === item.conversation_id;
-      const held = state.tab === "team" ? `, held by ${holderName(item)}` : "";
-      const label = `${item.customer}, ${stateLabel(item)}${held}, last message ${since(item.last_message_at)} ago${unread ? `, ${unread} unread` : ""}`;
-      return el(
-        "li",
-        { "data-id": item.conversation_id, class: selected ? "selected" : "" },
-        el(
-          "button",
-          { type: "button", "aria-label": label, "aria-current": selected ? "true" : null, onclick: () => openConversation(item.conversation_id) },
-          el("span", { class: "customer", text: item.customer }),
-          el("span", { class: "age", text: since(item.last_message_at) }),
-          unread ? el("span", { class: "badge", text: String(unread), "aria-hidden": "true" }) : null,
-          el("span", { class: "item-state", text: state.tab === "team" ? `${stateLabel(item)} · ${holderName(item)}` : stateLabel(item) }),
-        ),
-      );
-    }),
-  );
+  // Each conversation keeps its entry and button from one drawing to the next (only what they say is
+  // updated): the list is drawn on every live change, and a button replaced between the press and the
+  // release under the agent's pointer would lose the click.
+  const existing = new Map([...list.children].map((li) => [li.dataset.id, li]));
+  const nodes = items.map((item) => {
+    const id = item.conversation_id;
+    const unread = state.unread.get(id) ?? 0;
+    const selected = state.current?.id === id;
+    const held = state.tab === "team" ? `, held by ${holderName(item)}` : "";
+    const label = `${item.customer}, ${stateLabel(item)}${held}, last message ${since(item.last_message_at)} ago${unread ? `, ${unread} unread` : ""}`;
+    const li = existing.get(id) ?? el("li", { "data-id": id }, el("button", { type: "button", onclick: () => openConversation(id) }));
+    li.className = selected ? "selected" : "";
+    const button = li.firstElementChild;
+    button.setAttribute("aria-label", label);
+    if (selected) button.setAttribute("aria-current", "true");
+    else button.removeAttribute("aria-current");
+    button.replaceChildren(
+      ...[
+        el("span", { class: "customer", text: item.customer }),
+        el("span", { class: "age", text: since(item.last_message_at) }),
+        unread ? el("span", { class: "badge", text: String(unread), "aria-hidden": "true" }) : null,
+        el("span", { class: "item-state", text: state.tab === "team" ? `${stateLabel(item)} · ${holderName(item)}` : stateLabel(item) }),
+      ].filter(Boolean),
+    );
+    return li;
+  });
+  const unchanged = nodes.length === list.children.length && nodes.every((node, i) => list.children[i] === node);
+  if (!unchanged) list.replaceChildren(...nodes);
   $("items-empty").hidden = items.length > 0;
   if (focused) list.querySelector(`li[data-id="${CSS.escape(focused)}"] button`)?.focus();
 }
