@@ -640,8 +640,7 @@ function updateMeter() {
   }
   const info = analyze(text);
   const meter = $("reply-meter");
-  meter.textContent = `${info.characters} / ${MAX_CHARACTERS} characters · ${info.encoding} · ${info.segments} segment${info.segments === 1 ? "" : "s"}` +
-    (info.ucs2_characters.length ? ` · UCS-2 because of: ${info.ucs2_characters.join(" ")}` : "");
+  meter.textContent = meterText(info.characters, info.encoding, info.segments, info.ucs2_characters);
   meter.classList.toggle("over", info.over_limit);
   // A channel with smart encoding sends look-alikes (’ “ — …) as their GSM-7 twins: the server's preview
   // says what the send will do, once the agent pauses.
@@ -663,6 +662,12 @@ function updateMeter() {
 
 let previewTimer = null;
 
+// What the meter under the reply box says: length, encoding and segments, and why it is UCS-2.
+function meterText(characters, encoding, segments, ucs2, note = null) {
+  return `${characters} / ${MAX_CHARACTERS} characters · ${encoding} · ${segments} segment${segments === 1 ? "" : "s"}` +
+    (note ? ` · ${note}` : "") + (ucs2.length ? ` · UCS-2 because of: ${ucs2.join(" ")}` : "");
+}
+
 async function smartPreview(text, channel) {
   let p;
   try {
@@ -672,8 +677,7 @@ async function smartPreview(text, channel) {
   }
   if ($("reply").value !== text || noteMode() || state.current?.channel_id !== channel || !p.smart_encoding?.applied) return;
   const left = p.ucs2_characters ?? [];
-  $("reply-meter").textContent = `${[...text].length} / ${MAX_CHARACTERS} characters · ${p.encoding} · ${p.segments} segment${p.segments === 1 ? "" : "s"}` +
-    " · smart encoding replaces the look-alikes" + (left.length ? ` · UCS-2 because of: ${left.join(" ")}` : "");
+  $("reply-meter").textContent = meterText([...text].length, p.encoding, p.segments, left, "smart encoding replaces the look-alikes");
   const marks = $("reply-marks");
   if (left.length) marks.replaceChildren(...[...text].map((c) => (left.includes(c) ? el("mark", { text: c }) : document.createTextNode(c))));
   else marks.replaceChildren();
